@@ -1,0 +1,30 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", help="run the whole matrix (slow)")
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One moto server per test process (xdist worker), stopped by PID."""
+    emu = harness.Emulator("moto").start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def fresh_emulator(emulator):
+    emulator.reset()
+    return emulator
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return tmp_path

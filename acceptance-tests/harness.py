@@ -1,0 +1,264 @@
+"""Shared helpers for the acceptance tests and the demo: start/stop the AWS
+emulator (moto's server, or LocalStack's community runtime), install the
+provider into a filesystem mirror, write the Terraform CLI configuration,
+run the real Terraform CLI, and count what is left in the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / ".tools"
+PROVIDER_VERSION = "0.1.0"
+PROVIDER_BIN = ROOT / "target" / "release" / "terraform-provider-awsstack"
+TERRAFORMS = {"1.0": TOOLS / "bin" / "terraform-1.0", "1.15": TOOLS / "bin" / "terraform-1.15"}
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+STACK_TAG = "awsstack:stack-id"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Emulator:
+    """An AWS emulator on loopback, started here and stopped by PID."""
+
+    def __init__(self, kind: str = "moto", env: dict | None = None):
+        self.kind = kind
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+        self.log = Path(tempfile.mkstemp(prefix=f"{kind}-", suffix=".log")[1])
+
+    def start(self, timeout: float = 120) -> "Emulator":
+        env = dict(os.environ)
+        env.update({"MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION})
+        env.update(self.extra_env)
+        if self.kind == "moto":
+            cmd = [str(TOOLS / "venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)]
+        else:
+            env.update({"GATEWAY_LISTEN": f"127.0.0.1:{self.port}", "GATEWAY_SERVER": "hypercorn", "OVERRIDE_IN_DOCKER": "0", "DNS_ADDRESS": "0", "SKIP_INFRA_DOWNLOADS": "1", "LOCALSTACK_VOLUME_DIR": tempfile.mkdtemp(prefix="ls-vol-")})
+            cmd = [str(TOOLS / "localstack-venv" / "bin" / "python"), "-m", "localstack.runtime.main"]
+        self.proc = subprocess.Popen(cmd, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.time() + timeout
+        probe = "/moto-api/" if self.kind == "moto" else "/_localstack/health"
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited: {self.log.read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.endpoint + probe, timeout=2)
+                return self
+            except Exception:
+                time.sleep(0.3)
+        raise RuntimeError(f"{self.kind} did not start on {self.endpoint}")
+
+    def reset(self) -> None:
+        if self.kind == "moto":
+            urllib.request.urlopen(urllib.request.Request(self.endpoint + "/moto-api/reset", method="POST"), timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def client(self, service: str, region: str = REGION):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
+        )
+
+
+def install_provider(dest: Path) -> Path:
+    """A filesystem mirror holding the freshly built provider."""
+    if not PROVIDER_BIN.exists():
+        raise RuntimeError(f"{PROVIDER_BIN} is missing: run scripts/setup.sh (cargo build --release)")
+    d = dest / "registry.terraform.io" / "awsstack" / "awsstack" / PROVIDER_VERSION / "linux_amd64"
+    d.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(PROVIDER_BIN, d / f"terraform-provider-awsstack_v{PROVIDER_VERSION}")
+    return dest
+
+
+def write_cli_config(workdir: Path) -> Path:
+    mirror = install_provider(workdir / ".mirror")
+    cfg = workdir / ".terraformrc"
+    cfg.write_text(
+        f"""provider_installation {{
+  filesystem_mirror {{
+    path    = "{mirror}"
+    include = ["registry.terraform.io/awsstack/*"]
+  }}
+  direct {{
+    exclude = ["registry.terraform.io/awsstack/*"]
+  }}
+}}
+"""
+    )
+    return cfg
+
+
+class TerraformError(Exception):
+    def __init__(self, args, code, out, err):
+        super().__init__(f"terraform {' '.join(args)} exited {code}\n--- stdout\n{out[-6000:]}\n--- stderr\n{err[-6000:]}")
+        self.code, self.stdout, self.stderr = code, out, err
+
+
+class Terraform:
+    """The real Terraform CLI in one working directory."""
+
+    def __init__(self, version: str, workdir: Path, endpoint: str, extra_env: dict | None = None):
+        self.version = version
+        self.bin = str(TERRAFORMS[version])
+        self.workdir = Path(workdir)
+        self.cli_config = write_cli_config(self.workdir)
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))
+        }
+        self.env.update(
+            {
+                "TF_CLI_CONFIG_FILE": str(self.cli_config),
+                "TF_IN_AUTOMATION": "1",
+                "TF_INPUT": "0",
+                "CHECKPOINT_DISABLE": "1",
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_REGION": REGION,
+                "AWS_ENDPOINT_URL": endpoint,
+                "TF_PLUGIN_CACHE_DIR": "",
+            }
+        )
+        self.env.pop("TF_PLUGIN_CACHE_DIR")
+        if extra_env:
+            self.env.update(extra_env)
+
+    def run(self, *args: str, check: bool = True, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        p = subprocess.run([self.bin, *args], cwd=self.workdir, env=e, capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            raise TerraformError(args, p.returncode, p.stdout, p.stderr)
+        return p
+
+    def init(self):
+        return self.run("init", "-no-color")
+
+    def apply(self, *args: str, **kw):
+        return self.run("apply", "-auto-approve", "-no-color", *args, **kw)
+
+    def destroy(self, *args: str, **kw):
+        return self.run("destroy", "-auto-approve", "-no-color", *args, **kw)
+
+    def plan(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        """`plan -detailed-exitcode`: returncode 0 = no changes, 2 = changes."""
+        return self.run("plan", "-no-color", "-detailed-exitcode", *args, check=False, **kw)
+
+    def outputs(self) -> dict:
+        p = self.run("output", "-json")
+        return {k: v["value"] for k, v in json.loads(p.stdout).items()}
+
+    def output_raw(self, name: str) -> str:
+        return self.run("output", "-raw", name).stdout
+
+    def state(self) -> dict:
+        p = self.run("show", "-json")
+        return json.loads(p.stdout)
+
+
+def copy_example(name: str, dest: Path) -> Path:
+    src = ROOT / "examples" / name
+    shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".terraform*", "terraform.tfstate*"))
+    return dest
+
+
+def moto_ami(emu: Emulator) -> str:
+    """An image the emulator can boot (moto has Amazon Linux images only)."""
+    imgs = emu.client("ec2").describe_images(Owners=["amazon"])["Images"]
+    imgs.sort(key=lambda i: i["ImageId"])
+    return imgs[0]["ImageId"]
+
+
+def leftovers(emu: Emulator, stack_id: str, region: str = REGION, budgets: bool = True) -> list[str]:
+    """Every resource in the emulator that carries the stack's tag (or its
+    deterministic name, for services without tag search)."""
+    found: list[str] = []
+    ec2 = emu.client("ec2", region)
+    flt = [{"Name": f"tag:{STACK_TAG}", "Values": [stack_id]}]
+    for r in ec2.describe_vpcs(Filters=flt)["Vpcs"]:
+        found.append(f"vpc {r['VpcId']}")
+    for r in ec2.describe_subnets(Filters=flt)["Subnets"]:
+        found.append(f"subnet {r['SubnetId']}")
+    for r in ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]:
+        found.append(f"igw {r['InternetGatewayId']}")
+    for r in ec2.describe_route_tables(Filters=flt)["RouteTables"]:
+        found.append(f"rtb {r['RouteTableId']}")
+    for r in ec2.describe_security_groups(Filters=flt)["SecurityGroups"]:
+        found.append(f"sg {r['GroupId']}")
+    for res in ec2.describe_instances(Filters=flt)["Reservations"]:
+        for i in res["Instances"]:
+            if i["State"]["Name"] not in ("terminated",):
+                found.append(f"instance {i['InstanceId']} ({i['State']['Name']})")
+    for v in ec2.describe_volumes(Filters=flt)["Volumes"]:
+        found.append(f"volume {v['VolumeId']}")
+    for a in ec2.describe_addresses(Filters=flt)["Addresses"]:
+        found.append(f"eip {a['AllocationId']}")
+    iam = emu.client("iam", region)
+    for r in iam.list_roles()["Roles"]:
+        if r["RoleName"].startswith(stack_id + "-"):
+            found.append(f"role {r['RoleName']}")
+    for p in iam.list_instance_profiles()["InstanceProfiles"]:
+        if p["InstanceProfileName"].startswith(stack_id + "-"):
+            found.append(f"instance-profile {p['InstanceProfileName']}")
+    s3 = emu.client("s3", region)
+    for b in s3.list_buckets().get("Buckets", []):
+        try:
+            tags = s3.get_bucket_tagging(Bucket=b["Name"])["TagSet"]
+        except Exception:
+            tags = []
+        if any(t["Key"] == STACK_TAG and t["Value"] == stack_id for t in tags):
+            found.append(f"bucket {b['Name']}")
+    ssm = emu.client("ssm", region)
+    for p in ssm.describe_parameters(MaxResults=50).get("Parameters", []):
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=p["Name"]).get("TagList", [])
+        if any(t["Key"] == STACK_TAG and t["Value"] == stack_id for t in tags):
+            found.append(f"parameter {p['Name']}")
+    sns = emu.client("sns", region)
+    for t in sns.list_topics().get("Topics", []):
+        if t["TopicArn"].split(":")[-1].startswith(stack_id + "-"):
+            found.append(f"topic {t['TopicArn']}")
+    cw = emu.client("cloudwatch", region)
+    for a in cw.describe_alarms(AlarmNamePrefix=stack_id + "-").get("MetricAlarms", []):
+        found.append(f"alarm {a['AlarmName']}")
+    sch = emu.client("scheduler", region)
+    for s in sch.list_schedules(NamePrefix=stack_id + "-").get("Schedules", []):
+        found.append(f"schedule {s['Name']}")
+    if budgets:
+        b = emu.client("budgets", "us-east-1")
+        for x in b.describe_budgets(AccountId=ACCOUNT).get("Budgets", []):
+            if x["BudgetName"].startswith(stack_id + "-"):
+                found.append(f"budget {x['BudgetName']}")
+    return found

@@ -1,0 +1,89 @@
+"""Bad input: an attribute diagnostic at validate/plan time, and nothing
+created in AWS."""
+
+import pytest
+
+from harness import Terraform, leftovers
+
+CASES = [
+    # (attribute HCL, expected summary, attribute named in the diagnostic snippet)
+    ('vpc_cidr = "10.0.0.0/33"', "Invalid VPC CIDR block", "vpc_cidr"),
+    ('public_subnet_cidr = "10.9.0.0/25"', "Subnet does not fit the VPC", "public_subnet_cidr"),
+    ('instance_type = "large"', "Invalid instance type", "instance_type"),
+    ('scheduler_start_expression = "cron(0 7 * * MON-FRI)"', "Invalid schedule expression", "scheduler_start_expression"),
+    ('scheduler_timezone = "Europe/Pariss"', "Invalid time zone", "scheduler_timezone"),
+    ('budget_notification_emails = ["ops@example.com", "not-an-email"]', "Invalid e-mail address", "budget_notification_emails"),
+    ('port {\n    port = 70000\n    cidr_blocks = ["10.0.0.0/8"]\n  }', "Invalid port", "port"),
+    ('port {\n    port = 5432\n    cidr_blocks = ["0.0.0.0/0"]\n  }', "Database port open to the internet", "cidr_blocks"),
+    ('bucket_name = "Kauri_Backups"', "Invalid bucket name", "bucket_name"),
+    ('ssh_ingress_cidrs = ["1.2.3.4"]', "Invalid CIDR block", "ssh_ingress_cidrs"),
+    ('data_volume_size = -5', "Value out of range", "data_volume_size"),
+    ('timeouts {\n    create = "soon"\n  }', "Invalid timeout", "create"),
+]
+
+EMPTY_PROJECT = ('project_name = ""', "Invalid project name", "project_name")
+
+
+def write(work, body, project='"badinput"'):
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "main.tf").write_text(
+        f"""terraform {{
+  required_providers {{
+    awsstack = {{ source = "awsstack/awsstack" }}
+  }}
+}}
+
+provider "awsstack" {{
+  region = "eu-west-1"
+}}
+
+resource "awsstack_docker_host" "x" {{
+  project_name = {project}
+  ami_id       = "ami-12c6146b"
+  {body}
+}}
+"""
+    )
+
+
+@pytest.mark.parametrize("case", CASES + [EMPTY_PROJECT], ids=lambda c: c[1].replace(" ", "_") + ":" + c[2])
+def test_bad_input_is_an_attribute_diagnostic(case, fresh_emulator, workdir):
+    body, summary, attr = case
+    if body.startswith("project_name"):
+        write(workdir, "", project='""')
+    else:
+        write(workdir, body)
+    tf = Terraform("1.15", workdir, fresh_emulator.endpoint)
+    tf.init()
+    for cmd in (["validate", "-no-color"], ["plan", "-no-color"]):
+        p = tf.run(*cmd, check=False)
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert f"Error: {summary}" in p.stderr, p.stderr
+        # The diagnostic points at the attribute: Terraform prints its line.
+        assert attr in p.stderr.split(f"Error: {summary}")[1], p.stderr
+        assert "panic" not in p.stderr.lower()
+    # Nothing was created.
+    assert leftovers(fresh_emulator, "badinput-dev") == []
+
+
+def test_bad_input_on_terraform_1_0(fresh_emulator, workdir):
+    write(workdir, 'vpc_cidr = "banana"')
+    tf = Terraform("1.0", workdir, fresh_emulator.endpoint)
+    tf.init()
+    p = tf.run("plan", "-no-color", check=False)
+    assert p.returncode == 1
+    assert "Error: Invalid VPC CIDR block" in p.stderr and "vpc_cidr" in p.stderr
+    assert leftovers(fresh_emulator, "badinput-dev") == []
+
+
+def test_shrinking_data_volume_is_refused_before_any_change(fresh_emulator, workdir):
+    """A plan-time check that needs the prior state."""
+    write(workdir, "data_volume_size = 20\n  enable_budgets = false\n  scheduler_enabled = false")
+    tf = Terraform("1.15", workdir, fresh_emulator.endpoint)
+    tf.init()
+    tf.apply()
+    write(workdir, "data_volume_size = 10\n  enable_budgets = false\n  scheduler_enabled = false")
+    p = tf.run("plan", "-no-color", check=False)
+    assert p.returncode == 1 and "Error: Data volume cannot shrink" in p.stderr and "data_volume_size" in p.stderr
+    tf.destroy()
+    assert leftovers(fresh_emulator, "badinput-dev") == []

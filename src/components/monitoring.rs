@@ -1,0 +1,618 @@
+//! FinOps and monitoring: SNS topic and e-mail subscriptions, AWS Budgets,
+//! CloudWatch alarms, EventBridge Scheduler schedules.
+
+use super::{op, tags_for, E};
+use crate::aws::{error_code, retry_while};
+use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::provider::AwsContext;
+use serde_json::json;
+use std::time::Duration;
+
+fn code_is<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
+    codes: &[&str],
+) -> bool {
+    error_code(e)
+        .map(|c| codes.contains(&c.as_str()))
+        .unwrap_or(false)
+}
+
+fn bad<E2: std::fmt::Display>(what: &'static str) -> impl Fn(E2) -> OpError {
+    move |e| OpError::new(format!("{what}: {e}"))
+}
+
+// ---------------------------------------------------------------- SNS topic + e-mail subscriptions
+
+/// Inputs: `name`, `emails` (subscribed with protocol email).
+pub struct Topic;
+
+impl Topic {
+    async fn subscribe_missing(env: &E, arn: &str, emails: &[String]) -> Result<(), OpError> {
+        let l = env
+            .ctx
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(arn)
+            .send()
+            .await
+            .map_err(op("ListSubscriptionsByTopic"))?;
+        let have: Vec<String> = l
+            .subscriptions()
+            .iter()
+            .filter_map(|s| s.endpoint().map(str::to_string))
+            .collect();
+        for e in emails.iter().filter(|e| !have.contains(e)) {
+            env.ctx
+                .sns
+                .subscribe()
+                .topic_arn(arn)
+                .protocol("email")
+                .endpoint(e)
+                .send()
+                .await
+                .map_err(op("Subscribe"))?;
+        }
+        for s in l.subscriptions() {
+            if let (Some(ep), Some(sarn)) = (s.endpoint(), s.subscription_arn()) {
+                if !emails.iter().any(|e| e == ep) && sarn.starts_with("arn:") {
+                    env.ctx
+                        .sns
+                        .unsubscribe()
+                        .subscription_arn(sarn)
+                        .send()
+                        .await
+                        .map_err(op("Unsubscribe"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn emails(spec: &Spec) -> Vec<String> {
+    spec.input("emails")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Topic {
+    fn name(&self) -> &'static str {
+        "sns_topic"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let tags: Vec<aws_sdk_sns::types::Tag> = tags_for(env, &spec.key)
+            .into_iter()
+            .filter_map(|(k, v)| {
+                aws_sdk_sns::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        let out = env
+            .ctx
+            .sns
+            .create_topic()
+            .name(spec.str("name"))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("CreateTopic"))?;
+        let arn = out.topic_arn().unwrap_or_default().to_string();
+        let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
+        Self::subscribe_missing(env, &arn, &emails(spec))
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env
+            .ctx
+            .sns
+            .get_topic_attributes()
+            .topic_arn(&rec.id)
+            .send()
+            .await
+        {
+            Ok(_) => {
+                let mut r = rec.clone();
+                let l = env
+                    .ctx
+                    .sns
+                    .list_subscriptions_by_topic()
+                    .topic_arn(&rec.id)
+                    .send()
+                    .await
+                    .map_err(op("ListSubscriptionsByTopic"))?;
+                let mut have: Vec<String> = l
+                    .subscriptions()
+                    .iter()
+                    .filter_map(|s| s.endpoint().map(str::to_string))
+                    .collect();
+                have.sort();
+                r.inputs["emails"] = json!(have);
+                Ok(Some(r))
+            }
+            Err(e) if code_is(&e, &["NotFound", "NotFoundException"]) => Ok(None),
+            Err(e) => Err(op("GetTopicAttributes")(e)),
+        }
+    }
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
+        Self::subscribe_missing(env, &old.id, &emails(spec)).await?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        if let Ok(l) = env
+            .ctx
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(&rec.id)
+            .send()
+            .await
+        {
+            for s in l.subscriptions() {
+                if let Some(sarn) = s.subscription_arn().filter(|a| a.starts_with("arn:")) {
+                    let _ = env
+                        .ctx
+                        .sns
+                        .unsubscribe()
+                        .subscription_arn(sarn)
+                        .send()
+                        .await;
+                }
+            }
+        }
+        match env.ctx.sns.delete_topic().topic_arn(&rec.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code_is(&e, &["NotFound", "NotFoundException"]) => Ok(()),
+            Err(e) => Err(op("DeleteTopic")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let arn = format!(
+            "arn:aws:sns:{}:{}:{}",
+            env.ctx.region,
+            env.ctx.account_id,
+            spec.str("name")
+        );
+        let probe = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
+        self.read(env, &probe).await
+    }
+}
+
+// ---------------------------------------------------------------- Budgets
+
+/// Inputs: `name`, `limit_usd`, `project_tag` (null = whole account),
+/// `threshold_percent`; notifies the `topic` dependency.
+pub struct Budget;
+
+impl Budget {
+    fn budget(spec: &Spec) -> Result<aws_sdk_budgets::types::Budget, OpError> {
+        use aws_sdk_budgets::types::*;
+        let mut b = Budget::builder()
+            .budget_name(spec.str("name"))
+            .budget_limit(
+                Spend::builder()
+                    .amount(format!(
+                        "{}",
+                        spec.input("limit_usd").as_f64().unwrap_or(0.0)
+                    ))
+                    .unit("USD")
+                    .build()
+                    .map_err(bad("budget limit"))?,
+            )
+            .time_unit(TimeUnit::Monthly)
+            .budget_type(BudgetType::Cost);
+        if let Some(p) = spec.input("project_tag").as_str() {
+            #[allow(deprecated)]
+            let nb = b.cost_filters("TagKeyValue", vec![format!("user:Project${p}")]);
+            b = nb;
+        }
+        b.build().map_err(bad("budget"))
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Budget {
+    fn name(&self) -> &'static str {
+        "budget"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        use aws_sdk_budgets::types::*;
+        let topic = &deps["topic"].id;
+        let n = NotificationWithSubscribers::builder()
+            .notification(
+                Notification::builder()
+                    .notification_type(NotificationType::Actual)
+                    .comparison_operator(ComparisonOperator::GreaterThan)
+                    .threshold(spec.input("threshold_percent").as_f64().unwrap_or(80.0))
+                    .threshold_type(ThresholdType::Percentage)
+                    .build()
+                    .map_err(bad("notification"))?,
+            )
+            .subscribers(
+                Subscriber::builder()
+                    .subscription_type(SubscriptionType::Sns)
+                    .address(topic)
+                    .build()
+                    .map_err(bad("subscriber"))?,
+            )
+            .build()
+            .map_err(bad("notification"))?;
+        let r = env
+            .ctx
+            .budgets
+            .create_budget()
+            .account_id(&env.ctx.account_id)
+            .budget(Self::budget(spec)?)
+            .notifications_with_subscribers(n)
+            .send()
+            .await;
+        match r {
+            Ok(_) => {}
+            Err(e) if code_is(&e, &["DuplicateRecordException"]) => {
+                env.ctx
+                    .budgets
+                    .update_budget()
+                    .account_id(&env.ctx.account_id)
+                    .new_budget(Self::budget(spec)?)
+                    .send()
+                    .await
+                    .map_err(op("UpdateBudget"))?;
+            }
+            Err(e) => return Err(op("CreateBudget")(e)),
+        }
+        Ok(Record::new(
+            self.name(),
+            spec.str("name"),
+            spec.inputs.clone(),
+        ))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env
+            .ctx
+            .budgets
+            .describe_budget()
+            .account_id(&env.ctx.account_id)
+            .budget_name(&rec.id)
+            .send()
+            .await
+        {
+            Ok(o) => {
+                let mut r = rec.clone();
+                if let Some(amount) = o
+                    .budget()
+                    .and_then(|b| b.budget_limit())
+                    .map(|l| l.amount())
+                {
+                    if let Ok(a) = amount.parse::<f64>() {
+                        r.inputs["limit_usd"] = json!(a);
+                    }
+                }
+                Ok(Some(r))
+            }
+            Err(e) if code_is(&e, &["NotFoundException"]) => Ok(None),
+            Err(e) => Err(op("DescribeBudget")(e)),
+        }
+    }
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
+        env.ctx
+            .budgets
+            .update_budget()
+            .account_id(&env.ctx.account_id)
+            .new_budget(Self::budget(spec)?)
+            .send()
+            .await
+            .map_err(op("UpdateBudget"))?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        match env
+            .ctx
+            .budgets
+            .delete_budget()
+            .account_id(&env.ctx.account_id)
+            .budget_name(&rec.id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if code_is(&e, &["NotFoundException"]) => Ok(()),
+            Err(e) => Err(op("DeleteBudget")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+}
+
+// ---------------------------------------------------------------- CloudWatch alarm on the instance
+
+/// Inputs: `name`, `metric`, `statistic`, `threshold`, `comparison`,
+/// `period`, `evaluation_periods`; dimension InstanceId from the `instance`
+/// dependency; actions to the `topic` dependency.
+pub struct InstanceAlarm;
+
+impl InstanceAlarm {
+    async fn put(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+        let tags: Vec<Tag> = tags_for(env, &spec.key)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        env.ctx
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(spec.str("name"))
+            .alarm_description(format!("awsstack {}: {}", env.stack_id, spec.key))
+            .namespace("AWS/EC2")
+            .metric_name(spec.str("metric"))
+            .dimensions(
+                Dimension::builder()
+                    .name("InstanceId")
+                    .value(&deps["instance"].id)
+                    .build(),
+            )
+            .statistic(Statistic::from(spec.str("statistic")))
+            .period(spec.input("period").as_i64().unwrap_or(300) as i32)
+            .evaluation_periods(spec.input("evaluation_periods").as_i64().unwrap_or(2) as i32)
+            .threshold(spec.input("threshold").as_f64().unwrap_or(0.0))
+            .comparison_operator(ComparisonOperator::from(spec.str("comparison")))
+            .alarm_actions(&deps["topic"].id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("PutMetricAlarm"))?;
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for InstanceAlarm {
+    fn name(&self) -> &'static str {
+        "cloudwatch_instance_alarm"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        Self::put(env, spec, deps).await?;
+        Ok(Record::new(
+            self.name(),
+            spec.str("name"),
+            spec.inputs.clone(),
+        ))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let o = env
+            .ctx
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(&rec.id)
+            .send()
+            .await
+            .map_err(op("DescribeAlarms"))?;
+        Ok(o.metric_alarms().first().map(|a| {
+            let mut r = rec.clone();
+            r.inputs["threshold"] = json!(a.threshold());
+            if let Some(arn) = a.alarm_arn() {
+                r.outputs.insert("arn".into(), arn.to_string());
+            }
+            r
+        }))
+    }
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
+        Self::put(env, spec, deps).await?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        env.ctx
+            .cloudwatch
+            .delete_alarms()
+            .alarm_names(&rec.id)
+            .send()
+            .await
+            .map_err(op("DeleteAlarms"))?;
+        Ok(())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+}
+
+// ---------------------------------------------------------------- EventBridge Scheduler: start/stop the instance
+
+/// Inputs: `name`, `expression`, `timezone`, `action` ("start" | "stop"),
+/// `enabled`; targets the `instance` dependency with the `role` dependency.
+pub struct InstanceSchedule;
+
+impl InstanceSchedule {
+    fn parts(
+        env: &E,
+        spec: &Spec,
+        deps: &Records,
+    ) -> Result<
+        (
+            aws_sdk_scheduler::types::FlexibleTimeWindow,
+            aws_sdk_scheduler::types::Target,
+        ),
+        OpError,
+    > {
+        use aws_sdk_scheduler::types::*;
+        let api = if spec.str("action") == "start" {
+            "startInstances"
+        } else {
+            "stopInstances"
+        };
+        let fw = FlexibleTimeWindow::builder()
+            .mode(FlexibleTimeWindowMode::Off)
+            .build()
+            .map_err(bad("time window"))?;
+        let target = Target::builder()
+            .arn(format!("arn:aws:scheduler:::aws-sdk:ec2:{api}"))
+            .role_arn(super::dep_of_kind(deps, "iam_role")?.out("arn"))
+            .input(json!({"InstanceIds": [deps["instance"].id]}).to_string())
+            .build()
+            .map_err(bad("target"))?;
+        let _ = env;
+        Ok((fw, target))
+    }
+    fn state(spec: &Spec) -> aws_sdk_scheduler::types::ScheduleState {
+        if spec.input("enabled").as_bool().unwrap_or(true) {
+            aws_sdk_scheduler::types::ScheduleState::Enabled
+        } else {
+            aws_sdk_scheduler::types::ScheduleState::Disabled
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for InstanceSchedule {
+    fn name(&self) -> &'static str {
+        "scheduler_instance_schedule"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let (fw, target) = Self::parts(env, spec, deps)?;
+        // The scheduler's role may not be assumable for a few seconds.
+        let out = retry_while(
+            Duration::from_secs(60),
+            |e| code_is(e, &["ValidationException"]) && format!("{e:?}").contains("role"),
+            || {
+                env.ctx
+                    .scheduler
+                    .create_schedule()
+                    .name(spec.str("name"))
+                    .schedule_expression(spec.str("expression"))
+                    .schedule_expression_timezone(spec.str("timezone"))
+                    .flexible_time_window(fw.clone())
+                    .target(target.clone())
+                    .state(Self::state(spec))
+                    .description(format!(
+                        "awsstack {}: {} the instance",
+                        env.stack_id,
+                        spec.str("action")
+                    ))
+                    .send()
+            },
+        )
+        .await;
+        let arn = match out {
+            Ok(o) => o.schedule_arn().to_string(),
+            Err(e) if code_is(&e, &["ConflictException"]) => {
+                self.update(
+                    env,
+                    spec,
+                    &Record::new(self.name(), spec.str("name"), json!({})),
+                    deps,
+                )
+                .await?;
+                String::new()
+            }
+            Err(e) => return Err(op("CreateSchedule")(e)),
+        };
+        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", arn))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.scheduler.get_schedule().name(&rec.id).send().await {
+            Ok(o) => {
+                let mut r = rec.clone();
+                r.inputs["expression"] = json!(o.schedule_expression());
+                r.inputs["timezone"] = json!(o.schedule_expression_timezone());
+                r.inputs["enabled"] =
+                    json!(o.state() != Some(&aws_sdk_scheduler::types::ScheduleState::Disabled));
+                if let Some(a) = o.arn() {
+                    r.outputs.insert("arn".into(), a.to_string());
+                }
+                Ok(Some(r))
+            }
+            Err(e) if code_is(&e, &["ResourceNotFoundException"]) => Ok(None),
+            Err(e) => Err(op("GetSchedule")(e)),
+        }
+    }
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
+        let (fw, target) = Self::parts(env, spec, deps)?;
+        env.ctx
+            .scheduler
+            .update_schedule()
+            .name(&old.id)
+            .schedule_expression(spec.str("expression"))
+            .schedule_expression_timezone(spec.str("timezone"))
+            .flexible_time_window(fw)
+            .target(target)
+            .state(Self::state(spec))
+            .send()
+            .await
+            .map_err(op("UpdateSchedule"))?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        match env
+            .ctx
+            .scheduler
+            .delete_schedule()
+            .name(&rec.id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if code_is(&e, &["ResourceNotFoundException"]) => Ok(()),
+            Err(e) => Err(op("DeleteSchedule")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+}

@@ -1,0 +1,103 @@
+//! Dependency ordering and a bounded parallel executor.
+
+use super::Spec;
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use tokio::sync::watch;
+
+/// Keys of `specs` in dependency order; an error names a cycle or a missing
+/// dependency.
+pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
+    let keys: BTreeSet<&str> = specs.iter().map(|s| s.key.as_str()).collect();
+    for s in specs {
+        for (d, _) in &s.deps {
+            if !keys.contains(d.as_str()) {
+                return Err(format!(
+                    "component {} depends on unknown component {d}",
+                    s.key
+                ));
+            }
+        }
+    }
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut order = Vec::new();
+    while order.len() < specs.len() {
+        let before = order.len();
+        for s in specs {
+            if !done.contains(&s.key) && s.deps.iter().all(|(d, _)| done.contains(d)) {
+                done.insert(s.key.clone());
+                order.push(s.key.clone());
+            }
+        }
+        if order.len() == before {
+            let stuck: Vec<&str> = specs
+                .iter()
+                .filter(|s| !done.contains(&s.key))
+                .map(|s| s.key.as_str())
+                .collect();
+            return Err(format!("dependency cycle among {}", stuck.join(", ")));
+        }
+    }
+    Ok(order)
+}
+
+/// Runs `f(key)` for every key once all the keys it waits for have finished
+/// successfully, at most `limit` at a time. After the first failure (or a
+/// cancel) nothing new starts; what is running finishes. Returns the errors.
+pub async fn run<E, F, Fut>(
+    mut waits: BTreeMap<String, Vec<String>>,
+    limit: usize,
+    cancel: watch::Receiver<bool>,
+    f: F,
+) -> Vec<E>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: From<Cancelled>,
+{
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut running = FuturesUnordered::new();
+    let mut errors = Vec::new();
+    loop {
+        if errors.is_empty() && !*cancel.borrow() {
+            let ready: Vec<String> = waits
+                .iter()
+                .filter(|(_, w)| w.iter().all(|d| done.contains(d)))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in ready {
+                if running.len() >= limit {
+                    break;
+                }
+                waits.remove(&k);
+                let fut = f(k.clone());
+                running.push(async move { (k, fut.await) });
+            }
+        }
+        match running.next().await {
+            Some((k, Ok(()))) => {
+                done.insert(k);
+            }
+            Some((_, Err(e))) => errors.push(e),
+            None => break,
+        }
+    }
+    if errors.is_empty() && !waits.is_empty() {
+        errors.push(E::from(Cancelled(waits.keys().cloned().collect())));
+    }
+    errors
+}
+
+/// Work that never started because the provider was stopped.
+pub struct Cancelled(pub Vec<String>);
+
+impl From<Cancelled> for super::ApplyError {
+    fn from(c: Cancelled) -> Self {
+        super::ApplyError {
+            key: c.0.join(", "),
+            action: super::Action::Create,
+            message: "not started: the operation was cancelled (StopProvider / interrupt)".into(),
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Engine tests against a fake AWS: an in-memory set of objects, with
+//! failure injection and a log of the calls.
+
+use super::*;
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Default)]
+struct FakeCloud {
+    objects: Mutex<BTreeMap<String, Json>>,
+    calls: Mutex<Vec<String>>,
+    next_id: AtomicUsize,
+    /// Fail the create of this key.
+    fail_create: Mutex<Option<String>>,
+    /// Running and max concurrent operations.
+    running: AtomicUsize,
+    max_running: AtomicUsize,
+}
+
+struct FakeKind {
+    name: &'static str,
+    replace: &'static [&'static str],
+}
+
+impl FakeKind {
+    async fn slow(cloud: &FakeCloud) {
+        let n = cloud.running.fetch_add(1, Ordering::SeqCst) + 1;
+        cloud.max_running.fetch_max(n, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        cloud.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<FakeCloud> for FakeKind {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        self.replace
+    }
+    async fn create(
+        &self,
+        env: &Env<FakeCloud>,
+        spec: &Spec,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
+        let c = &env.ctx;
+        FakeKind::slow(c).await;
+        for (d, _) in &spec.deps {
+            assert!(
+                deps.contains_key(d),
+                "dependency {d} passed to {}",
+                spec.key
+            );
+            assert!(
+                c.objects.lock().unwrap().contains_key(&deps[d].id),
+                "dependency {d} exists before {}",
+                spec.key
+            );
+        }
+        let id = format!("{}-{}", spec.key, c.next_id.fetch_add(1, Ordering::SeqCst));
+        c.objects
+            .lock()
+            .unwrap()
+            .insert(id.clone(), spec.inputs.clone());
+        c.calls.lock().unwrap().push(format!("create {}", spec.key));
+        let rec = Record::new(self.name, &id, spec.inputs.clone());
+        if c.fail_create.lock().unwrap().as_deref() == Some(spec.key.as_str()) {
+            // Created, then a follow-up call failed: must be recorded.
+            return Err(OpError::new("injected failure").partial(rec));
+        }
+        Ok(rec)
+    }
+    async fn read(&self, env: &Env<FakeCloud>, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(env
+            .ctx
+            .objects
+            .lock()
+            .unwrap()
+            .get(&rec.id)
+            .map(|inputs| Record {
+                inputs: inputs.clone(),
+                ..rec.clone()
+            }))
+    }
+    async fn update(
+        &self,
+        env: &Env<FakeCloud>,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
+        FakeKind::slow(&env.ctx).await;
+        env.ctx
+            .objects
+            .lock()
+            .unwrap()
+            .insert(old.id.clone(), spec.inputs.clone());
+        env.ctx
+            .calls
+            .lock()
+            .unwrap()
+            .push(format!("update {}", spec.key));
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
+    }
+    async fn delete(&self, env: &Env<FakeCloud>, rec: &Record) -> Result<(), OpError> {
+        FakeKind::slow(&env.ctx).await;
+        let mut objs = env.ctx.objects.lock().unwrap();
+        objs.remove(&rec.id);
+        env.ctx
+            .calls
+            .lock()
+            .unwrap()
+            .push(format!("delete {}", rec.id.rsplit_once('-').unwrap().0));
+        Ok(())
+    }
+}
+
+fn kinds() -> Arc<Kinds<FakeCloud>> {
+    Arc::new(Kinds::new(vec![
+        Arc::new(FakeKind {
+            name: "net",
+            replace: &["cidr"],
+        }),
+        Arc::new(FakeKind {
+            name: "thing",
+            replace: &[],
+        }),
+    ]))
+}
+
+fn env(cloud: Arc<FakeCloud>) -> Arc<Env<FakeCloud>> {
+    env_with(cloud, 8)
+}
+
+fn env_with(cloud: Arc<FakeCloud>, parallelism: usize) -> Arc<Env<FakeCloud>> {
+    let (_tx, rx) = watch::channel(false);
+    std::mem::forget(_tx);
+    Arc::new(Env {
+        ctx: cloud,
+        stack_id: "s".into(),
+        tags: BTreeMap::new(),
+        deadline: Instant::now() + Duration::from_secs(60),
+        cancel: rx,
+        parallelism,
+    })
+}
+
+fn graph(cidr: &str, size: i64) -> Vec<Spec> {
+    vec![
+        Spec::new("vpc", "net", json!({"cidr": cidr})),
+        Spec::new("subnet", "net", json!({"cidr": cidr})).dep("vpc"),
+        Spec::new("a", "thing", json!({"x": 1})).dep("subnet"),
+        Spec::new("b", "thing", json!({"size": size})).dep_update("a"),
+        Spec::new("c", "thing", json!({})),
+        Spec::new("d", "thing", json!({})),
+    ]
+}
+
+async fn converge(cloud: &Arc<FakeCloud>, specs: &[Spec], rec: Records) -> Records {
+    let changes = plan(&kinds(), specs, &rec).unwrap();
+    let (r, errs) = apply(env(cloud.clone()), kinds(), specs, rec, &changes).await;
+    assert!(errs.is_empty(), "{errs:?}");
+    r
+}
+
+#[tokio::test]
+async fn create_in_dependency_order_in_parallel() {
+    let cloud = Arc::new(FakeCloud::default());
+    let specs = graph("10.0.0.0/24", 1);
+    let rec = converge(&cloud, &specs, Records::new()).await;
+    assert_eq!(rec.len(), 6);
+    let calls = cloud.calls.lock().unwrap().clone();
+    let pos = |k: &str| {
+        calls
+            .iter()
+            .position(|c| c == &format!("create {k}"))
+            .unwrap()
+    };
+    assert!(pos("vpc") < pos("subnet") && pos("subnet") < pos("a") && pos("a") < pos("b"));
+    assert!(
+        cloud.max_running.load(Ordering::SeqCst) >= 2,
+        "independent branches run concurrently"
+    );
+    // Nothing to do the second time.
+    assert!(plan(&kinds(), &specs, &rec).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn update_in_place_and_replace_cascade() {
+    let cloud = Arc::new(FakeCloud::default());
+    let rec = converge(&cloud, &graph("10.0.0.0/24", 1), Records::new()).await;
+    let ch = plan(&kinds(), &graph("10.0.0.0/24", 2), &rec).unwrap();
+    assert_eq!(
+        ch.iter()
+            .map(|c| (c.key.as_str(), c.action))
+            .collect::<Vec<_>>(),
+        vec![("b", Action::Update)]
+    );
+
+    // A new VPC block replaces vpc, subnet (cidr) and a (depends on subnet);
+    // b only follows a's new identity with an update.
+    let ch = plan(&kinds(), &graph("10.1.0.0/24", 1), &rec).unwrap();
+    let got: Vec<(&str, Action)> = ch.iter().map(|c| (c.key.as_str(), c.action)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("vpc", Action::Replace),
+            ("subnet", Action::Replace),
+            ("a", Action::Replace),
+            ("b", Action::Update)
+        ]
+    );
+    cloud.calls.lock().unwrap().clear();
+    let rec2 = converge(&cloud, &graph("10.1.0.0/24", 1), rec.clone()).await;
+    let calls = cloud.calls.lock().unwrap().clone();
+    let pos = |c: &str| calls.iter().position(|x| x == c).unwrap();
+    // dependents are deleted before what they depend on, and created after
+    assert!(pos("delete a") < pos("delete subnet") && pos("delete subnet") < pos("delete vpc"));
+    assert!(pos("delete vpc") < pos("create vpc"));
+    assert_eq!(cloud.objects.lock().unwrap().len(), 6);
+    assert_ne!(rec2["vpc"].id, rec["vpc"].id);
+    assert_eq!(rec2["b"].id, rec["b"].id);
+}
+
+#[tokio::test]
+async fn partial_failure_records_exactly_what_exists_and_resumes() {
+    let cloud = Arc::new(FakeCloud::default());
+    *cloud.fail_create.lock().unwrap() = Some("subnet".into());
+    let specs = graph("10.0.0.0/24", 1);
+    let changes = plan(&kinds(), &specs, &Records::new()).unwrap();
+    let (rec, errs) = apply(
+        env(cloud.clone()),
+        kinds(),
+        &specs,
+        Records::new(),
+        &changes,
+    )
+    .await;
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].key, "subnet");
+    // Every object in the cloud is recorded; nothing depending on the
+    // failed subnet was started.
+    let objs = cloud.objects.lock().unwrap().clone();
+    let recorded: BTreeSet<String> = rec.values().map(|r| r.id.clone()).collect();
+    assert_eq!(objs.keys().cloned().collect::<BTreeSet<_>>(), recorded);
+    assert!(!rec.contains_key("a") && !rec.contains_key("b"));
+    assert!(rec.contains_key("subnet"));
+    // The next apply resumes without duplicates.
+    *cloud.fail_create.lock().unwrap() = None;
+    let rec = converge(&cloud, &specs, rec).await;
+    assert_eq!(rec.len(), 6);
+    assert_eq!(cloud.objects.lock().unwrap().len(), 6);
+    // Destroy leaves nothing.
+    let all: Vec<Change> = rec
+        .iter()
+        .map(|(k, r)| Change {
+            key: k.clone(),
+            kind: r.kind.clone(),
+            action: Action::Delete,
+            reason: String::new(),
+        })
+        .collect();
+    let (left, errs) = apply(env(cloud.clone()), kinds(), &[], rec, &all).await;
+    assert!(errs.is_empty() && left.is_empty());
+    assert!(cloud.objects.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn refresh_detects_deleted_and_modified() {
+    let cloud = Arc::new(FakeCloud::default());
+    let specs = graph("10.0.0.0/24", 1);
+    let rec = converge(&cloud, &specs, Records::new()).await;
+    cloud.objects.lock().unwrap().remove(&rec["c"].id);
+    cloud
+        .objects
+        .lock()
+        .unwrap()
+        .insert(rec["b"].id.clone(), json!({"size": 99}));
+    let (fresh, drift) = refresh(env(cloud.clone()), kinds(), rec).await.unwrap();
+    assert_eq!(drift.len(), 2, "{drift:?}");
+    assert!(!fresh.contains_key("c"));
+    let ch = plan(&kinds(), &specs, &fresh).unwrap();
+    let got: Vec<(&str, Action)> = ch.iter().map(|c| (c.key.as_str(), c.action)).collect();
+    assert_eq!(got, vec![("b", Action::Update), ("c", Action::Create)]);
+}
+
+#[tokio::test]
+async fn sequential_mode_runs_one_at_a_time() {
+    let cloud = Arc::new(FakeCloud::default());
+    let specs = graph("10.0.0.0/24", 1);
+    let changes = plan(&kinds(), &specs, &Records::new()).unwrap();
+    let (rec, errs) = apply(
+        env_with(cloud.clone(), 1),
+        kinds(),
+        &specs,
+        Records::new(),
+        &changes,
+    )
+    .await;
+    assert!(errs.is_empty() && rec.len() == 6);
+    assert_eq!(cloud.max_running.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn cycles_and_unknown_dependencies_are_errors() {
+    let specs = vec![
+        Spec::new("a", "thing", json!({})).dep("b"),
+        Spec::new("b", "thing", json!({})).dep("a"),
+    ];
+    assert!(topo_order(&specs).unwrap_err().contains("cycle"));
+    let specs = vec![Spec::new("a", "thing", json!({})).dep("nope")];
+    assert!(topo_order(&specs).unwrap_err().contains("unknown"));
+}

@@ -1,0 +1,377 @@
+//! The `provider "awsstack"` block → one shared AWS context (one SdkConfig,
+//! every client built once), default tags, retries and cancellation.
+
+use crate::schema::{
+    validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema,
+};
+use crate::tfplugin::{DataSource, Provider, Resource};
+use crate::value::{Path, Type, Value};
+use aws_config::{retry::RetryConfig, BehaviorVersion, Region};
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock, RwLock};
+use tokio::sync::watch;
+
+/// Services whose endpoint can be overridden in `endpoints { ... }`.
+pub const SERVICES: &[&str] = &[
+    "budgets",
+    "cloudwatch",
+    "ec2",
+    "iam",
+    "s3",
+    "scheduler",
+    "sns",
+    "ssm",
+    "sts",
+];
+
+/// Everything a stack needs to talk to AWS.
+pub struct AwsContext {
+    pub region: String,
+    pub account_id: String,
+    pub default_tags: BTreeMap<String, String>,
+    pub ec2: aws_sdk_ec2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub budgets: aws_sdk_budgets::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub cancel: watch::Receiver<bool>,
+}
+
+/// Shared between the provider and its resources: set by ConfigureProvider.
+#[derive(Default)]
+pub struct Shared {
+    ctx: RwLock<Option<Arc<AwsContext>>>,
+    cancel: OnceLock<watch::Sender<bool>>,
+}
+
+impl Shared {
+    pub fn context(&self) -> Result<Arc<AwsContext>, Diagnostics> {
+        self.ctx.read().unwrap().clone().ok_or_else(|| {
+            let mut d = Diagnostics::default();
+            d.push(Diagnostic::error(
+                "Provider not configured",
+                "The awsstack provider was used before Terraform configured it.",
+            ));
+            d
+        })
+    }
+    fn cancel_sender(&self) -> &watch::Sender<bool> {
+        self.cancel.get_or_init(|| watch::channel(false).0)
+    }
+}
+
+pub struct AwsStackProvider {
+    schema: Schema,
+    shared: Arc<Shared>,
+    resources: Vec<Arc<dyn Resource>>,
+}
+
+impl AwsStackProvider {
+    pub fn new() -> Self {
+        let shared = Arc::new(Shared::default());
+        let resources: Vec<Arc<dyn Resource>> = crate::stacks::all(shared.clone());
+        AwsStackProvider {
+            schema: provider_schema(),
+            shared,
+            resources,
+        }
+    }
+}
+
+impl Default for AwsStackProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn provider_schema() -> Schema {
+    let endpoints = Block {
+        description: "Custom endpoint URLs per service (e.g. a local emulator).",
+        attributes: SERVICES
+            .iter()
+            .map(|s| Attribute::optional(s, Type::String, "Endpoint URL for this service."))
+            .collect(),
+        blocks: vec![],
+    };
+    Schema {
+        version: 0,
+        block: Block {
+            description: "awsstack: whole AWS stacks as Terraform resources.",
+            attributes: vec![
+                Attribute::optional("region", Type::String, "AWS region. Defaults to `AWS_REGION`/`AWS_DEFAULT_REGION` or the profile's region."),
+                Attribute::optional("profile", Type::String, "Named profile from the shared AWS config files."),
+                Attribute::optional("access_key", Type::String, "Static access key id.").sensitive(),
+                Attribute::optional("secret_key", Type::String, "Static secret access key.").sensitive(),
+                Attribute::optional("token", Type::String, "Session token for temporary static credentials.").sensitive(),
+                Attribute::optional("endpoint", Type::String, "One endpoint URL for every service (shortcut for a local emulator). `endpoints` wins per service; `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` apply when neither is set."),
+                Attribute::optional("skip_credentials_validation", Type::Bool, "Skip the STS GetCallerIdentity check at configure time."),
+                Attribute::optional("max_retries", Type::Number, "Maximum attempts for retryable AWS errors (throttling, 5xx). Default 10."),
+            ],
+            blocks: vec![
+                NestedBlock {
+                    name: "assume_role",
+                    nesting: Nesting::Single,
+                    max_items: 1,
+                    block: Block {
+                        description: "Role to assume with STS.",
+                        attributes: vec![
+                            Attribute::required("role_arn", Type::String, "ARN of the role to assume."),
+                            Attribute::optional("session_name", Type::String, "Session name (default `awsstack`)."),
+                            Attribute::optional("external_id", Type::String, "External id required by the role's trust policy."),
+                        ],
+                        blocks: vec![],
+                    },
+                },
+                NestedBlock {
+                    name: "default_tags",
+                    nesting: Nesting::Single,
+                    max_items: 1,
+                    block: Block { description: "Tags applied to every AWS resource of every stack.", attributes: vec![Attribute::optional("tags", Type::map(Type::String), "The tags.")], blocks: vec![] },
+                },
+                NestedBlock { name: "endpoints", nesting: Nesting::Single, max_items: 1, block: endpoints },
+            ],
+        },
+    }
+}
+
+fn check_url(d: &mut Diagnostics, path: Path, v: &Value) {
+    if let Some(s) = v.as_str() {
+        if !(s.starts_with("http://") || s.starts_with("https://")) || s.len() < 10 {
+            d.error_at(
+                path,
+                "Invalid endpoint URL",
+                format!("{s:?} is not an http(s) URL."),
+            );
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Provider for AwsStackProvider {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        self.resources.clone()
+    }
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        vec![]
+    }
+
+    fn validate_config(&self, c: &Value) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        check_url(&mut d, Path::attr("endpoint"), c.get("endpoint"));
+        for s in SERVICES {
+            check_url(
+                &mut d,
+                Path::attr("endpoints").then_attr(s),
+                c.get("endpoints").get(s),
+            );
+        }
+        if let Some(n) = c.get("max_retries").as_f64() {
+            if n < 0.0 || n.fract() != 0.0 || n > 100.0 {
+                d.error_at(
+                    Path::attr("max_retries"),
+                    "Invalid max_retries",
+                    "max_retries must be a whole number between 0 and 100.",
+                );
+            }
+        }
+        if c.get("access_key").as_str().is_some() != c.get("secret_key").as_str().is_some()
+            && !c.get("access_key").is_unknown()
+            && !c.get("secret_key").is_unknown()
+        {
+            d.error_at(
+                Path::attr("secret_key"),
+                "Incomplete static credentials",
+                "Set both access_key and secret_key, or neither.",
+            );
+        }
+        if let Some(arn) = c.get("assume_role").get("role_arn").as_str() {
+            if !arn.starts_with("arn:") || arn.split(':').count() < 6 {
+                d.error_at(
+                    Path::attr("assume_role").then_attr("role_arn"),
+                    "Invalid role ARN",
+                    format!("{arn:?} is not an IAM role ARN."),
+                );
+            }
+        }
+        let _ = validate::cidr; // validators live in the schema layer
+        d
+    }
+
+    async fn configure(&self, tf_version: &str, c: Value) -> Diagnostics {
+        let mut d = self.validate_config(&c);
+        if d.has_errors() {
+            return d;
+        }
+        tracing::debug!(terraform_version = tf_version, "configuring provider");
+        match build_context(&c, self.shared.cancel_sender().subscribe()).await {
+            Ok(ctx) => *self.shared.ctx.write().unwrap() = Some(Arc::new(ctx)),
+            Err(e) => d.push(e),
+        }
+        d
+    }
+
+    fn stop(&self) {
+        let _ = self.shared.cancel_sender().send(true);
+    }
+}
+
+async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsContext, Diagnostic> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(r) = c.get("region").as_str() {
+        loader = loader.region(Region::new(r.to_string()));
+    }
+    if let Some(p) = c.get("profile").as_str() {
+        loader = loader.profile_name(p);
+    }
+    if let (Some(ak), Some(sk)) = (c.get("access_key").as_str(), c.get("secret_key").as_str()) {
+        let creds = aws_credential_types::Credentials::new(
+            ak,
+            sk,
+            c.get("token").as_str().map(str::to_string),
+            None,
+            "awsstack-provider-config",
+        );
+        loader = loader.credentials_provider(creds);
+    }
+    let max_attempts = c
+        .get("max_retries")
+        .as_f64()
+        .map(|n| n as u32 + 1)
+        .unwrap_or(11);
+    loader = loader.retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(max_attempts)
+            .with_initial_backoff(std::time::Duration::from_millis(200)),
+    );
+    let mut config = loader.load().await;
+    let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+        Diagnostic::error(
+            "No AWS region",
+            "Set `region` in the provider block or the AWS_REGION environment variable.",
+        )
+        .at(Path::attr("region"))
+    })?;
+
+    if !c.get("assume_role").is_null() {
+        let ar = c.get("assume_role");
+        let role = ar.get("role_arn").as_str().unwrap_or_default().to_string();
+        let mut b = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name(ar.get("session_name").as_str().unwrap_or("awsstack"))
+            .configure(&config);
+        if let Some(x) = ar.get("external_id").as_str() {
+            b = b.external_id(x);
+        }
+        let provider = b.build().await;
+        config = config
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
+            .build();
+    }
+
+    let endpoint = |svc: &str| -> Option<String> {
+        c.get("endpoints")
+            .get(svc)
+            .as_str()
+            .or(c.get("endpoint").as_str())
+            .map(str::to_string)
+    };
+    // S3 on an emulator (any custom endpoint) needs path-style addressing.
+    let custom_s3 = endpoint("s3").is_some()
+        || std::env::var("AWS_ENDPOINT_URL").is_ok()
+        || std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
+
+    macro_rules! client {
+        ($krate:ident, $svc:literal) => {{
+            let mut b = $krate::config::Builder::from(&config);
+            if let Some(u) = endpoint($svc) {
+                b = b.endpoint_url(u);
+            }
+            $krate::Client::from_conf(b.build())
+        }};
+    }
+    let s3 = {
+        let mut b = aws_sdk_s3::config::Builder::from(&config).force_path_style(custom_s3);
+        if let Some(u) = endpoint("s3") {
+            b = b.endpoint_url(u);
+        }
+        aws_sdk_s3::Client::from_conf(b.build())
+    };
+    let sts: aws_sdk_sts::Client = client!(aws_sdk_sts, "sts");
+    let skip = c
+        .get("skip_credentials_validation")
+        .as_bool()
+        .unwrap_or(false);
+    let account_id = match sts.get_caller_identity().send().await {
+        Ok(o) => o.account().unwrap_or_default().to_string(),
+        Err(e) if !skip => {
+            let where_ = endpoint("sts").unwrap_or_else(|| "the default STS endpoint".into());
+            return Err(Diagnostic::error(
+                "Cannot validate AWS credentials",
+                format!("STS GetCallerIdentity at {where_} failed: {}. Check the credentials and the endpoint, or set skip_credentials_validation = true.", crate::aws::error_text(&e)),
+            ));
+        }
+        Err(_) => String::new(),
+    };
+    let default_tags = c
+        .get("default_tags")
+        .get("tags")
+        .as_map()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(AwsContext {
+        region,
+        account_id,
+        default_tags,
+        ec2: client!(aws_sdk_ec2, "ec2"),
+        iam: client!(aws_sdk_iam, "iam"),
+        s3,
+        ssm: client!(aws_sdk_ssm, "ssm"),
+        sns: client!(aws_sdk_sns, "sns"),
+        budgets: client!(aws_sdk_budgets, "budgets"),
+        cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+        scheduler: client!(aws_sdk_scheduler, "scheduler"),
+        cancel,
+    })
+}
+
+#[cfg(test)]
+impl AwsContext {
+    /// A context whose clients are never called (unit tests of stacks).
+    pub fn offline(region: &str, account_id: &str) -> AwsContext {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::for_tests(),
+                ),
+            )
+            .build();
+        AwsContext {
+            region: region.to_string(),
+            account_id: account_id.to_string(),
+            default_tags: BTreeMap::new(),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            s3: aws_sdk_s3::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            budgets: aws_sdk_budgets::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            scheduler: aws_sdk_scheduler::Client::new(&config),
+            cancel: watch::channel(false).1,
+        }
+    }
+}

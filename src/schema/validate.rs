@@ -1,0 +1,359 @@
+//! Validators for the values AWS would reject, so that bad input is caught
+//! at validate/plan time with a message, before any AWS call.
+
+use ipnet::Ipv4Net;
+use std::str::FromStr;
+
+pub fn cidr(s: &str) -> Result<Ipv4Net, String> {
+    let net = Ipv4Net::from_str(s)
+        .map_err(|_| format!("{s:?} is not a valid IPv4 CIDR block (expected a.b.c.d/n)"))?;
+    if net.network() != net.addr() {
+        return Err(format!(
+            "{s:?} has host bits set; did you mean \"{}\"?",
+            net.trunc()
+        ));
+    }
+    Ok(net)
+}
+
+pub fn cidr_within(inner: &str, outer: &str) -> Result<(), String> {
+    let i = cidr(inner)?;
+    let o = cidr(outer)?;
+    if !o.contains(&i) {
+        return Err(format!("{inner} does not fit inside the VPC block {outer}"));
+    }
+    Ok(())
+}
+
+/// VPC blocks must be between /16 and /28.
+pub fn vpc_cidr(s: &str) -> Result<Ipv4Net, String> {
+    let n = cidr(s)?;
+    if n.prefix_len() < 16 || n.prefix_len() > 28 {
+        return Err(format!(
+            "a VPC CIDR block must be between /16 and /28, got /{}",
+            n.prefix_len()
+        ));
+    }
+    Ok(n)
+}
+
+/// EC2 instance type: family, generation, optional attributes, then a size,
+/// e.g. `t4g.large`, `m7i-flex.xlarge`, `c6gd.2xlarge`.
+pub fn instance_type(s: &str) -> Result<(), String> {
+    let ok = match s.split_once('.') {
+        Some((fam, size)) => {
+            let fam_ok = !fam.is_empty()
+                && fam.chars().next().unwrap().is_ascii_lowercase()
+                && fam.chars().any(|c| c.is_ascii_digit())
+                && fam
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            let size_ok = !size.is_empty()
+                && size
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            fam_ok && size_ok
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not an EC2 instance type (expected family.size, e.g. \"t4g.large\")"
+        ))
+    }
+}
+
+pub fn port(n: f64) -> Result<u16, String> {
+    if n.fract() != 0.0 || !(1.0..=65535.0).contains(&n) {
+        return Err(format!("{n} is not a TCP/UDP port (1-65535)"));
+    }
+    Ok(n as u16)
+}
+
+pub fn email(s: &str) -> Result<(), String> {
+    let bad = || Err(format!("{s:?} is not an e-mail address"));
+    let Some((local, domain)) = s.split_once('@') else {
+        return bad();
+    };
+    if local.is_empty()
+        || domain.contains('@')
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || s.chars().any(|c| c.is_whitespace())
+    {
+        return bad();
+    }
+    Ok(())
+}
+
+/// A project name: it becomes part of bucket, role and parameter names, so
+/// lowercase letters, digits and hyphens, starting with a letter, 1-24 chars.
+pub fn project_name(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("the project name must not be empty".into());
+    }
+    if s.len() > 24 {
+        return Err(format!("{s:?} is longer than 24 characters"));
+    }
+    if !s.chars().next().unwrap().is_ascii_lowercase()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || s.ends_with('-')
+    {
+        return Err(format!("{s:?} must be lowercase letters, digits and hyphens, start with a letter and not end with a hyphen (it is used in S3 bucket and IAM names)"));
+    }
+    Ok(())
+}
+
+/// S3 bucket naming rules.
+pub fn bucket_name(s: &str) -> Result<(), String> {
+    let n = s.len();
+    if !(3..=63).contains(&n) {
+        return Err(format!("bucket name {s:?} must be 3-63 characters long"));
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    {
+        return Err(format!(
+            "bucket name {s:?} may contain only lowercase letters, digits, '.' and '-'"
+        ));
+    }
+    let first = s.chars().next().unwrap();
+    let last = s.chars().last().unwrap();
+    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+        return Err(format!(
+            "bucket name {s:?} must begin and end with a letter or digit"
+        ));
+    }
+    if s.contains("..")
+        || s.parse::<std::net::Ipv4Addr>().is_ok()
+        || s.starts_with("xn--")
+        || s.ends_with("-s3alias")
+    {
+        return Err(format!("bucket name {s:?} breaks the S3 naming rules"));
+    }
+    Ok(())
+}
+
+/// An EventBridge Scheduler expression: `cron(min hour dom month dow year)`,
+/// `rate(n unit)` or `at(yyyy-mm-ddThh:mm:ss)`.
+pub fn schedule_expression(s: &str) -> Result<(), String> {
+    if let Some(body) = s.strip_prefix("cron(").and_then(|r| r.strip_suffix(')')) {
+        let f: Vec<&str> = body.split_whitespace().collect();
+        if f.len() != 6 {
+            return Err(format!("{s:?}: a cron expression has six fields (minutes hours day-of-month month day-of-week year), found {}", f.len()));
+        }
+        let checks: [(&str, u32, u32, &[&str]); 6] = [
+            ("minutes", 0, 59, &[]),
+            ("hours", 0, 23, &[]),
+            ("day-of-month", 1, 31, &["?", "L", "W"]),
+            (
+                "month",
+                1,
+                12,
+                &[
+                    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
+                    "DEC",
+                ],
+            ),
+            (
+                "day-of-week",
+                1,
+                7,
+                &[
+                    "?", "L", "#", "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT",
+                ],
+            ),
+            ("year", 1970, 2199, &[]),
+        ];
+        for (field, (name, lo, hi, words)) in f.iter().zip(checks.iter()) {
+            cron_field(field, *lo, *hi, words)
+                .map_err(|e| format!("{s:?}: {name} field {field:?}: {e}"))?;
+        }
+        if (f[2] == "?") == (f[4] == "?") {
+            return Err(format!(
+                "{s:?}: exactly one of day-of-month and day-of-week must be '?'"
+            ));
+        }
+        return Ok(());
+    }
+    if let Some(body) = s.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
+        let parts: Vec<&str> = body.split_whitespace().collect();
+        if parts.len() == 2
+            && parts[0].parse::<u32>().map(|n| n > 0).unwrap_or(false)
+            && ["minute", "minutes", "hour", "hours", "day", "days"].contains(&parts[1])
+        {
+            return Ok(());
+        }
+        return Err(format!(
+            "{s:?}: a rate expression is rate(<positive number> <minutes|hours|days>)"
+        ));
+    }
+    if let Some(body) = s.strip_prefix("at(").and_then(|r| r.strip_suffix(')')) {
+        if chrono::NaiveDateTime::parse_from_str(body, "%Y-%m-%dT%H:%M:%S").is_ok() {
+            return Ok(());
+        }
+        return Err(format!(
+            "{s:?}: an at expression is at(yyyy-mm-ddThh:mm:ss)"
+        ));
+    }
+    Err(format!(
+        "{s:?} is not a schedule expression: use cron(...), rate(...) or at(...)"
+    ))
+}
+
+fn cron_field(f: &str, lo: u32, hi: u32, words: &[&str]) -> Result<(), String> {
+    if f == "*" || words.contains(&f) {
+        return Ok(());
+    }
+    for part in f.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (part, None),
+        };
+        if let Some(s) = step {
+            s.parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("bad step {s:?}"))?;
+        }
+        let one = |v: &str| -> Result<(), String> {
+            let v = v.trim_end_matches('L').trim_end_matches('W');
+            let v = v.split('#').next().unwrap_or(v);
+            if words.iter().any(|w| w.eq_ignore_ascii_case(v)) {
+                return Ok(());
+            }
+            match v.parse::<u32>() {
+                Ok(n) if (lo..=hi).contains(&n) => Ok(()),
+                _ => Err(format!("{v:?} is not in {lo}-{hi}")),
+            }
+        };
+        if range == "*" {
+            continue;
+        }
+        match range.split_once('-') {
+            Some((a, b)) => {
+                one(a)?;
+                one(b)?
+            }
+            None => one(range)?,
+        }
+    }
+    Ok(())
+}
+
+pub fn timezone(s: &str) -> Result<(), String> {
+    s.parse::<chrono_tz::Tz>()
+        .map(|_| ())
+        .map_err(|_| format!("{s:?} is not an IANA time zone (e.g. \"Europe/Paris\", \"UTC\")"))
+}
+
+/// SSM parameter name segment (after `/<project>/`).
+pub fn ssm_parameter_name(s: &str) -> Result<(), String> {
+    if s.is_empty()
+        || s.len() > 900
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+        || s.starts_with('/')
+    {
+        return Err(format!("{s:?} is not a valid SSM parameter name (letters, digits, '_', '.', '-', '/'; no leading '/')"));
+    }
+    if s.to_ascii_lowercase().starts_with("aws") || s.to_ascii_lowercase().starts_with("ssm") {
+        return Err(format!(
+            "{s:?}: parameter names cannot begin with 'aws' or 'ssm'"
+        ));
+    }
+    Ok(())
+}
+
+/// A Terraform duration such as "30m", "1h30m", "90s".
+pub fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{s:?} is not a duration (e.g. \"30m\", \"1h\", \"90s\")");
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut any = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            0.001
+        } else {
+            match c {
+                'h' => 3600.0,
+                'm' => 60.0,
+                's' => 1.0,
+                _ => return Err(bad()),
+            }
+        };
+        let n: f64 = num.parse().map_err(|_| bad())?;
+        total += n * unit;
+        num.clear();
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs() {
+        assert!(cidr("10.0.0.0/24").is_ok());
+        assert!(cidr("10.0.0.1/24").unwrap_err().contains("host bits"));
+        assert!(cidr("10.0.0.0/33").is_err());
+        assert!(cidr("banana").is_err());
+        assert!(cidr_within("10.0.0.0/25", "10.0.0.0/24").is_ok());
+        assert!(cidr_within("10.0.1.0/25", "10.0.0.0/24").is_err());
+        assert!(vpc_cidr("10.0.0.0/8").is_err());
+    }
+
+    #[test]
+    fn cron_and_rate() {
+        assert!(schedule_expression("cron(0 7 ? * MON-FRI *)").is_ok());
+        assert!(schedule_expression("cron(0 21 ? * MON-FRI *)").is_ok());
+        assert!(schedule_expression("cron(0/15 * * * ? *)").is_ok());
+        assert!(schedule_expression("rate(5 minutes)").is_ok());
+        assert!(schedule_expression("cron(0 25 ? * MON-FRI *)").is_err());
+        assert!(schedule_expression("cron(0 7 * * MON-FRI *)").is_err());
+        assert!(schedule_expression("cron(0 7 ? *)").is_err());
+        assert!(schedule_expression("0 7 * * 1-5").is_err());
+        assert!(schedule_expression("rate(0 minutes)").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(timezone("Europe/Paris").is_ok());
+        assert!(timezone("Europe/Pariss").is_err());
+        assert!(email("ops@example.com").is_ok());
+        assert!(email("ops@example").is_err());
+        assert!(email("not an email").is_err());
+        assert!(instance_type("t4g.large").is_ok());
+        assert!(instance_type("m7i-flex.xlarge").is_ok());
+        assert!(instance_type("large").is_err());
+        assert!(instance_type("T4G.large").is_err());
+        assert!(bucket_name("kauri-dev-data").is_ok());
+        assert!(bucket_name("Kauri_Data").is_err());
+        assert!(bucket_name("ab").is_err());
+        assert!(project_name("").is_err());
+        assert!(project_name("kauri").is_ok());
+        assert!(port(0.0).is_err());
+        assert!(port(70000.0).is_err());
+        assert!(port(3000.0).is_ok());
+        assert_eq!(duration("1h30m").unwrap().as_secs(), 5400);
+        assert!(duration("soon").is_err());
+    }
+}

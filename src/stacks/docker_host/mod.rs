@@ -1,0 +1,759 @@
+//! `awsstack_docker_host`: the single-box Docker host of the Kauri, Harena
+//! and KoproGo seeds, as one resource.
+
+mod schema;
+#[cfg(test)]
+mod tests;
+mod user_data;
+
+use crate::components::{all_kinds, ec2::sort_rules, sha256_hex};
+use crate::engine::{Kinds, Record, Spec};
+use crate::provider::AwsContext;
+use crate::schema::{validate as v, Diagnostics, Schema};
+use crate::stacks::Stack;
+use crate::value::{Path, Value};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use user_data::render as render_user_data;
+
+/// Ports that are databases or caches: never open to the internet unless
+/// the user says so explicitly.
+pub const DATABASE_PORTS: &[u16] = &[
+    1433, 1521, 3306, 5432, 5984, 6379, 7474, 8086, 9042, 9200, 9300, 11211, 27017, 28015,
+];
+
+pub struct DockerHost {
+    schema: Schema,
+    kinds: Arc<Kinds<AwsContext>>,
+}
+
+impl DockerHost {
+    pub fn new() -> Self {
+        DockerHost {
+            schema: schema::schema(),
+            kinds: Arc::new(all_kinds()),
+        }
+    }
+}
+
+impl Default for DockerHost {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn s<'a>(c: &'a Value, k: &str) -> &'a str {
+    c.get(k).as_str().unwrap_or("")
+}
+
+fn num(c: &Value, k: &str, d: f64) -> f64 {
+    c.get(k).as_f64().unwrap_or(d)
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_list()
+        .iter()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The public subnet: `public_subnet_cidr`, or the first half of the VPC.
+pub fn subnet_cidr(c: &Value) -> String {
+    if let Some(x) = c.get("public_subnet_cidr").as_str() {
+        return x.to_string();
+    }
+    match v::cidr(s(c, "vpc_cidr")) {
+        Ok(net) if net.prefix_len() < 28 => net
+            .subnets(net.prefix_len() + 1)
+            .ok()
+            .and_then(|mut i| i.next())
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| net.to_string()),
+        Ok(net) => net.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+pub fn stack_id_of(c: &Value) -> String {
+    format!(
+        "{}-{}",
+        s(c, "project_name"),
+        c.get("environment").as_str().unwrap_or("dev")
+    )
+}
+
+pub fn bucket_name_of(c: &Value, ctx: &AwsContext) -> String {
+    match c.get("bucket_name").as_str() {
+        Some(b) => b.to_string(),
+        None => format!(
+            "{}-{}",
+            stack_id_of(c),
+            if ctx.account_id.is_empty() {
+                "data".to_string()
+            } else {
+                ctx.account_id.clone()
+            }
+        ),
+    }
+}
+
+/// Budgets as (suffix, limit, filter by project).
+fn budgets(c: &Value) -> Vec<(String, f64, bool)> {
+    if c.get("enable_budgets").as_bool() == Some(false) {
+        return vec![];
+    }
+    let blocks = c.get("budget").as_list();
+    if blocks.is_empty() {
+        return vec![
+            ("global".into(), 30.0, false),
+            (s(c, "project_name").to_string(), 18.0, true),
+        ];
+    }
+    blocks
+        .iter()
+        .map(|b| {
+            (
+                s(b, "name").to_string(),
+                num(b, "monthly_limit_usd", 0.0),
+                b.get("filter_by_project").as_bool().unwrap_or(true),
+            )
+        })
+        .collect()
+}
+
+fn security_rules(c: &Value) -> serde_json::Value {
+    let mut rules = vec![];
+    let http = strings(c.get("http_ingress_cidrs"));
+    if !http.is_empty() {
+        let mut h = http.clone();
+        h.sort();
+        rules.push(json!({"protocol": "tcp", "from_port": 80, "to_port": 80, "cidrs": h, "description": "HTTP"}));
+        rules.push(json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "cidrs": h, "description": "HTTPS"}));
+    }
+    let mut ssh = strings(c.get("ssh_ingress_cidrs"));
+    if !ssh.is_empty() {
+        ssh.sort();
+        rules.push(json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidrs": ssh, "description": "SSH"}));
+    }
+    for p in c.get("port").as_list() {
+        let port = num(p, "port", 0.0) as i64;
+        let mut cidrs = strings(p.get("cidr_blocks"));
+        cidrs.sort();
+        rules.push(json!({"protocol": p.get("protocol").as_str().unwrap_or("tcp"), "from_port": port, "to_port": port, "cidrs": cidrs, "description": p.get("description").as_str().unwrap_or("")}));
+    }
+    sort_rules(&mut rules);
+    serde_json::Value::Array(rules)
+}
+
+fn ssm_names(c: &Value) -> Vec<String> {
+    c.get("ssm_parameters")
+        .as_map()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn param_arn(ctx: &AwsContext, c: &Value, name: &str) -> String {
+    format!(
+        "arn:aws:ssm:{}:{}:parameter/{}/{}",
+        ctx.region,
+        ctx.account_id,
+        s(c, "project_name"),
+        name
+    )
+}
+
+impl Stack for DockerHost {
+    fn type_name(&self) -> &'static str {
+        "awsstack_docker_host"
+    }
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, c: &Value) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        let mut check = |attr: &str, r: Result<(), String>, summary: &str| {
+            if let Err(e) = r {
+                d.error_at(Path::attr(attr), summary, e);
+            }
+        };
+        if let Some(x) = c.get("project_name").as_str() {
+            check("project_name", v::project_name(x), "Invalid project name");
+        }
+        if let Some(x) = c.get("environment").as_str() {
+            check(
+                "environment",
+                v::project_name(x).map_err(|e| e.replace("project name", "environment")),
+                "Invalid environment",
+            );
+        }
+        let vpc = c.get("vpc_cidr").as_str().map(|x| v::vpc_cidr(x));
+        if let Some(Err(e)) = &vpc {
+            d.error_at(Path::attr("vpc_cidr"), "Invalid VPC CIDR block", e.clone());
+        }
+        if let Some(x) = c.get("public_subnet_cidr").as_str() {
+            match v::cidr(x) {
+                Err(e) => d.error_at(
+                    Path::attr("public_subnet_cidr"),
+                    "Invalid subnet CIDR block",
+                    e,
+                ),
+                Ok(net) => {
+                    if net.prefix_len() > 28 {
+                        d.error_at(
+                            Path::attr("public_subnet_cidr"),
+                            "Invalid subnet CIDR block",
+                            format!("a subnet must be /28 or larger, got /{}", net.prefix_len()),
+                        );
+                    }
+                    if let (Some(Ok(_)), Some(vc)) = (&vpc, c.get("vpc_cidr").as_str()) {
+                        if let Err(e) = v::cidr_within(x, vc) {
+                            d.error_at(
+                                Path::attr("public_subnet_cidr"),
+                                "Subnet does not fit the VPC",
+                                e,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(x) = c.get("instance_type").as_str() {
+            if let Err(e) = v::instance_type(x) {
+                d.error_at(Path::attr("instance_type"), "Invalid instance type", e);
+            }
+        }
+        if let Some(x) = c.get("ami_id").as_str() {
+            let ok = x
+                .strip_prefix("ami-")
+                .map(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit()))
+                .unwrap_or(false);
+            if !ok {
+                d.error_at(
+                    Path::attr("ami_id"),
+                    "Invalid AMI id",
+                    format!("{x:?} is not an AMI id (ami-xxxxxxxx)"),
+                );
+            }
+        }
+        if let Some(x) = c.get("ssh_key_name").as_str() {
+            if x.trim().is_empty() || x.len() > 255 {
+                d.error_at(
+                    Path::attr("ssh_key_name"),
+                    "Invalid key pair name",
+                    "the key pair name must be 1-255 characters",
+                );
+            }
+        }
+        for attr in ["ssh_ingress_cidrs", "http_ingress_cidrs"] {
+            for (i, x) in c.get(attr).as_list().iter().enumerate() {
+                if let Some(x) = x.as_str() {
+                    if let Err(e) = v::cidr(x) {
+                        d.error_at(Path::attr(attr).then_index(i), "Invalid CIDR block", e);
+                    }
+                }
+            }
+        }
+        let allow_db = c.get("allow_public_database_ports").as_bool() == Some(true);
+        let mut seen: BTreeMap<(u16, String), usize> = BTreeMap::new();
+        for reserved in [80u16, 443] {
+            seen.insert((reserved, "tcp".into()), usize::MAX);
+        }
+        if !c.get("ssh_ingress_cidrs").as_list().is_empty() {
+            seen.insert((22, "tcp".into()), usize::MAX);
+        }
+        for (i, p) in c.get("port").as_list().iter().enumerate() {
+            let base = Path::attr("port").then_index(i);
+            let proto = p.get("protocol").as_str().unwrap_or("tcp").to_string();
+            if !["tcp", "udp"].contains(&proto.as_str()) && !p.get("protocol").is_unknown() {
+                d.error_at(
+                    base.then_attr("protocol"),
+                    "Invalid protocol",
+                    format!("{proto:?}: use \"tcp\" or \"udp\""),
+                );
+            }
+            let port = match p.get("port").as_f64().map(v::port) {
+                Some(Ok(n)) => Some(n),
+                Some(Err(e)) => {
+                    d.error_at(base.then_attr("port"), "Invalid port", e);
+                    None
+                }
+                None => None,
+            };
+            if let Some(n) = port {
+                if let Some(prev) = seen.insert((n, proto.clone()), i) {
+                    let why = if prev == usize::MAX {
+                        "it is managed by the stack (80/443 via http_ingress_cidrs, 22 via ssh_ingress_cidrs)".to_string()
+                    } else {
+                        format!("port[{prev}] opens it already")
+                    };
+                    d.error_at(
+                        base.then_attr("port"),
+                        "Duplicate port",
+                        format!("port {n}/{proto} is opened twice: {why}"),
+                    );
+                }
+            }
+            let cidrs = p.get("cidr_blocks").as_list();
+            if cidrs.is_empty() && !p.get("cidr_blocks").is_unknown() {
+                d.error_at(
+                    base.then_attr("cidr_blocks"),
+                    "No CIDR blocks",
+                    "each port must list the CIDR blocks allowed to reach it",
+                );
+            }
+            for (j, x) in cidrs.iter().enumerate() {
+                if let Some(x) = x.as_str() {
+                    if let Err(e) = v::cidr(x) {
+                        d.error_at(
+                            base.then_attr("cidr_blocks").then_index(j),
+                            "Invalid CIDR block",
+                            e,
+                        );
+                    } else if x == "0.0.0.0/0"
+                        && port.map(|n| DATABASE_PORTS.contains(&n)).unwrap_or(false)
+                    {
+                        let n = port.unwrap();
+                        if allow_db {
+                            d.warning_at(base.then_attr("cidr_blocks").then_index(j), "Database port open to the internet", format!("port {n} is a database/cache port and is opened to 0.0.0.0/0 because allow_public_database_ports = true. Prefer an SSM tunnel or a restricted CIDR."));
+                        } else {
+                            d.error_at(
+                                base.then_attr("cidr_blocks").then_index(j),
+                                "Database port open to the internet",
+                                format!("port {n} is a database/cache port; opening it to 0.0.0.0/0 is refused. Restrict the CIDR blocks, or set allow_public_database_ports = true if you really mean it."),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        for (attr, lo, hi) in [
+            ("root_volume_size", 8.0, 16384.0),
+            ("data_volume_size", 1.0, 16384.0),
+            ("glacier_transition_days", 1.0, 36500.0),
+            ("cpu_alarm_threshold", 1.0, 100.0),
+        ] {
+            if let Some(n) = c.get(attr).as_f64() {
+                if n.fract() != 0.0 || n < lo || n > hi {
+                    d.error_at(
+                        Path::attr(attr),
+                        "Value out of range",
+                        format!("{attr} must be a whole number between {lo} and {hi}, got {n}"),
+                    );
+                }
+            }
+        }
+        for (i, x) in c
+            .get("budget_notification_emails")
+            .as_list()
+            .iter()
+            .enumerate()
+        {
+            if let Some(x) = x.as_str() {
+                if let Err(e) = v::email(x) {
+                    d.error_at(
+                        Path::attr("budget_notification_emails").then_index(i),
+                        "Invalid e-mail address",
+                        e,
+                    );
+                }
+            }
+        }
+        for (i, b) in c.get("budget").as_list().iter().enumerate() {
+            let base = Path::attr("budget").then_index(i);
+            if let Some(n) = b.get("name").as_str() {
+                if n.is_empty() || n.len() > 80 || n.contains(':') || n.contains('\\') {
+                    d.error_at(
+                        base.then_attr("name"),
+                        "Invalid budget name",
+                        "a budget name is 1-80 characters without ':' or '\\'",
+                    );
+                }
+            }
+            if let Some(n) = b.get("monthly_limit_usd").as_f64() {
+                if n <= 0.0 {
+                    d.error_at(
+                        base.then_attr("monthly_limit_usd"),
+                        "Invalid budget limit",
+                        "the monthly limit must be greater than 0",
+                    );
+                }
+            }
+        }
+        for attr in ["scheduler_start_expression", "scheduler_stop_expression"] {
+            if let Some(x) = c.get(attr).as_str() {
+                if let Err(e) = v::schedule_expression(x) {
+                    d.error_at(Path::attr(attr), "Invalid schedule expression", e);
+                }
+            }
+        }
+        if let Some(x) = c.get("scheduler_timezone").as_str() {
+            if let Err(e) = v::timezone(x) {
+                d.error_at(Path::attr("scheduler_timezone"), "Invalid time zone", e);
+            }
+        }
+        if let Some(x) = c.get("bucket_name").as_str() {
+            if let Err(e) = v::bucket_name(x) {
+                d.error_at(Path::attr("bucket_name"), "Invalid bucket name", e);
+            }
+        } else if let (Some(p), Some(e)) = (
+            c.get("project_name").as_str(),
+            c.get("environment").as_str(),
+        ) {
+            if p.len() + e.len() + 14 > 63 {
+                d.error_at(Path::attr("environment"), "Name too long", "project_name and environment are too long for the default bucket name (<project>-<environment>-<account id>, 63 characters); shorten them or set bucket_name");
+            }
+        }
+        if let Some(x) = c.get("backup_prefix").as_str() {
+            if x.starts_with('/') || x.len() > 512 {
+                d.error_at(
+                    Path::attr("backup_prefix"),
+                    "Invalid prefix",
+                    "the backup prefix must not start with '/'",
+                );
+            }
+        }
+        if let Some(m) = c.get("ssm_parameters").as_map() {
+            for (k, val) in m {
+                if let Err(e) = v::ssm_parameter_name(k) {
+                    d.error_at(
+                        Path::attr("ssm_parameters").then_key(k),
+                        "Invalid parameter name",
+                        e,
+                    );
+                }
+                if let Some(x) = val.get("value").as_str() {
+                    if x.is_empty() || x.len() > 4096 {
+                        // Never echo the value: it is a secret.
+                        d.error_at(
+                            Path::attr("ssm_parameters").then_key(k).then_attr("value"),
+                            "Invalid parameter value",
+                            "an SSM parameter value must be 1-4096 characters",
+                        );
+                    }
+                }
+            }
+        }
+        for (i, x) in c.get("data_directories").as_list().iter().enumerate() {
+            if let Some(x) = x.as_str() {
+                if x.is_empty()
+                    || x.contains("..")
+                    || x.starts_with('/')
+                    || !x
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch))
+                {
+                    d.error_at(
+                        Path::attr("data_directories").then_index(i),
+                        "Invalid directory",
+                        format!(
+                            "{x:?}: use a relative path of letters, digits, '-', '_', '.', '/'"
+                        ),
+                    );
+                }
+            }
+        }
+        d
+    }
+
+    fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        if let (Some(old), Some(new)) = (
+            prior.get("data_volume_size").as_f64(),
+            c.get("data_volume_size").as_f64(),
+        ) {
+            if new < old {
+                d.error_at(Path::attr("data_volume_size"), "Data volume cannot shrink", format!("EBS volumes can grow but not shrink: {old} GiB → {new} GiB. Keep {old} or more."));
+            }
+        }
+        d
+    }
+
+    fn stack_id(&self, c: &Value) -> String {
+        stack_id_of(c)
+    }
+
+    fn tags(&self, c: &Value) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("Project".to_string(), s(c, "project_name").to_string()),
+            (
+                "Environment".to_string(),
+                c.get("environment").as_str().unwrap_or("dev").to_string(),
+            ),
+        ])
+    }
+
+    fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
+        let id = stack_id_of(c);
+        let project = s(c, "project_name");
+        let bucket = bucket_name_of(c, ctx);
+        let mut out = vec![
+            Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr")})),
+            Spec::new("igw", "ec2_internet_gateway", json!({})).dep("vpc"),
+            Spec::new("subnet.public", "ec2_subnet", json!({"cidr": subnet_cidr(c), "availability_zone": c.get("availability_zone").as_str(), "public": true})).dep("vpc"),
+            Spec::new("rtb.public", "ec2_public_route_table", json!({"default_route": true})).dep("vpc").dep("igw").dep("subnet.public"),
+            Spec::new("sg.host", "ec2_security_group", json!({"name": format!("{id}-host"), "description": format!("awsstack {id} Docker host"), "rules": security_rules(c)})).dep("vpc"),
+            Spec::new(
+                "role.host",
+                "iam_role",
+                json!({
+                    "name": format!("{id}-host"),
+                    "trust_service": "ec2.amazonaws.com",
+                    "managed_policies": ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
+                    "inline_policy": json!({
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Sid": "StackBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": format!("arn:aws:s3:::{bucket}")},
+                            {"Sid": "StackBucketObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": format!("arn:aws:s3:::{bucket}/*")},
+                            {"Sid": "StackParameters", "Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"], "Resource": format!("arn:aws:ssm:{}:{}:parameter/{project}/*", ctx.region, ctx.account_id)},
+                            {"Sid": "DecryptParameters", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": format!("ssm.{}.amazonaws.com", ctx.region)}}}
+                        ]
+                    }).to_string(),
+                }),
+            ),
+            Spec::new("instance_profile.host", "iam_instance_profile", json!({"name": format!("{id}-host"), "has_role": true})).dep("role.host"),
+        ];
+        let ud = user_data::render(c, &ctx.region);
+        out.push(
+            Spec::new(
+                "instance",
+                "ec2_instance",
+                json!({
+                    "ami": c.get("ami_id").as_str(),
+                    "instance_type": s(c, "instance_type"),
+                    "spot": c.get("use_spot_instance").as_bool().unwrap_or(false),
+                    "key_name": c.get("ssh_key_name").as_str(),
+                    "user_data": ud,
+                    "user_data_sha256": sha256_hex(&ud),
+                    "root_volume_size": num(c, "root_volume_size", 20.0) as i64,
+                }),
+            )
+            .dep("subnet.public")
+            .dep("sg.host")
+            .dep("instance_profile.host"),
+        );
+        out.push(Spec::new("volume.data", "ebs_data_volume", json!({"size": num(c, "data_volume_size", 80.0) as i64, "device": "/dev/sdf", "attached": true})).dep_update("instance"));
+        out.push(
+            Spec::new("eip", "ec2_elastic_ip", json!({"associated": true})).dep_update("instance"),
+        );
+        out.push(Spec::new("bucket", "s3_bucket", json!({"name": bucket, "versioning": true, "glacier_after_days": num(c, "glacier_transition_days", 30.0) as i64, "backup_prefix": s(c, "backup_prefix")})));
+        if let Some(m) = c.get("ssm_parameters").as_map() {
+            for (k, val) in m {
+                let value = val.get("value").as_str().unwrap_or("").to_string();
+                let mut spec = Spec::new(
+                    format!("param.{k}"),
+                    "ssm_parameter",
+                    json!({"name": format!("/{project}/{k}"), "secure": true, "value_sha256": sha256_hex(&value)}),
+                );
+                spec.secret = Some(value);
+                out.push(spec);
+            }
+        }
+        let mut emails = strings(c.get("budget_notification_emails"));
+        emails.sort();
+        out.push(Spec::new(
+            "topic",
+            "sns_topic",
+            json!({"name": format!("{id}-alerts"), "emails": emails}),
+        ));
+        for (name, limit, by_project) in budgets(c) {
+            out.push(
+                Spec::new(format!("budget.{name}"), "budget", json!({"name": format!("{id}-{name}"), "limit_usd": limit, "project_tag": if by_project { Some(project) } else { None }, "threshold_percent": 80.0}))
+                    .dep_update("topic"),
+            );
+        }
+        if c.get("enable_alarms").as_bool() != Some(false) {
+            out.push(
+                Spec::new(
+                    "alarm.cpu",
+                    "cloudwatch_instance_alarm",
+                    json!({"name": format!("{id}-cpu-high"), "metric": "CPUUtilization", "statistic": "Average", "threshold": num(c, "cpu_alarm_threshold", 80.0), "comparison": "GreaterThanThreshold", "period": 300, "evaluation_periods": 2}),
+                )
+                .dep_update("instance")
+                .dep_update("topic"),
+            );
+            out.push(
+                Spec::new(
+                    "alarm.status",
+                    "cloudwatch_instance_alarm",
+                    json!({"name": format!("{id}-status-check-failed"), "metric": "StatusCheckFailed", "statistic": "Maximum", "threshold": 1.0, "comparison": "GreaterThanOrEqualToThreshold", "period": 60, "evaluation_periods": 2}),
+                )
+                .dep_update("instance")
+                .dep_update("topic"),
+            );
+        }
+        if c.get("scheduler_enabled").as_bool() != Some(false) {
+            out.push(Spec::new(
+                "role.scheduler",
+                "iam_role",
+                json!({
+                    "name": format!("{id}-scheduler"),
+                    "trust_service": "scheduler.amazonaws.com",
+                    "managed_policies": [],
+                    "inline_policy": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/awsstack:stack-id": id}}}]}).to_string(),
+                }),
+            ));
+            for (action, attr) in [
+                ("start", "scheduler_start_expression"),
+                ("stop", "scheduler_stop_expression"),
+            ] {
+                out.push(
+                    Spec::new(
+                        format!("schedule.{action}"),
+                        "scheduler_instance_schedule",
+                        json!({"name": format!("{id}-{action}"), "expression": s(c, attr), "timezone": s(c, "scheduler_timezone"), "action": action, "enabled": true}),
+                    )
+                    .dep_update("instance")
+                    .dep_update("role.scheduler"),
+                );
+            }
+        }
+        out.push(Spec::new("manifest", "ssm_parameter", json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)})));
+        out
+    }
+
+    fn kinds(&self) -> Arc<Kinds<AwsContext>> {
+        self.kinds.clone()
+    }
+
+    fn outputs(
+        &self,
+        c: &Value,
+        ctx: &AwsContext,
+        get: &dyn Fn(&str) -> Option<Record>,
+    ) -> BTreeMap<&'static str, Value> {
+        let id_of = |k: &str| get(k).map(|r| Value::str(r.id)).unwrap_or(Value::Unknown);
+        let out_of = |k: &str, o: &str| {
+            get(k)
+                .map(|r| Value::str(r.out(o)))
+                .unwrap_or(Value::Unknown)
+        };
+        let id = stack_id_of(c);
+        let mut m = BTreeMap::new();
+        let public_ip = out_of("eip", "public_ip");
+        let instance_id = id_of("instance");
+        m.insert("instance_id", instance_id.clone());
+        m.insert("public_ip", public_ip.clone());
+        m.insert(
+            "public_dns",
+            match public_ip.as_str() {
+                Some(ip) if !ip.is_empty() => {
+                    let dashed = ip.replace('.', "-");
+                    Value::str(if ctx.region == "us-east-1" {
+                        format!("ec2-{dashed}.compute-1.amazonaws.com")
+                    } else {
+                        format!("ec2-{dashed}.{}.compute.amazonaws.com", ctx.region)
+                    })
+                }
+                Some(_) => Value::str(""),
+                None => Value::Unknown,
+            },
+        );
+        m.insert("private_ip", out_of("instance", "private_ip"));
+        m.insert("vpc_id", id_of("vpc"));
+        m.insert("subnet_id", id_of("subnet.public"));
+        m.insert("security_group_id", id_of("sg.host"));
+        let bucket = bucket_name_of(c, ctx);
+        m.insert("bucket_arn", Value::str(format!("arn:aws:s3:::{bucket}")));
+        m.insert("bucket_name", Value::str(bucket));
+        m.insert("sns_topic_arn", id_of("topic"));
+        m.insert("iam_role_name", Value::str(format!("{id}-host")));
+        m.insert("instance_profile_name", Value::str(format!("{id}-host")));
+        m.insert(
+            "ssm_parameter_arns",
+            Value::Map(
+                ssm_names(c)
+                    .into_iter()
+                    .map(|n| (n.clone(), Value::str(param_arn(ctx, c, &n))))
+                    .collect(),
+            ),
+        );
+        m.insert(
+            "ssh_command",
+            match public_ip.as_str() {
+                Some(ip) => Value::str(match c.get("ssh_key_name").as_str() {
+                    Some(k) => format!("ssh -i ~/.ssh/{k}.pem ubuntu@{ip}"),
+                    None => format!("ssh ubuntu@{ip}"),
+                }),
+                None => Value::Unknown,
+            },
+        );
+        m.insert(
+            "ssm_session_command",
+            match instance_id.as_str() {
+                Some(i) => Value::str(format!(
+                    "aws ssm start-session --target {i} --region {}",
+                    ctx.region
+                )),
+                None => Value::Unknown,
+            },
+        );
+        m.insert("user_data", Value::str(user_data::render(c, &ctx.region)));
+        m.insert("public_subnet_cidr", Value::str(subnet_cidr(c)));
+        m.insert(
+            "availability_zone",
+            match c.get("availability_zone").as_str() {
+                Some(z) => Value::str(z),
+                None => get("subnet.public")
+                    .map(|r| Value::str(r.out("availability_zone")))
+                    .unwrap_or(Value::Unknown),
+            },
+        );
+        m.insert(
+            "ami_id",
+            match c.get("ami_id").as_str() {
+                Some(a) => Value::str(a),
+                None => get("instance")
+                    .and_then(|r| r.inputs["ami"].as_str().map(Value::str))
+                    .unwrap_or(Value::Unknown),
+            },
+        );
+        m
+    }
+
+    fn restore_secrets<'a>(
+        &'a self,
+        ctx: &'a AwsContext,
+        config: &'a mut Value,
+    ) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let Some(names) = config
+                .get("ssm_parameters")
+                .as_map()
+                .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            else {
+                return Ok(());
+            };
+            let project = s(config, "project_name").to_string();
+            let mut restored = BTreeMap::new();
+            for n in names {
+                let o = ctx
+                    .ssm
+                    .get_parameter()
+                    .name(format!("/{project}/{n}"))
+                    .with_decryption(true)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "reading parameter /{project}/{n}: {}",
+                            crate::aws::error_text(&e)
+                        )
+                    })?;
+                let val = o
+                    .parameter()
+                    .and_then(|p| p.value())
+                    .unwrap_or_default()
+                    .to_string();
+                restored.insert(
+                    n,
+                    Value::Object(BTreeMap::from([("value".to_string(), Value::str(val))])),
+                );
+            }
+            config.set_attr("ssm_parameters", Value::Map(restored));
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! `awsstack_docker_host` schema.
+
+use crate::schema::{Attribute as A, Block, NestedBlock, Nesting, Schema};
+use crate::stacks::common_attributes;
+use crate::value::{Type, Value};
+
+pub const VERSION: i64 = 1;
+
+pub fn schema() -> Schema {
+    let s = Type::String;
+    let n = Type::Number;
+    let b = Type::Bool;
+    let ls = Type::list(Type::String);
+    let mut block = Block {
+        description: "One Docker host with everything a small team needs around it: a dedicated VPC and public subnet, a minimal security group, an EC2 instance (IMDSv2, encrypted gp3) with a separate data volume mounted at `/data` and an Elastic IP, an IAM instance profile (SSM, CloudWatch agent, the stack's bucket and parameters), a versioned and encrypted S3 bucket with Glacier tiering for backups, SSM SecureString parameters, an SNS topic with e-mail alerts, AWS Budgets, CloudWatch alarms and an EventBridge Scheduler start/stop schedule. Cloud-init installs Docker and the compose plugin, mounts the data volume and starts your compose file.",
+        attributes: vec![
+            A::required("project_name", s.clone(), "Project name: lowercase letters, digits and hyphens. Used in every name (`<project>-<environment>-...`), the `Project` tag and the SSM path `/<project>/`.").force_new(),
+            A::with_default("environment", s.clone(), Value::str("dev"), "Environment name (`Environment` tag, part of the stack id).").force_new(),
+            A::with_default("vpc_cidr", s.clone(), Value::str("10.0.0.0/24"), "CIDR block of the dedicated VPC (/16 to /28)."),
+            A::optional_computed("public_subnet_cidr", s.clone(), "CIDR block of the public subnet; defaults to the first half of `vpc_cidr`."),
+            A::optional_computed("availability_zone", s.clone(), "Availability zone of the subnet, instance and data volume; AWS picks one when unset."),
+            A::with_default("instance_type", s.clone(), Value::str("t4g.large"), "EC2 instance type. Changing it stops the instance, changes the type and starts it again (in place)."),
+            A::optional_computed("ami_id", s.clone(), "AMI to boot. Defaults to the latest Ubuntu 22.04 image (Canonical) for the instance type's architecture, looked up once at creation."),
+            A::with_default("use_spot_instance", b.clone(), Value::Bool(false), "Run the host as a persistent Spot instance (stopped, not terminated, on interruption)."),
+            A::optional("ssh_key_name", s.clone(), "Existing EC2 key pair for SSH. SSM Session Manager works without one."),
+            A::with_default("ssh_ingress_cidrs", ls.clone(), Value::List(vec![]), "CIDR blocks allowed to reach SSH (22). Empty (the default) keeps port 22 closed: use `ssm_session_command`."),
+            A::with_default("http_ingress_cidrs", ls.clone(), Value::string_list(["0.0.0.0/0"]), "CIDR blocks allowed to reach HTTP (80) and HTTPS (443)."),
+            A::with_default("allow_public_database_ports", b.clone(), Value::Bool(false), "Allow a `port` block to open a database or cache port (5432, 3306, 6379, 27017, 9200, ...) to 0.0.0.0/0. Off by default; when on, the plan warns."),
+            A::with_default("root_volume_size", n.clone(), Value::Number(20.0), "Root volume size in GiB (encrypted gp3)."),
+            A::with_default("data_volume_size", n.clone(), Value::Number(80.0), "Data volume size in GiB (encrypted gp3, mounted at /data). It can grow in place, never shrink."),
+            A::with_default("data_directories", ls.clone(), Value::string_list(["postgres", "redis", "chroma"]), "Directories created under /data at boot."),
+            A::optional("compose_file", s.clone(), "A docker-compose file written to `/opt/<project>/compose.yaml` and started at boot, with the SSM parameters in its `.env`."),
+            A::optional("ssm_parameters", Type::map(Type::object([("value", Type::String)])), "Secrets stored as SecureString parameters under `/<project>/<name>` and written to the compose `.env` at boot.").sensitive(),
+            A::optional_computed("bucket_name", s.clone(), "Name of the stack's S3 bucket; defaults to `<project>-<environment>-<account id>`."),
+            A::with_default("glacier_transition_days", n.clone(), Value::Number(30.0), "Days after which objects under `backup_prefix` (and old versions) move to Glacier."),
+            A::with_default("backup_prefix", s.clone(), Value::str("backups/"), "Key prefix of the backups that move to Glacier."),
+            A::with_default("budget_notification_emails", ls.clone(), Value::List(vec![]), "E-mail addresses subscribed to the stack's SNS topic (budgets and alarms)."),
+            A::with_default("enable_budgets", b.clone(), Value::Bool(true), "Create the AWS Budgets (the `budget` blocks, or a 30 USD global and an 18 USD project budget)."),
+            A::with_default("cpu_alarm_threshold", n.clone(), Value::Number(80.0), "Average CPU percentage over 2x5 minutes that raises the CPU alarm."),
+            A::with_default("enable_alarms", b.clone(), Value::Bool(true), "Create the CloudWatch CPU and status-check alarms."),
+            A::with_default("scheduler_enabled", b.clone(), Value::Bool(true), "Start and stop the instance on the scheduler expressions."),
+            A::with_default("scheduler_start_expression", s.clone(), Value::str("cron(0 7 ? * MON-FRI *)"), "EventBridge Scheduler expression that starts the instance."),
+            A::with_default("scheduler_stop_expression", s.clone(), Value::str("cron(0 21 ? * MON-FRI *)"), "EventBridge Scheduler expression that stops the instance."),
+            A::with_default("scheduler_timezone", s.clone(), Value::str("Europe/Paris"), "IANA time zone of the scheduler expressions."),
+            // Computed.
+            A::computed("instance_id", s.clone(), "EC2 instance id."),
+            A::computed("public_ip", s.clone(), "The Elastic IP address."),
+            A::computed("public_dns", s.clone(), "Public DNS name of the Elastic IP."),
+            A::computed("private_ip", s.clone(), "Private IP address of the instance."),
+            A::computed("vpc_id", s.clone(), "VPC id."),
+            A::computed("subnet_id", s.clone(), "Public subnet id."),
+            A::computed("security_group_id", s.clone(), "Security group id."),
+            A::computed("bucket_arn", s.clone(), "ARN of the S3 bucket."),
+            A::computed("sns_topic_arn", s.clone(), "ARN of the alerts SNS topic."),
+            A::computed("iam_role_name", s.clone(), "Name of the instance's IAM role."),
+            A::computed("instance_profile_name", s.clone(), "Name of the IAM instance profile."),
+            A::computed("ssm_parameter_arns", Type::map(s.clone()), "ARN of each SSM parameter, by name."),
+            A::computed("ssh_command", s.clone(), "SSH command line for the host."),
+            A::computed("ssm_session_command", s.clone(), "AWS CLI command that opens an SSM session on the host (no SSH needed)."),
+            A::computed("user_data", s.clone(), "The cloud-init user data the provider rendered."),
+        ],
+        blocks: vec![
+            NestedBlock {
+                name: "port",
+                nesting: Nesting::List,
+                max_items: 0,
+                block: Block {
+                    description: "An extra inbound port, open only to its own CIDR blocks (e.g. 3000 restricted to an office).",
+                    attributes: vec![
+                        A::required("port", n.clone(), "Port number (1-65535)."),
+                        A::required("cidr_blocks", ls.clone(), "CIDR blocks allowed to reach it."),
+                        A::with_default("protocol", s.clone(), Value::str("tcp"), "`tcp` or `udp`."),
+                        A::with_default("description", s.clone(), Value::str(""), "Rule description."),
+                    ],
+                    blocks: vec![],
+                },
+            },
+            NestedBlock {
+                name: "budget",
+                nesting: Nesting::List,
+                max_items: 0,
+                block: Block {
+                    description: "A monthly cost budget notifying the SNS topic at 80%. Without any block, a 30 USD global and an 18 USD project budget are created.",
+                    attributes: vec![
+                        A::required("name", s.clone(), "Budget name (prefixed with the stack id)."),
+                        A::required("monthly_limit_usd", n.clone(), "Monthly limit in USD."),
+                        A::with_default("filter_by_project", b.clone(), Value::Bool(true), "Only count costs tagged `Project=<project_name>`."),
+                    ],
+                    blocks: vec![],
+                },
+            },
+        ],
+    };
+    common_attributes(&mut block);
+    Schema {
+        version: VERSION,
+        block,
+    }
+}

@@ -1,0 +1,645 @@
+//! Stack resources. `StackResource` turns any `Stack` (a schema plus a
+//! config → component graph function) into a Terraform resource on the
+//! engine: plan shows the sub-resource changes, apply runs them and records
+//! exactly what exists, read detects drift, import rebuilds state.
+
+pub mod docker_host;
+
+use crate::engine::{self, Action, Env, Kinds, Record, Records, Spec};
+use crate::provider::{AwsContext, Shared};
+use crate::schema::{
+    apply_defaults, validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting,
+    Schema,
+};
+use crate::tfplugin::{
+    ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadResponse, Resource,
+};
+use crate::value::{Path, Type, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn Resource>> {
+    vec![Arc::new(StackResource::new(
+        docker_host::DockerHost::new(),
+        shared,
+    ))]
+}
+
+/// Tag keys every component carries.
+pub const TAG_STACK_ID: &str = "awsstack:stack-id";
+pub const TAG_COMPONENT: &str = "awsstack:component";
+
+/// What a stack type provides.
+pub trait Stack: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    /// Checks the configuration; unknown values are skipped.
+    fn validate(&self, config: &Value) -> Diagnostics;
+    /// Checks that need the prior state (e.g. a volume cannot shrink).
+    fn validate_change(&self, _prior: &Value, _config: &Value) -> Diagnostics {
+        Diagnostics::default()
+    }
+    fn stack_id(&self, config: &Value) -> String;
+    /// Tags for every component (besides the stack id and provider defaults).
+    fn tags(&self, config: &Value) -> BTreeMap<String, String>;
+    fn desired(&self, config: &Value, ctx: &AwsContext) -> Vec<Spec>;
+    fn kinds(&self) -> Arc<Kinds<AwsContext>>;
+    /// Computed attributes from the components; `get` returns None for a
+    /// component whose attributes are not known yet.
+    fn outputs(
+        &self,
+        config: &Value,
+        ctx: &AwsContext,
+        get: &dyn Fn(&str) -> Option<Record>,
+    ) -> BTreeMap<&'static str, Value>;
+    /// Refuses a destroy that AWS would refuse (e.g. deletion protection).
+    fn check_destroy(&self, _state: &Value) -> Diagnostics {
+        Diagnostics::default()
+    }
+    /// Puts back the sensitive values that the manifest leaves out (import).
+    fn restore_secrets<'a>(
+        &'a self,
+        _ctx: &'a AwsContext,
+        _config: &'a mut Value,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// Upgrades a JSON state of an older schema version.
+    fn upgrade_state(
+        &self,
+        _from: i64,
+        state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
+        Ok(state)
+    }
+}
+
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// The SSM parameter that records a stack's configuration (without secrets),
+/// so that `terraform import <stack id>` can rebuild it.
+pub fn manifest_name(stack_id: &str) -> String {
+    format!("/awsstack/{stack_id}/manifest")
+}
+
+/// The configuration's input attributes as JSON, sensitive values nulled
+/// (map keys kept so their values can be read back from AWS).
+pub fn manifest_json(schema: &Schema, config: &Value) -> String {
+    let mut m = serde_json::Map::new();
+    for a in &schema.block.attributes {
+        if a.computed && !a.optional {
+            continue;
+        }
+        let v = config.get(a.name);
+        let j = if a.sensitive {
+            match v.as_map() {
+                Some(map) => serde_json::Value::Object(
+                    map.keys()
+                        .map(|k| (k.clone(), serde_json::Value::Null))
+                        .collect(),
+                ),
+                None => serde_json::Value::Null,
+            }
+        } else {
+            crate::value::to_json(v)
+        };
+        m.insert(a.name.to_string(), j);
+    }
+    for b in &schema.block.blocks {
+        m.insert(
+            b.name.to_string(),
+            crate::value::to_json(config.get(b.name)),
+        );
+    }
+    serde_json::Value::Object(m).to_string()
+}
+
+/// Attributes every stack has, appended to its schema.
+pub fn common_attributes(block: &mut Block) {
+    block.attributes.push(Attribute::computed("id", Type::String, "The stack id: every AWS resource of the stack carries it in the `awsstack:stack-id` tag; `terraform import` takes it."));
+    block.attributes.push(Attribute::optional(
+        "tags",
+        Type::map(Type::String),
+        "Tags for every AWS resource of the stack (merged over the provider's `default_tags`).",
+    ));
+    block.attributes.push(Attribute::computed(
+        "resource_ids",
+        Type::map(Type::String),
+        "Every sub-resource of the stack by logical name, with its AWS id.",
+    ));
+    block.attributes.push(Attribute::computed(
+        "changes",
+        Type::list(Type::String),
+        "The sub-resource changes of the latest plan (create, update, replace, delete, with the reason), or the drift that the latest refresh found.",
+    ));
+    block.blocks.push(NestedBlock {
+        name: "timeouts",
+        nesting: Nesting::Single,
+        max_items: 1,
+        block: Block {
+            description: "How long apply may wait for AWS.",
+            attributes: vec![
+                Attribute::optional(
+                    "create",
+                    Type::String,
+                    "For creating the stack (default 30m).",
+                ),
+                Attribute::optional(
+                    "update",
+                    Type::String,
+                    "For updating the stack (default 30m).",
+                ),
+                Attribute::optional(
+                    "delete",
+                    Type::String,
+                    "For destroying the stack (default 30m).",
+                ),
+            ],
+            blocks: vec![],
+        },
+    });
+}
+
+/// The engine's records as kept in the resource's private state.
+#[derive(Serialize, Deserialize, Default)]
+struct Private {
+    version: u32,
+    records: Records,
+}
+
+fn decode_private(b: &[u8]) -> Records {
+    if b.is_empty() {
+        return Records::new();
+    }
+    serde_json::from_slice::<Private>(b)
+        .map(|p| p.records)
+        .unwrap_or_default()
+}
+
+fn encode_private(r: &Records) -> Vec<u8> {
+    serde_json::to_vec(&Private {
+        version: 1,
+        records: r.clone(),
+    })
+    .expect("records serialize")
+}
+
+pub struct StackResource<S: Stack> {
+    stack: S,
+    shared: Arc<Shared>,
+}
+
+impl<S: Stack> StackResource<S> {
+    pub fn new(stack: S, shared: Arc<Shared>) -> Self {
+        StackResource { stack, shared }
+    }
+
+    fn timeout(config: &Value, which: &str) -> Duration {
+        config
+            .get("timeouts")
+            .get(which)
+            .as_str()
+            .and_then(|s| validate::duration(s).ok())
+            .unwrap_or(Duration::from_secs(1800))
+    }
+
+    fn env(&self, ctx: Arc<AwsContext>, config: &Value, which: &str) -> Arc<Env<AwsContext>> {
+        let mut tags = ctx.default_tags.clone();
+        tags.extend(self.stack.tags(config));
+        if let Some(m) = config.get("tags").as_map() {
+            for (k, v) in m {
+                if let Some(s) = v.as_str() {
+                    tags.insert(k.clone(), s.to_string());
+                }
+            }
+        }
+        let stack_id = self.stack.stack_id(config);
+        tags.insert(TAG_STACK_ID.to_string(), stack_id.clone());
+        Arc::new(Env {
+            cancel: ctx.cancel.clone(),
+            ctx,
+            stack_id,
+            tags,
+            deadline: tokio::time::Instant::now() + Self::timeout(config, which),
+            parallelism: engine::parallelism(),
+        })
+    }
+
+    /// `planned` with every computed attribute filled from the records;
+    /// `pending` components' attributes are unknown (plan) or null (after a
+    /// failed apply).
+    fn fill(
+        &self,
+        planned: &mut Value,
+        ctx: &AwsContext,
+        records: &Records,
+        pending: &std::collections::BTreeSet<String>,
+        missing: Value,
+    ) {
+        let get = |k: &str| -> Option<Record> {
+            if pending.contains(k) {
+                None
+            } else {
+                records.get(k).cloned()
+            }
+        };
+        let config = planned.clone();
+        let outs = self.stack.outputs(&config, ctx, &get);
+        for (k, v) in outs {
+            let v = if v.is_unknown() {
+                missing.clone()
+            } else {
+                replace_unknown(v, &missing)
+            };
+            planned.set_attr(k, v);
+        }
+        let mut ids = BTreeMap::new();
+        for (k, r) in records {
+            if !pending.contains(k) {
+                ids.insert(k.clone(), Value::str(&r.id));
+            }
+        }
+        for k in pending {
+            ids.insert(k.clone(), missing.clone());
+        }
+        ids.retain(|_, v| !v.is_null());
+        planned.set_attr("resource_ids", Value::Map(ids));
+        planned.set_attr("id", Value::str(self.stack.stack_id(&config)));
+    }
+}
+
+fn replace_unknown(v: Value, with: &Value) -> Value {
+    match v {
+        Value::Unknown => with.clone(),
+        Value::List(l) => Value::List(l.into_iter().map(|x| replace_unknown(x, with)).collect()),
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, x)| (k, replace_unknown(x, with)))
+                .filter(|(_, x)| !x.is_null())
+                .collect(),
+        ),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| (k, replace_unknown(x, with)))
+                .collect(),
+        ),
+        v => v,
+    }
+}
+
+fn timeouts_diags(config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    for w in ["create", "update", "delete"] {
+        if let Some(s) = config.get("timeouts").get(w).as_str() {
+            if let Err(e) = validate::duration(s) {
+                d.error_at(Path::attr("timeouts").then_attr(w), "Invalid timeout", e);
+            }
+        }
+    }
+    d
+}
+
+#[tonic::async_trait]
+impl<S: Stack> Resource for StackResource<S> {
+    fn type_name(&self) -> &'static str {
+        self.stack.type_name()
+    }
+    fn schema(&self) -> &Schema {
+        self.stack.schema()
+    }
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let mut d = timeouts_diags(config);
+        d.extend(self.stack.validate(config));
+        d
+    }
+    fn upgrade_state(
+        &self,
+        from: i64,
+        state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
+        self.stack.upgrade_state(from, state)
+    }
+
+    async fn plan(&self, req: PlanRequest) -> PlanResponse {
+        let mut resp = PlanResponse {
+            planned_private: req.prior_private.clone(),
+            ..Default::default()
+        };
+        if req.proposed_new_state.is_null() {
+            // Destroy.
+            resp.diagnostics = self.stack.check_destroy(&req.prior_state);
+            resp.planned_state = Value::Null;
+            return resp;
+        }
+        let mut planned = req.proposed_new_state.clone();
+        apply_defaults(&self.stack.schema().block, &mut planned);
+        resp.diagnostics = self.validate(&planned);
+        if !req.prior_state.is_null() {
+            resp.diagnostics
+                .extend(self.stack.validate_change(&req.prior_state, &planned));
+        }
+        if resp.diagnostics.has_errors() {
+            return resp;
+        }
+        // Attributes whose change replaces the whole stack.
+        if !req.prior_state.is_null() {
+            for a in &self.stack.schema().block.attributes {
+                if a.requires_replace && planned.get(a.name) != req.prior_state.get(a.name) {
+                    resp.requires_replace.push(Path::attr(a.name));
+                }
+            }
+        }
+        let computed: Vec<&Attribute> = self
+            .stack
+            .schema()
+            .block
+            .attributes
+            .iter()
+            .filter(|a| a.computed && !a.optional)
+            .collect();
+        if planned.contains_unknown() || !resp.requires_replace.is_empty() {
+            for a in computed {
+                planned.set_attr(a.name, Value::Unknown);
+            }
+            if resp.requires_replace.is_empty() || planned.contains_unknown() {
+                if let Some(id) =
+                    Some(self.stack.stack_id(&planned)).filter(|s| !s.contains('\u{0}'))
+                {
+                    if !planned.get("project_name").is_unknown()
+                        && !planned.get("environment").is_unknown()
+                    {
+                        planned.set_attr("id", Value::str(id));
+                    }
+                }
+            }
+            resp.planned_state = planned;
+            return resp;
+        }
+        let ctx = match self.shared.context() {
+            Ok(c) => c,
+            Err(d) => {
+                resp.diagnostics.extend(d);
+                return resp;
+            }
+        };
+        let recorded = decode_private(&req.prior_private);
+        let desired = self.stack.desired(&planned, &ctx);
+        let kinds = self.stack.kinds();
+        let changes = match engine::plan(&kinds, &desired, &recorded) {
+            Ok(c) => c,
+            Err(e) => {
+                resp.diagnostics
+                    .push(Diagnostic::error("Invalid stack graph", e));
+                return resp;
+            }
+        };
+        let pending = engine::pending_keys(&changes);
+        // Start from the prior computed values so that nothing changes when
+        // nothing changes.
+        if !req.prior_state.is_null() {
+            for a in computed.iter() {
+                planned.set_attr(a.name, req.prior_state.get(a.name).clone());
+            }
+        }
+        self.fill(&mut planned, &ctx, &recorded, &pending, Value::Unknown);
+        if changes.is_empty() {
+            if !req.prior_state.is_null() {
+                planned.set_attr("changes", req.prior_state.get("changes").clone());
+            } else {
+                planned.set_attr("changes", Value::List(vec![]));
+            }
+        } else {
+            planned.set_attr(
+                "changes",
+                Value::string_list(changes.iter().map(|c| c.describe())),
+            );
+        }
+        resp.planned_state = planned;
+        resp
+    }
+
+    async fn apply(&self, req: ApplyRequest) -> ApplyResponse {
+        let mut resp = ApplyResponse::default();
+        let ctx = match self.shared.context() {
+            Ok(c) => c,
+            Err(d) => {
+                resp.diagnostics = d;
+                resp.new_state = req.prior_state;
+                resp.private = req.planned_private;
+                return resp;
+            }
+        };
+        let recorded = decode_private(&req.planned_private);
+        let kinds = self.stack.kinds();
+
+        if req.planned_state.is_null() {
+            // Destroy every recorded component.
+            let d = self.stack.check_destroy(&req.prior_state);
+            if d.has_errors() {
+                resp.diagnostics = d;
+                resp.new_state = req.prior_state;
+                resp.private = req.planned_private;
+                return resp;
+            }
+            let env = self.env(ctx.clone(), &req.prior_state, "delete");
+            let changes: Vec<engine::Change> = recorded
+                .iter()
+                .map(|(k, r)| engine::Change {
+                    key: k.clone(),
+                    kind: r.kind.clone(),
+                    action: Action::Delete,
+                    reason: String::new(),
+                })
+                .collect();
+            let (left, errors) = engine::apply(env, kinds, &[], recorded, &changes).await;
+            if errors.is_empty() && left.is_empty() {
+                resp.new_state = Value::Null;
+                return resp;
+            }
+            for e in &errors {
+                resp.diagnostics.push(Diagnostic::error(
+                    format!("Failed to {} {}", e.action.verb(), e.key),
+                    e.message.clone(),
+                ));
+            }
+            let mut state = req.prior_state.clone();
+            let none = std::collections::BTreeSet::new();
+            self.fill(&mut state, &ctx, &left, &none, Value::Null);
+            resp.new_state = state;
+            resp.private = encode_private(&left);
+            return resp;
+        }
+
+        let planned = req.planned_state.clone();
+        let which = if req.prior_state.is_null() {
+            "create"
+        } else {
+            "update"
+        };
+        let env = self.env(ctx.clone(), &planned, which);
+        let desired = self.stack.desired(&planned, &ctx);
+        let changes = match engine::plan(&kinds, &desired, &recorded) {
+            Ok(c) => c,
+            Err(e) => {
+                resp.diagnostics
+                    .push(Diagnostic::error("Invalid stack graph", e));
+                resp.new_state = if req.prior_state.is_null() {
+                    Value::Null
+                } else {
+                    req.prior_state
+                };
+                resp.private = req.planned_private;
+                return resp;
+            }
+        };
+        let (records, errors) = engine::apply(env, kinds, &desired, recorded, &changes).await;
+        for e in &errors {
+            resp.diagnostics.push(Diagnostic::error(
+                format!("Failed to {} {}", e.action.verb(), e.key),
+                format!("{}\n\nThe stack's state records every sub-resource that exists; run apply again to resume, or destroy to remove them.", e.message),
+            ));
+        }
+        let mut state = planned.clone();
+        let none = std::collections::BTreeSet::new();
+        self.fill(&mut state, &ctx, &records, &none, Value::Null);
+        if errors.is_empty() {
+            // Honour the plan exactly for what it already knew.
+            state.set_attr(
+                "changes",
+                if planned.get("changes").is_unknown() {
+                    Value::List(vec![])
+                } else {
+                    planned.get("changes").clone()
+                },
+            );
+        } else {
+            state.set_attr(
+                "changes",
+                Value::string_list(errors.iter().map(|e| format!("failed: {e}"))),
+            );
+        }
+        if !errors.is_empty() && records.is_empty() && req.prior_state.is_null() {
+            resp.new_state = Value::Null;
+        } else {
+            resp.new_state = state;
+        }
+        resp.private = encode_private(&records);
+        resp
+    }
+
+    async fn read(&self, state: Value, private: Vec<u8>) -> ReadResponse {
+        let mut resp = ReadResponse::default();
+        let ctx = match self.shared.context() {
+            Ok(c) => c,
+            Err(d) => {
+                resp.diagnostics = d;
+                resp.new_state = state;
+                resp.private = private;
+                return resp;
+            }
+        };
+        let recorded = decode_private(&private);
+        let env = self.env(ctx.clone(), &state, "update");
+        match engine::refresh(env, self.stack.kinds(), recorded).await {
+            Ok((records, drift)) => {
+                if records.is_empty() && !drift.is_empty() {
+                    // Every sub-resource is gone: the stack no longer exists.
+                    resp.new_state = Value::Null;
+                    return resp;
+                }
+                let mut s = state.clone();
+                let none = std::collections::BTreeSet::new();
+                self.fill(&mut s, &ctx, &records, &none, Value::Null);
+                if !drift.is_empty() {
+                    s.set_attr(
+                        "changes",
+                        Value::string_list(drift.iter().map(|d| format!("drift: {d}"))),
+                    );
+                }
+                resp.new_state = s;
+                resp.private = encode_private(&records);
+            }
+            Err(e) => {
+                resp.diagnostics
+                    .push(Diagnostic::error("Failed to read the stack", e));
+                resp.new_state = state;
+                resp.private = private;
+            }
+        }
+        resp
+    }
+
+    async fn import(&self, id: &str) -> ImportResponse {
+        let mut resp = ImportResponse::default();
+        let ctx = match self.shared.context() {
+            Ok(c) => c,
+            Err(d) => {
+                resp.diagnostics = d;
+                return resp;
+            }
+        };
+        let config = match self.import_config(&ctx, id).await {
+            Ok(c) => c,
+            Err(e) => {
+                resp.diagnostics
+                    .push(Diagnostic::error("Cannot import stack", e));
+                return resp;
+            }
+        };
+        let env = self.env(ctx.clone(), &config, "update");
+        let desired = self.stack.desired(&config, &ctx);
+        let kinds = self.stack.kinds();
+        let mut found = Records::new();
+        for spec in &desired {
+            match kinds.get(spec.kind) {
+                Ok(k) => match k.find(&env, spec).await {
+                    Ok(Some(mut r)) => {
+                        r.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();
+                        found.insert(spec.key.clone(), r);
+                    }
+                    Ok(None) => {}
+                    Err(e) => resp.diagnostics.push(Diagnostic::error(
+                        format!("Import: cannot look up {}", spec.key),
+                        e.message,
+                    )),
+                },
+                Err(e) => resp
+                    .diagnostics
+                    .push(Diagnostic::error("Import failed", e.message)),
+            }
+        }
+        if resp.diagnostics.has_errors() {
+            return resp;
+        }
+        let mut state = config;
+        let none = std::collections::BTreeSet::new();
+        self.fill(&mut state, &ctx, &found, &none, Value::Null);
+        state.set_attr("changes", Value::List(vec![]));
+        resp.state = state;
+        resp.private = encode_private(&found);
+        resp
+    }
+}
+
+impl<S: Stack> StackResource<S> {
+    /// The configuration recorded in the stack's manifest, with its secrets
+    /// read back from AWS.
+    async fn import_config(&self, ctx: &AwsContext, id: &str) -> Result<Value, String> {
+        let name = manifest_name(id);
+        let o = ctx.ssm.get_parameter().name(&name).send().await.map_err(|e| {
+            if crate::aws::is_not_found(&e) {
+                format!("no awsstack stack with id {id:?} in {}: the parameter {name} does not exist", ctx.region)
+            } else {
+                format!("reading {name}: {}", crate::aws::error_text(&e))
+            }
+        })?;
+        let text = o.parameter().and_then(|p| p.value()).unwrap_or_default();
+        let t = self.stack.schema().block.value_type();
+        let mut config = crate::value::decode_json(text.as_bytes(), &t)
+            .map_err(|e| format!("the manifest {name} is not readable: {e}"))?;
+        self.stack.restore_secrets(ctx, &mut config).await?;
+        Ok(config)
+    }
+}

@@ -1,0 +1,112 @@
+//! The Terraform plugin protocol, version 6: generated messages from our
+//! `proto/` files and the server that maps each RPC onto the `Provider` and
+//! `Resource` traits. Knows nothing of AWS or of any particular stack.
+
+pub mod proto {
+    pub mod tfplugin6 {
+        tonic::include_proto!("tfplugin6");
+    }
+    pub mod plugin {
+        tonic::include_proto!("plugin");
+    }
+    pub mod health {
+        tonic::include_proto!("grpc.health.v1");
+    }
+}
+
+mod convert;
+mod server;
+
+pub use server::ProviderServer;
+
+use crate::schema::{Diagnostics, Schema};
+use crate::value::Value;
+use std::sync::Arc;
+
+pub struct PlanRequest {
+    /// Null when the resource is being created.
+    pub prior_state: Value,
+    /// Null when the resource is being destroyed.
+    pub proposed_new_state: Value,
+    pub config: Value,
+    pub prior_private: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct PlanResponse {
+    pub planned_state: Value,
+    pub requires_replace: Vec<crate::value::Path>,
+    pub planned_private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct ApplyRequest {
+    pub prior_state: Value,
+    /// Null when destroying.
+    pub planned_state: Value,
+    pub config: Value,
+    pub planned_private: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct ApplyResponse {
+    /// Null once destroyed.
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+#[derive(Default)]
+pub struct ReadResponse {
+    /// Null when the resource no longer exists.
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+#[derive(Default)]
+pub struct ImportResponse {
+    pub state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// A managed resource type.
+#[tonic::async_trait]
+pub trait Resource: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    /// Static checks of a configuration (unknown values are skipped).
+    fn validate(&self, config: &Value) -> Diagnostics;
+    /// Rewrites a JSON state written by an older schema version into the
+    /// current version's shape.
+    fn upgrade_state(
+        &self,
+        from_version: i64,
+        state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics>;
+    async fn plan(&self, req: PlanRequest) -> PlanResponse;
+    async fn apply(&self, req: ApplyRequest) -> ApplyResponse;
+    async fn read(&self, state: Value, private: Vec<u8>) -> ReadResponse;
+    async fn import(&self, id: &str) -> ImportResponse;
+}
+
+/// A data source type.
+#[tonic::async_trait]
+pub trait DataSource: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    async fn read(&self, config: Value) -> (Value, Diagnostics);
+}
+
+/// The provider: its own configuration, and the resource types it serves.
+#[tonic::async_trait]
+pub trait Provider: Send + Sync + 'static {
+    fn schema(&self) -> &Schema;
+    fn resources(&self) -> Vec<Arc<dyn Resource>>;
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
+    fn validate_config(&self, config: &Value) -> Diagnostics;
+    async fn configure(&self, terraform_version: &str, config: Value) -> Diagnostics;
+    /// StopProvider: cancel in-flight work.
+    fn stop(&self);
+}
