@@ -177,6 +177,15 @@ class Terraform:
         """`plan -detailed-exitcode`: returncode 0 = no changes, 2 = changes."""
         return self.run("plan", "-no-color", "-detailed-exitcode", *args, check=False, **kw)
 
+    def resource_actions(self) -> dict:
+        """Planned actions per resource address, from the JSON plan.
+        Output-only changes, and "updates" whose values are identical
+        (Terraform 1.0 plans one when only sensitivity marks differ, e.g.
+        after an import), are not resource changes."""
+        self.run("plan", "-no-color", "-out=check.tfplan")
+        plan = json.loads(self.run("show", "-json", "check.tfplan").stdout)
+        return {rc["address"]: rc["change"]["actions"] for rc in plan.get("resource_changes", []) if rc["change"]["actions"] != ["no-op"] and not (rc["change"]["actions"] == ["update"] and rc["change"]["before"] == rc["change"]["after"])}
+
     def outputs(self) -> dict:
         p = self.run("output", "-json")
         return {k: v["value"] for k, v in json.loads(p.stdout).items()}

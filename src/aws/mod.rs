@@ -8,10 +8,9 @@ use std::time::Duration;
 
 /// A readable one-line description of an SDK error (code and message, or the
 /// transport failure), without request bodies.
-pub fn error_text<E, R>(e: &SdkError<E, R>) -> String
+pub fn error_text<E>(e: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match e {
         SdkError::ServiceError(se) => {
@@ -19,16 +18,11 @@ where
             match (err.code(), err.message()) {
                 (Some(c), Some(m)) => format!("{c}: {m}"),
                 (Some(c), None) => c.to_string(),
-                _ => format!(
-                    "{}",
-                    aws_smithy_types::error::display::DisplayErrorContext(e)
-                ),
+                // Never the raw response: it may carry secret values.
+                _ => format!("unexpected response from AWS (HTTP {})", se.raw().status().as_u16()),
             }
         }
-        _ => format!(
-            "{}",
-            aws_smithy_types::error::display::DisplayErrorContext(e)
-        ),
+        _ => format!("{}", aws_smithy_types::error::display::DisplayErrorContext(e)),
     }
 }
 
@@ -42,13 +36,7 @@ pub fn error_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<Stri
 /// True for the "does not exist" family of error codes.
 pub fn is_not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     match error_code(e) {
-        Some(c) => {
-            c.contains("NotFound")
-                || c.contains("NoSuch")
-                || c == "ResourceNotFoundException"
-                || c == "ParameterNotFound"
-                || c == "InvalidParameterValue.NotFound"
-        }
+        Some(c) => c.contains("NotFound") || c.contains("NoSuch") || c == "ResourceNotFoundException" || c == "ParameterNotFound" || c == "InvalidParameterValue.NotFound",
         None => false,
     }
 }
@@ -57,11 +45,7 @@ pub fn is_not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
 /// (eventual consistency: a just-created role not yet visible to EC2, a
 /// dependency still being detached), with capped exponential backoff, for at
 /// most `budget`.
-pub async fn retry_while<T, E, F, Fut>(
-    budget: Duration,
-    mut retryable: impl FnMut(&E) -> bool,
-    mut f: F,
-) -> Result<T, E>
+pub async fn retry_while<T, E, F, Fut>(budget: Duration, mut retryable: impl FnMut(&E) -> bool, mut f: F) -> Result<T, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -74,10 +58,7 @@ where
             Ok(v) => return Ok(v),
             Err(e) if retryable(&e) && start.elapsed() + delay < budget => {
                 attempt += 1;
-                tracing::debug!(
-                    attempt,
-                    "retrying after a retryable error (eventual consistency)"
-                );
+                tracing::debug!(attempt, "retrying after a retryable error (eventual consistency)");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }

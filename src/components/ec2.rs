@@ -6,57 +6,28 @@ use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use crate::stacks::{TAG_COMPONENT, TAG_STACK_ID};
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice, Filter,
-    HttpTokensState, IamInstanceProfileSpecification, InstanceInterruptionBehavior,
-    InstanceMarketOptionsRequest, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest,
-    InstanceStateName, IpPermission, IpRange, MarketType, ResourceType, SpotInstanceType,
-    SpotMarketOptions, Tag, TagSpecification, VolumeState, VolumeType,
+    AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice, Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceInterruptionBehavior,
+    InstanceMarketOptionsRequest, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, IpPermission, IpRange, MarketType, ResourceType,
+    SpotInstanceType, SpotMarketOptions, Tag, TagSpecification, VolumeState, VolumeType,
 };
 use serde_json::{json, Value as Json};
 use std::time::Duration;
 
 fn tag_spec(env: &E, key: &str, rt: ResourceType) -> TagSpecification {
-    let tags = tags_for(env, key)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    TagSpecification::builder()
-        .resource_type(rt)
-        .set_tags(Some(tags))
-        .build()
+    let tags = tags_for(env, key).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    TagSpecification::builder().resource_type(rt).set_tags(Some(tags)).build()
 }
 
 fn own_filters(env: &E, key: &str) -> Vec<Filter> {
-    vec![
-        Filter::builder()
-            .name(format!("tag:{TAG_STACK_ID}"))
-            .values(&env.stack_id)
-            .build(),
-        Filter::builder()
-            .name(format!("tag:{TAG_COMPONENT}"))
-            .values(key)
-            .build(),
-    ]
+    vec![Filter::builder().name(format!("tag:{TAG_STACK_ID}")).values(&env.stack_id).build(), Filter::builder().name(format!("tag:{TAG_COMPONENT}")).values(key).build()]
 }
 
-fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
-) -> bool {
-    error_code(e)
-        .map(|c| c.contains("NotFound"))
-        .unwrap_or(false)
+fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    error_code(e).map(|c| c.contains("NotFound")).unwrap_or(false)
 }
 
-fn dependency_violation<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
-) -> bool {
-    matches!(
-        error_code(e).as_deref(),
-        Some("DependencyViolation")
-            | Some("InvalidIPAddress.InUse")
-            | Some("IncorrectState")
-            | Some("VolumeInUse")
-    )
+fn dependency_violation<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    matches!(error_code(e).as_deref(), Some("DependencyViolation") | Some("InvalidIPAddress.InUse") | Some("IncorrectState") | Some("VolumeInUse"))
 }
 
 const DEP_RETRY: Duration = Duration::from_secs(300);
@@ -75,18 +46,8 @@ impl Kind<AwsContext> for Vpc {
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let out = ec2
-            .create_vpc()
-            .cidr_block(spec.str("cidr"))
-            .tag_specifications(tag_spec(env, &spec.key, ResourceType::Vpc))
-            .send()
-            .await
-            .map_err(op("CreateVpc"))?;
-        let id = out
-            .vpc()
-            .and_then(|v| v.vpc_id())
-            .unwrap_or_default()
-            .to_string();
+        let out = ec2.create_vpc().cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, &spec.key, ResourceType::Vpc)).send().await.map_err(op("CreateVpc"))?;
+        let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
         ec2.modify_vpc_attribute()
             .vpc_id(&id)
@@ -107,23 +68,11 @@ impl Kind<AwsContext> for Vpc {
             Err(e) => Err(op("DescribeVpcs")(e)),
         }
     }
-    async fn update(
-        &self,
-        _: &E,
-        spec: &Spec,
-        old: &Record,
-        _: &Records,
-    ) -> Result<Record, OpError> {
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = retry_while(DEP_RETRY, dependency_violation, || {
-            env.ctx.ec2.delete_vpc().vpc_id(&rec.id).send()
-        })
-        .await;
+        let r = retry_while(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_vpc().vpc_id(&rec.id).send()).await;
         match r {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
@@ -131,21 +80,8 @@ impl Kind<AwsContext> for Vpc {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env
-            .ctx
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(own_filters(env, &spec.key)))
-            .send()
-            .await
-            .map_err(op("DescribeVpcs"))?;
-        Ok(o.vpcs().first().map(|v| {
-            Record::new(
-                self.name(),
-                v.vpc_id().unwrap_or_default(),
-                json!({"cidr": v.cidr_block()}),
-            )
-        }))
+        let o = env.ctx.ec2.describe_vpcs().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVpcs"))?;
+        Ok(o.vpcs().first().map(|v| Record::new(self.name(), v.vpc_id().unwrap_or_default(), json!({"cidr": v.cidr_block()}))))
     }
 }
 
@@ -160,83 +96,34 @@ impl Kind<AwsContext> for InternetGateway {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let out = ec2
-            .create_internet_gateway()
-            .tag_specifications(tag_spec(env, &spec.key, ResourceType::InternetGateway))
-            .send()
-            .await
-            .map_err(op("CreateInternetGateway"))?;
-        let id = out
-            .internet_gateway()
-            .and_then(|g| g.internet_gateway_id())
-            .unwrap_or_default()
-            .to_string();
+        let out = ec2.create_internet_gateway().tag_specifications(tag_spec(env, &spec.key, ResourceType::InternetGateway)).send().await.map_err(op("CreateInternetGateway"))?;
+        let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
         let vpc = &deps["vpc"].id;
         let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("vpc_id", vpc);
-        ec2.attach_internet_gateway()
-            .internet_gateway_id(&id)
-            .vpc_id(vpc)
-            .send()
-            .await
-            .map_err(|e| OpError::from(op("AttachInternetGateway")(e)).partial(rec.clone()))?;
+        ec2.attach_internet_gateway().internet_gateway_id(&id).vpc_id(vpc).send().await.map_err(|e| OpError::from(op("AttachInternetGateway")(e)).partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .ec2
-            .describe_internet_gateways()
-            .internet_gateway_ids(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.ec2.describe_internet_gateways().internet_gateway_ids(&rec.id).send().await {
             Ok(o) => Ok(o.internet_gateways().first().map(|_| rec.clone())),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeInternetGateways")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        deps: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let vpc = &deps["vpc"].id;
         if old.out("vpc_id") != vpc {
-            env.ctx
-                .ec2
-                .attach_internet_gateway()
-                .internet_gateway_id(&old.id)
-                .vpc_id(vpc)
-                .send()
-                .await
-                .map_err(op("AttachInternetGateway"))?;
+            env.ctx.ec2.attach_internet_gateway().internet_gateway_id(&old.id).vpc_id(vpc).send().await.map_err(op("AttachInternetGateway"))?;
         }
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        }
-        .with("vpc_id", vpc))
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("vpc_id", vpc))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2;
-        if let Ok(o) = ec2
-            .describe_internet_gateways()
-            .internet_gateway_ids(&rec.id)
-            .send()
-            .await
-        {
+        if let Ok(o) = ec2.describe_internet_gateways().internet_gateway_ids(&rec.id).send().await {
             for g in o.internet_gateways() {
                 for a in g.attachments() {
                     if let Some(v) = a.vpc_id() {
-                        let r = retry_while(DEP_RETRY, dependency_violation, || {
-                            ec2.detach_internet_gateway()
-                                .internet_gateway_id(&rec.id)
-                                .vpc_id(v)
-                                .send()
-                        })
-                        .await;
+                        let r = retry_while(DEP_RETRY, dependency_violation, || ec2.detach_internet_gateway().internet_gateway_id(&rec.id).vpc_id(v).send()).await;
                         if let Err(e) = r {
                             if !not_found(&e) {
                                 return Err(op("DetachInternetGateway")(e));
@@ -246,38 +133,17 @@ impl Kind<AwsContext> for InternetGateway {
                 }
             }
         }
-        match ec2
-            .delete_internet_gateway()
-            .internet_gateway_id(&rec.id)
-            .send()
-            .await
-        {
+        match ec2.delete_internet_gateway().internet_gateway_id(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteInternetGateway")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env
-            .ctx
-            .ec2
-            .describe_internet_gateways()
-            .set_filters(Some(own_filters(env, &spec.key)))
-            .send()
-            .await
-            .map_err(op("DescribeInternetGateways"))?;
+        let o = env.ctx.ec2.describe_internet_gateways().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeInternetGateways"))?;
         Ok(o.internet_gateways().first().map(|g| {
-            let vpc = g
-                .attachments()
-                .first()
-                .and_then(|a| a.vpc_id())
-                .unwrap_or_default();
-            Record::new(
-                self.name(),
-                g.internet_gateway_id().unwrap_or_default(),
-                spec.inputs.clone(),
-            )
-            .with("vpc_id", vpc)
+            let vpc = g.attachments().first().and_then(|a| a.vpc_id()).unwrap_or_default();
+            Record::new(self.name(), g.internet_gateway_id().unwrap_or_default(), spec.inputs.clone()).with("vpc_id", vpc)
         }))
     }
 }
@@ -296,24 +162,14 @@ impl Kind<AwsContext> for Subnet {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let mut req = ec2
-            .create_subnet()
-            .vpc_id(&deps["vpc"].id)
-            .cidr_block(spec.str("cidr"))
-            .tag_specifications(tag_spec(env, &spec.key, ResourceType::Subnet));
+        let mut req = ec2.create_subnet().vpc_id(&deps["vpc"].id).cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, &spec.key, ResourceType::Subnet));
         if let Some(az) = spec.input("availability_zone").as_str() {
             req = req.availability_zone(az);
         }
         let out = req.send().await.map_err(op("CreateSubnet"))?;
         let s = out.subnet();
-        let id = s
-            .and_then(|s| s.subnet_id())
-            .unwrap_or_default()
-            .to_string();
-        let az = s
-            .and_then(|s| s.availability_zone())
-            .unwrap_or_default()
-            .to_string();
+        let id = s.and_then(|s| s.subnet_id()).unwrap_or_default().to_string();
+        let az = s.and_then(|s| s.availability_zone()).unwrap_or_default().to_string();
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = json!(az);
         let rec = Record::new(self.name(), &id, inputs).with("availability_zone", &az);
@@ -328,14 +184,7 @@ impl Kind<AwsContext> for Subnet {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .ec2
-            .describe_subnets()
-            .subnet_ids(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.ec2.describe_subnets().subnet_ids(&rec.id).send().await {
             Ok(o) => Ok(o.subnets().first().map(|s| {
                 let mut r = rec.clone();
                 r.inputs["cidr"] = json!(s.cidr_block());
@@ -346,48 +195,25 @@ impl Kind<AwsContext> for Subnet {
             Err(e) => Err(op("DescribeSubnets")(e)),
         }
     }
-    async fn update(
-        &self,
-        _: &E,
-        spec: &Spec,
-        old: &Record,
-        _: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = old.inputs["availability_zone"].clone();
-        Ok(Record {
-            inputs,
-            ..old.clone()
-        })
+        Ok(Record { inputs, ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match retry_while(DEP_RETRY, dependency_violation, || {
-            env.ctx.ec2.delete_subnet().subnet_id(&rec.id).send()
-        })
-        .await
-        {
+        match retry_while(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_subnet().subnet_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteSubnet")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env
-            .ctx
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(own_filters(env, &spec.key)))
-            .send()
-            .await
-            .map_err(op("DescribeSubnets"))?;
+        let o = env.ctx.ec2.describe_subnets().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSubnets"))?;
         Ok(o.subnets().first().map(|s| {
             let mut inputs = spec.inputs.clone();
             inputs["cidr"] = json!(s.cidr_block());
             inputs["availability_zone"] = json!(s.availability_zone());
-            Record::new(self.name(), s.subnet_id().unwrap_or_default(), inputs).with(
-                "availability_zone",
-                s.availability_zone().unwrap_or_default(),
-            )
+            Record::new(self.name(), s.subnet_id().unwrap_or_default(), inputs).with("availability_zone", s.availability_zone().unwrap_or_default())
         }))
     }
 }
@@ -403,15 +229,7 @@ impl PublicRouteTable {
         let mut out = vec![];
         for (k, r) in deps {
             if k.starts_with("subnet") {
-                let a = env
-                    .ctx
-                    .ec2
-                    .associate_route_table()
-                    .route_table_id(id)
-                    .subnet_id(&r.id)
-                    .send()
-                    .await
-                    .map_err(op("AssociateRouteTable"))?;
+                let a = env.ctx.ec2.associate_route_table().route_table_id(id).subnet_id(&r.id).send().await.map_err(op("AssociateRouteTable"))?;
                 out.push(a.association_id().unwrap_or_default().to_string());
             }
         }
@@ -426,18 +244,9 @@ impl Kind<AwsContext> for PublicRouteTable {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let out = ec2
-            .create_route_table()
-            .vpc_id(&deps["vpc"].id)
-            .tag_specifications(tag_spec(env, &spec.key, ResourceType::RouteTable))
-            .send()
-            .await
-            .map_err(op("CreateRouteTable"))?;
-        let id = out
-            .route_table()
-            .and_then(|r| r.route_table_id())
-            .unwrap_or_default()
-            .to_string();
+        let out =
+            ec2.create_route_table().vpc_id(&deps["vpc"].id).tag_specifications(tag_spec(env, &spec.key, ResourceType::RouteTable)).send().await.map_err(op("CreateRouteTable"))?;
+        let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
         ec2.create_route()
             .route_table_id(&id)
@@ -446,25 +255,14 @@ impl Kind<AwsContext> for PublicRouteTable {
             .send()
             .await
             .map_err(|e| OpError::from(op("CreateRoute")(e)).partial(rec.clone()))?;
-        Self::associate(env, &id, deps)
-            .await
-            .map_err(|e| e.partial(rec.clone()))?;
+        Self::associate(env, &id, deps).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .ec2
-            .describe_route_tables()
-            .route_table_ids(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.ec2.describe_route_tables().route_table_ids(&rec.id).send().await {
             Ok(o) => Ok(o.route_tables().first().map(|rt| {
                 let mut r = rec.clone();
-                let has_default = rt.routes().iter().any(|x| {
-                    x.destination_cidr_block() == Some("0.0.0.0/0") && x.gateway_id().is_some()
-                });
+                let has_default = rt.routes().iter().any(|x| x.destination_cidr_block() == Some("0.0.0.0/0") && x.gateway_id().is_some());
                 r.inputs["default_route"] = json!(has_default);
                 r
             })),
@@ -472,111 +270,46 @@ impl Kind<AwsContext> for PublicRouteTable {
             Err(e) => Err(op("DescribeRouteTables")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        deps: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let o = ec2
-            .describe_route_tables()
-            .route_table_ids(&old.id)
-            .send()
-            .await
-            .map_err(op("DescribeRouteTables"))?;
+        let o = ec2.describe_route_tables().route_table_ids(&old.id).send().await.map_err(op("DescribeRouteTables"))?;
         if let Some(rt) = o.route_tables().first() {
-            if rt
-                .routes()
-                .iter()
-                .any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"))
-            {
-                ec2.replace_route()
-                    .route_table_id(&old.id)
-                    .destination_cidr_block("0.0.0.0/0")
-                    .gateway_id(&deps["igw"].id)
-                    .send()
-                    .await
-                    .map_err(op("ReplaceRoute"))?;
+            if rt.routes().iter().any(|x| x.destination_cidr_block() == Some("0.0.0.0/0")) {
+                ec2.replace_route().route_table_id(&old.id).destination_cidr_block("0.0.0.0/0").gateway_id(&deps["igw"].id).send().await.map_err(op("ReplaceRoute"))?;
             } else {
-                ec2.create_route()
-                    .route_table_id(&old.id)
-                    .destination_cidr_block("0.0.0.0/0")
-                    .gateway_id(&deps["igw"].id)
-                    .send()
-                    .await
-                    .map_err(op("CreateRoute"))?;
+                ec2.create_route().route_table_id(&old.id).destination_cidr_block("0.0.0.0/0").gateway_id(&deps["igw"].id).send().await.map_err(op("CreateRoute"))?;
             }
-            let associated: Vec<String> = rt
-                .associations()
-                .iter()
-                .filter_map(|a| a.subnet_id().map(str::to_string))
-                .collect();
+            let associated: Vec<String> = rt.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect();
             for (k, r) in deps {
                 if k.starts_with("subnet") && !associated.contains(&r.id) {
-                    ec2.associate_route_table()
-                        .route_table_id(&old.id)
-                        .subnet_id(&r.id)
-                        .send()
-                        .await
-                        .map_err(op("AssociateRouteTable"))?;
+                    ec2.associate_route_table().route_table_id(&old.id).subnet_id(&r.id).send().await.map_err(op("AssociateRouteTable"))?;
                 }
             }
         }
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2;
-        if let Ok(o) = ec2
-            .describe_route_tables()
-            .route_table_ids(&rec.id)
-            .send()
-            .await
-        {
+        if let Ok(o) = ec2.describe_route_tables().route_table_ids(&rec.id).send().await {
             for rt in o.route_tables() {
                 for a in rt.associations() {
                     if a.main() != Some(true) {
                         if let Some(id) = a.route_table_association_id() {
-                            let _ = ec2
-                                .disassociate_route_table()
-                                .association_id(id)
-                                .send()
-                                .await;
+                            let _ = ec2.disassociate_route_table().association_id(id).send().await;
                         }
                     }
                 }
             }
         }
-        match retry_while(DEP_RETRY, dependency_violation, || {
-            ec2.delete_route_table().route_table_id(&rec.id).send()
-        })
-        .await
-        {
+        match retry_while(DEP_RETRY, dependency_violation, || ec2.delete_route_table().route_table_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteRouteTable")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env
-            .ctx
-            .ec2
-            .describe_route_tables()
-            .set_filters(Some(own_filters(env, &spec.key)))
-            .send()
-            .await
-            .map_err(op("DescribeRouteTables"))?;
-        Ok(o.route_tables().first().map(|r| {
-            Record::new(
-                self.name(),
-                r.route_table_id().unwrap_or_default(),
-                spec.inputs.clone(),
-            )
-        }))
+        let o = env.ctx.ec2.describe_route_tables().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeRouteTables"))?;
+        Ok(o.route_tables().first().map(|r| Record::new(self.name(), r.route_table_id().unwrap_or_default(), spec.inputs.clone())))
     }
 }
 
@@ -596,12 +329,7 @@ fn rules_to_permissions(rules: &Json) -> Vec<IpPermission> {
                 .into_iter()
                 .flatten()
                 .filter_map(|c| c.as_str())
-                .map(|c| {
-                    IpRange::builder()
-                        .cidr_ip(c)
-                        .description(r["description"].as_str().unwrap_or_default())
-                        .build()
-                })
+                .map(|c| IpRange::builder().cidr_ip(c).description(r["description"].as_str().unwrap_or_default()).build())
                 .collect();
             IpPermission::builder()
                 .ip_protocol(r["protocol"].as_str().unwrap_or("tcp"))
@@ -629,13 +357,7 @@ fn permissions_to_rules(perms: &[IpPermission]) -> Json {
 }
 
 pub fn sort_rules(rules: &mut [Json]) {
-    rules.sort_by_key(|r| {
-        (
-            r["from_port"].as_i64().unwrap_or(0),
-            r["to_port"].as_i64().unwrap_or(0),
-            r["protocol"].as_str().unwrap_or("").to_string(),
-        )
-    });
+    rules.sort_by_key(|r| (r["from_port"].as_i64().unwrap_or(0), r["to_port"].as_i64().unwrap_or(0), r["protocol"].as_str().unwrap_or("").to_string()));
 }
 
 #[tonic::async_trait]
@@ -658,11 +380,7 @@ impl Kind<AwsContext> for SecurityGroup {
             .await
             .map_err(op("CreateSecurityGroup"))?;
         let id = out.group_id().unwrap_or_default().to_string();
-        let mut rec = Record::new(
-            self.name(),
-            &id,
-            json!({"name": spec.str("name"), "description": spec.str("description"), "rules": []}),
-        );
+        let mut rec = Record::new(self.name(), &id, json!({"name": spec.str("name"), "description": spec.str("description"), "rules": []}));
         let perms = rules_to_permissions(spec.input("rules"));
         if !perms.is_empty() {
             ec2.authorize_security_group_ingress()
@@ -670,22 +388,13 @@ impl Kind<AwsContext> for SecurityGroup {
                 .set_ip_permissions(Some(perms))
                 .send()
                 .await
-                .map_err(|e| {
-                    OpError::from(op("AuthorizeSecurityGroupIngress")(e)).partial(rec.clone())
-                })?;
+                .map_err(|e| OpError::from(op("AuthorizeSecurityGroupIngress")(e)).partial(rec.clone()))?;
         }
         rec.inputs = spec.inputs.clone();
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .ec2
-            .describe_security_groups()
-            .group_ids(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.ec2.describe_security_groups().group_ids(&rec.id).send().await {
             Ok(o) => Ok(o.security_groups().first().map(|g| {
                 let mut r = rec.clone();
                 r.inputs["rules"] = permissions_to_rules(g.ip_permissions());
@@ -695,69 +404,30 @@ impl Kind<AwsContext> for SecurityGroup {
             Err(e) => Err(op("DescribeSecurityGroups")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        _: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let cur = ec2
-            .describe_security_groups()
-            .group_ids(&old.id)
-            .send()
-            .await
-            .map_err(op("DescribeSecurityGroups"))?;
-        let current = cur
-            .security_groups()
-            .first()
-            .map(|g| g.ip_permissions().to_vec())
-            .unwrap_or_default();
+        let cur = ec2.describe_security_groups().group_ids(&old.id).send().await.map_err(op("DescribeSecurityGroups"))?;
+        let current = cur.security_groups().first().map(|g| g.ip_permissions().to_vec()).unwrap_or_default();
         if permissions_to_rules(&current) != *spec.input("rules") {
             if !current.is_empty() {
-                ec2.revoke_security_group_ingress()
-                    .group_id(&old.id)
-                    .set_ip_permissions(Some(current))
-                    .send()
-                    .await
-                    .map_err(op("RevokeSecurityGroupIngress"))?;
+                ec2.revoke_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(current)).send().await.map_err(op("RevokeSecurityGroupIngress"))?;
             }
             let perms = rules_to_permissions(spec.input("rules"));
             if !perms.is_empty() {
-                ec2.authorize_security_group_ingress()
-                    .group_id(&old.id)
-                    .set_ip_permissions(Some(perms))
-                    .send()
-                    .await
-                    .map_err(op("AuthorizeSecurityGroupIngress"))?;
+                ec2.authorize_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(perms)).send().await.map_err(op("AuthorizeSecurityGroupIngress"))?;
             }
         }
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match retry_while(DEP_RETRY, dependency_violation, || {
-            env.ctx.ec2.delete_security_group().group_id(&rec.id).send()
-        })
-        .await
-        {
+        match retry_while(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_security_group().group_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteSecurityGroup")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env
-            .ctx
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(own_filters(env, &spec.key)))
-            .send()
-            .await
-            .map_err(op("DescribeSecurityGroups"))?;
+        let o = env.ctx.ec2.describe_security_groups().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSecurityGroups"))?;
         Ok(o.security_groups().first().map(|g| {
             let mut inputs = spec.inputs.clone();
             inputs["rules"] = permissions_to_rules(g.ip_permissions());
@@ -773,41 +443,19 @@ impl Kind<AwsContext> for SecurityGroup {
 /// The user data itself travels in `Spec::secret`-free `user_data` input.
 pub struct Instance;
 
-async fn instance_state(
-    env: &E,
-    id: &str,
-) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
-    match env
-        .ctx
-        .ec2
-        .describe_instances()
-        .instance_ids(id)
-        .send()
-        .await
-    {
-        Ok(o) => Ok(o
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .next()
-            .cloned()),
+async fn instance_state(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
+    match env.ctx.ec2.describe_instances().instance_ids(id).send().await {
+        Ok(o) => Ok(o.reservations().iter().flat_map(|r| r.instances()).next().cloned()),
         Err(e) if not_found(&e) => Ok(None),
         Err(e) => Err(op("DescribeInstances")(e)),
     }
 }
 
-async fn wait_instance(
-    env: &E,
-    id: &str,
-    want: InstanceStateName,
-) -> Result<aws_sdk_ec2::types::Instance, OpError> {
-    env.wait_until(
-        &format!("instance {id} to be {}", want.as_str()),
-        || async {
-            let i = instance_state(env, id).await?;
-            Ok(i.filter(|i| i.state().and_then(|s| s.name()) == Some(&want)))
-        },
-    )
+async fn wait_instance(env: &E, id: &str, want: InstanceStateName) -> Result<aws_sdk_ec2::types::Instance, OpError> {
+    env.wait_until(&format!("instance {id} to be {}", want.as_str()), || async {
+        let i = instance_state(env, id).await?;
+        Ok(i.filter(|i| i.state().and_then(|s| s.name()) == Some(&want)))
+    })
     .await
 }
 
@@ -815,11 +463,7 @@ async fn wait_instance(
 /// as t4g, m7g, c6gd are arm64).
 pub fn architecture_of(instance_type: &str) -> &'static str {
     let family = instance_type.split('.').next().unwrap_or("");
-    let after_gen: String = family
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .skip_while(|c| c.is_ascii_digit())
-        .collect();
+    let after_gen: String = family.chars().skip_while(|c| !c.is_ascii_digit()).skip_while(|c| c.is_ascii_digit()).collect();
     if after_gen.starts_with('g') {
         "arm64"
     } else {
@@ -829,10 +473,7 @@ pub fn architecture_of(instance_type: &str) -> &'static str {
 
 async fn lookup_ubuntu(env: &E, instance_type: &str) -> Result<String, OpError> {
     let arch = architecture_of(instance_type);
-    let name = format!(
-        "ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-{}-server-*",
-        if arch == "arm64" { "arm64" } else { "amd64" }
-    );
+    let name = format!("ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-{}-server-*", if arch == "arm64" { "arm64" } else { "amd64" });
     let o = env
         .ctx
         .ec2
@@ -849,12 +490,7 @@ async fn lookup_ubuntu(env: &E, instance_type: &str) -> Result<String, OpError> 
     imgs.last()
         .and_then(|i| i.image_id())
         .map(str::to_string)
-        .ok_or_else(|| {
-            OpError::new(format!(
-                "no Ubuntu 22.04 {arch} image found in {} (owner Canonical); set `ami_id`",
-                env.ctx.region
-            ))
-        })
+        .ok_or_else(|| OpError::new(format!("no Ubuntu 22.04 {arch} image found in {} (owner Canonical); set `ami_id`", env.ctx.region)))
 }
 
 #[tonic::async_trait]
@@ -863,14 +499,7 @@ impl Kind<AwsContext> for Instance {
         "ec2_instance"
     }
     fn replace_fields(&self) -> &'static [&'static str] {
-        &[
-            "ami",
-            "spot",
-            "key_name",
-            "user_data_sha256",
-            "root_volume_size",
-            "subnet",
-        ]
+        &["ami", "spot", "key_name", "user_data_sha256", "root_volume_size", "subnet"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
@@ -895,21 +524,9 @@ impl Kind<AwsContext> for Instance {
                     .build(),
             )
             .build();
-        let profile = deps
-            .iter()
-            .find(|(k, _)| k.starts_with("instance_profile"))
-            .map(|(_, r)| r.id.clone())
-            .unwrap_or_default();
-        let sgs: Vec<String> = deps
-            .iter()
-            .filter(|(k, _)| k.starts_with("sg"))
-            .map(|(_, r)| r.id.clone())
-            .collect();
-        let subnet = deps
-            .iter()
-            .find(|(k, _)| k.starts_with("subnet"))
-            .map(|(_, r)| r.id.clone())
-            .unwrap_or_default();
+        let profile = deps.iter().find(|(k, _)| k.starts_with("instance_profile")).map(|(_, r)| r.id.clone()).unwrap_or_default();
+        let sgs: Vec<String> = deps.iter().filter(|(k, _)| k.starts_with("sg")).map(|(_, r)| r.id.clone()).collect();
+        let subnet = deps.iter().find(|(k, _)| k.starts_with("subnet")).map(|(_, r)| r.id.clone()).unwrap_or_default();
         let spot = spec.input("spot").as_bool().unwrap_or(false);
         let key_name = spec.input("key_name").as_str().map(str::to_string);
         let run = || {
@@ -923,24 +540,11 @@ impl Kind<AwsContext> for Instance {
                 .set_security_group_ids(Some(sgs.clone()))
                 .user_data(&ud64)
                 .block_device_mappings(root.clone())
-                .metadata_options(
-                    InstanceMetadataOptionsRequest::builder()
-                        .http_tokens(HttpTokensState::Required)
-                        .http_endpoint(InstanceMetadataEndpointState::Enabled)
-                        .build(),
-                )
+                .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).http_endpoint(InstanceMetadataEndpointState::Enabled).build())
                 .tag_specifications(tag_spec(env, &spec.key, ResourceType::Instance))
-                .tag_specifications(tag_spec(
-                    env,
-                    &format!("{}.root", spec.key),
-                    ResourceType::Volume,
-                ));
+                .tag_specifications(tag_spec(env, &format!("{}.root", spec.key), ResourceType::Volume));
             if !profile.is_empty() {
-                req = req.iam_instance_profile(
-                    IamInstanceProfileSpecification::builder()
-                        .name(&profile)
-                        .build(),
-                );
+                req = req.iam_instance_profile(IamInstanceProfileSpecification::builder().name(&profile).build());
             }
             if let Some(k) = &key_name {
                 req = req.key_name(k);
@@ -961,28 +565,15 @@ impl Kind<AwsContext> for Instance {
             req.send()
         };
         // A just-created instance profile takes a moment to be visible to EC2.
-        let out = retry_while(
-            Duration::from_secs(120),
-            |e| {
-                matches!(error_code(e).as_deref(), Some("InvalidParameterValue"))
-                    && format!("{e:?}").to_lowercase().contains("iam")
-            },
-            run,
-        )
-        .await
-        .map_err(op("RunInstances"))?;
-        let id = out
-            .instances()
-            .first()
-            .and_then(|i| i.instance_id())
-            .unwrap_or_default()
-            .to_string();
+        let out =
+            retry_while(Duration::from_secs(120), |e| matches!(error_code(e).as_deref(), Some("InvalidParameterValue")) && format!("{e:?}").to_lowercase().contains("iam"), run)
+                .await
+                .map_err(op("RunInstances"))?;
+        let id = out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string();
         let mut inputs = spec.inputs.clone();
         inputs["ami"] = json!(ami);
         let rec = Record::new(self.name(), &id, inputs.clone());
-        let inst = wait_instance(env, &id, InstanceStateName::Running)
-            .await
-            .map_err(|e| e.partial(rec.clone()))?;
+        let inst = wait_instance(env, &id, InstanceStateName::Running).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(instance_record(rec, &inst))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -990,10 +581,7 @@ impl Kind<AwsContext> for Instance {
             return Ok(None);
         };
         let state = i.state().and_then(|s| s.name()).cloned();
-        if matches!(
-            state,
-            Some(InstanceStateName::Terminated) | Some(InstanceStateName::ShuttingDown)
-        ) {
+        if matches!(state, Some(InstanceStateName::Terminated) | Some(InstanceStateName::ShuttingDown)) {
             return Ok(None);
         }
         let mut r = rec.clone();
@@ -1002,33 +590,17 @@ impl Kind<AwsContext> for Instance {
         }
         Ok(Some(instance_record(r, &i)))
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        _: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
         let want = spec.str("instance_type");
-        let cur = instance_state(env, &old.id)
-            .await?
-            .ok_or_else(|| OpError::new(format!("instance {} no longer exists", old.id)))?;
+        let cur = instance_state(env, &old.id).await?.ok_or_else(|| OpError::new(format!("instance {} no longer exists", old.id)))?;
         let mut inputs = spec.inputs.clone();
         inputs["ami"] = old.inputs["ami"].clone();
-        let mut rec = Record {
-            inputs,
-            ..old.clone()
-        };
+        let mut rec = Record { inputs, ..old.clone() };
         if cur.instance_type().map(|t| t.as_str()) != Some(want) {
             // Instance type changes need a stopped instance.
-            let was_running =
-                cur.state().and_then(|s| s.name()) == Some(&InstanceStateName::Running);
-            ec2.stop_instances()
-                .instance_ids(&old.id)
-                .send()
-                .await
-                .map_err(op("StopInstances"))?;
+            let was_running = cur.state().and_then(|s| s.name()) == Some(&InstanceStateName::Running);
+            ec2.stop_instances().instance_ids(&old.id).send().await.map_err(op("StopInstances"))?;
             wait_instance(env, &old.id, InstanceStateName::Stopped).await?;
             ec2.modify_instance_attribute()
                 .instance_id(&old.id)
@@ -1037,11 +609,7 @@ impl Kind<AwsContext> for Instance {
                 .await
                 .map_err(op("ModifyInstanceAttribute"))?;
             if was_running {
-                ec2.start_instances()
-                    .instance_ids(&old.id)
-                    .send()
-                    .await
-                    .map_err(op("StartInstances"))?;
+                ec2.start_instances().instance_ids(&old.id).send().await.map_err(op("StartInstances"))?;
                 let i = wait_instance(env, &old.id, InstanceStateName::Running).await?;
                 rec = instance_record(rec, &i);
             }
@@ -1049,14 +617,7 @@ impl Kind<AwsContext> for Instance {
         Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env
-            .ctx
-            .ec2
-            .terminate_instances()
-            .instance_ids(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.ec2.terminate_instances().instance_ids(&rec.id).send().await {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("TerminateInstances")(e)),
@@ -1065,11 +626,7 @@ impl Kind<AwsContext> for Instance {
             let i = instance_state(env, &rec.id).await?;
             Ok(match i {
                 None => Some(()),
-                Some(i)
-                    if i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated) =>
-                {
-                    Some(())
-                }
+                Some(i) if i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated) => Some(()),
                 _ => None,
             })
         })
@@ -1077,50 +634,19 @@ impl Kind<AwsContext> for Instance {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let mut f = own_filters(env, &spec.key);
-        f.push(
-            Filter::builder()
-                .name("instance-state-name")
-                .values("pending")
-                .values("running")
-                .values("stopping")
-                .values("stopped")
-                .build(),
-        );
-        let o = env
-            .ctx
-            .ec2
-            .describe_instances()
-            .set_filters(Some(f))
-            .send()
-            .await
-            .map_err(op("DescribeInstances"))?;
-        Ok(o.reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .next()
-            .map(|i| {
-                let mut inputs = spec.inputs.clone();
-                inputs["ami"] = json!(i.image_id());
-                instance_record(
-                    Record::new(self.name(), i.instance_id().unwrap_or_default(), inputs),
-                    i,
-                )
-            }))
+        f.push(Filter::builder().name("instance-state-name").values("pending").values("running").values("stopping").values("stopped").build());
+        let o = env.ctx.ec2.describe_instances().set_filters(Some(f)).send().await.map_err(op("DescribeInstances"))?;
+        Ok(o.reservations().iter().flat_map(|r| r.instances()).next().map(|i| {
+            let mut inputs = spec.inputs.clone();
+            inputs["ami"] = json!(i.image_id());
+            instance_record(Record::new(self.name(), i.instance_id().unwrap_or_default(), inputs), i)
+        }))
     }
 }
 
 fn instance_record(mut rec: Record, i: &aws_sdk_ec2::types::Instance) -> Record {
-    rec.outputs.insert(
-        "private_ip".into(),
-        i.private_ip_address().unwrap_or_default().to_string(),
-    );
-    rec.outputs.insert(
-        "availability_zone".into(),
-        i.placement()
-            .and_then(|p| p.availability_zone())
-            .unwrap_or_default()
-            .to_string(),
-    );
+    rec.outputs.insert("private_ip".into(), i.private_ip_address().unwrap_or_default().to_string());
+    rec.outputs.insert("availability_zone".into(), i.placement().and_then(|p| p.availability_zone()).unwrap_or_default().to_string());
     rec
 }
 
@@ -1139,34 +665,22 @@ async fn volume(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Volume>,
 }
 
 async fn wait_volume(env: &E, id: &str, want: VolumeState) -> Result<(), OpError> {
-    env.wait_until(&format!("volume {id} to be {}", want.as_str()), || async {
-        Ok(volume(env, id)
-            .await?
-            .filter(|v| v.state() == Some(&want))
-            .map(|_| ()))
-    })
-    .await
+    env.wait_until(&format!("volume {id} to be {}", want.as_str()), || async { Ok(volume(env, id).await?.filter(|v| v.state() == Some(&want)).map(|_| ())) }).await
 }
 
 impl DataVolume {
     async fn attach(env: &E, id: &str, instance: &str, device: &str) -> Result<(), OpError> {
-        env.ctx
-            .ec2
-            .attach_volume()
-            .volume_id(id)
-            .instance_id(instance)
-            .device(device)
-            .send()
-            .await
-            .map_err(op("AttachVolume"))?;
+        env.ctx.ec2.attach_volume().volume_id(id).instance_id(instance).device(device).send().await.map_err(op("AttachVolume"))?;
         wait_volume(env, id, VolumeState::InUse).await
     }
     async fn detach(env: &E, id: &str) -> Result<(), OpError> {
-        match env.ctx.ec2.detach_volume().volume_id(id).send().await {
+        // Name the instance and device of the current attachment explicitly.
+        let Some(v) = volume(env, id).await? else { return Ok(()) };
+        let Some(a) = v.attachments().first() else { return Ok(()) };
+        let req = env.ctx.ec2.detach_volume().volume_id(id).set_instance_id(a.instance_id().map(str::to_string)).set_device(a.device().map(str::to_string));
+        match req.send().await {
             Ok(_) => wait_volume(env, id, VolumeState::Available).await,
-            Err(e) if not_found(&e) || error_code(&e).as_deref() == Some("IncorrectState") => {
-                Ok(())
-            }
+            Err(e) if not_found(&e) || error_code(&e).as_deref() == Some("IncorrectState") => Ok(()),
             Err(e) => Err(op("DetachVolume")(e)),
         }
     }
@@ -1199,55 +713,28 @@ impl Kind<AwsContext> for DataVolume {
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = json!(az);
         let rec = Record::new(self.name(), &id, inputs).with("instance_id", "");
-        wait_volume(env, &id, VolumeState::Available)
-            .await
-            .map_err(|e| e.partial(rec.clone()))?;
-        Self::attach(env, &id, &inst.id, spec.str("device"))
-            .await
-            .map_err(|e| e.partial(rec.clone()))?;
+        wait_volume(env, &id, VolumeState::Available).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::attach(env, &id, &inst.id, spec.str("device")).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec.with("instance_id", &inst.id))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(volume(env, &rec.id).await?.map(|v| {
             let mut r = rec.clone();
             r.inputs["size"] = json!(v.size());
-            let attached = v
-                .attachments()
-                .first()
-                .and_then(|a| a.instance_id())
-                .unwrap_or_default();
+            let attached = v.attachments().first().and_then(|a| a.instance_id()).unwrap_or_default();
             r.inputs["attached"] = json!(!attached.is_empty());
             r.outputs.insert("instance_id".into(), attached.to_string());
             r
         }))
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        deps: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let inst = &deps["instance"];
-        let cur = volume(env, &old.id)
-            .await?
-            .ok_or_else(|| OpError::new(format!("volume {} no longer exists", old.id)))?;
+        let cur = volume(env, &old.id).await?.ok_or_else(|| OpError::new(format!("volume {} no longer exists", old.id)))?;
         let want = spec.input("size").as_i64().unwrap_or(80) as i32;
         if cur.size().unwrap_or(0) < want {
-            env.ctx
-                .ec2
-                .modify_volume()
-                .volume_id(&old.id)
-                .size(want)
-                .send()
-                .await
-                .map_err(op("ModifyVolume"))?;
+            env.ctx.ec2.modify_volume().volume_id(&old.id).size(want).send().await.map_err(op("ModifyVolume"))?;
         }
-        let attached = cur
-            .attachments()
-            .first()
-            .and_then(|a| a.instance_id())
-            .map(str::to_string);
+        let attached = cur.attachments().first().and_then(|a| a.instance_id()).map(str::to_string);
         if attached.as_deref() != Some(inst.id.as_str()) {
             if attached.is_some() {
                 Self::detach(env, &old.id).await?;
@@ -1256,49 +743,25 @@ impl Kind<AwsContext> for DataVolume {
         }
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = old.inputs["availability_zone"].clone();
-        Ok(Record {
-            inputs,
-            ..old.clone()
-        }
-        .with("instance_id", &inst.id))
+        Ok(Record { inputs, ..old.clone() }.with("instance_id", &inst.id))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        if volume(env, &rec.id)
-            .await?
-            .map(|v| !v.attachments().is_empty())
-            .unwrap_or(false)
-        {
+        if volume(env, &rec.id).await?.map(|v| !v.attachments().is_empty()).unwrap_or(false) {
             Self::detach(env, &rec.id).await?;
         }
-        match retry_while(DEP_RETRY, dependency_violation, || {
-            env.ctx.ec2.delete_volume().volume_id(&rec.id).send()
-        })
-        .await
-        {
+        match retry_while(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_volume().volume_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteVolume")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env
-            .ctx
-            .ec2
-            .describe_volumes()
-            .set_filters(Some(own_filters(env, &spec.key)))
-            .send()
-            .await
-            .map_err(op("DescribeVolumes"))?;
+        let o = env.ctx.ec2.describe_volumes().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVolumes"))?;
         Ok(o.volumes().first().map(|v| {
             let mut inputs = spec.inputs.clone();
             inputs["availability_zone"] = json!(v.availability_zone());
-            let attached = v
-                .attachments()
-                .first()
-                .and_then(|a| a.instance_id())
-                .unwrap_or_default();
-            Record::new(self.name(), v.volume_id().unwrap_or_default(), inputs)
-                .with("instance_id", attached)
+            let attached = v.attachments().first().and_then(|a| a.instance_id()).unwrap_or_default();
+            Record::new(self.name(), v.volume_id().unwrap_or_default(), inputs).with("instance_id", attached)
         }))
     }
 }
@@ -1315,119 +778,53 @@ impl Kind<AwsContext> for ElasticIp {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let out = ec2
-            .allocate_address()
-            .domain(DomainType::Vpc)
-            .tag_specifications(tag_spec(env, &spec.key, ResourceType::ElasticIp))
-            .send()
-            .await
-            .map_err(op("AllocateAddress"))?;
+        let out =
+            ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tag_spec(env, &spec.key, ResourceType::ElasticIp)).send().await.map_err(op("AllocateAddress"))?;
         let id = out.allocation_id().unwrap_or_default().to_string();
-        let rec = Record::new(self.name(), &id, spec.inputs.clone())
-            .with("public_ip", out.public_ip().unwrap_or_default());
+        let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("public_ip", out.public_ip().unwrap_or_default());
         let inst = &deps["instance"].id;
-        ec2.associate_address()
-            .allocation_id(&id)
-            .instance_id(inst)
-            .send()
-            .await
-            .map_err(|e| OpError::from(op("AssociateAddress")(e)).partial(rec.clone()))?;
+        ec2.associate_address().allocation_id(&id).instance_id(inst).send().await.map_err(|e| OpError::from(op("AssociateAddress")(e)).partial(rec.clone()))?;
         Ok(rec.with("instance_id", inst))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .ec2
-            .describe_addresses()
-            .allocation_ids(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.ec2.describe_addresses().allocation_ids(&rec.id).send().await {
             Ok(o) => Ok(o.addresses().first().map(|a| {
                 let mut r = rec.clone();
                 r.inputs["associated"] = json!(a.instance_id().is_some());
-                r.outputs.insert(
-                    "instance_id".into(),
-                    a.instance_id().unwrap_or_default().to_string(),
-                );
-                r.outputs.insert(
-                    "public_ip".into(),
-                    a.public_ip().unwrap_or_default().to_string(),
-                );
+                r.outputs.insert("instance_id".into(), a.instance_id().unwrap_or_default().to_string());
+                r.outputs.insert("public_ip".into(), a.public_ip().unwrap_or_default().to_string());
                 r
             })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeAddresses")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        deps: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let inst = &deps["instance"].id;
-        env.ctx
-            .ec2
-            .associate_address()
-            .allocation_id(&old.id)
-            .instance_id(inst)
-            .allow_reassociation(true)
-            .send()
-            .await
-            .map_err(op("AssociateAddress"))?;
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        }
-        .with("instance_id", inst))
+        env.ctx.ec2.associate_address().allocation_id(&old.id).instance_id(inst).allow_reassociation(true).send().await.map_err(op("AssociateAddress"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("instance_id", inst))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2;
-        if let Ok(o) = ec2
-            .describe_addresses()
-            .allocation_ids(&rec.id)
-            .send()
-            .await
-        {
+        if let Ok(o) = ec2.describe_addresses().allocation_ids(&rec.id).send().await {
             for a in o.addresses() {
                 if let Some(assoc) = a.association_id() {
-                    let _ = ec2
-                        .disassociate_address()
-                        .association_id(assoc)
-                        .send()
-                        .await;
+                    let _ = ec2.disassociate_address().association_id(assoc).send().await;
                 }
             }
         }
-        match retry_while(DEP_RETRY, dependency_violation, || {
-            ec2.release_address().allocation_id(&rec.id).send()
-        })
-        .await
-        {
+        match retry_while(DEP_RETRY, dependency_violation, || ec2.release_address().allocation_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("ReleaseAddress")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env
-            .ctx
-            .ec2
-            .describe_addresses()
-            .set_filters(Some(own_filters(env, &spec.key)))
-            .send()
-            .await
-            .map_err(op("DescribeAddresses"))?;
+        let o = env.ctx.ec2.describe_addresses().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeAddresses"))?;
         Ok(o.addresses().first().map(|a| {
-            Record::new(
-                self.name(),
-                a.allocation_id().unwrap_or_default(),
-                spec.inputs.clone(),
-            )
-            .with("public_ip", a.public_ip().unwrap_or_default())
-            .with("instance_id", a.instance_id().unwrap_or_default())
+            Record::new(self.name(), a.allocation_id().unwrap_or_default(), spec.inputs.clone())
+                .with("public_ip", a.public_ip().unwrap_or_default())
+                .with("instance_id", a.instance_id().unwrap_or_default())
         }))
     }
 }

@@ -8,9 +8,7 @@ use aws_sdk_iam::types::Tag;
 use serde_json::{json, Value as Json};
 use std::time::Duration;
 
-fn no_such<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
-) -> bool {
+fn no_such<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     error_code(e).as_deref() == Some("NoSuchEntity")
 }
 
@@ -39,57 +37,21 @@ impl Role {
     async fn sync_policies(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
         let iam = &env.ctx.iam;
         let name = spec.str("name");
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(op("ListAttachedRolePolicies"))?;
-        let have: Vec<String> = attached
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect();
-        let want: Vec<String> = spec
-            .input("managed_policies")
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
+        let attached = iam.list_attached_role_policies().role_name(name).send().await.map_err(op("ListAttachedRolePolicies"))?;
+        let have: Vec<String> = attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
+        let want: Vec<String> = spec.input("managed_policies").as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
         for arn in want.iter().filter(|a| !have.contains(a)) {
-            iam.attach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .map_err(op("AttachRolePolicy"))?;
+            iam.attach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(op("AttachRolePolicy"))?;
         }
         for arn in have.iter().filter(|a| !want.contains(a)) {
-            iam.detach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .map_err(op("DetachRolePolicy"))?;
+            iam.detach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(op("DetachRolePolicy"))?;
         }
         match spec.input("inline_policy").as_str() {
             Some(p) => {
-                iam.put_role_policy()
-                    .role_name(name)
-                    .policy_name("awsstack")
-                    .policy_document(render(p, deps))
-                    .send()
-                    .await
-                    .map_err(op("PutRolePolicy"))?;
+                iam.put_role_policy().role_name(name).policy_name("awsstack").policy_document(render(p, deps)).send().await.map_err(op("PutRolePolicy"))?;
             }
             None => {
-                let _ = iam
-                    .delete_role_policy()
-                    .role_name(name)
-                    .policy_name("awsstack")
-                    .send()
-                    .await;
+                let _ = iam.delete_role_policy().role_name(name).policy_name("awsstack").send().await;
             }
         }
         Ok(())
@@ -105,10 +67,7 @@ impl Kind<AwsContext> for Role {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let tags: Vec<Tag> = tags_for(env, &spec.key)
-            .into_iter()
-            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-            .collect();
+        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let out = env
             .ctx
             .iam
@@ -121,9 +80,7 @@ impl Kind<AwsContext> for Role {
             .map_err(op("CreateRole"))?;
         let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
         let rec = Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", &arn);
-        Self::sync_policies(env, spec, deps)
-            .await
-            .map_err(|e| e.partial(rec.clone()))?;
+        Self::sync_policies(env, spec, deps).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -133,19 +90,8 @@ impl Kind<AwsContext> for Role {
                 if let Some(role) = o.role() {
                     r.outputs.insert("arn".into(), role.arn().to_string());
                 }
-                let attached = env
-                    .ctx
-                    .iam
-                    .list_attached_role_policies()
-                    .role_name(&rec.id)
-                    .send()
-                    .await
-                    .map_err(op("ListAttachedRolePolicies"))?;
-                let mut have: Vec<String> = attached
-                    .attached_policies()
-                    .iter()
-                    .filter_map(|p| p.policy_arn().map(str::to_string))
-                    .collect();
+                let attached = env.ctx.iam.list_attached_role_policies().role_name(&rec.id).send().await.map_err(op("ListAttachedRolePolicies"))?;
+                let mut have: Vec<String> = attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
                 have.sort();
                 r.inputs["managed_policies"] = json!(have);
                 Ok(Some(r))
@@ -154,96 +100,39 @@ impl Kind<AwsContext> for Role {
             Err(e) => Err(op("GetRole")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        deps: &Records,
-    ) -> Result<Record, OpError> {
-        env.ctx
-            .iam
-            .update_assume_role_policy()
-            .role_name(&old.id)
-            .policy_document(trust(spec.str("trust_service")))
-            .send()
-            .await
-            .map_err(op("UpdateAssumeRolePolicy"))?;
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        env.ctx.iam.update_assume_role_policy().role_name(&old.id).policy_document(trust(spec.str("trust_service"))).send().await.map_err(op("UpdateAssumeRolePolicy"))?;
         Self::sync_policies(env, spec, deps).await?;
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let iam = &env.ctx.iam;
-        if let Ok(a) = iam
-            .list_attached_role_policies()
-            .role_name(&rec.id)
-            .send()
-            .await
-        {
+        if let Ok(a) = iam.list_attached_role_policies().role_name(&rec.id).send().await {
             for p in a.attached_policies() {
                 if let Some(arn) = p.policy_arn() {
-                    iam.detach_role_policy()
-                        .role_name(&rec.id)
-                        .policy_arn(arn)
-                        .send()
-                        .await
-                        .map_err(op("DetachRolePolicy"))?;
+                    iam.detach_role_policy().role_name(&rec.id).policy_arn(arn).send().await.map_err(op("DetachRolePolicy"))?;
                 }
             }
         }
         if let Ok(l) = iam.list_role_policies().role_name(&rec.id).send().await {
             for p in l.policy_names() {
-                iam.delete_role_policy()
-                    .role_name(&rec.id)
-                    .policy_name(p)
-                    .send()
-                    .await
-                    .map_err(op("DeleteRolePolicy"))?;
+                iam.delete_role_policy().role_name(&rec.id).policy_name(p).send().await.map_err(op("DeleteRolePolicy"))?;
             }
         }
-        if let Ok(l) = iam
-            .list_instance_profiles_for_role()
-            .role_name(&rec.id)
-            .send()
-            .await
-        {
+        if let Ok(l) = iam.list_instance_profiles_for_role().role_name(&rec.id).send().await {
             for p in l.instance_profiles() {
-                let _ = iam
-                    .remove_role_from_instance_profile()
-                    .instance_profile_name(p.instance_profile_name())
-                    .role_name(&rec.id)
-                    .send()
-                    .await;
+                let _ = iam.remove_role_from_instance_profile().instance_profile_name(p.instance_profile_name()).role_name(&rec.id).send().await;
             }
         }
-        match retry_while(
-            Duration::from_secs(60),
-            |e| error_code(e).as_deref() == Some("DeleteConflict"),
-            || iam.delete_role().role_name(&rec.id).send(),
-        )
-        .await
-        {
+        match retry_while(Duration::from_secs(60), |e| error_code(e).as_deref() == Some("DeleteConflict"), || iam.delete_role().role_name(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if no_such(&e) => Ok(()),
             Err(e) => Err(op("DeleteRole")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .iam
-            .get_role()
-            .role_name(spec.str("name"))
-            .send()
-            .await
-        {
-            Ok(o) => Ok(Some(
-                Record::new(self.name(), spec.str("name"), spec.inputs.clone())
-                    .with("arn", o.role().map(|r| r.arn()).unwrap_or_default()),
-            )),
+        match env.ctx.iam.get_role().role_name(spec.str("name")).send().await {
+            Ok(o) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", o.role().map(|r| r.arn()).unwrap_or_default()))),
             Err(e) if no_such(&e) => Ok(None),
             Err(e) => Err(op("GetRole")(e)),
         }
@@ -263,21 +152,9 @@ impl Kind<AwsContext> for InstanceProfile {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let iam = &env.ctx.iam;
-        let tags: Vec<Tag> = tags_for(env, &spec.key)
-            .into_iter()
-            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-            .collect();
-        let out = iam
-            .create_instance_profile()
-            .instance_profile_name(spec.str("name"))
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(op("CreateInstanceProfile"))?;
-        let arn = out
-            .instance_profile()
-            .map(|p| p.arn().to_string())
-            .unwrap_or_default();
+        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let out = iam.create_instance_profile().instance_profile_name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateInstanceProfile"))?;
+        let arn = out.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
         let rec = Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", &arn);
         let role = &super::dep_of_kind(deps, "iam_role")?.id;
         iam.add_role_to_instance_profile()
@@ -289,25 +166,10 @@ impl Kind<AwsContext> for InstanceProfile {
         Ok(rec.with("role", role))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .iam
-            .get_instance_profile()
-            .instance_profile_name(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.iam.get_instance_profile().instance_profile_name(&rec.id).send().await {
             Ok(o) => {
                 let mut r = rec.clone();
-                let roles: Vec<String> = o
-                    .instance_profile()
-                    .map(|p| {
-                        p.roles()
-                            .iter()
-                            .map(|r| r.role_name().to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let roles: Vec<String> = o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect()).unwrap_or_default();
                 r.inputs["has_role"] = json!(!roles.is_empty());
                 Ok(Some(r))
             }
@@ -315,99 +177,35 @@ impl Kind<AwsContext> for InstanceProfile {
             Err(e) => Err(op("GetInstanceProfile")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        deps: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let iam = &env.ctx.iam;
-        let o = iam
-            .get_instance_profile()
-            .instance_profile_name(&old.id)
-            .send()
-            .await
-            .map_err(op("GetInstanceProfile"))?;
+        let o = iam.get_instance_profile().instance_profile_name(&old.id).send().await.map_err(op("GetInstanceProfile"))?;
         let role = &super::dep_of_kind(deps, "iam_role")?.id;
-        let roles: Vec<String> = o
-            .instance_profile()
-            .map(|p| {
-                p.roles()
-                    .iter()
-                    .map(|r| r.role_name().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let roles: Vec<String> = o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect()).unwrap_or_default();
         for r in roles.iter().filter(|r| *r != role) {
-            iam.remove_role_from_instance_profile()
-                .instance_profile_name(&old.id)
-                .role_name(r)
-                .send()
-                .await
-                .map_err(op("RemoveRoleFromInstanceProfile"))?;
+            iam.remove_role_from_instance_profile().instance_profile_name(&old.id).role_name(r).send().await.map_err(op("RemoveRoleFromInstanceProfile"))?;
         }
         if !roles.contains(role) {
-            iam.add_role_to_instance_profile()
-                .instance_profile_name(&old.id)
-                .role_name(role)
-                .send()
-                .await
-                .map_err(op("AddRoleToInstanceProfile"))?;
+            iam.add_role_to_instance_profile().instance_profile_name(&old.id).role_name(role).send().await.map_err(op("AddRoleToInstanceProfile"))?;
         }
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        }
-        .with("role", role))
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("role", role))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let iam = &env.ctx.iam;
-        if let Ok(o) = iam
-            .get_instance_profile()
-            .instance_profile_name(&rec.id)
-            .send()
-            .await
-        {
-            for r in o
-                .instance_profile()
-                .map(|p| p.roles().to_vec())
-                .unwrap_or_default()
-            {
-                let _ = iam
-                    .remove_role_from_instance_profile()
-                    .instance_profile_name(&rec.id)
-                    .role_name(r.role_name())
-                    .send()
-                    .await;
+        if let Ok(o) = iam.get_instance_profile().instance_profile_name(&rec.id).send().await {
+            for r in o.instance_profile().map(|p| p.roles().to_vec()).unwrap_or_default() {
+                let _ = iam.remove_role_from_instance_profile().instance_profile_name(&rec.id).role_name(r.role_name()).send().await;
             }
         }
-        match iam
-            .delete_instance_profile()
-            .instance_profile_name(&rec.id)
-            .send()
-            .await
-        {
+        match iam.delete_instance_profile().instance_profile_name(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if no_such(&e) => Ok(()),
             Err(e) => Err(op("DeleteInstanceProfile")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .iam
-            .get_instance_profile()
-            .instance_profile_name(spec.str("name"))
-            .send()
-            .await
-        {
-            Ok(o) => Ok(Some(
-                Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with(
-                    "arn",
-                    o.instance_profile().map(|p| p.arn()).unwrap_or_default(),
-                ),
-            )),
+        match env.ctx.iam.get_instance_profile().instance_profile_name(spec.str("name")).send().await {
+            Ok(o) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", o.instance_profile().map(|p| p.arn()).unwrap_or_default()))),
             Err(e) if no_such(&e) => Ok(None),
             Err(e) => Err(op("GetInstanceProfile")(e)),
         }

@@ -23,18 +23,14 @@ pub fn aws_name(env: &E, key: &str) -> String {
 pub fn tags_for(env: &E, key: &str) -> BTreeMap<String, String> {
     let mut t = env.tags.clone();
     t.insert(TAG_COMPONENT.to_string(), key.to_string());
-    t.entry("Name".to_string())
-        .or_insert_with(|| aws_name(env, key));
+    t.entry("Name".to_string()).or_insert_with(|| aws_name(env, key));
     t
 }
 
 /// Maps an SDK error to an OpError with a readable message.
-pub fn op<E2, R>(
-    what: &str,
-) -> impl Fn(aws_smithy_runtime_api::client::result::SdkError<E2, R>) -> OpError + '_
+pub fn op<E2>(what: &str) -> impl Fn(aws_smithy_runtime_api::client::result::SdkError<E2, aws_smithy_runtime_api::http::Response>) -> OpError + '_
 where
     E2: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     move |e| OpError::new(format!("{what}: {}", crate::aws::error_text(&e)))
 }
@@ -51,13 +47,8 @@ pub fn stack_tag() -> &'static str {
 
 /// The dependency of a given kind (for components whose dependency keys vary
 /// by stack, e.g. which role an instance profile holds).
-pub fn dep_of_kind<'a>(
-    deps: &'a crate::engine::Records,
-    kind: &str,
-) -> Result<&'a crate::engine::Record, OpError> {
-    deps.values()
-        .find(|r| r.kind == kind)
-        .ok_or_else(|| OpError::new(format!("missing {kind} dependency")))
+pub fn dep_of_kind<'a>(deps: &'a crate::engine::Records, kind: &str) -> Result<&'a crate::engine::Record, OpError> {
+    deps.values().find(|r| r.kind == kind).ok_or_else(|| OpError::new(format!("missing {kind} dependency")))
 }
 
 /// Every component kind.

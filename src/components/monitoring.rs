@@ -8,13 +8,8 @@ use crate::provider::AwsContext;
 use serde_json::json;
 use std::time::Duration;
 
-fn code_is<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
-    codes: &[&str],
-) -> bool {
-    error_code(e)
-        .map(|c| codes.contains(&c.as_str()))
-        .unwrap_or(false)
+fn code_is<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>, codes: &[&str]) -> bool {
+    error_code(e).map(|c| codes.contains(&c.as_str())).unwrap_or(false)
 }
 
 fn bad<E2: std::fmt::Display>(what: &'static str) -> impl Fn(E2) -> OpError {
@@ -28,40 +23,15 @@ pub struct Topic;
 
 impl Topic {
     async fn subscribe_missing(env: &E, arn: &str, emails: &[String]) -> Result<(), OpError> {
-        let l = env
-            .ctx
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(arn)
-            .send()
-            .await
-            .map_err(op("ListSubscriptionsByTopic"))?;
-        let have: Vec<String> = l
-            .subscriptions()
-            .iter()
-            .filter_map(|s| s.endpoint().map(str::to_string))
-            .collect();
+        let l = env.ctx.sns.list_subscriptions_by_topic().topic_arn(arn).send().await.map_err(op("ListSubscriptionsByTopic"))?;
+        let have: Vec<String> = l.subscriptions().iter().filter_map(|s| s.endpoint().map(str::to_string)).collect();
         for e in emails.iter().filter(|e| !have.contains(e)) {
-            env.ctx
-                .sns
-                .subscribe()
-                .topic_arn(arn)
-                .protocol("email")
-                .endpoint(e)
-                .send()
-                .await
-                .map_err(op("Subscribe"))?;
+            env.ctx.sns.subscribe().topic_arn(arn).protocol("email").endpoint(e).send().await.map_err(op("Subscribe"))?;
         }
         for s in l.subscriptions() {
             if let (Some(ep), Some(sarn)) = (s.endpoint(), s.subscription_arn()) {
                 if !emails.iter().any(|e| e == ep) && sarn.starts_with("arn:") {
-                    env.ctx
-                        .sns
-                        .unsubscribe()
-                        .subscription_arn(sarn)
-                        .send()
-                        .await
-                        .map_err(op("Unsubscribe"))?;
+                    env.ctx.sns.unsubscribe().subscription_arn(sarn).send().await.map_err(op("Unsubscribe"))?;
                 }
             }
         }
@@ -70,12 +40,7 @@ impl Topic {
 }
 
 fn emails(spec: &Spec) -> Vec<String> {
-    spec.input("emails")
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
+    spec.input("emails").as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
 }
 
 #[tonic::async_trait]
@@ -87,56 +52,20 @@ impl Kind<AwsContext> for Topic {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let tags: Vec<aws_sdk_sns::types::Tag> = tags_for(env, &spec.key)
-            .into_iter()
-            .filter_map(|(k, v)| {
-                aws_sdk_sns::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .ok()
-            })
-            .collect();
-        let out = env
-            .ctx
-            .sns
-            .create_topic()
-            .name(spec.str("name"))
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(op("CreateTopic"))?;
+        let tags: Vec<aws_sdk_sns::types::Tag> =
+            tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build().ok()).collect();
+        let out = env.ctx.sns.create_topic().name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateTopic"))?;
         let arn = out.topic_arn().unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
-        Self::subscribe_missing(env, &arn, &emails(spec))
-            .await
-            .map_err(|e| e.partial(rec.clone()))?;
+        Self::subscribe_missing(env, &arn, &emails(spec)).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .sns
-            .get_topic_attributes()
-            .topic_arn(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.sns.get_topic_attributes().topic_arn(&rec.id).send().await {
             Ok(_) => {
                 let mut r = rec.clone();
-                let l = env
-                    .ctx
-                    .sns
-                    .list_subscriptions_by_topic()
-                    .topic_arn(&rec.id)
-                    .send()
-                    .await
-                    .map_err(op("ListSubscriptionsByTopic"))?;
-                let mut have: Vec<String> = l
-                    .subscriptions()
-                    .iter()
-                    .filter_map(|s| s.endpoint().map(str::to_string))
-                    .collect();
+                let l = env.ctx.sns.list_subscriptions_by_topic().topic_arn(&rec.id).send().await.map_err(op("ListSubscriptionsByTopic"))?;
+                let mut have: Vec<String> = l.subscriptions().iter().filter_map(|s| s.endpoint().map(str::to_string)).collect();
                 have.sort();
                 r.inputs["emails"] = json!(have);
                 Ok(Some(r))
@@ -145,37 +74,15 @@ impl Kind<AwsContext> for Topic {
             Err(e) => Err(op("GetTopicAttributes")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        _: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         Self::subscribe_missing(env, &old.id, &emails(spec)).await?;
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        if let Ok(l) = env
-            .ctx
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(&rec.id)
-            .send()
-            .await
-        {
+        if let Ok(l) = env.ctx.sns.list_subscriptions_by_topic().topic_arn(&rec.id).send().await {
             for s in l.subscriptions() {
                 if let Some(sarn) = s.subscription_arn().filter(|a| a.starts_with("arn:")) {
-                    let _ = env
-                        .ctx
-                        .sns
-                        .unsubscribe()
-                        .subscription_arn(sarn)
-                        .send()
-                        .await;
+                    let _ = env.ctx.sns.unsubscribe().subscription_arn(sarn).send().await;
                 }
             }
         }
@@ -186,12 +93,7 @@ impl Kind<AwsContext> for Topic {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let arn = format!(
-            "arn:aws:sns:{}:{}:{}",
-            env.ctx.region,
-            env.ctx.account_id,
-            spec.str("name")
-        );
+        let arn = format!("arn:aws:sns:{}:{}:{}", env.ctx.region, env.ctx.account_id, spec.str("name"));
         let probe = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
         self.read(env, &probe).await
     }
@@ -208,16 +110,7 @@ impl Budget {
         use aws_sdk_budgets::types::*;
         let mut b = Budget::builder()
             .budget_name(spec.str("name"))
-            .budget_limit(
-                Spend::builder()
-                    .amount(format!(
-                        "{}",
-                        spec.input("limit_usd").as_f64().unwrap_or(0.0)
-                    ))
-                    .unit("USD")
-                    .build()
-                    .map_err(bad("budget limit"))?,
-            )
+            .budget_limit(Spend::builder().amount(format!("{}", spec.input("limit_usd").as_f64().unwrap_or(0.0))).unit("USD").build().map_err(bad("budget limit"))?)
             .time_unit(TimeUnit::Monthly)
             .budget_type(BudgetType::Cost);
         if let Some(p) = spec.input("project_tag").as_str() {
@@ -250,61 +143,24 @@ impl Kind<AwsContext> for Budget {
                     .build()
                     .map_err(bad("notification"))?,
             )
-            .subscribers(
-                Subscriber::builder()
-                    .subscription_type(SubscriptionType::Sns)
-                    .address(topic)
-                    .build()
-                    .map_err(bad("subscriber"))?,
-            )
+            .subscribers(Subscriber::builder().subscription_type(SubscriptionType::Sns).address(topic).build().map_err(bad("subscriber"))?)
             .build()
             .map_err(bad("notification"))?;
-        let r = env
-            .ctx
-            .budgets
-            .create_budget()
-            .account_id(&env.ctx.account_id)
-            .budget(Self::budget(spec)?)
-            .notifications_with_subscribers(n)
-            .send()
-            .await;
+        let r = env.ctx.budgets.create_budget().account_id(&env.ctx.account_id).budget(Self::budget(spec)?).notifications_with_subscribers(n).send().await;
         match r {
             Ok(_) => {}
             Err(e) if code_is(&e, &["DuplicateRecordException"]) => {
-                env.ctx
-                    .budgets
-                    .update_budget()
-                    .account_id(&env.ctx.account_id)
-                    .new_budget(Self::budget(spec)?)
-                    .send()
-                    .await
-                    .map_err(op("UpdateBudget"))?;
+                env.ctx.budgets.update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(spec)?).send().await.map_err(op("UpdateBudget"))?;
             }
             Err(e) => return Err(op("CreateBudget")(e)),
         }
-        Ok(Record::new(
-            self.name(),
-            spec.str("name"),
-            spec.inputs.clone(),
-        ))
+        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .budgets
-            .describe_budget()
-            .account_id(&env.ctx.account_id)
-            .budget_name(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.budgets.describe_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
             Ok(o) => {
                 let mut r = rec.clone();
-                if let Some(amount) = o
-                    .budget()
-                    .and_then(|b| b.budget_limit())
-                    .map(|l| l.amount())
-                {
+                if let Some(amount) = o.budget().and_then(|b| b.budget_limit()).map(|l| l.amount()) {
                     if let Ok(a) = amount.parse::<f64>() {
                         r.inputs["limit_usd"] = json!(a);
                     }
@@ -315,36 +171,12 @@ impl Kind<AwsContext> for Budget {
             Err(e) => Err(op("DescribeBudget")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        _: &Records,
-    ) -> Result<Record, OpError> {
-        env.ctx
-            .budgets
-            .update_budget()
-            .account_id(&env.ctx.account_id)
-            .new_budget(Self::budget(spec)?)
-            .send()
-            .await
-            .map_err(op("UpdateBudget"))?;
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        env.ctx.budgets.update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(spec)?).send().await.map_err(op("UpdateBudget"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env
-            .ctx
-            .budgets
-            .delete_budget()
-            .account_id(&env.ctx.account_id)
-            .budget_name(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.budgets.delete_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if code_is(&e, &["NotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteBudget")(e)),
@@ -366,10 +198,7 @@ pub struct InstanceAlarm;
 impl InstanceAlarm {
     async fn put(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
         use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
-        let tags: Vec<Tag> = tags_for(env, &spec.key)
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
+        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         env.ctx
             .cloudwatch
             .put_metric_alarm()
@@ -377,12 +206,7 @@ impl InstanceAlarm {
             .alarm_description(format!("awsstack {}: {}", env.stack_id, spec.key))
             .namespace("AWS/EC2")
             .metric_name(spec.str("metric"))
-            .dimensions(
-                Dimension::builder()
-                    .name("InstanceId")
-                    .value(&deps["instance"].id)
-                    .build(),
-            )
+            .dimensions(Dimension::builder().name("InstanceId").value(&deps["instance"].id).build())
             .statistic(Statistic::from(spec.str("statistic")))
             .period(spec.input("period").as_i64().unwrap_or(300) as i32)
             .evaluation_periods(spec.input("evaluation_periods").as_i64().unwrap_or(2) as i32)
@@ -407,21 +231,10 @@ impl Kind<AwsContext> for InstanceAlarm {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         Self::put(env, spec, deps).await?;
-        Ok(Record::new(
-            self.name(),
-            spec.str("name"),
-            spec.inputs.clone(),
-        ))
+        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let o = env
-            .ctx
-            .cloudwatch
-            .describe_alarms()
-            .alarm_names(&rec.id)
-            .send()
-            .await
-            .map_err(op("DescribeAlarms"))?;
+        let o = env.ctx.cloudwatch.describe_alarms().alarm_names(&rec.id).send().await.map_err(op("DescribeAlarms"))?;
         Ok(o.metric_alarms().first().map(|a| {
             let mut r = rec.clone();
             r.inputs["threshold"] = json!(a.threshold());
@@ -431,27 +244,12 @@ impl Kind<AwsContext> for InstanceAlarm {
             r
         }))
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        deps: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         Self::put(env, spec, deps).await?;
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        env.ctx
-            .cloudwatch
-            .delete_alarms()
-            .alarm_names(&rec.id)
-            .send()
-            .await
-            .map_err(op("DeleteAlarms"))?;
+        env.ctx.cloudwatch.delete_alarms().alarm_names(&rec.id).send().await.map_err(op("DeleteAlarms"))?;
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -467,27 +265,10 @@ impl Kind<AwsContext> for InstanceAlarm {
 pub struct InstanceSchedule;
 
 impl InstanceSchedule {
-    fn parts(
-        env: &E,
-        spec: &Spec,
-        deps: &Records,
-    ) -> Result<
-        (
-            aws_sdk_scheduler::types::FlexibleTimeWindow,
-            aws_sdk_scheduler::types::Target,
-        ),
-        OpError,
-    > {
+    fn parts(env: &E, spec: &Spec, deps: &Records) -> Result<(aws_sdk_scheduler::types::FlexibleTimeWindow, aws_sdk_scheduler::types::Target), OpError> {
         use aws_sdk_scheduler::types::*;
-        let api = if spec.str("action") == "start" {
-            "startInstances"
-        } else {
-            "stopInstances"
-        };
-        let fw = FlexibleTimeWindow::builder()
-            .mode(FlexibleTimeWindowMode::Off)
-            .build()
-            .map_err(bad("time window"))?;
+        let api = if spec.str("action") == "start" { "startInstances" } else { "stopInstances" };
+        let fw = FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off).build().map_err(bad("time window"))?;
         let target = Target::builder()
             .arn(format!("arn:aws:scheduler:::aws-sdk:ec2:{api}"))
             .role_arn(super::dep_of_kind(deps, "iam_role")?.out("arn"))
@@ -530,11 +311,7 @@ impl Kind<AwsContext> for InstanceSchedule {
                     .flexible_time_window(fw.clone())
                     .target(target.clone())
                     .state(Self::state(spec))
-                    .description(format!(
-                        "awsstack {}: {} the instance",
-                        env.stack_id,
-                        spec.str("action")
-                    ))
+                    .description(format!("awsstack {}: {} the instance", env.stack_id, spec.str("action")))
                     .send()
             },
         )
@@ -542,13 +319,7 @@ impl Kind<AwsContext> for InstanceSchedule {
         let arn = match out {
             Ok(o) => o.schedule_arn().to_string(),
             Err(e) if code_is(&e, &["ConflictException"]) => {
-                self.update(
-                    env,
-                    spec,
-                    &Record::new(self.name(), spec.str("name"), json!({})),
-                    deps,
-                )
-                .await?;
+                self.update(env, spec, &Record::new(self.name(), spec.str("name"), json!({})), deps).await?;
                 String::new()
             }
             Err(e) => return Err(op("CreateSchedule")(e)),
@@ -561,8 +332,7 @@ impl Kind<AwsContext> for InstanceSchedule {
                 let mut r = rec.clone();
                 r.inputs["expression"] = json!(o.schedule_expression());
                 r.inputs["timezone"] = json!(o.schedule_expression_timezone());
-                r.inputs["enabled"] =
-                    json!(o.state() != Some(&aws_sdk_scheduler::types::ScheduleState::Disabled));
+                r.inputs["enabled"] = json!(o.state() != Some(&aws_sdk_scheduler::types::ScheduleState::Disabled));
                 if let Some(a) = o.arn() {
                     r.outputs.insert("arn".into(), a.to_string());
                 }
@@ -572,13 +342,7 @@ impl Kind<AwsContext> for InstanceSchedule {
             Err(e) => Err(op("GetSchedule")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        deps: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let (fw, target) = Self::parts(env, spec, deps)?;
         env.ctx
             .scheduler
@@ -592,20 +356,10 @@ impl Kind<AwsContext> for InstanceSchedule {
             .send()
             .await
             .map_err(op("UpdateSchedule"))?;
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env
-            .ctx
-            .scheduler
-            .delete_schedule()
-            .name(&rec.id)
-            .send()
-            .await
-        {
+        match env.ctx.scheduler.delete_schedule().name(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if code_is(&e, &["ResourceNotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteSchedule")(e)),

@@ -13,17 +13,12 @@ use serde_json::json;
 /// (or `value` for non-secure parameters).
 pub struct Parameter;
 
-fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
-) -> bool {
+fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     matches!(error_code(e).as_deref(), Some("ParameterNotFound"))
 }
 
 fn value_of(spec: &Spec) -> String {
-    spec.secret
-        .clone()
-        .or_else(|| spec.input("value").as_str().map(str::to_string))
-        .unwrap_or_default()
+    spec.secret.clone().or_else(|| spec.input("value").as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn ptype(spec: &Spec) -> ParameterType {
@@ -43,55 +38,21 @@ impl Kind<AwsContext> for Parameter {
         &["name", "secure"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let tags: Vec<Tag> = tags_for(env, &spec.key)
-            .into_iter()
-            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-            .collect();
+        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let name = spec.str("name");
-        let r = env
-            .ctx
-            .ssm
-            .put_parameter()
-            .name(name)
-            .value(value_of(spec))
-            .r#type(ptype(spec))
-            .set_tags(Some(tags))
-            .send()
-            .await;
+        let r = env.ctx.ssm.put_parameter().name(name).value(value_of(spec)).r#type(ptype(spec)).set_tags(Some(tags)).send().await;
         match r {
             Ok(_) => {}
             Err(e) if error_code(&e).as_deref() == Some("ParameterAlreadyExists") => {
-                env.ctx
-                    .ssm
-                    .put_parameter()
-                    .name(name)
-                    .value(value_of(spec))
-                    .r#type(ptype(spec))
-                    .overwrite(true)
-                    .send()
-                    .await
-                    .map_err(op("PutParameter"))?;
+                env.ctx.ssm.put_parameter().name(name).value(value_of(spec)).r#type(ptype(spec)).overwrite(true).send().await.map_err(op("PutParameter"))?;
             }
             Err(e) => return Err(op("PutParameter")(e)),
         }
-        let arn = format!(
-            "arn:aws:ssm:{}:{}:parameter/{}",
-            env.ctx.region,
-            env.ctx.account_id,
-            name.trim_start_matches('/')
-        );
+        let arn = format!("arn:aws:ssm:{}:{}:parameter/{}", env.ctx.region, env.ctx.account_id, name.trim_start_matches('/'));
         Ok(Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .ssm
-            .get_parameter()
-            .name(&rec.id)
-            .with_decryption(true)
-            .send()
-            .await
-        {
+        match env.ctx.ssm.get_parameter().name(&rec.id).with_decryption(true).send().await {
             Ok(o) => {
                 let mut r = rec.clone();
                 let v = o.parameter().and_then(|p| p.value()).unwrap_or_default();
@@ -106,27 +67,9 @@ impl Kind<AwsContext> for Parameter {
             Err(e) => Err(op("GetParameter")(e)),
         }
     }
-    async fn update(
-        &self,
-        env: &E,
-        spec: &Spec,
-        old: &Record,
-        _: &Records,
-    ) -> Result<Record, OpError> {
-        env.ctx
-            .ssm
-            .put_parameter()
-            .name(&old.id)
-            .value(value_of(spec))
-            .r#type(ptype(spec))
-            .overwrite(true)
-            .send()
-            .await
-            .map_err(op("PutParameter"))?;
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        env.ctx.ssm.put_parameter().name(&old.id).value(value_of(spec)).r#type(ptype(spec)).overwrite(true).send().await.map_err(op("PutParameter"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         match env.ctx.ssm.delete_parameter().name(&rec.id).send().await {
@@ -138,12 +81,7 @@ impl Kind<AwsContext> for Parameter {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
         Ok(self.read(env, &probe).await?.map(|r| {
-            let arn = format!(
-                "arn:aws:ssm:{}:{}:parameter/{}",
-                env.ctx.region,
-                env.ctx.account_id,
-                spec.str("name").trim_start_matches('/')
-            );
+            let arn = format!("arn:aws:ssm:{}:{}:parameter/{}", env.ctx.region, env.ctx.account_id, spec.str("name").trim_start_matches('/'));
             r.with("arn", arn)
         }))
     }

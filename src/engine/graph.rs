@@ -13,10 +13,7 @@ pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
     for s in specs {
         for (d, _) in &s.deps {
             if !keys.contains(d.as_str()) {
-                return Err(format!(
-                    "component {} depends on unknown component {d}",
-                    s.key
-                ));
+                return Err(format!("component {} depends on unknown component {d}", s.key));
             }
         }
     }
@@ -31,11 +28,7 @@ pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
             }
         }
         if order.len() == before {
-            let stuck: Vec<&str> = specs
-                .iter()
-                .filter(|s| !done.contains(&s.key))
-                .map(|s| s.key.as_str())
-                .collect();
+            let stuck: Vec<&str> = specs.iter().filter(|s| !done.contains(&s.key)).map(|s| s.key.as_str()).collect();
             return Err(format!("dependency cycle among {}", stuck.join(", ")));
         }
     }
@@ -45,12 +38,7 @@ pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
 /// Runs `f(key)` for every key once all the keys it waits for have finished
 /// successfully, at most `limit` at a time. After the first failure (or a
 /// cancel) nothing new starts; what is running finishes. Returns the errors.
-pub async fn run<E, F, Fut>(
-    mut waits: BTreeMap<String, Vec<String>>,
-    limit: usize,
-    cancel: watch::Receiver<bool>,
-    f: F,
-) -> Vec<E>
+pub async fn run<E, F, Fut>(mut waits: BTreeMap<String, Vec<String>>, limit: usize, cancel: watch::Receiver<bool>, f: F) -> Vec<E>
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<(), E>>,
@@ -61,11 +49,7 @@ where
     let mut errors = Vec::new();
     loop {
         if errors.is_empty() && !*cancel.borrow() {
-            let ready: Vec<String> = waits
-                .iter()
-                .filter(|(_, w)| w.iter().all(|d| done.contains(d)))
-                .map(|(k, _)| k.clone())
-                .collect();
+            let ready: Vec<String> = waits.iter().filter(|(_, w)| w.iter().all(|d| done.contains(d))).map(|(k, _)| k.clone()).collect();
             for k in ready {
                 if running.len() >= limit {
                     break;
@@ -94,10 +78,6 @@ pub struct Cancelled(pub Vec<String>);
 
 impl From<Cancelled> for super::ApplyError {
     fn from(c: Cancelled) -> Self {
-        super::ApplyError {
-            key: c.0.join(", "),
-            action: super::Action::Create,
-            message: "not started: the operation was cancelled (StopProvider / interrupt)".into(),
-        }
+        super::ApplyError { key: c.0.join(", "), action: super::Action::Create, message: "not started: the operation was cancelled (StopProvider / interrupt)".into() }
     }
 }

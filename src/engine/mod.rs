@@ -35,13 +35,7 @@ pub struct Record {
 
 impl Record {
     pub fn new(kind: &str, id: impl Into<String>, inputs: Json) -> Record {
-        Record {
-            kind: kind.to_string(),
-            id: id.into(),
-            inputs,
-            outputs: BTreeMap::new(),
-            deps: Vec::new(),
-        }
+        Record { kind: kind.to_string(), id: id.into(), inputs, outputs: BTreeMap::new(), deps: Vec::new() }
     }
     pub fn with(mut self, k: &str, v: impl Into<String>) -> Record {
         self.outputs.insert(k.to_string(), v.into());
@@ -77,13 +71,7 @@ pub struct Spec {
 
 impl Spec {
     pub fn new(key: impl Into<String>, kind: &'static str, inputs: Json) -> Spec {
-        Spec {
-            key: key.into(),
-            kind,
-            deps: vec![],
-            inputs,
-            secret: None,
-        }
+        Spec { key: key.into(), kind, deps: vec![], inputs, secret: None }
     }
     pub fn dep(mut self, key: impl Into<String>) -> Spec {
         self.deps.push((key.into(), OnDepChange::Replace));
@@ -111,10 +99,7 @@ pub struct OpError {
 
 impl OpError {
     pub fn new(message: impl Into<String>) -> OpError {
-        OpError {
-            message: message.into(),
-            partial: None,
-        }
+        OpError { message: message.into(), partial: None }
     }
     pub fn partial(mut self, r: Record) -> OpError {
         self.partial = Some(r);
@@ -186,13 +171,7 @@ pub trait Kind<C: Send + Sync>: Send + Sync {
     async fn create(&self, env: &Env<C>, spec: &Spec, deps: &Records) -> Result<Record, OpError>;
     /// The component as it is now in AWS, or None if it no longer exists.
     async fn read(&self, env: &Env<C>, rec: &Record) -> Result<Option<Record>, OpError>;
-    async fn update(
-        &self,
-        env: &Env<C>,
-        spec: &Spec,
-        old: &Record,
-        deps: &Records,
-    ) -> Result<Record, OpError>;
+    async fn update(&self, env: &Env<C>, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError>;
     async fn delete(&self, env: &Env<C>, rec: &Record) -> Result<(), OpError>;
     /// Finds the component of `spec` in AWS by its tags or its deterministic
     /// name (import, and adoption after an interrupted create).
@@ -208,9 +187,7 @@ impl<C: Send + Sync> Kinds<C> {
         Kinds(list.into_iter().map(|k| (k.name(), k)).collect())
     }
     pub fn get(&self, name: &str) -> Result<&Arc<dyn Kind<C>>, OpError> {
-        self.0
-            .get(name)
-            .ok_or_else(|| OpError::new(format!("unknown component kind {name}")))
+        self.0.get(name).ok_or_else(|| OpError::new(format!("unknown component kind {name}")))
     }
 }
 
@@ -246,13 +223,7 @@ impl Change {
         if self.reason.is_empty() {
             format!("{} {} ({})", self.action.verb(), self.key, self.kind)
         } else {
-            format!(
-                "{} {} ({}): {}",
-                self.action.verb(),
-                self.key,
-                self.kind,
-                self.reason
-            )
+            format!("{} {} ({}): {}", self.action.verb(), self.key, self.kind, self.reason)
         }
     }
 }
@@ -261,11 +232,7 @@ impl Change {
 /// "don't care").
 fn differing_fields(desired: &Json, recorded: &Json) -> Vec<String> {
     match (desired, recorded) {
-        (Json::Object(d), Json::Object(r)) => d
-            .iter()
-            .filter(|(k, v)| !v.is_null() && r.get(*k) != Some(*v))
-            .map(|(k, _)| k.clone())
-            .collect(),
+        (Json::Object(d), Json::Object(r)) => d.iter().filter(|(k, v)| !v.is_null() && r.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect(),
         _ if desired != recorded => vec!["*".into()],
         _ => vec![],
     }
@@ -273,11 +240,7 @@ fn differing_fields(desired: &Json, recorded: &Json) -> Vec<String> {
 
 /// Desired graph vs recorded components → the changes, in dependency order
 /// (deletes last).
-pub fn plan<C: Send + Sync>(
-    kinds: &Kinds<C>,
-    desired: &[Spec],
-    recorded: &Records,
-) -> Result<Vec<Change>, String> {
+pub fn plan<C: Send + Sync>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) -> Result<Vec<Change>, String> {
     let order = topo_order(desired)?;
     let by_key: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.key.as_str(), s)).collect();
     let mut actions: BTreeMap<String, (Action, String)> = BTreeMap::new();
@@ -286,31 +249,19 @@ pub fn plan<C: Send + Sync>(
         let kind = kinds.get(spec.kind).map_err(|e| e.message)?;
         let action = match recorded.get(key) {
             None => Some((Action::Create, String::new())),
-            Some(rec) if rec.kind != spec.kind => {
-                Some((Action::Replace, format!("kind changed from {}", rec.kind)))
-            }
+            Some(rec) if rec.kind != spec.kind => Some((Action::Replace, format!("kind changed from {}", rec.kind))),
             Some(rec) => {
                 let diff = differing_fields(&spec.inputs, &rec.inputs);
-                let forced: Vec<&String> = diff
-                    .iter()
-                    .filter(|f| kind.replace_fields().contains(&f.as_str()) || f.as_str() == "*")
-                    .collect();
+                let forced: Vec<&String> = diff.iter().filter(|f| kind.replace_fields().contains(&f.as_str()) || f.as_str() == "*").collect();
                 if !forced.is_empty() {
-                    Some((
-                        Action::Replace,
-                        format!("{} cannot change in place", join(&forced)),
-                    ))
+                    Some((Action::Replace, format!("{} cannot change in place", join(&forced))))
                 } else {
                     // A dependency that gets a new identity.
                     let mut dep_action = None;
                     for (d, how) in &spec.deps {
                         if let Some((a, _)) = actions.get(d) {
                             if matches!(a, Action::Create | Action::Replace) {
-                                let act = if *how == OnDepChange::Replace {
-                                    Action::Replace
-                                } else {
-                                    Action::Update
-                                };
+                                let act = if *how == OnDepChange::Replace { Action::Replace } else { Action::Update };
                                 if dep_action.as_ref().map(|(x, _)| act > *x).unwrap_or(true) {
                                     dep_action = Some((act, format!("{d} is replaced")));
                                 }
@@ -319,9 +270,7 @@ pub fn plan<C: Send + Sync>(
                     }
                     match (dep_action, diff.is_empty()) {
                         (Some((Action::Replace, r)), _) => Some((Action::Replace, r)),
-                        (_, false) => {
-                            Some((Action::Update, join(&diff.iter().collect::<Vec<_>>())))
-                        }
+                        (_, false) => Some((Action::Update, join(&diff.iter().collect::<Vec<_>>()))),
                         (Some(x), true) => Some(x),
                         (None, true) => None,
                     }
@@ -332,25 +281,11 @@ pub fn plan<C: Send + Sync>(
             actions.insert(key.clone(), a);
         }
     }
-    let mut changes: Vec<Change> = order
-        .iter()
-        .filter_map(|k| {
-            actions.get(k).map(|(a, r)| Change {
-                key: k.clone(),
-                kind: by_key[k.as_str()].kind.to_string(),
-                action: *a,
-                reason: r.clone(),
-            })
-        })
-        .collect();
+    let mut changes: Vec<Change> =
+        order.iter().filter_map(|k| actions.get(k).map(|(a, r)| Change { key: k.clone(), kind: by_key[k.as_str()].kind.to_string(), action: *a, reason: r.clone() })).collect();
     for (k, rec) in recorded.iter().rev() {
         if !by_key.contains_key(k.as_str()) {
-            changes.push(Change {
-                key: k.clone(),
-                kind: rec.kind.clone(),
-                action: Action::Delete,
-                reason: "no longer in the configuration".into(),
-            });
+            changes.push(Change { key: k.clone(), kind: rec.kind.clone(), action: Action::Delete, reason: "no longer in the configuration".into() });
         }
     }
     Ok(changes)
@@ -362,11 +297,7 @@ fn join(v: &[&String]) -> String {
 
 /// Keys whose identity or outputs are not known until apply.
 pub fn pending_keys(changes: &[Change]) -> BTreeSet<String> {
-    changes
-        .iter()
-        .filter(|c| matches!(c.action, Action::Create | Action::Replace))
-        .map(|c| c.key.clone())
-        .collect()
+    changes.iter().filter(|c| matches!(c.action, Action::Create | Action::Replace)).map(|c| c.key.clone()).collect()
 }
 
 #[derive(Debug)]
@@ -385,37 +316,22 @@ impl std::fmt::Display for ApplyError {
 /// How many component operations may run at once (`AWSSTACK_PARALLELISM`,
 /// default 8; 1 runs the graph sequentially).
 pub fn parallelism() -> usize {
-    std::env::var("AWSSTACK_PARALLELISM")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n >= 1)
-        .unwrap_or(8)
+    std::env::var("AWSSTACK_PARALLELISM").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(8)
 }
 
 /// Applies `changes`: first every delete (and the delete half of each
 /// replace) in reverse dependency order, then creates and updates in
 /// dependency order, independent branches concurrently. Returns the records
 /// of what exists afterwards, whatever happened, and the errors.
-pub async fn apply<C: Send + Sync + 'static>(
-    env: Arc<Env<C>>,
-    kinds: Arc<Kinds<C>>,
-    desired: &[Spec],
-    recorded: Records,
-    changes: &[Change],
-) -> (Records, Vec<ApplyError>) {
+pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[Spec], recorded: Records, changes: &[Change]) -> (Records, Vec<ApplyError>) {
     let records = Arc::new(Mutex::new(recorded.clone()));
     let mut errors = Vec::new();
 
     // Phase 1: deletes, dependents first.
-    let to_delete: BTreeSet<String> = changes
-        .iter()
-        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
-        .map(|c| c.key.clone())
-        .collect();
+    let to_delete: BTreeSet<String> = changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).map(|c| c.key.clone()).collect();
     if !to_delete.is_empty() {
         // k must wait for every recorded component in the set that depends on it.
-        let mut waits: BTreeMap<String, Vec<String>> =
-            to_delete.iter().map(|k| (k.clone(), vec![])).collect();
+        let mut waits: BTreeMap<String, Vec<String>> = to_delete.iter().map(|k| (k.clone(), vec![])).collect();
         for k in &to_delete {
             for d in &recorded[k].deps {
                 if to_delete.contains(d) {
@@ -423,8 +339,7 @@ pub async fn apply<C: Send + Sync + 'static>(
                 }
             }
         }
-        let action_of: BTreeMap<String, Action> =
-            changes.iter().map(|c| (c.key.clone(), c.action)).collect();
+        let action_of: BTreeMap<String, Action> = changes.iter().map(|c| (c.key.clone(), c.action)).collect();
         let errs = graph::run(waits, env.parallelism, env.cancel.clone(), |key: String| {
             let env = env.clone();
             let kinds = kinds.clone();
@@ -432,22 +347,14 @@ pub async fn apply<C: Send + Sync + 'static>(
             let rec = recorded[&key].clone();
             let action = action_of[&key];
             async move {
-                let kind = kinds.get(&rec.kind).map_err(|e| ApplyError {
-                    key: key.clone(),
-                    action,
-                    message: e.message,
-                })?;
+                let kind = kinds.get(&rec.kind).map_err(|e| ApplyError { key: key.clone(), action, message: e.message })?;
                 tracing::info!(component = %key, "deleting");
                 match kind.delete(&env, &rec).await {
                     Ok(()) => {
                         records.lock().unwrap().remove(&key);
                         Ok(())
                     }
-                    Err(e) => Err(ApplyError {
-                        key,
-                        action,
-                        message: e.message,
-                    }),
+                    Err(e) => Err(ApplyError { key, action, message: e.message }),
                 }
             }
         })
@@ -460,27 +367,10 @@ pub async fn apply<C: Send + Sync + 'static>(
     }
 
     // Phase 2: creates and updates.
-    let by_key: BTreeMap<String, Spec> =
-        desired.iter().map(|s| (s.key.clone(), s.clone())).collect();
-    let work: BTreeMap<String, Action> = changes
-        .iter()
-        .filter(|c| c.action != Action::Delete)
-        .map(|c| (c.key.clone(), c.action))
-        .collect();
-    let waits: BTreeMap<String, Vec<String>> = work
-        .keys()
-        .map(|k| {
-            (
-                k.clone(),
-                by_key[k]
-                    .deps
-                    .iter()
-                    .filter(|(d, _)| work.contains_key(d))
-                    .map(|(d, _)| d.clone())
-                    .collect(),
-            )
-        })
-        .collect();
+    let by_key: BTreeMap<String, Spec> = desired.iter().map(|s| (s.key.clone(), s.clone())).collect();
+    let work: BTreeMap<String, Action> = changes.iter().filter(|c| c.action != Action::Delete).map(|c| (c.key.clone(), c.action)).collect();
+    let waits: BTreeMap<String, Vec<String>> =
+        work.keys().map(|k| (k.clone(), by_key[k].deps.iter().filter(|(d, _)| work.contains_key(d)).map(|(d, _)| d.clone()).collect())).collect();
     let errs = graph::run(waits, env.parallelism, env.cancel.clone(), |key: String| {
         let env = env.clone();
         let kinds = kinds.clone();
@@ -488,11 +378,7 @@ pub async fn apply<C: Send + Sync + 'static>(
         let spec = by_key[&key].clone();
         let action = work[&key];
         async move {
-            let fail = |m: String| ApplyError {
-                key: key.clone(),
-                action,
-                message: m,
-            };
+            let fail = |m: String| ApplyError { key: key.clone(), action, message: m };
             let kind = kinds.get(spec.kind).map_err(|e| fail(e.message))?;
             let deps: Records = {
                 let r = records.lock().unwrap();
@@ -518,13 +404,7 @@ pub async fn apply<C: Send + Sync + 'static>(
                     // rather than create a duplicate.
                     Ok(Some(found)) => {
                         tracing::info!(component = %key, id = %found.id, "adopting existing");
-                        kind.update(&env, &spec, &found, &deps).await.map_err(|e| {
-                            if e.partial.is_none() {
-                                e.partial(found)
-                            } else {
-                                e
-                            }
-                        })
+                        kind.update(&env, &spec, &found, &deps).await.map_err(|e| if e.partial.is_none() { e.partial(found) } else { e })
                     }
                     _ => {
                         tracing::info!(component = %key, "creating");
@@ -556,28 +436,23 @@ pub async fn apply<C: Send + Sync + 'static>(
 
 /// Refreshes every recorded component concurrently; drops the ones that no
 /// longer exist. Returns the refreshed records and a description of drift.
-pub async fn refresh<C: Send + Sync + 'static>(
-    env: Arc<Env<C>>,
-    kinds: Arc<Kinds<C>>,
-    recorded: Records,
-) -> Result<(Records, Vec<String>), String> {
+pub async fn refresh<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, recorded: Records) -> Result<(Records, Vec<String>), String> {
     use futures::stream::{self, StreamExt};
-    let results: Vec<(String, Record, Result<Option<Record>, OpError>)> =
-        stream::iter(recorded.into_iter())
-            .map(|(key, rec)| {
-                let env = env.clone();
-                let kinds = kinds.clone();
-                async move {
-                    let r = match kinds.get(&rec.kind) {
-                        Ok(k) => k.read(&env, &rec).await,
-                        Err(e) => Err(e),
-                    };
-                    (key, rec, r)
-                }
-            })
-            .buffer_unordered(env.parallelism)
-            .collect()
-            .await;
+    let results: Vec<(String, Record, Result<Option<Record>, OpError>)> = stream::iter(recorded.into_iter())
+        .map(|(key, rec)| {
+            let env = env.clone();
+            let kinds = kinds.clone();
+            async move {
+                let r = match kinds.get(&rec.kind) {
+                    Ok(k) => k.read(&env, &rec).await,
+                    Err(e) => Err(e),
+                };
+                (key, rec, r)
+            }
+        })
+        .buffer_unordered(env.parallelism)
+        .collect()
+        .await;
     let mut out = Records::new();
     let mut drift = Vec::new();
     for (key, old, r) in results {
@@ -586,18 +461,11 @@ pub async fn refresh<C: Send + Sync + 'static>(
                 new.deps = old.deps.clone();
                 let fields = differing_fields(&old.inputs, &new.inputs);
                 if !fields.is_empty() {
-                    drift.push(format!(
-                        "{key} ({}) changed outside Terraform: {}",
-                        old.kind,
-                        fields.join(", ")
-                    ));
+                    drift.push(format!("{key} ({}) changed outside Terraform: {}", old.kind, fields.join(", ")));
                 }
                 out.insert(key, new);
             }
-            Ok(None) => drift.push(format!(
-                "{key} ({}) was deleted outside Terraform",
-                old.kind
-            )),
+            Ok(None) => drift.push(format!("{key} ({}) was deleted outside Terraform", old.kind)),
             Err(e) => return Err(format!("reading {key}: {}", e.message)),
         }
     }

@@ -39,31 +39,15 @@ impl Kind<FakeCloud> for FakeKind {
     fn replace_fields(&self) -> &'static [&'static str] {
         self.replace
     }
-    async fn create(
-        &self,
-        env: &Env<FakeCloud>,
-        spec: &Spec,
-        deps: &Records,
-    ) -> Result<Record, OpError> {
+    async fn create(&self, env: &Env<FakeCloud>, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let c = &env.ctx;
         FakeKind::slow(c).await;
         for (d, _) in &spec.deps {
-            assert!(
-                deps.contains_key(d),
-                "dependency {d} passed to {}",
-                spec.key
-            );
-            assert!(
-                c.objects.lock().unwrap().contains_key(&deps[d].id),
-                "dependency {d} exists before {}",
-                spec.key
-            );
+            assert!(deps.contains_key(d), "dependency {d} passed to {}", spec.key);
+            assert!(c.objects.lock().unwrap().contains_key(&deps[d].id), "dependency {d} exists before {}", spec.key);
         }
         let id = format!("{}-{}", spec.key, c.next_id.fetch_add(1, Ordering::SeqCst));
-        c.objects
-            .lock()
-            .unwrap()
-            .insert(id.clone(), spec.inputs.clone());
+        c.objects.lock().unwrap().insert(id.clone(), spec.inputs.clone());
         c.calls.lock().unwrap().push(format!("create {}", spec.key));
         let rec = Record::new(self.name, &id, spec.inputs.clone());
         if c.fail_create.lock().unwrap().as_deref() == Some(spec.key.as_str()) {
@@ -73,64 +57,25 @@ impl Kind<FakeCloud> for FakeKind {
         Ok(rec)
     }
     async fn read(&self, env: &Env<FakeCloud>, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(env
-            .ctx
-            .objects
-            .lock()
-            .unwrap()
-            .get(&rec.id)
-            .map(|inputs| Record {
-                inputs: inputs.clone(),
-                ..rec.clone()
-            }))
+        Ok(env.ctx.objects.lock().unwrap().get(&rec.id).map(|inputs| Record { inputs: inputs.clone(), ..rec.clone() }))
     }
-    async fn update(
-        &self,
-        env: &Env<FakeCloud>,
-        spec: &Spec,
-        old: &Record,
-        _: &Records,
-    ) -> Result<Record, OpError> {
+    async fn update(&self, env: &Env<FakeCloud>, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         FakeKind::slow(&env.ctx).await;
-        env.ctx
-            .objects
-            .lock()
-            .unwrap()
-            .insert(old.id.clone(), spec.inputs.clone());
-        env.ctx
-            .calls
-            .lock()
-            .unwrap()
-            .push(format!("update {}", spec.key));
-        Ok(Record {
-            inputs: spec.inputs.clone(),
-            ..old.clone()
-        })
+        env.ctx.objects.lock().unwrap().insert(old.id.clone(), spec.inputs.clone());
+        env.ctx.calls.lock().unwrap().push(format!("update {}", spec.key));
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &Env<FakeCloud>, rec: &Record) -> Result<(), OpError> {
         FakeKind::slow(&env.ctx).await;
         let mut objs = env.ctx.objects.lock().unwrap();
         objs.remove(&rec.id);
-        env.ctx
-            .calls
-            .lock()
-            .unwrap()
-            .push(format!("delete {}", rec.id.rsplit_once('-').unwrap().0));
+        env.ctx.calls.lock().unwrap().push(format!("delete {}", rec.id.rsplit_once('-').unwrap().0));
         Ok(())
     }
 }
 
 fn kinds() -> Arc<Kinds<FakeCloud>> {
-    Arc::new(Kinds::new(vec![
-        Arc::new(FakeKind {
-            name: "net",
-            replace: &["cidr"],
-        }),
-        Arc::new(FakeKind {
-            name: "thing",
-            replace: &[],
-        }),
-    ]))
+    Arc::new(Kinds::new(vec![Arc::new(FakeKind { name: "net", replace: &["cidr"] }), Arc::new(FakeKind { name: "thing", replace: &[] })]))
 }
 
 fn env(cloud: Arc<FakeCloud>) -> Arc<Env<FakeCloud>> {
@@ -140,14 +85,7 @@ fn env(cloud: Arc<FakeCloud>) -> Arc<Env<FakeCloud>> {
 fn env_with(cloud: Arc<FakeCloud>, parallelism: usize) -> Arc<Env<FakeCloud>> {
     let (_tx, rx) = watch::channel(false);
     std::mem::forget(_tx);
-    Arc::new(Env {
-        ctx: cloud,
-        stack_id: "s".into(),
-        tags: BTreeMap::new(),
-        deadline: Instant::now() + Duration::from_secs(60),
-        cancel: rx,
-        parallelism,
-    })
+    Arc::new(Env { ctx: cloud, stack_id: "s".into(), tags: BTreeMap::new(), deadline: Instant::now() + Duration::from_secs(60), cancel: rx, parallelism })
 }
 
 fn graph(cidr: &str, size: i64) -> Vec<Spec> {
@@ -175,17 +113,9 @@ async fn create_in_dependency_order_in_parallel() {
     let rec = converge(&cloud, &specs, Records::new()).await;
     assert_eq!(rec.len(), 6);
     let calls = cloud.calls.lock().unwrap().clone();
-    let pos = |k: &str| {
-        calls
-            .iter()
-            .position(|c| c == &format!("create {k}"))
-            .unwrap()
-    };
+    let pos = |k: &str| calls.iter().position(|c| c == &format!("create {k}")).unwrap();
     assert!(pos("vpc") < pos("subnet") && pos("subnet") < pos("a") && pos("a") < pos("b"));
-    assert!(
-        cloud.max_running.load(Ordering::SeqCst) >= 2,
-        "independent branches run concurrently"
-    );
+    assert!(cloud.max_running.load(Ordering::SeqCst) >= 2, "independent branches run concurrently");
     // Nothing to do the second time.
     assert!(plan(&kinds(), &specs, &rec).unwrap().is_empty());
 }
@@ -195,26 +125,13 @@ async fn update_in_place_and_replace_cascade() {
     let cloud = Arc::new(FakeCloud::default());
     let rec = converge(&cloud, &graph("10.0.0.0/24", 1), Records::new()).await;
     let ch = plan(&kinds(), &graph("10.0.0.0/24", 2), &rec).unwrap();
-    assert_eq!(
-        ch.iter()
-            .map(|c| (c.key.as_str(), c.action))
-            .collect::<Vec<_>>(),
-        vec![("b", Action::Update)]
-    );
+    assert_eq!(ch.iter().map(|c| (c.key.as_str(), c.action)).collect::<Vec<_>>(), vec![("b", Action::Update)]);
 
     // A new VPC block replaces vpc, subnet (cidr) and a (depends on subnet);
     // b only follows a's new identity with an update.
     let ch = plan(&kinds(), &graph("10.1.0.0/24", 1), &rec).unwrap();
     let got: Vec<(&str, Action)> = ch.iter().map(|c| (c.key.as_str(), c.action)).collect();
-    assert_eq!(
-        got,
-        vec![
-            ("vpc", Action::Replace),
-            ("subnet", Action::Replace),
-            ("a", Action::Replace),
-            ("b", Action::Update)
-        ]
-    );
+    assert_eq!(got, vec![("vpc", Action::Replace), ("subnet", Action::Replace), ("a", Action::Replace), ("b", Action::Update)]);
     cloud.calls.lock().unwrap().clear();
     let rec2 = converge(&cloud, &graph("10.1.0.0/24", 1), rec.clone()).await;
     let calls = cloud.calls.lock().unwrap().clone();
@@ -233,14 +150,7 @@ async fn partial_failure_records_exactly_what_exists_and_resumes() {
     *cloud.fail_create.lock().unwrap() = Some("subnet".into());
     let specs = graph("10.0.0.0/24", 1);
     let changes = plan(&kinds(), &specs, &Records::new()).unwrap();
-    let (rec, errs) = apply(
-        env(cloud.clone()),
-        kinds(),
-        &specs,
-        Records::new(),
-        &changes,
-    )
-    .await;
+    let (rec, errs) = apply(env(cloud.clone()), kinds(), &specs, Records::new(), &changes).await;
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].key, "subnet");
     // Every object in the cloud is recorded; nothing depending on the
@@ -256,15 +166,7 @@ async fn partial_failure_records_exactly_what_exists_and_resumes() {
     assert_eq!(rec.len(), 6);
     assert_eq!(cloud.objects.lock().unwrap().len(), 6);
     // Destroy leaves nothing.
-    let all: Vec<Change> = rec
-        .iter()
-        .map(|(k, r)| Change {
-            key: k.clone(),
-            kind: r.kind.clone(),
-            action: Action::Delete,
-            reason: String::new(),
-        })
-        .collect();
+    let all: Vec<Change> = rec.iter().map(|(k, r)| Change { key: k.clone(), kind: r.kind.clone(), action: Action::Delete, reason: String::new() }).collect();
     let (left, errs) = apply(env(cloud.clone()), kinds(), &[], rec, &all).await;
     assert!(errs.is_empty() && left.is_empty());
     assert!(cloud.objects.lock().unwrap().is_empty());
@@ -276,11 +178,7 @@ async fn refresh_detects_deleted_and_modified() {
     let specs = graph("10.0.0.0/24", 1);
     let rec = converge(&cloud, &specs, Records::new()).await;
     cloud.objects.lock().unwrap().remove(&rec["c"].id);
-    cloud
-        .objects
-        .lock()
-        .unwrap()
-        .insert(rec["b"].id.clone(), json!({"size": 99}));
+    cloud.objects.lock().unwrap().insert(rec["b"].id.clone(), json!({"size": 99}));
     let (fresh, drift) = refresh(env(cloud.clone()), kinds(), rec).await.unwrap();
     assert_eq!(drift.len(), 2, "{drift:?}");
     assert!(!fresh.contains_key("c"));
@@ -294,24 +192,14 @@ async fn sequential_mode_runs_one_at_a_time() {
     let cloud = Arc::new(FakeCloud::default());
     let specs = graph("10.0.0.0/24", 1);
     let changes = plan(&kinds(), &specs, &Records::new()).unwrap();
-    let (rec, errs) = apply(
-        env_with(cloud.clone(), 1),
-        kinds(),
-        &specs,
-        Records::new(),
-        &changes,
-    )
-    .await;
+    let (rec, errs) = apply(env_with(cloud.clone(), 1), kinds(), &specs, Records::new(), &changes).await;
     assert!(errs.is_empty() && rec.len() == 6);
     assert_eq!(cloud.max_running.load(Ordering::SeqCst), 1);
 }
 
 #[test]
 fn cycles_and_unknown_dependencies_are_errors() {
-    let specs = vec![
-        Spec::new("a", "thing", json!({})).dep("b"),
-        Spec::new("b", "thing", json!({})).dep("a"),
-    ];
+    let specs = vec![Spec::new("a", "thing", json!({})).dep("b"), Spec::new("b", "thing", json!({})).dep("a")];
     assert!(topo_order(&specs).unwrap_err().contains("cycle"));
     let specs = vec![Spec::new("a", "thing", json!({})).dep("nope")];
     assert!(topo_order(&specs).unwrap_err().contains("unknown"));

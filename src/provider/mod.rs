@@ -1,9 +1,7 @@
 //! The `provider "awsstack"` block → one shared AWS context (one SdkConfig,
 //! every client built once), default tags, retries and cancellation.
 
-use crate::schema::{
-    validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema,
-};
+use crate::schema::{validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema};
 use crate::tfplugin::{DataSource, Provider, Resource};
 use crate::value::{Path, Type, Value};
 use aws_config::{retry::RetryConfig, BehaviorVersion, Region};
@@ -12,17 +10,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use tokio::sync::watch;
 
 /// Services whose endpoint can be overridden in `endpoints { ... }`.
-pub const SERVICES: &[&str] = &[
-    "budgets",
-    "cloudwatch",
-    "ec2",
-    "iam",
-    "s3",
-    "scheduler",
-    "sns",
-    "ssm",
-    "sts",
-];
+pub const SERVICES: &[&str] = &["budgets", "cloudwatch", "ec2", "iam", "s3", "scheduler", "sns", "ssm", "sts"];
 
 /// Everything a stack needs to talk to AWS.
 pub struct AwsContext {
@@ -51,10 +39,7 @@ impl Shared {
     pub fn context(&self) -> Result<Arc<AwsContext>, Diagnostics> {
         self.ctx.read().unwrap().clone().ok_or_else(|| {
             let mut d = Diagnostics::default();
-            d.push(Diagnostic::error(
-                "Provider not configured",
-                "The awsstack provider was used before Terraform configured it.",
-            ));
+            d.push(Diagnostic::error("Provider not configured", "The awsstack provider was used before Terraform configured it."));
             d
         })
     }
@@ -73,11 +58,7 @@ impl AwsStackProvider {
     pub fn new() -> Self {
         let shared = Arc::new(Shared::default());
         let resources: Vec<Arc<dyn Resource>> = crate::stacks::all(shared.clone());
-        AwsStackProvider {
-            schema: provider_schema(),
-            shared,
-            resources,
-        }
+        AwsStackProvider { schema: provider_schema(), shared, resources }
     }
 }
 
@@ -90,10 +71,7 @@ impl Default for AwsStackProvider {
 pub fn provider_schema() -> Schema {
     let endpoints = Block {
         description: "Custom endpoint URLs per service (e.g. a local emulator).",
-        attributes: SERVICES
-            .iter()
-            .map(|s| Attribute::optional(s, Type::String, "Endpoint URL for this service."))
-            .collect(),
+        attributes: SERVICES.iter().map(|s| Attribute::optional(s, Type::String, "Endpoint URL for this service.")).collect(),
         blocks: vec![],
     };
     Schema {
@@ -140,11 +118,7 @@ pub fn provider_schema() -> Schema {
 fn check_url(d: &mut Diagnostics, path: Path, v: &Value) {
     if let Some(s) = v.as_str() {
         if !(s.starts_with("http://") || s.starts_with("https://")) || s.len() < 10 {
-            d.error_at(
-                path,
-                "Invalid endpoint URL",
-                format!("{s:?} is not an http(s) URL."),
-            );
+            d.error_at(path, "Invalid endpoint URL", format!("{s:?} is not an http(s) URL."));
         }
     }
 }
@@ -165,38 +139,19 @@ impl Provider for AwsStackProvider {
         let mut d = Diagnostics::default();
         check_url(&mut d, Path::attr("endpoint"), c.get("endpoint"));
         for s in SERVICES {
-            check_url(
-                &mut d,
-                Path::attr("endpoints").then_attr(s),
-                c.get("endpoints").get(s),
-            );
+            check_url(&mut d, Path::attr("endpoints").then_attr(s), c.get("endpoints").get(s));
         }
         if let Some(n) = c.get("max_retries").as_f64() {
             if n < 0.0 || n.fract() != 0.0 || n > 100.0 {
-                d.error_at(
-                    Path::attr("max_retries"),
-                    "Invalid max_retries",
-                    "max_retries must be a whole number between 0 and 100.",
-                );
+                d.error_at(Path::attr("max_retries"), "Invalid max_retries", "max_retries must be a whole number between 0 and 100.");
             }
         }
-        if c.get("access_key").as_str().is_some() != c.get("secret_key").as_str().is_some()
-            && !c.get("access_key").is_unknown()
-            && !c.get("secret_key").is_unknown()
-        {
-            d.error_at(
-                Path::attr("secret_key"),
-                "Incomplete static credentials",
-                "Set both access_key and secret_key, or neither.",
-            );
+        if c.get("access_key").as_str().is_some() != c.get("secret_key").as_str().is_some() && !c.get("access_key").is_unknown() && !c.get("secret_key").is_unknown() {
+            d.error_at(Path::attr("secret_key"), "Incomplete static credentials", "Set both access_key and secret_key, or neither.");
         }
         if let Some(arn) = c.get("assume_role").get("role_arn").as_str() {
             if !arn.starts_with("arn:") || arn.split(':').count() < 6 {
-                d.error_at(
-                    Path::attr("assume_role").then_attr("role_arn"),
-                    "Invalid role ARN",
-                    format!("{arn:?} is not an IAM role ARN."),
-                );
+                d.error_at(Path::attr("assume_role").then_attr("role_arn"), "Invalid role ARN", format!("{arn:?} is not an IAM role ARN."));
             }
         }
         let _ = validate::cidr; // validators live in the schema layer
@@ -230,63 +185,31 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
         loader = loader.profile_name(p);
     }
     if let (Some(ak), Some(sk)) = (c.get("access_key").as_str(), c.get("secret_key").as_str()) {
-        let creds = aws_credential_types::Credentials::new(
-            ak,
-            sk,
-            c.get("token").as_str().map(str::to_string),
-            None,
-            "awsstack-provider-config",
-        );
+        let creds = aws_credential_types::Credentials::new(ak, sk, c.get("token").as_str().map(str::to_string), None, "awsstack-provider-config");
         loader = loader.credentials_provider(creds);
     }
-    let max_attempts = c
-        .get("max_retries")
-        .as_f64()
-        .map(|n| n as u32 + 1)
-        .unwrap_or(11);
-    loader = loader.retry_config(
-        RetryConfig::standard()
-            .with_max_attempts(max_attempts)
-            .with_initial_backoff(std::time::Duration::from_millis(200)),
-    );
+    let max_attempts = c.get("max_retries").as_f64().map(|n| n as u32 + 1).unwrap_or(11);
+    loader = loader.retry_config(RetryConfig::standard().with_max_attempts(max_attempts).with_initial_backoff(std::time::Duration::from_millis(200)));
     let mut config = loader.load().await;
-    let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
-        Diagnostic::error(
-            "No AWS region",
-            "Set `region` in the provider block or the AWS_REGION environment variable.",
-        )
-        .at(Path::attr("region"))
-    })?;
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .ok_or_else(|| Diagnostic::error("No AWS region", "Set `region` in the provider block or the AWS_REGION environment variable.").at(Path::attr("region")))?;
 
     if !c.get("assume_role").is_null() {
         let ar = c.get("assume_role");
         let role = ar.get("role_arn").as_str().unwrap_or_default().to_string();
-        let mut b = aws_config::sts::AssumeRoleProvider::builder(role)
-            .session_name(ar.get("session_name").as_str().unwrap_or("awsstack"))
-            .configure(&config);
+        let mut b = aws_config::sts::AssumeRoleProvider::builder(role).session_name(ar.get("session_name").as_str().unwrap_or("awsstack")).configure(&config);
         if let Some(x) = ar.get("external_id").as_str() {
             b = b.external_id(x);
         }
         let provider = b.build().await;
-        config = config
-            .into_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            )
-            .build();
+        config = config.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build();
     }
 
-    let endpoint = |svc: &str| -> Option<String> {
-        c.get("endpoints")
-            .get(svc)
-            .as_str()
-            .or(c.get("endpoint").as_str())
-            .map(str::to_string)
-    };
+    let endpoint = |svc: &str| -> Option<String> { c.get("endpoints").get(svc).as_str().or(c.get("endpoint").as_str()).map(str::to_string) };
     // S3 on an emulator (any custom endpoint) needs path-style addressing.
-    let custom_s3 = endpoint("s3").is_some()
-        || std::env::var("AWS_ENDPOINT_URL").is_ok()
-        || std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
+    let custom_s3 = endpoint("s3").is_some() || std::env::var("AWS_ENDPOINT_URL").is_ok() || std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
 
     macro_rules! client {
         ($krate:ident, $svc:literal) => {{
@@ -305,31 +228,23 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
         aws_sdk_s3::Client::from_conf(b.build())
     };
     let sts: aws_sdk_sts::Client = client!(aws_sdk_sts, "sts");
-    let skip = c
-        .get("skip_credentials_validation")
-        .as_bool()
-        .unwrap_or(false);
+    let skip = c.get("skip_credentials_validation").as_bool().unwrap_or(false);
     let account_id = match sts.get_caller_identity().send().await {
         Ok(o) => o.account().unwrap_or_default().to_string(),
         Err(e) if !skip => {
             let where_ = endpoint("sts").unwrap_or_else(|| "the default STS endpoint".into());
             return Err(Diagnostic::error(
                 "Cannot validate AWS credentials",
-                format!("STS GetCallerIdentity at {where_} failed: {}. Check the credentials and the endpoint, or set skip_credentials_validation = true.", crate::aws::error_text(&e)),
+                format!(
+                    "STS GetCallerIdentity at {where_} failed: {}. Check the credentials and the endpoint, or set skip_credentials_validation = true.",
+                    crate::aws::error_text(&e)
+                ),
             ));
         }
         Err(_) => String::new(),
     };
-    let default_tags = c
-        .get("default_tags")
-        .get("tags")
-        .as_map()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let default_tags =
+        c.get("default_tags").get("tags").as_map().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default();
     Ok(AwsContext {
         region,
         account_id,
@@ -353,11 +268,7 @@ impl AwsContext {
         let config = aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    aws_credential_types::Credentials::for_tests(),
-                ),
-            )
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(aws_credential_types::Credentials::for_tests()))
             .build();
         AwsContext {
             region: region.to_string(),

@@ -26,57 +26,24 @@ pub struct Attribute {
 
 impl Attribute {
     fn new(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute {
-            name,
-            ty,
-            description,
-            required: false,
-            optional: false,
-            computed: false,
-            sensitive: false,
-            requires_replace: false,
-            default: None,
-        }
+        Attribute { name, ty, description, required: false, optional: false, computed: false, sensitive: false, requires_replace: false, default: None }
     }
     pub fn required(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute {
-            required: true,
-            ..Self::new(name, ty, description)
-        }
+        Attribute { required: true, ..Self::new(name, ty, description) }
     }
     pub fn optional(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute {
-            optional: true,
-            ..Self::new(name, ty, description)
-        }
+        Attribute { optional: true, ..Self::new(name, ty, description) }
     }
     /// Optional with a default: the default shows in the plan.
-    pub fn with_default(
-        name: &'static str,
-        ty: Type,
-        default: Value,
-        description: &'static str,
-    ) -> Self {
-        Attribute {
-            optional: true,
-            computed: true,
-            default: Some(default),
-            ..Self::new(name, ty, description)
-        }
+    pub fn with_default(name: &'static str, ty: Type, default: Value, description: &'static str) -> Self {
+        Attribute { optional: true, computed: true, default: Some(default), ..Self::new(name, ty, description) }
     }
     /// Optional, and computed by the provider when left out.
     pub fn optional_computed(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute {
-            optional: true,
-            computed: true,
-            ..Self::new(name, ty, description)
-        }
+        Attribute { optional: true, computed: true, ..Self::new(name, ty, description) }
     }
     pub fn computed(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute {
-            computed: true,
-            ..Self::new(name, ty, description)
-        }
+        Attribute { computed: true, ..Self::new(name, ty, description) }
     }
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
@@ -135,11 +102,7 @@ impl Block {
 
     /// Paths of every sensitive attribute (top level).
     pub fn sensitive_names(&self) -> Vec<&'static str> {
-        self.attributes
-            .iter()
-            .filter(|a| a.sensitive)
-            .map(|a| a.name)
-            .collect()
+        self.attributes.iter().filter(|a| a.sensitive).map(|a| a.name).collect()
     }
 }
 

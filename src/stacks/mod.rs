@@ -7,13 +7,8 @@ pub mod docker_host;
 
 use crate::engine::{self, Action, Env, Kinds, Record, Records, Spec};
 use crate::provider::{AwsContext, Shared};
-use crate::schema::{
-    apply_defaults, validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting,
-    Schema,
-};
-use crate::tfplugin::{
-    ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadResponse, Resource,
-};
+use crate::schema::{apply_defaults, validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema};
+use crate::tfplugin::{ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadResponse, Resource};
 use crate::value::{Path, Type, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -21,10 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(StackResource::new(
-        docker_host::DockerHost::new(),
-        shared,
-    ))]
+    vec![Arc::new(StackResource::new(docker_host::DockerHost::new(), shared))]
 }
 
 /// Tag keys every component carries.
@@ -48,30 +40,17 @@ pub trait Stack: Send + Sync + 'static {
     fn kinds(&self) -> Arc<Kinds<AwsContext>>;
     /// Computed attributes from the components; `get` returns None for a
     /// component whose attributes are not known yet.
-    fn outputs(
-        &self,
-        config: &Value,
-        ctx: &AwsContext,
-        get: &dyn Fn(&str) -> Option<Record>,
-    ) -> BTreeMap<&'static str, Value>;
+    fn outputs(&self, config: &Value, ctx: &AwsContext, get: &dyn Fn(&str) -> Option<Record>) -> BTreeMap<&'static str, Value>;
     /// Refuses a destroy that AWS would refuse (e.g. deletion protection).
     fn check_destroy(&self, _state: &Value) -> Diagnostics {
         Diagnostics::default()
     }
     /// Puts back the sensitive values that the manifest leaves out (import).
-    fn restore_secrets<'a>(
-        &'a self,
-        _ctx: &'a AwsContext,
-        _config: &'a mut Value,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    fn restore_secrets<'a>(&'a self, _ctx: &'a AwsContext, _config: &'a mut Value) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Ok(()) })
     }
     /// Upgrades a JSON state of an older schema version.
-    fn upgrade_state(
-        &self,
-        _from: i64,
-        state: serde_json::Value,
-    ) -> Result<serde_json::Value, Diagnostics> {
+    fn upgrade_state(&self, _from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
         Ok(state)
     }
 }
@@ -81,7 +60,7 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 /// The SSM parameter that records a stack's configuration (without secrets),
 /// so that `terraform import <stack id>` can rebuild it.
 pub fn manifest_name(stack_id: &str) -> String {
-    format!("/awsstack/{stack_id}/manifest")
+    format!("/stacks/awsstack/{stack_id}/manifest")
 }
 
 /// The configuration's input attributes as JSON, sensitive values nulled
@@ -89,17 +68,15 @@ pub fn manifest_name(stack_id: &str) -> String {
 pub fn manifest_json(schema: &Schema, config: &Value) -> String {
     let mut m = serde_json::Map::new();
     for a in &schema.block.attributes {
-        if a.computed && !a.optional {
+        // Computed values (including optional ones the provider computes
+        // when unset) are rebuilt from the components on import.
+        if a.computed && a.default.is_none() {
             continue;
         }
         let v = config.get(a.name);
         let j = if a.sensitive {
             match v.as_map() {
-                Some(map) => serde_json::Value::Object(
-                    map.keys()
-                        .map(|k| (k.clone(), serde_json::Value::Null))
-                        .collect(),
-                ),
+                Some(map) => serde_json::Value::Object(map.keys().map(|k| (k.clone(), serde_json::Value::Null)).collect()),
                 None => serde_json::Value::Null,
             }
         } else {
@@ -108,27 +85,20 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
         m.insert(a.name.to_string(), j);
     }
     for b in &schema.block.blocks {
-        m.insert(
-            b.name.to_string(),
-            crate::value::to_json(config.get(b.name)),
-        );
+        m.insert(b.name.to_string(), crate::value::to_json(config.get(b.name)));
     }
     serde_json::Value::Object(m).to_string()
 }
 
 /// Attributes every stack has, appended to its schema.
 pub fn common_attributes(block: &mut Block) {
-    block.attributes.push(Attribute::computed("id", Type::String, "The stack id: every AWS resource of the stack carries it in the `awsstack:stack-id` tag; `terraform import` takes it."));
-    block.attributes.push(Attribute::optional(
-        "tags",
-        Type::map(Type::String),
-        "Tags for every AWS resource of the stack (merged over the provider's `default_tags`).",
-    ));
     block.attributes.push(Attribute::computed(
-        "resource_ids",
-        Type::map(Type::String),
-        "Every sub-resource of the stack by logical name, with its AWS id.",
+        "id",
+        Type::String,
+        "The stack id: every AWS resource of the stack carries it in the `awsstack:stack-id` tag; `terraform import` takes it.",
     ));
+    block.attributes.push(Attribute::optional("tags", Type::map(Type::String), "Tags for every AWS resource of the stack (merged over the provider's `default_tags`)."));
+    block.attributes.push(Attribute::computed("resource_ids", Type::map(Type::String), "Every sub-resource of the stack by logical name, with its AWS id."));
     block.attributes.push(Attribute::computed(
         "changes",
         Type::list(Type::String),
@@ -141,21 +111,9 @@ pub fn common_attributes(block: &mut Block) {
         block: Block {
             description: "How long apply may wait for AWS.",
             attributes: vec![
-                Attribute::optional(
-                    "create",
-                    Type::String,
-                    "For creating the stack (default 30m).",
-                ),
-                Attribute::optional(
-                    "update",
-                    Type::String,
-                    "For updating the stack (default 30m).",
-                ),
-                Attribute::optional(
-                    "delete",
-                    Type::String,
-                    "For destroying the stack (default 30m).",
-                ),
+                Attribute::optional("create", Type::String, "For creating the stack (default 30m)."),
+                Attribute::optional("update", Type::String, "For updating the stack (default 30m)."),
+                Attribute::optional("delete", Type::String, "For destroying the stack (default 30m)."),
             ],
             blocks: vec![],
         },
@@ -173,17 +131,11 @@ fn decode_private(b: &[u8]) -> Records {
     if b.is_empty() {
         return Records::new();
     }
-    serde_json::from_slice::<Private>(b)
-        .map(|p| p.records)
-        .unwrap_or_default()
+    serde_json::from_slice::<Private>(b).map(|p| p.records).unwrap_or_default()
 }
 
 fn encode_private(r: &Records) -> Vec<u8> {
-    serde_json::to_vec(&Private {
-        version: 1,
-        records: r.clone(),
-    })
-    .expect("records serialize")
+    serde_json::to_vec(&Private { version: 1, records: r.clone() }).expect("records serialize")
 }
 
 pub struct StackResource<S: Stack> {
@@ -197,12 +149,7 @@ impl<S: Stack> StackResource<S> {
     }
 
     fn timeout(config: &Value, which: &str) -> Duration {
-        config
-            .get("timeouts")
-            .get(which)
-            .as_str()
-            .and_then(|s| validate::duration(s).ok())
-            .unwrap_or(Duration::from_secs(1800))
+        config.get("timeouts").get(which).as_str().and_then(|s| validate::duration(s).ok()).unwrap_or(Duration::from_secs(1800))
     }
 
     fn env(&self, ctx: Arc<AwsContext>, config: &Value, which: &str) -> Arc<Env<AwsContext>> {
@@ -217,27 +164,13 @@ impl<S: Stack> StackResource<S> {
         }
         let stack_id = self.stack.stack_id(config);
         tags.insert(TAG_STACK_ID.to_string(), stack_id.clone());
-        Arc::new(Env {
-            cancel: ctx.cancel.clone(),
-            ctx,
-            stack_id,
-            tags,
-            deadline: tokio::time::Instant::now() + Self::timeout(config, which),
-            parallelism: engine::parallelism(),
-        })
+        Arc::new(Env { cancel: ctx.cancel.clone(), ctx, stack_id, tags, deadline: tokio::time::Instant::now() + Self::timeout(config, which), parallelism: engine::parallelism() })
     }
 
     /// `planned` with every computed attribute filled from the records;
     /// `pending` components' attributes are unknown (plan) or null (after a
     /// failed apply).
-    fn fill(
-        &self,
-        planned: &mut Value,
-        ctx: &AwsContext,
-        records: &Records,
-        pending: &std::collections::BTreeSet<String>,
-        missing: Value,
-    ) {
+    fn fill(&self, planned: &mut Value, ctx: &AwsContext, records: &Records, pending: &std::collections::BTreeSet<String>, missing: Value) {
         let get = |k: &str| -> Option<Record> {
             if pending.contains(k) {
                 None
@@ -248,11 +181,7 @@ impl<S: Stack> StackResource<S> {
         let config = planned.clone();
         let outs = self.stack.outputs(&config, ctx, &get);
         for (k, v) in outs {
-            let v = if v.is_unknown() {
-                missing.clone()
-            } else {
-                replace_unknown(v, &missing)
-            };
+            let v = if v.is_unknown() { missing.clone() } else { replace_unknown(v, &missing) };
             planned.set_attr(k, v);
         }
         let mut ids = BTreeMap::new();
@@ -274,17 +203,8 @@ fn replace_unknown(v: Value, with: &Value) -> Value {
     match v {
         Value::Unknown => with.clone(),
         Value::List(l) => Value::List(l.into_iter().map(|x| replace_unknown(x, with)).collect()),
-        Value::Map(m) => Value::Map(
-            m.into_iter()
-                .map(|(k, x)| (k, replace_unknown(x, with)))
-                .filter(|(_, x)| !x.is_null())
-                .collect(),
-        ),
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .map(|(k, x)| (k, replace_unknown(x, with)))
-                .collect(),
-        ),
+        Value::Map(m) => Value::Map(m.into_iter().map(|(k, x)| (k, replace_unknown(x, with))).filter(|(_, x)| !x.is_null()).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, x)| (k, replace_unknown(x, with))).collect()),
         v => v,
     }
 }
@@ -314,19 +234,12 @@ impl<S: Stack> Resource for StackResource<S> {
         d.extend(self.stack.validate(config));
         d
     }
-    fn upgrade_state(
-        &self,
-        from: i64,
-        state: serde_json::Value,
-    ) -> Result<serde_json::Value, Diagnostics> {
+    fn upgrade_state(&self, from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
         self.stack.upgrade_state(from, state)
     }
 
     async fn plan(&self, req: PlanRequest) -> PlanResponse {
-        let mut resp = PlanResponse {
-            planned_private: req.prior_private.clone(),
-            ..Default::default()
-        };
+        let mut resp = PlanResponse { planned_private: req.prior_private.clone(), ..Default::default() };
         if req.proposed_new_state.is_null() {
             // Destroy.
             resp.diagnostics = self.stack.check_destroy(&req.prior_state);
@@ -337,8 +250,7 @@ impl<S: Stack> Resource for StackResource<S> {
         apply_defaults(&self.stack.schema().block, &mut planned);
         resp.diagnostics = self.validate(&planned);
         if !req.prior_state.is_null() {
-            resp.diagnostics
-                .extend(self.stack.validate_change(&req.prior_state, &planned));
+            resp.diagnostics.extend(self.stack.validate_change(&req.prior_state, &planned));
         }
         if resp.diagnostics.has_errors() {
             return resp;
@@ -351,25 +263,14 @@ impl<S: Stack> Resource for StackResource<S> {
                 }
             }
         }
-        let computed: Vec<&Attribute> = self
-            .stack
-            .schema()
-            .block
-            .attributes
-            .iter()
-            .filter(|a| a.computed && !a.optional)
-            .collect();
+        let computed: Vec<&Attribute> = self.stack.schema().block.attributes.iter().filter(|a| a.computed && !a.optional).collect();
         if planned.contains_unknown() || !resp.requires_replace.is_empty() {
             for a in computed {
                 planned.set_attr(a.name, Value::Unknown);
             }
             if resp.requires_replace.is_empty() || planned.contains_unknown() {
-                if let Some(id) =
-                    Some(self.stack.stack_id(&planned)).filter(|s| !s.contains('\u{0}'))
-                {
-                    if !planned.get("project_name").is_unknown()
-                        && !planned.get("environment").is_unknown()
-                    {
+                if let Some(id) = Some(self.stack.stack_id(&planned)).filter(|s| !s.contains('\u{0}')) {
+                    if !planned.get("project_name").is_unknown() && !planned.get("environment").is_unknown() {
                         planned.set_attr("id", Value::str(id));
                     }
                 }
@@ -390,8 +291,7 @@ impl<S: Stack> Resource for StackResource<S> {
         let changes = match engine::plan(&kinds, &desired, &recorded) {
             Ok(c) => c,
             Err(e) => {
-                resp.diagnostics
-                    .push(Diagnostic::error("Invalid stack graph", e));
+                resp.diagnostics.push(Diagnostic::error("Invalid stack graph", e));
                 return resp;
             }
         };
@@ -411,10 +311,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 planned.set_attr("changes", Value::List(vec![]));
             }
         } else {
-            planned.set_attr(
-                "changes",
-                Value::string_list(changes.iter().map(|c| c.describe())),
-            );
+            planned.set_attr("changes", Value::string_list(changes.iter().map(|c| c.describe())));
         }
         resp.planned_state = planned;
         resp
@@ -444,25 +341,15 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
             let env = self.env(ctx.clone(), &req.prior_state, "delete");
-            let changes: Vec<engine::Change> = recorded
-                .iter()
-                .map(|(k, r)| engine::Change {
-                    key: k.clone(),
-                    kind: r.kind.clone(),
-                    action: Action::Delete,
-                    reason: String::new(),
-                })
-                .collect();
+            let changes: Vec<engine::Change> =
+                recorded.iter().map(|(k, r)| engine::Change { key: k.clone(), kind: r.kind.clone(), action: Action::Delete, reason: String::new() }).collect();
             let (left, errors) = engine::apply(env, kinds, &[], recorded, &changes).await;
             if errors.is_empty() && left.is_empty() {
                 resp.new_state = Value::Null;
                 return resp;
             }
             for e in &errors {
-                resp.diagnostics.push(Diagnostic::error(
-                    format!("Failed to {} {}", e.action.verb(), e.key),
-                    e.message.clone(),
-                ));
+                resp.diagnostics.push(Diagnostic::error(format!("Failed to {} {}", e.action.verb(), e.key), e.message.clone()));
             }
             let mut state = req.prior_state.clone();
             let none = std::collections::BTreeSet::new();
@@ -473,23 +360,14 @@ impl<S: Stack> Resource for StackResource<S> {
         }
 
         let planned = req.planned_state.clone();
-        let which = if req.prior_state.is_null() {
-            "create"
-        } else {
-            "update"
-        };
+        let which = if req.prior_state.is_null() { "create" } else { "update" };
         let env = self.env(ctx.clone(), &planned, which);
         let desired = self.stack.desired(&planned, &ctx);
         let changes = match engine::plan(&kinds, &desired, &recorded) {
             Ok(c) => c,
             Err(e) => {
-                resp.diagnostics
-                    .push(Diagnostic::error("Invalid stack graph", e));
-                resp.new_state = if req.prior_state.is_null() {
-                    Value::Null
-                } else {
-                    req.prior_state
-                };
+                resp.diagnostics.push(Diagnostic::error("Invalid stack graph", e));
+                resp.new_state = if req.prior_state.is_null() { Value::Null } else { req.prior_state };
                 resp.private = req.planned_private;
                 return resp;
             }
@@ -506,19 +384,9 @@ impl<S: Stack> Resource for StackResource<S> {
         self.fill(&mut state, &ctx, &records, &none, Value::Null);
         if errors.is_empty() {
             // Honour the plan exactly for what it already knew.
-            state.set_attr(
-                "changes",
-                if planned.get("changes").is_unknown() {
-                    Value::List(vec![])
-                } else {
-                    planned.get("changes").clone()
-                },
-            );
+            state.set_attr("changes", if planned.get("changes").is_unknown() { Value::List(vec![]) } else { planned.get("changes").clone() });
         } else {
-            state.set_attr(
-                "changes",
-                Value::string_list(errors.iter().map(|e| format!("failed: {e}"))),
-            );
+            state.set_attr("changes", Value::string_list(errors.iter().map(|e| format!("failed: {e}"))));
         }
         if !errors.is_empty() && records.is_empty() && req.prior_state.is_null() {
             resp.new_state = Value::Null;
@@ -553,17 +421,13 @@ impl<S: Stack> Resource for StackResource<S> {
                 let none = std::collections::BTreeSet::new();
                 self.fill(&mut s, &ctx, &records, &none, Value::Null);
                 if !drift.is_empty() {
-                    s.set_attr(
-                        "changes",
-                        Value::string_list(drift.iter().map(|d| format!("drift: {d}"))),
-                    );
+                    s.set_attr("changes", Value::string_list(drift.iter().map(|d| format!("drift: {d}"))));
                 }
                 resp.new_state = s;
                 resp.private = encode_private(&records);
             }
             Err(e) => {
-                resp.diagnostics
-                    .push(Diagnostic::error("Failed to read the stack", e));
+                resp.diagnostics.push(Diagnostic::error("Failed to read the stack", e));
                 resp.new_state = state;
                 resp.private = private;
             }
@@ -583,8 +447,7 @@ impl<S: Stack> Resource for StackResource<S> {
         let config = match self.import_config(&ctx, id).await {
             Ok(c) => c,
             Err(e) => {
-                resp.diagnostics
-                    .push(Diagnostic::error("Cannot import stack", e));
+                resp.diagnostics.push(Diagnostic::error("Cannot import stack", e));
                 return resp;
             }
         };
@@ -600,14 +463,9 @@ impl<S: Stack> Resource for StackResource<S> {
                         found.insert(spec.key.clone(), r);
                     }
                     Ok(None) => {}
-                    Err(e) => resp.diagnostics.push(Diagnostic::error(
-                        format!("Import: cannot look up {}", spec.key),
-                        e.message,
-                    )),
+                    Err(e) => resp.diagnostics.push(Diagnostic::error(format!("Import: cannot look up {}", spec.key), e.message)),
                 },
-                Err(e) => resp
-                    .diagnostics
-                    .push(Diagnostic::error("Import failed", e.message)),
+                Err(e) => resp.diagnostics.push(Diagnostic::error("Import failed", e.message)),
             }
         }
         if resp.diagnostics.has_errors() {
@@ -637,8 +495,7 @@ impl<S: Stack> StackResource<S> {
         })?;
         let text = o.parameter().and_then(|p| p.value()).unwrap_or_default();
         let t = self.stack.schema().block.value_type();
-        let mut config = crate::value::decode_json(text.as_bytes(), &t)
-            .map_err(|e| format!("the manifest {name} is not readable: {e}"))?;
+        let mut config = crate::value::decode_json(text.as_bytes(), &t).map_err(|e| format!("the manifest {name} is not readable: {e}"))?;
         self.stack.restore_secrets(ctx, &mut config).await?;
         Ok(config)
     }

@@ -20,9 +20,7 @@ pub use user_data::render as render_user_data;
 
 /// Ports that are databases or caches: never open to the internet unless
 /// the user says so explicitly.
-pub const DATABASE_PORTS: &[u16] = &[
-    1433, 1521, 3306, 5432, 5984, 6379, 7474, 8086, 9042, 9200, 9300, 11211, 27017, 28015,
-];
+pub const DATABASE_PORTS: &[u16] = &[1433, 1521, 3306, 5432, 5984, 6379, 7474, 8086, 9042, 9200, 9300, 11211, 27017, 28015];
 
 pub struct DockerHost {
     schema: Schema,
@@ -31,10 +29,7 @@ pub struct DockerHost {
 
 impl DockerHost {
     pub fn new() -> Self {
-        DockerHost {
-            schema: schema::schema(),
-            kinds: Arc::new(all_kinds()),
-        }
+        DockerHost { schema: schema::schema(), kinds: Arc::new(all_kinds()) }
     }
 }
 
@@ -53,10 +48,7 @@ fn num(c: &Value, k: &str, d: f64) -> f64 {
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    v.as_list()
-        .iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect()
+    v.as_list().iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }
 
 /// The public subnet: `public_subnet_cidr`, or the first half of the VPC.
@@ -65,37 +57,20 @@ pub fn subnet_cidr(c: &Value) -> String {
         return x.to_string();
     }
     match v::cidr(s(c, "vpc_cidr")) {
-        Ok(net) if net.prefix_len() < 28 => net
-            .subnets(net.prefix_len() + 1)
-            .ok()
-            .and_then(|mut i| i.next())
-            .map(|n| n.to_string())
-            .unwrap_or_else(|| net.to_string()),
+        Ok(net) if net.prefix_len() < 28 => net.subnets(net.prefix_len() + 1).ok().and_then(|mut i| i.next()).map(|n| n.to_string()).unwrap_or_else(|| net.to_string()),
         Ok(net) => net.to_string(),
         Err(_) => String::new(),
     }
 }
 
 pub fn stack_id_of(c: &Value) -> String {
-    format!(
-        "{}-{}",
-        s(c, "project_name"),
-        c.get("environment").as_str().unwrap_or("dev")
-    )
+    format!("{}-{}", s(c, "project_name"), c.get("environment").as_str().unwrap_or("dev"))
 }
 
 pub fn bucket_name_of(c: &Value, ctx: &AwsContext) -> String {
     match c.get("bucket_name").as_str() {
         Some(b) => b.to_string(),
-        None => format!(
-            "{}-{}",
-            stack_id_of(c),
-            if ctx.account_id.is_empty() {
-                "data".to_string()
-            } else {
-                ctx.account_id.clone()
-            }
-        ),
+        None => format!("{}-{}", stack_id_of(c), if ctx.account_id.is_empty() { "data".to_string() } else { ctx.account_id.clone() }),
     }
 }
 
@@ -106,21 +81,9 @@ fn budgets(c: &Value) -> Vec<(String, f64, bool)> {
     }
     let blocks = c.get("budget").as_list();
     if blocks.is_empty() {
-        return vec![
-            ("global".into(), 30.0, false),
-            (s(c, "project_name").to_string(), 18.0, true),
-        ];
+        return vec![("global".into(), 30.0, false), (s(c, "project_name").to_string(), 18.0, true)];
     }
-    blocks
-        .iter()
-        .map(|b| {
-            (
-                s(b, "name").to_string(),
-                num(b, "monthly_limit_usd", 0.0),
-                b.get("filter_by_project").as_bool().unwrap_or(true),
-            )
-        })
-        .collect()
+    blocks.iter().map(|b| (s(b, "name").to_string(), num(b, "monthly_limit_usd", 0.0), b.get("filter_by_project").as_bool().unwrap_or(true))).collect()
 }
 
 fn security_rules(c: &Value) -> serde_json::Value {
@@ -148,20 +111,11 @@ fn security_rules(c: &Value) -> serde_json::Value {
 }
 
 fn ssm_names(c: &Value) -> Vec<String> {
-    c.get("ssm_parameters")
-        .as_map()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
+    c.get("ssm_parameters").as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default()
 }
 
 fn param_arn(ctx: &AwsContext, c: &Value, name: &str) -> String {
-    format!(
-        "arn:aws:ssm:{}:{}:parameter/{}/{}",
-        ctx.region,
-        ctx.account_id,
-        s(c, "project_name"),
-        name
-    )
+    format!("arn:aws:ssm:{}:{}:parameter/{}/{}", ctx.region, ctx.account_id, s(c, "project_name"), name)
 }
 
 impl Stack for DockerHost {
@@ -183,11 +137,7 @@ impl Stack for DockerHost {
             check("project_name", v::project_name(x), "Invalid project name");
         }
         if let Some(x) = c.get("environment").as_str() {
-            check(
-                "environment",
-                v::project_name(x).map_err(|e| e.replace("project name", "environment")),
-                "Invalid environment",
-            );
+            check("environment", v::project_name(x).map_err(|e| e.replace("project name", "environment")), "Invalid environment");
         }
         let vpc = c.get("vpc_cidr").as_str().map(|x| v::vpc_cidr(x));
         if let Some(Err(e)) = &vpc {
@@ -195,26 +145,14 @@ impl Stack for DockerHost {
         }
         if let Some(x) = c.get("public_subnet_cidr").as_str() {
             match v::cidr(x) {
-                Err(e) => d.error_at(
-                    Path::attr("public_subnet_cidr"),
-                    "Invalid subnet CIDR block",
-                    e,
-                ),
+                Err(e) => d.error_at(Path::attr("public_subnet_cidr"), "Invalid subnet CIDR block", e),
                 Ok(net) => {
                     if net.prefix_len() > 28 {
-                        d.error_at(
-                            Path::attr("public_subnet_cidr"),
-                            "Invalid subnet CIDR block",
-                            format!("a subnet must be /28 or larger, got /{}", net.prefix_len()),
-                        );
+                        d.error_at(Path::attr("public_subnet_cidr"), "Invalid subnet CIDR block", format!("a subnet must be /28 or larger, got /{}", net.prefix_len()));
                     }
                     if let (Some(Ok(_)), Some(vc)) = (&vpc, c.get("vpc_cidr").as_str()) {
                         if let Err(e) = v::cidr_within(x, vc) {
-                            d.error_at(
-                                Path::attr("public_subnet_cidr"),
-                                "Subnet does not fit the VPC",
-                                e,
-                            );
+                            d.error_at(Path::attr("public_subnet_cidr"), "Subnet does not fit the VPC", e);
                         }
                     }
                 }
@@ -226,25 +164,14 @@ impl Stack for DockerHost {
             }
         }
         if let Some(x) = c.get("ami_id").as_str() {
-            let ok = x
-                .strip_prefix("ami-")
-                .map(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit()))
-                .unwrap_or(false);
+            let ok = x.strip_prefix("ami-").map(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit())).unwrap_or(false);
             if !ok {
-                d.error_at(
-                    Path::attr("ami_id"),
-                    "Invalid AMI id",
-                    format!("{x:?} is not an AMI id (ami-xxxxxxxx)"),
-                );
+                d.error_at(Path::attr("ami_id"), "Invalid AMI id", format!("{x:?} is not an AMI id (ami-xxxxxxxx)"));
             }
         }
         if let Some(x) = c.get("ssh_key_name").as_str() {
             if x.trim().is_empty() || x.len() > 255 {
-                d.error_at(
-                    Path::attr("ssh_key_name"),
-                    "Invalid key pair name",
-                    "the key pair name must be 1-255 characters",
-                );
+                d.error_at(Path::attr("ssh_key_name"), "Invalid key pair name", "the key pair name must be 1-255 characters");
             }
         }
         for attr in ["ssh_ingress_cidrs", "http_ingress_cidrs"] {
@@ -268,11 +195,7 @@ impl Stack for DockerHost {
             let base = Path::attr("port").then_index(i);
             let proto = p.get("protocol").as_str().unwrap_or("tcp").to_string();
             if !["tcp", "udp"].contains(&proto.as_str()) && !p.get("protocol").is_unknown() {
-                d.error_at(
-                    base.then_attr("protocol"),
-                    "Invalid protocol",
-                    format!("{proto:?}: use \"tcp\" or \"udp\""),
-                );
+                d.error_at(base.then_attr("protocol"), "Invalid protocol", format!("{proto:?}: use \"tcp\" or \"udp\""));
             }
             let port = match p.get("port").as_f64().map(v::port) {
                 Some(Ok(n)) => Some(n),
@@ -289,32 +212,18 @@ impl Stack for DockerHost {
                     } else {
                         format!("port[{prev}] opens it already")
                     };
-                    d.error_at(
-                        base.then_attr("port"),
-                        "Duplicate port",
-                        format!("port {n}/{proto} is opened twice: {why}"),
-                    );
+                    d.error_at(base.then_attr("port"), "Duplicate port", format!("port {n}/{proto} is opened twice: {why}"));
                 }
             }
             let cidrs = p.get("cidr_blocks").as_list();
             if cidrs.is_empty() && !p.get("cidr_blocks").is_unknown() {
-                d.error_at(
-                    base.then_attr("cidr_blocks"),
-                    "No CIDR blocks",
-                    "each port must list the CIDR blocks allowed to reach it",
-                );
+                d.error_at(base.then_attr("cidr_blocks"), "No CIDR blocks", "each port must list the CIDR blocks allowed to reach it");
             }
             for (j, x) in cidrs.iter().enumerate() {
                 if let Some(x) = x.as_str() {
                     if let Err(e) = v::cidr(x) {
-                        d.error_at(
-                            base.then_attr("cidr_blocks").then_index(j),
-                            "Invalid CIDR block",
-                            e,
-                        );
-                    } else if x == "0.0.0.0/0"
-                        && port.map(|n| DATABASE_PORTS.contains(&n)).unwrap_or(false)
-                    {
+                        d.error_at(base.then_attr("cidr_blocks").then_index(j), "Invalid CIDR block", e);
+                    } else if x == "0.0.0.0/0" && port.map(|n| DATABASE_PORTS.contains(&n)).unwrap_or(false) {
                         let n = port.unwrap();
                         if allow_db {
                             d.warning_at(base.then_attr("cidr_blocks").then_index(j), "Database port open to the internet", format!("port {n} is a database/cache port and is opened to 0.0.0.0/0 because allow_public_database_ports = true. Prefer an SSM tunnel or a restricted CIDR."));
@@ -329,35 +238,19 @@ impl Stack for DockerHost {
                 }
             }
         }
-        for (attr, lo, hi) in [
-            ("root_volume_size", 8.0, 16384.0),
-            ("data_volume_size", 1.0, 16384.0),
-            ("glacier_transition_days", 1.0, 36500.0),
-            ("cpu_alarm_threshold", 1.0, 100.0),
-        ] {
+        for (attr, lo, hi) in
+            [("root_volume_size", 8.0, 16384.0), ("data_volume_size", 1.0, 16384.0), ("glacier_transition_days", 1.0, 36500.0), ("cpu_alarm_threshold", 1.0, 100.0)]
+        {
             if let Some(n) = c.get(attr).as_f64() {
                 if n.fract() != 0.0 || n < lo || n > hi {
-                    d.error_at(
-                        Path::attr(attr),
-                        "Value out of range",
-                        format!("{attr} must be a whole number between {lo} and {hi}, got {n}"),
-                    );
+                    d.error_at(Path::attr(attr), "Value out of range", format!("{attr} must be a whole number between {lo} and {hi}, got {n}"));
                 }
             }
         }
-        for (i, x) in c
-            .get("budget_notification_emails")
-            .as_list()
-            .iter()
-            .enumerate()
-        {
+        for (i, x) in c.get("budget_notification_emails").as_list().iter().enumerate() {
             if let Some(x) = x.as_str() {
                 if let Err(e) = v::email(x) {
-                    d.error_at(
-                        Path::attr("budget_notification_emails").then_index(i),
-                        "Invalid e-mail address",
-                        e,
-                    );
+                    d.error_at(Path::attr("budget_notification_emails").then_index(i), "Invalid e-mail address", e);
                 }
             }
         }
@@ -365,20 +258,12 @@ impl Stack for DockerHost {
             let base = Path::attr("budget").then_index(i);
             if let Some(n) = b.get("name").as_str() {
                 if n.is_empty() || n.len() > 80 || n.contains(':') || n.contains('\\') {
-                    d.error_at(
-                        base.then_attr("name"),
-                        "Invalid budget name",
-                        "a budget name is 1-80 characters without ':' or '\\'",
-                    );
+                    d.error_at(base.then_attr("name"), "Invalid budget name", "a budget name is 1-80 characters without ':' or '\\'");
                 }
             }
             if let Some(n) = b.get("monthly_limit_usd").as_f64() {
                 if n <= 0.0 {
-                    d.error_at(
-                        base.then_attr("monthly_limit_usd"),
-                        "Invalid budget limit",
-                        "the monthly limit must be greater than 0",
-                    );
+                    d.error_at(base.then_attr("monthly_limit_usd"), "Invalid budget limit", "the monthly limit must be greater than 0");
                 }
             }
         }
@@ -398,60 +283,37 @@ impl Stack for DockerHost {
             if let Err(e) = v::bucket_name(x) {
                 d.error_at(Path::attr("bucket_name"), "Invalid bucket name", e);
             }
-        } else if let (Some(p), Some(e)) = (
-            c.get("project_name").as_str(),
-            c.get("environment").as_str(),
-        ) {
+        } else if let (Some(p), Some(e)) = (c.get("project_name").as_str(), c.get("environment").as_str()) {
             if p.len() + e.len() + 14 > 63 {
-                d.error_at(Path::attr("environment"), "Name too long", "project_name and environment are too long for the default bucket name (<project>-<environment>-<account id>, 63 characters); shorten them or set bucket_name");
+                d.error_at(
+                    Path::attr("environment"),
+                    "Name too long",
+                    "project_name and environment are too long for the default bucket name (<project>-<environment>-<account id>, 63 characters); shorten them or set bucket_name",
+                );
             }
         }
         if let Some(x) = c.get("backup_prefix").as_str() {
             if x.starts_with('/') || x.len() > 512 {
-                d.error_at(
-                    Path::attr("backup_prefix"),
-                    "Invalid prefix",
-                    "the backup prefix must not start with '/'",
-                );
+                d.error_at(Path::attr("backup_prefix"), "Invalid prefix", "the backup prefix must not start with '/'");
             }
         }
         if let Some(m) = c.get("ssm_parameters").as_map() {
             for (k, val) in m {
                 if let Err(e) = v::ssm_parameter_name(k) {
-                    d.error_at(
-                        Path::attr("ssm_parameters").then_key(k),
-                        "Invalid parameter name",
-                        e,
-                    );
+                    d.error_at(Path::attr("ssm_parameters").then_key(k), "Invalid parameter name", e);
                 }
                 if let Some(x) = val.get("value").as_str() {
                     if x.is_empty() || x.len() > 4096 {
                         // Never echo the value: it is a secret.
-                        d.error_at(
-                            Path::attr("ssm_parameters").then_key(k).then_attr("value"),
-                            "Invalid parameter value",
-                            "an SSM parameter value must be 1-4096 characters",
-                        );
+                        d.error_at(Path::attr("ssm_parameters").then_key(k).then_attr("value"), "Invalid parameter value", "an SSM parameter value must be 1-4096 characters");
                     }
                 }
             }
         }
         for (i, x) in c.get("data_directories").as_list().iter().enumerate() {
             if let Some(x) = x.as_str() {
-                if x.is_empty()
-                    || x.contains("..")
-                    || x.starts_with('/')
-                    || !x
-                        .chars()
-                        .all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch))
-                {
-                    d.error_at(
-                        Path::attr("data_directories").then_index(i),
-                        "Invalid directory",
-                        format!(
-                            "{x:?}: use a relative path of letters, digits, '-', '_', '.', '/'"
-                        ),
-                    );
+                if x.is_empty() || x.contains("..") || x.starts_with('/') || !x.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch)) {
+                    d.error_at(Path::attr("data_directories").then_index(i), "Invalid directory", format!("{x:?}: use a relative path of letters, digits, '-', '_', '.', '/'"));
                 }
             }
         }
@@ -460,10 +322,7 @@ impl Stack for DockerHost {
 
     fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
-        if let (Some(old), Some(new)) = (
-            prior.get("data_volume_size").as_f64(),
-            c.get("data_volume_size").as_f64(),
-        ) {
+        if let (Some(old), Some(new)) = (prior.get("data_volume_size").as_f64(), c.get("data_volume_size").as_f64()) {
             if new < old {
                 d.error_at(Path::attr("data_volume_size"), "Data volume cannot shrink", format!("EBS volumes can grow but not shrink: {old} GiB → {new} GiB. Keep {old} or more."));
             }
@@ -476,13 +335,7 @@ impl Stack for DockerHost {
     }
 
     fn tags(&self, c: &Value) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("Project".to_string(), s(c, "project_name").to_string()),
-            (
-                "Environment".to_string(),
-                c.get("environment").as_str().unwrap_or("dev").to_string(),
-            ),
-        ])
+        BTreeMap::from([("Project".to_string(), s(c, "project_name").to_string()), ("Environment".to_string(), c.get("environment").as_str().unwrap_or("dev").to_string())])
     }
 
     fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
@@ -494,7 +347,8 @@ impl Stack for DockerHost {
             Spec::new("igw", "ec2_internet_gateway", json!({})).dep("vpc"),
             Spec::new("subnet.public", "ec2_subnet", json!({"cidr": subnet_cidr(c), "availability_zone": c.get("availability_zone").as_str(), "public": true})).dep("vpc"),
             Spec::new("rtb.public", "ec2_public_route_table", json!({"default_route": true})).dep("vpc").dep("igw").dep("subnet.public"),
-            Spec::new("sg.host", "ec2_security_group", json!({"name": format!("{id}-host"), "description": format!("awsstack {id} Docker host"), "rules": security_rules(c)})).dep("vpc"),
+            Spec::new("sg.host", "ec2_security_group", json!({"name": format!("{id}-host"), "description": format!("awsstack {id} Docker host"), "rules": security_rules(c)}))
+                .dep("vpc"),
             Spec::new(
                 "role.host",
                 "iam_role",
@@ -534,34 +388,34 @@ impl Stack for DockerHost {
             .dep("sg.host")
             .dep("instance_profile.host"),
         );
-        out.push(Spec::new("volume.data", "ebs_data_volume", json!({"size": num(c, "data_volume_size", 80.0) as i64, "device": "/dev/sdf", "attached": true})).dep_update("instance"));
         out.push(
-            Spec::new("eip", "ec2_elastic_ip", json!({"associated": true})).dep_update("instance"),
+            Spec::new("volume.data", "ebs_data_volume", json!({"size": num(c, "data_volume_size", 80.0) as i64, "device": "/dev/sdf", "attached": true})).dep_update("instance"),
         );
-        out.push(Spec::new("bucket", "s3_bucket", json!({"name": bucket, "versioning": true, "glacier_after_days": num(c, "glacier_transition_days", 30.0) as i64, "backup_prefix": s(c, "backup_prefix")})));
+        out.push(Spec::new("eip", "ec2_elastic_ip", json!({"associated": true})).dep_update("instance"));
+        out.push(Spec::new(
+            "bucket",
+            "s3_bucket",
+            json!({"name": bucket, "versioning": true, "glacier_after_days": num(c, "glacier_transition_days", 30.0) as i64, "backup_prefix": s(c, "backup_prefix")}),
+        ));
         if let Some(m) = c.get("ssm_parameters").as_map() {
             for (k, val) in m {
                 let value = val.get("value").as_str().unwrap_or("").to_string();
-                let mut spec = Spec::new(
-                    format!("param.{k}"),
-                    "ssm_parameter",
-                    json!({"name": format!("/{project}/{k}"), "secure": true, "value_sha256": sha256_hex(&value)}),
-                );
+                let mut spec = Spec::new(format!("param.{k}"), "ssm_parameter", json!({"name": format!("/{project}/{k}"), "secure": true, "value_sha256": sha256_hex(&value)}));
                 spec.secret = Some(value);
                 out.push(spec);
             }
         }
         let mut emails = strings(c.get("budget_notification_emails"));
         emails.sort();
-        out.push(Spec::new(
-            "topic",
-            "sns_topic",
-            json!({"name": format!("{id}-alerts"), "emails": emails}),
-        ));
+        out.push(Spec::new("topic", "sns_topic", json!({"name": format!("{id}-alerts"), "emails": emails})));
         for (name, limit, by_project) in budgets(c) {
             out.push(
-                Spec::new(format!("budget.{name}"), "budget", json!({"name": format!("{id}-{name}"), "limit_usd": limit, "project_tag": if by_project { Some(project) } else { None }, "threshold_percent": 80.0}))
-                    .dep_update("topic"),
+                Spec::new(
+                    format!("budget.{name}"),
+                    "budget",
+                    json!({"name": format!("{id}-{name}"), "limit_usd": limit, "project_tag": if by_project { Some(project) } else { None }, "threshold_percent": 80.0}),
+                )
+                .dep_update("topic"),
             );
         }
         if c.get("enable_alarms").as_bool() != Some(false) {
@@ -595,10 +449,7 @@ impl Stack for DockerHost {
                     "inline_policy": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/awsstack:stack-id": id}}}]}).to_string(),
                 }),
             ));
-            for (action, attr) in [
-                ("start", "scheduler_start_expression"),
-                ("stop", "scheduler_stop_expression"),
-            ] {
+            for (action, attr) in [("start", "scheduler_start_expression"), ("stop", "scheduler_stop_expression")] {
                 out.push(
                     Spec::new(
                         format!("schedule.{action}"),
@@ -610,7 +461,11 @@ impl Stack for DockerHost {
                 );
             }
         }
-        out.push(Spec::new("manifest", "ssm_parameter", json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)})));
+        out.push(Spec::new(
+            "manifest",
+            "ssm_parameter",
+            json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)}),
+        ));
         out
     }
 
@@ -618,18 +473,9 @@ impl Stack for DockerHost {
         self.kinds.clone()
     }
 
-    fn outputs(
-        &self,
-        c: &Value,
-        ctx: &AwsContext,
-        get: &dyn Fn(&str) -> Option<Record>,
-    ) -> BTreeMap<&'static str, Value> {
+    fn outputs(&self, c: &Value, ctx: &AwsContext, get: &dyn Fn(&str) -> Option<Record>) -> BTreeMap<&'static str, Value> {
         let id_of = |k: &str| get(k).map(|r| Value::str(r.id)).unwrap_or(Value::Unknown);
-        let out_of = |k: &str, o: &str| {
-            get(k)
-                .map(|r| Value::str(r.out(o)))
-                .unwrap_or(Value::Unknown)
-        };
+        let out_of = |k: &str, o: &str| get(k).map(|r| Value::str(r.out(o))).unwrap_or(Value::Unknown);
         let id = stack_id_of(c);
         let mut m = BTreeMap::new();
         let public_ip = out_of("eip", "public_ip");
@@ -661,15 +507,7 @@ impl Stack for DockerHost {
         m.insert("sns_topic_arn", id_of("topic"));
         m.insert("iam_role_name", Value::str(format!("{id}-host")));
         m.insert("instance_profile_name", Value::str(format!("{id}-host")));
-        m.insert(
-            "ssm_parameter_arns",
-            Value::Map(
-                ssm_names(c)
-                    .into_iter()
-                    .map(|n| (n.clone(), Value::str(param_arn(ctx, c, &n))))
-                    .collect(),
-            ),
-        );
+        m.insert("ssm_parameter_arns", Value::Map(ssm_names(c).into_iter().map(|n| (n.clone(), Value::str(param_arn(ctx, c, &n)))).collect()));
         m.insert(
             "ssh_command",
             match public_ip.as_str() {
@@ -683,10 +521,7 @@ impl Stack for DockerHost {
         m.insert(
             "ssm_session_command",
             match instance_id.as_str() {
-                Some(i) => Value::str(format!(
-                    "aws ssm start-session --target {i} --region {}",
-                    ctx.region
-                )),
+                Some(i) => Value::str(format!("aws ssm start-session --target {i} --region {}", ctx.region)),
                 None => Value::Unknown,
             },
         );
@@ -696,34 +531,22 @@ impl Stack for DockerHost {
             "availability_zone",
             match c.get("availability_zone").as_str() {
                 Some(z) => Value::str(z),
-                None => get("subnet.public")
-                    .map(|r| Value::str(r.out("availability_zone")))
-                    .unwrap_or(Value::Unknown),
+                None => get("subnet.public").map(|r| Value::str(r.out("availability_zone"))).unwrap_or(Value::Unknown),
             },
         );
         m.insert(
             "ami_id",
             match c.get("ami_id").as_str() {
                 Some(a) => Value::str(a),
-                None => get("instance")
-                    .and_then(|r| r.inputs["ami"].as_str().map(Value::str))
-                    .unwrap_or(Value::Unknown),
+                None => get("instance").and_then(|r| r.inputs["ami"].as_str().map(Value::str)).unwrap_or(Value::Unknown),
             },
         );
         m
     }
 
-    fn restore_secrets<'a>(
-        &'a self,
-        ctx: &'a AwsContext,
-        config: &'a mut Value,
-    ) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
+    fn restore_secrets<'a>(&'a self, ctx: &'a AwsContext, config: &'a mut Value) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let Some(names) = config
-                .get("ssm_parameters")
-                .as_map()
-                .map(|m| m.keys().cloned().collect::<Vec<_>>())
-            else {
+            let Some(names) = config.get("ssm_parameters").as_map().map(|m| m.keys().cloned().collect::<Vec<_>>()) else {
                 return Ok(());
             };
             let project = s(config, "project_name").to_string();
@@ -736,21 +559,9 @@ impl Stack for DockerHost {
                     .with_decryption(true)
                     .send()
                     .await
-                    .map_err(|e| {
-                        format!(
-                            "reading parameter /{project}/{n}: {}",
-                            crate::aws::error_text(&e)
-                        )
-                    })?;
-                let val = o
-                    .parameter()
-                    .and_then(|p| p.value())
-                    .unwrap_or_default()
-                    .to_string();
-                restored.insert(
-                    n,
-                    Value::Object(BTreeMap::from([("value".to_string(), Value::str(val))])),
-                );
+                    .map_err(|e| format!("reading parameter /{project}/{n}: {}", crate::aws::error_text(&e)))?;
+                let val = o.parameter().and_then(|p| p.value()).unwrap_or_default().to_string();
+                restored.insert(n, Value::Object(BTreeMap::from([("value".to_string(), Value::str(val))])));
             }
             config.set_attr("ssm_parameters", Value::Map(restored));
             Ok(())

@@ -92,8 +92,5 @@ pub fn schema() -> Schema {
         ],
     };
     common_attributes(&mut block);
-    Schema {
-        version: VERSION,
-        block,
-    }
+    Schema { version: VERSION, block }
 }
