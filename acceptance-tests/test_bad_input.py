@@ -85,5 +85,9 @@ def test_shrinking_data_volume_is_refused_before_any_change(fresh_emulator, work
     write(workdir, "data_volume_size = 10\n  enable_budgets = false\n  scheduler_enabled = false")
     p = tf.run("plan", "-no-color", check=False)
     assert p.returncode == 1 and "Error: Data volume cannot shrink" in p.stderr and "data_volume_size" in p.stderr
+    ec2 = fresh_emulator.client("ec2")
+    vols = ec2.describe_volumes(Filters=[{"Name": "tag:awsstack:component", "Values": ["volume.data"]}])["Volumes"]
+    assert [v["Size"] for v in vols] == [20], "nothing changed"
+    write(workdir, "data_volume_size = 20\n  enable_budgets = false\n  scheduler_enabled = false")
     tf.destroy()
     assert leftovers(fresh_emulator, "badinput-dev") == []

@@ -230,8 +230,11 @@ impl<S: Stack> Resource for StackResource<S> {
         self.stack.schema()
     }
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut d = timeouts_diags(config);
-        d.extend(self.stack.validate(config));
+        // Validate what will be used: the configuration with its defaults.
+        let mut config = config.clone();
+        apply_defaults(&self.stack.schema().block, &mut config);
+        let mut d = timeouts_diags(&config);
+        d.extend(self.stack.validate(&config));
         d
     }
     fn upgrade_state(&self, from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
