@@ -2,6 +2,7 @@
 //! every resource shares (computed values kept from state, replace paths).
 
 mod diag;
+pub mod docs;
 pub mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};

@@ -4,6 +4,8 @@
 //! exactly what exists, read detects drift, import rebuilds state.
 
 pub mod docker_host;
+#[cfg(test)]
+mod docs_tests;
 
 use crate::engine::{self, Action, Env, Kinds, Record, Records, Spec};
 use crate::provider::{AwsContext, Shared};
