@@ -273,6 +273,12 @@ impl<S: Stack> Resource for StackResource<S> {
             for a in computed {
                 planned.set_attr(a.name, Value::Unknown);
             }
+            // Optional attributes the provider computes when unset.
+            for a in self.stack.schema().block.attributes.iter().filter(|a| a.computed && a.optional) {
+                if planned.get(a.name).is_null() {
+                    planned.set_attr(a.name, Value::Unknown);
+                }
+            }
             if resp.requires_replace.is_empty() || planned.contains_unknown() {
                 if let Some(id) = Some(self.stack.stack_id(&planned)).filter(|s| !s.contains('\u{0}')) {
                     if !planned.get("project_name").is_unknown() && !planned.get("environment").is_unknown() {
