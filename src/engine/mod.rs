@@ -7,6 +7,7 @@
 mod graph;
 #[cfg(test)]
 mod tests;
+pub mod timings;
 
 pub use graph::topo_order;
 
@@ -349,7 +350,10 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
             async move {
                 let kind = kinds.get(&rec.kind).map_err(|e| ApplyError { key: key.clone(), action, message: e.message })?;
                 tracing::info!(component = %key, "deleting");
-                match kind.delete(&env, &rec).await {
+                let started = std::time::SystemTime::now();
+                let r = kind.delete(&env, &rec).await;
+                timings::record(&key, action, started, rec.deps.iter().map(String::as_str));
+                match r {
                     Ok(()) => {
                         records.lock().unwrap().remove(&key);
                         Ok(())
@@ -394,6 +398,7 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
                 deps
             };
             let old = records.lock().unwrap().get(&key).cloned();
+            let started = std::time::SystemTime::now();
             let result = match (&old, action) {
                 (Some(old), Action::Update) => {
                     tracing::info!(component = %key, "updating");
@@ -412,6 +417,7 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
                     }
                 },
             };
+            timings::record(&key, action, started, spec.deps.iter().map(|(d, _)| d.as_str()));
             match result {
                 Ok(mut rec) => {
                     rec.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();

@@ -126,7 +126,13 @@ where
             });
         }
     }
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // No Nagle delay on the loopback connection: requests are small.
+    let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |s| {
+        s.and_then(|s| {
+            s.set_nodelay(true)?;
+            Ok(s)
+        })
+    });
     let s = shutdown.clone();
     router
         .serve_with_incoming_shutdown(incoming, async move {

@@ -1,0 +1,37 @@
+"""The Docker host stack against LocalStack's community runtime, run on
+the host without Docker. LocalStack has no Budgets, so this run sets none."""
+
+import json
+
+import pytest
+
+import harness
+from harness import Emulator, Terraform, copy_example, leftovers, moto_ami
+
+pytestmark = pytest.mark.skipif(not (harness.TOOLS / "localstack-venv" / ".installed-v1").exists(), reason="LocalStack is not installed (scripts/setup.sh installs it)")
+
+
+@pytest.fixture(scope="module")
+def localstack():
+    emu = Emulator("localstack").start(timeout=240)
+    yield emu
+    emu.stop()
+
+
+def test_kauri_on_localstack(localstack, workdir):
+    emu = localstack
+    work = copy_example("kauri", workdir / "kauri")
+    (work / "t.auto.tfvars.json").write_text(
+        json.dumps({"ami_id": moto_ami(emu), "enable_budgets": False, "environment": "ls", "ssm_parameters": {"OPENAI_API_KEY": {"value": "sk-localstack"}}})
+    )
+    tf = Terraform("1.15", work, emu.endpoint)
+    tf.init()
+    tf.apply()
+    out = tf.outputs()
+    ec2 = emu.client("ec2")
+    inst = ec2.describe_instances(InstanceIds=[out["instance_id"]])["Reservations"][0]["Instances"][0]
+    assert {t["Key"]: t["Value"] for t in inst["Tags"]}["awsstack:stack-id"] == "kauri-ls"
+    assert emu.client("ssm").get_parameter(Name="/kauri/OPENAI_API_KEY", WithDecryption=True)["Parameter"]["Value"] == "sk-localstack"
+    assert tf.resource_actions() == {}
+    tf.destroy()
+    assert leftovers(emu, "kauri-ls", budgets=False) == []
