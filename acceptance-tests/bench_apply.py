@@ -1,0 +1,75 @@
+"""Benchmark: `terraform apply` of examples/kauri against moto, next to
+the critical path of its component operations measured in the same run,
+and the same apply with the engine forced sequential."""
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+
+def critical_path(ops):
+    """Longest chain of operation durations through the dependency graph."""
+    by_key = {o["key"]: o for o in ops if o["action"] != "delete"}
+    memo = {}
+
+    def finish(k):
+        if k not in memo:
+            o = by_key[k]
+            memo[k] = (o["end"] - o["start"]) + max((finish(d) for d in o["deps"] if d in by_key), default=0.0)
+        return memo[k]
+
+    return max((finish(k) for k in by_key), default=0.0)
+
+
+def one_apply(emu, parallelism):
+    emu.reset()
+    work = harness.copy_example("kauri", Path(tempfile.mkdtemp()) / "kauri")
+    (work / "t.auto.tfvars.json").write_text(json.dumps({"ami_id": harness.moto_ami(emu)}))
+    timings = work / "timings.jsonl"
+    tf = harness.Terraform("1.15", work, emu.endpoint, {"AWSSTACK_TIMINGS_FILE": str(timings), "AWSSTACK_PARALLELISM": str(parallelism)})
+    tf.init()
+    t0 = time.time()
+    tf.apply()
+    wall = time.time() - t0
+    ops = [json.loads(line) for line in timings.read_text().splitlines()]
+    engine = max(o["end"] for o in ops) - min(o["start"] for o in ops)
+    cp = critical_path(ops)
+    if os.environ.get('BENCH_VERBOSE'):
+        t0 = min(o['start'] for o in ops)
+        for o in sorted(ops, key=lambda o: o['start']):
+            print(f"    p={parallelism} {o['key']:24} {o['start']-t0:6.3f} -> {o['end']-t0:6.3f}")
+    timings.unlink()
+    t0 = time.time()
+    tf.destroy()
+    destroy = time.time() - t0
+    return wall, engine, cp, len(ops), destroy
+
+
+def main():
+    runs = int(os.environ.get("BENCH_RUNS", "3"))
+    emu = harness.Emulator("moto").start()
+    try:
+        par, seq = [], []
+        for _ in range(runs):
+            par.append(one_apply(emu, 8))
+            seq.append(one_apply(emu, 1))
+        med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+        wall, engine, cp, n, destroy = (med([r[i] for r in par]) for i in range(5))
+        s_engine = med([r[1] for r in seq])
+        print(f"examples/kauri against moto, median of {runs}: {int(n)} component operations")
+        print(f"  terraform apply wall time      {wall:6.2f} s   (terraform destroy {destroy:.2f} s)")
+        print(f"  engine apply (parallel)        {engine:6.2f} s")
+        print(f"  critical path of its API ops   {cp:6.2f} s   ratio engine/critical path {engine / cp:.2f}x (target <= 1.3x)")
+        print(f"  engine apply (sequential)      {s_engine:6.2f} s   parallel speed-up {s_engine / engine:.2f}x")
+    finally:
+        emu.stop()
+
+
+if __name__ == "__main__":
+    main()
