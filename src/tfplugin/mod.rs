@@ -16,6 +16,8 @@ pub mod proto {
 
 mod convert;
 mod server;
+#[cfg(test)]
+mod tests;
 
 pub use server::ProviderServer;
 

@@ -544,6 +544,23 @@ impl Stack for DockerHost {
         m
     }
 
+    /// Version 0 (development snapshots before 0.1) named two attributes
+    /// differently and kept no `changes`/`resource_ids`.
+    fn upgrade_state(&self, from: i64, mut state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+        if from < 1 {
+            if let Some(o) = state.as_object_mut() {
+                for (old, new) in [("timezone", "scheduler_timezone"), ("alert_emails", "budget_notification_emails")] {
+                    if let Some(v) = o.remove(old) {
+                        o.insert(new.to_string(), v);
+                    }
+                }
+                o.entry("changes").or_insert(json!([]));
+                o.entry("resource_ids").or_insert(json!({}));
+            }
+        }
+        Ok(state)
+    }
+
     fn restore_secrets<'a>(&'a self, ctx: &'a AwsContext, config: &'a mut Value) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let Some(names) = config.get("ssm_parameters").as_map().map(|m| m.keys().cloned().collect::<Vec<_>>()) else {

@@ -1,0 +1,143 @@
+//! Protocol-level tests: the RPCs as Terraform calls them, on the real
+//! provider (no AWS call is made by these).
+
+use super::proto::tfplugin6::{self as pb, provider_server::Provider as _};
+use super::ProviderServer;
+use crate::provider::AwsStackProvider;
+use crate::value::{decode_msgpack, encode_msgpack, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tonic::Request;
+
+fn server() -> ProviderServer {
+    ProviderServer::new(Arc::new(AwsStackProvider::new()), Arc::new(tokio::sync::Notify::new()))
+}
+
+fn docker_host_type() -> crate::value::Type {
+    use crate::stacks::Stack;
+    crate::stacks::docker_host::DockerHost::new().schema().block.value_type()
+}
+
+fn config(pairs: &[(&str, Value)]) -> Value {
+    let mut m = BTreeMap::new();
+    for (k, v) in pairs {
+        m.insert(k.to_string(), v.clone());
+    }
+    Value::Object(m)
+}
+
+fn path_names(d: &pb::Diagnostic) -> Vec<String> {
+    use pb::attribute_path::step::Selector;
+    d.attribute
+        .as_ref()
+        .map(|a| {
+            a.steps
+                .iter()
+                .map(|s| match s.selector.as_ref().unwrap() {
+                    Selector::AttributeName(n) => n.clone(),
+                    Selector::ElementKeyString(k) => format!("[{k}]"),
+                    Selector::ElementKeyInt(i) => format!("[{i}]"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn schema_lists_the_resource_with_valid_types() {
+    let s = server();
+    let r = s.get_provider_schema(Request::new(pb::get_provider_schema::Request {})).await.unwrap().into_inner();
+    let dh = &r.resource_schemas["awsstack_docker_host"];
+    assert_eq!(dh.version, 1);
+    let block = dh.block.as_ref().unwrap();
+    let ssm = block.attributes.iter().find(|a| a.name == "ssm_parameters").unwrap();
+    assert!(ssm.sensitive && ssm.optional);
+    for a in &block.attributes {
+        let t: serde_json::Value = serde_json::from_slice(&a.r#type).expect("type is JSON");
+        assert!(t.is_string() || t.is_array(), "{}", a.name);
+        assert!(a.required || a.optional || a.computed, "{}", a.name);
+    }
+    let meta = s.get_metadata(Request::new(pb::get_metadata::Request {})).await.unwrap().into_inner();
+    assert_eq!(meta.resources[0].type_name, "awsstack_docker_host");
+}
+
+#[tokio::test]
+async fn validate_points_at_the_attribute() {
+    let s = server();
+    let t = docker_host_type();
+    let cfg =
+        config(&[("project_name", Value::str("kauri")), ("vpc_cidr", Value::str("10.0.0.0/33")), ("budget_notification_emails", Value::string_list(["ops@example.com", "nope"]))]);
+    let req =
+        pb::validate_resource_config::Request { type_name: "awsstack_docker_host".into(), config: Some(pb::DynamicValue { msgpack: encode_msgpack(&cfg, &t), json: vec![] }) };
+    let d = s.validate_resource_config(Request::new(req)).await.unwrap().into_inner().diagnostics;
+    let paths: Vec<Vec<String>> = d.iter().map(path_names).collect();
+    assert!(paths.contains(&vec!["vpc_cidr".to_string()]), "{paths:?}");
+    assert!(paths.contains(&vec!["budget_notification_emails".to_string(), "[1]".to_string()]), "{paths:?}");
+}
+
+#[tokio::test]
+async fn garbage_dynamic_value_is_a_diagnostic_not_a_panic() {
+    let s = server();
+    let req = pb::validate_resource_config::Request { type_name: "awsstack_docker_host".into(), config: Some(pb::DynamicValue { msgpack: vec![0xc1, 0xff, 0x00], json: vec![] }) };
+    let d = s.validate_resource_config(Request::new(req)).await.unwrap().into_inner().diagnostics;
+    assert_eq!(d[0].severity, pb::diagnostic::Severity::Error as i32);
+    let req = pb::validate_resource_config::Request { type_name: "awsstack_nope".into(), config: None };
+    let d = s.validate_resource_config(Request::new(req)).await.unwrap().into_inner().diagnostics;
+    assert!(d[0].summary.contains("Unknown resource type"));
+}
+
+#[tokio::test]
+async fn state_of_an_older_schema_version_is_upgraded() {
+    let s = server();
+    let old =
+        serde_json::json!({"id": "kauri-dev", "project_name": "kauri", "environment": "dev", "timezone": "Europe/Paris", "alert_emails": ["ops@example.com"], "removed_attr": 1});
+    let req = pb::upgrade_resource_state::Request {
+        type_name: "awsstack_docker_host".into(),
+        version: 0,
+        raw_state: Some(pb::RawState { json: serde_json::to_vec(&old).unwrap(), flatmap: Default::default() }),
+    };
+    let r = s.upgrade_resource_state(Request::new(req)).await.unwrap().into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let v = decode_msgpack(&r.upgraded_state.unwrap().msgpack, &docker_host_type()).unwrap();
+    assert_eq!(v.get("scheduler_timezone"), &Value::str("Europe/Paris"));
+    assert_eq!(v.get("budget_notification_emails"), &Value::string_list(["ops@example.com"]));
+    assert_eq!(v.get("changes"), &Value::List(vec![]));
+    // A state from the future is refused with a clear message.
+    let req = pb::upgrade_resource_state::Request {
+        type_name: "awsstack_docker_host".into(),
+        version: 9,
+        raw_state: Some(pb::RawState { json: b"{}".to_vec(), flatmap: Default::default() }),
+    };
+    let r = s.upgrade_resource_state(Request::new(req)).await.unwrap().into_inner();
+    assert!(r.diagnostics[0].summary.contains("newer provider"));
+}
+
+#[tokio::test]
+async fn plan_with_unknown_config_marks_computed_unknown_without_aws() {
+    let s = server();
+    let t = docker_host_type();
+    let mut cfg = config(&[("project_name", Value::str("kauri")), ("vpc_cidr", Value::Unknown)]);
+    if let crate::value::Type::Object(attrs) = &t {
+        for k in attrs.keys() {
+            if let Value::Object(m) = &mut cfg {
+                m.entry(k.clone()).or_insert(Value::Null);
+            }
+        }
+    }
+    let dv = pb::DynamicValue { msgpack: encode_msgpack(&cfg, &t), json: vec![] };
+    let req = pb::plan_resource_change::Request {
+        type_name: "awsstack_docker_host".into(),
+        prior_state: None,
+        proposed_new_state: Some(dv.clone()),
+        config: Some(dv),
+        prior_private: vec![],
+        provider_meta: None,
+        client_capabilities: None,
+    };
+    let r = s.plan_resource_change(Request::new(req)).await.unwrap().into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let planned = decode_msgpack(&r.planned_state.unwrap().msgpack, &t).unwrap();
+    assert!(planned.get("instance_id").is_unknown());
+    assert!(planned.get("bucket_name").is_unknown());
+    assert_eq!(planned.get("instance_type"), &Value::str("t4g.large"), "defaults are planned");
+}
