@@ -43,7 +43,10 @@ async fn launch_once(bin: &std::path::Path) -> (Duration, u64) {
     let mut child = Command::new(bin)
         .env("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
-        .env("PLUGIN_CLIENT_CERT", "-----BEGIN CERTIFICATE-----\n(client certificate not required)\n-----END CERTIFICATE-----\n")
+        .env(
+            "PLUGIN_CLIENT_CERT",
+            if std::env::var("BENCH_PLAIN").is_ok() { "" } else { "-----BEGIN CERTIFICATE-----\n(client certificate not required)\n-----END CERTIFICATE-----\n" },
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -52,8 +55,26 @@ async fn launch_once(bin: &std::path::Path) -> (Duration, u64) {
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("handshake line");
     let parts: Vec<&str> = line.trim().split('|').collect();
     assert_eq!(parts[1], "6", "protocol 6");
+    if parts[5].is_empty() {
+        let channel = Channel::from_shared(format!("http://{}", parts[3])).unwrap().connect().await.expect("connect");
+        if std::env::var("BENCH_DEBUG").is_ok() {
+            eprintln!("plain connected at {:?}", t0.elapsed());
+        }
+        let _ = ProviderClient::new(channel.clone()).get_provider_schema(get_provider_schema::Request {}).await.expect("schema");
+        let elapsed = t0.elapsed();
+        let rss = peak_rss_kib(child.id());
+        GrpcControllerClient::new(channel).shutdown(Empty {}).await.expect("shutdown");
+        child.wait().expect("exit");
+        return (elapsed, rss);
+    }
     let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem(parts[5]))).domain_name("localhost");
+    if std::env::var("BENCH_DEBUG").is_ok() {
+        eprintln!("line at {:?}", t0.elapsed());
+    }
     let channel = Channel::from_shared(format!("https://{}", parts[3])).unwrap().tls_config(tls).unwrap().connect().await.expect("connect");
+    if std::env::var("BENCH_DEBUG").is_ok() {
+        eprintln!("connected at {:?}", t0.elapsed());
+    }
     let schema = ProviderClient::new(channel.clone()).get_provider_schema(get_provider_schema::Request {}).await.expect("schema").into_inner();
     let elapsed = t0.elapsed();
     assert!(schema.resource_schemas.contains_key("awsstack_docker_host"));
@@ -72,6 +93,7 @@ fn median(v: &mut [f64]) -> f64 {
 fn main() {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(50);
     let bin = binary();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut base = vec![];
     for _ in 0..n {

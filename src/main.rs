@@ -30,6 +30,9 @@ fn main() {
         }
     }
     init_logging();
+    // One TLS crypto provider for the plugin server: ring (cheap to start;
+    // the handshake is on every Terraform command's critical path).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     let mode = if debug { plugin::Mode::Debug { provider_address: PROVIDER_ADDRESS.to_string() } } else { plugin::Mode::Managed };
     let result = rt.block_on(async move {
