@@ -1,6 +1,6 @@
 //! EC2 and VPC components.
 
-use super::{aws_name, op, tags_for, E};
+use super::{op, tags_for, E};
 use crate::aws::{error_code, retry_while};
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
@@ -827,8 +827,4 @@ impl Kind<AwsContext> for ElasticIp {
                 .with("instance_id", a.instance_id().unwrap_or_default())
         }))
     }
-}
-
-pub fn _name(env: &E, key: &str) -> String {
-    aws_name(env, key)
 }

@@ -5,7 +5,7 @@ use crate::aws::{error_code, retry_while};
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_iam::types::Tag;
-use serde_json::{json, Value as Json};
+use serde_json::json;
 use std::time::Duration;
 
 fn no_such<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
@@ -211,5 +211,3 @@ impl Kind<AwsContext> for InstanceProfile {
         }
     }
 }
-
-pub fn _unused(_: Json) {}

@@ -9,7 +9,7 @@ pub mod ssm;
 
 use crate::engine::{Env, OpError};
 use crate::provider::AwsContext;
-use crate::stacks::{TAG_COMPONENT, TAG_STACK_ID};
+use crate::stacks::TAG_COMPONENT;
 use std::collections::BTreeMap;
 
 pub type E = Env<AwsContext>;
@@ -39,10 +39,6 @@ pub fn sha256_hex(s: &str) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(s.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn stack_tag() -> &'static str {
-    TAG_STACK_ID
 }
 
 /// The dependency of a given kind (for components whose dependency keys vary

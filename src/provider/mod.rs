@@ -1,7 +1,7 @@
 //! The `provider "awsstack"` block → one shared AWS context (one SdkConfig,
 //! every client built once), default tags, retries and cancellation.
 
-use crate::schema::{validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema};
+use crate::schema::{Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema};
 use crate::tfplugin::{DataSource, Provider, Resource};
 use crate::value::{Path, Type, Value};
 use aws_config::{retry::RetryConfig, BehaviorVersion, Region};
@@ -154,7 +154,6 @@ impl Provider for AwsStackProvider {
                 d.error_at(Path::attr("assume_role").then_attr("role_arn"), "Invalid role ARN", format!("{arn:?} is not an IAM role ARN."));
             }
         }
-        let _ = validate::cidr; // validators live in the schema layer
         d
     }
 

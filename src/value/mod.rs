@@ -136,12 +136,4 @@ impl Value {
     pub fn string_map(items: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>) -> Value {
         Value::Map(items.into_iter().map(|(k, v)| (k.into(), Value::String(v.into()))).collect())
     }
-
-    /// The all-null value of a type (an object's attributes all null).
-    pub fn null_of(t: &Type) -> Value {
-        match t {
-            Type::Object(_) => Value::Null,
-            _ => Value::Null,
-        }
-    }
 }
