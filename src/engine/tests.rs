@@ -204,3 +204,32 @@ fn cycles_and_unknown_dependencies_are_errors() {
     let specs = vec![Spec::new("a", "thing", json!({})).dep("nope")];
     assert!(topo_order(&specs).unwrap_err().contains("unknown"));
 }
+
+#[tokio::test]
+async fn stop_cancels_pending_work_and_records_what_exists() {
+    let cloud = Arc::new(FakeCloud::default());
+    let (tx, rx) = watch::channel(false);
+    let env = Arc::new(Env { ctx: cloud.clone(), stack_id: "s".into(), tags: BTreeMap::new(), deadline: Instant::now() + Duration::from_secs(60), cancel: rx, parallelism: 1 });
+    let specs = graph("10.0.0.0/24", 1);
+    let changes = plan(&kinds(), &specs, &Records::new()).unwrap();
+    // StopProvider arrives while the first operations run.
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        tx.send(true).unwrap();
+    });
+    let (rec, errs) = apply(env, kinds(), &specs, Records::new(), &changes).await;
+    assert!(errs.iter().any(|e| e.message.contains("cancelled")), "{errs:?}");
+    assert!(rec.len() < 6, "pending work did not start");
+    let objs: BTreeSet<String> = cloud.objects.lock().unwrap().keys().cloned().collect();
+    assert_eq!(objs, rec.values().map(|r| r.id.clone()).collect::<BTreeSet<_>>());
+}
+
+#[tokio::test]
+async fn waiter_times_out_with_a_clear_message() {
+    let cloud = Arc::new(FakeCloud::default());
+    let (_tx, rx) = watch::channel(false);
+    let env = Env { ctx: cloud, stack_id: "s".into(), tags: BTreeMap::new(), deadline: Instant::now() + Duration::from_millis(300), cancel: rx, parallelism: 1 };
+    let r: Result<(), OpError> = env.wait_until("instance i-1 to be running", || async { Ok(None) }).await;
+    let msg = r.unwrap_err().message;
+    assert!(msg.contains("timeout while waiting for instance i-1 to be running") && msg.contains("timeouts"), "{msg}");
+}
