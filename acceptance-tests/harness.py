@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools"
 PROVIDER_VERSION = "0.1.0"
-PROVIDER_BIN = ROOT / "target" / "release" / "terraform-provider-awsstack"
+PROVIDER_BIN = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "terraform-provider-awsstack"
 TERRAFORMS = {"1.0": TOOLS / "bin" / "terraform-1.0", "1.15": TOOLS / "bin" / "terraform-1.15"}
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -67,6 +67,6 @@ fi
 # The provider.
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$ROOT" && cargo build --release --locked -q 2>&1 | grep -v '^$' || true)
-  test -x "$ROOT/target/release/terraform-provider-awsstack"
+  test -x "${CARGO_TARGET_DIR:-$ROOT/target}/release/terraform-provider-awsstack"
 fi
 echo "tools ready in $TOOLS"
