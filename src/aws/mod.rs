@@ -33,6 +33,11 @@ pub fn error_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<Stri
     }
 }
 
+/// True when the service error's code is one of `codes`.
+pub fn code_in<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, codes: &[&str]) -> bool {
+    error_code(e).map(|c| codes.contains(&c.as_str())).unwrap_or(false)
+}
+
 /// True for the "does not exist" family of error codes.
 pub fn is_not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     match error_code(e) {

@@ -27,7 +27,7 @@ fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: 
 }
 
 fn dependency_violation<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    matches!(error_code(e).as_deref(), Some("DependencyViolation") | Some("InvalidIPAddress.InUse") | Some("IncorrectState") | Some("VolumeInUse"))
+    crate::aws::code_in(e, &["DependencyViolation", "InvalidIPAddress.InUse", "IncorrectState", "VolumeInUse"])
 }
 
 const DEP_RETRY: Duration = Duration::from_secs(300);

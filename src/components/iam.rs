@@ -9,7 +9,7 @@ use serde_json::json;
 use std::time::Duration;
 
 fn no_such<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    error_code(e).as_deref() == Some("NoSuchEntity")
+    crate::aws::code_in(e, &["NoSuchEntity"])
 }
 
 /// Inputs: `name`, `trust_service` (e.g. `ec2.amazonaws.com`),

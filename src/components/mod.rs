@@ -35,6 +35,11 @@ where
     move |e| OpError::new(format!("{what}: {}", crate::aws::error_text(&e)))
 }
 
+/// Maps an SDK builder error (a required field missing) to an OpError.
+pub fn bad<E2: std::fmt::Display>(what: &'static str) -> impl Fn(E2) -> OpError {
+    move |e| OpError::new(format!("{what}: {e}"))
+}
+
 pub fn sha256_hex(s: &str) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(s.as_bytes());

@@ -1,20 +1,12 @@
 //! FinOps and monitoring: SNS topic and e-mail subscriptions, AWS Budgets,
 //! CloudWatch alarms, EventBridge Scheduler schedules.
 
-use super::{op, tags_for, E};
-use crate::aws::{error_code, retry_while};
+use super::{bad, op, tags_for, E};
+use crate::aws::{code_in, retry_while};
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use serde_json::json;
 use std::time::Duration;
-
-fn code_is<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>, codes: &[&str]) -> bool {
-    error_code(e).map(|c| codes.contains(&c.as_str())).unwrap_or(false)
-}
-
-fn bad<E2: std::fmt::Display>(what: &'static str) -> impl Fn(E2) -> OpError {
-    move |e| OpError::new(format!("{what}: {e}"))
-}
 
 // ---------------------------------------------------------------- SNS topic + e-mail subscriptions
 
@@ -70,7 +62,7 @@ impl Kind<AwsContext> for Topic {
                 r.inputs["emails"] = json!(have);
                 Ok(Some(r))
             }
-            Err(e) if code_is(&e, &["NotFound", "NotFoundException"]) => Ok(None),
+            Err(e) if code_in(&e, &["NotFound", "NotFoundException"]) => Ok(None),
             Err(e) => Err(op("GetTopicAttributes")(e)),
         }
     }
@@ -88,7 +80,7 @@ impl Kind<AwsContext> for Topic {
         }
         match env.ctx.sns.delete_topic().topic_arn(&rec.id).send().await {
             Ok(_) => Ok(()),
-            Err(e) if code_is(&e, &["NotFound", "NotFoundException"]) => Ok(()),
+            Err(e) if code_in(&e, &["NotFound", "NotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteTopic")(e)),
         }
     }
@@ -149,7 +141,7 @@ impl Kind<AwsContext> for Budget {
         let r = env.ctx.budgets.create_budget().account_id(&env.ctx.account_id).budget(Self::budget(spec)?).notifications_with_subscribers(n).send().await;
         match r {
             Ok(_) => {}
-            Err(e) if code_is(&e, &["DuplicateRecordException"]) => {
+            Err(e) if code_in(&e, &["DuplicateRecordException"]) => {
                 env.ctx.budgets.update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(spec)?).send().await.map_err(op("UpdateBudget"))?;
             }
             Err(e) => return Err(op("CreateBudget")(e)),
@@ -167,7 +159,7 @@ impl Kind<AwsContext> for Budget {
                 }
                 Ok(Some(r))
             }
-            Err(e) if code_is(&e, &["NotFoundException"]) => Ok(None),
+            Err(e) if code_in(&e, &["NotFoundException"]) => Ok(None),
             Err(e) => Err(op("DescribeBudget")(e)),
         }
     }
@@ -178,7 +170,7 @@ impl Kind<AwsContext> for Budget {
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         match env.ctx.budgets.delete_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
             Ok(_) => Ok(()),
-            Err(e) if code_is(&e, &["NotFoundException"]) => Ok(()),
+            Err(e) if code_in(&e, &["NotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteBudget")(e)),
         }
     }
@@ -300,7 +292,7 @@ impl Kind<AwsContext> for InstanceSchedule {
         // The scheduler's role may not be assumable for a few seconds.
         let out = retry_while(
             Duration::from_secs(60),
-            |e| code_is(e, &["ValidationException"]) && format!("{e:?}").contains("role"),
+            |e| code_in(e, &["ValidationException"]) && format!("{e:?}").contains("role"),
             || {
                 env.ctx
                     .scheduler
@@ -318,7 +310,7 @@ impl Kind<AwsContext> for InstanceSchedule {
         .await;
         let arn = match out {
             Ok(o) => o.schedule_arn().to_string(),
-            Err(e) if code_is(&e, &["ConflictException"]) => {
+            Err(e) if code_in(&e, &["ConflictException"]) => {
                 self.update(env, spec, &Record::new(self.name(), spec.str("name"), json!({})), deps).await?;
                 String::new()
             }
@@ -338,7 +330,7 @@ impl Kind<AwsContext> for InstanceSchedule {
                 }
                 Ok(Some(r))
             }
-            Err(e) if code_is(&e, &["ResourceNotFoundException"]) => Ok(None),
+            Err(e) if code_in(&e, &["ResourceNotFoundException"]) => Ok(None),
             Err(e) => Err(op("GetSchedule")(e)),
         }
     }
@@ -361,7 +353,7 @@ impl Kind<AwsContext> for InstanceSchedule {
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         match env.ctx.scheduler.delete_schedule().name(&rec.id).send().await {
             Ok(_) => Ok(()),
-            Err(e) if code_is(&e, &["ResourceNotFoundException"]) => Ok(()),
+            Err(e) if code_in(&e, &["ResourceNotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteSchedule")(e)),
         }
     }

@@ -1,7 +1,7 @@
 //! S3 bucket: versioned, encrypted, public access blocked, tagged, with a
 //! lifecycle rule moving backups to Glacier.
 
-use super::{op, tags_for, E};
+use super::{bad, op, tags_for, E};
 use crate::aws::error_code;
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
@@ -18,10 +18,6 @@ pub struct Bucket;
 fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, aws_smithy_runtime_api::http::Response>) -> bool {
     matches!(error_code(e).as_deref(), Some("NoSuchBucket") | Some("NotFound") | Some("404"))
         || matches!(e, aws_smithy_runtime_api::client::result::SdkError::ServiceError(se) if se.raw().status().as_u16() == 404)
-}
-
-fn bad<E2: std::fmt::Display>(what: &'static str) -> impl Fn(E2) -> OpError {
-    move |e| OpError::new(format!("{what}: {e}"))
 }
 
 impl Bucket {

@@ -14,7 +14,7 @@ use serde_json::json;
 pub struct Parameter;
 
 fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    matches!(error_code(e).as_deref(), Some("ParameterNotFound"))
+    crate::aws::code_in(e, &["ParameterNotFound"])
 }
 
 fn value_of(spec: &Spec) -> String {

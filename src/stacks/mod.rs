@@ -279,12 +279,10 @@ impl<S: Stack> Resource for StackResource<S> {
                     planned.set_attr(a.name, Value::Unknown);
                 }
             }
-            if resp.requires_replace.is_empty() || planned.contains_unknown() {
-                if let Some(id) = Some(self.stack.stack_id(&planned)).filter(|s| !s.contains('\u{0}')) {
-                    if !planned.get("project_name").is_unknown() && !planned.get("environment").is_unknown() {
-                        planned.set_attr("id", Value::str(id));
-                    }
-                }
+            // The id only depends on replace-forcing attributes: an update
+            // keeps it, a new stack learns it at apply.
+            if resp.requires_replace.is_empty() && !req.prior_state.is_null() {
+                planned.set_attr("id", req.prior_state.get("id").clone());
             }
             resp.planned_state = planned;
             return resp;
