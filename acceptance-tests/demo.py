@@ -29,6 +29,13 @@ def running_emulator():
     return None, None
 
 
+def example_vars(example, emu):
+    """moto has no Ubuntu image: Docker host examples boot one of its AMIs."""
+    if "ami_id" in (harness.EXAMPLES / example / "variables.tf").read_text():
+        return [f"-var=ami_id={harness.moto_ami(emu)}"]
+    return []
+
+
 def main():
     example = "kauri"
     args = sys.argv[1:]
@@ -42,7 +49,7 @@ def main():
             print("nothing to destroy: the demo emulator is not running")
             return
         tf = harness.Terraform("1.15", STATE / example, emu.endpoint)
-        tf.destroy(f"-var=ami_id={harness.moto_ami(emu)}")
+        tf.destroy(*example_vars(example, emu))
         os.killpg(pid, signal.SIGTERM)
         PIDFILE.unlink()
         print(f"destroyed {example}; emulator (pid {pid}) stopped")
@@ -56,7 +63,7 @@ def main():
     tf = harness.Terraform("1.15", work, emu.endpoint)
     print(f"terraform init && terraform apply in {work} (AWS_ENDPOINT_URL={emu.endpoint})", flush=True)
     tf.init()
-    p = tf.apply(f"-var=ami_id={harness.moto_ami(emu)}")
+    p = tf.apply(*example_vars(example, emu))
     print(p.stdout[-1500:])
     print(tf.run("output", "-no-color").stdout)
     print(f"To destroy the stack and stop the emulator: scripts/demo.sh destroy {example}")

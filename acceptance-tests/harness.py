@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools"
+EXAMPLES = ROOT / "examples"
 PROVIDER_VERSION = "0.1.0"
 PROVIDER_BIN = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "terraform-provider-awsstack"
 TERRAFORMS = {"1.0": TOOLS / "bin" / "terraform-1.0", "1.15": TOOLS / "bin" / "terraform-1.15"}
@@ -46,10 +47,13 @@ class Emulator:
 
     def start(self, timeout: float = 120) -> "Emulator":
         env = dict(os.environ)
-        env.update({"MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION})
+        # moto reports an ECS service's running count from this variable
+        # (default 0): one task runs, so a stable-service waiter can finish.
+        env.update({"MOTO_ECS_SERVICE_RUNNING": "1", "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION})
         env.update(self.extra_env)
         if self.kind == "moto":
-            cmd = [str(TOOLS / "venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)]
+            # moto_server plus the deletions it cannot complete (see moto_server.py).
+            cmd = [str(TOOLS / "venv" / "bin" / "python"), str(Path(__file__).resolve().parent / "moto_server.py"), "-H", "127.0.0.1", "-p", str(self.port)]
         else:
             env.update({"GATEWAY_LISTEN": f"127.0.0.1:{self.port}", "GATEWAY_SERVER": "hypercorn", "OVERRIDE_IN_DOCKER": "0", "DNS_ADDRESS": "0", "SKIP_INFRA_DOWNLOADS": "1", "LOCALSTACK_VOLUME_DIR": tempfile.mkdtemp(prefix="ls-vol-")})
             cmd = [str(TOOLS / "localstack-venv" / "bin" / "python"), "-m", "localstack.runtime.main"]

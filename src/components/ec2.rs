@@ -7,10 +7,11 @@ use crate::provider::AwsContext;
 use crate::stacks::{TAG_COMPONENT, TAG_STACK_ID};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice, Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceInterruptionBehavior,
-    InstanceMarketOptionsRequest, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, IpPermission, IpRange, MarketType, ResourceType,
-    SpotInstanceType, SpotMarketOptions, Tag, TagSpecification, VolumeState, VolumeType,
+    InstanceMarketOptionsRequest, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, IpPermission, IpRange, MarketType, NatGatewayState,
+    ResourceType, SpotInstanceType, SpotMarketOptions, Tag, TagSpecification, UserIdGroupPair, VolumeState, VolumeType,
 };
 use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn tag_spec(env: &E, key: &str, rt: ResourceType) -> TagSpecification {
@@ -220,27 +221,61 @@ impl Kind<AwsContext> for Subnet {
 
 // ---------------------------------------------------------------- Route table
 
-/// A route table with a default route to the internet gateway, associated
-/// with the subnets it depends on (`subnet*` keys).
-pub struct PublicRouteTable;
+/// A route table associated with the subnets it depends on (`subnet*`
+/// keys), whose default route goes to the `igw` dependency (public), to a
+/// `nat*` dependency (private), or nowhere (isolated). Registered as
+/// `ec2_public_route_table` (the Docker host's) and `ec2_route_table`.
+pub struct RouteTable(pub &'static str);
 
-impl PublicRouteTable {
-    async fn associate(env: &E, id: &str, deps: &Records) -> Result<Vec<String>, OpError> {
-        let mut out = vec![];
+pub const PUBLIC_ROUTE_TABLE: RouteTable = RouteTable("ec2_public_route_table");
+pub const ROUTE_TABLE: RouteTable = RouteTable("ec2_route_table");
+
+enum Target<'a> {
+    Gateway(&'a str),
+    Nat(&'a str),
+}
+
+fn route_target(deps: &Records) -> Option<Target<'_>> {
+    if let Some(g) = deps.get("igw") {
+        return Some(Target::Gateway(&g.id));
+    }
+    deps.iter().find(|(k, _)| k.starts_with("nat")).map(|(_, r)| Target::Nat(&r.id))
+}
+
+impl RouteTable {
+    async fn associate(env: &E, id: &str, deps: &Records, already: &[String]) -> Result<(), OpError> {
         for (k, r) in deps {
-            if k.starts_with("subnet") {
-                let a = env.ctx.ec2.associate_route_table().route_table_id(id).subnet_id(&r.id).send().await.map_err(op("AssociateRouteTable"))?;
-                out.push(a.association_id().unwrap_or_default().to_string());
+            if k.starts_with("subnet") && !already.contains(&r.id) {
+                env.ctx.ec2.associate_route_table().route_table_id(id).subnet_id(&r.id).send().await.map_err(op("AssociateRouteTable"))?;
             }
         }
-        Ok(out)
+        Ok(())
+    }
+    async fn set_default_route(env: &E, id: &str, deps: &Records, exists: bool) -> Result<(), OpError> {
+        let ec2 = &env.ctx.ec2;
+        match (route_target(deps), exists) {
+            (Some(Target::Gateway(g)), false) => {
+                ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send().await.map(|_| ()).map_err(op("CreateRoute"))
+            }
+            (Some(Target::Gateway(g)), true) => {
+                ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send().await.map(|_| ()).map_err(op("ReplaceRoute"))
+            }
+            (Some(Target::Nat(n)), false) => {
+                ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send().await.map(|_| ()).map_err(op("CreateRoute"))
+            }
+            (Some(Target::Nat(n)), true) => {
+                ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send().await.map(|_| ()).map_err(op("ReplaceRoute"))
+            }
+            (None, true) => ec2.delete_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").send().await.map(|_| ()).map_err(op("DeleteRoute")),
+            (None, false) => Ok(()),
+        }
     }
 }
 
 #[tonic::async_trait]
-impl Kind<AwsContext> for PublicRouteTable {
+impl Kind<AwsContext> for RouteTable {
     fn name(&self) -> &'static str {
-        "ec2_public_route_table"
+        self.0
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
@@ -248,22 +283,31 @@ impl Kind<AwsContext> for PublicRouteTable {
             ec2.create_route_table().vpc_id(&deps["vpc"].id).tag_specifications(tag_spec(env, &spec.key, ResourceType::RouteTable)).send().await.map_err(op("CreateRouteTable"))?;
         let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
-        ec2.create_route()
-            .route_table_id(&id)
-            .destination_cidr_block("0.0.0.0/0")
-            .gateway_id(&deps["igw"].id)
-            .send()
-            .await
-            .map_err(|e| OpError::from(op("CreateRoute")(e)).partial(rec.clone()))?;
-        Self::associate(env, &id, deps).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::set_default_route(env, &id, deps, false).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::associate(env, &id, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.ec2.describe_route_tables().route_table_ids(&rec.id).send().await {
             Ok(o) => Ok(o.route_tables().first().map(|rt| {
                 let mut r = rec.clone();
-                let has_default = rt.routes().iter().any(|x| x.destination_cidr_block() == Some("0.0.0.0/0") && x.gateway_id().is_some());
-                r.inputs["default_route"] = json!(has_default);
+                let default = rt.routes().iter().find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
+                if rec.inputs.get("default_route").is_some() {
+                    // The Docker host's public table records only that the route exists.
+                    r.inputs["default_route"] = json!(default.map(|x| x.gateway_id().is_some()).unwrap_or(false));
+                }
+                if rec.inputs.get("route").is_some() {
+                    let target = default.map(|x| {
+                        if x.nat_gateway_id().is_some() {
+                            "nat"
+                        } else if x.gateway_id().is_some() {
+                            "igw"
+                        } else {
+                            "other"
+                        }
+                    });
+                    r.inputs["route"] = json!(target.unwrap_or("none"));
+                }
                 r
             })),
             Err(e) if not_found(&e) => Ok(None),
@@ -274,17 +318,10 @@ impl Kind<AwsContext> for PublicRouteTable {
         let ec2 = &env.ctx.ec2;
         let o = ec2.describe_route_tables().route_table_ids(&old.id).send().await.map_err(op("DescribeRouteTables"))?;
         if let Some(rt) = o.route_tables().first() {
-            if rt.routes().iter().any(|x| x.destination_cidr_block() == Some("0.0.0.0/0")) {
-                ec2.replace_route().route_table_id(&old.id).destination_cidr_block("0.0.0.0/0").gateway_id(&deps["igw"].id).send().await.map_err(op("ReplaceRoute"))?;
-            } else {
-                ec2.create_route().route_table_id(&old.id).destination_cidr_block("0.0.0.0/0").gateway_id(&deps["igw"].id).send().await.map_err(op("CreateRoute"))?;
-            }
+            let exists = rt.routes().iter().any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
+            Self::set_default_route(env, &old.id, deps, exists).await?;
             let associated: Vec<String> = rt.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect();
-            for (k, r) in deps {
-                if k.starts_with("subnet") && !associated.contains(&r.id) {
-                    ec2.associate_route_table().route_table_id(&old.id).subnet_id(&r.id).send().await.map_err(op("AssociateRouteTable"))?;
-                }
-            }
+            Self::associate(env, &old.id, deps, &associated).await?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
@@ -313,51 +350,157 @@ impl Kind<AwsContext> for PublicRouteTable {
     }
 }
 
+// ---------------------------------------------------------------- NAT gateway
+
+/// A public NAT gateway in the `subnet*` dependency with the `eip*`
+/// dependency's address.
+pub struct NatGateway;
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for NatGateway {
+    fn name(&self) -> &'static str {
+        "ec2_nat_gateway"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["subnet"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let subnet = deps.iter().find(|(k, _)| k.starts_with("subnet")).map(|(_, r)| r.id.clone()).ok_or_else(|| OpError::new("missing subnet dependency"))?;
+        let eip = deps.iter().find(|(k, _)| k.contains("eip")).map(|(_, r)| r.id.clone()).ok_or_else(|| OpError::new("missing eip dependency"))?;
+        let out = env
+            .ctx
+            .ec2
+            .create_nat_gateway()
+            .subnet_id(&subnet)
+            .allocation_id(&eip)
+            .tag_specifications(tag_spec(env, &spec.key, ResourceType::Natgateway))
+            .send()
+            .await
+            .map_err(op("CreateNatGateway"))?;
+        let id = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
+        let rec = Record::new(self.name(), &id, spec.inputs.clone());
+        env.wait_until(&format!("NAT gateway {id} to be available"), || async {
+            let o = env.ctx.ec2.describe_nat_gateways().nat_gateway_ids(&id).send().await.map_err(op("DescribeNatGateways"))?;
+            match o.nat_gateways().first().and_then(|n| n.state()) {
+                Some(NatGatewayState::Available) => Ok(Some(())),
+                Some(NatGatewayState::Failed) => Err(OpError::new(format!("NAT gateway {id} failed"))),
+                _ => Ok(None),
+            }
+        })
+        .await
+        .map_err(|e| e.partial(rec.clone()))?;
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.ec2.describe_nat_gateways().nat_gateway_ids(&rec.id).send().await {
+            Ok(o) => Ok(o.nat_gateways().first().filter(|n| !matches!(n.state(), Some(NatGatewayState::Deleted) | Some(NatGatewayState::Deleting))).map(|_| rec.clone())),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeNatGateways")(e)),
+        }
+    }
+    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        match env.ctx.ec2.delete_nat_gateway().nat_gateway_id(&rec.id).send().await {
+            Ok(_) => {}
+            Err(e) if not_found(&e) => return Ok(()),
+            Err(e) => return Err(op("DeleteNatGateway")(e)),
+        }
+        // Its address and subnet are only free once it is gone.
+        env.wait_until(&format!("NAT gateway {} to be deleted", rec.id), || async {
+            match env.ctx.ec2.describe_nat_gateways().nat_gateway_ids(&rec.id).send().await {
+                Ok(o) => Ok(o.nat_gateways().first().map(|n| n.state() == Some(&NatGatewayState::Deleted)).unwrap_or(true).then_some(())),
+                Err(e) if not_found(&e) => Ok(Some(())),
+                Err(e) => Err(op("DescribeNatGateways")(e)),
+            }
+        })
+        .await
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let o = env.ctx.ec2.describe_nat_gateways().set_filter(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeNatGateways"))?;
+        Ok(o.nat_gateways()
+            .iter()
+            .find(|n| matches!(n.state(), Some(NatGatewayState::Available) | Some(NatGatewayState::Pending)))
+            .map(|n| Record::new(self.name(), n.nat_gateway_id().unwrap_or_default(), spec.inputs.clone())))
+    }
+}
+
 // ---------------------------------------------------------------- Security group
 
 /// Inputs: `name`, `description`, `rules`: [{protocol, from_port, to_port, cidrs, description}].
 pub struct SecurityGroup;
 
-fn rules_to_permissions(rules: &Json) -> Vec<IpPermission> {
+fn rules_to_permissions(rules: &Json, deps: &Records) -> Vec<IpPermission> {
     rules
         .as_array()
         .into_iter()
         .flatten()
         .map(|r| {
-            let ranges = r["cidrs"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c.as_str())
-                .map(|c| IpRange::builder().cidr_ip(c).description(r["description"].as_str().unwrap_or_default()).build())
-                .collect();
-            IpPermission::builder()
+            let desc = r["description"].as_str().unwrap_or_default();
+            let b = IpPermission::builder()
                 .ip_protocol(r["protocol"].as_str().unwrap_or("tcp"))
                 .from_port(r["from_port"].as_i64().unwrap_or(0) as i32)
-                .to_port(r["to_port"].as_i64().unwrap_or(0) as i32)
-                .set_ip_ranges(Some(ranges))
-                .build()
+                .to_port(r["to_port"].as_i64().unwrap_or(0) as i32);
+            match r["source"].as_str() {
+                // Another security group of the stack, by its key.
+                Some(src) => {
+                    let id = deps.get(src).map(|d| d.id.clone()).unwrap_or_else(|| src.to_string());
+                    b.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).description(desc).build()).build()
+                }
+                None => {
+                    let ranges = r["cidrs"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).map(|c| IpRange::builder().cidr_ip(c).description(desc).build()).collect();
+                    b.set_ip_ranges(Some(ranges)).build()
+                }
+            }
         })
         .collect()
 }
 
-/// Observed ingress rules in the same canonical shape as the desired ones.
-fn permissions_to_rules(perms: &[IpPermission]) -> Json {
-    let mut rules: Vec<Json> = perms
-        .iter()
-        .map(|p| {
+/// Observed ingress rules in the same canonical shape as the desired ones;
+/// `sources` maps a source security group id back to its component key.
+fn permissions_to_rules(perms: &[IpPermission], sources: &BTreeMap<String, String>) -> Json {
+    let mut rules: Vec<Json> = Vec::new();
+    for p in perms {
+        let (proto, from, to) = (p.ip_protocol().unwrap_or("tcp"), p.from_port().unwrap_or(0), p.to_port().unwrap_or(0));
+        if !p.ip_ranges().is_empty() {
             let mut cidrs: Vec<String> = p.ip_ranges().iter().filter_map(|r| r.cidr_ip().map(str::to_string)).collect();
             cidrs.sort();
             let desc = p.ip_ranges().first().and_then(|r| r.description()).unwrap_or_default();
-            json!({"protocol": p.ip_protocol().unwrap_or("tcp"), "from_port": p.from_port().unwrap_or(0), "to_port": p.to_port().unwrap_or(0), "cidrs": cidrs, "description": desc})
-        })
-        .collect();
+            rules.push(json!({"protocol": proto, "from_port": from, "to_port": to, "cidrs": cidrs, "description": desc}));
+        }
+        for g in p.user_id_group_pairs() {
+            let id = g.group_id().unwrap_or_default();
+            let src = sources.get(id).cloned().unwrap_or_else(|| id.to_string());
+            rules.push(json!({"protocol": proto, "from_port": from, "to_port": to, "source": src, "description": g.description().unwrap_or_default()}));
+        }
+    }
     sort_rules(&mut rules);
     Json::Array(rules)
 }
 
+/// Source security group id → key, for the rules' `source` dependencies.
+fn source_map(rules: &Json, deps: &Records) -> BTreeMap<String, String> {
+    rules.as_array().into_iter().flatten().filter_map(|r| r["source"].as_str()).filter_map(|k| deps.get(k).map(|d| (d.id.clone(), k.to_string()))).collect()
+}
+
+/// The same map, as remembered in a record's outputs (`source.<key>`).
+fn recorded_sources(rec: &Record) -> BTreeMap<String, String> {
+    rec.outputs.iter().filter_map(|(k, v)| k.strip_prefix("source.").map(|key| (v.clone(), key.to_string()))).collect()
+}
+
+fn with_sources(mut rec: Record, sources: &BTreeMap<String, String>) -> Record {
+    rec.outputs.retain(|k, _| !k.starts_with("source."));
+    for (id, key) in sources {
+        rec.outputs.insert(format!("source.{key}"), id.clone());
+    }
+    rec
+}
+
 pub fn sort_rules(rules: &mut [Json]) {
-    rules.sort_by_key(|r| (r["from_port"].as_i64().unwrap_or(0), r["to_port"].as_i64().unwrap_or(0), r["protocol"].as_str().unwrap_or("").to_string()));
+    rules.sort_by_key(|r| {
+        (r["from_port"].as_i64().unwrap_or(0), r["to_port"].as_i64().unwrap_or(0), r["protocol"].as_str().unwrap_or("").to_string(), r["source"].as_str().unwrap_or("").to_string())
+    });
 }
 
 #[tonic::async_trait]
@@ -380,8 +523,9 @@ impl Kind<AwsContext> for SecurityGroup {
             .await
             .map_err(op("CreateSecurityGroup"))?;
         let id = out.group_id().unwrap_or_default().to_string();
-        let mut rec = Record::new(self.name(), &id, json!({"name": spec.str("name"), "description": spec.str("description"), "rules": []}));
-        let perms = rules_to_permissions(spec.input("rules"));
+        let sources = source_map(spec.input("rules"), deps);
+        let mut rec = with_sources(Record::new(self.name(), &id, json!({"name": spec.str("name"), "description": spec.str("description"), "rules": []})), &sources);
+        let perms = rules_to_permissions(spec.input("rules"), deps);
         if !perms.is_empty() {
             ec2.authorize_security_group_ingress()
                 .group_id(&id)
@@ -397,27 +541,28 @@ impl Kind<AwsContext> for SecurityGroup {
         match env.ctx.ec2.describe_security_groups().group_ids(&rec.id).send().await {
             Ok(o) => Ok(o.security_groups().first().map(|g| {
                 let mut r = rec.clone();
-                r.inputs["rules"] = permissions_to_rules(g.ip_permissions());
+                r.inputs["rules"] = permissions_to_rules(g.ip_permissions(), &recorded_sources(rec));
                 r
             })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeSecurityGroups")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
         let cur = ec2.describe_security_groups().group_ids(&old.id).send().await.map_err(op("DescribeSecurityGroups"))?;
         let current = cur.security_groups().first().map(|g| g.ip_permissions().to_vec()).unwrap_or_default();
-        if permissions_to_rules(&current) != *spec.input("rules") {
+        let sources = source_map(spec.input("rules"), deps);
+        if permissions_to_rules(&current, &sources) != *spec.input("rules") {
             if !current.is_empty() {
                 ec2.revoke_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(current)).send().await.map_err(op("RevokeSecurityGroupIngress"))?;
             }
-            let perms = rules_to_permissions(spec.input("rules"));
+            let perms = rules_to_permissions(spec.input("rules"), deps);
             if !perms.is_empty() {
                 ec2.authorize_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(perms)).send().await.map_err(op("AuthorizeSecurityGroupIngress"))?;
             }
         }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(with_sources(Record { inputs: spec.inputs.clone(), ..old.clone() }, &sources))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         match retry_while(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_security_group().group_id(&rec.id).send()).await {
@@ -429,8 +574,9 @@ impl Kind<AwsContext> for SecurityGroup {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let o = env.ctx.ec2.describe_security_groups().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSecurityGroups"))?;
         Ok(o.security_groups().first().map(|g| {
+            // Sources are resolved on the adopting update.
             let mut inputs = spec.inputs.clone();
-            inputs["rules"] = permissions_to_rules(g.ip_permissions());
+            inputs["rules"] = permissions_to_rules(g.ip_permissions(), &BTreeMap::new());
             Record::new(self.name(), g.group_id().unwrap_or_default(), inputs)
         }))
     }
@@ -782,7 +928,11 @@ impl Kind<AwsContext> for ElasticIp {
             ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tag_spec(env, &spec.key, ResourceType::ElasticIp)).send().await.map_err(op("AllocateAddress"))?;
         let id = out.allocation_id().unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("public_ip", out.public_ip().unwrap_or_default());
-        let inst = &deps["instance"].id;
+        // Without an instance dependency the address is for a NAT gateway,
+        // which associates it itself.
+        let Some(inst) = deps.get("instance").map(|d| &d.id) else {
+            return Ok(rec);
+        };
         ec2.associate_address().allocation_id(&id).instance_id(inst).send().await.map_err(|e| OpError::from(op("AssociateAddress")(e)).partial(rec.clone()))?;
         Ok(rec.with("instance_id", inst))
     }
@@ -800,7 +950,9 @@ impl Kind<AwsContext> for ElasticIp {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let inst = &deps["instance"].id;
+        let Some(inst) = deps.get("instance").map(|d| &d.id) else {
+            return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
+        };
         env.ctx.ec2.associate_address().allocation_id(&old.id).instance_id(inst).allow_reassociation(true).send().await.map_err(op("AssociateAddress"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("instance_id", inst))
     }

@@ -1,10 +1,15 @@
 //! AWS component kinds: one AWS object each, with create/read/update/delete
 //! and find-by-tag. Shared by every stack.
 
+pub mod data;
 pub mod ec2;
+pub mod ecs;
+pub mod elb;
 pub mod iam;
 pub mod monitoring;
+pub mod registry;
 pub mod s3;
+pub mod secrets;
 pub mod ssm;
 
 use crate::engine::{Env, OpError};
@@ -59,7 +64,9 @@ pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
         Arc::new(ec2::Vpc),
         Arc::new(ec2::InternetGateway),
         Arc::new(ec2::Subnet),
-        Arc::new(ec2::PublicRouteTable),
+        Arc::new(ec2::PUBLIC_ROUTE_TABLE),
+        Arc::new(ec2::ROUTE_TABLE),
+        Arc::new(ec2::NatGateway),
         Arc::new(ec2::SecurityGroup),
         Arc::new(ec2::Instance),
         Arc::new(ec2::DataVolume),
@@ -72,5 +79,19 @@ pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
         Arc::new(monitoring::Budget),
         Arc::new(monitoring::InstanceAlarm),
         Arc::new(monitoring::InstanceSchedule),
+        Arc::new(registry::Repository),
+        Arc::new(registry::LogGroup),
+        Arc::new(secrets::Secret),
+        Arc::new(secrets::DbConnection),
+        Arc::new(elb::LoadBalancer),
+        Arc::new(elb::TargetGroup),
+        Arc::new(elb::Listener),
+        Arc::new(data::DbSubnetGroup),
+        Arc::new(data::DbInstance),
+        Arc::new(data::CacheSubnetGroup),
+        Arc::new(data::Redis),
+        Arc::new(ecs::Cluster),
+        Arc::new(ecs::TaskDefinition),
+        Arc::new(ecs::Service),
     ])
 }

@@ -10,7 +10,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use tokio::sync::watch;
 
 /// Services whose endpoint can be overridden in `endpoints { ... }`.
-pub const SERVICES: &[&str] = &["budgets", "cloudwatch", "ec2", "iam", "s3", "scheduler", "sns", "ssm", "sts"];
+pub const SERVICES: &[&str] =
+    &["budgets", "cloudwatch", "ec2", "ecr", "ecs", "elasticache", "elbv2", "iam", "logs", "rds", "s3", "scheduler", "secretsmanager", "sns", "ssm", "sts"];
 
 /// Everything a stack needs to talk to AWS.
 pub struct AwsContext {
@@ -25,6 +26,13 @@ pub struct AwsContext {
     pub budgets: aws_sdk_budgets::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub scheduler: aws_sdk_scheduler::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub cancel: watch::Receiver<bool>,
 }
 
@@ -256,6 +264,13 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
         budgets: client!(aws_sdk_budgets, "budgets"),
         cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
         scheduler: client!(aws_sdk_scheduler, "scheduler"),
+        ecs: client!(aws_sdk_ecs, "ecs"),
+        elbv2: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
+        ecr: client!(aws_sdk_ecr, "ecr"),
+        rds: client!(aws_sdk_rds, "rds"),
+        elasticache: client!(aws_sdk_elasticache, "elasticache"),
+        secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
+        logs: client!(aws_sdk_cloudwatchlogs, "logs"),
         cancel,
     })
 }
@@ -281,6 +296,13 @@ impl AwsContext {
             budgets: aws_sdk_budgets::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             scheduler: aws_sdk_scheduler::Client::new(&config),
+            ecs: aws_sdk_ecs::Client::new(&config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            ecr: aws_sdk_ecr::Client::new(&config),
+            rds: aws_sdk_rds::Client::new(&config),
+            elasticache: aws_sdk_elasticache::Client::new(&config),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             cancel: watch::channel(false).1,
         }
     }

@@ -3,6 +3,7 @@
 //! engine: plan shows the sub-resource changes, apply runs them and records
 //! exactly what exists, read detects drift, import rebuilds state.
 
+pub mod container_service;
 pub mod docker_host;
 #[cfg(test)]
 mod docs_tests;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(StackResource::new(docker_host::DockerHost::new(), shared))]
+    vec![Arc::new(StackResource::new(docker_host::DockerHost::new(), shared.clone())), Arc::new(StackResource::new(container_service::ContainerService::new(), shared))]
 }
 
 /// Tag keys every component carries.

@@ -1,0 +1,435 @@
+//! Databases and caches: RDS subnet group and instance, ElastiCache subnet
+//! group and Redis replication group.
+
+use super::{op, tags_for, E};
+use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::provider::AwsContext;
+use serde_json::{json, Value as Json};
+
+fn subnet_ids(deps: &Records) -> Vec<String> {
+    deps.iter().filter(|(k, _)| k.starts_with("subnet")).map(|(_, r)| r.id.clone()).collect()
+}
+
+fn sg_ids(deps: &Records) -> Vec<String> {
+    deps.iter().filter(|(k, _)| k.starts_with("sg")).map(|(_, r)| r.id.clone()).collect()
+}
+
+fn final_snapshot_id(rec: &Record) -> String {
+    format!("{}-final-{}", rec.id, chrono::Utc::now().format("%Y%m%d%H%M%S"))
+}
+
+// ---------------------------------------------------------------- RDS
+
+fn rds_tags(env: &E, key: &str) -> Vec<aws_sdk_rds::types::Tag> {
+    tags_for(env, key).into_iter().map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Inputs: `name`, `subnets` (keys, so that adding one updates it).
+pub struct DbSubnetGroup;
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for DbSubnetGroup {
+    fn name(&self) -> &'static str {
+        "rds_subnet_group"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        env.ctx
+            .rds
+            .create_db_subnet_group()
+            .db_subnet_group_name(spec.str("name"))
+            .db_subnet_group_description(format!("{} database subnets", env.stack_id))
+            .set_subnet_ids(Some(subnet_ids(deps)))
+            .set_tags(Some(rds_tags(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("CreateDBSubnetGroup"))?;
+        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.rds.describe_db_subnet_groups().db_subnet_group_name(&rec.id).send().await {
+            Ok(o) => Ok(o.db_subnet_groups().first().map(|_| rec.clone())),
+            Err(e) if crate::aws::code_in(&e, &["DBSubnetGroupNotFoundFault"]) => Ok(None),
+            Err(e) => Err(op("DescribeDBSubnetGroups")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        env.ctx.rds.modify_db_subnet_group().db_subnet_group_name(&old.id).set_subnet_ids(Some(subnet_ids(deps))).send().await.map_err(op("ModifyDBSubnetGroup"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let r = crate::aws::retry_while(
+            std::time::Duration::from_secs(300),
+            |e| crate::aws::code_in(e, &["InvalidDBSubnetGroupStateFault"]),
+            || env.ctx.rds.delete_db_subnet_group().db_subnet_group_name(&rec.id).send(),
+        )
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["DBSubnetGroupNotFoundFault"]) => Ok(()),
+            Err(e) => Err(op("DeleteDBSubnetGroup")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+}
+
+/// A PostgreSQL instance in its `rds_subnet_group` dependency with the `sg*`
+/// dependency, its master password read from the `secret*` dependency.
+/// Inputs: `identifier`, `engine`, `engine_version`, `instance_class`,
+/// `allocated_storage`, `max_allocated_storage`, `db_name`, `username`,
+/// `backup_retention_days`, `multi_az`, `deletion_protection`,
+/// `final_snapshot`.
+pub struct DbInstance;
+
+fn db_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"])
+}
+
+impl DbInstance {
+    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
+        match env.ctx.rds.describe_db_instances().db_instance_identifier(id).send().await {
+            Ok(o) => Ok(o.db_instances().first().cloned()),
+            Err(e) if db_not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeDBInstances")(e)),
+        }
+    }
+
+    fn observe(&self, inputs: &Json, d: &aws_sdk_rds::types::DbInstance) -> Record {
+        let mut inputs = inputs.clone();
+        inputs["engine_version"] = json!(d.engine_version());
+        inputs["instance_class"] = json!(d.db_instance_class());
+        inputs["allocated_storage"] = json!(d.allocated_storage());
+        inputs["backup_retention_days"] = json!(d.backup_retention_period());
+        inputs["multi_az"] = json!(d.multi_az());
+        inputs["deletion_protection"] = json!(d.deletion_protection());
+        inputs["publicly_accessible"] = json!(d.publicly_accessible());
+        let ep = d.endpoint();
+        Record::new(self.name(), d.db_instance_identifier().unwrap_or_default(), inputs)
+            .with("arn", d.db_instance_arn().unwrap_or_default())
+            .with("address", ep.and_then(|e| e.address()).unwrap_or_default())
+            .with("port", ep.and_then(|e| e.port()).unwrap_or(5432).to_string())
+    }
+
+    async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
+        env.wait_until(&format!("database {id} to be available"), || async {
+            match Self::describe(env, id).await? {
+                Some(d) if d.db_instance_status() == Some("available") => Ok(Some(self.observe(inputs, &d))),
+                Some(d) if matches!(d.db_instance_status(), Some("failed") | Some("incompatible-parameters") | Some("incompatible-network") | Some("storage-full")) => {
+                    Err(OpError::new(format!("database {id} is {}", d.db_instance_status().unwrap_or_default())))
+                }
+                _ => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn master_password(env: &E, deps: &Records) -> Result<String, OpError> {
+        let secret = deps.iter().find(|(k, _)| k.starts_with("secret")).map(|(_, r)| r.id.clone()).ok_or_else(|| OpError::new("missing secret dependency"))?;
+        let o = env.ctx.secrets.get_secret_value().secret_id(&secret).send().await.map_err(op("GetSecretValue"))?;
+        let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
+        v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for DbInstance {
+    fn name(&self) -> &'static str {
+        "rds_instance"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["identifier", "engine", "db_name", "username", "subnet_group"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let password = Self::master_password(env, deps).await?;
+        let id = spec.str("identifier");
+        env.ctx
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(id)
+            .engine(spec.str("engine"))
+            .engine_version(spec.str("engine_version"))
+            .db_instance_class(spec.str("instance_class"))
+            .allocated_storage(spec.input("allocated_storage").as_i64().unwrap_or(20) as i32)
+            .max_allocated_storage(spec.input("max_allocated_storage").as_i64().unwrap_or(100) as i32)
+            .storage_type("gp3")
+            .storage_encrypted(true)
+            .db_name(spec.str("db_name"))
+            .master_username(spec.str("username"))
+            .master_user_password(password)
+            .db_subnet_group_name(&super::dep_of_kind(deps, "rds_subnet_group")?.id)
+            .set_vpc_security_group_ids(Some(sg_ids(deps)))
+            .publicly_accessible(false)
+            .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(0) as i32)
+            .multi_az(spec.input("multi_az").as_bool().unwrap_or(false))
+            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .copy_tags_to_snapshot(true)
+            .set_tags(Some(rds_tags(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("CreateDBInstance"))?;
+        let partial = Record::new(self.name(), id, spec.inputs.clone());
+        let mut rec = self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(partial))?;
+        rec.inputs = spec.inputs.clone();
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| self.observe(&rec.inputs, &d)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let o = &old.inputs;
+        let i = &spec.inputs;
+        let mut req = env.ctx.rds.modify_db_instance().db_instance_identifier(&old.id).apply_immediately(true);
+        if i["engine_version"] != o["engine_version"] {
+            req = req.engine_version(spec.str("engine_version")).allow_major_version_upgrade(true);
+        }
+        if i["instance_class"] != o["instance_class"] {
+            req = req.db_instance_class(spec.str("instance_class"));
+        }
+        if i["allocated_storage"] != o["allocated_storage"] {
+            req = req.allocated_storage(i["allocated_storage"].as_i64().unwrap_or(20) as i32);
+        }
+        req = req
+            .max_allocated_storage(i["max_allocated_storage"].as_i64().unwrap_or(100) as i32)
+            .backup_retention_period(i["backup_retention_days"].as_i64().unwrap_or(0) as i32)
+            .multi_az(i["multi_az"].as_bool().unwrap_or(false))
+            .deletion_protection(i["deletion_protection"].as_bool().unwrap_or(false))
+            .publicly_accessible(false)
+            .set_vpc_security_group_ids(Some(sg_ids(deps)));
+        req.send().await.map_err(op("ModifyDBInstance"))?;
+        let mut rec = self.wait_available(env, &old.id, &spec.inputs).await?;
+        rec.inputs = spec.inputs.clone();
+        Ok(rec)
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let mut req = env.ctx.rds.delete_db_instance().db_instance_identifier(&rec.id);
+        req = if rec.inputs["final_snapshot"].as_bool() == Some(true) {
+            req.skip_final_snapshot(false).final_db_snapshot_identifier(final_snapshot_id(rec)).delete_automated_backups(false)
+        } else {
+            req.skip_final_snapshot(true).delete_automated_backups(true)
+        };
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if db_not_found(&e) => return Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["InvalidDBInstanceState"]) => {}
+            Err(e) => return Err(op("DeleteDBInstance")(e)),
+        }
+        env.wait_until(&format!("database {} to be deleted", rec.id), || async { Ok(Self::describe(env, &rec.id).await?.is_none().then_some(())) }).await
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, spec.str("identifier")).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| {
+            let mut r = self.observe(&spec.inputs, &d);
+            r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
+            r
+        }))
+    }
+}
+
+// ---------------------------------------------------------------- ElastiCache
+
+fn cache_tags(env: &E, key: &str) -> Vec<aws_sdk_elasticache::types::Tag> {
+    tags_for(env, key).into_iter().map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Inputs: `name`, `subnets` (keys).
+pub struct CacheSubnetGroup;
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for CacheSubnetGroup {
+    fn name(&self) -> &'static str {
+        "elasticache_subnet_group"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        env.ctx
+            .elasticache
+            .create_cache_subnet_group()
+            .cache_subnet_group_name(spec.str("name"))
+            .cache_subnet_group_description(format!("{} cache subnets", env.stack_id))
+            .set_subnet_ids(Some(subnet_ids(deps)))
+            .set_tags(Some(cache_tags(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("CreateCacheSubnetGroup"))?;
+        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.elasticache.describe_cache_subnet_groups().cache_subnet_group_name(&rec.id).send().await {
+            Ok(o) => Ok(o.cache_subnet_groups().first().map(|_| rec.clone())),
+            Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(None),
+            Err(e) => Err(op("DescribeCacheSubnetGroups")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        env.ctx
+            .elasticache
+            .modify_cache_subnet_group()
+            .cache_subnet_group_name(&old.id)
+            .set_subnet_ids(Some(subnet_ids(deps)))
+            .send()
+            .await
+            .map_err(op("ModifyCacheSubnetGroup"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let r = crate::aws::retry_while(
+            std::time::Duration::from_secs(300),
+            |e| crate::aws::code_in(e, &["CacheSubnetGroupInUse"]),
+            || env.ctx.elasticache.delete_cache_subnet_group().cache_subnet_group_name(&rec.id).send(),
+        )
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(()),
+            Err(e) => Err(op("DeleteCacheSubnetGroup")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+}
+
+/// A Redis replication group in its `elasticache_subnet_group` dependency with the
+/// `sg*` dependency. Inputs: `id`, `engine_version`, `node_type`,
+/// `nodes`, `failover`, `snapshot_retention_days`, `final_snapshot`.
+pub struct Redis;
+
+fn rg_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["ReplicationGroupNotFoundFault"])
+}
+
+impl Redis {
+    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_elasticache::types::ReplicationGroup>, OpError> {
+        match env.ctx.elasticache.describe_replication_groups().replication_group_id(id).send().await {
+            Ok(o) => Ok(o.replication_groups().first().cloned()),
+            Err(e) if rg_not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeReplicationGroups")(e)),
+        }
+    }
+
+    fn observe(&self, inputs: &Json, g: &aws_sdk_elasticache::types::ReplicationGroup) -> Record {
+        use aws_sdk_elasticache::types::AutomaticFailoverStatus;
+        let mut inputs = inputs.clone();
+        inputs["failover"] = json!(matches!(g.automatic_failover(), Some(AutomaticFailoverStatus::Enabled) | Some(AutomaticFailoverStatus::Enabling)));
+        inputs["at_rest_encryption"] = json!(g.at_rest_encryption_enabled().unwrap_or(false));
+        if let Some(n) = g.snapshot_retention_limit() {
+            inputs["snapshot_retention_days"] = json!(n);
+        }
+        let ep = g.node_groups().first().and_then(|n| n.primary_endpoint()).or(g.configuration_endpoint());
+        Record::new(self.name(), g.replication_group_id().unwrap_or_default(), inputs)
+            .with("arn", g.arn().unwrap_or_default())
+            .with("address", ep.and_then(|e| e.address()).unwrap_or_default())
+            .with("port", ep.and_then(|e| e.port()).unwrap_or(6379).to_string())
+    }
+
+    async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
+        env.wait_until(&format!("Redis replication group {id} to be available"), || async {
+            match Self::describe(env, id).await? {
+                Some(g) if g.status() == Some("available") => Ok(Some(self.observe(inputs, &g))),
+                Some(g) if g.status() == Some("create-failed") => Err(OpError::new(format!("Redis replication group {id} failed to create"))),
+                _ => Ok(None),
+            }
+        })
+        .await
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Redis {
+    fn name(&self) -> &'static str {
+        "elasticache_redis"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["id", "at_rest_encryption", "subnet_group"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let id = spec.str("id");
+        let failover = spec.input("failover").as_bool().unwrap_or(false);
+        env.ctx
+            .elasticache
+            .create_replication_group()
+            .replication_group_id(id)
+            .replication_group_description(format!("{} Redis", env.stack_id))
+            .engine("redis")
+            .engine_version(spec.str("engine_version"))
+            .cache_node_type(spec.str("node_type"))
+            .num_cache_clusters(spec.input("nodes").as_i64().unwrap_or(1) as i32)
+            .automatic_failover_enabled(failover)
+            .multi_az_enabled(failover)
+            .at_rest_encryption_enabled(spec.input("at_rest_encryption").as_bool().unwrap_or(true))
+            .cache_subnet_group_name(&super::dep_of_kind(deps, "elasticache_subnet_group")?.id)
+            .set_security_group_ids(Some(sg_ids(deps)))
+            .snapshot_retention_limit(spec.input("snapshot_retention_days").as_i64().unwrap_or(0) as i32)
+            .port(6379)
+            .set_tags(Some(cache_tags(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("CreateReplicationGroup"))?;
+        let partial = Record::new(self.name(), id, spec.inputs.clone());
+        let mut rec = self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(partial))?;
+        rec.inputs = spec.inputs.clone();
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.filter(|g| g.status() != Some("deleting")).map(|g| self.observe(&rec.inputs, &g)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let i = &spec.inputs;
+        let failover = i["failover"].as_bool().unwrap_or(false);
+        let ec = &env.ctx.elasticache;
+        let want_nodes = i["nodes"].as_i64().unwrap_or(1) as i32;
+        if i["nodes"] != old.inputs["nodes"] && want_nodes > old.inputs["nodes"].as_i64().unwrap_or(1) as i32 {
+            ec.increase_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("IncreaseReplicaCount"))?;
+            self.wait_available(env, &old.id, i).await?;
+        }
+        let mut req = ec
+            .modify_replication_group()
+            .replication_group_id(&old.id)
+            .apply_immediately(true)
+            .automatic_failover_enabled(failover)
+            .multi_az_enabled(failover)
+            .snapshot_retention_limit(i["snapshot_retention_days"].as_i64().unwrap_or(0) as i32)
+            .set_security_group_ids(Some(sg_ids(deps)));
+        if i["node_type"] != old.inputs["node_type"] {
+            req = req.cache_node_type(spec.str("node_type"));
+        }
+        if i["engine_version"] != old.inputs["engine_version"] {
+            req = req.engine_version(spec.str("engine_version"));
+        }
+        req.send().await.map_err(op("ModifyReplicationGroup"))?;
+        self.wait_available(env, &old.id, i).await?;
+        if i["nodes"] != old.inputs["nodes"] && want_nodes < old.inputs["nodes"].as_i64().unwrap_or(1) as i32 {
+            ec.decrease_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("DecreaseReplicaCount"))?;
+        }
+        let mut rec = self.wait_available(env, &old.id, i).await?;
+        rec.inputs = spec.inputs.clone();
+        Ok(rec)
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let mut req = env.ctx.elasticache.delete_replication_group().replication_group_id(&rec.id);
+        if rec.inputs["final_snapshot"].as_bool() == Some(true) {
+            req = req.final_snapshot_identifier(final_snapshot_id(rec));
+        }
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if rg_not_found(&e) => return Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["InvalidReplicationGroupState"]) => {}
+            Err(e) => return Err(op("DeleteReplicationGroup")(e)),
+        }
+        env.wait_until(&format!("Redis replication group {} to be deleted", rec.id), || async { Ok(Self::describe(env, &rec.id).await?.is_none().then_some(())) }).await
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, spec.str("id")).await?.filter(|g| g.status() != Some("deleting")).map(|g| {
+            let mut r = self.observe(&spec.inputs, &g);
+            r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
+            r
+        }))
+    }
+}

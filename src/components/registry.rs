@@ -1,0 +1,146 @@
+//! ECR repository and CloudWatch Logs log group.
+
+use super::{op, tags_for, E};
+use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::provider::AwsContext;
+use serde_json::json;
+
+/// Inputs: `name`, `scan_on_push`.
+pub struct Repository;
+
+fn repo_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["RepositoryNotFoundException"])
+}
+
+impl Repository {
+    fn record(&self, spec_inputs: serde_json::Value, r: &aws_sdk_ecr::types::Repository) -> Record {
+        Record::new(self.name(), r.repository_name().unwrap_or_default(), spec_inputs)
+            .with("arn", r.repository_arn().unwrap_or_default())
+            .with("url", r.repository_uri().unwrap_or_default())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Repository {
+    fn name(&self) -> &'static str {
+        "ecr_repository"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag};
+        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let o = env
+            .ctx
+            .ecr
+            .create_repository()
+            .repository_name(spec.str("name"))
+            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(spec.input("scan_on_push").as_bool().unwrap_or(true)).build())
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("CreateRepository"))?;
+        let r = o.repository().ok_or_else(|| OpError::new("CreateRepository returned no repository"))?;
+        Ok(self.record(spec.inputs.clone(), r))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.ecr.describe_repositories().repository_names(&rec.id).send().await {
+            Ok(o) => Ok(o.repositories().first().map(|r| {
+                let mut n = self.record(rec.inputs.clone(), r);
+                n.inputs["scan_on_push"] = json!(r.image_scanning_configuration().map(|c| c.scan_on_push()).unwrap_or(false));
+                n
+            })),
+            Err(e) if repo_not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeRepositories")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        use aws_sdk_ecr::types::ImageScanningConfiguration;
+        env.ctx
+            .ecr
+            .put_image_scanning_configuration()
+            .repository_name(&old.id)
+            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(spec.input("scan_on_push").as_bool().unwrap_or(true)).build())
+            .send()
+            .await
+            .map_err(op("PutImageScanningConfiguration"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        // Images go with the repository: they are the stack's build output.
+        match env.ctx.ecr.delete_repository().repository_name(&rec.id).force(true).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if repo_not_found(&e) => Ok(()),
+            Err(e) => Err(op("DeleteRepository")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+}
+
+/// Inputs: `name`, `retention_days`.
+pub struct LogGroup;
+
+impl LogGroup {
+    async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>, OpError> {
+        let o = env.ctx.logs.describe_log_groups().log_group_name_prefix(name).send().await.map_err(op("DescribeLogGroups"))?;
+        Ok(o.log_groups().iter().find(|g| g.log_group_name() == Some(name)).cloned())
+    }
+    async fn set_retention(env: &E, spec: &Spec) -> Result<(), OpError> {
+        match spec.input("retention_days").as_i64() {
+            Some(d) if d > 0 => {
+                env.ctx.logs.put_retention_policy().log_group_name(spec.str("name")).retention_in_days(d as i32).send().await.map_err(op("PutRetentionPolicy"))?;
+            }
+            _ => {
+                env.ctx.logs.delete_retention_policy().log_group_name(spec.str("name")).send().await.map_err(op("DeleteRetentionPolicy"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for LogGroup {
+    fn name(&self) -> &'static str {
+        "logs_log_group"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let name = spec.str("name");
+        env.ctx.logs.create_log_group().log_group_name(name).set_tags(Some(tags_for(env, &spec.key).into_iter().collect())).send().await.map_err(op("CreateLogGroup"))?;
+        let arn = format!("arn:aws:logs:{}:{}:log-group:{}", env.ctx.region, env.ctx.account_id, name);
+        let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn);
+        Self::set_retention(env, spec).await.map_err(|e| e.partial(rec.clone()))?;
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.map(|g| {
+            let mut r = rec.clone();
+            r.inputs["retention_days"] = json!(g.retention_in_days().unwrap_or(0));
+            r
+        }))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        Self::set_retention(env, spec).await?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        match env.ctx.logs.delete_log_group().log_group_name(&rec.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["ResourceNotFoundException"]) => Ok(()),
+            Err(e) => Err(op("DeleteLogGroup")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, spec.str("name")).await?.map(|g| {
+            let mut inputs = spec.inputs.clone();
+            inputs["retention_days"] = json!(g.retention_in_days().unwrap_or(0));
+            Record::new(self.name(), spec.str("name"), inputs).with("arn", format!("arn:aws:logs:{}:{}:log-group:{}", env.ctx.region, env.ctx.account_id, spec.str("name")))
+        }))
+    }
+}

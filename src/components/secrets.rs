@@ -1,0 +1,216 @@
+//! Secrets Manager: application secrets (value optional, from
+//! `Spec::secret`, only its hash recorded), generated database credentials,
+//! and the database connection fields added once the database exists.
+
+use super::{op, sha256_hex, tags_for, E};
+use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::provider::AwsContext;
+use aws_sdk_secretsmanager::types::Tag;
+use rand::distr::{Alphanumeric, SampleString};
+use serde_json::{json, Value as Json};
+
+fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["ResourceNotFoundException"])
+}
+
+/// A random password that RDS and URLs accept (letters and digits).
+pub fn generate_password() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 32)
+}
+
+/// Inputs: `name`, `description`, `recovery_days` (0 = delete at once),
+/// `value_sha256` (null = the value is managed outside Terraform, e.g. with
+/// `aws secretsmanager put-secret-value`), or `generate`: an object of
+/// fields stored as JSON together with a generated `password`.
+pub struct Secret;
+
+impl Secret {
+    fn initial_value(spec: &Spec) -> Option<String> {
+        if let Some(fields) = spec.input("generate").as_object() {
+            let mut m = fields.clone();
+            m.insert("password".into(), json!(generate_password()));
+            return Some(Json::Object(m).to_string());
+        }
+        spec.secret.clone()
+    }
+
+    async fn current_value(env: &E, id: &str) -> Result<Option<String>, OpError> {
+        match env.ctx.secrets.get_secret_value().secret_id(id).send().await {
+            Ok(o) => Ok(o.secret_string().map(str::to_string)),
+            // A secret created without a value has no version yet; a
+            // deleted one refuses reads.
+            Err(e) if crate::aws::code_in(&e, &["ResourceNotFoundException", "InvalidRequestException"]) => Ok(None),
+            Err(e) => Err(op("GetSecretValue")(e)),
+        }
+    }
+
+    fn record(&self, spec: &Spec, arn: &str) -> Record {
+        Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn).with("name", spec.str("name"))
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Secret {
+    fn name(&self) -> &'static str {
+        "secretsmanager_secret"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name", "generate"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let o = env
+            .ctx
+            .secrets
+            .create_secret()
+            .name(spec.str("name"))
+            .description(spec.str("description"))
+            .set_secret_string(Self::initial_value(spec))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("CreateSecret"))?;
+        Ok(self.record(spec, o.arn().unwrap_or_default()))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let d = match env.ctx.secrets.describe_secret().secret_id(&rec.id).send().await {
+            Ok(d) => d,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeSecret")(e)),
+        };
+        if d.deleted_date().is_some() {
+            return Ok(None);
+        }
+        let mut r = rec.clone();
+        if rec.inputs["value_sha256"].is_string() {
+            r.inputs["value_sha256"] = match Self::current_value(env, &rec.id).await? {
+                Some(v) => json!(sha256_hex(&v)),
+                None => Json::Null,
+            };
+        }
+        Ok(Some(r))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let sm = &env.ctx.secrets;
+        sm.update_secret().secret_id(&old.id).description(spec.str("description")).send().await.map_err(op("UpdateSecret"))?;
+        let current = Self::current_value(env, &old.id).await?;
+        let wanted = match (&spec.secret, spec.input("generate").is_object()) {
+            (Some(v), _) if current.as_deref() != Some(v.as_str()) => Some(v.clone()),
+            // Generated credentials are written once (adoption of a secret
+            // that lost its value included); never regenerated in place.
+            (_, true) if current.as_deref().and_then(|c| serde_json::from_str::<Json>(c).ok()).map(|j| j["password"].is_null()).unwrap_or(true) => Self::initial_value(spec),
+            _ => None,
+        };
+        if let Some(v) = wanted {
+            sm.put_secret_value().secret_id(&old.id).secret_string(v).send().await.map_err(op("PutSecretValue"))?;
+        }
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let days = rec.inputs["recovery_days"].as_i64().unwrap_or(0);
+        let mut req = env.ctx.secrets.delete_secret().secret_id(&rec.id);
+        req = if days >= 7 { req.recovery_window_in_days(days) } else { req.force_delete_without_recovery(true) };
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(op("DeleteSecret")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let sm = &env.ctx.secrets;
+        let d = match sm.describe_secret().secret_id(spec.str("name")).send().await {
+            Ok(d) => d,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeSecret")(e)),
+        };
+        if d.deleted_date().is_some() {
+            // Scheduled for deletion by an earlier destroy: bring it back
+            // (its name cannot be reused before the window ends anyway).
+            sm.restore_secret().secret_id(spec.str("name")).send().await.map_err(op("RestoreSecret"))?;
+        }
+        let mut r = self.record(spec, d.arn().unwrap_or_default());
+        // What the adopting update compares against.
+        r.inputs["value_sha256"] = Json::Null;
+        Ok(Some(r))
+    }
+}
+
+/// Adds the database's address to its credentials secret (`secret*`
+/// dependency, `secret_name` input), with a ready-made `url`
+/// (`postgresql://user:password@host:port/dbname`), once the database
+/// (`db` dependency) exists. The secret value never leaves AWS except in
+/// that write.
+pub struct DbConnection;
+
+impl DbConnection {
+    fn parts(deps: &Records) -> Result<(&Record, &Record), OpError> {
+        let secret = deps.iter().find(|(k, _)| k.starts_with("secret")).map(|(_, r)| r).ok_or_else(|| OpError::new("missing secret dependency"))?;
+        let db = deps.get("db").ok_or_else(|| OpError::new("missing db dependency"))?;
+        Ok((secret, db))
+    }
+
+    async fn write(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let (secret, db) = Self::parts(deps)?;
+        let current = Secret::current_value(env, &secret.id).await?.ok_or_else(|| OpError::new(format!("the secret {} has no value", secret.out("name"))))?;
+        let mut v: Json = serde_json::from_str(&current).map_err(|_| OpError::new(format!("the secret {} is not a JSON object", secret.out("name"))))?;
+        let (host, port) = (db.out("address").to_string(), db.out("port").to_string());
+        let url = format!(
+            "postgresql://{}:{}@{}:{}/{}",
+            v["username"].as_str().unwrap_or_default(),
+            v["password"].as_str().unwrap_or_default(),
+            host,
+            port,
+            v["dbname"].as_str().unwrap_or_default()
+        );
+        v["host"] = json!(host);
+        v["port"] = json!(port.parse::<i64>().unwrap_or(5432));
+        v["url"] = json!(url);
+        env.ctx.secrets.put_secret_value().secret_id(&secret.id).secret_string(v.to_string()).send().await.map_err(op("PutSecretValue"))?;
+        Ok(Record::new(self.name(), format!("{}#connection", secret.id), spec.inputs.clone()).with("secret_arn", &secret.id).with("host", host))
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for DbConnection {
+    fn name(&self) -> &'static str {
+        "secretsmanager_db_connection"
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        self.write(env, spec, deps).await
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let current = match Secret::current_value(env, rec.out("secret_arn")).await {
+            Ok(v) => v,
+            Err(e) => return Err(e),
+        };
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        let v: Json = serde_json::from_str(&current).unwrap_or(Json::Null);
+        let mut r = rec.clone();
+        r.inputs["connection"] = json!(if v["host"].as_str() == Some(rec.out("host")) && v["url"].is_string() { "complete" } else { "missing" });
+        Ok(Some(r))
+    }
+    async fn update(&self, env: &E, spec: &Spec, _: &Record, deps: &Records) -> Result<Record, OpError> {
+        self.write(env, spec, deps).await
+    }
+    async fn delete(&self, _: &E, _: &Record) -> Result<(), OpError> {
+        // The fields go with the secret.
+        Ok(())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        // Through the secret (`secret_name` input): complete once it has a url.
+        let Some(current) = Secret::current_value(env, spec.str("secret_name")).await? else {
+            return Ok(None);
+        };
+        let v: Json = serde_json::from_str(&current).unwrap_or(Json::Null);
+        let (Some(host), true) = (v["host"].as_str(), v["url"].is_string()) else {
+            return Ok(None);
+        };
+        let arn = match env.ctx.secrets.describe_secret().secret_id(spec.str("secret_name")).send().await {
+            Ok(d) => d.arn().unwrap_or_default().to_string(),
+            Err(e) => return Err(op("DescribeSecret")(e)),
+        };
+        Ok(Some(Record::new(self.name(), format!("{arn}#connection"), spec.inputs.clone()).with("secret_arn", arn).with("host", host)))
+    }
+}

@@ -1,0 +1,904 @@
+//! `awsstack_container_service`: the container service of the Kavak seed
+//! (ECS Fargate behind an ALB, RDS PostgreSQL, ElastiCache Redis, ECR,
+//! Secrets Manager) as one resource.
+
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use crate::components::{all_kinds, ec2::sort_rules, sha256_hex};
+use crate::engine::{Kinds, Record, Spec};
+use crate::provider::AwsContext;
+use crate::schema::{validate as v, Diagnostics, Schema};
+use crate::stacks::Stack;
+use crate::value::{Path, Value};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+pub struct ContainerService {
+    schema: Schema,
+    kinds: Arc<Kinds<AwsContext>>,
+}
+
+impl ContainerService {
+    pub fn new() -> Self {
+        ContainerService { schema: schema::schema(), kinds: Arc::new(all_kinds()) }
+    }
+}
+
+impl Default for ContainerService {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn s<'a>(c: &'a Value, k: &str) -> &'a str {
+    c.get(k).as_str().unwrap_or("")
+}
+
+fn int(c: &Value, k: &str, d: i64) -> i64 {
+    c.get(k).as_f64().map(|n| n as i64).unwrap_or(d)
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_list().iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
+}
+
+pub fn stack_id_of(c: &Value) -> String {
+    format!("{}-{}", s(c, "project_name"), c.get("env").as_str().unwrap_or("dev"))
+}
+
+fn production(c: &Value) -> bool {
+    s(c, "profile") == "production"
+}
+
+fn deletion_protection(c: &Value) -> bool {
+    c.get("deletion_protection").as_bool().unwrap_or_else(|| production(c))
+}
+
+/// A name of at most `max` characters: `name` itself, or its start and a
+/// short hash (load balancers and target groups allow 32, cache ids 40).
+pub fn short_name(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let h = &sha256_hex(name)[..6];
+    let head: String = name.chars().take(max - 7).collect();
+    format!("{}-{h}", head.trim_end_matches('-'))
+}
+
+pub fn zones(c: &Value, region: &str) -> Vec<String> {
+    let z = strings(c.get("availability_zones"));
+    if z.is_empty() {
+        vec![format!("{region}a"), format!("{region}b")]
+    } else {
+        z
+    }
+}
+
+/// The n-th block of `vpc` with `extra` more prefix bits (at most /28).
+fn nth_block(vpc: &str, n: usize) -> Option<String> {
+    let net = v::cidr(vpc).ok()?;
+    let prefix = (net.prefix_len() + 8).min(28);
+    net.subnets(prefix).ok()?.nth(n).map(|x| x.to_string())
+}
+
+/// (public, private) subnet CIDR blocks, one per zone.
+pub fn subnet_cidrs(c: &Value, count: usize) -> (Vec<String>, Vec<String>) {
+    let vpc = s(c, "vpc_cidr");
+    let public = match strings(c.get("public_subnet_cidrs")) {
+        l if !l.is_empty() => l,
+        _ => (0..count).filter_map(|i| nth_block(vpc, i)).collect(),
+    };
+    let private = match strings(c.get("private_subnet_cidrs")) {
+        l if !l.is_empty() => l,
+        _ => (0..count).filter_map(|i| nth_block(vpc, 10 + i)).collect(),
+    };
+    (public, private)
+}
+
+/// `openai-api-key` → `OPENAI_API_KEY`.
+pub fn env_var_name(secret: &str) -> String {
+    secret.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_uppercase() } else { '_' }).collect()
+}
+
+fn db_name(c: &Value) -> String {
+    c.get("db_name").as_str().map(str::to_string).unwrap_or_else(|| s(c, "project_name").replace('-', "_"))
+}
+
+fn db_username(c: &Value) -> String {
+    c.get("db_username").as_str().map(str::to_string).unwrap_or_else(|| format!("{}_admin", s(c, "project_name").split('-').next().unwrap_or("app")))
+}
+
+/// Fargate's CPU → accepted memory sizes (MiB).
+pub fn fargate_memory_ok(cpu: i64, mem: i64) -> Result<(), String> {
+    let (lo, hi, step): (i64, i64, i64) = match cpu {
+        256 => {
+            return if [512, 1024, 2048].contains(&mem) { Ok(()) } else { Err(format!("Fargate accepts 512, 1024 or 2048 MiB with 256 CPU units, got {mem}")) };
+        }
+        512 => (1024, 4096, 1024),
+        1024 => (2048, 8192, 1024),
+        2048 => (4096, 16384, 1024),
+        4096 => (8192, 30720, 1024),
+        8192 => (16384, 61440, 4096),
+        16384 => (32768, 122880, 8192),
+        _ => return Err(format!("Fargate accepts 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units, got {cpu}")),
+    };
+    if mem < lo || mem > hi || (mem - lo) % step != 0 {
+        return Err(format!("Fargate accepts {lo} to {hi} MiB in steps of {step} with {cpu} CPU units, got {mem}"));
+    }
+    Ok(())
+}
+
+const LOG_RETENTION: &[i64] = &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/// Variables the stack sets itself and the user cannot override.
+const RESERVED_ENV: &[&str] = &["DATABASE_URL", "REDIS_URL"];
+
+fn is_identifier(x: &str, max: usize) -> bool {
+    !x.is_empty() && x.len() <= max && x.chars().next().map(|ch| ch.is_ascii_alphabetic()).unwrap_or(false) && x.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+fn version_ok(x: &str) -> bool {
+    let parts: Vec<&str> = x.split('.').collect();
+    (1..=3).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()))
+}
+
+impl Stack for ContainerService {
+    fn type_name(&self) -> &'static str {
+        "awsstack_container_service"
+    }
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, c: &Value) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        if let Some(x) = c.get("project_name").as_str() {
+            if let Err(e) = v::project_name(x) {
+                d.error_at(Path::attr("project_name"), "Invalid project name", e);
+            }
+        }
+        if let Some(x) = c.get("env").as_str() {
+            if let Err(e) = v::project_name(x) {
+                d.error_at(Path::attr("env"), "Invalid environment", e.replace("project name", "environment"));
+            }
+        }
+        if let (Some(p), Some(e)) = (c.get("project_name").as_str(), c.get("env").as_str()) {
+            // `<project>-<env>-db-credentials` and friends must stay within
+            // the RDS identifier limit (63).
+            if p.len() + e.len() > 48 {
+                d.error_at(
+                    Path::attr("env"),
+                    "Name too long",
+                    format!("project_name and env together are {} characters; keep them within 48 so that every AWS name fits", p.len() + e.len()),
+                );
+            }
+        }
+        if let Some(x) = c.get("owner").as_str() {
+            if x.is_empty() || x.len() > 256 {
+                d.error_at(Path::attr("owner"), "Invalid owner", "a tag value is 1-256 characters");
+            }
+        }
+        if let Some(x) = c.get("profile").as_str() {
+            if !["ephemeral", "production"].contains(&x) {
+                d.error_at(Path::attr("profile"), "Invalid profile", format!("{x:?}: use \"ephemeral\" or \"production\""));
+            }
+        }
+        if let Some(x) = c.get("nat_gateways").as_str() {
+            if !["none", "single", "per_az"].contains(&x) {
+                d.error_at(Path::attr("nat_gateways"), "Invalid NAT mode", format!("{x:?}: use \"none\", \"single\" or \"per_az\""));
+            }
+        }
+        // Network.
+        let vpc = c.get("vpc_cidr").as_str().map(|x| {
+            (
+                x,
+                v::vpc_cidr(x).and_then(|n| {
+                    if n.prefix_len() > 24 {
+                        Err(format!("the VPC must be /24 or larger to hold two subnets per zone, got /{}", n.prefix_len()))
+                    } else {
+                        Ok(n)
+                    }
+                }),
+            )
+        });
+        if let Some((_, Err(e))) = &vpc {
+            d.error_at(Path::attr("vpc_cidr"), "Invalid VPC CIDR block", e.clone());
+        }
+        let az_list = c.get("availability_zones");
+        let mut n_zones = 2;
+        if !az_list.is_unknown() && !az_list.is_null() {
+            let zs = az_list.as_list();
+            n_zones = zs.len();
+            if zs.len() < 2 {
+                d.error_at(Path::attr("availability_zones"), "Too few availability zones", "a load balancer and a database subnet group need at least two availability zones");
+            }
+            let mut seen = BTreeSet::new();
+            for (i, z) in zs.iter().enumerate() {
+                if let Some(z) = z.as_str() {
+                    let ok = z.len() >= 4
+                        && z.chars().last().map(|ch| ch.is_ascii_lowercase()).unwrap_or(false)
+                        && z.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+                    if !ok {
+                        d.error_at(
+                            Path::attr("availability_zones").then_index(i),
+                            "Invalid availability zone",
+                            format!("{z:?} is not an availability zone name (e.g. eu-west-3a)"),
+                        );
+                    } else if !seen.insert(z) {
+                        d.error_at(Path::attr("availability_zones").then_index(i), "Duplicate availability zone", format!("{z} is listed twice"));
+                    }
+                }
+            }
+        }
+        let mut all_nets: Vec<(Path, ipnet::Ipv4Net)> = vec![];
+        for attr in ["public_subnet_cidrs", "private_subnet_cidrs"] {
+            let l = c.get(attr);
+            if l.is_null() || l.is_unknown() {
+                continue;
+            }
+            if l.as_list().len() != n_zones && !az_list.is_unknown() {
+                d.error_at(Path::attr(attr), "Wrong number of subnets", format!("{attr} needs one CIDR block per availability zone ({n_zones}), got {}", l.as_list().len()));
+            }
+            for (i, x) in l.as_list().iter().enumerate() {
+                let Some(x) = x.as_str() else { continue };
+                let p = Path::attr(attr).then_index(i);
+                match v::cidr(x) {
+                    Err(e) => d.error_at(p, "Invalid subnet CIDR block", e),
+                    Ok(net) if net.prefix_len() > 28 || net.prefix_len() < 16 => {
+                        d.error_at(p, "Invalid subnet CIDR block", format!("a subnet must be between /16 and /28, got /{}", net.prefix_len()))
+                    }
+                    Ok(net) => {
+                        if let Some((vc, Ok(_))) = &vpc {
+                            if let Err(e) = v::cidr_within(x, vc) {
+                                d.error_at(p.clone(), "Subnet does not fit the VPC", e);
+                            }
+                        }
+                        all_nets.push((p, net));
+                    }
+                }
+            }
+        }
+        for i in 0..all_nets.len() {
+            for j in 0..i {
+                let (a, b) = (&all_nets[i].1, &all_nets[j].1);
+                if a.contains(&b.network()) || b.contains(&a.network()) {
+                    d.error_at(all_nets[i].0.clone(), "Overlapping subnets", format!("{a} overlaps {b}"));
+                }
+            }
+        }
+        if let Some((_, Ok(net))) = &vpc {
+            if c.get("public_subnet_cidrs").is_null() || c.get("private_subnet_cidrs").is_null() {
+                let room = 1usize << ((net.prefix_len() + 8).min(28) - net.prefix_len());
+                if 10 + n_zones > room {
+                    d.error_at(
+                        Path::attr("vpc_cidr"),
+                        "VPC too small",
+                        format!("{net} cannot hold the default subnets of {n_zones} zones; use a larger VPC or set public_subnet_cidrs and private_subnet_cidrs"),
+                    );
+                }
+            }
+        }
+        for (i, x) in c.get("alb_ingress_cidrs").as_list().iter().enumerate() {
+            if let Some(x) = x.as_str() {
+                if let Err(e) = v::cidr(x) {
+                    d.error_at(Path::attr("alb_ingress_cidrs").then_index(i), "Invalid CIDR block", e);
+                }
+            }
+        }
+        if let Some(x) = c.get("certificate_arn").as_str() {
+            let ok = x.starts_with("arn:aws") && x.split(':').nth(2) == Some("acm") && x.contains(":certificate/");
+            if !ok {
+                d.error_at(
+                    Path::attr("certificate_arn"),
+                    "Invalid certificate ARN",
+                    format!("{x:?} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
+                );
+            }
+        }
+        // Service.
+        if let Some(x) = c.get("container_image").as_str() {
+            if x.is_empty() || x.len() > 255 || x.chars().any(|ch| ch.is_whitespace()) || x.chars().any(|ch| ch.is_ascii_uppercase()) && !x.contains(':') {
+                d.error_at(Path::attr("container_image"), "Invalid image", format!("{x:?} is not an image reference (repository[:tag] or repository@digest)"));
+            }
+        }
+        if let Some(p) = c.get("container_port").as_f64() {
+            if let Err(e) = v::port(p) {
+                d.error_at(Path::attr("container_port"), "Invalid port", e);
+            }
+        }
+        let whole = |d: &mut Diagnostics, attr: &str, lo: f64, hi: f64| {
+            if let Some(n) = c.get(attr).as_f64() {
+                if n.fract() != 0.0 || n < lo || n > hi {
+                    d.error_at(Path::attr(attr), "Value out of range", format!("{attr} must be a whole number between {lo} and {hi}, got {n}"));
+                    return None;
+                }
+                return Some(n as i64);
+            }
+            None
+        };
+        let cpu = whole(&mut d, "cpu", 256.0, 16384.0);
+        let mem = whole(&mut d, "memory", 512.0, 122880.0);
+        if let Some(cpu) = cpu {
+            if let Err(e) = fargate_memory_ok(cpu, mem.unwrap_or(if cpu == 256 { 512 } else { i64::MAX })) {
+                if mem.is_some() || ![256, 512, 1024, 2048, 4096, 8192, 16384].contains(&cpu) {
+                    let at = if [256, 512, 1024, 2048, 4096, 8192, 16384].contains(&cpu) { "memory" } else { "cpu" };
+                    d.error_at(Path::attr(at), "CPU and memory Fargate rejects", e);
+                }
+            }
+        }
+        if let Some(x) = c.get("cpu_architecture").as_str() {
+            if !["X86_64", "ARM64"].contains(&x) {
+                d.error_at(Path::attr("cpu_architecture"), "Invalid CPU architecture", format!("{x:?}: use \"X86_64\" or \"ARM64\""));
+            }
+        }
+        whole(&mut d, "desired_count", 0.0, 1000.0);
+        if let Some(x) = c.get("health_check_path").as_str() {
+            if !x.starts_with('/') || x.len() > 1024 || x.chars().any(|ch| ch.is_whitespace()) {
+                d.error_at(Path::attr("health_check_path"), "Invalid health check path", format!("{x:?}: the path must start with '/' and contain no spaces (e.g. \"/health\")"));
+            }
+        }
+        if let Some(x) = c.get("health_check_matcher").as_str() {
+            let ok = x.split(',').all(|part| {
+                let mut it = part.split('-');
+                let code = |s: Option<&str>| s.and_then(|s| s.trim().parse::<u16>().ok()).map(|n| (200..=499).contains(&n)).unwrap_or(false);
+                match (it.next(), it.next(), it.next()) {
+                    (a, None, None) => code(a),
+                    (a, b, None) => code(a) && code(b),
+                    _ => false,
+                }
+            });
+            if !ok {
+                d.error_at(Path::attr("health_check_matcher"), "Invalid matcher", format!("{x:?}: use HTTP codes between 200 and 499, e.g. \"200\", \"200,204\" or \"200-399\""));
+            }
+        }
+        let secret_names: Vec<String> = strings(c.get("app_secrets"));
+        let mut env_names: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, x) in secret_names.iter().enumerate() {
+            let p = Path::attr("app_secrets").then_index(i);
+            if x.is_empty() || x.len() > 128 || !x.chars().all(|ch| ch.is_ascii_alphanumeric() || "/_+=.@-".contains(ch)) {
+                d.error_at(p, "Invalid secret name", format!("{x:?}: Secrets Manager names use letters, digits and /_+=.@- (1-128 characters here)"));
+                continue;
+            }
+            if x.ends_with(|ch: char| ch == '-') || x.len() > 6 && x.as_bytes()[x.len() - 7] == b'-' && x[x.len() - 6..].chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                // Secrets Manager appends -XXXXXX to ARNs; a name ending like
+                // that makes partial ARNs ambiguous.
+                d.error_at(p, "Invalid secret name", format!("{x:?} ends with a hyphen followed by six characters, which Secrets Manager reserves for its ARN suffix"));
+                continue;
+            }
+            let var = env_var_name(x);
+            if RESERVED_ENV.contains(&var.as_str()) {
+                d.error_at(p, "Reserved variable", format!("{x:?} would be injected as {var}, which the stack sets itself"));
+            } else if let Some(j) = env_names.insert(var.clone(), i) {
+                d.error_at(p, "Duplicate secret variable", format!("{x:?} and app_secrets[{j}] both become the variable {var}"));
+            }
+        }
+        if let Some(m) = c.get("app_secret_values").as_map() {
+            for (k, val) in m {
+                if !secret_names.contains(k) && !c.get("app_secrets").is_unknown() {
+                    d.error_at(Path::attr("app_secret_values").then_key(k), "Unknown secret", format!("{k:?} is not listed in app_secrets"));
+                }
+                if let Some(x) = val.as_str() {
+                    if x.is_empty() || x.len() > 65536 {
+                        // Never echo the value.
+                        d.error_at(Path::attr("app_secret_values").then_key(k), "Invalid secret value", "a secret value must be 1-65536 characters");
+                    }
+                }
+            }
+        }
+        if let Some(m) = c.get("environment").as_map() {
+            for k in m.keys() {
+                let ok = is_identifier(k, 255) || k.starts_with('_') && k[1..].chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+                if !ok {
+                    d.error_at(Path::attr("environment").then_key(k), "Invalid variable name", format!("{k:?}: use letters, digits and '_', not starting with a digit"));
+                } else if RESERVED_ENV.contains(&k.as_str()) {
+                    d.error_at(Path::attr("environment").then_key(k), "Reserved variable", format!("{k} is set by the stack (from Secrets Manager or the cache endpoint)"));
+                } else if env_names.contains_key(k) {
+                    d.error_at(Path::attr("environment").then_key(k), "Variable set twice", format!("{k} is already injected from an app secret"));
+                }
+            }
+        }
+        if let Some(n) = c.get("log_retention_days").as_f64() {
+            if !LOG_RETENTION.contains(&(n as i64)) || n.fract() != 0.0 {
+                d.error_at(Path::attr("log_retention_days"), "Invalid log retention", format!("CloudWatch Logs accepts {LOG_RETENTION:?} days, got {n}"));
+            }
+        }
+        for (i, x) in c.get("task_role_policy_arns").as_list().iter().enumerate() {
+            if let Some(x) = x.as_str() {
+                if !(x.starts_with("arn:aws") && x.contains(":iam::") && x.contains(":policy/")) {
+                    d.error_at(Path::attr("task_role_policy_arns").then_index(i), "Invalid policy ARN", format!("{x:?} is not an IAM policy ARN"));
+                }
+            }
+        }
+        // Database and cache.
+        for attr in ["db_engine_version", "redis_engine_version"] {
+            if let Some(x) = c.get(attr).as_str() {
+                if !version_ok(x) {
+                    d.error_at(Path::attr(attr), "Invalid engine version", format!("{x:?}: use major.minor digits, e.g. \"15.4\" or \"7.0\""));
+                }
+            }
+        }
+        if let Some(x) = c.get("db_instance_class").as_str() {
+            if !x.starts_with("db.") || v::instance_type(&x[3..]).is_err() {
+                d.error_at(Path::attr("db_instance_class"), "Invalid instance class", format!("{x:?} is not an RDS instance class (e.g. db.t4g.micro)"));
+            }
+        }
+        if let Some(x) = c.get("redis_node_type").as_str() {
+            if !x.starts_with("cache.") || v::instance_type(&x[6..]).is_err() {
+                d.error_at(Path::attr("redis_node_type"), "Invalid node type", format!("{x:?} is not an ElastiCache node type (e.g. cache.t4g.micro)"));
+            }
+        }
+        let alloc = whole(&mut d, "db_allocated_storage", 20.0, 65536.0);
+        let max = whole(&mut d, "db_max_allocated_storage", 20.0, 65536.0);
+        if let (Some(a), Some(m)) = (alloc, max) {
+            if m < a {
+                d.error_at(
+                    Path::attr("db_max_allocated_storage"),
+                    "Storage limit below the allocation",
+                    format!("db_max_allocated_storage ({m}) must be at least db_allocated_storage ({a})"),
+                );
+            }
+        }
+        if let Some(x) = c.get("db_name").as_str() {
+            if !is_identifier(x, 63) {
+                d.error_at(Path::attr("db_name"), "Invalid database name", format!("{x:?}: 1-63 letters, digits or '_', starting with a letter"));
+            }
+        } else if let Some(p) = c.get("project_name").as_str() {
+            if p.starts_with(|ch: char| ch.is_ascii_digit()) {
+                d.error_at(
+                    Path::attr("project_name"),
+                    "Invalid default database name",
+                    "the default database name comes from project_name, which starts with a digit; set db_name",
+                );
+            }
+        }
+        if let Some(x) = c.get("db_username").as_str() {
+            if !is_identifier(x, 16) || ["rdsadmin", "admin", "postgres"].contains(&x.to_ascii_lowercase().as_str()) {
+                d.error_at(
+                    Path::attr("db_username"),
+                    "Invalid database user name",
+                    format!("{x:?}: 1-16 letters, digits or '_', starting with a letter, and not a reserved name (rdsadmin, admin, postgres)"),
+                );
+            }
+        }
+        d
+    }
+
+    fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        if let (Some(old), Some(new)) = (prior.get("db_allocated_storage").as_f64(), c.get("db_allocated_storage").as_f64()) {
+            if new < old {
+                d.error_at(
+                    Path::attr("db_allocated_storage"),
+                    "Database storage cannot shrink",
+                    format!("RDS storage can grow but not shrink: {old} GiB → {new} GiB. Keep {old} or more."),
+                );
+            }
+        }
+        let old_z = strings(prior.get("availability_zones"));
+        let new_z = strings(c.get("availability_zones"));
+        if !old_z.is_empty() && !new_z.is_empty() && !c.get("availability_zones").is_unknown() {
+            for (i, z) in old_z.iter().enumerate() {
+                if let Some(p) = new_z.iter().position(|x| x == z) {
+                    if p != i && c.get("public_subnet_cidrs").is_null() {
+                        d.error_at(
+                            Path::attr("availability_zones").then_index(p),
+                            "Availability zones reordered",
+                            format!("{z} moved from position {i} to {p}: its default subnet CIDR blocks follow the position, so its subnets would be replaced. Append new zones at the end."),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+        d
+    }
+
+    fn stack_id(&self, c: &Value) -> String {
+        stack_id_of(c)
+    }
+
+    fn tags(&self, c: &Value) -> BTreeMap<String, String> {
+        let mut t = BTreeMap::from([("project".to_string(), s(c, "project_name").to_string()), ("env".to_string(), c.get("env").as_str().unwrap_or("dev").to_string())]);
+        if let Some(o) = c.get("owner").as_str() {
+            t.insert("owner".into(), o.to_string());
+        }
+        t
+    }
+
+    fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
+        let id = stack_id_of(c);
+        let prod = production(c);
+        let zs = zones(c, &ctx.region);
+        let (public_cidrs, private_cidrs) = subnet_cidrs(c, zs.len());
+        let port = int(c, "container_port", 8000);
+        let mut out = vec![Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr")})), Spec::new("igw", "ec2_internet_gateway", json!({})).dep("vpc")];
+
+        // Subnets, keyed by zone so that appending a zone adds, never replaces.
+        let public_keys: Vec<String> = zs.iter().map(|z| format!("subnet.public.{z}")).collect();
+        let private_keys: Vec<String> = zs.iter().map(|z| format!("subnet.private.{z}")).collect();
+        for (i, z) in zs.iter().enumerate() {
+            out.push(Spec::new(&public_keys[i], "ec2_subnet", json!({"cidr": public_cidrs.get(i), "availability_zone": z, "public": true})).dep("vpc"));
+            out.push(Spec::new(&private_keys[i], "ec2_subnet", json!({"cidr": private_cidrs.get(i), "availability_zone": z, "public": false})).dep("vpc"));
+        }
+        let mut rtb = Spec::new("rtb.public", "ec2_route_table", json!({"route": "igw", "subnets": public_keys})).dep("vpc").dep("igw");
+        for k in &public_keys {
+            rtb = rtb.dep_update(k);
+        }
+        out.push(rtb);
+
+        // NAT: none, one in the first zone, or one per zone.
+        let nat_zones: Vec<&String> = match s(c, "nat_gateways") {
+            "none" => vec![],
+            "per_az" => zs.iter().collect(),
+            _ => zs.iter().take(1).collect(),
+        };
+        for z in &nat_zones {
+            out.push(Spec::new(format!("eip.nat.{z}"), "ec2_elastic_ip", json!({"purpose": "nat"})).dep("igw"));
+            out.push(
+                Spec::new(format!("nat.{z}"), "ec2_nat_gateway", json!({"subnet": format!("subnet.public.{z}")}))
+                    .dep(format!("subnet.public.{z}"))
+                    .dep(format!("eip.nat.{z}"))
+                    .dep("igw"),
+            );
+        }
+        if s(c, "nat_gateways") == "per_az" {
+            for (i, z) in zs.iter().enumerate() {
+                out.push(
+                    Spec::new(format!("rtb.private.{z}"), "ec2_route_table", json!({"route": "nat", "subnets": [private_keys[i]]}))
+                        .dep("vpc")
+                        .dep_update(format!("nat.{z}"))
+                        .dep_update(&private_keys[i]),
+                );
+            }
+        } else {
+            let route = if nat_zones.is_empty() { "none" } else { "nat" };
+            let mut rtb = Spec::new("rtb.private", "ec2_route_table", json!({"route": route, "subnets": private_keys})).dep("vpc");
+            if let Some(z) = nat_zones.first() {
+                rtb = rtb.dep_update(format!("nat.{z}"));
+            }
+            for k in &private_keys {
+                rtb = rtb.dep_update(k);
+            }
+            out.push(rtb);
+        }
+
+        // Security groups: internet → ALB → tasks → database and cache.
+        let mut alb_cidrs = strings(c.get("alb_ingress_cidrs"));
+        alb_cidrs.sort();
+        let https = c.get("certificate_arn").as_str().is_some();
+        let mut alb_rules = vec![];
+        if !alb_cidrs.is_empty() {
+            alb_rules.push(json!({"protocol": "tcp", "from_port": 80, "to_port": 80, "cidrs": alb_cidrs, "description": "HTTP"}));
+            if https {
+                alb_rules.push(json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "cidrs": alb_cidrs, "description": "HTTPS"}));
+            }
+        }
+        sort_rules(&mut alb_rules);
+        let sg = |key: &str, name: &str, desc: &str, rules: serde_json::Value| {
+            Spec::new(key, "ec2_security_group", json!({"name": format!("{id}-{name}"), "description": format!("awsstack {id} {desc}"), "rules": rules})).dep("vpc")
+        };
+        out.push(sg("sg.alb", "alb", "load balancer", json!(alb_rules)));
+        let from = |source: &str, p: i64, what: &str| json!([{"protocol": "tcp", "from_port": p, "to_port": p, "source": source, "description": what}]);
+        out.push(sg("sg.ecs", "ecs", "tasks", from("sg.alb", port, "From the load balancer")).dep_update("sg.alb"));
+        out.push(sg("sg.db", "db", "database", from("sg.ecs", 5432, "PostgreSQL from the tasks")).dep_update("sg.ecs"));
+        out.push(sg("sg.redis", "redis", "cache", from("sg.ecs", 6379, "Redis from the tasks")).dep_update("sg.ecs"));
+
+        // Registry, logs, secrets: independent of the network.
+        out.push(Spec::new("ecr", "ecr_repository", json!({"name": format!("{id}-app"), "scan_on_push": true})));
+        let log_group = format!("/ecs/{id}-app");
+        out.push(Spec::new("logs", "logs_log_group", json!({"name": log_group, "retention_days": int(c, "log_retention_days", 14)})));
+        let recovery = if prod { 7 } else { 0 };
+        out.push(Spec::new(
+            "secret.db",
+            "secretsmanager_secret",
+            json!({
+                "name": format!("{id}-db-credentials"),
+                "description": format!("{id} PostgreSQL credentials"),
+                "generate": {"username": db_username(c), "engine": "postgres", "dbname": db_name(c)},
+                "recovery_days": recovery,
+            }),
+        ));
+        let values = c.get("app_secret_values");
+        let mut secret_keys = vec!["secret.db".to_string()];
+        for name in strings(c.get("app_secrets")) {
+            let value = values.get(&name).as_str().map(str::to_string);
+            let key = format!("secret.app.{name}");
+            let mut spec = Spec::new(
+                &key,
+                "secretsmanager_secret",
+                json!({"name": format!("{id}-{name}"), "description": format!("{id} application secret {name}"), "value_sha256": value.as_deref().map(sha256_hex), "recovery_days": recovery}),
+            );
+            spec.secret = value;
+            out.push(spec);
+            secret_keys.push(key);
+        }
+
+        // Database.
+        let mut subnet_group = Spec::new("db.subnets", "rds_subnet_group", json!({"name": format!("{id}-db"), "subnets": private_keys}));
+        for k in &private_keys {
+            subnet_group = subnet_group.dep_update(k);
+        }
+        out.push(subnet_group);
+        out.push(
+            Spec::new(
+                "db",
+                "rds_instance",
+                json!({
+                    "identifier": format!("{id}-db"),
+                    "engine": "postgres",
+                    "engine_version": s(c, "db_engine_version"),
+                    "instance_class": s(c, "db_instance_class"),
+                    "allocated_storage": int(c, "db_allocated_storage", 20),
+                    "max_allocated_storage": int(c, "db_max_allocated_storage", 100),
+                    "db_name": db_name(c),
+                    "username": db_username(c),
+                    "subnet_group": format!("{id}-db"),
+                    "backup_retention_days": if prod { 7 } else { 0 },
+                    "multi_az": prod,
+                    "deletion_protection": deletion_protection(c),
+                    "publicly_accessible": false,
+                    "final_snapshot": prod,
+                }),
+            )
+            .dep("db.subnets")
+            .dep_update("sg.db")
+            .dep("secret.db"),
+        );
+        out.push(
+            Spec::new("db.connection", "secretsmanager_db_connection", json!({"secret_name": format!("{id}-db-credentials"), "connection": "complete"}))
+                .dep_update("secret.db")
+                .dep_update("db"),
+        );
+
+        // Cache.
+        let mut cache_group = Spec::new("cache.subnets", "elasticache_subnet_group", json!({"name": format!("{id}-redis"), "subnets": private_keys}));
+        for k in &private_keys {
+            cache_group = cache_group.dep_update(k);
+        }
+        out.push(cache_group);
+        out.push(
+            Spec::new(
+                "cache",
+                "elasticache_redis",
+                json!({
+                    "id": short_name(&format!("{id}-redis"), 40),
+                    "engine_version": s(c, "redis_engine_version"),
+                    "node_type": s(c, "redis_node_type"),
+                    "nodes": if prod { 2 } else { 1 },
+                    "failover": prod,
+                    "at_rest_encryption": true,
+                    "subnet_group": format!("{id}-redis"),
+                    "snapshot_retention_days": if prod { 7 } else { 0 },
+                    "final_snapshot": prod,
+                }),
+            )
+            .dep("cache.subnets")
+            .dep_update("sg.redis"),
+        );
+
+        // Load balancer.
+        let alb_name = short_name(&format!("{id}-alb"), 32);
+        let mut alb = Spec::new("alb", "elbv2_load_balancer", json!({"name": alb_name, "subnets": public_keys})).dep_update("sg.alb");
+        for k in &public_keys {
+            alb = alb.dep_update(k);
+        }
+        // The ALB only routes once the internet gateway is attached.
+        out.push(alb.dep("igw"));
+        out.push(
+            Spec::new(
+                "tg",
+                "elbv2_target_group",
+                json!({"name": short_name(&format!("{id}-app"), 32), "port": port, "health_check_path": s(c, "health_check_path"), "health_check_matcher": s(c, "health_check_matcher"), "deregistration_delay": 30}),
+            )
+            .dep("vpc"),
+        );
+        out.push(
+            Spec::new("listener.http", "elbv2_listener", json!({"load_balancer": alb_name, "port": 80, "action": if https { "redirect_https" } else { "forward" }}))
+                .dep("alb")
+                .dep_update("tg"),
+        );
+        if let Some(cert) = c.get("certificate_arn").as_str() {
+            out.push(
+                Spec::new(
+                    "listener.https",
+                    "elbv2_listener",
+                    json!({"load_balancer": alb_name, "port": 443, "action": "forward", "certificate_arn": cert, "ssl_policy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}),
+                )
+                .dep("alb")
+                .dep_update("tg"),
+            );
+        }
+
+        // IAM: the execution role pulls the image, writes logs and reads the
+        // stack's secrets; the task role is the application's.
+        let secret_arns: Vec<String> = secret_keys.iter().map(|k| format!("${{{k}.arn}}")).collect();
+        let mut exec = Spec::new(
+            "role.execution",
+            "iam_role",
+            json!({
+                "name": format!("{id}-ecs-execution"),
+                "trust_service": "ecs-tasks.amazonaws.com",
+                "managed_policies": ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"],
+                "inline_policy": json!({"Version": "2012-10-17", "Statement": [{"Sid": "StackSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arns}]}).to_string(),
+            }),
+        );
+        for k in &secret_keys {
+            exec = exec.dep_update(k);
+        }
+        out.push(exec);
+        let mut task_policies = strings(c.get("task_role_policy_arns"));
+        task_policies.sort();
+        out.push(Spec::new(
+            "role.task",
+            "iam_role",
+            json!({"name": format!("{id}-ecs-task"), "trust_service": "ecs-tasks.amazonaws.com", "managed_policies": task_policies, "inline_policy": null}),
+        ));
+
+        // ECS.
+        out.push(Spec::new("cluster", "ecs_cluster", json!({"name": format!("{id}-cluster"), "container_insights": prod})));
+        let mut environment = serde_json::Map::new();
+        environment.insert("STATE_CACHE".into(), json!("redis"));
+        environment.insert("TWILIO_IDEMPOTENCY_ENABLED".into(), json!("true"));
+        if let Some(m) = c.get("environment").as_map() {
+            for (k, val) in m {
+                environment.insert(k.clone(), json!(val.as_str().unwrap_or_default()));
+            }
+        }
+        environment.insert("REDIS_URL".into(), json!("redis://${cache.address}:${cache.port}/0"));
+        let mut secrets = serde_json::Map::new();
+        secrets.insert("DATABASE_URL".into(), json!("${secret.db.arn}:url::"));
+        for name in strings(c.get("app_secrets")) {
+            secrets.insert(env_var_name(&name), json!(format!("${{secret.app.{name}.arn}}")));
+        }
+        let image = c.get("container_image").as_str().map(str::to_string).unwrap_or_else(|| "${ecr.url}:latest".to_string());
+        let mut task = Spec::new(
+            "task",
+            "ecs_task_definition",
+            json!({
+                "family": format!("{id}-app"),
+                "cpu": int(c, "cpu", 256),
+                "memory": int(c, "memory", 512),
+                "image": image,
+                "port": port,
+                "environment": environment,
+                "secrets": secrets,
+                "log_group": log_group,
+                "architecture": s(c, "cpu_architecture"),
+            }),
+        )
+        .dep("role.execution")
+        .dep("role.task")
+        .dep("logs")
+        .dep("cache")
+        .dep_update("db.connection");
+        if c.get("container_image").is_null() {
+            task = task.dep("ecr");
+        }
+        for k in &secret_keys {
+            task = task.dep(k);
+        }
+        out.push(task);
+        let mut service = Spec::new(
+            "service",
+            "ecs_service",
+            json!({
+                "name": format!("{id}-app"),
+                "cluster": format!("{id}-cluster"),
+                "desired_count": int(c, "desired_count", 1),
+                "circuit_breaker": c.get("circuit_breaker").as_bool().unwrap_or(true),
+                "assign_public_ip": false,
+                "grace_period": 60,
+                "port": port,
+            }),
+        )
+        .dep("cluster")
+        .dep_update("task")
+        .dep("tg")
+        .dep_update("listener.http")
+        .dep_update("sg.ecs");
+        for k in &private_keys {
+            service = service.dep_update(k);
+        }
+        out.push(service);
+
+        out.push(Spec::new(
+            "manifest",
+            "ssm_parameter",
+            json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)}),
+        ));
+        out
+    }
+
+    fn kinds(&self) -> Arc<Kinds<AwsContext>> {
+        self.kinds.clone()
+    }
+
+    fn outputs(&self, c: &Value, ctx: &AwsContext, get: &dyn Fn(&str) -> Option<Record>) -> BTreeMap<&'static str, Value> {
+        let id_of = |k: &str| get(k).map(|r| Value::str(r.id)).unwrap_or(Value::Unknown);
+        let out_of = |k: &str, o: &str| get(k).map(|r| Value::str(r.out(o))).unwrap_or(Value::Unknown);
+        let id = stack_id_of(c);
+        let zs = zones(c, &ctx.region);
+        let mut m = BTreeMap::new();
+        m.insert("alb_dns_name", out_of("alb", "dns_name"));
+        m.insert("alb_arn", id_of("alb"));
+        m.insert("alb_zone_id", out_of("alb", "zone_id"));
+        m.insert("target_group_arn", id_of("tg"));
+        m.insert("ecs_cluster_name", Value::str(format!("{id}-cluster")));
+        m.insert("ecs_service_name", Value::str(format!("{id}-app")));
+        m.insert("task_definition_arn", id_of("task"));
+        m.insert("log_group_name", Value::str(format!("/ecs/{id}-app")));
+        m.insert("ecr_repository_url", out_of("ecr", "url"));
+        let (addr, port) = (out_of("db", "address"), out_of("db", "port"));
+        m.insert(
+            "database_endpoint",
+            match (addr.as_str(), port.as_str()) {
+                (Some(a), Some(p)) => Value::str(format!("{a}:{p}")),
+                _ => Value::Unknown,
+            },
+        );
+        m.insert("database_address", addr);
+        m.insert("database_secret_arn", id_of("secret.db"));
+        let redis = out_of("cache", "address");
+        m.insert(
+            "redis_url",
+            match (redis.as_str(), get("cache")) {
+                (Some(a), Some(r)) => Value::str(format!("redis://{a}:{}/0", r.out("port"))),
+                _ => Value::Unknown,
+            },
+        );
+        m.insert("redis_endpoint", redis);
+        m.insert("vpc_id", id_of("vpc"));
+        let ids = |prefix: &str| {
+            let l: Vec<Value> = zs.iter().map(|z| id_of(&format!("subnet.{prefix}.{z}"))).collect();
+            if l.iter().any(|x| x.is_unknown()) {
+                Value::Unknown
+            } else {
+                Value::List(l)
+            }
+        };
+        m.insert("public_subnet_ids", ids("public"));
+        m.insert("private_subnet_ids", ids("private"));
+        m.insert("ecs_security_group_id", id_of("sg.ecs"));
+        m.insert("alb_security_group_id", id_of("sg.alb"));
+        let secrets: BTreeMap<String, Value> = strings(c.get("app_secrets")).into_iter().map(|n| (n.clone(), id_of(&format!("secret.app.{n}")))).collect();
+        m.insert("app_secret_arns", Value::Map(secrets));
+        m.insert("aws_region", Value::str(&ctx.region));
+        m
+    }
+
+    fn check_destroy(&self, state: &Value) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        if deletion_protection(state) {
+            d.error_at(
+                Path::attr("deletion_protection"),
+                "Deletion protection is on",
+                format!(
+                    "the database of {} is protected (profile = {:?}). Nothing was deleted. To destroy the stack, set deletion_protection = false and apply first.",
+                    stack_id_of(state),
+                    s(state, "profile")
+                ),
+            );
+        }
+        d
+    }
+
+    fn restore_secrets<'a>(&'a self, ctx: &'a AwsContext, config: &'a mut Value) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let Some(names) = config.get("app_secret_values").as_map().map(|m| m.keys().cloned().collect::<Vec<_>>()) else {
+                return Ok(());
+            };
+            let id = stack_id_of(config);
+            let mut restored = BTreeMap::new();
+            for n in names {
+                let o =
+                    ctx.secrets.get_secret_value().secret_id(format!("{id}-{n}")).send().await.map_err(|e| format!("reading secret {id}-{n}: {}", crate::aws::error_text(&e)))?;
+                restored.insert(n, Value::str(o.secret_string().unwrap_or_default()));
+            }
+            config.set_attr("app_secret_values", Value::Map(restored));
+            Ok(())
+        })
+    }
+}

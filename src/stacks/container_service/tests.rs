@@ -1,0 +1,273 @@
+use super::*;
+use crate::engine::{plan, topo_order, Action, Record, Records};
+use crate::schema::{apply_defaults, Severity};
+use crate::value::Value;
+
+fn config(extra: &[(&str, Value)]) -> Value {
+    let mut m = BTreeMap::new();
+    m.insert("project_name".to_string(), Value::str("kavak-agent"));
+    for (k, v) in extra {
+        m.insert(k.to_string(), v.clone());
+    }
+    let mut c = Value::Object(m);
+    let st = ContainerService::new();
+    if let crate::value::Type::Object(attrs) = st.schema().block.value_type() {
+        for k in attrs.keys() {
+            if let Value::Object(m) = &mut c {
+                m.entry(k.clone()).or_insert(Value::Null);
+            }
+        }
+    }
+    apply_defaults(&st.schema().block, &mut c);
+    c
+}
+
+fn errors_at(c: &Value) -> Vec<(String, String)> {
+    ContainerService::new().validate(c).0.into_iter().filter(|d| d.severity == Severity::Error).map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.summary)).collect()
+}
+
+/// Records as if every desired component existed with its inputs.
+fn as_recorded(specs: &[Spec]) -> Records {
+    specs
+        .iter()
+        .map(|s| (s.key.clone(), Record { deps: s.deps.iter().map(|(d, _)| d.clone()).collect(), ..Record::new(s.kind, format!("id-{}", s.key), s.inputs.clone()) }))
+        .collect()
+}
+
+fn ctx() -> AwsContext {
+    AwsContext::offline("us-east-1", "123456789012")
+}
+
+#[test]
+fn defaults_are_valid_and_match_the_kavak_seed() {
+    let c = config(&[]);
+    assert!(errors_at(&c).is_empty(), "{:?}", errors_at(&c));
+    assert_eq!(stack_id_of(&c), "kavak-agent-dev");
+    assert_eq!(db_name(&c), "kavak_agent");
+    assert_eq!(db_username(&c), "kavak_admin");
+    assert_eq!(zones(&c, "us-east-1"), vec!["us-east-1a", "us-east-1b"]);
+    assert_eq!(subnet_cidrs(&c, 2), (vec!["10.0.0.0/24".to_string(), "10.0.1.0/24".to_string()], vec!["10.0.10.0/24".to_string(), "10.0.11.0/24".to_string()]));
+    let specs = ContainerService::new().desired(&c, &ctx());
+    let db = specs.iter().find(|s| s.key == "db").unwrap();
+    assert_eq!(db.input("engine_version"), "15.4");
+    assert_eq!(db.input("instance_class"), "db.t4g.micro");
+    assert_eq!(db.input("allocated_storage"), 20);
+    assert_eq!(db.input("max_allocated_storage"), 100);
+    assert_eq!(db.input("publicly_accessible"), false);
+    // Ephemeral: no snapshot, no backups, no protection, one node.
+    assert_eq!(db.input("final_snapshot"), false);
+    assert_eq!(db.input("backup_retention_days"), 0);
+    assert_eq!(db.input("deletion_protection"), false);
+    let cache = specs.iter().find(|s| s.key == "cache").unwrap();
+    assert_eq!(cache.input("engine_version"), "7.0");
+    assert_eq!(cache.input("at_rest_encryption"), true);
+    assert_eq!(cache.input("nodes"), 1);
+    let tg = specs.iter().find(|s| s.key == "tg").unwrap();
+    assert_eq!(tg.input("port"), 8000);
+    assert_eq!(tg.input("health_check_path"), "/health");
+    let logs = specs.iter().find(|s| s.key == "logs").unwrap();
+    assert_eq!(logs.str("name"), "/ecs/kavak-agent-dev-app");
+    let svc = specs.iter().find(|s| s.key == "service").unwrap();
+    assert_eq!(svc.input("desired_count"), 1);
+    assert_eq!(svc.input("circuit_breaker"), true);
+    // Single NAT in the first zone.
+    assert!(specs.iter().any(|s| s.key == "nat.us-east-1a"));
+    assert!(!specs.iter().any(|s| s.key == "nat.us-east-1b"));
+}
+
+#[test]
+fn production_profile_protects_and_replicates() {
+    let c = config(&[("profile", Value::str("production"))]);
+    assert!(errors_at(&c).is_empty(), "{:?}", errors_at(&c));
+    let specs = ContainerService::new().desired(&c, &ctx());
+    let db = specs.iter().find(|s| s.key == "db").unwrap();
+    assert_eq!(db.input("final_snapshot"), true);
+    assert_eq!(db.input("backup_retention_days"), 7);
+    assert_eq!(db.input("deletion_protection"), true);
+    assert_eq!(db.input("multi_az"), true);
+    let cache = specs.iter().find(|s| s.key == "cache").unwrap();
+    assert_eq!(cache.input("failover"), true);
+    assert_eq!(cache.input("nodes"), 2);
+    assert_eq!(cache.input("snapshot_retention_days"), 7);
+    // Destroy is refused while protection is on, at the attribute.
+    let d = ContainerService::new().check_destroy(&c);
+    assert!(d.has_errors());
+    assert_eq!(d.0[0].path.as_ref().map(|p| p.to_string()).as_deref(), Some("deletion_protection"));
+    let off = config(&[("profile", Value::str("production")), ("deletion_protection", Value::Bool(false))]);
+    assert!(!ContainerService::new().check_destroy(&off).has_errors());
+    assert!(!ContainerService::new().check_destroy(&config(&[])).has_errors());
+}
+
+#[test]
+fn graph_is_acyclic_wired_and_keeps_secrets_out_of_inputs() {
+    let mut vals = BTreeMap::new();
+    vals.insert("openai-api-key".to_string(), Value::str("sk-very-secret"));
+    let c = config(&[("app_secrets", Value::string_list(["openai-api-key", "twilio-auth-token"])), ("app_secret_values", Value::Map(vals))]);
+    let specs = ContainerService::new().desired(&c, &ctx());
+    let order = topo_order(&specs).unwrap();
+    for k in [
+        "vpc",
+        "igw",
+        "subnet.public.us-east-1a",
+        "subnet.private.us-east-1b",
+        "rtb.public",
+        "rtb.private",
+        "eip.nat.us-east-1a",
+        "nat.us-east-1a",
+        "sg.alb",
+        "sg.ecs",
+        "sg.db",
+        "sg.redis",
+        "ecr",
+        "logs",
+        "secret.db",
+        "secret.app.openai-api-key",
+        "secret.app.twilio-auth-token",
+        "db.subnets",
+        "db",
+        "db.connection",
+        "cache.subnets",
+        "cache",
+        "alb",
+        "tg",
+        "listener.http",
+        "role.execution",
+        "role.task",
+        "cluster",
+        "task",
+        "service",
+        "manifest",
+    ] {
+        assert!(order.iter().any(|o| o == k), "missing {k}");
+    }
+    for s in &specs {
+        assert!(!s.inputs.to_string().contains("sk-very-secret"), "{} leaks the secret", s.key);
+    }
+    let openai = specs.iter().find(|s| s.key == "secret.app.openai-api-key").unwrap();
+    assert_eq!(openai.secret.as_deref(), Some("sk-very-secret"));
+    assert_eq!(openai.str("name"), "kavak-agent-dev-openai-api-key");
+    let twilio = specs.iter().find(|s| s.key == "secret.app.twilio-auth-token").unwrap();
+    assert!(twilio.secret.is_none() && twilio.input("value_sha256").is_null(), "a secret without a value is managed outside");
+    // The task gets DATABASE_URL and the app secrets from Secrets Manager, REDIS_URL from the cache.
+    let task = specs.iter().find(|s| s.key == "task").unwrap();
+    assert_eq!(task.input("secrets")["DATABASE_URL"], "${secret.db.arn}:url::");
+    assert_eq!(task.input("secrets")["OPENAI_API_KEY"], "${secret.app.openai-api-key.arn}");
+    assert_eq!(task.input("environment")["REDIS_URL"], "redis://${cache.address}:${cache.port}/0");
+    assert_eq!(task.input("environment")["STATE_CACHE"], "redis");
+    assert_eq!(task.input("environment")["TWILIO_IDEMPOTENCY_ENABLED"], "true");
+    assert_eq!(task.input("image"), "${ecr.url}:latest");
+    // Security groups chain internet → ALB → tasks → database/cache.
+    let rules = |k: &str| specs.iter().find(|s| s.key == k).unwrap().input("rules").clone();
+    assert_eq!(rules("sg.alb").as_array().unwrap().len(), 1, "only 80 without a certificate");
+    assert_eq!(rules("sg.ecs")[0]["source"], "sg.alb");
+    assert_eq!(rules("sg.ecs")[0]["from_port"], 8000);
+    assert_eq!(rules("sg.db")[0]["source"], "sg.ecs");
+    assert_eq!(rules("sg.redis")[0]["source"], "sg.ecs");
+    // Independent branches really are independent of the network.
+    for k in ["ecr", "logs", "secret.db", "role.task", "cluster"] {
+        assert!(specs.iter().find(|s| s.key == k).unwrap().deps.is_empty(), "{k} should have no dependency");
+    }
+}
+
+#[test]
+fn adding_a_zone_replaces_nothing() {
+    let two = config(&[("nat_gateways", Value::str("per_az")), ("availability_zones", Value::string_list(["us-east-1a", "us-east-1b"]))]);
+    let three = config(&[("nat_gateways", Value::str("per_az")), ("availability_zones", Value::string_list(["us-east-1a", "us-east-1b", "us-east-1c"]))]);
+    let st = ContainerService::new();
+    let recorded = as_recorded(&st.desired(&two, &ctx()));
+    let changes = plan(&*st.kinds(), &st.desired(&three, &ctx()), &recorded).unwrap();
+    assert!(!changes.is_empty());
+    for c in &changes {
+        assert!(!matches!(c.action, Action::Replace | Action::Delete), "{}", c.describe());
+    }
+    for k in ["subnet.public.us-east-1c", "subnet.private.us-east-1c", "nat.us-east-1c", "rtb.private.us-east-1c"] {
+        assert!(changes.iter().any(|c| c.key == k && c.action == Action::Create), "{k} not created");
+    }
+    assert!(st.validate_change(&two, &three).0.is_empty());
+    // Reordering zones is caught at plan time.
+    let swapped = config(&[("availability_zones", Value::string_list(["us-east-1b", "us-east-1a"]))]);
+    assert!(st.validate_change(&two, &swapped).has_errors());
+}
+
+#[test]
+fn scaling_and_new_image_update_in_place() {
+    let st = ContainerService::new();
+    let recorded = as_recorded(&st.desired(&config(&[]), &ctx()));
+    let changes = plan(&*st.kinds(), &st.desired(&config(&[("desired_count", Value::Number(3.0))]), &ctx()), &recorded).unwrap();
+    assert_eq!(changes.len(), 2, "{changes:?}"); // service + manifest
+    assert!(changes.iter().any(|c| c.key == "service" && c.action == Action::Update));
+    let changes = plan(&*st.kinds(), &st.desired(&config(&[("container_image", Value::str("nginx:1.27"))]), &ctx()), &recorded).unwrap();
+    assert!(changes.iter().any(|c| c.key == "task" && c.action == Action::Replace), "{changes:?}");
+    assert!(changes.iter().any(|c| c.key == "service" && c.action == Action::Update), "{changes:?}");
+    assert!(!changes.iter().any(|c| c.key == "db" || c.key == "cache" || c.key == "alb"), "{changes:?}");
+}
+
+#[test]
+fn bad_inputs_point_at_their_attribute() {
+    let cases: Vec<(Vec<(&str, Value)>, &str)> = vec![
+        (vec![("project_name", Value::str("Kavak_Agent"))], "project_name"),
+        (vec![("env", Value::str("dev!"))], "env"),
+        (vec![("profile", Value::str("prod"))], "profile"),
+        (vec![("cpu", Value::Number(256.0)), ("memory", Value::Number(4096.0))], "memory"),
+        (vec![("cpu", Value::Number(300.0))], "cpu"),
+        (vec![("cpu", Value::Number(1024.0)), ("memory", Value::Number(1024.0))], "memory"),
+        (vec![("db_engine_version", Value::str("fifteen"))], "db_engine_version"),
+        (vec![("redis_engine_version", Value::str("7.x.y"))], "redis_engine_version"),
+        (vec![("vpc_cidr", Value::str("10.0.0.0/8"))], "vpc_cidr"),
+        (vec![("vpc_cidr", Value::str("10.0.0.0/26"))], "vpc_cidr"),
+        (vec![("public_subnet_cidrs", Value::string_list(["10.0.0.0/24", "10.1.0.0/24"]))], "public_subnet_cidrs[1]"),
+        (
+            vec![("public_subnet_cidrs", Value::string_list(["10.0.0.0/24", "10.0.1.0/24"])), ("private_subnet_cidrs", Value::string_list(["10.0.0.0/25", "10.0.2.0/24"]))],
+            "private_subnet_cidrs[0]",
+        ),
+        (vec![("private_subnet_cidrs", Value::string_list(["10.0.10.0/24"]))], "private_subnet_cidrs"),
+        (vec![("desired_count", Value::Number(-1.0))], "desired_count"),
+        (vec![("desired_count", Value::Number(1.5))], "desired_count"),
+        (vec![("health_check_path", Value::str("health"))], "health_check_path"),
+        (vec![("app_secrets", Value::string_list(["openai api key"]))], "app_secrets[0]"),
+        (vec![("app_secrets", Value::string_list(["a-b", "a_b"]))], "app_secrets[1]"),
+        (vec![("app_secrets", Value::string_list(["database-url"]))], "app_secrets[0]"),
+        (vec![("app_secret_values", Value::Map(BTreeMap::from([("nope".to_string(), Value::str("x"))])))], "app_secret_values[\"nope\"]"),
+        (vec![("environment", Value::Map(BTreeMap::from([("1BAD".to_string(), Value::str("x"))])))], "environment[\"1BAD\"]"),
+        (vec![("environment", Value::Map(BTreeMap::from([("DATABASE_URL".to_string(), Value::str("x"))])))], "environment[\"DATABASE_URL\"]"),
+        (vec![("availability_zones", Value::string_list(["us-east-1a"]))], "availability_zones"),
+        (vec![("availability_zones", Value::string_list(["us-east-1a", "us-east-1a"]))], "availability_zones[1]"),
+        (vec![("container_port", Value::Number(70000.0))], "container_port"),
+        (vec![("log_retention_days", Value::Number(10.0))], "log_retention_days"),
+        (vec![("certificate_arn", Value::str("not-an-arn"))], "certificate_arn"),
+        (vec![("db_allocated_storage", Value::Number(50.0)), ("db_max_allocated_storage", Value::Number(30.0))], "db_max_allocated_storage"),
+        (vec![("db_username", Value::str("admin"))], "db_username"),
+        (vec![("db_instance_class", Value::str("t4g.micro"))], "db_instance_class"),
+        (vec![("nat_gateways", Value::str("two"))], "nat_gateways"),
+        (vec![("alb_ingress_cidrs", Value::string_list(["0.0.0.0/33"]))], "alb_ingress_cidrs[0]"),
+    ];
+    for (extra, at) in cases {
+        let c = config(&extra);
+        let errs = errors_at(&c);
+        assert!(errs.iter().any(|(p, _)| p == at), "{extra:?}: expected an error at {at}, got {errs:?}");
+    }
+}
+
+#[test]
+fn secret_values_are_never_echoed_in_diagnostics() {
+    let c = config(&[("app_secrets", Value::string_list(["k"])), ("app_secret_values", Value::Map(BTreeMap::from([("k".to_string(), Value::str(""))])))]);
+    let d = ContainerService::new().validate(&c);
+    assert!(d.has_errors());
+    let c = config(&[("app_secrets", Value::string_list(["k"])), ("app_secret_values", Value::Map(BTreeMap::from([("zz".to_string(), Value::str("hunter2-secret"))])))]);
+    for diag in ContainerService::new().validate(&c).0 {
+        assert!(!diag.detail.contains("hunter2") && !diag.summary.contains("hunter2"));
+    }
+}
+
+#[test]
+fn names_fit_aws_limits() {
+    assert_eq!(short_name("kavak-agent-dev-alb", 32), "kavak-agent-dev-alb");
+    let long = short_name("a-very-long-project-name-production-alb", 32);
+    assert!(long.len() <= 32, "{long}");
+    assert_ne!(long, short_name("a-very-long-project-name-production-alc", 32));
+    assert!(fargate_memory_ok(256, 512).is_ok());
+    assert!(fargate_memory_ok(512, 3072).is_ok());
+    assert!(fargate_memory_ok(8192, 20480).is_ok());
+    assert!(fargate_memory_ok(8192, 17408).is_err());
+    assert_eq!(env_var_name("openai-api-key"), "OPENAI_API_KEY");
+}
