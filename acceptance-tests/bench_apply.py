@@ -1,6 +1,7 @@
-"""Benchmark: `terraform apply` of examples/kauri against moto, next to
-the critical path of its component operations measured in the same run,
-and the same apply with the engine forced sequential."""
+"""Benchmark: `terraform apply` and `destroy` of examples/kauri (Docker
+host) and examples/kavak (container service) against moto, next to the
+critical path of the component operations measured in the same run, and
+the same apply with the engine forced sequential."""
 
 import json
 import os
@@ -27,10 +28,16 @@ def critical_path(ops):
     return max((finish(k) for k in by_key), default=0.0)
 
 
-def one_apply(emu, parallelism):
+def example_vars(example, emu):
+    if example == "kauri":
+        return {"ami_id": harness.moto_ami(emu)}
+    return {"aws_region": harness.REGION}
+
+
+def one_apply(emu, example, parallelism):
     emu.reset()
-    work = harness.copy_example("kauri", Path(tempfile.mkdtemp()) / "kauri")
-    (work / "t.auto.tfvars.json").write_text(json.dumps({"ami_id": harness.moto_ami(emu)}))
+    work = harness.copy_example(example, Path(tempfile.mkdtemp()) / example)
+    (work / "t.auto.tfvars.json").write_text(json.dumps(example_vars(example, emu)))
     timings = work / "timings.jsonl"
     tf = harness.Terraform("1.15", work, emu.endpoint, {"AWSSTACK_TIMINGS_FILE": str(timings), "AWSSTACK_PARALLELISM": str(parallelism)})
     tf.init()
@@ -51,26 +58,32 @@ def one_apply(emu, parallelism):
     return wall, engine, cp, len(ops), destroy
 
 
+def report(emu, example, runs):
+    par, seq = [], []
+    for _ in range(runs):
+        par.append(one_apply(emu, example, 8))
+        seq.append(one_apply(emu, example, 1))
+    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    wall, engine, cp, n, destroy = (med([r[i] for r in par]) for i in range(5))
+    s_engine = med([r[1] for r in seq])
+    # The critical path with uncontended durations (from the sequential
+    # runs, where each call has the emulator to itself).
+    s_cp = med([r[2] for r in seq])
+    print(f"examples/{example} against moto, median of {runs}: {int(n)} component operations")
+    print(f"  terraform apply wall time      {wall:6.2f} s   (terraform destroy {destroy:.2f} s)")
+    print(f"  engine apply (parallel)        {engine:6.2f} s")
+    print(f"  critical path of its API ops   {cp:6.2f} s   ratio engine/critical path {engine / cp:.2f}x (target <= 1.3x)")
+    print(f"  critical path, uncontended     {s_cp:6.2f} s   ratio engine/critical path {engine / s_cp:.2f}x")
+    print(f"  engine apply (sequential)      {s_engine:6.2f} s   parallel speed-up {s_engine / engine:.2f}x", flush=True)
+
+
 def main():
     runs = int(os.environ.get("BENCH_RUNS", "3"))
+    examples = sys.argv[1:] or ["kauri", "kavak"]
     emu = harness.Emulator("moto").start()
     try:
-        par, seq = [], []
-        for _ in range(runs):
-            par.append(one_apply(emu, 8))
-            seq.append(one_apply(emu, 1))
-        med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
-        wall, engine, cp, n, destroy = (med([r[i] for r in par]) for i in range(5))
-        s_engine = med([r[1] for r in seq])
-        # The critical path with uncontended durations (from the sequential
-        # runs, where each call has the emulator to itself).
-        s_cp = med([r[2] for r in seq])
-        print(f"examples/kauri against moto, median of {runs}: {int(n)} component operations")
-        print(f"  terraform apply wall time      {wall:6.2f} s   (terraform destroy {destroy:.2f} s)")
-        print(f"  engine apply (parallel)        {engine:6.2f} s")
-        print(f"  critical path of its API ops   {cp:6.2f} s   ratio engine/critical path {engine / cp:.2f}x (target <= 1.3x)")
-        print(f"  critical path, uncontended     {s_cp:6.2f} s   ratio engine/critical path {engine / s_cp:.2f}x")
-        print(f"  engine apply (sequential)      {s_engine:6.2f} s   parallel speed-up {s_engine / engine:.2f}x")
+        for example in examples:
+            report(emu, example, runs)
     finally:
         emu.stop()
 

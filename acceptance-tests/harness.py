@@ -269,9 +269,63 @@ def leftovers(emu: Emulator, stack_id: str, region: str = REGION, budgets: bool 
     sch = emu.client("scheduler", region)
     for s in sch.list_schedules(NamePrefix=stack_id + "-").get("Schedules", []):
         found.append(f"schedule {s['Name']}")
+    found += container_leftovers(emu, stack_id, region)
     if budgets:
         b = emu.client("budgets", "us-east-1")
         for x in b.describe_budgets(AccountId=ACCOUNT).get("Budgets", []):
             if x["BudgetName"].startswith(stack_id + "-"):
                 found.append(f"budget {x['BudgetName']}")
+    return found
+
+
+def container_leftovers(emu: Emulator, stack_id: str, region: str = REGION) -> list[str]:
+    """The container service's resources: NAT gateways, ECR, logs, secrets,
+    load balancers, RDS, ElastiCache and ECS."""
+    found: list[str] = []
+    ours = lambda tags: any(t["Key"] == STACK_TAG and t["Value"] == stack_id for t in tags)  # noqa: E731
+    ec2 = emu.client("ec2", region)
+    for n in ec2.describe_nat_gateways(Filters=[{"Name": f"tag:{STACK_TAG}", "Values": [stack_id]}])["NatGateways"]:
+        if n["State"] not in ("deleted", "deleting"):
+            found.append(f"nat {n['NatGatewayId']}")
+    for r in emu.client("ecr", region).describe_repositories()["repositories"]:
+        if r["repositoryName"].startswith(stack_id + "-"):
+            found.append(f"ecr {r['repositoryName']}")
+    for g in emu.client("logs", region).describe_log_groups(logGroupNamePrefix=f"/ecs/{stack_id}-")["logGroups"]:
+        found.append(f"log-group {g['logGroupName']}")
+    for x in emu.client("secretsmanager", region).list_secrets()["SecretList"]:
+        if ours(x.get("Tags", [])) and "DeletedDate" not in x:
+            found.append(f"secret {x['Name']}")
+    elb = emu.client("elbv2", region)
+    lbs = [x["LoadBalancerArn"] for x in elb.describe_load_balancers()["LoadBalancers"]]
+    tgs = [x["TargetGroupArn"] for x in elb.describe_target_groups()["TargetGroups"]]
+    for arns, what in ((lbs, "load-balancer"), (tgs, "target-group")):
+        if arns:
+            for d in elb.describe_tags(ResourceArns=arns)["TagDescriptions"]:
+                if ours(d["Tags"]):
+                    found.append(f"{what} {d['ResourceArn']}")
+    rds = emu.client("rds", region)
+    for db in rds.describe_db_instances()["DBInstances"]:
+        if ours(db.get("TagList", [])) and db["DBInstanceStatus"] != "deleting":
+            found.append(f"db {db['DBInstanceIdentifier']}")
+    for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]:
+        if g["DBSubnetGroupName"].startswith(stack_id + "-"):
+            found.append(f"db-subnet-group {g['DBSubnetGroupName']}")
+    ec = emu.client("elasticache", region)
+    for g in ec.describe_replication_groups()["ReplicationGroups"]:
+        if g["ReplicationGroupId"].startswith(stack_id[:20]) and g["Status"] != "deleting":
+            found.append(f"redis {g['ReplicationGroupId']}")
+    for g in ec.describe_cache_subnet_groups()["CacheSubnetGroups"]:
+        if g["CacheSubnetGroupName"].startswith(stack_id + "-"):
+            found.append(f"cache-subnet-group {g['CacheSubnetGroupName']}")
+    ecs = emu.client("ecs", region)
+    arns = ecs.list_clusters()["clusterArns"]
+    if arns:
+        for c in ecs.describe_clusters(clusters=arns)["clusters"]:
+            # Deleted clusters stay listed as INACTIVE.
+            if c["clusterName"].startswith(stack_id + "-") and c["status"] == "ACTIVE":
+                found.append(f"ecs-cluster {c['clusterName']}")
+                for svc in ecs.list_services(cluster=c["clusterArn"])["serviceArns"]:
+                    found.append(f"ecs-service {svc}")
+    for td in ecs.list_task_definitions(familyPrefix=f"{stack_id}-", status="ACTIVE")["taskDefinitionArns"]:
+        found.append(f"task-definition {td}")
     return found

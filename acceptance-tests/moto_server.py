@@ -1,12 +1,19 @@
 """moto's server with the state transitions it cannot play, played.
 
-Real AWS finishes deleting an ElastiCache replication group a few minutes
-after DeleteReplicationGroup and lets the cache subnet group go afterwards.
-moto leaves the group in `deleting` forever and has no
-DeleteCacheSubnetGroup. The provider waits for real completion (it never
+The provider waits for what real AWS eventually reports (it never
 special-cases the emulator), so the tests configure the emulator instead:
-a group in `deleting` is reported once, then gone; cache subnet groups can
-be deleted once no replication group uses them. Everything else is moto's.
+
+- ElastiCache: AWS finishes deleting a replication group a few minutes
+  after DeleteReplicationGroup and then lets its cache subnet group go.
+  moto leaves the group `deleting` forever and has no
+  DeleteCacheSubnetGroup. Here a group in `deleting` is reported once, then
+  gone; a cache subnet group can be deleted once no group uses it.
+- ECS: when UpdateService changes the task definition, AWS starts a new
+  PRIMARY deployment of it, which completes once its tasks run. moto keeps
+  the old deployment. Here the deployment moves to the new task definition,
+  completed, with the service's running count.
+
+Everything else is moto's.
 """
 
 import sys
@@ -52,6 +59,24 @@ def delete_cache_subnet_group_response(self):
     return EmptyResult()
 
 
+from moto.ecs import models as ecs_models  # noqa: E402
+
+_update_service = ecs_models.EC2ContainerServiceBackend.update_service
+
+
+def update_service(self, service_properties):
+    service = _update_service(self, dict(service_properties))
+    for d in service.deployments[:1]:
+        if d.get("taskDefinition") != service.task_definition:
+            d["id"] = f"ecs-svc/{abs(hash((service.name, service.task_definition))) % 10**12}"
+            d["taskDefinition"] = service.task_definition
+            d["rolloutState"] = "COMPLETED"
+        d["desiredCount"] = service.desired_count
+        d["runningCount"] = service.running_count
+    return service
+
+
+ecs_models.EC2ContainerServiceBackend.update_service = update_service
 models.ElastiCacheBackend.describe_replication_groups = describe_replication_groups
 models.ElastiCacheBackend.delete_cache_subnet_group = delete_cache_subnet_group
 responses.ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group_response

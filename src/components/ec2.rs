@@ -573,12 +573,26 @@ impl Kind<AwsContext> for SecurityGroup {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let o = env.ctx.ec2.describe_security_groups().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSecurityGroups"))?;
-        Ok(o.security_groups().first().map(|g| {
-            // Sources are resolved on the adopting update.
-            let mut inputs = spec.inputs.clone();
-            inputs["rules"] = permissions_to_rules(g.ip_permissions(), &BTreeMap::new());
-            Record::new(self.name(), g.group_id().unwrap_or_default(), inputs)
-        }))
+        let Some(g) = o.security_groups().first() else {
+            return Ok(None);
+        };
+        // Source groups of the same stack map back to their component keys.
+        let ids: Vec<String> = g.ip_permissions().iter().flat_map(|p| p.user_id_group_pairs()).filter_map(|x| x.group_id().map(str::to_string)).collect();
+        let mut sources = BTreeMap::new();
+        if !ids.is_empty() {
+            let src = env.ctx.ec2.describe_security_groups().set_group_ids(Some(ids)).send().await.map_err(op("DescribeSecurityGroups"))?;
+            for sg in src.security_groups() {
+                let tag = |k: &str| sg.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
+                if let (Some(stack), Some(key)) = (tag(TAG_STACK_ID), tag(TAG_COMPONENT)) {
+                    if stack == env.stack_id {
+                        sources.insert(sg.group_id().unwrap_or_default().to_string(), key);
+                    }
+                }
+            }
+        }
+        let mut inputs = spec.inputs.clone();
+        inputs["rules"] = permissions_to_rules(g.ip_permissions(), &sources);
+        Ok(Some(with_sources(Record::new(self.name(), g.group_id().unwrap_or_default(), inputs), &sources)))
     }
 }
 

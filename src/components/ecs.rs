@@ -193,11 +193,19 @@ impl Kind<AwsContext> for TaskDefinition {
         match env.ctx.ecs.describe_task_definition().task_definition(spec.str("family")).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
             Ok(o) => {
                 let ours = o.tags().iter().any(|t| t.key() == Some(crate::stacks::TAG_STACK_ID) && t.value() == Some(env.stack_id.as_str()));
-                Ok(o.task_definition().filter(|_| ours).and_then(|t| t.task_definition_arn()).map(|arn| {
-                    // Its content is not compared: the adopting update keeps
-                    // it only if the configuration did not change.
-                    Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn)
-                }))
+                // Only an active revision that matches what can be compared
+                // without the dependencies (size, literal image).
+                let matches = |t: &aws_sdk_ecs::types::TaskDefinition| {
+                    let image = t.container_definitions().first().and_then(|c| c.image()).unwrap_or_default();
+                    t.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+                        && t.cpu() == Some(spec.input("cpu").to_string().as_str())
+                        && t.memory() == Some(spec.input("memory").to_string().as_str())
+                        && (spec.str("image").contains("${") || image == spec.str("image"))
+                };
+                Ok(o.task_definition()
+                    .filter(|t| ours && matches(t))
+                    .and_then(|t| t.task_definition_arn())
+                    .map(|arn| Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn)))
             }
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeTaskDefinition")(e)),
@@ -377,10 +385,8 @@ impl Kind<AwsContext> for Service {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let cluster = spec.str("cluster");
-        Ok(Self::describe(env, cluster, spec.str("name")).await?.map(|s| {
-            let mut r = self.record(spec.inputs.clone(), &s, cluster);
-            r.inputs["desired_count"] = json!(s.desired_count());
-            r
-        }))
+        // The configured count is recorded, not the observed one (which
+        // autoscaling may own): an import does not plan to reset it.
+        Ok(Self::describe(env, cluster, spec.str("name")).await?.map(|s| self.record(spec.inputs.clone(), &s, cluster)))
     }
 }

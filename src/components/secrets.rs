@@ -129,8 +129,12 @@ impl Kind<AwsContext> for Secret {
             sm.restore_secret().secret_id(spec.str("name")).send().await.map_err(op("RestoreSecret"))?;
         }
         let mut r = self.record(spec, d.arn().unwrap_or_default());
-        // What the adopting update compares against.
-        r.inputs["value_sha256"] = Json::Null;
+        if spec.input("value_sha256").is_string() {
+            r.inputs["value_sha256"] = match Self::current_value(env, &r.id).await? {
+                Some(v) => json!(sha256_hex(&v)),
+                None => Json::Null,
+            };
+        }
         Ok(Some(r))
     }
 }
