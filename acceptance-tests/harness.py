@@ -215,9 +215,11 @@ def moto_ami(emu: Emulator) -> str:
     return imgs[0]["ImageId"]
 
 
-def leftovers(emu: Emulator, stack_id: str, region: str = REGION, budgets: bool = True) -> list[str]:
+def leftovers(emu: Emulator, stack_id: str, region: str = REGION, budgets: bool = True, containers: bool = True) -> list[str]:
     """Every resource in the emulator that carries the stack's tag (or its
-    deterministic name, for services without tag search)."""
+    deterministic name, for services without tag search). `budgets=False`
+    and `containers=False` skip the services LocalStack's community runtime
+    lacks (Budgets; ECS, ELBv2, ECR, RDS, ElastiCache)."""
     found: list[str] = []
     ec2 = emu.client("ec2", region)
     flt = [{"Name": f"tag:{STACK_TAG}", "Values": [stack_id]}]
@@ -269,7 +271,8 @@ def leftovers(emu: Emulator, stack_id: str, region: str = REGION, budgets: bool 
     sch = emu.client("scheduler", region)
     for s in sch.list_schedules(NamePrefix=stack_id + "-").get("Schedules", []):
         found.append(f"schedule {s['Name']}")
-    found += container_leftovers(emu, stack_id, region)
+    if containers:
+        found += container_leftovers(emu, stack_id, region)
     if budgets:
         b = emu.client("budgets", "us-east-1")
         for x in b.describe_budgets(AccountId=ACCOUNT).get("Budgets", []):

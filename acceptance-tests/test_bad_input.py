@@ -91,3 +91,51 @@ def test_shrinking_data_volume_is_refused_before_any_change(fresh_emulator, work
     write(workdir, "data_volume_size = 20\n  enable_budgets = false\n  scheduler_enabled = false")
     tf.destroy()
     assert leftovers(fresh_emulator, "badinput-dev") == []
+
+
+CONTAINER_CASES = [
+    ("cpu = 256\n  memory = 4096", "CPU and memory Fargate rejects", "memory"),
+    ('db_engine_version = "fifteen"', "Invalid engine version", "db_engine_version"),
+    ('public_subnet_cidrs = ["10.0.0.0/24", "10.0.1.0/24"]\n  private_subnet_cidrs = ["10.0.0.0/25", "10.0.2.0/24"]', "Overlapping subnets", "private_subnet_cidrs"),
+    ('vpc_cidr = "10.0.0.0/16"\n  public_subnet_cidrs = ["10.1.0.0/24", "10.0.1.0/24"]', "Subnet does not fit the VPC", "public_subnet_cidrs"),
+    ("desired_count = -1", "Value out of range", "desired_count"),
+    ('health_check_path = "health"', "Invalid health check path", "health_check_path"),
+    ('app_secrets = ["openai api key"]', "Invalid secret name", "app_secrets"),
+    ('profile = "prod"', "Invalid profile", "profile"),
+]
+
+
+def write_container(work, body):
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "main.tf").write_text(
+        f"""terraform {{
+  required_providers {{
+    awsstack = {{ source = "awsstack/awsstack" }}
+  }}
+}}
+
+provider "awsstack" {{
+  region = "eu-west-1"
+}}
+
+resource "awsstack_container_service" "x" {{
+  project_name = "badinput"
+  {body}
+}}
+"""
+    )
+
+
+@pytest.mark.parametrize("case", CONTAINER_CASES, ids=lambda c: c[1].replace(" ", "_") + ":" + c[2])
+def test_container_service_bad_input(case, fresh_emulator, workdir):
+    body, summary, attr = case
+    write_container(workdir, body)
+    tf = Terraform("1.15", workdir, fresh_emulator.endpoint)
+    tf.init()
+    for cmd in (["validate", "-no-color"], ["plan", "-no-color"]):
+        p = tf.run(*cmd, check=False)
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert f"Error: {summary}" in p.stderr, p.stderr
+        assert attr in p.stderr.split(f"Error: {summary}")[1], p.stderr
+        assert "panic" not in p.stderr.lower()
+    assert leftovers(fresh_emulator, "badinput-dev") == []

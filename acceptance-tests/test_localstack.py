@@ -41,7 +41,7 @@ def test_kauri_on_localstack(localstack, workdir):
         recorded = set(state["resource_ids"])
         assert {"vpc", "subnet.public", "sg.host", "role.host", "instance_profile.host", "bucket", "param.OPENAI_API_KEY", "topic"} <= recorded
         assert "instance" not in recorded
-        present = leftovers(emu, "kauri-ls", budgets=False)
+        present = leftovers(emu, "kauri-ls", budgets=False, containers=False)
         assert len(present) >= 8, present
     else:
         out = tf.outputs()
@@ -49,4 +49,4 @@ def test_kauri_on_localstack(localstack, workdir):
         assert {t["Key"]: t["Value"] for t in inst["Tags"]}["awsstack:stack-id"] == "kauri-ls"
         assert tf.resource_actions() == {}
     tf.destroy()
-    assert leftovers(emu, "kauri-ls", budgets=False) == []
+    assert leftovers(emu, "kauri-ls", budgets=False, containers=False) == []
