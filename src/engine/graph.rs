@@ -35,21 +35,51 @@ pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
     Ok(order)
 }
 
+/// The length of the longest chain of keys that wait (transitively) on each
+/// key, itself included: the work that cannot start before it ends.
+pub fn heights(waits: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, usize> {
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (k, ws) in waits {
+        for d in ws {
+            dependents.entry(d.as_str()).or_default().push(k.as_str());
+        }
+    }
+    fn height<'a>(k: &'a str, deps: &BTreeMap<&'a str, Vec<&'a str>>, memo: &mut BTreeMap<&'a str, usize>, visiting: &mut BTreeSet<&'a str>) -> usize {
+        if let Some(h) = memo.get(k) {
+            return *h;
+        }
+        if !visiting.insert(k) {
+            return 0; // a cycle: the caller reports it
+        }
+        let h = 1 + deps.get(k).map(|v| v.iter().map(|d| height(d, deps, memo, visiting)).max().unwrap_or(0)).unwrap_or(0);
+        visiting.remove(k);
+        memo.insert(k, h);
+        h
+    }
+    let mut memo = BTreeMap::new();
+    let mut visiting = BTreeSet::new();
+    waits.keys().map(|k| (k.clone(), height(k, &dependents, &mut memo, &mut visiting))).collect()
+}
+
 /// Runs `f(key)` for every key once all the keys it waits for have finished
-/// successfully, at most `limit` at a time. After the first failure (or a
-/// cancel) nothing new starts; what is running finishes. Returns the errors.
+/// successfully, at most `limit` at a time, the ready key with the longest
+/// chain behind it first (critical path first). After the first failure (or
+/// a cancel) nothing new starts; what is running finishes. Returns the
+/// errors.
 pub async fn run<E, F, Fut>(mut waits: BTreeMap<String, Vec<String>>, limit: usize, cancel: watch::Receiver<bool>, f: F) -> Vec<E>
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: From<Cancelled>,
 {
+    let priority = heights(&waits);
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut running = FuturesUnordered::new();
     let mut errors = Vec::new();
     loop {
         if errors.is_empty() && !*cancel.borrow() {
-            let ready: Vec<String> = waits.iter().filter(|(_, w)| w.iter().all(|d| done.contains(d))).map(|(k, _)| k.clone()).collect();
+            let mut ready: Vec<String> = waits.iter().filter(|(_, w)| w.iter().all(|d| done.contains(d))).map(|(k, _)| k.clone()).collect();
+            ready.sort_by_key(|k| (std::cmp::Reverse(priority.get(k).copied().unwrap_or(0)), k.clone()));
             for k in ready {
                 if running.len() >= limit {
                     break;

@@ -233,3 +233,27 @@ async fn waiter_times_out_with_a_clear_message() {
     let msg = r.unwrap_err().message;
     assert!(msg.contains("timeout while waiting for instance i-1 to be running") && msg.contains("timeouts"), "{msg}");
 }
+
+#[tokio::test]
+async fn the_longest_chain_starts_first() {
+    // a → b → c is the critical path; x, y, z are independent leaves that
+    // sort before it by name but must not delay it.
+    let mut waits: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, w) in [("a", vec![]), ("b", vec!["a"]), ("c", vec!["b"]), ("0x", vec![]), ("0y", vec![]), ("0z", vec![])] {
+        waits.insert(k.to_string(), w.into_iter().map(str::to_string).collect());
+    }
+    let h = graph::heights(&waits);
+    assert_eq!((h["a"], h["b"], h["c"], h["0x"]), (3, 2, 1, 1));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    let errs: Vec<ApplyError> = graph::run(waits, 1, watch::channel(false).1, move |k: String| {
+        let o = o.clone();
+        async move {
+            o.lock().unwrap().push(k);
+            Ok(())
+        }
+    })
+    .await;
+    assert!(errs.is_empty());
+    assert_eq!(order.lock().unwrap()[0], "a", "{:?}", order.lock().unwrap());
+}
