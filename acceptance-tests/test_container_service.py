@@ -243,3 +243,38 @@ def test_production_destroy_is_refused_while_protected(fresh_emulator, workdir):
     # Production keeps a final snapshot.
     snaps = rds.describe_db_snapshots(DBInstanceIdentifier="kavak-agent-dev-db")["DBSnapshots"]
     assert any(s["DBSnapshotIdentifier"].startswith("kavak-agent-dev-db-final-") for s in snaps)
+
+
+def test_https_listener_and_redirect(fresh_emulator, workdir):
+    """With certificate_arn: 443 forwards, 80 redirects, the ALB group opens
+    443; without it again: back to plain HTTP on 80, 443 removed."""
+    emu = fresh_emulator
+    cert = emu.client("acm").request_certificate(DomainName="agent.example.com")["CertificateArn"]
+    work = copy_example("kavak", workdir / "https")
+    tfvars(work, certificate_arn=cert)
+    tf = Terraform("1.15", work, emu.endpoint)
+    tf.init()
+    tf.apply()
+    out = tf.outputs()
+    elb = emu.client("elbv2")
+    lb = elb.describe_load_balancers(Names=["kavak-agent-dev-alb"])["LoadBalancers"][0]
+    ls = {x["Port"]: x for x in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]}
+    assert set(ls) == {80, 443}
+    assert ls[443]["Protocol"] == "HTTPS" and ls[443]["Certificates"][0]["CertificateArn"] == cert
+    assert ls[443]["DefaultActions"][0]["Type"] == "forward"
+    redirect = ls[80]["DefaultActions"][0]
+    assert redirect["Type"] == "redirect" and redirect["RedirectConfig"]["Protocol"] == "HTTPS" and redirect["RedirectConfig"]["Port"] == "443"
+    ec2 = emu.client("ec2")
+    sg = ec2.describe_security_groups(GroupIds=[out["resource_ids"]["sg.alb"]])["SecurityGroups"][0]
+    assert sorted(p["FromPort"] for p in sg["IpPermissions"]) == [80, 443]
+    assert tf.plan().returncode == 0
+
+    tfvars(work)
+    p = tf.plan()
+    assert p.returncode == 2 and "delete listener.https" in p.stdout and "update listener.http (elbv2_listener): action" in p.stdout, p.stdout
+    tf.apply()
+    ls = {x["Port"]: x for x in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]}
+    assert set(ls) == {80} and ls[80]["DefaultActions"][0]["Type"] == "forward"
+    assert tf.plan().returncode == 0
+    tf.destroy()
+    assert leftovers(emu, STACK) == []

@@ -313,7 +313,12 @@ impl<S: Stack> Resource for StackResource<S> {
                 planned.set_attr(a.name, req.prior_state.get(a.name).clone());
             }
         }
-        self.fill(&mut planned, &ctx, &recorded, &pending, Value::Unknown);
+        // Components the apply deletes are not part of the planned stack.
+        let mut remaining = recorded.clone();
+        for c in changes.iter().filter(|c| c.action == Action::Delete) {
+            remaining.remove(&c.key);
+        }
+        self.fill(&mut planned, &ctx, &remaining, &pending, Value::Unknown);
         if changes.is_empty() {
             if !req.prior_state.is_null() {
                 planned.set_attr("changes", req.prior_state.get("changes").clone());
