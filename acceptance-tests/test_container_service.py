@@ -150,6 +150,15 @@ def test_kavak_lifecycle(tf_version, fresh_emulator, workdir):
     assert tf.output_raw("ecs_cluster_name") == "kavak-agent-dev-cluster"
     assert json.loads(tf.run("output", "-json", "private_subnet_ids").stdout) == out["private_subnet_ids"]
     assert tf.output_raw("aws_region") == harness.REGION
+    # The seed's migration command (`aws ecs run-task`) resolves from these
+    # outputs; moto's RunTask cannot run a Fargate task without
+    # container-level memory (a named emulator gap), so only the inputs of
+    # that command are checked here.
+    ecs = emu.client("ecs")
+    cluster = tf.output_raw("ecs_cluster_name")
+    family = ecs.describe_task_definition(taskDefinition=cluster.removesuffix("-cluster") + "-app")["taskDefinition"]
+    assert family["containerDefinitions"][0]["name"] == "app" and family["status"] == "ACTIVE"
+    assert tf.output_raw("ecs_security_group_id") == out["ecs_security_group_id"]
     # The generated password is in Secrets Manager only: not in the state, not in the outputs.
     state = (work / "terraform.tfstate").read_text()
     assert password not in state and OPENAI not in tf.run("show", "-no-color").stdout
@@ -166,7 +175,6 @@ def test_kavak_lifecycle(tf_version, fresh_emulator, workdir):
     assert p.returncode == 2 and "update service (ecs_service): desired_count" in p.stdout, p.stdout
     assert "replace" not in p.stdout.split("changes")[1].split("]")[0], p.stdout
     tf.apply()
-    ecs = emu.client("ecs")
     svc = ecs.describe_services(cluster=out["ecs_cluster_name"], services=[out["ecs_service_name"]])["services"][0]
     assert svc["desiredCount"] == svc["runningCount"] == 2
     # Autoscaling moves the count: Terraform does not reset it (CDK #3919).

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: set up (idempotent), start the local AWS emulator, apply
-# examples/kauri with the real Terraform CLI and print its outputs.
+# an example (default examples/kauri; `scripts/demo.sh kavak` for the
+# container service) with the real Terraform CLI and print its outputs.
 #   scripts/demo.sh            apply and print the outputs
-#   scripts/demo.sh destroy    destroy the stack and stop the emulator
+#   scripts/demo.sh destroy [example]   destroy the stack and stop the emulator
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 bash "$ROOT/scripts/setup.sh"
