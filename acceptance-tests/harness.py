@@ -287,8 +287,8 @@ def container_leftovers(emu: Emulator, stack_id: str, region: str = REGION) -> l
     found: list[str] = []
     ours = lambda tags: any(t["Key"] == STACK_TAG and t["Value"] == stack_id for t in tags)  # noqa: E731
     ec2 = emu.client("ec2", region)
-    for n in ec2.describe_nat_gateways(Filters=[{"Name": f"tag:{STACK_TAG}", "Values": [stack_id]}])["NatGateways"]:
-        if n["State"] not in ("deleted", "deleting"):
+    for n in ec2.describe_nat_gateways()["NatGateways"]:  # moto ignores tag filters here
+        if ours(n.get("Tags", [])) and n["State"] not in ("deleted", "deleting"):
             found.append(f"nat {n['NatGatewayId']}")
     for r in emu.client("ecr", region).describe_repositories()["repositories"]:
         if r["repositoryName"].startswith(stack_id + "-"):

@@ -7,11 +7,14 @@ special-cases the emulator), so the tests configure the emulator instead:
   after DeleteReplicationGroup and then lets its cache subnet group go.
   moto leaves the group `deleting` forever and has no
   DeleteCacheSubnetGroup. Here a group in `deleting` is reported once, then
-  gone; a cache subnet group can be deleted once no group uses it.
+  gone; a cache subnet group can be deleted once no group uses it, and
+  changed (ModifyCacheSubnetGroup, which moto lacks too: adding a zone).
 - ECS: when UpdateService changes the task definition, AWS starts a new
   PRIMARY deployment of it, which completes once its tasks run. moto keeps
   the old deployment. Here the deployment moves to the new task definition,
   completed, with the service's running count.
+- RDS: moto's ModifyDBSubnetGroup drops the group from its registry (it
+  pops it and never puts it back); here it is put back.
 
 Everything else is moto's.
 """
@@ -54,6 +57,29 @@ def delete_cache_subnet_group(self, cache_subnet_group_name):
     return self.cache_subnet_groups.pop(cache_subnet_group_name)
 
 
+def modify_cache_subnet_group(self, name, subnet_ids):
+    if name not in self.cache_subnet_groups:
+        raise exc.CacheSubnetGroupNotFound(name)
+    old = self.cache_subnet_groups[name]
+    new = models.CacheSubnetGroup(
+        account_id=self.account_id,
+        region_name=self.region_name,
+        cache_subnet_group_name=name,
+        cache_subnet_group_description=old.cache_subnet_group_description,
+        subnet_ids=subnet_ids,
+        tags=old.tags,
+    )
+    self.cache_subnet_groups[name] = new
+    return new
+
+
+def modify_cache_subnet_group_response(self):
+    from moto.core.responses import ActionResult
+
+    group = self.elasticache_backend.modify_cache_subnet_group(self._get_param("CacheSubnetGroupName"), self._get_param("SubnetIds", []))
+    return ActionResult({"CacheSubnetGroup": group})
+
+
 def delete_cache_subnet_group_response(self):
     self.elasticache_backend.delete_cache_subnet_group(self._get_param("CacheSubnetGroupName"))
     return EmptyResult()
@@ -77,9 +103,24 @@ def update_service(self, service_properties):
 
 
 ecs_models.EC2ContainerServiceBackend.update_service = update_service
+
+from moto.rds import models as rds_models  # noqa: E402
+
+_modify_db_subnet_group = rds_models.RDSBackend.modify_db_subnet_group
+
+
+def modify_db_subnet_group(self, subnet_name, description, subnets):
+    group = _modify_db_subnet_group(self, subnet_name, description, subnets)
+    self.subnet_groups[subnet_name] = group
+    return group
+
+
+rds_models.RDSBackend.modify_db_subnet_group = modify_db_subnet_group
 models.ElastiCacheBackend.describe_replication_groups = describe_replication_groups
 models.ElastiCacheBackend.delete_cache_subnet_group = delete_cache_subnet_group
 responses.ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group_response
+models.ElastiCacheBackend.modify_cache_subnet_group = modify_cache_subnet_group
+responses.ElastiCacheResponse.modify_cache_subnet_group = modify_cache_subnet_group_response
 
 if __name__ == "__main__":
     from moto.server import main

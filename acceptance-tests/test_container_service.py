@@ -46,7 +46,7 @@ def check_stack(emu, out):
     assert sorted(s["CidrBlock"] for s in subnets) == ["10.0.10.0/24", "10.0.11.0/24"]
     assert {s["AvailabilityZone"] for s in subnets} == {f"{harness.REGION}a", f"{harness.REGION}b"}
     assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
-    nats = ec2.describe_nat_gateways(Filters=[{"Name": "tag:awsstack:stack-id", "Values": [STACK]}])["NatGateways"]
+    nats = [n for n in ec2.describe_nat_gateways()["NatGateways"] if tags_of(n.get("Tags", [])).get("awsstack:stack-id") == STACK]
     assert [n["State"] for n in nats] == ["available"]
     rt = ec2.describe_route_tables(RouteTableIds=[ids["rtb.private"]])["RouteTables"][0]
     assert any(r.get("NatGatewayId") == nats[0]["NatGatewayId"] for r in rt["Routes"])
@@ -283,6 +283,48 @@ def test_https_listener_and_redirect(fresh_emulator, workdir):
     tf.apply()
     ls = {x["Port"]: x for x in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]}
     assert set(ls) == {80} and ls[80]["DefaultActions"][0]["Type"] == "forward"
+    assert tf.plan().returncode == 0
+    tf.destroy()
+    assert leftovers(emu, STACK) == []
+
+
+def test_adding_a_zone_replaces_nothing(fresh_emulator, workdir):
+    """Appending an availability zone adds its subnets, NAT gateway and
+    route table and grows the subnet groups, the ALB and the service: no
+    existing subnet or NAT gateway is replaced."""
+    emu = fresh_emulator
+    zones = [f"{harness.REGION}a", f"{harness.REGION}b"]
+    work = copy_example("kavak", workdir / "zones")
+    main = work / "main.tf"
+    main.write_text(main.read_text().replace('nat_gateways = "single"', "nat_gateways = var.nat_gateways\n  availability_zones = var.zones"))
+    (work / "zones.tf").write_text('variable "zones" {\n  type = list(string)\n}\n\nvariable "nat_gateways" {\n  type = string\n}\n')
+    tfvars(work, zones=zones, nat_gateways="per_az")
+    tf = Terraform("1.15", work, emu.endpoint)
+    tf.init()
+    tf.apply()
+    before = tf.outputs()
+    ids = before["resource_ids"]
+    tfvars(work, zones=zones + [f"{harness.REGION}c"], nat_gateways="per_az")
+    p = tf.plan()
+    assert p.returncode == 2, p.stdout
+    # The new plan's lines of the `changes` list (the old ones print with "-").
+    changes = "\n".join(x.strip() for x in p.stdout.split("changes")[1].split("]")[0].splitlines() if x.strip().startswith('+ "'))
+    assert changes and "replace" not in changes and "delete" not in changes, changes
+    for k in ("subnet.public.eu-west-1c", "subnet.private.eu-west-1c", "nat.eu-west-1c", "rtb.private.eu-west-1c"):
+        assert f"create {k} " in changes, changes
+    tf.apply()
+    after = tf.outputs()
+    for k, v in ids.items():
+        assert after["resource_ids"][k] == v, f"{k} changed identity"
+    assert after["private_subnet_ids"][:2] == before["private_subnet_ids"] and len(after["private_subnet_ids"]) == 3
+    ec2 = emu.client("ec2")
+    # (moto ignores tag filters on DescribeNatGateways: filter here.)
+    nats = [n for n in ec2.describe_nat_gateways()["NatGateways"] if tags_of(n.get("Tags", [])).get("awsstack:stack-id") == STACK]
+    assert len([n for n in nats if n["State"] == "available"]) == 3, [(n["NatGatewayId"], n["State"], n["SubnetId"], n.get("Tags")) for n in nats]
+    group = emu.client("rds").describe_db_subnet_groups(DBSubnetGroupName="kavak-agent-dev-db")["DBSubnetGroups"][0]
+    assert {s["SubnetIdentifier"] for s in group["Subnets"]} == set(after["private_subnet_ids"])
+    lb = emu.client("elbv2").describe_load_balancers(Names=["kavak-agent-dev-alb"])["LoadBalancers"][0]
+    assert len(lb["AvailabilityZones"]) == 3
     assert tf.plan().returncode == 0
     tf.destroy()
     assert leftovers(emu, STACK) == []

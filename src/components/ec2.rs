@@ -23,6 +23,12 @@ fn own_filters(env: &E, key: &str) -> Vec<Filter> {
     vec![Filter::builder().name(format!("tag:{TAG_STACK_ID}")).values(&env.stack_id).build(), Filter::builder().name(format!("tag:{TAG_COMPONENT}")).values(key).build()]
 }
 
+/// True when `tags` name this stack and component.
+fn own_tags(tags: &[Tag], env: &E, key: &str) -> bool {
+    let has = |k: &str, v: &str| tags.iter().any(|t| t.key() == Some(k) && t.value() == Some(v));
+    has(TAG_STACK_ID, &env.stack_id) && has(TAG_COMPONENT, key)
+}
+
 fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     error_code(e).map(|c| c.contains("NotFound")).unwrap_or(false)
 }
@@ -419,8 +425,10 @@ impl Kind<AwsContext> for NatGateway {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let o = env.ctx.ec2.describe_nat_gateways().set_filter(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeNatGateways"))?;
+        // The tags are checked here too: not every endpoint honours tag filters.
         Ok(o.nat_gateways()
             .iter()
+            .filter(|n| own_tags(n.tags(), env, &spec.key))
             .find(|n| matches!(n.state(), Some(NatGatewayState::Available) | Some(NatGatewayState::Pending)))
             .map(|n| Record::new(self.name(), n.nat_gateway_id().unwrap_or_default(), spec.inputs.clone())))
     }

@@ -264,7 +264,8 @@ pub fn plan<C: Send + Sync>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Recor
                             if matches!(a, Action::Create | Action::Replace) {
                                 let act = if *how == OnDepChange::Replace { Action::Replace } else { Action::Update };
                                 if dep_action.as_ref().map(|(x, _)| act > *x).unwrap_or(true) {
-                                    dep_action = Some((act, format!("{d} is replaced")));
+                                    let how = if *a == Action::Create { "created" } else { "replaced" };
+                                    dep_action = Some((act, format!("{d} is {how}")));
                                 }
                             }
                         }
