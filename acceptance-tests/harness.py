@@ -332,3 +332,36 @@ def container_leftovers(emu: Emulator, stack_id: str, region: str = REGION) -> l
     for td in ecs.list_task_definitions(familyPrefix=f"{stack_id}-", status="ACTIVE")["taskDefinitionArns"]:
         found.append(f"task-definition {td}")
     return found
+
+
+def state_ids(tf: "Terraform") -> list[str]:
+    """Every AWS id the Terraform state records (all stacks' resource_ids)."""
+    p = tf.run("show", "-json", check=False)
+    if p.returncode != 0 or not p.stdout.strip():
+        return []
+    ids: list[str] = []
+
+    def walk(module):
+        for r in module.get("resources", []):
+            ids.extend((r.get("values") or {}).get("resource_ids", {}).values() or [])
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk(json.loads(p.stdout).get("values", {}).get("root_module", {}))
+    return ids
+
+
+def orphans(emu: Emulator, stack_id: str, tf: "Terraform", **kw) -> list[str]:
+    """Resources tagged with the stack id that the state does not record."""
+    known = state_ids(tf)
+    # A root volume belongs to its instance (deleted on termination).
+    ec2 = emu.client("ec2", kw.get("region", REGION))
+    for v in ec2.describe_volumes(Filters=[{"Name": f"tag:{STACK_TAG}", "Values": [stack_id]}])["Volumes"]:
+        if any(a.get("InstanceId") in known for a in v.get("Attachments", [])) and any(t["Key"] == "awsstack:component" and t["Value"] == "instance.root" for t in v.get("Tags", [])):
+            known.append(v["VolumeId"])
+    out = []
+    for item in leftovers(emu, stack_id, **kw):
+        ident = item.split(" ", 1)[1].split(" (")[0]
+        if not any(ident == k or ident in k or k in ident for k in known if k):
+            out.append(item)
+    return out

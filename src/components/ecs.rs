@@ -64,6 +64,9 @@ impl Kind<AwsContext> for Cluster {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{ClusterSetting, ClusterSettingName};
+        if spec.input("container_insights") == &old.inputs["container_insights"] {
+            return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
+        }
         let insights = if spec.input("container_insights").as_bool() == Some(true) { "enabled" } else { "disabled" };
         env.ctx
             .ecs

@@ -142,7 +142,10 @@ impl Kind<AwsContext> for Budget {
         match r {
             Ok(_) => {}
             Err(e) if code_in(&e, &["DuplicateRecordException"]) => {
-                env.ctx.budgets.update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(spec)?).send().await.map_err(op("UpdateBudget"))?;
+                // Left by an interrupted apply: bring it to the spec.
+                let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+                let existing = self.read(env, &probe).await?.unwrap_or(probe);
+                return self.update(env, spec, &existing, deps).await;
             }
             Err(e) => return Err(op("CreateBudget")(e)),
         }
@@ -164,6 +167,9 @@ impl Kind<AwsContext> for Budget {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        if spec.inputs == old.inputs {
+            return Ok(Record { id: spec.str("name").to_string(), ..old.clone() });
+        }
         env.ctx.budgets.update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(spec)?).send().await.map_err(op("UpdateBudget"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }

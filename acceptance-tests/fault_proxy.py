@@ -1,0 +1,180 @@
+"""A small fault-injecting HTTP proxy between the provider and the AWS
+emulator (set as the provider's endpoint). On command it delays, drops,
+throttles (HTTP 400 ThrottlingException / Throttling, 503 SlowDown),
+answers 500, fails the N-th call of an API action, or runs a callback
+(e.g. SIGKILL the provider) on the N-th call. It counts every call by
+action, and what it injected."""
+
+import http.client
+import json
+import random
+import re
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def action_of(method: str, path: str, headers, body: bytes) -> str:
+    """The API action of a request: X-Amz-Target (JSON protocols), Action=
+    (query protocols), else the S3 REST verb."""
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    ctype = headers.get("Content-Type", "")
+    if "x-www-form-urlencoded" in ctype and body:
+        q = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in q:
+            return q["Action"][0]
+    q = urllib.parse.urlparse(path).query
+    if "Action=" in q:
+        return urllib.parse.parse_qs(q)["Action"][0]
+    return f"S3:{method}"
+
+
+MUTATING = re.compile(r"^(Create|Put|Register|Allocate|Run|Authorize|Associate|Attach|Modify|Update|Tag|Subscribe|Request)")
+
+
+class Rule:
+    """`match`: a regex on the action. `mode`: fail (400 with `code`),
+    throttle, slowdown (503), error500, delay (`seconds`), drop (close the
+    connection), callback. `nth`: only the n-th matching call (1-based);
+    `probability`: each matching call with this chance; `times`: how many
+    injections at most (None = unlimited)."""
+
+    def __init__(self, match=".*", mode="fail", nth=None, probability=None, times=None, code="InternalFailure", seconds=0.0, callback=None):
+        self.match = re.compile(match)
+        self.mode, self.nth, self.probability, self.times = mode, nth, probability, times
+        self.code, self.seconds, self.callback = code, seconds, callback
+        self.seen = 0
+        self.injected = 0
+
+    def fires(self, action: str, rng: random.Random) -> bool:
+        if not self.match.search(action):
+            return False
+        self.seen += 1
+        if self.times is not None and self.injected >= self.times:
+            return False
+        if self.nth is not None and self.seen != self.nth:
+            return False
+        if self.probability is not None and rng.random() >= self.probability:
+            return False
+        self.injected += 1
+        return True
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, seed: int = 7):
+        u = urllib.parse.urlparse(upstream)
+        self.upstream_host, self.upstream_port = u.hostname, u.port
+        self.rules: list[Rule] = []
+        self.calls: dict[str, int] = {}
+        self.injected: list[tuple[str, str]] = []
+        self.down = False
+        self.lock = threading.Lock()
+        self.rng = random.Random(seed)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def handle_one(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                action = action_of(self.command, self.path, self.headers, body)
+                with proxy.lock:
+                    proxy.calls[action] = proxy.calls.get(action, 0) + 1
+                    rule = next((r for r in proxy.rules if r.fires(action, proxy.rng)), None)
+                    if rule:
+                        proxy.injected.append((action, rule.mode))
+                    down = proxy.down
+                if down:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if rule is not None:
+                    if rule.mode == "callback":
+                        rule.callback(action)
+                    elif rule.mode == "delay":
+                        time.sleep(rule.seconds)
+                    elif rule.mode == "drop":
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    else:
+                        return self.fault(rule, action)
+                self.forward(body)
+
+            def fault(self, rule, action):
+                if rule.mode == "throttle":
+                    status, code, msg = 400, ("Throttling" if "x-www-form" in self.headers.get("Content-Type", "") else "ThrottlingException"), "Rate exceeded"
+                elif rule.mode == "slowdown":
+                    status, code, msg = 503, "SlowDown", "Please reduce your request rate."
+                elif rule.mode == "error500":
+                    status, code, msg = 500, "InternalError", "injected internal error"
+                else:
+                    status, code, msg = 400, rule.code, f"injected failure of {action}"
+                if self.headers.get("X-Amz-Target"):
+                    payload = json.dumps({"__type": code, "message": msg}).encode()
+                    ctype = "application/x-amz-json-1.1"
+                else:
+                    payload = (
+                        f'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error>'
+                        f"<Errors><Error><Code>{code}</Code><Message>{msg}</Message></Error></Errors><RequestId>fault</RequestId></ErrorResponse>"
+                    ).encode()
+                    ctype = "text/xml"
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("x-amzn-ErrorType", code)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def forward(self, body):
+                conn = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=120)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                r = conn.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_one
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> "FaultProxy":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def set(self, *rules: Rule) -> None:
+        with self.lock:
+            self.rules = list(rules)
+            self.injected = []
+
+    def clear(self) -> None:
+        self.set()
+
+    def total_calls(self) -> int:
+        with self.lock:
+            return sum(self.calls.values())
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.calls = {}

@@ -1,0 +1,149 @@
+"""Safe under faults: whatever fails (an API call, the provider process,
+the emulator), the state records every AWS resource that exists, the next
+apply converges and destroy leaves nothing. A fault proxy sits between the
+provider and moto; after every scenario the orphans (resources tagged with
+the stack id that the state does not record) are counted: always 0."""
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+import harness
+from fault_proxy import MUTATING, FaultProxy, Rule
+from harness import Terraform, copy_example, leftovers, moto_ami, orphans
+
+STACKS = {
+    "docker_host": ("kauri", "kauri-demo"),
+    "container_service": ("kavak", "kavak-agent-dev"),
+}
+
+
+@pytest.fixture
+def proxy(fresh_emulator):
+    p = FaultProxy(fresh_emulator.endpoint).start()
+    yield p
+    p.stop()
+
+
+def setup_stack(which, emu, proxy, workdir, extra_env=None):
+    example, stack = STACKS[which]
+    work = copy_example(example, workdir / example)
+    v = {"ami_id": moto_ami(emu)} if example == "kauri" else {"aws_region": harness.REGION}
+    (work / "t.auto.tfvars.json").write_text(json.dumps(v))
+    tf = Terraform("1.15", work, proxy.endpoint, extra_env)
+    tf.init()
+    return tf, stack
+
+
+def converge_and_destroy(tf, emu, stack, proxy):
+    proxy.clear()
+    tf.apply()
+    assert orphans(emu, stack, tf) == []
+    p = tf.plan()
+    assert p.returncode == 0, p.stdout
+    tf.destroy()
+    assert leftovers(emu, stack) == []
+
+
+@pytest.mark.parametrize("which,n", [("docker_host", 3), ("docker_host", 9), ("container_service", 5), ("container_service", 14), ("container_service", 27)])
+def test_nth_create_call_fails(which, n, fresh_emulator, proxy, workdir):
+    """The n-th mutating call fails for good: apply names the sub-resource
+    and the error, the state records what exists, the next apply resumes."""
+    emu = fresh_emulator
+    tf, stack = setup_stack(which, emu, proxy, workdir)
+    proxy.set(Rule(match=MUTATING.pattern, mode="fail", nth=n, code="InjectedFailure"))
+    p = tf.apply(check=False)
+    assert p.returncode == 1, p.stdout
+    assert proxy.injected, "the fault fired"
+    action = proxy.injected[0][0]
+    err = " ".join(p.stderr.split())
+    assert "Error: Failed to " in err and "InjectedFailure" in err and action in err, err
+    assert "run apply again to resume" in err
+    assert orphans(emu, stack, tf) == [], "every resource that exists is in the state"
+    converge_and_destroy(tf, emu, stack, proxy)
+
+
+@pytest.mark.parametrize("which", ["docker_host", "container_service"])
+def test_throttling_storm_is_absorbed(which, fresh_emulator, proxy, workdir):
+    """30% of all calls throttled (400 Throttling/ThrottlingException, 503
+    SlowDown for S3): apply succeeds; the retries show in the debug log."""
+    emu = fresh_emulator
+    log = workdir / "provider.log"
+    tf, stack = setup_stack(which, emu, proxy, workdir, {"TF_LOG_PROVIDER": "debug", "TF_LOG_PATH": str(log)})
+    proxy.set(Rule(match="^S3:", mode="slowdown", probability=0.3), Rule(match=".*", mode="throttle", probability=0.3))
+    tf.apply()
+    throttled = len(proxy.injected)
+    assert throttled >= 10, proxy.injected
+    retries = sum(1 for line in log.read_text().splitlines() if "terraform-provider-awsstack" in line and "retry" in line.lower())
+    assert retries >= 1, "retries are logged at debug level"
+    print(f"{which}: {throttled} throttled calls absorbed, {retries} retry log lines, {proxy.total_calls()} calls")
+    assert orphans(emu, stack, tf) == []
+    proxy.clear()
+    assert tf.plan().returncode == 0
+    tf.destroy()
+    assert leftovers(emu, stack) == []
+
+
+def provider_pids(endpoint):
+    """The provider processes talking to this proxy (by their environment)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if b"terraform-provider-awsstack" not in (d / "cmdline").read_bytes():
+                continue
+            if f"AWS_ENDPOINT_URL={endpoint}".encode() in (d / "environ").read_bytes().split(b"\0"):
+                pids.append(int(d.name))
+        except OSError:
+            continue
+    return pids
+
+
+def kill_points(full):
+    return list(range(2, 42, 2)) if full else [4, 11]
+
+
+@pytest.mark.parametrize("which", ["docker_host", "container_service"])
+def test_provider_killed_mid_apply(which, fresh_emulator, proxy, workdir, request):
+    """SIGKILL the provider at the n-th mutating call (the call itself still
+    reaches AWS): the next apply adopts what was created and converges,
+    destroy leaves nothing."""
+    emu = fresh_emulator
+    points = kill_points(request.config.getoption("--full"))
+    tried = 0
+    for n in points:
+        emu.reset()
+        tf, stack = setup_stack(which, emu, proxy, workdir / f"kill{n}")
+        killed = []
+
+        def kill(action, endpoint=proxy.endpoint):
+            for pid in provider_pids(endpoint):
+                os.kill(pid, signal.SIGKILL)
+                killed.append((action, pid))
+
+        proxy.set(Rule(match=MUTATING.pattern, mode="callback", nth=n, callback=kill))
+        p = tf.apply(check=False)
+        if not killed:
+            assert p.returncode == 0  # fewer mutating calls than n
+            continue
+        tried += 1
+        assert p.returncode == 1, p.stdout
+        converge_and_destroy(tf, emu, stack, proxy)
+    assert tried >= 1
+    print(f"{which}: {tried} kill points converged")
+
+
+def test_emulator_down_when_apply_starts(fresh_emulator, proxy, workdir):
+    emu = fresh_emulator
+    tf, stack = setup_stack("docker_host", emu, proxy, workdir)
+    proxy.down = True
+    p = tf.apply(check=False)
+    assert p.returncode == 1
+    assert proxy.endpoint.split("//")[1] in p.stderr or "127.0.0.1" in p.stderr, p.stderr
+    assert leftovers(emu, stack) == []
+    proxy.down = False
+    converge_and_destroy(tf, emu, stack, proxy)
