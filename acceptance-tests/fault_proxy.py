@@ -120,6 +120,9 @@ class FaultProxy:
                 if self.headers.get("X-Amz-Target"):
                     payload = json.dumps({"__type": code, "message": msg}).encode()
                     ctype = "application/x-amz-json-1.1"
+                elif action.startswith("S3:"):
+                    payload = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{msg}</Message><RequestId>fault</RequestId></Error>'.encode()
+                    ctype = "application/xml"
                 else:
                     payload = (
                         f'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error>'

@@ -11,7 +11,9 @@ fn init_logging() {
     let level = std::env::var("TF_LOG_PROVIDER").or_else(|_| std::env::var("TF_LOG")).unwrap_or_default().to_lowercase();
     let filter = match level.as_str() {
         "trace" => "trace,h2=info,hyper=info,tower=info,rustls=info,aws_smithy_runtime=debug,aws_smithy_http_client=info",
-        "debug" => "debug,h2=info,hyper=info,tower=info,rustls=info,aws_smithy_runtime=info,aws_smithy_http_client=info,aws_config=info",
+        // Retries of throttled or failed calls show at debug (the attempt
+        // number and the error kind; never a request or response body).
+        "debug" => "debug,h2=info,hyper=info,tower=info,rustls=info,aws_smithy_runtime=info,aws_smithy_runtime::client::retries=debug,aws_smithy_http_client=info,aws_config=info",
         "info" => "info",
         "warn" => "warn",
         "error" => "error",

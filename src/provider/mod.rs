@@ -239,7 +239,10 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
     let account_id = match sts.get_caller_identity().send().await {
         Ok(o) => o.account().unwrap_or_default().to_string(),
         Err(e) if !skip => {
-            let where_ = endpoint("sts").unwrap_or_else(|| "the default STS endpoint".into());
+            let where_ = endpoint("sts")
+                .or_else(|| std::env::var("AWS_ENDPOINT_URL_STS").ok())
+                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+                .unwrap_or_else(|| "the default STS endpoint".into());
             return Err(Diagnostic::error(
                 "Cannot validate AWS credentials",
                 format!(
