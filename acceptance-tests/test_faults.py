@@ -148,3 +148,50 @@ def test_emulator_down_when_apply_starts(fresh_emulator, proxy, workdir):
     assert leftovers(emu, stack) == []
     proxy.down = False
     converge_and_destroy(tf, emu, stack, proxy)
+
+
+@pytest.fixture
+def stuck_ecs():
+    """moto where ECS services never reach their desired count (no task
+    starts): the stable-service waiter cannot finish until the test plays
+    the tasks starting."""
+    emu = harness.Emulator("moto", env={"MOTO_ECS_SERVICE_RUNNING": "0"}).start()
+    yield emu
+    emu.stop()
+
+
+def start_tasks(emu):
+    """What ECS does once the tasks start (moto sets running = desired)."""
+    ecs = emu.client("ecs")
+    ecs.update_service(cluster="kavak-agent-dev-cluster", service="kavak-agent-dev-app", desiredCount=1)
+
+
+def resume_and_destroy(tf, emu, stack):
+    """A failed first apply leaves the stack tainted; `terraform untaint`
+    resumes it instead of starting over."""
+    assert orphans(emu, stack, tf) == []
+    tf.run("untaint", "-no-color", "awsstack_container_service.app")
+    tf.apply()
+    assert orphans(emu, stack, tf) == []
+    assert tf.plan().returncode == 0
+    tf.destroy()
+    assert leftovers(emu, stack) == []
+
+
+def test_timeout_shorter_than_the_waiter(stuck_ecs, workdir):
+    """The service never becomes stable within a 3 s create timeout: a
+    timeout diagnostic names the sub-resource; the next apply converges."""
+    emu = stuck_ecs
+    proxy = FaultProxy(emu.endpoint).start()
+    try:
+        tf, stack = setup_stack("container_service", emu, proxy, workdir)
+        main = tf.workdir / "main.tf"
+        main.write_text(main.read_text().replace('create = "45m"', 'create = "3s"'))
+        p = tf.apply(check=False)
+        err = " ".join(p.stderr.split())
+        assert p.returncode == 1 and "Error: Failed to create service" in err and "timeout while waiting for ECS service kavak-agent-dev-app to be stable" in err, err
+        assert "raise the `timeouts`" in err
+        start_tasks(emu)
+        resume_and_destroy(tf, emu, stack)
+    finally:
+        proxy.stop()
