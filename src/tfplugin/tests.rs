@@ -145,3 +145,54 @@ async fn plan_with_unknown_config_marks_computed_unknown_without_aws() {
     assert!(planned.get("bucket_name").is_unknown());
     assert_eq!(planned.get("instance_type"), &Value::str("t4g.large"), "defaults are planned");
 }
+
+mod upgrade_fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            "[a-z_]{0,12}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![Just("project_name".to_string()), Just("env".to_string()), Just("timezone".to_string()), Just("resource_ids".to_string()), "[a-z_]{1,10}"],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn upgrade(type_name: &str, version: i64, json: Vec<u8>) -> pb::upgrade_resource_state::Response {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let s = server();
+        let req = pb::upgrade_resource_state::Request { type_name: type_name.into(), version, raw_state: Some(pb::RawState { json, flatmap: Default::default() }) };
+        rt.block_on(s.upgrade_resource_state(Request::new(req))).unwrap().into_inner()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        /// Any JSON state, of any schema version, for either stack: an upgraded
+        /// state or a diagnostic, never a panic.
+        #[test]
+        fn any_json_state_upgrades_or_is_a_diagnostic(v in json_value(), version in -1i64..3, cs in any::<bool>()) {
+            let t = if cs { "awsstack_container_service" } else { "awsstack_docker_host" };
+            let r = upgrade(t, version, serde_json::to_vec(&v).unwrap());
+            prop_assert!(r.upgraded_state.is_some() || !r.diagnostics.is_empty());
+        }
+
+        /// Bytes that are not JSON at all.
+        #[test]
+        fn garbage_state_bytes_are_a_diagnostic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let r = upgrade("awsstack_docker_host", 0, bytes);
+            prop_assert!(r.upgraded_state.is_some() || !r.diagnostics.is_empty());
+        }
+    }
+}
