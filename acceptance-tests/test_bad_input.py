@@ -3,7 +3,19 @@ created in AWS."""
 
 import pytest
 
+from fault_proxy import FaultProxy
 from harness import Terraform, leftovers
+
+# The only call a plan with bad input may make: the provider's credential
+# check when Terraform configures it.
+ALLOWED_CALLS = {"GetCallerIdentity"}
+
+
+@pytest.fixture
+def counting_proxy(fresh_emulator):
+    p = FaultProxy(fresh_emulator.endpoint).start()
+    yield p
+    p.stop()
 
 CASES = [
     # (attribute HCL, expected summary, attribute named in the diagnostic snippet)
@@ -47,13 +59,13 @@ resource "awsstack_docker_host" "x" {{
 
 
 @pytest.mark.parametrize("case", CASES + [EMPTY_PROJECT], ids=lambda c: c[1].replace(" ", "_") + ":" + c[2])
-def test_bad_input_is_an_attribute_diagnostic(case, fresh_emulator, workdir):
+def test_bad_input_is_an_attribute_diagnostic(case, fresh_emulator, counting_proxy, workdir):
     body, summary, attr = case
     if body.startswith("project_name"):
         write(workdir, "", project='""')
     else:
         write(workdir, body)
-    tf = Terraform("1.15", workdir, fresh_emulator.endpoint)
+    tf = Terraform("1.15", workdir, counting_proxy.endpoint)
     tf.init()
     for cmd in (["validate", "-no-color"], ["plan", "-no-color"]):
         p = tf.run(*cmd, check=False)
@@ -62,7 +74,8 @@ def test_bad_input_is_an_attribute_diagnostic(case, fresh_emulator, workdir):
         # The diagnostic points at the attribute: Terraform prints its line.
         assert attr in p.stderr.split(f"Error: {summary}")[1], p.stderr
         assert "panic" not in p.stderr.lower()
-    # Nothing was created.
+    # No AWS call beyond the credential check, and nothing was created.
+    assert set(counting_proxy.calls) <= ALLOWED_CALLS, counting_proxy.calls
     assert leftovers(fresh_emulator, "badinput-dev") == []
 
 
@@ -127,10 +140,10 @@ resource "awsstack_container_service" "x" {{
 
 
 @pytest.mark.parametrize("case", CONTAINER_CASES, ids=lambda c: c[1].replace(" ", "_") + ":" + c[2])
-def test_container_service_bad_input(case, fresh_emulator, workdir):
+def test_container_service_bad_input(case, fresh_emulator, counting_proxy, workdir):
     body, summary, attr = case
     write_container(workdir, body)
-    tf = Terraform("1.15", workdir, fresh_emulator.endpoint)
+    tf = Terraform("1.15", workdir, counting_proxy.endpoint)
     tf.init()
     for cmd in (["validate", "-no-color"], ["plan", "-no-color"]):
         p = tf.run(*cmd, check=False)
@@ -138,4 +151,5 @@ def test_container_service_bad_input(case, fresh_emulator, workdir):
         assert f"Error: {summary}" in p.stderr, p.stderr
         assert attr in p.stderr.split(f"Error: {summary}")[1], p.stderr
         assert "panic" not in p.stderr.lower()
+    assert set(counting_proxy.calls) <= ALLOWED_CALLS, counting_proxy.calls
     assert leftovers(fresh_emulator, "badinput-dev") == []
