@@ -195,3 +195,27 @@ def test_timeout_shorter_than_the_waiter(stuck_ecs, workdir):
         resume_and_destroy(tf, emu, stack)
     finally:
         proxy.stop()
+
+
+@pytest.mark.parametrize("which,n", [("docker_host", 8), ("container_service", 12)])
+def test_emulator_goes_down_mid_apply(which, n, fresh_emulator, proxy, workdir):
+    """From the n-th mutating call on, every connection is dropped (that
+    call itself still reaches AWS). Apply fails naming a sub-resource, the
+    state records what exists; once the emulator is back the next apply
+    converges and destroy leaves nothing."""
+    emu = fresh_emulator
+    tf, stack = setup_stack(which, emu, proxy, workdir)
+    versions = tf.workdir / "versions.tf"
+    versions.write_text(versions.read_text().replace("region = var.aws_region", "region      = var.aws_region\n  max_retries = 1", 1))
+
+    def go_down(action):
+        proxy.down = True
+
+    proxy.set(Rule(match=MUTATING.pattern, mode="callback", nth=n, callback=go_down))
+    p = tf.apply(check=False)
+    assert proxy.down, "the emulator went down"
+    err = " ".join(p.stderr.split())
+    assert p.returncode == 1 and "Error: Failed to " in err, err
+    proxy.down = False
+    assert orphans(emu, stack, tf) == [], "every resource that exists is in the state"
+    converge_and_destroy(tf, emu, stack, proxy)
