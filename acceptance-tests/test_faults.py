@@ -219,3 +219,36 @@ def test_emulator_goes_down_mid_apply(which, n, fresh_emulator, proxy, workdir):
     proxy.down = False
     assert orphans(emu, stack, tf) == [], "every resource that exists is in the state"
     converge_and_destroy(tf, emu, stack, proxy)
+
+
+def test_drift_of_many_kinds_is_shown_and_repaired(fresh_emulator, workdir):
+    """Container service sub-resources of several kinds deleted or changed
+    out of band at once: the plan names each one, apply repairs them all."""
+    emu = fresh_emulator
+    example, stack = STACKS["container_service"]
+    work = copy_example(example, workdir / example)
+    (work / "t.auto.tfvars.json").write_text(json.dumps({"aws_region": harness.REGION}))
+    tf = Terraform("1.15", work, emu.endpoint)
+    tf.init()
+    tf.apply()
+    ids = tf.outputs()["resource_ids"]
+    emu.client("logs").delete_log_group(logGroupName=ids["logs"])
+    emu.client("ecr").delete_repository(repositoryName=ids["ecr"], force=True)
+    emu.client("elbv2").delete_listener(ListenerArn=ids["listener.http"])
+    emu.client("secretsmanager").delete_secret(SecretId=ids["secret.app.openai-api-key"], ForceDeleteWithoutRecovery=True)
+    emu.client("ecs").deregister_task_definition(taskDefinition=ids["task"])
+    emu.client("ec2").revoke_security_group_ingress(GroupId=ids["sg.alb"], IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    p = tf.plan()
+    assert p.returncode == 2, p.stdout
+    for line in ("create logs (logs_log_group)", "create ecr (ecr_repository)", "create listener.http (elbv2_listener)", "create secret.app.openai-api-key (secretsmanager_secret)", "create task (ecs_task_definition)", "update sg.alb (ec2_security_group): rules"):
+        assert line in p.stdout, line + "\n" + p.stdout
+    tf.apply()
+    assert tf.plan().returncode == 0
+    ids2 = tf.outputs()["resource_ids"]
+    assert emu.client("logs").describe_log_groups(logGroupNamePrefix=ids2["logs"])["logGroups"]
+    assert emu.client("ecr").describe_repositories(repositoryNames=[ids2["ecr"]])["repositories"]
+    svc = emu.client("ecs").describe_services(cluster="kavak-agent-dev-cluster", services=["kavak-agent-dev-app"])["services"][0]
+    assert svc["taskDefinition"] == ids2["task"] != ids["task"]
+    assert orphans(emu, stack, tf) == []
+    tf.destroy()
+    assert leftovers(emu, stack) == []
