@@ -7,11 +7,11 @@ use crate::provider::AwsContext;
 use serde_json::{json, Value as Json};
 
 fn subnet_ids(deps: &Records) -> Vec<String> {
-    deps.iter().filter(|(k, _)| k.starts_with("subnet")).map(|(_, r)| r.id.clone()).collect()
+    super::dep_ids(deps, "subnet")
 }
 
 fn sg_ids(deps: &Records) -> Vec<String> {
-    deps.iter().filter(|(k, _)| k.starts_with("sg")).map(|(_, r)| r.id.clone()).collect()
+    super::dep_ids(deps, "sg")
 }
 
 fn final_snapshot_id(rec: &Record) -> String {

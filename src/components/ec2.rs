@@ -693,7 +693,7 @@ impl Kind<AwsContext> for Instance {
             )
             .build();
         let profile = deps.iter().find(|(k, _)| k.starts_with("instance_profile")).map(|(_, r)| r.id.clone()).unwrap_or_default();
-        let sgs: Vec<String> = deps.iter().filter(|(k, _)| k.starts_with("sg")).map(|(_, r)| r.id.clone()).collect();
+        let sgs = super::dep_ids(deps, "sg");
         let subnet = deps.iter().find(|(k, _)| k.starts_with("subnet")).map(|(_, r)| r.id.clone()).unwrap_or_default();
         let spot = spec.input("spot").as_bool().unwrap_or(false);
         let key_name = spec.input("key_name").as_str().map(str::to_string);

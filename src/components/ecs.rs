@@ -238,8 +238,7 @@ impl Service {
     }
 
     fn network(deps: &Records, public_ip: bool) -> Result<NetworkConfiguration, OpError> {
-        let subnets: Vec<String> = deps.iter().filter(|(k, _)| k.starts_with("subnet")).map(|(_, r)| r.id.clone()).collect();
-        let sgs: Vec<String> = deps.iter().filter(|(k, _)| k.starts_with("sg")).map(|(_, r)| r.id.clone()).collect();
+        let (subnets, sgs) = (super::dep_ids(deps, "subnet"), super::dep_ids(deps, "sg"));
         let vpc = AwsVpcConfiguration::builder()
             .set_subnets(Some(subnets))
             .set_security_groups(Some(sgs))

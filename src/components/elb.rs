@@ -17,10 +17,6 @@ fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: 
     crate::aws::code_in(e, &["LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound"])
 }
 
-fn ids_with_prefix(deps: &Records, prefix: &str) -> Vec<String> {
-    deps.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, r)| r.id.clone()).collect()
-}
-
 // ---------------------------------------------------------------- Load balancer
 
 /// An internet-facing ALB in the `subnet*` dependencies with the `sg*`
@@ -52,8 +48,8 @@ impl Kind<AwsContext> for LoadBalancer {
             .r#type(LoadBalancerTypeEnum::Application)
             .scheme(LoadBalancerSchemeEnum::InternetFacing)
             .ip_address_type(IpAddressType::Ipv4)
-            .set_subnets(Some(ids_with_prefix(deps, "subnet")))
-            .set_security_groups(Some(ids_with_prefix(deps, "sg")))
+            .set_subnets(Some(super::dep_ids(deps, "subnet")))
+            .set_security_groups(Some(super::dep_ids(deps, "sg")))
             .set_tags(Some(tags(env, &spec.key)))
             .send()
             .await
@@ -83,8 +79,8 @@ impl Kind<AwsContext> for LoadBalancer {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let elb = &env.ctx.elbv2;
-        elb.set_subnets().load_balancer_arn(&old.id).set_subnets(Some(ids_with_prefix(deps, "subnet"))).send().await.map_err(op("SetSubnets"))?;
-        elb.set_security_groups().load_balancer_arn(&old.id).set_security_groups(Some(ids_with_prefix(deps, "sg"))).send().await.map_err(op("SetSecurityGroups"))?;
+        elb.set_subnets().load_balancer_arn(&old.id).set_subnets(Some(super::dep_ids(deps, "subnet"))).send().await.map_err(op("SetSubnets"))?;
+        elb.set_security_groups().load_balancer_arn(&old.id).set_security_groups(Some(super::dep_ids(deps, "sg"))).send().await.map_err(op("SetSecurityGroups"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {

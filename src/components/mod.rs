@@ -57,6 +57,12 @@ pub fn dep_of_kind<'a>(deps: &'a crate::engine::Records, kind: &str) -> Result<&
     deps.values().find(|r| r.kind == kind).ok_or_else(|| OpError::new(format!("missing {kind} dependency")))
 }
 
+/// The AWS ids of the dependencies whose keys start with `prefix` (e.g. the
+/// `subnet*` or `sg*` dependencies of a load balancer, service or database).
+pub fn dep_ids(deps: &crate::engine::Records, prefix: &str) -> Vec<String> {
+    deps.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, r)| r.id.clone()).collect()
+}
+
 /// Every component kind.
 pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
     use std::sync::Arc;

@@ -22,6 +22,16 @@ pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn Resource>> {
     vec![Arc::new(StackResource::new(docker_host::DockerHost::new(), shared.clone())), Arc::new(StackResource::new(container_service::ContainerService::new(), shared))]
 }
 
+/// A string attribute of a configuration ("" when null or unknown).
+pub(crate) fn str_attr<'a>(c: &'a Value, k: &str) -> &'a str {
+    c.get(k).as_str().unwrap_or("")
+}
+
+/// The known strings of a list attribute value.
+pub(crate) fn string_list(v: &Value) -> Vec<String> {
+    v.as_list().iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
+}
+
 /// Tag keys every component carries.
 pub const TAG_STACK_ID: &str = "awsstack:stack-id";
 pub const TAG_COMPONENT: &str = "awsstack:component";

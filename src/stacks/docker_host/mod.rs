@@ -10,7 +10,7 @@ use crate::components::{all_kinds, ec2::sort_rules, sha256_hex};
 use crate::engine::{Kinds, Record, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::Stack;
+use crate::stacks::{str_attr as s, string_list as strings, Stack};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -39,16 +39,8 @@ impl Default for DockerHost {
     }
 }
 
-fn s<'a>(c: &'a Value, k: &str) -> &'a str {
-    c.get(k).as_str().unwrap_or("")
-}
-
 fn num(c: &Value, k: &str, d: f64) -> f64 {
     c.get(k).as_f64().unwrap_or(d)
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_list().iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }
 
 /// The public subnet: `public_subnet_cidr`, or the first half of the VPC.
