@@ -365,3 +365,27 @@ def orphans(emu: Emulator, stack_id: str, tf: "Terraform", **kw) -> list[str]:
         if not any(ident == k or ident in k or k in ident for k in known if k):
             out.append(item)
     return out
+
+
+def write_config(work: Path, body: str) -> Path:
+    """A main.tf with the awsstack provider (eu-west-1) and `body`."""
+    work.mkdir(parents=True, exist_ok=True)
+    header = 'terraform {\n  required_providers {\n    awsstack = { source = "awsstack/awsstack" }\n  }\n}\n\nprovider "awsstack" {\n  region = "eu-west-1"\n}\n\n'
+    (work / "main.tf").write_text(header + body)
+    return work
+
+
+def provider_pids(endpoint: str) -> list[int]:
+    """The provider processes talking to `endpoint` (by their environment)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if b"terraform-provider-awsstack" not in (d / "cmdline").read_bytes():
+                continue
+            if f"AWS_ENDPOINT_URL={endpoint}".encode() in (d / "environ").read_bytes().split(b"\0"):
+                pids.append(int(d.name))
+        except OSError:
+            continue
+    return pids

@@ -4,7 +4,7 @@ created in AWS."""
 import pytest
 
 from fault_proxy import FaultProxy
-from harness import Terraform, leftovers
+from harness import Terraform, leftovers, write_config
 
 # The only call a plan with bad input may make: the provider's credential
 # check when Terraform configures it.
@@ -37,25 +37,7 @@ EMPTY_PROJECT = ('project_name = ""', "Invalid project name", "project_name")
 
 
 def write(work, body, project='"badinput"'):
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "main.tf").write_text(
-        f"""terraform {{
-  required_providers {{
-    awsstack = {{ source = "awsstack/awsstack" }}
-  }}
-}}
-
-provider "awsstack" {{
-  region = "eu-west-1"
-}}
-
-resource "awsstack_docker_host" "x" {{
-  project_name = {project}
-  ami_id       = "ami-12c6146b"
-  {body}
-}}
-"""
-    )
+    write_config(work, f'resource "awsstack_docker_host" "x" {{\n  project_name = {project}\n  ami_id       = "ami-12c6146b"\n  {body}\n}}\n')
 
 
 @pytest.mark.parametrize("case", CASES + [EMPTY_PROJECT], ids=lambda c: c[1].replace(" ", "_") + ":" + c[2])
@@ -119,24 +101,7 @@ CONTAINER_CASES = [
 
 
 def write_container(work, body):
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "main.tf").write_text(
-        f"""terraform {{
-  required_providers {{
-    awsstack = {{ source = "awsstack/awsstack" }}
-  }}
-}}
-
-provider "awsstack" {{
-  region = "eu-west-1"
-}}
-
-resource "awsstack_container_service" "x" {{
-  project_name = "badinput"
-  {body}
-}}
-"""
-    )
+    write_config(work, f'resource "awsstack_container_service" "x" {{\n  project_name = "badinput"\n  {body}\n}}\n')
 
 
 @pytest.mark.parametrize("case", CONTAINER_CASES, ids=lambda c: c[1].replace(" ", "_") + ":" + c[2])

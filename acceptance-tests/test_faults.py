@@ -13,7 +13,7 @@ import pytest
 
 import harness
 from fault_proxy import MUTATING, FaultProxy, Rule
-from harness import Terraform, copy_example, leftovers, moto_ami, orphans
+from harness import Terraform, copy_example, leftovers, moto_ami, orphans, provider_pids
 
 STACKS = {
     "docker_host": ("kauri", "kauri-demo"),
@@ -85,22 +85,6 @@ def test_throttling_storm_is_absorbed(which, fresh_emulator, proxy, workdir):
     assert tf.plan().returncode == 0
     tf.destroy()
     assert leftovers(emu, stack) == []
-
-
-def provider_pids(endpoint):
-    """The provider processes talking to this proxy (by their environment)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            if b"terraform-provider-awsstack" not in (d / "cmdline").read_bytes():
-                continue
-            if f"AWS_ENDPOINT_URL={endpoint}".encode() in (d / "environ").read_bytes().split(b"\0"):
-                pids.append(int(d.name))
-        except OSError:
-            continue
-    return pids
 
 
 def kill_points(full):

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness import Terraform, leftovers, moto_ami, orphans
+from harness import Terraform, leftovers, moto_ami, orphans, provider_pids, write_config
 
 N = 20
 
@@ -16,37 +16,20 @@ N = 20
 def peak_rss_kib(endpoint, stop, result):
     """Samples VmHWM of the provider processes talking to `endpoint`."""
     while not stop.is_set():
-        for d in Path("/proc").iterdir():
-            if not d.name.isdigit():
-                continue
+        for pid in provider_pids(endpoint):
             try:
-                if b"terraform-provider-awsstack" not in (d / "cmdline").read_bytes():
-                    continue
-                if f"AWS_ENDPOINT_URL={endpoint}".encode() not in (d / "environ").read_bytes().split(b"\0"):
-                    continue
-                for line in (d / "status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        result.append(int(line.split()[1]))
+                status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
                 continue
+            result.extend(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
         time.sleep(0.1)
 
 
 def test_twenty_stacks_in_parallel(fresh_emulator, workdir):
     emu = fresh_emulator
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "main.tf").write_text(
-        f"""terraform {{
-  required_providers {{
-    awsstack = {{ source = "awsstack/awsstack" }}
-  }}
-}}
-
-provider "awsstack" {{
-  region = "eu-west-1"
-}}
-
-variable "ami_id" {{
+    write_config(
+        workdir,
+        f"""variable "ami_id" {{
   type = string
 }}
 
@@ -61,7 +44,7 @@ resource "awsstack_docker_host" "load" {{
 output "ids" {{
   value = awsstack_docker_host.load[*].id
 }}
-"""
+""",
     )
     (workdir / "t.auto.tfvars.json").write_text(json.dumps({"ami_id": moto_ami(emu)}))
     tf = Terraform("1.15", workdir, emu.endpoint)
