@@ -7,7 +7,6 @@ the stack id that the state does not record) are counted: always 0."""
 import json
 import os
 import signal
-from pathlib import Path
 
 import pytest
 

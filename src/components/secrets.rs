@@ -183,11 +183,7 @@ impl Kind<AwsContext> for DbConnection {
         self.write(env, spec, deps).await
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let current = match Secret::current_value(env, rec.out("secret_arn")).await {
-            Ok(v) => v,
-            Err(e) => return Err(e),
-        };
-        let Some(current) = current else {
+        let Some(current) = Secret::current_value(env, rec.out("secret_arn")).await? else {
             return Ok(None);
         };
         let v: Json = serde_json::from_str(&current).unwrap_or(Json::Null);
