@@ -168,6 +168,15 @@ class Terraform:
             raise TerraformError(args, p.returncode, p.stdout, p.stderr)
         return p
 
+    def start(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+        """Terraform in the background, in a process group of its own, as a
+        terminal runs it: `os.killpg(p.pid, SIGINT)` is a user's Ctrl-C,
+        which reaches Terraform and its provider processes alike."""
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        return subprocess.Popen([self.bin, *args], cwd=self.workdir, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
     def init(self):
         return self.run("init", "-no-color")
 

@@ -7,6 +7,7 @@ the stack id that the state does not record) are counted: always 0."""
 import json
 import os
 import signal
+import time
 
 import pytest
 
@@ -27,12 +28,12 @@ def proxy(fresh_emulator):
     p.stop()
 
 
-def setup_stack(which, emu, proxy, workdir, extra_env=None):
+def setup_stack(which, emu, proxy, workdir, extra_env=None, version="1.15"):
     example, stack = STACKS[which]
     work = copy_example(example, workdir / example)
     v = {"ami_id": moto_ami(emu)} if example == "kauri" else {"aws_region": harness.REGION}
     (work / "t.auto.tfvars.json").write_text(json.dumps(v))
-    tf = Terraform("1.15", work, proxy.endpoint, extra_env)
+    tf = Terraform(version, work, proxy.endpoint, extra_env)
     tf.init()
     return tf, stack
 
@@ -174,6 +175,77 @@ def test_timeout_shorter_than_the_waiter(stuck_ecs, workdir):
         err = " ".join(p.stderr.split())
         assert p.returncode == 1 and "Error: Failed to create service" in err and "timeout while waiting for ECS service kavak-agent-dev-app to be stable" in err, err
         assert "raise the `timeouts`" in err
+        start_tasks(emu)
+        resume_and_destroy(tf, emu, stack)
+    finally:
+        proxy.stop()
+
+
+def interrupt(tf, proxy, rule_match, nth, hold=2.0):
+    """Apply in the background; at the nth call matching `rule_match`, a
+    user's Ctrl-C (SIGINT to Terraform's process group, provider included),
+    while that call is held `hold` seconds in flight. Returns the finished
+    process and the seconds from the interrupt to Terraform's exit."""
+    p = tf.start("apply", "-auto-approve", "-no-color")
+    at = []
+
+    def ctrl_c(action):
+        at.append(time.monotonic())
+        os.killpg(p.pid, signal.SIGINT)
+        time.sleep(hold)
+
+    proxy.set(Rule(match=rule_match, mode="callback", nth=nth, callback=ctrl_c))
+    p.stdout_text, p.stderr_text = p.communicate(timeout=600)
+    assert at, "the interrupt was sent"
+    return p, time.monotonic() - at[0]
+
+
+def assert_interrupted(p, emu, stack, tf, seconds):
+    out, err = p.stdout_text, " ".join(p.stderr_text.split())
+    assert p.returncode == 1, out + err
+    assert "Interrupt received" in out, out
+    assert "Plugin did not respond" not in err, "the provider survives Ctrl-C: " + err
+    assert "cancelled" in err and "run apply again to resume" in err, err
+    # Without StopProvider the ECS waiter would run until the 45-minute
+    # create timeout; a few seconds show in-flight work stopped.
+    assert seconds < 30, seconds
+    assert orphans(emu, stack, tf) == [], "the state records what the interrupted apply created"
+    assert tf.state()["values"]["root_module"]["resources"][0]["values"]["resource_ids"], "the state was saved"
+
+
+@pytest.mark.parametrize("version,n", [("1.0", 6), ("1.15", 17)])
+def test_interrupted_during_a_call(version, n, fresh_emulator, proxy, workdir, request):
+    """Ctrl-C while the n-th mutating call of the Docker host is in flight:
+    the call finishes and is recorded, nothing new starts, the state is
+    saved; untaint + apply converges, destroy leaves nothing."""
+    emu = fresh_emulator
+    points = [n] + ([3, 9, 12, 20, 25] if request.config.getoption("--full") else [])
+    for k in points:
+        emu.reset()
+        tf, stack = setup_stack("docker_host", emu, proxy, workdir / f"int{k}", version=version)
+        p, seconds = interrupt(tf, proxy, MUTATING.pattern, k)
+        assert_interrupted(p, emu, stack, tf, seconds)
+        print(f"docker_host, Terraform {version}, Ctrl-C at mutating call {k}: exited {seconds:.1f} s after the interrupt")
+        proxy.clear()
+        tf.run("untaint", "-no-color", "awsstack_docker_host.kauri")
+        converge_and_destroy(tf, emu, stack, proxy)
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.15"])
+def test_interrupted_during_a_waiter(version, stuck_ecs, workdir):
+    """Ctrl-C while the container service waits for its ECS service to be
+    stable (no task ever starts on this emulator): the waiter stops at
+    once, the state records all 33 sub-resources; once the tasks start,
+    untaint + apply converges and destroy leaves nothing."""
+    emu = stuck_ecs
+    proxy = FaultProxy(emu.endpoint).start()
+    try:
+        tf, stack = setup_stack("container_service", emu, proxy, workdir, version=version)
+        p, seconds = interrupt(tf, proxy, "^DescribeServices$", 2, hold=0)
+        assert_interrupted(p, emu, stack, tf, seconds)
+        assert "cancelled while waiting for ECS service kavak-agent-dev-app to be stable" in " ".join(p.stderr_text.split())
+        print(f"container_service, Terraform {version}, Ctrl-C in the ECS waiter: exited {seconds:.1f} s after the interrupt")
+        proxy.clear()
         start_tasks(emu)
         resume_and_destroy(tf, emu, stack)
     finally:

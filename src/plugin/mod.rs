@@ -103,6 +103,17 @@ where
 
     match &mode {
         Mode::Managed => {
+            // Ctrl-C in a terminal signals Terraform's whole process group,
+            // this plugin included. Like go-plugin's servers, the provider
+            // survives it: Terraform answers the interrupt by calling
+            // StopProvider, which cancels in-flight work and lets the apply
+            // return the state of what exists. Dying here would lose it.
+            let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+            tokio::spawn(async move {
+                while interrupts.recv().await.is_some() {
+                    tracing::info!("interrupt received: waiting for Terraform's StopProvider");
+                }
+            });
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", handshake_line(addr, cert_der.as_deref()))?;
