@@ -15,6 +15,9 @@ special-cases the emulator), so the tests configure the emulator instead:
   completed, with the service's running count.
 - RDS: moto's ModifyDBSubnetGroup drops the group from its registry (it
   pops it and never puts it back); here it is put back.
+- S3: moto answers GetBucketVersioning with the root element
+  `GetBucketVersioningResponse`; AWS (and so the Rust SDK, which checks
+  it) uses `VersioningConfiguration`. Here it does too.
 
 Everything else is moto's.
 """
@@ -121,6 +124,18 @@ models.ElastiCacheBackend.delete_cache_subnet_group = delete_cache_subnet_group
 responses.ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group_response
 models.ElastiCacheBackend.modify_cache_subnet_group = modify_cache_subnet_group
 responses.ElastiCacheResponse.modify_cache_subnet_group = modify_cache_subnet_group_response
+
+from moto.s3 import responses as s3_responses  # noqa: E402
+
+
+def get_bucket_versioning(self):
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}</VersioningConfiguration>'
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+s3_responses.S3Response.get_bucket_versioning = get_bucket_versioning
 
 if __name__ == "__main__":
     from moto.server import main

@@ -205,12 +205,19 @@ def assert_interrupted(p, emu, stack, tf, seconds):
     assert p.returncode == 1, out + err
     assert "Interrupt received" in out, out
     assert "Plugin did not respond" not in err, "the provider survives Ctrl-C: " + err
-    assert "cancelled" in err and "run apply again to resume" in err, err
+    # An interrupt that comes when the last operations are already running
+    # cancels nothing: they finish and the stack is complete.
+    cancelled = "cancelled" in err
+    if cancelled:
+        assert "run apply again to resume" in err, err
+    else:
+        assert "Error: Failed to" not in err, err
     # Without StopProvider the ECS waiter would run until the 45-minute
     # create timeout; a few seconds show in-flight work stopped.
     assert seconds < 30, seconds
     assert orphans(emu, stack, tf) == [], "the state records what the interrupted apply created"
     assert tf.state()["values"]["root_module"]["resources"][0]["values"]["resource_ids"], "the state was saved"
+    return cancelled
 
 
 @pytest.mark.parametrize("version,n", [("1.0", 6), ("1.15", 17)])
@@ -224,10 +231,11 @@ def test_interrupted_during_a_call(version, n, fresh_emulator, proxy, workdir, r
         emu.reset()
         tf, stack = setup_stack("docker_host", emu, proxy, workdir / f"int{k}", version=version)
         p, seconds = interrupt(tf, proxy, MUTATING.pattern, k)
-        assert_interrupted(p, emu, stack, tf, seconds)
-        print(f"docker_host, Terraform {version}, Ctrl-C at mutating call {k}: exited {seconds:.1f} s after the interrupt")
+        cancelled = assert_interrupted(p, emu, stack, tf, seconds)
+        print(f"docker_host, Terraform {version}, Ctrl-C at mutating call {k}: exited {seconds:.1f} s after the interrupt, {'work cancelled' if cancelled else 'nothing left to cancel'}")
         proxy.clear()
-        tf.run("untaint", "-no-color", "awsstack_docker_host.kauri")
+        if cancelled:
+            tf.run("untaint", "-no-color", "awsstack_docker_host.kauri")
         converge_and_destroy(tf, emu, stack, proxy)
 
 
@@ -242,7 +250,7 @@ def test_interrupted_during_a_waiter(version, stuck_ecs, workdir):
     try:
         tf, stack = setup_stack("container_service", emu, proxy, workdir, version=version)
         p, seconds = interrupt(tf, proxy, "^DescribeServices$", 2, hold=0)
-        assert_interrupted(p, emu, stack, tf, seconds)
+        assert assert_interrupted(p, emu, stack, tf, seconds)
         assert "cancelled while waiting for ECS service kavak-agent-dev-app to be stable" in " ".join(p.stderr_text.split())
         print(f"container_service, Terraform {version}, Ctrl-C in the ECS waiter: exited {seconds:.1f} s after the interrupt")
         proxy.clear()
@@ -274,36 +282,3 @@ def test_emulator_goes_down_mid_apply(which, n, fresh_emulator, proxy, workdir):
     proxy.down = False
     assert orphans(emu, stack, tf) == [], "every resource that exists is in the state"
     converge_and_destroy(tf, emu, stack, proxy)
-
-
-def test_drift_of_many_kinds_is_shown_and_repaired(fresh_emulator, workdir):
-    """Container service sub-resources of several kinds deleted or changed
-    out of band at once: the plan names each one, apply repairs them all."""
-    emu = fresh_emulator
-    example, stack = STACKS["container_service"]
-    work = copy_example(example, workdir / example)
-    (work / "t.auto.tfvars.json").write_text(json.dumps({"aws_region": harness.REGION}))
-    tf = Terraform("1.15", work, emu.endpoint)
-    tf.init()
-    tf.apply()
-    ids = tf.outputs()["resource_ids"]
-    emu.client("logs").delete_log_group(logGroupName=ids["logs"])
-    emu.client("ecr").delete_repository(repositoryName=ids["ecr"], force=True)
-    emu.client("elbv2").delete_listener(ListenerArn=ids["listener.http"])
-    emu.client("secretsmanager").delete_secret(SecretId=ids["secret.app.openai-api-key"], ForceDeleteWithoutRecovery=True)
-    emu.client("ecs").deregister_task_definition(taskDefinition=ids["task"])
-    emu.client("ec2").revoke_security_group_ingress(GroupId=ids["sg.alb"], IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    p = tf.plan()
-    assert p.returncode == 2, p.stdout
-    for line in ("create logs (logs_log_group)", "create ecr (ecr_repository)", "create listener.http (elbv2_listener)", "create secret.app.openai-api-key (secretsmanager_secret)", "create task (ecs_task_definition)", "update sg.alb (ec2_security_group): rules"):
-        assert line in p.stdout, line + "\n" + p.stdout
-    tf.apply()
-    assert tf.plan().returncode == 0
-    ids2 = tf.outputs()["resource_ids"]
-    assert emu.client("logs").describe_log_groups(logGroupNamePrefix=ids2["logs"])["logGroups"]
-    assert emu.client("ecr").describe_repositories(repositoryNames=[ids2["ecr"]])["repositories"]
-    svc = emu.client("ecs").describe_services(cluster="kavak-agent-dev-cluster", services=["kavak-agent-dev-app"])["services"][0]
-    assert svc["taskDefinition"] == ids2["task"] != ids["task"]
-    assert orphans(emu, stack, tf) == []
-    tf.destroy()
-    assert leftovers(emu, stack) == []

@@ -14,6 +14,25 @@ fn sg_ids(deps: &Records) -> Vec<String> {
     super::dep_ids(deps, "sg")
 }
 
+/// The subnet ids a subnet group was given, as recorded in its outputs.
+fn with_subnets(r: Record, deps: &Records) -> Record {
+    let mut ids = subnet_ids(deps);
+    ids.sort();
+    r.with("subnet_ids", ids.join(","))
+}
+
+/// A subnet group read back: when its subnets are no longer the ones it
+/// was given (changed out of band), `subnets` shows the observed ids, so
+/// the plan updates the group back to the stack's subnets.
+fn observe_subnets(rec: &Record, mut observed: Vec<String>) -> Record {
+    let mut r = rec.clone();
+    observed.sort();
+    if !rec.out("subnet_ids").is_empty() && observed.join(",") != rec.out("subnet_ids") {
+        r.inputs["subnets"] = json!(observed);
+    }
+    r
+}
+
 fn final_snapshot_id(rec: &Record) -> String {
     format!("{}-final-{}", rec.id, chrono::Utc::now().format("%Y%m%d%H%M%S"))
 }
@@ -46,18 +65,18 @@ impl Kind<AwsContext> for DbSubnetGroup {
             .send()
             .await
             .map_err(op("CreateDBSubnetGroup"))?;
-        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
+        Ok(with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), deps))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.rds.describe_db_subnet_groups().db_subnet_group_name(&rec.id).send().await {
-            Ok(o) => Ok(o.db_subnet_groups().first().map(|_| rec.clone())),
+            Ok(o) => Ok(o.db_subnet_groups().first().map(|g| observe_subnets(rec, g.subnets().iter().filter_map(|x| x.subnet_identifier().map(str::to_string)).collect()))),
             Err(e) if crate::aws::code_in(&e, &["DBSubnetGroupNotFoundFault"]) => Ok(None),
             Err(e) => Err(op("DescribeDBSubnetGroups")(e)),
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         env.ctx.rds.modify_db_subnet_group().db_subnet_group_name(&old.id).set_subnet_ids(Some(subnet_ids(deps))).send().await.map_err(op("ModifyDBSubnetGroup"))?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, deps))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let r = crate::aws::retry_while(
@@ -257,11 +276,11 @@ impl Kind<AwsContext> for CacheSubnetGroup {
             .send()
             .await
             .map_err(op("CreateCacheSubnetGroup"))?;
-        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
+        Ok(with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), deps))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.elasticache.describe_cache_subnet_groups().cache_subnet_group_name(&rec.id).send().await {
-            Ok(o) => Ok(o.cache_subnet_groups().first().map(|_| rec.clone())),
+            Ok(o) => Ok(o.cache_subnet_groups().first().map(|g| observe_subnets(rec, g.subnets().iter().filter_map(|x| x.subnet_identifier().map(str::to_string)).collect()))),
             Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(None),
             Err(e) => Err(op("DescribeCacheSubnetGroups")(e)),
         }
@@ -275,7 +294,7 @@ impl Kind<AwsContext> for CacheSubnetGroup {
             .send()
             .await
             .map_err(op("ModifyCacheSubnetGroup"))?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, deps))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let r = crate::aws::retry_while(

@@ -8,7 +8,7 @@ use crate::stacks::{TAG_COMPONENT, TAG_STACK_ID};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice, Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceInterruptionBehavior,
     InstanceMarketOptionsRequest, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, IpPermission, IpRange, MarketType, NatGatewayState,
-    ResourceType, SpotInstanceType, SpotMarketOptions, Tag, TagSpecification, UserIdGroupPair, VolumeState, VolumeType,
+    ResourceType, SpotInstanceType, SpotMarketOptions, Tag, TagSpecification, UserIdGroupPair, VolumeState, VolumeType, VpcAttributeName,
 };
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
@@ -56,26 +56,29 @@ impl Kind<AwsContext> for Vpc {
         let out = ec2.create_vpc().cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, &spec.key, ResourceType::Vpc)).send().await.map_err(op("CreateVpc"))?;
         let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
-        ec2.modify_vpc_attribute()
-            .vpc_id(&id)
-            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .map_err(|e| OpError::from(op("ModifyVpcAttribute")(e)).partial(rec.clone()))?;
+        set_dns_hostnames(env, &id).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2.describe_vpcs().vpc_ids(&rec.id).send().await {
-            Ok(o) => Ok(o.vpcs().first().map(|v| {
-                let mut r = rec.clone();
-                r.inputs["cidr"] = json!(v.cidr_block().unwrap_or_default());
-                r
-            })),
-            Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(op("DescribeVpcs")(e)),
-        }
+        let cidr = match env.ctx.ec2.describe_vpcs().vpc_ids(&rec.id).send().await {
+            Ok(o) => match o.vpcs().first() {
+                Some(v) => v.cidr_block().unwrap_or_default().to_string(),
+                None => return Ok(None),
+            },
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeVpcs")(e)),
+        };
+        let mut r = rec.clone();
+        r.inputs["cidr"] = json!(cidr);
+        // Instances get public DNS names only with this attribute on.
+        let a = env.ctx.ec2.describe_vpc_attribute().vpc_id(&rec.id).attribute(VpcAttributeName::EnableDnsHostnames).send().await.map_err(op("DescribeVpcAttribute"))?;
+        r.inputs["dns_hostnames"] = json!(a.enable_dns_hostnames().and_then(|v| v.value()).unwrap_or(false));
+        Ok(Some(r))
     }
-    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        if spec.input("dns_hostnames").as_bool() == Some(true) && old.inputs["dns_hostnames"].as_bool() != Some(true) {
+            set_dns_hostnames(env, &old.id).await?;
+        }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -90,6 +93,11 @@ impl Kind<AwsContext> for Vpc {
         let o = env.ctx.ec2.describe_vpcs().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVpcs"))?;
         Ok(o.vpcs().first().map(|v| Record::new(self.name(), v.vpc_id().unwrap_or_default(), json!({"cidr": v.cidr_block()}))))
     }
+}
+
+async fn set_dns_hostnames(env: &E, vpc: &str) -> Result<(), OpError> {
+    env.ctx.ec2.modify_vpc_attribute().vpc_id(vpc).enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build()).send().await.map_err(op("ModifyVpcAttribute"))?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------- Internet gateway
@@ -112,7 +120,14 @@ impl Kind<AwsContext> for InternetGateway {
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.ec2.describe_internet_gateways().internet_gateway_ids(&rec.id).send().await {
-            Ok(o) => Ok(o.internet_gateways().first().map(|_| rec.clone())),
+            Ok(o) => Ok(o.internet_gateways().first().map(|g| {
+                // Detached out of band, the gateway routes nothing: the
+                // update attaches it again.
+                let vpc = g.attachments().first().and_then(|a| a.vpc_id()).unwrap_or_default();
+                let mut r = rec.clone().with("vpc_id", vpc);
+                r.inputs["attached"] = json!(!vpc.is_empty());
+                r
+            })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeInternetGateways")(e)),
         }
@@ -120,6 +135,9 @@ impl Kind<AwsContext> for InternetGateway {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let vpc = &deps["vpc"].id;
         if old.out("vpc_id") != vpc {
+            if !old.out("vpc_id").is_empty() {
+                env.ctx.ec2.detach_internet_gateway().internet_gateway_id(&old.id).vpc_id(old.out("vpc_id")).send().await.map_err(op("DetachInternetGateway"))?;
+            }
             env.ctx.ec2.attach_internet_gateway().internet_gateway_id(&old.id).vpc_id(vpc).send().await.map_err(op("AttachInternetGateway"))?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("vpc_id", vpc))
@@ -150,7 +168,9 @@ impl Kind<AwsContext> for InternetGateway {
         let o = env.ctx.ec2.describe_internet_gateways().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeInternetGateways"))?;
         Ok(o.internet_gateways().first().map(|g| {
             let vpc = g.attachments().first().and_then(|a| a.vpc_id()).unwrap_or_default();
-            Record::new(self.name(), g.internet_gateway_id().unwrap_or_default(), spec.inputs.clone()).with("vpc_id", vpc)
+            let mut inputs = spec.inputs.clone();
+            inputs["attached"] = json!(!vpc.is_empty());
+            Record::new(self.name(), g.internet_gateway_id().unwrap_or_default(), inputs).with("vpc_id", vpc)
         }))
     }
 }
@@ -181,12 +201,7 @@ impl Kind<AwsContext> for Subnet {
         inputs["availability_zone"] = json!(az);
         let rec = Record::new(self.name(), &id, inputs).with("availability_zone", &az);
         if spec.input("public").as_bool() == Some(true) {
-            ec2.modify_subnet_attribute()
-                .subnet_id(&id)
-                .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
-                .send()
-                .await
-                .map_err(|e| OpError::from(op("ModifySubnetAttribute")(e)).partial(rec.clone()))?;
+            set_public_ips(env, &id, true).await.map_err(|e| e.partial(rec.clone()))?;
         }
         Ok(rec)
     }
@@ -196,13 +211,21 @@ impl Kind<AwsContext> for Subnet {
                 let mut r = rec.clone();
                 r.inputs["cidr"] = json!(s.cidr_block());
                 r.inputs["availability_zone"] = json!(s.availability_zone());
+                if rec.inputs.get("public").is_some() {
+                    r.inputs["public"] = json!(s.map_public_ip_on_launch().unwrap_or(false));
+                }
                 r
             })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeSubnets")(e)),
         }
     }
-    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        if let Some(public) = spec.input("public").as_bool() {
+            if old.inputs.get("public").and_then(|v| v.as_bool()) != Some(public) {
+                set_public_ips(env, &old.id, public).await?;
+            }
+        }
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = old.inputs["availability_zone"].clone();
         Ok(Record { inputs, ..old.clone() })
@@ -223,6 +246,19 @@ impl Kind<AwsContext> for Subnet {
             Record::new(self.name(), s.subnet_id().unwrap_or_default(), inputs).with("availability_zone", s.availability_zone().unwrap_or_default())
         }))
     }
+}
+
+/// Whether instances launched in the subnet get a public address.
+async fn set_public_ips(env: &E, subnet: &str, on: bool) -> Result<(), OpError> {
+    env.ctx
+        .ec2
+        .modify_subnet_attribute()
+        .subnet_id(subnet)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
+        .send()
+        .await
+        .map_err(op("ModifySubnetAttribute"))?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------- Route table
@@ -962,8 +998,10 @@ impl Kind<AwsContext> for ElasticIp {
         match env.ctx.ec2.describe_addresses().allocation_ids(&rec.id).send().await {
             Ok(o) => Ok(o.addresses().first().map(|a| {
                 let mut r = rec.clone();
-                r.inputs["associated"] = json!(a.instance_id().is_some());
-                r.outputs.insert("instance_id".into(), a.instance_id().unwrap_or_default().to_string());
+                // Some answers carry an empty InstanceId once disassociated.
+                let instance = a.instance_id().unwrap_or_default();
+                r.inputs["associated"] = json!(!instance.is_empty());
+                r.outputs.insert("instance_id".into(), instance.to_string());
                 r.outputs.insert("public_ip".into(), a.public_ip().unwrap_or_default().to_string());
                 r
             })),

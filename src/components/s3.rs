@@ -104,8 +104,12 @@ impl Kind<AwsContext> for Bucket {
         let mut r = rec.clone();
         // An unreadable answer keeps the recorded value rather than failing
         // the whole refresh.
-        if let Ok(v) = env.ctx.s3.get_bucket_versioning().bucket(&rec.id).send().await {
-            r.inputs["versioning"] = json!(v.status() == Some(&BucketVersioningStatus::Enabled));
+        match env.ctx.s3.get_bucket_versioning().bucket(&rec.id).send().await {
+            Ok(v) => {
+                tracing::debug!(bucket = %rec.id, status = ?v.status(), "bucket versioning");
+                r.inputs["versioning"] = json!(v.status() == Some(&BucketVersioningStatus::Enabled));
+            }
+            Err(e) => tracing::warn!(bucket = %rec.id, "GetBucketVersioning: {}", crate::aws::error_text(&e)),
         }
         if let Ok(lc) = env.ctx.s3.get_bucket_lifecycle_configuration().bucket(&rec.id).send().await {
             let days = lc.rules().iter().find(|x| x.id() == Some("backups-to-glacier")).and_then(|x| x.transitions().first()).and_then(|t| t.days());

@@ -506,7 +506,10 @@ impl Stack for ContainerService {
         let zs = zones(c, &ctx.region);
         let (public_cidrs, private_cidrs) = subnet_cidrs(c, zs.len());
         let port = int(c, "container_port", 8000);
-        let mut out = vec![Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr")})), Spec::new("igw", "ec2_internet_gateway", json!({})).dep("vpc")];
+        let mut out = vec![
+            Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})),
+            Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).dep("vpc"),
+        ];
 
         // Subnets, keyed by zone so that appending a zone adds, never replaces.
         let public_keys: Vec<String> = zs.iter().map(|z| format!("subnet.public.{z}")).collect();

@@ -335,8 +335,8 @@ impl Stack for DockerHost {
         let project = s(c, "project_name");
         let bucket = bucket_name_of(c, ctx);
         let mut out = vec![
-            Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr")})),
-            Spec::new("igw", "ec2_internet_gateway", json!({})).dep("vpc"),
+            Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})),
+            Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).dep("vpc"),
             Spec::new("subnet.public", "ec2_subnet", json!({"cidr": subnet_cidr(c), "availability_zone": c.get("availability_zone").as_str(), "public": true})).dep("vpc"),
             Spec::new("rtb.public", "ec2_public_route_table", json!({"default_route": true})).dep("vpc").dep("igw").dep("subnet.public"),
             Spec::new("sg.host", "ec2_security_group", json!({"name": format!("{id}-host"), "description": format!("awsstack {id} Docker host"), "rules": security_rules(c)}))
