@@ -11,6 +11,19 @@ def pytest_addoption(parser):
     parser.addoption("--full", action="store_true", help="run the whole matrix (slow)")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "full: only with --full (the slow part of the matrix)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--full"):
+        return
+    skip = pytest.mark.skip(reason="part of the --full matrix")
+    for item in items:
+        if "full" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def emulator():
     """One moto server per test process (xdist worker), stopped by PID."""

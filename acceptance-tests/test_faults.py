@@ -87,8 +87,66 @@ def test_throttling_storm_is_absorbed(which, fresh_emulator, proxy, workdir):
     assert leftovers(emu, stack) == []
 
 
-def kill_points(full):
-    return list(range(2, 42, 2)) if full else [4, 11]
+@pytest.mark.parametrize("which", ["docker_host", "container_service"])
+def test_mixed_fault_storm_is_absorbed(which, fresh_emulator, proxy, workdir):
+    """A storm of every transient fault at once, on every kind of call,
+    none of which reaches AWS: 10% HTTP 500, 5% dropped connections, 10%
+    throttled (503 SlowDown for S3). The SDK's retries absorb them: apply,
+    plan and destroy succeed and nothing is orphaned."""
+    emu = fresh_emulator
+    tf, stack = setup_stack(which, emu, proxy, workdir)
+    storm = (
+        Rule(mode="error500", probability=0.10),
+        Rule(mode="drop", probability=0.05),
+        Rule(match="^S3:", mode="slowdown", probability=0.10),
+        Rule(match="^(?!S3:)", mode="throttle", probability=0.10),
+    )
+    proxy.set(*storm)
+    tf.apply()
+    faults = list(proxy.injected)
+    kinds = {mode for _, mode in faults}
+    assert len(faults) >= 10 and {"error500", "drop"} <= kinds, faults
+    assert orphans(emu, stack, tf) == []
+    assert tf.plan().returncode == 0, "the stack is complete"
+    proxy.set(*storm)
+    tf.destroy()
+    faults += proxy.injected
+    proxy.clear()
+    assert leftovers(emu, stack) == []
+    print(f"{which}: {len(faults)} transient faults absorbed over apply and destroy ({', '.join(f'{k} {sum(1 for _, m in faults if m == k)}' for k in sorted(kinds))})")
+
+
+@pytest.mark.full
+def test_nth_call_fails_at_every_point(fresh_emulator, proxy, workdir):
+    """The n-th mutating call fails for good, for n across the whole graph
+    of both stacks (every third call)."""
+    emu = fresh_emulator
+    tried = {}
+    for which, last in (("docker_host", 40), ("container_service", 60)):
+        for n in range(1, last, 3):
+            emu.reset()
+            tf, stack = setup_stack(which, emu, proxy, workdir / f"{which}-fail{n}")
+            proxy.set(Rule(match=MUTATING.pattern, mode="fail", nth=n, code="InjectedFailure"))
+            p = tf.apply(check=False)
+            if not proxy.injected:
+                assert p.returncode == 0  # fewer mutating calls than n
+                continue
+            err = " ".join(p.stderr.split())
+            assert p.returncode == 1 and "InjectedFailure" in err and proxy.injected[0][0] in err, err
+            assert orphans(emu, stack, tf) == []
+            converge_and_destroy(tf, emu, stack, proxy)
+            tried[which] = tried.get(which, 0) + 1
+    print(f"n-th call failures that converged: {tried}")
+    assert tried.get("docker_host", 0) >= 8 and tried.get("container_service", 0) >= 12
+
+
+def kill_points(which, full):
+    """CI: two points. --full: every mutating call of the Docker host (it
+    makes fewer than 40), every third of the container service's: more
+    than 20 points that fire for each."""
+    if not full:
+        return [4, 11]
+    return list(range(1, 41)) if which == "docker_host" else list(range(2, 65, 3))
 
 
 @pytest.mark.parametrize("which", ["docker_host", "container_service"])
@@ -97,7 +155,7 @@ def test_provider_killed_mid_apply(which, fresh_emulator, proxy, workdir, reques
     reaches AWS): the next apply adopts what was created and converges,
     destroy leaves nothing."""
     emu = fresh_emulator
-    points = kill_points(request.config.getoption("--full"))
+    points = kill_points(which, request.config.getoption("--full"))
     tried = 0
     for n in points:
         emu.reset()
@@ -117,7 +175,7 @@ def test_provider_killed_mid_apply(which, fresh_emulator, proxy, workdir, reques
         tried += 1
         assert p.returncode == 1, p.stdout
         converge_and_destroy(tf, emu, stack, proxy)
-    assert tried >= 1
+    assert tried >= (20 if request.config.getoption("--full") else 1)
     print(f"{which}: {tried} kill points converged")
 
 
@@ -263,8 +321,8 @@ def test_interrupted_during_a_waiter(version, stuck_ecs, workdir):
 @pytest.mark.parametrize("which,n", [("docker_host", 8), ("container_service", 12)])
 def test_emulator_goes_down_mid_apply(which, n, fresh_emulator, proxy, workdir):
     """From the n-th mutating call on, every connection is dropped (that
-    call itself still reaches AWS). Apply fails naming a sub-resource, the
-    state records what exists; once the emulator is back the next apply
+    call itself still reaches AWS). Apply fails naming a sub-resource and
+    the endpoint it could not reach, the state records what exists; once the emulator is back the next apply
     converges and destroy leaves nothing."""
     emu = fresh_emulator
     tf, stack = setup_stack(which, emu, proxy, workdir)
@@ -279,6 +337,8 @@ def test_emulator_goes_down_mid_apply(which, n, fresh_emulator, proxy, workdir):
     assert proxy.down, "the emulator went down"
     err = " ".join(p.stderr.split())
     assert p.returncode == 1 and "Error: Failed to " in err, err
+    # The diagnostic names the endpoint the provider could not reach.
+    assert f"cannot reach {proxy.endpoint}" in err, err
     proxy.down = False
     assert orphans(emu, stack, tf) == [], "every resource that exists is in the state"
     converge_and_destroy(tf, emu, stack, proxy)

@@ -3,6 +3,7 @@ TF_LOG=trace."""
 
 import json
 
+from fault_proxy import MUTATING, FaultProxy, Rule
 from harness import Terraform, copy_example, leftovers, moto_ami
 
 SECRET = "sk-never-in-logs-8d1f2e"
@@ -60,3 +61,37 @@ def test_container_service_secrets_not_in_trace_logs(fresh_emulator, workdir):
     assert password not in state and cred["url"] not in state
     tf.destroy()
     assert leftovers(emu, "kavak-agent-logs") == []
+
+
+def test_static_keys_not_in_trace_logs(fresh_emulator, workdir):
+    """Static credentials in the provider block (secret key and session
+    token) reach neither the trace log nor any output: on an apply that
+    fails at a call AWS refuses, on the apply that resumes, on destroy."""
+    emu = fresh_emulator
+    secret_key, token = "static-secret-never-in-logs-4b7c", "session-token-never-in-logs-91ae"
+    work = copy_example("kauri", workdir / "kauri")
+    versions = work / "versions.tf"
+    versions.write_text(versions.read_text().replace("region = var.aws_region", f'region     = var.aws_region\n  access_key = "AKIATESTSTATICKEYS01"\n  secret_key = "{secret_key}"\n  token      = "{token}"', 1))
+    (work / "t.auto.tfvars.json").write_text(json.dumps({"ami_id": moto_ami(emu), "environment": "keys"}))
+    log = workdir / "tf.log"
+    proxy = FaultProxy(emu.endpoint).start()
+    try:
+        tf = Terraform("1.15", work, proxy.endpoint, {"TF_LOG": "trace", "TF_LOG_PATH": str(log)})
+        tf.init()
+        proxy.set(Rule(match=MUTATING.pattern, mode="fail", nth=6, code="AuthFailure"))
+        failed = tf.apply(check=False)
+        assert failed.returncode == 1 and "AuthFailure" in failed.stderr, failed.stderr
+        proxy.clear()
+        tf.run("untaint", "-no-color", "awsstack_docker_host.kauri")
+        outs = [failed, tf.apply(), tf.destroy()]
+    finally:
+        proxy.stop()
+    provider_lines = [line for line in log.read_text().splitlines() if "terraform-provider-awsstack" in line]
+    assert len(provider_lines) > 50, "the provider logged at trace level"
+    assert "AKIATESTSTATICKEYS01" in "\n".join(provider_lines), "the requests were traced (signed with the access key id, which is not secret)"
+    text = "\n".join(provider_lines)
+    for s in (secret_key, token):
+        assert s not in text, f"{s} in the provider's trace log"
+        for p in outs:
+            assert s not in p.stdout + p.stderr
+    assert leftovers(emu, "kauri-keys") == []

@@ -71,3 +71,99 @@ where
         }
     }
 }
+
+/// An interceptor that names the endpoint in transport failures. When a
+/// call cannot reach AWS at all (connection refused, reset, timed out),
+/// the SDK's error says only "dispatch failure: io error"; after the SDK
+/// has given up retrying, this rewrites it to "cannot reach <endpoint>:
+/// <what happened>" so the diagnostic tells which endpoint was tried. The
+/// error kind (I/O or timeout) is kept.
+#[derive(Debug, Default)]
+pub struct NameEndpointOnFailure;
+
+#[derive(Debug, Clone)]
+struct TriedEndpoint(String);
+
+impl aws_smithy_types::config_bag::Storable for TriedEndpoint {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+#[derive(Debug)]
+struct Unreachable {
+    endpoint: String,
+    detail: String,
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot reach {}: {}", self.endpoint, self.detail)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+/// `scheme://host[:port]` of a request URI (no path or query: a presigned
+/// query string must not reach a diagnostic).
+pub fn endpoint_of(uri: &str) -> String {
+    match uri.find("://") {
+        Some(i) => {
+            let rest = &uri[i + 3..];
+            let end = rest.find(['/', '?']).unwrap_or(rest.len());
+            format!("{}{}", &uri[..i + 3], &rest[..end])
+        }
+        None => uri.split(['/', '?']).next().unwrap_or_default().to_string(),
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for NameEndpointOnFailure {
+    fn name(&self) -> &'static str {
+        "NameEndpointOnFailure"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        cfg.interceptor_state().store_put(TriedEndpoint(endpoint_of(context.request().uri())));
+        Ok(())
+    }
+
+    fn modify_before_completion(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let Some(TriedEndpoint(endpoint)) = cfg.load::<TriedEndpoint>().cloned() else {
+            return Ok(());
+        };
+        if let Some(result) = context.output_or_error_mut() {
+            if let Err(e) = result {
+                if let Some(ce) = e.as_connector_error() {
+                    let detail = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(ce));
+                    let source = Box::new(Unreachable { endpoint, detail });
+                    let ce = if ce.is_timeout() { ConnectorError::timeout(source) } else { ConnectorError::io(source) };
+                    *e = OrchestratorError::connector(ce);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_of;
+
+    #[test]
+    fn endpoints_of_request_uris() {
+        assert_eq!(endpoint_of("http://127.0.0.1:4566/?Action=RunInstances"), "http://127.0.0.1:4566");
+        assert_eq!(endpoint_of("https://ec2.eu-west-1.amazonaws.com/"), "https://ec2.eu-west-1.amazonaws.com");
+        assert_eq!(endpoint_of("https://s3.amazonaws.com/bucket/key?X-Amz-Signature=abc"), "https://s3.amazonaws.com");
+        assert_eq!(endpoint_of("http://localhost:5000"), "http://localhost:5000");
+    }
+}

@@ -201,7 +201,11 @@ impl Kind<AwsContext> for Subnet {
         inputs["availability_zone"] = json!(az);
         let rec = Record::new(self.name(), &id, inputs).with("availability_zone", &az);
         if spec.input("public").as_bool() == Some(true) {
-            set_public_ips(env, &id, true).await.map_err(|e| e.partial(rec.clone()))?;
+            // Recorded as not public until AWS has said yes: the next
+            // apply then sets it.
+            let mut before = rec.clone();
+            before.inputs["public"] = json!(false);
+            set_public_ips(env, &id, true).await.map_err(|e| e.partial(before))?;
         }
         Ok(rec)
     }
@@ -243,6 +247,9 @@ impl Kind<AwsContext> for Subnet {
             let mut inputs = spec.inputs.clone();
             inputs["cidr"] = json!(s.cidr_block());
             inputs["availability_zone"] = json!(s.availability_zone());
+            if spec.inputs.get("public").is_some() {
+                inputs["public"] = json!(s.map_public_ip_on_launch().unwrap_or(false));
+            }
             Record::new(self.name(), s.subnet_id().unwrap_or_default(), inputs).with("availability_zone", s.availability_zone().unwrap_or_default())
         }))
     }

@@ -410,6 +410,13 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
                     // rather than create a duplicate.
                     Ok(Some(found)) => {
                         tracing::info!(component = %key, id = %found.id, "adopting existing");
+                        // What the interrupted create did not get to (a
+                        // subnet's public-IP setting, say) shows in a read;
+                        // the update then repairs it.
+                        let found = match kind.read(&env, &found).await {
+                            Ok(Some(seen)) => seen,
+                            _ => found,
+                        };
                         kind.update(&env, &spec, &found, &deps).await.map_err(|e| if e.partial.is_none() { e.partial(found) } else { e })
                     }
                     _ => {

@@ -220,7 +220,7 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
 
     macro_rules! client {
         ($krate:ident, $svc:literal) => {{
-            let mut b = $krate::config::Builder::from(&config);
+            let mut b = $krate::config::Builder::from(&config).interceptor(crate::aws::NameEndpointOnFailure);
             if let Some(u) = endpoint($svc) {
                 b = b.endpoint_url(u);
             }
@@ -228,7 +228,7 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
         }};
     }
     let s3 = {
-        let mut b = aws_sdk_s3::config::Builder::from(&config).force_path_style(custom_s3);
+        let mut b = aws_sdk_s3::config::Builder::from(&config).force_path_style(custom_s3).interceptor(crate::aws::NameEndpointOnFailure);
         if let Some(u) = endpoint("s3") {
             b = b.endpoint_url(u);
         }

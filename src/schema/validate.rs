@@ -227,12 +227,97 @@ pub fn duration(s: &str) -> Result<std::time::Duration, String> {
     if !num.is_empty() || !any {
         return Err(bad());
     }
+    if total <= 0.0 {
+        return Err(format!("{s:?}: a timeout must be longer than zero"));
+    }
     Ok(std::time::Duration::from_secs_f64(total))
+}
+
+/// Characters AWS accepts in tag keys and values.
+fn tag_chars_ok(s: &str) -> bool {
+    s.chars().all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+}
+
+/// A user tag key: 1-128 characters AWS accepts, not the reserved `aws:`
+/// prefix.
+pub fn tag_key(k: &str) -> Result<(), String> {
+    if k.is_empty() || k.chars().count() > 128 {
+        return Err(format!("{k:?}: a tag key is 1-128 characters"));
+    }
+    if k.to_ascii_lowercase().starts_with("aws:") {
+        return Err(format!("{k:?}: the aws: prefix is reserved for AWS"));
+    }
+    if !tag_chars_ok(k) {
+        return Err(format!("{k:?}: use letters, digits, spaces and _ . : / = + - @"));
+    }
+    Ok(())
+}
+
+/// A tag value: up to 256 characters AWS accepts.
+pub fn tag_value(v: &str) -> Result<(), String> {
+    if v.chars().count() > 256 {
+        return Err("a tag value is at most 256 characters".into());
+    }
+    if !tag_chars_ok(v) {
+        return Err(format!("{v:?}: use letters, digits, spaces and _ . : / = + - @"));
+    }
+    Ok(())
+}
+
+/// An availability zone name (e.g. `eu-west-3a`); returns its region.
+pub fn availability_zone(z: &str) -> Result<String, String> {
+    let bad = || format!("{z:?} is not an availability zone name (e.g. eu-west-3a)");
+    let (region, letter) = z.split_at(z.len().saturating_sub(1));
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = letter.chars().all(|c| c.is_ascii_lowercase())
+        && !letter.is_empty()
+        && parts.len() >= 3
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if ok {
+        Ok(region.to_string())
+    } else {
+        Err(bad())
+    }
+}
+
+/// A security group rule description: up to 255 characters of the set
+/// EC2 accepts.
+pub fn rule_description(s: &str) -> Result<(), String> {
+    if s.len() > 255 {
+        return Err("a rule description is at most 255 characters".into());
+    }
+    if !s.chars().all(|c| c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c)) {
+        return Err(format!("{s:?}: use ASCII letters, digits, spaces and . _ - : / ( ) # , @ [ ] + = & ; {{ }} ! $ *"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_zones_descriptions_timeouts() {
+        assert!(tag_key("CostCenter").is_ok());
+        assert!(tag_key("aws:team").is_err());
+        assert!(tag_key("AWS:team").is_err());
+        assert!(tag_key("").is_err());
+        assert!(tag_key(&"k".repeat(129)).is_err());
+        assert!(tag_value("").is_ok());
+        assert!(tag_value("team-a@example.com").is_ok());
+        assert!(tag_value("bob#1").is_err());
+        assert_eq!(availability_zone("eu-west-3a").unwrap(), "eu-west-3");
+        assert_eq!(availability_zone("us-gov-west-1b").unwrap(), "us-gov-west-1");
+        for z in ["eu-west-3", "mars", "eu-west-a", "EU-WEST-3A", "a"] {
+            assert!(availability_zone(z).is_err(), "{z}");
+        }
+        assert!(rule_description("HTTP from the office (Paris)").is_ok());
+        assert!(rule_description("caf\u{e9} <admin>").is_err());
+        assert!(duration("0s").is_err());
+        assert!(duration("90s").is_ok());
+    }
 
     #[test]
     fn cidrs() {

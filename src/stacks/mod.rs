@@ -58,6 +58,10 @@ pub trait Stack: Send + Sync + 'static {
     fn check_destroy(&self, _state: &Value) -> Diagnostics {
         Diagnostics::default()
     }
+    /// Checks that need the provider's region (e.g. zones of that region).
+    fn validate_in_region(&self, _config: &Value, _region: &str) -> Diagnostics {
+        Diagnostics::default()
+    }
     /// Puts back the sensitive values that the manifest leaves out (import).
     fn restore_secrets<'a>(&'a self, _ctx: &'a AwsContext, _config: &'a mut Value) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Ok(()) })
@@ -234,6 +238,34 @@ fn timeouts_diags(config: &Value) -> Diagnostics {
     d
 }
 
+/// Zones (with the attribute path naming each) that must be in `region`.
+pub fn zones_in_region<'a>(zones: impl IntoIterator<Item = (Path, &'a str)>, region: &str) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    for (path, z) in zones {
+        if let Ok(r) = validate::availability_zone(z) {
+            if r != region {
+                d.error_at(path, "Invalid availability zone", format!("{z} is a zone of {r}, not of the provider's region {region}"));
+            }
+        }
+    }
+    d
+}
+
+/// Every stack's `tags`: keys and values AWS accepts on every service.
+fn tags_diags(config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    if let Some(m) = config.get("tags").as_map() {
+        for (k, v) in m {
+            if let Err(e) = validate::tag_key(k) {
+                d.error_at(Path::attr("tags").then_key(k), "Invalid tag", e);
+            } else if let Some(Err(e)) = v.as_str().map(validate::tag_value) {
+                d.error_at(Path::attr("tags").then_key(k), "Invalid tag", e);
+            }
+        }
+    }
+    d
+}
+
 #[tonic::async_trait]
 impl<S: Stack> Resource for StackResource<S> {
     fn type_name(&self) -> &'static str {
@@ -247,6 +279,7 @@ impl<S: Stack> Resource for StackResource<S> {
         let mut config = config.clone();
         apply_defaults(&self.stack.schema().block, &mut config);
         let mut d = timeouts_diags(&config);
+        d.extend(tags_diags(&config));
         d.extend(self.stack.validate(&config));
         d
     }
@@ -305,6 +338,10 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
+        resp.diagnostics.extend(self.stack.validate_in_region(&planned, &ctx.region));
+        if resp.diagnostics.has_errors() {
+            return resp;
+        }
         let recorded = decode_private(&req.prior_private);
         let desired = self.stack.desired(&planned, &ctx);
         let kinds = self.stack.kinds();

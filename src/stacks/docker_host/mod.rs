@@ -10,7 +10,7 @@ use crate::components::{all_kinds, ec2::sort_rules, sha256_hex};
 use crate::engine::{Kinds, Record, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{str_attr as s, string_list as strings, Stack};
+use crate::stacks::{str_attr as s, string_list as strings, zones_in_region, Stack};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -20,6 +20,24 @@ pub use user_data::render as render_user_data;
 
 /// Ports that are databases or caches: never open to the internet unless
 /// the user says so explicitly.
+/// EC2's limit on user data, in bytes before base64.
+pub const USER_DATA_LIMIT: usize = 16 * 1024;
+
+/// A compose file's content (not its name), that the user data can carry.
+fn compose_file(x: &str) -> Result<(), String> {
+    let t = x.trim();
+    if t.is_empty() {
+        return Err("the compose file is empty".into());
+    }
+    if !t.contains('\n') && !t.contains(':') && (t.ends_with(".yml") || t.ends_with(".yaml")) {
+        return Err(format!("{t:?} looks like a file name: compose_file takes the file's content, e.g. compose_file = file(\"{t}\")"));
+    }
+    if x.lines().any(|l| l.trim() == user_data::COMPOSE_EOF) {
+        return Err(format!("a line of the compose file is {:?}, which the user data uses to end it", user_data::COMPOSE_EOF));
+    }
+    Ok(())
+}
+
 pub const DATABASE_PORTS: &[u16] = &[1433, 1521, 3306, 5432, 5984, 6379, 7474, 8086, 9042, 9200, 9300, 11211, 27017, 28015];
 
 pub struct DockerHost {
@@ -131,6 +149,9 @@ impl Stack for DockerHost {
         if let Some(x) = c.get("environment").as_str() {
             check("environment", v::project_name(x).map_err(|e| e.replace("project name", "environment")), "Invalid environment");
         }
+        if let Some(x) = c.get("availability_zone").as_str() {
+            check("availability_zone", v::availability_zone(x).map(|_| ()), "Invalid availability zone");
+        }
         let vpc = c.get("vpc_cidr").as_str().map(|x| v::vpc_cidr(x));
         if let Some(Err(e)) = &vpc {
             d.error_at(Path::attr("vpc_cidr"), "Invalid VPC CIDR block", e.clone());
@@ -188,6 +209,9 @@ impl Stack for DockerHost {
             let proto = p.get("protocol").as_str().unwrap_or("tcp").to_string();
             if !["tcp", "udp"].contains(&proto.as_str()) && !p.get("protocol").is_unknown() {
                 d.error_at(base.then_attr("protocol"), "Invalid protocol", format!("{proto:?}: use \"tcp\" or \"udp\""));
+            }
+            if let Some(Err(e)) = p.get("description").as_str().map(v::rule_description) {
+                d.error_at(base.then_attr("description"), "Invalid description", e);
             }
             let port = match p.get("port").as_f64().map(v::port) {
                 Some(Ok(n)) => Some(n),
@@ -309,9 +333,24 @@ impl Stack for DockerHost {
                 }
             }
         }
+        if let Some(x) = c.get("compose_file").as_str() {
+            if let Err(e) = compose_file(x) {
+                d.error_at(Path::attr("compose_file"), "Invalid compose file", e);
+            } else if !c.get("data_directories").is_unknown() && !c.get("project_name").is_unknown() {
+                // EC2 refuses user data over 16 KB at RunInstances: refuse
+                // it here, before any sub-resource exists.
+                let n = user_data::render(c, "ap-southeast-7").len();
+                if n > USER_DATA_LIMIT {
+                    d.error_at(Path::attr("compose_file"), "Compose file too large", format!("the host's user data would be {n} bytes with this compose file; EC2 accepts at most {USER_DATA_LIMIT}. Keep large files in the stack's bucket and fetch them at boot."));
+                }
+            }
+        }
         d
     }
 
+    fn validate_in_region(&self, c: &Value, region: &str) -> Diagnostics {
+        zones_in_region(c.get("availability_zone").as_str().map(|z| (Path::attr("availability_zone"), z)), region)
+    }
     fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
         if let (Some(old), Some(new)) = (prior.get("data_volume_size").as_f64(), c.get("data_volume_size").as_f64()) {

@@ -169,3 +169,20 @@ fn graviton_types_are_arm64() {
     assert_eq!(architecture_of("t3.large"), "x86_64");
     assert_eq!(architecture_of("m7i-flex.large"), "x86_64");
 }
+
+#[test]
+fn compose_file_is_content_that_fits_the_user_data() {
+    let ok = "services:\n  web:\n    image: nginx\n";
+    assert!(errors_at(&config(&[("compose_file", Value::str(ok))])).is_empty());
+    for bad in ["", "  \n", "docker-compose.yml", "compose.yaml", &format!("{ok}{}\nx: 1\n", user_data::COMPOSE_EOF)] {
+        let errs = errors_at(&config(&[("compose_file", Value::str(bad))]));
+        assert_eq!(errs, vec![("compose_file".to_string(), "Invalid compose file".to_string())], "{bad:?}");
+    }
+    // Just under and just over EC2's 16 KB once rendered.
+    let base = render_user_data(&config(&[("compose_file", Value::str("x: 1"))]), "ap-southeast-7").len();
+    let fits = format!("x: {}", "y".repeat(USER_DATA_LIMIT - base + 1));
+    assert_eq!(render_user_data(&config(&[("compose_file", Value::str(&fits))]), "ap-southeast-7").len(), USER_DATA_LIMIT);
+    assert!(errors_at(&config(&[("compose_file", Value::str(&fits))])).is_empty());
+    let over = format!("x: {}", "y".repeat(USER_DATA_LIMIT - base + 2));
+    assert_eq!(errors_at(&config(&[("compose_file", Value::str(&over))])), vec![("compose_file".to_string(), "Compose file too large".to_string())]);
+}

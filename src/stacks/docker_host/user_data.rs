@@ -9,6 +9,9 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r#"'"'"'"#))
 }
 
+/// The heredoc delimiter that ends the compose file in the user data.
+pub const COMPOSE_EOF: &str = "AWSSTACK_COMPOSE_EOF";
+
 pub fn render(c: &Value, region: &str) -> String {
     let project = c.get("project_name").as_str().unwrap_or("app");
     let app_dir = format!("/opt/{project}");
@@ -40,7 +43,7 @@ pub fn render(c: &Value, region: &str) -> String {
     out.push_str("umask 022\n");
     if let Some(compose) = c.get("compose_file").as_str() {
         out.push_str("\n# The compose file, started now and at every boot\n");
-        out.push_str(&format!("cat > {} <<'AWSSTACK_COMPOSE_EOF'\n{}\nAWSSTACK_COMPOSE_EOF\n", sh_quote(&format!("{app_dir}/compose.yaml")), compose.trim_end()));
+        out.push_str(&format!("cat > {} <<'{COMPOSE_EOF}'\n{}\n{COMPOSE_EOF}\n", sh_quote(&format!("{app_dir}/compose.yaml")), compose.trim_end()));
         out.push_str(&format!("cd {} && docker compose up -d\n", sh_quote(&app_dir)));
     }
     out

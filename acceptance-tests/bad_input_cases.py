@@ -1,0 +1,105 @@
+"""The bad-input matrix: for every attribute of every stack (nested block
+attributes included), at least one malformed value, the diagnostic summary
+it must produce, and the attribute the diagnostic must point at.
+
+Each case is (attribute path as in the schema, HCL body, summary,
+attribute named in the diagnostic's source snippet). Type errors are
+Terraform's own diagnostics; everything else is the provider's."""
+
+TYPE = "Incorrect attribute value type"
+
+DOCKER_HOST = [
+    ("allow_public_database_ports", 'allow_public_database_ports = "sometimes"', TYPE, "allow_public_database_ports"),
+    ("ami_id", 'ami_id = "ubuntu-24.04"', "Invalid AMI id", "ami_id"),
+    ("availability_zone", 'availability_zone = "us-east-1a"', "Invalid availability zone", "availability_zone"),
+    ("backup_prefix", 'backup_prefix = "/backups"', "Invalid prefix", "backup_prefix"),
+    ("bucket_name", 'bucket_name = "Kauri_Backups"', "Invalid bucket name", "bucket_name"),
+    ("budget_notification_emails", 'budget_notification_emails = ["ops@example.com", "not-an-email"]', "Invalid e-mail address", "budget_notification_emails"),
+    ("compose_file", 'compose_file = "docker-compose.yml"', "Invalid compose file", "compose_file"),
+    ("cpu_alarm_threshold", "cpu_alarm_threshold = 150", "Value out of range", "cpu_alarm_threshold"),
+    ("data_directories", 'data_directories = ["postgres", "../etc"]', "Invalid directory", "data_directories"),
+    ("data_volume_size", "data_volume_size = -5", "Value out of range", "data_volume_size"),
+    ("enable_alarms", 'enable_alarms = "yes please"', TYPE, "enable_alarms"),
+    ("enable_budgets", "enable_budgets = [true]", TYPE, "enable_budgets"),
+    ("environment", 'environment = "Prod Env"', "Invalid environment", "environment"),
+    ("glacier_transition_days", "glacier_transition_days = 0", "Value out of range", "glacier_transition_days"),
+    ("http_ingress_cidrs", 'http_ingress_cidrs = ["0.0.0.0/33"]', "Invalid CIDR block", "http_ingress_cidrs"),
+    ("instance_type", 'instance_type = "large"', "Invalid instance type", "instance_type"),
+    ("project_name", 'project_name = "Kauri Project"', "Invalid project name", "project_name"),
+    ("public_subnet_cidr", 'public_subnet_cidr = "10.9.0.0/25"', "Subnet does not fit the VPC", "public_subnet_cidr"),
+    ("root_volume_size", "root_volume_size = 2", "Value out of range", "root_volume_size"),
+    ("scheduler_enabled", 'scheduler_enabled = "on"', TYPE, "scheduler_enabled"),
+    ("scheduler_start_expression", 'scheduler_start_expression = "cron(0 7 * * MON-FRI)"', "Invalid schedule expression", "scheduler_start_expression"),
+    ("scheduler_stop_expression", 'scheduler_stop_expression = "every evening"', "Invalid schedule expression", "scheduler_stop_expression"),
+    ("scheduler_timezone", 'scheduler_timezone = "Europe/Pariss"', "Invalid time zone", "scheduler_timezone"),
+    ("ssh_ingress_cidrs", 'ssh_ingress_cidrs = ["1.2.3.4"]', "Invalid CIDR block", "ssh_ingress_cidrs"),
+    ("ssh_key_name", 'ssh_key_name = ""', "Invalid key pair name", "ssh_key_name"),
+    ("ssm_parameters", 'ssm_parameters = {\n    "db password" = { value = "x" }\n  }', "Invalid parameter name", "ssm_parameters"),
+    ("tags", 'tags = {\n    "aws:team" = "x"\n  }', "Invalid tag", "tags"),
+    ("use_spot_instance", 'use_spot_instance = "cheap"', TYPE, "use_spot_instance"),
+    ("vpc_cidr", 'vpc_cidr = "10.0.0.0/33"', "Invalid VPC CIDR block", "vpc_cidr"),
+    ("budget.filter_by_project", 'budget {\n    name              = "b"\n    monthly_limit_usd = 10\n    filter_by_project = "maybe"\n  }', TYPE, "filter_by_project"),
+    ("budget.monthly_limit_usd", 'budget {\n    name              = "b"\n    monthly_limit_usd = -10\n  }', "Invalid budget limit", "monthly_limit_usd"),
+    ("budget.name", 'budget {\n    name              = "a:b"\n    monthly_limit_usd = 10\n  }', "Invalid budget name", "name"),
+    ("port.cidr_blocks", 'port {\n    port        = 5432\n    cidr_blocks = ["0.0.0.0/0"]\n  }', "Database port open to the internet", "cidr_blocks"),
+    ("port.description", 'port {\n    port        = 8080\n    cidr_blocks = ["10.0.0.0/8"]\n    description = "caf\u00e9 <admin>"\n  }', "Invalid description", "description"),
+    ("port.port", 'port {\n    port        = 70000\n    cidr_blocks = ["10.0.0.0/8"]\n  }', "Invalid port", "port"),
+    ("port.protocol", 'port {\n    port        = 8080\n    cidr_blocks = ["10.0.0.0/8"]\n    protocol    = "icmp"\n  }', "Invalid protocol", "protocol"),
+    ("timeouts.create", 'timeouts {\n    create = "soon"\n  }', "Invalid timeout", "create"),
+    ("timeouts.update", 'timeouts {\n    update = "-5m"\n  }', "Invalid timeout", "update"),
+    ("timeouts.delete", 'timeouts {\n    delete = "forever"\n  }', "Invalid timeout", "delete"),
+]
+
+CONTAINER_SERVICE = [
+    ("alb_ingress_cidrs", 'alb_ingress_cidrs = ["everyone"]', "Invalid CIDR block", "alb_ingress_cidrs"),
+    ("app_secret_values", 'app_secret_values = {\n    "stripe-key" = "x"\n  }', "Unknown secret", "app_secret_values"),
+    ("app_secrets", 'app_secrets = ["openai api key"]', "Invalid secret name", "app_secrets"),
+    ("availability_zones", 'availability_zones = ["eu-west-1a", "us-east-1b"]', "Invalid availability zone", "availability_zones"),
+    ("certificate_arn", 'certificate_arn = "arn:aws:iam::123456789012:server-certificate/x"', "Invalid certificate ARN", "certificate_arn"),
+    ("circuit_breaker", 'circuit_breaker = "on"', TYPE, "circuit_breaker"),
+    ("container_image", 'container_image = "My Image:latest"', "Invalid image", "container_image"),
+    ("container_port", "container_port = 70000", "Invalid port", "container_port"),
+    ("cpu", "cpu = 300", "CPU and memory Fargate rejects", "cpu"),
+    ("cpu_architecture", 'cpu_architecture = "sparc"', "Invalid CPU architecture", "cpu_architecture"),
+    ("db_allocated_storage", "db_allocated_storage = 5", "Value out of range", "db_allocated_storage"),
+    ("db_engine_version", 'db_engine_version = "fifteen"', "Invalid engine version", "db_engine_version"),
+    ("db_instance_class", 'db_instance_class = "t4g.micro"', "Invalid instance class", "db_instance_class"),
+    ("db_max_allocated_storage", "db_max_allocated_storage = 10", "Value out of range", "db_max_allocated_storage"),
+    ("db_name", 'db_name = "1app"', "Invalid database name", "db_name"),
+    ("db_username", 'db_username = "admin user"', "Invalid database user name", "db_username"),
+    ("deletion_protection", 'deletion_protection = "please"', TYPE, "deletion_protection"),
+    ("desired_count", "desired_count = -1", "Value out of range", "desired_count"),
+    ("env", 'env = "Prod!"', "Invalid environment", "env"),
+    ("environment", 'environment = {\n    DATABASE_URL = "postgres://x"\n  }', "Reserved variable", "environment"),
+    ("health_check_matcher", 'health_check_matcher = "ok"', "Invalid matcher", "health_check_matcher"),
+    ("health_check_path", 'health_check_path = "health"', "Invalid health check path", "health_check_path"),
+    ("log_retention_days", "log_retention_days = 13", "Invalid log retention", "log_retention_days"),
+    ("memory", "cpu = 256\n  memory = 4096", "CPU and memory Fargate rejects", "memory"),
+    ("nat_gateways", 'nat_gateways = "two"', "Invalid NAT mode", "nat_gateways"),
+    ("owner", 'owner = "bob#1"', "Invalid tag", "owner"),
+    ("private_subnet_cidrs", 'public_subnet_cidrs = ["10.0.0.0/24", "10.0.1.0/24"]\n  private_subnet_cidrs = ["10.0.0.0/25", "10.0.2.0/24"]', "Overlapping subnets", "private_subnet_cidrs"),
+    ("profile", 'profile = "prod"', "Invalid profile", "profile"),
+    ("project_name", 'project_name = ""', "Invalid project name", "project_name"),
+    ("public_subnet_cidrs", 'vpc_cidr = "10.0.0.0/16"\n  public_subnet_cidrs = ["10.1.0.0/24", "10.0.1.0/24"]', "Subnet does not fit the VPC", "public_subnet_cidrs"),
+    ("redis_engine_version", 'redis_engine_version = "seven"', "Invalid engine version", "redis_engine_version"),
+    ("redis_node_type", 'redis_node_type = "t4g.micro"', "Invalid node type", "redis_node_type"),
+    ("tags", 'tags = {\n    "aws:team" = "x"\n  }', "Invalid tag", "tags"),
+    ("task_role_policy_arns", 'task_role_policy_arns = ["AmazonS3ReadOnlyAccess"]', "Invalid policy ARN", "task_role_policy_arns"),
+    ("vpc_cidr", 'vpc_cidr = "10.0.0.0/8"', "Invalid VPC CIDR block", "vpc_cidr"),
+    ("timeouts.create", 'timeouts {\n    create = "soon"\n  }', "Invalid timeout", "create"),
+    ("timeouts.update", 'timeouts {\n    update = "0s"\n  }', "Invalid timeout", "update"),
+    ("timeouts.delete", 'timeouts {\n    delete = "1 hour"\n  }', "Invalid timeout", "delete"),
+]
+
+MATRIX = {"awsstack_docker_host": DOCKER_HOST, "awsstack_container_service": CONTAINER_SERVICE}
+
+# What every resource of the type needs besides the case's body.
+REQUIRED = {
+    "awsstack_docker_host": {"project_name": '"badinput"', "ami_id": '"ami-12c6146b"'},
+    "awsstack_container_service": {"project_name": '"badinput"'},
+}
+
+
+def resource_block(rtype: str, name: str, body: str) -> str:
+    lines = [f"  {k} = {v}" for k, v in REQUIRED[rtype].items() if not body.startswith(k + " ")]
+    return f'resource "{rtype}" "{name}" {{\n' + "\n".join(lines) + f"\n  {body}\n}}\n"
