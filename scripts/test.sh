@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and property tests (cargo test), then the
-# acceptance tests that drive the real Terraform CLI (1.0.3 and 1.15.5)
-# against the local AWS emulator. Set-up is idempotent.
+# The whole test suite: unit and property tests (cargo test), the fuzz
+# targets for a bounded time, then the acceptance tests that drive the real
+# Terraform CLI (1.0.3 and 1.15.5) against the local AWS emulator. Set-up is
+# idempotent.
 #   scripts/test.sh            the CI set
 #   scripts/test.sh --full     everything, including slow scenarios
 set -euo pipefail
@@ -13,6 +14,10 @@ cargo test --locked --release 2>&1 | tee /tmp/awsstack-cargo-test.log | grep -E 
 if grep -qE '^test result: FAILED|^error' /tmp/awsstack-cargo-test.log; then
   echo "cargo test failed"; exit 1
 fi
+# The libFuzzer targets, bounded: 60 s each (10 minutes each with --full).
+FUZZ_SECONDS=60
+for a in "$@"; do [ "$a" = --full ] && FUZZ_SECONDS=600; done
+bash scripts/fuzz.sh "${FUZZ_SECONDS_OVERRIDE:-$FUZZ_SECONDS}"
 echo "== acceptance tests (real Terraform against moto)"
 PYTEST_ARGS=(-p no:cacheprovider -q -rfE --durations=10)
 if command -v nproc >/dev/null && [ "$(nproc)" -ge 2 ]; then PYTEST_ARGS+=(-n 2); fi

@@ -267,6 +267,9 @@ pub fn tag_value(v: &str) -> Result<(), String> {
 /// An availability zone name (e.g. `eu-west-3a`); returns its region.
 pub fn availability_zone(z: &str) -> Result<String, String> {
     let bad = || format!("{z:?} is not an availability zone name (e.g. eu-west-3a)");
+    if !z.is_ascii() {
+        return Err(bad());
+    }
     let (region, letter) = z.split_at(z.len().saturating_sub(1));
     let parts: Vec<&str> = region.split('-').collect();
     let ok = letter.chars().all(|c| c.is_ascii_lowercase())
@@ -310,7 +313,9 @@ mod tests {
         assert!(tag_value("bob#1").is_err());
         assert_eq!(availability_zone("eu-west-3a").unwrap(), "eu-west-3");
         assert_eq!(availability_zone("us-gov-west-1b").unwrap(), "us-gov-west-1");
-        for z in ["eu-west-3", "mars", "eu-west-a", "EU-WEST-3A", "a"] {
+        // "privest-\u{3dd}": found by the dynamic_value fuzz target (a
+        // multi-byte last character used to panic).
+        for z in ["eu-west-3", "mars", "eu-west-a", "EU-WEST-3A", "a", "", "privest-\u{3dd}", "eu-west-3\u{e9}"] {
             assert!(availability_zone(z).is_err(), "{z}");
         }
         assert!(rule_description("HTTP from the office (Paris)").is_ok());
