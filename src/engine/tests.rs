@@ -15,6 +15,10 @@ struct FakeCloud {
     /// Running and max concurrent operations.
     running: AtomicUsize,
     max_running: AtomicUsize,
+    /// Objects can be found by key (adoption after a lost create).
+    findable: std::sync::atomic::AtomicBool,
+    /// The `old` inputs each update was given.
+    updated_from: Mutex<Vec<Json>>,
 }
 
 struct FakeKind {
@@ -61,9 +65,19 @@ impl Kind<FakeCloud> for FakeKind {
     }
     async fn update(&self, env: &Env<FakeCloud>, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         FakeKind::slow(&env.ctx).await;
+        env.ctx.updated_from.lock().unwrap().push(old.inputs.clone());
         env.ctx.objects.lock().unwrap().insert(old.id.clone(), spec.inputs.clone());
         env.ctx.calls.lock().unwrap().push(format!("update {}", spec.key));
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    /// Like the AWS kinds: found by its key, with the spec's inputs (a
+    /// find cannot see everything).
+    async fn find(&self, env: &Env<FakeCloud>, spec: &Spec) -> Result<Option<Record>, OpError> {
+        if !env.ctx.findable.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let objs = env.ctx.objects.lock().unwrap();
+        Ok(objs.keys().find(|id| id.rsplit_once('-').map(|(k, _)| k) == Some(spec.key.as_str())).map(|id| Record::new(self.name, id, spec.inputs.clone())))
     }
     async fn delete(&self, env: &Env<FakeCloud>, rec: &Record) -> Result<(), OpError> {
         FakeKind::slow(&env.ctx).await;
@@ -256,4 +270,21 @@ async fn the_longest_chain_starts_first() {
     .await;
     assert!(errs.is_empty());
     assert_eq!(order.lock().unwrap()[0], "a", "{:?}", order.lock().unwrap());
+}
+
+#[tokio::test]
+async fn an_adopted_object_is_read_before_its_update() {
+    // A create reached AWS but its record was lost (the provider was
+    // killed); the object is not what the spec wants (its follow-up call
+    // never ran). The next apply adopts it, and the update sees the object
+    // as it is, not as the spec says, so it can repair it.
+    let cloud = Arc::new(FakeCloud::default());
+    cloud.findable.store(true, Ordering::SeqCst);
+    cloud.objects.lock().unwrap().insert("c-7".into(), json!({"public": false}));
+    let specs = vec![Spec::new("c", "thing", json!({"public": true}))];
+    let rec = converge(&cloud, &specs, Records::new()).await;
+    assert_eq!(rec["c"].id, "c-7", "adopted, not created again");
+    assert_eq!(*cloud.updated_from.lock().unwrap(), vec![json!({"public": false})]);
+    assert_eq!(cloud.objects.lock().unwrap()["c-7"], json!({"public": true}));
+    assert!(!cloud.calls.lock().unwrap().iter().any(|c| c.starts_with("create")));
 }
