@@ -216,3 +216,24 @@ def test_each_case_alone(rtype, case, version, fresh_emulator, counting_proxy, w
         assert code == 1
         check(expect, diags, f"terraform {version} {cmd[0]}")
     assert set(counting_proxy.calls) <= ALLOWED_CALLS, counting_proxy.calls
+
+
+def test_region_check_with_other_values_unknown(fresh_emulator, counting_proxy, workdir):
+    """A zone of another region is refused at plan even when the stack's
+    other values are unknown (here a tag taken from another stack that is
+    not created yet): the check does not wait for the apply."""
+    write_config(
+        workdir,
+        resource_block("awsstack_docker_host", "a", 'environment = "a"')
+        + "\n"
+        + resource_block("awsstack_docker_host", "b", 'availability_zone = "us-east-1a"\n  environment = "b"\n  tags = { peer = awsstack_docker_host.a.vpc_id }'),
+    )
+    tf = Terraform("1.15", workdir, counting_proxy.endpoint)
+    tf.init()
+    code, diags = diagnostics(tf, "plan")
+    assert code == 1
+    assert [(d["summary"], d["snippet"]["context"], d["snippet"]["code"].strip()) for d in diags] == [
+        ("Invalid availability zone", 'resource "awsstack_docker_host" "b"', 'availability_zone = "us-east-1a"')
+    ], diags
+    assert set(counting_proxy.calls) <= ALLOWED_CALLS, counting_proxy.calls
+    assert leftovers(fresh_emulator, "badinput-a") == [] and leftovers(fresh_emulator, "badinput-b") == []

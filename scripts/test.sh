@@ -16,8 +16,8 @@ if grep -qE '^test result: FAILED|^error' /tmp/awsstack-cargo-test.log; then
 fi
 # The libFuzzer targets, bounded: 60 s each (10 minutes each with --full).
 FUZZ_SECONDS=60
-for a in "$@"; do [ "$a" = --full ] && FUZZ_SECONDS=600; done
-bash scripts/fuzz.sh "${FUZZ_SECONDS_OVERRIDE:-$FUZZ_SECONDS}"
+case " $* " in *" --full "*) FUZZ_SECONDS=600 ;; esac
+bash scripts/fuzz.sh "$FUZZ_SECONDS"
 echo "== acceptance tests (real Terraform against moto)"
 PYTEST_ARGS=(-p no:cacheprovider -q -rfE --durations=10)
 if command -v nproc >/dev/null && [ "$(nproc)" -ge 2 ]; then PYTEST_ARGS+=(-n 2); fi

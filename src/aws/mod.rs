@@ -141,14 +141,12 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for NameEndpointOnF
         let Some(TriedEndpoint(endpoint)) = cfg.load::<TriedEndpoint>().cloned() else {
             return Ok(());
         };
-        if let Some(result) = context.output_or_error_mut() {
-            if let Err(e) = result {
-                if let Some(ce) = e.as_connector_error() {
-                    let detail = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(ce));
-                    let source = Box::new(Unreachable { endpoint, detail });
-                    let ce = if ce.is_timeout() { ConnectorError::timeout(source) } else { ConnectorError::io(source) };
-                    *e = OrchestratorError::connector(ce);
-                }
+        if let Some(Err(e)) = context.output_or_error_mut() {
+            if let Some(ce) = e.as_connector_error() {
+                let detail = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(ce));
+                let source = Box::new(Unreachable { endpoint, detail });
+                let ce = if ce.is_timeout() { ConnectorError::timeout(source) } else { ConnectorError::io(source) };
+                *e = OrchestratorError::connector(ce);
             }
         }
         Ok(())

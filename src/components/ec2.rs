@@ -247,9 +247,6 @@ impl Kind<AwsContext> for Subnet {
             let mut inputs = spec.inputs.clone();
             inputs["cidr"] = json!(s.cidr_block());
             inputs["availability_zone"] = json!(s.availability_zone());
-            if spec.inputs.get("public").is_some() {
-                inputs["public"] = json!(s.map_public_ip_on_launch().unwrap_or(false));
-            }
             Record::new(self.name(), s.subnet_id().unwrap_or_default(), inputs).with("availability_zone", s.availability_zone().unwrap_or_default())
         }))
     }

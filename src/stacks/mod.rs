@@ -58,9 +58,11 @@ pub trait Stack: Send + Sync + 'static {
     fn check_destroy(&self, _state: &Value) -> Diagnostics {
         Diagnostics::default()
     }
-    /// Checks that need the provider's region (e.g. zones of that region).
-    fn validate_in_region(&self, _config: &Value, _region: &str) -> Diagnostics {
-        Diagnostics::default()
+    /// The availability zones the configuration names, each with the path
+    /// of its attribute. The generic layer checks them: names, one region
+    /// per stack, and (at plan) the provider's region.
+    fn zones<'a>(&self, _config: &'a Value) -> Vec<(Path, &'a str)> {
+        Vec::new()
     }
     /// Puts back the sensitive values that the manifest leaves out (import).
     fn restore_secrets<'a>(&'a self, _ctx: &'a AwsContext, _config: &'a mut Value) -> BoxFuture<'a, Result<(), String>> {
@@ -238,13 +240,21 @@ fn timeouts_diags(config: &Value) -> Diagnostics {
     d
 }
 
-/// Zones (with the attribute path naming each) that must be in `region`.
-pub fn zones_in_region<'a>(zones: impl IntoIterator<Item = (Path, &'a str)>, region: &str) -> Diagnostics {
+/// A stack's zones: valid names, all in one region, and in `region` (the
+/// provider's) when it is known.
+fn zones_diags(zones: &[(Path, &str)], region: Option<&str>) -> Diagnostics {
     let mut d = Diagnostics::default();
+    let mut first: Option<String> = None;
     for (path, z) in zones {
-        if let Ok(r) = validate::availability_zone(z) {
-            if r != region {
-                d.error_at(path, "Invalid availability zone", format!("{z} is a zone of {r}, not of the provider's region {region}"));
+        match validate::availability_zone(z) {
+            Err(e) => d.error_at(path.clone(), "Invalid availability zone", e),
+            Ok(r) => {
+                if let Some(region) = region.filter(|p| *p != r) {
+                    d.error_at(path.clone(), "Invalid availability zone", format!("{z} is a zone of {r}, not of the provider's region {region}"));
+                } else if let Some(f) = first.as_ref().filter(|f| **f != r) {
+                    d.error_at(path.clone(), "Invalid availability zone", format!("{z} is in {r}, the first zone is in {f}: a stack's zones are in one region"));
+                }
+                first.get_or_insert(r);
             }
         }
     }
@@ -280,6 +290,7 @@ impl<S: Stack> Resource for StackResource<S> {
         apply_defaults(&self.stack.schema().block, &mut config);
         let mut d = timeouts_diags(&config);
         d.extend(tags_diags(&config));
+        d.extend(zones_diags(&self.stack.zones(&config), None));
         d.extend(self.stack.validate(&config));
         d
     }
@@ -300,6 +311,11 @@ impl<S: Stack> Resource for StackResource<S> {
         resp.diagnostics = self.validate(&planned);
         if !req.prior_state.is_null() {
             resp.diagnostics.extend(self.stack.validate_change(&req.prior_state, &planned));
+        }
+        // The provider's region is known at plan, even when some of the
+        // stack's values are not yet.
+        if let Ok(ctx) = self.shared.context() {
+            resp.diagnostics.extend(zones_diags(&self.stack.zones(&planned), Some(&ctx.region)));
         }
         if resp.diagnostics.has_errors() {
             return resp;
@@ -338,10 +354,6 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        resp.diagnostics.extend(self.stack.validate_in_region(&planned, &ctx.region));
-        if resp.diagnostics.has_errors() {
-            return resp;
-        }
         let recorded = decode_private(&req.prior_private);
         let desired = self.stack.desired(&planned, &ctx);
         let kinds = self.stack.kinds();
@@ -560,5 +572,30 @@ impl<S: Stack> StackResource<S> {
         let mut config = crate::value::decode_json(text.as_bytes(), &t).map_err(|e| format!("the manifest {name} is not readable: {e}"))?;
         self.stack.restore_secrets(ctx, &mut config).await?;
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::zones_diags;
+    use crate::value::Path;
+
+    fn details(zones: &[&str], region: Option<&str>) -> Vec<(String, String)> {
+        let zs: Vec<(Path, &str)> = zones.iter().enumerate().map(|(i, z)| (Path::attr("availability_zones").then_index(i), *z)).collect();
+        zones_diags(&zs, region).0.into_iter().map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.detail)).collect()
+    }
+
+    #[test]
+    fn zones_are_names_of_one_region_and_of_the_providers() {
+        assert!(details(&["eu-west-1a", "eu-west-1b"], None).is_empty());
+        assert!(details(&["eu-west-1a", "eu-west-1b"], Some("eu-west-1")).is_empty());
+        let bad = details(&["eu-west-1a", "mars"], None);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].0, "availability_zones[1]");
+        let mixed = details(&["eu-west-1a", "us-east-1b"], None);
+        assert!(mixed.len() == 1 && mixed[0].0 == "availability_zones[1]" && mixed[0].1.contains("one region"), "{mixed:?}");
+        let other = details(&["us-east-1a", "us-east-1b"], Some("eu-west-1"));
+        assert_eq!(other.len(), 2, "{other:?}");
+        assert!(other.iter().all(|(_, m)| m.contains("not of the provider's region eu-west-1")));
     }
 }

@@ -10,7 +10,7 @@ use crate::components::{all_kinds, ec2::sort_rules, sha256_hex};
 use crate::engine::{Kinds, Record, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{str_attr as s, string_list as strings, zones_in_region, Stack};
+use crate::stacks::{str_attr as s, string_list as strings, Stack};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -210,20 +210,8 @@ impl Stack for ContainerService {
                 d.error_at(Path::attr("availability_zones"), "Too few availability zones", "a load balancer and a database subnet group need at least two availability zones");
             }
             let mut seen = BTreeSet::new();
-            let mut first_region: Option<String> = None;
             for (i, z) in zs.iter().enumerate() {
                 if let Some(z) = z.as_str() {
-                    let region = v::availability_zone(z);
-                    if let Err(e) = &region {
-                        d.error_at(Path::attr("availability_zones").then_index(i), "Invalid availability zone", e.clone());
-                    } else if let (Ok(r), Some(first)) = (&region, &first_region) {
-                        if r != first {
-                            d.error_at(Path::attr("availability_zones").then_index(i), "Invalid availability zone", format!("{z} is in {r}, the first zone is in {first}: a stack's zones are in one region"));
-                        }
-                    }
-                    if first_region.is_none() {
-                        first_region = region.ok();
-                    }
                     if !seen.insert(z) {
                         d.error_at(Path::attr("availability_zones").then_index(i), "Duplicate availability zone", format!("{z} is listed twice"));
                     }
@@ -463,8 +451,8 @@ impl Stack for ContainerService {
         d
     }
 
-    fn validate_in_region(&self, c: &Value, region: &str) -> Diagnostics {
-        zones_in_region(c.get("availability_zones").as_list().iter().enumerate().filter_map(|(i, z)| z.as_str().map(|z| (Path::attr("availability_zones").then_index(i), z))), region)
+    fn zones<'a>(&self, c: &'a Value) -> Vec<(Path, &'a str)> {
+        c.get("availability_zones").as_list().iter().enumerate().filter_map(|(i, z)| z.as_str().map(|z| (Path::attr("availability_zones").then_index(i), z))).collect()
     }
     fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();

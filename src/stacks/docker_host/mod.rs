@@ -10,7 +10,7 @@ use crate::components::{all_kinds, ec2::sort_rules, sha256_hex};
 use crate::engine::{Kinds, Record, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{str_attr as s, string_list as strings, zones_in_region, Stack};
+use crate::stacks::{str_attr as s, string_list as strings, Stack};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -18,10 +18,11 @@ use std::sync::Arc;
 
 pub use user_data::render as render_user_data;
 
-/// Ports that are databases or caches: never open to the internet unless
-/// the user says so explicitly.
 /// EC2's limit on user data, in bytes before base64.
 pub const USER_DATA_LIMIT: usize = 16 * 1024;
+/// A region name as long as any (the user data names its region once):
+/// validation, which does not know the region yet, sizes the worst case.
+const LONGEST_REGION: &str = "ap-southeast-7";
 
 /// A compose file's content (not its name), that the user data can carry.
 fn compose_file(x: &str) -> Result<(), String> {
@@ -38,6 +39,8 @@ fn compose_file(x: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Ports that are databases or caches: never open to the internet unless
+/// the user says so explicitly.
 pub const DATABASE_PORTS: &[u16] = &[1433, 1521, 3306, 5432, 5984, 6379, 7474, 8086, 9042, 9200, 9300, 11211, 27017, 28015];
 
 pub struct DockerHost {
@@ -148,9 +151,6 @@ impl Stack for DockerHost {
         }
         if let Some(x) = c.get("environment").as_str() {
             check("environment", v::project_name(x).map_err(|e| e.replace("project name", "environment")), "Invalid environment");
-        }
-        if let Some(x) = c.get("availability_zone").as_str() {
-            check("availability_zone", v::availability_zone(x).map(|_| ()), "Invalid availability zone");
         }
         let vpc = c.get("vpc_cidr").as_str().map(|x| v::vpc_cidr(x));
         if let Some(Err(e)) = &vpc {
@@ -339,7 +339,7 @@ impl Stack for DockerHost {
             } else if !c.get("data_directories").is_unknown() && !c.get("project_name").is_unknown() {
                 // EC2 refuses user data over 16 KB at RunInstances: refuse
                 // it here, before any sub-resource exists.
-                let n = user_data::render(c, "ap-southeast-7").len();
+                let n = user_data::render(c, LONGEST_REGION).len();
                 if n > USER_DATA_LIMIT {
                     d.error_at(Path::attr("compose_file"), "Compose file too large", format!("the host's user data would be {n} bytes with this compose file; EC2 accepts at most {USER_DATA_LIMIT}. Keep large files in the stack's bucket and fetch them at boot."));
                 }
@@ -348,8 +348,8 @@ impl Stack for DockerHost {
         d
     }
 
-    fn validate_in_region(&self, c: &Value, region: &str) -> Diagnostics {
-        zones_in_region(c.get("availability_zone").as_str().map(|z| (Path::attr("availability_zone"), z)), region)
+    fn zones<'a>(&self, c: &'a Value) -> Vec<(Path, &'a str)> {
+        c.get("availability_zone").as_str().map(|z| (Path::attr("availability_zone"), z)).into_iter().collect()
     }
     fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
