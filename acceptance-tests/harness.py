@@ -376,11 +376,13 @@ def orphans(emu: Emulator, stack_id: str, tf: "Terraform", **kw) -> list[str]:
     return out
 
 
+CONFIG_HEADER = 'terraform {\n  required_providers {\n    awsstack = { source = "awsstack/awsstack" }\n  }\n}\n\nprovider "awsstack" {\n  region = "eu-west-1"\n}\n\n'
+
+
 def write_config(work: Path, body: str) -> Path:
     """A main.tf with the awsstack provider (eu-west-1) and `body`."""
     work.mkdir(parents=True, exist_ok=True)
-    header = 'terraform {\n  required_providers {\n    awsstack = { source = "awsstack/awsstack" }\n  }\n}\n\nprovider "awsstack" {\n  region = "eu-west-1"\n}\n\n'
-    (work / "main.tf").write_text(header + body)
+    (work / "main.tf").write_text(CONFIG_HEADER + body)
     return work
 
 

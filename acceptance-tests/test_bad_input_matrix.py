@@ -22,14 +22,14 @@ import pytest
 
 from bad_input_cases import MATRIX, resource_block
 from fault_proxy import FaultProxy
-from harness import Terraform, leftovers, write_config
+from harness import CONFIG_HEADER, Terraform, leftovers, write_config
 
 # The only call a plan may make before it refuses bad input: the
 # provider's credential check when Terraform configures it.
 ALLOWED_CALLS = {"GetCallerIdentity"}
 # Cases whose check needs the provider's region: they can only show at plan.
 PLAN_ONLY = {("awsstack_docker_host", "availability_zone")}
-HEADER_LINES = 10  # write_config's terraform and provider blocks
+HEADER_LINES = CONFIG_HEADER.count("\n")  # write_config's terraform and provider blocks
 
 
 @pytest.fixture
