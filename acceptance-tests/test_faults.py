@@ -186,7 +186,9 @@ def test_emulator_down_when_apply_starts(fresh_emulator, proxy, workdir):
     p = tf.apply(check=False)
     assert p.returncode == 1
     err = " ".join(p.stderr.split())
-    assert "Cannot validate AWS credentials" in err and proxy.endpoint in err, err
+    assert "Cannot validate AWS credentials" in err and f"cannot reach {proxy.endpoint}" in err, err
+    assert err.count(proxy.endpoint) == 1, f"the endpoint is named once: {err}"
+    assert "ConnectorError {" not in err, f"no SDK debug dump in the diagnostic: {err}"
     assert leftovers(emu, stack) == []
     proxy.down = False
     converge_and_destroy(tf, emu, stack, proxy)
@@ -339,6 +341,7 @@ def test_emulator_goes_down_mid_apply(which, n, fresh_emulator, proxy, workdir):
     assert p.returncode == 1 and "Error: Failed to " in err, err
     # The diagnostic names the endpoint the provider could not reach.
     assert f"cannot reach {proxy.endpoint}" in err, err
+    assert "ConnectorError {" not in err, f"no SDK debug dump in the diagnostic: {err}"
     proxy.down = False
     assert orphans(emu, stack, tf) == [], "every resource that exists is in the state"
     converge_and_destroy(tf, emu, stack, proxy)

@@ -11,10 +11,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 SECS=${1:-60}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-echo "== fuzz targets (${SECS} s each)"
+start=$SECONDS
 RUSTC_WORKSPACE_WRAPPER="$ROOT/scripts/fuzz-rustc.sh" cargo build --release --locked -q -p awsstack-fuzz --bins
+echo "== fuzz targets (${SECS} s each; the instrumented build took $((SECONDS - start)) s)"
 status=0
-for t in dynamic_value state_upgrade; do
+for t in dynamic_value state_upgrade typed_config; do
   work="$TARGET_DIR/fuzz-corpus/$t"
   art="$TARGET_DIR/fuzz-artifacts/$t/"
   mkdir -p "$work" "$art"

@@ -8,8 +8,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# Each phase prints how long the ones before it took (CI has 90 minutes).
+phase() { echo "== $1 (at $((SECONDS / 60)) min $((SECONDS % 60)) s)"; }
 bash scripts/setup.sh
-echo "== unit and property tests"
+phase "unit and property tests"
 cargo test --locked --release 2>&1 | tee /tmp/awsstack-cargo-test.log | grep -E '^(test result|running|error|failures|---- )|panicked|FAILED' || true
 if grep -qE '^test result: FAILED|^error' /tmp/awsstack-cargo-test.log; then
   echo "cargo test failed"; exit 1
@@ -17,8 +19,15 @@ fi
 # The libFuzzer targets, bounded: 60 s each (10 minutes each with --full).
 FUZZ_SECONDS=60
 case " $* " in *" --full "*) FUZZ_SECONDS=600 ;; esac
-bash scripts/fuzz.sh "$FUZZ_SECONDS"
-echo "== acceptance tests (real Terraform against moto)"
+phase "instrumented build of the fuzz targets"
+# A crash fails the suite, after the acceptance tests have run too.
+fuzz_status=0
+bash scripts/fuzz.sh "$FUZZ_SECONDS" || fuzz_status=$?
+phase "acceptance tests (real Terraform against moto)"
 PYTEST_ARGS=(-p no:cacheprovider -q -rfE --durations=10)
 if command -v nproc >/dev/null && [ "$(nproc)" -ge 2 ]; then PYTEST_ARGS+=(-n 2); fi
-exec "$ROOT/.tools/venv/bin/python" -m pytest "${PYTEST_ARGS[@]}" "$@" acceptance-tests
+status=0
+"$ROOT/.tools/venv/bin/python" -m pytest "${PYTEST_ARGS[@]}" "$@" acceptance-tests || status=$?
+phase "done"
+if [ "$fuzz_status" -ne 0 ]; then echo "a fuzz target crashed (see above)"; exit 1; fi
+exit "$status"

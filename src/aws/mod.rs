@@ -22,8 +22,37 @@ where
                 _ => format!("unexpected response from AWS (HTTP {})", se.raw().status().as_u16()),
             }
         }
-        _ => format!("{}", aws_smithy_types::error::display::DisplayErrorContext(e)),
+        _ => {
+            // A transport failure: name the endpoint (see NameEndpointOnFailure)
+            // and say what happened, without the SDK's debug dump.
+            let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+            while let Some(err) = cur {
+                if let Some(u) = err.downcast_ref::<Unreachable>() {
+                    return u.to_string();
+                }
+                cur = err.source();
+            }
+            chain_text(e)
+        }
     }
+}
+
+/// The messages of an error and its sources, joined by ": ", each once (some
+/// errors repeat their source's message in their own).
+pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let msg = err.to_string();
+        if !msg.is_empty() && !out.contains(&msg) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&msg);
+        }
+        cur = err.source();
+    }
+    out
 }
 
 pub fn error_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<String> {
@@ -143,7 +172,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for NameEndpointOnF
         };
         if let Some(Err(e)) = context.output_or_error_mut() {
             if let Some(ce) = e.as_connector_error() {
-                let detail = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(ce));
+                let detail = chain_text(ce);
                 let source = Box::new(Unreachable { endpoint, detail });
                 let ce = if ce.is_timeout() { ConnectorError::timeout(source) } else { ConnectorError::io(source) };
                 *e = OrchestratorError::connector(ce);
@@ -155,7 +184,22 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for NameEndpointOnF
 
 #[cfg(test)]
 mod tests {
-    use super::endpoint_of;
+    use super::{chain_text, endpoint_of, Unreachable};
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+
+    #[test]
+    fn transport_failures_name_the_endpoint_once_without_debug_dumps() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let detail = chain_text(&ConnectorError::io(Box::new(inner)));
+        let ce = ConnectorError::io(Box::new(Unreachable { endpoint: "http://127.0.0.1:9".into(), detail }));
+        let e: aws_smithy_runtime_api::client::result::SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, aws_smithy_runtime_api::http::Response> =
+            aws_smithy_runtime_api::client::result::SdkError::dispatch_failure(ce);
+        let text = super::error_text(&e);
+        assert_eq!(text.matches("http://127.0.0.1:9").count(), 1, "{text}");
+        assert!(text.starts_with("cannot reach http://127.0.0.1:9: "), "{text}");
+        assert!(text.contains("connection refused"), "{text}");
+        assert!(!text.contains("ConnectorError {"), "no debug dump: {text}");
+    }
 
     #[test]
     fn endpoints_of_request_uris() {

@@ -196,6 +196,9 @@ pub fn ssm_parameter_name(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The longest timeout accepted: a week is already far beyond any waiter.
+const MAX_TIMEOUT_SECS: f64 = 7.0 * 24.0 * 3600.0;
+
 /// A Terraform duration such as "30m", "1h30m", "90s".
 pub fn duration(s: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("{s:?} is not a duration (e.g. \"30m\", \"1h\", \"90s\")");
@@ -229,6 +232,9 @@ pub fn duration(s: &str) -> Result<std::time::Duration, String> {
     }
     if total <= 0.0 {
         return Err(format!("{s:?}: a timeout must be longer than zero"));
+    }
+    if !total.is_finite() || total > MAX_TIMEOUT_SECS {
+        return Err(format!("{s:?}: a timeout may be at most 168h (7 days)"));
     }
     Ok(std::time::Duration::from_secs_f64(total))
 }
@@ -369,5 +375,10 @@ mod tests {
         assert!(port(3000.0).is_ok());
         assert_eq!(duration("1h30m").unwrap().as_secs(), 5400);
         assert!(duration("soon").is_err());
+        // Found by the fuzzer: an overflowing number was a panic in Duration::from_secs_f64.
+        assert!(duration("45666666666666666666666m").unwrap_err().contains("at most 168h"));
+        assert!(duration(&format!("{}h", "9".repeat(400))).is_err());
+        assert!(duration("168h").is_ok());
+        assert!(duration("168h1s").is_err());
     }
 }
