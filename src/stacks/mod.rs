@@ -128,7 +128,7 @@ pub fn common_attributes(block: &mut Block) {
         nesting: Nesting::Single,
         max_items: 1,
         block: Block {
-            description: "How long apply may wait for AWS.",
+            description: "How long apply may wait for AWS: durations such as `45m`, `1h30m` or `90s`, at most `168h`.",
             attributes: vec![
                 Attribute::optional("create", Type::String, "For creating the stack (default 30m)."),
                 Attribute::optional("update", Type::String, "For updating the stack (default 30m)."),
