@@ -47,7 +47,7 @@ DOCKER_HOST = [
     ("port.protocol", 'port {\n    port        = 8080\n    cidr_blocks = ["10.0.0.0/8"]\n    protocol    = "icmp"\n  }', "Invalid protocol", "protocol"),
     ("timeouts.create", 'timeouts {\n    create = "soon"\n  }', "Invalid timeout", "create"),
     ("timeouts.update", 'timeouts {\n    update = "-5m"\n  }', "Invalid timeout", "update"),
-    ("timeouts.delete", 'timeouts {\n    delete = "forever"\n  }', "Invalid timeout", "delete"),
+    ("timeouts.delete", 'timeouts {\n    delete = "200h"\n  }', "Invalid timeout", "delete"),
 ]
 
 CONTAINER_SERVICE = [

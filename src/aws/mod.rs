@@ -22,35 +22,43 @@ where
                 _ => format!("unexpected response from AWS (HTTP {})", se.raw().status().as_u16()),
             }
         }
-        _ => {
-            // A transport failure: name the endpoint (see NameEndpointOnFailure)
-            // and say what happened, without the SDK's debug dump.
-            let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-            while let Some(err) = cur {
-                if let Some(u) = err.downcast_ref::<Unreachable>() {
-                    return u.to_string();
-                }
-                cur = err.source();
-            }
-            chain_text(e)
-        }
+        // A transport failure: name the endpoint (see NameEndpointOnFailure)
+        // and say what happened, without the SDK's debug dump.
+        _ => match unreachable(e) {
+            Some(u) => u.to_string(),
+            None => chain_text(e),
+        },
     }
+}
+
+/// An error and its sources, outermost first.
+fn chain<'a>(e: &'a (dyn std::error::Error + 'static)) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |e| e.source())
+}
+
+/// The endpoint a call could not reach, when it failed in transport after
+/// the SDK's retries (set by NameEndpointOnFailure).
+fn unreachable<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a Unreachable> {
+    chain(e).find_map(|e| e.downcast_ref::<Unreachable>())
+}
+
+/// True when the call never reached AWS and `error_text` already names the
+/// endpoint it tried.
+pub fn is_unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
+    unreachable(e).is_some()
 }
 
 /// The messages of an error and its sources, joined by ": ", each once (some
 /// errors repeat their source's message in their own).
 pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = String::new();
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        let msg = err.to_string();
+    for msg in chain(e).map(|e| e.to_string()) {
         if !msg.is_empty() && !out.contains(&msg) {
             if !out.is_empty() {
                 out.push_str(": ");
             }
             out.push_str(&msg);
         }
-        cur = err.source();
     }
     out
 }
@@ -194,6 +202,7 @@ mod tests {
         let ce = ConnectorError::io(Box::new(Unreachable { endpoint: "http://127.0.0.1:9".into(), detail }));
         let e: aws_smithy_runtime_api::client::result::SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, aws_smithy_runtime_api::http::Response> =
             aws_smithy_runtime_api::client::result::SdkError::dispatch_failure(ce);
+        assert!(super::is_unreachable(&e));
         let text = super::error_text(&e);
         assert_eq!(text.matches("http://127.0.0.1:9").count(), 1, "{text}");
         assert!(text.starts_with("cannot reach http://127.0.0.1:9: "), "{text}");

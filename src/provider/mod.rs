@@ -243,12 +243,11 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL_STS").ok())
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
                 .unwrap_or_else(|| "the default STS endpoint".into());
-            let why = crate::aws::error_text(&e);
-            // A transport failure already names the endpoint it tried.
-            let call = if why.starts_with("cannot reach ") { "STS GetCallerIdentity".to_string() } else { format!("STS GetCallerIdentity at {where_}") };
+            // A transport failure's text already names the endpoint it tried.
+            let call = if crate::aws::is_unreachable(&e) { "STS GetCallerIdentity".to_string() } else { format!("STS GetCallerIdentity at {where_}") };
             return Err(Diagnostic::error(
                 "Cannot validate AWS credentials",
-                format!("{call} failed: {why}. Check the credentials and the endpoint, or set skip_credentials_validation = true."),
+                format!("{call} failed: {}. Check the credentials and the endpoint, or set skip_credentials_validation = true.", crate::aws::error_text(&e)),
             ));
         }
         Err(_) => String::new(),
