@@ -22,6 +22,7 @@ DOCKER_HOST = [
     ("enable_alarms", 'enable_alarms = "yes please"', TYPE, "enable_alarms"),
     ("enable_budgets", "enable_budgets = [true]", TYPE, "enable_budgets"),
     ("environment", 'environment = "Prod Env"', "Invalid environment", "environment"),
+    ("force_destroy", 'force_destroy = "only if empty"', TYPE, "force_destroy"),
     ("glacier_transition_days", "glacier_transition_days = 0", "Value out of range", "glacier_transition_days"),
     ("http_ingress_cidrs", 'http_ingress_cidrs = ["0.0.0.0/33"]', "Invalid CIDR block", "http_ingress_cidrs"),
     ("instance_type", 'instance_type = "large"', "Invalid instance type", "instance_type"),
@@ -32,12 +33,16 @@ DOCKER_HOST = [
     ("scheduler_start_expression", 'scheduler_start_expression = "cron(0 7 * * MON-FRI)"', "Invalid schedule expression", "scheduler_start_expression"),
     ("scheduler_stop_expression", 'scheduler_stop_expression = "every evening"', "Invalid schedule expression", "scheduler_stop_expression"),
     ("scheduler_timezone", 'scheduler_timezone = "Europe/Pariss"', "Invalid time zone", "scheduler_timezone"),
+    ("skip_final_snapshot", "skip_final_snapshot = [false]", TYPE, "skip_final_snapshot"),
     ("ssh_ingress_cidrs", 'ssh_ingress_cidrs = ["1.2.3.4"]', "Invalid CIDR block", "ssh_ingress_cidrs"),
     ("ssh_key_name", 'ssh_key_name = ""', "Invalid key pair name", "ssh_key_name"),
     ("ssm_parameters", 'ssm_parameters = {\n    "db password" = { value = "x" }\n  }', "Invalid parameter name", "ssm_parameters"),
     ("tags", 'tags = {\n    "aws:team" = "x"\n  }', "Invalid tag", "tags"),
     ("use_spot_instance", 'use_spot_instance = "cheap"', TYPE, "use_spot_instance"),
     ("vpc_cidr", 'vpc_cidr = "10.0.0.0/33"', "Invalid VPC CIDR block", "vpc_cidr"),
+    ("backup.enabled", 'backup {\n    enabled = "daily"\n  }', TYPE, "enabled"),
+    ("backup.retain_days", 'backup {\n    retain_days = 0\n  }', "Value out of range", "retain_days"),
+    ("backup.time", 'backup {\n    time = "3am"\n  }', "Invalid backup time", "time"),
     ("budget.filter_by_project", 'budget {\n    name              = "b"\n    monthly_limit_usd = 10\n    filter_by_project = "maybe"\n  }', TYPE, "filter_by_project"),
     ("budget.monthly_limit_usd", 'budget {\n    name              = "b"\n    monthly_limit_usd = -10\n  }', "Invalid budget limit", "monthly_limit_usd"),
     ("budget.name", 'budget {\n    name              = "a:b"\n    monthly_limit_usd = 10\n  }', "Invalid budget name", "name"),
@@ -98,6 +103,30 @@ REQUIRED = {
     "awsstack_docker_host": {"project_name": '"badinput"', "ami_id": '"ami-12c6146b"'},
     "awsstack_container_service": {"project_name": '"badinput"'},
 }
+
+
+def read_only_value(type_) -> str:
+    """A well-typed HCL value for a read-only attribute of `type_` (the
+    schema's JSON type), so that the only error is the provider's."""
+    if type_ == "string":
+        return '"x"'
+    if type_ == "number":
+        return "1"
+    if type_ == "bool":
+        return "true"
+    kind, inner = type_
+    if kind in ("list", "set"):
+        return f"[{read_only_value(inner)}]"
+    return f"{{ k = {read_only_value(inner)} }}"
+
+
+def read_only_cases(block: dict) -> list:
+    """One case per attribute only the provider sets, from the schema."""
+    return [
+        (name, f"{name} = {read_only_value(a['type'])}", "Read-only attribute", name)
+        for name, a in sorted(block.get("attributes", {}).items())
+        if a.get("computed") and not a.get("optional") and not a.get("required")
+    ]
 
 
 def resource_block(rtype: str, name: str, body: str) -> str:

@@ -107,7 +107,12 @@ def install_provider(dest: Path) -> Path:
     return dest
 
 
+AWS_MIRROR = TOOLS / "aws-mirror"  # hashicorp/aws 3.39.0, installed by scripts/setup.sh
+
+
 def write_cli_config(workdir: Path) -> Path:
+    """awsstack from a mirror of the fresh build, hashicorp/aws from the
+    mirror setup.sh fills; nothing from the network."""
     mirror = install_provider(workdir / ".mirror")
     cfg = workdir / ".terraformrc"
     cfg.write_text(
@@ -116,8 +121,12 @@ def write_cli_config(workdir: Path) -> Path:
     path    = "{mirror}"
     include = ["registry.terraform.io/awsstack/*"]
   }}
+  filesystem_mirror {{
+    path    = "{AWS_MIRROR}"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }}
   direct {{
-    exclude = ["registry.terraform.io/awsstack/*"]
+    exclude = ["registry.terraform.io/awsstack/*", "registry.terraform.io/hashicorp/aws"]
   }}
 }}
 """
@@ -280,6 +289,9 @@ def leftovers(emu: Emulator, stack_id: str, region: str = REGION, budgets: bool 
     sch = emu.client("scheduler", region)
     for s in sch.list_schedules(NamePrefix=stack_id + "-").get("Schedules", []):
         found.append(f"schedule {s['Name']}")
+    if emu.kind == "moto":  # LocalStack's community runtime has no DLM
+        for p in emu.client("dlm", region).get_lifecycle_policies(TargetTags=[f"awsstack:backup={stack_id}"]).get("Policies", []):
+            found.append(f"dlm-policy {p['PolicyId']}")
     if containers:
         found += container_leftovers(emu, stack_id, region)
     if budgets:
@@ -338,9 +350,17 @@ def container_leftovers(emu: Emulator, stack_id: str, region: str = REGION) -> l
                 found.append(f"ecs-cluster {c['clusterName']}")
                 for svc in ecs.list_services(cluster=c["clusterArn"])["serviceArns"]:
                     found.append(f"ecs-service {svc}")
-    for td in ecs.list_task_definitions(familyPrefix=f"{stack_id}-", status="ACTIVE")["taskDefinitionArns"]:
+    for td in active_task_definitions(ecs, stack_id):
         found.append(f"task-definition {td}")
     return found
+
+
+def active_task_definitions(ecs, stack_id: str) -> list[str]:
+    """The stack's ACTIVE task definition revisions. (moto answers
+    ListTaskDefinitions with familyPrefix and status with nothing: filter
+    here.)"""
+    arns = [a for a in ecs.list_task_definitions()["taskDefinitionArns"] if f":task-definition/{stack_id}-" in a]
+    return [a for a in arns if ecs.describe_task_definition(taskDefinition=a)["taskDefinition"]["status"] == "ACTIVE"]
 
 
 def state_ids(tf: "Terraform") -> list[str]:
@@ -400,3 +420,99 @@ def provider_pids(endpoint: str) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def stack_object_tags(emu: Emulator, stack_id: str, region: str = REGION) -> dict[str, dict]:
+    """The tags of every object of a stack, read through each service's own
+    API: {"<what> <id>": {key: value}}. Objects are found by the stack-id
+    tag, or by the stack's name prefix where a service cannot filter."""
+    kv = lambda items: {t["Key"]: t["Value"] for t in items}  # noqa: E731
+    ours = lambda tags: tags.get(STACK_TAG) == stack_id  # noqa: E731
+    out: dict[str, dict] = {}
+    ec2 = emu.client("ec2", region)
+    ids = {d["ResourceId"] for d in ec2.describe_tags(Filters=[{"Name": "key", "Values": [STACK_TAG]}, {"Name": "value", "Values": [stack_id]}])["Tags"]}
+    for rid in sorted(ids):
+        tags = kv(ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [rid]}])["Tags"])
+        if rid.startswith("vol-") and tags.get("awsstack:component") == "instance.root":
+            continue  # the instance's root volume, tagged at launch
+        if rid.startswith("snap-"):
+            continue  # a kept final snapshot: not part of the live stack
+        if rid.startswith("i-") and ec2.describe_instances(InstanceIds=[rid])["Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated":
+            continue
+        out[f"ec2 {rid}"] = tags
+    iam = emu.client("iam", region)
+    for r in iam.list_roles()["Roles"]:
+        if r["RoleName"].startswith(stack_id + "-"):
+            out[f"role {r['RoleName']}"] = kv(iam.list_role_tags(RoleName=r["RoleName"])["Tags"])
+    for p in iam.list_instance_profiles()["InstanceProfiles"]:
+        if p["InstanceProfileName"].startswith(stack_id + "-"):
+            out[f"instance-profile {p['InstanceProfileName']}"] = kv(iam.get_instance_profile(InstanceProfileName=p["InstanceProfileName"])["InstanceProfile"].get("Tags", []))
+    s3 = emu.client("s3", region)
+    for b in s3.list_buckets().get("Buckets", []):
+        try:
+            tags = kv(s3.get_bucket_tagging(Bucket=b["Name"])["TagSet"])
+        except Exception:
+            tags = {}
+        if ours(tags):
+            out[f"bucket {b['Name']}"] = tags
+    ssm = emu.client("ssm", region)
+    for p in ssm.describe_parameters(MaxResults=50).get("Parameters", []):
+        tags = kv(ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=p["Name"]).get("TagList", []))
+        if ours(tags):
+            out[f"parameter {p['Name']}"] = tags
+    sns = emu.client("sns", region)
+    for t in sns.list_topics().get("Topics", []):
+        tags = kv(sns.list_tags_for_resource(ResourceArn=t["TopicArn"]).get("Tags", []))
+        if ours(tags):
+            out[f"topic {t['TopicArn']}"] = tags
+    cw = emu.client("cloudwatch", region)
+    for a in cw.describe_alarms(AlarmNamePrefix=stack_id + "-").get("MetricAlarms", []):
+        out[f"alarm {a['AlarmName']}"] = kv(cw.list_tags_for_resource(ResourceARN=a["AlarmArn"])["Tags"])
+    dlm = emu.client("dlm", region)
+    for p in dlm.get_lifecycle_policies(TargetTags=[f"awsstack:backup={stack_id}"]).get("Policies", []):
+        out[f"dlm-policy {p['PolicyId']}"] = dlm.list_tags_for_resource(ResourceArn=dlm.get_lifecycle_policy(PolicyId=p["PolicyId"])["Policy"]["PolicyArn"])["Tags"]
+    b = emu.client("budgets", "us-east-1")
+    for x in b.describe_budgets(AccountId=ACCOUNT).get("Budgets", []):
+        if x["BudgetName"].startswith(stack_id + "-"):
+            arn = f"arn:aws:budgets::{ACCOUNT}:budget/{x['BudgetName']}"
+            out[f"budget {x['BudgetName']}"] = kv(b.list_tags_for_resource(ResourceARN=arn)["ResourceTags"])
+    for r in emu.client("ecr", region).describe_repositories()["repositories"]:
+        if r["repositoryName"].startswith(stack_id + "-"):
+            out[f"ecr {r['repositoryName']}"] = kv(emu.client("ecr", region).list_tags_for_resource(resourceArn=r["repositoryArn"])["tags"])
+    logs = emu.client("logs", region)
+    for g in logs.describe_log_groups(logGroupNamePrefix=f"/ecs/{stack_id}-")["logGroups"]:
+        out[f"log-group {g['logGroupName']}"] = logs.list_tags_for_resource(resourceArn=g["arn"].removesuffix(":*"))["tags"]
+    for x in emu.client("secretsmanager", region).list_secrets()["SecretList"]:
+        if ours(kv(x.get("Tags", []))) and "DeletedDate" not in x:
+            out[f"secret {x['Name']}"] = kv(x["Tags"])
+    elb = emu.client("elbv2", region)
+    arns = [x["LoadBalancerArn"] for x in elb.describe_load_balancers()["LoadBalancers"]] + [x["TargetGroupArn"] for x in elb.describe_target_groups()["TargetGroups"]]
+    for lb in elb.describe_load_balancers()["LoadBalancers"]:
+        arns += [l["ListenerArn"] for l in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]]
+    for i in range(0, len(arns), 20):
+        for d in elb.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
+            if ours(kv(d["Tags"])):
+                out[f"elbv2 {d['ResourceArn']}"] = kv(d["Tags"])
+    rds = emu.client("rds", region)
+    for db in rds.describe_db_instances()["DBInstances"]:
+        if ours(kv(db.get("TagList", []))):
+            out[f"db {db['DBInstanceIdentifier']}"] = kv(rds.list_tags_for_resource(ResourceName=db["DBInstanceArn"])["TagList"])
+    for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]:
+        if g["DBSubnetGroupName"].startswith(stack_id + "-"):
+            out[f"db-subnet-group {g['DBSubnetGroupName']}"] = kv(rds.list_tags_for_resource(ResourceName=g["DBSubnetGroupArn"])["TagList"])
+    ec = emu.client("elasticache", region)
+    for g in ec.describe_replication_groups()["ReplicationGroups"]:
+        if g["ReplicationGroupId"].startswith(stack_id[:20]) and g["Status"] != "deleting":
+            out[f"redis {g['ReplicationGroupId']}"] = kv(ec.list_tags_for_resource(ResourceName=g["ARN"])["TagList"])
+    for g in ec.describe_cache_subnet_groups()["CacheSubnetGroups"]:
+        if g["CacheSubnetGroupName"].startswith(stack_id + "-"):
+            out[f"cache-subnet-group {g['CacheSubnetGroupName']}"] = kv(ec.list_tags_for_resource(ResourceName=g["ARN"])["TagList"])
+    ecs = emu.client("ecs", region)
+    for c in ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"] or ["none"])["clusters"]:
+        if c["clusterName"].startswith(stack_id + "-") and c["status"] == "ACTIVE":
+            out[f"ecs-cluster {c['clusterName']}"] = kv([{"Key": t["key"], "Value": t["value"]} for t in ecs.list_tags_for_resource(resourceArn=c["clusterArn"])["tags"]])
+            for svc in ecs.list_services(cluster=c["clusterArn"])["serviceArns"]:
+                out[f"ecs-service {svc}"] = kv([{"Key": t["key"], "Value": t["value"]} for t in ecs.list_tags_for_resource(resourceArn=svc)["tags"]])
+    for td in active_task_definitions(ecs, stack_id):
+        out[f"task-definition {td}"] = kv([{"Key": t["key"], "Value": t["value"]} for t in ecs.list_tags_for_resource(resourceArn=td)["tags"]])
+    return out

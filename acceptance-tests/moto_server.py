@@ -15,13 +15,26 @@ special-cases the emulator), so the tests configure the emulator instead:
   completed, with the service's running count.
 - RDS: moto's ModifyDBSubnetGroup drops the group from its registry (it
   pops it and never puts it back); here it is put back.
+- Budgets: AWS tags budgets (ResourceTags at CreateBudget, TagResource,
+  UntagResource, ListTagsForResource); moto has none of it. Here the tags
+  are kept per budget ARN and go with the budget.
+- S3: AWS tags a bucket in CreateBucket itself (CreateBucketConfiguration
+  Tags); moto ignores them. Here they are applied with the bucket, as AWS
+  does (an apply interrupted right after CreateBucket must leave a bucket
+  the stack can prove is its own).
 - S3: moto answers GetBucketVersioning with the root element
   `GetBucketVersioningResponse`; AWS (and so the Rust SDK, which checks
   it) uses `VersioningConfiguration`. Here it does too.
 
+- Data Lifecycle Manager: moto has no DLM at all. Here a small in-memory
+  DLM answers its REST API (CreateLifecyclePolicy, GetLifecyclePolicy,
+  GetLifecyclePolicies, UpdateLifecyclePolicy, DeleteLifecyclePolicy and
+  the tag calls), per account and region, as AWS documents it.
+
 Everything else is moto's.
 """
 
+import json
 import sys
 
 from moto.core.exceptions import JsonRESTError  # noqa: F401  (import order)
@@ -136,6 +149,203 @@ def get_bucket_versioning(self):
 
 
 s3_responses.S3Response.get_bucket_versioning = get_bucket_versioning
+
+_bucket_response_put = s3_responses.S3Response._bucket_response_put
+
+
+def bucket_response_put(self, request, bucket_name, querystring):
+    result = _bucket_response_put(self, request, bucket_name, querystring)
+    if not querystring and self.body and self.data.get("Action") == "CreateBucket":
+        import xmltodict
+
+        conf = (xmltodict.parse(self.body) or {}).get("CreateBucketConfiguration") or {}
+        tags = ((conf.get("Tags") or {}).get("Tag")) or []
+        if isinstance(tags, dict):
+            tags = [tags]
+        if tags:
+            self.backend.put_bucket_tagging(bucket_name, {t["Key"]: t.get("Value", "") for t in tags})
+    return result
+
+
+s3_responses.S3Response._bucket_response_put = bucket_response_put
+
+from moto.budgets import models as budgets_models  # noqa: E402
+from moto.budgets import responses as budgets_responses  # noqa: E402
+from moto.budgets.exceptions import NotFoundException as BudgetNotFound  # noqa: E402
+
+
+def _budget_tags(backend):
+    if not hasattr(backend, "_resource_tags"):
+        backend._resource_tags = {}
+    return backend._resource_tags
+
+
+def _budget_of(backend, arn):
+    # arn:aws:budgets::<account>:budget/<name>
+    account, name = arn.split(":")[4], arn.split("budget/", 1)[-1]
+    if name not in backend.budgets.get(account, {}):
+        raise BudgetNotFound(f"Unable to get budget: {name} - the budget doesn't exist.")
+    return arn
+
+
+_create_budget_response = budgets_responses.BudgetsResponse.create_budget
+_delete_budget = budgets_models.BudgetsBackend.delete_budget
+
+
+def create_budget_response(self):
+    result = _create_budget_response(self)
+    account, name = self._get_param("AccountId"), self._get_param("Budget")["BudgetName"]
+    tags = {t["Key"]: t["Value"] for t in self._get_param("ResourceTags", [])}
+    _budget_tags(self.backend)[f"arn:aws:budgets::{account}:budget/{name}"] = tags
+    return result
+
+
+def delete_budget(self, account_id, budget_name):
+    _delete_budget(self, account_id=account_id, budget_name=budget_name)
+    _budget_tags(self).pop(f"arn:aws:budgets::{account_id}:budget/{budget_name}", None)
+
+
+def budget_tag_resource(self):
+    arn = _budget_of(self.backend, self._get_param("ResourceARN"))
+    tags = _budget_tags(self.backend).setdefault(arn, {})
+    tags.update({t["Key"]: t["Value"] for t in self._get_param("ResourceTags", [])})
+    return json.dumps({})
+
+
+def budget_untag_resource(self):
+    arn = _budget_of(self.backend, self._get_param("ResourceARN"))
+    tags = _budget_tags(self.backend).setdefault(arn, {})
+    for k in self._get_param("ResourceTagKeys", []):
+        tags.pop(k, None)
+    return json.dumps({})
+
+
+def budget_list_tags_for_resource(self):
+    arn = _budget_of(self.backend, self._get_param("ResourceARN"))
+    tags = _budget_tags(self.backend).get(arn, {})
+    return json.dumps({"ResourceTags": [{"Key": k, "Value": v} for k, v in tags.items()]})
+
+
+budgets_responses.BudgetsResponse.create_budget = create_budget_response
+budgets_models.BudgetsBackend.delete_budget = delete_budget
+budgets_responses.BudgetsResponse.tag_resource = budget_tag_resource
+budgets_responses.BudgetsResponse.untag_resource = budget_untag_resource
+budgets_responses.BudgetsResponse.list_tags_for_resource = budget_list_tags_for_resource
+
+# ---------------------------------------------------------------- DLM
+
+import re as _re  # noqa: E402
+import time as _time  # noqa: E402
+import uuid as _uuid  # noqa: E402
+from urllib.parse import parse_qs, unquote  # noqa: E402
+
+from moto.moto_server import werkzeug_app  # noqa: E402
+
+_DLM: dict = {}  # (region) -> {policy id: policy}
+_DLM_TAGS: dict = {}  # arn -> {key: value}
+
+
+def _dlm_scope(environ):
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    m = _re.search(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/", auth)
+    return (m.group(2), m.group(1)) if m else (None, None)
+
+
+def _dlm_response(start_response, status, body=None, error=None):
+    headers = [("Content-Type", "application/json")]
+    if error:
+        headers.append(("x-amzn-ErrorType", error))
+    payload = json.dumps(body if body is not None else {}).encode()
+    start_response(f"{status} {'OK' if status < 300 else 'Error'}", headers + [("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+def _dlm_app(environ, start_response, region):
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+    policies = _DLM.setdefault(region, {})
+    account = "123456789012"
+    not_found = lambda what: _dlm_response(start_response, 404, {"message": f"{what} not found", "Code": "ResourceNotFoundException"}, "ResourceNotFoundException")  # noqa: E731
+    if path.startswith("/tags/"):
+        arn = unquote(path[len("/tags/") :])
+        pid = arn.rsplit("/", 1)[-1]
+        if pid not in policies:
+            return not_found(arn)
+        tags = _DLM_TAGS.setdefault(arn, {})
+        if method == "GET":
+            return _dlm_response(start_response, 200, {"Tags": tags})
+        if method == "POST":
+            tags.update(body.get("Tags", {}))
+            return _dlm_response(start_response, 200, {})
+        if method == "DELETE":
+            for k in query.get("tagKeys", []):
+                tags.pop(k, None)
+            return _dlm_response(start_response, 200, {})
+    if path.rstrip("/") == "/policies":
+        if method == "POST":
+            pid = "policy-" + _uuid.uuid4().hex[:17]
+            # DLM's timestamps are ISO 8601 with an offset, not epoch seconds.
+            now = _time.strftime("%Y-%m-%dT%H:%M:%S.000Z", _time.gmtime())
+            arn = f"arn:aws:dlm:{region}:{account}:policy/{pid}"
+            policies[pid] = {
+                "PolicyId": pid,
+                "PolicyArn": arn,
+                "Description": body.get("Description", ""),
+                "State": body.get("State", "ENABLED"),
+                "StatusMessage": "ENABLED",
+                "ExecutionRoleArn": body.get("ExecutionRoleArn", ""),
+                "PolicyDetails": body.get("PolicyDetails", {}),
+                "DateCreated": now,
+                "DateModified": now,
+                "PolicyType": body.get("PolicyDetails", {}).get("PolicyType", "EBS_SNAPSHOT_MANAGEMENT"),
+            }
+            _DLM_TAGS[arn] = dict(body.get("Tags", {}))
+            return _dlm_response(start_response, 200, {"PolicyId": pid})
+        if method == "GET":
+            wanted = [t.split("=", 1) for t in query.get("targetTags", [])]
+            out = []
+            for p in policies.values():
+                targets = {t["Key"]: t["Value"] for t in p["PolicyDetails"].get("TargetTags", [])}
+                if all(targets.get(k) == v for k, v in wanted):
+                    out.append({"PolicyId": p["PolicyId"], "Description": p["Description"], "State": p["State"], "Tags": _DLM_TAGS.get(p["PolicyArn"], {}), "PolicyType": p["PolicyType"]})
+            return _dlm_response(start_response, 200, {"Policies": out})
+    m = _re.fullmatch(r"/policies/([^/]+)/?", path)
+    if m:
+        pid = m.group(1)
+        if pid not in policies:
+            return not_found(f"Policy {pid}")
+        p = policies[pid]
+        if method == "GET":
+            return _dlm_response(start_response, 200, {"Policy": {**p, "Tags": _DLM_TAGS.get(p["PolicyArn"], {})}})
+        if method == "PATCH":
+            for k in ("ExecutionRoleArn", "State", "Description", "PolicyDetails"):
+                if k in body:
+                    p[k] = body[k]
+            p["DateModified"] = _time.strftime("%Y-%m-%dT%H:%M:%S.000Z", _time.gmtime())
+            return _dlm_response(start_response, 200, {})
+        if method == "DELETE":
+            policies.pop(pid)
+            _DLM_TAGS.pop(p["PolicyArn"], None)
+            return _dlm_response(start_response, 200, {})
+    return _dlm_response(start_response, 400, {"message": f"unsupported DLM call {method} {path}"}, "InvalidRequestException")
+
+
+_dispatch = werkzeug_app.DomainDispatcherApplication.__call__
+
+
+def dispatch(self, environ, start_response):
+    service, region = _dlm_scope(environ)
+    if service == "dlm":
+        return _dlm_app(environ, start_response, region)
+    if environ.get("PATH_INFO", "").startswith("/moto-api/reset"):
+        _DLM.clear()
+        _DLM_TAGS.clear()
+    return _dispatch(self, environ, start_response)
+
+
+werkzeug_app.DomainDispatcherApplication.__call__ = dispatch
 
 if __name__ == "__main__":
     from moto.server import main

@@ -20,7 +20,7 @@ import re
 
 import pytest
 
-from bad_input_cases import MATRIX, resource_block
+from bad_input_cases import MATRIX, read_only_cases, resource_block
 from fault_proxy import FaultProxy
 from harness import CONFIG_HEADER, Terraform, leftovers, write_config
 
@@ -94,12 +94,12 @@ def attribute_lines(block: str, path: str, first_line: int) -> tuple[int, int]:
     return first_line + i, first_line + j
 
 
-def build(rtype: str, cases, variables: bool):
+def build(rtype: str, cases, variables: bool, prefix: str = "c"):
     """One configuration holding every case, and what each must give:
     (case path, summary, resource name, first line, last line)."""
     text, expect, line = "", [], HEADER_LINES + 1
     for i, (path, body, summary, _attr) in enumerate(cases):
-        name = f"c{i:02d}"
+        name = f"{prefix}{i:02d}"
         var_block = ""
         if variables:
             body, var_block = via_variable(body, path, name)
@@ -237,3 +237,36 @@ def test_region_check_with_other_values_unknown(fresh_emulator, counting_proxy, 
     ], diags
     assert set(counting_proxy.calls) <= ALLOWED_CALLS, counting_proxy.calls
     assert leftovers(fresh_emulator, "badinput-a") == [] and leftovers(fresh_emulator, "badinput-b") == []
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.15"])
+def test_read_only_attributes_are_refused(version, fresh_emulator, counting_proxy, workdir):
+    """A value for an attribute only the provider sets (`vpc_id`,
+    `alb_dns_name`, ...) is refused at validate and plan on that attribute,
+    written literally or from a variable (unknown at validate), with no AWS
+    call: it would otherwise be silently ignored."""
+    write_config(workdir, "")
+    tf = Terraform(version, workdir, counting_proxy.endpoint)
+    tf.init()
+    schemas = json.loads(Terraform("1.15", workdir, counting_proxy.endpoint).run("providers", "schema", "-json").stdout)["provider_schemas"]
+    resources = schemas["registry.terraform.io/awsstack/awsstack"]["resource_schemas"]
+    total = 0
+    for variables in (False, True):
+        text, expect = "", []
+        for n, rtype in enumerate(sorted(MATRIX)):
+            cases = read_only_cases(resources[rtype]["block"])
+            assert len(cases) >= 10, f"{rtype}: {cases}"
+            t, e = build(rtype, cases, variables=variables, prefix=f"r{n}_")
+            # build() numbers lines from the header: shift past earlier types.
+            lines_before = text.count("\n")
+            text += t
+            expect += [(p, s, f"{n}", lo + lines_before, hi + lines_before) for p, s, n, lo, hi in e]
+            total += len(cases)
+        write_config(workdir, text)
+        tf.init()
+        for cmd in (["validate"], ["plan"]):
+            code, diags = diagnostics(tf, *cmd)
+            assert code == 1
+            check(expect, diags, f"terraform {version} {cmd[0]} (from variables: {variables})")
+    assert set(counting_proxy.calls) <= ALLOWED_CALLS, counting_proxy.calls
+    print(f"Terraform {version}: {total // 2} read-only attributes, each refused at validate and plan, literal and from a variable")

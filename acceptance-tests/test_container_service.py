@@ -192,17 +192,27 @@ def test_kavak_lifecycle(tf_version, fresh_emulator, workdir):
     assert svc["desiredCount"] == 4, "the image switch did not reset the autoscaled count"
     assert tf.plan().returncode == 0
 
-    # Drift: the Redis cluster deleted and a security group opened behind Terraform's back.
+    # Drift: the Redis cluster deleted, the database group's own rule
+    # removed and the database opened to the world behind Terraform's back.
+    # The stack's objects are repaired; the world rule is someone else's:
+    # left in place, with a plan warning naming it.
     ec2 = emu.client("ec2")
     emu.client("elasticache").delete_replication_group(ReplicationGroupId="kavak-agent-dev-redis")
-    ec2.authorize_security_group_ingress(GroupId=out["resource_ids"]["sg.db"], IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    world = [{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    ec2.authorize_security_group_ingress(GroupId=out["resource_ids"]["sg.db"], IpPermissions=world)
+    # (moto matches a group pair with its description: revoke it as described)
+    pairs = [g for p in ec2.describe_security_groups(GroupIds=[out["resource_ids"]["sg.db"]])["SecurityGroups"][0]["IpPermissions"] for g in p.get("UserIdGroupPairs", [])]
+    ec2.revoke_security_group_ingress(GroupId=out["resource_ids"]["sg.db"], IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": pairs}])
     p = tf.plan()
     assert p.returncode == 2, p.stdout
     assert "create cache (elasticache_redis)" in p.stdout and "update sg.db (ec2_security_group): rules" in p.stdout, p.stdout
+    assert "port 5432 (PostgreSQL) to 0.0.0.0/0" in " ".join((p.stdout + p.stderr).split()), p.stdout + p.stderr
     tf.apply()
     rg = emu.client("elasticache").describe_replication_groups(ReplicationGroupId="kavak-agent-dev-redis")["ReplicationGroups"][0]
     assert rg["Status"] == "available"
-    assert ingress_sources(ec2, out["resource_ids"]["sg.db"]) == ([], [(5432, out["ecs_security_group_id"])])
+    assert ingress_sources(ec2, out["resource_ids"]["sg.db"]) == (["0.0.0.0/0"], [(5432, out["ecs_security_group_id"])])
+    assert tf.plan().returncode == 0
+    ec2.revoke_security_group_ingress(GroupId=out["resource_ids"]["sg.db"], IpPermissions=world)
     assert tf.plan().returncode == 0
     out = tf.outputs()
 

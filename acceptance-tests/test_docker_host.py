@@ -124,16 +124,24 @@ def test_kauri_lifecycle(tf_version, fresh_emulator, workdir):
     assert emu.client("scheduler").get_schedule(Name="kauri-demo-stop")["ScheduleExpression"] == "cron(30 20 ? * MON-FRI *)"
     assert tf.plan().returncode == 0
 
-    # Drift: delete the CPU alarm and open SSH behind Terraform's back.
+    # Drift: delete the CPU alarm, remove the stack's HTTPS rule and open
+    # SSH to the world behind Terraform's back. The stack's own objects are
+    # repaired; the SSH rule is someone else's: left in place, with a
+    # warning naming it.
     emu.client("cloudwatch").delete_alarms(AlarmNames=["kauri-demo-cpu-high"])
-    ec2.authorize_security_group_ingress(GroupId=out["security_group_id"], IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ssh = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    ec2.authorize_security_group_ingress(GroupId=out["security_group_id"], IpPermissions=ssh)
+    ec2.revoke_security_group_ingress(GroupId=out["security_group_id"], IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     p = tf.plan()
     assert p.returncode == 2, p.stdout
-    assert "create alarm.cpu" in p.stdout and "update sg.host" in p.stdout, p.stdout
+    assert "create alarm.cpu" in p.stdout and "update sg.host (ec2_security_group): rules" in p.stdout, p.stdout
+    assert "port 22 (SSH) to 0.0.0.0/0" in " ".join((p.stdout + p.stderr).split()), p.stdout + p.stderr
     tf.apply()
     assert [a["AlarmName"] for a in emu.client("cloudwatch").describe_alarms(AlarmNames=["kauri-demo-cpu-high"])["MetricAlarms"]] == ["kauri-demo-cpu-high"]
     sg = ec2.describe_security_groups(GroupIds=[out["security_group_id"]])["SecurityGroups"][0]
-    assert 22 not in {p["FromPort"] for p in sg["IpPermissions"]}
+    assert {22, 443} <= {p["FromPort"] for p in sg["IpPermissions"]}
+    assert tf.plan().returncode == 0
+    ec2.revoke_security_group_ingress(GroupId=out["security_group_id"], IpPermissions=ssh)
     assert tf.plan().returncode == 0
 
     # Import into a fresh state: same stack, no changes.

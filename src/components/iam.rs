@@ -1,7 +1,9 @@
 //! IAM role (with managed and inline policies) and instance profile.
 
-use super::{op, tags_for, E};
-use crate::aws::{error_code, retry_while};
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, spec_tags, E};
+use crate::aws::error_code;
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_iam::types::Tag;
@@ -29,21 +31,36 @@ pub fn render(template: &str, deps: &Records) -> String {
     s
 }
 
+fn policy_list(v: &serde_json::Value) -> Vec<String> {
+    v.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
+}
+
+async fn attached_policies(env: &E, role: &str) -> Result<Vec<String>, OpError> {
+    let mut out = vec![];
+    let mut pages = env.ctx.iam.list_attached_role_policies().role_name(role).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        out.extend(page.map_err(op("ListAttachedRolePolicies"))?.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)));
+    }
+    Ok(out)
+}
+
 fn trust(service: &str) -> String {
     json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}).to_string()
 }
 
 impl Role {
-    async fn sync_policies(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
+    /// Attaches the declared managed policies; detaches only those the stack
+    /// declared before (`previously`) and no longer wants. Policies that
+    /// others attach to the role are left attached.
+    async fn sync_policies(env: &E, spec: &Spec, deps: &Records, previously: &[String]) -> Result<(), OpError> {
         let iam = &env.ctx.iam;
         let name = spec.str("name");
-        let attached = iam.list_attached_role_policies().role_name(name).send().await.map_err(op("ListAttachedRolePolicies"))?;
-        let have: Vec<String> = attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
-        let want: Vec<String> = spec.input("managed_policies").as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        let have = attached_policies(env, name).await?;
+        let want = policy_list(spec.input("managed_policies"));
         for arn in want.iter().filter(|a| !have.contains(a)) {
             iam.attach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(op("AttachRolePolicy"))?;
         }
-        for arn in have.iter().filter(|a| !want.contains(a)) {
+        for arn in have.iter().filter(|a| !want.contains(a) && previously.contains(a)) {
             iam.detach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(op("DetachRolePolicy"))?;
         }
         match spec.input("inline_policy").as_str() {
@@ -63,11 +80,14 @@ impl Kind<AwsContext> for Role {
     fn name(&self) -> &'static str {
         "iam_role"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::IamRole(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let out = env
             .ctx
             .iam
@@ -80,7 +100,7 @@ impl Kind<AwsContext> for Role {
             .map_err(op("CreateRole"))?;
         let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
         let rec = Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", &arn);
-        Self::sync_policies(env, spec, deps).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::sync_policies(env, spec, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -90,10 +110,11 @@ impl Kind<AwsContext> for Role {
                 if let Some(role) = o.role() {
                     r.outputs.insert("arn".into(), role.arn().to_string());
                 }
-                let attached = env.ctx.iam.list_attached_role_policies().role_name(&rec.id).send().await.map_err(op("ListAttachedRolePolicies"))?;
-                let mut have: Vec<String> = attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
-                have.sort();
-                r.inputs["managed_policies"] = json!(have);
+                // The declared policies that are attached: others' are not
+                // the stack's business (and not drift).
+                let have = attached_policies(env, &rec.id).await?;
+                let declared: Vec<String> = policy_list(&rec.inputs["managed_policies"]).into_iter().filter(|p| have.contains(p)).collect();
+                r.inputs["managed_policies"] = json!(declared);
                 Ok(Some(r))
             }
             Err(e) if no_such(&e) => Ok(None),
@@ -102,7 +123,7 @@ impl Kind<AwsContext> for Role {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         env.ctx.iam.update_assume_role_policy().role_name(&old.id).policy_document(trust(spec.str("trust_service"))).send().await.map_err(op("UpdateAssumeRolePolicy"))?;
-        Self::sync_policies(env, spec, deps).await?;
+        Self::sync_policies(env, spec, deps, &policy_list(&old.inputs["managed_policies"])).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -124,7 +145,7 @@ impl Kind<AwsContext> for Role {
                 let _ = iam.remove_role_from_instance_profile().instance_profile_name(p.instance_profile_name()).role_name(&rec.id).send().await;
             }
         }
-        match retry_while(Duration::from_secs(60), |e| error_code(e).as_deref() == Some("DeleteConflict"), || iam.delete_role().role_name(&rec.id).send()).await {
+        match env.retry(Duration::from_secs(60), |e| error_code(e).as_deref() == Some("DeleteConflict"), || iam.delete_role().role_name(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if no_such(&e) => Ok(()),
             Err(e) => Err(op("DeleteRole")(e)),
@@ -147,12 +168,15 @@ impl Kind<AwsContext> for InstanceProfile {
     fn name(&self) -> &'static str {
         "iam_instance_profile"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::IamInstanceProfile(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let iam = &env.ctx.iam;
-        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let out = iam.create_instance_profile().instance_profile_name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateInstanceProfile"))?;
         let arn = out.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
         let rec = Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", &arn);

@@ -1,6 +1,7 @@
 //! AWS component kinds: one AWS object each, with create/read/update/delete
 //! and find-by-tag. Shared by every stack.
 
+pub mod backup;
 pub mod data;
 pub mod ec2;
 pub mod ecs;
@@ -11,25 +12,36 @@ pub mod registry;
 pub mod s3;
 pub mod secrets;
 pub mod ssm;
+pub mod tagging;
 
 use crate::engine::{Env, OpError};
 use crate::provider::AwsContext;
-use crate::stacks::TAG_COMPONENT;
 use std::collections::BTreeMap;
 
 pub type E = Env<AwsContext>;
 
+/// How a kind names its objects to the tagging API (None: untaggable).
+pub type Tagging = Option<crate::engine::TagRefFn<AwsContext>>;
+
 /// The AWS name of a component: `<stack id>-<key>` with dots as hyphens.
 pub fn aws_name(env: &E, key: &str) -> String {
-    format!("{}-{}", env.stack_id, key.replace(['.', '_'], "-"))
+    crate::engine::ownership::aws_name(&env.stack_id, key)
 }
 
-/// The stack's tags plus the component key and a Name.
+/// The stack's tags plus the component key and a Name, for a component
+/// that is not a spec of the graph (a final snapshot).
 pub fn tags_for(env: &E, key: &str) -> BTreeMap<String, String> {
-    let mut t = env.tags.clone();
-    t.insert(TAG_COMPONENT.to_string(), key.to_string());
-    t.entry("Name".to_string()).or_insert_with(|| aws_name(env, key));
-    t
+    env.tags_for(key)
+}
+
+/// The tags a component is created with: its spec's (the stack's tags, its
+/// key, a Name, and any tag the stack adds to it).
+pub fn spec_tags(env: &E, spec: &crate::engine::Spec) -> BTreeMap<String, String> {
+    if spec.tags.is_empty() {
+        env.tags_for(&spec.key)
+    } else {
+        spec.tags.clone()
+    }
 }
 
 /// Maps an SDK error to an OpError with a readable message.
@@ -49,6 +61,12 @@ pub fn sha256_hex(s: &str) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(s.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The dependency `key`: an error (never a panic mid-apply, which would
+/// lose the apply's records) when the graph did not give it.
+pub fn dep<'a>(deps: &'a crate::engine::Records, key: &str) -> Result<&'a crate::engine::Record, OpError> {
+    deps.get(key).ok_or_else(|| OpError::new(format!("missing {key} dependency")))
 }
 
 /// The dependency of a given kind (for components whose dependency keys vary
@@ -99,5 +117,6 @@ pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
         Arc::new(ecs::Cluster),
         Arc::new(ecs::TaskDefinition),
         Arc::new(ecs::Service),
+        Arc::new(backup::SnapshotPolicy),
     ])
 }

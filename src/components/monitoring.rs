@@ -1,8 +1,10 @@
 //! FinOps and monitoring: SNS topic and e-mail subscriptions, AWS Budgets,
 //! CloudWatch alarms, EventBridge Scheduler schedules.
 
-use super::{bad, op, tags_for, E};
-use crate::aws::{code_in, retry_while};
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{bad, op, spec_tags, E};
+use crate::aws::code_in;
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use serde_json::json;
@@ -40,12 +42,14 @@ impl Kind<AwsContext> for Topic {
     fn name(&self) -> &'static str {
         "sns_topic"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Sns(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let tags: Vec<aws_sdk_sns::types::Tag> =
-            tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build().ok()).collect();
+        let tags: Vec<aws_sdk_sns::types::Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build().ok()).collect();
         let out = env.ctx.sns.create_topic().name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateTopic"))?;
         let arn = out.topic_arn().unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
@@ -119,12 +123,15 @@ impl Kind<AwsContext> for Budget {
     fn name(&self) -> &'static str {
         "budget"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Budget(format!("arn:aws:budgets::{}:budget/{}", env.ctx.account_id, r.id)))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_budgets::types::*;
-        let topic = &deps["topic"].id;
+        let topic = &super::dep(deps, "topic")?.id;
         let n = NotificationWithSubscribers::builder()
             .notification(
                 Notification::builder()
@@ -138,17 +145,19 @@ impl Kind<AwsContext> for Budget {
             .subscribers(Subscriber::builder().subscription_type(SubscriptionType::Sns).address(topic).build().map_err(bad("subscriber"))?)
             .build()
             .map_err(bad("notification"))?;
-        let r = env.ctx.budgets.create_budget().account_id(&env.ctx.account_id).budget(Self::budget(spec)?).notifications_with_subscribers(n).send().await;
-        match r {
-            Ok(_) => {}
-            Err(e) if code_in(&e, &["DuplicateRecordException"]) => {
-                // Left by an interrupted apply: bring it to the spec.
-                let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
-                let existing = self.read(env, &probe).await?.unwrap_or(probe);
-                return self.update(env, spec, &existing, deps).await;
-            }
-            Err(e) => return Err(op("CreateBudget")(e)),
-        }
+        // Tagged at create, so that an interrupted apply leaves a budget the
+        // next one can prove is its own (the engine's find runs first).
+        let tags = spec_tags(env, spec).into_iter().map(|(k, v)| ResourceTag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>().map_err(bad("tag"))?;
+        env.ctx
+            .budgets
+            .create_budget()
+            .account_id(&env.ctx.account_id)
+            .budget(Self::budget(spec)?)
+            .notifications_with_subscribers(n)
+            .set_resource_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("CreateBudget"))?;
         Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -196,7 +205,7 @@ pub struct InstanceAlarm;
 impl InstanceAlarm {
     async fn put(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
         use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
-        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         env.ctx
             .cloudwatch
             .put_metric_alarm()
@@ -204,13 +213,13 @@ impl InstanceAlarm {
             .alarm_description(format!("awsstack {}: {}", env.stack_id, spec.key))
             .namespace("AWS/EC2")
             .metric_name(spec.str("metric"))
-            .dimensions(Dimension::builder().name("InstanceId").value(&deps["instance"].id).build())
+            .dimensions(Dimension::builder().name("InstanceId").value(&super::dep(deps, "instance")?.id).build())
             .statistic(Statistic::from(spec.str("statistic")))
             .period(spec.input("period").as_i64().unwrap_or(300) as i32)
             .evaluation_periods(spec.input("evaluation_periods").as_i64().unwrap_or(2) as i32)
             .threshold(spec.input("threshold").as_f64().unwrap_or(0.0))
             .comparison_operator(ComparisonOperator::from(spec.str("comparison")))
-            .alarm_actions(&deps["topic"].id)
+            .alarm_actions(&super::dep(deps, "topic")?.id)
             .set_tags(Some(tags))
             .send()
             .await
@@ -223,6 +232,9 @@ impl InstanceAlarm {
 impl Kind<AwsContext> for InstanceAlarm {
     fn name(&self) -> &'static str {
         "cloudwatch_instance_alarm"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::CloudWatch(env.ctx.arn("cloudwatch", &format!("alarm:{}", r.id))))
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
@@ -270,11 +282,16 @@ impl InstanceSchedule {
         let target = Target::builder()
             .arn(format!("arn:aws:scheduler:::aws-sdk:ec2:{api}"))
             .role_arn(super::dep_of_kind(deps, "iam_role")?.out("arn"))
-            .input(json!({"InstanceIds": [deps["instance"].id]}).to_string())
+            .input(json!({"InstanceIds": [super::dep(deps, "instance")?.id]}).to_string())
             .build()
             .map_err(bad("target"))?;
         let _ = env;
         Ok((fw, target))
+    }
+    /// AWS cannot tag a schedule: its description carries the stack id
+    /// instead, the marker `owner` reads back.
+    fn marker(env: &E, spec: &Spec) -> String {
+        format!("awsstack {}: {} the instance", env.stack_id, spec.str("action"))
     }
     fn state(spec: &Spec) -> aws_sdk_scheduler::types::ScheduleState {
         if spec.input("enabled").as_bool().unwrap_or(true) {
@@ -296,32 +313,28 @@ impl Kind<AwsContext> for InstanceSchedule {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let (fw, target) = Self::parts(env, spec, deps)?;
         // The scheduler's role may not be assumable for a few seconds.
-        let out = retry_while(
-            Duration::from_secs(60),
-            |e| code_in(e, &["ValidationException"]) && format!("{e:?}").contains("role"),
-            || {
-                env.ctx
-                    .scheduler
-                    .create_schedule()
-                    .name(spec.str("name"))
-                    .schedule_expression(spec.str("expression"))
-                    .schedule_expression_timezone(spec.str("timezone"))
-                    .flexible_time_window(fw.clone())
-                    .target(target.clone())
-                    .state(Self::state(spec))
-                    .description(format!("awsstack {}: {} the instance", env.stack_id, spec.str("action")))
-                    .send()
-            },
-        )
-        .await;
-        let arn = match out {
-            Ok(o) => o.schedule_arn().to_string(),
-            Err(e) if code_in(&e, &["ConflictException"]) => {
-                self.update(env, spec, &Record::new(self.name(), spec.str("name"), json!({})), deps).await?;
-                String::new()
-            }
-            Err(e) => return Err(op("CreateSchedule")(e)),
-        };
+        let out = env
+            .retry(
+                Duration::from_secs(60),
+                |e| code_in(e, &["ValidationException"]) && format!("{e:?}").contains("role"),
+                || {
+                    env.ctx
+                        .scheduler
+                        .create_schedule()
+                        .name(spec.str("name"))
+                        .schedule_expression(spec.str("expression"))
+                        .schedule_expression_timezone(spec.str("timezone"))
+                        .flexible_time_window(fw.clone())
+                        .target(target.clone())
+                        .state(Self::state(spec))
+                        .description(Self::marker(env, spec))
+                        .send()
+                },
+            )
+            .await;
+        // A name already taken is an error: the engine's find, which runs
+        // first, adopts only a schedule that carries this stack's marker.
+        let arn = out.map_err(op("CreateSchedule"))?.schedule_arn().to_string();
         Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -351,6 +364,7 @@ impl Kind<AwsContext> for InstanceSchedule {
             .flexible_time_window(fw)
             .target(target)
             .state(Self::state(spec))
+            .description(Self::marker(env, spec))
             .send()
             .await
             .map_err(op("UpdateSchedule"))?;
@@ -366,5 +380,12 @@ impl Kind<AwsContext> for InstanceSchedule {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
         self.read(env, &probe).await
+    }
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        match env.ctx.scheduler.get_schedule().name(&found.id).send().await {
+            Ok(o) => Ok(o.description().and_then(|d| d.strip_prefix("awsstack ")).and_then(|d| d.split_once(':')).map(|(id, _)| id.to_string())),
+            Err(e) if code_in(&e, &["ResourceNotFoundException"]) => Ok(None),
+            Err(e) => Err(op("GetSchedule")(e)),
+        }
     }
 }

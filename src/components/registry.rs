@@ -1,6 +1,8 @@
 //! ECR repository and CloudWatch Logs log group.
 
-use super::{op, tags_for, E};
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, spec_tags, E};
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use serde_json::json;
@@ -25,12 +27,15 @@ impl Kind<AwsContext> for Repository {
     fn name(&self) -> &'static str {
         "ecr_repository"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Ecr(env.ctx.arn("ecr", &format!("repository/{}", r.id))))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag};
-        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let o = env
             .ctx
             .ecr
@@ -107,12 +112,15 @@ impl Kind<AwsContext> for LogGroup {
     fn name(&self) -> &'static str {
         "logs_log_group"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Logs(env.ctx.arn("logs", &format!("log-group:{}", r.id))))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let name = spec.str("name");
-        env.ctx.logs.create_log_group().log_group_name(name).set_tags(Some(tags_for(env, &spec.key).into_iter().collect())).send().await.map_err(op("CreateLogGroup"))?;
+        env.ctx.logs.create_log_group().log_group_name(name).set_tags(Some(spec_tags(env, spec).into_iter().collect())).send().await.map_err(op("CreateLogGroup"))?;
         let arn = format!("arn:aws:logs:{}:{}:log-group:{}", env.ctx.region, env.ctx.account_id, name);
         let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn);
         Self::set_retention(env, spec).await.map_err(|e| e.partial(rec.clone()))?;

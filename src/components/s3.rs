@@ -1,14 +1,16 @@
 //! S3 bucket: versioned, encrypted, public access blocked, tagged, with a
 //! lifecycle rule moving backups to Glacier.
 
-use super::{bad, op, tags_for, E};
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{bad, op, spec_tags, E};
 use crate::aws::error_code;
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
     NoncurrentVersionTransition, ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
+    ServerSideEncryptionRule, Transition, TransitionStorageClass, VersioningConfiguration,
 };
 use serde_json::json;
 
@@ -64,9 +66,23 @@ impl Bucket {
             .send()
             .await
             .map_err(op("PutBucketLifecycleConfiguration"))?;
-        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
-        s3.put_bucket_tagging().bucket(name).tagging(Tagging::builder().set_tag_set(Some(tags)).build().map_err(bad("tagging"))?).send().await.map_err(op("PutBucketTagging"))?;
         Ok(())
+    }
+}
+
+/// True when the user opted to lose the bucket's objects with it (a
+/// record written before the option existed did not).
+fn force_destroy(rec: &Record) -> bool {
+    rec.inputs["force_destroy"].as_bool().unwrap_or(false)
+}
+
+/// How many object versions and delete markers the bucket holds (one page:
+/// up to 1000), 0 when it no longer exists.
+async fn object_count(env: &E, bucket: &str) -> Result<usize, OpError> {
+    match env.ctx.s3.list_object_versions().bucket(bucket).max_keys(1000).send().await {
+        Ok(l) => Ok(l.versions().len() + l.delete_markers().len()),
+        Err(e) if missing(&e) => Ok(0),
+        Err(e) => Err(op("ListObjectVersions")(e)),
     }
 }
 
@@ -75,23 +91,31 @@ impl Kind<AwsContext> for Bucket {
     fn name(&self) -> &'static str {
         "s3_bucket"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::S3Bucket(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let s3 = &env.ctx.s3;
         let name = spec.str("name");
-        let mut req = s3.create_bucket().bucket(name);
+        // Tagged in the create call itself, so that an object left by an
+        // interrupted apply carries the stack id (endpoints that ignore
+        // these tags get them from PutBucketTagging just after).
+        let tags = spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>().map_err(bad("tag"))?;
+        let mut conf = CreateBucketConfiguration::builder().set_tags(Some(tags));
         if env.ctx.region != "us-east-1" {
-            req = req.create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(env.ctx.region.as_str())).build());
+            conf = conf.location_constraint(BucketLocationConstraint::from(env.ctx.region.as_str()));
         }
-        match req.send().await {
-            Ok(_) => {}
-            // Ours already (an interrupted earlier apply).
-            Err(e) if error_code(&e).as_deref() == Some("BucketAlreadyOwnedByYou") => {}
-            Err(e) => return Err(op("CreateBucket")(e)),
-        }
+        let req = s3.create_bucket().bucket(name).create_bucket_configuration(conf.build());
+        // BucketAlreadyOwnedByYou is an error too: this account owns it, not
+        // necessarily this stack (the engine's find adopts only its own).
+        req.send().await.map_err(op("CreateBucket"))?;
         let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", format!("arn:aws:s3:::{name}"));
+        // Tagged first, so that an interrupted apply leaves a bucket the next
+        // one can prove is its own.
+        env.ctx.put_bucket_tags(name, &spec_tags(env, spec)).await.map_err(|e| e.partial(rec.clone()))?;
         Self::configure(env, spec).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
@@ -123,8 +147,27 @@ impl Kind<AwsContext> for Bucket {
         Self::configure(env, spec).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
+    async fn delete_blocker(&self, env: &E, rec: &Record) -> Result<Option<OpError>, OpError> {
+        if force_destroy(rec) {
+            return Ok(None);
+        }
+        let n = object_count(env, &rec.id).await?;
+        Ok((n > 0).then(|| {
+            let n = if n >= 1000 { "1000 or more".to_string() } else { n.to_string() };
+            OpError::new(format!(
+                "the bucket {} holds {n} objects (versions included): destroying it would delete them. Nothing was deleted. Copy out what you need, then set force_destroy = true and apply before destroying.",
+                rec.id
+            ))
+            .at(Some("force_destroy"))
+        }))
+    }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let s3 = &env.ctx.s3;
+        // The plan refuses this already; this holds if the bucket filled
+        // up since.
+        if let Some(e) = self.delete_blocker(env, rec).await? {
+            return Err(e);
+        }
         // Empty every version first: a versioned bucket must be empty.
         loop {
             let l = match s3.list_object_versions().bucket(&rec.id).send().await {

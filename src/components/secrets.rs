@@ -2,7 +2,9 @@
 //! `Spec::secret`, only its hash recorded), generated database credentials,
 //! and the database connection fields added once the database exists.
 
-use super::{op, sha256_hex, tags_for, E};
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, sha256_hex, spec_tags, E};
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_secretsmanager::types::Tag;
@@ -54,11 +56,14 @@ impl Kind<AwsContext> for Secret {
     fn name(&self) -> &'static str {
         "secretsmanager_secret"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::SecretsManager(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "generate"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         let o = env
             .ctx
             .secrets
@@ -197,6 +202,11 @@ impl Kind<AwsContext> for DbConnection {
     async fn delete(&self, _: &E, _: &Record) -> Result<(), OpError> {
         // The fields go with the secret.
         Ok(())
+    }
+    /// Not an object of its own: its owner is the secret's.
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        use crate::engine::Cloud;
+        Ok(env.ctx.read_tags(&TagRef::SecretsManager(found.out("secret_arn").to_string())).await?.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // Through the secret (`secret_name` input): complete once it has a url.

@@ -2,8 +2,9 @@
 //! `Spec::secret`, the record keeps only its hash) and plain String
 //! parameters (the stack manifest).
 
-use super::{op, sha256_hex, tags_for, E};
-use crate::aws::error_code;
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, sha256_hex, spec_tags, E};
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_ssm::types::{ParameterType, Tag};
@@ -34,20 +35,18 @@ impl Kind<AwsContext> for Parameter {
     fn name(&self) -> &'static str {
         "ssm_parameter"
     }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::SsmParameter(r.id.clone()))
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "secure"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let tags: Vec<Tag> = tags_for(env, &spec.key).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let name = spec.str("name");
-        let r = env.ctx.ssm.put_parameter().name(name).value(value_of(spec)).r#type(ptype(spec)).set_tags(Some(tags)).send().await;
-        match r {
-            Ok(_) => {}
-            Err(e) if error_code(&e).as_deref() == Some("ParameterAlreadyExists") => {
-                env.ctx.ssm.put_parameter().name(name).value(value_of(spec)).r#type(ptype(spec)).overwrite(true).send().await.map_err(op("PutParameter"))?;
-            }
-            Err(e) => return Err(op("PutParameter")(e)),
-        }
+        // Never overwrite: a parameter of that name that the engine's find
+        // did not prove to be this stack's is someone else's.
+        env.ctx.ssm.put_parameter().name(name).value(value_of(spec)).r#type(ptype(spec)).set_tags(Some(tags)).send().await.map_err(op("PutParameter"))?;
         let arn = format!("arn:aws:ssm:{}:{}:parameter/{}", env.ctx.region, env.ctx.account_id, name.trim_start_matches('/'));
         Ok(Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn))
     }

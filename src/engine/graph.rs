@@ -108,6 +108,11 @@ pub struct Cancelled(pub Vec<String>);
 
 impl From<Cancelled> for super::ApplyError {
     fn from(c: Cancelled) -> Self {
-        super::ApplyError { key: c.0.join(", "), action: super::Action::Create, message: "not started: the operation was cancelled (StopProvider / interrupt)".into() }
+        super::ApplyError {
+            key: c.0.join(", "),
+            action: super::Action::Create,
+            message: "not started: the operation was cancelled (StopProvider / interrupt)".into(),
+            attribute: None,
+        }
     }
 }

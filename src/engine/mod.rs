@@ -5,11 +5,13 @@
 //! failure. It knows nothing of Terraform's wire format.
 
 mod graph;
+pub mod ownership;
 #[cfg(test)]
 mod tests;
 pub mod timings;
 
 pub use graph::topo_order;
+pub use ownership::{Tags, TAG_COMPONENT, TAG_STACK_ID};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -32,11 +34,15 @@ pub struct Record {
     pub outputs: BTreeMap<String, String>,
     #[serde(default)]
     pub deps: Vec<String>,
+    /// The tags the stack manages on the object (set at create or by the
+    /// last tag update; after a refresh, as observed for those keys).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
 }
 
 impl Record {
     pub fn new(kind: &str, id: impl Into<String>, inputs: Json) -> Record {
-        Record { kind: kind.to_string(), id: id.into(), inputs, outputs: BTreeMap::new(), deps: Vec::new() }
+        Record { kind: kind.to_string(), id: id.into(), inputs, outputs: BTreeMap::new(), deps: Vec::new(), tags: Tags::new() }
     }
     pub fn with(mut self, k: &str, v: impl Into<String>) -> Record {
         self.outputs.insert(k.to_string(), v.into());
@@ -68,11 +74,17 @@ pub struct Spec {
     /// A secret value the component writes to AWS: never recorded (the
     /// inputs carry its hash) and never logged.
     pub secret: Option<String>,
+    /// The tags the component carries (filled by `Env::tag_specs`).
+    pub tags: Tags,
+    /// The configuration attribute that decides the component's AWS name,
+    /// for kinds found by name: a name held by a foreign object is reported
+    /// on it.
+    pub named_by: Option<&'static str>,
 }
 
 impl Spec {
     pub fn new(key: impl Into<String>, kind: &'static str, inputs: Json) -> Spec {
-        Spec { key: key.into(), kind, deps: vec![], inputs, secret: None }
+        Spec { key: key.into(), kind, deps: vec![], inputs, secret: None, tags: Tags::new(), named_by: None }
     }
     pub fn dep(mut self, key: impl Into<String>) -> Spec {
         self.deps.push((key.into(), OnDepChange::Replace));
@@ -80,6 +92,16 @@ impl Spec {
     }
     pub fn dep_update(mut self, key: impl Into<String>) -> Spec {
         self.deps.push((key.into(), OnDepChange::Update));
+        self
+    }
+    /// A tag of this component only, besides the stack's.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Spec {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+    /// Declares the attribute that decides this component's AWS name.
+    pub fn named_by(mut self, attribute: &'static str) -> Spec {
+        self.named_by = Some(attribute);
         self
     }
     pub fn input(&self, k: &str) -> &Json {
@@ -96,11 +118,17 @@ impl Spec {
 pub struct OpError {
     pub message: String,
     pub partial: Option<Record>,
+    /// The configuration attribute the error is about, when one is.
+    pub attribute: Option<String>,
 }
 
 impl OpError {
     pub fn new(message: impl Into<String>) -> OpError {
-        OpError { message: message.into(), partial: None }
+        OpError { message: message.into(), partial: None, attribute: None }
+    }
+    pub fn at(mut self, attribute: Option<&str>) -> OpError {
+        self.attribute = attribute.map(str::to_string);
+        self
     }
     pub fn partial(mut self, r: Record) -> OpError {
         self.partial = Some(r);
@@ -125,11 +153,71 @@ pub struct Env<C> {
     pub cancel: watch::Receiver<bool>,
     /// How many component operations may run at once (1 = sequential).
     pub parallelism: usize,
+    /// Warnings for the user that operations raise (a kept final snapshot).
+    pub warnings: Mutex<Vec<String>>,
 }
 
 impl<C> Env<C> {
+    pub fn new(ctx: Arc<C>, stack_id: String, tags: Tags, deadline: Instant, cancel: watch::Receiver<bool>, parallelism: usize) -> Env<C> {
+        Env { ctx, stack_id, tags, deadline, cancel, parallelism, warnings: Mutex::new(Vec::new()) }
+    }
+
     pub fn cancelled(&self) -> bool {
         *self.cancel.borrow()
+    }
+
+    /// The tags of the component `key`.
+    pub fn tags_for(&self, key: &str) -> Tags {
+        ownership::component_tags(&self.tags, &self.stack_id, key)
+    }
+
+    /// Fills every spec's tags: the component's, then any the stack gave
+    /// the spec itself (`Spec::tag`).
+    pub fn tag_specs(&self, specs: &mut [Spec]) {
+        for s in specs {
+            let own = std::mem::take(&mut s.tags);
+            s.tags = self.tags_for(&s.key);
+            s.tags.extend(own);
+        }
+    }
+
+    pub fn warn(&self, w: impl Into<String>) {
+        self.warnings.lock().unwrap().push(w.into());
+    }
+
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.lock().unwrap())
+    }
+
+    /// Runs `f` again while it fails with an error that `retryable` accepts
+    /// (eventual consistency: a just-created role not yet visible to EC2, a
+    /// dependency still being detached), with capped exponential backoff,
+    /// for at most `budget` and never past the deadline. StopProvider ends
+    /// the wait at once, with the last error.
+    pub async fn retry<T, Er, F, Fut>(&self, budget: Duration, mut retryable: impl FnMut(&Er) -> bool, mut f: F) -> Result<T, Er>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Er>>,
+    {
+        let until = (Instant::now() + budget).min(self.deadline);
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 0u32;
+        loop {
+            match f().await {
+                Ok(v) => return Ok(v),
+                Err(e) if retryable(&e) && !self.cancelled() && Instant::now() + delay < until => {
+                    attempt += 1;
+                    tracing::debug!(attempt, "retrying after a retryable error (eventual consistency)");
+                    let mut cancel = self.cancel.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = cancel.changed() => return Err(e),
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Polls `check` until it returns `Some`, the deadline passes or the
@@ -161,9 +249,24 @@ impl<C> Env<C> {
     }
 }
 
+/// What the engine needs of the cloud beyond the component kinds: the one
+/// place that reads and writes tags, for every kind of every service.
+#[tonic::async_trait]
+pub trait Cloud: Send + Sync + 'static {
+    /// How an object is named to its service's tagging API.
+    type TagRef: Send + Sync;
+    /// The object's tags, or None when it no longer exists.
+    async fn read_tags(&self, r: &Self::TagRef) -> Result<Option<Tags>, OpError>;
+    /// Sets `set` and removes `remove`, leaving every other key.
+    async fn update_tags(&self, r: &Self::TagRef, set: &Tags, remove: &[String]) -> Result<(), OpError>;
+}
+
+/// Names a kind's recorded object to the tagging API.
+pub type TagRefFn<C> = fn(&Env<C>, &Record) -> <C as Cloud>::TagRef;
+
 /// The four verbs of one kind of component.
 #[tonic::async_trait]
-pub trait Kind<C: Send + Sync>: Send + Sync {
+pub trait Kind<C: Cloud>: Send + Sync {
     fn name(&self) -> &'static str;
     /// Input fields that AWS cannot change in place.
     fn replace_fields(&self) -> &'static [&'static str] {
@@ -175,15 +278,86 @@ pub trait Kind<C: Send + Sync>: Send + Sync {
     async fn update(&self, env: &Env<C>, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError>;
     async fn delete(&self, env: &Env<C>, rec: &Record) -> Result<(), OpError>;
     /// Finds the component of `spec` in AWS by its tags or its deterministic
-    /// name (import, and adoption after an interrupted create).
+    /// name (import, and adoption after an interrupted create). The engine
+    /// then checks the owner before it adopts what was found.
     async fn find(&self, _env: &Env<C>, _spec: &Spec) -> Result<Option<Record>, OpError> {
         Ok(None)
     }
+    /// How the tagging API names a recorded object of the kind; None for a
+    /// kind AWS cannot tag. The engine then diffs, applies and refreshes the
+    /// kind's tags through `Cloud`, as for every other kind.
+    fn tagging(&self) -> Option<TagRefFn<C>> {
+        None
+    }
+    fn taggable(&self) -> bool {
+        self.tagging().is_some()
+    }
+    /// The object's tags (all of them), or None when it no longer exists or
+    /// the kind has none.
+    async fn read_tags(&self, env: &Env<C>, rec: &Record) -> Result<Option<Tags>, OpError> {
+        match self.tagging() {
+            Some(f) => env.ctx.read_tags(&f(env, rec)).await,
+            None => Ok(None),
+        }
+    }
+    /// Sets `set` and removes `remove` on the object, leaving other keys.
+    async fn update_tags(&self, env: &Env<C>, rec: &Record, set: &Tags, remove: &[String]) -> Result<(), OpError> {
+        match self.tagging() {
+            Some(f) => env.ctx.update_tags(&f(env, rec), set, remove).await,
+            None => Ok(()),
+        }
+    }
+    /// Why deleting the recorded object now would lose data the user has
+    /// not opted to lose (a bucket that holds objects without
+    /// `force_destroy`). Checked at plan, before anything is deleted.
+    async fn delete_blocker(&self, _env: &Env<C>, _rec: &Record) -> Result<Option<OpError>, OpError> {
+        Ok(None)
+    }
+    /// The stack id an object that `find` returned belongs to (None: no
+    /// stack's). By default its stack-id tag; a kind AWS cannot tag reads
+    /// back a marker of its own.
+    async fn owner(&self, env: &Env<C>, found: &Record) -> Result<Option<String>, OpError> {
+        Ok(self.read_tags(env, found).await?.and_then(|t| t.get(TAG_STACK_ID).cloned()))
+    }
 }
 
-pub struct Kinds<C>(pub BTreeMap<&'static str, Arc<dyn Kind<C>>>);
+/// The data-loss checks of the components that `keys` would delete: one
+/// error per component that holds data the user has not opted to lose.
+pub async fn delete_blockers<C: Cloud>(env: &Env<C>, kinds: &Kinds<C>, recorded: &Records, keys: &[String]) -> Vec<ApplyError> {
+    let mut out = vec![];
+    for key in keys {
+        let Some(rec) = recorded.get(key) else { continue };
+        let Ok(kind) = kinds.get(&rec.kind) else { continue };
+        match kind.delete_blocker(env, rec).await {
+            Ok(None) => {}
+            Ok(Some(e)) | Err(e) => out.push(ApplyError { key: key.clone(), action: Action::Delete, message: e.message, attribute: e.attribute }),
+        }
+    }
+    out
+}
 
-impl<C: Send + Sync> Kinds<C> {
+/// Finds the component of `spec` and proves it is this stack's: Ok(None)
+/// when nothing exists, an error on the naming attribute when a foreign
+/// object holds the name (it is then never touched).
+pub async fn find_owned<C: Cloud>(kind: &dyn Kind<C>, env: &Env<C>, spec: &Spec) -> Result<Option<Record>, OpError> {
+    let Some(mut found) = kind.find(env, spec).await? else {
+        return Ok(None);
+    };
+    let owner = kind.owner(env, &found).await?;
+    if owner.as_deref() != Some(env.stack_id.as_str()) {
+        return Err(OpError::new(ownership::foreign_object_message(&kind.name().replace('_', " "), &found.id, owner.as_deref(), spec.named_by)).at(spec.named_by));
+    }
+    if kind.taggable() {
+        if let Some(t) = kind.read_tags(env, &found).await? {
+            found.tags = ownership::managed_view(&t, &Tags::new(), &spec.tags);
+        }
+    }
+    Ok(Some(found))
+}
+
+pub struct Kinds<C: Cloud>(pub BTreeMap<&'static str, Arc<dyn Kind<C>>>);
+
+impl<C: Cloud> Kinds<C> {
     pub fn new(list: Vec<Arc<dyn Kind<C>>>) -> Self {
         Kinds(list.into_iter().map(|k| (k.name(), k)).collect())
     }
@@ -195,6 +369,7 @@ impl<C: Send + Sync> Kinds<C> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
     Create,
+    UpdateTags,
     Update,
     Replace,
     Delete,
@@ -204,6 +379,7 @@ impl Action {
     pub fn verb(&self) -> &'static str {
         match self {
             Action::Create => "create",
+            Action::UpdateTags => "update tags",
             Action::Update => "update",
             Action::Replace => "replace",
             Action::Delete => "delete",
@@ -241,7 +417,7 @@ fn differing_fields(desired: &Json, recorded: &Json) -> Vec<String> {
 
 /// Desired graph vs recorded components → the changes, in dependency order
 /// (deletes last).
-pub fn plan<C: Send + Sync>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) -> Result<Vec<Change>, String> {
+pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) -> Result<Vec<Change>, String> {
     let order = topo_order(desired)?;
     let by_key: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.key.as_str(), s)).collect();
     let mut actions: BTreeMap<String, (Action, String)> = BTreeMap::new();
@@ -274,7 +450,14 @@ pub fn plan<C: Send + Sync>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Recor
                         (Some((Action::Replace, r)), _) => Some((Action::Replace, r)),
                         (_, false) => Some((Action::Update, join(&diff.iter().collect::<Vec<_>>()))),
                         (Some(x), true) => Some(x),
-                        (None, true) => None,
+                        (None, true) => {
+                            // Tags are diffed apart from the inputs: a tag-only
+                            // change is an in-place tag update.
+                            let (set, remove) = if kind.taggable() { ownership::tag_diff(&spec.tags, &rec.tags) } else { Default::default() };
+                            let mut keys: Vec<String> = set.into_keys().chain(remove).collect();
+                            keys.sort();
+                            (!keys.is_empty()).then(|| (Action::UpdateTags, keys.join(", ")))
+                        }
                     }
                 }
             }
@@ -307,6 +490,8 @@ pub struct ApplyError {
     pub key: String,
     pub action: Action,
     pub message: String,
+    /// The configuration attribute the error is about, when one is.
+    pub attribute: Option<String>,
 }
 
 impl std::fmt::Display for ApplyError {
@@ -325,7 +510,7 @@ pub fn parallelism() -> usize {
 /// replace) in reverse dependency order, then creates and updates in
 /// dependency order, independent branches concurrently. Returns the records
 /// of what exists afterwards, whatever happened, and the errors.
-pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[Spec], recorded: Records, changes: &[Change]) -> (Records, Vec<ApplyError>) {
+pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[Spec], recorded: Records, changes: &[Change]) -> (Records, Vec<ApplyError>) {
     let records = Arc::new(Mutex::new(recorded.clone()));
     let mut errors = Vec::new();
 
@@ -349,7 +534,7 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
             let rec = recorded[&key].clone();
             let action = action_of[&key];
             async move {
-                let kind = kinds.get(&rec.kind).map_err(|e| ApplyError { key: key.clone(), action, message: e.message })?;
+                let kind = kinds.get(&rec.kind).map_err(|e| ApplyError { key: key.clone(), action, message: e.message, attribute: None })?;
                 tracing::info!(component = %key, "deleting");
                 let started = std::time::SystemTime::now();
                 let r = kind.delete(&env, &rec).await;
@@ -359,7 +544,7 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
                         records.lock().unwrap().remove(&key);
                         Ok(())
                     }
-                    Err(e) => Err(ApplyError { key, action, message: e.message }),
+                    Err(e) => Err(ApplyError { key, action, message: e.message, attribute: e.attribute }),
                 }
             }
         })
@@ -383,7 +568,7 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
         let spec = by_key[&key].clone();
         let action = work[&key];
         async move {
-            let fail = |m: String| ApplyError { key: key.clone(), action, message: m };
+            let fail = |m: String| ApplyError { key: key.clone(), action, message: m, attribute: None };
             let kind = kinds.get(spec.kind).map_err(|e| fail(e.message))?;
             let deps: Records = {
                 let r = records.lock().unwrap();
@@ -401,28 +586,47 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
             let old = records.lock().unwrap().get(&key).cloned();
             let started = std::time::SystemTime::now();
             let result = match (&old, action) {
+                (Some(old), Action::UpdateTags) => {
+                    tracing::info!(component = %key, "updating tags");
+                    converge_tags(kind.as_ref(), &env, &spec, old.clone()).await
+                }
                 (Some(old), Action::Update) => {
                     tracing::info!(component = %key, "updating");
-                    kind.update(&env, &spec, old, &deps).await
+                    match kind.update(&env, &spec, old, &deps).await {
+                        Ok(rec) => converge_tags(kind.as_ref(), &env, &spec, rec).await,
+                        Err(e) => Err(e),
+                    }
                 }
-                _ => match kind.find(&env, &spec).await {
-                    // Left behind by an interrupted earlier apply: adopt it
-                    // rather than create a duplicate.
+                _ => match find_owned(kind.as_ref(), &env, &spec).await {
+                    // Left behind by an interrupted earlier apply, and
+                    // proved to be this stack's: adopt it rather than create
+                    // a duplicate.
                     Ok(Some(found)) => {
                         tracing::info!(component = %key, id = %found.id, "adopting existing");
                         // What the interrupted create did not get to (a
                         // subnet's public-IP setting, say) shows in a read;
                         // the update then repairs it.
                         let found = match kind.read(&env, &found).await {
-                            Ok(Some(seen)) => seen,
+                            Ok(Some(seen)) => Record { tags: found.tags.clone(), ..seen },
                             _ => found,
                         };
-                        kind.update(&env, &spec, &found, &deps).await.map_err(|e| if e.partial.is_none() { e.partial(found) } else { e })
+                        match kind.update(&env, &spec, &found, &deps).await {
+                            Ok(rec) => converge_tags(kind.as_ref(), &env, &spec, rec).await,
+                            Err(e) => Err(if e.partial.is_none() { e.partial(found) } else { e }),
+                        }
                     }
-                    _ => {
+                    Ok(None) => {
                         tracing::info!(component = %key, "creating");
-                        kind.create(&env, &spec, &deps).await
+                        kind.create(&env, &spec, &deps).await.map(|mut rec| {
+                            if kind.taggable() {
+                                rec.tags = spec.tags.clone();
+                            }
+                            rec
+                        })
                     }
+                    // A foreign object holds the name, or the lookup failed:
+                    // nothing is created.
+                    Err(e) => Err(e),
                 },
             };
             timings::record(&key, action, started, spec.deps.iter().map(|(d, _)| d.as_str()));
@@ -437,7 +641,7 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
                         p.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();
                         records.lock().unwrap().insert(key.clone(), p);
                     }
-                    Err(fail(e.message))
+                    Err(ApplyError { attribute: e.attribute, ..fail(e.message) })
                 }
             }
         }
@@ -448,9 +652,27 @@ pub async fn apply<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<
     (r, errors)
 }
 
+/// Brings the tags of `rec` to the spec's (set what differs, remove what
+/// the stack set before and no longer wants); other keys are left alone.
+async fn converge_tags<C: Cloud>(kind: &dyn Kind<C>, env: &Env<C>, spec: &Spec, mut rec: Record) -> Result<Record, OpError> {
+    if !kind.taggable() {
+        return Ok(rec);
+    }
+    let (set, remove) = ownership::tag_diff(&spec.tags, &rec.tags);
+    if !set.is_empty() || !remove.is_empty() {
+        if let Err(e) = kind.update_tags(env, &rec, &set, &remove).await {
+            // The update itself happened: record it, with the old tags.
+            let partial = rec.clone();
+            return Err(if e.partial.is_none() { e.partial(partial) } else { e });
+        }
+    }
+    rec.tags = spec.tags.clone();
+    Ok(rec)
+}
+
 /// Refreshes every recorded component concurrently; drops the ones that no
 /// longer exist. Returns the refreshed records and a description of drift.
-pub async fn refresh<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, recorded: Records) -> Result<(Records, Vec<String>), String> {
+pub async fn refresh<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, recorded: Records) -> Result<(Records, Vec<String>), String> {
     use futures::stream::{self, StreamExt};
     let results: Vec<(String, Record, Result<Option<Record>, OpError>)> = stream::iter(recorded.into_iter())
         .map(|(key, rec)| {
@@ -458,7 +680,17 @@ pub async fn refresh<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kind
             let kinds = kinds.clone();
             async move {
                 let r = match kinds.get(&rec.kind) {
-                    Ok(k) => k.read(&env, &rec).await,
+                    Ok(k) => match k.read(&env, &rec).await {
+                        Ok(Some(mut new)) if k.taggable() => match k.read_tags(&env, &new).await {
+                            Ok(Some(observed)) => {
+                                new.tags = ownership::managed_view(&observed, &rec.tags, &env.tags_for(&key));
+                                Ok(Some(new))
+                            }
+                            Ok(None) => Ok(Some(new)),
+                            Err(e) => Err(e),
+                        },
+                        other => other,
+                    },
                     Err(e) => Err(e),
                 };
                 (key, rec, r)
@@ -473,7 +705,12 @@ pub async fn refresh<C: Send + Sync + 'static>(env: Arc<Env<C>>, kinds: Arc<Kind
         match r {
             Ok(Some(mut new)) => {
                 new.deps = old.deps.clone();
-                let fields = differing_fields(&old.inputs, &new.inputs);
+                let mut fields = differing_fields(&old.inputs, &new.inputs);
+                // A state written before tags were recorded has none to compare.
+                if !old.tags.is_empty() {
+                    let (set, remove) = ownership::tag_diff(&old.tags, &new.tags);
+                    fields.extend(set.into_keys().chain(remove).map(|k| format!("tag {k}")));
+                }
                 if !fields.is_empty() {
                     drift.push(format!("{key} ({}) changed outside Terraform: {}", old.kind, fields.join(", ")));
                 }

@@ -19,6 +19,24 @@ struct FakeCloud {
     findable: std::sync::atomic::AtomicBool,
     /// The `old` inputs each update was given.
     updated_from: Mutex<Vec<Json>>,
+    /// Every object's tags, by id.
+    tags: Mutex<BTreeMap<String, Tags>>,
+}
+
+#[tonic::async_trait]
+impl Cloud for FakeCloud {
+    type TagRef = String;
+    async fn read_tags(&self, id: &String) -> Result<Option<Tags>, OpError> {
+        Ok(self.tags.lock().unwrap().get(id).cloned())
+    }
+    async fn update_tags(&self, id: &String, set: &Tags, remove: &[String]) -> Result<(), OpError> {
+        let mut all = self.tags.lock().unwrap();
+        let t = all.entry(id.clone()).or_default();
+        t.extend(set.clone());
+        t.retain(|k, _| !remove.contains(k));
+        self.calls.lock().unwrap().push(format!("tag {}", id.rsplit_once('-').unwrap().0));
+        Ok(())
+    }
 }
 
 struct FakeKind {
@@ -52,6 +70,8 @@ impl Kind<FakeCloud> for FakeKind {
         }
         let id = format!("{}-{}", spec.key, c.next_id.fetch_add(1, Ordering::SeqCst));
         c.objects.lock().unwrap().insert(id.clone(), spec.inputs.clone());
+        // Tagged at create, as the AWS kinds are.
+        c.tags.lock().unwrap().insert(id.clone(), env.tags_for(&spec.key));
         c.calls.lock().unwrap().push(format!("create {}", spec.key));
         let rec = Record::new(self.name, &id, spec.inputs.clone());
         if c.fail_create.lock().unwrap().as_deref() == Some(spec.key.as_str()) {
@@ -79,6 +99,9 @@ impl Kind<FakeCloud> for FakeKind {
         let objs = env.ctx.objects.lock().unwrap();
         Ok(objs.keys().find(|id| id.rsplit_once('-').map(|(k, _)| k) == Some(spec.key.as_str())).map(|id| Record::new(self.name, id, spec.inputs.clone())))
     }
+    fn tagging(&self) -> Option<TagRefFn<FakeCloud>> {
+        Some(|_, rec| rec.id.clone())
+    }
     async fn delete(&self, env: &Env<FakeCloud>, rec: &Record) -> Result<(), OpError> {
         FakeKind::slow(&env.ctx).await;
         let mut objs = env.ctx.objects.lock().unwrap();
@@ -99,10 +122,19 @@ fn env(cloud: Arc<FakeCloud>) -> Arc<Env<FakeCloud>> {
 fn env_with(cloud: Arc<FakeCloud>, parallelism: usize) -> Arc<Env<FakeCloud>> {
     let (_tx, rx) = watch::channel(false);
     std::mem::forget(_tx);
-    Arc::new(Env { ctx: cloud, stack_id: "s".into(), tags: BTreeMap::new(), deadline: Instant::now() + Duration::from_secs(60), cancel: rx, parallelism })
+    Arc::new(Env::new(cloud, "s".into(), BTreeMap::new(), Instant::now() + Duration::from_secs(60), rx, parallelism))
 }
 
+/// The graph with its tags as the stack layer fills them (stack "s").
 fn graph(cidr: &str, size: i64) -> Vec<Spec> {
+    let mut g = untagged_graph(cidr, size);
+    for s in &mut g {
+        s.tags = ownership::component_tags(&Tags::new(), "s", &s.key);
+    }
+    g
+}
+
+fn untagged_graph(cidr: &str, size: i64) -> Vec<Spec> {
     vec![
         Spec::new("vpc", "net", json!({"cidr": cidr})),
         Spec::new("subnet", "net", json!({"cidr": cidr})).dep("vpc"),
@@ -114,8 +146,21 @@ fn graph(cidr: &str, size: i64) -> Vec<Spec> {
 }
 
 async fn converge(cloud: &Arc<FakeCloud>, specs: &[Spec], rec: Records) -> Records {
-    let changes = plan(&kinds(), specs, &rec).unwrap();
-    let (r, errs) = apply(env(cloud.clone()), kinds(), specs, rec, &changes).await;
+    converge_tagged(cloud, specs, rec, BTreeMap::new()).await
+}
+
+fn env_tagged(cloud: Arc<FakeCloud>, tags: Tags) -> Arc<Env<FakeCloud>> {
+    let (_tx, rx) = watch::channel(false);
+    std::mem::forget(_tx);
+    Arc::new(Env::new(cloud, "s".into(), tags, Instant::now() + Duration::from_secs(60), rx, 8))
+}
+
+async fn converge_tagged(cloud: &Arc<FakeCloud>, specs: &[Spec], rec: Records, tags: Tags) -> Records {
+    let env = env_tagged(cloud.clone(), tags);
+    let mut specs = specs.to_vec();
+    env.tag_specs(&mut specs);
+    let changes = plan(&kinds(), &specs, &rec).unwrap();
+    let (r, errs) = apply(env, kinds(), &specs, rec, &changes).await;
     assert!(errs.is_empty(), "{errs:?}");
     r
 }
@@ -223,7 +268,7 @@ fn cycles_and_unknown_dependencies_are_errors() {
 async fn stop_cancels_pending_work_and_records_what_exists() {
     let cloud = Arc::new(FakeCloud::default());
     let (tx, rx) = watch::channel(false);
-    let env = Arc::new(Env { ctx: cloud.clone(), stack_id: "s".into(), tags: BTreeMap::new(), deadline: Instant::now() + Duration::from_secs(60), cancel: rx, parallelism: 1 });
+    let env = Arc::new(Env::new(cloud.clone(), "s".into(), BTreeMap::new(), Instant::now() + Duration::from_secs(60), rx, 1));
     let specs = graph("10.0.0.0/24", 1);
     let changes = plan(&kinds(), &specs, &Records::new()).unwrap();
     // StopProvider arrives while the first operations run.
@@ -242,7 +287,7 @@ async fn stop_cancels_pending_work_and_records_what_exists() {
 async fn waiter_times_out_with_a_clear_message() {
     let cloud = Arc::new(FakeCloud::default());
     let (_tx, rx) = watch::channel(false);
-    let env = Env { ctx: cloud, stack_id: "s".into(), tags: BTreeMap::new(), deadline: Instant::now() + Duration::from_millis(300), cancel: rx, parallelism: 1 };
+    let env = Env::new(cloud, "s".into(), BTreeMap::new(), Instant::now() + Duration::from_millis(300), rx, 1);
     let r: Result<(), OpError> = env.wait_until("instance i-1 to be running", || async { Ok(None) }).await;
     let msg = r.unwrap_err().message;
     assert!(msg.contains("timeout while waiting for instance i-1 to be running") && msg.contains("timeouts"), "{msg}");
@@ -281,10 +326,77 @@ async fn an_adopted_object_is_read_before_its_update() {
     let cloud = Arc::new(FakeCloud::default());
     cloud.findable.store(true, Ordering::SeqCst);
     cloud.objects.lock().unwrap().insert("c-7".into(), json!({"public": false}));
+    cloud.tags.lock().unwrap().insert("c-7".into(), ownership::component_tags(&Tags::new(), "s", "c"));
     let specs = vec![Spec::new("c", "thing", json!({"public": true}))];
     let rec = converge(&cloud, &specs, Records::new()).await;
     assert_eq!(rec["c"].id, "c-7", "adopted, not created again");
     assert_eq!(*cloud.updated_from.lock().unwrap(), vec![json!({"public": false})]);
     assert_eq!(cloud.objects.lock().unwrap()["c-7"], json!({"public": true}));
     assert!(!cloud.calls.lock().unwrap().iter().any(|c| c.starts_with("create")));
+}
+
+fn t(v: &[(&str, &str)]) -> Tags {
+    v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[tokio::test]
+async fn a_tag_change_is_an_in_place_tag_update_that_leaves_foreign_keys() {
+    let cloud = Arc::new(FakeCloud::default());
+    let specs = vec![Spec::new("c", "thing", json!({"x": 1}))];
+    let rec = converge_tagged(&cloud, &specs, Records::new(), t(&[("Team", "a"), ("Old", "o")])).await;
+    let id = rec["c"].id.clone();
+    // Someone adds a cost-allocation tag: not the stack's business.
+    cloud.tags.lock().unwrap().get_mut(&id).unwrap().insert("CostCenter".into(), "42".into());
+    let env = env_tagged(cloud.clone(), t(&[("Team", "b")]));
+    let (rec, drift) = refresh(env.clone(), kinds(), rec).await.unwrap();
+    assert!(drift.is_empty(), "a tag added by others is no drift: {drift:?}");
+    let mut desired = specs.clone();
+    env.tag_specs(&mut desired);
+    let ch = plan(&kinds(), &desired, &rec).unwrap();
+    assert_eq!(ch.len(), 1);
+    assert_eq!((ch[0].action, ch[0].reason.as_str()), (Action::UpdateTags, "Old, Team"));
+    assert_eq!(ch[0].describe(), "update tags c (thing): Old, Team");
+    let (rec, errs) = apply(env.clone(), kinds(), &desired, rec, &ch).await;
+    assert!(errs.is_empty(), "{errs:?}");
+    let now = cloud.tags.lock().unwrap()[&id].clone();
+    assert_eq!(now.get("Team").map(String::as_str), Some("b"));
+    assert!(!now.contains_key("Old"), "a tag the stack set and no longer wants is removed");
+    assert_eq!(now.get("CostCenter").map(String::as_str), Some("42"), "a foreign tag key is left alone");
+    assert!(plan(&kinds(), &desired, &rec).unwrap().is_empty(), "converged");
+    // A managed tag removed out of band is drift, and the plan repairs it.
+    cloud.tags.lock().unwrap().get_mut(&id).unwrap().remove("Team");
+    let (rec, drift) = refresh(env.clone(), kinds(), rec).await.unwrap();
+    assert_eq!(drift, vec!["c (thing) changed outside Terraform: tag Team".to_string()]);
+    let ch = plan(&kinds(), &desired, &rec).unwrap();
+    assert_eq!((ch[0].action, ch[0].reason.as_str()), (Action::UpdateTags, "Team"));
+}
+
+#[tokio::test]
+async fn a_foreign_object_holding_the_name_is_never_adopted() {
+    let cloud = Arc::new(FakeCloud::default());
+    cloud.findable.store(true, Ordering::SeqCst);
+    // Same name, made by someone else (no stack id), then by another stack.
+    for owner in [None, Some("other-stack")] {
+        cloud.objects.lock().unwrap().insert("c-7".into(), json!({"x": "theirs"}));
+        let mut theirs = t(&[("Team", "x")]);
+        if let Some(o) = owner {
+            theirs.insert(TAG_STACK_ID.into(), o.into());
+        }
+        cloud.tags.lock().unwrap().insert("c-7".into(), theirs.clone());
+        let env = env_tagged(cloud.clone(), Tags::new());
+        let mut specs = vec![Spec::new("c", "thing", json!({"x": 1})).named_by("bucket_name")];
+        env.tag_specs(&mut specs);
+        let ch = plan(&kinds(), &specs, &Records::new()).unwrap();
+        let (rec, errs) = apply(env, kinds(), &specs, Records::new(), &ch).await;
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].attribute.as_deref(), Some("bucket_name"));
+        assert!(errs[0].message.contains("was not created by this stack") && errs[0].message.contains("`bucket_name`"), "{}", errs[0].message);
+        if let Some(o) = owner {
+            assert!(errs[0].message.contains(o), "{}", errs[0].message);
+        }
+        assert!(rec.is_empty(), "nothing recorded");
+        assert_eq!(cloud.objects.lock().unwrap().len(), 1, "nothing created");
+        assert_eq!(cloud.objects.lock().unwrap()["c-7"], json!({"x": "theirs"}), "not modified");
+        assert_eq!(cloud.tags.lock().unwrap()["c-7"], theirs, "not tagged");
+    }
 }

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 /// Services whose endpoint can be overridden in `endpoints { ... }`.
 pub const SERVICES: &[&str] =
-    &["budgets", "cloudwatch", "ec2", "ecr", "ecs", "elasticache", "elbv2", "iam", "logs", "rds", "s3", "scheduler", "secretsmanager", "sns", "ssm", "sts"];
+    &["budgets", "cloudwatch", "dlm", "ec2", "ecr", "ecs", "elasticache", "elbv2", "iam", "logs", "rds", "s3", "scheduler", "secretsmanager", "sns", "ssm", "sts"];
 
 /// Everything a stack needs to talk to AWS.
 pub struct AwsContext {
@@ -33,6 +33,7 @@ pub struct AwsContext {
     pub elasticache: aws_sdk_elasticache::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub dlm: aws_sdk_dlm::Client,
     pub cancel: watch::Receiver<bool>,
 }
 
@@ -273,6 +274,7 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
         elasticache: client!(aws_sdk_elasticache, "elasticache"),
         secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
         logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+        dlm: client!(aws_sdk_dlm, "dlm"),
         cancel,
     })
 }
@@ -305,6 +307,7 @@ impl AwsContext {
             elasticache: aws_sdk_elasticache::Client::new(&config),
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            dlm: aws_sdk_dlm::Client::new(&config),
             cancel: watch::channel(false).1,
         }
     }

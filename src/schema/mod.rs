@@ -115,6 +115,36 @@ pub struct Schema {
 
 /// Fills configured-null optional attributes with their defaults, at the top
 /// level and inside nested blocks.
+/// A value configured (known or not) for an attribute only the provider
+/// sets: Terraform leaves this check to the provider, and without it the
+/// value would be silently ignored (`vpc_id = "vpc-..."` would not place a
+/// stack in that network).
+pub fn read_only_diags(block: &Block, config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    read_only_at(block, config, &crate::value::Path::default(), &mut d);
+    d
+}
+
+fn read_only_at(block: &Block, v: &Value, at: &crate::value::Path, d: &mut Diagnostics) {
+    for a in block.attributes.iter().filter(|a| a.computed && !a.optional && !a.required) {
+        if !v.get(a.name).is_null() {
+            d.error_at(at.clone().then_attr(a.name), "Read-only attribute", format!("\"{}\" is read-only: it is set by the provider. Remove it from the configuration.", a.name));
+        }
+    }
+    for b in &block.blocks {
+        let bv = v.get(b.name);
+        match (b.nesting, bv) {
+            (Nesting::Single, x) if !x.is_null() => read_only_at(&b.block, x, &at.clone().then_attr(b.name), d),
+            (Nesting::List, Value::List(items)) => {
+                for (i, it) in items.iter().enumerate() {
+                    read_only_at(&b.block, it, &at.clone().then_attr(b.name).then_index(i), d);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 pub fn apply_defaults(block: &Block, v: &mut Value) {
     let Value::Object(m) = v else { return };
     for a in &block.attributes {
@@ -138,5 +168,41 @@ pub fn apply_defaults(block: &Block, v: &mut Value) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod read_only_tests {
+    use super::*;
+    use crate::value::{Type, Value};
+
+    #[test]
+    fn a_configured_read_only_attribute_is_an_error_on_it_known_or_not() {
+        let block = Block {
+            description: "",
+            attributes: vec![
+                Attribute::optional("name", Type::String, ""),
+                Attribute::optional_computed("zone", Type::String, ""),
+                Attribute::computed("vpc_id", Type::String, ""),
+            ],
+            blocks: vec![NestedBlock {
+                name: "rule",
+                nesting: Nesting::List,
+                max_items: 0,
+                block: Block { description: "", attributes: vec![Attribute::computed("id", Type::String, "")], blocks: vec![] },
+            }],
+        };
+        let mut cfg = Value::Object(Default::default());
+        cfg.set_attr("name", Value::str("a"));
+        cfg.set_attr("zone", Value::str("z"));
+        assert!(read_only_diags(&block, &cfg).0.is_empty(), "optional and optional-computed values are the user's");
+        cfg.set_attr("vpc_id", Value::Unknown);
+        let mut rule = Value::Object(Default::default());
+        rule.set_attr("id", Value::str("r-1"));
+        cfg.set_attr("rule", Value::List(vec![Value::Object(Default::default()), rule]));
+        let d = read_only_diags(&block, &cfg);
+        let got: Vec<String> = d.0.iter().map(|x| x.path.as_ref().map(|p| p.to_string()).unwrap_or_default()).collect();
+        assert_eq!(got, vec!["vpc_id".to_string(), "rule[1].id".to_string()]);
+        assert!(d.0[0].detail.contains("\"vpc_id\" is read-only: it is set by the provider"), "{}", d.0[0].detail);
     }
 }

@@ -293,6 +293,21 @@ pub fn availability_zone(z: &str) -> Result<String, String> {
 
 /// A security group rule description: up to 255 characters of the set
 /// EC2 accepts.
+/// A time of day, `HH:MM` (24-hour).
+pub fn time_of_day(s: &str) -> Result<(), String> {
+    let ok = match s.split_once(':') {
+        Some((h, m)) if h.len() == 2 && m.len() == 2 && h.bytes().chain(m.bytes()).all(|c| c.is_ascii_digit()) => {
+            h.parse::<u8>().map(|h| h < 24).unwrap_or(false) && m.parse::<u8>().map(|m| m < 60).unwrap_or(false)
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{s:?} is not a time of day: use HH:MM, 24-hour, in UTC (e.g. \"03:00\")"))
+    }
+}
+
 pub fn rule_description(s: &str) -> Result<(), String> {
     if s.len() > 255 {
         return Err("a rule description is at most 255 characters".into());

@@ -32,9 +32,7 @@ pub(crate) fn string_list(v: &Value) -> Vec<String> {
     v.as_list().iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }
 
-/// Tag keys every component carries.
-pub const TAG_STACK_ID: &str = "awsstack:stack-id";
-pub const TAG_COMPONENT: &str = "awsstack:component";
+pub use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
 
 /// What a stack type provides.
 pub trait Stack: Send + Sync + 'static {
@@ -117,6 +115,11 @@ pub fn common_attributes(block: &mut Block) {
         "The stack id: every AWS resource of the stack carries it in the `awsstack:stack-id` tag; `terraform import` takes it.",
     ));
     block.attributes.push(Attribute::optional("tags", Type::map(Type::String), "Tags for every AWS resource of the stack (merged over the provider's `default_tags`)."));
+    block.attributes.push(Attribute::computed(
+        "tags_all",
+        Type::map(Type::String),
+        "Every tag the stack's AWS resources carry: the provider's `default_tags`, the stack's own tags, `tags` and the stack id. Each sub-resource also carries `awsstack:component` and a `Name`. Tags that others add to the resources are left alone.",
+    ));
     block.attributes.push(Attribute::computed("resource_ids", Type::map(Type::String), "Every sub-resource of the stack by logical name, with its AWS id."));
     block.attributes.push(Attribute::computed(
         "changes",
@@ -139,22 +142,45 @@ pub fn common_attributes(block: &mut Block) {
     });
 }
 
-/// The engine's records as kept in the resource's private state.
+/// The engine's records as kept in the resource's private state, with the
+/// region they are in.
 #[derive(Serialize, Deserialize, Default)]
 struct Private {
     version: u32,
     records: Records,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
 }
 
-fn decode_private(b: &[u8]) -> Records {
+/// The records in a private state. One that cannot be read is an error,
+/// never "nothing exists": that would re-create every sub-resource. So is
+/// a stack recorded in another region than the provider's: reading it there
+/// would find nothing, and the plan would create a second stack and orphan
+/// the first.
+fn decode_private(b: &[u8], region: &str) -> Result<Records, Diagnostic> {
     if b.is_empty() {
-        return Records::new();
+        return Ok(Records::new());
     }
-    serde_json::from_slice::<Private>(b).map(|p| p.records).unwrap_or_default()
+    let p = serde_json::from_slice::<Private>(b).map_err(|e| {
+        Diagnostic::error(
+            "Unreadable stack state",
+            format!("The private state of this stack (its record of every sub-resource) cannot be read: {e}. Nothing was changed. A newer awsstack may have written it: use that version, or re-import the stack (`terraform state rm` then `terraform import` with its stack id)."),
+        )
+    })?;
+    match p.region {
+        Some(r) if r != region && !p.records.is_empty() => Err(Diagnostic::error(
+            "Stack in another region",
+            format!(
+                "The {} sub-resources of this stack are in {r}, and the provider is now configured for {region}. awsstack does not move a stack between regions (nothing was changed): set the provider's region back to {r}, or destroy the stack from {r} and create it again in {region}.",
+                p.records.len()
+            ),
+        )),
+        _ => Ok(p.records),
+    }
 }
 
-fn encode_private(r: &Records) -> Vec<u8> {
-    serde_json::to_vec(&Private { version: 1, records: r.clone() }).expect("records serialize")
+fn encode_private(r: &Records, region: &str) -> Vec<u8> {
+    serde_json::to_vec(&Private { version: 1, records: r.clone(), region: Some(region.to_string()) }).expect("records serialize")
 }
 
 pub struct StackResource<S: Stack> {
@@ -167,11 +193,36 @@ impl<S: Stack> StackResource<S> {
         StackResource { stack, shared }
     }
 
+    /// Errors for the components `changes` would delete while they hold
+    /// data the user has not opted to lose (None: nothing blocks).
+    async fn delete_blocked(&self, env: &Env<AwsContext>, kinds: &Kinds<AwsContext>, recorded: &Records, changes: &[engine::Change]) -> Option<Diagnostics> {
+        let keys: Vec<String> = changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).map(|c| c.key.clone()).collect();
+        let mut d = Diagnostics::default();
+        for e in engine::delete_blockers(env, kinds, recorded, &keys).await {
+            d.push(at_attribute(Diagnostic::error(format!("Cannot delete {}", e.key), e.message), e.attribute.as_deref()));
+        }
+        d.has_errors().then_some(d)
+    }
+
+    /// The stack's components, each with its tags. Every AWS name derives
+    /// from `project_name` unless the stack names another attribute.
+    fn desired(&self, env: &Env<AwsContext>, config: &Value, ctx: &AwsContext) -> Vec<Spec> {
+        let mut d = self.stack.desired(config, ctx);
+        env.tag_specs(&mut d);
+        for s in &mut d {
+            s.named_by.get_or_insert("project_name");
+        }
+        d
+    }
+
     fn timeout(config: &Value, which: &str) -> Duration {
         config.get("timeouts").get(which).as_str().and_then(|s| validate::duration(s).ok()).unwrap_or(Duration::from_secs(1800))
     }
 
-    fn env(&self, ctx: Arc<AwsContext>, config: &Value, which: &str) -> Arc<Env<AwsContext>> {
+    /// Every tag the stack's objects carry (besides the component key and
+    /// Name): provider `default_tags`, the stack's own, the resource's
+    /// `tags` (last wins), and the stack id. Shown as `tags_all`.
+    fn stack_tags(&self, ctx: &AwsContext, config: &Value) -> BTreeMap<String, String> {
         let mut tags = ctx.default_tags.clone();
         tags.extend(self.stack.tags(config));
         if let Some(m) = config.get("tags").as_map() {
@@ -181,9 +232,15 @@ impl<S: Stack> StackResource<S> {
                 }
             }
         }
+        tags.insert(TAG_STACK_ID.to_string(), self.stack.stack_id(config));
+        tags
+    }
+
+    fn env(&self, ctx: Arc<AwsContext>, config: &Value, which: &str) -> Arc<Env<AwsContext>> {
+        let tags = self.stack_tags(&ctx, config);
         let stack_id = self.stack.stack_id(config);
-        tags.insert(TAG_STACK_ID.to_string(), stack_id.clone());
-        Arc::new(Env { cancel: ctx.cancel.clone(), ctx, stack_id, tags, deadline: tokio::time::Instant::now() + Self::timeout(config, which), parallelism: engine::parallelism() })
+        let deadline = tokio::time::Instant::now() + Self::timeout(config, which);
+        Arc::new(Env::new(ctx.clone(), stack_id, tags, deadline, ctx.cancel.clone(), engine::parallelism()))
     }
 
     /// `planned` with every computed attribute filled from the records;
@@ -215,7 +272,21 @@ impl<S: Stack> StackResource<S> {
         ids.retain(|_, v| !v.is_null());
         planned.set_attr("resource_ids", Value::Map(ids));
         planned.set_attr("id", Value::str(self.stack.stack_id(&config)));
+        planned.set_attr("tags_all", Value::Map(self.stack_tags(ctx, &config).into_iter().map(|(k, v)| (k, Value::str(v))).collect()));
     }
+}
+
+/// A destroy: every recorded component deleted.
+fn destroy_all(recorded: &Records) -> Vec<engine::Change> {
+    recorded.iter().map(|(k, r)| engine::Change { key: k.clone(), kind: r.kind.clone(), action: Action::Delete, reason: String::new() }).collect()
+}
+
+/// Puts a diagnostic on the configuration attribute it is about.
+fn at_attribute(mut d: Diagnostic, attribute: Option<&str>) -> Diagnostic {
+    if let Some(a) = attribute {
+        d.path = Some(Path::attr(a));
+    }
+    d
 }
 
 fn replace_unknown(v: Value, with: &Value) -> Value {
@@ -301,9 +372,24 @@ impl<S: Stack> Resource for StackResource<S> {
     async fn plan(&self, req: PlanRequest) -> PlanResponse {
         let mut resp = PlanResponse { planned_private: req.prior_private.clone(), ..Default::default() };
         if req.proposed_new_state.is_null() {
-            // Destroy.
+            // Destroy: refused here, before anything is deleted, when AWS
+            // would refuse it or data would be lost.
             resp.diagnostics = self.stack.check_destroy(&req.prior_state);
             resp.planned_state = Value::Null;
+            if !resp.diagnostics.has_errors() {
+                if let Ok(ctx) = self.shared.context() {
+                    match decode_private(&req.prior_private, &ctx.region) {
+                        Ok(recorded) => {
+                            let env = self.env(ctx, &req.prior_state, "delete");
+                            let all = destroy_all(&recorded);
+                            if let Some(d) = self.delete_blocked(&env, &self.stack.kinds(), &recorded, &all).await {
+                                resp.diagnostics.extend(d);
+                            }
+                        }
+                        Err(d) => resp.diagnostics.push(d),
+                    }
+                }
+            }
             return resp;
         }
         let mut planned = req.proposed_new_state.clone();
@@ -354,8 +440,23 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        let recorded = decode_private(&req.prior_private);
-        let desired = self.stack.desired(&planned, &ctx);
+        let recorded = match decode_private(&req.prior_private, &ctx.region) {
+            Ok(r) => r,
+            Err(d) => {
+                resp.diagnostics.push(d);
+                return resp;
+            }
+        };
+        // What the last refresh found worth a warning (a rule that opens a
+        // database port of the stack's group to the internet, say).
+        for r in recorded.values() {
+            for (k, w) in &r.outputs {
+                if k.starts_with("warning.") {
+                    resp.diagnostics.push(Diagnostic::warning("Unsafe rule on a stack resource", w.clone()));
+                }
+            }
+        }
+        let desired = self.desired(&self.env(ctx.clone(), &planned, "update"), &planned, &ctx);
         let kinds = self.stack.kinds();
         let changes = match engine::plan(&kinds, &desired, &recorded) {
             Ok(c) => c,
@@ -364,6 +465,11 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
+        // A replace or removal deletes too: the same data-loss rule.
+        if let Some(d) = self.delete_blocked(&self.env(ctx.clone(), &planned, "update"), &kinds, &recorded, &changes).await {
+            resp.diagnostics.extend(d);
+            return resp;
+        }
         let pending = engine::pending_keys(&changes);
         // Start from the prior computed values so that nothing changes when
         // nothing changes.
@@ -402,7 +508,15 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        let recorded = decode_private(&req.planned_private);
+        let recorded = match decode_private(&req.planned_private, &ctx.region) {
+            Ok(r) => r,
+            Err(d) => {
+                resp.diagnostics.push(d);
+                resp.new_state = req.prior_state;
+                resp.private = req.planned_private;
+                return resp;
+            }
+        };
         let kinds = self.stack.kinds();
 
         if req.planned_state.is_null() {
@@ -415,9 +529,19 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
             let env = self.env(ctx.clone(), &req.prior_state, "delete");
-            let changes: Vec<engine::Change> =
-                recorded.iter().map(|(k, r)| engine::Change { key: k.clone(), kind: r.kind.clone(), action: Action::Delete, reason: String::new() }).collect();
-            let (left, errors) = engine::apply(env, kinds, &[], recorded, &changes).await;
+            let changes = destroy_all(&recorded);
+            // Again before anything is deleted: Terraform before 1.3 does not
+            // plan destroys with the provider.
+            if let Some(d) = self.delete_blocked(&env, &kinds, &recorded, &changes).await {
+                resp.diagnostics = d;
+                resp.new_state = req.prior_state;
+                resp.private = req.planned_private;
+                return resp;
+            }
+            let (left, errors) = engine::apply(env.clone(), kinds, &[], recorded, &changes).await;
+            for w in env.take_warnings() {
+                resp.diagnostics.push(Diagnostic::warning("awsstack", w));
+            }
             if errors.is_empty() && left.is_empty() {
                 resp.new_state = Value::Null;
                 return resp;
@@ -429,14 +553,14 @@ impl<S: Stack> Resource for StackResource<S> {
             let none = std::collections::BTreeSet::new();
             self.fill(&mut state, &ctx, &left, &none, Value::Null);
             resp.new_state = state;
-            resp.private = encode_private(&left);
+            resp.private = encode_private(&left, &ctx.region);
             return resp;
         }
 
         let planned = req.planned_state.clone();
         let which = if req.prior_state.is_null() { "create" } else { "update" };
         let env = self.env(ctx.clone(), &planned, which);
-        let desired = self.stack.desired(&planned, &ctx);
+        let desired = self.desired(&env, &planned, &ctx);
         let changes = match engine::plan(&kinds, &desired, &recorded) {
             Ok(c) => c,
             Err(e) => {
@@ -446,12 +570,22 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        let (records, errors) = engine::apply(env, kinds, &desired, recorded, &changes).await;
+        if let Some(d) = self.delete_blocked(&env, &kinds, &recorded, &changes).await {
+            resp.diagnostics = d;
+            resp.new_state = if req.prior_state.is_null() { Value::Null } else { req.prior_state };
+            resp.private = req.planned_private;
+            return resp;
+        }
+        let (records, errors) = engine::apply(env.clone(), kinds, &desired, recorded, &changes).await;
         for e in &errors {
-            resp.diagnostics.push(Diagnostic::error(
+            let d = Diagnostic::error(
                 format!("Failed to {} {}", e.action.verb(), e.key),
                 format!("{}\n\nThe stack's state records every sub-resource that exists; run apply again to resume, or destroy to remove them.", e.message),
-            ));
+            );
+            resp.diagnostics.push(at_attribute(d, e.attribute.as_deref()));
+        }
+        for w in env.take_warnings() {
+            resp.diagnostics.push(Diagnostic::warning("awsstack", w));
         }
         let mut state = planned.clone();
         let none = std::collections::BTreeSet::new();
@@ -467,7 +601,7 @@ impl<S: Stack> Resource for StackResource<S> {
         } else {
             resp.new_state = state;
         }
-        resp.private = encode_private(&records);
+        resp.private = encode_private(&records, &ctx.region);
         resp
     }
 
@@ -482,7 +616,15 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        let recorded = decode_private(&private);
+        let recorded = match decode_private(&private, &ctx.region) {
+            Ok(r) => r,
+            Err(d) => {
+                resp.diagnostics.push(d);
+                resp.new_state = state;
+                resp.private = private;
+                return resp;
+            }
+        };
         let env = self.env(ctx.clone(), &state, "update");
         match engine::refresh(env, self.stack.kinds(), recorded).await {
             Ok((records, drift)) => {
@@ -498,7 +640,7 @@ impl<S: Stack> Resource for StackResource<S> {
                     s.set_attr("changes", Value::string_list(drift.iter().map(|d| format!("drift: {d}"))));
                 }
                 resp.new_state = s;
-                resp.private = encode_private(&records);
+                resp.private = encode_private(&records, &ctx.region);
             }
             Err(e) => {
                 resp.diagnostics.push(Diagnostic::error("Failed to read the stack", e));
@@ -526,18 +668,19 @@ impl<S: Stack> Resource for StackResource<S> {
             }
         };
         let env = self.env(ctx.clone(), &config, "update");
-        let desired = self.stack.desired(&config, &ctx);
+        let desired = self.desired(&env, &config, &ctx);
         let kinds = self.stack.kinds();
         let mut found = Records::new();
         for spec in &desired {
             match kinds.get(spec.kind) {
-                Ok(k) => match k.find(&env, spec).await {
+                // Only what carries the stack's id is imported.
+                Ok(k) => match engine::find_owned(k.as_ref(), &env, spec).await {
                     Ok(Some(mut r)) => {
                         r.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();
                         found.insert(spec.key.clone(), r);
                     }
                     Ok(None) => {}
-                    Err(e) => resp.diagnostics.push(Diagnostic::error(format!("Import: cannot look up {}", spec.key), e.message)),
+                    Err(e) => resp.diagnostics.push(Diagnostic::error(format!("Import: cannot import {}", spec.key), e.message)),
                 },
                 Err(e) => resp.diagnostics.push(Diagnostic::error("Import failed", e.message)),
             }
@@ -550,7 +693,7 @@ impl<S: Stack> Resource for StackResource<S> {
         self.fill(&mut state, &ctx, &found, &none, Value::Null);
         state.set_attr("changes", Value::List(vec![]));
         resp.state = state;
-        resp.private = encode_private(&found);
+        resp.private = encode_private(&found, &ctx.region);
         resp
     }
 }

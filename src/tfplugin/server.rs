@@ -33,7 +33,7 @@ impl ProviderServer {
     }
 
     fn capabilities() -> pb::ServerCapabilities {
-        pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: true }
+        pb::ServerCapabilities { plan_destroy: true, get_provider_schema_optional: false, move_resource_state: true }
     }
 }
 
@@ -80,7 +80,11 @@ impl PbProvider for ProviderServer {
         let req = req.into_inner();
         let t = self.provider.schema().block.value_type();
         let diags = match decode(req.config.as_ref(), &t, "provider configuration") {
-            Ok(cfg) => self.provider.validate_config(&cfg),
+            Ok(cfg) => {
+                let mut d = crate::schema::read_only_diags(&self.provider.schema().block, &cfg);
+                d.extend(self.provider.validate_config(&cfg));
+                d
+            }
             Err(d) => d,
         };
         Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags_to_pb(&diags) }))
@@ -90,7 +94,11 @@ impl PbProvider for ProviderServer {
         let req = req.into_inner();
         let diags = match self.resource(&req.type_name) {
             Ok(r) => match decode(req.config.as_ref(), &r.schema().block.value_type(), "resource configuration") {
-                Ok(cfg) => r.validate(&cfg),
+                Ok(cfg) => {
+                    let mut d = crate::schema::read_only_diags(&r.schema().block, &cfg);
+                    d.extend(r.validate(&cfg));
+                    d
+                }
                 Err(d) => d,
             },
             Err(d) => d,

@@ -141,6 +141,17 @@ impl Stack for DockerHost {
 
     fn validate(&self, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
+        let backup = c.get("backup");
+        if let Some(t) = backup.get("time").as_str() {
+            if let Err(e) = v::time_of_day(t) {
+                d.error_at(Path::attr("backup").then_attr("time"), "Invalid backup time", e);
+            }
+        }
+        if let Some(n) = backup.get("retain_days").as_f64() {
+            if !(1.0..=1000.0).contains(&n) || n.fract() != 0.0 {
+                d.error_at(Path::attr("backup").then_attr("retain_days"), "Value out of range", format!("retain_days must be a whole number from 1 to 1000, got {n}"));
+            }
+        }
         let mut check = |attr: &str, r: Result<(), String>, summary: &str| {
             if let Err(e) = r {
                 d.error_at(Path::attr(attr), summary, e);
@@ -419,19 +430,51 @@ impl Stack for DockerHost {
             .dep("sg.host")
             .dep("instance_profile.host"),
         );
-        out.push(
-            Spec::new("volume.data", "ebs_data_volume", json!({"size": num(c, "data_volume_size", 80.0) as i64, "device": "/dev/sdf", "attached": true})).dep_update("instance"),
-        );
+        let volume = Spec::new(
+            "volume.data",
+            "ebs_data_volume",
+            json!({"size": num(c, "data_volume_size", 80.0) as i64, "device": "/dev/sdf", "attached": true, "final_snapshot": c.get("skip_final_snapshot").as_bool() != Some(true)}),
+        )
+        .dep_update("instance");
+        let backup = c.get("backup");
+        if backup.get("enabled").as_bool() != Some(false) {
+            // Daily snapshots by Data Lifecycle Manager, which targets the
+            // volume by a tag of its own.
+            out.push(volume.tag(crate::components::backup::TAG_BACKUP, id.clone()));
+            out.push(Spec::new(
+                "role.backup",
+                "iam_role",
+                json!({
+                    "name": format!("{id}-backup"),
+                    "trust_service": "dlm.amazonaws.com",
+                    "managed_policies": ["arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"],
+                    "inline_policy": null,
+                }),
+            ));
+            out.push(
+                Spec::new(
+                    "backup",
+                    "dlm_snapshot_policy",
+                    json!({"time": backup.get("time").as_str().unwrap_or("03:00"), "retain": num(backup, "retain_days", 7.0) as i64, "enabled": true}),
+                )
+                .dep_update("role.backup")
+                .dep_update("volume.data"),
+            );
+        } else {
+            out.push(volume);
+        }
         out.push(Spec::new("eip", "ec2_elastic_ip", json!({"associated": true})).dep_update("instance"));
         out.push(Spec::new(
             "bucket",
             "s3_bucket",
-            json!({"name": bucket, "versioning": true, "glacier_after_days": num(c, "glacier_transition_days", 30.0) as i64, "backup_prefix": s(c, "backup_prefix")}),
-        ));
+            json!({"name": bucket, "versioning": true, "glacier_after_days": num(c, "glacier_transition_days", 30.0) as i64, "backup_prefix": s(c, "backup_prefix"), "force_destroy": c.get("force_destroy").as_bool() == Some(true)}),
+        )
+        .named_by(if c.get("bucket_name").is_null() { "project_name" } else { "bucket_name" }));
         if let Some(m) = c.get("ssm_parameters").as_map() {
             for (k, val) in m {
                 let value = val.get("value").as_str().unwrap_or("").to_string();
-                let mut spec = Spec::new(format!("param.{k}"), "ssm_parameter", json!({"name": format!("/{project}/{k}"), "secure": true, "value_sha256": sha256_hex(&value)}));
+                let mut spec = Spec::new(format!("param.{k}"), "ssm_parameter", json!({"name": format!("/{project}/{k}"), "secure": true, "value_sha256": sha256_hex(&value)}))
+                    .named_by("ssm_parameters");
                 spec.secret = Some(value);
                 out.push(spec);
             }

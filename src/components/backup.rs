@@ -1,0 +1,125 @@
+//! Data Lifecycle Manager: scheduled EBS snapshots of the volumes that
+//! carry a stack's backup tag.
+
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, spec_tags, E};
+use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::provider::AwsContext;
+use aws_sdk_dlm::types::{CreateRule, IntervalUnitValues, PolicyDetails, PolicyTypeValues, ResourceTypeValues, RetainRule, Schedule, SettablePolicyStateValues, Tag};
+use serde_json::json;
+
+/// The tag a volume carries to be backed up by its stack's policy (value:
+/// the stack id). DLM targets volumes by tag.
+pub const TAG_BACKUP: &str = "awsstack:backup";
+
+/// Inputs: `time` (`HH:MM` UTC), `retain` (snapshots kept), `enabled`;
+/// the `role` dependency is the policy's execution role. Targets the
+/// volumes tagged `awsstack:backup = <stack id>`.
+pub struct SnapshotPolicy;
+
+fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["ResourceNotFoundException"])
+}
+
+/// The description carries the stack id: the marker of a policy's owner
+/// besides its tags.
+fn description(env: &E) -> String {
+    format!("awsstack {}: daily snapshots of the data volume", env.stack_id)
+}
+
+fn state(spec: &Spec) -> SettablePolicyStateValues {
+    if spec.input("enabled").as_bool().unwrap_or(true) {
+        SettablePolicyStateValues::Enabled
+    } else {
+        SettablePolicyStateValues::Disabled
+    }
+}
+
+fn details(env: &E, spec: &Spec) -> Result<PolicyDetails, OpError> {
+    let create = CreateRule::builder().interval(24).interval_unit(IntervalUnitValues::Hours).times(spec.str("time")).build();
+    let retain = RetainRule::builder().count(spec.input("retain").as_i64().unwrap_or(7) as i32).build();
+    let snapshot_tag = Tag::builder().key(crate::engine::TAG_STACK_ID).value(&env.stack_id).build();
+    let schedule = Schedule::builder().name("daily").create_rule(create).retain_rule(retain).copy_tags(true).tags_to_add(snapshot_tag).build();
+    Ok(PolicyDetails::builder()
+        .policy_type(PolicyTypeValues::EbsSnapshotManagement)
+        .resource_types(ResourceTypeValues::Volume)
+        .target_tags(Tag::builder().key(TAG_BACKUP).value(&env.stack_id).build())
+        .schedules(schedule)
+        .build())
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for SnapshotPolicy {
+    fn name(&self) -> &'static str {
+        "dlm_snapshot_policy"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Dlm(env.ctx.arn("dlm", &format!("policy/{}", r.id))))
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let role = super::dep_of_kind(deps, "iam_role")?.out("arn").to_string();
+        // The execution role may take a moment to be assumable.
+        let out = env
+            .retry(
+                std::time::Duration::from_secs(60),
+                |e| crate::aws::code_in(e, &["InvalidRequestException"]) && format!("{e:?}").to_lowercase().contains("role"),
+                || {
+                    env.ctx
+                        .dlm
+                        .create_lifecycle_policy()
+                        .execution_role_arn(&role)
+                        .description(description(env))
+                        .state(state(spec))
+                        .set_policy_details(details(env, spec).ok())
+                        .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
+                        .send()
+                },
+            )
+            .await
+            .map_err(op("CreateLifecyclePolicy"))?;
+        let id = out.policy_id().unwrap_or_default().to_string();
+        Ok(Record::new(self.name(), id, spec.inputs.clone()).with("role", role))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.dlm.get_lifecycle_policy().policy_id(&rec.id).send().await {
+            Ok(o) => Ok(o.policy().map(|p| {
+                let mut r = rec.clone();
+                let schedule = p.policy_details().and_then(|d| d.schedules().first());
+                r.inputs["time"] = json!(schedule.and_then(|s| s.create_rule()).and_then(|c| c.times().first()).cloned().unwrap_or_default());
+                r.inputs["retain"] = json!(schedule.and_then(|s| s.retain_rule()).and_then(|x| x.count()).unwrap_or(0));
+                r.inputs["enabled"] = json!(p.state().map(|s| s.as_str()) == Some("ENABLED"));
+                r
+            })),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(op("GetLifecyclePolicy")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let role = super::dep_of_kind(deps, "iam_role")?.out("arn").to_string();
+        env.ctx
+            .dlm
+            .update_lifecycle_policy()
+            .policy_id(&old.id)
+            .execution_role_arn(&role)
+            .description(description(env))
+            .state(state(spec))
+            .policy_details(details(env, spec)?)
+            .send()
+            .await
+            .map_err(op("UpdateLifecyclePolicy"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("role", role))
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        // The snapshots it made stay (they are the backups).
+        match env.ctx.dlm.delete_lifecycle_policy().policy_id(&rec.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(op("DeleteLifecyclePolicy")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let o = env.ctx.dlm.get_lifecycle_policies().target_tags(format!("{TAG_BACKUP}={}", env.stack_id)).send().await.map_err(op("GetLifecyclePolicies"))?;
+        Ok(o.policies().iter().find(|p| p.description() == Some(description(env).as_str())).and_then(|p| p.policy_id()).map(|id| Record::new(self.name(), id, spec.inputs.clone())))
+    }
+}
