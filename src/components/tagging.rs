@@ -59,6 +59,14 @@ macro_rules! read {
 impl Cloud for AwsContext {
     type TagRef = TagRef;
 
+    fn region(&self) -> &str {
+        &self.region
+    }
+
+    fn in_region(self: std::sync::Arc<Self>, region: &str) -> std::sync::Arc<Self> {
+        self.region_context(region)
+    }
+
     async fn read_tags(&self, r: &TagRef) -> Result<Option<Tags>, OpError> {
         use aws_sdk_ec2::types::Filter;
         match r {

@@ -38,11 +38,15 @@ pub struct Record {
     /// last tag update; after a refresh, as observed for those keys).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: Tags,
+    /// Where the object is, when not in the stack's region: read, update
+    /// and delete go there whatever the configuration says now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 impl Record {
     pub fn new(kind: &str, id: impl Into<String>, inputs: Json) -> Record {
-        Record { kind: kind.to_string(), id: id.into(), inputs, outputs: BTreeMap::new(), deps: Vec::new(), tags: Tags::new() }
+        Record { kind: kind.to_string(), id: id.into(), inputs, outputs: BTreeMap::new(), deps: Vec::new(), tags: Tags::new(), region: None }
     }
     pub fn with(mut self, k: &str, v: impl Into<String>) -> Record {
         self.outputs.insert(k.to_string(), v.into());
@@ -80,11 +84,13 @@ pub struct Spec {
     /// for kinds found by name: a name held by a foreign object is reported
     /// on it.
     pub named_by: Option<&'static str>,
+    /// The region the component is placed in (None: the stack's region).
+    pub region: Option<String>,
 }
 
 impl Spec {
     pub fn new(key: impl Into<String>, kind: &'static str, inputs: Json) -> Spec {
-        Spec { key: key.into(), kind, deps: vec![], inputs, secret: None, tags: Tags::new(), named_by: None }
+        Spec { key: key.into(), kind, deps: vec![], inputs, secret: None, tags: Tags::new(), named_by: None, region: None }
     }
     pub fn dep(mut self, key: impl Into<String>) -> Spec {
         self.deps.push((key.into(), OnDepChange::Replace));
@@ -92,6 +98,11 @@ impl Spec {
     }
     pub fn dep_update(mut self, key: impl Into<String>) -> Spec {
         self.deps.push((key.into(), OnDepChange::Update));
+        self
+    }
+    /// Places the component in `region` rather than the stack's.
+    pub fn in_region(mut self, region: impl Into<String>) -> Spec {
+        self.region = Some(region.into());
         self
     }
     /// A tag of this component only, besides the stack's.
@@ -153,13 +164,14 @@ pub struct Env<C> {
     pub cancel: watch::Receiver<bool>,
     /// How many component operations may run at once (1 = sequential).
     pub parallelism: usize,
-    /// Warnings for the user that operations raise (a kept final snapshot).
-    pub warnings: Mutex<Vec<String>>,
+    /// Warnings for the user that operations raise (a kept final snapshot),
+    /// shared by the environments of every region.
+    pub warnings: Arc<Mutex<Vec<String>>>,
 }
 
 impl<C> Env<C> {
     pub fn new(ctx: Arc<C>, stack_id: String, tags: Tags, deadline: Instant, cancel: watch::Receiver<bool>, parallelism: usize) -> Env<C> {
-        Env { ctx, stack_id, tags, deadline, cancel, parallelism, warnings: Mutex::new(Vec::new()) }
+        Env { ctx, stack_id, tags, deadline, cancel, parallelism, warnings: Arc::new(Mutex::new(Vec::new())) }
     }
 
     pub fn cancelled(&self) -> bool {
@@ -255,6 +267,11 @@ impl<C> Env<C> {
 pub trait Cloud: Send + Sync + 'static {
     /// How an object is named to its service's tagging API.
     type TagRef: Send + Sync;
+    /// The region this cloud's clients talk to.
+    fn region(&self) -> &str;
+    /// The same account and settings in another region (built once, then
+    /// shared).
+    fn in_region(self: Arc<Self>, region: &str) -> Arc<Self>;
     /// The object's tags, or None when it no longer exists.
     async fn read_tags(&self, r: &Self::TagRef) -> Result<Option<Tags>, OpError>;
     /// Sets `set` and removes `remove`, leaving every other key.
@@ -321,14 +338,32 @@ pub trait Kind<C: Cloud>: Send + Sync {
     }
 }
 
+/// The environment of a component placed in `region` (None: the stack's
+/// region): the same stack, deadline, cancellation and warnings, with the
+/// cloud of that region.
+pub fn placed<C: Cloud>(env: &Arc<Env<C>>, region: Option<&str>) -> Arc<Env<C>> {
+    match region {
+        Some(r) if r != env.ctx.region() => Arc::new(Env {
+            ctx: env.ctx.clone().in_region(r),
+            stack_id: env.stack_id.clone(),
+            tags: env.tags.clone(),
+            deadline: env.deadline,
+            cancel: env.cancel.clone(),
+            parallelism: env.parallelism,
+            warnings: env.warnings.clone(),
+        }),
+        _ => env.clone(),
+    }
+}
+
 /// The data-loss checks of the components that `keys` would delete: one
 /// error per component that holds data the user has not opted to lose.
-pub async fn delete_blockers<C: Cloud>(env: &Env<C>, kinds: &Kinds<C>, recorded: &Records, keys: &[String]) -> Vec<ApplyError> {
+pub async fn delete_blockers<C: Cloud>(env: &Arc<Env<C>>, kinds: &Kinds<C>, recorded: &Records, keys: &[String]) -> Vec<ApplyError> {
     let mut out = vec![];
     for key in keys {
         let Some(rec) = recorded.get(key) else { continue };
         let Ok(kind) = kinds.get(&rec.kind) else { continue };
-        match kind.delete_blocker(env, rec).await {
+        match kind.delete_blocker(&placed(env, rec.region.as_deref()), rec).await {
             Ok(None) => {}
             Ok(Some(e)) | Err(e) => out.push(ApplyError { key: key.clone(), action: Action::Delete, message: e.message, attribute: e.attribute }),
         }
@@ -427,6 +462,9 @@ pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) ->
         let action = match recorded.get(key) {
             None => Some((Action::Create, String::new())),
             Some(rec) if rec.kind != spec.kind => Some((Action::Replace, format!("kind changed from {}", rec.kind))),
+            Some(rec) if rec.region != spec.region => {
+                Some((Action::Replace, format!("region changed from {} to {}", rec.region.as_deref().unwrap_or("the stack's"), spec.region.as_deref().unwrap_or("the stack's"))))
+            }
             Some(rec) => {
                 let diff = differing_fields(&spec.inputs, &rec.inputs);
                 let forced: Vec<&String> = diff.iter().filter(|f| kind.replace_fields().contains(&f.as_str()) || f.as_str() == "*").collect();
@@ -537,6 +575,7 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
                 let kind = kinds.get(&rec.kind).map_err(|e| ApplyError { key: key.clone(), action, message: e.message, attribute: None })?;
                 tracing::info!(component = %key, "deleting");
                 let started = std::time::SystemTime::now();
+                let env = placed(&env, rec.region.as_deref());
                 let r = kind.delete(&env, &rec).await;
                 timings::record(&key, action, started, rec.deps.iter().map(String::as_str));
                 match r {
@@ -584,6 +623,7 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
                 deps
             };
             let old = records.lock().unwrap().get(&key).cloned();
+            let env = placed(&env, spec.region.as_deref());
             let started = std::time::SystemTime::now();
             let result = match (&old, action) {
                 (Some(old), Action::UpdateTags) => {
@@ -633,12 +673,14 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
             match result {
                 Ok(mut rec) => {
                     rec.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();
+                    rec.region = spec.region.clone();
                     records.lock().unwrap().insert(key.clone(), rec);
                     Ok(())
                 }
                 Err(e) => {
                     if let Some(mut p) = e.partial {
                         p.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();
+                        p.region = spec.region.clone();
                         records.lock().unwrap().insert(key.clone(), p);
                     }
                     Err(ApplyError { attribute: e.attribute, ..fail(e.message) })
@@ -679,6 +721,7 @@ pub async fn refresh<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, recorded:
             let env = env.clone();
             let kinds = kinds.clone();
             async move {
+                let env = placed(&env, rec.region.as_deref());
                 let r = match kinds.get(&rec.kind) {
                     Ok(k) => match k.read(&env, &rec).await {
                         Ok(Some(mut new)) if k.taggable() => match k.read_tags(&env, &new).await {
@@ -705,6 +748,7 @@ pub async fn refresh<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, recorded:
         match r {
             Ok(Some(mut new)) => {
                 new.deps = old.deps.clone();
+                new.region = old.region.clone();
                 let mut fields = differing_fields(&old.inputs, &new.inputs);
                 // A state written before tags were recorded has none to compare.
                 if !old.tags.is_empty() {

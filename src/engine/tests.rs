@@ -21,11 +21,21 @@ struct FakeCloud {
     updated_from: Mutex<Vec<Json>>,
     /// Every object's tags, by id.
     tags: Mutex<BTreeMap<String, Tags>>,
+    /// This cloud's region ("" for the stack's), and the other regions'.
+    region: String,
+    regions: Mutex<BTreeMap<String, Arc<FakeCloud>>>,
 }
 
 #[tonic::async_trait]
 impl Cloud for FakeCloud {
     type TagRef = String;
+    fn region(&self) -> &str {
+        &self.region
+    }
+    fn in_region(self: Arc<Self>, region: &str) -> Arc<Self> {
+        let mut all = self.regions.lock().unwrap();
+        all.entry(region.to_string()).or_insert_with(|| Arc::new(FakeCloud { region: region.to_string(), ..Default::default() })).clone()
+    }
     async fn read_tags(&self, id: &String) -> Result<Option<Tags>, OpError> {
         Ok(self.tags.lock().unwrap().get(id).cloned())
     }
@@ -399,4 +409,29 @@ async fn a_foreign_object_holding_the_name_is_never_adopted() {
         assert_eq!(cloud.objects.lock().unwrap()["c-7"], json!({"x": "theirs"}), "not modified");
         assert_eq!(cloud.tags.lock().unwrap()["c-7"], theirs, "not tagged");
     }
+}
+
+#[tokio::test]
+async fn a_component_lives_in_its_region_and_moves_by_replacement() {
+    let cloud = Arc::new(FakeCloud::default());
+    let env = env(cloud.clone());
+    let mut specs = vec![Spec::new("x", "thing", json!({"a": 1})).in_region("r2"), Spec::new("y", "thing", json!({}))];
+    env.tag_specs(&mut specs);
+    let rec = converge(&cloud, &specs, Records::new()).await;
+    let r2 = cloud.clone().in_region("r2");
+    assert_eq!(rec["x"].region.as_deref(), Some("r2"));
+    assert!(r2.objects.lock().unwrap().contains_key(&rec["x"].id), "created in r2");
+    assert!(!cloud.objects.lock().unwrap().contains_key(&rec["x"].id), "not in the stack's region");
+    assert!(cloud.objects.lock().unwrap().contains_key(&rec["y"].id));
+    // Read where it is: no drift.
+    let (rec, drift) = refresh(env.clone(), kinds(), rec).await.unwrap();
+    assert!(drift.is_empty() && rec.contains_key("x"), "{drift:?}");
+    assert!(plan(&kinds(), &specs, &rec).unwrap().is_empty());
+    // Back to the stack's region: a replacement, deleted where it was.
+    specs[0].region = None;
+    let ch = plan(&kinds(), &specs, &rec).unwrap();
+    assert_eq!((ch[0].key.as_str(), ch[0].action, ch[0].reason.as_str()), ("x", Action::Replace, "region changed from r2 to the stack's"));
+    let rec = converge(&cloud, &specs, rec).await;
+    assert!(r2.objects.lock().unwrap().is_empty(), "deleted in r2");
+    assert!(cloud.objects.lock().unwrap().contains_key(&rec["x"].id) && rec["x"].region.is_none());
 }

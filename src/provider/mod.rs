@@ -13,7 +13,19 @@ use tokio::sync::watch;
 pub const SERVICES: &[&str] =
     &["budgets", "cloudwatch", "dlm", "ec2", "ecr", "ecs", "elasticache", "elbv2", "iam", "logs", "rds", "s3", "scheduler", "secretsmanager", "sns", "ssm", "sts"];
 
-/// Everything a stack needs to talk to AWS.
+/// What every region's clients are built from: one SDK configuration
+/// (credentials, retries, one HTTP client with its connection pool and TLS
+/// configuration), the endpoint overrides, and the contexts built so far.
+pub struct ClientBase {
+    config: aws_config::SdkConfig,
+    endpoints: BTreeMap<String, String>,
+    /// S3 on an emulator (any custom endpoint) needs path-style addressing.
+    path_style: bool,
+    regions: std::sync::Mutex<BTreeMap<String, Arc<AwsContext>>>,
+}
+
+/// Everything a stack needs to talk to AWS in one region. Adding a service
+/// is one field here, one line in `AwsContext::build` and one Cargo line.
 pub struct AwsContext {
     pub region: String,
     pub account_id: String,
@@ -35,6 +47,66 @@ pub struct AwsContext {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub dlm: aws_sdk_dlm::Client,
     pub cancel: watch::Receiver<bool>,
+    base: Arc<ClientBase>,
+}
+
+impl AwsContext {
+    /// The clients of `region`, from the shared base configuration.
+    fn build(base: Arc<ClientBase>, region: &str, account_id: String, default_tags: BTreeMap<String, String>, cancel: watch::Receiver<bool>) -> AwsContext {
+        let config = base.config.to_builder().region(Region::new(region.to_string())).build();
+        macro_rules! client {
+            ($krate:ident, $svc:literal) => {{
+                let mut b = $krate::config::Builder::from(&config).interceptor(crate::aws::NameEndpointOnFailure);
+                if let Some(u) = base.endpoints.get($svc) {
+                    b = b.endpoint_url(u);
+                }
+                $krate::Client::from_conf(b.build())
+            }};
+        }
+        let s3 = {
+            let mut b = aws_sdk_s3::config::Builder::from(&config).force_path_style(base.path_style).interceptor(crate::aws::NameEndpointOnFailure);
+            if let Some(u) = base.endpoints.get("s3") {
+                b = b.endpoint_url(u);
+            }
+            aws_sdk_s3::Client::from_conf(b.build())
+        };
+        AwsContext {
+            region: region.to_string(),
+            account_id,
+            default_tags,
+            ec2: client!(aws_sdk_ec2, "ec2"),
+            iam: client!(aws_sdk_iam, "iam"),
+            s3,
+            ssm: client!(aws_sdk_ssm, "ssm"),
+            sns: client!(aws_sdk_sns, "sns"),
+            budgets: client!(aws_sdk_budgets, "budgets"),
+            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            scheduler: client!(aws_sdk_scheduler, "scheduler"),
+            ecs: client!(aws_sdk_ecs, "ecs"),
+            elbv2: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
+            ecr: client!(aws_sdk_ecr, "ecr"),
+            rds: client!(aws_sdk_rds, "rds"),
+            elasticache: client!(aws_sdk_elasticache, "elasticache"),
+            secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            dlm: client!(aws_sdk_dlm, "dlm"),
+            cancel,
+            base,
+        }
+    }
+
+    /// This account's context in another region, built on first use and
+    /// then shared (same credentials, endpoints, retries and HTTP client).
+    pub fn region_context(self: Arc<Self>, region: &str) -> Arc<AwsContext> {
+        if region == self.region {
+            return self;
+        }
+        let mut cache = self.base.regions.lock().unwrap();
+        cache
+            .entry(region.to_string())
+            .or_insert_with(|| Arc::new(AwsContext::build(self.base.clone(), region, self.account_id.clone(), self.default_tags.clone(), self.cancel.clone())))
+            .clone()
+    }
 }
 
 /// Shared between the provider and its resources: set by ConfigureProvider.
@@ -215,32 +287,23 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
         config = config.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build();
     }
 
-    let endpoint = |svc: &str| -> Option<String> { c.get("endpoints").get(svc).as_str().or(c.get("endpoint").as_str()).map(str::to_string) };
-    // S3 on an emulator (any custom endpoint) needs path-style addressing.
-    let custom_s3 = endpoint("s3").is_some() || std::env::var("AWS_ENDPOINT_URL").is_ok() || std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
-
-    macro_rules! client {
-        ($krate:ident, $svc:literal) => {{
-            let mut b = $krate::config::Builder::from(&config).interceptor(crate::aws::NameEndpointOnFailure);
-            if let Some(u) = endpoint($svc) {
-                b = b.endpoint_url(u);
-            }
-            $krate::Client::from_conf(b.build())
-        }};
-    }
-    let s3 = {
-        let mut b = aws_sdk_s3::config::Builder::from(&config).force_path_style(custom_s3).interceptor(crate::aws::NameEndpointOnFailure);
-        if let Some(u) = endpoint("s3") {
+    let endpoints: BTreeMap<String, String> =
+        SERVICES.iter().filter_map(|svc| c.get("endpoints").get(svc).as_str().or(c.get("endpoint").as_str()).map(|u| (svc.to_string(), u.to_string()))).collect();
+    let path_style = endpoints.contains_key("s3") || std::env::var("AWS_ENDPOINT_URL").is_ok() || std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
+    let sts = {
+        let mut b = aws_sdk_sts::config::Builder::from(&config).interceptor(crate::aws::NameEndpointOnFailure);
+        if let Some(u) = endpoints.get("sts") {
             b = b.endpoint_url(u);
         }
-        aws_sdk_s3::Client::from_conf(b.build())
+        aws_sdk_sts::Client::from_conf(b.build())
     };
-    let sts: aws_sdk_sts::Client = client!(aws_sdk_sts, "sts");
     let skip = c.get("skip_credentials_validation").as_bool().unwrap_or(false);
     let account_id = match sts.get_caller_identity().send().await {
         Ok(o) => o.account().unwrap_or_default().to_string(),
         Err(e) if !skip => {
-            let where_ = endpoint("sts")
+            let where_ = endpoints
+                .get("sts")
+                .cloned()
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL_STS").ok())
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
                 .unwrap_or_else(|| "the default STS endpoint".into());
@@ -255,28 +318,8 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
     };
     let default_tags =
         c.get("default_tags").get("tags").as_map().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default();
-    Ok(AwsContext {
-        region,
-        account_id,
-        default_tags,
-        ec2: client!(aws_sdk_ec2, "ec2"),
-        iam: client!(aws_sdk_iam, "iam"),
-        s3,
-        ssm: client!(aws_sdk_ssm, "ssm"),
-        sns: client!(aws_sdk_sns, "sns"),
-        budgets: client!(aws_sdk_budgets, "budgets"),
-        cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
-        scheduler: client!(aws_sdk_scheduler, "scheduler"),
-        ecs: client!(aws_sdk_ecs, "ecs"),
-        elbv2: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
-        ecr: client!(aws_sdk_ecr, "ecr"),
-        rds: client!(aws_sdk_rds, "rds"),
-        elasticache: client!(aws_sdk_elasticache, "elasticache"),
-        secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
-        logs: client!(aws_sdk_cloudwatchlogs, "logs"),
-        dlm: client!(aws_sdk_dlm, "dlm"),
-        cancel,
-    })
+    let base = Arc::new(ClientBase { config, endpoints, path_style, regions: Default::default() });
+    Ok(AwsContext::build(base, &region, account_id, default_tags, cancel))
 }
 
 #[cfg(test)]
@@ -288,27 +331,7 @@ impl AwsContext {
             .region(Region::new(region.to_string()))
             .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(aws_credential_types::Credentials::for_tests()))
             .build();
-        AwsContext {
-            region: region.to_string(),
-            account_id: account_id.to_string(),
-            default_tags: BTreeMap::new(),
-            ec2: aws_sdk_ec2::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            s3: aws_sdk_s3::Client::new(&config),
-            ssm: aws_sdk_ssm::Client::new(&config),
-            sns: aws_sdk_sns::Client::new(&config),
-            budgets: aws_sdk_budgets::Client::new(&config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-            scheduler: aws_sdk_scheduler::Client::new(&config),
-            ecs: aws_sdk_ecs::Client::new(&config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            ecr: aws_sdk_ecr::Client::new(&config),
-            rds: aws_sdk_rds::Client::new(&config),
-            elasticache: aws_sdk_elasticache::Client::new(&config),
-            secrets: aws_sdk_secretsmanager::Client::new(&config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
-            dlm: aws_sdk_dlm::Client::new(&config),
-            cancel: watch::channel(false).1,
-        }
+        let base = Arc::new(ClientBase { config, endpoints: BTreeMap::new(), path_style: false, regions: Default::default() });
+        AwsContext::build(base, region, account_id.to_string(), BTreeMap::new(), watch::channel(false).1)
     }
 }

@@ -195,7 +195,7 @@ impl<S: Stack> StackResource<S> {
 
     /// Errors for the components `changes` would delete while they hold
     /// data the user has not opted to lose (None: nothing blocks).
-    async fn delete_blocked(&self, env: &Env<AwsContext>, kinds: &Kinds<AwsContext>, recorded: &Records, changes: &[engine::Change]) -> Option<Diagnostics> {
+    async fn delete_blocked(&self, env: &Arc<Env<AwsContext>>, kinds: &Kinds<AwsContext>, recorded: &Records, changes: &[engine::Change]) -> Option<Diagnostics> {
         let keys: Vec<String> = changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).map(|c| c.key.clone()).collect();
         let mut d = Diagnostics::default();
         for e in engine::delete_blockers(env, kinds, recorded, &keys).await {
@@ -674,9 +674,10 @@ impl<S: Stack> Resource for StackResource<S> {
         for spec in &desired {
             match kinds.get(spec.kind) {
                 // Only what carries the stack's id is imported.
-                Ok(k) => match engine::find_owned(k.as_ref(), &env, spec).await {
+                Ok(k) => match engine::find_owned(k.as_ref(), &engine::placed(&env, spec.region.as_deref()), spec).await {
                     Ok(Some(mut r)) => {
                         r.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();
+                        r.region = spec.region.clone();
                         found.insert(spec.key.clone(), r);
                     }
                     Ok(None) => {}
