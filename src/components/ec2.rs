@@ -1144,9 +1144,9 @@ impl Kind<AwsContext> for DataVolume {
         Ok(Record { inputs, ..old.clone() }.with("instance_id", &inst.id))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        if volume(env, &rec.id).await?.is_none() {
+        let Some(current) = volume(env, &rec.id).await? else {
             return Ok(());
-        }
+        };
         // The data (databases, uploads) outlives the stack unless the user
         // opted out: a record without the input predates it and is kept.
         if rec.inputs["final_snapshot"].as_bool() != Some(false) {
@@ -1156,7 +1156,8 @@ impl Kind<AwsContext> for DataVolume {
                 rec.id, crate::engine::TAG_STACK_ID, env.stack_id
             ));
         }
-        if volume(env, &rec.id).await?.map(|v| !v.attachments().is_empty()).unwrap_or(false) {
+        // A snapshot does not change the attachment: one describe serves both.
+        if !current.attachments().is_empty() {
             Self::detach(env, &rec.id).await?;
         }
         match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_volume().volume_id(&rec.id).send()).await {
