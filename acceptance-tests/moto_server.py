@@ -30,6 +30,20 @@ special-cases the emulator), so the tests configure the emulator instead:
   DLM answers its REST API (CreateLifecyclePolicy, GetLifecyclePolicy,
   GetLifecyclePolicies, UpdateLifecyclePolicy, DeleteLifecyclePolicy and
   the tag calls), per account and region, as AWS documents it.
+- Aurora Global Database (the multi-region platform): moto keeps global
+  clusters in its us-east-1 store, so RemoveFromGlobalCluster and
+  DeleteDBCluster ignore a member of another region and the global cluster
+  then stays "not empty" forever; here the member is found in its own
+  region. SwitchoverGlobalCluster, FailoverGlobalCluster and
+  ModifyGlobalCluster are missing: here they swap IsWriter and store
+  deletion protection. Global clusters carry no tags in moto: here they
+  keep the tags of CreateGlobalCluster and the tag calls, as AWS does.
+- EKS: moto gives every cluster of a region one OIDC issuer (the second
+  CreateOpenIDConnectProvider collides); here each cluster gets its own.
+  UpdateClusterConfig answers the cluster instead of an update, and
+  UpdateClusterVersion and DescribeUpdate are missing: here the update is
+  applied and reported as an update that DescribeUpdate shows Successful.
+  Node groups cannot be tagged after creation in moto: here they can.
 
 Everything else is moto's.
 """
@@ -332,6 +346,188 @@ def _dlm_app(environ, start_response, region):
     return _dlm_response(start_response, 400, {"message": f"unsupported DLM call {method} {path}"}, "InvalidRequestException")
 
 
+
+# ---------------------------------------------------------------- Aurora Global Database
+
+from moto.rds import responses as rds_responses  # noqa: E402
+from moto.rds.exceptions import RDSClientError  # noqa: E402
+
+
+def _rds_backends(account):
+    return rds_models.rds_backends[account]
+
+
+def _global_cluster(account, gid):
+    g = _rds_backends(account)["us-east-1"].global_clusters.get(gid.rsplit(":", 1)[-1].lower())
+    if g is None:
+        raise RDSClientError("GlobalClusterNotFoundFault", f"Global cluster {gid} not found.")
+    return g
+
+
+def _cluster_by_arn(account, arn):
+    if not arn.startswith("arn:"):
+        return None
+    region, cid = arn.split(":")[3], arn.rsplit(":", 1)[-1]
+    return _rds_backends(account)[region].clusters.get(cid)
+
+
+def remove_from_global_cluster(self, global_cluster_identifier, db_cluster_identifier):
+    g = _global_cluster(self.account_id, global_cluster_identifier)
+    cluster = _cluster_by_arn(self.account_id, db_cluster_identifier) or self.clusters.get(db_cluster_identifier)
+    if cluster in g.members:
+        g.members.remove(cluster)
+        cluster.global_cluster_identifier = None
+        cluster.is_writer = False
+    return g
+
+
+rds_models.RDSBackend.remove_from_global_cluster = remove_from_global_cluster
+
+_delete_db_cluster = rds_models.RDSBackend.delete_db_cluster
+
+
+def delete_db_cluster(self, cluster_identifier, snapshot_name=None):
+    # AWS refuses to delete a member that is still in its global cluster.
+    cluster = self.clusters.get(cluster_identifier)
+    if cluster is not None and cluster.global_cluster_identifier:
+        g = _rds_backends(self.account_id)["us-east-1"].global_clusters.get(cluster.global_cluster_identifier)
+        if g is not None and cluster in g.members:
+            raise RDSClientError("InvalidDBClusterStateFault", f"Cluster {cluster_identifier} is a member of global cluster {g.global_cluster_identifier}; remove it first.")
+    return _delete_db_cluster(self, cluster_identifier, snapshot_name)
+
+
+rds_models.RDSBackend.delete_db_cluster = delete_db_cluster
+
+
+def _switch(self, allow_data_loss):
+    g = _global_cluster(self.current_account, self.params["GlobalClusterIdentifier"])
+    target = _cluster_by_arn(self.current_account, self.params["TargetDbClusterIdentifier"])
+    if target is None or target not in g.members:
+        raise RDSClientError("InvalidParameterValue", f"{self.params['TargetDbClusterIdentifier']} is not a member of {g.global_cluster_identifier}.")
+    for m in g.members:
+        m.is_writer = m is target
+    return rds_responses.ActionResult({"GlobalCluster": g})
+
+
+rds_responses.RDSResponse.switchover_global_cluster = lambda self: _switch(self, False)
+rds_responses.RDSResponse.failover_global_cluster = lambda self: _switch(self, True)
+
+
+def modify_global_cluster(self):
+    g = _global_cluster(self.current_account, self.params["GlobalClusterIdentifier"])
+    if self.params.get("DeletionProtection") is not None:
+        g.deletion_protection = self.params["DeletionProtection"] in (True, "true")
+    return rds_responses.ActionResult({"GlobalCluster": g})
+
+
+rds_responses.RDSResponse.modify_global_cluster = modify_global_cluster
+
+_create_global_cluster = rds_responses.RDSResponse.create_global_cluster
+
+
+def create_global_cluster(self):
+    result = _create_global_cluster(self)
+    tags = self.params.get("Tags") or []
+    if tags:
+        _global_cluster(self.current_account, self.params["GlobalClusterIdentifier"]).add_tags([{"Key": t["Key"], "Value": t.get("Value", "")} for t in tags])
+    return result
+
+
+rds_responses.RDSResponse.create_global_cluster = create_global_cluster
+
+_get_resource_for_tagging = rds_models.RDSBackend._get_resource_for_tagging
+
+
+def get_resource_for_tagging(self, arn):
+    if ":global-cluster:" in arn:
+        return _global_cluster(self.account_id, arn)
+    return _get_resource_for_tagging(self, arn)
+
+
+rds_models.RDSBackend._get_resource_for_tagging = get_resource_for_tagging
+
+# ---------------------------------------------------------------- EKS
+
+from moto.eks import models as eks_models  # noqa: E402
+from moto.eks import responses as eks_responses  # noqa: E402
+
+_eks_cluster_init = eks_models.Cluster.__init__
+
+
+def eks_cluster_init(self, *args, **kwargs):
+    _eks_cluster_init(self, *args, **kwargs)
+    region = self.arn.split(":")[3]
+    self.identity = {"oidc": {"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{_uuid.uuid4().hex[:32].upper()}"}}
+
+
+eks_models.Cluster.__init__ = eks_cluster_init
+
+_EKS_UPDATES: dict = {}  # update id -> update
+
+
+def _eks_update(kind, params):
+    u = {"id": str(_uuid.uuid4()), "status": "Successful", "type": kind, "params": params, "createdAt": _time.time(), "errors": []}
+    _EKS_UPDATES[u["id"]] = u
+    return u
+
+
+def _eks_node_group(backend, arn):
+    for c in backend.clusters.values():
+        for g in c.nodegroups.values():
+            if g.arn == arn:
+                return g
+    return None
+
+
+for _name in ("tag_resource", "untag_resource", "list_tags_for_resource"):
+    _orig = getattr(eks_models.EKSBackend, _name)
+
+    def _with_node_groups(self, resource_arn, *args, _orig=_orig, _name=_name):
+        g = _eks_node_group(self, resource_arn)
+        if g is None:
+            return _orig(self, resource_arn, *args)
+        g.tags = dict(g.tags or {})
+        if _name == "tag_resource":
+            g.tags.update(args[0])
+        elif _name == "untag_resource":
+            keys = args[0] if isinstance(args[0], list) else [args[0]]
+            for k in keys:
+                g.tags.pop(k, None)
+        else:
+            return dict(g.tags)
+
+    setattr(eks_models.EKSBackend, _name, _with_node_groups)
+
+
+def _eks_app(environ, start_response, region, account="123456789012"):
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+    backend = eks_models.eks_backends[account][region]
+    m = _re.fullmatch(r"/clusters/([^/]+)/(update-config|updates)(?:/([^/]+))?", path)
+    name = unquote(m.group(1))
+    cluster = backend.clusters.get(name)
+    if cluster is None:
+        return _dlm_response(start_response, 404, {"message": f"No cluster found for name: {name}."}, "ResourceNotFoundException")
+    if m.group(2) == "update-config" and method == "POST":
+        if "resourcesVpcConfig" in body:
+            cluster.resources_vpc_config.update({k: v for k, v in body["resourcesVpcConfig"].items() if k.startswith("endpoint")})
+        if "logging" in body:
+            cluster.logging = body["logging"]
+        u = _eks_update("EndpointAccessUpdate" if "resourcesVpcConfig" in body else "LoggingUpdate", body)
+        return _dlm_response(start_response, 200, {"update": {k: v for k, v in u.items() if k != "params"}})
+    if m.group(3) is None and method == "POST":
+        cluster.version = body["version"]
+        u = _eks_update("VersionUpdate", body)
+        return _dlm_response(start_response, 200, {"update": {k: v for k, v in u.items() if k != "params"}})
+    if m.group(3) and method == "GET":
+        u = _EKS_UPDATES.get(m.group(3))
+        if u is None:
+            return _dlm_response(start_response, 404, {"message": f"No update {m.group(3)}."}, "ResourceNotFoundException")
+        return _dlm_response(start_response, 200, {"update": {k: v for k, v in u.items() if k != "params"}})
+    return _dlm_response(start_response, 400, {"message": f"unsupported EKS call {method} {path}"}, "InvalidRequestException")
+
+
 _dispatch = werkzeug_app.DomainDispatcherApplication.__call__
 
 
@@ -339,9 +535,12 @@ def dispatch(self, environ, start_response):
     service, region = _dlm_scope(environ)
     if service == "dlm":
         return _dlm_app(environ, start_response, region)
+    if service == "eks" and _re.fullmatch(r"/clusters/[^/]+/(update-config|updates(/[^/]+)?)", environ.get("PATH_INFO", "")):
+        return _eks_app(environ, start_response, region)
     if environ.get("PATH_INFO", "").startswith("/moto-api/reset"):
         _DLM.clear()
         _DLM_TAGS.clear()
+        _EKS_UPDATES.clear()
     return _dispatch(self, environ, start_response)
 
 

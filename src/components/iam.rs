@@ -14,7 +14,8 @@ fn no_such<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &a
     crate::aws::code_in(e, &["NoSuchEntity"])
 }
 
-/// Inputs: `name`, `trust_service` (e.g. `ec2.amazonaws.com`),
+/// Inputs: `name`, `trust_service` (e.g. `ec2.amazonaws.com`) or
+/// `trust_policy`,
 /// `managed_policies` (ARNs), `inline_policy` (JSON text, may reference
 /// dependency outputs through `${dep.output}` placeholders).
 pub struct Role;
@@ -42,6 +43,16 @@ async fn attached_policies(env: &E, role: &str) -> Result<Vec<String>, OpError> 
         out.extend(page.map_err(op("ListAttachedRolePolicies"))?.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)));
     }
     Ok(out)
+}
+
+/// The trust policy: `trust_policy` (JSON text with `${dep.output}`
+/// placeholders, e.g. an OIDC provider's for IRSA) when given, else one
+/// that trusts `trust_service`.
+fn trust_document(spec: &Spec, deps: &Records) -> String {
+    match spec.input("trust_policy").as_str() {
+        Some(p) => render(p, deps),
+        None => trust(spec.str("trust_service")),
+    }
 }
 
 fn trust(service: &str) -> String {
@@ -93,7 +104,7 @@ impl Kind<AwsContext> for Role {
             .iam
             .create_role()
             .role_name(spec.str("name"))
-            .assume_role_policy_document(trust(spec.str("trust_service")))
+            .assume_role_policy_document(trust_document(spec, deps))
             .set_tags(Some(tags))
             .send()
             .await
@@ -122,7 +133,7 @@ impl Kind<AwsContext> for Role {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        env.ctx.iam.update_assume_role_policy().role_name(&old.id).policy_document(trust(spec.str("trust_service"))).send().await.map_err(op("UpdateAssumeRolePolicy"))?;
+        env.ctx.iam.update_assume_role_policy().role_name(&old.id).policy_document(trust_document(spec, deps)).send().await.map_err(op("UpdateAssumeRolePolicy"))?;
         Self::sync_policies(env, spec, deps, &policy_list(&old.inputs["managed_policies"])).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }

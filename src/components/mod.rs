@@ -1,12 +1,16 @@
 //! AWS component kinds: one AWS object each, with create/read/update/delete
 //! and find-by-tag. Shared by every stack.
 
+pub mod aurora;
 pub mod backup;
 pub mod data;
+pub mod dns;
 pub mod ec2;
 pub mod ecs;
+pub mod eks;
 pub mod elb;
 pub mod iam;
+pub mod kms;
 pub mod monitoring;
 pub mod registry;
 pub mod s3;
@@ -101,7 +105,8 @@ pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
         Arc::new(ssm::Parameter),
         Arc::new(monitoring::Topic),
         Arc::new(monitoring::Budget),
-        Arc::new(monitoring::InstanceAlarm),
+        Arc::new(monitoring::INSTANCE_ALARM),
+        Arc::new(monitoring::METRIC_ALARM),
         Arc::new(monitoring::InstanceSchedule),
         Arc::new(registry::Repository),
         Arc::new(registry::LogGroup),
@@ -118,5 +123,37 @@ pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
         Arc::new(ecs::TaskDefinition),
         Arc::new(ecs::Service),
         Arc::new(backup::SnapshotPolicy),
+        Arc::new(s3::Replication),
+        Arc::new(ec2::VpcEndpoint),
+        Arc::new(kms::Key),
+        Arc::new(eks::Cluster),
+        Arc::new(eks::NodeGroup),
+        Arc::new(eks::OidcProvider),
+        Arc::new(eks::ControllerLeftovers),
+        Arc::new(aurora::GlobalCluster),
+        Arc::new(aurora::MemberCluster),
+        Arc::new(aurora::Instance),
+        Arc::new(aurora::Writer),
+        Arc::new(dns::HealthCheck),
+        Arc::new(dns::FailoverRecord),
     ])
+}
+
+/// Runs one of the SDK's own waiters (`wait(max)`) for at most the time
+/// left before the stack's deadline; StopProvider ends it at once. The
+/// waiter's failure states (a cluster that became FAILED) are errors.
+pub async fn sdk_wait<T, Er, Fut>(env: &E, what: &str, wait: impl FnOnce(std::time::Duration) -> Fut) -> Result<T, OpError>
+where
+    Fut: std::future::Future<Output = Result<T, Er>>,
+    Er: std::error::Error + Send + Sync + 'static,
+{
+    let left = env.deadline.saturating_duration_since(tokio::time::Instant::now());
+    if left.is_zero() {
+        return Err(OpError::new(format!("timeout before waiting for {what}; raise the `timeouts` of the stack")));
+    }
+    let mut cancel = env.cancel.clone();
+    tokio::select! {
+        r = wait(left) => r.map_err(|e| OpError::new(format!("waiting for {what}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e)))),
+        _ = cancel.wait_for(|c| *c) => Err(OpError::new(format!("cancelled while waiting for {what}"))),
+    }
 }

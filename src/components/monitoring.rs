@@ -197,12 +197,18 @@ impl Kind<AwsContext> for Budget {
 
 // ---------------------------------------------------------------- CloudWatch alarm on the instance
 
-/// Inputs: `name`, `metric`, `statistic`, `threshold`, `comparison`,
-/// `period`, `evaluation_periods`; dimension InstanceId from the `instance`
-/// dependency; actions to the `topic` dependency.
-pub struct InstanceAlarm;
+/// Inputs: `name`, `namespace` (default AWS/EC2), `metric`, `statistic`,
+/// `threshold`, `comparison`, `period`, `evaluation_periods`,
+/// `dimensions` (name → value, `${dep.output}` placeholders allowed; by
+/// default InstanceId of the `instance` dependency); actions to the
+/// `topic` dependency. One struct, two kind names: the Docker host's
+/// instance alarms predate the general one and keep their name in states.
+pub struct MetricAlarm(&'static str);
 
-impl InstanceAlarm {
+pub const INSTANCE_ALARM: MetricAlarm = MetricAlarm("cloudwatch_instance_alarm");
+pub const METRIC_ALARM: MetricAlarm = MetricAlarm("cloudwatch_metric_alarm");
+
+impl MetricAlarm {
     async fn put(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
         use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
@@ -211,9 +217,12 @@ impl InstanceAlarm {
             .put_metric_alarm()
             .alarm_name(spec.str("name"))
             .alarm_description(format!("awsstack {}: {}", env.stack_id, spec.key))
-            .namespace("AWS/EC2")
+            .namespace(spec.input("namespace").as_str().unwrap_or("AWS/EC2"))
             .metric_name(spec.str("metric"))
-            .dimensions(Dimension::builder().name("InstanceId").value(&super::dep(deps, "instance")?.id).build())
+            .set_dimensions(Some(match spec.input("dimensions").as_object() {
+                Some(m) => m.iter().map(|(k, v)| Dimension::builder().name(k).value(super::iam::render(v.as_str().unwrap_or_default(), deps)).build()).collect(),
+                None => vec![Dimension::builder().name("InstanceId").value(&super::dep(deps, "instance")?.id).build()],
+            }))
             .statistic(Statistic::from(spec.str("statistic")))
             .period(spec.input("period").as_i64().unwrap_or(300) as i32)
             .evaluation_periods(spec.input("evaluation_periods").as_i64().unwrap_or(2) as i32)
@@ -229,9 +238,9 @@ impl InstanceAlarm {
 }
 
 #[tonic::async_trait]
-impl Kind<AwsContext> for InstanceAlarm {
+impl Kind<AwsContext> for MetricAlarm {
     fn name(&self) -> &'static str {
-        "cloudwatch_instance_alarm"
+        self.0
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::CloudWatch(env.ctx.arn("cloudwatch", &format!("alarm:{}", r.id))))

@@ -14,7 +14,9 @@ use aws_sdk_s3::types::{
 };
 use serde_json::json;
 
-/// Inputs: `name`, `glacier_after_days`, `backup_prefix`.
+/// Inputs: `name`, `glacier_after_days` and `backup_prefix` (a lifecycle
+/// rule for backups; none when both are null), `kms` (SSE-KMS with the
+/// `kms` dependency's key), `force_destroy`.
 pub struct Bucket;
 
 fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, aws_smithy_runtime_api::http::Response>) -> bool {
@@ -23,7 +25,14 @@ fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &aws_
 }
 
 impl Bucket {
-    async fn configure(env: &E, spec: &Spec) -> Result<(), OpError> {
+    fn kms_key(spec: &Spec, deps: &Records) -> Result<Option<String>, OpError> {
+        if spec.input("kms").as_bool() == Some(true) {
+            Ok(Some(super::dep(deps, "kms")?.out("arn").to_string()))
+        } else {
+            Ok(None)
+        }
+    }
+    async fn configure(env: &E, spec: &Spec, kms_key: Option<&str>) -> Result<(), OpError> {
         let s3 = &env.ctx.s3;
         let name = spec.str("name");
         s3.put_bucket_versioning()
@@ -40,17 +49,26 @@ impl Bucket {
             .send()
             .await
             .map_err(op("PutPublicAccessBlock"))?;
+        // SSE-KMS with the `kms` dependency's key when the spec has one
+        // (`kms: true`), else SSE-S3.
+        let by_default = match kms_key {
+            Some(arn) => ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(arn),
+            None => ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256),
+        };
         let sse = ServerSideEncryptionConfiguration::builder()
             .rules(
                 ServerSideEncryptionRule::builder()
-                    .apply_server_side_encryption_by_default(
-                        ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build().map_err(bad("encryption"))?,
-                    )
+                    .apply_server_side_encryption_by_default(by_default.build().map_err(bad("encryption"))?)
+                    .bucket_key_enabled(kms_key.is_some())
                     .build(),
             )
             .build()
             .map_err(bad("encryption"))?;
         s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(sse).send().await.map_err(op("PutBucketEncryption"))?;
+        if spec.input("glacier_after_days").is_null() && spec.input("backup_prefix").is_null() {
+            // No lifecycle rule: the bucket holds artifacts, not backups.
+            return Ok(());
+        }
         let days = spec.input("glacier_after_days").as_i64().unwrap_or(30) as i32;
         let rule = LifecycleRule::builder()
             .id("backups-to-glacier")
@@ -97,8 +115,9 @@ impl Kind<AwsContext> for Bucket {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
-    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let s3 = &env.ctx.s3;
+        let kms_key = Self::kms_key(spec, deps)?;
         let name = spec.str("name");
         // Tagged in the create call itself, so that an object left by an
         // interrupted apply carries the stack id (endpoints that ignore
@@ -116,7 +135,7 @@ impl Kind<AwsContext> for Bucket {
         // Tagged first, so that an interrupted apply leaves a bucket the next
         // one can prove is its own.
         env.ctx.put_bucket_tags(name, &spec_tags(env, spec)).await.map_err(|e| e.partial(rec.clone()))?;
-        Self::configure(env, spec).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::configure(env, spec, kms_key.as_deref()).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -143,8 +162,8 @@ impl Kind<AwsContext> for Bucket {
         }
         Ok(Some(r))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        Self::configure(env, spec).await?;
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        Self::configure(env, spec, Self::kms_key(spec, deps)?.as_deref()).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete_blocker(&self, env: &E, rec: &Record) -> Result<Option<OpError>, OpError> {
@@ -202,6 +221,103 @@ impl Kind<AwsContext> for Bucket {
             Ok(_) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", format!("arn:aws:s3:::{}", spec.str("name"))))),
             Err(e) if missing(&e) => Ok(None),
             Err(e) => Err(op("HeadBucket")(e)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- replication
+
+/// Replication of one bucket to another (another region), Replication Time
+/// Control and metrics on. Inputs: `rule_id`, and the dependency names of
+/// the `source` and `destination` buckets, the `role` S3 assumes and the
+/// `replica_kms` key that encrypts the replicas. Both buckets are versioned
+/// before it exists (they are its dependencies, and a bucket is versioned
+/// at create).
+pub struct Replication;
+
+impl Replication {
+    async fn put(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
+        use aws_sdk_s3::types::{
+            DeleteMarkerReplication, DeleteMarkerReplicationStatus, Destination, EncryptionConfiguration, Metrics, MetricsStatus, ReplicationConfiguration, ReplicationRule,
+            ReplicationRuleFilter, ReplicationRuleStatus, ReplicationTime, ReplicationTimeStatus, ReplicationTimeValue, SourceSelectionCriteria, SseKmsEncryptedObjects,
+            SseKmsEncryptedObjectsStatus,
+        };
+        let source = &super::dep(deps, spec.str("source"))?.id;
+        let dest = super::dep(deps, spec.str("destination"))?.out("arn").to_string();
+        let role = super::dep(deps, spec.str("role"))?.out("arn").to_string();
+        let replica_key = super::dep(deps, spec.str("replica_kms"))?.out("arn").to_string();
+        let fifteen = || ReplicationTimeValue::builder().minutes(15).build();
+        let rule = ReplicationRule::builder()
+            .id(spec.str("rule_id"))
+            .priority(1)
+            .status(ReplicationRuleStatus::Enabled)
+            .filter(ReplicationRuleFilter::builder().prefix("").build())
+            .delete_marker_replication(DeleteMarkerReplication::builder().status(DeleteMarkerReplicationStatus::Enabled).build())
+            .source_selection_criteria(
+                SourceSelectionCriteria::builder()
+                    .sse_kms_encrypted_objects(SseKmsEncryptedObjects::builder().status(SseKmsEncryptedObjectsStatus::Enabled).build().map_err(bad("criteria"))?)
+                    .build(),
+            )
+            .destination(
+                Destination::builder()
+                    .bucket(dest)
+                    .replication_time(ReplicationTime::builder().status(ReplicationTimeStatus::Enabled).time(fifteen()).build().map_err(bad("replication time"))?)
+                    .metrics(Metrics::builder().status(MetricsStatus::Enabled).event_threshold(fifteen()).build().map_err(bad("metrics"))?)
+                    .encryption_configuration(EncryptionConfiguration::builder().replica_kms_key_id(replica_key).build())
+                    .build()
+                    .map_err(bad("destination"))?,
+            )
+            .build()
+            .map_err(bad("replication rule"))?;
+        let conf = ReplicationConfiguration::builder().role(role).rules(rule).build().map_err(bad("replication"))?;
+        // A just-created role is not yet usable by S3.
+        env.retry(
+            std::time::Duration::from_secs(60),
+            |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidRequest", "AccessDenied"]),
+            || env.ctx.s3.put_bucket_replication().bucket(source).replication_configuration(conf.clone()).send(),
+        )
+        .await
+        .map_err(op("PutBucketReplication"))?;
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Replication {
+    fn name(&self) -> &'static str {
+        "s3_bucket_replication"
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        Self::put(env, spec, deps).await?;
+        let source = super::dep(deps, spec.str("source"))?;
+        Ok(Record::new(self.name(), &source.id, spec.inputs.clone()).with("destination", super::dep(deps, spec.str("destination"))?.id.clone()))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.s3.get_bucket_replication().bucket(&rec.id).send().await {
+            Ok(o) => {
+                let Some(c) = o.replication_configuration() else { return Ok(None) };
+                let Some(rule) = c.rules().iter().find(|r| r.id() == rec.inputs["rule_id"].as_str()) else { return Ok(None) };
+                let mut r = rec.clone();
+                let rtc = rule.destination().and_then(|d| d.replication_time()).map(|t| t.status().as_str() == "Enabled").unwrap_or(false);
+                r.inputs["rule_id"] =
+                    if rtc && rule.status().as_str() == "Enabled" { rec.inputs["rule_id"].clone() } else { json!(format!("{} (changed)", rule.id().unwrap_or_default())) };
+                Ok(Some(r))
+            }
+            Err(e) if crate::aws::code_in(&e, &["ReplicationConfigurationNotFoundError", "NoSuchBucket"]) => Ok(None),
+            Err(e) => Err(op("GetBucketReplication")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        Self::put(env, spec, deps).await?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        // Before either bucket goes: a bucket with a replication rule that
+        // names a deleted destination fails its writes.
+        match env.ctx.s3.delete_bucket_replication().bucket(&rec.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["NoSuchBucket"]) || missing(&e) => Ok(()),
+            Err(e) => Err(op("DeleteBucketReplication")(e)),
         }
     }
 }

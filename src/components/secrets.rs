@@ -26,6 +26,20 @@ pub fn generate_password() -> String {
 /// fields stored as JSON together with a generated `password`.
 pub struct Secret;
 
+/// `replica_regions`: regions the secret is replicated to (a database
+/// that can become the writer there reads it locally).
+fn replicas(spec: &Spec) -> Option<Vec<aws_sdk_secretsmanager::types::ReplicaRegionType>> {
+    let l: Vec<_> = spec
+        .input("replica_regions")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str())
+        .map(|r| aws_sdk_secretsmanager::types::ReplicaRegionType::builder().region(r).build())
+        .collect();
+    (!l.is_empty()).then_some(l)
+}
+
 impl Secret {
     fn initial_value(spec: &Spec) -> Option<String> {
         if let Some(fields) = spec.input("generate").as_object() {
@@ -71,6 +85,7 @@ impl Kind<AwsContext> for Secret {
             .name(spec.str("name"))
             .description(spec.str("description"))
             .set_secret_string(Self::initial_value(spec))
+            .set_add_replica_regions(replicas(spec))
             .set_tags(Some(tags))
             .send()
             .await
@@ -113,6 +128,15 @@ impl Kind<AwsContext> for Secret {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let days = rec.inputs["recovery_days"].as_i64().unwrap_or(0);
+        // AWS deletes a secret only once its replicas are gone.
+        let regions: Vec<String> = rec.inputs["replica_regions"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_string)).collect();
+        if !regions.is_empty() {
+            match env.ctx.secrets.remove_regions_from_replication().secret_id(&rec.id).set_remove_replica_regions(Some(regions)).send().await {
+                Ok(_) => {}
+                Err(e) if not_found(&e) || crate::aws::code_in(&e, &["InvalidParameterException"]) => {}
+                Err(e) => return Err(op("RemoveRegionsFromReplication")(e)),
+            }
+        }
         let mut req = env.ctx.secrets.delete_secret().secret_id(&rec.id);
         req = if days >= 7 { req.recovery_window_in_days(days) } else { req.force_delete_without_recovery(true) };
         match req.send().await {

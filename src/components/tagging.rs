@@ -28,11 +28,28 @@ pub enum TagRef {
     ElastiCache(String),
     Ecs(String),
     Dlm(String),
+    /// By key id.
+    Kms(String),
+    Eks(String),
+    IamOidcProvider(String),
+    /// By health check id.
+    Route53HealthCheck(String),
 }
 
 fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::is_not_found(e)
-        || crate::aws::code_in(e, &["InvalidParameterException", "DBInstanceNotFound", "ReplicationGroupNotFoundFault", "LoadBalancerNotFound", "TargetGroupNotFound"])
+        || crate::aws::code_in(
+            e,
+            &[
+                "InvalidParameterException",
+                "DBInstanceNotFound",
+                "ReplicationGroupNotFoundFault",
+                "LoadBalancerNotFound",
+                "TargetGroupNotFound",
+                "NoSuchHealthCheck",
+                "NotFoundException",
+            ],
+        )
 }
 
 fn pairs<T>(tags: impl IntoIterator<Item = T>, kv: impl Fn(&T) -> (Option<&str>, Option<&str>)) -> Tags {
@@ -110,6 +127,17 @@ impl Cloud for AwsContext {
             }
             TagRef::Ecs(arn) => read!(self.ecs.list_tags_for_resource().resource_arn(arn), "ListTagsForResource", |o| pairs(o.tags(), |t| (t.key(), t.value()))),
             TagRef::Dlm(arn) => read!(self.dlm.list_tags_for_resource().resource_arn(arn), "ListTagsForResource", |o| o.tags().cloned().unwrap_or_default().into_iter().collect()),
+            TagRef::Kms(id) => read!(self.kms.list_resource_tags().key_id(id), "ListResourceTags", |o| pairs(o.tags(), |t| (Some(t.tag_key()), Some(t.tag_value())))),
+            TagRef::Eks(arn) => read!(self.eks.list_tags_for_resource().resource_arn(arn), "ListTagsForResource", |o| o.tags().cloned().unwrap_or_default().into_iter().collect()),
+            TagRef::IamOidcProvider(arn) => read!(self.iam.list_open_id_connect_provider_tags().open_id_connect_provider_arn(arn), "ListOpenIDConnectProviderTags", |o| pairs(
+                o.tags(),
+                |t| (Some(t.key()), Some(t.value()))
+            )),
+            TagRef::Route53HealthCheck(id) => read!(
+                self.route53.list_tags_for_resource().resource_type(aws_sdk_route53::types::TagResourceType::Healthcheck).resource_id(id),
+                "ListTagsForResource",
+                |o| pairs(o.resource_tag_set().map(|s| s.tags()).unwrap_or_default(), |t| (t.key(), t.value()))
+            ),
         }
     }
 
@@ -199,6 +227,28 @@ impl AwsContext {
             TagRef::Dlm(arn) => {
                 self.dlm.tag_resource().resource_arn(arn).set_tags(Some(set.clone().into_iter().collect())).send().await.map_err(op("TagResource"))?;
             }
+            TagRef::Kms(id) => {
+                let tags = each.map(|(k, v)| aws_sdk_kms::types::Tag::builder().tag_key(k).tag_value(v).build()).collect::<Result<Vec<_>, _>>().map_err(super::bad("tag"))?;
+                self.kms.tag_resource().key_id(id).set_tags(Some(tags)).send().await.map_err(op("TagResource"))?;
+            }
+            TagRef::Eks(arn) => {
+                self.eks.tag_resource().resource_arn(arn).set_tags(Some(set.clone().into_iter().collect())).send().await.map_err(op("TagResource"))?;
+            }
+            TagRef::IamOidcProvider(arn) => {
+                let tags = each.map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>().map_err(super::bad("tag"))?;
+                self.iam.tag_open_id_connect_provider().open_id_connect_provider_arn(arn).set_tags(Some(tags)).send().await.map_err(op("TagOpenIDConnectProvider"))?;
+            }
+            TagRef::Route53HealthCheck(id) => {
+                let tags = each.map(|(k, v)| aws_sdk_route53::types::Tag::builder().key(k).value(v).build()).collect();
+                self.route53
+                    .change_tags_for_resource()
+                    .resource_type(aws_sdk_route53::types::TagResourceType::Healthcheck)
+                    .resource_id(id)
+                    .set_add_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(op("ChangeTagsForResource"))?;
+            }
         }
         Ok(())
     }
@@ -263,6 +313,25 @@ impl AwsContext {
             }
             TagRef::Dlm(arn) => {
                 self.dlm.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.map_err(op("UntagResource"))?;
+            }
+            TagRef::Kms(id) => {
+                self.kms.untag_resource().key_id(id).set_tag_keys(Some(keys)).send().await.map_err(op("UntagResource"))?;
+            }
+            TagRef::Eks(arn) => {
+                self.eks.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.map_err(op("UntagResource"))?;
+            }
+            TagRef::IamOidcProvider(arn) => {
+                self.iam.untag_open_id_connect_provider().open_id_connect_provider_arn(arn).set_tag_keys(Some(keys)).send().await.map_err(op("UntagOpenIDConnectProvider"))?;
+            }
+            TagRef::Route53HealthCheck(id) => {
+                self.route53
+                    .change_tags_for_resource()
+                    .resource_type(aws_sdk_route53::types::TagResourceType::Healthcheck)
+                    .resource_id(id)
+                    .set_remove_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map_err(op("ChangeTagsForResource"))?;
             }
         }
         Ok(())

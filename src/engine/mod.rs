@@ -309,6 +309,18 @@ pub trait Kind<C: Cloud>: Send + Sync {
     fn taggable(&self) -> bool {
         self.tagging().is_some()
     }
+    /// A replacement creates the new object before it deletes the old one
+    /// (an EKS node group: the workloads move to the new nodes first). The
+    /// kind then names each generation differently. The old object is kept
+    /// in the records as `<key>#deposed` until it is deleted.
+    fn create_before_destroy(&self) -> bool {
+        false
+    }
+    /// What the plan says an in-place update of `fields` will do, when the
+    /// field names alone would not tell (a database switchover or failover).
+    fn describe_update(&self, _spec: &Spec, _rec: &Record, _fields: &[String]) -> Option<String> {
+        None
+    }
     /// The object's tags (all of them), or None when it no longer exists or
     /// the kind has none.
     async fn read_tags(&self, env: &Env<C>, rec: &Record) -> Result<Option<Tags>, OpError> {
@@ -335,6 +347,24 @@ pub trait Kind<C: Cloud>: Send + Sync {
     /// back a marker of its own.
     async fn owner(&self, env: &Env<C>, found: &Record) -> Result<Option<String>, OpError> {
         Ok(self.read_tags(env, found).await?.and_then(|t| t.get(TAG_STACK_ID).cloned()))
+    }
+}
+
+/// The separator of a key's scope: a stack that builds the same components
+/// twice (a network per region) keys them `primary/vpc`, `secondary/vpc`.
+pub const SCOPE: char = '/';
+
+/// The suffix of a replaced object kept until its successor exists (create
+/// before destroy).
+pub const DEPOSED: &str = "#deposed";
+
+/// The name under which the component `key` sees its dependency `dep`: a
+/// dependency of the same scope loses the scope, so that a kind written for
+/// one network (its `vpc`, its `subnet.*`) serves every region of a stack.
+pub fn dep_name<'a>(key: &str, dep: &'a str) -> &'a str {
+    match (key.split_once(SCOPE), dep.split_once(SCOPE)) {
+        (Some((scope, _)), Some((dep_scope, rest))) if scope == dep_scope => rest,
+        _ => dep,
     }
 }
 
@@ -486,7 +516,7 @@ pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) ->
                     }
                     match (dep_action, diff.is_empty()) {
                         (Some((Action::Replace, r)), _) => Some((Action::Replace, r)),
-                        (_, false) => Some((Action::Update, join(&diff.iter().collect::<Vec<_>>()))),
+                        (_, false) => Some((Action::Update, kind.describe_update(spec, rec, &diff).unwrap_or_else(|| join(&diff.iter().collect::<Vec<_>>())))),
                         (Some(x), true) => Some(x),
                         (None, true) => {
                             // Tags are diffed apart from the inputs: a tag-only
@@ -508,7 +538,8 @@ pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) ->
         order.iter().filter_map(|k| actions.get(k).map(|(a, r)| Change { key: k.clone(), kind: by_key[k.as_str()].kind.to_string(), action: *a, reason: r.clone() })).collect();
     for (k, rec) in recorded.iter().rev() {
         if !by_key.contains_key(k.as_str()) {
-            changes.push(Change { key: k.clone(), kind: rec.kind.clone(), action: Action::Delete, reason: "no longer in the configuration".into() });
+            let reason = if k.ends_with(DEPOSED) { "replaced, deleted once its successor exists" } else { "no longer in the configuration" };
+            changes.push(Change { key: k.clone(), kind: rec.kind.clone(), action: Action::Delete, reason: reason.into() });
         }
     }
     Ok(changes)
@@ -551,48 +582,41 @@ pub fn parallelism() -> usize {
 pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[Spec], recorded: Records, changes: &[Change]) -> (Records, Vec<ApplyError>) {
     let records = Arc::new(Mutex::new(recorded.clone()));
     let mut errors = Vec::new();
+    let action_of: BTreeMap<String, Action> = changes.iter().map(|c| (c.key.clone(), c.action)).collect();
+
+    // Replaced objects of a create-before-destroy kind, and those left
+    // deposed by an earlier apply, are deleted last, once their successors
+    // exist; unless what they depend on is itself deleted first (then the
+    // dependency's delete needs them gone).
+    let mut to_delete: BTreeSet<String> = changes
+        .iter()
+        .filter(|c| {
+            c.action == Action::Delete && !c.key.ends_with(DEPOSED) || c.action == Action::Replace && !kinds.get(&c.kind).map(|k| k.create_before_destroy()).unwrap_or(false)
+        })
+        .map(|c| c.key.clone())
+        .collect();
+    let mut deposed: BTreeSet<String> = BTreeSet::new();
+    let later: Vec<&Change> = changes.iter().filter(|c| !to_delete.contains(&c.key) && matches!(c.action, Action::Delete | Action::Replace)).collect();
+    for c in later {
+        if recorded[&c.key].deps.iter().any(|d| to_delete.contains(d)) {
+            to_delete.insert(c.key.clone());
+        } else if c.action == Action::Replace {
+            let new_key = format!("{}{DEPOSED}", c.key);
+            let mut r = records.lock().unwrap();
+            if let Some(old) = r.remove(&c.key) {
+                r.insert(new_key.clone(), old);
+            }
+            deposed.insert(new_key);
+        } else {
+            deposed.insert(c.key.clone());
+        }
+    }
 
     // Phase 1: deletes, dependents first.
-    let to_delete: BTreeSet<String> = changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).map(|c| c.key.clone()).collect();
-    if !to_delete.is_empty() {
-        // k must wait for every recorded component in the set that depends on it.
-        let mut waits: BTreeMap<String, Vec<String>> = to_delete.iter().map(|k| (k.clone(), vec![])).collect();
-        for k in &to_delete {
-            for d in &recorded[k].deps {
-                if to_delete.contains(d) {
-                    waits.get_mut(d).unwrap().push(k.clone());
-                }
-            }
-        }
-        let action_of: BTreeMap<String, Action> = changes.iter().map(|c| (c.key.clone(), c.action)).collect();
-        let errs = graph::run(waits, env.parallelism, env.cancel.clone(), |key: String| {
-            let env = env.clone();
-            let kinds = kinds.clone();
-            let records = records.clone();
-            let rec = recorded[&key].clone();
-            let action = action_of[&key];
-            async move {
-                let kind = kinds.get(&rec.kind).map_err(|e| ApplyError { key: key.clone(), action, message: e.message, attribute: None })?;
-                tracing::info!(component = %key, "deleting");
-                let started = std::time::SystemTime::now();
-                let env = placed(&env, rec.region.as_deref());
-                let r = kind.delete(&env, &rec).await;
-                timings::record(&key, action, started, rec.deps.iter().map(String::as_str));
-                match r {
-                    Ok(()) => {
-                        records.lock().unwrap().remove(&key);
-                        Ok(())
-                    }
-                    Err(e) => Err(ApplyError { key, action, message: e.message, attribute: e.attribute }),
-                }
-            }
-        })
-        .await;
-        errors.extend(errs);
-        if !errors.is_empty() {
-            let r = records.lock().unwrap().clone();
-            return (r, errors);
-        }
+    errors.extend(delete_keys(&env, &kinds, &records, &recorded, &to_delete, &action_of).await);
+    if !errors.is_empty() {
+        let r = records.lock().unwrap().clone();
+        return (r, errors);
     }
 
     // Phase 2: creates and updates.
@@ -615,7 +639,7 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
                 for (d, _) in &spec.deps {
                     match r.get(d) {
                         Some(rec) => {
-                            deps.insert(d.clone(), rec.clone());
+                            deps.insert(dep_name(&key, d).to_string(), rec.clone());
                         }
                         None => return Err(fail(format!("dependency {d} does not exist"))),
                     }
@@ -690,8 +714,62 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
     })
     .await;
     errors.extend(errs);
+
+    // Phase 3: the deposed objects, now that their successors exist.
+    if errors.is_empty() && !deposed.is_empty() {
+        let snapshot = records.lock().unwrap().clone();
+        errors.extend(delete_keys(&env, &kinds, &records, &snapshot, &deposed, &action_of).await);
+    }
     let r = records.lock().unwrap().clone();
     (r, errors)
+}
+
+/// Deletes the recorded components `keys`, each after every component of
+/// the set that depends on it, independent ones concurrently; a deleted
+/// component leaves `records`.
+async fn delete_keys<C: Cloud>(
+    env: &Arc<Env<C>>,
+    kinds: &Arc<Kinds<C>>,
+    records: &Arc<Mutex<Records>>,
+    recorded: &Records,
+    keys: &BTreeSet<String>,
+    action_of: &BTreeMap<String, Action>,
+) -> Vec<ApplyError> {
+    if keys.is_empty() {
+        return vec![];
+    }
+    // k must wait for every recorded component in the set that depends on it.
+    let mut waits: BTreeMap<String, Vec<String>> = keys.iter().map(|k| (k.clone(), vec![])).collect();
+    for k in keys {
+        for d in &recorded[k].deps {
+            if keys.contains(d) {
+                waits.get_mut(d).unwrap().push(k.clone());
+            }
+        }
+    }
+    graph::run(waits, env.parallelism, env.cancel.clone(), |key: String| {
+        let env = env.clone();
+        let kinds = kinds.clone();
+        let records = records.clone();
+        let rec = recorded[&key].clone();
+        let action = action_of.get(&key).or_else(|| action_of.get(key.trim_end_matches(DEPOSED))).copied().unwrap_or(Action::Delete);
+        async move {
+            let kind = kinds.get(&rec.kind).map_err(|e| ApplyError { key: key.clone(), action, message: e.message, attribute: None })?;
+            tracing::info!(component = %key, "deleting");
+            let started = std::time::SystemTime::now();
+            let env = placed(&env, rec.region.as_deref());
+            let r = kind.delete(&env, &rec).await;
+            timings::record(&key, action, started, rec.deps.iter().map(String::as_str));
+            match r {
+                Ok(()) => {
+                    records.lock().unwrap().remove(&key);
+                    Ok(())
+                }
+                Err(e) => Err(ApplyError { key, action, message: e.message, attribute: e.attribute }),
+            }
+        }
+    })
+    .await
 }
 
 /// Brings the tags of `rec` to the spec's (set what differs, remove what

@@ -17,7 +17,7 @@ pub const TAG_COMPONENT: &str = "awsstack:component";
 
 /// The AWS name of a component: `<stack id>-<key>` with dots as hyphens.
 pub fn aws_name(stack_id: &str, key: &str) -> String {
-    format!("{}-{}", stack_id, key.replace(['.', '_'], "-"))
+    format!("{}-{}", stack_id, key.replace(['.', '_', crate::engine::SCOPE], "-"))
 }
 
 /// The tags of one component: the stack's tags (provider default tags, the

@@ -52,6 +52,7 @@ impl Cloud for FakeCloud {
 struct FakeKind {
     name: &'static str,
     replace: &'static [&'static str],
+    create_before_destroy: bool,
 }
 
 impl FakeKind {
@@ -71,10 +72,14 @@ impl Kind<FakeCloud> for FakeKind {
     fn replace_fields(&self) -> &'static [&'static str] {
         self.replace
     }
+    fn create_before_destroy(&self) -> bool {
+        self.create_before_destroy
+    }
     async fn create(&self, env: &Env<FakeCloud>, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let c = &env.ctx;
         FakeKind::slow(c).await;
         for (d, _) in &spec.deps {
+            let d = dep_name(&spec.key, d);
             assert!(deps.contains_key(d), "dependency {d} passed to {}", spec.key);
             assert!(c.objects.lock().unwrap().contains_key(&deps[d].id), "dependency {d} exists before {}", spec.key);
         }
@@ -122,7 +127,11 @@ impl Kind<FakeCloud> for FakeKind {
 }
 
 fn kinds() -> Arc<Kinds<FakeCloud>> {
-    Arc::new(Kinds::new(vec![Arc::new(FakeKind { name: "net", replace: &["cidr"] }), Arc::new(FakeKind { name: "thing", replace: &[] })]))
+    Arc::new(Kinds::new(vec![
+        Arc::new(FakeKind { name: "net", replace: &["cidr"], create_before_destroy: false }),
+        Arc::new(FakeKind { name: "thing", replace: &[], create_before_destroy: false }),
+        Arc::new(FakeKind { name: "pool", replace: &["size"], create_before_destroy: true }),
+    ]))
 }
 
 fn env(cloud: Arc<FakeCloud>) -> Arc<Env<FakeCloud>> {
@@ -434,4 +443,76 @@ async fn a_component_lives_in_its_region_and_moves_by_replacement() {
     let rec = converge(&cloud, &specs, rec).await;
     assert!(r2.objects.lock().unwrap().is_empty(), "deleted in r2");
     assert!(cloud.objects.lock().unwrap().contains_key(&rec["x"].id) && rec["x"].region.is_none());
+}
+
+#[tokio::test]
+async fn a_scoped_component_sees_its_scopes_dependencies_by_their_short_names() {
+    assert_eq!(dep_name("primary/subnet.a", "primary/vpc"), "vpc");
+    assert_eq!(dep_name("primary/subnet.a", "secondary/vpc"), "secondary/vpc");
+    assert_eq!(dep_name("global", "primary/vpc"), "primary/vpc");
+    assert_eq!(dep_name("subnet", "vpc"), "vpc");
+    let cloud = Arc::new(FakeCloud::default());
+    let specs = vec![
+        Spec::new("p/vpc", "net", json!({"cidr": "10.0.0.0/16"})),
+        Spec::new("p/subnet", "net", json!({"cidr": "10.0.1.0/24"})).dep("p/vpc"),
+        Spec::new("s/vpc", "net", json!({"cidr": "10.1.0.0/16"})),
+        Spec::new("s/subnet", "net", json!({"cidr": "10.1.1.0/24"})).dep("s/vpc"),
+        Spec::new("both", "thing", json!({})).dep("p/subnet").dep("s/subnet"),
+    ];
+    // The fake kind asserts that each dependency reaches it by its name.
+    let rec = converge(&cloud, &graph_tags(specs.clone()), Records::new()).await;
+    assert_eq!(rec.len(), 5);
+    assert!(plan(&kinds(), &graph_tags(specs), &rec).unwrap().is_empty());
+}
+
+fn graph_tags(mut g: Vec<Spec>) -> Vec<Spec> {
+    for s in &mut g {
+        s.tags = ownership::component_tags(&Tags::new(), "s", &s.key);
+    }
+    g
+}
+
+#[tokio::test]
+async fn create_before_destroy_creates_the_successor_first_and_survives_a_failure_between() {
+    let cloud = Arc::new(FakeCloud::default());
+    let specs = |size: i64| graph_tags(vec![Spec::new("cluster", "thing", json!({})), Spec::new("pool", "pool", json!({"size": size})).dep("cluster")]);
+    let rec = converge(&cloud, &specs(1), Records::new()).await;
+    cloud.calls.lock().unwrap().clear();
+    let ch = plan(&kinds(), &specs(2), &rec).unwrap();
+    assert_eq!(ch.len(), 1);
+    assert_eq!(ch[0].action, Action::Replace);
+    let rec2 = converge(&cloud, &specs(2), rec.clone()).await;
+    assert_eq!(*cloud.calls.lock().unwrap(), vec!["create pool", "delete pool"], "new before old");
+    assert_ne!(rec2["pool"].id, rec["pool"].id);
+    assert_eq!(rec2.len(), 2, "nothing deposed left: {rec2:?}");
+
+    // The successor's create fails after it exists: both are recorded, the
+    // old one deposed, and the next apply deletes it after the new exists.
+    cloud.calls.lock().unwrap().clear();
+    *cloud.fail_create.lock().unwrap() = Some("pool".into());
+    let env = env(cloud.clone());
+    let s3 = specs(3);
+    let ch = plan(&kinds(), &s3, &rec2).unwrap();
+    let (rec3, errs) = apply(env.clone(), kinds(), &s3, rec2.clone(), &ch).await;
+    assert_eq!(errs.len(), 1);
+    assert!(rec3.contains_key("pool") && rec3.contains_key("pool#deposed"), "{rec3:?}");
+    assert_eq!(rec3["pool#deposed"].id, rec2["pool"].id);
+    *cloud.fail_create.lock().unwrap() = None;
+    let ch = plan(&kinds(), &s3, &rec3).unwrap();
+    assert!(ch.iter().any(|c| c.key == "pool#deposed" && c.action == Action::Delete && c.reason.contains("successor")), "{ch:?}");
+    let rec4 = converge(&cloud, &s3, rec3).await;
+    assert_eq!(rec4.len(), 2);
+    assert!(!cloud.objects.lock().unwrap().contains_key(&rec2["pool"].id), "old pool deleted");
+    assert!(plan(&kinds(), &s3, &rec4).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn create_before_destroy_yields_when_its_dependency_is_replaced() {
+    let cloud = Arc::new(FakeCloud::default());
+    let specs = |cidr: &str, size: i64| graph_tags(vec![Spec::new("cluster", "net", json!({"cidr": cidr})), Spec::new("pool", "pool", json!({"size": size})).dep("cluster")]);
+    let rec = converge(&cloud, &specs("a", 1), Records::new()).await;
+    cloud.calls.lock().unwrap().clear();
+    let _ = converge(&cloud, &specs("b", 2), rec).await;
+    let calls = cloud.calls.lock().unwrap().clone();
+    assert_eq!(calls, vec!["delete pool", "delete cluster", "create cluster", "create pool"], "the old pool goes before its cluster");
 }

@@ -10,8 +10,28 @@ use std::sync::{Arc, OnceLock, RwLock};
 use tokio::sync::watch;
 
 /// Services whose endpoint can be overridden in `endpoints { ... }`.
-pub const SERVICES: &[&str] =
-    &["budgets", "cloudwatch", "dlm", "ec2", "ecr", "ecs", "elasticache", "elbv2", "iam", "logs", "rds", "s3", "scheduler", "secretsmanager", "sns", "ssm", "sts"];
+pub const SERVICES: &[&str] = &[
+    "budgets",
+    "cloudwatch",
+    "dlm",
+    "ec2",
+    "ecr",
+    "ecs",
+    "eks",
+    "elasticache",
+    "elbv2",
+    "iam",
+    "kms",
+    "logs",
+    "rds",
+    "route53",
+    "s3",
+    "scheduler",
+    "secretsmanager",
+    "sns",
+    "ssm",
+    "sts",
+];
 
 /// What every region's clients are built from: one SDK configuration
 /// (credentials, retries, one HTTP client with its connection pool and TLS
@@ -46,6 +66,9 @@ pub struct AwsContext {
     pub secrets: aws_sdk_secretsmanager::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub dlm: aws_sdk_dlm::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub route53: aws_sdk_route53::Client,
     pub cancel: watch::Receiver<bool>,
     base: Arc<ClientBase>,
 }
@@ -90,6 +113,9 @@ impl AwsContext {
             secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             dlm: client!(aws_sdk_dlm, "dlm"),
+            eks: client!(aws_sdk_eks, "eks"),
+            kms: client!(aws_sdk_kms, "kms"),
+            route53: client!(aws_sdk_route53, "route53"),
             cancel,
             base,
         }

@@ -7,6 +7,7 @@ pub mod container_service;
 pub mod docker_host;
 #[cfg(test)]
 mod docs_tests;
+pub mod multi_region_platform;
 
 use crate::engine::{self, Action, Env, Kinds, Record, Records, Spec};
 use crate::provider::{AwsContext, Shared};
@@ -19,7 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(StackResource::new(docker_host::DockerHost::new(), shared.clone())), Arc::new(StackResource::new(container_service::ContainerService::new(), shared))]
+    vec![
+        Arc::new(StackResource::new(docker_host::DockerHost::new(), shared.clone())),
+        Arc::new(StackResource::new(container_service::ContainerService::new(), shared.clone())),
+        Arc::new(StackResource::new(multi_region_platform::MultiRegionPlatform::new(), shared)),
+    ]
 }
 
 /// A string attribute of a configuration ("" when null or unknown).
@@ -66,6 +71,10 @@ pub trait Stack: Send + Sync + 'static {
     fn restore_secrets<'a>(&'a self, _ctx: &'a AwsContext, _config: &'a mut Value) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Ok(()) })
     }
+    /// Writes back into the state what AWS decides and the configuration
+    /// also sets (the region that writes, after a failover outside
+    /// Terraform), so that the plan shows it as a change of that attribute.
+    fn read_back(&self, _state: &mut Value, _records: &Records) {}
     /// Upgrades a JSON state of an older schema version.
     fn upgrade_state(&self, _from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
         Ok(state)
@@ -636,6 +645,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 let mut s = state.clone();
                 let none = std::collections::BTreeSet::new();
                 self.fill(&mut s, &ctx, &records, &none, Value::Null);
+                self.stack.read_back(&mut s, &records);
                 if !drift.is_empty() {
                     s.set_attr("changes", Value::string_list(drift.iter().map(|d| format!("drift: {d}"))));
                 }
@@ -692,6 +702,7 @@ impl<S: Stack> Resource for StackResource<S> {
         let mut state = config;
         let none = std::collections::BTreeSet::new();
         self.fill(&mut state, &ctx, &found, &none, Value::Null);
+        self.stack.read_back(&mut state, &found);
         state.set_attr("changes", Value::List(vec![]));
         resp.state = state;
         resp.private = encode_private(&found, &ctx.region);

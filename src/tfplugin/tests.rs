@@ -59,7 +59,7 @@ async fn schema_lists_the_resource_with_valid_types() {
     }
     let meta = s.get_metadata(Request::new(pb::get_metadata::Request {})).await.unwrap().into_inner();
     let names: Vec<&str> = meta.resources.iter().map(|r| r.type_name.as_str()).collect();
-    assert_eq!(names, vec!["awsstack_container_service", "awsstack_docker_host"]);
+    assert_eq!(names, vec!["awsstack_container_service", "awsstack_docker_host", "awsstack_multi_region_platform"]);
     let cs = &r.resource_schemas["awsstack_container_service"];
     let values = cs.block.as_ref().unwrap().attributes.iter().find(|a| a.name == "app_secret_values").unwrap();
     assert!(values.sensitive && values.optional);

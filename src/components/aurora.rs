@@ -1,0 +1,512 @@
+//! Aurora Global Database: the global cluster, its member clusters (one
+//! per region), their instances, and which region writes. Created and
+//! deleted in the order AWS requires: the global cluster before its
+//! members; the secondary once the primary writes; each member detached
+//! and available before it is deleted, readers before the writer; the
+//! global cluster once it is empty.
+
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{dep, op, sdk_wait, spec_tags, E};
+use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::provider::AwsContext;
+use aws_sdk_rds::client::Waiters;
+use aws_sdk_rds::types::{GlobalCluster as Global, Tag};
+use serde_json::{json, Value as Json};
+use std::time::Duration;
+
+fn rds_tags(env: &E, spec: &Spec) -> Vec<Tag> {
+    spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// The global cluster `id` as AWS describes it (the filter is applied here
+/// too: not every endpoint honours the identifier).
+pub async fn describe_global(env: &E, id: &str) -> Result<Option<Global>, OpError> {
+    match env.ctx.rds.describe_global_clusters().global_cluster_identifier(id).send().await {
+        Ok(o) => Ok(o.global_clusters().iter().find(|g| g.global_cluster_identifier() == Some(id)).cloned()),
+        Err(e) if crate::aws::code_in(&e, &["GlobalClusterNotFoundFault"]) => Ok(None),
+        Err(e) => Err(op("DescribeGlobalClusters")(e)),
+    }
+}
+
+/// The region of an RDS ARN (`arn:aws:rds:<region>:...`).
+pub fn arn_region(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or("")
+}
+
+/// The region whose member writes, if any.
+pub fn writer_region(g: &Global) -> Option<String> {
+    g.global_cluster_members().iter().find(|m| m.is_writer() == Some(true)).and_then(|m| m.db_cluster_arn()).map(|a| arn_region(a).to_string())
+}
+
+// ---------------------------------------------------------------- global cluster
+
+/// Inputs: `id`, `engine`, `engine_version`, `deletion_protection`.
+pub struct GlobalCluster;
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for GlobalCluster {
+    fn name(&self) -> &'static str {
+        "rds_global_cluster"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Rds(format!("arn:aws:rds::{}:global-cluster:{}", env.ctx.account_id, r.id)))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["id", "engine"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let id = spec.str("id");
+        env.ctx
+            .rds
+            .create_global_cluster()
+            .global_cluster_identifier(id)
+            .engine(spec.str("engine"))
+            .engine_version(spec.str("engine_version"))
+            .storage_encrypted(true)
+            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .set_tags(Some(rds_tags(env, spec)))
+            .send()
+            .await
+            .map_err(op("CreateGlobalCluster"))?;
+        let rec = Record::new(self.name(), id, spec.inputs.clone());
+        env.wait_until(&format!("global cluster {id} to be available"), || async { Ok(describe_global(env, id).await?.filter(|g| g.status() == Some("available")).map(|_| ())) })
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
+        self.read(env, &rec).await?.ok_or_else(|| OpError::new(format!("global cluster {id} disappeared")).partial(rec))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(describe_global(env, &rec.id).await?.map(|g| {
+            let mut r = rec.clone();
+            r.inputs["deletion_protection"] = json!(g.deletion_protection());
+            r.inputs["engine_version"] = json!(g.engine_version());
+            r.outputs.insert("arn".into(), g.global_cluster_arn().unwrap_or_default().to_string());
+            r.outputs.insert("endpoint".into(), g.endpoint().unwrap_or_default().to_string());
+            r
+        }))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        env.ctx
+            .rds
+            .modify_global_cluster()
+            .global_cluster_identifier(&old.id)
+            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .send()
+            .await
+            .map_err(op("ModifyGlobalCluster"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        // Members leave first (they depend on it); one still detaching
+        // makes AWS refuse for a little while.
+        let r = env
+            .retry(
+                Duration::from_secs(600),
+                |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidGlobalClusterStateFault"]),
+                || env.ctx.rds.delete_global_cluster().global_cluster_identifier(&rec.id).send(),
+            )
+            .await;
+        match r {
+            Ok(_) => {}
+            Err(e) if crate::aws::code_in(&e, &["GlobalClusterNotFoundFault"]) => return Ok(()),
+            Err(e) => return Err(op("DeleteGlobalCluster")(e)),
+        }
+        env.wait_until(&format!("global cluster {} to be deleted", rec.id), || async { Ok(describe_global(env, &rec.id).await?.is_none().then_some(())) }).await
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("id"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+    async fn delete_blocker(&self, env: &E, rec: &Record) -> Result<Option<OpError>, OpError> {
+        Ok(match describe_global(env, &rec.id).await? {
+            Some(g) if g.deletion_protection() == Some(true) => Some(
+                OpError::new(format!(
+                    "the global database {} has deletion protection on: nothing was deleted. Set deletion_protection = false (or profile = \"ephemeral\") and apply first.",
+                    rec.id
+                ))
+                .at(Some("deletion_protection")),
+            ),
+            _ => None,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- member cluster
+
+/// Inputs: `id`, `engine`, `engine_version`, `global_cluster`, `role`
+/// ("primary": created with the master credentials; "secondary": joins
+/// without them), `username`, `subnet_group`, `deletion_protection`,
+/// `backup_retention_days`, `final_snapshot`. Dependencies: `kms` (this
+/// region's key), `sg*` (its security groups), and for the primary the
+/// password: `Spec::secret`, or the generated one of its secret dependency.
+pub struct MemberCluster;
+
+fn cluster_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["DBClusterNotFoundFault"])
+}
+
+impl MemberCluster {
+    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbCluster>, OpError> {
+        match env.ctx.rds.describe_db_clusters().db_cluster_identifier(id).send().await {
+            Ok(o) => Ok(o.db_clusters().iter().find(|c| c.db_cluster_identifier() == Some(id)).cloned()),
+            Err(e) if cluster_missing(&e) => Ok(None),
+            Err(e) => Err(op("DescribeDBClusters")(e)),
+        }
+    }
+
+    fn observe(&self, inputs: &Json, c: &aws_sdk_rds::types::DbCluster) -> Record {
+        let mut inputs = inputs.clone();
+        inputs["deletion_protection"] = json!(c.deletion_protection());
+        inputs["backup_retention_days"] = json!(c.backup_retention_period());
+        Record::new(self.name(), c.db_cluster_identifier().unwrap_or_default(), inputs)
+            .with("arn", c.db_cluster_arn().unwrap_or_default())
+            .with("endpoint", c.endpoint().unwrap_or_default())
+            .with("reader_endpoint", c.reader_endpoint().unwrap_or_default())
+            .with("port", c.port().unwrap_or(5432).to_string())
+    }
+
+    async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
+        let rds = env.ctx.rds.clone();
+        let i = id.to_string();
+        sdk_wait(env, &format!("Aurora cluster {id} to be available"), |max| async move { rds.wait_until_db_cluster_available().db_cluster_identifier(i).wait(max).await }).await?;
+        let c = Self::describe(env, id).await?.ok_or_else(|| OpError::new(format!("Aurora cluster {id} disappeared")))?;
+        Ok(self.observe(inputs, &c))
+    }
+
+    async fn password(env: &E, spec: &Spec, deps: &Records) -> Result<String, OpError> {
+        if let Some(p) = &spec.secret {
+            return Ok(p.clone());
+        }
+        let secret = super::dep_of_kind(deps, "secretsmanager_secret")?;
+        let o = env.ctx.secrets.get_secret_value().secret_id(&secret.id).send().await.map_err(op("GetSecretValue"))?;
+        let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
+        v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
+    }
+
+    /// Waits (a waiter on the global resource) until the global cluster
+    /// has an available writer: a secondary can only join then.
+    async fn wait_for_writer(env: &E, global: &str) -> Result<(), OpError> {
+        env.wait_until(&format!("global cluster {global} to have a writer"), || async {
+            let Some(g) = describe_global(env, global).await? else {
+                return Err(OpError::new(format!("global cluster {global} does not exist")));
+            };
+            Ok((g.status() == Some("available") && writer_region(&g).is_some()).then_some(()))
+        })
+        .await
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for MemberCluster {
+    fn name(&self) -> &'static str {
+        "rds_global_member_cluster"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("cluster:{}", r.id))))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["id", "engine", "global_cluster", "role", "username", "subnet_group"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let id = spec.str("id");
+        let global = spec.str("global_cluster");
+        let kms = dep(deps, "kms")?.out("arn").to_string();
+        let sgs = super::dep_ids(deps, "sg");
+        let mut req = env
+            .ctx
+            .rds
+            .create_db_cluster()
+            .db_cluster_identifier(id)
+            .engine(spec.str("engine"))
+            .engine_version(spec.str("engine_version"))
+            .global_cluster_identifier(global)
+            .storage_encrypted(true)
+            .kms_key_id(kms)
+            .set_vpc_security_group_ids(Some(sgs))
+            .db_subnet_group_name(spec.str("subnet_group"))
+            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(7) as i32)
+            .copy_tags_to_snapshot(true)
+            .set_tags(Some(rds_tags(env, spec)));
+        if spec.str("role") == "primary" {
+            req = req.master_username(spec.str("username")).master_user_password(Self::password(env, spec, deps).await?);
+        } else {
+            // AWS rejects master credentials on a secondary: it takes the
+            // primary's. It can only join a global cluster that writes.
+            Self::wait_for_writer(env, global).await?;
+        }
+        req.send().await.map_err(op("CreateDBCluster"))?;
+        let rec = Record::new(self.name(), id, spec.inputs.clone());
+        self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(rec))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.filter(|c| c.status() != Some("deleting")).map(|c| self.observe(&rec.inputs, &c)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        env.ctx
+            .rds
+            .modify_db_cluster()
+            .db_cluster_identifier(&old.id)
+            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(7) as i32)
+            .apply_immediately(true)
+            .send()
+            .await
+            .map_err(op("ModifyDBCluster"))?;
+        self.wait_available(env, &old.id, &spec.inputs).await
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let id = &rec.id;
+        let Some(c) = Self::describe(env, id).await? else { return Ok(()) };
+        let arn = c.db_cluster_arn().unwrap_or_default().to_string();
+        let global = rec.inputs["global_cluster"].as_str().unwrap_or_default().to_string();
+        // The writer leaves last: wait until every other member is gone.
+        let member_of = |g: &Global| g.global_cluster_members().iter().find(|m| m.db_cluster_arn() == Some(arn.as_str())).cloned();
+        let mut was_writer = false;
+        if let Some(g) = describe_global(env, &global).await? {
+            if let Some(m) = member_of(&g) {
+                was_writer = m.is_writer() == Some(true);
+                if was_writer {
+                    env.wait_until(&format!("the other members of {global} to leave before its writer {id}"), || async {
+                        Ok(describe_global(env, &global).await?.map(|g| g.global_cluster_members().len() <= 1).unwrap_or(true).then_some(()))
+                    })
+                    .await?;
+                }
+                env.retry(
+                    Duration::from_secs(600),
+                    |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidDBClusterStateFault"]),
+                    || env.ctx.rds.remove_from_global_cluster().global_cluster_identifier(&global).db_cluster_identifier(&arn).send(),
+                )
+                .await
+                .map_err(op("RemoveFromGlobalCluster"))?;
+                // Detached, then available on its own: only then deletable.
+                env.wait_until(&format!("Aurora cluster {id} to leave {global}"), || async {
+                    Ok(describe_global(env, &global).await?.map(|g| member_of(&g).is_none()).unwrap_or(true).then_some(()))
+                })
+                .await?;
+                let rds = env.ctx.rds.clone();
+                let i = id.clone();
+                sdk_wait(env, &format!("Aurora cluster {id} to be available after leaving {global}"), |max| async move {
+                    rds.wait_until_db_cluster_available().db_cluster_identifier(i).wait(max).await
+                })
+                .await?;
+            }
+        }
+        if c.deletion_protection() == Some(true) {
+            env.ctx.rds.modify_db_cluster().db_cluster_identifier(id).deletion_protection(false).apply_immediately(true).send().await.map_err(op("ModifyDBCluster"))?;
+        }
+        // The data: a final snapshot of the cluster that wrote, unless the
+        // user opted out (a reader holds a copy of the same data).
+        let snapshot = rec.inputs["final_snapshot"].as_bool().unwrap_or(true) && (was_writer || rec.inputs["role"] == "primary");
+        let mut req = env.ctx.rds.delete_db_cluster().db_cluster_identifier(id);
+        req = if snapshot {
+            req.skip_final_snapshot(false).final_db_snapshot_identifier(format!("{id}-final-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")))
+        } else {
+            req.skip_final_snapshot(true)
+        };
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if cluster_missing(&e) => return Ok(()),
+            Err(e) => return Err(op("DeleteDBCluster")(e)),
+        }
+        if snapshot {
+            env.warn(format!("Aurora cluster {id} was deleted; its data is kept in a final snapshot ({id}-final-...)"));
+        }
+        let rds = env.ctx.rds.clone();
+        let i = id.clone();
+        sdk_wait(env, &format!("Aurora cluster {id} to be deleted"), |max| async move { rds.wait_until_db_cluster_deleted().db_cluster_identifier(i).wait(max).await }).await?;
+        Ok(())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, spec.str("id")).await?.map(|c| self.observe(&spec.inputs, &c)))
+    }
+}
+
+// ---------------------------------------------------------------- instance
+
+/// Inputs: `id`, `cluster`, `engine`, `instance_class`.
+pub struct Instance;
+
+impl Instance {
+    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
+        match env.ctx.rds.describe_db_instances().db_instance_identifier(id).send().await {
+            Ok(o) => Ok(o.db_instances().first().cloned()),
+            Err(e) if crate::aws::code_in(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => Ok(None),
+            Err(e) => Err(op("DescribeDBInstances")(e)),
+        }
+    }
+    async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
+        let rds = env.ctx.rds.clone();
+        let i = id.to_string();
+        sdk_wait(env, &format!("Aurora instance {id} to be available"), |max| async move { rds.wait_until_db_instance_available().db_instance_identifier(i).wait(max).await })
+            .await?;
+        let d = Self::describe(env, id).await?.ok_or_else(|| OpError::new(format!("Aurora instance {id} disappeared")))?;
+        let mut inputs = inputs.clone();
+        inputs["instance_class"] = json!(d.db_instance_class());
+        Ok(Record::new(self.name(), id, inputs).with("arn", d.db_instance_arn().unwrap_or_default()))
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Instance {
+    fn name(&self) -> &'static str {
+        "rds_cluster_instance"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("db:{}", r.id))))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["id", "cluster", "engine"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let id = spec.str("id");
+        env.ctx
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(id)
+            .db_cluster_identifier(spec.str("cluster"))
+            .engine(spec.str("engine"))
+            .db_instance_class(spec.str("instance_class"))
+            .publicly_accessible(false)
+            .set_tags(Some(rds_tags(env, spec)))
+            .send()
+            .await
+            .map_err(op("CreateDBInstance"))?;
+        let rec = Record::new(self.name(), id, spec.inputs.clone());
+        self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(rec))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| {
+            let mut r = rec.clone();
+            r.inputs["instance_class"] = json!(d.db_instance_class());
+            r
+        }))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        env.ctx
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier(&old.id)
+            .db_instance_class(spec.str("instance_class"))
+            .apply_immediately(true)
+            .send()
+            .await
+            .map_err(op("ModifyDBInstance"))?;
+        self.wait_available(env, &old.id, &spec.inputs).await
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        // A cluster's instance has no snapshot of its own: the cluster's is taken.
+        match env.ctx.rds.delete_db_instance().db_instance_identifier(&rec.id).send().await {
+            Ok(_) => {}
+            Err(e) if crate::aws::code_in(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => return Ok(()),
+            Err(e) => return Err(op("DeleteDBInstance")(e)),
+        }
+        let rds = env.ctx.rds.clone();
+        let i = rec.id.clone();
+        sdk_wait(env, &format!("Aurora instance {} to be deleted", rec.id), |max| async move { rds.wait_until_db_instance_deleted().db_instance_identifier(i).wait(max).await })
+            .await?;
+        Ok(())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("id"), spec.inputs.clone());
+        self.read(env, &probe).await.map(|r| {
+            r.map(|mut r| {
+                r.inputs = spec.inputs.clone();
+                r
+            })
+        })
+    }
+}
+
+// ---------------------------------------------------------------- writer
+
+/// Which region of a global database writes. Inputs: `global_cluster`,
+/// `writer_region`, `members` (region → cluster identifier),
+/// `allow_data_loss`. Reading it reads `IsWriter` back, so a switchover or
+/// failover made outside Terraform shows as a change of `writer_region`;
+/// changing it switches over (planned, no data loss) or, with
+/// `allow_data_loss`, fails over (for a writer region that is down).
+pub struct Writer;
+
+impl Writer {
+    async fn ensure(env: &E, spec: &Spec) -> Result<String, OpError> {
+        let global = spec.str("global_cluster");
+        let want = spec.str("writer_region").to_string();
+        let g = describe_global(env, global).await?.ok_or_else(|| OpError::new(format!("global cluster {global} does not exist")))?;
+        if writer_region(&g).as_deref() == Some(want.as_str()) {
+            return Ok(want);
+        }
+        let target_id = spec.input("members")[&want].as_str().ok_or_else(|| OpError::new(format!("no member cluster in {want}")))?;
+        let target = format!("arn:aws:rds:{want}:{}:cluster:{target_id}", env.ctx.account_id);
+        if spec.input("allow_data_loss").as_bool() == Some(true) {
+            tracing::warn!(global, to = %want, "failing over the global database (allow_data_loss)");
+            env.ctx
+                .rds
+                .failover_global_cluster()
+                .global_cluster_identifier(global)
+                .target_db_cluster_identifier(&target)
+                .allow_data_loss(true)
+                .send()
+                .await
+                .map_err(op("FailoverGlobalCluster"))?;
+        } else {
+            tracing::info!(global, to = %want, "switching the global database over");
+            env.ctx.rds.switchover_global_cluster().global_cluster_identifier(global).target_db_cluster_identifier(&target).send().await.map_err(op("SwitchoverGlobalCluster"))?;
+        }
+        // Done when the target writes and everything is available again.
+        env.wait_until(&format!("{target_id} to become the writer of {global}"), || async {
+            let g = describe_global(env, global).await?;
+            Ok(g.filter(|g| g.status() == Some("available") && writer_region(g).as_deref() == Some(want.as_str())).map(|_| ()))
+        })
+        .await?;
+        let rds = env.ctx.clone().region_context(&want).rds.clone();
+        let t = target_id.to_string();
+        sdk_wait(env, &format!("Aurora cluster {target_id} to be available as the writer"), |max| async move {
+            rds.wait_until_db_cluster_available().db_cluster_identifier(t).wait(max).await
+        })
+        .await?;
+        Ok(want)
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Writer {
+    fn name(&self) -> &'static str {
+        "rds_global_writer"
+    }
+    fn describe_update(&self, spec: &Spec, rec: &Record, fields: &[String]) -> Option<String> {
+        if !fields.iter().any(|f| f == "writer_region") {
+            return None;
+        }
+        let (from, to) = (rec.inputs["writer_region"].as_str().unwrap_or("?"), spec.str("writer_region"));
+        Some(if spec.input("allow_data_loss").as_bool() == Some(true) {
+            format!("failover of the global database from {from} to {to} (allow_data_loss: writes not yet replicated to {to} are lost)")
+        } else {
+            format!("switchover of the global database from {from} to {to} (planned: replication catches up first, no data loss)")
+        })
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let w = Self::ensure(env, spec).await?;
+        let mut inputs = spec.inputs.clone();
+        inputs["writer_region"] = json!(w);
+        Ok(Record::new(self.name(), spec.str("global_cluster"), inputs))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let Some(g) = describe_global(env, &rec.id).await? else { return Ok(None) };
+        let mut r = rec.clone();
+        if let Some(w) = writer_region(&g) {
+            r.inputs["writer_region"] = json!(w);
+        }
+        Ok(Some(r))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let w = Self::ensure(env, spec).await?;
+        let mut inputs = spec.inputs.clone();
+        inputs["writer_region"] = json!(w);
+        Ok(Record { inputs, ..old.clone() })
+    }
+    /// Nothing to delete: the members and the global cluster go on their own.
+    async fn delete(&self, _: &E, _: &Record) -> Result<(), OpError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! Route53: HTTPS health checks and failover records in an existing hosted
+//! zone. Route53 is global; its objects live in the stack's region's view.
+
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{bad, dep, op, E};
+use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::provider::AwsContext;
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType};
+use serde_json::json;
+
+// ---------------------------------------------------------------- health check
+
+/// Inputs: `fqdn`, `path`, `port`, `failure_threshold`, `interval`.
+/// Its caller reference starts with the stack id and the component key:
+/// the marker that proves the check is this stack's and finds it again
+/// after an interrupted create.
+pub struct HealthCheck;
+
+impl HealthCheck {
+    fn marker(env: &E, spec_key: &str) -> String {
+        format!("{}/{}/", env.stack_id, spec_key)
+    }
+    fn config(spec: &Spec) -> HealthCheckConfig {
+        HealthCheckConfig::builder()
+            .r#type(HealthCheckType::Https)
+            .fully_qualified_domain_name(spec.str("fqdn"))
+            .resource_path(spec.str("path"))
+            .port(spec.input("port").as_i64().unwrap_or(443) as i32)
+            .request_interval(spec.input("interval").as_i64().unwrap_or(30) as i32)
+            .failure_threshold(spec.input("failure_threshold").as_i64().unwrap_or(3) as i32)
+            .enable_sni(true)
+            .build()
+            .expect("the type is set")
+    }
+    async fn get(env: &E, id: &str) -> Result<Option<aws_sdk_route53::types::HealthCheck>, OpError> {
+        match env.ctx.route53.get_health_check().health_check_id(id).send().await {
+            Ok(o) => Ok(o.health_check().cloned()),
+            Err(e) if crate::aws::code_in(&e, &["NoSuchHealthCheck"]) => Ok(None),
+            Err(e) => Err(op("GetHealthCheck")(e)),
+        }
+    }
+    fn observe(&self, inputs: &serde_json::Value, h: &aws_sdk_route53::types::HealthCheck) -> Record {
+        let mut inputs = inputs.clone();
+        if let Some(c) = h.health_check_config() {
+            inputs["fqdn"] = json!(c.fully_qualified_domain_name());
+            inputs["path"] = json!(c.resource_path());
+            inputs["port"] = json!(c.port());
+            inputs["failure_threshold"] = json!(c.failure_threshold());
+            inputs["interval"] = json!(c.request_interval());
+        }
+        Record::new(self.name(), h.id(), inputs).with("caller_reference", h.caller_reference()).with("version", h.health_check_version().to_string())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for HealthCheck {
+    fn name(&self) -> &'static str {
+        "route53_health_check"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Route53HealthCheck(r.id.clone()))
+    }
+    /// Route53 cannot change a check's interval.
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["interval"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let reference = format!("{}{}", Self::marker(env, &spec.key), uuid::Uuid::new_v4().simple());
+        let o = env.ctx.route53.create_health_check().caller_reference(&reference).health_check_config(Self::config(spec)).send().await.map_err(op("CreateHealthCheck"))?;
+        let h = o.health_check().ok_or_else(|| OpError::new("CreateHealthCheck returned no health check"))?;
+        let rec = self.observe(&spec.inputs, h);
+        // The tags (a Name among them) follow: the engine's tag update.
+        let tags: Vec<aws_sdk_route53::types::Tag> = super::spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_route53::types::Tag::builder().key(k).value(v).build()).collect();
+        env.ctx
+            .route53
+            .change_tags_for_resource()
+            .resource_type(aws_sdk_route53::types::TagResourceType::Healthcheck)
+            .resource_id(h.id())
+            .set_add_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| op("ChangeTagsForResource")(e).partial(rec.clone()))?;
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::get(env, &rec.id).await?.map(|h| self.observe(&rec.inputs, &h)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let c = Self::config(spec);
+        let o = env
+            .ctx
+            .route53
+            .update_health_check()
+            .health_check_id(&old.id)
+            .fully_qualified_domain_name(spec.str("fqdn"))
+            .resource_path(spec.str("path"))
+            .set_port(c.port())
+            .set_failure_threshold(c.failure_threshold())
+            .enable_sni(true)
+            .send()
+            .await
+            .map_err(op("UpdateHealthCheck"))?;
+        let h = o.health_check().ok_or_else(|| OpError::new("UpdateHealthCheck returned no health check"))?;
+        let mut r = self.observe(&spec.inputs, h);
+        r.inputs = spec.inputs.clone();
+        Ok(r)
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        match env.ctx.route53.delete_health_check().health_check_id(&rec.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["NoSuchHealthCheck"]) => Ok(()),
+            Err(e) => Err(op("DeleteHealthCheck")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let marker = Self::marker(env, &spec.key);
+        let mut pages = env.ctx.route53.list_health_checks().into_paginator().send();
+        while let Some(p) = pages.next().await {
+            if let Some(h) = p.map_err(op("ListHealthChecks"))?.health_checks().iter().find(|h| h.caller_reference().starts_with(&marker)) {
+                return Ok(Some(self.observe(&spec.inputs, h)));
+            }
+        }
+        Ok(None)
+    }
+    /// A check found by its caller reference is the stack's by that marker
+    /// even before its tags were written.
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        if found.out("caller_reference").starts_with(&format!("{}/", env.stack_id)) {
+            return Ok(Some(env.stack_id.clone()));
+        }
+        Ok(self.read_tags(env, found).await?.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
+    }
+}
+
+// ---------------------------------------------------------------- failover record
+
+/// Inputs: `zone_id`, `name`, `set_identifier` (starts with the stack id:
+/// records cannot be tagged, so this is the marker of ownership),
+/// `failover` (PRIMARY | SECONDARY), `value` (a hostname, CNAME), `ttl`,
+/// `check` (the dependency name of its health check).
+pub struct FailoverRecord;
+
+impl FailoverRecord {
+    fn id_of(zone: &str, name: &str, set: &str) -> String {
+        format!("{zone}|{name}|CNAME|{set}")
+    }
+    fn parts(rec: &Record) -> (String, String, String) {
+        let p: Vec<&str> = rec.id.split('|').collect();
+        (p.first().unwrap_or(&"").to_string(), p.get(1).unwrap_or(&"").to_string(), p.get(3).unwrap_or(&"").to_string())
+    }
+    fn fqdn(name: &str) -> String {
+        if name.ends_with('.') {
+            name.to_string()
+        } else {
+            format!("{name}.")
+        }
+    }
+    async fn lookup(env: &E, zone: &str, name: &str, set: &str) -> Result<Option<ResourceRecordSet>, OpError> {
+        let o = env
+            .ctx
+            .route53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone)
+            .start_record_name(Self::fqdn(name))
+            .start_record_type(RrType::Cname)
+            .start_record_identifier(set)
+            .max_items(10)
+            .send()
+            .await
+            .map_err(op("ListResourceRecordSets"))?;
+        let want = Self::fqdn(name).to_ascii_lowercase();
+        Ok(o.resource_record_sets().iter().find(|r| r.name().to_ascii_lowercase() == want && r.r#type() == &RrType::Cname && r.set_identifier() == Some(set)).cloned())
+    }
+    fn record_set(spec: &Spec, check: &str) -> Result<ResourceRecordSet, OpError> {
+        ResourceRecordSet::builder()
+            .name(Self::fqdn(spec.str("name")))
+            .r#type(RrType::Cname)
+            .set_identifier(spec.str("set_identifier"))
+            .failover(ResourceRecordSetFailover::from(spec.str("failover")))
+            .ttl(spec.input("ttl").as_i64().unwrap_or(60))
+            .resource_records(ResourceRecord::builder().value(spec.str("value")).build().map_err(bad("record"))?)
+            .health_check_id(check)
+            .build()
+            .map_err(bad("record set"))
+    }
+    async fn change(env: &E, zone: &str, action: ChangeAction, set: ResourceRecordSet) -> Result<(), OpError> {
+        let batch = ChangeBatch::builder()
+            .changes(Change::builder().action(action.clone()).resource_record_set(set).build().map_err(bad("change"))?)
+            .build()
+            .map_err(bad("change batch"))?;
+        let o = env.ctx.route53.change_resource_record_sets().hosted_zone_id(zone).change_batch(batch).send().await.map_err(op("ChangeResourceRecordSets"))?;
+        // Done when every Route53 name server has it.
+        if let Some(id) = o.change_info().map(|c| c.id().to_string()) {
+            env.wait_until(&format!("Route53 change {id}"), || async {
+                let c = env.ctx.route53.get_change().id(&id).send().await.map_err(op("GetChange"))?;
+                Ok((c.change_info().map(|i| i.status().as_str()) == Some("INSYNC")).then_some(()))
+            })
+            .await?;
+        }
+        Ok(())
+    }
+    fn observe(&self, rec: &Record, r: &ResourceRecordSet) -> Record {
+        let mut n = rec.clone();
+        n.inputs["value"] = json!(r.resource_records().first().map(|v| v.value()));
+        n.inputs["ttl"] = json!(r.ttl());
+        n.inputs["failover"] = json!(r.failover().map(|f| f.as_str()));
+        n.outputs.insert("health_check".into(), r.health_check_id().unwrap_or_default().to_string());
+        n
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for FailoverRecord {
+    fn name(&self) -> &'static str {
+        "route53_failover_record"
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["zone_id", "name", "set_identifier"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let zone = spec.str("zone_id");
+        let check = dep(deps, spec.str("check"))?.id.clone();
+        // CREATE, not UPSERT: a record someone else made is never overwritten.
+        Self::change(env, zone, ChangeAction::Create, Self::record_set(spec, &check)?).await?;
+        Ok(Record::new(self.name(), Self::id_of(zone, spec.str("name"), spec.str("set_identifier")), spec.inputs.clone()).with("health_check", check))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let (zone, name, set) = Self::parts(rec);
+        Ok(Self::lookup(env, &zone, &name, &set).await?.map(|r| self.observe(rec, &r)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let check = dep(deps, spec.str("check"))?.id.clone();
+        Self::change(env, spec.str("zone_id"), ChangeAction::Upsert, Self::record_set(spec, &check)?).await?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("health_check", check))
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let (zone, name, set) = Self::parts(rec);
+        // DELETE needs the record exactly as it is now.
+        let Some(current) = Self::lookup(env, &zone, &name, &set).await? else { return Ok(()) };
+        Self::change(env, &zone, ChangeAction::Delete, current).await
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), Self::id_of(spec.str("zone_id"), spec.str("name"), spec.str("set_identifier")), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+    /// Records carry no tags: a record with this stack's set identifier is
+    /// the stack's; any other record of the name is foreign.
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        let (_, _, set) = Self::parts(found);
+        Ok(set.starts_with(&format!("{}-", env.stack_id)).then(|| env.stack_id.clone()))
+    }
+}

@@ -1,0 +1,165 @@
+//! The platform's graph and validation, without AWS.
+
+use super::*;
+use crate::schema::apply_defaults;
+use crate::value::Value;
+
+fn config(extra: &[(&str, Value)]) -> Value {
+    let schema = schema::schema();
+    let mut m = BTreeMap::new();
+    m.insert("project_name".to_string(), Value::str("luneo"));
+    for (k, v) in extra {
+        m.insert(k.to_string(), v.clone());
+    }
+    let mut c = Value::Object(m);
+    apply_defaults(&schema.block, &mut c);
+    for a in &schema.block.attributes {
+        if c.get(a.name).is_null() && !extra.iter().any(|(k, _)| *k == a.name) {
+            c.set_attr(a.name, Value::Null);
+        }
+    }
+    c
+}
+
+fn errors(c: &Value) -> Vec<(String, String)> {
+    validate_config(c).0.into_iter().filter(|d| d.severity == crate::schema::Severity::Error).map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.detail)).collect()
+}
+
+fn graph(c: &Value) -> BTreeMap<String, Spec> {
+    let mut out = vec![];
+    for side in SIDES {
+        network(c, side, &mut out);
+        cluster(c, side, &mut out);
+    }
+    database(c, &mut out);
+    storage(c, &mut out);
+    observability(c, &mut out);
+    if routing_ready(c) {
+        routing(c, &mut out);
+    }
+    out.into_iter().map(|s| (s.key.clone(), s)).collect()
+}
+
+#[test]
+fn every_component_is_placed_in_its_region_and_depends_within_it() {
+    let c = config(&[]);
+    let g = graph(&c);
+    for (k, s) in &g {
+        let want = if k.starts_with("secondary/") {
+            Some("us-east-1")
+        } else if k.starts_with("primary/") || k.starts_with("global/db") {
+            Some("eu-west-1")
+        } else {
+            None
+        };
+        assert_eq!(s.region.as_deref(), want, "{k}");
+        for (d, _) in &s.deps {
+            assert!(g.contains_key(d), "{k} depends on {d}, which is not in the graph");
+        }
+    }
+    let specs: Vec<Spec> = g.values().cloned().collect();
+    crate::engine::topo_order(&specs).expect("no cycle");
+    // Three zones, public and private, one NAT per region by default.
+    for side in SIDES {
+        assert_eq!(g.keys().filter(|k| k.starts_with(&format!("{side}/subnet."))).count(), 6);
+        assert_eq!(g.keys().filter(|k| k.starts_with(&format!("{side}/nat."))).count(), 1);
+        assert_eq!(g[&format!("{side}/subnet.public.{}a", region_of(&c, side))].tags.get("kubernetes.io/role/elb").map(String::as_str), Some("1"));
+        assert_eq!(
+            g[&format!("{side}/subnet.private.{}b", region_of(&c, side))].tags.get(&format!("kubernetes.io/cluster/luneo-prod-eks-{side}")).map(String::as_str),
+            Some("shared")
+        );
+    }
+    // The seed's pair of node groups in each region.
+    assert_eq!(g["primary/nodes.ondemand"].str("capacity_type"), "ON_DEMAND");
+    assert_eq!(g["secondary/nodes.spot"].str("capacity_type"), "SPOT");
+    // The secondary joins without credentials; the primary has them.
+    assert!(g["secondary/db"].input("username").is_null() && g["secondary/db"].secret.is_none());
+    assert_eq!(g["primary/db"].str("username"), "luneo_admin");
+    assert!(g["primary/db"].deps.iter().any(|(d, _)| d == "primary/secret.db"), "a generated password");
+    // No routing until both ingress hostnames exist.
+    assert!(!g.keys().any(|k| k.starts_with("global/dns") || k.starts_with("global/health")));
+}
+
+#[test]
+fn the_writer_region_moves_the_primary_record_and_the_desired_sizes_only() {
+    let with = |w: &str| {
+        config(&[
+            ("hosted_zone_id", Value::str("Z0123456789ABC")),
+            ("record_name", Value::str("api.luneo.app")),
+            ("primary_ingress_hostname", Value::str("p.elb.amazonaws.com")),
+            ("secondary_ingress_hostname", Value::str("s.elb.amazonaws.com")),
+            ("writer_region", Value::str(w)),
+        ])
+    };
+    let (a, b) = (graph(&with("eu-west-1")), graph(&with("us-east-1")));
+    assert_eq!(a["global/dns.primary"].str("value"), "p.elb.amazonaws.com");
+    assert_eq!(b["global/dns.primary"].str("value"), "s.elb.amazonaws.com");
+    assert_eq!(b["global/dns.primary"].str("check"), "health.secondary");
+    assert_eq!(b["global/db.writer"].str("writer_region"), "us-east-1");
+    let changed: Vec<&String> = a.keys().filter(|k| a[*k].inputs != b[*k].inputs).collect();
+    assert_eq!(
+        changed,
+        vec!["global/db.writer", "global/dns.primary", "global/dns.secondary", "primary/nodes.spot", "secondary/nodes.spot"],
+        "nothing else changes with the writer (the default on-demand group runs its minimum in both regions)"
+    );
+}
+
+#[test]
+fn a_node_group_is_renamed_only_by_what_forces_a_new_one() {
+    let g = |types: &[&str], max: f64| {
+        let mut b = BTreeMap::new();
+        b.insert("name".to_string(), Value::str("gpu"));
+        b.insert("instance_types".to_string(), Value::string_list(types.iter().copied()));
+        b.insert("max_size".to_string(), Value::Number(max));
+        let c = config(&[("node_group", Value::List(vec![Value::Object(b)]))]);
+        node_groups(&c)[0].aws_name("luneo-prod")
+    };
+    assert_eq!(g(&["g5.xlarge"], 3.0), g(&["g5.xlarge"], 5.0));
+    assert_ne!(g(&["g5.xlarge"], 3.0), g(&["g5.2xlarge"], 3.0));
+    assert!(g(&["g5.xlarge"], 3.0).starts_with("luneo-prod-gpu-"));
+}
+
+#[test]
+fn subnets_fit_the_vpc_without_overlap() {
+    let (private, public) = subnet_cidrs("10.10.0.0/16");
+    assert_eq!(private, vec!["10.10.0.0/19", "10.10.32.0/19", "10.10.64.0/19"]);
+    assert_eq!(public, vec!["10.10.128.0/22", "10.10.132.0/22", "10.10.136.0/22"]);
+    let (private, public) = subnet_cidrs("10.1.16.0/20");
+    assert_eq!((private.len(), public.len()), (3, 3));
+}
+
+#[test]
+fn bad_input_is_refused_on_its_attribute() {
+    let cases: Vec<(Vec<(&str, Value)>, &str)> = vec![
+        (vec![("secondary_region", Value::str("eu-west-1"))], "secondary_region"),
+        (vec![("primary_region", Value::str("mars-1"))], "primary_region"),
+        (vec![("secondary_vpc_cidr", Value::str("10.10.128.0/17"))], "secondary_vpc_cidr"),
+        (vec![("primary_vpc_cidr", Value::str("10.0.0.0/8"))], "primary_vpc_cidr"),
+        (vec![("kubernetes_version", Value::str("1.x"))], "kubernetes_version"),
+        (vec![("db_engine_version", Value::str("fifteen"))], "db_engine_version"),
+        (vec![("db_secondary_instance_count", Value::Number(0.0))], "db_secondary_instance_count"),
+        (vec![("db_primary_instance_class", Value::str("r6g.large"))], "db_primary_instance_class"),
+        (vec![("hosted_zone_id", Value::str("zone-1")), ("record_name", Value::str("api.luneo.app"))], "hosted_zone_id"),
+        (vec![("primary_ingress_hostname", Value::str("not a host"))], "primary_ingress_hostname"),
+        (vec![("health_check_path", Value::str("health"))], "health_check_path"),
+        (vec![("health_check_failure_threshold", Value::Number(11.0))], "health_check_failure_threshold"),
+        (vec![("writer_region", Value::str("ap-south-1"))], "writer_region"),
+        (vec![("primary_availability_zones", Value::string_list(["us-east-1a", "us-east-1b", "us-east-1c"]))], "primary_availability_zones[0]"),
+    ];
+    for (extra, path) in cases {
+        let e = errors(&config(&extra));
+        assert!(e.iter().any(|(p, _)| p == path), "{path}: {e:?}");
+    }
+    let mut b = BTreeMap::new();
+    b.insert("name".to_string(), Value::str("gpu"));
+    b.insert("instance_types".to_string(), Value::string_list(["g5 xlarge"]));
+    b.insert("min_size".to_string(), Value::Number(3.0));
+    b.insert("desired_size".to_string(), Value::Number(2.0));
+    b.insert("max_size".to_string(), Value::Number(5.0));
+    b.insert("capacity_type".to_string(), Value::str("RESERVED"));
+    let e = errors(&config(&[("node_group", Value::List(vec![Value::Object(b)]))]));
+    for path in ["node_group[0].instance_types[0]", "node_group[0].desired_size", "node_group[0].capacity_type"] {
+        assert!(e.iter().any(|(p, _)| p == path), "{path}: {e:?}");
+    }
+    assert!(errors(&config(&[])).is_empty(), "{:?}", errors(&config(&[])));
+}
