@@ -505,6 +505,15 @@ impl Kind<AwsContext> for Writer {
         inputs["writer_region"] = json!(w);
         Ok(Record { inputs, ..old.clone() })
     }
+    /// The writer of an existing global cluster (import, adoption), owned
+    /// by the global cluster's owner.
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("global_cluster"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        GlobalCluster.owner(env, found).await
+    }
     /// Nothing to delete: the members and the global cluster go on their own.
     async fn delete(&self, _: &E, _: &Record) -> Result<(), OpError> {
         Ok(())

@@ -1338,9 +1338,9 @@ impl Kind<AwsContext> for VpcEndpoint {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let o = env.ctx.ec2.describe_vpc_endpoints().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVpcEndpoints"))?;
-        Ok(o.vpc_endpoints()
-            .iter()
-            .find(|e| !matches!(e.state().map(|s| s.as_str()), Some("deleted") | Some("deleting")))
-            .map(|e| Record::new(self.name(), e.vpc_endpoint_id().unwrap_or_default(), spec.inputs.clone())))
+        Ok(o.vpc_endpoints().iter().find(|e| !matches!(e.state().map(|s| s.as_str()), Some("deleted") | Some("deleting"))).map(|e| {
+            // Its tables as they are: the next update brings them to the spec's.
+            Record::new(self.name(), e.vpc_endpoint_id().unwrap_or_default(), spec.inputs.clone()).with("route_table_ids", e.route_table_ids().join(","))
+        }))
     }
 }

@@ -610,7 +610,14 @@ impl Kind<AwsContext> for ControllerLeftovers {
         }
         Ok(())
     }
-    async fn find(&self, _: &E, _: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(None)
+    /// Nothing in AWS to find: the component is the cleanup of its
+    /// cluster's leftovers, found (import, adoption) with its cluster.
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Cluster::describe(env, spec.str("cluster")).await?.map(|_| Record::new(self.name(), spec.str("cluster"), spec.inputs.clone())))
+    }
+    /// The cluster's owner.
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        use crate::engine::Cloud;
+        env.ctx.read_tags(&TagRef::Eks(env.ctx.arn("eks", &format!("cluster/{}", found.id)))).await.map(|t| t.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
     }
 }

@@ -228,7 +228,8 @@ impl Kind<AwsContext> for Bucket {
 // ---------------------------------------------------------------- replication
 
 /// Replication of one bucket to another (another region), Replication Time
-/// Control and metrics on. Inputs: `rule_id`, and the dependency names of
+/// Control and metrics on. Inputs: `rule_id`, `source_bucket` (its name),
+/// and the dependency names of
 /// the `source` and `destination` buckets, the `role` S3 assumes and the
 /// `replica_kms` key that encrypts the replicas. Both buckets are versioned
 /// before it exists (they are its dependencies, and a bucket is versioned
@@ -310,6 +311,16 @@ impl Kind<AwsContext> for Replication {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         Self::put(env, spec, deps).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    /// Found on its source bucket (`source_bucket`), and owned by the
+    /// bucket's owner: the rule is part of the bucket.
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("source_bucket"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        use crate::engine::Cloud;
+        Ok(env.ctx.read_tags(&TagRef::S3Bucket(found.id.clone())).await?.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // Before either bucket goes: a bucket with a replication rule that

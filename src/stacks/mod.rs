@@ -644,8 +644,8 @@ impl<S: Stack> Resource for StackResource<S> {
                 }
                 let mut s = state.clone();
                 let none = std::collections::BTreeSet::new();
-                self.fill(&mut s, &ctx, &records, &none, Value::Null);
                 self.stack.read_back(&mut s, &records);
+                self.fill(&mut s, &ctx, &records, &none, Value::Null);
                 if !drift.is_empty() {
                     s.set_attr("changes", Value::string_list(drift.iter().map(|d| format!("drift: {d}"))));
                 }
@@ -701,8 +701,8 @@ impl<S: Stack> Resource for StackResource<S> {
         }
         let mut state = config;
         let none = std::collections::BTreeSet::new();
-        self.fill(&mut state, &ctx, &found, &none, Value::Null);
         self.stack.read_back(&mut state, &found);
+        self.fill(&mut state, &ctx, &found, &none, Value::Null);
         state.set_attr("changes", Value::List(vec![]));
         resp.state = state;
         resp.private = encode_private(&found, &ctx.region);

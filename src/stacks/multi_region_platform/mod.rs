@@ -302,15 +302,14 @@ impl Stack for MultiRegionPlatform {
         m.insert("global_cluster_id", Value::str(format!("{}-aurora", stack_id_of(c))));
         m.insert("db_primary_reader_endpoint", out_of("primary/db", "reader_endpoint"));
         m.insert("db_secondary_reader_endpoint", out_of("secondary/db", "reader_endpoint"));
-        // The writer as recorded: after a switchover, the other cluster.
-        let current = get("global/db.writer").and_then(|r| r.inputs["writer_region"].as_str().map(str::to_string));
-        m.insert("current_writer_region", current.clone().map(Value::str).unwrap_or(Value::Unknown));
-        let writer_side = match current {
-            Some(r) if r == region_of(c, "secondary") => "secondary",
-            Some(_) => "primary",
-            None => "",
+        // The region that writes once the plan is applied (after a refresh,
+        // the one AWS reports: `read_back` wrote it into the configuration).
+        let (current, endpoint) = match get("global/db.writer") {
+            Some(_) => (Value::str(writer_region(c)), out_of(&format!("{}/db", writer_side(c)), "endpoint")),
+            None => (Value::Unknown, Value::Unknown),
         };
-        m.insert("db_writer_endpoint", if writer_side.is_empty() { Value::Unknown } else { out_of(&format!("{writer_side}/db"), "endpoint") });
+        m.insert("current_writer_region", current);
+        m.insert("db_writer_endpoint", endpoint);
         m.insert("db_master_secret_arn", if c.get("db_master_password").is_null() { id_of("primary/secret.db") } else { Value::Null });
         if routing_ready(c) {
             m.insert("record_fqdn", Value::str(s(c, "record_name").trim_end_matches('.')));
@@ -713,7 +712,7 @@ fn storage(c: &Value, out: &mut Vec<Spec>) {
         Spec::new(
             "primary/replication",
             "s3_bucket_replication",
-            json!({"rule_id": "to-secondary", "source": "bucket", "destination": "secondary/bucket", "role": "role.replication", "replica_kms": "secondary/kms"}),
+            json!({"rule_id": "to-secondary", "source_bucket": bucket_name(c, "primary"), "source": "bucket", "destination": "secondary/bucket", "role": "role.replication", "replica_kms": "secondary/kms"}),
         )
         .dep("primary/bucket")
         .dep("secondary/bucket")
