@@ -96,12 +96,70 @@ CONTAINER_SERVICE = [
     ("timeouts.delete", 'timeouts {\n    delete = "1 hour"\n  }', "Invalid timeout", "delete"),
 ]
 
-MATRIX = {"awsstack_docker_host": DOCKER_HOST, "awsstack_container_service": CONTAINER_SERVICE}
+
+MULTI_REGION_PLATFORM = [
+    ("alarm_emails", 'alarm_emails = ["sre@luneo.app", "not-an-email"]', "Invalid email", "alarm_emails"),
+    ("allow_data_loss", 'allow_data_loss = "if needed"', TYPE, "allow_data_loss"),
+    ("artifact_bucket_suffix", 'artifact_bucket_suffix = "Artifacts_"', "Invalid bucket suffix", "artifact_bucket_suffix"),
+    ("cluster_log_types", 'cluster_log_types = ["api", "everything"]', "Invalid log type", "cluster_log_types"),
+    ("db_engine_version", 'db_engine_version = "fifteen"', "Invalid engine version", "db_engine_version"),
+    ("db_master_password", 'db_master_password = "short"', "Invalid master password", "db_master_password"),
+    ("db_master_username", 'db_master_username = "postgres"', "Invalid master user name", "db_master_username"),
+    ("db_primary_instance_class", 'db_primary_instance_class = "r6g.large"', "Invalid instance class", "db_primary_instance_class"),
+    ("db_primary_instance_count", "db_primary_instance_count = 16", "Invalid instance count", "db_primary_instance_count"),
+    ("db_secondary_instance_class", 'db_secondary_instance_class = "db.huge"', "Invalid instance class", "db_secondary_instance_class"),
+    ("db_secondary_instance_count", "db_secondary_instance_count = 0", "Invalid instance count", "db_secondary_instance_count"),
+    ("deletion_protection", 'deletion_protection = "always"', TYPE, "deletion_protection"),
+    ("endpoint_private_access", "endpoint_private_access = [true]", TYPE, "endpoint_private_access"),
+    ("endpoint_public_access", 'endpoint_public_access = "open"', TYPE, "endpoint_public_access"),
+    ("env", 'env = "Prod Env"', "Invalid environment", "env"),
+    ("force_destroy", 'force_destroy = "only if empty"', TYPE, "force_destroy"),
+    ("health_check_failure_threshold", "health_check_failure_threshold = 11", "Value out of range", "health_check_failure_threshold"),
+    ("health_check_path", 'health_check_path = "health"', "Invalid health check path", "health_check_path"),
+    ("hosted_zone_id", 'hosted_zone_id = "zone-1"', "Invalid hosted zone id", "hosted_zone_id"),
+    ("kubernetes_version", 'kubernetes_version = "1.x"', "Invalid Kubernetes version", "kubernetes_version"),
+    ("nat_gateways", 'nat_gateways = "none"', "Invalid NAT mode", "nat_gateways"),
+    ("owner", 'owner = "caf\u00e9 <platform>"', "Invalid tag", "owner"),
+    ("primary_availability_zones", 'primary_availability_zones = ["us-east-1a", "us-east-1b", "us-east-1c"]', "Invalid availability zone", "primary_availability_zones"),
+    ("primary_health_check_domain", 'primary_health_check_domain = "not a host"', "Invalid hostname", "primary_health_check_domain"),
+    ("primary_ingress_hostname", 'primary_ingress_hostname = "-lb-.elb"', "Invalid hostname", "primary_ingress_hostname"),
+    ("primary_region", 'primary_region = "mars-1"', "Unknown region", "primary_region"),
+    ("primary_vpc_cidr", 'primary_vpc_cidr = "10.0.0.0/8"', "Invalid VPC CIDR block", "primary_vpc_cidr"),
+    ("profile", 'profile = "staging"', "Invalid profile", "profile"),
+    ("project_name", 'project_name = "Luneo Platform"', "Invalid project name", "project_name"),
+    ("record_name", 'record_name = "api..luneo.app"', "Invalid hostname", "record_name"),
+    ("replication_backlog_alarm_bytes", "replication_backlog_alarm_bytes = -1", "Value out of range", "replication_backlog_alarm_bytes"),
+    ("replication_lag_alarm_ms", "replication_lag_alarm_ms = 0", "Value out of range", "replication_lag_alarm_ms"),
+    ("rpo_lag_alarm_ms", "rpo_lag_alarm_ms = 0.5", "Value out of range", "rpo_lag_alarm_ms"),
+    ("secondary_availability_zones", 'secondary_availability_zones = ["us-east-1a", "us-east-1a", "us-east-1b"]', "Duplicate availability zone", "secondary_availability_zones"),
+    ("secondary_health_check_domain", 'secondary_health_check_domain = "health check"', "Invalid hostname", "secondary_health_check_domain"),
+    ("secondary_ingress_hostname", 'secondary_ingress_hostname = "lb_1.elb.amazonaws.com"', "Invalid hostname", "secondary_ingress_hostname"),
+    ("secondary_region", 'secondary_region = "eu-west-1"', "Same region twice", "secondary_region"),
+    ("secondary_vpc_cidr", 'secondary_vpc_cidr = "10.10.128.0/17"', "Overlapping VPCs", "secondary_vpc_cidr"),
+    ("skip_final_snapshot", "skip_final_snapshot = [false]", TYPE, "skip_final_snapshot"),
+    ("tags", 'tags = {\n    "aws:team" = "x"\n  }', "Invalid tag", "tags"),
+    ("writer_region", 'writer_region = "ap-south-1"', "Invalid writer region", "writer_region"),
+    ("node_group.ami_type", 'node_group {\n    name           = "gpu"\n    instance_types = ["g5.xlarge"]\n    ami_type       = "UBUNTU"\n  }', "Invalid AMI type", "ami_type"),
+    ("node_group.capacity_type", 'node_group {\n    name           = "gpu"\n    instance_types = ["g5.xlarge"]\n    capacity_type  = "RESERVED"\n  }', "Invalid capacity type", "capacity_type"),
+    ("node_group.desired_size", 'node_group {\n    name           = "gpu"\n    instance_types = ["g5.xlarge"]\n    min_size       = 2\n    desired_size   = 1\n  }', "Invalid sizes", "desired_size"),
+    ("node_group.instance_types", 'node_group {\n    name           = "gpu"\n    instance_types = ["g5 xlarge"]\n  }', "Invalid instance type", "instance_types"),
+    ("node_group.labels", 'node_group {\n    name           = "gpu"\n    instance_types = ["g5.xlarge"]\n    labels         = { kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk = "x" }\n  }', "Invalid label", "labels"),
+    ("node_group.max_size", 'node_group {\n    name           = "gpu"\n    instance_types = ["g5.xlarge"]\n    min_size       = 3\n    max_size       = 2\n  }', "Invalid sizes", "max_size"),
+    ("node_group.min_size", 'node_group {\n    name           = "gpu"\n    instance_types = ["g5.xlarge"]\n    min_size       = -1\n  }', "Invalid size", "min_size"),
+    ("node_group.name", 'node_group {\n    name           = "GPU nodes"\n    instance_types = ["g5.xlarge"]\n  }', "Invalid node group name", "name"),
+    ("node_group.secondary_desired_size", 'node_group {\n    name           = "gpu"\n    instance_types = ["g5.xlarge"]\n    max_size       = 4\n    secondary_desired_size = 5\n  }', "Invalid sizes", "secondary_desired_size"),
+    ("timeouts.create", 'timeouts {\n    create = "forever"\n  }', "Invalid timeout", "create"),
+    ("timeouts.update", 'timeouts {\n    update = "0s"\n  }', "Invalid timeout", "update"),
+    ("timeouts.delete", 'timeouts {\n    delete = "1 hour"\n  }', "Invalid timeout", "delete"),
+]
+
+MATRIX = {"awsstack_docker_host": DOCKER_HOST, "awsstack_container_service": CONTAINER_SERVICE, "awsstack_multi_region_platform": MULTI_REGION_PLATFORM}
 
 # What every resource of the type needs besides the case's body.
 REQUIRED = {
     "awsstack_docker_host": {"project_name": '"badinput"', "ami_id": '"ami-12c6146b"'},
     "awsstack_container_service": {"project_name": '"badinput"'},
+    "awsstack_multi_region_platform": {"project_name": '"badinput"'},
 }
 
 

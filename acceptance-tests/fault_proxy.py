@@ -29,7 +29,20 @@ def action_of(method: str, path: str, headers, body: bytes) -> str:
     q = urllib.parse.urlparse(path).query
     if "Action=" in q:
         return urllib.parse.parse_qs(q)["Action"][0]
+    # REST-JSON APIs name the action by method and path (EKS).
+    bare = urllib.parse.urlparse(path).path
+    for pattern, verb, name in EKS_ROUTES:
+        if method == verb and re.fullmatch(pattern, bare):
+            return name
     return f"S3:{method}"
+
+
+EKS_ROUTES = [
+    (r"/clusters", "POST", "CreateCluster"),
+    (r"/clusters/[^/]+", "DELETE", "DeleteCluster"),
+    (r"/clusters/[^/]+/node-groups", "POST", "CreateNodegroup"),
+    (r"/clusters/[^/]+/node-groups/[^/]+", "DELETE", "DeleteNodegroup"),
+]
 
 
 MUTATING = re.compile(r"^(Create|Put|Register|Allocate|Run|Authorize|Associate|Attach|Modify|Update|Tag|Subscribe|Request)")

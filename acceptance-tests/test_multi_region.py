@@ -4,6 +4,8 @@ checked through the AWS API of its own region. moto only: LocalStack's
 community runtime has no EKS or RDS."""
 
 import json
+import os
+import signal
 
 import pytest
 
@@ -273,9 +275,152 @@ def test_luneo_platform_end_to_end(fresh_emulator, workdir, version):
     assert writer_of(emu) == P, "nothing was deleted"
     tf.apply("-var", "profile=ephemeral")
     lb, tg, sg, keep = controller_load_balancer(emu, stack(tf))
+    if version == "1.15":
+        # Terraform 1.0 does not plan destroys with the provider.
+        p = tf.run("plan", "-destroy", "-no-color", "-var", "profile=ephemeral")
+        text = " ".join(p.stdout.split() + p.stderr.split())
+        assert f"load balancer {lb}" in text and f"target group {tg}" in text and f"security group {sg}" in text, text[-3000:]
+        assert keep not in text
     tf.destroy("-var", "profile=ephemeral")
     left = platform_leftovers(emu)
     assert left == [], left
     ec2 = emu.client("ec2", P)
     assert ec2.describe_security_groups(GroupIds=[keep])["SecurityGroups"], "an untagged group of another VPC is left alone"
     assert emu.client("elbv2", P).describe_target_groups()["TargetGroups"] == []
+
+
+def test_seed_quick_start_applies_with_only_the_hosted_zone(fresh_emulator, workdir):
+    """The seed's `cp terraform.tfvars.example terraform.tfvars`, with only
+    the hosted zone changed: applies, converges, destroys (after the
+    production profile's protection is lifted)."""
+    emu = fresh_emulator
+    zone = emu.client("route53").create_hosted_zone(Name="luneo.app", CallerReference="qs")["HostedZone"]["Id"].split("/")[-1]
+    copy_example("luneo", workdir)
+    (workdir / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    example = (workdir / "terraform.tfvars.example").read_text()
+    assert 'hosted_zone_id = "Z0123456789LUNEO"' in example
+    (workdir / "terraform.tfvars").write_text(example.replace("Z0123456789LUNEO", zone))
+    tf = Terraform("1.0", workdir, emu.endpoint)
+    tf.init()
+    p = tf.apply()
+    assert "Failover records not created yet" in " ".join(p.stdout.split() + p.stderr.split())
+    assert tf.plan().returncode == 0
+    assert tf.outputs().get("route53_record") is None, "no records until the ingress hostnames exist"
+    # The ingress is deployed: the records are an in-place addition.
+    p = tf.run("plan", "-no-color", "-var", f"primary_ingress_hostname={P_HOST}", "-var", f"secondary_ingress_hostname={S_HOST}")
+    text = " ".join(p.stdout.split())
+    assert "create global/dns.primary" in text and "create global/health.secondary" in text and "must be replaced" not in text, p.stdout[-3000:]
+    tf.apply("-var", "profile=ephemeral", "-var", "force_destroy=true")
+    tf.destroy("-var", "profile=ephemeral", "-var", "force_destroy=true")
+    assert platform_leftovers(emu) == []
+
+
+def test_drift_of_each_kind_is_shown_and_repaired(fresh_emulator, workdir):
+    emu = fresh_emulator
+    tf, zone = setup(emu, workdir, "1.15", profile="ephemeral")
+    tf.apply()
+    v = stack(tf)
+    ids = v["resource_ids"]
+    kms = emu.client("kms", P)
+    key = kms.describe_key(KeyId=f"alias/{STACK}-primary")["KeyMetadata"]["KeyId"]
+    kms.disable_key_rotation(KeyId=key)
+    emu.client("s3", P).delete_bucket_replication(Bucket=f"{STACK}-artifacts-{P}")
+    r53 = emu.client("route53")
+    check = ids["global/health.secondary"]
+    r53.update_health_check(HealthCheckId=check, ResourcePath="/changed")
+    recs = failover_records(emu, zone)
+    r53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {"Name": "api.luneo.app.", "Type": "CNAME", "SetIdentifier": f"{STACK}-primary", "Failover": "PRIMARY", "TTL": 60, "ResourceRecords": [{"Value": "hijacked.example.com"}], "HealthCheckId": recs["PRIMARY"][1]}}]},
+    )
+    eks = emu.client("eks", S)
+    group = ids["secondary/nodes.spot"].split(":")[1]
+    eks.update_nodegroup_config(clusterName=f"{STACK}-eks-secondary", nodegroupName=group, scalingConfig={"minSize": 0, "maxSize": 1, "desiredSize": 0})
+    cw = emu.client("cloudwatch", S)
+    alarm = cw.describe_alarms(AlarmNames=[f"{STACK}-s3-replication-backlog"])["MetricAlarms"][0]
+    cw.put_metric_alarm(**{k: alarm[k] for k in ("AlarmName", "Namespace", "MetricName", "Dimensions", "Statistic", "Period", "EvaluationPeriods", "ComparisonOperator", "AlarmActions")}, Threshold=1e12)
+    ec2 = emu.client("ec2", P)
+    subnet = v["primary_public_subnet_ids"][0]
+    ec2.delete_tags(Resources=[subnet], Tags=[{"Key": "kubernetes.io/role/elb"}])
+    iam = emu.client("iam")
+    iam.detach_role_policy(RoleName=f"{STACK}-eks-cluster-primary", PolicyArn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy")
+    eks_s = emu.client("eks", S)
+    cluster_arn = eks_s.describe_cluster(name=f"{STACK}-eks-secondary")["cluster"]["arn"]
+    eks_s.untag_resource(resourceArn=cluster_arn, tagKeys=["env"])
+
+    p = tf.plan()
+    assert p.returncode == 2
+    text = " ".join(p.stdout.split())
+    for line in (
+        "drift: primary/kms (kms_key) changed outside Terraform: rotation",
+        "drift: primary/replication (s3_bucket_replication) was deleted outside Terraform",
+        "drift: global/health.secondary (route53_health_check) changed outside Terraform: path",
+        "drift: global/dns.primary (route53_failover_record) changed outside Terraform: value",
+        "drift: secondary/nodes.spot (eks_node_group) changed outside Terraform: max_size",
+        "drift: secondary/alarm.s3_backlog (cloudwatch_metric_alarm) changed outside Terraform: threshold",
+        f"drift: primary/subnet.public.{P}a (ec2_subnet) changed outside Terraform: tag kubernetes.io/role/elb",
+        "drift: primary/role.cluster (iam_role) changed outside Terraform: managed_policies",
+        "drift: secondary/cluster (eks_cluster) changed outside Terraform: tag env",
+    ):
+        assert line in text, (line, p.stdout[-6000:])
+    assert "must be replaced" not in text
+    tf.apply()
+    assert tf.plan().returncode == 0, "repaired"
+    assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
+    assert emu.client("s3", P).get_bucket_replication(Bucket=f"{STACK}-artifacts-{P}")["ReplicationConfiguration"]["Rules"][0]["ID"] == "to-secondary"
+    assert r53.get_health_check(HealthCheckId=check)["HealthCheck"]["HealthCheckConfig"]["ResourcePath"] == "/health"
+    assert failover_records(emu, zone)["PRIMARY"][0] == P_HOST
+    assert eks.describe_nodegroup(clusterName=f"{STACK}-eks-secondary", nodegroupName=group)["nodegroup"]["scalingConfig"]["maxSize"] == 10
+    assert cw.describe_alarms(AlarmNames=[f"{STACK}-s3-replication-backlog"])["MetricAlarms"][0]["Threshold"] == 524288000
+    assert tags_of(ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["Tags"])["kubernetes.io/role/elb"] == "1"
+    assert "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" in [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=f"{STACK}-eks-cluster-primary")["AttachedPolicies"]]
+    assert eks_s.list_tags_for_resource(resourceArn=cluster_arn)["tags"]["env"] == "prod"
+    tf.destroy()
+    assert platform_leftovers(emu) == []
+
+
+def test_provider_killed_across_both_regions_converges(fresh_emulator, workdir, request):
+    """SIGKILL the provider at the n-th mutating call, for points across
+    the graph of both regions (the call itself still reaches AWS): the
+    next apply adopts what was created, converges, and destroy leaves
+    nothing in either region."""
+    from fault_proxy import MUTATING, FaultProxy, Rule
+
+    emu = fresh_emulator
+    points = list(range(3, 140, 6)) if request.config.getoption("--full") else [7, 48, 95]
+    tried = []
+    for n in points:
+        emu.reset()
+        proxy = FaultProxy(emu.endpoint).start()
+        try:
+            work = workdir / f"kill{n}"
+            work.mkdir()
+            zone = emu.client("route53").create_hosted_zone(Name="luneo.app", CallerReference=f"k{n}")["HostedZone"]["Id"].split("/")[-1]
+            copy_example("luneo", work)
+            (work / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+            (work / "t.auto.tfvars.json").write_text(json.dumps({"hosted_zone_id": zone, "profile": "ephemeral", "force_destroy": True, "primary_ingress_hostname": P_HOST, "secondary_ingress_hostname": S_HOST}))
+            tf = Terraform("1.15", work, proxy.endpoint)
+            tf.init()
+            killed = []
+
+            def kill(action, endpoint=proxy.endpoint):
+                for pid in harness.provider_pids(endpoint):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(action)
+
+            proxy.set(Rule(match=MUTATING.pattern, mode="callback", nth=n, callback=kill))
+            p = tf.apply(check=False)
+            proxy.clear()
+            if not killed:
+                assert p.returncode == 0
+                continue
+            tried.append((n, killed[0]))
+            assert p.returncode == 1
+            tf.apply()
+            assert tf.plan().returncode == 0
+            tf.destroy()
+            assert platform_leftovers(emu) == [], (n, killed)
+        finally:
+            proxy.stop()
+    print(f"luneo: kill points that converged: {tried}")
+    assert len(tried) >= (15 if request.config.getoption("--full") else 3), tried

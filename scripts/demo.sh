@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: set up (idempotent), start the local AWS emulator, apply
 # an example (default examples/kauri; `scripts/demo.sh kavak` for the
-# container service) with the real Terraform CLI and print its outputs.
+# container service, `scripts/demo.sh luneo` for the multi-region platform,
+# state in the seed's S3 backend with DynamoDB locking on the emulator) with
+# the real Terraform CLI and print its outputs.
 #   scripts/demo.sh            apply and print the outputs
 #   scripts/demo.sh destroy [example]   destroy the stack and stop the emulator
 set -euo pipefail

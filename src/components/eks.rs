@@ -553,6 +553,10 @@ impl Kind<AwsContext> for ControllerLeftovers {
     async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
+    async fn delete_notice(&self, env: &E, rec: &Record) -> Result<Option<String>, OpError> {
+        let l = Self::list(env, &rec.id).await?;
+        Ok((!l.is_empty()).then(|| format!("what the AWS Load Balancer Controller created for cluster {} (tagged {CONTROLLER_CLUSTER_TAG}): {}", rec.id, l.join(", "))))
+    }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let cluster = &rec.id;
         let (lbs, tgs) = Self::tagged(env, cluster).await?;

@@ -30,6 +30,30 @@ impl Key {
         }
         Ok(None)
     }
+    /// The key tagged with this stack's id and the component `key`, unless
+    /// it is scheduled for deletion.
+    async fn by_tags(env: &E, key: &str) -> Result<Option<String>, OpError> {
+        use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
+        let mut pages = env.ctx.kms.list_keys().into_paginator().send();
+        while let Some(p) = pages.next().await {
+            for k in p.map_err(op("ListKeys"))?.keys() {
+                let Some(id) = k.key_id() else { continue };
+                let tags = match env.ctx.kms.list_resource_tags().key_id(id).send().await {
+                    Ok(t) => t,
+                    // AWS-managed keys refuse it: not ours.
+                    Err(_) => continue,
+                };
+                let has = |k: &str, v: &str| tags.tags().iter().any(|t| t.tag_key() == k && t.tag_value() == v);
+                if has(TAG_STACK_ID, &env.stack_id) && has(TAG_COMPONENT, key) {
+                    let d = env.ctx.kms.describe_key().key_id(id).send().await.map_err(op("DescribeKey"))?;
+                    if d.key_metadata().and_then(|m| m.key_state()) != Some(&KeyState::PendingDeletion) {
+                        return Ok(Some(id.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
     async fn set_rotation(env: &E, id: &str, on: bool) -> Result<(), OpError> {
         if on {
             env.ctx.kms.enable_key_rotation().key_id(id).send().await.map_err(op("EnableKeyRotation"))?;
@@ -107,8 +131,14 @@ impl Kind<AwsContext> for Key {
             Err(e) => Err(op("ScheduleKeyDeletion")(e)),
         }
     }
+    /// By its alias; else (an apply interrupted between CreateKey and
+    /// CreateAlias) by the stack's tags, which the key got at create.
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let Some(id) = Self::by_alias(env, spec.str("alias")).await? else { return Ok(None) };
+        let id = match Self::by_alias(env, spec.str("alias")).await? {
+            Some(id) => Some(id),
+            None => Self::by_tags(env, &spec.key).await?,
+        };
+        let Some(id) = id else { return Ok(None) };
         let probe = Record::new(self.name(), id, spec.inputs.clone());
         self.read(env, &probe).await
     }

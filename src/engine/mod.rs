@@ -342,6 +342,13 @@ pub trait Kind<C: Cloud>: Send + Sync {
     async fn delete_blocker(&self, _env: &Env<C>, _rec: &Record) -> Result<Option<OpError>, OpError> {
         Ok(None)
     }
+    /// What deleting the recorded object will delete besides it (objects
+    /// others created that would block the delete, such as the load
+    /// balancers an ingress controller made in the stack's subnets): shown
+    /// at plan, so a destroy says everything it will remove.
+    async fn delete_notice(&self, _env: &Env<C>, _rec: &Record) -> Result<Option<String>, OpError> {
+        Ok(None)
+    }
     /// The stack id an object that `find` returned belongs to (None: no
     /// stack's). By default its stack-id tag; a kind AWS cannot tag reads
     /// back a marker of its own.
@@ -396,6 +403,22 @@ pub async fn delete_blockers<C: Cloud>(env: &Arc<Env<C>>, kinds: &Kinds<C>, reco
         match kind.delete_blocker(&placed(env, rec.region.as_deref()), rec).await {
             Ok(None) => {}
             Ok(Some(e)) | Err(e) => out.push(ApplyError { key: key.clone(), action: Action::Delete, message: e.message, attribute: e.attribute }),
+        }
+    }
+    out
+}
+
+/// What the deletes of `keys` will remove besides the components
+/// themselves, one line per component that says so.
+pub async fn delete_notices<C: Cloud>(env: &Arc<Env<C>>, kinds: &Kinds<C>, recorded: &Records, keys: &[String]) -> Vec<String> {
+    let mut out = vec![];
+    for key in keys {
+        let Some(rec) = recorded.get(key) else { continue };
+        let Ok(kind) = kinds.get(&rec.kind) else { continue };
+        match kind.delete_notice(&placed(env, rec.region.as_deref()), rec).await {
+            Ok(Some(n)) => out.push(format!("delete {key}: {n}")),
+            Ok(None) => {}
+            Err(e) => out.push(format!("delete {key}: could not list what it will also delete ({})", e.message)),
         }
     }
     out

@@ -213,6 +213,17 @@ impl<S: Stack> StackResource<S> {
         d.has_errors().then_some(d)
     }
 
+    /// Warnings naming what the deletes of `changes` remove besides the
+    /// stack's own sub-resources.
+    async fn delete_notices(&self, env: &Arc<Env<AwsContext>>, kinds: &Kinds<AwsContext>, recorded: &Records, changes: &[engine::Change]) -> Diagnostics {
+        let keys: Vec<String> = changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).map(|c| c.key.clone()).collect();
+        let mut d = Diagnostics::default();
+        for n in engine::delete_notices(env, kinds, recorded, &keys).await {
+            d.push(Diagnostic::warning("Also deleted", n));
+        }
+        d
+    }
+
     /// The stack's components, each with its tags. Every AWS name derives
     /// from `project_name` unless the stack names another attribute.
     fn desired(&self, env: &Env<AwsContext>, config: &Value, ctx: &AwsContext) -> Vec<Spec> {
@@ -393,6 +404,8 @@ impl<S: Stack> Resource for StackResource<S> {
                             let all = destroy_all(&recorded);
                             if let Some(d) = self.delete_blocked(&env, &self.stack.kinds(), &recorded, &all).await {
                                 resp.diagnostics.extend(d);
+                            } else {
+                                resp.diagnostics.extend(self.delete_notices(&env, &self.stack.kinds(), &recorded, &all).await);
                             }
                         }
                         Err(d) => resp.diagnostics.push(d),
@@ -479,6 +492,7 @@ impl<S: Stack> Resource for StackResource<S> {
             resp.diagnostics.extend(d);
             return resp;
         }
+        resp.diagnostics.extend(self.delete_notices(&self.env(ctx.clone(), &planned, "update"), &kinds, &recorded, &changes).await);
         let pending = engine::pending_keys(&changes);
         // Start from the prior computed values so that nothing changes when
         // nothing changes.

@@ -1001,7 +1001,8 @@ fn validate_config(c: &Value) -> Diagnostics {
             if max < 1 || min > max {
                 d.error_at(at("max_size"), "Invalid sizes", format!("min_size ({min}) ≤ max_size ({max}) and max_size ≥ 1 are required"));
             }
-            for (a, n) in [("desired_size", desired), ("secondary_desired_size", standby)] {
+            // Only against a valid range: one error, not three, for min > max.
+            for (a, n) in [("desired_size", desired), ("secondary_desired_size", standby)].into_iter().filter(|_| max >= 1 && min <= max) {
                 if let Some(n) = n {
                     if n < min || n > max {
                         d.error_at(at(a), "Invalid sizes", format!("{a} ({n}) must be between min_size ({min}) and max_size ({max})"));
@@ -1054,7 +1055,7 @@ fn validate_config(c: &Value) -> Diagnostics {
     if let Some(x) = c.get("artifact_bucket_suffix").as_str() {
         if x.is_empty() || x.len() > 20 || !x.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-') || x.starts_with('-') || x.ends_with('-') {
             d.error_at(Path::attr("artifact_bucket_suffix"), "Invalid bucket suffix", format!("{x:?}: 1-20 lowercase letters, digits or inner hyphens"));
-        } else if let (Some(p), Some(e)) = (c.get("project_name").as_str(), c.get("env").as_str()) {
+        } else if let (Some(p), Some(e)) = (c.get("project_name").as_str().filter(|p| v::project_name(p).is_ok()), c.get("env").as_str().filter(|e| v::project_name(e).is_ok())) {
             for side in SIDES {
                 let name = format!("{p}-{e}-{x}-{}", region_of(c, side));
                 if let Err(err) = v::bucket_name(&name) {
@@ -1072,8 +1073,7 @@ fn validate_config(c: &Value) -> Diagnostics {
                 "Invalid hosted zone id",
                 format!("{z:?} is not a Route53 hosted zone id (upper-case letters and digits, e.g. Z0123456789ABCDEFGHIJ)"),
             );
-        }
-        if c.get("record_name").is_null() {
+        } else if c.get("record_name").is_null() {
             d.error_at(Path::attr("record_name"), "Missing record name", "hosted_zone_id is set: record_name names the failover records (e.g. \"api.luneo.app\")");
         }
     }
