@@ -243,16 +243,19 @@ impl Kind<AwsContext> for MemberCluster {
         Ok(Self::describe(env, &rec.id).await?.filter(|c| c.status() != Some("deleting")).map(|c| self.observe(&rec.inputs, &c)))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        env.ctx
+        let mut req = env
+            .ctx
             .rds
             .modify_db_cluster()
             .db_cluster_identifier(&old.id)
             .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
             .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(7) as i32)
-            .apply_immediately(true)
-            .send()
-            .await
-            .map_err(op("ModifyDBCluster"))?;
+            .apply_immediately(true);
+        // A new master password (its hash changed): set in place, never logged.
+        if let Some(p) = spec.secret.as_ref().filter(|_| spec.input("password_sha256") != &old.inputs["password_sha256"]) {
+            req = req.master_user_password(p);
+        }
+        req.send().await.map_err(op("ModifyDBCluster"))?;
         self.wait_available(env, &old.id, &spec.inputs).await
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -514,8 +517,34 @@ impl Kind<AwsContext> for Writer {
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
         GlobalCluster.owner(env, found).await
     }
-    /// Nothing to delete: the members and the global cluster go on their own.
-    async fn delete(&self, _: &E, _: &Record) -> Result<(), OpError> {
+    /// Runs first on destroy (it depends on every member): detaches the
+    /// readers from the global cluster, each then available on its own, so
+    /// that every member's delete finds itself alone or detached. Waiting
+    /// inside the writer's delete instead would hold a slot of the engine
+    /// for as long as the readers' deletes wait for one.
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let Some(g) = describe_global(env, &rec.id).await? else { return Ok(()) };
+        let readers: Vec<String> = g.global_cluster_members().iter().filter(|m| m.is_writer() != Some(true)).filter_map(|m| m.db_cluster_arn().map(str::to_string)).collect();
+        for arn in readers {
+            let ctx = env.ctx.clone().region_context(arn_region(&arn));
+            env.retry(
+                Duration::from_secs(600),
+                |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidDBClusterStateFault"]),
+                || ctx.rds.remove_from_global_cluster().global_cluster_identifier(&rec.id).db_cluster_identifier(&arn).send(),
+            )
+            .await
+            .map_err(op("RemoveFromGlobalCluster"))?;
+            env.wait_until(&format!("{arn} to leave {}", rec.id), || async {
+                Ok(describe_global(env, &rec.id).await?.map(|g| !g.global_cluster_members().iter().any(|m| m.db_cluster_arn() == Some(arn.as_str()))).unwrap_or(true).then_some(()))
+            })
+            .await?;
+            let rds = ctx.rds.clone();
+            let id = arn.rsplit(':').next().unwrap_or_default().to_string();
+            sdk_wait(env, &format!("Aurora cluster {id} to be available after leaving {}", rec.id), |max| async move {
+                rds.wait_until_db_cluster_available().db_cluster_identifier(id).wait(max).await
+            })
+            .await?;
+        }
         Ok(())
     }
 }

@@ -296,6 +296,12 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
     }
     let max_attempts = c.get("max_retries").as_f64().map(|n| n as u32 + 1).unwrap_or(11);
     loader = loader.retry_config(RetryConfig::standard().with_max_attempts(max_attempts).with_initial_backoff(std::time::Duration::from_millis(200)));
+    // An attempt that gets no answer is abandoned and retried rather than
+    // awaited forever (the SDK sets no read timeout of its own): no call
+    // of the stacks takes a minute to answer.
+    loader = loader.timeout_config(
+        aws_config::timeout::TimeoutConfig::builder().connect_timeout(std::time::Duration::from_secs(10)).operation_attempt_timeout(std::time::Duration::from_secs(60)).build(),
+    );
     let mut config = loader.load().await;
     let region = config
         .region()

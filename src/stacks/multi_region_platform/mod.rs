@@ -230,6 +230,34 @@ impl Stack for MultiRegionPlatform {
         validate_config(c)
     }
 
+    /// Changes AWS makes only in steps, or that the stack does not make:
+    /// refused at plan rather than planned as an update that cannot happen.
+    fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        let minor = |v: &Value| v.as_str().and_then(|x| x.strip_prefix("1.")).and_then(|m| m.parse::<i64>().ok());
+        if let (Some(old), Some(new)) = (minor(prior.get("kubernetes_version")), minor(c.get("kubernetes_version"))) {
+            if new < old {
+                d.error_at(Path::attr("kubernetes_version"), "Kubernetes cannot be downgraded", format!("the clusters run 1.{old}; EKS cannot go back to 1.{new}"));
+            } else if new > old + 1 {
+                d.error_at(
+                    Path::attr("kubernetes_version"),
+                    "One minor version at a time",
+                    format!("EKS upgrades one minor version at a time: apply 1.{} first, then 1.{new}", old + 1),
+                );
+            }
+        }
+        if let (Some(old), Some(new)) = (prior.get("db_engine_version").as_str(), c.get("db_engine_version").as_str()) {
+            if old != new {
+                d.error_at(
+                    Path::attr("db_engine_version"),
+                    "Engine upgrade of a global database",
+                    format!("upgrading an Aurora global database ({old} → {new}) is not done by this stack yet: upgrade it with `aws rds modify-global-cluster --engine-version {new} --allow-major-version-upgrade`, then set {new} here"),
+                );
+            }
+        }
+        d
+    }
+
     fn stack_id(&self, c: &Value) -> String {
         stack_id_of(c)
     }

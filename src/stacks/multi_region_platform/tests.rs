@@ -163,3 +163,14 @@ fn bad_input_is_refused_on_its_attribute() {
     }
     assert!(errors(&config(&[])).is_empty(), "{:?}", errors(&config(&[])));
 }
+
+#[test]
+fn upgrades_go_one_minor_version_at_a_time_and_engine_upgrades_are_refused() {
+    let p = MultiRegionPlatform::new();
+    let at = |v: &str, db: &str| config(&[("kubernetes_version", Value::str(v)), ("db_engine_version", Value::str(db))]);
+    let paths = |d: Diagnostics| d.0.into_iter().map(|d| d.path.map(|p| p.to_string()).unwrap_or_default()).collect::<Vec<_>>();
+    assert!(paths(p.validate_change(&at("1.29", "15.4"), &at("1.30", "15.4"))).is_empty());
+    assert_eq!(paths(p.validate_change(&at("1.29", "15.4"), &at("1.31", "15.4"))), vec!["kubernetes_version"]);
+    assert_eq!(paths(p.validate_change(&at("1.30", "15.4"), &at("1.29", "15.4"))), vec!["kubernetes_version"]);
+    assert_eq!(paths(p.validate_change(&at("1.29", "15.4"), &at("1.29", "16.1"))), vec!["db_engine_version"]);
+}
