@@ -39,6 +39,31 @@ pub fn writer_region(g: &Global) -> Option<String> {
     g.global_cluster_members().iter().find(|m| m.is_writer() == Some(true)).and_then(|m| m.db_cluster_arn()).map(|a| arn_region(a).to_string())
 }
 
+/// Takes the member `arn` out of the global cluster with the clients of its
+/// region (`ctx`) and waits until it has left and is available on its own:
+/// only then can it be deleted.
+async fn detach(env: &E, ctx: &AwsContext, global: &str, arn: &str) -> Result<(), OpError> {
+    let id = arn.rsplit(':').next().unwrap_or_default().to_string();
+    env.retry(
+        Duration::from_secs(600),
+        |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidDBClusterStateFault"]),
+        || ctx.rds.remove_from_global_cluster().global_cluster_identifier(global).db_cluster_identifier(arn).send(),
+    )
+    .await
+    .map_err(op("RemoveFromGlobalCluster"))?;
+    env.wait_until(&format!("Aurora cluster {id} to leave {global}"), || async {
+        Ok(describe_global(env, global).await?.map(|g| !g.global_cluster_members().iter().any(|m| m.db_cluster_arn() == Some(arn))).unwrap_or(true).then_some(()))
+    })
+    .await?;
+    let rds = ctx.rds.clone();
+    let i = id.clone();
+    sdk_wait(env, &format!("Aurora cluster {id} to be available after leaving {global}"), |max| async move {
+        rds.wait_until_db_cluster_available().db_cluster_identifier(i).wait(max).await
+    })
+    .await?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------- global cluster
 
 /// Inputs: `id`, `engine`, `engine_version`, `deletion_protection`.
@@ -263,36 +288,17 @@ impl Kind<AwsContext> for MemberCluster {
         let Some(c) = Self::describe(env, id).await? else { return Ok(()) };
         let arn = c.db_cluster_arn().unwrap_or_default().to_string();
         let global = rec.inputs["global_cluster"].as_str().unwrap_or_default().to_string();
-        // The writer leaves last: wait until every other member is gone.
-        let member_of = |g: &Global| g.global_cluster_members().iter().find(|m| m.db_cluster_arn() == Some(arn.as_str())).cloned();
+        // Readers leave first: the writer component detaches them before the
+        // members' deletes (waiting here would hold an engine slot while a
+        // reader's delete waits for one).
         let mut was_writer = false;
         if let Some(g) = describe_global(env, &global).await? {
-            if let Some(m) = member_of(&g) {
+            if let Some(m) = g.global_cluster_members().iter().find(|m| m.db_cluster_arn() == Some(arn.as_str())) {
                 was_writer = m.is_writer() == Some(true);
-                if was_writer {
-                    env.wait_until(&format!("the other members of {global} to leave before its writer {id}"), || async {
-                        Ok(describe_global(env, &global).await?.map(|g| g.global_cluster_members().len() <= 1).unwrap_or(true).then_some(()))
-                    })
-                    .await?;
+                if was_writer && g.global_cluster_members().len() > 1 {
+                    return Err(OpError::new(format!("{id} writes for {global}, which still has other members: they leave first (run destroy again)")));
                 }
-                env.retry(
-                    Duration::from_secs(600),
-                    |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidDBClusterStateFault"]),
-                    || env.ctx.rds.remove_from_global_cluster().global_cluster_identifier(&global).db_cluster_identifier(&arn).send(),
-                )
-                .await
-                .map_err(op("RemoveFromGlobalCluster"))?;
-                // Detached, then available on its own: only then deletable.
-                env.wait_until(&format!("Aurora cluster {id} to leave {global}"), || async {
-                    Ok(describe_global(env, &global).await?.map(|g| member_of(&g).is_none()).unwrap_or(true).then_some(()))
-                })
-                .await?;
-                let rds = env.ctx.rds.clone();
-                let i = id.clone();
-                sdk_wait(env, &format!("Aurora cluster {id} to be available after leaving {global}"), |max| async move {
-                    rds.wait_until_db_cluster_available().db_cluster_identifier(i).wait(max).await
-                })
-                .await?;
+                detach(env, &env.ctx, &global, &arn).await?;
             }
         }
         if c.deletion_protection() == Some(true) {
@@ -526,24 +532,7 @@ impl Kind<AwsContext> for Writer {
         let Some(g) = describe_global(env, &rec.id).await? else { return Ok(()) };
         let readers: Vec<String> = g.global_cluster_members().iter().filter(|m| m.is_writer() != Some(true)).filter_map(|m| m.db_cluster_arn().map(str::to_string)).collect();
         for arn in readers {
-            let ctx = env.ctx.clone().region_context(arn_region(&arn));
-            env.retry(
-                Duration::from_secs(600),
-                |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidDBClusterStateFault"]),
-                || ctx.rds.remove_from_global_cluster().global_cluster_identifier(&rec.id).db_cluster_identifier(&arn).send(),
-            )
-            .await
-            .map_err(op("RemoveFromGlobalCluster"))?;
-            env.wait_until(&format!("{arn} to leave {}", rec.id), || async {
-                Ok(describe_global(env, &rec.id).await?.map(|g| !g.global_cluster_members().iter().any(|m| m.db_cluster_arn() == Some(arn.as_str()))).unwrap_or(true).then_some(()))
-            })
-            .await?;
-            let rds = ctx.rds.clone();
-            let id = arn.rsplit(':').next().unwrap_or_default().to_string();
-            sdk_wait(env, &format!("Aurora cluster {id} to be available after leaving {}", rec.id), |max| async move {
-                rds.wait_until_db_cluster_available().db_cluster_identifier(id).wait(max).await
-            })
-            .await?;
+            detach(env, &env.ctx.clone().region_context(arn_region(&arn)), &rec.id, &arn).await?;
         }
         Ok(())
     }

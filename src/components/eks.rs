@@ -11,9 +11,7 @@ use aws_sdk_eks::client::Waiters;
 use serde_json::{json, Value as Json};
 use std::time::Duration;
 
-fn strings(v: &Json) -> Vec<String> {
-    v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
-}
+use super::json_strings as strings;
 
 fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::code_in(e, &["ResourceNotFoundException"])

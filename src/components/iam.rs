@@ -32,9 +32,7 @@ pub fn render(template: &str, deps: &Records) -> String {
     s
 }
 
-fn policy_list(v: &serde_json::Value) -> Vec<String> {
-    v.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
-}
+use super::json_strings as policy_list;
 
 async fn attached_policies(env: &E, role: &str) -> Result<Vec<String>, OpError> {
     let mut out = vec![];

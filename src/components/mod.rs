@@ -61,6 +61,11 @@ pub fn bad<E2: std::fmt::Display>(what: &'static str) -> impl Fn(E2) -> OpError 
     move |e| OpError::new(format!("{what}: {e}"))
 }
 
+/// The strings of a JSON array input (an absent or non-array input: none).
+pub fn json_strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
+}
+
 pub fn sha256_hex(s: &str) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(s.as_bytes());

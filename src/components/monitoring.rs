@@ -34,7 +34,7 @@ impl Topic {
 }
 
 fn emails(spec: &Spec) -> Vec<String> {
-    spec.input("emails").as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
+    super::json_strings(spec.input("emails"))
 }
 
 #[tonic::async_trait]

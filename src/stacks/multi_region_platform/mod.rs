@@ -273,24 +273,11 @@ impl Stack for MultiRegionPlatform {
     }
 
     fn desired(&self, c: &Value, _ctx: &AwsContext) -> Vec<Spec> {
-        let id = stack_id_of(c);
-        let prod = production(c);
-        let mut out = vec![];
-        for side in SIDES {
-            network(c, side, &mut out);
-            cluster(c, side, &mut out);
-        }
-        database(c, &mut out);
-        storage(c, &mut out);
-        observability(c, &mut out);
-        if routing_ready(c) {
-            routing(c, &mut out);
-        }
-        let _ = prod;
+        let mut out = components(c);
         out.push(Spec::new(
             "manifest",
             "ssm_parameter",
-            json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)}),
+            json!({"name": crate::stacks::manifest_name(&stack_id_of(c)), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)}),
         ));
         out
     }
@@ -388,20 +375,26 @@ impl Stack for MultiRegionPlatform {
         }
         state.set_attr("writer_region", Value::str(actual));
     }
-
-    fn restore_secrets<'a>(&'a self, ctx: &'a AwsContext, config: &'a mut Value) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            // A given master password is not in the manifest and not
-            // readable back: the import leaves it unset, and the next plan
-            // shows it as an in-place change to apply.
-            let _ = ctx;
-            let _ = config;
-            Ok(())
-        })
-    }
 }
 
 // ---------------------------------------------------------------- graph
+
+/// Every component of the platform but the manifest: the two regions'
+/// networks and clusters, then what spans them.
+fn components(c: &Value) -> Vec<Spec> {
+    let mut out = vec![];
+    for side in SIDES {
+        network(c, side, &mut out);
+        cluster(c, side, &mut out);
+    }
+    database(c, &mut out);
+    storage(c, &mut out);
+    observability(c, &mut out);
+    if routing_ready(c) {
+        routing(c, &mut out);
+    }
+    out
+}
 
 fn network(c: &Value, side: &str, out: &mut Vec<Spec>) {
     let region = region_of(c, side);

@@ -26,18 +26,7 @@ fn errors(c: &Value) -> Vec<(String, String)> {
 }
 
 fn graph(c: &Value) -> BTreeMap<String, Spec> {
-    let mut out = vec![];
-    for side in SIDES {
-        network(c, side, &mut out);
-        cluster(c, side, &mut out);
-    }
-    database(c, &mut out);
-    storage(c, &mut out);
-    observability(c, &mut out);
-    if routing_ready(c) {
-        routing(c, &mut out);
-    }
-    out.into_iter().map(|s| (s.key.clone(), s)).collect()
+    components(c).into_iter().map(|s| (s.key.clone(), s)).collect()
 }
 
 #[test]
