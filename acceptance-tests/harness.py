@@ -20,7 +20,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools"
 EXAMPLES = ROOT / "examples"
-PROVIDER_VERSION = "0.1.0"
+def _cargo_version() -> str:
+    """The provider's version: Cargo.toml is its only source."""
+    import re
+
+    m = re.search(r'^version = "([^"]+)"$', (ROOT / "Cargo.toml").read_text(), re.M)
+    assert m, "no version in Cargo.toml"
+    return m.group(1)
+
+
+PROVIDER_VERSION = _cargo_version()
 PROVIDER_BIN = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "terraform-provider-awsstack"
 TERRAFORMS = {"1.0": TOOLS / "bin" / "terraform-1.0", "1.15": TOOLS / "bin" / "terraform-1.15"}
 ACCOUNT = "123456789012"

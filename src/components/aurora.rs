@@ -276,8 +276,10 @@ impl Kind<AwsContext> for MemberCluster {
             .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
             .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(7) as i32)
             .apply_immediately(true);
-        // A new master password (its hash changed): set in place, never logged.
-        if let Some(p) = spec.secret.as_ref().filter(|_| spec.input("password_sha256") != &old.inputs["password_sha256"]) {
+        // A new master password (its hash, or the version of a write-only
+        // one, changed): set in place, never logged.
+        let changed = |k: &str| spec.input(k) != old.inputs.get(k).unwrap_or(&serde_json::Value::Null);
+        if let Some(p) = spec.secret.as_ref().filter(|_| changed("password_sha256") || changed("password_version")) {
             req = req.master_user_password(p);
         }
         req.send().await.map_err(op("ModifyDBCluster"))?;

@@ -12,6 +12,7 @@ pub mod elb;
 pub mod iam;
 pub mod kms;
 pub mod monitoring;
+pub mod network;
 pub mod registry;
 pub mod s3;
 pub mod secrets;
@@ -95,6 +96,8 @@ pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
     use std::sync::Arc;
     crate::engine::Kinds::new(vec![
         Arc::new(ec2::Vpc),
+        Arc::new(network::ExistingVpc),
+        Arc::new(network::ExistingSubnet),
         Arc::new(ec2::InternetGateway),
         Arc::new(ec2::Subnet),
         Arc::new(ec2::PUBLIC_ROUTE_TABLE),

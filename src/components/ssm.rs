@@ -10,8 +10,9 @@ use crate::provider::AwsContext;
 use aws_sdk_ssm::types::{ParameterType, Tag};
 use serde_json::json;
 
-/// Inputs: `name`, `secure` (bool), `value_sha256`; value in `Spec::secret`
-/// (or `value` for non-secure parameters).
+/// Inputs: `name`, `secure` (bool), and `value_sha256` or, for a
+/// write-only value, `value_version` (what a plan compares); the value
+/// itself in `Spec::secret` (or `value` for non-secure parameters).
 pub struct Parameter;
 
 fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
@@ -55,9 +56,11 @@ impl Kind<AwsContext> for Parameter {
             Ok(o) => {
                 let mut r = rec.clone();
                 let v = o.parameter().and_then(|p| p.value()).unwrap_or_default();
+                // A secure value is recorded as its hash, a write-only one
+                // (`value_version`) not at all, a plain one as it is.
                 if rec.inputs.get("value_sha256").is_some() {
                     r.inputs["value_sha256"] = json!(sha256_hex(v));
-                } else {
+                } else if rec.inputs.get("value").is_some() {
                     r.inputs["value"] = json!(v);
                 }
                 Ok(Some(r))

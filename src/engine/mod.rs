@@ -349,6 +349,13 @@ pub trait Kind<C: Cloud>: Send + Sync {
     async fn delete_notice(&self, _env: &Env<C>, _rec: &Record) -> Result<Option<String>, OpError> {
         Ok(None)
     }
+    /// An object the stack uses and does not own (a VPC or subnet of the
+    /// user's own network): `create` only checks it and records it, and the
+    /// engine never tags it, never deletes it (a delete forgets the record)
+    /// and refuses to replace it (see `referenced_replacements`).
+    fn referenced(&self) -> bool {
+        false
+    }
     /// The stack id an object that `find` returned belongs to (None: no
     /// stack's). By default its stack-id tag; a kind AWS cannot tag reads
     /// back a marker of its own.
@@ -505,6 +512,28 @@ fn differing_fields(desired: &Json, recorded: &Json) -> Vec<String> {
 
 /// Desired graph vs recorded components → the changes, in dependency order
 /// (deletes last).
+/// The replacements in `changes` that involve an object the stack does not
+/// own (a referenced VPC exchanged for another, or for one of the stack's
+/// own, or the reverse): each would re-create everything that depends on it
+/// (load balancer, database, cache) in another network, so a plan refuses
+/// them. Each with the attribute that decides it.
+pub fn referenced_replacements<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records, changes: &[Change]) -> Vec<(String, Option<&'static str>, String)> {
+    let referenced = |k: &str| kinds.get(k).map(|k| k.referenced()).unwrap_or(false);
+    let mut out = vec![];
+    for c in changes.iter().filter(|c| c.action == Action::Replace) {
+        let (Some(spec), Some(rec)) = (desired.iter().find(|s| s.key == c.key), recorded.get(&c.key)) else { continue };
+        if referenced(spec.kind) || referenced(&rec.kind) {
+            let what = match (referenced(&rec.kind), referenced(spec.kind)) {
+                (false, true) => format!("{} is the stack's own ({}), and the configuration now names an existing one", c.key, rec.id),
+                (true, false) => format!("{} is an existing one ({}) that the stack does not own, and the configuration now asks the stack to create its own", c.key, rec.id),
+                _ => format!("{} would change from {} to another existing one", c.key, rec.id),
+            };
+            out.push((c.key.clone(), spec.named_by, what));
+        }
+    }
+    out
+}
+
 pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) -> Result<Vec<Change>, String> {
     let order = topo_order(desired)?;
     let by_key: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.key.as_str(), s)).collect();
@@ -781,7 +810,8 @@ async fn delete_keys<C: Cloud>(
             tracing::info!(component = %key, "deleting");
             let started = std::time::SystemTime::now();
             let env = placed(&env, rec.region.as_deref());
-            let r = kind.delete(&env, &rec).await;
+            // Not the stack's to delete: forgetting it is the whole delete.
+            let r = if kind.referenced() { Ok(()) } else { kind.delete(&env, &rec).await };
             timings::record(&key, action, started, rec.deps.iter().map(String::as_str));
             match r {
                 Ok(()) => {

@@ -18,7 +18,9 @@ fn type_name(t: &Type) -> String {
 
 fn attr_line(a: &Attribute) -> String {
     let mut extra = vec![type_name(&a.ty)];
-    if a.sensitive {
+    if a.write_only {
+        extra.push("[Write-only](https://developer.hashicorp.com/terraform/language/resources/ephemeral#write-only-arguments), Terraform 1.11+".into());
+    } else if a.sensitive {
         extra.push("Sensitive".into());
     }
     if a.requires_replace {

@@ -23,11 +23,32 @@ pub struct Attribute {
     pub requires_replace: bool,
     /// Value used when the configuration leaves an optional attribute null.
     pub default: Option<Value>,
+    /// Terraform >= 1.11 keeps the value out of the plan and the state: the
+    /// provider sees it in the configuration only. Named `<x>_wo`, with a
+    /// `<x>_wo_version` whose change is what sends a new value.
+    pub write_only: bool,
+    /// Optional and computed, and what the stack builds depends on whether
+    /// the configuration sets it (`vpc_id`: an existing network, else the
+    /// stack's own): the stack sees the configuration's value, never the
+    /// prior state's computed one that Terraform proposes in its place.
+    pub from_config: bool,
 }
 
 impl Attribute {
     fn new(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute { name, ty, description, required: false, optional: false, computed: false, sensitive: false, requires_replace: false, default: None }
+        Attribute {
+            name,
+            ty,
+            description,
+            required: false,
+            optional: false,
+            computed: false,
+            sensitive: false,
+            requires_replace: false,
+            default: None,
+            write_only: false,
+            from_config: false,
+        }
     }
     pub fn required(name: &'static str, ty: Type, description: &'static str) -> Self {
         Attribute { required: true, ..Self::new(name, ty, description) }
@@ -48,6 +69,20 @@ impl Attribute {
     }
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+    /// Write-only (and sensitive, for the Terraform versions that would
+    /// show it: they are refused anyway).
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
+        self.sensitive = true;
+        self
+    }
+    /// Optional and computed, decided by the configuration (see the field).
+    pub fn from_config(mut self) -> Self {
+        self.optional = true;
+        self.computed = true;
+        self.from_config = true;
         self
     }
     pub fn force_new(mut self) -> Self {
@@ -145,6 +180,83 @@ fn read_only_at(block: &Block, v: &Value, at: &crate::value::Path, d: &mut Diagn
     }
 }
 
+/// The checks of write-only attributes (top level), at validate and plan:
+/// refused when the client keeps them in the state (Terraform < 1.11 does
+/// not set `write_only_attributes_allowed`), each needs its `_version`
+/// (the only thing Terraform compares between plans), and each replaces
+/// the sensitive attribute of the same base name rather than mixing with it.
+/// Values are never echoed.
+pub fn write_only_diags(block: &Block, config: &Value, allowed: bool) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    for a in block.attributes.iter().filter(|a| a.write_only) {
+        if config.get(a.name).is_null() {
+            let version = format!("{}_version", a.name);
+            if !config.get(&version).is_null() {
+                d.error_at(
+                    crate::value::Path::attr(&version),
+                    "Version without values",
+                    format!("`{version}` is set but `{}` is not: set both (the version says when the write-only values change).", a.name),
+                );
+            }
+            continue;
+        }
+        let path = crate::value::Path::attr(a.name);
+        let base = a.name.strip_suffix("_wo").unwrap_or(a.name);
+        let kept = block.attribute(base).map(|b| b.name);
+        if !allowed {
+            let instead = kept.map(|k| format!(" With this Terraform, use `{k}` instead (sensitive: hidden in the plan output, but stored in the state)."));
+            d.error_at(
+                path,
+                "Write-only argument needs Terraform 1.11",
+                format!(
+                    "`{}` is a write-only argument: its value is kept out of the plan and the state, which needs Terraform 1.11 or later. This Terraform does not support write-only arguments and would store it in the state, so awsstack refuses it.{}",
+                    a.name,
+                    instead.unwrap_or_default()
+                ),
+            );
+            continue;
+        }
+        let version = format!("{}_version", a.name);
+        if config.get(&version).is_null() {
+            d.error_at(
+                path.clone(),
+                "Missing version",
+                format!(
+                    "`{}` needs `{version}`: Terraform does not keep write-only values, so a change of `{version}` (any number, e.g. 1, then 2) is what sends new values to AWS.",
+                    a.name
+                ),
+            );
+        }
+        if let Some(k) = kept.filter(|k| !config.get(k).is_null()) {
+            d.error_at(path, "Conflicting arguments", format!("`{}` and `{k}` set the same values: use one of them (`{}` keeps the values out of the state).", a.name, a.name));
+        }
+    }
+    d
+}
+
+/// `state` without write-only values: Terraform >= 1.11 requires them null
+/// in every plan and state the provider returns.
+pub fn null_write_only(block: &Block, state: &mut Value) {
+    if let Value::Object(m) = state {
+        for a in block.attributes.iter().filter(|a| a.write_only) {
+            if let Some(v) = m.get_mut(a.name) {
+                *v = Value::Null;
+            }
+        }
+    }
+}
+
+/// What a stack builds from: `planned` with the configuration's own values
+/// of the write-only attributes (never returned to Terraform) and of the
+/// attributes decided by the configuration (`from_config`).
+pub fn stack_view(block: &Block, planned: &Value, config: &Value) -> Value {
+    let mut v = planned.clone();
+    for a in block.attributes.iter().filter(|a| a.write_only || a.from_config) {
+        v.set_attr(a.name, config.get(a.name).clone());
+    }
+    v
+}
+
 pub fn apply_defaults(block: &Block, v: &mut Value) {
     let Value::Object(m) = v else { return };
     for a in &block.attributes {
@@ -204,5 +316,75 @@ mod read_only_tests {
         let got: Vec<String> = d.0.iter().map(|x| x.path.as_ref().map(|p| p.to_string()).unwrap_or_default()).collect();
         assert_eq!(got, vec!["vpc_id".to_string(), "rule[1].id".to_string()]);
         assert!(d.0[0].detail.contains("\"vpc_id\" is read-only: it is set by the provider"), "{}", d.0[0].detail);
+    }
+}
+
+#[cfg(test)]
+mod write_only_tests {
+    use super::*;
+    use crate::value::Type;
+
+    fn block() -> Block {
+        Block {
+            description: "",
+            attributes: vec![
+                Attribute::optional("secret", Type::String, "").sensitive(),
+                Attribute::optional("secret_wo", Type::String, "").write_only(),
+                Attribute::optional("secret_wo_version", Type::Number, ""),
+                Attribute::optional("vpc_id", Type::String, "").from_config(),
+                Attribute::optional("name", Type::String, ""),
+            ],
+            blocks: vec![],
+        }
+    }
+
+    fn obj(items: &[(&str, Value)]) -> Value {
+        let mut m = BTreeMap::new();
+        for a in &block().attributes {
+            m.insert(a.name.to_string(), Value::Null);
+        }
+        for (k, v) in items {
+            m.insert(k.to_string(), v.clone());
+        }
+        Value::Object(m)
+    }
+
+    fn summaries(d: &Diagnostics) -> Vec<(String, String)> {
+        d.0.iter().map(|x| (x.path.as_ref().map(|p| p.to_string()).unwrap_or_default(), x.summary.clone())).collect()
+    }
+
+    #[test]
+    fn write_only_values_need_a_client_that_keeps_them_out_of_the_state() {
+        let c = obj(&[("secret_wo", Value::str("hunter22")), ("secret_wo_version", Value::Number(1.0))]);
+        assert!(write_only_diags(&block(), &c, true).0.is_empty());
+        let old = write_only_diags(&block(), &c, false);
+        assert_eq!(summaries(&old), vec![("secret_wo".to_string(), "Write-only argument needs Terraform 1.11".to_string())]);
+        assert!(old.0[0].detail.contains("use `secret` instead") && !old.0[0].detail.contains("hunter22"));
+        // An unknown value (an ephemeral resource's) counts as set.
+        assert!(write_only_diags(&block(), &obj(&[("secret_wo", Value::Unknown)]), false).has_errors());
+        assert!(write_only_diags(&block(), &obj(&[("name", Value::str("x"))]), false).0.is_empty(), "nothing write-only set: nothing to say");
+    }
+
+    #[test]
+    fn a_write_only_value_goes_with_its_version_and_alone() {
+        let no_version = write_only_diags(&block(), &obj(&[("secret_wo", Value::str("hunter22"))]), true);
+        assert_eq!(summaries(&no_version), vec![("secret_wo".to_string(), "Missing version".to_string())]);
+        let version_only = write_only_diags(&block(), &obj(&[("secret_wo_version", Value::Number(1.0))]), true);
+        assert_eq!(summaries(&version_only), vec![("secret_wo_version".to_string(), "Version without values".to_string())]);
+        let both = write_only_diags(&block(), &obj(&[("secret", Value::str("a")), ("secret_wo", Value::str("b")), ("secret_wo_version", Value::Number(1.0))]), true);
+        assert_eq!(summaries(&both), vec![("secret_wo".to_string(), "Conflicting arguments".to_string())]);
+    }
+
+    #[test]
+    fn the_stack_sees_the_configurations_write_only_and_decided_values_and_terraform_never_does() {
+        let planned = obj(&[("secret_wo", Value::str("proposed")), ("vpc_id", Value::str("vpc-from-prior-state")), ("name", Value::str("n"))]);
+        let config = obj(&[("secret_wo", Value::str("hunter22")), ("name", Value::str("n"))]);
+        let view = stack_view(&block(), &planned, &config);
+        assert_eq!(view.get("secret_wo"), &Value::str("hunter22"));
+        assert!(view.get("vpc_id").is_null(), "unset in the configuration: the stack builds its own");
+        let mut state = view.clone();
+        null_write_only(&block(), &mut state);
+        assert!(state.get("secret_wo").is_null());
+        assert_eq!(state.get("name"), &Value::str("n"));
     }
 }

@@ -271,6 +271,12 @@ pub fn tag_value(v: &str) -> Result<(), String> {
 }
 
 /// An availability zone name (e.g. `eu-west-3a`); returns its region.
+/// An EC2 id of the given prefix (`vpc-0abc...`, `subnet-...`): the prefix,
+/// a dash and 8 or 17 lower-case hexadecimal digits.
+pub fn aws_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')).is_some_and(|h| matches!(h.len(), 8 | 17) && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+}
+
 pub fn availability_zone(z: &str) -> Result<String, String> {
     let bad = || format!("{z:?} is not an availability zone name (e.g. eu-west-3a)");
     if !z.is_ascii() {

@@ -75,6 +75,12 @@ pub trait Stack: Send + Sync + 'static {
     /// also sets (the region that writes, after a failover outside
     /// Terraform), so that the plan shows it as a change of that attribute.
     fn read_back(&self, _state: &mut Value, _records: &Records) {}
+    /// Checks that need read-only AWS calls (an existing network: its
+    /// subnets exist, are in its VPC, span enough zones), at plan when the
+    /// values are known and again at apply before anything is created.
+    fn aws_checks<'a>(&'a self, _ctx: &'a AwsContext, _config: &'a Value) -> BoxFuture<'a, Diagnostics> {
+        Box::pin(async { Diagnostics::default() })
+    }
     /// Upgrades a JSON state of an older schema version.
     fn upgrade_state(&self, _from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
         Ok(state)
@@ -96,7 +102,11 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
     for a in &schema.block.attributes {
         // Computed values (including optional ones the provider computes
         // when unset) are rebuilt from the components on import.
-        if a.computed && a.default.is_none() {
+        if a.computed && a.default.is_none() && !a.from_config {
+            continue;
+        }
+        // Write-only values exist in the configuration only.
+        if a.write_only {
             continue;
         }
         let v = config.get(a.name);
@@ -213,6 +223,20 @@ impl<S: Stack> StackResource<S> {
         d.has_errors().then_some(d)
     }
 
+    /// Errors (and warnings) that stop a plan or an apply before anything
+    /// changes: the stack's read-only AWS checks, and a replacement of an
+    /// object the stack references (moving the stack between networks).
+    async fn checks(&self, ctx: &AwsContext, config: &Value, kinds: &Kinds<AwsContext>, desired: &[Spec], recorded: &Records, changes: &[engine::Change]) -> Diagnostics {
+        let mut d = self.stack.aws_checks(ctx, config).await;
+        for (key, attribute, what) in engine::referenced_replacements(kinds, desired, recorded, changes) {
+            let detail = format!(
+                "{what}. Moving a live stack between its own network and an existing one (or between two existing ones) would replace everything placed in it (load balancer, tasks, database, cache, instance), so awsstack refuses it and nothing was changed. Put the previous value back; to move, create a new stack in the other network and migrate to it."
+            );
+            d.push(at_attribute(Diagnostic::error(format!("Cannot move {key} to another network"), detail), attribute));
+        }
+        d
+    }
+
     /// Warnings naming what the deletes of `changes` remove besides the
     /// stack's own sub-resources.
     async fn delete_notices(&self, env: &Arc<Env<AwsContext>>, kinds: &Kinds<AwsContext>, recorded: &Records, changes: &[engine::Change]) -> Diagnostics {
@@ -266,7 +290,8 @@ impl<S: Stack> StackResource<S> {
     /// `planned` with every computed attribute filled from the records;
     /// `pending` components' attributes are unknown (plan) or null (after a
     /// failed apply).
-    fn fill(&self, planned: &mut Value, ctx: &AwsContext, records: &Records, pending: &std::collections::BTreeSet<String>, missing: Value) {
+    /// `config` is what the stack was built from (see `stack_view`).
+    fn fill(&self, planned: &mut Value, config: &Value, ctx: &AwsContext, records: &Records, pending: &std::collections::BTreeSet<String>, missing: Value) {
         let get = |k: &str| -> Option<Record> {
             if pending.contains(k) {
                 None
@@ -274,11 +299,18 @@ impl<S: Stack> StackResource<S> {
                 records.get(k).cloned()
             }
         };
-        let config = planned.clone();
+        let config = config.clone();
         let outs = self.stack.outputs(&config, ctx, &get);
         for (k, v) in outs {
             let v = if v.is_unknown() { missing.clone() } else { replace_unknown(v, &missing) };
             planned.set_attr(k, v);
+        }
+        // A value the configuration sets is the planned value, whatever the
+        // stack would compute (Terraform requires it).
+        for a in self.stack.schema().block.attributes.iter().filter(|a| a.from_config) {
+            if !config.get(a.name).is_null() {
+                planned.set_attr(a.name, config.get(a.name).clone());
+            }
         }
         let mut ids = BTreeMap::new();
         for (k, r) in records {
@@ -414,11 +446,16 @@ impl<S: Stack> Resource for StackResource<S> {
             }
             return resp;
         }
+        let block = &self.stack.schema().block;
         let mut planned = req.proposed_new_state.clone();
-        apply_defaults(&self.stack.schema().block, &mut planned);
-        resp.diagnostics = self.validate(&planned);
+        apply_defaults(block, &mut planned);
+        // What the stack is built from: the plan with the write-only values
+        // of the configuration, which never go back to Terraform.
+        crate::schema::null_write_only(block, &mut planned);
+        let work = crate::schema::stack_view(block, &planned, &req.config);
+        resp.diagnostics = self.validate(&work);
         if !req.prior_state.is_null() {
-            resp.diagnostics.extend(self.stack.validate_change(&req.prior_state, &planned));
+            resp.diagnostics.extend(self.stack.validate_change(&req.prior_state, &work));
         }
         // The provider's region is known at plan, even when some of the
         // stack's values are not yet.
@@ -437,7 +474,7 @@ impl<S: Stack> Resource for StackResource<S> {
             }
         }
         let computed: Vec<&Attribute> = self.stack.schema().block.attributes.iter().filter(|a| a.computed && !a.optional).collect();
-        if planned.contains_unknown() || !resp.requires_replace.is_empty() {
+        if work.contains_unknown() || !resp.requires_replace.is_empty() {
             for a in computed {
                 planned.set_attr(a.name, Value::Unknown);
             }
@@ -478,7 +515,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 }
             }
         }
-        let desired = self.desired(&self.env(ctx.clone(), &planned, "update"), &planned, &ctx);
+        let desired = self.desired(&self.env(ctx.clone(), &planned, "update"), &work, &ctx);
         let kinds = self.stack.kinds();
         let changes = match engine::plan(&kinds, &desired, &recorded) {
             Ok(c) => c,
@@ -487,6 +524,12 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
+        let checks = self.checks(&ctx, &work, &kinds, &desired, &recorded, &changes).await;
+        let stop = checks.has_errors();
+        resp.diagnostics.extend(checks);
+        if stop {
+            return resp;
+        }
         // A replace or removal deletes too: the same data-loss rule.
         if let Some(d) = self.delete_blocked(&self.env(ctx.clone(), &planned, "update"), &kinds, &recorded, &changes).await {
             resp.diagnostics.extend(d);
@@ -506,7 +549,7 @@ impl<S: Stack> Resource for StackResource<S> {
         for c in changes.iter().filter(|c| c.action == Action::Delete) {
             remaining.remove(&c.key);
         }
-        self.fill(&mut planned, &ctx, &remaining, &pending, Value::Unknown);
+        self.fill(&mut planned, &work, &ctx, &remaining, &pending, Value::Unknown);
         if changes.is_empty() {
             if !req.prior_state.is_null() {
                 planned.set_attr("changes", req.prior_state.get("changes").clone());
@@ -574,7 +617,7 @@ impl<S: Stack> Resource for StackResource<S> {
             }
             let mut state = req.prior_state.clone();
             let none = std::collections::BTreeSet::new();
-            self.fill(&mut state, &ctx, &left, &none, Value::Null);
+            self.fill(&mut state, &req.prior_state, &ctx, &left, &none, Value::Null);
             resp.new_state = state;
             resp.private = encode_private(&left, &ctx.region);
             return resp;
@@ -583,7 +626,8 @@ impl<S: Stack> Resource for StackResource<S> {
         let planned = req.planned_state.clone();
         let which = if req.prior_state.is_null() { "create" } else { "update" };
         let env = self.env(ctx.clone(), &planned, which);
-        let desired = self.desired(&env, &planned, &ctx);
+        let work = crate::schema::stack_view(&self.stack.schema().block, &planned, &req.config);
+        let desired = self.desired(&env, &work, &ctx);
         let changes = match engine::plan(&kinds, &desired, &recorded) {
             Ok(c) => c,
             Err(e) => {
@@ -593,7 +637,12 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        if let Some(d) = self.delete_blocked(&env, &kinds, &recorded, &changes).await {
+        // Again at apply: the values a plan did not know yet (a network
+        // made in the same apply) are known now, and nothing is created
+        // until they pass.
+        let checks = self.checks(&ctx, &work, &kinds, &desired, &recorded, &changes).await;
+        let refusal = if checks.has_errors() { Some(checks) } else { self.delete_blocked(&env, &kinds, &recorded, &changes).await };
+        if let Some(d) = refusal {
             resp.diagnostics = d;
             resp.new_state = if req.prior_state.is_null() { Value::Null } else { req.prior_state };
             resp.private = req.planned_private;
@@ -612,7 +661,7 @@ impl<S: Stack> Resource for StackResource<S> {
         }
         let mut state = planned.clone();
         let none = std::collections::BTreeSet::new();
-        self.fill(&mut state, &ctx, &records, &none, Value::Null);
+        self.fill(&mut state, &work, &ctx, &records, &none, Value::Null);
         if errors.is_empty() {
             // Honour the plan exactly for what it already knew.
             state.set_attr("changes", if planned.get("changes").is_unknown() { Value::List(vec![]) } else { planned.get("changes").clone() });
@@ -659,7 +708,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 let mut s = state.clone();
                 let none = std::collections::BTreeSet::new();
                 self.stack.read_back(&mut s, &records);
-                self.fill(&mut s, &ctx, &records, &none, Value::Null);
+                self.fill(&mut s, &state, &ctx, &records, &none, Value::Null);
                 if !drift.is_empty() {
                     s.set_attr("changes", Value::string_list(drift.iter().map(|d| format!("drift: {d}"))));
                 }
@@ -716,7 +765,8 @@ impl<S: Stack> Resource for StackResource<S> {
         let mut state = config;
         let none = std::collections::BTreeSet::new();
         self.stack.read_back(&mut state, &found);
-        self.fill(&mut state, &ctx, &found, &none, Value::Null);
+        let config = state.clone();
+        self.fill(&mut state, &config, &ctx, &found, &none, Value::Null);
         state.set_attr("changes", Value::List(vec![]));
         resp.state = state;
         resp.private = encode_private(&found, &ctx.region);

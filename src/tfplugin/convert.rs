@@ -45,6 +45,7 @@ fn attr_to_pb(a: &Attribute) -> pb::schema::Attribute {
         sensitive: a.sensitive,
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: false,
+        write_only: a.write_only,
     }
 }
 

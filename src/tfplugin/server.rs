@@ -37,6 +37,12 @@ impl ProviderServer {
     }
 }
 
+/// Terraform >= 1.11 says it keeps write-only values out of the state;
+/// an older one sends no capabilities at all.
+fn write_only_allowed(c: Option<&pb::ClientCapabilities>) -> bool {
+    c.is_some_and(|c| c.write_only_attributes_allowed)
+}
+
 fn unknown_type(kind: &str, name: &str) -> Diagnostics {
     let mut d = Diagnostics::default();
     d.push(Diagnostic::error(format!("Unknown {kind} type"), format!("This provider has no {kind} type {name:?}.")));
@@ -96,6 +102,7 @@ impl PbProvider for ProviderServer {
             Ok(r) => match decode(req.config.as_ref(), &r.schema().block.value_type(), "resource configuration") {
                 Ok(cfg) => {
                     let mut d = crate::schema::read_only_diags(&r.schema().block, &cfg);
+                    d.extend(crate::schema::write_only_diags(&r.schema().block, &cfg, write_only_allowed(req.client_capabilities.as_ref())));
                     d.extend(r.validate(&cfg));
                     d
                 }
@@ -170,7 +177,8 @@ impl PbProvider for ProviderServer {
             Ok(s) => s,
             Err(d) => return Ok(Response::new(pb::read_resource::Response { new_state: req.current_state, diagnostics: diags_to_pb(&d), private: req.private })),
         };
-        let resp = r.read(state, req.private).await;
+        let mut resp = r.read(state, req.private).await;
+        crate::schema::null_write_only(&r.schema().block, &mut resp.new_state);
         Ok(Response::new(pb::read_resource::Response { new_state: Some(encode(&resp.new_state, &t)), diagnostics: diags_to_pb(&resp.diagnostics), private: resp.private }))
     }
 
@@ -201,7 +209,14 @@ impl PbProvider for ProviderServer {
             Ok(x) => x,
             Err(d) => return fail(d),
         };
-        let resp = r.plan(PlanRequest { prior_state: prior, proposed_new_state: proposed, config, prior_private: req.prior_private }).await;
+        // Again at plan: a client that skipped validation must not store a
+        // write-only value either.
+        let wo = crate::schema::write_only_diags(&r.schema().block, &config, write_only_allowed(req.client_capabilities.as_ref()));
+        if wo.has_errors() {
+            return fail(wo);
+        }
+        let mut resp = r.plan(PlanRequest { prior_state: prior, proposed_new_state: proposed, config, prior_private: req.prior_private }).await;
+        crate::schema::null_write_only(&r.schema().block, &mut resp.planned_state);
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: Some(encode(&resp.planned_state, &t)),
             requires_replace: resp.requires_replace.iter().map(path_to_pb).collect(),
@@ -243,7 +258,8 @@ impl PbProvider for ProviderServer {
                 }))
             }
         };
-        let resp = r.apply(ApplyRequest { prior_state: prior, planned_state: planned, config, planned_private: req.planned_private }).await;
+        let mut resp = r.apply(ApplyRequest { prior_state: prior, planned_state: planned, config, planned_private: req.planned_private }).await;
+        crate::schema::null_write_only(&r.schema().block, &mut resp.new_state);
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state: Some(encode(&resp.new_state, &t)),
             private: resp.private,

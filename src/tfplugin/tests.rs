@@ -63,6 +63,35 @@ async fn schema_lists_the_resource_with_valid_types() {
     let cs = &r.resource_schemas["awsstack_container_service"];
     let values = cs.block.as_ref().unwrap().attributes.iter().find(|a| a.name == "app_secret_values").unwrap();
     assert!(values.sensitive && values.optional);
+    let wo = cs.block.as_ref().unwrap().attributes.iter().find(|a| a.name == "app_secret_values_wo").unwrap();
+    assert!(wo.write_only && wo.optional && !wo.computed);
+}
+
+#[tokio::test]
+async fn write_only_needs_the_clients_capability() {
+    let s = server();
+    let t = docker_host_type();
+    let cfg = config(&[
+        ("project_name", Value::str("kauri")),
+        ("ssm_parameters_wo", Value::string_map([("API_KEY", "never-in-state")])),
+        ("ssm_parameters_wo_version", Value::Number(1.0)),
+    ]);
+    let validate = |caps: Option<pb::ClientCapabilities>| pb::validate_resource_config::Request {
+        type_name: "awsstack_docker_host".into(),
+        config: Some(pb::DynamicValue { msgpack: encode_msgpack(&cfg, &t), json: vec![] }),
+        client_capabilities: caps,
+    };
+    // Terraform 1.0.3 sends no capabilities.
+    let d = s.validate_resource_config(Request::new(validate(None))).await.unwrap().into_inner().diagnostics;
+    assert_eq!(d.iter().map(path_names).collect::<Vec<_>>(), vec![vec!["ssm_parameters_wo".to_string()]]);
+    assert!(d[0].detail.contains("Terraform 1.11") && !d[0].detail.contains("never-in-state"));
+    let d = s
+        .validate_resource_config(Request::new(validate(Some(pb::ClientCapabilities { deferral_allowed: false, write_only_attributes_allowed: true }))))
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
+    assert!(d.is_empty(), "{d:?}");
 }
 
 #[tokio::test]
@@ -71,8 +100,11 @@ async fn validate_points_at_the_attribute() {
     let t = docker_host_type();
     let cfg =
         config(&[("project_name", Value::str("kauri")), ("vpc_cidr", Value::str("10.0.0.0/33")), ("budget_notification_emails", Value::string_list(["ops@example.com", "nope"]))]);
-    let req =
-        pb::validate_resource_config::Request { type_name: "awsstack_docker_host".into(), config: Some(pb::DynamicValue { msgpack: encode_msgpack(&cfg, &t), json: vec![] }) };
+    let req = pb::validate_resource_config::Request {
+        type_name: "awsstack_docker_host".into(),
+        config: Some(pb::DynamicValue { msgpack: encode_msgpack(&cfg, &t), json: vec![] }),
+        client_capabilities: None,
+    };
     let d = s.validate_resource_config(Request::new(req)).await.unwrap().into_inner().diagnostics;
     let paths: Vec<Vec<String>> = d.iter().map(path_names).collect();
     assert!(paths.contains(&vec!["vpc_cidr".to_string()]), "{paths:?}");
@@ -82,10 +114,14 @@ async fn validate_points_at_the_attribute() {
 #[tokio::test]
 async fn garbage_dynamic_value_is_a_diagnostic_not_a_panic() {
     let s = server();
-    let req = pb::validate_resource_config::Request { type_name: "awsstack_docker_host".into(), config: Some(pb::DynamicValue { msgpack: vec![0xc1, 0xff, 0x00], json: vec![] }) };
+    let req = pb::validate_resource_config::Request {
+        type_name: "awsstack_docker_host".into(),
+        config: Some(pb::DynamicValue { msgpack: vec![0xc1, 0xff, 0x00], json: vec![] }),
+        client_capabilities: None,
+    };
     let d = s.validate_resource_config(Request::new(req)).await.unwrap().into_inner().diagnostics;
     assert_eq!(d[0].severity, pb::diagnostic::Severity::Error as i32);
-    let req = pb::validate_resource_config::Request { type_name: "awsstack_nope".into(), config: None };
+    let req = pb::validate_resource_config::Request { type_name: "awsstack_nope".into(), config: None, client_capabilities: None };
     let d = s.validate_resource_config(Request::new(req)).await.unwrap().into_inner().diagnostics;
     assert!(d[0].summary.contains("Unknown resource type"));
 }

@@ -6,7 +6,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-use crate::components::{all_kinds, ec2::sort_rules, sha256_hex};
+use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Kinds, Record, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
@@ -88,6 +88,115 @@ pub fn subnet_cidrs(c: &Value, count: usize) -> (Vec<String>, Vec<String>) {
         _ => (0..count).filter_map(|i| nth_block(vpc, 10 + i)).collect(),
     };
     (public, private)
+}
+
+/// The stack's own network: a VPC, public and private subnets keyed by
+/// zone (appending a zone adds, never replaces), an internet gateway, NAT
+/// and route tables. Returns the public and private subnet keys.
+fn own_network(c: &Value, ctx: &AwsContext, out: &mut Vec<Spec>) -> (Vec<String>, Vec<String>) {
+    let zs = zones(c, &ctx.region);
+    let (public_cidrs, private_cidrs) = subnet_cidrs(c, zs.len());
+    out.push(Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})));
+    out.push(Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).dep("vpc"));
+    let public_keys: Vec<String> = zs.iter().map(|z| format!("subnet.public.{z}")).collect();
+    let private_keys: Vec<String> = zs.iter().map(|z| format!("subnet.private.{z}")).collect();
+    for (i, z) in zs.iter().enumerate() {
+        out.push(Spec::new(&public_keys[i], "ec2_subnet", json!({"cidr": public_cidrs.get(i), "availability_zone": z, "public": true})).dep("vpc"));
+        out.push(Spec::new(&private_keys[i], "ec2_subnet", json!({"cidr": private_cidrs.get(i), "availability_zone": z, "public": false})).dep("vpc"));
+    }
+    let mut rtb = Spec::new("rtb.public", "ec2_route_table", json!({"route": "igw", "subnets": public_keys})).dep("vpc").dep("igw");
+    for k in &public_keys {
+        rtb = rtb.dep_update(k);
+    }
+    out.push(rtb);
+
+    // NAT: none, one in the first zone, or one per zone.
+    let nat_zones: Vec<&String> = match s(c, "nat_gateways") {
+        "none" => vec![],
+        "per_az" => zs.iter().collect(),
+        _ => zs.iter().take(1).collect(),
+    };
+    for z in &nat_zones {
+        out.push(Spec::new(format!("eip.nat.{z}"), "ec2_elastic_ip", json!({"purpose": "nat"})).dep("igw"));
+        out.push(
+            Spec::new(format!("nat.{z}"), "ec2_nat_gateway", json!({"subnet": format!("subnet.public.{z}")}))
+                .dep(format!("subnet.public.{z}"))
+                .dep(format!("eip.nat.{z}"))
+                .dep("igw"),
+        );
+    }
+    if s(c, "nat_gateways") == "per_az" {
+        for (i, z) in zs.iter().enumerate() {
+            out.push(
+                Spec::new(format!("rtb.private.{z}"), "ec2_route_table", json!({"route": "nat", "subnets": [private_keys[i]]}))
+                    .dep("vpc")
+                    .dep_update(format!("nat.{z}"))
+                    .dep_update(&private_keys[i]),
+            );
+        }
+    } else {
+        let route = if nat_zones.is_empty() { "none" } else { "nat" };
+        let mut rtb = Spec::new("rtb.private", "ec2_route_table", json!({"route": route, "subnets": private_keys})).dep("vpc");
+        if let Some(z) = nat_zones.first() {
+            rtb = rtb.dep_update(format!("nat.{z}"));
+        }
+        for k in &private_keys {
+            rtb = rtb.dep_update(k);
+        }
+        out.push(rtb);
+    }
+
+    (public_keys, private_keys)
+}
+
+/// `(vpc_id, public_subnet_ids, private_subnet_ids)` when the stack is
+/// placed in an existing network (the configuration sets `vpc_id`).
+fn existing_network(c: &Value) -> Option<(&str, Vec<String>, Vec<String>)> {
+    c.get("vpc_id").as_str().map(|vpc| (vpc, strings(c.get("public_subnet_ids")), strings(c.get("private_subnet_ids"))))
+}
+
+/// An existing network is all three ids, and replaces the attributes that
+/// shape the stack's own.
+fn existing_network_diags(c: &Value) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let set = |a: &str| !c.get(a).is_null();
+    if set("vpc_id") {
+        for a in ["public_subnet_ids", "private_subnet_ids"] {
+            if !set(a) || c.get(a).as_list().is_empty() && !c.get(a).is_unknown() {
+                d.error_at(
+                    Path::attr(a),
+                    "Missing subnets",
+                    format!("with vpc_id (an existing network), {a} lists the subnets the stack uses (at least two, in two availability zones)"),
+                );
+            }
+        }
+        for a in ["availability_zones", "public_subnet_cidrs", "private_subnet_cidrs"] {
+            if set(a) {
+                d.error_at(
+                    Path::attr(a),
+                    "Conflicting arguments",
+                    format!("{a} shapes the stack's own network; with vpc_id (an existing network) the subnets' own zones and blocks are used: remove {a}"),
+                );
+            }
+        }
+    } else {
+        for a in ["public_subnet_ids", "private_subnet_ids"] {
+            if set(a) {
+                d.error_at(Path::attr(a), "Missing vpc_id", format!("{a} places the stack in an existing network: set vpc_id to that network's VPC too"));
+            }
+        }
+    }
+    for a in ["public_subnet_ids", "private_subnet_ids"] {
+        for (i, x) in c.get(a).as_list().iter().enumerate() {
+            if let Some(x) = x.as_str().filter(|x| !v::aws_id(x, "subnet")) {
+                d.error_at(Path::attr(a).then_index(i), "Invalid subnet id", format!("{x:?} is not a subnet id (subnet-...)"));
+            }
+        }
+    }
+    if let Some(x) = c.get("vpc_id").as_str().filter(|x| !v::aws_id(x, "vpc")) {
+        d.error_at(Path::attr("vpc_id"), "Invalid VPC id", format!("{x:?} is not a VPC id (vpc-...)"));
+    }
+    d
 }
 
 /// `openai-api-key` → `OPENAI_API_KEY`.
@@ -360,15 +469,15 @@ impl Stack for ContainerService {
                 d.error_at(p, "Duplicate secret variable", format!("{x:?} and app_secrets[{j}] both become the variable {var}"));
             }
         }
-        if let Some(m) = c.get("app_secret_values").as_map() {
-            for (k, val) in m {
+        for attr in ["app_secret_values", "app_secret_values_wo"] {
+            for (k, val) in c.get(attr).as_map().into_iter().flatten() {
                 if !secret_names.contains(k) && !c.get("app_secrets").is_unknown() {
-                    d.error_at(Path::attr("app_secret_values").then_key(k), "Unknown secret", format!("{k:?} is not listed in app_secrets"));
+                    d.error_at(Path::attr(attr).then_key(k), "Unknown secret", format!("{k:?} is not listed in app_secrets"));
                 }
                 if let Some(x) = val.as_str() {
                     if x.is_empty() || x.len() > 65536 {
                         // Never echo the value.
-                        d.error_at(Path::attr("app_secret_values").then_key(k), "Invalid secret value", "a secret value must be 1-65536 characters");
+                        d.error_at(Path::attr(attr).then_key(k), "Invalid secret value", "a secret value must be 1-65536 characters");
                     }
                 }
             }
@@ -439,6 +548,7 @@ impl Stack for ContainerService {
                 );
             }
         }
+        d.extend(existing_network_diags(c));
         if let Some(x) = c.get("db_username").as_str() {
             if !is_identifier(x, 16) || ["rdsadmin", "admin", "postgres"].contains(&x.to_ascii_lowercase().as_str()) {
                 d.error_at(
@@ -451,6 +561,19 @@ impl Stack for ContainerService {
         d
     }
 
+    fn aws_checks<'a>(&'a self, ctx: &'a AwsContext, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
+        Box::pin(async move {
+            let Some((vpc, public, private)) = existing_network(c).filter(|_| !c.get("public_subnet_ids").contains_unknown() && !c.get("private_subnet_ids").contains_unknown())
+            else {
+                return Diagnostics::default();
+            };
+            let groups = [
+                network::SubnetGroup { attribute: "public_subnet_ids", single: false, ids: public, role: network::Role::Public, min_zones: 2 },
+                network::SubnetGroup { attribute: "private_subnet_ids", single: false, ids: private, role: network::Role::Private, min_zones: 2 },
+            ];
+            network::check(ctx, "vpc_id", vpc, &groups).await
+        })
+    }
     fn zones<'a>(&self, c: &'a Value) -> Vec<(Path, &'a str)> {
         c.get("availability_zones").as_list().iter().enumerate().filter_map(|(i, z)| z.as_str().map(|z| (Path::attr("availability_zones").then_index(i), z))).collect()
     }
@@ -499,63 +622,16 @@ impl Stack for ContainerService {
     fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
         let id = stack_id_of(c);
         let prod = production(c);
-        let zs = zones(c, &ctx.region);
-        let (public_cidrs, private_cidrs) = subnet_cidrs(c, zs.len());
         let port = int(c, "container_port", 8000);
-        let mut out = vec![
-            Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})),
-            Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).dep("vpc"),
-        ];
-
-        // Subnets, keyed by zone so that appending a zone adds, never replaces.
-        let public_keys: Vec<String> = zs.iter().map(|z| format!("subnet.public.{z}")).collect();
-        let private_keys: Vec<String> = zs.iter().map(|z| format!("subnet.private.{z}")).collect();
-        for (i, z) in zs.iter().enumerate() {
-            out.push(Spec::new(&public_keys[i], "ec2_subnet", json!({"cidr": public_cidrs.get(i), "availability_zone": z, "public": true})).dep("vpc"));
-            out.push(Spec::new(&private_keys[i], "ec2_subnet", json!({"cidr": private_cidrs.get(i), "availability_zone": z, "public": false})).dep("vpc"));
-        }
-        let mut rtb = Spec::new("rtb.public", "ec2_route_table", json!({"route": "igw", "subnets": public_keys})).dep("vpc").dep("igw");
-        for k in &public_keys {
-            rtb = rtb.dep_update(k);
-        }
-        out.push(rtb);
-
-        // NAT: none, one in the first zone, or one per zone.
-        let nat_zones: Vec<&String> = match s(c, "nat_gateways") {
-            "none" => vec![],
-            "per_az" => zs.iter().collect(),
-            _ => zs.iter().take(1).collect(),
+        let mut out = vec![];
+        let (public_keys, private_keys) = match existing_network(c) {
+            Some((vpc, public, private)) => {
+                let (specs, mut keys) = network::specs("vpc_id", vpc, &[("public", "public_subnet_ids", &public), ("private", "private_subnet_ids", &private)]);
+                out.extend(specs);
+                (keys.remove("public").unwrap_or_default(), keys.remove("private").unwrap_or_default())
+            }
+            None => own_network(c, ctx, &mut out),
         };
-        for z in &nat_zones {
-            out.push(Spec::new(format!("eip.nat.{z}"), "ec2_elastic_ip", json!({"purpose": "nat"})).dep("igw"));
-            out.push(
-                Spec::new(format!("nat.{z}"), "ec2_nat_gateway", json!({"subnet": format!("subnet.public.{z}")}))
-                    .dep(format!("subnet.public.{z}"))
-                    .dep(format!("eip.nat.{z}"))
-                    .dep("igw"),
-            );
-        }
-        if s(c, "nat_gateways") == "per_az" {
-            for (i, z) in zs.iter().enumerate() {
-                out.push(
-                    Spec::new(format!("rtb.private.{z}"), "ec2_route_table", json!({"route": "nat", "subnets": [private_keys[i]]}))
-                        .dep("vpc")
-                        .dep_update(format!("nat.{z}"))
-                        .dep_update(&private_keys[i]),
-                );
-            }
-        } else {
-            let route = if nat_zones.is_empty() { "none" } else { "nat" };
-            let mut rtb = Spec::new("rtb.private", "ec2_route_table", json!({"route": route, "subnets": private_keys})).dep("vpc");
-            if let Some(z) = nat_zones.first() {
-                rtb = rtb.dep_update(format!("nat.{z}"));
-            }
-            for k in &private_keys {
-                rtb = rtb.dep_update(k);
-            }
-            out.push(rtb);
-        }
-
         // Security groups: internet → ALB → tasks → database and cache.
         let mut alb_cidrs = strings(c.get("alb_ingress_cidrs"));
         alb_cidrs.sort();
@@ -593,15 +669,22 @@ impl Stack for ContainerService {
             }),
         ));
         let values = c.get("app_secret_values");
+        let (values_wo, wo_version) = (c.get("app_secret_values_wo"), c.get("app_secret_values_wo_version").as_f64());
         let mut secret_keys = vec!["secret.db".to_string()];
         for name in strings(c.get("app_secrets")) {
-            let value = values.get(&name).as_str().map(str::to_string);
             let key = format!("secret.app.{name}");
-            let mut spec = Spec::new(
-                &key,
-                "secretsmanager_secret",
-                json!({"name": format!("{id}-{name}"), "description": format!("{id} application secret {name}"), "value_sha256": value.as_deref().map(sha256_hex), "recovery_days": recovery}),
-            );
+            let mut inputs = json!({"name": format!("{id}-{name}"), "description": format!("{id} application secret {name}"), "recovery_days": recovery});
+            // A write-only value leaves no trace in the records (not even a
+            // hash): its version is what a plan compares.
+            let value = if let Some(v) = values_wo.get(&name).as_str() {
+                inputs["value_version"] = json!(wo_version);
+                Some(v.to_string())
+            } else {
+                let v = values.get(&name).as_str().map(str::to_string);
+                inputs["value_sha256"] = json!(v.as_deref().map(sha256_hex));
+                v
+            };
+            let mut spec = Spec::new(&key, "secretsmanager_secret", inputs);
             spec.secret = value;
             out.push(spec);
             secret_keys.push(key);
@@ -676,8 +759,9 @@ impl Stack for ContainerService {
         for k in &public_keys {
             alb = alb.dep_update(k);
         }
-        // The ALB only routes once the internet gateway is attached.
-        out.push(alb.dep("igw"));
+        // The ALB only routes once the internet gateway is attached (an
+        // existing network's is the user's to have).
+        out.push(if existing_network(c).is_none() { alb.dep("igw") } else { alb });
         out.push(
             Spec::new(
                 "tg",
@@ -841,17 +925,28 @@ impl Stack for ContainerService {
             },
         );
         m.insert("redis_endpoint", redis);
-        m.insert("vpc_id", id_of("vpc"));
-        let ids = |prefix: &str| {
-            let l: Vec<Value> = zs.iter().map(|z| id_of(&format!("subnet.{prefix}.{z}"))).collect();
-            if l.iter().any(|x| x.is_unknown()) {
-                Value::Unknown
-            } else {
-                Value::List(l)
-            }
+        // An existing network's ids are the configuration's, as given.
+        let existing = match get("vpc") {
+            Some(r) => r.kind == network::EXISTING_VPC,
+            None => !c.get("vpc_id").is_null(),
         };
-        m.insert("public_subnet_ids", ids("public"));
-        m.insert("private_subnet_ids", ids("private"));
+        if existing {
+            for a in ["vpc_id", "public_subnet_ids", "private_subnet_ids"] {
+                m.insert(a, c.get(a).clone());
+            }
+        } else {
+            m.insert("vpc_id", id_of("vpc"));
+            let ids = |prefix: &str| {
+                let l: Vec<Value> = zs.iter().map(|z| id_of(&format!("subnet.{prefix}.{z}"))).collect();
+                if l.iter().any(|x| x.is_unknown()) {
+                    Value::Unknown
+                } else {
+                    Value::List(l)
+                }
+            };
+            m.insert("public_subnet_ids", ids("public"));
+            m.insert("private_subnet_ids", ids("private"));
+        }
         m.insert("ecs_security_group_id", id_of("sg.ecs"));
         m.insert("alb_security_group_id", id_of("sg.alb"));
         let secrets: BTreeMap<String, Value> = strings(c.get("app_secrets")).into_iter().map(|n| (n.clone(), id_of(&format!("secret.app.{n}")))).collect();

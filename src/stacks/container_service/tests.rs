@@ -271,3 +271,78 @@ fn names_fit_aws_limits() {
     assert!(fargate_memory_ok(8192, 17408).is_err());
     assert_eq!(env_var_name("openai-api-key"), "OPENAI_API_KEY");
 }
+
+#[test]
+fn an_existing_network_is_referenced_and_the_stack_builds_none_of_its_own() {
+    let public = Value::string_list(["subnet-0a000000000000001", "subnet-0a000000000000002"]);
+    let private = Value::string_list(["subnet-0b000000000000001", "subnet-0b000000000000002"]);
+    let c = config(&[("vpc_id", Value::str("vpc-0123456789abcdef0")), ("public_subnet_ids", public), ("private_subnet_ids", private)]);
+    assert!(errors_at(&c).is_empty(), "{:?}", errors_at(&c));
+    let specs = ContainerService::new().desired(&c, &ctx());
+    let kinds: BTreeSet<&str> = specs.iter().map(|s| s.kind).collect();
+    for owned in ["ec2_vpc", "ec2_subnet", "ec2_internet_gateway", "ec2_nat_gateway", "ec2_route_table", "ec2_elastic_ip"] {
+        assert!(!kinds.contains(owned), "an existing network gets no {owned}");
+    }
+    let vpc = specs.iter().find(|s| s.key == "vpc").unwrap();
+    assert_eq!((vpc.kind, vpc.input("id").as_str()), (network::EXISTING_VPC, Some("vpc-0123456789abcdef0")));
+    // Every consumer of the network still finds its dependencies.
+    let alb = specs.iter().find(|s| s.key == "alb").unwrap();
+    assert_eq!(alb.input("subnets"), &json!(["subnet.public.subnet-0a000000000000001", "subnet.public.subnet-0a000000000000002"]));
+    let db_subnets = specs.iter().find(|s| s.key == "db.subnets").unwrap();
+    assert_eq!(db_subnets.input("subnets"), &json!(["subnet.private.subnet-0b000000000000001", "subnet.private.subnet-0b000000000000002"]));
+    assert!(topo_order(&specs).is_ok());
+    // The engine never deletes a referenced object, and refuses to swap it.
+    let kinds_reg = all_kinds();
+    assert!(kinds_reg.get(network::EXISTING_VPC).unwrap().referenced() && kinds_reg.get(network::EXISTING_SUBNET).unwrap().referenced());
+    let own = ContainerService::new().desired(&config(&[]), &ctx());
+    let recorded = as_recorded(&own);
+    let changes = plan(&kinds_reg, &specs, &recorded).unwrap();
+    let refused = crate::engine::referenced_replacements(&kinds_reg, &specs, &recorded, &changes);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!((refused[0].0.as_str(), refused[0].1), ("vpc", Some("vpc_id")));
+    let back = plan(&kinds_reg, &own, &as_recorded(&specs)).unwrap();
+    assert_eq!(crate::engine::referenced_replacements(&kinds_reg, &own, &as_recorded(&specs), &back).len(), 1, "existing → own is refused too");
+}
+
+#[test]
+fn an_existing_network_needs_all_three_ids_and_no_own_network_shape() {
+    let only_vpc = config(&[("vpc_id", Value::str("vpc-0123456789abcdef0"))]);
+    let e = errors_at(&only_vpc);
+    assert!(e.iter().any(|(p, _)| p == "public_subnet_ids") && e.iter().any(|(p, _)| p == "private_subnet_ids"), "{e:?}");
+    let subnets_only = config(&[("private_subnet_ids", Value::string_list(["subnet-0b000000000000001"]))]);
+    assert!(errors_at(&subnets_only).iter().any(|(p, s)| p == "private_subnet_ids" && s == "Missing vpc_id"));
+    let mixed = config(&[
+        ("vpc_id", Value::str("vpc-0123456789abcdef0")),
+        ("public_subnet_ids", Value::string_list(["subnet-0a000000000000001", "not-a-subnet"])),
+        ("private_subnet_ids", Value::string_list(["subnet-0b000000000000001"])),
+        ("availability_zones", Value::string_list(["us-east-1a", "us-east-1b"])),
+    ]);
+    let e = errors_at(&mixed);
+    assert!(e.iter().any(|(p, _)| p == "public_subnet_ids[1]"), "{e:?}");
+    assert!(e.iter().any(|(p, s)| p == "availability_zones" && s == "Conflicting arguments"), "{e:?}");
+    let bad_vpc = config(&[
+        ("vpc_id", Value::str("sg-0123")),
+        ("public_subnet_ids", Value::string_list(["subnet-0a000000000000001"])),
+        ("private_subnet_ids", Value::string_list(["subnet-0b000000000000001"])),
+    ]);
+    assert!(errors_at(&bad_vpc).iter().any(|(p, s)| p == "vpc_id" && s == "Invalid VPC id"));
+}
+
+#[test]
+fn a_write_only_secret_value_leaves_only_its_version_in_the_inputs() {
+    let c = config(&[
+        ("app_secrets", Value::string_list(["openai-api-key"])),
+        ("app_secret_values_wo", Value::string_map([("openai-api-key", "sk-write-only")])),
+        ("app_secret_values_wo_version", Value::Number(2.0)),
+    ]);
+    assert!(errors_at(&c).is_empty(), "{:?}", errors_at(&c));
+    let specs = ContainerService::new().desired(&c, &ctx());
+    let s = specs.iter().find(|s| s.key == "secret.app.openai-api-key").unwrap();
+    assert_eq!(s.secret.as_deref(), Some("sk-write-only"));
+    assert_eq!(s.input("value_version"), 2.0);
+    assert!(s.inputs.get("value_sha256").is_none(), "not even a hash of a write-only value is recorded");
+    assert!(!s.inputs.to_string().contains("sk-write-only"));
+    let manifest = specs.iter().find(|s| s.key == "manifest").unwrap();
+    assert!(!manifest.input("value").as_str().unwrap().contains("sk-write-only"));
+    assert!(!manifest.input("value").as_str().unwrap().contains("app_secret_values_wo\""), "write-only attributes stay out of the manifest");
+}

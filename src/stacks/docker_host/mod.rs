@@ -6,7 +6,7 @@ mod schema;
 mod tests;
 mod user_data;
 
-use crate::components::{all_kinds, ec2::sort_rules, sha256_hex};
+use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Kinds, Record, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
@@ -124,7 +124,10 @@ fn security_rules(c: &Value) -> serde_json::Value {
 }
 
 fn ssm_names(c: &Value) -> Vec<String> {
-    c.get("ssm_parameters").as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    let mut names: Vec<String> = ["ssm_parameters", "ssm_parameters_wo"].iter().filter_map(|a| c.get(a).as_map()).flat_map(|m| m.keys().cloned()).collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn param_arn(ctx: &AwsContext, c: &Value, name: &str) -> String {
@@ -141,6 +144,15 @@ impl Stack for DockerHost {
 
     fn validate(&self, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
+        // An existing network is both ids.
+        for (a, other, prefix) in [("vpc_id", "subnet_id", "vpc"), ("subnet_id", "vpc_id", "subnet")] {
+            if !c.get(a).is_null() && c.get(other).is_null() {
+                d.error_at(Path::attr(other), "Missing argument", format!("{a} places the host in an existing network: set {other} too (the subnet of the host, in that VPC)"));
+            }
+            if let Some(x) = c.get(a).as_str().filter(|x| !v::aws_id(x, prefix)) {
+                d.error_at(Path::attr(a), "Invalid id", format!("{x:?} is not a {prefix} id ({prefix}-...)"));
+            }
+        }
         let backup = c.get("backup");
         if let Some(t) = backup.get("time").as_str() {
             if let Err(e) = v::time_of_day(t) {
@@ -324,15 +336,16 @@ impl Stack for DockerHost {
                 d.error_at(Path::attr("backup_prefix"), "Invalid prefix", "the backup prefix must not start with '/'");
             }
         }
-        if let Some(m) = c.get("ssm_parameters").as_map() {
-            for (k, val) in m {
+        for attr in ["ssm_parameters", "ssm_parameters_wo"] {
+            for (k, val) in c.get(attr).as_map().into_iter().flatten() {
                 if let Err(e) = v::ssm_parameter_name(k) {
-                    d.error_at(Path::attr("ssm_parameters").then_key(k), "Invalid parameter name", e);
+                    d.error_at(Path::attr(attr).then_key(k), "Invalid parameter name", e);
                 }
-                if let Some(x) = val.get("value").as_str() {
+                let (value, at) = if attr == "ssm_parameters" { (val.get("value"), Path::attr(attr).then_key(k).then_attr("value")) } else { (val, Path::attr(attr).then_key(k)) };
+                if let Some(x) = value.as_str() {
                     if x.is_empty() || x.len() > 4096 {
                         // Never echo the value: it is a secret.
-                        d.error_at(Path::attr("ssm_parameters").then_key(k).then_attr("value"), "Invalid parameter value", "an SSM parameter value must be 1-4096 characters");
+                        d.error_at(at, "Invalid parameter value", "an SSM parameter value must be 1-4096 characters");
                     }
                 }
             }
@@ -380,15 +393,34 @@ impl Stack for DockerHost {
         BTreeMap::from([("Project".to_string(), s(c, "project_name").to_string()), ("Environment".to_string(), c.get("environment").as_str().unwrap_or("dev").to_string())])
     }
 
+    fn aws_checks<'a>(&'a self, ctx: &'a AwsContext, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
+        Box::pin(async move {
+            let (Some(vpc), Some(subnet)) = (c.get("vpc_id").as_str(), c.get("subnet_id").as_str()) else {
+                return Diagnostics::default();
+            };
+            let group = network::SubnetGroup { attribute: "subnet_id", single: true, ids: vec![subnet.to_string()], role: network::Role::Public, min_zones: 1 };
+            network::check(ctx, "vpc_id", vpc, &[group]).await
+        })
+    }
+
     fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
         let id = stack_id_of(c);
         let project = s(c, "project_name");
         let bucket = bucket_name_of(c, ctx);
-        let mut out = vec![
-            Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})),
-            Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).dep("vpc"),
-            Spec::new("subnet.public", "ec2_subnet", json!({"cidr": subnet_cidr(c), "availability_zone": c.get("availability_zone").as_str(), "public": true})).dep("vpc"),
-            Spec::new("rtb.public", "ec2_public_route_table", json!({"default_route": true})).dep("vpc").dep("igw").dep("subnet.public"),
+        let mut out = match (c.get("vpc_id").as_str(), c.get("subnet_id").as_str()) {
+            // An existing network: referenced, never owned.
+            (Some(vpc), Some(subnet)) => vec![
+                Spec::new("vpc", network::EXISTING_VPC, json!({"id": vpc})).named_by("vpc_id"),
+                Spec::new("subnet.public", network::EXISTING_SUBNET, json!({"id": subnet, "vpc": vpc})).named_by("subnet_id").dep("vpc"),
+            ],
+            _ => vec![
+                Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})),
+                Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).dep("vpc"),
+                Spec::new("subnet.public", "ec2_subnet", json!({"cidr": subnet_cidr(c), "availability_zone": c.get("availability_zone").as_str(), "public": true})).dep("vpc"),
+                Spec::new("rtb.public", "ec2_public_route_table", json!({"default_route": true})).dep("vpc").dep("igw").dep("subnet.public"),
+            ],
+        };
+        out.extend([
             Spec::new("sg.host", "ec2_security_group", json!({"name": format!("{id}-host"), "description": format!("awsstack {id} Docker host"), "rules": security_rules(c)}))
                 .dep("vpc"),
             Spec::new(
@@ -410,7 +442,7 @@ impl Stack for DockerHost {
                 }),
             ),
             Spec::new("instance_profile.host", "iam_instance_profile", json!({"name": format!("{id}-host"), "has_role": true})).dep("role.host"),
-        ];
+        ]);
         let ud = user_data::render(c, &ctx.region);
         out.push(
             Spec::new(
@@ -476,6 +508,17 @@ impl Stack for DockerHost {
                 let mut spec = Spec::new(format!("param.{k}"), "ssm_parameter", json!({"name": format!("/{project}/{k}"), "secure": true, "value_sha256": sha256_hex(&value)}))
                     .named_by("ssm_parameters");
                 spec.secret = Some(value);
+                out.push(spec);
+            }
+        }
+        // Write-only values leave no trace in the records (not even a
+        // hash): their version is what a plan compares.
+        if let Some(m) = c.get("ssm_parameters_wo").as_map() {
+            let version = c.get("ssm_parameters_wo_version").as_f64();
+            for (k, val) in m {
+                let mut spec = Spec::new(format!("param.{k}"), "ssm_parameter", json!({"name": format!("/{project}/{k}"), "secure": true, "value_version": version}))
+                    .named_by("ssm_parameters_wo");
+                spec.secret = Some(val.as_str().unwrap_or("").to_string());
                 out.push(spec);
             }
         }
@@ -581,7 +624,15 @@ impl Stack for DockerHost {
         m.insert("sns_topic_arn", id_of("topic"));
         m.insert("iam_role_name", Value::str(format!("{id}-host")));
         m.insert("instance_profile_name", Value::str(format!("{id}-host")));
-        m.insert("ssm_parameter_arns", Value::Map(ssm_names(c).into_iter().map(|n| (n.clone(), Value::str(param_arn(ctx, c, &n)))).collect()));
+        // Write-only parameters are named only in the configuration, which a
+        // refresh does not see: those already listed stay while they exist.
+        let mut names = ssm_names(c);
+        for k in c.get("ssm_parameter_arns").as_map().into_iter().flat_map(|m| m.keys()) {
+            if get(&format!("param.{k}")).is_some() && !names.contains(k) {
+                names.push(k.clone());
+            }
+        }
+        m.insert("ssm_parameter_arns", Value::Map(names.into_iter().map(|n| (n.clone(), Value::str(param_arn(ctx, c, &n)))).collect()));
         m.insert(
             "ssh_command",
             match public_ip.as_str() {

@@ -325,7 +325,7 @@ impl Stack for MultiRegionPlatform {
         };
         m.insert("current_writer_region", current);
         m.insert("db_writer_endpoint", endpoint);
-        m.insert("db_master_secret_arn", if c.get("db_master_password").is_null() { id_of("primary/secret.db") } else { Value::Null });
+        m.insert("db_master_secret_arn", if user_password(c) { Value::Null } else { id_of("primary/secret.db") });
         if routing_ready(c) {
             m.insert("record_fqdn", Value::str(s(c, "record_name").trim_end_matches('.')));
             let checks: BTreeMap<String, Value> = SIDES.iter().map(|side| (region_of(c, side), id_of(&format!("global/health.{side}")))).collect();
@@ -580,6 +580,13 @@ fn cluster(c: &Value, side: &str, out: &mut Vec<Spec>) {
     );
 }
 
+/// The master password is the user's (else generated in a secret). Decided
+/// without the write-only value, which the plan and the state never hold:
+/// its version is set with it.
+fn user_password(c: &Value) -> bool {
+    !c.get("db_master_password").is_null() || !c.get("db_master_password_wo_version").is_null()
+}
+
 fn database(c: &Value, out: &mut Vec<Spec>) {
     let id = stack_id_of(c);
     let global = format!("{id}-aurora");
@@ -589,8 +596,9 @@ fn database(c: &Value, out: &mut Vec<Spec>) {
         Spec::new("global/db", "rds_global_cluster", json!({"id": global, "engine": ENGINE, "engine_version": s(c, "db_engine_version"), "deletion_protection": protect}))
             .in_region(&primary_region),
     );
-    let password = c.get("db_master_password").as_str().map(str::to_string);
-    if password.is_none() {
+    let password = c.get("db_master_password").as_str().or(c.get("db_master_password_wo").as_str()).map(str::to_string);
+    let password_wo = !c.get("db_master_password_wo_version").is_null();
+    if !user_password(c) {
         out.push(
             Spec::new(
                 "primary/secret.db",
@@ -662,7 +670,10 @@ fn database(c: &Value, out: &mut Vec<Spec>) {
                 "deletion_protection": protect,
                 "backup_retention_days": if production(c) { 7 } else { 1 },
                 "final_snapshot": !c.get("skip_final_snapshot").as_bool().unwrap_or(false),
-                "password_sha256": if side == "primary" { password.as_deref().map(|p| json!(sha256_hex(p))).unwrap_or(json!(null)) } else { json!(null) },
+                // A write-only password leaves no trace in the records (not
+                // even a hash): its version is what a plan compares.
+                "password_sha256": if side == "primary" && !password_wo { password.as_deref().map(|p| json!(sha256_hex(p))).unwrap_or(json!(null)) } else { json!(null) },
+                "password_version": if side == "primary" && password_wo { c.get("db_master_password_wo_version").as_f64().map(|v| json!(v)).unwrap_or(json!(null)) } else { json!(null) },
             }),
         )
         .dep("global/db")
@@ -1052,10 +1063,12 @@ fn validate_config(c: &Value) -> Diagnostics {
             d.error_at(Path::attr("db_master_username"), "Invalid master user name", format!("{x:?}: letters, digits and '_', starting with a letter, not a reserved name"));
         }
     }
-    if let Some(x) = c.get("db_master_password").as_str() {
-        if x.len() < 8 || x.len() > 128 || x.chars().any(|ch| !ch.is_ascii_graphic() || "/\"@".contains(ch)) {
-            // Never echo the value.
-            d.error_at(Path::attr("db_master_password"), "Invalid master password", "8-128 printable ASCII characters, without '/', '\"', '@' or spaces");
+    for attr in ["db_master_password", "db_master_password_wo"] {
+        if let Some(x) = c.get(attr).as_str() {
+            if x.len() < 8 || x.len() > 128 || x.chars().any(|ch| !ch.is_ascii_graphic() || "/\"@".contains(ch)) {
+                // Never echo the value.
+                d.error_at(Path::attr(attr), "Invalid master password", "8-128 printable ASCII characters, without '/', '\"', '@' or spaces");
+            }
         }
     }
     for side in SIDES {

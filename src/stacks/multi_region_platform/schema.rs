@@ -52,7 +52,9 @@ pub fn schema() -> Schema {
             // Aurora.
             A::with_default("db_engine_version", s.clone(), Value::str("15.4"), "Aurora PostgreSQL version (major.minor)."),
             A::with_default("db_master_username", s.clone(), Value::str("luneo_admin"), "Master user of the primary cluster."),
-            A::optional("db_master_password", s.clone(), "Master password (8-128 printable characters, no `/`, `\"`, `@` or space). When unset, a password is generated and kept in Secrets Manager (`<project_name>-<env>-db-master`), replicated to the secondary region.").sensitive(),
+            A::optional("db_master_password", s.clone(), "Master password (8-128 printable characters, no `/`, `\"`, `@` or space). When unset, a password is generated and kept in Secrets Manager (`<project_name>-<env>-db-master`), replicated to the secondary region. Stored in the Terraform state: with Terraform 1.11 or later prefer `db_master_password_wo`.").sensitive(),
+            A::optional("db_master_password_wo", s.clone(), "Write-only (Terraform 1.11 or later): the master password, as `db_master_password` but never in the plan or the state. Change `db_master_password_wo_version` to set a new one. Cannot be set with `db_master_password`.").write_only(),
+            A::optional("db_master_password_wo_version", n.clone(), "Version of `db_master_password_wo`: changing it sets the password again (rotation)."),
             A::with_default("db_primary_instance_class", s.clone(), Value::str("db.r6g.large"), "Instance class in the primary region."),
             A::with_default("db_secondary_instance_class", s.clone(), Value::str("db.r6g.large"), "Instance class in the secondary region."),
             A::with_default("db_primary_instance_count", n.clone(), Value::Number(1.0), "Instances of the primary cluster (1-15)."),

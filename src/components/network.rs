@@ -1,0 +1,297 @@
+//! An existing network that a stack is placed in (a VPC and subnets made by
+//! a module such as terraform-aws-modules/vpc, or by the team's own HCL).
+//! The stack references them and never owns them: the kinds are
+//! `referenced`, so the engine never tags, modifies or deletes them, and
+//! `check` proves at plan, with read-only calls, that they can carry it.
+
+use super::op;
+use super::E;
+use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::provider::AwsContext;
+use crate::schema::Diagnostics;
+use crate::value::Path;
+use aws_sdk_ec2::types::{Filter, RouteTable, Subnet};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const EXISTING_VPC: &str = "ec2_existing_vpc";
+pub const EXISTING_SUBNET: &str = "ec2_existing_subnet";
+
+fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::error_code(e).map(|c| c.contains("NotFound")).unwrap_or(false)
+}
+
+async fn describe_vpc(ctx: &AwsContext, id: &str) -> Result<Option<aws_sdk_ec2::types::Vpc>, OpError> {
+    match ctx.ec2.describe_vpcs().vpc_ids(id).send().await {
+        Ok(o) => Ok(o.vpcs().first().cloned()),
+        Err(e) if missing(&e) => Ok(None),
+        Err(e) => Err(op("DescribeVpcs")(e)),
+    }
+}
+
+async fn describe_subnet(ctx: &AwsContext, id: &str) -> Result<Option<Subnet>, OpError> {
+    match ctx.ec2.describe_subnets().subnet_ids(id).send().await {
+        Ok(o) => Ok(o.subnets().first().cloned()),
+        Err(e) if missing(&e) => Ok(None),
+        Err(e) => Err(op("DescribeSubnets")(e)),
+    }
+}
+
+/// A VPC of the user's. Inputs: `id`. Outputs: `cidr`.
+pub struct ExistingVpc;
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for ExistingVpc {
+    fn name(&self) -> &'static str {
+        EXISTING_VPC
+    }
+    fn referenced(&self) -> bool {
+        true
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["id"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let id = spec.str("id");
+        let vpc = describe_vpc(&env.ctx, id).await?.ok_or_else(|| OpError::new(format!("the VPC {id} does not exist in {}", env.ctx.region)).at(spec.named_by))?;
+        Ok(Record::new(self.name(), id, spec.inputs.clone()).with("cidr", vpc.cidr_block().unwrap_or_default()))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(describe_vpc(&env.ctx, &rec.id).await?.map(|_| rec.clone()))
+    }
+    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, _: &E, _: &Record) -> Result<(), OpError> {
+        // Never called (the kind is referenced); nothing to do either way.
+        Ok(())
+    }
+}
+
+/// A subnet of the user's. Inputs: `id`, `vpc` (the VPC it must be in).
+/// Outputs: `availability_zone`.
+pub struct ExistingSubnet;
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for ExistingSubnet {
+    fn name(&self) -> &'static str {
+        EXISTING_SUBNET
+    }
+    fn referenced(&self) -> bool {
+        true
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["id", "vpc"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let (id, vpc) = (spec.str("id"), spec.str("vpc"));
+        let s = describe_subnet(&env.ctx, id).await?.ok_or_else(|| OpError::new(format!("the subnet {id} does not exist in {}", env.ctx.region)).at(spec.named_by))?;
+        if s.vpc_id() != Some(vpc) {
+            return Err(OpError::new(format!("the subnet {id} is in {}, not in {vpc}", s.vpc_id().unwrap_or("another VPC"))).at(spec.named_by));
+        }
+        Ok(Record::new(self.name(), id, spec.inputs.clone()).with("availability_zone", s.availability_zone().unwrap_or_default()))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(describe_subnet(&env.ctx, &rec.id).await?.map(|_| rec.clone()))
+    }
+    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, _: &E, _: &Record) -> Result<(), OpError> {
+        Ok(())
+    }
+}
+
+/// What the stack puts in a group of subnets, which decides what their
+/// routes must give it.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Role {
+    /// Reached from the internet (a load balancer, a host with a public
+    /// address): a default route to an internet gateway.
+    Public,
+    /// Tasks or databases that reach out (image pulls) through NAT: a
+    /// default route of any kind.
+    Private,
+}
+
+/// One configuration attribute naming subnets.
+pub struct SubnetGroup {
+    pub attribute: &'static str,
+    /// One id (`subnet_id`) rather than a list.
+    pub single: bool,
+    pub ids: Vec<String>,
+    pub role: Role,
+    /// How many distinct zones the stack needs in the group (an ALB and an
+    /// RDS subnet group: two).
+    pub min_zones: usize,
+}
+
+impl SubnetGroup {
+    fn path(&self, i: usize) -> Path {
+        if self.single {
+            Path::attr(self.attribute)
+        } else {
+            Path::attr(self.attribute).then_index(i)
+        }
+    }
+}
+
+/// The read-only checks of an existing network, at plan: the VPC and every
+/// subnet exist, each subnet is in the VPC, each group spans the zones the
+/// stack needs, and (warnings) each subnet's default route serves its role.
+/// Errors name the attribute; nothing is created or changed.
+pub async fn check(ctx: &AwsContext, vpc_attribute: &'static str, vpc: &str, groups: &[SubnetGroup]) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    match describe_vpc(ctx, vpc).await {
+        Ok(Some(_)) => {}
+        Ok(None) => d.error_at(Path::attr(vpc_attribute), "VPC not found", format!("The VPC {vpc} does not exist in {} (the provider's region). Nothing was created.", ctx.region)),
+        Err(e) => d.error_at(Path::attr(vpc_attribute), "Cannot check the VPC", e.message),
+    }
+    let tables = match route_tables(ctx, vpc).await {
+        Ok(t) => t,
+        Err(e) => {
+            d.error_at(Path::attr(vpc_attribute), "Cannot check the VPC's routes", e.message);
+            return d;
+        }
+    };
+    for g in groups {
+        let mut zones = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let errors_before = d.0.iter().filter(|x| x.severity == crate::schema::Severity::Error).count();
+        for (i, id) in g.ids.iter().enumerate() {
+            if !seen.insert(id) {
+                d.error_at(g.path(i), "Duplicate subnet", format!("{id} is listed twice in {}", g.attribute));
+                continue;
+            }
+            let s = match describe_subnet(ctx, id).await {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    d.error_at(g.path(i), "Subnet not found", format!("The subnet {id} does not exist in {}. Nothing was created.", ctx.region));
+                    continue;
+                }
+                Err(e) => {
+                    d.error_at(g.path(i), "Cannot check the subnet", e.message);
+                    continue;
+                }
+            };
+            if s.vpc_id() != Some(vpc) {
+                d.error_at(
+                    g.path(i),
+                    "Subnet of another VPC",
+                    format!("The subnet {id} is in {}, not in {vpc} ({vpc_attribute}). Nothing was created.", s.vpc_id().unwrap_or("another VPC")),
+                );
+                continue;
+            }
+            zones.insert(s.availability_zone().unwrap_or_default().to_string());
+            let route = default_route(&tables, id);
+            match (g.role, route) {
+                (Role::Public, Some(t)) if t.starts_with("igw-") => {}
+                (Role::Public, _) => d.warning_at(
+                    g.path(i),
+                    "Subnet without an internet gateway route",
+                    format!("The subnet {id} has no default route (0.0.0.0/0) to an internet gateway: what the stack places there for the internet to reach ({}) would not be reachable.", g.attribute),
+                ),
+                (Role::Private, Some(_)) => {}
+                (Role::Private, None) => d.warning_at(
+                    g.path(i),
+                    "Subnet without a default route",
+                    format!("The subnet {id} has no default route (0.0.0.0/0, through a NAT gateway for instance): tasks there could not pull their images or reach AWS APIs, unless the VPC has endpoints for them."),
+                ),
+            }
+        }
+        // Only once every subnet of the group was found: else the missing
+        // ones are the error to fix.
+        let group_ok = d.0.iter().filter(|x| x.severity == crate::schema::Severity::Error).count() == errors_before;
+        if group_ok && zones.len() < g.min_zones {
+            d.error_at(
+                Path::attr(g.attribute),
+                "Not enough availability zones",
+                format!(
+                    "{} must span at least {} availability zones (a load balancer and a database subnet group need them); its subnets are in {}.",
+                    g.attribute,
+                    g.min_zones,
+                    zones.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+    }
+    d
+}
+
+async fn route_tables(ctx: &AwsContext, vpc: &str) -> Result<Vec<RouteTable>, OpError> {
+    let mut out = vec![];
+    let mut pages = ctx.ec2.describe_route_tables().filters(Filter::builder().name("vpc-id").values(vpc).build()).into_paginator().send();
+    while let Some(p) = pages.next().await {
+        out.extend(p.map_err(op("DescribeRouteTables"))?.route_tables().iter().cloned());
+    }
+    Ok(out)
+}
+
+/// The target of the subnet's default route: the table associated with it,
+/// else the VPC's main table (as AWS routes it).
+fn default_route(tables: &[RouteTable], subnet: &str) -> Option<String> {
+    let explicit = tables.iter().find(|t| t.associations().iter().any(|a| a.subnet_id() == Some(subnet)));
+    let table = explicit.or_else(|| tables.iter().find(|t| t.associations().iter().any(|a| a.main() == Some(true))))?;
+    table.routes().iter().find(|r| r.destination_cidr_block() == Some("0.0.0.0/0")).and_then(|r| {
+        r.gateway_id().or(r.nat_gateway_id()).or(r.transit_gateway_id()).or(r.network_interface_id()).or(r.vpc_peering_connection_id()).or(r.instance_id()).map(str::to_string)
+    })
+}
+
+/// The specs of an existing network: `vpc` and one `subnet.<role>.<id>`
+/// per subnet (keyed by id, so that adding a subnet adds one reference and
+/// reordering changes nothing), each named by its attribute.
+pub fn specs(vpc_attribute: &'static str, vpc: &str, groups: &[(&str, &'static str, &[String])]) -> (Vec<Spec>, BTreeMap<String, Vec<String>>) {
+    let mut out = vec![Spec::new("vpc", EXISTING_VPC, json!({"id": vpc})).named_by(vpc_attribute)];
+    let mut keys = BTreeMap::new();
+    for (role, attribute, ids) in groups {
+        let mut ks = vec![];
+        for id in ids.iter() {
+            let key = format!("subnet.{role}.{id}");
+            if !ks.contains(&key) {
+                out.push(Spec::new(&key, EXISTING_SUBNET, json!({"id": id, "vpc": vpc})).named_by(attribute).dep("vpc"));
+                ks.push(key);
+            }
+        }
+        keys.insert(role.to_string(), ks);
+    }
+    (out, keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::{Route, RouteTableAssociation};
+
+    fn table(main: bool, subnet: Option<&str>, target: Option<&str>) -> RouteTable {
+        let mut a = RouteTableAssociation::builder().main(main);
+        if let Some(s) = subnet {
+            a = a.subnet_id(s);
+        }
+        let mut t = RouteTable::builder().associations(a.build());
+        if let Some(g) = target {
+            let r = Route::builder().destination_cidr_block("0.0.0.0/0");
+            t = t.routes(if g.starts_with("nat-") { r.nat_gateway_id(g).build() } else { r.gateway_id(g).build() });
+        }
+        t.build()
+    }
+
+    #[test]
+    fn a_subnet_routes_through_its_own_table_else_the_main_one() {
+        let tables = vec![table(true, None, Some("igw-1")), table(false, Some("subnet-private"), Some("nat-1")), table(false, Some("subnet-isolated"), None)];
+        assert_eq!(default_route(&tables, "subnet-private").as_deref(), Some("nat-1"));
+        assert_eq!(default_route(&tables, "subnet-public").as_deref(), Some("igw-1"), "no table of its own: the main table's route");
+        assert_eq!(default_route(&tables, "subnet-isolated"), None);
+        assert_eq!(default_route(&[table(false, Some("x"), Some("igw-1"))], "subnet-other"), None, "no main table, no route");
+    }
+
+    #[test]
+    fn existing_network_specs_are_keyed_by_subnet_id_and_named_by_their_attribute() {
+        let public = vec!["subnet-a".to_string(), "subnet-b".to_string()];
+        let private = vec!["subnet-c".to_string(), "subnet-c".to_string()];
+        let (specs, keys) = super::specs("vpc_id", "vpc-1", &[("public", "public_subnet_ids", &public), ("private", "private_subnet_ids", &private)]);
+        assert_eq!(keys["public"], vec!["subnet.public.subnet-a", "subnet.public.subnet-b"]);
+        assert_eq!(keys["private"], vec!["subnet.private.subnet-c"], "a repeated id is one reference");
+        assert!(specs.iter().all(|s| s.kind == EXISTING_VPC || (s.kind == EXISTING_SUBNET && s.input("vpc") == "vpc-1" && s.deps[0].0 == "vpc")));
+        assert_eq!(specs.iter().find(|s| s.key == "subnet.private.subnet-c").unwrap().named_by, Some("private_subnet_ids"));
+    }
+}
