@@ -37,6 +37,12 @@ DOCKER_HOST = [
     ("ssh_ingress_cidrs", 'ssh_ingress_cidrs = ["1.2.3.4"]', "Invalid CIDR block", "ssh_ingress_cidrs"),
     ("ssh_key_name", 'ssh_key_name = ""', "Invalid key pair name", "ssh_key_name"),
     ("ssm_parameters", 'ssm_parameters = {\n    "db password" = { value = "x" }\n  }', "Invalid parameter name", "ssm_parameters"),
+    # Write-only values: the checks that differ by Terraform version (1.0
+    # refuses them, 1.11+ checks their content) are in test_write_only.py.
+    ("ssm_parameters_wo", 'ssm_parameters_wo = ["API_KEY"]', TYPE, "ssm_parameters_wo"),
+    ("ssm_parameters_wo_version", "ssm_parameters_wo_version = 2", "Version without values", "ssm_parameters_wo_version"),
+    ("vpc_id", 'vpc_id = "vpc-NOTHEX"\n  subnet_id = "subnet-0123456789abcdef0"', "Invalid id", "vpc_id"),
+    ("subnet_id", 'subnet_id = "sg-0123456789abcdef0"\n  vpc_id = "vpc-0123456789abcdef0"', "Invalid id", "subnet_id"),
     ("tags", 'tags = {\n    "aws:team" = "x"\n  }', "Invalid tag", "tags"),
     ("use_spot_instance", 'use_spot_instance = "cheap"', TYPE, "use_spot_instance"),
     ("vpc_cidr", 'vpc_cidr = "10.0.0.0/33"', "Invalid VPC CIDR block", "vpc_cidr"),
@@ -58,6 +64,11 @@ DOCKER_HOST = [
 CONTAINER_SERVICE = [
     ("alb_ingress_cidrs", 'alb_ingress_cidrs = ["everyone"]', "Invalid CIDR block", "alb_ingress_cidrs"),
     ("app_secret_values", 'app_secret_values = {\n    "stripe-key" = "x"\n  }', "Unknown secret", "app_secret_values"),
+    ("app_secret_values_wo", 'app_secret_values_wo = ["stripe-key"]', TYPE, "app_secret_values_wo"),
+    ("app_secret_values_wo_version", "app_secret_values_wo_version = 1", "Version without values", "app_secret_values_wo_version"),
+    ("vpc_id", 'vpc_id = "vpc-0123"\n  public_subnet_ids = ["subnet-0a000000000000001", "subnet-0a000000000000002"]\n  private_subnet_ids = ["subnet-0b000000000000001", "subnet-0b000000000000002"]', "Invalid VPC id", "vpc_id"),
+    ("public_subnet_ids", 'public_subnet_ids = ["subnet-0a000000000000001", "subnet 2"]\n  vpc_id = "vpc-0123456789abcdef0"\n  private_subnet_ids = ["subnet-0b000000000000001", "subnet-0b000000000000002"]', "Invalid subnet id", "public_subnet_ids"),
+    ("private_subnet_ids", 'private_subnet_ids = ["subnet-0b000000000000001", "subnet-0b000000000000002"]', "Missing vpc_id", "private_subnet_ids"),
     ("app_secrets", 'app_secrets = ["openai api key"]', "Invalid secret name", "app_secrets"),
     ("availability_zones", 'availability_zones = ["eu-west-1a", "us-east-1b"]', "Invalid availability zone", "availability_zones"),
     ("certificate_arn", 'certificate_arn = "arn:aws:iam::123456789012:server-certificate/x"', "Invalid certificate ARN", "certificate_arn"),
@@ -104,6 +115,8 @@ MULTI_REGION_PLATFORM = [
     ("cluster_log_types", 'cluster_log_types = ["api", "everything"]', "Invalid log type", "cluster_log_types"),
     ("db_engine_version", 'db_engine_version = "fifteen"', "Invalid engine version", "db_engine_version"),
     ("db_master_password", 'db_master_password = "short"', "Invalid master password", "db_master_password"),
+    ("db_master_password_wo", 'db_master_password_wo = ["hunter22"]', TYPE, "db_master_password_wo"),
+    ("db_master_password_wo_version", "db_master_password_wo_version = 1", "Version without values", "db_master_password_wo_version"),
     ("db_master_username", 'db_master_username = "postgres"', "Invalid master user name", "db_master_username"),
     ("db_primary_instance_class", 'db_primary_instance_class = "r6g.large"', "Invalid instance class", "db_primary_instance_class"),
     ("db_primary_instance_count", "db_primary_instance_count = 16", "Invalid instance count", "db_primary_instance_count"),

@@ -186,12 +186,28 @@ fn read_only_at(block: &Block, v: &Value, at: &crate::value::Path, d: &mut Diagn
 /// (the only thing Terraform compares between plans), and each replaces
 /// the sensitive attribute of the same base name rather than mixing with it.
 /// Values are never echoed.
-pub fn write_only_diags(block: &Block, config: &Value, allowed: bool) -> Diagnostics {
+///
+/// At validate (`at_plan` false) unknown values are skipped, as for every
+/// check; at plan an unknown write-only value counts as set when the client
+/// would store it, since it will be known at apply.
+pub fn write_only_diags(block: &Block, config: &Value, allowed: bool, at_plan: bool) -> Diagnostics {
     let mut d = Diagnostics::default();
+    let known = |name: &str| !config.get(name).is_null() && !config.get(name).is_unknown();
     for a in block.attributes.iter().filter(|a| a.write_only) {
-        if config.get(a.name).is_null() {
-            let version = format!("{}_version", a.name);
-            if !config.get(&version).is_null() {
+        let value = config.get(a.name);
+        let version = format!("{}_version", a.name);
+        if value.is_unknown() {
+            if at_plan && !allowed {
+                d.error_at(
+                    crate::value::Path::attr(a.name),
+                    "Write-only argument needs Terraform 1.11",
+                    format!("`{}` is a write-only argument: its value is kept out of the plan and the state, which needs Terraform 1.11 or later.", a.name),
+                );
+            }
+            continue;
+        }
+        if value.is_null() {
+            if known(&version) {
                 d.error_at(
                     crate::value::Path::attr(&version),
                     "Version without values",
@@ -216,7 +232,6 @@ pub fn write_only_diags(block: &Block, config: &Value, allowed: bool) -> Diagnos
             );
             continue;
         }
-        let version = format!("{}_version", a.name);
         if config.get(&version).is_null() {
             d.error_at(
                 path.clone(),
@@ -227,7 +242,7 @@ pub fn write_only_diags(block: &Block, config: &Value, allowed: bool) -> Diagnos
                 ),
             );
         }
-        if let Some(k) = kept.filter(|k| !config.get(k).is_null()) {
+        if let Some(k) = kept.filter(|k| known(k)) {
             d.error_at(path, "Conflicting arguments", format!("`{}` and `{k}` set the same values: use one of them (`{}` keeps the values out of the state).", a.name, a.name));
         }
     }
@@ -356,22 +371,25 @@ mod write_only_tests {
     #[test]
     fn write_only_values_need_a_client_that_keeps_them_out_of_the_state() {
         let c = obj(&[("secret_wo", Value::str("hunter22")), ("secret_wo_version", Value::Number(1.0))]);
-        assert!(write_only_diags(&block(), &c, true).0.is_empty());
-        let old = write_only_diags(&block(), &c, false);
+        assert!(write_only_diags(&block(), &c, true, false).0.is_empty());
+        let old = write_only_diags(&block(), &c, false, false);
         assert_eq!(summaries(&old), vec![("secret_wo".to_string(), "Write-only argument needs Terraform 1.11".to_string())]);
         assert!(old.0[0].detail.contains("use `secret` instead") && !old.0[0].detail.contains("hunter22"));
-        // An unknown value (an ephemeral resource's) counts as set.
-        assert!(write_only_diags(&block(), &obj(&[("secret_wo", Value::Unknown)]), false).has_errors());
-        assert!(write_only_diags(&block(), &obj(&[("name", Value::str("x"))]), false).0.is_empty(), "nothing write-only set: nothing to say");
+        // An unknown value: skipped at validate, refused at plan (it will
+        // be known, and stored, at apply).
+        assert!(write_only_diags(&block(), &obj(&[("secret_wo", Value::Unknown)]), false, false).0.is_empty());
+        assert!(write_only_diags(&block(), &obj(&[("secret_wo", Value::Unknown)]), false, true).has_errors());
+        assert!(write_only_diags(&block(), &obj(&[("secret_wo", Value::Unknown)]), true, true).0.is_empty());
+        assert!(write_only_diags(&block(), &obj(&[("name", Value::str("x"))]), false, true).0.is_empty(), "nothing write-only set: nothing to say");
     }
 
     #[test]
     fn a_write_only_value_goes_with_its_version_and_alone() {
-        let no_version = write_only_diags(&block(), &obj(&[("secret_wo", Value::str("hunter22"))]), true);
+        let no_version = write_only_diags(&block(), &obj(&[("secret_wo", Value::str("hunter22"))]), true, true);
         assert_eq!(summaries(&no_version), vec![("secret_wo".to_string(), "Missing version".to_string())]);
-        let version_only = write_only_diags(&block(), &obj(&[("secret_wo_version", Value::Number(1.0))]), true);
+        let version_only = write_only_diags(&block(), &obj(&[("secret_wo_version", Value::Number(1.0))]), true, true);
         assert_eq!(summaries(&version_only), vec![("secret_wo_version".to_string(), "Version without values".to_string())]);
-        let both = write_only_diags(&block(), &obj(&[("secret", Value::str("a")), ("secret_wo", Value::str("b")), ("secret_wo_version", Value::Number(1.0))]), true);
+        let both = write_only_diags(&block(), &obj(&[("secret", Value::str("a")), ("secret_wo", Value::str("b")), ("secret_wo_version", Value::Number(1.0))]), true, true);
         assert_eq!(summaries(&both), vec![("secret_wo".to_string(), "Conflicting arguments".to_string())]);
     }
 

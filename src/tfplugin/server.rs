@@ -102,7 +102,7 @@ impl PbProvider for ProviderServer {
             Ok(r) => match decode(req.config.as_ref(), &r.schema().block.value_type(), "resource configuration") {
                 Ok(cfg) => {
                     let mut d = crate::schema::read_only_diags(&r.schema().block, &cfg);
-                    d.extend(crate::schema::write_only_diags(&r.schema().block, &cfg, write_only_allowed(req.client_capabilities.as_ref())));
+                    d.extend(crate::schema::write_only_diags(&r.schema().block, &cfg, write_only_allowed(req.client_capabilities.as_ref()), false));
                     d.extend(r.validate(&cfg));
                     d
                 }
@@ -211,7 +211,7 @@ impl PbProvider for ProviderServer {
         };
         // Again at plan: a client that skipped validation must not store a
         // write-only value either.
-        let wo = crate::schema::write_only_diags(&r.schema().block, &config, write_only_allowed(req.client_capabilities.as_ref()));
+        let wo = crate::schema::write_only_diags(&r.schema().block, &config, write_only_allowed(req.client_capabilities.as_ref()), true);
         if wo.has_errors() {
             return fail(wo);
         }

@@ -180,8 +180,9 @@ fn existing_network_diags(c: &Value) -> Diagnostics {
             }
         }
     } else {
+        // (An unknown list may still turn out null: checked at plan.)
         for a in ["public_subnet_ids", "private_subnet_ids"] {
-            if set(a) {
+            if set(a) && !c.get(a).is_unknown() {
                 d.error_at(Path::attr(a), "Missing vpc_id", format!("{a} places the stack in an existing network: set vpc_id to that network's VPC too"));
             }
         }

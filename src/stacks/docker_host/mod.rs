@@ -146,7 +146,7 @@ impl Stack for DockerHost {
         let mut d = Diagnostics::default();
         // An existing network is both ids.
         for (a, other, prefix) in [("vpc_id", "subnet_id", "vpc"), ("subnet_id", "vpc_id", "subnet")] {
-            if !c.get(a).is_null() && c.get(other).is_null() {
+            if !c.get(a).is_null() && !c.get(a).is_unknown() && c.get(other).is_null() {
                 d.error_at(Path::attr(other), "Missing argument", format!("{a} places the host in an existing network: set {other} too (the subnet of the host, in that VPC)"));
             }
             if let Some(x) = c.get(a).as_str().filter(|x| !v::aws_id(x, prefix)) {
