@@ -708,7 +708,10 @@ impl<S: Stack> Resource for StackResource<S> {
                 let mut s = state.clone();
                 let none = std::collections::BTreeSet::new();
                 self.stack.read_back(&mut s, &records);
-                self.fill(&mut s, &state, &ctx, &records, &none, Value::Null);
+                // The outputs follow what was read back (the region that
+                // writes now), not the state as it was.
+                let seen = s.clone();
+                self.fill(&mut s, &seen, &ctx, &records, &none, Value::Null);
                 if !drift.is_empty() {
                     s.set_attr("changes", Value::string_list(drift.iter().map(|d| format!("drift: {d}"))));
                 }
