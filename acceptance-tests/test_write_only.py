@@ -100,16 +100,20 @@ resource "awsstack_container_service" "app" {
 def test_write_only_app_secret(fresh_emulator, workdir):
     emu = fresh_emulator
     write_config(workdir, SERVICE.replace("VERSION", "1"))
-    tf = Terraform("1.15", workdir, emu.endpoint)
+    log = workdir / "trace.log"
+    tf = Terraform("1.15", workdir, emu.endpoint, {"TF_LOG": "trace", "TF_LOG_PATH": str(log)})
     tf.init()
-    tf.apply(env={"TF_VAR_openai": FIRST})
+    tf.run("plan", "-no-color", "-out=first.tfplan", env={"TF_VAR_openai": FIRST})
+    shown = tf.run("show", "-json", "first.tfplan").stdout
+    tf.run("apply", "-no-color", "-auto-approve", "first.tfplan", env={"TF_VAR_openai": FIRST})
     sm = emu.client("secretsmanager")
     assert sm.get_secret_value(SecretId="wosvc-dev-openai-api-key")["SecretString"] == FIRST
-    assert FIRST not in (workdir / "terraform.tfstate").read_text()
+    for where, text in (("state", (workdir / "terraform.tfstate").read_text()), ("saved plan", shown), ("trace log", log.read_text())):
+        assert FIRST not in text, f"the write-only value is in the {where}"
     assert tf.plan(env={"TF_VAR_openai": FIRST}).returncode == 0
     write_config(workdir, SERVICE.replace("VERSION", "2"))
     tf.apply(env={"TF_VAR_openai": SECOND})
     assert sm.get_secret_value(SecretId="wosvc-dev-openai-api-key")["SecretString"] == SECOND
-    assert SECOND not in (workdir / "terraform.tfstate").read_text()
+    assert SECOND not in (workdir / "terraform.tfstate").read_text() and SECOND not in log.read_text()
     tf.destroy(env={"TF_VAR_openai": SECOND})
     assert container_leftovers(emu, "wosvc-dev") == []

@@ -163,3 +163,24 @@ fn upgrades_go_one_minor_version_at_a_time_and_engine_upgrades_are_refused() {
     assert_eq!(paths(p.validate_change(&at("1.30", "15.4"), &at("1.29", "15.4"))), vec!["kubernetes_version"]);
     assert_eq!(paths(p.validate_change(&at("1.29", "15.4"), &at("1.29", "16.1"))), vec!["db_engine_version"]);
 }
+
+#[test]
+fn a_write_only_master_password_leaves_only_its_version() {
+    let c = config(&[("db_master_password_wo", Value::str("Wr1te-0nly-pass")), ("db_master_password_wo_version", Value::Number(3.0))]);
+    assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+    let g = graph(&c);
+    let member = &g["primary/db"];
+    assert_eq!(member.secret.as_deref(), Some("Wr1te-0nly-pass"));
+    assert_eq!(member.input("password_version"), 3.0);
+    assert!(member.input("password_sha256").is_null(), "not even a hash of a write-only password is recorded");
+    assert!(!g.contains_key("primary/secret.db"), "the user's password: no generated secret");
+    assert!(!member.inputs.to_string().contains("Wr1te-0nly-pass"));
+    assert!(!crate::stacks::manifest_json(&schema::schema(), &c).contains("Wr1te-0nly-pass"), "nor in the import manifest");
+    // What Terraform keeps (the plan, without the value) decides the same
+    // outputs: no generated secret to name.
+    let mut planned = c.clone();
+    planned.set_attr("db_master_password_wo", Value::Null);
+    assert!(user_password(&planned));
+    let bad = config(&[("db_master_password_wo", Value::str("short")), ("db_master_password_wo_version", Value::Number(1.0))]);
+    assert!(errors(&bad).iter().any(|(p, d)| p == "db_master_password_wo" && !d.contains("short")));
+}
