@@ -525,3 +525,24 @@ def stack_object_tags(emu: Emulator, stack_id: str, region: str = REGION) -> dic
     for td in active_task_definitions(ecs, stack_id):
         out[f"task-definition {td}"] = kv([{"Key": t["key"], "Value": t["value"]} for t in ecs.list_tags_for_resource(resourceArn=td)["tags"]])
     return out
+
+
+def network_snapshot(emu: Emulator, vpc: str, subnets: list[str], route_tables: list[str]) -> dict:
+    """Everything about a network of the user's that a stack placed in it
+    could have changed: tags, public-IP settings, routes, associations,
+    gateway attachments, and how many VPCs the region has."""
+    ec2 = emu.client("ec2")
+    tags = lambda x: tuple(sorted((t["Key"], t["Value"]) for t in x.get("Tags", [])))  # noqa: E731
+    v = ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]
+    tables = ec2.describe_route_tables(RouteTableIds=route_tables)["RouteTables"]
+    gateways = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}])["InternetGateways"]
+    return {
+        "vpc": (v["CidrBlock"], tags(v)),
+        "subnets": sorted((s["SubnetId"], s["CidrBlock"], s["MapPublicIpOnLaunch"], tags(s)) for s in ec2.describe_subnets(SubnetIds=subnets)["Subnets"]),
+        "routes": sorted(
+            (t["RouteTableId"], tuple(sorted((str(r.get("DestinationCidrBlock")), str(r.get("GatewayId") or r.get("NatGatewayId"))) for r in t["Routes"])), tuple(sorted(a.get("SubnetId") or "main" for a in t["Associations"])), tags(t))
+            for t in tables
+        ),
+        "gateways": sorted((g["InternetGatewayId"], tags(g)) for g in gateways),
+        "vpcs_in_region": len(ec2.describe_vpcs()["Vpcs"]),
+    }

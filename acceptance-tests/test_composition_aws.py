@@ -10,28 +10,15 @@ import json
 
 import pytest
 
-from harness import Terraform, container_leftovers, leftovers, moto_ami
+from harness import Terraform, container_leftovers, leftovers, moto_ami, network_snapshot
 
 STACK = "compose-dev"
 
 
-def config(endpoint: str, ami: str, rogue: bool = False) -> str:
-    services = ["ec2", "iam", "sts", "s3", "ssm"]
+def providers(endpoint: str, services: list[str]) -> str:
+    """Both providers against the emulator: hashicorp/aws 3.39.0 with an
+    endpoint per service the configuration uses."""
     endpoints = "\n".join(f'    {s} = "{endpoint}"' for s in services)
-    rogue_rule = (
-        """
-resource "aws_security_group_rule" "rogue" {
-  type              = "ingress"
-  security_group_id = awsstack_docker_host.app.security_group_id
-  from_port         = 5432
-  to_port           = 5432
-  protocol          = "tcp"
-  cidr_blocks       = ["0.0.0.0/0"]
-}
-"""
-        if rogue
-        else ""
-    )
     return f"""terraform {{
   required_providers {{
     awsstack = {{ source = "awsstack/awsstack" }}
@@ -55,7 +42,26 @@ provider "aws" {{
 {endpoints}
   }}
 }}
+"""
 
+
+def config(endpoint: str, ami: str, rogue: bool = False) -> str:
+    services = ["ec2", "iam", "sts", "s3", "ssm"]
+    rogue_rule = (
+        """
+resource "aws_security_group_rule" "rogue" {
+  type              = "ingress"
+  security_group_id = awsstack_docker_host.app.security_group_id
+  from_port         = 5432
+  to_port           = 5432
+  protocol          = "tcp"
+  cidr_blocks       = ["0.0.0.0/0"]
+}
+"""
+        if rogue
+        else ""
+    )
+    return providers(endpoint, services) + f"""
 resource "awsstack_docker_host" "app" {{
   project_name   = "compose"
   ami_id         = "{ami}"
@@ -294,31 +300,7 @@ output "tools_subnet" { value = awsstack_docker_host.tools.subnet_id }
 
 def root_config(endpoint: str, ami: str) -> str:
     services = ["ec2", "iam", "sts", "s3", "ssm", "route53"]
-    endpoints = "\n".join(f'    {s} = "{endpoint}"' for s in services)
-    return f"""terraform {{
-  required_providers {{
-    awsstack = {{ source = "awsstack/awsstack" }}
-    aws      = {{ source = "hashicorp/aws", version = "3.39.0" }}
-  }}
-}}
-
-provider "awsstack" {{
-  region = "eu-west-1"
-}}
-
-provider "aws" {{
-  region                      = "eu-west-1"
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  s3_force_path_style         = true
-  endpoints {{
-{endpoints}
-  }}
-}}
-
+    return providers(endpoint, services) + f"""
 module "network" {{
   source = "./modules/network"
   cidr   = "10.50.0.0/16"
@@ -356,17 +338,7 @@ output "apps" {{
 
 
 def network_view(emu, net: dict) -> dict:
-    ec2 = emu.client("ec2")
-    subnets = ec2.describe_subnets(SubnetIds=net["public"] + net["private"])["Subnets"]
-    tables = ec2.describe_route_tables(RouteTableIds=net["tables"])["RouteTables"]
-    vpc = ec2.describe_vpcs(VpcIds=[net["vpc"]])["Vpcs"][0]
-    tags = lambda x: sorted((t["Key"], t["Value"]) for t in x.get("Tags", []))  # noqa: E731
-    return {
-        "vpc": tags(vpc),
-        "subnets": sorted((s["SubnetId"], s["MapPublicIpOnLaunch"], tuple(tags(s))) for s in subnets),
-        "routes": sorted((t["RouteTableId"], tuple(sorted(str(r.get("DestinationCidrBlock")) for r in t["Routes"])), tuple(sorted(a.get("SubnetId") or "main" for a in t["Associations"]))) for t in tables),
-        "vpcs": len(ec2.describe_vpcs()["Vpcs"]),
-    }
+    return network_snapshot(emu, net["vpc"], net["public"] + net["private"], net["tables"])
 
 
 @pytest.mark.parametrize("version", ["1.0", "1.15"])
@@ -383,7 +355,7 @@ def test_vpc_module_feeds_both_stacks_in_for_each(version, fresh_emulator, workd
     out = tf.outputs()
     net, apps = out["network"], out["apps"]
     before = network_view(emu, net)
-    assert all(k not in ("awsstack:stack-id",) for k, _ in before["vpc"]), "the stacks never tag the module's VPC"
+    assert all(k != "awsstack:stack-id" for k, _ in before["vpc"][1]), "the stacks never tag the module's VPC"
     ec2, iam, r53, ssm = emu.client("ec2"), emu.client("iam"), emu.client("route53"), emu.client("ssm")
     for name, app in apps.items():
         assert app["tools_subnet"] == net["public"][0]

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from fault_proxy import MUTATING, FaultProxy
-from harness import REGION, Terraform, container_leftovers, leftovers, moto_ami, write_config
+from harness import REGION, Terraform, container_leftovers, leftovers, moto_ami, network_snapshot, write_config
 
 NETWORK_TAGS = [{"Key": "team", "Value": "network"}]
 
@@ -41,18 +41,7 @@ def make_network(emu, cidr="10.20.0.0/16", zones=("a", "b")) -> dict:
 
 
 def snapshot(emu, net: dict) -> dict:
-    """Everything about the network a stack could have changed."""
-    ec2 = emu.client("ec2")
-    subnets = ec2.describe_subnets(SubnetIds=net["public"] + net["private"])["Subnets"]
-    tables = ec2.describe_route_tables(RouteTableIds=net["route_tables"])["RouteTables"]
-    vpc = ec2.describe_vpcs(VpcIds=[net["vpc"]])["Vpcs"][0]
-    return {
-        "vpc": (vpc["CidrBlock"], sorted((t["Key"], t["Value"]) for t in vpc.get("Tags", []))),
-        "subnets": sorted((s["SubnetId"], s["CidrBlock"], s["MapPublicIpOnLaunch"], tuple(sorted((t["Key"], t["Value"]) for t in s.get("Tags", [])))) for s in subnets),
-        "routes": sorted((t["RouteTableId"], tuple(sorted((r.get("DestinationCidrBlock"), r.get("GatewayId") or r.get("NatGatewayId")) for r in t["Routes"])), tuple(sorted(a.get("SubnetId") or "main" for a in t["Associations"]))) for t in tables),
-        "igw": ec2.describe_internet_gateways(InternetGatewayIds=[net["igw"]])["InternetGateways"][0]["Attachments"],
-        "vpcs_in_region": len(ec2.describe_vpcs()["Vpcs"]),
-    }
+    return network_snapshot(emu, net["vpc"], net["public"] + net["private"], net["route_tables"])
 
 
 def service_config(net: dict, desired_count: int = 1, project: str = "netco") -> str:
