@@ -5,6 +5,7 @@ update and destroy. Bad networks are refused at plan with read-only calls
 only; moving a live stack between networks is refused at plan."""
 
 import json
+import re
 
 import pytest
 
@@ -141,7 +142,9 @@ def test_bad_networks_are_refused_at_plan_with_reads_only(fresh_emulator, workdi
             p = tf.plan()
             assert p.returncode == 1, p.stdout + p.stderr
             assert summary in p.stderr, (summary, p.stderr)
-            assert f"awsstack_container_service.app.{attribute.split('[')[0]}" in p.stderr.replace("\n", " ") or attribute.split("[")[0] in p.stderr, p.stderr
+            # On the attribute: Terraform quotes its source line under the error.
+            after = p.stderr.split(summary, 1)[1]
+            assert re.search(rf"^\s*\d+:\s+{re.escape(attribute.split('[')[0])}\s+=", after, re.M), p.stderr
             written = [a for a in proxy.calls if MUTATING.match(a) or a.startswith("Delete") or a in ("S3:PUT", "S3:DELETE", "S3:POST")]
             assert written == [], f"{summary}: only reads at plan, saw {written}"
         # A private subnet without a default route: a warning, not an error.

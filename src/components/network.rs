@@ -154,6 +154,20 @@ pub async fn check(ctx: &AwsContext, vpc_attribute: &'static str, vpc: &str, gro
             return d;
         }
     };
+    // Every subnet in one call: a filter (unlike SubnetIds) leaves a
+    // missing id out instead of failing the whole call.
+    let ids: BTreeSet<&String> = groups.iter().flat_map(|g| g.ids.iter()).collect();
+    let found: BTreeMap<String, Subnet> = if ids.is_empty() {
+        BTreeMap::new()
+    } else {
+        match ctx.ec2.describe_subnets().filters(Filter::builder().name("subnet-id").set_values(Some(ids.iter().map(|i| i.to_string()).collect())).build()).send().await {
+            Ok(o) => o.subnets().iter().map(|s| (s.subnet_id().unwrap_or_default().to_string(), s.clone())).collect(),
+            Err(e) => {
+                d.error_at(Path::attr(vpc_attribute), "Cannot check the subnets", op("DescribeSubnets")(e).message);
+                return d;
+            }
+        }
+    };
     for g in groups {
         let mut zones = BTreeSet::new();
         let mut seen = BTreeSet::new();
@@ -163,16 +177,9 @@ pub async fn check(ctx: &AwsContext, vpc_attribute: &'static str, vpc: &str, gro
                 d.error_at(g.path(i), "Duplicate subnet", format!("{id} is listed twice in {}", g.attribute));
                 continue;
             }
-            let s = match describe_subnet(ctx, id).await {
-                Ok(Some(s)) => s,
-                Ok(None) => {
-                    d.error_at(g.path(i), "Subnet not found", format!("The subnet {id} does not exist in {}. Nothing was created.", ctx.region));
-                    continue;
-                }
-                Err(e) => {
-                    d.error_at(g.path(i), "Cannot check the subnet", e.message);
-                    continue;
-                }
+            let Some(s) = found.get(id) else {
+                d.error_at(g.path(i), "Subnet not found", format!("The subnet {id} does not exist in {}. Nothing was created.", ctx.region));
+                continue;
             };
             if s.vpc_id() != Some(vpc) {
                 d.error_at(

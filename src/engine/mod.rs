@@ -510,8 +510,6 @@ fn differing_fields(desired: &Json, recorded: &Json) -> Vec<String> {
     }
 }
 
-/// Desired graph vs recorded components → the changes, in dependency order
-/// (deletes last).
 /// The replacements in `changes` that involve an object the stack does not
 /// own (a referenced VPC exchanged for another, or for one of the stack's
 /// own, or the reverse): each would re-create everything that depends on it
@@ -534,6 +532,8 @@ pub fn referenced_replacements<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], rec
     out
 }
 
+/// Desired graph vs recorded components → the changes, in dependency order
+/// (deletes last).
 pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) -> Result<Vec<Change>, String> {
     let order = topo_order(desired)?;
     let by_key: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.key.as_str(), s)).collect();
