@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +50,43 @@ def destroy_critical_path(ops):
         return memo[k]
 
     return max((finish(k) for k in by_key), default=0.0)
+
+
+class PeakRss:
+    """The provider's peak resident memory while a Terraform command runs:
+    every provider process talking to the emulator is sampled for its
+    high-water mark (VmHWM, which the kernel keeps, so a sample just before
+    a process exits still sees its peak)."""
+
+    def __init__(self, endpoint):
+        self.endpoint, self.peak_kib, self.processes = endpoint, 0, set()
+        self._stop = threading.Event()
+
+    def _sample(self):
+        while not self._stop.is_set():
+            for pid in harness.provider_pids(self.endpoint):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+                        self.processes.add(pid)
+            time.sleep(0.01)
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mib(self):
+        return self.peak_kib / 1024
 
 
 def example_vars(example, emu):
@@ -123,8 +161,13 @@ def one_apply(emu, example, parallelism):
     timings = work / "timings.jsonl"
     tf = harness.Terraform("1.15", work, emu.endpoint, {"AWSSTACK_TIMINGS_FILE": str(timings), "AWSSTACK_PARALLELISM": str(parallelism)})
     tf.init()
+    # Baseline of the same run: the provider launched for `validate` (its
+    # schema, no AWS call).
+    with PeakRss(emu.endpoint) as idle:
+        tf.run("validate", "-no-color")
     t0 = time.time()
-    tf.apply()
+    with PeakRss(emu.endpoint) as rss:
+        tf.apply()
     wall = time.time() - t0
     ops = [json.loads(line) for line in timings.read_text().splitlines()]
     engine = max(o["end"] for o in ops) - min(o["start"] for o in ops)
@@ -139,7 +182,7 @@ def one_apply(emu, example, parallelism):
     destroy = time.time() - t0
     dops = [json.loads(line) for line in timings.read_text().splitlines()]
     d_engine = max(o["end"] for o in dops) - min(o["start"] for o in dops)
-    return wall, engine, cp, len(ops), destroy, d_engine, destroy_critical_path(dops)
+    return wall, engine, cp, len(ops), destroy, d_engine, destroy_critical_path(dops), rss.mib, idle.mib
 
 
 def report(emu, example, runs):
@@ -148,7 +191,8 @@ def report(emu, example, runs):
         par.append(one_apply(emu, example, 8))
         seq.append(one_apply(emu, example, 1))
     med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
-    wall, engine, cp, n, destroy, d_engine, d_cp = (med([r[i] for r in par]) for i in range(7))
+    wall, engine, cp, n, destroy, d_engine, d_cp, rss, idle = (med([r[i] for r in par]) for i in range(9))
+    peak = max(r[7] for r in par + seq)
     s_destroy = med([r[5] for r in seq])
     s_engine = med([r[1] for r in seq])
     # The critical path with uncontended durations (from the sequential
@@ -160,7 +204,9 @@ def report(emu, example, runs):
     print(f"  critical path of its API ops   {cp:6.2f} s   ratio engine/critical path {engine / cp:.2f}x (target <= 1.3x)")
     print(f"  critical path, uncontended     {s_cp:6.2f} s   ratio engine/critical path {engine / s_cp:.2f}x")
     print(f"  engine apply (sequential)      {s_engine:6.2f} s   parallel speed-up {s_engine / engine:.2f}x")
-    print(f"  engine destroy (parallel)      {d_engine:6.2f} s   critical path {d_cp:.2f} s, ratio {d_engine / d_cp:.2f}x; sequential {s_destroy:.2f} s", flush=True)
+    print(f"  engine destroy (parallel)      {d_engine:6.2f} s   critical path {d_cp:.2f} s, ratio {d_engine / d_cp:.2f}x; sequential {s_destroy:.2f} s")
+    regions = "two regions" if example == "luneo" else "one region"
+    print(f"  provider peak RSS, apply       {rss:6.1f} MiB ({regions}; highest of all runs {peak:.1f} MiB; target < 30 MB, i.e. 28.6 MiB), {rss / idle:.2f}x its `terraform validate` launch in the same run ({idle:.1f} MiB)", flush=True)
 
 
 def main():

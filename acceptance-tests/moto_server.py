@@ -458,9 +458,52 @@ def eks_cluster_init(self, *args, **kwargs):
     _eks_cluster_init(self, *args, **kwargs)
     region = self.arn.split(":")[3]
     self.identity = {"oidc": {"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{_uuid.uuid4().hex[:32].upper()}"}}
+    _eks_cluster_security_group(self)
 
 
 eks_models.Cluster.__init__ = eks_cluster_init
+
+
+def _eks_cluster_security_group(cluster):
+    # EKS makes a security group for each cluster, in the VPC of its subnets
+    # (every node and pod carries it), reports it as
+    # `resourcesVpcConfig.clusterSecurityGroupId`, and deletes it with the
+    # cluster. moto does neither.
+    from moto.ec2.models import ec2_backends
+
+    _, _, _, region, account, _ = cluster.arn.split(":", 5)
+    ec2 = ec2_backends[account][region]
+    config = dict(cluster.resources_vpc_config or {})
+    subnets = config.get("subnetIds") or []
+    try:
+        vpc_id = ec2.get_subnet(subnets[0]).vpc_id
+    except Exception:  # no subnet given, or one moto does not know
+        return
+    group = ec2.create_security_group(
+        name=f"eks-cluster-sg-{cluster.name}-{_uuid.uuid4().hex[:8]}",
+        description="EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any managed workloads.",
+        vpc_id=vpc_id,
+        tags={"aws:eks:cluster-name": cluster.name, f"kubernetes.io/cluster/{cluster.name}": "owned"},
+    )
+    config["clusterSecurityGroupId"] = group.id
+    config["vpcId"] = vpc_id
+    cluster.resources_vpc_config = config
+
+
+_eks_delete_cluster = eks_models.EKSBackend.delete_cluster
+
+
+def eks_delete_cluster(self, name):
+    cluster = _eks_delete_cluster(self, name)
+    group = (cluster.resources_vpc_config or {}).get("clusterSecurityGroupId")
+    if group:
+        from moto.ec2.models import ec2_backends
+
+        ec2_backends[self.account_id][self.region_name].delete_security_group(group_id=group)
+    return cluster
+
+
+eks_models.EKSBackend.delete_cluster = eks_delete_cluster
 
 _EKS_UPDATES: dict = {}  # update id -> update
 

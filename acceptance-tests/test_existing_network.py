@@ -15,10 +15,10 @@ from harness import REGION, Terraform, container_leftovers, leftovers, moto_ami,
 NETWORK_TAGS = [{"Key": "team", "Value": "network"}]
 
 
-def make_network(emu, cidr="10.20.0.0/16", zones=("a", "b")) -> dict:
+def make_network(emu, cidr="10.20.0.0/16", zones=("a", "b"), region=REGION) -> dict:
     """What a VPC module makes: public subnets routed to an internet
     gateway, private ones through a NAT gateway."""
-    ec2 = emu.client("ec2")
+    ec2 = emu.client("ec2", region)
     vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": NETWORK_TAGS}])["Vpc"]["VpcId"]
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
@@ -26,7 +26,7 @@ def make_network(emu, cidr="10.20.0.0/16", zones=("a", "b")) -> dict:
     public, private = [], []
     for i, z in enumerate(zones):
         for kind, lst, n in (("public", public, i), ("private", private, 10 + i)):
-            sid = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{base[0]}.{base[1]}.{n}.0/24", AvailabilityZone=REGION + z, TagSpecifications=[{"ResourceType": "subnet", "Tags": NETWORK_TAGS}])["Subnet"]["SubnetId"]
+            sid = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{base[0]}.{base[1]}.{n}.0/24", AvailabilityZone=region + z, TagSpecifications=[{"ResourceType": "subnet", "Tags": NETWORK_TAGS}])["Subnet"]["SubnetId"]
             lst.append(sid)
     rt_public = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
     ec2.create_route(RouteTableId=rt_public, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
@@ -197,3 +197,76 @@ def test_moving_a_live_stack_between_networks_is_refused(fresh_emulator, workdir
     tf.destroy()
     assert leftovers(emu, "netbox-dev") == []
     assert snapshot(emu, net) == before
+
+
+def platform_config(net: dict) -> str:
+    return f"""resource "awsstack_multi_region_platform" "p" {{
+  project_name  = "luneo"
+  profile       = "ephemeral"
+  force_destroy = true
+
+  primary_vpc_id             = "{net['vpc']}"
+  primary_public_subnet_ids  = {json.dumps(net['public'])}
+  primary_private_subnet_ids = {json.dumps(net['private'])}
+}}
+
+output "v" {{
+  value = {{
+    vpc               = awsstack_multi_region_platform.p.primary_vpc_id
+    public            = awsstack_multi_region_platform.p.primary_public_subnet_ids
+    private           = awsstack_multi_region_platform.p.primary_private_subnet_ids
+    secondary_private = awsstack_multi_region_platform.p.secondary_private_subnet_ids
+    ids               = awsstack_multi_region_platform.p.resource_ids
+  }}
+}}
+"""
+
+
+def test_multi_region_platform_with_one_region_in_an_existing_network(fresh_emulator, workdir):
+    """The primary region in the team's network, the secondary in the
+    stack's own: the primary's cluster, nodes and database sit in the given
+    subnets, the database admits the cluster's security group (the subnets
+    are shared), and nothing of the network is created, changed or deleted
+    there, through apply, a second plan and destroy."""
+    from test_multi_region import P, S, STACK, platform_leftovers
+
+    emu = fresh_emulator
+    net = make_network(emu, cidr="10.50.0.0/16", region=P)
+    before = snapshot(emu, net)
+    ec2 = emu.client("ec2", P)
+    nats_before = {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"]}
+    write_config(workdir, platform_config(net))
+    tf = Terraform("1.15", workdir, emu.endpoint)
+    tf.init()
+    tf.apply()
+    v = tf.outputs()["v"]
+    assert (v["vpc"], v["public"], v["private"]) == (net["vpc"], net["public"], net["private"]), "the outputs are the network given"
+    assert len(v["secondary_private"]) == 3, "the secondary region keeps its own network"
+    ids = v["ids"]
+    assert not [k for k in ids if k.startswith("primary/") and k.split("/")[1].split(".")[0] in ("igw", "nat", "eip", "rtb", "s3")], ids
+    assert {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"]} == nats_before
+    assert ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [net["vpc"]]}])["VpcEndpoints"] == []
+    assert len(emu.client("ec2", S).describe_vpc_endpoints()["VpcEndpoints"]) == 1, "the own network's S3 endpoint"
+    # The cluster and its nodes in the given subnets.
+    eks = emu.client("eks", P)
+    cluster = eks.describe_cluster(name=f"{STACK}-eks-primary")["cluster"]
+    assert set(cluster["resourcesVpcConfig"]["subnetIds"]) == set(net["public"] + net["private"])
+    for g in eks.list_nodegroups(clusterName=cluster["name"])["nodegroups"]:
+        assert set(eks.describe_nodegroup(clusterName=cluster["name"], nodegroupName=g)["nodegroup"]["subnets"]) == set(net["private"])
+    # The database: in the private subnets, reached from the cluster's
+    # security group only.
+    rds = emu.client("rds", P)
+    member = rds.describe_db_clusters(DBClusterIdentifier=f"{STACK}-aurora-primary")["DBClusters"][0]
+    group = rds.describe_db_subnet_groups(DBSubnetGroupName=member["DBSubnetGroup"])["DBSubnetGroups"][0]
+    assert {x["SubnetIdentifier"] for x in group["Subnets"]} == set(net["private"])
+    sg = ec2.describe_security_groups(GroupIds=[ids["primary/sg.db"]])["SecurityGroups"][0]
+    assert sg["VpcId"] == net["vpc"]
+    assert [(p["FromPort"], p["IpRanges"], [g["GroupId"] for g in p["UserIdGroupPairs"]]) for p in sg["IpPermissions"]] == [
+        (5432, [], [cluster["resourcesVpcConfig"]["clusterSecurityGroupId"]])
+    ]
+    assert snapshot(emu, net) == before, "the network is as the team left it"
+    assert tf.plan().returncode == 0, "a second plan is empty"
+    tf.destroy()
+    assert snapshot(emu, net) == before
+    assert {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"} == nats_before
+    assert platform_leftovers(emu) == []

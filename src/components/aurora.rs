@@ -8,7 +8,7 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{dep, op, sdk_wait, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
 use crate::provider::AwsContext;
 use aws_sdk_rds::client::Waiters;
 use aws_sdk_rds::types::{GlobalCluster as Global, Tag};
@@ -17,6 +17,13 @@ use std::time::Duration;
 
 fn rds_tags(env: &E, spec: &Spec) -> Vec<Tag> {
     spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+const GLOBAL_AVAILABLE: Waiter = Waiter::new("to be available", &["creating", "modifying", GONE], &["available"]).poll(Duration::from_secs(15));
+const GLOBAL_DELETED: Waiter = Waiter::new("to be deleted", &["available", "deleting", "modifying"], &[GONE]).poll(Duration::from_secs(15));
+
+async fn global_state(env: &E, id: &str) -> Result<Option<(String, ())>, OpError> {
+    Ok(describe_global(env, id).await?.map(|g| (g.status().unwrap_or_default().to_string(), ())))
 }
 
 /// The global cluster `id` as AWS describes it (the filter is applied here
@@ -74,6 +81,10 @@ impl Kind<AwsContext> for GlobalCluster {
     fn name(&self) -> &'static str {
         "rds_global_cluster"
     }
+    fn timeouts(&self) -> Timeouts {
+        // terraform-provider-aws's defaults: members join and leave within it.
+        Timeouts::minutes(30, 120, 30)
+    }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Rds(format!("arn:aws:rds::{}:global-cluster:{}", env.ctx.account_id, r.id)))
     }
@@ -95,9 +106,7 @@ impl Kind<AwsContext> for GlobalCluster {
             .await
             .map_err(op("CreateGlobalCluster"))?;
         let rec = Record::new(self.name(), id, spec.inputs.clone());
-        env.wait_until(&format!("global cluster {id} to be available"), || async { Ok(describe_global(env, id).await?.filter(|g| g.status() == Some("available")).map(|_| ())) })
-            .await
-            .map_err(|e| e.partial(rec.clone()))?;
+        env.wait(&GLOBAL_AVAILABLE, &format!("global cluster {id}"), || global_state(env, id)).await.map_err(|e| e.partial(rec.clone()))?;
         self.read(env, &rec).await?.ok_or_else(|| OpError::new(format!("global cluster {id} disappeared")).partial(rec))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -136,7 +145,7 @@ impl Kind<AwsContext> for GlobalCluster {
             Err(e) if crate::aws::code_in(&e, &["GlobalClusterNotFoundFault"]) => return Ok(()),
             Err(e) => return Err(op("DeleteGlobalCluster")(e)),
         }
-        env.wait_until(&format!("global cluster {} to be deleted", rec.id), || async { Ok(describe_global(env, &rec.id).await?.is_none().then_some(())) }).await
+        env.wait(&GLOBAL_DELETED, &format!("global cluster {}", rec.id), || global_state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let probe = Record::new(self.name(), spec.str("id"), spec.inputs.clone());
@@ -225,6 +234,11 @@ impl MemberCluster {
 impl Kind<AwsContext> for MemberCluster {
     fn name(&self) -> &'static str {
         "rds_global_member_cluster"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // terraform-provider-aws's aws_rds_cluster defaults (a secondary's
+        // first replication takes long).
+        Timeouts::minutes(120, 120, 120)
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("cluster:{}", r.id))))
@@ -363,6 +377,9 @@ impl Kind<AwsContext> for Instance {
     fn name(&self) -> &'static str {
         "rds_cluster_instance"
     }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(90, 90, 90)
+    }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("db:{}", r.id))))
     }
@@ -484,6 +501,10 @@ impl Writer {
 impl Kind<AwsContext> for Writer {
     fn name(&self) -> &'static str {
         "rds_global_writer"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // A switchover or failover of the global database.
+        Timeouts::minutes(30, 30, 30)
     }
     fn describe_update(&self, spec: &Spec, rec: &Record, fields: &[String]) -> Option<String> {
         if !fields.iter().any(|f| f == "writer_region") {

@@ -4,7 +4,7 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
 use crate::provider::AwsContext;
 use serde_json::{json, Value as Json};
 
@@ -115,7 +115,41 @@ fn db_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     crate::aws::code_in(e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"])
 }
 
+/// The states a database passes through while it is made or changed
+/// (terraform-provider-aws's list); any other (`failed`,
+/// `incompatible-network`, `storage-full`...) ends the wait with an error.
+const DB_BUSY: &[&str] = &[
+    "backing-up",
+    "configuring-enhanced-monitoring",
+    "configuring-iam-database-auth",
+    "configuring-log-exports",
+    "creating",
+    "maintenance",
+    "modifying",
+    "moving-to-vpc",
+    "rebooting",
+    "renaming",
+    "resetting-master-credentials",
+    "starting",
+    "storage-config-upgrade",
+    "storage-initializing",
+    "storage-optimization",
+    "upgrading",
+    GONE,
+];
+const DB_AVAILABLE: Waiter = Waiter::new("to be available", DB_BUSY, &["available"]).poll(std::time::Duration::from_secs(15));
+const DB_DELETED: Waiter = Waiter::new(
+    "to be deleted",
+    &["available", "backing-up", "creating", "deleting", "modifying", "rebooting", "starting", "stopped", "stopping", "storage-optimization", "upgrading"],
+    &[GONE],
+)
+.poll(std::time::Duration::from_secs(15));
+
 impl DbInstance {
+    async fn state(env: &E, id: &str) -> Result<Option<(String, aws_sdk_rds::types::DbInstance)>, OpError> {
+        Ok(Self::describe(env, id).await?.map(|d| (d.db_instance_status().unwrap_or_default().to_string(), d)))
+    }
+
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
         match env.ctx.rds.describe_db_instances().db_instance_identifier(id).send().await {
             Ok(o) => Ok(o.db_instances().first().cloned()),
@@ -141,16 +175,8 @@ impl DbInstance {
     }
 
     async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
-        env.wait_until(&format!("database {id} to be available"), || async {
-            match Self::describe(env, id).await? {
-                Some(d) if d.db_instance_status() == Some("available") => Ok(Some(self.observe(inputs, &d))),
-                Some(d) if matches!(d.db_instance_status(), Some("failed") | Some("incompatible-parameters") | Some("incompatible-network") | Some("storage-full")) => {
-                    Err(OpError::new(format!("database {id} is {}", d.db_instance_status().unwrap_or_default())))
-                }
-                _ => Ok(None),
-            }
-        })
-        .await
+        let d = env.wait(&DB_AVAILABLE, &format!("database {id}"), || Self::state(env, id)).await?;
+        d.map(|d| self.observe(inputs, &d)).ok_or_else(|| OpError::new(format!("database {id} vanished")))
     }
 
     async fn master_password(env: &E, deps: &Records) -> Result<String, OpError> {
@@ -165,6 +191,11 @@ impl DbInstance {
 impl Kind<AwsContext> for DbInstance {
     fn name(&self) -> &'static str {
         "rds_instance"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // terraform-provider-aws's defaults: a Multi-AZ change or a final
+        // snapshot takes long.
+        Timeouts::minutes(40, 80, 60)
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("db:{}", r.id))))
@@ -246,7 +277,7 @@ impl Kind<AwsContext> for DbInstance {
             Err(e) if crate::aws::code_in(&e, &["InvalidDBInstanceState"]) => {}
             Err(e) => return Err(op("DeleteDBInstance")(e)),
         }
-        env.wait_until(&format!("database {} to be deleted", rec.id), || async { Ok(Self::describe(env, &rec.id).await?.is_none().then_some(())) }).await
+        env.wait(&DB_DELETED, &format!("database {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         Ok(Self::describe(env, spec.str("identifier")).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| {
@@ -337,7 +368,14 @@ fn rg_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     crate::aws::code_in(e, &["ReplicationGroupNotFoundFault"])
 }
 
+const REDIS_AVAILABLE: Waiter = Waiter::new("to be available", &["creating", "modifying", "snapshotting", GONE], &["available"]).poll(std::time::Duration::from_secs(15));
+const REDIS_DELETED: Waiter = Waiter::new("to be deleted", &["available", "creating", "deleting", "modifying", "snapshotting"], &[GONE]).poll(std::time::Duration::from_secs(15));
+
 impl Redis {
+    async fn state(env: &E, id: &str) -> Result<Option<(String, aws_sdk_elasticache::types::ReplicationGroup)>, OpError> {
+        Ok(Self::describe(env, id).await?.map(|g| (g.status().unwrap_or_default().to_string(), g)))
+    }
+
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_elasticache::types::ReplicationGroup>, OpError> {
         match env.ctx.elasticache.describe_replication_groups().replication_group_id(id).send().await {
             Ok(o) => Ok(o.replication_groups().first().cloned()),
@@ -362,14 +400,8 @@ impl Redis {
     }
 
     async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
-        env.wait_until(&format!("Redis replication group {id} to be available"), || async {
-            match Self::describe(env, id).await? {
-                Some(g) if g.status() == Some("available") => Ok(Some(self.observe(inputs, &g))),
-                Some(g) if g.status() == Some("create-failed") => Err(OpError::new(format!("Redis replication group {id} failed to create"))),
-                _ => Ok(None),
-            }
-        })
-        .await
+        let g = env.wait(&REDIS_AVAILABLE, &format!("Redis replication group {id}"), || Self::state(env, id)).await?;
+        g.map(|g| self.observe(inputs, &g)).ok_or_else(|| OpError::new(format!("Redis replication group {id} vanished")))
     }
 }
 
@@ -377,6 +409,9 @@ impl Redis {
 impl Kind<AwsContext> for Redis {
     fn name(&self) -> &'static str {
         "elasticache_redis"
+    }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(60, 40, 45)
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("replicationgroup:{}", r.id))))
@@ -458,7 +493,7 @@ impl Kind<AwsContext> for Redis {
             Err(e) if crate::aws::code_in(&e, &["InvalidReplicationGroupState"]) => {}
             Err(e) => return Err(op("DeleteReplicationGroup")(e)),
         }
-        env.wait_until(&format!("Redis replication group {} to be deleted", rec.id), || async { Ok(Self::describe(env, &rec.id).await?.is_none().then_some(())) }).await
+        env.wait(&REDIS_DELETED, &format!("Redis replication group {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         Ok(Self::describe(env, spec.str("id")).await?.filter(|g| g.status() != Some("deleting")).map(|g| {

@@ -4,10 +4,13 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{bad, dep, op, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter};
 use crate::provider::AwsContext;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType};
 use serde_json::json;
+
+/// A record change is done when every Route53 name server has it.
+const CHANGE_INSYNC: Waiter = Waiter::new("to reach every name server", &["PENDING"], &["INSYNC"]);
 
 // ---------------------------------------------------------------- health check
 
@@ -192,9 +195,9 @@ impl FailoverRecord {
         let o = env.ctx.route53.change_resource_record_sets().hosted_zone_id(zone).change_batch(batch).send().await.map_err(op("ChangeResourceRecordSets"))?;
         // Done when every Route53 name server has it.
         if let Some(id) = o.change_info().map(|c| c.id().to_string()) {
-            env.wait_until(&format!("Route53 change {id}"), || async {
+            env.wait(&CHANGE_INSYNC, &format!("Route53 change {id}"), || async {
                 let c = env.ctx.route53.get_change().id(&id).send().await.map_err(op("GetChange"))?;
-                Ok((c.change_info().map(|i| i.status().as_str()) == Some("INSYNC")).then_some(()))
+                Ok(c.change_info().map(|i| (i.status().as_str().to_string(), ())))
             })
             .await?;
         }
@@ -214,6 +217,10 @@ impl FailoverRecord {
 impl Kind<AwsContext> for FailoverRecord {
     fn name(&self) -> &'static str {
         "route53_failover_record"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // Propagation to every name server (terraform-provider-aws: 30m).
+        Timeouts::minutes(30, 30, 30)
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["zone_id", "name", "set_identifier"]

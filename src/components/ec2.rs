@@ -4,13 +4,13 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, spec_tags, tags_for, E};
 use crate::aws::error_code;
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
 use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
 use crate::provider::AwsContext;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice, Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceInterruptionBehavior,
     InstanceMarketOptionsRequest, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, IpPermission, IpRange, MarketType, NatGatewayState,
-    ResourceType, SpotInstanceType, SpotMarketOptions, Tag, TagSpecification, UserIdGroupPair, VolumeState, VolumeType, VpcAttributeName,
+    ResourceType, SpotInstanceType, SpotMarketOptions, Tag, TagSpecification, UserIdGroupPair, VolumeType, VpcAttributeName,
 };
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
@@ -195,6 +195,9 @@ pub struct Subnet;
 impl Kind<AwsContext> for Subnet {
     fn name(&self) -> &'static str {
         "ec2_subnet"
+    }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(10, 10, 20)
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
@@ -425,10 +428,28 @@ impl Kind<AwsContext> for RouteTable {
 /// dependency's address.
 pub struct NatGateway;
 
+const NAT_AVAILABLE: Waiter = Waiter::new("to be available", &["pending", GONE], &["available"]);
+/// Its address and subnet are only free once it is gone.
+const NAT_DELETED: Waiter = Waiter::new("to be deleted", &["deleting"], &["deleted", GONE]);
+
+impl NatGateway {
+    async fn state(env: &E, id: &str) -> Result<Option<(String, ())>, OpError> {
+        match env.ctx.ec2.describe_nat_gateways().nat_gateway_ids(id).send().await {
+            Ok(o) => Ok(o.nat_gateways().first().map(|n| (n.state().map(|s| s.as_str()).unwrap_or_default().to_string(), ()))),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeNatGateways")(e)),
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for NatGateway {
     fn name(&self) -> &'static str {
         "ec2_nat_gateway"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // Deleting one takes minutes on AWS.
+        Timeouts::minutes(10, 10, 30)
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
@@ -451,16 +472,7 @@ impl Kind<AwsContext> for NatGateway {
             .map_err(op("CreateNatGateway"))?;
         let id = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
-        env.wait_until(&format!("NAT gateway {id} to be available"), || async {
-            let o = env.ctx.ec2.describe_nat_gateways().nat_gateway_ids(&id).send().await.map_err(op("DescribeNatGateways"))?;
-            match o.nat_gateways().first().and_then(|n| n.state()) {
-                Some(NatGatewayState::Available) => Ok(Some(())),
-                Some(NatGatewayState::Failed) => Err(OpError::new(format!("NAT gateway {id} failed"))),
-                _ => Ok(None),
-            }
-        })
-        .await
-        .map_err(|e| e.partial(rec.clone()))?;
+        env.wait(&NAT_AVAILABLE, &format!("NAT gateway {id}"), || Self::state(env, &id)).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -479,15 +491,7 @@ impl Kind<AwsContext> for NatGateway {
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("DeleteNatGateway")(e)),
         }
-        // Its address and subnet are only free once it is gone.
-        env.wait_until(&format!("NAT gateway {} to be deleted", rec.id), || async {
-            match env.ctx.ec2.describe_nat_gateways().nat_gateway_ids(&rec.id).send().await {
-                Ok(o) => Ok(o.nat_gateways().first().map(|n| n.state() == Some(&NatGatewayState::Deleted)).unwrap_or(true).then_some(())),
-                Err(e) if not_found(&e) => Ok(Some(())),
-                Err(e) => Err(op("DescribeNatGateways")(e)),
-            }
-        })
-        .await
+        env.wait(&NAT_DELETED, &format!("NAT gateway {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let o = env.ctx.ec2.describe_nat_gateways().set_filter(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeNatGateways"))?;
@@ -567,7 +571,7 @@ fn atom_permission(a: &Atom, desc: &str, deps: &Records, recorded: &BTreeMap<Str
         Peer::Ipv6(c) => b.ipv6_ranges(aws_sdk_ec2::types::Ipv6Range::builder().cidr_ipv6(c).description(desc).build()).build(),
         Peer::Group(key) => {
             // A key of the stack, by its current id (or the recorded one).
-            let id = deps.get(key).map(|d| d.id.clone()).or_else(|| recorded.iter().find(|(_, k)| *k == key).map(|(id, _)| id.clone())).unwrap_or_else(|| key.clone());
+            let id = deps.get(key).map(group_of).or_else(|| recorded.iter().find(|(_, k)| *k == key).map(|(id, _)| id.clone())).unwrap_or_else(|| key.clone());
             b.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).description(desc).build()).build()
         }
     }
@@ -640,7 +644,14 @@ fn with_warnings(mut rec: Record, warnings: Vec<String>) -> Record {
 
 /// Source security group id → key, for the rules' `source` dependencies.
 fn source_map(rules: &Json, deps: &Records) -> BTreeMap<String, String> {
-    rules.as_array().into_iter().flatten().filter_map(|r| r["source"].as_str()).filter_map(|k| deps.get(k).map(|d| (d.id.clone(), k.to_string()))).collect()
+    rules.as_array().into_iter().flatten().filter_map(|r| r["source"].as_str()).filter_map(|k| deps.get(k).map(|d| (group_of(d), k.to_string()))).collect()
+}
+
+/// The security group a rule's `source` names: the dependency itself, or
+/// the group it owns (its `security_group` output: an EKS cluster's, which
+/// every node and pod of the cluster carries).
+fn group_of(dep: &Record) -> String {
+    dep.outputs.get("security_group").filter(|g| !g.is_empty()).unwrap_or(&dep.id).clone()
 }
 
 /// The same map, as remembered in a record's outputs (`source.<key>`).
@@ -666,6 +677,11 @@ pub fn sort_rules(rules: &mut [Json]) {
 impl Kind<AwsContext> for SecurityGroup {
     fn name(&self) -> &'static str {
         "ec2_security_group"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // A delete waits for the network interfaces of what used the group
+        // (load balancers, tasks) to go.
+        Timeouts::minutes(10, 10, 15)
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
@@ -786,10 +802,15 @@ async fn instance_state(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::
     }
 }
 
-async fn wait_instance(env: &E, id: &str, want: InstanceStateName) -> Result<aws_sdk_ec2::types::Instance, OpError> {
-    env.wait_until(&format!("instance {id} to be {}", want.as_str()), || async {
-        let i = instance_state(env, id).await?;
-        Ok(i.filter(|i| i.state().and_then(|s| s.name()) == Some(&want)))
+const INSTANCE_RUNNING: Waiter = Waiter::new("to be running", &["pending", "stopped", GONE], &["running"]);
+const INSTANCE_STOPPED: Waiter = Waiter::new("to be stopped", &["pending", "running", "stopping"], &["stopped"]);
+const INSTANCE_TERMINATED: Waiter = Waiter::new("to terminate", &["pending", "running", "shutting-down", "stopping", "stopped"], &["terminated", GONE]);
+
+/// Waits for the instance `id` as `w` declares; the instance as last seen
+/// (None when the target was its absence).
+async fn wait_instance(env: &E, id: &str, w: &Waiter) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
+    env.wait(w, &format!("instance {id}"), || async {
+        Ok(instance_state(env, id).await?.map(|i| (i.state().and_then(|s| s.name()).map(|n| n.as_str()).unwrap_or_default().to_string(), i)))
     })
     .await
 }
@@ -832,6 +853,9 @@ async fn lookup_ubuntu(env: &E, instance_type: &str) -> Result<String, OpError> 
 impl Kind<AwsContext> for Instance {
     fn name(&self) -> &'static str {
         "ec2_instance"
+    }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(10, 10, 20)
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
@@ -924,7 +948,10 @@ impl Kind<AwsContext> for Instance {
         let mut inputs = spec.inputs.clone();
         inputs["ami"] = json!(ami);
         let rec = Record::new(self.name(), &id, inputs.clone());
-        let inst = wait_instance(env, &id, InstanceStateName::Running).await.map_err(|e| e.partial(rec.clone()))?;
+        let inst = wait_instance(env, &id, &INSTANCE_RUNNING)
+            .await
+            .map_err(|e| e.partial(rec.clone()))?
+            .ok_or_else(|| OpError::new(format!("instance {id} vanished")).partial(rec.clone()))?;
         Ok(instance_record(rec, &inst))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -952,7 +979,7 @@ impl Kind<AwsContext> for Instance {
             // Instance type changes need a stopped instance.
             let was_running = cur.state().and_then(|s| s.name()) == Some(&InstanceStateName::Running);
             ec2.stop_instances().instance_ids(&old.id).send().await.map_err(op("StopInstances"))?;
-            wait_instance(env, &old.id, InstanceStateName::Stopped).await?;
+            wait_instance(env, &old.id, &INSTANCE_STOPPED).await?;
             ec2.modify_instance_attribute()
                 .instance_id(&old.id)
                 .instance_type(AttributeValue::builder().value(want).build())
@@ -961,7 +988,7 @@ impl Kind<AwsContext> for Instance {
                 .map_err(op("ModifyInstanceAttribute"))?;
             if was_running {
                 ec2.start_instances().instance_ids(&old.id).send().await.map_err(op("StartInstances"))?;
-                let i = wait_instance(env, &old.id, InstanceStateName::Running).await?;
+                let i = wait_instance(env, &old.id, &INSTANCE_RUNNING).await?.ok_or_else(|| OpError::new(format!("instance {} vanished", old.id)))?;
                 rec = instance_record(rec, &i);
             }
         }
@@ -973,15 +1000,7 @@ impl Kind<AwsContext> for Instance {
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("TerminateInstances")(e)),
         }
-        env.wait_until(&format!("instance {} to terminate", rec.id), || async {
-            let i = instance_state(env, &rec.id).await?;
-            Ok(match i {
-                None => Some(()),
-                Some(i) if i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated) => Some(()),
-                _ => None,
-            })
-        })
-        .await
+        wait_instance(env, &rec.id, &INSTANCE_TERMINATED).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let mut f = own_filters(env, &spec.key);
@@ -1015,14 +1034,19 @@ async fn volume(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Volume>,
     }
 }
 
-async fn wait_volume(env: &E, id: &str, want: VolumeState) -> Result<(), OpError> {
-    env.wait_until(&format!("volume {id} to be {}", want.as_str()), || async { Ok(volume(env, id).await?.filter(|v| v.state() == Some(&want)).map(|_| ())) }).await
+const VOLUME_IN_USE: Waiter = Waiter::new("to be attached", &["available"], &["in-use"]);
+/// Made, or detached.
+const VOLUME_AVAILABLE: Waiter = Waiter::new("to be available", &["creating", "in-use", GONE], &["available"]);
+const SNAPSHOT_COMPLETED: Waiter = Waiter::new("to complete", &["pending"], &["completed"]);
+
+async fn wait_volume(env: &E, id: &str, w: &Waiter) -> Result<(), OpError> {
+    env.wait(w, &format!("volume {id}"), || async { Ok(volume(env, id).await?.map(|v| (v.state().map(|s| s.as_str()).unwrap_or_default().to_string(), ()))) }).await.map(|_| ())
 }
 
 impl DataVolume {
     async fn attach(env: &E, id: &str, instance: &str, device: &str) -> Result<(), OpError> {
         env.ctx.ec2.attach_volume().volume_id(id).instance_id(instance).device(device).send().await.map_err(op("AttachVolume"))?;
-        wait_volume(env, id, VolumeState::InUse).await
+        wait_volume(env, id, &VOLUME_IN_USE).await
     }
     async fn detach(env: &E, id: &str) -> Result<(), OpError> {
         // Name the instance and device of the current attachment explicitly.
@@ -1030,7 +1054,7 @@ impl DataVolume {
         let Some(a) = v.attachments().first() else { return Ok(()) };
         let req = env.ctx.ec2.detach_volume().volume_id(id).set_instance_id(a.instance_id().map(str::to_string)).set_device(a.device().map(str::to_string));
         match req.send().await {
-            Ok(_) => wait_volume(env, id, VolumeState::Available).await,
+            Ok(_) => wait_volume(env, id, &VOLUME_AVAILABLE).await,
             Err(e) if not_found(&e) || error_code(&e).as_deref() == Some("IncorrectState") => Ok(()),
             Err(e) => Err(op("DetachVolume")(e)),
         }
@@ -1068,15 +1092,12 @@ impl DataVolume {
                 out.snapshot_id().unwrap_or_default().to_string()
             }
         };
-        env.wait_until(&format!("final snapshot {id} to complete"), || async {
+        env.wait(&SNAPSHOT_COMPLETED, &format!("final snapshot {id}"), || async {
             let o = ec2.describe_snapshots().snapshot_ids(&id).send().await.map_err(op("DescribeSnapshots"))?;
-            match o.snapshots().first().and_then(|s| s.state()) {
-                Some(aws_sdk_ec2::types::SnapshotState::Completed) => Ok(Some(())),
-                Some(aws_sdk_ec2::types::SnapshotState::Error) => Err(OpError::new(format!("the final snapshot {id} failed: the volume {} was not deleted", rec.id))),
-                _ => Ok(None),
-            }
+            Ok(o.snapshots().first().map(|s| (s.state().map(|s| s.as_str()).unwrap_or_default().to_string(), ())))
         })
-        .await?;
+        .await
+        .map_err(|e| OpError::new(format!("{}: the volume {} was not deleted", e.message, rec.id)))?;
         Ok(id)
     }
 }
@@ -1085,6 +1106,10 @@ impl DataVolume {
 impl Kind<AwsContext> for DataVolume {
     fn name(&self) -> &'static str {
         "ebs_data_volume"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // A delete takes the final snapshot of the whole volume first.
+        Timeouts::minutes(10, 10, 60)
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
@@ -1111,7 +1136,7 @@ impl Kind<AwsContext> for DataVolume {
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = json!(az);
         let rec = Record::new(self.name(), &id, inputs).with("instance_id", "");
-        wait_volume(env, &id, VolumeState::Available).await.map_err(|e| e.partial(rec.clone()))?;
+        wait_volume(env, &id, &VOLUME_AVAILABLE).await.map_err(|e| e.partial(rec.clone()))?;
         Self::attach(env, &id, &inst.id, spec.str("device")).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec.with("instance_id", &inst.id))
     }

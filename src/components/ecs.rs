@@ -3,13 +3,21 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
 use crate::provider::AwsContext;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration, KeyValuePair, LaunchType, LoadBalancer,
     LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags, Secret as EcsSecret, Tag, TransportProtocol,
 };
 use serde_json::{json, Value as Json};
+
+/// Its desired count of the wanted task definition runs, in one deployment
+/// (a failed rollout ends the wait at once, with the circuit breaker's
+/// reason).
+const SERVICE_STABLE: Waiter = Waiter::new("to be stable", &["deploying"], &["steady"]);
+/// Deleted once its tasks are gone: AWS keeps a drained service listed as
+/// INACTIVE for a while.
+const SERVICE_DELETED: Waiter = Waiter::new("to be deleted", &["ACTIVE", "DRAINING"], &["drained", "INACTIVE", GONE]);
 
 fn tags(env: &E, spec: &Spec) -> Vec<Tag> {
     spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
@@ -282,25 +290,27 @@ impl Service {
     /// fails (the circuit breaker rolled it back).
     async fn wait_stable(env: &E, cluster: &str, name: &str, task: &str) -> Result<aws_sdk_ecs::types::Service, OpError> {
         use aws_sdk_ecs::types::DeploymentRolloutState;
-        env.wait_until(&format!("ECS service {name} to be stable"), || async {
-            let Some(s) = Self::describe(env, cluster, name).await? else {
-                return Err(OpError::new(format!("ECS service {name} disappeared")));
-            };
-            let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
-            if let Some(p) = primary {
-                if p.rollout_state() == Some(&DeploymentRolloutState::Failed) {
-                    return Err(OpError::new(format!(
-                        "the deployment of {} failed: {} (the circuit breaker rolls back to the previous task definition)",
-                        task,
-                        p.rollout_state_reason().unwrap_or("tasks failed to start")
-                    )));
+        let s = env
+            .wait(&SERVICE_STABLE, &format!("ECS service {name}"), || async {
+                let Some(s) = Self::describe(env, cluster, name).await? else {
+                    return Ok(None);
+                };
+                let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
+                if let Some(p) = primary {
+                    if p.rollout_state() == Some(&DeploymentRolloutState::Failed) {
+                        return Err(OpError::new(format!(
+                            "the deployment of {} failed: {} (the circuit breaker rolls back to the previous task definition)",
+                            task,
+                            p.rollout_state_reason().unwrap_or("tasks failed to start")
+                        )));
+                    }
                 }
-            }
-            let on_task = primary.map(|p| p.task_definition() == Some(task)).unwrap_or(false);
-            let stable = s.deployments().len() == 1 && on_task && s.running_count() == s.desired_count();
-            Ok(stable.then_some(s))
-        })
-        .await
+                let on_task = primary.map(|p| p.task_definition() == Some(task)).unwrap_or(false);
+                let stable = s.deployments().len() == 1 && on_task && s.running_count() == s.desired_count();
+                Ok(Some((if stable { "steady" } else { "deploying" }.to_string(), s)))
+            })
+            .await?;
+        s.ok_or_else(|| OpError::new(format!("ECS service {name} disappeared")))
     }
 
     fn record(&self, inputs: Json, s: &aws_sdk_ecs::types::Service, cluster: &str) -> Record {
@@ -317,6 +327,10 @@ impl Service {
 impl Kind<AwsContext> for Service {
     fn name(&self) -> &'static str {
         "ecs_service"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // terraform-provider-aws's defaults: a rollout waits for healthy tasks.
+        Timeouts::minutes(20, 20, 20)
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ecs(r.out("arn").to_string()))
@@ -399,14 +413,14 @@ impl Kind<AwsContext> for Service {
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("DeleteService")(e)),
         }
-        env.wait_until(&format!("ECS service {} to be deleted", rec.id), || async {
-            Ok(match Self::describe(env, &cluster, &rec.id).await? {
-                None => Some(()),
-                Some(s) if s.status() == Some("DRAINING") && s.running_count() == 0 => Some(()),
-                Some(_) => None,
-            })
+        env.wait(&SERVICE_DELETED, &format!("ECS service {}", rec.id), || async {
+            Ok(Self::describe(env, &cluster, &rec.id).await?.map(|s| {
+                let drained = s.status() == Some("DRAINING") && s.running_count() == 0;
+                (if drained { "drained" } else { s.status().unwrap_or_default() }.to_string(), ())
+            }))
         })
         .await
+        .map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let cluster = spec.str("cluster");

@@ -5,13 +5,17 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{dep, op, sdk_wait, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter};
 use crate::provider::AwsContext;
 use aws_sdk_eks::client::Waiters;
 use serde_json::{json, Value as Json};
 use std::time::Duration;
 
 use super::json_strings as strings;
+
+/// An update (version, endpoint access, logging, scaling, labels): one that
+/// failed or was cancelled ends the wait with its errors.
+const UPDATE_DONE: Waiter = Waiter::new("to finish", &["InProgress"], &["Successful"]).poll(Duration::from_secs(15));
 
 fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::code_in(e, &["ResourceNotFoundException"])
@@ -85,19 +89,17 @@ impl Cluster {
 
     /// Waits for an update (version, endpoint, logging) to finish.
     async fn wait_update(env: &E, name: &str, update_id: &str) -> Result<(), OpError> {
-        use aws_sdk_eks::types::UpdateStatus;
-        env.wait_until(&format!("update {update_id} of EKS cluster {name}"), || async {
+        env.wait(&UPDATE_DONE, &format!("update {update_id} of EKS cluster {name}"), || async {
             let o = env.ctx.eks.describe_update().name(name).update_id(update_id).send().await.map_err(op("DescribeUpdate"))?;
-            match o.update().and_then(|u| u.status()) {
-                Some(UpdateStatus::Successful) => Ok(Some(())),
-                Some(UpdateStatus::Failed) | Some(UpdateStatus::Cancelled) => {
-                    let why: Vec<String> = o.update().map(|u| u.errors().iter().filter_map(|e| e.error_message().map(str::to_string)).collect()).unwrap_or_default();
-                    Err(OpError::new(format!("update {update_id} of EKS cluster {name} failed: {}", why.join("; "))))
-                }
-                _ => Ok(None),
+            let Some(u) = o.update() else { return Ok(None) };
+            let errors: Vec<&str> = u.errors().iter().filter_map(|e| e.error_message()).collect();
+            if !errors.is_empty() {
+                return Err(OpError::new(format!("update {update_id} of EKS cluster {name} failed: {}", errors.join("; "))));
             }
+            Ok(Some((u.status().map(|s| s.as_str()).unwrap_or_default().to_string(), ())))
         })
         .await
+        .map(|_| ())
     }
 }
 
@@ -105,6 +107,10 @@ impl Cluster {
 impl Kind<AwsContext> for Cluster {
     fn name(&self) -> &'static str {
         "eks_cluster"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // terraform-provider-aws's defaults.
+        Timeouts::minutes(30, 60, 15)
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Eks(env.ctx.arn("eks", &format!("cluster/{}", r.id))))
@@ -259,6 +265,9 @@ impl Kind<AwsContext> for NodeGroup {
     fn name(&self) -> &'static str {
         "eks_node_group"
     }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(60, 60, 60)
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Eks(r.out("arn").to_string()))
     }
@@ -324,18 +333,12 @@ impl Kind<AwsContext> for NodeGroup {
         }
         let o = req.send().await.map_err(op("UpdateNodegroupConfig"))?;
         if let Some(id) = o.update().and_then(|u| u.id()) {
-            use aws_sdk_eks::types::UpdateStatus;
-            env.wait_until(&format!("update {id} of node group {n}"), || async {
-                let d = env.ctx.eks.describe_update().name(&c).nodegroup_name(&n).update_id(id).send().await;
-                match d {
-                    Ok(d) => match d.update().and_then(|u| u.status()) {
-                        Some(UpdateStatus::Failed) | Some(UpdateStatus::Cancelled) => Err(OpError::new(format!("update {id} of node group {n} failed"))),
-                        Some(UpdateStatus::InProgress) => Ok(None),
-                        _ => Ok(Some(())),
-                    },
-                    // An emulator or an old update that no longer lists it:
-                    // the node group's own status says when it is done.
-                    Err(e) if missing(&e) => Ok(Some(())),
+            env.wait(&UPDATE_DONE, &format!("update {id} of node group {n}"), || async {
+                match env.ctx.eks.describe_update().name(&c).nodegroup_name(&n).update_id(id).send().await {
+                    Ok(d) => Ok(d.update().map(|u| (u.status().map(|s| s.as_str()).unwrap_or_default().to_string(), ()))),
+                    // An update AWS no longer lists: the node group's own
+                    // status (waited for next) says when it is done.
+                    Err(e) if missing(&e) => Ok(Some(("Successful".to_string(), ()))),
                     Err(e) => Err(op("DescribeUpdate")(e)),
                 }
             })
@@ -542,6 +545,9 @@ impl Kind<AwsContext> for ControllerLeftovers {
     fn name(&self) -> &'static str {
         "eks_lb_controller_leftovers"
     }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(10, 10, 20)
+    }
     async fn create(&self, _: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         Ok(Record::new(self.name(), spec.str("cluster"), spec.inputs.clone()))
     }
@@ -567,19 +573,7 @@ impl Kind<AwsContext> for ControllerLeftovers {
             }
         }
         for arn in &lbs {
-            let arn = arn.clone();
-            env.wait_until(&format!("load balancer {arn} to be deleted"), || {
-                let arn = arn.clone();
-                async move {
-                    match env.ctx.elbv2.describe_load_balancers().load_balancer_arns(&arn).send().await {
-                        Ok(o) if o.load_balancers().is_empty() => Ok(Some(())),
-                        Ok(_) => Ok(None),
-                        Err(e) if crate::aws::is_not_found(&e) => Ok(Some(())),
-                        Err(e) => Err(op("DescribeLoadBalancers")(e)),
-                    }
-                }
-            })
-            .await?;
+            env.wait(&super::elb::LB_DELETED, &format!("load balancer {arn}"), || super::elb::lb_state(env, arn)).await?;
         }
         for arn in &tgs {
             match env

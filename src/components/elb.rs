@@ -3,13 +3,27 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, OpError, Record, Records, Spec, Waiter, GONE};
 use crate::provider::AwsContext;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig,
-    RedirectActionStatusCodeEnum, Tag, TargetTypeEnum,
+    Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum,
+    Tag, TargetTypeEnum,
 };
 use serde_json::json;
+
+pub const LB_ACTIVE: Waiter = Waiter::new("to be active", &["provisioning", GONE], &["active"]);
+/// Its network interfaces hold the subnets and security groups until it is
+/// gone.
+pub const LB_DELETED: Waiter = Waiter::new("to be deleted", &["active", "active_impaired", "provisioning", "failed"], &[GONE]);
+
+/// The load balancer `arn`'s state code (None: it does not exist).
+pub async fn lb_state(env: &E, arn: &str) -> Result<Option<(String, ())>, OpError> {
+    match env.ctx.elbv2.describe_load_balancers().load_balancer_arns(arn).send().await {
+        Ok(o) => Ok(o.load_balancers().first().map(|l| (l.state().and_then(|s| s.code()).map(|c| c.as_str()).unwrap_or_default().to_string(), ()))),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(op("DescribeLoadBalancers")(e)),
+    }
+}
 
 fn tags(env: &E, spec: &Spec) -> Vec<Tag> {
     spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
@@ -62,17 +76,7 @@ impl Kind<AwsContext> for LoadBalancer {
         let lb = o.load_balancers().first().ok_or_else(|| OpError::new("CreateLoadBalancer returned no load balancer"))?;
         let rec = self.record(spec.inputs.clone(), lb);
         let arn = rec.id.clone();
-        env.wait_until(&format!("load balancer {} to be active", spec.str("name")), || async {
-            let o = elb.describe_load_balancers().load_balancer_arns(&arn).send().await.map_err(op("DescribeLoadBalancers"))?;
-            let state = o.load_balancers().first().and_then(|l| l.state()).and_then(|s| s.code()).cloned();
-            match state {
-                Some(LoadBalancerStateEnum::Active) => Ok(Some(())),
-                Some(LoadBalancerStateEnum::Failed) => Err(OpError::new("the load balancer failed to provision")),
-                _ => Ok(None),
-            }
-        })
-        .await
-        .map_err(|e| e.partial(rec.clone()))?;
+        env.wait(&LB_ACTIVE, &format!("load balancer {}", spec.str("name")), || lb_state(env, &arn)).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -95,15 +99,7 @@ impl Kind<AwsContext> for LoadBalancer {
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("DeleteLoadBalancer")(e)),
         }
-        // Its network interfaces hold the subnets and security groups.
-        env.wait_until("load balancer to be deleted", || async {
-            match elb.describe_load_balancers().load_balancer_arns(&rec.id).send().await {
-                Ok(o) => Ok(o.load_balancers().is_empty().then_some(())),
-                Err(e) if not_found(&e) => Ok(Some(())),
-                Err(e) => Err(op("DescribeLoadBalancers")(e)),
-            }
-        })
-        .await
+        env.wait(&LB_DELETED, &format!("load balancer {}", rec.id), || lb_state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         match env.ctx.elbv2.describe_load_balancers().names(spec.str("name")).send().await {

@@ -157,11 +157,19 @@ where
 {
     let left = env.deadline.saturating_duration_since(tokio::time::Instant::now());
     if left.is_zero() {
-        return Err(OpError::new(format!("timeout before waiting for {what}; raise the `timeouts` of the stack")));
+        return Err(OpError::new(format!("timeout before waiting for {what}: {}", env.timeout_advice())));
     }
     let mut cancel = env.cancel.clone();
     tokio::select! {
-        r = wait(left) => r.map_err(|e| OpError::new(format!("waiting for {what}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e)))),
+        r = wait(left) => r.map_err(|e| {
+            // The SDK's waiter gives up with its own error at `max`: that is
+            // the deadline, named as every other wait names it.
+            if tokio::time::Instant::now() + std::time::Duration::from_secs(1) >= env.deadline {
+                OpError::new(format!("timeout while waiting for {what}: {}", env.timeout_advice()))
+            } else {
+                OpError::new(format!("waiting for {what}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e)))
+            }
+        }),
         _ = cancel.wait_for(|c| *c) => Err(OpError::new(format!("cancelled while waiting for {what}"))),
     }
 }

@@ -9,9 +9,11 @@ pub mod ownership;
 #[cfg(test)]
 mod tests;
 pub mod timings;
+pub mod waiter;
 
 pub use graph::topo_order;
 pub use ownership::{Tags, TAG_COMPONENT, TAG_STACK_ID};
+pub use waiter::{Timeouts, Waiter, GONE};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -100,6 +102,18 @@ impl Spec {
         self.deps.push((key.into(), OnDepChange::Update));
         self
     }
+    /// Puts the component under `scope` (`primary/vpc`), with its
+    /// dependencies that have no scope of their own: a component built for
+    /// one network serves each region of a stack.
+    pub fn scoped(mut self, scope: &str) -> Spec {
+        self.key = format!("{scope}{SCOPE}{}", self.key);
+        for (d, _) in &mut self.deps {
+            if !d.contains(SCOPE) {
+                *d = format!("{scope}{SCOPE}{d}");
+            }
+        }
+        self
+    }
     /// Places the component in `region` rather than the stack's.
     pub fn in_region(mut self, region: impl Into<String>) -> Spec {
         self.region = Some(region.into());
@@ -167,11 +181,84 @@ pub struct Env<C> {
     /// Warnings for the user that operations raise (a kept final snapshot),
     /// shared by the environments of every region.
     pub warnings: Arc<Mutex<Vec<String>>>,
+    /// The factor the stack's `timeouts` apply to every kind's default
+    /// timeouts (1 unless the stack's are longer than the default).
+    pub timeout_scale: f64,
+    /// Set when the deadline is one operation's (its kind's default
+    /// timeout, tighter than the stack's): what a timeout error names.
+    pub bound: Option<String>,
+}
+
+impl<C> Clone for Env<C> {
+    fn clone(&self) -> Self {
+        Env {
+            ctx: self.ctx.clone(),
+            stack_id: self.stack_id.clone(),
+            tags: self.tags.clone(),
+            deadline: self.deadline,
+            cancel: self.cancel.clone(),
+            parallelism: self.parallelism,
+            warnings: self.warnings.clone(),
+            timeout_scale: self.timeout_scale,
+            bound: self.bound.clone(),
+        }
+    }
 }
 
 impl<C> Env<C> {
     pub fn new(ctx: Arc<C>, stack_id: String, tags: Tags, deadline: Instant, cancel: watch::Receiver<bool>, parallelism: usize) -> Env<C> {
-        Env { ctx, stack_id, tags, deadline, cancel, parallelism, warnings: Arc::new(Mutex::new(Vec::new())) }
+        Env { ctx, stack_id, tags, deadline, cancel, parallelism, warnings: Arc::new(Mutex::new(Vec::new())), timeout_scale: 1.0, bound: None }
+    }
+
+    /// The environment of one `verb` of a `kind` object that may take
+    /// `limit` (the kind's default, scaled by the stack's `timeouts`): its
+    /// deadline is that or the stack's, whichever comes first.
+    pub fn for_operation(&self, kind: &str, verb: &str, limit: Duration) -> Env<C> {
+        let limit = limit.mul_f64(self.timeout_scale);
+        let mut env = self.clone();
+        let own = Instant::now() + limit;
+        if own < self.deadline {
+            env.deadline = own;
+            env.bound = Some(format!("the {verb} timeout of a {kind} ({})", waiter::human(limit)));
+        }
+        env
+    }
+
+    /// How a timeout error ends: what set the deadline, and how to move it.
+    pub fn timeout_advice(&self) -> String {
+        match &self.bound {
+            Some(b) => format!("{b} passed; a longer `timeouts` on the stack raises every component's in proportion"),
+            None => "raise the `timeouts` of the stack".to_string(),
+        }
+    }
+
+    /// Runs the declared waiter `w` on `object`: `look` returns its state
+    /// and what the wait yields (None: the object is gone, state `GONE`).
+    /// Ends with the value when a target state is reached (None when the
+    /// target was `GONE`), with an error naming the state when the object
+    /// reaches one the waiter does not expect, at the deadline, or at
+    /// StopProvider.
+    pub async fn wait<T, F, Fut>(&self, w: &Waiter, object: &str, mut look: F) -> Result<Option<T>, OpError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<(String, T)>, OpError>>,
+    {
+        let what = format!("{object} {}", w.goal);
+        self.poll(&what, w.poll, || {
+            let seen = look();
+            async {
+                let (state, value) = match seen.await? {
+                    Some((s, v)) => (s, Some(v)),
+                    None => (GONE.to_string(), None),
+                };
+                match w.judge(&state) {
+                    Some(true) => Ok(Some(value)),
+                    Some(false) => Ok(None),
+                    None => Err(OpError::new(format!("{object} is {state} (waiting for it {}: expected {})", w.goal, w.target.join(" or ")))),
+                }
+            }
+        })
+        .await
     }
 
     pub fn cancelled(&self) -> bool {
@@ -233,13 +320,23 @@ impl<C> Env<C> {
     }
 
     /// Polls `check` until it returns `Some`, the deadline passes or the
-    /// provider is stopped.
-    pub async fn wait_until<T, F, Fut>(&self, what: &str, mut check: F) -> Result<T, OpError>
+    /// provider is stopped: a wait that is no state machine (an object's
+    /// membership in another). Waits on an object's state are declared
+    /// (`Env::wait`).
+    pub async fn wait_until<T, F, Fut>(&self, what: &str, check: F) -> Result<T, OpError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, OpError>>,
     {
-        let mut delay = Duration::from_millis(200);
+        self.poll(what, Duration::from_secs(10), check).await
+    }
+
+    async fn poll<T, F, Fut>(&self, what: &str, max_pause: Duration, mut check: F) -> Result<T, OpError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, OpError>>,
+    {
+        let mut delay = Duration::from_millis(200).min(max_pause);
         let started = Instant::now();
         loop {
             if let Some(v) = check().await? {
@@ -249,14 +346,14 @@ impl<C> Env<C> {
                 return Err(OpError::new(format!("cancelled while waiting for {what}")));
             }
             if Instant::now() + delay > self.deadline {
-                return Err(OpError::new(format!("timeout while waiting for {what} (waited {:.0?}); raise the `timeouts` of the stack", started.elapsed())));
+                return Err(OpError::new(format!("timeout while waiting for {what} (waited {:.0?}): {}", started.elapsed(), self.timeout_advice())));
             }
             let mut cancel = self.cancel.clone();
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = cancel.changed() => {}
             }
-            delay = (delay * 3 / 2).min(Duration::from_secs(10));
+            delay = (delay * 3 / 2).min(max_pause);
         }
     }
 }
@@ -356,6 +453,11 @@ pub trait Kind<C: Cloud>: Send + Sync {
     fn referenced(&self) -> bool {
         false
     }
+    /// How long one create, update or delete of the kind's object may take
+    /// (its waits included): see `waiter`.
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::DEFAULT
+    }
     /// The stack id an object that `find` returned belongs to (None: no
     /// stack's). By default its stack-id tag; a kind AWS cannot tag reads
     /// back a marker of its own.
@@ -387,15 +489,7 @@ pub fn dep_name<'a>(key: &str, dep: &'a str) -> &'a str {
 /// cloud of that region.
 pub fn placed<C: Cloud>(env: &Arc<Env<C>>, region: Option<&str>) -> Arc<Env<C>> {
     match region {
-        Some(r) if r != env.ctx.region() => Arc::new(Env {
-            ctx: env.ctx.clone().in_region(r),
-            stack_id: env.stack_id.clone(),
-            tags: env.tags.clone(),
-            deadline: env.deadline,
-            cancel: env.cancel.clone(),
-            parallelism: env.parallelism,
-            warnings: env.warnings.clone(),
-        }),
+        Some(r) if r != env.ctx.region() => Arc::new(Env { ctx: env.ctx.clone().in_region(r), ..(**env).clone() }),
         _ => env.clone(),
     }
 }
@@ -699,7 +793,12 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
                 deps
             };
             let old = records.lock().unwrap().get(&key).cloned();
-            let env = placed(&env, spec.region.as_deref());
+            let limits = kind.timeouts();
+            let (verb, limit) = match action {
+                Action::Update | Action::UpdateTags => ("update", limits.update),
+                _ => ("create", limits.create),
+            };
+            let env = placed(&env, spec.region.as_deref()).for_operation(kind.name(), verb, limit);
             let started = std::time::SystemTime::now();
             let result = match (&old, action) {
                 (Some(old), Action::UpdateTags) => {
@@ -809,7 +908,7 @@ async fn delete_keys<C: Cloud>(
             let kind = kinds.get(&rec.kind).map_err(|e| ApplyError { key: key.clone(), action, message: e.message, attribute: None })?;
             tracing::info!(component = %key, "deleting");
             let started = std::time::SystemTime::now();
-            let env = placed(&env, rec.region.as_deref());
+            let env = placed(&env, rec.region.as_deref()).for_operation(kind.name(), "delete", kind.timeouts().delete);
             // Not the stack's to delete: forgetting it is the whole delete.
             let r = if kind.referenced() { Ok(()) } else { kind.delete(&env, &rec).await };
             timings::record(&key, action, started, rec.deps.iter().map(String::as_str));

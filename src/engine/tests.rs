@@ -312,6 +312,85 @@ async fn waiter_times_out_with_a_clear_message() {
     assert!(msg.contains("timeout while waiting for instance i-1 to be running") && msg.contains("timeouts"), "{msg}");
 }
 
+/// A kind whose object never becomes ready, and that allows its create
+/// little time.
+struct NeverReady;
+
+#[tonic::async_trait]
+impl Kind<FakeCloud> for NeverReady {
+    fn name(&self) -> &'static str {
+        "never-ready"
+    }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts { create: Duration::from_millis(300), update: Duration::from_secs(60), delete: Duration::from_secs(60) }
+    }
+    async fn create(&self, env: &Env<FakeCloud>, _: &Spec, _: &Records) -> Result<Record, OpError> {
+        const READY: Waiter = Waiter::new("to be ready", &["creating"], &["ready"]);
+        env.wait(&READY, "never-ready n-1", || async { Ok(Some(("creating".to_string(), ()))) }).await?;
+        Ok(Record::new("never-ready", "n-1", json!({})))
+    }
+    async fn read(&self, _: &Env<FakeCloud>, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Some(rec.clone()))
+    }
+    async fn update(&self, _: &Env<FakeCloud>, _: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        Ok(old.clone())
+    }
+    async fn delete(&self, _: &Env<FakeCloud>, _: &Record) -> Result<(), OpError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_kinds_own_timeout_bounds_its_create_and_is_named() {
+    // The stack allows 60 s; the kind's create allows 300 ms. The wait ends
+    // at the kind's bound, and the error says which bound it was.
+    let kinds: Arc<Kinds<FakeCloud>> = Arc::new(Kinds::new(vec![Arc::new(NeverReady)]));
+    let specs = vec![Spec::new("n", "never-ready", json!({}))];
+    let changes = plan(&kinds, &specs, &Records::new()).unwrap();
+    let started = Instant::now();
+    let (rec, errs) = apply(env(Arc::new(FakeCloud::default())), kinds, &specs, Records::new(), &changes).await;
+    assert!(started.elapsed() < Duration::from_secs(30), "ended by the kind's bound, not the stack's");
+    assert!(rec.is_empty());
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let msg = &errs[0].message;
+    assert!(msg.contains("timeout while waiting for never-ready n-1 to be ready") && msg.contains("the create timeout of a never-ready"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_longer_stack_timeout_scales_the_kinds_bound() {
+    let (_tx, rx) = watch::channel(false);
+    let mut env = Env::new(Arc::new(FakeCloud::default()), "s".into(), BTreeMap::new(), Instant::now() + Duration::from_secs(3600), rx, 1);
+    env.timeout_scale = 3.0;
+    let op = env.for_operation("thing", "create", Duration::from_secs(60));
+    let left = op.deadline.saturating_duration_since(Instant::now());
+    assert!(left > Duration::from_secs(170) && left <= Duration::from_secs(180), "{left:?}");
+    assert!(op.timeout_advice().contains("the create timeout of a thing (3m)"), "{}", op.timeout_advice());
+    // A stack deadline that comes first stays the bound.
+    let op = env.for_operation("thing", "create", Duration::from_secs(7200));
+    assert_eq!(op.deadline, env.deadline);
+    assert!(op.timeout_advice().contains("`timeouts` of the stack"));
+}
+
+#[tokio::test]
+async fn a_waiter_fails_on_a_state_it_does_not_expect() {
+    const AVAILABLE: Waiter = Waiter::new("to be available", &["pending"], &["available"]);
+    let env = env(Arc::new(FakeCloud::default()));
+    let looks = AtomicUsize::new(0);
+    let r: Result<Option<()>, OpError> = env
+        .wait(&AVAILABLE, "NAT gateway nat-1", || {
+            let n = looks.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(Some((if n == 0 { "pending" } else { "failed" }.to_string(), ()))) }
+        })
+        .await;
+    let msg = r.unwrap_err().message;
+    assert!(msg.contains("NAT gateway nat-1 is failed") && msg.contains("expected available"), "{msg}");
+    assert_eq!(looks.load(Ordering::SeqCst), 2, "one look while pending, then the failure at once");
+    // A delete's waiter ends when the object is gone.
+    const DELETED: Waiter = Waiter::new("to be deleted", &["deleting"], &[GONE]);
+    let r: Option<()> = env.wait(&DELETED, "NAT gateway nat-1", || async { Ok(None) }).await.unwrap();
+    assert!(r.is_none());
+}
+
 #[tokio::test]
 async fn the_longest_chain_starts_first() {
     // a → b → c is the critical path; x, y, z are independent leaves that

@@ -78,7 +78,7 @@ pub trait Stack: Send + Sync + 'static {
     /// Checks that need read-only AWS calls (an existing network: its
     /// subnets exist, are in its VPC, span enough zones), at plan when the
     /// values are known and again at apply before anything is created.
-    fn aws_checks<'a>(&'a self, _ctx: &'a AwsContext, _config: &'a Value) -> BoxFuture<'a, Diagnostics> {
+    fn aws_checks<'a>(&'a self, _ctx: &'a Arc<AwsContext>, _config: &'a Value) -> BoxFuture<'a, Diagnostics> {
         Box::pin(async { Diagnostics::default() })
     }
     /// Upgrades a JSON state of an older schema version.
@@ -124,6 +124,54 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
         m.insert(b.name.to_string(), crate::value::to_json(config.get(b.name)));
     }
     serde_json::Value::Object(m).to_string()
+}
+
+/// The configuration of a stack placed in an existing network: `vpc`
+/// with both subnet lists (`lists`: public, then private), none of the
+/// attributes that shape the stack's own network (`shaping`), and ids of
+/// the right form. Read-only checks against AWS come later
+/// (`components::network::check`).
+pub fn existing_network_diags(c: &Value, vpc: &str, lists: [&str; 2], shaping: &[&str]) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let set = |a: &str| !c.get(a).is_null();
+    if set(vpc) {
+        for a in lists {
+            if !set(a) || c.get(a).as_list().is_empty() && !c.get(a).is_unknown() {
+                d.error_at(
+                    Path::attr(a),
+                    "Missing subnets",
+                    format!("with {vpc} (an existing network), {a} lists the subnets the stack uses (at least two, in two availability zones)"),
+                );
+            }
+        }
+        for a in shaping {
+            if set(a) {
+                d.error_at(
+                    Path::attr(a),
+                    "Conflicting arguments",
+                    format!("{a} shapes the stack's own network; with {vpc} (an existing network) the subnets' own zones and blocks are used: remove {a}"),
+                );
+            }
+        }
+    } else {
+        // (An unknown list may still turn out null: checked at plan.)
+        for a in lists {
+            if set(a) && !c.get(a).is_unknown() {
+                d.error_at(Path::attr(a), format!("Missing {vpc}"), format!("{a} places the stack in an existing network: set {vpc} to that network's VPC too"));
+            }
+        }
+    }
+    for a in lists {
+        for (i, x) in c.get(a).as_list().iter().enumerate() {
+            if let Some(x) = x.as_str().filter(|x| !validate::aws_id(x, "subnet")) {
+                d.error_at(Path::attr(a).then_index(i), "Invalid subnet id", format!("{x:?} is not a subnet id (subnet-...)"));
+            }
+        }
+    }
+    if let Some(x) = c.get(vpc).as_str().filter(|x| !validate::aws_id(x, "vpc")) {
+        d.error_at(Path::attr(vpc), "Invalid VPC id", format!("{x:?} is not a VPC id (vpc-...)"));
+    }
+    d
 }
 
 /// Attributes every stack has, appended to its schema.
@@ -226,7 +274,7 @@ impl<S: Stack> StackResource<S> {
     /// Errors (and warnings) that stop a plan or an apply before anything
     /// changes: the stack's read-only AWS checks, and a replacement of an
     /// object the stack references (moving the stack between networks).
-    async fn checks(&self, ctx: &AwsContext, config: &Value, kinds: &Kinds<AwsContext>, desired: &[Spec], recorded: &Records, changes: &[engine::Change]) -> Diagnostics {
+    async fn checks(&self, ctx: &Arc<AwsContext>, config: &Value, kinds: &Kinds<AwsContext>, desired: &[Spec], recorded: &Records, changes: &[engine::Change]) -> Diagnostics {
         let mut d = self.stack.aws_checks(ctx, config).await;
         for (key, attribute, what) in engine::referenced_replacements(kinds, desired, recorded, changes) {
             let detail = format!(
@@ -260,7 +308,7 @@ impl<S: Stack> StackResource<S> {
     }
 
     fn timeout(config: &Value, which: &str) -> Duration {
-        config.get("timeouts").get(which).as_str().and_then(|s| validate::duration(s).ok()).unwrap_or(Duration::from_secs(1800))
+        config.get("timeouts").get(which).as_str().and_then(|s| validate::duration(s).ok()).unwrap_or(engine::waiter::STACK_DEFAULT)
     }
 
     /// Every tag the stack's objects carry (besides the component key and
@@ -283,8 +331,10 @@ impl<S: Stack> StackResource<S> {
     fn env(&self, ctx: Arc<AwsContext>, config: &Value, which: &str) -> Arc<Env<AwsContext>> {
         let tags = self.stack_tags(&ctx, config);
         let stack_id = self.stack.stack_id(config);
-        let deadline = tokio::time::Instant::now() + Self::timeout(config, which);
-        Arc::new(Env::new(ctx.clone(), stack_id, tags, deadline, ctx.cancel.clone(), engine::parallelism()))
+        let timeout = Self::timeout(config, which);
+        let mut env = Env::new(ctx.clone(), stack_id, tags, tokio::time::Instant::now() + timeout, ctx.cancel.clone(), engine::parallelism());
+        env.timeout_scale = engine::waiter::scale(timeout);
+        Arc::new(env)
     }
 
     /// `planned` with every computed attribute filled from the records;

@@ -155,51 +155,6 @@ fn existing_network(c: &Value) -> Option<(&str, Vec<String>, Vec<String>)> {
     c.get("vpc_id").as_str().map(|vpc| (vpc, strings(c.get("public_subnet_ids")), strings(c.get("private_subnet_ids"))))
 }
 
-/// An existing network is all three ids, and replaces the attributes that
-/// shape the stack's own.
-fn existing_network_diags(c: &Value) -> Diagnostics {
-    let mut d = Diagnostics::default();
-    let set = |a: &str| !c.get(a).is_null();
-    if set("vpc_id") {
-        for a in ["public_subnet_ids", "private_subnet_ids"] {
-            if !set(a) || c.get(a).as_list().is_empty() && !c.get(a).is_unknown() {
-                d.error_at(
-                    Path::attr(a),
-                    "Missing subnets",
-                    format!("with vpc_id (an existing network), {a} lists the subnets the stack uses (at least two, in two availability zones)"),
-                );
-            }
-        }
-        for a in ["availability_zones", "public_subnet_cidrs", "private_subnet_cidrs"] {
-            if set(a) {
-                d.error_at(
-                    Path::attr(a),
-                    "Conflicting arguments",
-                    format!("{a} shapes the stack's own network; with vpc_id (an existing network) the subnets' own zones and blocks are used: remove {a}"),
-                );
-            }
-        }
-    } else {
-        // (An unknown list may still turn out null: checked at plan.)
-        for a in ["public_subnet_ids", "private_subnet_ids"] {
-            if set(a) && !c.get(a).is_unknown() {
-                d.error_at(Path::attr(a), "Missing vpc_id", format!("{a} places the stack in an existing network: set vpc_id to that network's VPC too"));
-            }
-        }
-    }
-    for a in ["public_subnet_ids", "private_subnet_ids"] {
-        for (i, x) in c.get(a).as_list().iter().enumerate() {
-            if let Some(x) = x.as_str().filter(|x| !v::aws_id(x, "subnet")) {
-                d.error_at(Path::attr(a).then_index(i), "Invalid subnet id", format!("{x:?} is not a subnet id (subnet-...)"));
-            }
-        }
-    }
-    if let Some(x) = c.get("vpc_id").as_str().filter(|x| !v::aws_id(x, "vpc")) {
-        d.error_at(Path::attr("vpc_id"), "Invalid VPC id", format!("{x:?} is not a VPC id (vpc-...)"));
-    }
-    d
-}
-
 /// `openai-api-key` → `OPENAI_API_KEY`.
 pub fn env_var_name(secret: &str) -> String {
     secret.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_uppercase() } else { '_' }).collect()
@@ -549,7 +504,12 @@ impl Stack for ContainerService {
                 );
             }
         }
-        d.extend(existing_network_diags(c));
+        d.extend(crate::stacks::existing_network_diags(
+            c,
+            "vpc_id",
+            ["public_subnet_ids", "private_subnet_ids"],
+            &["availability_zones", "public_subnet_cidrs", "private_subnet_cidrs"],
+        ));
         if let Some(x) = c.get("db_username").as_str() {
             if !is_identifier(x, 16) || ["rdsadmin", "admin", "postgres"].contains(&x.to_ascii_lowercase().as_str()) {
                 d.error_at(
@@ -562,7 +522,7 @@ impl Stack for ContainerService {
         d
     }
 
-    fn aws_checks<'a>(&'a self, ctx: &'a AwsContext, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
+    fn aws_checks<'a>(&'a self, ctx: &'a Arc<AwsContext>, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
         Box::pin(async move {
             let Some((vpc, public, private)) = existing_network(c).filter(|_| !c.get("public_subnet_ids").contains_unknown() && !c.get("private_subnet_ids").contains_unknown())
             else {

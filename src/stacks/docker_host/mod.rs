@@ -393,7 +393,7 @@ impl Stack for DockerHost {
         BTreeMap::from([("Project".to_string(), s(c, "project_name").to_string()), ("Environment".to_string(), c.get("environment").as_str().unwrap_or("dev").to_string())])
     }
 
-    fn aws_checks<'a>(&'a self, ctx: &'a AwsContext, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
+    fn aws_checks<'a>(&'a self, ctx: &'a Arc<AwsContext>, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
         Box::pin(async move {
             let (Some(vpc), Some(subnet)) = (c.get("vpc_id").as_str(), c.get("subnet_id").as_str()) else {
                 return Diagnostics::default();

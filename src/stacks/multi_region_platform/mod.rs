@@ -14,7 +14,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-use crate::components::{all_kinds, sha256_hex};
+use crate::components::{all_kinds, network, sha256_hex};
 use crate::engine::{Kinds, Record, Records, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
@@ -136,6 +136,44 @@ pub fn subnet_cidrs(vpc: &str) -> (Vec<String>, Vec<String>) {
     (private, public)
 }
 
+/// `(vpc_id, public_subnet_ids, private_subnet_ids)` of a region placed in
+/// an existing network (the configuration sets `<side>_vpc_id`).
+fn existing_network<'a>(c: &'a Value, side: &str) -> Option<(&'a str, Vec<String>, Vec<String>)> {
+    let (vpc, public, private) = network_attributes(side);
+    c.get(vpc).as_str().map(|id| (id, strings(c.get(public)), strings(c.get(private))))
+}
+
+/// The attributes that place `side` in an existing network: its VPC, then
+/// its public and private subnets.
+fn network_attributes(side: &str) -> (&'static str, &'static str, &'static str) {
+    if side == "primary" {
+        ("primary_vpc_id", "primary_public_subnet_ids", "primary_private_subnet_ids")
+    } else {
+        ("secondary_vpc_id", "secondary_public_subnet_ids", "secondary_private_subnet_ids")
+    }
+}
+
+/// The keys (in the side's scope) of the region's (public, private)
+/// subnets: the stack's own, one per zone, or the referenced ones.
+pub fn subnet_keys(c: &Value, side: &str) -> (Vec<String>, Vec<String>) {
+    let keys = |role: &str, ids: &[String]| {
+        let mut out: Vec<String> = vec![];
+        for k in ids.iter().map(|id| format!("subnet.{role}.{id}")) {
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        out
+    };
+    match existing_network(c, side) {
+        Some((_, public, private)) => (keys("public", &public), keys("private", &private)),
+        None => {
+            let zs = zones(c, side);
+            (keys("public", &zs), keys("private", &zs))
+        }
+    }
+}
+
 pub fn cluster_name(c: &Value, side: &str) -> String {
     format!("{}-eks-{side}", stack_id_of(c))
 }
@@ -227,7 +265,35 @@ impl Stack for MultiRegionPlatform {
     }
 
     fn validate(&self, c: &Value) -> Diagnostics {
-        validate_config(c)
+        let mut d = validate_config(c);
+        for side in SIDES {
+            let (vpc, public, private) = network_attributes(side);
+            let zones = if side == "primary" { "primary_availability_zones" } else { "secondary_availability_zones" };
+            d.extend(crate::stacks::existing_network_diags(c, vpc, [public, private], &[zones]));
+        }
+        d
+    }
+
+    /// Each region placed in an existing network: its VPC and subnets
+    /// exist there and can carry the cluster and the database.
+    fn aws_checks<'a>(&'a self, ctx: &'a Arc<AwsContext>, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
+        Box::pin(async move {
+            let mut d = Diagnostics::default();
+            for side in SIDES {
+                let (vpc_attribute, public_attribute, private_attribute) = network_attributes(side);
+                if c.get(public_attribute).contains_unknown() || c.get(private_attribute).contains_unknown() {
+                    continue;
+                }
+                let Some((vpc, public, private)) = existing_network(c, side) else { continue };
+                let groups = [
+                    network::SubnetGroup { attribute: public_attribute, single: false, ids: public, role: network::Role::Public, min_zones: 2 },
+                    network::SubnetGroup { attribute: private_attribute, single: false, ids: private, role: network::Role::Private, min_zones: 2 },
+                ];
+                let region = ctx.clone().region_context(&region_of(c, side));
+                d.extend(network::check(&region, vpc_attribute, vpc, &groups).await);
+            }
+            d
+        })
     }
 
     /// Changes AWS makes only in steps, or that the stack does not make:
@@ -291,7 +357,9 @@ impl Stack for MultiRegionPlatform {
         let id_of = |k: &str| get(k).map(|r| Value::str(r.id)).unwrap_or(Value::Unknown);
         let mut m = BTreeMap::new();
         let ids = |side: &str, kind: &str| {
-            let l: Vec<Value> = zones(c, side).iter().map(|z| id_of(&format!("{side}/subnet.{kind}.{z}"))).collect();
+            let (public, private) = subnet_keys(c, side);
+            let keys = if kind == "public" { public } else { private };
+            let l: Vec<Value> = keys.iter().map(|k| id_of(&format!("{side}/{k}"))).collect();
             if l.iter().any(|x| x.is_unknown()) {
                 Value::Unknown
             } else {
@@ -398,14 +466,21 @@ fn components(c: &Value) -> Vec<Spec> {
 
 fn network(c: &Value, side: &str, out: &mut Vec<Spec>) {
     let region = region_of(c, side);
+    if let Some((vpc, public, private)) = existing_network(c, side) {
+        // Referenced, never owned: no gateway, table or endpoint of the
+        // stack's is put in the team's network.
+        let (vpc_attribute, public_attribute, private_attribute) = network_attributes(side);
+        let (specs, _) = network::specs(vpc_attribute, vpc, &[("public", public_attribute, &public), ("private", private_attribute, &private)]);
+        out.extend(specs.into_iter().map(|spec| spec.scoped(side).in_region(&region)));
+        return;
+    }
     let k = |x: &str| format!("{side}/{x}");
     let zs = zones(c, side);
     let cluster = cluster_name(c, side);
     let (private_cidrs, public_cidrs) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
     out.push(Spec::new(k("vpc"), "ec2_vpc", json!({"cidr": s(c, &format!("{side}_vpc_cidr")), "dns_hostnames": true})).in_region(&region));
     out.push(Spec::new(k("igw"), "ec2_internet_gateway", json!({"attached": true})).dep(k("vpc")).in_region(&region));
-    let public: Vec<String> = zs.iter().map(|z| format!("subnet.public.{z}")).collect();
-    let private: Vec<String> = zs.iter().map(|z| format!("subnet.private.{z}")).collect();
+    let (public, private) = subnet_keys(c, side);
     for (i, z) in zs.iter().enumerate() {
         // The tags the Load Balancer Controller picks subnets by.
         out.push(
@@ -480,9 +555,14 @@ fn cluster(c: &Value, side: &str, out: &mut Vec<Spec>) {
     let k = |x: &str| format!("{side}/{x}");
     let zs = zones(c, side);
     let name = cluster_name(c, side);
-    let private: Vec<String> = zs.iter().map(|z| format!("subnet.private.{z}")).collect();
-    let public: Vec<String> = zs.iter().map(|z| format!("subnet.public.{z}")).collect();
-    let private_tables: Vec<String> = if s(c, "nat_gateways") == "per_az" { zs.iter().map(|z| format!("rtb.private.{z}")).collect() } else { vec!["rtb.private".into()] };
+    let (public, private) = subnet_keys(c, side);
+    let private_tables: Vec<String> = if existing_network(c, side).is_some() {
+        vec![]
+    } else if s(c, "nat_gateways") == "per_az" {
+        zs.iter().map(|z| format!("rtb.private.{z}")).collect()
+    } else {
+        vec!["rtb.private".into()]
+    };
 
     out.push(role(k("role.cluster"), format!("{id}-eks-cluster-{side}"), &region, "eks.amazonaws.com", &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]));
     out.push(role(
@@ -629,28 +709,32 @@ fn database(c: &Value, out: &mut Vec<Spec>) {
     for side in SIDES {
         let region = region_of(c, side);
         let k = |x: &str| format!("{side}/{x}");
-        let zs = zones(c, side);
-        let private: Vec<String> = zs.iter().map(|z| format!("subnet.private.{z}")).collect();
-        let (private_cidrs, _) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
+        let (_, private) = subnet_keys(c, side);
         out.push(
             Spec::new(k("kms"), "kms_key", json!({"alias": format!("alias/{id}-{side}"), "description": format!("awsstack {id} {side} data (Aurora, S3)"), "rotation": true}))
                 .in_region(&region),
         );
-        // The cluster's nodes (and their pods) live in the private subnets:
-        // only they reach the database.
-        out.push(
-            Spec::new(
-                k("sg.db"),
-                "ec2_security_group",
-                json!({
-                    "name": format!("{id}-aurora-{side}"),
-                    "description": format!("awsstack {id} Aurora ({side})"),
-                    "rules": [{"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidrs": private_cidrs, "description": "PostgreSQL from the EKS nodes' subnets"}],
-                }),
-            )
-            .dep(k("vpc"))
-            .in_region(&region),
-        );
+        // Only the cluster's nodes (and their pods) reach the database. In
+        // the stack's own network they alone live in the private subnets,
+        // whose blocks the rule names (and the database need not wait for
+        // the cluster). An existing network's subnets are shared with
+        // whatever else the team runs: the rule names the cluster's
+        // security group, which every node and pod carries.
+        let (rule, after_cluster) = match existing_network(c, side) {
+            Some(_) => (json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "source": "cluster", "description": "PostgreSQL from the EKS cluster"}), true),
+            None => {
+                let (private_cidrs, _) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
+                (json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidrs": private_cidrs, "description": "PostgreSQL from the EKS nodes' subnets"}), false)
+            }
+        };
+        let mut sg =
+            Spec::new(k("sg.db"), "ec2_security_group", json!({"name": format!("{id}-aurora-{side}"), "description": format!("awsstack {id} Aurora ({side})"), "rules": [rule]}))
+                .dep(k("vpc"))
+                .in_region(&region);
+        if after_cluster {
+            sg = sg.dep_update(k("cluster"));
+        }
+        out.push(sg);
         let mut group = Spec::new(k("db.subnets"), "rds_subnet_group", json!({"name": format!("{id}-aurora-{side}"), "subnets": private})).in_region(&region);
         for sn in &private {
             group = group.dep_update(k(sn));

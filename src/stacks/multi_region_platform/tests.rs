@@ -3,6 +3,7 @@
 use super::*;
 use crate::schema::apply_defaults;
 use crate::value::Value;
+use std::collections::BTreeSet;
 
 fn config(extra: &[(&str, Value)]) -> Value {
     let schema = schema::schema();
@@ -183,4 +184,58 @@ fn a_write_only_master_password_leaves_only_its_version() {
     assert!(user_password(&planned));
     let bad = config(&[("db_master_password_wo", Value::str("short")), ("db_master_password_wo_version", Value::Number(1.0))]);
     assert!(errors(&bad).iter().any(|(p, d)| p == "db_master_password_wo" && !d.contains("short")));
+}
+
+#[test]
+fn a_region_in_an_existing_network_references_it_and_owns_nothing_of_it() {
+    let ids = |xs: &[&str]| Value::string_list(xs.iter().map(|x| x.to_string()));
+    let c = config(&[
+        ("secondary_vpc_id", Value::str("vpc-0a000000000000001")),
+        ("secondary_public_subnet_ids", ids(&["subnet-0a000000000000001", "subnet-0a000000000000002"])),
+        ("secondary_private_subnet_ids", ids(&["subnet-0a000000000000003", "subnet-0a000000000000004"])),
+    ]);
+    assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+    let g = graph(&c);
+    let kinds_in = |side: &str| g.iter().filter(|(k, _)| k.starts_with(&format!("{side}/"))).map(|(_, s)| s.kind).collect::<BTreeSet<_>>();
+    // The secondary region creates no network object and references the
+    // team's; the primary keeps its own network.
+    for owned in ["ec2_vpc", "ec2_subnet", "ec2_internet_gateway", "ec2_nat_gateway", "ec2_elastic_ip", "ec2_route_table", "ec2_vpc_endpoint"] {
+        assert!(!kinds_in("secondary").contains(owned), "secondary creates a {owned}");
+        assert!(kinds_in("primary").contains(owned), "primary lacks its {owned}");
+    }
+    assert_eq!(g["secondary/vpc"].kind, network::EXISTING_VPC);
+    assert_eq!(g["secondary/vpc"].region.as_deref(), Some("us-east-1"));
+    let subnet = &g["secondary/subnet.private.subnet-0a000000000000003"];
+    assert_eq!((subnet.kind, subnet.region.as_deref()), (network::EXISTING_SUBNET, Some("us-east-1")));
+    assert!(subnet.deps.iter().any(|(d, _)| d == "secondary/vpc"), "scoped with its dependencies: {:?}", subnet.deps);
+    // The cluster, its nodes and the database sit in the given subnets.
+    let private = ["subnet.private.subnet-0a000000000000003", "subnet.private.subnet-0a000000000000004"];
+    assert_eq!(strings_of(g["secondary/db.subnets"].input("subnets")), private);
+    assert_eq!(strings_of(g["secondary/nodes.ondemand"].input("subnets")), private);
+    assert_eq!(strings_of(g["secondary/cluster"].input("subnets")).len(), 4);
+    // The team's subnets are shared: the database admits the cluster's
+    // security group, not their blocks; the primary keeps its block rule.
+    let rule = &g["secondary/sg.db"].input("rules")[0];
+    assert_eq!((rule["source"].as_str(), rule["cidrs"].is_null()), (Some("cluster"), true));
+    assert!(g["secondary/sg.db"].deps.iter().any(|(d, _)| d == "secondary/cluster"));
+    assert!(g["primary/sg.db"].input("rules")[0]["source"].is_null());
+    let specs: Vec<Spec> = g.values().cloned().collect();
+    crate::engine::topo_order(&specs).expect("every dependency exists, no cycle");
+}
+
+#[test]
+fn an_existing_network_needs_its_subnets_and_no_zones_of_its_own() {
+    let c = config(&[("primary_vpc_id", Value::str("vpc-0a000000000000001")), ("primary_availability_zones", Value::string_list(["eu-west-1a".to_string()]))]);
+    let d = crate::stacks::Stack::validate(&MultiRegionPlatform::new(), &c);
+    let at: Vec<String> = d.0.iter().filter_map(|x| x.path.as_ref().map(|p| p.to_string())).collect();
+    for a in ["primary_public_subnet_ids", "primary_private_subnet_ids", "primary_availability_zones"] {
+        assert!(at.iter().any(|p| p == a), "no error at {a}: {at:?}");
+    }
+    let c = config(&[("secondary_private_subnet_ids", Value::string_list(["subnet-0a000000000000003".to_string()]))]);
+    let d = crate::stacks::Stack::validate(&MultiRegionPlatform::new(), &c);
+    assert!(d.0.iter().any(|x| x.summary == "Missing secondary_vpc_id"), "{:?}", d.0);
+}
+
+fn strings_of(j: &serde_json::Value) -> Vec<String> {
+    j.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }
