@@ -1369,3 +1369,135 @@ impl Kind<AwsContext> for VpcEndpoint {
         }))
     }
 }
+
+/// The NAT gateway's waits and not-found handling against aws-smithy-mocks:
+/// what a real endpoint answers that the emulator never does (a gateway
+/// stuck `failed`, throttling).
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayOutput;
+    use aws_sdk_ec2::operation::delete_nat_gateway::{DeleteNatGatewayError, DeleteNatGatewayOutput};
+    use aws_sdk_ec2::operation::describe_nat_gateways::{DescribeNatGatewaysError, DescribeNatGatewaysOutput};
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn gateway(state: NatGatewayState) -> DescribeNatGatewaysOutput {
+        DescribeNatGatewaysOutput::builder().nat_gateways(aws_sdk_ec2::types::NatGateway::builder().nat_gateway_id("nat-1").state(state).build()).build()
+    }
+
+    fn created() -> Rule {
+        mock!(Client::create_nat_gateway).match_requests(|r| r.subnet_id() == Some("subnet-1") && r.allocation_id() == Some("eipalloc-1")).then_output(|| {
+            CreateNatGatewayOutput::builder().nat_gateway(aws_sdk_ec2::types::NatGateway::builder().nat_gateway_id("nat-1").state(NatGatewayState::Pending).build()).build()
+        })
+    }
+
+    fn env_over(rules: &[&Rule]) -> E {
+        let mut ctx = AwsContext::for_tests();
+        ctx.ec2 = mocked::client!(aws_sdk_ec2, rules);
+        mocked::env(ctx, Duration::from_secs(60))
+    }
+
+    fn deps() -> Records {
+        [("subnet.a", Record::new("ec2_subnet", "subnet-1", json!({}))), ("eip.a", Record::new("ec2_eip", "eipalloc-1", json!({})))]
+            .into_iter()
+            .map(|(k, r)| (k.to_string(), r))
+            .collect()
+    }
+
+    fn spec() -> Spec {
+        Spec::new("nat.a", "ec2_nat_gateway", json!({})).dep("subnet.a").dep("eip.a")
+    }
+
+    #[tokio::test]
+    async fn create_waits_until_the_gateway_is_available() {
+        let create = created();
+        // Not yet visible, then pending twice: all part of the way there.
+        let describe = mock!(Client::describe_nat_gateways)
+            .sequence()
+            .output(|| DescribeNatGatewaysOutput::builder().build())
+            .output(|| gateway(NatGatewayState::Pending))
+            .times(2)
+            .output(|| gateway(NatGatewayState::Available))
+            .build();
+        let env = env_over(&[&create, &describe]);
+        let rec = NatGateway.create(&env, &spec(), &deps()).await.unwrap();
+        assert_eq!(rec.id, "nat-1");
+        assert_eq!(create.num_calls(), 1);
+        assert_eq!(describe.num_calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_gateway_fails_the_create_and_is_recorded() {
+        let create = created();
+        let describe = mock!(Client::describe_nat_gateways).sequence().output(|| gateway(NatGatewayState::Pending)).output(|| gateway(NatGatewayState::Failed)).build();
+        let env = env_over(&[&create, &describe]);
+        let e = NatGateway.create(&env, &spec(), &deps()).await.unwrap_err();
+        assert!(e.message.contains("NAT gateway nat-1 is failed"), "{}", e.message);
+        assert!(e.message.contains("expected available"), "{}", e.message);
+        // Recorded, so that the next apply or destroy deletes it.
+        assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("nat-1"));
+    }
+
+    #[tokio::test]
+    async fn throttled_looks_are_retried_by_the_sdk_not_failed() {
+        let create = created();
+        let describe = mock!(Client::describe_nat_gateways)
+            .sequence()
+            .error(|| DescribeNatGatewaysError::generic(ErrorMetadata::builder().code("RequestLimitExceeded").message("Request limit exceeded.").build()))
+            .output(|| gateway(NatGatewayState::Available))
+            .build();
+        let env = env_over(&[&create, &describe]);
+        let rec = NatGateway.create(&env, &spec(), &deps()).await.unwrap();
+        assert_eq!(rec.id, "nat-1");
+        assert_eq!(describe.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_access_error_while_waiting_is_an_error_not_gone() {
+        let create = created();
+        let describe = mock!(Client::describe_nat_gateways)
+            .then_error(|| DescribeNatGatewaysError::generic(ErrorMetadata::builder().code("UnauthorizedOperation").message("You are not authorized.").build()));
+        let env = env_over(&[&create, &describe]);
+        let e = NatGateway.create(&env, &spec(), &deps()).await.unwrap_err();
+        assert!(e.message.contains("DescribeNatGateways") && e.message.contains("UnauthorizedOperation"), "{}", e.message);
+        assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("nat-1"));
+    }
+
+    #[tokio::test]
+    async fn delete_waits_until_deleted() {
+        let delete = mock!(Client::delete_nat_gateway)
+            .match_requests(|r| r.nat_gateway_id() == Some("nat-1"))
+            .then_output(|| DeleteNatGatewayOutput::builder().nat_gateway_id("nat-1").build());
+        let describe = mock!(Client::describe_nat_gateways).sequence().output(|| gateway(NatGatewayState::Deleting)).output(|| gateway(NatGatewayState::Deleted)).build();
+        let env = env_over(&[&delete, &describe]);
+        NatGateway.delete(&env, &Record::new("ec2_nat_gateway", "nat-1", json!({}))).await.unwrap();
+        assert_eq!(delete.num_calls(), 1);
+        assert_eq!(describe.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn deleting_a_gateway_already_gone_succeeds_without_waiting() {
+        let delete = mock!(Client::delete_nat_gateway)
+            .then_error(|| DeleteNatGatewayError::generic(ErrorMetadata::builder().code("NatGatewayNotFound").message("The Nat Gateway nat-1 was not found").build()));
+        let describe = mock!(Client::describe_nat_gateways).then_output(|| gateway(NatGatewayState::Deleted));
+        let env = env_over(&[&delete, &describe]);
+        NatGateway.delete(&env, &Record::new("ec2_nat_gateway", "nat-1", json!({}))).await.unwrap();
+        assert_eq!(describe.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_gateway_that_never_comes_up_times_out_naming_it() {
+        let create = created();
+        let describe = mock!(Client::describe_nat_gateways).sequence().output(|| gateway(NatGatewayState::Pending)).repeatedly().build();
+        let mut ctx = AwsContext::for_tests();
+        ctx.ec2 = mocked::client!(aws_sdk_ec2, &[&create, &describe]);
+        let env = mocked::env(ctx, Duration::from_millis(700));
+        let e = NatGateway.create(&env, &spec(), &deps()).await.unwrap_err();
+        assert!(e.message.contains("NAT gateway nat-1 to be available"), "{}", e.message);
+        assert!(describe.num_calls() >= 2, "looked {} times", describe.num_calls());
+        assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("nat-1"));
+    }
+}

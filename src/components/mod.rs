@@ -173,3 +173,34 @@ where
         _ = cancel.wait_for(|c| *c) => Err(OpError::new(format!("cancelled while waiting for {what}"))),
     }
 }
+
+/// Unit tests of kinds against aws-smithy-mocks: one service's client
+/// answers from rules, the rest of the context never reaches a network.
+#[cfg(test)]
+pub mod mocked {
+    use super::E;
+    use crate::engine::Env;
+    use crate::provider::AwsContext;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    /// A service client whose calls are answered by `rules`, in order.
+    macro_rules! client {
+        ($krate:ident, $rules:expr) => {{
+            let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(aws_smithy_mocks::RuleMode::Sequential);
+            for rule in $rules {
+                interceptor = interceptor.with_rule(rule);
+            }
+            $krate::Client::from_conf($krate::config::Builder::from(&crate::provider::test_sdk_config()).interceptor(interceptor).build())
+        }};
+    }
+    pub(crate) use client;
+
+    /// The environment of stack "s" over `ctx`, with `within` to finish.
+    pub fn env(ctx: AwsContext, within: Duration) -> E {
+        let cancel = ctx.cancel.clone();
+        Env::new(Arc::new(ctx), "s".into(), BTreeMap::new(), Instant::now() + within, cancel, 1)
+    }
+}

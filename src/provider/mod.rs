@@ -367,3 +367,32 @@ impl AwsContext {
         AwsContext::build(base, region, account_id.to_string(), BTreeMap::new(), watch::channel(false).1)
     }
 }
+
+/// The SDK configuration of unit tests: static credentials, one region and
+/// aws-smithy-mocks' HTTP client, which never reaches a network (a call no
+/// rule answers fails). Retries keep the SDK's classifiers with short
+/// pauses, so a test can play throttling.
+#[cfg(test)]
+pub fn test_sdk_config() -> aws_config::SdkConfig {
+    use aws_credential_types::{provider::SharedCredentialsProvider, Credentials};
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "unit-test")))
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(std::time::Duration::from_millis(5)))
+        .build()
+}
+
+#[cfg(test)]
+impl AwsContext {
+    /// A context for a kind's unit test: every client on `test_sdk_config`;
+    /// the test swaps in the mocked client of the service it plays.
+    pub fn for_tests() -> AwsContext {
+        let base = Arc::new(ClientBase { config: test_sdk_config(), endpoints: BTreeMap::new(), path_style: false, regions: Default::default() });
+        let (tx, rx) = watch::channel(false);
+        // Never cancelled: the sender lives as long as the test process.
+        std::mem::forget(tx);
+        AwsContext::build(base, "eu-west-1", "123456789012".into(), BTreeMap::new(), rx)
+    }
+}
