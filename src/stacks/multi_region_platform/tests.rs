@@ -239,3 +239,31 @@ fn an_existing_network_needs_its_subnets_and_no_zones_of_its_own() {
 fn strings_of(j: &serde_json::Value) -> Vec<String> {
     j.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }
+
+#[test]
+fn moving_a_live_region_into_an_existing_network_is_refused_on_its_vpc_attribute() {
+    // The stack as applied with its own network in both regions.
+    let recorded: Records = graph(&config(&[]))
+        .into_iter()
+        .map(|(k, s)| {
+            let mut r = crate::engine::Record::new(s.kind, format!("id-{k}"), s.inputs.clone());
+            r.region = s.region.clone();
+            (k, r)
+        })
+        .collect();
+    let ids = |xs: &[&str]| Value::string_list(xs.iter().map(|x| x.to_string()));
+    let moved = config(&[
+        ("primary_vpc_id", Value::str("vpc-0a000000000000001")),
+        ("primary_public_subnet_ids", ids(&["subnet-0a000000000000001", "subnet-0a000000000000002"])),
+        ("primary_private_subnet_ids", ids(&["subnet-0a000000000000003", "subnet-0a000000000000004"])),
+    ]);
+    let desired: Vec<Spec> = graph(&moved).into_values().collect();
+    let kinds = crate::components::all_kinds();
+    let changes = crate::engine::plan(&kinds, &desired, &recorded).unwrap();
+    let refused = crate::engine::referenced_replacements(&kinds, &desired, &recorded, &changes);
+    let vpc = refused.iter().find(|(k, _, _)| k == "primary/vpc").unwrap_or_else(|| panic!("not refused: {refused:?}"));
+    assert_eq!(vpc.1, Some("primary_vpc_id"));
+    assert!(vpc.2.contains("the stack's own (id-primary/vpc)"), "{}", vpc.2);
+    // The secondary keeps its own network: nothing of it is refused.
+    assert!(refused.iter().all(|(k, _, _)| k.starts_with("primary/")), "{refused:?}");
+}
