@@ -74,6 +74,18 @@ pub fn code_in<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, codes: &[&str]) -
     error_code(e).map(|c| codes.contains(&c.as_str())).unwrap_or(false)
 }
 
+/// Declares a component file's `not_found`: the error codes by which its
+/// service says an object does not exist (one place per service, so that a
+/// generic code such as ECS's ClientException cannot slip in unnoticed).
+macro_rules! not_found_codes {
+    ($($code:literal),+ $(,)?) => {
+        fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+            $crate::aws::code_in(e, &[$($code),+])
+        }
+    };
+}
+pub(crate) use not_found_codes;
+
 /// True for the "does not exist" family of error codes.
 pub fn is_not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     match error_code(e) {

@@ -18,9 +18,7 @@ pub const TAG_BACKUP: &str = "awsstack:backup";
 /// volumes tagged `awsstack:backup = <stack id>`.
 pub struct SnapshotPolicy;
 
-fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    crate::aws::code_in(e, &["ResourceNotFoundException"])
-}
+crate::aws::not_found_codes!("ResourceNotFoundException");
 
 /// The description carries the stack id: the marker of a policy's owner
 /// besides its tags.

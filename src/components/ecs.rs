@@ -23,9 +23,7 @@ fn tags(env: &E, spec: &Spec) -> Vec<Tag> {
     spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
-fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    crate::aws::code_in(e, &["ClusterNotFoundException", "ServiceNotFoundException"])
-}
+crate::aws::not_found_codes!("ClusterNotFoundException", "ServiceNotFoundException");
 
 /// ECS answers a task definition that does not exist with the generic
 /// ClientException; only that message means not-found (a ClientException
@@ -428,4 +426,58 @@ impl Kind<AwsContext> for Service {
         // autoscaling may own): an import does not plan to reset it.
         Ok(Self::describe(env, cluster, spec.str("name")).await?.map(|s| self.record(spec.inputs.clone(), &s, cluster)))
     }
+}
+
+/// ECS's generic ClientException against aws-smithy-mocks: only its
+/// "does not exist" message means gone; any other refusal fails the
+/// delete instead of passing as "already gone".
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_ecs::operation::deregister_task_definition::DeregisterTaskDefinitionError;
+    use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError;
+    use aws_sdk_ecs::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+    use std::time::Duration;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        let mut ctx = crate::provider::AwsContext::for_tests();
+        ctx.ecs = mocked::client!(aws_sdk_ecs, rules);
+        mocked::env(ctx, Duration::from_secs(60))
+    }
+
+    fn client_exception(message: &'static str) -> ErrorMetadata {
+        ErrorMetadata::builder().code("ClientException").message(message).build()
+    }
+
+    fn record() -> Record {
+        Record::new("ecs_task_definition", "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:3", json!({}))
+    }
+
+    #[tokio::test]
+    async fn a_task_definition_already_gone_is_deleted() {
+        let deregister = mock!(Client::deregister_task_definition)
+            .match_requests(|r| r.task_definition() == Some("arn:aws:ecs:eu-west-1:123456789012:task-definition/app:3"))
+            .then_error(|| DeregisterTaskDefinitionError::generic(client_exception("Unable to describe task definition.")));
+        TaskDefinition.delete(&env_over(&[&deregister]), &record()).await.unwrap();
+        assert_eq!(deregister.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_deregistration_is_an_error_not_gone() {
+        let deregister = mock!(Client::deregister_task_definition).then_error(|| DeregisterTaskDefinitionError::generic(client_exception("User is not authorized to perform this action.")));
+        let e = TaskDefinition.delete(&env_over(&[&deregister]), &record()).await.unwrap_err();
+        assert!(e.message.contains("DeregisterTaskDefinition") && e.message.contains("not authorized"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn read_of_a_missing_revision_is_none_and_a_refusal_is_an_error() {
+        let missing = mock!(Client::describe_task_definition).then_error(|| DescribeTaskDefinitionError::generic(client_exception("Unable to describe task definition.")));
+        assert!(TaskDefinition.read(&env_over(&[&missing]), &record()).await.unwrap().is_none());
+        let refused = mock!(Client::describe_task_definition).then_error(|| DescribeTaskDefinitionError::generic(client_exception("Invalid revision number.")));
+        assert!(TaskDefinition.read(&env_over(&[&refused]), &record()).await.is_err());
+    }
+
 }

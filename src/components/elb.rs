@@ -29,9 +29,7 @@ fn tags(env: &E, spec: &Spec) -> Vec<Tag> {
     spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
-fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    crate::aws::code_in(e, &["LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound"])
-}
+crate::aws::not_found_codes!("LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound");
 
 // ---------------------------------------------------------------- Load balancer
 

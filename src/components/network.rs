@@ -264,6 +264,66 @@ pub fn specs(vpc_attribute: &'static str, vpc: &str, groups: &[(&str, &'static s
     (out, keys)
 }
 
+/// Where a stack's zones come from: its default letters (the attribute is
+/// unset), a list attribute, or a single-zone attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZoneSource {
+    Default,
+    List,
+    Single,
+}
+
+/// The zones a stack's own network is to be built in (configured, or the
+/// stack's default letters), checked at plan with one read-only
+/// DescribeAvailabilityZones of their region: a zone the region does not
+/// offer this account (us-west-1 has no `b` for most accounts,
+/// ap-northeast-1 no `b`) is refused on `attribute` before anything is
+/// created, instead of failing the first CreateSubnet mid-apply.
+pub async fn check_zones(ctx: &AwsContext, attribute: &str, zones: &[String], source: ZoneSource) -> Diagnostics {
+    match ctx.ec2.describe_availability_zones().send().await {
+        Ok(o) => {
+            // Local and Wavelength zones carry no subnets of a stack's VPC.
+            let offered: Vec<(String, String)> = o
+                .availability_zones()
+                .iter()
+                .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone"))
+                .map(|z| (z.zone_name().unwrap_or_default().to_string(), z.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "available".into())))
+                .collect();
+            zone_diags(&ctx.region, attribute, zones, source, &offered)
+        }
+        Err(e) => {
+            let mut d = Diagnostics::default();
+            d.warning_at(Path::attr(attribute), "Cannot check the availability zones", format!("{}; the zones {} are used unchecked.", op("DescribeAvailabilityZones")(e).message, zones.join(", ")));
+            d
+        }
+    }
+}
+
+/// Errors for zones `region` does not offer, warnings for offered zones
+/// that are not `available` (impaired: the stack keeps what it has there).
+fn zone_diags(region: &str, attribute: &str, zones: &[String], source: ZoneSource, offered: &[(String, String)]) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let names: Vec<&str> = offered.iter().map(|(n, _)| n.as_str()).collect();
+    for (i, z) in zones.iter().enumerate() {
+        let path = if source == ZoneSource::List { Path::attr(attribute).then_index(i) } else { Path::attr(attribute) };
+        match offered.iter().find(|(n, _)| n == z) {
+            None => {
+                let how = if source == ZoneSource::Default {
+                    format!("`{attribute}` is unset, so the stack took the default zones {}: set it to zones of that list.", zones.join(", "))
+                } else {
+                    "Choose zones of that list.".to_string()
+                };
+                d.error_at(path, "Availability zone not offered", format!("{region} offers this account no zone {z}; its zones are {}. {how} Nothing was created.", names.join(", ")));
+            }
+            Some((_, state)) if state != "available" => {
+                d.warning_at(path, "Availability zone not available", format!("{z} is {state} in {region}: creating subnets or instances there may fail until AWS restores it."));
+            }
+            Some(_) => {}
+        }
+    }
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +340,35 @@ mod tests {
             t = t.routes(if g.starts_with("nat-") { r.nat_gateway_id(g).build() } else { r.gateway_id(g).build() });
         }
         t.build()
+    }
+
+    fn offered(zs: &[(&str, &str)]) -> Vec<(String, String)> {
+        zs.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect()
+    }
+
+    #[test]
+    fn a_zone_the_region_does_not_offer_is_refused_on_its_attribute() {
+        let us_west_1 = offered(&[("us-west-1a", "available"), ("us-west-1c", "available")]);
+        let defaults = vec!["us-west-1a".to_string(), "us-west-1b".to_string()];
+        let d = zone_diags("us-west-1", "availability_zones", &defaults, ZoneSource::Default, &us_west_1);
+        assert_eq!(d.0.len(), 1, "{:?}", d.0);
+        let e = &d.0[0];
+        assert_eq!(e.path.as_ref().map(|p| p.to_string()).as_deref(), Some("availability_zones"));
+        assert!(e.detail.contains("no zone us-west-1b") && e.detail.contains("us-west-1a, us-west-1c") && e.detail.contains("is unset"), "{}", e.detail);
+        assert!(d.has_errors());
+
+        let configured = vec!["us-west-1c".to_string(), "us-west-1b".to_string()];
+        let d = zone_diags("us-west-1", "primary_availability_zones", &configured, ZoneSource::List, &us_west_1);
+        assert_eq!(d.0.iter().map(|e| e.path.as_ref().unwrap().to_string()).collect::<Vec<_>>(), vec!["primary_availability_zones[1]"]);
+        assert!(d.0[0].detail.contains("Choose zones of that list"));
+    }
+
+    #[test]
+    fn offered_zones_pass_and_an_impaired_one_only_warns() {
+        let zones = vec!["eu-west-1a".to_string(), "eu-west-1b".to_string()];
+        assert!(zone_diags("eu-west-1", "availability_zones", &zones, ZoneSource::Default, &offered(&[("eu-west-1a", "available"), ("eu-west-1b", "available")])).0.is_empty());
+        let d = zone_diags("eu-west-1", "availability_zones", &zones, ZoneSource::List, &offered(&[("eu-west-1a", "available"), ("eu-west-1b", "impaired")]));
+        assert!(!d.has_errors() && d.0.len() == 1 && d.0[0].detail.contains("impaired"), "{:?}", d.0);
     }
 
     #[test]

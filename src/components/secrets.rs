@@ -11,9 +11,7 @@ use aws_sdk_secretsmanager::types::Tag;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value as Json};
 
-fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    crate::aws::code_in(e, &["ResourceNotFoundException"])
-}
+crate::aws::not_found_codes!("ResourceNotFoundException");
 
 /// A random password that RDS and URLs accept (letters and digits).
 pub fn generate_password() -> String {

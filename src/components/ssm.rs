@@ -15,9 +15,7 @@ use serde_json::json;
 /// itself in `Spec::secret` (or `value` for non-secure parameters).
 pub struct Parameter;
 
-fn not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    crate::aws::code_in(e, &["ParameterNotFound"])
-}
+crate::aws::not_found_codes!("ParameterNotFound");
 
 fn value_of(spec: &Spec) -> String {
     spec.secret.clone().or_else(|| spec.input("value").as_str().map(str::to_string)).unwrap_or_default()

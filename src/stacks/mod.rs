@@ -81,10 +81,25 @@ pub trait Stack: Send + Sync + 'static {
     fn aws_checks<'a>(&'a self, _ctx: &'a Arc<AwsContext>, _config: &'a Value) -> BoxFuture<'a, Diagnostics> {
         Box::pin(async { Diagnostics::default() })
     }
+    /// The zones of each network the stack builds itself (none for one
+    /// placed in an existing network, whose subnets have their zones):
+    /// the generic layer checks at plan that their region offers them.
+    fn network_zones(&self, _config: &Value, _provider_region: &str) -> Vec<NetworkZones> {
+        Vec::new()
+    }
     /// Upgrades a JSON state of an older schema version.
     fn upgrade_state(&self, _from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
         Ok(state)
     }
+}
+
+/// The zones one of a stack's own networks is built in, the attribute
+/// that decides them, and whether they are its defaults.
+pub struct NetworkZones {
+    pub region: String,
+    pub attribute: &'static str,
+    pub zones: Vec<String>,
+    pub source: crate::components::network::ZoneSource,
 }
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -276,6 +291,11 @@ impl<S: Stack> StackResource<S> {
     /// object the stack references (moving the stack between networks).
     async fn checks(&self, ctx: &Arc<AwsContext>, config: &Value, kinds: &Kinds<AwsContext>, desired: &[Spec], recorded: &Records, changes: &[engine::Change]) -> Diagnostics {
         let mut d = self.stack.aws_checks(ctx, config).await;
+        for n in self.stack.network_zones(config, &ctx.region) {
+            if !n.zones.is_empty() {
+                d.extend(crate::components::network::check_zones(&ctx.clone().region_context(&n.region), n.attribute, &n.zones, n.source).await);
+            }
+        }
         for (key, attribute, what) in engine::referenced_replacements(kinds, desired, recorded, changes) {
             let detail = format!(
                 "{what}. Moving a live stack between its own network and an existing one (or between two existing ones) would replace everything placed in it (load balancer, tasks, database, cache, instance), so awsstack refuses it and nothing was changed. Put the previous value back; to move, create a new stack in the other network and migrate to it."

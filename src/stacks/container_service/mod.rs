@@ -535,6 +535,13 @@ impl Stack for ContainerService {
             network::check(ctx, "vpc_id", vpc, &groups).await
         })
     }
+    fn network_zones(&self, c: &Value, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
+        if existing_network(c).is_some() {
+            return Vec::new();
+        }
+        let source = if c.get("availability_zones").is_null() { network::ZoneSource::Default } else { network::ZoneSource::List };
+        vec![crate::stacks::NetworkZones { region: provider_region.to_string(), attribute: "availability_zones", zones: zones(c, provider_region), source }]
+    }
     fn zones<'a>(&self, c: &'a Value) -> Vec<(Path, &'a str)> {
         c.get("availability_zones").as_list().iter().enumerate().filter_map(|(i, z)| z.as_str().map(|z| (Path::attr("availability_zones").then_index(i), z))).collect()
     }

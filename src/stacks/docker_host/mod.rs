@@ -372,6 +372,13 @@ impl Stack for DockerHost {
         d
     }
 
+    /// Unset, AWS picks the subnet's zone: only a configured one is checked.
+    fn network_zones(&self, c: &Value, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
+        match (c.get("subnet_id").as_str(), c.get("availability_zone").as_str()) {
+            (None, Some(z)) => vec![crate::stacks::NetworkZones { region: provider_region.to_string(), attribute: "availability_zone", zones: vec![z.to_string()], source: network::ZoneSource::Single }],
+            _ => Vec::new(),
+        }
+    }
     fn zones<'a>(&self, c: &'a Value) -> Vec<(Path, &'a str)> {
         c.get("availability_zone").as_str().map(|z| (Path::attr("availability_zone"), z)).into_iter().collect()
     }

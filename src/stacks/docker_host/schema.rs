@@ -18,7 +18,7 @@ pub fn schema() -> Schema {
             A::with_default("environment", s.clone(), Value::str("dev"), "Environment name (`Environment` tag, part of the stack id).").force_new(),
             A::with_default("vpc_cidr", s.clone(), Value::str("10.0.0.0/24"), "CIDR block of the dedicated VPC (/16 to /28)."),
             A::optional_computed("public_subnet_cidr", s.clone(), "CIDR block of the public subnet; defaults to the first half of `vpc_cidr`."),
-            A::optional_computed("availability_zone", s.clone(), "Availability zone of the subnet, instance and data volume; AWS picks one when unset."),
+            A::optional_computed("availability_zone", s.clone(), "Availability zone of the subnet, instance and data volume; AWS picks one when unset. A configured zone is checked at plan against the zones the region offers the account."),
             A::with_default("instance_type", s.clone(), Value::str("t4g.large"), "EC2 instance type. Changing it stops the instance, changes the type and starts it again (in place)."),
             A::optional_computed("ami_id", s.clone(), "AMI to boot. Defaults to the latest Ubuntu 22.04 image (Canonical) for the instance type's architecture, looked up once at creation."),
             A::with_default("use_spot_instance", b.clone(), Value::Bool(false), "Run the host as a persistent Spot instance (stopped, not terminated, on interruption)."),

@@ -296,6 +296,19 @@ impl Stack for MultiRegionPlatform {
         })
     }
 
+    /// The zones of each region the stack builds its own network in.
+    fn network_zones(&self, c: &Value, _provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
+        SIDES
+            .iter()
+            .filter(|side| existing_network(c, side).is_none())
+            .map(|side| {
+                let attribute = if *side == "primary" { "primary_availability_zones" } else { "secondary_availability_zones" };
+                let source = if c.get(attribute).is_null() { network::ZoneSource::Default } else { network::ZoneSource::List };
+                crate::stacks::NetworkZones { region: region_of(c, side), attribute, zones: zones(c, side), source }
+            })
+            .collect()
+    }
+
     /// Changes AWS makes only in steps, or that the stack does not make:
     /// refused at plan rather than planned as an update that cannot happen.
     fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
