@@ -109,13 +109,23 @@ def example_vars(example, emu):
 # minute (EKS cluster ~10 min, node group ~4, Aurora cluster ~3, Aurora
 # instance ~12, NAT gateway ~2, ...): the latency model that shows what
 # running both regions and the independent branches at once is worth,
-# which moto's instant transitions cannot.
-LATENCY_MODEL = {
-    "CreateCluster": 10.0,
-    "CreateNodegroup": 4.0,
-    "CreateDBCluster": 3.0,
-    "CreateDBInstance": 12.0,
-    "CreateNatGateway": 2.0,
+# which moto's instant transitions cannot. The objects the provider waits
+# for are held in their pending state (the create answers at once, as AWS
+# does, and the waiters poll through CREATING / creating / pending); the
+# short calls with no state to wait on are delayed instead.
+def latency_holds():
+    from fault_proxy import Hold, form_param, json_field, json_state, xml_field, xml_state
+
+    return [
+        Hold("CreateCluster", 10.0, json_field("name"), json_state("cluster", "name", "ACTIVE", "CREATING")),
+        Hold("CreateNodegroup", 4.0, json_field("nodegroupName"), json_state("nodegroup", "nodegroupName", "ACTIVE", "CREATING")),
+        Hold("CreateDBCluster", 3.0, form_param("DBClusterIdentifier"), xml_state("DBClusterIdentifier", "Status", "available", "creating")),
+        Hold("CreateDBInstance", 12.0, form_param("DBInstanceIdentifier"), xml_state("DBInstanceIdentifier", "DBInstanceStatus", "available", "creating")),
+        Hold("CreateNatGateway", 2.0, xml_field("natGatewayId"), xml_state("natGatewayId", "state", "available", "pending")),
+    ]
+
+
+LATENCY_DELAYS = {
     "CreateGlobalCluster": 1.0,
     "CreateKey": 0.2,
     "CreateHealthCheck": 0.5,
@@ -124,13 +134,17 @@ LATENCY_MODEL = {
 
 def modelled_apply(emu, parallelism):
     """examples/luneo applied through the fault proxy holding each long
-    create for its scaled real-world duration."""
+    create pending for its scaled real-world duration. Returns the wall
+    time and how many answers the holds rewrote (none: the model did not
+    apply)."""
     from fault_proxy import FaultProxy, Rule
 
     emu.reset()
     proxy = FaultProxy(emu.endpoint).start()
     try:
-        proxy.set(*[Rule(match=f"^{action}$", mode="delay", seconds=secs) for action, secs in LATENCY_MODEL.items()])
+        holds = latency_holds()
+        proxy.hold(*holds)
+        proxy.set(*[Rule(match=f"^{action}$", mode="delay", seconds=secs) for action, secs in LATENCY_DELAYS.items()])
         work = harness.copy_example("luneo", Path(tempfile.mkdtemp()) / "luneo")
         (work / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
         (work / "t.auto.tfvars.json").write_text(json.dumps(example_vars("luneo", emu)))
@@ -139,9 +153,10 @@ def modelled_apply(emu, parallelism):
         t0 = time.time()
         tf.apply()
         wall = time.time() - t0
+        proxy.hold()
         proxy.clear()
         tf.destroy()
-        return wall
+        return wall, {h.create.pattern: h.rewritten for h in holds}
     finally:
         proxy.stop()
 
@@ -149,13 +164,18 @@ def modelled_apply(emu, parallelism):
 def latency_report():
     emu = harness.Emulator("moto").start()
     try:
-        par = modelled_apply(emu, 8)
-        seq = modelled_apply(emu, 1)
+        par, held = modelled_apply(emu, 8)
+        seq, _ = modelled_apply(emu, 1)
     finally:
         emu.stop()
-    modelled = sum(LATENCY_MODEL[a] * n for a, n in (("CreateCluster", 2), ("CreateNodegroup", 4), ("CreateDBCluster", 2), ("CreateDBInstance", 2), ("CreateNatGateway", 2), ("CreateGlobalCluster", 1)))
-    print("examples/luneo through the latency model (1 s per real-world minute of each long create):")
-    print(f"  held create time, summed       {modelled:6.2f} s")
+    # Every held kind must have been seen pending, else the model measured nothing.
+    unseen = [k for k, n in held.items() if n == 0]
+    if unseen:
+        raise SystemExit(f"latency model: no pending answer was rewritten for {unseen}")
+    modelled = sum(h.seconds * n for h, n in zip(latency_holds(), (2, 4, 2, 2, 2))) + LATENCY_DELAYS["CreateGlobalCluster"]
+    print("examples/luneo through the latency model (each long create held pending 1 s per real-world minute):")
+    print(f"  held time, summed              {modelled:6.2f} s   (the SDK's EKS and RDS waiters poll every 30 s or more, as against AWS)")
+    print(f"  pending answers rewritten      {sum(held.values()):6d}     ({', '.join(f'{k} {n}' for k, n in held.items())})")
     print(f"  terraform apply, sequential    {seq:6.2f} s")
     print(f"  terraform apply, parallel      {par:6.2f} s   speed-up {seq / par:.2f}x (both regions and independent branches at once)", flush=True)
 

@@ -3,7 +3,9 @@ emulator (set as the provider's endpoint). On command it delays, drops,
 throttles (HTTP 400 ThrottlingException / Throttling, 503 SlowDown),
 answers 500, fails the N-th call of an API action, or runs a callback
 (e.g. SIGKILL the provider) on the N-th call. It counts every call by
-action, and what it injected."""
+action, and what it injected. A `Hold` keeps the objects a create made in
+their pending state for a while (the latency model), rewriting what the
+emulator, which makes everything ready at once, answers about them."""
 
 import http.client
 import json
@@ -76,11 +78,79 @@ class Rule:
         return True
 
 
+class Hold:
+    """Objects made by a `create` action (a regex) stay pending for
+    `seconds` after the create answered: `ident(request_body, response_body)`
+    names the object made, and `rewrite(body, names)` turns the ready state
+    of the named objects in a later answer into their pending state."""
+
+    def __init__(self, create: str, seconds: float, ident, rewrite):
+        self.create, self.seconds, self.ident, self.rewrite = re.compile(create), seconds, ident, rewrite
+        self.until: dict[str, float] = {}
+        self.rewritten = 0
+
+    def live(self) -> set[str]:
+        now = time.time()
+        return {n for n, t in self.until.items() if t > now}
+
+
+def form_param(name: str):
+    """The object's name from a query-protocol request parameter."""
+    return lambda req, _resp: (urllib.parse.parse_qs(req.decode("utf-8", "replace")).get(name) or [None])[0]
+
+
+def json_field(name: str):
+    """The object's name from a REST-JSON request body field."""
+    return lambda req, _resp: json.loads(req or b"{}").get(name)
+
+
+def xml_field(tag: str):
+    """The object's name from a tag of the create's XML answer."""
+    return lambda _req, resp: (m.group(1) if (m := re.search(rf"<{tag}>([^<]+)</{tag}>".encode(), resp)) else b"").decode() or None
+
+
+def xml_state(id_tag: str, state_tag: str, ready: str, pending: str):
+    """In an XML answer listing objects, the first `<state_tag>ready` after
+    a held object's `<id_tag>` (and before the next object's) becomes
+    `pending`."""
+    ready_b, pending_b = f"<{state_tag}>{ready}</{state_tag}>".encode(), f"<{state_tag}>{pending}</{state_tag}>".encode()
+    opening = f"<{id_tag}>".encode()
+
+    def rewrite(body: bytes, names: set[str]) -> bytes:
+        parts = body.split(opening)
+        for i in range(1, len(parts)):
+            name = parts[i].split(b"<", 1)[0].decode("utf-8", "replace").lower()
+            if name in {n.lower() for n in names}:
+                parts[i] = parts[i].replace(ready_b, pending_b, 1)
+        return opening.join(parts)
+
+    return rewrite
+
+
+def json_state(member: str, name_field: str, ready: str, pending: str):
+    """In a REST-JSON answer `{member: {name_field, status}}` (EKS), the
+    status of a held object becomes `pending`."""
+
+    def rewrite(body: bytes, names: set[str]) -> bytes:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return body
+        obj = doc.get(member) if isinstance(doc, dict) else None
+        if isinstance(obj, dict) and obj.get(name_field) in names and obj.get("status") == ready:
+            obj["status"] = pending
+            return json.dumps(doc).encode()
+        return body
+
+    return rewrite
+
+
 class FaultProxy:
     def __init__(self, upstream: str, seed: int = 7):
         u = urllib.parse.urlparse(upstream)
         self.upstream_host, self.upstream_port = u.hostname, u.port
         self.rules: list[Rule] = []
+        self.holds: list[Hold] = []
         self.calls: dict[str, int] = {}
         self.injected: list[tuple[str, str]] = []
         self.down = False
@@ -119,7 +189,7 @@ class FaultProxy:
                         return
                     else:
                         return self.fault(rule, action)
-                self.forward(body)
+                self.forward(body, action)
 
             def fault(self, rule, action):
                 if rule.mode == "throttle":
@@ -149,12 +219,14 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def forward(self, body):
+            def forward(self, body, action):
                 conn = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=120)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
                 conn.request(self.command, self.path, body=body, headers=headers)
                 r = conn.getresponse()
                 data = r.read()
+                if proxy.holds and r.status < 300:
+                    data = proxy.held(action, body, data)
                 self.send_response(r.status)
                 for k, v in r.getheaders():
                     if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
@@ -194,6 +266,29 @@ class FaultProxy:
 
     def clear(self) -> None:
         self.set()
+
+    def hold(self, *holds: Hold) -> None:
+        """Holds objects pending (see `Hold`); no argument ends holding."""
+        with self.lock:
+            self.holds = list(holds)
+
+    def held(self, action: str, request: bytes, answer: bytes) -> bytes:
+        """Notes the object a held create made; rewrites the state of the
+        objects still held in any other answer."""
+        with self.lock:
+            holds = list(self.holds)
+        for h in holds:
+            if h.create.fullmatch(action):
+                name = h.ident(request, answer)
+                if name:
+                    with self.lock:
+                        h.until[name] = time.time() + h.seconds
+            elif names := h.live():
+                rewritten = h.rewrite(answer, names)
+                if rewritten != answer:
+                    h.rewritten += 1
+                    answer = rewritten
+        return answer
 
     def total_calls(self) -> int:
         with self.lock:
