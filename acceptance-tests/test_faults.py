@@ -345,3 +345,32 @@ def test_emulator_goes_down_mid_apply(which, n, fresh_emulator, proxy, workdir):
     proxy.down = False
     assert orphans(emu, stack, tf) == [], "every resource that exists is in the state"
     converge_and_destroy(tf, emu, stack, proxy)
+
+
+def test_waiters_hold_through_pending_states(fresh_emulator, proxy, workdir):
+    """Against AWS a NAT gateway is `pending` for minutes; moto makes it
+    available at once. The proxy holds it pending for a few seconds: the
+    NAT gateway's operation ends only after its hold (the waiter polled
+    through `pending`, it did not take the create's answer for done), and
+    the private route table that routes through it starts after that. Then
+    no changes, and destroy leaves nothing."""
+    from fault_proxy import Hold, xml_field, xml_state
+
+    emu = fresh_emulator
+    timings = workdir / "timings.jsonl"
+    tf, stack = setup_stack("container_service", emu, proxy, workdir, {"AWSSTACK_TIMINGS_FILE": str(timings)})
+    hold = Hold("CreateNatGateway", 4.0, xml_field("natGatewayId"), xml_state("natGatewayId", "state", "available", "pending"))
+    proxy.hold(hold)
+    tf.apply()
+    assert hold.rewritten > 0, "the waiter saw the gateway pending"
+    ((nat_id, held_until),) = hold.until.items()
+    ops = [json.loads(line) for line in timings.read_text().splitlines()]
+    nat = next(o for o in ops if o["key"].startswith("nat.") and o["action"] == "create")
+    assert nat["end"] >= held_until - 0.05, f"{nat_id}: the create ended at {nat['end']}, while AWS said pending until {held_until}"
+    routes = [o for o in ops if o["key"].startswith("rtb.private") and o["action"] == "create"]
+    assert routes and all(o["start"] >= nat["end"] - 0.05 for o in routes), (routes, nat)
+    proxy.hold()
+    p = tf.plan()
+    assert p.returncode == 0, p.stdout
+    tf.destroy()
+    assert leftovers(emu, stack) == []
