@@ -87,6 +87,12 @@ pub trait Stack: Send + Sync + 'static {
     fn network_zones(&self, _config: &Value, _provider_region: &str) -> Vec<NetworkZones> {
         Vec::new()
     }
+    /// Per existing-network attribute (`vpc_id`), the attributes with
+    /// defaults that shape only a network the stack builds: written with
+    /// it, they are refused (validate and plan).
+    fn own_network_only(&self) -> Vec<(&'static str, &'static [&'static str])> {
+        Vec::new()
+    }
     /// Upgrades a JSON state of an older schema version.
     fn upgrade_state(&self, _from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
         Ok(state)
@@ -469,6 +475,43 @@ fn tags_diags(config: &Value) -> Diagnostics {
     d
 }
 
+impl<S: Stack> StackResource<S> {
+    /// Validates what will be used: the configuration with its defaults.
+    fn validate_used(&self, config: &Value) -> Diagnostics {
+        let mut config = config.clone();
+        apply_defaults(&self.stack.schema().block, &mut config);
+        let mut d = timeouts_diags(&config);
+        d.extend(tags_diags(&config));
+        d.extend(zones_diags(&self.stack.zones(&config), None));
+        d.extend(self.stack.validate(&config));
+        d
+    }
+
+    /// Attributes written in the configuration that an existing network
+    /// makes meaningless though they have defaults (`vpc_cidr`,
+    /// `nat_gateways`): only the configuration as written tells them from
+    /// their defaults, so this runs on it, not on the planned values.
+    fn written_conflicts(&self, written: &Value) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        // Unknown values (a wrapper module's variables at validate) may
+        // still turn out null: only known ones conflict.
+        let known = |a: &str| !written.get(a).is_null() && !written.get(a).is_unknown();
+        for (vpc, shaping) in self.stack.own_network_only() {
+            if !known(vpc) {
+                continue;
+            }
+            for a in shaping.iter().filter(|a| known(a)) {
+                d.error_at(
+                    Path::attr(a),
+                    "Conflicting arguments",
+                    format!("{a} shapes the stack's own network; with {vpc} (an existing network) the stack builds no network and {a} would be ignored: remove {a}"),
+                );
+            }
+        }
+        d
+    }
+}
+
 #[tonic::async_trait]
 impl<S: Stack> Resource for StackResource<S> {
     fn type_name(&self) -> &'static str {
@@ -478,13 +521,8 @@ impl<S: Stack> Resource for StackResource<S> {
         self.stack.schema()
     }
     fn validate(&self, config: &Value) -> Diagnostics {
-        // Validate what will be used: the configuration with its defaults.
-        let mut config = config.clone();
-        apply_defaults(&self.stack.schema().block, &mut config);
-        let mut d = timeouts_diags(&config);
-        d.extend(tags_diags(&config));
-        d.extend(zones_diags(&self.stack.zones(&config), None));
-        d.extend(self.stack.validate(&config));
+        let mut d = self.written_conflicts(config);
+        d.extend(self.validate_used(config));
         d
     }
     fn upgrade_state(&self, from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
@@ -523,7 +561,8 @@ impl<S: Stack> Resource for StackResource<S> {
         // of the configuration, which never go back to Terraform.
         crate::schema::null_write_only(block, &mut planned);
         let work = crate::schema::stack_view(block, &planned, &req.config);
-        resp.diagnostics = self.validate(&work);
+        resp.diagnostics = self.written_conflicts(&req.config);
+        resp.diagnostics.extend(self.validate_used(&work));
         if !req.prior_state.is_null() {
             resp.diagnostics.extend(self.stack.validate_change(&req.prior_state, &work));
         }
@@ -889,5 +928,45 @@ mod zone_tests {
         let other = details(&["us-east-1a", "us-east-1b"], Some("eu-west-1"));
         assert_eq!(other.len(), 2, "{other:?}");
         assert!(other.iter().all(|(_, m)| m.contains("not of the provider's region eu-west-1")));
+    }
+}
+
+#[cfg(test)]
+mod written_conflict_tests {
+    use super::{container_service::ContainerService, StackResource};
+    use crate::provider::Shared;
+    use crate::tfplugin::Resource;
+    use crate::value::Value;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    fn written(pairs: &[(&str, Value)]) -> Value {
+        let mut m: BTreeMap<String, Value> = [("project_name", Value::str("netco"))].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        m.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        Value::Object(m)
+    }
+
+    fn conflicts(c: &Value) -> Vec<String> {
+        let r = StackResource::new(ContainerService::new(), Arc::new(Shared::default()));
+        r.validate(c).0.into_iter().filter(|d| d.summary == "Conflicting arguments").map(|d| d.path.unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn a_defaulted_attribute_conflicts_with_an_existing_network_only_when_written() {
+        let net = [
+            ("vpc_id", Value::str("vpc-0123456789abcdef0")),
+            ("public_subnet_ids", Value::List(vec![Value::str("subnet-0a000000000000001"), Value::str("subnet-0a000000000000002")])),
+            ("private_subnet_ids", Value::List(vec![Value::str("subnet-0b000000000000001"), Value::str("subnet-0b000000000000002")])),
+        ];
+        assert!(conflicts(&written(&net)).is_empty(), "the defaults alone do not conflict");
+        let with = |extra: (&str, Value)| {
+            let mut v = net.to_vec();
+            v.push(extra);
+            conflicts(&written(&v))
+        };
+        assert_eq!(with(("nat_gateways", Value::str("single"))), vec!["nat_gateways"], "written, even with the default's value");
+        assert_eq!(with(("vpc_cidr", Value::str("10.0.0.0/16"))), vec!["vpc_cidr"]);
+        assert!(with(("vpc_cidr", Value::Unknown)).is_empty(), "a wrapper module's variable at validate may still be null");
+        assert!(conflicts(&written(&[("vpc_cidr", Value::str("10.0.0.0/16")), ("nat_gateways", Value::str("per_az"))])).is_empty(), "its own network");
     }
 }

@@ -535,6 +535,9 @@ impl Stack for ContainerService {
             network::check(ctx, "vpc_id", vpc, &groups).await
         })
     }
+    fn own_network_only(&self) -> Vec<(&'static str, &'static [&'static str])> {
+        vec![("vpc_id", &["vpc_cidr", "nat_gateways"])]
+    }
     fn network_zones(&self, c: &Value, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
         if existing_network(c).is_some() {
             return Vec::new();

@@ -372,6 +372,9 @@ impl Stack for DockerHost {
         d
     }
 
+    fn own_network_only(&self) -> Vec<(&'static str, &'static [&'static str])> {
+        vec![("vpc_id", &["vpc_cidr", "public_subnet_cidr", "availability_zone"])]
+    }
     /// Unset, AWS picks the subnet's zone: only a configured one is checked.
     fn network_zones(&self, c: &Value, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
         match (c.get("subnet_id").as_str(), c.get("availability_zone").as_str()) {

@@ -296,6 +296,10 @@ impl Stack for MultiRegionPlatform {
         })
     }
 
+    /// (`nat_gateways` serves both regions: it still shapes the other one.)
+    fn own_network_only(&self) -> Vec<(&'static str, &'static [&'static str])> {
+        vec![("primary_vpc_id", &["primary_vpc_cidr"]), ("secondary_vpc_id", &["secondary_vpc_cidr"])]
+    }
     /// The zones of each region the stack builds its own network in.
     fn network_zones(&self, c: &Value, _provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
         SIDES
