@@ -617,3 +617,56 @@ impl Kind<AwsContext> for ControllerLeftovers {
         env.ctx.read_tags(&TagRef::Eks(env.ctx.arn("eks", &format!("cluster/{}", found.id)))).await.map(|t| t.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
     }
 }
+
+/// The cluster's waits against aws-smithy-mocks: a cluster that ends
+/// FAILED (which the emulator never plays) fails the create with its name,
+/// and a delete of a cluster already gone waits for nothing.
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_eks::operation::delete_cluster::DeleteClusterError;
+    use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
+    use aws_sdk_eks::types::{Cluster as EksCluster, ClusterStatus, Identity, Oidc};
+    use aws_sdk_eks::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+    use std::time::Duration;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        let mut ctx = crate::provider::AwsContext::for_tests();
+        ctx.eks = mocked::client!(aws_sdk_eks, rules);
+        mocked::env(ctx, Duration::from_secs(60))
+    }
+
+    fn cluster(status: ClusterStatus) -> DescribeClusterOutput {
+        let oidc = Identity::builder().oidc(Oidc::builder().issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC").build()).build();
+        DescribeClusterOutput::builder().cluster(EksCluster::builder().name("luneo-prod-eks-primary").status(status).endpoint("https://abc.eks").identity(oidc).build()).build()
+    }
+
+    #[tokio::test]
+    async fn an_active_cluster_is_recorded_with_its_endpoint_and_issuer() {
+        // The waiter's poll, then the read of what it became.
+        let describe = mock!(Client::describe_cluster).match_requests(|r| r.name() == Some("luneo-prod-eks-primary")).sequence().output(|| cluster(ClusterStatus::Active)).times(2).build();
+        let rec = Cluster.wait_active(&env_over(&[&describe]), "luneo-prod-eks-primary", &json!({})).await.unwrap();
+        assert_eq!(rec.id, "luneo-prod-eks-primary");
+        assert_eq!(rec.out("endpoint"), "https://abc.eks");
+        assert_eq!(rec.out("oidc_issuer"), "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC");
+    }
+
+    #[tokio::test]
+    async fn a_failed_cluster_fails_the_wait_naming_it() {
+        let describe = mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Failed));
+        let e = Cluster.wait_active(&env_over(&[&describe]), "luneo-prod-eks-primary", &json!({})).await.unwrap_err();
+        assert!(e.message.contains("EKS cluster luneo-prod-eks-primary to be active"), "{}", e.message);
+        assert_eq!(describe.num_calls(), 1, "a failure state ends the wait at once");
+    }
+
+    #[tokio::test]
+    async fn deleting_a_cluster_already_gone_waits_for_nothing() {
+        let delete = mock!(Client::delete_cluster).then_error(|| DeleteClusterError::generic(ErrorMetadata::builder().code("ResourceNotFoundException").message("No cluster found for name: luneo-prod-eks-primary.").build()));
+        let describe = mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Deleting));
+        Cluster.delete(&env_over(&[&delete, &describe]), &Record::new("eks_cluster", "luneo-prod-eks-primary", json!({}))).await.unwrap();
+        assert_eq!(describe.num_calls(), 0);
+    }
+}
