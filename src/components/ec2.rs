@@ -1395,9 +1395,7 @@ mod tests {
     }
 
     fn env_over(rules: &[&Rule]) -> E {
-        let mut ctx = AwsContext::for_tests();
-        ctx.ec2 = mocked::client!(aws_sdk_ec2, rules);
-        mocked::env(ctx, Duration::from_secs(60))
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
     }
 
     fn deps() -> Records {

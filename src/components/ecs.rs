@@ -440,12 +440,9 @@ mod tests {
     use aws_sdk_ecs::Client;
     use aws_smithy_mocks::{mock, Rule};
     use aws_smithy_types::error::ErrorMetadata;
-    use std::time::Duration;
 
     fn env_over(rules: &[&Rule]) -> E {
-        let mut ctx = crate::provider::AwsContext::for_tests();
-        ctx.ecs = mocked::client!(aws_sdk_ecs, rules);
-        mocked::env(ctx, Duration::from_secs(60))
+        mocked::env_over!(ecs, aws_sdk_ecs, rules)
     }
 
     fn client_exception(message: &'static str) -> ErrorMetadata {
@@ -467,7 +464,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_deregistration_is_an_error_not_gone() {
-        let deregister = mock!(Client::deregister_task_definition).then_error(|| DeregisterTaskDefinitionError::generic(client_exception("User is not authorized to perform this action.")));
+        let deregister =
+            mock!(Client::deregister_task_definition).then_error(|| DeregisterTaskDefinitionError::generic(client_exception("User is not authorized to perform this action.")));
         let e = TaskDefinition.delete(&env_over(&[&deregister]), &record()).await.unwrap_err();
         assert!(e.message.contains("DeregisterTaskDefinition") && e.message.contains("not authorized"), "{}", e.message);
     }
@@ -479,5 +477,4 @@ mod tests {
         let refused = mock!(Client::describe_task_definition).then_error(|| DescribeTaskDefinitionError::generic(client_exception("Invalid revision number.")));
         assert!(TaskDefinition.read(&env_over(&[&refused]), &record()).await.is_err());
     }
-
 }

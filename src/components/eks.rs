@@ -631,12 +631,9 @@ mod tests {
     use aws_sdk_eks::Client;
     use aws_smithy_mocks::{mock, Rule};
     use aws_smithy_types::error::ErrorMetadata;
-    use std::time::Duration;
 
     fn env_over(rules: &[&Rule]) -> E {
-        let mut ctx = crate::provider::AwsContext::for_tests();
-        ctx.eks = mocked::client!(aws_sdk_eks, rules);
-        mocked::env(ctx, Duration::from_secs(60))
+        mocked::env_over!(eks, aws_sdk_eks, rules)
     }
 
     fn cluster(status: ClusterStatus) -> DescribeClusterOutput {
@@ -647,7 +644,8 @@ mod tests {
     #[tokio::test]
     async fn an_active_cluster_is_recorded_with_its_endpoint_and_issuer() {
         // The waiter's poll, then the read of what it became.
-        let describe = mock!(Client::describe_cluster).match_requests(|r| r.name() == Some("luneo-prod-eks-primary")).sequence().output(|| cluster(ClusterStatus::Active)).times(2).build();
+        let describe =
+            mock!(Client::describe_cluster).match_requests(|r| r.name() == Some("luneo-prod-eks-primary")).sequence().output(|| cluster(ClusterStatus::Active)).times(2).build();
         let rec = Cluster.wait_active(&env_over(&[&describe]), "luneo-prod-eks-primary", &json!({})).await.unwrap();
         assert_eq!(rec.id, "luneo-prod-eks-primary");
         assert_eq!(rec.out("endpoint"), "https://abc.eks");
@@ -664,7 +662,9 @@ mod tests {
 
     #[tokio::test]
     async fn deleting_a_cluster_already_gone_waits_for_nothing() {
-        let delete = mock!(Client::delete_cluster).then_error(|| DeleteClusterError::generic(ErrorMetadata::builder().code("ResourceNotFoundException").message("No cluster found for name: luneo-prod-eks-primary.").build()));
+        let delete = mock!(Client::delete_cluster).then_error(|| {
+            DeleteClusterError::generic(ErrorMetadata::builder().code("ResourceNotFoundException").message("No cluster found for name: luneo-prod-eks-primary.").build())
+        });
         let describe = mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Deleting));
         Cluster.delete(&env_over(&[&delete, &describe]), &Record::new("eks_cluster", "luneo-prod-eks-primary", json!({}))).await.unwrap();
         assert_eq!(describe.num_calls(), 0);

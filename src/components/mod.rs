@@ -198,6 +198,18 @@ pub mod mocked {
     }
     pub(crate) use client;
 
+    /// The environment of stack "s" with one service's client (the context's
+    /// field `$field`, of crate `$krate`) answered by `rules`, a minute to
+    /// finish.
+    macro_rules! env_over {
+        ($field:ident, $krate:ident, $rules:expr) => {{
+            let mut ctx = crate::provider::AwsContext::for_tests();
+            ctx.$field = $crate::components::mocked::client!($krate, $rules);
+            $crate::components::mocked::env(ctx, std::time::Duration::from_secs(60))
+        }};
+    }
+    pub(crate) use env_over;
+
     /// The environment of stack "s" over `ctx`, with `within` to finish.
     pub fn env(ctx: AwsContext, within: Duration) -> E {
         let cancel = ctx.cancel.clone();

@@ -293,7 +293,11 @@ pub async fn check_zones(ctx: &AwsContext, attribute: &str, zones: &[String], so
         }
         Err(e) => {
             let mut d = Diagnostics::default();
-            d.warning_at(Path::attr(attribute), "Cannot check the availability zones", format!("{}; the zones {} are used unchecked.", op("DescribeAvailabilityZones")(e).message, zones.join(", ")));
+            d.warning_at(
+                Path::attr(attribute),
+                "Cannot check the availability zones",
+                format!("{}; the zones {} are used unchecked.", op("DescribeAvailabilityZones")(e).message, zones.join(", ")),
+            );
             d
         }
     }
@@ -313,7 +317,11 @@ fn zone_diags(region: &str, attribute: &str, zones: &[String], source: ZoneSourc
                 } else {
                     "Choose zones of that list.".to_string()
                 };
-                d.error_at(path, "Availability zone not offered", format!("{region} offers this account no zone {z}; its zones are {}. {how} Nothing was created.", names.join(", ")));
+                d.error_at(
+                    path,
+                    "Availability zone not offered",
+                    format!("{region} offers this account no zone {z}; its zones are {}. {how} Nothing was created.", names.join(", ")),
+                );
             }
             Some((_, state)) if state != "available" => {
                 d.warning_at(path, "Availability zone not available", format!("{z} is {state} in {region}: creating subnets or instances there may fail until AWS restores it."));

@@ -378,7 +378,12 @@ impl Stack for DockerHost {
     /// Unset, AWS picks the subnet's zone: only a configured one is checked.
     fn network_zones(&self, c: &Value, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
         match (c.get("subnet_id").as_str(), c.get("availability_zone").as_str()) {
-            (None, Some(z)) => vec![crate::stacks::NetworkZones { region: provider_region.to_string(), attribute: "availability_zone", zones: vec![z.to_string()], source: network::ZoneSource::Single }],
+            (None, Some(z)) => vec![crate::stacks::NetworkZones {
+                region: provider_region.to_string(),
+                attribute: "availability_zone",
+                zones: vec![z.to_string()],
+                source: network::ZoneSource::Single,
+            }],
             _ => Vec::new(),
         }
     }
