@@ -35,7 +35,10 @@ def emulator():
 @pytest.fixture
 def fresh_emulator(emulator):
     emulator.reset()
-    return emulator
+    yield emulator
+    # A test that ran against another worker's emulator would have had its
+    # state reset under it: say so, rather than leave a puzzling failure.
+    emulator.check_own()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,12 +55,31 @@ class Emulator:
         self.proc: subprocess.Popen | None = None
         self.log = Path(tempfile.mkstemp(prefix=f"{kind}-", suffix=".log")[1])
 
-    def start(self, timeout: float = 120) -> "Emulator":
+    def start(self, timeout: float = 120, attempts: int = 5) -> "Emulator":
+        """Start the emulator and wait until it answers. free_port() closes
+        its probe socket before the emulator binds, so another process may
+        take the port in between: then the process started here cannot
+        bind, and whatever answers on the port belongs to someone else (a
+        test sharing another worker's moto sees its state reset under it).
+        The moto launcher answers with the id given to it, so an answer
+        from another emulator is recognised and a new port is tried."""
+        for _ in range(attempts):
+            if self._start_once(timeout):
+                return self
+            self.stop()
+            self.port = free_port()
+            self.endpoint = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"{self.kind}: {attempts} ports were taken by another process")
+
+    def _start_once(self, timeout: float) -> bool:
         env = dict(os.environ)
         # moto reports an ECS service's running count from this variable
         # (default 0): one task runs, so a stable-service waiter can finish.
         env.update({"MOTO_ECS_SERVICE_RUNNING": "1", "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION})
         env.update(self.extra_env)
+        self.id = uuid.uuid4().hex
+        self.resets = 0
+        env["AWSSTACK_EMULATOR_ID"] = self.id
         if self.kind == "moto":
             # moto_server plus the deletions it cannot complete (see moto_server.py).
             cmd = [str(TOOLS / "venv" / "bin" / "python"), str(Path(__file__).resolve().parent / "moto_server.py"), "-H", "127.0.0.1", "-p", str(self.port)]
@@ -68,20 +88,36 @@ class Emulator:
             cmd = [str(TOOLS / "localstack-venv" / "bin" / "python"), "-m", "localstack.runtime.main"]
         self.proc = subprocess.Popen(cmd, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.time() + timeout
-        probe = "/moto-api/" if self.kind == "moto" else "/_localstack/health"
+        probe = "/awsstack-emulator-id" if self.kind == "moto" else "/_localstack/health"
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                if "Address already in use" in self.log.read_text():
+                    return False
                 raise RuntimeError(f"{self.kind} exited: {self.log.read_text()[-2000:]}")
             try:
-                urllib.request.urlopen(self.endpoint + probe, timeout=2)
-                return self
+                with urllib.request.urlopen(self.endpoint + probe, timeout=2) as r:
+                    body = r.read()
             except Exception:
                 time.sleep(0.3)
+                continue
+            if self.kind != "moto" or json.loads(body).get("id") == self.id:
+                return True
+            return False
         raise RuntimeError(f"{self.kind} did not start on {self.endpoint}")
 
     def reset(self) -> None:
         if self.kind == "moto":
+            self.check_own()
             urllib.request.urlopen(urllib.request.Request(self.endpoint + "/moto-api/reset", method="POST"), timeout=30)
+            self.resets += 1
+
+    def check_own(self) -> None:
+        """The emulator on this port is still the one started here."""
+        assert self.proc is not None and self.proc.poll() is None, f"{self.kind} on {self.endpoint} has exited: {self.log.read_text()[-2000:]}"
+        with urllib.request.urlopen(self.endpoint + "/awsstack-emulator-id", timeout=10) as r:
+            answer = json.loads(r.read())
+        assert answer.get("id") == self.id, f"another emulator answers on {self.endpoint}"
+        assert answer.get("resets") == self.resets, f"the emulator on {self.endpoint} was reset {answer.get('resets')} times, {self.resets} of them by this process"
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

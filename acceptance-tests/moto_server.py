@@ -49,6 +49,7 @@ Everything else is moto's.
 """
 
 import json
+import os as _os
 import sys
 
 from moto.core.exceptions import JsonRESTError  # noqa: F401  (import order)
@@ -572,6 +573,7 @@ def _eks_app(environ, start_response, region, account="123456789012"):
 
 
 _dispatch = werkzeug_app.DomainDispatcherApplication.__call__
+_RESETS = [0]  # how many times the state was reset, for the harness to compare
 
 
 def dispatch(self, environ, start_response):
@@ -580,7 +582,11 @@ def dispatch(self, environ, start_response):
         return _dlm_app(environ, start_response, region)
     if service == "eks" and _re.fullmatch(r"/clusters/[^/]+/(update-config|updates(/[^/]+)?)", environ.get("PATH_INFO", "")):
         return _eks_app(environ, start_response, region)
+    if environ.get("PATH_INFO", "") == "/awsstack-emulator-id":
+        # Which launcher answers on this port (see harness.Emulator.start).
+        return _dlm_response(start_response, 200, {"id": _os.environ.get("AWSSTACK_EMULATOR_ID", ""), "resets": _RESETS[0]})
     if environ.get("PATH_INFO", "").startswith("/moto-api/reset"):
+        _RESETS[0] += 1
         _DLM.clear()
         _DLM_TAGS.clear()
         _EKS_UPDATES.clear()
