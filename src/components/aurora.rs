@@ -29,7 +29,7 @@ async fn global_state(env: &E, id: &str) -> Result<Option<(String, ())>, OpError
 /// The global cluster `id` as AWS describes it (the filter is applied here
 /// too: not every endpoint honours the identifier).
 pub async fn describe_global(env: &E, id: &str) -> Result<Option<Global>, OpError> {
-    match env.ctx.rds.describe_global_clusters().global_cluster_identifier(id).send().await {
+    match env.ctx.rds().describe_global_clusters().global_cluster_identifier(id).send().await {
         Ok(o) => Ok(o.global_clusters().iter().find(|g| g.global_cluster_identifier() == Some(id)).cloned()),
         Err(e) if crate::aws::code_in(&e, &["GlobalClusterNotFoundFault"]) => Ok(None),
         Err(e) => Err(op("DescribeGlobalClusters")(e)),
@@ -54,7 +54,7 @@ async fn detach(env: &E, ctx: &AwsContext, global: &str, arn: &str) -> Result<()
     env.retry(
         Duration::from_secs(600),
         |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidDBClusterStateFault"]),
-        || ctx.rds.remove_from_global_cluster().global_cluster_identifier(global).db_cluster_identifier(arn).send(),
+        || ctx.rds().remove_from_global_cluster().global_cluster_identifier(global).db_cluster_identifier(arn).send(),
     )
     .await
     .map_err(op("RemoveFromGlobalCluster"))?;
@@ -62,7 +62,7 @@ async fn detach(env: &E, ctx: &AwsContext, global: &str, arn: &str) -> Result<()
         Ok(describe_global(env, global).await?.map(|g| !g.global_cluster_members().iter().any(|m| m.db_cluster_arn() == Some(arn))).unwrap_or(true).then_some(()))
     })
     .await?;
-    let rds = ctx.rds.clone();
+    let rds = ctx.rds().clone();
     let i = id.clone();
     sdk_wait(env, &format!("Aurora cluster {id} to be available after leaving {global}"), |max| async move {
         rds.wait_until_db_cluster_available().db_cluster_identifier(i).wait(max).await
@@ -94,7 +94,7 @@ impl Kind<AwsContext> for GlobalCluster {
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let id = spec.str("id");
         env.ctx
-            .rds
+            .rds()
             .create_global_cluster()
             .global_cluster_identifier(id)
             .engine(spec.str("engine"))
@@ -121,7 +121,7 @@ impl Kind<AwsContext> for GlobalCluster {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         env.ctx
-            .rds
+            .rds()
             .modify_global_cluster()
             .global_cluster_identifier(&old.id)
             .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
@@ -137,7 +137,7 @@ impl Kind<AwsContext> for GlobalCluster {
             .retry(
                 Duration::from_secs(600),
                 |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidGlobalClusterStateFault"]),
-                || env.ctx.rds.delete_global_cluster().global_cluster_identifier(&rec.id).send(),
+                || env.ctx.rds().delete_global_cluster().global_cluster_identifier(&rec.id).send(),
             )
             .await;
         match r {
@@ -181,7 +181,7 @@ fn cluster_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, 
 
 impl MemberCluster {
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbCluster>, OpError> {
-        match env.ctx.rds.describe_db_clusters().db_cluster_identifier(id).send().await {
+        match env.ctx.rds().describe_db_clusters().db_cluster_identifier(id).send().await {
             Ok(o) => Ok(o.db_clusters().iter().find(|c| c.db_cluster_identifier() == Some(id)).cloned()),
             Err(e) if cluster_missing(&e) => Ok(None),
             Err(e) => Err(op("DescribeDBClusters")(e)),
@@ -200,7 +200,7 @@ impl MemberCluster {
     }
 
     async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
-        let rds = env.ctx.rds.clone();
+        let rds = env.ctx.rds().clone();
         let i = id.to_string();
         sdk_wait(env, &format!("Aurora cluster {id} to be available"), |max| async move { rds.wait_until_db_cluster_available().db_cluster_identifier(i).wait(max).await }).await?;
         let c = Self::describe(env, id).await?.ok_or_else(|| OpError::new(format!("Aurora cluster {id} disappeared")))?;
@@ -212,7 +212,7 @@ impl MemberCluster {
             return Ok(p.clone());
         }
         let secret = super::dep_of_kind(deps, "secretsmanager_secret")?;
-        let o = env.ctx.secrets.get_secret_value().secret_id(&secret.id).send().await.map_err(op("GetSecretValue"))?;
+        let o = env.ctx.secrets().get_secret_value().secret_id(&secret.id).send().await.map_err(op("GetSecretValue"))?;
         let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
         v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
     }
@@ -253,7 +253,7 @@ impl Kind<AwsContext> for MemberCluster {
         let sgs = super::dep_ids(deps, "sg");
         let mut req = env
             .ctx
-            .rds
+            .rds()
             .create_db_cluster()
             .db_cluster_identifier(id)
             .engine(spec.str("engine"))
@@ -284,7 +284,7 @@ impl Kind<AwsContext> for MemberCluster {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         let mut req = env
             .ctx
-            .rds
+            .rds()
             .modify_db_cluster()
             .db_cluster_identifier(&old.id)
             .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
@@ -318,12 +318,12 @@ impl Kind<AwsContext> for MemberCluster {
             }
         }
         if c.deletion_protection() == Some(true) {
-            env.ctx.rds.modify_db_cluster().db_cluster_identifier(id).deletion_protection(false).apply_immediately(true).send().await.map_err(op("ModifyDBCluster"))?;
+            env.ctx.rds().modify_db_cluster().db_cluster_identifier(id).deletion_protection(false).apply_immediately(true).send().await.map_err(op("ModifyDBCluster"))?;
         }
         // The data: a final snapshot of the cluster that wrote, unless the
         // user opted out (a reader holds a copy of the same data).
         let snapshot = rec.inputs["final_snapshot"].as_bool().unwrap_or(true) && (was_writer || rec.inputs["role"] == "primary");
-        let mut req = env.ctx.rds.delete_db_cluster().db_cluster_identifier(id);
+        let mut req = env.ctx.rds().delete_db_cluster().db_cluster_identifier(id);
         req = if snapshot {
             req.skip_final_snapshot(false).final_db_snapshot_identifier(format!("{id}-final-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")))
         } else {
@@ -337,7 +337,7 @@ impl Kind<AwsContext> for MemberCluster {
         if snapshot {
             env.warn(format!("Aurora cluster {id} was deleted; its data is kept in a final snapshot ({id}-final-...)"));
         }
-        let rds = env.ctx.rds.clone();
+        let rds = env.ctx.rds().clone();
         let i = id.clone();
         sdk_wait(env, &format!("Aurora cluster {id} to be deleted"), |max| async move { rds.wait_until_db_cluster_deleted().db_cluster_identifier(i).wait(max).await }).await?;
         Ok(())
@@ -354,14 +354,14 @@ pub struct Instance;
 
 impl Instance {
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
-        match env.ctx.rds.describe_db_instances().db_instance_identifier(id).send().await {
+        match env.ctx.rds().describe_db_instances().db_instance_identifier(id).send().await {
             Ok(o) => Ok(o.db_instances().first().cloned()),
             Err(e) if crate::aws::code_in(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => Ok(None),
             Err(e) => Err(op("DescribeDBInstances")(e)),
         }
     }
     async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
-        let rds = env.ctx.rds.clone();
+        let rds = env.ctx.rds().clone();
         let i = id.to_string();
         sdk_wait(env, &format!("Aurora instance {id} to be available"), |max| async move { rds.wait_until_db_instance_available().db_instance_identifier(i).wait(max).await })
             .await?;
@@ -389,7 +389,7 @@ impl Kind<AwsContext> for Instance {
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let id = spec.str("id");
         env.ctx
-            .rds
+            .rds()
             .create_db_instance()
             .db_instance_identifier(id)
             .db_cluster_identifier(spec.str("cluster"))
@@ -412,7 +412,7 @@ impl Kind<AwsContext> for Instance {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         env.ctx
-            .rds
+            .rds()
             .modify_db_instance()
             .db_instance_identifier(&old.id)
             .db_instance_class(spec.str("instance_class"))
@@ -424,12 +424,12 @@ impl Kind<AwsContext> for Instance {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // A cluster's instance has no snapshot of its own: the cluster's is taken.
-        match env.ctx.rds.delete_db_instance().db_instance_identifier(&rec.id).send().await {
+        match env.ctx.rds().delete_db_instance().db_instance_identifier(&rec.id).send().await {
             Ok(_) => {}
             Err(e) if crate::aws::code_in(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => return Ok(()),
             Err(e) => return Err(op("DeleteDBInstance")(e)),
         }
-        let rds = env.ctx.rds.clone();
+        let rds = env.ctx.rds().clone();
         let i = rec.id.clone();
         sdk_wait(env, &format!("Aurora instance {} to be deleted", rec.id), |max| async move { rds.wait_until_db_instance_deleted().db_instance_identifier(i).wait(max).await })
             .await?;
@@ -469,7 +469,7 @@ impl Writer {
         if spec.input("allow_data_loss").as_bool() == Some(true) {
             tracing::warn!(global, to = %want, "failing over the global database (allow_data_loss)");
             env.ctx
-                .rds
+                .rds()
                 .failover_global_cluster()
                 .global_cluster_identifier(global)
                 .target_db_cluster_identifier(&target)
@@ -479,7 +479,14 @@ impl Writer {
                 .map_err(op("FailoverGlobalCluster"))?;
         } else {
             tracing::info!(global, to = %want, "switching the global database over");
-            env.ctx.rds.switchover_global_cluster().global_cluster_identifier(global).target_db_cluster_identifier(&target).send().await.map_err(op("SwitchoverGlobalCluster"))?;
+            env.ctx
+                .rds()
+                .switchover_global_cluster()
+                .global_cluster_identifier(global)
+                .target_db_cluster_identifier(&target)
+                .send()
+                .await
+                .map_err(op("SwitchoverGlobalCluster"))?;
         }
         // Done when the target writes and everything is available again.
         env.wait_until(&format!("{target_id} to become the writer of {global}"), || async {
@@ -487,7 +494,7 @@ impl Writer {
             Ok(g.filter(|g| g.status() == Some("available") && writer_region(g).as_deref() == Some(want.as_str())).map(|_| ()))
         })
         .await?;
-        let rds = env.ctx.clone().region_context(&want).rds.clone();
+        let rds = env.ctx.clone().region_context(&want).rds().clone();
         let t = target_id.to_string();
         sdk_wait(env, &format!("Aurora cluster {target_id} to be available as the writer"), |max| async move {
             rds.wait_until_db_cluster_available().db_cluster_identifier(t).wait(max).await

@@ -64,7 +64,7 @@ impl Kind<AwsContext> for SnapshotPolicy {
                 |e| crate::aws::code_in(e, &["InvalidRequestException"]) && format!("{e:?}").to_lowercase().contains("role"),
                 || {
                     env.ctx
-                        .dlm
+                        .dlm()
                         .create_lifecycle_policy()
                         .execution_role_arn(&role)
                         .description(description(env))
@@ -80,7 +80,7 @@ impl Kind<AwsContext> for SnapshotPolicy {
         Ok(Record::new(self.name(), id, spec.inputs.clone()).with("role", role))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.dlm.get_lifecycle_policy().policy_id(&rec.id).send().await {
+        match env.ctx.dlm().get_lifecycle_policy().policy_id(&rec.id).send().await {
             Ok(o) => Ok(o.policy().map(|p| {
                 let mut r = rec.clone();
                 let schedule = p.policy_details().and_then(|d| d.schedules().first());
@@ -96,7 +96,7 @@ impl Kind<AwsContext> for SnapshotPolicy {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let role = super::dep_of_kind(deps, "iam_role")?.out("arn").to_string();
         env.ctx
-            .dlm
+            .dlm()
             .update_lifecycle_policy()
             .policy_id(&old.id)
             .execution_role_arn(&role)
@@ -110,14 +110,14 @@ impl Kind<AwsContext> for SnapshotPolicy {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // The snapshots it made stay (they are the backups).
-        match env.ctx.dlm.delete_lifecycle_policy().policy_id(&rec.id).send().await {
+        match env.ctx.dlm().delete_lifecycle_policy().policy_id(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteLifecyclePolicy")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.dlm.get_lifecycle_policies().target_tags(format!("{TAG_BACKUP}={}", env.stack_id)).send().await.map_err(op("GetLifecyclePolicies"))?;
+        let o = env.ctx.dlm().get_lifecycle_policies().target_tags(format!("{TAG_BACKUP}={}", env.stack_id)).send().await.map_err(op("GetLifecyclePolicies"))?;
         Ok(o.policies().iter().find(|p| p.description() == Some(description(env).as_str())).and_then(|p| p.policy_id()).map(|id| Record::new(self.name(), id, spec.inputs.clone())))
     }
 }

@@ -61,7 +61,7 @@ impl Kind<AwsContext> for DbSubnetGroup {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         env.ctx
-            .rds
+            .rds()
             .create_db_subnet_group()
             .db_subnet_group_name(spec.str("name"))
             .db_subnet_group_description(format!("{} database subnets", env.stack_id))
@@ -73,14 +73,14 @@ impl Kind<AwsContext> for DbSubnetGroup {
         Ok(with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), deps))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.rds.describe_db_subnet_groups().db_subnet_group_name(&rec.id).send().await {
+        match env.ctx.rds().describe_db_subnet_groups().db_subnet_group_name(&rec.id).send().await {
             Ok(o) => Ok(o.db_subnet_groups().first().map(|g| observe_subnets(rec, g.subnets().iter().filter_map(|x| x.subnet_identifier().map(str::to_string)).collect()))),
             Err(e) if crate::aws::code_in(&e, &["DBSubnetGroupNotFoundFault"]) => Ok(None),
             Err(e) => Err(op("DescribeDBSubnetGroups")(e)),
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        env.ctx.rds.modify_db_subnet_group().db_subnet_group_name(&old.id).set_subnet_ids(Some(subnet_ids(deps))).send().await.map_err(op("ModifyDBSubnetGroup"))?;
+        env.ctx.rds().modify_db_subnet_group().db_subnet_group_name(&old.id).set_subnet_ids(Some(subnet_ids(deps))).send().await.map_err(op("ModifyDBSubnetGroup"))?;
         Ok(with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, deps))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -88,7 +88,7 @@ impl Kind<AwsContext> for DbSubnetGroup {
             .retry(
                 std::time::Duration::from_secs(300),
                 |e| crate::aws::code_in(e, &["InvalidDBSubnetGroupStateFault"]),
-                || env.ctx.rds.delete_db_subnet_group().db_subnet_group_name(&rec.id).send(),
+                || env.ctx.rds().delete_db_subnet_group().db_subnet_group_name(&rec.id).send(),
             )
             .await;
         match r {
@@ -151,7 +151,7 @@ impl DbInstance {
     }
 
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
-        match env.ctx.rds.describe_db_instances().db_instance_identifier(id).send().await {
+        match env.ctx.rds().describe_db_instances().db_instance_identifier(id).send().await {
             Ok(o) => Ok(o.db_instances().first().cloned()),
             Err(e) if db_not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeDBInstances")(e)),
@@ -181,7 +181,7 @@ impl DbInstance {
 
     async fn master_password(env: &E, deps: &Records) -> Result<String, OpError> {
         let secret = deps.iter().find(|(k, _)| k.starts_with("secret")).map(|(_, r)| r.id.clone()).ok_or_else(|| OpError::new("missing secret dependency"))?;
-        let o = env.ctx.secrets.get_secret_value().secret_id(&secret).send().await.map_err(op("GetSecretValue"))?;
+        let o = env.ctx.secrets().get_secret_value().secret_id(&secret).send().await.map_err(op("GetSecretValue"))?;
         let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
         v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
     }
@@ -207,7 +207,7 @@ impl Kind<AwsContext> for DbInstance {
         let password = Self::master_password(env, deps).await?;
         let id = spec.str("identifier");
         env.ctx
-            .rds
+            .rds()
             .create_db_instance()
             .db_instance_identifier(id)
             .engine(spec.str("engine"))
@@ -242,7 +242,7 @@ impl Kind<AwsContext> for DbInstance {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let o = &old.inputs;
         let i = &spec.inputs;
-        let mut req = env.ctx.rds.modify_db_instance().db_instance_identifier(&old.id).apply_immediately(true);
+        let mut req = env.ctx.rds().modify_db_instance().db_instance_identifier(&old.id).apply_immediately(true);
         if i["engine_version"] != o["engine_version"] {
             req = req.engine_version(spec.str("engine_version")).allow_major_version_upgrade(true);
         }
@@ -265,7 +265,7 @@ impl Kind<AwsContext> for DbInstance {
         Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let mut req = env.ctx.rds.delete_db_instance().db_instance_identifier(&rec.id);
+        let mut req = env.ctx.rds().delete_db_instance().db_instance_identifier(&rec.id);
         req = if rec.inputs["final_snapshot"].as_bool() == Some(true) {
             req.skip_final_snapshot(false).final_db_snapshot_identifier(final_snapshot_id(rec)).delete_automated_backups(false)
         } else {
@@ -310,7 +310,7 @@ impl Kind<AwsContext> for CacheSubnetGroup {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         env.ctx
-            .elasticache
+            .elasticache()
             .create_cache_subnet_group()
             .cache_subnet_group_name(spec.str("name"))
             .cache_subnet_group_description(format!("{} cache subnets", env.stack_id))
@@ -322,7 +322,7 @@ impl Kind<AwsContext> for CacheSubnetGroup {
         Ok(with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), deps))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.elasticache.describe_cache_subnet_groups().cache_subnet_group_name(&rec.id).send().await {
+        match env.ctx.elasticache().describe_cache_subnet_groups().cache_subnet_group_name(&rec.id).send().await {
             Ok(o) => Ok(o.cache_subnet_groups().first().map(|g| observe_subnets(rec, g.subnets().iter().filter_map(|x| x.subnet_identifier().map(str::to_string)).collect()))),
             Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(None),
             Err(e) => Err(op("DescribeCacheSubnetGroups")(e)),
@@ -330,7 +330,7 @@ impl Kind<AwsContext> for CacheSubnetGroup {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         env.ctx
-            .elasticache
+            .elasticache()
             .modify_cache_subnet_group()
             .cache_subnet_group_name(&old.id)
             .set_subnet_ids(Some(subnet_ids(deps)))
@@ -344,7 +344,7 @@ impl Kind<AwsContext> for CacheSubnetGroup {
             .retry(
                 std::time::Duration::from_secs(300),
                 |e| crate::aws::code_in(e, &["CacheSubnetGroupInUse"]),
-                || env.ctx.elasticache.delete_cache_subnet_group().cache_subnet_group_name(&rec.id).send(),
+                || env.ctx.elasticache().delete_cache_subnet_group().cache_subnet_group_name(&rec.id).send(),
             )
             .await;
         match r {
@@ -377,7 +377,7 @@ impl Redis {
     }
 
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_elasticache::types::ReplicationGroup>, OpError> {
-        match env.ctx.elasticache.describe_replication_groups().replication_group_id(id).send().await {
+        match env.ctx.elasticache().describe_replication_groups().replication_group_id(id).send().await {
             Ok(o) => Ok(o.replication_groups().first().cloned()),
             Err(e) if rg_not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeReplicationGroups")(e)),
@@ -423,7 +423,7 @@ impl Kind<AwsContext> for Redis {
         let id = spec.str("id");
         let failover = spec.input("failover").as_bool().unwrap_or(false);
         env.ctx
-            .elasticache
+            .elasticache()
             .create_replication_group()
             .replication_group_id(id)
             .replication_group_description(format!("{} Redis", env.stack_id))
@@ -453,7 +453,7 @@ impl Kind<AwsContext> for Redis {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let i = &spec.inputs;
         let failover = i["failover"].as_bool().unwrap_or(false);
-        let ec = &env.ctx.elasticache;
+        let ec = &env.ctx.elasticache();
         let want_nodes = i["nodes"].as_i64().unwrap_or(1) as i32;
         if i["nodes"] != old.inputs["nodes"] && want_nodes > old.inputs["nodes"].as_i64().unwrap_or(1) as i32 {
             ec.increase_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("IncreaseReplicaCount"))?;
@@ -483,7 +483,7 @@ impl Kind<AwsContext> for Redis {
         Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let mut req = env.ctx.elasticache.delete_replication_group().replication_group_id(&rec.id);
+        let mut req = env.ctx.elasticache().delete_replication_group().replication_group_id(&rec.id);
         if rec.inputs["final_snapshot"].as_bool() == Some(true) {
             req = req.final_snapshot_identifier(final_snapshot_id(rec));
         }

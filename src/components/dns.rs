@@ -37,7 +37,7 @@ impl HealthCheck {
             .expect("the type is set")
     }
     async fn get(env: &E, id: &str) -> Result<Option<aws_sdk_route53::types::HealthCheck>, OpError> {
-        match env.ctx.route53.get_health_check().health_check_id(id).send().await {
+        match env.ctx.route53().get_health_check().health_check_id(id).send().await {
             Ok(o) => Ok(o.health_check().cloned()),
             Err(e) if crate::aws::code_in(&e, &["NoSuchHealthCheck"]) => Ok(None),
             Err(e) => Err(op("GetHealthCheck")(e)),
@@ -70,13 +70,13 @@ impl Kind<AwsContext> for HealthCheck {
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let reference = format!("{}{}", Self::marker(env, &spec.key), uuid::Uuid::new_v4().simple());
-        let o = env.ctx.route53.create_health_check().caller_reference(&reference).health_check_config(Self::config(spec)).send().await.map_err(op("CreateHealthCheck"))?;
+        let o = env.ctx.route53().create_health_check().caller_reference(&reference).health_check_config(Self::config(spec)).send().await.map_err(op("CreateHealthCheck"))?;
         let h = o.health_check().ok_or_else(|| OpError::new("CreateHealthCheck returned no health check"))?;
         let rec = self.observe(&spec.inputs, h);
         // The tags (a Name among them) follow: the engine's tag update.
         let tags: Vec<aws_sdk_route53::types::Tag> = super::spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_route53::types::Tag::builder().key(k).value(v).build()).collect();
         env.ctx
-            .route53
+            .route53()
             .change_tags_for_resource()
             .resource_type(aws_sdk_route53::types::TagResourceType::Healthcheck)
             .resource_id(h.id())
@@ -93,7 +93,7 @@ impl Kind<AwsContext> for HealthCheck {
         let c = Self::config(spec);
         let o = env
             .ctx
-            .route53
+            .route53()
             .update_health_check()
             .health_check_id(&old.id)
             .fully_qualified_domain_name(spec.str("fqdn"))
@@ -110,7 +110,7 @@ impl Kind<AwsContext> for HealthCheck {
         Ok(r)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.route53.delete_health_check().health_check_id(&rec.id).send().await {
+        match env.ctx.route53().delete_health_check().health_check_id(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::code_in(&e, &["NoSuchHealthCheck"]) => Ok(()),
             Err(e) => Err(op("DeleteHealthCheck")(e)),
@@ -118,7 +118,7 @@ impl Kind<AwsContext> for HealthCheck {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let marker = Self::marker(env, &spec.key);
-        let mut pages = env.ctx.route53.list_health_checks().into_paginator().send();
+        let mut pages = env.ctx.route53().list_health_checks().into_paginator().send();
         while let Some(p) = pages.next().await {
             if let Some(h) = p.map_err(op("ListHealthChecks"))?.health_checks().iter().find(|h| h.caller_reference().starts_with(&marker)) {
                 return Ok(Some(self.observe(&spec.inputs, h)));
@@ -162,7 +162,7 @@ impl FailoverRecord {
     async fn lookup(env: &E, zone: &str, name: &str, set: &str) -> Result<Option<ResourceRecordSet>, OpError> {
         let o = env
             .ctx
-            .route53
+            .route53()
             .list_resource_record_sets()
             .hosted_zone_id(zone)
             .start_record_name(Self::fqdn(name))
@@ -192,11 +192,11 @@ impl FailoverRecord {
             .changes(Change::builder().action(action.clone()).resource_record_set(set).build().map_err(bad("change"))?)
             .build()
             .map_err(bad("change batch"))?;
-        let o = env.ctx.route53.change_resource_record_sets().hosted_zone_id(zone).change_batch(batch).send().await.map_err(op("ChangeResourceRecordSets"))?;
+        let o = env.ctx.route53().change_resource_record_sets().hosted_zone_id(zone).change_batch(batch).send().await.map_err(op("ChangeResourceRecordSets"))?;
         // Done when every Route53 name server has it.
         if let Some(id) = o.change_info().map(|c| c.id().to_string()) {
             env.wait(&CHANGE_INSYNC, &format!("Route53 change {id}"), || async {
-                let c = env.ctx.route53.get_change().id(&id).send().await.map_err(op("GetChange"))?;
+                let c = env.ctx.route53().get_change().id(&id).send().await.map_err(op("GetChange"))?;
                 Ok(c.change_info().map(|i| (i.status().as_str().to_string(), ())))
             })
             .await?;

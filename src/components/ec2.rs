@@ -61,7 +61,7 @@ impl Kind<AwsContext> for Vpc {
         &["cidr"]
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let out = ec2.create_vpc().cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, spec, ResourceType::Vpc)).send().await.map_err(op("CreateVpc"))?;
         let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
@@ -69,7 +69,7 @@ impl Kind<AwsContext> for Vpc {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let cidr = match env.ctx.ec2.describe_vpcs().vpc_ids(&rec.id).send().await {
+        let cidr = match env.ctx.ec2().describe_vpcs().vpc_ids(&rec.id).send().await {
             Ok(o) => match o.vpcs().first() {
                 Some(v) => v.cidr_block().unwrap_or_default().to_string(),
                 None => return Ok(None),
@@ -80,7 +80,7 @@ impl Kind<AwsContext> for Vpc {
         let mut r = rec.clone();
         r.inputs["cidr"] = json!(cidr);
         // Instances get public DNS names only with this attribute on.
-        let a = env.ctx.ec2.describe_vpc_attribute().vpc_id(&rec.id).attribute(VpcAttributeName::EnableDnsHostnames).send().await.map_err(op("DescribeVpcAttribute"))?;
+        let a = env.ctx.ec2().describe_vpc_attribute().vpc_id(&rec.id).attribute(VpcAttributeName::EnableDnsHostnames).send().await.map_err(op("DescribeVpcAttribute"))?;
         r.inputs["dns_hostnames"] = json!(a.enable_dns_hostnames().and_then(|v| v.value()).unwrap_or(false));
         Ok(Some(r))
     }
@@ -91,7 +91,7 @@ impl Kind<AwsContext> for Vpc {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_vpc().vpc_id(&rec.id).send()).await;
+        let r = env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_vpc().vpc_id(&rec.id).send()).await;
         match r {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
@@ -99,13 +99,13 @@ impl Kind<AwsContext> for Vpc {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2.describe_vpcs().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVpcs"))?;
+        let o = env.ctx.ec2().describe_vpcs().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVpcs"))?;
         Ok(o.vpcs().first().map(|v| Record::new(self.name(), v.vpc_id().unwrap_or_default(), json!({"cidr": v.cidr_block()}))))
     }
 }
 
 async fn set_dns_hostnames(env: &E, vpc: &str) -> Result<(), OpError> {
-    env.ctx.ec2.modify_vpc_attribute().vpc_id(vpc).enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build()).send().await.map_err(op("ModifyVpcAttribute"))?;
+    env.ctx.ec2().modify_vpc_attribute().vpc_id(vpc).enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build()).send().await.map_err(op("ModifyVpcAttribute"))?;
     Ok(())
 }
 
@@ -122,7 +122,7 @@ impl Kind<AwsContext> for InternetGateway {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let out = ec2.create_internet_gateway().tag_specifications(tag_spec(env, spec, ResourceType::InternetGateway)).send().await.map_err(op("CreateInternetGateway"))?;
         let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
         let vpc = &super::dep(deps, "vpc")?.id;
@@ -131,7 +131,7 @@ impl Kind<AwsContext> for InternetGateway {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2.describe_internet_gateways().internet_gateway_ids(&rec.id).send().await {
+        match env.ctx.ec2().describe_internet_gateways().internet_gateway_ids(&rec.id).send().await {
             Ok(o) => Ok(o.internet_gateways().first().map(|g| {
                 // Detached out of band, the gateway routes nothing: the
                 // update attaches it again.
@@ -148,14 +148,14 @@ impl Kind<AwsContext> for InternetGateway {
         let vpc = &super::dep(deps, "vpc")?.id;
         if old.out("vpc_id") != vpc {
             if !old.out("vpc_id").is_empty() {
-                env.ctx.ec2.detach_internet_gateway().internet_gateway_id(&old.id).vpc_id(old.out("vpc_id")).send().await.map_err(op("DetachInternetGateway"))?;
+                env.ctx.ec2().detach_internet_gateway().internet_gateway_id(&old.id).vpc_id(old.out("vpc_id")).send().await.map_err(op("DetachInternetGateway"))?;
             }
-            env.ctx.ec2.attach_internet_gateway().internet_gateway_id(&old.id).vpc_id(vpc).send().await.map_err(op("AttachInternetGateway"))?;
+            env.ctx.ec2().attach_internet_gateway().internet_gateway_id(&old.id).vpc_id(vpc).send().await.map_err(op("AttachInternetGateway"))?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("vpc_id", vpc))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         if let Ok(o) = ec2.describe_internet_gateways().internet_gateway_ids(&rec.id).send().await {
             for g in o.internet_gateways() {
                 for a in g.attachments() {
@@ -177,7 +177,7 @@ impl Kind<AwsContext> for InternetGateway {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2.describe_internet_gateways().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeInternetGateways"))?;
+        let o = env.ctx.ec2().describe_internet_gateways().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeInternetGateways"))?;
         Ok(o.internet_gateways().first().map(|g| {
             let vpc = g.attachments().first().and_then(|a| a.vpc_id()).unwrap_or_default();
             let mut inputs = spec.inputs.clone();
@@ -206,7 +206,7 @@ impl Kind<AwsContext> for Subnet {
         &["cidr", "availability_zone"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let mut req = ec2.create_subnet().vpc_id(&super::dep(deps, "vpc")?.id).cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, spec, ResourceType::Subnet));
         if let Some(az) = spec.input("availability_zone").as_str() {
             req = req.availability_zone(az);
@@ -228,7 +228,7 @@ impl Kind<AwsContext> for Subnet {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2.describe_subnets().subnet_ids(&rec.id).send().await {
+        match env.ctx.ec2().describe_subnets().subnet_ids(&rec.id).send().await {
             Ok(o) => Ok(o.subnets().first().map(|s| {
                 let mut r = rec.clone();
                 r.inputs["cidr"] = json!(s.cidr_block());
@@ -253,14 +253,14 @@ impl Kind<AwsContext> for Subnet {
         Ok(Record { inputs, ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_subnet().subnet_id(&rec.id).send()).await {
+        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_subnet().subnet_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteSubnet")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2.describe_subnets().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSubnets"))?;
+        let o = env.ctx.ec2().describe_subnets().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSubnets"))?;
         Ok(o.subnets().first().map(|s| {
             let mut inputs = spec.inputs.clone();
             inputs["cidr"] = json!(s.cidr_block());
@@ -273,7 +273,7 @@ impl Kind<AwsContext> for Subnet {
 /// Whether instances launched in the subnet get a public address.
 async fn set_public_ips(env: &E, subnet: &str, on: bool) -> Result<(), OpError> {
     env.ctx
-        .ec2
+        .ec2()
         .modify_subnet_attribute()
         .subnet_id(subnet)
         .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
@@ -310,13 +310,13 @@ impl RouteTable {
     async fn associate(env: &E, id: &str, deps: &Records, already: &[String]) -> Result<(), OpError> {
         for (k, r) in deps {
             if k.starts_with("subnet") && !already.contains(&r.id) {
-                env.ctx.ec2.associate_route_table().route_table_id(id).subnet_id(&r.id).send().await.map_err(op("AssociateRouteTable"))?;
+                env.ctx.ec2().associate_route_table().route_table_id(id).subnet_id(&r.id).send().await.map_err(op("AssociateRouteTable"))?;
             }
         }
         Ok(())
     }
     async fn set_default_route(env: &E, id: &str, deps: &Records, exists: bool) -> Result<(), OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         match (route_target(deps), exists) {
             (Some(Target::Gateway(g)), false) => {
                 ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send().await.map(|_| ()).map_err(op("CreateRoute"))
@@ -345,7 +345,7 @@ impl Kind<AwsContext> for RouteTable {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let out = ec2
             .create_route_table()
             .vpc_id(&super::dep(deps, "vpc")?.id)
@@ -360,7 +360,7 @@ impl Kind<AwsContext> for RouteTable {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2.describe_route_tables().route_table_ids(&rec.id).send().await {
+        match env.ctx.ec2().describe_route_tables().route_table_ids(&rec.id).send().await {
             Ok(o) => Ok(o.route_tables().first().map(|rt| {
                 let mut r = rec.clone();
                 let default = rt.routes().iter().find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
@@ -387,7 +387,7 @@ impl Kind<AwsContext> for RouteTable {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let o = ec2.describe_route_tables().route_table_ids(&old.id).send().await.map_err(op("DescribeRouteTables"))?;
         if let Some(rt) = o.route_tables().first() {
             let exists = rt.routes().iter().any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
@@ -398,7 +398,7 @@ impl Kind<AwsContext> for RouteTable {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         if let Ok(o) = ec2.describe_route_tables().route_table_ids(&rec.id).send().await {
             for rt in o.route_tables() {
                 for a in rt.associations() {
@@ -417,7 +417,7 @@ impl Kind<AwsContext> for RouteTable {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2.describe_route_tables().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeRouteTables"))?;
+        let o = env.ctx.ec2().describe_route_tables().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeRouteTables"))?;
         Ok(o.route_tables().first().map(|r| Record::new(self.name(), r.route_table_id().unwrap_or_default(), spec.inputs.clone())))
     }
 }
@@ -434,7 +434,7 @@ const NAT_DELETED: Waiter = Waiter::new("to be deleted", &["deleting"], &["delet
 
 impl NatGateway {
     async fn state(env: &E, id: &str) -> Result<Option<(String, ())>, OpError> {
-        match env.ctx.ec2.describe_nat_gateways().nat_gateway_ids(id).send().await {
+        match env.ctx.ec2().describe_nat_gateways().nat_gateway_ids(id).send().await {
             Ok(o) => Ok(o.nat_gateways().first().map(|n| (n.state().map(|s| s.as_str()).unwrap_or_default().to_string(), ()))),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeNatGateways")(e)),
@@ -462,7 +462,7 @@ impl Kind<AwsContext> for NatGateway {
         let eip = deps.iter().find(|(k, _)| k.contains("eip")).map(|(_, r)| r.id.clone()).ok_or_else(|| OpError::new("missing eip dependency"))?;
         let out = env
             .ctx
-            .ec2
+            .ec2()
             .create_nat_gateway()
             .subnet_id(&subnet)
             .allocation_id(&eip)
@@ -476,7 +476,7 @@ impl Kind<AwsContext> for NatGateway {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2.describe_nat_gateways().nat_gateway_ids(&rec.id).send().await {
+        match env.ctx.ec2().describe_nat_gateways().nat_gateway_ids(&rec.id).send().await {
             Ok(o) => Ok(o.nat_gateways().first().filter(|n| !matches!(n.state(), Some(NatGatewayState::Deleted) | Some(NatGatewayState::Deleting))).map(|_| rec.clone())),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeNatGateways")(e)),
@@ -486,7 +486,7 @@ impl Kind<AwsContext> for NatGateway {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.ec2.delete_nat_gateway().nat_gateway_id(&rec.id).send().await {
+        match env.ctx.ec2().delete_nat_gateway().nat_gateway_id(&rec.id).send().await {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("DeleteNatGateway")(e)),
@@ -494,7 +494,7 @@ impl Kind<AwsContext> for NatGateway {
         env.wait(&NAT_DELETED, &format!("NAT gateway {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2.describe_nat_gateways().set_filter(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeNatGateways"))?;
+        let o = env.ctx.ec2().describe_nat_gateways().set_filter(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeNatGateways"))?;
         // The tags are checked here too: not every endpoint honours tag filters.
         Ok(o.nat_gateways()
             .iter()
@@ -690,7 +690,7 @@ impl Kind<AwsContext> for SecurityGroup {
         &["name", "description"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let out = ec2
             .create_security_group()
             .group_name(spec.str("name"))
@@ -716,7 +716,7 @@ impl Kind<AwsContext> for SecurityGroup {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2.describe_security_groups().group_ids(&rec.id).send().await {
+        match env.ctx.ec2().describe_security_groups().group_ids(&rec.id).send().await {
             Ok(o) => Ok(o.security_groups().first().map(|g| {
                 let mut r = rec.clone();
                 let observed = observed_atoms(g.ip_permissions(), &recorded_sources(rec));
@@ -729,7 +729,7 @@ impl Kind<AwsContext> for SecurityGroup {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let cur = ec2.describe_security_groups().group_ids(&old.id).send().await.map_err(op("DescribeSecurityGroups"))?;
         let current = cur.security_groups().first().map(|g| g.ip_permissions().to_vec()).unwrap_or_default();
         // Group ids of the stack, old and new, map back to their keys.
@@ -756,14 +756,14 @@ impl Kind<AwsContext> for SecurityGroup {
         Ok(with_sources(Record { inputs: spec.inputs.clone(), ..old.clone() }, &now))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_security_group().group_id(&rec.id).send()).await {
+        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_security_group().group_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteSecurityGroup")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2.describe_security_groups().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSecurityGroups"))?;
+        let o = env.ctx.ec2().describe_security_groups().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSecurityGroups"))?;
         let Some(g) = o.security_groups().first() else {
             return Ok(None);
         };
@@ -771,7 +771,7 @@ impl Kind<AwsContext> for SecurityGroup {
         let ids: Vec<String> = g.ip_permissions().iter().flat_map(|p| p.user_id_group_pairs()).filter_map(|x| x.group_id().map(str::to_string)).collect();
         let mut sources = BTreeMap::new();
         if !ids.is_empty() {
-            let src = env.ctx.ec2.describe_security_groups().set_group_ids(Some(ids)).send().await.map_err(op("DescribeSecurityGroups"))?;
+            let src = env.ctx.ec2().describe_security_groups().set_group_ids(Some(ids)).send().await.map_err(op("DescribeSecurityGroups"))?;
             for sg in src.security_groups() {
                 let tag = |k: &str| sg.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
                 if let (Some(stack), Some(key)) = (tag(TAG_STACK_ID), tag(TAG_COMPONENT)) {
@@ -795,7 +795,7 @@ impl Kind<AwsContext> for SecurityGroup {
 pub struct Instance;
 
 async fn instance_state(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
-    match env.ctx.ec2.describe_instances().instance_ids(id).send().await {
+    match env.ctx.ec2().describe_instances().instance_ids(id).send().await {
         Ok(o) => Ok(o.reservations().iter().flat_map(|r| r.instances()).next().cloned()),
         Err(e) if not_found(&e) => Ok(None),
         Err(e) => Err(op("DescribeInstances")(e)),
@@ -832,7 +832,7 @@ async fn lookup_ubuntu(env: &E, instance_type: &str) -> Result<String, OpError> 
     let name = format!("ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-{}-server-*", if arch == "arm64" { "arm64" } else { "amd64" });
     let o = env
         .ctx
-        .ec2
+        .ec2()
         .describe_images()
         .owners("099720109477")
         .filters(Filter::builder().name("name").values(&name).build())
@@ -877,7 +877,7 @@ impl Kind<AwsContext> for Instance {
         &["ami", "spot", "key_name", "user_data_sha256", "root_volume_size", "subnet"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let itype = spec.str("instance_type").to_string();
         let ami = match spec.input("ami").as_str() {
             Some(a) => a.to_string(),
@@ -969,7 +969,7 @@ impl Kind<AwsContext> for Instance {
         Ok(Some(instance_record(r, &i)))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let want = spec.str("instance_type");
         let cur = instance_state(env, &old.id).await?.ok_or_else(|| OpError::new(format!("instance {} no longer exists", old.id)))?;
         let mut inputs = spec.inputs.clone();
@@ -995,7 +995,7 @@ impl Kind<AwsContext> for Instance {
         Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.ec2.terminate_instances().instance_ids(&rec.id).send().await {
+        match env.ctx.ec2().terminate_instances().instance_ids(&rec.id).send().await {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("TerminateInstances")(e)),
@@ -1005,7 +1005,7 @@ impl Kind<AwsContext> for Instance {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let mut f = own_filters(env, &spec.key);
         f.push(Filter::builder().name("instance-state-name").values("pending").values("running").values("stopping").values("stopped").build());
-        let o = env.ctx.ec2.describe_instances().set_filters(Some(f)).send().await.map_err(op("DescribeInstances"))?;
+        let o = env.ctx.ec2().describe_instances().set_filters(Some(f)).send().await.map_err(op("DescribeInstances"))?;
         Ok(o.reservations().iter().flat_map(|r| r.instances()).next().map(|i| {
             let mut inputs = spec.inputs.clone();
             inputs["ami"] = json!(i.image_id());
@@ -1027,7 +1027,7 @@ fn instance_record(mut rec: Record, i: &aws_sdk_ec2::types::Instance) -> Record 
 pub struct DataVolume;
 
 async fn volume(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Volume>, OpError> {
-    match env.ctx.ec2.describe_volumes().volume_ids(id).send().await {
+    match env.ctx.ec2().describe_volumes().volume_ids(id).send().await {
         Ok(o) => Ok(o.volumes().first().cloned()),
         Err(e) if not_found(&e) => Ok(None),
         Err(e) => Err(op("DescribeVolumes")(e)),
@@ -1045,14 +1045,14 @@ async fn wait_volume(env: &E, id: &str, w: &Waiter) -> Result<(), OpError> {
 
 impl DataVolume {
     async fn attach(env: &E, id: &str, instance: &str, device: &str) -> Result<(), OpError> {
-        env.ctx.ec2.attach_volume().volume_id(id).instance_id(instance).device(device).send().await.map_err(op("AttachVolume"))?;
+        env.ctx.ec2().attach_volume().volume_id(id).instance_id(instance).device(device).send().await.map_err(op("AttachVolume"))?;
         wait_volume(env, id, &VOLUME_IN_USE).await
     }
     async fn detach(env: &E, id: &str) -> Result<(), OpError> {
         // Name the instance and device of the current attachment explicitly.
         let Some(v) = volume(env, id).await? else { return Ok(()) };
         let Some(a) = v.attachments().first() else { return Ok(()) };
-        let req = env.ctx.ec2.detach_volume().volume_id(id).set_instance_id(a.instance_id().map(str::to_string)).set_device(a.device().map(str::to_string));
+        let req = env.ctx.ec2().detach_volume().volume_id(id).set_instance_id(a.instance_id().map(str::to_string)).set_device(a.device().map(str::to_string));
         match req.send().await {
             Ok(_) => wait_volume(env, id, &VOLUME_AVAILABLE).await,
             Err(e) if not_found(&e) || error_code(&e).as_deref() == Some("IncorrectState") => Ok(()),
@@ -1068,7 +1068,7 @@ impl DataVolume {
     /// The final snapshot of the volume, completed: the one an interrupted
     /// destroy already started, or a new one.
     async fn final_snapshot(env: &E, rec: &Record) -> Result<String, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let f = Filter::builder().name(format!("tag:{TAG_FINAL_SNAPSHOT_OF}")).values(&rec.id).build();
         let o = ec2.describe_snapshots().owner_ids("self").filters(f).send().await.map_err(op("DescribeSnapshots"))?;
         let id = match o.snapshots().iter().find(|s| s.tags().iter().any(|t| t.key() == Some(TAG_FINAL_SNAPSHOT_OF) && t.value() == Some(rec.id.as_str()))) {
@@ -1122,7 +1122,7 @@ impl Kind<AwsContext> for DataVolume {
         let az = inst.out("availability_zone").to_string();
         let out = env
             .ctx
-            .ec2
+            .ec2()
             .create_volume()
             .availability_zone(&az)
             .size(spec.input("size").as_i64().unwrap_or(80) as i32)
@@ -1155,7 +1155,7 @@ impl Kind<AwsContext> for DataVolume {
         let cur = volume(env, &old.id).await?.ok_or_else(|| OpError::new(format!("volume {} no longer exists", old.id)))?;
         let want = spec.input("size").as_i64().unwrap_or(80) as i32;
         if cur.size().unwrap_or(0) < want {
-            env.ctx.ec2.modify_volume().volume_id(&old.id).size(want).send().await.map_err(op("ModifyVolume"))?;
+            env.ctx.ec2().modify_volume().volume_id(&old.id).size(want).send().await.map_err(op("ModifyVolume"))?;
         }
         let attached = cur.attachments().first().and_then(|a| a.instance_id()).map(str::to_string);
         if attached.as_deref() != Some(inst.id.as_str()) {
@@ -1185,14 +1185,14 @@ impl Kind<AwsContext> for DataVolume {
         if !current.attachments().is_empty() {
             Self::detach(env, &rec.id).await?;
         }
-        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2.delete_volume().volume_id(&rec.id).send()).await {
+        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_volume().volume_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteVolume")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2.describe_volumes().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVolumes"))?;
+        let o = env.ctx.ec2().describe_volumes().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVolumes"))?;
         Ok(o.volumes().first().map(|v| {
             let mut inputs = spec.inputs.clone();
             inputs["availability_zone"] = json!(v.availability_zone());
@@ -1216,7 +1216,7 @@ impl Kind<AwsContext> for ElasticIp {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         let out = ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tag_spec(env, spec, ResourceType::ElasticIp)).send().await.map_err(op("AllocateAddress"))?;
         let id = out.allocation_id().unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("public_ip", out.public_ip().unwrap_or_default());
@@ -1229,7 +1229,7 @@ impl Kind<AwsContext> for ElasticIp {
         Ok(rec.with("instance_id", inst))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2.describe_addresses().allocation_ids(&rec.id).send().await {
+        match env.ctx.ec2().describe_addresses().allocation_ids(&rec.id).send().await {
             Ok(o) => Ok(o.addresses().first().map(|a| {
                 let mut r = rec.clone();
                 // Some answers carry an empty InstanceId once disassociated.
@@ -1247,11 +1247,11 @@ impl Kind<AwsContext> for ElasticIp {
         let Some(inst) = deps.get("instance").map(|d| &d.id) else {
             return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
         };
-        env.ctx.ec2.associate_address().allocation_id(&old.id).instance_id(inst).allow_reassociation(true).send().await.map_err(op("AssociateAddress"))?;
+        env.ctx.ec2().associate_address().allocation_id(&old.id).instance_id(inst).allow_reassociation(true).send().await.map_err(op("AssociateAddress"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("instance_id", inst))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let ec2 = &env.ctx.ec2;
+        let ec2 = &env.ctx.ec2();
         if let Ok(o) = ec2.describe_addresses().allocation_ids(&rec.id).send().await {
             for a in o.addresses() {
                 if let Some(assoc) = a.association_id() {
@@ -1266,7 +1266,7 @@ impl Kind<AwsContext> for ElasticIp {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2.describe_addresses().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeAddresses"))?;
+        let o = env.ctx.ec2().describe_addresses().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeAddresses"))?;
         Ok(o.addresses().first().map(|a| {
             Record::new(self.name(), a.allocation_id().unwrap_or_default(), spec.inputs.clone())
                 .with("public_ip", a.public_ip().unwrap_or_default())
@@ -1287,7 +1287,7 @@ impl VpcEndpoint {
         spec.input("route_tables").as_array().into_iter().flatten().filter_map(|k| k.as_str()).map(|k| super::dep(deps, k).map(|r| r.id.clone())).collect()
     }
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, OpError> {
-        match env.ctx.ec2.describe_vpc_endpoints().vpc_endpoint_ids(id).send().await {
+        match env.ctx.ec2().describe_vpc_endpoints().vpc_endpoint_ids(id).send().await {
             Ok(o) => Ok(o.vpc_endpoints().first().filter(|e| !matches!(e.state().map(|s| s.as_str()), Some("deleted") | Some("deleting"))).cloned()),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeVpcEndpoints")(e)),
@@ -1309,7 +1309,7 @@ impl Kind<AwsContext> for VpcEndpoint {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let o = env
             .ctx
-            .ec2
+            .ec2()
             .create_vpc_endpoint()
             .vpc_id(&super::dep(deps, "vpc")?.id)
             .service_name(spec.str("service"))
@@ -1343,7 +1343,7 @@ impl Kind<AwsContext> for VpcEndpoint {
         let remove: Vec<String> = have.iter().filter(|t| !want.contains(t)).cloned().collect();
         if !add.is_empty() || !remove.is_empty() {
             env.ctx
-                .ec2
+                .ec2()
                 .modify_vpc_endpoint()
                 .vpc_endpoint_id(&old.id)
                 .set_add_route_table_ids((!add.is_empty()).then_some(add))
@@ -1355,14 +1355,14 @@ impl Kind<AwsContext> for VpcEndpoint {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("route_table_ids", want.join(",")))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.ec2.delete_vpc_endpoints().vpc_endpoint_ids(&rec.id).send().await {
+        match env.ctx.ec2().delete_vpc_endpoints().vpc_endpoint_ids(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteVpcEndpoints")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2.describe_vpc_endpoints().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVpcEndpoints"))?;
+        let o = env.ctx.ec2().describe_vpc_endpoints().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVpcEndpoints"))?;
         Ok(o.vpc_endpoints().iter().find(|e| !matches!(e.state().map(|s| s.as_str()), Some("deleted") | Some("deleting"))).map(|e| {
             // Its tables as they are: the next update brings them to the spec's.
             Record::new(self.name(), e.vpc_endpoint_id().unwrap_or_default(), spec.inputs.clone()).with("route_table_ids", e.route_table_ids().join(","))
@@ -1491,7 +1491,7 @@ mod tests {
         let create = created();
         let describe = mock!(Client::describe_nat_gateways).sequence().output(|| gateway(NatGatewayState::Pending)).repeatedly().build();
         let mut ctx = AwsContext::for_tests();
-        ctx.ec2 = mocked::client!(aws_sdk_ec2, &[&create, &describe]);
+        ctx.clients.ec2 = std::sync::OnceLock::from(mocked::client!(aws_sdk_ec2, &[&create, &describe]));
         let env = mocked::env(ctx, Duration::from_millis(700));
         let e = NatGateway.create(&env, &spec(), &deps()).await.unwrap_err();
         assert!(e.message.contains("NAT gateway nat-1 to be available"), "{}", e.message);

@@ -48,7 +48,7 @@ pub struct Cluster;
 
 impl Cluster {
     async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_ecs::types::Cluster>, OpError> {
-        let o = env.ctx.ecs.describe_clusters().clusters(name).send().await.map_err(op("DescribeClusters"))?;
+        let o = env.ctx.ecs().describe_clusters().clusters(name).send().await.map_err(op("DescribeClusters"))?;
         // Deleted clusters stay listed as INACTIVE for a while.
         Ok(o.clusters().iter().find(|c| c.status() == Some("ACTIVE")).cloned())
     }
@@ -70,7 +70,7 @@ impl Kind<AwsContext> for Cluster {
         let insights = if spec.input("container_insights").as_bool() == Some(true) { "enabled" } else { "disabled" };
         let o = env
             .ctx
-            .ecs
+            .ecs()
             .create_cluster()
             .cluster_name(spec.str("name"))
             .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
@@ -91,7 +91,7 @@ impl Kind<AwsContext> for Cluster {
         }
         let insights = if spec.input("container_insights").as_bool() == Some(true) { "enabled" } else { "disabled" };
         env.ctx
-            .ecs
+            .ecs()
             .update_cluster_settings()
             .cluster(&old.id)
             .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
@@ -105,7 +105,7 @@ impl Kind<AwsContext> for Cluster {
             .retry(
                 std::time::Duration::from_secs(300),
                 |e| crate::aws::code_in(e, &["ClusterContainsServicesException", "ClusterContainsTasksException"]),
-                || env.ctx.ecs.delete_cluster().cluster(&rec.id).send(),
+                || env.ctx.ecs().delete_cluster().cluster(&rec.id).send(),
             )
             .await;
         match r {
@@ -180,7 +180,7 @@ impl Kind<AwsContext> for TaskDefinition {
         let arch = if spec.str("architecture") == "ARM64" { CpuArchitecture::Arm64 } else { CpuArchitecture::X8664 };
         let o = env
             .ctx
-            .ecs
+            .ecs()
             .register_task_definition()
             .family(spec.str("family"))
             .requires_compatibilities(Compatibility::Fargate)
@@ -199,7 +199,7 @@ impl Kind<AwsContext> for TaskDefinition {
         Ok(Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ecs.describe_task_definition().task_definition(&rec.id).send().await {
+        match env.ctx.ecs().describe_task_definition().task_definition(&rec.id).send().await {
             Ok(o) => Ok(o.task_definition().filter(|t| t.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active)).map(|_| rec.clone())),
             Err(e) if task_definition_missing(&e) => Ok(None),
             Err(e) => Err(op("DescribeTaskDefinition")(e)),
@@ -211,7 +211,7 @@ impl Kind<AwsContext> for TaskDefinition {
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // A service still running it keeps running (the revision becomes
         // INACTIVE) until it is moved to the new one.
-        match env.ctx.ecs.deregister_task_definition().task_definition(&rec.id).send().await {
+        match env.ctx.ecs().deregister_task_definition().task_definition(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if task_definition_missing(&e) => Ok(()),
             Err(e) => Err(op("DeregisterTaskDefinition")(e)),
@@ -219,7 +219,7 @@ impl Kind<AwsContext> for TaskDefinition {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // The latest active revision of the family, if it is tagged as ours.
-        match env.ctx.ecs.describe_task_definition().task_definition(spec.str("family")).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
+        match env.ctx.ecs().describe_task_definition().task_definition(spec.str("family")).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
             Ok(o) => {
                 let ours = o.tags().iter().any(|t| t.key() == Some(crate::engine::TAG_STACK_ID) && t.value() == Some(env.stack_id.as_str()));
                 // Only an active revision that matches what can be compared
@@ -256,7 +256,7 @@ pub struct Service;
 
 impl Service {
     async fn describe(env: &E, cluster: &str, name: &str) -> Result<Option<aws_sdk_ecs::types::Service>, OpError> {
-        match env.ctx.ecs.describe_services().cluster(cluster).services(name).send().await {
+        match env.ctx.ecs().describe_services().cluster(cluster).services(name).send().await {
             Ok(o) => Ok(o.services().iter().find(|s| s.status() != Some("INACTIVE")).cloned()),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeServices")(e)),
@@ -343,7 +343,7 @@ impl Kind<AwsContext> for Service {
         let lb = LoadBalancer::builder().target_group_arn(&super::dep(deps, "tg")?.id).container_name("app").container_port(container_port).build();
         let o = env
             .ctx
-            .ecs
+            .ecs()
             .create_service()
             .cluster(&cluster)
             .service_name(spec.str("name"))
@@ -382,7 +382,7 @@ impl Kind<AwsContext> for Service {
         let task = super::dep(deps, "task")?.id.clone();
         let mut req = env
             .ctx
-            .ecs
+            .ecs()
             .update_service()
             .cluster(&cluster)
             .service(&old.id)
@@ -401,7 +401,7 @@ impl Kind<AwsContext> for Service {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let cluster = rec.out("cluster").to_string();
-        let ecs = &env.ctx.ecs;
+        let ecs = &env.ctx.ecs();
         if Self::describe(env, &cluster, &rec.id).await?.is_none() {
             return Ok(());
         }

@@ -56,7 +56,7 @@ impl Cluster {
     }
 
     async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_eks::types::Cluster>, OpError> {
-        match env.ctx.eks.describe_cluster().name(name).send().await {
+        match env.ctx.eks().describe_cluster().name(name).send().await {
             Ok(o) => Ok(o.cluster().cloned()),
             Err(e) if missing(&e) => Ok(None),
             Err(e) => Err(op("DescribeCluster")(e)),
@@ -80,7 +80,7 @@ impl Cluster {
     }
 
     async fn wait_active(&self, env: &E, name: &str, inputs: &Json) -> Result<Record, OpError> {
-        let c = env.ctx.eks.clone();
+        let c = env.ctx.eks().clone();
         let n = name.to_string();
         sdk_wait(env, &format!("EKS cluster {name} to be active"), |max| async move { c.wait_until_cluster_active().name(n).wait(max).await }).await?;
         let c = Self::describe(env, name).await?.ok_or_else(|| OpError::new(format!("EKS cluster {name} disappeared")))?;
@@ -90,7 +90,7 @@ impl Cluster {
     /// Waits for an update (version, endpoint, logging) to finish.
     async fn wait_update(env: &E, name: &str, update_id: &str) -> Result<(), OpError> {
         env.wait(&UPDATE_DONE, &format!("update {update_id} of EKS cluster {name}"), || async {
-            let o = env.ctx.eks.describe_update().name(name).update_id(update_id).send().await.map_err(op("DescribeUpdate"))?;
+            let o = env.ctx.eks().describe_update().name(name).update_id(update_id).send().await.map_err(op("DescribeUpdate"))?;
             let Some(u) = o.update() else { return Ok(None) };
             let errors: Vec<&str> = u.errors().iter().filter_map(|e| e.error_message()).collect();
             if !errors.is_empty() {
@@ -130,7 +130,7 @@ impl Kind<AwsContext> for Cluster {
             |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidParameterException"]) && crate::aws::error_text(e).contains("role"),
             || {
                 env.ctx
-                    .eks
+                    .eks()
                     .create_cluster()
                     .name(name)
                     .version(spec.str("version"))
@@ -160,14 +160,14 @@ impl Kind<AwsContext> for Cluster {
         let name = &old.id;
         if spec.input("version") != &old.inputs["version"] {
             // One minor version at a time, as EKS requires (validated at plan).
-            let o = env.ctx.eks.update_cluster_version().name(name).version(spec.str("version")).send().await.map_err(op("UpdateClusterVersion"))?;
+            let o = env.ctx.eks().update_cluster_version().name(name).version(spec.str("version")).send().await.map_err(op("UpdateClusterVersion"))?;
             Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
         }
         let access_changed = spec.input("endpoint_public") != &old.inputs["endpoint_public"] || spec.input("endpoint_private") != &old.inputs["endpoint_private"];
         if access_changed {
             let o = env
                 .ctx
-                .eks
+                .eks()
                 .update_cluster_config()
                 .name(name)
                 .resources_vpc_config(
@@ -182,18 +182,18 @@ impl Kind<AwsContext> for Cluster {
             Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
         }
         if spec.input("logs") != &old.inputs["logs"] {
-            let o = env.ctx.eks.update_cluster_config().name(name).logging(Self::logging(spec)).send().await.map_err(op("UpdateClusterConfig"))?;
+            let o = env.ctx.eks().update_cluster_config().name(name).logging(Self::logging(spec)).send().await.map_err(op("UpdateClusterConfig"))?;
             Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
         }
         self.wait_active(env, name, &spec.inputs).await
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.eks.delete_cluster().name(&rec.id).send().await {
+        match env.ctx.eks().delete_cluster().name(&rec.id).send().await {
             Ok(_) => {}
             Err(e) if missing(&e) => return Ok(()),
             Err(e) => return Err(op("DeleteCluster")(e)),
         }
-        let c = env.ctx.eks.clone();
+        let c = env.ctx.eks().clone();
         let n = rec.id.clone();
         sdk_wait(env, &format!("EKS cluster {} to be deleted", rec.id), |max| async move { c.wait_until_cluster_deleted().name(n).wait(max).await }).await?;
         Ok(())
@@ -214,7 +214,7 @@ pub struct NodeGroup;
 
 impl NodeGroup {
     async fn describe(env: &E, cluster: &str, name: &str) -> Result<Option<aws_sdk_eks::types::Nodegroup>, OpError> {
-        match env.ctx.eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
+        match env.ctx.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
             Ok(o) => Ok(o.nodegroup().cloned()),
             Err(e) if missing(&e) => Ok(None),
             Err(e) => Err(op("DescribeNodegroup")(e)),
@@ -252,7 +252,7 @@ impl NodeGroup {
     }
 
     async fn wait_active(&self, env: &E, cluster: &str, name: &str, inputs: &Json) -> Result<Record, OpError> {
-        let c = env.ctx.eks.clone();
+        let c = env.ctx.eks().clone();
         let (cl, n) = (cluster.to_string(), name.to_string());
         sdk_wait(env, &format!("node group {name} to be active"), |max| async move { c.wait_until_nodegroup_active().cluster_name(cl).nodegroup_name(n).wait(max).await }).await?;
         let g = Self::describe(env, cluster, name).await?.ok_or_else(|| OpError::new(format!("node group {name} disappeared")))?;
@@ -289,7 +289,7 @@ impl Kind<AwsContext> for NodeGroup {
             |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidParameterException"]) && crate::aws::error_text(e).contains("role"),
             || {
                 env.ctx
-                    .eks
+                    .eks()
                     .create_nodegroup()
                     .cluster_name(cluster)
                     .nodegroup_name(name)
@@ -325,7 +325,7 @@ impl Kind<AwsContext> for NodeGroup {
         let set: std::collections::HashMap<String, String> =
             want.iter().filter(|(k, v)| had.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect();
         let remove: Vec<String> = had.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
-        let mut req = env.ctx.eks.update_nodegroup_config().cluster_name(&c).nodegroup_name(&n).scaling_config(Self::scaling(spec));
+        let mut req = env.ctx.eks().update_nodegroup_config().cluster_name(&c).nodegroup_name(&n).scaling_config(Self::scaling(spec));
         if !set.is_empty() || !remove.is_empty() {
             req = req.labels(
                 UpdateLabelsPayload::builder().set_add_or_update_labels((!set.is_empty()).then_some(set)).set_remove_labels((!remove.is_empty()).then_some(remove)).build(),
@@ -334,7 +334,7 @@ impl Kind<AwsContext> for NodeGroup {
         let o = req.send().await.map_err(op("UpdateNodegroupConfig"))?;
         if let Some(id) = o.update().and_then(|u| u.id()) {
             env.wait(&UPDATE_DONE, &format!("update {id} of node group {n}"), || async {
-                match env.ctx.eks.describe_update().name(&c).nodegroup_name(&n).update_id(id).send().await {
+                match env.ctx.eks().describe_update().name(&c).nodegroup_name(&n).update_id(id).send().await {
                     Ok(d) => Ok(d.update().map(|u| (u.status().map(|s| s.as_str()).unwrap_or_default().to_string(), ()))),
                     // An update AWS no longer lists: the node group's own
                     // status (waited for next) says when it is done.
@@ -350,12 +350,12 @@ impl Kind<AwsContext> for NodeGroup {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let (c, n) = Self::names(rec);
-        match env.ctx.eks.delete_nodegroup().cluster_name(&c).nodegroup_name(&n).send().await {
+        match env.ctx.eks().delete_nodegroup().cluster_name(&c).nodegroup_name(&n).send().await {
             Ok(_) => {}
             Err(e) if missing(&e) => return Ok(()),
             Err(e) => return Err(op("DeleteNodegroup")(e)),
         }
-        let cl = env.ctx.eks.clone();
+        let cl = env.ctx.eks().clone();
         let (c2, n2) = (c.clone(), n.clone());
         sdk_wait(env, &format!("node group {n} to be deleted"), |max| async move { cl.wait_until_nodegroup_deleted().cluster_name(c2).nodegroup_name(n2).wait(max).await }).await?;
         Ok(())
@@ -401,7 +401,7 @@ impl Kind<AwsContext> for OidcProvider {
             spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>().map_err(super::bad("tag"))?;
         let o = env
             .ctx
-            .iam
+            .iam()
             .create_open_id_connect_provider()
             .url(&issuer)
             .set_client_id_list(Some(strings(spec.input("client_ids"))))
@@ -414,7 +414,7 @@ impl Kind<AwsContext> for OidcProvider {
         Ok(Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn).with("issuer_host", issuer.trim_start_matches("https://")))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam.get_open_id_connect_provider().open_id_connect_provider_arn(&rec.id).send().await {
+        match env.ctx.iam().get_open_id_connect_provider().open_id_connect_provider_arn(&rec.id).send().await {
             Ok(o) => {
                 let mut r = rec.clone();
                 let mut ids: Vec<String> = o.client_id_list().to_vec();
@@ -431,7 +431,7 @@ impl Kind<AwsContext> for OidcProvider {
         let have = strings(&old.inputs["client_ids"]);
         for id in want.iter().filter(|i| !have.contains(i)) {
             env.ctx
-                .iam
+                .iam()
                 .add_client_id_to_open_id_connect_provider()
                 .open_id_connect_provider_arn(&old.id)
                 .client_id(id)
@@ -441,7 +441,7 @@ impl Kind<AwsContext> for OidcProvider {
         }
         for id in have.iter().filter(|i| !want.contains(i)) {
             env.ctx
-                .iam
+                .iam()
                 .remove_client_id_from_open_id_connect_provider()
                 .open_id_connect_provider_arn(&old.id)
                 .client_id(id)
@@ -452,7 +452,7 @@ impl Kind<AwsContext> for OidcProvider {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.iam.delete_open_id_connect_provider().open_id_connect_provider_arn(&rec.id).send().await {
+        match env.ctx.iam().delete_open_id_connect_provider().open_id_connect_provider_arn(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::is_not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteOpenIDConnectProvider")(e)),
@@ -484,7 +484,7 @@ pub const CONTROLLER_CLUSTER_TAG: &str = "elbv2.k8s.aws/cluster";
 impl ControllerLeftovers {
     /// (load balancers, target groups) tagged for `cluster`, by ARN.
     async fn tagged(env: &E, cluster: &str) -> Result<(Vec<String>, Vec<String>), OpError> {
-        let elb = &env.ctx.elbv2;
+        let elb = &env.ctx.elbv2();
         let mut lbs = vec![];
         let mut pages = elb.describe_load_balancers().into_paginator().send();
         while let Some(p) = pages.next().await {
@@ -513,7 +513,7 @@ impl ControllerLeftovers {
         use aws_sdk_ec2::types::Filter;
         let o = env
             .ctx
-            .ec2
+            .ec2()
             .describe_security_groups()
             .filters(Filter::builder().name(format!("tag:{CONTROLLER_CLUSTER_TAG}")).values(cluster).build())
             .send()
@@ -566,7 +566,7 @@ impl Kind<AwsContext> for ControllerLeftovers {
         let (lbs, tgs) = Self::tagged(env, cluster).await?;
         for arn in &lbs {
             tracing::info!(load_balancer = %arn, cluster = %cluster, "deleting a load balancer the controller created");
-            match env.ctx.elbv2.delete_load_balancer().load_balancer_arn(arn).send().await {
+            match env.ctx.elbv2().delete_load_balancer().load_balancer_arn(arn).send().await {
                 Ok(_) => {}
                 Err(e) if crate::aws::is_not_found(&e) => {}
                 Err(e) => return Err(op("DeleteLoadBalancer")(e)),
@@ -580,7 +580,7 @@ impl Kind<AwsContext> for ControllerLeftovers {
                 .retry(
                     Duration::from_secs(120),
                     |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["ResourceInUse"]),
-                    || env.ctx.elbv2.delete_target_group().target_group_arn(arn).send(),
+                    || env.ctx.elbv2().delete_target_group().target_group_arn(arn).send(),
                 )
                 .await
             {
@@ -595,7 +595,7 @@ impl Kind<AwsContext> for ControllerLeftovers {
                 .retry(
                     Duration::from_secs(300),
                     |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["DependencyViolation"]),
-                    || env.ctx.ec2.delete_security_group().group_id(&g).send(),
+                    || env.ctx.ec2().delete_security_group().group_id(&g).send(),
                 )
                 .await
             {

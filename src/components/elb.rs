@@ -18,7 +18,7 @@ pub const LB_DELETED: Waiter = Waiter::new("to be deleted", &["active", "active_
 
 /// The load balancer `arn`'s state code (None: it does not exist).
 pub async fn lb_state(env: &E, arn: &str) -> Result<Option<(String, ())>, OpError> {
-    match env.ctx.elbv2.describe_load_balancers().load_balancer_arns(arn).send().await {
+    match env.ctx.elbv2().describe_load_balancers().load_balancer_arns(arn).send().await {
         Ok(o) => Ok(o.load_balancers().first().map(|l| (l.state().and_then(|s| s.code()).map(|c| c.as_str()).unwrap_or_default().to_string(), ()))),
         Err(e) if not_found(&e) => Ok(None),
         Err(e) => Err(op("DescribeLoadBalancers")(e)),
@@ -58,7 +58,7 @@ impl Kind<AwsContext> for LoadBalancer {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let elb = &env.ctx.elbv2;
+        let elb = &env.ctx.elbv2();
         let o = elb
             .create_load_balancer()
             .name(spec.str("name"))
@@ -78,20 +78,20 @@ impl Kind<AwsContext> for LoadBalancer {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2.describe_load_balancers().load_balancer_arns(&rec.id).send().await {
+        match env.ctx.elbv2().describe_load_balancers().load_balancer_arns(&rec.id).send().await {
             Ok(o) => Ok(o.load_balancers().first().map(|lb| self.record(rec.inputs.clone(), lb))),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeLoadBalancers")(e)),
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let elb = &env.ctx.elbv2;
+        let elb = &env.ctx.elbv2();
         elb.set_subnets().load_balancer_arn(&old.id).set_subnets(Some(super::dep_ids(deps, "subnet"))).send().await.map_err(op("SetSubnets"))?;
         elb.set_security_groups().load_balancer_arn(&old.id).set_security_groups(Some(super::dep_ids(deps, "sg"))).send().await.map_err(op("SetSecurityGroups"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let elb = &env.ctx.elbv2;
+        let elb = &env.ctx.elbv2();
         match elb.delete_load_balancer().load_balancer_arn(&rec.id).send().await {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(()),
@@ -100,7 +100,7 @@ impl Kind<AwsContext> for LoadBalancer {
         env.wait(&LB_DELETED, &format!("load balancer {}", rec.id), || lb_state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2.describe_load_balancers().names(spec.str("name")).send().await {
+        match env.ctx.elbv2().describe_load_balancers().names(spec.str("name")).send().await {
             Ok(o) => Ok(o.load_balancers().first().map(|lb| self.record(spec.inputs.clone(), lb))),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeLoadBalancers")(e)),
@@ -126,7 +126,7 @@ impl Kind<AwsContext> for TargetGroup {
         &["name", "port"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let elb = &env.ctx.elbv2;
+        let elb = &env.ctx.elbv2();
         let o = elb
             .create_target_group()
             .name(spec.str("name"))
@@ -155,7 +155,7 @@ impl Kind<AwsContext> for TargetGroup {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2.describe_target_groups().target_group_arns(&rec.id).send().await {
+        match env.ctx.elbv2().describe_target_groups().target_group_arns(&rec.id).send().await {
             Ok(o) => Ok(o.target_groups().first().map(|t| {
                 let mut r = rec.clone();
                 r.inputs["health_check_path"] = json!(t.health_check_path().unwrap_or_default());
@@ -168,7 +168,7 @@ impl Kind<AwsContext> for TargetGroup {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         env.ctx
-            .elbv2
+            .elbv2()
             .modify_target_group()
             .target_group_arn(&old.id)
             .health_check_path(spec.str("health_check_path"))
@@ -180,7 +180,7 @@ impl Kind<AwsContext> for TargetGroup {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let r = env
-            .retry(std::time::Duration::from_secs(120), |e| crate::aws::code_in(e, &["ResourceInUse"]), || env.ctx.elbv2.delete_target_group().target_group_arn(&rec.id).send())
+            .retry(std::time::Duration::from_secs(120), |e| crate::aws::code_in(e, &["ResourceInUse"]), || env.ctx.elbv2().delete_target_group().target_group_arn(&rec.id).send())
             .await;
         match r {
             Ok(_) => Ok(()),
@@ -189,7 +189,7 @@ impl Kind<AwsContext> for TargetGroup {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2.describe_target_groups().names(spec.str("name")).send().await {
+        match env.ctx.elbv2().describe_target_groups().names(spec.str("name")).send().await {
             Ok(o) => Ok(o.target_groups().first().map(|t| {
                 let arn = t.target_group_arn().unwrap_or_default();
                 Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn)
@@ -231,7 +231,7 @@ impl Kind<AwsContext> for Listener {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let mut req = env
             .ctx
-            .elbv2
+            .elbv2()
             .create_listener()
             .load_balancer_arn(&super::dep(deps, "alb")?.id)
             .port(spec.input("port").as_i64().unwrap_or(80) as i32)
@@ -246,7 +246,7 @@ impl Kind<AwsContext> for Listener {
         Ok(Record::new(self.name(), &arn, spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2.describe_listeners().listener_arns(&rec.id).send().await {
+        match env.ctx.elbv2().describe_listeners().listener_arns(&rec.id).send().await {
             Ok(o) => Ok(o.listeners().first().map(|l| {
                 let mut r = rec.clone();
                 let action = l.default_actions().first().and_then(|a| a.r#type()).map(|t| if *t == ActionTypeEnum::Redirect { "redirect_https" } else { "forward" });
@@ -258,7 +258,7 @@ impl Kind<AwsContext> for Listener {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let mut req = env.ctx.elbv2.modify_listener().listener_arn(&old.id).default_actions(listener_action(spec, deps)?);
+        let mut req = env.ctx.elbv2().modify_listener().listener_arn(&old.id).default_actions(listener_action(spec, deps)?);
         req = match spec.input("certificate_arn").as_str() {
             Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).ssl_policy(spec.str("ssl_policy")),
             None => req.protocol(ProtocolEnum::Http),
@@ -267,7 +267,7 @@ impl Kind<AwsContext> for Listener {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.elbv2.delete_listener().listener_arn(&rec.id).send().await {
+        match env.ctx.elbv2().delete_listener().listener_arn(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteListener")(e)),
@@ -275,7 +275,7 @@ impl Kind<AwsContext> for Listener {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // Through its load balancer (`load_balancer` input: its name), by port.
-        let elb = &env.ctx.elbv2;
+        let elb = &env.ctx.elbv2();
         let lb = match elb.describe_load_balancers().names(spec.str("load_balancer")).send().await {
             Ok(o) => o.load_balancers().first().and_then(|l| l.load_balancer_arn()).map(str::to_string),
             Err(e) if not_found(&e) => None,

@@ -36,7 +36,7 @@ use super::json_strings as policy_list;
 
 async fn attached_policies(env: &E, role: &str) -> Result<Vec<String>, OpError> {
     let mut out = vec![];
-    let mut pages = env.ctx.iam.list_attached_role_policies().role_name(role).into_paginator().send();
+    let mut pages = env.ctx.iam().list_attached_role_policies().role_name(role).into_paginator().send();
     while let Some(page) = pages.next().await {
         out.extend(page.map_err(op("ListAttachedRolePolicies"))?.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)));
     }
@@ -62,7 +62,7 @@ impl Role {
     /// declared before (`previously`) and no longer wants. Policies that
     /// others attach to the role are left attached.
     async fn sync_policies(env: &E, spec: &Spec, deps: &Records, previously: &[String]) -> Result<(), OpError> {
-        let iam = &env.ctx.iam;
+        let iam = &env.ctx.iam();
         let name = spec.str("name");
         let have = attached_policies(env, name).await?;
         let want = policy_list(spec.input("managed_policies"));
@@ -99,7 +99,7 @@ impl Kind<AwsContext> for Role {
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let out = env
             .ctx
-            .iam
+            .iam()
             .create_role()
             .role_name(spec.str("name"))
             .assume_role_policy_document(trust_document(spec, deps))
@@ -113,7 +113,7 @@ impl Kind<AwsContext> for Role {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam.get_role().role_name(&rec.id).send().await {
+        match env.ctx.iam().get_role().role_name(&rec.id).send().await {
             Ok(o) => {
                 let mut r = rec.clone();
                 if let Some(role) = o.role() {
@@ -131,12 +131,12 @@ impl Kind<AwsContext> for Role {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        env.ctx.iam.update_assume_role_policy().role_name(&old.id).policy_document(trust_document(spec, deps)).send().await.map_err(op("UpdateAssumeRolePolicy"))?;
+        env.ctx.iam().update_assume_role_policy().role_name(&old.id).policy_document(trust_document(spec, deps)).send().await.map_err(op("UpdateAssumeRolePolicy"))?;
         Self::sync_policies(env, spec, deps, &policy_list(&old.inputs["managed_policies"])).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let iam = &env.ctx.iam;
+        let iam = &env.ctx.iam();
         if let Ok(a) = iam.list_attached_role_policies().role_name(&rec.id).send().await {
             for p in a.attached_policies() {
                 if let Some(arn) = p.policy_arn() {
@@ -161,7 +161,7 @@ impl Kind<AwsContext> for Role {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam.get_role().role_name(spec.str("name")).send().await {
+        match env.ctx.iam().get_role().role_name(spec.str("name")).send().await {
             Ok(o) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", o.role().map(|r| r.arn()).unwrap_or_default()))),
             Err(e) if no_such(&e) => Ok(None),
             Err(e) => Err(op("GetRole")(e)),
@@ -184,7 +184,7 @@ impl Kind<AwsContext> for InstanceProfile {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let iam = &env.ctx.iam;
+        let iam = &env.ctx.iam();
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let out = iam.create_instance_profile().instance_profile_name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateInstanceProfile"))?;
         let arn = out.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
@@ -199,7 +199,7 @@ impl Kind<AwsContext> for InstanceProfile {
         Ok(rec.with("role", role))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam.get_instance_profile().instance_profile_name(&rec.id).send().await {
+        match env.ctx.iam().get_instance_profile().instance_profile_name(&rec.id).send().await {
             Ok(o) => {
                 let mut r = rec.clone();
                 let roles: Vec<String> = o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect()).unwrap_or_default();
@@ -211,7 +211,7 @@ impl Kind<AwsContext> for InstanceProfile {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let iam = &env.ctx.iam;
+        let iam = &env.ctx.iam();
         let o = iam.get_instance_profile().instance_profile_name(&old.id).send().await.map_err(op("GetInstanceProfile"))?;
         let role = &super::dep_of_kind(deps, "iam_role")?.id;
         let roles: Vec<String> = o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect()).unwrap_or_default();
@@ -224,7 +224,7 @@ impl Kind<AwsContext> for InstanceProfile {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("role", role))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let iam = &env.ctx.iam;
+        let iam = &env.ctx.iam();
         if let Ok(o) = iam.get_instance_profile().instance_profile_name(&rec.id).send().await {
             for r in o.instance_profile().map(|p| p.roles().to_vec()).unwrap_or_default() {
                 let _ = iam.remove_role_from_instance_profile().instance_profile_name(&rec.id).role_name(r.role_name()).send().await;
@@ -237,7 +237,7 @@ impl Kind<AwsContext> for InstanceProfile {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam.get_instance_profile().instance_profile_name(spec.str("name")).send().await {
+        match env.ctx.iam().get_instance_profile().instance_profile_name(spec.str("name")).send().await {
             Ok(o) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", o.instance_profile().map(|p| p.arn()).unwrap_or_default()))),
             Err(e) if no_such(&e) => Ok(None),
             Err(e) => Err(op("GetInstanceProfile")(e)),

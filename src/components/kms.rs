@@ -20,7 +20,7 @@ fn key_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e
 impl Key {
     /// The key the alias names, unless it is scheduled for deletion.
     async fn by_alias(env: &E, alias: &str) -> Result<Option<String>, OpError> {
-        let mut pages = env.ctx.kms.list_aliases().into_paginator().send();
+        let mut pages = env.ctx.kms().list_aliases().into_paginator().send();
         while let Some(p) = pages.next().await {
             for a in p.map_err(op("ListAliases"))?.aliases() {
                 if a.alias_name() == Some(alias) {
@@ -34,18 +34,18 @@ impl Key {
     /// it is scheduled for deletion.
     async fn by_tags(env: &E, key: &str) -> Result<Option<String>, OpError> {
         use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
-        let mut pages = env.ctx.kms.list_keys().into_paginator().send();
+        let mut pages = env.ctx.kms().list_keys().into_paginator().send();
         while let Some(p) = pages.next().await {
             for k in p.map_err(op("ListKeys"))?.keys() {
                 let Some(id) = k.key_id() else { continue };
-                let tags = match env.ctx.kms.list_resource_tags().key_id(id).send().await {
+                let tags = match env.ctx.kms().list_resource_tags().key_id(id).send().await {
                     Ok(t) => t,
                     // AWS-managed keys refuse it: not ours.
                     Err(_) => continue,
                 };
                 let has = |k: &str, v: &str| tags.tags().iter().any(|t| t.tag_key() == k && t.tag_value() == v);
                 if has(TAG_STACK_ID, &env.stack_id) && has(TAG_COMPONENT, key) {
-                    let d = env.ctx.kms.describe_key().key_id(id).send().await.map_err(op("DescribeKey"))?;
+                    let d = env.ctx.kms().describe_key().key_id(id).send().await.map_err(op("DescribeKey"))?;
                     if d.key_metadata().and_then(|m| m.key_state()) != Some(&KeyState::PendingDeletion) {
                         return Ok(Some(id.to_string()));
                     }
@@ -56,9 +56,9 @@ impl Key {
     }
     async fn set_rotation(env: &E, id: &str, on: bool) -> Result<(), OpError> {
         if on {
-            env.ctx.kms.enable_key_rotation().key_id(id).send().await.map_err(op("EnableKeyRotation"))?;
+            env.ctx.kms().enable_key_rotation().key_id(id).send().await.map_err(op("EnableKeyRotation"))?;
         } else {
-            env.ctx.kms.disable_key_rotation().key_id(id).send().await.map_err(op("DisableKeyRotation"))?;
+            env.ctx.kms().disable_key_rotation().key_id(id).send().await.map_err(op("DisableKeyRotation"))?;
         }
         Ok(())
     }
@@ -77,16 +77,16 @@ impl Kind<AwsContext> for Key {
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let tags = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build()).collect::<Result<Vec<_>, _>>().map_err(bad("tag"))?;
-        let o = env.ctx.kms.create_key().description(spec.str("description")).set_tags(Some(tags)).send().await.map_err(op("CreateKey"))?;
+        let o = env.ctx.kms().create_key().description(spec.str("description")).set_tags(Some(tags)).send().await.map_err(op("CreateKey"))?;
         let meta = o.key_metadata().ok_or_else(|| OpError::new("CreateKey returned no key"))?;
         let rec = Record::new(self.name(), meta.key_id(), spec.inputs.clone()).with("arn", meta.arn().unwrap_or_default());
         // From here on the key exists: every failure records it.
         Self::set_rotation(env, meta.key_id(), spec.input("rotation").as_bool().unwrap_or(true)).await.map_err(|e| e.partial(rec.clone()))?;
-        env.ctx.kms.create_alias().alias_name(spec.str("alias")).target_key_id(meta.key_id()).send().await.map_err(|e| op("CreateAlias")(e).partial(rec.clone()))?;
+        env.ctx.kms().create_alias().alias_name(spec.str("alias")).target_key_id(meta.key_id()).send().await.map_err(|e| op("CreateAlias")(e).partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let o = match env.ctx.kms.describe_key().key_id(&rec.id).send().await {
+        let o = match env.ctx.kms().describe_key().key_id(&rec.id).send().await {
             Ok(o) => o,
             Err(e) if key_missing(&e) => return Ok(None),
             Err(e) => return Err(op("DescribeKey")(e)),
@@ -96,7 +96,7 @@ impl Kind<AwsContext> for Key {
             return Ok(None);
         }
         let mut r = rec.clone();
-        let rot = env.ctx.kms.get_key_rotation_status().key_id(&rec.id).send().await.map_err(op("GetKeyRotationStatus"))?;
+        let rot = env.ctx.kms().get_key_rotation_status().key_id(&rec.id).send().await.map_err(op("GetKeyRotationStatus"))?;
         r.inputs["rotation"] = json!(rot.key_rotation_enabled());
         if Self::by_alias(env, rec.inputs["alias"].as_str().unwrap_or_default()).await?.as_deref() != Some(rec.id.as_str()) {
             r.inputs["alias"] = serde_json::Value::Null;
@@ -108,14 +108,14 @@ impl Kind<AwsContext> for Key {
         Self::set_rotation(env, &old.id, spec.input("rotation").as_bool().unwrap_or(true)).await?;
         if old.inputs["alias"].is_null() {
             // The alias was removed out of band: put it back.
-            env.ctx.kms.create_alias().alias_name(spec.str("alias")).target_key_id(&old.id).send().await.map_err(op("CreateAlias"))?;
+            env.ctx.kms().create_alias().alias_name(spec.str("alias")).target_key_id(&old.id).send().await.map_err(op("CreateAlias"))?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         if let Some(alias) = rec.inputs["alias"].as_str() {
             if Self::by_alias(env, alias).await?.as_deref() == Some(rec.id.as_str()) {
-                match env.ctx.kms.delete_alias().alias_name(alias).send().await {
+                match env.ctx.kms().delete_alias().alias_name(alias).send().await {
                     Ok(_) => {}
                     Err(e) if key_missing(&e) => {}
                     Err(e) => return Err(op("DeleteAlias")(e)),
@@ -125,7 +125,7 @@ impl Kind<AwsContext> for Key {
         // Scheduled, not immediate: snapshots and replicas encrypted with
         // the key stay readable during the window, and it can be cancelled.
         let days = rec.inputs["deletion_window_days"].as_i64().unwrap_or(30) as i32;
-        match env.ctx.kms.schedule_key_deletion().key_id(&rec.id).pending_window_in_days(days).send().await {
+        match env.ctx.kms().schedule_key_deletion().key_id(&rec.id).pending_window_in_days(days).send().await {
             Ok(_) => Ok(()),
             Err(e) if key_missing(&e) || crate::aws::code_in(&e, &["KMSInvalidStateException"]) => Ok(()),
             Err(e) => Err(op("ScheduleKeyDeletion")(e)),

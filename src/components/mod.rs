@@ -204,7 +204,7 @@ pub mod mocked {
     macro_rules! env_over {
         ($field:ident, $krate:ident, $rules:expr) => {{
             let mut ctx = crate::provider::AwsContext::for_tests();
-            ctx.$field = $crate::components::mocked::client!($krate, $rules);
+            ctx.clients.$field = std::sync::OnceLock::from($crate::components::mocked::client!($krate, $rules));
             $crate::components::mocked::env(ctx, std::time::Duration::from_secs(60))
         }};
     }

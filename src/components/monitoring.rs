@@ -17,15 +17,15 @@ pub struct Topic;
 
 impl Topic {
     async fn subscribe_missing(env: &E, arn: &str, emails: &[String]) -> Result<(), OpError> {
-        let l = env.ctx.sns.list_subscriptions_by_topic().topic_arn(arn).send().await.map_err(op("ListSubscriptionsByTopic"))?;
+        let l = env.ctx.sns().list_subscriptions_by_topic().topic_arn(arn).send().await.map_err(op("ListSubscriptionsByTopic"))?;
         let have: Vec<String> = l.subscriptions().iter().filter_map(|s| s.endpoint().map(str::to_string)).collect();
         for e in emails.iter().filter(|e| !have.contains(e)) {
-            env.ctx.sns.subscribe().topic_arn(arn).protocol("email").endpoint(e).send().await.map_err(op("Subscribe"))?;
+            env.ctx.sns().subscribe().topic_arn(arn).protocol("email").endpoint(e).send().await.map_err(op("Subscribe"))?;
         }
         for s in l.subscriptions() {
             if let (Some(ep), Some(sarn)) = (s.endpoint(), s.subscription_arn()) {
                 if !emails.iter().any(|e| e == ep) && sarn.starts_with("arn:") {
-                    env.ctx.sns.unsubscribe().subscription_arn(sarn).send().await.map_err(op("Unsubscribe"))?;
+                    env.ctx.sns().unsubscribe().subscription_arn(sarn).send().await.map_err(op("Unsubscribe"))?;
                 }
             }
         }
@@ -50,17 +50,17 @@ impl Kind<AwsContext> for Topic {
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let tags: Vec<aws_sdk_sns::types::Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build().ok()).collect();
-        let out = env.ctx.sns.create_topic().name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateTopic"))?;
+        let out = env.ctx.sns().create_topic().name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateTopic"))?;
         let arn = out.topic_arn().unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
         Self::subscribe_missing(env, &arn, &emails(spec)).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.sns.get_topic_attributes().topic_arn(&rec.id).send().await {
+        match env.ctx.sns().get_topic_attributes().topic_arn(&rec.id).send().await {
             Ok(_) => {
                 let mut r = rec.clone();
-                let l = env.ctx.sns.list_subscriptions_by_topic().topic_arn(&rec.id).send().await.map_err(op("ListSubscriptionsByTopic"))?;
+                let l = env.ctx.sns().list_subscriptions_by_topic().topic_arn(&rec.id).send().await.map_err(op("ListSubscriptionsByTopic"))?;
                 let mut have: Vec<String> = l.subscriptions().iter().filter_map(|s| s.endpoint().map(str::to_string)).collect();
                 have.sort();
                 r.inputs["emails"] = json!(have);
@@ -75,14 +75,14 @@ impl Kind<AwsContext> for Topic {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        if let Ok(l) = env.ctx.sns.list_subscriptions_by_topic().topic_arn(&rec.id).send().await {
+        if let Ok(l) = env.ctx.sns().list_subscriptions_by_topic().topic_arn(&rec.id).send().await {
             for s in l.subscriptions() {
                 if let Some(sarn) = s.subscription_arn().filter(|a| a.starts_with("arn:")) {
-                    let _ = env.ctx.sns.unsubscribe().subscription_arn(sarn).send().await;
+                    let _ = env.ctx.sns().unsubscribe().subscription_arn(sarn).send().await;
                 }
             }
         }
-        match env.ctx.sns.delete_topic().topic_arn(&rec.id).send().await {
+        match env.ctx.sns().delete_topic().topic_arn(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if code_in(&e, &["NotFound", "NotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteTopic")(e)),
@@ -149,7 +149,7 @@ impl Kind<AwsContext> for Budget {
         // next one can prove is its own (the engine's find runs first).
         let tags = spec_tags(env, spec).into_iter().map(|(k, v)| ResourceTag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>().map_err(bad("tag"))?;
         env.ctx
-            .budgets
+            .budgets()
             .create_budget()
             .account_id(&env.ctx.account_id)
             .budget(Self::budget(spec)?)
@@ -161,7 +161,7 @@ impl Kind<AwsContext> for Budget {
         Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.budgets.describe_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
+        match env.ctx.budgets().describe_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
             Ok(o) => {
                 let mut r = rec.clone();
                 if let Some(amount) = o.budget().and_then(|b| b.budget_limit()).map(|l| l.amount()) {
@@ -179,11 +179,11 @@ impl Kind<AwsContext> for Budget {
         if spec.inputs == old.inputs {
             return Ok(Record { id: spec.str("name").to_string(), ..old.clone() });
         }
-        env.ctx.budgets.update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(spec)?).send().await.map_err(op("UpdateBudget"))?;
+        env.ctx.budgets().update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(spec)?).send().await.map_err(op("UpdateBudget"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.budgets.delete_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
+        match env.ctx.budgets().delete_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if code_in(&e, &["NotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteBudget")(e)),
@@ -213,7 +213,7 @@ impl MetricAlarm {
         use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         env.ctx
-            .cloudwatch
+            .cloudwatch()
             .put_metric_alarm()
             .alarm_name(spec.str("name"))
             .alarm_description(format!("awsstack {}: {}", env.stack_id, spec.key))
@@ -253,7 +253,7 @@ impl Kind<AwsContext> for MetricAlarm {
         Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.cloudwatch.describe_alarms().alarm_names(&rec.id).send().await.map_err(op("DescribeAlarms"))?;
+        let o = env.ctx.cloudwatch().describe_alarms().alarm_names(&rec.id).send().await.map_err(op("DescribeAlarms"))?;
         Ok(o.metric_alarms().first().map(|a| {
             let mut r = rec.clone();
             r.inputs["threshold"] = json!(a.threshold());
@@ -268,7 +268,7 @@ impl Kind<AwsContext> for MetricAlarm {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        env.ctx.cloudwatch.delete_alarms().alarm_names(&rec.id).send().await.map_err(op("DeleteAlarms"))?;
+        env.ctx.cloudwatch().delete_alarms().alarm_names(&rec.id).send().await.map_err(op("DeleteAlarms"))?;
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -328,7 +328,7 @@ impl Kind<AwsContext> for InstanceSchedule {
                 |e| code_in(e, &["ValidationException"]) && format!("{e:?}").contains("role"),
                 || {
                     env.ctx
-                        .scheduler
+                        .scheduler()
                         .create_schedule()
                         .name(spec.str("name"))
                         .schedule_expression(spec.str("expression"))
@@ -347,7 +347,7 @@ impl Kind<AwsContext> for InstanceSchedule {
         Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.scheduler.get_schedule().name(&rec.id).send().await {
+        match env.ctx.scheduler().get_schedule().name(&rec.id).send().await {
             Ok(o) => {
                 let mut r = rec.clone();
                 r.inputs["expression"] = json!(o.schedule_expression());
@@ -365,7 +365,7 @@ impl Kind<AwsContext> for InstanceSchedule {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let (fw, target) = Self::parts(env, spec, deps)?;
         env.ctx
-            .scheduler
+            .scheduler()
             .update_schedule()
             .name(&old.id)
             .schedule_expression(spec.str("expression"))
@@ -380,7 +380,7 @@ impl Kind<AwsContext> for InstanceSchedule {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.scheduler.delete_schedule().name(&rec.id).send().await {
+        match env.ctx.scheduler().delete_schedule().name(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if code_in(&e, &["ResourceNotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteSchedule")(e)),
@@ -391,7 +391,7 @@ impl Kind<AwsContext> for InstanceSchedule {
         self.read(env, &probe).await
     }
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
-        match env.ctx.scheduler.get_schedule().name(&found.id).send().await {
+        match env.ctx.scheduler().get_schedule().name(&found.id).send().await {
             Ok(o) => Ok(o.description().and_then(|d| d.strip_prefix("awsstack ")).and_then(|d| d.split_once(':')).map(|(id, _)| id.to_string())),
             Err(e) if code_in(&e, &["ResourceNotFoundException"]) => Ok(None),
             Err(e) => Err(op("GetSchedule")(e)),

@@ -22,7 +22,7 @@ fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &a
 }
 
 async fn describe_vpc(ctx: &AwsContext, id: &str) -> Result<Option<aws_sdk_ec2::types::Vpc>, OpError> {
-    match ctx.ec2.describe_vpcs().vpc_ids(id).send().await {
+    match ctx.ec2().describe_vpcs().vpc_ids(id).send().await {
         Ok(o) => Ok(o.vpcs().first().cloned()),
         Err(e) if missing(&e) => Ok(None),
         Err(e) => Err(op("DescribeVpcs")(e)),
@@ -30,7 +30,7 @@ async fn describe_vpc(ctx: &AwsContext, id: &str) -> Result<Option<aws_sdk_ec2::
 }
 
 async fn describe_subnet(ctx: &AwsContext, id: &str) -> Result<Option<Subnet>, OpError> {
-    match ctx.ec2.describe_subnets().subnet_ids(id).send().await {
+    match ctx.ec2().describe_subnets().subnet_ids(id).send().await {
         Ok(o) => Ok(o.subnets().first().cloned()),
         Err(e) if missing(&e) => Ok(None),
         Err(e) => Err(op("DescribeSubnets")(e)),
@@ -160,7 +160,7 @@ pub async fn check(ctx: &AwsContext, vpc_attribute: &'static str, vpc: &str, gro
     let found: BTreeMap<String, Subnet> = if ids.is_empty() {
         BTreeMap::new()
     } else {
-        match ctx.ec2.describe_subnets().filters(Filter::builder().name("subnet-id").set_values(Some(ids.iter().map(|i| i.to_string()).collect())).build()).send().await {
+        match ctx.ec2().describe_subnets().filters(Filter::builder().name("subnet-id").set_values(Some(ids.iter().map(|i| i.to_string()).collect())).build()).send().await {
             Ok(o) => o.subnets().iter().map(|s| (s.subnet_id().unwrap_or_default().to_string(), s.clone())).collect(),
             Err(e) => {
                 d.error_at(Path::attr(vpc_attribute), "Cannot check the subnets", op("DescribeSubnets")(e).message);
@@ -227,7 +227,7 @@ pub async fn check(ctx: &AwsContext, vpc_attribute: &'static str, vpc: &str, gro
 
 async fn route_tables(ctx: &AwsContext, vpc: &str) -> Result<Vec<RouteTable>, OpError> {
     let mut out = vec![];
-    let mut pages = ctx.ec2.describe_route_tables().filters(Filter::builder().name("vpc-id").values(vpc).build()).into_paginator().send();
+    let mut pages = ctx.ec2().describe_route_tables().filters(Filter::builder().name("vpc-id").values(vpc).build()).into_paginator().send();
     while let Some(p) = pages.next().await {
         out.extend(p.map_err(op("DescribeRouteTables"))?.route_tables().iter().cloned());
     }
@@ -280,7 +280,7 @@ pub enum ZoneSource {
 /// ap-northeast-1 no `b`) is refused on `attribute` before anything is
 /// created, instead of failing the first CreateSubnet mid-apply.
 pub async fn check_zones(ctx: &AwsContext, attribute: &str, zones: &[String], source: ZoneSource) -> Diagnostics {
-    match ctx.ec2.describe_availability_zones().send().await {
+    match ctx.ec2().describe_availability_zones().send().await {
         Ok(o) => {
             // Local and Wavelength zones carry no subnets of a stack's VPC.
             let offered: Vec<(String, String)> = o

@@ -38,7 +38,7 @@ impl Kind<AwsContext> for Repository {
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let o = env
             .ctx
-            .ecr
+            .ecr()
             .create_repository()
             .repository_name(spec.str("name"))
             .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(spec.input("scan_on_push").as_bool().unwrap_or(true)).build())
@@ -50,7 +50,7 @@ impl Kind<AwsContext> for Repository {
         Ok(self.record(spec.inputs.clone(), r))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ecr.describe_repositories().repository_names(&rec.id).send().await {
+        match env.ctx.ecr().describe_repositories().repository_names(&rec.id).send().await {
             Ok(o) => Ok(o.repositories().first().map(|r| {
                 let mut n = self.record(rec.inputs.clone(), r);
                 n.inputs["scan_on_push"] = json!(r.image_scanning_configuration().map(|c| c.scan_on_push()).unwrap_or(false));
@@ -63,7 +63,7 @@ impl Kind<AwsContext> for Repository {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecr::types::ImageScanningConfiguration;
         env.ctx
-            .ecr
+            .ecr()
             .put_image_scanning_configuration()
             .repository_name(&old.id)
             .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(spec.input("scan_on_push").as_bool().unwrap_or(true)).build())
@@ -74,7 +74,7 @@ impl Kind<AwsContext> for Repository {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // Images go with the repository: they are the stack's build output.
-        match env.ctx.ecr.delete_repository().repository_name(&rec.id).force(true).send().await {
+        match env.ctx.ecr().delete_repository().repository_name(&rec.id).force(true).send().await {
             Ok(_) => Ok(()),
             Err(e) if repo_not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteRepository")(e)),
@@ -91,16 +91,16 @@ pub struct LogGroup;
 
 impl LogGroup {
     async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>, OpError> {
-        let o = env.ctx.logs.describe_log_groups().log_group_name_prefix(name).send().await.map_err(op("DescribeLogGroups"))?;
+        let o = env.ctx.logs().describe_log_groups().log_group_name_prefix(name).send().await.map_err(op("DescribeLogGroups"))?;
         Ok(o.log_groups().iter().find(|g| g.log_group_name() == Some(name)).cloned())
     }
     async fn set_retention(env: &E, spec: &Spec) -> Result<(), OpError> {
         match spec.input("retention_days").as_i64() {
             Some(d) if d > 0 => {
-                env.ctx.logs.put_retention_policy().log_group_name(spec.str("name")).retention_in_days(d as i32).send().await.map_err(op("PutRetentionPolicy"))?;
+                env.ctx.logs().put_retention_policy().log_group_name(spec.str("name")).retention_in_days(d as i32).send().await.map_err(op("PutRetentionPolicy"))?;
             }
             _ => {
-                env.ctx.logs.delete_retention_policy().log_group_name(spec.str("name")).send().await.map_err(op("DeleteRetentionPolicy"))?;
+                env.ctx.logs().delete_retention_policy().log_group_name(spec.str("name")).send().await.map_err(op("DeleteRetentionPolicy"))?;
             }
         }
         Ok(())
@@ -120,7 +120,7 @@ impl Kind<AwsContext> for LogGroup {
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let name = spec.str("name");
-        env.ctx.logs.create_log_group().log_group_name(name).set_tags(Some(spec_tags(env, spec).into_iter().collect())).send().await.map_err(op("CreateLogGroup"))?;
+        env.ctx.logs().create_log_group().log_group_name(name).set_tags(Some(spec_tags(env, spec).into_iter().collect())).send().await.map_err(op("CreateLogGroup"))?;
         let arn = format!("arn:aws:logs:{}:{}:log-group:{}", env.ctx.region, env.ctx.account_id, name);
         let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn);
         Self::set_retention(env, spec).await.map_err(|e| e.partial(rec.clone()))?;
@@ -138,7 +138,7 @@ impl Kind<AwsContext> for LogGroup {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.logs.delete_log_group().log_group_name(&rec.id).send().await {
+        match env.ctx.logs().delete_log_group().log_group_name(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::code_in(&e, &["ResourceNotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteLogGroup")(e)),

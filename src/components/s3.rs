@@ -33,7 +33,7 @@ impl Bucket {
         }
     }
     async fn configure(env: &E, spec: &Spec, kms_key: Option<&str>) -> Result<(), OpError> {
-        let s3 = &env.ctx.s3;
+        let s3 = &env.ctx.s3();
         let name = spec.str("name");
         s3.put_bucket_versioning()
             .bucket(name)
@@ -97,7 +97,7 @@ fn force_destroy(rec: &Record) -> bool {
 /// How many object versions and delete markers the bucket holds (one page:
 /// up to 1000), 0 when it no longer exists.
 async fn object_count(env: &E, bucket: &str) -> Result<usize, OpError> {
-    match env.ctx.s3.list_object_versions().bucket(bucket).max_keys(1000).send().await {
+    match env.ctx.s3().list_object_versions().bucket(bucket).max_keys(1000).send().await {
         Ok(l) => Ok(l.versions().len() + l.delete_markers().len()),
         Err(e) if missing(&e) => Ok(0),
         Err(e) => Err(op("ListObjectVersions")(e)),
@@ -116,7 +116,7 @@ impl Kind<AwsContext> for Bucket {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let s3 = &env.ctx.s3;
+        let s3 = &env.ctx.s3();
         let kms_key = Self::kms_key(spec, deps)?;
         let name = spec.str("name");
         // Tagged in the create call itself, so that an object left by an
@@ -139,7 +139,7 @@ impl Kind<AwsContext> for Bucket {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.s3.head_bucket().bucket(&rec.id).send().await {
+        match env.ctx.s3().head_bucket().bucket(&rec.id).send().await {
             Ok(_) => {}
             Err(e) if missing(&e) => return Ok(None),
             Err(e) => return Err(op("HeadBucket")(e)),
@@ -147,14 +147,14 @@ impl Kind<AwsContext> for Bucket {
         let mut r = rec.clone();
         // An unreadable answer keeps the recorded value rather than failing
         // the whole refresh.
-        match env.ctx.s3.get_bucket_versioning().bucket(&rec.id).send().await {
+        match env.ctx.s3().get_bucket_versioning().bucket(&rec.id).send().await {
             Ok(v) => {
                 tracing::debug!(bucket = %rec.id, status = ?v.status(), "bucket versioning");
                 r.inputs["versioning"] = json!(v.status() == Some(&BucketVersioningStatus::Enabled));
             }
             Err(e) => tracing::warn!(bucket = %rec.id, "GetBucketVersioning: {}", crate::aws::error_text(&e)),
         }
-        if let Ok(lc) = env.ctx.s3.get_bucket_lifecycle_configuration().bucket(&rec.id).send().await {
+        if let Ok(lc) = env.ctx.s3().get_bucket_lifecycle_configuration().bucket(&rec.id).send().await {
             let days = lc.rules().iter().find(|x| x.id() == Some("backups-to-glacier")).and_then(|x| x.transitions().first()).and_then(|t| t.days());
             r.inputs["glacier_after_days"] = json!(days);
         } else {
@@ -181,7 +181,7 @@ impl Kind<AwsContext> for Bucket {
         }))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let s3 = &env.ctx.s3;
+        let s3 = &env.ctx.s3();
         // The plan refuses this already; this holds if the bucket filled
         // up since.
         if let Some(e) = self.delete_blocker(env, rec).await? {
@@ -217,7 +217,7 @@ impl Kind<AwsContext> for Bucket {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.s3.head_bucket().bucket(spec.str("name")).send().await {
+        match env.ctx.s3().head_bucket().bucket(spec.str("name")).send().await {
             Ok(_) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", format!("arn:aws:s3:::{}", spec.str("name"))))),
             Err(e) if missing(&e) => Ok(None),
             Err(e) => Err(op("HeadBucket")(e)),
@@ -275,7 +275,7 @@ impl Replication {
         env.retry(
             std::time::Duration::from_secs(60),
             |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidRequest", "AccessDenied"]),
-            || env.ctx.s3.put_bucket_replication().bucket(source).replication_configuration(conf.clone()).send(),
+            || env.ctx.s3().put_bucket_replication().bucket(source).replication_configuration(conf.clone()).send(),
         )
         .await
         .map_err(op("PutBucketReplication"))?;
@@ -294,7 +294,7 @@ impl Kind<AwsContext> for Replication {
         Ok(Record::new(self.name(), &source.id, spec.inputs.clone()).with("destination", super::dep(deps, spec.str("destination"))?.id.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.s3.get_bucket_replication().bucket(&rec.id).send().await {
+        match env.ctx.s3().get_bucket_replication().bucket(&rec.id).send().await {
             Ok(o) => {
                 let Some(c) = o.replication_configuration() else { return Ok(None) };
                 let Some(rule) = c.rules().iter().find(|r| r.id() == rec.inputs["rule_id"].as_str()) else { return Ok(None) };
@@ -325,7 +325,7 @@ impl Kind<AwsContext> for Replication {
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // Before either bucket goes: a bucket with a replication rule that
         // names a deleted destination fails its writes.
-        match env.ctx.s3.delete_bucket_replication().bucket(&rec.id).send().await {
+        match env.ctx.s3().delete_bucket_replication().bucket(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::code_in(&e, &["NoSuchBucket"]) || missing(&e) => Ok(()),
             Err(e) => Err(op("DeleteBucketReplication")(e)),

@@ -49,7 +49,7 @@ impl Secret {
     }
 
     async fn current_value(env: &E, id: &str) -> Result<Option<String>, OpError> {
-        match env.ctx.secrets.get_secret_value().secret_id(id).send().await {
+        match env.ctx.secrets().get_secret_value().secret_id(id).send().await {
             Ok(o) => Ok(o.secret_string().map(str::to_string)),
             // A secret created without a value has no version yet; a
             // deleted one refuses reads.
@@ -78,7 +78,7 @@ impl Kind<AwsContext> for Secret {
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         let o = env
             .ctx
-            .secrets
+            .secrets()
             .create_secret()
             .name(spec.str("name"))
             .description(spec.str("description"))
@@ -91,7 +91,7 @@ impl Kind<AwsContext> for Secret {
         Ok(self.record(spec, o.arn().unwrap_or_default()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let d = match env.ctx.secrets.describe_secret().secret_id(&rec.id).send().await {
+        let d = match env.ctx.secrets().describe_secret().secret_id(&rec.id).send().await {
             Ok(d) => d,
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(op("DescribeSecret")(e)),
@@ -109,7 +109,7 @@ impl Kind<AwsContext> for Secret {
         Ok(Some(r))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        let sm = &env.ctx.secrets;
+        let sm = &env.ctx.secrets();
         sm.update_secret().secret_id(&old.id).description(spec.str("description")).send().await.map_err(op("UpdateSecret"))?;
         let current = Self::current_value(env, &old.id).await?;
         let wanted = match (&spec.secret, spec.input("generate").is_object()) {
@@ -129,13 +129,13 @@ impl Kind<AwsContext> for Secret {
         // AWS deletes a secret only once its replicas are gone.
         let regions: Vec<String> = rec.inputs["replica_regions"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_string)).collect();
         if !regions.is_empty() {
-            match env.ctx.secrets.remove_regions_from_replication().secret_id(&rec.id).set_remove_replica_regions(Some(regions)).send().await {
+            match env.ctx.secrets().remove_regions_from_replication().secret_id(&rec.id).set_remove_replica_regions(Some(regions)).send().await {
                 Ok(_) => {}
                 Err(e) if not_found(&e) || crate::aws::code_in(&e, &["InvalidParameterException"]) => {}
                 Err(e) => return Err(op("RemoveRegionsFromReplication")(e)),
             }
         }
-        let mut req = env.ctx.secrets.delete_secret().secret_id(&rec.id);
+        let mut req = env.ctx.secrets().delete_secret().secret_id(&rec.id);
         req = if days >= 7 { req.recovery_window_in_days(days) } else { req.force_delete_without_recovery(true) };
         match req.send().await {
             Ok(_) => Ok(()),
@@ -144,7 +144,7 @@ impl Kind<AwsContext> for Secret {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let sm = &env.ctx.secrets;
+        let sm = &env.ctx.secrets();
         let d = match sm.describe_secret().secret_id(spec.str("name")).send().await {
             Ok(d) => d,
             Err(e) if not_found(&e) => return Ok(None),
@@ -196,7 +196,7 @@ impl DbConnection {
         v["host"] = json!(host);
         v["port"] = json!(port.parse::<i64>().unwrap_or(5432));
         v["url"] = json!(url);
-        env.ctx.secrets.put_secret_value().secret_id(&secret.id).secret_string(v.to_string()).send().await.map_err(op("PutSecretValue"))?;
+        env.ctx.secrets().put_secret_value().secret_id(&secret.id).secret_string(v.to_string()).send().await.map_err(op("PutSecretValue"))?;
         Ok(Record::new(self.name(), format!("{}#connection", secret.id), spec.inputs.clone()).with("secret_arn", &secret.id).with("host", host))
     }
 }
@@ -239,7 +239,7 @@ impl Kind<AwsContext> for DbConnection {
         let (Some(host), true) = (v["host"].as_str(), v["url"].is_string()) else {
             return Ok(None);
         };
-        let arn = match env.ctx.secrets.describe_secret().secret_id(spec.str("secret_name")).send().await {
+        let arn = match env.ctx.secrets().describe_secret().secret_id(spec.str("secret_name")).send().await {
             Ok(d) => d.arn().unwrap_or_default().to_string(),
             Err(e) => return Err(op("DescribeSecret")(e)),
         };

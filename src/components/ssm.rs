@@ -45,12 +45,12 @@ impl Kind<AwsContext> for Parameter {
         let name = spec.str("name");
         // Never overwrite: a parameter of that name that the engine's find
         // did not prove to be this stack's is someone else's.
-        env.ctx.ssm.put_parameter().name(name).value(value_of(spec)).r#type(ptype(spec)).set_tags(Some(tags)).send().await.map_err(op("PutParameter"))?;
+        env.ctx.ssm().put_parameter().name(name).value(value_of(spec)).r#type(ptype(spec)).set_tags(Some(tags)).send().await.map_err(op("PutParameter"))?;
         let arn = format!("arn:aws:ssm:{}:{}:parameter/{}", env.ctx.region, env.ctx.account_id, name.trim_start_matches('/'));
         Ok(Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ssm.get_parameter().name(&rec.id).with_decryption(true).send().await {
+        match env.ctx.ssm().get_parameter().name(&rec.id).with_decryption(true).send().await {
             Ok(o) => {
                 let mut r = rec.clone();
                 let v = o.parameter().and_then(|p| p.value()).unwrap_or_default();
@@ -68,11 +68,11 @@ impl Kind<AwsContext> for Parameter {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        env.ctx.ssm.put_parameter().name(&old.id).value(value_of(spec)).r#type(ptype(spec)).overwrite(true).send().await.map_err(op("PutParameter"))?;
+        env.ctx.ssm().put_parameter().name(&old.id).value(value_of(spec)).r#type(ptype(spec)).overwrite(true).send().await.map_err(op("PutParameter"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.ssm.delete_parameter().name(&rec.id).send().await {
+        match env.ctx.ssm().delete_parameter().name(&rec.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteParameter")(e)),

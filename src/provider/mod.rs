@@ -9,30 +9,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, RwLock};
 use tokio::sync::watch;
 
-/// Services whose endpoint can be overridden in `endpoints { ... }`.
-pub const SERVICES: &[&str] = &[
-    "budgets",
-    "cloudwatch",
-    "dlm",
-    "ec2",
-    "ecr",
-    "ecs",
-    "eks",
-    "elasticache",
-    "elbv2",
-    "iam",
-    "kms",
-    "logs",
-    "rds",
-    "route53",
-    "s3",
-    "scheduler",
-    "secretsmanager",
-    "sns",
-    "ssm",
-    "sts",
-];
-
 /// What every region's clients are built from: one SDK configuration
 /// (credentials, retries, one HTTP client with its connection pool and TLS
 /// configuration), the endpoint overrides, and the contexts built so far.
@@ -44,81 +20,82 @@ pub struct ClientBase {
     regions: std::sync::Mutex<BTreeMap<String, Arc<AwsContext>>>,
 }
 
-/// Everything a stack needs to talk to AWS in one region. Adding a service
-/// is one field here, one line in `AwsContext::build` and one Cargo line.
+/// The services the stacks call, each as `accessor: crate = "endpoints key"`
+/// (plus how its configuration differs, if it does). Adding a service is
+/// one line here and one Cargo line: the accessor, its lazily built client
+/// and its `endpoints { ... }` attribute follow from this list.
+macro_rules! services {
+    ($( $field:ident : $krate:ident = $svc:literal $(, with $custom:expr)? ; )*) => {
+        /// Services whose endpoint can be overridden in `endpoints { ... }`.
+        pub const SERVICES: &[&str] = &[$($svc,)*];
+
+        /// One client per service, built on first use: a plan that only
+        /// reads EC2 builds no RDS or EKS client, in any region.
+        #[derive(Default)]
+        pub(crate) struct Clients {
+            $( pub(crate) $field: OnceLock<$krate::Client>, )*
+        }
+
+        impl AwsContext {
+            $(
+                #[doc = concat!("The `", $svc, "` client of this region (built on first use).")]
+                pub fn $field(&self) -> &$krate::Client {
+                    self.clients.$field.get_or_init(|| {
+                        let b = $krate::config::Builder::from(&self.config).interceptor(crate::aws::NameEndpointOnFailure);
+                        let b = match self.base.endpoints.get($svc) {
+                            Some(u) => b.endpoint_url(u),
+                            None => b,
+                        };
+                        $( let b = ($custom)(b, &*self.base); )?
+                        $krate::Client::from_conf(b.build())
+                    })
+                }
+            )*
+        }
+    };
+}
+
+services! {
+    budgets: aws_sdk_budgets = "budgets";
+    cloudwatch: aws_sdk_cloudwatch = "cloudwatch";
+    dlm: aws_sdk_dlm = "dlm";
+    ec2: aws_sdk_ec2 = "ec2";
+    ecr: aws_sdk_ecr = "ecr";
+    ecs: aws_sdk_ecs = "ecs";
+    eks: aws_sdk_eks = "eks";
+    elasticache: aws_sdk_elasticache = "elasticache";
+    elbv2: aws_sdk_elasticloadbalancingv2 = "elbv2";
+    iam: aws_sdk_iam = "iam";
+    kms: aws_sdk_kms = "kms";
+    logs: aws_sdk_cloudwatchlogs = "logs";
+    rds: aws_sdk_rds = "rds";
+    route53: aws_sdk_route53 = "route53";
+    s3: aws_sdk_s3 = "s3", with |b: aws_sdk_s3::config::Builder, base: &ClientBase| b.force_path_style(base.path_style);
+    scheduler: aws_sdk_scheduler = "scheduler";
+    secrets: aws_sdk_secretsmanager = "secretsmanager";
+    sns: aws_sdk_sns = "sns";
+    ssm: aws_sdk_ssm = "ssm";
+    sts: aws_sdk_sts = "sts";
+}
+
+/// Everything a stack needs to talk to AWS in one region: the region's SDK
+/// configuration and its clients (see `services!`).
 pub struct AwsContext {
     pub region: String,
     pub account_id: String,
     pub default_tags: BTreeMap<String, String>,
-    pub ec2: aws_sdk_ec2::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub ssm: aws_sdk_ssm::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub budgets: aws_sdk_budgets::Client,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub scheduler: aws_sdk_scheduler::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    pub ecr: aws_sdk_ecr::Client,
-    pub rds: aws_sdk_rds::Client,
-    pub elasticache: aws_sdk_elasticache::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub dlm: aws_sdk_dlm::Client,
-    pub eks: aws_sdk_eks::Client,
-    pub kms: aws_sdk_kms::Client,
-    pub route53: aws_sdk_route53::Client,
     pub cancel: watch::Receiver<bool>,
+    config: aws_config::SdkConfig,
+    pub(crate) clients: Clients,
     base: Arc<ClientBase>,
 }
 
 impl AwsContext {
-    /// The clients of `region`, from the shared base configuration.
+    /// The context of `region`, from the shared base configuration; its
+    /// clients are built when first called.
     fn build(base: Arc<ClientBase>, region: &str, account_id: String, default_tags: BTreeMap<String, String>, cancel: watch::Receiver<bool>) -> AwsContext {
         let config = base.config.to_builder().region(Region::new(region.to_string())).build();
-        macro_rules! client {
-            ($krate:ident, $svc:literal) => {{
-                let mut b = $krate::config::Builder::from(&config).interceptor(crate::aws::NameEndpointOnFailure);
-                if let Some(u) = base.endpoints.get($svc) {
-                    b = b.endpoint_url(u);
-                }
-                $krate::Client::from_conf(b.build())
-            }};
-        }
-        let s3 = {
-            let mut b = aws_sdk_s3::config::Builder::from(&config).force_path_style(base.path_style).interceptor(crate::aws::NameEndpointOnFailure);
-            if let Some(u) = base.endpoints.get("s3") {
-                b = b.endpoint_url(u);
-            }
-            aws_sdk_s3::Client::from_conf(b.build())
-        };
-        AwsContext {
-            region: region.to_string(),
-            account_id,
-            default_tags,
-            ec2: client!(aws_sdk_ec2, "ec2"),
-            iam: client!(aws_sdk_iam, "iam"),
-            s3,
-            ssm: client!(aws_sdk_ssm, "ssm"),
-            sns: client!(aws_sdk_sns, "sns"),
-            budgets: client!(aws_sdk_budgets, "budgets"),
-            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
-            scheduler: client!(aws_sdk_scheduler, "scheduler"),
-            ecs: client!(aws_sdk_ecs, "ecs"),
-            elbv2: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
-            ecr: client!(aws_sdk_ecr, "ecr"),
-            rds: client!(aws_sdk_rds, "rds"),
-            elasticache: client!(aws_sdk_elasticache, "elasticache"),
-            secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
-            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
-            dlm: client!(aws_sdk_dlm, "dlm"),
-            eks: client!(aws_sdk_eks, "eks"),
-            kms: client!(aws_sdk_kms, "kms"),
-            route53: client!(aws_sdk_route53, "route53"),
-            cancel,
-            base,
-        }
+        AwsContext { region: region.to_string(), account_id, default_tags, cancel, config, clients: Clients::default(), base }
     }
 
     /// This account's context in another region, built on first use and
@@ -322,18 +299,16 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
     let endpoints: BTreeMap<String, String> =
         SERVICES.iter().filter_map(|svc| c.get("endpoints").get(svc).as_str().or(c.get("endpoint").as_str()).map(|u| (svc.to_string(), u.to_string()))).collect();
     let path_style = endpoints.contains_key("s3") || std::env::var("AWS_ENDPOINT_URL").is_ok() || std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
-    let sts = {
-        let mut b = aws_sdk_sts::config::Builder::from(&config).interceptor(crate::aws::NameEndpointOnFailure);
-        if let Some(u) = endpoints.get("sts") {
-            b = b.endpoint_url(u);
-        }
-        aws_sdk_sts::Client::from_conf(b.build())
-    };
+    let base = Arc::new(ClientBase { config, endpoints, path_style, regions: Default::default() });
+    let default_tags =
+        c.get("default_tags").get("tags").as_map().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default();
+    let mut ctx = AwsContext::build(base.clone(), &region, String::new(), default_tags, cancel);
     let skip = c.get("skip_credentials_validation").as_bool().unwrap_or(false);
-    let account_id = match sts.get_caller_identity().send().await {
+    ctx.account_id = match ctx.sts().get_caller_identity().send().await {
         Ok(o) => o.account().unwrap_or_default().to_string(),
         Err(e) if !skip => {
-            let where_ = endpoints
+            let where_ = base
+                .endpoints
                 .get("sts")
                 .cloned()
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL_STS").ok())
@@ -348,10 +323,7 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
         }
         Err(_) => String::new(),
     };
-    let default_tags =
-        c.get("default_tags").get("tags").as_map().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default();
-    let base = Arc::new(ClientBase { config, endpoints, path_style, regions: Default::default() });
-    Ok(AwsContext::build(base, &region, account_id, default_tags, cancel))
+    Ok(ctx)
 }
 
 #[cfg(test)]

@@ -891,7 +891,7 @@ impl<S: Stack> StackResource<S> {
     /// read back from AWS.
     async fn import_config(&self, ctx: &AwsContext, id: &str) -> Result<Value, String> {
         let name = manifest_name(id);
-        let o = ctx.ssm.get_parameter().name(&name).send().await.map_err(|e| {
+        let o = ctx.ssm().get_parameter().name(&name).send().await.map_err(|e| {
             if crate::aws::is_not_found(&e) {
                 format!("no awsstack stack with id {id:?} in {}: the parameter {name} does not exist", ctx.region)
             } else {

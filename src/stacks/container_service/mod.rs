@@ -951,7 +951,7 @@ impl Stack for ContainerService {
             let mut restored = BTreeMap::new();
             for n in names {
                 let o =
-                    ctx.secrets.get_secret_value().secret_id(format!("{id}-{n}")).send().await.map_err(|e| format!("reading secret {id}-{n}: {}", crate::aws::error_text(&e)))?;
+                    ctx.secrets().get_secret_value().secret_id(format!("{id}-{n}")).send().await.map_err(|e| format!("reading secret {id}-{n}: {}", crate::aws::error_text(&e)))?;
                 restored.insert(n, Value::str(o.secret_string().unwrap_or_default()));
             }
             config.set_attr("app_secret_values", Value::Map(restored));

@@ -710,7 +710,7 @@ impl Stack for DockerHost {
             let mut restored = BTreeMap::new();
             for n in names {
                 let o = ctx
-                    .ssm
+                    .ssm()
                     .get_parameter()
                     .name(format!("/{project}/{n}"))
                     .with_decryption(true)
