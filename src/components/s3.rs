@@ -332,3 +332,80 @@ impl Kind<AwsContext> for Replication {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_s3::operation::list_object_versions::{ListObjectVersionsError, ListObjectVersionsOutput};
+    use aws_sdk_s3::types::{DeleteMarkerEntry, ObjectVersion};
+    use aws_sdk_s3::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(s3, aws_sdk_s3, rules)
+    }
+
+    fn bucket(force_destroy: bool) -> Record {
+        Record::new("s3_bucket", "kauri-prod-123456789012", json!({"name": "kauri-prod-123456789012", "force_destroy": force_destroy}))
+    }
+
+    fn versions(n: usize) -> ListObjectVersionsOutput {
+        let mut o = ListObjectVersionsOutput::builder();
+        for i in 0..n {
+            o = o.versions(ObjectVersion::builder().key(format!("backups/{i}.sql.gz")).version_id(format!("v{i}")).build());
+        }
+        o.delete_markers(DeleteMarkerEntry::builder().key("backups/old.sql.gz").version_id("dm").build()).build()
+    }
+
+    #[tokio::test]
+    async fn a_bucket_holding_objects_is_not_emptied_without_force_destroy() {
+        let list = mock!(Client::list_object_versions).then_output(|| versions(2));
+        let delete_objects = mock!(Client::delete_objects).then_output(|| aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput::builder().build());
+        let e = Bucket.delete(&env_over(&[&list, &delete_objects]), &bucket(false)).await.unwrap_err();
+        assert!(e.message.contains("holds 3 objects") && e.message.contains("Nothing was deleted"), "{}", e.message);
+        assert_eq!(e.attribute.as_deref(), Some("force_destroy"));
+        assert_eq!(delete_objects.num_calls(), 0, "not one object deleted");
+    }
+
+    #[tokio::test]
+    async fn with_force_destroy_every_version_goes_then_the_bucket() {
+        // The calls in order: list, delete that page, list (empty), delete the bucket.
+        let list = mock!(Client::list_object_versions).then_output(|| versions(2));
+        let listed_empty = mock!(Client::list_object_versions).then_output(|| ListObjectVersionsOutput::builder().build());
+        let delete_objects = mock!(Client::delete_objects)
+            .match_requests(|r| r.delete().map(|d| d.objects().len()) == Some(3))
+            .then_output(|| aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput::builder().build());
+        let delete_bucket = mock!(Client::delete_bucket)
+            .match_requests(|r| r.bucket() == Some("kauri-prod-123456789012"))
+            .then_output(|| aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build());
+        Bucket.delete(&env_over(&[&list, &delete_objects, &listed_empty, &delete_bucket]), &bucket(true)).await.unwrap();
+        assert_eq!((list.num_calls(), delete_objects.num_calls(), listed_empty.num_calls(), delete_bucket.num_calls()), (1, 1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_bucket_already_gone_is_deleted() {
+        // Counted for the destroy check, then listed to be emptied: gone both times.
+        let list = mock!(Client::list_object_versions)
+            .sequence()
+            .error(|| ListObjectVersionsError::generic(ErrorMetadata::builder().code("NoSuchBucket").message("The specified bucket does not exist").build()))
+            .times(2)
+            .build();
+        let delete_bucket = mock!(Client::delete_bucket).then_output(|| aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build());
+        Bucket.delete(&env_over(&[&list, &delete_bucket]), &bucket(false)).await.unwrap();
+        assert_eq!((list.num_calls(), delete_bucket.num_calls()), (2, 0));
+    }
+
+    #[tokio::test]
+    async fn a_name_another_account_holds_is_neither_free_nor_adopted() {
+        // HeadBucket answers 403 for a bucket of another account: find must
+        // not take that for "absent" (a create would fail later) nor adopt it.
+        let head = mock!(Client::head_bucket).sequence().http_status(403, None).build();
+        let spec = Spec::new("bucket", "s3_bucket", json!({"name": "kauri-prod-123456789012"}));
+        let e = Bucket.find(&env_over(&[&head]), &spec).await.unwrap_err();
+        assert!(e.message.contains("HeadBucket"), "{}", e.message);
+        let gone = mock!(Client::head_bucket).sequence().http_status(404, None).build();
+        assert!(Bucket.find(&env_over(&[&gone]), &spec).await.unwrap().is_none());
+    }
+}
