@@ -244,3 +244,77 @@ impl Kind<AwsContext> for InstanceProfile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_iam::operation::get_role::GetRoleOutput;
+    use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
+    use aws_sdk_iam::types::{AttachedPolicy, Role as IamRole};
+    use aws_sdk_iam::Client;
+    use aws_smithy_mocks::{mock, Rule};
+
+    const OURS_BEFORE: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+    const OURS_NOW: &str = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy";
+    const THEIRS: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(iam, aws_sdk_iam, rules)
+    }
+
+    fn attached(arns: &'static [&'static str]) -> impl Fn() -> ListAttachedRolePoliciesOutput + Send + Sync {
+        move || ListAttachedRolePoliciesOutput::builder().set_attached_policies(Some(arns.iter().map(|a| AttachedPolicy::builder().policy_arn(*a).build()).collect())).build()
+    }
+
+    fn role(policies: &[&str]) -> Record {
+        Record::new("iam_role", "kauri-prod-host", json!({"name": "kauri-prod-host", "trust_service": "ec2.amazonaws.com", "managed_policies": policies}))
+    }
+
+    #[tokio::test]
+    async fn an_update_detaches_only_what_the_stack_attached_before() {
+        // The stack attached OURS_BEFORE, now declares OURS_NOW; another
+        // Terraform resource attached THEIRS: it stays.
+        let trust = mock!(Client::update_assume_role_policy).then_output(|| aws_sdk_iam::operation::update_assume_role_policy::UpdateAssumeRolePolicyOutput::builder().build());
+        let list = mock!(Client::list_attached_role_policies).then_output(attached(&[OURS_BEFORE, THEIRS]));
+        let attach = mock!(Client::attach_role_policy)
+            .match_requests(|r| r.policy_arn() == Some(OURS_NOW))
+            .then_output(|| aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput::builder().build());
+        let detach = mock!(Client::detach_role_policy)
+            .match_requests(|r| r.policy_arn() == Some(OURS_BEFORE))
+            .then_output(|| aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput::builder().build());
+        let no_inline = mock!(Client::delete_role_policy).then_output(|| aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput::builder().build());
+        let env = env_over(&[&trust, &list, &attach, &detach, &no_inline]);
+        let spec = Spec::new("role.host", "iam_role", role(&[OURS_NOW]).inputs);
+        let rec = Role.update(&env, &spec, &role(&[OURS_BEFORE]), &Records::new()).await.unwrap();
+        assert_eq!((attach.num_calls(), detach.num_calls()), (1, 1), "one attach, one detach: THEIRS was not detached");
+        assert_eq!(rec.inputs["managed_policies"], json!([OURS_NOW]));
+    }
+
+    #[tokio::test]
+    async fn read_shows_a_declared_policy_detached_and_ignores_foreign_ones() {
+        let get = || {
+            GetRoleOutput::builder()
+                .role(
+                    IamRole::builder()
+                        .role_name("kauri-prod-host")
+                        .arn("arn:aws:iam::123456789012:role/kauri-prod-host")
+                        .path("/")
+                        .role_id("AROA1")
+                        .create_date(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        };
+        // Both declared attached, plus a foreign one: no drift.
+        let (g1, l1) = (mock!(Client::get_role).then_output(get), mock!(Client::list_attached_role_policies).then_output(attached(&[OURS_BEFORE, OURS_NOW, THEIRS])));
+        let r = Role.read(&env_over(&[&g1, &l1]), &role(&[OURS_BEFORE, OURS_NOW])).await.unwrap().unwrap();
+        assert_eq!(r.inputs["managed_policies"], json!([OURS_BEFORE, OURS_NOW]));
+        assert_eq!(r.out("arn"), "arn:aws:iam::123456789012:role/kauri-prod-host");
+        // One declared policy detached out of band: drift, the rest unchanged.
+        let (g2, l2) = (mock!(Client::get_role).then_output(get), mock!(Client::list_attached_role_policies).then_output(attached(&[OURS_NOW, THEIRS])));
+        let r = Role.read(&env_over(&[&g2, &l2]), &role(&[OURS_BEFORE, OURS_NOW])).await.unwrap().unwrap();
+        assert_eq!(r.inputs["managed_policies"], json!([OURS_NOW]));
+    }
+}
