@@ -198,9 +198,9 @@ pub mod mocked {
     }
     pub(crate) use client;
 
-    /// The environment of stack "s" with one service's client (the context's
-    /// field `$field`, of crate `$krate`) answered by `rules`, a minute to
-    /// finish.
+    /// The environment of stack "s" with one service's client (the one the
+    /// context's `$field()` returns, of crate `$krate`) answered by `rules`,
+    /// a minute to finish.
     macro_rules! env_over {
         ($field:ident, $krate:ident, $rules:expr) => {{
             let mut ctx = crate::provider::AwsContext::for_tests();
