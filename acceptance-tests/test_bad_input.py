@@ -25,12 +25,15 @@ def test_shrinking_data_volume_is_refused_before_any_change(fresh_emulator, work
     assert leftovers(fresh_emulator, "badinput-dev") == []
 
 
-def test_zones_the_region_does_not_offer_are_refused_at_plan_with_reads_only(fresh_emulator, workdir):
-    """Default zone letters (a, b, c) that a region does not offer, and a
-    configured zone it does not have: refused at plan on the attribute that
-    decides them, after one read-only DescribeAvailabilityZones per region,
-    instead of a CreateSubnet failing mid-apply. ap-northeast-1 has no `b`,
-    us-west-1 no `c` (in moto as for most real accounts)."""
+def test_zones_are_looked_up_when_unset_and_refused_when_not_offered(fresh_emulator, workdir):
+    """Unset zones are looked up at plan (one read-only
+    DescribeAvailabilityZones per region) and kept: in ap-northeast-1,
+    which has no `b`, a new container service takes `a` and `c`, and the
+    second plan keeps them. A region with fewer zones than the stack needs,
+    and configured zones the region does not offer, are refused at plan on
+    the attribute that decides them, with reads only, instead of a
+    CreateSubnet failing mid-apply (us-west-1 has two zones, in moto as for
+    most real accounts)."""
     import re
 
     from fault_proxy import MUTATING, FaultProxy
@@ -54,24 +57,32 @@ def test_zones_the_region_does_not_offer_are_refused_at_plan_with_reads_only(fre
         (workdir / "main.tf").write_text(CONFIG_HEADER + service.format(""))
         tf.init()
         cases = [
-            # The defaults: no source line to quote, the attribute named in the text.
-            (service.format(""), "ap-northeast-1", "ap-northeast-1b", "`availability_zones` is unset", None),
-            (service.format('availability_zones = ["ap-northeast-1a", "ap-northeast-1b"]'), "ap-northeast-1", "ap-northeast-1b", "Choose zones of that list", "availability_zones"),
-            ('resource "awsstack_multi_region_platform" "p" {\n  project_name     = "zoned"\n  secondary_region = "us-west-1"\n}\n', "eu-west-1", "us-west-1c", "`secondary_availability_zones` is unset", None),
-            ('resource "awsstack_docker_host" "x" {\n  project_name      = "zoned"\n  ami_id            = "ami-12c6146b"\n  availability_zone = "eu-west-1d"\n}\n', "eu-west-1", "eu-west-1d", "Choose zones of that list", "availability_zone"),
+            (service.format('availability_zones = ["ap-northeast-1a", "ap-northeast-1b"]'), "ap-northeast-1", "Availability zone not offered", "no zone ap-northeast-1b", "availability_zones"),
+            ('resource "awsstack_multi_region_platform" "p" {\n  project_name     = "zoned"\n  secondary_region = "us-west-1"\n}\n', "eu-west-1", "Not enough availability zones", "us-west-1 offers this account 2 available zones (us-west-1a, us-west-1b)", None),
+            ('resource "awsstack_docker_host" "x" {\n  project_name      = "zoned"\n  ami_id            = "ami-12c6146b"\n  availability_zone = "eu-west-1d"\n}\n', "eu-west-1", "Availability zone not offered", "no zone eu-west-1d", "availability_zone"),
         ]
-        for body, region, zone, how, attribute in cases:
+        for body, region, summary, detail, attribute in cases:
             p = plan(body, region)
             assert p.returncode == 1, p.stdout + p.stderr
             text = " ".join(p.stderr.split())  # Terraform wraps the detail
-            assert "Availability zone not offered" in text and f"no zone {zone}" in text and how in text, p.stderr
+            assert summary in text and detail in text, p.stderr
             if attribute:
-                after = p.stderr.split("Availability zone not offered", 1)[1]
+                after = p.stderr.split(summary, 1)[1]
                 assert re.search(rf"^\s*\d+:\s+{attribute}\s+=", after, re.M), p.stderr
-        # Zones the region offers: the plan goes ahead.
-        p = plan(service.format('availability_zones = ["ap-northeast-1a", "ap-northeast-1c"]'), "ap-northeast-1")
-        assert p.returncode == 2 and "Availability zone" not in p.stderr, p.stdout + p.stderr
-        assert "DescribeAvailabilityZones" in proxy.calls, proxy.calls
         assert emu.client("ec2", "ap-northeast-1").describe_vpcs(Filters=[{"Name": "tag-key", "Values": ["awsstack:stack-id"]}])["Vpcs"] == []
+        # Unset in ap-northeast-1: the plan shows the looked-up zones, the
+        # apply builds there, and they are kept.
+        p = plan(service.format(""), "ap-northeast-1")
+        assert p.returncode == 2 and '"ap-northeast-1a"' in p.stdout and '"ap-northeast-1c"' in p.stdout, p.stdout + p.stderr
+        assert "DescribeAvailabilityZones" in proxy.calls, proxy.calls
+        tf.apply()
+        state = tf.state()["values"]["root_module"]["resources"][0]["values"]
+        assert state["availability_zones"] == ["ap-northeast-1a", "ap-northeast-1c"], state["availability_zones"]
+        subnets = emu.client("ec2", "ap-northeast-1").describe_subnets(Filters=[{"Name": "tag-key", "Values": ["awsstack:stack-id"]}])["Subnets"]
+        assert sorted({s["AvailabilityZone"] for s in subnets}) == ["ap-northeast-1a", "ap-northeast-1c"], subnets
+        p = tf.plan()
+        assert p.returncode == 0, p.stdout
+        tf.destroy()
+        assert leftovers(emu, "zoned-dev", region="ap-northeast-1") == []
     finally:
         proxy.stop()

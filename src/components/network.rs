@@ -8,7 +8,7 @@ use super::op;
 use super::E;
 use crate::engine::{Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
-use crate::schema::Diagnostics;
+use crate::schema::{Diagnostic, Diagnostics};
 use crate::value::Path;
 use aws_sdk_ec2::types::{Filter, RouteTable, Subnet};
 use serde_json::json;
@@ -303,6 +303,40 @@ pub async fn check_zones(ctx: &AwsContext, attribute: &str, zones: &[String], so
     }
 }
 
+/// The zones of the context's region a new network takes when its zones
+/// are unset: the first `count` available zones by name (not Local or
+/// Wavelength zones), from one DescribeAvailabilityZones. ap-northeast-1
+/// gives `a` and `c` where fixed letters would have asked for a `b` it
+/// does not have. An error names the attribute when the region offers
+/// fewer than `count`.
+pub async fn default_zones(ctx: &AwsContext, attribute: &str, count: usize) -> Result<Vec<String>, Diagnostic> {
+    let o = ctx.ec2().describe_availability_zones().send().await.map_err(|e| {
+        Diagnostic::error("Cannot look up the availability zones", format!("{}; set `{attribute}` to choose them.", op("DescribeAvailabilityZones")(e).message))
+            .at(Path::attr(attribute))
+    })?;
+    let mut names: Vec<String> = o
+        .availability_zones()
+        .iter()
+        .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone") && z.state().is_none_or(|s| s.as_str() == "available"))
+        .filter_map(|z| z.zone_name().map(str::to_string))
+        .collect();
+    names.sort();
+    if names.len() < count {
+        return Err(Diagnostic::error(
+            "Not enough availability zones",
+            format!(
+                "{} offers this account {} available zones ({}); the stack spreads over {count}. Choose another region. Nothing was created.",
+                ctx.region,
+                names.len(),
+                names.join(", ")
+            ),
+        )
+        .at(Path::attr(attribute)));
+    }
+    names.truncate(count);
+    Ok(names)
+}
+
 /// Errors for zones `region` does not offer, warnings for offered zones
 /// that are not `available` (impaired: the stack keeps what it has there).
 fn zone_diags(region: &str, attribute: &str, zones: &[String], source: ZoneSource, offered: &[(String, String)]) -> Diagnostics {
@@ -397,5 +431,37 @@ mod tests {
         assert_eq!(keys["private"], vec!["subnet.private.subnet-c"], "a repeated id is one reference");
         assert!(specs.iter().all(|s| s.kind == EXISTING_VPC || (s.kind == EXISTING_SUBNET && s.input("vpc") == "vpc-1" && s.deps[0].0 == "vpc")));
         assert_eq!(specs.iter().find(|s| s.key == "subnet.private.subnet-c").unwrap().named_by, Some("private_subnet_ids"));
+    }
+
+    fn described(zones: &[(&str, &str, &str)]) -> aws_sdk_ec2::operation::describe_availability_zones::DescribeAvailabilityZonesOutput {
+        use aws_sdk_ec2::types::{AvailabilityZone, AvailabilityZoneState};
+        let mut o = aws_sdk_ec2::operation::describe_availability_zones::DescribeAvailabilityZonesOutput::builder();
+        for (name, state, kind) in zones {
+            o = o.availability_zones(AvailabilityZone::builder().zone_name(*name).state(AvailabilityZoneState::from(*state)).zone_type(*kind).build());
+        }
+        o.build()
+    }
+
+    #[tokio::test]
+    async fn default_zones_are_the_first_available_ones_by_name() {
+        use aws_smithy_mocks::mock;
+        // ap-northeast-1 has no `b`; an impaired zone and a Local Zone are skipped.
+        let answer = || {
+            described(&[
+                ("ap-northeast-1d", "available", "availability-zone"),
+                ("ap-northeast-1a", "impaired", "availability-zone"),
+                ("ap-northeast-1-tpe-1a", "available", "local-zone"),
+                ("ap-northeast-1c", "available", "availability-zone"),
+            ])
+        };
+        let describe = mock!(aws_sdk_ec2::Client::describe_availability_zones).then_output(answer);
+        let env = super::super::mocked::env_over!(ec2, aws_sdk_ec2, &[&describe]);
+        assert_eq!(default_zones(&env.ctx, "availability_zones", 2).await.unwrap(), vec!["ap-northeast-1c", "ap-northeast-1d"]);
+        // Three wanted, two offered: refused on the attribute, naming them.
+        let describe = mock!(aws_sdk_ec2::Client::describe_availability_zones).then_output(answer);
+        let env = super::super::mocked::env_over!(ec2, aws_sdk_ec2, &[&describe]);
+        let e = default_zones(&env.ctx, "secondary_availability_zones", 3).await.unwrap_err();
+        assert_eq!(e.summary, "Not enough availability zones");
+        assert!(e.detail.contains("2 available zones (ap-northeast-1c, ap-northeast-1d)") && e.detail.contains("over 3"), "{}", e.detail);
     }
 }

@@ -32,6 +32,10 @@ pub struct Attribute {
     /// stack's own): the stack sees the configuration's value, never the
     /// prior state's computed one that Terraform proposes in its place.
     pub from_config: bool,
+    /// Optional; unset, the provider looks the value up once, when the
+    /// stack is created, and keeps it (so it is computed, and part of the
+    /// import manifest).
+    pub looked_up: bool,
 }
 
 impl Attribute {
@@ -48,6 +52,7 @@ impl Attribute {
             default: None,
             write_only: false,
             from_config: false,
+            looked_up: false,
         }
     }
     pub fn required(name: &'static str, ty: Type, description: &'static str) -> Self {
@@ -83,6 +88,13 @@ impl Attribute {
         self.optional = true;
         self.computed = true;
         self.from_config = true;
+        self
+    }
+    /// Optional, looked up when unset and then kept (see the field).
+    pub fn looked_up(mut self) -> Self {
+        self.optional = true;
+        self.computed = true;
+        self.looked_up = true;
         self
     }
     pub fn force_new(mut self) -> Self {

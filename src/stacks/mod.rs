@@ -122,8 +122,9 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
     let mut m = serde_json::Map::new();
     for a in &schema.block.attributes {
         // Computed values (including optional ones the provider computes
-        // when unset) are rebuilt from the components on import.
-        if a.computed && a.default.is_none() && !a.from_config {
+        // when unset) are rebuilt from the components on import; looked-up
+        // ones (zones) are kept as they were settled.
+        if a.computed && a.default.is_none() && !a.from_config && !a.looked_up {
             continue;
         }
         // Write-only values exist in the configuration only.
@@ -307,6 +308,46 @@ impl<S: Stack> StackResource<S> {
                 "{what}. Moving a live stack between its own network and an existing one (or between two existing ones) would replace everything placed in it (load balancer, tasks, database, cache, instance), so awsstack refuses it and nothing was changed. Put the previous value back; to move, create a new stack in the other network and migrate to it."
             );
             d.push(at_attribute(Diagnostic::error(format!("Cannot move {key} to another network"), detail), attribute));
+        }
+        d
+    }
+
+    /// Zones left unset are settled here, so that the plan shows them and a
+    /// change in the region's zone list never moves a live network: a new
+    /// stack takes the region's first available zones (one read-only
+    /// DescribeAvailabilityZones), a stack created before zones were stored
+    /// keeps the default letters it was built with. Unset zones of an
+    /// existing network (the stack builds none) end as null at apply.
+    async fn settle_zones(&self, ctx: &Arc<AwsContext>, prior: &Value, v: &mut Value, at_apply: bool) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        // The zone attributes are the schema's looked-up ones.
+        let open: Vec<&str> = self.stack.schema().block.attributes.iter().filter(|a| a.looked_up).map(|a| a.name).filter(|a| v.get(a).is_null() || v.get(a).is_unknown()).collect();
+        if open.is_empty() {
+            return d;
+        }
+        let mut unset = v.clone();
+        for a in &open {
+            unset.set_attr(a, Value::Null);
+        }
+        let mut settled = Vec::new();
+        for n in self.stack.network_zones(&unset, &ctx.region) {
+            if n.source != crate::components::network::ZoneSource::Default || !open.contains(&n.attribute) {
+                continue;
+            }
+            let zones =
+                if !prior.is_null() { Ok(n.zones) } else { crate::components::network::default_zones(&ctx.clone().region_context(&n.region), n.attribute, n.zones.len()).await };
+            match zones {
+                Ok(z) => {
+                    v.set_attr(n.attribute, Value::string_list(z));
+                    settled.push(n.attribute);
+                }
+                Err(e) => d.push(e),
+            }
+        }
+        if at_apply {
+            for a in open.iter().filter(|a| !settled.contains(a)) {
+                v.set_attr(a, Value::Null);
+            }
         }
         d
     }
@@ -557,6 +598,16 @@ impl<S: Stack> Resource for StackResource<S> {
         let block = &self.stack.schema().block;
         let mut planned = req.proposed_new_state.clone();
         apply_defaults(block, &mut planned);
+        // With a value of the configuration still unknown (a region, a
+        // VPC id), the zones are settled at apply.
+        if let (Ok(ctx), false) = (self.shared.context(), planned.contains_unknown()) {
+            {
+                let d = self.settle_zones(&ctx, &req.prior_state, &mut planned, false).await;
+                if d.has_errors() {
+                    return PlanResponse { diagnostics: d, ..resp };
+                }
+            }
+        }
         // What the stack is built from: the plan with the write-only values
         // of the configuration, which never go back to Terraform.
         crate::schema::null_write_only(block, &mut planned);
@@ -732,7 +783,14 @@ impl<S: Stack> Resource for StackResource<S> {
             return resp;
         }
 
-        let planned = req.planned_state.clone();
+        let mut planned = req.planned_state.clone();
+        let settled = self.settle_zones(&ctx, &req.prior_state, &mut planned, true).await;
+        if settled.has_errors() {
+            resp.diagnostics = settled;
+            resp.new_state = if req.prior_state.is_null() { Value::Null } else { req.prior_state };
+            resp.private = req.planned_private;
+            return resp;
+        }
         let which = if req.prior_state.is_null() { "create" } else { "update" };
         let env = self.env(ctx.clone(), &planned, which);
         let work = crate::schema::stack_view(&self.stack.schema().block, &planned, &req.config);
@@ -817,6 +875,9 @@ impl<S: Stack> Resource for StackResource<S> {
                 let mut s = state.clone();
                 let none = std::collections::BTreeSet::new();
                 self.stack.read_back(&mut s, &records);
+                // A stack created before its zones were stored: they are the
+                // default letters it was built with (no AWS call).
+                let _ = self.settle_zones(&ctx, &state, &mut s, true).await;
                 // The outputs follow what was read back (the region that
                 // writes now), not the state as it was.
                 let seen = s.clone();
