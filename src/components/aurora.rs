@@ -567,3 +567,58 @@ impl Kind<AwsContext> for Writer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_rds::operation::delete_global_cluster::{DeleteGlobalClusterError, DeleteGlobalClusterOutput};
+    use aws_sdk_rds::operation::describe_global_clusters::{DescribeGlobalClustersError, DescribeGlobalClustersOutput};
+    use aws_sdk_rds::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(rds, aws_sdk_rds, rules)
+    }
+
+    fn global() -> Record {
+        Record::new("rds_global_cluster", "luneo-prod-global", json!({"id": "luneo-prod-global", "deletion_protection": false}))
+    }
+
+    fn fault(code: &'static str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(code).build()
+    }
+
+    #[tokio::test]
+    async fn the_global_cluster_is_deleted_once_its_members_have_left() {
+        // A member still detaching: AWS refuses the delete for a little
+        // while (provider #26236); the delete is retried, then waited for.
+        let refused = mock!(Client::delete_global_cluster).then_error(|| DeleteGlobalClusterError::generic(fault("InvalidGlobalClusterStateFault")));
+        let deleted = mock!(Client::delete_global_cluster)
+            .match_requests(|r| r.global_cluster_identifier() == Some("luneo-prod-global"))
+            .then_output(|| DeleteGlobalClusterOutput::builder().build());
+        let gone = mock!(Client::describe_global_clusters).then_error(|| DescribeGlobalClustersError::generic(fault("GlobalClusterNotFoundFault")));
+        GlobalCluster.delete(&env_over(&[&refused, &deleted, &gone]), &global()).await.unwrap();
+        assert_eq!((refused.num_calls(), deleted.num_calls(), gone.num_calls()), (1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_global_cluster_already_gone_is_deleted() {
+        let gone = mock!(Client::delete_global_cluster).then_error(|| DeleteGlobalClusterError::generic(fault("GlobalClusterNotFoundFault")));
+        GlobalCluster.delete(&env_over(&[&gone]), &global()).await.unwrap();
+        assert_eq!(gone.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn deletion_protection_blocks_the_destroy_on_its_attribute() {
+        let protected = mock!(Client::describe_global_clusters).then_output(|| {
+            DescribeGlobalClustersOutput::builder()
+                .global_clusters(Global::builder().global_cluster_identifier("luneo-prod-global").status("available").deletion_protection(true).build())
+                .build()
+        });
+        let e = GlobalCluster.delete_blocker(&env_over(&[&protected]), &global()).await.unwrap().expect("refused");
+        assert!(e.message.contains("luneo-prod-global has deletion protection on: nothing was deleted"), "{}", e.message);
+        assert_eq!(e.attribute.as_deref(), Some("deletion_protection"));
+    }
+}
