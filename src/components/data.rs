@@ -503,3 +503,64 @@ impl Kind<AwsContext> for Redis {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput;
+    use aws_sdk_rds::operation::describe_db_instances::{DescribeDBInstancesError, DescribeDbInstancesOutput};
+    use aws_sdk_rds::types::DbInstance as RdsInstance;
+    use aws_sdk_rds::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(rds, aws_sdk_rds, rules)
+    }
+
+    fn database(final_snapshot: bool) -> Record {
+        Record::new("rds_instance", "kavak-agent-prod-db", json!({"identifier": "kavak-agent-prod-db", "final_snapshot": final_snapshot}))
+    }
+
+    fn gone() -> Rule {
+        mock!(Client::describe_db_instances)
+            .then_error(|| DescribeDBInstancesError::generic(ErrorMetadata::builder().code("DBInstanceNotFound").message("DBInstance kavak-agent-prod-db not found.").build()))
+    }
+
+    #[tokio::test]
+    async fn production_keeps_a_final_snapshot_and_its_backups() {
+        let delete = mock!(Client::delete_db_instance)
+            .match_requests(|r| {
+                r.skip_final_snapshot() == Some(false)
+                    && r.final_db_snapshot_identifier().is_some_and(|s| s.starts_with("kavak-agent-prod-db-final-"))
+                    && r.delete_automated_backups() == Some(false)
+            })
+            .then_output(|| DeleteDbInstanceOutput::builder().build());
+        let gone = gone();
+        DbInstance.delete(&env_over(&[&delete, &gone]), &database(true)).await.unwrap();
+        assert_eq!((delete.num_calls(), gone.num_calls()), (1, 1), "deleted with a snapshot, then waited for until gone");
+    }
+
+    #[tokio::test]
+    async fn ephemeral_deletes_without_a_snapshot() {
+        let delete = mock!(Client::delete_db_instance)
+            .match_requests(|r| r.skip_final_snapshot() == Some(true) && r.final_db_snapshot_identifier().is_none())
+            .then_output(|| DeleteDbInstanceOutput::builder().build());
+        let gone = gone();
+        DbInstance.delete(&env_over(&[&delete, &gone]), &database(false)).await.unwrap();
+        assert_eq!(delete.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_database_being_deleted_is_not_taken_for_the_stacks() {
+        // A namesake on its way out (an earlier stack's) is not adopted as
+        // this stack's database.
+        let deleting = mock!(Client::describe_db_instances).then_output(|| {
+            DescribeDbInstancesOutput::builder().db_instances(RdsInstance::builder().db_instance_identifier("kavak-agent-prod-db").db_instance_status("deleting").build()).build()
+        });
+        let spec = Spec::new("db", "rds_instance", database(true).inputs);
+        assert!(DbInstance.find(&env_over(&[&deleting]), &spec).await.unwrap().is_none());
+        assert_eq!(deleting.num_calls(), 1);
+    }
+}
