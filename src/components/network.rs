@@ -280,47 +280,48 @@ pub enum ZoneSource {
 /// ap-northeast-1 no `b`) is refused on `attribute` before anything is
 /// created, instead of failing the first CreateSubnet mid-apply.
 pub async fn check_zones(ctx: &AwsContext, attribute: &str, zones: &[String], source: ZoneSource) -> Diagnostics {
-    match ctx.ec2().describe_availability_zones().send().await {
-        Ok(o) => {
-            // Local and Wavelength zones carry no subnets of a stack's VPC.
-            let offered: Vec<(String, String)> = o
-                .availability_zones()
-                .iter()
-                .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone"))
-                .map(|z| (z.zone_name().unwrap_or_default().to_string(), z.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "available".into())))
-                .collect();
-            zone_diags(&ctx.region, attribute, zones, source, &offered)
-        }
+    match offered_zones(ctx).await {
+        Ok(offered) => zone_diags(&ctx.region, attribute, zones, source, offered),
         Err(e) => {
             let mut d = Diagnostics::default();
-            d.warning_at(
-                Path::attr(attribute),
-                "Cannot check the availability zones",
-                format!("{}; the zones {} are used unchecked.", op("DescribeAvailabilityZones")(e).message, zones.join(", ")),
-            );
+            d.warning_at(Path::attr(attribute), "Cannot check the availability zones", format!("{}; the zones {} are used unchecked.", e.message, zones.join(", ")));
             d
         }
     }
 }
 
+/// The zones the context's region offers this account, as (name, state),
+/// by name; Local and Wavelength zones carry no subnets of a stack's VPC
+/// and are left out. One DescribeAvailabilityZones per region and provider
+/// process: a failure is not kept, the next caller asks again.
+pub async fn offered_zones(ctx: &AwsContext) -> Result<&[(String, String)], OpError> {
+    let zones = ctx
+        .offered_zones
+        .get_or_try_init(|| async {
+            let o = ctx.ec2().describe_availability_zones().send().await.map_err(op("DescribeAvailabilityZones"))?;
+            let mut offered: Vec<(String, String)> = o
+                .availability_zones()
+                .iter()
+                .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone"))
+                .map(|z| (z.zone_name().unwrap_or_default().to_string(), z.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "available".into())))
+                .collect();
+            offered.sort();
+            Ok::<_, OpError>(offered)
+        })
+        .await?;
+    Ok(zones)
+}
+
 /// The zones of the context's region a new network takes when its zones
-/// are unset: the first `count` available zones by name (not Local or
-/// Wavelength zones), from one DescribeAvailabilityZones. ap-northeast-1
+/// are unset: the first `count` available zones by name. ap-northeast-1
 /// gives `a` and `c` where fixed letters would have asked for a `b` it
 /// does not have. An error names the attribute when the region offers
 /// fewer than `count`.
 pub async fn default_zones(ctx: &AwsContext, attribute: &str, count: usize) -> Result<Vec<String>, Diagnostic> {
-    let o = ctx.ec2().describe_availability_zones().send().await.map_err(|e| {
-        Diagnostic::error("Cannot look up the availability zones", format!("{}; set `{attribute}` to choose them.", op("DescribeAvailabilityZones")(e).message))
-            .at(Path::attr(attribute))
-    })?;
-    let mut names: Vec<String> = o
-        .availability_zones()
-        .iter()
-        .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone") && z.state().is_none_or(|s| s.as_str() == "available"))
-        .filter_map(|z| z.zone_name().map(str::to_string))
-        .collect();
-    names.sort();
+    let offered = offered_zones(ctx)
+        .await
+        .map_err(|e| Diagnostic::error("Cannot look up the availability zones", format!("{}; set `{attribute}` to choose them.", e.message)).at(Path::attr(attribute)))?;
+    let names: Vec<String> = offered.iter().filter(|(_, state)| state == "available").map(|(name, _)| name.clone()).collect();
     if names.len() < count {
         return Err(Diagnostic::error(
             "Not enough availability zones",
@@ -333,8 +334,7 @@ pub async fn default_zones(ctx: &AwsContext, attribute: &str, count: usize) -> R
         )
         .at(Path::attr(attribute)));
     }
-    names.truncate(count);
-    Ok(names)
+    Ok(names.into_iter().take(count).collect())
 }
 
 /// Errors for zones `region` does not offer, warnings for offered zones
@@ -456,7 +456,11 @@ mod tests {
         };
         let describe = mock!(aws_sdk_ec2::Client::describe_availability_zones).then_output(answer);
         let env = super::super::mocked::env_over!(ec2, aws_sdk_ec2, &[&describe]);
-        assert_eq!(default_zones(&env.ctx, "availability_zones", 2).await.unwrap(), vec!["ap-northeast-1c", "ap-northeast-1d"]);
+        let zones = default_zones(&env.ctx, "availability_zones", 2).await.unwrap();
+        assert_eq!(zones, vec!["ap-northeast-1c", "ap-northeast-1d"]);
+        // The plan's zone check that follows asks AWS nothing more.
+        assert!(check_zones(&env.ctx, "availability_zones", &zones, ZoneSource::List).await.0.is_empty());
+        assert_eq!(describe.num_calls(), 1, "one DescribeAvailabilityZones for the lookup and the check");
         // Three wanted, two offered: refused on the attribute, naming them.
         let describe = mock!(aws_sdk_ec2::Client::describe_availability_zones).then_output(answer);
         let env = super::super::mocked::env_over!(ec2, aws_sdk_ec2, &[&describe]);

@@ -87,6 +87,10 @@ pub struct AwsContext {
     pub cancel: watch::Receiver<bool>,
     config: aws_config::SdkConfig,
     pub(crate) clients: Clients,
+    /// The zones this region offers the account, as (name, state): read
+    /// once per provider process (`network::offered_zones`), so settling a
+    /// stack's zones and checking them share one DescribeAvailabilityZones.
+    pub(crate) offered_zones: tokio::sync::OnceCell<Vec<(String, String)>>,
     base: Arc<ClientBase>,
 }
 
@@ -95,7 +99,7 @@ impl AwsContext {
     /// clients are built when first called.
     fn build(base: Arc<ClientBase>, region: &str, account_id: String, default_tags: BTreeMap<String, String>, cancel: watch::Receiver<bool>) -> AwsContext {
         let config = base.config.to_builder().region(Region::new(region.to_string())).build();
-        AwsContext { region: region.to_string(), account_id, default_tags, cancel, config, clients: Clients::default(), base }
+        AwsContext { region: region.to_string(), account_id, default_tags, cancel, config, clients: Clients::default(), offered_zones: Default::default(), base }
     }
 
     /// This account's context in another region, built on first use and

@@ -601,11 +601,9 @@ impl<S: Stack> Resource for StackResource<S> {
         // With a value of the configuration still unknown (a region, a
         // VPC id), the zones are settled at apply.
         if let (Ok(ctx), false) = (self.shared.context(), planned.contains_unknown()) {
-            {
-                let d = self.settle_zones(&ctx, &req.prior_state, &mut planned, false).await;
-                if d.has_errors() {
-                    return PlanResponse { diagnostics: d, ..resp };
-                }
+            let d = self.settle_zones(&ctx, &req.prior_state, &mut planned, false).await;
+            if d.has_errors() {
+                return PlanResponse { diagnostics: d, ..resp };
             }
         }
         // What the stack is built from: the plan with the write-only values
@@ -877,6 +875,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 self.stack.read_back(&mut s, &records);
                 // A stack created before its zones were stored: they are the
                 // default letters it was built with (no AWS call).
+                // (With a prior state nothing is looked up: no error.)
                 let _ = self.settle_zones(&ctx, &state, &mut s, true).await;
                 // The outputs follow what was read back (the region that
                 // writes now), not the state as it was.
