@@ -258,3 +258,104 @@ impl Kind<AwsContext> for FailoverRecord {
         Ok(set.starts_with(&format!("{}-", env.stack_id)).then(|| env.stack_id.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
+    use aws_sdk_route53::operation::get_change::GetChangeOutput;
+    use aws_sdk_route53::operation::list_health_checks::ListHealthChecksOutput;
+    use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
+    use aws_sdk_route53::types::{ChangeInfo, ChangeStatus, HealthCheck as Check};
+    use aws_smithy_mocks::{mock, Rule};
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(route53, aws_sdk_route53, rules)
+    }
+    fn check(id: &str, reference: &str) -> Check {
+        let config =
+            HealthCheckConfig::builder().r#type(HealthCheckType::Https).fully_qualified_domain_name("eu.luneo.example").resource_path("/health").port(443).build().unwrap();
+        Check::builder().id(id).caller_reference(reference).health_check_config(config).health_check_version(1).build().unwrap()
+    }
+    fn health_spec() -> Spec {
+        Spec::new("global/health.primary", "route53_health_check", json!({"fqdn": "eu.luneo.example", "path": "/health", "port": 443, "failure_threshold": 3, "interval": 30}))
+    }
+
+    #[tokio::test]
+    async fn a_health_check_is_found_by_its_caller_reference_marker_only() {
+        // Stack "s": its marker is "s/<key>/"; a stack "s-2" or a check made
+        // by hand with the same domain is not it.
+        let list = mock!(aws_sdk_route53::Client::list_health_checks).then_output(|| {
+            ListHealthChecksOutput::builder()
+                .health_checks(check("hc-other", "s-2/global/health.primary/abc"))
+                .health_checks(check("hc-hand", "console-1234"))
+                .health_checks(check("hc-1", "s/global/health.primary/0f3a"))
+                .marker("")
+                .is_truncated(false)
+                .max_items(100)
+                .build()
+                .unwrap()
+        });
+        let env = over(&[&list]);
+        let found = HealthCheck.find(&env, &health_spec()).await.unwrap().expect("the stack's check");
+        assert_eq!(found.id, "hc-1");
+        assert_eq!(found.inputs["path"], json!("/health"));
+        // The marker proves ownership before any tag was written.
+        assert_eq!(HealthCheck.owner(&env, &found).await.unwrap().as_deref(), Some("s"));
+    }
+
+    fn record_spec() -> Spec {
+        Spec::new(
+            "global/dns.primary",
+            "route53_failover_record",
+            json!({"zone_id": "Z1", "name": "app.luneo.example", "set_identifier": "s-primary", "failover": "PRIMARY", "value": "eu.luneo.example", "ttl": 60, "check": "health.primary"}),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_failover_record_is_created_never_upserted_and_waits_until_in_sync() {
+        let deps: Records = [("health.primary".to_string(), Record::new("route53_health_check", "hc-1", json!({})))].into();
+        let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+            .match_requests(|r| {
+                let c = &r.change_batch().unwrap().changes()[0];
+                c.action() == &ChangeAction::Create
+                    && c.resource_record_set().unwrap().health_check_id() == Some("hc-1")
+                    && c.resource_record_set().unwrap().name() == "app.luneo.example."
+            })
+            .then_output(|| {
+                ChangeResourceRecordSetsOutput::builder()
+                    .change_info(ChangeInfo::builder().id("C1").status(ChangeStatus::Pending).submitted_at(aws_smithy_types::DateTime::from_secs(0)).build().unwrap())
+                    .build()
+            });
+        let synced = mock!(aws_sdk_route53::Client::get_change).then_output(|| {
+            GetChangeOutput::builder()
+                .change_info(ChangeInfo::builder().id("C1").status(ChangeStatus::Insync).submitted_at(aws_smithy_types::DateTime::from_secs(0)).build().unwrap())
+                .build()
+        });
+        let r = FailoverRecord.create(&over(&[&change, &synced]), &record_spec(), &deps).await.unwrap();
+        assert_eq!(r.id, "Z1|app.luneo.example|CNAME|s-primary");
+        assert_eq!(synced.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_record_of_the_name_with_another_set_identifier_is_foreign_and_a_missing_one_is_not_deleted() {
+        let env = over(&[]);
+        let ours = Record::new("route53_failover_record", "Z1|app.luneo.example|CNAME|s-primary", json!({}));
+        assert_eq!(FailoverRecord.owner(&env, &ours).await.unwrap().as_deref(), Some("s"));
+        let theirs = Record::new("route53_failover_record", "Z1|app.luneo.example|CNAME|blue", json!({}));
+        assert_eq!(FailoverRecord.owner(&env, &theirs).await.unwrap(), None);
+        // Deleting a record already gone is done: played in order, a
+        // ChangeResourceRecordSets would find no rule and fail the test.
+        let listing = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(|| {
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(ResourceRecordSet::builder().name("app.luneo.example.").r#type(RrType::Cname).set_identifier("s-secondary").build().unwrap())
+                .is_truncated(false)
+                .max_items(10)
+                .build()
+                .unwrap()
+        });
+        FailoverRecord.delete(&over(&[&listing]), &ours).await.unwrap();
+        assert_eq!(listing.num_calls(), 1);
+    }
+}

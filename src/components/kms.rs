@@ -143,3 +143,121 @@ impl Kind<AwsContext> for Key {
         self.read(env, &probe).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_kms::operation::delete_alias::DeleteAliasOutput;
+    use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
+    use aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusOutput;
+    use aws_sdk_kms::operation::list_aliases::ListAliasesOutput;
+    use aws_sdk_kms::operation::list_keys::ListKeysOutput;
+    use aws_sdk_kms::operation::list_resource_tags::{ListResourceTagsError, ListResourceTagsOutput};
+    use aws_sdk_kms::operation::schedule_key_deletion::{ScheduleKeyDeletionError, ScheduleKeyDeletionOutput};
+    use aws_sdk_kms::types::{AliasListEntry, KeyListEntry, KeyMetadata};
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    const ALIAS: &str = "alias/luneo-prod-aurora";
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(kms, aws_sdk_kms, rules)
+    }
+    fn spec() -> Spec {
+        Spec::new("kms.aurora", "kms_key", json!({"alias": ALIAS, "description": "Aurora", "rotation": true, "deletion_window_days": 7}))
+    }
+    fn aliases(target: &'static str) -> impl Fn() -> ListAliasesOutput + Send + Sync {
+        move || {
+            ListAliasesOutput::builder()
+                .aliases(AliasListEntry::builder().alias_name("alias/luneo-prod-aurora-old").target_key_id("k-other").build())
+                .aliases(AliasListEntry::builder().alias_name(ALIAS).target_key_id(target).build())
+                .build()
+        }
+    }
+    fn described(state: KeyState) -> impl Fn() -> DescribeKeyOutput + Send + Sync {
+        move || {
+            DescribeKeyOutput::builder()
+                .key_metadata(KeyMetadata::builder().key_id("k-1").arn("arn:aws:kms:eu-west-1:123456789012:key/k-1").key_state(state.clone()).build().unwrap())
+                .build()
+        }
+    }
+    fn fault(code: &'static str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(code).build()
+    }
+
+    #[tokio::test]
+    async fn found_by_its_alias_with_rotation_drift_shown() {
+        let list = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
+        let describe = mock!(aws_sdk_kms::Client::describe_key).match_requests(|r| r.key_id() == Some("k-1")).then_output(described(KeyState::Enabled));
+        let rotation = mock!(aws_sdk_kms::Client::get_key_rotation_status).then_output(|| GetKeyRotationStatusOutput::builder().key_rotation_enabled(false).build());
+        let again = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
+        let r = Key.find(&over(&[&list, &describe, &rotation, &again]), &spec()).await.unwrap().expect("the aliased key");
+        assert_eq!(r.id, "k-1");
+        assert_eq!(r.inputs["rotation"], json!(false), "rotation turned off out of band is drift");
+        assert_eq!(r.inputs["alias"], json!(ALIAS));
+        assert_eq!(r.out("arn"), "arn:aws:kms:eu-west-1:123456789012:key/k-1");
+    }
+
+    #[tokio::test]
+    async fn a_key_pending_deletion_is_gone_not_adopted() {
+        let list = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
+        let describe = mock!(aws_sdk_kms::Client::describe_key).then_output(described(KeyState::PendingDeletion));
+        assert!(Key.find(&over(&[&list, &describe]), &spec()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn without_its_alias_only_a_key_tagged_by_this_stack_and_component_is_found() {
+        use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
+        let tag = |k: &str, v: &str| aws_sdk_kms::types::Tag::builder().tag_key(k).tag_value(v).build().unwrap();
+        let no_alias = mock!(aws_sdk_kms::Client::list_aliases).then_output(|| ListAliasesOutput::builder().build());
+        let keys = mock!(aws_sdk_kms::Client::list_keys).then_output(|| {
+            ListKeysOutput::builder()
+                .keys(KeyListEntry::builder().key_id("k-aws").build())
+                .keys(KeyListEntry::builder().key_id("k-theirs").build())
+                .keys(KeyListEntry::builder().key_id("k-1").build())
+                .build()
+        });
+        // An AWS-managed key refuses ListResourceTags: skipped, not an error.
+        let managed = mock!(aws_sdk_kms::Client::list_resource_tags).then_error(|| ListResourceTagsError::generic(fault("AccessDeniedException")));
+        // Another stack's key for the same component key is foreign.
+        let theirs = mock!(aws_sdk_kms::Client::list_resource_tags)
+            .then_output(move || ListResourceTagsOutput::builder().tags(tag(TAG_STACK_ID, "other")).tags(tag(TAG_COMPONENT, "kms.aurora")).build());
+        let ours = mock!(aws_sdk_kms::Client::list_resource_tags)
+            .then_output(move || ListResourceTagsOutput::builder().tags(tag(TAG_STACK_ID, "s")).tags(tag(TAG_COMPONENT, "kms.aurora")).build());
+        let pending = mock!(aws_sdk_kms::Client::describe_key).then_output(described(KeyState::Enabled));
+        let read = mock!(aws_sdk_kms::Client::describe_key).then_output(described(KeyState::Enabled));
+        let rotation = mock!(aws_sdk_kms::Client::get_key_rotation_status).then_output(|| GetKeyRotationStatusOutput::builder().key_rotation_enabled(true).build());
+        let still_no_alias = mock!(aws_sdk_kms::Client::list_aliases).then_output(|| ListAliasesOutput::builder().build());
+        let env = over(&[&no_alias, &keys, &managed, &theirs, &ours, &pending, &read, &rotation, &still_no_alias]);
+        let r = Key.find(&env, &spec()).await.unwrap().expect("the stack's own key");
+        assert_eq!(r.id, "k-1");
+        assert!(r.inputs["alias"].is_null(), "the alias is missing: the plan puts it back");
+        assert_eq!(theirs.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn delete_drops_only_its_own_alias_and_schedules_the_key_never_immediately() {
+        let rec = Record::new("kms_key", "k-1", spec().inputs);
+        // The alias now names another key: it is left alone.
+        // The rules are played in order: a DeleteAlias here would meet the
+        // ScheduleKeyDeletion rule and fail the test.
+        let moved = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-2"));
+        let schedule = mock!(aws_sdk_kms::Client::schedule_key_deletion)
+            .match_requests(|r| r.key_id() == Some("k-1") && r.pending_window_in_days() == Some(7))
+            .then_output(|| ScheduleKeyDeletionOutput::builder().build());
+        Key.delete(&over(&[&moved, &schedule]), &rec).await.unwrap();
+        assert_eq!(schedule.num_calls(), 1);
+
+        // Ours: deleted first; the key already scheduled counts as done.
+        let mine = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
+        let drop_alias = mock!(aws_sdk_kms::Client::delete_alias).match_requests(|r| r.alias_name() == Some(ALIAS)).then_output(|| DeleteAliasOutput::builder().build());
+        let already = mock!(aws_sdk_kms::Client::schedule_key_deletion).then_error(|| ScheduleKeyDeletionError::generic(fault("KMSInvalidStateException")));
+        Key.delete(&over(&[&mine, &drop_alias, &already]), &rec).await.unwrap();
+        assert_eq!(drop_alias.num_calls(), 1);
+
+        let denied = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-2"));
+        let refused = mock!(aws_sdk_kms::Client::schedule_key_deletion).then_error(|| ScheduleKeyDeletionError::generic(fault("AccessDeniedException")));
+        assert!(Key.delete(&over(&[&denied, &refused]), &rec).await.is_err(), "a refused deletion is not a success");
+    }
+}

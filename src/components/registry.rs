@@ -152,3 +152,115 @@ impl Kind<AwsContext> for LogGroup {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError;
+    use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
+    use aws_sdk_ecr::operation::delete_repository::{DeleteRepositoryError, DeleteRepositoryOutput};
+    use aws_sdk_ecr::operation::describe_repositories::{DescribeRepositoriesError, DescribeRepositoriesOutput};
+    use aws_sdk_ecr::types::{ImageScanningConfiguration, Repository as EcrRepository};
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    const URL: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/kavak-dev-api";
+
+    fn ecr_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ecr, aws_sdk_ecr, rules)
+    }
+    fn logs_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(logs, aws_sdk_cloudwatchlogs, rules)
+    }
+    fn fault(code: &'static str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(code).build()
+    }
+    fn repository() -> Record {
+        Record::new("ecr_repository", "kavak-dev-api", json!({"name": "kavak-dev-api", "scan_on_push": true}))
+    }
+    fn described(scan_on_push: bool) -> impl Fn() -> DescribeRepositoriesOutput + Send + Sync {
+        move || {
+            DescribeRepositoriesOutput::builder()
+                .repositories(
+                    EcrRepository::builder()
+                        .repository_name("kavak-dev-api")
+                        .repository_arn("arn:aws:ecr:eu-west-1:123456789012:repository/kavak-dev-api")
+                        .repository_uri(URL)
+                        .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(scan_on_push).build())
+                        .build(),
+                )
+                .build()
+        }
+    }
+
+    #[tokio::test]
+    async fn read_shows_scan_on_push_turned_off_out_of_band() {
+        let d = mock!(aws_sdk_ecr::Client::describe_repositories).then_output(described(false));
+        let r = Repository.read(&ecr_over(&[&d]), &repository()).await.unwrap().expect("the repository exists");
+        assert_eq!(r.inputs["scan_on_push"], json!(false), "drift shown, for the plan to repair");
+        assert_eq!(r.out("url"), URL);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_read_is_retried_and_never_taken_for_gone() {
+        // Throttled twice, then answered: the SDK's retry classifier retries
+        // within the client's three attempts.
+        let flaky = mock!(aws_sdk_ecr::Client::describe_repositories)
+            .sequence()
+            .error(|| DescribeRepositoriesError::generic(fault("ThrottlingException")))
+            .times(2)
+            .output(described(true))
+            .build();
+        let r = Repository.read(&ecr_over(&[&flaky]), &repository()).await.unwrap();
+        assert!(r.is_some(), "answered on the third attempt");
+        assert_eq!(flaky.num_calls(), 3);
+        // Throttled on every attempt: an error, not "gone" (which would make
+        // the plan create a second repository over the first).
+        let throttled = mock!(aws_sdk_ecr::Client::describe_repositories).sequence().error(|| DescribeRepositoriesError::generic(fault("ThrottlingException"))).times(3).build();
+        let e = Repository.read(&ecr_over(&[&throttled]), &repository()).await.expect_err("throttling is not absence");
+        assert!(e.message.contains("DescribeRepositories"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn delete_of_a_repository_already_gone_succeeds_and_other_errors_do_not() {
+        let gone = mock!(aws_sdk_ecr::Client::delete_repository).then_error(|| DeleteRepositoryError::generic(fault("RepositoryNotFoundException")));
+        Repository.delete(&ecr_over(&[&gone]), &repository()).await.unwrap();
+        let denied = mock!(aws_sdk_ecr::Client::delete_repository).then_error(|| DeleteRepositoryError::generic(fault("AccessDeniedException")));
+        assert!(Repository.delete(&ecr_over(&[&denied]), &repository()).await.is_err(), "a refused delete is not a success");
+        let forced = mock!(aws_sdk_ecr::Client::delete_repository)
+            .match_requests(|r| r.force() == Some(true) && r.repository_name() == Some("kavak-dev-api"))
+            .then_output(|| DeleteRepositoryOutput::builder().build());
+        Repository.delete(&ecr_over(&[&forced]), &repository()).await.unwrap();
+        assert_eq!(forced.num_calls(), 1, "images go with the repository");
+    }
+
+    fn groups(names: &'static [&'static str]) -> impl Fn() -> DescribeLogGroupsOutput + Send + Sync {
+        move || {
+            DescribeLogGroupsOutput::builder()
+                .set_log_groups(Some(names.iter().map(|n| aws_sdk_cloudwatchlogs::types::LogGroup::builder().log_group_name(*n).retention_in_days(14).build()).collect()))
+                .build()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_log_group_is_found_by_its_exact_name_never_by_prefix() {
+        let spec = Spec::new("logs.api", "logs_log_group", json!({"name": "/ecs/kavak", "retention_days": 30}));
+        // DescribeLogGroups filters by prefix: a longer sibling is not ours.
+        let sibling = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(groups(&["/ecs/kavak-dev"]));
+        assert!(LogGroup.find(&logs_over(&[&sibling]), &spec).await.unwrap().is_none());
+        let both = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(groups(&["/ecs/kavak", "/ecs/kavak-dev"]));
+        let r = LogGroup.find(&logs_over(&[&both]), &spec).await.unwrap().expect("the exact name");
+        assert_eq!(r.id, "/ecs/kavak");
+        assert_eq!(r.inputs["retention_days"], json!(14), "the retention it has, for the plan to compare");
+        assert_eq!(r.out("arn"), "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/kavak");
+    }
+
+    #[tokio::test]
+    async fn delete_of_a_log_group_already_gone_succeeds() {
+        let gone = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group).then_error(|| DeleteLogGroupError::generic(fault("ResourceNotFoundException")));
+        let rec = Record::new("logs_log_group", "/ecs/kavak", json!({"name": "/ecs/kavak", "retention_days": 30}));
+        LogGroup.delete(&logs_over(&[&gone]), &rec).await.unwrap();
+        assert_eq!(gone.num_calls(), 1);
+    }
+}

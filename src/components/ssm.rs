@@ -86,3 +86,64 @@ impl Kind<AwsContext> for Parameter {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_ssm::operation::delete_parameter::DeleteParameterError;
+    use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
+    use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    const NAME: &str = "/kauri/prod/db-password";
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ssm, aws_sdk_ssm, rules)
+    }
+    fn fault(code: &'static str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(code).build()
+    }
+    fn secret_spec() -> Spec {
+        let mut s = Spec::new("param.db", "ssm_parameter", json!({"name": NAME, "secure": true, "value_sha256": sha256_hex("s3cr3t")}));
+        s.secret = Some("s3cr3t".into());
+        s
+    }
+
+    #[tokio::test]
+    async fn create_writes_a_secure_string_and_never_overwrites() {
+        let put = mock!(aws_sdk_ssm::Client::put_parameter)
+            .match_requests(|r| r.name() == Some(NAME) && r.value() == Some("s3cr3t") && r.r#type() == Some(&ParameterType::SecureString) && r.overwrite() != Some(true))
+            .then_output(|| PutParameterOutput::builder().version(1).build());
+        let r = Parameter.create(&over(&[&put]), &secret_spec(), &Records::new()).await.unwrap();
+        assert_eq!(r.id, NAME);
+        assert_eq!(r.out("arn"), "arn:aws:ssm:eu-west-1:123456789012:parameter/kauri/prod/db-password");
+        assert!(!serde_json::to_string(&r).unwrap().contains("s3cr3t"), "the record keeps the hash, never the value");
+    }
+
+    #[tokio::test]
+    async fn read_compares_the_hash_of_the_secure_value() {
+        let changed = mock!(aws_sdk_ssm::Client::get_parameter)
+            .match_requests(|r| r.with_decryption() == Some(true))
+            .then_output(|| GetParameterOutput::builder().parameter(aws_sdk_ssm::types::Parameter::builder().name(NAME).value("changed by hand").build()).build());
+        let rec = Record::new("ssm_parameter", NAME, secret_spec().inputs);
+        let r = Parameter.read(&over(&[&changed]), &rec).await.unwrap().expect("it exists");
+        assert_eq!(r.inputs["value_sha256"], json!(sha256_hex("changed by hand")), "a value changed out of band is drift");
+        assert!(!serde_json::to_string(&r).unwrap().contains("changed by hand"));
+    }
+
+    #[tokio::test]
+    async fn a_missing_parameter_is_gone_and_other_errors_are_errors() {
+        let gone = mock!(aws_sdk_ssm::Client::get_parameter).then_error(|| GetParameterError::generic(fault("ParameterNotFound")));
+        assert!(Parameter.find(&over(&[&gone]), &secret_spec()).await.unwrap().is_none());
+        let denied = mock!(aws_sdk_ssm::Client::get_parameter).then_error(|| GetParameterError::generic(fault("AccessDeniedException")));
+        assert!(Parameter.find(&over(&[&denied]), &secret_spec()).await.is_err(), "unreadable is not absent");
+
+        let rec = Record::new("ssm_parameter", NAME, secret_spec().inputs);
+        let deleted = mock!(aws_sdk_ssm::Client::delete_parameter).then_error(|| DeleteParameterError::generic(fault("ParameterNotFound")));
+        Parameter.delete(&over(&[&deleted]), &rec).await.unwrap();
+        let refused = mock!(aws_sdk_ssm::Client::delete_parameter).then_error(|| DeleteParameterError::generic(fault("AccessDeniedException")));
+        assert!(Parameter.delete(&over(&[&refused]), &rec).await.is_err());
+    }
+}
