@@ -7,8 +7,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{dep, op, sdk_wait, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
+use super::{op, sdk_wait, spec_tags, E};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
 use crate::provider::AwsContext;
 use aws_sdk_rds::client::Waiters;
 use aws_sdk_rds::types::{GlobalCluster as Global, Tag};
@@ -175,6 +175,11 @@ impl Kind<AwsContext> for GlobalCluster {
 /// password: `Spec::secret`, or the generated one of its secret dependency.
 pub struct MemberCluster;
 
+/// The KMS key of the cluster's storage in its region.
+const KEY: Need = Need::one("KMS key", &["kms_key"]);
+/// The generated credentials (the primary, when no password is given).
+const MASTER_SECRET: Need = Need::optional("credentials secret", &["secretsmanager_secret"]);
+
 fn cluster_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::code_in(e, &["DBClusterNotFoundFault"])
 }
@@ -211,7 +216,7 @@ impl MemberCluster {
         if let Some(p) = &spec.secret {
             return Ok(p.clone());
         }
-        let secret = super::dep_of_kind(deps, "secretsmanager_secret")?;
+        let secret = MASTER_SECRET.maybe(deps)?.ok_or_else(|| OpError::new("the primary cluster needs its master password or its credentials secret dependency"))?;
         let o = env.ctx.secrets().get_secret_value().secret_id(&secret.id).send().await.map_err(op("GetSecretValue"))?;
         let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
         v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
@@ -235,6 +240,9 @@ impl Kind<AwsContext> for MemberCluster {
     fn name(&self) -> &'static str {
         "rds_global_member_cluster"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[KEY, super::need::SECURITY_GROUPS, MASTER_SECRET]
+    }
     fn timeouts(&self) -> Timeouts {
         // terraform-provider-aws's aws_rds_cluster defaults (a secondary's
         // first replication takes long).
@@ -249,8 +257,8 @@ impl Kind<AwsContext> for MemberCluster {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let id = spec.str("id");
         let global = spec.str("global_cluster");
-        let kms = dep(deps, "kms")?.out("arn").to_string();
-        let sgs = super::dep_ids(deps, "sg");
+        let kms = KEY.the(deps)?.out("arn").to_string();
+        let sgs = super::need::SECURITY_GROUPS.ids(deps);
         let mut req = env
             .ctx
             .rds()

@@ -52,11 +52,14 @@ impl Kind<AwsContext> for SnapshotPolicy {
     fn name(&self) -> &'static str {
         "dlm_snapshot_policy"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::ROLE]
+    }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Dlm(env.ctx.arn("dlm", &format!("policy/{}", r.id))))
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let role = super::dep_of_kind(deps, "iam_role")?.out("arn").to_string();
+        let role = super::need::ROLE.the(deps)?.out("arn").to_string();
         // The execution role may take a moment to be assumable.
         let out = env
             .retry(
@@ -94,7 +97,7 @@ impl Kind<AwsContext> for SnapshotPolicy {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let role = super::dep_of_kind(deps, "iam_role")?.out("arn").to_string();
+        let role = super::need::ROLE.the(deps)?.out("arn").to_string();
         env.ctx
             .dlm()
             .update_lifecycle_policy()

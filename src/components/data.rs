@@ -4,16 +4,16 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
 use crate::provider::AwsContext;
 use serde_json::{json, Value as Json};
 
 fn subnet_ids(deps: &Records) -> Vec<String> {
-    super::dep_ids(deps, "subnet")
+    super::need::SUBNETS.ids(deps)
 }
 
 fn sg_ids(deps: &Records) -> Vec<String> {
-    super::dep_ids(deps, "sg")
+    super::need::SECURITY_GROUPS.ids(deps)
 }
 
 /// The subnet ids a subnet group was given, as recorded in its outputs.
@@ -52,6 +52,9 @@ pub struct DbSubnetGroup;
 impl Kind<AwsContext> for DbSubnetGroup {
     fn name(&self) -> &'static str {
         "rds_subnet_group"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::SUBNETS]
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("subgrp:{}", r.id))))
@@ -110,6 +113,8 @@ impl Kind<AwsContext> for DbSubnetGroup {
 /// `backup_retention_days`, `multi_az`, `deletion_protection`,
 /// `final_snapshot`.
 pub struct DbInstance;
+
+const DB_SUBNET_GROUP: Need = Need::one("DB subnet group", &["rds_subnet_group"]);
 
 fn db_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::code_in(e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"])
@@ -180,7 +185,7 @@ impl DbInstance {
     }
 
     async fn master_password(env: &E, deps: &Records) -> Result<String, OpError> {
-        let secret = deps.iter().find(|(k, _)| k.starts_with("secret")).map(|(_, r)| r.id.clone()).ok_or_else(|| OpError::new("missing secret dependency"))?;
+        let secret = super::need::SECRET.the(deps)?.id.clone();
         let o = env.ctx.secrets().get_secret_value().secret_id(&secret).send().await.map_err(op("GetSecretValue"))?;
         let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
         v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
@@ -191,6 +196,9 @@ impl DbInstance {
 impl Kind<AwsContext> for DbInstance {
     fn name(&self) -> &'static str {
         "rds_instance"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::SECRET, DB_SUBNET_GROUP, super::need::SECURITY_GROUPS]
     }
     fn timeouts(&self) -> Timeouts {
         // terraform-provider-aws's defaults: a Multi-AZ change or a final
@@ -220,7 +228,7 @@ impl Kind<AwsContext> for DbInstance {
             .db_name(spec.str("db_name"))
             .master_username(spec.str("username"))
             .master_user_password(password)
-            .db_subnet_group_name(&super::dep_of_kind(deps, "rds_subnet_group")?.id)
+            .db_subnet_group_name(&DB_SUBNET_GROUP.the(deps)?.id)
             .set_vpc_security_group_ids(Some(sg_ids(deps)))
             .publicly_accessible(false)
             .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(0) as i32)
@@ -302,6 +310,9 @@ impl Kind<AwsContext> for CacheSubnetGroup {
     fn name(&self) -> &'static str {
         "elasticache_subnet_group"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::SUBNETS]
+    }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("subnetgroup:{}", r.id))))
     }
@@ -364,6 +375,8 @@ impl Kind<AwsContext> for CacheSubnetGroup {
 /// `nodes`, `failover`, `snapshot_retention_days`, `final_snapshot`.
 pub struct Redis;
 
+const CACHE_SUBNET_GROUP: Need = Need::one("cache subnet group", &["elasticache_subnet_group"]);
+
 fn rg_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::code_in(e, &["ReplicationGroupNotFoundFault"])
 }
@@ -410,6 +423,9 @@ impl Kind<AwsContext> for Redis {
     fn name(&self) -> &'static str {
         "elasticache_redis"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[CACHE_SUBNET_GROUP, super::need::SECURITY_GROUPS]
+    }
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(60, 40, 45)
     }
@@ -434,7 +450,7 @@ impl Kind<AwsContext> for Redis {
             .automatic_failover_enabled(failover)
             .multi_az_enabled(failover)
             .at_rest_encryption_enabled(spec.input("at_rest_encryption").as_bool().unwrap_or(true))
-            .cache_subnet_group_name(&super::dep_of_kind(deps, "elasticache_subnet_group")?.id)
+            .cache_subnet_group_name(&CACHE_SUBNET_GROUP.the(deps)?.id)
             .set_security_group_ids(Some(sg_ids(deps)))
             .snapshot_retention_limit(spec.input("snapshot_retention_days").as_i64().unwrap_or(0) as i32)
             .port(6379)

@@ -4,7 +4,7 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, spec_tags, tags_for, E};
 use crate::aws::error_code;
-use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
 use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
 use crate::provider::AwsContext;
 use aws_sdk_ec2::types::{
@@ -118,6 +118,9 @@ impl Kind<AwsContext> for InternetGateway {
     fn name(&self) -> &'static str {
         "ec2_internet_gateway"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::VPC]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
     }
@@ -125,7 +128,7 @@ impl Kind<AwsContext> for InternetGateway {
         let ec2 = &env.ctx.ec2();
         let out = ec2.create_internet_gateway().tag_specifications(tag_spec(env, spec, ResourceType::InternetGateway)).send().await.map_err(op("CreateInternetGateway"))?;
         let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
-        let vpc = &super::dep(deps, "vpc")?.id;
+        let vpc = &super::need::VPC.the(deps)?.id;
         let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("vpc_id", vpc);
         ec2.attach_internet_gateway().internet_gateway_id(&id).vpc_id(vpc).send().await.map_err(|e| OpError::from(op("AttachInternetGateway")(e)).partial(rec.clone()))?;
         Ok(rec)
@@ -145,7 +148,7 @@ impl Kind<AwsContext> for InternetGateway {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let vpc = &super::dep(deps, "vpc")?.id;
+        let vpc = &super::need::VPC.the(deps)?.id;
         if old.out("vpc_id") != vpc {
             if !old.out("vpc_id").is_empty() {
                 env.ctx.ec2().detach_internet_gateway().internet_gateway_id(&old.id).vpc_id(old.out("vpc_id")).send().await.map_err(op("DetachInternetGateway"))?;
@@ -196,6 +199,9 @@ impl Kind<AwsContext> for Subnet {
     fn name(&self) -> &'static str {
         "ec2_subnet"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::VPC]
+    }
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 20)
     }
@@ -207,7 +213,7 @@ impl Kind<AwsContext> for Subnet {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();
-        let mut req = ec2.create_subnet().vpc_id(&super::dep(deps, "vpc")?.id).cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, spec, ResourceType::Subnet));
+        let mut req = ec2.create_subnet().vpc_id(&super::need::VPC.the(deps)?.id).cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, spec, ResourceType::Subnet));
         if let Some(az) = spec.input("availability_zone").as_str() {
             req = req.availability_zone(az);
         }
@@ -299,25 +305,29 @@ enum Target<'a> {
     Nat(&'a str),
 }
 
-fn route_target(deps: &Records) -> Option<Target<'_>> {
-    if let Some(g) = deps.get("igw") {
-        return Some(Target::Gateway(&g.id));
+/// What a route table's dependencies can route to (at most one of each).
+const INTERNET_GATEWAY: Need = Need::optional("internet gateway", &["ec2_internet_gateway"]);
+const NAT_GATEWAY: Need = Need::optional("NAT gateway", &["ec2_nat_gateway"]);
+
+fn route_target(deps: &Records) -> Result<Option<Target<'_>>, OpError> {
+    if let Some(g) = INTERNET_GATEWAY.maybe(deps)? {
+        return Ok(Some(Target::Gateway(&g.id)));
     }
-    deps.iter().find(|(k, _)| k.starts_with("nat")).map(|(_, r)| Target::Nat(&r.id))
+    Ok(NAT_GATEWAY.maybe(deps)?.map(|r| Target::Nat(&r.id)))
 }
 
 impl RouteTable {
     async fn associate(env: &E, id: &str, deps: &Records, already: &[String]) -> Result<(), OpError> {
-        for (k, r) in deps {
-            if k.starts_with("subnet") && !already.contains(&r.id) {
-                env.ctx.ec2().associate_route_table().route_table_id(id).subnet_id(&r.id).send().await.map_err(op("AssociateRouteTable"))?;
+        for subnet in super::need::SUBNETS.ids(deps) {
+            if !already.contains(&subnet) {
+                env.ctx.ec2().associate_route_table().route_table_id(id).subnet_id(&subnet).send().await.map_err(op("AssociateRouteTable"))?;
             }
         }
         Ok(())
     }
     async fn set_default_route(env: &E, id: &str, deps: &Records, exists: bool) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2();
-        match (route_target(deps), exists) {
+        match (route_target(deps)?, exists) {
             (Some(Target::Gateway(g)), false) => {
                 ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send().await.map(|_| ()).map_err(op("CreateRoute"))
             }
@@ -341,6 +351,9 @@ impl Kind<AwsContext> for RouteTable {
     fn name(&self) -> &'static str {
         self.0
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
     }
@@ -348,7 +361,7 @@ impl Kind<AwsContext> for RouteTable {
         let ec2 = &env.ctx.ec2();
         let out = ec2
             .create_route_table()
-            .vpc_id(&super::dep(deps, "vpc")?.id)
+            .vpc_id(&super::need::VPC.the(deps)?.id)
             .tag_specifications(tag_spec(env, spec, ResourceType::RouteTable))
             .send()
             .await
@@ -428,6 +441,9 @@ impl Kind<AwsContext> for RouteTable {
 /// dependency's address.
 pub struct NatGateway;
 
+/// The Elastic IP a NAT gateway takes as its public address.
+const NAT_ADDRESS: Need = Need::one("Elastic IP", &["ec2_elastic_ip"]);
+
 const NAT_AVAILABLE: Waiter = Waiter::new("to be available", &["pending", GONE], &["available"]);
 /// Its address and subnet are only free once it is gone.
 const NAT_DELETED: Waiter = Waiter::new("to be deleted", &["deleting"], &["deleted", GONE]);
@@ -447,6 +463,9 @@ impl Kind<AwsContext> for NatGateway {
     fn name(&self) -> &'static str {
         "ec2_nat_gateway"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::SUBNET, NAT_ADDRESS]
+    }
     fn timeouts(&self) -> Timeouts {
         // Deleting one takes minutes on AWS.
         Timeouts::minutes(10, 10, 30)
@@ -458,8 +477,8 @@ impl Kind<AwsContext> for NatGateway {
         &["subnet"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let subnet = deps.iter().find(|(k, _)| k.starts_with("subnet")).map(|(_, r)| r.id.clone()).ok_or_else(|| OpError::new("missing subnet dependency"))?;
-        let eip = deps.iter().find(|(k, _)| k.contains("eip")).map(|(_, r)| r.id.clone()).ok_or_else(|| OpError::new("missing eip dependency"))?;
+        let subnet = super::need::SUBNET.the(deps)?.id.clone();
+        let eip = NAT_ADDRESS.the(deps)?.id.clone();
         let out = env
             .ctx
             .ec2()
@@ -678,6 +697,9 @@ impl Kind<AwsContext> for SecurityGroup {
     fn name(&self) -> &'static str {
         "ec2_security_group"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::VPC]
+    }
     fn timeouts(&self) -> Timeouts {
         // A delete waits for the network interfaces of what used the group
         // (load balancers, tasks) to go.
@@ -695,7 +717,7 @@ impl Kind<AwsContext> for SecurityGroup {
             .create_security_group()
             .group_name(spec.str("name"))
             .description(spec.str("description"))
-            .vpc_id(&super::dep(deps, "vpc")?.id)
+            .vpc_id(&super::need::VPC.the(deps)?.id)
             .tag_specifications(tag_spec(env, spec, ResourceType::SecurityGroup))
             .send()
             .await
@@ -794,6 +816,9 @@ impl Kind<AwsContext> for SecurityGroup {
 /// The user data itself travels in `Spec::secret`-free `user_data` input.
 pub struct Instance;
 
+/// The profile that gives an instance its role (none: no role).
+const INSTANCE_PROFILE: Need = Need::optional("instance profile", &["iam_instance_profile"]);
+
 async fn instance_state(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
     match env.ctx.ec2().describe_instances().instance_ids(id).send().await {
         Ok(o) => Ok(o.reservations().iter().flat_map(|r| r.instances()).next().cloned()),
@@ -854,6 +879,9 @@ impl Kind<AwsContext> for Instance {
     fn name(&self) -> &'static str {
         "ec2_instance"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::SUBNET, super::need::SECURITY_GROUPS, INSTANCE_PROFILE]
+    }
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 20)
     }
@@ -899,9 +927,9 @@ impl Kind<AwsContext> for Instance {
                     .build(),
             )
             .build();
-        let profile = deps.iter().find(|(k, _)| k.starts_with("instance_profile")).map(|(_, r)| r.id.clone()).unwrap_or_default();
-        let sgs = super::dep_ids(deps, "sg");
-        let subnet = deps.iter().find(|(k, _)| k.starts_with("subnet")).map(|(_, r)| r.id.clone()).unwrap_or_default();
+        let profile = INSTANCE_PROFILE.maybe(deps)?.map(|r| r.id.clone()).unwrap_or_default();
+        let sgs = super::need::SECURITY_GROUPS.ids(deps);
+        let subnet = super::need::SUBNET.the(deps)?.id.clone();
         let spot = spec.input("spot").as_bool().unwrap_or(false);
         let key_name = spec.input("key_name").as_str().map(str::to_string);
         let run = || {
@@ -1107,6 +1135,9 @@ impl Kind<AwsContext> for DataVolume {
     fn name(&self) -> &'static str {
         "ebs_data_volume"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::INSTANCE]
+    }
     fn timeouts(&self) -> Timeouts {
         // A delete takes the final snapshot of the whole volume first.
         Timeouts::minutes(10, 10, 60)
@@ -1118,7 +1149,7 @@ impl Kind<AwsContext> for DataVolume {
         &["availability_zone"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let inst = &super::dep(deps, "instance")?;
+        let inst = &super::need::INSTANCE.the(deps)?;
         let az = inst.out("availability_zone").to_string();
         let out = env
             .ctx
@@ -1151,7 +1182,7 @@ impl Kind<AwsContext> for DataVolume {
         }))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let inst = &super::dep(deps, "instance")?;
+        let inst = &super::need::INSTANCE.the(deps)?;
         let cur = volume(env, &old.id).await?.ok_or_else(|| OpError::new(format!("volume {} no longer exists", old.id)))?;
         let want = spec.input("size").as_i64().unwrap_or(80) as i32;
         if cur.size().unwrap_or(0) < want {
@@ -1207,10 +1238,16 @@ impl Kind<AwsContext> for DataVolume {
 /// An Elastic IP associated with the `instance` dependency.
 pub struct ElasticIp;
 
+/// The instance an address is associated with; none for a NAT gateway's.
+const ATTACHED_INSTANCE: Need = Need::optional("instance", &["ec2_instance"]);
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for ElasticIp {
     fn name(&self) -> &'static str {
         "ec2_elastic_ip"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[ATTACHED_INSTANCE]
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
@@ -1222,7 +1259,7 @@ impl Kind<AwsContext> for ElasticIp {
         let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("public_ip", out.public_ip().unwrap_or_default());
         // Without an instance dependency the address is for a NAT gateway,
         // which associates it itself.
-        let Some(inst) = deps.get("instance").map(|d| &d.id) else {
+        let Some(inst) = ATTACHED_INSTANCE.maybe(deps)?.map(|d| &d.id) else {
             return Ok(rec);
         };
         ec2.associate_address().allocation_id(&id).instance_id(inst).send().await.map_err(|e| OpError::from(op("AssociateAddress")(e)).partial(rec.clone()))?;
@@ -1244,7 +1281,7 @@ impl Kind<AwsContext> for ElasticIp {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let Some(inst) = deps.get("instance").map(|d| &d.id) else {
+        let Some(inst) = ATTACHED_INSTANCE.maybe(deps)?.map(|d| &d.id) else {
             return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
         };
         env.ctx.ec2().associate_address().allocation_id(&old.id).instance_id(inst).allow_reassociation(true).send().await.map_err(op("AssociateAddress"))?;
@@ -1300,6 +1337,9 @@ impl Kind<AwsContext> for VpcEndpoint {
     fn name(&self) -> &'static str {
         "ec2_vpc_endpoint"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::VPC]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
     }
@@ -1311,7 +1351,7 @@ impl Kind<AwsContext> for VpcEndpoint {
             .ctx
             .ec2()
             .create_vpc_endpoint()
-            .vpc_id(&super::dep(deps, "vpc")?.id)
+            .vpc_id(&super::need::VPC.the(deps)?.id)
             .service_name(spec.str("service"))
             .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway)
             .set_route_table_ids(Some(Self::tables(spec, deps)?))
@@ -1399,7 +1439,7 @@ mod tests {
     }
 
     fn deps() -> Records {
-        [("subnet.a", Record::new("ec2_subnet", "subnet-1", json!({}))), ("eip.a", Record::new("ec2_eip", "eipalloc-1", json!({})))]
+        [("subnet.a", Record::new("ec2_subnet", "subnet-1", json!({}))), ("eip.a", Record::new("ec2_elastic_ip", "eipalloc-1", json!({})))]
             .into_iter()
             .map(|(k, r)| (k.to_string(), r))
             .collect()

@@ -3,7 +3,7 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
 use crate::provider::AwsContext;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration, KeyValuePair, LaunchType, LoadBalancer,
@@ -254,6 +254,10 @@ impl Kind<AwsContext> for TaskDefinition {
 /// configuration changes it.
 pub struct Service;
 
+const CLUSTER: Need = Need::one("ECS cluster", &["ecs_cluster"]);
+const TASK: Need = Need::one("task definition", &["ecs_task_definition"]);
+const TARGET_GROUP: Need = Need::one("target group", &["elbv2_target_group"]);
+
 impl Service {
     async fn describe(env: &E, cluster: &str, name: &str) -> Result<Option<aws_sdk_ecs::types::Service>, OpError> {
         match env.ctx.ecs().describe_services().cluster(cluster).services(name).send().await {
@@ -264,7 +268,7 @@ impl Service {
     }
 
     fn network(deps: &Records, public_ip: bool) -> Result<NetworkConfiguration, OpError> {
-        let (subnets, sgs) = (super::dep_ids(deps, "subnet"), super::dep_ids(deps, "sg"));
+        let (subnets, sgs) = (super::need::SUBNETS.ids(deps), super::need::SECURITY_GROUPS.ids(deps));
         let vpc = AwsVpcConfiguration::builder()
             .set_subnets(Some(subnets))
             .set_security_groups(Some(sgs))
@@ -326,6 +330,9 @@ impl Kind<AwsContext> for Service {
     fn name(&self) -> &'static str {
         "ecs_service"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[CLUSTER, TASK, TARGET_GROUP, super::need::SUBNETS, super::need::SECURITY_GROUPS]
+    }
     fn timeouts(&self) -> Timeouts {
         // terraform-provider-aws's defaults: a rollout waits for healthy tasks.
         Timeouts::minutes(20, 20, 20)
@@ -337,10 +344,10 @@ impl Kind<AwsContext> for Service {
         &["name"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let cluster = super::dep(deps, "cluster")?.id.clone();
-        let task = super::dep(deps, "task")?.id.clone();
+        let cluster = CLUSTER.the(deps)?.id.clone();
+        let task = TASK.the(deps)?.id.clone();
         let container_port = spec.input("port").as_i64().unwrap_or(8000) as i32;
-        let lb = LoadBalancer::builder().target_group_arn(&super::dep(deps, "tg")?.id).container_name("app").container_port(container_port).build();
+        let lb = LoadBalancer::builder().target_group_arn(&TARGET_GROUP.the(deps)?.id).container_name("app").container_port(container_port).build();
         let o = env
             .ctx
             .ecs()
@@ -378,8 +385,8 @@ impl Kind<AwsContext> for Service {
         }))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let cluster = super::dep(deps, "cluster")?.id.clone();
-        let task = super::dep(deps, "task")?.id.clone();
+        let cluster = CLUSTER.the(deps)?.id.clone();
+        let task = TASK.the(deps)?.id.clone();
         let mut req = env
             .ctx
             .ecs()

@@ -5,7 +5,7 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{dep, op, sdk_wait, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter};
 use crate::provider::AwsContext;
 use aws_sdk_eks::client::Waiters;
 use serde_json::{json, Value as Json};
@@ -371,6 +371,8 @@ impl Kind<AwsContext> for NodeGroup {
 /// Inputs: `cluster` (name), `client_ids`. Outputs: `arn`, `issuer_host`.
 pub struct OidcProvider;
 
+const CLUSTER: Need = Need::one("EKS cluster", &["eks_cluster"]);
+
 /// The thumbprint of the root CA of every EKS OIDC issuer (IAM no longer
 /// checks it for these, but the API still asks for one).
 const EKS_OIDC_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
@@ -386,6 +388,9 @@ impl Kind<AwsContext> for OidcProvider {
     fn name(&self) -> &'static str {
         "iam_oidc_provider"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[CLUSTER]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::IamOidcProvider(r.id.clone()))
     }
@@ -393,7 +398,7 @@ impl Kind<AwsContext> for OidcProvider {
         &["cluster"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let issuer = dep(deps, "cluster")?.out("oidc_issuer").to_string();
+        let issuer = CLUSTER.the(deps)?.out("oidc_issuer").to_string();
         if issuer.is_empty() {
             return Err(OpError::new(format!("EKS cluster {} reports no OIDC issuer", spec.str("cluster"))));
         }

@@ -3,7 +3,7 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec, Waiter, GONE};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Waiter, GONE};
 use crate::provider::AwsContext;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum,
@@ -51,6 +51,9 @@ impl Kind<AwsContext> for LoadBalancer {
     fn name(&self) -> &'static str {
         "elbv2_load_balancer"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::SUBNETS, super::need::SECURITY_GROUPS]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Elbv2(r.id.clone()))
     }
@@ -65,8 +68,8 @@ impl Kind<AwsContext> for LoadBalancer {
             .r#type(LoadBalancerTypeEnum::Application)
             .scheme(LoadBalancerSchemeEnum::InternetFacing)
             .ip_address_type(IpAddressType::Ipv4)
-            .set_subnets(Some(super::dep_ids(deps, "subnet")))
-            .set_security_groups(Some(super::dep_ids(deps, "sg")))
+            .set_subnets(Some(super::need::SUBNETS.ids(deps)))
+            .set_security_groups(Some(super::need::SECURITY_GROUPS.ids(deps)))
             .set_tags(Some(tags(env, spec)))
             .send()
             .await
@@ -86,8 +89,8 @@ impl Kind<AwsContext> for LoadBalancer {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let elb = &env.ctx.elbv2();
-        elb.set_subnets().load_balancer_arn(&old.id).set_subnets(Some(super::dep_ids(deps, "subnet"))).send().await.map_err(op("SetSubnets"))?;
-        elb.set_security_groups().load_balancer_arn(&old.id).set_security_groups(Some(super::dep_ids(deps, "sg"))).send().await.map_err(op("SetSecurityGroups"))?;
+        elb.set_subnets().load_balancer_arn(&old.id).set_subnets(Some(super::need::SUBNETS.ids(deps))).send().await.map_err(op("SetSubnets"))?;
+        elb.set_security_groups().load_balancer_arn(&old.id).set_security_groups(Some(super::need::SECURITY_GROUPS.ids(deps))).send().await.map_err(op("SetSecurityGroups"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -119,6 +122,9 @@ impl Kind<AwsContext> for TargetGroup {
     fn name(&self) -> &'static str {
         "elbv2_target_group"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::VPC]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Elbv2(r.id.clone()))
     }
@@ -132,7 +138,7 @@ impl Kind<AwsContext> for TargetGroup {
             .name(spec.str("name"))
             .protocol(ProtocolEnum::Http)
             .port(spec.input("port").as_i64().unwrap_or(80) as i32)
-            .vpc_id(&super::dep(deps, "vpc")?.id)
+            .vpc_id(&super::need::VPC.the(deps)?.id)
             .target_type(TargetTypeEnum::Ip)
             .health_check_protocol(ProtocolEnum::Http)
             .health_check_path(spec.str("health_check_path"))
@@ -207,13 +213,20 @@ impl Kind<AwsContext> for TargetGroup {
 /// `certificate_arn` (HTTPS when set), `ssl_policy`.
 pub struct Listener;
 
+const LOAD_BALANCER: Need = Need::one("load balancer", &["elbv2_load_balancer"]);
+/// Where a forward listener sends traffic (a redirect has none).
+const FORWARD_TO: Need = Need::optional("target group", &["elbv2_target_group"]);
+
 fn listener_action(spec: &Spec, deps: &Records) -> Result<Action, OpError> {
     match spec.str("action") {
         "redirect_https" => Ok(Action::builder()
             .r#type(ActionTypeEnum::Redirect)
             .redirect_config(RedirectActionConfig::builder().protocol("HTTPS").port("443").status_code(RedirectActionStatusCodeEnum::Http301).build())
             .build()),
-        _ => Ok(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&deps.get("tg").ok_or_else(|| OpError::new("missing tg dependency"))?.id).build()),
+        _ => Ok(Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(&FORWARD_TO.maybe(deps)?.ok_or_else(|| OpError::new("a forward listener needs its target group dependency"))?.id)
+            .build()),
     }
 }
 
@@ -221,6 +234,9 @@ fn listener_action(spec: &Spec, deps: &Records) -> Result<Action, OpError> {
 impl Kind<AwsContext> for Listener {
     fn name(&self) -> &'static str {
         "elbv2_listener"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[LOAD_BALANCER, FORWARD_TO]
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Elbv2(r.id.clone()))
@@ -233,7 +249,7 @@ impl Kind<AwsContext> for Listener {
             .ctx
             .elbv2()
             .create_listener()
-            .load_balancer_arn(&super::dep(deps, "alb")?.id)
+            .load_balancer_arn(&LOAD_BALANCER.the(deps)?.id)
             .port(spec.input("port").as_i64().unwrap_or(80) as i32)
             .default_actions(listener_action(spec, deps)?)
             .set_tags(Some(tags(env, spec)));
@@ -287,5 +303,78 @@ impl Kind<AwsContext> for Listener {
         let o = elb.describe_listeners().load_balancer_arn(lb).send().await.map_err(op("DescribeListeners"))?;
         let port = spec.input("port").as_i64().unwrap_or(80) as i32;
         Ok(o.listeners().iter().find(|l| l.port() == Some(port)).map(|l| Record::new(self.name(), l.listener_arn().unwrap_or_default(), spec.inputs.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_elasticloadbalancingv2::operation::delete_load_balancer::{DeleteLoadBalancerError, DeleteLoadBalancerOutput};
+    use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::{DescribeLoadBalancersError, DescribeLoadBalancersOutput};
+    use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer as Lb, LoadBalancerState, LoadBalancerStateEnum};
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/kavak-dev/50dc6c495c0c9188";
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(elbv2, aws_sdk_elasticloadbalancingv2, rules)
+    }
+    fn fault(code: &'static str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(code).build()
+    }
+    fn described(state: LoadBalancerStateEnum) -> impl Fn() -> DescribeLoadBalancersOutput + Send + Sync {
+        move || {
+            DescribeLoadBalancersOutput::builder()
+                .load_balancers(
+                    Lb::builder()
+                        .load_balancer_arn(ARN)
+                        .dns_name("kavak-dev-1.eu-west-1.elb.amazonaws.com")
+                        .state(LoadBalancerState::builder().code(state.clone()).build())
+                        .build(),
+                )
+                .build()
+        }
+    }
+    fn missing() -> DescribeLoadBalancersError {
+        DescribeLoadBalancersError::generic(fault("LoadBalancerNotFound"))
+    }
+    fn rec() -> Record {
+        Record::new("elbv2_load_balancer", ARN, json!({"name": "kavak-dev"}))
+    }
+
+    #[tokio::test]
+    async fn delete_waits_until_the_load_balancer_is_gone() {
+        // Its network interfaces hold the subnets and security groups until
+        // it is gone: the delete of those must not start before.
+        let delete = mock!(aws_sdk_elasticloadbalancingv2::Client::delete_load_balancer)
+            .match_requests(|r| r.load_balancer_arn() == Some(ARN))
+            .then_output(|| DeleteLoadBalancerOutput::builder().build());
+        let still = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_output(described(LoadBalancerStateEnum::Active));
+        let gone = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_error(missing);
+        LoadBalancer.delete(&over(&[&delete, &still, &gone]), &rec()).await.unwrap();
+        assert_eq!((still.num_calls(), gone.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn delete_of_a_load_balancer_already_gone_succeeds_and_a_refusal_fails() {
+        let gone = mock!(aws_sdk_elasticloadbalancingv2::Client::delete_load_balancer).then_error(|| DeleteLoadBalancerError::generic(fault("LoadBalancerNotFound")));
+        LoadBalancer.delete(&over(&[&gone]), &rec()).await.unwrap();
+        let protected = mock!(aws_sdk_elasticloadbalancingv2::Client::delete_load_balancer).then_error(|| DeleteLoadBalancerError::generic(fault("OperationNotPermitted")));
+        let e = LoadBalancer.delete(&over(&[&protected]), &rec()).await.expect_err("deletion protection is not success");
+        assert!(e.message.contains("DeleteLoadBalancer"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn found_by_its_name_with_its_dns_name_or_not_at_all() {
+        let spec = Spec::new("alb", "elbv2_load_balancer", json!({"name": "kavak-dev", "subnets": []}));
+        let found = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
+            .match_requests(|r| r.names() == ["kavak-dev"])
+            .then_output(described(LoadBalancerStateEnum::Active));
+        let r = LoadBalancer.find(&over(&[&found]), &spec).await.unwrap().expect("found");
+        assert_eq!((r.id.as_str(), r.out("dns_name")), (ARN, "kavak-dev-1.eu-west-1.elb.amazonaws.com"));
+        let none = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_error(missing);
+        assert!(LoadBalancer.find(&over(&[&none]), &spec).await.unwrap().is_none());
     }
 }

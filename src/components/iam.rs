@@ -177,6 +177,9 @@ impl Kind<AwsContext> for InstanceProfile {
     fn name(&self) -> &'static str {
         "iam_instance_profile"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::ROLE]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::IamInstanceProfile(r.id.clone()))
     }
@@ -189,7 +192,7 @@ impl Kind<AwsContext> for InstanceProfile {
         let out = iam.create_instance_profile().instance_profile_name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateInstanceProfile"))?;
         let arn = out.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
         let rec = Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", &arn);
-        let role = &super::dep_of_kind(deps, "iam_role")?.id;
+        let role = &super::need::ROLE.the(deps)?.id;
         iam.add_role_to_instance_profile()
             .instance_profile_name(spec.str("name"))
             .role_name(role)
@@ -213,7 +216,7 @@ impl Kind<AwsContext> for InstanceProfile {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let iam = &env.ctx.iam();
         let o = iam.get_instance_profile().instance_profile_name(&old.id).send().await.map_err(op("GetInstanceProfile"))?;
-        let role = &super::dep_of_kind(deps, "iam_role")?.id;
+        let role = &super::need::ROLE.the(deps)?.id;
         let roles: Vec<String> = o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect()).unwrap_or_default();
         for r in roles.iter().filter(|r| *r != role) {
             iam.remove_role_from_instance_profile().instance_profile_name(&old.id).role_name(r).send().await.map_err(op("RemoveRoleFromInstanceProfile"))?;

@@ -79,16 +79,21 @@ pub fn dep<'a>(deps: &'a crate::engine::Records, key: &str) -> Result<&'a crate:
     deps.get(key).ok_or_else(|| OpError::new(format!("missing {key} dependency")))
 }
 
-/// The dependency of a given kind (for components whose dependency keys vary
-/// by stack, e.g. which role an instance profile holds).
-pub fn dep_of_kind<'a>(deps: &'a crate::engine::Records, kind: &str) -> Result<&'a crate::engine::Record, OpError> {
-    deps.values().find(|r| r.kind == kind).ok_or_else(|| OpError::new(format!("missing {kind} dependency")))
-}
-
-/// The AWS ids of the dependencies whose keys start with `prefix` (e.g. the
-/// `subnet*` or `sg*` dependencies of a load balancer, service or database).
-pub fn dep_ids(deps: &crate::engine::Records, prefix: &str) -> Vec<String> {
-    deps.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, r)| r.id.clone()).collect()
+/// The dependencies kinds need, by the kinds that fill them (see
+/// `engine::needs`): declared by each kind's `needs`, checked when the graph
+/// is built, looked up at apply with `the`, `maybe` or `ids`.
+pub mod need {
+    use crate::engine::Need;
+    const SUBNET_KINDS: &[&str] = &["ec2_subnet", super::network::EXISTING_SUBNET];
+    const SG_KINDS: &[&str] = &["ec2_security_group"];
+    pub const VPC: Need = Need::one("VPC", &["ec2_vpc", super::network::EXISTING_VPC]);
+    pub const SUBNET: Need = Need::one("subnet", SUBNET_KINDS);
+    pub const SUBNETS: Need = Need::some("subnet", SUBNET_KINDS);
+    pub const SECURITY_GROUPS: Need = Need::some("security group", SG_KINDS);
+    pub const ROLE: Need = Need::one("IAM role", &["iam_role"]);
+    pub const INSTANCE: Need = Need::one("instance", &["ec2_instance"]);
+    pub const SECRET: Need = Need::one("secret", &["secretsmanager_secret"]);
+    pub const TOPIC: Need = Need::one("SNS topic", &["sns_topic"]);
 }
 
 /// Every component kind.

@@ -5,7 +5,7 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{bad, op, spec_tags, E};
 use crate::aws::code_in;
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use serde_json::json;
 use std::time::Duration;
@@ -123,6 +123,9 @@ impl Kind<AwsContext> for Budget {
     fn name(&self) -> &'static str {
         "budget"
     }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::TOPIC]
+    }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Budget(format!("arn:aws:budgets::{}:budget/{}", env.ctx.account_id, r.id)))
     }
@@ -131,7 +134,7 @@ impl Kind<AwsContext> for Budget {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_budgets::types::*;
-        let topic = &super::dep(deps, "topic")?.id;
+        let topic = &super::need::TOPIC.the(deps)?.id;
         let n = NotificationWithSubscribers::builder()
             .notification(
                 Notification::builder()
@@ -205,6 +208,9 @@ impl Kind<AwsContext> for Budget {
 /// instance alarms predate the general one and keep their name in states.
 pub struct MetricAlarm(&'static str);
 
+/// The instance an alarm without dimensions watches.
+const ALARMED_INSTANCE: Need = Need::optional("instance", &["ec2_instance"]);
+
 pub const INSTANCE_ALARM: MetricAlarm = MetricAlarm("cloudwatch_instance_alarm");
 pub const METRIC_ALARM: MetricAlarm = MetricAlarm("cloudwatch_metric_alarm");
 
@@ -221,14 +227,17 @@ impl MetricAlarm {
             .metric_name(spec.str("metric"))
             .set_dimensions(Some(match spec.input("dimensions").as_object() {
                 Some(m) => m.iter().map(|(k, v)| Dimension::builder().name(k).value(super::iam::render(v.as_str().unwrap_or_default(), deps)).build()).collect(),
-                None => vec![Dimension::builder().name("InstanceId").value(&super::dep(deps, "instance")?.id).build()],
+                None => vec![Dimension::builder()
+                    .name("InstanceId")
+                    .value(&ALARMED_INSTANCE.maybe(deps)?.ok_or_else(|| OpError::new("an alarm without dimensions needs its instance dependency"))?.id)
+                    .build()],
             }))
             .statistic(Statistic::from(spec.str("statistic")))
             .period(spec.input("period").as_i64().unwrap_or(300) as i32)
             .evaluation_periods(spec.input("evaluation_periods").as_i64().unwrap_or(2) as i32)
             .threshold(spec.input("threshold").as_f64().unwrap_or(0.0))
             .comparison_operator(ComparisonOperator::from(spec.str("comparison")))
-            .alarm_actions(&super::dep(deps, "topic")?.id)
+            .alarm_actions(&super::need::TOPIC.the(deps)?.id)
             .set_tags(Some(tags))
             .send()
             .await
@@ -241,6 +250,9 @@ impl MetricAlarm {
 impl Kind<AwsContext> for MetricAlarm {
     fn name(&self) -> &'static str {
         self.0
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::TOPIC, ALARMED_INSTANCE]
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::CloudWatch(env.ctx.arn("cloudwatch", &format!("alarm:{}", r.id))))
@@ -290,8 +302,8 @@ impl InstanceSchedule {
         let fw = FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off).build().map_err(bad("time window"))?;
         let target = Target::builder()
             .arn(format!("arn:aws:scheduler:::aws-sdk:ec2:{api}"))
-            .role_arn(super::dep_of_kind(deps, "iam_role")?.out("arn"))
-            .input(json!({"InstanceIds": [super::dep(deps, "instance")?.id]}).to_string())
+            .role_arn(super::need::ROLE.the(deps)?.out("arn"))
+            .input(json!({"InstanceIds": [super::need::INSTANCE.the(deps)?.id]}).to_string())
             .build()
             .map_err(bad("target"))?;
         let _ = env;
@@ -315,6 +327,9 @@ impl InstanceSchedule {
 impl Kind<AwsContext> for InstanceSchedule {
     fn name(&self) -> &'static str {
         "scheduler_instance_schedule"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::ROLE, super::need::INSTANCE]
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]

@@ -5,7 +5,7 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, sha256_hex, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_secretsmanager::types::Tag;
 use rand::distr::{Alphanumeric, SampleString};
@@ -150,9 +150,12 @@ impl Kind<AwsContext> for Secret {
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(op("DescribeSecret")(e)),
         };
-        if d.deleted_date().is_some() {
-            // Scheduled for deletion by an earlier destroy: bring it back
-            // (its name cannot be reused before the window ends anyway).
+        let ours = d.tags().iter().any(|t| t.key() == Some(crate::engine::TAG_STACK_ID) && t.value() == Some(env.stack_id.as_str()));
+        if d.deleted_date().is_some() && ours {
+            // Scheduled for deletion by an earlier destroy of this stack:
+            // bring it back (its name cannot be reused before the window
+            // ends anyway). Someone else's is left as it is: the engine's
+            // ownership check then reports the name as taken.
             sm.restore_secret().secret_id(spec.str("name")).send().await.map_err(op("RestoreSecret"))?;
         }
         let mut r = self.record(spec, d.arn().unwrap_or_default());
@@ -173,11 +176,11 @@ impl Kind<AwsContext> for Secret {
 /// that write.
 pub struct DbConnection;
 
+const DATABASE: Need = Need::one("database", &["rds_instance"]);
+
 impl DbConnection {
     fn parts(deps: &Records) -> Result<(&Record, &Record), OpError> {
-        let secret = deps.iter().find(|(k, _)| k.starts_with("secret")).map(|(_, r)| r).ok_or_else(|| OpError::new("missing secret dependency"))?;
-        let db = deps.get("db").ok_or_else(|| OpError::new("missing db dependency"))?;
-        Ok((secret, db))
+        Ok((super::need::SECRET.the(deps)?, DATABASE.the(deps)?))
     }
 
     async fn write(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
@@ -205,6 +208,9 @@ impl DbConnection {
 impl Kind<AwsContext> for DbConnection {
     fn name(&self) -> &'static str {
         "secretsmanager_db_connection"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[super::need::SECRET, DATABASE]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         self.write(env, spec, deps).await
@@ -244,5 +250,87 @@ impl Kind<AwsContext> for DbConnection {
             Err(e) => return Err(op("DescribeSecret")(e)),
         };
         Ok(Some(Record::new(self.name(), format!("{arn}#connection"), spec.inputs.clone()).with("secret_arn", arn).with("host", host)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_secretsmanager::operation::delete_secret::{DeleteSecretError, DeleteSecretOutput};
+    use aws_sdk_secretsmanager::operation::describe_secret::{DescribeSecretError, DescribeSecretOutput};
+    use aws_sdk_secretsmanager::operation::restore_secret::RestoreSecretOutput;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+    use aws_smithy_types::DateTime;
+
+    const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kavak-dev-db-AbCdEf";
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(secrets, aws_sdk_secretsmanager, rules)
+    }
+    fn fault(code: &'static str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(code).build()
+    }
+    fn spec(recovery_days: i64) -> Spec {
+        Spec::new("secret.db", "secretsmanager_secret", json!({"name": "kavak-dev-db", "description": "db", "recovery_days": recovery_days, "generate": {"username": "app"}}))
+    }
+    /// The secret, scheduled for deletion, tagged with stack `owner`.
+    fn scheduled(owner: &'static str) -> impl Fn() -> DescribeSecretOutput + Send + Sync {
+        move || {
+            DescribeSecretOutput::builder()
+                .arn(ARN)
+                .name("kavak-dev-db")
+                .deleted_date(DateTime::from_secs(1_700_000_000))
+                .tags(Tag::builder().key(crate::engine::TAG_STACK_ID).value(owner).build())
+                .build()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_secret_this_stack_scheduled_for_deletion_is_restored() {
+        let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled("s"));
+        let restore = mock!(aws_sdk_secretsmanager::Client::restore_secret)
+            .match_requests(|r| r.secret_id() == Some("kavak-dev-db"))
+            .then_output(|| RestoreSecretOutput::builder().arn(ARN).build());
+        let r = Secret.find(&over(&[&d, &restore]), &spec(0)).await.unwrap().expect("found");
+        assert_eq!(r.id, ARN);
+        assert_eq!(restore.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn someone_elses_secret_scheduled_for_deletion_is_never_restored() {
+        // Played in order: a RestoreSecret would find no rule and fail.
+        let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled("another-stack"));
+        let r = Secret.find(&over(&[&d]), &spec(0)).await.unwrap().expect("the name is taken");
+        assert_eq!(r.id, ARN, "returned for the engine's ownership check, which refuses it");
+        assert_eq!(d.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn read_of_a_deleted_or_missing_secret_is_gone() {
+        let rec = Record::new("secretsmanager_secret", ARN, spec(0).inputs);
+        let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled("s"));
+        assert!(Secret.read(&over(&[&d]), &rec).await.unwrap().is_none());
+        let missing = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_error(|| DescribeSecretError::generic(fault("ResourceNotFoundException")));
+        assert!(Secret.read(&over(&[&missing]), &rec).await.unwrap().is_none());
+        let denied = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_error(|| DescribeSecretError::generic(fault("AccessDeniedException")));
+        assert!(Secret.read(&over(&[&denied]), &rec).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn delete_keeps_the_recovery_window_it_was_given() {
+        let at_once = mock!(aws_sdk_secretsmanager::Client::delete_secret)
+            .match_requests(|r| r.force_delete_without_recovery() == Some(true) && r.recovery_window_in_days().is_none())
+            .then_output(|| DeleteSecretOutput::builder().build());
+        Secret.delete(&over(&[&at_once]), &Record::new("secretsmanager_secret", ARN, spec(0).inputs)).await.unwrap();
+        assert_eq!(at_once.num_calls(), 1);
+        let windowed = mock!(aws_sdk_secretsmanager::Client::delete_secret)
+            .match_requests(|r| r.recovery_window_in_days() == Some(14) && r.force_delete_without_recovery().is_none())
+            .then_output(|| DeleteSecretOutput::builder().build());
+        Secret.delete(&over(&[&windowed]), &Record::new("secretsmanager_secret", ARN, spec(14).inputs)).await.unwrap();
+        assert_eq!(windowed.num_calls(), 1);
+        let gone = mock!(aws_sdk_secretsmanager::Client::delete_secret).then_error(|| DeleteSecretError::generic(fault("ResourceNotFoundException")));
+        Secret.delete(&over(&[&gone]), &Record::new("secretsmanager_secret", ARN, spec(0).inputs)).await.unwrap();
     }
 }

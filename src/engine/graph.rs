@@ -6,11 +6,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use tokio::sync::watch;
 
-/// Keys of `specs` in dependency order; an error names a cycle or a missing
-/// dependency.
+/// Keys of `specs` in dependency order; an error names a component declared
+/// twice, a missing dependency or a cycle. This is where a stack's graph is
+/// checked before anything runs: a mistake in a stack is an error of plan,
+/// never a panic or a half-done apply.
 pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
-    let keys: BTreeSet<&str> = specs.iter().map(|s| s.key.as_str()).collect();
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
     for s in specs {
+        if !keys.insert(s.key.as_str()) {
+            return Err(format!("component {} is declared twice", s.key));
+        }
+    }
+    for s in specs {
+        let mut seen = BTreeSet::new();
+        for (d, _) in &s.deps {
+            if !seen.insert(d.as_str()) {
+                return Err(format!("component {} declares its dependency {d} twice", s.key));
+            }
+        }
         for (d, _) in &s.deps {
             if !keys.contains(d.as_str()) {
                 return Err(format!("component {} depends on unknown component {d}", s.key));

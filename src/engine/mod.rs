@@ -5,6 +5,7 @@
 //! failure. It knows nothing of Terraform's wire format.
 
 mod graph;
+pub mod needs;
 pub mod ownership;
 #[cfg(test)]
 mod tests;
@@ -12,6 +13,7 @@ pub mod timings;
 pub mod waiter;
 
 pub use graph::topo_order;
+pub use needs::Need;
 pub use ownership::{Tags, TAG_COMPONENT, TAG_STACK_ID};
 pub use waiter::{Timeouts, Waiter, GONE};
 
@@ -382,6 +384,11 @@ pub type TagRefFn<C> = fn(&Env<C>, &Record) -> <C as Cloud>::TagRef;
 #[tonic::async_trait]
 pub trait Kind<C: Cloud>: Send + Sync {
     fn name(&self) -> &'static str;
+    /// The dependencies the kind cannot work without, checked when the
+    /// graph is built (see `needs`).
+    fn needs(&self) -> &'static [Need] {
+        &[]
+    }
     /// Input fields that AWS cannot change in place.
     fn replace_fields(&self) -> &'static [&'static str] {
         &[]
@@ -630,6 +637,7 @@ pub fn referenced_replacements<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], rec
 /// (deletes last).
 pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) -> Result<Vec<Change>, String> {
     let order = topo_order(desired)?;
+    needs::check(kinds, desired)?;
     let by_key: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.key.as_str(), s)).collect();
     let mut actions: BTreeMap<String, (Action, String)> = BTreeMap::new();
     for key in &order {

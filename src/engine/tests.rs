@@ -75,6 +75,14 @@ impl Kind<FakeCloud> for FakeKind {
     fn create_before_destroy(&self) -> bool {
         self.create_before_destroy
     }
+    fn needs(&self) -> &'static [Need] {
+        const GATEWAY: &[Need] = &[Need::one("network", &["net"]), Need::some("thing", &["thing"]), Need::optional("pool", &["pool"])];
+        if self.name == "gateway" {
+            GATEWAY
+        } else {
+            &[]
+        }
+    }
     async fn create(&self, env: &Env<FakeCloud>, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let c = &env.ctx;
         FakeKind::slow(c).await;
@@ -131,6 +139,7 @@ fn kinds() -> Arc<Kinds<FakeCloud>> {
         Arc::new(FakeKind { name: "net", replace: &["cidr"], create_before_destroy: false }),
         Arc::new(FakeKind { name: "thing", replace: &[], create_before_destroy: false }),
         Arc::new(FakeKind { name: "pool", replace: &["size"], create_before_destroy: true }),
+        Arc::new(FakeKind { name: "gateway", replace: &[], create_before_destroy: false }),
     ]))
 }
 
@@ -281,6 +290,56 @@ fn cycles_and_unknown_dependencies_are_errors() {
     assert!(topo_order(&specs).unwrap_err().contains("cycle"));
     let specs = vec![Spec::new("a", "thing", json!({})).dep("nope")];
     assert!(topo_order(&specs).unwrap_err().contains("unknown"));
+}
+
+#[test]
+fn a_kind_s_needs_are_checked_when_the_graph_is_built() {
+    let base = || {
+        vec![
+            Spec::new("net.a", "net", json!({})),
+            Spec::new("net.b", "net", json!({})),
+            Spec::new("t.1", "thing", json!({})),
+            Spec::new("t.2", "thing", json!({})),
+            Spec::new("p", "pool", json!({})),
+        ]
+    };
+    let with = |gw: Spec| {
+        let mut v = base();
+        v.push(gw);
+        v
+    };
+    let ok = with(Spec::new("gw", "gateway", json!({})).dep("net.a").dep("t.1").dep("t.2").dep("p"));
+    assert!(plan(&kinds(), &ok, &Records::new()).is_ok());
+    // The optional one may be left out.
+    assert!(plan(&kinds(), &with(Spec::new("gw", "gateway", json!({})).dep("net.a").dep("t.1")), &Records::new()).is_ok());
+    let missing = plan(&kinds(), &with(Spec::new("gw", "gateway", json!({})).dep("t.1")), &Records::new()).unwrap_err();
+    assert_eq!(missing, "component gw (gateway) needs exactly one network (net) among its dependencies; found none");
+    let two = plan(&kinds(), &with(Spec::new("gw", "gateway", json!({})).dep("net.a").dep("net.b").dep("t.1")), &Records::new()).unwrap_err();
+    assert!(two.contains("exactly one network") && two.ends_with("found net.a, net.b"), "{two}");
+    let none = plan(&kinds(), &with(Spec::new("gw", "gateway", json!({})).dep("net.a")), &Records::new()).unwrap_err();
+    assert!(none.contains("at least one thing"), "{none}");
+
+    // At apply the need is filled by the dependency's kind, whatever its key.
+    let deps: Records = [
+        ("net.a".to_string(), Record::new("net", "n-1", json!({}))),
+        ("t.1".to_string(), Record::new("thing", "t-1", json!({}))),
+        ("t.2".to_string(), Record::new("thing", "t-2", json!({}))),
+    ]
+    .into();
+    let [network, things, pool] = FakeKind { name: "gateway", replace: &[], create_before_destroy: false }.needs() else { unreachable!() };
+    assert_eq!(network.the(&deps).unwrap().id, "n-1");
+    assert_eq!(things.ids(&deps), vec!["t-1", "t-2"]);
+    assert!(pool.maybe(&deps).unwrap().is_none());
+    assert!(things.the(&deps).is_err(), "two where one is meant is an error, never the first");
+}
+
+#[test]
+fn a_component_or_a_dependency_declared_twice_is_an_error_of_the_graph() {
+    let specs = vec![Spec::new("a", "thing", json!({})), Spec::new("b", "thing", json!({})).dep("a"), Spec::new("a", "thing", json!({"other": 1}))];
+    assert_eq!(topo_order(&specs).unwrap_err(), "component a is declared twice");
+    assert!(plan(&kinds(), &specs, &Records::new()).is_err(), "plan refuses the graph before any change");
+    let specs = vec![Spec::new("a", "thing", json!({})), Spec::new("b", "thing", json!({})).dep("a").dep_update("a")];
+    assert_eq!(topo_order(&specs).unwrap_err(), "component b declares its dependency a twice");
 }
 
 #[tokio::test]

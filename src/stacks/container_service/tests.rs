@@ -105,6 +105,7 @@ fn graph_is_acyclic_wired_and_keeps_secrets_out_of_inputs() {
     let c = config(&[("app_secrets", Value::string_list(["openai-api-key", "twilio-auth-token"])), ("app_secret_values", Value::Map(vals))]);
     let specs = ContainerService::new().desired(&c, &ctx());
     let order = topo_order(&specs).unwrap();
+    crate::engine::needs::check(&crate::components::all_kinds(), &specs).expect("every kind gets what it needs");
     for k in [
         "vpc",
         "igw",
@@ -291,6 +292,7 @@ fn an_existing_network_is_referenced_and_the_stack_builds_none_of_its_own() {
     let db_subnets = specs.iter().find(|s| s.key == "db.subnets").unwrap();
     assert_eq!(db_subnets.input("subnets"), &json!(["subnet.private.subnet-0b000000000000001", "subnet.private.subnet-0b000000000000002"]));
     assert!(topo_order(&specs).is_ok());
+    crate::engine::needs::check(&crate::components::all_kinds(), &specs).expect("every kind gets what it needs");
     // The engine never deletes a referenced object, and refuses to swap it.
     let kinds_reg = all_kinds();
     assert!(kinds_reg.get(network::EXISTING_VPC).unwrap().referenced() && kinds_reg.get(network::EXISTING_SUBNET).unwrap().referenced());

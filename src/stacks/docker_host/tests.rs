@@ -96,6 +96,7 @@ fn graph_is_acyclic_and_complete() {
     let c = config(&[("ssm_parameters", Value::Map(secrets)), ("ssh_ingress_cidrs", Value::string_list(["203.0.113.0/24"]))]);
     let specs = DockerHost::new().desired(&c, &ctx);
     let order = topo_order(&specs).unwrap();
+    crate::engine::needs::check(&crate::components::all_kinds(), &specs).expect("every kind gets what it needs");
     for k in [
         "vpc",
         "igw",

@@ -49,6 +49,7 @@ fn every_component_is_placed_in_its_region_and_depends_within_it() {
     }
     let specs: Vec<Spec> = g.values().cloned().collect();
     crate::engine::topo_order(&specs).expect("no cycle");
+    crate::engine::needs::check(&crate::components::all_kinds(), &specs).expect("every kind gets what it needs");
     // Three zones, public and private, one NAT per region by default.
     for side in SIDES {
         assert_eq!(g.keys().filter(|k| k.starts_with(&format!("{side}/subnet."))).count(), 6);
@@ -221,6 +222,7 @@ fn a_region_in_an_existing_network_references_it_and_owns_nothing_of_it() {
     assert!(g["primary/sg.db"].input("rules")[0]["source"].is_null());
     let specs: Vec<Spec> = g.values().cloned().collect();
     crate::engine::topo_order(&specs).expect("every dependency exists, no cycle");
+    crate::engine::needs::check(&crate::components::all_kinds(), &specs).expect("every kind gets what it needs");
 }
 
 #[test]
