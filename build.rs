@@ -24,5 +24,15 @@ fn link_the_provider_small() {
     if os == "linux" && env == "gnu" {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
         println!("cargo:rustc-link-arg-bins=-Wl,--icf=all");
+        // The functions a run of the examples executes, laid out side by
+        // side (scripts/profile-hot-functions.sh): a run then touches a few
+        // dense pages of code instead of most of .text. Names the binary no
+        // longer has are skipped, silently: a stale list costs only memory.
+        let order = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("link/hot-functions.txt");
+        println!("cargo:rerun-if-changed=link/hot-functions.txt");
+        if order.is_file() {
+            println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", order.display());
+            println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+        }
     }
 }
