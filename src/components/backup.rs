@@ -124,3 +124,55 @@ impl Kind<AwsContext> for SnapshotPolicy {
         Ok(o.policies().iter().find(|p| p.description() == Some(description(env).as_str())).and_then(|p| p.policy_id()).map(|id| Record::new(self.name(), id, spec.inputs.clone())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_dlm::operation::delete_lifecycle_policy::{DeleteLifecyclePolicyError, DeleteLifecyclePolicyOutput};
+    use aws_sdk_dlm::operation::get_lifecycle_policies::GetLifecyclePoliciesOutput;
+    use aws_sdk_dlm::types::LifecyclePolicySummary;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(dlm, aws_sdk_dlm, rules)
+    }
+    fn spec() -> Spec {
+        Spec::new("backup", "dlm_snapshot_policy", json!({"time": "03:00", "retain": 7, "enabled": true}))
+    }
+
+    #[tokio::test]
+    async fn found_only_by_this_stack_s_marker_among_the_policies_on_its_backup_tag() {
+        // Another policy targets the same tag (a team's own): its
+        // description is not this stack's marker, so it is never taken.
+        let list = mock!(aws_sdk_dlm::Client::get_lifecycle_policies).match_requests(|r| r.target_tags() == ["awsstack:backup=s"]).then_output(|| {
+            GetLifecyclePoliciesOutput::builder()
+                .policies(LifecyclePolicySummary::builder().policy_id("policy-theirs").description("nightly snapshots").build())
+                .policies(LifecyclePolicySummary::builder().policy_id("policy-1").description("awsstack s: daily snapshots of the data volume").build())
+                .build()
+        });
+        let r = SnapshotPolicy.find(&over(&[&list]), &spec()).await.unwrap().expect("the stack's policy");
+        assert_eq!(r.id, "policy-1");
+        let only_theirs = mock!(aws_sdk_dlm::Client::get_lifecycle_policies).then_output(|| {
+            GetLifecyclePoliciesOutput::builder().policies(LifecyclePolicySummary::builder().policy_id("policy-theirs").description("nightly snapshots").build()).build()
+        });
+        assert!(SnapshotPolicy.find(&over(&[&only_theirs]), &spec()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn delete_of_a_policy_already_gone_succeeds_and_a_refusal_fails() {
+        let rec = Record::new("dlm_snapshot_policy", "policy-1", spec().inputs);
+        let deleted = mock!(aws_sdk_dlm::Client::delete_lifecycle_policy)
+            .match_requests(|r| r.policy_id() == Some("policy-1"))
+            .then_output(|| DeleteLifecyclePolicyOutput::builder().build());
+        SnapshotPolicy.delete(&over(&[&deleted]), &rec).await.unwrap();
+        assert_eq!(deleted.num_calls(), 1);
+        let gone = mock!(aws_sdk_dlm::Client::delete_lifecycle_policy)
+            .then_error(|| DeleteLifecyclePolicyError::generic(ErrorMetadata::builder().code("ResourceNotFoundException").build()));
+        SnapshotPolicy.delete(&over(&[&gone]), &rec).await.unwrap();
+        let refused =
+            mock!(aws_sdk_dlm::Client::delete_lifecycle_policy).then_error(|| DeleteLifecyclePolicyError::generic(ErrorMetadata::builder().code("AccessDeniedException").build()));
+        assert!(SnapshotPolicy.delete(&over(&[&refused]), &rec).await.is_err());
+    }
+}
