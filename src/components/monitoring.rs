@@ -413,3 +413,56 @@ impl Kind<AwsContext> for InstanceSchedule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::mocked;
+    use super::*;
+    use aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesError;
+    use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
+    use aws_sdk_sns::operation::subscribe::SubscribeOutput;
+    use aws_sdk_sns::operation::unsubscribe::UnsubscribeOutput;
+    use aws_sdk_sns::types::Subscription;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    const ARN: &str = "arn:aws:sns:eu-west-1:123456789012:kauri-prod-alerts";
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(sns, aws_sdk_sns, rules)
+    }
+    fn subscription(email: &str, arn: &str) -> Subscription {
+        Subscription::builder().endpoint(email).protocol("email").subscription_arn(arn).topic_arn(ARN).build()
+    }
+
+    #[tokio::test]
+    async fn update_subscribes_the_new_address_and_unsubscribes_the_removed_one_only() {
+        let spec = Spec::new("topic", "sns_topic", json!({"name": "kauri-prod-alerts", "emails": ["ops@kauri.example", "new@kauri.example"]}));
+        let old = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": ["ops@kauri.example", "old@kauri.example"]}));
+        // A subscription still pending confirmation has no ARN yet: it
+        // cannot be unsubscribed, and is not an error.
+        let listed = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(|| {
+            ListSubscriptionsByTopicOutput::builder()
+                .subscriptions(subscription("ops@kauri.example", &format!("{ARN}:1")))
+                .subscriptions(subscription("old@kauri.example", &format!("{ARN}:2")))
+                .subscriptions(subscription("pending@kauri.example", "PendingConfirmation"))
+                .build()
+        });
+        let subscribe = mock!(aws_sdk_sns::Client::subscribe)
+            .match_requests(|r| r.endpoint() == Some("new@kauri.example") && r.protocol() == Some("email"))
+            .then_output(|| SubscribeOutput::builder().subscription_arn("pending confirmation").build());
+        let unsubscribe =
+            mock!(aws_sdk_sns::Client::unsubscribe).match_requests(|r| r.subscription_arn() == Some(&format!("{ARN}:2"))).then_output(|| UnsubscribeOutput::builder().build());
+        Topic.update(&over(&[&listed, &subscribe, &unsubscribe]), &spec, &old, &Records::new()).await.unwrap();
+        assert_eq!((subscribe.num_calls(), unsubscribe.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_missing_topic_is_gone_and_a_refusal_is_an_error() {
+        let rec = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": []}));
+        let gone = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(ErrorMetadata::builder().code("NotFound").build()));
+        assert!(Topic.read(&over(&[&gone]), &rec).await.unwrap().is_none());
+        let denied = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(ErrorMetadata::builder().code("AuthorizationError").build()));
+        assert!(Topic.read(&over(&[&denied]), &rec).await.is_err());
+    }
+}
