@@ -578,13 +578,12 @@ impl Kind<AwsContext> for Writer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mocked;
+    use super::super::mocked::{self, fault};
     use super::*;
     use aws_sdk_rds::operation::delete_global_cluster::{DeleteGlobalClusterError, DeleteGlobalClusterOutput};
     use aws_sdk_rds::operation::describe_global_clusters::{DescribeGlobalClustersError, DescribeGlobalClustersOutput};
     use aws_sdk_rds::Client;
     use aws_smithy_mocks::{mock, Rule};
-    use aws_smithy_types::error::ErrorMetadata;
 
     fn env_over(rules: &[&Rule]) -> E {
         mocked::env_over!(rds, aws_sdk_rds, rules)
@@ -592,10 +591,6 @@ mod tests {
 
     fn global() -> Record {
         Record::new("rds_global_cluster", "luneo-prod-global", json!({"id": "luneo-prod-global", "deletion_protection": false}))
-    }
-
-    fn fault(code: &'static str) -> ErrorMetadata {
-        ErrorMetadata::builder().code(code).message(code).build()
     }
 
     #[tokio::test]

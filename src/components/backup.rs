@@ -127,13 +127,12 @@ impl Kind<AwsContext> for SnapshotPolicy {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mocked;
+    use super::super::mocked::{self, fault};
     use super::*;
     use aws_sdk_dlm::operation::delete_lifecycle_policy::{DeleteLifecyclePolicyError, DeleteLifecyclePolicyOutput};
     use aws_sdk_dlm::operation::get_lifecycle_policies::GetLifecyclePoliciesOutput;
     use aws_sdk_dlm::types::LifecyclePolicySummary;
     use aws_smithy_mocks::{mock, Rule};
-    use aws_smithy_types::error::ErrorMetadata;
 
     fn over(rules: &[&Rule]) -> E {
         mocked::env_over!(dlm, aws_sdk_dlm, rules)
@@ -168,11 +167,9 @@ mod tests {
             .then_output(|| DeleteLifecyclePolicyOutput::builder().build());
         SnapshotPolicy.delete(&over(&[&deleted]), &rec).await.unwrap();
         assert_eq!(deleted.num_calls(), 1);
-        let gone = mock!(aws_sdk_dlm::Client::delete_lifecycle_policy)
-            .then_error(|| DeleteLifecyclePolicyError::generic(ErrorMetadata::builder().code("ResourceNotFoundException").build()));
+        let gone = mock!(aws_sdk_dlm::Client::delete_lifecycle_policy).then_error(|| DeleteLifecyclePolicyError::generic(fault("ResourceNotFoundException")));
         SnapshotPolicy.delete(&over(&[&gone]), &rec).await.unwrap();
-        let refused =
-            mock!(aws_sdk_dlm::Client::delete_lifecycle_policy).then_error(|| DeleteLifecyclePolicyError::generic(ErrorMetadata::builder().code("AccessDeniedException").build()));
+        let refused = mock!(aws_sdk_dlm::Client::delete_lifecycle_policy).then_error(|| DeleteLifecyclePolicyError::generic(fault("AccessDeniedException")));
         assert!(SnapshotPolicy.delete(&over(&[&refused]), &rec).await.is_err());
     }
 }

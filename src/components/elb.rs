@@ -308,21 +308,17 @@ impl Kind<AwsContext> for Listener {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mocked;
+    use super::super::mocked::{self, fault};
     use super::*;
     use aws_sdk_elasticloadbalancingv2::operation::delete_load_balancer::{DeleteLoadBalancerError, DeleteLoadBalancerOutput};
     use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::{DescribeLoadBalancersError, DescribeLoadBalancersOutput};
     use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer as Lb, LoadBalancerState, LoadBalancerStateEnum};
     use aws_smithy_mocks::{mock, Rule};
-    use aws_smithy_types::error::ErrorMetadata;
 
     const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/kavak-dev/50dc6c495c0c9188";
 
     fn over(rules: &[&Rule]) -> E {
         mocked::env_over!(elbv2, aws_sdk_elasticloadbalancingv2, rules)
-    }
-    fn fault(code: &'static str) -> ErrorMetadata {
-        ErrorMetadata::builder().code(code).message(code).build()
     }
     fn described(state: LoadBalancerStateEnum) -> impl Fn() -> DescribeLoadBalancersOutput + Send + Sync {
         move || {

@@ -146,7 +146,7 @@ impl Kind<AwsContext> for Key {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mocked;
+    use super::super::mocked::{self, fault};
     use super::*;
     use aws_sdk_kms::operation::delete_alias::DeleteAliasOutput;
     use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
@@ -157,7 +157,6 @@ mod tests {
     use aws_sdk_kms::operation::schedule_key_deletion::{ScheduleKeyDeletionError, ScheduleKeyDeletionOutput};
     use aws_sdk_kms::types::{AliasListEntry, KeyListEntry, KeyMetadata};
     use aws_smithy_mocks::{mock, Rule};
-    use aws_smithy_types::error::ErrorMetadata;
 
     const ALIAS: &str = "alias/luneo-prod-aurora";
 
@@ -181,9 +180,6 @@ mod tests {
                 .key_metadata(KeyMetadata::builder().key_id("k-1").arn("arn:aws:kms:eu-west-1:123456789012:key/k-1").key_state(state.clone()).build().unwrap())
                 .build()
         }
-    }
-    fn fault(code: &'static str) -> ErrorMetadata {
-        ErrorMetadata::builder().code(code).message(code).build()
     }
 
     #[tokio::test]

@@ -191,6 +191,12 @@ pub mod mocked {
     use std::time::Duration;
     use tokio::time::Instant;
 
+    /// A service error with `code` (and the code as its message): what the
+    /// kinds' error classifiers read.
+    pub fn fault(code: &'static str) -> aws_smithy_types::error::ErrorMetadata {
+        aws_smithy_types::error::ErrorMetadata::builder().code(code).message(code).build()
+    }
+
     /// A service client whose calls are answered by `rules`, in order.
     macro_rules! client {
         ($krate:ident, $rules:expr) => {{

@@ -416,7 +416,7 @@ impl Kind<AwsContext> for InstanceSchedule {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mocked;
+    use super::super::mocked::{self, fault};
     use super::*;
     use aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesError;
     use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
@@ -424,7 +424,6 @@ mod tests {
     use aws_sdk_sns::operation::unsubscribe::UnsubscribeOutput;
     use aws_sdk_sns::types::Subscription;
     use aws_smithy_mocks::{mock, Rule};
-    use aws_smithy_types::error::ErrorMetadata;
 
     const ARN: &str = "arn:aws:sns:eu-west-1:123456789012:kauri-prod-alerts";
 
@@ -460,9 +459,9 @@ mod tests {
     #[tokio::test]
     async fn a_missing_topic_is_gone_and_a_refusal_is_an_error() {
         let rec = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": []}));
-        let gone = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(ErrorMetadata::builder().code("NotFound").build()));
+        let gone = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(fault("NotFound")));
         assert!(Topic.read(&over(&[&gone]), &rec).await.unwrap().is_none());
-        let denied = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(ErrorMetadata::builder().code("AuthorizationError").build()));
+        let denied = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(fault("AuthorizationError")));
         assert!(Topic.read(&over(&[&denied]), &rec).await.is_err());
     }
 }

@@ -155,7 +155,7 @@ impl Kind<AwsContext> for LogGroup {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mocked;
+    use super::super::mocked::{self, fault};
     use super::*;
     use aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError;
     use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
@@ -163,7 +163,6 @@ mod tests {
     use aws_sdk_ecr::operation::describe_repositories::{DescribeRepositoriesError, DescribeRepositoriesOutput};
     use aws_sdk_ecr::types::{ImageScanningConfiguration, Repository as EcrRepository};
     use aws_smithy_mocks::{mock, Rule};
-    use aws_smithy_types::error::ErrorMetadata;
 
     const URL: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/kavak-dev-api";
 
@@ -172,9 +171,6 @@ mod tests {
     }
     fn logs_over(rules: &[&Rule]) -> E {
         mocked::env_over!(logs, aws_sdk_cloudwatchlogs, rules)
-    }
-    fn fault(code: &'static str) -> ErrorMetadata {
-        ErrorMetadata::builder().code(code).message(code).build()
     }
     fn repository() -> Record {
         Record::new("ecr_repository", "kavak-dev-api", json!({"name": "kavak-dev-api", "scan_on_push": true}))

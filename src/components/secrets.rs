@@ -255,22 +255,18 @@ impl Kind<AwsContext> for DbConnection {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mocked;
+    use super::super::mocked::{self, fault};
     use super::*;
     use aws_sdk_secretsmanager::operation::delete_secret::{DeleteSecretError, DeleteSecretOutput};
     use aws_sdk_secretsmanager::operation::describe_secret::{DescribeSecretError, DescribeSecretOutput};
     use aws_sdk_secretsmanager::operation::restore_secret::RestoreSecretOutput;
     use aws_smithy_mocks::{mock, Rule};
-    use aws_smithy_types::error::ErrorMetadata;
     use aws_smithy_types::DateTime;
 
     const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kavak-dev-db-AbCdEf";
 
     fn over(rules: &[&Rule]) -> E {
         mocked::env_over!(secrets, aws_sdk_secretsmanager, rules)
-    }
-    fn fault(code: &'static str) -> ErrorMetadata {
-        ErrorMetadata::builder().code(code).message(code).build()
     }
     fn spec(recovery_days: i64) -> Spec {
         Spec::new("secret.db", "secretsmanager_secret", json!({"name": "kavak-dev-db", "description": "db", "recovery_days": recovery_days, "generate": {"username": "app"}}))

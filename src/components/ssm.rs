@@ -89,21 +89,17 @@ impl Kind<AwsContext> for Parameter {
 
 #[cfg(test)]
 mod tests {
-    use super::super::mocked;
+    use super::super::mocked::{self, fault};
     use super::*;
     use aws_sdk_ssm::operation::delete_parameter::DeleteParameterError;
     use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
     use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
     use aws_smithy_mocks::{mock, Rule};
-    use aws_smithy_types::error::ErrorMetadata;
 
     const NAME: &str = "/kauri/prod/db-password";
 
     fn over(rules: &[&Rule]) -> E {
         mocked::env_over!(ssm, aws_sdk_ssm, rules)
-    }
-    fn fault(code: &'static str) -> ErrorMetadata {
-        ErrorMetadata::builder().code(code).message(code).build()
     }
     fn secret_spec() -> Spec {
         let mut s = Spec::new("param.db", "ssm_parameter", json!({"name": NAME, "secure": true, "value_sha256": sha256_hex("s3cr3t")}));

@@ -40,8 +40,8 @@ impl Need {
         self.kinds.contains(&kind)
     }
     fn matching<'a>(&self, deps: &'a Records) -> impl Iterator<Item = &'a Record> + 'a {
-        let kinds = self.kinds;
-        deps.values().filter(move |r| kinds.contains(&r.kind.as_str()))
+        let need = *self;
+        deps.values().filter(move |r| need.fills(&r.kind))
     }
     /// The dependency that fills a `one` need. The graph check makes a
     /// missing or second one impossible; an error, never a panic, if not.
