@@ -24,6 +24,10 @@ pub fn generate_password() -> String {
 /// fields stored as JSON together with a generated `password`.
 pub struct Secret;
 
+/// The output of a secret `find` saw scheduled for deletion: adopted, it is
+/// restored by `update`.
+const SCHEDULED_FOR_DELETION: &str = "scheduled_for_deletion";
+
 /// `replica_regions`: regions the secret is replicated to (a database
 /// that can become the writer there reads it locally).
 fn replicas(spec: &Spec) -> Option<Vec<aws_sdk_secretsmanager::types::ReplicaRegionType>> {
@@ -110,6 +114,9 @@ impl Kind<AwsContext> for Secret {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         let sm = &env.ctx.secrets();
+        if old.out(SCHEDULED_FOR_DELETION) == "true" {
+            sm.restore_secret().secret_id(&old.id).send().await.map_err(op("RestoreSecret"))?;
+        }
         sm.update_secret().secret_id(&old.id).description(spec.str("description")).send().await.map_err(op("UpdateSecret"))?;
         let current = Self::current_value(env, &old.id).await?;
         let wanted = match (&spec.secret, spec.input("generate").is_object()) {
@@ -122,7 +129,9 @@ impl Kind<AwsContext> for Secret {
         if let Some(v) = wanted {
             sm.put_secret_value().secret_id(&old.id).secret_string(v).send().await.map_err(op("PutSecretValue"))?;
         }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        let mut rec = Record { inputs: spec.inputs.clone(), ..old.clone() };
+        rec.outputs.remove(SCHEDULED_FOR_DELETION);
+        Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let days = rec.inputs["recovery_days"].as_i64().unwrap_or(0);
@@ -150,15 +159,15 @@ impl Kind<AwsContext> for Secret {
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(op("DescribeSecret")(e)),
         };
-        let ours = d.tags().iter().any(|t| t.key() == Some(crate::engine::TAG_STACK_ID) && t.value() == Some(env.stack_id.as_str()));
-        if d.deleted_date().is_some() && ours {
-            // Scheduled for deletion by an earlier destroy of this stack:
-            // bring it back (its name cannot be reused before the window
-            // ends anyway). Someone else's is left as it is: the engine's
-            // ownership check then reports the name as taken.
-            sm.restore_secret().secret_id(spec.str("name")).send().await.map_err(op("RestoreSecret"))?;
-        }
         let mut r = self.record(spec, d.arn().unwrap_or_default());
+        if d.deleted_date().is_some() {
+            // Scheduled for deletion (by an earlier destroy, or by its
+            // owner): its name cannot be reused before the window ends.
+            // Found, not restored: `find` changes nothing, and the engine
+            // adopts only a secret carrying this stack's id, whose `update`
+            // then restores it. Someone else's is reported as taken.
+            r = r.with(SCHEDULED_FOR_DELETION, "true");
+        }
         if spec.input("value_sha256").is_string() {
             r.inputs["value_sha256"] = match Self::current_value(env, &r.id).await? {
                 Some(v) => json!(sha256_hex(&v)),
@@ -284,23 +293,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_secret_this_stack_scheduled_for_deletion_is_restored() {
-        let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled("s"));
-        let restore = mock!(aws_sdk_secretsmanager::Client::restore_secret)
-            .match_requests(|r| r.secret_id() == Some("kavak-dev-db"))
-            .then_output(|| RestoreSecretOutput::builder().arn(ARN).build());
-        let r = Secret.find(&over(&[&d, &restore]), &spec(0)).await.unwrap().expect("found");
-        assert_eq!(r.id, ARN);
-        assert_eq!(restore.num_calls(), 1);
+    async fn find_of_a_secret_scheduled_for_deletion_changes_nothing_whoever_owns_it() {
+        // Played in order: a RestoreSecret here (or in an import, or at
+        // plan) would find no rule and fail the test.
+        for owner in ["s", "another-stack"] {
+            let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled(owner));
+            let r = Secret.find(&over(&[&d]), &spec(0)).await.unwrap().expect("the name is taken");
+            assert_eq!((r.id.as_str(), r.out(SCHEDULED_FOR_DELETION)), (ARN, "true"), "left for the engine's ownership check");
+            assert_eq!(d.num_calls(), 1);
+        }
     }
 
     #[tokio::test]
-    async fn someone_elses_secret_scheduled_for_deletion_is_never_restored() {
-        // Played in order: a RestoreSecret would find no rule and fail.
-        let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled("another-stack"));
-        let r = Secret.find(&over(&[&d]), &spec(0)).await.unwrap().expect("the name is taken");
-        assert_eq!(r.id, ARN, "returned for the engine's ownership check, which refuses it");
-        assert_eq!(d.num_calls(), 1);
+    async fn adopting_a_secret_scheduled_for_deletion_restores_it_first() {
+        let found = Record::new("secretsmanager_secret", ARN, spec(0).inputs).with(SCHEDULED_FOR_DELETION, "true");
+        let restore =
+            mock!(aws_sdk_secretsmanager::Client::restore_secret).match_requests(|r| r.secret_id() == Some(ARN)).then_output(|| RestoreSecretOutput::builder().arn(ARN).build());
+        let update =
+            mock!(aws_sdk_secretsmanager::Client::update_secret).then_output(|| aws_sdk_secretsmanager::operation::update_secret::UpdateSecretOutput::builder().arn(ARN).build());
+        // Its generated credentials are still there: not regenerated.
+        let value = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+            .then_output(|| aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder().secret_string(r#"{"username":"app","password":"kept"}"#).build());
+        let r = Secret.update(&over(&[&restore, &update, &value]), &spec(0), &found, &Records::new()).await.unwrap();
+        assert_eq!(restore.num_calls(), 1);
+        assert_eq!(r.out(SCHEDULED_FOR_DELETION), "", "restored: no longer marked");
     }
 
     #[tokio::test]

@@ -399,8 +399,10 @@ pub trait Kind<C: Cloud>: Send + Sync {
     async fn update(&self, env: &Env<C>, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError>;
     async fn delete(&self, env: &Env<C>, rec: &Record) -> Result<(), OpError>;
     /// Finds the component of `spec` in AWS by its tags or its deterministic
-    /// name (import, and adoption after an interrupted create). The engine
-    /// then checks the owner before it adopts what was found.
+    /// name (import, and adoption after an interrupted create). Read-only:
+    /// what it finds may be someone else's, and import calls it too. The
+    /// engine then checks the owner before it adopts what was found, and
+    /// `update` brings an adopted object to the spec.
     async fn find(&self, _env: &Env<C>, _spec: &Spec) -> Result<Option<Record>, OpError> {
         Ok(None)
     }
