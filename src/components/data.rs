@@ -8,8 +8,12 @@ use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter
 use crate::provider::AwsContext;
 use serde_json::{json, Value as Json};
 
-fn subnet_ids(deps: &Records) -> Vec<String> {
-    super::need::SUBNETS.ids(deps)
+/// A subnet group's subnets, in the slot `subnets`: one added or left out
+/// is a change of that input.
+const GROUP_SUBNETS: Need = super::need::SUBNETS.in_slot("subnets");
+
+fn subnet_ids(spec: &Spec, deps: &Records) -> Result<Vec<String>, OpError> {
+    GROUP_SUBNETS.ids_in(spec, deps)
 }
 
 fn sg_ids(deps: &Records) -> Vec<String> {
@@ -17,10 +21,10 @@ fn sg_ids(deps: &Records) -> Vec<String> {
 }
 
 /// The subnet ids a subnet group was given, as recorded in its outputs.
-fn with_subnets(r: Record, deps: &Records) -> Record {
-    let mut ids = subnet_ids(deps);
+fn with_subnets(r: Record, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+    let mut ids = subnet_ids(spec, deps)?;
     ids.sort();
-    r.with("subnet_ids", ids.join(","))
+    Ok(r.with("subnet_ids", ids.join(",")))
 }
 
 /// A subnet group read back: when its subnets are no longer the ones it
@@ -54,7 +58,7 @@ impl Kind<AwsContext> for DbSubnetGroup {
         "rds_subnet_group"
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[super::need::SUBNETS]
+        &[GROUP_SUBNETS]
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("subgrp:{}", r.id))))
@@ -68,12 +72,12 @@ impl Kind<AwsContext> for DbSubnetGroup {
             .create_db_subnet_group()
             .db_subnet_group_name(spec.str("name"))
             .db_subnet_group_description(format!("{} database subnets", env.stack_id))
-            .set_subnet_ids(Some(subnet_ids(deps)))
+            .set_subnet_ids(Some(subnet_ids(spec, deps)?))
             .set_tags(Some(rds_tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateDBSubnetGroup"))?;
-        Ok(with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), deps))
+        with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), spec, deps)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.rds().describe_db_subnet_groups().db_subnet_group_name(&rec.id).send().await {
@@ -83,8 +87,8 @@ impl Kind<AwsContext> for DbSubnetGroup {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        env.ctx.rds().modify_db_subnet_group().db_subnet_group_name(&old.id).set_subnet_ids(Some(subnet_ids(deps))).send().await.map_err(op("ModifyDBSubnetGroup"))?;
-        Ok(with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, deps))
+        env.ctx.rds().modify_db_subnet_group().db_subnet_group_name(&old.id).set_subnet_ids(Some(subnet_ids(spec, deps)?)).send().await.map_err(op("ModifyDBSubnetGroup"))?;
+        with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, spec, deps)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let r = env
@@ -311,7 +315,7 @@ impl Kind<AwsContext> for CacheSubnetGroup {
         "elasticache_subnet_group"
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[super::need::SUBNETS]
+        &[GROUP_SUBNETS]
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("subnetgroup:{}", r.id))))
@@ -325,12 +329,12 @@ impl Kind<AwsContext> for CacheSubnetGroup {
             .create_cache_subnet_group()
             .cache_subnet_group_name(spec.str("name"))
             .cache_subnet_group_description(format!("{} cache subnets", env.stack_id))
-            .set_subnet_ids(Some(subnet_ids(deps)))
+            .set_subnet_ids(Some(subnet_ids(spec, deps)?))
             .set_tags(Some(cache_tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateCacheSubnetGroup"))?;
-        Ok(with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), deps))
+        with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), spec, deps)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.elasticache().describe_cache_subnet_groups().cache_subnet_group_name(&rec.id).send().await {
@@ -344,11 +348,11 @@ impl Kind<AwsContext> for CacheSubnetGroup {
             .elasticache()
             .modify_cache_subnet_group()
             .cache_subnet_group_name(&old.id)
-            .set_subnet_ids(Some(subnet_ids(deps)))
+            .set_subnet_ids(Some(subnet_ids(spec, deps)?))
             .send()
             .await
             .map_err(op("ModifyCacheSubnetGroup"))?;
-        Ok(with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, deps))
+        with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, spec, deps)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let r = env

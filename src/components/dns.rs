@@ -3,8 +3,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{bad, dep, op, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec, Timeouts, Waiter};
+use super::{bad, op, E};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter};
 use crate::provider::AwsContext;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType};
 use serde_json::json;
@@ -213,10 +213,18 @@ impl FailoverRecord {
     }
 }
 
+/// The health check that decides whether the record answers, in the slot
+/// `check`: after a switchover each record takes the other side's check,
+/// an update of that input.
+const CHECK: Need = Need::one("health check", &["route53_health_check"]).in_slot("check");
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for FailoverRecord {
     fn name(&self) -> &'static str {
         "route53_failover_record"
+    }
+    fn needs(&self) -> &'static [Need] {
+        &[CHECK]
     }
     fn timeouts(&self) -> Timeouts {
         // Propagation to every name server (terraform-provider-aws: 30m).
@@ -227,7 +235,7 @@ impl Kind<AwsContext> for FailoverRecord {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let zone = spec.str("zone_id");
-        let check = dep(deps, spec.str("check"))?.id.clone();
+        let check = CHECK.the_in(spec, deps)?.id.clone();
         // CREATE, not UPSERT: a record someone else made is never overwritten.
         Self::change(env, zone, ChangeAction::Create, Self::record_set(spec, &check)?).await?;
         Ok(Record::new(self.name(), Self::id_of(zone, spec.str("name"), spec.str("set_identifier")), spec.inputs.clone()).with("health_check", check))
@@ -237,7 +245,7 @@ impl Kind<AwsContext> for FailoverRecord {
         Ok(Self::lookup(env, &zone, &name, &set).await?.map(|r| self.observe(rec, &r)))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let check = dep(deps, spec.str("check"))?.id.clone();
+        let check = CHECK.the_in(spec, deps)?.id.clone();
         Self::change(env, spec.str("zone_id"), ChangeAction::Upsert, Self::record_set(spec, &check)?).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("health_check", check))
     }

@@ -291,14 +291,20 @@ async fn set_public_ips(env: &E, subnet: &str, on: bool) -> Result<(), OpError> 
 
 // ---------------------------------------------------------------- Route table
 
-/// A route table associated with the subnets it depends on (`subnet*`
-/// keys), whose default route goes to the `igw` dependency (public), to a
-/// `nat*` dependency (private), or nowhere (isolated). Registered as
-/// `ec2_public_route_table` (the Docker host's) and `ec2_route_table`.
-pub struct RouteTable(pub &'static str);
+/// A route table associated with its subnets, whose default route goes to
+/// its internet gateway dependency (public), to its NAT gateway (private),
+/// or nowhere (isolated). Registered as `ec2_public_route_table` (the
+/// Docker host's: its one subnet is any subnet dependency) and
+/// `ec2_route_table` (its subnets are the slot `subnets`, so a subnet
+/// added or left out is a change of that input).
+pub struct RouteTable {
+    name: &'static str,
+    needs: &'static [Need],
+}
 
-pub const PUBLIC_ROUTE_TABLE: RouteTable = RouteTable("ec2_public_route_table");
-pub const ROUTE_TABLE: RouteTable = RouteTable("ec2_route_table");
+const ROUTED_SUBNETS: Need = super::need::SUBNETS.in_slot("subnets");
+pub const PUBLIC_ROUTE_TABLE: RouteTable = RouteTable { name: "ec2_public_route_table", needs: &[super::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, super::need::SUBNETS] };
+pub const ROUTE_TABLE: RouteTable = RouteTable { name: "ec2_route_table", needs: &[super::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, ROUTED_SUBNETS] };
 
 enum Target<'a> {
     Gateway(&'a str),
@@ -317,8 +323,12 @@ fn route_target(deps: &Records) -> Result<Option<Target<'_>>, OpError> {
 }
 
 impl RouteTable {
-    async fn associate(env: &E, id: &str, deps: &Records, already: &[String]) -> Result<(), OpError> {
-        for subnet in super::need::SUBNETS.ids(deps) {
+    /// The subnets need of this registration (the last of its needs).
+    fn subnets(&self) -> Need {
+        self.needs[self.needs.len() - 1]
+    }
+    async fn associate(&self, env: &E, id: &str, spec: &Spec, deps: &Records, already: &[String]) -> Result<(), OpError> {
+        for subnet in self.subnets().ids_in(spec, deps)? {
             if !already.contains(&subnet) {
                 env.ctx.ec2().associate_route_table().route_table_id(id).subnet_id(&subnet).send().await.map_err(op("AssociateRouteTable"))?;
             }
@@ -349,10 +359,10 @@ impl RouteTable {
 #[tonic::async_trait]
 impl Kind<AwsContext> for RouteTable {
     fn name(&self) -> &'static str {
-        self.0
+        self.name
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[super::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY]
+        self.needs
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
@@ -369,7 +379,7 @@ impl Kind<AwsContext> for RouteTable {
         let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
         Self::set_default_route(env, &id, deps, false).await.map_err(|e| e.partial(rec.clone()))?;
-        Self::associate(env, &id, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
+        self.associate(env, &id, spec, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -406,7 +416,7 @@ impl Kind<AwsContext> for RouteTable {
             let exists = rt.routes().iter().any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
             Self::set_default_route(env, &old.id, deps, exists).await?;
             let associated: Vec<String> = rt.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect();
-            Self::associate(env, &old.id, deps, &associated).await?;
+            self.associate(env, &old.id, spec, deps, &associated).await?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
@@ -443,6 +453,8 @@ pub struct NatGateway;
 
 /// The Elastic IP a NAT gateway takes as its public address.
 const NAT_ADDRESS: Need = Need::one("Elastic IP", &["ec2_elastic_ip"]);
+/// Its subnet, named by the input `subnet` (a move is a replacement).
+const NAT_SUBNET: Need = super::need::SUBNET.in_slot("subnet");
 
 const NAT_AVAILABLE: Waiter = Waiter::new("to be available", &["pending", GONE], &["available"]);
 /// Its address and subnet are only free once it is gone.
@@ -464,7 +476,7 @@ impl Kind<AwsContext> for NatGateway {
         "ec2_nat_gateway"
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[super::need::SUBNET, NAT_ADDRESS]
+        &[NAT_SUBNET, NAT_ADDRESS]
     }
     fn timeouts(&self) -> Timeouts {
         // Deleting one takes minutes on AWS.
@@ -477,7 +489,7 @@ impl Kind<AwsContext> for NatGateway {
         &["subnet"]
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let subnet = super::need::SUBNET.the(deps)?.id.clone();
+        let subnet = NAT_SUBNET.the_in(spec, deps)?.id.clone();
         let eip = NAT_ADDRESS.the(deps)?.id.clone();
         let out = env
             .ctx
@@ -1314,14 +1326,16 @@ impl Kind<AwsContext> for ElasticIp {
 
 // ---------------------------------------------------------------- VPC endpoint
 
-/// A gateway endpoint (S3) of the `vpc` dependency on the route tables
-/// named in `route_tables` (dependency names): traffic to the service stays
-/// off the NAT gateway. Inputs: `service`, `route_tables`.
+/// A gateway endpoint (S3) of the `vpc` dependency on the route tables of
+/// its slot `route_tables`: traffic to the service stays off the NAT
+/// gateway. Inputs: `service`.
 pub struct VpcEndpoint;
+
+const ENDPOINT_ROUTE_TABLES: Need = Need::some("route table", &["ec2_route_table"]).in_slot("route_tables");
 
 impl VpcEndpoint {
     fn tables(spec: &Spec, deps: &Records) -> Result<Vec<String>, OpError> {
-        spec.input("route_tables").as_array().into_iter().flatten().filter_map(|k| k.as_str()).map(|k| super::dep(deps, k).map(|r| r.id.clone())).collect()
+        ENDPOINT_ROUTE_TABLES.ids_in(spec, deps)
     }
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, OpError> {
         match env.ctx.ec2().describe_vpc_endpoints().vpc_endpoint_ids(id).send().await {
@@ -1338,7 +1352,7 @@ impl Kind<AwsContext> for VpcEndpoint {
         "ec2_vpc_endpoint"
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[super::need::VPC]
+        &[super::need::VPC, ENDPOINT_ROUTE_TABLES]
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
@@ -1445,8 +1459,12 @@ mod tests {
             .collect()
     }
 
+    /// A NAT gateway whose subnet fills its slot, as a stack builds it.
     fn spec() -> Spec {
-        Spec::new("nat.a", "ec2_nat_gateway", json!({})).dep("subnet.a").dep("eip.a")
+        let mut g = crate::engine::Desired::new();
+        let subnet = g.add(Spec::new("subnet.a", "ec2_subnet", json!({})));
+        let eip = g.add(Spec::new("eip.a", "ec2_elastic_ip", json!({})));
+        Spec::new("nat.a", "ec2_nat_gateway", json!({})).filling("subnet", &subnet, crate::engine::OnDepChange::Replace).after(&eip)
     }
 
     #[tokio::test]

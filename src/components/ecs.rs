@@ -125,10 +125,15 @@ impl Kind<AwsContext> for Cluster {
 /// `family`, `cpu`, `memory`, `image`, `port`, `environment` ({name:
 /// value}, values may hold `${dep.output}` placeholders), `secrets`
 /// ({name: valueFrom with placeholders}), `log_group`, `architecture`.
-/// The execution and task roles come from the `role.execution` and
-/// `role.task` dependencies. Every change registers a new revision
-/// (a replacement: task definitions are immutable).
+/// The execution and task roles fill the slots `execution_role` and
+/// `task_role`. Every change registers a new revision (a replacement:
+/// task definitions are immutable).
 pub struct TaskDefinition;
+
+/// The role ECS uses to pull the image, read the secrets and write logs.
+const EXECUTION_ROLE: Need = super::need::ROLE.in_slot("execution_role");
+/// The role the application's code acts as.
+const TASK_ROLE: Need = super::need::ROLE.in_slot("task_role");
 
 impl TaskDefinition {
     fn container(spec: &Spec, deps: &Records, region: &str) -> Result<ContainerDefinition, OpError> {
@@ -169,6 +174,19 @@ impl Kind<AwsContext> for TaskDefinition {
     fn name(&self) -> &'static str {
         "ecs_task_definition"
     }
+    fn needs(&self) -> &'static [Need] {
+        &[EXECUTION_ROLE, TASK_ROLE]
+    }
+    /// Records written before the roles were slots (private state version
+    /// 1) name them in their dependencies only: the slots' inputs are
+    /// filled from there, so that the upgrade plans nothing.
+    fn upgrade(&self, rec: &mut Record) {
+        for (slot, key) in [("execution_role", "role.execution"), ("task_role", "role.task")] {
+            if rec.inputs.get(slot).is_none() && rec.deps.iter().any(|d| d == key) {
+                rec.inputs[slot] = json!(key);
+            }
+        }
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ecs(r.id.clone()))
     }
@@ -188,8 +206,8 @@ impl Kind<AwsContext> for TaskDefinition {
             .cpu(spec.input("cpu").as_i64().unwrap_or(256).to_string())
             .memory(spec.input("memory").as_i64().unwrap_or(512).to_string())
             .runtime_platform(RuntimePlatform::builder().cpu_architecture(arch).operating_system_family(OsFamily::Linux).build())
-            .execution_role_arn(deps.get("role.execution").map(|r| r.out("arn")).unwrap_or_default())
-            .task_role_arn(deps.get("role.task").map(|r| r.out("arn")).unwrap_or_default())
+            .execution_role_arn(EXECUTION_ROLE.the_in(spec, deps)?.out("arn"))
+            .task_role_arn(TASK_ROLE.the_in(spec, deps)?.out("arn"))
             .container_definitions(Self::container(spec, deps, &env.ctx.region)?)
             .set_tags(Some(tags(env, spec)))
             .send()

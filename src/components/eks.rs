@@ -4,7 +4,7 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{dep, op, sdk_wait, spec_tags, E};
+use super::{op, sdk_wait, spec_tags, E};
 use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter};
 use crate::provider::AwsContext;
 use aws_sdk_eks::client::Waiters;
@@ -21,16 +21,21 @@ fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &a
     crate::aws::code_in(e, &["ResourceNotFoundException"])
 }
 
-/// The ids of the dependencies named in the input list `subnets`.
+/// A cluster's and a node group's subnets, in the slot `subnets` (the
+/// order the stack gives them).
+const SUBNETS: Need = super::need::SUBNETS.in_slot("subnets");
+/// The role the cluster or the nodes act as, in the slot `role`.
+const ROLE: Need = super::need::ROLE.in_slot("role");
+
 fn subnet_ids(spec: &Spec, deps: &Records) -> Result<Vec<String>, OpError> {
-    strings(spec.input("subnets")).iter().map(|k| dep(deps, k).map(|r| r.id.clone())).collect()
+    SUBNETS.ids_in(spec, deps)
 }
 
 // ---------------------------------------------------------------- cluster
 
-/// Inputs: `name`, `version`, `subnets` (dependency names),
-/// `endpoint_public`, `endpoint_private`, `logs` (control-plane log types),
-/// `role` (the dependency name of the cluster role).
+/// Inputs: `name`, `version`, `endpoint_public`, `endpoint_private`,
+/// `logs` (control-plane log types); slots `subnets` and `role` (the
+/// cluster role).
 pub struct Cluster;
 
 impl Cluster {
@@ -108,6 +113,9 @@ impl Kind<AwsContext> for Cluster {
     fn name(&self) -> &'static str {
         "eks_cluster"
     }
+    fn needs(&self) -> &'static [Need] {
+        &[SUBNETS, ROLE]
+    }
     fn timeouts(&self) -> Timeouts {
         // terraform-provider-aws's defaults.
         Timeouts::minutes(30, 60, 15)
@@ -123,7 +131,7 @@ impl Kind<AwsContext> for Cluster {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_eks::types::VpcConfigRequest;
         let name = spec.str("name");
-        let role = dep(deps, spec.str("role"))?.out("arn").to_string();
+        let role = ROLE.the_in(spec, deps)?.out("arn").to_string();
         env.retry(
             Duration::from_secs(60),
             // A just-created role is not yet visible to EKS.
@@ -265,6 +273,9 @@ impl Kind<AwsContext> for NodeGroup {
     fn name(&self) -> &'static str {
         "eks_node_group"
     }
+    fn needs(&self) -> &'static [Need] {
+        &[SUBNETS, ROLE]
+    }
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(60, 60, 60)
     }
@@ -281,7 +292,7 @@ impl Kind<AwsContext> for NodeGroup {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_eks::types::{AmiTypes, CapacityTypes};
         let (cluster, name) = (spec.str("cluster"), spec.str("name"));
-        let role = dep(deps, spec.str("role"))?.out("arn").to_string();
+        let role = ROLE.the_in(spec, deps)?.out("arn").to_string();
         let labels: std::collections::HashMap<String, String> =
             spec.input("labels").as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default();
         env.retry(

@@ -34,7 +34,10 @@ crate::aws::not_found_codes!("LoadBalancerNotFound", "TargetGroupNotFound", "Lis
 // ---------------------------------------------------------------- Load balancer
 
 /// An internet-facing ALB in the `subnet*` dependencies with the `sg*`
-/// dependency. Inputs: `name`, `subnets` (keys), `idle_timeout`.
+/// dependency. Inputs: `name`, `idle_timeout`; slot `subnets`.
+/// Its subnets, in the slot `subnets` (one added is an update).
+const LB_SUBNETS: crate::engine::Need = super::need::SUBNETS.in_slot("subnets");
+
 pub struct LoadBalancer;
 
 impl LoadBalancer {
@@ -52,7 +55,7 @@ impl Kind<AwsContext> for LoadBalancer {
         "elbv2_load_balancer"
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[super::need::SUBNETS, super::need::SECURITY_GROUPS]
+        &[LB_SUBNETS, super::need::SECURITY_GROUPS]
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Elbv2(r.id.clone()))
@@ -68,7 +71,7 @@ impl Kind<AwsContext> for LoadBalancer {
             .r#type(LoadBalancerTypeEnum::Application)
             .scheme(LoadBalancerSchemeEnum::InternetFacing)
             .ip_address_type(IpAddressType::Ipv4)
-            .set_subnets(Some(super::need::SUBNETS.ids(deps)))
+            .set_subnets(Some(LB_SUBNETS.ids_in(spec, deps)?))
             .set_security_groups(Some(super::need::SECURITY_GROUPS.ids(deps)))
             .set_tags(Some(tags(env, spec)))
             .send()
@@ -89,7 +92,7 @@ impl Kind<AwsContext> for LoadBalancer {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let elb = &env.ctx.elbv2();
-        elb.set_subnets().load_balancer_arn(&old.id).set_subnets(Some(super::need::SUBNETS.ids(deps))).send().await.map_err(op("SetSubnets"))?;
+        elb.set_subnets().load_balancer_arn(&old.id).set_subnets(Some(LB_SUBNETS.ids_in(spec, deps)?)).send().await.map_err(op("SetSubnets"))?;
         elb.set_security_groups().load_balancer_arn(&old.id).set_security_groups(Some(super::need::SECURITY_GROUPS.ids(deps))).send().await.map_err(op("SetSecurityGroups"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }

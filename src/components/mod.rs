@@ -73,12 +73,6 @@ pub fn sha256_hex(s: &str) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The dependency `key`: an error (never a panic mid-apply, which would
-/// lose the apply's records) when the graph did not give it.
-pub fn dep<'a>(deps: &'a crate::engine::Records, key: &str) -> Result<&'a crate::engine::Record, OpError> {
-    deps.get(key).ok_or_else(|| OpError::new(format!("missing {key} dependency")))
-}
-
 /// The dependencies kinds need, by the kinds that fill them (see
 /// `engine::needs`): declared by each kind's `needs`, checked when the graph
 /// is built, looked up at apply with `the`, `maybe` or `ids`.

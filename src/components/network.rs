@@ -6,7 +6,7 @@
 
 use super::op;
 use super::E;
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Desired, Handle, Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{Diagnostic, Diagnostics};
 use crate::value::Path;
@@ -244,24 +244,37 @@ fn default_route(tables: &[RouteTable], subnet: &str) -> Option<String> {
     })
 }
 
-/// The specs of an existing network: `vpc` and one `subnet.<role>.<id>`
-/// per subnet (keyed by id, so that adding a subnet adds one reference and
-/// reordering changes nothing), each named by its attribute.
-pub fn specs(vpc_attribute: &'static str, vpc: &str, groups: &[(&str, &'static str, &[String])]) -> (Vec<Spec>, BTreeMap<String, Vec<String>>) {
-    let mut out = vec![Spec::new("vpc", EXISTING_VPC, json!({"id": vpc})).named_by(vpc_attribute)];
-    let mut keys = BTreeMap::new();
-    for (role, attribute, ids) in groups {
-        let mut ks = vec![];
-        for id in ids.iter() {
-            let key = format!("subnet.{role}.{id}");
-            if !ks.contains(&key) {
-                out.push(Spec::new(&key, EXISTING_SUBNET, json!({"id": id, "vpc": vpc})).named_by(attribute).dep("vpc"));
-                ks.push(key);
-            }
-        }
-        keys.insert(role.to_string(), ks);
+/// The components of a stack's network that others depend on: its VPC,
+/// its internet gateway (the stack's own network only) and its subnets by
+/// role (`public`, `private`), in the order the stack gives them.
+pub struct NetworkHandles {
+    pub vpc: Handle,
+    pub igw: Option<Handle>,
+    pub subnets: BTreeMap<String, Vec<Handle>>,
+}
+
+impl NetworkHandles {
+    /// The subnets of `role` (none when the network has none).
+    pub fn subnets(&self, role: &str) -> &[Handle] {
+        self.subnets.get(role).map(Vec::as_slice).unwrap_or_default()
     }
-    (out, keys)
+}
+
+/// Adds an existing network to `g`: `vpc` and one `subnet.<role>.<id>` per
+/// subnet (keyed by id, so that adding a subnet adds one reference and
+/// reordering changes nothing), each named by its attribute.
+pub fn add_existing(g: &mut Desired, vpc_attribute: &'static str, vpc: &str, groups: &[(&str, &'static str, &[String])]) -> NetworkHandles {
+    let vpc_handle = g.add(Spec::new("vpc", EXISTING_VPC, json!({"id": vpc})).named_by(vpc_attribute));
+    let mut subnets = BTreeMap::new();
+    for (role, attribute, ids) in groups {
+        let mut handles: Vec<Handle> = vec![];
+        let mut seen = BTreeSet::new();
+        for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+            handles.push(g.add(Spec::new(format!("subnet.{role}.{id}"), EXISTING_SUBNET, json!({"id": id, "vpc": vpc})).named_by(attribute).after(&vpc_handle)));
+        }
+        subnets.insert(role.to_string(), handles);
+    }
+    NetworkHandles { vpc: vpc_handle, igw: None, subnets }
 }
 
 /// Where a stack's zones come from: its default letters (the attribute is
@@ -426,10 +439,15 @@ mod tests {
     fn existing_network_specs_are_keyed_by_subnet_id_and_named_by_their_attribute() {
         let public = vec!["subnet-a".to_string(), "subnet-b".to_string()];
         let private = vec!["subnet-c".to_string(), "subnet-c".to_string()];
-        let (specs, keys) = super::specs("vpc_id", "vpc-1", &[("public", "public_subnet_ids", &public), ("private", "private_subnet_ids", &private)]);
-        assert_eq!(keys["public"], vec!["subnet.public.subnet-a", "subnet.public.subnet-b"]);
-        assert_eq!(keys["private"], vec!["subnet.private.subnet-c"], "a repeated id is one reference");
-        assert!(specs.iter().all(|s| s.kind == EXISTING_VPC || (s.kind == EXISTING_SUBNET && s.input("vpc") == "vpc-1" && s.deps[0].0 == "vpc")));
+        let mut g = crate::engine::Desired::new();
+        let net = super::add_existing(&mut g, "vpc_id", "vpc-1", &[("public", "public_subnet_ids", &public), ("private", "private_subnet_ids", &private)]);
+        let keys = |role: &str| net.subnets(role).iter().map(|h| h.key().to_string()).collect::<Vec<_>>();
+        assert_eq!(keys("public"), vec!["subnet.public.subnet-a", "subnet.public.subnet-b"]);
+        assert_eq!(keys("private"), vec!["subnet.private.subnet-c"], "a repeated id is one reference");
+        assert_eq!(net.vpc.key(), "vpc");
+        let specs = g.into_specs();
+        assert_eq!(specs.len(), 4);
+        assert!(specs.iter().all(|s| s.kind == EXISTING_VPC || (s.kind == EXISTING_SUBNET && s.input("vpc") == "vpc-1" && s.deps[0].key == "vpc")));
         assert_eq!(specs.iter().find(|s| s.key == "subnet.private.subnet-c").unwrap().named_by, Some("private_subnet_ids"));
     }
 

@@ -5,7 +5,7 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{bad, op, spec_tags, E};
 use crate::aws::error_code;
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
@@ -19,6 +19,9 @@ use serde_json::json;
 /// `kms` dependency's key), `force_destroy`.
 pub struct Bucket;
 
+/// The key of a bucket encrypted with SSE-KMS.
+const BUCKET_KEY: Need = Need::optional("KMS key", &["kms_key"]);
+
 fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, aws_smithy_runtime_api::http::Response>) -> bool {
     matches!(error_code(e).as_deref(), Some("NoSuchBucket") | Some("NotFound") | Some("404"))
         || matches!(e, aws_smithy_runtime_api::client::result::SdkError::ServiceError(se) if se.raw().status().as_u16() == 404)
@@ -27,7 +30,7 @@ fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &aws_
 impl Bucket {
     fn kms_key(spec: &Spec, deps: &Records) -> Result<Option<String>, OpError> {
         if spec.input("kms").as_bool() == Some(true) {
-            Ok(Some(super::dep(deps, "kms")?.out("arn").to_string()))
+            Ok(Some(BUCKET_KEY.the(deps)?.out("arn").to_string()))
         } else {
             Ok(None)
         }
@@ -108,6 +111,9 @@ async fn object_count(env: &E, bucket: &str) -> Result<usize, OpError> {
 impl Kind<AwsContext> for Bucket {
     fn name(&self) -> &'static str {
         "s3_bucket"
+    }
+    fn needs(&self) -> &'static [Need] {
+        &[BUCKET_KEY]
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::S3Bucket(r.id.clone()))
@@ -228,13 +234,17 @@ impl Kind<AwsContext> for Bucket {
 // ---------------------------------------------------------------- replication
 
 /// Replication of one bucket to another (another region), Replication Time
-/// Control and metrics on. Inputs: `rule_id`, `source_bucket` (its name),
-/// and the dependency names of
-/// the `source` and `destination` buckets, the `role` S3 assumes and the
-/// `replica_kms` key that encrypts the replicas. Both buckets are versioned
-/// before it exists (they are its dependencies, and a bucket is versioned
-/// at create).
+/// Control and metrics on. Inputs: `rule_id`, `source_bucket` (its name);
+/// slots `source` and `destination` (the buckets), `role` (the role S3
+/// assumes) and `replica_kms` (the key that encrypts the replicas). Both
+/// buckets are versioned before it exists (they are its dependencies, and a
+/// bucket is versioned at create).
 pub struct Replication;
+
+const SOURCE: Need = Need::one("source bucket", &["s3_bucket"]).in_slot("source");
+const DESTINATION: Need = Need::one("destination bucket", &["s3_bucket"]).in_slot("destination");
+const REPLICATION_ROLE: Need = super::need::ROLE.in_slot("role");
+const REPLICA_KEY: Need = Need::one("replica KMS key", &["kms_key"]).in_slot("replica_kms");
 
 impl Replication {
     async fn put(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
@@ -243,10 +253,10 @@ impl Replication {
             ReplicationRuleFilter, ReplicationRuleStatus, ReplicationTime, ReplicationTimeStatus, ReplicationTimeValue, SourceSelectionCriteria, SseKmsEncryptedObjects,
             SseKmsEncryptedObjectsStatus,
         };
-        let source = &super::dep(deps, spec.str("source"))?.id;
-        let dest = super::dep(deps, spec.str("destination"))?.out("arn").to_string();
-        let role = super::dep(deps, spec.str("role"))?.out("arn").to_string();
-        let replica_key = super::dep(deps, spec.str("replica_kms"))?.out("arn").to_string();
+        let source = &SOURCE.the_in(spec, deps)?.id;
+        let dest = DESTINATION.the_in(spec, deps)?.out("arn").to_string();
+        let role = REPLICATION_ROLE.the_in(spec, deps)?.out("arn").to_string();
+        let replica_key = REPLICA_KEY.the_in(spec, deps)?.out("arn").to_string();
         let fifteen = || ReplicationTimeValue::builder().minutes(15).build();
         let rule = ReplicationRule::builder()
             .id(spec.str("rule_id"))
@@ -288,10 +298,13 @@ impl Kind<AwsContext> for Replication {
     fn name(&self) -> &'static str {
         "s3_bucket_replication"
     }
+    fn needs(&self) -> &'static [Need] {
+        &[SOURCE, DESTINATION, REPLICATION_ROLE, REPLICA_KEY]
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         Self::put(env, spec, deps).await?;
-        let source = super::dep(deps, spec.str("source"))?;
-        Ok(Record::new(self.name(), &source.id, spec.inputs.clone()).with("destination", super::dep(deps, spec.str("destination"))?.id.clone()))
+        let source = SOURCE.the_in(spec, deps)?;
+        Ok(Record::new(self.name(), &source.id, spec.inputs.clone()).with("destination", DESTINATION.the_in(spec, deps)?.id.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.s3().get_bucket_replication().bucket(&rec.id).send().await {

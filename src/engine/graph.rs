@@ -19,12 +19,12 @@ pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
     }
     for s in specs {
         let mut seen = BTreeSet::new();
-        for (d, _) in &s.deps {
+        for d in s.deps.iter().map(|d| &d.key) {
             if !seen.insert(d.as_str()) {
                 return Err(format!("component {} declares its dependency {d} twice", s.key));
             }
         }
-        for (d, _) in &s.deps {
+        for d in s.deps.iter().map(|d| &d.key) {
             if !keys.contains(d.as_str()) {
                 return Err(format!("component {} depends on unknown component {d}", s.key));
             }
@@ -35,7 +35,7 @@ pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
     while order.len() < specs.len() {
         let before = order.len();
         for s in specs {
-            if !done.contains(&s.key) && s.deps.iter().all(|(d, _)| done.contains(d)) {
+            if !done.contains(&s.key) && s.deps.iter().all(|d| done.contains(&d.key)) {
                 done.insert(s.key.clone());
                 order.push(s.key.clone());
             }

@@ -14,6 +14,7 @@ pub mod waiter;
 
 pub use graph::topo_order;
 pub use needs::Need;
+// `Desired`, `Handle`, `Dep` and `Slot` are defined below, beside `Spec`.
 pub use ownership::{Tags, TAG_COMPONENT, TAG_STACK_ID};
 pub use waiter::{Timeouts, Waiter, GONE};
 
@@ -70,12 +71,116 @@ pub enum OnDepChange {
     Update,
 }
 
+/// One dependency of a spec: the component it comes after, how it reacts
+/// when that one gets a new identity, and the slot it fills when the kind
+/// tells its dependencies apart by role rather than by kind (a task
+/// definition's `execution_role` and `task_role`, a replication's `source`
+/// and `destination` buckets).
+#[derive(Clone, Debug)]
+pub struct Dep {
+    pub key: String,
+    pub on_change: OnDepChange,
+    pub slot: Option<Slot>,
+}
+
+/// A named input whose value is a dependency (`one`) or a list of them:
+/// the input holds the dependencies' names as the component sees them, so
+/// that a dependency moved to another slot (a failover record's health
+/// check after a switchover) is a change of that input, diffed and
+/// recorded like any other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub name: &'static str,
+    pub many: bool,
+}
+
+/// A component added to the desired graph (`Desired::add`): the one way a
+/// spec names a dependency. A handle exists only for a component that was
+/// added, so a dependency on one never declared cannot be written, and its
+/// kind travels with it for the needs check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handle {
+    key: String,
+    kind: &'static str,
+}
+
+impl Handle {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+}
+
+/// The desired graph of a stack as it is built: each `add` returns the
+/// handle later specs depend on. A builder made `within` a scope keys its
+/// components under it and places them in its region (a network per
+/// region of a stack).
+#[derive(Default)]
+pub struct Desired {
+    specs: Vec<Spec>,
+    scope: Option<String>,
+    region: Option<String>,
+}
+
+impl Desired {
+    pub fn new() -> Desired {
+        Desired::default()
+    }
+    /// A builder whose components are keyed `scope/key` (a key that
+    /// already has a scope keeps it) and placed in `region`.
+    pub fn within(scope: &str, region: Option<&str>) -> Desired {
+        Desired { specs: vec![], scope: Some(scope.to_string()), region: region.map(str::to_string) }
+    }
+    pub fn add(&mut self, mut spec: Spec) -> Handle {
+        if let Some(scope) = &self.scope {
+            if !spec.key.contains(SCOPE) {
+                spec.key = format!("{scope}{SCOPE}{}", spec.key);
+            }
+        }
+        if spec.region.is_none() {
+            spec.region = self.region.clone();
+        }
+        spec.write_slots();
+        let handle = Handle { key: spec.key.clone(), kind: spec.kind };
+        self.specs.push(spec);
+        handle
+    }
+    /// The name under which a component of this builder sees `h` (its key,
+    /// without the scope when they share it: `engine::dep_name`), for an
+    /// input that names a dependency (a security group rule's source).
+    pub fn name(&self, h: &Handle) -> String {
+        match &self.scope {
+            Some(scope) => dep_name(&format!("{scope}{SCOPE}"), &h.key).to_string(),
+            None => h.key.clone(),
+        }
+    }
+    /// The placeholder of `h`'s output `output` (`${secret.db.arn}`) in an
+    /// input of a component of this builder that depends on `h`: filled
+    /// at apply from the dependency's record; `needs::check` refuses one
+    /// that names no dependency.
+    pub fn output(&self, h: &Handle, output: &str) -> String {
+        format!("${{{}.{output}}}", self.name(h))
+    }
+    /// The specs of another builder (a scope's), whose handles stay valid.
+    pub fn append(&mut self, other: Desired) {
+        self.specs.extend(other.specs);
+    }
+    pub fn specs(&self) -> &[Spec] {
+        &self.specs
+    }
+    pub fn into_specs(self) -> Vec<Spec> {
+        self.specs
+    }
+}
+
 /// One desired component.
 #[derive(Clone, Debug)]
 pub struct Spec {
     pub key: String,
     pub kind: &'static str,
-    pub deps: Vec<(String, OnDepChange)>,
+    pub deps: Vec<Dep>,
     /// Desired inputs; a null field means "whatever AWS or the recorded
     /// component has" (e.g. a looked-up image id).
     pub inputs: Json,
@@ -96,24 +201,65 @@ impl Spec {
     pub fn new(key: impl Into<String>, kind: &'static str, inputs: Json) -> Spec {
         Spec { key: key.into(), kind, deps: vec![], inputs, secret: None, tags: Tags::new(), named_by: None, region: None }
     }
-    pub fn dep(mut self, key: impl Into<String>) -> Spec {
-        self.deps.push((key.into(), OnDepChange::Replace));
+    fn push_dep(mut self, h: &Handle, on_change: OnDepChange, slot: Option<Slot>) -> Spec {
+        self.deps.push(Dep { key: h.key.clone(), on_change, slot });
         self
     }
-    pub fn dep_update(mut self, key: impl Into<String>) -> Spec {
-        self.deps.push((key.into(), OnDepChange::Update));
-        self
+    /// Comes after `h`, and is replaced when `h` gets a new identity.
+    pub fn after(self, h: &Handle) -> Spec {
+        self.push_dep(h, OnDepChange::Replace, None)
     }
-    /// Puts the component under `scope` (`primary/vpc`), with its
-    /// dependencies that have no scope of their own: a component built for
-    /// one network serves each region of a stack.
-    pub fn scoped(mut self, scope: &str) -> Spec {
-        self.key = format!("{scope}{SCOPE}{}", self.key);
-        for (d, _) in &mut self.deps {
-            if !d.contains(SCOPE) {
-                *d = format!("{scope}{SCOPE}{d}");
+    /// Comes after `h`, and is updated in place when `h` gets a new identity.
+    pub fn after_update(self, h: &Handle) -> Spec {
+        self.push_dep(h, OnDepChange::Update, None)
+    }
+    /// Each of `hs`, as `after` or `after_update` (`replace` decides).
+    pub fn after_each<'a>(self, hs: impl IntoIterator<Item = &'a Handle>, on_change: OnDepChange) -> Spec {
+        hs.into_iter().fold(self, |s, h| s.push_dep(h, on_change, None))
+    }
+    /// `h` fills the kind's slot `name` (an input naming one dependency).
+    pub fn filling(self, name: &'static str, h: &Handle, on_change: OnDepChange) -> Spec {
+        let mut s = self.push_dep(h, on_change, Some(Slot { name, many: false }));
+        s.write_slots();
+        s
+    }
+    /// `hs` fill the kind's list slot `name`, in this order (none: an
+    /// empty list).
+    pub fn filling_each<'a>(mut self, name: &'static str, hs: impl IntoIterator<Item = &'a Handle>, on_change: OnDepChange) -> Spec {
+        self.inputs[name] = Json::Array(vec![]);
+        let mut s = hs.into_iter().fold(self, |s, h| s.push_dep(h, on_change, Some(Slot { name, many: true })));
+        s.write_slots();
+        s
+    }
+    /// Writes each slot's input: the names its dependencies have as this
+    /// component sees them (again after `Desired` scoped the key).
+    fn write_slots(&mut self) {
+        for d in &self.deps {
+            if let Some(slot) = d.slot {
+                if slot.many {
+                    self.inputs[slot.name] = Json::Array(vec![]);
+                }
             }
         }
+        for d in self.deps.clone() {
+            let Some(slot) = d.slot else { continue };
+            let name = Json::String(dep_name(&self.key, &d.key).to_string());
+            match (slot.many, self.inputs[slot.name].as_array_mut()) {
+                (true, Some(names)) => names.push(name),
+                _ => self.inputs[slot.name] = name,
+            }
+        }
+    }
+    /// A dependency by its key, for tests of graphs no stack can build
+    /// (a cycle, an unknown component) and of kinds on their own.
+    #[cfg(test)]
+    pub fn dep(mut self, key: &str) -> Spec {
+        self.deps.push(Dep { key: key.to_string(), on_change: OnDepChange::Replace, slot: None });
+        self
+    }
+    #[cfg(test)]
+    pub fn dep_update(mut self, key: &str) -> Spec {
+        self.deps.push(Dep { key: key.to_string(), on_change: OnDepChange::Update, slot: None });
         self
     }
     /// Places the component in `region` rather than the stack's.
@@ -398,6 +544,10 @@ pub trait Kind<C: Cloud>: Send + Sync {
     async fn read(&self, env: &Env<C>, rec: &Record) -> Result<Option<Record>, OpError>;
     async fn update(&self, env: &Env<C>, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError>;
     async fn delete(&self, env: &Env<C>, rec: &Record) -> Result<(), OpError>;
+    /// Brings a record written by an older awsstack to this version's
+    /// inputs, so that an upgrade of the provider plans nothing by itself.
+    /// Run on every record read from a private state: idempotent.
+    fn upgrade(&self, _rec: &mut Record) {}
     /// Finds the component of `spec` in AWS by its tags or its deterministic
     /// name (import, and adoption after an interrupted create). Read-only:
     /// what it finds may be someone else's, and import calls it too. The
@@ -472,6 +622,17 @@ pub trait Kind<C: Cloud>: Send + Sync {
     /// back a marker of its own.
     async fn owner(&self, env: &Env<C>, found: &Record) -> Result<Option<String>, OpError> {
         Ok(self.read_tags(env, found).await?.and_then(|t| t.get(TAG_STACK_ID).cloned()))
+    }
+}
+
+/// Every record read from a private state, brought to this version by its
+/// kind (`Kind::upgrade`); a record of an unknown kind is left as it is
+/// (the plan names it).
+pub fn upgrade<C: Cloud>(kinds: &Kinds<C>, records: &mut Records) {
+    for rec in records.values_mut() {
+        if let Ok(kind) = kinds.get(&rec.kind) {
+            kind.upgrade(rec);
+        }
     }
 }
 
@@ -659,7 +820,7 @@ pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) ->
                 } else {
                     // A dependency that gets a new identity.
                     let mut dep_action = None;
-                    for (d, how) in &spec.deps {
+                    for Dep { key: d, on_change: how, .. } in &spec.deps {
                         if let Some((a, _)) = actions.get(d) {
                             if matches!(a, Action::Create | Action::Replace) {
                                 let act = if *how == OnDepChange::Replace { Action::Replace } else { Action::Update };
@@ -779,7 +940,7 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
     let by_key: BTreeMap<String, Spec> = desired.iter().map(|s| (s.key.clone(), s.clone())).collect();
     let work: BTreeMap<String, Action> = changes.iter().filter(|c| c.action != Action::Delete).map(|c| (c.key.clone(), c.action)).collect();
     let waits: BTreeMap<String, Vec<String>> =
-        work.keys().map(|k| (k.clone(), by_key[k].deps.iter().filter(|(d, _)| work.contains_key(d)).map(|(d, _)| d.clone()).collect())).collect();
+        work.keys().map(|k| (k.clone(), by_key[k].deps.iter().filter(|d| work.contains_key(&d.key)).map(|d| d.key.clone()).collect())).collect();
     let errs = graph::run(waits, env.parallelism, env.cancel.clone(), |key: String| {
         let env = env.clone();
         let kinds = kinds.clone();
@@ -792,7 +953,7 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
             let deps: Records = {
                 let r = records.lock().unwrap();
                 let mut deps = Records::new();
-                for (d, _) in &spec.deps {
+                for Dep { key: d, .. } in &spec.deps {
                     match r.get(d) {
                         Some(rec) => {
                             deps.insert(dep_name(&key, d).to_string(), rec.clone());
@@ -854,17 +1015,17 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
                     Err(e) => Err(e),
                 },
             };
-            timings::record(&key, action, started, spec.deps.iter().map(|(d, _)| d.as_str()));
+            timings::record(&key, action, started, spec.deps.iter().map(|d| d.key.as_str()));
             match result {
                 Ok(mut rec) => {
-                    rec.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();
+                    rec.deps = spec.deps.iter().map(|d| d.key.clone()).collect();
                     rec.region = spec.region.clone();
                     records.lock().unwrap().insert(key.clone(), rec);
                     Ok(())
                 }
                 Err(e) => {
                     if let Some(mut p) = e.partial {
-                        p.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();
+                        p.deps = spec.deps.iter().map(|d| d.key.clone()).collect();
                         p.region = spec.region.clone();
                         records.lock().unwrap().insert(key.clone(), p);
                     }

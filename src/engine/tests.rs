@@ -77,16 +77,18 @@ impl Kind<FakeCloud> for FakeKind {
     }
     fn needs(&self) -> &'static [Need] {
         const GATEWAY: &[Need] = &[Need::one("network", &["net"]), Need::some("thing", &["thing"]), Need::optional("pool", &["pool"])];
-        if self.name == "gateway" {
-            GATEWAY
-        } else {
-            &[]
+        // Two networks told apart by their slots.
+        const LINK: &[Need] = &[Need::one("network", &["net"]).in_slot("from"), Need::one("network", &["net"]).in_slot("to")];
+        match self.name {
+            "gateway" => GATEWAY,
+            "link" => LINK,
+            _ => &[],
         }
     }
     async fn create(&self, env: &Env<FakeCloud>, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let c = &env.ctx;
         FakeKind::slow(c).await;
-        for (d, _) in &spec.deps {
+        for d in spec.deps.iter().map(|d| &d.key) {
             let d = dep_name(&spec.key, d);
             assert!(deps.contains_key(d), "dependency {d} passed to {}", spec.key);
             assert!(c.objects.lock().unwrap().contains_key(&deps[d].id), "dependency {d} exists before {}", spec.key);
@@ -140,6 +142,7 @@ fn kinds() -> Arc<Kinds<FakeCloud>> {
         Arc::new(FakeKind { name: "thing", replace: &[], create_before_destroy: false }),
         Arc::new(FakeKind { name: "pool", replace: &["size"], create_before_destroy: true }),
         Arc::new(FakeKind { name: "gateway", replace: &[], create_before_destroy: false }),
+        Arc::new(FakeKind { name: "link", replace: &[], create_before_destroy: false }),
     ]))
 }
 
@@ -331,6 +334,62 @@ fn a_kind_s_needs_are_checked_when_the_graph_is_built() {
     assert_eq!(things.ids(&deps), vec!["t-1", "t-2"]);
     assert!(pool.maybe(&deps).unwrap().is_none());
     assert!(things.the(&deps).is_err(), "two where one is meant is an error, never the first");
+}
+
+#[test]
+fn handles_key_scope_and_place_components_and_slots_name_their_dependencies() {
+    use crate::engine::{Desired, OnDepChange::Replace};
+    let mut g = Desired::new();
+    let shared = g.add(Spec::new("global/net", "net", json!({})));
+    let mut r = Desired::within("primary", Some("eu-west-1"));
+    let vpc = r.add(Spec::new("vpc", "net", json!({})));
+    let link = r.add(Spec::new("link", "link", json!({"x": 1})).filling("from", &vpc, Replace).filling("to", &shared, Replace));
+    let thing = r.add(Spec::new("thing", "thing", json!({"arn": r.output(&vpc, "arn"), "other": r.output(&shared, "id")})).filling_each("list", [&vpc, &link], Replace));
+    g.append(r);
+    assert_eq!((vpc.key(), vpc.kind(), link.key()), ("primary/vpc", "net", "primary/link"));
+    let specs = g.into_specs();
+    let by = |k: &str| specs.iter().find(|s| s.key == k).unwrap().clone();
+    assert_eq!(by("primary/vpc").region.as_deref(), Some("eu-west-1"));
+    assert_eq!(by("global/net").region, None, "a builder without a region places nothing");
+    // A slot holds the name the component sees: short in its own scope,
+    // the full key across scopes; a list slot keeps the stack's order.
+    assert_eq!(by("primary/link").inputs, json!({"x": 1, "from": "vpc", "to": "global/net"}));
+    assert_eq!(by(thing.key()).inputs, json!({"arn": "${vpc.arn}", "other": "${global/net.id}", "list": ["vpc", "link"]}));
+    let without_thing: Vec<Spec> = specs.iter().filter(|s| s.key != thing.key()).cloned().collect();
+    assert!(plan(&kinds(), &without_thing, &Records::new()).is_ok());
+    assert!(plan(&kinds(), &specs, &Records::new()).unwrap_err().contains("has no slot list"), "a thing declares no slot");
+
+    // At apply the slots give their dependencies whatever their kinds share.
+    let deps: Records = [("vpc".to_string(), Record::new("net", "n-1", json!({}))), ("global/net".to_string(), Record::new("net", "n-2", json!({})))].into();
+    let [from, to] = FakeKind { name: "link", replace: &[], create_before_destroy: false }.needs() else { unreachable!() };
+    let link = by("primary/link");
+    assert_eq!((from.the_in(&link, &deps).unwrap().id.as_str(), to.the_in(&link, &deps).unwrap().id.as_str()), ("n-1", "n-2"));
+    assert!(from.the(&deps).is_err(), "a slotted need is only filled through its slot");
+}
+
+#[test]
+fn slots_and_placeholders_are_checked_when_the_graph_is_built() {
+    use crate::engine::{Desired, OnDepChange::Replace};
+    let build = |f: &dyn Fn(&mut Desired, &crate::engine::Handle, &crate::engine::Handle) -> Spec| {
+        let mut g = Desired::new();
+        let (a, t) = (g.add(Spec::new("net.a", "net", json!({}))), g.add(Spec::new("t", "thing", json!({}))));
+        let spec = f(&mut g, &a, &t);
+        g.add(spec);
+        plan(&kinds(), &g.into_specs(), &Records::new())
+    };
+    let err = build(&|_, a, _| Spec::new("l", "link", json!({})).filling("from", a, Replace)).unwrap_err();
+    assert_eq!(err, "component l (link) needs exactly one network (net) in its slot to; found none");
+    let err = build(&|_, a, t| Spec::new("l", "link", json!({})).filling("from", a, Replace).filling("to", t, Replace)).unwrap_err();
+    assert!(err.contains("in its slot to; found t"), "a thing in a network's slot: {err}");
+    let err = build(&|_, a, _| Spec::new("gw", "thing", json!({})).filling("via", a, Replace)).unwrap_err();
+    assert_eq!(err, "component gw (thing) has no slot via for its dependency net.a");
+    // A placeholder names one of the component's dependencies, or the plan
+    // refuses the graph (it would reach AWS unrendered).
+    let err = build(&|g, a, _| Spec::new("x", "thing", json!({"policy": format!("{{\"r\": \"{}\"}}", g.output(a, "arn"))}))).unwrap_err();
+    assert_eq!(err, "component x (thing) refers to ${net.a.arn}, which is the output of none of its dependencies");
+    assert!(build(&|g, a, _| Spec::new("x", "thing", json!({"policy": g.output(a, "arn")})).after(a)).is_ok());
+    // AWS's policy variables and shell expansions are not placeholders.
+    assert!(build(&|_, _, _| Spec::new("x", "thing", json!({"p": "${aws:username}", "sh": "${name##*/} ${HOME}"}))).is_ok());
 }
 
 #[test]

@@ -246,7 +246,7 @@ struct Private {
 /// a stack recorded in another region than the provider's: reading it there
 /// would find nothing, and the plan would create a second stack and orphan
 /// the first.
-fn decode_private(b: &[u8], region: &str) -> Result<Records, Diagnostic> {
+fn decode_private(b: &[u8], region: &str, kinds: &Kinds<AwsContext>) -> Result<Records, Diagnostic> {
     if b.is_empty() {
         return Ok(Records::new());
     }
@@ -264,7 +264,11 @@ fn decode_private(b: &[u8], region: &str) -> Result<Records, Diagnostic> {
                 p.records.len()
             ),
         )),
-        _ => Ok(p.records),
+        _ => {
+            let mut records = p.records;
+            crate::engine::upgrade(kinds, &mut records);
+            Ok(records)
+        }
     }
 }
 
@@ -579,7 +583,7 @@ impl<S: Stack> Resource for StackResource<S> {
             resp.planned_state = Value::Null;
             if !resp.diagnostics.has_errors() {
                 if let Ok(ctx) = self.shared.context() {
-                    match decode_private(&req.prior_private, &ctx.region) {
+                    match decode_private(&req.prior_private, &ctx.region, &self.stack.kinds()) {
                         Ok(recorded) => {
                             let env = self.env(ctx, &req.prior_state, "delete");
                             let all = destroy_all(&recorded);
@@ -657,7 +661,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        let recorded = match decode_private(&req.prior_private, &ctx.region) {
+        let recorded = match decode_private(&req.prior_private, &ctx.region, &self.stack.kinds()) {
             Ok(r) => r,
             Err(d) => {
                 resp.diagnostics.push(d);
@@ -732,7 +736,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        let recorded = match decode_private(&req.planned_private, &ctx.region) {
+        let recorded = match decode_private(&req.planned_private, &ctx.region, &self.stack.kinds()) {
             Ok(r) => r,
             Err(d) => {
                 resp.diagnostics.push(d);
@@ -853,7 +857,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        let recorded = match decode_private(&private, &ctx.region) {
+        let recorded = match decode_private(&private, &ctx.region, &self.stack.kinds()) {
             Ok(r) => r,
             Err(d) => {
                 resp.diagnostics.push(d);
@@ -921,7 +925,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 // Only what carries the stack's id is imported.
                 Ok(k) => match engine::find_owned(k.as_ref(), &engine::placed(&env, spec.region.as_deref()), spec).await {
                     Ok(Some(mut r)) => {
-                        r.deps = spec.deps.iter().map(|(d, _)| d.clone()).collect();
+                        r.deps = spec.deps.iter().map(|d| d.key.clone()).collect();
                         r.region = spec.region.clone();
                         found.insert(spec.key.clone(), r);
                     }

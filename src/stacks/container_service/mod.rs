@@ -6,8 +6,9 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use crate::components::network::NetworkHandles;
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
-use crate::engine::{Kinds, Record, Spec};
+use crate::engine::{Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
 use crate::stacks::{str_attr as s, string_list as strings, Stack};
@@ -92,61 +93,45 @@ pub fn subnet_cidrs(c: &Value, count: usize) -> (Vec<String>, Vec<String>) {
 
 /// The stack's own network: a VPC, public and private subnets keyed by
 /// zone (appending a zone adds, never replaces), an internet gateway, NAT
-/// and route tables. Returns the public and private subnet keys.
-fn own_network(c: &Value, ctx: &AwsContext, out: &mut Vec<Spec>) -> (Vec<String>, Vec<String>) {
+/// and route tables.
+fn own_network(c: &Value, ctx: &AwsContext, g: &mut Desired) -> NetworkHandles {
     let zs = zones(c, &ctx.region);
     let (public_cidrs, private_cidrs) = subnet_cidrs(c, zs.len());
-    out.push(Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})));
-    out.push(Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).dep("vpc"));
-    let public_keys: Vec<String> = zs.iter().map(|z| format!("subnet.public.{z}")).collect();
-    let private_keys: Vec<String> = zs.iter().map(|z| format!("subnet.private.{z}")).collect();
+    let vpc = g.add(Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})));
+    let igw = g.add(Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).after(&vpc));
+    let (mut public, mut private) = (vec![], vec![]);
     for (i, z) in zs.iter().enumerate() {
-        out.push(Spec::new(&public_keys[i], "ec2_subnet", json!({"cidr": public_cidrs.get(i), "availability_zone": z, "public": true})).dep("vpc"));
-        out.push(Spec::new(&private_keys[i], "ec2_subnet", json!({"cidr": private_cidrs.get(i), "availability_zone": z, "public": false})).dep("vpc"));
+        public.push(g.add(Spec::new(format!("subnet.public.{z}"), "ec2_subnet", json!({"cidr": public_cidrs.get(i), "availability_zone": z, "public": true})).after(&vpc)));
+        private.push(g.add(Spec::new(format!("subnet.private.{z}"), "ec2_subnet", json!({"cidr": private_cidrs.get(i), "availability_zone": z, "public": false})).after(&vpc)));
     }
-    let mut rtb = Spec::new("rtb.public", "ec2_route_table", json!({"route": "igw", "subnets": public_keys})).dep("vpc").dep("igw");
-    for k in &public_keys {
-        rtb = rtb.dep_update(k);
-    }
-    out.push(rtb);
+    g.add(Spec::new("rtb.public", "ec2_route_table", json!({"route": "igw"})).after(&vpc).after(&igw).filling_each("subnets", &public, Update));
 
     // NAT: none, one in the first zone, or one per zone.
-    let nat_zones: Vec<&String> = match s(c, "nat_gateways") {
+    let nat_zones: Vec<usize> = match s(c, "nat_gateways") {
         "none" => vec![],
-        "per_az" => zs.iter().collect(),
-        _ => zs.iter().take(1).collect(),
+        "per_az" => (0..zs.len()).collect(),
+        _ => (0..zs.len()).take(1).collect(),
     };
-    for z in &nat_zones {
-        out.push(Spec::new(format!("eip.nat.{z}"), "ec2_elastic_ip", json!({"purpose": "nat"})).dep("igw"));
-        out.push(
-            Spec::new(format!("nat.{z}"), "ec2_nat_gateway", json!({"subnet": format!("subnet.public.{z}")}))
-                .dep(format!("subnet.public.{z}"))
-                .dep(format!("eip.nat.{z}"))
-                .dep("igw"),
-        );
+    let mut nats = vec![];
+    for &i in &nat_zones {
+        let z = &zs[i];
+        let eip = g.add(Spec::new(format!("eip.nat.{z}"), "ec2_elastic_ip", json!({"purpose": "nat"})).after(&igw));
+        nats.push(g.add(Spec::new(format!("nat.{z}"), "ec2_nat_gateway", json!({})).filling("subnet", &public[i], Replace).after(&eip).after(&igw)));
     }
     if s(c, "nat_gateways") == "per_az" {
         for (i, z) in zs.iter().enumerate() {
-            out.push(
-                Spec::new(format!("rtb.private.{z}"), "ec2_route_table", json!({"route": "nat", "subnets": [private_keys[i]]}))
-                    .dep("vpc")
-                    .dep_update(format!("nat.{z}"))
-                    .dep_update(&private_keys[i]),
-            );
+            g.add(Spec::new(format!("rtb.private.{z}"), "ec2_route_table", json!({"route": "nat"})).after(&vpc).after_update(&nats[i]).filling_each(
+                "subnets",
+                [&private[i]],
+                Update,
+            ));
         }
     } else {
         let route = if nat_zones.is_empty() { "none" } else { "nat" };
-        let mut rtb = Spec::new("rtb.private", "ec2_route_table", json!({"route": route, "subnets": private_keys})).dep("vpc");
-        if let Some(z) = nat_zones.first() {
-            rtb = rtb.dep_update(format!("nat.{z}"));
-        }
-        for k in &private_keys {
-            rtb = rtb.dep_update(k);
-        }
-        out.push(rtb);
+        let rtb = Spec::new("rtb.private", "ec2_route_table", json!({"route": route})).after(&vpc).after_each(nats.first(), Update);
+        g.add(rtb.filling_each("subnets", &private, Update));
     }
-
-    (public_keys, private_keys)
+    NetworkHandles { vpc, igw: Some(igw), subnets: BTreeMap::from([("public".to_string(), public), ("private".to_string(), private)]) }
 }
 
 /// `(vpc_id, public_subnet_ids, private_subnet_ids)` when the stack is
@@ -594,15 +579,12 @@ impl Stack for ContainerService {
         let id = stack_id_of(c);
         let prod = production(c);
         let port = int(c, "container_port", 8000);
-        let mut out = vec![];
-        let (public_keys, private_keys) = match existing_network(c) {
-            Some((vpc, public, private)) => {
-                let (specs, mut keys) = network::specs("vpc_id", vpc, &[("public", "public_subnet_ids", &public), ("private", "private_subnet_ids", &private)]);
-                out.extend(specs);
-                (keys.remove("public").unwrap_or_default(), keys.remove("private").unwrap_or_default())
-            }
-            None => own_network(c, ctx, &mut out),
+        let mut g = Desired::new();
+        let net = match existing_network(c) {
+            Some((vpc, public, private)) => network::add_existing(&mut g, "vpc_id", vpc, &[("public", "public_subnet_ids", &public), ("private", "private_subnet_ids", &private)]),
+            None => own_network(c, ctx, &mut g),
         };
+        let (public, private) = (net.subnets("public"), net.subnets("private"));
         // Security groups: internet → ALB → tasks → database and cache.
         let mut alb_cidrs = strings(c.get("alb_ingress_cidrs"));
         alb_cidrs.sort();
@@ -616,20 +598,21 @@ impl Stack for ContainerService {
         }
         sort_rules(&mut alb_rules);
         let sg = |key: &str, name: &str, desc: &str, rules: serde_json::Value| {
-            Spec::new(key, "ec2_security_group", json!({"name": format!("{id}-{name}"), "description": format!("awsstack {id} {desc}"), "rules": rules})).dep("vpc")
+            Spec::new(key, "ec2_security_group", json!({"name": format!("{id}-{name}"), "description": format!("awsstack {id} {desc}"), "rules": rules})).after(&net.vpc)
         };
-        out.push(sg("sg.alb", "alb", "load balancer", json!(alb_rules)));
-        let from = |source: &str, p: i64, what: &str| json!([{"protocol": "tcp", "from_port": p, "to_port": p, "source": source, "description": what}]);
-        out.push(sg("sg.ecs", "ecs", "tasks", from("sg.alb", port, "From the load balancer")).dep_update("sg.alb"));
-        out.push(sg("sg.db", "db", "database", from("sg.ecs", 5432, "PostgreSQL from the tasks")).dep_update("sg.ecs"));
-        out.push(sg("sg.redis", "redis", "cache", from("sg.ecs", 6379, "Redis from the tasks")).dep_update("sg.ecs"));
+        let sg_alb = g.add(sg("sg.alb", "alb", "load balancer", json!(alb_rules)));
+        // A rule from another group names that group's component.
+        let from = |source: String, p: i64, what: &str| json!([{"protocol": "tcp", "from_port": p, "to_port": p, "source": source, "description": what}]);
+        let sg_ecs = g.add(sg("sg.ecs", "ecs", "tasks", from(g.name(&sg_alb), port, "From the load balancer")).after_update(&sg_alb));
+        let sg_db = g.add(sg("sg.db", "db", "database", from(g.name(&sg_ecs), 5432, "PostgreSQL from the tasks")).after_update(&sg_ecs));
+        let sg_redis = g.add(sg("sg.redis", "redis", "cache", from(g.name(&sg_ecs), 6379, "Redis from the tasks")).after_update(&sg_ecs));
 
         // Registry, logs, secrets: independent of the network.
-        out.push(Spec::new("ecr", "ecr_repository", json!({"name": format!("{id}-app"), "scan_on_push": true})));
+        let ecr = g.add(Spec::new("ecr", "ecr_repository", json!({"name": format!("{id}-app"), "scan_on_push": true})));
         let log_group = format!("/ecs/{id}-app");
-        out.push(Spec::new("logs", "logs_log_group", json!({"name": log_group, "retention_days": int(c, "log_retention_days", 14)})));
+        let logs = g.add(Spec::new("logs", "logs_log_group", json!({"name": log_group, "retention_days": int(c, "log_retention_days", 14)})));
         let recovery = if prod { 7 } else { 0 };
-        out.push(Spec::new(
+        let secret_db = g.add(Spec::new(
             "secret.db",
             "secretsmanager_secret",
             json!({
@@ -641,7 +624,8 @@ impl Stack for ContainerService {
         ));
         let values = c.get("app_secret_values");
         let (values_wo, wo_version) = (c.get("app_secret_values_wo"), c.get("app_secret_values_wo_version").as_f64());
-        let mut secret_keys = vec!["secret.db".to_string()];
+        let mut secret_handles = vec![secret_db.clone()];
+        let mut app_secrets = BTreeMap::new();
         for name in strings(c.get("app_secrets")) {
             let key = format!("secret.app.{name}");
             let mut inputs = json!({"name": format!("{id}-{name}"), "description": format!("{id} application secret {name}"), "recovery_days": recovery});
@@ -657,17 +641,14 @@ impl Stack for ContainerService {
             };
             let mut spec = Spec::new(&key, "secretsmanager_secret", inputs);
             spec.secret = value;
-            out.push(spec);
-            secret_keys.push(key);
+            let h = g.add(spec);
+            secret_handles.push(h.clone());
+            app_secrets.insert(name, h);
         }
 
         // Database.
-        let mut subnet_group = Spec::new("db.subnets", "rds_subnet_group", json!({"name": format!("{id}-db"), "subnets": private_keys}));
-        for k in &private_keys {
-            subnet_group = subnet_group.dep_update(k);
-        }
-        out.push(subnet_group);
-        out.push(
+        let db_subnets = g.add(Spec::new("db.subnets", "rds_subnet_group", json!({"name": format!("{id}-db")})).filling_each("subnets", private, Update));
+        let db = g.add(
             Spec::new(
                 "db",
                 "rds_instance",
@@ -688,23 +669,19 @@ impl Stack for ContainerService {
                     "final_snapshot": prod,
                 }),
             )
-            .dep("db.subnets")
-            .dep_update("sg.db")
-            .dep("secret.db"),
+            .after(&db_subnets)
+            .after_update(&sg_db)
+            .after(&secret_db),
         );
-        out.push(
+        let db_connection = g.add(
             Spec::new("db.connection", "secretsmanager_db_connection", json!({"secret_name": format!("{id}-db-credentials"), "connection": "complete"}))
-                .dep_update("secret.db")
-                .dep_update("db"),
+                .after_update(&secret_db)
+                .after_update(&db),
         );
 
         // Cache.
-        let mut cache_group = Spec::new("cache.subnets", "elasticache_subnet_group", json!({"name": format!("{id}-redis"), "subnets": private_keys}));
-        for k in &private_keys {
-            cache_group = cache_group.dep_update(k);
-        }
-        out.push(cache_group);
-        out.push(
+        let cache_subnets = g.add(Spec::new("cache.subnets", "elasticache_subnet_group", json!({"name": format!("{id}-redis")})).filling_each("subnets", private, Update));
+        let cache = g.add(
             Spec::new(
                 "cache",
                 "elasticache_redis",
@@ -720,48 +697,48 @@ impl Stack for ContainerService {
                     "final_snapshot": prod,
                 }),
             )
-            .dep("cache.subnets")
-            .dep_update("sg.redis"),
+            .after(&cache_subnets)
+            .after_update(&sg_redis),
         );
 
         // Load balancer.
         let alb_name = short_name(&format!("{id}-alb"), 32);
-        let mut alb = Spec::new("alb", "elbv2_load_balancer", json!({"name": alb_name, "subnets": public_keys})).dep_update("sg.alb");
-        for k in &public_keys {
-            alb = alb.dep_update(k);
-        }
         // The ALB only routes once the internet gateway is attached (an
         // existing network's is the user's to have).
-        out.push(if existing_network(c).is_none() { alb.dep("igw") } else { alb });
-        out.push(
+        let alb = Spec::new("alb", "elbv2_load_balancer", json!({"name": alb_name})).after_update(&sg_alb).filling_each("subnets", public, Update);
+        let alb = g.add(match &net.igw {
+            Some(igw) => alb.after(igw),
+            None => alb,
+        });
+        let tg = g.add(
             Spec::new(
                 "tg",
                 "elbv2_target_group",
                 json!({"name": short_name(&format!("{id}-app"), 32), "port": port, "health_check_path": s(c, "health_check_path"), "health_check_matcher": s(c, "health_check_matcher"), "deregistration_delay": 30}),
             )
-            .dep("vpc"),
+            .after(&net.vpc),
         );
-        out.push(
+        let listener_http = g.add(
             Spec::new("listener.http", "elbv2_listener", json!({"load_balancer": alb_name, "port": 80, "action": if https { "redirect_https" } else { "forward" }}))
-                .dep("alb")
-                .dep_update("tg"),
+                .after(&alb)
+                .after_update(&tg),
         );
         if let Some(cert) = c.get("certificate_arn").as_str() {
-            out.push(
+            g.add(
                 Spec::new(
                     "listener.https",
                     "elbv2_listener",
                     json!({"load_balancer": alb_name, "port": 443, "action": "forward", "certificate_arn": cert, "ssl_policy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}),
                 )
-                .dep("alb")
-                .dep_update("tg"),
+                .after(&alb)
+                .after_update(&tg),
             );
         }
 
         // IAM: the execution role pulls the image, writes logs and reads the
         // stack's secrets; the task role is the application's.
-        let secret_arns: Vec<String> = secret_keys.iter().map(|k| format!("${{{k}.arn}}")).collect();
-        let mut exec = Spec::new(
+        let secret_arns: Vec<String> = secret_handles.iter().map(|h| g.output(h, "arn")).collect();
+        let exec = Spec::new(
             "role.execution",
             "iam_role",
             json!({
@@ -770,21 +747,19 @@ impl Stack for ContainerService {
                 "managed_policies": ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"],
                 "inline_policy": json!({"Version": "2012-10-17", "Statement": [{"Sid": "StackSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arns}]}).to_string(),
             }),
-        );
-        for k in &secret_keys {
-            exec = exec.dep_update(k);
-        }
-        out.push(exec);
+        )
+        .after_each(&secret_handles, Update);
+        let exec = g.add(exec);
         let mut task_policies = strings(c.get("task_role_policy_arns"));
         task_policies.sort();
-        out.push(Spec::new(
+        let task_role = g.add(Spec::new(
             "role.task",
             "iam_role",
             json!({"name": format!("{id}-ecs-task"), "trust_service": "ecs-tasks.amazonaws.com", "managed_policies": task_policies, "inline_policy": null}),
         ));
 
         // ECS.
-        out.push(Spec::new("cluster", "ecs_cluster", json!({"name": format!("{id}-cluster"), "container_insights": prod})));
+        let cluster = g.add(Spec::new("cluster", "ecs_cluster", json!({"name": format!("{id}-cluster"), "container_insights": prod})));
         let mut environment = serde_json::Map::new();
         environment.insert("STATE_CACHE".into(), json!("redis"));
         environment.insert("TWILIO_IDEMPOTENCY_ENABLED".into(), json!("true"));
@@ -793,13 +768,13 @@ impl Stack for ContainerService {
                 environment.insert(k.clone(), json!(val.as_str().unwrap_or_default()));
             }
         }
-        environment.insert("REDIS_URL".into(), json!("redis://${cache.address}:${cache.port}/0"));
+        environment.insert("REDIS_URL".into(), json!(format!("redis://{}:{}/0", g.output(&cache, "address"), g.output(&cache, "port"))));
         let mut secrets = serde_json::Map::new();
-        secrets.insert("DATABASE_URL".into(), json!("${secret.db.arn}:url::"));
-        for name in strings(c.get("app_secrets")) {
-            secrets.insert(env_var_name(&name), json!(format!("${{secret.app.{name}.arn}}")));
+        secrets.insert("DATABASE_URL".into(), json!(format!("{}:url::", g.output(&secret_db, "arn"))));
+        for (name, h) in &app_secrets {
+            secrets.insert(env_var_name(name), json!(g.output(h, "arn")));
         }
-        let image = c.get("container_image").as_str().map(str::to_string).unwrap_or_else(|| "${ecr.url}:latest".to_string());
+        let image = c.get("container_image").as_str().map(str::to_string).unwrap_or_else(|| format!("{}:latest", g.output(&ecr, "url")));
         let mut task = Spec::new(
             "task",
             "ecs_task_definition",
@@ -815,19 +790,16 @@ impl Stack for ContainerService {
                 "architecture": s(c, "cpu_architecture"),
             }),
         )
-        .dep("role.execution")
-        .dep("role.task")
-        .dep("logs")
-        .dep("cache")
-        .dep_update("db.connection");
+        .filling("execution_role", &exec, Replace)
+        .filling("task_role", &task_role, Replace)
+        .after(&logs)
+        .after(&cache)
+        .after_update(&db_connection);
         if c.get("container_image").is_null() {
-            task = task.dep("ecr");
+            task = task.after(&ecr);
         }
-        for k in &secret_keys {
-            task = task.dep(k);
-        }
-        out.push(task);
-        let mut service = Spec::new(
+        let task = g.add(task.after_each(&secret_handles, Replace));
+        let service = Spec::new(
             "service",
             "ecs_service",
             json!({
@@ -840,22 +812,16 @@ impl Stack for ContainerService {
                 "port": port,
             }),
         )
-        .dep("cluster")
-        .dep_update("task")
-        .dep("tg")
-        .dep_update("listener.http")
-        .dep_update("sg.ecs");
-        for k in &private_keys {
-            service = service.dep_update(k);
-        }
-        out.push(service);
+        .after(&cluster)
+        .after_update(&task)
+        .after(&tg)
+        .after_update(&listener_http)
+        .after_update(&sg_ecs)
+        .after_each(private, Update);
+        g.add(service);
 
-        out.push(Spec::new(
-            "manifest",
-            "ssm_parameter",
-            json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)}),
-        ));
-        out
+        g.add(Spec::new("manifest", "ssm_parameter", json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)})));
+        g.into_specs()
     }
 
     fn kinds(&self) -> Arc<Kinds<AwsContext>> {

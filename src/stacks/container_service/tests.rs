@@ -30,7 +30,7 @@ fn errors_at(c: &Value) -> Vec<(String, String)> {
 fn as_recorded(specs: &[Spec]) -> Records {
     specs
         .iter()
-        .map(|s| (s.key.clone(), Record { deps: s.deps.iter().map(|(d, _)| d.clone()).collect(), ..Record::new(s.kind, format!("id-{}", s.key), s.inputs.clone()) }))
+        .map(|s| (s.key.clone(), Record { deps: s.deps.iter().map(|d| d.key.clone()).collect(), ..Record::new(s.kind, format!("id-{}", s.key), s.inputs.clone()) }))
         .collect()
 }
 
@@ -347,4 +347,22 @@ fn a_write_only_secret_value_leaves_only_its_version_in_the_inputs() {
     let manifest = specs.iter().find(|s| s.key == "manifest").unwrap();
     assert!(!manifest.input("value").as_str().unwrap().contains("sk-write-only"));
     assert!(!manifest.input("value").as_str().unwrap().contains("app_secret_values_wo\""), "write-only attributes stay out of the manifest");
+}
+
+#[test]
+fn a_task_definition_recorded_before_its_roles_were_slots_is_upgraded_to_no_change() {
+    let st = ContainerService::new();
+    let desired = st.desired(&config(&[]), &ctx());
+    let mut recorded = as_recorded(&desired);
+    let task = recorded.get_mut("task").unwrap();
+    assert_eq!((task.inputs["execution_role"].as_str(), task.inputs["task_role"].as_str()), (Some("role.execution"), Some("role.task")));
+    // Private state version 1 named the roles in the dependencies only.
+    for slot in ["execution_role", "task_role"] {
+        task.inputs.as_object_mut().unwrap().remove(slot);
+    }
+    let changes = plan(&*st.kinds(), &desired, &recorded).unwrap();
+    assert!(changes.iter().any(|c| c.key == "task"), "without the upgrade the new slots would be a change: {changes:?}");
+    crate::engine::upgrade(&st.kinds(), &mut recorded);
+    crate::engine::upgrade(&st.kinds(), &mut recorded);
+    assert_eq!(plan(&*st.kinds(), &desired, &recorded).unwrap(), vec![], "the upgrade plans nothing, and is idempotent");
 }

@@ -7,7 +7,7 @@ mod tests;
 mod user_data;
 
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
-use crate::engine::{Kinds, Record, Spec};
+use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
 use crate::stacks::{str_attr as s, string_list as strings, Stack};
@@ -422,23 +422,29 @@ impl Stack for DockerHost {
         let id = stack_id_of(c);
         let project = s(c, "project_name");
         let bucket = bucket_name_of(c, ctx);
-        let mut out = match (c.get("vpc_id").as_str(), c.get("subnet_id").as_str()) {
+        let mut g = Desired::new();
+        let (vpc, subnet) = match (c.get("vpc_id").as_str(), c.get("subnet_id").as_str()) {
             // An existing network: referenced, never owned.
-            (Some(vpc), Some(subnet)) => vec![
-                Spec::new("vpc", network::EXISTING_VPC, json!({"id": vpc})).named_by("vpc_id"),
-                Spec::new("subnet.public", network::EXISTING_SUBNET, json!({"id": subnet, "vpc": vpc})).named_by("subnet_id").dep("vpc"),
-            ],
-            _ => vec![
-                Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})),
-                Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).dep("vpc"),
-                Spec::new("subnet.public", "ec2_subnet", json!({"cidr": subnet_cidr(c), "availability_zone": c.get("availability_zone").as_str(), "public": true})).dep("vpc"),
-                Spec::new("rtb.public", "ec2_public_route_table", json!({"default_route": true})).dep("vpc").dep("igw").dep("subnet.public"),
-            ],
+            (Some(vpc_id), Some(subnet)) => {
+                let vpc = g.add(Spec::new("vpc", network::EXISTING_VPC, json!({"id": vpc_id})).named_by("vpc_id"));
+                let subnet = g.add(Spec::new("subnet.public", network::EXISTING_SUBNET, json!({"id": subnet, "vpc": vpc_id})).named_by("subnet_id").after(&vpc));
+                (vpc, subnet)
+            }
+            _ => {
+                let vpc = g.add(Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})));
+                let igw = g.add(Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).after(&vpc));
+                let subnet = g.add(
+                    Spec::new("subnet.public", "ec2_subnet", json!({"cidr": subnet_cidr(c), "availability_zone": c.get("availability_zone").as_str(), "public": true})).after(&vpc),
+                );
+                g.add(Spec::new("rtb.public", "ec2_public_route_table", json!({"default_route": true})).after(&vpc).after(&igw).after(&subnet));
+                (vpc, subnet)
+            }
         };
-        out.extend([
+        let sg = g.add(
             Spec::new("sg.host", "ec2_security_group", json!({"name": format!("{id}-host"), "description": format!("awsstack {id} Docker host"), "rules": security_rules(c)}))
-                .dep("vpc"),
-            Spec::new(
+                .after(&vpc),
+        );
+        let role = g.add(Spec::new(
                 "role.host",
                 "iam_role",
                 json!({
@@ -455,11 +461,10 @@ impl Stack for DockerHost {
                         ]
                     }).to_string(),
                 }),
-            ),
-            Spec::new("instance_profile.host", "iam_instance_profile", json!({"name": format!("{id}-host"), "has_role": true})).dep("role.host"),
-        ]);
+            ));
+        let profile = g.add(Spec::new("instance_profile.host", "iam_instance_profile", json!({"name": format!("{id}-host"), "has_role": true})).after(&role));
         let ud = user_data::render(c, &ctx.region);
-        out.push(
+        let instance = g.add(
             Spec::new(
                 "instance",
                 "ec2_instance",
@@ -473,22 +478,22 @@ impl Stack for DockerHost {
                     "root_volume_size": num(c, "root_volume_size", 20.0) as i64,
                 }),
             )
-            .dep("subnet.public")
-            .dep("sg.host")
-            .dep("instance_profile.host"),
+            .after(&subnet)
+            .after(&sg)
+            .after(&profile),
         );
         let volume = Spec::new(
             "volume.data",
             "ebs_data_volume",
             json!({"size": num(c, "data_volume_size", 80.0) as i64, "device": "/dev/sdf", "attached": true, "final_snapshot": c.get("skip_final_snapshot").as_bool() != Some(true)}),
         )
-        .dep_update("instance");
+        .after_update(&instance);
         let backup = c.get("backup");
         if backup.get("enabled").as_bool() != Some(false) {
             // Daily snapshots by Data Lifecycle Manager, which targets the
             // volume by a tag of its own.
-            out.push(volume.tag(crate::components::backup::TAG_BACKUP, id.clone()));
-            out.push(Spec::new(
+            let volume = g.add(volume.tag(crate::components::backup::TAG_BACKUP, id.clone()));
+            let role = g.add(Spec::new(
                 "role.backup",
                 "iam_role",
                 json!({
@@ -498,20 +503,20 @@ impl Stack for DockerHost {
                     "inline_policy": null,
                 }),
             ));
-            out.push(
+            g.add(
                 Spec::new(
                     "backup",
                     "dlm_snapshot_policy",
                     json!({"time": backup.get("time").as_str().unwrap_or("03:00"), "retain": num(backup, "retain_days", 7.0) as i64, "enabled": true}),
                 )
-                .dep_update("role.backup")
-                .dep_update("volume.data"),
+                .after_update(&role)
+                .after_update(&volume),
             );
         } else {
-            out.push(volume);
+            g.add(volume);
         }
-        out.push(Spec::new("eip", "ec2_elastic_ip", json!({"associated": true})).dep_update("instance"));
-        out.push(Spec::new(
+        g.add(Spec::new("eip", "ec2_elastic_ip", json!({"associated": true})).after_update(&instance));
+        g.add(Spec::new(
             "bucket",
             "s3_bucket",
             json!({"name": bucket, "versioning": true, "glacier_after_days": num(c, "glacier_transition_days", 30.0) as i64, "backup_prefix": s(c, "backup_prefix"), "force_destroy": c.get("force_destroy").as_bool() == Some(true)}),
@@ -523,7 +528,7 @@ impl Stack for DockerHost {
                 let mut spec = Spec::new(format!("param.{k}"), "ssm_parameter", json!({"name": format!("/{project}/{k}"), "secure": true, "value_sha256": sha256_hex(&value)}))
                     .named_by("ssm_parameters");
                 spec.secret = Some(value);
-                out.push(spec);
+                g.add(spec);
             }
         }
         // Write-only values leave no trace in the records (not even a
@@ -534,44 +539,44 @@ impl Stack for DockerHost {
                 let mut spec = Spec::new(format!("param.{k}"), "ssm_parameter", json!({"name": format!("/{project}/{k}"), "secure": true, "value_version": version}))
                     .named_by("ssm_parameters_wo");
                 spec.secret = Some(val.as_str().unwrap_or("").to_string());
-                out.push(spec);
+                g.add(spec);
             }
         }
         let mut emails = strings(c.get("budget_notification_emails"));
         emails.sort();
-        out.push(Spec::new("topic", "sns_topic", json!({"name": format!("{id}-alerts"), "emails": emails})));
+        let topic = g.add(Spec::new("topic", "sns_topic", json!({"name": format!("{id}-alerts"), "emails": emails})));
         for (name, limit, by_project) in budgets(c) {
-            out.push(
+            g.add(
                 Spec::new(
                     format!("budget.{name}"),
                     "budget",
                     json!({"name": format!("{id}-{name}"), "limit_usd": limit, "project_tag": if by_project { Some(project) } else { None }, "threshold_percent": 80.0}),
                 )
-                .dep_update("topic"),
+                .after_update(&topic),
             );
         }
         if c.get("enable_alarms").as_bool() != Some(false) {
-            out.push(
+            g.add(
                 Spec::new(
                     "alarm.cpu",
                     "cloudwatch_instance_alarm",
                     json!({"name": format!("{id}-cpu-high"), "metric": "CPUUtilization", "statistic": "Average", "threshold": num(c, "cpu_alarm_threshold", 80.0), "comparison": "GreaterThanThreshold", "period": 300, "evaluation_periods": 2}),
                 )
-                .dep_update("instance")
-                .dep_update("topic"),
+                .after_update(&instance)
+                .after_update(&topic),
             );
-            out.push(
+            g.add(
                 Spec::new(
                     "alarm.status",
                     "cloudwatch_instance_alarm",
                     json!({"name": format!("{id}-status-check-failed"), "metric": "StatusCheckFailed", "statistic": "Maximum", "threshold": 1.0, "comparison": "GreaterThanOrEqualToThreshold", "period": 60, "evaluation_periods": 2}),
                 )
-                .dep_update("instance")
-                .dep_update("topic"),
+                .after_update(&instance)
+                .after_update(&topic),
             );
         }
         if c.get("scheduler_enabled").as_bool() != Some(false) {
-            out.push(Spec::new(
+            let role = g.add(Spec::new(
                 "role.scheduler",
                 "iam_role",
                 json!({
@@ -582,23 +587,19 @@ impl Stack for DockerHost {
                 }),
             ));
             for (action, attr) in [("start", "scheduler_start_expression"), ("stop", "scheduler_stop_expression")] {
-                out.push(
+                g.add(
                     Spec::new(
                         format!("schedule.{action}"),
                         "scheduler_instance_schedule",
                         json!({"name": format!("{id}-{action}"), "expression": s(c, attr), "timezone": s(c, "scheduler_timezone"), "action": action, "enabled": true}),
                     )
-                    .dep_update("instance")
-                    .dep_update("role.scheduler"),
+                    .after_update(&instance)
+                    .after_update(&role),
                 );
             }
         }
-        out.push(Spec::new(
-            "manifest",
-            "ssm_parameter",
-            json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)}),
-        ));
-        out
+        g.add(Spec::new("manifest", "ssm_parameter", json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)})));
+        g.into_specs()
     }
 
     fn kinds(&self) -> Arc<Kinds<AwsContext>> {

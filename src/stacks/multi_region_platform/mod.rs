@@ -14,8 +14,9 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use crate::components::network::NetworkHandles;
 use crate::components::{all_kinds, network, sha256_hex};
-use crate::engine::{Kinds, Record, Records, Spec};
+use crate::engine::{Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
 use crate::stacks::{str_attr as s, string_list as strings, Stack};
@@ -356,13 +357,13 @@ impl Stack for MultiRegionPlatform {
     }
 
     fn desired(&self, c: &Value, _ctx: &AwsContext) -> Vec<Spec> {
-        let mut out = components(c);
-        out.push(Spec::new(
+        let mut g = components(c);
+        g.add(Spec::new(
             "manifest",
             "ssm_parameter",
             json!({"name": crate::stacks::manifest_name(&stack_id_of(c)), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)}),
         ));
-        out
+        g.into_specs()
     }
 
     fn kinds(&self) -> Arc<Kinds<AwsContext>> {
@@ -464,217 +465,195 @@ impl Stack for MultiRegionPlatform {
 
 // ---------------------------------------------------------------- graph
 
-/// Every component of the platform but the manifest: the two regions'
-/// networks and clusters, then what spans them.
-fn components(c: &Value) -> Vec<Spec> {
-    let mut out = vec![];
-    for side in SIDES {
-        network(c, side, &mut out);
-        cluster(c, side, &mut out);
-    }
-    database(c, &mut out);
-    storage(c, &mut out);
-    observability(c, &mut out);
-    if routing_ready(c) {
-        routing(c, &mut out);
-    }
-    out
+/// What the rest of the platform depends on in one region: its network and
+/// its cluster.
+struct Region {
+    net: NetworkHandles,
+    cluster: Handle,
 }
 
-fn network(c: &Value, side: &str, out: &mut Vec<Spec>) {
-    let region = region_of(c, side);
+/// What spans the regions of the database: each region's key and member
+/// cluster, and the writer (the switchover).
+struct Database {
+    kms: BTreeMap<&'static str, Handle>,
+    members: BTreeMap<&'static str, Handle>,
+    writer: Handle,
+}
+
+/// Every component of the platform but the manifest: the two regions'
+/// networks and clusters, then what spans them.
+fn components(c: &Value) -> Desired {
+    let mut g = Desired::new();
+    let mut regions = BTreeMap::new();
+    for side in SIDES {
+        let mut r = Desired::within(side, Some(&region_of(c, side)));
+        let (net, private_tables) = network(c, side, &mut r);
+        let cluster = cluster(c, side, &net, &private_tables, &mut r);
+        g.append(r);
+        regions.insert(side, Region { net, cluster });
+    }
+    let db = database(c, &regions, &mut g);
+    let replication = storage(c, &db, &mut g);
+    observability(c, &db, &replication, &mut g);
+    if routing_ready(c) {
+        routing(c, &db, &mut g);
+    }
+    g
+}
+
+/// One region's network, in its scope: the team's (referenced), or the
+/// stack's own over the region's zones; with its private route tables
+/// (none in the team's network).
+fn network(c: &Value, side: &str, g: &mut Desired) -> (NetworkHandles, Vec<Handle>) {
     if let Some((vpc, public, private)) = existing_network(c, side) {
         // Referenced, never owned: no gateway, table or endpoint of the
         // stack's is put in the team's network.
         let (vpc_attribute, public_attribute, private_attribute) = network_attributes(side);
-        let (specs, _) = network::specs(vpc_attribute, vpc, &[("public", public_attribute, &public), ("private", private_attribute, &private)]);
-        out.extend(specs.into_iter().map(|spec| spec.scoped(side).in_region(&region)));
-        return;
+        return (network::add_existing(g, vpc_attribute, vpc, &[("public", public_attribute, &public), ("private", private_attribute, &private)]), vec![]);
     }
-    let k = |x: &str| format!("{side}/{x}");
+    let region = region_of(c, side);
     let zs = zones(c, side);
     let cluster = cluster_name(c, side);
     let (private_cidrs, public_cidrs) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
-    out.push(Spec::new(k("vpc"), "ec2_vpc", json!({"cidr": s(c, &format!("{side}_vpc_cidr")), "dns_hostnames": true})).in_region(&region));
-    out.push(Spec::new(k("igw"), "ec2_internet_gateway", json!({"attached": true})).dep(k("vpc")).in_region(&region));
-    let (public, private) = subnet_keys(c, side);
+    let vpc = g.add(Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, &format!("{side}_vpc_cidr")), "dns_hostnames": true})));
+    let igw = g.add(Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).after(&vpc));
+    let (mut public, mut private) = (vec![], vec![]);
     for (i, z) in zs.iter().enumerate() {
         // The tags the Load Balancer Controller picks subnets by.
-        out.push(
-            Spec::new(k(&public[i]), "ec2_subnet", json!({"cidr": public_cidrs.get(i), "availability_zone": z, "public": true}))
-                .dep(k("vpc"))
-                .tag("kubernetes.io/role/elb", "1")
-                .tag(format!("kubernetes.io/cluster/{cluster}"), "shared")
-                .in_region(&region),
+        public.push(
+            g.add(
+                Spec::new(format!("subnet.public.{z}"), "ec2_subnet", json!({"cidr": public_cidrs.get(i), "availability_zone": z, "public": true}))
+                    .after(&vpc)
+                    .tag("kubernetes.io/role/elb", "1")
+                    .tag(format!("kubernetes.io/cluster/{cluster}"), "shared"),
+            ),
         );
-        out.push(
-            Spec::new(k(&private[i]), "ec2_subnet", json!({"cidr": private_cidrs.get(i), "availability_zone": z, "public": false}))
-                .dep(k("vpc"))
-                .tag("kubernetes.io/role/internal-elb", "1")
-                .tag(format!("kubernetes.io/cluster/{cluster}"), "shared")
-                .in_region(&region),
+        private.push(
+            g.add(
+                Spec::new(format!("subnet.private.{z}"), "ec2_subnet", json!({"cidr": private_cidrs.get(i), "availability_zone": z, "public": false}))
+                    .after(&vpc)
+                    .tag("kubernetes.io/role/internal-elb", "1")
+                    .tag(format!("kubernetes.io/cluster/{cluster}"), "shared"),
+            ),
         );
     }
-    let mut rtb = Spec::new(k("rtb.public"), "ec2_route_table", json!({"route": "igw", "subnets": public})).dep(k("vpc")).dep(k("igw")).in_region(&region);
-    for p in &public {
-        rtb = rtb.dep_update(k(p));
-    }
-    out.push(rtb);
-    let nat_zones: Vec<&String> = if s(c, "nat_gateways") == "per_az" { zs.iter().collect() } else { zs.iter().take(1).collect() };
-    for z in &nat_zones {
-        out.push(Spec::new(k(&format!("eip.nat.{z}")), "ec2_elastic_ip", json!({"purpose": "nat"})).dep(k("igw")).in_region(&region));
-        out.push(
-            Spec::new(k(&format!("nat.{z}")), "ec2_nat_gateway", json!({"subnet": format!("subnet.public.{z}")}))
-                .dep(k(&format!("subnet.public.{z}")))
-                .dep(k(&format!("eip.nat.{z}")))
-                .dep(k("igw"))
-                .in_region(&region),
-        );
+    g.add(Spec::new("rtb.public", "ec2_route_table", json!({"route": "igw"})).after(&vpc).after(&igw).filling_each("subnets", &public, Update));
+    let nat_zones = if s(c, "nat_gateways") == "per_az" { zs.len() } else { 1.min(zs.len()) };
+    let mut nats = vec![];
+    for (i, z) in zs.iter().enumerate().take(nat_zones) {
+        let eip = g.add(Spec::new(format!("eip.nat.{z}"), "ec2_elastic_ip", json!({"purpose": "nat"})).after(&igw));
+        nats.push(g.add(Spec::new(format!("nat.{z}"), "ec2_nat_gateway", json!({})).filling("subnet", &public[i], Replace).after(&eip).after(&igw)));
     }
     let mut tables = vec![];
-    if nat_zones.len() > 1 {
+    if nats.len() > 1 {
         for (i, z) in zs.iter().enumerate() {
-            let t = format!("rtb.private.{z}");
-            out.push(
-                Spec::new(k(&t), "ec2_route_table", json!({"route": "nat", "subnets": [private[i]]}))
-                    .dep(k("vpc"))
-                    .dep_update(k(&format!("nat.{z}")))
-                    .dep_update(k(&private[i]))
-                    .in_region(&region),
-            );
-            tables.push(t);
+            tables.push(g.add(Spec::new(format!("rtb.private.{z}"), "ec2_route_table", json!({"route": "nat"})).after(&vpc).after_update(&nats[i]).filling_each(
+                "subnets",
+                [&private[i]],
+                Update,
+            )));
         }
     } else {
-        let mut t =
-            Spec::new(k("rtb.private"), "ec2_route_table", json!({"route": "nat", "subnets": private})).dep(k("vpc")).dep_update(k(&format!("nat.{}", zs[0]))).in_region(&region);
-        for p in &private {
-            t = t.dep_update(k(p));
-        }
-        out.push(t);
-        tables.push("rtb.private".to_string());
+        tables.push(
+            g.add(Spec::new("rtb.private", "ec2_route_table", json!({"route": "nat"})).after(&vpc).after_each(nats.first(), Update).filling_each("subnets", &private, Update)),
+        );
     }
     // S3 traffic from the nodes stays off the NAT gateway.
-    let mut endpoint =
-        Spec::new(k("s3.endpoint"), "ec2_vpc_endpoint", json!({"service": format!("com.amazonaws.{region}.s3"), "route_tables": tables})).dep(k("vpc")).in_region(&region);
-    for t in &tables {
-        endpoint = endpoint.dep_update(k(t));
-    }
-    out.push(endpoint);
+    g.add(Spec::new("s3.endpoint", "ec2_vpc_endpoint", json!({"service": format!("com.amazonaws.{region}.s3")})).after(&vpc).filling_each("route_tables", &tables, Update));
+    (NetworkHandles { vpc, igw: Some(igw), subnets: BTreeMap::from([("public".to_string(), public), ("private".to_string(), private)]) }, tables)
 }
 
-fn role(key: String, name: String, region: &str, trust_service: &str, policies: &[&str]) -> Spec {
-    Spec::new(key, "iam_role", json!({"name": name, "trust_service": trust_service, "managed_policies": policies, "inline_policy": null})).in_region(region)
+fn role(key: &str, name: String, trust_service: &str, policies: &[&str]) -> Spec {
+    Spec::new(key, "iam_role", json!({"name": name, "trust_service": trust_service, "managed_policies": policies, "inline_policy": null}))
 }
 
-fn cluster(c: &Value, side: &str, out: &mut Vec<Spec>) {
+/// One region's EKS cluster, in its scope: roles, cluster, OIDC provider,
+/// node groups and the Load Balancer Controller's role.
+fn cluster(c: &Value, side: &str, net: &NetworkHandles, private_tables: &[Handle], g: &mut Desired) -> Handle {
     let id = stack_id_of(c);
-    let region = region_of(c, side);
-    let k = |x: &str| format!("{side}/{x}");
-    let zs = zones(c, side);
     let name = cluster_name(c, side);
-    let (public, private) = subnet_keys(c, side);
-    let private_tables: Vec<String> = if existing_network(c, side).is_some() {
-        vec![]
-    } else if s(c, "nat_gateways") == "per_az" {
-        zs.iter().map(|z| format!("rtb.private.{z}")).collect()
-    } else {
-        vec!["rtb.private".into()]
-    };
+    let (public, private) = (net.subnets("public"), net.subnets("private"));
 
-    out.push(role(k("role.cluster"), format!("{id}-eks-cluster-{side}"), &region, "eks.amazonaws.com", &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]));
-    out.push(role(
-        k("role.node"),
+    let cluster_role = g.add(role("role.cluster", format!("{id}-eks-cluster-{side}"), "eks.amazonaws.com", &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]));
+    let node_role = g.add(role(
+        "role.node",
         format!("{id}-eks-node-{side}"),
-        &region,
         "ec2.amazonaws.com",
         &["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"],
     ));
     // Exists before the cluster, deleted after it and before the network.
-    let mut leftovers = Spec::new(k("lb_controller.leftovers"), "eks_lb_controller_leftovers", json!({"cluster": name})).dep(k("vpc")).in_region(&region);
-    for sn in private.iter().chain(public.iter()) {
-        leftovers = leftovers.dep(k(sn));
-    }
-    out.push(leftovers);
-    let subnets: Vec<String> = private.iter().chain(public.iter()).cloned().collect();
+    let leftovers =
+        g.add(Spec::new("lb_controller.leftovers", "eks_lb_controller_leftovers", json!({"cluster": name})).after(&net.vpc).after_each(private.iter().chain(public), Replace));
     let mut log_types = strings(c.get("cluster_log_types"));
     log_types.sort();
-    let mut cl = Spec::new(
-        k("cluster"),
-        "eks_cluster",
-        json!({
-            "name": name,
-            "version": s(c, "kubernetes_version"),
-            "role": "role.cluster",
-            "subnets": subnets,
-            "endpoint_public": c.get("endpoint_public_access").as_bool().unwrap_or(true),
-            "endpoint_private": c.get("endpoint_private_access").as_bool().unwrap_or(true),
-            "logs": log_types,
-        }),
-    )
-    .dep(k("role.cluster"))
-    .dep(k("lb_controller.leftovers"))
-    .in_region(&region);
-    for sn in &subnets {
-        cl = cl.dep(k(sn));
-    }
-    out.push(cl);
-    out.push(Spec::new(k("oidc"), "iam_oidc_provider", json!({"cluster": name, "client_ids": ["sts.amazonaws.com"]})).dep(k("cluster")).in_region(&region));
-
-    let writer = writer_side(c) == side;
-    for g in node_groups(c) {
-        let mut labels = g.labels.clone();
-        labels.insert("awsstack/node-group".into(), json!(g.name));
-        let mut spec = Spec::new(
-            k(&format!("nodes.{}", g.name)),
-            "eks_node_group",
+    let cluster = g.add(
+        Spec::new(
+            "cluster",
+            "eks_cluster",
             json!({
-                "cluster": name,
-                "name": g.aws_name(&id),
-                "capacity_type": g.capacity_type,
-                "instance_types": g.instance_types,
-                "ami_type": g.ami_type,
-                "min_size": g.min,
-                "max_size": g.max,
-                "desired_size": if writer { g.desired } else { g.secondary_desired },
-                "labels": labels,
-                "subnets": private,
-                "role": "role.node",
+                "name": name,
+                "version": s(c, "kubernetes_version"),
+                "endpoint_public": c.get("endpoint_public_access").as_bool().unwrap_or(true),
+                "endpoint_private": c.get("endpoint_private_access").as_bool().unwrap_or(true),
+                "logs": log_types,
             }),
         )
-        .dep(k("cluster"))
-        .dep(k("role.node"))
-        .in_region(&region);
-        // Nodes reach the API and the registries through the NAT gateway.
-        for t in &private_tables {
-            spec = spec.dep(k(t));
-        }
-        for sn in &private {
-            spec = spec.dep(k(sn));
-        }
-        out.push(spec);
+        .filling("role", &cluster_role, Replace)
+        .after(&leftovers)
+        .filling_each("subnets", private.iter().chain(public), Replace),
+    );
+    let oidc = g.add(Spec::new("oidc", "iam_oidc_provider", json!({"cluster": name, "client_ids": ["sts.amazonaws.com"]})).after(&cluster));
+
+    let writer = writer_side(c) == side;
+    for ng in node_groups(c) {
+        let mut labels = ng.labels.clone();
+        labels.insert("awsstack/node-group".into(), json!(ng.name));
+        g.add(
+            Spec::new(
+                format!("nodes.{}", ng.name),
+                "eks_node_group",
+                json!({
+                    "cluster": name,
+                    "name": ng.aws_name(&id),
+                    "capacity_type": ng.capacity_type,
+                    "instance_types": ng.instance_types,
+                    "ami_type": ng.ami_type,
+                    "min_size": ng.min,
+                    "max_size": ng.max,
+                    "desired_size": if writer { ng.desired } else { ng.secondary_desired },
+                    "labels": labels,
+                }),
+            )
+            .after(&cluster)
+            .filling("role", &node_role, Replace)
+            // Nodes reach the API and the registries through the NAT gateway.
+            .after_each(private_tables, Replace)
+            .filling_each("subnets", private, Replace),
+        );
     }
 
     // IRSA: the Load Balancer Controller's service account, and nothing
     // else, may assume this role through the cluster's OIDC provider.
+    let (arn, issuer) = (g.output(&oidc, "arn"), g.output(&oidc, "issuer_host"));
     let trust = json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": {"Federated": "${oidc.arn}"},
+            "Principal": {"Federated": arn},
             "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {"${oidc.issuer_host}:sub": LB_CONTROLLER_ACCOUNT, "${oidc.issuer_host}:aud": "sts.amazonaws.com"}}
+            "Condition": {"StringEquals": {format!("{issuer}:sub"): LB_CONTROLLER_ACCOUNT, format!("{issuer}:aud"): "sts.amazonaws.com"}}
         }]
     });
     let policy: serde_json::Value = serde_json::from_str(LB_CONTROLLER_POLICY).expect("the controller policy is JSON");
-    out.push(
+    g.add(
         Spec::new(
-            k("role.lb_controller"),
+            "role.lb_controller",
             "iam_role",
             json!({"name": format!("{id}-lb-controller-{side}"), "trust_policy": trust.to_string(), "managed_policies": [], "inline_policy": policy.to_string()}),
         )
-        .dep(k("oidc"))
-        .in_region(&region),
+        .after(&oidc),
     );
+    cluster
 }
 
 /// The master password is the user's (else generated in a secret). Decided
@@ -684,19 +663,19 @@ fn user_password(c: &Value) -> bool {
     !c.get("db_master_password").is_null() || !c.get("db_master_password_wo_version").is_null()
 }
 
-fn database(c: &Value, out: &mut Vec<Spec>) {
+fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired) -> Database {
     let id = stack_id_of(c);
     let global = format!("{id}-aurora");
     let primary_region = region_of(c, "primary");
     let protect = deletion_protection(c);
-    out.push(
+    let global_db = g.add(
         Spec::new("global/db", "rds_global_cluster", json!({"id": global, "engine": ENGINE, "engine_version": s(c, "db_engine_version"), "deletion_protection": protect}))
             .in_region(&primary_region),
     );
     let password = c.get("db_master_password").as_str().or(c.get("db_master_password_wo").as_str()).map(str::to_string);
     let password_wo = !c.get("db_master_password_wo_version").is_null();
-    if !user_password(c) {
-        out.push(
+    let secret = (!user_password(c)).then(|| {
+        g.add(
             Spec::new(
                 "primary/secret.db",
                 "secretsmanager_secret",
@@ -709,8 +688,8 @@ fn database(c: &Value, out: &mut Vec<Spec>) {
                 }),
             )
             .in_region(&primary_region),
-        );
-    }
+        )
+    });
     let mut writer = Spec::new(
         "global/db.writer",
         "rds_global_writer",
@@ -721,16 +700,14 @@ fn database(c: &Value, out: &mut Vec<Spec>) {
             "allow_data_loss": c.get("allow_data_loss").as_bool().unwrap_or(false),
         }),
     )
-    .dep("global/db")
+    .after(&global_db)
     .in_region(&primary_region);
+    let (mut kms, mut members) = (BTreeMap::new(), BTreeMap::new());
     for side in SIDES {
-        let region = region_of(c, side);
-        let k = |x: &str| format!("{side}/{x}");
-        let (_, private) = subnet_keys(c, side);
-        out.push(
-            Spec::new(k("kms"), "kms_key", json!({"alias": format!("alias/{id}-{side}"), "description": format!("awsstack {id} {side} data (Aurora, S3)"), "rotation": true}))
-                .in_region(&region),
-        );
+        let mut r = Desired::within(side, Some(&region_of(c, side)));
+        let Region { net, cluster } = &regions[side];
+        let key =
+            r.add(Spec::new("kms", "kms_key", json!({"alias": format!("alias/{id}-{side}"), "description": format!("awsstack {id} {side} data (Aurora, S3)"), "rotation": true})));
         // Only the cluster's nodes (and their pods) reach the database. In
         // the stack's own network they alone live in the private subnets,
         // whose blocks the rule names (and the database need not wait for
@@ -738,27 +715,18 @@ fn database(c: &Value, out: &mut Vec<Spec>) {
         // whatever else the team runs: the rule names the cluster's
         // security group, which every node and pod carries.
         let (rule, after_cluster) = match existing_network(c, side) {
-            Some(_) => (json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "source": "cluster", "description": "PostgreSQL from the EKS cluster"}), true),
+            Some(_) => (json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "source": r.name(cluster), "description": "PostgreSQL from the EKS cluster"}), true),
             None => {
                 let (private_cidrs, _) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
                 (json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidrs": private_cidrs, "description": "PostgreSQL from the EKS nodes' subnets"}), false)
             }
         };
-        let mut sg =
-            Spec::new(k("sg.db"), "ec2_security_group", json!({"name": format!("{id}-aurora-{side}"), "description": format!("awsstack {id} Aurora ({side})"), "rules": [rule]}))
-                .dep(k("vpc"))
-                .in_region(&region);
-        if after_cluster {
-            sg = sg.dep_update(k("cluster"));
-        }
-        out.push(sg);
-        let mut group = Spec::new(k("db.subnets"), "rds_subnet_group", json!({"name": format!("{id}-aurora-{side}"), "subnets": private})).in_region(&region);
-        for sn in &private {
-            group = group.dep_update(k(sn));
-        }
-        out.push(group);
+        let sg = Spec::new("sg.db", "ec2_security_group", json!({"name": format!("{id}-aurora-{side}"), "description": format!("awsstack {id} Aurora ({side})"), "rules": [rule]}))
+            .after(&net.vpc);
+        let sg = r.add(if after_cluster { sg.after_update(cluster) } else { sg });
+        let group = r.add(Spec::new("db.subnets", "rds_subnet_group", json!({"name": format!("{id}-aurora-{side}")})).filling_each("subnets", net.subnets("private"), Update));
         let mut member = Spec::new(
-            k("db"),
+            "db",
             "rds_global_member_cluster",
             json!({
                 "id": member_id(c, side),
@@ -777,88 +745,90 @@ fn database(c: &Value, out: &mut Vec<Spec>) {
                 "password_version": if side == "primary" && password_wo { c.get("db_master_password_wo_version").as_f64().map(|v| json!(v)).unwrap_or(json!(null)) } else { json!(null) },
             }),
         )
-        .dep("global/db")
-        .dep(k("kms"))
-        .dep(k("db.subnets"))
-        .dep_update(k("sg.db"))
-        .in_region(&region);
+        .after(&global_db)
+        .after(&key)
+        .after(&group)
+        .after_update(&sg);
         if side == "primary" {
-            match &password {
-                Some(p) => member.secret = Some(p.clone()),
-                None => member = member.dep("primary/secret.db"),
+            match (&password, &secret) {
+                (Some(p), _) => member.secret = Some(p.clone()),
+                (None, Some(secret)) => member = member.after(secret),
+                (None, None) => {}
             }
         }
-        out.push(member);
+        let member = r.add(member);
         let class = s(c, &format!("db_{side}_instance_class")).to_string();
         for i in 1..=int(c, &format!("db_{side}_instance_count"), 1) {
-            let key = k(&format!("db.instance.{i}"));
-            out.push(
+            let instance = r.add(
                 Spec::new(
-                    &key,
+                    format!("db.instance.{i}"),
                     "rds_cluster_instance",
                     json!({"id": format!("{}-{i}", member_id(c, side)), "cluster": member_id(c, side), "engine": ENGINE, "instance_class": class}),
                 )
-                .dep(k("db"))
-                .in_region(&region),
+                .after(&member),
             );
-            writer = writer.dep_update(key);
+            writer = writer.after_update(&instance);
         }
-        writer = writer.dep_update(k("db"));
+        writer = writer.after_update(&member);
+        g.append(r);
+        kms.insert(side, key);
+        members.insert(side, member);
     }
-    out.push(writer);
+    let writer = g.add(writer);
+    Database { kms, members, writer }
 }
 
-fn storage(c: &Value, out: &mut Vec<Spec>) {
+/// The artifact buckets, one per region, and the replication of the
+/// primary's to the secondary's (which the returned handle is).
+fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
     let id = stack_id_of(c);
+    let mut buckets = BTreeMap::new();
     for side in SIDES {
-        out.push(
-            Spec::new(format!("{side}/bucket"), "s3_bucket", json!({"name": bucket_name(c, side), "kms": true, "force_destroy": c.get("force_destroy").as_bool() == Some(true)}))
-                .dep(format!("{side}/kms"))
-                .named_by("artifact_bucket_suffix")
-                .in_region(region_of(c, side)),
+        let mut r = Desired::within(side, Some(&region_of(c, side)));
+        let bucket = r.add(
+            Spec::new("bucket", "s3_bucket", json!({"name": bucket_name(c, side), "kms": true, "force_destroy": c.get("force_destroy").as_bool() == Some(true)}))
+                .after(&db.kms[side])
+                .named_by("artifact_bucket_suffix"),
         );
+        g.append(r);
+        buckets.insert(side, bucket);
     }
-    let primary = region_of(c, "primary");
+    let mut r = Desired::within("primary", Some(&region_of(c, "primary")));
+    let (source, destination) = (&buckets["primary"], &buckets["secondary"]);
+    let (source_key, replica_key) = (&db.kms["primary"], &db.kms["secondary"]);
     let policy = json!({
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": "${bucket.arn}"},
-            {"Effect": "Allow", "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"], "Resource": "${bucket.arn}/*"},
-            {"Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"], "Resource": "${secondary/bucket.arn}/*"},
-            {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "${kms.arn}"},
-            {"Effect": "Allow", "Action": ["kms:Encrypt"], "Resource": "${secondary/kms.arn}"}
+            {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": r.output(source, "arn")},
+            {"Effect": "Allow", "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"], "Resource": format!("{}/*", r.output(source, "arn"))},
+            {"Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"], "Resource": format!("{}/*", r.output(destination, "arn"))},
+            {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": r.output(source_key, "arn")},
+            {"Effect": "Allow", "Action": ["kms:Encrypt"], "Resource": r.output(replica_key, "arn")}
         ]
     });
-    out.push(
+    let role = r.add(
         Spec::new(
-            "primary/role.replication",
+            "role.replication",
             "iam_role",
             json!({"name": format!("{id}-s3-replication"), "trust_service": "s3.amazonaws.com", "managed_policies": [], "inline_policy": policy.to_string()}),
         )
-        .dep_update("primary/bucket")
-        .dep_update("secondary/bucket")
-        .dep_update("primary/kms")
-        .dep_update("secondary/kms")
-        .in_region(&primary),
+        .after_each([source, destination, source_key, replica_key], Update),
     );
-    out.push(
-        Spec::new(
-            "primary/replication",
-            "s3_bucket_replication",
-            json!({"rule_id": "to-secondary", "source_bucket": bucket_name(c, "primary"), "source": "bucket", "destination": "secondary/bucket", "role": "role.replication", "replica_kms": "secondary/kms"}),
-        )
-        .dep("primary/bucket")
-        .dep("secondary/bucket")
-        .dep_update("primary/role.replication")
-        .dep_update("secondary/kms")
-        .in_region(&primary),
+    let replication = r.add(
+        Spec::new("replication", "s3_bucket_replication", json!({"rule_id": "to-secondary", "source_bucket": bucket_name(c, "primary")}))
+            .filling("source", source, Replace)
+            .filling("destination", destination, Replace)
+            .filling("role", &role, Update)
+            .filling("replica_kms", replica_key, Update),
     );
+    g.append(r);
+    replication
 }
 
-fn observability(c: &Value, out: &mut Vec<Spec>) {
+fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired) {
     let id = stack_id_of(c);
     let emails = strings(c.get("alarm_emails"));
-    let alarm = |key: String, region: &str, name: String, namespace: &str, metric: &str, dims: serde_json::Value, threshold: f64, statistic: &str| {
+    let alarm = |key: &str, name: String, namespace: &str, metric: &str, dims: serde_json::Value, threshold: f64, statistic: &str| {
         Spec::new(
             key,
             "cloudwatch_metric_alarm",
@@ -867,18 +837,18 @@ fn observability(c: &Value, out: &mut Vec<Spec>) {
                 "period": 60, "evaluation_periods": 5, "threshold": threshold, "comparison": "GreaterThanThreshold",
             }),
         )
-        .in_region(region)
     };
+    let mut topics = BTreeMap::new();
     for side in SIDES {
-        let region = region_of(c, side);
-        out.push(Spec::new(format!("{side}/topic"), "sns_topic", json!({"name": format!("{id}-alarms-{side}"), "emails": emails})).in_region(&region));
+        let mut r = Desired::within(side, Some(&region_of(c, side)));
+        let topic = r.add(Spec::new("topic", "sns_topic", json!({"name": format!("{id}-alarms-{side}"), "emails": emails})));
         // Each cluster's lag while it replicates; the writer's metric is
         // absent, so a switchover needs no change here.
         let dims = json!({"DBClusterIdentifier": member_id(c, side)});
-        out.push(
+        let member = &db.members[side];
+        r.add(
             alarm(
-                format!("{side}/alarm.replication_lag"),
-                &region,
+                "alarm.replication_lag",
                 format!("{id}-aurora-replication-lag-{side}"),
                 "AWS/RDS",
                 "AuroraGlobalDBReplicationLag",
@@ -886,37 +856,29 @@ fn observability(c: &Value, out: &mut Vec<Spec>) {
                 int(c, "replication_lag_alarm_ms", 1000) as f64,
                 "Maximum",
             )
-            .dep(format!("{side}/topic"))
-            .dep(format!("{side}/db")),
+            .after(&topic)
+            .after(member),
         );
-        out.push(
-            alarm(
-                format!("{side}/alarm.rpo_lag"),
-                &region,
-                format!("{id}-aurora-rpo-lag-{side}"),
-                "AWS/RDS",
-                "AuroraGlobalDBRPOLag",
-                dims,
-                int(c, "rpo_lag_alarm_ms", 60000) as f64,
-                "Maximum",
-            )
-            .dep(format!("{side}/topic"))
-            .dep(format!("{side}/db")),
+        r.add(
+            alarm("alarm.rpo_lag", format!("{id}-aurora-rpo-lag-{side}"), "AWS/RDS", "AuroraGlobalDBRPOLag", dims, int(c, "rpo_lag_alarm_ms", 60000) as f64, "Maximum")
+                .after(&topic)
+                .after(member),
         );
+        g.append(r);
+        topics.insert(side, topic);
     }
     // S3 replication metrics, under the rule's dimensions, in the
     // destination region.
-    let dest = region_of(c, "secondary");
+    let mut r = Desired::within("secondary", Some(&region_of(c, "secondary")));
     let dims = json!({"SourceBucket": bucket_name(c, "primary"), "DestinationBucket": bucket_name(c, "secondary"), "RuleId": "to-secondary"});
-    out.push(
-        alarm("secondary/alarm.s3_latency".into(), &dest, format!("{id}-s3-replication-latency"), "AWS/S3", "ReplicationLatency", dims.clone(), 900.0, "Maximum")
-            .dep("secondary/topic")
-            .dep("primary/replication"),
+    r.add(
+        alarm("alarm.s3_latency", format!("{id}-s3-replication-latency"), "AWS/S3", "ReplicationLatency", dims.clone(), 900.0, "Maximum")
+            .after(&topics["secondary"])
+            .after(replication),
     );
-    out.push(
+    r.add(
         alarm(
-            "secondary/alarm.s3_backlog".into(),
-            &dest,
+            "alarm.s3_backlog",
             format!("{id}-s3-replication-backlog"),
             "AWS/S3",
             "BytesPendingReplication",
@@ -924,29 +886,34 @@ fn observability(c: &Value, out: &mut Vec<Spec>) {
             int(c, "replication_backlog_alarm_bytes", 524288000) as f64,
             "Maximum",
         )
-        .dep("secondary/topic")
-        .dep("primary/replication"),
+        .after(&topics["secondary"])
+        .after(replication),
     );
+    g.append(r);
 }
 
-fn routing(c: &Value, out: &mut Vec<Spec>) {
+fn routing(c: &Value, db: &Database, g: &mut Desired) {
     let id = stack_id_of(c);
     let zone = s(c, "hosted_zone_id");
     let name = s(c, "record_name").trim_end_matches('.').to_string();
+    let mut r = Desired::within("global", None);
+    let mut checks = BTreeMap::new();
     for side in SIDES {
-        out.push(Spec::new(
-            format!("global/health.{side}"),
-            "route53_health_check",
-            json!({"fqdn": health_domain(c, side), "path": s(c, "health_check_path"), "port": 443, "failure_threshold": int(c, "health_check_failure_threshold", 3), "interval": 30}),
-        ));
+        checks.insert(
+            side,
+            r.add(Spec::new(
+                format!("health.{side}"),
+                "route53_health_check",
+                json!({"fqdn": health_domain(c, side), "path": s(c, "health_check_path"), "port": 443, "failure_threshold": int(c, "health_check_failure_threshold", 3), "interval": 30}),
+            )),
+        );
     }
     let writer = writer_side(c);
     let reader = if writer == "primary" { "secondary" } else { "primary" };
-    for (failover, side) in [("PRIMARY", writer), ("SECONDARY", reader)] {
-        let key = format!("global/dns.{}", failover.to_ascii_lowercase());
-        out.push(
+    for (failover, side, other) in [("PRIMARY", writer, reader), ("SECONDARY", reader, writer)] {
+        r.add(
             Spec::new(
-                key,
+                format!("dns.{}", failover.to_ascii_lowercase()),
                 "route53_failover_record",
                 json!({
                     "zone_id": zone,
@@ -955,15 +922,17 @@ fn routing(c: &Value, out: &mut Vec<Spec>) {
                     "failover": failover,
                     "value": s(c, &format!("{side}_ingress_hostname")),
                     "ttl": 60,
-                    "check": format!("health.{side}"),
                 }),
             )
-            .dep_update("global/health.primary")
-            .dep_update("global/health.secondary")
+            // Its own side's health check decides whether it answers; the
+            // other's is an ordering only.
+            .filling("check", &checks[side], Update)
+            .after_update(&checks[other])
             // The records move once the database has switched over.
-            .dep_update("global/db.writer"),
+            .after_update(&db.writer),
         );
     }
+    g.append(r);
 }
 
 // ---------------------------------------------------------------- validation

@@ -27,7 +27,7 @@ fn errors(c: &Value) -> Vec<(String, String)> {
 }
 
 fn graph(c: &Value) -> BTreeMap<String, Spec> {
-    components(c).into_iter().map(|s| (s.key.clone(), s)).collect()
+    components(c).into_specs().into_iter().map(|s| (s.key.clone(), s)).collect()
 }
 
 #[test]
@@ -43,7 +43,7 @@ fn every_component_is_placed_in_its_region_and_depends_within_it() {
             None
         };
         assert_eq!(s.region.as_deref(), want, "{k}");
-        for (d, _) in &s.deps {
+        for d in s.deps.iter().map(|d| &d.key) {
             assert!(g.contains_key(d), "{k} depends on {d}, which is not in the graph");
         }
     }
@@ -66,7 +66,7 @@ fn every_component_is_placed_in_its_region_and_depends_within_it() {
     // The secondary joins without credentials; the primary has them.
     assert!(g["secondary/db"].input("username").is_null() && g["secondary/db"].secret.is_none());
     assert_eq!(g["primary/db"].str("username"), "luneo_admin");
-    assert!(g["primary/db"].deps.iter().any(|(d, _)| d == "primary/secret.db"), "a generated password");
+    assert!(g["primary/db"].deps.iter().any(|d| d.key == "primary/secret.db"), "a generated password");
     // No routing until both ingress hostnames exist.
     assert!(!g.keys().any(|k| k.starts_with("global/dns") || k.starts_with("global/health")));
 }
@@ -208,7 +208,7 @@ fn a_region_in_an_existing_network_references_it_and_owns_nothing_of_it() {
     assert_eq!(g["secondary/vpc"].region.as_deref(), Some("us-east-1"));
     let subnet = &g["secondary/subnet.private.subnet-0a000000000000003"];
     assert_eq!((subnet.kind, subnet.region.as_deref()), (network::EXISTING_SUBNET, Some("us-east-1")));
-    assert!(subnet.deps.iter().any(|(d, _)| d == "secondary/vpc"), "scoped with its dependencies: {:?}", subnet.deps);
+    assert!(subnet.deps.iter().any(|d| d.key == "secondary/vpc"), "scoped with its dependencies: {:?}", subnet.deps);
     // The cluster, its nodes and the database sit in the given subnets.
     let private = ["subnet.private.subnet-0a000000000000003", "subnet.private.subnet-0a000000000000004"];
     assert_eq!(strings_of(g["secondary/db.subnets"].input("subnets")), private);
@@ -218,7 +218,7 @@ fn a_region_in_an_existing_network_references_it_and_owns_nothing_of_it() {
     // security group, not their blocks; the primary keeps its block rule.
     let rule = &g["secondary/sg.db"].input("rules")[0];
     assert_eq!((rule["source"].as_str(), rule["cidrs"].is_null()), (Some("cluster"), true));
-    assert!(g["secondary/sg.db"].deps.iter().any(|(d, _)| d == "secondary/cluster"));
+    assert!(g["secondary/sg.db"].deps.iter().any(|d| d.key == "secondary/cluster"));
     assert!(g["primary/sg.db"].input("rules")[0]["source"].is_null());
     let specs: Vec<Spec> = g.values().cloned().collect();
     crate::engine::topo_order(&specs).expect("every dependency exists, no cycle");
