@@ -464,4 +464,237 @@ mod tests {
         let denied = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(fault("AuthorizationError")));
         assert!(Topic.read(&over(&[&denied]), &rec).await.is_err());
     }
+
+    // ------------------------------------------------------------ Budget
+
+    const TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:123456789012:kauri-prod-alerts";
+
+    fn topic_deps() -> Records {
+        [("topic".to_string(), Record::new("sns_topic", TOPIC_ARN, json!({})))].into()
+    }
+    fn budgets_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(budgets, aws_sdk_budgets, rules)
+    }
+    fn budget_spec(limit: f64) -> Spec {
+        Spec::new("budget.project", "budget", json!({"name": "kauri-prod-project", "limit_usd": limit, "project_tag": "kauri", "threshold_percent": 80.0}))
+            .tag(crate::engine::TAG_STACK_ID, "s")
+    }
+
+    #[tokio::test]
+    async fn a_budget_notifies_its_topic_is_scoped_to_the_project_and_tagged_at_create() {
+        use aws_sdk_budgets::operation::create_budget::CreateBudgetOutput;
+        let create = mock!(aws_sdk_budgets::Client::create_budget)
+            .match_requests(|r| {
+                let b = r.budget().unwrap();
+                let n = &r.notifications_with_subscribers()[0];
+                #[allow(deprecated)]
+                let filter = b.cost_filters().and_then(|f| f.get("TagKeyValue")).cloned();
+                r.account_id() == Some("123456789012")
+                    && b.budget_limit().map(|l| (l.amount(), l.unit())) == Some(("50", "USD"))
+                    && filter == Some(vec!["user:Project$kauri".to_string()])
+                    && n.subscribers()[0].address() == TOPIC_ARN
+                    && n.notification().map(|x| x.threshold()) == Some(80.0)
+                    && r.resource_tags().iter().any(|t| t.key() == crate::engine::TAG_STACK_ID && t.value() == "s")
+            })
+            .then_output(|| CreateBudgetOutput::builder().build());
+        let rec = Budget.create(&budgets_over(&[&create]), &budget_spec(50.0), &topic_deps()).await.unwrap();
+        assert_eq!((create.num_calls(), rec.id.as_str()), (1, "kauri-prod-project"));
+    }
+
+    #[tokio::test]
+    async fn a_budget_limit_changed_out_of_band_is_drift_and_only_a_change_is_sent() {
+        use aws_sdk_budgets::operation::describe_budget::{DescribeBudgetError, DescribeBudgetOutput};
+        use aws_sdk_budgets::operation::update_budget::UpdateBudgetOutput;
+        use aws_sdk_budgets::types::{Budget as AwsBudget, BudgetType, Spend, TimeUnit};
+        let rec = Record::new("budget", "kauri-prod-project", budget_spec(50.0).inputs);
+        let raised = mock!(aws_sdk_budgets::Client::describe_budget).then_output(|| {
+            let limit = Spend::builder().amount("75.0").unit("USD").build().unwrap();
+            DescribeBudgetOutput::builder()
+                .budget(AwsBudget::builder().budget_name("kauri-prod-project").budget_limit(limit).time_unit(TimeUnit::Monthly).budget_type(BudgetType::Cost).build().unwrap())
+                .build()
+        });
+        assert_eq!(Budget.read(&budgets_over(&[&raised]), &rec).await.unwrap().unwrap().inputs["limit_usd"], 75.0, "the plan puts 50 back");
+        let gone = mock!(aws_sdk_budgets::Client::describe_budget).then_error(|| DescribeBudgetError::generic(fault("NotFoundException")));
+        assert!(Budget.read(&budgets_over(&[&gone]), &rec).await.unwrap().is_none());
+        let denied = mock!(aws_sdk_budgets::Client::describe_budget).then_error(|| DescribeBudgetError::generic(fault("AccessDeniedException")));
+        assert!(Budget.read(&budgets_over(&[&denied]), &rec).await.is_err(), "a refusal is an error, never gone");
+        // Unchanged inputs (a tag-only update): no call at all.
+        Budget.update(&budgets_over(&[]), &budget_spec(50.0), &rec, &topic_deps()).await.unwrap();
+        let update = mock!(aws_sdk_budgets::Client::update_budget)
+            .match_requests(|r| r.new_budget().and_then(|b| b.budget_limit()).map(|l| l.amount()) == Some("60"))
+            .then_output(|| UpdateBudgetOutput::builder().build());
+        let updated = Budget.update(&budgets_over(&[&update]), &budget_spec(60.0), &rec, &topic_deps()).await.unwrap();
+        assert_eq!((update.num_calls(), updated.inputs["limit_usd"].as_f64()), (1, Some(60.0)));
+    }
+
+    #[tokio::test]
+    async fn deleting_a_budget_already_gone_succeeds_and_a_refusal_fails() {
+        use aws_sdk_budgets::operation::delete_budget::DeleteBudgetError;
+        let rec = Record::new("budget", "kauri-prod-project", json!({}));
+        let gone = mock!(aws_sdk_budgets::Client::delete_budget).then_error(|| DeleteBudgetError::generic(fault("NotFoundException")));
+        Budget.delete(&budgets_over(&[&gone]), &rec).await.unwrap();
+        let denied = mock!(aws_sdk_budgets::Client::delete_budget).then_error(|| DeleteBudgetError::generic(fault("AccessDeniedException")));
+        assert!(Budget.delete(&budgets_over(&[&denied]), &rec).await.is_err());
+    }
+
+    // ------------------------------------------------------------ Alarms
+
+    fn cloudwatch_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(cloudwatch, aws_sdk_cloudwatch, rules)
+    }
+
+    #[tokio::test]
+    async fn an_instance_alarm_watches_its_instance_and_notifies_its_topic() {
+        use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
+        let spec = Spec::new(
+            "alarm.cpu",
+            "cloudwatch_instance_alarm",
+            json!({"name": "kauri-prod-cpu-high", "metric": "CPUUtilization", "statistic": "Average", "threshold": 80.0, "comparison": "GreaterThanThreshold", "period": 300, "evaluation_periods": 2}),
+        );
+        let mut deps = topic_deps();
+        deps.insert("instance".into(), Record::new("ec2_instance", "i-0abc", json!({})));
+        let put = mock!(aws_sdk_cloudwatch::Client::put_metric_alarm)
+            .match_requests(|r| {
+                r.namespace() == Some("AWS/EC2")
+                    && r.dimensions().iter().map(|d| (d.name(), d.value())).collect::<Vec<_>>() == vec![(Some("InstanceId"), Some("i-0abc"))]
+                    && r.alarm_actions() == [TOPIC_ARN.to_string()]
+                    && r.alarm_description() == Some("awsstack s: alarm.cpu")
+                    && r.threshold() == Some(80.0)
+            })
+            .then_output(|| PutMetricAlarmOutput::builder().build());
+        INSTANCE_ALARM.create(&cloudwatch_over(&[&put]), &spec, &deps).await.unwrap();
+        assert_eq!(put.num_calls(), 1);
+        // Without dimensions and without an instance: an error, not an
+        // alarm on nothing.
+        let err = INSTANCE_ALARM.create(&cloudwatch_over(&[]), &spec, &topic_deps()).await.unwrap_err();
+        assert!(err.message.contains("needs its instance dependency"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn a_metric_alarm_renders_its_dimensions_from_its_dependencies() {
+        use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
+        let spec = Spec::new(
+            "primary/alarm.replication_lag",
+            "cloudwatch_metric_alarm",
+            json!({"name": "luneo-lag", "namespace": "AWS/RDS", "metric": "AuroraGlobalDBReplicationLag", "dimensions": {"DBClusterIdentifier": "${db.id}"}, "statistic": "Maximum", "threshold": 1000.0, "comparison": "GreaterThanThreshold", "period": 60, "evaluation_periods": 5}),
+        );
+        let mut deps = topic_deps();
+        deps.insert("db".into(), Record::new("rds_global_member_cluster", "luneo-primary", json!({})));
+        let put = mock!(aws_sdk_cloudwatch::Client::put_metric_alarm)
+            .match_requests(|r| {
+                r.namespace() == Some("AWS/RDS")
+                    && r.dimensions().iter().map(|d| (d.name(), d.value())).collect::<Vec<_>>() == vec![(Some("DBClusterIdentifier"), Some("luneo-primary"))]
+            })
+            .then_output(|| PutMetricAlarmOutput::builder().build());
+        METRIC_ALARM.create(&cloudwatch_over(&[&put]), &spec, &deps).await.unwrap();
+        assert_eq!(put.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_alarm_threshold_changed_out_of_band_is_drift_and_a_missing_alarm_is_gone() {
+        use aws_sdk_cloudwatch::operation::describe_alarms::{DescribeAlarmsError, DescribeAlarmsOutput};
+        use aws_sdk_cloudwatch::types::MetricAlarm as AwsAlarm;
+        let rec = Record::new("cloudwatch_instance_alarm", "kauri-prod-cpu-high", json!({"threshold": 80.0}));
+        let raised = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(
+                    AwsAlarm::builder().alarm_name("kauri-prod-cpu-high").alarm_arn("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:kauri-prod-cpu-high").threshold(95.0).build(),
+                )
+                .build()
+        });
+        let read = INSTANCE_ALARM.read(&cloudwatch_over(&[&raised]), &rec).await.unwrap().unwrap();
+        assert_eq!((read.inputs["threshold"].as_f64(), read.out("arn")), (Some(95.0), "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:kauri-prod-cpu-high"));
+        let none = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| DescribeAlarmsOutput::builder().build());
+        assert!(INSTANCE_ALARM.read(&cloudwatch_over(&[&none]), &rec).await.unwrap().is_none());
+        let denied = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_error(|| DescribeAlarmsError::generic(fault("AccessDenied")));
+        assert!(INSTANCE_ALARM.read(&cloudwatch_over(&[&denied]), &rec).await.is_err());
+    }
+
+    // ------------------------------------------------------------ Scheduler
+
+    fn scheduler_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(scheduler, aws_sdk_scheduler, rules)
+    }
+    fn schedule_deps() -> Records {
+        [
+            ("instance".to_string(), Record::new("ec2_instance", "i-0abc", json!({}))),
+            ("role.scheduler".to_string(), Record::new("iam_role", "kauri-prod-scheduler", json!({})).with("arn", "arn:aws:iam::123456789012:role/kauri-prod-scheduler")),
+        ]
+        .into()
+    }
+    fn schedule_spec(action: &str) -> Spec {
+        Spec::new(
+            format!("schedule.{action}"),
+            "scheduler_instance_schedule",
+            json!({"name": format!("kauri-prod-{action}"), "expression": "cron(0 8 ? * MON-FRI *)", "timezone": "Indian/Antananarivo", "action": action, "enabled": true}),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_schedule_starts_its_instance_with_its_role_and_carries_the_stack_s_marker() {
+        use aws_sdk_scheduler::operation::create_schedule::{CreateScheduleError, CreateScheduleOutput};
+        // The role just created is not assumable yet: retried, not failed.
+        let not_yet = mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| {
+            CreateScheduleError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("ValidationException")
+                    .message("The execution role you provide must allow AWS EventBridge Scheduler to assume the role")
+                    .build(),
+            )
+        });
+        let create = mock!(aws_sdk_scheduler::Client::create_schedule)
+            .match_requests(|r| {
+                let t = r.target().unwrap();
+                t.arn() == "arn:aws:scheduler:::aws-sdk:ec2:startInstances"
+                    && t.role_arn() == "arn:aws:iam::123456789012:role/kauri-prod-scheduler"
+                    && t.input() == Some(r#"{"InstanceIds":["i-0abc"]}"#)
+                    && r.description() == Some("awsstack s: start the instance")
+                    && r.schedule_expression_timezone() == Some("Indian/Antananarivo")
+            })
+            .then_output(|| CreateScheduleOutput::builder().schedule_arn("arn:aws:scheduler:eu-west-1:123456789012:schedule/default/kauri-prod-start").build().unwrap());
+        let rec = InstanceSchedule.create(&scheduler_over(&[&not_yet, &create]), &schedule_spec("start"), &schedule_deps()).await.unwrap();
+        assert_eq!((not_yet.num_calls(), create.num_calls()), (1, 1));
+        assert_eq!(rec.out("arn"), "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/kauri-prod-start");
+        // A name already taken is an error, never an overwrite.
+        let taken = mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| CreateScheduleError::generic(fault("ConflictException")));
+        assert!(InstanceSchedule.create(&scheduler_over(&[&taken]), &schedule_spec("stop"), &schedule_deps()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_schedule_s_owner_is_read_from_its_marker() {
+        use aws_sdk_scheduler::operation::get_schedule::{GetScheduleError, GetScheduleOutput};
+        let found = Record::new("scheduler_instance_schedule", "kauri-prod-start", json!({}));
+        let described =
+            |d: &'static str| mock!(aws_sdk_scheduler::Client::get_schedule).then_output(move || GetScheduleOutput::builder().name("kauri-prod-start").description(d).build());
+        let ours = described("awsstack s: start the instance");
+        assert_eq!(InstanceSchedule.owner(&scheduler_over(&[&ours]), &found).await.unwrap().as_deref(), Some("s"));
+        let theirs = described("awsstack kauri-staging: start the instance");
+        assert_eq!(InstanceSchedule.owner(&scheduler_over(&[&theirs]), &found).await.unwrap().as_deref(), Some("kauri-staging"));
+        let hand_made = described("starts the dev box at 8");
+        assert_eq!(InstanceSchedule.owner(&scheduler_over(&[&hand_made]), &found).await.unwrap(), None, "a team's own schedule is no stack's");
+        let gone = mock!(aws_sdk_scheduler::Client::get_schedule).then_error(|| GetScheduleError::generic(fault("ResourceNotFoundException")));
+        assert_eq!(InstanceSchedule.owner(&scheduler_over(&[&gone]), &found).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_schedule_disabled_out_of_band_is_drift_and_one_already_deleted_is_gone() {
+        use aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError;
+        use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
+        use aws_sdk_scheduler::types::ScheduleState;
+        let rec = Record::new("scheduler_instance_schedule", "kauri-prod-start", schedule_spec("start").inputs);
+        let disabled = mock!(aws_sdk_scheduler::Client::get_schedule).then_output(|| {
+            GetScheduleOutput::builder()
+                .name("kauri-prod-start")
+                .schedule_expression("cron(0 9 ? * MON-FRI *)")
+                .schedule_expression_timezone("Indian/Antananarivo")
+                .state(ScheduleState::Disabled)
+                .build()
+        });
+        let read = InstanceSchedule.read(&scheduler_over(&[&disabled]), &rec).await.unwrap().unwrap();
+        assert_eq!((read.inputs["enabled"].as_bool(), read.inputs["expression"].as_str()), (Some(false), Some("cron(0 9 ? * MON-FRI *)")));
+        let gone = mock!(aws_sdk_scheduler::Client::delete_schedule).then_error(|| DeleteScheduleError::generic(fault("ResourceNotFoundException")));
+        InstanceSchedule.delete(&scheduler_over(&[&gone]), &rec).await.unwrap();
+        let denied = mock!(aws_sdk_scheduler::Client::delete_schedule).then_error(|| DeleteScheduleError::generic(fault("AccessDeniedException")));
+        assert!(InstanceSchedule.delete(&scheduler_over(&[&denied]), &rec).await.is_err());
+    }
 }

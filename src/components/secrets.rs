@@ -268,6 +268,7 @@ mod tests {
     use super::*;
     use aws_sdk_secretsmanager::operation::delete_secret::{DeleteSecretError, DeleteSecretOutput};
     use aws_sdk_secretsmanager::operation::describe_secret::{DescribeSecretError, DescribeSecretOutput};
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
     use aws_sdk_secretsmanager::operation::restore_secret::RestoreSecretOutput;
     use aws_smithy_mocks::{mock, Rule};
     use aws_smithy_types::DateTime;
@@ -344,5 +345,69 @@ mod tests {
         assert_eq!(windowed.num_calls(), 1);
         let gone = mock!(aws_sdk_secretsmanager::Client::delete_secret).then_error(|| DeleteSecretError::generic(fault("ResourceNotFoundException")));
         Secret.delete(&over(&[&gone]), &Record::new("secretsmanager_secret", ARN, spec(0).inputs)).await.unwrap();
+    }
+
+    // ------------------------------------------------------------ DB connection
+
+    fn connection_deps() -> Records {
+        [
+            ("secret.db".to_string(), Record::new("secretsmanager_secret", ARN, json!({})).with("name", "kavak-dev-db")),
+            ("db".to_string(), Record::new("rds_instance", "kavak-dev-db", json!({})).with("address", "db.internal").with("port", "5432")),
+        ]
+        .into()
+    }
+    fn connection_spec() -> Spec {
+        Spec::new("db.connection", "secretsmanager_db_connection", json!({"secret_name": "kavak-dev-db", "connection": "complete"}))
+    }
+    fn value(v: Json) -> impl Fn() -> aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput + Send + Sync {
+        move || aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder().arn(ARN).secret_string(v.to_string()).build()
+    }
+
+    #[tokio::test]
+    async fn the_connection_is_written_into_the_secret_and_never_into_the_record() {
+        let generated = json!({"username": "app", "password": "s3cr3t-Pa55", "dbname": "kavak"});
+        let get = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(generated));
+        let put = mock!(aws_sdk_secretsmanager::Client::put_secret_value)
+            .match_requests(|r| {
+                let v: Json = serde_json::from_str(r.secret_string().unwrap_or_default()).unwrap_or_default();
+                r.secret_id() == Some(ARN)
+                    && v["url"] == "postgresql://app:s3cr3t-Pa55@db.internal:5432/kavak"
+                    && v["host"] == "db.internal"
+                    && v["port"] == 5432
+                    && v["password"] == "s3cr3t-Pa55"
+            })
+            .then_output(|| aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueOutput::builder().build());
+        let rec = DbConnection.create(&over(&[&get, &put]), &connection_spec(), &connection_deps()).await.unwrap();
+        assert_eq!(put.num_calls(), 1, "the password, host, port and url are kept together in the secret");
+        assert_eq!((rec.id.as_str(), rec.out("host")), (format!("{ARN}#connection").as_str(), "db.internal"));
+        let recorded = serde_json::to_string(&rec).unwrap();
+        assert!(!recorded.contains("s3cr3t"), "the password never reaches the record: {recorded}");
+    }
+
+    #[tokio::test]
+    async fn a_secret_without_a_value_or_that_is_not_json_fails_the_write_naming_it() {
+        let empty = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| GetSecretValueError::generic(fault("ResourceNotFoundException")));
+        let err = DbConnection.create(&over(&[&empty]), &connection_spec(), &connection_deps()).await.unwrap_err();
+        assert!(err.message.contains("kavak-dev-db has no value"), "{}", err.message);
+        let garbled = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+            .then_output(|| aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder().secret_string("not json").build());
+        let err = DbConnection.create(&over(&[&garbled]), &connection_spec(), &connection_deps()).await.unwrap_err();
+        assert!(err.message.contains("not a JSON object") && !err.message.contains("not json"), "the value itself is never echoed: {}", err.message);
+    }
+
+    #[tokio::test]
+    async fn read_shows_a_connection_removed_out_of_band_as_missing() {
+        let rec = Record::new("secretsmanager_db_connection", format!("{ARN}#connection"), json!({"connection": "complete"})).with("secret_arn", ARN).with("host", "db.internal");
+        let complete = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(json!({"host": "db.internal", "url": "postgresql://x"})));
+        assert_eq!(DbConnection.read(&over(&[&complete]), &rec).await.unwrap().unwrap().inputs["connection"], "complete");
+        // Someone rotated the password by hand and wrote only the pair back.
+        let stripped = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(json!({"username": "app", "password": "x"})));
+        assert_eq!(DbConnection.read(&over(&[&stripped]), &rec).await.unwrap().unwrap().inputs["connection"], "missing", "drift the next apply repairs");
+        let moved = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(json!({"host": "other.internal", "url": "postgresql://x"})));
+        assert_eq!(DbConnection.read(&over(&[&moved]), &rec).await.unwrap().unwrap().inputs["connection"], "missing");
+        let gone = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| GetSecretValueError::generic(fault("ResourceNotFoundException")));
+        assert!(DbConnection.read(&over(&[&gone]), &rec).await.unwrap().is_none(), "it goes with its secret");
+        let denied = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| GetSecretValueError::generic(fault("AccessDeniedException")));
+        assert!(DbConnection.read(&over(&[&denied]), &rec).await.is_err(), "a refusal is an error, never gone");
     }
 }
