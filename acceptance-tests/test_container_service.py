@@ -262,6 +262,28 @@ def test_production_destroy_is_refused_while_protected(fresh_emulator, workdir):
     snaps = rds.describe_db_snapshots(DBInstanceIdentifier="kavak-agent-dev-db")["DBSnapshots"]
     assert any(s["DBSnapshotIdentifier"].startswith("kavak-agent-dev-db-final-") for s in snaps)
 
+    # Its secrets were given a 7-day recovery window: created again within
+    # it, the stack takes back its own (restored, not a second one, and the
+    # name is not "taken"), and the next plan is empty.
+    sm = emu.client("secretsmanager")
+    app_secret = "kavak-agent-dev-openai-api-key"
+    assert "DeletedDate" in sm.describe_secret(SecretId=app_secret), "destroy scheduled the deletion"
+    # Emulator gap: moto takes an automated snapshot named by the minute
+    # ("rds:<id>-YYYY-MM-DD-HH-MM") at CreateDBInstance and keeps it after
+    # the instance is gone, so a database created again under the same
+    # identifier within that minute collides with it. AWS takes automated
+    # backups at backup time and keeps retained ones apart from snapshots.
+    for snap in snaps:
+        if snap["DBSnapshotIdentifier"].startswith("rds:"):
+            rds.delete_db_snapshot(DBSnapshotIdentifier=snap["DBSnapshotIdentifier"])
+    tf.apply()
+    for name in (app_secret, "kavak-agent-dev-db-credentials"):
+        assert "DeletedDate" not in sm.describe_secret(SecretId=name), f"{name} restored"
+    assert sm.get_secret_value(SecretId=app_secret)["SecretString"] == OPENAI
+    assert tf.resource_actions() == {}, tf.plan().stdout
+    tf.destroy()
+    assert leftovers(emu, STACK) == []
+
 
 def test_https_listener_and_redirect(fresh_emulator, workdir):
     """With certificate_arn: 443 forwards, 80 redirects, the ALB group opens
