@@ -1,0 +1,191 @@
+//! Member cluster.
+
+use super::*;
+
+/// Inputs: `id`, `engine`, `engine_version`, `global_cluster`, `role`
+/// ("primary": created with the master credentials; "secondary": joins
+/// without them), `username`, `subnet_group`, `deletion_protection`,
+/// `backup_retention_days`, `final_snapshot`. Dependencies: `kms` (this
+/// region's key), `sg*` (its security groups), and for the primary the
+/// password: `Spec::secret`, or the generated one of its secret dependency.
+pub struct MemberCluster;
+
+/// The KMS key of the cluster's storage in its region.
+const KEY: Need = Need::one("KMS key", &["kms_key"]);
+/// The generated credentials (the primary, when no password is given).
+const MASTER_SECRET: Need = Need::optional("credentials secret", &["secretsmanager_secret"]);
+
+fn cluster_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["DBClusterNotFoundFault"])
+}
+
+impl MemberCluster {
+    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbCluster>, OpError> {
+        match env.ctx.rds().describe_db_clusters().db_cluster_identifier(id).send().await {
+            Ok(o) => Ok(o.db_clusters().iter().find(|c| c.db_cluster_identifier() == Some(id)).cloned()),
+            Err(e) if cluster_missing(&e) => Ok(None),
+            Err(e) => Err(op("DescribeDBClusters")(e)),
+        }
+    }
+
+    fn observe(&self, inputs: &Json, c: &aws_sdk_rds::types::DbCluster) -> Record {
+        let mut inputs = inputs.clone();
+        inputs["deletion_protection"] = json!(c.deletion_protection());
+        inputs["backup_retention_days"] = json!(c.backup_retention_period());
+        Record::new(self.name(), c.db_cluster_identifier().unwrap_or_default(), inputs)
+            .with("arn", c.db_cluster_arn().unwrap_or_default())
+            .with("endpoint", c.endpoint().unwrap_or_default())
+            .with("reader_endpoint", c.reader_endpoint().unwrap_or_default())
+            .with("port", c.port().unwrap_or(5432).to_string())
+    }
+
+    async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
+        let rds = env.ctx.rds().clone();
+        let i = id.to_string();
+        sdk_wait(env, &format!("Aurora cluster {id} to be available"), |max| async move { rds.wait_until_db_cluster_available().db_cluster_identifier(i).wait(max).await }).await?;
+        let c = Self::describe(env, id).await?.ok_or_else(|| OpError::new(format!("Aurora cluster {id} disappeared")))?;
+        Ok(self.observe(inputs, &c))
+    }
+
+    async fn password(env: &E, spec: &Spec, deps: &Records) -> Result<String, OpError> {
+        if let Some(p) = &spec.secret {
+            return Ok(p.clone());
+        }
+        let secret = MASTER_SECRET.maybe(deps)?.ok_or_else(|| OpError::new("the primary cluster needs its master password or its credentials secret dependency"))?;
+        let o = env.ctx.secrets().get_secret_value().secret_id(&secret.id).send().await.map_err(op("GetSecretValue"))?;
+        let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
+        v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
+    }
+
+    /// Waits (a waiter on the global resource) until the global cluster
+    /// has an available writer: a secondary can only join then.
+    async fn wait_for_writer(env: &E, global: &str) -> Result<(), OpError> {
+        env.wait_until(&format!("global cluster {global} to have a writer"), || async {
+            let Some(g) = describe_global(env, global).await? else {
+                return Err(OpError::new(format!("global cluster {global} does not exist")));
+            };
+            Ok((g.status() == Some("available") && writer_region(&g).is_some()).then_some(()))
+        })
+        .await
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for MemberCluster {
+    fn name(&self) -> &'static str {
+        "rds_global_member_cluster"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[KEY, crate::components::need::SECURITY_GROUPS, MASTER_SECRET]
+    }
+    fn timeouts(&self) -> Timeouts {
+        // terraform-provider-aws's aws_rds_cluster defaults (a secondary's
+        // first replication takes long).
+        Timeouts::minutes(120, 120, 120)
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("cluster:{}", r.id))))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["id", "engine", "global_cluster", "role", "username", "subnet_group"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let id = spec.str("id");
+        let global = spec.str("global_cluster");
+        let kms = KEY.the(deps)?.out("arn").to_string();
+        let sgs = crate::components::need::SECURITY_GROUPS.ids(deps);
+        let mut req = env
+            .ctx
+            .rds()
+            .create_db_cluster()
+            .db_cluster_identifier(id)
+            .engine(spec.str("engine"))
+            .engine_version(spec.str("engine_version"))
+            .global_cluster_identifier(global)
+            .storage_encrypted(true)
+            .kms_key_id(kms)
+            .set_vpc_security_group_ids(Some(sgs))
+            .db_subnet_group_name(spec.str("subnet_group"))
+            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(7) as i32)
+            .copy_tags_to_snapshot(true)
+            .set_tags(Some(rds_tags(env, spec)));
+        if spec.str("role") == "primary" {
+            req = req.master_username(spec.str("username")).master_user_password(Self::password(env, spec, deps).await?);
+        } else {
+            // AWS rejects master credentials on a secondary: it takes the
+            // primary's. It can only join a global cluster that writes.
+            Self::wait_for_writer(env, global).await?;
+        }
+        req.send().await.map_err(op("CreateDBCluster"))?;
+        let rec = Record::new(self.name(), id, spec.inputs.clone());
+        self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(rec))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.filter(|c| c.status() != Some("deleting")).map(|c| self.observe(&rec.inputs, &c)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let mut req = env
+            .ctx
+            .rds()
+            .modify_db_cluster()
+            .db_cluster_identifier(&old.id)
+            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(7) as i32)
+            .apply_immediately(true);
+        // A new master password (its hash, or the version of a write-only
+        // one, changed): set in place, never logged.
+        let changed = |k: &str| spec.input(k) != old.inputs.get(k).unwrap_or(&serde_json::Value::Null);
+        if let Some(p) = spec.secret.as_ref().filter(|_| changed("password_sha256") || changed("password_version")) {
+            req = req.master_user_password(p);
+        }
+        req.send().await.map_err(op("ModifyDBCluster"))?;
+        self.wait_available(env, &old.id, &spec.inputs).await
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let id = &rec.id;
+        let Some(c) = Self::describe(env, id).await? else { return Ok(()) };
+        let arn = c.db_cluster_arn().unwrap_or_default().to_string();
+        let global = rec.inputs["global_cluster"].as_str().unwrap_or_default().to_string();
+        // Readers leave first: the writer component detaches them before the
+        // members' deletes (waiting here would hold an engine slot while a
+        // reader's delete waits for one).
+        let mut was_writer = false;
+        if let Some(g) = describe_global(env, &global).await? {
+            if let Some(m) = g.global_cluster_members().iter().find(|m| m.db_cluster_arn() == Some(arn.as_str())) {
+                was_writer = m.is_writer() == Some(true);
+                if was_writer && g.global_cluster_members().len() > 1 {
+                    return Err(OpError::new(format!("{id} writes for {global}, which still has other members: they leave first (run destroy again)")));
+                }
+                detach(env, &env.ctx, &global, &arn).await?;
+            }
+        }
+        if c.deletion_protection() == Some(true) {
+            env.ctx.rds().modify_db_cluster().db_cluster_identifier(id).deletion_protection(false).apply_immediately(true).send().await.map_err(op("ModifyDBCluster"))?;
+        }
+        // The data: a final snapshot of the cluster that wrote, unless the
+        // user opted out (a reader holds a copy of the same data).
+        let snapshot = rec.inputs["final_snapshot"].as_bool().unwrap_or(true) && (was_writer || rec.inputs["role"] == "primary");
+        let mut req = env.ctx.rds().delete_db_cluster().db_cluster_identifier(id);
+        req = if snapshot {
+            req.skip_final_snapshot(false).final_db_snapshot_identifier(format!("{id}-final-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")))
+        } else {
+            req.skip_final_snapshot(true)
+        };
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if cluster_missing(&e) => return Ok(()),
+            Err(e) => return Err(op("DeleteDBCluster")(e)),
+        }
+        if snapshot {
+            env.warn(format!("Aurora cluster {id} was deleted; its data is kept in a final snapshot ({id}-final-...)"));
+        }
+        let rds = env.ctx.rds().clone();
+        let i = id.clone();
+        sdk_wait(env, &format!("Aurora cluster {id} to be deleted"), |max| async move { rds.wait_until_db_cluster_deleted().db_cluster_identifier(i).wait(max).await }).await?;
+        Ok(())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, spec.str("id")).await?.map(|c| self.observe(&spec.inputs, &c)))
+    }
+}

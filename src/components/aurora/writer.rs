@@ -1,0 +1,123 @@
+//! Writer.
+
+use super::*;
+
+/// Which region of a global database writes. Inputs: `global_cluster`,
+/// `writer_region`, `members` (region → cluster identifier),
+/// `allow_data_loss`. Reading it reads `IsWriter` back, so a switchover or
+/// failover made outside Terraform shows as a change of `writer_region`;
+/// changing it switches over (planned, no data loss) or, with
+/// `allow_data_loss`, fails over (for a writer region that is down).
+pub struct Writer;
+
+impl Writer {
+    async fn ensure(env: &E, spec: &Spec) -> Result<String, OpError> {
+        let global = spec.str("global_cluster");
+        let want = spec.str("writer_region").to_string();
+        let g = describe_global(env, global).await?.ok_or_else(|| OpError::new(format!("global cluster {global} does not exist")))?;
+        if writer_region(&g).as_deref() == Some(want.as_str()) {
+            return Ok(want);
+        }
+        let target_id = spec.input("members")[&want].as_str().ok_or_else(|| OpError::new(format!("no member cluster in {want}")))?;
+        let target = format!("arn:aws:rds:{want}:{}:cluster:{target_id}", env.ctx.account_id);
+        if spec.input("allow_data_loss").as_bool() == Some(true) {
+            tracing::warn!(global, to = %want, "failing over the global database (allow_data_loss)");
+            env.ctx
+                .rds()
+                .failover_global_cluster()
+                .global_cluster_identifier(global)
+                .target_db_cluster_identifier(&target)
+                .allow_data_loss(true)
+                .send()
+                .await
+                .map_err(op("FailoverGlobalCluster"))?;
+        } else {
+            tracing::info!(global, to = %want, "switching the global database over");
+            env.ctx
+                .rds()
+                .switchover_global_cluster()
+                .global_cluster_identifier(global)
+                .target_db_cluster_identifier(&target)
+                .send()
+                .await
+                .map_err(op("SwitchoverGlobalCluster"))?;
+        }
+        // Done when the target writes and everything is available again.
+        env.wait_until(&format!("{target_id} to become the writer of {global}"), || async {
+            let g = describe_global(env, global).await?;
+            Ok(g.filter(|g| g.status() == Some("available") && writer_region(g).as_deref() == Some(want.as_str())).map(|_| ()))
+        })
+        .await?;
+        let rds = env.ctx.clone().region_context(&want).rds().clone();
+        let t = target_id.to_string();
+        sdk_wait(env, &format!("Aurora cluster {target_id} to be available as the writer"), |max| async move {
+            rds.wait_until_db_cluster_available().db_cluster_identifier(t).wait(max).await
+        })
+        .await?;
+        Ok(want)
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Writer {
+    fn name(&self) -> &'static str {
+        "rds_global_writer"
+    }
+    fn timeouts(&self) -> Timeouts {
+        // A switchover or failover of the global database.
+        Timeouts::minutes(30, 30, 30)
+    }
+    fn describe_update(&self, spec: &Spec, rec: &Record, fields: &[String]) -> Option<String> {
+        if !fields.iter().any(|f| f == "writer_region") {
+            return None;
+        }
+        let (from, to) = (rec.inputs["writer_region"].as_str().unwrap_or("?"), spec.str("writer_region"));
+        Some(if spec.input("allow_data_loss").as_bool() == Some(true) {
+            format!("failover of the global database from {from} to {to} (allow_data_loss: writes not yet replicated to {to} are lost)")
+        } else {
+            format!("switchover of the global database from {from} to {to} (planned: replication catches up first, no data loss)")
+        })
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let w = Self::ensure(env, spec).await?;
+        let mut inputs = spec.inputs.clone();
+        inputs["writer_region"] = json!(w);
+        Ok(Record::new(self.name(), spec.str("global_cluster"), inputs))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let Some(g) = describe_global(env, &rec.id).await? else { return Ok(None) };
+        let mut r = rec.clone();
+        if let Some(w) = writer_region(&g) {
+            r.inputs["writer_region"] = json!(w);
+        }
+        Ok(Some(r))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let w = Self::ensure(env, spec).await?;
+        let mut inputs = spec.inputs.clone();
+        inputs["writer_region"] = json!(w);
+        Ok(Record { inputs, ..old.clone() })
+    }
+    /// The writer of an existing global cluster (import, adoption), owned
+    /// by the global cluster's owner.
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("global_cluster"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        GlobalCluster.owner(env, found).await
+    }
+    /// Runs first on destroy (it depends on every member): detaches the
+    /// readers from the global cluster, each then available on its own, so
+    /// that every member's delete finds itself alone or detached. Waiting
+    /// inside the writer's delete instead would hold a slot of the engine
+    /// for as long as the readers' deletes wait for one.
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let Some(g) = describe_global(env, &rec.id).await? else { return Ok(()) };
+        let readers: Vec<String> = g.global_cluster_members().iter().filter(|m| m.is_writer() != Some(true)).filter_map(|m| m.db_cluster_arn().map(str::to_string)).collect();
+        for arn in readers {
+            detach(env, &env.ctx.clone().region_context(arn_region(&arn)), &rec.id, &arn).await?;
+        }
+        Ok(())
+    }
+}

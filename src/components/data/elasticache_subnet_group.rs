@@ -1,0 +1,75 @@
+//! ElastiCache subnet group.
+
+use super::*;
+
+pub(super) fn cache_tags(env: &E, spec: &Spec) -> Vec<aws_sdk_elasticache::types::Tag> {
+    spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Inputs: `name`, `subnets` (keys).
+pub struct CacheSubnetGroup;
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for CacheSubnetGroup {
+    fn name(&self) -> &'static str {
+        "elasticache_subnet_group"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[GROUP_SUBNETS]
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("subnetgroup:{}", r.id))))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        env.ctx
+            .elasticache()
+            .create_cache_subnet_group()
+            .cache_subnet_group_name(spec.str("name"))
+            .cache_subnet_group_description(format!("{} cache subnets", env.stack_id))
+            .set_subnet_ids(Some(subnet_ids(spec, deps)?))
+            .set_tags(Some(cache_tags(env, spec)))
+            .send()
+            .await
+            .map_err(op("CreateCacheSubnetGroup"))?;
+        with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), spec, deps)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.elasticache().describe_cache_subnet_groups().cache_subnet_group_name(&rec.id).send().await {
+            Ok(o) => Ok(o.cache_subnet_groups().first().map(|g| observe_subnets(rec, g.subnets().iter().filter_map(|x| x.subnet_identifier().map(str::to_string)).collect()))),
+            Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(None),
+            Err(e) => Err(op("DescribeCacheSubnetGroups")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        env.ctx
+            .elasticache()
+            .modify_cache_subnet_group()
+            .cache_subnet_group_name(&old.id)
+            .set_subnet_ids(Some(subnet_ids(spec, deps)?))
+            .send()
+            .await
+            .map_err(op("ModifyCacheSubnetGroup"))?;
+        with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, spec, deps)
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let r = env
+            .retry(
+                std::time::Duration::from_secs(300),
+                |e| crate::aws::code_in(e, &["CacheSubnetGroupInUse"]),
+                || env.ctx.elasticache().delete_cache_subnet_group().cache_subnet_group_name(&rec.id).send(),
+            )
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(()),
+            Err(e) => Err(op("DeleteCacheSubnetGroup")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+}

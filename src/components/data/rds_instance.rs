@@ -1,0 +1,254 @@
+//! RDS instance.
+
+use super::*;
+
+/// A PostgreSQL instance in its `rds_subnet_group` dependency with the `sg*`
+/// dependency, its master password read from the `secret*` dependency.
+/// Inputs: `identifier`, `engine`, `engine_version`, `instance_class`,
+/// `allocated_storage`, `max_allocated_storage`, `db_name`, `username`,
+/// `backup_retention_days`, `multi_az`, `deletion_protection`,
+/// `final_snapshot`.
+pub struct DbInstance;
+
+const DB_SUBNET_GROUP: Need = Need::one("DB subnet group", &["rds_subnet_group"]);
+
+fn db_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"])
+}
+
+/// The states a database passes through while it is made or changed
+/// (terraform-provider-aws's list); any other (`failed`,
+/// `incompatible-network`, `storage-full`...) ends the wait with an error.
+const DB_BUSY: &[&str] = &[
+    "backing-up",
+    "configuring-enhanced-monitoring",
+    "configuring-iam-database-auth",
+    "configuring-log-exports",
+    "creating",
+    "maintenance",
+    "modifying",
+    "moving-to-vpc",
+    "rebooting",
+    "renaming",
+    "resetting-master-credentials",
+    "starting",
+    "storage-config-upgrade",
+    "storage-initializing",
+    "storage-optimization",
+    "upgrading",
+    GONE,
+];
+const DB_AVAILABLE: Waiter = Waiter::new("to be available", DB_BUSY, &["available"]).poll(std::time::Duration::from_secs(15));
+const DB_DELETED: Waiter = Waiter::new(
+    "to be deleted",
+    &["available", "backing-up", "creating", "deleting", "modifying", "rebooting", "starting", "stopped", "stopping", "storage-optimization", "upgrading"],
+    &[GONE],
+)
+.poll(std::time::Duration::from_secs(15));
+
+impl DbInstance {
+    async fn state(env: &E, id: &str) -> Result<Option<(String, aws_sdk_rds::types::DbInstance)>, OpError> {
+        Ok(Self::describe(env, id).await?.map(|d| (d.db_instance_status().unwrap_or_default().to_string(), d)))
+    }
+
+    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
+        match env.ctx.rds().describe_db_instances().db_instance_identifier(id).send().await {
+            Ok(o) => Ok(o.db_instances().first().cloned()),
+            Err(e) if db_not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeDBInstances")(e)),
+        }
+    }
+
+    fn observe(&self, inputs: &Json, d: &aws_sdk_rds::types::DbInstance) -> Record {
+        let mut inputs = inputs.clone();
+        inputs["engine_version"] = json!(d.engine_version());
+        inputs["instance_class"] = json!(d.db_instance_class());
+        inputs["allocated_storage"] = json!(d.allocated_storage());
+        inputs["backup_retention_days"] = json!(d.backup_retention_period());
+        inputs["multi_az"] = json!(d.multi_az());
+        inputs["deletion_protection"] = json!(d.deletion_protection());
+        inputs["publicly_accessible"] = json!(d.publicly_accessible());
+        let ep = d.endpoint();
+        Record::new(self.name(), d.db_instance_identifier().unwrap_or_default(), inputs)
+            .with("arn", d.db_instance_arn().unwrap_or_default())
+            .with("address", ep.and_then(|e| e.address()).unwrap_or_default())
+            .with("port", ep.and_then(|e| e.port()).unwrap_or(5432).to_string())
+    }
+
+    async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
+        let d = env.wait(&DB_AVAILABLE, &format!("database {id}"), || Self::state(env, id)).await?;
+        d.map(|d| self.observe(inputs, &d)).ok_or_else(|| OpError::new(format!("database {id} vanished")))
+    }
+
+    async fn master_password(env: &E, deps: &Records) -> Result<String, OpError> {
+        let secret = crate::components::need::SECRET.the(deps)?.id.clone();
+        let o = env.ctx.secrets().get_secret_value().secret_id(&secret).send().await.map_err(op("GetSecretValue"))?;
+        let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
+        v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for DbInstance {
+    fn name(&self) -> &'static str {
+        "rds_instance"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[crate::components::need::SECRET, DB_SUBNET_GROUP, crate::components::need::SECURITY_GROUPS]
+    }
+    fn timeouts(&self) -> Timeouts {
+        // terraform-provider-aws's defaults: a Multi-AZ change or a final
+        // snapshot takes long.
+        Timeouts::minutes(40, 80, 60)
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("db:{}", r.id))))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["identifier", "engine", "db_name", "username", "subnet_group"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let password = Self::master_password(env, deps).await?;
+        let id = spec.str("identifier");
+        env.ctx
+            .rds()
+            .create_db_instance()
+            .db_instance_identifier(id)
+            .engine(spec.str("engine"))
+            .engine_version(spec.str("engine_version"))
+            .db_instance_class(spec.str("instance_class"))
+            .allocated_storage(spec.input("allocated_storage").as_i64().unwrap_or(20) as i32)
+            .max_allocated_storage(spec.input("max_allocated_storage").as_i64().unwrap_or(100) as i32)
+            .storage_type("gp3")
+            .storage_encrypted(true)
+            .db_name(spec.str("db_name"))
+            .master_username(spec.str("username"))
+            .master_user_password(password)
+            .db_subnet_group_name(&DB_SUBNET_GROUP.the(deps)?.id)
+            .set_vpc_security_group_ids(Some(sg_ids(deps)))
+            .publicly_accessible(false)
+            .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(0) as i32)
+            .multi_az(spec.input("multi_az").as_bool().unwrap_or(false))
+            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .copy_tags_to_snapshot(true)
+            .set_tags(Some(rds_tags(env, spec)))
+            .send()
+            .await
+            .map_err(op("CreateDBInstance"))?;
+        let partial = Record::new(self.name(), id, spec.inputs.clone());
+        let mut rec = self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(partial))?;
+        rec.inputs = spec.inputs.clone();
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| self.observe(&rec.inputs, &d)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let o = &old.inputs;
+        let i = &spec.inputs;
+        let mut req = env.ctx.rds().modify_db_instance().db_instance_identifier(&old.id).apply_immediately(true);
+        if i["engine_version"] != o["engine_version"] {
+            req = req.engine_version(spec.str("engine_version")).allow_major_version_upgrade(true);
+        }
+        if i["instance_class"] != o["instance_class"] {
+            req = req.db_instance_class(spec.str("instance_class"));
+        }
+        if i["allocated_storage"] != o["allocated_storage"] {
+            req = req.allocated_storage(i["allocated_storage"].as_i64().unwrap_or(20) as i32);
+        }
+        req = req
+            .max_allocated_storage(i["max_allocated_storage"].as_i64().unwrap_or(100) as i32)
+            .backup_retention_period(i["backup_retention_days"].as_i64().unwrap_or(0) as i32)
+            .multi_az(i["multi_az"].as_bool().unwrap_or(false))
+            .deletion_protection(i["deletion_protection"].as_bool().unwrap_or(false))
+            .publicly_accessible(false)
+            .set_vpc_security_group_ids(Some(sg_ids(deps)));
+        req.send().await.map_err(op("ModifyDBInstance"))?;
+        let mut rec = self.wait_available(env, &old.id, &spec.inputs).await?;
+        rec.inputs = spec.inputs.clone();
+        Ok(rec)
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let mut req = env.ctx.rds().delete_db_instance().db_instance_identifier(&rec.id);
+        req = if rec.inputs["final_snapshot"].as_bool() == Some(true) {
+            req.skip_final_snapshot(false).final_db_snapshot_identifier(final_snapshot_id(rec)).delete_automated_backups(false)
+        } else {
+            req.skip_final_snapshot(true).delete_automated_backups(true)
+        };
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if db_not_found(&e) => return Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["InvalidDBInstanceState"]) => {}
+            Err(e) => return Err(op("DeleteDBInstance")(e)),
+        }
+        env.wait(&DB_DELETED, &format!("database {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, spec.str("identifier")).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| {
+            let mut r = self.observe(&spec.inputs, &d);
+            r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
+            r
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput;
+    use aws_sdk_rds::operation::describe_db_instances::{DescribeDBInstancesError, DescribeDbInstancesOutput};
+    use aws_sdk_rds::types::DbInstance as RdsInstance;
+    use aws_sdk_rds::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(rds, aws_sdk_rds, rules)
+    }
+
+    fn database(final_snapshot: bool) -> Record {
+        Record::new("rds_instance", "kavak-agent-prod-db", json!({"identifier": "kavak-agent-prod-db", "final_snapshot": final_snapshot}))
+    }
+
+    fn gone() -> Rule {
+        mock!(Client::describe_db_instances)
+            .then_error(|| DescribeDBInstancesError::generic(ErrorMetadata::builder().code("DBInstanceNotFound").message("DBInstance kavak-agent-prod-db not found.").build()))
+    }
+
+    #[tokio::test]
+    async fn production_keeps_a_final_snapshot_and_its_backups() {
+        let delete = mock!(Client::delete_db_instance)
+            .match_requests(|r| {
+                r.skip_final_snapshot() == Some(false)
+                    && r.final_db_snapshot_identifier().is_some_and(|s| s.starts_with("kavak-agent-prod-db-final-"))
+                    && r.delete_automated_backups() == Some(false)
+            })
+            .then_output(|| DeleteDbInstanceOutput::builder().build());
+        let gone = gone();
+        DbInstance.delete(&env_over(&[&delete, &gone]), &database(true)).await.unwrap();
+        assert_eq!((delete.num_calls(), gone.num_calls()), (1, 1), "deleted with a snapshot, then waited for until gone");
+    }
+
+    #[tokio::test]
+    async fn ephemeral_deletes_without_a_snapshot() {
+        let delete = mock!(Client::delete_db_instance)
+            .match_requests(|r| r.skip_final_snapshot() == Some(true) && r.final_db_snapshot_identifier().is_none())
+            .then_output(|| DeleteDbInstanceOutput::builder().build());
+        let gone = gone();
+        DbInstance.delete(&env_over(&[&delete, &gone]), &database(false)).await.unwrap();
+        assert_eq!(delete.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_database_being_deleted_is_not_taken_for_the_stacks() {
+        // A namesake on its way out (an earlier stack's) is not adopted as
+        // this stack's database.
+        let deleting = mock!(Client::describe_db_instances).then_output(|| {
+            DescribeDbInstancesOutput::builder().db_instances(RdsInstance::builder().db_instance_identifier("kavak-agent-prod-db").db_instance_status("deleting").build()).build()
+        });
+        let spec = Spec::new("db", "rds_instance", database(true).inputs);
+        assert!(DbInstance.find(&env_over(&[&deleting]), &spec).await.unwrap().is_none());
+        assert_eq!(deleting.num_calls(), 1);
+    }
+}

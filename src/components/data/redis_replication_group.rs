@@ -1,0 +1,153 @@
+//! Redis replication group.
+
+use super::*;
+
+/// A Redis replication group in its `elasticache_subnet_group` dependency with the
+/// `sg*` dependency. Inputs: `id`, `engine_version`, `node_type`,
+/// `nodes`, `failover`, `snapshot_retention_days`, `final_snapshot`.
+pub struct Redis;
+
+const CACHE_SUBNET_GROUP: Need = Need::one("cache subnet group", &["elasticache_subnet_group"]);
+
+fn rg_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["ReplicationGroupNotFoundFault"])
+}
+
+const REDIS_AVAILABLE: Waiter = Waiter::new("to be available", &["creating", "modifying", "snapshotting", GONE], &["available"]).poll(std::time::Duration::from_secs(15));
+const REDIS_DELETED: Waiter = Waiter::new("to be deleted", &["available", "creating", "deleting", "modifying", "snapshotting"], &[GONE]).poll(std::time::Duration::from_secs(15));
+
+impl Redis {
+    async fn state(env: &E, id: &str) -> Result<Option<(String, aws_sdk_elasticache::types::ReplicationGroup)>, OpError> {
+        Ok(Self::describe(env, id).await?.map(|g| (g.status().unwrap_or_default().to_string(), g)))
+    }
+
+    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_elasticache::types::ReplicationGroup>, OpError> {
+        match env.ctx.elasticache().describe_replication_groups().replication_group_id(id).send().await {
+            Ok(o) => Ok(o.replication_groups().first().cloned()),
+            Err(e) if rg_not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeReplicationGroups")(e)),
+        }
+    }
+
+    fn observe(&self, inputs: &Json, g: &aws_sdk_elasticache::types::ReplicationGroup) -> Record {
+        use aws_sdk_elasticache::types::AutomaticFailoverStatus;
+        let mut inputs = inputs.clone();
+        inputs["failover"] = json!(matches!(g.automatic_failover(), Some(AutomaticFailoverStatus::Enabled) | Some(AutomaticFailoverStatus::Enabling)));
+        inputs["at_rest_encryption"] = json!(g.at_rest_encryption_enabled().unwrap_or(false));
+        if let Some(n) = g.snapshot_retention_limit() {
+            inputs["snapshot_retention_days"] = json!(n);
+        }
+        let ep = g.node_groups().first().and_then(|n| n.primary_endpoint()).or(g.configuration_endpoint());
+        Record::new(self.name(), g.replication_group_id().unwrap_or_default(), inputs)
+            .with("arn", g.arn().unwrap_or_default())
+            .with("address", ep.and_then(|e| e.address()).unwrap_or_default())
+            .with("port", ep.and_then(|e| e.port()).unwrap_or(6379).to_string())
+    }
+
+    async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
+        let g = env.wait(&REDIS_AVAILABLE, &format!("Redis replication group {id}"), || Self::state(env, id)).await?;
+        g.map(|g| self.observe(inputs, &g)).ok_or_else(|| OpError::new(format!("Redis replication group {id} vanished")))
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Redis {
+    fn name(&self) -> &'static str {
+        "elasticache_redis"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[CACHE_SUBNET_GROUP, crate::components::need::SECURITY_GROUPS]
+    }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(60, 40, 45)
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("replicationgroup:{}", r.id))))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["id", "at_rest_encryption", "subnet_group"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let id = spec.str("id");
+        let failover = spec.input("failover").as_bool().unwrap_or(false);
+        env.ctx
+            .elasticache()
+            .create_replication_group()
+            .replication_group_id(id)
+            .replication_group_description(format!("{} Redis", env.stack_id))
+            .engine("redis")
+            .engine_version(spec.str("engine_version"))
+            .cache_node_type(spec.str("node_type"))
+            .num_cache_clusters(spec.input("nodes").as_i64().unwrap_or(1) as i32)
+            .automatic_failover_enabled(failover)
+            .multi_az_enabled(failover)
+            .at_rest_encryption_enabled(spec.input("at_rest_encryption").as_bool().unwrap_or(true))
+            .cache_subnet_group_name(&CACHE_SUBNET_GROUP.the(deps)?.id)
+            .set_security_group_ids(Some(sg_ids(deps)))
+            .snapshot_retention_limit(spec.input("snapshot_retention_days").as_i64().unwrap_or(0) as i32)
+            .port(6379)
+            .set_tags(Some(cache_tags(env, spec)))
+            .send()
+            .await
+            .map_err(op("CreateReplicationGroup"))?;
+        let partial = Record::new(self.name(), id, spec.inputs.clone());
+        let mut rec = self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(partial))?;
+        rec.inputs = spec.inputs.clone();
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.filter(|g| g.status() != Some("deleting")).map(|g| self.observe(&rec.inputs, &g)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let i = &spec.inputs;
+        let failover = i["failover"].as_bool().unwrap_or(false);
+        let ec = &env.ctx.elasticache();
+        let want_nodes = i["nodes"].as_i64().unwrap_or(1) as i32;
+        if i["nodes"] != old.inputs["nodes"] && want_nodes > old.inputs["nodes"].as_i64().unwrap_or(1) as i32 {
+            ec.increase_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("IncreaseReplicaCount"))?;
+            self.wait_available(env, &old.id, i).await?;
+        }
+        let mut req = ec
+            .modify_replication_group()
+            .replication_group_id(&old.id)
+            .apply_immediately(true)
+            .automatic_failover_enabled(failover)
+            .multi_az_enabled(failover)
+            .snapshot_retention_limit(i["snapshot_retention_days"].as_i64().unwrap_or(0) as i32)
+            .set_security_group_ids(Some(sg_ids(deps)));
+        if i["node_type"] != old.inputs["node_type"] {
+            req = req.cache_node_type(spec.str("node_type"));
+        }
+        if i["engine_version"] != old.inputs["engine_version"] {
+            req = req.engine_version(spec.str("engine_version"));
+        }
+        req.send().await.map_err(op("ModifyReplicationGroup"))?;
+        self.wait_available(env, &old.id, i).await?;
+        if i["nodes"] != old.inputs["nodes"] && want_nodes < old.inputs["nodes"].as_i64().unwrap_or(1) as i32 {
+            ec.decrease_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("DecreaseReplicaCount"))?;
+        }
+        let mut rec = self.wait_available(env, &old.id, i).await?;
+        rec.inputs = spec.inputs.clone();
+        Ok(rec)
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let mut req = env.ctx.elasticache().delete_replication_group().replication_group_id(&rec.id);
+        if rec.inputs["final_snapshot"].as_bool() == Some(true) {
+            req = req.final_snapshot_identifier(final_snapshot_id(rec));
+        }
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if rg_not_found(&e) => return Ok(()),
+            Err(e) if crate::aws::code_in(&e, &["InvalidReplicationGroupState"]) => {}
+            Err(e) => return Err(op("DeleteReplicationGroup")(e)),
+        }
+        env.wait(&REDIS_DELETED, &format!("Redis replication group {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, spec.str("id")).await?.filter(|g| g.status() != Some("deleting")).map(|g| {
+            let mut r = self.observe(&spec.inputs, &g);
+            r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
+            r
+        }))
+    }
+}

@@ -1,0 +1,186 @@
+//! EBS data volume.
+
+use super::*;
+
+/// Inputs: `size`, `availability_zone` (from the subnet), `device`.
+/// Attached to the `instance` dependency; survives instance replacement.
+pub struct DataVolume;
+
+pub(super) async fn volume(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Volume>, OpError> {
+    match env.ctx.ec2().describe_volumes().volume_ids(id).send().await {
+        Ok(o) => Ok(o.volumes().first().cloned()),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(op("DescribeVolumes")(e)),
+    }
+}
+
+const VOLUME_IN_USE: Waiter = Waiter::new("to be attached", &["available"], &["in-use"]);
+/// Made, or detached.
+const VOLUME_AVAILABLE: Waiter = Waiter::new("to be available", &["creating", "in-use", GONE], &["available"]);
+const SNAPSHOT_COMPLETED: Waiter = Waiter::new("to complete", &["pending"], &["completed"]);
+
+async fn wait_volume(env: &E, id: &str, w: &Waiter) -> Result<(), OpError> {
+    env.wait(w, &format!("volume {id}"), || async { Ok(volume(env, id).await?.map(|v| (v.state().map(|s| s.as_str()).unwrap_or_default().to_string(), ()))) }).await.map(|_| ())
+}
+
+impl DataVolume {
+    async fn attach(env: &E, id: &str, instance: &str, device: &str) -> Result<(), OpError> {
+        env.ctx.ec2().attach_volume().volume_id(id).instance_id(instance).device(device).send().await.map_err(op("AttachVolume"))?;
+        wait_volume(env, id, &VOLUME_IN_USE).await
+    }
+    async fn detach(env: &E, id: &str) -> Result<(), OpError> {
+        // Name the instance and device of the current attachment explicitly.
+        let Some(v) = volume(env, id).await? else { return Ok(()) };
+        let Some(a) = v.attachments().first() else { return Ok(()) };
+        let req = env.ctx.ec2().detach_volume().volume_id(id).set_instance_id(a.instance_id().map(str::to_string)).set_device(a.device().map(str::to_string));
+        match req.send().await {
+            Ok(_) => wait_volume(env, id, &VOLUME_AVAILABLE).await,
+            Err(e) if not_found(&e) || error_code(&e).as_deref() == Some("IncorrectState") => Ok(()),
+            Err(e) => Err(op("DetachVolume")(e)),
+        }
+    }
+}
+
+/// The tag that marks a final snapshot with the volume it keeps.
+const TAG_FINAL_SNAPSHOT_OF: &str = "awsstack:final-snapshot-of";
+
+impl DataVolume {
+    /// The final snapshot of the volume, completed: the one an interrupted
+    /// destroy already started, or a new one.
+    async fn final_snapshot(env: &E, rec: &Record) -> Result<String, OpError> {
+        let ec2 = &env.ctx.ec2();
+        let f = Filter::builder().name(format!("tag:{TAG_FINAL_SNAPSHOT_OF}")).values(&rec.id).build();
+        let o = ec2.describe_snapshots().owner_ids("self").filters(f).send().await.map_err(op("DescribeSnapshots"))?;
+        let id = match o.snapshots().iter().find(|s| s.tags().iter().any(|t| t.key() == Some(TAG_FINAL_SNAPSHOT_OF) && t.value() == Some(rec.id.as_str()))) {
+            Some(s) => s.snapshot_id().unwrap_or_default().to_string(),
+            None => {
+                let key = "volume.data.final-snapshot";
+                let mut tags = tags_for(env, key);
+                tags.insert(TAG_FINAL_SNAPSHOT_OF.to_string(), rec.id.clone());
+                let spec = TagSpecification::builder()
+                    .resource_type(ResourceType::Snapshot)
+                    .set_tags(Some(tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+                    .build();
+                let out = ec2
+                    .create_snapshot()
+                    .volume_id(&rec.id)
+                    .description(format!("awsstack {}: final snapshot of the data volume {}", env.stack_id, rec.id))
+                    .tag_specifications(spec)
+                    .send()
+                    .await
+                    .map_err(op("CreateSnapshot"))?;
+                out.snapshot_id().unwrap_or_default().to_string()
+            }
+        };
+        env.wait(&SNAPSHOT_COMPLETED, &format!("final snapshot {id}"), || async {
+            let o = ec2.describe_snapshots().snapshot_ids(&id).send().await.map_err(op("DescribeSnapshots"))?;
+            Ok(o.snapshots().first().map(|s| (s.state().map(|s| s.as_str()).unwrap_or_default().to_string(), ())))
+        })
+        .await
+        .map_err(|e| OpError::new(format!("{}: the volume {} was not deleted", e.message, rec.id)))?;
+        Ok(id)
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for DataVolume {
+    fn name(&self) -> &'static str {
+        "ebs_data_volume"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[crate::components::need::INSTANCE]
+    }
+    fn timeouts(&self) -> Timeouts {
+        // A delete takes the final snapshot of the whole volume first.
+        Timeouts::minutes(10, 10, 60)
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["availability_zone"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let inst = &crate::components::need::INSTANCE.the(deps)?;
+        let az = inst.out("availability_zone").to_string();
+        let out = env
+            .ctx
+            .ec2()
+            .create_volume()
+            .availability_zone(&az)
+            .size(spec.input("size").as_i64().unwrap_or(80) as i32)
+            .volume_type(VolumeType::Gp3)
+            .encrypted(true)
+            .tag_specifications(tag_spec(env, spec, ResourceType::Volume))
+            .send()
+            .await
+            .map_err(op("CreateVolume"))?;
+        let id = out.volume_id().unwrap_or_default().to_string();
+        let mut inputs = spec.inputs.clone();
+        inputs["availability_zone"] = json!(az);
+        let rec = Record::new(self.name(), &id, inputs).with("instance_id", "");
+        wait_volume(env, &id, &VOLUME_AVAILABLE).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::attach(env, &id, &inst.id, spec.str("device")).await.map_err(|e| e.partial(rec.clone()))?;
+        Ok(rec.with("instance_id", &inst.id))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(volume(env, &rec.id).await?.map(|v| {
+            let mut r = rec.clone();
+            r.inputs["size"] = json!(v.size());
+            let attached = v.attachments().first().and_then(|a| a.instance_id()).unwrap_or_default();
+            r.inputs["attached"] = json!(!attached.is_empty());
+            r.outputs.insert("instance_id".into(), attached.to_string());
+            r
+        }))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let inst = &crate::components::need::INSTANCE.the(deps)?;
+        let cur = volume(env, &old.id).await?.ok_or_else(|| OpError::new(format!("volume {} no longer exists", old.id)))?;
+        let want = spec.input("size").as_i64().unwrap_or(80) as i32;
+        if cur.size().unwrap_or(0) < want {
+            env.ctx.ec2().modify_volume().volume_id(&old.id).size(want).send().await.map_err(op("ModifyVolume"))?;
+        }
+        let attached = cur.attachments().first().and_then(|a| a.instance_id()).map(str::to_string);
+        if attached.as_deref() != Some(inst.id.as_str()) {
+            if attached.is_some() {
+                Self::detach(env, &old.id).await?;
+            }
+            Self::attach(env, &old.id, &inst.id, spec.str("device")).await?;
+        }
+        let mut inputs = spec.inputs.clone();
+        inputs["availability_zone"] = old.inputs["availability_zone"].clone();
+        Ok(Record { inputs, ..old.clone() }.with("instance_id", &inst.id))
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let Some(current) = volume(env, &rec.id).await? else {
+            return Ok(());
+        };
+        // The data (databases, uploads) outlives the stack unless the user
+        // opted out: a record without the input predates it and is kept.
+        if rec.inputs["final_snapshot"].as_bool() != Some(false) {
+            let snap = Self::final_snapshot(env, rec).await?;
+            env.warn(format!(
+                "the data volume {} was kept as the final snapshot {snap}, tagged {}={}: it survives the destroy and is billed until you delete it (`aws ec2 delete-snapshot --snapshot-id {snap}`). Set skip_final_snapshot = true to destroy without one.",
+                rec.id, crate::engine::TAG_STACK_ID, env.stack_id
+            ));
+        }
+        // A snapshot does not change the attachment: one describe serves both.
+        if !current.attachments().is_empty() {
+            Self::detach(env, &rec.id).await?;
+        }
+        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_volume().volume_id(&rec.id).send()).await {
+            Ok(_) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(op("DeleteVolume")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let o = env.ctx.ec2().describe_volumes().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVolumes"))?;
+        Ok(o.volumes().first().map(|v| {
+            let mut inputs = spec.inputs.clone();
+            inputs["availability_zone"] = json!(v.availability_zone());
+            let attached = v.attachments().first().and_then(|a| a.instance_id()).unwrap_or_default();
+            Record::new(self.name(), v.volume_id().unwrap_or_default(), inputs).with("instance_id", attached)
+        }))
+    }
+}

@@ -1,0 +1,240 @@
+//! Instance.
+
+use super::*;
+
+/// Inputs: `ami` (null = look up Ubuntu 22.04 for the architecture),
+/// `instance_type`, `spot`, `key_name`, `user_data_sha256`, `root_volume_size`.
+/// The user data itself travels in `Spec::secret`-free `user_data` input.
+pub struct Instance;
+
+/// The profile that gives an instance its role (none: no role).
+const INSTANCE_PROFILE: Need = Need::optional("instance profile", &["iam_instance_profile"]);
+
+async fn instance_state(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
+    match env.ctx.ec2().describe_instances().instance_ids(id).send().await {
+        Ok(o) => Ok(o.reservations().iter().flat_map(|r| r.instances()).next().cloned()),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(op("DescribeInstances")(e)),
+    }
+}
+
+const INSTANCE_RUNNING: Waiter = Waiter::new("to be running", &["pending", "stopped", GONE], &["running"]);
+const INSTANCE_STOPPED: Waiter = Waiter::new("to be stopped", &["pending", "running", "stopping"], &["stopped"]);
+const INSTANCE_TERMINATED: Waiter = Waiter::new("to terminate", &["pending", "running", "shutting-down", "stopping", "stopped"], &["terminated", GONE]);
+
+/// Waits for the instance `id` as `w` declares; the instance as last seen
+/// (None when the target was its absence).
+async fn wait_instance(env: &E, id: &str, w: &Waiter) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
+    env.wait(w, &format!("instance {id}"), || async {
+        Ok(instance_state(env, id).await?.map(|i| (i.state().and_then(|s| s.name()).map(|n| n.as_str()).unwrap_or_default().to_string(), i)))
+    })
+    .await
+}
+
+/// Ubuntu 22.04 for the instance type's architecture (Graviton families such
+/// as t4g, m7g, c6gd are arm64).
+pub fn architecture_of(instance_type: &str) -> &'static str {
+    let family = instance_type.split('.').next().unwrap_or("");
+    let after_gen: String = family.chars().skip_while(|c| !c.is_ascii_digit()).skip_while(|c| c.is_ascii_digit()).collect();
+    if after_gen.starts_with('g') {
+        "arm64"
+    } else {
+        "x86_64"
+    }
+}
+
+async fn lookup_ubuntu(env: &E, instance_type: &str) -> Result<String, OpError> {
+    let arch = architecture_of(instance_type);
+    let name = format!("ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-{}-server-*", if arch == "arm64" { "arm64" } else { "amd64" });
+    let o = env
+        .ctx
+        .ec2()
+        .describe_images()
+        .owners("099720109477")
+        .filters(Filter::builder().name("name").values(&name).build())
+        .filters(Filter::builder().name("architecture").values(arch).build())
+        .filters(Filter::builder().name("state").values("available").build())
+        .send()
+        .await
+        .map_err(op("DescribeImages"))?;
+    let mut imgs: Vec<_> = o.images().iter().collect();
+    imgs.sort_by_key(|i| i.creation_date().unwrap_or_default().to_string());
+    imgs.last()
+        .and_then(|i| i.image_id())
+        .map(str::to_string)
+        .ok_or_else(|| OpError::new(format!("no Ubuntu 22.04 {arch} image found in {} (owner Canonical); set `ami_id`", env.ctx.region)))
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Instance {
+    fn name(&self) -> &'static str {
+        "ec2_instance"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[crate::components::need::SUBNET, crate::components::need::SECURITY_GROUPS, INSTANCE_PROFILE]
+    }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(10, 10, 20)
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
+    /// The root volume is part of the instance: it follows its tag changes
+    /// (it keeps its own component key and Name).
+    async fn update_tags(&self, env: &E, rec: &Record, set: &crate::engine::Tags, remove: &[String]) -> Result<(), OpError> {
+        use crate::engine::Cloud;
+        env.ctx.update_tags(&TagRef::Ec2(rec.id.clone()), set, remove).await?;
+        let Some(i) = instance_state(env, &rec.id).await? else { return Ok(()) };
+        let set: crate::engine::Tags = set.iter().filter(|(k, _)| k.as_str() != TAG_COMPONENT && k.as_str() != "Name").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let remove: Vec<String> = remove.iter().filter(|k| k.as_str() != TAG_COMPONENT && k.as_str() != "Name").cloned().collect();
+        for v in i.block_device_mappings().iter().filter_map(|m| m.ebs()).filter(|e| e.delete_on_termination() == Some(true)).filter_map(|e| e.volume_id()) {
+            env.ctx.update_tags(&TagRef::Ec2(v.to_string()), &set, &remove).await?;
+        }
+        Ok(())
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["ami", "spot", "key_name", "user_data_sha256", "root_volume_size", "subnet"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let ec2 = &env.ctx.ec2();
+        let itype = spec.str("instance_type").to_string();
+        let ami = match spec.input("ami").as_str() {
+            Some(a) => a.to_string(),
+            None => lookup_ubuntu(env, &itype).await?,
+        };
+        let ud = spec.input("user_data").as_str().unwrap_or_default();
+        let ud64 = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(ud)
+        };
+        let root = BlockDeviceMapping::builder()
+            .device_name("/dev/sda1")
+            .ebs(
+                EbsBlockDevice::builder()
+                    .volume_size(spec.input("root_volume_size").as_i64().unwrap_or(20) as i32)
+                    .volume_type(VolumeType::Gp3)
+                    .encrypted(true)
+                    .delete_on_termination(true)
+                    .build(),
+            )
+            .build();
+        let profile = INSTANCE_PROFILE.maybe(deps)?.map(|r| r.id.clone()).unwrap_or_default();
+        let sgs = crate::components::need::SECURITY_GROUPS.ids(deps);
+        let subnet = crate::components::need::SUBNET.the(deps)?.id.clone();
+        let spot = spec.input("spot").as_bool().unwrap_or(false);
+        let key_name = spec.input("key_name").as_str().map(str::to_string);
+        let run = || {
+            let mut req = ec2
+                .run_instances()
+                .image_id(&ami)
+                .instance_type(aws_sdk_ec2::types::InstanceType::from(itype.as_str()))
+                .min_count(1)
+                .max_count(1)
+                .subnet_id(&subnet)
+                .set_security_group_ids(Some(sgs.clone()))
+                .user_data(&ud64)
+                .block_device_mappings(root.clone())
+                .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).http_endpoint(InstanceMetadataEndpointState::Enabled).build())
+                .tag_specifications(tag_spec(env, spec, ResourceType::Instance))
+                .tag_specifications(tag_spec_of(tags_for(env, &format!("{}.root", spec.key)), ResourceType::Volume));
+            if !profile.is_empty() {
+                req = req.iam_instance_profile(IamInstanceProfileSpecification::builder().name(&profile).build());
+            }
+            if let Some(k) = &key_name {
+                req = req.key_name(k);
+            }
+            if spot {
+                req = req.instance_market_options(
+                    InstanceMarketOptionsRequest::builder()
+                        .market_type(MarketType::Spot)
+                        .spot_options(
+                            SpotMarketOptions::builder()
+                                .spot_instance_type(SpotInstanceType::Persistent)
+                                .instance_interruption_behavior(InstanceInterruptionBehavior::Stop)
+                                .build(),
+                        )
+                        .build(),
+                );
+            }
+            req.send()
+        };
+        // A just-created instance profile takes a moment to be visible to EC2.
+        let out = env
+            .retry(Duration::from_secs(120), |e| matches!(error_code(e).as_deref(), Some("InvalidParameterValue")) && format!("{e:?}").to_lowercase().contains("iam"), run)
+            .await
+            .map_err(op("RunInstances"))?;
+        let id = out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string();
+        let mut inputs = spec.inputs.clone();
+        inputs["ami"] = json!(ami);
+        let rec = Record::new(self.name(), &id, inputs.clone());
+        let inst = wait_instance(env, &id, &INSTANCE_RUNNING)
+            .await
+            .map_err(|e| e.partial(rec.clone()))?
+            .ok_or_else(|| OpError::new(format!("instance {id} vanished")).partial(rec.clone()))?;
+        Ok(instance_record(rec, &inst))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let Some(i) = instance_state(env, &rec.id).await? else {
+            return Ok(None);
+        };
+        let state = i.state().and_then(|s| s.name()).cloned();
+        if matches!(state, Some(InstanceStateName::Terminated) | Some(InstanceStateName::ShuttingDown)) {
+            return Ok(None);
+        }
+        let mut r = rec.clone();
+        if let Some(t) = i.instance_type() {
+            r.inputs["instance_type"] = json!(t.as_str());
+        }
+        Ok(Some(instance_record(r, &i)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let ec2 = &env.ctx.ec2();
+        let want = spec.str("instance_type");
+        let cur = instance_state(env, &old.id).await?.ok_or_else(|| OpError::new(format!("instance {} no longer exists", old.id)))?;
+        let mut inputs = spec.inputs.clone();
+        inputs["ami"] = old.inputs["ami"].clone();
+        let mut rec = Record { inputs, ..old.clone() };
+        if cur.instance_type().map(|t| t.as_str()) != Some(want) {
+            // Instance type changes need a stopped instance.
+            let was_running = cur.state().and_then(|s| s.name()) == Some(&InstanceStateName::Running);
+            ec2.stop_instances().instance_ids(&old.id).send().await.map_err(op("StopInstances"))?;
+            wait_instance(env, &old.id, &INSTANCE_STOPPED).await?;
+            ec2.modify_instance_attribute()
+                .instance_id(&old.id)
+                .instance_type(AttributeValue::builder().value(want).build())
+                .send()
+                .await
+                .map_err(op("ModifyInstanceAttribute"))?;
+            if was_running {
+                ec2.start_instances().instance_ids(&old.id).send().await.map_err(op("StartInstances"))?;
+                let i = wait_instance(env, &old.id, &INSTANCE_RUNNING).await?.ok_or_else(|| OpError::new(format!("instance {} vanished", old.id)))?;
+                rec = instance_record(rec, &i);
+            }
+        }
+        Ok(rec)
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        match env.ctx.ec2().terminate_instances().instance_ids(&rec.id).send().await {
+            Ok(_) => {}
+            Err(e) if not_found(&e) => return Ok(()),
+            Err(e) => return Err(op("TerminateInstances")(e)),
+        }
+        wait_instance(env, &rec.id, &INSTANCE_TERMINATED).await.map(|_| ())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let mut f = own_filters(env, &spec.key);
+        f.push(Filter::builder().name("instance-state-name").values("pending").values("running").values("stopping").values("stopped").build());
+        let o = env.ctx.ec2().describe_instances().set_filters(Some(f)).send().await.map_err(op("DescribeInstances"))?;
+        Ok(o.reservations().iter().flat_map(|r| r.instances()).next().map(|i| {
+            let mut inputs = spec.inputs.clone();
+            inputs["ami"] = json!(i.image_id());
+            instance_record(Record::new(self.name(), i.instance_id().unwrap_or_default(), inputs), i)
+        }))
+    }
+}
+
+fn instance_record(mut rec: Record, i: &aws_sdk_ec2::types::Instance) -> Record {
+    rec.outputs.insert("private_ip".into(), i.private_ip_address().unwrap_or_default().to_string());
+    rec.outputs.insert("availability_zone".into(), i.placement().and_then(|p| p.availability_zone()).unwrap_or_default().to_string());
+    rec
+}

@@ -1,0 +1,158 @@
+//! Route table.
+
+use super::*;
+
+/// A route table associated with its subnets, whose default route goes to
+/// its internet gateway dependency (public), to its NAT gateway (private),
+/// or nowhere (isolated). Registered as `ec2_public_route_table` (the
+/// Docker host's: its one subnet is any subnet dependency) and
+/// `ec2_route_table` (its subnets are the slot `subnets`, so a subnet
+/// added or left out is a change of that input).
+pub struct RouteTable {
+    name: &'static str,
+    needs: &'static [Need],
+}
+
+const ROUTED_SUBNETS: Need = crate::components::need::SUBNETS.in_slot("subnets");
+pub const PUBLIC_ROUTE_TABLE: RouteTable =
+    RouteTable { name: "ec2_public_route_table", needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, crate::components::need::SUBNETS] };
+pub const ROUTE_TABLE: RouteTable = RouteTable { name: "ec2_route_table", needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, ROUTED_SUBNETS] };
+
+enum Target<'a> {
+    Gateway(&'a str),
+    Nat(&'a str),
+}
+
+/// What a route table's dependencies can route to (at most one of each).
+const INTERNET_GATEWAY: Need = Need::optional("internet gateway", &["ec2_internet_gateway"]);
+const NAT_GATEWAY: Need = Need::optional("NAT gateway", &["ec2_nat_gateway"]);
+
+fn route_target(deps: &Records) -> Result<Option<Target<'_>>, OpError> {
+    if let Some(g) = INTERNET_GATEWAY.maybe(deps)? {
+        return Ok(Some(Target::Gateway(&g.id)));
+    }
+    Ok(NAT_GATEWAY.maybe(deps)?.map(|r| Target::Nat(&r.id)))
+}
+
+impl RouteTable {
+    /// The subnets need of this registration (the last of its needs).
+    fn subnets(&self) -> Need {
+        self.needs[self.needs.len() - 1]
+    }
+    async fn associate(&self, env: &E, id: &str, spec: &Spec, deps: &Records, already: &[String]) -> Result<(), OpError> {
+        for subnet in self.subnets().ids_in(spec, deps)? {
+            if !already.contains(&subnet) {
+                env.ctx.ec2().associate_route_table().route_table_id(id).subnet_id(&subnet).send().await.map_err(op("AssociateRouteTable"))?;
+            }
+        }
+        Ok(())
+    }
+    async fn set_default_route(env: &E, id: &str, deps: &Records, exists: bool) -> Result<(), OpError> {
+        let ec2 = &env.ctx.ec2();
+        match (route_target(deps)?, exists) {
+            (Some(Target::Gateway(g)), false) => {
+                ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send().await.map(|_| ()).map_err(op("CreateRoute"))
+            }
+            (Some(Target::Gateway(g)), true) => {
+                ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send().await.map(|_| ()).map_err(op("ReplaceRoute"))
+            }
+            (Some(Target::Nat(n)), false) => {
+                ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send().await.map(|_| ()).map_err(op("CreateRoute"))
+            }
+            (Some(Target::Nat(n)), true) => {
+                ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send().await.map(|_| ()).map_err(op("ReplaceRoute"))
+            }
+            (None, true) => ec2.delete_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").send().await.map(|_| ()).map_err(op("DeleteRoute")),
+            (None, false) => Ok(()),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for RouteTable {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        self.needs
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let ec2 = &env.ctx.ec2();
+        let out = ec2
+            .create_route_table()
+            .vpc_id(&crate::components::need::VPC.the(deps)?.id)
+            .tag_specifications(tag_spec(env, spec, ResourceType::RouteTable))
+            .send()
+            .await
+            .map_err(op("CreateRouteTable"))?;
+        let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
+        let rec = Record::new(self.name(), &id, spec.inputs.clone());
+        Self::set_default_route(env, &id, deps, false).await.map_err(|e| e.partial(rec.clone()))?;
+        self.associate(env, &id, spec, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.ec2().describe_route_tables().route_table_ids(&rec.id).send().await {
+            Ok(o) => Ok(o.route_tables().first().map(|rt| {
+                let mut r = rec.clone();
+                let default = rt.routes().iter().find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
+                if rec.inputs.get("default_route").is_some() {
+                    // The Docker host's public table records only that the route exists.
+                    r.inputs["default_route"] = json!(default.map(|x| x.gateway_id().is_some()).unwrap_or(false));
+                }
+                if rec.inputs.get("route").is_some() {
+                    let target = default.map(|x| {
+                        if x.nat_gateway_id().is_some() {
+                            "nat"
+                        } else if x.gateway_id().is_some() {
+                            "igw"
+                        } else {
+                            "other"
+                        }
+                    });
+                    r.inputs["route"] = json!(target.unwrap_or("none"));
+                }
+                r
+            })),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeRouteTables")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let ec2 = &env.ctx.ec2();
+        let o = ec2.describe_route_tables().route_table_ids(&old.id).send().await.map_err(op("DescribeRouteTables"))?;
+        if let Some(rt) = o.route_tables().first() {
+            let exists = rt.routes().iter().any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
+            Self::set_default_route(env, &old.id, deps, exists).await?;
+            let associated: Vec<String> = rt.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect();
+            self.associate(env, &old.id, spec, deps, &associated).await?;
+        }
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let ec2 = &env.ctx.ec2();
+        if let Ok(o) = ec2.describe_route_tables().route_table_ids(&rec.id).send().await {
+            for rt in o.route_tables() {
+                for a in rt.associations() {
+                    if a.main() != Some(true) {
+                        if let Some(id) = a.route_table_association_id() {
+                            let _ = ec2.disassociate_route_table().association_id(id).send().await;
+                        }
+                    }
+                }
+            }
+        }
+        match env.retry(DEP_RETRY, dependency_violation, || ec2.delete_route_table().route_table_id(&rec.id).send()).await {
+            Ok(_) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(op("DeleteRouteTable")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let o = env.ctx.ec2().describe_route_tables().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeRouteTables"))?;
+        Ok(o.route_tables().first().map(|r| Record::new(self.name(), r.route_table_id().unwrap_or_default(), spec.inputs.clone())))
+    }
+}

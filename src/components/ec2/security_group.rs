@@ -1,0 +1,287 @@
+//! Security group.
+
+use super::*;
+
+/// Inputs: `name`, `description`, `rules`: [{protocol, from_port, to_port, cidrs, description}].
+pub struct SecurityGroup;
+
+/// One ingress permission: a protocol and port range from one peer. Rules
+/// are compared and changed at this grain, so that a rule someone else adds
+/// to a port the stack also opens is never mistaken for the stack's.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Atom {
+    protocol: String,
+    from: i64,
+    to: i64,
+    peer: Peer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Peer {
+    Cidr(String),
+    Ipv6(String),
+    /// A security group: its component key when it is the stack's, its id
+    /// otherwise.
+    Group(String),
+}
+
+/// The atoms of declared rules, each with its rule's description.
+fn declared_atoms(rules: &Json) -> Vec<(Atom, String)> {
+    let mut out = vec![];
+    for r in rules.as_array().into_iter().flatten() {
+        let (protocol, from, to) = (r["protocol"].as_str().unwrap_or("tcp").to_string(), r["from_port"].as_i64().unwrap_or(0), r["to_port"].as_i64().unwrap_or(0));
+        let desc = r["description"].as_str().unwrap_or_default().to_string();
+        let atom = |peer| Atom { protocol: protocol.clone(), from, to, peer };
+        match r["source"].as_str() {
+            Some(src) => out.push((atom(Peer::Group(src.to_string())), desc)),
+            None => {
+                for c in r["cidrs"].as_array().into_iter().flatten().filter_map(|c| c.as_str()) {
+                    out.push((atom(Peer::Cidr(c.to_string())), desc.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The atoms AWS reports; `sources` maps a group id back to its key.
+fn observed_atoms(perms: &[IpPermission], sources: &BTreeMap<String, String>) -> Vec<Atom> {
+    let mut out = vec![];
+    for p in perms {
+        let (protocol, from, to) = (p.ip_protocol().unwrap_or("tcp").to_string(), p.from_port().unwrap_or(0) as i64, p.to_port().unwrap_or(0) as i64);
+        let atom = |peer| Atom { protocol: protocol.clone(), from, to, peer };
+        out.extend(p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(|c| atom(Peer::Cidr(c.to_string()))));
+        out.extend(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).map(|c| atom(Peer::Ipv6(c.to_string()))));
+        for g in p.user_id_group_pairs() {
+            let id = g.group_id().unwrap_or_default();
+            out.push(atom(Peer::Group(sources.get(id).cloned().unwrap_or_else(|| id.to_string()))));
+        }
+    }
+    out
+}
+
+fn atom_permission(a: &Atom, desc: &str, deps: &Records, recorded: &BTreeMap<String, String>) -> IpPermission {
+    let b = IpPermission::builder().ip_protocol(&a.protocol).from_port(a.from as i32).to_port(a.to as i32);
+    match &a.peer {
+        Peer::Cidr(c) => b.ip_ranges(IpRange::builder().cidr_ip(c).description(desc).build()).build(),
+        Peer::Ipv6(c) => b.ipv6_ranges(aws_sdk_ec2::types::Ipv6Range::builder().cidr_ipv6(c).description(desc).build()).build(),
+        Peer::Group(key) => {
+            // A key of the stack, by its current id (or the recorded one).
+            let id = deps.get(key).map(group_of).or_else(|| recorded.iter().find(|(_, k)| *k == key).map(|(id, _)| id.clone())).unwrap_or_else(|| key.clone());
+            b.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).description(desc).build()).build()
+        }
+    }
+}
+
+/// The declared rules as they are in AWS: each rule keeps only its
+/// atoms that exist (a rule with none is gone). Rules others added are not
+/// part of it, so they are never drift.
+fn declared_view(declared: &Json, observed: &[Atom]) -> Json {
+    let mut rules: Vec<Json> = vec![];
+    for r in declared.as_array().into_iter().flatten() {
+        let atoms = declared_atoms(&Json::Array(vec![r.clone()]));
+        let present: Vec<&Atom> = atoms.iter().map(|(a, _)| a).filter(|a| observed.contains(a)).collect();
+        if present.is_empty() {
+            continue;
+        }
+        let mut r = r.clone();
+        if r["source"].is_null() {
+            r["cidrs"] = json!(present.iter().filter_map(|a| if let Peer::Cidr(c) = &a.peer { Some(c.clone()) } else { None }).collect::<Vec<_>>());
+        }
+        rules.push(r);
+    }
+    Json::Array(rules)
+}
+
+/// Ports whose exposure to the whole internet is a classic breach: SSH,
+/// RDP, and database, cache and search engines.
+const SENSITIVE_PORTS: &[(i64, &str)] = &[
+    (22, "SSH"),
+    (3389, "RDP"),
+    (5432, "PostgreSQL"),
+    (3306, "MySQL"),
+    (1433, "SQL Server"),
+    (6379, "Redis"),
+    (11211, "Memcached"),
+    (27017, "MongoDB"),
+    (9200, "Elasticsearch"),
+    (5601, "Kibana"),
+];
+
+/// Warnings for rules the stack did not declare that open a sensitive port
+/// of the group to the whole internet.
+fn open_rule_warnings(group: &str, observed: &[Atom], declared: &[(Atom, String)]) -> Vec<String> {
+    let mut out = vec![];
+    for a in observed.iter().filter(|a| !declared.iter().any(|(d, _)| d == *a)) {
+        let world = matches!(&a.peer, Peer::Cidr(c) if c == "0.0.0.0/0") || matches!(&a.peer, Peer::Ipv6(c) if c == "::/0");
+        if !world {
+            continue;
+        }
+        let all = a.protocol == "-1";
+        for (port, what) in SENSITIVE_PORTS.iter().filter(|(p, _)| all || (a.from <= *p && *p <= a.to)) {
+            let src = match &a.peer {
+                Peer::Cidr(c) | Peer::Ipv6(c) | Peer::Group(c) => c,
+            };
+            out.push(format!("the security group {group} has a rule that this stack did not declare opening port {port} ({what}) to {src}: anyone on the internet can reach it. awsstack leaves rules it did not create in place; remove that rule where it was added."));
+        }
+    }
+    out
+}
+
+/// Records the warnings in the record's outputs (`warning.<n>`), where the
+/// plan finds them.
+fn with_warnings(mut rec: Record, warnings: Vec<String>) -> Record {
+    rec.outputs.retain(|k, _| !k.starts_with("warning."));
+    for (i, w) in warnings.into_iter().enumerate() {
+        rec.outputs.insert(format!("warning.{i}"), w);
+    }
+    rec
+}
+
+/// Source security group id → key, for the rules' `source` dependencies.
+fn source_map(rules: &Json, deps: &Records) -> BTreeMap<String, String> {
+    rules.as_array().into_iter().flatten().filter_map(|r| r["source"].as_str()).filter_map(|k| deps.get(k).map(|d| (group_of(d), k.to_string()))).collect()
+}
+
+/// The security group a rule's `source` names: the dependency itself, or
+/// the group it owns (its `security_group` output: an EKS cluster's, which
+/// every node and pod of the cluster carries).
+fn group_of(dep: &Record) -> String {
+    dep.outputs.get("security_group").filter(|g| !g.is_empty()).unwrap_or(&dep.id).clone()
+}
+
+/// The same map, as remembered in a record's outputs (`source.<key>`).
+fn recorded_sources(rec: &Record) -> BTreeMap<String, String> {
+    rec.outputs.iter().filter_map(|(k, v)| k.strip_prefix("source.").map(|key| (v.clone(), key.to_string()))).collect()
+}
+
+fn with_sources(mut rec: Record, sources: &BTreeMap<String, String>) -> Record {
+    rec.outputs.retain(|k, _| !k.starts_with("source."));
+    for (id, key) in sources {
+        rec.outputs.insert(format!("source.{key}"), id.clone());
+    }
+    rec
+}
+
+pub fn sort_rules(rules: &mut [Json]) {
+    rules.sort_by_key(|r| {
+        (r["from_port"].as_i64().unwrap_or(0), r["to_port"].as_i64().unwrap_or(0), r["protocol"].as_str().unwrap_or("").to_string(), r["source"].as_str().unwrap_or("").to_string())
+    });
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for SecurityGroup {
+    fn name(&self) -> &'static str {
+        "ec2_security_group"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[crate::components::need::VPC]
+    }
+    fn timeouts(&self) -> Timeouts {
+        // A delete waits for the network interfaces of what used the group
+        // (load balancers, tasks) to go.
+        Timeouts::minutes(10, 10, 15)
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name", "description"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let ec2 = &env.ctx.ec2();
+        let out = ec2
+            .create_security_group()
+            .group_name(spec.str("name"))
+            .description(spec.str("description"))
+            .vpc_id(&crate::components::need::VPC.the(deps)?.id)
+            .tag_specifications(tag_spec(env, spec, ResourceType::SecurityGroup))
+            .send()
+            .await
+            .map_err(op("CreateSecurityGroup"))?;
+        let id = out.group_id().unwrap_or_default().to_string();
+        let sources = source_map(spec.input("rules"), deps);
+        let mut rec = with_sources(Record::new(self.name(), &id, json!({"name": spec.str("name"), "description": spec.str("description"), "rules": []})), &sources);
+        let perms: Vec<IpPermission> = declared_atoms(spec.input("rules")).iter().map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
+        if !perms.is_empty() {
+            ec2.authorize_security_group_ingress()
+                .group_id(&id)
+                .set_ip_permissions(Some(perms))
+                .send()
+                .await
+                .map_err(|e| OpError::from(op("AuthorizeSecurityGroupIngress")(e)).partial(rec.clone()))?;
+        }
+        rec.inputs = spec.inputs.clone();
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.ec2().describe_security_groups().group_ids(&rec.id).send().await {
+            Ok(o) => Ok(o.security_groups().first().map(|g| {
+                let mut r = rec.clone();
+                let observed = observed_atoms(g.ip_permissions(), &recorded_sources(rec));
+                r.inputs["rules"] = declared_view(&rec.inputs["rules"], &observed);
+                let warnings = open_rule_warnings(g.group_name().unwrap_or(&rec.id), &observed, &declared_atoms(&rec.inputs["rules"]));
+                with_warnings(r, warnings)
+            })),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeSecurityGroups")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let ec2 = &env.ctx.ec2();
+        let cur = ec2.describe_security_groups().group_ids(&old.id).send().await.map_err(op("DescribeSecurityGroups"))?;
+        let current = cur.security_groups().first().map(|g| g.ip_permissions().to_vec()).unwrap_or_default();
+        // Group ids of the stack, old and new, map back to their keys.
+        let mut sources = recorded_sources(old);
+        let now = source_map(spec.input("rules"), deps);
+        sources.extend(now.clone());
+        let observed = observed_atoms(&current, &sources);
+        let desired = declared_atoms(spec.input("rules"));
+        let previously = declared_atoms(&old.inputs["rules"]);
+        // Only what the stack declared before and no longer wants goes;
+        // rules others added stay.
+        let revoke: Vec<IpPermission> = previously
+            .iter()
+            .filter(|(a, _)| observed.contains(a) && !desired.iter().any(|(d, _)| d == a))
+            .map(|(a, d)| atom_permission(a, d, &Records::new(), &sources))
+            .collect();
+        if !revoke.is_empty() {
+            ec2.revoke_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(revoke)).send().await.map_err(op("RevokeSecurityGroupIngress"))?;
+        }
+        let add: Vec<IpPermission> = desired.iter().filter(|(a, _)| !observed.contains(a)).map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
+        if !add.is_empty() {
+            ec2.authorize_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(add)).send().await.map_err(op("AuthorizeSecurityGroupIngress"))?;
+        }
+        Ok(with_sources(Record { inputs: spec.inputs.clone(), ..old.clone() }, &now))
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_security_group().group_id(&rec.id).send()).await {
+            Ok(_) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(op("DeleteSecurityGroup")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let o = env.ctx.ec2().describe_security_groups().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSecurityGroups"))?;
+        let Some(g) = o.security_groups().first() else {
+            return Ok(None);
+        };
+        // Source groups of the same stack map back to their component keys.
+        let ids: Vec<String> = g.ip_permissions().iter().flat_map(|p| p.user_id_group_pairs()).filter_map(|x| x.group_id().map(str::to_string)).collect();
+        let mut sources = BTreeMap::new();
+        if !ids.is_empty() {
+            let src = env.ctx.ec2().describe_security_groups().set_group_ids(Some(ids)).send().await.map_err(op("DescribeSecurityGroups"))?;
+            for sg in src.security_groups() {
+                let tag = |k: &str| sg.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
+                if let (Some(stack), Some(key)) = (tag(TAG_STACK_ID), tag(TAG_COMPONENT)) {
+                    if stack == env.stack_id {
+                        sources.insert(sg.group_id().unwrap_or_default().to_string(), key);
+                    }
+                }
+            }
+        }
+        let mut inputs = spec.inputs.clone();
+        inputs["rules"] = declared_view(spec.input("rules"), &observed_atoms(g.ip_permissions(), &sources));
+        Ok(Some(with_sources(Record::new(self.name(), g.group_id().unwrap_or_default(), inputs), &sources)))
+    }
+}

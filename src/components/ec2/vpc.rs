@@ -1,0 +1,65 @@
+//! VPC.
+
+use super::*;
+
+pub struct Vpc;
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Vpc {
+    fn name(&self) -> &'static str {
+        "ec2_vpc"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["cidr"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let ec2 = &env.ctx.ec2();
+        let out = ec2.create_vpc().cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, spec, ResourceType::Vpc)).send().await.map_err(op("CreateVpc"))?;
+        let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
+        let rec = Record::new(self.name(), &id, spec.inputs.clone());
+        set_dns_hostnames(env, &id).await.map_err(|e| e.partial(rec.clone()))?;
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let cidr = match env.ctx.ec2().describe_vpcs().vpc_ids(&rec.id).send().await {
+            Ok(o) => match o.vpcs().first() {
+                Some(v) => v.cidr_block().unwrap_or_default().to_string(),
+                None => return Ok(None),
+            },
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeVpcs")(e)),
+        };
+        let mut r = rec.clone();
+        r.inputs["cidr"] = json!(cidr);
+        // Instances get public DNS names only with this attribute on.
+        let a = env.ctx.ec2().describe_vpc_attribute().vpc_id(&rec.id).attribute(VpcAttributeName::EnableDnsHostnames).send().await.map_err(op("DescribeVpcAttribute"))?;
+        r.inputs["dns_hostnames"] = json!(a.enable_dns_hostnames().and_then(|v| v.value()).unwrap_or(false));
+        Ok(Some(r))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        if spec.input("dns_hostnames").as_bool() == Some(true) && old.inputs["dns_hostnames"].as_bool() != Some(true) {
+            set_dns_hostnames(env, &old.id).await?;
+        }
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let r = env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_vpc().vpc_id(&rec.id).send()).await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(op("DeleteVpc")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let o = env.ctx.ec2().describe_vpcs().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVpcs"))?;
+        Ok(o.vpcs().first().map(|v| Record::new(self.name(), v.vpc_id().unwrap_or_default(), json!({"cidr": v.cidr_block()}))))
+    }
+}
+
+async fn set_dns_hostnames(env: &E, vpc: &str) -> Result<(), OpError> {
+    env.ctx.ec2().modify_vpc_attribute().vpc_id(vpc).enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build()).send().await.map_err(op("ModifyVpcAttribute"))?;
+    Ok(())
+}

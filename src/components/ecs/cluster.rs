@@ -1,0 +1,79 @@
+//! Cluster.
+
+use super::*;
+
+/// Inputs: `name`, `container_insights`.
+pub struct Cluster;
+
+impl Cluster {
+    async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_ecs::types::Cluster>, OpError> {
+        let o = env.ctx.ecs().describe_clusters().clusters(name).send().await.map_err(op("DescribeClusters"))?;
+        // Deleted clusters stay listed as INACTIVE for a while.
+        Ok(o.clusters().iter().find(|c| c.status() == Some("ACTIVE")).cloned())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Cluster {
+    fn name(&self) -> &'static str {
+        "ecs_cluster"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Ecs(env.ctx.arn("ecs", &format!("cluster/{}", r.id))))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        use aws_sdk_ecs::types::{ClusterSetting, ClusterSettingName};
+        let insights = if spec.input("container_insights").as_bool() == Some(true) { "enabled" } else { "disabled" };
+        let o = env
+            .ctx
+            .ecs()
+            .create_cluster()
+            .cluster_name(spec.str("name"))
+            .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
+            .set_tags(Some(tags(env, spec)))
+            .send()
+            .await
+            .map_err(op("CreateCluster"))?;
+        let arn = o.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default();
+        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", arn))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.map(|_| rec.clone()))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        use aws_sdk_ecs::types::{ClusterSetting, ClusterSettingName};
+        if spec.input("container_insights") == &old.inputs["container_insights"] {
+            return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
+        }
+        let insights = if spec.input("container_insights").as_bool() == Some(true) { "enabled" } else { "disabled" };
+        env.ctx
+            .ecs()
+            .update_cluster_settings()
+            .cluster(&old.id)
+            .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
+            .send()
+            .await
+            .map_err(op("UpdateClusterSettings"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let r = env
+            .retry(
+                std::time::Duration::from_secs(300),
+                |e| crate::aws::code_in(e, &["ClusterContainsServicesException", "ClusterContainsTasksException"]),
+                || env.ctx.ecs().delete_cluster().cluster(&rec.id).send(),
+            )
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(op("DeleteCluster")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, spec.str("name")).await?.map(|c| Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", c.cluster_arn().unwrap_or_default())))
+    }
+}

@@ -1,0 +1,194 @@
+//! Service.
+
+use super::*;
+
+/// A Fargate service of the `cluster` dependency running the `task`
+/// dependency behind the `tg` dependency, in the `subnet*` dependencies
+/// with the `sg*` dependency. Inputs: `name`, `desired_count`,
+/// `circuit_breaker`, `assign_public_ip`, `grace_period`.
+///
+/// `desired_count` is recorded as configured, never as observed: a count
+/// changed by autoscaling (or by hand) is left alone until the
+/// configuration changes it.
+pub struct Service;
+
+const CLUSTER: Need = Need::one("ECS cluster", &["ecs_cluster"]);
+const TASK: Need = Need::one("task definition", &["ecs_task_definition"]);
+const TARGET_GROUP: Need = Need::one("target group", &["elbv2_target_group"]);
+
+impl Service {
+    async fn describe(env: &E, cluster: &str, name: &str) -> Result<Option<aws_sdk_ecs::types::Service>, OpError> {
+        match env.ctx.ecs().describe_services().cluster(cluster).services(name).send().await {
+            Ok(o) => Ok(o.services().iter().find(|s| s.status() != Some("INACTIVE")).cloned()),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeServices")(e)),
+        }
+    }
+
+    fn network(deps: &Records, public_ip: bool) -> Result<NetworkConfiguration, OpError> {
+        let (subnets, sgs) = (crate::components::need::SUBNETS.ids(deps), crate::components::need::SECURITY_GROUPS.ids(deps));
+        let vpc = AwsVpcConfiguration::builder()
+            .set_subnets(Some(subnets))
+            .set_security_groups(Some(sgs))
+            .assign_public_ip(if public_ip { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled })
+            .build()
+            .map_err(crate::components::bad("network configuration"))?;
+        Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
+    }
+
+    fn deployment(spec: &Spec) -> DeploymentConfiguration {
+        let on = spec.input("circuit_breaker").as_bool().unwrap_or(true);
+        DeploymentConfiguration::builder()
+            .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(on).rollback(on).build())
+            .maximum_percent(200)
+            .minimum_healthy_percent(100)
+            .build()
+    }
+
+    /// Waits until the service runs its desired count of the wanted task
+    /// definition in a single deployment; fails as soon as the deployment
+    /// fails (the circuit breaker rolled it back).
+    async fn wait_stable(env: &E, cluster: &str, name: &str, task: &str) -> Result<aws_sdk_ecs::types::Service, OpError> {
+        use aws_sdk_ecs::types::DeploymentRolloutState;
+        let s = env
+            .wait(&SERVICE_STABLE, &format!("ECS service {name}"), || async {
+                let Some(s) = Self::describe(env, cluster, name).await? else {
+                    return Ok(None);
+                };
+                let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
+                if let Some(p) = primary {
+                    if p.rollout_state() == Some(&DeploymentRolloutState::Failed) {
+                        return Err(OpError::new(format!(
+                            "the deployment of {} failed: {} (the circuit breaker rolls back to the previous task definition)",
+                            task,
+                            p.rollout_state_reason().unwrap_or("tasks failed to start")
+                        )));
+                    }
+                }
+                let on_task = primary.map(|p| p.task_definition() == Some(task)).unwrap_or(false);
+                let stable = s.deployments().len() == 1 && on_task && s.running_count() == s.desired_count();
+                Ok(Some((if stable { "steady" } else { "deploying" }.to_string(), s)))
+            })
+            .await?;
+        s.ok_or_else(|| OpError::new(format!("ECS service {name} disappeared")))
+    }
+
+    fn record(&self, inputs: Json, s: &aws_sdk_ecs::types::Service, cluster: &str) -> Record {
+        Record::new(self.name(), s.service_name().unwrap_or_default(), inputs)
+            .with("arn", s.service_arn().unwrap_or_default())
+            .with("cluster", cluster)
+            .with("task_definition", s.task_definition().unwrap_or_default())
+            .with("running_count", s.running_count().to_string())
+            .with("observed_desired_count", s.desired_count().to_string())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Service {
+    fn name(&self) -> &'static str {
+        "ecs_service"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[CLUSTER, TASK, TARGET_GROUP, crate::components::need::SUBNETS, crate::components::need::SECURITY_GROUPS]
+    }
+    fn timeouts(&self) -> Timeouts {
+        // terraform-provider-aws's defaults: a rollout waits for healthy tasks.
+        Timeouts::minutes(20, 20, 20)
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Ecs(r.out("arn").to_string()))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let cluster = CLUSTER.the(deps)?.id.clone();
+        let task = TASK.the(deps)?.id.clone();
+        let container_port = spec.input("port").as_i64().unwrap_or(8000) as i32;
+        let lb = LoadBalancer::builder().target_group_arn(&TARGET_GROUP.the(deps)?.id).container_name("app").container_port(container_port).build();
+        let o = env
+            .ctx
+            .ecs()
+            .create_service()
+            .cluster(&cluster)
+            .service_name(spec.str("name"))
+            .task_definition(&task)
+            .desired_count(spec.input("desired_count").as_i64().unwrap_or(1) as i32)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(Self::network(deps, spec.input("assign_public_ip").as_bool().unwrap_or(false))?)
+            .load_balancers(lb)
+            .health_check_grace_period_seconds(spec.input("grace_period").as_i64().unwrap_or(60) as i32)
+            .deployment_configuration(Self::deployment(spec))
+            .propagate_tags(PropagateTags::Service)
+            .enable_ecs_managed_tags(true)
+            .set_tags(Some(tags(env, spec)))
+            .send()
+            .await
+            .map_err(op("CreateService"))?;
+        let s = o.service().ok_or_else(|| OpError::new("CreateService returned no service"))?;
+        let partial = self.record(spec.inputs.clone(), s, &cluster);
+        let s = Self::wait_stable(env, &cluster, spec.str("name"), &task).await.map_err(|e| e.partial(partial))?;
+        Ok(self.record(spec.inputs.clone(), &s, &cluster))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let cluster = rec.out("cluster").to_string();
+        Ok(Self::describe(env, &cluster, &rec.id).await?.map(|s| {
+            // desired_count stays as configured (see the type's comment).
+            let mut r = self.record(rec.inputs.clone(), &s, &cluster);
+            // A response without the setting says nothing about it.
+            if let Some(cb) = s.deployment_configuration().and_then(|d| d.deployment_circuit_breaker()) {
+                r.inputs["circuit_breaker"] = json!(cb.enable() && cb.rollback());
+            }
+            r
+        }))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let cluster = CLUSTER.the(deps)?.id.clone();
+        let task = TASK.the(deps)?.id.clone();
+        let mut req = env
+            .ctx
+            .ecs()
+            .update_service()
+            .cluster(&cluster)
+            .service(&old.id)
+            .task_definition(&task)
+            .network_configuration(Self::network(deps, spec.input("assign_public_ip").as_bool().unwrap_or(false))?)
+            .health_check_grace_period_seconds(spec.input("grace_period").as_i64().unwrap_or(60) as i32)
+            .deployment_configuration(Self::deployment(spec));
+        // Only when the configuration changed it: never reset a count that
+        // autoscaling set.
+        if spec.input("desired_count") != &old.inputs["desired_count"] {
+            req = req.desired_count(spec.input("desired_count").as_i64().unwrap_or(1) as i32);
+        }
+        req.send().await.map_err(op("UpdateService"))?;
+        let s = Self::wait_stable(env, &cluster, &old.id, &task).await?;
+        Ok(self.record(spec.inputs.clone(), &s, &cluster))
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let cluster = rec.out("cluster").to_string();
+        let ecs = &env.ctx.ecs();
+        if Self::describe(env, &cluster, &rec.id).await?.is_none() {
+            return Ok(());
+        }
+        let _ = ecs.update_service().cluster(&cluster).service(&rec.id).desired_count(0).send().await;
+        match ecs.delete_service().cluster(&cluster).service(&rec.id).force(true).send().await {
+            Ok(_) => {}
+            Err(e) if not_found(&e) => return Ok(()),
+            Err(e) => return Err(op("DeleteService")(e)),
+        }
+        env.wait(&SERVICE_DELETED, &format!("ECS service {}", rec.id), || async {
+            Ok(Self::describe(env, &cluster, &rec.id).await?.map(|s| {
+                let drained = s.status() == Some("DRAINING") && s.running_count() == 0;
+                (if drained { "drained" } else { s.status().unwrap_or_default() }.to_string(), ())
+            }))
+        })
+        .await
+        .map(|_| ())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let cluster = spec.str("cluster");
+        // The configured count is recorded, not the observed one (which
+        // autoscaling may own): an import does not plan to reset it.
+        Ok(Self::describe(env, cluster, spec.str("name")).await?.map(|s| self.record(spec.inputs.clone(), &s, cluster)))
+    }
+}

@@ -1,0 +1,234 @@
+//! Cluster.
+
+use super::*;
+
+/// Inputs: `name`, `version`, `endpoint_public`, `endpoint_private`,
+/// `logs` (control-plane log types); slots `subnets` and `role` (the
+/// cluster role).
+pub struct Cluster;
+
+impl Cluster {
+    fn observe(&self, inputs: &Json, c: &aws_sdk_eks::types::Cluster) -> Record {
+        let mut inputs = inputs.clone();
+        inputs["version"] = json!(c.version());
+        if let Some(v) = c.resources_vpc_config() {
+            inputs["endpoint_public"] = json!(v.endpoint_public_access());
+            inputs["endpoint_private"] = json!(v.endpoint_private_access());
+        }
+        let mut logs: Vec<String> = c
+            .logging()
+            .map(|l| l.cluster_logging().iter().filter(|s| s.enabled() == Some(true)).flat_map(|s| s.types().iter().map(|t| t.as_str().to_string())).collect())
+            .unwrap_or_default();
+        logs.sort();
+        inputs["logs"] = json!(logs);
+        Record::new(self.name(), c.name().unwrap_or_default(), inputs)
+            .with("arn", c.arn().unwrap_or_default())
+            .with("endpoint", c.endpoint().unwrap_or_default())
+            .with("ca_data", c.certificate_authority().and_then(|a| a.data()).unwrap_or_default())
+            .with("oidc_issuer", c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).unwrap_or_default())
+            .with("security_group", c.resources_vpc_config().and_then(|v| v.cluster_security_group_id()).unwrap_or_default())
+    }
+
+    pub(super) async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_eks::types::Cluster>, OpError> {
+        match env.ctx.eks().describe_cluster().name(name).send().await {
+            Ok(o) => Ok(o.cluster().cloned()),
+            Err(e) if missing(&e) => Ok(None),
+            Err(e) => Err(op("DescribeCluster")(e)),
+        }
+    }
+
+    fn logging(spec: &Spec) -> aws_sdk_eks::types::Logging {
+        use aws_sdk_eks::types::{LogSetup, LogType, Logging};
+        let all = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+        let on = strings(spec.input("logs"));
+        let enabled: Vec<LogType> = on.iter().map(|t| LogType::from(t.as_str())).collect();
+        let disabled: Vec<LogType> = all.iter().filter(|t| !on.iter().any(|o| o == *t)).map(|t| LogType::from(*t)).collect();
+        let mut b = Logging::builder();
+        if !enabled.is_empty() {
+            b = b.cluster_logging(LogSetup::builder().set_types(Some(enabled)).enabled(true).build());
+        }
+        if !disabled.is_empty() {
+            b = b.cluster_logging(LogSetup::builder().set_types(Some(disabled)).enabled(false).build());
+        }
+        b.build()
+    }
+
+    async fn wait_active(&self, env: &E, name: &str, inputs: &Json) -> Result<Record, OpError> {
+        let c = env.ctx.eks().clone();
+        let n = name.to_string();
+        sdk_wait(env, &format!("EKS cluster {name} to be active"), |max| async move { c.wait_until_cluster_active().name(n).wait(max).await }).await?;
+        let c = Self::describe(env, name).await?.ok_or_else(|| OpError::new(format!("EKS cluster {name} disappeared")))?;
+        Ok(self.observe(inputs, &c))
+    }
+
+    /// Waits for an update (version, endpoint, logging) to finish.
+    async fn wait_update(env: &E, name: &str, update_id: &str) -> Result<(), OpError> {
+        env.wait(&UPDATE_DONE, &format!("update {update_id} of EKS cluster {name}"), || async {
+            let o = env.ctx.eks().describe_update().name(name).update_id(update_id).send().await.map_err(op("DescribeUpdate"))?;
+            let Some(u) = o.update() else { return Ok(None) };
+            let errors: Vec<&str> = u.errors().iter().filter_map(|e| e.error_message()).collect();
+            if !errors.is_empty() {
+                return Err(OpError::new(format!("update {update_id} of EKS cluster {name} failed: {}", errors.join("; "))));
+            }
+            Ok(Some((u.status().map(|s| s.as_str()).unwrap_or_default().to_string(), ())))
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Cluster {
+    fn name(&self) -> &'static str {
+        "eks_cluster"
+    }
+    fn needs(&self) -> &'static [Need] {
+        &[SUBNETS, ROLE]
+    }
+    fn timeouts(&self) -> Timeouts {
+        // terraform-provider-aws's defaults.
+        Timeouts::minutes(30, 60, 15)
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Eks(env.ctx.arn("eks", &format!("cluster/{}", r.id))))
+    }
+    /// The control plane keeps everything else through an update: a
+    /// version upgrade, endpoint access and logging change in place.
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name", "subnets"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        use aws_sdk_eks::types::VpcConfigRequest;
+        let name = spec.str("name");
+        let role = ROLE.the_in(spec, deps)?.out("arn").to_string();
+        env.retry(
+            Duration::from_secs(60),
+            // A just-created role is not yet visible to EKS.
+            |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidParameterException"]) && crate::aws::error_text(e).contains("role"),
+            || {
+                env.ctx
+                    .eks()
+                    .create_cluster()
+                    .name(name)
+                    .version(spec.str("version"))
+                    .role_arn(&role)
+                    .resources_vpc_config(
+                        VpcConfigRequest::builder()
+                            .set_subnet_ids(subnet_ids(spec, deps).ok())
+                            .endpoint_public_access(spec.input("endpoint_public").as_bool().unwrap_or(true))
+                            .endpoint_private_access(spec.input("endpoint_private").as_bool().unwrap_or(true))
+                            .build(),
+                    )
+                    .logging(Self::logging(spec))
+                    .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
+                    .send()
+            },
+        )
+        .await
+        .map_err(op("CreateCluster"))?;
+        let rec = Record::new(self.name(), name, spec.inputs.clone());
+        self.wait_active(env, name, &spec.inputs).await.map_err(|e| e.partial(rec))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, &rec.id).await?.map(|c| self.observe(&rec.inputs, &c)))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        use aws_sdk_eks::types::VpcConfigRequest;
+        let name = &old.id;
+        if spec.input("version") != &old.inputs["version"] {
+            // One minor version at a time, as EKS requires (validated at plan).
+            let o = env.ctx.eks().update_cluster_version().name(name).version(spec.str("version")).send().await.map_err(op("UpdateClusterVersion"))?;
+            Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+        }
+        let access_changed = spec.input("endpoint_public") != &old.inputs["endpoint_public"] || spec.input("endpoint_private") != &old.inputs["endpoint_private"];
+        if access_changed {
+            let o = env
+                .ctx
+                .eks()
+                .update_cluster_config()
+                .name(name)
+                .resources_vpc_config(
+                    VpcConfigRequest::builder()
+                        .endpoint_public_access(spec.input("endpoint_public").as_bool().unwrap_or(true))
+                        .endpoint_private_access(spec.input("endpoint_private").as_bool().unwrap_or(true))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(op("UpdateClusterConfig"))?;
+            Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+        }
+        if spec.input("logs") != &old.inputs["logs"] {
+            let o = env.ctx.eks().update_cluster_config().name(name).logging(Self::logging(spec)).send().await.map_err(op("UpdateClusterConfig"))?;
+            Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+        }
+        self.wait_active(env, name, &spec.inputs).await
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        match env.ctx.eks().delete_cluster().name(&rec.id).send().await {
+            Ok(_) => {}
+            Err(e) if missing(&e) => return Ok(()),
+            Err(e) => return Err(op("DeleteCluster")(e)),
+        }
+        let c = env.ctx.eks().clone();
+        let n = rec.id.clone();
+        sdk_wait(env, &format!("EKS cluster {} to be deleted", rec.id), |max| async move { c.wait_until_cluster_deleted().name(n).wait(max).await }).await?;
+        Ok(())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Self::describe(env, spec.str("name")).await?.map(|c| self.observe(&spec.inputs, &c)))
+    }
+}
+
+/// The cluster's waits against aws-smithy-mocks: a cluster that ends
+/// FAILED (which the emulator never plays) fails the create with its name,
+/// and a delete of a cluster already gone waits for nothing.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_eks::operation::delete_cluster::DeleteClusterError;
+    use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
+    use aws_sdk_eks::types::{Cluster as EksCluster, ClusterStatus, Identity, Oidc};
+    use aws_sdk_eks::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(eks, aws_sdk_eks, rules)
+    }
+
+    fn cluster(status: ClusterStatus) -> DescribeClusterOutput {
+        let oidc = Identity::builder().oidc(Oidc::builder().issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC").build()).build();
+        DescribeClusterOutput::builder().cluster(EksCluster::builder().name("luneo-prod-eks-primary").status(status).endpoint("https://abc.eks").identity(oidc).build()).build()
+    }
+
+    #[tokio::test]
+    async fn an_active_cluster_is_recorded_with_its_endpoint_and_issuer() {
+        // The waiter's poll, then the read of what it became.
+        let describe =
+            mock!(Client::describe_cluster).match_requests(|r| r.name() == Some("luneo-prod-eks-primary")).sequence().output(|| cluster(ClusterStatus::Active)).times(2).build();
+        let rec = Cluster.wait_active(&env_over(&[&describe]), "luneo-prod-eks-primary", &json!({})).await.unwrap();
+        assert_eq!(rec.id, "luneo-prod-eks-primary");
+        assert_eq!(rec.out("endpoint"), "https://abc.eks");
+        assert_eq!(rec.out("oidc_issuer"), "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC");
+    }
+
+    #[tokio::test]
+    async fn a_failed_cluster_fails_the_wait_naming_it() {
+        let describe = mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Failed));
+        let e = Cluster.wait_active(&env_over(&[&describe]), "luneo-prod-eks-primary", &json!({})).await.unwrap_err();
+        assert!(e.message.contains("EKS cluster luneo-prod-eks-primary to be active"), "{}", e.message);
+        assert_eq!(describe.num_calls(), 1, "a failure state ends the wait at once");
+    }
+
+    #[tokio::test]
+    async fn deleting_a_cluster_already_gone_waits_for_nothing() {
+        let delete = mock!(Client::delete_cluster).then_error(|| {
+            DeleteClusterError::generic(ErrorMetadata::builder().code("ResourceNotFoundException").message("No cluster found for name: luneo-prod-eks-primary.").build())
+        });
+        let describe = mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Deleting));
+        Cluster.delete(&env_over(&[&delete, &describe]), &Record::new("eks_cluster", "luneo-prod-eks-primary", json!({}))).await.unwrap();
+        assert_eq!(describe.num_calls(), 0);
+    }
+}

@@ -1,0 +1,151 @@
+//! Controller leftovers.
+
+use super::*;
+
+/// What the AWS Load Balancer Controller creates for the Kubernetes
+/// ingresses and services of a cluster: load balancers, target groups and
+/// security groups tagged `elbv2.k8s.aws/cluster = <cluster>`. Terraform
+/// never created them, yet they hold the VPC's subnets and so block its
+/// deletion. This component exists before the cluster and is deleted after
+/// it (the controller is gone) and before the network: its delete removes
+/// exactly those objects, and nothing untagged. Inputs: `cluster`.
+pub struct ControllerLeftovers;
+
+pub const CONTROLLER_CLUSTER_TAG: &str = "elbv2.k8s.aws/cluster";
+
+impl ControllerLeftovers {
+    /// (load balancers, target groups) tagged for `cluster`, by ARN.
+    async fn tagged(env: &E, cluster: &str) -> Result<(Vec<String>, Vec<String>), OpError> {
+        let elb = &env.ctx.elbv2();
+        let mut lbs = vec![];
+        let mut pages = elb.describe_load_balancers().into_paginator().send();
+        while let Some(p) = pages.next().await {
+            lbs.extend(p.map_err(op("DescribeLoadBalancers"))?.load_balancers().iter().filter_map(|l| l.load_balancer_arn().map(str::to_string)));
+        }
+        let mut tgs = vec![];
+        let mut pages = elb.describe_target_groups().into_paginator().send();
+        while let Some(p) = pages.next().await {
+            tgs.extend(p.map_err(op("DescribeTargetGroups"))?.target_groups().iter().filter_map(|t| t.target_group_arn().map(str::to_string)));
+        }
+        let mut out = (vec![], vec![]);
+        for (all, into) in [(lbs, &mut out.0), (tgs, &mut out.1)] {
+            for chunk in all.chunks(20) {
+                let o = elb.describe_tags().set_resource_arns(Some(chunk.to_vec())).send().await.map_err(op("DescribeTags"))?;
+                for d in o.tag_descriptions() {
+                    if d.tags().iter().any(|t| t.key() == Some(CONTROLLER_CLUSTER_TAG) && t.value() == Some(cluster)) {
+                        into.extend(d.resource_arn().map(str::to_string));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn security_groups(env: &E, cluster: &str) -> Result<Vec<String>, OpError> {
+        use aws_sdk_ec2::types::Filter;
+        let o = env
+            .ctx
+            .ec2()
+            .describe_security_groups()
+            .filters(Filter::builder().name(format!("tag:{CONTROLLER_CLUSTER_TAG}")).values(cluster).build())
+            .send()
+            .await
+            .map_err(op("DescribeSecurityGroups"))?;
+        // Checked again here: not every endpoint applies tag filters.
+        Ok(o.security_groups()
+            .iter()
+            .filter(|g| g.tags().iter().any(|t| t.key() == Some(CONTROLLER_CLUSTER_TAG) && t.value() == Some(cluster)))
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect())
+    }
+
+    /// Every leftover of `cluster`, described for the plan.
+    pub async fn list(env: &E, cluster: &str) -> Result<Vec<String>, OpError> {
+        let (lbs, tgs) = Self::tagged(env, cluster).await?;
+        let sgs = Self::security_groups(env, cluster).await?;
+        Ok(lbs
+            .iter()
+            .map(|a| format!("load balancer {a}"))
+            .chain(tgs.iter().map(|a| format!("target group {a}")))
+            .chain(sgs.iter().map(|g| format!("security group {g}")))
+            .collect())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for ControllerLeftovers {
+    fn name(&self) -> &'static str {
+        "eks_lb_controller_leftovers"
+    }
+    fn timeouts(&self) -> Timeouts {
+        Timeouts::minutes(10, 10, 20)
+    }
+    async fn create(&self, _: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        Ok(Record::new(self.name(), spec.str("cluster"), spec.inputs.clone()))
+    }
+    async fn read(&self, _: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        Ok(Some(rec.clone()))
+    }
+    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete_notice(&self, env: &E, rec: &Record) -> Result<Option<String>, OpError> {
+        let l = Self::list(env, &rec.id).await?;
+        Ok((!l.is_empty()).then(|| format!("what the AWS Load Balancer Controller created for cluster {} (tagged {CONTROLLER_CLUSTER_TAG}): {}", rec.id, l.join(", "))))
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let cluster = &rec.id;
+        let (lbs, tgs) = Self::tagged(env, cluster).await?;
+        for arn in &lbs {
+            tracing::info!(load_balancer = %arn, cluster = %cluster, "deleting a load balancer the controller created");
+            match env.ctx.elbv2().delete_load_balancer().load_balancer_arn(arn).send().await {
+                Ok(_) => {}
+                Err(e) if crate::aws::is_not_found(&e) => {}
+                Err(e) => return Err(op("DeleteLoadBalancer")(e)),
+            }
+        }
+        for arn in &lbs {
+            env.wait(&crate::components::elb::LB_DELETED, &format!("load balancer {arn}"), || crate::components::elb::lb_state(env, arn)).await?;
+        }
+        for arn in &tgs {
+            match env
+                .retry(
+                    Duration::from_secs(120),
+                    |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["ResourceInUse"]),
+                    || env.ctx.elbv2().delete_target_group().target_group_arn(arn).send(),
+                )
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if crate::aws::is_not_found(&e) => {}
+                Err(e) => return Err(op("DeleteTargetGroup")(e)),
+            }
+        }
+        for g in Self::security_groups(env, cluster).await? {
+            // The load balancers' network interfaces go a little after them.
+            match env
+                .retry(
+                    Duration::from_secs(300),
+                    |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["DependencyViolation"]),
+                    || env.ctx.ec2().delete_security_group().group_id(&g).send(),
+                )
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if crate::aws::is_not_found(&e) => {}
+                Err(e) => return Err(op("DeleteSecurityGroup")(e)),
+            }
+        }
+        Ok(())
+    }
+    /// Nothing in AWS to find: the component is the cleanup of its
+    /// cluster's leftovers, found (import, adoption) with its cluster.
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        Ok(Cluster::describe(env, spec.str("cluster")).await?.map(|_| Record::new(self.name(), spec.str("cluster"), spec.inputs.clone())))
+    }
+    /// The cluster's owner.
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        use crate::engine::Cloud;
+        env.ctx.read_tags(&TagRef::Eks(env.ctx.arn("eks", &format!("cluster/{}", found.id)))).await.map(|t| t.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
+    }
+}

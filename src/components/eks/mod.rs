@@ -1,0 +1,41 @@
+//! EKS: the cluster, its managed node groups, the OIDC provider that IRSA
+//! roles trust, and the load balancers the AWS Load Balancer Controller
+//! leaves behind for a cluster.
+
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, sdk_wait, spec_tags, E};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter};
+use crate::provider::AwsContext;
+use aws_sdk_eks::client::Waiters;
+use serde_json::{json, Value as Json};
+use std::time::Duration;
+
+use super::json_strings as strings;
+
+mod cluster;
+pub use cluster::*;
+mod node_group;
+pub use node_group::*;
+mod oidc_provider;
+pub use oidc_provider::*;
+mod controller_leftovers;
+pub use controller_leftovers::*;
+
+/// An update (version, endpoint access, logging, scaling, labels): one that
+/// failed or was cancelled ends the wait with its errors.
+const UPDATE_DONE: Waiter = Waiter::new("to finish", &["InProgress"], &["Successful"]).poll(Duration::from_secs(15));
+
+fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+    crate::aws::code_in(e, &["ResourceNotFoundException"])
+}
+
+/// A cluster's and a node group's subnets, in the slot `subnets` (the
+/// order the stack gives them).
+const SUBNETS: Need = super::need::SUBNETS.in_slot("subnets");
+/// The role the cluster or the nodes act as, in the slot `role`.
+const ROLE: Need = super::need::ROLE.in_slot("role");
+
+fn subnet_ids(spec: &Spec, deps: &Records) -> Result<Vec<String>, OpError> {
+    SUBNETS.ids_in(spec, deps)
+}
