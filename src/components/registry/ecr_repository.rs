@@ -1,11 +1,6 @@
-//! ECR repository and CloudWatch Logs log group.
+//! ECR repository.
 
-use super::tagging::TagRef;
-use super::Tagging;
-use super::{op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
-use crate::provider::AwsContext;
-use serde_json::json;
+use super::*;
 
 /// Inputs: `name`, `scan_on_push`.
 pub struct Repository;
@@ -86,79 +81,10 @@ impl Kind<AwsContext> for Repository {
     }
 }
 
-/// Inputs: `name`, `retention_days`.
-pub struct LogGroup;
-
-impl LogGroup {
-    async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>, OpError> {
-        let o = env.ctx.logs().describe_log_groups().log_group_name_prefix(name).send().await.map_err(op("DescribeLogGroups"))?;
-        Ok(o.log_groups().iter().find(|g| g.log_group_name() == Some(name)).cloned())
-    }
-    async fn set_retention(env: &E, spec: &Spec) -> Result<(), OpError> {
-        match spec.input("retention_days").as_i64() {
-            Some(d) if d > 0 => {
-                env.ctx.logs().put_retention_policy().log_group_name(spec.str("name")).retention_in_days(d as i32).send().await.map_err(op("PutRetentionPolicy"))?;
-            }
-            _ => {
-                env.ctx.logs().delete_retention_policy().log_group_name(spec.str("name")).send().await.map_err(op("DeleteRetentionPolicy"))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-#[tonic::async_trait]
-impl Kind<AwsContext> for LogGroup {
-    fn name(&self) -> &'static str {
-        "logs_log_group"
-    }
-    fn tagging(&self) -> Tagging {
-        Some(|env, r| TagRef::Logs(env.ctx.arn("logs", &format!("log-group:{}", r.id))))
-    }
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
-    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let name = spec.str("name");
-        env.ctx.logs().create_log_group().log_group_name(name).set_tags(Some(spec_tags(env, spec).into_iter().collect())).send().await.map_err(op("CreateLogGroup"))?;
-        let arn = format!("arn:aws:logs:{}:{}:log-group:{}", env.ctx.region, env.ctx.account_id, name);
-        let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn);
-        Self::set_retention(env, spec).await.map_err(|e| e.partial(rec.clone()))?;
-        Ok(rec)
-    }
-    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &rec.id).await?.map(|g| {
-            let mut r = rec.clone();
-            r.inputs["retention_days"] = json!(g.retention_in_days().unwrap_or(0));
-            r
-        }))
-    }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        Self::set_retention(env, spec).await?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
-    }
-    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.logs().delete_log_group().log_group_name(&rec.id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if crate::aws::code_in(&e, &["ResourceNotFoundException"]) => Ok(()),
-            Err(e) => Err(op("DeleteLogGroup")(e)),
-        }
-    }
-    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, spec.str("name")).await?.map(|g| {
-            let mut inputs = spec.inputs.clone();
-            inputs["retention_days"] = json!(g.retention_in_days().unwrap_or(0));
-            Record::new(self.name(), spec.str("name"), inputs).with("arn", format!("arn:aws:logs:{}:{}:log-group:{}", env.ctx.region, env.ctx.account_id, spec.str("name")))
-        }))
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::mocked::{self, fault};
     use super::*;
-    use aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError;
-    use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
+    use crate::components::mocked::{self, fault};
     use aws_sdk_ecr::operation::delete_repository::{DeleteRepositoryError, DeleteRepositoryOutput};
     use aws_sdk_ecr::operation::describe_repositories::{DescribeRepositoriesError, DescribeRepositoriesOutput};
     use aws_sdk_ecr::types::{ImageScanningConfiguration, Repository as EcrRepository};
@@ -168,9 +94,6 @@ mod tests {
 
     fn ecr_over(rules: &[&Rule]) -> E {
         mocked::env_over!(ecr, aws_sdk_ecr, rules)
-    }
-    fn logs_over(rules: &[&Rule]) -> E {
-        mocked::env_over!(logs, aws_sdk_cloudwatchlogs, rules)
     }
     fn repository() -> Record {
         Record::new("ecr_repository", "kavak-dev-api", json!({"name": "kavak-dev-api", "scan_on_push": true}))
@@ -229,34 +152,5 @@ mod tests {
             .then_output(|| DeleteRepositoryOutput::builder().build());
         Repository.delete(&ecr_over(&[&forced]), &repository()).await.unwrap();
         assert_eq!(forced.num_calls(), 1, "images go with the repository");
-    }
-
-    fn groups(names: &'static [&'static str]) -> impl Fn() -> DescribeLogGroupsOutput + Send + Sync {
-        move || {
-            DescribeLogGroupsOutput::builder()
-                .set_log_groups(Some(names.iter().map(|n| aws_sdk_cloudwatchlogs::types::LogGroup::builder().log_group_name(*n).retention_in_days(14).build()).collect()))
-                .build()
-        }
-    }
-
-    #[tokio::test]
-    async fn a_log_group_is_found_by_its_exact_name_never_by_prefix() {
-        let spec = Spec::new("logs.api", "logs_log_group", json!({"name": "/ecs/kavak", "retention_days": 30}));
-        // DescribeLogGroups filters by prefix: a longer sibling is not ours.
-        let sibling = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(groups(&["/ecs/kavak-dev"]));
-        assert!(LogGroup.find(&logs_over(&[&sibling]), &spec).await.unwrap().is_none());
-        let both = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(groups(&["/ecs/kavak", "/ecs/kavak-dev"]));
-        let r = LogGroup.find(&logs_over(&[&both]), &spec).await.unwrap().expect("the exact name");
-        assert_eq!(r.id, "/ecs/kavak");
-        assert_eq!(r.inputs["retention_days"], json!(14), "the retention it has, for the plan to compare");
-        assert_eq!(r.out("arn"), "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/kavak");
-    }
-
-    #[tokio::test]
-    async fn delete_of_a_log_group_already_gone_succeeds() {
-        let gone = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group).then_error(|| DeleteLogGroupError::generic(fault("ResourceNotFoundException")));
-        let rec = Record::new("logs_log_group", "/ecs/kavak", json!({"name": "/ecs/kavak", "retention_days": 30}));
-        LogGroup.delete(&logs_over(&[&gone]), &rec).await.unwrap();
-        assert_eq!(gone.num_calls(), 1);
     }
 }

@@ -1,18 +1,6 @@
-//! IAM role (with managed and inline policies) and instance profile.
+//! role.
 
-use super::tagging::TagRef;
-use super::Tagging;
-use super::{op, spec_tags, E};
-use crate::aws::error_code;
-use crate::engine::{Kind, OpError, Record, Records, Spec};
-use crate::provider::AwsContext;
-use aws_sdk_iam::types::Tag;
-use serde_json::json;
-use std::time::Duration;
-
-fn no_such<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
-    crate::aws::code_in(e, &["NoSuchEntity"])
-}
+use super::*;
 
 /// Inputs: `name`, `trust_service` (e.g. `ec2.amazonaws.com`) or
 /// `trust_policy`,
@@ -32,7 +20,7 @@ pub fn render(template: &str, deps: &Records) -> String {
     s
 }
 
-use super::json_strings as policy_list;
+use crate::components::json_strings as policy_list;
 
 async fn attached_policies(env: &E, role: &str) -> Result<Vec<String>, OpError> {
     let mut out = vec![];
@@ -169,89 +157,10 @@ impl Kind<AwsContext> for Role {
     }
 }
 
-/// Inputs: `name`; holds the `role` dependency.
-pub struct InstanceProfile;
-
-#[tonic::async_trait]
-impl Kind<AwsContext> for InstanceProfile {
-    fn name(&self) -> &'static str {
-        "iam_instance_profile"
-    }
-    fn needs(&self) -> &'static [crate::engine::Need] {
-        &[super::need::ROLE]
-    }
-    fn tagging(&self) -> Tagging {
-        Some(|_, r| TagRef::IamInstanceProfile(r.id.clone()))
-    }
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
-    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let iam = &env.ctx.iam();
-        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
-        let out = iam.create_instance_profile().instance_profile_name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateInstanceProfile"))?;
-        let arn = out.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
-        let rec = Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", &arn);
-        let role = &super::need::ROLE.the(deps)?.id;
-        iam.add_role_to_instance_profile()
-            .instance_profile_name(spec.str("name"))
-            .role_name(role)
-            .send()
-            .await
-            .map_err(|e| OpError::from(op("AddRoleToInstanceProfile")(e)).partial(rec.clone()))?;
-        Ok(rec.with("role", role))
-    }
-    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam().get_instance_profile().instance_profile_name(&rec.id).send().await {
-            Ok(o) => {
-                let mut r = rec.clone();
-                let roles: Vec<String> = o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect()).unwrap_or_default();
-                r.inputs["has_role"] = json!(!roles.is_empty());
-                Ok(Some(r))
-            }
-            Err(e) if no_such(&e) => Ok(None),
-            Err(e) => Err(op("GetInstanceProfile")(e)),
-        }
-    }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let iam = &env.ctx.iam();
-        let o = iam.get_instance_profile().instance_profile_name(&old.id).send().await.map_err(op("GetInstanceProfile"))?;
-        let role = &super::need::ROLE.the(deps)?.id;
-        let roles: Vec<String> = o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect()).unwrap_or_default();
-        for r in roles.iter().filter(|r| *r != role) {
-            iam.remove_role_from_instance_profile().instance_profile_name(&old.id).role_name(r).send().await.map_err(op("RemoveRoleFromInstanceProfile"))?;
-        }
-        if !roles.contains(role) {
-            iam.add_role_to_instance_profile().instance_profile_name(&old.id).role_name(role).send().await.map_err(op("AddRoleToInstanceProfile"))?;
-        }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("role", role))
-    }
-    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let iam = &env.ctx.iam();
-        if let Ok(o) = iam.get_instance_profile().instance_profile_name(&rec.id).send().await {
-            for r in o.instance_profile().map(|p| p.roles().to_vec()).unwrap_or_default() {
-                let _ = iam.remove_role_from_instance_profile().instance_profile_name(&rec.id).role_name(r.role_name()).send().await;
-            }
-        }
-        match iam.delete_instance_profile().instance_profile_name(&rec.id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if no_such(&e) => Ok(()),
-            Err(e) => Err(op("DeleteInstanceProfile")(e)),
-        }
-    }
-    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam().get_instance_profile().instance_profile_name(spec.str("name")).send().await {
-            Ok(o) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", o.instance_profile().map(|p| p.arn()).unwrap_or_default()))),
-            Err(e) if no_such(&e) => Ok(None),
-            Err(e) => Err(op("GetInstanceProfile")(e)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::mocked;
     use super::*;
+    use crate::components::mocked;
     use aws_sdk_iam::operation::get_role::GetRoleOutput;
     use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
     use aws_sdk_iam::types::{AttachedPolicy, Role as IamRole};

@@ -1,0 +1,18 @@
+//! Route53: HTTPS health checks and failover records in an existing hosted
+//! zone. Route53 is global; its objects live in the stack's region's view.
+
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{bad, op, E};
+use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter};
+use crate::provider::AwsContext;
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType};
+use serde_json::json;
+
+mod health_check;
+pub use health_check::*;
+mod failover_record;
+pub use failover_record::*;
+
+/// A record change is done when every Route53 name server has it.
+const CHANGE_INSYNC: Waiter = Waiter::new("to reach every name server", &["PENDING"], &["INSYNC"]);

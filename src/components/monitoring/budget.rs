@@ -1,0 +1,181 @@
+//! budget.
+
+use super::*;
+
+/// Inputs: `name`, `limit_usd`, `project_tag` (null = whole account),
+/// `threshold_percent`; notifies the `topic` dependency.
+pub struct Budget;
+
+impl Budget {
+    fn budget(spec: &Spec) -> Result<aws_sdk_budgets::types::Budget, OpError> {
+        use aws_sdk_budgets::types::*;
+        let mut b = Budget::builder()
+            .budget_name(spec.str("name"))
+            .budget_limit(Spend::builder().amount(format!("{}", spec.input("limit_usd").as_f64().unwrap_or(0.0))).unit("USD").build().map_err(bad("budget limit"))?)
+            .time_unit(TimeUnit::Monthly)
+            .budget_type(BudgetType::Cost);
+        if let Some(p) = spec.input("project_tag").as_str() {
+            #[allow(deprecated)]
+            let nb = b.cost_filters("TagKeyValue", vec![format!("user:Project${p}")]);
+            b = nb;
+        }
+        b.build().map_err(bad("budget"))
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Budget {
+    fn name(&self) -> &'static str {
+        "budget"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[crate::components::need::TOPIC]
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::Budget(format!("arn:aws:budgets::{}:budget/{}", env.ctx.account_id, r.id)))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        use aws_sdk_budgets::types::*;
+        let topic = &crate::components::need::TOPIC.the(deps)?.id;
+        let n = NotificationWithSubscribers::builder()
+            .notification(
+                Notification::builder()
+                    .notification_type(NotificationType::Actual)
+                    .comparison_operator(ComparisonOperator::GreaterThan)
+                    .threshold(spec.input("threshold_percent").as_f64().unwrap_or(80.0))
+                    .threshold_type(ThresholdType::Percentage)
+                    .build()
+                    .map_err(bad("notification"))?,
+            )
+            .subscribers(Subscriber::builder().subscription_type(SubscriptionType::Sns).address(topic).build().map_err(bad("subscriber"))?)
+            .build()
+            .map_err(bad("notification"))?;
+        // Tagged at create, so that an interrupted apply leaves a budget the
+        // next one can prove is its own (the engine's find runs first).
+        let tags = spec_tags(env, spec).into_iter().map(|(k, v)| ResourceTag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>().map_err(bad("tag"))?;
+        env.ctx
+            .budgets()
+            .create_budget()
+            .account_id(&env.ctx.account_id)
+            .budget(Self::budget(spec)?)
+            .notifications_with_subscribers(n)
+            .set_resource_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("CreateBudget"))?;
+        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.budgets().describe_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
+            Ok(o) => {
+                let mut r = rec.clone();
+                if let Some(amount) = o.budget().and_then(|b| b.budget_limit()).map(|l| l.amount()) {
+                    if let Ok(a) = amount.parse::<f64>() {
+                        r.inputs["limit_usd"] = json!(a);
+                    }
+                }
+                Ok(Some(r))
+            }
+            Err(e) if code_in(&e, &["NotFoundException"]) => Ok(None),
+            Err(e) => Err(op("DescribeBudget")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        if spec.inputs == old.inputs {
+            return Ok(Record { id: spec.str("name").to_string(), ..old.clone() });
+        }
+        env.ctx.budgets().update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(spec)?).send().await.map_err(op("UpdateBudget"))?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        match env.ctx.budgets().delete_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code_in(&e, &["NotFoundException"]) => Ok(()),
+            Err(e) => Err(op("DeleteBudget")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_smithy_mocks::{mock, Rule};
+
+    const TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:123456789012:kauri-prod-alerts";
+
+    fn topic_deps() -> Records {
+        [("topic".to_string(), Record::new("sns_topic", TOPIC_ARN, json!({})))].into()
+    }
+    fn budgets_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(budgets, aws_sdk_budgets, rules)
+    }
+    fn budget_spec(limit: f64) -> Spec {
+        Spec::new("budget.project", "budget", json!({"name": "kauri-prod-project", "limit_usd": limit, "project_tag": "kauri", "threshold_percent": 80.0}))
+            .tag(crate::engine::TAG_STACK_ID, "s")
+    }
+
+    #[tokio::test]
+    async fn a_budget_notifies_its_topic_is_scoped_to_the_project_and_tagged_at_create() {
+        use aws_sdk_budgets::operation::create_budget::CreateBudgetOutput;
+        let create = mock!(aws_sdk_budgets::Client::create_budget)
+            .match_requests(|r| {
+                let b = r.budget().unwrap();
+                let n = &r.notifications_with_subscribers()[0];
+                #[allow(deprecated)]
+                let filter = b.cost_filters().and_then(|f| f.get("TagKeyValue")).cloned();
+                r.account_id() == Some("123456789012")
+                    && b.budget_limit().map(|l| (l.amount(), l.unit())) == Some(("50", "USD"))
+                    && filter == Some(vec!["user:Project$kauri".to_string()])
+                    && n.subscribers()[0].address() == TOPIC_ARN
+                    && n.notification().map(|x| x.threshold()) == Some(80.0)
+                    && r.resource_tags().iter().any(|t| t.key() == crate::engine::TAG_STACK_ID && t.value() == "s")
+            })
+            .then_output(|| CreateBudgetOutput::builder().build());
+        let rec = Budget.create(&budgets_over(&[&create]), &budget_spec(50.0), &topic_deps()).await.unwrap();
+        assert_eq!((create.num_calls(), rec.id.as_str()), (1, "kauri-prod-project"));
+    }
+
+    #[tokio::test]
+    async fn a_budget_limit_changed_out_of_band_is_drift_and_only_a_change_is_sent() {
+        use aws_sdk_budgets::operation::describe_budget::{DescribeBudgetError, DescribeBudgetOutput};
+        use aws_sdk_budgets::operation::update_budget::UpdateBudgetOutput;
+        use aws_sdk_budgets::types::{Budget as AwsBudget, BudgetType, Spend, TimeUnit};
+        let rec = Record::new("budget", "kauri-prod-project", budget_spec(50.0).inputs);
+        let raised = mock!(aws_sdk_budgets::Client::describe_budget).then_output(|| {
+            let limit = Spend::builder().amount("75.0").unit("USD").build().unwrap();
+            DescribeBudgetOutput::builder()
+                .budget(AwsBudget::builder().budget_name("kauri-prod-project").budget_limit(limit).time_unit(TimeUnit::Monthly).budget_type(BudgetType::Cost).build().unwrap())
+                .build()
+        });
+        assert_eq!(Budget.read(&budgets_over(&[&raised]), &rec).await.unwrap().unwrap().inputs["limit_usd"], 75.0, "the plan puts 50 back");
+        let gone = mock!(aws_sdk_budgets::Client::describe_budget).then_error(|| DescribeBudgetError::generic(fault("NotFoundException")));
+        assert!(Budget.read(&budgets_over(&[&gone]), &rec).await.unwrap().is_none());
+        let denied = mock!(aws_sdk_budgets::Client::describe_budget).then_error(|| DescribeBudgetError::generic(fault("AccessDeniedException")));
+        assert!(Budget.read(&budgets_over(&[&denied]), &rec).await.is_err(), "a refusal is an error, never gone");
+        // Unchanged inputs (a tag-only update): no call at all.
+        Budget.update(&budgets_over(&[]), &budget_spec(50.0), &rec, &topic_deps()).await.unwrap();
+        let update = mock!(aws_sdk_budgets::Client::update_budget)
+            .match_requests(|r| r.new_budget().and_then(|b| b.budget_limit()).map(|l| l.amount()) == Some("60"))
+            .then_output(|| UpdateBudgetOutput::builder().build());
+        let updated = Budget.update(&budgets_over(&[&update]), &budget_spec(60.0), &rec, &topic_deps()).await.unwrap();
+        assert_eq!((update.num_calls(), updated.inputs["limit_usd"].as_f64()), (1, Some(60.0)));
+    }
+
+    #[tokio::test]
+    async fn deleting_a_budget_already_gone_succeeds_and_a_refusal_fails() {
+        use aws_sdk_budgets::operation::delete_budget::DeleteBudgetError;
+        let rec = Record::new("budget", "kauri-prod-project", json!({}));
+        let gone = mock!(aws_sdk_budgets::Client::delete_budget).then_error(|| DeleteBudgetError::generic(fault("NotFoundException")));
+        Budget.delete(&budgets_over(&[&gone]), &rec).await.unwrap();
+        let denied = mock!(aws_sdk_budgets::Client::delete_budget).then_error(|| DeleteBudgetError::generic(fault("AccessDeniedException")));
+        assert!(Budget.delete(&budgets_over(&[&denied]), &rec).await.is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! metric alarm.
+
+use super::*;
+
+/// Inputs: `name`, `namespace` (default AWS/EC2), `metric`, `statistic`,
+/// `threshold`, `comparison`, `period`, `evaluation_periods`,
+/// `dimensions` (name → value, `${dep.output}` placeholders allowed; by
+/// default InstanceId of the `instance` dependency); actions to the
+/// `topic` dependency. One struct, two kind names: the Docker host's
+/// instance alarms predate the general one and keep their name in states.
+pub struct MetricAlarm(&'static str);
+
+/// The instance an alarm without dimensions watches.
+const ALARMED_INSTANCE: Need = Need::optional("instance", &["ec2_instance"]);
+
+pub const INSTANCE_ALARM: MetricAlarm = MetricAlarm("cloudwatch_instance_alarm");
+pub const METRIC_ALARM: MetricAlarm = MetricAlarm("cloudwatch_metric_alarm");
+
+impl MetricAlarm {
+    async fn put(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        env.ctx
+            .cloudwatch()
+            .put_metric_alarm()
+            .alarm_name(spec.str("name"))
+            .alarm_description(format!("awsstack {}: {}", env.stack_id, spec.key))
+            .namespace(spec.input("namespace").as_str().unwrap_or("AWS/EC2"))
+            .metric_name(spec.str("metric"))
+            .set_dimensions(Some(match spec.input("dimensions").as_object() {
+                Some(m) => m.iter().map(|(k, v)| Dimension::builder().name(k).value(crate::components::iam::render(v.as_str().unwrap_or_default(), deps)).build()).collect(),
+                None => vec![Dimension::builder()
+                    .name("InstanceId")
+                    .value(&ALARMED_INSTANCE.maybe(deps)?.ok_or_else(|| OpError::new("an alarm without dimensions needs its instance dependency"))?.id)
+                    .build()],
+            }))
+            .statistic(Statistic::from(spec.str("statistic")))
+            .period(spec.input("period").as_i64().unwrap_or(300) as i32)
+            .evaluation_periods(spec.input("evaluation_periods").as_i64().unwrap_or(2) as i32)
+            .threshold(spec.input("threshold").as_f64().unwrap_or(0.0))
+            .comparison_operator(ComparisonOperator::from(spec.str("comparison")))
+            .alarm_actions(&crate::components::need::TOPIC.the(deps)?.id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("PutMetricAlarm"))?;
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for MetricAlarm {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[crate::components::need::TOPIC, ALARMED_INSTANCE]
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|env, r| TagRef::CloudWatch(env.ctx.arn("cloudwatch", &format!("alarm:{}", r.id))))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        Self::put(env, spec, deps).await?;
+        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let o = env.ctx.cloudwatch().describe_alarms().alarm_names(&rec.id).send().await.map_err(op("DescribeAlarms"))?;
+        Ok(o.metric_alarms().first().map(|a| {
+            let mut r = rec.clone();
+            r.inputs["threshold"] = json!(a.threshold());
+            if let Some(arn) = a.alarm_arn() {
+                r.outputs.insert("arn".into(), arn.to_string());
+            }
+            r
+        }))
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        Self::put(env, spec, deps).await?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        env.ctx.cloudwatch().delete_alarms().alarm_names(&rec.id).send().await.map_err(op("DeleteAlarms"))?;
+        Ok(())
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_smithy_mocks::{mock, Rule};
+
+    const TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:123456789012:kauri-prod-alerts";
+
+    fn topic_deps() -> Records {
+        [("topic".to_string(), Record::new("sns_topic", TOPIC_ARN, json!({})))].into()
+    }
+
+    fn cloudwatch_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(cloudwatch, aws_sdk_cloudwatch, rules)
+    }
+
+    #[tokio::test]
+    async fn an_instance_alarm_watches_its_instance_and_notifies_its_topic() {
+        use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
+        let spec = Spec::new(
+            "alarm.cpu",
+            "cloudwatch_instance_alarm",
+            json!({"name": "kauri-prod-cpu-high", "metric": "CPUUtilization", "statistic": "Average", "threshold": 80.0, "comparison": "GreaterThanThreshold", "period": 300, "evaluation_periods": 2}),
+        );
+        let mut deps = topic_deps();
+        deps.insert("instance".into(), Record::new("ec2_instance", "i-0abc", json!({})));
+        let put = mock!(aws_sdk_cloudwatch::Client::put_metric_alarm)
+            .match_requests(|r| {
+                r.namespace() == Some("AWS/EC2")
+                    && r.dimensions().iter().map(|d| (d.name(), d.value())).collect::<Vec<_>>() == vec![(Some("InstanceId"), Some("i-0abc"))]
+                    && r.alarm_actions() == [TOPIC_ARN.to_string()]
+                    && r.alarm_description() == Some("awsstack s: alarm.cpu")
+                    && r.threshold() == Some(80.0)
+            })
+            .then_output(|| PutMetricAlarmOutput::builder().build());
+        INSTANCE_ALARM.create(&cloudwatch_over(&[&put]), &spec, &deps).await.unwrap();
+        assert_eq!(put.num_calls(), 1);
+        // Without dimensions and without an instance: an error, not an
+        // alarm on nothing.
+        let err = INSTANCE_ALARM.create(&cloudwatch_over(&[]), &spec, &topic_deps()).await.unwrap_err();
+        assert!(err.message.contains("needs its instance dependency"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn a_metric_alarm_renders_its_dimensions_from_its_dependencies() {
+        use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
+        let spec = Spec::new(
+            "primary/alarm.replication_lag",
+            "cloudwatch_metric_alarm",
+            json!({"name": "luneo-lag", "namespace": "AWS/RDS", "metric": "AuroraGlobalDBReplicationLag", "dimensions": {"DBClusterIdentifier": "${db.id}"}, "statistic": "Maximum", "threshold": 1000.0, "comparison": "GreaterThanThreshold", "period": 60, "evaluation_periods": 5}),
+        );
+        let mut deps = topic_deps();
+        deps.insert("db".into(), Record::new("rds_global_member_cluster", "luneo-primary", json!({})));
+        let put = mock!(aws_sdk_cloudwatch::Client::put_metric_alarm)
+            .match_requests(|r| {
+                r.namespace() == Some("AWS/RDS")
+                    && r.dimensions().iter().map(|d| (d.name(), d.value())).collect::<Vec<_>>() == vec![(Some("DBClusterIdentifier"), Some("luneo-primary"))]
+            })
+            .then_output(|| PutMetricAlarmOutput::builder().build());
+        METRIC_ALARM.create(&cloudwatch_over(&[&put]), &spec, &deps).await.unwrap();
+        assert_eq!(put.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_alarm_threshold_changed_out_of_band_is_drift_and_a_missing_alarm_is_gone() {
+        use aws_sdk_cloudwatch::operation::describe_alarms::{DescribeAlarmsError, DescribeAlarmsOutput};
+        use aws_sdk_cloudwatch::types::MetricAlarm as AwsAlarm;
+        let rec = Record::new("cloudwatch_instance_alarm", "kauri-prod-cpu-high", json!({"threshold": 80.0}));
+        let raised = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(
+                    AwsAlarm::builder().alarm_name("kauri-prod-cpu-high").alarm_arn("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:kauri-prod-cpu-high").threshold(95.0).build(),
+                )
+                .build()
+        });
+        let read = INSTANCE_ALARM.read(&cloudwatch_over(&[&raised]), &rec).await.unwrap().unwrap();
+        assert_eq!((read.inputs["threshold"].as_f64(), read.out("arn")), (Some(95.0), "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:kauri-prod-cpu-high"));
+        let none = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| DescribeAlarmsOutput::builder().build());
+        assert!(INSTANCE_ALARM.read(&cloudwatch_over(&[&none]), &rec).await.unwrap().is_none());
+        let denied = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_error(|| DescribeAlarmsError::generic(fault("AccessDenied")));
+        assert!(INSTANCE_ALARM.read(&cloudwatch_over(&[&denied]), &rec).await.is_err());
+    }
+}

@@ -1,0 +1,138 @@
+//! SNS topic.
+
+use super::*;
+
+/// Inputs: `name`, `emails` (subscribed with protocol email).
+pub struct Topic;
+
+impl Topic {
+    async fn subscribe_missing(env: &E, arn: &str, emails: &[String]) -> Result<(), OpError> {
+        let l = env.ctx.sns().list_subscriptions_by_topic().topic_arn(arn).send().await.map_err(op("ListSubscriptionsByTopic"))?;
+        let have: Vec<String> = l.subscriptions().iter().filter_map(|s| s.endpoint().map(str::to_string)).collect();
+        for e in emails.iter().filter(|e| !have.contains(e)) {
+            env.ctx.sns().subscribe().topic_arn(arn).protocol("email").endpoint(e).send().await.map_err(op("Subscribe"))?;
+        }
+        for s in l.subscriptions() {
+            if let (Some(ep), Some(sarn)) = (s.endpoint(), s.subscription_arn()) {
+                if !emails.iter().any(|e| e == ep) && sarn.starts_with("arn:") {
+                    env.ctx.sns().unsubscribe().subscription_arn(sarn).send().await.map_err(op("Unsubscribe"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn emails(spec: &Spec) -> Vec<String> {
+    crate::components::json_strings(spec.input("emails"))
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for Topic {
+    fn name(&self) -> &'static str {
+        "sns_topic"
+    }
+    fn tagging(&self) -> Tagging {
+        Some(|_, r| TagRef::Sns(r.id.clone()))
+    }
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let tags: Vec<aws_sdk_sns::types::Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build().ok()).collect();
+        let out = env.ctx.sns().create_topic().name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateTopic"))?;
+        let arn = out.topic_arn().unwrap_or_default().to_string();
+        let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
+        Self::subscribe_missing(env, &arn, &emails(spec)).await.map_err(|e| e.partial(rec.clone()))?;
+        Ok(rec)
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        match env.ctx.sns().get_topic_attributes().topic_arn(&rec.id).send().await {
+            Ok(_) => {
+                let mut r = rec.clone();
+                let l = env.ctx.sns().list_subscriptions_by_topic().topic_arn(&rec.id).send().await.map_err(op("ListSubscriptionsByTopic"))?;
+                let mut have: Vec<String> = l.subscriptions().iter().filter_map(|s| s.endpoint().map(str::to_string)).collect();
+                have.sort();
+                r.inputs["emails"] = json!(have);
+                Ok(Some(r))
+            }
+            Err(e) if code_in(&e, &["NotFound", "NotFoundException"]) => Ok(None),
+            Err(e) => Err(op("GetTopicAttributes")(e)),
+        }
+    }
+    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        Self::subscribe_missing(env, &old.id, &emails(spec)).await?;
+        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    }
+    async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        if let Ok(l) = env.ctx.sns().list_subscriptions_by_topic().topic_arn(&rec.id).send().await {
+            for s in l.subscriptions() {
+                if let Some(sarn) = s.subscription_arn().filter(|a| a.starts_with("arn:")) {
+                    let _ = env.ctx.sns().unsubscribe().subscription_arn(sarn).send().await;
+                }
+            }
+        }
+        match env.ctx.sns().delete_topic().topic_arn(&rec.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code_in(&e, &["NotFound", "NotFoundException"]) => Ok(()),
+            Err(e) => Err(op("DeleteTopic")(e)),
+        }
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let arn = format!("arn:aws:sns:{}:{}:{}", env.ctx.region, env.ctx.account_id, spec.str("name"));
+        let probe = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
+        self.read(env, &probe).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesError;
+    use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
+    use aws_sdk_sns::operation::subscribe::SubscribeOutput;
+    use aws_sdk_sns::operation::unsubscribe::UnsubscribeOutput;
+    use aws_sdk_sns::types::Subscription;
+    use aws_smithy_mocks::{mock, Rule};
+
+    const ARN: &str = "arn:aws:sns:eu-west-1:123456789012:kauri-prod-alerts";
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(sns, aws_sdk_sns, rules)
+    }
+    fn subscription(email: &str, arn: &str) -> Subscription {
+        Subscription::builder().endpoint(email).protocol("email").subscription_arn(arn).topic_arn(ARN).build()
+    }
+
+    #[tokio::test]
+    async fn update_subscribes_the_new_address_and_unsubscribes_the_removed_one_only() {
+        let spec = Spec::new("topic", "sns_topic", json!({"name": "kauri-prod-alerts", "emails": ["ops@kauri.example", "new@kauri.example"]}));
+        let old = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": ["ops@kauri.example", "old@kauri.example"]}));
+        // A subscription still pending confirmation has no ARN yet: it
+        // cannot be unsubscribed, and is not an error.
+        let listed = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(|| {
+            ListSubscriptionsByTopicOutput::builder()
+                .subscriptions(subscription("ops@kauri.example", &format!("{ARN}:1")))
+                .subscriptions(subscription("old@kauri.example", &format!("{ARN}:2")))
+                .subscriptions(subscription("pending@kauri.example", "PendingConfirmation"))
+                .build()
+        });
+        let subscribe = mock!(aws_sdk_sns::Client::subscribe)
+            .match_requests(|r| r.endpoint() == Some("new@kauri.example") && r.protocol() == Some("email"))
+            .then_output(|| SubscribeOutput::builder().subscription_arn("pending confirmation").build());
+        let unsubscribe =
+            mock!(aws_sdk_sns::Client::unsubscribe).match_requests(|r| r.subscription_arn() == Some(&format!("{ARN}:2"))).then_output(|| UnsubscribeOutput::builder().build());
+        Topic.update(&over(&[&listed, &subscribe, &unsubscribe]), &spec, &old, &Records::new()).await.unwrap();
+        assert_eq!((subscribe.num_calls(), unsubscribe.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_missing_topic_is_gone_and_a_refusal_is_an_error() {
+        let rec = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": []}));
+        let gone = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(fault("NotFound")));
+        assert!(Topic.read(&over(&[&gone]), &rec).await.unwrap().is_none());
+        let denied = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(fault("AuthorizationError")));
+        assert!(Topic.read(&over(&[&denied]), &rec).await.is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! ECR repository and CloudWatch Logs log group.
+
+use super::tagging::TagRef;
+use super::Tagging;
+use super::{op, spec_tags, E};
+use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::provider::AwsContext;
+use serde_json::json;
+
+mod ecr_repository;
+pub use ecr_repository::*;
+mod log_group;
+pub use log_group::*;

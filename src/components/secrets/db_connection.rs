@@ -1,0 +1,163 @@
+//! DB connection.
+
+use super::*;
+
+/// Adds the database's address to its credentials secret (`secret*`
+/// dependency, `secret_name` input), with a ready-made `url`
+/// (`postgresql://user:password@host:port/dbname`), once the database
+/// (`db` dependency) exists. The secret value never leaves AWS except in
+/// that write.
+pub struct DbConnection;
+
+const DATABASE: Need = Need::one("database", &["rds_instance"]);
+
+impl DbConnection {
+    fn parts(deps: &Records) -> Result<(&Record, &Record), OpError> {
+        Ok((crate::components::need::SECRET.the(deps)?, DATABASE.the(deps)?))
+    }
+
+    async fn write(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let (secret, db) = Self::parts(deps)?;
+        let current = Secret::current_value(env, &secret.id).await?.ok_or_else(|| OpError::new(format!("the secret {} has no value", secret.out("name"))))?;
+        let mut v: Json = serde_json::from_str(&current).map_err(|_| OpError::new(format!("the secret {} is not a JSON object", secret.out("name"))))?;
+        let (host, port) = (db.out("address").to_string(), db.out("port").to_string());
+        let url = format!(
+            "postgresql://{}:{}@{}:{}/{}",
+            v["username"].as_str().unwrap_or_default(),
+            v["password"].as_str().unwrap_or_default(),
+            host,
+            port,
+            v["dbname"].as_str().unwrap_or_default()
+        );
+        v["host"] = json!(host);
+        v["port"] = json!(port.parse::<i64>().unwrap_or(5432));
+        v["url"] = json!(url);
+        env.ctx.secrets().put_secret_value().secret_id(&secret.id).secret_string(v.to_string()).send().await.map_err(op("PutSecretValue"))?;
+        Ok(Record::new(self.name(), format!("{}#connection", secret.id), spec.inputs.clone()).with("secret_arn", &secret.id).with("host", host))
+    }
+}
+
+#[tonic::async_trait]
+impl Kind<AwsContext> for DbConnection {
+    fn name(&self) -> &'static str {
+        "secretsmanager_db_connection"
+    }
+    fn needs(&self) -> &'static [crate::engine::Need] {
+        &[crate::components::need::SECRET, DATABASE]
+    }
+    async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        self.write(env, spec, deps).await
+    }
+    async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let Some(current) = Secret::current_value(env, rec.out("secret_arn")).await? else {
+            return Ok(None);
+        };
+        let v: Json = serde_json::from_str(&current).unwrap_or(Json::Null);
+        let mut r = rec.clone();
+        r.inputs["connection"] = json!(if v["host"].as_str() == Some(rec.out("host")) && v["url"].is_string() { "complete" } else { "missing" });
+        Ok(Some(r))
+    }
+    async fn update(&self, env: &E, spec: &Spec, _: &Record, deps: &Records) -> Result<Record, OpError> {
+        self.write(env, spec, deps).await
+    }
+    async fn delete(&self, _: &E, _: &Record) -> Result<(), OpError> {
+        // The fields go with the secret.
+        Ok(())
+    }
+    /// Not an object of its own: its owner is the secret's.
+    async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
+        use crate::engine::Cloud;
+        Ok(env.ctx.read_tags(&TagRef::SecretsManager(found.out("secret_arn").to_string())).await?.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
+    }
+    async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        // Through the secret (`secret_name` input): complete once it has a url.
+        let Some(current) = Secret::current_value(env, spec.str("secret_name")).await? else {
+            return Ok(None);
+        };
+        let v: Json = serde_json::from_str(&current).unwrap_or(Json::Null);
+        let (Some(host), true) = (v["host"].as_str(), v["url"].is_string()) else {
+            return Ok(None);
+        };
+        let arn = match env.ctx.secrets().describe_secret().secret_id(spec.str("secret_name")).send().await {
+            Ok(d) => d.arn().unwrap_or_default().to_string(),
+            Err(e) => return Err(op("DescribeSecret")(e)),
+        };
+        Ok(Some(Record::new(self.name(), format!("{arn}#connection"), spec.inputs.clone()).with("secret_arn", arn).with("host", host)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+    use aws_smithy_mocks::{mock, Rule};
+
+    const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kavak-dev-db-AbCdEf";
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(secrets, aws_sdk_secretsmanager, rules)
+    }
+
+    fn connection_deps() -> Records {
+        [
+            ("secret.db".to_string(), Record::new("secretsmanager_secret", ARN, json!({})).with("name", "kavak-dev-db")),
+            ("db".to_string(), Record::new("rds_instance", "kavak-dev-db", json!({})).with("address", "db.internal").with("port", "5432")),
+        ]
+        .into()
+    }
+    fn connection_spec() -> Spec {
+        Spec::new("db.connection", "secretsmanager_db_connection", json!({"secret_name": "kavak-dev-db", "connection": "complete"}))
+    }
+    fn value(v: Json) -> impl Fn() -> aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput + Send + Sync {
+        move || aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder().arn(ARN).secret_string(v.to_string()).build()
+    }
+
+    #[tokio::test]
+    async fn the_connection_is_written_into_the_secret_and_never_into_the_record() {
+        let generated = json!({"username": "app", "password": "s3cr3t-Pa55", "dbname": "kavak"});
+        let get = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(generated));
+        let put = mock!(aws_sdk_secretsmanager::Client::put_secret_value)
+            .match_requests(|r| {
+                let v: Json = serde_json::from_str(r.secret_string().unwrap_or_default()).unwrap_or_default();
+                r.secret_id() == Some(ARN)
+                    && v["url"] == "postgresql://app:s3cr3t-Pa55@db.internal:5432/kavak"
+                    && v["host"] == "db.internal"
+                    && v["port"] == 5432
+                    && v["password"] == "s3cr3t-Pa55"
+            })
+            .then_output(|| aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueOutput::builder().build());
+        let rec = DbConnection.create(&over(&[&get, &put]), &connection_spec(), &connection_deps()).await.unwrap();
+        assert_eq!(put.num_calls(), 1, "the password, host, port and url are kept together in the secret");
+        assert_eq!((rec.id.as_str(), rec.out("host")), (format!("{ARN}#connection").as_str(), "db.internal"));
+        let recorded = serde_json::to_string(&rec).unwrap();
+        assert!(!recorded.contains("s3cr3t"), "the password never reaches the record: {recorded}");
+    }
+
+    #[tokio::test]
+    async fn a_secret_without_a_value_or_that_is_not_json_fails_the_write_naming_it() {
+        let empty = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| GetSecretValueError::generic(fault("ResourceNotFoundException")));
+        let err = DbConnection.create(&over(&[&empty]), &connection_spec(), &connection_deps()).await.unwrap_err();
+        assert!(err.message.contains("kavak-dev-db has no value"), "{}", err.message);
+        let garbled = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+            .then_output(|| aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder().secret_string("not json").build());
+        let err = DbConnection.create(&over(&[&garbled]), &connection_spec(), &connection_deps()).await.unwrap_err();
+        assert!(err.message.contains("not a JSON object") && !err.message.contains("not json"), "the value itself is never echoed: {}", err.message);
+    }
+
+    #[tokio::test]
+    async fn read_shows_a_connection_removed_out_of_band_as_missing() {
+        let rec = Record::new("secretsmanager_db_connection", format!("{ARN}#connection"), json!({"connection": "complete"})).with("secret_arn", ARN).with("host", "db.internal");
+        let complete = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(json!({"host": "db.internal", "url": "postgresql://x"})));
+        assert_eq!(DbConnection.read(&over(&[&complete]), &rec).await.unwrap().unwrap().inputs["connection"], "complete");
+        // Someone rotated the password by hand and wrote only the pair back.
+        let stripped = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(json!({"username": "app", "password": "x"})));
+        assert_eq!(DbConnection.read(&over(&[&stripped]), &rec).await.unwrap().unwrap().inputs["connection"], "missing", "drift the next apply repairs");
+        let moved = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(json!({"host": "other.internal", "url": "postgresql://x"})));
+        assert_eq!(DbConnection.read(&over(&[&moved]), &rec).await.unwrap().unwrap().inputs["connection"], "missing");
+        let gone = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| GetSecretValueError::generic(fault("ResourceNotFoundException")));
+        assert!(DbConnection.read(&over(&[&gone]), &rec).await.unwrap().is_none(), "it goes with its secret");
+        let denied = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| GetSecretValueError::generic(fault("AccessDeniedException")));
+        assert!(DbConnection.read(&over(&[&denied]), &rec).await.is_err(), "a refusal is an error, never gone");
+    }
+}
