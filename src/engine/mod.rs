@@ -544,6 +544,13 @@ pub trait Kind<C: Cloud>: Send + Sync {
     async fn read(&self, env: &Env<C>, rec: &Record) -> Result<Option<Record>, OpError>;
     async fn update(&self, env: &Env<C>, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError>;
     async fn delete(&self, env: &Env<C>, rec: &Record) -> Result<(), OpError>;
+    /// Checks what in the spec's inputs names a dependency, outside slots
+    /// and placeholders (a security group rule's `source`), against the
+    /// names its dependencies have (`dep_name`); run by the graph check at
+    /// plan, before any AWS call.
+    fn check_spec(&self, _spec: &Spec, _dependencies: &[&str]) -> Result<(), String> {
+        Ok(())
+    }
     /// Brings a record written by an older awsstack to this version's
     /// inputs, so that an upgrade of the provider plans nothing by itself.
     /// Run on every record read from a private state: idempotent.

@@ -136,6 +136,8 @@ pub fn check<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec]) -> Result<(), String>
         if let Some(p) = placeholders(&spec.inputs).into_iter().find(|p| !names.iter().any(|n| p.strip_prefix(*n).is_some_and(|o| o.starts_with('.') && o.len() > 1))) {
             return Err(format!("component {} ({}) refers to ${{{p}}}, which is the output of none of its dependencies", spec.key, spec.kind));
         }
+        let names: Vec<&str> = names.into_iter().collect();
+        kind.check_spec(spec, &names).map_err(|e| format!("component {} ({}): {e}", spec.key, spec.kind))?;
         for need in needs {
             let filling: Vec<&str> =
                 spec.deps.iter().filter(|d| d.slot.map(|s| s.name) == need.slot).map(|d| d.key.as_str()).filter(|d| kind_of.get(d).is_some_and(|k| need.fills(k))).collect();

@@ -174,6 +174,17 @@ impl Kind<AwsContext> for SecurityGroup {
     fn name(&self) -> &'static str {
         "ec2_security_group"
     }
+    /// A rule from another group names that group's component
+    /// (`Desired::name`): it must be one of this group's dependencies, or
+    /// the rule would be read as a group id and refused by AWS mid-apply.
+    fn check_spec(&self, spec: &Spec, dependencies: &[&str]) -> Result<(), String> {
+        for source in spec.input("rules").as_array().into_iter().flatten().filter_map(|r| r["source"].as_str()) {
+            if !dependencies.contains(&source) {
+                return Err(format!("a rule's source {source} is none of its dependencies"));
+            }
+        }
+        Ok(())
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::VPC]
     }
@@ -283,5 +294,27 @@ impl Kind<AwsContext> for SecurityGroup {
         let mut inputs = spec.inputs.clone();
         inputs["rules"] = declared_view(spec.input("rules"), &observed_atoms(g.ip_permissions(), &sources));
         Ok(Some(with_sources(Record::new(self.name(), g.group_id().unwrap_or_default(), inputs), &sources)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Desired;
+
+    #[test]
+    fn a_rule_s_source_is_checked_against_the_group_s_dependencies_at_plan() {
+        let group = |g: &Desired, source: &crate::engine::Handle| json!({"name": "s-db", "description": "db", "rules": [{"protocol": "tcp", "from_port": 5432, "to_port": 5432, "source": g.name(source), "description": "from the tasks"}]});
+        let mut g = Desired::within("primary", None);
+        let vpc = g.add(Spec::new("vpc", "ec2_vpc", json!({})));
+        let tasks = g.add(Spec::new("sg.ecs", "ec2_security_group", json!({"name": "s-ecs", "description": "tasks", "rules": []})).after(&vpc));
+        let rules = group(&g, &tasks);
+        g.add(Spec::new("sg.db", "ec2_security_group", rules.clone()).after(&vpc).after_update(&tasks));
+        assert_eq!(rules["rules"][0]["source"], "sg.ecs", "named as the group sees it, in its scope");
+        assert!(crate::engine::needs::check(&crate::components::all_kinds(), g.specs()).is_ok());
+        // The same rule on a group that does not depend on the source.
+        g.add(Spec::new("sg.cache", "ec2_security_group", rules).after(&vpc));
+        let err = crate::engine::needs::check(&crate::components::all_kinds(), g.specs()).unwrap_err();
+        assert_eq!(err, "component primary/sg.cache (ec2_security_group): a rule's source sg.ecs is none of its dependencies");
     }
 }
