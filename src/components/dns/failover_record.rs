@@ -134,16 +134,11 @@ impl Kind<AwsContext> for FailoverRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::components::mocked;
     use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
     use aws_sdk_route53::operation::get_change::GetChangeOutput;
     use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
     use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
-    use aws_smithy_mocks::{mock, Rule};
-
-    fn over(rules: &[&Rule]) -> E {
-        mocked::env_over!(route53, aws_sdk_route53, rules)
-    }
+    use aws_smithy_mocks::mock;
 
     fn record_spec() -> Spec {
         Spec::new(

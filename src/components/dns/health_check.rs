@@ -128,14 +128,10 @@ impl Kind<AwsContext> for HealthCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::components::mocked;
     use aws_sdk_route53::operation::list_health_checks::ListHealthChecksOutput;
     use aws_sdk_route53::types::HealthCheck as Check;
-    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_mocks::mock;
 
-    fn over(rules: &[&Rule]) -> E {
-        mocked::env_over!(route53, aws_sdk_route53, rules)
-    }
     fn check(id: &str, reference: &str) -> Check {
         let config =
             HealthCheckConfig::builder().r#type(HealthCheckType::Https).fully_qualified_domain_name("eu.luneo.example").resource_path("/health").port(443).build().unwrap();

@@ -16,3 +16,10 @@ pub use failover_record::*;
 
 /// A record change is done when every Route53 name server has it.
 const CHANGE_INSYNC: Waiter = Waiter::new("to reach every name server", &["PENDING"], &["INSYNC"]);
+
+/// A context whose Route 53 answers from mock rules, for the DNS kinds'
+/// unit tests.
+#[cfg(test)]
+fn over(rules: &[&aws_smithy_mocks::Rule]) -> E {
+    crate::components::mocked::env_over!(route53, aws_sdk_route53, rules)
+}

@@ -11,12 +11,18 @@ use super::*;
 pub struct RouteTable {
     name: &'static str,
     needs: &'static [Need],
+    /// Which of its `needs` gives the subnets it is associated with.
+    subnets: Need,
 }
 
 const ROUTED_SUBNETS: Need = crate::components::need::SUBNETS.in_slot("subnets");
-pub const PUBLIC_ROUTE_TABLE: RouteTable =
-    RouteTable { name: "ec2_public_route_table", needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, crate::components::need::SUBNETS] };
-pub const ROUTE_TABLE: RouteTable = RouteTable { name: "ec2_route_table", needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, ROUTED_SUBNETS] };
+pub const PUBLIC_ROUTE_TABLE: RouteTable = RouteTable {
+    name: "ec2_public_route_table",
+    needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, crate::components::need::SUBNETS],
+    subnets: crate::components::need::SUBNETS,
+};
+pub const ROUTE_TABLE: RouteTable =
+    RouteTable { name: "ec2_route_table", needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, ROUTED_SUBNETS], subnets: ROUTED_SUBNETS };
 
 enum Target<'a> {
     Gateway(&'a str),
@@ -35,12 +41,8 @@ fn route_target(deps: &Records) -> Result<Option<Target<'_>>, OpError> {
 }
 
 impl RouteTable {
-    /// The subnets need of this registration (the last of its needs).
-    fn subnets(&self) -> Need {
-        self.needs[self.needs.len() - 1]
-    }
     async fn associate(&self, env: &E, id: &str, spec: &Spec, deps: &Records, already: &[String]) -> Result<(), OpError> {
-        for subnet in self.subnets().ids_in(spec, deps)? {
+        for subnet in self.subnets.ids_in(spec, deps)? {
             if !already.contains(&subnet) {
                 env.ctx.ec2().associate_route_table().route_table_id(id).subnet_id(&subnet).send().await.map_err(op("AssociateRouteTable"))?;
             }

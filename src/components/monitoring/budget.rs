@@ -109,11 +109,6 @@ mod tests {
     use crate::components::mocked::{self, fault};
     use aws_smithy_mocks::{mock, Rule};
 
-    const TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:123456789012:kauri-prod-alerts";
-
-    fn topic_deps() -> Records {
-        [("topic".to_string(), Record::new("sns_topic", TOPIC_ARN, json!({})))].into()
-    }
     fn budgets_over(rules: &[&Rule]) -> E {
         mocked::env_over!(budgets, aws_sdk_budgets, rules)
     }

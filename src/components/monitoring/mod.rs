@@ -18,3 +18,12 @@ mod metric_alarm;
 pub use metric_alarm::*;
 mod instance_schedule;
 pub use instance_schedule::*;
+
+/// The alarm topic that budget and alarm unit tests notify.
+#[cfg(test)]
+const TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:123456789012:kauri-prod-alerts";
+
+#[cfg(test)]
+fn topic_deps() -> Records {
+    [("topic".to_string(), Record::new("sns_topic", TOPIC_ARN, json!({})))].into()
+}

@@ -89,15 +89,9 @@ impl Kind<AwsContext> for DbConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::components::mocked::{self, fault};
+    use crate::components::mocked::fault;
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-    use aws_smithy_mocks::{mock, Rule};
-
-    const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kavak-dev-db-AbCdEf";
-
-    fn over(rules: &[&Rule]) -> E {
-        mocked::env_over!(secrets, aws_sdk_secretsmanager, rules)
-    }
+    use aws_smithy_mocks::mock;
 
     fn connection_deps() -> Records {
         [

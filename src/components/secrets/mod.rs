@@ -22,3 +22,19 @@ crate::aws::not_found_codes!("ResourceNotFoundException");
 pub fn generate_password() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 32)
 }
+
+/// What the secrets kinds' unit tests share: the secret they play with and
+/// a context whose Secrets Manager answers from mock rules.
+#[cfg(test)]
+mod mocks {
+    use super::E;
+    use aws_smithy_mocks::Rule;
+
+    pub const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kavak-dev-db-AbCdEf";
+
+    pub fn over(rules: &[&Rule]) -> E {
+        crate::components::mocked::env_over!(secrets, aws_sdk_secretsmanager, rules)
+    }
+}
+#[cfg(test)]
+use mocks::{over, ARN};

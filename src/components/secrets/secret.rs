@@ -165,18 +165,13 @@ impl Kind<AwsContext> for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::components::mocked::{self, fault};
+    use crate::components::mocked::fault;
     use aws_sdk_secretsmanager::operation::delete_secret::{DeleteSecretError, DeleteSecretOutput};
     use aws_sdk_secretsmanager::operation::describe_secret::{DescribeSecretError, DescribeSecretOutput};
     use aws_sdk_secretsmanager::operation::restore_secret::RestoreSecretOutput;
-    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_mocks::mock;
     use aws_smithy_types::DateTime;
 
-    const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kavak-dev-db-AbCdEf";
-
-    fn over(rules: &[&Rule]) -> E {
-        mocked::env_over!(secrets, aws_sdk_secretsmanager, rules)
-    }
     fn spec(recovery_days: i64) -> Spec {
         Spec::new("secret.db", "secretsmanager_secret", json!({"name": "kavak-dev-db", "description": "db", "recovery_days": recovery_days, "generate": {"username": "app"}}))
     }
