@@ -52,6 +52,9 @@ impl Kind<AwsContext> for SnapshotPolicy {
     fn name(&self) -> &'static str {
         "dlm_snapshot_policy"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["role"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[super::need::ROLE]
     }

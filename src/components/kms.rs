@@ -69,6 +69,9 @@ impl Kind<AwsContext> for Key {
     fn name(&self) -> &'static str {
         "kms_key"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Kms(r.id.clone()))
     }

@@ -45,6 +45,9 @@ impl Kind<AwsContext> for ExistingVpc {
     fn name(&self) -> &'static str {
         EXISTING_VPC
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["cidr"]
+    }
     fn referenced(&self) -> bool {
         true
     }
@@ -76,6 +79,9 @@ pub struct ExistingSubnet;
 impl Kind<AwsContext> for ExistingSubnet {
     fn name(&self) -> &'static str {
         EXISTING_SUBNET
+    }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["availability_zone"]
     }
     fn referenced(&self) -> bool {
         true

@@ -34,6 +34,9 @@ impl Kind<AwsContext> for Parameter {
     fn name(&self) -> &'static str {
         "ssm_parameter"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::SsmParameter(r.id.clone()))
     }

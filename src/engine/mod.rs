@@ -5,6 +5,7 @@
 //! failure. It knows nothing of Terraform's wire format.
 
 mod graph;
+pub mod inputs;
 pub mod needs;
 pub mod ownership;
 #[cfg(test)]
@@ -13,6 +14,7 @@ pub mod timings;
 pub mod waiter;
 
 pub use graph::topo_order;
+pub use inputs::{Inputs, Reference, Template};
 pub use needs::Need;
 // `Desired`, `Handle`, `Dep` and `Slot` are defined below, beside `Spec`.
 pub use ownership::{Tags, TAG_COMPONENT, TAG_STACK_ID};
@@ -160,8 +162,8 @@ impl Desired {
     /// input of a component of this builder that depends on `h`: filled
     /// at apply from the dependency's record; `needs::check` refuses one
     /// that names no dependency.
-    pub fn output(&self, h: &Handle, output: &str) -> String {
-        format!("${{{}.{output}}}", self.name(h))
+    pub fn output(&self, h: &Handle, output: &str) -> Reference {
+        Reference { name: self.name(h), output: output.to_string() }
     }
     /// The specs of another builder (a scope's), whose handles stay valid.
     pub fn append(&mut self, other: Desired) {
@@ -549,6 +551,16 @@ pub trait Kind<C: Cloud>: Send + Sync {
     /// names its dependencies have (`dep_name`); run by the graph check at
     /// plan, before any AWS call.
     fn check_spec(&self, _spec: &Spec, _dependencies: &[&str]) -> Result<(), String> {
+        Ok(())
+    }
+    /// The outputs its records hold (besides `id`), that a dependent's
+    /// `Reference` may name: checked at plan.
+    fn outputs(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Whether a spec's inputs read as the kind's `Inputs` (`inputs::check`):
+    /// run by the graph check at plan, before any AWS call.
+    fn check_inputs(&self, _inputs: &Json) -> Result<(), String> {
         Ok(())
     }
     /// Brings a record written by an older awsstack to this version's

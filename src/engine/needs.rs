@@ -133,8 +133,21 @@ pub fn check<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec]) -> Result<(), String>
         if let Some(d) = spec.deps.iter().find(|d| !names.insert(dep_name(&spec.key, &d.key))) {
             return Err(format!("component {} ({}) sees two dependencies named {}", spec.key, spec.kind, dep_name(&spec.key, &d.key)));
         }
-        if let Some(p) = placeholders(&spec.inputs).into_iter().find(|p| !names.iter().any(|n| p.strip_prefix(*n).is_some_and(|o| o.starts_with('.') && o.len() > 1))) {
-            return Err(format!("component {} ({}) refers to ${{{p}}}, which is the output of none of its dependencies", spec.key, spec.kind));
+        kind.check_inputs(&spec.inputs).map_err(|e| format!("component {} ({}): {e}", spec.key, spec.kind))?;
+        for r in super::inputs::references(&spec.inputs) {
+            let Some(dep) = spec.deps.iter().find(|d| dep_name(&spec.key, &d.key) == r.name) else {
+                return Err(format!("component {} ({}) refers to {r}, which is the output of none of its dependencies", spec.key, spec.kind));
+            };
+            let declared = kind_of.get(dep.key.as_str()).and_then(|k| kinds.get(k).ok()).map(|k| k.outputs()).unwrap_or_default();
+            if r.output != "id" && !declared.contains(&r.output.as_str()) {
+                let of = kind_of.get(dep.key.as_str()).copied().unwrap_or("unknown kind");
+                return Err(format!(
+                    "component {} ({}) refers to {r}, an output a {of} does not have (it has: id{})",
+                    spec.key,
+                    spec.kind,
+                    declared.iter().map(|o| format!(", {o}")).collect::<String>()
+                ));
+            }
         }
         let names: Vec<&str> = names.into_iter().collect();
         kind.check_spec(spec, &names).map_err(|e| format!("component {} ({}): {e}", spec.key, spec.kind))?;
@@ -162,31 +175,4 @@ pub fn check<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec]) -> Result<(), String>
         }
     }
     Ok(())
-}
-
-/// The `${name.output}` placeholders in a spec's inputs: a dotted name of
-/// key characters. An IAM policy variable (`${aws:username}`) or a shell
-/// expansion in user data (`${name##*/}`, `${HOME}`) is not one of them.
-fn placeholders(inputs: &serde_json::Value) -> Vec<String> {
-    let mut out = vec![];
-    let mut strings = vec![inputs];
-    while let Some(v) = strings.pop() {
-        match v {
-            serde_json::Value::String(s) => {
-                let mut rest = s.as_str();
-                while let Some(start) = rest.find("${") {
-                    let Some(len) = rest[start + 2..].find('}') else { break };
-                    let p = &rest[start + 2..start + 2 + len];
-                    if p.contains('.') && p.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c)) {
-                        out.push(p.to_string());
-                    }
-                    rest = &rest[start + 2 + len..];
-                }
-            }
-            serde_json::Value::Array(a) => strings.extend(a),
-            serde_json::Value::Object(m) => strings.extend(m.values()),
-            _ => {}
-        }
-    }
-    out
 }

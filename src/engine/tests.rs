@@ -75,6 +75,13 @@ impl Kind<FakeCloud> for FakeKind {
     fn create_before_destroy(&self) -> bool {
         self.create_before_destroy
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        if self.name == "net" {
+            &["arn"]
+        } else {
+            &[]
+        }
+    }
     fn needs(&self) -> &'static [Need] {
         const GATEWAY: &[Need] = &[Need::one("network", &["net"]), Need::some("thing", &["thing"]), Need::optional("pool", &["pool"])];
         // Two networks told apart by their slots.
@@ -388,6 +395,11 @@ fn slots_and_placeholders_are_checked_when_the_graph_is_built() {
     let err = build(&|g, a, _| Spec::new("x", "thing", json!({"policy": format!("{{\"r\": \"{}\"}}", g.output(a, "arn"))}))).unwrap_err();
     assert_eq!(err, "component x (thing) refers to ${net.a.arn}, which is the output of none of its dependencies");
     assert!(build(&|g, a, _| Spec::new("x", "thing", json!({"policy": g.output(a, "arn")})).after(a)).is_ok());
+    // It names an output the dependency's kind declares (or its id): a
+    // misspelt one is refused at plan, not sent to AWS.
+    let err = build(&|g, a, _| Spec::new("x", "thing", json!({"policy": g.output(a, "ARN")})).after(a)).unwrap_err();
+    assert_eq!(err, "component x (thing) refers to ${net.a.ARN}, an output a net does not have (it has: id, arn)");
+    assert!(build(&|g, a, _| Spec::new("x", "thing", json!({"url": format!("{}/x", g.output(a, "id"))})).after(a)).is_ok());
     // AWS's policy variables and shell expansions are not placeholders.
     assert!(build(&|_, _, _| Spec::new("x", "thing", json!({"p": "${aws:username}", "sh": "${name##*/} ${HOME}"}))).is_ok());
 }

@@ -7,6 +7,18 @@ pub mod container_service;
 pub mod docker_host;
 #[cfg(test)]
 mod docs_tests;
+
+/// The records of `specs` as if each had just been created (ids
+/// `id-<key>`): what a stack's tests plan against.
+#[cfg(test)]
+pub(crate) fn as_recorded(specs: &[Spec]) -> Records {
+    specs
+        .iter()
+        .map(|s| {
+            (s.key.clone(), Record { deps: s.deps.iter().map(|d| d.key.clone()).collect(), tags: s.tags.clone(), ..Record::new(s.kind, format!("id-{}", s.key), s.inputs.clone()) })
+        })
+        .collect()
+}
 pub mod multi_region_platform;
 
 use crate::engine::{self, Action, Env, Kinds, Record, Records, Spec};

@@ -30,6 +30,9 @@ impl Kind<AwsContext> for Instance {
     fn name(&self) -> &'static str {
         "rds_cluster_instance"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(90, 90, 90)
     }

@@ -75,6 +75,9 @@ impl Kind<AwsContext> for MemberCluster {
     fn name(&self) -> &'static str {
         "rds_global_member_cluster"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn", "endpoint", "port", "reader_endpoint"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[KEY, crate::components::need::SECURITY_GROUPS, MASTER_SECRET]
     }

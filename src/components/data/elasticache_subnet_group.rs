@@ -14,6 +14,9 @@ impl Kind<AwsContext> for CacheSubnetGroup {
     fn name(&self) -> &'static str {
         "elasticache_subnet_group"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["subnet_ids"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[GROUP_SUBNETS]
     }

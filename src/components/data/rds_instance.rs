@@ -93,6 +93,9 @@ impl Kind<AwsContext> for DbInstance {
     fn name(&self) -> &'static str {
         "rds_instance"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["address", "arn", "port"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::SECRET, DB_SUBNET_GROUP, crate::components::need::SECURITY_GROUPS]
     }

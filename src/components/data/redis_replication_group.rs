@@ -55,6 +55,9 @@ impl Kind<AwsContext> for Redis {
     fn name(&self) -> &'static str {
         "elasticache_redis"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["address", "arn", "port"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[CACHE_SUBNET_GROUP, crate::components::need::SECURITY_GROUPS]
     }

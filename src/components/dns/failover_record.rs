@@ -87,6 +87,9 @@ impl Kind<AwsContext> for FailoverRecord {
     fn name(&self) -> &'static str {
         "route53_failover_record"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["health_check"]
+    }
     fn needs(&self) -> &'static [Need] {
         &[CHECK]
     }

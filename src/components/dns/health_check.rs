@@ -49,6 +49,9 @@ impl Kind<AwsContext> for HealthCheck {
     fn name(&self) -> &'static str {
         "route53_health_check"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["caller_reference", "version"]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Route53HealthCheck(r.id.clone()))
     }

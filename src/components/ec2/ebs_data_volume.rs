@@ -87,6 +87,9 @@ impl Kind<AwsContext> for DataVolume {
     fn name(&self) -> &'static str {
         "ebs_data_volume"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["instance_id"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::INSTANCE]
     }

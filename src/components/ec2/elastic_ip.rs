@@ -13,6 +13,9 @@ impl Kind<AwsContext> for ElasticIp {
     fn name(&self) -> &'static str {
         "ec2_elastic_ip"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["instance_id", "public_ip"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[ATTACHED_INSTANCE]
     }

@@ -70,6 +70,9 @@ impl Kind<AwsContext> for Instance {
     fn name(&self) -> &'static str {
         "ec2_instance"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["availability_zone", "private_ip"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::SUBNET, crate::components::need::SECURITY_GROUPS, INSTANCE_PROFILE]
     }

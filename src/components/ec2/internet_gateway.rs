@@ -9,6 +9,9 @@ impl Kind<AwsContext> for InternetGateway {
     fn name(&self) -> &'static str {
         "ec2_internet_gateway"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["vpc_id"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::VPC]
     }

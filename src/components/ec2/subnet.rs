@@ -9,6 +9,9 @@ impl Kind<AwsContext> for Subnet {
     fn name(&self) -> &'static str {
         "ec2_subnet"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["availability_zone"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::VPC]
     }

@@ -27,6 +27,9 @@ impl Kind<AwsContext> for VpcEndpoint {
     fn name(&self) -> &'static str {
         "ec2_vpc_endpoint"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["route_table_ids"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::VPC, ENDPOINT_ROUTE_TABLES]
     }

@@ -18,6 +18,9 @@ impl Kind<AwsContext> for Cluster {
     fn name(&self) -> &'static str {
         "ecs_cluster"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Ecs(env.ctx.arn("ecs", &format!("cluster/{}", r.id))))
     }

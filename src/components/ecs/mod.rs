@@ -42,8 +42,3 @@ fn task_definition_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMe
     };
     crate::aws::code_in(e, &["ClientException"]) && (message.contains("unable to describe task definition") || message.contains("does not exist") || message.contains("not found"))
 }
-
-/// Replaces `${key.output}` placeholders with dependency values.
-fn render(s: &str, deps: &Records) -> String {
-    crate::components::iam::render(s, deps)
-}

@@ -88,6 +88,9 @@ impl Kind<AwsContext> for Service {
     fn name(&self) -> &'static str {
         "ecs_service"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn", "cluster", "observed_desired_count", "running_count", "task_definition"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[CLUSTER, TASK, TARGET_GROUP, crate::components::need::SUBNETS, crate::components::need::SECURITY_GROUPS]
     }

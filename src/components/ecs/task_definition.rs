@@ -1,15 +1,41 @@
 //! Task definition.
 
 use super::*;
+use crate::engine::{Inputs, Template};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// A Fargate task definition with one essential container `app`. Inputs:
-/// `family`, `cpu`, `memory`, `image`, `port`, `environment` ({name:
-/// value}, values may hold `${dep.output}` placeholders), `secrets`
-/// ({name: valueFrom with placeholders}), `log_group`, `architecture`.
-/// The execution and task roles fill the slots `execution_role` and
+/// A Fargate task definition with one essential container `app`. The
+/// execution and task roles fill the slots `execution_role` and
 /// `task_role`. Every change registers a new revision (a replacement:
 /// task definitions are immutable).
 pub struct TaskDefinition;
+
+/// What a task definition is made of.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskDefinitionInputs {
+    pub family: String,
+    /// Fargate CPU units and memory (MiB).
+    pub cpu: i64,
+    pub memory: i64,
+    /// The container image (a repository's `url` reference allowed).
+    pub image: Template,
+    /// The port the container listens on.
+    pub port: i64,
+    /// Environment variables (references allowed: a cache's address).
+    #[serde(default)]
+    pub environment: BTreeMap<String, Template>,
+    /// Variables read from Secrets Manager: name → `valueFrom`.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, Template>,
+    pub log_group: String,
+    /// `X86_64` or `ARM64`.
+    pub architecture: String,
+}
+
+impl Inputs for TaskDefinitionInputs {
+    const KIND: &'static str = "ecs_task_definition";
+}
 
 /// The role ECS uses to pull the image, read the secrets and write logs.
 const EXECUTION_ROLE: Need = crate::components::need::ROLE.in_slot("execution_role");
@@ -17,32 +43,27 @@ const EXECUTION_ROLE: Need = crate::components::need::ROLE.in_slot("execution_ro
 const TASK_ROLE: Need = crate::components::need::ROLE.in_slot("task_role");
 
 impl TaskDefinition {
-    fn container(spec: &Spec, deps: &Records, region: &str) -> Result<ContainerDefinition, OpError> {
+    fn container(task: &TaskDefinitionInputs, deps: &Records, region: &str) -> Result<ContainerDefinition, OpError> {
         let mut env_vars: Vec<KeyValuePair> = vec![];
-        if let Some(m) = spec.input("environment").as_object() {
-            for (k, v) in m {
-                env_vars.push(KeyValuePair::builder().name(k).value(render(v.as_str().unwrap_or_default(), deps)).build());
-            }
+        for (k, v) in &task.environment {
+            env_vars.push(KeyValuePair::builder().name(k).value(v.render(deps)?).build());
         }
         let mut secrets: Vec<EcsSecret> = vec![];
-        if let Some(m) = spec.input("secrets").as_object() {
-            for (k, v) in m {
-                secrets.push(EcsSecret::builder().name(k).value_from(render(v.as_str().unwrap_or_default(), deps)).build().map_err(crate::components::bad("container secret"))?);
-            }
+        for (k, v) in &task.secrets {
+            secrets.push(EcsSecret::builder().name(k).value_from(v.render(deps)?).build().map_err(crate::components::bad("container secret"))?);
         }
         let logs = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
-            .options("awslogs-group", spec.str("log_group"))
+            .options("awslogs-group", &task.log_group)
             .options("awslogs-region", region)
             .options("awslogs-stream-prefix", "app")
             .build()
             .map_err(crate::components::bad("log configuration"))?;
-        let port = spec.input("port").as_i64().unwrap_or(8000) as i32;
         Ok(ContainerDefinition::builder()
             .name("app")
-            .image(render(spec.str("image"), deps))
+            .image(task.image.render(deps)?)
             .essential(true)
-            .port_mappings(PortMapping::builder().container_port(port).protocol(TransportProtocol::Tcp).build())
+            .port_mappings(PortMapping::builder().container_port(task.port as i32).protocol(TransportProtocol::Tcp).build())
             .set_environment(Some(env_vars))
             .set_secrets(Some(secrets))
             .log_configuration(logs)
@@ -54,6 +75,9 @@ impl TaskDefinition {
 impl Kind<AwsContext> for TaskDefinition {
     fn name(&self) -> &'static str {
         "ecs_task_definition"
+    }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
     }
     fn needs(&self) -> &'static [Need] {
         &[EXECUTION_ROLE, TASK_ROLE]
@@ -74,22 +98,26 @@ impl Kind<AwsContext> for TaskDefinition {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["family", "cpu", "memory", "image", "port", "environment", "secrets", "log_group", "architecture"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<TaskDefinitionInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{CpuArchitecture, OsFamily, RuntimePlatform};
-        let arch = if spec.str("architecture") == "ARM64" { CpuArchitecture::Arm64 } else { CpuArchitecture::X8664 };
+        let task: TaskDefinitionInputs = spec.typed()?;
+        let arch = if task.architecture == "ARM64" { CpuArchitecture::Arm64 } else { CpuArchitecture::X8664 };
         let o = env
             .ctx
             .ecs()
             .register_task_definition()
-            .family(spec.str("family"))
+            .family(&task.family)
             .requires_compatibilities(Compatibility::Fargate)
             .network_mode(NetworkMode::Awsvpc)
-            .cpu(spec.input("cpu").as_i64().unwrap_or(256).to_string())
-            .memory(spec.input("memory").as_i64().unwrap_or(512).to_string())
+            .cpu(task.cpu.to_string())
+            .memory(task.memory.to_string())
             .runtime_platform(RuntimePlatform::builder().cpu_architecture(arch).operating_system_family(OsFamily::Linux).build())
             .execution_role_arn(EXECUTION_ROLE.the_in(spec, deps)?.out("arn"))
             .task_role_arn(TASK_ROLE.the_in(spec, deps)?.out("arn"))
-            .container_definitions(Self::container(spec, deps, &env.ctx.region)?)
+            .container_definitions(Self::container(&task, deps, &env.ctx.region)?)
             .set_tags(Some(tags(env, spec)))
             .send()
             .await
@@ -118,7 +146,8 @@ impl Kind<AwsContext> for TaskDefinition {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // The latest active revision of the family, if it is tagged as ours.
-        match env.ctx.ecs().describe_task_definition().task_definition(spec.str("family")).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
+        let task: TaskDefinitionInputs = spec.typed()?;
+        match env.ctx.ecs().describe_task_definition().task_definition(&task.family).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
             Ok(o) => {
                 let ours = o.tags().iter().any(|t| t.key() == Some(crate::engine::TAG_STACK_ID) && t.value() == Some(env.stack_id.as_str()));
                 // Only an active revision that matches what can be compared
@@ -126,9 +155,9 @@ impl Kind<AwsContext> for TaskDefinition {
                 let matches = |t: &aws_sdk_ecs::types::TaskDefinition| {
                     let image = t.container_definitions().first().and_then(|c| c.image()).unwrap_or_default();
                     t.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active)
-                        && t.cpu() == Some(spec.input("cpu").to_string().as_str())
-                        && t.memory() == Some(spec.input("memory").to_string().as_str())
-                        && (spec.str("image").contains("${") || image == spec.str("image"))
+                        && t.cpu() == Some(task.cpu.to_string().as_str())
+                        && t.memory() == Some(task.memory.to_string().as_str())
+                        && (!task.image.references().is_empty() || image == task.image.0)
                 };
                 Ok(o.task_definition()
                     .filter(|t| ours && matches(t))

@@ -82,6 +82,9 @@ impl Kind<AwsContext> for Cluster {
     fn name(&self) -> &'static str {
         "eks_cluster"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn", "ca_data", "endpoint", "oidc_issuer", "security_group"]
+    }
     fn needs(&self) -> &'static [Need] {
         &[SUBNETS, ROLE]
     }

@@ -62,6 +62,9 @@ impl Kind<AwsContext> for NodeGroup {
     fn name(&self) -> &'static str {
         "eks_node_group"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn needs(&self) -> &'static [Need] {
         &[SUBNETS, ROLE]
     }

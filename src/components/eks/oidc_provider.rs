@@ -23,6 +23,9 @@ impl Kind<AwsContext> for OidcProvider {
     fn name(&self) -> &'static str {
         "iam_oidc_provider"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn", "issuer_host"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[CLUSTER]
     }

@@ -23,6 +23,9 @@ impl Kind<AwsContext> for LoadBalancer {
     fn name(&self) -> &'static str {
         "elbv2_load_balancer"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn", "dns_name", "zone_id"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[LB_SUBNETS, crate::components::need::SECURITY_GROUPS]
     }

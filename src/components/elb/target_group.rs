@@ -11,6 +11,9 @@ impl Kind<AwsContext> for TargetGroup {
     fn name(&self) -> &'static str {
         "elbv2_target_group"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::VPC]
     }

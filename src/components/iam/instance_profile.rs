@@ -10,6 +10,9 @@ impl Kind<AwsContext> for InstanceProfile {
     fn name(&self) -> &'static str {
         "iam_instance_profile"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn", "role"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::ROLE]
     }

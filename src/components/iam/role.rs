@@ -1,26 +1,57 @@
 //! role.
 
 use super::*;
+use crate::engine::{Inputs, Template};
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `trust_service` (e.g. `ec2.amazonaws.com`) or
-/// `trust_policy`,
-/// `managed_policies` (ARNs), `inline_policy` (JSON text, may reference
-/// dependency outputs through `${dep.output}` placeholders).
+/// An IAM role with the managed policies the stack attaches and one inline
+/// policy (`awsstack`).
 pub struct Role;
 
-/// Replaces `${key.output}` / `${key.id}` placeholders with dependency values.
-pub fn render(template: &str, deps: &Records) -> String {
-    let mut s = template.to_string();
-    for (k, r) in deps {
-        s = s.replace(&format!("${{{k}.id}}"), &r.id);
-        for (o, v) in &r.outputs {
-            s = s.replace(&format!("${{{k}.{o}}}"), v);
-        }
-    }
-    s
+/// What a role is made of.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleInputs {
+    pub name: String,
+    /// The service that may assume it (`ec2.amazonaws.com`), unless
+    /// `trust_policy` says who may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_service: Option<String>,
+    /// A whole trust policy (JSON text), e.g. an OIDC provider's for IRSA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_policy: Option<Template>,
+    /// ARNs of the managed policies the stack attaches.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// The inline policy (JSON text); None: none.
+    #[serde(default)]
+    pub inline_policy: Option<Template>,
 }
 
-use crate::components::json_strings as policy_list;
+impl Inputs for RoleInputs {
+    const KIND: &'static str = "iam_role";
+}
+
+impl RoleInputs {
+    /// A role `service` may assume, with these managed policies.
+    pub fn for_service(name: impl Into<String>, service: &str, managed_policies: &[&str]) -> RoleInputs {
+        RoleInputs {
+            name: name.into(),
+            trust_service: Some(service.to_string()),
+            trust_policy: None,
+            managed_policies: managed_policies.iter().map(|p| p.to_string()).collect(),
+            inline_policy: None,
+        }
+    }
+    /// A role whose trust is the policy `trust` (references allowed).
+    pub fn trusting(name: impl Into<String>, trust: &serde_json::Value) -> RoleInputs {
+        RoleInputs { name: name.into(), trust_service: None, trust_policy: Some(Template(trust.to_string())), managed_policies: vec![], inline_policy: None }
+    }
+    /// With `policy` (references allowed) as its inline policy.
+    pub fn with_inline(mut self, policy: &serde_json::Value) -> RoleInputs {
+        self.inline_policy = Some(Template(policy.to_string()));
+        self
+    }
+}
 
 async fn attached_policies(env: &E, role: &str) -> Result<Vec<String>, OpError> {
     let mut out = vec![];
@@ -31,13 +62,12 @@ async fn attached_policies(env: &E, role: &str) -> Result<Vec<String>, OpError> 
     Ok(out)
 }
 
-/// The trust policy: `trust_policy` (JSON text with `${dep.output}`
-/// placeholders, e.g. an OIDC provider's for IRSA) when given, else one
-/// that trusts `trust_service`.
-fn trust_document(spec: &Spec, deps: &Records) -> String {
-    match spec.input("trust_policy").as_str() {
-        Some(p) => render(p, deps),
-        None => trust(spec.str("trust_service")),
+/// The trust policy: `trust_policy` when given, else one that trusts
+/// `trust_service`.
+fn trust_document(role: &RoleInputs, deps: &Records) -> Result<String, OpError> {
+    match &role.trust_policy {
+        Some(p) => p.render(deps),
+        None => Ok(trust(role.trust_service.as_deref().unwrap_or_default())),
     }
 }
 
@@ -49,20 +79,20 @@ impl Role {
     /// Attaches the declared managed policies; detaches only those the stack
     /// declared before (`previously`) and no longer wants. Policies that
     /// others attach to the role are left attached.
-    async fn sync_policies(env: &E, spec: &Spec, deps: &Records, previously: &[String]) -> Result<(), OpError> {
+    async fn sync_policies(env: &E, role: &RoleInputs, deps: &Records, previously: &[String]) -> Result<(), OpError> {
         let iam = &env.ctx.iam();
-        let name = spec.str("name");
+        let name = role.name.as_str();
         let have = attached_policies(env, name).await?;
-        let want = policy_list(spec.input("managed_policies"));
+        let want = &role.managed_policies;
         for arn in want.iter().filter(|a| !have.contains(a)) {
             iam.attach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(op("AttachRolePolicy"))?;
         }
         for arn in have.iter().filter(|a| !want.contains(a) && previously.contains(a)) {
             iam.detach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(op("DetachRolePolicy"))?;
         }
-        match spec.input("inline_policy").as_str() {
+        match &role.inline_policy {
             Some(p) => {
-                iam.put_role_policy().role_name(name).policy_name("awsstack").policy_document(render(p, deps)).send().await.map_err(op("PutRolePolicy"))?;
+                iam.put_role_policy().role_name(name).policy_name("awsstack").policy_document(p.render(deps)?).send().await.map_err(op("PutRolePolicy"))?;
             }
             None => {
                 let _ = iam.delete_role_policy().role_name(name).policy_name("awsstack").send().await;
@@ -77,27 +107,34 @@ impl Kind<AwsContext> for Role {
     fn name(&self) -> &'static str {
         "iam_role"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::IamRole(r.id.clone()))
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<RoleInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let role: RoleInputs = spec.typed()?;
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let out = env
             .ctx
             .iam()
             .create_role()
-            .role_name(spec.str("name"))
-            .assume_role_policy_document(trust_document(spec, deps))
+            .role_name(&role.name)
+            .assume_role_policy_document(trust_document(&role, deps)?)
             .set_tags(Some(tags))
             .send()
             .await
             .map_err(op("CreateRole"))?;
         let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
-        let rec = Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", &arn);
-        Self::sync_policies(env, spec, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
+        let rec = Record::new(self.name(), &role.name, spec.inputs.clone()).with("arn", &arn);
+        Self::sync_policies(env, &role, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -110,7 +147,7 @@ impl Kind<AwsContext> for Role {
                 // The declared policies that are attached: others' are not
                 // the stack's business (and not drift).
                 let have = attached_policies(env, &rec.id).await?;
-                let declared: Vec<String> = policy_list(&rec.inputs["managed_policies"]).into_iter().filter(|p| have.contains(p)).collect();
+                let declared: Vec<String> = rec.typed::<RoleInputs>()?.managed_policies.into_iter().filter(|p| have.contains(p)).collect();
                 r.inputs["managed_policies"] = json!(declared);
                 Ok(Some(r))
             }
@@ -119,8 +156,9 @@ impl Kind<AwsContext> for Role {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        env.ctx.iam().update_assume_role_policy().role_name(&old.id).policy_document(trust_document(spec, deps)).send().await.map_err(op("UpdateAssumeRolePolicy"))?;
-        Self::sync_policies(env, spec, deps, &policy_list(&old.inputs["managed_policies"])).await?;
+        let role: RoleInputs = spec.typed()?;
+        env.ctx.iam().update_assume_role_policy().role_name(&old.id).policy_document(trust_document(&role, deps)?).send().await.map_err(op("UpdateAssumeRolePolicy"))?;
+        Self::sync_policies(env, &role, deps, &old.typed::<RoleInputs>()?.managed_policies).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -149,8 +187,9 @@ impl Kind<AwsContext> for Role {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam().get_role().role_name(spec.str("name")).send().await {
-            Ok(o) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", o.role().map(|r| r.arn()).unwrap_or_default()))),
+        let name = spec.typed::<RoleInputs>()?.name;
+        match env.ctx.iam().get_role().role_name(&name).send().await {
+            Ok(o) => Ok(Some(Record::new(self.name(), &name, spec.inputs.clone()).with("arn", o.role().map(|r| r.arn()).unwrap_or_default()))),
             Err(e) if no_such(&e) => Ok(None),
             Err(e) => Err(op("GetRole")(e)),
         }

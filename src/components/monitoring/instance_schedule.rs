@@ -39,6 +39,9 @@ impl Kind<AwsContext> for InstanceSchedule {
     fn name(&self) -> &'static str {
         "scheduler_instance_schedule"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::ROLE, crate::components::need::INSTANCE]
     }

@@ -1,14 +1,52 @@
 //! metric alarm.
 
 use super::*;
+use crate::engine::{Inputs, Template};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// Inputs: `name`, `namespace` (default AWS/EC2), `metric`, `statistic`,
-/// `threshold`, `comparison`, `period`, `evaluation_periods`,
-/// `dimensions` (name → value, `${dep.output}` placeholders allowed; by
-/// default InstanceId of the `instance` dependency); actions to the
-/// `topic` dependency. One struct, two kind names: the Docker host's
-/// instance alarms predate the general one and keep their name in states.
+/// An alarm whose actions notify the `topic` dependency. One struct, two
+/// kind names: the Docker host's instance alarms predate the general one
+/// and keep their name in states.
 pub struct MetricAlarm(&'static str);
+
+/// What an alarm watches and when it fires.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlarmInputs {
+    pub name: String,
+    #[serde(default = "ec2_namespace")]
+    pub namespace: String,
+    pub metric: String,
+    /// `Average`, `Maximum`, ...
+    pub statistic: String,
+    pub threshold: f64,
+    /// `GreaterThanThreshold`, ...
+    pub comparison: String,
+    /// Seconds per datapoint, and how many datapoints in a row fire it.
+    pub period: i32,
+    pub evaluation_periods: i32,
+    /// name → value (references allowed: a cluster's `id`). None: the
+    /// `InstanceId` of the `instance` dependency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<BTreeMap<String, Template>>,
+}
+
+fn ec2_namespace() -> String {
+    "AWS/EC2".to_string()
+}
+
+impl Inputs for AlarmInputs {
+    const KIND: &'static str = "cloudwatch_metric_alarm";
+}
+
+/// An alarm on the `instance` dependency (the Docker host's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InstanceAlarmInputs(pub AlarmInputs);
+
+impl Inputs for InstanceAlarmInputs {
+    const KIND: &'static str = "cloudwatch_instance_alarm";
+}
 
 /// The instance an alarm without dimensions watches.
 const ALARMED_INSTANCE: Need = Need::optional("instance", &["ec2_instance"]);
@@ -19,26 +57,28 @@ pub const METRIC_ALARM: MetricAlarm = MetricAlarm("cloudwatch_metric_alarm");
 impl MetricAlarm {
     async fn put(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
         use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+        let alarm: AlarmInputs = spec.typed()?;
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let dimensions = match &alarm.dimensions {
+            Some(m) => m.iter().map(|(k, v)| Ok(Dimension::builder().name(k).value(v.render(deps)?).build())).collect::<Result<Vec<_>, OpError>>()?,
+            None => vec![Dimension::builder()
+                .name("InstanceId")
+                .value(&ALARMED_INSTANCE.maybe(deps)?.ok_or_else(|| OpError::new("an alarm without dimensions needs its instance dependency"))?.id)
+                .build()],
+        };
         env.ctx
             .cloudwatch()
             .put_metric_alarm()
-            .alarm_name(spec.str("name"))
+            .alarm_name(&alarm.name)
             .alarm_description(format!("awsstack {}: {}", env.stack_id, spec.key))
-            .namespace(spec.input("namespace").as_str().unwrap_or("AWS/EC2"))
-            .metric_name(spec.str("metric"))
-            .set_dimensions(Some(match spec.input("dimensions").as_object() {
-                Some(m) => m.iter().map(|(k, v)| Dimension::builder().name(k).value(crate::components::iam::render(v.as_str().unwrap_or_default(), deps)).build()).collect(),
-                None => vec![Dimension::builder()
-                    .name("InstanceId")
-                    .value(&ALARMED_INSTANCE.maybe(deps)?.ok_or_else(|| OpError::new("an alarm without dimensions needs its instance dependency"))?.id)
-                    .build()],
-            }))
-            .statistic(Statistic::from(spec.str("statistic")))
-            .period(spec.input("period").as_i64().unwrap_or(300) as i32)
-            .evaluation_periods(spec.input("evaluation_periods").as_i64().unwrap_or(2) as i32)
-            .threshold(spec.input("threshold").as_f64().unwrap_or(0.0))
-            .comparison_operator(ComparisonOperator::from(spec.str("comparison")))
+            .namespace(&alarm.namespace)
+            .metric_name(&alarm.metric)
+            .set_dimensions(Some(dimensions))
+            .statistic(Statistic::from(alarm.statistic.as_str()))
+            .period(alarm.period)
+            .evaluation_periods(alarm.evaluation_periods)
+            .threshold(alarm.threshold)
+            .comparison_operator(ComparisonOperator::from(alarm.comparison.as_str()))
             .alarm_actions(&crate::components::need::TOPIC.the(deps)?.id)
             .set_tags(Some(tags))
             .send()
@@ -53,6 +93,9 @@ impl Kind<AwsContext> for MetricAlarm {
     fn name(&self) -> &'static str {
         self.0
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::TOPIC, ALARMED_INSTANCE]
     }
@@ -62,9 +105,17 @@ impl Kind<AwsContext> for MetricAlarm {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<AlarmInputs>(inputs)
+    }
+    /// `namespace` was left out of instance alarms before it had its
+    /// default on the inputs.
+    fn upgrade(&self, rec: &mut Record) {
+        crate::engine::inputs::fill_defaults::<AlarmInputs>(&mut rec.inputs);
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         Self::put(env, spec, deps).await?;
-        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
+        Ok(Record::new(self.name(), spec.typed::<AlarmInputs>()?.name, spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let o = env.ctx.cloudwatch().describe_alarms().alarm_names(&rec.id).send().await.map_err(op("DescribeAlarms"))?;
@@ -86,7 +137,7 @@ impl Kind<AwsContext> for MetricAlarm {
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<AlarmInputs>()?.name, spec.inputs.clone());
         self.read(env, &probe).await
     }
 }

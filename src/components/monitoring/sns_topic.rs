@@ -32,6 +32,9 @@ impl Kind<AwsContext> for Topic {
     fn name(&self) -> &'static str {
         "sns_topic"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Sns(r.id.clone()))
     }

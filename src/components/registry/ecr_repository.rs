@@ -22,6 +22,9 @@ impl Kind<AwsContext> for Repository {
     fn name(&self) -> &'static str {
         "ecr_repository"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn", "url"]
+    }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Ecr(env.ctx.arn("ecr", &format!("repository/{}", r.id))))
     }

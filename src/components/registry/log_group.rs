@@ -28,6 +28,9 @@ impl Kind<AwsContext> for LogGroup {
     fn name(&self) -> &'static str {
         "logs_log_group"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Logs(env.ctx.arn("logs", &format!("log-group:{}", r.id))))
     }

@@ -102,6 +102,9 @@ impl Kind<AwsContext> for Bucket {
     fn name(&self) -> &'static str {
         "s3_bucket"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn"]
+    }
     fn needs(&self) -> &'static [Need] {
         &[BUCKET_KEY]
     }

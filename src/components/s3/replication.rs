@@ -67,6 +67,9 @@ impl Kind<AwsContext> for Replication {
     fn name(&self) -> &'static str {
         "s3_bucket_replication"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["destination"]
+    }
     fn needs(&self) -> &'static [Need] {
         &[SOURCE, DESTINATION, REPLICATION_ROLE, REPLICA_KEY]
     }

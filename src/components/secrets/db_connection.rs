@@ -42,6 +42,9 @@ impl Kind<AwsContext> for DbConnection {
     fn name(&self) -> &'static str {
         "secretsmanager_db_connection"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["address", "host", "name", "port", "secret_arn"]
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::SECRET, DATABASE]
     }

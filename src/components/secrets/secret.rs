@@ -56,6 +56,9 @@ impl Kind<AwsContext> for Secret {
     fn name(&self) -> &'static str {
         "secretsmanager_secret"
     }
+    fn outputs(&self) -> &'static [&'static str] {
+        &["arn", "name"]
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::SecretsManager(r.id.clone()))
     }

@@ -6,9 +6,11 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use crate::components::ecs::TaskDefinitionInputs;
+use crate::components::iam::RoleInputs;
 use crate::components::network::NetworkHandles;
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
-use crate::engine::{Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec};
+use crate::engine::{Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec, Template};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
 use crate::stacks::{str_attr as s, string_list as strings, Stack};
@@ -737,64 +739,51 @@ impl Stack for ContainerService {
 
         // IAM: the execution role pulls the image, writes logs and reads the
         // stack's secrets; the task role is the application's.
-        let secret_arns: Vec<String> = secret_handles.iter().map(|h| g.output(h, "arn")).collect();
-        let exec = Spec::new(
-            "role.execution",
-            "iam_role",
-            json!({
-                "name": format!("{id}-ecs-execution"),
-                "trust_service": "ecs-tasks.amazonaws.com",
-                "managed_policies": ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"],
-                "inline_policy": json!({"Version": "2012-10-17", "Statement": [{"Sid": "StackSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arns}]}).to_string(),
-            }),
-        )
-        .after_each(&secret_handles, Update);
-        let exec = g.add(exec);
+        let secret_arns: Vec<String> = secret_handles.iter().map(|h| g.output(h, "arn").to_string()).collect();
+        let exec = RoleInputs::for_service(format!("{id}-ecs-execution"), "ecs-tasks.amazonaws.com", &["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"])
+            .with_inline(
+                &json!({"Version": "2012-10-17", "Statement": [{"Sid": "StackSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arns}]}),
+            );
+        let exec = g.add(Spec::of("role.execution", &exec).after_each(&secret_handles, Update));
         let mut task_policies = strings(c.get("task_role_policy_arns"));
         task_policies.sort();
-        let task_role = g.add(Spec::new(
-            "role.task",
-            "iam_role",
-            json!({"name": format!("{id}-ecs-task"), "trust_service": "ecs-tasks.amazonaws.com", "managed_policies": task_policies, "inline_policy": null}),
-        ));
+        let task_role = RoleInputs { managed_policies: task_policies, ..RoleInputs::for_service(format!("{id}-ecs-task"), "ecs-tasks.amazonaws.com", &[]) };
+        let task_role = g.add(Spec::of("role.task", &task_role));
 
         // ECS.
         let cluster = g.add(Spec::new("cluster", "ecs_cluster", json!({"name": format!("{id}-cluster"), "container_insights": prod})));
-        let mut environment = serde_json::Map::new();
-        environment.insert("STATE_CACHE".into(), json!("redis"));
-        environment.insert("TWILIO_IDEMPOTENCY_ENABLED".into(), json!("true"));
+        let mut environment = BTreeMap::new();
+        environment.insert("STATE_CACHE".to_string(), Template::from("redis"));
+        environment.insert("TWILIO_IDEMPOTENCY_ENABLED".into(), Template::from("true"));
         if let Some(m) = c.get("environment").as_map() {
             for (k, val) in m {
-                environment.insert(k.clone(), json!(val.as_str().unwrap_or_default()));
+                environment.insert(k.clone(), Template::from(val.as_str().unwrap_or_default()));
             }
         }
-        environment.insert("REDIS_URL".into(), json!(format!("redis://{}:{}/0", g.output(&cache, "address"), g.output(&cache, "port"))));
-        let mut secrets = serde_json::Map::new();
-        secrets.insert("DATABASE_URL".into(), json!(format!("{}:url::", g.output(&secret_db, "arn"))));
+        environment.insert("REDIS_URL".into(), Template(format!("redis://{}:{}/0", g.output(&cache, "address"), g.output(&cache, "port"))));
+        let mut secrets = BTreeMap::new();
+        secrets.insert("DATABASE_URL".to_string(), Template(format!("{}:url::", g.output(&secret_db, "arn"))));
         for (name, h) in &app_secrets {
-            secrets.insert(env_var_name(name), json!(g.output(h, "arn")));
+            secrets.insert(env_var_name(name), g.output(h, "arn").into());
         }
         let image = c.get("container_image").as_str().map(str::to_string).unwrap_or_else(|| format!("{}:latest", g.output(&ecr, "url")));
-        let mut task = Spec::new(
-            "task",
-            "ecs_task_definition",
-            json!({
-                "family": format!("{id}-app"),
-                "cpu": int(c, "cpu", 256),
-                "memory": int(c, "memory", 512),
-                "image": image,
-                "port": port,
-                "environment": environment,
-                "secrets": secrets,
-                "log_group": log_group,
-                "architecture": s(c, "cpu_architecture"),
-            }),
-        )
-        .filling("execution_role", &exec, Replace)
-        .filling("task_role", &task_role, Replace)
-        .after(&logs)
-        .after(&cache)
-        .after_update(&db_connection);
+        let task_definition = TaskDefinitionInputs {
+            family: format!("{id}-app"),
+            cpu: int(c, "cpu", 256),
+            memory: int(c, "memory", 512),
+            image: Template(image),
+            port,
+            environment,
+            secrets,
+            log_group: log_group.clone(),
+            architecture: s(c, "cpu_architecture").to_string(),
+        };
+        let mut task = Spec::of("task", &task_definition)
+            .filling("execution_role", &exec, Replace)
+            .filling("task_role", &task_role, Replace)
+            .after(&logs)
+            .after(&cache)
+            .after_update(&db_connection);
         if c.get("container_image").is_null() {
             task = task.after(&ecr);
         }

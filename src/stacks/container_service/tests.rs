@@ -1,6 +1,7 @@
 use super::*;
-use crate::engine::{plan, topo_order, Action, Record, Records};
+use crate::engine::{plan, topo_order, Action};
 use crate::schema::{apply_defaults, Severity};
+use crate::stacks::as_recorded;
 use crate::value::Value;
 
 fn config(extra: &[(&str, Value)]) -> Value {
@@ -27,13 +28,6 @@ fn errors_at(c: &Value) -> Vec<(String, String)> {
 }
 
 /// Records as if every desired component existed with its inputs.
-fn as_recorded(specs: &[Spec]) -> Records {
-    specs
-        .iter()
-        .map(|s| (s.key.clone(), Record { deps: s.deps.iter().map(|d| d.key.clone()).collect(), ..Record::new(s.kind, format!("id-{}", s.key), s.inputs.clone()) }))
-        .collect()
-}
-
 fn ctx() -> AwsContext {
     AwsContext::offline("us-east-1", "123456789012")
 }

@@ -6,6 +6,8 @@ mod schema;
 mod tests;
 mod user_data;
 
+use crate::components::iam::RoleInputs;
+use crate::components::monitoring::{AlarmInputs, InstanceAlarmInputs};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::provider::AwsContext;
@@ -444,24 +446,24 @@ impl Stack for DockerHost {
             Spec::new("sg.host", "ec2_security_group", json!({"name": format!("{id}-host"), "description": format!("awsstack {id} Docker host"), "rules": security_rules(c)}))
                 .after(&vpc),
         );
-        let role = g.add(Spec::new(
-                "role.host",
-                "iam_role",
-                json!({
-                    "name": format!("{id}-host"),
-                    "trust_service": "ec2.amazonaws.com",
-                    "managed_policies": ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
-                    "inline_policy": json!({
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {"Sid": "StackBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": format!("arn:aws:s3:::{bucket}")},
-                            {"Sid": "StackBucketObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": format!("arn:aws:s3:::{bucket}/*")},
-                            {"Sid": "StackParameters", "Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"], "Resource": format!("arn:aws:ssm:{}:{}:parameter/{project}/*", ctx.region, ctx.account_id)},
-                            {"Sid": "DecryptParameters", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": format!("ssm.{}.amazonaws.com", ctx.region)}}}
-                        ]
-                    }).to_string(),
-                }),
-            ));
+        let host_policy = json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "StackBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": format!("arn:aws:s3:::{bucket}")},
+                {"Sid": "StackBucketObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": format!("arn:aws:s3:::{bucket}/*")},
+                {"Sid": "StackParameters", "Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"], "Resource": format!("arn:aws:ssm:{}:{}:parameter/{project}/*", ctx.region, ctx.account_id)},
+                {"Sid": "DecryptParameters", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": format!("ssm.{}.amazonaws.com", ctx.region)}}}
+            ]
+        });
+        let role = g.add(Spec::of(
+            "role.host",
+            &RoleInputs::for_service(
+                format!("{id}-host"),
+                "ec2.amazonaws.com",
+                &["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
+            )
+            .with_inline(&host_policy),
+        ));
         let profile = g.add(Spec::new("instance_profile.host", "iam_instance_profile", json!({"name": format!("{id}-host"), "has_role": true})).after(&role));
         let ud = user_data::render(c, &ctx.region);
         let instance = g.add(
@@ -493,15 +495,9 @@ impl Stack for DockerHost {
             // Daily snapshots by Data Lifecycle Manager, which targets the
             // volume by a tag of its own.
             let volume = g.add(volume.tag(crate::components::backup::TAG_BACKUP, id.clone()));
-            let role = g.add(Spec::new(
+            let role = g.add(Spec::of(
                 "role.backup",
-                "iam_role",
-                json!({
-                    "name": format!("{id}-backup"),
-                    "trust_service": "dlm.amazonaws.com",
-                    "managed_policies": ["arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"],
-                    "inline_policy": null,
-                }),
+                &RoleInputs::for_service(format!("{id}-backup"), "dlm.amazonaws.com", &["arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"]),
             ));
             g.add(
                 Spec::new(
@@ -556,35 +552,31 @@ impl Stack for DockerHost {
             );
         }
         if c.get("enable_alarms").as_bool() != Some(false) {
-            g.add(
-                Spec::new(
-                    "alarm.cpu",
-                    "cloudwatch_instance_alarm",
-                    json!({"name": format!("{id}-cpu-high"), "metric": "CPUUtilization", "statistic": "Average", "threshold": num(c, "cpu_alarm_threshold", 80.0), "comparison": "GreaterThanThreshold", "period": 300, "evaluation_periods": 2}),
-                )
-                .after_update(&instance)
-                .after_update(&topic),
-            );
-            g.add(
-                Spec::new(
-                    "alarm.status",
-                    "cloudwatch_instance_alarm",
-                    json!({"name": format!("{id}-status-check-failed"), "metric": "StatusCheckFailed", "statistic": "Maximum", "threshold": 1.0, "comparison": "GreaterThanOrEqualToThreshold", "period": 60, "evaluation_periods": 2}),
-                )
-                .after_update(&instance)
-                .after_update(&topic),
-            );
+            let alarm = |name: String, metric: &str, statistic: &str, threshold: f64, comparison: &str, period: i32| {
+                InstanceAlarmInputs(AlarmInputs {
+                    name,
+                    namespace: "AWS/EC2".into(),
+                    metric: metric.into(),
+                    statistic: statistic.into(),
+                    threshold,
+                    comparison: comparison.into(),
+                    period,
+                    evaluation_periods: 2,
+                    dimensions: None,
+                })
+            };
+            let cpu = alarm(format!("{id}-cpu-high"), "CPUUtilization", "Average", num(c, "cpu_alarm_threshold", 80.0), "GreaterThanThreshold", 300);
+            g.add(Spec::of("alarm.cpu", &cpu).after_update(&instance).after_update(&topic));
+            let status = alarm(format!("{id}-status-check-failed"), "StatusCheckFailed", "Maximum", 1.0, "GreaterThanOrEqualToThreshold", 60);
+            g.add(Spec::of("alarm.status", &status).after_update(&instance).after_update(&topic));
         }
         if c.get("scheduler_enabled").as_bool() != Some(false) {
-            let role = g.add(Spec::new(
+            let role = g.add(Spec::of(
                 "role.scheduler",
-                "iam_role",
-                json!({
-                    "name": format!("{id}-scheduler"),
-                    "trust_service": "scheduler.amazonaws.com",
-                    "managed_policies": [],
-                    "inline_policy": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/awsstack:stack-id": id}}}]}).to_string(),
-                }),
+                &RoleInputs::for_service(format!("{id}-scheduler"), "scheduler.amazonaws.com", &[]).with_inline(&json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/awsstack:stack-id": id}}}]
+                })),
             ));
             for (action, attr) in [("start", "scheduler_start_expression"), ("stop", "scheduler_stop_expression")] {
                 g.add(

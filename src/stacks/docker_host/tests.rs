@@ -187,3 +187,21 @@ fn compose_file_is_content_that_fits_the_user_data() {
     let over = format!("x: {}", "y".repeat(USER_DATA_LIMIT - base + 2));
     assert_eq!(errors_at(&config(&[("compose_file", Value::str(&over))])), vec![("compose_file".to_string(), "Compose file too large".to_string())]);
 }
+
+#[test]
+fn an_instance_alarm_recorded_before_its_namespace_had_a_default_is_upgraded_to_no_change() {
+    let st = DockerHost::new();
+    let desired = st.desired(&config(&[]), &AwsContext::offline("us-east-1", "123456789012"));
+    let mut recorded = crate::stacks::as_recorded(&desired);
+    // Before the typed inputs, an instance alarm's namespace was the kind's
+    // default and was not recorded.
+    for key in ["alarm.cpu", "alarm.status"] {
+        assert_eq!(recorded[key].inputs["namespace"], "AWS/EC2");
+        recorded.get_mut(key).unwrap().inputs.as_object_mut().unwrap().remove("namespace");
+    }
+    let changes = crate::engine::plan(&*st.kinds(), &desired, &recorded).unwrap();
+    assert_eq!(changes.iter().filter(|c| c.key.starts_with("alarm.")).count(), 2, "without the upgrade the namespace would be a change: {changes:?}");
+    crate::engine::upgrade(&st.kinds(), &mut recorded);
+    crate::engine::upgrade(&st.kinds(), &mut recorded);
+    assert_eq!(crate::engine::plan(&*st.kinds(), &desired, &recorded).unwrap(), vec![], "the upgrade plans nothing, and is idempotent");
+}

@@ -14,9 +14,11 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use crate::components::iam::RoleInputs;
+use crate::components::monitoring::AlarmInputs;
 use crate::components::network::NetworkHandles;
 use crate::components::{all_kinds, network, sha256_hex};
-use crate::engine::{Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec};
+use crate::engine::{Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec, Template};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
 use crate::stacks::{str_attr as s, string_list as strings, Stack};
@@ -564,7 +566,7 @@ fn network(c: &Value, side: &str, g: &mut Desired) -> (NetworkHandles, Vec<Handl
 }
 
 fn role(key: &str, name: String, trust_service: &str, policies: &[&str]) -> Spec {
-    Spec::new(key, "iam_role", json!({"name": name, "trust_service": trust_service, "managed_policies": policies, "inline_policy": null}))
+    Spec::of(key, &RoleInputs::for_service(name, trust_service, policies))
 }
 
 /// One region's EKS cluster, in its scope: roles, cluster, OIDC provider,
@@ -645,14 +647,7 @@ fn cluster(c: &Value, side: &str, net: &NetworkHandles, private_tables: &[Handle
         }]
     });
     let policy: serde_json::Value = serde_json::from_str(LB_CONTROLLER_POLICY).expect("the controller policy is JSON");
-    g.add(
-        Spec::new(
-            "role.lb_controller",
-            "iam_role",
-            json!({"name": format!("{id}-lb-controller-{side}"), "trust_policy": trust.to_string(), "managed_policies": [], "inline_policy": policy.to_string()}),
-        )
-        .after(&oidc),
-    );
+    g.add(Spec::of("role.lb_controller", &RoleInputs::trusting(format!("{id}-lb-controller-{side}"), &trust).with_inline(&policy)).after(&oidc));
     cluster
 }
 
@@ -806,14 +801,8 @@ fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
             {"Effect": "Allow", "Action": ["kms:Encrypt"], "Resource": r.output(replica_key, "arn")}
         ]
     });
-    let role = r.add(
-        Spec::new(
-            "role.replication",
-            "iam_role",
-            json!({"name": format!("{id}-s3-replication"), "trust_service": "s3.amazonaws.com", "managed_policies": [], "inline_policy": policy.to_string()}),
-        )
-        .after_each([source, destination, source_key, replica_key], Update),
-    );
+    let role = RoleInputs::for_service(format!("{id}-s3-replication"), "s3.amazonaws.com", &[]).with_inline(&policy);
+    let role = r.add(Spec::of("role.replication", &role).after_each([source, destination, source_key, replica_key], Update));
     let replication = r.add(
         Spec::new("replication", "s3_bucket_replication", json!({"rule_id": "to-secondary", "source_bucket": bucket_name(c, "primary")}))
             .filling("source", source, Replace)
@@ -828,23 +817,28 @@ fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
 fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired) {
     let id = stack_id_of(c);
     let emails = strings(c.get("alarm_emails"));
-    let alarm = |key: &str, name: String, namespace: &str, metric: &str, dims: serde_json::Value, threshold: f64, statistic: &str| {
-        Spec::new(
-            key,
-            "cloudwatch_metric_alarm",
-            json!({
-                "name": name, "namespace": namespace, "metric": metric, "dimensions": dims, "statistic": statistic,
-                "period": 60, "evaluation_periods": 5, "threshold": threshold, "comparison": "GreaterThanThreshold",
-            }),
-        )
+    let alarm = |key: &str, name: String, namespace: &str, metric: &str, dimensions: BTreeMap<String, Template>, threshold: f64, statistic: &str| {
+        let alarm = AlarmInputs {
+            name,
+            namespace: namespace.into(),
+            metric: metric.into(),
+            statistic: statistic.into(),
+            threshold,
+            comparison: "GreaterThanThreshold".into(),
+            period: 60,
+            evaluation_periods: 5,
+            dimensions: Some(dimensions),
+        };
+        Spec::of(key, &alarm)
     };
+    let dimensions = |pairs: &[(&str, String)]| pairs.iter().map(|(k, v)| (k.to_string(), Template(v.clone()))).collect::<BTreeMap<_, _>>();
     let mut topics = BTreeMap::new();
     for side in SIDES {
         let mut r = Desired::within(side, Some(&region_of(c, side)));
         let topic = r.add(Spec::new("topic", "sns_topic", json!({"name": format!("{id}-alarms-{side}"), "emails": emails})));
         // Each cluster's lag while it replicates; the writer's metric is
         // absent, so a switchover needs no change here.
-        let dims = json!({"DBClusterIdentifier": member_id(c, side)});
+        let dims = dimensions(&[("DBClusterIdentifier", member_id(c, side))]);
         let member = &db.members[side];
         r.add(
             alarm(
@@ -870,7 +864,7 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
     // S3 replication metrics, under the rule's dimensions, in the
     // destination region.
     let mut r = Desired::within("secondary", Some(&region_of(c, "secondary")));
-    let dims = json!({"SourceBucket": bucket_name(c, "primary"), "DestinationBucket": bucket_name(c, "secondary"), "RuleId": "to-secondary"});
+    let dims = dimensions(&[("SourceBucket", bucket_name(c, "primary")), ("DestinationBucket", bucket_name(c, "secondary")), ("RuleId", "to-secondary".into())]);
     r.add(
         alarm("alarm.s3_latency", format!("{id}-s3-replication-latency"), "AWS/S3", "ReplicationLatency", dims.clone(), 900.0, "Maximum")
             .after(&topics["secondary"])
