@@ -4,19 +4,33 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Inputs, Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_dlm::types::{CreateRule, IntervalUnitValues, PolicyDetails, PolicyTypeValues, ResourceTypeValues, RetainRule, Schedule, SettablePolicyStateValues, Tag};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// The tag a volume carries to be backed up by its stack's policy (value:
 /// the stack id). DLM targets volumes by tag.
 pub const TAG_BACKUP: &str = "awsstack:backup";
 
-/// Inputs: `time` (`HH:MM` UTC), `retain` (snapshots kept), `enabled`;
-/// the `role` dependency is the policy's execution role. Targets the
-/// volumes tagged `awsstack:backup = <stack id>`.
+/// A daily snapshot policy over the volumes tagged `awsstack:backup =
+/// <stack id>`, run as the `role` dependency.
 pub struct SnapshotPolicy;
+
+/// When the snapshots are taken and how many are kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotPolicyInputs {
+    /// `HH:MM`, UTC.
+    pub time: String,
+    /// Snapshots kept (one a day).
+    pub retain: i32,
+    pub enabled: bool,
+}
+
+impl Inputs for SnapshotPolicyInputs {
+    const KIND: &'static str = "dlm_snapshot_policy";
+}
 
 crate::aws::not_found_codes!("ResourceNotFoundException");
 
@@ -26,25 +40,25 @@ fn description(env: &E) -> String {
     format!("awsstack {}: daily snapshots of the data volume", env.stack_id)
 }
 
-fn state(spec: &Spec) -> SettablePolicyStateValues {
-    if spec.input("enabled").as_bool().unwrap_or(true) {
+fn state(policy: &SnapshotPolicyInputs) -> SettablePolicyStateValues {
+    if policy.enabled {
         SettablePolicyStateValues::Enabled
     } else {
         SettablePolicyStateValues::Disabled
     }
 }
 
-fn details(env: &E, spec: &Spec) -> Result<PolicyDetails, OpError> {
-    let create = CreateRule::builder().interval(24).interval_unit(IntervalUnitValues::Hours).times(spec.str("time")).build();
-    let retain = RetainRule::builder().count(spec.input("retain").as_i64().unwrap_or(7) as i32).build();
+fn details(env: &E, policy: &SnapshotPolicyInputs) -> PolicyDetails {
+    let create = CreateRule::builder().interval(24).interval_unit(IntervalUnitValues::Hours).times(&policy.time).build();
+    let retain = RetainRule::builder().count(policy.retain).build();
     let snapshot_tag = Tag::builder().key(crate::engine::TAG_STACK_ID).value(&env.stack_id).build();
     let schedule = Schedule::builder().name("daily").create_rule(create).retain_rule(retain).copy_tags(true).tags_to_add(snapshot_tag).build();
-    Ok(PolicyDetails::builder()
+    PolicyDetails::builder()
         .policy_type(PolicyTypeValues::EbsSnapshotManagement)
         .resource_types(ResourceTypeValues::Volume)
         .target_tags(Tag::builder().key(TAG_BACKUP).value(&env.stack_id).build())
         .schedules(schedule)
-        .build())
+        .build()
 }
 
 #[tonic::async_trait]
@@ -61,7 +75,11 @@ impl Kind<AwsContext> for SnapshotPolicy {
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Dlm(env.ctx.arn("dlm", &format!("policy/{}", r.id))))
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<SnapshotPolicyInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let policy: SnapshotPolicyInputs = spec.typed()?;
         let role = super::need::ROLE.the(deps)?.out("arn").to_string();
         // The execution role may take a moment to be assumable.
         let out = env
@@ -74,8 +92,8 @@ impl Kind<AwsContext> for SnapshotPolicy {
                         .create_lifecycle_policy()
                         .execution_role_arn(&role)
                         .description(description(env))
-                        .state(state(spec))
-                        .set_policy_details(details(env, spec).ok())
+                        .state(state(&policy))
+                        .policy_details(details(env, &policy))
                         .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
                         .send()
                 },
@@ -100,6 +118,7 @@ impl Kind<AwsContext> for SnapshotPolicy {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let policy: SnapshotPolicyInputs = spec.typed()?;
         let role = super::need::ROLE.the(deps)?.out("arn").to_string();
         env.ctx
             .dlm()
@@ -107,8 +126,8 @@ impl Kind<AwsContext> for SnapshotPolicy {
             .policy_id(&old.id)
             .execution_role_arn(&role)
             .description(description(env))
-            .state(state(spec))
-            .policy_details(details(env, spec)?)
+            .state(state(&policy))
+            .policy_details(details(env, &policy))
             .send()
             .await
             .map_err(op("UpdateLifecyclePolicy"))?;

@@ -4,14 +4,33 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{bad, op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Inputs, Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_kms::types::{KeyState, Tag};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// Inputs: `alias` (`alias/...`), `description`, `rotation` (bool),
-/// `deletion_window_days` (7-30).
+/// A symmetric key found by its alias.
 pub struct Key;
+
+/// What a key is called, and how it rotates and goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyInputs {
+    /// `alias/...`. A record's is null when the alias was removed out of
+    /// band (drift: put back).
+    pub alias: String,
+    pub description: String,
+    /// Yearly automatic rotation.
+    pub rotation: bool,
+    /// Days (7-30) between a destroy and the key's deletion (None: 30, the
+    /// longest AWS allows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_window_days: Option<i32>,
+}
+
+impl Inputs for KeyInputs {
+    const KIND: &'static str = "kms_key";
+}
 
 fn key_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::is_not_found(e)
@@ -78,14 +97,18 @@ impl Kind<AwsContext> for Key {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["alias"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<KeyInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let key: KeyInputs = spec.typed()?;
         let tags = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build()).collect::<Result<Vec<_>, _>>().map_err(bad("tag"))?;
-        let o = env.ctx.kms().create_key().description(spec.str("description")).set_tags(Some(tags)).send().await.map_err(op("CreateKey"))?;
+        let o = env.ctx.kms().create_key().description(&key.description).set_tags(Some(tags)).send().await.map_err(op("CreateKey"))?;
         let meta = o.key_metadata().ok_or_else(|| OpError::new("CreateKey returned no key"))?;
         let rec = Record::new(self.name(), meta.key_id(), spec.inputs.clone()).with("arn", meta.arn().unwrap_or_default());
         // From here on the key exists: every failure records it.
-        Self::set_rotation(env, meta.key_id(), spec.input("rotation").as_bool().unwrap_or(true)).await.map_err(|e| e.partial(rec.clone()))?;
-        env.ctx.kms().create_alias().alias_name(spec.str("alias")).target_key_id(meta.key_id()).send().await.map_err(|e| op("CreateAlias")(e).partial(rec.clone()))?;
+        Self::set_rotation(env, meta.key_id(), key.rotation).await.map_err(|e| e.partial(rec.clone()))?;
+        env.ctx.kms().create_alias().alias_name(&key.alias).target_key_id(meta.key_id()).send().await.map_err(|e| op("CreateAlias")(e).partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -108,10 +131,11 @@ impl Kind<AwsContext> for Key {
         Ok(Some(r))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        Self::set_rotation(env, &old.id, spec.input("rotation").as_bool().unwrap_or(true)).await?;
+        let key: KeyInputs = spec.typed()?;
+        Self::set_rotation(env, &old.id, key.rotation).await?;
         if old.inputs["alias"].is_null() {
             // The alias was removed out of band: put it back.
-            env.ctx.kms().create_alias().alias_name(spec.str("alias")).target_key_id(&old.id).send().await.map_err(op("CreateAlias"))?;
+            env.ctx.kms().create_alias().alias_name(&key.alias).target_key_id(&old.id).send().await.map_err(op("CreateAlias"))?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
@@ -127,7 +151,8 @@ impl Kind<AwsContext> for Key {
         }
         // Scheduled, not immediate: snapshots and replicas encrypted with
         // the key stay readable during the window, and it can be cancelled.
-        let days = rec.inputs["deletion_window_days"].as_i64().unwrap_or(30) as i32;
+        // (Read from the record as JSON: its alias may be null.)
+        let days = rec.inputs["deletion_window_days"].as_i64().map_or(30, |d| d as i32);
         match env.ctx.kms().schedule_key_deletion().key_id(&rec.id).pending_window_in_days(days).send().await {
             Ok(_) => Ok(()),
             Err(e) if key_missing(&e) || crate::aws::code_in(&e, &["KMSInvalidStateException"]) => Ok(()),
@@ -137,7 +162,7 @@ impl Kind<AwsContext> for Key {
     /// By its alias; else (an apply interrupted between CreateKey and
     /// CreateAlias) by the stack's tags, which the key got at create.
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let id = match Self::by_alias(env, spec.str("alias")).await? {
+        let id = match Self::by_alias(env, &spec.typed::<KeyInputs>()?.alias).await? {
             Some(id) => Some(id),
             None => Self::by_tags(env, &spec.key).await?,
         };

@@ -1,10 +1,36 @@
 //! EBS data volume.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `size`, `availability_zone` (from the subnet), `device`.
-/// Attached to the `instance` dependency; survives instance replacement.
+/// An encrypted gp3 volume attached to the `instance` dependency, in its
+/// zone (recorded as `availability_zone`); survives instance replacement.
 pub struct DataVolume;
+
+/// The data volume's size, where it is attached, and what a destroy keeps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataVolumeInputs {
+    /// GiB: it grows in place, never shrinks.
+    pub size: i32,
+    /// The device name on the instance (`/dev/sdf`).
+    pub device: String,
+    /// Attached to the instance (read as false when someone detached it:
+    /// drift, repaired by attaching it again).
+    pub attached: bool,
+    /// A snapshot, kept after the destroy, is taken before the delete. A
+    /// record without it predates the choice and keeps its data.
+    #[serde(default = "keep_data")]
+    pub final_snapshot: bool,
+}
+
+fn keep_data() -> bool {
+    true
+}
+
+impl Inputs for DataVolumeInputs {
+    const KIND: &'static str = "ebs_data_volume";
+}
 
 pub(super) async fn volume(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Volume>, OpError> {
     match env.ctx.ec2().describe_volumes().volume_ids(id).send().await {
@@ -103,7 +129,11 @@ impl Kind<AwsContext> for DataVolume {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["availability_zone"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<DataVolumeInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let volume: DataVolumeInputs = spec.typed()?;
         let inst = &crate::components::need::INSTANCE.the(deps)?;
         let az = inst.out("availability_zone").to_string();
         let out = env
@@ -111,7 +141,7 @@ impl Kind<AwsContext> for DataVolume {
             .ec2()
             .create_volume()
             .availability_zone(&az)
-            .size(spec.input("size").as_i64().unwrap_or(80) as i32)
+            .size(volume.size)
             .volume_type(VolumeType::Gp3)
             .encrypted(true)
             .tag_specifications(tag_spec(env, spec, ResourceType::Volume))
@@ -123,7 +153,7 @@ impl Kind<AwsContext> for DataVolume {
         inputs["availability_zone"] = json!(az);
         let rec = Record::new(self.name(), &id, inputs).with("instance_id", "");
         wait_volume(env, &id, &VOLUME_AVAILABLE).await.map_err(|e| e.partial(rec.clone()))?;
-        Self::attach(env, &id, &inst.id, spec.str("device")).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::attach(env, &id, &inst.id, &volume.device).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec.with("instance_id", &inst.id))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -139,16 +169,16 @@ impl Kind<AwsContext> for DataVolume {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let inst = &crate::components::need::INSTANCE.the(deps)?;
         let cur = volume(env, &old.id).await?.ok_or_else(|| OpError::new(format!("volume {} no longer exists", old.id)))?;
-        let want = spec.input("size").as_i64().unwrap_or(80) as i32;
-        if cur.size().unwrap_or(0) < want {
-            env.ctx.ec2().modify_volume().volume_id(&old.id).size(want).send().await.map_err(op("ModifyVolume"))?;
+        let volume: DataVolumeInputs = spec.typed()?;
+        if cur.size().unwrap_or(0) < volume.size {
+            env.ctx.ec2().modify_volume().volume_id(&old.id).size(volume.size).send().await.map_err(op("ModifyVolume"))?;
         }
         let attached = cur.attachments().first().and_then(|a| a.instance_id()).map(str::to_string);
         if attached.as_deref() != Some(inst.id.as_str()) {
             if attached.is_some() {
                 Self::detach(env, &old.id).await?;
             }
-            Self::attach(env, &old.id, &inst.id, spec.str("device")).await?;
+            Self::attach(env, &old.id, &inst.id, &volume.device).await?;
         }
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = old.inputs["availability_zone"].clone();
@@ -159,8 +189,8 @@ impl Kind<AwsContext> for DataVolume {
             return Ok(());
         };
         // The data (databases, uploads) outlives the stack unless the user
-        // opted out: a record without the input predates it and is kept.
-        if rec.inputs["final_snapshot"].as_bool() != Some(false) {
+        // opted out.
+        if rec.typed::<DataVolumeInputs>()?.final_snapshot {
             let snap = Self::final_snapshot(env, rec).await?;
             env.warn(format!(
                 "the data volume {} was kept as the final snapshot {snap}, tagged {}={}: it survives the destroy and is billed until you delete it (`aws ec2 delete-snapshot --snapshot-id {snap}`). Set skip_final_snapshot = true to destroy without one.",

@@ -1,16 +1,37 @@
 //! Service.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// A Fargate service of the `cluster` dependency running the `task`
 /// dependency behind the `tg` dependency, in the `subnet*` dependencies
-/// with the `sg*` dependency. Inputs: `name`, `desired_count`,
-/// `circuit_breaker`, `assign_public_ip`, `grace_period`.
-///
-/// `desired_count` is recorded as configured, never as observed: a count
-/// changed by autoscaling (or by hand) is left alone until the
-/// configuration changes it.
+/// with the `sg*` dependency.
 pub struct Service;
+
+/// How many tasks run, and how a deployment goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceInputs {
+    pub name: String,
+    /// The cluster's name (how `find` reaches the service).
+    pub cluster: String,
+    /// Recorded as configured, never as observed: a count changed by
+    /// autoscaling (or by hand) is left alone until the configuration
+    /// changes it.
+    pub desired_count: i32,
+    /// Roll a failed deployment back (and fail the apply).
+    pub circuit_breaker: bool,
+    pub assign_public_ip: bool,
+    /// Seconds the load balancer's health checks are ignored after a task
+    /// starts.
+    pub grace_period: i32,
+    /// The container port the target group sends to.
+    pub port: i32,
+}
+
+impl Inputs for ServiceInputs {
+    const KIND: &'static str = "ecs_service";
+}
 
 const CLUSTER: Need = Need::one("ECS cluster", &["ecs_cluster"]);
 const TASK: Need = Need::one("task definition", &["ecs_task_definition"]);
@@ -36,8 +57,8 @@ impl Service {
         Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
     }
 
-    fn deployment(spec: &Spec) -> DeploymentConfiguration {
-        let on = spec.input("circuit_breaker").as_bool().unwrap_or(true);
+    fn deployment(service: &ServiceInputs) -> DeploymentConfiguration {
+        let on = service.circuit_breaker;
         DeploymentConfiguration::builder()
             .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(on).rollback(on).build())
             .maximum_percent(200)
@@ -104,24 +125,27 @@ impl Kind<AwsContext> for Service {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<ServiceInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let service: ServiceInputs = spec.typed()?;
         let cluster = CLUSTER.the(deps)?.id.clone();
         let task = TASK.the(deps)?.id.clone();
-        let container_port = spec.input("port").as_i64().unwrap_or(8000) as i32;
-        let lb = LoadBalancer::builder().target_group_arn(&TARGET_GROUP.the(deps)?.id).container_name("app").container_port(container_port).build();
+        let lb = LoadBalancer::builder().target_group_arn(&TARGET_GROUP.the(deps)?.id).container_name("app").container_port(service.port).build();
         let o = env
             .ctx
             .ecs()
             .create_service()
             .cluster(&cluster)
-            .service_name(spec.str("name"))
+            .service_name(&service.name)
             .task_definition(&task)
-            .desired_count(spec.input("desired_count").as_i64().unwrap_or(1) as i32)
+            .desired_count(service.desired_count)
             .launch_type(LaunchType::Fargate)
-            .network_configuration(Self::network(deps, spec.input("assign_public_ip").as_bool().unwrap_or(false))?)
+            .network_configuration(Self::network(deps, service.assign_public_ip)?)
             .load_balancers(lb)
-            .health_check_grace_period_seconds(spec.input("grace_period").as_i64().unwrap_or(60) as i32)
-            .deployment_configuration(Self::deployment(spec))
+            .health_check_grace_period_seconds(service.grace_period)
+            .deployment_configuration(Self::deployment(&service))
             .propagate_tags(PropagateTags::Service)
             .enable_ecs_managed_tags(true)
             .set_tags(Some(tags(env, spec)))
@@ -130,7 +154,7 @@ impl Kind<AwsContext> for Service {
             .map_err(op("CreateService"))?;
         let s = o.service().ok_or_else(|| OpError::new("CreateService returned no service"))?;
         let partial = self.record(spec.inputs.clone(), s, &cluster);
-        let s = Self::wait_stable(env, &cluster, spec.str("name"), &task).await.map_err(|e| e.partial(partial))?;
+        let s = Self::wait_stable(env, &cluster, &service.name, &task).await.map_err(|e| e.partial(partial))?;
         Ok(self.record(spec.inputs.clone(), &s, &cluster))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -146,6 +170,7 @@ impl Kind<AwsContext> for Service {
         }))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let service: ServiceInputs = spec.typed()?;
         let cluster = CLUSTER.the(deps)?.id.clone();
         let task = TASK.the(deps)?.id.clone();
         let mut req = env
@@ -155,13 +180,13 @@ impl Kind<AwsContext> for Service {
             .cluster(&cluster)
             .service(&old.id)
             .task_definition(&task)
-            .network_configuration(Self::network(deps, spec.input("assign_public_ip").as_bool().unwrap_or(false))?)
-            .health_check_grace_period_seconds(spec.input("grace_period").as_i64().unwrap_or(60) as i32)
-            .deployment_configuration(Self::deployment(spec));
+            .network_configuration(Self::network(deps, service.assign_public_ip)?)
+            .health_check_grace_period_seconds(service.grace_period)
+            .deployment_configuration(Self::deployment(&service));
         // Only when the configuration changed it: never reset a count that
         // autoscaling set.
-        if spec.input("desired_count") != &old.inputs["desired_count"] {
-            req = req.desired_count(spec.input("desired_count").as_i64().unwrap_or(1) as i32);
+        if old.inputs["desired_count"].as_i64() != Some(service.desired_count.into()) {
+            req = req.desired_count(service.desired_count);
         }
         req.send().await.map_err(op("UpdateService"))?;
         let s = Self::wait_stable(env, &cluster, &old.id, &task).await?;
@@ -189,9 +214,9 @@ impl Kind<AwsContext> for Service {
         .map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let cluster = spec.str("cluster");
+        let service: ServiceInputs = spec.typed()?;
         // The configured count is recorded, not the observed one (which
         // autoscaling may own): an import does not plan to reset it.
-        Ok(Self::describe(env, cluster, spec.str("name")).await?.map(|s| self.record(spec.inputs.clone(), &s, cluster)))
+        Ok(Self::describe(env, &service.cluster, &service.name).await?.map(|s| self.record(spec.inputs.clone(), &s, &service.cluster)))
     }
 }

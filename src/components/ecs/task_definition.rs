@@ -98,7 +98,7 @@ impl Kind<AwsContext> for TaskDefinition {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["family", "cpu", "memory", "image", "port", "environment", "secrets", "log_group", "architecture"]
     }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
         crate::engine::inputs::check::<TaskDefinitionInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {

@@ -1,23 +1,50 @@
 //! Listener.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// A listener on the `alb` dependency. Inputs: `load_balancer` (name), `port`, `action`
-/// (`forward` to the `tg` dependency, or `redirect_https`),
-/// `certificate_arn` (HTTPS when set), `ssl_policy`.
+/// A listener on the `alb` dependency.
 pub struct Listener;
+
+/// What a listener answers on, and what it does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ListenerInputs {
+    /// The load balancer's name (how `find` reaches the listener).
+    pub load_balancer: String,
+    pub port: i32,
+    pub action: ListenerAction,
+    /// HTTPS with this certificate when set, else HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<String>,
+}
+
+impl Inputs for ListenerInputs {
+    const KIND: &'static str = "elbv2_listener";
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenerAction {
+    /// To the `tg` dependency.
+    Forward,
+    /// A permanent redirect to HTTPS on 443.
+    RedirectHttps,
+}
 
 const LOAD_BALANCER: Need = Need::one("load balancer", &["elbv2_load_balancer"]);
 /// Where a forward listener sends traffic (a redirect has none).
 const FORWARD_TO: Need = Need::optional("target group", &["elbv2_target_group"]);
 
-fn listener_action(spec: &Spec, deps: &Records) -> Result<Action, OpError> {
-    match spec.str("action") {
-        "redirect_https" => Ok(Action::builder()
+fn listener_action(listener: &ListenerInputs, deps: &Records) -> Result<Action, OpError> {
+    match listener.action {
+        ListenerAction::RedirectHttps => Ok(Action::builder()
             .r#type(ActionTypeEnum::Redirect)
             .redirect_config(RedirectActionConfig::builder().protocol("HTTPS").port("443").status_code(RedirectActionStatusCodeEnum::Http301).build())
             .build()),
-        _ => Ok(Action::builder()
+        ListenerAction::Forward => Ok(Action::builder()
             .r#type(ActionTypeEnum::Forward)
             .target_group_arn(&FORWARD_TO.maybe(deps)?.ok_or_else(|| OpError::new("a forward listener needs its target group dependency"))?.id)
             .build()),
@@ -38,17 +65,21 @@ impl Kind<AwsContext> for Listener {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["port"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<ListenerInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let listener: ListenerInputs = spec.typed()?;
         let mut req = env
             .ctx
             .elbv2()
             .create_listener()
             .load_balancer_arn(&LOAD_BALANCER.the(deps)?.id)
-            .port(spec.input("port").as_i64().unwrap_or(80) as i32)
-            .default_actions(listener_action(spec, deps)?)
+            .port(listener.port)
+            .default_actions(listener_action(&listener, deps)?)
             .set_tags(Some(tags(env, spec)));
-        req = match spec.input("certificate_arn").as_str() {
-            Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).ssl_policy(spec.str("ssl_policy")),
+        req = match &listener.certificate_arn {
+            Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).set_ssl_policy(listener.ssl_policy.clone()),
             None => req.protocol(ProtocolEnum::Http),
         };
         let o = req.send().await.map_err(op("CreateListener"))?;
@@ -68,9 +99,10 @@ impl Kind<AwsContext> for Listener {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let mut req = env.ctx.elbv2().modify_listener().listener_arn(&old.id).default_actions(listener_action(spec, deps)?);
-        req = match spec.input("certificate_arn").as_str() {
-            Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).ssl_policy(spec.str("ssl_policy")),
+        let listener: ListenerInputs = spec.typed()?;
+        let mut req = env.ctx.elbv2().modify_listener().listener_arn(&old.id).default_actions(listener_action(&listener, deps)?);
+        req = match &listener.certificate_arn {
+            Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).set_ssl_policy(listener.ssl_policy.clone()),
             None => req.protocol(ProtocolEnum::Http),
         };
         req.send().await.map_err(op("ModifyListener"))?;
@@ -86,7 +118,8 @@ impl Kind<AwsContext> for Listener {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // Through its load balancer (`load_balancer` input: its name), by port.
         let elb = &env.ctx.elbv2();
-        let lb = match elb.describe_load_balancers().names(spec.str("load_balancer")).send().await {
+        let listener: ListenerInputs = spec.typed()?;
+        let lb = match elb.describe_load_balancers().names(&listener.load_balancer).send().await {
             Ok(o) => o.load_balancers().first().and_then(|l| l.load_balancer_arn()).map(str::to_string),
             Err(e) if not_found(&e) => None,
             Err(e) => return Err(op("DescribeLoadBalancers")(e)),
@@ -95,7 +128,34 @@ impl Kind<AwsContext> for Listener {
             return Ok(None);
         };
         let o = elb.describe_listeners().load_balancer_arn(lb).send().await.map_err(op("DescribeListeners"))?;
-        let port = spec.input("port").as_i64().unwrap_or(80) as i32;
-        Ok(o.listeners().iter().find(|l| l.port() == Some(port)).map(|l| Record::new(self.name(), l.listener_arn().unwrap_or_default(), spec.inputs.clone())))
+        Ok(o.listeners().iter().find(|l| l.port() == Some(listener.port)).map(|l| Record::new(self.name(), l.listener_arn().unwrap_or_default(), spec.inputs.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{plan, Desired};
+
+    /// The plan's verdict on a graph of the listener alone: its inputs are
+    /// checked before its needs (it lacks its load balancer).
+    fn planned(listener: Spec) -> String {
+        let mut g = Desired::new();
+        g.add(listener);
+        plan(&crate::components::all_kinds(), &g.into_specs(), &Records::new()).unwrap_err()
+    }
+
+    #[test]
+    fn inputs_that_do_not_read_as_a_listener_are_refused_at_plan() {
+        let redirect = ListenerInputs { load_balancer: "app".into(), port: 80, action: ListenerAction::RedirectHttps, certificate_arn: None, ssl_policy: None };
+        let spec = Spec::of("listener.http", &redirect);
+        assert_eq!((spec.kind, &spec.inputs), ("elbv2_listener", &json!({"load_balancer": "app", "port": 80, "action": "redirect_https"})));
+        assert_eq!(planned(spec), "component listener.http (elbv2_listener) needs exactly one load balancer (elbv2_load_balancer) among its dependencies; found none");
+        // An action the kind does not know, or a port that is not a number,
+        // never reaches CreateListener.
+        let err = planned(Spec::new("listener.http", "elbv2_listener", json!({"load_balancer": "app", "port": 80, "action": "redirect"})));
+        assert!(err.starts_with("component listener.http (elbv2_listener): its inputs do not read as a elbv2_listener: unknown variant `redirect`"), "{err}");
+        let err = planned(Spec::new("listener.http", "elbv2_listener", json!({"load_balancer": "app", "port": "80", "action": "forward"})));
+        assert!(err.contains("invalid type: string \"80\", expected i32"), "{err}");
     }
 }

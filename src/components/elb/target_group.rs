@@ -1,10 +1,29 @@
 //! Target group.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// An IP target group in the `vpc` dependency. Inputs: `name`, `port`,
-/// `health_check_path`, `health_check_matcher`, `deregistration_delay`.
+/// An IP target group in the `vpc` dependency.
 pub struct TargetGroup;
+
+/// Where the targets listen and how their health is checked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetGroupInputs {
+    pub name: String,
+    pub port: i32,
+    pub health_check_path: String,
+    /// HTTP codes the health check accepts (`200-399`).
+    pub health_check_matcher: String,
+    /// Seconds a deregistered target keeps its connections (AWS's 300 when
+    /// None).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deregistration_delay: Option<i32>,
+}
+
+impl Inputs for TargetGroupInputs {
+    const KIND: &'static str = "elbv2_target_group";
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for TargetGroup {
@@ -23,32 +42,30 @@ impl Kind<AwsContext> for TargetGroup {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "port"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<TargetGroupInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let group: TargetGroupInputs = spec.typed()?;
         let elb = &env.ctx.elbv2();
         let o = elb
             .create_target_group()
-            .name(spec.str("name"))
+            .name(&group.name)
             .protocol(ProtocolEnum::Http)
-            .port(spec.input("port").as_i64().unwrap_or(80) as i32)
+            .port(group.port)
             .vpc_id(&crate::components::need::VPC.the(deps)?.id)
             .target_type(TargetTypeEnum::Ip)
             .health_check_protocol(ProtocolEnum::Http)
-            .health_check_path(spec.str("health_check_path"))
-            .matcher(Matcher::builder().http_code(spec.str("health_check_matcher")).build())
+            .health_check_path(&group.health_check_path)
+            .matcher(Matcher::builder().http_code(&group.health_check_matcher).build())
             .set_tags(Some(tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateTargetGroup"))?;
         let arn = o.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
-        if let Some(d) = spec.input("deregistration_delay").as_i64() {
-            use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
-            elb.modify_target_group_attributes()
-                .target_group_arn(&arn)
-                .attributes(TargetGroupAttribute::builder().key("deregistration_delay.timeout_seconds").value(d.to_string()).build())
-                .send()
-                .await
-                .map_err(|e| OpError::from(op("ModifyTargetGroupAttributes")(e)).partial(rec.clone()))?;
+        if let Some(d) = group.deregistration_delay {
+            set_deregistration_delay(env, &arn, d).await.map_err(|e| e.partial(rec.clone()))?;
         }
         Ok(rec)
     }
@@ -65,15 +82,19 @@ impl Kind<AwsContext> for TargetGroup {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let group: TargetGroupInputs = spec.typed()?;
         env.ctx
             .elbv2()
             .modify_target_group()
             .target_group_arn(&old.id)
-            .health_check_path(spec.str("health_check_path"))
-            .matcher(Matcher::builder().http_code(spec.str("health_check_matcher")).build())
+            .health_check_path(&group.health_check_path)
+            .matcher(Matcher::builder().http_code(&group.health_check_matcher).build())
             .send()
             .await
             .map_err(op("ModifyTargetGroup"))?;
+        if let Some(d) = group.deregistration_delay.filter(|d| old.inputs["deregistration_delay"].as_i64() != Some(i64::from(*d))) {
+            set_deregistration_delay(env, &old.id, d).await?;
+        }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -87,7 +108,7 @@ impl Kind<AwsContext> for TargetGroup {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2().describe_target_groups().names(spec.str("name")).send().await {
+        match env.ctx.elbv2().describe_target_groups().names(&spec.typed::<TargetGroupInputs>()?.name).send().await {
             Ok(o) => Ok(o.target_groups().first().map(|t| {
                 let arn = t.target_group_arn().unwrap_or_default();
                 Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn)
@@ -95,5 +116,63 @@ impl Kind<AwsContext> for TargetGroup {
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeTargetGroups")(e)),
         }
+    }
+}
+
+/// Seconds a deregistered target keeps its connections.
+async fn set_deregistration_delay(env: &E, arn: &str, seconds: i32) -> Result<(), OpError> {
+    use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
+    env.ctx
+        .elbv2()
+        .modify_target_group_attributes()
+        .target_group_arn(arn)
+        .attributes(TargetGroupAttribute::builder().key("deregistration_delay.timeout_seconds").value(seconds.to_string()).build())
+        .send()
+        .await
+        .map_err(op("ModifyTargetGroupAttributes"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_elasticloadbalancingv2::operation::modify_target_group::ModifyTargetGroupOutput;
+    use aws_sdk_elasticloadbalancingv2::operation::modify_target_group_attributes::ModifyTargetGroupAttributesOutput;
+    use aws_sdk_elasticloadbalancingv2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+
+    const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/kavak-dev-app/73e2d6bc24d8a067";
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(elbv2, aws_sdk_elasticloadbalancingv2, rules)
+    }
+
+    fn group(delay: i32) -> TargetGroupInputs {
+        TargetGroupInputs {
+            name: "kavak-dev-app".into(),
+            port: 8000,
+            health_check_path: "/health".into(),
+            health_check_matcher: "200-399".into(),
+            deregistration_delay: Some(delay),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_update_sets_the_deregistration_delay_only_when_it_changed() {
+        let old = Record::new("elbv2_target_group", ARN, serde_json::to_value(group(30)).unwrap());
+        let modify = || mock!(Client::modify_target_group).match_requests(|r| r.health_check_path() == Some("/health")).then_output(|| ModifyTargetGroupOutput::builder().build());
+        let unchanged = modify();
+        TargetGroup.update(&over(&[&unchanged]), &Spec::of("tg", &group(30)), &old, &Records::new()).await.unwrap();
+        assert_eq!(unchanged.num_calls(), 1, "an unchanged delay is not sent (the mock refuses any other call)");
+        let (changed, delay) = (
+            modify(),
+            mock!(Client::modify_target_group_attributes)
+                .match_requests(|r| r.attributes().iter().any(|a| a.key() == Some("deregistration_delay.timeout_seconds") && a.value() == Some("5")))
+                .then_output(|| ModifyTargetGroupAttributesOutput::builder().build()),
+        );
+        let rec = TargetGroup.update(&over(&[&changed, &delay]), &Spec::of("tg", &group(5)), &old, &Records::new()).await.unwrap();
+        assert_eq!((changed.num_calls(), delay.num_calls()), (1, 1));
+        assert_eq!(rec.inputs["deregistration_delay"], 5);
     }
 }

@@ -1,20 +1,36 @@
 //! budget.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `limit_usd`, `project_tag` (null = whole account),
-/// `threshold_percent`; notifies the `topic` dependency.
+/// A monthly cost budget that notifies the `topic` dependency.
 pub struct Budget;
 
+/// What a budget counts and when it warns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BudgetInputs {
+    pub name: String,
+    pub limit_usd: f64,
+    /// The `Project` tag whose costs it counts; None: the whole account.
+    pub project_tag: Option<String>,
+    /// The share of the limit actually spent that notifies.
+    pub threshold_percent: f64,
+}
+
+impl Inputs for BudgetInputs {
+    const KIND: &'static str = "budget";
+}
+
 impl Budget {
-    fn budget(spec: &Spec) -> Result<aws_sdk_budgets::types::Budget, OpError> {
+    fn budget(budget: &BudgetInputs) -> Result<aws_sdk_budgets::types::Budget, OpError> {
         use aws_sdk_budgets::types::*;
         let mut b = Budget::builder()
-            .budget_name(spec.str("name"))
-            .budget_limit(Spend::builder().amount(format!("{}", spec.input("limit_usd").as_f64().unwrap_or(0.0))).unit("USD").build().map_err(bad("budget limit"))?)
+            .budget_name(&budget.name)
+            .budget_limit(Spend::builder().amount(format!("{}", budget.limit_usd)).unit("USD").build().map_err(bad("budget limit"))?)
             .time_unit(TimeUnit::Monthly)
             .budget_type(BudgetType::Cost);
-        if let Some(p) = spec.input("project_tag").as_str() {
+        if let Some(p) = &budget.project_tag {
             #[allow(deprecated)]
             let nb = b.cost_filters("TagKeyValue", vec![format!("user:Project${p}")]);
             b = nb;
@@ -37,15 +53,19 @@ impl Kind<AwsContext> for Budget {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<BudgetInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_budgets::types::*;
+        let budget: BudgetInputs = spec.typed()?;
         let topic = &crate::components::need::TOPIC.the(deps)?.id;
         let n = NotificationWithSubscribers::builder()
             .notification(
                 Notification::builder()
                     .notification_type(NotificationType::Actual)
                     .comparison_operator(ComparisonOperator::GreaterThan)
-                    .threshold(spec.input("threshold_percent").as_f64().unwrap_or(80.0))
+                    .threshold(budget.threshold_percent)
                     .threshold_type(ThresholdType::Percentage)
                     .build()
                     .map_err(bad("notification"))?,
@@ -60,13 +80,13 @@ impl Kind<AwsContext> for Budget {
             .budgets()
             .create_budget()
             .account_id(&env.ctx.account_id)
-            .budget(Self::budget(spec)?)
+            .budget(Self::budget(&budget)?)
             .notifications_with_subscribers(n)
             .set_resource_tags(Some(tags))
             .send()
             .await
             .map_err(op("CreateBudget"))?;
-        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()))
+        Ok(Record::new(self.name(), &budget.name, spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.budgets().describe_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
@@ -84,10 +104,11 @@ impl Kind<AwsContext> for Budget {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let budget: BudgetInputs = spec.typed()?;
         if spec.inputs == old.inputs {
-            return Ok(Record { id: spec.str("name").to_string(), ..old.clone() });
+            return Ok(Record { id: budget.name, ..old.clone() });
         }
-        env.ctx.budgets().update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(spec)?).send().await.map_err(op("UpdateBudget"))?;
+        env.ctx.budgets().update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(&budget)?).send().await.map_err(op("UpdateBudget"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -98,7 +119,7 @@ impl Kind<AwsContext> for Budget {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<BudgetInputs>()?.name, spec.inputs.clone());
         self.read(env, &probe).await
     }
 }

@@ -1,15 +1,52 @@
 //! instance schedule.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `expression`, `timezone`, `action` ("start" | "stop"),
-/// `enabled`; targets the `instance` dependency with the `role` dependency.
+/// An EventBridge Scheduler schedule that starts or stops the `instance`
+/// dependency, run as the `role` dependency.
 pub struct InstanceSchedule;
 
+/// When the schedule runs, and what it does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleInputs {
+    pub name: String,
+    /// `cron(...)` or `rate(...)`, in `timezone` (`Europe/Paris`).
+    pub expression: String,
+    pub timezone: String,
+    pub action: PowerAction,
+    pub enabled: bool,
+}
+
+impl Inputs for ScheduleInputs {
+    const KIND: &'static str = "scheduler_instance_schedule";
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PowerAction {
+    Start,
+    Stop,
+}
+
+impl PowerAction {
+    /// As the configuration and the schedule's marker name it.
+    pub fn word(self) -> &'static str {
+        match self {
+            PowerAction::Start => "start",
+            PowerAction::Stop => "stop",
+        }
+    }
+}
+
 impl InstanceSchedule {
-    fn parts(env: &E, spec: &Spec, deps: &Records) -> Result<(aws_sdk_scheduler::types::FlexibleTimeWindow, aws_sdk_scheduler::types::Target), OpError> {
+    fn parts(schedule: &ScheduleInputs, deps: &Records) -> Result<(aws_sdk_scheduler::types::FlexibleTimeWindow, aws_sdk_scheduler::types::Target), OpError> {
         use aws_sdk_scheduler::types::*;
-        let api = if spec.str("action") == "start" { "startInstances" } else { "stopInstances" };
+        let api = match schedule.action {
+            PowerAction::Start => "startInstances",
+            PowerAction::Stop => "stopInstances",
+        };
         let fw = FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off).build().map_err(bad("time window"))?;
         let target = Target::builder()
             .arn(format!("arn:aws:scheduler:::aws-sdk:ec2:{api}"))
@@ -17,16 +54,15 @@ impl InstanceSchedule {
             .input(json!({"InstanceIds": [crate::components::need::INSTANCE.the(deps)?.id]}).to_string())
             .build()
             .map_err(bad("target"))?;
-        let _ = env;
         Ok((fw, target))
     }
     /// AWS cannot tag a schedule: its description carries the stack id
     /// instead, the marker `owner` reads back.
-    fn marker(env: &E, spec: &Spec) -> String {
-        format!("awsstack {}: {} the instance", env.stack_id, spec.str("action"))
+    fn marker(env: &E, schedule: &ScheduleInputs) -> String {
+        format!("awsstack {}: {} the instance", env.stack_id, schedule.action.word())
     }
-    fn state(spec: &Spec) -> aws_sdk_scheduler::types::ScheduleState {
-        if spec.input("enabled").as_bool().unwrap_or(true) {
+    fn state(schedule: &ScheduleInputs) -> aws_sdk_scheduler::types::ScheduleState {
+        if schedule.enabled {
             aws_sdk_scheduler::types::ScheduleState::Enabled
         } else {
             aws_sdk_scheduler::types::ScheduleState::Disabled
@@ -48,8 +84,12 @@ impl Kind<AwsContext> for InstanceSchedule {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<ScheduleInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let (fw, target) = Self::parts(env, spec, deps)?;
+        let schedule: ScheduleInputs = spec.typed()?;
+        let (fw, target) = Self::parts(&schedule, deps)?;
         // The scheduler's role may not be assumable for a few seconds.
         let out = env
             .retry(
@@ -59,13 +99,13 @@ impl Kind<AwsContext> for InstanceSchedule {
                     env.ctx
                         .scheduler()
                         .create_schedule()
-                        .name(spec.str("name"))
-                        .schedule_expression(spec.str("expression"))
-                        .schedule_expression_timezone(spec.str("timezone"))
+                        .name(&schedule.name)
+                        .schedule_expression(&schedule.expression)
+                        .schedule_expression_timezone(&schedule.timezone)
                         .flexible_time_window(fw.clone())
                         .target(target.clone())
-                        .state(Self::state(spec))
-                        .description(Self::marker(env, spec))
+                        .state(Self::state(&schedule))
+                        .description(Self::marker(env, &schedule))
                         .send()
                 },
             )
@@ -73,7 +113,7 @@ impl Kind<AwsContext> for InstanceSchedule {
         // A name already taken is an error: the engine's find, which runs
         // first, adopts only a schedule that carries this stack's marker.
         let arn = out.map_err(op("CreateSchedule"))?.schedule_arn().to_string();
-        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", arn))
+        Ok(Record::new(self.name(), &schedule.name, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.scheduler().get_schedule().name(&rec.id).send().await {
@@ -92,17 +132,18 @@ impl Kind<AwsContext> for InstanceSchedule {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let (fw, target) = Self::parts(env, spec, deps)?;
+        let schedule: ScheduleInputs = spec.typed()?;
+        let (fw, target) = Self::parts(&schedule, deps)?;
         env.ctx
             .scheduler()
             .update_schedule()
             .name(&old.id)
-            .schedule_expression(spec.str("expression"))
-            .schedule_expression_timezone(spec.str("timezone"))
+            .schedule_expression(&schedule.expression)
+            .schedule_expression_timezone(&schedule.timezone)
             .flexible_time_window(fw)
             .target(target)
-            .state(Self::state(spec))
-            .description(Self::marker(env, spec))
+            .state(Self::state(&schedule))
+            .description(Self::marker(env, &schedule))
             .send()
             .await
             .map_err(op("UpdateSchedule"))?;
@@ -116,7 +157,7 @@ impl Kind<AwsContext> for InstanceSchedule {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<ScheduleInputs>()?.name, spec.inputs.clone());
         self.read(env, &probe).await
     }
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {

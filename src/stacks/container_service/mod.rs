@@ -6,7 +6,8 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-use crate::components::ecs::TaskDefinitionInputs;
+use crate::components::ecs::{ServiceInputs, TaskDefinitionInputs};
+use crate::components::elb::{ListenerAction, ListenerInputs, TargetGroupInputs};
 use crate::components::iam::RoleInputs;
 use crate::components::network::NetworkHandles;
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
@@ -713,24 +714,43 @@ impl Stack for ContainerService {
             None => alb,
         });
         let tg = g.add(
-            Spec::new(
+            Spec::of(
                 "tg",
-                "elbv2_target_group",
-                json!({"name": short_name(&format!("{id}-app"), 32), "port": port, "health_check_path": s(c, "health_check_path"), "health_check_matcher": s(c, "health_check_matcher"), "deregistration_delay": 30}),
+                &TargetGroupInputs {
+                    name: short_name(&format!("{id}-app"), 32),
+                    port: port as i32,
+                    health_check_path: s(c, "health_check_path").into(),
+                    health_check_matcher: s(c, "health_check_matcher").into(),
+                    deregistration_delay: Some(30),
+                },
             )
             .after(&net.vpc),
         );
         let listener_http = g.add(
-            Spec::new("listener.http", "elbv2_listener", json!({"load_balancer": alb_name, "port": 80, "action": if https { "redirect_https" } else { "forward" }}))
-                .after(&alb)
-                .after_update(&tg),
+            Spec::of(
+                "listener.http",
+                &ListenerInputs {
+                    load_balancer: alb_name.clone(),
+                    port: 80,
+                    action: if https { ListenerAction::RedirectHttps } else { ListenerAction::Forward },
+                    certificate_arn: None,
+                    ssl_policy: None,
+                },
+            )
+            .after(&alb)
+            .after_update(&tg),
         );
         if let Some(cert) = c.get("certificate_arn").as_str() {
             g.add(
-                Spec::new(
+                Spec::of(
                     "listener.https",
-                    "elbv2_listener",
-                    json!({"load_balancer": alb_name, "port": 443, "action": "forward", "certificate_arn": cert, "ssl_policy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}),
+                    &ListenerInputs {
+                        load_balancer: alb_name.clone(),
+                        port: 443,
+                        action: ListenerAction::Forward,
+                        certificate_arn: Some(cert.to_string()),
+                        ssl_policy: Some("ELBSecurityPolicy-TLS13-1-2-2021-06".into()),
+                    },
                 )
                 .after(&alb)
                 .after_update(&tg),
@@ -788,25 +808,16 @@ impl Stack for ContainerService {
             task = task.after(&ecr);
         }
         let task = g.add(task.after_each(&secret_handles, Replace));
-        let service = Spec::new(
-            "service",
-            "ecs_service",
-            json!({
-                "name": format!("{id}-app"),
-                "cluster": format!("{id}-cluster"),
-                "desired_count": int(c, "desired_count", 1),
-                "circuit_breaker": c.get("circuit_breaker").as_bool().unwrap_or(true),
-                "assign_public_ip": false,
-                "grace_period": 60,
-                "port": port,
-            }),
-        )
-        .after(&cluster)
-        .after_update(&task)
-        .after(&tg)
-        .after_update(&listener_http)
-        .after_update(&sg_ecs)
-        .after_each(private, Update);
+        let service = ServiceInputs {
+            name: format!("{id}-app"),
+            cluster: format!("{id}-cluster"),
+            desired_count: int(c, "desired_count", 1) as i32,
+            circuit_breaker: c.get("circuit_breaker").as_bool().unwrap_or(true),
+            assign_public_ip: false,
+            grace_period: 60,
+            port: port as i32,
+        };
+        let service = Spec::of("service", &service).after(&cluster).after_update(&task).after(&tg).after_update(&listener_http).after_update(&sg_ecs).after_each(private, Update);
         g.add(service);
 
         g.add(Spec::new("manifest", "ssm_parameter", json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)})));

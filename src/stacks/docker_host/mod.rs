@@ -6,8 +6,10 @@ mod schema;
 mod tests;
 mod user_data;
 
+use crate::components::backup::SnapshotPolicyInputs;
+use crate::components::ec2::DataVolumeInputs;
 use crate::components::iam::RoleInputs;
-use crate::components::monitoring::{AlarmInputs, InstanceAlarmInputs};
+use crate::components::monitoring::{AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::provider::AwsContext;
@@ -484,12 +486,13 @@ impl Stack for DockerHost {
             .after(&sg)
             .after(&profile),
         );
-        let volume = Spec::new(
-            "volume.data",
-            "ebs_data_volume",
-            json!({"size": num(c, "data_volume_size", 80.0) as i64, "device": "/dev/sdf", "attached": true, "final_snapshot": c.get("skip_final_snapshot").as_bool() != Some(true)}),
-        )
-        .after_update(&instance);
+        let volume = DataVolumeInputs {
+            size: num(c, "data_volume_size", 80.0) as i32,
+            device: "/dev/sdf".into(),
+            attached: true,
+            final_snapshot: c.get("skip_final_snapshot").as_bool() != Some(true),
+        };
+        let volume = Spec::of("volume.data", &volume).after_update(&instance);
         let backup = c.get("backup");
         if backup.get("enabled").as_bool() != Some(false) {
             // Daily snapshots by Data Lifecycle Manager, which targets the
@@ -500,10 +503,9 @@ impl Stack for DockerHost {
                 &RoleInputs::for_service(format!("{id}-backup"), "dlm.amazonaws.com", &["arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"]),
             ));
             g.add(
-                Spec::new(
+                Spec::of(
                     "backup",
-                    "dlm_snapshot_policy",
-                    json!({"time": backup.get("time").as_str().unwrap_or("03:00"), "retain": num(backup, "retain_days", 7.0) as i64, "enabled": true}),
+                    &SnapshotPolicyInputs { time: backup.get("time").as_str().unwrap_or("03:00").into(), retain: num(backup, "retain_days", 7.0) as i32, enabled: true },
                 )
                 .after_update(&role)
                 .after_update(&volume),
@@ -542,14 +544,8 @@ impl Stack for DockerHost {
         emails.sort();
         let topic = g.add(Spec::new("topic", "sns_topic", json!({"name": format!("{id}-alerts"), "emails": emails})));
         for (name, limit, by_project) in budgets(c) {
-            g.add(
-                Spec::new(
-                    format!("budget.{name}"),
-                    "budget",
-                    json!({"name": format!("{id}-{name}"), "limit_usd": limit, "project_tag": if by_project { Some(project) } else { None }, "threshold_percent": 80.0}),
-                )
-                .after_update(&topic),
-            );
+            let budget = BudgetInputs { name: format!("{id}-{name}"), limit_usd: limit, project_tag: by_project.then(|| project.to_string()), threshold_percent: 80.0 };
+            g.add(Spec::of(format!("budget.{name}"), &budget).after_update(&topic));
         }
         if c.get("enable_alarms").as_bool() != Some(false) {
             let alarm = |name: String, metric: &str, statistic: &str, threshold: f64, comparison: &str, period: i32| {
@@ -578,16 +574,10 @@ impl Stack for DockerHost {
                     "Statement": [{"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/awsstack:stack-id": id}}}]
                 })),
             ));
-            for (action, attr) in [("start", "scheduler_start_expression"), ("stop", "scheduler_stop_expression")] {
-                g.add(
-                    Spec::new(
-                        format!("schedule.{action}"),
-                        "scheduler_instance_schedule",
-                        json!({"name": format!("{id}-{action}"), "expression": s(c, attr), "timezone": s(c, "scheduler_timezone"), "action": action, "enabled": true}),
-                    )
-                    .after_update(&instance)
-                    .after_update(&role),
-                );
+            for (action, attr) in [(PowerAction::Start, "scheduler_start_expression"), (PowerAction::Stop, "scheduler_stop_expression")] {
+                let word = action.word();
+                let schedule = ScheduleInputs { name: format!("{id}-{word}"), expression: s(c, attr).into(), timezone: s(c, "scheduler_timezone").into(), action, enabled: true };
+                g.add(Spec::of(format!("schedule.{word}"), &schedule).after_update(&instance).after_update(&role));
             }
         }
         g.add(Spec::new("manifest", "ssm_parameter", json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)})));

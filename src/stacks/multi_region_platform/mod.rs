@@ -15,6 +15,7 @@ mod schema;
 mod tests;
 
 use crate::components::iam::RoleInputs;
+use crate::components::kms::KeyInputs;
 use crate::components::monitoring::AlarmInputs;
 use crate::components::network::NetworkHandles;
 use crate::components::{all_kinds, network, sha256_hex};
@@ -701,8 +702,8 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
     for side in SIDES {
         let mut r = Desired::within(side, Some(&region_of(c, side)));
         let Region { net, cluster } = &regions[side];
-        let key =
-            r.add(Spec::new("kms", "kms_key", json!({"alias": format!("alias/{id}-{side}"), "description": format!("awsstack {id} {side} data (Aurora, S3)"), "rotation": true})));
+        let key = KeyInputs { alias: format!("alias/{id}-{side}"), description: format!("awsstack {id} {side} data (Aurora, S3)"), rotation: true, deletion_window_days: None };
+        let key = r.add(Spec::of("kms", &key));
         // Only the cluster's nodes (and their pods) reach the database. In
         // the stack's own network they alone live in the private subnets,
         // whose blocks the rule names (and the database need not wait for
