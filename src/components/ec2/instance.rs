@@ -1,11 +1,34 @@
 //! Instance.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `ami` (null = look up Ubuntu 22.04 for the architecture),
-/// `instance_type`, `spot`, `key_name`, `user_data_sha256`, `root_volume_size`.
-/// The user data itself travels in `Spec::secret`-free `user_data` input.
+/// An instance in the `subnet` dependency with the `sg*` dependencies and,
+/// when there is one, the instance profile dependency.
 pub struct Instance;
+
+/// What the instance runs and on what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceInputs {
+    /// None: Ubuntu 22.04 for the type's architecture, looked up at create
+    /// and then recorded.
+    pub ami: Option<String>,
+    pub instance_type: String,
+    /// A persistent spot request that stops, not terminates, on
+    /// interruption.
+    pub spot: bool,
+    pub key_name: Option<String>,
+    pub user_data: String,
+    /// What a plan compares: a changed script replaces the instance.
+    pub user_data_sha256: String,
+    /// GiB of the encrypted gp3 root volume.
+    pub root_volume_size: i32,
+}
+
+impl Inputs for InstanceInputs {
+    const KIND: &'static str = "ec2_instance";
+}
 
 /// The profile that gives an instance its role (none: no role).
 const INSTANCE_PROFILE: Need = Need::optional("instance profile", &["iam_instance_profile"]);
@@ -98,34 +121,29 @@ impl Kind<AwsContext> for Instance {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["ami", "spot", "key_name", "user_data_sha256", "root_volume_size", "subnet"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<InstanceInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();
-        let itype = spec.str("instance_type").to_string();
-        let ami = match spec.input("ami").as_str() {
-            Some(a) => a.to_string(),
+        let instance: InstanceInputs = spec.typed()?;
+        let itype = instance.instance_type.clone();
+        let ami = match &instance.ami {
+            Some(a) => a.clone(),
             None => lookup_ubuntu(env, &itype).await?,
         };
-        let ud = spec.input("user_data").as_str().unwrap_or_default();
         let ud64 = {
             use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.encode(ud)
+            base64::engine::general_purpose::STANDARD.encode(&instance.user_data)
         };
         let root = BlockDeviceMapping::builder()
             .device_name("/dev/sda1")
-            .ebs(
-                EbsBlockDevice::builder()
-                    .volume_size(spec.input("root_volume_size").as_i64().unwrap_or(20) as i32)
-                    .volume_type(VolumeType::Gp3)
-                    .encrypted(true)
-                    .delete_on_termination(true)
-                    .build(),
-            )
+            .ebs(EbsBlockDevice::builder().volume_size(instance.root_volume_size).volume_type(VolumeType::Gp3).encrypted(true).delete_on_termination(true).build())
             .build();
         let profile = INSTANCE_PROFILE.maybe(deps)?.map(|r| r.id.clone()).unwrap_or_default();
         let sgs = crate::components::need::SECURITY_GROUPS.ids(deps);
         let subnet = crate::components::need::SUBNET.the(deps)?.id.clone();
-        let spot = spec.input("spot").as_bool().unwrap_or(false);
-        let key_name = spec.input("key_name").as_str().map(str::to_string);
+        let (spot, key_name) = (instance.spot, &instance.key_name);
         let run = || {
             let mut req = ec2
                 .run_instances()
@@ -143,7 +161,7 @@ impl Kind<AwsContext> for Instance {
             if !profile.is_empty() {
                 req = req.iam_instance_profile(IamInstanceProfileSpecification::builder().name(&profile).build());
             }
-            if let Some(k) = &key_name {
+            if let Some(k) = key_name {
                 req = req.key_name(k);
             }
             if spot {
@@ -192,7 +210,8 @@ impl Kind<AwsContext> for Instance {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();
-        let want = spec.str("instance_type");
+        let instance: InstanceInputs = spec.typed()?;
+        let want = instance.instance_type.as_str();
         let cur = instance_state(env, &old.id).await?.ok_or_else(|| OpError::new(format!("instance {} no longer exists", old.id)))?;
         let mut inputs = spec.inputs.clone();
         inputs["ami"] = old.inputs["ami"].clone();

@@ -1,9 +1,22 @@
 //! SNS topic.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `emails` (subscribed with protocol email).
+/// An SNS topic with email subscriptions.
 pub struct Topic;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopicInputs {
+    pub name: String,
+    /// Addresses subscribed with the email protocol (each confirms).
+    pub emails: Vec<String>,
+}
+
+impl Inputs for TopicInputs {
+    const KIND: &'static str = "sns_topic";
+}
 
 impl Topic {
     async fn subscribe_missing(env: &E, arn: &str, emails: &[String]) -> Result<(), OpError> {
@@ -23,10 +36,6 @@ impl Topic {
     }
 }
 
-fn emails(spec: &Spec) -> Vec<String> {
-    crate::components::json_strings(spec.input("emails"))
-}
-
 #[tonic::async_trait]
 impl Kind<AwsContext> for Topic {
     fn name(&self) -> &'static str {
@@ -41,12 +50,16 @@ impl Kind<AwsContext> for Topic {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<TopicInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let topic: TopicInputs = spec.typed()?;
         let tags: Vec<aws_sdk_sns::types::Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build().ok()).collect();
-        let out = env.ctx.sns().create_topic().name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateTopic"))?;
+        let out = env.ctx.sns().create_topic().name(&topic.name).set_tags(Some(tags)).send().await.map_err(op("CreateTopic"))?;
         let arn = out.topic_arn().unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
-        Self::subscribe_missing(env, &arn, &emails(spec)).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::subscribe_missing(env, &arn, &topic.emails).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -64,7 +77,7 @@ impl Kind<AwsContext> for Topic {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        Self::subscribe_missing(env, &old.id, &emails(spec)).await?;
+        Self::subscribe_missing(env, &old.id, &spec.typed::<TopicInputs>()?.emails).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -82,7 +95,7 @@ impl Kind<AwsContext> for Topic {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let arn = format!("arn:aws:sns:{}:{}:{}", env.ctx.region, env.ctx.account_id, spec.str("name"));
+        let arn = format!("arn:aws:sns:{}:{}:{}", env.ctx.region, env.ctx.account_id, spec.typed::<TopicInputs>()?.name);
         let probe = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
         self.read(env, &probe).await
     }

@@ -1,9 +1,22 @@
 //! ECR repository.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `scan_on_push`.
+/// An ECR repository; its images go with it.
 pub struct Repository;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RepositoryInputs {
+    pub name: String,
+    /// Scan every pushed image for vulnerabilities.
+    pub scan_on_push: bool,
+}
+
+impl Inputs for RepositoryInputs {
+    const KIND: &'static str = "ecr_repository";
+}
 
 fn repo_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::code_in(e, &["RepositoryNotFoundException"])
@@ -31,15 +44,19 @@ impl Kind<AwsContext> for Repository {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<RepositoryInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag};
+        let repository: RepositoryInputs = spec.typed()?;
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let o = env
             .ctx
             .ecr()
             .create_repository()
-            .repository_name(spec.str("name"))
-            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(spec.input("scan_on_push").as_bool().unwrap_or(true)).build())
+            .repository_name(&repository.name)
+            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(repository.scan_on_push).build())
             .set_tags(Some(tags))
             .send()
             .await
@@ -64,7 +81,7 @@ impl Kind<AwsContext> for Repository {
             .ecr()
             .put_image_scanning_configuration()
             .repository_name(&old.id)
-            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(spec.input("scan_on_push").as_bool().unwrap_or(true)).build())
+            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(spec.typed::<RepositoryInputs>()?.scan_on_push).build())
             .send()
             .await
             .map_err(op("PutImageScanningConfiguration"))?;
@@ -79,7 +96,7 @@ impl Kind<AwsContext> for Repository {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<RepositoryInputs>()?.name, spec.inputs.clone());
         self.read(env, &probe).await
     }
 }

@@ -1,22 +1,36 @@
 //! log group.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `retention_days`.
+/// A CloudWatch Logs group.
 pub struct LogGroup;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogGroupInputs {
+    pub name: String,
+    /// Days the events are kept (a value CloudWatch Logs accepts); None or
+    /// 0: forever.
+    pub retention_days: Option<i32>,
+}
+
+impl Inputs for LogGroupInputs {
+    const KIND: &'static str = "logs_log_group";
+}
 
 impl LogGroup {
     async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>, OpError> {
         let o = env.ctx.logs().describe_log_groups().log_group_name_prefix(name).send().await.map_err(op("DescribeLogGroups"))?;
         Ok(o.log_groups().iter().find(|g| g.log_group_name() == Some(name)).cloned())
     }
-    async fn set_retention(env: &E, spec: &Spec) -> Result<(), OpError> {
-        match spec.input("retention_days").as_i64() {
+    async fn set_retention(env: &E, group: &LogGroupInputs) -> Result<(), OpError> {
+        match group.retention_days {
             Some(d) if d > 0 => {
-                env.ctx.logs().put_retention_policy().log_group_name(spec.str("name")).retention_in_days(d as i32).send().await.map_err(op("PutRetentionPolicy"))?;
+                env.ctx.logs().put_retention_policy().log_group_name(&group.name).retention_in_days(d).send().await.map_err(op("PutRetentionPolicy"))?;
             }
             _ => {
-                env.ctx.logs().delete_retention_policy().log_group_name(spec.str("name")).send().await.map_err(op("DeleteRetentionPolicy"))?;
+                env.ctx.logs().delete_retention_policy().log_group_name(&group.name).send().await.map_err(op("DeleteRetentionPolicy"))?;
             }
         }
         Ok(())
@@ -37,12 +51,16 @@ impl Kind<AwsContext> for LogGroup {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<LogGroupInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let name = spec.str("name");
+        let group: LogGroupInputs = spec.typed()?;
+        let name = group.name.as_str();
         env.ctx.logs().create_log_group().log_group_name(name).set_tags(Some(spec_tags(env, spec).into_iter().collect())).send().await.map_err(op("CreateLogGroup"))?;
         let arn = format!("arn:aws:logs:{}:{}:log-group:{}", env.ctx.region, env.ctx.account_id, name);
         let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn);
-        Self::set_retention(env, spec).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::set_retention(env, &group).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -53,7 +71,7 @@ impl Kind<AwsContext> for LogGroup {
         }))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        Self::set_retention(env, spec).await?;
+        Self::set_retention(env, &spec.typed()?).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -64,10 +82,12 @@ impl Kind<AwsContext> for LogGroup {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, spec.str("name")).await?.map(|g| {
+        let name = spec.typed::<LogGroupInputs>()?.name;
+        Ok(Self::describe(env, &name).await?.map(|g| {
             let mut inputs = spec.inputs.clone();
             inputs["retention_days"] = json!(g.retention_in_days().unwrap_or(0));
-            Record::new(self.name(), spec.str("name"), inputs).with("arn", format!("arn:aws:logs:{}:{}:log-group:{}", env.ctx.region, env.ctx.account_id, spec.str("name")))
+            let arn = format!("arn:aws:logs:{}:{}:log-group:{name}", env.ctx.region, env.ctx.account_id);
+            Record::new(self.name(), &name, inputs).with("arn", arn)
         }))
     }
 }

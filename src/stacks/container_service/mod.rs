@@ -10,6 +10,7 @@ use crate::components::ecs::{ServiceInputs, TaskDefinitionInputs};
 use crate::components::elb::{ListenerAction, ListenerInputs, TargetGroupInputs};
 use crate::components::iam::RoleInputs;
 use crate::components::network::NetworkHandles;
+use crate::components::registry::{LogGroupInputs, RepositoryInputs};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec, Template};
 use crate::provider::AwsContext;
@@ -611,9 +612,9 @@ impl Stack for ContainerService {
         let sg_redis = g.add(sg("sg.redis", "redis", "cache", from(g.name(&sg_ecs), 6379, "Redis from the tasks")).after_update(&sg_ecs));
 
         // Registry, logs, secrets: independent of the network.
-        let ecr = g.add(Spec::new("ecr", "ecr_repository", json!({"name": format!("{id}-app"), "scan_on_push": true})));
+        let ecr = g.add(Spec::of("ecr", &RepositoryInputs { name: format!("{id}-app"), scan_on_push: true }));
         let log_group = format!("/ecs/{id}-app");
-        let logs = g.add(Spec::new("logs", "logs_log_group", json!({"name": log_group, "retention_days": int(c, "log_retention_days", 14)})));
+        let logs = g.add(Spec::of("logs", &LogGroupInputs { name: log_group.clone(), retention_days: Some(int(c, "log_retention_days", 14) as i32) }));
         let recovery = if prod { 7 } else { 0 };
         let secret_db = g.add(Spec::new(
             "secret.db",

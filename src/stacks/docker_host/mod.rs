@@ -7,9 +7,9 @@ mod tests;
 mod user_data;
 
 use crate::components::backup::SnapshotPolicyInputs;
-use crate::components::ec2::DataVolumeInputs;
+use crate::components::ec2::{DataVolumeInputs, InstanceInputs};
 use crate::components::iam::RoleInputs;
-use crate::components::monitoring::{AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs};
+use crate::components::monitoring::{AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs, TopicInputs};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::provider::AwsContext;
@@ -469,18 +469,17 @@ impl Stack for DockerHost {
         let profile = g.add(Spec::new("instance_profile.host", "iam_instance_profile", json!({"name": format!("{id}-host"), "has_role": true})).after(&role));
         let ud = user_data::render(c, &ctx.region);
         let instance = g.add(
-            Spec::new(
+            Spec::of(
                 "instance",
-                "ec2_instance",
-                json!({
-                    "ami": c.get("ami_id").as_str(),
-                    "instance_type": s(c, "instance_type"),
-                    "spot": c.get("use_spot_instance").as_bool().unwrap_or(false),
-                    "key_name": c.get("ssh_key_name").as_str(),
-                    "user_data": ud,
-                    "user_data_sha256": sha256_hex(&ud),
-                    "root_volume_size": num(c, "root_volume_size", 20.0) as i64,
-                }),
+                &InstanceInputs {
+                    ami: c.get("ami_id").as_str().map(str::to_string),
+                    instance_type: s(c, "instance_type").into(),
+                    spot: c.get("use_spot_instance").as_bool().unwrap_or(false),
+                    key_name: c.get("ssh_key_name").as_str().map(str::to_string),
+                    user_data_sha256: sha256_hex(&ud),
+                    user_data: ud,
+                    root_volume_size: num(c, "root_volume_size", 20.0) as i32,
+                },
             )
             .after(&subnet)
             .after(&sg)
@@ -542,7 +541,7 @@ impl Stack for DockerHost {
         }
         let mut emails = strings(c.get("budget_notification_emails"));
         emails.sort();
-        let topic = g.add(Spec::new("topic", "sns_topic", json!({"name": format!("{id}-alerts"), "emails": emails})));
+        let topic = g.add(Spec::of("topic", &TopicInputs { name: format!("{id}-alerts"), emails }));
         for (name, limit, by_project) in budgets(c) {
             let budget = BudgetInputs { name: format!("{id}-{name}"), limit_usd: limit, project_tag: by_project.then(|| project.to_string()), threshold_percent: 80.0 };
             g.add(Spec::of(format!("budget.{name}"), &budget).after_update(&topic));

@@ -16,7 +16,7 @@ mod tests;
 
 use crate::components::iam::RoleInputs;
 use crate::components::kms::KeyInputs;
-use crate::components::monitoring::AlarmInputs;
+use crate::components::monitoring::{AlarmInputs, TopicInputs};
 use crate::components::network::NetworkHandles;
 use crate::components::{all_kinds, network, sha256_hex};
 use crate::engine::{Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec, Template};
@@ -836,7 +836,7 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
     let mut topics = BTreeMap::new();
     for side in SIDES {
         let mut r = Desired::within(side, Some(&region_of(c, side)));
-        let topic = r.add(Spec::new("topic", "sns_topic", json!({"name": format!("{id}-alarms-{side}"), "emails": emails})));
+        let topic = r.add(Spec::of("topic", &TopicInputs { name: format!("{id}-alarms-{side}"), emails: emails.clone() }));
         // Each cluster's lag while it replicates; the writer's metric is
         // absent, so a switchover needs no change here.
         let dims = dimensions(&[("DBClusterIdentifier", member_id(c, side))]);
