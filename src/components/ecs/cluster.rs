@@ -1,9 +1,30 @@
 //! Cluster.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `container_insights`.
+/// An ECS cluster (Fargate: no instances).
 pub struct Cluster;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInputs {
+    pub name: String,
+    /// CloudWatch Container Insights (billed metrics per task).
+    pub container_insights: bool,
+}
+
+impl Inputs for ClusterInputs {
+    const KIND: &'static str = "ecs_cluster";
+}
+
+fn insights(cluster: &ClusterInputs) -> &'static str {
+    if cluster.container_insights {
+        "enabled"
+    } else {
+        "disabled"
+    }
+}
 
 impl Cluster {
     async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_ecs::types::Cluster>, OpError> {
@@ -27,21 +48,25 @@ impl Kind<AwsContext> for Cluster {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<ClusterInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{ClusterSetting, ClusterSettingName};
-        let insights = if spec.input("container_insights").as_bool() == Some(true) { "enabled" } else { "disabled" };
+        let cluster: ClusterInputs = spec.typed()?;
+        let insights = insights(&cluster);
         let o = env
             .ctx
             .ecs()
             .create_cluster()
-            .cluster_name(spec.str("name"))
+            .cluster_name(&cluster.name)
             .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
             .set_tags(Some(tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateCluster"))?;
         let arn = o.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default();
-        Ok(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", arn))
+        Ok(Record::new(self.name(), &cluster.name, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(Self::describe(env, &rec.id).await?.map(|_| rec.clone()))
@@ -51,7 +76,7 @@ impl Kind<AwsContext> for Cluster {
         if spec.input("container_insights") == &old.inputs["container_insights"] {
             return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
         }
-        let insights = if spec.input("container_insights").as_bool() == Some(true) { "enabled" } else { "disabled" };
+        let insights = insights(&spec.typed()?);
         env.ctx
             .ecs()
             .update_cluster_settings()
@@ -77,6 +102,7 @@ impl Kind<AwsContext> for Cluster {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, spec.str("name")).await?.map(|c| Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", c.cluster_arn().unwrap_or_default())))
+        let name = spec.typed::<ClusterInputs>()?.name;
+        Ok(Self::describe(env, &name).await?.map(|c| Record::new(self.name(), &name, spec.inputs.clone()).with("arn", c.cluster_arn().unwrap_or_default())))
     }
 }

@@ -1,13 +1,25 @@
 //! Load balancer.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// An internet-facing ALB in the `subnet*` dependencies with the `sg*`
-/// dependency. Inputs: `name`, `idle_timeout`; slot `subnets`.
 /// Its subnets, in the slot `subnets` (one added is an update).
 const LB_SUBNETS: crate::engine::Need = crate::components::need::SUBNETS.in_slot("subnets");
 
+/// An internet-facing ALB in the subnets of its slot `subnets`, with the
+/// `sg*` dependencies.
 pub struct LoadBalancer;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadBalancerInputs {
+    /// At most 32 characters: also how `find` reaches it.
+    pub name: String,
+}
+
+impl Inputs for LoadBalancerInputs {
+    const KIND: &'static str = "elbv2_load_balancer";
+}
 
 impl LoadBalancer {
     fn record(&self, inputs: serde_json::Value, lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Record {
@@ -35,11 +47,15 @@ impl Kind<AwsContext> for LoadBalancer {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<LoadBalancerInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let elb = &env.ctx.elbv2();
+        let name = spec.typed::<LoadBalancerInputs>()?.name;
         let o = elb
             .create_load_balancer()
-            .name(spec.str("name"))
+            .name(&name)
             .r#type(LoadBalancerTypeEnum::Application)
             .scheme(LoadBalancerSchemeEnum::InternetFacing)
             .ip_address_type(IpAddressType::Ipv4)
@@ -52,7 +68,7 @@ impl Kind<AwsContext> for LoadBalancer {
         let lb = o.load_balancers().first().ok_or_else(|| OpError::new("CreateLoadBalancer returned no load balancer"))?;
         let rec = self.record(spec.inputs.clone(), lb);
         let arn = rec.id.clone();
-        env.wait(&LB_ACTIVE, &format!("load balancer {}", spec.str("name")), || lb_state(env, &arn)).await.map_err(|e| e.partial(rec.clone()))?;
+        env.wait(&LB_ACTIVE, &format!("load balancer {name}"), || lb_state(env, &arn)).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -83,7 +99,7 @@ impl Kind<AwsContext> for LoadBalancer {
         env.wait(&LB_DELETED, &format!("load balancer {}", rec.id), || lb_state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2().describe_load_balancers().names(spec.str("name")).send().await {
+        match env.ctx.elbv2().describe_load_balancers().names(spec.typed::<LoadBalancerInputs>()?.name).send().await {
             Ok(o) => Ok(o.load_balancers().first().map(|lb| self.record(spec.inputs.clone(), lb))),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeLoadBalancers")(e)),

@@ -1,9 +1,23 @@
 //! instance profile.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`; holds the `role` dependency.
+/// An instance profile holding the `role` dependency.
 pub struct InstanceProfile;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceProfileInputs {
+    pub name: String,
+    /// Holds its role (read as false when the role was removed from it out
+    /// of band: drift, repaired by adding it back).
+    pub has_role: bool,
+}
+
+impl Inputs for InstanceProfileInputs {
+    const KIND: &'static str = "iam_instance_profile";
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for InstanceProfile {
@@ -22,15 +36,19 @@ impl Kind<AwsContext> for InstanceProfile {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<InstanceProfileInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let iam = &env.ctx.iam();
+        let name = spec.typed::<InstanceProfileInputs>()?.name;
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
-        let out = iam.create_instance_profile().instance_profile_name(spec.str("name")).set_tags(Some(tags)).send().await.map_err(op("CreateInstanceProfile"))?;
+        let out = iam.create_instance_profile().instance_profile_name(&name).set_tags(Some(tags)).send().await.map_err(op("CreateInstanceProfile"))?;
         let arn = out.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
-        let rec = Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", &arn);
+        let rec = Record::new(self.name(), &name, spec.inputs.clone()).with("arn", &arn);
         let role = &crate::components::need::ROLE.the(deps)?.id;
         iam.add_role_to_instance_profile()
-            .instance_profile_name(spec.str("name"))
+            .instance_profile_name(&name)
             .role_name(role)
             .send()
             .await
@@ -76,8 +94,9 @@ impl Kind<AwsContext> for InstanceProfile {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam().get_instance_profile().instance_profile_name(spec.str("name")).send().await {
-            Ok(o) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", o.instance_profile().map(|p| p.arn()).unwrap_or_default()))),
+        let name = spec.typed::<InstanceProfileInputs>()?.name;
+        match env.ctx.iam().get_instance_profile().instance_profile_name(&name).send().await {
+            Ok(o) => Ok(Some(Record::new(self.name(), &name, spec.inputs.clone()).with("arn", o.instance_profile().map(|p| p.arn()).unwrap_or_default()))),
             Err(e) if no_such(&e) => Ok(None),
             Err(e) => Err(op("GetInstanceProfile")(e)),
         }

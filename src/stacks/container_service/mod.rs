@@ -6,8 +6,8 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-use crate::components::ecs::{ServiceInputs, TaskDefinitionInputs};
-use crate::components::elb::{ListenerAction, ListenerInputs, TargetGroupInputs};
+use crate::components::ecs::{ClusterInputs, ServiceInputs, TaskDefinitionInputs};
+use crate::components::elb::{ListenerAction, ListenerInputs, LoadBalancerInputs, TargetGroupInputs};
 use crate::components::iam::RoleInputs;
 use crate::components::network::NetworkHandles;
 use crate::components::registry::{LogGroupInputs, RepositoryInputs};
@@ -709,7 +709,7 @@ impl Stack for ContainerService {
         let alb_name = short_name(&format!("{id}-alb"), 32);
         // The ALB only routes once the internet gateway is attached (an
         // existing network's is the user's to have).
-        let alb = Spec::new("alb", "elbv2_load_balancer", json!({"name": alb_name})).after_update(&sg_alb).filling_each("subnets", public, Update);
+        let alb = Spec::of("alb", &LoadBalancerInputs { name: alb_name.clone() }).after_update(&sg_alb).filling_each("subnets", public, Update);
         let alb = g.add(match &net.igw {
             Some(igw) => alb.after(igw),
             None => alb,
@@ -772,7 +772,7 @@ impl Stack for ContainerService {
         let task_role = g.add(Spec::of("role.task", &task_role));
 
         // ECS.
-        let cluster = g.add(Spec::new("cluster", "ecs_cluster", json!({"name": format!("{id}-cluster"), "container_insights": prod})));
+        let cluster = g.add(Spec::of("cluster", &ClusterInputs { name: format!("{id}-cluster"), container_insights: prod }));
         let mut environment = BTreeMap::new();
         environment.insert("STATE_CACHE".to_string(), Template::from("redis"));
         environment.insert("TWILIO_IDEMPOTENCY_ENABLED".into(), Template::from("true"));

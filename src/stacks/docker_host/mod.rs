@@ -8,7 +8,7 @@ mod user_data;
 
 use crate::components::backup::SnapshotPolicyInputs;
 use crate::components::ec2::{DataVolumeInputs, InstanceInputs};
-use crate::components::iam::RoleInputs;
+use crate::components::iam::{InstanceProfileInputs, RoleInputs};
 use crate::components::monitoring::{AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs, TopicInputs};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
@@ -466,7 +466,7 @@ impl Stack for DockerHost {
             )
             .with_inline(&host_policy),
         ));
-        let profile = g.add(Spec::new("instance_profile.host", "iam_instance_profile", json!({"name": format!("{id}-host"), "has_role": true})).after(&role));
+        let profile = g.add(Spec::of("instance_profile.host", &InstanceProfileInputs { name: format!("{id}-host"), has_role: true }).after(&role));
         let ud = user_data::render(c, &ctx.region);
         let instance = g.add(
             Spec::of(
