@@ -138,9 +138,9 @@ pub fn check<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec]) -> Result<(), String>
             let Some(dep) = spec.deps.iter().find(|d| dep_name(&spec.key, &d.key) == r.name) else {
                 return Err(format!("component {} ({}) refers to {r}, which is the output of none of its dependencies", spec.key, spec.kind));
             };
-            let declared = kind_of.get(dep.key.as_str()).and_then(|k| kinds.get(k).ok()).map(|k| k.outputs()).unwrap_or_default();
+            let of = kind_of.get(dep.key.as_str()).copied().unwrap_or("unknown kind");
+            let declared = kinds.get(of).map(|k| k.outputs()).unwrap_or_default();
             if r.output != "id" && !declared.contains(&r.output.as_str()) {
-                let of = kind_of.get(dep.key.as_str()).copied().unwrap_or("unknown kind");
                 return Err(format!(
                     "component {} ({}) refers to {r}, an output a {of} does not have (it has: id{})",
                     spec.key,

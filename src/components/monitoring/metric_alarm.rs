@@ -14,7 +14,7 @@ pub struct MetricAlarm(&'static str);
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlarmInputs {
     pub name: String,
-    #[serde(default = "ec2_namespace")]
+    #[serde(default = "instance_namespace")]
     pub namespace: String,
     pub metric: String,
     /// `Average`, `Maximum`, ...
@@ -31,8 +31,12 @@ pub struct AlarmInputs {
     pub dimensions: Option<BTreeMap<String, Template>>,
 }
 
-fn ec2_namespace() -> String {
-    "AWS/EC2".to_string()
+/// The namespace of an instance's metrics: an instance alarm's, and the
+/// default of records written before alarms recorded their namespace.
+pub const INSTANCE_NAMESPACE: &str = "AWS/EC2";
+
+fn instance_namespace() -> String {
+    INSTANCE_NAMESPACE.to_string()
 }
 
 impl Inputs for AlarmInputs {
@@ -55,9 +59,8 @@ pub const INSTANCE_ALARM: MetricAlarm = MetricAlarm("cloudwatch_instance_alarm")
 pub const METRIC_ALARM: MetricAlarm = MetricAlarm("cloudwatch_metric_alarm");
 
 impl MetricAlarm {
-    async fn put(env: &E, spec: &Spec, deps: &Records) -> Result<(), OpError> {
+    async fn put(env: &E, spec: &Spec, alarm: &AlarmInputs, deps: &Records) -> Result<(), OpError> {
         use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
-        let alarm: AlarmInputs = spec.typed()?;
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         let dimensions = match &alarm.dimensions {
             Some(m) => m.iter().map(|(k, v)| Ok(Dimension::builder().name(k).value(v.render(deps)?).build())).collect::<Result<Vec<_>, OpError>>()?,
@@ -114,8 +117,9 @@ impl Kind<AwsContext> for MetricAlarm {
         crate::engine::inputs::fill_defaults::<AlarmInputs>(&mut rec.inputs);
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        Self::put(env, spec, deps).await?;
-        Ok(Record::new(self.name(), spec.typed::<AlarmInputs>()?.name, spec.inputs.clone()))
+        let alarm: AlarmInputs = spec.typed()?;
+        Self::put(env, spec, &alarm, deps).await?;
+        Ok(Record::new(self.name(), alarm.name, spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let o = env.ctx.cloudwatch().describe_alarms().alarm_names(&rec.id).send().await.map_err(op("DescribeAlarms"))?;
@@ -129,7 +133,7 @@ impl Kind<AwsContext> for MetricAlarm {
         }))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        Self::put(env, spec, deps).await?;
+        Self::put(env, spec, &spec.typed()?, deps).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {

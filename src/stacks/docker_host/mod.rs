@@ -9,7 +9,7 @@ mod user_data;
 use crate::components::backup::SnapshotPolicyInputs;
 use crate::components::ec2::{DataVolumeInputs, InstanceInputs};
 use crate::components::iam::{InstanceProfileInputs, RoleInputs};
-use crate::components::monitoring::{AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs, TopicInputs};
+use crate::components::monitoring::{AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs, TopicInputs, INSTANCE_NAMESPACE};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::provider::AwsContext;
@@ -550,7 +550,7 @@ impl Stack for DockerHost {
             let alarm = |name: String, metric: &str, statistic: &str, threshold: f64, comparison: &str, period: i32| {
                 InstanceAlarmInputs(AlarmInputs {
                     name,
-                    namespace: "AWS/EC2".into(),
+                    namespace: INSTANCE_NAMESPACE.into(),
                     metric: metric.into(),
                     statistic: statistic.into(),
                     threshold,
