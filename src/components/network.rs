@@ -1,17 +1,22 @@
-//! An existing network that a stack is placed in (a VPC and subnets made by
-//! a module such as terraform-aws-modules/vpc, or by the team's own HCL).
-//! The stack references them and never owns them: the kinds are
+//! A stack's network: its own (`add_own`: a VPC over its zones, built the
+//! same way by every stack that has one), or an existing one it is placed
+//! in (a VPC and subnets made by a module such as
+//! terraform-aws-modules/vpc, or by the team's own HCL). The stack
+//! references an existing one and never owns it: the kinds are
 //! `referenced`, so the engine never tags, modifies or deletes them, and
 //! `check` proves at plan, with read-only calls, that they can carry it.
 
+use super::ec2::{DefaultRoute, ElasticIpInputs, InternetGatewayInputs, NatGatewayInputs, RouteTableInputs, SubnetInputs, VpcEndpointInputs, VpcInputs};
 use super::op;
 use super::E;
-use crate::engine::{Desired, Handle, Kind, OpError, Record, Records, Spec};
+use crate::engine::OnDepChange::{Replace, Update};
+use crate::engine::{Desired, Handle, Inputs, Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{Diagnostic, Diagnostics};
 use crate::value::Path;
 use aws_sdk_ec2::types::{Filter, RouteTable, Subnet};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const EXISTING_VPC: &str = "ec2_existing_vpc";
@@ -37,8 +42,17 @@ async fn describe_subnet(ctx: &AwsContext, id: &str) -> Result<Option<Subnet>, O
     }
 }
 
-/// A VPC of the user's. Inputs: `id`. Outputs: `cidr`.
+/// A VPC of the user's. Outputs: `cidr`.
 pub struct ExistingVpc;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExistingVpcInputs {
+    pub id: String,
+}
+
+impl Inputs for ExistingVpcInputs {
+    const KIND: &'static str = EXISTING_VPC;
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for ExistingVpc {
@@ -54,8 +68,11 @@ impl Kind<AwsContext> for ExistingVpc {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<ExistingVpcInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let id = spec.str("id");
+        let id = &spec.typed::<ExistingVpcInputs>()?.id;
         let vpc = describe_vpc(&env.ctx, id).await?.ok_or_else(|| OpError::new(format!("the VPC {id} does not exist in {}", env.ctx.region)).at(spec.named_by))?;
         Ok(Record::new(self.name(), id, spec.inputs.clone()).with("cidr", vpc.cidr_block().unwrap_or_default()))
     }
@@ -71,9 +88,19 @@ impl Kind<AwsContext> for ExistingVpc {
     }
 }
 
-/// A subnet of the user's. Inputs: `id`, `vpc` (the VPC it must be in).
-/// Outputs: `availability_zone`.
+/// A subnet of the user's. Outputs: `availability_zone`.
 pub struct ExistingSubnet;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExistingSubnetInputs {
+    pub id: String,
+    /// The VPC it must be in.
+    pub vpc: String,
+}
+
+impl Inputs for ExistingSubnetInputs {
+    const KIND: &'static str = EXISTING_SUBNET;
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for ExistingSubnet {
@@ -89,8 +116,12 @@ impl Kind<AwsContext> for ExistingSubnet {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "vpc"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<ExistingSubnetInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let (id, vpc) = (spec.str("id"), spec.str("vpc"));
+        let ExistingSubnetInputs { id, vpc } = &spec.typed()?;
+        let vpc = vpc.as_str();
         let s = describe_subnet(&env.ctx, id).await?.ok_or_else(|| OpError::new(format!("the subnet {id} does not exist in {}", env.ctx.region)).at(spec.named_by))?;
         if s.vpc_id() != Some(vpc) {
             return Err(OpError::new(format!("the subnet {id} is in {}, not in {vpc}", s.vpc_id().unwrap_or("another VPC"))).at(spec.named_by));
@@ -270,17 +301,99 @@ impl NetworkHandles {
 /// subnet (keyed by id, so that adding a subnet adds one reference and
 /// reordering changes nothing), each named by its attribute.
 pub fn add_existing(g: &mut Desired, vpc_attribute: &'static str, vpc: &str, groups: &[(&str, &'static str, &[String])]) -> NetworkHandles {
-    let vpc_handle = g.add(Spec::new("vpc", EXISTING_VPC, json!({"id": vpc})).named_by(vpc_attribute));
+    let vpc_handle = g.add(Spec::of("vpc", &ExistingVpcInputs { id: vpc.to_string() }).named_by(vpc_attribute));
     let mut subnets = BTreeMap::new();
     for (role, attribute, ids) in groups {
         let mut handles: Vec<Handle> = vec![];
         let mut seen = BTreeSet::new();
         for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
-            handles.push(g.add(Spec::new(format!("subnet.{role}.{id}"), EXISTING_SUBNET, json!({"id": id, "vpc": vpc})).named_by(attribute).after(&vpc_handle)));
+            let subnet = ExistingSubnetInputs { id: id.clone(), vpc: vpc.to_string() };
+            handles.push(g.add(Spec::of(format!("subnet.{role}.{id}"), &subnet).named_by(attribute).after(&vpc_handle)));
         }
         subnets.insert(role.to_string(), handles);
     }
     NetworkHandles { vpc: vpc_handle, igw: None, subnets }
+}
+
+/// How many NAT gateways a stack's own network has (its `nat_gateways`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatGateways {
+    /// Private subnets without a default route (VPC endpoints only).
+    None,
+    /// One, in the first zone, shared by every zone's private subnets.
+    Single,
+    /// One per zone, each zone's private subnets routed through their own.
+    PerZone,
+}
+
+impl NatGateways {
+    /// The value of a `nat_gateways` attribute: `none`, `per_az`, else one.
+    pub fn of(attribute: &str) -> NatGateways {
+        match attribute {
+            "none" => NatGateways::None,
+            "per_az" => NatGateways::PerZone,
+            _ => NatGateways::Single,
+        }
+    }
+}
+
+/// A stack's own network as its configuration gives it.
+pub struct OwnNetwork<'a> {
+    pub vpc_cidr: &'a str,
+    /// Per zone, in zone order: (zone, public subnet's block, private
+    /// subnet's block).
+    pub zones: Vec<(String, String, String)>,
+    pub nat: NatGateways,
+    /// Extra tags of the public and of the private subnets (the ones a
+    /// Kubernetes load balancer controller picks subnets by).
+    pub public_subnet_tags: Vec<(String, String)>,
+    pub private_subnet_tags: Vec<(String, String)>,
+    /// The region of an S3 gateway endpoint on the private route tables
+    /// (S3 traffic then stays off the NAT gateway); None: no endpoint.
+    pub s3_endpoint: Option<&'a str>,
+}
+
+/// Adds a stack's own network to `g`: a VPC; per zone a public and a
+/// private subnet, keyed by zone (appending a zone adds, never replaces);
+/// an internet gateway and the public route table; the NAT gateways with
+/// their addresses; the private route tables (one per zone with a NAT
+/// gateway per zone, else one); the S3 endpoint. Returns the handles and
+/// the private route tables.
+pub fn add_own(g: &mut Desired, net: &OwnNetwork) -> (NetworkHandles, Vec<Handle>) {
+    let vpc = g.add(Spec::of("vpc", &VpcInputs { cidr: net.vpc_cidr.to_string(), dns_hostnames: true }));
+    let igw = g.add(Spec::of("igw", &InternetGatewayInputs { attached: true }).after(&vpc));
+    let subnet = |key: String, cidr: &str, zone: &str, public: bool, tags: &[(String, String)]| {
+        let inputs = SubnetInputs { cidr: cidr.to_string(), availability_zone: Some(zone.to_string()), public };
+        tags.iter().fold(Spec::of(key, &inputs).after(&vpc), |s, (k, v)| s.tag(k.clone(), v.clone()))
+    };
+    let (mut public, mut private) = (vec![], vec![]);
+    for (z, public_cidr, private_cidr) in &net.zones {
+        public.push(g.add(subnet(format!("subnet.public.{z}"), public_cidr, z, true, &net.public_subnet_tags)));
+        private.push(g.add(subnet(format!("subnet.private.{z}"), private_cidr, z, false, &net.private_subnet_tags)));
+    }
+    g.add(Spec::of("rtb.public", &RouteTableInputs { route: DefaultRoute::Igw }).after(&vpc).after(&igw).filling_each("subnets", &public, Update));
+    let nat_zones = match net.nat {
+        NatGateways::None => 0,
+        NatGateways::Single => 1.min(net.zones.len()),
+        NatGateways::PerZone => net.zones.len(),
+    };
+    let mut nats = vec![];
+    for (i, (z, _, _)) in net.zones.iter().enumerate().take(nat_zones) {
+        let eip = g.add(Spec::of(format!("eip.nat.{z}"), &ElasticIpInputs { associated: None, purpose: Some("nat".into()) }).after(&igw));
+        nats.push(g.add(Spec::of(format!("nat.{z}"), &NatGatewayInputs {}).filling("subnet", &public[i], Replace).after(&eip).after(&igw)));
+    }
+    let through_nat = RouteTableInputs { route: if nats.is_empty() { DefaultRoute::None } else { DefaultRoute::Nat } };
+    let tables: Vec<Handle> = if net.nat == NatGateways::PerZone {
+        let table = |i: usize, z: &str| Spec::of(format!("rtb.private.{z}"), &through_nat).after(&vpc).after_update(&nats[i]).filling_each("subnets", [&private[i]], Update);
+        net.zones.iter().enumerate().map(|(i, (z, _, _))| g.add(table(i, z))).collect()
+    } else {
+        vec![g.add(Spec::of("rtb.private", &through_nat).after(&vpc).after_each(nats.first(), Update).filling_each("subnets", &private, Update))]
+    };
+    if let Some(region) = net.s3_endpoint {
+        let endpoint = VpcEndpointInputs { service: format!("com.amazonaws.{region}.s3") };
+        g.add(Spec::of("s3.endpoint", &endpoint).after(&vpc).filling_each("route_tables", &tables, Update));
+    }
+    (NetworkHandles { vpc, igw: Some(igw), subnets: BTreeMap::from([("public".to_string(), public), ("private".to_string(), private)]) }, tables)
 }
 
 /// Where a stack's zones come from: its default letters (the attribute is

@@ -1,11 +1,29 @@
 //! Elastic IP.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// An Elastic IP associated with the `instance` dependency.
 pub struct ElasticIp;
 
 /// The instance an address is associated with; none for a NAT gateway's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ElasticIpInputs {
+    /// Some(true): associated with the instance dependency, read back so
+    /// that an address taken off the instance out of band is drift. None
+    /// for a NAT gateway's address, which the gateway associates itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated: Option<bool>,
+    /// What the address is for (`nat`), for whoever reads the state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+impl Inputs for ElasticIpInputs {
+    const KIND: &'static str = "ec2_elastic_ip";
+}
+
 const ATTACHED_INSTANCE: Need = Need::optional("instance", &["ec2_instance"]);
 
 #[tonic::async_trait]
@@ -22,7 +40,11 @@ impl Kind<AwsContext> for ElasticIp {
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<ElasticIpInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        spec.typed::<ElasticIpInputs>()?;
         let ec2 = &env.ctx.ec2();
         let out = ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tag_spec(env, spec, ResourceType::ElasticIp)).send().await.map_err(op("AllocateAddress"))?;
         let id = out.allocation_id().unwrap_or_default().to_string();

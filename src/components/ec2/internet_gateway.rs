@@ -1,8 +1,21 @@
 //! Internet gateway.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 pub struct InternetGateway;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InternetGatewayInputs {
+    /// Attached to the VPC dependency; read back, so a gateway detached
+    /// out of band is drift that the update repairs.
+    pub attached: bool,
+}
+
+impl Inputs for InternetGatewayInputs {
+    const KIND: &'static str = "ec2_internet_gateway";
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for InternetGateway {
@@ -18,7 +31,11 @@ impl Kind<AwsContext> for InternetGateway {
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<InternetGatewayInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        spec.typed::<InternetGatewayInputs>()?;
         let ec2 = &env.ctx.ec2();
         let out = ec2.create_internet_gateway().tag_specifications(tag_spec(env, spec, ResourceType::InternetGateway)).send().await.map_err(op("CreateInternetGateway"))?;
         let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();

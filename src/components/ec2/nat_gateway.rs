@@ -1,10 +1,21 @@
 //! NAT gateway.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// A public NAT gateway in the `subnet*` dependency with the `eip*`
 /// dependency's address.
 pub struct NatGateway;
+
+/// A NAT gateway has no inputs of its own: its subnet is the slot
+/// `subnet`, its address the Elastic IP dependency.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NatGatewayInputs {}
+
+impl Inputs for NatGatewayInputs {
+    const KIND: &'static str = "ec2_nat_gateway";
+}
 
 /// The Elastic IP a NAT gateway takes as its public address.
 const NAT_ADDRESS: Need = Need::one("Elastic IP", &["ec2_elastic_ip"]);
@@ -42,6 +53,9 @@ impl Kind<AwsContext> for NatGateway {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["subnet"]
+    }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<NatGatewayInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let subnet = NAT_SUBNET.the_in(spec, deps)?.id.clone();

@@ -1,6 +1,8 @@
 //! Route table.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// A route table associated with its subnets, whose default route goes to
 /// its internet gateway dependency (public), to its NAT gateway (private),
@@ -13,6 +15,41 @@ pub struct RouteTable {
     needs: &'static [Need],
     /// Which of its `needs` gives the subnets it is associated with.
     subnets: Need,
+    /// Whether a spec's inputs read as the registered kind's.
+    check_inputs: fn(&Json) -> Result<(), String>,
+}
+
+/// A route table whose subnets are its slot `subnets`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouteTableInputs {
+    /// Where its default route goes; read back (as `other` when something
+    /// else took it), so a route removed or changed out of band is drift.
+    pub route: DefaultRoute,
+}
+
+impl Inputs for RouteTableInputs {
+    const KIND: &'static str = "ec2_route_table";
+}
+
+/// The target of a route table's default route (`0.0.0.0/0`): the internet
+/// gateway or the NAT gateway among its dependencies, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefaultRoute {
+    Igw,
+    Nat,
+    None,
+}
+
+/// The Docker host's public table: its one subnet is any subnet dependency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PublicRouteTableInputs {
+    /// A default route to the internet gateway exists; read back.
+    pub default_route: bool,
+}
+
+impl Inputs for PublicRouteTableInputs {
+    const KIND: &'static str = "ec2_public_route_table";
 }
 
 const ROUTED_SUBNETS: Need = crate::components::need::SUBNETS.in_slot("subnets");
@@ -20,9 +57,14 @@ pub const PUBLIC_ROUTE_TABLE: RouteTable = RouteTable {
     name: "ec2_public_route_table",
     needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, crate::components::need::SUBNETS],
     subnets: crate::components::need::SUBNETS,
+    check_inputs: crate::engine::inputs::check::<PublicRouteTableInputs>,
 };
-pub const ROUTE_TABLE: RouteTable =
-    RouteTable { name: "ec2_route_table", needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, ROUTED_SUBNETS], subnets: ROUTED_SUBNETS };
+pub const ROUTE_TABLE: RouteTable = RouteTable {
+    name: "ec2_route_table",
+    needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, ROUTED_SUBNETS],
+    subnets: ROUTED_SUBNETS,
+    check_inputs: crate::engine::inputs::check::<RouteTableInputs>,
+};
 
 enum Target<'a> {
     Gateway(&'a str),
@@ -80,6 +122,9 @@ impl Kind<AwsContext> for RouteTable {
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
+    }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        (self.check_inputs)(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();

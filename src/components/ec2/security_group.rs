@@ -1,9 +1,53 @@
 //! Security group.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `description`, `rules`: [{protocol, from_port, to_port, cidrs, description}].
+/// A security group of the `vpc` dependency with the ingress rules it
+/// declares; rules others add to it are theirs.
 pub struct SecurityGroup;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupInputs {
+    pub name: String,
+    pub description: String,
+    /// In `sort_rules` order, so that a reordered configuration is no change.
+    pub rules: Vec<IngressRule>,
+}
+
+impl Inputs for SecurityGroupInputs {
+    const KIND: &'static str = "ec2_security_group";
+}
+
+/// One declared ingress rule: a protocol and port range from CIDR blocks,
+/// or from another group of the stack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IngressRule {
+    /// `tcp`, `udp`, or `-1` (every protocol).
+    pub protocol: String,
+    pub from_port: i64,
+    pub to_port: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidrs: Option<Vec<String>>,
+    /// A group of the stack, by its component's name as this group sees it
+    /// (`Desired::name`); it must be one of the group's dependencies
+    /// (checked at plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub description: String,
+}
+
+impl IngressRule {
+    /// TCP `port` from `cidrs`.
+    pub fn tcp_from_cidrs(port: i64, cidrs: Vec<String>, description: &str) -> IngressRule {
+        IngressRule { protocol: "tcp".into(), from_port: port, to_port: port, cidrs: Some(cidrs), source: None, description: description.into() }
+    }
+    /// TCP `port` from the group `source` names.
+    pub fn tcp_from_group(port: i64, source: String, description: &str) -> IngressRule {
+        IngressRule { protocol: "tcp".into(), from_port: port, to_port: port, cidrs: None, source: Some(source), description: description.into() }
+    }
+}
 
 /// One ingress permission: a protocol and port range from one peer. Rules
 /// are compared and changed at this grain, so that a rule someone else adds
@@ -26,22 +70,21 @@ enum Peer {
 }
 
 /// The atoms of declared rules, each with its rule's description.
-fn declared_atoms(rules: &Json) -> Vec<(Atom, String)> {
+fn declared_atoms(rules: &[IngressRule]) -> Vec<(Atom, String)> {
     let mut out = vec![];
-    for r in rules.as_array().into_iter().flatten() {
-        let (protocol, from, to) = (r["protocol"].as_str().unwrap_or("tcp").to_string(), r["from_port"].as_i64().unwrap_or(0), r["to_port"].as_i64().unwrap_or(0));
-        let desc = r["description"].as_str().unwrap_or_default().to_string();
-        let atom = |peer| Atom { protocol: protocol.clone(), from, to, peer };
-        match r["source"].as_str() {
-            Some(src) => out.push((atom(Peer::Group(src.to_string())), desc)),
-            None => {
-                for c in r["cidrs"].as_array().into_iter().flatten().filter_map(|c| c.as_str()) {
-                    out.push((atom(Peer::Cidr(c.to_string())), desc.clone()));
-                }
-            }
+    for r in rules {
+        let atom = |peer| (Atom { protocol: r.protocol.clone(), from: r.from_port, to: r.to_port, peer }, r.description.clone());
+        match &r.source {
+            Some(src) => out.push(atom(Peer::Group(src.clone()))),
+            None => out.extend(r.cidrs.iter().flatten().map(|c| atom(Peer::Cidr(c.clone())))),
         }
     }
     out
+}
+
+/// The rules a record holds (the declared ones, as last applied or read).
+fn recorded_rules(rec: &Record) -> Result<Vec<IngressRule>, OpError> {
+    serde_json::from_value(rec.inputs["rules"].clone()).map_err(|e| OpError::new(format!("the recorded rules of {} do not read: {e}", rec.id)))
 }
 
 /// The atoms AWS reports; `sources` maps a group id back to its key.
@@ -76,21 +119,21 @@ fn atom_permission(a: &Atom, desc: &str, deps: &Records, recorded: &BTreeMap<Str
 /// The declared rules as they are in AWS: each rule keeps only its
 /// atoms that exist (a rule with none is gone). Rules others added are not
 /// part of it, so they are never drift.
-fn declared_view(declared: &Json, observed: &[Atom]) -> Json {
-    let mut rules: Vec<Json> = vec![];
-    for r in declared.as_array().into_iter().flatten() {
-        let atoms = declared_atoms(&Json::Array(vec![r.clone()]));
+fn declared_view(declared: &[IngressRule], observed: &[Atom]) -> Json {
+    let mut rules: Vec<IngressRule> = vec![];
+    for r in declared {
+        let atoms = declared_atoms(std::slice::from_ref(r));
         let present: Vec<&Atom> = atoms.iter().map(|(a, _)| a).filter(|a| observed.contains(a)).collect();
         if present.is_empty() {
             continue;
         }
         let mut r = r.clone();
-        if r["source"].is_null() {
-            r["cidrs"] = json!(present.iter().filter_map(|a| if let Peer::Cidr(c) = &a.peer { Some(c.clone()) } else { None }).collect::<Vec<_>>());
+        if r.source.is_none() {
+            r.cidrs = Some(present.iter().filter_map(|a| if let Peer::Cidr(c) = &a.peer { Some(c.clone()) } else { None }).collect());
         }
         rules.push(r);
     }
-    Json::Array(rules)
+    json!(rules)
 }
 
 /// Ports whose exposure to the whole internet is a classic breach: SSH,
@@ -139,8 +182,8 @@ fn with_warnings(mut rec: Record, warnings: Vec<String>) -> Record {
 }
 
 /// Source security group id → key, for the rules' `source` dependencies.
-fn source_map(rules: &Json, deps: &Records) -> BTreeMap<String, String> {
-    rules.as_array().into_iter().flatten().filter_map(|r| r["source"].as_str()).filter_map(|k| deps.get(k).map(|d| (group_of(d), k.to_string()))).collect()
+fn source_map(rules: &[IngressRule], deps: &Records) -> BTreeMap<String, String> {
+    rules.iter().filter_map(|r| r.source.as_deref()).filter_map(|k| deps.get(k).map(|d| (group_of(d), k.to_string()))).collect()
 }
 
 /// The security group a rule's `source` names: the dependency itself, or
@@ -163,10 +206,8 @@ fn with_sources(mut rec: Record, sources: &BTreeMap<String, String>) -> Record {
     rec
 }
 
-pub fn sort_rules(rules: &mut [Json]) {
-    rules.sort_by_key(|r| {
-        (r["from_port"].as_i64().unwrap_or(0), r["to_port"].as_i64().unwrap_or(0), r["protocol"].as_str().unwrap_or("").to_string(), r["source"].as_str().unwrap_or("").to_string())
-    });
+pub fn sort_rules(rules: &mut [IngressRule]) {
+    rules.sort_by_key(|r| (r.from_port, r.to_port, r.protocol.clone(), r.source.clone().unwrap_or_default()));
 }
 
 #[tonic::async_trait]
@@ -178,7 +219,8 @@ impl Kind<AwsContext> for SecurityGroup {
     /// (`Desired::name`): it must be one of this group's dependencies, or
     /// the rule would be read as a group id and refused by AWS mid-apply.
     fn check_spec(&self, spec: &Spec, dependencies: &[&str]) -> Result<(), String> {
-        for source in spec.input("rules").as_array().into_iter().flatten().filter_map(|r| r["source"].as_str()) {
+        let group = SecurityGroupInputs::deserialize(&spec.inputs).map_err(|e| e.to_string())?;
+        for source in group.rules.iter().filter_map(|r| r.source.as_deref()) {
             if !dependencies.contains(&source) {
                 return Err(format!("a rule's source {source} is none of its dependencies"));
             }
@@ -199,21 +241,25 @@ impl Kind<AwsContext> for SecurityGroup {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "description"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<SecurityGroupInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let group: SecurityGroupInputs = spec.typed()?;
         let ec2 = &env.ctx.ec2();
         let out = ec2
             .create_security_group()
-            .group_name(spec.str("name"))
-            .description(spec.str("description"))
+            .group_name(&group.name)
+            .description(&group.description)
             .vpc_id(&crate::components::need::VPC.the(deps)?.id)
             .tag_specifications(tag_spec(env, spec, ResourceType::SecurityGroup))
             .send()
             .await
             .map_err(op("CreateSecurityGroup"))?;
         let id = out.group_id().unwrap_or_default().to_string();
-        let sources = source_map(spec.input("rules"), deps);
-        let mut rec = with_sources(Record::new(self.name(), &id, json!({"name": spec.str("name"), "description": spec.str("description"), "rules": []})), &sources);
-        let perms: Vec<IpPermission> = declared_atoms(spec.input("rules")).iter().map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
+        let sources = source_map(&group.rules, deps);
+        let mut rec = with_sources(Record::new(self.name(), &id, json!({"name": group.name, "description": group.description, "rules": []})), &sources);
+        let perms: Vec<IpPermission> = declared_atoms(&group.rules).iter().map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
         if !perms.is_empty() {
             ec2.authorize_security_group_ingress()
                 .group_id(&id)
@@ -226,12 +272,13 @@ impl Kind<AwsContext> for SecurityGroup {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
+        let declared = recorded_rules(rec)?;
         match env.ctx.ec2().describe_security_groups().group_ids(&rec.id).send().await {
             Ok(o) => Ok(o.security_groups().first().map(|g| {
                 let mut r = rec.clone();
                 let observed = observed_atoms(g.ip_permissions(), &recorded_sources(rec));
-                r.inputs["rules"] = declared_view(&rec.inputs["rules"], &observed);
-                let warnings = open_rule_warnings(g.group_name().unwrap_or(&rec.id), &observed, &declared_atoms(&rec.inputs["rules"]));
+                r.inputs["rules"] = declared_view(&declared, &observed);
+                let warnings = open_rule_warnings(g.group_name().unwrap_or(&rec.id), &observed, &declared_atoms(&declared));
                 with_warnings(r, warnings)
             })),
             Err(e) if not_found(&e) => Ok(None),
@@ -239,16 +286,17 @@ impl Kind<AwsContext> for SecurityGroup {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let group: SecurityGroupInputs = spec.typed()?;
         let ec2 = &env.ctx.ec2();
         let cur = ec2.describe_security_groups().group_ids(&old.id).send().await.map_err(op("DescribeSecurityGroups"))?;
         let current = cur.security_groups().first().map(|g| g.ip_permissions().to_vec()).unwrap_or_default();
         // Group ids of the stack, old and new, map back to their keys.
         let mut sources = recorded_sources(old);
-        let now = source_map(spec.input("rules"), deps);
+        let now = source_map(&group.rules, deps);
         sources.extend(now.clone());
         let observed = observed_atoms(&current, &sources);
-        let desired = declared_atoms(spec.input("rules"));
-        let previously = declared_atoms(&old.inputs["rules"]);
+        let desired = declared_atoms(&group.rules);
+        let previously = declared_atoms(&recorded_rules(old)?);
         // Only what the stack declared before and no longer wants goes;
         // rules others added stay.
         let revoke: Vec<IpPermission> = previously
@@ -292,7 +340,7 @@ impl Kind<AwsContext> for SecurityGroup {
             }
         }
         let mut inputs = spec.inputs.clone();
-        inputs["rules"] = declared_view(spec.input("rules"), &observed_atoms(g.ip_permissions(), &sources));
+        inputs["rules"] = declared_view(&spec.typed::<SecurityGroupInputs>()?.rules, &observed_atoms(g.ip_permissions(), &sources));
         Ok(Some(with_sources(Record::new(self.name(), g.group_id().unwrap_or_default(), inputs), &sources)))
     }
 }
@@ -304,16 +352,20 @@ mod tests {
 
     #[test]
     fn a_rule_s_source_is_checked_against_the_group_s_dependencies_at_plan() {
-        let group = |g: &Desired, source: &crate::engine::Handle| json!({"name": "s-db", "description": "db", "rules": [{"protocol": "tcp", "from_port": 5432, "to_port": 5432, "source": g.name(source), "description": "from the tasks"}]});
+        let group = |g: &Desired, source: &crate::engine::Handle| SecurityGroupInputs {
+            name: "s-db".into(),
+            description: "db".into(),
+            rules: vec![IngressRule::tcp_from_group(5432, g.name(source), "from the tasks")],
+        };
         let mut g = Desired::within("primary", None);
-        let vpc = g.add(Spec::new("vpc", "ec2_vpc", json!({})));
-        let tasks = g.add(Spec::new("sg.ecs", "ec2_security_group", json!({"name": "s-ecs", "description": "tasks", "rules": []})).after(&vpc));
+        let vpc = g.add(Spec::of("vpc", &VpcInputs { cidr: "10.0.0.0/16".into(), dns_hostnames: true }));
+        let tasks = g.add(Spec::of("sg.ecs", &SecurityGroupInputs { name: "s-ecs".into(), description: "tasks".into(), rules: vec![] }).after(&vpc));
         let rules = group(&g, &tasks);
-        g.add(Spec::new("sg.db", "ec2_security_group", rules.clone()).after(&vpc).after_update(&tasks));
-        assert_eq!(rules["rules"][0]["source"], "sg.ecs", "named as the group sees it, in its scope");
+        g.add(Spec::of("sg.db", &rules).after(&vpc).after_update(&tasks));
+        assert_eq!(rules.rules[0].source.as_deref(), Some("sg.ecs"), "named as the group sees it, in its scope");
         assert!(crate::engine::needs::check(&crate::components::all_kinds(), g.specs()).is_ok());
         // The same rule on a group that does not depend on the source.
-        g.add(Spec::new("sg.cache", "ec2_security_group", rules).after(&vpc));
+        g.add(Spec::of("sg.cache", &rules).after(&vpc));
         let err = crate::engine::needs::check(&crate::components::all_kinds(), g.specs()).unwrap_err();
         assert_eq!(err, "component primary/sg.cache (ec2_security_group): a rule's source sg.ecs is none of its dependencies");
     }

@@ -1,8 +1,23 @@
 //! Subnet.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 pub struct Subnet;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubnetInputs {
+    pub cidr: String,
+    /// None: the zone AWS picks, then recorded.
+    pub availability_zone: Option<String>,
+    /// Instances launched in it get a public address.
+    pub public: bool,
+}
+
+impl Inputs for SubnetInputs {
+    const KIND: &'static str = "ec2_subnet";
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Subnet {
@@ -24,13 +39,18 @@ impl Kind<AwsContext> for Subnet {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cidr", "availability_zone"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<SubnetInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let subnet: SubnetInputs = spec.typed()?;
         let ec2 = &env.ctx.ec2();
-        let mut req =
-            ec2.create_subnet().vpc_id(&crate::components::need::VPC.the(deps)?.id).cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, spec, ResourceType::Subnet));
-        if let Some(az) = spec.input("availability_zone").as_str() {
-            req = req.availability_zone(az);
-        }
+        let req = ec2
+            .create_subnet()
+            .vpc_id(&crate::components::need::VPC.the(deps)?.id)
+            .cidr_block(&subnet.cidr)
+            .set_availability_zone(subnet.availability_zone)
+            .tag_specifications(tag_spec(env, spec, ResourceType::Subnet));
         let out = req.send().await.map_err(op("CreateSubnet"))?;
         let s = out.subnet();
         let id = s.and_then(|s| s.subnet_id()).unwrap_or_default().to_string();
@@ -38,7 +58,7 @@ impl Kind<AwsContext> for Subnet {
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = json!(az);
         let rec = Record::new(self.name(), &id, inputs).with("availability_zone", &az);
-        if spec.input("public").as_bool() == Some(true) {
+        if subnet.public {
             // Recorded as not public until AWS has said yes: the next
             // apply then sets it.
             let mut before = rec.clone();
@@ -63,10 +83,9 @@ impl Kind<AwsContext> for Subnet {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        if let Some(public) = spec.input("public").as_bool() {
-            if old.inputs.get("public").and_then(|v| v.as_bool()) != Some(public) {
-                set_public_ips(env, &old.id, public).await?;
-            }
+        let public = spec.typed::<SubnetInputs>()?.public;
+        if old.inputs.get("public").and_then(|v| v.as_bool()) != Some(public) {
+            set_public_ips(env, &old.id, public).await?;
         }
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = old.inputs["availability_zone"].clone();

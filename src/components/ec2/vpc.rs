@@ -1,8 +1,23 @@
 //! VPC.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 pub struct Vpc;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VpcInputs {
+    pub cidr: String,
+    /// Public DNS names for instances with public addresses (what the
+    /// Docker host's outputs give); read back, so turning it off out of
+    /// band is drift.
+    pub dns_hostnames: bool,
+}
+
+impl Inputs for VpcInputs {
+    const KIND: &'static str = "ec2_vpc";
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Vpc {
@@ -15,12 +30,21 @@ impl Kind<AwsContext> for Vpc {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cidr"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<VpcInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let vpc: VpcInputs = spec.typed()?;
         let ec2 = &env.ctx.ec2();
-        let out = ec2.create_vpc().cidr_block(spec.str("cidr")).tag_specifications(tag_spec(env, spec, ResourceType::Vpc)).send().await.map_err(op("CreateVpc"))?;
+        let out = ec2.create_vpc().cidr_block(&vpc.cidr).tag_specifications(tag_spec(env, spec, ResourceType::Vpc)).send().await.map_err(op("CreateVpc"))?;
         let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
-        set_dns_hostnames(env, &id).await.map_err(|e| e.partial(rec.clone()))?;
+        if vpc.dns_hostnames {
+            // Recorded as off until AWS has said yes: the next apply sets it.
+            let mut before = rec.clone();
+            before.inputs["dns_hostnames"] = json!(false);
+            set_dns_hostnames(env, &id).await.map_err(|e| e.partial(before))?;
+        }
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -40,7 +64,7 @@ impl Kind<AwsContext> for Vpc {
         Ok(Some(r))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        if spec.input("dns_hostnames").as_bool() == Some(true) && old.inputs["dns_hostnames"].as_bool() != Some(true) {
+        if spec.typed::<VpcInputs>()?.dns_hostnames && old.inputs["dns_hostnames"].as_bool() != Some(true) {
             set_dns_hostnames(env, &old.id).await?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })

@@ -1,11 +1,23 @@
 //! VPC endpoint.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// A gateway endpoint (S3) of the `vpc` dependency on the route tables of
 /// its slot `route_tables`: traffic to the service stays off the NAT
 /// gateway. Inputs: `service`.
 pub struct VpcEndpoint;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VpcEndpointInputs {
+    /// `com.amazonaws.<region>.s3`.
+    pub service: String,
+}
+
+impl Inputs for VpcEndpointInputs {
+    const KIND: &'static str = "ec2_vpc_endpoint";
+}
 
 const ENDPOINT_ROUTE_TABLES: Need = Need::some("route table", &["ec2_route_table"]).in_slot("route_tables");
 
@@ -39,13 +51,17 @@ impl Kind<AwsContext> for VpcEndpoint {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["service"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<VpcEndpointInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let endpoint: VpcEndpointInputs = spec.typed()?;
         let o = env
             .ctx
             .ec2()
             .create_vpc_endpoint()
             .vpc_id(&crate::components::need::VPC.the(deps)?.id)
-            .service_name(spec.str("service"))
+            .service_name(&endpoint.service)
             .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway)
             .set_route_table_ids(Some(Self::tables(spec, deps)?))
             .tag_specifications(tag_spec(env, spec, ResourceType::VpcEndpoint))

@@ -6,6 +6,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use crate::components::ec2::{IngressRule, SecurityGroupInputs};
 use crate::components::ecs::{ClusterInputs, ServiceInputs, TaskDefinitionInputs};
 use crate::components::elb::{ListenerAction, ListenerInputs, LoadBalancerInputs, TargetGroupInputs};
 use crate::components::iam::RoleInputs;
@@ -101,41 +102,17 @@ pub fn subnet_cidrs(c: &Value, count: usize) -> (Vec<String>, Vec<String>) {
 fn own_network(c: &Value, ctx: &AwsContext, g: &mut Desired) -> NetworkHandles {
     let zs = zones(c, &ctx.region);
     let (public_cidrs, private_cidrs) = subnet_cidrs(c, zs.len());
-    let vpc = g.add(Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})));
-    let igw = g.add(Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).after(&vpc));
-    let (mut public, mut private) = (vec![], vec![]);
-    for (i, z) in zs.iter().enumerate() {
-        public.push(g.add(Spec::new(format!("subnet.public.{z}"), "ec2_subnet", json!({"cidr": public_cidrs.get(i), "availability_zone": z, "public": true})).after(&vpc)));
-        private.push(g.add(Spec::new(format!("subnet.private.{z}"), "ec2_subnet", json!({"cidr": private_cidrs.get(i), "availability_zone": z, "public": false})).after(&vpc)));
-    }
-    g.add(Spec::new("rtb.public", "ec2_route_table", json!({"route": "igw"})).after(&vpc).after(&igw).filling_each("subnets", &public, Update));
-
-    // NAT: none, one in the first zone, or one per zone.
-    let nat_zones: Vec<usize> = match s(c, "nat_gateways") {
-        "none" => vec![],
-        "per_az" => (0..zs.len()).collect(),
-        _ => (0..zs.len()).take(1).collect(),
+    let block = |cidrs: &[String], i: usize| cidrs.get(i).cloned().unwrap_or_default();
+    let zones = zs.iter().enumerate().map(|(i, z)| (z.clone(), block(&public_cidrs, i), block(&private_cidrs, i))).collect();
+    let own = network::OwnNetwork {
+        vpc_cidr: s(c, "vpc_cidr"),
+        zones,
+        nat: network::NatGateways::of(s(c, "nat_gateways")),
+        public_subnet_tags: vec![],
+        private_subnet_tags: vec![],
+        s3_endpoint: None,
     };
-    let mut nats = vec![];
-    for &i in &nat_zones {
-        let z = &zs[i];
-        let eip = g.add(Spec::new(format!("eip.nat.{z}"), "ec2_elastic_ip", json!({"purpose": "nat"})).after(&igw));
-        nats.push(g.add(Spec::new(format!("nat.{z}"), "ec2_nat_gateway", json!({})).filling("subnet", &public[i], Replace).after(&eip).after(&igw)));
-    }
-    if s(c, "nat_gateways") == "per_az" {
-        for (i, z) in zs.iter().enumerate() {
-            g.add(Spec::new(format!("rtb.private.{z}"), "ec2_route_table", json!({"route": "nat"})).after(&vpc).after_update(&nats[i]).filling_each(
-                "subnets",
-                [&private[i]],
-                Update,
-            ));
-        }
-    } else {
-        let route = if nat_zones.is_empty() { "none" } else { "nat" };
-        let rtb = Spec::new("rtb.private", "ec2_route_table", json!({"route": route})).after(&vpc).after_each(nats.first(), Update);
-        g.add(rtb.filling_each("subnets", &private, Update));
-    }
-    NetworkHandles { vpc, igw: Some(igw), subnets: BTreeMap::from([("public".to_string(), public), ("private".to_string(), private)]) }
+    network::add_own(g, &own).0
 }
 
 /// `(vpc_id, public_subnet_ids, private_subnet_ids)` when the stack is
@@ -595,18 +572,18 @@ impl Stack for ContainerService {
         let https = c.get("certificate_arn").as_str().is_some();
         let mut alb_rules = vec![];
         if !alb_cidrs.is_empty() {
-            alb_rules.push(json!({"protocol": "tcp", "from_port": 80, "to_port": 80, "cidrs": alb_cidrs, "description": "HTTP"}));
+            alb_rules.push(IngressRule::tcp_from_cidrs(80, alb_cidrs.clone(), "HTTP"));
             if https {
-                alb_rules.push(json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "cidrs": alb_cidrs, "description": "HTTPS"}));
+                alb_rules.push(IngressRule::tcp_from_cidrs(443, alb_cidrs, "HTTPS"));
             }
         }
         sort_rules(&mut alb_rules);
-        let sg = |key: &str, name: &str, desc: &str, rules: serde_json::Value| {
-            Spec::new(key, "ec2_security_group", json!({"name": format!("{id}-{name}"), "description": format!("awsstack {id} {desc}"), "rules": rules})).after(&net.vpc)
+        let sg = |key: &str, name: &str, desc: &str, rules: Vec<IngressRule>| {
+            Spec::of(key, &SecurityGroupInputs { name: format!("{id}-{name}"), description: format!("awsstack {id} {desc}"), rules }).after(&net.vpc)
         };
-        let sg_alb = g.add(sg("sg.alb", "alb", "load balancer", json!(alb_rules)));
+        let sg_alb = g.add(sg("sg.alb", "alb", "load balancer", alb_rules));
         // A rule from another group names that group's component.
-        let from = |source: String, p: i64, what: &str| json!([{"protocol": "tcp", "from_port": p, "to_port": p, "source": source, "description": what}]);
+        let from = |source: String, p: i64, what: &str| vec![IngressRule::tcp_from_group(p, source, what)];
         let sg_ecs = g.add(sg("sg.ecs", "ecs", "tasks", from(g.name(&sg_alb), port, "From the load balancer")).after_update(&sg_alb));
         let sg_db = g.add(sg("sg.db", "db", "database", from(g.name(&sg_ecs), 5432, "PostgreSQL from the tasks")).after_update(&sg_ecs));
         let sg_redis = g.add(sg("sg.redis", "redis", "cache", from(g.name(&sg_ecs), 6379, "Redis from the tasks")).after_update(&sg_ecs));

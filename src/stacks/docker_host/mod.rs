@@ -7,7 +7,9 @@ mod tests;
 mod user_data;
 
 use crate::components::backup::SnapshotPolicyInputs;
-use crate::components::ec2::{DataVolumeInputs, InstanceInputs};
+use crate::components::ec2::{
+    DataVolumeInputs, ElasticIpInputs, IngressRule, InstanceInputs, InternetGatewayInputs, PublicRouteTableInputs, SecurityGroupInputs, SubnetInputs, VpcInputs,
+};
 use crate::components::iam::{InstanceProfileInputs, RoleInputs};
 use crate::components::monitoring::{AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs, TopicInputs, INSTANCE_NAMESPACE};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
@@ -103,28 +105,28 @@ fn budgets(c: &Value) -> Vec<(String, f64, bool)> {
     blocks.iter().map(|b| (s(b, "name").to_string(), num(b, "monthly_limit_usd", 0.0), b.get("filter_by_project").as_bool().unwrap_or(true))).collect()
 }
 
-fn security_rules(c: &Value) -> serde_json::Value {
+fn security_rules(c: &Value) -> Vec<IngressRule> {
     let mut rules = vec![];
-    let http = strings(c.get("http_ingress_cidrs"));
+    let mut http = strings(c.get("http_ingress_cidrs"));
     if !http.is_empty() {
-        let mut h = http.clone();
-        h.sort();
-        rules.push(json!({"protocol": "tcp", "from_port": 80, "to_port": 80, "cidrs": h, "description": "HTTP"}));
-        rules.push(json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "cidrs": h, "description": "HTTPS"}));
+        http.sort();
+        rules.push(IngressRule::tcp_from_cidrs(80, http.clone(), "HTTP"));
+        rules.push(IngressRule::tcp_from_cidrs(443, http, "HTTPS"));
     }
     let mut ssh = strings(c.get("ssh_ingress_cidrs"));
     if !ssh.is_empty() {
         ssh.sort();
-        rules.push(json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidrs": ssh, "description": "SSH"}));
+        rules.push(IngressRule::tcp_from_cidrs(22, ssh, "SSH"));
     }
     for p in c.get("port").as_list() {
         let port = num(p, "port", 0.0) as i64;
         let mut cidrs = strings(p.get("cidr_blocks"));
         cidrs.sort();
-        rules.push(json!({"protocol": p.get("protocol").as_str().unwrap_or("tcp"), "from_port": port, "to_port": port, "cidrs": cidrs, "description": p.get("description").as_str().unwrap_or("")}));
+        let rule = IngressRule::tcp_from_cidrs(port, cidrs, p.get("description").as_str().unwrap_or(""));
+        rules.push(IngressRule { protocol: p.get("protocol").as_str().unwrap_or("tcp").to_string(), ..rule });
     }
     sort_rules(&mut rules);
-    serde_json::Value::Array(rules)
+    rules
 }
 
 fn ssm_names(c: &Value) -> Vec<String> {
@@ -430,24 +432,22 @@ impl Stack for DockerHost {
         let (vpc, subnet) = match (c.get("vpc_id").as_str(), c.get("subnet_id").as_str()) {
             // An existing network: referenced, never owned.
             (Some(vpc_id), Some(subnet)) => {
-                let vpc = g.add(Spec::new("vpc", network::EXISTING_VPC, json!({"id": vpc_id})).named_by("vpc_id"));
-                let subnet = g.add(Spec::new("subnet.public", network::EXISTING_SUBNET, json!({"id": subnet, "vpc": vpc_id})).named_by("subnet_id").after(&vpc));
+                let vpc = g.add(Spec::of("vpc", &network::ExistingVpcInputs { id: vpc_id.to_string() }).named_by("vpc_id"));
+                let subnet = network::ExistingSubnetInputs { id: subnet.to_string(), vpc: vpc_id.to_string() };
+                let subnet = g.add(Spec::of("subnet.public", &subnet).named_by("subnet_id").after(&vpc));
                 (vpc, subnet)
             }
             _ => {
-                let vpc = g.add(Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, "vpc_cidr"), "dns_hostnames": true})));
-                let igw = g.add(Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).after(&vpc));
-                let subnet = g.add(
-                    Spec::new("subnet.public", "ec2_subnet", json!({"cidr": subnet_cidr(c), "availability_zone": c.get("availability_zone").as_str(), "public": true})).after(&vpc),
-                );
-                g.add(Spec::new("rtb.public", "ec2_public_route_table", json!({"default_route": true})).after(&vpc).after(&igw).after(&subnet));
+                let vpc = g.add(Spec::of("vpc", &VpcInputs { cidr: s(c, "vpc_cidr").to_string(), dns_hostnames: true }));
+                let igw = g.add(Spec::of("igw", &InternetGatewayInputs { attached: true }).after(&vpc));
+                let subnet = SubnetInputs { cidr: subnet_cidr(c), availability_zone: c.get("availability_zone").as_str().map(str::to_string), public: true };
+                let subnet = g.add(Spec::of("subnet.public", &subnet).after(&vpc));
+                g.add(Spec::of("rtb.public", &PublicRouteTableInputs { default_route: true }).after(&vpc).after(&igw).after(&subnet));
                 (vpc, subnet)
             }
         };
-        let sg = g.add(
-            Spec::new("sg.host", "ec2_security_group", json!({"name": format!("{id}-host"), "description": format!("awsstack {id} Docker host"), "rules": security_rules(c)}))
-                .after(&vpc),
-        );
+        let sg = g
+            .add(Spec::of("sg.host", &SecurityGroupInputs { name: format!("{id}-host"), description: format!("awsstack {id} Docker host"), rules: security_rules(c) }).after(&vpc));
         let host_policy = json!({
             "Version": "2012-10-17",
             "Statement": [
@@ -512,7 +512,7 @@ impl Stack for DockerHost {
         } else {
             g.add(volume);
         }
-        g.add(Spec::new("eip", "ec2_elastic_ip", json!({"associated": true})).after_update(&instance));
+        g.add(Spec::of("eip", &ElasticIpInputs { associated: Some(true), purpose: None }).after_update(&instance));
         g.add(Spec::new(
             "bucket",
             "s3_bucket",

@@ -14,6 +14,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use crate::components::ec2::{IngressRule, SecurityGroupInputs};
 use crate::components::iam::RoleInputs;
 use crate::components::kms::KeyInputs;
 use crate::components::monitoring::{AlarmInputs, TopicInputs};
@@ -515,55 +516,22 @@ fn network(c: &Value, side: &str, g: &mut Desired) -> (NetworkHandles, Vec<Handl
         return (network::add_existing(g, vpc_attribute, vpc, &[("public", public_attribute, &public), ("private", private_attribute, &private)]), vec![]);
     }
     let region = region_of(c, side);
-    let zs = zones(c, side);
     let cluster = cluster_name(c, side);
     let (private_cidrs, public_cidrs) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
-    let vpc = g.add(Spec::new("vpc", "ec2_vpc", json!({"cidr": s(c, &format!("{side}_vpc_cidr")), "dns_hostnames": true})));
-    let igw = g.add(Spec::new("igw", "ec2_internet_gateway", json!({"attached": true})).after(&vpc));
-    let (mut public, mut private) = (vec![], vec![]);
-    for (i, z) in zs.iter().enumerate() {
-        // The tags the Load Balancer Controller picks subnets by.
-        public.push(
-            g.add(
-                Spec::new(format!("subnet.public.{z}"), "ec2_subnet", json!({"cidr": public_cidrs.get(i), "availability_zone": z, "public": true}))
-                    .after(&vpc)
-                    .tag("kubernetes.io/role/elb", "1")
-                    .tag(format!("kubernetes.io/cluster/{cluster}"), "shared"),
-            ),
-        );
-        private.push(
-            g.add(
-                Spec::new(format!("subnet.private.{z}"), "ec2_subnet", json!({"cidr": private_cidrs.get(i), "availability_zone": z, "public": false}))
-                    .after(&vpc)
-                    .tag("kubernetes.io/role/internal-elb", "1")
-                    .tag(format!("kubernetes.io/cluster/{cluster}"), "shared"),
-            ),
-        );
-    }
-    g.add(Spec::new("rtb.public", "ec2_route_table", json!({"route": "igw"})).after(&vpc).after(&igw).filling_each("subnets", &public, Update));
-    let nat_zones = if s(c, "nat_gateways") == "per_az" { zs.len() } else { 1.min(zs.len()) };
-    let mut nats = vec![];
-    for (i, z) in zs.iter().enumerate().take(nat_zones) {
-        let eip = g.add(Spec::new(format!("eip.nat.{z}"), "ec2_elastic_ip", json!({"purpose": "nat"})).after(&igw));
-        nats.push(g.add(Spec::new(format!("nat.{z}"), "ec2_nat_gateway", json!({})).filling("subnet", &public[i], Replace).after(&eip).after(&igw)));
-    }
-    let mut tables = vec![];
-    if nats.len() > 1 {
-        for (i, z) in zs.iter().enumerate() {
-            tables.push(g.add(Spec::new(format!("rtb.private.{z}"), "ec2_route_table", json!({"route": "nat"})).after(&vpc).after_update(&nats[i]).filling_each(
-                "subnets",
-                [&private[i]],
-                Update,
-            )));
-        }
-    } else {
-        tables.push(
-            g.add(Spec::new("rtb.private", "ec2_route_table", json!({"route": "nat"})).after(&vpc).after_each(nats.first(), Update).filling_each("subnets", &private, Update)),
-        );
-    }
-    // S3 traffic from the nodes stays off the NAT gateway.
-    g.add(Spec::new("s3.endpoint", "ec2_vpc_endpoint", json!({"service": format!("com.amazonaws.{region}.s3")})).after(&vpc).filling_each("route_tables", &tables, Update));
-    (NetworkHandles { vpc, igw: Some(igw), subnets: BTreeMap::from([("public".to_string(), public), ("private".to_string(), private)]) }, tables)
+    let block = |cidrs: &[String], i: usize| cidrs.get(i).cloned().unwrap_or_default();
+    let zones = zones(c, side).into_iter().enumerate().map(|(i, z)| (z, block(&public_cidrs, i), block(&private_cidrs, i))).collect();
+    // The tags the Load Balancer Controller picks subnets by.
+    let shared = (format!("kubernetes.io/cluster/{cluster}"), "shared".to_string());
+    let own = network::OwnNetwork {
+        vpc_cidr: s(c, &format!("{side}_vpc_cidr")),
+        zones,
+        nat: if s(c, "nat_gateways") == "per_az" { network::NatGateways::PerZone } else { network::NatGateways::Single },
+        public_subnet_tags: vec![("kubernetes.io/role/elb".into(), "1".into()), shared.clone()],
+        private_subnet_tags: vec![("kubernetes.io/role/internal-elb".into(), "1".into()), shared],
+        // S3 traffic from the nodes stays off the NAT gateway.
+        s3_endpoint: Some(&region),
+    };
+    network::add_own(g, &own)
 }
 
 fn role(key: &str, name: String, trust_service: &str, policies: &[&str]) -> Spec {
@@ -711,14 +679,14 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
         // whatever else the team runs: the rule names the cluster's
         // security group, which every node and pod carries.
         let (rule, after_cluster) = match existing_network(c, side) {
-            Some(_) => (json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "source": r.name(cluster), "description": "PostgreSQL from the EKS cluster"}), true),
+            Some(_) => (IngressRule::tcp_from_group(5432, r.name(cluster), "PostgreSQL from the EKS cluster"), true),
             None => {
                 let (private_cidrs, _) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
-                (json!({"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidrs": private_cidrs, "description": "PostgreSQL from the EKS nodes' subnets"}), false)
+                (IngressRule::tcp_from_cidrs(5432, private_cidrs, "PostgreSQL from the EKS nodes' subnets"), false)
             }
         };
-        let sg = Spec::new("sg.db", "ec2_security_group", json!({"name": format!("{id}-aurora-{side}"), "description": format!("awsstack {id} Aurora ({side})"), "rules": [rule]}))
-            .after(&net.vpc);
+        let sg = SecurityGroupInputs { name: format!("{id}-aurora-{side}"), description: format!("awsstack {id} Aurora ({side})"), rules: vec![rule] };
+        let sg = Spec::of("sg.db", &sg).after(&net.vpc);
         let sg = r.add(if after_cluster { sg.after_update(cluster) } else { sg });
         let group = r.add(Spec::new("db.subnets", "rds_subnet_group", json!({"name": format!("{id}-aurora-{side}")})).filling_each("subnets", net.subnets("private"), Update));
         let mut member = Spec::new(
