@@ -5,24 +5,60 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, sha256_hex, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use crate::engine::{Inputs, Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_ssm::types::{ParameterType, Tag};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// Inputs: `name`, `secure` (bool), and `value_sha256` or, for a
-/// write-only value, `value_version` (what a plan compares); the value
-/// itself in `Spec::secret` (or `value` for non-secure parameters).
+/// A parameter whose secure value travels in `Spec::secret`.
 pub struct Parameter;
+
+/// What a plan compares of a parameter: a secure value's hash, a write-only
+/// value's version, or a plain value itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParameterInputs {
+    pub name: String,
+    /// A SecureString (its value in `Spec::secret`), else a String.
+    pub secure: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_sha256: Option<String>,
+    /// The configuration's version of a write-only value (None: unset);
+    /// the value itself leaves no trace in the records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_version: Option<f64>,
+    /// A plain parameter's value (the stack manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Inputs for ParameterInputs {
+    const KIND: &'static str = "ssm_parameter";
+}
+
+impl ParameterInputs {
+    /// A SecureString whose records keep the hash of `value`.
+    pub fn secure(name: String, value: &str) -> ParameterInputs {
+        ParameterInputs { name, secure: true, value_sha256: Some(sha256_hex(value)), value_version: None, value: None }
+    }
+    /// A SecureString of a write-only value, compared by `version`.
+    pub fn write_only(name: String, version: Option<f64>) -> ParameterInputs {
+        ParameterInputs { name, secure: true, value_sha256: None, value_version: version, value: None }
+    }
+    /// A String parameter, its value in the records.
+    pub fn plain(name: String, value: String) -> ParameterInputs {
+        ParameterInputs { name, secure: false, value_sha256: None, value_version: None, value: Some(value) }
+    }
+}
 
 crate::aws::not_found_codes!("ParameterNotFound");
 
-fn value_of(spec: &Spec) -> String {
-    spec.secret.clone().or_else(|| spec.input("value").as_str().map(str::to_string)).unwrap_or_default()
+fn value_of(spec: &Spec, parameter: &ParameterInputs) -> String {
+    spec.secret.clone().or_else(|| parameter.value.clone()).unwrap_or_default()
 }
 
-fn ptype(spec: &Spec) -> ParameterType {
-    if spec.input("secure").as_bool().unwrap_or(true) {
+fn ptype(parameter: &ParameterInputs) -> ParameterType {
+    if parameter.secure {
         ParameterType::SecureString
     } else {
         ParameterType::String
@@ -43,12 +79,16 @@ impl Kind<AwsContext> for Parameter {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "secure"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<ParameterInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
-        let name = spec.str("name");
+        let parameter: ParameterInputs = spec.typed()?;
+        let name = &parameter.name;
         // Never overwrite: a parameter of that name that the engine's find
         // did not prove to be this stack's is someone else's.
-        env.ctx.ssm().put_parameter().name(name).value(value_of(spec)).r#type(ptype(spec)).set_tags(Some(tags)).send().await.map_err(op("PutParameter"))?;
+        env.ctx.ssm().put_parameter().name(name).value(value_of(spec, &parameter)).r#type(ptype(&parameter)).set_tags(Some(tags)).send().await.map_err(op("PutParameter"))?;
         let arn = format!("arn:aws:ssm:{}:{}:parameter/{}", env.ctx.region, env.ctx.account_id, name.trim_start_matches('/'));
         Ok(Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn))
     }
@@ -71,7 +111,8 @@ impl Kind<AwsContext> for Parameter {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        env.ctx.ssm().put_parameter().name(&old.id).value(value_of(spec)).r#type(ptype(spec)).overwrite(true).send().await.map_err(op("PutParameter"))?;
+        let parameter: ParameterInputs = spec.typed()?;
+        env.ctx.ssm().put_parameter().name(&old.id).value(value_of(spec, &parameter)).r#type(ptype(&parameter)).overwrite(true).send().await.map_err(op("PutParameter"))?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -82,9 +123,10 @@ impl Kind<AwsContext> for Parameter {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        let name = spec.typed::<ParameterInputs>()?.name;
+        let probe = Record::new(self.name(), &name, spec.inputs.clone());
         Ok(self.read(env, &probe).await?.map(|r| {
-            let arn = format!("arn:aws:ssm:{}:{}:parameter/{}", env.ctx.region, env.ctx.account_id, spec.str("name").trim_start_matches('/'));
+            let arn = format!("arn:aws:ssm:{}:{}:parameter/{}", env.ctx.region, env.ctx.account_id, name.trim_start_matches('/'));
             r.with("arn", arn)
         }))
     }
@@ -105,7 +147,7 @@ mod tests {
         mocked::env_over!(ssm, aws_sdk_ssm, rules)
     }
     fn secret_spec() -> Spec {
-        let mut s = Spec::new("param.db", "ssm_parameter", json!({"name": NAME, "secure": true, "value_sha256": sha256_hex("s3cr3t")}));
+        let mut s = Spec::of("param.db", &ParameterInputs::secure(NAME.into(), "s3cr3t"));
         s.secret = Some("s3cr3t".into());
         s
     }

@@ -128,6 +128,11 @@ pub fn manifest_name(stack_id: &str) -> String {
     format!("/stacks/awsstack/{stack_id}/manifest")
 }
 
+/// The component that holds the stack's manifest (`manifest_name`).
+pub fn manifest_spec(schema: &Schema, config: &Value, stack_id: &str) -> Spec {
+    Spec::of("manifest", &crate::components::ssm::ParameterInputs::plain(manifest_name(stack_id), manifest_json(schema, config)))
+}
+
 /// The configuration's input attributes as JSON, sensitive values nulled
 /// (map keys kept so their values can be read back from AWS).
 pub fn manifest_json(schema: &Schema, config: &Value) -> String {

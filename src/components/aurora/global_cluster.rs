@@ -1,9 +1,25 @@
 //! Global cluster.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `id`, `engine`, `engine_version`, `deletion_protection`.
+/// An Aurora global database (storage encrypted): its member clusters are
+/// `rds_global_member_cluster`s.
 pub struct GlobalCluster;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GlobalClusterInputs {
+    pub id: String,
+    pub engine: String,
+    /// Read back: a version upgraded out of band is drift.
+    pub engine_version: String,
+    pub deletion_protection: bool,
+}
+
+impl Inputs for GlobalClusterInputs {
+    const KIND: &'static str = "rds_global_cluster";
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for GlobalCluster {
@@ -20,16 +36,20 @@ impl Kind<AwsContext> for GlobalCluster {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "engine"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<GlobalClusterInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let id = spec.str("id");
+        let global: GlobalClusterInputs = spec.typed()?;
+        let id = &global.id;
         env.ctx
             .rds()
             .create_global_cluster()
             .global_cluster_identifier(id)
-            .engine(spec.str("engine"))
-            .engine_version(spec.str("engine_version"))
+            .engine(&global.engine)
+            .engine_version(&global.engine_version)
             .storage_encrypted(true)
-            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .deletion_protection(global.deletion_protection)
             .set_tags(Some(rds_tags(env, spec)))
             .send()
             .await
@@ -53,7 +73,7 @@ impl Kind<AwsContext> for GlobalCluster {
             .rds()
             .modify_global_cluster()
             .global_cluster_identifier(&old.id)
-            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .deletion_protection(spec.typed::<GlobalClusterInputs>()?.deletion_protection)
             .send()
             .await
             .map_err(op("ModifyGlobalCluster"))?;
@@ -77,7 +97,7 @@ impl Kind<AwsContext> for GlobalCluster {
         env.wait(&GLOBAL_DELETED, &format!("global cluster {}", rec.id), || global_state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("id"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<GlobalClusterInputs>()?.id, spec.inputs.clone());
         self.read(env, &probe).await
     }
     async fn delete_blocker(&self, env: &E, rec: &Record) -> Result<Option<OpError>, OpError> {

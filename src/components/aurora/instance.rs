@@ -1,9 +1,24 @@
 //! Instance.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `id`, `cluster`, `engine`, `instance_class`.
+/// An instance of an Aurora cluster (the first is the writer).
 pub struct Instance;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInstanceInputs {
+    pub id: String,
+    /// The cluster's identifier.
+    pub cluster: String,
+    pub engine: String,
+    pub instance_class: String,
+}
+
+impl Inputs for ClusterInstanceInputs {
+    const KIND: &'static str = "rds_cluster_instance";
+}
 
 impl Instance {
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
@@ -42,15 +57,19 @@ impl Kind<AwsContext> for Instance {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "cluster", "engine"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<ClusterInstanceInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let id = spec.str("id");
+        let instance: ClusterInstanceInputs = spec.typed()?;
+        let id = &instance.id;
         env.ctx
             .rds()
             .create_db_instance()
             .db_instance_identifier(id)
-            .db_cluster_identifier(spec.str("cluster"))
-            .engine(spec.str("engine"))
-            .db_instance_class(spec.str("instance_class"))
+            .db_cluster_identifier(&instance.cluster)
+            .engine(&instance.engine)
+            .db_instance_class(&instance.instance_class)
             .publicly_accessible(false)
             .set_tags(Some(rds_tags(env, spec)))
             .send()
@@ -71,7 +90,7 @@ impl Kind<AwsContext> for Instance {
             .rds()
             .modify_db_instance()
             .db_instance_identifier(&old.id)
-            .db_instance_class(spec.str("instance_class"))
+            .db_instance_class(spec.typed::<ClusterInstanceInputs>()?.instance_class)
             .apply_immediately(true)
             .send()
             .await
@@ -92,7 +111,7 @@ impl Kind<AwsContext> for Instance {
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("id"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<ClusterInstanceInputs>()?.id, spec.inputs.clone());
         self.read(env, &probe).await.map(|r| {
             r.map(|mut r| {
                 r.inputs = spec.inputs.clone();

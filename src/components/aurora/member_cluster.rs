@@ -1,14 +1,50 @@
 //! Member cluster.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `id`, `engine`, `engine_version`, `global_cluster`, `role`
-/// ("primary": created with the master credentials; "secondary": joins
-/// without them), `username`, `subnet_group`, `deletion_protection`,
-/// `backup_retention_days`, `final_snapshot`. Dependencies: `kms` (this
-/// region's key), `sg*` (its security groups), and for the primary the
-/// password: `Spec::secret`, or the generated one of its secret dependency.
+/// A member cluster of a global database in its region. Dependencies: `kms`
+/// (this region's key), `sg*` (its security groups), and for the primary
+/// the password: `Spec::secret`, or the generated one of its secret
+/// dependency.
 pub struct MemberCluster;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberClusterInputs {
+    pub id: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub global_cluster: String,
+    pub role: MemberRole,
+    /// The master user (the primary's; None for a secondary).
+    pub username: Option<String>,
+    /// The subnet group's name: another group replaces the cluster.
+    pub subnet_group: String,
+    pub deletion_protection: bool,
+    pub backup_retention_days: i64,
+    /// Destroy keeps a final snapshot of the cluster that wrote.
+    pub final_snapshot: bool,
+    /// What a plan compares of a master password given in the
+    /// configuration: its hash, or the version of a write-only one (which
+    /// leaves no trace in the records). None for both: generated.
+    pub password_sha256: Option<String>,
+    pub password_version: Option<f64>,
+}
+
+impl Inputs for MemberClusterInputs {
+    const KIND: &'static str = "rds_global_member_cluster";
+}
+
+/// How a member cluster is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    /// Created with the master credentials: the first writer.
+    Primary,
+    /// Joins without them (AWS takes the primary's).
+    Secondary,
+}
 
 /// The KMS key of the cluster's storage in its region.
 const KEY: Need = Need::one("KMS key", &["kms_key"]);
@@ -92,9 +128,12 @@ impl Kind<AwsContext> for MemberCluster {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "engine", "global_cluster", "role", "username", "subnet_group"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<MemberClusterInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let id = spec.str("id");
-        let global = spec.str("global_cluster");
+        let member: MemberClusterInputs = spec.typed()?;
+        let (id, global) = (member.id.as_str(), member.global_cluster.as_str());
         let kms = KEY.the(deps)?.out("arn").to_string();
         let sgs = crate::components::need::SECURITY_GROUPS.ids(deps);
         let mut req = env
@@ -102,19 +141,19 @@ impl Kind<AwsContext> for MemberCluster {
             .rds()
             .create_db_cluster()
             .db_cluster_identifier(id)
-            .engine(spec.str("engine"))
-            .engine_version(spec.str("engine_version"))
+            .engine(&member.engine)
+            .engine_version(&member.engine_version)
             .global_cluster_identifier(global)
             .storage_encrypted(true)
             .kms_key_id(kms)
             .set_vpc_security_group_ids(Some(sgs))
-            .db_subnet_group_name(spec.str("subnet_group"))
-            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
-            .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(7) as i32)
+            .db_subnet_group_name(&member.subnet_group)
+            .deletion_protection(member.deletion_protection)
+            .backup_retention_period(member.backup_retention_days as i32)
             .copy_tags_to_snapshot(true)
             .set_tags(Some(rds_tags(env, spec)));
-        if spec.str("role") == "primary" {
-            req = req.master_username(spec.str("username")).master_user_password(Self::password(env, spec, deps).await?);
+        if member.role == MemberRole::Primary {
+            req = req.set_master_username(member.username.clone()).master_user_password(Self::password(env, spec, deps).await?);
         } else {
             // AWS rejects master credentials on a secondary: it takes the
             // primary's. It can only join a global cluster that writes.
@@ -128,13 +167,14 @@ impl Kind<AwsContext> for MemberCluster {
         Ok(Self::describe(env, &rec.id).await?.filter(|c| c.status() != Some("deleting")).map(|c| self.observe(&rec.inputs, &c)))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let member: MemberClusterInputs = spec.typed()?;
         let mut req = env
             .ctx
             .rds()
             .modify_db_cluster()
             .db_cluster_identifier(&old.id)
-            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
-            .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(7) as i32)
+            .deletion_protection(member.deletion_protection)
+            .backup_retention_period(member.backup_retention_days as i32)
             .apply_immediately(true);
         // A new master password (its hash, or the version of a write-only
         // one, changed): set in place, never logged.
@@ -189,6 +229,6 @@ impl Kind<AwsContext> for MemberCluster {
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, spec.str("id")).await?.map(|c| self.observe(&spec.inputs, &c)))
+        Ok(Self::describe(env, &spec.typed::<MemberClusterInputs>()?.id).await?.map(|c| self.observe(&spec.inputs, &c)))
     }
 }

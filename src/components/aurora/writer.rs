@@ -1,26 +1,43 @@
 //! Writer.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// Which region of a global database writes. Inputs: `global_cluster`,
-/// `writer_region`, `members` (region → cluster identifier),
-/// `allow_data_loss`. Reading it reads `IsWriter` back, so a switchover or
+/// Which region of a global database writes. Reading it reads `IsWriter` back, so a switchover or
 /// failover made outside Terraform shows as a change of `writer_region`;
 /// changing it switches over (planned, no data loss) or, with
 /// `allow_data_loss`, fails over (for a writer region that is down).
 pub struct Writer;
 
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WriterInputs {
+    pub global_cluster: String,
+    pub writer_region: String,
+    /// Region → the identifier of its member cluster.
+    pub members: BTreeMap<String, String>,
+    /// A change of `writer_region` fails over (for a writer region that is
+    /// down, losing what was not replicated) rather than switches over.
+    pub allow_data_loss: bool,
+}
+
+impl Inputs for WriterInputs {
+    const KIND: &'static str = "rds_global_writer";
+}
+
 impl Writer {
     async fn ensure(env: &E, spec: &Spec) -> Result<String, OpError> {
-        let global = spec.str("global_cluster");
-        let want = spec.str("writer_region").to_string();
+        let writer: WriterInputs = spec.typed()?;
+        let global = writer.global_cluster.as_str();
+        let want = writer.writer_region.clone();
         let g = describe_global(env, global).await?.ok_or_else(|| OpError::new(format!("global cluster {global} does not exist")))?;
         if writer_region(&g).as_deref() == Some(want.as_str()) {
             return Ok(want);
         }
-        let target_id = spec.input("members")[&want].as_str().ok_or_else(|| OpError::new(format!("no member cluster in {want}")))?;
+        let target_id = writer.members.get(&want).ok_or_else(|| OpError::new(format!("no member cluster in {want}")))?;
         let target = format!("arn:aws:rds:{want}:{}:cluster:{target_id}", env.ctx.account_id);
-        if spec.input("allow_data_loss").as_bool() == Some(true) {
+        if writer.allow_data_loss {
             tracing::warn!(global, to = %want, "failing over the global database (allow_data_loss)");
             env.ctx
                 .rds()
@@ -67,12 +84,16 @@ impl Kind<AwsContext> for Writer {
         // A switchover or failover of the global database.
         Timeouts::minutes(30, 30, 30)
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<WriterInputs>(inputs)
+    }
     fn describe_update(&self, spec: &Spec, rec: &Record, fields: &[String]) -> Option<String> {
         if !fields.iter().any(|f| f == "writer_region") {
             return None;
         }
-        let (from, to) = (rec.inputs["writer_region"].as_str().unwrap_or("?"), spec.str("writer_region"));
-        Some(if spec.input("allow_data_loss").as_bool() == Some(true) {
+        let writer: WriterInputs = spec.typed().ok()?;
+        let (from, to) = (rec.inputs["writer_region"].as_str().unwrap_or("?"), &writer.writer_region);
+        Some(if writer.allow_data_loss {
             format!("failover of the global database from {from} to {to} (allow_data_loss: writes not yet replicated to {to} are lost)")
         } else {
             format!("switchover of the global database from {from} to {to} (planned: replication catches up first, no data loss)")
@@ -82,7 +103,7 @@ impl Kind<AwsContext> for Writer {
         let w = Self::ensure(env, spec).await?;
         let mut inputs = spec.inputs.clone();
         inputs["writer_region"] = json!(w);
-        Ok(Record::new(self.name(), spec.str("global_cluster"), inputs))
+        Ok(Record::new(self.name(), spec.typed::<WriterInputs>()?.global_cluster, inputs))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let Some(g) = describe_global(env, &rec.id).await? else { return Ok(None) };
@@ -101,7 +122,7 @@ impl Kind<AwsContext> for Writer {
     /// The writer of an existing global cluster (import, adoption), owned
     /// by the global cluster's owner.
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("global_cluster"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<WriterInputs>()?.global_cluster, spec.inputs.clone());
         self.read(env, &probe).await
     }
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {

@@ -1,13 +1,25 @@
 //! ElastiCache subnet group.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 pub(super) fn cache_tags(env: &E, spec: &Spec) -> Vec<aws_sdk_elasticache::types::Tag> {
     spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build()).collect()
 }
 
-/// Inputs: `name`, `subnets` (keys).
+/// A subnet group over the subnets of its slot `subnets` (keys, so that
+/// adding one updates it).
 pub struct CacheSubnetGroup;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CacheSubnetGroupInputs {
+    pub name: String,
+}
+
+impl Inputs for CacheSubnetGroupInputs {
+    const KIND: &'static str = "elasticache_subnet_group";
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for CacheSubnetGroup {
@@ -26,18 +38,22 @@ impl Kind<AwsContext> for CacheSubnetGroup {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<CacheSubnetGroupInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let name = spec.typed::<CacheSubnetGroupInputs>()?.name;
         env.ctx
             .elasticache()
             .create_cache_subnet_group()
-            .cache_subnet_group_name(spec.str("name"))
+            .cache_subnet_group_name(&name)
             .cache_subnet_group_description(format!("{} cache subnets", env.stack_id))
             .set_subnet_ids(Some(subnet_ids(spec, deps)?))
             .set_tags(Some(cache_tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateCacheSubnetGroup"))?;
-        with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), spec, deps)
+        with_subnets(Record::new(self.name(), &name, spec.inputs.clone()), spec, deps)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.elasticache().describe_cache_subnet_groups().cache_subnet_group_name(&rec.id).send().await {
@@ -72,7 +88,7 @@ impl Kind<AwsContext> for CacheSubnetGroup {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<CacheSubnetGroupInputs>()?.name, spec.inputs.clone());
         self.read(env, &probe).await
     }
 }

@@ -1,14 +1,40 @@
 //! RDS instance.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// A PostgreSQL instance in its `rds_subnet_group` dependency with the `sg*`
 /// dependency, its master password read from the `secret*` dependency.
-/// Inputs: `identifier`, `engine`, `engine_version`, `instance_class`,
-/// `allocated_storage`, `max_allocated_storage`, `db_name`, `username`,
-/// `backup_retention_days`, `multi_az`, `deletion_protection`,
-/// `final_snapshot`.
 pub struct DbInstance;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DbInstanceInputs {
+    pub identifier: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub instance_class: String,
+    /// GiB of gp3 at create, and the autoscaling ceiling.
+    pub allocated_storage: i64,
+    pub max_allocated_storage: i64,
+    pub db_name: String,
+    pub username: String,
+    /// The subnet group's name (its dependency is what the calls use):
+    /// a change of group replaces the database.
+    pub subnet_group: String,
+    pub backup_retention_days: i64,
+    pub multi_az: bool,
+    pub deletion_protection: bool,
+    /// Always false (read back, so a database made public out of band is
+    /// drift).
+    pub publicly_accessible: bool,
+    /// Destroy keeps a final snapshot.
+    pub final_snapshot: bool,
+}
+
+impl Inputs for DbInstanceInputs {
+    const KIND: &'static str = "rds_instance";
+}
 
 const DB_SUBNET_GROUP: Need = Need::one("DB subnet group", &["rds_subnet_group"]);
 
@@ -110,29 +136,33 @@ impl Kind<AwsContext> for DbInstance {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["identifier", "engine", "db_name", "username", "subnet_group"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<DbInstanceInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let db: DbInstanceInputs = spec.typed()?;
         let password = Self::master_password(env, deps).await?;
-        let id = spec.str("identifier");
+        let id = &db.identifier;
         env.ctx
             .rds()
             .create_db_instance()
             .db_instance_identifier(id)
-            .engine(spec.str("engine"))
-            .engine_version(spec.str("engine_version"))
-            .db_instance_class(spec.str("instance_class"))
-            .allocated_storage(spec.input("allocated_storage").as_i64().unwrap_or(20) as i32)
-            .max_allocated_storage(spec.input("max_allocated_storage").as_i64().unwrap_or(100) as i32)
+            .engine(&db.engine)
+            .engine_version(&db.engine_version)
+            .db_instance_class(&db.instance_class)
+            .allocated_storage(db.allocated_storage as i32)
+            .max_allocated_storage(db.max_allocated_storage as i32)
             .storage_type("gp3")
             .storage_encrypted(true)
-            .db_name(spec.str("db_name"))
-            .master_username(spec.str("username"))
+            .db_name(&db.db_name)
+            .master_username(&db.username)
             .master_user_password(password)
             .db_subnet_group_name(&DB_SUBNET_GROUP.the(deps)?.id)
             .set_vpc_security_group_ids(Some(sg_ids(deps)))
             .publicly_accessible(false)
-            .backup_retention_period(spec.input("backup_retention_days").as_i64().unwrap_or(0) as i32)
-            .multi_az(spec.input("multi_az").as_bool().unwrap_or(false))
-            .deletion_protection(spec.input("deletion_protection").as_bool().unwrap_or(false))
+            .backup_retention_period(db.backup_retention_days as i32)
+            .multi_az(db.multi_az)
+            .deletion_protection(db.deletion_protection)
             .copy_tags_to_snapshot(true)
             .set_tags(Some(rds_tags(env, spec)))
             .send()
@@ -147,23 +177,24 @@ impl Kind<AwsContext> for DbInstance {
         Ok(Self::describe(env, &rec.id).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| self.observe(&rec.inputs, &d)))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        let o = &old.inputs;
-        let i = &spec.inputs;
+        let db: DbInstanceInputs = spec.typed()?;
+        // Changed is what differs from the record (read back from AWS).
+        let (o, i) = (&old.inputs, &spec.inputs);
         let mut req = env.ctx.rds().modify_db_instance().db_instance_identifier(&old.id).apply_immediately(true);
         if i["engine_version"] != o["engine_version"] {
-            req = req.engine_version(spec.str("engine_version")).allow_major_version_upgrade(true);
+            req = req.engine_version(&db.engine_version).allow_major_version_upgrade(true);
         }
         if i["instance_class"] != o["instance_class"] {
-            req = req.db_instance_class(spec.str("instance_class"));
+            req = req.db_instance_class(&db.instance_class);
         }
         if i["allocated_storage"] != o["allocated_storage"] {
-            req = req.allocated_storage(i["allocated_storage"].as_i64().unwrap_or(20) as i32);
+            req = req.allocated_storage(db.allocated_storage as i32);
         }
         req = req
-            .max_allocated_storage(i["max_allocated_storage"].as_i64().unwrap_or(100) as i32)
-            .backup_retention_period(i["backup_retention_days"].as_i64().unwrap_or(0) as i32)
-            .multi_az(i["multi_az"].as_bool().unwrap_or(false))
-            .deletion_protection(i["deletion_protection"].as_bool().unwrap_or(false))
+            .max_allocated_storage(db.max_allocated_storage as i32)
+            .backup_retention_period(db.backup_retention_days as i32)
+            .multi_az(db.multi_az)
+            .deletion_protection(db.deletion_protection)
             .publicly_accessible(false)
             .set_vpc_security_group_ids(Some(sg_ids(deps)));
         req.send().await.map_err(op("ModifyDBInstance"))?;
@@ -187,7 +218,7 @@ impl Kind<AwsContext> for DbInstance {
         env.wait(&DB_DELETED, &format!("database {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, spec.str("identifier")).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| {
+        Ok(Self::describe(env, &spec.typed::<DbInstanceInputs>()?.identifier).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| {
             let mut r = self.observe(&spec.inputs, &d);
             r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
             r
@@ -250,7 +281,23 @@ mod tests {
         let deleting = mock!(Client::describe_db_instances).then_output(|| {
             DescribeDbInstancesOutput::builder().db_instances(RdsInstance::builder().db_instance_identifier("kavak-agent-prod-db").db_instance_status("deleting").build()).build()
         });
-        let spec = Spec::new("db", "rds_instance", database(true).inputs);
+        let inputs = DbInstanceInputs {
+            identifier: "kavak-agent-prod-db".into(),
+            engine: "postgres".into(),
+            engine_version: "16.3".into(),
+            instance_class: "db.t4g.micro".into(),
+            allocated_storage: 20,
+            max_allocated_storage: 100,
+            db_name: "app".into(),
+            username: "app".into(),
+            subnet_group: "kavak-agent-prod-db".into(),
+            backup_retention_days: 7,
+            multi_az: true,
+            deletion_protection: false,
+            publicly_accessible: false,
+            final_snapshot: true,
+        };
+        let spec = Spec::of("db", &inputs);
         assert!(DbInstance.find(&env_over(&[&deleting]), &spec).await.unwrap().is_none());
         assert_eq!(deleting.num_calls(), 1);
     }

@@ -1,13 +1,25 @@
 //! RDS subnet group.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 pub(super) fn rds_tags(env: &E, spec: &Spec) -> Vec<aws_sdk_rds::types::Tag> {
     spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build()).collect()
 }
 
-/// Inputs: `name`, `subnets` (keys, so that adding one updates it).
+/// A subnet group over the subnets of its slot `subnets` (keys, so that
+/// adding one updates it).
 pub struct DbSubnetGroup;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DbSubnetGroupInputs {
+    pub name: String,
+}
+
+impl Inputs for DbSubnetGroupInputs {
+    const KIND: &'static str = "rds_subnet_group";
+}
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for DbSubnetGroup {
@@ -26,18 +38,22 @@ impl Kind<AwsContext> for DbSubnetGroup {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<DbSubnetGroupInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let name = spec.typed::<DbSubnetGroupInputs>()?.name;
         env.ctx
             .rds()
             .create_db_subnet_group()
-            .db_subnet_group_name(spec.str("name"))
+            .db_subnet_group_name(&name)
             .db_subnet_group_description(format!("{} database subnets", env.stack_id))
             .set_subnet_ids(Some(subnet_ids(spec, deps)?))
             .set_tags(Some(rds_tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateDBSubnetGroup"))?;
-        with_subnets(Record::new(self.name(), spec.str("name"), spec.inputs.clone()), spec, deps)
+        with_subnets(Record::new(self.name(), &name, spec.inputs.clone()), spec, deps)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.rds().describe_db_subnet_groups().db_subnet_group_name(&rec.id).send().await {
@@ -65,7 +81,7 @@ impl Kind<AwsContext> for DbSubnetGroup {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("name"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<DbSubnetGroupInputs>()?.name, spec.inputs.clone());
         self.read(env, &probe).await
     }
 }

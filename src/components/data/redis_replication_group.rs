@@ -1,11 +1,34 @@
 //! Redis replication group.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// A Redis replication group in its `elasticache_subnet_group` dependency with the
-/// `sg*` dependency. Inputs: `id`, `engine_version`, `node_type`,
-/// `nodes`, `failover`, `snapshot_retention_days`, `final_snapshot`.
+/// `sg*` dependency.
 pub struct Redis;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RedisInputs {
+    /// At most 40 characters.
+    pub id: String,
+    pub engine_version: String,
+    pub node_type: String,
+    /// Cache clusters: a primary and `nodes - 1` replicas.
+    pub nodes: i64,
+    /// Automatic failover and Multi-AZ (needs a replica).
+    pub failover: bool,
+    pub at_rest_encryption: bool,
+    /// The subnet group's name: a change of group replaces the cache.
+    pub subnet_group: String,
+    pub snapshot_retention_days: i64,
+    /// Destroy keeps a final snapshot.
+    pub final_snapshot: bool,
+}
+
+impl Inputs for RedisInputs {
+    const KIND: &'static str = "elasticache_redis";
+}
 
 const CACHE_SUBNET_GROUP: Need = Need::one("cache subnet group", &["elasticache_subnet_group"]);
 
@@ -70,24 +93,27 @@ impl Kind<AwsContext> for Redis {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "at_rest_encryption", "subnet_group"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<RedisInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let id = spec.str("id");
-        let failover = spec.input("failover").as_bool().unwrap_or(false);
+        let cache: RedisInputs = spec.typed()?;
+        let (id, failover) = (&cache.id, cache.failover);
         env.ctx
             .elasticache()
             .create_replication_group()
             .replication_group_id(id)
             .replication_group_description(format!("{} Redis", env.stack_id))
             .engine("redis")
-            .engine_version(spec.str("engine_version"))
-            .cache_node_type(spec.str("node_type"))
-            .num_cache_clusters(spec.input("nodes").as_i64().unwrap_or(1) as i32)
+            .engine_version(&cache.engine_version)
+            .cache_node_type(&cache.node_type)
+            .num_cache_clusters(cache.nodes as i32)
             .automatic_failover_enabled(failover)
             .multi_az_enabled(failover)
-            .at_rest_encryption_enabled(spec.input("at_rest_encryption").as_bool().unwrap_or(true))
+            .at_rest_encryption_enabled(cache.at_rest_encryption)
             .cache_subnet_group_name(&CACHE_SUBNET_GROUP.the(deps)?.id)
             .set_security_group_ids(Some(sg_ids(deps)))
-            .snapshot_retention_limit(spec.input("snapshot_retention_days").as_i64().unwrap_or(0) as i32)
+            .snapshot_retention_limit(cache.snapshot_retention_days as i32)
             .port(6379)
             .set_tags(Some(cache_tags(env, spec)))
             .send()
@@ -102,10 +128,11 @@ impl Kind<AwsContext> for Redis {
         Ok(Self::describe(env, &rec.id).await?.filter(|g| g.status() != Some("deleting")).map(|g| self.observe(&rec.inputs, &g)))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let cache: RedisInputs = spec.typed()?;
         let i = &spec.inputs;
-        let failover = i["failover"].as_bool().unwrap_or(false);
+        let failover = cache.failover;
         let ec = &env.ctx.elasticache();
-        let want_nodes = i["nodes"].as_i64().unwrap_or(1) as i32;
+        let want_nodes = cache.nodes as i32;
         if i["nodes"] != old.inputs["nodes"] && want_nodes > old.inputs["nodes"].as_i64().unwrap_or(1) as i32 {
             ec.increase_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("IncreaseReplicaCount"))?;
             self.wait_available(env, &old.id, i).await?;
@@ -116,13 +143,13 @@ impl Kind<AwsContext> for Redis {
             .apply_immediately(true)
             .automatic_failover_enabled(failover)
             .multi_az_enabled(failover)
-            .snapshot_retention_limit(i["snapshot_retention_days"].as_i64().unwrap_or(0) as i32)
+            .snapshot_retention_limit(cache.snapshot_retention_days as i32)
             .set_security_group_ids(Some(sg_ids(deps)));
         if i["node_type"] != old.inputs["node_type"] {
-            req = req.cache_node_type(spec.str("node_type"));
+            req = req.cache_node_type(&cache.node_type);
         }
         if i["engine_version"] != old.inputs["engine_version"] {
-            req = req.engine_version(spec.str("engine_version"));
+            req = req.engine_version(&cache.engine_version);
         }
         req.send().await.map_err(op("ModifyReplicationGroup"))?;
         self.wait_available(env, &old.id, i).await?;
@@ -147,7 +174,7 @@ impl Kind<AwsContext> for Redis {
         env.wait(&REDIS_DELETED, &format!("Redis replication group {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, spec.str("id")).await?.filter(|g| g.status() != Some("deleting")).map(|g| {
+        Ok(Self::describe(env, &spec.typed::<RedisInputs>()?.id).await?.filter(|g| g.status() != Some("deleting")).map(|g| {
             let mut r = self.observe(&spec.inputs, &g);
             r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
             r

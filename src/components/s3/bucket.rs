@@ -1,11 +1,39 @@
 //! Bucket.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `glacier_after_days` and `backup_prefix` (a lifecycle
-/// rule for backups; none when both are null), `kms` (SSE-KMS with the
-/// `kms` dependency's key), `force_destroy`.
+/// A versioned bucket, public access blocked, encrypted.
 pub struct Bucket;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BucketInputs {
+    pub name: String,
+    /// Versioning is always turned on; Some(true) makes it part of the
+    /// compared state, so a bucket whose versioning was suspended out of
+    /// band is drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<bool>,
+    /// Days after which backups (and old versions) go to Glacier; with
+    /// `backup_prefix`, a lifecycle rule. None for both: no rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glacier_after_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_prefix: Option<String>,
+    /// SSE-KMS with the KMS key dependency's key, else SSE-S3.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kms: bool,
+    /// Destroy deletes the objects with the bucket; else a bucket that
+    /// holds objects is refused at plan (a record written before the
+    /// option existed did not opt in).
+    #[serde(default)]
+    pub force_destroy: bool,
+}
+
+impl Inputs for BucketInputs {
+    const KIND: &'static str = "s3_bucket";
+}
 
 /// The key of a bucket encrypted with SSE-KMS.
 const BUCKET_KEY: Need = Need::optional("KMS key", &["kms_key"]);
@@ -18,16 +46,16 @@ pub(super) fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadat
 }
 
 impl Bucket {
-    fn kms_key(spec: &Spec, deps: &Records) -> Result<Option<String>, OpError> {
-        if spec.input("kms").as_bool() == Some(true) {
+    fn kms_key(bucket: &BucketInputs, deps: &Records) -> Result<Option<String>, OpError> {
+        if bucket.kms {
             Ok(Some(BUCKET_KEY.the(deps)?.out("arn").to_string()))
         } else {
             Ok(None)
         }
     }
-    async fn configure(env: &E, spec: &Spec, kms_key: Option<&str>) -> Result<(), OpError> {
+    async fn configure(env: &E, bucket: &BucketInputs, kms_key: Option<&str>) -> Result<(), OpError> {
         let s3 = &env.ctx.s3();
-        let name = spec.str("name");
+        let name = &bucket.name;
         s3.put_bucket_versioning()
             .bucket(name)
             .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
@@ -58,15 +86,15 @@ impl Bucket {
             .build()
             .map_err(bad("encryption"))?;
         s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(sse).send().await.map_err(op("PutBucketEncryption"))?;
-        if spec.input("glacier_after_days").is_null() && spec.input("backup_prefix").is_null() {
+        if bucket.glacier_after_days.is_none() && bucket.backup_prefix.is_none() {
             // No lifecycle rule: the bucket holds artifacts, not backups.
             return Ok(());
         }
-        let days = spec.input("glacier_after_days").as_i64().unwrap_or(30) as i32;
+        let days = bucket.glacier_after_days.unwrap_or(30) as i32;
         let rule = LifecycleRule::builder()
             .id("backups-to-glacier")
             .status(ExpirationStatus::Enabled)
-            .filter(LifecycleRuleFilter::builder().prefix(spec.str("backup_prefix")).build())
+            .filter(LifecycleRuleFilter::builder().prefix(bucket.backup_prefix.as_deref().unwrap_or_default()).build())
             .transitions(Transition::builder().days(days).storage_class(TransitionStorageClass::Glacier).build())
             .noncurrent_version_transitions(NoncurrentVersionTransition::builder().noncurrent_days(days).storage_class(TransitionStorageClass::Glacier).build())
             .build()
@@ -84,7 +112,7 @@ impl Bucket {
 /// True when the user opted to lose the bucket's objects with it (a
 /// record written before the option existed did not).
 fn force_destroy(rec: &Record) -> bool {
-    rec.inputs["force_destroy"].as_bool().unwrap_or(false)
+    rec.typed::<BucketInputs>().map(|b| b.force_destroy).unwrap_or(false)
 }
 
 /// How many object versions and delete markers the bucket holds (one page:
@@ -114,10 +142,14 @@ impl Kind<AwsContext> for Bucket {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<BucketInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let s3 = &env.ctx.s3();
-        let kms_key = Self::kms_key(spec, deps)?;
-        let name = spec.str("name");
+        let bucket: BucketInputs = spec.typed()?;
+        let kms_key = Self::kms_key(&bucket, deps)?;
+        let name = &bucket.name;
         // Tagged in the create call itself, so that an object left by an
         // interrupted apply carries the stack id (endpoints that ignore
         // these tags get them from PutBucketTagging just after).
@@ -134,7 +166,7 @@ impl Kind<AwsContext> for Bucket {
         // Tagged first, so that an interrupted apply leaves a bucket the next
         // one can prove is its own.
         env.ctx.put_bucket_tags(name, &spec_tags(env, spec)).await.map_err(|e| e.partial(rec.clone()))?;
-        Self::configure(env, spec, kms_key.as_deref()).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::configure(env, &bucket, kms_key.as_deref()).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -162,7 +194,8 @@ impl Kind<AwsContext> for Bucket {
         Ok(Some(r))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        Self::configure(env, spec, Self::kms_key(spec, deps)?.as_deref()).await?;
+        let bucket: BucketInputs = spec.typed()?;
+        Self::configure(env, &bucket, Self::kms_key(&bucket, deps)?.as_deref()).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete_blocker(&self, env: &E, rec: &Record) -> Result<Option<OpError>, OpError> {
@@ -216,8 +249,9 @@ impl Kind<AwsContext> for Bucket {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.s3().head_bucket().bucket(spec.str("name")).send().await {
-            Ok(_) => Ok(Some(Record::new(self.name(), spec.str("name"), spec.inputs.clone()).with("arn", format!("arn:aws:s3:::{}", spec.str("name"))))),
+        let name = spec.typed::<BucketInputs>()?.name;
+        match env.ctx.s3().head_bucket().bucket(&name).send().await {
+            Ok(_) => Ok(Some(Record::new(self.name(), &name, spec.inputs.clone()).with("arn", format!("arn:aws:s3:::{name}")))),
             Err(e) if missing(&e) => Ok(None),
             Err(e) => Err(op("HeadBucket")(e)),
         }

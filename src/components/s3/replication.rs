@@ -1,14 +1,28 @@
 //! Replication.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// Replication of one bucket to another (another region), Replication Time
-/// Control and metrics on. Inputs: `rule_id`, `source_bucket` (its name);
-/// slots `source` and `destination` (the buckets), `role` (the role S3
+/// Control and metrics on: slots `source` and `destination` (the buckets), `role` (the role S3
 /// assumes) and `replica_kms` (the key that encrypts the replicas). Both
 /// buckets are versioned before it exists (they are its dependencies, and a
 /// bucket is versioned at create).
 pub struct Replication;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationInputs {
+    /// The id of its one rule on the source bucket.
+    pub rule_id: String,
+    /// The source bucket's name: how `find` reaches the rule before the
+    /// bucket's record is at hand.
+    pub source_bucket: String,
+}
+
+impl Inputs for ReplicationInputs {
+    const KIND: &'static str = "s3_bucket_replication";
+}
 
 const SOURCE: Need = Need::one("source bucket", &["s3_bucket"]).in_slot("source");
 const DESTINATION: Need = Need::one("destination bucket", &["s3_bucket"]).in_slot("destination");
@@ -28,7 +42,7 @@ impl Replication {
         let replica_key = REPLICA_KEY.the_in(spec, deps)?.out("arn").to_string();
         let fifteen = || ReplicationTimeValue::builder().minutes(15).build();
         let rule = ReplicationRule::builder()
-            .id(spec.str("rule_id"))
+            .id(spec.typed::<ReplicationInputs>()?.rule_id)
             .priority(1)
             .status(ReplicationRuleStatus::Enabled)
             .filter(ReplicationRuleFilter::builder().prefix("").build())
@@ -73,6 +87,9 @@ impl Kind<AwsContext> for Replication {
     fn needs(&self) -> &'static [Need] {
         &[SOURCE, DESTINATION, REPLICATION_ROLE, REPLICA_KEY]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<ReplicationInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         Self::put(env, spec, deps).await?;
         let source = SOURCE.the_in(spec, deps)?;
@@ -100,7 +117,7 @@ impl Kind<AwsContext> for Replication {
     /// Found on its source bucket (`source_bucket`), and owned by the
     /// bucket's owner: the rule is part of the bucket.
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.str("source_bucket"), spec.inputs.clone());
+        let probe = Record::new(self.name(), spec.typed::<ReplicationInputs>()?.source_bucket, spec.inputs.clone());
         self.read(env, &probe).await
     }
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {

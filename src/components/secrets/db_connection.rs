@@ -1,6 +1,8 @@
 //! DB connection.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// Adds the database's address to its credentials secret (`secret*`
 /// dependency, `secret_name` input), with a ready-made `url`
@@ -8,6 +10,26 @@ use super::*;
 /// (`db` dependency) exists. The secret value never leaves AWS except in
 /// that write.
 pub struct DbConnection;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DbConnectionInputs {
+    /// The credentials secret's name: how `find` reaches it.
+    pub secret_name: String,
+    /// Read back: `missing` when the secret lost its connection fields (a
+    /// value put out of band), which the update writes again.
+    pub connection: ConnectionFields,
+}
+
+impl Inputs for DbConnectionInputs {
+    const KIND: &'static str = "secretsmanager_db_connection";
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionFields {
+    Complete,
+    Missing,
+}
 
 const DATABASE: Need = Need::one("database", &["rds_instance"]);
 
@@ -48,6 +70,9 @@ impl Kind<AwsContext> for DbConnection {
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::SECRET, DATABASE]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<DbConnectionInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         self.write(env, spec, deps).await
     }
@@ -57,7 +82,8 @@ impl Kind<AwsContext> for DbConnection {
         };
         let v: Json = serde_json::from_str(&current).unwrap_or(Json::Null);
         let mut r = rec.clone();
-        r.inputs["connection"] = json!(if v["host"].as_str() == Some(rec.out("host")) && v["url"].is_string() { "complete" } else { "missing" });
+        let complete = v["host"].as_str() == Some(rec.out("host")) && v["url"].is_string();
+        r.inputs["connection"] = json!(if complete { ConnectionFields::Complete } else { ConnectionFields::Missing });
         Ok(Some(r))
     }
     async fn update(&self, env: &E, spec: &Spec, _: &Record, deps: &Records) -> Result<Record, OpError> {
@@ -74,14 +100,15 @@ impl Kind<AwsContext> for DbConnection {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // Through the secret (`secret_name` input): complete once it has a url.
-        let Some(current) = Secret::current_value(env, spec.str("secret_name")).await? else {
+        let secret_name = spec.typed::<DbConnectionInputs>()?.secret_name;
+        let Some(current) = Secret::current_value(env, &secret_name).await? else {
             return Ok(None);
         };
         let v: Json = serde_json::from_str(&current).unwrap_or(Json::Null);
         let (Some(host), true) = (v["host"].as_str(), v["url"].is_string()) else {
             return Ok(None);
         };
-        let arn = match env.ctx.secrets().describe_secret().secret_id(spec.str("secret_name")).send().await {
+        let arn = match env.ctx.secrets().describe_secret().secret_id(&secret_name).send().await {
             Ok(d) => d.arn().unwrap_or_default().to_string(),
             Err(e) => return Err(op("DescribeSecret")(e)),
         };

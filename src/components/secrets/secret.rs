@@ -1,37 +1,59 @@
 //! secret.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// Inputs: `name`, `description`, `recovery_days` (0 = delete at once),
-/// `value_sha256` (null = the value is managed outside Terraform, e.g. with
-/// `aws secretsmanager put-secret-value`), or `generate`: an object of
-/// fields stored as JSON together with a generated `password`.
+/// A secret whose value is `Spec::secret`, generated credentials, or
+/// managed outside Terraform.
 pub struct Secret;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecretInputs {
+    pub name: String,
+    pub description: String,
+    /// Days a destroyed secret can still be restored (under 7: deleted at
+    /// once).
+    pub recovery_days: i64,
+    /// The hash of the value in `Spec::secret`, what a plan compares; None
+    /// (with no version): the value is managed outside Terraform (e.g.
+    /// `aws secretsmanager put-secret-value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_sha256: Option<String>,
+    /// The configuration's version of a write-only value: the value leaves
+    /// no trace in the records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_version: Option<f64>,
+    /// Fields stored as JSON with a generated `password` (database
+    /// credentials), written once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<BTreeMap<String, String>>,
+    /// Regions the secret is replicated to (a database that can become the
+    /// writer there reads it locally).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_regions: Vec<String>,
+}
+
+impl Inputs for SecretInputs {
+    const KIND: &'static str = "secretsmanager_secret";
+}
 
 /// The output of a secret `find` saw scheduled for deletion: adopted, it is
 /// restored by `update`.
 const SCHEDULED_FOR_DELETION: &str = "scheduled_for_deletion";
 
-/// `replica_regions`: regions the secret is replicated to (a database
-/// that can become the writer there reads it locally).
-fn replicas(spec: &Spec) -> Option<Vec<aws_sdk_secretsmanager::types::ReplicaRegionType>> {
-    let l: Vec<_> = spec
-        .input("replica_regions")
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_str())
-        .map(|r| aws_sdk_secretsmanager::types::ReplicaRegionType::builder().region(r).build())
-        .collect();
+fn replicas(secret: &SecretInputs) -> Option<Vec<aws_sdk_secretsmanager::types::ReplicaRegionType>> {
+    let l: Vec<_> = secret.replica_regions.iter().map(|r| aws_sdk_secretsmanager::types::ReplicaRegionType::builder().region(r).build()).collect();
     (!l.is_empty()).then_some(l)
 }
 
 impl Secret {
-    fn initial_value(spec: &Spec) -> Option<String> {
-        if let Some(fields) = spec.input("generate").as_object() {
+    fn initial_value(spec: &Spec, secret: &SecretInputs) -> Option<String> {
+        if let Some(fields) = &secret.generate {
             let mut m = fields.clone();
-            m.insert("password".into(), json!(generate_password()));
-            return Some(Json::Object(m).to_string());
+            m.insert("password".into(), generate_password());
+            return Some(json!(m).to_string());
         }
         spec.secret.clone()
     }
@@ -46,8 +68,8 @@ impl Secret {
         }
     }
 
-    fn record(&self, spec: &Spec, arn: &str) -> Record {
-        Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn).with("name", spec.str("name"))
+    fn record(&self, spec: &Spec, secret: &SecretInputs, arn: &str) -> Record {
+        Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn).with("name", &secret.name)
     }
 }
 
@@ -65,21 +87,25 @@ impl Kind<AwsContext> for Secret {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "generate"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<SecretInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
+        let secret: SecretInputs = spec.typed()?;
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         let o = env
             .ctx
             .secrets()
             .create_secret()
-            .name(spec.str("name"))
-            .description(spec.str("description"))
-            .set_secret_string(Self::initial_value(spec))
-            .set_add_replica_regions(replicas(spec))
+            .name(&secret.name)
+            .description(&secret.description)
+            .set_secret_string(Self::initial_value(spec, &secret))
+            .set_add_replica_regions(replicas(&secret))
             .set_tags(Some(tags))
             .send()
             .await
             .map_err(op("CreateSecret"))?;
-        Ok(self.record(spec, o.arn().unwrap_or_default()))
+        Ok(self.record(spec, &secret, o.arn().unwrap_or_default()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let d = match env.ctx.secrets().describe_secret().secret_id(&rec.id).send().await {
@@ -100,17 +126,20 @@ impl Kind<AwsContext> for Secret {
         Ok(Some(r))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+        let secret: SecretInputs = spec.typed()?;
         let sm = &env.ctx.secrets();
         if old.out(SCHEDULED_FOR_DELETION) == "true" {
             sm.restore_secret().secret_id(&old.id).send().await.map_err(op("RestoreSecret"))?;
         }
-        sm.update_secret().secret_id(&old.id).description(spec.str("description")).send().await.map_err(op("UpdateSecret"))?;
+        sm.update_secret().secret_id(&old.id).description(&secret.description).send().await.map_err(op("UpdateSecret"))?;
         let current = Self::current_value(env, &old.id).await?;
-        let wanted = match (&spec.secret, spec.input("generate").is_object()) {
+        let wanted = match (&spec.secret, secret.generate.is_some()) {
             (Some(v), _) if current.as_deref() != Some(v.as_str()) => Some(v.clone()),
             // Generated credentials are written once (adoption of a secret
             // that lost its value included); never regenerated in place.
-            (_, true) if current.as_deref().and_then(|c| serde_json::from_str::<Json>(c).ok()).map(|j| j["password"].is_null()).unwrap_or(true) => Self::initial_value(spec),
+            (_, true) if current.as_deref().and_then(|c| serde_json::from_str::<Json>(c).ok()).map(|j| j["password"].is_null()).unwrap_or(true) => {
+                Self::initial_value(spec, &secret)
+            }
             _ => None,
         };
         if let Some(v) = wanted {
@@ -121,9 +150,8 @@ impl Kind<AwsContext> for Secret {
         Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let days = rec.inputs["recovery_days"].as_i64().unwrap_or(0);
+        let SecretInputs { recovery_days: days, replica_regions: regions, .. } = rec.typed()?;
         // AWS deletes a secret only once its replicas are gone.
-        let regions: Vec<String> = rec.inputs["replica_regions"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_string)).collect();
         if !regions.is_empty() {
             match env.ctx.secrets().remove_regions_from_replication().secret_id(&rec.id).set_remove_replica_regions(Some(regions)).send().await {
                 Ok(_) => {}
@@ -140,13 +168,14 @@ impl Kind<AwsContext> for Secret {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
+        let secret: SecretInputs = spec.typed()?;
         let sm = &env.ctx.secrets();
-        let d = match sm.describe_secret().secret_id(spec.str("name")).send().await {
+        let d = match sm.describe_secret().secret_id(&secret.name).send().await {
             Ok(d) => d,
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(op("DescribeSecret")(e)),
         };
-        let mut r = self.record(spec, d.arn().unwrap_or_default());
+        let mut r = self.record(spec, &secret, d.arn().unwrap_or_default());
         if d.deleted_date().is_some() {
             // Scheduled for deletion (by an earlier destroy, or by its
             // owner): its name cannot be reused before the window ends.
@@ -155,7 +184,7 @@ impl Kind<AwsContext> for Secret {
             // then restores it. Someone else's is reported as taken.
             r = r.with(SCHEDULED_FOR_DELETION, "true");
         }
-        if spec.input("value_sha256").is_string() {
+        if secret.value_sha256.is_some() {
             r.inputs["value_sha256"] = match Self::current_value(env, &r.id).await? {
                 Some(v) => json!(sha256_hex(&v)),
                 None => Json::Null,

@@ -6,12 +6,14 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use crate::components::data::{CacheSubnetGroupInputs, DbInstanceInputs, DbSubnetGroupInputs, RedisInputs};
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
 use crate::components::ecs::{ClusterInputs, ServiceInputs, TaskDefinitionInputs};
 use crate::components::elb::{ListenerAction, ListenerInputs, LoadBalancerInputs, TargetGroupInputs};
 use crate::components::iam::RoleInputs;
 use crate::components::network::NetworkHandles;
 use crate::components::registry::{LogGroupInputs, RepositoryInputs};
+use crate::components::secrets::{ConnectionFields, DbConnectionInputs, SecretInputs};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec, Template};
 use crate::provider::AwsContext;
@@ -593,34 +595,33 @@ impl Stack for ContainerService {
         let log_group = format!("/ecs/{id}-app");
         let logs = g.add(Spec::of("logs", &LogGroupInputs { name: log_group.clone(), retention_days: Some(int(c, "log_retention_days", 14) as i32) }));
         let recovery = if prod { 7 } else { 0 };
-        let secret_db = g.add(Spec::new(
-            "secret.db",
-            "secretsmanager_secret",
-            json!({
-                "name": format!("{id}-db-credentials"),
-                "description": format!("{id} PostgreSQL credentials"),
-                "generate": {"username": db_username(c), "engine": "postgres", "dbname": db_name(c)},
-                "recovery_days": recovery,
-            }),
-        ));
+        let credentials = SecretInputs {
+            name: format!("{id}-db-credentials"),
+            description: format!("{id} PostgreSQL credentials"),
+            recovery_days: recovery,
+            generate: Some(BTreeMap::from([("username".into(), db_username(c).to_string()), ("engine".into(), "postgres".into()), ("dbname".into(), db_name(c).to_string())])),
+            ..SecretInputs::default()
+        };
+        let secret_db = g.add(Spec::of("secret.db", &credentials));
         let values = c.get("app_secret_values");
         let (values_wo, wo_version) = (c.get("app_secret_values_wo"), c.get("app_secret_values_wo_version").as_f64());
         let mut secret_handles = vec![secret_db.clone()];
         let mut app_secrets = BTreeMap::new();
         for name in strings(c.get("app_secrets")) {
             let key = format!("secret.app.{name}");
-            let mut inputs = json!({"name": format!("{id}-{name}"), "description": format!("{id} application secret {name}"), "recovery_days": recovery});
+            let mut inputs =
+                SecretInputs { name: format!("{id}-{name}"), description: format!("{id} application secret {name}"), recovery_days: recovery, ..SecretInputs::default() };
             // A write-only value leaves no trace in the records (not even a
             // hash): its version is what a plan compares.
             let value = if let Some(v) = values_wo.get(&name).as_str() {
-                inputs["value_version"] = json!(wo_version);
+                inputs.value_version = wo_version;
                 Some(v.to_string())
             } else {
                 let v = values.get(&name).as_str().map(str::to_string);
-                inputs["value_sha256"] = json!(v.as_deref().map(sha256_hex));
+                inputs.value_sha256 = v.as_deref().map(sha256_hex);
                 v
             };
-            let mut spec = Spec::new(&key, "secretsmanager_secret", inputs);
+            let mut spec = Spec::of(&key, &inputs);
             spec.secret = value;
             let h = g.add(spec);
             secret_handles.push(h.clone());
@@ -628,55 +629,53 @@ impl Stack for ContainerService {
         }
 
         // Database.
-        let db_subnets = g.add(Spec::new("db.subnets", "rds_subnet_group", json!({"name": format!("{id}-db")})).filling_each("subnets", private, Update));
+        let db_subnets = g.add(Spec::of("db.subnets", &DbSubnetGroupInputs { name: format!("{id}-db") }).filling_each("subnets", private, Update));
         let db = g.add(
-            Spec::new(
+            Spec::of(
                 "db",
-                "rds_instance",
-                json!({
-                    "identifier": format!("{id}-db"),
-                    "engine": "postgres",
-                    "engine_version": s(c, "db_engine_version"),
-                    "instance_class": s(c, "db_instance_class"),
-                    "allocated_storage": int(c, "db_allocated_storage", 20),
-                    "max_allocated_storage": int(c, "db_max_allocated_storage", 100),
-                    "db_name": db_name(c),
-                    "username": db_username(c),
-                    "subnet_group": format!("{id}-db"),
-                    "backup_retention_days": if prod { 7 } else { 0 },
-                    "multi_az": prod,
-                    "deletion_protection": deletion_protection(c),
-                    "publicly_accessible": false,
-                    "final_snapshot": prod,
-                }),
+                &DbInstanceInputs {
+                    identifier: format!("{id}-db"),
+                    engine: "postgres".into(),
+                    engine_version: s(c, "db_engine_version").into(),
+                    instance_class: s(c, "db_instance_class").into(),
+                    allocated_storage: int(c, "db_allocated_storage", 20),
+                    max_allocated_storage: int(c, "db_max_allocated_storage", 100),
+                    db_name: db_name(c).into(),
+                    username: db_username(c).into(),
+                    subnet_group: format!("{id}-db"),
+                    backup_retention_days: if prod { 7 } else { 0 },
+                    multi_az: prod,
+                    deletion_protection: deletion_protection(c),
+                    publicly_accessible: false,
+                    final_snapshot: prod,
+                },
             )
             .after(&db_subnets)
             .after_update(&sg_db)
             .after(&secret_db),
         );
         let db_connection = g.add(
-            Spec::new("db.connection", "secretsmanager_db_connection", json!({"secret_name": format!("{id}-db-credentials"), "connection": "complete"}))
+            Spec::of("db.connection", &DbConnectionInputs { secret_name: format!("{id}-db-credentials"), connection: ConnectionFields::Complete })
                 .after_update(&secret_db)
                 .after_update(&db),
         );
 
         // Cache.
-        let cache_subnets = g.add(Spec::new("cache.subnets", "elasticache_subnet_group", json!({"name": format!("{id}-redis")})).filling_each("subnets", private, Update));
+        let cache_subnets = g.add(Spec::of("cache.subnets", &CacheSubnetGroupInputs { name: format!("{id}-redis") }).filling_each("subnets", private, Update));
         let cache = g.add(
-            Spec::new(
+            Spec::of(
                 "cache",
-                "elasticache_redis",
-                json!({
-                    "id": short_name(&format!("{id}-redis"), 40),
-                    "engine_version": s(c, "redis_engine_version"),
-                    "node_type": s(c, "redis_node_type"),
-                    "nodes": if prod { 2 } else { 1 },
-                    "failover": prod,
-                    "at_rest_encryption": true,
-                    "subnet_group": format!("{id}-redis"),
-                    "snapshot_retention_days": if prod { 7 } else { 0 },
-                    "final_snapshot": prod,
-                }),
+                &RedisInputs {
+                    id: short_name(&format!("{id}-redis"), 40),
+                    engine_version: s(c, "redis_engine_version").into(),
+                    node_type: s(c, "redis_node_type").into(),
+                    nodes: if prod { 2 } else { 1 },
+                    failover: prod,
+                    at_rest_encryption: true,
+                    subnet_group: format!("{id}-redis"),
+                    snapshot_retention_days: if prod { 7 } else { 0 },
+                    final_snapshot: prod,
+                },
             )
             .after(&cache_subnets)
             .after_update(&sg_redis),
@@ -798,7 +797,7 @@ impl Stack for ContainerService {
         let service = Spec::of("service", &service).after(&cluster).after_update(&task).after(&tg).after_update(&listener_http).after_update(&sg_ecs).after_each(private, Update);
         g.add(service);
 
-        g.add(Spec::new("manifest", "ssm_parameter", json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)})));
+        g.add(crate::stacks::manifest_spec(&self.schema, c, &id));
         g.into_specs()
     }
 

@@ -12,6 +12,8 @@ use crate::components::ec2::{
 };
 use crate::components::iam::{InstanceProfileInputs, RoleInputs};
 use crate::components::monitoring::{AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs, TopicInputs, INSTANCE_NAMESPACE};
+use crate::components::s3::BucketInputs;
+use crate::components::ssm::ParameterInputs;
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::provider::AwsContext;
@@ -513,17 +515,19 @@ impl Stack for DockerHost {
             g.add(volume);
         }
         g.add(Spec::of("eip", &ElasticIpInputs { associated: Some(true), purpose: None }).after_update(&instance));
-        g.add(Spec::new(
-            "bucket",
-            "s3_bucket",
-            json!({"name": bucket, "versioning": true, "glacier_after_days": num(c, "glacier_transition_days", 30.0) as i64, "backup_prefix": s(c, "backup_prefix"), "force_destroy": c.get("force_destroy").as_bool() == Some(true)}),
-        )
-        .named_by(if c.get("bucket_name").is_null() { "project_name" } else { "bucket_name" }));
+        let backups = BucketInputs {
+            name: bucket,
+            versioning: Some(true),
+            glacier_after_days: Some(num(c, "glacier_transition_days", 30.0) as i64),
+            backup_prefix: Some(s(c, "backup_prefix").to_string()),
+            kms: false,
+            force_destroy: c.get("force_destroy").as_bool() == Some(true),
+        };
+        g.add(Spec::of("bucket", &backups).named_by(if c.get("bucket_name").is_null() { "project_name" } else { "bucket_name" }));
         if let Some(m) = c.get("ssm_parameters").as_map() {
             for (k, val) in m {
                 let value = val.get("value").as_str().unwrap_or("").to_string();
-                let mut spec = Spec::new(format!("param.{k}"), "ssm_parameter", json!({"name": format!("/{project}/{k}"), "secure": true, "value_sha256": sha256_hex(&value)}))
-                    .named_by("ssm_parameters");
+                let mut spec = Spec::of(format!("param.{k}"), &ParameterInputs::secure(format!("/{project}/{k}"), &value)).named_by("ssm_parameters");
                 spec.secret = Some(value);
                 g.add(spec);
             }
@@ -533,8 +537,7 @@ impl Stack for DockerHost {
         if let Some(m) = c.get("ssm_parameters_wo").as_map() {
             let version = c.get("ssm_parameters_wo_version").as_f64();
             for (k, val) in m {
-                let mut spec = Spec::new(format!("param.{k}"), "ssm_parameter", json!({"name": format!("/{project}/{k}"), "secure": true, "value_version": version}))
-                    .named_by("ssm_parameters_wo");
+                let mut spec = Spec::of(format!("param.{k}"), &ParameterInputs::write_only(format!("/{project}/{k}"), version)).named_by("ssm_parameters_wo");
                 spec.secret = Some(val.as_str().unwrap_or("").to_string());
                 g.add(spec);
             }
@@ -579,7 +582,7 @@ impl Stack for DockerHost {
                 g.add(Spec::of(format!("schedule.{word}"), &schedule).after_update(&instance).after_update(&role));
             }
         }
-        g.add(Spec::new("manifest", "ssm_parameter", json!({"name": crate::stacks::manifest_name(&id), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)})));
+        g.add(crate::stacks::manifest_spec(&self.schema, c, &id));
         g.into_specs()
     }
 

@@ -14,11 +14,15 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+use crate::components::aurora::{ClusterInstanceInputs, GlobalClusterInputs, MemberClusterInputs, MemberRole, WriterInputs};
+use crate::components::data::DbSubnetGroupInputs;
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
 use crate::components::iam::RoleInputs;
 use crate::components::kms::KeyInputs;
 use crate::components::monitoring::{AlarmInputs, TopicInputs};
 use crate::components::network::NetworkHandles;
+use crate::components::s3::{BucketInputs, ReplicationInputs};
+use crate::components::secrets::SecretInputs;
 use crate::components::{all_kinds, network, sha256_hex};
 use crate::engine::{Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec, Template};
 use crate::provider::AwsContext;
@@ -362,11 +366,7 @@ impl Stack for MultiRegionPlatform {
 
     fn desired(&self, c: &Value, _ctx: &AwsContext) -> Vec<Spec> {
         let mut g = components(c);
-        g.add(Spec::new(
-            "manifest",
-            "ssm_parameter",
-            json!({"name": crate::stacks::manifest_name(&stack_id_of(c)), "secure": false, "value": crate::stacks::manifest_json(&self.schema, c)}),
-        ));
+        g.add(crate::stacks::manifest_spec(&self.schema, c, &stack_id_of(c)));
         g.into_specs()
     }
 
@@ -633,36 +633,35 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
     let primary_region = region_of(c, "primary");
     let protect = deletion_protection(c);
     let global_db = g.add(
-        Spec::new("global/db", "rds_global_cluster", json!({"id": global, "engine": ENGINE, "engine_version": s(c, "db_engine_version"), "deletion_protection": protect}))
+        Spec::of("global/db", &GlobalClusterInputs { id: global.clone(), engine: ENGINE.into(), engine_version: s(c, "db_engine_version").into(), deletion_protection: protect })
             .in_region(&primary_region),
     );
     let password = c.get("db_master_password").as_str().or(c.get("db_master_password_wo").as_str()).map(str::to_string);
     let password_wo = !c.get("db_master_password_wo_version").is_null();
     let secret = (!user_password(c)).then(|| {
         g.add(
-            Spec::new(
+            Spec::of(
                 "primary/secret.db",
-                "secretsmanager_secret",
-                json!({
-                    "name": format!("{id}-db-master"),
-                    "description": format!("{id} Aurora master credentials"),
-                    "generate": {"username": s(c, "db_master_username"), "engine": "postgres"},
-                    "recovery_days": if production(c) { 7 } else { 0 },
-                    "replica_regions": [region_of(c, "secondary")],
-                }),
+                &SecretInputs {
+                    name: format!("{id}-db-master"),
+                    description: format!("{id} Aurora master credentials"),
+                    recovery_days: if production(c) { 7 } else { 0 },
+                    generate: Some(BTreeMap::from([("username".into(), s(c, "db_master_username").to_string()), ("engine".into(), "postgres".into())])),
+                    replica_regions: vec![region_of(c, "secondary")],
+                    ..SecretInputs::default()
+                },
             )
             .in_region(&primary_region),
         )
     });
-    let mut writer = Spec::new(
+    let mut writer = Spec::of(
         "global/db.writer",
-        "rds_global_writer",
-        json!({
-            "global_cluster": global,
-            "writer_region": writer_region(c),
-            "members": {primary_region.clone(): member_id(c, "primary"), region_of(c, "secondary"): member_id(c, "secondary")},
-            "allow_data_loss": c.get("allow_data_loss").as_bool().unwrap_or(false),
-        }),
+        &WriterInputs {
+            global_cluster: global.clone(),
+            writer_region: writer_region(c).into(),
+            members: SIDES.iter().map(|side| (region_of(c, side), member_id(c, side))).collect(),
+            allow_data_loss: c.get("allow_data_loss").as_bool().unwrap_or(false),
+        },
     )
     .after(&global_db)
     .in_region(&primary_region);
@@ -688,31 +687,25 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
         let sg = SecurityGroupInputs { name: format!("{id}-aurora-{side}"), description: format!("awsstack {id} Aurora ({side})"), rules: vec![rule] };
         let sg = Spec::of("sg.db", &sg).after(&net.vpc);
         let sg = r.add(if after_cluster { sg.after_update(cluster) } else { sg });
-        let group = r.add(Spec::new("db.subnets", "rds_subnet_group", json!({"name": format!("{id}-aurora-{side}")})).filling_each("subnets", net.subnets("private"), Update));
-        let mut member = Spec::new(
-            "db",
-            "rds_global_member_cluster",
-            json!({
-                "id": member_id(c, side),
-                "engine": ENGINE,
-                "engine_version": s(c, "db_engine_version"),
-                "global_cluster": global,
-                "role": side,
-                "username": if side == "primary" { json!(s(c, "db_master_username")) } else { json!(null) },
-                "subnet_group": format!("{id}-aurora-{side}"),
-                "deletion_protection": protect,
-                "backup_retention_days": if production(c) { 7 } else { 1 },
-                "final_snapshot": !c.get("skip_final_snapshot").as_bool().unwrap_or(false),
-                // A write-only password leaves no trace in the records (not
-                // even a hash): its version is what a plan compares.
-                "password_sha256": if side == "primary" && !password_wo { password.as_deref().map(|p| json!(sha256_hex(p))).unwrap_or(json!(null)) } else { json!(null) },
-                "password_version": if side == "primary" && password_wo { c.get("db_master_password_wo_version").as_f64().map(|v| json!(v)).unwrap_or(json!(null)) } else { json!(null) },
-            }),
-        )
-        .after(&global_db)
-        .after(&key)
-        .after(&group)
-        .after_update(&sg);
+        let group = r.add(Spec::of("db.subnets", &DbSubnetGroupInputs { name: format!("{id}-aurora-{side}") }).filling_each("subnets", net.subnets("private"), Update));
+        let primary = side == "primary";
+        let member = MemberClusterInputs {
+            id: member_id(c, side),
+            engine: ENGINE.into(),
+            engine_version: s(c, "db_engine_version").into(),
+            global_cluster: global.clone(),
+            role: if primary { MemberRole::Primary } else { MemberRole::Secondary },
+            username: primary.then(|| s(c, "db_master_username").to_string()),
+            subnet_group: format!("{id}-aurora-{side}"),
+            deletion_protection: protect,
+            backup_retention_days: if production(c) { 7 } else { 1 },
+            final_snapshot: !c.get("skip_final_snapshot").as_bool().unwrap_or(false),
+            // A write-only password leaves no trace in the records (not
+            // even a hash): its version is what a plan compares.
+            password_sha256: if primary && !password_wo { password.as_deref().map(sha256_hex) } else { None },
+            password_version: if primary && password_wo { c.get("db_master_password_wo_version").as_f64() } else { None },
+        };
+        let mut member = Spec::of("db", &member).after(&global_db).after(&key).after(&group).after_update(&sg);
         if side == "primary" {
             match (&password, &secret) {
                 (Some(p), _) => member.secret = Some(p.clone()),
@@ -724,10 +717,9 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
         let class = s(c, &format!("db_{side}_instance_class")).to_string();
         for i in 1..=int(c, &format!("db_{side}_instance_count"), 1) {
             let instance = r.add(
-                Spec::new(
+                Spec::of(
                     format!("db.instance.{i}"),
-                    "rds_cluster_instance",
-                    json!({"id": format!("{}-{i}", member_id(c, side)), "cluster": member_id(c, side), "engine": ENGINE, "instance_class": class}),
+                    &ClusterInstanceInputs { id: format!("{}-{i}", member_id(c, side)), cluster: member_id(c, side), engine: ENGINE.into(), instance_class: class.clone() },
                 )
                 .after(&member),
             );
@@ -749,11 +741,15 @@ fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
     let mut buckets = BTreeMap::new();
     for side in SIDES {
         let mut r = Desired::within(side, Some(&region_of(c, side)));
-        let bucket = r.add(
-            Spec::new("bucket", "s3_bucket", json!({"name": bucket_name(c, side), "kms": true, "force_destroy": c.get("force_destroy").as_bool() == Some(true)}))
-                .after(&db.kms[side])
-                .named_by("artifact_bucket_suffix"),
-        );
+        let artifacts = BucketInputs {
+            name: bucket_name(c, side),
+            versioning: None,
+            glacier_after_days: None,
+            backup_prefix: None,
+            kms: true,
+            force_destroy: c.get("force_destroy").as_bool() == Some(true),
+        };
+        let bucket = r.add(Spec::of("bucket", &artifacts).after(&db.kms[side]).named_by("artifact_bucket_suffix"));
         g.append(r);
         buckets.insert(side, bucket);
     }
@@ -773,7 +769,7 @@ fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
     let role = RoleInputs::for_service(format!("{id}-s3-replication"), "s3.amazonaws.com", &[]).with_inline(&policy);
     let role = r.add(Spec::of("role.replication", &role).after_each([source, destination, source_key, replica_key], Update));
     let replication = r.add(
-        Spec::new("replication", "s3_bucket_replication", json!({"rule_id": "to-secondary", "source_bucket": bucket_name(c, "primary")}))
+        Spec::of("replication", &ReplicationInputs { rule_id: "to-secondary".into(), source_bucket: bucket_name(c, "primary") })
             .filling("source", source, Replace)
             .filling("destination", destination, Replace)
             .filling("role", &role, Update)
