@@ -1,12 +1,30 @@
 //! failover record.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `zone_id`, `name`, `set_identifier` (starts with the stack id:
-/// records cannot be tagged, so this is the marker of ownership),
-/// `failover` (PRIMARY | SECONDARY), `value` (a hostname, CNAME), `ttl`,
-/// `check` (the dependency name of its health check).
+/// A failover CNAME answered while its health check (the slot `check`)
+/// passes.
 pub struct FailoverRecord;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FailoverRecordInputs {
+    pub zone_id: String,
+    pub name: String,
+    /// Starts with the stack id: records cannot be tagged, so this is the
+    /// marker of ownership.
+    pub set_identifier: String,
+    /// `PRIMARY` or `SECONDARY`.
+    pub failover: String,
+    /// The hostname the CNAME answers.
+    pub value: String,
+    pub ttl: i64,
+}
+
+impl Inputs for FailoverRecordInputs {
+    const KIND: &'static str = "route53_failover_record";
+}
 
 impl FailoverRecord {
     fn id_of(zone: &str, name: &str, set: &str) -> String {
@@ -39,14 +57,14 @@ impl FailoverRecord {
         let want = Self::fqdn(name).to_ascii_lowercase();
         Ok(o.resource_record_sets().iter().find(|r| r.name().to_ascii_lowercase() == want && r.r#type() == &RrType::Cname && r.set_identifier() == Some(set)).cloned())
     }
-    fn record_set(spec: &Spec, check: &str) -> Result<ResourceRecordSet, OpError> {
+    fn record_set(record: &FailoverRecordInputs, check: &str) -> Result<ResourceRecordSet, OpError> {
         ResourceRecordSet::builder()
-            .name(Self::fqdn(spec.str("name")))
+            .name(Self::fqdn(&record.name))
             .r#type(RrType::Cname)
-            .set_identifier(spec.str("set_identifier"))
-            .failover(ResourceRecordSetFailover::from(spec.str("failover")))
-            .ttl(spec.input("ttl").as_i64().unwrap_or(60))
-            .resource_records(ResourceRecord::builder().value(spec.str("value")).build().map_err(bad("record"))?)
+            .set_identifier(&record.set_identifier)
+            .failover(ResourceRecordSetFailover::from(record.failover.as_str()))
+            .ttl(record.ttl)
+            .resource_records(ResourceRecord::builder().value(&record.value).build().map_err(bad("record"))?)
             .health_check_id(check)
             .build()
             .map_err(bad("record set"))
@@ -100,20 +118,24 @@ impl Kind<AwsContext> for FailoverRecord {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["zone_id", "name", "set_identifier"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<FailoverRecordInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        let zone = spec.str("zone_id");
+        let record: FailoverRecordInputs = spec.typed()?;
         let check = CHECK.the_in(spec, deps)?.id.clone();
         // CREATE, not UPSERT: a record someone else made is never overwritten.
-        Self::change(env, zone, ChangeAction::Create, Self::record_set(spec, &check)?).await?;
-        Ok(Record::new(self.name(), Self::id_of(zone, spec.str("name"), spec.str("set_identifier")), spec.inputs.clone()).with("health_check", check))
+        Self::change(env, &record.zone_id, ChangeAction::Create, Self::record_set(&record, &check)?).await?;
+        Ok(Record::new(self.name(), Self::id_of(&record.zone_id, &record.name, &record.set_identifier), spec.inputs.clone()).with("health_check", check))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let (zone, name, set) = Self::parts(rec);
         Ok(Self::lookup(env, &zone, &name, &set).await?.map(|r| self.observe(rec, &r)))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+        let record: FailoverRecordInputs = spec.typed()?;
         let check = CHECK.the_in(spec, deps)?.id.clone();
-        Self::change(env, spec.str("zone_id"), ChangeAction::Upsert, Self::record_set(spec, &check)?).await?;
+        Self::change(env, &record.zone_id, ChangeAction::Upsert, Self::record_set(&record, &check)?).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("health_check", check))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -123,7 +145,8 @@ impl Kind<AwsContext> for FailoverRecord {
         Self::change(env, &zone, ChangeAction::Delete, current).await
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), Self::id_of(spec.str("zone_id"), spec.str("name"), spec.str("set_identifier")), spec.inputs.clone());
+        let record: FailoverRecordInputs = spec.typed()?;
+        let probe = Record::new(self.name(), Self::id_of(&record.zone_id, &record.name, &record.set_identifier), spec.inputs.clone());
         self.read(env, &probe).await
     }
     /// Records carry no tags: a record with this stack's set identifier is

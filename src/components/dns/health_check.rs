@@ -1,28 +1,44 @@
 //! health check.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `fqdn`, `path`, `port`, `failure_threshold`, `interval`.
-/// Its caller reference starts with the stack id and the component key:
+/// An HTTPS health check with SNI. Its caller reference starts with the stack id and the component key:
 /// the marker that proves the check is this stack's and finds it again
 /// after an interrupted create.
 pub struct HealthCheck;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheckInputs {
+    pub fqdn: String,
+    pub path: String,
+    pub port: i64,
+    /// Failed checks in a row before the endpoint counts as down.
+    pub failure_threshold: i64,
+    /// Seconds between checks (10 or 30; fixed at create).
+    pub interval: i64,
+}
+
+impl Inputs for HealthCheckInputs {
+    const KIND: &'static str = "route53_health_check";
+}
 
 impl HealthCheck {
     fn marker(env: &E, spec_key: &str) -> String {
         format!("{}/{}/", env.stack_id, spec_key)
     }
-    fn config(spec: &Spec) -> HealthCheckConfig {
+    fn config(check: &HealthCheckInputs) -> Result<HealthCheckConfig, OpError> {
         HealthCheckConfig::builder()
             .r#type(HealthCheckType::Https)
-            .fully_qualified_domain_name(spec.str("fqdn"))
-            .resource_path(spec.str("path"))
-            .port(spec.input("port").as_i64().unwrap_or(443) as i32)
-            .request_interval(spec.input("interval").as_i64().unwrap_or(30) as i32)
-            .failure_threshold(spec.input("failure_threshold").as_i64().unwrap_or(3) as i32)
+            .fully_qualified_domain_name(&check.fqdn)
+            .resource_path(&check.path)
+            .port(check.port as i32)
+            .request_interval(check.interval as i32)
+            .failure_threshold(check.failure_threshold as i32)
             .enable_sni(true)
             .build()
-            .expect("the type is set")
+            .map_err(bad("health check"))
     }
     async fn get(env: &E, id: &str) -> Result<Option<aws_sdk_route53::types::HealthCheck>, OpError> {
         match env.ctx.route53().get_health_check().health_check_id(id).send().await {
@@ -59,9 +75,20 @@ impl Kind<AwsContext> for HealthCheck {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["interval"]
     }
+    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+        crate::engine::inputs::check::<HealthCheckInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let reference = format!("{}{}", Self::marker(env, &spec.key), uuid::Uuid::new_v4().simple());
-        let o = env.ctx.route53().create_health_check().caller_reference(&reference).health_check_config(Self::config(spec)).send().await.map_err(op("CreateHealthCheck"))?;
+        let o = env
+            .ctx
+            .route53()
+            .create_health_check()
+            .caller_reference(&reference)
+            .health_check_config(Self::config(&spec.typed()?)?)
+            .send()
+            .await
+            .map_err(op("CreateHealthCheck"))?;
         let h = o.health_check().ok_or_else(|| OpError::new("CreateHealthCheck returned no health check"))?;
         let rec = self.observe(&spec.inputs, h);
         // The tags (a Name among them) follow: the engine's tag update.
@@ -82,14 +109,15 @@ impl Kind<AwsContext> for HealthCheck {
         Ok(Self::get(env, &rec.id).await?.map(|h| self.observe(&rec.inputs, &h)))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        let c = Self::config(spec);
+        let check: HealthCheckInputs = spec.typed()?;
+        let c = Self::config(&check)?;
         let o = env
             .ctx
             .route53()
             .update_health_check()
             .health_check_id(&old.id)
-            .fully_qualified_domain_name(spec.str("fqdn"))
-            .resource_path(spec.str("path"))
+            .fully_qualified_domain_name(&check.fqdn)
+            .resource_path(&check.path)
             .set_port(c.port())
             .set_failure_threshold(c.failure_threshold())
             .enable_sni(true)

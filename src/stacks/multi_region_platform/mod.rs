@@ -16,6 +16,7 @@ mod tests;
 
 use crate::components::aurora::{ClusterInstanceInputs, GlobalClusterInputs, MemberClusterInputs, MemberRole, WriterInputs};
 use crate::components::data::DbSubnetGroupInputs;
+use crate::components::dns::{FailoverRecordInputs, HealthCheckInputs};
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
 use crate::components::iam::RoleInputs;
 use crate::components::kms::KeyInputs;
@@ -860,10 +861,15 @@ fn routing(c: &Value, db: &Database, g: &mut Desired) {
     for side in SIDES {
         checks.insert(
             side,
-            r.add(Spec::new(
+            r.add(Spec::of(
                 format!("health.{side}"),
-                "route53_health_check",
-                json!({"fqdn": health_domain(c, side), "path": s(c, "health_check_path"), "port": 443, "failure_threshold": int(c, "health_check_failure_threshold", 3), "interval": 30}),
+                &HealthCheckInputs {
+                    fqdn: health_domain(c, side),
+                    path: s(c, "health_check_path").into(),
+                    port: 443,
+                    failure_threshold: int(c, "health_check_failure_threshold", 3),
+                    interval: 30,
+                },
             )),
         );
     }
@@ -871,17 +877,16 @@ fn routing(c: &Value, db: &Database, g: &mut Desired) {
     let reader = if writer == "primary" { "secondary" } else { "primary" };
     for (failover, side, other) in [("PRIMARY", writer, reader), ("SECONDARY", reader, writer)] {
         r.add(
-            Spec::new(
+            Spec::of(
                 format!("dns.{}", failover.to_ascii_lowercase()),
-                "route53_failover_record",
-                json!({
-                    "zone_id": zone,
-                    "name": name,
-                    "set_identifier": format!("{id}-{}", failover.to_ascii_lowercase()),
-                    "failover": failover,
-                    "value": s(c, &format!("{side}_ingress_hostname")),
-                    "ttl": 60,
-                }),
+                &FailoverRecordInputs {
+                    zone_id: zone.into(),
+                    name: name.clone(),
+                    set_identifier: format!("{id}-{}", failover.to_ascii_lowercase()),
+                    failover: failover.into(),
+                    value: s(c, &format!("{side}_ingress_hostname")).into(),
+                    ttl: 60,
+                },
             )
             // Its own side's health check decides whether it answers; the
             // other's is an ordering only.
