@@ -337,11 +337,20 @@ impl NatGateways {
     }
 }
 
+/// Per zone, in zone order, the zone with its public and private blocks:
+/// `OwnNetwork::zones`. A zone without a block gets an empty one, which
+/// AWS refuses; the stacks' validation has refused such a configuration
+/// at plan.
+pub fn zone_blocks(zones: &[String], public_cidrs: &[String], private_cidrs: &[String]) -> Vec<(String, String, String)> {
+    let block = |cidrs: &[String], i: usize| cidrs.get(i).cloned().unwrap_or_default();
+    zones.iter().enumerate().map(|(i, z)| (z.clone(), block(public_cidrs, i), block(private_cidrs, i))).collect()
+}
+
 /// A stack's own network as its configuration gives it.
 pub struct OwnNetwork<'a> {
     pub vpc_cidr: &'a str,
     /// Per zone, in zone order: (zone, public subnet's block, private
-    /// subnet's block).
+    /// subnet's block), as `zone_blocks` gives them.
     pub zones: Vec<(String, String, String)>,
     pub nat: NatGateways,
     /// Extra tags of the public and of the private subnets (the ones a
@@ -604,5 +613,52 @@ mod tests {
         let e = default_zones(&env.ctx, "secondary_availability_zones", 3).await.unwrap_err();
         assert_eq!(e.summary, "Not enough availability zones");
         assert!(e.detail.contains("2 available zones (ap-northeast-1c, ap-northeast-1d)") && e.detail.contains("over 3"), "{}", e.detail);
+    }
+
+    /// What each spec of an own network waits on, by key.
+    fn wiring(net: &OwnNetwork) -> BTreeMap<String, (Json, Vec<String>)> {
+        let mut g = Desired::new();
+        add_own(&mut g, net);
+        g.specs().iter().map(|s| (s.key.clone(), (s.inputs.clone(), s.deps.iter().map(|d| d.key.clone()).collect()))).collect()
+    }
+
+    fn three_zones(nat: NatGateways, s3_endpoint: Option<&str>) -> OwnNetwork<'_> {
+        let zones: Vec<String> = ["a", "b", "c"].iter().map(|z| format!("eu-west-1{z}")).collect();
+        let blocks = |base: u8| (0..3).map(|i| format!("10.0.{}.0/24", base + i)).collect::<Vec<_>>();
+        OwnNetwork {
+            vpc_cidr: "10.0.0.0/16",
+            zones: zone_blocks(&zones, &blocks(0), &blocks(10)),
+            nat,
+            public_subnet_tags: vec![("kubernetes.io/role/elb".into(), "1".into())],
+            private_subnet_tags: vec![],
+            s3_endpoint,
+        }
+    }
+
+    #[test]
+    fn an_own_network_routes_each_zone_through_its_own_nat_or_the_shared_one() {
+        let per_zone = wiring(&three_zones(NatGateways::PerZone, Some("eu-west-1")));
+        for z in ["a", "b", "c"] {
+            let (inputs, deps) = &per_zone[&format!("rtb.private.eu-west-1{z}")];
+            assert_eq!(inputs["route"], "nat");
+            assert!(deps.contains(&format!("nat.eu-west-1{z}")) && deps.contains(&format!("subnet.private.eu-west-1{z}")), "{z}: {deps:?}");
+            assert_eq!(deps.iter().filter(|d| d.starts_with("nat.")).count(), 1, "{z}: its zone's NAT gateway only");
+        }
+        assert!(!per_zone.contains_key("rtb.private"));
+        let (_, endpoint) = &per_zone["s3.endpoint"];
+        assert_eq!(endpoint.iter().filter(|d| d.starts_with("rtb.private.")).count(), 3, "the endpoint is on every private table");
+
+        let single = wiring(&three_zones(NatGateways::Single, None));
+        assert_eq!(single.keys().filter(|k| k.starts_with("nat.")).collect::<Vec<_>>(), vec!["nat.eu-west-1a"]);
+        let (inputs, deps) = &single["rtb.private"];
+        assert_eq!(inputs["route"], "nat");
+        assert_eq!(deps.iter().filter(|d| d.starts_with("subnet.private.")).count(), 3);
+        assert!(!single.contains_key("s3.endpoint"));
+
+        let none = wiring(&three_zones(NatGateways::None, None));
+        assert!(!none.keys().any(|k| k.starts_with("nat.") || k.starts_with("eip.")));
+        assert_eq!(none["rtb.private"].0["route"], "none", "no default route without a NAT gateway");
+        assert_eq!(none["subnet.public.eu-west-1b"].0["cidr"], "10.0.1.0/24", "each zone gets its own block");
+        assert_eq!(none["subnet.private.eu-west-1b"].0["cidr"], "10.0.11.0/24");
     }
 }

@@ -44,7 +44,6 @@ impl Kind<AwsContext> for ElasticIp {
         crate::engine::inputs::check::<ElasticIpInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        spec.typed::<ElasticIpInputs>()?;
         let ec2 = &env.ctx.ec2();
         let out = ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tag_spec(env, spec, ResourceType::ElasticIp)).send().await.map_err(op("AllocateAddress"))?;
         let id = out.allocation_id().unwrap_or_default().to_string();

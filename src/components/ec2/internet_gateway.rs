@@ -35,7 +35,6 @@ impl Kind<AwsContext> for InternetGateway {
         crate::engine::inputs::check::<InternetGatewayInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
-        spec.typed::<InternetGatewayInputs>()?;
         let ec2 = &env.ctx.ec2();
         let out = ec2.create_internet_gateway().tag_specifications(tag_spec(env, spec, ResourceType::InternetGateway)).send().await.map_err(op("CreateInternetGateway"))?;
         let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();

@@ -87,3 +87,43 @@ async fn set_dns_hostnames(env: &E, vpc: &str) -> Result<(), OpError> {
     env.ctx.ec2().modify_vpc_attribute().vpc_id(vpc).enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build()).send().await.map_err(op("ModifyVpcAttribute"))?;
     Ok(())
 }
+
+/// DNS hostnames are turned on only when asked, and recorded as on only
+/// once AWS said yes.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_sdk_ec2::operation::create_vpc::CreateVpcOutput;
+    use aws_sdk_ec2::operation::modify_vpc_attribute::{ModifyVpcAttributeError, ModifyVpcAttributeOutput};
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
+    }
+    fn created() -> Rule {
+        mock!(Client::create_vpc)
+            .match_requests(|r| r.cidr_block() == Some("10.0.0.0/16"))
+            .then_output(|| CreateVpcOutput::builder().vpc(aws_sdk_ec2::types::Vpc::builder().vpc_id("vpc-1").build()).build())
+    }
+    fn spec(dns_hostnames: bool) -> Spec {
+        Spec::of("vpc", &VpcInputs { cidr: "10.0.0.0/16".into(), dns_hostnames })
+    }
+
+    #[tokio::test]
+    async fn dns_hostnames_are_set_only_when_asked_and_recorded_only_once_set() {
+        let (create, modify) = (created(), mock!(Client::modify_vpc_attribute).then_output(|| ModifyVpcAttributeOutput::builder().build()));
+        let rec = Vpc.create(&env_over(&[&create, &modify]), &spec(false), &Records::new()).await.unwrap();
+        assert_eq!((rec.id.as_str(), modify.num_calls()), ("vpc-1", 0), "not asked: left as AWS made it");
+
+        let (create, modify) = (created(), mock!(Client::modify_vpc_attribute).then_output(|| ModifyVpcAttributeOutput::builder().build()));
+        let rec = Vpc.create(&env_over(&[&create, &modify]), &spec(true), &Records::new()).await.unwrap();
+        assert_eq!((modify.num_calls(), &rec.inputs["dns_hostnames"]), (1, &json!(true)));
+
+        let (create, refused) = (created(), mock!(Client::modify_vpc_attribute).then_error(|| ModifyVpcAttributeError::generic(fault("UnauthorizedOperation"))));
+        let e = Vpc.create(&env_over(&[&create, &refused]), &spec(true), &Records::new()).await.unwrap_err();
+        let partial = e.partial.expect("the VPC exists: it is recorded");
+        assert_eq!(partial.inputs["dns_hostnames"], json!(false), "recorded as off, so that the next apply sets it");
+    }
+}

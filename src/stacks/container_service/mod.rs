@@ -104,11 +104,9 @@ pub fn subnet_cidrs(c: &Value, count: usize) -> (Vec<String>, Vec<String>) {
 fn own_network(c: &Value, ctx: &AwsContext, g: &mut Desired) -> NetworkHandles {
     let zs = zones(c, &ctx.region);
     let (public_cidrs, private_cidrs) = subnet_cidrs(c, zs.len());
-    let block = |cidrs: &[String], i: usize| cidrs.get(i).cloned().unwrap_or_default();
-    let zones = zs.iter().enumerate().map(|(i, z)| (z.clone(), block(&public_cidrs, i), block(&private_cidrs, i))).collect();
     let own = network::OwnNetwork {
         vpc_cidr: s(c, "vpc_cidr"),
-        zones,
+        zones: network::zone_blocks(&zs, &public_cidrs, &private_cidrs),
         nat: network::NatGateways::of(s(c, "nat_gateways")),
         public_subnet_tags: vec![],
         private_subnet_tags: vec![],

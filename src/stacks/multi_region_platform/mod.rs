@@ -519,14 +519,13 @@ fn network(c: &Value, side: &str, g: &mut Desired) -> (NetworkHandles, Vec<Handl
     let region = region_of(c, side);
     let cluster = cluster_name(c, side);
     let (private_cidrs, public_cidrs) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
-    let block = |cidrs: &[String], i: usize| cidrs.get(i).cloned().unwrap_or_default();
-    let zones = zones(c, side).into_iter().enumerate().map(|(i, z)| (z, block(&public_cidrs, i), block(&private_cidrs, i))).collect();
     // The tags the Load Balancer Controller picks subnets by.
     let shared = (format!("kubernetes.io/cluster/{cluster}"), "shared".to_string());
     let own = network::OwnNetwork {
         vpc_cidr: s(c, &format!("{side}_vpc_cidr")),
-        zones,
-        nat: if s(c, "nat_gateways") == "per_az" { network::NatGateways::PerZone } else { network::NatGateways::Single },
+        zones: network::zone_blocks(&zones(c, side), &public_cidrs, &private_cidrs),
+        // Validated at plan: `single` or `per_az`.
+        nat: network::NatGateways::of(s(c, "nat_gateways")),
         public_subnet_tags: vec![("kubernetes.io/role/elb".into(), "1".into()), shared.clone()],
         private_subnet_tags: vec![("kubernetes.io/role/internal-elb".into(), "1".into()), shared],
         // S3 traffic from the nodes stays off the NAT gateway.
