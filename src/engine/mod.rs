@@ -279,9 +279,13 @@ impl Spec {
         self.named_by = Some(attribute);
         self
     }
+    /// One input, for tests' assertions: a kind reads its inputs typed
+    /// (`Spec::typed`).
+    #[cfg(test)]
     pub fn input(&self, k: &str) -> &Json {
         &self.inputs[k]
     }
+    #[cfg(test)]
     pub fn str(&self, k: &str) -> &str {
         self.inputs[k].as_str().unwrap_or("")
     }

@@ -66,8 +66,14 @@ impl MemberCluster {
 
     fn observe(&self, inputs: &Json, c: &aws_sdk_rds::types::DbCluster) -> Record {
         let mut inputs = inputs.clone();
-        inputs["deletion_protection"] = json!(c.deletion_protection());
-        inputs["backup_retention_days"] = json!(c.backup_retention_period());
+        // A field AWS leaves out keeps the recorded value: the record still
+        // reads as the kind's inputs.
+        if let Some(on) = c.deletion_protection() {
+            inputs["deletion_protection"] = json!(on);
+        }
+        if let Some(days) = c.backup_retention_period() {
+            inputs["backup_retention_days"] = json!(days);
+        }
         Record::new(self.name(), c.db_cluster_identifier().unwrap_or_default(), inputs)
             .with("arn", c.db_cluster_arn().unwrap_or_default())
             .with("endpoint", c.endpoint().unwrap_or_default())
@@ -178,8 +184,9 @@ impl Kind<AwsContext> for MemberCluster {
             .apply_immediately(true);
         // A new master password (its hash, or the version of a write-only
         // one, changed): set in place, never logged.
-        let changed = |k: &str| spec.input(k) != old.inputs.get(k).unwrap_or(&serde_json::Value::Null);
-        if let Some(p) = spec.secret.as_ref().filter(|_| changed("password_sha256") || changed("password_version")) {
+        let had: MemberClusterInputs = old.typed()?;
+        let password_changed = member.password_sha256 != had.password_sha256 || member.password_version != had.password_version;
+        if let Some(p) = spec.secret.as_ref().filter(|_| password_changed) {
             req = req.master_user_password(p);
         }
         req.send().await.map_err(op("ModifyDBCluster"))?;
@@ -230,5 +237,72 @@ impl Kind<AwsContext> for MemberCluster {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         Ok(Self::describe(env, &spec.typed::<MemberClusterInputs>()?.id).await?.map(|c| self.observe(&spec.inputs, &c)))
+    }
+}
+
+/// The member cluster's update against aws-smithy-mocks: the master
+/// password is sent only when its version (or hash) changed.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+    use aws_sdk_rds::operation::modify_db_cluster::ModifyDbClusterOutput;
+    use aws_sdk_rds::types::DbCluster;
+    use aws_sdk_rds::Client;
+    use aws_smithy_mocks::{mock, Rule};
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(rds, aws_sdk_rds, rules)
+    }
+
+    fn member(password_version: f64) -> MemberClusterInputs {
+        MemberClusterInputs {
+            id: "luneo-prod-primary".into(),
+            engine: "aurora-postgresql".into(),
+            engine_version: "15.4".into(),
+            global_cluster: "luneo-prod".into(),
+            role: MemberRole::Primary,
+            username: Some("luneo_admin".into()),
+            subnet_group: "luneo-prod-primary".into(),
+            deletion_protection: true,
+            backup_retention_days: 7,
+            final_snapshot: true,
+            password_sha256: None,
+            password_version: Some(password_version),
+        }
+    }
+
+    /// An available cluster as AWS reports it, without the fields it may
+    /// leave out (deletion protection, retention).
+    fn available() -> DescribeDbClustersOutput {
+        DescribeDbClustersOutput::builder().db_clusters(DbCluster::builder().db_cluster_identifier("luneo-prod-primary").status("available").build()).build()
+    }
+
+    /// Updates a record of version 1 to `version`, with the write-only
+    /// password given; whether ModifyDBCluster carried a password.
+    async fn password_sent(version: f64) -> bool {
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = sent.clone();
+        let modify = mock!(Client::modify_db_cluster)
+            .match_requests(move |r| {
+                seen.store(r.master_user_password().is_some(), std::sync::atomic::Ordering::SeqCst);
+                true
+            })
+            .then_output(|| ModifyDbClusterOutput::builder().build());
+        let describe = mock!(Client::describe_db_clusters).sequence().output(available).times(2).build();
+        let mut spec = Spec::of("primary/db", &member(version));
+        spec.secret = Some("correct horse battery staple".into());
+        let old = Record::new("rds_global_member_cluster", "luneo-prod-primary", serde_json::to_value(member(1.0)).unwrap());
+        let rec = MemberCluster.update(&env_over(&[&modify, &describe]), &spec, &old, &Records::default()).await.unwrap();
+        assert!(rec.typed::<MemberClusterInputs>().unwrap().deletion_protection, "a field AWS left out keeps its planned value");
+        assert_eq!(modify.num_calls(), 1);
+        sent.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn the_master_password_is_sent_only_when_its_version_changed() {
+        assert!(password_sent(2.0).await, "a new version sets the password");
+        assert!(!password_sent(1.0).await, "the same version leaves it");
     }
 }

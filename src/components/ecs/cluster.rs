@@ -73,10 +73,11 @@ impl Kind<AwsContext> for Cluster {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{ClusterSetting, ClusterSettingName};
-        if spec.input("container_insights") == &old.inputs["container_insights"] {
+        let (want, had): (ClusterInputs, ClusterInputs) = (spec.typed()?, old.typed()?);
+        if want.container_insights == had.container_insights {
             return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
         }
-        let insights = insights(&spec.typed()?);
+        let insights = insights(&want);
         env.ctx
             .ecs()
             .update_cluster_settings()

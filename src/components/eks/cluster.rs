@@ -1,16 +1,37 @@
 //! Cluster.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `name`, `version`, `endpoint_public`, `endpoint_private`,
-/// `logs` (control-plane log types); slots `subnets` and `role` (the
-/// cluster role).
+/// An EKS control plane over the subnets of its slot `subnets`, acting as
+/// the role of its slot `role`.
 pub struct Cluster;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInputs {
+    pub name: String,
+    /// Kubernetes `major.minor`.
+    pub version: String,
+    pub endpoint_public: bool,
+    pub endpoint_private: bool,
+    /// The control-plane log types turned on, sorted; the others are off.
+    pub logs: Vec<String>,
+}
+
+impl Inputs for ClusterInputs {
+    const KIND: &'static str = "eks_cluster";
+}
+
+/// Every control-plane log type EKS knows.
+const LOG_TYPES: [&str; 5] = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
 impl Cluster {
     fn observe(&self, inputs: &Json, c: &aws_sdk_eks::types::Cluster) -> Record {
         let mut inputs = inputs.clone();
-        inputs["version"] = json!(c.version());
+        if let Some(v) = c.version() {
+            inputs["version"] = json!(v);
+        }
         if let Some(v) = c.resources_vpc_config() {
             inputs["endpoint_public"] = json!(v.endpoint_public_access());
             inputs["endpoint_private"] = json!(v.endpoint_private_access());
@@ -37,12 +58,11 @@ impl Cluster {
         }
     }
 
-    fn logging(spec: &Spec) -> aws_sdk_eks::types::Logging {
+    fn logging(cluster: &ClusterInputs) -> aws_sdk_eks::types::Logging {
         use aws_sdk_eks::types::{LogSetup, LogType, Logging};
-        let all = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
-        let on = strings(spec.input("logs"));
+        let on = &cluster.logs;
         let enabled: Vec<LogType> = on.iter().map(|t| LogType::from(t.as_str())).collect();
-        let disabled: Vec<LogType> = all.iter().filter(|t| !on.iter().any(|o| o == *t)).map(|t| LogType::from(*t)).collect();
+        let disabled: Vec<LogType> = LOG_TYPES.iter().filter(|t| !on.iter().any(|o| o == *t)).map(|t| LogType::from(*t)).collect();
         let mut b = Logging::builder();
         if !enabled.is_empty() {
             b = b.cluster_logging(LogSetup::builder().set_types(Some(enabled)).enabled(true).build());
@@ -100,9 +120,13 @@ impl Kind<AwsContext> for Cluster {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "subnets"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<ClusterInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_eks::types::VpcConfigRequest;
-        let name = spec.str("name");
+        let cluster: ClusterInputs = spec.typed()?;
+        let name = &cluster.name;
         let role = ROLE.the_in(spec, deps)?.out("arn").to_string();
         env.retry(
             Duration::from_secs(60),
@@ -113,16 +137,16 @@ impl Kind<AwsContext> for Cluster {
                     .eks()
                     .create_cluster()
                     .name(name)
-                    .version(spec.str("version"))
+                    .version(&cluster.version)
                     .role_arn(&role)
                     .resources_vpc_config(
                         VpcConfigRequest::builder()
                             .set_subnet_ids(subnet_ids(spec, deps).ok())
-                            .endpoint_public_access(spec.input("endpoint_public").as_bool().unwrap_or(true))
-                            .endpoint_private_access(spec.input("endpoint_private").as_bool().unwrap_or(true))
+                            .endpoint_public_access(cluster.endpoint_public)
+                            .endpoint_private_access(cluster.endpoint_private)
                             .build(),
                     )
-                    .logging(Self::logging(spec))
+                    .logging(Self::logging(&cluster))
                     .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
                     .send()
             },
@@ -138,31 +162,26 @@ impl Kind<AwsContext> for Cluster {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_eks::types::VpcConfigRequest;
         let name = &old.id;
-        if spec.input("version") != &old.inputs["version"] {
+        let (want, had): (ClusterInputs, ClusterInputs) = (spec.typed()?, old.typed()?);
+        if want.version != had.version {
             // One minor version at a time, as EKS requires (validated at plan).
-            let o = env.ctx.eks().update_cluster_version().name(name).version(spec.str("version")).send().await.map_err(op("UpdateClusterVersion"))?;
+            let o = env.ctx.eks().update_cluster_version().name(name).version(&want.version).send().await.map_err(op("UpdateClusterVersion"))?;
             Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
         }
-        let access_changed = spec.input("endpoint_public") != &old.inputs["endpoint_public"] || spec.input("endpoint_private") != &old.inputs["endpoint_private"];
-        if access_changed {
+        if (want.endpoint_public, want.endpoint_private) != (had.endpoint_public, had.endpoint_private) {
             let o = env
                 .ctx
                 .eks()
                 .update_cluster_config()
                 .name(name)
-                .resources_vpc_config(
-                    VpcConfigRequest::builder()
-                        .endpoint_public_access(spec.input("endpoint_public").as_bool().unwrap_or(true))
-                        .endpoint_private_access(spec.input("endpoint_private").as_bool().unwrap_or(true))
-                        .build(),
-                )
+                .resources_vpc_config(VpcConfigRequest::builder().endpoint_public_access(want.endpoint_public).endpoint_private_access(want.endpoint_private).build())
                 .send()
                 .await
                 .map_err(op("UpdateClusterConfig"))?;
             Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
         }
-        if spec.input("logs") != &old.inputs["logs"] {
-            let o = env.ctx.eks().update_cluster_config().name(name).logging(Self::logging(spec)).send().await.map_err(op("UpdateClusterConfig"))?;
+        if want.logs != had.logs {
+            let o = env.ctx.eks().update_cluster_config().name(name).logging(Self::logging(&want)).send().await.map_err(op("UpdateClusterConfig"))?;
             Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
         }
         self.wait_active(env, name, &spec.inputs).await
@@ -179,7 +198,7 @@ impl Kind<AwsContext> for Cluster {
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, spec.str("name")).await?.map(|c| self.observe(&spec.inputs, &c)))
+        Ok(Self::describe(env, &spec.typed::<ClusterInputs>()?.name).await?.map(|c| self.observe(&spec.inputs, &c)))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Controller leftovers.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// What the AWS Load Balancer Controller creates for the Kubernetes
 /// ingresses and services of a cluster: load balancers, target groups and
@@ -8,8 +10,18 @@ use super::*;
 /// never created them, yet they hold the VPC's subnets and so block its
 /// deletion. This component exists before the cluster and is deleted after
 /// it (the controller is gone) and before the network: its delete removes
-/// exactly those objects, and nothing untagged. Inputs: `cluster`.
+/// exactly those objects, and nothing untagged.
 pub struct ControllerLeftovers;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControllerLeftoversInputs {
+    /// The cluster's name: the value of the controller's tag.
+    pub cluster: String,
+}
+
+impl Inputs for ControllerLeftoversInputs {
+    const KIND: &'static str = "eks_lb_controller_leftovers";
+}
 
 pub const CONTROLLER_CLUSTER_TAG: &str = "elbv2.k8s.aws/cluster";
 
@@ -80,8 +92,11 @@ impl Kind<AwsContext> for ControllerLeftovers {
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 20)
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<ControllerLeftoversInputs>(inputs)
+    }
     async fn create(&self, _: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        Ok(Record::new(self.name(), spec.str("cluster"), spec.inputs.clone()))
+        Ok(Record::new(self.name(), spec.typed::<ControllerLeftoversInputs>()?.cluster, spec.inputs.clone()))
     }
     async fn read(&self, _: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(Some(rec.clone()))
@@ -141,7 +156,8 @@ impl Kind<AwsContext> for ControllerLeftovers {
     /// Nothing in AWS to find: the component is the cleanup of its
     /// cluster's leftovers, found (import, adoption) with its cluster.
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Cluster::describe(env, spec.str("cluster")).await?.map(|_| Record::new(self.name(), spec.str("cluster"), spec.inputs.clone())))
+        let cluster = spec.typed::<ControllerLeftoversInputs>()?.cluster;
+        Ok(Cluster::describe(env, &cluster).await?.map(|_| Record::new(self.name(), cluster, spec.inputs.clone())))
     }
     /// The cluster's owner.
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {

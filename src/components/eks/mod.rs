@@ -9,9 +9,8 @@ use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter
 use crate::provider::AwsContext;
 use aws_sdk_eks::client::Waiters;
 use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
 use std::time::Duration;
-
-use super::json_strings as strings;
 
 mod cluster;
 pub use cluster::*;

@@ -1,13 +1,36 @@
 //! Node group.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
-/// Inputs: `cluster`, `name` (carries a hash of what cannot change in
-/// place, so that a replacement gets a new name), `capacity_type`,
-/// `instance_types`, `ami_type`, `min_size`, `max_size`, `desired_size`,
-/// `labels`, `subnets` (dependency names), `role` (the dependency name of
-/// the node role).
+/// A managed node group of a cluster, over the subnets of its slot
+/// `subnets`, its nodes acting as the role of its slot `role`.
 pub struct NodeGroup;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeGroupInputs {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Carries a hash of what cannot change in place, so that a
+    /// replacement gets a new name and can exist beside the old group.
+    pub name: String,
+    /// `ON_DEMAND` or `SPOT`.
+    pub capacity_type: String,
+    pub instance_types: Vec<String>,
+    pub ami_type: String,
+    pub min_size: i64,
+    pub max_size: i64,
+    /// The size at create and at each update; between updates the
+    /// cluster autoscaler moves it.
+    pub desired_size: i64,
+    /// Kubernetes labels of the nodes.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Inputs for NodeGroupInputs {
+    const KIND: &'static str = "eks_node_group";
+}
 
 impl NodeGroup {
     async fn describe(env: &E, cluster: &str, name: &str) -> Result<Option<aws_sdk_eks::types::Nodegroup>, OpError> {
@@ -21,16 +44,24 @@ impl NodeGroup {
     fn observe(&self, inputs: &Json, g: &aws_sdk_eks::types::Nodegroup) -> Record {
         let mut inputs = inputs.clone();
         if let Some(s) = g.scaling_config() {
-            inputs["min_size"] = json!(s.min_size());
-            inputs["max_size"] = json!(s.max_size());
+            if let Some(n) = s.min_size() {
+                inputs["min_size"] = json!(n);
+            }
+            if let Some(n) = s.max_size() {
+                inputs["max_size"] = json!(n);
+            }
             // The desired size is the cluster autoscaler's to move between
             // min and max once the group exists: not drift.
         }
-        inputs["capacity_type"] = json!(g.capacity_type().map(|c| c.as_str()));
+        if let Some(c) = g.capacity_type() {
+            inputs["capacity_type"] = json!(c.as_str());
+        }
         inputs["instance_types"] = json!(g.instance_types());
-        inputs["ami_type"] = json!(g.ami_type().map(|a| a.as_str()));
-        let labels: serde_json::Map<String, Json> = g.labels().map(|l| l.iter().map(|(k, v)| (k.clone(), json!(v))).collect()).unwrap_or_default();
-        inputs["labels"] = Json::Object(labels);
+        if let Some(a) = g.ami_type() {
+            inputs["ami_type"] = json!(a.as_str());
+        }
+        let labels: BTreeMap<&String, &String> = g.labels().map(|l| l.iter().collect()).unwrap_or_default();
+        inputs["labels"] = json!(labels);
         Record::new(self.name(), format!("{}:{}", g.cluster_name().unwrap_or_default(), g.nodegroup_name().unwrap_or_default()), inputs)
             .with("arn", g.nodegroup_arn().unwrap_or_default())
     }
@@ -40,12 +71,8 @@ impl NodeGroup {
         (c.to_string(), n.to_string())
     }
 
-    fn scaling(spec: &Spec) -> aws_sdk_eks::types::NodegroupScalingConfig {
-        aws_sdk_eks::types::NodegroupScalingConfig::builder()
-            .min_size(spec.input("min_size").as_i64().unwrap_or(1) as i32)
-            .max_size(spec.input("max_size").as_i64().unwrap_or(3) as i32)
-            .desired_size(spec.input("desired_size").as_i64().unwrap_or(1) as i32)
-            .build()
+    fn scaling(group: &NodeGroupInputs) -> aws_sdk_eks::types::NodegroupScalingConfig {
+        aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(group.min_size as i32).max_size(group.max_size as i32).desired_size(group.desired_size as i32).build()
     }
 
     async fn wait_active(&self, env: &E, cluster: &str, name: &str, inputs: &Json) -> Result<Record, OpError> {
@@ -81,12 +108,15 @@ impl Kind<AwsContext> for NodeGroup {
     fn create_before_destroy(&self) -> bool {
         true
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<NodeGroupInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_eks::types::{AmiTypes, CapacityTypes};
-        let (cluster, name) = (spec.str("cluster"), spec.str("name"));
+        let group: NodeGroupInputs = spec.typed()?;
+        let (cluster, name) = (group.cluster.as_str(), group.name.as_str());
         let role = ROLE.the_in(spec, deps)?.out("arn").to_string();
-        let labels: std::collections::HashMap<String, String> =
-            spec.input("labels").as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default();
+        let labels: std::collections::HashMap<String, String> = group.labels.clone().into_iter().collect();
         env.retry(
             Duration::from_secs(60),
             |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidParameterException"]) && crate::aws::error_text(e).contains("role"),
@@ -98,10 +128,10 @@ impl Kind<AwsContext> for NodeGroup {
                     .nodegroup_name(name)
                     .node_role(&role)
                     .set_subnets(subnet_ids(spec, deps).ok())
-                    .scaling_config(Self::scaling(spec))
-                    .set_instance_types(Some(strings(spec.input("instance_types"))))
-                    .capacity_type(CapacityTypes::from(spec.str("capacity_type")))
-                    .ami_type(AmiTypes::from(spec.str("ami_type")))
+                    .scaling_config(Self::scaling(&group))
+                    .set_instance_types(Some(group.instance_types.clone()))
+                    .capacity_type(CapacityTypes::from(group.capacity_type.as_str()))
+                    .ami_type(AmiTypes::from(group.ami_type.as_str()))
                     .set_labels(Some(labels.clone()))
                     .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
                     .send()
@@ -123,12 +153,10 @@ impl Kind<AwsContext> for NodeGroup {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_eks::types::UpdateLabelsPayload;
         let (c, n) = Self::names(old);
-        let want: serde_json::Map<String, Json> = spec.input("labels").as_object().cloned().unwrap_or_default();
-        let had: serde_json::Map<String, Json> = old.inputs["labels"].as_object().cloned().unwrap_or_default();
-        let set: std::collections::HashMap<String, String> =
-            want.iter().filter(|(k, v)| had.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect();
-        let remove: Vec<String> = had.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
-        let mut req = env.ctx.eks().update_nodegroup_config().cluster_name(&c).nodegroup_name(&n).scaling_config(Self::scaling(spec));
+        let (want, had): (NodeGroupInputs, NodeGroupInputs) = (spec.typed()?, old.typed()?);
+        let set: std::collections::HashMap<String, String> = want.labels.iter().filter(|(k, v)| had.labels.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let remove: Vec<String> = had.labels.keys().filter(|k| !want.labels.contains_key(*k)).cloned().collect();
+        let mut req = env.ctx.eks().update_nodegroup_config().cluster_name(&c).nodegroup_name(&n).scaling_config(Self::scaling(&want));
         if !set.is_empty() || !remove.is_empty() {
             req = req.labels(
                 UpdateLabelsPayload::builder().set_add_or_update_labels((!set.is_empty()).then_some(set)).set_remove_labels((!remove.is_empty()).then_some(remove)).build(),
@@ -164,6 +192,85 @@ impl Kind<AwsContext> for NodeGroup {
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, spec.str("cluster"), spec.str("name")).await?.map(|g| self.observe(&spec.inputs, &g)))
+        let group: NodeGroupInputs = spec.typed()?;
+        Ok(Self::describe(env, &group.cluster, &group.name).await?.map(|g| self.observe(&spec.inputs, &g)))
+    }
+}
+
+/// The node group's update against aws-smithy-mocks: only the labels that
+/// changed are sent, and the recorded inputs keep what AWS did not report.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_eks::operation::describe_nodegroup::DescribeNodegroupOutput;
+    use aws_sdk_eks::operation::describe_update::DescribeUpdateOutput;
+    use aws_sdk_eks::operation::update_nodegroup_config::UpdateNodegroupConfigOutput;
+    use aws_sdk_eks::types::{Nodegroup, NodegroupStatus, Update, UpdateStatus};
+    use aws_sdk_eks::Client;
+    use aws_smithy_mocks::{mock, Rule};
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(eks, aws_sdk_eks, rules)
+    }
+
+    fn inputs(labels: &[(&str, &str)]) -> NodeGroupInputs {
+        NodeGroupInputs {
+            cluster: "luneo-prod-eks-primary".into(),
+            name: "luneo-prod-spot-1a2b3c".into(),
+            capacity_type: "SPOT".into(),
+            instance_types: vec!["m6i.large".into()],
+            ami_type: "AL2023_x86_64_STANDARD".into(),
+            min_size: 0,
+            max_size: 10,
+            desired_size: 2,
+            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    /// An active group as AWS reports it: no scaling configuration, no
+    /// capacity type, no AMI type (fields AWS may leave out).
+    fn active() -> DescribeNodegroupOutput {
+        DescribeNodegroupOutput::builder()
+            .nodegroup(
+                Nodegroup::builder()
+                    .cluster_name("luneo-prod-eks-primary")
+                    .nodegroup_name("luneo-prod-spot-1a2b3c")
+                    .status(NodegroupStatus::Active)
+                    .instance_types("m6i.large")
+                    .labels("capacity", "burst")
+                    .labels("team", "web")
+                    .build(),
+            )
+            .build()
+    }
+
+    #[tokio::test]
+    async fn an_update_sends_only_the_labels_that_changed_and_records_what_aws_left_out() {
+        let old_inputs = inputs(&[("capacity", "spot"), ("awsstack/node-group", "spot"), ("retired", "yes")]);
+        let new_inputs = inputs(&[("capacity", "burst"), ("awsstack/node-group", "spot"), ("team", "web")]);
+        let update = mock!(Client::update_nodegroup_config)
+            .match_requests(|r| {
+                let labels = r.labels().expect("labels changed");
+                let set = labels.add_or_update_labels().expect("labels set");
+                set.len() == 2
+                    && set.get("capacity").map(String::as_str) == Some("burst")
+                    && set.get("team").map(String::as_str) == Some("web")
+                    && labels.remove_labels() == ["retired"]
+            })
+            .then_output(|| UpdateNodegroupConfigOutput::builder().update(Update::builder().id("u-1").build()).build());
+        let done =
+            mock!(Client::describe_update).then_output(|| DescribeUpdateOutput::builder().update(Update::builder().id("u-1").status(UpdateStatus::Successful).build()).build());
+        let describe = mock!(Client::describe_nodegroup).sequence().output(active).times(2).build();
+        let spec = Spec::of("nodes.spot", &new_inputs);
+        let old = Record::new("eks_node_group", "luneo-prod-eks-primary:luneo-prod-spot-1a2b3c", serde_json::to_value(&old_inputs).unwrap());
+        let env = env_over(&[&update, &done, &describe]);
+        let rec = NodeGroup.update(&env, &spec, &old, &Records::default()).await.unwrap();
+        assert_eq!(update.num_calls(), 1, "the update's labels were not the changed ones");
+        let recorded: NodeGroupInputs = rec.typed().unwrap();
+        assert_eq!(recorded.capacity_type, "SPOT", "a field AWS left out keeps its planned value");
+        assert_eq!((recorded.min_size, recorded.max_size), (0, 10));
+        assert_eq!(recorded.labels.get("team").map(String::as_str), Some("web"));
+        assert!(!recorded.labels.contains_key("retired"));
     }
 }

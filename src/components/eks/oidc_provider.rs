@@ -1,10 +1,24 @@
 //! OIDC provider.
 
 use super::*;
+use crate::engine::Inputs;
+use serde::{Deserialize, Serialize};
 
 /// The IAM OIDC provider of the `cluster` dependency's issuer, for IRSA.
-/// Inputs: `cluster` (name), `client_ids`. Outputs: `arn`, `issuer_host`.
+/// Outputs: `arn`, `issuer_host`.
 pub struct OidcProvider;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OidcProviderInputs {
+    /// The cluster's name, by which the provider is found again.
+    pub cluster: String,
+    /// The audiences the provider's tokens may name (`sts.amazonaws.com`).
+    pub client_ids: Vec<String>,
+}
+
+impl Inputs for OidcProviderInputs {
+    const KIND: &'static str = "iam_oidc_provider";
+}
 
 const CLUSTER: Need = Need::one("EKS cluster", &["eks_cluster"]);
 
@@ -35,10 +49,14 @@ impl Kind<AwsContext> for OidcProvider {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cluster"]
     }
+    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
+        crate::engine::inputs::check::<OidcProviderInputs>(inputs)
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
+        let provider: OidcProviderInputs = spec.typed()?;
         let issuer = CLUSTER.the(deps)?.out("oidc_issuer").to_string();
         if issuer.is_empty() {
-            return Err(OpError::new(format!("EKS cluster {} reports no OIDC issuer", spec.str("cluster"))));
+            return Err(OpError::new(format!("EKS cluster {} reports no OIDC issuer", provider.cluster)));
         }
         let tags = spec_tags(env, spec)
             .into_iter()
@@ -50,7 +68,7 @@ impl Kind<AwsContext> for OidcProvider {
             .iam()
             .create_open_id_connect_provider()
             .url(&issuer)
-            .set_client_id_list(Some(strings(spec.input("client_ids"))))
+            .set_client_id_list(Some(provider.client_ids))
             .thumbprint_list(EKS_OIDC_THUMBPRINT)
             .set_tags(Some(tags))
             .send()
@@ -73,8 +91,8 @@ impl Kind<AwsContext> for OidcProvider {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        let want = strings(spec.input("client_ids"));
-        let have = strings(&old.inputs["client_ids"]);
+        let want = spec.typed::<OidcProviderInputs>()?.client_ids;
+        let have = old.typed::<OidcProviderInputs>()?.client_ids;
         for id in want.iter().filter(|i| !have.contains(i)) {
             env.ctx
                 .iam()
@@ -106,7 +124,7 @@ impl Kind<AwsContext> for OidcProvider {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // The provider is named by its cluster's issuer.
-        let Some(c) = Cluster::describe(env, spec.str("cluster")).await? else { return Ok(None) };
+        let Some(c) = Cluster::describe(env, &spec.typed::<OidcProviderInputs>()?.cluster).await? else { return Ok(None) };
         let Some(issuer) = c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()) else { return Ok(None) };
         let arn = Self::arn_for(env, issuer);
         let probe = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn).with("issuer_host", issuer.trim_start_matches("https://"));

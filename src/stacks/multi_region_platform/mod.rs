@@ -18,6 +18,7 @@ use crate::components::aurora::{ClusterInstanceInputs, GlobalClusterInputs, Memb
 use crate::components::data::DbSubnetGroupInputs;
 use crate::components::dns::{FailoverRecordInputs, HealthCheckInputs};
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
+use crate::components::eks::{ClusterInputs, ControllerLeftoversInputs, NodeGroupInputs, OidcProviderInputs};
 use crate::components::iam::RoleInputs;
 use crate::components::kms::KeyInputs;
 use crate::components::monitoring::{AlarmInputs, TopicInputs};
@@ -207,7 +208,7 @@ pub struct NodeGroupConf {
     pub max: i64,
     pub desired: i64,
     pub secondary_desired: i64,
-    pub labels: serde_json::Map<String, serde_json::Value>,
+    pub labels: BTreeMap<String, String>,
 }
 
 pub fn node_groups(c: &Value) -> Vec<NodeGroupConf> {
@@ -223,7 +224,7 @@ pub fn node_groups(c: &Value) -> Vec<NodeGroupConf> {
             max,
             desired,
             secondary_desired: min,
-            labels: [("capacity".to_string(), json!(name))].into_iter().collect(),
+            labels: [("capacity".to_string(), name.to_string())].into_iter().collect(),
         };
         return vec![pair("ondemand", "ON_DEMAND", &["m6i.large"], 2, 2, 6), pair("spot", "SPOT", &["m6i.large", "m5.large", "m5a.large"], 0, 2, 10)];
     }
@@ -240,7 +241,7 @@ pub fn node_groups(c: &Value) -> Vec<NodeGroupConf> {
                 max: b.get("max_size").as_f64().unwrap_or(3.0) as i64,
                 desired,
                 secondary_desired: b.get("secondary_desired_size").as_f64().map(|n| n as i64).unwrap_or(desired),
-                labels: b.get("labels").as_map().map(|m| m.iter().map(|(k, x)| (k.clone(), json!(x.as_str().unwrap_or_default()))).collect()).unwrap_or_default(),
+                labels: b.get("labels").as_map().map(|m| m.iter().map(|(k, x)| (k.clone(), x.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default(),
             }
         })
         .collect()
@@ -554,52 +555,41 @@ fn cluster(c: &Value, side: &str, net: &NetworkHandles, private_tables: &[Handle
     ));
     // Exists before the cluster, deleted after it and before the network.
     let leftovers =
-        g.add(Spec::new("lb_controller.leftovers", "eks_lb_controller_leftovers", json!({"cluster": name})).after(&net.vpc).after_each(private.iter().chain(public), Replace));
-    let mut log_types = strings(c.get("cluster_log_types"));
-    log_types.sort();
-    let cluster = g.add(
-        Spec::new(
-            "cluster",
-            "eks_cluster",
-            json!({
-                "name": name,
-                "version": s(c, "kubernetes_version"),
-                "endpoint_public": c.get("endpoint_public_access").as_bool().unwrap_or(true),
-                "endpoint_private": c.get("endpoint_private_access").as_bool().unwrap_or(true),
-                "logs": log_types,
-            }),
-        )
-        .filling("role", &cluster_role, Replace)
-        .after(&leftovers)
-        .filling_each("subnets", private.iter().chain(public), Replace),
-    );
-    let oidc = g.add(Spec::new("oidc", "iam_oidc_provider", json!({"cluster": name, "client_ids": ["sts.amazonaws.com"]})).after(&cluster));
+        g.add(Spec::of("lb_controller.leftovers", &ControllerLeftoversInputs { cluster: name.clone() }).after(&net.vpc).after_each(private.iter().chain(public), Replace));
+    let mut logs = strings(c.get("cluster_log_types"));
+    logs.sort();
+    let inputs = ClusterInputs {
+        name: name.clone(),
+        version: s(c, "kubernetes_version").to_string(),
+        endpoint_public: c.get("endpoint_public_access").as_bool().unwrap_or(true),
+        endpoint_private: c.get("endpoint_private_access").as_bool().unwrap_or(true),
+        logs,
+    };
+    let cluster = g.add(Spec::of("cluster", &inputs).filling("role", &cluster_role, Replace).after(&leftovers).filling_each("subnets", private.iter().chain(public), Replace));
+    let oidc = g.add(Spec::of("oidc", &OidcProviderInputs { cluster: name.clone(), client_ids: vec!["sts.amazonaws.com".into()] }).after(&cluster));
 
     let writer = writer_side(c) == side;
     for ng in node_groups(c) {
         let mut labels = ng.labels.clone();
-        labels.insert("awsstack/node-group".into(), json!(ng.name));
+        labels.insert("awsstack/node-group".into(), ng.name.clone());
+        let inputs = NodeGroupInputs {
+            cluster: name.clone(),
+            name: ng.aws_name(&id),
+            capacity_type: ng.capacity_type.clone(),
+            instance_types: ng.instance_types.clone(),
+            ami_type: ng.ami_type.clone(),
+            min_size: ng.min,
+            max_size: ng.max,
+            desired_size: if writer { ng.desired } else { ng.secondary_desired },
+            labels,
+        };
         g.add(
-            Spec::new(
-                format!("nodes.{}", ng.name),
-                "eks_node_group",
-                json!({
-                    "cluster": name,
-                    "name": ng.aws_name(&id),
-                    "capacity_type": ng.capacity_type,
-                    "instance_types": ng.instance_types,
-                    "ami_type": ng.ami_type,
-                    "min_size": ng.min,
-                    "max_size": ng.max,
-                    "desired_size": if writer { ng.desired } else { ng.secondary_desired },
-                    "labels": labels,
-                }),
-            )
-            .after(&cluster)
-            .filling("role", &node_role, Replace)
-            // Nodes reach the API and the registries through the NAT gateway.
-            .after_each(private_tables, Replace)
-            .filling_each("subnets", private, Replace),
+            Spec::of(format!("nodes.{}", ng.name), &inputs)
+                .after(&cluster)
+                .filling("role", &node_role, Replace)
+                // Nodes reach the API and the registries through the NAT gateway.
+                .after_each(private_tables, Replace)
+                .filling_each("subnets", private, Replace),
         );
     }
 
