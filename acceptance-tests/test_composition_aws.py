@@ -1,7 +1,7 @@
 """A stack in one configuration with hashicorp/aws 3.39.0 (the provider
 existing modules are written against): resources of that provider attach a
-policy to the stack's role, add rules to its security group and a route to
-its route table. No tug of war: the second plan is empty on both Terraform
+policy to the stack's role, add rules to its security group, a route to its
+route table and a queue's subscription to its alerts topic. No tug of war: the second plan is empty on both Terraform
 versions, and destroy is clean. And a VPC module written with hashicorp/aws
 feeds both stacks (existing network), in a module instantiated with
 `for_each`, whose outputs hashicorp/aws resources consume."""
@@ -46,7 +46,7 @@ provider "aws" {{
 
 
 def config(endpoint: str, ami: str, rogue: bool = False) -> str:
-    services = ["ec2", "iam", "sts", "s3", "ssm"]
+    services = ["ec2", "iam", "sts", "s3", "ssm", "sns", "sqs"]
     rogue_rule = (
         """
 resource "aws_security_group_rule" "rogue" {
@@ -66,6 +66,17 @@ resource "awsstack_docker_host" "app" {{
   project_name   = "compose"
   ami_id         = "{ami}"
   enable_budgets = false
+  budget_notification_emails = ["ops@compose.example"]
+}}
+
+resource "aws_sqs_queue" "audit" {{
+  name = "compose-audit"
+}}
+
+resource "aws_sns_topic_subscription" "audit" {{
+  topic_arn = awsstack_docker_host.app.sns_topic_arn
+  protocol  = "sqs"
+  endpoint  = aws_sqs_queue.audit.arn
 }}
 
 resource "aws_iam_role_policy_attachment" "read_only" {{
@@ -122,15 +133,28 @@ def test_no_tug_of_war_with_hashicorp_aws(version, fresh_emulator, workdir):
     routes = ec2.describe_route_tables(RouteTableIds=[out["resource_ids"]["rtb.public"]])["RouteTables"][0]["Routes"]
     assert {r.get("DestinationCidrBlock") for r in routes} >= {"0.0.0.0/0", "172.16.0.0/16"}, routes
 
-    # A change to the stack leaves the others' additions.
-    (workdir / "main.tf").write_text(config(emu.endpoint, ami).replace("  enable_budgets = false\n", '  enable_budgets = false\n  instance_type  = "t4g.medium"\n'))
+    sns = emu.client("sns")
+
+    def subscribers():
+        subs = sns.list_subscriptions_by_topic(TopicArn=out["sns_topic_arn"])["Subscriptions"]
+        return sorted((s["Protocol"], s["Endpoint"]) for s in subs)
+
+    queue = ("sqs", "arn:aws:sqs:eu-west-1:123456789012:compose-audit")
+    assert subscribers() == [("email", "ops@compose.example"), queue], subscribers()
+
+    # A change to the stack leaves the others' additions: another address
+    # replaces the stack's, and the queue stays subscribed.
+    changed = config(emu.endpoint, ami).replace("  enable_budgets = false\n", '  enable_budgets = false\n  instance_type  = "t4g.medium"\n')
+    (workdir / "main.tf").write_text(changed.replace("ops@compose.example", "oncall@compose.example"))
     tf.apply()
     assert tf.plan().returncode == 0
     perms = ec2.describe_security_groups(GroupIds=[out["security_group_id"]])["SecurityGroups"][0]["IpPermissions"]
     assert {(8443, "10.20.0.0/16"), (443, "192.0.2.0/24")} <= {(p["FromPort"], r["CidrIp"]) for p in perms for r in p["IpRanges"]}
+    assert subscribers() == [("email", "oncall@compose.example"), queue], subscribers()
 
     # A rule opening the database port to the internet: a plan warning.
-    (workdir / "main.tf").write_text(config(emu.endpoint, ami, rogue=True).replace("  enable_budgets = false\n", '  enable_budgets = false\n  instance_type  = "t4g.medium"\n'))
+    rogue = config(emu.endpoint, ami, rogue=True).replace("  enable_budgets = false\n", '  enable_budgets = false\n  instance_type  = "t4g.medium"\n')
+    (workdir / "main.tf").write_text(rogue.replace("ops@compose.example", "oncall@compose.example"))
     tf.apply()
     p = tf.plan()
     assert p.returncode == 0, p.stdout

@@ -4,7 +4,11 @@ use super::*;
 use crate::engine::Inputs;
 use serde::{Deserialize, Serialize};
 
-/// An SNS topic with email subscriptions.
+/// An SNS topic with email subscriptions. The stack manages the
+/// subscriptions it declares and only those: a subscription added by
+/// people or by another Terraform resource (an `aws_sns_topic_subscription`
+/// to a queue, a function, another address) is left in place and is not
+/// drift.
 pub struct Topic;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,17 +23,34 @@ impl Inputs for TopicInputs {
 }
 
 impl Topic {
-    async fn subscribe_missing(env: &E, arn: &str, emails: &[String]) -> Result<(), OpError> {
-        let l = env.ctx.sns().list_subscriptions_by_topic().topic_arn(arn).send().await.map_err(op("ListSubscriptionsByTopic"))?;
-        let have: Vec<String> = l.subscriptions().iter().filter_map(|s| s.endpoint().map(str::to_string)).collect();
-        for e in emails.iter().filter(|e| !have.contains(e)) {
+    /// The topic's email subscriptions: (address, subscription ARN, which
+    /// is not an ARN while the address has not confirmed).
+    async fn email_subscriptions(env: &E, arn: &str) -> Result<Vec<(String, String)>, OpError> {
+        let mut out = vec![];
+        let mut pages = env.ctx.sns().list_subscriptions_by_topic().topic_arn(arn).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for s in page.map_err(op("ListSubscriptionsByTopic"))?.subscriptions() {
+                if let (Some("email"), Some(ep)) = (s.protocol(), s.endpoint()) {
+                    out.push((ep.to_string(), s.subscription_arn().unwrap_or_default().to_string()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Subscribes each of `emails` not yet subscribed, and unsubscribes
+    /// each of `dropped` (addresses the stack declared before and no
+    /// longer does); every other subscription is not the stack's.
+    async fn converge(env: &E, arn: &str, emails: &[String], dropped: &[String]) -> Result<(), OpError> {
+        let have = Self::email_subscriptions(env, arn).await?;
+        for e in emails.iter().filter(|e| !have.iter().any(|(ep, _)| ep == *e)) {
             env.ctx.sns().subscribe().topic_arn(arn).protocol("email").endpoint(e).send().await.map_err(op("Subscribe"))?;
         }
-        for s in l.subscriptions() {
-            if let (Some(ep), Some(sarn)) = (s.endpoint(), s.subscription_arn()) {
-                if !emails.iter().any(|e| e == ep) && sarn.starts_with("arn:") {
-                    env.ctx.sns().unsubscribe().subscription_arn(sarn).send().await.map_err(op("Unsubscribe"))?;
-                }
+        for (_, sarn) in have.iter().filter(|(ep, _)| dropped.contains(ep)) {
+            // A subscription still pending confirmation has no ARN yet: it
+            // cannot be unsubscribed, and AWS drops it after three days.
+            if sarn.starts_with("arn:") {
+                env.ctx.sns().unsubscribe().subscription_arn(sarn).send().await.map_err(op("Unsubscribe"))?;
             }
         }
         Ok(())
@@ -59,17 +80,19 @@ impl Kind<AwsContext> for Topic {
         let out = env.ctx.sns().create_topic().name(&topic.name).set_tags(Some(tags)).send().await.map_err(op("CreateTopic"))?;
         let arn = out.topic_arn().unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
-        Self::subscribe_missing(env, &arn, &topic.emails).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::converge(env, &arn, &topic.emails, &[]).await.map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.sns().get_topic_attributes().topic_arn(&rec.id).send().await {
             Ok(_) => {
+                // The declared addresses still subscribed: one removed out
+                // of band is drift; one added is not the stack's.
+                let declared = rec.typed::<TopicInputs>()?.emails;
+                let have = Self::email_subscriptions(env, &rec.id).await?;
+                let kept: Vec<&String> = declared.iter().filter(|e| have.iter().any(|(ep, _)| ep == *e)).collect();
                 let mut r = rec.clone();
-                let l = env.ctx.sns().list_subscriptions_by_topic().topic_arn(&rec.id).send().await.map_err(op("ListSubscriptionsByTopic"))?;
-                let mut have: Vec<String> = l.subscriptions().iter().filter_map(|s| s.endpoint().map(str::to_string)).collect();
-                have.sort();
-                r.inputs["emails"] = json!(have);
+                r.inputs["emails"] = json!(kept);
                 Ok(Some(r))
             }
             Err(e) if code_in(&e, &["NotFound", "NotFoundException"]) => Ok(None),
@@ -77,7 +100,9 @@ impl Kind<AwsContext> for Topic {
         }
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        Self::subscribe_missing(env, &old.id, &spec.typed::<TopicInputs>()?.emails).await?;
+        let (want, had): (TopicInputs, TopicInputs) = (spec.typed()?, old.typed()?);
+        let dropped: Vec<String> = had.emails.into_iter().filter(|e| !want.emails.contains(e)).collect();
+        Self::converge(env, &old.id, &want.emails, &dropped).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -121,26 +146,46 @@ mod tests {
         Subscription::builder().endpoint(email).protocol("email").subscription_arn(arn).topic_arn(ARN).build()
     }
 
+    /// What the topic lists: the stack's two addresses, one pending, and
+    /// two subscriptions the stack never declared (an address added by a
+    /// person, a queue added by another Terraform resource).
+    fn listed() -> ListSubscriptionsByTopicOutput {
+        ListSubscriptionsByTopicOutput::builder()
+            .subscriptions(subscription("ops@kauri.example", &format!("{ARN}:1")))
+            .subscriptions(subscription("old@kauri.example", &format!("{ARN}:2")))
+            .subscriptions(subscription("pending@kauri.example", "PendingConfirmation"))
+            .subscriptions(subscription("oncall@kauri.example", &format!("{ARN}:3")))
+            .subscriptions(Subscription::builder().endpoint("arn:aws:sqs:eu-west-1:123456789012:audit").protocol("sqs").subscription_arn(format!("{ARN}:4")).build())
+            .build()
+    }
+
     #[tokio::test]
     async fn update_subscribes_the_new_address_and_unsubscribes_the_removed_one_only() {
         let spec = Spec::new("topic", "sns_topic", json!({"name": "kauri-prod-alerts", "emails": ["ops@kauri.example", "new@kauri.example"]}));
-        let old = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": ["ops@kauri.example", "old@kauri.example"]}));
         // A subscription still pending confirmation has no ARN yet: it
         // cannot be unsubscribed, and is not an error.
-        let listed = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(|| {
-            ListSubscriptionsByTopicOutput::builder()
-                .subscriptions(subscription("ops@kauri.example", &format!("{ARN}:1")))
-                .subscriptions(subscription("old@kauri.example", &format!("{ARN}:2")))
-                .subscriptions(subscription("pending@kauri.example", "PendingConfirmation"))
-                .build()
-        });
+        let old = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": ["old@kauri.example", "ops@kauri.example", "pending@kauri.example"]}));
+        let listed = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(listed);
         let subscribe = mock!(aws_sdk_sns::Client::subscribe)
             .match_requests(|r| r.endpoint() == Some("new@kauri.example") && r.protocol() == Some("email"))
             .then_output(|| SubscribeOutput::builder().subscription_arn("pending confirmation").build());
         let unsubscribe =
             mock!(aws_sdk_sns::Client::unsubscribe).match_requests(|r| r.subscription_arn() == Some(&format!("{ARN}:2"))).then_output(|| UnsubscribeOutput::builder().build());
+        // Any other unsubscribe (of a subscription the stack did not
+        // declare) matches no rule and fails the test.
         Topic.update(&over(&[&listed, &subscribe, &unsubscribe]), &spec, &old, &Records::new()).await.unwrap();
         assert_eq!((subscribe.num_calls(), unsubscribe.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn read_records_the_declared_addresses_still_subscribed_and_no_other() {
+        let rec = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": ["gone@kauri.example", "ops@kauri.example", "pending@kauri.example"]}));
+        let attributes = mock!(aws_sdk_sns::Client::get_topic_attributes).then_output(|| aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesOutput::builder().build());
+        let listed = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(listed);
+        let read = Topic.read(&over(&[&attributes, &listed]), &rec).await.unwrap().unwrap();
+        // gone@ was removed out of band: drift the plan repairs; oncall@
+        // and the queue are not the stack's.
+        assert_eq!(read.inputs["emails"], json!(["ops@kauri.example", "pending@kauri.example"]));
     }
 
     #[tokio::test]
