@@ -125,6 +125,21 @@ pub struct Block {
 }
 
 impl Block {
+    /// Nested block `name` of the value `v` of this block, or, when the
+    /// block is absent, what it reads configured empty: its attributes'
+    /// defaults. So a stack writes an absent block's defaults nowhere but
+    /// on the schema.
+    pub fn nested_or_defaults(&self, name: &str, v: &Value) -> Value {
+        let found = v.get(name);
+        if !found.is_null() {
+            return found.clone();
+        }
+        let mut empty = Value::Object(Default::default());
+        if let Some(b) = self.blocks.iter().find(|b| b.name == name) {
+            apply_defaults(&b.block, &mut empty);
+        }
+        empty
+    }
     /// The cty object type of this block's values.
     pub fn value_type(&self) -> Type {
         let mut m = BTreeMap::new();
@@ -343,6 +358,24 @@ mod read_only_tests {
         let got: Vec<String> = d.0.iter().map(|x| x.path.as_ref().map(|p| p.to_string()).unwrap_or_default()).collect();
         assert_eq!(got, vec!["vpc_id".to_string(), "rule[1].id".to_string()]);
         assert!(d.0[0].detail.contains("\"vpc_id\" is read-only: it is set by the provider"), "{}", d.0[0].detail);
+    }
+
+    #[test]
+    fn an_absent_block_reads_as_its_defaults_and_a_present_one_as_configured() {
+        let backup = Block {
+            description: "",
+            attributes: vec![Attribute::with_default("time", Type::String, Value::str("03:00"), ""), Attribute::optional("note", Type::String, "")],
+            blocks: vec![],
+        };
+        let block = Block { description: "", attributes: vec![], blocks: vec![NestedBlock { name: "backup", nesting: Nesting::Single, max_items: 1, block: backup }] };
+        let absent = block.nested_or_defaults("backup", &Value::Object(Default::default()));
+        assert_eq!(absent.get("time").as_str(), Some("03:00"));
+        assert!(absent.get("note").is_null());
+        let mut set = Value::Object(Default::default());
+        set.set_attr("time", Value::str("22:30"));
+        let mut cfg = Value::Object(Default::default());
+        cfg.set_attr("backup", set.clone());
+        assert_eq!(block.nested_or_defaults("backup", &cfg), set);
     }
 }
 

@@ -44,6 +44,24 @@ pub(crate) fn str_attr<'a>(c: &'a Value, k: &str) -> &'a str {
     c.get(k).as_str().unwrap_or("")
 }
 
+/// A number attribute that is required or has a schema default. A stack
+/// reads its configuration with the defaults filled (`desired`,
+/// `validate`), so the default is written once, on the schema; 0 only
+/// when the schema gives the attribute neither.
+pub(crate) fn num_attr(c: &Value, k: &str) -> f64 {
+    c.get(k).as_f64().unwrap_or_default()
+}
+
+/// A whole-number attribute, read as `num_attr` is.
+pub(crate) fn int_attr(c: &Value, k: &str) -> i64 {
+    num_attr(c, k) as i64
+}
+
+/// A boolean attribute, read as `num_attr` is.
+pub(crate) fn flag_attr(c: &Value, k: &str) -> bool {
+    c.get(k).as_bool().unwrap_or_default()
+}
+
 /// The known strings of a list attribute value.
 pub(crate) fn string_list(v: &Value) -> Vec<String> {
     v.as_list().iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
@@ -64,6 +82,8 @@ pub trait Stack: Send + Sync + 'static {
     fn stack_id(&self, config: &Value) -> String;
     /// Tags for every component (besides the stack id and provider defaults).
     fn tags(&self, config: &Value) -> BTreeMap<String, String>;
+    /// The stack's components for `config`, given with its schema's
+    /// defaults filled.
     fn desired(&self, config: &Value, ctx: &AwsContext) -> Vec<Spec>;
     fn kinds(&self) -> Arc<Kinds<AwsContext>>;
     /// Computed attributes from the components; `get` returns None for a
@@ -387,7 +407,10 @@ impl<S: Stack> StackResource<S> {
     /// The stack's components, each with its tags. Every AWS name derives
     /// from `project_name` unless the stack names another attribute.
     fn desired(&self, env: &Env<AwsContext>, config: &Value, ctx: &AwsContext) -> Vec<Spec> {
-        let mut d = self.stack.desired(config, ctx);
+        // A manifest written before an attribute existed (import) lacks it.
+        let mut config = config.clone();
+        apply_defaults(&self.stack.schema().block, &mut config);
+        let mut d = self.stack.desired(&config, ctx);
         env.tag_specs(&mut d);
         for s in &mut d {
             s.named_by.get_or_insert("project_name");

@@ -18,7 +18,7 @@ use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec, Template};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{str_attr as s, string_list as strings, Stack};
+use crate::stacks::{flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,10 +39,6 @@ impl Default for ContainerService {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn int(c: &Value, k: &str, d: i64) -> i64 {
-    c.get(k).as_f64().map(|n| n as i64).unwrap_or(d)
 }
 
 pub fn stack_id_of(c: &Value) -> String {
@@ -559,7 +555,7 @@ impl Stack for ContainerService {
     fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
         let id = stack_id_of(c);
         let prod = production(c);
-        let port = int(c, "container_port", 8000);
+        let port = int(c, "container_port");
         let mut g = Desired::new();
         let net = match existing_network(c) {
             Some((vpc, public, private)) => network::add_existing(&mut g, "vpc_id", vpc, &[("public", "public_subnet_ids", &public), ("private", "private_subnet_ids", &private)]),
@@ -591,7 +587,7 @@ impl Stack for ContainerService {
         // Registry, logs, secrets: independent of the network.
         let ecr = g.add(Spec::of("ecr", &RepositoryInputs { name: format!("{id}-app"), scan_on_push: true }));
         let log_group = format!("/ecs/{id}-app");
-        let logs = g.add(Spec::of("logs", &LogGroupInputs { name: log_group.clone(), retention_days: Some(int(c, "log_retention_days", 14) as i32) }));
+        let logs = g.add(Spec::of("logs", &LogGroupInputs { name: log_group.clone(), retention_days: Some(int(c, "log_retention_days") as i32) }));
         let recovery = if prod { 7 } else { 0 };
         let credentials = SecretInputs {
             name: format!("{id}-db-credentials"),
@@ -636,8 +632,8 @@ impl Stack for ContainerService {
                     engine: "postgres".into(),
                     engine_version: s(c, "db_engine_version").into(),
                     instance_class: s(c, "db_instance_class").into(),
-                    allocated_storage: int(c, "db_allocated_storage", 20),
-                    max_allocated_storage: int(c, "db_max_allocated_storage", 100),
+                    allocated_storage: int(c, "db_allocated_storage"),
+                    max_allocated_storage: int(c, "db_max_allocated_storage"),
                     db_name: db_name(c).into(),
                     username: db_username(c).into(),
                     subnet_group: format!("{id}-db"),
@@ -764,8 +760,8 @@ impl Stack for ContainerService {
         let image = c.get("container_image").as_str().map(str::to_string).unwrap_or_else(|| format!("{}:latest", g.output(&ecr, "url")));
         let task_definition = TaskDefinitionInputs {
             family: format!("{id}-app"),
-            cpu: int(c, "cpu", 256),
-            memory: int(c, "memory", 512),
+            cpu: int(c, "cpu"),
+            memory: int(c, "memory"),
             image: Template(image),
             port,
             environment,
@@ -786,8 +782,8 @@ impl Stack for ContainerService {
         let service = ServiceInputs {
             name: format!("{id}-app"),
             cluster: format!("{id}-cluster"),
-            desired_count: int(c, "desired_count", 1) as i32,
-            circuit_breaker: c.get("circuit_breaker").as_bool().unwrap_or(true),
+            desired_count: int(c, "desired_count") as i32,
+            circuit_breaker: flag(c, "circuit_breaker"),
             assign_public_ip: false,
             grace_period: 60,
             port: port as i32,

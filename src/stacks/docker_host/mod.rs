@@ -18,7 +18,7 @@ use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{str_attr as s, string_list as strings, Stack};
+use crate::stacks::{flag_attr as flag, int_attr as int, num_attr as num, str_attr as s, string_list as strings, Stack};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -68,10 +68,6 @@ impl Default for DockerHost {
     }
 }
 
-fn num(c: &Value, k: &str, d: f64) -> f64 {
-    c.get(k).as_f64().unwrap_or(d)
-}
-
 /// The public subnet: `public_subnet_cidr`, or the first half of the VPC.
 pub fn subnet_cidr(c: &Value) -> String {
     if let Some(x) = c.get("public_subnet_cidr").as_str() {
@@ -104,7 +100,7 @@ fn budgets(c: &Value) -> Vec<(String, f64, bool)> {
     if blocks.is_empty() {
         return vec![("global".into(), 30.0, false), (s(c, "project_name").to_string(), 18.0, true)];
     }
-    blocks.iter().map(|b| (s(b, "name").to_string(), num(b, "monthly_limit_usd", 0.0), b.get("filter_by_project").as_bool().unwrap_or(true))).collect()
+    blocks.iter().map(|b| (s(b, "name").to_string(), num(b, "monthly_limit_usd"), flag(b, "filter_by_project"))).collect()
 }
 
 fn security_rules(c: &Value) -> Vec<IngressRule> {
@@ -121,11 +117,11 @@ fn security_rules(c: &Value) -> Vec<IngressRule> {
         rules.push(IngressRule::tcp_from_cidrs(22, ssh, "SSH"));
     }
     for p in c.get("port").as_list() {
-        let port = num(p, "port", 0.0) as i64;
+        let port = int(p, "port");
         let mut cidrs = strings(p.get("cidr_blocks"));
         cidrs.sort();
-        let rule = IngressRule::tcp_from_cidrs(port, cidrs, p.get("description").as_str().unwrap_or(""));
-        rules.push(IngressRule { protocol: p.get("protocol").as_str().unwrap_or("tcp").to_string(), ..rule });
+        let rule = IngressRule::tcp_from_cidrs(port, cidrs, s(p, "description"));
+        rules.push(IngressRule { protocol: s(p, "protocol").to_string(), ..rule });
     }
     sort_rules(&mut rules);
     rules
@@ -476,26 +472,21 @@ impl Stack for DockerHost {
                 &InstanceInputs {
                     ami: c.get("ami_id").as_str().map(str::to_string),
                     instance_type: s(c, "instance_type").into(),
-                    spot: c.get("use_spot_instance").as_bool().unwrap_or(false),
+                    spot: flag(c, "use_spot_instance"),
                     key_name: c.get("ssh_key_name").as_str().map(str::to_string),
                     user_data_sha256: sha256_hex(&ud),
                     user_data: ud,
-                    root_volume_size: num(c, "root_volume_size", 20.0) as i32,
+                    root_volume_size: num(c, "root_volume_size") as i32,
                 },
             )
             .after(&subnet)
             .after(&sg)
             .after(&profile),
         );
-        let volume = DataVolumeInputs {
-            size: num(c, "data_volume_size", 80.0) as i32,
-            device: "/dev/sdf".into(),
-            attached: true,
-            final_snapshot: c.get("skip_final_snapshot").as_bool() != Some(true),
-        };
+        let volume = DataVolumeInputs { size: num(c, "data_volume_size") as i32, device: "/dev/sdf".into(), attached: true, final_snapshot: !flag(c, "skip_final_snapshot") };
         let volume = Spec::of("volume.data", &volume).after_update(&instance);
-        let backup = c.get("backup");
-        if backup.get("enabled").as_bool() != Some(false) {
+        let backup = self.schema.block.nested_or_defaults("backup", c);
+        if flag(&backup, "enabled") {
             // Daily snapshots by Data Lifecycle Manager, which targets the
             // volume by a tag of its own.
             let volume = g.add(volume.tag(crate::components::backup::TAG_BACKUP, id.clone()));
@@ -504,12 +495,9 @@ impl Stack for DockerHost {
                 &RoleInputs::for_service(format!("{id}-backup"), "dlm.amazonaws.com", &["arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"]),
             ));
             g.add(
-                Spec::of(
-                    "backup",
-                    &SnapshotPolicyInputs { time: backup.get("time").as_str().unwrap_or("03:00").into(), retain: num(backup, "retain_days", 7.0) as i32, enabled: true },
-                )
-                .after_update(&role)
-                .after_update(&volume),
+                Spec::of("backup", &SnapshotPolicyInputs { time: s(&backup, "time").into(), retain: int(&backup, "retain_days") as i32, enabled: true })
+                    .after_update(&role)
+                    .after_update(&volume),
             );
         } else {
             g.add(volume);
@@ -518,7 +506,7 @@ impl Stack for DockerHost {
         let backups = BucketInputs {
             name: bucket,
             versioning: Some(true),
-            glacier_after_days: Some(num(c, "glacier_transition_days", 30.0) as i64),
+            glacier_after_days: Some(num(c, "glacier_transition_days") as i64),
             backup_prefix: Some(s(c, "backup_prefix").to_string()),
             kms: false,
             force_destroy: c.get("force_destroy").as_bool() == Some(true),
@@ -563,7 +551,7 @@ impl Stack for DockerHost {
                     dimensions: None,
                 })
             };
-            let cpu = alarm(format!("{id}-cpu-high"), "CPUUtilization", "Average", num(c, "cpu_alarm_threshold", 80.0), "GreaterThanThreshold", 300);
+            let cpu = alarm(format!("{id}-cpu-high"), "CPUUtilization", "Average", num(c, "cpu_alarm_threshold"), "GreaterThanThreshold", 300);
             g.add(Spec::of("alarm.cpu", &cpu).after_update(&instance).after_update(&topic));
             let status = alarm(format!("{id}-status-check-failed"), "StatusCheckFailed", "Maximum", 1.0, "GreaterThanOrEqualToThreshold", 60);
             g.add(Spec::of("alarm.status", &status).after_update(&instance).after_update(&topic));

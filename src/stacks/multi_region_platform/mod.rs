@@ -29,7 +29,7 @@ use crate::components::{all_kinds, network, sha256_hex};
 use crate::engine::{Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec, Template};
 use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{str_attr as s, string_list as strings, Stack};
+use crate::stacks::{flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -91,10 +91,6 @@ const REGIONS: &[&str] = &[
 
 /// The two regions of the stack, as (scope, attribute prefix).
 pub const SIDES: [&str; 2] = ["primary", "secondary"];
-
-fn int(c: &Value, k: &str, d: i64) -> i64 {
-    c.get(k).as_f64().map(|n| n as i64).unwrap_or(d)
-}
 
 pub fn stack_id_of(c: &Value) -> String {
     format!("{}-{}", s(c, "project_name"), c.get("env").as_str().unwrap_or("prod"))
@@ -231,14 +227,14 @@ pub fn node_groups(c: &Value) -> Vec<NodeGroupConf> {
     blocks
         .iter()
         .map(|b| {
-            let desired = b.get("desired_size").as_f64().unwrap_or(2.0) as i64;
+            let desired = int(b, "desired_size");
             NodeGroupConf {
                 name: b.get("name").as_str().unwrap_or_default().to_string(),
-                capacity_type: b.get("capacity_type").as_str().unwrap_or("ON_DEMAND").to_string(),
+                capacity_type: s(b, "capacity_type").to_string(),
                 instance_types: strings(b.get("instance_types")),
                 ami_type: b.get("ami_type").as_str().unwrap_or("AL2023_x86_64_STANDARD").to_string(),
-                min: b.get("min_size").as_f64().unwrap_or(1.0) as i64,
-                max: b.get("max_size").as_f64().unwrap_or(3.0) as i64,
+                min: int(b, "min_size"),
+                max: int(b, "max_size"),
                 desired,
                 secondary_desired: b.get("secondary_desired_size").as_f64().map(|n| n as i64).unwrap_or(desired),
                 labels: b.get("labels").as_map().map(|m| m.iter().map(|(k, x)| (k.clone(), x.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default(),
@@ -561,8 +557,8 @@ fn cluster(c: &Value, side: &str, net: &NetworkHandles, private_tables: &[Handle
     let inputs = ClusterInputs {
         name: name.clone(),
         version: s(c, "kubernetes_version").to_string(),
-        endpoint_public: c.get("endpoint_public_access").as_bool().unwrap_or(true),
-        endpoint_private: c.get("endpoint_private_access").as_bool().unwrap_or(true),
+        endpoint_public: flag(c, "endpoint_public_access"),
+        endpoint_private: flag(c, "endpoint_private_access"),
         logs,
     };
     let cluster = g.add(Spec::of("cluster", &inputs).filling("role", &cluster_role, Replace).after(&leftovers).filling_each("subnets", private.iter().chain(public), Replace));
@@ -650,7 +646,7 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
             global_cluster: global.clone(),
             writer_region: writer_region(c).into(),
             members: SIDES.iter().map(|side| (region_of(c, side), member_id(c, side))).collect(),
-            allow_data_loss: c.get("allow_data_loss").as_bool().unwrap_or(false),
+            allow_data_loss: flag(c, "allow_data_loss"),
         },
     )
     .after(&global_db)
@@ -689,7 +685,7 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
             subnet_group: format!("{id}-aurora-{side}"),
             deletion_protection: protect,
             backup_retention_days: if production(c) { 7 } else { 1 },
-            final_snapshot: !c.get("skip_final_snapshot").as_bool().unwrap_or(false),
+            final_snapshot: !flag(c, "skip_final_snapshot"),
             // A write-only password leaves no trace in the records (not
             // even a hash): its version is what a plan compares.
             password_sha256: if primary && !password_wo { password.as_deref().map(sha256_hex) } else { None },
@@ -705,7 +701,7 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
         }
         let member = r.add(member);
         let class = s(c, &format!("db_{side}_instance_class")).to_string();
-        for i in 1..=int(c, &format!("db_{side}_instance_count"), 1) {
+        for i in 1..=int(c, &format!("db_{side}_instance_count")) {
             let instance = r.add(
                 Spec::of(
                     format!("db.instance.{i}"),
@@ -802,14 +798,14 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
                 "AWS/RDS",
                 "AuroraGlobalDBReplicationLag",
                 dims.clone(),
-                int(c, "replication_lag_alarm_ms", 1000) as f64,
+                int(c, "replication_lag_alarm_ms") as f64,
                 "Maximum",
             )
             .after(&topic)
             .after(member),
         );
         r.add(
-            alarm("alarm.rpo_lag", format!("{id}-aurora-rpo-lag-{side}"), "AWS/RDS", "AuroraGlobalDBRPOLag", dims, int(c, "rpo_lag_alarm_ms", 60000) as f64, "Maximum")
+            alarm("alarm.rpo_lag", format!("{id}-aurora-rpo-lag-{side}"), "AWS/RDS", "AuroraGlobalDBRPOLag", dims, int(c, "rpo_lag_alarm_ms") as f64, "Maximum")
                 .after(&topic)
                 .after(member),
         );
@@ -826,17 +822,9 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
             .after(replication),
     );
     r.add(
-        alarm(
-            "alarm.s3_backlog",
-            format!("{id}-s3-replication-backlog"),
-            "AWS/S3",
-            "BytesPendingReplication",
-            dims,
-            int(c, "replication_backlog_alarm_bytes", 524288000) as f64,
-            "Maximum",
-        )
-        .after(&topics["secondary"])
-        .after(replication),
+        alarm("alarm.s3_backlog", format!("{id}-s3-replication-backlog"), "AWS/S3", "BytesPendingReplication", dims, int(c, "replication_backlog_alarm_bytes") as f64, "Maximum")
+            .after(&topics["secondary"])
+            .after(replication),
     );
     g.append(r);
 }
@@ -856,7 +844,7 @@ fn routing(c: &Value, db: &Database, g: &mut Desired) {
                     fqdn: health_domain(c, side),
                     path: s(c, "health_check_path").into(),
                     port: 443,
-                    failure_threshold: int(c, "health_check_failure_threshold", 3),
+                    failure_threshold: int(c, "health_check_failure_threshold"),
                     interval: 30,
                 },
             )),
