@@ -252,16 +252,11 @@ impl Spec {
             }
         }
     }
-    /// A dependency by its key, for tests of graphs no stack can build
-    /// (a cycle, an unknown component) and of kinds on their own.
+    /// A dependency by its key, for tests of graphs no handle can build
+    /// (a cycle, a dependency on a component never declared).
     #[cfg(test)]
     pub fn dep(mut self, key: &str) -> Spec {
         self.deps.push(Dep { key: key.to_string(), on_change: OnDepChange::Replace, slot: None });
-        self
-    }
-    #[cfg(test)]
-    pub fn dep_update(mut self, key: &str) -> Spec {
-        self.deps.push(Dep { key: key.to_string(), on_change: OnDepChange::Update, slot: None });
         self
     }
     /// Places the component in `region` rather than the stack's.

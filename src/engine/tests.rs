@@ -173,14 +173,14 @@ fn graph(cidr: &str, size: i64) -> Vec<Spec> {
 }
 
 fn untagged_graph(cidr: &str, size: i64) -> Vec<Spec> {
-    vec![
-        Spec::new("vpc", "net", json!({"cidr": cidr})),
-        Spec::new("subnet", "net", json!({"cidr": cidr})).dep("vpc"),
-        Spec::new("a", "thing", json!({"x": 1})).dep("subnet"),
-        Spec::new("b", "thing", json!({"size": size})).dep_update("a"),
-        Spec::new("c", "thing", json!({})),
-        Spec::new("d", "thing", json!({})),
-    ]
+    let mut g = Desired::new();
+    let vpc = g.add(Spec::new("vpc", "net", json!({"cidr": cidr})));
+    let subnet = g.add(Spec::new("subnet", "net", json!({"cidr": cidr})).after(&vpc));
+    let a = g.add(Spec::new("a", "thing", json!({"x": 1})).after(&subnet));
+    g.add(Spec::new("b", "thing", json!({"size": size})).after_update(&a));
+    g.add(Spec::new("c", "thing", json!({})));
+    g.add(Spec::new("d", "thing", json!({})));
+    g.into_specs()
 }
 
 async fn converge(cloud: &Arc<FakeCloud>, specs: &[Spec], rec: Records) -> Records {
@@ -304,29 +304,24 @@ fn cycles_and_unknown_dependencies_are_errors() {
 
 #[test]
 fn a_kind_s_needs_are_checked_when_the_graph_is_built() {
-    let base = || {
-        vec![
-            Spec::new("net.a", "net", json!({})),
-            Spec::new("net.b", "net", json!({})),
-            Spec::new("t.1", "thing", json!({})),
-            Spec::new("t.2", "thing", json!({})),
-            Spec::new("p", "pool", json!({})),
-        ]
+    // The gateway after the components named by `keys`.
+    let with = |keys: &[&str]| {
+        let mut g = Desired::new();
+        let handles: BTreeMap<&str, Handle> = [("net.a", "net"), ("net.b", "net"), ("t.1", "thing"), ("t.2", "thing"), ("p", "pool")]
+            .into_iter()
+            .map(|(key, kind)| (key, g.add(Spec::new(key, kind, json!({})))))
+            .collect();
+        g.add(Spec::new("gw", "gateway", json!({})).after_each(keys.iter().map(|k| &handles[k]), OnDepChange::Replace));
+        g.into_specs()
     };
-    let with = |gw: Spec| {
-        let mut v = base();
-        v.push(gw);
-        v
-    };
-    let ok = with(Spec::new("gw", "gateway", json!({})).dep("net.a").dep("t.1").dep("t.2").dep("p"));
-    assert!(plan(&kinds(), &ok, &Records::new()).is_ok());
+    assert!(plan(&kinds(), &with(&["net.a", "t.1", "t.2", "p"]), &Records::new()).is_ok());
     // The optional one may be left out.
-    assert!(plan(&kinds(), &with(Spec::new("gw", "gateway", json!({})).dep("net.a").dep("t.1")), &Records::new()).is_ok());
-    let missing = plan(&kinds(), &with(Spec::new("gw", "gateway", json!({})).dep("t.1")), &Records::new()).unwrap_err();
+    assert!(plan(&kinds(), &with(&["net.a", "t.1"]), &Records::new()).is_ok());
+    let missing = plan(&kinds(), &with(&["t.1"]), &Records::new()).unwrap_err();
     assert_eq!(missing, "component gw (gateway) needs exactly one network (net) among its dependencies; found none");
-    let two = plan(&kinds(), &with(Spec::new("gw", "gateway", json!({})).dep("net.a").dep("net.b").dep("t.1")), &Records::new()).unwrap_err();
+    let two = plan(&kinds(), &with(&["net.a", "net.b", "t.1"]), &Records::new()).unwrap_err();
     assert!(two.contains("exactly one network") && two.ends_with("found net.a, net.b"), "{two}");
-    let none = plan(&kinds(), &with(Spec::new("gw", "gateway", json!({})).dep("net.a")), &Records::new()).unwrap_err();
+    let none = plan(&kinds(), &with(&["net.a"]), &Records::new()).unwrap_err();
     assert!(none.contains("at least one thing"), "{none}");
 
     // At apply the need is filled by the dependency's kind, whatever its key.
@@ -406,10 +401,17 @@ fn slots_and_placeholders_are_checked_when_the_graph_is_built() {
 
 #[test]
 fn a_component_or_a_dependency_declared_twice_is_an_error_of_the_graph() {
-    let specs = vec![Spec::new("a", "thing", json!({})), Spec::new("b", "thing", json!({})).dep("a"), Spec::new("a", "thing", json!({"other": 1}))];
+    let mut g = Desired::new();
+    let a = g.add(Spec::new("a", "thing", json!({})));
+    g.add(Spec::new("b", "thing", json!({})).after(&a));
+    g.add(Spec::new("a", "thing", json!({"other": 1})));
+    let specs = g.into_specs();
     assert_eq!(topo_order(&specs).unwrap_err(), "component a is declared twice");
     assert!(plan(&kinds(), &specs, &Records::new()).is_err(), "plan refuses the graph before any change");
-    let specs = vec![Spec::new("a", "thing", json!({})), Spec::new("b", "thing", json!({})).dep("a").dep_update("a")];
+    let mut g = Desired::new();
+    let a = g.add(Spec::new("a", "thing", json!({})));
+    g.add(Spec::new("b", "thing", json!({})).after(&a).after_update(&a));
+    let specs = g.into_specs();
     assert_eq!(topo_order(&specs).unwrap_err(), "component b declares its dependency a twice");
 }
 
@@ -661,13 +663,18 @@ async fn a_scoped_component_sees_its_scopes_dependencies_by_their_short_names() 
     assert_eq!(dep_name("global", "primary/vpc"), "primary/vpc");
     assert_eq!(dep_name("subnet", "vpc"), "vpc");
     let cloud = Arc::new(FakeCloud::default());
-    let specs = vec![
-        Spec::new("p/vpc", "net", json!({"cidr": "10.0.0.0/16"})),
-        Spec::new("p/subnet", "net", json!({"cidr": "10.0.1.0/24"})).dep("p/vpc"),
-        Spec::new("s/vpc", "net", json!({"cidr": "10.1.0.0/16"})),
-        Spec::new("s/subnet", "net", json!({"cidr": "10.1.1.0/24"})).dep("s/vpc"),
-        Spec::new("both", "thing", json!({})).dep("p/subnet").dep("s/subnet"),
-    ];
+    // Built as a stack builds its regions: one scoped builder per side.
+    let mut g = Desired::new();
+    let mut subnets = vec![];
+    for (side, block) in [("p", 0), ("s", 1)] {
+        let mut scoped = Desired::within(side, None);
+        let vpc = scoped.add(Spec::new("vpc", "net", json!({"cidr": format!("10.{block}.0.0/16")})));
+        subnets.push(scoped.add(Spec::new("subnet", "net", json!({"cidr": format!("10.{block}.1.0/24")})).after(&vpc)));
+        g.append(scoped);
+    }
+    g.add(Spec::new("both", "thing", json!({})).after_each(&subnets, OnDepChange::Replace));
+    let specs = g.into_specs();
+    assert_eq!(specs.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["p/vpc", "p/subnet", "s/vpc", "s/subnet", "both"]);
     // The fake kind asserts that each dependency reaches it by its name.
     let rec = converge(&cloud, &graph_tags(specs.clone()), Records::new()).await;
     assert_eq!(rec.len(), 5);
@@ -684,7 +691,12 @@ fn graph_tags(mut g: Vec<Spec>) -> Vec<Spec> {
 #[tokio::test]
 async fn create_before_destroy_creates_the_successor_first_and_survives_a_failure_between() {
     let cloud = Arc::new(FakeCloud::default());
-    let specs = |size: i64| graph_tags(vec![Spec::new("cluster", "thing", json!({})), Spec::new("pool", "pool", json!({"size": size})).dep("cluster")]);
+    let specs = |size: i64| {
+        let mut g = Desired::new();
+        let cluster = g.add(Spec::new("cluster", "thing", json!({})));
+        g.add(Spec::new("pool", "pool", json!({"size": size})).after(&cluster));
+        graph_tags(g.into_specs())
+    };
     let rec = converge(&cloud, &specs(1), Records::new()).await;
     cloud.calls.lock().unwrap().clear();
     let ch = plan(&kinds(), &specs(2), &rec).unwrap();
@@ -718,7 +730,12 @@ async fn create_before_destroy_creates_the_successor_first_and_survives_a_failur
 #[tokio::test]
 async fn create_before_destroy_yields_when_its_dependency_is_replaced() {
     let cloud = Arc::new(FakeCloud::default());
-    let specs = |cidr: &str, size: i64| graph_tags(vec![Spec::new("cluster", "net", json!({"cidr": cidr})), Spec::new("pool", "pool", json!({"size": size})).dep("cluster")]);
+    let specs = |cidr: &str, size: i64| {
+        let mut g = Desired::new();
+        let cluster = g.add(Spec::new("cluster", "net", json!({"cidr": cidr})));
+        g.add(Spec::new("pool", "pool", json!({"size": size})).after(&cluster));
+        graph_tags(g.into_specs())
+    };
     let rec = converge(&cloud, &specs("a", 1), Records::new()).await;
     cloud.calls.lock().unwrap().clear();
     let _ = converge(&cloud, &specs("b", 2), rec).await;
