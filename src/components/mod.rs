@@ -63,6 +63,15 @@ pub fn bad<E2: std::fmt::Display>(what: &'static str) -> impl Fn(E2) -> OpError 
 }
 
 /// The strings of a JSON array input (an absent or non-array input: none).
+/// Writes into a record's inputs a value AWS `reported`. One AWS left out
+/// keeps the recorded (or planned) value, so the record still reads as its
+/// kind's typed inputs.
+pub fn observed<T: serde::Serialize>(inputs: &mut serde_json::Value, key: &str, reported: Option<T>) {
+    if let Some(v) = reported {
+        inputs[key] = serde_json::json!(v);
+    }
+}
+
 pub fn json_strings(v: &serde_json::Value) -> Vec<String> {
     v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }

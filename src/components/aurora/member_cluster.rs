@@ -66,14 +66,8 @@ impl MemberCluster {
 
     fn observe(&self, inputs: &Json, c: &aws_sdk_rds::types::DbCluster) -> Record {
         let mut inputs = inputs.clone();
-        // A field AWS leaves out keeps the recorded value: the record still
-        // reads as the kind's inputs.
-        if let Some(on) = c.deletion_protection() {
-            inputs["deletion_protection"] = json!(on);
-        }
-        if let Some(days) = c.backup_retention_period() {
-            inputs["backup_retention_days"] = json!(days);
-        }
+        crate::components::observed(&mut inputs, "deletion_protection", c.deletion_protection());
+        crate::components::observed(&mut inputs, "backup_retention_days", c.backup_retention_period());
         Record::new(self.name(), c.db_cluster_identifier().unwrap_or_default(), inputs)
             .with("arn", c.db_cluster_arn().unwrap_or_default())
             .with("endpoint", c.endpoint().unwrap_or_default())

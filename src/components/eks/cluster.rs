@@ -29,9 +29,7 @@ const LOG_TYPES: [&str; 5] = ["api", "audit", "authenticator", "controllerManage
 impl Cluster {
     fn observe(&self, inputs: &Json, c: &aws_sdk_eks::types::Cluster) -> Record {
         let mut inputs = inputs.clone();
-        if let Some(v) = c.version() {
-            inputs["version"] = json!(v);
-        }
+        observed(&mut inputs, "version", c.version());
         if let Some(v) = c.resources_vpc_config() {
             inputs["endpoint_public"] = json!(v.endpoint_public_access());
             inputs["endpoint_private"] = json!(v.endpoint_private_access());

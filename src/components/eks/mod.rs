@@ -4,7 +4,7 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{op, sdk_wait, spec_tags, E};
+use super::{observed, op, sdk_wait, spec_tags, E};
 use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter};
 use crate::provider::AwsContext;
 use aws_sdk_eks::client::Waiters;

@@ -44,22 +44,14 @@ impl NodeGroup {
     fn observe(&self, inputs: &Json, g: &aws_sdk_eks::types::Nodegroup) -> Record {
         let mut inputs = inputs.clone();
         if let Some(s) = g.scaling_config() {
-            if let Some(n) = s.min_size() {
-                inputs["min_size"] = json!(n);
-            }
-            if let Some(n) = s.max_size() {
-                inputs["max_size"] = json!(n);
-            }
+            observed(&mut inputs, "min_size", s.min_size());
+            observed(&mut inputs, "max_size", s.max_size());
             // The desired size is the cluster autoscaler's to move between
             // min and max once the group exists: not drift.
         }
-        if let Some(c) = g.capacity_type() {
-            inputs["capacity_type"] = json!(c.as_str());
-        }
+        observed(&mut inputs, "capacity_type", g.capacity_type().map(|c| c.as_str()));
         inputs["instance_types"] = json!(g.instance_types());
-        if let Some(a) = g.ami_type() {
-            inputs["ami_type"] = json!(a.as_str());
-        }
+        observed(&mut inputs, "ami_type", g.ami_type().map(|a| a.as_str()));
         let labels: BTreeMap<&String, &String> = g.labels().map(|l| l.iter().collect()).unwrap_or_default();
         inputs["labels"] = json!(labels);
         Record::new(self.name(), format!("{}:{}", g.cluster_name().unwrap_or_default(), g.nodegroup_name().unwrap_or_default()), inputs)
