@@ -79,6 +79,8 @@ pub trait Stack: Send + Sync + 'static {
     fn validate_change(&self, _prior: &Value, _config: &Value) -> Diagnostics {
         Diagnostics::default()
     }
+    /// The stack id (`awsstack:stack-id`), from `config` with its schema's
+    /// defaults filled, as every method below that reads names.
     fn stack_id(&self, config: &Value) -> String;
     /// Tags for every component (besides the stack id and provider defaults).
     fn tags(&self, config: &Value) -> BTreeMap<String, String>;
@@ -407,10 +409,7 @@ impl<S: Stack> StackResource<S> {
     /// The stack's components, each with its tags. Every AWS name derives
     /// from `project_name` unless the stack names another attribute.
     fn desired(&self, env: &Env<AwsContext>, config: &Value, ctx: &AwsContext) -> Vec<Spec> {
-        // A manifest written before an attribute existed (import) lacks it.
-        let mut config = config.clone();
-        apply_defaults(&self.stack.schema().block, &mut config);
-        let mut d = self.stack.desired(&config, ctx);
+        let mut d = self.stack.desired(&self.defaulted(config), ctx);
         env.tag_specs(&mut d);
         for s in &mut d {
             s.named_by.get_or_insert("project_name");
@@ -426,6 +425,7 @@ impl<S: Stack> StackResource<S> {
     /// Name): provider `default_tags`, the stack's own, the resource's
     /// `tags` (last wins), and the stack id. Shown as `tags_all`.
     fn stack_tags(&self, ctx: &AwsContext, config: &Value) -> BTreeMap<String, String> {
+        let config = &self.defaulted(config);
         let mut tags = ctx.default_tags.clone();
         tags.extend(self.stack.tags(config));
         if let Some(m) = config.get("tags").as_map() {
@@ -441,7 +441,7 @@ impl<S: Stack> StackResource<S> {
 
     fn env(&self, ctx: Arc<AwsContext>, config: &Value, which: &str) -> Arc<Env<AwsContext>> {
         let tags = self.stack_tags(&ctx, config);
-        let stack_id = self.stack.stack_id(config);
+        let stack_id = self.stack.stack_id(&self.defaulted(config));
         let timeout = Self::timeout(config, which);
         let mut env = Env::new(ctx.clone(), stack_id, tags, tokio::time::Instant::now() + timeout, ctx.cancel.clone(), engine::parallelism());
         env.timeout_scale = engine::waiter::scale(timeout);
@@ -460,7 +460,7 @@ impl<S: Stack> StackResource<S> {
                 records.get(k).cloned()
             }
         };
-        let config = config.clone();
+        let config = self.defaulted(config);
         let outs = self.stack.outputs(&config, ctx, &get);
         for (k, v) in outs {
             let v = if v.is_unknown() { missing.clone() } else { replace_unknown(v, &missing) };
@@ -561,10 +561,19 @@ fn tags_diags(config: &Value) -> Diagnostics {
 }
 
 impl<S: Stack> StackResource<S> {
-    /// Validates what will be used: the configuration with its defaults.
-    fn validate_used(&self, config: &Value) -> Diagnostics {
+    /// `config` with its schema's defaults filled: what every `Stack`
+    /// method that builds names, ids, tags or outputs is given, so that a
+    /// stack reads a defaulted attribute without a second default (a
+    /// manifest written before an attribute existed, an import, lacks it).
+    fn defaulted(&self, config: &Value) -> Value {
         let mut config = config.clone();
         apply_defaults(&self.stack.schema().block, &mut config);
+        config
+    }
+
+    /// Validates what will be used: the configuration with its defaults.
+    fn validate_used(&self, config: &Value) -> Diagnostics {
+        let config = self.defaulted(config);
         let mut d = timeouts_diags(&config);
         d.extend(tags_diags(&config));
         d.extend(zones_diags(&self.stack.zones(&config), None));
@@ -1072,5 +1081,34 @@ mod written_conflict_tests {
         assert_eq!(with(("vpc_cidr", Value::str("10.0.0.0/16"))), vec!["vpc_cidr"]);
         assert!(with(("vpc_cidr", Value::Unknown)).is_empty(), "a wrapper module's variable at validate may still be null");
         assert!(conflicts(&written(&[("vpc_cidr", Value::str("10.0.0.0/16")), ("nat_gateways", Value::str("per_az"))])).is_empty(), "its own network");
+    }
+}
+
+#[cfg(test)]
+mod defaulted_tests {
+    use super::{container_service::ContainerService, docker_host::DockerHost, multi_region_platform::MultiRegionPlatform, Stack, StackResource, TAG_STACK_ID};
+    use crate::provider::{AwsContext, Shared};
+    use crate::value::Value;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    /// The stack id and tags of a configuration that leaves its
+    /// environment out (an import of a manifest written before the
+    /// attribute existed): the schema's default, the one place it is
+    /// written.
+    fn id_and_tag<S: Stack>(stack: S, env_tag: &str) -> (String, String, String) {
+        let r = StackResource::new(stack, Arc::new(Shared::default()));
+        let written = Value::Object(BTreeMap::from([("project_name".to_string(), Value::str("netco"))]));
+        let ctx = Arc::new(AwsContext::offline("eu-west-1", "123456789012"));
+        let tags = r.stack_tags(&ctx, &written);
+        let env = r.env(ctx, &written, "create");
+        (env.stack_id.clone(), tags[TAG_STACK_ID].clone(), tags[env_tag].clone())
+    }
+
+    #[test]
+    fn the_stack_id_and_tags_read_the_schema_s_default_environment() {
+        assert_eq!(id_and_tag(DockerHost::new(), "Environment"), ("netco-dev".into(), "netco-dev".into(), "dev".into()));
+        assert_eq!(id_and_tag(ContainerService::new(), "env"), ("netco-dev".into(), "netco-dev".into(), "dev".into()));
+        assert_eq!(id_and_tag(MultiRegionPlatform::new(), "env"), ("netco-prod".into(), "netco-prod".into(), "prod".into()));
     }
 }

@@ -187,10 +187,11 @@ impl Kind<AwsContext> for MemberCluster {
         self.wait_available(env, &old.id, &spec.inputs).await
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
+        let member: MemberClusterInputs = rec.typed()?;
         let id = &rec.id;
         let Some(c) = Self::describe(env, id).await? else { return Ok(()) };
         let arn = c.db_cluster_arn().unwrap_or_default().to_string();
-        let global = rec.inputs["global_cluster"].as_str().unwrap_or_default().to_string();
+        let global = member.global_cluster.clone();
         // Readers leave first: the writer component detaches them before the
         // members' deletes (waiting here would hold an engine slot while a
         // reader's delete waits for one).
@@ -209,7 +210,7 @@ impl Kind<AwsContext> for MemberCluster {
         }
         // The data: a final snapshot of the cluster that wrote, unless the
         // user opted out (a reader holds a copy of the same data).
-        let snapshot = rec.inputs["final_snapshot"].as_bool().unwrap_or(true) && (was_writer || rec.inputs["role"] == "primary");
+        let snapshot = member.final_snapshot && (was_writer || member.role == MemberRole::Primary);
         let mut req = env.ctx.rds().delete_db_cluster().db_cluster_identifier(id);
         req = if snapshot {
             req.skip_final_snapshot(false).final_db_snapshot_identifier(format!("{id}-final-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")))

@@ -92,7 +92,8 @@ impl Kind<AwsContext> for Writer {
             return None;
         }
         let writer: WriterInputs = spec.typed().ok()?;
-        let (from, to) = (rec.inputs["writer_region"].as_str().unwrap_or("?"), &writer.writer_region);
+        let was: WriterInputs = rec.typed().ok()?;
+        let (from, to) = (&was.writer_region, &writer.writer_region);
         Some(if writer.allow_data_loss {
             format!("failover of the global database from {from} to {to} (allow_data_loss: writes not yet replicated to {to} are lost)")
         } else {

@@ -204,7 +204,7 @@ impl Kind<AwsContext> for DbInstance {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let mut req = env.ctx.rds().delete_db_instance().db_instance_identifier(&rec.id);
-        req = if rec.inputs["final_snapshot"].as_bool() == Some(true) {
+        req = if rec.typed::<DbInstanceInputs>()?.final_snapshot {
             req.skip_final_snapshot(false).final_db_snapshot_identifier(final_snapshot_id(rec)).delete_automated_backups(false)
         } else {
             req.skip_final_snapshot(true).delete_automated_backups(true)
@@ -241,8 +241,27 @@ mod tests {
         mocked::env_over!(rds, aws_sdk_rds, rules)
     }
 
+    fn inputs(final_snapshot: bool) -> DbInstanceInputs {
+        DbInstanceInputs {
+            identifier: "kavak-agent-prod-db".into(),
+            engine: "postgres".into(),
+            engine_version: "16.3".into(),
+            instance_class: "db.t4g.micro".into(),
+            allocated_storage: 20,
+            max_allocated_storage: 100,
+            db_name: "app".into(),
+            username: "app".into(),
+            subnet_group: "kavak-agent-prod-db".into(),
+            backup_retention_days: 7,
+            multi_az: true,
+            deletion_protection: false,
+            publicly_accessible: false,
+            final_snapshot,
+        }
+    }
+
     fn database(final_snapshot: bool) -> Record {
-        Record::new("rds_instance", "kavak-agent-prod-db", json!({"identifier": "kavak-agent-prod-db", "final_snapshot": final_snapshot}))
+        Record::new("rds_instance", "kavak-agent-prod-db", json!(inputs(final_snapshot)))
     }
 
     fn gone() -> Rule {
@@ -281,23 +300,7 @@ mod tests {
         let deleting = mock!(Client::describe_db_instances).then_output(|| {
             DescribeDbInstancesOutput::builder().db_instances(RdsInstance::builder().db_instance_identifier("kavak-agent-prod-db").db_instance_status("deleting").build()).build()
         });
-        let inputs = DbInstanceInputs {
-            identifier: "kavak-agent-prod-db".into(),
-            engine: "postgres".into(),
-            engine_version: "16.3".into(),
-            instance_class: "db.t4g.micro".into(),
-            allocated_storage: 20,
-            max_allocated_storage: 100,
-            db_name: "app".into(),
-            username: "app".into(),
-            subnet_group: "kavak-agent-prod-db".into(),
-            backup_retention_days: 7,
-            multi_az: true,
-            deletion_protection: false,
-            publicly_accessible: false,
-            final_snapshot: true,
-        };
-        let spec = Spec::of("db", &inputs);
+        let spec = Spec::of("db", &inputs(true));
         assert!(DbInstance.find(&env_over(&[&deleting]), &spec).await.unwrap().is_none());
         assert_eq!(deleting.num_calls(), 1);
     }

@@ -132,8 +132,8 @@ impl Kind<AwsContext> for Redis {
         let i = &spec.inputs;
         let failover = cache.failover;
         let ec = &env.ctx.elasticache();
-        let want_nodes = cache.nodes as i32;
-        if i["nodes"] != old.inputs["nodes"] && want_nodes > old.inputs["nodes"].as_i64().unwrap_or(1) as i32 {
+        let (want_nodes, had_nodes) = (cache.nodes as i32, old.typed::<RedisInputs>()?.nodes as i32);
+        if want_nodes > had_nodes {
             ec.increase_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("IncreaseReplicaCount"))?;
             self.wait_available(env, &old.id, i).await?;
         }
@@ -153,7 +153,7 @@ impl Kind<AwsContext> for Redis {
         }
         req.send().await.map_err(op("ModifyReplicationGroup"))?;
         self.wait_available(env, &old.id, i).await?;
-        if i["nodes"] != old.inputs["nodes"] && want_nodes < old.inputs["nodes"].as_i64().unwrap_or(1) as i32 {
+        if want_nodes < had_nodes {
             ec.decrease_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("DecreaseReplicaCount"))?;
         }
         let mut rec = self.wait_available(env, &old.id, i).await?;
@@ -162,7 +162,7 @@ impl Kind<AwsContext> for Redis {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let mut req = env.ctx.elasticache().delete_replication_group().replication_group_id(&rec.id);
-        if rec.inputs["final_snapshot"].as_bool() == Some(true) {
+        if rec.typed::<RedisInputs>()?.final_snapshot {
             req = req.final_snapshot_identifier(final_snapshot_id(rec));
         }
         match req.send().await {

@@ -185,7 +185,7 @@ impl Kind<AwsContext> for Service {
             .deployment_configuration(Self::deployment(&service));
         // Only when the configuration changed it: never reset a count that
         // autoscaling set.
-        if old.inputs["desired_count"].as_i64() != Some(service.desired_count.into()) {
+        if old.typed::<ServiceInputs>()?.desired_count != service.desired_count {
             req = req.desired_count(service.desired_count);
         }
         req.send().await.map_err(op("UpdateService"))?;

@@ -92,7 +92,8 @@ impl Kind<AwsContext> for TargetGroup {
             .send()
             .await
             .map_err(op("ModifyTargetGroup"))?;
-        if let Some(d) = group.deregistration_delay.filter(|d| old.inputs["deregistration_delay"].as_i64() != Some(i64::from(*d))) {
+        let had = old.typed::<TargetGroupInputs>()?.deregistration_delay;
+        if let Some(d) = group.deregistration_delay.filter(|d| had != Some(*d)) {
             set_deregistration_delay(env, &old.id, d).await?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })

@@ -42,7 +42,7 @@ impl Default for ContainerService {
 }
 
 pub fn stack_id_of(c: &Value) -> String {
-    format!("{}-{}", s(c, "project_name"), c.get("env").as_str().unwrap_or("dev"))
+    format!("{}-{}", s(c, "project_name"), s(c, "env"))
 }
 
 fn production(c: &Value) -> bool {
@@ -545,7 +545,7 @@ impl Stack for ContainerService {
     }
 
     fn tags(&self, c: &Value) -> BTreeMap<String, String> {
-        let mut t = BTreeMap::from([("project".to_string(), s(c, "project_name").to_string()), ("env".to_string(), c.get("env").as_str().unwrap_or("dev").to_string())]);
+        let mut t = BTreeMap::from([("project".to_string(), s(c, "project_name").to_string()), ("env".to_string(), s(c, "env").to_string())]);
         if let Some(o) = c.get("owner").as_str() {
             t.insert("owner".into(), o.to_string());
         }

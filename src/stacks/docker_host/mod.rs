@@ -81,7 +81,7 @@ pub fn subnet_cidr(c: &Value) -> String {
 }
 
 pub fn stack_id_of(c: &Value) -> String {
-    format!("{}-{}", s(c, "project_name"), c.get("environment").as_str().unwrap_or("dev"))
+    format!("{}-{}", s(c, "project_name"), s(c, "environment"))
 }
 
 pub fn bucket_name_of(c: &Value, ctx: &AwsContext) -> String {
@@ -409,7 +409,7 @@ impl Stack for DockerHost {
     }
 
     fn tags(&self, c: &Value) -> BTreeMap<String, String> {
-        BTreeMap::from([("Project".to_string(), s(c, "project_name").to_string()), ("Environment".to_string(), c.get("environment").as_str().unwrap_or("dev").to_string())])
+        BTreeMap::from([("Project".to_string(), s(c, "project_name").to_string()), ("Environment".to_string(), s(c, "environment").to_string())])
     }
 
     fn aws_checks<'a>(&'a self, ctx: &'a Arc<AwsContext>, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {

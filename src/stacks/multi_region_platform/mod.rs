@@ -93,7 +93,7 @@ const REGIONS: &[&str] = &[
 pub const SIDES: [&str; 2] = ["primary", "secondary"];
 
 pub fn stack_id_of(c: &Value) -> String {
-    format!("{}-{}", s(c, "project_name"), c.get("env").as_str().unwrap_or("prod"))
+    format!("{}-{}", s(c, "project_name"), s(c, "env"))
 }
 
 fn production(c: &Value) -> bool {
@@ -355,7 +355,7 @@ impl Stack for MultiRegionPlatform {
     fn tags(&self, c: &Value) -> BTreeMap<String, String> {
         let mut t = BTreeMap::new();
         t.insert("project".into(), s(c, "project_name").to_string());
-        t.insert("env".into(), c.get("env").as_str().unwrap_or("prod").to_string());
+        t.insert("env".into(), s(c, "env").to_string());
         if let Some(o) = c.get("owner").as_str() {
             t.insert("owner".into(), o.to_string());
         }
