@@ -79,8 +79,9 @@ pub trait Stack: Send + Sync + 'static {
     fn validate_change(&self, _prior: &Value, _config: &Value) -> Diagnostics {
         Diagnostics::default()
     }
-    /// The stack id (`awsstack:stack-id`), from `config` with its schema's
-    /// defaults filled, as every method below that reads names.
+    /// The stack id (`awsstack:stack-id`). This method and the ones below
+    /// that build names, tags or outputs get `config` with its schema's
+    /// defaults filled (`StackResource::defaulted`).
     fn stack_id(&self, config: &Value) -> String;
     /// Tags for every component (besides the stack id and provider defaults).
     fn tags(&self, config: &Value) -> BTreeMap<String, String>;
@@ -423,9 +424,9 @@ impl<S: Stack> StackResource<S> {
 
     /// Every tag the stack's objects carry (besides the component key and
     /// Name): provider `default_tags`, the stack's own, the resource's
-    /// `tags` (last wins), and the stack id. Shown as `tags_all`.
+    /// `tags` (last wins), and the stack id. Shown as `tags_all`. `config`
+    /// has its defaults filled (`defaulted`).
     fn stack_tags(&self, ctx: &AwsContext, config: &Value) -> BTreeMap<String, String> {
-        let config = &self.defaulted(config);
         let mut tags = ctx.default_tags.clone();
         tags.extend(self.stack.tags(config));
         if let Some(m) = config.get("tags").as_map() {
@@ -440,8 +441,9 @@ impl<S: Stack> StackResource<S> {
     }
 
     fn env(&self, ctx: Arc<AwsContext>, config: &Value, which: &str) -> Arc<Env<AwsContext>> {
+        let config = &self.defaulted(config);
         let tags = self.stack_tags(&ctx, config);
-        let stack_id = self.stack.stack_id(&self.defaulted(config));
+        let stack_id = self.stack.stack_id(config);
         let timeout = Self::timeout(config, which);
         let mut env = Env::new(ctx.clone(), stack_id, tags, tokio::time::Instant::now() + timeout, ctx.cancel.clone(), engine::parallelism());
         env.timeout_scale = engine::waiter::scale(timeout);
@@ -1100,9 +1102,8 @@ mod defaulted_tests {
         let r = StackResource::new(stack, Arc::new(Shared::default()));
         let written = Value::Object(BTreeMap::from([("project_name".to_string(), Value::str("netco"))]));
         let ctx = Arc::new(AwsContext::offline("eu-west-1", "123456789012"));
-        let tags = r.stack_tags(&ctx, &written);
         let env = r.env(ctx, &written, "create");
-        (env.stack_id.clone(), tags[TAG_STACK_ID].clone(), tags[env_tag].clone())
+        (env.stack_id.clone(), env.tags[TAG_STACK_ID].clone(), env.tags[env_tag].clone())
     }
 
     #[test]

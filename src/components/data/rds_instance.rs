@@ -284,6 +284,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_record_that_does_not_read_is_never_deleted_without_its_snapshot() {
+        // Without its final_snapshot field the record cannot say whether
+        // the data is to be kept: an error, and nothing deleted.
+        let delete = mock!(Client::delete_db_instance).then_output(|| DeleteDbInstanceOutput::builder().build());
+        let old = Record::new("rds_instance", "kavak-agent-prod-db", json!({"identifier": "kavak-agent-prod-db"}));
+        let err = DbInstance.delete(&env_over(&[&delete]), &old).await.unwrap_err();
+        assert!(err.message.contains("do not read as a rds_instance"), "{}", err.message);
+        assert_eq!(delete.num_calls(), 0);
+    }
+
+    #[tokio::test]
     async fn ephemeral_deletes_without_a_snapshot() {
         let delete = mock!(Client::delete_db_instance)
             .match_requests(|r| r.skip_final_snapshot() == Some(true) && r.final_db_snapshot_identifier().is_none())

@@ -181,3 +181,62 @@ impl Kind<AwsContext> for Redis {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_elasticache::operation::delete_replication_group::DeleteReplicationGroupOutput;
+    use aws_sdk_elasticache::operation::describe_replication_groups::DescribeReplicationGroupsError;
+    use aws_sdk_elasticache::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(elasticache, aws_sdk_elasticache, rules)
+    }
+
+    fn cache(final_snapshot: bool) -> Record {
+        let inputs = RedisInputs {
+            id: "kavak-agent-prod".into(),
+            engine_version: "7.1".into(),
+            node_type: "cache.t4g.micro".into(),
+            nodes: 2,
+            failover: true,
+            at_rest_encryption: true,
+            subnet_group: "kavak-agent-prod".into(),
+            snapshot_retention_days: 7,
+            final_snapshot,
+        };
+        Record::new("elasticache_redis", "kavak-agent-prod", json!(inputs))
+    }
+
+    fn delete_with_snapshot(snapshot: bool) -> Rule {
+        mock!(Client::delete_replication_group)
+            .match_requests(move |r| r.final_snapshot_identifier().is_some_and(|s| s.starts_with("kavak-agent-prod-final-")) == snapshot)
+            .then_output(|| DeleteReplicationGroupOutput::builder().build())
+    }
+
+    fn gone() -> Rule {
+        mock!(Client::describe_replication_groups).then_error(|| {
+            DescribeReplicationGroupsError::generic(ErrorMetadata::builder().code("ReplicationGroupNotFoundFault").message("ReplicationGroup kavak-agent-prod not found.").build())
+        })
+    }
+
+    #[tokio::test]
+    async fn delete_keeps_a_final_snapshot_only_when_the_record_asks_for_one() {
+        for snapshot in [true, false] {
+            let (delete, gone) = (delete_with_snapshot(snapshot), gone());
+            Redis.delete(&env_over(&[&delete, &gone]), &cache(snapshot)).await.unwrap();
+            assert_eq!((delete.num_calls(), gone.num_calls()), (1, 1), "final snapshot {snapshot}: deleted as asked, then waited for until gone");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_record_that_does_not_read_is_never_deleted_without_its_snapshot() {
+        let delete = delete_with_snapshot(false);
+        let old = Record::new("elasticache_redis", "kavak-agent-prod", json!({"id": "kavak-agent-prod", "nodes": 2}));
+        assert!(Redis.delete(&env_over(&[&delete]), &old).await.is_err());
+        assert_eq!(delete.num_calls(), 0);
+    }
+}
