@@ -565,6 +565,45 @@ async fn an_adopted_object_is_read_before_its_update() {
     assert!(!cloud.calls.lock().unwrap().iter().any(|c| c.starts_with("create")));
 }
 
+/// A stack whose create failed is tainted, and Terraform replaces it
+/// without its private state: the create half starts from no record. When
+/// it fails before reaching everything the stack already has, what it did
+/// not reach is still recorded (and so destroyed later), never orphaned;
+/// a namesake that is not the stack's is not.
+#[tokio::test]
+async fn a_failed_apply_records_what_exists_of_the_stack_beyond_what_it_reached() {
+    let cloud = Arc::new(FakeCloud::default());
+    let specs = graph("10.0.0.0/24", 1);
+    let first = converge(&cloud, &specs, Records::new()).await;
+    cloud.findable.store(true, Ordering::SeqCst);
+    // Another owner's object holding the name of a component of the new graph.
+    cloud.objects.lock().unwrap().insert("theirs-9".into(), json!({}));
+    cloud.tags.lock().unwrap().insert("theirs-9".into(), t(&[("Team", "x")]));
+    // One at a time, critical path first: vpc, subnet, a, then the new
+    // component "0new" (height 1, first by key) fails before b, c, d and
+    // "theirs" start.
+    *cloud.fail_create.lock().unwrap() = Some("0new".into());
+    let mut desired = graph("10.0.0.0/24", 1);
+    desired.push(Spec::new("0new", "thing", json!({})));
+    desired.push(Spec::new("theirs", "thing", json!({})));
+    let env = env_with(cloud.clone(), 1);
+    env.tag_specs(&mut desired);
+    let changes = plan(&kinds(), &desired, &Records::new()).unwrap();
+    let (rec, errs) = apply(env, kinds(), &desired, Records::new(), &changes).await;
+    assert_eq!(errs.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), vec!["0new"]);
+    let calls = cloud.calls.lock().unwrap().clone();
+    assert!(!calls.iter().any(|c| c == "update b" || c == "update c"), "b and c were not reached: {calls:?}");
+    for k in ["vpc", "subnet", "a", "b", "c", "d"] {
+        assert_eq!(rec[k].id, first[k].id, "{k} recorded as the object it is");
+        assert_eq!(rec[k].deps, first[k].deps, "{k}");
+    }
+    assert!(rec.contains_key("0new"), "created, then failed: recorded by its partial");
+    assert!(!rec.contains_key("theirs"), "another owner's namesake is never recorded");
+    let recorded: BTreeSet<&str> = rec.values().map(|r| r.id.as_str()).collect();
+    let exists: BTreeSet<String> = cloud.objects.lock().unwrap().keys().filter(|k| !k.starts_with("theirs")).cloned().collect();
+    assert_eq!(exists.iter().map(String::as_str).collect::<BTreeSet<_>>(), recorded, "every object of the stack is recorded once");
+}
+
 fn t(v: &[(&str, &str)]) -> Tags {
     v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }

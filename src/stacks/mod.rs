@@ -864,8 +864,23 @@ impl<S: Stack> Resource for StackResource<S> {
         let refusal = if checks.has_errors() { Some(checks) } else { self.delete_blocked(&env, &kinds, &recorded, &changes).await };
         if let Some(d) = refusal {
             resp.diagnostics = d;
-            resp.new_state = if req.prior_state.is_null() { Value::Null } else { req.prior_state };
-            resp.private = req.planned_private;
+            // A create starts without records even when the stack exists: a
+            // tainted stack's replacement (see `engine::discover`). What
+            // exists of it stays in the state.
+            let mut found = Records::new();
+            if req.prior_state.is_null() {
+                engine::discover(&env, &kinds, &desired, &mut found).await;
+            }
+            if found.is_empty() {
+                resp.new_state = if req.prior_state.is_null() { Value::Null } else { req.prior_state };
+                resp.private = req.planned_private;
+                return resp;
+            }
+            let mut state = planned.clone();
+            self.fill(&mut state, &work, &ctx, &found, &std::collections::BTreeSet::new(), Value::Null);
+            state.set_attr("changes", Value::List(vec![]));
+            resp.new_state = state;
+            resp.private = encode_private(&found, &ctx.region);
             return resp;
         }
         let (records, errors) = engine::apply(env.clone(), kinds, &desired, recorded, &changes).await;
