@@ -14,7 +14,9 @@ special-cases the emulator), so the tests configure the emulator instead:
   the old deployment. Here the deployment moves to the new task definition,
   completed, with the service's running count.
 - RDS: moto's ModifyDBSubnetGroup drops the group from its registry (it
-  pops it and never puts it back); here it is put back.
+  pops it and never puts it back); here it is put back. moto keeps a
+  deleted cluster's automated snapshots, which AWS deletes with it; here
+  they go with the cluster.
 - Budgets: AWS tags budgets (ResourceTags at CreateBudget, TagResource,
   UntagResource, ListTagsForResource); moto has none of it. Here the tags
   are kept per budget ARN and go with the budget.
@@ -394,7 +396,14 @@ def delete_db_cluster(self, cluster_identifier, snapshot_name=None):
         g = _rds_backends(self.account_id)["us-east-1"].global_clusters.get(cluster.global_cluster_identifier)
         if g is not None and cluster in g.members:
             raise RDSClientError("InvalidDBClusterStateFault", f"Cluster {cluster_identifier} is a member of global cluster {g.global_cluster_identifier}; remove it first.")
-    return _delete_db_cluster(self, cluster_identifier, snapshot_name)
+    deleted = _delete_db_cluster(self, cluster_identifier, snapshot_name)
+    # AWS removes a cluster's automated backups with it (DeleteAutomatedBackups
+    # defaults to true); moto keeps them, and a cluster made again with the
+    # name in the same minute collides with its predecessor's `rds:` snapshot.
+    for sid, snap in list(self.cluster_snapshots.items()):
+        if snap.snapshot_type == "automated" and snap.cluster.db_cluster_identifier == cluster_identifier:
+            del self.cluster_snapshots[sid]
+    return deleted
 
 
 rds_models.RDSBackend.delete_db_cluster = delete_db_cluster

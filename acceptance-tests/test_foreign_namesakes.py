@@ -1,9 +1,11 @@
-"""A foreign namesake of every component kind found by name, for both
-stacks: before the stack exists, another team's objects hold every name
+"""A foreign namesake of every component kind found by name, for every
+stack: before the stack exists, another team's objects hold every name
 the stack picks (bucket, roles, instance profile, parameters, topic,
 budgets, alarms, schedules; repository, log group, secrets, database and
 cache with their subnet groups, load balancer, target group, cluster,
-task family). Through a first apply cut short by SIGKILL, a recovering
+task family; in both regions of the multi-region platform, its KMS
+aliases, EKS clusters, Aurora global and member clusters and instances,
+and the failover records in the team's hosted zone). Through a first apply cut short by SIGKILL, a recovering
 apply that adopts what it did make, another apply and a destroy, every
 foreign object stays byte for byte what its owner made (configuration,
 tags, contents), each is named in a diagnostic on the attribute that
@@ -33,10 +35,15 @@ BY_TAG = {
     "ec2_instance", "ebs_data_volume", "ec2_elastic_ip", "ec2_nat_gateway", "ec2_vpc_endpoint",
     # Among the policies on the stack's own backup tag, by its description.
     "dlm_snapshot_policy",
+    # By the caller reference it was created with (stack id and key).
+    "route53_health_check",
 }
 # Found inside a parent the stack owns: the name exists only once the
-# parent is the stack's.
-THROUGH_PARENT = {"elbv2_listener", "ecs_service", "secretsmanager_db_connection"}
+# parent is the stack's (an OIDC provider's URL is its cluster's issuer).
+THROUGH_PARENT = {
+    "elbv2_listener", "ecs_service", "secretsmanager_db_connection",
+    "rds_global_writer", "eks_node_group", "iam_oidc_provider", "eks_lb_controller_leftovers", "s3_bucket_replication",
+}
 
 
 def tail(arn: str, sep: str) -> str:
@@ -44,14 +51,14 @@ def tail(arn: str, sep: str) -> str:
 
 
 class Network:
-    """A foreign VPC with two subnets: where the foreign database, cache and
-    load balancer live."""
+    """A foreign VPC with two subnets in `region`: where the foreign
+    databases, caches, clusters and load balancer live."""
 
-    def __init__(self, emu):
-        ec2 = emu.client("ec2")
+    def __init__(self, emu, region):
+        ec2 = emu.client("ec2", region)
         self.vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": THEIRS}])["Vpc"]["VpcId"]
         self.subnets = [
-            ec2.create_subnet(VpcId=self.vpc, CidrBlock=f"10.99.{i}.0/24", AvailabilityZone=f"{harness.REGION}{z}")["Subnet"]["SubnetId"]
+            ec2.create_subnet(VpcId=self.vpc, CidrBlock=f"10.99.{i}.0/24", AvailabilityZone=f"{region}{z}")["Subnet"]["SubnetId"]
             for i, z in enumerate("ab")
         ]
 
@@ -75,13 +82,15 @@ class Namesake:
         self.kind, self.name, self.look, self.remove = kind, name, look, remove
 
 
-def namesake(kind: str, emu, ident: str, net: Network) -> Namesake:
+def namesake(kind: str, emu, ident: str, region: str, net, aliases: dict) -> Namesake:
     """Makes the foreign namesake of the stack's component of `kind`, whose
-    id in the stack's `resource_ids` was `ident`."""
-    c = emu.client
+    id in the stack's `resource_ids` was `ident`, in `region` (`net()`: the
+    foreign network there; `aliases`: the stack's KMS aliases by key id)."""
+    c = lambda service, where=region: emu.client(service, where)  # noqa: E731
     if kind == "s3_bucket":
         s3 = c("s3")
-        s3.create_bucket(Bucket=ident, CreateBucketConfiguration={"LocationConstraint": harness.REGION})
+        where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=ident, **where)
         s3.put_bucket_tagging(Bucket=ident, Tagging={"TagSet": THEIRS})
         s3.put_object(Bucket=ident, Key="precious.csv", Body=b"a,b\n1,2\n")
 
@@ -126,7 +135,7 @@ def namesake(kind: str, emu, ident: str, net: Network) -> Namesake:
         return Namesake(kind, ident, lambda: (b.describe_budget(AccountId=harness.ACCOUNT, BudgetName=ident)["Budget"]["BudgetLimit"],
                                               b.describe_notifications_for_budget(AccountId=harness.ACCOUNT, BudgetName=ident)["Notifications"]),
                         lambda: b.delete_budget(AccountId=harness.ACCOUNT, BudgetName=ident))
-    if kind == "cloudwatch_instance_alarm":
+    if kind in ("cloudwatch_instance_alarm", "cloudwatch_metric_alarm"):
         cw = c("cloudwatch")
         cw.put_metric_alarm(AlarmName=ident, Namespace="AWS/EC2", MetricName="NetworkIn", Statistic="Sum", Period=60, EvaluationPeriods=3, Threshold=1e9,
                             ComparisonOperator="GreaterThanThreshold", Tags=THEIRS)
@@ -165,10 +174,11 @@ def namesake(kind: str, emu, ident: str, net: Network) -> Namesake:
                         lambda: sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True))
     if kind == "rds_subnet_group":
         rds = c("rds")
-        arn = rds.create_db_subnet_group(DBSubnetGroupName=ident, DBSubnetGroupDescription="theirs", SubnetIds=net.subnets, Tags=THEIRS)["DBSubnetGroup"]["DBSubnetGroupArn"]
+        arn = rds.create_db_subnet_group(DBSubnetGroupName=ident, DBSubnetGroupDescription="theirs", SubnetIds=net().subnets, Tags=THEIRS)["DBSubnetGroup"]["DBSubnetGroupArn"]
         return Namesake(kind, ident, lambda: (sorted(s["SubnetIdentifier"] for s in rds.describe_db_subnet_groups(DBSubnetGroupName=ident)["DBSubnetGroups"][0]["Subnets"]),
                                               rds.list_tags_for_resource(ResourceName=arn)["TagList"]), lambda: rds.delete_db_subnet_group(DBSubnetGroupName=ident))
-    if kind == "rds_instance":
+    if kind in ("rds_instance", "rds_cluster_instance"):
+        # (An Aurora instance's namesake: a standalone instance of its name.)
         rds = c("rds")
         arn = rds.create_db_instance(DBInstanceIdentifier=ident, Engine="postgres", DBInstanceClass="db.t3.small", AllocatedStorage=50, MasterUsername="theirs",
                                      MasterUserPassword="their-password-1", Tags=THEIRS)["DBInstance"]["DBInstanceArn"]
@@ -179,7 +189,7 @@ def namesake(kind: str, emu, ident: str, net: Network) -> Namesake:
         return Namesake(kind, ident, db, lambda: rds.delete_db_instance(DBInstanceIdentifier=ident, SkipFinalSnapshot=True))
     if kind == "elasticache_subnet_group":
         ec = c("elasticache")
-        arn = ec.create_cache_subnet_group(CacheSubnetGroupName=ident, CacheSubnetGroupDescription="theirs", SubnetIds=net.subnets, Tags=THEIRS)["CacheSubnetGroup"]["ARN"]
+        arn = ec.create_cache_subnet_group(CacheSubnetGroupName=ident, CacheSubnetGroupDescription="theirs", SubnetIds=net().subnets, Tags=THEIRS)["CacheSubnetGroup"]["ARN"]
         stale_tags_dropped(ec.list_tags_for_resource(ResourceName=arn)["TagList"], lambda keys: ec.remove_tags_from_resource(ResourceName=arn, TagKeys=keys))
         return Namesake(kind, ident, lambda: (sorted(s["SubnetIdentifier"] for s in ec.describe_cache_subnet_groups(CacheSubnetGroupName=ident)["CacheSubnetGroups"][0]["Subnets"]),
                                               ec.list_tags_for_resource(ResourceName=arn)["TagList"]),
@@ -192,12 +202,12 @@ def namesake(kind: str, emu, ident: str, net: Network) -> Namesake:
                         lambda: ec.delete_replication_group(ReplicationGroupId=ident))
     if kind == "elbv2_load_balancer":
         elb, name = c("elbv2"), ident.split("/")[-2]
-        arn = elb.create_load_balancer(Name=name, Subnets=net.subnets, Tags=THEIRS)["LoadBalancers"][0]["LoadBalancerArn"]
+        arn = elb.create_load_balancer(Name=name, Subnets=net().subnets, Tags=THEIRS)["LoadBalancers"][0]["LoadBalancerArn"]
         return Namesake(kind, name, lambda: (elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["AvailabilityZones"], elb.describe_tags(ResourceArns=[arn])["TagDescriptions"],
                                              elb.describe_listeners(LoadBalancerArn=arn)["Listeners"]), lambda: elb.delete_load_balancer(LoadBalancerArn=arn))
     if kind == "elbv2_target_group":
         elb, name = c("elbv2"), ident.split("/")[-2]
-        arn = elb.create_target_group(Name=name, Protocol="HTTP", Port=9000, VpcId=net.vpc, TargetType="ip", Tags=THEIRS)["TargetGroups"][0]["TargetGroupArn"]
+        arn = elb.create_target_group(Name=name, Protocol="HTTP", Port=9000, VpcId=net().vpc, TargetType="ip", Tags=THEIRS)["TargetGroups"][0]["TargetGroupArn"]
         return Namesake(kind, name, lambda: ({k: v for k, v in elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0].items() if k in ("Port", "VpcId", "HealthCheckPath")},
                                              elb.describe_tags(ResourceArns=[arn])["TagDescriptions"]), lambda: elb.delete_target_group(TargetGroupArn=arn))
     if kind == "ecs_cluster":
@@ -212,6 +222,60 @@ def namesake(kind: str, emu, ident: str, net: Network) -> Namesake:
         arn = ecs.register_task_definition(family=family, containerDefinitions=[{"name": "theirs", "image": "busybox", "memory": 64}], tags=[{"key": "team", "value": "data"}])["taskDefinition"]["taskDefinitionArn"]
         return Namesake(kind, arn, lambda: {k: v for k, v in ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"]).items() if k in ("taskDefinition", "tags")},
                         lambda: ecs.deregister_task_definition(taskDefinition=arn))
+    if kind == "kms_key":
+        # The alias is the name; the key behind it is the namesake.
+        kms, alias = c("kms"), aliases[ident]
+        key = kms.create_key(Description="the data team's key", Tags=[{"TagKey": "team", "TagValue": "data"}])["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key)
+
+        def remove():
+            kms.delete_alias(AliasName=alias)
+            kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+        return Namesake(kind, key, lambda: ({k: v for k, v in kms.describe_key(KeyId=key)["KeyMetadata"].items() if k in ("Description", "KeyState", "Enabled")},
+                                            kms.list_resource_tags(KeyId=key)["Tags"], kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"],
+                                            sorted(a["AliasName"] for a in kms.list_aliases(KeyId=key)["Aliases"])), remove)
+    if kind == "eks_cluster":
+        eks = c("eks")
+        eks.create_cluster(name=ident, version="1.29", roleArn=f"arn:aws:iam::{harness.ACCOUNT}:role/theirs-eks", resourcesVpcConfig={"subnetIds": net().subnets}, tags={"team": "data"})
+        return Namesake(kind, ident, lambda: {k: v for k, v in eks.describe_cluster(name=ident)["cluster"].items() if k in ("version", "roleArn", "tags", "status", "logging")},
+                        lambda: eks.delete_cluster(name=ident))
+    if kind == "rds_global_cluster":
+        rds = c("rds")
+        rds.create_global_cluster(GlobalClusterIdentifier=ident, Engine="aurora-postgresql", EngineVersion="15.4")
+        return Namesake(kind, ident, lambda: [{k: v for k, v in g.items() if k in ("Engine", "EngineVersion", "GlobalClusterMembers", "DeletionProtection")}
+                                              for g in rds.describe_global_clusters(GlobalClusterIdentifier=ident)["GlobalClusters"]],
+                        lambda: rds.delete_global_cluster(GlobalClusterIdentifier=ident))
+    if kind == "rds_global_member_cluster":
+        rds = c("rds")
+        arn = rds.create_db_cluster(DBClusterIdentifier=ident, Engine="aurora-postgresql", EngineVersion="15.4", MasterUsername="theirs", MasterUserPassword="their-password-1",
+                                    Tags=THEIRS)["DBCluster"]["DBClusterArn"]
+
+        def cluster():
+            d = rds.describe_db_clusters(DBClusterIdentifier=ident)["DBClusters"][0]
+            return ({k: d.get(k) for k in ("Engine", "MasterUsername", "DeletionProtection", "GlobalClusterIdentifier", "DBClusterMembers")}, rds.list_tags_for_resource(ResourceName=arn)["TagList"])
+        return Namesake(kind, ident, cluster, lambda: rds.delete_db_cluster(DBClusterIdentifier=ident, SkipFinalSnapshot=True))
+    if kind == "route53_failover_record":
+        # The team's own failover record, with the very set identifier the
+        # stack would write, answering to the team's health check: the set
+        # identifier alone proves nothing.
+        r53 = c("route53")
+        zone, name, _, ident_set = ident.split("|")
+        check = r53.create_health_check(CallerReference=f"theirs-{ident_set}", HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "theirs.example", "ResourcePath": "/",
+                                                                                                   "Port": 443, "RequestInterval": 30, "FailureThreshold": 3})["HealthCheck"]["Id"]
+        r53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check, AddTags=THEIRS)
+        record = {"Name": f"{name}.", "Type": "CNAME", "SetIdentifier": ident_set, "Failover": "PRIMARY" if ident_set.endswith("-primary") else "SECONDARY", "TTL": 300,
+                  "ResourceRecords": [{"Value": f"theirs-{ident_set}.example"}], "HealthCheckId": check}
+        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]})
+
+        def look():
+            sets = r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+            return ([r for r in sets if r.get("SetIdentifier") == ident_set], r53.get_health_check(HealthCheckId=check)["HealthCheck"]["HealthCheckConfig"],
+                    r53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check)["ResourceTagSet"]["Tags"])
+
+        def remove():
+            r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": record}]})
+            r53.delete_health_check(HealthCheckId=check)
+        return Namesake(kind, ident_set, look, remove)
     raise AssertionError(f"no namesake for the kind {kind}: classify it in test_foreign_namesakes.py")
 
 
@@ -219,9 +283,58 @@ def namesake(kind: str, emu, ident: str, net: Network) -> Namesake:
 # several owners, the stack's beside the foreign one.
 SHARED_NAMESPACE = {"ecs_task_definition"}
 
+
+class Stack:
+    """How the test meets one stack: its example and id, the fewest kinds of
+    namesakes it must have, its variables, and where each key lives."""
+
+    def __init__(self, example, stack_id, kinds):
+        self.example, self.stack_id, self.kinds = example, stack_id, kinds
+
+    def configure(self, emu, work):
+        v = {"ami_id": moto_ami(emu), "ssm_parameters": {"OPENAI_API_KEY": {"value": "sk-own-1"}}} if self.example == "kauri" else {"aws_region": harness.REGION}
+        (work / "t.auto.tfvars.json").write_text(json.dumps(v))
+
+    def ids(self, tf) -> dict:
+        return tf.outputs()["resource_ids"]
+
+    def region(self, key: str) -> str:
+        return harness.REGION
+
+    def seen(self, emu) -> list:
+        return sorted(leftovers(emu, self.stack_id))
+
+
+class Platform(Stack):
+    """The multi-region platform: keys scoped `primary/`, `secondary/` or
+    `global/`, its failover records in a hosted zone of the team's."""
+
+    def configure(self, emu, work):
+        from test_multi_region import P_HOST, S_HOST
+        self.zone = emu.client("route53").create_hosted_zone(Name="luneo.app", CallerReference=f"z-{work.name}")["HostedZone"]["Id"].split("/")[-1]
+        (work / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+        v = {"hosted_zone_id": self.zone, "profile": "ephemeral", "force_destroy": True, "primary_ingress_hostname": P_HOST, "secondary_ingress_hostname": S_HOST}
+        (work / "t.auto.tfvars.json").write_text(json.dumps(v))
+
+    def ids(self, tf) -> dict:
+        return [r for r in tf.state()["values"]["root_module"]["resources"] if r["type"] == "awsstack_multi_region_platform"][0]["values"]["resource_ids"]
+
+    def region(self, key: str) -> str:
+        from test_multi_region import P, S
+        return {"primary": P, "secondary": S}.get(key.split("/")[0], harness.REGION)
+
+    def seen(self, emu) -> list:
+        from test_multi_region import platform_leftovers
+        sets = emu.client("route53").list_resource_record_sets(HostedZoneId=self.zone)["ResourceRecordSets"]
+        records = [f"record {r['SetIdentifier']} {r['ResourceRecords'][0]['Value']}" for r in sets if r.get("SetIdentifier")]
+        params = [f"parameter {p['Name']}" for p in emu.client("ssm").describe_parameters()["Parameters"] if self.stack_id in p["Name"]]
+        return sorted(platform_leftovers(emu) + records + params)
+
+
 STACKS = {
-    "docker_host": ("kauri", "kauri-demo"),
-    "container_service": ("kavak", "kavak-agent-dev"),
+    "docker_host": Stack("kauri", "kauri-demo", 7),
+    "container_service": Stack("kavak", "kavak-agent-dev", 13),
+    "multi_region_platform": Platform("luneo", "luneo-prod", 12),
 }
 
 
@@ -238,6 +351,11 @@ def refused(p, foreign: dict) -> set:
     return keys
 
 
+def kms_aliases(emu, regions) -> dict:
+    """The aliases of the KMS keys in `regions`, by key id."""
+    return {a["TargetKeyId"]: a["AliasName"] for r in regions for a in emu.client("kms", r).list_aliases()["Aliases"] if a.get("TargetKeyId")}
+
+
 @pytest.mark.parametrize("version", ["1.0", "1.15"])
 @pytest.mark.parametrize("which", list(STACKS))
 def test_foreign_namesakes_of_every_kind_are_never_taken(which, version, fresh_emulator, workdir):
@@ -248,30 +366,33 @@ def test_foreign_namesakes_of_every_kind_are_never_taken(which, version, fresh_e
     and none of them, and their owner deletes the refused ones before the
     next wave, as the diagnostic suggests."""
     emu = fresh_emulator
-    example, stack = STACKS[which]
+    stack = STACKS[which]
     proxy = FaultProxy(emu.endpoint).start()
     try:
-        work = copy_example(example, workdir / example)
-        v = {"ami_id": moto_ami(emu), "ssm_parameters": {"OPENAI_API_KEY": {"value": "sk-own-1"}}} if example == "kauri" else {"aws_region": harness.REGION}
-        (work / "t.auto.tfvars.json").write_text(json.dumps(v))
+        work = copy_example(stack.example, workdir / stack.example)
+        stack.configure(emu, work)
         tf = Terraform(version, work, proxy.endpoint)
         tf.init()
         # The names the stack picks, from a first life of the stack.
         kinds = dict(re.findall(r'"create ([^ ]+) \(([a-z0-9_]+)\)"', tf.plan().stdout))
         tf.apply()
-        ids = tf.outputs()["resource_ids"]
+        ids = stack.ids(tf)
+        regions = sorted({stack.region(k) for k in kinds})
+        aliases = kms_aliases(emu, regions)
         tf.destroy()
-        assert leftovers(emu, stack) == []
-        net = Network(emu)
+        seen = lambda: stack.seen(emu)  # noqa: E731
+        assert seen() == []
+        nets = {}
+        net_in = lambda region: lambda: nets.setdefault(region, Network(emu, region))  # noqa: E731
         # namesake() fails on a kind it does not know: a new kind must be
         # classified here.
-        foreign = {key: namesake(kind, emu, ids[key], net) for key, kind in sorted(kinds.items()) if kind not in BY_TAG | THROUGH_PARENT}
-        assert len({n.kind for n in foreign.values()}) >= (7 if which == "docker_host" else 13), sorted(foreign)
+        foreign = {key: namesake(kind, emu, ids[key], stack.region(key), net_in(stack.region(key)), aliases)
+                   for key, kind in sorted(kinds.items()) if kind not in BY_TAG | THROUGH_PARENT}
+        assert len({n.kind for n in foreign.values()}) >= stack.kinds, sorted(foreign)
         before = {key: n.look() for key, n in foreign.items()}
         present = dict(foreign)
-        # What the harness's leftover count sees of the namesakes (it finds
-        # some kinds by name).
-        seen = lambda: sorted(leftovers(emu, stack))  # noqa: E731
+        # What the leftover count sees of the namesakes (it finds some kinds
+        # by name).
         baseline = seen()
 
         def unchanged(when):

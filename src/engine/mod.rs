@@ -71,6 +71,9 @@ pub type Records = BTreeMap<String, Record>;
 pub enum OnDepChange {
     Replace,
     Update,
+    /// Not at all: the dependency is an order only (created before the
+    /// dependent, deleted after it), not an input of it.
+    Nothing,
 }
 
 /// One dependency of a spec: the component it comes after, how it reacts
@@ -214,6 +217,13 @@ impl Spec {
     /// Comes after `h`, and is updated in place when `h` gets a new identity.
     pub fn after_update(self, h: &Handle) -> Spec {
         self.push_dep(h, OnDepChange::Update, None)
+    }
+    /// Comes after `h` and is deleted before it, nothing more: an order AWS
+    /// imposes between objects that do not name each other (an Aurora
+    /// secondary cluster joins its global database only once the primary
+    /// has a writer instance).
+    pub fn after_only(self, h: &Handle) -> Spec {
+        self.push_dep(h, OnDepChange::Nothing, None)
     }
     /// Each of `hs`, as `after` or `after_update` (`replace` decides).
     pub fn after_each<'a>(self, hs: impl IntoIterator<Item = &'a Handle>, on_change: OnDepChange) -> Spec {
@@ -574,6 +584,13 @@ pub trait Kind<C: Cloud>: Send + Sync {
     async fn find(&self, _env: &Env<C>, _spec: &Spec) -> Result<Option<Record>, OpError> {
         Ok(None)
     }
+    /// What `find` returns, as a diagnostic names it: the kind's own object
+    /// by default; a kind found through another object (the cleanup of an
+    /// EKS cluster's leftovers, found as its cluster) names that one, so a
+    /// foreign namesake is reported as what it is.
+    fn found_as(&self) -> String {
+        self.name().replace('_', " ")
+    }
     /// How the tagging API names a recorded object of the kind; None for a
     /// kind AWS cannot tag. The engine then diffs, applies and refreshes the
     /// kind's tags through `Cloud`, as for every other kind.
@@ -722,7 +739,7 @@ pub async fn find_owned<C: Cloud>(kind: &dyn Kind<C>, env: &Env<C>, spec: &Spec)
     };
     let owner = kind.owner(env, &found).await?;
     if owner.as_deref() != Some(env.stack_id.as_str()) {
-        return Err(OpError::new(ownership::foreign_object_message(&kind.name().replace('_', " "), &found.id, owner.as_deref(), spec.named_by)).at(spec.named_by));
+        return Err(OpError::new(ownership::foreign_object_message(&kind.found_as(), &found.id, owner.as_deref(), spec.named_by)).at(spec.named_by));
     }
     if kind.taggable() {
         if let Some(t) = kind.read_tags(env, &found).await? {
@@ -840,7 +857,7 @@ pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) ->
                     let mut dep_action = None;
                     for Dep { key: d, on_change: how, .. } in &spec.deps {
                         if let Some((a, _)) = actions.get(d) {
-                            if matches!(a, Action::Create | Action::Replace) {
+                            if matches!(a, Action::Create | Action::Replace) && *how != OnDepChange::Nothing {
                                 let act = if *how == OnDepChange::Replace { Action::Replace } else { Action::Update };
                                 if dep_action.as_ref().map(|(x, _)| act > *x).unwrap_or(true) {
                                     let how = if *a == Action::Create { "created" } else { "replaced" };
@@ -1064,6 +1081,11 @@ fn dependency_records(spec: &Spec, records: &Records) -> Result<Records, String>
         deps.insert(dep_name(&spec.key, d).to_string(), rec.clone());
     }
     Ok(deps)
+}
+
+/// A destroy: every recorded component deleted.
+pub fn destroy_all(recorded: &Records) -> Vec<Change> {
+    recorded.iter().map(|(k, r)| Change { key: k.clone(), kind: r.kind.clone(), action: Action::Delete, reason: String::new() }).collect()
 }
 
 /// Records the components of `desired` that exist and are this stack's but

@@ -217,6 +217,33 @@ async fn create_in_dependency_order_in_parallel() {
     assert!(plan(&kinds(), &specs, &rec).unwrap().is_empty());
 }
 
+/// An order-only dependency: created after, deleted before, and left
+/// alone when the dependency is replaced.
+#[tokio::test]
+async fn an_order_only_dependency_orders_and_changes_nothing() {
+    let specs = |cidr: &str| {
+        let mut g = Desired::new();
+        let first = g.add(Spec::new("first", "net", json!({"cidr": cidr})));
+        g.add(Spec::new("second", "thing", json!({})).after_only(&first));
+        let mut specs = g.into_specs();
+        for s in &mut specs {
+            s.tags = ownership::component_tags(&Tags::new(), "s", &s.key);
+        }
+        specs
+    };
+    let cloud = Arc::new(FakeCloud::default());
+    let rec = converge(&cloud, &specs("10.0.0.0/24"), Records::new()).await;
+    let calls = cloud.calls.lock().unwrap().clone();
+    assert!(calls.iter().position(|c| c == "create first") < calls.iter().position(|c| c == "create second"), "{calls:?}");
+    let ch = plan(&kinds(), &specs("10.1.0.0/24"), &rec).unwrap();
+    assert_eq!(ch.iter().map(|c| (c.key.as_str(), c.action)).collect::<Vec<_>>(), vec![("first", Action::Replace)]);
+    cloud.calls.lock().unwrap().clear();
+    let (left, errs) = apply(env(cloud.clone()), kinds(), &[], rec.clone(), &destroy_all(&rec)).await;
+    assert!(errs.is_empty() && left.is_empty(), "{errs:?}");
+    let calls = cloud.calls.lock().unwrap().clone();
+    assert_eq!(calls, vec!["delete second", "delete first"]);
+}
+
 #[tokio::test]
 async fn update_in_place_and_replace_cascade() {
     let cloud = Arc::new(FakeCloud::default());
@@ -263,7 +290,7 @@ async fn partial_failure_records_exactly_what_exists_and_resumes() {
     assert_eq!(rec.len(), 6);
     assert_eq!(cloud.objects.lock().unwrap().len(), 6);
     // Destroy leaves nothing.
-    let all: Vec<Change> = rec.iter().map(|(k, r)| Change { key: k.clone(), kind: r.kind.clone(), action: Action::Delete, reason: String::new() }).collect();
+    let all = destroy_all(&rec);
     let (left, errs) = apply(env(cloud.clone()), kinds(), &[], rec, &all).await;
     assert!(errs.is_empty() && left.is_empty());
     assert!(cloud.objects.lock().unwrap().is_empty());

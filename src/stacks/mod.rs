@@ -491,11 +491,6 @@ impl<S: Stack> StackResource<S> {
     }
 }
 
-/// A destroy: every recorded component deleted.
-fn destroy_all(recorded: &Records) -> Vec<engine::Change> {
-    recorded.iter().map(|(k, r)| engine::Change { key: k.clone(), kind: r.kind.clone(), action: Action::Delete, reason: String::new() }).collect()
-}
-
 /// Puts a diagnostic on the configuration attribute it is about.
 fn at_attribute(mut d: Diagnostic, attribute: Option<&str>) -> Diagnostic {
     if let Some(a) = attribute {
@@ -637,7 +632,7 @@ impl<S: Stack> Resource for StackResource<S> {
                     match decode_private(&req.prior_private, &ctx.region, &self.stack.kinds()) {
                         Ok(recorded) => {
                             let env = self.env(ctx, &req.prior_state, "delete");
-                            let all = destroy_all(&recorded);
+                            let all = engine::destroy_all(&recorded);
                             if let Some(d) = self.delete_blocked(&env, &self.stack.kinds(), &recorded, &all).await {
                                 resp.diagnostics.extend(d);
                             } else {
@@ -808,7 +803,7 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
             let env = self.env(ctx.clone(), &req.prior_state, "delete");
-            let changes = destroy_all(&recorded);
+            let changes = engine::destroy_all(&recorded);
             // Again before anything is deleted: Terraform before 1.3 does not
             // plan destroys with the provider.
             if let Some(d) = self.delete_blocked(&env, &kinds, &recorded, &changes).await {

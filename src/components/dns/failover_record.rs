@@ -149,11 +149,20 @@ impl Kind<AwsContext> for FailoverRecord {
         let probe = Record::new(self.name(), Self::id_of(&record.zone_id, &record.name, &record.set_identifier), spec.inputs.clone());
         self.read(env, &probe).await
     }
-    /// Records carry no tags: a record with this stack's set identifier is
-    /// the stack's; any other record of the name is foreign.
+    /// Records carry no tags, and a set identifier is only a name: anyone
+    /// may have written `<stack id>-primary`. A record is the stack's when
+    /// it has the stack's set identifier *and* answers to a health check
+    /// that is the stack's (its caller-reference marker or stack-id tag);
+    /// any other record of the name is foreign, its check's owner named.
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
         let (_, _, set) = Self::parts(found);
-        Ok(set.starts_with(&format!("{}-", env.stack_id)).then(|| env.stack_id.clone()))
+        let check = found.out("health_check");
+        let check_owner = if check.is_empty() { None } else { HealthCheck::owner_of(env, check).await? };
+        let ours = set.starts_with(&format!("{}-", env.stack_id));
+        Ok(match check_owner {
+            Some(o) if o == env.stack_id && !ours => None,
+            o => o,
+        })
     }
 }
 
@@ -201,11 +210,32 @@ mod tests {
 
     #[tokio::test]
     async fn a_record_of_the_name_with_another_set_identifier_is_foreign_and_a_missing_one_is_not_deleted() {
-        let env = over(&[]);
-        let ours = Record::new("route53_failover_record", "Z1|app.luneo.example|CNAME|s-primary", json!({}));
-        assert_eq!(FailoverRecord.owner(&env, &ours).await.unwrap().as_deref(), Some("s"));
-        let theirs = Record::new("route53_failover_record", "Z1|app.luneo.example|CNAME|blue", json!({}));
-        assert_eq!(FailoverRecord.owner(&env, &theirs).await.unwrap(), None);
+        use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;
+        use aws_sdk_route53::operation::list_tags_for_resource::ListTagsForResourceOutput;
+        use aws_sdk_route53::types::{HealthCheck as Check, ResourceTagSet, Tag};
+        let check = |id: &'static str, reference: &'static str| {
+            mock!(aws_sdk_route53::Client::get_health_check).match_requests(move |r| r.health_check_id() == Some(id)).then_output(move || {
+                let config = HealthCheckConfig::builder().r#type(HealthCheckType::Https).build().unwrap();
+                GetHealthCheckOutput::builder()
+                    .health_check(Check::builder().id(id).caller_reference(reference).health_check_config(config).health_check_version(1).build().unwrap())
+                    .build()
+            })
+        };
+        let ours_check = check("hc-ours", "s/global/health.primary/1");
+        let ours_again = check("hc-ours", "s/global/health.primary/1");
+        let their_check = check("hc-theirs", "their-ref");
+        let their_tags = mock!(aws_sdk_route53::Client::list_tags_for_resource).then_output(|| {
+            ListTagsForResourceOutput::builder().resource_tag_set(ResourceTagSet::builder().tags(Tag::builder().key("team").value("data").build()).build()).build()
+        });
+        let env = over(&[&ours_check, &ours_again, &their_check, &their_tags]);
+        let record = |set: &str, check: &str| Record::new("route53_failover_record", format!("Z1|app.luneo.example|CNAME|{set}"), json!({})).with("health_check", check);
+        assert_eq!(FailoverRecord.owner(&env, &record("s-primary", "hc-ours")).await.unwrap().as_deref(), Some("s"));
+        assert_eq!(FailoverRecord.owner(&env, &record("blue", "hc-ours")).await.unwrap(), None, "another set identifier");
+        // The stack's set identifier is only a name: a record that answers
+        // to another owner's check is that owner's, never adopted.
+        assert_eq!(FailoverRecord.owner(&env, &record("s-primary", "hc-theirs")).await.unwrap(), None, "another owner's check");
+        assert_eq!(their_tags.num_calls(), 1);
+        let ours = record("s-primary", "hc-ours");
         // Deleting a record already gone is done: played in order, a
         // ChangeResourceRecordSets would find no rule and fail the test.
         let listing = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(|| {

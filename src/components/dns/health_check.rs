@@ -47,6 +47,15 @@ impl HealthCheck {
             Err(e) => Err(op("GetHealthCheck")(e)),
         }
     }
+    /// The stack the health check `id` belongs to (None: none, or no such
+    /// check): its caller reference's marker, else its stack-id tag. A
+    /// failover record, which cannot be tagged, is proved the stack's by
+    /// the check it answers to.
+    pub(super) async fn owner_of(env: &E, id: &str) -> Result<Option<String>, OpError> {
+        let Some(h) = Self::get(env, id).await? else { return Ok(None) };
+        let found = HealthCheck.observe(&json!({}), &h);
+        HealthCheck.owner(env, &found).await
+    }
     fn observe(&self, inputs: &serde_json::Value, h: &aws_sdk_route53::types::HealthCheck) -> Record {
         let mut inputs = inputs.clone();
         if let Some(c) = h.health_check_config() {

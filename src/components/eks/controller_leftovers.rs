@@ -153,6 +153,12 @@ impl Kind<AwsContext> for ControllerLeftovers {
         }
         Ok(())
     }
+    /// Found as its cluster: a foreign cluster of the name is reported as
+    /// the EKS cluster it is (and the cleanup of its leftovers, which would
+    /// delete another owner's load balancers, is never adopted).
+    fn found_as(&self) -> String {
+        "eks cluster".into()
+    }
     /// Nothing in AWS to find: the component is the cleanup of its
     /// cluster's leftovers, found (import, adoption) with its cluster.
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -163,5 +169,32 @@ impl Kind<AwsContext> for ControllerLeftovers {
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
         use crate::engine::Cloud;
         env.ctx.read_tags(&TagRef::Eks(env.ctx.arn("eks", &format!("cluster/{}", found.id)))).await.map(|t| t.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
+    use aws_sdk_eks::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_eks::types::Cluster as EksCluster;
+    use aws_sdk_eks::Client;
+    use aws_smithy_mocks::mock;
+
+    /// Another owner's cluster holding the name: the cleanup of its
+    /// leftovers (which would delete that owner's load balancers) is not
+    /// adopted, and the diagnostic names the EKS cluster it found.
+    #[tokio::test]
+    async fn a_foreign_cluster_of_the_name_is_refused_as_the_eks_cluster_it_is() {
+        let describe = mock!(Client::describe_cluster)
+            .match_requests(|r| r.name() == Some("s-eks-primary"))
+            .then_output(|| DescribeClusterOutput::builder().cluster(EksCluster::builder().name("s-eks-primary").build()).build());
+        let tags = mock!(Client::list_tags_for_resource).then_output(|| ListTagsForResourceOutput::builder().tags("team", "data").build());
+        let env = mocked::env_over!(eks, aws_sdk_eks, &[&describe, &tags]);
+        let spec = Spec::of("primary/lb_controller.leftovers", &ControllerLeftoversInputs { cluster: "s-eks-primary".into() }).named_by("project_name");
+        let e = crate::engine::find_owned(&ControllerLeftovers, &env, &spec).await.unwrap_err();
+        assert!(e.message.starts_with("the eks cluster \"s-eks-primary\" already exists and was not created by this stack"), "{}", e.message);
+        assert_eq!(tags.num_calls(), 1);
     }
 }

@@ -652,6 +652,7 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
     .after(&global_db)
     .in_region(&primary_region);
     let (mut kms, mut members) = (BTreeMap::new(), BTreeMap::new());
+    let mut primary_instances = vec![];
     for side in SIDES {
         let mut r = Desired::within(side, Some(&region_of(c, side)));
         let Region { net, cluster } = &regions[side];
@@ -692,6 +693,13 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
             password_version: if primary && password_wo { c.get("db_master_password_wo_version").as_f64() } else { None },
         };
         let mut member = Spec::of("db", &member).after(&global_db).after(&key).after(&group).after_update(&sg);
+        // A secondary joins the global database once the primary has a
+        // writer instance; a destroy then removes it before them, so the
+        // primary, still the writer if no switchover was recorded, leaves
+        // last.
+        for instance in &primary_instances {
+            member = member.after_only(instance);
+        }
         if side == "primary" {
             match (&password, &secret) {
                 (Some(p), _) => member.secret = Some(p.clone()),
@@ -710,6 +718,9 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
                 .after(&member),
             );
             writer = writer.after_update(&instance);
+            if primary {
+                primary_instances.push(instance);
+            }
         }
         writer = writer.after_update(&member);
         g.append(r);

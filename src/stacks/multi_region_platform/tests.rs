@@ -67,6 +67,9 @@ fn every_component_is_placed_in_its_region_and_depends_within_it() {
     assert!(g["secondary/db"].input("username").is_null() && g["secondary/db"].secret.is_none());
     assert_eq!(g["primary/db"].str("username"), "luneo_admin");
     assert!(g["primary/db"].deps.iter().any(|d| d.key == "primary/secret.db"), "a generated password");
+    // The secondary joins once the primary has its writer instance (an
+    // order only: a new primary instance changes nothing of it).
+    assert!(g["secondary/db"].deps.iter().any(|d| d.key == "primary/db.instance.1" && d.on_change == crate::engine::OnDepChange::Nothing));
     // No routing until both ingress hostnames exist.
     assert!(!g.keys().any(|k| k.starts_with("global/dns") || k.starts_with("global/health")));
 }
