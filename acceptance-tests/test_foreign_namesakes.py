@@ -5,8 +5,9 @@ budgets, alarms, schedules; repository, log group, secrets, database and
 cache with their subnet groups, load balancer, target group, cluster,
 task family; in both regions of the multi-region platform, its KMS
 aliases, EKS clusters, Aurora global and member clusters and instances,
-and the failover records in the team's hosted zone). Through a first apply cut short by SIGKILL, a recovering
-apply that adopts what it did make, another apply and a destroy, every
+and the failover records in the team's hosted zone). Through a first
+apply cut short by SIGKILL, a recovering apply that adopts what it did
+make, another apply and a destroy, every
 foreign object stays byte for byte what its owner made (configuration,
 tags, contents), each is named in a diagnostic on the attribute that
 decides its name, and nothing of the stack is left.
@@ -383,12 +384,22 @@ def test_foreign_namesakes_of_every_kind_are_never_taken(which, version, fresh_e
         seen = lambda: stack.seen(emu)  # noqa: E731
         assert seen() == []
         nets = {}
-        net_in = lambda region: lambda: nets.setdefault(region, Network(emu, region))  # noqa: E731
+
+        def net_in(region):
+            """The foreign network of `region`, made once, when a namesake
+            first needs it."""
+            def net():
+                if region not in nets:
+                    nets[region] = Network(emu, region)
+                return nets[region]
+            return net
         # namesake() fails on a kind it does not know: a new kind must be
         # classified here.
         foreign = {key: namesake(kind, emu, ids[key], stack.region(key), net_in(stack.region(key)), aliases)
                    for key, kind in sorted(kinds.items()) if kind not in BY_TAG | THROUGH_PARENT}
         assert len({n.kind for n in foreign.values()}) >= stack.kinds, sorted(foreign)
+        theirs = [v for r in regions for v in emu.client("ec2", r).describe_vpcs()["Vpcs"] if {"Key": "team", "Value": "data"} in v.get("Tags", [])]
+        assert len(theirs) == len(nets), f"one foreign network per region that needs one: {len(theirs)} for {sorted(nets)}"
         before = {key: n.look() for key, n in foreign.items()}
         present = dict(foreign)
         # What the leftover count sees of the namesakes (it finds some kinds

@@ -157,10 +157,12 @@ impl Kind<AwsContext> for FailoverRecord {
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
         let (_, _, set) = Self::parts(found);
         let check = found.out("health_check");
-        let check_owner = if check.is_empty() { None } else { HealthCheck::owner_of(env, check).await? };
+        if check.is_empty() {
+            return Ok(None);
+        }
         let ours = set.starts_with(&format!("{}-", env.stack_id));
-        Ok(match check_owner {
-            Some(o) if o == env.stack_id && !ours => None,
+        Ok(match HealthCheck::owner_of(env, check).await? {
+            Some(o) if o == env.stack_id => ours.then_some(o),
             o => o,
         })
     }
@@ -235,6 +237,9 @@ mod tests {
         // to another owner's check is that owner's, never adopted.
         assert_eq!(FailoverRecord.owner(&env, &record("s-primary", "hc-theirs")).await.unwrap(), None, "another owner's check");
         assert_eq!(their_tags.num_calls(), 1);
+        // A record that answers to no health check carries no mark at all.
+        let unchecked = Record::new("route53_failover_record", "Z1|app.luneo.example|CNAME|s-primary", json!({}));
+        assert_eq!(FailoverRecord.owner(&env, &unchecked).await.unwrap(), None, "no health check");
         let ours = record("s-primary", "hc-ours");
         // Deleting a record already gone is done: played in order, a
         // ChangeResourceRecordSets would find no rule and fail the test.
