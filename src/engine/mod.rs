@@ -1069,6 +1069,15 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
     if !errors.is_empty() {
         discover(&env, &kinds, desired, &mut r).await;
     }
+    // The recorded dependencies decide the order of a later destroy: they
+    // follow the graph as it is now, also for a component this apply did
+    // not touch (a stack whose graph gained an order since its records
+    // were written).
+    for spec in desired {
+        if let Some(rec) = r.get_mut(&spec.key) {
+            rec.deps = spec.deps.iter().map(|d| d.key.clone()).collect();
+        }
+    }
     (r, errors)
 }
 

@@ -244,6 +244,42 @@ async fn an_order_only_dependency_orders_and_changes_nothing() {
     assert_eq!(calls, vec!["delete second", "delete first"]);
 }
 
+/// Records written before an order was added to the graph take it at the
+/// next apply, though that apply changes nothing of the component: a
+/// later destroy follows it.
+#[tokio::test]
+async fn an_apply_brings_the_recorded_dependencies_to_the_graph() {
+    let cloud = Arc::new(FakeCloud::default());
+    let tagged = |mut specs: Vec<Spec>| {
+        for s in &mut specs {
+            s.tags = ownership::component_tags(&Tags::new(), "s", &s.key);
+        }
+        specs
+    };
+    let mut g = Desired::new();
+    g.add(Spec::new("first", "thing", json!({})));
+    g.add(Spec::new("second", "thing", json!({})));
+    let rec = converge(&cloud, &tagged(g.into_specs()), Records::new()).await;
+    assert!(rec["second"].deps.is_empty());
+    // The graph gains an order, and a third component (the change that
+    // makes this apply happen).
+    let mut g = Desired::new();
+    let first = g.add(Spec::new("first", "thing", json!({})));
+    g.add(Spec::new("second", "thing", json!({})).after_only(&first));
+    g.add(Spec::new("third", "thing", json!({})));
+    let specs = tagged(g.into_specs());
+    let changes = plan(&kinds(), &specs, &rec).unwrap();
+    assert_eq!(changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), vec!["third"], "the order alone changes nothing");
+    let rec = converge(&cloud, &specs, rec).await;
+    assert_eq!(rec["second"].deps, vec!["first".to_string()]);
+    cloud.calls.lock().unwrap().clear();
+    let (left, errs) = apply(env_with(cloud.clone(), 1), kinds(), &[], rec.clone(), &destroy_all(&rec)).await;
+    assert!(errs.is_empty() && left.is_empty(), "{errs:?}");
+    let calls = cloud.calls.lock().unwrap().clone();
+    let pos = |c: &str| calls.iter().position(|x| x == c).unwrap();
+    assert!(pos("delete second") < pos("delete first"), "{calls:?}");
+}
+
 #[tokio::test]
 async fn update_in_place_and_replace_cascade() {
     let cloud = Arc::new(FakeCloud::default());
