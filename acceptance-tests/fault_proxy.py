@@ -7,6 +7,7 @@ action, and what it injected. A `Hold` keeps the objects a create made in
 their pending state for a while (the latency model), rewriting what the
 emulator, which makes everything ready at once, answers about them."""
 
+import html
 import http.client
 import json
 import random
@@ -37,6 +38,115 @@ def action_of(method: str, path: str, headers, body: bytes) -> str:
         if method == verb and re.fullmatch(pattern, bare):
             return name
     return f"S3:{method}"
+
+
+# The IAM prefix of each SigV4 signing name that differs from it.
+SIGNING_TO_IAM = {"monitoring": "cloudwatch", "email": "ses"}
+
+
+def service_of(headers) -> str:
+    """The service a request is signed for (the SigV4 credential scope),
+    as its IAM prefix."""
+    m = re.search(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request", headers.get("Authorization", ""))
+    name = m.group(1) if m else "unknown"
+    return SIGNING_TO_IAM.get(name, name)
+
+
+# REST APIs (S3, Route 53, EKS, Scheduler, DLM) name the operation by method
+# and path: (service, method, path regex, query key or None, operation).
+REST_ROUTES = [
+    ("s3", "HEAD", r"/[^/]+/?", None, "HeadBucket"),
+    ("s3", "PUT", r"/[^/]+/?", "versioning", "PutBucketVersioning"),
+    ("s3", "GET", r"/[^/]+/?", "versioning", "GetBucketVersioning"),
+    ("s3", "PUT", r"/[^/]+/?", "replication", "PutBucketReplication"),
+    ("s3", "GET", r"/[^/]+/?", "replication", "GetBucketReplication"),
+    ("s3", "DELETE", r"/[^/]+/?", "replication", "DeleteBucketReplication"),
+    ("s3", "PUT", r"/[^/]+/?", "tagging", "PutBucketTagging"),
+    ("s3", "GET", r"/[^/]+/?", "tagging", "GetBucketTagging"),
+    ("s3", "DELETE", r"/[^/]+/?", "tagging", "DeleteBucketTagging"),
+    ("s3", "PUT", r"/[^/]+/?", "encryption", "PutBucketEncryption"),
+    ("s3", "GET", r"/[^/]+/?", "encryption", "GetBucketEncryption"),
+    ("s3", "PUT", r"/[^/]+/?", "lifecycle", "PutBucketLifecycleConfiguration"),
+    ("s3", "GET", r"/[^/]+/?", "lifecycle", "GetBucketLifecycleConfiguration"),
+    ("s3", "PUT", r"/[^/]+/?", "publicAccessBlock", "PutPublicAccessBlock"),
+    ("s3", "GET", r"/[^/]+/?", "publicAccessBlock", "GetPublicAccessBlock"),
+    ("s3", "PUT", r"/[^/]+/?", "policy", "PutBucketPolicy"),
+    ("s3", "GET", r"/[^/]+/?", "policy", "GetBucketPolicy"),
+    ("s3", "GET", r"/[^/]+/?", "location", "GetBucketLocation"),
+    ("s3", "POST", r"/[^/]+/?", "delete", "DeleteObjects"),
+    ("s3", "GET", r"/[^/]+/?", "versions", "ListObjectVersions"),
+    ("s3", "GET", r"/[^/]+/?", "list-type", "ListObjectsV2"),
+    ("s3", "GET", r"/[^/]+/?", None, "ListObjects"),
+    ("s3", "PUT", r"/[^/]+/?", None, "CreateBucket"),
+    ("s3", "DELETE", r"/[^/]+/?", None, "DeleteBucket"),
+    ("s3", "GET", r"/?", None, "ListBuckets"),
+    ("s3", "PUT", r"/[^/]+/.+", None, "PutObject"),
+    ("s3", "GET", r"/[^/]+/.+", None, "GetObject"),
+    ("s3", "HEAD", r"/[^/]+/.+", None, "HeadObject"),
+    ("s3", "DELETE", r"/[^/]+/.+", None, "DeleteObject"),
+    ("route53", "POST", r"/2013-04-01/hostedzone/[^/]+/rrset/?", None, "ChangeResourceRecordSets"),
+    ("route53", "GET", r"/2013-04-01/hostedzone/[^/]+/rrset/?", None, "ListResourceRecordSets"),
+    ("route53", "GET", r"/2013-04-01/hostedzone/[^/]+", None, "GetHostedZone"),
+    ("route53", "GET", r"/2013-04-01/hostedzone/?", None, "ListHostedZones"),
+    ("route53", "GET", r"/2013-04-01/hostedzonesbyname/?", None, "ListHostedZonesByName"),
+    ("route53", "POST", r"/2013-04-01/healthcheck/?", None, "CreateHealthCheck"),
+    ("route53", "GET", r"/2013-04-01/healthcheck/?", None, "ListHealthChecks"),
+    ("route53", "GET", r"/2013-04-01/healthcheck/[^/]+/status", None, "GetHealthCheckStatus"),
+    ("route53", "GET", r"/2013-04-01/healthcheck/[^/]+", None, "GetHealthCheck"),
+    ("route53", "POST", r"/2013-04-01/healthcheck/[^/]+", None, "UpdateHealthCheck"),
+    ("route53", "DELETE", r"/2013-04-01/healthcheck/[^/]+", None, "DeleteHealthCheck"),
+    ("route53", "POST", r"/2013-04-01/tags/[^/]+/[^/]+", None, "ChangeTagsForResource"),
+    ("route53", "GET", r"/2013-04-01/tags/[^/]+/[^/]+", None, "ListTagsForResource"),
+    ("route53", "GET", r"/2013-04-01/change/[^/]+", None, "GetChange"),
+    ("eks", "POST", r"/clusters", None, "CreateCluster"),
+    ("eks", "GET", r"/clusters", None, "ListClusters"),
+    ("eks", "GET", r"/clusters/[^/]+", None, "DescribeCluster"),
+    ("eks", "DELETE", r"/clusters/[^/]+", None, "DeleteCluster"),
+    ("eks", "POST", r"/clusters/[^/]+/update-config", None, "UpdateClusterConfig"),
+    ("eks", "POST", r"/clusters/[^/]+/updates", None, "UpdateClusterVersion"),
+    ("eks", "GET", r"/clusters/[^/]+/updates", None, "ListUpdates"),
+    ("eks", "GET", r"/clusters/[^/]+/updates/[^/]+", None, "DescribeUpdate"),
+    ("eks", "POST", r"/clusters/[^/]+/node-groups", None, "CreateNodegroup"),
+    ("eks", "GET", r"/clusters/[^/]+/node-groups", None, "ListNodegroups"),
+    ("eks", "GET", r"/clusters/[^/]+/node-groups/[^/]+", None, "DescribeNodegroup"),
+    ("eks", "DELETE", r"/clusters/[^/]+/node-groups/[^/]+", None, "DeleteNodegroup"),
+    ("eks", "POST", r"/clusters/[^/]+/node-groups/[^/]+/update-config", None, "UpdateNodegroupConfig"),
+    ("eks", "POST", r"/clusters/[^/]+/node-groups/[^/]+/update-version", None, "UpdateNodegroupVersion"),
+    ("scheduler", "POST", r"/schedules/[^/]+", None, "CreateSchedule"),
+    ("scheduler", "GET", r"/schedules/[^/]+", None, "GetSchedule"),
+    ("scheduler", "PUT", r"/schedules/[^/]+", None, "UpdateSchedule"),
+    ("scheduler", "DELETE", r"/schedules/[^/]+", None, "DeleteSchedule"),
+    ("scheduler", "GET", r"/schedules/?", None, "ListSchedules"),
+    ("dlm", "POST", r"/policies/?", None, "CreateLifecyclePolicy"),
+    ("dlm", "GET", r"/policies/?", None, "GetLifecyclePolicies"),
+    ("dlm", "GET", r"/policies/[^/]+/?", None, "GetLifecyclePolicy"),
+    ("dlm", "PATCH", r"/policies/[^/]+/?", None, "UpdateLifecyclePolicy"),
+    ("dlm", "DELETE", r"/policies/[^/]+/?", None, "DeleteLifecyclePolicy"),
+    ("*", "GET", r"/tags/.+", None, "ListTagsForResource"),
+    ("*", "POST", r"/tags/.+", None, "TagResource"),
+    ("*", "DELETE", r"/tags/.+", None, "UntagResource"),
+]
+
+
+def operation_of(service: str, method: str, path: str, headers, body: bytes) -> str:
+    """The API operation of a request, named as the service names it."""
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    ctype = headers.get("Content-Type", "")
+    if "x-www-form-urlencoded" in ctype and body:
+        q = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in q:
+            return q["Action"][0]
+    u = urllib.parse.urlparse(path)
+    if "Action=" in u.query:
+        return urllib.parse.parse_qs(u.query)["Action"][0]
+    keys = set(urllib.parse.parse_qs(u.query, keep_blank_values=True))
+    bare = urllib.parse.unquote(u.path)
+    for svc, verb, pattern, key, name in REST_ROUTES:
+        if svc in (service, "*") and verb == method and re.fullmatch(pattern, bare) and (key is None or key in keys):
+            return name
+    return f"{method} {bare}"
 
 
 EKS_ROUTES = [
@@ -152,6 +262,12 @@ class FaultProxy:
         self.rules: list[Rule] = []
         self.holds: list[Hold] = []
         self.calls: dict[str, int] = {}
+        # Every call as "service:Operation" (the catalog's names).
+        self.ops: dict[str, int] = {}
+        # Realistic-AWS mode: per catalog action, the "not yet" errors
+        # still to play (see `realistic`), and what was played.
+        self.not_yet: dict[str, list[tuple[str, str]]] = {}
+        self.played: list[tuple[str, str]] = []
         self.injected: list[tuple[str, str]] = []
         self.down = False
         self.lock = threading.Lock()
@@ -168,16 +284,25 @@ class FaultProxy:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
                 action = action_of(self.command, self.path, self.headers, body)
+                service = service_of(self.headers)
+                op = f"{service}:{operation_of(service, self.command, self.path, self.headers, body)}"
                 with proxy.lock:
                     proxy.calls[action] = proxy.calls.get(action, 0) + 1
+                    proxy.ops[op] = proxy.ops.get(op, 0) + 1
                     rule = next((r for r in proxy.rules if r.fires(action, proxy.rng)), None)
                     if rule:
                         proxy.injected.append((action, rule.mode))
+                    queued = proxy.not_yet.get(op)
+                    not_yet = queued.pop(0) if queued and rule is None else None
+                    if not_yet:
+                        proxy.played.append((op, not_yet[0]))
                     down = proxy.down
                 if down:
                     self.close_connection = True
                     self.connection.close()
                     return
+                if not_yet is not None:
+                    return self.fault(Rule(mode="fail", code=not_yet[0]), action, message=not_yet[1])
                 if rule is not None:
                     if rule.mode == "callback":
                         rule.callback(action)
@@ -191,7 +316,7 @@ class FaultProxy:
                         return self.fault(rule, action)
                 self.forward(body, action)
 
-            def fault(self, rule, action):
+            def fault(self, rule, action, message=None):
                 if rule.mode == "throttle":
                     status, code, msg = 400, ("Throttling" if "x-www-form" in self.headers.get("Content-Type", "") else "ThrottlingException"), "Rate exceeded"
                 elif rule.mode == "slowdown":
@@ -199,11 +324,12 @@ class FaultProxy:
                 elif rule.mode == "error500":
                     status, code, msg = 500, "InternalError", "injected internal error"
                 else:
-                    status, code, msg = 400, rule.code, f"injected failure of {action}"
-                if self.headers.get("X-Amz-Target"):
-                    payload = json.dumps({"__type": code, "message": msg}).encode()
+                    status, code, msg = 400, rule.code, message or f"injected failure of {action}"
+                msg = html.escape(msg, quote=False) if not self.headers.get("X-Amz-Target") and not json_protocol(self.headers, self.path) else msg
+                if self.headers.get("X-Amz-Target") or json_protocol(self.headers, self.path):
+                    payload = json.dumps({"__type": code, "message": msg, "Message": msg}).encode()
                     ctype = "application/x-amz-json-1.1"
-                elif action.startswith("S3:"):
+                elif service_of(self.headers) == "s3":
                     payload = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{msg}</Message><RequestId>fault</RequestId></Error>'.encode()
                     ctype = "application/xml"
                 else:
@@ -290,6 +416,20 @@ class FaultProxy:
                     answer = rewritten
         return answer
 
+    def realistic(self, catalog: dict, seed: int) -> None:
+        """Realistic-AWS mode: for every catalog entry with "not yet"
+        errors, the first 1 to 3 calls of its action (chosen by `seed`)
+        fail with those errors, worded as AWS words them; each call again
+        only once the provider has retried. Called again, it re-arms every
+        entry (one arming per apply, update or destroy)."""
+        rng = random.Random(seed)
+        queue: dict[str, list[tuple[str, str]]] = {}
+        for action, errors in playable(catalog).items():
+            n = rng.randint(1, 3)
+            queue[action] = [errors[i % len(errors)] for i in range(n)]
+        with self.lock:
+            self.not_yet = queue
+
     def total_calls(self) -> int:
         with self.lock:
             return sum(self.calls.values())
@@ -297,3 +437,31 @@ class FaultProxy:
     def reset_counts(self) -> None:
         with self.lock:
             self.calls = {}
+
+
+def json_protocol(headers, path: str) -> bool:
+    """REST-JSON services (EKS, Scheduler, DLM) answer errors in JSON."""
+    return service_of(headers) in ("eks", "scheduler", "dlm")
+
+
+def playable(catalog: dict) -> dict[str, list[tuple[str, str]]]:
+    """Per action, the "not yet" errors (code, AWS's words) the realistic
+    mode plays: only the codes every declaration of the action retries (two
+    kinds may make the same call), and never one whose fragment the
+    message lacks."""
+    by_action: dict[str, list[list[tuple[str, str]]]] = {}
+    for call in catalog["calls"]:
+        by_action.setdefault(call["action"], []).append([(n["code"], n["says"]) for n in call["not_yet"]])
+    out = {}
+    for action, decls in by_action.items():
+        shared = [e for e in decls[0] if all(any(c == e[0] for c, _ in d) for d in decls[1:])]
+        if shared:
+            out[action] = shared
+    return out
+
+
+def load_catalog(provider: str) -> dict:
+    """The provider's consistency catalog (`<provider> catalog`)."""
+    import subprocess
+
+    return json.loads(subprocess.run([provider, "catalog"], check=True, capture_output=True, text=True).stdout)

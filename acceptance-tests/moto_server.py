@@ -518,10 +518,14 @@ eks_models.EKSBackend.delete_cluster = eks_delete_cluster
 _EKS_UPDATES: dict = {}  # update id -> update
 
 
-def _eks_update(kind, params):
-    u = {"id": str(_uuid.uuid4()), "status": "Successful", "type": kind, "params": params, "createdAt": _time.time(), "errors": []}
+def _eks_update(kind, params, cluster=None):
+    u = {"id": str(_uuid.uuid4()), "status": "Successful", "type": kind, "params": params, "createdAt": _time.time(), "errors": [], "cluster": cluster}
     _EKS_UPDATES[u["id"]] = u
     return u
+
+
+def _eks_shown(u):
+    return {k: v for k, v in u.items() if k not in ("params", "cluster")}
 
 
 def _eks_node_group(backend, arn):
@@ -567,17 +571,21 @@ def _eks_app(environ, start_response, region, account="123456789012"):
             cluster.resources_vpc_config.update({k: v for k, v in body["resourcesVpcConfig"].items() if k.startswith("endpoint")})
         if "logging" in body:
             cluster.logging = body["logging"]
-        u = _eks_update("EndpointAccessUpdate" if "resourcesVpcConfig" in body else "LoggingUpdate", body)
-        return _dlm_response(start_response, 200, {"update": {k: v for k, v in u.items() if k != "params"}})
+        u = _eks_update("EndpointAccessUpdate" if "resourcesVpcConfig" in body else "LoggingUpdate", body, name)
+        return _dlm_response(start_response, 200, {"update": _eks_shown(u)})
     if m.group(3) is None and method == "POST":
         cluster.version = body["version"]
-        u = _eks_update("VersionUpdate", body)
-        return _dlm_response(start_response, 200, {"update": {k: v for k, v in u.items() if k != "params"}})
+        u = _eks_update("VersionUpdate", body, name)
+        return _dlm_response(start_response, 200, {"update": _eks_shown(u)})
+    if m.group(2) == "updates" and m.group(3) is None and method == "GET":
+        # ListUpdates (moto lacks it): the cluster's updates, newest last.
+        ids = [i for i, u in _EKS_UPDATES.items() if u["cluster"] == name]
+        return _dlm_response(start_response, 200, {"updateIds": ids})
     if m.group(3) and method == "GET":
         u = _EKS_UPDATES.get(m.group(3))
         if u is None:
             return _dlm_response(start_response, 404, {"message": f"No update {m.group(3)}."}, "ResourceNotFoundException")
-        return _dlm_response(start_response, 200, {"update": {k: v for k, v in u.items() if k != "params"}})
+        return _dlm_response(start_response, 200, {"update": _eks_shown(u)})
     return _dlm_response(start_response, 400, {"message": f"unsupported EKS call {method} {path}"}, "InvalidRequestException")
 
 

@@ -24,6 +24,12 @@ fn init_logging() {
 }
 
 fn main() {
+    // `terraform-provider-awsstack catalog`: the consistency catalog as
+    // JSON (what the acceptance tests' realistic-AWS mode plays).
+    if std::env::args().nth(1).as_deref() == Some("catalog") {
+        println!("{}", terraform_provider_awsstack::components::catalog::to_json());
+        return;
+    }
     let debug = std::env::args().any(|a| a == "--debug");
     if !debug {
         if let Err(msg) = plugin::check_handshake_env() {

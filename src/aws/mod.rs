@@ -74,6 +74,41 @@ pub fn code_in<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, codes: &[&str]) -
     error_code(e).map(|c| codes.contains(&c.as_str())).unwrap_or(false)
 }
 
+impl<E: ProvideErrorMetadata, R> crate::engine::Fault for SdkError<E, R> {
+    fn code(&self) -> Option<&str> {
+        match self {
+            SdkError::ServiceError(se) => se.err().code(),
+            _ => None,
+        }
+    }
+    fn message(&self) -> Option<&str> {
+        match self {
+            SdkError::ServiceError(se) => se.err().message(),
+            _ => None,
+        }
+    }
+}
+
+/// The codes by which AWS refuses a call for want of permission: an IAM
+/// policy, a permissions boundary or an organization's SCP. Never "not
+/// found", never "not ours": the caller reports them as what they are.
+const PERMISSION_CODES: &[&str] =
+    &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException", "AuthorizationError", "AuthorizationErrorException", "NotAuthorized"];
+
+/// True when AWS refused the call for want of permission.
+pub fn is_permission_denied<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    code_in(e, PERMISSION_CODES)
+}
+
+/// The diagnostic text of a refused permission: the IAM action, what AWS
+/// said (which names the policy type, an SCP included, when it does), and
+/// what to do.
+pub fn permission_text(action: &str, aws_says: &str) -> String {
+    format!(
+        "permission denied: the provider's credentials may not call {action} ({aws_says}). Allow {action} in the role or user Terraform runs as (an organization's service control policy or a permissions boundary can deny it too); the stack's documentation lists every IAM action it calls"
+    )
+}
+
 /// Declares a component file's `not_found`: the error codes by which its
 /// service says an object does not exist (one place per service, so that a
 /// generic code such as ECS's ClientException cannot slip in unnoticed).

@@ -3,8 +3,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{op, spec_tags, E};
-use crate::engine::{Inputs, Kind, OpError, Record, Records, Spec};
+use super::{failed, op, spec_tags, E};
+use crate::engine::{Call, Inputs, Kind, NotYet, OpError, Record, Records, Spec, PROPAGATION};
 use crate::provider::AwsContext;
 use aws_sdk_dlm::types::{CreateRule, IntervalUnitValues, PolicyDetails, PolicyTypeValues, ResourceTypeValues, RetainRule, Schedule, SettablePolicyStateValues, Tag};
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,16 @@ impl Inputs for SnapshotPolicyInputs {
 }
 
 crate::aws::not_found_codes!("ResourceNotFoundException");
+
+/// The execution role, just created (or just given its policy), cannot yet
+/// be assumed by DLM, which checks it when the policy is created or changed.
+const ROLE_NOT_YET: NotYet =
+    NotYet::message("InvalidRequestException", "role", "Provided role arn:aws:iam::123456789012:role/x cannot be assumed by principal 'dlm.amazonaws.com'.");
+const CREATE: Call = Call::retrying("dlm:CreateLifecyclePolicy", PROPAGATION, &[ROLE_NOT_YET])
+    .why("hashicorp/aws dlm/lifecycle_policy.go resourceLifecyclePolicyCreate: InvalidRequestException retried for 2 minutes (createRetryTimeout); ours only when the message names the role, since the code also says a policy is malformed");
+const UPDATE: Call = Call::retrying("dlm:UpdateLifecyclePolicy", PROPAGATION, &[ROLE_NOT_YET])
+    .why("beyond hashicorp/aws (lifecycle_policy.go updates once): the update follows the role's replacement or policy change at once in our graph, the same IAM propagation as the create");
+const CALLS: &[Call] = &[CREATE, Call::read("dlm:GetLifecyclePolicy"), Call::read("dlm:GetLifecyclePolicies"), UPDATE, Call::settled("dlm:DeleteLifecyclePolicy")];
 
 /// The description carries the stack id: the marker of a policy's owner
 /// besides its tags.
@@ -69,6 +79,9 @@ impl Kind<AwsContext> for SnapshotPolicy {
     fn outputs(&self) -> &'static [&'static str] {
         &["role"]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[super::need::ROLE]
     }
@@ -81,25 +94,16 @@ impl Kind<AwsContext> for SnapshotPolicy {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let policy: SnapshotPolicyInputs = spec.typed()?;
         let role = super::need::ROLE.the(deps)?.out("arn").to_string();
-        // The execution role may take a moment to be assumable.
-        let out = env
-            .retry(
-                std::time::Duration::from_secs(60),
-                |e| crate::aws::code_in(e, &["InvalidRequestException"]) && format!("{e:?}").to_lowercase().contains("role"),
-                || {
-                    env.ctx
-                        .dlm()
-                        .create_lifecycle_policy()
-                        .execution_role_arn(&role)
-                        .description(description(env))
-                        .state(state(&policy))
-                        .policy_details(details(env, &policy))
-                        .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
-                        .send()
-                },
-            )
-            .await
-            .map_err(op("CreateLifecyclePolicy"))?;
+        let req = env
+            .ctx
+            .dlm()
+            .create_lifecycle_policy()
+            .execution_role_arn(&role)
+            .description(description(env))
+            .state(state(&policy))
+            .policy_details(details(env, &policy))
+            .set_tags(Some(spec_tags(env, spec).into_iter().collect()));
+        let out = env.call(&CREATE, || req.clone().send()).await.map_err(failed)?;
         let id = out.policy_id().unwrap_or_default().to_string();
         Ok(Record::new(self.name(), id, spec.inputs.clone()).with("role", role))
     }
@@ -120,17 +124,16 @@ impl Kind<AwsContext> for SnapshotPolicy {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let policy: SnapshotPolicyInputs = spec.typed()?;
         let role = super::need::ROLE.the(deps)?.out("arn").to_string();
-        env.ctx
+        let req = env
+            .ctx
             .dlm()
             .update_lifecycle_policy()
             .policy_id(&old.id)
             .execution_role_arn(&role)
             .description(description(env))
             .state(state(&policy))
-            .policy_details(details(env, &policy))
-            .send()
-            .await
-            .map_err(op("UpdateLifecyclePolicy"))?;
+            .policy_details(details(env, &policy));
+        env.call(&UPDATE, || req.clone().send()).await.map_err(failed)?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("role", role))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -151,6 +154,7 @@ impl Kind<AwsContext> for SnapshotPolicy {
 mod tests {
     use super::super::mocked::{self, fault};
     use super::*;
+    use aws_sdk_dlm::operation::create_lifecycle_policy::{CreateLifecyclePolicyError, CreateLifecyclePolicyOutput};
     use aws_sdk_dlm::operation::delete_lifecycle_policy::{DeleteLifecyclePolicyError, DeleteLifecyclePolicyOutput};
     use aws_sdk_dlm::operation::get_lifecycle_policies::GetLifecyclePoliciesOutput;
     use aws_sdk_dlm::types::LifecyclePolicySummary;
@@ -179,6 +183,31 @@ mod tests {
             GetLifecyclePoliciesOutput::builder().policies(LifecyclePolicySummary::builder().policy_id("policy-theirs").description("nightly snapshots").build()).build()
         });
         assert!(SnapshotPolicy.find(&over(&[&only_theirs]), &spec()).await.unwrap().is_none());
+    }
+
+    fn role() -> Records {
+        Records::from([("role".to_string(), Record::new("iam_role", "s-dlm", json!({})).with("arn", "arn:aws:iam::123456789012:role/s-dlm"))])
+    }
+
+    fn refused(message: &'static str) -> Rule {
+        mock!(aws_sdk_dlm::Client::create_lifecycle_policy)
+            .then_error(move || CreateLifecyclePolicyError::generic(aws_smithy_types::error::ErrorMetadata::builder().code("InvalidRequestException").message(message).build()))
+    }
+
+    #[tokio::test]
+    async fn a_role_not_yet_assumable_is_waited_for_and_a_bad_policy_is_not() {
+        // The role just created: refused once (CREATE), then created.
+        let not_yet = refused("Provided role arn:aws:iam::123456789012:role/s-dlm cannot be assumed by principal 'dlm.amazonaws.com'.");
+        let created = mock!(aws_sdk_dlm::Client::create_lifecycle_policy)
+            .match_requests(|r| r.execution_role_arn() == Some("arn:aws:iam::123456789012:role/s-dlm"))
+            .then_output(|| CreateLifecyclePolicyOutput::builder().policy_id("policy-1").build());
+        let r = SnapshotPolicy.create(&over(&[&not_yet, &created]), &spec(), &role()).await.unwrap();
+        assert_eq!((r.id.as_str(), not_yet.num_calls(), created.num_calls()), ("policy-1", 1, 1));
+        // The same code for a bad schedule is final: one call, its error.
+        let bad = refused("Times must be in the format HH:MM");
+        let e = SnapshotPolicy.create(&over(&[&bad]), &spec(), &role()).await.unwrap_err();
+        assert!(e.message.starts_with("CreateLifecyclePolicy: InvalidRequestException: Times"), "{}", e.message);
+        assert_eq!(bad.num_calls(), 1);
     }
 
     #[tokio::test]

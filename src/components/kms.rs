@@ -3,15 +3,46 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{bad, op, spec_tags, E};
-use crate::engine::{Inputs, Kind, OpError, Record, Records, Spec};
+use super::{bad, failed, op, spec_tags, E};
+use crate::engine::{Call, Inputs, Kind, NotYet, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_kms::types::{KeyState, Tag};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::time::Duration;
 
 /// A symmetric key found by its alias.
 pub struct Key;
+
+/// hashicorp/aws's `keyRotationUpdatedTimeout`: how long KMS may take to
+/// find a key just created from its rotation and alias calls.
+const KEY_PROPAGATION: Duration = Duration::from_secs(600);
+/// A key just created is not yet found by the calls that follow it.
+const KEY_NOT_FOUND: NotYet = NotYet::code("NotFoundException", "Key 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' does not exist");
+/// Nor yet seen enabled by the rotation calls.
+const KEY_DISABLED: NotYet = NotYet::code("DisabledException", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab is disabled.");
+/// Rotation turned on right after CreateKey (or by an update); its
+/// DisableKeyRotation twin likewise.
+const ENABLE_ROTATION: Call = Call::retrying("kms:EnableKeyRotation", KEY_PROPAGATION, &[KEY_NOT_FOUND, KEY_DISABLED])
+    .why("hashicorp/aws kms/key.go updateKeyRotationEnabled: NotFoundException and DisabledException for keyRotationUpdatedTimeout (10 minutes)");
+const DISABLE_ROTATION: Call = Call::retrying("kms:DisableKeyRotation", KEY_PROPAGATION, &[KEY_NOT_FOUND, KEY_DISABLED])
+    .why("hashicorp/aws kms/key.go updateKeyRotationEnabled: NotFoundException and DisabledException for keyRotationUpdatedTimeout (10 minutes)");
+/// The alias of a key created a moment before.
+const CREATE_ALIAS: Call = Call::retrying("kms:CreateAlias", KEY_PROPAGATION, &[KEY_NOT_FOUND])
+    .why("hashicorp/aws kms/alias.go resourceAliasCreate: NotFoundException for keyRotationUpdatedTimeout (10 minutes)");
+const CALLS: &[Call] = &[
+    Call::settled("kms:CreateKey"),
+    ENABLE_ROTATION,
+    DISABLE_ROTATION,
+    CREATE_ALIAS,
+    Call::read("kms:DescribeKey"),
+    Call::read("kms:GetKeyRotationStatus"),
+    Call::read("kms:ListAliases"),
+    Call::read("kms:ListKeys"),
+    Call::read("kms:ListResourceTags"),
+    Call::settled("kms:DeleteAlias"),
+    Call::settled("kms:ScheduleKeyDeletion"),
+];
 
 /// What a key is called, and how it rotates and goes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,10 +105,11 @@ impl Key {
         Ok(None)
     }
     async fn set_rotation(env: &E, id: &str, on: bool) -> Result<(), OpError> {
+        let kms = env.ctx.kms();
         if on {
-            env.ctx.kms().enable_key_rotation().key_id(id).send().await.map_err(op("EnableKeyRotation"))?;
+            env.call(&ENABLE_ROTATION, || kms.enable_key_rotation().key_id(id).send()).await.map_err(failed)?;
         } else {
-            env.ctx.kms().disable_key_rotation().key_id(id).send().await.map_err(op("DisableKeyRotation"))?;
+            env.call(&DISABLE_ROTATION, || kms.disable_key_rotation().key_id(id).send()).await.map_err(failed)?;
         }
         Ok(())
     }
@@ -90,6 +122,9 @@ impl Kind<AwsContext> for Key {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Kms(r.id.clone()))
@@ -108,7 +143,8 @@ impl Kind<AwsContext> for Key {
         let rec = Record::new(self.name(), meta.key_id(), spec.inputs.clone()).with("arn", meta.arn().unwrap_or_default());
         // From here on the key exists: every failure records it.
         Self::set_rotation(env, meta.key_id(), key.rotation).await.map_err(|e| e.partial(rec.clone()))?;
-        env.ctx.kms().create_alias().alias_name(&key.alias).target_key_id(meta.key_id()).send().await.map_err(|e| op("CreateAlias")(e).partial(rec.clone()))?;
+        let kms = env.ctx.kms();
+        env.call(&CREATE_ALIAS, || kms.create_alias().alias_name(&key.alias).target_key_id(meta.key_id()).send()).await.map_err(|e| failed(e).partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -135,7 +171,8 @@ impl Kind<AwsContext> for Key {
         Self::set_rotation(env, &old.id, key.rotation).await?;
         if old.inputs["alias"].is_null() {
             // The alias was removed out of band: put it back.
-            env.ctx.kms().create_alias().alias_name(&key.alias).target_key_id(&old.id).send().await.map_err(op("CreateAlias"))?;
+            let kms = env.ctx.kms();
+            env.call(&CREATE_ALIAS, || kms.create_alias().alias_name(&key.alias).target_key_id(&old.id).send()).await.map_err(failed)?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
@@ -283,5 +320,46 @@ mod tests {
         let denied = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-2"));
         let refused = mock!(aws_sdk_kms::Client::schedule_key_deletion).then_error(|| ScheduleKeyDeletionError::generic(fault("AccessDeniedException")));
         assert!(Key.delete(&over(&[&denied, &refused]), &rec).await.is_err(), "a refused deletion is not a success");
+    }
+
+    /// A key just created is not yet found by its rotation and alias calls:
+    /// the declared NotFoundException is retried until they pass. An alias
+    /// another key holds is no such delay: it fails at once, and the key
+    /// that was created is recorded.
+    #[tokio::test]
+    async fn create_waits_for_the_new_key_to_be_found_but_not_past_an_undeclared_error() {
+        use aws_sdk_kms::operation::create_alias::{CreateAliasError, CreateAliasOutput};
+        use aws_sdk_kms::operation::create_key::CreateKeyOutput;
+        use aws_sdk_kms::operation::enable_key_rotation::{EnableKeyRotationError, EnableKeyRotationOutput};
+        use aws_smithy_types::error::ErrorMetadata;
+        const NOT_FOUND: &str = "Key 'arn:aws:kms:eu-west-1:123456789012:key/k-1' does not exist";
+        let meta = |code: &'static str, message: &'static str| ErrorMetadata::builder().code(code).message(message).build();
+        let created = || {
+            mock!(aws_sdk_kms::Client::create_key).then_output(|| {
+                CreateKeyOutput::builder().key_metadata(KeyMetadata::builder().key_id("k-1").arn("arn:aws:kms:eu-west-1:123456789012:key/k-1").build().unwrap()).build()
+            })
+        };
+        let key = created();
+        let rotation = mock!(aws_sdk_kms::Client::enable_key_rotation)
+            .sequence()
+            .error(move || EnableKeyRotationError::generic(meta("NotFoundException", NOT_FOUND)))
+            .output(|| EnableKeyRotationOutput::builder().build())
+            .build();
+        let alias = mock!(aws_sdk_kms::Client::create_alias)
+            .sequence()
+            .error(move || CreateAliasError::generic(meta("NotFoundException", NOT_FOUND)))
+            .output(|| CreateAliasOutput::builder().build())
+            .build();
+        let rec = Key.create(&over(&[&key, &rotation, &alias]), &spec(), &Records::new()).await.unwrap();
+        assert_eq!(rec.id, "k-1");
+        assert_eq!((rotation.num_calls(), alias.num_calls()), (2, 2), "NotFoundException is retried on both");
+
+        let key = created();
+        let rotation = mock!(aws_sdk_kms::Client::enable_key_rotation).then_output(|| EnableKeyRotationOutput::builder().build());
+        const TAKEN: &str = "An alias with the name arn:aws:kms:eu-west-1:123456789012:alias/luneo-prod-aurora already exists";
+        let taken = mock!(aws_sdk_kms::Client::create_alias).then_error(move || CreateAliasError::generic(meta("AlreadyExistsException", TAKEN)));
+        let e = Key.create(&over(&[&key, &rotation, &taken]), &spec(), &Records::new()).await.unwrap_err();
+        assert_eq!(taken.num_calls(), 1, "an undeclared error is not retried");
+        assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("k-1"), "the key exists: it is recorded");
     }
 }

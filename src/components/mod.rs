@@ -3,6 +3,7 @@
 
 pub mod aurora;
 pub mod backup;
+pub mod catalog;
 pub mod data;
 pub mod dns;
 pub mod ec2;
@@ -19,7 +20,7 @@ pub mod secrets;
 pub mod ssm;
 pub mod tagging;
 
-use crate::engine::{Env, OpError};
+use crate::engine::{Env, OpError, Retried};
 use crate::provider::AwsContext;
 use std::collections::BTreeMap;
 
@@ -49,12 +50,36 @@ pub fn spec_tags(env: &E, spec: &crate::engine::Spec) -> BTreeMap<String, String
     }
 }
 
-/// Maps an SDK error to an OpError with a readable message.
-pub fn op<E2>(what: &str) -> impl Fn(aws_smithy_runtime_api::client::result::SdkError<E2, aws_smithy_runtime_api::http::Response>) -> OpError + '_
+type SdkError<E2> = aws_smithy_runtime_api::client::result::SdkError<E2, aws_smithy_runtime_api::http::Response>;
+
+/// Maps an SDK error to an OpError with a readable message; a refused
+/// permission is said as one (see `aws::permission_text`).
+pub fn op<E2>(what: &str) -> impl Fn(SdkError<E2>) -> OpError + '_
 where
     E2: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
-    move |e| OpError::new(format!("{what}: {}", crate::aws::error_text(&e)))
+    move |e| {
+        if crate::aws::is_permission_denied(&e) {
+            OpError::new(format!("{what}: {}", crate::aws::permission_text(what, &crate::aws::error_text(&e))))
+        } else {
+            OpError::new(format!("{what}: {}", crate::aws::error_text(&e)))
+        }
+    }
+}
+
+/// Maps the final failure of a declared call (`Env::call`) to an OpError:
+/// the operation, AWS's error, and how long a "not yet" was retried; a
+/// refused permission names the IAM action.
+pub fn failed<E2>(r: Retried<SdkError<E2>>) -> OpError
+where
+    E2: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let text = crate::aws::error_text(&r.error);
+    if crate::aws::is_permission_denied(&r.error) {
+        OpError::new(format!("{}: {}", r.call.operation(), crate::aws::permission_text(&catalog::iam_action(r.call), &text)))
+    } else {
+        OpError::new(r.explain(&text))
+    }
 }
 
 /// Maps an SDK builder error (a required field missing) to an OpError.

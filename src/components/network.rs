@@ -10,7 +10,7 @@ use super::ec2::{DefaultRoute, ElasticIpInputs, InternetGatewayInputs, NatGatewa
 use super::op;
 use super::E;
 use crate::engine::OnDepChange::{Replace, Update};
-use crate::engine::{Desired, Handle, Inputs, Kind, OpError, Record, Records, Spec};
+use crate::engine::{Call, Desired, Handle, Inputs, Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use crate::schema::{Diagnostic, Diagnostics};
 use crate::value::Path;
@@ -45,6 +45,10 @@ async fn describe_subnet(ctx: &AwsContext, id: &str) -> Result<Option<Subnet>, O
 /// A VPC of the user's. Outputs: `cidr`.
 pub struct ExistingVpc;
 
+/// Reads only: the VPC itself, and the routes `check` proves its subnets'
+/// roles by.
+const EXISTING_VPC_CALLS: &[Call] = &[Call::read("ec2:DescribeVpcs"), Call::read("ec2:DescribeRouteTables")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExistingVpcInputs {
     pub id: String,
@@ -58,6 +62,9 @@ impl Inputs for ExistingVpcInputs {
 impl Kind<AwsContext> for ExistingVpc {
     fn name(&self) -> &'static str {
         EXISTING_VPC
+    }
+    fn calls(&self) -> &'static [Call] {
+        EXISTING_VPC_CALLS
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["cidr"]
@@ -91,6 +98,9 @@ impl Kind<AwsContext> for ExistingVpc {
 /// A subnet of the user's. Outputs: `availability_zone`.
 pub struct ExistingSubnet;
 
+/// Reads only: the subnet (and every subnet `check` looks at).
+const EXISTING_SUBNET_CALLS: &[Call] = &[Call::read("ec2:DescribeSubnets")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExistingSubnetInputs {
     pub id: String,
@@ -106,6 +116,9 @@ impl Inputs for ExistingSubnetInputs {
 impl Kind<AwsContext> for ExistingSubnet {
     fn name(&self) -> &'static str {
         EXISTING_SUBNET
+    }
+    fn calls(&self) -> &'static [Call] {
+        EXISTING_SUBNET_CALLS
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["availability_zone"]

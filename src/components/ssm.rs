@@ -5,7 +5,7 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, sha256_hex, spec_tags, E};
-use crate::engine::{Inputs, Kind, OpError, Record, Records, Spec};
+use crate::engine::{Call, Inputs, Kind, OpError, Record, Records, Spec};
 use crate::provider::AwsContext;
 use aws_sdk_ssm::types::{ParameterType, Tag};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,12 @@ use serde_json::json;
 
 /// A parameter whose secure value travels in `Spec::secret`.
 pub struct Parameter;
+
+/// hashicorp/aws ssm/parameter.go retries none of these (only its read
+/// after creating an `aws:ec2:image` parameter, which SSM validates
+/// asynchronously: ours are text). A parameter's tags are written by the
+/// PutParameter that creates it.
+const CALLS: &[Call] = &[Call::settled("ssm:PutParameter"), Call::read("ssm:GetParameter"), Call::settled("ssm:DeleteParameter")];
 
 /// What a plan compares of a parameter: a secure value's hash, a write-only
 /// value's version, or a plain value itself.
@@ -72,6 +78,9 @@ impl Kind<AwsContext> for Parameter {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::SsmParameter(r.id.clone()))

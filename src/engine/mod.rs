@@ -4,6 +4,7 @@
 //! independent branches in parallel, recording exactly what exists after any
 //! failure. It knows nothing of Terraform's wire format.
 
+pub mod consistency;
 mod graph;
 pub mod inputs;
 pub mod needs;
@@ -13,6 +14,7 @@ mod tests;
 pub mod timings;
 pub mod waiter;
 
+pub use consistency::{Call, Fault, NotYet, Retried, PROPAGATION};
 pub use graph::topo_order;
 pub use inputs::{Inputs, Reference, Template};
 pub use needs::Need;
@@ -478,6 +480,49 @@ impl<C> Env<C> {
         }
     }
 
+    /// Makes the declared `call` with `f`, again while it fails with an
+    /// error the declaration calls "not yet" (AWS catching up: a role not
+    /// yet visible to EC2, an interface still draining), backing off (250 ms
+    /// doubling to 5 s), for at most the declared time and never past the
+    /// operation's deadline; StopProvider ends it at once. The final error
+    /// says how long the declared error was retried (`Retried::explain`).
+    pub async fn call<T, Er, F, Fut>(&self, call: &'static Call, mut f: F) -> Result<T, Retried<Er>>
+    where
+        Er: Fault,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Er>>,
+    {
+        let started = Instant::now();
+        let until = (started + call.lasts).min(self.deadline);
+        let mut delay = Duration::from_millis(250);
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            let e = match f().await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let fail = |e, ended| Err(Retried { error: e, call, tries, elapsed: started.elapsed(), ended });
+            if !call.not_yet(&e) {
+                return fail(e, None);
+            }
+            if self.cancelled() {
+                return fail(e, Some(consistency::Ended::Stopped));
+            }
+            if Instant::now() + delay >= until {
+                let ended = if until < started + call.lasts { consistency::Ended::Deadline } else { consistency::Ended::Propagation };
+                return fail(e, Some(ended));
+            }
+            tracing::debug!(action = call.action, code = e.code().unwrap_or_default(), attempt = tries, "retrying: AWS is still catching up (eventual consistency)");
+            let mut cancel = self.cancel.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = cancel.wait_for(|c| *c) => return fail(e, Some(consistency::Ended::Stopped)),
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
     /// Polls `check` until it returns `Some`, the deadline passes or the
     /// provider is stopped: a wait that is no state machine (an object's
     /// membership in another). Waits on an object's state are declared
@@ -649,6 +694,13 @@ pub trait Kind<C: Cloud>: Send + Sync {
     }
     /// How long one create, update or delete of the kind's object may take
     /// (its waits included): see `waiter`.
+    /// Every AWS call the kind makes, with the errors by which AWS says
+    /// "not yet" on it (see `consistency`): what `Env::call` retries, what
+    /// the docs list as the IAM actions a stack needs, and what the fault
+    /// proxy's realistic-AWS mode plays.
+    fn calls(&self) -> &'static [Call] {
+        &[]
+    }
     fn timeouts(&self) -> Timeouts {
         Timeouts::DEFAULT
     }

@@ -8,6 +8,16 @@ use serde::{Deserialize, Serialize};
 /// `rds_global_member_cluster`s.
 pub struct GlobalCluster;
 
+/// A global cluster refuses its delete while a member is still in it: one
+/// that has just been removed takes a while to leave.
+const DELETE: Call = Call::retrying(
+    "rds:DeleteGlobalCluster",
+    Duration::from_secs(30 * 60),
+    &[NotYet::message("InvalidGlobalClusterStateFault", "is not empty", "Global Cluster arn:aws:rds::123456789012:global-cluster:luneo-prod-global is not empty")],
+)
+.why("hashicorp/aws rds/global_cluster.go resourceGlobalClusterDelete: InvalidGlobalClusterStateFault 'is not empty' retried for the rest of the delete timeout, at least 5 minutes (globalClusterClusterDeleteTimeout); ours is the 30-minute delete timeout");
+const CALLS: &[Call] = &[Call::settled("rds:CreateGlobalCluster"), DESCRIBE_GLOBAL, Call::settled("rds:ModifyGlobalCluster"), DELETE];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GlobalClusterInputs {
     pub id: String,
@@ -25,6 +35,9 @@ impl Inputs for GlobalClusterInputs {
 impl Kind<AwsContext> for GlobalCluster {
     fn name(&self) -> &'static str {
         "rds_global_cluster"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn timeouts(&self) -> Timeouts {
         // terraform-provider-aws's defaults: members join and leave within it.
@@ -82,17 +95,11 @@ impl Kind<AwsContext> for GlobalCluster {
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // Members leave first (they depend on it); one still detaching
         // makes AWS refuse for a little while.
-        let r = env
-            .retry(
-                Duration::from_secs(600),
-                |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidGlobalClusterStateFault"]),
-                || env.ctx.rds().delete_global_cluster().global_cluster_identifier(&rec.id).send(),
-            )
-            .await;
-        match r {
+        let rds = env.ctx.rds();
+        match env.call(&DELETE, || rds.delete_global_cluster().global_cluster_identifier(&rec.id).send()).await {
             Ok(_) => {}
-            Err(e) if crate::aws::code_in(&e, &["GlobalClusterNotFoundFault"]) => return Ok(()),
-            Err(e) => return Err(op("DeleteGlobalCluster")(e)),
+            Err(e) if crate::aws::code_in(&e.error, &["GlobalClusterNotFoundFault"]) => return Ok(()),
+            Err(e) => return Err(failed(e)),
         }
         env.wait(&GLOBAL_DELETED, &format!("global cluster {}", rec.id), || global_state(env, &rec.id)).await.map(|_| ())
     }
@@ -122,6 +129,7 @@ mod tests {
     use aws_sdk_rds::operation::describe_global_clusters::{DescribeGlobalClustersError, DescribeGlobalClustersOutput};
     use aws_sdk_rds::Client;
     use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
 
     fn env_over(rules: &[&Rule]) -> E {
         mocked::env_over!(rds, aws_sdk_rds, rules)
@@ -134,14 +142,35 @@ mod tests {
     #[tokio::test]
     async fn the_global_cluster_is_deleted_once_its_members_have_left() {
         // A member still detaching: AWS refuses the delete for a little
-        // while (provider #26236); the delete is retried, then waited for.
-        let refused = mock!(Client::delete_global_cluster).then_error(|| DeleteGlobalClusterError::generic(fault("InvalidGlobalClusterStateFault")));
+        // while (DELETE's "is not empty"); the delete is retried, then
+        // waited for.
+        let refused = mock!(Client::delete_global_cluster).then_error(|| {
+            DeleteGlobalClusterError::generic(
+                ErrorMetadata::builder()
+                    .code("InvalidGlobalClusterStateFault")
+                    .message("Global Cluster arn:aws:rds::123456789012:global-cluster:luneo-prod-global is not empty")
+                    .build(),
+            )
+        });
         let deleted = mock!(Client::delete_global_cluster)
             .match_requests(|r| r.global_cluster_identifier() == Some("luneo-prod-global"))
             .then_output(|| DeleteGlobalClusterOutput::builder().build());
         let gone = mock!(Client::describe_global_clusters).then_error(|| DescribeGlobalClustersError::generic(fault("GlobalClusterNotFoundFault")));
         GlobalCluster.delete(&env_over(&[&refused, &deleted, &gone]), &global()).await.unwrap();
         assert_eq!((refused.num_calls(), deleted.num_calls(), gone.num_calls()), (1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn another_refusal_of_the_delete_is_not_retried() {
+        // The same code for another reason is final: one call, its error.
+        let refused = mock!(Client::delete_global_cluster).then_error(|| {
+            DeleteGlobalClusterError::generic(
+                ErrorMetadata::builder().code("InvalidGlobalClusterStateFault").message("Global Cluster luneo-prod-global is in modifying state").build(),
+            )
+        });
+        let e = GlobalCluster.delete(&env_over(&[&refused]), &global()).await.unwrap_err();
+        assert!(e.message.starts_with("DeleteGlobalCluster: InvalidGlobalClusterStateFault"), "{}", e.message);
+        assert_eq!(refused.num_calls(), 1);
     }
 
     #[tokio::test]

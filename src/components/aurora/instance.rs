@@ -1,11 +1,16 @@
 //! Instance.
 
 use super::*;
+use crate::components::data::{DELETE_DB_INSTANCE, MODIFY_DB_INSTANCE};
 use crate::engine::Inputs;
 use serde::{Deserialize, Serialize};
 
 /// An instance of an Aurora cluster (the first is the writer).
 pub struct Instance;
+
+/// The database calls of a cluster's instance, declared with the
+/// standalone database's (one declaration per action).
+const CALLS: &[Call] = &[Call::settled("rds:CreateDBInstance"), Call::read("rds:DescribeDBInstances"), MODIFY_DB_INSTANCE, DELETE_DB_INSTANCE];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterInstanceInputs {
@@ -48,6 +53,9 @@ impl Kind<AwsContext> for Instance {
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(90, 90, 90)
     }
@@ -86,23 +94,20 @@ impl Kind<AwsContext> for Instance {
         }))
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        env.ctx
-            .rds()
-            .modify_db_instance()
-            .db_instance_identifier(&old.id)
-            .db_instance_class(spec.typed::<ClusterInstanceInputs>()?.instance_class)
-            .apply_immediately(true)
-            .send()
-            .await
-            .map_err(op("ModifyDBInstance"))?;
+        let req =
+            env.ctx.rds().modify_db_instance().db_instance_identifier(&old.id).db_instance_class(spec.typed::<ClusterInstanceInputs>()?.instance_class).apply_immediately(true);
+        env.call(&MODIFY_DB_INSTANCE, || req.clone().send()).await.map_err(failed)?;
         self.wait_available(env, &old.id, &spec.inputs).await
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // A cluster's instance has no snapshot of its own: the cluster's is taken.
-        match env.ctx.rds().delete_db_instance().db_instance_identifier(&rec.id).send().await {
+        let rds = env.ctx.rds();
+        match env.call(&DELETE_DB_INSTANCE, || rds.delete_db_instance().db_instance_identifier(&rec.id).send()).await {
             Ok(_) => {}
-            Err(e) if crate::aws::code_in(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => return Ok(()),
-            Err(e) => return Err(op("DeleteDBInstance")(e)),
+            Err(e) if crate::aws::code_in(&e.error, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => return Ok(()),
+            // Already on its way out (hashicorp/aws cluster_instance.go waits it out too).
+            Err(e) if crate::aws::code_in(&e.error, &["InvalidDBInstanceState"]) && crate::aws::error_text(&e.error).contains("is already being deleted") => {}
+            Err(e) => return Err(failed(e)),
         }
         let rds = env.ctx.rds().clone();
         let i = rec.id.clone();

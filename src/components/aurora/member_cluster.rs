@@ -51,6 +51,37 @@ const KEY: Need = Need::one("KMS key", &["kms_key"]);
 /// The generated credentials (the primary, when no password is given).
 const MASTER_SECRET: Need = Need::optional("credentials secret", &["secretsmanager_secret"]);
 
+/// A cluster still modifying (a change just made, a member that has just
+/// left its global cluster) refuses another change until it is available.
+const MODIFY: Call = Call::retrying(
+    "rds:ModifyDBCluster",
+    Duration::from_secs(300),
+    &[NotYet::code("InvalidDBClusterStateFault", "The requested operation can't be performed while the cluster is in this state.")],
+)
+.why("hashicorp/aws rds/cluster.go resourceClusterUpdate: InvalidDBClusterStateFault retried for 5 minutes (as its delete does when it turns deletion protection off); its IAM-role retry is left out: no role is passed");
+/// A cluster that has just left its global cluster is promoting (not yet
+/// available, so no final snapshot), or is still listed as a member; one
+/// whose deletion protection was just turned off may still be protected.
+const DELETE: Call = Call::retrying(
+    "rds:DeleteDBCluster",
+    PROPAGATION,
+    &[
+        NotYet::message(
+            "InvalidDBClusterStateFault",
+            "currently in the available state",
+            "Can't create a snapshot because the database cluster luneo-prod-primary isn't currently in the available state.",
+        ),
+        NotYet::message(
+            "InvalidDBClusterStateFault",
+            "cluster is a part of a global cluster",
+            "This cluster is a part of a global cluster, please remove it from globalcluster first",
+        ),
+        NotYet::message("InvalidParameterCombination", "disable deletion pro", "Cannot delete protected Cluster, please disable deletion protection and try again."),
+    ],
+)
+.why("hashicorp/aws rds/cluster.go resourceClusterDelete: for 2 minutes, InvalidDBClusterStateFault 'is not currently in the available state' (ours also matches the 'isn't currently' wording of provider #40333) and 'cluster is a part of a global cluster', and InvalidParameterCombination 'disable deletion pro' after turning protection off");
+const CALLS: &[Call] = &[Call::read("secretsmanager:GetSecretValue"), DESCRIBE_GLOBAL, DESCRIBE_CLUSTERS, Call::settled("rds:CreateDBCluster"), MODIFY, REMOVE_FROM_GLOBAL, DELETE];
+
 fn cluster_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::code_in(e, &["DBClusterNotFoundFault"])
 }
@@ -113,6 +144,9 @@ impl Kind<AwsContext> for MemberCluster {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "endpoint", "port", "reader_endpoint"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[KEY, crate::components::need::SECURITY_GROUPS, MASTER_SECRET]
@@ -183,7 +217,7 @@ impl Kind<AwsContext> for MemberCluster {
         if let Some(p) = spec.secret.as_ref().filter(|_| password_changed) {
             req = req.master_user_password(p);
         }
-        req.send().await.map_err(op("ModifyDBCluster"))?;
+        env.call(&MODIFY, || req.clone().send()).await.map_err(failed)?;
         self.wait_available(env, &old.id, &spec.inputs).await
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -206,7 +240,8 @@ impl Kind<AwsContext> for MemberCluster {
             }
         }
         if c.deletion_protection() == Some(true) {
-            env.ctx.rds().modify_db_cluster().db_cluster_identifier(id).deletion_protection(false).apply_immediately(true).send().await.map_err(op("ModifyDBCluster"))?;
+            let rds = env.ctx.rds();
+            env.call(&MODIFY, || rds.modify_db_cluster().db_cluster_identifier(id).deletion_protection(false).apply_immediately(true).send()).await.map_err(failed)?;
         }
         // The data: a final snapshot of the cluster that wrote, unless the
         // user opted out (a reader holds a copy of the same data).
@@ -217,10 +252,10 @@ impl Kind<AwsContext> for MemberCluster {
         } else {
             req.skip_final_snapshot(true)
         };
-        match req.send().await {
+        match env.call(&DELETE, || req.clone().send()).await {
             Ok(_) => {}
-            Err(e) if cluster_missing(&e) => return Ok(()),
-            Err(e) => return Err(op("DeleteDBCluster")(e)),
+            Err(e) if cluster_missing(&e.error) => return Ok(()),
+            Err(e) => return Err(failed(e)),
         }
         if snapshot {
             env.warn(format!("Aurora cluster {id} was deleted; its data is kept in a final snapshot ({id}-final-...)"));

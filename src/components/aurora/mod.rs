@@ -7,8 +7,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{op, sdk_wait, spec_tags, E};
-use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
+use super::{failed, op, sdk_wait, spec_tags, E};
+use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE, PROPAGATION};
 use crate::provider::AwsContext;
 use aws_sdk_rds::client::Waiters;
 use aws_sdk_rds::types::{GlobalCluster as Global, Tag};
@@ -27,6 +27,19 @@ pub use writer::*;
 fn rds_tags(env: &E, spec: &Spec) -> Vec<Tag> {
     spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
+
+/// A member just switched over or failed over, or still busy after it
+/// joined, refuses to leave its global cluster until it is available.
+const REMOVE_FROM_GLOBAL: Call = Call::retrying(
+    "rds:RemoveFromGlobalCluster",
+    Duration::from_secs(600),
+    &[NotYet::code("InvalidDBClusterStateFault", "The requested operation can't be performed while the cluster is in this state.")],
+)
+.why("hashicorp/aws rds/global_cluster.go resourceGlobalClusterDelete and cluster.go resourceClusterDelete remove a member once, then wait for it to leave and be available; our destroy detaches right after a switchover or a member's create settles, when RDS still refuses with InvalidDBClusterStateFault, so we retry it for 10 minutes (as before)");
+/// The Aurora reads every kind of the global database makes (the SDK's
+/// cluster waiters describe the cluster).
+const DESCRIBE_GLOBAL: Call = Call::read("rds:DescribeGlobalClusters");
+const DESCRIBE_CLUSTERS: Call = Call::read("rds:DescribeDBClusters");
 
 const GLOBAL_AVAILABLE: Waiter = Waiter::new("to be available", &["creating", "modifying", GONE], &["available"]).poll(Duration::from_secs(15));
 const GLOBAL_DELETED: Waiter = Waiter::new("to be deleted", &["available", "deleting", "modifying"], &[GONE]).poll(Duration::from_secs(15));
@@ -60,13 +73,14 @@ pub fn writer_region(g: &Global) -> Option<String> {
 /// only then can it be deleted.
 async fn detach(env: &E, ctx: &AwsContext, global: &str, arn: &str) -> Result<(), OpError> {
     let id = arn.rsplit(':').next().unwrap_or_default().to_string();
-    env.retry(
-        Duration::from_secs(600),
-        |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidDBClusterStateFault"]),
-        || ctx.rds().remove_from_global_cluster().global_cluster_identifier(global).db_cluster_identifier(arn).send(),
-    )
-    .await
-    .map_err(op("RemoveFromGlobalCluster"))?;
+    let rds = ctx.rds();
+    match env.call(&REMOVE_FROM_GLOBAL, || rds.remove_from_global_cluster().global_cluster_identifier(global).db_cluster_identifier(arn).send()).await {
+        Ok(_) => {}
+        // Already out (hashicorp/aws takes these for done as well).
+        Err(e) if crate::aws::code_in(&e.error, &["GlobalClusterNotFoundFault"]) => {}
+        Err(e) if crate::aws::code_in(&e.error, &["InvalidParameterValue"]) && crate::aws::error_text(&e.error).contains("is not found in global cluster") => {}
+        Err(e) => return Err(failed(e)),
+    }
     env.wait_until(&format!("Aurora cluster {id} to leave {global}"), || async {
         Ok(describe_global(env, global).await?.map(|g| !g.global_cluster_members().iter().any(|m| m.db_cluster_arn() == Some(arn))).unwrap_or(true).then_some(()))
     })

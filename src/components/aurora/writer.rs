@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 /// `allow_data_loss`, fails over (for a writer region that is down).
 pub struct Writer;
 
+const CALLS: &[Call] = &[DESCRIBE_GLOBAL, DESCRIBE_CLUSTERS, Call::settled("rds:FailoverGlobalCluster"), Call::settled("rds:SwitchoverGlobalCluster"), REMOVE_FROM_GLOBAL];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WriterInputs {
     pub global_cluster: String,
@@ -79,6 +81,9 @@ impl Writer {
 impl Kind<AwsContext> for Writer {
     fn name(&self) -> &'static str {
         "rds_global_writer"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn timeouts(&self) -> Timeouts {
         // A switchover or failover of the global database.

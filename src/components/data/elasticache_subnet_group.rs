@@ -12,6 +12,17 @@ pub(super) fn cache_tags(env: &E, spec: &Spec) -> Vec<aws_sdk_elasticache::types
 /// adding one updates it).
 pub struct CacheSubnetGroup;
 
+/// A replication group just deleted can still hold its cache subnet group
+/// for a while: ElastiCache refuses the group's delete until it lets go.
+const DELETE: Call = Call::retrying(
+    "elasticache:DeleteCacheSubnetGroup",
+    DRAIN,
+    &[NotYet::code("CacheSubnetGroupInUse", "The requested cache subnet group is currently in use.")],
+)
+.why("hashicorp/aws elasticache/subnet_group.go resourceSubnetGroupDelete retries for 5 minutes, on DependencyViolation, a code DeleteCacheSubnetGroup does not return; the code ElastiCache gives for a group still held is CacheSubnetGroupInUse (API reference), retried here for the same 5 minutes (DRAIN)");
+const CALLS: &[Call] =
+    &[Call::settled("elasticache:CreateCacheSubnetGroup"), Call::settled("elasticache:ModifyCacheSubnetGroup"), DELETE, Call::read("elasticache:DescribeCacheSubnetGroups")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CacheSubnetGroupInputs {
     pub name: String,
@@ -28,6 +39,9 @@ impl Kind<AwsContext> for CacheSubnetGroup {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["subnet_ids"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[GROUP_SUBNETS]
@@ -74,17 +88,11 @@ impl Kind<AwsContext> for CacheSubnetGroup {
         with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, spec, deps)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = env
-            .retry(
-                std::time::Duration::from_secs(300),
-                |e| crate::aws::code_in(e, &["CacheSubnetGroupInUse"]),
-                || env.ctx.elasticache().delete_cache_subnet_group().cache_subnet_group_name(&rec.id).send(),
-            )
-            .await;
-        match r {
+        let ec = env.ctx.elasticache();
+        match env.call(&DELETE, || ec.delete_cache_subnet_group().cache_subnet_group_name(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(()),
-            Err(e) => Err(op("DeleteCacheSubnetGroup")(e)),
+            Err(e) if crate::aws::code_in(&e.error, &["CacheSubnetGroupNotFoundFault"]) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {

@@ -3,8 +3,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{op, spec_tags, E};
-use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
+use super::{failed, op, spec_tags, E};
+use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
 use crate::provider::AwsContext;
 use serde_json::{json, Value as Json};
 
@@ -16,6 +16,11 @@ mod elasticache_subnet_group;
 pub use elasticache_subnet_group::*;
 mod redis_replication_group;
 pub use redis_replication_group::*;
+
+/// How long a database or cache just deleted may still hold its subnet
+/// group: the stack deletes the group as soon as the delete of what used
+/// it has waited it out.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// A subnet group's subnets, in the slot `subnets`: one added or left out
 /// is a change of that input.

@@ -38,6 +38,36 @@ impl Inputs for DbInstanceInputs {
 
 const DB_SUBNET_GROUP: Need = Need::one("DB subnet group", &["rds_subnet_group"]);
 
+/// A database whose last storage change is still being optimized refuses
+/// another storage change until the optimization ends. Shared with the
+/// Aurora instance (one declaration per action).
+pub const MODIFY_DB_INSTANCE: Call = Call::retrying(
+    "rds:ModifyDBInstance",
+    std::time::Duration::from_secs(80 * 60),
+    &[NotYet::message(
+        "InvalidParameterCombination",
+        "previous storage change is being optimized",
+        "You can't currently modify the storage of this DB instance because the previous storage change is being optimized.",
+    )],
+)
+.why("hashicorp/aws rds/instance.go dbInstanceModify: InvalidParameterCombination 'previous storage change is being optimized' retried for the update timeout (80 minutes for a database); its IAM-role and InvalidDBClusterStateFault retries are left out: no kind passes a role, and an Aurora member's changes wait for its cluster to be available");
+/// The last instance of a global database's primary cluster cannot go while
+/// a secondary cluster is still attached: the delete waits for the
+/// secondary's detach (the writer component's delete). Shared with the
+/// standalone database (one declaration per action), which never meets it.
+pub const DELETE_DB_INSTANCE: Call = Call::retrying(
+    "rds:DeleteDBInstance",
+    std::time::Duration::from_secs(90 * 60),
+    &[NotYet::message(
+        "InvalidDBClusterStateFault",
+        "Delete the replica cluster before deleting",
+        "Cannot delete the last instance of the master cluster. Delete the replica cluster before deleting the last master cluster instance.",
+    )],
+)
+.why("hashicorp/aws rds/cluster_instance.go resourceClusterInstanceDelete: InvalidDBClusterStateFault 'Delete the replica cluster before deleting' retried for the delete timeout (90 minutes)");
+const CALLS: &[Call] =
+    &[Call::read("secretsmanager:GetSecretValue"), Call::settled("rds:CreateDBInstance"), Call::read("rds:DescribeDBInstances"), MODIFY_DB_INSTANCE, DELETE_DB_INSTANCE];
+
 fn db_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
     crate::aws::code_in(e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"])
 }
@@ -122,6 +152,9 @@ impl Kind<AwsContext> for DbInstance {
     fn outputs(&self) -> &'static [&'static str] {
         &["address", "arn", "port"]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::SECRET, DB_SUBNET_GROUP, crate::components::need::SECURITY_GROUPS]
     }
@@ -197,7 +230,7 @@ impl Kind<AwsContext> for DbInstance {
             .deletion_protection(db.deletion_protection)
             .publicly_accessible(false)
             .set_vpc_security_group_ids(Some(sg_ids(deps)));
-        req.send().await.map_err(op("ModifyDBInstance"))?;
+        env.call(&MODIFY_DB_INSTANCE, || req.clone().send()).await.map_err(failed)?;
         let mut rec = self.wait_available(env, &old.id, &spec.inputs).await?;
         rec.inputs = spec.inputs.clone();
         Ok(rec)
@@ -209,11 +242,11 @@ impl Kind<AwsContext> for DbInstance {
         } else {
             req.skip_final_snapshot(true).delete_automated_backups(true)
         };
-        match req.send().await {
+        match env.call(&DELETE_DB_INSTANCE, || req.clone().send()).await {
             Ok(_) => {}
-            Err(e) if db_not_found(&e) => return Ok(()),
-            Err(e) if crate::aws::code_in(&e, &["InvalidDBInstanceState"]) => {}
-            Err(e) => return Err(op("DeleteDBInstance")(e)),
+            Err(e) if db_not_found(&e.error) => return Ok(()),
+            Err(e) if crate::aws::code_in(&e.error, &["InvalidDBInstanceState"]) => {}
+            Err(e) => return Err(failed(e)),
         }
         env.wait(&DB_DELETED, &format!("database {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
     }

@@ -12,6 +12,20 @@ pub(super) fn rds_tags(env: &E, spec: &Spec) -> Vec<aws_sdk_rds::types::Tag> {
 /// adding one updates it).
 pub struct DbSubnetGroup;
 
+/// A database just deleted (its delete waited until RDS no longer finds
+/// it) can still hold its subnet group for a while: RDS refuses the
+/// group's delete until it lets go.
+const DELETE: Call = Call::retrying(
+    "rds:DeleteDBSubnetGroup",
+    DRAIN,
+    &[NotYet::code(
+        "InvalidDBSubnetGroupStateFault",
+        "Cannot delete the subnet group 'kavak-agent-prod-db' because at least one database instance: kavak-agent-prod-db is still using it.",
+    )],
+)
+.why("hashicorp/aws rds/subnet_group.go resourceSubnetGroupDelete deletes once, then waits 3 minutes for the group to be gone; Terraform deleting the group right after the instance's delete still meets InvalidDBSubnetGroupStateFault (anomalyco/sst#4026, #6592), so we retry it for the 5-minute DRAIN");
+const CALLS: &[Call] = &[Call::settled("rds:CreateDBSubnetGroup"), Call::settled("rds:ModifyDBSubnetGroup"), DELETE, Call::read("rds:DescribeDBSubnetGroups")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DbSubnetGroupInputs {
     pub name: String,
@@ -28,6 +42,9 @@ impl Kind<AwsContext> for DbSubnetGroup {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["subnet_ids"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[GROUP_SUBNETS]
@@ -67,17 +84,11 @@ impl Kind<AwsContext> for DbSubnetGroup {
         with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, spec, deps)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = env
-            .retry(
-                std::time::Duration::from_secs(300),
-                |e| crate::aws::code_in(e, &["InvalidDBSubnetGroupStateFault"]),
-                || env.ctx.rds().delete_db_subnet_group().db_subnet_group_name(&rec.id).send(),
-            )
-            .await;
-        match r {
+        let rds = env.ctx.rds();
+        match env.call(&DELETE, || rds.delete_db_subnet_group().db_subnet_group_name(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if crate::aws::code_in(&e, &["DBSubnetGroupNotFoundFault"]) => Ok(()),
-            Err(e) => Err(op("DeleteDBSubnetGroup")(e)),
+            Err(e) if crate::aws::code_in(&e.error, &["DBSubnetGroupNotFoundFault"]) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {

@@ -36,6 +36,24 @@ fn rg_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     crate::aws::code_in(e, &["ReplicationGroupNotFoundFault"])
 }
 
+/// A replication group whose cache clusters are still being created or
+/// deleted, or which is taking a snapshot, refuses its delete until they
+/// are done.
+const DELETE: Call = Call::retrying(
+    "elasticache:DeleteReplicationGroup",
+    std::time::Duration::from_secs(600),
+    &[NotYet::code("InvalidReplicationGroupState", "Cache cluster kavak-agent-prod-002 is not in a valid state to be deleted.")],
+)
+.why("hashicorp/aws elasticache/replication_group.go resourceReplicationGroupDelete: InvalidReplicationGroupState retried for 10 minutes ('should give any creating/deleting cache clusters or snapshots time to complete')");
+const CALLS: &[Call] = &[
+    Call::settled("elasticache:CreateReplicationGroup"),
+    Call::read("elasticache:DescribeReplicationGroups"),
+    Call::settled("elasticache:IncreaseReplicaCount"),
+    Call::settled("elasticache:ModifyReplicationGroup"),
+    Call::settled("elasticache:DecreaseReplicaCount"),
+    DELETE,
+];
+
 const REDIS_AVAILABLE: Waiter = Waiter::new("to be available", &["creating", "modifying", "snapshotting", GONE], &["available"]).poll(std::time::Duration::from_secs(15));
 const REDIS_DELETED: Waiter = Waiter::new("to be deleted", &["available", "creating", "deleting", "modifying", "snapshotting"], &[GONE]).poll(std::time::Duration::from_secs(15));
 
@@ -80,6 +98,9 @@ impl Kind<AwsContext> for Redis {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["address", "arn", "port"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[CACHE_SUBNET_GROUP, crate::components::need::SECURITY_GROUPS]
@@ -133,6 +154,9 @@ impl Kind<AwsContext> for Redis {
         let failover = cache.failover;
         let ec = &env.ctx.elasticache();
         let (want_nodes, had_nodes) = (cache.nodes as i32, old.typed::<RedisInputs>()?.nodes as i32);
+        // Each change starts from an available group (hashicorp/aws waits
+        // before each one too: a tag change or a snapshot may be running).
+        self.wait_available(env, &old.id, i).await?;
         if want_nodes > had_nodes {
             ec.increase_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("IncreaseReplicaCount"))?;
             self.wait_available(env, &old.id, i).await?;
@@ -165,11 +189,13 @@ impl Kind<AwsContext> for Redis {
         if rec.typed::<RedisInputs>()?.final_snapshot {
             req = req.final_snapshot_identifier(final_snapshot_id(rec));
         }
-        match req.send().await {
+        match env.call(&DELETE, || req.clone().send()).await {
             Ok(_) => {}
-            Err(e) if rg_not_found(&e) => return Ok(()),
-            Err(e) if crate::aws::code_in(&e, &["InvalidReplicationGroupState"]) => {}
-            Err(e) => return Err(op("DeleteReplicationGroup")(e)),
+            Err(e) if rg_not_found(&e.error) => return Ok(()),
+            // Still refused after the declared time: already deleting, or
+            // busy for longer; the wait below sees which.
+            Err(e) if crate::aws::code_in(&e.error, &["InvalidReplicationGroupState"]) => {}
+            Err(e) => return Err(failed(e)),
         }
         env.wait(&REDIS_DELETED, &format!("Redis replication group {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
     }
@@ -186,7 +212,7 @@ impl Kind<AwsContext> for Redis {
 mod tests {
     use super::*;
     use crate::components::mocked;
-    use aws_sdk_elasticache::operation::delete_replication_group::DeleteReplicationGroupOutput;
+    use aws_sdk_elasticache::operation::delete_replication_group::{DeleteReplicationGroupError, DeleteReplicationGroupOutput};
     use aws_sdk_elasticache::operation::describe_replication_groups::DescribeReplicationGroupsError;
     use aws_sdk_elasticache::Client;
     use aws_smithy_mocks::{mock, Rule};
@@ -230,6 +256,25 @@ mod tests {
             Redis.delete(&env_over(&[&delete, &gone]), &cache(snapshot)).await.unwrap();
             assert_eq!((delete.num_calls(), gone.num_calls()), (1, 1), "final snapshot {snapshot}: deleted as asked, then waited for until gone");
         }
+    }
+
+    fn refused(code: &'static str, message: &'static str) -> Rule {
+        mock!(Client::delete_replication_group).then_error(move || DeleteReplicationGroupError::generic(ErrorMetadata::builder().code(code).message(message).build()))
+    }
+
+    #[tokio::test]
+    async fn a_group_still_busy_is_deleted_once_it_is_done_and_another_refusal_is_final() {
+        // A snapshot still running: refused once (DELETE), then deleted and
+        // waited for until gone.
+        let busy = refused("InvalidReplicationGroupState", "Cache cluster kavak-agent-prod-002 is not in a valid state to be deleted.");
+        let (delete, gone) = (delete_with_snapshot(true), gone());
+        Redis.delete(&env_over(&[&busy, &delete, &gone]), &cache(true)).await.unwrap();
+        assert_eq!((busy.num_calls(), delete.num_calls(), gone.num_calls()), (1, 1, 1));
+        // An error that is no "not yet": one call, its error.
+        let bad = refused("InvalidParameterValue", "The final snapshot name is not valid.");
+        let e = Redis.delete(&env_over(&[&bad]), &cache(true)).await.unwrap_err();
+        assert!(e.message.starts_with("DeleteReplicationGroup: InvalidParameterValue"), "{}", e.message);
+        assert_eq!(bad.num_calls(), 1);
     }
 
     #[tokio::test]

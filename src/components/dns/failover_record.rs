@@ -8,6 +8,23 @@ use serde::{Deserialize, Serialize};
 /// passes.
 pub struct FailoverRecord;
 
+/// Route 53 processes one change of a hosted zone at a time, and refuses
+/// the next while the last is still processing; it says to wait and try
+/// again. Both records of a failover pair (and every other stack's change
+/// to the zone) may come at once.
+const CHANGE: Call = Call::retrying(
+    "route53:ChangeResourceRecordSets",
+    PROPAGATION,
+    &[NotYet::code("PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request.")],
+)
+.why("AWS Route 53 API reference (PriorRequestNotComplete: 'wait, in intervals of increasing duration, before you try the request again'); hashicorp/aws route53 record.go leaves it to the SDK retryer (a throttling code, up to 25 attempts), ours adds the declared 2m. hashicorp/aws also retries NoSuchHostedZone for 1m for a zone it just created; the zone here is the user's, there before the stack, so that error is final");
+/// A change just submitted may not yet be found by the GetChange that
+/// follows it.
+const GET_CHANGE: Call = Call::retrying("route53:GetChange", PROPAGATION, &[NotYet::code("NoSuchChange", "A change with the specified change ID does not exist.")])
+    .reading()
+    .why("hashicorp/aws route53 change_info.go statusChange: NoSuchChange reads as not found, which waitChangeInsync's StateChangeConf keeps polling (20 not-found checks, 15s apart); ours retries it for 2m, then waits for INSYNC");
+const CALLS: &[Call] = &[CHANGE, GET_CHANGE, Call::read("route53:ListResourceRecordSets"), Call::read("route53:GetHealthCheck")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FailoverRecordInputs {
     pub zone_id: String,
@@ -74,11 +91,12 @@ impl FailoverRecord {
             .changes(Change::builder().action(action.clone()).resource_record_set(set).build().map_err(bad("change"))?)
             .build()
             .map_err(bad("change batch"))?;
-        let o = env.ctx.route53().change_resource_record_sets().hosted_zone_id(zone).change_batch(batch).send().await.map_err(op("ChangeResourceRecordSets"))?;
+        let r53 = env.ctx.route53();
+        let o = env.call(&CHANGE, || r53.change_resource_record_sets().hosted_zone_id(zone).change_batch(batch.clone()).send()).await.map_err(failed)?;
         // Done when every Route53 name server has it.
         if let Some(id) = o.change_info().map(|c| c.id().to_string()) {
             env.wait(&CHANGE_INSYNC, &format!("Route53 change {id}"), || async {
-                let c = env.ctx.route53().get_change().id(&id).send().await.map_err(op("GetChange"))?;
+                let c = env.call(&GET_CHANGE, || r53.get_change().id(&id).send()).await.map_err(failed)?;
                 Ok(c.change_info().map(|i| (i.status().as_str().to_string(), ())))
             })
             .await?;
@@ -107,6 +125,9 @@ impl Kind<AwsContext> for FailoverRecord {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["health_check"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [Need] {
         &[CHECK]
@@ -208,6 +229,43 @@ mod tests {
         let r = FailoverRecord.create(&over(&[&change, &synced]), &record_spec(), &deps).await.unwrap();
         assert_eq!(r.id, "Z1|app.luneo.example|CNAME|s-primary");
         assert_eq!(synced.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_zone_still_processing_a_prior_change_is_waited_for_and_a_refused_change_is_not_retried() {
+        use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
+        use aws_sdk_route53::operation::get_change::GetChangeError;
+        use aws_smithy_types::error::ErrorMetadata;
+        let deps: Records = [("health.primary".to_string(), Record::new("route53_health_check", "hc-1", json!({})))].into();
+        let info = |status: ChangeStatus| ChangeInfo::builder().id("C1").status(status).submitted_at(aws_smithy_types::DateTime::from_secs(0)).build().unwrap();
+        let changed = || {
+            mock!(aws_sdk_route53::Client::change_resource_record_sets)
+                .then_output(move || ChangeResourceRecordSetsOutput::builder().change_info(info(ChangeStatus::Pending)).build())
+        };
+        let said = |code: &'static str, message: &'static str| ErrorMetadata::builder().code(code).message(message).build();
+        // The other record of the pair is still being processed; then the
+        // change just made is not yet known to GetChange: both retried.
+        let busy = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_error(move || {
+            ChangeResourceRecordSetsError::generic(said("PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request."))
+        });
+        let change = changed();
+        let unknown =
+            mock!(aws_sdk_route53::Client::get_change).then_error(move || GetChangeError::generic(said("NoSuchChange", "A change with the specified change ID does not exist.")));
+        let synced = mock!(aws_sdk_route53::Client::get_change).then_output(move || GetChangeOutput::builder().change_info(info(ChangeStatus::Insync)).build());
+        FailoverRecord.create(&over(&[&busy, &change, &unknown, &synced]), &record_spec(), &deps).await.unwrap();
+        // The SDK retries PriorRequestNotComplete as throttling for its 3
+        // attempts (the test client's); the declaration carries on after.
+        assert_eq!((busy.num_calls(), change.num_calls(), unknown.num_calls(), synced.num_calls()), (3, 1, 1, 1));
+        // A record of the name already there is a refusal, never retried
+        // (a second call would succeed here).
+        let exists = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_error(move || {
+            let why = "[Tried to create resource record set [name='app.luneo.example.', type='CNAME', set-identifier='s-primary'] but it already exists]";
+            ChangeResourceRecordSetsError::generic(said("InvalidChangeBatch", why))
+        });
+        let after = changed();
+        let err = FailoverRecord.create(&over(&[&exists, &after]), &record_spec(), &deps).await.unwrap_err();
+        assert!(err.message.contains("already exists"), "{}", err.message);
+        assert_eq!((exists.num_calls(), after.num_calls()), (1, 0));
     }
 
     #[tokio::test]

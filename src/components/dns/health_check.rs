@@ -9,6 +9,19 @@ use serde::{Deserialize, Serialize};
 /// after an interrupted create.
 pub struct HealthCheck;
 
+/// hashicorp/aws route53 health_check.go retries none of these: its create
+/// tags the new check at once (createTags, ChangeTagsForResource) as ours
+/// does, with no retry. Route 53's PriorRequestNotComplete is a throttling
+/// code the SDK's retryer repeats.
+const CALLS: &[Call] = &[
+    Call::settled("route53:CreateHealthCheck"),
+    Call::settled("route53:ChangeTagsForResource"),
+    Call::read("route53:GetHealthCheck"),
+    Call::read("route53:ListHealthChecks"),
+    Call::settled("route53:UpdateHealthCheck"),
+    Call::settled("route53:DeleteHealthCheck"),
+];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HealthCheckInputs {
     pub fqdn: String,
@@ -76,6 +89,9 @@ impl Kind<AwsContext> for HealthCheck {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["caller_reference", "version"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Route53HealthCheck(r.id.clone()))

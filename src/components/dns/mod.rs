@@ -3,8 +3,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{bad, op, E};
-use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter};
+use super::{bad, failed, op, E};
+use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, PROPAGATION};
 use crate::provider::AwsContext;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType};
 use serde_json::json;

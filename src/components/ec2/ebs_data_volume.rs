@@ -32,6 +32,21 @@ impl Inputs for DataVolumeInputs {
     const KIND: &'static str = "ebs_data_volume";
 }
 
+/// A volume just detached may still be reported attached by the delete
+/// that follows.
+const DELETE: Call = Call::retrying("ec2:DeleteVolume", DRAIN, &[NotYet::code("VolumeInUse", "Volume vol-0a1b2c3d4e5f67890 is currently attached to i-0a1b2c3d4e5f67890")])
+    .why("hashicorp/aws ebs_volume.go resourceEBSVolumeDelete: VolumeInUse retried for the delete timeout; ours is the 5-minute DRAIN");
+const CALLS: &[Call] = &[
+    Call::settled("ec2:CreateVolume"),
+    Call::settled("ec2:AttachVolume"),
+    Call::settled("ec2:DetachVolume"),
+    Call::settled("ec2:ModifyVolume"),
+    Call::settled("ec2:CreateSnapshot"),
+    DELETE,
+    Call::read("ec2:DescribeVolumes"),
+    Call::read("ec2:DescribeSnapshots"),
+];
+
 pub(super) async fn volume(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Volume>, OpError> {
     match env.ctx.ec2().describe_volumes().volume_ids(id).send().await {
         Ok(o) => Ok(o.volumes().first().cloned()),
@@ -112,6 +127,9 @@ impl DataVolume {
 impl Kind<AwsContext> for DataVolume {
     fn name(&self) -> &'static str {
         "ebs_data_volume"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["instance_id"]
@@ -201,10 +219,11 @@ impl Kind<AwsContext> for DataVolume {
         if !current.attachments().is_empty() {
             Self::detach(env, &rec.id).await?;
         }
-        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_volume().volume_id(&rec.id).send()).await {
+        let ec2 = &env.ctx.ec2();
+        match env.call(&DELETE, || ec2.delete_volume().volume_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("DeleteVolume")(e)),
+            Err(e) if not_found(&e.error) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {

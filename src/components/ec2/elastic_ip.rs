@@ -24,12 +24,40 @@ impl Inputs for ElasticIpInputs {
     const KIND: &'static str = "ec2_elastic_ip";
 }
 
+/// An address just allocated may not yet be found by the association
+/// that follows it, nor an instance just started be ready for it.
+const ASSOCIATE: Call = Call::retrying(
+    "ec2:AssociateAddress",
+    EC2_PROPAGATION,
+    &[
+        NotYet::code("InvalidAllocationID.NotFound", "The allocation ID 'eipalloc-0a1b2c3d4e5f67890' does not exist"),
+        NotYet::message("InvalidInstanceID", "pending instance", "The pending instance 'i-0a1b2c3d4e5f67890' is not in a valid state for this operation."),
+    ],
+)
+.why("hashicorp/aws ec2_eip.go resourceEIPCreate: InvalidAllocationID.NotFound retried for the create timeout; associateEIP: InvalidInstanceID 'pending instance' retried for ec2PropagationTimeout; ours is ec2PropagationTimeout for both");
+/// The address of a NAT gateway just deleted, or of an instance it was
+/// just taken off, stays mapped for a while: AWS refuses its release as in
+/// use, or (the NAT gateway's interface being AWS's) as not permitted.
+const RELEASE: Call = Call::retrying(
+    "ec2:ReleaseAddress",
+    DRAIN,
+    &[
+        NotYet::code("InvalidIPAddress.InUse", "The specified IP address is already in use."),
+        NotYet::message("AuthFailure", "permission to access the specified resource", "You do not have permission to access the specified resource."),
+    ],
+)
+.why("hashicorp/aws ec2_eip.go resourceEIPDelete does not retry ReleaseAddress; AWS answers InvalidIPAddress.InUse while the disassociation has not landed and AuthFailure while a deleted NAT gateway's interface still holds the address (hashicorp/aws issue #13763 on destroy; eformat/sno-for-100#9 right after the NAT gateway's deletion), so we retry both for the 5-minute DRAIN");
+const CALLS: &[Call] = &[Call::settled("ec2:AllocateAddress"), ASSOCIATE, Call::settled("ec2:DisassociateAddress"), RELEASE, Call::read("ec2:DescribeAddresses")];
+
 const ATTACHED_INSTANCE: Need = Need::optional("instance", &["ec2_instance"]);
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for ElasticIp {
     fn name(&self) -> &'static str {
         "ec2_elastic_ip"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["instance_id", "public_ip"]
@@ -53,7 +81,7 @@ impl Kind<AwsContext> for ElasticIp {
         let Some(inst) = ATTACHED_INSTANCE.maybe(deps)?.map(|d| &d.id) else {
             return Ok(rec);
         };
-        ec2.associate_address().allocation_id(&id).instance_id(inst).send().await.map_err(|e| OpError::from(op("AssociateAddress")(e)).partial(rec.clone()))?;
+        env.call(&ASSOCIATE, || ec2.associate_address().allocation_id(&id).instance_id(inst).send()).await.map_err(|e| failed(e).partial(rec.clone()))?;
         Ok(rec.with("instance_id", inst))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -75,7 +103,8 @@ impl Kind<AwsContext> for ElasticIp {
         let Some(inst) = ATTACHED_INSTANCE.maybe(deps)?.map(|d| &d.id) else {
             return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
         };
-        env.ctx.ec2().associate_address().allocation_id(&old.id).instance_id(inst).allow_reassociation(true).send().await.map_err(op("AssociateAddress"))?;
+        let ec2 = &env.ctx.ec2();
+        env.call(&ASSOCIATE, || ec2.associate_address().allocation_id(&old.id).instance_id(inst).allow_reassociation(true).send()).await.map_err(failed)?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("instance_id", inst))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -87,10 +116,10 @@ impl Kind<AwsContext> for ElasticIp {
                 }
             }
         }
-        match env.retry(DEP_RETRY, dependency_violation, || ec2.release_address().allocation_id(&rec.id).send()).await {
+        match env.call(&RELEASE, || ec2.release_address().allocation_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("ReleaseAddress")(e)),
+            Err(e) if not_found(&e.error) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {

@@ -30,6 +30,47 @@ impl Inputs for InstanceInputs {
     const KIND: &'static str = "ec2_instance";
 }
 
+/// An instance profile just created, or the role just added to it, is not
+/// yet visible to EC2 (AWS documents about ten seconds).
+const RUN: Call = Call::retrying(
+    "ec2:RunInstances",
+    PROPAGATION,
+    &[
+        NotYet::message(
+            "InvalidParameterValue",
+            "Invalid IAM Instance Profile",
+            "Value (s-web-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
+        ),
+        NotYet::message(
+            "InvalidParameterValue",
+            "has no associated IAM Roles",
+            "IAM Instance Profile \"arn:aws:iam::123456789012:instance-profile/s-web-profile\" has no associated IAM Roles",
+        ),
+    ],
+)
+.why("hashicorp/aws ec2_instance.go resourceInstanceCreate: InvalidParameterValue 'Invalid IAM Instance Profile' and ' has no associated IAM Roles' retried for iamPropagationTimeout");
+/// An instance whose type was just changed may be refused its start until
+/// the change has reached its launch plan.
+const START: Call = Call::retrying(
+    "ec2:StartInstances",
+    EC2_PROPAGATION,
+    &[NotYet::message(
+        "InvalidParameterValue",
+        "LaunchPlan instance type does not match attribute value",
+        "LaunchPlan instance type does not match attribute value t3.large",
+    )],
+)
+.why("hashicorp/aws ec2_instance.go startInstance (after an instance type change, issue #16433): InvalidParameterValue 'LaunchPlan instance type does not match attribute value' retried for ec2PropagationTimeout");
+const CALLS: &[Call] = &[
+    RUN,
+    START,
+    Call::settled("ec2:StopInstances"),
+    Call::settled("ec2:ModifyInstanceAttribute"),
+    Call::settled("ec2:TerminateInstances"),
+    Call::read("ec2:DescribeInstances"),
+    Call::read("ec2:DescribeImages"),
+];
+
 /// The profile that gives an instance its role (none: no role).
 const INSTANCE_PROFILE: Need = Need::optional("instance profile", &["iam_instance_profile"]);
 
@@ -92,6 +133,9 @@ async fn lookup_ubuntu(env: &E, instance_type: &str) -> Result<String, OpError> 
 impl Kind<AwsContext> for Instance {
     fn name(&self) -> &'static str {
         "ec2_instance"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["availability_zone", "private_ip"]
@@ -180,10 +224,7 @@ impl Kind<AwsContext> for Instance {
             req.send()
         };
         // A just-created instance profile takes a moment to be visible to EC2.
-        let out = env
-            .retry(Duration::from_secs(120), |e| matches!(error_code(e).as_deref(), Some("InvalidParameterValue")) && format!("{e:?}").to_lowercase().contains("iam"), run)
-            .await
-            .map_err(op("RunInstances"))?;
+        let out = env.call(&RUN, run).await.map_err(failed)?;
         let id = out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string();
         let mut inputs = spec.inputs.clone();
         inputs["ami"] = json!(ami);
@@ -228,7 +269,7 @@ impl Kind<AwsContext> for Instance {
                 .await
                 .map_err(op("ModifyInstanceAttribute"))?;
             if was_running {
-                ec2.start_instances().instance_ids(&old.id).send().await.map_err(op("StartInstances"))?;
+                env.call(&START, || ec2.start_instances().instance_ids(&old.id).send()).await.map_err(failed)?;
                 let i = wait_instance(env, &old.id, &INSTANCE_RUNNING).await?.ok_or_else(|| OpError::new(format!("instance {} vanished", old.id)))?;
                 rec = instance_record(rec, &i);
             }

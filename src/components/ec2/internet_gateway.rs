@@ -6,6 +6,31 @@ use serde::{Deserialize, Serialize};
 
 pub struct InternetGateway;
 
+/// A gateway just created may not yet be found by the attach that follows
+/// it (hashicorp/aws `internet_gateway.go`: `attachInternetGateway` retries
+/// `InvalidInternetGatewayID.NotFound` for `ec2PropagationTimeout`).
+const ATTACH: Call =
+    Call::retrying("ec2:AttachInternetGateway", PROPAGATION, &[NotYet::code("InvalidInternetGatewayID.NotFound", "The internetGateway ID 'igw-0d6c3e2a7e1f4b5a9' does not exist")])
+        .why("hashicorp/aws internet_gateway.go attachInternetGateway: InvalidInternetGatewayID.NotFound for ec2PropagationTimeout");
+/// A gateway still routing public addresses (NAT gateways, load balancers,
+/// Elastic IPs being released) cannot be detached yet.
+const DETACH: Call = Call::retrying(
+    "ec2:DetachInternetGateway",
+    DRAIN,
+    &[NotYet::code(
+        "DependencyViolation",
+        "Network vpc-0e5b7b0f1c2d3e4f5 has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.",
+    )],
+)
+.why("hashicorp/aws internet_gateway.go detachInternetGateway: DependencyViolation for the 15-minute detach timeout; ours is the 5-minute DRAIN since the stack deletes what maps addresses first");
+const DELETE: Call = Call::retrying(
+    "ec2:DeleteInternetGateway",
+    DRAIN,
+    &[NotYet::code("DependencyViolation", "The internetGateway 'igw-0d6c3e2a7e1f4b5a9' has dependencies and cannot be deleted.")],
+)
+.why("hashicorp/aws internet_gateway.go delete: DependencyViolation retried for the delete timeout");
+const CALLS: &[Call] = &[Call::settled("ec2:CreateInternetGateway"), ATTACH, DETACH, DELETE, Call::read("ec2:DescribeInternetGateways")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InternetGatewayInputs {
     /// Attached to the VPC dependency; read back, so a gateway detached
@@ -25,6 +50,9 @@ impl Kind<AwsContext> for InternetGateway {
     fn outputs(&self) -> &'static [&'static str] {
         &["vpc_id"]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::VPC]
     }
@@ -40,7 +68,7 @@ impl Kind<AwsContext> for InternetGateway {
         let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
         let vpc = &crate::components::need::VPC.the(deps)?.id;
         let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("vpc_id", vpc);
-        ec2.attach_internet_gateway().internet_gateway_id(&id).vpc_id(vpc).send().await.map_err(|e| OpError::from(op("AttachInternetGateway")(e)).partial(rec.clone()))?;
+        env.call(&ATTACH, || ec2.attach_internet_gateway().internet_gateway_id(&id).vpc_id(vpc).send()).await.map_err(|e| failed(e).partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -61,9 +89,11 @@ impl Kind<AwsContext> for InternetGateway {
         let vpc = &crate::components::need::VPC.the(deps)?.id;
         if old.out("vpc_id") != vpc {
             if !old.out("vpc_id").is_empty() {
-                env.ctx.ec2().detach_internet_gateway().internet_gateway_id(&old.id).vpc_id(old.out("vpc_id")).send().await.map_err(op("DetachInternetGateway"))?;
+                let ec2 = env.ctx.ec2();
+                env.call(&DETACH, || ec2.detach_internet_gateway().internet_gateway_id(&old.id).vpc_id(old.out("vpc_id")).send()).await.map_err(failed)?;
             }
-            env.ctx.ec2().attach_internet_gateway().internet_gateway_id(&old.id).vpc_id(vpc).send().await.map_err(op("AttachInternetGateway"))?;
+            let ec2 = env.ctx.ec2();
+            env.call(&ATTACH, || ec2.attach_internet_gateway().internet_gateway_id(&old.id).vpc_id(vpc).send()).await.map_err(failed)?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("vpc_id", vpc))
     }
@@ -73,20 +103,20 @@ impl Kind<AwsContext> for InternetGateway {
             for g in o.internet_gateways() {
                 for a in g.attachments() {
                     if let Some(v) = a.vpc_id() {
-                        let r = env.retry(DEP_RETRY, dependency_violation, || ec2.detach_internet_gateway().internet_gateway_id(&rec.id).vpc_id(v).send()).await;
+                        let r = env.call(&DETACH, || ec2.detach_internet_gateway().internet_gateway_id(&rec.id).vpc_id(v).send()).await;
                         if let Err(e) = r {
-                            if !not_found(&e) {
-                                return Err(op("DetachInternetGateway")(e));
+                            if !not_found(&e.error) {
+                                return Err(failed(e));
                             }
                         }
                     }
                 }
             }
         }
-        match ec2.delete_internet_gateway().internet_gateway_id(&rec.id).send().await {
+        match env.call(&DELETE, || ec2.delete_internet_gateway().internet_gateway_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("DeleteInternetGateway")(e)),
+            Err(e) if not_found(&e.error) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {

@@ -22,6 +22,19 @@ const NAT_ADDRESS: Need = Need::one("Elastic IP", &["ec2_elastic_ip"]);
 /// Its subnet, named by the input `subnet` (a move is a replacement).
 const NAT_SUBNET: Need = crate::components::need::SUBNET.in_slot("subnet");
 
+/// An Elastic IP or a subnet just made may not yet be found by the NAT
+/// gateway that takes them.
+const CREATE: Call = Call::retrying(
+    "ec2:CreateNatGateway",
+    EC2_PROPAGATION,
+    &[
+        NotYet::code("InvalidElasticIpID.NotFound", "The elasticIp ID 'eipalloc-0a1b2c3d4e5f67890' does not exist"),
+        NotYet::code("InvalidSubnetID.NotFound", "The subnet ID 'subnet-0a1b2c3d4e5f67890' does not exist"),
+    ],
+)
+.why("hashicorp/aws vpc_nat_gateway.go does not retry CreateNatGateway: its aws_eip read and aws_subnet create wait until the new object is found, and hashicorp/aws issue #27087 (InvalidElasticIpID.NotFound on a new address) is open; our address and subnet creates return at once, so we retry for ec2PropagationTimeout");
+const CALLS: &[Call] = &[CREATE, Call::settled("ec2:DeleteNatGateway"), Call::read("ec2:DescribeNatGateways")];
+
 const NAT_AVAILABLE: Waiter = Waiter::new("to be available", &["pending", GONE], &["available"]);
 /// Its address and subnet are only free once it is gone.
 const NAT_DELETED: Waiter = Waiter::new("to be deleted", &["deleting"], &["deleted", GONE]);
@@ -40,6 +53,9 @@ impl NatGateway {
 impl Kind<AwsContext> for NatGateway {
     fn name(&self) -> &'static str {
         "ec2_nat_gateway"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[NAT_SUBNET, NAT_ADDRESS]
@@ -60,16 +76,9 @@ impl Kind<AwsContext> for NatGateway {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let subnet = NAT_SUBNET.the_in(spec, deps)?.id.clone();
         let eip = NAT_ADDRESS.the(deps)?.id.clone();
-        let out = env
-            .ctx
-            .ec2()
-            .create_nat_gateway()
-            .subnet_id(&subnet)
-            .allocation_id(&eip)
-            .tag_specifications(tag_spec(env, spec, ResourceType::Natgateway))
-            .send()
-            .await
-            .map_err(op("CreateNatGateway"))?;
+        let ec2 = &env.ctx.ec2();
+        let tags = tag_spec(env, spec, ResourceType::Natgateway);
+        let out = env.call(&CREATE, || ec2.create_nat_gateway().subnet_id(&subnet).allocation_id(&eip).tag_specifications(tags.clone()).send()).await.map_err(failed)?;
         let id = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
         env.wait(&NAT_AVAILABLE, &format!("NAT gateway {id}"), || Self::state(env, &id)).await.map_err(|e| e.partial(rec.clone()))?;

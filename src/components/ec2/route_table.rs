@@ -66,6 +66,55 @@ pub const ROUTE_TABLE: RouteTable = RouteTable {
     check_inputs: crate::engine::inputs::check::<RouteTableInputs>,
 };
 
+/// What a default route to a gateway just made may meet: the table or the
+/// gateway not yet found, or the internet gateway's attachment to the VPC
+/// not yet seen (CloudFormation and CDK users meet the last one when the
+/// route does not wait for the attachment).
+const ROUTE_NOT_YET: &[NotYet] = &[
+    NotYet::code("InvalidRouteTableID.NotFound", "The routeTable ID 'rtb-0a1b2c3d4e5f67890' does not exist"),
+    NotYet::code("InvalidGatewayID.NotFound", "The gateway ID 'igw-0d6c3e2a7e1f4b5a9' does not exist"),
+    NotYet::message(
+        "InvalidParameterValue",
+        "belong to different networks",
+        "route table rtb-0a1b2c3d4e5f67890 and network gateway igw-0d6c3e2a7e1f4b5a9 belong to different networks",
+    ),
+];
+const CREATE_ROUTE: Call = Call::retrying("ec2:CreateRoute", EC2_PROPAGATION, ROUTE_NOT_YET).why(
+    "hashicorp/aws vpc_route_table.go routeTableAddRoute retries CreateRoute (InvalidParameterException, InvalidTransitGatewayID.NotFound) for the timeout, after waiting for the table (waitRouteTableReady) and with gateways that waited to be attached; we retry the not-found table or gateway and the unseen attachment for ec2PropagationTimeout instead",
+);
+const REPLACE_ROUTE: Call = Call::retrying("ec2:ReplaceRoute", EC2_PROPAGATION, ROUTE_NOT_YET).why(
+    "hashicorp/aws vpc_route_table.go routeTableUpdateRoute does not retry, its gateways having waited; ours point at a gateway made or attached just before, so as CreateRoute",
+);
+/// A table just created may not yet be found by the association that
+/// follows it, nor a subnet just created.
+const ASSOCIATE: Call = Call::retrying(
+    "ec2:AssociateRouteTable",
+    EC2_PROPAGATION,
+    &[
+        NotYet::code("InvalidRouteTableID.NotFound", "The routeTable ID 'rtb-0a1b2c3d4e5f67890' does not exist"),
+        NotYet::code("InvalidSubnetID.NotFound", "The subnet ID 'subnet-0a1b2c3d4e5f67890' does not exist"),
+    ],
+)
+.why("hashicorp/aws vpc_route_table_association.go resourceRouteTableAssociationCreate: InvalidRouteTableID.NotFound for ec2PropagationTimeout; InvalidSubnetID.NotFound too, since our subnet create does not wait for the subnet (vpc_subnet.go waitSubnetAvailable)");
+/// A table whose subnet associations (or a gateway endpoint's routes) are
+/// still being removed cannot be deleted yet.
+const DELETE: Call = Call::retrying(
+    "ec2:DeleteRouteTable",
+    DRAIN,
+    &[NotYet::code("DependencyViolation", "The routeTable 'rtb-0a1b2c3d4e5f67890' has dependencies and cannot be deleted.")],
+)
+.why("hashicorp/aws vpc_route_table.go resourceRouteTableDelete does not retry, having waited for each disassociation (routeTableAssociationDelete); ours does not wait for them, nor for a VPC endpoint deleted just before, so DependencyViolation is retried for the 5-minute DRAIN");
+const CALLS: &[Call] = &[
+    Call::settled("ec2:CreateRouteTable"),
+    CREATE_ROUTE,
+    REPLACE_ROUTE,
+    Call::settled("ec2:DeleteRoute"),
+    ASSOCIATE,
+    Call::settled("ec2:DisassociateRouteTable"),
+    DELETE,
+    Call::read("ec2:DescribeRouteTables"),
+];
+
 enum Target<'a> {
     Gateway(&'a str),
     Nat(&'a str),
@@ -86,7 +135,8 @@ impl RouteTable {
     async fn associate(&self, env: &E, id: &str, spec: &Spec, deps: &Records, already: &[String]) -> Result<(), OpError> {
         for subnet in self.subnets.ids_in(spec, deps)? {
             if !already.contains(&subnet) {
-                env.ctx.ec2().associate_route_table().route_table_id(id).subnet_id(&subnet).send().await.map_err(op("AssociateRouteTable"))?;
+                let ec2 = &env.ctx.ec2();
+                env.call(&ASSOCIATE, || ec2.associate_route_table().route_table_id(id).subnet_id(&subnet).send()).await.map_err(failed)?;
             }
         }
         Ok(())
@@ -95,16 +145,16 @@ impl RouteTable {
         let ec2 = &env.ctx.ec2();
         match (route_target(deps)?, exists) {
             (Some(Target::Gateway(g)), false) => {
-                ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send().await.map(|_| ()).map_err(op("CreateRoute"))
+                env.call(&CREATE_ROUTE, || ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send()).await.map(|_| ()).map_err(failed)
             }
             (Some(Target::Gateway(g)), true) => {
-                ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send().await.map(|_| ()).map_err(op("ReplaceRoute"))
+                env.call(&REPLACE_ROUTE, || ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send()).await.map(|_| ()).map_err(failed)
             }
             (Some(Target::Nat(n)), false) => {
-                ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send().await.map(|_| ()).map_err(op("CreateRoute"))
+                env.call(&CREATE_ROUTE, || ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send()).await.map(|_| ()).map_err(failed)
             }
             (Some(Target::Nat(n)), true) => {
-                ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send().await.map(|_| ()).map_err(op("ReplaceRoute"))
+                env.call(&REPLACE_ROUTE, || ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send()).await.map(|_| ()).map_err(failed)
             }
             (None, true) => ec2.delete_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").send().await.map(|_| ()).map_err(op("DeleteRoute")),
             (None, false) => Ok(()),
@@ -116,6 +166,9 @@ impl RouteTable {
 impl Kind<AwsContext> for RouteTable {
     fn name(&self) -> &'static str {
         self.name
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         self.needs
@@ -192,10 +245,10 @@ impl Kind<AwsContext> for RouteTable {
                 }
             }
         }
-        match env.retry(DEP_RETRY, dependency_violation, || ec2.delete_route_table().route_table_id(&rec.id).send()).await {
+        match env.call(&DELETE, || ec2.delete_route_table().route_table_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("DeleteRouteTable")(e)),
+            Err(e) if not_found(&e.error) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {

@@ -8,6 +8,39 @@ use serde::{Deserialize, Serialize};
 /// declares; rules others add to it are theirs.
 pub struct SecurityGroup;
 
+/// A group just created (this one, or a source group a rule names) may not
+/// yet be found by the rules that follow it.
+const AUTHORIZE_INGRESS: Call = Call::retrying(
+    "ec2:AuthorizeSecurityGroupIngress",
+    EC2_PROPAGATION,
+    &[NotYet::code("InvalidGroup.NotFound", "The security group 'sg-0a1b2c3d4e5f67890' does not exist")],
+)
+.why("hashicorp/aws vpc_security_group.go resourceSecurityGroupCreate waits for the new group (waitSecurityGroupCreated, securityGroupNotFoundChecks) before authorizing its rules; we retry the authorize for ec2PropagationTimeout instead, which also covers a source group made just before");
+/// A group still attached to network interfaces (a load balancer's, a
+/// task's, an instance's) or named by another group's rule cannot be
+/// deleted until they go.
+const DELETE: Call = Call::retrying(
+    "ec2:DeleteSecurityGroup",
+    DRAIN,
+    &[
+        NotYet::code("DependencyViolation", "resource sg-0a1b2c3d4e5f67890 has a dependent object"),
+        NotYet::code(
+            "InvalidGroup.InUse",
+            "The specified security group can't be deleted because it's in use by another security group. You can remove dependencies by modifying or deleting rules in the affected security groups.",
+        ),
+    ],
+)
+.why("hashicorp/aws vpc_security_group.go resourceSecurityGroupDelete: DependencyViolation and InvalidGroup.InUse retried for the 15-minute delete timeout (after deleteLingeringENIs); ours is the 5-minute DRAIN, then the error names the interfaces left");
+const CALLS: &[Call] = &[
+    Call::settled("ec2:CreateSecurityGroup"),
+    AUTHORIZE_INGRESS,
+    Call::settled("ec2:RevokeSecurityGroupIngress"),
+    DELETE,
+    Call::read("ec2:DescribeSecurityGroups"),
+    // What a delete refused past its bound names (`naming_interfaces`).
+    Call::read("ec2:DescribeNetworkInterfaces"),
+];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SecurityGroupInputs {
     pub name: String,
@@ -215,6 +248,9 @@ impl Kind<AwsContext> for SecurityGroup {
     fn name(&self) -> &'static str {
         "ec2_security_group"
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     /// A rule from another group names that group's component
     /// (`Desired::name`): it must be one of this group's dependencies, or
     /// the rule would be read as a group id and refused by AWS mid-apply.
@@ -261,12 +297,9 @@ impl Kind<AwsContext> for SecurityGroup {
         let mut rec = with_sources(Record::new(self.name(), &id, json!({"name": group.name, "description": group.description, "rules": []})), &sources);
         let perms: Vec<IpPermission> = declared_atoms(&group.rules).iter().map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
         if !perms.is_empty() {
-            ec2.authorize_security_group_ingress()
-                .group_id(&id)
-                .set_ip_permissions(Some(perms))
-                .send()
+            env.call(&AUTHORIZE_INGRESS, || ec2.authorize_security_group_ingress().group_id(&id).set_ip_permissions(Some(perms.clone())).send())
                 .await
-                .map_err(|e| OpError::from(op("AuthorizeSecurityGroupIngress")(e)).partial(rec.clone()))?;
+                .map_err(|e| failed(e).partial(rec.clone()))?;
         }
         rec.inputs = spec.inputs.clone();
         Ok(rec)
@@ -309,15 +342,17 @@ impl Kind<AwsContext> for SecurityGroup {
         }
         let add: Vec<IpPermission> = desired.iter().filter(|(a, _)| !observed.contains(a)).map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
         if !add.is_empty() {
-            ec2.authorize_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(add)).send().await.map_err(op("AuthorizeSecurityGroupIngress"))?;
+            env.call(&AUTHORIZE_INGRESS, || ec2.authorize_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(add.clone())).send()).await.map_err(failed)?;
         }
         Ok(with_sources(Record { inputs: spec.inputs.clone(), ..old.clone() }, &now))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_security_group().group_id(&rec.id).send()).await {
+        let ec2 = &env.ctx.ec2();
+        match env.call(&DELETE, || ec2.delete_security_group().group_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("DeleteSecurityGroup")(e)),
+            Err(e) if not_found(&e.error) => Ok(()),
+            Err(e) if outlasted(&e) => Err(naming_interfaces(env, failed(e), "group-id", &rec.id).await),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -348,7 +383,51 @@ impl Kind<AwsContext> for SecurityGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::components::mocked::{self, fault};
     use crate::engine::Desired;
+    use aws_sdk_ec2::operation::delete_security_group::{DeleteSecurityGroupError, DeleteSecurityGroupOutput};
+    use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
+
+    fn group() -> Record {
+        Record::new("ec2_security_group", "sg-1", json!({"name": "s-db", "description": "db", "rules": []}))
+    }
+
+    /// A group still in use is retried (DependencyViolation, InvalidGroup.InUse)
+    /// and, past its bound, the error says what holds it; an error AWS does
+    /// not give while catching up is final.
+    #[tokio::test]
+    async fn a_group_in_use_is_retried_then_named_and_other_errors_are_final() {
+        let delete = mock!(Client::delete_security_group)
+            .match_requests(|r| r.group_id() == Some("sg-1"))
+            .sequence()
+            .error(|| DeleteSecurityGroupError::generic(fault("InvalidGroup.InUse")))
+            .error(|| DeleteSecurityGroupError::generic(fault("DependencyViolation")))
+            .output(|| DeleteSecurityGroupOutput::builder().build())
+            .build();
+        SecurityGroup.delete(&mocked::env_over!(ec2, aws_sdk_ec2, &[&delete]), &group()).await.unwrap();
+        assert_eq!(delete.num_calls(), 3);
+
+        let delete = mock!(Client::delete_security_group).then_error(|| DeleteSecurityGroupError::generic(fault("CannotDelete")));
+        let e = SecurityGroup.delete(&mocked::env_over!(ec2, aws_sdk_ec2, &[&delete]), &group()).await.unwrap_err();
+        assert_eq!((delete.num_calls(), e.message.contains("still not ready")), (1, false), "{}", e.message);
+
+        let delete = mock!(Client::delete_security_group).sequence().error(|| DeleteSecurityGroupError::generic(fault("DependencyViolation"))).repeatedly().build();
+        let describe = mock!(Client::describe_network_interfaces)
+            .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("group-id") && f.values() == ["sg-1"]))
+            .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
+        let interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&delete).with_rule(&describe);
+        let mut ctx = AwsContext::for_tests();
+        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(aws_sdk_ec2::config::Builder::from(&crate::provider::test_sdk_config()).interceptor(interceptor).build()));
+        let e = SecurityGroup.delete(&mocked::env(ctx, Duration::from_millis(700)), &group()).await.unwrap_err();
+        assert_eq!(describe.num_calls(), 1);
+        assert!(
+            e.message.contains("No network interface is in the security group sg-1 any more (a rule of another security group that names it may be what holds it)"),
+            "{}",
+            e.message
+        );
+    }
 
     #[test]
     fn a_rule_s_source_is_checked_against_the_group_s_dependencies_at_plan() {

@@ -6,6 +6,32 @@ use serde::{Deserialize, Serialize};
 
 pub struct Subnet;
 
+/// A subnet just created may not yet be found by the attribute change that
+/// follows it (hashicorp/aws `vpc_subnet.go` waits for it,
+/// `waitSubnetAvailable`, before `modifySubnetAttributesOnCreate`).
+const MODIFY_ATTRIBUTE: Call = Call::retrying(
+    "ec2:ModifySubnetAttribute",
+    EC2_PROPAGATION,
+    &[NotYet::code("InvalidSubnetID.NotFound", "The subnet ID 'subnet-0a1b2c3d4e5f67890' does not exist")],
+)
+.why("hashicorp/aws vpc_subnet.go resourceSubnetCreate waits for the new subnet (waitSubnetAvailable) before ModifySubnetAttribute; we retry the attribute call for ec2PropagationTimeout instead");
+/// A subnet still holding the network interfaces of a load balancer, a NAT
+/// gateway, tasks or a Lambda function cannot be deleted until they go.
+const DELETE: Call = Call::retrying(
+    "ec2:DeleteSubnet",
+    DRAIN,
+    &[NotYet::code("DependencyViolation", "The subnet 'subnet-0a1b2c3d4e5f67890' has dependencies and cannot be deleted.")],
+)
+.why("hashicorp/aws vpc_subnet.go resourceSubnetDelete: DependencyViolation retried for the 20-minute delete timeout (after deleteLingeringENIs); ours is the 5-minute DRAIN, then the error names the interfaces left");
+const CALLS: &[Call] = &[
+    Call::settled("ec2:CreateSubnet"),
+    MODIFY_ATTRIBUTE,
+    DELETE,
+    Call::read("ec2:DescribeSubnets"),
+    // What a delete refused past its bound names (`naming_interfaces`).
+    Call::read("ec2:DescribeNetworkInterfaces"),
+];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubnetInputs {
     pub cidr: String,
@@ -23,6 +49,9 @@ impl Inputs for SubnetInputs {
 impl Kind<AwsContext> for Subnet {
     fn name(&self) -> &'static str {
         "ec2_subnet"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["availability_zone"]
@@ -92,10 +121,12 @@ impl Kind<AwsContext> for Subnet {
         Ok(Record { inputs, ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_subnet().subnet_id(&rec.id).send()).await {
+        let ec2 = &env.ctx.ec2();
+        match env.call(&DELETE, || ec2.delete_subnet().subnet_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("DeleteSubnet")(e)),
+            Err(e) if not_found(&e.error) => Ok(()),
+            Err(e) if outlasted(&e) => Err(naming_interfaces(env, failed(e), "subnet-id", &rec.id).await),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -111,13 +142,77 @@ impl Kind<AwsContext> for Subnet {
 
 /// Whether instances launched in the subnet get a public address.
 async fn set_public_ips(env: &E, subnet: &str, on: bool) -> Result<(), OpError> {
-    env.ctx
-        .ec2()
-        .modify_subnet_attribute()
-        .subnet_id(subnet)
-        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
-        .send()
+    let ec2 = &env.ctx.ec2();
+    env.call(&MODIFY_ATTRIBUTE, || ec2.modify_subnet_attribute().subnet_id(subnet).map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build()).send())
         .await
-        .map_err(op("ModifySubnetAttribute"))?;
+        .map_err(failed)?;
     Ok(())
+}
+
+/// DeleteSubnet against aws-smithy-mocks: `DependencyViolation` (network
+/// interfaces still draining) is retried and any other error is final; one
+/// that outlasts its bound names the interfaces still in the subnet.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_sdk_ec2::operation::delete_subnet::{DeleteSubnetError, DeleteSubnetOutput};
+    use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
+    use aws_sdk_ec2::types::{NetworkInterface, NetworkInterfaceType};
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
+    }
+    fn subnet() -> Record {
+        Record::new("ec2_subnet", "subnet-1", json!({}))
+    }
+    fn refused(code: &'static str) -> DeleteSubnetError {
+        DeleteSubnetError::generic(fault(code))
+    }
+
+    #[tokio::test]
+    async fn dependency_violation_is_retried_and_any_other_error_is_final() {
+        let delete = mock!(Client::delete_subnet)
+            .match_requests(|r| r.subnet_id() == Some("subnet-1"))
+            .sequence()
+            .error(|| refused("DependencyViolation"))
+            .output(|| DeleteSubnetOutput::builder().build())
+            .build();
+        Subnet.delete(&env_over(&[&delete]), &subnet()).await.unwrap();
+        assert_eq!(delete.num_calls(), 2, "retried once, then deleted");
+
+        let delete = mock!(Client::delete_subnet).then_error(|| refused("InvalidParameterValue"));
+        let e = Subnet.delete(&env_over(&[&delete]), &subnet()).await.unwrap_err();
+        assert_eq!(delete.num_calls(), 1, "not retried");
+        assert!(e.message.starts_with("DeleteSubnet: InvalidParameterValue") && !e.message.contains("still not ready"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn a_dependency_violation_past_its_bound_names_the_interfaces_left() {
+        let delete = mock!(Client::delete_subnet).sequence().error(|| refused("DependencyViolation")).repeatedly().build();
+        let describe = mock!(Client::describe_network_interfaces)
+            .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("subnet-id") && f.values() == ["subnet-1"]))
+            .then_output(|| {
+                let nlb = NetworkInterface::builder()
+                    .network_interface_id("eni-1")
+                    .description("ELB net/web/50dc6c495c0c9188")
+                    .requester_id("amazon-elb")
+                    .interface_type(NetworkInterfaceType::NetworkLoadBalancer);
+                let left = NetworkInterface::builder().network_interface_id("eni-2").requester_id("amazon-elb").interface_type(NetworkInterfaceType::Interface);
+                DescribeNetworkInterfacesOutput::builder().network_interfaces(nlb.build()).network_interfaces(left.build()).build()
+            });
+        // Each rule answers as often as asked: the delete is retried until the deadline.
+        let interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&delete).with_rule(&describe);
+        let mut ctx = AwsContext::for_tests();
+        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(aws_sdk_ec2::config::Builder::from(&crate::provider::test_sdk_config()).interceptor(interceptor).build()));
+        let e = Subnet.delete(&mocked::env(ctx, Duration::from_millis(700)), &subnet()).await.unwrap_err();
+        assert!(delete.num_calls() >= 2, "retried: {} calls", delete.num_calls());
+        assert_eq!(describe.num_calls(), 1);
+        assert!(e.message.starts_with("DeleteSubnet: DependencyViolation") && e.message.contains("still not ready"), "{}", e.message);
+        let named =
+            "still in the subnet subnet-1: eni-1 (ELB net/web/50dc6c495c0c9188, interface type network_load_balancer), eni-2 (requested by amazon-elb, interface type interface)";
+        assert!(e.message.contains(named), "{}", e.message);
+    }
 }

@@ -6,6 +6,21 @@ use serde::{Deserialize, Serialize};
 
 pub struct Vpc;
 
+/// A VPC just created may not yet be found by the attribute change that
+/// follows it (hashicorp/aws `vpc_.go` waits for it, `waitVPCCreated`,
+/// before `modifyVPCAttributesOnCreate`).
+const MODIFY_ATTRIBUTE: Call = Call::retrying(
+    "ec2:ModifyVpcAttribute",
+    EC2_PROPAGATION,
+    &[NotYet::code("InvalidVpcID.NotFound", "The vpc ID 'vpc-0e5b7b0f1c2d3e4f5' does not exist")],
+)
+.why("hashicorp/aws vpc_.go resourceVPCCreate waits for the new VPC (waitVPCCreated, then reads retried for ec2PropagationTimeout) before ModifyVpcAttribute; we retry the attribute call for ec2PropagationTimeout instead");
+/// A VPC still holding what other services made in it (network
+/// interfaces, gateways, security groups they leave) cannot be deleted yet.
+const DELETE: Call = Call::retrying("ec2:DeleteVpc", DRAIN, &[NotYet::code("DependencyViolation", "The vpc 'vpc-0e5b7b0f1c2d3e4f5' has dependencies and cannot be deleted.")])
+    .why("hashicorp/aws vpc_.go resourceVPCDelete: DependencyViolation retried for vpcDeletedTimeout, 5 minutes: our DRAIN");
+const CALLS: &[Call] = &[Call::settled("ec2:CreateVpc"), MODIFY_ATTRIBUTE, DELETE, Call::read("ec2:DescribeVpcs"), Call::read("ec2:DescribeVpcAttribute")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VpcInputs {
     pub cidr: String,
@@ -23,6 +38,9 @@ impl Inputs for VpcInputs {
 impl Kind<AwsContext> for Vpc {
     fn name(&self) -> &'static str {
         "ec2_vpc"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
@@ -70,11 +88,11 @@ impl Kind<AwsContext> for Vpc {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = env.retry(DEP_RETRY, dependency_violation, || env.ctx.ec2().delete_vpc().vpc_id(&rec.id).send()).await;
-        match r {
+        let ec2 = &env.ctx.ec2();
+        match env.call(&DELETE, || ec2.delete_vpc().vpc_id(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("DeleteVpc")(e)),
+            Err(e) if not_found(&e.error) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -84,7 +102,10 @@ impl Kind<AwsContext> for Vpc {
 }
 
 async fn set_dns_hostnames(env: &E, vpc: &str) -> Result<(), OpError> {
-    env.ctx.ec2().modify_vpc_attribute().vpc_id(vpc).enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build()).send().await.map_err(op("ModifyVpcAttribute"))?;
+    let ec2 = &env.ctx.ec2();
+    env.call(&MODIFY_ATTRIBUTE, || ec2.modify_vpc_attribute().vpc_id(vpc).enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build()).send())
+        .await
+        .map_err(failed)?;
     Ok(())
 }
 

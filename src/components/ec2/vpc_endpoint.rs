@@ -19,6 +19,11 @@ impl Inputs for VpcEndpointInputs {
     const KIND: &'static str = "ec2_vpc_endpoint";
 }
 
+/// hashicorp/aws `vpc_endpoint.go` retries none of these calls (it waits
+/// on the endpoint's state, as `describe` reads it here).
+const CALLS: &[Call] =
+    &[Call::settled("ec2:CreateVpcEndpoint"), Call::settled("ec2:ModifyVpcEndpoint"), Call::settled("ec2:DeleteVpcEndpoints"), Call::read("ec2:DescribeVpcEndpoints")];
+
 const ENDPOINT_ROUTE_TABLES: Need = Need::some("route table", &["ec2_route_table"]).in_slot("route_tables");
 
 impl VpcEndpoint {
@@ -38,6 +43,9 @@ impl VpcEndpoint {
 impl Kind<AwsContext> for VpcEndpoint {
     fn name(&self) -> &'static str {
         "ec2_vpc_endpoint"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["route_table_ids"]

@@ -7,6 +7,31 @@ use serde::{Deserialize, Serialize};
 /// An ECS cluster (Fargate: no instances).
 pub struct Cluster;
 
+/// ECS's service-linked role, created by AWS on the account's first ECS
+/// call, may not yet be assumable by the cluster that follows.
+const CREATE: Call = Call::retrying(
+    "ecs:CreateCluster",
+    PROPAGATION,
+    &[NotYet::message(
+        "InvalidParameterException",
+        "Unable to assume the service linked role",
+        "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+    )],
+)
+.why("hashicorp/aws ecs/cluster.go retryClusterCreate: InvalidParameterException 'Unable to assume the service linked role' for propagationTimeout");
+/// The services the stack just deleted (still draining) and their tasks
+/// (still stopping) hold the cluster a while.
+const DELETE: Call = Call::retrying(
+    "ecs:DeleteCluster",
+    std::time::Duration::from_secs(300),
+    &[
+        NotYet::code("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active."),
+        NotYet::code("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active."),
+    ],
+)
+.why("hashicorp/aws ecs/cluster.go resourceClusterDelete: ClusterContainsServices/Tasks (also ContainerInstances, UpdateInProgress: no instances on Fargate) for the 10-minute clusterDeleteTimeout; ours is 5 minutes since the service's delete waits for it to drain first");
+const CALLS: &[Call] = &[CREATE, Call::settled("ecs:UpdateClusterSettings"), DELETE, Call::read("ecs:DescribeClusters")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterInputs {
     pub name: String,
@@ -42,6 +67,9 @@ impl Kind<AwsContext> for Cluster {
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Ecs(env.ctx.arn("ecs", &format!("cluster/{}", r.id))))
     }
@@ -55,16 +83,18 @@ impl Kind<AwsContext> for Cluster {
         use aws_sdk_ecs::types::{ClusterSetting, ClusterSettingName};
         let cluster: ClusterInputs = spec.typed()?;
         let insights = insights(&cluster);
+        let ecs = &env.ctx.ecs();
+        let tag_list = tags(env, spec);
         let o = env
-            .ctx
-            .ecs()
-            .create_cluster()
-            .cluster_name(&cluster.name)
-            .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
-            .set_tags(Some(tags(env, spec)))
-            .send()
+            .call(&CREATE, || {
+                ecs.create_cluster()
+                    .cluster_name(&cluster.name)
+                    .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
+                    .set_tags(Some(tag_list.clone()))
+                    .send()
+            })
             .await
-            .map_err(op("CreateCluster"))?;
+            .map_err(failed)?;
         let arn = o.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default();
         Ok(Record::new(self.name(), &cluster.name, spec.inputs.clone()).with("arn", arn))
     }
@@ -89,21 +119,47 @@ impl Kind<AwsContext> for Cluster {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = env
-            .retry(
-                std::time::Duration::from_secs(300),
-                |e| crate::aws::code_in(e, &["ClusterContainsServicesException", "ClusterContainsTasksException"]),
-                || env.ctx.ecs().delete_cluster().cluster(&rec.id).send(),
-            )
-            .await;
-        match r {
+        let ecs = &env.ctx.ecs();
+        match env.call(&DELETE, || ecs.delete_cluster().cluster(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("DeleteCluster")(e)),
+            Err(e) if not_found(&e.error) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let name = spec.typed::<ClusterInputs>()?.name;
         Ok(Self::describe(env, &name).await?.map(|c| Record::new(self.name(), &name, spec.inputs.clone()).with("arn", c.cluster_arn().unwrap_or_default())))
+    }
+}
+
+/// DeleteCluster against aws-smithy-mocks: a cluster still holding the
+/// services and tasks the stack just deleted is retried; a refusal is not.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_sdk_ecs::operation::delete_cluster::{DeleteClusterError, DeleteClusterOutput};
+    use aws_sdk_ecs::Client;
+    use aws_smithy_mocks::{mock, Rule};
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ecs, aws_sdk_ecs, rules)
+    }
+
+    #[tokio::test]
+    async fn a_cluster_still_draining_is_deleted_once_empty_and_a_refusal_is_not_retried() {
+        let rec = Record::new("ecs_cluster", "kavak-dev", json!({"name": "kavak-dev", "container_insights": false}));
+        let draining = mock!(Client::delete_cluster)
+            .sequence()
+            .error(|| DeleteClusterError::generic(fault("ClusterContainsServicesException")))
+            .error(|| DeleteClusterError::generic(fault("ClusterContainsTasksException")))
+            .output(|| DeleteClusterOutput::builder().build())
+            .build();
+        Cluster.delete(&over(&[&draining]), &rec).await.unwrap();
+        assert_eq!(draining.num_calls(), 3);
+        let denied = mock!(Client::delete_cluster).then_error(|| DeleteClusterError::generic(fault("AccessDeniedException")));
+        let e = Cluster.delete(&over(&[&denied]), &rec).await.expect_err("a refusal is final");
+        assert!(e.message.contains("DeleteCluster"), "{}", e.message);
+        assert_eq!(denied.num_calls(), 1, "not retried");
     }
 }

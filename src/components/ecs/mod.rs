@@ -2,8 +2,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{op, spec_tags, E};
-use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
+use super::{failed, op, spec_tags, E};
+use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE, PROPAGATION};
 use crate::provider::AwsContext;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration, KeyValuePair, LaunchType, LoadBalancer,

@@ -9,6 +9,57 @@ use serde::{Deserialize, Serialize};
 /// with the `sg*` dependency.
 pub struct Service;
 
+/// hashicorp/aws's `propagationTimeout + serviceCreateTimeout` (and
+/// `+ serviceUpdateTimeout`): 2 + 2 minutes.
+const SERVICE_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(240);
+/// ECS validates the target group through a role (the service-linked role,
+/// maybe created by this very call) that IAM has not yet propagated, and
+/// sees a target group whose listener was just created as not yet behind a
+/// load balancer.
+const ROLE_NOT_YET: NotYet = NotYet::message(
+    "InvalidParameterException",
+    "verify that the ECS service role being passed has the proper permissions",
+    "Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions.",
+);
+const LISTENER_NOT_YET: NotYet = NotYet::message(
+    "InvalidParameterException",
+    "does not have an associated load balancer",
+    "The target group with targetGroupArn arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/kavak-dev-app/73e2d6bc24d8a067 does not have an associated load balancer.",
+);
+/// The cluster just created may not be found yet; the role, the listener
+/// and the service-linked role may not have reached ECS.
+const CREATE: Call = Call::retrying(
+    "ecs:CreateService",
+    SERVICE_PROPAGATION,
+    &[
+        NotYet::code("ClusterNotFoundException", "Cluster not found."),
+        ROLE_NOT_YET,
+        LISTENER_NOT_YET,
+        NotYet::message(
+            "InvalidParameterException",
+            "Unable to assume the service linked role",
+            "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+        ),
+    ],
+)
+.why("hashicorp/aws ecs/service.go retryServiceCreate: ClusterNotFoundException and InvalidParameterException (service role, listener's load balancer, service-linked role) for propagationTimeout + serviceCreateTimeout");
+/// The same propagation, on a target group or network configuration
+/// changed in place (and on the drain before a delete).
+const UPDATE: Call = Call::retrying("ecs:UpdateService", SERVICE_PROPAGATION, &[ROLE_NOT_YET, LISTENER_NOT_YET])
+    .why("hashicorp/aws ecs/service.go resourceServiceUpdate: InvalidParameterException (service role, listener's load balancer) for propagationTimeout + serviceUpdateTimeout");
+/// A deployment still in progress (a rollout the stack just started) keeps
+/// the service from being deleted.
+const DELETE: Call = Call::retrying(
+    "ecs:DeleteService",
+    std::time::Duration::from_secs(1200),
+    &[
+        NotYet::message("InvalidParameterException", "The service cannot be stopped while deployments are active.", "The service cannot be stopped while deployments are active."),
+        NotYet::message("DependencyViolation", "has a dependent object", "The service arn:aws:ecs:eu-west-1:123456789012:service/kavak-dev/api has a dependent object."),
+    ],
+)
+.why("hashicorp/aws ecs/service.go resourceServiceDelete: InvalidParameterException 'cannot be stopped while deployments are active' and DependencyViolation 'has a dependent object' for the 20-minute delete timeout (ours too)");
+const CALLS: &[Call] = &[CREATE, UPDATE, DELETE, Call::read("ecs:DescribeServices")];
+
 /// How many tasks run, and how a deployment goes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceInputs {
@@ -115,6 +166,9 @@ impl Kind<AwsContext> for Service {
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[CLUSTER, TASK, TARGET_GROUP, crate::components::need::SUBNETS, crate::components::need::SECURITY_GROUPS]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn timeouts(&self) -> Timeouts {
         // terraform-provider-aws's defaults: a rollout waits for healthy tasks.
         Timeouts::minutes(20, 20, 20)
@@ -133,25 +187,27 @@ impl Kind<AwsContext> for Service {
         let cluster = CLUSTER.the(deps)?.id.clone();
         let task = TASK.the(deps)?.id.clone();
         let lb = LoadBalancer::builder().target_group_arn(&TARGET_GROUP.the(deps)?.id).container_name("app").container_port(service.port).build();
+        let (network, tag_list) = (Self::network(deps, service.assign_public_ip)?, tags(env, spec));
+        let ecs = &env.ctx.ecs();
         let o = env
-            .ctx
-            .ecs()
-            .create_service()
-            .cluster(&cluster)
-            .service_name(&service.name)
-            .task_definition(&task)
-            .desired_count(service.desired_count)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(Self::network(deps, service.assign_public_ip)?)
-            .load_balancers(lb)
-            .health_check_grace_period_seconds(service.grace_period)
-            .deployment_configuration(Self::deployment(&service))
-            .propagate_tags(PropagateTags::Service)
-            .enable_ecs_managed_tags(true)
-            .set_tags(Some(tags(env, spec)))
-            .send()
+            .call(&CREATE, || {
+                ecs.create_service()
+                    .cluster(&cluster)
+                    .service_name(&service.name)
+                    .task_definition(&task)
+                    .desired_count(service.desired_count)
+                    .launch_type(LaunchType::Fargate)
+                    .network_configuration(network.clone())
+                    .load_balancers(lb.clone())
+                    .health_check_grace_period_seconds(service.grace_period)
+                    .deployment_configuration(Self::deployment(&service))
+                    .propagate_tags(PropagateTags::Service)
+                    .enable_ecs_managed_tags(true)
+                    .set_tags(Some(tag_list.clone()))
+                    .send()
+            })
             .await
-            .map_err(op("CreateService"))?;
+            .map_err(failed)?;
         let s = o.service().ok_or_else(|| OpError::new("CreateService returned no service"))?;
         let partial = self.record(spec.inputs.clone(), s, &cluster);
         let s = Self::wait_stable(env, &cluster, &service.name, &task).await.map_err(|e| e.partial(partial))?;
@@ -173,7 +229,7 @@ impl Kind<AwsContext> for Service {
         let service: ServiceInputs = spec.typed()?;
         let cluster = CLUSTER.the(deps)?.id.clone();
         let task = TASK.the(deps)?.id.clone();
-        let mut req = env
+        let req = env
             .ctx
             .ecs()
             .update_service()
@@ -185,10 +241,8 @@ impl Kind<AwsContext> for Service {
             .deployment_configuration(Self::deployment(&service));
         // Only when the configuration changed it: never reset a count that
         // autoscaling set.
-        if old.typed::<ServiceInputs>()?.desired_count != service.desired_count {
-            req = req.desired_count(service.desired_count);
-        }
-        req.send().await.map_err(op("UpdateService"))?;
+        let count = (old.typed::<ServiceInputs>()?.desired_count != service.desired_count).then_some(service.desired_count);
+        env.call(&UPDATE, || req.clone().set_desired_count(count).send()).await.map_err(failed)?;
         let s = Self::wait_stable(env, &cluster, &old.id, &task).await?;
         Ok(self.record(spec.inputs.clone(), &s, &cluster))
     }
@@ -198,11 +252,11 @@ impl Kind<AwsContext> for Service {
         if Self::describe(env, &cluster, &rec.id).await?.is_none() {
             return Ok(());
         }
-        let _ = ecs.update_service().cluster(&cluster).service(&rec.id).desired_count(0).send().await;
-        match ecs.delete_service().cluster(&cluster).service(&rec.id).force(true).send().await {
+        let _ = env.call(&UPDATE, || ecs.update_service().cluster(&cluster).service(&rec.id).desired_count(0).send()).await;
+        match env.call(&DELETE, || ecs.delete_service().cluster(&cluster).service(&rec.id).force(true).send()).await {
             Ok(_) => {}
-            Err(e) if not_found(&e) => return Ok(()),
-            Err(e) => return Err(op("DeleteService")(e)),
+            Err(e) if not_found(&e.error) => return Ok(()),
+            Err(e) => return Err(failed(e)),
         }
         env.wait(&SERVICE_DELETED, &format!("ECS service {}", rec.id), || async {
             Ok(Self::describe(env, &cluster, &rec.id).await?.map(|s| {

@@ -11,6 +11,11 @@ use std::collections::BTreeMap;
 /// task definitions are immutable).
 pub struct TaskDefinition;
 
+/// hashicorp/aws ecs/task_definition.go retries none of these: ECS checks
+/// the roles' ARNs, not whether they can be assumed yet (the service's
+/// tasks are what assume them, and their start is retried by ECS).
+const CALLS: &[Call] = &[Call::settled("ecs:RegisterTaskDefinition"), Call::read("ecs:DescribeTaskDefinition"), Call::settled("ecs:DeregisterTaskDefinition")];
+
 /// What a task definition is made of.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskDefinitionInputs {
@@ -78,6 +83,9 @@ impl Kind<AwsContext> for TaskDefinition {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [Need] {
         &[EXECUTION_ROLE, TASK_ROLE]

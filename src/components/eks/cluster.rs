@@ -26,6 +26,50 @@ impl Inputs for ClusterInputs {
 /// Every control-plane log type EKS knows.
 const LOG_TYPES: [&str; 5] = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
+/// A role created a moment before (or whose policies were just attached)
+/// is not yet usable by EKS: CreateCluster refuses it, in one of these
+/// words, until IAM catches up.
+const CREATE: Call = Call::retrying(
+    "eks:CreateCluster",
+    PROPAGATION,
+    &[
+        NotYet::message("InvalidParameterException", "does not exist", "roleArn, arn:aws:iam::123456789012:role/x, does not exist"),
+        NotYet::message("InvalidParameterException", "Error in role params", "Error in role params"),
+        NotYet::message(
+            "InvalidParameterException",
+            "Role could not be assumed because the trusted entity is not correct",
+            "Role could not be assumed because the trusted entity is not correct",
+        ),
+        NotYet::message(
+            "InvalidParameterException",
+            "The provided role doesn't have the Amazon EKS Managed Policies associated with it",
+            "The provided role doesn't have the Amazon EKS Managed Policies associated with it. Please ensure the following policy is attached: arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+        ),
+        NotYet::message("InvalidParameterException", "IAM role's policy must include", "IAM role's policy must include the `ec2:DescribeSubnets` action"),
+    ],
+)
+.why("hashicorp/aws eks/cluster.go resourceClusterCreate: these five InvalidParameterException messages for propagationTimeout");
+/// EKS refuses to delete a cluster while an update is in progress (one of
+/// ours, or a platform update EKS runs itself): the delete first waits for
+/// the updates it can see (`wait_quiet`), this covers the one that starts
+/// in between.
+const DELETE: Call = Call::retrying(
+    "eks:DeleteCluster",
+    Duration::from_secs(3600),
+    &[NotYet::message("ResourceInUseException", "in progress", "Cannot delete because cluster luneo-prod-eks-primary currently has an update in progress")],
+)
+.why("hashicorp/aws eks/cluster.go resourceClusterDelete: ResourceInUseException 'in progress' for 60 minutes; ours ends at the cluster's delete timeout (15 minutes) first");
+const CALLS: &[Call] = &[
+    CREATE,
+    Call::read("eks:DescribeCluster"),
+    Call::settled("eks:UpdateClusterVersion"),
+    Call::settled("eks:UpdateClusterConfig"),
+    Call::read("eks:DescribeUpdate"),
+    Call::read("eks:ListNodegroups"),
+    Call::read("eks:ListUpdates"),
+    DELETE,
+];
+
 impl Cluster {
     fn observe(&self, inputs: &Json, c: &aws_sdk_eks::types::Cluster) -> Record {
         let mut inputs = inputs.clone();
@@ -93,6 +137,57 @@ impl Cluster {
         .await
         .map(|_| ())
     }
+
+    /// Waits until the cluster holds no node group and has no update in
+    /// progress, both of which make DeleteCluster fail with
+    /// ResourceInUseException: the stack's node groups are deleted by their
+    /// own components (maybe at the same moment), and an update may be one
+    /// EKS runs itself. Not a state of the cluster (DescribeCluster shows it
+    /// ACTIVE throughout), so a wait on lists rather than a `Waiter`.
+    async fn wait_quiet(env: &E, name: &str) -> Result<(), OpError> {
+        use aws_sdk_eks::types::UpdateStatus;
+        // Updates seen finished are not described again at the next look.
+        let finished = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
+        env.wait_until(&format!("EKS cluster {name} to have no node group and no update in progress"), || async {
+            let eks = env.ctx.eks();
+            match eks.list_nodegroups().cluster_name(name).send().await {
+                Ok(o) if !o.nodegroups().is_empty() => {
+                    tracing::debug!(cluster = name, nodegroups = ?o.nodegroups(), "waiting for the node groups to go before deleting the cluster");
+                    return Ok(None);
+                }
+                Ok(_) => {}
+                // The cluster is gone already: the delete that follows says so.
+                Err(e) if missing(&e) => return Ok(Some(())),
+                Err(e) => return Err(op("ListNodegroups")(e)),
+            }
+            let mut ids: Vec<String> = vec![];
+            let mut pages = eks.list_updates().name(name).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                match page {
+                    Ok(p) => ids.extend(p.update_ids().iter().cloned()),
+                    Err(e) if missing(&e) => return Ok(Some(())),
+                    Err(e) => return Err(op("ListUpdates")(e)),
+                }
+            }
+            for id in ids {
+                if finished.lock().unwrap().contains(&id) {
+                    continue;
+                }
+                let o = match eks.describe_update().name(name).update_id(&id).send().await {
+                    Ok(o) => o,
+                    Err(e) if missing(&e) => continue,
+                    Err(e) => return Err(op("DescribeUpdate")(e)),
+                };
+                if o.update().and_then(|u| u.status()) == Some(&UpdateStatus::InProgress) {
+                    tracing::debug!(cluster = name, update = %id, "waiting for an update to finish before deleting the cluster");
+                    return Ok(None);
+                }
+                finished.lock().unwrap().insert(id);
+            }
+            Ok(Some(()))
+        })
+        .await
+    }
 }
 
 #[tonic::async_trait]
@@ -105,6 +200,9 @@ impl Kind<AwsContext> for Cluster {
     }
     fn needs(&self) -> &'static [Need] {
         &[SUBNETS, ROLE]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn timeouts(&self) -> Timeouts {
         // terraform-provider-aws's defaults.
@@ -126,31 +224,26 @@ impl Kind<AwsContext> for Cluster {
         let cluster: ClusterInputs = spec.typed()?;
         let name = &cluster.name;
         let role = ROLE.the_in(spec, deps)?.out("arn").to_string();
-        env.retry(
-            Duration::from_secs(60),
-            // A just-created role is not yet visible to EKS.
-            |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidParameterException"]) && crate::aws::error_text(e).contains("role"),
-            || {
-                env.ctx
-                    .eks()
-                    .create_cluster()
-                    .name(name)
-                    .version(&cluster.version)
-                    .role_arn(&role)
-                    .resources_vpc_config(
-                        VpcConfigRequest::builder()
-                            .set_subnet_ids(subnet_ids(spec, deps).ok())
-                            .endpoint_public_access(cluster.endpoint_public)
-                            .endpoint_private_access(cluster.endpoint_private)
-                            .build(),
-                    )
-                    .logging(Self::logging(&cluster))
-                    .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
-                    .send()
-            },
-        )
+        env.call(&CREATE, || {
+            env.ctx
+                .eks()
+                .create_cluster()
+                .name(name)
+                .version(&cluster.version)
+                .role_arn(&role)
+                .resources_vpc_config(
+                    VpcConfigRequest::builder()
+                        .set_subnet_ids(subnet_ids(spec, deps).ok())
+                        .endpoint_public_access(cluster.endpoint_public)
+                        .endpoint_private_access(cluster.endpoint_private)
+                        .build(),
+                )
+                .logging(Self::logging(&cluster))
+                .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
+                .send()
+        })
         .await
-        .map_err(op("CreateCluster"))?;
+        .map_err(failed)?;
         let rec = Record::new(self.name(), name, spec.inputs.clone());
         self.wait_active(env, name, &spec.inputs).await.map_err(|e| e.partial(rec))
     }
@@ -185,10 +278,12 @@ impl Kind<AwsContext> for Cluster {
         self.wait_active(env, name, &spec.inputs).await
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.eks().delete_cluster().name(&rec.id).send().await {
+        Self::wait_quiet(env, &rec.id).await?;
+        let eks = env.ctx.eks();
+        match env.call(&DELETE, || eks.delete_cluster().name(&rec.id).send()).await {
             Ok(_) => {}
-            Err(e) if missing(&e) => return Ok(()),
-            Err(e) => return Err(op("DeleteCluster")(e)),
+            Err(e) if missing(&e.error) => return Ok(()),
+            Err(e) => return Err(failed(e)),
         }
         let c = env.ctx.eks().clone();
         let n = rec.id.clone();
@@ -209,7 +304,10 @@ mod tests {
     use crate::components::mocked;
     use aws_sdk_eks::operation::delete_cluster::DeleteClusterError;
     use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
-    use aws_sdk_eks::types::{Cluster as EksCluster, ClusterStatus, Identity, Oidc};
+    use aws_sdk_eks::operation::describe_update::DescribeUpdateOutput;
+    use aws_sdk_eks::operation::list_nodegroups::{ListNodegroupsError, ListNodegroupsOutput};
+    use aws_sdk_eks::operation::list_updates::ListUpdatesOutput;
+    use aws_sdk_eks::types::{Cluster as EksCluster, ClusterStatus, Identity, Oidc, Update, UpdateStatus};
     use aws_sdk_eks::Client;
     use aws_smithy_mocks::{mock, Rule};
     use aws_smithy_types::error::ErrorMetadata;
@@ -244,11 +342,44 @@ mod tests {
 
     #[tokio::test]
     async fn deleting_a_cluster_already_gone_waits_for_nothing() {
-        let delete = mock!(Client::delete_cluster).then_error(|| {
-            DeleteClusterError::generic(ErrorMetadata::builder().code("ResourceNotFoundException").message("No cluster found for name: luneo-prod-eks-primary.").build())
-        });
+        let gone = || ErrorMetadata::builder().code("ResourceNotFoundException").message("No cluster found for name: luneo-prod-eks-primary.").build();
+        let groups = mock!(Client::list_nodegroups).then_error(move || ListNodegroupsError::generic(gone()));
+        let delete = mock!(Client::delete_cluster).then_error(move || DeleteClusterError::generic(gone()));
         let describe = mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Deleting));
-        Cluster.delete(&env_over(&[&delete, &describe]), &Record::new("eks_cluster", "luneo-prod-eks-primary", json!({}))).await.unwrap();
+        Cluster.delete(&env_over(&[&groups, &delete, &describe]), &Record::new("eks_cluster", "luneo-prod-eks-primary", json!({}))).await.unwrap();
         assert_eq!(describe.num_calls(), 0);
+    }
+
+    /// The delete waits until the last node group is gone and the update in
+    /// progress is done, then retries the declared ResourceInUseException
+    /// ("... currently has an update in progress"); a ResourceInUseException
+    /// without that wording is not the declared one and fails at once.
+    #[tokio::test]
+    async fn delete_waits_for_node_groups_and_updates_and_retries_only_an_update_in_progress() {
+        let fault = |code: &'static str, message: &'static str| move || DeleteClusterError::generic(ErrorMetadata::builder().code(code).message(message).build());
+        let strings = |v: &[&str]| -> Option<Vec<String>> { Some(v.iter().map(|s| s.to_string()).collect()) };
+        let groups = |names: &'static [&'static str]| mock!(Client::list_nodegroups).then_output(move || ListNodegroupsOutput::builder().set_nodegroups(strings(names)).build());
+        let updates = |ids: &'static [&'static str]| mock!(Client::list_updates).then_output(move || ListUpdatesOutput::builder().set_update_ids(strings(ids)).build());
+        let update = |status: UpdateStatus| {
+            mock!(Client::describe_update).then_output(move || DescribeUpdateOutput::builder().update(Update::builder().id("u-1").status(status.clone()).build()).build())
+        };
+        let rec = Record::new("eks_cluster", "luneo-prod-eks-primary", json!({}));
+        let (one_group, no_group, u1, running) = (groups(&["luneo-prod-spot-1a2b3c"]), groups(&[]), updates(&["u-1"]), update(UpdateStatus::InProgress));
+        let (no_group_again, u1_again, done) = (groups(&[]), updates(&["u-1"]), update(UpdateStatus::Successful));
+        let delete = mock!(Client::delete_cluster)
+            .sequence()
+            .error(fault("ResourceInUseException", "Cannot delete because cluster luneo-prod-eks-primary currently has an update in progress"))
+            .error(fault("ResourceNotFoundException", "No cluster found for name: luneo-prod-eks-primary."))
+            .build();
+        let env = env_over(&[&one_group, &no_group, &u1, &running, &no_group_again, &u1_again, &done, &delete]);
+        Cluster.delete(&env, &rec).await.unwrap();
+        assert_eq!((running.num_calls(), done.num_calls()), (1, 1), "the update was looked at until it finished");
+        assert_eq!(delete.num_calls(), 2, "an update in progress is retried");
+
+        let (no_group, none) = (groups(&[]), updates(&[]));
+        let refused = mock!(Client::delete_cluster).then_error(fault("ResourceInUseException", "Cluster has nodegroups attached"));
+        let e = Cluster.delete(&env_over(&[&no_group, &none, &refused]), &rec).await.unwrap_err();
+        assert_eq!(refused.num_calls(), 1, "an undeclared error is not retried");
+        assert!(e.message.starts_with("DeleteCluster: "), "{}", e.message);
     }
 }

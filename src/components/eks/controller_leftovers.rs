@@ -25,6 +25,43 @@ impl Inputs for ControllerLeftoversInputs {
 
 pub const CONTROLLER_CLUSTER_TAG: &str = "elbv2.k8s.aws/cluster";
 
+/// A target group stays in use by its load balancer's listeners and rules
+/// a moment after the load balancer is gone.
+const DELETE_TARGET_GROUP: Call = Call::retrying(
+    "elasticloadbalancing:DeleteTargetGroup",
+    PROPAGATION,
+    &[NotYet::message(
+        "ResourceInUse",
+        "is currently in use by a listener or a rule",
+        "Target group 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/k8s-default-web-0a1b2c3d4e/50dc6c495c0c9188' is currently in use by a listener or a rule",
+    )],
+)
+.why("hashicorp/aws elbv2/target_group.go resourceTargetGroupDelete: ResourceInUse 'is currently in use by a listener or a rule' for 2 minutes");
+/// The load balancers' network interfaces go a little after them, and hold
+/// the security groups meanwhile.
+const DELETE_SECURITY_GROUP: Call = Call::retrying(
+    "ec2:DeleteSecurityGroup",
+    Duration::from_secs(300),
+    &[
+        NotYet::code("DependencyViolation", "resource sg-0a1b2c3d4e5f67890 has a dependent object"),
+        NotYet::code(
+            "InvalidGroup.InUse",
+            "The specified security group can't be deleted because it's in use by another security group. You can remove dependencies by modifying or deleting rules in the affected security groups.",
+        ),
+    ],
+)
+.why("hashicorp/aws ec2/vpc_security_group.go resourceSecurityGroupDelete: DependencyViolation and InvalidGroup.InUse for the 15-minute delete timeout; ours is 5 minutes, as the load balancers were waited for first");
+const CALLS: &[Call] = &[
+    Call::read("elasticloadbalancing:DescribeLoadBalancers"),
+    Call::read("elasticloadbalancing:DescribeTargetGroups"),
+    Call::read("elasticloadbalancing:DescribeTags"),
+    Call::settled("elasticloadbalancing:DeleteLoadBalancer"),
+    DELETE_TARGET_GROUP,
+    Call::read("ec2:DescribeSecurityGroups"),
+    DELETE_SECURITY_GROUP,
+    Call::read("eks:DescribeCluster"),
+];
+
 impl ControllerLeftovers {
     /// (load balancers, target groups) tagged for `cluster`, by ARN.
     async fn tagged(env: &E, cluster: &str) -> Result<(Vec<String>, Vec<String>), OpError> {
@@ -92,6 +129,9 @@ impl Kind<AwsContext> for ControllerLeftovers {
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 20)
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
         crate::engine::inputs::check::<ControllerLeftoversInputs>(inputs)
     }
@@ -123,32 +163,18 @@ impl Kind<AwsContext> for ControllerLeftovers {
             env.wait(&crate::components::elb::LB_DELETED, &format!("load balancer {arn}"), || crate::components::elb::lb_state(env, arn)).await?;
         }
         for arn in &tgs {
-            match env
-                .retry(
-                    Duration::from_secs(120),
-                    |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["ResourceInUse"]),
-                    || env.ctx.elbv2().delete_target_group().target_group_arn(arn).send(),
-                )
-                .await
-            {
+            match env.call(&DELETE_TARGET_GROUP, || env.ctx.elbv2().delete_target_group().target_group_arn(arn).send()).await {
                 Ok(_) => {}
-                Err(e) if crate::aws::is_not_found(&e) => {}
-                Err(e) => return Err(op("DeleteTargetGroup")(e)),
+                Err(e) if crate::aws::is_not_found(&e.error) => {}
+                Err(e) => return Err(failed(e)),
             }
         }
         for g in Self::security_groups(env, cluster).await? {
             // The load balancers' network interfaces go a little after them.
-            match env
-                .retry(
-                    Duration::from_secs(300),
-                    |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["DependencyViolation"]),
-                    || env.ctx.ec2().delete_security_group().group_id(&g).send(),
-                )
-                .await
-            {
+            match env.call(&DELETE_SECURITY_GROUP, || env.ctx.ec2().delete_security_group().group_id(&g).send()).await {
                 Ok(_) => {}
-                Err(e) if crate::aws::is_not_found(&e) => {}
-                Err(e) => return Err(op("DeleteSecurityGroup")(e)),
+                Err(e) if crate::aws::is_not_found(&e.error) => {}
+                Err(e) => return Err(failed(e)),
             }
         }
         Ok(())

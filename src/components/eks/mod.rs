@@ -4,8 +4,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{observed, op, sdk_wait, spec_tags, E};
-use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Timeouts, Waiter};
+use super::{failed, observed, op, sdk_wait, spec_tags, E};
+use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE, PROPAGATION};
 use crate::provider::AwsContext;
 use aws_sdk_eks::client::Waiters;
 use serde_json::{json, Value as Json};

@@ -32,6 +32,38 @@ impl Inputs for NodeGroupInputs {
     const KIND: &'static str = "eks_node_group";
 }
 
+/// A node role created a moment before is not yet seen by EKS with the
+/// trust policy that lets EC2 assume it, or not seen at all.
+const CREATE: Call = Call::retrying(
+    "eks:CreateNodegroup",
+    PROPAGATION,
+    &[
+        NotYet::message(
+            "InvalidParameterException",
+            "were not found in the trust relationships of nodeRole",
+            "Following required service principals [ec2.amazonaws.com] were not found in the trust relationships of nodeRole arn:aws:iam::123456789012:role/x",
+        ),
+        NotYet::message("InvalidParameterException", "does not exist", "nodeRole, arn:aws:iam::123456789012:role/x, does not exist"),
+    ],
+)
+.why("beyond hashicorp/aws (eks/node_group.go creates without retry, as its roles are usually older than a node group): our graph creates the node role and the group in one apply, so we retry the role-propagation messages for propagationTimeout as eks/cluster.go resourceClusterCreate does for the cluster role");
+/// EKS refuses a change to a node group while an update of it or of its
+/// cluster (a version upgrade, a platform update EKS runs itself) is in
+/// progress.
+const IN_PROGRESS: NotYet = NotYet::message(
+    "ResourceInUseException",
+    "in progress",
+    "Cannot update because cluster luneo-prod-eks-primary currently has update 9f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f in progress",
+);
+/// A scaling or labels change while such an update runs.
+const UPDATE: Call = Call::retrying("eks:UpdateNodegroupConfig", Duration::from_secs(3600), &[IN_PROGRESS])
+    .why("beyond hashicorp/aws (eks/node_group.go does not retry): the same ResourceInUseException 'in progress' that eks/cluster.go resourceClusterDelete retries for 60 minutes; ours ends at the node group's 60-minute update timeout");
+/// A delete while such an update runs (the cluster's own delete waits for
+/// its node groups to be gone).
+const DELETE: Call = Call::retrying("eks:DeleteNodegroup", Duration::from_secs(3600), &[IN_PROGRESS])
+    .why("beyond hashicorp/aws (eks/node_group.go does not retry): the same ResourceInUseException 'in progress' that eks/cluster.go resourceClusterDelete retries for 60 minutes; ours ends at the node group's 60-minute delete timeout");
+const CALLS: &[Call] = &[CREATE, Call::read("eks:DescribeNodegroup"), UPDATE, Call::read("eks:DescribeUpdate"), DELETE];
+
 impl NodeGroup {
     async fn describe(env: &E, cluster: &str, name: &str) -> Result<Option<aws_sdk_eks::types::Nodegroup>, OpError> {
         match env.ctx.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
@@ -87,6 +119,9 @@ impl Kind<AwsContext> for NodeGroup {
     fn needs(&self) -> &'static [Need] {
         &[SUBNETS, ROLE]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(60, 60, 60)
     }
@@ -109,28 +144,24 @@ impl Kind<AwsContext> for NodeGroup {
         let (cluster, name) = (group.cluster.as_str(), group.name.as_str());
         let role = ROLE.the_in(spec, deps)?.out("arn").to_string();
         let labels: std::collections::HashMap<String, String> = group.labels.clone().into_iter().collect();
-        env.retry(
-            Duration::from_secs(60),
-            |e: &aws_smithy_runtime_api::client::result::SdkError<_, _>| crate::aws::code_in(e, &["InvalidParameterException"]) && crate::aws::error_text(e).contains("role"),
-            || {
-                env.ctx
-                    .eks()
-                    .create_nodegroup()
-                    .cluster_name(cluster)
-                    .nodegroup_name(name)
-                    .node_role(&role)
-                    .set_subnets(subnet_ids(spec, deps).ok())
-                    .scaling_config(Self::scaling(&group))
-                    .set_instance_types(Some(group.instance_types.clone()))
-                    .capacity_type(CapacityTypes::from(group.capacity_type.as_str()))
-                    .ami_type(AmiTypes::from(group.ami_type.as_str()))
-                    .set_labels(Some(labels.clone()))
-                    .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
-                    .send()
-            },
-        )
+        env.call(&CREATE, || {
+            env.ctx
+                .eks()
+                .create_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(name)
+                .node_role(&role)
+                .set_subnets(subnet_ids(spec, deps).ok())
+                .scaling_config(Self::scaling(&group))
+                .set_instance_types(Some(group.instance_types.clone()))
+                .capacity_type(CapacityTypes::from(group.capacity_type.as_str()))
+                .ami_type(AmiTypes::from(group.ami_type.as_str()))
+                .set_labels(Some(labels.clone()))
+                .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
+                .send()
+        })
         .await
-        .map_err(op("CreateNodegroup"))?;
+        .map_err(failed)?;
         let rec = Record::new(self.name(), format!("{cluster}:{name}"), spec.inputs.clone());
         self.wait_active(env, cluster, name, &spec.inputs).await.map_err(|e| e.partial(rec))
     }
@@ -154,7 +185,7 @@ impl Kind<AwsContext> for NodeGroup {
                 UpdateLabelsPayload::builder().set_add_or_update_labels((!set.is_empty()).then_some(set)).set_remove_labels((!remove.is_empty()).then_some(remove)).build(),
             );
         }
-        let o = req.send().await.map_err(op("UpdateNodegroupConfig"))?;
+        let o = env.call(&UPDATE, || req.clone().send()).await.map_err(failed)?;
         if let Some(id) = o.update().and_then(|u| u.id()) {
             env.wait(&UPDATE_DONE, &format!("update {id} of node group {n}"), || async {
                 match env.ctx.eks().describe_update().name(&c).nodegroup_name(&n).update_id(id).send().await {
@@ -173,10 +204,11 @@ impl Kind<AwsContext> for NodeGroup {
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let (c, n) = Self::names(rec);
-        match env.ctx.eks().delete_nodegroup().cluster_name(&c).nodegroup_name(&n).send().await {
+        let eks = env.ctx.eks();
+        match env.call(&DELETE, || eks.delete_nodegroup().cluster_name(&c).nodegroup_name(&n).send()).await {
             Ok(_) => {}
-            Err(e) if missing(&e) => return Ok(()),
-            Err(e) => return Err(op("DeleteNodegroup")(e)),
+            Err(e) if missing(&e.error) => return Ok(()),
+            Err(e) => return Err(failed(e)),
         }
         let cl = env.ctx.eks().clone();
         let (c2, n2) = (c.clone(), n.clone());
@@ -264,5 +296,28 @@ mod tests {
         assert_eq!((recorded.min_size, recorded.max_size), (0, 10));
         assert_eq!(recorded.labels.get("team").map(String::as_str), Some("web"));
         assert!(!recorded.labels.contains_key("retired"));
+    }
+
+    /// The declared ResourceInUseException ("... update ... in progress")
+    /// is retried until the delete goes through (here: the group is found
+    /// gone); an error the declaration does not name fails at once.
+    #[tokio::test]
+    async fn delete_retries_an_update_in_progress_but_not_an_undeclared_error() {
+        use aws_sdk_eks::operation::delete_nodegroup::DeleteNodegroupError;
+        use aws_smithy_types::error::ErrorMetadata;
+        let fault = |code: &'static str, message: &'static str| move || DeleteNodegroupError::generic(ErrorMetadata::builder().code(code).message(message).build());
+        let rec = Record::new("eks_node_group", "luneo-prod-eks-primary:luneo-prod-spot-1a2b3c", serde_json::to_value(inputs(&[])).unwrap());
+        let delete = mock!(Client::delete_nodegroup)
+            .sequence()
+            .error(fault("ResourceInUseException", "Cannot update because cluster luneo-prod-eks-primary currently has update 9f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f in progress"))
+            .error(fault("ResourceNotFoundException", "No node group found for name: luneo-prod-spot-1a2b3c."))
+            .build();
+        NodeGroup.delete(&env_over(&[&delete]), &rec).await.unwrap();
+        assert_eq!(delete.num_calls(), 2, "an update in progress is retried");
+
+        let refused = mock!(Client::delete_nodegroup).then_error(fault("InvalidRequestException", "Nodegroup luneo-prod-spot-1a2b3c is not in a state that allows deletion"));
+        let e = NodeGroup.delete(&env_over(&[&refused]), &rec).await.unwrap_err();
+        assert_eq!(refused.num_calls(), 1, "an undeclared error is not retried");
+        assert!(e.message.starts_with("DeleteNodegroup: "), "{}", e.message);
     }
 }

@@ -22,6 +22,20 @@ impl Inputs for OidcProviderInputs {
 
 const CLUSTER: Need = Need::one("EKS cluster", &["eks_cluster"]);
 
+/// A provider just created shows in IAM's reads a little later, and the
+/// roles that trust it are refused ("Invalid principal in policy") until
+/// it does: the create waits until GetOpenIDConnectProvider returns it, so
+/// that its dependents start against a provider IAM knows.
+const VISIBLE: Waiter = Waiter::new("to be visible to IAM", &[GONE], &["visible"]).poll(Duration::from_secs(2));
+const CALLS: &[Call] = &[
+    Call::settled("iam:CreateOpenIDConnectProvider"),
+    Call::read("iam:GetOpenIDConnectProvider"),
+    Call::settled("iam:AddClientIDToOpenIDConnectProvider"),
+    Call::settled("iam:RemoveClientIDFromOpenIDConnectProvider"),
+    Call::settled("iam:DeleteOpenIDConnectProvider"),
+    Call::read("eks:DescribeCluster"),
+];
+
 /// The thumbprint of the root CA of every EKS OIDC issuer (IAM no longer
 /// checks it for these, but the API still asks for one).
 const EKS_OIDC_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
@@ -42,6 +56,9 @@ impl Kind<AwsContext> for OidcProvider {
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[CLUSTER]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::IamOidcProvider(r.id.clone()))
@@ -75,7 +92,18 @@ impl Kind<AwsContext> for OidcProvider {
             .await
             .map_err(op("CreateOpenIDConnectProvider"))?;
         let arn = o.open_id_connect_provider_arn().unwrap_or_default().to_string();
-        Ok(Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn).with("issuer_host", issuer.trim_start_matches("https://")))
+        let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn).with("issuer_host", issuer.trim_start_matches("https://"));
+        let iam = env.ctx.iam();
+        env.wait(&VISIBLE, &format!("OIDC provider {arn}"), || async {
+            match iam.get_open_id_connect_provider().open_id_connect_provider_arn(&arn).send().await {
+                Ok(_) => Ok(Some(("visible".to_string(), ()))),
+                Err(e) if crate::aws::is_not_found(&e) => Ok(None),
+                Err(e) => Err(op("GetOpenIDConnectProvider")(e)),
+            }
+        })
+        .await
+        .map_err(|e| e.partial(rec.clone()))?;
+        Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         match env.ctx.iam().get_open_id_connect_provider().open_id_connect_provider_arn(&rec.id).send().await {

@@ -7,6 +7,24 @@ use serde::{Deserialize, Serialize};
 /// A listener on the `alb` dependency.
 pub struct Listener;
 
+/// An ACM certificate just issued may not yet be found by the load
+/// balancer; the target group just created (our graph creates the
+/// listener as soon as the group's create returns) may not be found yet.
+const CERTIFICATE_NOT_YET: NotYet =
+    NotYet::code("CertificateNotFound", "Certificate 'arn:aws:acm:eu-west-1:123456789012:certificate/0b7e8f2a-4c1d-4e5f-9a6b-3c2d1e0f9a8b' not found");
+const CREATE: Call = Call::retrying("elasticloadbalancing:CreateListener", ELBV2_PROPAGATION, &[CERTIFICATE_NOT_YET, TARGET_GROUP_NOT_YET]).why(
+    "hashicorp/aws elbv2/listener.go retryListenerCreate: CertificateNotFound for the 5-minute create timeout; TargetGroupNotFound beyond it, since its target_group.go create waits until the group is found (elbv2PropagationTimeout) and ours returns at once",
+);
+const MODIFY: Call = Call::retrying("elasticloadbalancing:ModifyListener", ELBV2_PROPAGATION, &[CERTIFICATE_NOT_YET, TARGET_GROUP_NOT_YET])
+    .why("hashicorp/aws elbv2/listener.go resourceListenerUpdate: CertificateNotFound for the 5-minute update timeout; TargetGroupNotFound beyond it, as on create");
+const CALLS: &[Call] = &[
+    CREATE,
+    Call::read("elasticloadbalancing:DescribeListeners"),
+    MODIFY,
+    Call::settled("elasticloadbalancing:DeleteListener"),
+    Call::read("elasticloadbalancing:DescribeLoadBalancers"),
+];
+
 /// What a listener answers on, and what it does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListenerInputs {
@@ -56,6 +74,9 @@ impl Kind<AwsContext> for Listener {
     fn name(&self) -> &'static str {
         "elbv2_listener"
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[LOAD_BALANCER, FORWARD_TO]
     }
@@ -82,7 +103,7 @@ impl Kind<AwsContext> for Listener {
             Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).set_ssl_policy(listener.ssl_policy.clone()),
             None => req.protocol(ProtocolEnum::Http),
         };
-        let o = req.send().await.map_err(op("CreateListener"))?;
+        let o = env.call(&CREATE, || req.clone().send()).await.map_err(failed)?;
         let arn = o.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_string();
         Ok(Record::new(self.name(), &arn, spec.inputs.clone()))
     }
@@ -105,7 +126,7 @@ impl Kind<AwsContext> for Listener {
             Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).set_ssl_policy(listener.ssl_policy.clone()),
             None => req.protocol(ProtocolEnum::Http),
         };
-        req.send().await.map_err(op("ModifyListener"))?;
+        env.call(&MODIFY, || req.clone().send()).await.map_err(failed)?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {

@@ -11,6 +11,18 @@ const LB_SUBNETS: crate::engine::Need = crate::components::need::SUBNETS.in_slot
 /// `sg*` dependencies.
 pub struct LoadBalancer;
 
+/// hashicorp/aws elbv2/load_balancer.go retries none of these: a load
+/// balancer just created that DescribeLoadBalancers does not find yet is
+/// waited for (`LB_ACTIVE` counts "gone" as pending), and its subnets and
+/// security groups are created and waited for before it.
+const CALLS: &[Call] = &[
+    Call::settled("elasticloadbalancing:CreateLoadBalancer"),
+    Call::read("elasticloadbalancing:DescribeLoadBalancers"),
+    Call::settled("elasticloadbalancing:SetSubnets"),
+    Call::settled("elasticloadbalancing:SetSecurityGroups"),
+    Call::settled("elasticloadbalancing:DeleteLoadBalancer"),
+];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoadBalancerInputs {
     /// At most 32 characters: also how `find` reaches it.
@@ -37,6 +49,9 @@ impl Kind<AwsContext> for LoadBalancer {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "dns_name", "zone_id"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[LB_SUBNETS, crate::components::need::SECURITY_GROUPS]

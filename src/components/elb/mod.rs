@@ -2,8 +2,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{op, spec_tags, E};
-use crate::engine::{Kind, Need, OpError, Record, Records, Spec, Waiter, GONE};
+use super::{failed, op, spec_tags, E};
+use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Waiter, GONE, PROPAGATION};
 use crate::provider::AwsContext;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum,
@@ -17,6 +17,13 @@ mod target_group;
 pub use target_group::*;
 mod listener;
 pub use listener::*;
+
+/// hashicorp/aws's `elbv2PropagationTimeout` (5 minutes): how long a target
+/// group just created may go unfound (also its listener's create and
+/// update timeouts).
+const ELBV2_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(300);
+/// A target group just created, not yet found by the call that names it.
+const TARGET_GROUP_NOT_YET: NotYet = NotYet::code("TargetGroupNotFound", "One or more target groups not found");
 
 pub const LB_ACTIVE: Waiter = Waiter::new("to be active", &["provisioning", GONE], &["active"]);
 /// Its network interfaces hold the subnets and security groups until it is

@@ -7,6 +7,31 @@ use serde::{Deserialize, Serialize};
 /// An IP target group in the `vpc` dependency.
 pub struct TargetGroup;
 
+/// The group just created may not be found yet by the attributes' change
+/// that follows it.
+const MODIFY_ATTRIBUTES: Call = Call::retrying("elasticloadbalancing:ModifyTargetGroupAttributes", ELBV2_PROPAGATION, &[TARGET_GROUP_NOT_YET]).why(
+    "hashicorp/aws elbv2/target_group.go resourceTargetGroupCreate waits RetryWhenNotFound(elbv2PropagationTimeout) for the new group before ModifyTargetGroupAttributes; we retry the modify itself for as long",
+);
+/// The listener (or the ECS service) the stack just deleted still holds
+/// the group a while.
+const DELETE: Call = Call::retrying(
+    "elasticloadbalancing:DeleteTargetGroup",
+    PROPAGATION,
+    &[NotYet::message(
+        "ResourceInUse",
+        "is currently in use by a listener or a rule",
+        "Target group 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/kavak-dev-app/73e2d6bc24d8a067' is currently in use by a listener or a rule",
+    )],
+)
+.why("hashicorp/aws elbv2/target_group.go resourceTargetGroupDelete: ResourceInUse 'is currently in use by a listener or a rule' for 2 minutes");
+const CALLS: &[Call] = &[
+    Call::settled("elasticloadbalancing:CreateTargetGroup"),
+    Call::read("elasticloadbalancing:DescribeTargetGroups"),
+    Call::settled("elasticloadbalancing:ModifyTargetGroup"),
+    MODIFY_ATTRIBUTES,
+    DELETE,
+];
+
 /// Where the targets listen and how their health is checked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetGroupInputs {
@@ -32,6 +57,9 @@ impl Kind<AwsContext> for TargetGroup {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::VPC]
@@ -99,13 +127,11 @@ impl Kind<AwsContext> for TargetGroup {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let r = env
-            .retry(std::time::Duration::from_secs(120), |e| crate::aws::code_in(e, &["ResourceInUse"]), || env.ctx.elbv2().delete_target_group().target_group_arn(&rec.id).send())
-            .await;
-        match r {
+        let elb = &env.ctx.elbv2();
+        match env.call(&DELETE, || elb.delete_target_group().target_group_arn(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("DeleteTargetGroup")(e)),
+            Err(e) if not_found(&e.error) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -123,14 +149,9 @@ impl Kind<AwsContext> for TargetGroup {
 /// Seconds a deregistered target keeps its connections.
 async fn set_deregistration_delay(env: &E, arn: &str, seconds: i32) -> Result<(), OpError> {
     use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
-    env.ctx
-        .elbv2()
-        .modify_target_group_attributes()
-        .target_group_arn(arn)
-        .attributes(TargetGroupAttribute::builder().key("deregistration_delay.timeout_seconds").value(seconds.to_string()).build())
-        .send()
-        .await
-        .map_err(op("ModifyTargetGroupAttributes"))?;
+    let elb = &env.ctx.elbv2();
+    let delay = TargetGroupAttribute::builder().key("deregistration_delay.timeout_seconds").value(seconds.to_string()).build();
+    env.call(&MODIFY_ATTRIBUTES, || elb.modify_target_group_attributes().target_group_arn(arn).attributes(delay.clone()).send()).await.map_err(failed)?;
     Ok(())
 }
 
@@ -175,5 +196,30 @@ mod tests {
         let rec = TargetGroup.update(&over(&[&changed, &delay]), &Spec::of("tg", &group(5)), &old, &Records::new()).await.unwrap();
         assert_eq!((changed.num_calls(), delay.num_calls()), (1, 1));
         assert_eq!(rec.inputs["deregistration_delay"], 5);
+    }
+
+    #[tokio::test]
+    async fn a_group_still_in_use_is_deleted_once_freed_and_a_refusal_is_not_retried() {
+        use aws_sdk_elasticloadbalancingv2::operation::delete_target_group::{DeleteTargetGroupError, DeleteTargetGroupOutput};
+        let rec = Record::new("elbv2_target_group", ARN, serde_json::to_value(group(30)).unwrap());
+        // The listener the stack just deleted still holds it: retried.
+        let freed = mock!(Client::delete_target_group)
+            .sequence()
+            .error(|| {
+                DeleteTargetGroupError::generic(
+                    aws_smithy_types::error::ErrorMetadata::builder()
+                        .code("ResourceInUse")
+                        .message(format!("Target group '{ARN}' is currently in use by a listener or a rule"))
+                        .build(),
+                )
+            })
+            .output(|| DeleteTargetGroupOutput::builder().build())
+            .build();
+        TargetGroup.delete(&over(&[&freed]), &rec).await.unwrap();
+        assert_eq!(freed.num_calls(), 2);
+        let denied = mock!(Client::delete_target_group).then_error(|| DeleteTargetGroupError::generic(mocked::fault("AccessDenied")));
+        let e = TargetGroup.delete(&over(&[&denied]), &rec).await.expect_err("a refusal is final");
+        assert!(e.message.contains("DeleteTargetGroup"), "{}", e.message);
+        assert_eq!(denied.num_calls(), 1, "not retried");
     }
 }

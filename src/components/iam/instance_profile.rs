@@ -7,6 +7,24 @@ use serde::{Deserialize, Serialize};
 /// An instance profile holding the `role` dependency.
 pub struct InstanceProfile;
 
+/// A role created a moment before is not yet found by the instance profile
+/// that takes it in.
+const ADD_ROLE: Call =
+    Call::retrying("iam:AddRoleToInstanceProfile", PROPAGATION, &[NotYet::message("NoSuchEntity", "The role with name", "The role with name kauri-prod-host cannot be found.")])
+        .why("hashicorp/aws iam/instance_profile.go instanceProfileAddRole: NoSuchEntity 'The role with name' for propagationTimeout");
+/// A profile just created shows in IAM's reads a little later: the create
+/// waits for it before adding the role (hashicorp/aws
+/// `resourceInstanceProfileCreate`: `RetryWhenNotFound` on
+/// `findInstanceProfileByName`).
+const VISIBLE: Waiter = Waiter::new("to be visible to IAM", &[GONE], &["visible"]).poll(Duration::from_secs(2));
+const CALLS: &[Call] = &[
+    Call::settled("iam:CreateInstanceProfile"),
+    Call::read("iam:GetInstanceProfile"),
+    ADD_ROLE,
+    Call::settled("iam:RemoveRoleFromInstanceProfile"),
+    Call::settled("iam:DeleteInstanceProfile"),
+];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstanceProfileInputs {
     pub name: String,
@@ -30,6 +48,9 @@ impl Kind<AwsContext> for InstanceProfile {
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::ROLE]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::IamInstanceProfile(r.id.clone()))
     }
@@ -47,12 +68,16 @@ impl Kind<AwsContext> for InstanceProfile {
         let arn = out.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
         let rec = Record::new(self.name(), &name, spec.inputs.clone()).with("arn", &arn);
         let role = &crate::components::need::ROLE.the(deps)?.id;
-        iam.add_role_to_instance_profile()
-            .instance_profile_name(&name)
-            .role_name(role)
-            .send()
-            .await
-            .map_err(|e| OpError::from(op("AddRoleToInstanceProfile")(e)).partial(rec.clone()))?;
+        env.wait(&VISIBLE, &format!("instance profile {name}"), || async {
+            match iam.get_instance_profile().instance_profile_name(&name).send().await {
+                Ok(_) => Ok(Some(("visible".to_string(), ()))),
+                Err(e) if no_such(&e) => Ok(None),
+                Err(e) => Err(op("GetInstanceProfile")(e)),
+            }
+        })
+        .await
+        .map_err(|e| e.partial(rec.clone()))?;
+        env.call(&ADD_ROLE, || iam.add_role_to_instance_profile().instance_profile_name(&name).role_name(role).send()).await.map_err(|e| failed(e).partial(rec.clone()))?;
         Ok(rec.with("role", role))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -76,7 +101,7 @@ impl Kind<AwsContext> for InstanceProfile {
             iam.remove_role_from_instance_profile().instance_profile_name(&old.id).role_name(r).send().await.map_err(op("RemoveRoleFromInstanceProfile"))?;
         }
         if !roles.contains(role) {
-            iam.add_role_to_instance_profile().instance_profile_name(&old.id).role_name(role).send().await.map_err(op("AddRoleToInstanceProfile"))?;
+            env.call(&ADD_ROLE, || iam.add_role_to_instance_profile().instance_profile_name(&old.id).role_name(role).send()).await.map_err(failed)?;
         }
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("role", role))
     }

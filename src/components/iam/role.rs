@@ -8,6 +8,45 @@ use serde::{Deserialize, Serialize};
 /// policy (`awsstack`).
 pub struct Role;
 
+/// A trust policy that names a principal IAM does not see yet (the OIDC
+/// provider of a cluster made a moment before, for IRSA; a role just
+/// created) is refused as malformed until the principal propagates.
+const INVALID_PRINCIPAL: NotYet = NotYet::message(
+    "MalformedPolicyDocument",
+    "Invalid principal in policy",
+    "Invalid principal in policy: \"Federated\":\"arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE\"",
+);
+/// The role's own create, with its trust policy.
+const CREATE: Call = Call::retrying("iam:CreateRole", PROPAGATION, &[INVALID_PRINCIPAL, CONCURRENT])
+    .why("hashicorp/aws iam/role.go retryCreateRole: MalformedPolicyDocument 'Invalid principal in policy' and ConcurrentModification for propagationTimeout");
+/// The same on a trust policy replaced by an update.
+const UPDATE_TRUST: Call = Call::retrying("iam:UpdateAssumeRolePolicy", PROPAGATION, &[INVALID_PRINCIPAL])
+    .why("hashicorp/aws iam/role.go resourceRoleUpdate: MalformedPolicyDocument 'Invalid principal in policy' for propagationTimeout");
+/// IAM refuses a second change to a role's attachments while one is under way.
+const ATTACH: Call = Call::retrying("iam:AttachRolePolicy", PROPAGATION, &[CONCURRENT])
+    .why("hashicorp/aws iam/role_policy_attachment.go attachPolicyToRole: ConcurrentModification for propagationTimeout");
+/// The same on a detach.
+const DETACH: Call = Call::retrying("iam:DetachRolePolicy", PROPAGATION, &[CONCURRENT])
+    .why("hashicorp/aws iam/role_policy_attachment.go detachPolicyFromRole: ConcurrentModification for propagationTimeout");
+/// The policies and instance profiles just detached from the role take a
+/// moment to let go of it.
+const DELETE: Call = Call::retrying("iam:DeleteRole", PROPAGATION, &[NotYet::code("DeleteConflict", "Cannot delete entity, must detach all policies first.")])
+    .why("hashicorp/aws iam/role.go deleteRole: DeleteConflict for propagationTimeout");
+const CALLS: &[Call] = &[
+    CREATE,
+    Call::read("iam:GetRole"),
+    Call::read("iam:ListAttachedRolePolicies"),
+    ATTACH,
+    DETACH,
+    Call::settled("iam:PutRolePolicy"),
+    Call::settled("iam:DeleteRolePolicy"),
+    Call::read("iam:ListRolePolicies"),
+    UPDATE_TRUST,
+    Call::read("iam:ListInstanceProfilesForRole"),
+    Call::settled("iam:RemoveRoleFromInstanceProfile"),
+    DELETE,
+];
+
 /// What a role is made of.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoleInputs {
@@ -85,10 +124,10 @@ impl Role {
         let have = attached_policies(env, name).await?;
         let want = &role.managed_policies;
         for arn in want.iter().filter(|a| !have.contains(a)) {
-            iam.attach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(op("AttachRolePolicy"))?;
+            env.call(&ATTACH, || iam.attach_role_policy().role_name(name).policy_arn(arn).send()).await.map_err(failed)?;
         }
         for arn in have.iter().filter(|a| !want.contains(a) && previously.contains(a)) {
-            iam.detach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(op("DetachRolePolicy"))?;
+            env.call(&DETACH, || iam.detach_role_policy().role_name(name).policy_arn(arn).send()).await.map_err(failed)?;
         }
         match &role.inline_policy {
             Some(p) => {
@@ -110,6 +149,9 @@ impl Kind<AwsContext> for Role {
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::IamRole(r.id.clone()))
     }
@@ -122,16 +164,9 @@ impl Kind<AwsContext> for Role {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let role: RoleInputs = spec.typed()?;
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
-        let out = env
-            .ctx
-            .iam()
-            .create_role()
-            .role_name(&role.name)
-            .assume_role_policy_document(trust_document(&role, deps)?)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(op("CreateRole"))?;
+        let trust = trust_document(&role, deps)?;
+        let iam = env.ctx.iam();
+        let out = env.call(&CREATE, || iam.create_role().role_name(&role.name).assume_role_policy_document(&trust).set_tags(Some(tags.clone())).send()).await.map_err(failed)?;
         let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
         let rec = Record::new(self.name(), &role.name, spec.inputs.clone()).with("arn", &arn);
         Self::sync_policies(env, &role, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
@@ -157,7 +192,9 @@ impl Kind<AwsContext> for Role {
     }
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let role: RoleInputs = spec.typed()?;
-        env.ctx.iam().update_assume_role_policy().role_name(&old.id).policy_document(trust_document(&role, deps)?).send().await.map_err(op("UpdateAssumeRolePolicy"))?;
+        let trust = trust_document(&role, deps)?;
+        let iam = env.ctx.iam();
+        env.call(&UPDATE_TRUST, || iam.update_assume_role_policy().role_name(&old.id).policy_document(&trust).send()).await.map_err(failed)?;
         Self::sync_policies(env, &role, deps, &old.typed::<RoleInputs>()?.managed_policies).await?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
@@ -166,7 +203,7 @@ impl Kind<AwsContext> for Role {
         if let Ok(a) = iam.list_attached_role_policies().role_name(&rec.id).send().await {
             for p in a.attached_policies() {
                 if let Some(arn) = p.policy_arn() {
-                    iam.detach_role_policy().role_name(&rec.id).policy_arn(arn).send().await.map_err(op("DetachRolePolicy"))?;
+                    env.call(&DETACH, || iam.detach_role_policy().role_name(&rec.id).policy_arn(arn).send()).await.map_err(failed)?;
                 }
             }
         }
@@ -180,10 +217,10 @@ impl Kind<AwsContext> for Role {
                 let _ = iam.remove_role_from_instance_profile().instance_profile_name(p.instance_profile_name()).role_name(&rec.id).send().await;
             }
         }
-        match env.retry(Duration::from_secs(60), |e| error_code(e).as_deref() == Some("DeleteConflict"), || iam.delete_role().role_name(&rec.id).send()).await {
+        match env.call(&DELETE, || iam.delete_role().role_name(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if no_such(&e) => Ok(()),
-            Err(e) => Err(op("DeleteRole")(e)),
+            Err(e) if no_such(&e.error) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -267,5 +304,38 @@ mod tests {
         let (g2, l2) = (mock!(Client::get_role).then_output(get), mock!(Client::list_attached_role_policies).then_output(attached(&[OURS_NOW, THEIRS])));
         let r = Role.read(&env_over(&[&g2, &l2]), &role(&[OURS_BEFORE, OURS_NOW])).await.unwrap().unwrap();
         assert_eq!(r.inputs["managed_policies"], json!([OURS_NOW]));
+    }
+
+    /// The declared DeleteConflict (what was just detached still holding
+    /// the role) is retried until the delete passes; an error the
+    /// declaration does not name fails the delete at once.
+    #[tokio::test]
+    async fn delete_waits_out_a_delete_conflict_but_not_an_undeclared_error() {
+        use aws_sdk_iam::operation::delete_role::{DeleteRoleError, DeleteRoleOutput};
+        use aws_sdk_iam::operation::list_instance_profiles_for_role::ListInstanceProfilesForRoleOutput;
+        use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
+        use aws_smithy_types::error::ErrorMetadata;
+        let fault = |code: &'static str, message: &'static str| move || DeleteRoleError::generic(ErrorMetadata::builder().code(code).message(message).build());
+        let nothing_attached = || {
+            (
+                mock!(Client::list_attached_role_policies).then_output(attached(&[])),
+                mock!(Client::list_role_policies).then_output(|| ListRolePoliciesOutput::builder().set_policy_names(Some(vec![])).build().unwrap()),
+                mock!(Client::list_instance_profiles_for_role).then_output(|| ListInstanceProfilesForRoleOutput::builder().set_instance_profiles(Some(vec![])).build().unwrap()),
+            )
+        };
+        let (a, p, i) = nothing_attached();
+        let delete = mock!(Client::delete_role)
+            .sequence()
+            .error(fault("DeleteConflict", "Cannot delete entity, must detach all policies first."))
+            .output(|| DeleteRoleOutput::builder().build())
+            .build();
+        Role.delete(&env_over(&[&a, &p, &i, &delete]), &role(&[])).await.unwrap();
+        assert_eq!(delete.num_calls(), 2, "DeleteConflict is retried");
+
+        let (a, p, i) = nothing_attached();
+        let refused = mock!(Client::delete_role).then_error(fault("UnmodifiableEntity", "Cannot perform the operation on the protected role 'kauri-prod-host'"));
+        let e = Role.delete(&env_over(&[&a, &p, &i, &refused]), &role(&[])).await.unwrap_err();
+        assert_eq!(refused.num_calls(), 1, "an undeclared error is not retried");
+        assert!(e.message.starts_with("DeleteRole: "), "{}", e.message);
     }
 }

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 /// A monthly cost budget that notifies the `topic` dependency.
 pub struct Budget;
 
+/// hashicorp/aws budget.go retries none of these; it only delays its read
+/// after a write (`FindBudgetWithDelay`: 5 s, no error retried). The
+/// budget's notification and its subscriber (the topic) go in CreateBudget
+/// itself.
+const CALLS: &[Call] = &[Call::settled("budgets:CreateBudget"), Call::read("budgets:DescribeBudget"), Call::settled("budgets:UpdateBudget"), Call::settled("budgets:DeleteBudget")];
+
 /// What a budget counts and when it warns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BudgetInputs {
@@ -43,6 +49,9 @@ impl Budget {
 impl Kind<AwsContext> for Budget {
     fn name(&self) -> &'static str {
         "budget"
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::TOPIC]

@@ -8,6 +8,22 @@ use serde::{Deserialize, Serialize};
 /// dependency, run as the `role` dependency.
 pub struct InstanceSchedule;
 
+/// The role the schedule runs as, when just created (the stack's), is not
+/// yet assumable by EventBridge Scheduler, which checks it at once: IAM is
+/// catching up. Only that message: a ValidationException for a bad
+/// expression or time zone is final.
+const ROLE_NOT_ASSUMABLE: &[NotYet] = &[NotYet::message(
+    "ValidationException",
+    "must allow AWS EventBridge Scheduler to assume the role",
+    "The execution role you provide must allow AWS EventBridge Scheduler to assume the role.",
+)];
+const CREATE: Call = Call::retrying("scheduler:CreateSchedule", PROPAGATION, ROLE_NOT_ASSUMABLE)
+    .why("hashicorp/aws scheduler/schedule.go retryWhenIAMNotPropagated: ValidationException 'The execution role you provide must allow AWS EventBridge Scheduler to assume the role.' for iamPropagationTimeout (2m)");
+/// An update names the role again (a replaced role is a new one).
+const UPDATE: Call = Call::retrying("scheduler:UpdateSchedule", PROPAGATION, ROLE_NOT_ASSUMABLE)
+    .why("hashicorp/aws scheduler/schedule.go resourceScheduleUpdate: retryWhenIAMNotPropagated, the same ValidationException for iamPropagationTimeout (2m)");
+const CALLS: &[Call] = &[CREATE, Call::read("scheduler:GetSchedule"), UPDATE, Call::settled("scheduler:DeleteSchedule")];
+
 /// When the schedule runs, and what it does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleInputs {
@@ -78,6 +94,9 @@ impl Kind<AwsContext> for InstanceSchedule {
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::ROLE, crate::components::need::INSTANCE]
     }
@@ -90,29 +109,24 @@ impl Kind<AwsContext> for InstanceSchedule {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let schedule: ScheduleInputs = spec.typed()?;
         let (fw, target) = Self::parts(&schedule, deps)?;
-        // The scheduler's role may not be assumable for a few seconds.
+        let scheduler = env.ctx.scheduler();
         let out = env
-            .retry(
-                Duration::from_secs(60),
-                |e| code_in(e, &["ValidationException"]) && format!("{e:?}").contains("role"),
-                || {
-                    env.ctx
-                        .scheduler()
-                        .create_schedule()
-                        .name(&schedule.name)
-                        .schedule_expression(&schedule.expression)
-                        .schedule_expression_timezone(&schedule.timezone)
-                        .flexible_time_window(fw.clone())
-                        .target(target.clone())
-                        .state(Self::state(&schedule))
-                        .description(Self::marker(env, &schedule))
-                        .send()
-                },
-            )
+            .call(&CREATE, || {
+                scheduler
+                    .create_schedule()
+                    .name(&schedule.name)
+                    .schedule_expression(&schedule.expression)
+                    .schedule_expression_timezone(&schedule.timezone)
+                    .flexible_time_window(fw.clone())
+                    .target(target.clone())
+                    .state(Self::state(&schedule))
+                    .description(Self::marker(env, &schedule))
+                    .send()
+            })
             .await;
         // A name already taken is an error: the engine's find, which runs
         // first, adopts only a schedule that carries this stack's marker.
-        let arn = out.map_err(op("CreateSchedule"))?.schedule_arn().to_string();
+        let arn = out.map_err(failed)?.schedule_arn().to_string();
         Ok(Record::new(self.name(), &schedule.name, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -134,19 +148,21 @@ impl Kind<AwsContext> for InstanceSchedule {
     async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
         let schedule: ScheduleInputs = spec.typed()?;
         let (fw, target) = Self::parts(&schedule, deps)?;
-        env.ctx
-            .scheduler()
-            .update_schedule()
-            .name(&old.id)
-            .schedule_expression(&schedule.expression)
-            .schedule_expression_timezone(&schedule.timezone)
-            .flexible_time_window(fw)
-            .target(target)
-            .state(Self::state(&schedule))
-            .description(Self::marker(env, &schedule))
-            .send()
-            .await
-            .map_err(op("UpdateSchedule"))?;
+        let scheduler = env.ctx.scheduler();
+        env.call(&UPDATE, || {
+            scheduler
+                .update_schedule()
+                .name(&old.id)
+                .schedule_expression(&schedule.expression)
+                .schedule_expression_timezone(&schedule.timezone)
+                .flexible_time_window(fw.clone())
+                .target(target.clone())
+                .state(Self::state(&schedule))
+                .description(Self::marker(env, &schedule))
+                .send()
+        })
+        .await
+        .map_err(failed)?;
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
@@ -218,9 +234,26 @@ mod tests {
         let rec = InstanceSchedule.create(&scheduler_over(&[&not_yet, &create]), &schedule_spec("start"), &schedule_deps()).await.unwrap();
         assert_eq!((not_yet.num_calls(), create.num_calls()), (1, 1));
         assert_eq!(rec.out("arn"), "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/kauri-prod-start");
-        // A name already taken is an error, never an overwrite.
+        // A name already taken is an error, never an overwrite; and a
+        // ValidationException of another cause (a bad expression) is final
+        // too: only the role's is AWS catching up. Neither is retried (a
+        // second call would succeed here).
+        let created = || {
+            mock!(aws_sdk_scheduler::Client::create_schedule)
+                .then_output(|| CreateScheduleOutput::builder().schedule_arn("arn:aws:scheduler:eu-west-1:123456789012:schedule/default/kauri-prod-stop").build().unwrap())
+        };
         let taken = mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| CreateScheduleError::generic(fault("ConflictException")));
-        assert!(InstanceSchedule.create(&scheduler_over(&[&taken]), &schedule_spec("stop"), &schedule_deps()).await.is_err());
+        let after_taken = created();
+        assert!(InstanceSchedule.create(&scheduler_over(&[&taken, &after_taken]), &schedule_spec("stop"), &schedule_deps()).await.is_err());
+        assert_eq!((taken.num_calls(), after_taken.num_calls()), (1, 0), "not retried");
+        let bad_cron = mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| {
+            let said = aws_smithy_types::error::ErrorMetadata::builder().code("ValidationException").message("Invalid Schedule Expression cron(0 8 ? * MON-FRI).");
+            CreateScheduleError::generic(said.build())
+        });
+        let after_bad = created();
+        let err = InstanceSchedule.create(&scheduler_over(&[&bad_cron, &after_bad]), &schedule_spec("stop"), &schedule_deps()).await.unwrap_err();
+        assert!(err.message.contains("Invalid Schedule Expression"), "{}", err.message);
+        assert_eq!((bad_cron.num_calls(), after_bad.num_calls()), (1, 0), "not retried");
     }
 
     #[tokio::test]

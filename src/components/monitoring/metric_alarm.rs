@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 /// and keep their name in states.
 pub struct MetricAlarm(&'static str);
 
+/// hashicorp/aws metric_alarm.go retries none of these (PutMetricAlarm
+/// creates and updates, its tags included).
+const CALLS: &[Call] = &[Call::settled("cloudwatch:PutMetricAlarm"), Call::read("cloudwatch:DescribeAlarms"), Call::settled("cloudwatch:DeleteAlarms")];
+
 /// What an alarm watches and when it fires.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlarmInputs {
@@ -95,6 +99,9 @@ impl MetricAlarm {
 impl Kind<AwsContext> for MetricAlarm {
     fn name(&self) -> &'static str {
         self.0
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]

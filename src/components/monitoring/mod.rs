@@ -3,12 +3,11 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{bad, op, spec_tags, E};
+use super::{bad, failed, op, spec_tags, E};
 use crate::aws::code_in;
-use crate::engine::{Kind, Need, OpError, Record, Records, Spec};
+use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, PROPAGATION};
 use crate::provider::AwsContext;
 use serde_json::json;
-use std::time::Duration;
 
 mod sns_topic;
 pub use sns_topic::*;

@@ -11,6 +11,21 @@ use serde::{Deserialize, Serialize};
 /// drift.
 pub struct Topic;
 
+/// hashicorp/aws topic.go and topic_subscription.go retry none of these:
+/// only SetTopicAttributes (InvalidParameterException, and an ABAC
+/// AuthorizationError while the topic's tags settle), which the stack never
+/// calls. An email subscription is pending until its address confirms: not
+/// waited for (hashicorp/aws does not either), and never unsubscribed
+/// while it has no ARN.
+const CALLS: &[Call] = &[
+    Call::settled("sns:CreateTopic"),
+    Call::read("sns:GetTopicAttributes"),
+    Call::read("sns:ListSubscriptionsByTopic"),
+    Call::settled("sns:Subscribe"),
+    Call::settled("sns:Unsubscribe"),
+    Call::settled("sns:DeleteTopic"),
+];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopicInputs {
     pub name: String,
@@ -64,6 +79,9 @@ impl Kind<AwsContext> for Topic {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Sns(r.id.clone()))

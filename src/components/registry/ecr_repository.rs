@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 /// An ECR repository; its images go with it.
 pub struct Repository;
 
+/// hashicorp/aws ecr/repository.go retries none of these (only its read
+/// right after the create, for RepositoryNotFoundException; our create
+/// returns what CreateRepository answered).
+const CALLS: &[Call] =
+    &[Call::settled("ecr:CreateRepository"), Call::read("ecr:DescribeRepositories"), Call::settled("ecr:PutImageScanningConfiguration"), Call::settled("ecr:DeleteRepository")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RepositoryInputs {
     pub name: String,
@@ -37,6 +43,9 @@ impl Kind<AwsContext> for Repository {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "url"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Ecr(env.ctx.arn("ecr", &format!("repository/{}", r.id))))

@@ -7,6 +7,39 @@ use serde::{Deserialize, Serialize};
 /// A CloudWatch Logs group.
 pub struct LogGroup;
 
+/// A principal whose policy allows the retention's change by tag (ABAC)
+/// is refused until the tags the group was created with reach IAM.
+const PUT_RETENTION: Call = Call::retrying(
+    "logs:PutRetentionPolicy",
+    PROPAGATION,
+    &[NotYet::message(
+        "AccessDeniedException",
+        "no identity-based policy allows the logs:PutRetentionPolicy action",
+        "User: arn:aws:sts::123456789012:assumed-role/x/terraform is not authorized to perform: logs:PutRetentionPolicy on resource: arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/kavak:log-stream: because no identity-based policy allows the logs:PutRetentionPolicy action",
+    )],
+)
+.why("hashicorp/aws logs/group.go resourceGroupCreate/Update: AccessDeniedException 'no identity-based policy allows the logs:PutRetentionPolicy action' for propagationTimeout (tag-based IAM, hashicorp/aws#27028)");
+/// The same, on a group created without retention (we clear it then; a
+/// create that hashicorp/aws does not make).
+const DELETE_RETENTION: Call = Call::retrying(
+    "logs:DeleteRetentionPolicy",
+    PROPAGATION,
+    &[NotYet::message(
+        "AccessDeniedException",
+        "no identity-based policy allows the logs:DeleteRetentionPolicy action",
+        "User: arn:aws:sts::123456789012:assumed-role/x/terraform is not authorized to perform: logs:DeleteRetentionPolicy on resource: arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/kavak:log-stream: because no identity-based policy allows the logs:DeleteRetentionPolicy action",
+    )],
+)
+.why("as PutRetentionPolicy (hashicorp/aws logs/group.go, hashicorp/aws#27028): our create clears the retention of a group just created and tagged, which hashicorp/aws never does");
+/// A change still being applied to the group (its retention, its tags).
+const DELETE: Call = Call::retrying(
+    "logs:DeleteLogGroup",
+    std::time::Duration::from_secs(60),
+    &[NotYet::message("OperationAbortedException", "try again", "A conflicting operation is currently in progress against this resource. Please try again.")],
+)
+.why("hashicorp/aws logs/group.go resourceGroupDelete: OperationAbortedException 'try again' for 1 minute");
+const CALLS: &[Call] = &[Call::settled("logs:CreateLogGroup"), Call::read("logs:DescribeLogGroups"), PUT_RETENTION, DELETE_RETENTION, DELETE];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogGroupInputs {
     pub name: String,
@@ -25,12 +58,13 @@ impl LogGroup {
         Ok(o.log_groups().iter().find(|g| g.log_group_name() == Some(name)).cloned())
     }
     async fn set_retention(env: &E, group: &LogGroupInputs) -> Result<(), OpError> {
+        let logs = &env.ctx.logs();
         match group.retention_days {
             Some(d) if d > 0 => {
-                env.ctx.logs().put_retention_policy().log_group_name(&group.name).retention_in_days(d).send().await.map_err(op("PutRetentionPolicy"))?;
+                env.call(&PUT_RETENTION, || logs.put_retention_policy().log_group_name(&group.name).retention_in_days(d).send()).await.map_err(failed)?;
             }
             _ => {
-                env.ctx.logs().delete_retention_policy().log_group_name(&group.name).send().await.map_err(op("DeleteRetentionPolicy"))?;
+                env.call(&DELETE_RETENTION, || logs.delete_retention_policy().log_group_name(&group.name).send()).await.map_err(failed)?;
             }
         }
         Ok(())
@@ -44,6 +78,9 @@ impl Kind<AwsContext> for LogGroup {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Logs(env.ctx.arn("logs", &format!("log-group:{}", r.id))))
@@ -75,10 +112,11 @@ impl Kind<AwsContext> for LogGroup {
         Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.logs().delete_log_group().log_group_name(&rec.id).send().await {
+        let logs = &env.ctx.logs();
+        match env.call(&DELETE, || logs.delete_log_group().log_group_name(&rec.id).send()).await {
             Ok(_) => Ok(()),
-            Err(e) if crate::aws::code_in(&e, &["ResourceNotFoundException"]) => Ok(()),
-            Err(e) => Err(op("DeleteLogGroup")(e)),
+            Err(e) if crate::aws::code_in(&e.error, &["ResourceNotFoundException"]) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -131,5 +169,25 @@ mod tests {
         let rec = Record::new("logs_log_group", "/ecs/kavak", json!({"name": "/ecs/kavak", "retention_days": 30}));
         LogGroup.delete(&logs_over(&[&gone]), &rec).await.unwrap();
         assert_eq!(gone.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_delete_meeting_a_conflicting_change_is_retried_and_a_refusal_is_not() {
+        use aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupOutput;
+        let rec = Record::new("logs_log_group", "/ecs/kavak", json!({"name": "/ecs/kavak", "retention_days": 30}));
+        let conflict = || {
+            DeleteLogGroupError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("OperationAbortedException")
+                    .message("A conflicting operation is currently in progress against this resource. Please try again.")
+                    .build(),
+            )
+        };
+        let retried = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group).sequence().error(conflict).output(|| DeleteLogGroupOutput::builder().build()).build();
+        LogGroup.delete(&logs_over(&[&retried]), &rec).await.unwrap();
+        assert_eq!(retried.num_calls(), 2);
+        let denied = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group).then_error(|| DeleteLogGroupError::generic(fault("AccessDeniedException")));
+        assert!(LogGroup.delete(&logs_over(&[&denied]), &rec).await.is_err(), "a refusal is not a success");
+        assert_eq!(denied.num_calls(), 1, "not retried");
     }
 }

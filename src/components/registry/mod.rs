@@ -2,8 +2,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{op, spec_tags, E};
-use crate::engine::{Kind, OpError, Record, Records, Spec};
+use super::{failed, op, spec_tags, E};
+use crate::engine::{Call, Kind, NotYet, OpError, Record, Records, Spec, PROPAGATION};
 use crate::provider::AwsContext;
 use serde_json::json;
 

@@ -38,6 +38,48 @@ impl Inputs for BucketInputs {
 /// The key of a bucket encrypted with SSE-KMS.
 const BUCKET_KEY: Need = Need::optional("KMS key", &["kms_key"]);
 
+/// What S3 answers about a bucket it has just created but does not yet
+/// show everywhere.
+pub(super) const JUST_CREATED: NotYet = NotYet::code("NoSuchBucket", "The specified bucket does not exist");
+const OPERATION_ABORTED: NotYet = NotYet::code("OperationAborted", "A conflicting conditional operation is currently in progress against this resource. Please try again.");
+
+/// A name just freed (the bucket a replace has just deleted) or a bucket
+/// another request is still changing is refused for a while.
+const CREATE: Call = Call::retrying("s3:CreateBucket", std::time::Duration::from_secs(600), &[OPERATION_ABORTED])
+    .why("hashicorp/aws s3/bucket.go resourceBucketCreate: OperationAborted retried for the create timeout; ours is the kind's 10-minute create timeout");
+/// A bucket just created may not be found yet by the calls that configure
+/// it (S3's consistency model for bucket operations).
+const PUT_VERSIONING: Call = Call::retrying("s3:PutBucketVersioning", PROPAGATION, &[JUST_CREATED])
+    .why("hashicorp/aws s3/bucket_versioning.go resourceBucketVersioningCreate: NoSuchBucket retried for 2 minutes (bucket.go's update: for its timeout)");
+const PUT_PUBLIC_ACCESS_BLOCK: Call = Call::retrying("s3:PutPublicAccessBlock", PROPAGATION, &[JUST_CREATED])
+    .why("hashicorp/aws s3/bucket_public_access_block.go create: NoSuchBucket retried for bucketPropagationTimeout (2 minutes)");
+const PUT_ENCRYPTION: Call = Call::retrying("s3:PutBucketEncryption", PROPAGATION, &[JUST_CREATED, OPERATION_ABORTED])
+    .why("hashicorp/aws s3/bucket_server_side_encryption_configuration.go create: NoSuchBucket and OperationAborted retried for bucketPropagationTimeout (2 minutes)");
+const PUT_LIFECYCLE: Call = Call::retrying("s3:PutBucketLifecycleConfiguration", PROPAGATION, &[JUST_CREATED])
+    .why("hashicorp/aws s3/bucket_lifecycle_configuration.go create: NoSuchBucket retried for bucketPropagationTimeout (2 minutes)");
+/// A bucket just created (or just configured) may answer NoSuchBucket to
+/// the reads of its configuration: the refresh after a create, and the
+/// replication's wait for versioning.
+pub(super) const GET_VERSIONING: Call = Call::retrying("s3:GetBucketVersioning", PROPAGATION, &[JUST_CREATED])
+    .reading()
+    .why("hashicorp/aws s3/bucket.go resourceBucketRead: retryWhenNoSuchBucketError around findBucketVersioning; bucket_versioning.go waitForBucketVersioningStatus (bucketPropagationTimeout, 2 minutes)");
+const GET_LIFECYCLE: Call = Call::retrying("s3:GetBucketLifecycleConfiguration", PROPAGATION, &[JUST_CREATED])
+    .reading()
+    .why("hashicorp/aws s3/bucket.go resourceBucketRead: retryWhenNoSuchBucketError around findBucketLifecycleConfiguration");
+const CALLS: &[Call] = &[
+    CREATE,
+    Call::read("s3:HeadBucket"),
+    PUT_VERSIONING,
+    PUT_PUBLIC_ACCESS_BLOCK,
+    PUT_ENCRYPTION,
+    PUT_LIFECYCLE,
+    GET_VERSIONING,
+    GET_LIFECYCLE,
+    Call::read("s3:ListObjectVersions"),
+    Call::settled("s3:DeleteObjects"),
+    Call::settled("s3:DeleteBucket"),
+];
+
 pub(super) fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
     e: &aws_smithy_runtime_api::client::result::SdkError<Er, aws_smithy_runtime_api::http::Response>,
 ) -> bool {
@@ -56,20 +98,10 @@ impl Bucket {
     async fn configure(env: &E, bucket: &BucketInputs, kms_key: Option<&str>) -> Result<(), OpError> {
         let s3 = &env.ctx.s3();
         let name = &bucket.name;
-        s3.put_bucket_versioning()
-            .bucket(name)
-            .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
-            .send()
-            .await
-            .map_err(op("PutBucketVersioning"))?;
-        s3.put_public_access_block()
-            .bucket(name)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder().block_public_acls(true).block_public_policy(true).ignore_public_acls(true).restrict_public_buckets(true).build(),
-            )
-            .send()
-            .await
-            .map_err(op("PutPublicAccessBlock"))?;
+        let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+        env.call(&PUT_VERSIONING, || s3.put_bucket_versioning().bucket(name).versioning_configuration(versioning.clone()).send()).await.map_err(failed)?;
+        let block = PublicAccessBlockConfiguration::builder().block_public_acls(true).block_public_policy(true).ignore_public_acls(true).restrict_public_buckets(true).build();
+        env.call(&PUT_PUBLIC_ACCESS_BLOCK, || s3.put_public_access_block().bucket(name).public_access_block_configuration(block.clone()).send()).await.map_err(failed)?;
         // SSE-KMS with the `kms` dependency's key when the spec has one
         // (`kms: true`), else SSE-S3.
         let by_default = match kms_key {
@@ -85,7 +117,7 @@ impl Bucket {
             )
             .build()
             .map_err(bad("encryption"))?;
-        s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(sse).send().await.map_err(op("PutBucketEncryption"))?;
+        env.call(&PUT_ENCRYPTION, || s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(sse.clone()).send()).await.map_err(failed)?;
         if bucket.glacier_after_days.is_none() && bucket.backup_prefix.is_none() {
             // No lifecycle rule: the bucket holds artifacts, not backups.
             return Ok(());
@@ -99,12 +131,8 @@ impl Bucket {
             .noncurrent_version_transitions(NoncurrentVersionTransition::builder().noncurrent_days(days).storage_class(TransitionStorageClass::Glacier).build())
             .build()
             .map_err(bad("lifecycle rule"))?;
-        s3.put_bucket_lifecycle_configuration()
-            .bucket(name)
-            .lifecycle_configuration(BucketLifecycleConfiguration::builder().rules(rule).build().map_err(bad("lifecycle"))?)
-            .send()
-            .await
-            .map_err(op("PutBucketLifecycleConfiguration"))?;
+        let lifecycle = BucketLifecycleConfiguration::builder().rules(rule).build().map_err(bad("lifecycle"))?;
+        env.call(&PUT_LIFECYCLE, || s3.put_bucket_lifecycle_configuration().bucket(name).lifecycle_configuration(lifecycle.clone()).send()).await.map_err(failed)?;
         Ok(())
     }
 }
@@ -132,6 +160,9 @@ impl Kind<AwsContext> for Bucket {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [Need] {
         &[BUCKET_KEY]
@@ -161,8 +192,19 @@ impl Kind<AwsContext> for Bucket {
         let req = s3.create_bucket().bucket(name).create_bucket_configuration(conf.build());
         // BucketAlreadyOwnedByYou is an error too: this account owns it, not
         // necessarily this stack (the engine's find adopts only its own).
-        req.send().await.map_err(op("CreateBucket"))?;
+        env.call(&CREATE, || req.clone().send()).await.map_err(failed)?;
         let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", format!("arn:aws:s3:::{name}"));
+        // Found before anything else touches it (hashicorp/aws waits the
+        // same way: RetryWhenNotFound on HeadBucket after CreateBucket).
+        env.wait_until(&format!("bucket {name} to be found"), || async {
+            match s3.head_bucket().bucket(name).send().await {
+                Ok(_) => Ok(Some(())),
+                Err(e) if missing(&e) => Ok(None),
+                Err(e) => Err(op("HeadBucket")(e)),
+            }
+        })
+        .await
+        .map_err(|e| e.partial(rec.clone()))?;
         // Tagged first, so that an interrupted apply leaves a bucket the next
         // one can prove is its own.
         env.ctx.put_bucket_tags(name, &spec_tags(env, spec)).await.map_err(|e| e.partial(rec.clone()))?;
@@ -178,14 +220,15 @@ impl Kind<AwsContext> for Bucket {
         let mut r = rec.clone();
         // An unreadable answer keeps the recorded value rather than failing
         // the whole refresh.
-        match env.ctx.s3().get_bucket_versioning().bucket(&rec.id).send().await {
+        let s3 = env.ctx.s3();
+        match env.call(&GET_VERSIONING, || s3.get_bucket_versioning().bucket(&rec.id).send()).await {
             Ok(v) => {
                 tracing::debug!(bucket = %rec.id, status = ?v.status(), "bucket versioning");
                 r.inputs["versioning"] = json!(v.status() == Some(&BucketVersioningStatus::Enabled));
             }
-            Err(e) => tracing::warn!(bucket = %rec.id, "GetBucketVersioning: {}", crate::aws::error_text(&e)),
+            Err(e) => tracing::warn!(bucket = %rec.id, "GetBucketVersioning: {}", crate::aws::error_text(&e.error)),
         }
-        if let Ok(lc) = env.ctx.s3().get_bucket_lifecycle_configuration().bucket(&rec.id).send().await {
+        if let Ok(lc) = env.call(&GET_LIFECYCLE, || s3.get_bucket_lifecycle_configuration().bucket(&rec.id).send()).await {
             let days = lc.rules().iter().find(|x| x.id() == Some("backups-to-glacier")).and_then(|x| x.transitions().first()).and_then(|t| t.days());
             r.inputs["glacier_after_days"] = json!(days);
         } else {

@@ -3,9 +3,9 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{bad, op, spec_tags, E};
+use super::{bad, failed, op, spec_tags, E};
 use crate::aws::error_code;
-use crate::engine::{Kind, Need, OpError, Record, Records, Spec};
+use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Waiter, GONE, PROPAGATION};
 use crate::provider::AwsContext;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleRule, LifecycleRuleFilter,

@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 /// that write.
 pub struct DbConnection;
 
+/// Its value is read then written back whole (hashicorp/aws's
+/// secret_version.go retries neither). The write follows a read that found
+/// the secret; it is declared as the secret's own writes are (`PUT_VALUE`).
+const CALLS: &[Call] = &[Call::read("secretsmanager:GetSecretValue"), PUT_VALUE, Call::read("secretsmanager:DescribeSecret")];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DbConnectionInputs {
     /// The credentials secret's name: how `find` reaches it.
@@ -54,7 +59,8 @@ impl DbConnection {
         v["host"] = json!(host);
         v["port"] = json!(port.parse::<i64>().unwrap_or(5432));
         v["url"] = json!(url);
-        env.ctx.secrets().put_secret_value().secret_id(&secret.id).secret_string(v.to_string()).send().await.map_err(op("PutSecretValue"))?;
+        let (sm, value) = (&env.ctx.secrets(), v.to_string());
+        env.call(&PUT_VALUE, || sm.put_secret_value().secret_id(&secret.id).secret_string(&value).send()).await.map_err(failed)?;
         Ok(Record::new(self.name(), format!("{}#connection", secret.id), spec.inputs.clone()).with("secret_arn", &secret.id).with("host", host))
     }
 }
@@ -66,6 +72,9 @@ impl Kind<AwsContext> for DbConnection {
     }
     fn outputs(&self) -> &'static [&'static str] {
         &["address", "host", "name", "port", "secret_arn"]
+    }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::SECRET, DATABASE]

@@ -4,8 +4,8 @@
 
 use super::tagging::TagRef;
 use super::Tagging;
-use super::{op, sha256_hex, spec_tags, E};
-use crate::engine::{Kind, Need, OpError, Record, Records, Spec};
+use super::{failed, op, sha256_hex, spec_tags, E};
+use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, PROPAGATION};
 use crate::provider::AwsContext;
 use aws_sdk_secretsmanager::types::Tag;
 use rand::distr::{Alphanumeric, SampleString};
@@ -17,6 +17,15 @@ mod db_connection;
 pub use db_connection::*;
 
 crate::aws::not_found_codes!("ResourceNotFoundException");
+
+/// A secret just created (or restored) may not be found yet by the value's
+/// write that follows it.
+const PUT_VALUE: Call = Call::retrying(
+    "secretsmanager:PutSecretValue",
+    PROPAGATION,
+    &[NotYet::code("ResourceNotFoundException", "Secrets Manager can't find the specified secret.")],
+)
+.why("hashicorp/aws secretsmanager/secret.go create waits RetryWhenNotFound(propagationTimeout) until the new secret is found, so secret_version.go's PutSecretValue never meets it unfound; ours returns at once, so the put retries for as long");
 
 /// A random password that RDS and URLs accept (letters and digits).
 pub fn generate_password() -> String {

@@ -9,6 +9,40 @@ use std::collections::BTreeMap;
 /// managed outside Terraform.
 pub struct Secret;
 
+/// A secret of the same name deleted without recovery (a replacement, a
+/// destroy then an apply) holds its name until the deletion completes.
+const CREATE: Call = Call::retrying(
+    "secretsmanager:CreateSecret",
+    PROPAGATION,
+    &[
+        NotYet::message("InvalidRequestException", "scheduled for deletion", "You can't create this secret because a secret with this name is already scheduled for deletion."),
+        NotYet::message("InvalidRequestException", "was deleted", "You can't perform this operation on the secret because it was deleted."),
+    ],
+)
+.why("hashicorp/aws secretsmanager/secret.go resourceSecretCreate: InvalidRequestException 'scheduled for deletion' / 'was deleted' for propagationTimeout");
+/// A secret just restored (adopted while scheduled for deletion) may
+/// still be refused as deleted by the update that follows.
+const UPDATE: Call = Call::retrying(
+    "secretsmanager:UpdateSecret",
+    PROPAGATION,
+    &[NotYet::message(
+        "InvalidRequestException",
+        "marked for deletion",
+        "You can't perform this operation on the secret because it was marked for deletion.",
+    )],
+)
+.why("beyond hashicorp/aws, which never restores a secret (its secret_version.go reads 'marked for deletion' as gone): our adoption calls RestoreSecret then UpdateSecret at once; propagationTimeout as its other secret retries");
+const CALLS: &[Call] = &[
+    CREATE,
+    Call::read("secretsmanager:DescribeSecret"),
+    Call::read("secretsmanager:GetSecretValue"),
+    Call::settled("secretsmanager:RestoreSecret"),
+    UPDATE,
+    PUT_VALUE,
+    Call::settled("secretsmanager:RemoveRegionsFromReplication"),
+    Call::settled("secretsmanager:DeleteSecret"),
+];
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecretInputs {
     pub name: String,
@@ -81,6 +115,9 @@ impl Kind<AwsContext> for Secret {
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "name"]
     }
+    fn calls(&self) -> &'static [Call] {
+        CALLS
+    }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::SecretsManager(r.id.clone()))
     }
@@ -93,7 +130,8 @@ impl Kind<AwsContext> for Secret {
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let secret: SecretInputs = spec.typed()?;
         let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-        let o = env
+        // Generated once: every attempt writes the same credentials.
+        let req = env
             .ctx
             .secrets()
             .create_secret()
@@ -101,10 +139,8 @@ impl Kind<AwsContext> for Secret {
             .description(&secret.description)
             .set_secret_string(Self::initial_value(spec, &secret))
             .set_add_replica_regions(replicas(&secret))
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(op("CreateSecret"))?;
+            .set_tags(Some(tags));
+        let o = env.call(&CREATE, || req.clone().send()).await.map_err(failed)?;
         Ok(self.record(spec, &secret, o.arn().unwrap_or_default()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -131,7 +167,7 @@ impl Kind<AwsContext> for Secret {
         if old.out(SCHEDULED_FOR_DELETION) == "true" {
             sm.restore_secret().secret_id(&old.id).send().await.map_err(op("RestoreSecret"))?;
         }
-        sm.update_secret().secret_id(&old.id).description(&secret.description).send().await.map_err(op("UpdateSecret"))?;
+        env.call(&UPDATE, || sm.update_secret().secret_id(&old.id).description(&secret.description).send()).await.map_err(failed)?;
         let current = Self::current_value(env, &old.id).await?;
         let wanted = match (&spec.secret, secret.generate.is_some()) {
             (Some(v), _) if current.as_deref() != Some(v.as_str()) => Some(v.clone()),
@@ -143,7 +179,7 @@ impl Kind<AwsContext> for Secret {
             _ => None,
         };
         if let Some(v) = wanted {
-            sm.put_secret_value().secret_id(&old.id).secret_string(v).send().await.map_err(op("PutSecretValue"))?;
+            env.call(&PUT_VALUE, || sm.put_secret_value().secret_id(&old.id).secret_string(&v).send()).await.map_err(failed)?;
         }
         let mut rec = Record { inputs: spec.inputs.clone(), ..old.clone() };
         rec.outputs.remove(SCHEDULED_FOR_DELETION);
@@ -271,5 +307,24 @@ mod tests {
         assert_eq!(windowed.num_calls(), 1);
         let gone = mock!(aws_sdk_secretsmanager::Client::delete_secret).then_error(|| DeleteSecretError::generic(fault("ResourceNotFoundException")));
         Secret.delete(&over(&[&gone]), &Record::new("secretsmanager_secret", ARN, spec(0).inputs)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_create_meeting_its_namesake_still_being_deleted_is_retried_and_a_taken_name_is_not() {
+        use aws_sdk_secretsmanager::operation::create_secret::{CreateSecretError, CreateSecretOutput};
+        let scheduled = || {
+            CreateSecretError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("InvalidRequestException")
+                    .message("You can't create this secret because a secret with this name is already scheduled for deletion.")
+                    .build(),
+            )
+        };
+        let created = mock!(aws_sdk_secretsmanager::Client::create_secret).sequence().error(scheduled).output(|| CreateSecretOutput::builder().arn(ARN).build()).build();
+        let r = Secret.create(&over(&[&created]), &spec(0), &Records::new()).await.unwrap();
+        assert_eq!((r.id.as_str(), created.num_calls()), (ARN, 2));
+        let taken = mock!(aws_sdk_secretsmanager::Client::create_secret).then_error(|| CreateSecretError::generic(fault("ResourceExistsException")));
+        assert!(Secret.create(&over(&[&taken]), &spec(0), &Records::new()).await.is_err());
+        assert_eq!(taken.num_calls(), 1, "not retried");
     }
 }

@@ -4,7 +4,7 @@
 
 mod schema;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::components::data::{CacheSubnetGroupInputs, DbInstanceInputs, DbSubnetGroupInputs, RedisInputs};
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
@@ -711,7 +711,10 @@ impl Stack for ContainerService {
             .after(&alb)
             .after_update(&tg),
         );
-        if let Some(cert) = c.get("certificate_arn").as_str() {
+        // The listener that forwards to the target group (HTTPS when there
+        // is a certificate): ECS refuses a target group no listener of a
+        // load balancer uses yet, so the service comes after it.
+        let listener_https = c.get("certificate_arn").as_str().map(|cert| {
             g.add(
                 Spec::of(
                     "listener.https",
@@ -725,8 +728,8 @@ impl Stack for ContainerService {
                 )
                 .after(&alb)
                 .after_update(&tg),
-            );
-        }
+            )
+        });
 
         // IAM: the execution role pulls the image, writes logs and reads the
         // stack's secrets; the task role is the application's.
@@ -788,7 +791,11 @@ impl Stack for ContainerService {
             grace_period: 60,
             port: port as i32,
         };
-        let service = Spec::of("service", &service).after(&cluster).after_update(&task).after(&tg).after_update(&listener_http).after_update(&sg_ecs).after_each(private, Update);
+        let mut service =
+            Spec::of("service", &service).after(&cluster).after_update(&task).after(&tg).after_update(&listener_http).after_update(&sg_ecs).after_each(private, Update);
+        if let Some(https) = &listener_https {
+            service = service.after_only(https);
+        }
         g.add(service);
 
         g.add(crate::stacks::manifest_spec(&self.schema, c, &id));

@@ -4,7 +4,7 @@ use crate::schema::{apply_defaults, Severity};
 use crate::stacks::as_recorded;
 use crate::value::Value;
 
-fn config(extra: &[(&str, Value)]) -> Value {
+pub(crate) fn config(extra: &[(&str, Value)]) -> Value {
     let mut m = BTreeMap::new();
     m.insert("project_name".to_string(), Value::str("kavak-agent"));
     for (k, v) in extra {
@@ -359,4 +359,20 @@ fn a_task_definition_recorded_before_its_roles_were_slots_is_upgraded_to_no_chan
     crate::engine::upgrade(&st.kinds(), &mut recorded);
     crate::engine::upgrade(&st.kinds(), &mut recorded);
     assert_eq!(plan(&*st.kinds(), &desired, &recorded).unwrap(), vec![], "the upgrade plans nothing, and is idempotent");
+}
+
+/// ECS refuses a service whose target group no listener uses yet: the
+/// service comes after the listener that forwards to it, the HTTPS one
+/// when there is a certificate (the HTTP one then only redirects).
+#[test]
+fn the_service_comes_after_the_listener_that_forwards_to_its_target_group() {
+    let cert = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
+    for (c, forwarding) in [(config(&[]), "listener.http"), (config(&[("certificate_arn", Value::str(cert))]), "listener.https")] {
+        let specs = ContainerService::new().desired(&c, &ctx());
+        let service = specs.iter().find(|s| s.key == "service").unwrap();
+        assert!(service.deps.iter().any(|d| d.key == forwarding), "{forwarding}: {:?}", service.deps.iter().map(|d| &d.key).collect::<Vec<_>>());
+        let order = topo_order(&specs).unwrap();
+        let at = |k: &str| order.iter().position(|x| x == k).unwrap();
+        assert!(at(forwarding) < at("service"));
+    }
 }

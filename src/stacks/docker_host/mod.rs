@@ -3,7 +3,7 @@
 
 mod schema;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod user_data;
 
 use crate::components::backup::SnapshotPolicyInputs;

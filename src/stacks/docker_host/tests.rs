@@ -3,7 +3,7 @@ use crate::engine::topo_order;
 use crate::schema::{apply_defaults, Severity};
 use crate::value::Value;
 
-fn config(extra: &[(&str, Value)]) -> Value {
+pub(crate) fn config(extra: &[(&str, Value)]) -> Value {
     let mut m = BTreeMap::new();
     m.insert("project_name".to_string(), Value::str("kauri"));
     for (k, v) in extra {

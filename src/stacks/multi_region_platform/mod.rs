@@ -12,7 +12,7 @@
 mod kubernetes;
 mod schema;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::components::aurora::{ClusterInstanceInputs, GlobalClusterInputs, MemberClusterInputs, MemberRole, WriterInputs};
 use crate::components::data::DbSubnetGroupInputs;

@@ -5,7 +5,7 @@ use crate::schema::apply_defaults;
 use crate::value::Value;
 use std::collections::BTreeSet;
 
-fn config(extra: &[(&str, Value)]) -> Value {
+pub(crate) fn config(extra: &[(&str, Value)]) -> Value {
     let schema = schema::schema();
     let mut m = BTreeMap::new();
     m.insert("project_name".to_string(), Value::str("luneo"));
