@@ -38,7 +38,7 @@ def setup(example, emu, proxy, workdir, version):
     else:
         zone = emu.client("route53").create_hosted_zone(Name="luneo.app", CallerReference=f"z-{workdir.name}")["HostedZone"]["Id"].split("/")[-1]
         (work / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
-        v = {"hosted_zone_id": zone, "force_destroy": True, "primary_ingress_hostname": "p.elb.amazonaws.com", "secondary_ingress_hostname": "s.elb.amazonaws.com"}
+        v = {"hosted_zone_id": zone, "profile": "ephemeral", "force_destroy": True, "primary_ingress_hostname": "p.elb.amazonaws.com", "secondary_ingress_hostname": "s.elb.amazonaws.com"}
     (work / "t.auto.tfvars.json").write_text(json.dumps(v))
     tf = Terraform(version, work, proxy.endpoint)
     tf.init()
