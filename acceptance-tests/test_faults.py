@@ -12,7 +12,7 @@ import time
 import pytest
 
 import harness
-from fault_proxy import MUTATING, FaultProxy, Rule
+from fault_proxy import MUTATING, FaultProxy, Rule, load_catalog
 from harness import Terraform, copy_example, leftovers, moto_ami, orphans, provider_pids
 
 STACKS = {
@@ -23,7 +23,10 @@ STACKS = {
 
 @pytest.fixture
 def proxy(fresh_emulator):
+    """The fault proxy with the realistic-AWS mode on: every fault below
+    meets AWS's "not yet" answers too (test_realistic_aws.py)."""
     p = FaultProxy(fresh_emulator.endpoint).start()
+    p.realistic(load_catalog(str(harness.PROVIDER_BIN)), seed=7)
     yield p
     p.stop()
 

@@ -1,6 +1,11 @@
-//! Small AWS helpers shared by the components: error classification and
-//! the transport-failure interceptor. (Eventual-consistency retries are the
-//! engine's `Env::retry`: cancellable and bounded by the deadline.)
+//! The AWS access layer, below the component kinds: each region's context
+//! and clients (`context.rs`), error classification (not found, refused
+//! permission, readable text) and the transport-failure interceptor.
+//! (Eventual-consistency retries are the engine's `Env::call`, run on what
+//! each kind declares.)
+
+mod context;
+pub use context::*;
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;

@@ -4,8 +4,8 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, spec_tags, E};
+use crate::aws::AwsContext;
 use crate::engine::{Call, Inputs, Kind, NotYet, OpError, Record, Records, Spec, PROPAGATION};
-use crate::provider::AwsContext;
 use aws_sdk_dlm::types::{CreateRule, IntervalUnitValues, PolicyDetails, PolicyTypeValues, ResourceTypeValues, RetainRule, Schedule, SettablePolicyStateValues, Tag};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

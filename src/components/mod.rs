@@ -20,8 +20,8 @@ pub mod secrets;
 pub mod ssm;
 pub mod tagging;
 
+use crate::aws::AwsContext;
 use crate::engine::{Env, OpError, Retried};
-use crate::provider::AwsContext;
 use std::collections::BTreeMap;
 
 pub type E = Env<AwsContext>;
@@ -212,8 +212,8 @@ where
 #[cfg(test)]
 pub mod mocked {
     use super::E;
+    use crate::aws::AwsContext;
     use crate::engine::Env;
-    use crate::provider::AwsContext;
     use std::collections::BTreeMap;
     use std::sync::Arc;
     use std::time::Duration;
@@ -232,7 +232,7 @@ pub mod mocked {
             for rule in $rules {
                 interceptor = interceptor.with_rule(rule);
             }
-            $krate::Client::from_conf($krate::config::Builder::from(&crate::provider::test_sdk_config()).interceptor(interceptor).build())
+            $krate::Client::from_conf($krate::config::Builder::from(&crate::aws::test_sdk_config()).interceptor(interceptor).build())
         }};
     }
     pub(crate) use client;
@@ -242,7 +242,7 @@ pub mod mocked {
     /// a minute to finish.
     macro_rules! env_over {
         ($field:ident, $krate:ident, $rules:expr) => {{
-            let mut ctx = crate::provider::AwsContext::for_tests();
+            let mut ctx = crate::aws::AwsContext::for_tests();
             ctx.clients.$field = std::sync::OnceLock::from($crate::components::mocked::client!($krate, $rules));
             $crate::components::mocked::env(ctx, std::time::Duration::from_secs(60))
         }};

@@ -9,9 +9,9 @@
 use super::ec2::{DefaultRoute, ElasticIpInputs, InternetGatewayInputs, NatGatewayInputs, RouteTableInputs, SubnetInputs, VpcEndpointInputs, VpcInputs};
 use super::op;
 use super::E;
+use crate::aws::AwsContext;
 use crate::engine::OnDepChange::{Replace, Update};
 use crate::engine::{Call, Desired, Handle, Inputs, Kind, OpError, Record, Records, Spec};
-use crate::provider::AwsContext;
 use crate::schema::{Diagnostic, Diagnostics};
 use crate::value::Path;
 use aws_sdk_ec2::types::{Filter, RouteTable, Subnet};

@@ -5,8 +5,8 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{op, sha256_hex, spec_tags, E};
+use crate::aws::AwsContext;
 use crate::engine::{Call, Inputs, Kind, OpError, Record, Records, Spec};
-use crate::provider::AwsContext;
 use aws_sdk_ssm::types::{ParameterType, Tag};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

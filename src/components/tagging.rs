@@ -3,8 +3,8 @@
 //! objects are named here (`Kind::tagging`); the engine diffs and applies.
 
 use super::op;
+use crate::aws::AwsContext;
 use crate::engine::{Call, Cloud, OpError, Tags};
-use crate::provider::AwsContext;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 

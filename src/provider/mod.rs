@@ -1,140 +1,18 @@
 //! The `provider "awsstack"` block → one shared AWS context (one SdkConfig,
-//! every client built once), default tags, retries and cancellation.
+//! every client built once), default tags, retries and cancellation. The top
+//! of the house: it knows the stacks, and the AWS layer builds its context.
 
+#[cfg(test)]
+mod protocol_tests;
+
+use crate::aws::{AwsContext, ClientBase, Shared, SERVICES};
 use crate::schema::{Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema};
 use crate::tfplugin::{DataSource, Provider, Resource};
 use crate::value::{Path, Type, Value};
 use aws_config::{retry::RetryConfig, BehaviorVersion, Region};
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 use tokio::sync::watch;
-
-/// What every region's clients are built from: one SDK configuration
-/// (credentials, retries, one HTTP client with its connection pool and TLS
-/// configuration), the endpoint overrides, and the contexts built so far.
-pub struct ClientBase {
-    config: aws_config::SdkConfig,
-    endpoints: BTreeMap<String, String>,
-    /// S3 on an emulator (any custom endpoint) needs path-style addressing.
-    path_style: bool,
-    regions: std::sync::Mutex<BTreeMap<String, Arc<AwsContext>>>,
-}
-
-/// The services the stacks call, each as `accessor: crate = "endpoints key"`
-/// (plus how its configuration differs, if it does). Adding a service is
-/// one line here and one Cargo line: the accessor, its lazily built client
-/// and its `endpoints { ... }` attribute follow from this list.
-macro_rules! services {
-    ($( $field:ident : $krate:ident = $svc:literal $(, with $custom:expr)? ; )*) => {
-        /// Services whose endpoint can be overridden in `endpoints { ... }`.
-        pub const SERVICES: &[&str] = &[$($svc,)*];
-
-        /// One client per service, built on first use: a plan that only
-        /// reads EC2 builds no RDS or EKS client, in any region.
-        #[derive(Default)]
-        pub(crate) struct Clients {
-            $( pub(crate) $field: OnceLock<$krate::Client>, )*
-        }
-
-        impl AwsContext {
-            $(
-                #[doc = concat!("The `", $svc, "` client of this region (built on first use).")]
-                pub fn $field(&self) -> &$krate::Client {
-                    self.clients.$field.get_or_init(|| {
-                        let b = $krate::config::Builder::from(&self.config).interceptor(crate::aws::NameEndpointOnFailure);
-                        let b = match self.base.endpoints.get($svc) {
-                            Some(u) => b.endpoint_url(u),
-                            None => b,
-                        };
-                        $( let b = ($custom)(b, &*self.base); )?
-                        $krate::Client::from_conf(b.build())
-                    })
-                }
-            )*
-        }
-    };
-}
-
-services! {
-    budgets: aws_sdk_budgets = "budgets";
-    cloudwatch: aws_sdk_cloudwatch = "cloudwatch";
-    dlm: aws_sdk_dlm = "dlm";
-    ec2: aws_sdk_ec2 = "ec2";
-    ecr: aws_sdk_ecr = "ecr";
-    ecs: aws_sdk_ecs = "ecs";
-    eks: aws_sdk_eks = "eks";
-    elasticache: aws_sdk_elasticache = "elasticache";
-    elbv2: aws_sdk_elasticloadbalancingv2 = "elbv2";
-    iam: aws_sdk_iam = "iam";
-    kms: aws_sdk_kms = "kms";
-    logs: aws_sdk_cloudwatchlogs = "logs";
-    rds: aws_sdk_rds = "rds";
-    route53: aws_sdk_route53 = "route53";
-    s3: aws_sdk_s3 = "s3", with |b: aws_sdk_s3::config::Builder, base: &ClientBase| b.force_path_style(base.path_style);
-    scheduler: aws_sdk_scheduler = "scheduler";
-    secrets: aws_sdk_secretsmanager = "secretsmanager";
-    sns: aws_sdk_sns = "sns";
-    ssm: aws_sdk_ssm = "ssm";
-    sts: aws_sdk_sts = "sts";
-}
-
-/// Everything a stack needs to talk to AWS in one region: the region's SDK
-/// configuration and its clients (see `services!`).
-pub struct AwsContext {
-    pub region: String,
-    pub account_id: String,
-    pub default_tags: BTreeMap<String, String>,
-    pub cancel: watch::Receiver<bool>,
-    config: aws_config::SdkConfig,
-    pub(crate) clients: Clients,
-    /// The zones this region offers the account, as (name, state): read
-    /// once per provider process (`network::offered_zones`), so settling a
-    /// stack's zones and checking them share one DescribeAvailabilityZones.
-    pub(crate) offered_zones: tokio::sync::OnceCell<Vec<(String, String)>>,
-    base: Arc<ClientBase>,
-}
-
-impl AwsContext {
-    /// The context of `region`, from the shared base configuration; its
-    /// clients are built when first called.
-    fn build(base: Arc<ClientBase>, region: &str, account_id: String, default_tags: BTreeMap<String, String>, cancel: watch::Receiver<bool>) -> AwsContext {
-        let config = base.config.to_builder().region(Region::new(region.to_string())).build();
-        AwsContext { region: region.to_string(), account_id, default_tags, cancel, config, clients: Clients::default(), offered_zones: Default::default(), base }
-    }
-
-    /// This account's context in another region, built on first use and
-    /// then shared (same credentials, endpoints, retries and HTTP client).
-    pub fn region_context(self: Arc<Self>, region: &str) -> Arc<AwsContext> {
-        if region == self.region {
-            return self;
-        }
-        let mut cache = self.base.regions.lock().unwrap();
-        cache
-            .entry(region.to_string())
-            .or_insert_with(|| Arc::new(AwsContext::build(self.base.clone(), region, self.account_id.clone(), self.default_tags.clone(), self.cancel.clone())))
-            .clone()
-    }
-}
-
-/// Shared between the provider and its resources: set by ConfigureProvider.
-#[derive(Default)]
-pub struct Shared {
-    ctx: RwLock<Option<Arc<AwsContext>>>,
-    cancel: OnceLock<watch::Sender<bool>>,
-}
-
-impl Shared {
-    pub fn context(&self) -> Result<Arc<AwsContext>, Diagnostics> {
-        self.ctx.read().unwrap().clone().ok_or_else(|| {
-            let mut d = Diagnostics::default();
-            d.push(Diagnostic::error("Provider not configured", "The awsstack provider was used before Terraform configured it."));
-            d
-        })
-    }
-    fn cancel_sender(&self) -> &watch::Sender<bool> {
-        self.cancel.get_or_init(|| watch::channel(false).0)
-    }
-}
 
 pub struct AwsStackProvider {
     schema: Schema,
@@ -252,7 +130,7 @@ impl Provider for AwsStackProvider {
         }
         tracing::debug!(terraform_version = tf_version, "configuring provider");
         match build_context(&c, self.shared.cancel_sender().subscribe()).await {
-            Ok(ctx) => *self.shared.ctx.write().unwrap() = Some(Arc::new(ctx)),
+            Ok(ctx) => self.shared.set_context(ctx),
             Err(e) => d.push(e),
         }
         d
@@ -303,7 +181,7 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
     let endpoints: BTreeMap<String, String> =
         SERVICES.iter().filter_map(|svc| c.get("endpoints").get(svc).as_str().or(c.get("endpoint").as_str()).map(|u| (svc.to_string(), u.to_string()))).collect();
     let path_style = endpoints.contains_key("s3") || std::env::var("AWS_ENDPOINT_URL").is_ok() || std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
-    let base = Arc::new(ClientBase { config, endpoints, path_style, regions: Default::default() });
+    let base = ClientBase::new(config, endpoints, path_style);
     let default_tags =
         c.get("default_tags").get("tags").as_map().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default();
     let mut ctx = AwsContext::build(base.clone(), &region, String::new(), default_tags, cancel);
@@ -312,9 +190,8 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
         Ok(o) => o.account().unwrap_or_default().to_string(),
         Err(e) if !skip => {
             let where_ = base
-                .endpoints
-                .get("sts")
-                .cloned()
+                .endpoint("sts")
+                .map(str::to_string)
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL_STS").ok())
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
                 .unwrap_or_else(|| "the default STS endpoint".into());
@@ -331,44 +208,14 @@ async fn build_context(c: &Value, cancel: watch::Receiver<bool>) -> Result<AwsCo
 }
 
 #[cfg(test)]
-impl AwsContext {
-    /// A context whose clients are never called (unit tests of stacks).
-    pub fn offline(region: &str, account_id: &str) -> AwsContext {
-        let config = aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(aws_credential_types::Credentials::for_tests()))
-            .build();
-        let base = Arc::new(ClientBase { config, endpoints: BTreeMap::new(), path_style: false, regions: Default::default() });
-        AwsContext::build(base, region, account_id.to_string(), BTreeMap::new(), watch::channel(false).1)
-    }
-}
+mod docs_tests {
+    use crate::schema::docs::{check_generated as check, provider_page};
 
-/// The SDK configuration of unit tests: static credentials, one region and
-/// aws-smithy-mocks' HTTP client, which never reaches a network (a call no
-/// rule answers fails). Retries keep the SDK's classifiers with short
-/// pauses, so a test can play throttling.
-#[cfg(test)]
-pub fn test_sdk_config() -> aws_config::SdkConfig {
-    use aws_credential_types::{provider::SharedCredentialsProvider, Credentials};
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "unit-test")))
-        .http_client(aws_smithy_mocks::create_mock_http_client())
-        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(std::time::Duration::from_millis(5)))
-        .build()
-}
-
-#[cfg(test)]
-impl AwsContext {
-    /// A context for a kind's unit test: every client on `test_sdk_config`;
-    /// the test swaps in the mocked client of the service it plays.
-    pub fn for_tests() -> AwsContext {
-        let base = Arc::new(ClientBase { config: test_sdk_config(), endpoints: BTreeMap::new(), path_style: false, regions: Default::default() });
-        let (tx, rx) = watch::channel(false);
-        // Never cancelled: the sender lives as long as the test process.
-        std::mem::forget(tx);
-        AwsContext::build(base, "eu-west-1", "123456789012".into(), BTreeMap::new(), rx)
+    /// docs/index.md is generated from the provider's schema.
+    #[test]
+    fn docs_of_the_provider_are_generated_from_its_schema() {
+        let provider_example = "provider \"awsstack\" {\n  region = \"eu-west-1\"\n\n  default_tags {\n    tags = { ManagedBy = \"terraform\" }\n  }\n\n  # A local emulator (or set AWS_ENDPOINT_URL):\n  # endpoint = \"http://127.0.0.1:4566\"\n}";
+        let extra = "\nCredentials come from the standard AWS chain (environment, shared files, SSO, instance role) unless `access_key`/`secret_key` or `profile` are set. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` are honoured; `endpoints` and `endpoint` take precedence. Custom endpoints switch S3 to path-style addressing.\n";
+        check("docs/index.md", provider_page(&super::provider_schema(), provider_example, extra));
     }
 }

@@ -92,3 +92,17 @@ pub fn provider_page(schema: &Schema, example: &str, extra: &str) -> String {
     block_section(&mut out, &schema.block, "");
     out
 }
+
+/// Compares a generated page with the file `rel` of the repository, or
+/// rewrites it when `AWSSTACK_UPDATE_DOCS` is set (the docs tests).
+#[cfg(test)]
+pub fn check_generated(rel: &str, content: String) {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if std::env::var("AWSSTACK_UPDATE_DOCS").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        return;
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(on_disk == content, "{rel} is stale: run AWSSTACK_UPDATE_DOCS=1 cargo test docs");
+}

@@ -21,8 +21,8 @@ pub(crate) fn as_recorded(specs: &[Spec]) -> Records {
 }
 pub mod multi_region_platform;
 
+use crate::aws::{AwsContext, Shared};
 use crate::engine::{self, Action, Env, Kinds, Record, Records, Spec};
-use crate::provider::{AwsContext, Shared};
 use crate::schema::{apply_defaults, validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema};
 use crate::tfplugin::{ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadResponse, Resource};
 use crate::value::{Path, Type, Value};
@@ -1059,7 +1059,7 @@ mod zone_tests {
 #[cfg(test)]
 mod written_conflict_tests {
     use super::{container_service::ContainerService, StackResource};
-    use crate::provider::Shared;
+    use crate::aws::Shared;
     use crate::tfplugin::Resource;
     use crate::value::Value;
     use std::collections::BTreeMap;
@@ -1099,7 +1099,7 @@ mod written_conflict_tests {
 #[cfg(test)]
 mod defaulted_tests {
     use super::{container_service::ContainerService, docker_host::DockerHost, multi_region_platform::MultiRegionPlatform, Stack, StackResource, TAG_STACK_ID};
-    use crate::provider::{AwsContext, Shared};
+    use crate::aws::{AwsContext, Shared};
     use crate::value::Value;
     use std::collections::BTreeMap;
     use std::sync::Arc;

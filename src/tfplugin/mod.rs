@@ -16,8 +16,6 @@ pub mod proto {
 
 mod convert;
 mod server;
-#[cfg(test)]
-mod tests;
 
 pub use server::ProviderServer;
 

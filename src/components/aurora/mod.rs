@@ -8,8 +8,8 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, sdk_wait, spec_tags, E};
+use crate::aws::AwsContext;
 use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE, PROPAGATION};
-use crate::provider::AwsContext;
 use aws_sdk_rds::client::Waiters;
 use aws_sdk_rds::types::{GlobalCluster as Global, Tag};
 use serde_json::{json, Value as Json};

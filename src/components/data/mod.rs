@@ -4,8 +4,8 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, spec_tags, E};
+use crate::aws::AwsContext;
 use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
-use crate::provider::AwsContext;
 use serde_json::{json, Value as Json};
 
 mod rds_subnet_group;

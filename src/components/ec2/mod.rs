@@ -4,10 +4,10 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, spec_tags, tags_for, E};
 use crate::aws::error_code;
+use crate::aws::AwsContext;
 use crate::engine::consistency::Ended;
 use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Retried, Spec, Timeouts, Waiter, GONE, PROPAGATION};
 use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
-use crate::provider::AwsContext;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice, Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceInterruptionBehavior,
     InstanceMarketOptionsRequest, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, IpPermission, IpRange, MarketType, NatGatewayState,

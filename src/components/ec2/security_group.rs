@@ -419,7 +419,7 @@ mod tests {
             .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
         let interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&delete).with_rule(&describe);
         let mut ctx = AwsContext::for_tests();
-        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(aws_sdk_ec2::config::Builder::from(&crate::provider::test_sdk_config()).interceptor(interceptor).build()));
+        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(aws_sdk_ec2::config::Builder::from(&crate::aws::test_sdk_config()).interceptor(interceptor).build()));
         let e = SecurityGroup.delete(&mocked::env(ctx, Duration::from_millis(700)), &group()).await.unwrap_err();
         assert_eq!(describe.num_calls(), 1);
         assert!(

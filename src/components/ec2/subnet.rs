@@ -206,7 +206,7 @@ mod tests {
         // Each rule answers as often as asked: the delete is retried until the deadline.
         let interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&delete).with_rule(&describe);
         let mut ctx = AwsContext::for_tests();
-        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(aws_sdk_ec2::config::Builder::from(&crate::provider::test_sdk_config()).interceptor(interceptor).build()));
+        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(aws_sdk_ec2::config::Builder::from(&crate::aws::test_sdk_config()).interceptor(interceptor).build()));
         let e = Subnet.delete(&mocked::env(ctx, Duration::from_millis(700)), &subnet()).await.unwrap_err();
         assert!(delete.num_calls() >= 2, "retried: {} calls", delete.num_calls());
         assert_eq!(describe.num_calls(), 1);

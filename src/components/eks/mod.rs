@@ -5,8 +5,8 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, observed, op, sdk_wait, spec_tags, E};
+use crate::aws::AwsContext;
 use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE, PROPAGATION};
-use crate::provider::AwsContext;
 use aws_sdk_eks::client::Waiters;
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;

@@ -3,8 +3,8 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, spec_tags, E};
+use crate::aws::AwsContext;
 use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Waiter, GONE, PROPAGATION};
-use crate::provider::AwsContext;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum,
     Tag, TargetTypeEnum,

@@ -5,8 +5,8 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{bad, failed, op, spec_tags, E};
 use crate::aws::code_in;
+use crate::aws::AwsContext;
 use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, PROPAGATION};
-use crate::provider::AwsContext;
 use serde_json::json;
 
 mod sns_topic;

@@ -3,8 +3,8 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, spec_tags, E};
+use crate::aws::AwsContext;
 use crate::engine::{Call, Kind, NotYet, OpError, Record, Records, Spec, PROPAGATION};
-use crate::provider::AwsContext;
 use serde_json::json;
 
 mod ecr_repository;

@@ -5,8 +5,8 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{bad, failed, op, spec_tags, E};
 use crate::aws::error_code;
+use crate::aws::AwsContext;
 use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Waiter, GONE, PROPAGATION};
-use crate::provider::AwsContext;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
     NoncurrentVersionTransition, ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,

@@ -5,8 +5,8 @@
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, sha256_hex, spec_tags, E};
+use crate::aws::AwsContext;
 use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, PROPAGATION};
-use crate::provider::AwsContext;
 use aws_sdk_secretsmanager::types::Tag;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value as Json};

@@ -6,6 +6,7 @@ mod schema;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use crate::aws::AwsContext;
 use crate::components::data::{CacheSubnetGroupInputs, DbInstanceInputs, DbSubnetGroupInputs, RedisInputs};
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
 use crate::components::ecs::{ClusterInputs, ServiceInputs, TaskDefinitionInputs};
@@ -16,7 +17,6 @@ use crate::components::registry::{LogGroupInputs, RepositoryInputs};
 use crate::components::secrets::{ConnectionFields, DbConnectionInputs, SecretInputs};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec, Template};
-use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
 use crate::stacks::{flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack};
 use crate::value::{Path, Value};

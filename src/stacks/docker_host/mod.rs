@@ -6,6 +6,7 @@ mod schema;
 pub(crate) mod tests;
 mod user_data;
 
+use crate::aws::AwsContext;
 use crate::components::backup::SnapshotPolicyInputs;
 use crate::components::ec2::{
     DataVolumeInputs, ElasticIpInputs, IngressRule, InstanceInputs, InternetGatewayInputs, PublicRouteTableInputs, SecurityGroupInputs, SubnetInputs, VpcInputs,
@@ -16,7 +17,6 @@ use crate::components::s3::BucketInputs;
 use crate::components::ssm::ParameterInputs;
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
-use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
 use crate::stacks::{flag_attr as flag, int_attr as int, num_attr as num, str_attr as s, string_list as strings, Stack};
 use crate::value::{Path, Value};

@@ -14,6 +14,7 @@ mod schema;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use crate::aws::AwsContext;
 use crate::components::aurora::{ClusterInstanceInputs, GlobalClusterInputs, MemberClusterInputs, MemberRole, WriterInputs};
 use crate::components::data::DbSubnetGroupInputs;
 use crate::components::dns::{FailoverRecordInputs, HealthCheckInputs};
@@ -27,7 +28,6 @@ use crate::components::s3::{BucketInputs, ReplicationInputs};
 use crate::components::secrets::SecretInputs;
 use crate::components::{all_kinds, network, sha256_hex};
 use crate::engine::{Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec, Template};
-use crate::provider::AwsContext;
 use crate::schema::{validate as v, Diagnostics, Schema};
 use crate::stacks::{flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack};
 use crate::value::{Path, Value};

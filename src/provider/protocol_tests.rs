@@ -1,9 +1,9 @@
 //! Protocol-level tests: the RPCs as Terraform calls them, on the real
 //! provider (no AWS call is made by these).
 
-use super::proto::tfplugin6::{self as pb, provider_server::Provider as _};
-use super::ProviderServer;
-use crate::provider::AwsStackProvider;
+use super::AwsStackProvider;
+use crate::tfplugin::proto::tfplugin6::{self as pb, provider_server::Provider as _};
+use crate::tfplugin::ProviderServer;
 use crate::value::{decode_msgpack, encode_msgpack, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
