@@ -157,13 +157,19 @@ impl<Er> Retried<Er> {
     /// was one AWS gives while catching up, how long it was retried.
     pub fn explain(&self, error_text: &str) -> String {
         let mut s = format!("{}: {error_text}", self.call.operation());
-        if let Some(ended) = self.ended {
-            let why = match ended {
-                Ended::Propagation => format!("AWS takes up to {} to catch up here", super::waiter::human(self.call.lasts)),
-                Ended::Deadline => "the operation's deadline came first".to_string(),
-                Ended::Stopped => "the provider was stopped".to_string(),
-            };
-            s.push_str(&format!(" (still not ready after {} tries over {}: {why})", self.tries, human_short(self.elapsed)));
+        let (tries, elapsed) = (self.tries, human_short(self.elapsed));
+        match self.ended {
+            None => {}
+            // Said as every wait StopProvider ends says it: the apply was
+            // cancelled, not failed.
+            Some(Ended::Stopped) => s.push_str(&format!(" (cancelled while AWS was still catching up, after {tries} tries over {elapsed})")),
+            Some(ended) => {
+                let why = match ended {
+                    Ended::Propagation => format!("AWS takes up to {} to catch up here", super::waiter::human(self.call.lasts)),
+                    _ => "the operation's deadline came first".to_string(),
+                };
+                s.push_str(&format!(" (still not ready after {tries} tries over {elapsed}: {why})"));
+            }
         }
         s
     }
@@ -305,6 +311,7 @@ mod tests {
         let r = env.call(&LONG, failing(u32::MAX, ("DependencyViolation", "m"), &count)).await.unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
         assert_eq!(r.ended, Some(Ended::Stopped));
+        assert!(r.explain("DependencyViolation: m").contains("(cancelled while AWS was still catching up, after "), "{}", r.explain("e"));
     }
 
     #[test]
