@@ -2,12 +2,20 @@
 //! system `protoc` is needed.
 fn main() {
     link_the_provider_small();
-    let files = ["proto/tfplugin6.proto", "proto/plugin.proto", "proto/health.proto"];
+    let files = [
+        "proto/tfplugin6.proto",
+        "proto/plugin.proto",
+        "proto/health.proto",
+    ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }
     let fds = protox::compile(files, ["proto"]).expect("proto files compile");
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds).expect("generate gRPC code");
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)
+        .expect("generate gRPC code");
 }
 
 /// The provider's resident memory is mostly the pages of its own binary
@@ -28,10 +36,14 @@ fn link_the_provider_small() {
         // side (scripts/profile-hot-functions.sh): a run then touches a few
         // dense pages of code instead of most of .text. Names the binary no
         // longer has are skipped, silently: a stale list costs only memory.
-        let order = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("link/hot-functions.txt");
+        let order = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default())
+            .join("link/hot-functions.txt");
         println!("cargo:rerun-if-changed=link/hot-functions.txt");
         if order.is_file() {
-            println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", order.display());
+            println!(
+                "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+                order.display()
+            );
             println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
         }
     }

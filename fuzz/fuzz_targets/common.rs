@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, OnceLock};
 use terraform_provider_awsstack::provider::AwsStackProvider;
-use terraform_provider_awsstack::stacks::{container_service::ContainerService, docker_host::DockerHost, Stack};
+use terraform_provider_awsstack::stacks::{
+    container_service::ContainerService, docker_host::DockerHost, Stack,
+};
 use terraform_provider_awsstack::tfplugin::ProviderServer;
 use terraform_provider_awsstack::value::Type;
 
@@ -12,8 +14,16 @@ use terraform_provider_awsstack::value::Type;
 pub fn fixture() -> &'static (ProviderServer, tokio::runtime::Runtime) {
     static F: OnceLock<(ProviderServer, tokio::runtime::Runtime)> = OnceLock::new();
     F.get_or_init(|| {
-        let server = ProviderServer::new(Arc::new(AwsStackProvider::new()), Arc::new(tokio::sync::Notify::new()));
-        (server, tokio::runtime::Builder::new_current_thread().build().unwrap())
+        let server = ProviderServer::new(
+            Arc::new(AwsStackProvider::new()),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        (
+            server,
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+        )
     })
 }
 
@@ -21,8 +31,16 @@ pub fn fixture() -> &'static (ProviderServer, tokio::runtime::Runtime) {
 /// its schema's value type.
 pub fn stack(n: usize) -> (&'static str, &'static Type) {
     static T: OnceLock<[Type; 2]> = OnceLock::new();
-    let types = T.get_or_init(|| [DockerHost::new().schema().block.value_type(), ContainerService::new().schema().block.value_type()]);
-    (["awsstack_docker_host", "awsstack_container_service"][n], &types[n])
+    let types = T.get_or_init(|| {
+        [
+            DockerHost::new().schema().block.value_type(),
+            ContainerService::new().schema().block.value_type(),
+        ]
+    });
+    (
+        ["awsstack_docker_host", "awsstack_container_service"][n],
+        &types[n],
+    )
 }
 
 /// A provider server configured as Terraform would configure it, against
@@ -35,7 +53,10 @@ pub fn configured() -> &'static (ProviderServer, tokio::runtime::Runtime) {
     use terraform_provider_awsstack::value::Value;
     static F: OnceLock<(ProviderServer, tokio::runtime::Runtime)> = OnceLock::new();
     F.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let provider = Arc::new(AwsStackProvider::new());
         let config = Value::Object(
             [
@@ -52,6 +73,9 @@ pub fn configured() -> &'static (ProviderServer, tokio::runtime::Runtime) {
         );
         let d = rt.block_on(provider.configure("1.15.5", config));
         assert!(!d.has_errors(), "the fuzz provider configures: {d:?}");
-        (ProviderServer::new(provider, Arc::new(tokio::sync::Notify::new())), rt)
+        (
+            ProviderServer::new(provider, Arc::new(tokio::sync::Notify::new())),
+            rt,
+        )
     })
 }

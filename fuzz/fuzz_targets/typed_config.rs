@@ -17,8 +17,12 @@ mod common;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
-use terraform_provider_awsstack::tfplugin::proto::tfplugin6::{self as pb, provider_server::Provider as _};
-use terraform_provider_awsstack::value::{decode_json, decode_msgpack, encode_msgpack, Type, Value};
+use terraform_provider_awsstack::tfplugin::proto::tfplugin6::{
+    self as pb, provider_server::Provider as _,
+};
+use terraform_provider_awsstack::value::{
+    decode_json, decode_msgpack, encode_msgpack, Type, Value,
+};
 
 /// Valid configurations to start from, one per stack.
 const BASES: [&str; 2] = [
@@ -188,7 +192,11 @@ fn value(u: &mut Unstructured, t: &Type, depth: u32) -> Result<Value> {
         Type::Bool => Value::Bool(u.arbitrary()?),
         Type::List(e) | Type::Set(e) => {
             let n = if depth > 3 { 0 } else { u.int_in_range(0..=4)? };
-            Value::List((0..n).map(|_| value(u, e, depth + 1)).collect::<Result<_>>()?)
+            Value::List(
+                (0..n)
+                    .map(|_| value(u, e, depth + 1))
+                    .collect::<Result<_>>()?,
+            )
         }
         Type::Map(e) => {
             let mut m = BTreeMap::new();
@@ -197,7 +205,12 @@ fn value(u: &mut Unstructured, t: &Type, depth: u32) -> Result<Value> {
             }
             Value::Map(m)
         }
-        Type::Object(attrs) => Value::Object(attrs.iter().map(|(k, a)| Ok((k.clone(), value(u, a, depth + 1)?))).collect::<Result<_>>()?),
+        Type::Object(attrs) => Value::Object(
+            attrs
+                .iter()
+                .map(|(k, a)| Ok((k.clone(), value(u, a, depth + 1)?)))
+                .collect::<Result<_>>()?,
+        ),
     })
 }
 
@@ -218,7 +231,10 @@ fn mutate(u: &mut Unstructured, base: &Value, t: &Type, depth: u32) -> Result<Va
             Value::Object(out)
         }
         (Value::List(items), Type::List(e) | Type::Set(e)) if !items.is_empty() => {
-            let mut items: Vec<Value> = items.iter().map(|i| mutate(u, i, e, depth + 1)).collect::<Result<_>>()?;
+            let mut items: Vec<Value> = items
+                .iter()
+                .map(|i| mutate(u, i, e, depth + 1))
+                .collect::<Result<_>>()?;
             match u.int_in_range(0..=3)? {
                 0 => items.push(value(u, e, depth + 1)?),
                 1 => items.push(items[0].clone()),
@@ -234,7 +250,10 @@ fn mutate(u: &mut Unstructured, base: &Value, t: &Type, depth: u32) -> Result<Va
 }
 
 fn dv(v: &Value, t: &Type) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue { msgpack: encode_msgpack(v, t), json: vec![] })
+    Some(pb::DynamicValue {
+        msgpack: encode_msgpack(v, t),
+        json: vec![],
+    })
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -243,11 +262,20 @@ fuzz_target!(|data: &[u8]| {
     let n = (sel & 1) as usize;
     let (type_name, ty) = common::stack(n);
     let base = decode_json(BASES[n].as_bytes(), ty).expect("the base configuration decodes");
-    let Ok(config) = mutate(&mut u, &base, ty, 0) else { return };
+    let Ok(config) = mutate(&mut u, &base, ty, 0) else {
+        return;
+    };
     let (server, rt) = common::configured();
     rt.block_on(async {
-        let v = pb::validate_resource_config::Request { type_name: type_name.into(), config: dv(&config, ty), ..Default::default() };
-        server.validate_resource_config(tonic::Request::new(v)).await.expect("a validate response");
+        let v = pb::validate_resource_config::Request {
+            type_name: type_name.into(),
+            config: dv(&config, ty),
+            ..Default::default()
+        };
+        server
+            .validate_resource_config(tonic::Request::new(v))
+            .await
+            .expect("a validate response");
         for prior in [Value::Null, base.clone()] {
             let p = pb::plan_resource_change::Request {
                 type_name: type_name.into(),
@@ -256,11 +284,21 @@ fuzz_target!(|data: &[u8]| {
                 config: dv(&config, ty),
                 ..Default::default()
             };
-            let r = server.plan_resource_change(tonic::Request::new(p)).await.expect("a plan response").into_inner();
-            let failed = r.diagnostics.iter().any(|d| d.severity == pb::diagnostic::Severity::Error as i32);
+            let r = server
+                .plan_resource_change(tonic::Request::new(p))
+                .await
+                .expect("a plan response")
+                .into_inner();
+            let failed = r
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == pb::diagnostic::Severity::Error as i32);
             if !failed {
-                let planned = r.planned_state.expect("a plan without errors has a planned state");
-                decode_msgpack(&planned.msgpack, ty).expect("the planned state has the schema's type");
+                let planned = r
+                    .planned_state
+                    .expect("a plan without errors has a planned state");
+                decode_msgpack(&planned.msgpack, ty)
+                    .expect("the planned state has the schema's type");
             }
         }
     });

@@ -100,8 +100,17 @@ impl ClientBase {
     /// The base of every region's clients: the SDK configuration (with its
     /// credentials, retries and HTTP client), each service's endpoint
     /// override, and whether S3 needs path-style addressing.
-    pub fn new(config: aws_config::SdkConfig, endpoints: BTreeMap<String, String>, path_style: bool) -> Arc<ClientBase> {
-        Arc::new(ClientBase { config, endpoints, path_style, regions: Default::default() })
+    pub fn new(
+        config: aws_config::SdkConfig,
+        endpoints: BTreeMap<String, String>,
+        path_style: bool,
+    ) -> Arc<ClientBase> {
+        Arc::new(ClientBase {
+            config,
+            endpoints,
+            path_style,
+            regions: Default::default(),
+        })
     }
     /// The endpoint override of `service`, if any.
     pub fn endpoint(&self, service: &str) -> Option<&str> {
@@ -112,9 +121,28 @@ impl ClientBase {
 impl AwsContext {
     /// The context of `region`, from the shared base configuration; its
     /// clients are built when first called.
-    pub fn build(base: Arc<ClientBase>, region: &str, account_id: String, default_tags: BTreeMap<String, String>, cancel: watch::Receiver<bool>) -> AwsContext {
-        let config = base.config.to_builder().region(Region::new(region.to_string())).build();
-        AwsContext { region: region.to_string(), account_id, default_tags, cancel, config, clients: Clients::default(), offered_zones: Default::default(), base }
+    pub fn build(
+        base: Arc<ClientBase>,
+        region: &str,
+        account_id: String,
+        default_tags: BTreeMap<String, String>,
+        cancel: watch::Receiver<bool>,
+    ) -> AwsContext {
+        let config = base
+            .config
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build();
+        AwsContext {
+            region: region.to_string(),
+            account_id,
+            default_tags,
+            cancel,
+            config,
+            clients: Clients::default(),
+            offered_zones: Default::default(),
+            base,
+        }
     }
 
     /// This account's context in another region, built on first use and
@@ -126,7 +154,15 @@ impl AwsContext {
         let mut cache = self.base.regions.lock().unwrap();
         cache
             .entry(region.to_string())
-            .or_insert_with(|| Arc::new(AwsContext::build(self.base.clone(), region, self.account_id.clone(), self.default_tags.clone(), self.cancel.clone())))
+            .or_insert_with(|| {
+                Arc::new(AwsContext::build(
+                    self.base.clone(),
+                    region,
+                    self.account_id.clone(),
+                    self.default_tags.clone(),
+                    self.cancel.clone(),
+                ))
+            })
             .clone()
     }
 }
@@ -142,7 +178,10 @@ impl Shared {
     pub fn context(&self) -> Result<Arc<AwsContext>, Diagnostics> {
         self.ctx.read().unwrap().clone().ok_or_else(|| {
             let mut d = Diagnostics::default();
-            d.push(Diagnostic::error("Provider not configured", "The awsstack provider was used before Terraform configured it."));
+            d.push(Diagnostic::error(
+                "Provider not configured",
+                "The awsstack provider was used before Terraform configured it.",
+            ));
             d
         })
     }
@@ -163,10 +202,20 @@ impl AwsContext {
         let config = aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(aws_credential_types::Credentials::for_tests()))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::for_tests(),
+                ),
+            )
             .build();
         let base = ClientBase::new(config, BTreeMap::new(), false);
-        AwsContext::build(base, region, account_id.to_string(), BTreeMap::new(), watch::channel(false).1)
+        AwsContext::build(
+            base,
+            region,
+            account_id.to_string(),
+            BTreeMap::new(),
+            watch::channel(false).1,
+        )
     }
 }
 
@@ -180,9 +229,19 @@ pub fn test_sdk_config() -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "unit-test")))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDTEST",
+            "secret",
+            None,
+            None,
+            "unit-test",
+        )))
         .http_client(aws_smithy_mocks::create_mock_http_client())
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3).with_initial_backoff(std::time::Duration::from_millis(5)))
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(std::time::Duration::from_millis(5)),
+        )
         .build()
 }
 
@@ -195,6 +254,12 @@ impl AwsContext {
         let (tx, rx) = watch::channel(false);
         // Never cancelled: the sender lives as long as the test process.
         std::mem::forget(tx);
-        AwsContext::build(base, "eu-west-1", "123456789012".into(), BTreeMap::new(), rx)
+        AwsContext::build(
+            base,
+            "eu-west-1",
+            "123456789012".into(),
+            BTreeMap::new(),
+            rx,
+        )
     }
 }

@@ -23,7 +23,10 @@ where
                 (Some(c), Some(m)) => format!("{c}: {m}"),
                 (Some(c), None) => c.to_string(),
                 // Never the raw response: it may carry secret values.
-                _ => format!("unexpected response from AWS (HTTP {})", se.raw().status().as_u16()),
+                _ => format!(
+                    "unexpected response from AWS (HTTP {})",
+                    se.raw().status().as_u16()
+                ),
             }
         }
         // A transport failure: name the endpoint (see NameEndpointOnFailure)
@@ -36,7 +39,9 @@ where
 }
 
 /// An error and its sources, outermost first.
-fn chain<'a>(e: &'a (dyn std::error::Error + 'static)) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+fn chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
     std::iter::successors(Some(e), |e| e.source())
 }
 
@@ -76,7 +81,9 @@ pub fn error_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<Stri
 
 /// True when the service error's code is one of `codes`.
 pub fn code_in<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, codes: &[&str]) -> bool {
-    error_code(e).map(|c| codes.contains(&c.as_str())).unwrap_or(false)
+    error_code(e)
+        .map(|c| codes.contains(&c.as_str()))
+        .unwrap_or(false)
 }
 
 impl<E: ProvideErrorMetadata, R> crate::engine::Fault for SdkError<E, R> {
@@ -97,8 +104,15 @@ impl<E: ProvideErrorMetadata, R> crate::engine::Fault for SdkError<E, R> {
 /// The codes by which AWS refuses a call for want of permission: an IAM
 /// policy, a permissions boundary or an organization's SCP. Never "not
 /// found", never "not ours": the caller reports them as what they are.
-const PERMISSION_CODES: &[&str] =
-    &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException", "AuthorizationError", "AuthorizationErrorException", "NotAuthorized"];
+const PERMISSION_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedException",
+    "AuthorizationError",
+    "AuthorizationErrorException",
+    "NotAuthorized",
+];
 
 /// True when AWS refused the call for want of permission.
 pub fn is_permission_denied<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
@@ -129,7 +143,13 @@ pub(crate) use not_found_codes;
 /// True for the "does not exist" family of error codes.
 pub fn is_not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     match error_code(e) {
-        Some(c) => c.contains("NotFound") || c.contains("NoSuch") || c == "ResourceNotFoundException" || c == "ParameterNotFound" || c == "InvalidParameterValue.NotFound",
+        Some(c) => {
+            c.contains("NotFound")
+                || c.contains("NoSuch")
+                || c == "ResourceNotFoundException"
+                || c == "ParameterNotFound"
+                || c == "InvalidParameterValue.NotFound"
+        }
         None => false,
     }
 }
@@ -188,7 +208,8 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for NameEndpointOnF
         _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        cfg.interceptor_state().store_put(TriedEndpoint(endpoint_of(context.request().uri())));
+        cfg.interceptor_state()
+            .store_put(TriedEndpoint(endpoint_of(context.request().uri())));
         Ok(())
     }
 
@@ -207,7 +228,11 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for NameEndpointOnF
             if let Some(ce) = e.as_connector_error() {
                 let detail = chain_text(ce);
                 let source = Box::new(Unreachable { endpoint, detail });
-                let ce = if ce.is_timeout() { ConnectorError::timeout(source) } else { ConnectorError::io(source) };
+                let ce = if ce.is_timeout() {
+                    ConnectorError::timeout(source)
+                } else {
+                    ConnectorError::io(source)
+                };
                 *e = OrchestratorError::connector(ce);
             }
         }
@@ -222,24 +247,45 @@ mod tests {
 
     #[test]
     fn transport_failures_name_the_endpoint_once_without_debug_dumps() {
-        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let inner =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
         let detail = chain_text(&ConnectorError::io(Box::new(inner)));
-        let ce = ConnectorError::io(Box::new(Unreachable { endpoint: "http://127.0.0.1:9".into(), detail }));
-        let e: aws_smithy_runtime_api::client::result::SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, aws_smithy_runtime_api::http::Response> =
-            aws_smithy_runtime_api::client::result::SdkError::dispatch_failure(ce);
+        let ce = ConnectorError::io(Box::new(Unreachable {
+            endpoint: "http://127.0.0.1:9".into(),
+            detail,
+        }));
+        let e: aws_smithy_runtime_api::client::result::SdkError<
+            aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
+            aws_smithy_runtime_api::http::Response,
+        > = aws_smithy_runtime_api::client::result::SdkError::dispatch_failure(ce);
         assert!(super::is_unreachable(&e));
         let text = super::error_text(&e);
         assert_eq!(text.matches("http://127.0.0.1:9").count(), 1, "{text}");
-        assert!(text.starts_with("cannot reach http://127.0.0.1:9: "), "{text}");
+        assert!(
+            text.starts_with("cannot reach http://127.0.0.1:9: "),
+            "{text}"
+        );
         assert!(text.contains("connection refused"), "{text}");
         assert!(!text.contains("ConnectorError {"), "no debug dump: {text}");
     }
 
     #[test]
     fn endpoints_of_request_uris() {
-        assert_eq!(endpoint_of("http://127.0.0.1:4566/?Action=RunInstances"), "http://127.0.0.1:4566");
-        assert_eq!(endpoint_of("https://ec2.eu-west-1.amazonaws.com/"), "https://ec2.eu-west-1.amazonaws.com");
-        assert_eq!(endpoint_of("https://s3.amazonaws.com/bucket/key?X-Amz-Signature=abc"), "https://s3.amazonaws.com");
-        assert_eq!(endpoint_of("http://localhost:5000"), "http://localhost:5000");
+        assert_eq!(
+            endpoint_of("http://127.0.0.1:4566/?Action=RunInstances"),
+            "http://127.0.0.1:4566"
+        );
+        assert_eq!(
+            endpoint_of("https://ec2.eu-west-1.amazonaws.com/"),
+            "https://ec2.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            endpoint_of("https://s3.amazonaws.com/bucket/key?X-Amz-Signature=abc"),
+            "https://s3.amazonaws.com"
+        );
+        assert_eq!(
+            endpoint_of("http://localhost:5000"),
+            "http://localhost:5000"
+        );
     }
 }

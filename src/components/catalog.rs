@@ -13,12 +13,20 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Calls the stack layer and the provider make outside any kind: the
 /// account's identity at configure, the zones a network may use, an
 /// import's manifest and the secrets it restores.
-pub const STACK_CALLS: &[Call] =
-    &[Call::read("sts:GetCallerIdentity"), Call::read("ec2:DescribeAvailabilityZones"), Call::read("ssm:GetParameter"), Call::read("secretsmanager:GetSecretValue")];
+pub const STACK_CALLS: &[Call] = &[
+    Call::read("sts:GetCallerIdentity"),
+    Call::read("ec2:DescribeAvailabilityZones"),
+    Call::read("ssm:GetParameter"),
+    Call::read("secretsmanager:GetSecretValue"),
+];
 
 /// Who declares the calls: a kind's name, `tagging` or `stack`.
 pub fn entries() -> Vec<(&'static str, &'static [Call])> {
-    let mut out: Vec<(&'static str, &'static [Call])> = super::all_kinds().0.values().map(|k| (k.name(), k.calls())).collect();
+    let mut out: Vec<(&'static str, &'static [Call])> = super::all_kinds()
+        .0
+        .values()
+        .map(|k| (k.name(), k.calls()))
+        .collect();
     out.push(("tagging", super::tagging::CALLS));
     out.push(("stack", STACK_CALLS));
     out
@@ -61,8 +69,18 @@ pub fn iam_action(call: &Call) -> String {
         ("s3", "ListObjectVersions") => "ListBucketVersions",
         ("s3", "DeleteObjects") => "DeleteObject",
         ("s3", "DeleteBucketTagging") => "PutBucketTagging",
-        ("budgets", "CreateBudget" | "UpdateBudget" | "DeleteBudget" | "CreateNotification" | "CreateSubscriber" | "DeleteNotification" | "DeleteSubscriber") => "ModifyBudget",
-        ("budgets", "DescribeBudget" | "DescribeBudgets" | "DescribeNotificationsForBudget" | "DescribeSubscribersForNotification") => "ViewBudget",
+        (
+            "budgets",
+            "CreateBudget" | "UpdateBudget" | "DeleteBudget" | "CreateNotification"
+            | "CreateSubscriber" | "DeleteNotification" | "DeleteSubscriber",
+        ) => "ModifyBudget",
+        (
+            "budgets",
+            "DescribeBudget"
+            | "DescribeBudgets"
+            | "DescribeNotificationsForBudget"
+            | "DescribeSubscribersForNotification",
+        ) => "ViewBudget",
         (_, op) => op,
     };
     format!("{}:{renamed}", call.service())
@@ -70,7 +88,9 @@ pub fn iam_action(call: &Call) -> String {
 
 /// The IAM actions the kinds in `kinds` call (with the tag API's of their
 /// services and the stack layer's), by service.
-pub fn iam_actions<'a>(kinds: impl IntoIterator<Item = &'a str>) -> BTreeMap<&'static str, BTreeSet<String>> {
+pub fn iam_actions<'a>(
+    kinds: impl IntoIterator<Item = &'a str>,
+) -> BTreeMap<&'static str, BTreeSet<String>> {
     let wanted: BTreeSet<&str> = kinds.into_iter().collect();
     let all = entries();
     let mut out: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
@@ -90,7 +110,9 @@ pub fn iam_actions<'a>(kinds: impl IntoIterator<Item = &'a str>) -> BTreeMap<&'s
     // A role the stack makes is handed to the services that use it
     // (instance profile, tasks, clusters, schedules, snapshot policies).
     if wanted.contains("iam_role") {
-        out.entry("iam").or_default().insert("iam:PassRole".to_string());
+        out.entry("iam")
+            .or_default()
+            .insert("iam:PassRole".to_string());
     }
     out
 }
@@ -101,7 +123,14 @@ pub fn iam_section<'a>(kinds: impl IntoIterator<Item = &'a str>) -> String {
         "\n## IAM permissions\n\nThe AWS API actions this resource calls, generated from the same declarations the provider retries by: a least-privilege policy for the role Terraform runs as allows these (`Resource` scoped as your account's rules require). A refused action is reported as a permission error naming the action and the sub-resource.\n\n",
     );
     for (service, actions) in iam_actions(kinds) {
-        s.push_str(&format!("- **{service}**: {}\n", actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
+        s.push_str(&format!(
+            "- **{service}**: {}\n",
+            actions
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     s
 }
@@ -126,8 +155,16 @@ mod tests {
 
     #[test]
     fn every_kind_declares_its_calls() {
-        let silent: Vec<&str> = super::super::all_kinds().0.values().filter(|k| k.calls().is_empty()).map(|k| k.name()).collect();
-        assert!(silent.is_empty(), "kinds that declare no AWS call: {silent:?}");
+        let silent: Vec<&str> = super::super::all_kinds()
+            .0
+            .values()
+            .filter(|k| k.calls().is_empty())
+            .map(|k| k.name())
+            .collect();
+        assert!(
+            silent.is_empty(),
+            "kinds that declare no AWS call: {silent:?}"
+        );
     }
 
     #[test]
@@ -142,7 +179,10 @@ mod tests {
                 let codes: Vec<&str> = c.not_yet.iter().map(|n| n.code).collect();
                 if let Some((other, theirs)) = seen.get(c.action) {
                     if *theirs != codes {
-                        clashes.push(format!("{}: {by} {codes:?} vs {other} {theirs:?}", c.action));
+                        clashes.push(format!(
+                            "{}: {by} {codes:?} vs {other} {theirs:?}",
+                            c.action
+                        ));
                     }
                 } else {
                     seen.insert(c.action, (by, codes));
@@ -155,13 +195,28 @@ mod tests {
     #[test]
     fn the_json_catalog_lists_the_realistic_errors() {
         let j = to_json();
-        let attach = j["calls"].as_array().unwrap().iter().find(|c| c["action"] == "ec2:AttachInternetGateway").unwrap();
-        assert_eq!(attach["not_yet"][0]["code"], "InvalidInternetGatewayID.NotFound");
+        let attach = j["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["action"] == "ec2:AttachInternetGateway")
+            .unwrap();
+        assert_eq!(
+            attach["not_yet"][0]["code"],
+            "InvalidInternetGatewayID.NotFound"
+        );
         assert!(attach["lasts_seconds"].as_u64().unwrap() >= 60);
         let iam = iam_actions(["ec2_internet_gateway"]);
-        assert!(iam["ec2"].contains("ec2:AttachInternetGateway") && iam["ec2"].contains("ec2:CreateTags"), "{iam:?}");
+        assert!(
+            iam["ec2"].contains("ec2:AttachInternetGateway")
+                && iam["ec2"].contains("ec2:CreateTags"),
+            "{iam:?}"
+        );
         assert!(iam["sts"].contains("sts:GetCallerIdentity"));
-        assert_eq!(iam_action(&Call::settled("s3:PutBucketReplication")), "s3:PutReplicationConfiguration");
+        assert_eq!(
+            iam_action(&Call::settled("s3:PutBucketReplication")),
+            "s3:PutReplicationConfiguration"
+        );
         assert_eq!(iam_action(&Call::settled("ec2:CreateVpc")), "ec2:CreateVpc");
     }
 }

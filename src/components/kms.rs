@@ -20,7 +20,10 @@ const KEY_PROPAGATION: Duration = Duration::from_secs(600);
 /// A key just created is not yet found by the calls that follow it.
 const KEY_NOT_FOUND: NotYet = NotYet::code("NotFoundException", "Key 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' does not exist");
 /// Nor yet seen enabled by the rotation calls.
-const KEY_DISABLED: NotYet = NotYet::code("DisabledException", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab is disabled.");
+const KEY_DISABLED: NotYet = NotYet::code(
+    "DisabledException",
+    "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab is disabled.",
+);
 /// Rotation turned on right after CreateKey (or by an update); its
 /// DisableKeyRotation twin likewise.
 const ENABLE_ROTATION: Call = Call::retrying("kms:EnableKeyRotation", KEY_PROPAGATION, &[KEY_NOT_FOUND, KEY_DISABLED])
@@ -63,7 +66,9 @@ impl Inputs for KeyInputs {
     const KIND: &'static str = "kms_key";
 }
 
-fn key_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+fn key_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
+) -> bool {
     crate::aws::is_not_found(e)
 }
 
@@ -93,10 +98,23 @@ impl Key {
                     // AWS-managed keys refuse it: not ours.
                     Err(_) => continue,
                 };
-                let has = |k: &str, v: &str| tags.tags().iter().any(|t| t.tag_key() == k && t.tag_value() == v);
+                let has = |k: &str, v: &str| {
+                    tags.tags()
+                        .iter()
+                        .any(|t| t.tag_key() == k && t.tag_value() == v)
+                };
                 if has(TAG_STACK_ID, &env.stack_id) && has(TAG_COMPONENT, key) {
-                    let d = env.ctx.kms().describe_key().key_id(id).send().await.map_err(op("DescribeKey"))?;
-                    if d.key_metadata().and_then(|m| m.key_state()) != Some(&KeyState::PendingDeletion) {
+                    let d = env
+                        .ctx
+                        .kms()
+                        .describe_key()
+                        .key_id(id)
+                        .send()
+                        .await
+                        .map_err(op("DescribeKey"))?;
+                    if d.key_metadata().and_then(|m| m.key_state())
+                        != Some(&KeyState::PendingDeletion)
+                    {
                         return Ok(Some(id.to_string()));
                     }
                 }
@@ -107,9 +125,17 @@ impl Key {
     async fn set_rotation(env: &E, id: &str, on: bool) -> Result<(), OpError> {
         let kms = env.ctx.kms();
         if on {
-            env.call(&ENABLE_ROTATION, || kms.enable_key_rotation().key_id(id).send()).await.map_err(failed)?;
+            env.call(&ENABLE_ROTATION, || {
+                kms.enable_key_rotation().key_id(id).send()
+            })
+            .await
+            .map_err(failed)?;
         } else {
-            env.call(&DISABLE_ROTATION, || kms.disable_key_rotation().key_id(id).send()).await.map_err(failed)?;
+            env.call(&DISABLE_ROTATION, || {
+                kms.disable_key_rotation().key_id(id).send()
+            })
+            .await
+            .map_err(failed)?;
         }
         Ok(())
     }
@@ -137,14 +163,38 @@ impl Kind<AwsContext> for Key {
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let key: KeyInputs = spec.typed()?;
-        let tags = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build()).collect::<Result<Vec<_>, _>>().map_err(bad("tag"))?;
-        let o = env.ctx.kms().create_key().description(&key.description).set_tags(Some(tags)).send().await.map_err(op("CreateKey"))?;
-        let meta = o.key_metadata().ok_or_else(|| OpError::new("CreateKey returned no key"))?;
-        let rec = Record::new(self.name(), meta.key_id(), spec.inputs.clone()).with("arn", meta.arn().unwrap_or_default());
+        let tags = spec_tags(env, spec)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad("tag"))?;
+        let o = env
+            .ctx
+            .kms()
+            .create_key()
+            .description(&key.description)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("CreateKey"))?;
+        let meta = o
+            .key_metadata()
+            .ok_or_else(|| OpError::new("CreateKey returned no key"))?;
+        let rec = Record::new(self.name(), meta.key_id(), spec.inputs.clone())
+            .with("arn", meta.arn().unwrap_or_default());
         // From here on the key exists: every failure records it.
-        Self::set_rotation(env, meta.key_id(), key.rotation).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::set_rotation(env, meta.key_id(), key.rotation)
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
         let kms = env.ctx.kms();
-        env.call(&CREATE_ALIAS, || kms.create_alias().alias_name(&key.alias).target_key_id(meta.key_id()).send()).await.map_err(|e| failed(e).partial(rec.clone()))?;
+        env.call(&CREATE_ALIAS, || {
+            kms.create_alias()
+                .alias_name(&key.alias)
+                .target_key_id(meta.key_id())
+                .send()
+        })
+        .await
+        .map_err(|e| failed(e).partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -153,28 +203,61 @@ impl Kind<AwsContext> for Key {
             Err(e) if key_missing(&e) => return Ok(None),
             Err(e) => return Err(op("DescribeKey")(e)),
         };
-        let Some(meta) = o.key_metadata() else { return Ok(None) };
-        if matches!(meta.key_state(), Some(KeyState::PendingDeletion) | Some(KeyState::PendingReplicaDeletion)) {
+        let Some(meta) = o.key_metadata() else {
+            return Ok(None);
+        };
+        if matches!(
+            meta.key_state(),
+            Some(KeyState::PendingDeletion) | Some(KeyState::PendingReplicaDeletion)
+        ) {
             return Ok(None);
         }
         let mut r = rec.clone();
-        let rot = env.ctx.kms().get_key_rotation_status().key_id(&rec.id).send().await.map_err(op("GetKeyRotationStatus"))?;
+        let rot = env
+            .ctx
+            .kms()
+            .get_key_rotation_status()
+            .key_id(&rec.id)
+            .send()
+            .await
+            .map_err(op("GetKeyRotationStatus"))?;
         r.inputs["rotation"] = json!(rot.key_rotation_enabled());
-        if Self::by_alias(env, rec.inputs["alias"].as_str().unwrap_or_default()).await?.as_deref() != Some(rec.id.as_str()) {
+        if Self::by_alias(env, rec.inputs["alias"].as_str().unwrap_or_default())
+            .await?
+            .as_deref()
+            != Some(rec.id.as_str())
+        {
             r.inputs["alias"] = serde_json::Value::Null;
         }
-        r.outputs.insert("arn".into(), meta.arn().unwrap_or_default().to_string());
+        r.outputs
+            .insert("arn".into(), meta.arn().unwrap_or_default().to_string());
         Ok(Some(r))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let key: KeyInputs = spec.typed()?;
         Self::set_rotation(env, &old.id, key.rotation).await?;
         if old.inputs["alias"].is_null() {
             // The alias was removed out of band: put it back.
             let kms = env.ctx.kms();
-            env.call(&CREATE_ALIAS, || kms.create_alias().alias_name(&key.alias).target_key_id(&old.id).send()).await.map_err(failed)?;
+            env.call(&CREATE_ALIAS, || {
+                kms.create_alias()
+                    .alias_name(&key.alias)
+                    .target_key_id(&old.id)
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         if let Some(alias) = rec.inputs["alias"].as_str() {
@@ -189,10 +272,22 @@ impl Kind<AwsContext> for Key {
         // Scheduled, not immediate: snapshots and replicas encrypted with
         // the key stay readable during the window, and it can be cancelled.
         // (Read from the record as JSON: its alias may be null.)
-        let days = rec.inputs["deletion_window_days"].as_i64().map_or(30, |d| d as i32);
-        match env.ctx.kms().schedule_key_deletion().key_id(&rec.id).pending_window_in_days(days).send().await {
+        let days = rec.inputs["deletion_window_days"]
+            .as_i64()
+            .map_or(30, |d| d as i32);
+        match env
+            .ctx
+            .kms()
+            .schedule_key_deletion()
+            .key_id(&rec.id)
+            .pending_window_in_days(days)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
-            Err(e) if key_missing(&e) || crate::aws::code_in(&e, &["KMSInvalidStateException"]) => Ok(()),
+            Err(e) if key_missing(&e) || crate::aws::code_in(&e, &["KMSInvalidStateException"]) => {
+                Ok(())
+            }
             Err(e) => Err(op("ScheduleKeyDeletion")(e)),
         }
     }
@@ -218,8 +313,12 @@ mod tests {
     use aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusOutput;
     use aws_sdk_kms::operation::list_aliases::ListAliasesOutput;
     use aws_sdk_kms::operation::list_keys::ListKeysOutput;
-    use aws_sdk_kms::operation::list_resource_tags::{ListResourceTagsError, ListResourceTagsOutput};
-    use aws_sdk_kms::operation::schedule_key_deletion::{ScheduleKeyDeletionError, ScheduleKeyDeletionOutput};
+    use aws_sdk_kms::operation::list_resource_tags::{
+        ListResourceTagsError, ListResourceTagsOutput,
+    };
+    use aws_sdk_kms::operation::schedule_key_deletion::{
+        ScheduleKeyDeletionError, ScheduleKeyDeletionOutput,
+    };
     use aws_sdk_kms::types::{AliasListEntry, KeyListEntry, KeyMetadata};
     use aws_smithy_mocks::{mock, Rule};
 
@@ -229,20 +328,41 @@ mod tests {
         mocked::env_over!(kms, aws_sdk_kms, rules)
     }
     fn spec() -> Spec {
-        Spec::new("kms.aurora", "kms_key", json!({"alias": ALIAS, "description": "Aurora", "rotation": true, "deletion_window_days": 7}))
+        Spec::new(
+            "kms.aurora",
+            "kms_key",
+            json!({"alias": ALIAS, "description": "Aurora", "rotation": true, "deletion_window_days": 7}),
+        )
     }
     fn aliases(target: &'static str) -> impl Fn() -> ListAliasesOutput + Send + Sync {
         move || {
             ListAliasesOutput::builder()
-                .aliases(AliasListEntry::builder().alias_name("alias/luneo-prod-aurora-old").target_key_id("k-other").build())
-                .aliases(AliasListEntry::builder().alias_name(ALIAS).target_key_id(target).build())
+                .aliases(
+                    AliasListEntry::builder()
+                        .alias_name("alias/luneo-prod-aurora-old")
+                        .target_key_id("k-other")
+                        .build(),
+                )
+                .aliases(
+                    AliasListEntry::builder()
+                        .alias_name(ALIAS)
+                        .target_key_id(target)
+                        .build(),
+                )
                 .build()
         }
     }
     fn described(state: KeyState) -> impl Fn() -> DescribeKeyOutput + Send + Sync {
         move || {
             DescribeKeyOutput::builder()
-                .key_metadata(KeyMetadata::builder().key_id("k-1").arn("arn:aws:kms:eu-west-1:123456789012:key/k-1").key_state(state.clone()).build().unwrap())
+                .key_metadata(
+                    KeyMetadata::builder()
+                        .key_id("k-1")
+                        .arn("arn:aws:kms:eu-west-1:123456789012:key/k-1")
+                        .key_state(state.clone())
+                        .build()
+                        .unwrap(),
+                )
                 .build()
         }
     }
@@ -250,12 +370,26 @@ mod tests {
     #[tokio::test]
     async fn found_by_its_alias_with_rotation_drift_shown() {
         let list = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
-        let describe = mock!(aws_sdk_kms::Client::describe_key).match_requests(|r| r.key_id() == Some("k-1")).then_output(described(KeyState::Enabled));
-        let rotation = mock!(aws_sdk_kms::Client::get_key_rotation_status).then_output(|| GetKeyRotationStatusOutput::builder().key_rotation_enabled(false).build());
+        let describe = mock!(aws_sdk_kms::Client::describe_key)
+            .match_requests(|r| r.key_id() == Some("k-1"))
+            .then_output(described(KeyState::Enabled));
+        let rotation = mock!(aws_sdk_kms::Client::get_key_rotation_status).then_output(|| {
+            GetKeyRotationStatusOutput::builder()
+                .key_rotation_enabled(false)
+                .build()
+        });
         let again = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
-        let r = Key.find(&over(&[&list, &describe, &rotation, &again]), &spec()).await.unwrap().expect("the aliased key");
+        let r = Key
+            .find(&over(&[&list, &describe, &rotation, &again]), &spec())
+            .await
+            .unwrap()
+            .expect("the aliased key");
         assert_eq!(r.id, "k-1");
-        assert_eq!(r.inputs["rotation"], json!(false), "rotation turned off out of band is drift");
+        assert_eq!(
+            r.inputs["rotation"],
+            json!(false),
+            "rotation turned off out of band is drift"
+        );
         assert_eq!(r.inputs["alias"], json!(ALIAS));
         assert_eq!(r.out("arn"), "arn:aws:kms:eu-west-1:123456789012:key/k-1");
     }
@@ -263,15 +397,27 @@ mod tests {
     #[tokio::test]
     async fn a_key_pending_deletion_is_gone_not_adopted() {
         let list = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
-        let describe = mock!(aws_sdk_kms::Client::describe_key).then_output(described(KeyState::PendingDeletion));
-        assert!(Key.find(&over(&[&list, &describe]), &spec()).await.unwrap().is_none());
+        let describe = mock!(aws_sdk_kms::Client::describe_key)
+            .then_output(described(KeyState::PendingDeletion));
+        assert!(Key
+            .find(&over(&[&list, &describe]), &spec())
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test]
     async fn without_its_alias_only_a_key_tagged_by_this_stack_and_component_is_found() {
         use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
-        let tag = |k: &str, v: &str| aws_sdk_kms::types::Tag::builder().tag_key(k).tag_value(v).build().unwrap();
-        let no_alias = mock!(aws_sdk_kms::Client::list_aliases).then_output(|| ListAliasesOutput::builder().build());
+        let tag = |k: &str, v: &str| {
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .unwrap()
+        };
+        let no_alias = mock!(aws_sdk_kms::Client::list_aliases)
+            .then_output(|| ListAliasesOutput::builder().build());
         let keys = mock!(aws_sdk_kms::Client::list_keys).then_output(|| {
             ListKeysOutput::builder()
                 .keys(KeyListEntry::builder().key_id("k-aws").build())
@@ -280,20 +426,53 @@ mod tests {
                 .build()
         });
         // An AWS-managed key refuses ListResourceTags: skipped, not an error.
-        let managed = mock!(aws_sdk_kms::Client::list_resource_tags).then_error(|| ListResourceTagsError::generic(fault("AccessDeniedException")));
+        let managed = mock!(aws_sdk_kms::Client::list_resource_tags)
+            .then_error(|| ListResourceTagsError::generic(fault("AccessDeniedException")));
         // Another stack's key for the same component key is foreign.
-        let theirs = mock!(aws_sdk_kms::Client::list_resource_tags)
-            .then_output(move || ListResourceTagsOutput::builder().tags(tag(TAG_STACK_ID, "other")).tags(tag(TAG_COMPONENT, "kms.aurora")).build());
-        let ours = mock!(aws_sdk_kms::Client::list_resource_tags)
-            .then_output(move || ListResourceTagsOutput::builder().tags(tag(TAG_STACK_ID, "s")).tags(tag(TAG_COMPONENT, "kms.aurora")).build());
-        let pending = mock!(aws_sdk_kms::Client::describe_key).then_output(described(KeyState::Enabled));
-        let read = mock!(aws_sdk_kms::Client::describe_key).then_output(described(KeyState::Enabled));
-        let rotation = mock!(aws_sdk_kms::Client::get_key_rotation_status).then_output(|| GetKeyRotationStatusOutput::builder().key_rotation_enabled(true).build());
-        let still_no_alias = mock!(aws_sdk_kms::Client::list_aliases).then_output(|| ListAliasesOutput::builder().build());
-        let env = over(&[&no_alias, &keys, &managed, &theirs, &ours, &pending, &read, &rotation, &still_no_alias]);
-        let r = Key.find(&env, &spec()).await.unwrap().expect("the stack's own key");
+        let theirs = mock!(aws_sdk_kms::Client::list_resource_tags).then_output(move || {
+            ListResourceTagsOutput::builder()
+                .tags(tag(TAG_STACK_ID, "other"))
+                .tags(tag(TAG_COMPONENT, "kms.aurora"))
+                .build()
+        });
+        let ours = mock!(aws_sdk_kms::Client::list_resource_tags).then_output(move || {
+            ListResourceTagsOutput::builder()
+                .tags(tag(TAG_STACK_ID, "s"))
+                .tags(tag(TAG_COMPONENT, "kms.aurora"))
+                .build()
+        });
+        let pending =
+            mock!(aws_sdk_kms::Client::describe_key).then_output(described(KeyState::Enabled));
+        let read =
+            mock!(aws_sdk_kms::Client::describe_key).then_output(described(KeyState::Enabled));
+        let rotation = mock!(aws_sdk_kms::Client::get_key_rotation_status).then_output(|| {
+            GetKeyRotationStatusOutput::builder()
+                .key_rotation_enabled(true)
+                .build()
+        });
+        let still_no_alias = mock!(aws_sdk_kms::Client::list_aliases)
+            .then_output(|| ListAliasesOutput::builder().build());
+        let env = over(&[
+            &no_alias,
+            &keys,
+            &managed,
+            &theirs,
+            &ours,
+            &pending,
+            &read,
+            &rotation,
+            &still_no_alias,
+        ]);
+        let r = Key
+            .find(&env, &spec())
+            .await
+            .unwrap()
+            .expect("the stack's own key");
         assert_eq!(r.id, "k-1");
-        assert!(r.inputs["alias"].is_null(), "the alias is missing: the plan puts it back");
+        assert!(
+            r.inputs["alias"].is_null(),
+            "the alias is missing: the plan puts it back"
+        );
         assert_eq!(theirs.num_calls(), 1);
     }
 
@@ -312,14 +491,23 @@ mod tests {
 
         // Ours: deleted first; the key already scheduled counts as done.
         let mine = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
-        let drop_alias = mock!(aws_sdk_kms::Client::delete_alias).match_requests(|r| r.alias_name() == Some(ALIAS)).then_output(|| DeleteAliasOutput::builder().build());
-        let already = mock!(aws_sdk_kms::Client::schedule_key_deletion).then_error(|| ScheduleKeyDeletionError::generic(fault("KMSInvalidStateException")));
-        Key.delete(&over(&[&mine, &drop_alias, &already]), &rec).await.unwrap();
+        let drop_alias = mock!(aws_sdk_kms::Client::delete_alias)
+            .match_requests(|r| r.alias_name() == Some(ALIAS))
+            .then_output(|| DeleteAliasOutput::builder().build());
+        let already = mock!(aws_sdk_kms::Client::schedule_key_deletion)
+            .then_error(|| ScheduleKeyDeletionError::generic(fault("KMSInvalidStateException")));
+        Key.delete(&over(&[&mine, &drop_alias, &already]), &rec)
+            .await
+            .unwrap();
         assert_eq!(drop_alias.num_calls(), 1);
 
         let denied = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-2"));
-        let refused = mock!(aws_sdk_kms::Client::schedule_key_deletion).then_error(|| ScheduleKeyDeletionError::generic(fault("AccessDeniedException")));
-        assert!(Key.delete(&over(&[&denied, &refused]), &rec).await.is_err(), "a refused deletion is not a success");
+        let refused = mock!(aws_sdk_kms::Client::schedule_key_deletion)
+            .then_error(|| ScheduleKeyDeletionError::generic(fault("AccessDeniedException")));
+        assert!(
+            Key.delete(&over(&[&denied, &refused]), &rec).await.is_err(),
+            "a refused deletion is not a success"
+        );
     }
 
     /// A key just created is not yet found by its rotation and alias calls:
@@ -330,13 +518,25 @@ mod tests {
     async fn create_waits_for_the_new_key_to_be_found_but_not_past_an_undeclared_error() {
         use aws_sdk_kms::operation::create_alias::{CreateAliasError, CreateAliasOutput};
         use aws_sdk_kms::operation::create_key::CreateKeyOutput;
-        use aws_sdk_kms::operation::enable_key_rotation::{EnableKeyRotationError, EnableKeyRotationOutput};
+        use aws_sdk_kms::operation::enable_key_rotation::{
+            EnableKeyRotationError, EnableKeyRotationOutput,
+        };
         use aws_smithy_types::error::ErrorMetadata;
         const NOT_FOUND: &str = "Key 'arn:aws:kms:eu-west-1:123456789012:key/k-1' does not exist";
-        let meta = |code: &'static str, message: &'static str| ErrorMetadata::builder().code(code).message(message).build();
+        let meta = |code: &'static str, message: &'static str| {
+            ErrorMetadata::builder().code(code).message(message).build()
+        };
         let created = || {
             mock!(aws_sdk_kms::Client::create_key).then_output(|| {
-                CreateKeyOutput::builder().key_metadata(KeyMetadata::builder().key_id("k-1").arn("arn:aws:kms:eu-west-1:123456789012:key/k-1").build().unwrap()).build()
+                CreateKeyOutput::builder()
+                    .key_metadata(
+                        KeyMetadata::builder()
+                            .key_id("k-1")
+                            .arn("arn:aws:kms:eu-west-1:123456789012:key/k-1")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
             })
         };
         let key = created();
@@ -350,16 +550,32 @@ mod tests {
             .error(move || CreateAliasError::generic(meta("NotFoundException", NOT_FOUND)))
             .output(|| CreateAliasOutput::builder().build())
             .build();
-        let rec = Key.create(&over(&[&key, &rotation, &alias]), &spec(), &Records::new()).await.unwrap();
+        let rec = Key
+            .create(&over(&[&key, &rotation, &alias]), &spec(), &Records::new())
+            .await
+            .unwrap();
         assert_eq!(rec.id, "k-1");
-        assert_eq!((rotation.num_calls(), alias.num_calls()), (2, 2), "NotFoundException is retried on both");
+        assert_eq!(
+            (rotation.num_calls(), alias.num_calls()),
+            (2, 2),
+            "NotFoundException is retried on both"
+        );
 
         let key = created();
-        let rotation = mock!(aws_sdk_kms::Client::enable_key_rotation).then_output(|| EnableKeyRotationOutput::builder().build());
+        let rotation = mock!(aws_sdk_kms::Client::enable_key_rotation)
+            .then_output(|| EnableKeyRotationOutput::builder().build());
         const TAKEN: &str = "An alias with the name arn:aws:kms:eu-west-1:123456789012:alias/luneo-prod-aurora already exists";
-        let taken = mock!(aws_sdk_kms::Client::create_alias).then_error(move || CreateAliasError::generic(meta("AlreadyExistsException", TAKEN)));
-        let e = Key.create(&over(&[&key, &rotation, &taken]), &spec(), &Records::new()).await.unwrap_err();
+        let taken = mock!(aws_sdk_kms::Client::create_alias)
+            .then_error(move || CreateAliasError::generic(meta("AlreadyExistsException", TAKEN)));
+        let e = Key
+            .create(&over(&[&key, &rotation, &taken]), &spec(), &Records::new())
+            .await
+            .unwrap_err();
         assert_eq!(taken.num_calls(), 1, "an undeclared error is not retried");
-        assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("k-1"), "the key exists: it is recorded");
+        assert_eq!(
+            e.partial.map(|r| r.id).as_deref(),
+            Some("k-1"),
+            "the key exists: it is recorded"
+        );
     }
 }

@@ -50,7 +50,8 @@ pub fn spec_tags(env: &E, spec: &crate::engine::Spec) -> BTreeMap<String, String
     }
 }
 
-type SdkError<E2> = aws_smithy_runtime_api::client::result::SdkError<E2, aws_smithy_runtime_api::http::Response>;
+type SdkError<E2> =
+    aws_smithy_runtime_api::client::result::SdkError<E2, aws_smithy_runtime_api::http::Response>;
 
 /// Maps an SDK error to an OpError with a readable message; a refused
 /// permission is said as one (see `aws::permission_text`).
@@ -60,7 +61,10 @@ where
 {
     move |e| {
         if crate::aws::is_permission_denied(&e) {
-            OpError::new(format!("{what}: {}", crate::aws::permission_text(what, &crate::aws::error_text(&e))))
+            OpError::new(format!(
+                "{what}: {}",
+                crate::aws::permission_text(what, &crate::aws::error_text(&e))
+            ))
         } else {
             OpError::new(format!("{what}: {}", crate::aws::error_text(&e)))
         }
@@ -76,7 +80,11 @@ where
 {
     let text = crate::aws::error_text(&r.error);
     if crate::aws::is_permission_denied(&r.error) {
-        OpError::new(format!("{}: {}", r.call.operation(), crate::aws::permission_text(&catalog::iam_action(r.call), &text)))
+        OpError::new(format!(
+            "{}: {}",
+            r.call.operation(),
+            crate::aws::permission_text(&catalog::iam_action(r.call), &text)
+        ))
     } else {
         OpError::new(r.explain(&text))
     }
@@ -91,14 +99,22 @@ pub fn bad<E2: std::fmt::Display>(what: &'static str) -> impl Fn(E2) -> OpError 
 /// Writes into a record's inputs a value AWS `reported`. One AWS left out
 /// keeps the recorded (or planned) value, so the record still reads as its
 /// kind's typed inputs.
-pub fn observed<T: serde::Serialize>(inputs: &mut serde_json::Value, key: &str, reported: Option<T>) {
+pub fn observed<T: serde::Serialize>(
+    inputs: &mut serde_json::Value,
+    key: &str,
+    reported: Option<T>,
+) {
     if let Some(v) = reported {
         inputs[key] = serde_json::json!(v);
     }
 }
 
 pub fn json_strings(v: &serde_json::Value) -> Vec<String> {
-    v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
 }
 
 pub fn sha256_hex(s: &str) -> String {
@@ -183,14 +199,23 @@ pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
 /// Runs one of the SDK's own waiters (`wait(max)`) for at most the time
 /// left before the stack's deadline; StopProvider ends it at once. The
 /// waiter's failure states (a cluster that became FAILED) are errors.
-pub async fn sdk_wait<T, Er, Fut>(env: &E, what: &str, wait: impl FnOnce(std::time::Duration) -> Fut) -> Result<T, OpError>
+pub async fn sdk_wait<T, Er, Fut>(
+    env: &E,
+    what: &str,
+    wait: impl FnOnce(std::time::Duration) -> Fut,
+) -> Result<T, OpError>
 where
     Fut: std::future::Future<Output = Result<T, Er>>,
     Er: std::error::Error + Send + Sync + 'static,
 {
-    let left = env.deadline.saturating_duration_since(tokio::time::Instant::now());
+    let left = env
+        .deadline
+        .saturating_duration_since(tokio::time::Instant::now());
     if left.is_zero() {
-        return Err(OpError::new(format!("timeout before waiting for {what}: {}", env.timeout_advice())));
+        return Err(OpError::new(format!(
+            "timeout before waiting for {what}: {}",
+            env.timeout_advice()
+        )));
     }
     let mut cancel = env.cancel.clone();
     tokio::select! {
@@ -222,17 +247,25 @@ pub mod mocked {
     /// A service error with `code` (and the code as its message): what the
     /// kinds' error classifiers read.
     pub fn fault(code: &'static str) -> aws_smithy_types::error::ErrorMetadata {
-        aws_smithy_types::error::ErrorMetadata::builder().code(code).message(code).build()
+        aws_smithy_types::error::ErrorMetadata::builder()
+            .code(code)
+            .message(code)
+            .build()
     }
 
     /// A service client whose calls are answered by `rules`, in order.
     macro_rules! client {
         ($krate:ident, $rules:expr) => {{
-            let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(aws_smithy_mocks::RuleMode::Sequential);
+            let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new()
+                .rule_mode(aws_smithy_mocks::RuleMode::Sequential);
             for rule in $rules {
                 interceptor = interceptor.with_rule(rule);
             }
-            $krate::Client::from_conf($krate::config::Builder::from(&crate::aws::test_sdk_config()).interceptor(interceptor).build())
+            $krate::Client::from_conf(
+                $krate::config::Builder::from(&crate::aws::test_sdk_config())
+                    .interceptor(interceptor)
+                    .build(),
+            )
         }};
     }
     pub(crate) use client;
@@ -243,7 +276,8 @@ pub mod mocked {
     macro_rules! env_over {
         ($field:ident, $krate:ident, $rules:expr) => {{
             let mut ctx = crate::aws::AwsContext::for_tests();
-            ctx.clients.$field = std::sync::OnceLock::from($crate::components::mocked::client!($krate, $rules));
+            ctx.clients.$field =
+                std::sync::OnceLock::from($crate::components::mocked::client!($krate, $rules));
             $crate::components::mocked::env(ctx, std::time::Duration::from_secs(60))
         }};
     }
@@ -252,6 +286,13 @@ pub mod mocked {
     /// The environment of stack "s" over `ctx`, with `within` to finish.
     pub fn env(ctx: AwsContext, within: Duration) -> E {
         let cancel = ctx.cancel.clone();
-        Env::new(Arc::new(ctx), "s".into(), BTreeMap::new(), Instant::now() + within, cancel, 1)
+        Env::new(
+            Arc::new(ctx),
+            "s".into(),
+            BTreeMap::new(),
+            Instant::now() + within,
+            cancel,
+            1,
+        )
     }
 }

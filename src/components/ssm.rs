@@ -18,7 +18,11 @@ pub struct Parameter;
 /// after creating an `aws:ec2:image` parameter, which SSM validates
 /// asynchronously: ours are text). A parameter's tags are written by the
 /// PutParameter that creates it.
-const CALLS: &[Call] = &[Call::settled("ssm:PutParameter"), Call::read("ssm:GetParameter"), Call::settled("ssm:DeleteParameter")];
+const CALLS: &[Call] = &[
+    Call::settled("ssm:PutParameter"),
+    Call::read("ssm:GetParameter"),
+    Call::settled("ssm:DeleteParameter"),
+];
 
 /// What a plan compares of a parameter: a secure value's hash, a write-only
 /// value's version, or a plain value itself.
@@ -45,22 +49,43 @@ impl Inputs for ParameterInputs {
 impl ParameterInputs {
     /// A SecureString whose records keep the hash of `value`.
     pub fn secure(name: String, value: &str) -> ParameterInputs {
-        ParameterInputs { name, secure: true, value_sha256: Some(sha256_hex(value)), value_version: None, value: None }
+        ParameterInputs {
+            name,
+            secure: true,
+            value_sha256: Some(sha256_hex(value)),
+            value_version: None,
+            value: None,
+        }
     }
     /// A SecureString of a write-only value, compared by `version`.
     pub fn write_only(name: String, version: Option<f64>) -> ParameterInputs {
-        ParameterInputs { name, secure: true, value_sha256: None, value_version: version, value: None }
+        ParameterInputs {
+            name,
+            secure: true,
+            value_sha256: None,
+            value_version: version,
+            value: None,
+        }
     }
     /// A String parameter, its value in the records.
     pub fn plain(name: String, value: String) -> ParameterInputs {
-        ParameterInputs { name, secure: false, value_sha256: None, value_version: None, value: Some(value) }
+        ParameterInputs {
+            name,
+            secure: false,
+            value_sha256: None,
+            value_version: None,
+            value: Some(value),
+        }
     }
 }
 
 crate::aws::not_found_codes!("ParameterNotFound");
 
 fn value_of(spec: &Spec, parameter: &ParameterInputs) -> String {
-    spec.secret.clone().or_else(|| parameter.value.clone()).unwrap_or_default()
+    spec.secret
+        .clone()
+        .or_else(|| parameter.value.clone())
+        .unwrap_or_default()
 }
 
 fn ptype(parameter: &ParameterInputs) -> ParameterType {
@@ -92,17 +117,42 @@ impl Kind<AwsContext> for Parameter {
         crate::engine::inputs::check::<ParameterInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec)
+            .into_iter()
+            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+            .collect();
         let parameter: ParameterInputs = spec.typed()?;
         let name = &parameter.name;
         // Never overwrite: a parameter of that name that the engine's find
         // did not prove to be this stack's is someone else's.
-        env.ctx.ssm().put_parameter().name(name).value(value_of(spec, &parameter)).r#type(ptype(&parameter)).set_tags(Some(tags)).send().await.map_err(op("PutParameter"))?;
-        let arn = format!("arn:aws:ssm:{}:{}:parameter/{}", env.ctx.region, env.ctx.account_id, name.trim_start_matches('/'));
+        env.ctx
+            .ssm()
+            .put_parameter()
+            .name(name)
+            .value(value_of(spec, &parameter))
+            .r#type(ptype(&parameter))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("PutParameter"))?;
+        let arn = format!(
+            "arn:aws:ssm:{}:{}:parameter/{}",
+            env.ctx.region,
+            env.ctx.account_id,
+            name.trim_start_matches('/')
+        );
         Ok(Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ssm().get_parameter().name(&rec.id).with_decryption(true).send().await {
+        match env
+            .ctx
+            .ssm()
+            .get_parameter()
+            .name(&rec.id)
+            .with_decryption(true)
+            .send()
+            .await
+        {
             Ok(o) => {
                 let mut r = rec.clone();
                 let v = o.parameter().and_then(|p| p.value()).unwrap_or_default();
@@ -119,10 +169,28 @@ impl Kind<AwsContext> for Parameter {
             Err(e) => Err(op("GetParameter")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let parameter: ParameterInputs = spec.typed()?;
-        env.ctx.ssm().put_parameter().name(&old.id).value(value_of(spec, &parameter)).r#type(ptype(&parameter)).overwrite(true).send().await.map_err(op("PutParameter"))?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        env.ctx
+            .ssm()
+            .put_parameter()
+            .name(&old.id)
+            .value(value_of(spec, &parameter))
+            .r#type(ptype(&parameter))
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(op("PutParameter"))?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         match env.ctx.ssm().delete_parameter().name(&rec.id).send().await {
@@ -135,7 +203,12 @@ impl Kind<AwsContext> for Parameter {
         let name = spec.typed::<ParameterInputs>()?.name;
         let probe = Record::new(self.name(), &name, spec.inputs.clone());
         Ok(self.read(env, &probe).await?.map(|r| {
-            let arn = format!("arn:aws:ssm:{}:{}:parameter/{}", env.ctx.region, env.ctx.account_id, name.trim_start_matches('/'));
+            let arn = format!(
+                "arn:aws:ssm:{}:{}:parameter/{}",
+                env.ctx.region,
+                env.ctx.account_id,
+                name.trim_start_matches('/')
+            );
             r.with("arn", arn)
         }))
     }
@@ -164,36 +237,83 @@ mod tests {
     #[tokio::test]
     async fn create_writes_a_secure_string_and_never_overwrites() {
         let put = mock!(aws_sdk_ssm::Client::put_parameter)
-            .match_requests(|r| r.name() == Some(NAME) && r.value() == Some("s3cr3t") && r.r#type() == Some(&ParameterType::SecureString) && r.overwrite() != Some(true))
+            .match_requests(|r| {
+                r.name() == Some(NAME)
+                    && r.value() == Some("s3cr3t")
+                    && r.r#type() == Some(&ParameterType::SecureString)
+                    && r.overwrite() != Some(true)
+            })
             .then_output(|| PutParameterOutput::builder().version(1).build());
-        let r = Parameter.create(&over(&[&put]), &secret_spec(), &Records::new()).await.unwrap();
+        let r = Parameter
+            .create(&over(&[&put]), &secret_spec(), &Records::new())
+            .await
+            .unwrap();
         assert_eq!(r.id, NAME);
-        assert_eq!(r.out("arn"), "arn:aws:ssm:eu-west-1:123456789012:parameter/kauri/prod/db-password");
-        assert!(!serde_json::to_string(&r).unwrap().contains("s3cr3t"), "the record keeps the hash, never the value");
+        assert_eq!(
+            r.out("arn"),
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/kauri/prod/db-password"
+        );
+        assert!(
+            !serde_json::to_string(&r).unwrap().contains("s3cr3t"),
+            "the record keeps the hash, never the value"
+        );
     }
 
     #[tokio::test]
     async fn read_compares_the_hash_of_the_secure_value() {
         let changed = mock!(aws_sdk_ssm::Client::get_parameter)
             .match_requests(|r| r.with_decryption() == Some(true))
-            .then_output(|| GetParameterOutput::builder().parameter(aws_sdk_ssm::types::Parameter::builder().name(NAME).value("changed by hand").build()).build());
+            .then_output(|| {
+                GetParameterOutput::builder()
+                    .parameter(
+                        aws_sdk_ssm::types::Parameter::builder()
+                            .name(NAME)
+                            .value("changed by hand")
+                            .build(),
+                    )
+                    .build()
+            });
         let rec = Record::new("ssm_parameter", NAME, secret_spec().inputs);
-        let r = Parameter.read(&over(&[&changed]), &rec).await.unwrap().expect("it exists");
-        assert_eq!(r.inputs["value_sha256"], json!(sha256_hex("changed by hand")), "a value changed out of band is drift");
-        assert!(!serde_json::to_string(&r).unwrap().contains("changed by hand"));
+        let r = Parameter
+            .read(&over(&[&changed]), &rec)
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(
+            r.inputs["value_sha256"],
+            json!(sha256_hex("changed by hand")),
+            "a value changed out of band is drift"
+        );
+        assert!(!serde_json::to_string(&r)
+            .unwrap()
+            .contains("changed by hand"));
     }
 
     #[tokio::test]
     async fn a_missing_parameter_is_gone_and_other_errors_are_errors() {
-        let gone = mock!(aws_sdk_ssm::Client::get_parameter).then_error(|| GetParameterError::generic(fault("ParameterNotFound")));
-        assert!(Parameter.find(&over(&[&gone]), &secret_spec()).await.unwrap().is_none());
-        let denied = mock!(aws_sdk_ssm::Client::get_parameter).then_error(|| GetParameterError::generic(fault("AccessDeniedException")));
-        assert!(Parameter.find(&over(&[&denied]), &secret_spec()).await.is_err(), "unreadable is not absent");
+        let gone = mock!(aws_sdk_ssm::Client::get_parameter)
+            .then_error(|| GetParameterError::generic(fault("ParameterNotFound")));
+        assert!(Parameter
+            .find(&over(&[&gone]), &secret_spec())
+            .await
+            .unwrap()
+            .is_none());
+        let denied = mock!(aws_sdk_ssm::Client::get_parameter)
+            .then_error(|| GetParameterError::generic(fault("AccessDeniedException")));
+        assert!(
+            Parameter
+                .find(&over(&[&denied]), &secret_spec())
+                .await
+                .is_err(),
+            "unreadable is not absent"
+        );
 
         let rec = Record::new("ssm_parameter", NAME, secret_spec().inputs);
-        let deleted = mock!(aws_sdk_ssm::Client::delete_parameter).then_error(|| DeleteParameterError::generic(fault("ParameterNotFound")));
+        let deleted = mock!(aws_sdk_ssm::Client::delete_parameter)
+            .then_error(|| DeleteParameterError::generic(fault("ParameterNotFound")));
         Parameter.delete(&over(&[&deleted]), &rec).await.unwrap();
-        let refused = mock!(aws_sdk_ssm::Client::delete_parameter).then_error(|| DeleteParameterError::generic(fault("AccessDeniedException")));
+        let refused = mock!(aws_sdk_ssm::Client::delete_parameter)
+            .then_error(|| DeleteParameterError::generic(fault("AccessDeniedException")));
         assert!(Parameter.delete(&over(&[&refused]), &rec).await.is_err());
     }
 }

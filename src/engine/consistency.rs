@@ -39,18 +39,28 @@ pub struct NotYet {
 impl NotYet {
     /// Any error with `code`.
     pub const fn code(code: &'static str, says: &'static str) -> NotYet {
-        NotYet { code, contains: None, says }
+        NotYet {
+            code,
+            contains: None,
+            says,
+        }
     }
     /// An error with `code` whose message holds `fragment`.
     pub const fn message(code: &'static str, fragment: &'static str, says: &'static str) -> NotYet {
-        NotYet { code, contains: Some(fragment), says }
+        NotYet {
+            code,
+            contains: Some(fragment),
+            says,
+        }
     }
     /// True when an error of `code` with `message` is this one.
     pub fn matches(&self, code: Option<&str>, message: Option<&str>) -> bool {
         code == Some(self.code)
             && match self.contains {
                 None => true,
-                Some(f) => message.map(|m| m.to_lowercase().contains(&f.to_lowercase())).unwrap_or(false),
+                Some(f) => message
+                    .map(|m| m.to_lowercase().contains(&f.to_lowercase()))
+                    .unwrap_or(false),
             }
     }
 }
@@ -87,16 +97,38 @@ impl Call {
     /// A call that changes something and on which AWS gives no
     /// propagation error: its failures are final.
     pub const fn settled(action: &'static str) -> Call {
-        Call { action, effect: Effect::Mutates, not_yet: &[], lasts: Duration::ZERO, why: "" }
+        Call {
+            action,
+            effect: Effect::Mutates,
+            not_yet: &[],
+            lasts: Duration::ZERO,
+            why: "",
+        }
     }
     /// A read: its not-found is an answer, not a delay.
     pub const fn read(action: &'static str) -> Call {
-        Call { action, effect: Effect::Reads, not_yet: &[], lasts: Duration::ZERO, why: "" }
+        Call {
+            action,
+            effect: Effect::Reads,
+            not_yet: &[],
+            lasts: Duration::ZERO,
+            why: "",
+        }
     }
     /// A call that AWS may refuse with one of `not_yet` for up to `lasts`
     /// while it catches up.
-    pub const fn retrying(action: &'static str, lasts: Duration, not_yet: &'static [NotYet]) -> Call {
-        Call { action, effect: Effect::Mutates, not_yet, lasts, why: "" }
+    pub const fn retrying(
+        action: &'static str,
+        lasts: Duration,
+        not_yet: &'static [NotYet],
+    ) -> Call {
+        Call {
+            action,
+            effect: Effect::Mutates,
+            not_yet,
+            lasts,
+            why: "",
+        }
     }
     /// The reason for the entry (a hashicorp/aws file, or why we differ).
     pub const fn why(mut self, why: &'static str) -> Call {
@@ -110,11 +142,17 @@ impl Call {
     }
     /// The IAM service prefix (`ec2`).
     pub fn service(&self) -> &'static str {
-        self.action.split_once(':').map(|(s, _)| s).unwrap_or(self.action)
+        self.action
+            .split_once(':')
+            .map(|(s, _)| s)
+            .unwrap_or(self.action)
     }
     /// The operation's name (`AttachInternetGateway`).
     pub fn operation(&self) -> &'static str {
-        self.action.split_once(':').map(|(_, o)| o).unwrap_or(self.action)
+        self.action
+            .split_once(':')
+            .map(|(_, o)| o)
+            .unwrap_or(self.action)
     }
     /// True when the error is one the call declares as "not yet".
     pub fn not_yet<F: Fault + ?Sized>(&self, e: &F) -> bool {
@@ -162,13 +200,20 @@ impl<Er> Retried<Er> {
             None => {}
             // Said as every wait StopProvider ends says it: the apply was
             // cancelled, not failed.
-            Some(Ended::Stopped) => s.push_str(&format!(" (cancelled while AWS was still catching up, after {tries} tries over {elapsed})")),
+            Some(Ended::Stopped) => s.push_str(&format!(
+                " (cancelled while AWS was still catching up, after {tries} tries over {elapsed})"
+            )),
             Some(ended) => {
                 let why = match ended {
-                    Ended::Propagation => format!("AWS takes up to {} to catch up here", super::waiter::human(self.call.lasts)),
+                    Ended::Propagation => format!(
+                        "AWS takes up to {} to catch up here",
+                        super::waiter::human(self.call.lasts)
+                    ),
                     _ => "the operation's deadline came first".to_string(),
                 };
-                s.push_str(&format!(" (still not ready after {tries} tries over {elapsed}: {why})"));
+                s.push_str(&format!(
+                    " (still not ready after {tries} tries over {elapsed}: {why})"
+                ));
             }
         }
         s
@@ -187,21 +232,37 @@ fn human_short(d: Duration) -> String {
 /// unit tests): an action `service:Operation`, a message that holds its
 /// fragment, a time bound when something is retried, and a reason.
 pub fn check(call: &Call) -> Result<(), String> {
-    let ok_action = call.action.split_once(':').map(|(s, o)| !s.is_empty() && o.chars().next().is_some_and(|c| c.is_ascii_uppercase())).unwrap_or(false);
+    let ok_action = call
+        .action
+        .split_once(':')
+        .map(|(s, o)| !s.is_empty() && o.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        .unwrap_or(false);
     if !ok_action {
-        return Err(format!("{}: the action is not service:Operation", call.action));
+        return Err(format!(
+            "{}: the action is not service:Operation",
+            call.action
+        ));
     }
     if !call.not_yet.is_empty() && (call.lasts.is_zero() || call.why.is_empty()) {
-        return Err(format!("{}: a retried call needs a bound and a reason", call.action));
+        return Err(format!(
+            "{}: a retried call needs a bound and a reason",
+            call.action
+        ));
     }
     for n in call.not_yet {
         if let Some(f) = n.contains {
             if !n.says.to_lowercase().contains(&f.to_lowercase()) {
-                return Err(format!("{}: the message {:?} does not hold {f:?}", call.action, n.says));
+                return Err(format!(
+                    "{}: the message {:?} does not hold {f:?}",
+                    call.action, n.says
+                ));
             }
         }
         if n.says.is_empty() {
-            return Err(format!("{}: {} has no message as AWS words it", call.action, n.code));
+            return Err(format!(
+                "{}: {} has no message as AWS words it",
+                call.action, n.code
+            ));
         }
     }
     Ok(())
@@ -241,14 +302,32 @@ mod tests {
 
     fn env(within: Duration) -> (Env<()>, watch::Sender<bool>) {
         let (tx, rx) = watch::channel(false);
-        (Env::new(Arc::new(()), "s".into(), BTreeMap::new(), Instant::now() + within, rx, 1), tx)
+        (
+            Env::new(
+                Arc::new(()),
+                "s".into(),
+                BTreeMap::new(),
+                Instant::now() + within,
+                rx,
+                1,
+            ),
+            tx,
+        )
     }
 
     /// A call that fails `n` times with `e`, then succeeds.
-    fn failing<'a>(n: u32, e: (&'static str, &'static str), count: &'a AtomicU32) -> impl FnMut() -> std::future::Ready<Result<u32, Err>> + 'a {
+    fn failing<'a>(
+        n: u32,
+        e: (&'static str, &'static str),
+        count: &'a AtomicU32,
+    ) -> impl FnMut() -> std::future::Ready<Result<u32, Err>> + 'a {
         move || {
             let i = count.fetch_add(1, Ordering::SeqCst) + 1;
-            std::future::ready(if i <= n { Result::Err(Err(e.0, e.1)) } else { Ok(i) })
+            std::future::ready(if i <= n {
+                Result::Err(Err(e.0, e.1))
+            } else {
+                Ok(i)
+            })
         }
     }
 
@@ -256,21 +335,53 @@ mod tests {
     async fn a_declared_not_yet_is_retried_until_it_passes() {
         let (env, _tx) = env(Duration::from_secs(60));
         let count = AtomicU32::new(0);
-        let got = env.call(&ATTACH, failing(2, ("InvalidInternetGatewayID.NotFound", "The internetGateway ID 'igw-1' does not exist"), &count)).await;
+        let got = env
+            .call(
+                &ATTACH,
+                failing(
+                    2,
+                    (
+                        "InvalidInternetGatewayID.NotFound",
+                        "The internetGateway ID 'igw-1' does not exist",
+                    ),
+                    &count,
+                ),
+            )
+            .await;
         assert_eq!(got.unwrap(), 3);
         let count = AtomicU32::new(0);
         let msg = "Value (p) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name";
-        assert_eq!(env.call(&ATTACH, failing(1, ("InvalidParameterValue", msg), &count)).await.unwrap(), 2, "the fragment matches whatever the case");
+        assert_eq!(
+            env.call(&ATTACH, failing(1, ("InvalidParameterValue", msg), &count))
+                .await
+                .unwrap(),
+            2,
+            "the fragment matches whatever the case"
+        );
     }
 
     #[tokio::test]
     async fn an_undeclared_error_or_a_reused_code_with_another_message_is_final() {
         let (env, _tx) = env(Duration::from_secs(60));
-        for e in [("InjectedFailure", "no"), ("InvalidParameterValue", "Value (t9.nano) for parameter instanceType is invalid")] {
+        for e in [
+            ("InjectedFailure", "no"),
+            (
+                "InvalidParameterValue",
+                "Value (t9.nano) for parameter instanceType is invalid",
+            ),
+        ] {
             let count = AtomicU32::new(0);
             let r = env.call(&ATTACH, failing(5, e, &count)).await.unwrap_err();
-            assert_eq!((r.tries, r.ended, count.load(Ordering::SeqCst)), (1, None, 1), "{e:?}");
-            assert_eq!(r.explain("X: y"), "AttachInternetGateway: X: y", "a final error says nothing of retries");
+            assert_eq!(
+                (r.tries, r.ended, count.load(Ordering::SeqCst)),
+                (1, None, 1),
+                "{e:?}"
+            );
+            assert_eq!(
+                r.explain("X: y"),
+                "AttachInternetGateway: X: y",
+                "a final error says nothing of retries"
+            );
         }
     }
 
@@ -279,27 +390,55 @@ mod tests {
         let (env, _tx) = env(Duration::from_secs(60));
         let count = AtomicU32::new(0);
         let started = std::time::Instant::now();
-        let r = env.call(&ATTACH, failing(u32::MAX, ("InvalidInternetGatewayID.NotFound", "m"), &count)).await.unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(3), "bounded by the declared 2 s: {:?}", started.elapsed());
+        let r = env
+            .call(
+                &ATTACH,
+                failing(u32::MAX, ("InvalidInternetGatewayID.NotFound", "m"), &count),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "bounded by the declared 2 s: {:?}",
+            started.elapsed()
+        );
         assert_eq!(r.ended, Some(Ended::Propagation));
-        assert!(r.tries >= 3 && r.tries == count.load(Ordering::SeqCst), "{}", r.tries);
+        assert!(
+            r.tries >= 3 && r.tries == count.load(Ordering::SeqCst),
+            "{}",
+            r.tries
+        );
         let text = r.explain("InvalidInternetGatewayID.NotFound: m");
         assert!(text.starts_with("AttachInternetGateway: InvalidInternetGatewayID.NotFound: m (still not ready after "), "{text}");
-        assert!(text.contains("AWS takes up to 2s to catch up here"), "{text}");
+        assert!(
+            text.contains("AWS takes up to 2s to catch up here"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
     async fn the_operation_deadline_comes_before_the_declared_bound() {
         let (env, _tx) = env(Duration::from_millis(700));
         let count = AtomicU32::new(0);
-        let r = env.call(&ATTACH, failing(u32::MAX, ("InvalidInternetGatewayID.NotFound", "m"), &count)).await.unwrap_err();
+        let r = env
+            .call(
+                &ATTACH,
+                failing(u32::MAX, ("InvalidInternetGatewayID.NotFound", "m"), &count),
+            )
+            .await
+            .unwrap_err();
         assert_eq!(r.ended, Some(Ended::Deadline));
         assert!(r.explain("e").contains("deadline"));
     }
 
     #[tokio::test]
     async fn stop_provider_ends_the_retries_at_once() {
-        static LONG: Call = Call::retrying("ec2:DeleteSubnet", Duration::from_secs(300), &[NotYet::code("DependencyViolation", "has dependencies")]).why("test");
+        static LONG: Call = Call::retrying(
+            "ec2:DeleteSubnet",
+            Duration::from_secs(300),
+            &[NotYet::code("DependencyViolation", "has dependencies")],
+        )
+        .why("test");
         let (env, tx) = env(Duration::from_secs(600));
         let count = AtomicU32::new(0);
         tokio::spawn(async move {
@@ -308,20 +447,46 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(60)).await;
         });
         let started = std::time::Instant::now();
-        let r = env.call(&LONG, failing(u32::MAX, ("DependencyViolation", "m"), &count)).await.unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        let r = env
+            .call(
+                &LONG,
+                failing(u32::MAX, ("DependencyViolation", "m"), &count),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
         assert_eq!(r.ended, Some(Ended::Stopped));
-        assert!(r.explain("DependencyViolation: m").contains("(cancelled while AWS was still catching up, after "), "{}", r.explain("e"));
+        assert!(
+            r.explain("DependencyViolation: m")
+                .contains("(cancelled while AWS was still catching up, after "),
+            "{}",
+            r.explain("e")
+        );
     }
 
     #[test]
     fn declarations_are_checked() {
         assert_eq!(check(&ATTACH), Ok(()));
         const NO_REASON: Call = Call::retrying("ec2:X", PROPAGATION, &[NotYet::code("A", "a")]);
-        const NO_FRAGMENT: Call = Call::retrying("ec2:X", PROPAGATION, &[NotYet::message("A", "frag", "other words")]).why("w");
+        const NO_FRAGMENT: Call = Call::retrying(
+            "ec2:X",
+            PROPAGATION,
+            &[NotYet::message("A", "frag", "other words")],
+        )
+        .why("w");
         assert!(check(&NO_REASON).is_err(), "no reason");
         assert!(check(&NO_FRAGMENT).is_err(), "message lacks its fragment");
-        assert!(check(&Call::settled("AttachInternetGateway")).is_err(), "no service");
-        assert_eq!((ATTACH.service(), ATTACH.operation()), ("ec2", "AttachInternetGateway"));
+        assert!(
+            check(&Call::settled("AttachInternetGateway")).is_err(),
+            "no service"
+        );
+        assert_eq!(
+            (ATTACH.service(), ATTACH.operation()),
+            ("ec2", "AttachInternetGateway")
+        );
     }
 }

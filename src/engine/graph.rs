@@ -21,12 +21,18 @@ pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
         let mut seen = BTreeSet::new();
         for d in s.deps.iter().map(|d| &d.key) {
             if !seen.insert(d.as_str()) {
-                return Err(format!("component {} declares its dependency {d} twice", s.key));
+                return Err(format!(
+                    "component {} declares its dependency {d} twice",
+                    s.key
+                ));
             }
         }
         for d in s.deps.iter().map(|d| &d.key) {
             if !keys.contains(d.as_str()) {
-                return Err(format!("component {} depends on unknown component {d}", s.key));
+                return Err(format!(
+                    "component {} depends on unknown component {d}",
+                    s.key
+                ));
             }
         }
     }
@@ -41,7 +47,11 @@ pub fn topo_order(specs: &[Spec]) -> Result<Vec<String>, String> {
             }
         }
         if order.len() == before {
-            let stuck: Vec<&str> = specs.iter().filter(|s| !done.contains(&s.key)).map(|s| s.key.as_str()).collect();
+            let stuck: Vec<&str> = specs
+                .iter()
+                .filter(|s| !done.contains(&s.key))
+                .map(|s| s.key.as_str())
+                .collect();
             return Err(format!("dependency cycle among {}", stuck.join(", ")));
         }
     }
@@ -57,21 +67,37 @@ pub fn heights(waits: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, usize>
             dependents.entry(d.as_str()).or_default().push(k.as_str());
         }
     }
-    fn height<'a>(k: &'a str, deps: &BTreeMap<&'a str, Vec<&'a str>>, memo: &mut BTreeMap<&'a str, usize>, visiting: &mut BTreeSet<&'a str>) -> usize {
+    fn height<'a>(
+        k: &'a str,
+        deps: &BTreeMap<&'a str, Vec<&'a str>>,
+        memo: &mut BTreeMap<&'a str, usize>,
+        visiting: &mut BTreeSet<&'a str>,
+    ) -> usize {
         if let Some(h) = memo.get(k) {
             return *h;
         }
         if !visiting.insert(k) {
             return 0; // a cycle: the caller reports it
         }
-        let h = 1 + deps.get(k).map(|v| v.iter().map(|d| height(d, deps, memo, visiting)).max().unwrap_or(0)).unwrap_or(0);
+        let h = 1 + deps
+            .get(k)
+            .map(|v| {
+                v.iter()
+                    .map(|d| height(d, deps, memo, visiting))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
         visiting.remove(k);
         memo.insert(k, h);
         h
     }
     let mut memo = BTreeMap::new();
     let mut visiting = BTreeSet::new();
-    waits.keys().map(|k| (k.clone(), height(k, &dependents, &mut memo, &mut visiting))).collect()
+    waits
+        .keys()
+        .map(|k| (k.clone(), height(k, &dependents, &mut memo, &mut visiting)))
+        .collect()
 }
 
 /// Runs `f(key)` for every key once all the keys it waits for have finished
@@ -79,7 +105,12 @@ pub fn heights(waits: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, usize>
 /// chain behind it first (critical path first). After the first failure (or
 /// a cancel) nothing new starts; what is running finishes. Returns the
 /// errors.
-pub async fn run<E, F, Fut>(mut waits: BTreeMap<String, Vec<String>>, limit: usize, cancel: watch::Receiver<bool>, f: F) -> Vec<E>
+pub async fn run<E, F, Fut>(
+    mut waits: BTreeMap<String, Vec<String>>,
+    limit: usize,
+    cancel: watch::Receiver<bool>,
+    f: F,
+) -> Vec<E>
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<(), E>>,
@@ -91,8 +122,17 @@ where
     let mut errors = Vec::new();
     loop {
         if errors.is_empty() && !*cancel.borrow() {
-            let mut ready: Vec<String> = waits.iter().filter(|(_, w)| w.iter().all(|d| done.contains(d))).map(|(k, _)| k.clone()).collect();
-            ready.sort_by_key(|k| (std::cmp::Reverse(priority.get(k).copied().unwrap_or(0)), k.clone()));
+            let mut ready: Vec<String> = waits
+                .iter()
+                .filter(|(_, w)| w.iter().all(|d| done.contains(d)))
+                .map(|(k, _)| k.clone())
+                .collect();
+            ready.sort_by_key(|k| {
+                (
+                    std::cmp::Reverse(priority.get(k).copied().unwrap_or(0)),
+                    k.clone(),
+                )
+            });
             for k in ready {
                 if running.len() >= limit {
                     break;

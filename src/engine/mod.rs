@@ -55,7 +55,15 @@ pub struct Record {
 
 impl Record {
     pub fn new(kind: &str, id: impl Into<String>, inputs: Json) -> Record {
-        Record { kind: kind.to_string(), id: id.into(), inputs, outputs: BTreeMap::new(), deps: Vec::new(), tags: Tags::new(), region: None }
+        Record {
+            kind: kind.to_string(),
+            id: id.into(),
+            inputs,
+            outputs: BTreeMap::new(),
+            deps: Vec::new(),
+            tags: Tags::new(),
+            region: None,
+        }
     }
     pub fn with(mut self, k: &str, v: impl Into<String>) -> Record {
         self.outputs.insert(k.to_string(), v.into());
@@ -138,7 +146,11 @@ impl Desired {
     /// A builder whose components are keyed `scope/key` (a key that
     /// already has a scope keeps it) and placed in `region`.
     pub fn within(scope: &str, region: Option<&str>) -> Desired {
-        Desired { specs: vec![], scope: Some(scope.to_string()), region: region.map(str::to_string) }
+        Desired {
+            specs: vec![],
+            scope: Some(scope.to_string()),
+            region: region.map(str::to_string),
+        }
     }
     pub fn add(&mut self, mut spec: Spec) -> Handle {
         if let Some(scope) = &self.scope {
@@ -150,7 +162,10 @@ impl Desired {
             spec.region = self.region.clone();
         }
         spec.write_slots();
-        let handle = Handle { key: spec.key.clone(), kind: spec.kind };
+        let handle = Handle {
+            key: spec.key.clone(),
+            kind: spec.kind,
+        };
         self.specs.push(spec);
         handle
     }
@@ -168,7 +183,10 @@ impl Desired {
     /// at apply from the dependency's record; `needs::check` refuses one
     /// that names no dependency.
     pub fn output(&self, h: &Handle, output: &str) -> Reference {
-        Reference { name: self.name(h), output: output.to_string() }
+        Reference {
+            name: self.name(h),
+            output: output.to_string(),
+        }
     }
     /// The specs of another builder (a scope's), whose handles stay valid.
     pub fn append(&mut self, other: Desired) {
@@ -206,10 +224,23 @@ pub struct Spec {
 
 impl Spec {
     pub fn new(key: impl Into<String>, kind: &'static str, inputs: Json) -> Spec {
-        Spec { key: key.into(), kind, deps: vec![], inputs, secret: None, tags: Tags::new(), named_by: None, region: None }
+        Spec {
+            key: key.into(),
+            kind,
+            deps: vec![],
+            inputs,
+            secret: None,
+            tags: Tags::new(),
+            named_by: None,
+            region: None,
+        }
     }
     fn push_dep(mut self, h: &Handle, on_change: OnDepChange, slot: Option<Slot>) -> Spec {
-        self.deps.push(Dep { key: h.key.clone(), on_change, slot });
+        self.deps.push(Dep {
+            key: h.key.clone(),
+            on_change,
+            slot,
+        });
         self
     }
     /// Comes after `h`, and is replaced when `h` gets a new identity.
@@ -228,8 +259,13 @@ impl Spec {
         self.push_dep(h, OnDepChange::Nothing, None)
     }
     /// Each of `hs`, as `after` or `after_update` (`replace` decides).
-    pub fn after_each<'a>(self, hs: impl IntoIterator<Item = &'a Handle>, on_change: OnDepChange) -> Spec {
-        hs.into_iter().fold(self, |s, h| s.push_dep(h, on_change, None))
+    pub fn after_each<'a>(
+        self,
+        hs: impl IntoIterator<Item = &'a Handle>,
+        on_change: OnDepChange,
+    ) -> Spec {
+        hs.into_iter()
+            .fold(self, |s, h| s.push_dep(h, on_change, None))
     }
     /// `h` fills the kind's slot `name` (an input naming one dependency).
     pub fn filling(self, name: &'static str, h: &Handle, on_change: OnDepChange) -> Spec {
@@ -239,9 +275,16 @@ impl Spec {
     }
     /// `hs` fill the kind's list slot `name`, in this order (none: an
     /// empty list).
-    pub fn filling_each<'a>(mut self, name: &'static str, hs: impl IntoIterator<Item = &'a Handle>, on_change: OnDepChange) -> Spec {
+    pub fn filling_each<'a>(
+        mut self,
+        name: &'static str,
+        hs: impl IntoIterator<Item = &'a Handle>,
+        on_change: OnDepChange,
+    ) -> Spec {
         self.inputs[name] = Json::Array(vec![]);
-        let mut s = hs.into_iter().fold(self, |s, h| s.push_dep(h, on_change, Some(Slot { name, many: true })));
+        let mut s = hs.into_iter().fold(self, |s, h| {
+            s.push_dep(h, on_change, Some(Slot { name, many: true }))
+        });
         s.write_slots();
         s
     }
@@ -268,7 +311,11 @@ impl Spec {
     /// (a cycle, a dependency on a component never declared).
     #[cfg(test)]
     pub fn dep(mut self, key: &str) -> Spec {
-        self.deps.push(Dep { key: key.to_string(), on_change: OnDepChange::Replace, slot: None });
+        self.deps.push(Dep {
+            key: key.to_string(),
+            on_change: OnDepChange::Replace,
+            slot: None,
+        });
         self
     }
     /// Places the component in `region` rather than the stack's.
@@ -310,7 +357,11 @@ pub struct OpError {
 
 impl OpError {
     pub fn new(message: impl Into<String>) -> OpError {
-        OpError { message: message.into(), partial: None, attribute: None }
+        OpError {
+            message: message.into(),
+            partial: None,
+            attribute: None,
+        }
     }
     pub fn at(mut self, attribute: Option<&str>) -> OpError {
         self.attribute = attribute.map(str::to_string);
@@ -367,8 +418,25 @@ impl<C> Clone for Env<C> {
 }
 
 impl<C> Env<C> {
-    pub fn new(ctx: Arc<C>, stack_id: String, tags: Tags, deadline: Instant, cancel: watch::Receiver<bool>, parallelism: usize) -> Env<C> {
-        Env { ctx, stack_id, tags, deadline, cancel, parallelism, warnings: Arc::new(Mutex::new(Vec::new())), timeout_scale: 1.0, bound: None }
+    pub fn new(
+        ctx: Arc<C>,
+        stack_id: String,
+        tags: Tags,
+        deadline: Instant,
+        cancel: watch::Receiver<bool>,
+        parallelism: usize,
+    ) -> Env<C> {
+        Env {
+            ctx,
+            stack_id,
+            tags,
+            deadline,
+            cancel,
+            parallelism,
+            warnings: Arc::new(Mutex::new(Vec::new())),
+            timeout_scale: 1.0,
+            bound: None,
+        }
     }
 
     /// The environment of one `verb` of a `kind` object that may take
@@ -380,7 +448,10 @@ impl<C> Env<C> {
         let own = Instant::now() + limit;
         if own < self.deadline {
             env.deadline = own;
-            env.bound = Some(format!("the {verb} timeout of a {kind} ({})", waiter::human(limit)));
+            env.bound = Some(format!(
+                "the {verb} timeout of a {kind} ({})",
+                waiter::human(limit)
+            ));
         }
         env
     }
@@ -399,7 +470,12 @@ impl<C> Env<C> {
     /// target was `GONE`), with an error naming the state when the object
     /// reaches one the waiter does not expect, at the deadline, or at
     /// StopProvider.
-    pub async fn wait<T, F, Fut>(&self, w: &Waiter, object: &str, mut look: F) -> Result<Option<T>, OpError>
+    pub async fn wait<T, F, Fut>(
+        &self,
+        w: &Waiter,
+        object: &str,
+        mut look: F,
+    ) -> Result<Option<T>, OpError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Option<(String, T)>, OpError>>,
@@ -415,7 +491,11 @@ impl<C> Env<C> {
                 match w.judge(&state) {
                     Some(true) => Ok(Some(value)),
                     Some(false) => Ok(None),
-                    None => Err(OpError::new(format!("{object} is {state} (waiting for it {}: expected {})", w.goal, w.target.join(" or ")))),
+                    None => Err(OpError::new(format!(
+                        "{object} is {state} (waiting for it {}: expected {})",
+                        w.goal,
+                        w.target.join(" or ")
+                    ))),
                 }
             }
         })
@@ -454,7 +534,12 @@ impl<C> Env<C> {
     /// dependency still being detached), with capped exponential backoff,
     /// for at most `budget` and never past the deadline. StopProvider ends
     /// the wait at once, with the last error.
-    pub async fn retry<T, Er, F, Fut>(&self, budget: Duration, mut retryable: impl FnMut(&Er) -> bool, mut f: F) -> Result<T, Er>
+    pub async fn retry<T, Er, F, Fut>(
+        &self,
+        budget: Duration,
+        mut retryable: impl FnMut(&Er) -> bool,
+        mut f: F,
+    ) -> Result<T, Er>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, Er>>,
@@ -467,7 +552,10 @@ impl<C> Env<C> {
                 Ok(v) => return Ok(v),
                 Err(e) if retryable(&e) && !self.cancelled() && Instant::now() + delay < until => {
                     attempt += 1;
-                    tracing::debug!(attempt, "retrying after a retryable error (eventual consistency)");
+                    tracing::debug!(
+                        attempt,
+                        "retrying after a retryable error (eventual consistency)"
+                    );
                     let mut cancel = self.cancel.clone();
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
@@ -502,7 +590,15 @@ impl<C> Env<C> {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            let fail = |e, ended| Err(Retried { error: e, call, tries, elapsed: started.elapsed(), ended });
+            let fail = |e, ended| {
+                Err(Retried {
+                    error: e,
+                    call,
+                    tries,
+                    elapsed: started.elapsed(),
+                    ended,
+                })
+            };
             if !call.not_yet(&e) {
                 return fail(e, None);
             }
@@ -510,10 +606,19 @@ impl<C> Env<C> {
                 return fail(e, Some(consistency::Ended::Stopped));
             }
             if Instant::now() + delay >= until {
-                let ended = if until < started + call.lasts { consistency::Ended::Deadline } else { consistency::Ended::Propagation };
+                let ended = if until < started + call.lasts {
+                    consistency::Ended::Deadline
+                } else {
+                    consistency::Ended::Propagation
+                };
                 return fail(e, Some(ended));
             }
-            tracing::debug!(action = call.action, code = e.code().unwrap_or_default(), attempt = tries, "retrying: AWS is still catching up (eventual consistency)");
+            tracing::debug!(
+                action = call.action,
+                code = e.code().unwrap_or_default(),
+                attempt = tries,
+                "retrying: AWS is still catching up (eventual consistency)"
+            );
             let mut cancel = self.cancel.clone();
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -535,7 +640,12 @@ impl<C> Env<C> {
         self.poll(what, Duration::from_secs(10), check).await
     }
 
-    async fn poll<T, F, Fut>(&self, what: &str, max_pause: Duration, mut check: F) -> Result<T, OpError>
+    async fn poll<T, F, Fut>(
+        &self,
+        what: &str,
+        max_pause: Duration,
+        mut check: F,
+    ) -> Result<T, OpError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, OpError>>,
@@ -550,7 +660,11 @@ impl<C> Env<C> {
                 return Err(OpError::new(format!("cancelled while waiting for {what}")));
             }
             if Instant::now() + delay > self.deadline {
-                return Err(OpError::new(format!("timeout while waiting for {what} (waited {:.0?}): {}", started.elapsed(), self.timeout_advice())));
+                return Err(OpError::new(format!(
+                    "timeout while waiting for {what} (waited {:.0?}): {}",
+                    started.elapsed(),
+                    self.timeout_advice()
+                )));
             }
             let mut cancel = self.cancel.clone();
             tokio::select! {
@@ -576,7 +690,12 @@ pub trait Cloud: Send + Sync + 'static {
     /// The object's tags, or None when it no longer exists.
     async fn read_tags(&self, r: &Self::TagRef) -> Result<Option<Tags>, OpError>;
     /// Sets `set` and removes `remove`, leaving every other key.
-    async fn update_tags(&self, r: &Self::TagRef, set: &Tags, remove: &[String]) -> Result<(), OpError>;
+    async fn update_tags(
+        &self,
+        r: &Self::TagRef,
+        set: &Tags,
+        remove: &[String],
+    ) -> Result<(), OpError>;
 }
 
 /// Names a kind's recorded object to the tagging API.
@@ -598,7 +717,13 @@ pub trait Kind<C: Cloud>: Send + Sync {
     async fn create(&self, env: &Env<C>, spec: &Spec, deps: &Records) -> Result<Record, OpError>;
     /// The component as it is now in AWS, or None if it no longer exists.
     async fn read(&self, env: &Env<C>, rec: &Record) -> Result<Option<Record>, OpError>;
-    async fn update(&self, env: &Env<C>, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError>;
+    async fn update(
+        &self,
+        env: &Env<C>,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError>;
     async fn delete(&self, env: &Env<C>, rec: &Record) -> Result<(), OpError>;
     /// Checks what in the spec's inputs names a dependency, outside slots
     /// and placeholders (a security group rule's `source`), against the
@@ -666,7 +791,13 @@ pub trait Kind<C: Cloud>: Send + Sync {
         }
     }
     /// Sets `set` and removes `remove` on the object, leaving other keys.
-    async fn update_tags(&self, env: &Env<C>, rec: &Record, set: &Tags, remove: &[String]) -> Result<(), OpError> {
+    async fn update_tags(
+        &self,
+        env: &Env<C>,
+        rec: &Record,
+        set: &Tags,
+        remove: &[String],
+    ) -> Result<(), OpError> {
         match self.tagging() {
             Some(f) => env.ctx.update_tags(&f(env, rec), set, remove).await,
             None => Ok(()),
@@ -675,7 +806,11 @@ pub trait Kind<C: Cloud>: Send + Sync {
     /// Why deleting the recorded object now would lose data the user has
     /// not opted to lose (a bucket that holds objects without
     /// `force_destroy`). Checked at plan, before anything is deleted.
-    async fn delete_blocker(&self, _env: &Env<C>, _rec: &Record) -> Result<Option<OpError>, OpError> {
+    async fn delete_blocker(
+        &self,
+        _env: &Env<C>,
+        _rec: &Record,
+    ) -> Result<Option<OpError>, OpError> {
         Ok(None)
     }
     /// What deleting the recorded object will delete besides it (objects
@@ -708,7 +843,10 @@ pub trait Kind<C: Cloud>: Send + Sync {
     /// stack's). By default its stack-id tag; a kind AWS cannot tag reads
     /// back a marker of its own.
     async fn owner(&self, env: &Env<C>, found: &Record) -> Result<Option<String>, OpError> {
-        Ok(self.read_tags(env, found).await?.and_then(|t| t.get(TAG_STACK_ID).cloned()))
+        Ok(self
+            .read_tags(env, found)
+            .await?
+            .and_then(|t| t.get(TAG_STACK_ID).cloned()))
     }
 }
 
@@ -746,21 +884,41 @@ pub fn dep_name<'a>(key: &str, dep: &'a str) -> &'a str {
 /// cloud of that region.
 pub fn placed<C: Cloud>(env: &Arc<Env<C>>, region: Option<&str>) -> Arc<Env<C>> {
     match region {
-        Some(r) if r != env.ctx.region() => Arc::new(Env { ctx: env.ctx.clone().in_region(r), ..(**env).clone() }),
+        Some(r) if r != env.ctx.region() => Arc::new(Env {
+            ctx: env.ctx.clone().in_region(r),
+            ..(**env).clone()
+        }),
         _ => env.clone(),
     }
 }
 
 /// The data-loss checks of the components that `keys` would delete: one
 /// error per component that holds data the user has not opted to lose.
-pub async fn delete_blockers<C: Cloud>(env: &Arc<Env<C>>, kinds: &Kinds<C>, recorded: &Records, keys: &[String]) -> Vec<ApplyError> {
+pub async fn delete_blockers<C: Cloud>(
+    env: &Arc<Env<C>>,
+    kinds: &Kinds<C>,
+    recorded: &Records,
+    keys: &[String],
+) -> Vec<ApplyError> {
     let mut out = vec![];
     for key in keys {
-        let Some(rec) = recorded.get(key) else { continue };
-        let Ok(kind) = kinds.get(&rec.kind) else { continue };
-        match kind.delete_blocker(&placed(env, rec.region.as_deref()), rec).await {
+        let Some(rec) = recorded.get(key) else {
+            continue;
+        };
+        let Ok(kind) = kinds.get(&rec.kind) else {
+            continue;
+        };
+        match kind
+            .delete_blocker(&placed(env, rec.region.as_deref()), rec)
+            .await
+        {
             Ok(None) => {}
-            Ok(Some(e)) | Err(e) => out.push(ApplyError { key: key.clone(), action: Action::Delete, message: e.message, attribute: e.attribute }),
+            Ok(Some(e)) | Err(e) => out.push(ApplyError {
+                key: key.clone(),
+                action: Action::Delete,
+                message: e.message,
+                attribute: e.attribute,
+            }),
         }
     }
     out
@@ -768,15 +926,30 @@ pub async fn delete_blockers<C: Cloud>(env: &Arc<Env<C>>, kinds: &Kinds<C>, reco
 
 /// What the deletes of `keys` will remove besides the components
 /// themselves, one line per component that says so.
-pub async fn delete_notices<C: Cloud>(env: &Arc<Env<C>>, kinds: &Kinds<C>, recorded: &Records, keys: &[String]) -> Vec<String> {
+pub async fn delete_notices<C: Cloud>(
+    env: &Arc<Env<C>>,
+    kinds: &Kinds<C>,
+    recorded: &Records,
+    keys: &[String],
+) -> Vec<String> {
     let mut out = vec![];
     for key in keys {
-        let Some(rec) = recorded.get(key) else { continue };
-        let Ok(kind) = kinds.get(&rec.kind) else { continue };
-        match kind.delete_notice(&placed(env, rec.region.as_deref()), rec).await {
+        let Some(rec) = recorded.get(key) else {
+            continue;
+        };
+        let Ok(kind) = kinds.get(&rec.kind) else {
+            continue;
+        };
+        match kind
+            .delete_notice(&placed(env, rec.region.as_deref()), rec)
+            .await
+        {
             Ok(Some(n)) => out.push(format!("delete {key}: {n}")),
             Ok(None) => {}
-            Err(e) => out.push(format!("delete {key}: could not list what it will also delete ({})", e.message)),
+            Err(e) => out.push(format!(
+                "delete {key}: could not list what it will also delete ({})",
+                e.message
+            )),
         }
     }
     out
@@ -785,13 +958,23 @@ pub async fn delete_notices<C: Cloud>(env: &Arc<Env<C>>, kinds: &Kinds<C>, recor
 /// Finds the component of `spec` and proves it is this stack's: Ok(None)
 /// when nothing exists, an error on the naming attribute when a foreign
 /// object holds the name (it is then never touched).
-pub async fn find_owned<C: Cloud>(kind: &dyn Kind<C>, env: &Env<C>, spec: &Spec) -> Result<Option<Record>, OpError> {
+pub async fn find_owned<C: Cloud>(
+    kind: &dyn Kind<C>,
+    env: &Env<C>,
+    spec: &Spec,
+) -> Result<Option<Record>, OpError> {
     let Some(mut found) = kind.find(env, spec).await? else {
         return Ok(None);
     };
     let owner = kind.owner(env, &found).await?;
     if owner.as_deref() != Some(env.stack_id.as_str()) {
-        return Err(OpError::new(ownership::foreign_object_message(&kind.found_as(), &found.id, owner.as_deref(), spec.named_by)).at(spec.named_by));
+        return Err(OpError::new(ownership::foreign_object_message(
+            &kind.found_as(),
+            &found.id,
+            owner.as_deref(),
+            spec.named_by,
+        ))
+        .at(spec.named_by));
     }
     if kind.taggable() {
         if let Some(t) = kind.read_tags(env, &found).await? {
@@ -808,7 +991,9 @@ impl<C: Cloud> Kinds<C> {
         Kinds(list.into_iter().map(|k| (k.name(), k)).collect())
     }
     pub fn get(&self, name: &str) -> Result<&Arc<dyn Kind<C>>, OpError> {
-        self.0.get(name).ok_or_else(|| OpError::new(format!("unknown component kind {name}")))
+        self.0
+            .get(name)
+            .ok_or_else(|| OpError::new(format!("unknown component kind {name}")))
     }
 }
 
@@ -846,7 +1031,13 @@ impl Change {
         if self.reason.is_empty() {
             format!("{} {} ({})", self.action.verb(), self.key, self.kind)
         } else {
-            format!("{} {} ({}): {}", self.action.verb(), self.key, self.kind, self.reason)
+            format!(
+                "{} {} ({}): {}",
+                self.action.verb(),
+                self.key,
+                self.kind,
+                self.reason
+            )
         }
     }
 }
@@ -855,7 +1046,11 @@ impl Change {
 /// "don't care").
 fn differing_fields(desired: &Json, recorded: &Json) -> Vec<String> {
     match (desired, recorded) {
-        (Json::Object(d), Json::Object(r)) => d.iter().filter(|(k, v)| !v.is_null() && r.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect(),
+        (Json::Object(d), Json::Object(r)) => d
+            .iter()
+            .filter(|(k, v)| !v.is_null() && r.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect(),
         _ if desired != recorded => vec!["*".into()],
         _ => vec![],
     }
@@ -866,11 +1061,21 @@ fn differing_fields(desired: &Json, recorded: &Json) -> Vec<String> {
 /// own, or the reverse): each would re-create everything that depends on it
 /// (load balancer, database, cache) in another network, so a plan refuses
 /// them. Each with the attribute that decides it.
-pub fn referenced_replacements<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records, changes: &[Change]) -> Vec<(String, Option<&'static str>, String)> {
+pub fn referenced_replacements<C: Cloud>(
+    kinds: &Kinds<C>,
+    desired: &[Spec],
+    recorded: &Records,
+    changes: &[Change],
+) -> Vec<(String, Option<&'static str>, String)> {
     let referenced = |k: &str| kinds.get(k).map(|k| k.referenced()).unwrap_or(false);
     let mut out = vec![];
     for c in changes.iter().filter(|c| c.action == Action::Replace) {
-        let (Some(spec), Some(rec)) = (desired.iter().find(|s| s.key == c.key), recorded.get(&c.key)) else { continue };
+        let (Some(spec), Some(rec)) = (
+            desired.iter().find(|s| s.key == c.key),
+            recorded.get(&c.key),
+        ) else {
+            continue;
+        };
         if referenced(spec.kind) || referenced(&rec.kind) {
             let what = match (referenced(&rec.kind), referenced(spec.kind)) {
                 (false, true) => format!("{} is the stack's own ({}), and the configuration now names an existing one", c.key, rec.id),
@@ -885,7 +1090,11 @@ pub fn referenced_replacements<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], rec
 
 /// Desired graph vs recorded components → the changes, in dependency order
 /// (deletes last).
-pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) -> Result<Vec<Change>, String> {
+pub fn plan<C: Cloud>(
+    kinds: &Kinds<C>,
+    desired: &[Spec],
+    recorded: &Records,
+) -> Result<Vec<Change>, String> {
     let order = topo_order(desired)?;
     needs::check(kinds, desired)?;
     let by_key: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.key.as_str(), s)).collect();
@@ -895,24 +1104,52 @@ pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) ->
         let kind = kinds.get(spec.kind).map_err(|e| e.message)?;
         let action = match recorded.get(key) {
             None => Some((Action::Create, String::new())),
-            Some(rec) if rec.kind != spec.kind => Some((Action::Replace, format!("kind changed from {}", rec.kind))),
-            Some(rec) if rec.region != spec.region => {
-                Some((Action::Replace, format!("region changed from {} to {}", rec.region.as_deref().unwrap_or("the stack's"), spec.region.as_deref().unwrap_or("the stack's"))))
+            Some(rec) if rec.kind != spec.kind => {
+                Some((Action::Replace, format!("kind changed from {}", rec.kind)))
             }
+            Some(rec) if rec.region != spec.region => Some((
+                Action::Replace,
+                format!(
+                    "region changed from {} to {}",
+                    rec.region.as_deref().unwrap_or("the stack's"),
+                    spec.region.as_deref().unwrap_or("the stack's")
+                ),
+            )),
             Some(rec) => {
                 let diff = differing_fields(&spec.inputs, &rec.inputs);
-                let forced: Vec<&String> = diff.iter().filter(|f| kind.replace_fields().contains(&f.as_str()) || f.as_str() == "*").collect();
+                let forced: Vec<&String> = diff
+                    .iter()
+                    .filter(|f| kind.replace_fields().contains(&f.as_str()) || f.as_str() == "*")
+                    .collect();
                 if !forced.is_empty() {
-                    Some((Action::Replace, format!("{} cannot change in place", join(&forced))))
+                    Some((
+                        Action::Replace,
+                        format!("{} cannot change in place", join(&forced)),
+                    ))
                 } else {
                     // A dependency that gets a new identity.
                     let mut dep_action = None;
-                    for Dep { key: d, on_change: how, .. } in &spec.deps {
+                    for Dep {
+                        key: d,
+                        on_change: how,
+                        ..
+                    } in &spec.deps
+                    {
                         if let Some((a, _)) = actions.get(d) {
-                            if matches!(a, Action::Create | Action::Replace) && *how != OnDepChange::Nothing {
-                                let act = if *how == OnDepChange::Replace { Action::Replace } else { Action::Update };
+                            if matches!(a, Action::Create | Action::Replace)
+                                && *how != OnDepChange::Nothing
+                            {
+                                let act = if *how == OnDepChange::Replace {
+                                    Action::Replace
+                                } else {
+                                    Action::Update
+                                };
                                 if dep_action.as_ref().map(|(x, _)| act > *x).unwrap_or(true) {
-                                    let how = if *a == Action::Create { "created" } else { "replaced" };
+                                    let how = if *a == Action::Create {
+                                        "created"
+                                    } else {
+                                        "replaced"
+                                    };
                                     dep_action = Some((act, format!("{d} is {how}")));
                                 }
                             }
@@ -920,12 +1157,20 @@ pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) ->
                     }
                     match (dep_action, diff.is_empty()) {
                         (Some((Action::Replace, r)), _) => Some((Action::Replace, r)),
-                        (_, false) => Some((Action::Update, kind.describe_update(spec, rec, &diff).unwrap_or_else(|| join(&diff.iter().collect::<Vec<_>>())))),
+                        (_, false) => Some((
+                            Action::Update,
+                            kind.describe_update(spec, rec, &diff)
+                                .unwrap_or_else(|| join(&diff.iter().collect::<Vec<_>>())),
+                        )),
                         (Some(x), true) => Some(x),
                         (None, true) => {
                             // Tags are diffed apart from the inputs: a tag-only
                             // change is an in-place tag update.
-                            let (set, remove) = if kind.taggable() { ownership::tag_diff(&spec.tags, &rec.tags) } else { Default::default() };
+                            let (set, remove) = if kind.taggable() {
+                                ownership::tag_diff(&spec.tags, &rec.tags)
+                            } else {
+                                Default::default()
+                            };
                             let mut keys: Vec<String> = set.into_keys().chain(remove).collect();
                             keys.sort();
                             (!keys.is_empty()).then(|| (Action::UpdateTags, keys.join(", ")))
@@ -938,12 +1183,30 @@ pub fn plan<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec], recorded: &Records) ->
             actions.insert(key.clone(), a);
         }
     }
-    let mut changes: Vec<Change> =
-        order.iter().filter_map(|k| actions.get(k).map(|(a, r)| Change { key: k.clone(), kind: by_key[k.as_str()].kind.to_string(), action: *a, reason: r.clone() })).collect();
+    let mut changes: Vec<Change> = order
+        .iter()
+        .filter_map(|k| {
+            actions.get(k).map(|(a, r)| Change {
+                key: k.clone(),
+                kind: by_key[k.as_str()].kind.to_string(),
+                action: *a,
+                reason: r.clone(),
+            })
+        })
+        .collect();
     for (k, rec) in recorded.iter().rev() {
         if !by_key.contains_key(k.as_str()) {
-            let reason = if k.ends_with(DEPOSED) { "replaced, deleted once its successor exists" } else { "no longer in the configuration" };
-            changes.push(Change { key: k.clone(), kind: rec.kind.clone(), action: Action::Delete, reason: reason.into() });
+            let reason = if k.ends_with(DEPOSED) {
+                "replaced, deleted once its successor exists"
+            } else {
+                "no longer in the configuration"
+            };
+            changes.push(Change {
+                key: k.clone(),
+                kind: rec.kind.clone(),
+                action: Action::Delete,
+                reason: reason.into(),
+            });
         }
     }
     Ok(changes)
@@ -955,7 +1218,11 @@ fn join(v: &[&String]) -> String {
 
 /// Keys whose identity or outputs are not known until apply.
 pub fn pending_keys(changes: &[Change]) -> BTreeSet<String> {
-    changes.iter().filter(|c| matches!(c.action, Action::Create | Action::Replace)).map(|c| c.key.clone()).collect()
+    changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Replace))
+        .map(|c| c.key.clone())
+        .collect()
 }
 
 #[derive(Debug)]
@@ -976,17 +1243,28 @@ impl std::fmt::Display for ApplyError {
 /// How many component operations may run at once (`AWSSTACK_PARALLELISM`,
 /// default 8; 1 runs the graph sequentially).
 pub fn parallelism() -> usize {
-    std::env::var("AWSSTACK_PARALLELISM").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(8)
+    std::env::var("AWSSTACK_PARALLELISM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(8)
 }
 
 /// Applies `changes`: first every delete (and the delete half of each
 /// replace) in reverse dependency order, then creates and updates in
 /// dependency order, independent branches concurrently. Returns the records
 /// of what exists afterwards, whatever happened, and the errors.
-pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[Spec], recorded: Records, changes: &[Change]) -> (Records, Vec<ApplyError>) {
+pub async fn apply<C: Cloud>(
+    env: Arc<Env<C>>,
+    kinds: Arc<Kinds<C>>,
+    desired: &[Spec],
+    recorded: Records,
+    changes: &[Change],
+) -> (Records, Vec<ApplyError>) {
     let records = Arc::new(Mutex::new(recorded.clone()));
     let mut errors = Vec::new();
-    let action_of: BTreeMap<String, Action> = changes.iter().map(|c| (c.key.clone(), c.action)).collect();
+    let action_of: BTreeMap<String, Action> =
+        changes.iter().map(|c| (c.key.clone(), c.action)).collect();
 
     // Replaced objects of a create-before-destroy kind, and those left
     // deposed by an earlier apply, are deleted last, once their successors
@@ -995,12 +1273,22 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
     let mut to_delete: BTreeSet<String> = changes
         .iter()
         .filter(|c| {
-            c.action == Action::Delete && !c.key.ends_with(DEPOSED) || c.action == Action::Replace && !kinds.get(&c.kind).map(|k| k.create_before_destroy()).unwrap_or(false)
+            c.action == Action::Delete && !c.key.ends_with(DEPOSED)
+                || c.action == Action::Replace
+                    && !kinds
+                        .get(&c.kind)
+                        .map(|k| k.create_before_destroy())
+                        .unwrap_or(false)
         })
         .map(|c| c.key.clone())
         .collect();
     let mut deposed: BTreeSet<String> = BTreeSet::new();
-    let later: Vec<&Change> = changes.iter().filter(|c| !to_delete.contains(&c.key) && matches!(c.action, Action::Delete | Action::Replace)).collect();
+    let later: Vec<&Change> = changes
+        .iter()
+        .filter(|c| {
+            !to_delete.contains(&c.key) && matches!(c.action, Action::Delete | Action::Replace)
+        })
+        .collect();
     for c in later {
         if recorded[&c.key].deps.iter().any(|d| to_delete.contains(d)) {
             to_delete.insert(c.key.clone());
@@ -1024,10 +1312,27 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
     }
 
     // Phase 2: creates and updates.
-    let by_key: BTreeMap<String, Spec> = desired.iter().map(|s| (s.key.clone(), s.clone())).collect();
-    let work: BTreeMap<String, Action> = changes.iter().filter(|c| c.action != Action::Delete).map(|c| (c.key.clone(), c.action)).collect();
-    let waits: BTreeMap<String, Vec<String>> =
-        work.keys().map(|k| (k.clone(), by_key[k].deps.iter().filter(|d| work.contains_key(&d.key)).map(|d| d.key.clone()).collect())).collect();
+    let by_key: BTreeMap<String, Spec> =
+        desired.iter().map(|s| (s.key.clone(), s.clone())).collect();
+    let work: BTreeMap<String, Action> = changes
+        .iter()
+        .filter(|c| c.action != Action::Delete)
+        .map(|c| (c.key.clone(), c.action))
+        .collect();
+    let waits: BTreeMap<String, Vec<String>> = work
+        .keys()
+        .map(|k| {
+            (
+                k.clone(),
+                by_key[k]
+                    .deps
+                    .iter()
+                    .filter(|d| work.contains_key(&d.key))
+                    .map(|d| d.key.clone())
+                    .collect(),
+            )
+        })
+        .collect();
     let errs = graph::run(waits, env.parallelism, env.cancel.clone(), |key: String| {
         let env = env.clone();
         let kinds = kinds.clone();
@@ -1035,9 +1340,15 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
         let spec = by_key[&key].clone();
         let action = work[&key];
         async move {
-            let fail = |m: String| ApplyError { key: key.clone(), action, message: m, attribute: None };
+            let fail = |m: String| ApplyError {
+                key: key.clone(),
+                action,
+                message: m,
+                attribute: None,
+            };
             let kind = kinds.get(spec.kind).map_err(|e| fail(e.message))?;
-            let deps = dependency_records(&spec, &records.lock().unwrap()).map_err(|d| fail(format!("dependency {d} does not exist")))?;
+            let deps = dependency_records(&spec, &records.lock().unwrap())
+                .map_err(|d| fail(format!("dependency {d} does not exist")))?;
             let old = records.lock().unwrap().get(&key).cloned();
             let limits = kind.timeouts();
             let (verb, limit) = match action {
@@ -1068,12 +1379,19 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
                         // subnet's public-IP setting, say) shows in a read;
                         // the update then repairs it.
                         let found = match kind.read(&env, &found).await {
-                            Ok(Some(seen)) => Record { tags: found.tags.clone(), ..seen },
+                            Ok(Some(seen)) => Record {
+                                tags: found.tags.clone(),
+                                ..seen
+                            },
                             _ => found,
                         };
                         match kind.update(&env, &spec, &found, &deps).await {
                             Ok(rec) => converge_tags(kind.as_ref(), &env, &spec, rec).await,
-                            Err(e) => Err(if e.partial.is_none() { e.partial(found) } else { e }),
+                            Err(e) => Err(if e.partial.is_none() {
+                                e.partial(found)
+                            } else {
+                                e
+                            }),
                         }
                     }
                     Ok(None) => {
@@ -1090,7 +1408,12 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
                     Err(e) => Err(e),
                 },
             };
-            timings::record(&key, action, started, spec.deps.iter().map(|d| d.key.as_str()));
+            timings::record(
+                &key,
+                action,
+                started,
+                spec.deps.iter().map(|d| d.key.as_str()),
+            );
             match result {
                 Ok(mut rec) => {
                     rec.deps = spec.deps.iter().map(|d| d.key.clone()).collect();
@@ -1104,7 +1427,10 @@ pub async fn apply<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, desired: &[
                         p.region = spec.region.clone();
                         records.lock().unwrap().insert(key.clone(), p);
                     }
-                    Err(ApplyError { attribute: e.attribute, ..fail(e.message) })
+                    Err(ApplyError {
+                        attribute: e.attribute,
+                        ..fail(e.message)
+                    })
                 }
             }
         }
@@ -1146,7 +1472,15 @@ fn dependency_records(spec: &Spec, records: &Records) -> Result<Records, String>
 
 /// A destroy: every recorded component deleted.
 pub fn destroy_all(recorded: &Records) -> Vec<Change> {
-    recorded.iter().map(|(k, r)| Change { key: k.clone(), kind: r.kind.clone(), action: Action::Delete, reason: String::new() }).collect()
+    recorded
+        .iter()
+        .map(|(k, r)| Change {
+            key: k.clone(),
+            kind: r.kind.clone(),
+            action: Action::Delete,
+            reason: String::new(),
+        })
+        .collect()
 }
 
 /// Records the components of `desired` that exist and are this stack's but
@@ -1159,24 +1493,46 @@ pub fn destroy_all(recorded: &Records) -> Vec<Change> {
 /// at all, and a destroy would leave it. Dependencies first: a component
 /// whose dependencies are not all recorded was never created. Only objects
 /// that carry this stack's id are recorded (`find_owned`), each once.
-pub async fn discover<C: Cloud>(env: &Arc<Env<C>>, kinds: &Kinds<C>, desired: &[Spec], records: &mut Records) {
-    let Ok(order) = topo_order(desired) else { return };
+pub async fn discover<C: Cloud>(
+    env: &Arc<Env<C>>,
+    kinds: &Kinds<C>,
+    desired: &[Spec],
+    records: &mut Records,
+) {
+    let Ok(order) = topo_order(desired) else {
+        return;
+    };
     let by_key: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.key.as_str(), s)).collect();
     for key in order {
-        if env.cancelled() || records.contains_key(&key) || records.contains_key(&format!("{key}{DEPOSED}")) {
+        if env.cancelled()
+            || records.contains_key(&key)
+            || records.contains_key(&format!("{key}{DEPOSED}"))
+        {
             continue;
         }
         let spec = by_key[key.as_str()];
-        let (Ok(kind), Ok(deps)) = (kinds.get(spec.kind), dependency_records(spec, records)) else { continue };
+        let (Ok(kind), Ok(deps)) = (kinds.get(spec.kind), dependency_records(spec, records)) else {
+            continue;
+        };
         let env = placed(env, spec.region.as_deref());
         // A referenced kind's create only looks its object up.
-        let found = if kind.referenced() { kind.create(&env, spec, &deps).await.map(Some) } else { find_owned(kind.as_ref(), &env, spec).await };
+        let found = if kind.referenced() {
+            kind.create(&env, spec, &deps).await.map(Some)
+        } else {
+            find_owned(kind.as_ref(), &env, spec).await
+        };
         let Ok(Some(found)) = found else { continue };
-        if records.values().any(|r| r.kind == found.kind && r.id == found.id) {
+        if records
+            .values()
+            .any(|r| r.kind == found.kind && r.id == found.id)
+        {
             continue;
         }
         let mut rec = match kind.read(&env, &found).await {
-            Ok(Some(seen)) => Record { tags: found.tags.clone(), ..seen },
+            Ok(Some(seen)) => Record {
+                tags: found.tags.clone(),
+                ..seen
+            },
             _ => found,
         };
         tracing::info!(component = %key, id = %rec.id, "recording existing after a failed apply");
@@ -1201,7 +1557,8 @@ async fn delete_keys<C: Cloud>(
         return vec![];
     }
     // k must wait for every recorded component in the set that depends on it.
-    let mut waits: BTreeMap<String, Vec<String>> = keys.iter().map(|k| (k.clone(), vec![])).collect();
+    let mut waits: BTreeMap<String, Vec<String>> =
+        keys.iter().map(|k| (k.clone(), vec![])).collect();
     for k in keys {
         for d in &recorded[k].deps {
             if keys.contains(d) {
@@ -1214,21 +1571,43 @@ async fn delete_keys<C: Cloud>(
         let kinds = kinds.clone();
         let records = records.clone();
         let rec = recorded[&key].clone();
-        let action = action_of.get(&key).or_else(|| action_of.get(key.trim_end_matches(DEPOSED))).copied().unwrap_or(Action::Delete);
+        let action = action_of
+            .get(&key)
+            .or_else(|| action_of.get(key.trim_end_matches(DEPOSED)))
+            .copied()
+            .unwrap_or(Action::Delete);
         async move {
-            let kind = kinds.get(&rec.kind).map_err(|e| ApplyError { key: key.clone(), action, message: e.message, attribute: None })?;
+            let kind = kinds.get(&rec.kind).map_err(|e| ApplyError {
+                key: key.clone(),
+                action,
+                message: e.message,
+                attribute: None,
+            })?;
             tracing::info!(component = %key, "deleting");
             let started = std::time::SystemTime::now();
-            let env = placed(&env, rec.region.as_deref()).for_operation(kind.name(), "delete", kind.timeouts().delete);
+            let env = placed(&env, rec.region.as_deref()).for_operation(
+                kind.name(),
+                "delete",
+                kind.timeouts().delete,
+            );
             // Not the stack's to delete: forgetting it is the whole delete.
-            let r = if kind.referenced() { Ok(()) } else { kind.delete(&env, &rec).await };
+            let r = if kind.referenced() {
+                Ok(())
+            } else {
+                kind.delete(&env, &rec).await
+            };
             timings::record(&key, action, started, rec.deps.iter().map(String::as_str));
             match r {
                 Ok(()) => {
                     records.lock().unwrap().remove(&key);
                     Ok(())
                 }
-                Err(e) => Err(ApplyError { key, action, message: e.message, attribute: e.attribute }),
+                Err(e) => Err(ApplyError {
+                    key,
+                    action,
+                    message: e.message,
+                    attribute: e.attribute,
+                }),
             }
         }
     })
@@ -1237,7 +1616,12 @@ async fn delete_keys<C: Cloud>(
 
 /// Brings the tags of `rec` to the spec's (set what differs, remove what
 /// the stack set before and no longer wants); other keys are left alone.
-async fn converge_tags<C: Cloud>(kind: &dyn Kind<C>, env: &Env<C>, spec: &Spec, mut rec: Record) -> Result<Record, OpError> {
+async fn converge_tags<C: Cloud>(
+    kind: &dyn Kind<C>,
+    env: &Env<C>,
+    spec: &Spec,
+    mut rec: Record,
+) -> Result<Record, OpError> {
     if !kind.taggable() {
         return Ok(rec);
     }
@@ -1246,7 +1630,11 @@ async fn converge_tags<C: Cloud>(kind: &dyn Kind<C>, env: &Env<C>, spec: &Spec, 
         if let Err(e) = kind.update_tags(env, &rec, &set, &remove).await {
             // The update itself happened: record it, with the old tags.
             let partial = rec.clone();
-            return Err(if e.partial.is_none() { e.partial(partial) } else { e });
+            return Err(if e.partial.is_none() {
+                e.partial(partial)
+            } else {
+                e
+            });
         }
     }
     rec.tags = spec.tags.clone();
@@ -1255,34 +1643,45 @@ async fn converge_tags<C: Cloud>(kind: &dyn Kind<C>, env: &Env<C>, spec: &Spec, 
 
 /// Refreshes every recorded component concurrently; drops the ones that no
 /// longer exist. Returns the refreshed records and a description of drift.
-pub async fn refresh<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, recorded: Records) -> Result<(Records, Vec<String>), String> {
+pub async fn refresh<C: Cloud>(
+    env: Arc<Env<C>>,
+    kinds: Arc<Kinds<C>>,
+    recorded: Records,
+) -> Result<(Records, Vec<String>), String> {
     use futures::stream::{self, StreamExt};
-    let results: Vec<(String, Record, Result<Option<Record>, OpError>)> = stream::iter(recorded.into_iter())
-        .map(|(key, rec)| {
-            let env = env.clone();
-            let kinds = kinds.clone();
-            async move {
-                let env = placed(&env, rec.region.as_deref());
-                let r = match kinds.get(&rec.kind) {
-                    Ok(k) => match k.read(&env, &rec).await {
-                        Ok(Some(mut new)) if k.taggable() => match k.read_tags(&env, &new).await {
-                            Ok(Some(observed)) => {
-                                new.tags = ownership::managed_view(&observed, &rec.tags, &env.tags_for(&key));
-                                Ok(Some(new))
+    let results: Vec<(String, Record, Result<Option<Record>, OpError>)> =
+        stream::iter(recorded.into_iter())
+            .map(|(key, rec)| {
+                let env = env.clone();
+                let kinds = kinds.clone();
+                async move {
+                    let env = placed(&env, rec.region.as_deref());
+                    let r = match kinds.get(&rec.kind) {
+                        Ok(k) => match k.read(&env, &rec).await {
+                            Ok(Some(mut new)) if k.taggable() => {
+                                match k.read_tags(&env, &new).await {
+                                    Ok(Some(observed)) => {
+                                        new.tags = ownership::managed_view(
+                                            &observed,
+                                            &rec.tags,
+                                            &env.tags_for(&key),
+                                        );
+                                        Ok(Some(new))
+                                    }
+                                    Ok(None) => Ok(Some(new)),
+                                    Err(e) => Err(e),
+                                }
                             }
-                            Ok(None) => Ok(Some(new)),
-                            Err(e) => Err(e),
+                            other => other,
                         },
-                        other => other,
-                    },
-                    Err(e) => Err(e),
-                };
-                (key, rec, r)
-            }
-        })
-        .buffer_unordered(env.parallelism)
-        .collect()
-        .await;
+                        Err(e) => Err(e),
+                    };
+                    (key, rec, r)
+                }
+            })
+            .buffer_unordered(env.parallelism)
+            .collect()
+            .await;
     let mut out = Records::new();
     let mut drift = Vec::new();
     for (key, old, r) in results {
@@ -1297,11 +1696,18 @@ pub async fn refresh<C: Cloud>(env: Arc<Env<C>>, kinds: Arc<Kinds<C>>, recorded:
                     fields.extend(set.into_keys().chain(remove).map(|k| format!("tag {k}")));
                 }
                 if !fields.is_empty() {
-                    drift.push(format!("{key} ({}) changed outside Terraform: {}", old.kind, fields.join(", ")));
+                    drift.push(format!(
+                        "{key} ({}) changed outside Terraform: {}",
+                        old.kind,
+                        fields.join(", ")
+                    ));
                 }
                 out.insert(key, new);
             }
-            Ok(None) => drift.push(format!("{key} ({}) was deleted outside Terraform", old.kind)),
+            Ok(None) => drift.push(format!(
+                "{key} ({}) was deleted outside Terraform",
+                old.kind
+            )),
             Err(e) => return Err(format!("reading {key}: {}", e.message)),
         }
     }

@@ -37,18 +37,36 @@ pub struct Need {
 
 impl Need {
     pub const fn one(what: &'static str, kinds: &'static [&'static str]) -> Need {
-        Need { what, kinds, count: Count::One, slot: None }
+        Need {
+            what,
+            kinds,
+            count: Count::One,
+            slot: None,
+        }
     }
     pub const fn optional(what: &'static str, kinds: &'static [&'static str]) -> Need {
-        Need { what, kinds, count: Count::AtMostOne, slot: None }
+        Need {
+            what,
+            kinds,
+            count: Count::AtMostOne,
+            slot: None,
+        }
     }
     pub const fn some(what: &'static str, kinds: &'static [&'static str]) -> Need {
-        Need { what, kinds, count: Count::AtLeastOne, slot: None }
+        Need {
+            what,
+            kinds,
+            count: Count::AtLeastOne,
+            slot: None,
+        }
     }
     /// The same need, filled through the slot `name` (an input of the
     /// spec) rather than by any dependency of its kinds.
     pub const fn in_slot(self, name: &'static str) -> Need {
-        Need { slot: Some(name), ..self }
+        Need {
+            slot: Some(name),
+            ..self
+        }
     }
     fn fills(&self, kind: &str) -> bool {
         self.kinds.contains(&kind)
@@ -56,19 +74,32 @@ impl Need {
     fn matching<'a>(&self, deps: &'a Records) -> impl Iterator<Item = &'a Record> + 'a {
         let need = *self;
         // A slotted need is only ever filled through its slot.
-        deps.values().filter(move |r| need.slot.is_none() && need.fills(&r.kind))
+        deps.values()
+            .filter(move |r| need.slot.is_none() && need.fills(&r.kind))
     }
-    fn exactly_one<'a>(&self, mut found: impl Iterator<Item = &'a Record>) -> Result<&'a Record, OpError> {
+    fn exactly_one<'a>(
+        &self,
+        mut found: impl Iterator<Item = &'a Record>,
+    ) -> Result<&'a Record, OpError> {
         match (found.next(), found.next()) {
             (Some(r), None) => Ok(r),
             (None, _) => Err(OpError::new(format!("missing {} dependency", self.what))),
-            (Some(_), Some(_)) => Err(OpError::new(format!("more than one {} dependency", self.what))),
+            (Some(_), Some(_)) => Err(OpError::new(format!(
+                "more than one {} dependency",
+                self.what
+            ))),
         }
     }
-    fn at_most_one<'a>(&self, mut found: impl Iterator<Item = &'a Record>) -> Result<Option<&'a Record>, OpError> {
+    fn at_most_one<'a>(
+        &self,
+        mut found: impl Iterator<Item = &'a Record>,
+    ) -> Result<Option<&'a Record>, OpError> {
         match (found.next(), found.next()) {
             (r, None) => Ok(r),
-            (_, Some(_)) => Err(OpError::new(format!("more than one {} dependency", self.what))),
+            (_, Some(_)) => Err(OpError::new(format!(
+                "more than one {} dependency",
+                self.what
+            ))),
         }
     }
     /// The dependency that fills a `one` need. The graph check makes a
@@ -87,7 +118,9 @@ impl Need {
     /// The dependencies a slotted need's input names, in its order; a name
     /// that is not a dependency of a kind that fills the need is an error.
     pub fn in_spec<'a>(&self, spec: &Spec, deps: &'a Records) -> Result<Vec<&'a Record>, OpError> {
-        let Some(slot) = self.slot else { return Ok(self.matching(deps).collect()) };
+        let Some(slot) = self.slot else {
+            return Ok(self.matching(deps).collect());
+        };
         let names: Vec<&str> = match &spec.inputs[slot] {
             serde_json::Value::String(n) => vec![n.as_str()],
             serde_json::Value::Array(ns) => ns.iter().filter_map(|n| n.as_str()).collect(),
@@ -97,8 +130,15 @@ impl Need {
             .into_iter()
             .map(|n| match deps.get(n) {
                 Some(r) if self.fills(&r.kind) => Ok(r),
-                Some(r) => Err(OpError::new(format!("{slot} names {n}, a {} where a {} ({}) is needed", r.kind, self.what, self.kinds.join(" or ")))),
-                None => Err(OpError::new(format!("{slot} names {n}, which is not a dependency"))),
+                Some(r) => Err(OpError::new(format!(
+                    "{slot} names {n}, a {} where a {} ({}) is needed",
+                    r.kind,
+                    self.what,
+                    self.kinds.join(" or ")
+                ))),
+                None => Err(OpError::new(format!(
+                    "{slot} names {n}, which is not a dependency"
+                ))),
             })
             .collect()
     }
@@ -107,12 +147,20 @@ impl Need {
         self.exactly_one(self.in_spec(spec, deps)?.into_iter())
     }
     /// `maybe`, through the need's slot.
-    pub fn maybe_in<'a>(&self, spec: &Spec, deps: &'a Records) -> Result<Option<&'a Record>, OpError> {
+    pub fn maybe_in<'a>(
+        &self,
+        spec: &Spec,
+        deps: &'a Records,
+    ) -> Result<Option<&'a Record>, OpError> {
         self.at_most_one(self.in_spec(spec, deps)?.into_iter())
     }
     /// `ids`, through the need's slot, in the slot's order.
     pub fn ids_in(&self, spec: &Spec, deps: &Records) -> Result<Vec<String>, OpError> {
-        Ok(self.in_spec(spec, deps)?.into_iter().map(|r| r.id.clone()).collect())
+        Ok(self
+            .in_spec(spec, deps)?
+            .into_iter()
+            .map(|r| r.id.clone())
+            .collect())
     }
 }
 
@@ -122,23 +170,51 @@ impl Need {
 pub fn check<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec]) -> Result<(), String> {
     let kind_of: BTreeMap<&str, &str> = desired.iter().map(|s| (s.key.as_str(), s.kind)).collect();
     for spec in desired {
-        let Ok(kind) = kinds.get(spec.kind) else { continue };
+        let Ok(kind) = kinds.get(spec.kind) else {
+            continue;
+        };
         let needs = kind.needs();
         // A slot the kind does not declare would be a dependency no need
         // accounts for, seen by a need of its kind outside every slot.
-        if let Some(d) = spec.deps.iter().find(|d| d.slot.is_some_and(|s| !needs.iter().any(|n| n.slot == Some(s.name)))) {
-            return Err(format!("component {} ({}) has no slot {} for its dependency {}", spec.key, spec.kind, d.slot.map(|s| s.name).unwrap_or_default(), d.key));
+        if let Some(d) = spec.deps.iter().find(|d| {
+            d.slot
+                .is_some_and(|s| !needs.iter().any(|n| n.slot == Some(s.name)))
+        }) {
+            return Err(format!(
+                "component {} ({}) has no slot {} for its dependency {}",
+                spec.key,
+                spec.kind,
+                d.slot.map(|s| s.name).unwrap_or_default(),
+                d.key
+            ));
         }
         let mut names = std::collections::BTreeSet::new();
-        if let Some(d) = spec.deps.iter().find(|d| !names.insert(dep_name(&spec.key, &d.key))) {
-            return Err(format!("component {} ({}) sees two dependencies named {}", spec.key, spec.kind, dep_name(&spec.key, &d.key)));
+        if let Some(d) = spec
+            .deps
+            .iter()
+            .find(|d| !names.insert(dep_name(&spec.key, &d.key)))
+        {
+            return Err(format!(
+                "component {} ({}) sees two dependencies named {}",
+                spec.key,
+                spec.kind,
+                dep_name(&spec.key, &d.key)
+            ));
         }
-        kind.check_inputs(&spec.inputs).map_err(|e| format!("component {} ({}): {e}", spec.key, spec.kind))?;
+        kind.check_inputs(&spec.inputs)
+            .map_err(|e| format!("component {} ({}): {e}", spec.key, spec.kind))?;
         for r in super::inputs::references(&spec.inputs) {
-            let Some(dep) = spec.deps.iter().find(|d| dep_name(&spec.key, &d.key) == r.name) else {
+            let Some(dep) = spec
+                .deps
+                .iter()
+                .find(|d| dep_name(&spec.key, &d.key) == r.name)
+            else {
                 return Err(format!("component {} ({}) refers to {r}, which is the output of none of its dependencies", spec.key, spec.kind));
             };
-            let of = kind_of.get(dep.key.as_str()).copied().unwrap_or("unknown kind");
+            let of = kind_of
+                .get(dep.key.as_str())
+                .copied()
+                .unwrap_or("unknown kind");
             let declared = kinds.get(of).map(|k| k.outputs()).unwrap_or_default();
             if r.output != "id" && !declared.contains(&r.output.as_str()) {
                 return Err(format!(
@@ -150,12 +226,23 @@ pub fn check<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec]) -> Result<(), String>
             }
         }
         let names: Vec<&str> = names.into_iter().collect();
-        kind.check_spec(spec, &names).map_err(|e| format!("component {} ({}): {e}", spec.key, spec.kind))?;
+        kind.check_spec(spec, &names)
+            .map_err(|e| format!("component {} ({}): {e}", spec.key, spec.kind))?;
         for need in needs {
-            let filling: Vec<&str> =
-                spec.deps.iter().filter(|d| d.slot.map(|s| s.name) == need.slot).map(|d| d.key.as_str()).filter(|d| kind_of.get(d).is_some_and(|k| need.fills(k))).collect();
-            let stray: Vec<&str> =
-                spec.deps.iter().filter(|d| d.slot.is_some() && d.slot.map(|s| s.name) == need.slot).map(|d| d.key.as_str()).filter(|d| !filling.contains(d)).collect();
+            let filling: Vec<&str> = spec
+                .deps
+                .iter()
+                .filter(|d| d.slot.map(|s| s.name) == need.slot)
+                .map(|d| d.key.as_str())
+                .filter(|d| kind_of.get(d).is_some_and(|k| need.fills(k)))
+                .collect();
+            let stray: Vec<&str> = spec
+                .deps
+                .iter()
+                .filter(|d| d.slot.is_some() && d.slot.map(|s| s.name) == need.slot)
+                .map(|d| d.key.as_str())
+                .filter(|d| !filling.contains(d))
+                .collect();
             let wrong = !stray.is_empty()
                 || match need.count {
                     Count::One => filling.len() != 1,
@@ -163,14 +250,32 @@ pub fn check<C: Cloud>(kinds: &Kinds<C>, desired: &[Spec]) -> Result<(), String>
                     Count::AtLeastOne => filling.is_empty(),
                 };
             if wrong {
-                let found = if filling.is_empty() && stray.is_empty() { "none".to_string() } else { filling.iter().chain(&stray).copied().collect::<Vec<_>>().join(", ") };
+                let found = if filling.is_empty() && stray.is_empty() {
+                    "none".to_string()
+                } else {
+                    filling
+                        .iter()
+                        .chain(&stray)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
                 let wanted = match need.count {
                     Count::One => "exactly one",
                     Count::AtMostOne => "at most one",
                     Count::AtLeastOne => "at least one",
                 };
-                let place = need.slot.map(|s| format!(" in its slot {s}")).unwrap_or_else(|| " among its dependencies".into());
-                return Err(format!("component {} ({}) needs {wanted} {} ({}){place}; found {found}", spec.key, spec.kind, need.what, need.kinds.join(" or ")));
+                let place = need
+                    .slot
+                    .map(|s| format!(" in its slot {s}"))
+                    .unwrap_or_else(|| " among its dependencies".into());
+                return Err(format!(
+                    "component {} ({}) needs {wanted} {} ({}){place}; found {found}",
+                    spec.key,
+                    spec.kind,
+                    need.what,
+                    need.kinds.join(" or ")
+                ));
             }
         }
     }

@@ -17,7 +17,11 @@ pub const TAG_COMPONENT: &str = "awsstack:component";
 
 /// The AWS name of a component: `<stack id>-<key>` with dots as hyphens.
 pub fn aws_name(stack_id: &str, key: &str) -> String {
-    format!("{}-{}", stack_id, key.replace(['.', '_', crate::engine::SCOPE], "-"))
+    format!(
+        "{}-{}",
+        stack_id,
+        key.replace(['.', '_', crate::engine::SCOPE], "-")
+    )
 }
 
 /// The tags of one component: the stack's tags (provider default tags, the
@@ -27,7 +31,8 @@ pub fn component_tags(stack_tags: &Tags, stack_id: &str, key: &str) -> Tags {
     let mut t = stack_tags.clone();
     t.insert(TAG_STACK_ID.to_string(), stack_id.to_string());
     t.insert(TAG_COMPONENT.to_string(), key.to_string());
-    t.entry("Name".to_string()).or_insert_with(|| aws_name(stack_id, key));
+    t.entry("Name".to_string())
+        .or_insert_with(|| aws_name(stack_id, key));
     t
 }
 
@@ -40,8 +45,16 @@ pub fn is_reserved(key: &str) -> bool {
 /// values) and the keys to remove (set by the stack before, no longer
 /// wanted). Keys the stack never set are not touched.
 pub fn tag_diff(desired: &Tags, recorded: &Tags) -> (Tags, Vec<String>) {
-    let set: Tags = desired.iter().filter(|(k, v)| !is_reserved(k) && recorded.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let remove: Vec<String> = recorded.keys().filter(|k| !desired.contains_key(*k) && !is_reserved(k)).cloned().collect();
+    let set: Tags = desired
+        .iter()
+        .filter(|(k, v)| !is_reserved(k) && recorded.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove: Vec<String> = recorded
+        .keys()
+        .filter(|k| !desired.contains_key(*k) && !is_reserved(k))
+        .cloned()
+        .collect();
     (set, remove)
 }
 
@@ -49,11 +62,20 @@ pub fn tag_diff(desired: &Tags, recorded: &Tags) -> (Tags, Vec<String>) {
 /// manages (what it set before, and what it wants now): a tag someone else
 /// added is not the stack's business, and is not drift.
 pub fn managed_view(observed: &Tags, recorded: &Tags, desired: &Tags) -> Tags {
-    observed.iter().filter(|(k, _)| (recorded.contains_key(*k) || desired.contains_key(*k)) && !is_reserved(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    observed
+        .iter()
+        .filter(|(k, _)| (recorded.contains_key(*k) || desired.contains_key(*k)) && !is_reserved(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// The message for a name that another owner's object already holds.
-pub fn foreign_object_message(what: &str, id: &str, owner: Option<&str>, attribute: Option<&str>) -> String {
+pub fn foreign_object_message(
+    what: &str,
+    id: &str,
+    owner: Option<&str>,
+    attribute: Option<&str>,
+) -> String {
     let whose = match owner {
         Some(o) => format!("it belongs to the awsstack stack {o:?}"),
         None => format!("it has no {TAG_STACK_ID} tag of this stack: another team, tool or configuration made it"),
@@ -72,16 +94,26 @@ mod tests {
     use super::*;
 
     fn tags(v: &[(&str, &str)]) -> Tags {
-        v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        v.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn a_tag_diff_sets_changes_and_removes_only_what_the_stack_set() {
-        let recorded = tags(&[("Team", "a"), ("Old", "x"), ("aws:cloudformation:stack-name", "y")]);
+        let recorded = tags(&[
+            ("Team", "a"),
+            ("Old", "x"),
+            ("aws:cloudformation:stack-name", "y"),
+        ]);
         let desired = tags(&[("Team", "b"), ("New", "n")]);
         let (set, remove) = tag_diff(&desired, &recorded);
         assert_eq!(set, tags(&[("Team", "b"), ("New", "n")]));
-        assert_eq!(remove, vec!["Old".to_string()], "reserved aws: keys are never removed");
+        assert_eq!(
+            remove,
+            vec!["Old".to_string()],
+            "reserved aws: keys are never removed"
+        );
         assert_eq!(tag_diff(&desired, &desired), (Tags::new(), vec![]));
     }
 
@@ -89,7 +121,10 @@ mod tests {
     fn the_managed_view_ignores_tags_added_by_others() {
         let observed = tags(&[("Team", "a"), ("CostCenter", "42"), ("aws:x", "y")]);
         let recorded = tags(&[("Team", "a"), ("Gone", "g")]);
-        assert_eq!(managed_view(&observed, &recorded, &Tags::new()), tags(&[("Team", "a")]));
+        assert_eq!(
+            managed_view(&observed, &recorded, &Tags::new()),
+            tags(&[("Team", "a")])
+        );
     }
 
     #[test]
@@ -98,6 +133,9 @@ mod tests {
         assert_eq!(t[TAG_STACK_ID], "kauri-dev");
         assert_eq!(t[TAG_COMPONENT], "sg.app");
         assert_eq!(t["Name"], "kauri-dev-sg-app");
-        assert_eq!(component_tags(&tags(&[("Name", "mine")]), "s", "k")["Name"], "mine");
+        assert_eq!(
+            component_tags(&tags(&[("Name", "mine")]), "s", "k")["Name"],
+            "mine"
+        );
     }
 }

@@ -6,9 +6,20 @@ use super::Action;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub fn record<'a>(key: &str, action: Action, started: SystemTime, deps: impl Iterator<Item = &'a str>) {
-    let Ok(path) = std::env::var("AWSSTACK_TIMINGS_FILE") else { return };
-    let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+pub fn record<'a>(
+    key: &str,
+    action: Action,
+    started: SystemTime,
+    deps: impl Iterator<Item = &'a str>,
+) {
+    let Ok(path) = std::env::var("AWSSTACK_TIMINGS_FILE") else {
+        return;
+    };
+    let secs = |t: SystemTime| {
+        t.duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    };
     let line = serde_json::json!({
         "key": key,
         "action": action.verb(),
@@ -16,7 +27,11 @@ pub fn record<'a>(key: &str, action: Action, started: SystemTime, deps: impl Ite
         "end": secs(SystemTime::now()),
         "deps": deps.collect::<Vec<_>>(),
     });
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = writeln!(f, "{line}");
     }
 }

@@ -36,8 +36,17 @@ pub struct Waiter {
 }
 
 impl Waiter {
-    pub const fn new(goal: &'static str, pending: &'static [&'static str], target: &'static [&'static str]) -> Waiter {
-        Waiter { goal, pending, target, poll: Duration::from_secs(10) }
+    pub const fn new(
+        goal: &'static str,
+        pending: &'static [&'static str],
+        target: &'static [&'static str],
+    ) -> Waiter {
+        Waiter {
+            goal,
+            pending,
+            target,
+            poll: Duration::from_secs(10),
+        }
     }
     pub const fn poll(mut self, poll: Duration) -> Waiter {
         self.poll = poll;
@@ -66,7 +75,11 @@ pub struct Timeouts {
 
 impl Timeouts {
     pub const fn minutes(create: u64, update: u64, delete: u64) -> Timeouts {
-        Timeouts { create: Duration::from_secs(create * 60), update: Duration::from_secs(update * 60), delete: Duration::from_secs(delete * 60) }
+        Timeouts {
+            create: Duration::from_secs(create * 60),
+            update: Duration::from_secs(update * 60),
+            delete: Duration::from_secs(delete * 60),
+        }
     }
     /// Most kinds: a call and, at most, a short wait.
     pub const DEFAULT: Timeouts = Timeouts::minutes(10, 10, 10);

@@ -13,7 +13,8 @@ use tonic::transport::server::Router;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 pub const CORE_PROTOCOL_VERSION: u32 = 1;
 pub const APP_PROTOCOL_VERSION: u32 = 6;
 
@@ -35,7 +36,10 @@ pub struct Certificate {
 pub fn self_signed_certificate() -> anyhow::Result<Certificate> {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])?;
     let identity = Identity::from_pem(ck.cert.pem(), ck.signing_key.serialize_pem());
-    Ok(Certificate { der: ck.cert.der().to_vec(), identity })
+    Ok(Certificate {
+        der: ck.cert.der().to_vec(),
+        identity,
+    })
 }
 
 /// Checks the environment go-plugin sets; returns a message for a person
@@ -51,7 +55,9 @@ pub fn check_handshake_env() -> Result<(), String> {
         }
     }
     if let Ok(versions) = std::env::var("PLUGIN_PROTOCOL_VERSIONS") {
-        let ok = versions.split(',').any(|v| v.trim() == APP_PROTOCOL_VERSION.to_string());
+        let ok = versions
+            .split(',')
+            .any(|v| v.trim() == APP_PROTOCOL_VERSION.to_string());
         if !ok {
             return Err(format!("Terraform offers plugin protocol versions {versions}; this provider speaks protocol {APP_PROTOCOL_VERSION} (Terraform 1.0 or later)."));
         }
@@ -60,8 +66,14 @@ pub fn check_handshake_env() -> Result<(), String> {
 }
 
 async fn bind() -> anyhow::Result<TcpListener> {
-    let min: u16 = std::env::var("PLUGIN_MIN_PORT").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let max: u16 = std::env::var("PLUGIN_MAX_PORT").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let min: u16 = std::env::var("PLUGIN_MIN_PORT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let max: u16 = std::env::var("PLUGIN_MAX_PORT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     if min == 0 && max == 0 {
         return Ok(TcpListener::bind("127.0.0.1:0").await?);
     }
@@ -75,7 +87,9 @@ async fn bind() -> anyhow::Result<TcpListener> {
 
 /// The handshake line go-plugin reads from stdout.
 pub fn handshake_line(addr: SocketAddr, cert_der: Option<&[u8]>) -> String {
-    let cert = cert_der.map(|d| base64::engine::general_purpose::STANDARD_NO_PAD.encode(d)).unwrap_or_default();
+    let cert = cert_der
+        .map(|d| base64::engine::general_purpose::STANDARD_NO_PAD.encode(d))
+        .unwrap_or_default();
     format!("{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}|tcp|{addr}|grpc|{cert}")
 }
 
@@ -89,7 +103,10 @@ where
     let listener = bind().await?;
     let addr = listener.local_addr()?;
     let mut server = Server::builder();
-    let tls = matches!(mode, Mode::Managed) && std::env::var("PLUGIN_CLIENT_CERT").map(|c| !c.is_empty()).unwrap_or(false);
+    let tls = matches!(mode, Mode::Managed)
+        && std::env::var("PLUGIN_CLIENT_CERT")
+            .map(|c| !c.is_empty())
+            .unwrap_or(false);
     let mut cert_der = None;
     if tls {
         let cert = self_signed_certificate()?;
@@ -108,7 +125,8 @@ where
             // survives it: Terraform answers the interrupt by calling
             // StopProvider, which cancels in-flight work and lets the apply
             // return the state of what exists. Dying here would lose it.
-            let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+            let mut interrupts =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
             tokio::spawn(async move {
                 while interrupts.recv().await.is_some() {
                     tracing::info!("interrupt received: waiting for Terraform's StopProvider");
@@ -138,12 +156,15 @@ where
         }
     }
     // No Nagle delay on the loopback connection: requests are small.
-    let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |s| {
-        s.and_then(|s| {
-            s.set_nodelay(true)?;
-            Ok(s)
-        })
-    });
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |s| {
+            s.and_then(|s| {
+                s.set_nodelay(true)?;
+                Ok(s)
+            })
+        },
+    );
     let s = shutdown.clone();
     router
         .serve_with_incoming_shutdown(incoming, async move {
@@ -164,8 +185,13 @@ mod tests {
         let line = handshake_line("127.0.0.1:4567".parse().unwrap(), Some(&cert.der));
         let parts: Vec<&str> = line.split('|').collect();
         assert_eq!(&parts[..5], &["1", "6", "tcp", "127.0.0.1:4567", "grpc"]);
-        assert!(!parts[5].ends_with('='), "go-plugin wants base64 without padding");
-        let der = base64::engine::general_purpose::STANDARD_NO_PAD.decode(parts[5]).unwrap();
+        assert!(
+            !parts[5].ends_with('='),
+            "go-plugin wants base64 without padding"
+        );
+        let der = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(parts[5])
+            .unwrap();
         assert_eq!(der, cert.der);
     }
 }

@@ -60,8 +60,13 @@ struct HealthSvc;
 
 #[tonic::async_trait]
 impl Health for HealthSvc {
-    async fn check(&self, _: Request<HealthCheckRequest>) -> Result<Response<HealthCheckResponse>, Status> {
-        Ok(Response::new(HealthCheckResponse { status: ServingStatus::Serving as i32 }))
+    async fn check(
+        &self,
+        _: Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
+        Ok(Response::new(HealthCheckResponse {
+            status: ServingStatus::Serving as i32,
+        }))
     }
 }
 
@@ -69,7 +74,9 @@ use futures::StreamExt;
 
 pub fn add_side_services(router: Router, shutdown: Arc<Notify>) -> Router {
     router
-        .add_service(GrpcControllerServer::new(Controller { shutdown: shutdown.clone() }))
+        .add_service(GrpcControllerServer::new(Controller {
+            shutdown: shutdown.clone(),
+        }))
         .add_service(GrpcStdioServer::new(Stdio { shutdown }))
         .add_service(HealthServer::new(HealthSvc))
 }

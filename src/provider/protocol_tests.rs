@@ -10,12 +10,18 @@ use std::sync::Arc;
 use tonic::Request;
 
 fn server() -> ProviderServer {
-    ProviderServer::new(Arc::new(AwsStackProvider::new()), Arc::new(tokio::sync::Notify::new()))
+    ProviderServer::new(
+        Arc::new(AwsStackProvider::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    )
 }
 
 fn docker_host_type() -> crate::value::Type {
     use crate::stacks::Stack;
-    crate::stacks::docker_host::DockerHost::new().schema().block.value_type()
+    crate::stacks::docker_host::DockerHost::new()
+        .schema()
+        .block
+        .value_type()
 }
 
 fn config(pairs: &[(&str, Value)]) -> Value {
@@ -46,24 +52,61 @@ fn path_names(d: &pb::Diagnostic) -> Vec<String> {
 #[tokio::test]
 async fn schema_lists_the_resource_with_valid_types() {
     let s = server();
-    let r = s.get_provider_schema(Request::new(pb::get_provider_schema::Request {})).await.unwrap().into_inner();
+    let r = s
+        .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+        .await
+        .unwrap()
+        .into_inner();
     let dh = &r.resource_schemas["awsstack_docker_host"];
     assert_eq!(dh.version, 1);
     let block = dh.block.as_ref().unwrap();
-    let ssm = block.attributes.iter().find(|a| a.name == "ssm_parameters").unwrap();
+    let ssm = block
+        .attributes
+        .iter()
+        .find(|a| a.name == "ssm_parameters")
+        .unwrap();
     assert!(ssm.sensitive && ssm.optional);
     for a in &block.attributes {
         let t: serde_json::Value = serde_json::from_slice(&a.r#type).expect("type is JSON");
         assert!(t.is_string() || t.is_array(), "{}", a.name);
         assert!(a.required || a.optional || a.computed, "{}", a.name);
     }
-    let meta = s.get_metadata(Request::new(pb::get_metadata::Request {})).await.unwrap().into_inner();
-    let names: Vec<&str> = meta.resources.iter().map(|r| r.type_name.as_str()).collect();
-    assert_eq!(names, vec!["awsstack_container_service", "awsstack_docker_host", "awsstack_multi_region_platform"]);
+    let meta = s
+        .get_metadata(Request::new(pb::get_metadata::Request {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<&str> = meta
+        .resources
+        .iter()
+        .map(|r| r.type_name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "awsstack_container_service",
+            "awsstack_docker_host",
+            "awsstack_multi_region_platform"
+        ]
+    );
     let cs = &r.resource_schemas["awsstack_container_service"];
-    let values = cs.block.as_ref().unwrap().attributes.iter().find(|a| a.name == "app_secret_values").unwrap();
+    let values = cs
+        .block
+        .as_ref()
+        .unwrap()
+        .attributes
+        .iter()
+        .find(|a| a.name == "app_secret_values")
+        .unwrap();
     assert!(values.sensitive && values.optional);
-    let wo = cs.block.as_ref().unwrap().attributes.iter().find(|a| a.name == "app_secret_values_wo").unwrap();
+    let wo = cs
+        .block
+        .as_ref()
+        .unwrap()
+        .attributes
+        .iter()
+        .find(|a| a.name == "app_secret_values_wo")
+        .unwrap();
     assert!(wo.write_only && wo.optional && !wo.computed);
 }
 
@@ -73,20 +116,37 @@ async fn write_only_needs_the_clients_capability() {
     let t = docker_host_type();
     let cfg = config(&[
         ("project_name", Value::str("kauri")),
-        ("ssm_parameters_wo", Value::string_map([("API_KEY", "never-in-state")])),
+        (
+            "ssm_parameters_wo",
+            Value::string_map([("API_KEY", "never-in-state")]),
+        ),
         ("ssm_parameters_wo_version", Value::Number(1.0)),
     ]);
     let validate = |caps: Option<pb::ClientCapabilities>| pb::validate_resource_config::Request {
         type_name: "awsstack_docker_host".into(),
-        config: Some(pb::DynamicValue { msgpack: encode_msgpack(&cfg, &t), json: vec![] }),
+        config: Some(pb::DynamicValue {
+            msgpack: encode_msgpack(&cfg, &t),
+            json: vec![],
+        }),
         client_capabilities: caps,
     };
     // Terraform 1.0.3 sends no capabilities.
-    let d = s.validate_resource_config(Request::new(validate(None))).await.unwrap().into_inner().diagnostics;
-    assert_eq!(d.iter().map(path_names).collect::<Vec<_>>(), vec![vec!["ssm_parameters_wo".to_string()]]);
+    let d = s
+        .validate_resource_config(Request::new(validate(None)))
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
+    assert_eq!(
+        d.iter().map(path_names).collect::<Vec<_>>(),
+        vec![vec!["ssm_parameters_wo".to_string()]]
+    );
     assert!(d[0].detail.contains("Terraform 1.11") && !d[0].detail.contains("never-in-state"));
     let d = s
-        .validate_resource_config(Request::new(validate(Some(pb::ClientCapabilities { deferral_allowed: false, write_only_attributes_allowed: true }))))
+        .validate_resource_config(Request::new(validate(Some(pb::ClientCapabilities {
+            deferral_allowed: false,
+            write_only_attributes_allowed: true,
+        }))))
         .await
         .unwrap()
         .into_inner()
@@ -98,17 +158,37 @@ async fn write_only_needs_the_clients_capability() {
 async fn validate_points_at_the_attribute() {
     let s = server();
     let t = docker_host_type();
-    let cfg =
-        config(&[("project_name", Value::str("kauri")), ("vpc_cidr", Value::str("10.0.0.0/33")), ("budget_notification_emails", Value::string_list(["ops@example.com", "nope"]))]);
+    let cfg = config(&[
+        ("project_name", Value::str("kauri")),
+        ("vpc_cidr", Value::str("10.0.0.0/33")),
+        (
+            "budget_notification_emails",
+            Value::string_list(["ops@example.com", "nope"]),
+        ),
+    ]);
     let req = pb::validate_resource_config::Request {
         type_name: "awsstack_docker_host".into(),
-        config: Some(pb::DynamicValue { msgpack: encode_msgpack(&cfg, &t), json: vec![] }),
+        config: Some(pb::DynamicValue {
+            msgpack: encode_msgpack(&cfg, &t),
+            json: vec![],
+        }),
         client_capabilities: None,
     };
-    let d = s.validate_resource_config(Request::new(req)).await.unwrap().into_inner().diagnostics;
+    let d = s
+        .validate_resource_config(Request::new(req))
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
     let paths: Vec<Vec<String>> = d.iter().map(path_names).collect();
     assert!(paths.contains(&vec!["vpc_cidr".to_string()]), "{paths:?}");
-    assert!(paths.contains(&vec!["budget_notification_emails".to_string(), "[1]".to_string()]), "{paths:?}");
+    assert!(
+        paths.contains(&vec![
+            "budget_notification_emails".to_string(),
+            "[1]".to_string()
+        ]),
+        "{paths:?}"
+    );
 }
 
 #[tokio::test]
@@ -116,39 +196,72 @@ async fn garbage_dynamic_value_is_a_diagnostic_not_a_panic() {
     let s = server();
     let req = pb::validate_resource_config::Request {
         type_name: "awsstack_docker_host".into(),
-        config: Some(pb::DynamicValue { msgpack: vec![0xc1, 0xff, 0x00], json: vec![] }),
+        config: Some(pb::DynamicValue {
+            msgpack: vec![0xc1, 0xff, 0x00],
+            json: vec![],
+        }),
         client_capabilities: None,
     };
-    let d = s.validate_resource_config(Request::new(req)).await.unwrap().into_inner().diagnostics;
+    let d = s
+        .validate_resource_config(Request::new(req))
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
     assert_eq!(d[0].severity, pb::diagnostic::Severity::Error as i32);
-    let req = pb::validate_resource_config::Request { type_name: "awsstack_nope".into(), config: None, client_capabilities: None };
-    let d = s.validate_resource_config(Request::new(req)).await.unwrap().into_inner().diagnostics;
+    let req = pb::validate_resource_config::Request {
+        type_name: "awsstack_nope".into(),
+        config: None,
+        client_capabilities: None,
+    };
+    let d = s
+        .validate_resource_config(Request::new(req))
+        .await
+        .unwrap()
+        .into_inner()
+        .diagnostics;
     assert!(d[0].summary.contains("Unknown resource type"));
 }
 
 #[tokio::test]
 async fn state_of_an_older_schema_version_is_upgraded() {
     let s = server();
-    let old =
-        serde_json::json!({"id": "kauri-dev", "project_name": "kauri", "environment": "dev", "timezone": "Europe/Paris", "alert_emails": ["ops@example.com"], "removed_attr": 1});
+    let old = serde_json::json!({"id": "kauri-dev", "project_name": "kauri", "environment": "dev", "timezone": "Europe/Paris", "alert_emails": ["ops@example.com"], "removed_attr": 1});
     let req = pb::upgrade_resource_state::Request {
         type_name: "awsstack_docker_host".into(),
         version: 0,
-        raw_state: Some(pb::RawState { json: serde_json::to_vec(&old).unwrap(), flatmap: Default::default() }),
+        raw_state: Some(pb::RawState {
+            json: serde_json::to_vec(&old).unwrap(),
+            flatmap: Default::default(),
+        }),
     };
-    let r = s.upgrade_resource_state(Request::new(req)).await.unwrap().into_inner();
+    let r = s
+        .upgrade_resource_state(Request::new(req))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     let v = decode_msgpack(&r.upgraded_state.unwrap().msgpack, &docker_host_type()).unwrap();
     assert_eq!(v.get("scheduler_timezone"), &Value::str("Europe/Paris"));
-    assert_eq!(v.get("budget_notification_emails"), &Value::string_list(["ops@example.com"]));
+    assert_eq!(
+        v.get("budget_notification_emails"),
+        &Value::string_list(["ops@example.com"])
+    );
     assert_eq!(v.get("changes"), &Value::List(vec![]));
     // A state from the future is refused with a clear message.
     let req = pb::upgrade_resource_state::Request {
         type_name: "awsstack_docker_host".into(),
         version: 9,
-        raw_state: Some(pb::RawState { json: b"{}".to_vec(), flatmap: Default::default() }),
+        raw_state: Some(pb::RawState {
+            json: b"{}".to_vec(),
+            flatmap: Default::default(),
+        }),
     };
-    let r = s.upgrade_resource_state(Request::new(req)).await.unwrap().into_inner();
+    let r = s
+        .upgrade_resource_state(Request::new(req))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(r.diagnostics[0].summary.contains("newer provider"));
 }
 
@@ -156,7 +269,10 @@ async fn state_of_an_older_schema_version_is_upgraded() {
 async fn plan_with_unknown_config_marks_computed_unknown_without_aws() {
     let s = server();
     let t = docker_host_type();
-    let mut cfg = config(&[("project_name", Value::str("kauri")), ("vpc_cidr", Value::Unknown)]);
+    let mut cfg = config(&[
+        ("project_name", Value::str("kauri")),
+        ("vpc_cidr", Value::Unknown),
+    ]);
     if let crate::value::Type::Object(attrs) = &t {
         for k in attrs.keys() {
             if let Value::Object(m) = &mut cfg {
@@ -164,7 +280,10 @@ async fn plan_with_unknown_config_marks_computed_unknown_without_aws() {
             }
         }
     }
-    let dv = pb::DynamicValue { msgpack: encode_msgpack(&cfg, &t), json: vec![] };
+    let dv = pb::DynamicValue {
+        msgpack: encode_msgpack(&cfg, &t),
+        json: vec![],
+    };
     let req = pb::plan_resource_change::Request {
         type_name: "awsstack_docker_host".into(),
         prior_state: None,
@@ -174,12 +293,20 @@ async fn plan_with_unknown_config_marks_computed_unknown_without_aws() {
         provider_meta: None,
         client_capabilities: None,
     };
-    let r = s.plan_resource_change(Request::new(req)).await.unwrap().into_inner();
+    let r = s
+        .plan_resource_change(Request::new(req))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     let planned = decode_msgpack(&r.planned_state.unwrap().msgpack, &t).unwrap();
     assert!(planned.get("instance_id").is_unknown());
     assert!(planned.get("bucket_name").is_unknown());
-    assert_eq!(planned.get("instance_type"), &Value::str("t4g.large"), "defaults are planned");
+    assert_eq!(
+        planned.get("instance_type"),
+        &Value::str("t4g.large"),
+        "defaults are planned"
+    );
 }
 
 mod upgrade_fuzz {
@@ -197,7 +324,13 @@ mod upgrade_fuzz {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..5).prop_map(serde_json::Value::Array),
                 prop::collection::btree_map(
-                    prop_oneof![Just("project_name".to_string()), Just("env".to_string()), Just("timezone".to_string()), Just("resource_ids".to_string()), "[a-z_]{1,10}"],
+                    prop_oneof![
+                        Just("project_name".to_string()),
+                        Just("env".to_string()),
+                        Just("timezone".to_string()),
+                        Just("resource_ids".to_string()),
+                        "[a-z_]{1,10}"
+                    ],
                     inner,
                     0..6
                 )
@@ -206,11 +339,26 @@ mod upgrade_fuzz {
         })
     }
 
-    fn upgrade(type_name: &str, version: i64, json: Vec<u8>) -> pb::upgrade_resource_state::Response {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    fn upgrade(
+        type_name: &str,
+        version: i64,
+        json: Vec<u8>,
+    ) -> pb::upgrade_resource_state::Response {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let s = server();
-        let req = pb::upgrade_resource_state::Request { type_name: type_name.into(), version, raw_state: Some(pb::RawState { json, flatmap: Default::default() }) };
-        rt.block_on(s.upgrade_resource_state(Request::new(req))).unwrap().into_inner()
+        let req = pb::upgrade_resource_state::Request {
+            type_name: type_name.into(),
+            version,
+            raw_state: Some(pb::RawState {
+                json,
+                flatmap: Default::default(),
+            }),
+        };
+        rt.block_on(s.upgrade_resource_state(Request::new(req)))
+            .unwrap()
+            .into_inner()
     }
 
     proptest! {

@@ -37,11 +37,18 @@ fn block_section(out: &mut String, b: &Block, title_prefix: &str) {
     let groups: [(&str, Box<dyn Fn(&Attribute) -> bool>); 3] = [
         ("Required", Box::new(|a: &Attribute| a.required)),
         ("Optional", Box::new(|a: &Attribute| a.optional)),
-        ("Read-Only", Box::new(|a: &Attribute| a.computed && !a.optional)),
+        (
+            "Read-Only",
+            Box::new(|a: &Attribute| a.computed && !a.optional),
+        ),
     ];
     for (title, pred) in groups.iter() {
         let attrs: Vec<&Attribute> = b.attributes.iter().filter(|a| pred(a)).collect();
-        let blocks: Vec<_> = if *title == "Optional" { b.blocks.iter().collect() } else { vec![] };
+        let blocks: Vec<_> = if *title == "Optional" {
+            b.blocks.iter().collect()
+        } else {
+            vec![]
+        };
         if attrs.is_empty() && blocks.is_empty() {
             continue;
         }
@@ -55,11 +62,17 @@ fn block_section(out: &mut String, b: &Block, title_prefix: &str) {
                 Nesting::Single => "Block, at most one",
                 Nesting::List => "Block List",
             };
-            out.push_str(&format!("- `{}` ({kind}) {} (see [below for nested schema](#nestedblock--{}))\n", nb.name, nb.block.description, nb.name));
+            out.push_str(&format!(
+                "- `{}` ({kind}) {} (see [below for nested schema](#nestedblock--{}))\n",
+                nb.name, nb.block.description, nb.name
+            ));
         }
     }
     for nb in &b.blocks {
-        out.push_str(&format!("\n<a id=\"nestedblock--{}\"></a>\n### Nested Schema for `{}`\n", nb.name, nb.name));
+        out.push_str(&format!(
+            "\n<a id=\"nestedblock--{}\"></a>\n### Nested Schema for `{}`\n",
+            nb.name, nb.name
+        ));
         let mut inner = String::new();
         block_section(&mut inner, &nb.block, "");
         out.push_str(&inner.replace("\n### ", "\n#### "));
@@ -104,5 +117,8 @@ pub fn check_generated(rel: &str, content: String) {
         return;
     }
     let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(on_disk == content, "{rel} is stale: run AWSSTACK_UPDATE_DOCS=1 cargo test docs");
+    assert!(
+        on_disk == content,
+        "{rel} is stale: run AWSSTACK_UPDATE_DOCS=1 cargo test docs"
+    );
 }

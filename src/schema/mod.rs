@@ -56,21 +56,44 @@ impl Attribute {
         }
     }
     pub fn required(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute { required: true, ..Self::new(name, ty, description) }
+        Attribute {
+            required: true,
+            ..Self::new(name, ty, description)
+        }
     }
     pub fn optional(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute { optional: true, ..Self::new(name, ty, description) }
+        Attribute {
+            optional: true,
+            ..Self::new(name, ty, description)
+        }
     }
     /// Optional with a default: the default shows in the plan.
-    pub fn with_default(name: &'static str, ty: Type, default: Value, description: &'static str) -> Self {
-        Attribute { optional: true, computed: true, default: Some(default), ..Self::new(name, ty, description) }
+    pub fn with_default(
+        name: &'static str,
+        ty: Type,
+        default: Value,
+        description: &'static str,
+    ) -> Self {
+        Attribute {
+            optional: true,
+            computed: true,
+            default: Some(default),
+            ..Self::new(name, ty, description)
+        }
     }
     /// Optional, and computed by the provider when left out.
     pub fn optional_computed(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute { optional: true, computed: true, ..Self::new(name, ty, description) }
+        Attribute {
+            optional: true,
+            computed: true,
+            ..Self::new(name, ty, description)
+        }
     }
     pub fn computed(name: &'static str, ty: Type, description: &'static str) -> Self {
-        Attribute { computed: true, ..Self::new(name, ty, description) }
+        Attribute {
+            computed: true,
+            ..Self::new(name, ty, description)
+        }
     }
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
@@ -165,7 +188,11 @@ impl Block {
 
     /// Paths of every sensitive attribute (top level).
     pub fn sensitive_names(&self) -> Vec<&'static str> {
-        self.attributes.iter().filter(|a| a.sensitive).map(|a| a.name).collect()
+        self.attributes
+            .iter()
+            .filter(|a| a.sensitive)
+            .map(|a| a.name)
+            .collect()
     }
 }
 
@@ -188,7 +215,11 @@ pub fn read_only_diags(block: &Block, config: &Value) -> Diagnostics {
 }
 
 fn read_only_at(block: &Block, v: &Value, at: &crate::value::Path, d: &mut Diagnostics) {
-    for a in block.attributes.iter().filter(|a| a.computed && !a.optional && !a.required) {
+    for a in block
+        .attributes
+        .iter()
+        .filter(|a| a.computed && !a.optional && !a.required)
+    {
         if !v.get(a.name).is_null() {
             d.error_at(at.clone().then_attr(a.name), "Read-only attribute", format!("\"{}\" is read-only: it is set by the provider. Remove it from the configuration.", a.name));
         }
@@ -196,7 +227,9 @@ fn read_only_at(block: &Block, v: &Value, at: &crate::value::Path, d: &mut Diagn
     for b in &block.blocks {
         let bv = v.get(b.name);
         match (b.nesting, bv) {
-            (Nesting::Single, x) if !x.is_null() => read_only_at(&b.block, x, &at.clone().then_attr(b.name), d),
+            (Nesting::Single, x) if !x.is_null() => {
+                read_only_at(&b.block, x, &at.clone().then_attr(b.name), d)
+            }
             (Nesting::List, Value::List(items)) => {
                 for (i, it) in items.iter().enumerate() {
                     read_only_at(&b.block, it, &at.clone().then_attr(b.name).then_index(i), d);
@@ -217,7 +250,12 @@ fn read_only_at(block: &Block, v: &Value, at: &crate::value::Path, d: &mut Diagn
 /// At validate (`at_plan` false) unknown values are skipped, as for every
 /// check; at plan an unknown write-only value counts as set when the client
 /// would store it, since it will be known at apply.
-pub fn write_only_diags(block: &Block, config: &Value, allowed: bool, at_plan: bool) -> Diagnostics {
+pub fn write_only_diags(
+    block: &Block,
+    config: &Value,
+    allowed: bool,
+    at_plan: bool,
+) -> Diagnostics {
     let mut d = Diagnostics::default();
     let known = |name: &str| !config.get(name).is_null() && !config.get(name).is_unknown();
     for a in block.attributes.iter().filter(|a| a.write_only) {
@@ -293,7 +331,11 @@ pub fn null_write_only(block: &Block, state: &mut Value) {
 /// attributes decided by the configuration (`from_config`).
 pub fn stack_view(block: &Block, planned: &Value, config: &Value) -> Value {
     let mut v = planned.clone();
-    for a in block.attributes.iter().filter(|a| a.write_only || a.from_config) {
+    for a in block
+        .attributes
+        .iter()
+        .filter(|a| a.write_only || a.from_config)
+    {
         v.set_attr(a.name, config.get(a.name).clone());
     }
     v
@@ -343,31 +385,62 @@ mod read_only_tests {
                 name: "rule",
                 nesting: Nesting::List,
                 max_items: 0,
-                block: Block { description: "", attributes: vec![Attribute::computed("id", Type::String, "")], blocks: vec![] },
+                block: Block {
+                    description: "",
+                    attributes: vec![Attribute::computed("id", Type::String, "")],
+                    blocks: vec![],
+                },
             }],
         };
         let mut cfg = Value::Object(Default::default());
         cfg.set_attr("name", Value::str("a"));
         cfg.set_attr("zone", Value::str("z"));
-        assert!(read_only_diags(&block, &cfg).0.is_empty(), "optional and optional-computed values are the user's");
+        assert!(
+            read_only_diags(&block, &cfg).0.is_empty(),
+            "optional and optional-computed values are the user's"
+        );
         cfg.set_attr("vpc_id", Value::Unknown);
         let mut rule = Value::Object(Default::default());
         rule.set_attr("id", Value::str("r-1"));
-        cfg.set_attr("rule", Value::List(vec![Value::Object(Default::default()), rule]));
+        cfg.set_attr(
+            "rule",
+            Value::List(vec![Value::Object(Default::default()), rule]),
+        );
         let d = read_only_diags(&block, &cfg);
-        let got: Vec<String> = d.0.iter().map(|x| x.path.as_ref().map(|p| p.to_string()).unwrap_or_default()).collect();
+        let got: Vec<String> =
+            d.0.iter()
+                .map(|x| x.path.as_ref().map(|p| p.to_string()).unwrap_or_default())
+                .collect();
         assert_eq!(got, vec!["vpc_id".to_string(), "rule[1].id".to_string()]);
-        assert!(d.0[0].detail.contains("\"vpc_id\" is read-only: it is set by the provider"), "{}", d.0[0].detail);
+        assert!(
+            d.0[0]
+                .detail
+                .contains("\"vpc_id\" is read-only: it is set by the provider"),
+            "{}",
+            d.0[0].detail
+        );
     }
 
     #[test]
     fn an_absent_block_reads_as_its_defaults_and_a_present_one_as_configured() {
         let backup = Block {
             description: "",
-            attributes: vec![Attribute::with_default("time", Type::String, Value::str("03:00"), ""), Attribute::optional("note", Type::String, "")],
+            attributes: vec![
+                Attribute::with_default("time", Type::String, Value::str("03:00"), ""),
+                Attribute::optional("note", Type::String, ""),
+            ],
             blocks: vec![],
         };
-        let block = Block { description: "", attributes: vec![], blocks: vec![NestedBlock { name: "backup", nesting: Nesting::Single, max_items: 1, block: backup }] };
+        let block = Block {
+            description: "",
+            attributes: vec![],
+            blocks: vec![NestedBlock {
+                name: "backup",
+                nesting: Nesting::Single,
+                max_items: 1,
+                block: backup,
+            }],
+        };
         let absent = block.nested_or_defaults("backup", &Value::Object(Default::default()));
         assert_eq!(absent.get("time").as_str(), Some("03:00"));
         assert!(absent.get("note").is_null());
@@ -410,41 +483,123 @@ mod write_only_tests {
     }
 
     fn summaries(d: &Diagnostics) -> Vec<(String, String)> {
-        d.0.iter().map(|x| (x.path.as_ref().map(|p| p.to_string()).unwrap_or_default(), x.summary.clone())).collect()
+        d.0.iter()
+            .map(|x| {
+                (
+                    x.path.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                    x.summary.clone(),
+                )
+            })
+            .collect()
     }
 
     #[test]
     fn write_only_values_need_a_client_that_keeps_them_out_of_the_state() {
-        let c = obj(&[("secret_wo", Value::str("hunter22")), ("secret_wo_version", Value::Number(1.0))]);
+        let c = obj(&[
+            ("secret_wo", Value::str("hunter22")),
+            ("secret_wo_version", Value::Number(1.0)),
+        ]);
         assert!(write_only_diags(&block(), &c, true, false).0.is_empty());
         let old = write_only_diags(&block(), &c, false, false);
-        assert_eq!(summaries(&old), vec![("secret_wo".to_string(), "Write-only argument needs Terraform 1.11".to_string())]);
-        assert!(old.0[0].detail.contains("use `secret` instead") && !old.0[0].detail.contains("hunter22"));
+        assert_eq!(
+            summaries(&old),
+            vec![(
+                "secret_wo".to_string(),
+                "Write-only argument needs Terraform 1.11".to_string()
+            )]
+        );
+        assert!(
+            old.0[0].detail.contains("use `secret` instead")
+                && !old.0[0].detail.contains("hunter22")
+        );
         // An unknown value: skipped at validate, refused at plan (it will
         // be known, and stored, at apply).
-        assert!(write_only_diags(&block(), &obj(&[("secret_wo", Value::Unknown)]), false, false).0.is_empty());
-        assert!(write_only_diags(&block(), &obj(&[("secret_wo", Value::Unknown)]), false, true).has_errors());
-        assert!(write_only_diags(&block(), &obj(&[("secret_wo", Value::Unknown)]), true, true).0.is_empty());
-        assert!(write_only_diags(&block(), &obj(&[("name", Value::str("x"))]), false, true).0.is_empty(), "nothing write-only set: nothing to say");
+        assert!(write_only_diags(
+            &block(),
+            &obj(&[("secret_wo", Value::Unknown)]),
+            false,
+            false
+        )
+        .0
+        .is_empty());
+        assert!(write_only_diags(
+            &block(),
+            &obj(&[("secret_wo", Value::Unknown)]),
+            false,
+            true
+        )
+        .has_errors());
+        assert!(
+            write_only_diags(&block(), &obj(&[("secret_wo", Value::Unknown)]), true, true)
+                .0
+                .is_empty()
+        );
+        assert!(
+            write_only_diags(&block(), &obj(&[("name", Value::str("x"))]), false, true)
+                .0
+                .is_empty(),
+            "nothing write-only set: nothing to say"
+        );
     }
 
     #[test]
     fn a_write_only_value_goes_with_its_version_and_alone() {
-        let no_version = write_only_diags(&block(), &obj(&[("secret_wo", Value::str("hunter22"))]), true, true);
-        assert_eq!(summaries(&no_version), vec![("secret_wo".to_string(), "Missing version".to_string())]);
-        let version_only = write_only_diags(&block(), &obj(&[("secret_wo_version", Value::Number(1.0))]), true, true);
-        assert_eq!(summaries(&version_only), vec![("secret_wo_version".to_string(), "Version without values".to_string())]);
-        let both = write_only_diags(&block(), &obj(&[("secret", Value::str("a")), ("secret_wo", Value::str("b")), ("secret_wo_version", Value::Number(1.0))]), true, true);
-        assert_eq!(summaries(&both), vec![("secret_wo".to_string(), "Conflicting arguments".to_string())]);
+        let no_version = write_only_diags(
+            &block(),
+            &obj(&[("secret_wo", Value::str("hunter22"))]),
+            true,
+            true,
+        );
+        assert_eq!(
+            summaries(&no_version),
+            vec![("secret_wo".to_string(), "Missing version".to_string())]
+        );
+        let version_only = write_only_diags(
+            &block(),
+            &obj(&[("secret_wo_version", Value::Number(1.0))]),
+            true,
+            true,
+        );
+        assert_eq!(
+            summaries(&version_only),
+            vec![(
+                "secret_wo_version".to_string(),
+                "Version without values".to_string()
+            )]
+        );
+        let both = write_only_diags(
+            &block(),
+            &obj(&[
+                ("secret", Value::str("a")),
+                ("secret_wo", Value::str("b")),
+                ("secret_wo_version", Value::Number(1.0)),
+            ]),
+            true,
+            true,
+        );
+        assert_eq!(
+            summaries(&both),
+            vec![("secret_wo".to_string(), "Conflicting arguments".to_string())]
+        );
     }
 
     #[test]
     fn the_stack_sees_the_configurations_write_only_and_decided_values_and_terraform_never_does() {
-        let planned = obj(&[("secret_wo", Value::str("proposed")), ("vpc_id", Value::str("vpc-from-prior-state")), ("name", Value::str("n"))]);
-        let config = obj(&[("secret_wo", Value::str("hunter22")), ("name", Value::str("n"))]);
+        let planned = obj(&[
+            ("secret_wo", Value::str("proposed")),
+            ("vpc_id", Value::str("vpc-from-prior-state")),
+            ("name", Value::str("n")),
+        ]);
+        let config = obj(&[
+            ("secret_wo", Value::str("hunter22")),
+            ("name", Value::str("n")),
+        ]);
         let view = stack_view(&block(), &planned, &config);
         assert_eq!(view.get("secret_wo"), &Value::str("hunter22"));
-        assert!(view.get("vpc_id").is_null(), "unset in the configuration: the stack builds its own");
+        assert!(
+            view.get("vpc_id").is_null(),
+            "unset in the configuration: the stack builds its own"
+        );
         let mut state = view.clone();
         null_write_only(&block(), &mut state);
         assert!(state.get("secret_wo").is_null());

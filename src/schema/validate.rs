@@ -5,9 +5,13 @@ use ipnet::Ipv4Net;
 use std::str::FromStr;
 
 pub fn cidr(s: &str) -> Result<Ipv4Net, String> {
-    let net = Ipv4Net::from_str(s).map_err(|_| format!("{s:?} is not a valid IPv4 CIDR block (expected a.b.c.d/n)"))?;
+    let net = Ipv4Net::from_str(s)
+        .map_err(|_| format!("{s:?} is not a valid IPv4 CIDR block (expected a.b.c.d/n)"))?;
     if net.network() != net.addr() {
-        return Err(format!("{s:?} has host bits set; did you mean \"{}\"?", net.trunc()));
+        return Err(format!(
+            "{s:?} has host bits set; did you mean \"{}\"?",
+            net.trunc()
+        ));
     }
     Ok(net)
 }
@@ -25,7 +29,10 @@ pub fn cidr_within(inner: &str, outer: &str) -> Result<(), String> {
 pub fn vpc_cidr(s: &str) -> Result<Ipv4Net, String> {
     let n = cidr(s)?;
     if n.prefix_len() < 16 || n.prefix_len() > 28 {
-        return Err(format!("a VPC CIDR block must be between /16 and /28, got /{}", n.prefix_len()));
+        return Err(format!(
+            "a VPC CIDR block must be between /16 and /28, got /{}",
+            n.prefix_len()
+        ));
     }
     Ok(n)
 }
@@ -38,8 +45,13 @@ pub fn instance_type(s: &str) -> Result<(), String> {
             let fam_ok = !fam.is_empty()
                 && fam.chars().next().unwrap().is_ascii_lowercase()
                 && fam.chars().any(|c| c.is_ascii_digit())
-                && fam.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            let size_ok = !size.is_empty() && size.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                && fam
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            let size_ok = !size.is_empty()
+                && size
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             fam_ok && size_ok
         }
         None => false,
@@ -47,7 +59,9 @@ pub fn instance_type(s: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{s:?} is not an EC2 instance type (expected family.size, e.g. \"t4g.large\")"))
+        Err(format!(
+            "{s:?} is not an EC2 instance type (expected family.size, e.g. \"t4g.large\")"
+        ))
     }
 }
 
@@ -63,7 +77,13 @@ pub fn email(s: &str) -> Result<(), String> {
     let Some((local, domain)) = s.split_once('@') else {
         return bad();
     };
-    if local.is_empty() || domain.contains('@') || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || s.chars().any(|c| c.is_whitespace()) {
+    if local.is_empty()
+        || domain.contains('@')
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || s.chars().any(|c| c.is_whitespace())
+    {
         return bad();
     }
     Ok(())
@@ -78,7 +98,12 @@ pub fn project_name(s: &str) -> Result<(), String> {
     if s.len() > 24 {
         return Err(format!("{s:?} is longer than 24 characters"));
     }
-    if !s.chars().next().unwrap().is_ascii_lowercase() || !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') || s.ends_with('-') {
+    if !s.chars().next().unwrap().is_ascii_lowercase()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || s.ends_with('-')
+    {
         return Err(format!("{s:?} must be lowercase letters, digits and hyphens, start with a letter and not end with a hyphen (it is used in S3 bucket and IAM names)"));
     }
     Ok(())
@@ -90,15 +115,26 @@ pub fn bucket_name(s: &str) -> Result<(), String> {
     if !(3..=63).contains(&n) {
         return Err(format!("bucket name {s:?} must be 3-63 characters long"));
     }
-    if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
-        return Err(format!("bucket name {s:?} may contain only lowercase letters, digits, '.' and '-'"));
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    {
+        return Err(format!(
+            "bucket name {s:?} may contain only lowercase letters, digits, '.' and '-'"
+        ));
     }
     let first = s.chars().next().unwrap();
     let last = s.chars().last().unwrap();
     if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
-        return Err(format!("bucket name {s:?} must begin and end with a letter or digit"));
+        return Err(format!(
+            "bucket name {s:?} must begin and end with a letter or digit"
+        ));
     }
-    if s.contains("..") || s.parse::<std::net::Ipv4Addr>().is_ok() || s.starts_with("xn--") || s.ends_with("-s3alias") {
+    if s.contains("..")
+        || s.parse::<std::net::Ipv4Addr>().is_ok()
+        || s.starts_with("xn--")
+        || s.ends_with("-s3alias")
+    {
         return Err(format!("bucket name {s:?} breaks the S3 naming rules"));
     }
     Ok(())
@@ -116,32 +152,59 @@ pub fn schedule_expression(s: &str) -> Result<(), String> {
             ("minutes", 0, 59, &[]),
             ("hours", 0, 23, &[]),
             ("day-of-month", 1, 31, &["?", "L", "W"]),
-            ("month", 1, 12, &["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]),
-            ("day-of-week", 1, 7, &["?", "L", "#", "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]),
+            (
+                "month",
+                1,
+                12,
+                &[
+                    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
+                    "DEC",
+                ],
+            ),
+            (
+                "day-of-week",
+                1,
+                7,
+                &[
+                    "?", "L", "#", "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT",
+                ],
+            ),
             ("year", 1970, 2199, &[]),
         ];
         for (field, (name, lo, hi, words)) in f.iter().zip(checks.iter()) {
-            cron_field(field, *lo, *hi, words).map_err(|e| format!("{s:?}: {name} field {field:?}: {e}"))?;
+            cron_field(field, *lo, *hi, words)
+                .map_err(|e| format!("{s:?}: {name} field {field:?}: {e}"))?;
         }
         if (f[2] == "?") == (f[4] == "?") {
-            return Err(format!("{s:?}: exactly one of day-of-month and day-of-week must be '?'"));
+            return Err(format!(
+                "{s:?}: exactly one of day-of-month and day-of-week must be '?'"
+            ));
         }
         return Ok(());
     }
     if let Some(body) = s.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
         let parts: Vec<&str> = body.split_whitespace().collect();
-        if parts.len() == 2 && parts[0].parse::<u32>().map(|n| n > 0).unwrap_or(false) && ["minute", "minutes", "hour", "hours", "day", "days"].contains(&parts[1]) {
+        if parts.len() == 2
+            && parts[0].parse::<u32>().map(|n| n > 0).unwrap_or(false)
+            && ["minute", "minutes", "hour", "hours", "day", "days"].contains(&parts[1])
+        {
             return Ok(());
         }
-        return Err(format!("{s:?}: a rate expression is rate(<positive number> <minutes|hours|days>)"));
+        return Err(format!(
+            "{s:?}: a rate expression is rate(<positive number> <minutes|hours|days>)"
+        ));
     }
     if let Some(body) = s.strip_prefix("at(").and_then(|r| r.strip_suffix(')')) {
         if chrono::NaiveDateTime::parse_from_str(body, "%Y-%m-%dT%H:%M:%S").is_ok() {
             return Ok(());
         }
-        return Err(format!("{s:?}: an at expression is at(yyyy-mm-ddThh:mm:ss)"));
+        return Err(format!(
+            "{s:?}: an at expression is at(yyyy-mm-ddThh:mm:ss)"
+        ));
     }
-    Err(format!("{s:?} is not a schedule expression: use cron(...), rate(...) or at(...)"))
+    Err(format!(
+        "{s:?} is not a schedule expression: use cron(...), rate(...) or at(...)"
+    ))
 }
 
 fn cron_field(f: &str, lo: u32, hi: u32, words: &[&str]) -> Result<(), String> {
@@ -154,7 +217,10 @@ fn cron_field(f: &str, lo: u32, hi: u32, words: &[&str]) -> Result<(), String> {
             None => (part, None),
         };
         if let Some(s) = step {
-            s.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| format!("bad step {s:?}"))?;
+            s.parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("bad step {s:?}"))?;
         }
         let one = |v: &str| -> Result<(), String> {
             let v = v.trim_end_matches('L').trim_end_matches('W');
@@ -182,16 +248,26 @@ fn cron_field(f: &str, lo: u32, hi: u32, words: &[&str]) -> Result<(), String> {
 }
 
 pub fn timezone(s: &str) -> Result<(), String> {
-    s.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| format!("{s:?} is not an IANA time zone (e.g. \"Europe/Paris\", \"UTC\")"))
+    s.parse::<chrono_tz::Tz>()
+        .map(|_| ())
+        .map_err(|_| format!("{s:?} is not an IANA time zone (e.g. \"Europe/Paris\", \"UTC\")"))
 }
 
 /// SSM parameter name segment (after `/<project>/`).
 pub fn ssm_parameter_name(s: &str) -> Result<(), String> {
-    if s.is_empty() || s.len() > 900 || !s.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c)) || s.starts_with('/') {
+    if s.is_empty()
+        || s.len() > 900
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+        || s.starts_with('/')
+    {
         return Err(format!("{s:?} is not a valid SSM parameter name (letters, digits, '_', '.', '-', '/'; no leading '/')"));
     }
     if s.to_ascii_lowercase().starts_with("aws") || s.to_ascii_lowercase().starts_with("ssm") {
-        return Err(format!("{s:?}: parameter names cannot begin with 'aws' or 'ssm'"));
+        return Err(format!(
+            "{s:?}: parameter names cannot begin with 'aws' or 'ssm'"
+        ));
     }
     Ok(())
 }
@@ -241,7 +317,8 @@ pub fn duration(s: &str) -> Result<std::time::Duration, String> {
 
 /// Characters AWS accepts in tag keys and values.
 fn tag_chars_ok(s: &str) -> bool {
-    s.chars().all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+    s.chars()
+        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
 }
 
 /// A user tag key: 1-128 characters AWS accepts, not the reserved `aws:`
@@ -254,7 +331,9 @@ pub fn tag_key(k: &str) -> Result<(), String> {
         return Err(format!("{k:?}: the aws: prefix is reserved for AWS"));
     }
     if !tag_chars_ok(k) {
-        return Err(format!("{k:?}: use letters, digits, spaces and _ . : / = + - @"));
+        return Err(format!(
+            "{k:?}: use letters, digits, spaces and _ . : / = + - @"
+        ));
     }
     Ok(())
 }
@@ -265,7 +344,9 @@ pub fn tag_value(v: &str) -> Result<(), String> {
         return Err("a tag value is at most 256 characters".into());
     }
     if !tag_chars_ok(v) {
-        return Err(format!("{v:?}: use letters, digits, spaces and _ . : / = + - @"));
+        return Err(format!(
+            "{v:?}: use letters, digits, spaces and _ . : / = + - @"
+        ));
     }
     Ok(())
 }
@@ -274,7 +355,13 @@ pub fn tag_value(v: &str) -> Result<(), String> {
 /// An EC2 id of the given prefix (`vpc-0abc...`, `subnet-...`): the prefix,
 /// a dash and 8 or 17 lower-case hexadecimal digits.
 pub fn aws_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')).is_some_and(|h| matches!(h.len(), 8 | 17) && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+    s.strip_prefix(prefix)
+        .and_then(|r| r.strip_prefix('-'))
+        .is_some_and(|h| {
+            matches!(h.len(), 8 | 17)
+                && h.chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        })
 }
 
 pub fn availability_zone(z: &str) -> Result<String, String> {
@@ -287,7 +374,9 @@ pub fn availability_zone(z: &str) -> Result<String, String> {
     let ok = letter.chars().all(|c| c.is_ascii_lowercase())
         && !letter.is_empty()
         && parts.len() >= 3
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
         && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
     if ok {
@@ -302,15 +391,22 @@ pub fn availability_zone(z: &str) -> Result<String, String> {
 /// A time of day, `HH:MM` (24-hour).
 pub fn time_of_day(s: &str) -> Result<(), String> {
     let ok = match s.split_once(':') {
-        Some((h, m)) if h.len() == 2 && m.len() == 2 && h.bytes().chain(m.bytes()).all(|c| c.is_ascii_digit()) => {
-            h.parse::<u8>().map(|h| h < 24).unwrap_or(false) && m.parse::<u8>().map(|m| m < 60).unwrap_or(false)
+        Some((h, m))
+            if h.len() == 2
+                && m.len() == 2
+                && h.bytes().chain(m.bytes()).all(|c| c.is_ascii_digit()) =>
+        {
+            h.parse::<u8>().map(|h| h < 24).unwrap_or(false)
+                && m.parse::<u8>().map(|m| m < 60).unwrap_or(false)
         }
         _ => false,
     };
     if ok {
         Ok(())
     } else {
-        Err(format!("{s:?} is not a time of day: use HH:MM, 24-hour, in UTC (e.g. \"03:00\")"))
+        Err(format!(
+            "{s:?} is not a time of day: use HH:MM, 24-hour, in UTC (e.g. \"03:00\")"
+        ))
     }
 }
 
@@ -318,7 +414,10 @@ pub fn rule_description(s: &str) -> Result<(), String> {
     if s.len() > 255 {
         return Err("a rule description is at most 255 characters".into());
     }
-    if !s.chars().all(|c| c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c)) {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c))
+    {
         return Err(format!("{s:?}: use ASCII letters, digits, spaces and . _ - : / ( ) # , @ [ ] + = & ; {{ }} ! $ *"));
     }
     Ok(())
@@ -339,10 +438,22 @@ mod tests {
         assert!(tag_value("team-a@example.com").is_ok());
         assert!(tag_value("bob#1").is_err());
         assert_eq!(availability_zone("eu-west-3a").unwrap(), "eu-west-3");
-        assert_eq!(availability_zone("us-gov-west-1b").unwrap(), "us-gov-west-1");
+        assert_eq!(
+            availability_zone("us-gov-west-1b").unwrap(),
+            "us-gov-west-1"
+        );
         // "privest-\u{3dd}": found by the dynamic_value fuzz target (a
         // multi-byte last character used to panic).
-        for z in ["eu-west-3", "mars", "eu-west-a", "EU-WEST-3A", "a", "", "privest-\u{3dd}", "eu-west-3\u{e9}"] {
+        for z in [
+            "eu-west-3",
+            "mars",
+            "eu-west-a",
+            "EU-WEST-3A",
+            "a",
+            "",
+            "privest-\u{3dd}",
+            "eu-west-3\u{e9}",
+        ] {
             assert!(availability_zone(z).is_err(), "{z}");
         }
         assert!(rule_description("HTTP from the office (Paris)").is_ok());
@@ -397,7 +508,9 @@ mod tests {
         assert_eq!(duration("1h30m").unwrap().as_secs(), 5400);
         assert!(duration("soon").is_err());
         // Found by the fuzzer: an overflowing number was a panic in Duration::from_secs_f64.
-        assert!(duration("45666666666666666666666m").unwrap_err().contains("at most 168h"));
+        assert!(duration("45666666666666666666666m")
+            .unwrap_err()
+            .contains("at most 168h"));
         assert!(duration(&format!("{}h", "9".repeat(400))).is_err());
         assert!(duration("168h").is_ok());
         assert!(duration("168h1s").is_err());

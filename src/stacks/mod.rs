@@ -15,7 +15,14 @@ pub(crate) fn as_recorded(specs: &[Spec]) -> Records {
     specs
         .iter()
         .map(|s| {
-            (s.key.clone(), Record { deps: s.deps.iter().map(|d| d.key.clone()).collect(), tags: s.tags.clone(), ..Record::new(s.kind, format!("id-{}", s.key), s.inputs.clone()) })
+            (
+                s.key.clone(),
+                Record {
+                    deps: s.deps.iter().map(|d| d.key.clone()).collect(),
+                    tags: s.tags.clone(),
+                    ..Record::new(s.kind, format!("id-{}", s.key), s.inputs.clone())
+                },
+            )
         })
         .collect()
 }
@@ -23,8 +30,13 @@ pub mod multi_region_platform;
 
 use crate::aws::{AwsContext, Shared};
 use crate::engine::{self, Action, Env, Kinds, Record, Records, Spec};
-use crate::schema::{apply_defaults, validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema};
-use crate::tfplugin::{ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadResponse, Resource};
+use crate::schema::{
+    apply_defaults, validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting,
+    Schema,
+};
+use crate::tfplugin::{
+    ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadResponse, Resource,
+};
 use crate::value::{Path, Type, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -33,9 +45,18 @@ use std::time::Duration;
 
 pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn Resource>> {
     vec![
-        Arc::new(StackResource::new(docker_host::DockerHost::new(), shared.clone())),
-        Arc::new(StackResource::new(container_service::ContainerService::new(), shared.clone())),
-        Arc::new(StackResource::new(multi_region_platform::MultiRegionPlatform::new(), shared)),
+        Arc::new(StackResource::new(
+            docker_host::DockerHost::new(),
+            shared.clone(),
+        )),
+        Arc::new(StackResource::new(
+            container_service::ContainerService::new(),
+            shared.clone(),
+        )),
+        Arc::new(StackResource::new(
+            multi_region_platform::MultiRegionPlatform::new(),
+            shared,
+        )),
     ]
 }
 
@@ -64,7 +85,10 @@ pub(crate) fn flag_attr(c: &Value, k: &str) -> bool {
 
 /// The known strings of a list attribute value.
 pub(crate) fn string_list(v: &Value) -> Vec<String> {
-    v.as_list().iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
+    v.as_list()
+        .iter()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
 }
 
 pub use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
@@ -91,7 +115,12 @@ pub trait Stack: Send + Sync + 'static {
     fn kinds(&self) -> Arc<Kinds<AwsContext>>;
     /// Computed attributes from the components; `get` returns None for a
     /// component whose attributes are not known yet.
-    fn outputs(&self, config: &Value, ctx: &AwsContext, get: &dyn Fn(&str) -> Option<Record>) -> BTreeMap<&'static str, Value>;
+    fn outputs(
+        &self,
+        config: &Value,
+        ctx: &AwsContext,
+        get: &dyn Fn(&str) -> Option<Record>,
+    ) -> BTreeMap<&'static str, Value>;
     /// Refuses a destroy that AWS would refuse (e.g. deletion protection).
     fn check_destroy(&self, _state: &Value) -> Diagnostics {
         Diagnostics::default()
@@ -103,7 +132,11 @@ pub trait Stack: Send + Sync + 'static {
         Vec::new()
     }
     /// Puts back the sensitive values that the manifest leaves out (import).
-    fn restore_secrets<'a>(&'a self, _ctx: &'a AwsContext, _config: &'a mut Value) -> BoxFuture<'a, Result<(), String>> {
+    fn restore_secrets<'a>(
+        &'a self,
+        _ctx: &'a AwsContext,
+        _config: &'a mut Value,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Ok(()) })
     }
     /// Writes back into the state what AWS decides and the configuration
@@ -113,7 +146,11 @@ pub trait Stack: Send + Sync + 'static {
     /// Checks that need read-only AWS calls (an existing network: its
     /// subnets exist, are in its VPC, span enough zones), at plan when the
     /// values are known and again at apply before anything is created.
-    fn aws_checks<'a>(&'a self, _ctx: &'a Arc<AwsContext>, _config: &'a Value) -> BoxFuture<'a, Diagnostics> {
+    fn aws_checks<'a>(
+        &'a self,
+        _ctx: &'a Arc<AwsContext>,
+        _config: &'a Value,
+    ) -> BoxFuture<'a, Diagnostics> {
         Box::pin(async { Diagnostics::default() })
     }
     /// The zones of each network the stack builds itself (none for one
@@ -129,7 +166,11 @@ pub trait Stack: Send + Sync + 'static {
         Vec::new()
     }
     /// Upgrades a JSON state of an older schema version.
-    fn upgrade_state(&self, _from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+    fn upgrade_state(
+        &self,
+        _from: i64,
+        state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
         Ok(state)
     }
 }
@@ -153,7 +194,13 @@ pub fn manifest_name(stack_id: &str) -> String {
 
 /// The component that holds the stack's manifest (`manifest_name`).
 pub fn manifest_spec(schema: &Schema, config: &Value, stack_id: &str) -> Spec {
-    Spec::of("manifest", &crate::components::ssm::ParameterInputs::plain(manifest_name(stack_id), manifest_json(schema, config)))
+    Spec::of(
+        "manifest",
+        &crate::components::ssm::ParameterInputs::plain(
+            manifest_name(stack_id),
+            manifest_json(schema, config),
+        ),
+    )
 }
 
 /// The configuration's input attributes as JSON, sensitive values nulled
@@ -174,7 +221,11 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
         let v = config.get(a.name);
         let j = if a.sensitive {
             match v.as_map() {
-                Some(map) => serde_json::Value::Object(map.keys().map(|k| (k.clone(), serde_json::Value::Null)).collect()),
+                Some(map) => serde_json::Value::Object(
+                    map.keys()
+                        .map(|k| (k.clone(), serde_json::Value::Null))
+                        .collect(),
+                ),
                 None => serde_json::Value::Null,
             }
         } else {
@@ -183,7 +234,10 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
         m.insert(a.name.to_string(), j);
     }
     for b in &schema.block.blocks {
-        m.insert(b.name.to_string(), crate::value::to_json(config.get(b.name)));
+        m.insert(
+            b.name.to_string(),
+            crate::value::to_json(config.get(b.name)),
+        );
     }
     serde_json::Value::Object(m).to_string()
 }
@@ -193,7 +247,12 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
 /// attributes that shape the stack's own network (`shaping`), and ids of
 /// the right form. Read-only checks against AWS come later
 /// (`components::network::check`).
-pub fn existing_network_diags(c: &Value, vpc: &str, lists: [&str; 2], shaping: &[&str]) -> Diagnostics {
+pub fn existing_network_diags(
+    c: &Value,
+    vpc: &str,
+    lists: [&str; 2],
+    shaping: &[&str],
+) -> Diagnostics {
     let mut d = Diagnostics::default();
     let set = |a: &str| !c.get(a).is_null();
     if set(vpc) {
@@ -226,12 +285,20 @@ pub fn existing_network_diags(c: &Value, vpc: &str, lists: [&str; 2], shaping: &
     for a in lists {
         for (i, x) in c.get(a).as_list().iter().enumerate() {
             if let Some(x) = x.as_str().filter(|x| !validate::aws_id(x, "subnet")) {
-                d.error_at(Path::attr(a).then_index(i), "Invalid subnet id", format!("{x:?} is not a subnet id (subnet-...)"));
+                d.error_at(
+                    Path::attr(a).then_index(i),
+                    "Invalid subnet id",
+                    format!("{x:?} is not a subnet id (subnet-...)"),
+                );
             }
         }
     }
     if let Some(x) = c.get(vpc).as_str().filter(|x| !validate::aws_id(x, "vpc")) {
-        d.error_at(Path::attr(vpc), "Invalid VPC id", format!("{x:?} is not a VPC id (vpc-...)"));
+        d.error_at(
+            Path::attr(vpc),
+            "Invalid VPC id",
+            format!("{x:?} is not a VPC id (vpc-...)"),
+        );
     }
     d
 }
@@ -243,13 +310,21 @@ pub fn common_attributes(block: &mut Block) {
         Type::String,
         "The stack id: every AWS resource of the stack carries it in the `awsstack:stack-id` tag; `terraform import` takes it.",
     ));
-    block.attributes.push(Attribute::optional("tags", Type::map(Type::String), "Tags for every AWS resource of the stack (merged over the provider's `default_tags`)."));
+    block.attributes.push(Attribute::optional(
+        "tags",
+        Type::map(Type::String),
+        "Tags for every AWS resource of the stack (merged over the provider's `default_tags`).",
+    ));
     block.attributes.push(Attribute::computed(
         "tags_all",
         Type::map(Type::String),
         "Every tag the stack's AWS resources carry: the provider's `default_tags`, the stack's own tags, `tags` and the stack id. Each sub-resource also carries `awsstack:component` and a `Name`. Tags that others add to the resources are left alone.",
     ));
-    block.attributes.push(Attribute::computed("resource_ids", Type::map(Type::String), "Every sub-resource of the stack by logical name, with its AWS id."));
+    block.attributes.push(Attribute::computed(
+        "resource_ids",
+        Type::map(Type::String),
+        "Every sub-resource of the stack by logical name, with its AWS id.",
+    ));
     block.attributes.push(Attribute::computed(
         "changes",
         Type::list(Type::String),
@@ -286,7 +361,11 @@ struct Private {
 /// a stack recorded in another region than the provider's: reading it there
 /// would find nothing, and the plan would create a second stack and orphan
 /// the first.
-fn decode_private(b: &[u8], region: &str, kinds: &Kinds<AwsContext>) -> Result<Records, Diagnostic> {
+fn decode_private(
+    b: &[u8],
+    region: &str,
+    kinds: &Kinds<AwsContext>,
+) -> Result<Records, Diagnostic> {
     if b.is_empty() {
         return Ok(Records::new());
     }
@@ -313,7 +392,12 @@ fn decode_private(b: &[u8], region: &str, kinds: &Kinds<AwsContext>) -> Result<R
 }
 
 fn encode_private(r: &Records, region: &str) -> Vec<u8> {
-    serde_json::to_vec(&Private { version: 1, records: r.clone(), region: Some(region.to_string()) }).expect("records serialize")
+    serde_json::to_vec(&Private {
+        version: 1,
+        records: r.clone(),
+        region: Some(region.to_string()),
+    })
+    .expect("records serialize")
 }
 
 pub struct StackResource<S: Stack> {
@@ -328,11 +412,24 @@ impl<S: Stack> StackResource<S> {
 
     /// Errors for the components `changes` would delete while they hold
     /// data the user has not opted to lose (None: nothing blocks).
-    async fn delete_blocked(&self, env: &Arc<Env<AwsContext>>, kinds: &Kinds<AwsContext>, recorded: &Records, changes: &[engine::Change]) -> Option<Diagnostics> {
-        let keys: Vec<String> = changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).map(|c| c.key.clone()).collect();
+    async fn delete_blocked(
+        &self,
+        env: &Arc<Env<AwsContext>>,
+        kinds: &Kinds<AwsContext>,
+        recorded: &Records,
+        changes: &[engine::Change],
+    ) -> Option<Diagnostics> {
+        let keys: Vec<String> = changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+            .map(|c| c.key.clone())
+            .collect();
         let mut d = Diagnostics::default();
         for e in engine::delete_blockers(env, kinds, recorded, &keys).await {
-            d.push(at_attribute(Diagnostic::error(format!("Cannot delete {}", e.key), e.message), e.attribute.as_deref()));
+            d.push(at_attribute(
+                Diagnostic::error(format!("Cannot delete {}", e.key), e.message),
+                e.attribute.as_deref(),
+            ));
         }
         d.has_errors().then_some(d)
     }
@@ -340,18 +437,39 @@ impl<S: Stack> StackResource<S> {
     /// Errors (and warnings) that stop a plan or an apply before anything
     /// changes: the stack's read-only AWS checks, and a replacement of an
     /// object the stack references (moving the stack between networks).
-    async fn checks(&self, ctx: &Arc<AwsContext>, config: &Value, kinds: &Kinds<AwsContext>, desired: &[Spec], recorded: &Records, changes: &[engine::Change]) -> Diagnostics {
+    async fn checks(
+        &self,
+        ctx: &Arc<AwsContext>,
+        config: &Value,
+        kinds: &Kinds<AwsContext>,
+        desired: &[Spec],
+        recorded: &Records,
+        changes: &[engine::Change],
+    ) -> Diagnostics {
         let mut d = self.stack.aws_checks(ctx, config).await;
         for n in self.stack.network_zones(config, &ctx.region) {
             if !n.zones.is_empty() {
-                d.extend(crate::components::network::check_zones(&ctx.clone().region_context(&n.region), n.attribute, &n.zones, n.source).await);
+                d.extend(
+                    crate::components::network::check_zones(
+                        &ctx.clone().region_context(&n.region),
+                        n.attribute,
+                        &n.zones,
+                        n.source,
+                    )
+                    .await,
+                );
             }
         }
-        for (key, attribute, what) in engine::referenced_replacements(kinds, desired, recorded, changes) {
+        for (key, attribute, what) in
+            engine::referenced_replacements(kinds, desired, recorded, changes)
+        {
             let detail = format!(
                 "{what}. Moving a live stack between its own network and an existing one (or between two existing ones) would replace everything placed in it (load balancer, tasks, database, cache, instance), so awsstack refuses it and nothing was changed. Put the previous value back; to move, create a new stack in the other network and migrate to it."
             );
-            d.push(at_attribute(Diagnostic::error(format!("Cannot move {key} to another network"), detail), attribute));
+            d.push(at_attribute(
+                Diagnostic::error(format!("Cannot move {key} to another network"), detail),
+                attribute,
+            ));
         }
         d
     }
@@ -362,10 +480,25 @@ impl<S: Stack> StackResource<S> {
     /// DescribeAvailabilityZones), a stack created before zones were stored
     /// keeps the default letters it was built with. Unset zones of an
     /// existing network (the stack builds none) end as null at apply.
-    async fn settle_zones(&self, ctx: &Arc<AwsContext>, prior: &Value, v: &mut Value, at_apply: bool) -> Diagnostics {
+    async fn settle_zones(
+        &self,
+        ctx: &Arc<AwsContext>,
+        prior: &Value,
+        v: &mut Value,
+        at_apply: bool,
+    ) -> Diagnostics {
         let mut d = Diagnostics::default();
         // The zone attributes are the schema's looked-up ones.
-        let open: Vec<&str> = self.stack.schema().block.attributes.iter().filter(|a| a.looked_up).map(|a| a.name).filter(|a| v.get(a).is_null() || v.get(a).is_unknown()).collect();
+        let open: Vec<&str> = self
+            .stack
+            .schema()
+            .block
+            .attributes
+            .iter()
+            .filter(|a| a.looked_up)
+            .map(|a| a.name)
+            .filter(|a| v.get(a).is_null() || v.get(a).is_unknown())
+            .collect();
         if open.is_empty() {
             return d;
         }
@@ -375,11 +508,21 @@ impl<S: Stack> StackResource<S> {
         }
         let mut settled = Vec::new();
         for n in self.stack.network_zones(&unset, &ctx.region) {
-            if n.source != crate::components::network::ZoneSource::Default || !open.contains(&n.attribute) {
+            if n.source != crate::components::network::ZoneSource::Default
+                || !open.contains(&n.attribute)
+            {
                 continue;
             }
-            let zones =
-                if !prior.is_null() { Ok(n.zones) } else { crate::components::network::default_zones(&ctx.clone().region_context(&n.region), n.attribute, n.zones.len()).await };
+            let zones = if !prior.is_null() {
+                Ok(n.zones)
+            } else {
+                crate::components::network::default_zones(
+                    &ctx.clone().region_context(&n.region),
+                    n.attribute,
+                    n.zones.len(),
+                )
+                .await
+            };
             match zones {
                 Ok(z) => {
                     v.set_attr(n.attribute, Value::string_list(z));
@@ -398,8 +541,18 @@ impl<S: Stack> StackResource<S> {
 
     /// Warnings naming what the deletes of `changes` remove besides the
     /// stack's own sub-resources.
-    async fn delete_notices(&self, env: &Arc<Env<AwsContext>>, kinds: &Kinds<AwsContext>, recorded: &Records, changes: &[engine::Change]) -> Diagnostics {
-        let keys: Vec<String> = changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).map(|c| c.key.clone()).collect();
+    async fn delete_notices(
+        &self,
+        env: &Arc<Env<AwsContext>>,
+        kinds: &Kinds<AwsContext>,
+        recorded: &Records,
+        changes: &[engine::Change],
+    ) -> Diagnostics {
+        let keys: Vec<String> = changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+            .map(|c| c.key.clone())
+            .collect();
         let mut d = Diagnostics::default();
         for n in engine::delete_notices(env, kinds, recorded, &keys).await {
             d.push(Diagnostic::warning("Also deleted", n));
@@ -419,7 +572,12 @@ impl<S: Stack> StackResource<S> {
     }
 
     fn timeout(config: &Value, which: &str) -> Duration {
-        config.get("timeouts").get(which).as_str().and_then(|s| validate::duration(s).ok()).unwrap_or(engine::waiter::STACK_DEFAULT)
+        config
+            .get("timeouts")
+            .get(which)
+            .as_str()
+            .and_then(|s| validate::duration(s).ok())
+            .unwrap_or(engine::waiter::STACK_DEFAULT)
     }
 
     /// Every tag the stack's objects carry (besides the component key and
@@ -445,7 +603,14 @@ impl<S: Stack> StackResource<S> {
         let tags = self.stack_tags(&ctx, config);
         let stack_id = self.stack.stack_id(config);
         let timeout = Self::timeout(config, which);
-        let mut env = Env::new(ctx.clone(), stack_id, tags, tokio::time::Instant::now() + timeout, ctx.cancel.clone(), engine::parallelism());
+        let mut env = Env::new(
+            ctx.clone(),
+            stack_id,
+            tags,
+            tokio::time::Instant::now() + timeout,
+            ctx.cancel.clone(),
+            engine::parallelism(),
+        );
         env.timeout_scale = engine::waiter::scale(timeout);
         Arc::new(env)
     }
@@ -454,7 +619,15 @@ impl<S: Stack> StackResource<S> {
     /// `pending` components' attributes are unknown (plan) or null (after a
     /// failed apply).
     /// `config` is what the stack was built from (see `stack_view`).
-    fn fill(&self, planned: &mut Value, config: &Value, ctx: &AwsContext, records: &Records, pending: &std::collections::BTreeSet<String>, missing: Value) {
+    fn fill(
+        &self,
+        planned: &mut Value,
+        config: &Value,
+        ctx: &AwsContext,
+        records: &Records,
+        pending: &std::collections::BTreeSet<String>,
+        missing: Value,
+    ) {
         let get = |k: &str| -> Option<Record> {
             if pending.contains(k) {
                 None
@@ -465,12 +638,23 @@ impl<S: Stack> StackResource<S> {
         let config = self.defaulted(config);
         let outs = self.stack.outputs(&config, ctx, &get);
         for (k, v) in outs {
-            let v = if v.is_unknown() { missing.clone() } else { replace_unknown(v, &missing) };
+            let v = if v.is_unknown() {
+                missing.clone()
+            } else {
+                replace_unknown(v, &missing)
+            };
             planned.set_attr(k, v);
         }
         // A value the configuration sets is the planned value, whatever the
         // stack would compute (Terraform requires it).
-        for a in self.stack.schema().block.attributes.iter().filter(|a| a.from_config) {
+        for a in self
+            .stack
+            .schema()
+            .block
+            .attributes
+            .iter()
+            .filter(|a| a.from_config)
+        {
             if !config.get(a.name).is_null() {
                 planned.set_attr(a.name, config.get(a.name).clone());
             }
@@ -487,7 +671,15 @@ impl<S: Stack> StackResource<S> {
         ids.retain(|_, v| !v.is_null());
         planned.set_attr("resource_ids", Value::Map(ids));
         planned.set_attr("id", Value::str(self.stack.stack_id(&config)));
-        planned.set_attr("tags_all", Value::Map(self.stack_tags(ctx, &config).into_iter().map(|(k, v)| (k, Value::str(v))).collect()));
+        planned.set_attr(
+            "tags_all",
+            Value::Map(
+                self.stack_tags(ctx, &config)
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::str(v)))
+                    .collect(),
+            ),
+        );
     }
 }
 
@@ -503,8 +695,17 @@ fn replace_unknown(v: Value, with: &Value) -> Value {
     match v {
         Value::Unknown => with.clone(),
         Value::List(l) => Value::List(l.into_iter().map(|x| replace_unknown(x, with)).collect()),
-        Value::Map(m) => Value::Map(m.into_iter().map(|(k, x)| (k, replace_unknown(x, with))).filter(|(_, x)| !x.is_null()).collect()),
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, x)| (k, replace_unknown(x, with))).collect()),
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, x)| (k, replace_unknown(x, with)))
+                .filter(|(_, x)| !x.is_null())
+                .collect(),
+        ),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| (k, replace_unknown(x, with)))
+                .collect(),
+        ),
         v => v,
     }
 }
@@ -531,7 +732,11 @@ fn zones_diags(zones: &[(Path, &str)], region: Option<&str>) -> Diagnostics {
             Err(e) => d.error_at(path.clone(), "Invalid availability zone", e),
             Ok(r) => {
                 if let Some(region) = region.filter(|p| *p != r) {
-                    d.error_at(path.clone(), "Invalid availability zone", format!("{z} is a zone of {r}, not of the provider's region {region}"));
+                    d.error_at(
+                        path.clone(),
+                        "Invalid availability zone",
+                        format!("{z} is a zone of {r}, not of the provider's region {region}"),
+                    );
                 } else if let Some(f) = first.as_ref().filter(|f| **f != r) {
                     d.error_at(path.clone(), "Invalid availability zone", format!("{z} is in {r}, the first zone is in {f}: a stack's zones are in one region"));
                 }
@@ -616,12 +821,19 @@ impl<S: Stack> Resource for StackResource<S> {
         d.extend(self.validate_used(config));
         d
     }
-    fn upgrade_state(&self, from: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+    fn upgrade_state(
+        &self,
+        from: i64,
+        state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
         self.stack.upgrade_state(from, state)
     }
 
     async fn plan(&self, req: PlanRequest) -> PlanResponse {
-        let mut resp = PlanResponse { planned_private: req.prior_private.clone(), ..Default::default() };
+        let mut resp = PlanResponse {
+            planned_private: req.prior_private.clone(),
+            ..Default::default()
+        };
         if req.proposed_new_state.is_null() {
             // Destroy: refused here, before anything is deleted, when AWS
             // would refuse it or data would be lost.
@@ -633,10 +845,16 @@ impl<S: Stack> Resource for StackResource<S> {
                         Ok(recorded) => {
                             let env = self.env(ctx, &req.prior_state, "delete");
                             let all = engine::destroy_all(&recorded);
-                            if let Some(d) = self.delete_blocked(&env, &self.stack.kinds(), &recorded, &all).await {
+                            if let Some(d) = self
+                                .delete_blocked(&env, &self.stack.kinds(), &recorded, &all)
+                                .await
+                            {
                                 resp.diagnostics.extend(d);
                             } else {
-                                resp.diagnostics.extend(self.delete_notices(&env, &self.stack.kinds(), &recorded, &all).await);
+                                resp.diagnostics.extend(
+                                    self.delete_notices(&env, &self.stack.kinds(), &recorded, &all)
+                                        .await,
+                                );
                             }
                         }
                         Err(d) => resp.diagnostics.push(d),
@@ -651,9 +869,14 @@ impl<S: Stack> Resource for StackResource<S> {
         // With a value of the configuration still unknown (a region, a
         // VPC id), the zones are settled at apply.
         if let (Ok(ctx), false) = (self.shared.context(), planned.contains_unknown()) {
-            let d = self.settle_zones(&ctx, &req.prior_state, &mut planned, false).await;
+            let d = self
+                .settle_zones(&ctx, &req.prior_state, &mut planned, false)
+                .await;
             if d.has_errors() {
-                return PlanResponse { diagnostics: d, ..resp };
+                return PlanResponse {
+                    diagnostics: d,
+                    ..resp
+                };
             }
         }
         // What the stack is built from: the plan with the write-only values
@@ -663,12 +886,14 @@ impl<S: Stack> Resource for StackResource<S> {
         resp.diagnostics = self.written_conflicts(&req.config);
         resp.diagnostics.extend(self.validate_used(&work));
         if !req.prior_state.is_null() {
-            resp.diagnostics.extend(self.stack.validate_change(&req.prior_state, &work));
+            resp.diagnostics
+                .extend(self.stack.validate_change(&req.prior_state, &work));
         }
         // The provider's region is known at plan, even when some of the
         // stack's values are not yet.
         if let Ok(ctx) = self.shared.context() {
-            resp.diagnostics.extend(zones_diags(&self.stack.zones(&planned), Some(&ctx.region)));
+            resp.diagnostics
+                .extend(zones_diags(&self.stack.zones(&planned), Some(&ctx.region)));
         }
         if resp.diagnostics.has_errors() {
             return resp;
@@ -681,13 +906,27 @@ impl<S: Stack> Resource for StackResource<S> {
                 }
             }
         }
-        let computed: Vec<&Attribute> = self.stack.schema().block.attributes.iter().filter(|a| a.computed && !a.optional).collect();
+        let computed: Vec<&Attribute> = self
+            .stack
+            .schema()
+            .block
+            .attributes
+            .iter()
+            .filter(|a| a.computed && !a.optional)
+            .collect();
         if work.contains_unknown() || !resp.requires_replace.is_empty() {
             for a in computed {
                 planned.set_attr(a.name, Value::Unknown);
             }
             // Optional attributes the provider computes when unset.
-            for a in self.stack.schema().block.attributes.iter().filter(|a| a.computed && a.optional) {
+            for a in self
+                .stack
+                .schema()
+                .block
+                .attributes
+                .iter()
+                .filter(|a| a.computed && a.optional)
+            {
                 if planned.get(a.name).is_null() {
                     planned.set_attr(a.name, Value::Unknown);
                 }
@@ -719,7 +958,10 @@ impl<S: Stack> Resource for StackResource<S> {
         for r in recorded.values() {
             for (k, w) in &r.outputs {
                 if k.starts_with("warning.") {
-                    resp.diagnostics.push(Diagnostic::warning("Unsafe rule on a stack resource", w.clone()));
+                    resp.diagnostics.push(Diagnostic::warning(
+                        "Unsafe rule on a stack resource",
+                        w.clone(),
+                    ));
                 }
             }
         }
@@ -728,22 +970,41 @@ impl<S: Stack> Resource for StackResource<S> {
         let changes = match engine::plan(&kinds, &desired, &recorded) {
             Ok(c) => c,
             Err(e) => {
-                resp.diagnostics.push(Diagnostic::error("Invalid stack graph", e));
+                resp.diagnostics
+                    .push(Diagnostic::error("Invalid stack graph", e));
                 return resp;
             }
         };
-        let checks = self.checks(&ctx, &work, &kinds, &desired, &recorded, &changes).await;
+        let checks = self
+            .checks(&ctx, &work, &kinds, &desired, &recorded, &changes)
+            .await;
         let stop = checks.has_errors();
         resp.diagnostics.extend(checks);
         if stop {
             return resp;
         }
         // A replace or removal deletes too: the same data-loss rule.
-        if let Some(d) = self.delete_blocked(&self.env(ctx.clone(), &planned, "update"), &kinds, &recorded, &changes).await {
+        if let Some(d) = self
+            .delete_blocked(
+                &self.env(ctx.clone(), &planned, "update"),
+                &kinds,
+                &recorded,
+                &changes,
+            )
+            .await
+        {
             resp.diagnostics.extend(d);
             return resp;
         }
-        resp.diagnostics.extend(self.delete_notices(&self.env(ctx.clone(), &planned, "update"), &kinds, &recorded, &changes).await);
+        resp.diagnostics.extend(
+            self.delete_notices(
+                &self.env(ctx.clone(), &planned, "update"),
+                &kinds,
+                &recorded,
+                &changes,
+            )
+            .await,
+        );
         let pending = engine::pending_keys(&changes);
         // Start from the prior computed values so that nothing changes when
         // nothing changes.
@@ -757,7 +1018,14 @@ impl<S: Stack> Resource for StackResource<S> {
         for c in changes.iter().filter(|c| c.action == Action::Delete) {
             remaining.remove(&c.key);
         }
-        self.fill(&mut planned, &work, &ctx, &remaining, &pending, Value::Unknown);
+        self.fill(
+            &mut planned,
+            &work,
+            &ctx,
+            &remaining,
+            &pending,
+            Value::Unknown,
+        );
         if changes.is_empty() {
             if !req.prior_state.is_null() {
                 planned.set_attr("changes", req.prior_state.get("changes").clone());
@@ -765,7 +1033,10 @@ impl<S: Stack> Resource for StackResource<S> {
                 planned.set_attr("changes", Value::List(vec![]));
             }
         } else {
-            planned.set_attr("changes", Value::string_list(changes.iter().map(|c| c.describe())));
+            planned.set_attr(
+                "changes",
+                Value::string_list(changes.iter().map(|c| c.describe())),
+            );
         }
         resp.planned_state = planned;
         resp
@@ -782,7 +1053,8 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        let recorded = match decode_private(&req.planned_private, &ctx.region, &self.stack.kinds()) {
+        let recorded = match decode_private(&req.planned_private, &ctx.region, &self.stack.kinds())
+        {
             Ok(r) => r,
             Err(d) => {
                 resp.diagnostics.push(d);
@@ -821,33 +1093,58 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
             for e in &errors {
-                resp.diagnostics.push(Diagnostic::error(format!("Failed to {} {}", e.action.verb(), e.key), e.message.clone()));
+                resp.diagnostics.push(Diagnostic::error(
+                    format!("Failed to {} {}", e.action.verb(), e.key),
+                    e.message.clone(),
+                ));
             }
             let mut state = req.prior_state.clone();
             let none = std::collections::BTreeSet::new();
-            self.fill(&mut state, &req.prior_state, &ctx, &left, &none, Value::Null);
+            self.fill(
+                &mut state,
+                &req.prior_state,
+                &ctx,
+                &left,
+                &none,
+                Value::Null,
+            );
             resp.new_state = state;
             resp.private = encode_private(&left, &ctx.region);
             return resp;
         }
 
         let mut planned = req.planned_state.clone();
-        let settled = self.settle_zones(&ctx, &req.prior_state, &mut planned, true).await;
+        let settled = self
+            .settle_zones(&ctx, &req.prior_state, &mut planned, true)
+            .await;
         if settled.has_errors() {
             resp.diagnostics = settled;
-            resp.new_state = if req.prior_state.is_null() { Value::Null } else { req.prior_state };
+            resp.new_state = if req.prior_state.is_null() {
+                Value::Null
+            } else {
+                req.prior_state
+            };
             resp.private = req.planned_private;
             return resp;
         }
-        let which = if req.prior_state.is_null() { "create" } else { "update" };
+        let which = if req.prior_state.is_null() {
+            "create"
+        } else {
+            "update"
+        };
         let env = self.env(ctx.clone(), &planned, which);
         let work = crate::schema::stack_view(&self.stack.schema().block, &planned, &req.config);
         let desired = self.desired(&env, &work, &ctx);
         let changes = match engine::plan(&kinds, &desired, &recorded) {
             Ok(c) => c,
             Err(e) => {
-                resp.diagnostics.push(Diagnostic::error("Invalid stack graph", e));
-                resp.new_state = if req.prior_state.is_null() { Value::Null } else { req.prior_state };
+                resp.diagnostics
+                    .push(Diagnostic::error("Invalid stack graph", e));
+                resp.new_state = if req.prior_state.is_null() {
+                    Value::Null
+                } else {
+                    req.prior_state
+                };
                 resp.private = req.planned_private;
                 return resp;
             }
@@ -855,8 +1152,14 @@ impl<S: Stack> Resource for StackResource<S> {
         // Again at apply: the values a plan did not know yet (a network
         // made in the same apply) are known now, and nothing is created
         // until they pass.
-        let checks = self.checks(&ctx, &work, &kinds, &desired, &recorded, &changes).await;
-        let refusal = if checks.has_errors() { Some(checks) } else { self.delete_blocked(&env, &kinds, &recorded, &changes).await };
+        let checks = self
+            .checks(&ctx, &work, &kinds, &desired, &recorded, &changes)
+            .await;
+        let refusal = if checks.has_errors() {
+            Some(checks)
+        } else {
+            self.delete_blocked(&env, &kinds, &recorded, &changes).await
+        };
         if let Some(d) = refusal {
             resp.diagnostics = d;
             // A create starts without records even when the stack exists: a
@@ -867,24 +1170,37 @@ impl<S: Stack> Resource for StackResource<S> {
                 engine::discover(&env, &kinds, &desired, &mut found).await;
             }
             if found.is_empty() {
-                resp.new_state = if req.prior_state.is_null() { Value::Null } else { req.prior_state };
+                resp.new_state = if req.prior_state.is_null() {
+                    Value::Null
+                } else {
+                    req.prior_state
+                };
                 resp.private = req.planned_private;
                 return resp;
             }
             let mut state = planned.clone();
-            self.fill(&mut state, &work, &ctx, &found, &std::collections::BTreeSet::new(), Value::Null);
+            self.fill(
+                &mut state,
+                &work,
+                &ctx,
+                &found,
+                &std::collections::BTreeSet::new(),
+                Value::Null,
+            );
             state.set_attr("changes", Value::List(vec![]));
             resp.new_state = state;
             resp.private = encode_private(&found, &ctx.region);
             return resp;
         }
-        let (records, errors) = engine::apply(env.clone(), kinds, &desired, recorded, &changes).await;
+        let (records, errors) =
+            engine::apply(env.clone(), kinds, &desired, recorded, &changes).await;
         for e in &errors {
             let d = Diagnostic::error(
                 format!("Failed to {} {}", e.action.verb(), e.key),
                 format!("{}\n\nThe stack's state records every sub-resource that exists; run apply again to resume, or destroy to remove them.", e.message),
             );
-            resp.diagnostics.push(at_attribute(d, e.attribute.as_deref()));
+            resp.diagnostics
+                .push(at_attribute(d, e.attribute.as_deref()));
         }
         for w in env.take_warnings() {
             resp.diagnostics.push(Diagnostic::warning("awsstack", w));
@@ -894,9 +1210,19 @@ impl<S: Stack> Resource for StackResource<S> {
         self.fill(&mut state, &work, &ctx, &records, &none, Value::Null);
         if errors.is_empty() {
             // Honour the plan exactly for what it already knew.
-            state.set_attr("changes", if planned.get("changes").is_unknown() { Value::List(vec![]) } else { planned.get("changes").clone() });
+            state.set_attr(
+                "changes",
+                if planned.get("changes").is_unknown() {
+                    Value::List(vec![])
+                } else {
+                    planned.get("changes").clone()
+                },
+            );
         } else {
-            state.set_attr("changes", Value::string_list(errors.iter().map(|e| format!("failed: {e}"))));
+            state.set_attr(
+                "changes",
+                Value::string_list(errors.iter().map(|e| format!("failed: {e}"))),
+            );
         }
         if !errors.is_empty() && records.is_empty() && req.prior_state.is_null() {
             resp.new_state = Value::Null;
@@ -947,13 +1273,17 @@ impl<S: Stack> Resource for StackResource<S> {
                 let seen = s.clone();
                 self.fill(&mut s, &seen, &ctx, &records, &none, Value::Null);
                 if !drift.is_empty() {
-                    s.set_attr("changes", Value::string_list(drift.iter().map(|d| format!("drift: {d}"))));
+                    s.set_attr(
+                        "changes",
+                        Value::string_list(drift.iter().map(|d| format!("drift: {d}"))),
+                    );
                 }
                 resp.new_state = s;
                 resp.private = encode_private(&records, &ctx.region);
             }
             Err(e) => {
-                resp.diagnostics.push(Diagnostic::error("Failed to read the stack", e));
+                resp.diagnostics
+                    .push(Diagnostic::error("Failed to read the stack", e));
                 resp.new_state = state;
                 resp.private = private;
             }
@@ -973,7 +1303,8 @@ impl<S: Stack> Resource for StackResource<S> {
         let config = match self.import_config(&ctx, id).await {
             Ok(c) => c,
             Err(e) => {
-                resp.diagnostics.push(Diagnostic::error("Cannot import stack", e));
+                resp.diagnostics
+                    .push(Diagnostic::error("Cannot import stack", e));
                 return resp;
             }
         };
@@ -984,16 +1315,27 @@ impl<S: Stack> Resource for StackResource<S> {
         for spec in &desired {
             match kinds.get(spec.kind) {
                 // Only what carries the stack's id is imported.
-                Ok(k) => match engine::find_owned(k.as_ref(), &engine::placed(&env, spec.region.as_deref()), spec).await {
+                Ok(k) => match engine::find_owned(
+                    k.as_ref(),
+                    &engine::placed(&env, spec.region.as_deref()),
+                    spec,
+                )
+                .await
+                {
                     Ok(Some(mut r)) => {
                         r.deps = spec.deps.iter().map(|d| d.key.clone()).collect();
                         r.region = spec.region.clone();
                         found.insert(spec.key.clone(), r);
                     }
                     Ok(None) => {}
-                    Err(e) => resp.diagnostics.push(Diagnostic::error(format!("Import: cannot import {}", spec.key), e.message)),
+                    Err(e) => resp.diagnostics.push(Diagnostic::error(
+                        format!("Import: cannot import {}", spec.key),
+                        e.message,
+                    )),
                 },
-                Err(e) => resp.diagnostics.push(Diagnostic::error("Import failed", e.message)),
+                Err(e) => resp
+                    .diagnostics
+                    .push(Diagnostic::error("Import failed", e.message)),
             }
         }
         if resp.diagnostics.has_errors() {
@@ -1025,7 +1367,8 @@ impl<S: Stack> StackResource<S> {
         })?;
         let text = o.parameter().and_then(|p| p.value()).unwrap_or_default();
         let t = self.stack.schema().block.value_type();
-        let mut config = crate::value::decode_json(text.as_bytes(), &t).map_err(|e| format!("the manifest {name} is not readable: {e}"))?;
+        let mut config = crate::value::decode_json(text.as_bytes(), &t)
+            .map_err(|e| format!("the manifest {name} is not readable: {e}"))?;
         self.stack.restore_secrets(ctx, &mut config).await?;
         Ok(config)
     }
@@ -1037,8 +1380,16 @@ mod zone_tests {
     use crate::value::Path;
 
     fn details(zones: &[&str], region: Option<&str>) -> Vec<(String, String)> {
-        let zs: Vec<(Path, &str)> = zones.iter().enumerate().map(|(i, z)| (Path::attr("availability_zones").then_index(i), *z)).collect();
-        zones_diags(&zs, region).0.into_iter().map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.detail)).collect()
+        let zs: Vec<(Path, &str)> = zones
+            .iter()
+            .enumerate()
+            .map(|(i, z)| (Path::attr("availability_zones").then_index(i), *z))
+            .collect();
+        zones_diags(&zs, region)
+            .0
+            .into_iter()
+            .map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.detail))
+            .collect()
     }
 
     #[test]
@@ -1049,10 +1400,17 @@ mod zone_tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].0, "availability_zones[1]");
         let mixed = details(&["eu-west-1a", "us-east-1b"], None);
-        assert!(mixed.len() == 1 && mixed[0].0 == "availability_zones[1]" && mixed[0].1.contains("one region"), "{mixed:?}");
+        assert!(
+            mixed.len() == 1
+                && mixed[0].0 == "availability_zones[1]"
+                && mixed[0].1.contains("one region"),
+            "{mixed:?}"
+        );
         let other = details(&["us-east-1a", "us-east-1b"], Some("eu-west-1"));
         assert_eq!(other.len(), 2, "{other:?}");
-        assert!(other.iter().all(|(_, m)| m.contains("not of the provider's region eu-west-1")));
+        assert!(other
+            .iter()
+            .all(|(_, m)| m.contains("not of the provider's region eu-west-1")));
     }
 }
 
@@ -1066,39 +1424,82 @@ mod written_conflict_tests {
     use std::sync::Arc;
 
     fn written(pairs: &[(&str, Value)]) -> Value {
-        let mut m: BTreeMap<String, Value> = [("project_name", Value::str("netco"))].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let mut m: BTreeMap<String, Value> = [("project_name", Value::str("netco"))]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         m.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())));
         Value::Object(m)
     }
 
     fn conflicts(c: &Value) -> Vec<String> {
         let r = StackResource::new(ContainerService::new(), Arc::new(Shared::default()));
-        r.validate(c).0.into_iter().filter(|d| d.summary == "Conflicting arguments").map(|d| d.path.unwrap().to_string()).collect()
+        r.validate(c)
+            .0
+            .into_iter()
+            .filter(|d| d.summary == "Conflicting arguments")
+            .map(|d| d.path.unwrap().to_string())
+            .collect()
     }
 
     #[test]
     fn a_defaulted_attribute_conflicts_with_an_existing_network_only_when_written() {
         let net = [
             ("vpc_id", Value::str("vpc-0123456789abcdef0")),
-            ("public_subnet_ids", Value::List(vec![Value::str("subnet-0a000000000000001"), Value::str("subnet-0a000000000000002")])),
-            ("private_subnet_ids", Value::List(vec![Value::str("subnet-0b000000000000001"), Value::str("subnet-0b000000000000002")])),
+            (
+                "public_subnet_ids",
+                Value::List(vec![
+                    Value::str("subnet-0a000000000000001"),
+                    Value::str("subnet-0a000000000000002"),
+                ]),
+            ),
+            (
+                "private_subnet_ids",
+                Value::List(vec![
+                    Value::str("subnet-0b000000000000001"),
+                    Value::str("subnet-0b000000000000002"),
+                ]),
+            ),
         ];
-        assert!(conflicts(&written(&net)).is_empty(), "the defaults alone do not conflict");
+        assert!(
+            conflicts(&written(&net)).is_empty(),
+            "the defaults alone do not conflict"
+        );
         let with = |extra: (&str, Value)| {
             let mut v = net.to_vec();
             v.push(extra);
             conflicts(&written(&v))
         };
-        assert_eq!(with(("nat_gateways", Value::str("single"))), vec!["nat_gateways"], "written, even with the default's value");
-        assert_eq!(with(("vpc_cidr", Value::str("10.0.0.0/16"))), vec!["vpc_cidr"]);
-        assert!(with(("vpc_cidr", Value::Unknown)).is_empty(), "a wrapper module's variable at validate may still be null");
-        assert!(conflicts(&written(&[("vpc_cidr", Value::str("10.0.0.0/16")), ("nat_gateways", Value::str("per_az"))])).is_empty(), "its own network");
+        assert_eq!(
+            with(("nat_gateways", Value::str("single"))),
+            vec!["nat_gateways"],
+            "written, even with the default's value"
+        );
+        assert_eq!(
+            with(("vpc_cidr", Value::str("10.0.0.0/16"))),
+            vec!["vpc_cidr"]
+        );
+        assert!(
+            with(("vpc_cidr", Value::Unknown)).is_empty(),
+            "a wrapper module's variable at validate may still be null"
+        );
+        assert!(
+            conflicts(&written(&[
+                ("vpc_cidr", Value::str("10.0.0.0/16")),
+                ("nat_gateways", Value::str("per_az"))
+            ]))
+            .is_empty(),
+            "its own network"
+        );
     }
 }
 
 #[cfg(test)]
 mod defaulted_tests {
-    use super::{container_service::ContainerService, docker_host::DockerHost, multi_region_platform::MultiRegionPlatform, Stack, StackResource, TAG_STACK_ID};
+    use super::{
+        container_service::ContainerService, docker_host::DockerHost,
+        multi_region_platform::MultiRegionPlatform, Stack, StackResource, TAG_STACK_ID,
+    };
     use crate::aws::{AwsContext, Shared};
     use crate::value::Value;
     use std::collections::BTreeMap;
@@ -1110,16 +1511,32 @@ mod defaulted_tests {
     /// written.
     fn id_and_tag<S: Stack>(stack: S, env_tag: &str) -> (String, String, String) {
         let r = StackResource::new(stack, Arc::new(Shared::default()));
-        let written = Value::Object(BTreeMap::from([("project_name".to_string(), Value::str("netco"))]));
+        let written = Value::Object(BTreeMap::from([(
+            "project_name".to_string(),
+            Value::str("netco"),
+        )]));
         let ctx = Arc::new(AwsContext::offline("eu-west-1", "123456789012"));
         let env = r.env(ctx, &written, "create");
-        (env.stack_id.clone(), env.tags[TAG_STACK_ID].clone(), env.tags[env_tag].clone())
+        (
+            env.stack_id.clone(),
+            env.tags[TAG_STACK_ID].clone(),
+            env.tags[env_tag].clone(),
+        )
     }
 
     #[test]
     fn the_stack_id_and_tags_read_the_schema_s_default_environment() {
-        assert_eq!(id_and_tag(DockerHost::new(), "Environment"), ("netco-dev".into(), "netco-dev".into(), "dev".into()));
-        assert_eq!(id_and_tag(ContainerService::new(), "env"), ("netco-dev".into(), "netco-dev".into(), "dev".into()));
-        assert_eq!(id_and_tag(MultiRegionPlatform::new(), "env"), ("netco-prod".into(), "netco-prod".into(), "prod".into()));
+        assert_eq!(
+            id_and_tag(DockerHost::new(), "Environment"),
+            ("netco-dev".into(), "netco-dev".into(), "dev".into())
+        );
+        assert_eq!(
+            id_and_tag(ContainerService::new(), "env"),
+            ("netco-dev".into(), "netco-dev".into(), "dev".into())
+        );
+        assert_eq!(
+            id_and_tag(MultiRegionPlatform::new(), "env"),
+            ("netco-prod".into(), "netco-prod".into(), "prod".into())
+        );
     }
 }

@@ -5,7 +5,10 @@ use crate::schema::{Attribute, Block, Diagnostic, Diagnostics, Nesting, Schema, 
 use crate::value::{self, Path, Step, Type, Value};
 
 pub fn schema_to_pb(s: &Schema) -> pb::Schema {
-    pb::Schema { version: s.version, block: Some(block_to_pb(&s.block)) }
+    pb::Schema {
+        version: s.version,
+        block: Some(block_to_pb(&s.block)),
+    }
 }
 
 fn block_to_pb(b: &Block) -> pb::schema::Block {
@@ -24,7 +27,11 @@ fn block_to_pb(b: &Block) -> pb::schema::Block {
                 },
                 min_items: 0,
                 // Terraform wants min == max in single mode: 0/0 means optional.
-                max_items: if nb.nesting == Nesting::Single { 0 } else { nb.max_items },
+                max_items: if nb.nesting == Nesting::Single {
+                    0
+                } else {
+                    nb.max_items
+                },
             })
             .collect(),
         description: b.description.to_string(),
@@ -95,12 +102,22 @@ pub fn decode(dv: Option<&pb::DynamicValue>, t: &Type, what: &str) -> Result<Val
     };
     r.map_err(|e| {
         let mut d = Diagnostics::default();
-        let diag = Diagnostic::error(format!("Invalid {what}"), format!("The provider could not decode the {what} sent by Terraform: {e}"));
-        d.push(if e.path.0.is_empty() { diag } else { diag.at(e.path) });
+        let diag = Diagnostic::error(
+            format!("Invalid {what}"),
+            format!("The provider could not decode the {what} sent by Terraform: {e}"),
+        );
+        d.push(if e.path.0.is_empty() {
+            diag
+        } else {
+            diag.at(e.path)
+        });
         d
     })
 }
 
 pub fn encode(v: &Value, t: &Type) -> pb::DynamicValue {
-    pb::DynamicValue { msgpack: value::encode_msgpack(v, t), json: Vec::new() }
+    pb::DynamicValue {
+        msgpack: value::encode_msgpack(v, t),
+        json: Vec::new(),
+    }
 }

@@ -80,7 +80,11 @@ pub trait Resource: Send + Sync {
     fn validate(&self, config: &Value) -> Diagnostics;
     /// Rewrites a JSON state written by an older schema version into the
     /// current version's shape.
-    fn upgrade_state(&self, from_version: i64, state: serde_json::Value) -> Result<serde_json::Value, Diagnostics>;
+    fn upgrade_state(
+        &self,
+        from_version: i64,
+        state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics>;
     async fn plan(&self, req: PlanRequest) -> PlanResponse;
     async fn apply(&self, req: ApplyRequest) -> ApplyResponse;
     async fn read(&self, state: Value, private: Vec<u8>) -> ReadResponse;

@@ -19,21 +19,42 @@ pub struct ProviderServer {
 
 impl ProviderServer {
     pub fn new(provider: Arc<dyn Provider>, shutdown: Arc<Notify>) -> Self {
-        let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
-        let data_sources = provider.data_sources().into_iter().map(|d| (d.type_name(), d)).collect();
-        ProviderServer { provider, resources, data_sources, _shutdown: shutdown }
+        let resources = provider
+            .resources()
+            .into_iter()
+            .map(|r| (r.type_name(), r))
+            .collect();
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|d| (d.type_name(), d))
+            .collect();
+        ProviderServer {
+            provider,
+            resources,
+            data_sources,
+            _shutdown: shutdown,
+        }
     }
 
     pub fn into_service(self) -> pb::provider_server::ProviderServer<Self> {
-        pb::provider_server::ProviderServer::new(self).max_decoding_message_size(256 << 20).max_encoding_message_size(256 << 20)
+        pb::provider_server::ProviderServer::new(self)
+            .max_decoding_message_size(256 << 20)
+            .max_encoding_message_size(256 << 20)
     }
 
     fn resource(&self, name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {
-        self.resources.get(name).ok_or_else(|| unknown_type("resource", name))
+        self.resources
+            .get(name)
+            .ok_or_else(|| unknown_type("resource", name))
     }
 
     fn capabilities() -> pb::ServerCapabilities {
-        pb::ServerCapabilities { plan_destroy: true, get_provider_schema_optional: false, move_resource_state: true }
+        pb::ServerCapabilities {
+            plan_destroy: true,
+            get_provider_schema_optional: false,
+            move_resource_state: true,
+        }
     }
 }
 
@@ -45,7 +66,10 @@ fn write_only_allowed(c: Option<&pb::ClientCapabilities>) -> bool {
 
 fn unknown_type(kind: &str, name: &str) -> Diagnostics {
     let mut d = Diagnostics::default();
-    d.push(Diagnostic::error(format!("Unknown {kind} type"), format!("This provider has no {kind} type {name:?}.")));
+    d.push(Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("This provider has no {kind} type {name:?}."),
+    ));
     d
 }
 
@@ -53,20 +77,46 @@ type R<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl PbProvider for ProviderServer {
-    async fn get_metadata(&self, _: Request<pb::get_metadata::Request>) -> R<pb::get_metadata::Response> {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> R<pb::get_metadata::Response> {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(Self::capabilities()),
             diagnostics: vec![],
-            data_sources: self.data_sources.keys().map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.to_string() }).collect(),
-            resources: self.resources.keys().map(|k| pb::get_metadata::ResourceMetadata { type_name: k.to_string() }).collect(),
+            data_sources: self
+                .data_sources
+                .keys()
+                .map(|k| pb::get_metadata::DataSourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
+            resources: self
+                .resources
+                .keys()
+                .map(|k| pb::get_metadata::ResourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
         }))
     }
 
-    async fn get_provider_schema(&self, _: Request<pb::get_provider_schema::Request>) -> R<pb::get_provider_schema::Response> {
+    async fn get_provider_schema(
+        &self,
+        _: Request<pb::get_provider_schema::Request>,
+    ) -> R<pb::get_provider_schema::Response> {
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(schema_to_pb(self.provider.schema())),
-            resource_schemas: self.resources.iter().map(|(k, r)| (k.to_string(), schema_to_pb(r.schema()))).collect(),
-            data_source_schemas: self.data_sources.iter().map(|(k, d)| (k.to_string(), schema_to_pb(d.schema()))).collect(),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(k, r)| (k.to_string(), schema_to_pb(r.schema())))
+                .collect(),
+            data_source_schemas: self
+                .data_sources
+                .iter()
+                .map(|(k, d)| (k.to_string(), schema_to_pb(d.schema())))
+                .collect(),
             diagnostics: vec![],
             provider_meta: None,
             server_capabilities: Some(Self::capabilities()),
@@ -74,15 +124,30 @@ impl PbProvider for ProviderServer {
         }))
     }
 
-    async fn get_resource_identity_schemas(&self, _: Request<pb::get_resource_identity_schemas::Request>) -> R<pb::get_resource_identity_schemas::Response> {
-        Ok(Response::new(pb::get_resource_identity_schemas::Response { identity_schemas: Default::default(), diagnostics: vec![] }))
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> R<pb::get_resource_identity_schemas::Response> {
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas: Default::default(),
+            diagnostics: vec![],
+        }))
     }
 
-    async fn get_functions(&self, _: Request<pb::get_functions::Request>) -> R<pb::get_functions::Response> {
-        Ok(Response::new(pb::get_functions::Response { functions: Default::default(), diagnostics: vec![] }))
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> R<pb::get_functions::Response> {
+        Ok(Response::new(pb::get_functions::Response {
+            functions: Default::default(),
+            diagnostics: vec![],
+        }))
     }
 
-    async fn validate_provider_config(&self, req: Request<pb::validate_provider_config::Request>) -> R<pb::validate_provider_config::Response> {
+    async fn validate_provider_config(
+        &self,
+        req: Request<pb::validate_provider_config::Request>,
+    ) -> R<pb::validate_provider_config::Response> {
         let req = req.into_inner();
         let t = self.provider.schema().block.value_type();
         let diags = match decode(req.config.as_ref(), &t, "provider configuration") {
@@ -93,16 +158,30 @@ impl PbProvider for ProviderServer {
             }
             Err(d) => d,
         };
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags_to_pb(&diags) }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diags_to_pb(&diags),
+        }))
     }
 
-    async fn validate_resource_config(&self, req: Request<pb::validate_resource_config::Request>) -> R<pb::validate_resource_config::Response> {
+    async fn validate_resource_config(
+        &self,
+        req: Request<pb::validate_resource_config::Request>,
+    ) -> R<pb::validate_resource_config::Response> {
         let req = req.into_inner();
         let diags = match self.resource(&req.type_name) {
-            Ok(r) => match decode(req.config.as_ref(), &r.schema().block.value_type(), "resource configuration") {
+            Ok(r) => match decode(
+                req.config.as_ref(),
+                &r.schema().block.value_type(),
+                "resource configuration",
+            ) {
                 Ok(cfg) => {
                     let mut d = crate::schema::read_only_diags(&r.schema().block, &cfg);
-                    d.extend(crate::schema::write_only_diags(&r.schema().block, &cfg, write_only_allowed(req.client_capabilities.as_ref()), false));
+                    d.extend(crate::schema::write_only_diags(
+                        &r.schema().block,
+                        &cfg,
+                        write_only_allowed(req.client_capabilities.as_ref()),
+                        false,
+                    ));
                     d.extend(r.validate(&cfg));
                     d
                 }
@@ -110,20 +189,39 @@ impl PbProvider for ProviderServer {
             },
             Err(d) => d,
         };
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags_to_pb(&diags) }))
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diags_to_pb(&diags),
+        }))
     }
 
-    async fn validate_data_resource_config(&self, req: Request<pb::validate_data_resource_config::Request>) -> R<pb::validate_data_resource_config::Response> {
+    async fn validate_data_resource_config(
+        &self,
+        req: Request<pb::validate_data_resource_config::Request>,
+    ) -> R<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
-        let diags = if self.data_sources.contains_key(req.type_name.as_str()) { Diagnostics::default() } else { unknown_type("data source", &req.type_name) };
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags_to_pb(&diags) }))
+        let diags = if self.data_sources.contains_key(req.type_name.as_str()) {
+            Diagnostics::default()
+        } else {
+            unknown_type("data source", &req.type_name)
+        };
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diags_to_pb(&diags),
+        }))
     }
 
-    async fn upgrade_resource_state(&self, req: Request<pb::upgrade_resource_state::Request>) -> R<pb::upgrade_resource_state::Response> {
+    async fn upgrade_resource_state(
+        &self,
+        req: Request<pb::upgrade_resource_state::Request>,
+    ) -> R<pb::upgrade_resource_state::Response> {
         let req = req.into_inner();
         let r = match self.resource(&req.type_name) {
             Ok(r) => r,
-            Err(d) => return Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state: None, diagnostics: diags_to_pb(&d) })),
+            Err(d) => {
+                return Ok(Response::new(pb::upgrade_resource_state::Response {
+                    upgraded_state: None,
+                    diagnostics: diags_to_pb(&d),
+                }))
+            }
         };
         let t = r.schema().block.value_type();
         let raw = req.raw_state.map(|s| s.json).unwrap_or_default();
@@ -133,7 +231,10 @@ impl PbProvider for ProviderServer {
             }
             let json: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
                 let mut d = Diagnostics::default();
-                d.push(Diagnostic::error("Invalid stored state", format!("The state stored for this resource is not valid JSON: {e}")));
+                d.push(Diagnostic::error(
+                    "Invalid stored state",
+                    format!("The state stored for this resource is not valid JSON: {e}"),
+                ));
                 d
             })?;
             let current = r.schema().version;
@@ -145,44 +246,88 @@ impl PbProvider for ProviderServer {
                 ));
                 return Err(d);
             }
-            let json = if req.version < current { r.upgrade_state(req.version, json)? } else { json };
+            let json = if req.version < current {
+                r.upgrade_state(req.version, json)?
+            } else {
+                json
+            };
             let bytes = serde_json::to_vec(&json).expect("serialize JSON");
-            let v = decode(Some(&pb::DynamicValue { msgpack: vec![], json: bytes }), &t, "stored state")?;
+            let v = decode(
+                Some(&pb::DynamicValue {
+                    msgpack: vec![],
+                    json: bytes,
+                }),
+                &t,
+                "stored state",
+            )?;
             Ok(encode(&v, &t))
         })();
         Ok(Response::new(match result {
-            Ok(dv) => pb::upgrade_resource_state::Response { upgraded_state: Some(dv), diagnostics: vec![] },
-            Err(d) => pb::upgrade_resource_state::Response { upgraded_state: None, diagnostics: diags_to_pb(&d) },
+            Ok(dv) => pb::upgrade_resource_state::Response {
+                upgraded_state: Some(dv),
+                diagnostics: vec![],
+            },
+            Err(d) => pb::upgrade_resource_state::Response {
+                upgraded_state: None,
+                diagnostics: diags_to_pb(&d),
+            },
         }))
     }
 
-    async fn configure_provider(&self, req: Request<pb::configure_provider::Request>) -> R<pb::configure_provider::Response> {
+    async fn configure_provider(
+        &self,
+        req: Request<pb::configure_provider::Request>,
+    ) -> R<pb::configure_provider::Response> {
         let req = req.into_inner();
         let t = self.provider.schema().block.value_type();
         let diags = match decode(req.config.as_ref(), &t, "provider configuration") {
             Ok(cfg) => self.provider.configure(&req.terraform_version, cfg).await,
             Err(d) => d,
         };
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: diags_to_pb(&diags) }))
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diags_to_pb(&diags),
+        }))
     }
 
-    async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> R<pb::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        req: Request<pb::read_resource::Request>,
+    ) -> R<pb::read_resource::Response> {
         let req = req.into_inner();
         let r = match self.resource(&req.type_name) {
             Ok(r) => r,
-            Err(d) => return Ok(Response::new(pb::read_resource::Response { new_state: None, diagnostics: diags_to_pb(&d), private: req.private })),
+            Err(d) => {
+                return Ok(Response::new(pb::read_resource::Response {
+                    new_state: None,
+                    diagnostics: diags_to_pb(&d),
+                    private: req.private,
+                }))
+            }
         };
         let t = r.schema().block.value_type();
         let state = match decode(req.current_state.as_ref(), &t, "current state") {
             Ok(s) => s,
-            Err(d) => return Ok(Response::new(pb::read_resource::Response { new_state: req.current_state, diagnostics: diags_to_pb(&d), private: req.private })),
+            Err(d) => {
+                return Ok(Response::new(pb::read_resource::Response {
+                    new_state: req.current_state,
+                    diagnostics: diags_to_pb(&d),
+                    private: req.private,
+                }))
+            }
         };
         let mut resp = r.read(state, req.private).await;
         crate::schema::null_write_only(&r.schema().block, &mut resp.new_state);
-        Ok(Response::new(pb::read_resource::Response { new_state: Some(encode(&resp.new_state, &t)), diagnostics: diags_to_pb(&resp.diagnostics), private: resp.private }))
+        Ok(Response::new(pb::read_resource::Response {
+            new_state: Some(encode(&resp.new_state, &t)),
+            diagnostics: diags_to_pb(&resp.diagnostics),
+            private: resp.private,
+        }))
     }
 
-    async fn plan_resource_change(&self, req: Request<pb::plan_resource_change::Request>) -> R<pb::plan_resource_change::Response> {
+    async fn plan_resource_change(
+        &self,
+        req: Request<pb::plan_resource_change::Request>,
+    ) -> R<pb::plan_resource_change::Response> {
         let req = req.into_inner();
         let fail = |d: Diagnostics| {
             Ok(Response::new(pb::plan_resource_change::Response {
@@ -211,11 +356,23 @@ impl PbProvider for ProviderServer {
         };
         // Again at plan: a client that skipped validation must not store a
         // write-only value either.
-        let wo = crate::schema::write_only_diags(&r.schema().block, &config, write_only_allowed(req.client_capabilities.as_ref()), true);
+        let wo = crate::schema::write_only_diags(
+            &r.schema().block,
+            &config,
+            write_only_allowed(req.client_capabilities.as_ref()),
+            true,
+        );
         if wo.has_errors() {
             return fail(wo);
         }
-        let mut resp = r.plan(PlanRequest { prior_state: prior, proposed_new_state: proposed, config, prior_private: req.prior_private }).await;
+        let mut resp = r
+            .plan(PlanRequest {
+                prior_state: prior,
+                proposed_new_state: proposed,
+                config,
+                prior_private: req.prior_private,
+            })
+            .await;
         crate::schema::null_write_only(&r.schema().block, &mut resp.planned_state);
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: Some(encode(&resp.planned_state, &t)),
@@ -226,7 +383,10 @@ impl PbProvider for ProviderServer {
         }))
     }
 
-    async fn apply_resource_change(&self, req: Request<pb::apply_resource_change::Request>) -> R<pb::apply_resource_change::Response> {
+    async fn apply_resource_change(
+        &self,
+        req: Request<pb::apply_resource_change::Request>,
+    ) -> R<pb::apply_resource_change::Response> {
         let req = req.into_inner();
         let r = match self.resource(&req.type_name) {
             Ok(r) => r,
@@ -258,7 +418,14 @@ impl PbProvider for ProviderServer {
                 }))
             }
         };
-        let mut resp = r.apply(ApplyRequest { prior_state: prior, planned_state: planned, config, planned_private: req.planned_private }).await;
+        let mut resp = r
+            .apply(ApplyRequest {
+                prior_state: prior,
+                planned_state: planned,
+                config,
+                planned_private: req.planned_private,
+            })
+            .await;
         crate::schema::null_write_only(&r.schema().block, &mut resp.new_state);
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state: Some(encode(&resp.new_state, &t)),
@@ -268,58 +435,120 @@ impl PbProvider for ProviderServer {
         }))
     }
 
-    async fn import_resource_state(&self, req: Request<pb::import_resource_state::Request>) -> R<pb::import_resource_state::Response> {
+    async fn import_resource_state(
+        &self,
+        req: Request<pb::import_resource_state::Request>,
+    ) -> R<pb::import_resource_state::Response> {
         let req = req.into_inner();
         let r = match self.resource(&req.type_name) {
             Ok(r) => r,
-            Err(d) => return Ok(Response::new(pb::import_resource_state::Response { imported_resources: vec![], diagnostics: diags_to_pb(&d) })),
+            Err(d) => {
+                return Ok(Response::new(pb::import_resource_state::Response {
+                    imported_resources: vec![],
+                    diagnostics: diags_to_pb(&d),
+                }))
+            }
         };
         let t = r.schema().block.value_type();
         let resp = r.import(&req.id).await;
         let imported = if resp.diagnostics.has_errors() || resp.state.is_null() {
             vec![]
         } else {
-            vec![pb::import_resource_state::ImportedResource { type_name: req.type_name.clone(), state: Some(encode(&resp.state, &t)), private: resp.private }]
+            vec![pb::import_resource_state::ImportedResource {
+                type_name: req.type_name.clone(),
+                state: Some(encode(&resp.state, &t)),
+                private: resp.private,
+            }]
         };
-        Ok(Response::new(pb::import_resource_state::Response { imported_resources: imported, diagnostics: diags_to_pb(&resp.diagnostics) }))
+        Ok(Response::new(pb::import_resource_state::Response {
+            imported_resources: imported,
+            diagnostics: diags_to_pb(&resp.diagnostics),
+        }))
     }
 
-    async fn move_resource_state(&self, req: Request<pb::move_resource_state::Request>) -> R<pb::move_resource_state::Response> {
+    async fn move_resource_state(
+        &self,
+        req: Request<pb::move_resource_state::Request>,
+    ) -> R<pb::move_resource_state::Response> {
         let req = req.into_inner();
         // Only moves between our own types of the same name are supported
         // (e.g. a provider rename); anything else is refused clearly.
         let mut d = Diagnostics::default();
-        if req.source_type_name != req.target_type_name || !self.resources.contains_key(req.target_type_name.as_str()) {
-            d.push(Diagnostic::error("Unsupported move", format!("awsstack cannot move state from {} to {}.", req.source_type_name, req.target_type_name)));
-            return Ok(Response::new(pb::move_resource_state::Response { target_state: None, diagnostics: diags_to_pb(&d), target_private: vec![] }));
+        if req.source_type_name != req.target_type_name
+            || !self.resources.contains_key(req.target_type_name.as_str())
+        {
+            d.push(Diagnostic::error(
+                "Unsupported move",
+                format!(
+                    "awsstack cannot move state from {} to {}.",
+                    req.source_type_name, req.target_type_name
+                ),
+            ));
+            return Ok(Response::new(pb::move_resource_state::Response {
+                target_state: None,
+                diagnostics: diags_to_pb(&d),
+                target_private: vec![],
+            }));
         }
         let r = self.resource(&req.target_type_name).expect("checked");
         let t = r.schema().block.value_type();
         let raw = req.source_state.map(|s| s.json).unwrap_or_default();
-        match decode(Some(&pb::DynamicValue { msgpack: vec![], json: raw }), &t, "source state") {
-            Ok(v) => Ok(Response::new(pb::move_resource_state::Response { target_state: Some(encode(&v, &t)), diagnostics: vec![], target_private: req.source_private })),
-            Err(d) => Ok(Response::new(pb::move_resource_state::Response { target_state: None, diagnostics: diags_to_pb(&d), target_private: vec![] })),
+        match decode(
+            Some(&pb::DynamicValue {
+                msgpack: vec![],
+                json: raw,
+            }),
+            &t,
+            "source state",
+        ) {
+            Ok(v) => Ok(Response::new(pb::move_resource_state::Response {
+                target_state: Some(encode(&v, &t)),
+                diagnostics: vec![],
+                target_private: req.source_private,
+            })),
+            Err(d) => Ok(Response::new(pb::move_resource_state::Response {
+                target_state: None,
+                diagnostics: diags_to_pb(&d),
+                target_private: vec![],
+            })),
         }
     }
 
-    async fn read_data_source(&self, req: Request<pb::read_data_source::Request>) -> R<pb::read_data_source::Response> {
+    async fn read_data_source(
+        &self,
+        req: Request<pb::read_data_source::Request>,
+    ) -> R<pb::read_data_source::Response> {
         let req = req.into_inner();
         let Some(ds) = self.data_sources.get(req.type_name.as_str()) else {
-            return Ok(Response::new(pb::read_data_source::Response { state: None, diagnostics: diags_to_pb(&unknown_type("data source", &req.type_name)) }));
+            return Ok(Response::new(pb::read_data_source::Response {
+                state: None,
+                diagnostics: diags_to_pb(&unknown_type("data source", &req.type_name)),
+            }));
         };
         let t = ds.schema().block.value_type();
         match decode(req.config.as_ref(), &t, "data source configuration") {
             Ok(cfg) => {
                 let (v, d) = ds.read(cfg).await;
-                Ok(Response::new(pb::read_data_source::Response { state: Some(encode(&v, &t)), diagnostics: diags_to_pb(&d) }))
+                Ok(Response::new(pb::read_data_source::Response {
+                    state: Some(encode(&v, &t)),
+                    diagnostics: diags_to_pb(&d),
+                }))
             }
-            Err(d) => Ok(Response::new(pb::read_data_source::Response { state: None, diagnostics: diags_to_pb(&d) })),
+            Err(d) => Ok(Response::new(pb::read_data_source::Response {
+                state: None,
+                diagnostics: diags_to_pb(&d),
+            })),
         }
     }
 
-    async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> R<pb::stop_provider::Response> {
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> R<pb::stop_provider::Response> {
         tracing::info!("StopProvider: cancelling in-flight work");
         self.provider.stop();
-        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }

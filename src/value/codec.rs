@@ -27,7 +27,10 @@ impl std::fmt::Display for DecodeError {
 }
 
 fn err(path: &Path, message: impl Into<String>) -> DecodeError {
-    DecodeError { path: path.clone(), message: message.into() }
+    DecodeError {
+        path: path.clone(),
+        message: message.into(),
+    }
 }
 
 pub fn encode_msgpack(v: &Value, t: &Type) -> Vec<u8> {
@@ -55,8 +58,14 @@ fn to_mp(v: &Value, t: &Type) -> Mp {
             }
         }
         (Type::Bool, Value::Bool(b)) => Mp::Boolean(*b),
-        (Type::List(e) | Type::Set(e), Value::List(items)) => Mp::Array(items.iter().map(|i| to_mp(i, e)).collect()),
-        (Type::Map(e), Value::Map(m) | Value::Object(m)) => Mp::Map(m.iter().map(|(k, v)| (Mp::String(k.clone().into()), to_mp(v, e))).collect()),
+        (Type::List(e) | Type::Set(e), Value::List(items)) => {
+            Mp::Array(items.iter().map(|i| to_mp(i, e)).collect())
+        }
+        (Type::Map(e), Value::Map(m) | Value::Object(m)) => Mp::Map(
+            m.iter()
+                .map(|(k, v)| (Mp::String(k.clone().into()), to_mp(v, e)))
+                .collect(),
+        ),
         (Type::Object(attrs), Value::Object(m) | Value::Map(m)) => Mp::Map(
             attrs
                 .iter()
@@ -82,7 +91,8 @@ fn fmt_number(n: f64) -> String {
 
 pub fn decode_msgpack(bytes: &[u8], t: &Type) -> Result<Value, DecodeError> {
     let mut cur = bytes;
-    let mp = rmpv::decode::read_value(&mut cur).map_err(|e| err(&Path::root(), format!("invalid msgpack: {e}")))?;
+    let mp = rmpv::decode::read_value(&mut cur)
+        .map_err(|e| err(&Path::root(), format!("invalid msgpack: {e}")))?;
     if !cur.is_empty() {
         return Err(err(&Path::root(), "trailing bytes after msgpack value"));
     }
@@ -97,16 +107,27 @@ fn from_mp(mp: &Mp, t: &Type, path: &Path) -> Result<Value, DecodeError> {
     }
     match t {
         Type::String => match mp {
-            Mp::String(s) => s.as_str().map(|s| Value::String(s.to_string())).ok_or_else(|| err(path, "string is not valid UTF-8")),
+            Mp::String(s) => s
+                .as_str()
+                .map(|s| Value::String(s.to_string()))
+                .ok_or_else(|| err(path, "string is not valid UTF-8")),
             Mp::Boolean(b) => Ok(Value::String(b.to_string())),
             Mp::Integer(i) => Ok(Value::String(i.to_string())),
             _ => Err(err(path, "string required")),
         },
         Type::Number => match mp {
-            Mp::Integer(i) => i.as_f64().map(Value::Number).ok_or_else(|| err(path, "invalid number")),
+            Mp::Integer(i) => i
+                .as_f64()
+                .map(Value::Number)
+                .ok_or_else(|| err(path, "invalid number")),
             Mp::F32(f) => Ok(Value::Number(*f as f64)),
             Mp::F64(f) => Ok(Value::Number(*f)),
-            Mp::String(s) => s.as_str().and_then(|s| s.parse::<f64>().ok()).filter(|f| f.is_finite()).map(Value::Number).ok_or_else(|| err(path, "number required")),
+            Mp::String(s) => s
+                .as_str()
+                .and_then(|s| s.parse::<f64>().ok())
+                .filter(|f| f.is_finite())
+                .map(Value::Number)
+                .ok_or_else(|| err(path, "number required")),
             _ => Err(err(path, "number required")),
         },
         Type::Bool => match mp {
@@ -116,14 +137,21 @@ fn from_mp(mp: &Mp, t: &Type, path: &Path) -> Result<Value, DecodeError> {
             _ => Err(err(path, "bool required")),
         },
         Type::List(e) | Type::Set(e) => match mp {
-            Mp::Array(items) => items.iter().enumerate().map(|(i, it)| from_mp(it, e, &path.then_index(i))).collect::<Result<Vec<_>, _>>().map(Value::List),
+            Mp::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| from_mp(it, e, &path.then_index(i)))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::List),
             _ => Err(err(path, "list required")),
         },
         Type::Map(e) => match mp {
             Mp::Map(entries) => {
                 let mut m = BTreeMap::new();
                 for (k, v) in entries {
-                    let k = k.as_str().ok_or_else(|| err(path, "map key must be a string"))?;
+                    let k = k
+                        .as_str()
+                        .ok_or_else(|| err(path, "map key must be a string"))?;
                     m.insert(k.to_string(), from_mp(v, e, &path.then_key(k))?);
                 }
                 Ok(Value::Map(m))
@@ -134,8 +162,12 @@ fn from_mp(mp: &Mp, t: &Type, path: &Path) -> Result<Value, DecodeError> {
             Mp::Map(entries) => {
                 let mut m = BTreeMap::new();
                 for (k, v) in entries {
-                    let k = k.as_str().ok_or_else(|| err(path, "object key must be a string"))?;
-                    let at = attrs.get(k).ok_or_else(|| err(path, format!("unsupported attribute {k:?}")))?;
+                    let k = k
+                        .as_str()
+                        .ok_or_else(|| err(path, "object key must be a string"))?;
+                    let at = attrs
+                        .get(k)
+                        .ok_or_else(|| err(path, format!("unsupported attribute {k:?}")))?;
                     m.insert(k.to_string(), from_mp(v, at, &path.then_attr(k))?);
                 }
                 for k in attrs.keys() {
@@ -158,12 +190,16 @@ pub fn to_json(v: &Value) -> serde_json::Value {
             if n.fract() == 0.0 && n.abs() < 9.0e15 {
                 J::from(*n as i64)
             } else {
-                serde_json::Number::from_f64(*n).map(J::Number).unwrap_or(J::Null)
+                serde_json::Number::from_f64(*n)
+                    .map(J::Number)
+                    .unwrap_or(J::Null)
             }
         }
         Value::Bool(b) => J::Bool(*b),
         Value::List(l) => J::Array(l.iter().map(to_json).collect()),
-        Value::Map(m) | Value::Object(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        Value::Map(m) | Value::Object(m) => {
+            J::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
     }
 }
 
@@ -171,7 +207,8 @@ pub fn to_json(v: &Value) -> serde_json::Value {
 /// the type no longer has are dropped; missing ones are null, which is what
 /// a schema upgrade wants.
 pub fn decode_json(bytes: &[u8], t: &Type) -> Result<Value, DecodeError> {
-    let j: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| err(&Path::root(), format!("invalid JSON: {e}")))?;
+    let j: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| err(&Path::root(), format!("invalid JSON: {e}")))?;
     from_json(&j, t, &Path::root())
 }
 
@@ -188,8 +225,16 @@ fn from_json(j: &serde_json::Value, t: &Type, path: &Path) -> Result<Value, Deco
             _ => Err(err(path, "string required")),
         },
         Type::Number => match j {
-            J::Number(n) => n.as_f64().map(Value::Number).ok_or_else(|| err(path, "invalid number")),
-            J::String(s) => s.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::Number).ok_or_else(|| err(path, "number required")),
+            J::Number(n) => n
+                .as_f64()
+                .map(Value::Number)
+                .ok_or_else(|| err(path, "invalid number")),
+            J::String(s) => s
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(Value::Number)
+                .ok_or_else(|| err(path, "number required")),
             _ => Err(err(path, "number required")),
         },
         Type::Bool => match j {
@@ -199,11 +244,20 @@ fn from_json(j: &serde_json::Value, t: &Type, path: &Path) -> Result<Value, Deco
             _ => Err(err(path, "bool required")),
         },
         Type::List(e) | Type::Set(e) => match j {
-            J::Array(items) => items.iter().enumerate().map(|(i, it)| from_json(it, e, &path.then_index(i))).collect::<Result<Vec<_>, _>>().map(Value::List),
+            J::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| from_json(it, e, &path.then_index(i)))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::List),
             _ => Err(err(path, "list required")),
         },
         Type::Map(e) => match j {
-            J::Object(o) => o.iter().map(|(k, v)| Ok((k.clone(), from_json(v, e, &path.then_key(k))?))).collect::<Result<BTreeMap<_, _>, _>>().map(Value::Map),
+            J::Object(o) => o
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), from_json(v, e, &path.then_key(k))?)))
+                .collect::<Result<BTreeMap<_, _>, _>>()
+                .map(Value::Map),
             _ => Err(err(path, "map required")),
         },
         Type::Object(attrs) => match j {
@@ -236,14 +290,24 @@ mod tests {
             ("tags", Type::map(Type::String)),
             ("cidrs", Type::list(Type::String)),
             ("ports", Type::set(Type::Number)),
-            ("rules", Type::list(Type::object([("port", Type::Number), ("cidr", Type::String)]))),
+            (
+                "rules",
+                Type::list(Type::object([
+                    ("port", Type::Number),
+                    ("cidr", Type::String),
+                ])),
+            ),
         ])
     }
 
     fn arb_prim(t: Type) -> BoxedStrategy<Value> {
         let base = match t {
             Type::String => any::<String>().prop_map(Value::String).boxed(),
-            Type::Number => prop_oneof![any::<i32>().prop_map(|i| Value::Number(i as f64)), (-1e12f64..1e12).prop_map(Value::Number)].boxed(),
+            Type::Number => prop_oneof![
+                any::<i32>().prop_map(|i| Value::Number(i as f64)),
+                (-1e12f64..1e12).prop_map(Value::Number)
+            ]
+            .boxed(),
             Type::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
             _ => unreachable!(),
         };
@@ -270,7 +334,18 @@ mod tests {
                 m.insert("ports".into(), Value::List(ports));
                 m.insert(
                     "rules".into(),
-                    Value::List(rules.into_iter().map(|(p, c)| Value::Object([("port".to_string(), p), ("cidr".to_string(), c)].into_iter().collect())).collect()),
+                    Value::List(
+                        rules
+                            .into_iter()
+                            .map(|(p, c)| {
+                                Value::Object(
+                                    [("port".to_string(), p), ("cidr".to_string(), c)]
+                                        .into_iter()
+                                        .collect(),
+                                )
+                            })
+                            .collect(),
+                    ),
                 );
                 Value::Object(m)
             })
@@ -296,7 +371,10 @@ mod tests {
         let b = encode_msgpack(&Value::Unknown, &Type::String);
         assert_eq!(b, vec![0xd4, 0, 0]);
         // refined unknowns (ext 12) decode as unknown too
-        assert_eq!(decode_msgpack(&[0xc7, 1, 12, 0x80], &Type::String).unwrap(), Value::Unknown);
+        assert_eq!(
+            decode_msgpack(&[0xc7, 1, 12, 0x80], &Type::String).unwrap(),
+            Value::Unknown
+        );
     }
 
     #[test]

@@ -47,7 +47,8 @@ impl Type {
             Type::Set(t) => json!(["set", t.to_json()]),
             Type::Map(t) => json!(["map", t.to_json()]),
             Type::Object(a) => {
-                let m: serde_json::Map<String, serde_json::Value> = a.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+                let m: serde_json::Map<String, serde_json::Value> =
+                    a.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
                 json!(["object", m])
             }
         }
@@ -133,7 +134,14 @@ impl Value {
     pub fn string_list(items: impl IntoIterator<Item = impl Into<String>>) -> Value {
         Value::List(items.into_iter().map(|s| Value::String(s.into())).collect())
     }
-    pub fn string_map(items: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>) -> Value {
-        Value::Map(items.into_iter().map(|(k, v)| (k.into(), Value::String(v.into()))).collect())
+    pub fn string_map(
+        items: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Value {
+        Value::Map(
+            items
+                .into_iter()
+                .map(|(k, v)| (k.into(), Value::String(v.into())))
+                .collect(),
+        )
     }
 }

@@ -16,7 +16,12 @@ const DELETE: Call = Call::retrying(
     &[NotYet::message("InvalidGlobalClusterStateFault", "is not empty", "Global Cluster arn:aws:rds::123456789012:global-cluster:luneo-prod-global is not empty")],
 )
 .why("hashicorp/aws rds/global_cluster.go resourceGlobalClusterDelete: InvalidGlobalClusterStateFault 'is not empty' retried for the rest of the delete timeout, at least 5 minutes (globalClusterClusterDeleteTimeout); ours is the 30-minute delete timeout");
-const CALLS: &[Call] = &[Call::settled("rds:CreateGlobalCluster"), DESCRIBE_GLOBAL, Call::settled("rds:ModifyGlobalCluster"), DELETE];
+const CALLS: &[Call] = &[
+    Call::settled("rds:CreateGlobalCluster"),
+    DESCRIBE_GLOBAL,
+    Call::settled("rds:ModifyGlobalCluster"),
+    DELETE,
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GlobalClusterInputs {
@@ -44,7 +49,12 @@ impl Kind<AwsContext> for GlobalCluster {
         Timeouts::minutes(30, 120, 30)
     }
     fn tagging(&self) -> Tagging {
-        Some(|env, r| TagRef::Rds(format!("arn:aws:rds::{}:global-cluster:{}", env.ctx.account_id, r.id)))
+        Some(|env, r| {
+            TagRef::Rds(format!(
+                "arn:aws:rds::{}:global-cluster:{}",
+                env.ctx.account_id, r.id
+            ))
+        })
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "engine"]
@@ -68,20 +78,38 @@ impl Kind<AwsContext> for GlobalCluster {
             .await
             .map_err(op("CreateGlobalCluster"))?;
         let rec = Record::new(self.name(), id, spec.inputs.clone());
-        env.wait(&GLOBAL_AVAILABLE, &format!("global cluster {id}"), || global_state(env, id)).await.map_err(|e| e.partial(rec.clone()))?;
-        self.read(env, &rec).await?.ok_or_else(|| OpError::new(format!("global cluster {id} disappeared")).partial(rec))
+        env.wait(&GLOBAL_AVAILABLE, &format!("global cluster {id}"), || {
+            global_state(env, id)
+        })
+        .await
+        .map_err(|e| e.partial(rec.clone()))?;
+        self.read(env, &rec)
+            .await?
+            .ok_or_else(|| OpError::new(format!("global cluster {id} disappeared")).partial(rec))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(describe_global(env, &rec.id).await?.map(|g| {
             let mut r = rec.clone();
             r.inputs["deletion_protection"] = json!(g.deletion_protection());
             r.inputs["engine_version"] = json!(g.engine_version());
-            r.outputs.insert("arn".into(), g.global_cluster_arn().unwrap_or_default().to_string());
-            r.outputs.insert("endpoint".into(), g.endpoint().unwrap_or_default().to_string());
+            r.outputs.insert(
+                "arn".into(),
+                g.global_cluster_arn().unwrap_or_default().to_string(),
+            );
+            r.outputs.insert(
+                "endpoint".into(),
+                g.endpoint().unwrap_or_default().to_string(),
+            );
             r
         }))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         env.ctx
             .rds()
             .modify_global_cluster()
@@ -90,21 +118,43 @@ impl Kind<AwsContext> for GlobalCluster {
             .send()
             .await
             .map_err(op("ModifyGlobalCluster"))?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // Members leave first (they depend on it); one still detaching
         // makes AWS refuse for a little while.
         let rds = env.ctx.rds();
-        match env.call(&DELETE, || rds.delete_global_cluster().global_cluster_identifier(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || {
+                rds.delete_global_cluster()
+                    .global_cluster_identifier(&rec.id)
+                    .send()
+            })
+            .await
+        {
             Ok(_) => {}
-            Err(e) if crate::aws::code_in(&e.error, &["GlobalClusterNotFoundFault"]) => return Ok(()),
+            Err(e) if crate::aws::code_in(&e.error, &["GlobalClusterNotFoundFault"]) => {
+                return Ok(())
+            }
             Err(e) => return Err(failed(e)),
         }
-        env.wait(&GLOBAL_DELETED, &format!("global cluster {}", rec.id), || global_state(env, &rec.id)).await.map(|_| ())
+        env.wait(
+            &GLOBAL_DELETED,
+            &format!("global cluster {}", rec.id),
+            || global_state(env, &rec.id),
+        )
+        .await
+        .map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.typed::<GlobalClusterInputs>()?.id, spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            spec.typed::<GlobalClusterInputs>()?.id,
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await
     }
     async fn delete_blocker(&self, env: &E, rec: &Record) -> Result<Option<OpError>, OpError> {
@@ -125,8 +175,12 @@ impl Kind<AwsContext> for GlobalCluster {
 mod tests {
     use super::*;
     use crate::components::mocked::{self, fault};
-    use aws_sdk_rds::operation::delete_global_cluster::{DeleteGlobalClusterError, DeleteGlobalClusterOutput};
-    use aws_sdk_rds::operation::describe_global_clusters::{DescribeGlobalClustersError, DescribeGlobalClustersOutput};
+    use aws_sdk_rds::operation::delete_global_cluster::{
+        DeleteGlobalClusterError, DeleteGlobalClusterOutput,
+    };
+    use aws_sdk_rds::operation::describe_global_clusters::{
+        DescribeGlobalClustersError, DescribeGlobalClustersOutput,
+    };
     use aws_sdk_rds::Client;
     use aws_smithy_mocks::{mock, Rule};
     use aws_smithy_types::error::ErrorMetadata;
@@ -136,7 +190,11 @@ mod tests {
     }
 
     fn global() -> Record {
-        Record::new("rds_global_cluster", "luneo-prod-global", json!({"id": "luneo-prod-global", "deletion_protection": false}))
+        Record::new(
+            "rds_global_cluster",
+            "luneo-prod-global",
+            json!({"id": "luneo-prod-global", "deletion_protection": false}),
+        )
     }
 
     #[tokio::test]
@@ -155,9 +213,17 @@ mod tests {
         let deleted = mock!(Client::delete_global_cluster)
             .match_requests(|r| r.global_cluster_identifier() == Some("luneo-prod-global"))
             .then_output(|| DeleteGlobalClusterOutput::builder().build());
-        let gone = mock!(Client::describe_global_clusters).then_error(|| DescribeGlobalClustersError::generic(fault("GlobalClusterNotFoundFault")));
-        GlobalCluster.delete(&env_over(&[&refused, &deleted, &gone]), &global()).await.unwrap();
-        assert_eq!((refused.num_calls(), deleted.num_calls(), gone.num_calls()), (1, 1, 1));
+        let gone = mock!(Client::describe_global_clusters).then_error(|| {
+            DescribeGlobalClustersError::generic(fault("GlobalClusterNotFoundFault"))
+        });
+        GlobalCluster
+            .delete(&env_over(&[&refused, &deleted, &gone]), &global())
+            .await
+            .unwrap();
+        assert_eq!(
+            (refused.num_calls(), deleted.num_calls(), gone.num_calls()),
+            (1, 1, 1)
+        );
     }
 
     #[tokio::test]
@@ -165,18 +231,33 @@ mod tests {
         // The same code for another reason is final: one call, its error.
         let refused = mock!(Client::delete_global_cluster).then_error(|| {
             DeleteGlobalClusterError::generic(
-                ErrorMetadata::builder().code("InvalidGlobalClusterStateFault").message("Global Cluster luneo-prod-global is in modifying state").build(),
+                ErrorMetadata::builder()
+                    .code("InvalidGlobalClusterStateFault")
+                    .message("Global Cluster luneo-prod-global is in modifying state")
+                    .build(),
             )
         });
-        let e = GlobalCluster.delete(&env_over(&[&refused]), &global()).await.unwrap_err();
-        assert!(e.message.starts_with("DeleteGlobalCluster: InvalidGlobalClusterStateFault"), "{}", e.message);
+        let e = GlobalCluster
+            .delete(&env_over(&[&refused]), &global())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("DeleteGlobalCluster: InvalidGlobalClusterStateFault"),
+            "{}",
+            e.message
+        );
         assert_eq!(refused.num_calls(), 1);
     }
 
     #[tokio::test]
     async fn a_global_cluster_already_gone_is_deleted() {
-        let gone = mock!(Client::delete_global_cluster).then_error(|| DeleteGlobalClusterError::generic(fault("GlobalClusterNotFoundFault")));
-        GlobalCluster.delete(&env_over(&[&gone]), &global()).await.unwrap();
+        let gone = mock!(Client::delete_global_cluster)
+            .then_error(|| DeleteGlobalClusterError::generic(fault("GlobalClusterNotFoundFault")));
+        GlobalCluster
+            .delete(&env_over(&[&gone]), &global())
+            .await
+            .unwrap();
         assert_eq!(gone.num_calls(), 1);
     }
 
@@ -184,11 +265,26 @@ mod tests {
     async fn deletion_protection_blocks_the_destroy_on_its_attribute() {
         let protected = mock!(Client::describe_global_clusters).then_output(|| {
             DescribeGlobalClustersOutput::builder()
-                .global_clusters(Global::builder().global_cluster_identifier("luneo-prod-global").status("available").deletion_protection(true).build())
+                .global_clusters(
+                    Global::builder()
+                        .global_cluster_identifier("luneo-prod-global")
+                        .status("available")
+                        .deletion_protection(true)
+                        .build(),
+                )
                 .build()
         });
-        let e = GlobalCluster.delete_blocker(&env_over(&[&protected]), &global()).await.unwrap().expect("refused");
-        assert!(e.message.contains("luneo-prod-global has deletion protection on: nothing was deleted"), "{}", e.message);
+        let e = GlobalCluster
+            .delete_blocker(&env_over(&[&protected]), &global())
+            .await
+            .unwrap()
+            .expect("refused");
+        assert!(
+            e.message
+                .contains("luneo-prod-global has deletion protection on: nothing was deleted"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.attribute.as_deref(), Some("deletion_protection"));
     }
 }

@@ -10,7 +10,12 @@ pub struct Instance;
 
 /// The database calls of a cluster's instance, declared with the
 /// standalone database's (one declaration per action).
-const CALLS: &[Call] = &[Call::settled("rds:CreateDBInstance"), Call::read("rds:DescribeDBInstances"), MODIFY_DB_INSTANCE, DELETE_DB_INSTANCE];
+const CALLS: &[Call] = &[
+    Call::settled("rds:CreateDBInstance"),
+    Call::read("rds:DescribeDBInstances"),
+    MODIFY_DB_INSTANCE,
+    DELETE_DB_INSTANCE,
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterInstanceInputs {
@@ -26,22 +31,48 @@ impl Inputs for ClusterInstanceInputs {
 }
 
 impl Instance {
-    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
-        match env.ctx.rds().describe_db_instances().db_instance_identifier(id).send().await {
+    async fn describe(
+        env: &E,
+        id: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
+        match env
+            .ctx
+            .rds()
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.db_instances().first().cloned()),
-            Err(e) if crate::aws::code_in(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => Ok(None),
+            Err(e)
+                if crate::aws::code_in(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(op("DescribeDBInstances")(e)),
         }
     }
     async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
         let rds = env.ctx.rds().clone();
         let i = id.to_string();
-        sdk_wait(env, &format!("Aurora instance {id} to be available"), |max| async move { rds.wait_until_db_instance_available().db_instance_identifier(i).wait(max).await })
-            .await?;
-        let d = Self::describe(env, id).await?.ok_or_else(|| OpError::new(format!("Aurora instance {id} disappeared")))?;
+        sdk_wait(
+            env,
+            &format!("Aurora instance {id} to be available"),
+            |max| async move {
+                rds.wait_until_db_instance_available()
+                    .db_instance_identifier(i)
+                    .wait(max)
+                    .await
+            },
+        )
+        .await?;
+        let d = Self::describe(env, id)
+            .await?
+            .ok_or_else(|| OpError::new(format!("Aurora instance {id} disappeared")))?;
         let mut inputs = inputs.clone();
         inputs["instance_class"] = json!(d.db_instance_class());
-        Ok(Record::new(self.name(), id, inputs).with("arn", d.db_instance_arn().unwrap_or_default()))
+        Ok(Record::new(self.name(), id, inputs)
+            .with("arn", d.db_instance_arn().unwrap_or_default()))
     }
 }
 
@@ -84,39 +115,86 @@ impl Kind<AwsContext> for Instance {
             .await
             .map_err(op("CreateDBInstance"))?;
         let rec = Record::new(self.name(), id, spec.inputs.clone());
-        self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(rec))
+        self.wait_available(env, id, &spec.inputs)
+            .await
+            .map_err(|e| e.partial(rec))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &rec.id).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| {
-            let mut r = rec.clone();
-            r.inputs["instance_class"] = json!(d.db_instance_class());
-            r
-        }))
+        Ok(Self::describe(env, &rec.id)
+            .await?
+            .filter(|d| d.db_instance_status() != Some("deleting"))
+            .map(|d| {
+                let mut r = rec.clone();
+                r.inputs["instance_class"] = json!(d.db_instance_class());
+                r
+            }))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        let req =
-            env.ctx.rds().modify_db_instance().db_instance_identifier(&old.id).db_instance_class(spec.typed::<ClusterInstanceInputs>()?.instance_class).apply_immediately(true);
-        env.call(&MODIFY_DB_INSTANCE, || req.clone().send()).await.map_err(failed)?;
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
+        let req = env
+            .ctx
+            .rds()
+            .modify_db_instance()
+            .db_instance_identifier(&old.id)
+            .db_instance_class(spec.typed::<ClusterInstanceInputs>()?.instance_class)
+            .apply_immediately(true);
+        env.call(&MODIFY_DB_INSTANCE, || req.clone().send())
+            .await
+            .map_err(failed)?;
         self.wait_available(env, &old.id, &spec.inputs).await
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // A cluster's instance has no snapshot of its own: the cluster's is taken.
         let rds = env.ctx.rds();
-        match env.call(&DELETE_DB_INSTANCE, || rds.delete_db_instance().db_instance_identifier(&rec.id).send()).await {
+        match env
+            .call(&DELETE_DB_INSTANCE, || {
+                rds.delete_db_instance()
+                    .db_instance_identifier(&rec.id)
+                    .send()
+            })
+            .await
+        {
             Ok(_) => {}
-            Err(e) if crate::aws::code_in(&e.error, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => return Ok(()),
+            Err(e)
+                if crate::aws::code_in(
+                    &e.error,
+                    &["DBInstanceNotFound", "DBInstanceNotFoundFault"],
+                ) =>
+            {
+                return Ok(())
+            }
             // Already on its way out (hashicorp/aws cluster_instance.go waits it out too).
-            Err(e) if crate::aws::code_in(&e.error, &["InvalidDBInstanceState"]) && crate::aws::error_text(&e.error).contains("is already being deleted") => {}
+            Err(e)
+                if crate::aws::code_in(&e.error, &["InvalidDBInstanceState"])
+                    && crate::aws::error_text(&e.error).contains("is already being deleted") => {}
             Err(e) => return Err(failed(e)),
         }
         let rds = env.ctx.rds().clone();
         let i = rec.id.clone();
-        sdk_wait(env, &format!("Aurora instance {} to be deleted", rec.id), |max| async move { rds.wait_until_db_instance_deleted().db_instance_identifier(i).wait(max).await })
-            .await?;
+        sdk_wait(
+            env,
+            &format!("Aurora instance {} to be deleted", rec.id),
+            |max| async move {
+                rds.wait_until_db_instance_deleted()
+                    .db_instance_identifier(i)
+                    .wait(max)
+                    .await
+            },
+        )
+        .await?;
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.typed::<ClusterInstanceInputs>()?.id, spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            spec.typed::<ClusterInstanceInputs>()?.id,
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await.map(|r| {
             r.map(|mut r| {
                 r.inputs = spec.inputs.clone();

@@ -80,16 +80,37 @@ const DELETE: Call = Call::retrying(
     ],
 )
 .why("hashicorp/aws rds/cluster.go resourceClusterDelete: for 2 minutes, InvalidDBClusterStateFault 'is not currently in the available state' (ours also matches the 'isn't currently' wording of provider #40333) and 'cluster is a part of a global cluster', and InvalidParameterCombination 'disable deletion pro' after turning protection off");
-const CALLS: &[Call] = &[Call::read("secretsmanager:GetSecretValue"), DESCRIBE_GLOBAL, DESCRIBE_CLUSTERS, Call::settled("rds:CreateDBCluster"), MODIFY, REMOVE_FROM_GLOBAL, DELETE];
+const CALLS: &[Call] = &[
+    Call::read("secretsmanager:GetSecretValue"),
+    DESCRIBE_GLOBAL,
+    DESCRIBE_CLUSTERS,
+    Call::settled("rds:CreateDBCluster"),
+    MODIFY,
+    REMOVE_FROM_GLOBAL,
+    DELETE,
+];
 
-fn cluster_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+fn cluster_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
+) -> bool {
     crate::aws::code_in(e, &["DBClusterNotFoundFault"])
 }
 
 impl MemberCluster {
     async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbCluster>, OpError> {
-        match env.ctx.rds().describe_db_clusters().db_cluster_identifier(id).send().await {
-            Ok(o) => Ok(o.db_clusters().iter().find(|c| c.db_cluster_identifier() == Some(id)).cloned()),
+        match env
+            .ctx
+            .rds()
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .db_clusters()
+                .iter()
+                .find(|c| c.db_cluster_identifier() == Some(id))
+                .cloned()),
             Err(e) if cluster_missing(&e) => Ok(None),
             Err(e) => Err(op("DescribeDBClusters")(e)),
         }
@@ -98,19 +119,39 @@ impl MemberCluster {
     fn observe(&self, inputs: &Json, c: &aws_sdk_rds::types::DbCluster) -> Record {
         let mut inputs = inputs.clone();
         crate::components::observed(&mut inputs, "deletion_protection", c.deletion_protection());
-        crate::components::observed(&mut inputs, "backup_retention_days", c.backup_retention_period());
-        Record::new(self.name(), c.db_cluster_identifier().unwrap_or_default(), inputs)
-            .with("arn", c.db_cluster_arn().unwrap_or_default())
-            .with("endpoint", c.endpoint().unwrap_or_default())
-            .with("reader_endpoint", c.reader_endpoint().unwrap_or_default())
-            .with("port", c.port().unwrap_or(5432).to_string())
+        crate::components::observed(
+            &mut inputs,
+            "backup_retention_days",
+            c.backup_retention_period(),
+        );
+        Record::new(
+            self.name(),
+            c.db_cluster_identifier().unwrap_or_default(),
+            inputs,
+        )
+        .with("arn", c.db_cluster_arn().unwrap_or_default())
+        .with("endpoint", c.endpoint().unwrap_or_default())
+        .with("reader_endpoint", c.reader_endpoint().unwrap_or_default())
+        .with("port", c.port().unwrap_or(5432).to_string())
     }
 
     async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
         let rds = env.ctx.rds().clone();
         let i = id.to_string();
-        sdk_wait(env, &format!("Aurora cluster {id} to be available"), |max| async move { rds.wait_until_db_cluster_available().db_cluster_identifier(i).wait(max).await }).await?;
-        let c = Self::describe(env, id).await?.ok_or_else(|| OpError::new(format!("Aurora cluster {id} disappeared")))?;
+        sdk_wait(
+            env,
+            &format!("Aurora cluster {id} to be available"),
+            |max| async move {
+                rds.wait_until_db_cluster_available()
+                    .db_cluster_identifier(i)
+                    .wait(max)
+                    .await
+            },
+        )
+        .await?;
+        let c = Self::describe(env, id)
+            .await?
+            .ok_or_else(|| OpError::new(format!("Aurora cluster {id} disappeared")))?;
         Ok(self.observe(inputs, &c))
     }
 
@@ -119,20 +160,36 @@ impl MemberCluster {
             return Ok(p.clone());
         }
         let secret = MASTER_SECRET.maybe(deps)?.ok_or_else(|| OpError::new("the primary cluster needs its master password or its credentials secret dependency"))?;
-        let o = env.ctx.secrets().get_secret_value().secret_id(&secret.id).send().await.map_err(op("GetSecretValue"))?;
-        let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
-        v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
+        let o = env
+            .ctx
+            .secrets()
+            .get_secret_value()
+            .secret_id(&secret.id)
+            .send()
+            .await
+            .map_err(op("GetSecretValue"))?;
+        let v: Json =
+            serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
+        v["password"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| OpError::new("the database secret has no password"))
     }
 
     /// Waits (a waiter on the global resource) until the global cluster
     /// has an available writer: a secondary can only join then.
     async fn wait_for_writer(env: &E, global: &str) -> Result<(), OpError> {
-        env.wait_until(&format!("global cluster {global} to have a writer"), || async {
-            let Some(g) = describe_global(env, global).await? else {
-                return Err(OpError::new(format!("global cluster {global} does not exist")));
-            };
-            Ok((g.status() == Some("available") && writer_region(&g).is_some()).then_some(()))
-        })
+        env.wait_until(
+            &format!("global cluster {global} to have a writer"),
+            || async {
+                let Some(g) = describe_global(env, global).await? else {
+                    return Err(OpError::new(format!(
+                        "global cluster {global} does not exist"
+                    )));
+                };
+                Ok((g.status() == Some("available") && writer_region(&g).is_some()).then_some(()))
+            },
+        )
         .await
     }
 }
@@ -160,7 +217,14 @@ impl Kind<AwsContext> for MemberCluster {
         Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("cluster:{}", r.id))))
     }
     fn replace_fields(&self) -> &'static [&'static str] {
-        &["id", "engine", "global_cluster", "role", "username", "subnet_group"]
+        &[
+            "id",
+            "engine",
+            "global_cluster",
+            "role",
+            "username",
+            "subnet_group",
+        ]
     }
     fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
         crate::engine::inputs::check::<MemberClusterInputs>(inputs)
@@ -187,7 +251,9 @@ impl Kind<AwsContext> for MemberCluster {
             .copy_tags_to_snapshot(true)
             .set_tags(Some(rds_tags(env, spec)));
         if member.role == MemberRole::Primary {
-            req = req.set_master_username(member.username.clone()).master_user_password(Self::password(env, spec, deps).await?);
+            req = req
+                .set_master_username(member.username.clone())
+                .master_user_password(Self::password(env, spec, deps).await?);
         } else {
             // AWS rejects master credentials on a secondary: it takes the
             // primary's. It can only join a global cluster that writes.
@@ -195,12 +261,23 @@ impl Kind<AwsContext> for MemberCluster {
         }
         req.send().await.map_err(op("CreateDBCluster"))?;
         let rec = Record::new(self.name(), id, spec.inputs.clone());
-        self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(rec))
+        self.wait_available(env, id, &spec.inputs)
+            .await
+            .map_err(|e| e.partial(rec))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &rec.id).await?.filter(|c| c.status() != Some("deleting")).map(|c| self.observe(&rec.inputs, &c)))
+        Ok(Self::describe(env, &rec.id)
+            .await?
+            .filter(|c| c.status() != Some("deleting"))
+            .map(|c| self.observe(&rec.inputs, &c)))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let member: MemberClusterInputs = spec.typed()?;
         let mut req = env
             .ctx
@@ -213,17 +290,22 @@ impl Kind<AwsContext> for MemberCluster {
         // A new master password (its hash, or the version of a write-only
         // one, changed): set in place, never logged.
         let had: MemberClusterInputs = old.typed()?;
-        let password_changed = member.password_sha256 != had.password_sha256 || member.password_version != had.password_version;
+        let password_changed = member.password_sha256 != had.password_sha256
+            || member.password_version != had.password_version;
         if let Some(p) = spec.secret.as_ref().filter(|_| password_changed) {
             req = req.master_user_password(p);
         }
-        env.call(&MODIFY, || req.clone().send()).await.map_err(failed)?;
+        env.call(&MODIFY, || req.clone().send())
+            .await
+            .map_err(failed)?;
         self.wait_available(env, &old.id, &spec.inputs).await
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let member: MemberClusterInputs = rec.typed()?;
         let id = &rec.id;
-        let Some(c) = Self::describe(env, id).await? else { return Ok(()) };
+        let Some(c) = Self::describe(env, id).await? else {
+            return Ok(());
+        };
         let arn = c.db_cluster_arn().unwrap_or_default().to_string();
         let global = member.global_cluster.clone();
         // Readers leave first: the writer component detaches them before the
@@ -231,7 +313,11 @@ impl Kind<AwsContext> for MemberCluster {
         // reader's delete waits for one).
         let mut was_writer = false;
         if let Some(g) = describe_global(env, &global).await? {
-            if let Some(m) = g.global_cluster_members().iter().find(|m| m.db_cluster_arn() == Some(arn.as_str())) {
+            if let Some(m) = g
+                .global_cluster_members()
+                .iter()
+                .find(|m| m.db_cluster_arn() == Some(arn.as_str()))
+            {
                 was_writer = m.is_writer() == Some(true);
                 if was_writer && g.global_cluster_members().len() > 1 {
                     return Err(OpError::new(format!("{id} writes for {global}, which still has other members: they leave first (run destroy again)")));
@@ -241,14 +327,26 @@ impl Kind<AwsContext> for MemberCluster {
         }
         if c.deletion_protection() == Some(true) {
             let rds = env.ctx.rds();
-            env.call(&MODIFY, || rds.modify_db_cluster().db_cluster_identifier(id).deletion_protection(false).apply_immediately(true).send()).await.map_err(failed)?;
+            env.call(&MODIFY, || {
+                rds.modify_db_cluster()
+                    .db_cluster_identifier(id)
+                    .deletion_protection(false)
+                    .apply_immediately(true)
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         }
         // The data: a final snapshot of the cluster that wrote, unless the
         // user opted out (a reader holds a copy of the same data).
         let snapshot = member.final_snapshot && (was_writer || member.role == MemberRole::Primary);
         let mut req = env.ctx.rds().delete_db_cluster().db_cluster_identifier(id);
         req = if snapshot {
-            req.skip_final_snapshot(false).final_db_snapshot_identifier(format!("{id}-final-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")))
+            req.skip_final_snapshot(false)
+                .final_db_snapshot_identifier(format!(
+                    "{id}-final-{}",
+                    chrono::Utc::now().format("%Y%m%d%H%M%S")
+                ))
         } else {
             req.skip_final_snapshot(true)
         };
@@ -262,11 +360,25 @@ impl Kind<AwsContext> for MemberCluster {
         }
         let rds = env.ctx.rds().clone();
         let i = id.clone();
-        sdk_wait(env, &format!("Aurora cluster {id} to be deleted"), |max| async move { rds.wait_until_db_cluster_deleted().db_cluster_identifier(i).wait(max).await }).await?;
+        sdk_wait(
+            env,
+            &format!("Aurora cluster {id} to be deleted"),
+            |max| async move {
+                rds.wait_until_db_cluster_deleted()
+                    .db_cluster_identifier(i)
+                    .wait(max)
+                    .await
+            },
+        )
+        .await?;
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &spec.typed::<MemberClusterInputs>()?.id).await?.map(|c| self.observe(&spec.inputs, &c)))
+        Ok(
+            Self::describe(env, &spec.typed::<MemberClusterInputs>()?.id)
+                .await?
+                .map(|c| self.observe(&spec.inputs, &c)),
+        )
     }
 }
 
@@ -306,7 +418,14 @@ mod tests {
     /// An available cluster as AWS reports it, without the fields it may
     /// leave out (deletion protection, retention).
     fn available() -> DescribeDbClustersOutput {
-        DescribeDbClustersOutput::builder().db_clusters(DbCluster::builder().db_cluster_identifier("luneo-prod-primary").status("available").build()).build()
+        DescribeDbClustersOutput::builder()
+            .db_clusters(
+                DbCluster::builder()
+                    .db_cluster_identifier("luneo-prod-primary")
+                    .status("available")
+                    .build(),
+            )
+            .build()
     }
 
     /// Updates a record of version 1 to `version`, with the write-only
@@ -316,16 +435,40 @@ mod tests {
         let seen = sent.clone();
         let modify = mock!(Client::modify_db_cluster)
             .match_requests(move |r| {
-                seen.store(r.master_user_password().is_some(), std::sync::atomic::Ordering::SeqCst);
+                seen.store(
+                    r.master_user_password().is_some(),
+                    std::sync::atomic::Ordering::SeqCst,
+                );
                 true
             })
             .then_output(|| ModifyDbClusterOutput::builder().build());
-        let describe = mock!(Client::describe_db_clusters).sequence().output(available).times(2).build();
+        let describe = mock!(Client::describe_db_clusters)
+            .sequence()
+            .output(available)
+            .times(2)
+            .build();
         let mut spec = Spec::of("primary/db", &member(version));
         spec.secret = Some("correct horse battery staple".into());
-        let old = Record::new("rds_global_member_cluster", "luneo-prod-primary", serde_json::to_value(member(1.0)).unwrap());
-        let rec = MemberCluster.update(&env_over(&[&modify, &describe]), &spec, &old, &Records::default()).await.unwrap();
-        assert!(rec.typed::<MemberClusterInputs>().unwrap().deletion_protection, "a field AWS left out keeps its planned value");
+        let old = Record::new(
+            "rds_global_member_cluster",
+            "luneo-prod-primary",
+            serde_json::to_value(member(1.0)).unwrap(),
+        );
+        let rec = MemberCluster
+            .update(
+                &env_over(&[&modify, &describe]),
+                &spec,
+                &old,
+                &Records::default(),
+            )
+            .await
+            .unwrap();
+        assert!(
+            rec.typed::<MemberClusterInputs>()
+                .unwrap()
+                .deletion_protection,
+            "a field AWS left out keeps its planned value"
+        );
         assert_eq!(modify.num_calls(), 1);
         sent.load(std::sync::atomic::Ordering::SeqCst)
     }

@@ -11,7 +11,13 @@ use std::collections::BTreeMap;
 /// `allow_data_loss`, fails over (for a writer region that is down).
 pub struct Writer;
 
-const CALLS: &[Call] = &[DESCRIBE_GLOBAL, DESCRIBE_CLUSTERS, Call::settled("rds:FailoverGlobalCluster"), Call::settled("rds:SwitchoverGlobalCluster"), REMOVE_FROM_GLOBAL];
+const CALLS: &[Call] = &[
+    DESCRIBE_GLOBAL,
+    DESCRIBE_CLUSTERS,
+    Call::settled("rds:FailoverGlobalCluster"),
+    Call::settled("rds:SwitchoverGlobalCluster"),
+    REMOVE_FROM_GLOBAL,
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WriterInputs {
@@ -33,12 +39,20 @@ impl Writer {
         let writer: WriterInputs = spec.typed()?;
         let global = writer.global_cluster.as_str();
         let want = writer.writer_region.clone();
-        let g = describe_global(env, global).await?.ok_or_else(|| OpError::new(format!("global cluster {global} does not exist")))?;
+        let g = describe_global(env, global)
+            .await?
+            .ok_or_else(|| OpError::new(format!("global cluster {global} does not exist")))?;
         if writer_region(&g).as_deref() == Some(want.as_str()) {
             return Ok(want);
         }
-        let target_id = writer.members.get(&want).ok_or_else(|| OpError::new(format!("no member cluster in {want}")))?;
-        let target = format!("arn:aws:rds:{want}:{}:cluster:{target_id}", env.ctx.account_id);
+        let target_id = writer
+            .members
+            .get(&want)
+            .ok_or_else(|| OpError::new(format!("no member cluster in {want}")))?;
+        let target = format!(
+            "arn:aws:rds:{want}:{}:cluster:{target_id}",
+            env.ctx.account_id
+        );
         if writer.allow_data_loss {
             tracing::warn!(global, to = %want, "failing over the global database (allow_data_loss)");
             env.ctx
@@ -62,16 +76,30 @@ impl Writer {
                 .map_err(op("SwitchoverGlobalCluster"))?;
         }
         // Done when the target writes and everything is available again.
-        env.wait_until(&format!("{target_id} to become the writer of {global}"), || async {
-            let g = describe_global(env, global).await?;
-            Ok(g.filter(|g| g.status() == Some("available") && writer_region(g).as_deref() == Some(want.as_str())).map(|_| ()))
-        })
+        env.wait_until(
+            &format!("{target_id} to become the writer of {global}"),
+            || async {
+                let g = describe_global(env, global).await?;
+                Ok(g.filter(|g| {
+                    g.status() == Some("available")
+                        && writer_region(g).as_deref() == Some(want.as_str())
+                })
+                .map(|_| ()))
+            },
+        )
         .await?;
         let rds = env.ctx.clone().region_context(&want).rds().clone();
         let t = target_id.to_string();
-        sdk_wait(env, &format!("Aurora cluster {target_id} to be available as the writer"), |max| async move {
-            rds.wait_until_db_cluster_available().db_cluster_identifier(t).wait(max).await
-        })
+        sdk_wait(
+            env,
+            &format!("Aurora cluster {target_id} to be available as the writer"),
+            |max| async move {
+                rds.wait_until_db_cluster_available()
+                    .db_cluster_identifier(t)
+                    .wait(max)
+                    .await
+            },
+        )
         .await?;
         Ok(want)
     }
@@ -109,26 +137,45 @@ impl Kind<AwsContext> for Writer {
         let w = Self::ensure(env, spec).await?;
         let mut inputs = spec.inputs.clone();
         inputs["writer_region"] = json!(w);
-        Ok(Record::new(self.name(), spec.typed::<WriterInputs>()?.global_cluster, inputs))
+        Ok(Record::new(
+            self.name(),
+            spec.typed::<WriterInputs>()?.global_cluster,
+            inputs,
+        ))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let Some(g) = describe_global(env, &rec.id).await? else { return Ok(None) };
+        let Some(g) = describe_global(env, &rec.id).await? else {
+            return Ok(None);
+        };
         let mut r = rec.clone();
         if let Some(w) = writer_region(&g) {
             r.inputs["writer_region"] = json!(w);
         }
         Ok(Some(r))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let w = Self::ensure(env, spec).await?;
         let mut inputs = spec.inputs.clone();
         inputs["writer_region"] = json!(w);
-        Ok(Record { inputs, ..old.clone() })
+        Ok(Record {
+            inputs,
+            ..old.clone()
+        })
     }
     /// The writer of an existing global cluster (import, adoption), owned
     /// by the global cluster's owner.
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.typed::<WriterInputs>()?.global_cluster, spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            spec.typed::<WriterInputs>()?.global_cluster,
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await
     }
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
@@ -140,10 +187,23 @@ impl Kind<AwsContext> for Writer {
     /// inside the writer's delete instead would hold a slot of the engine
     /// for as long as the readers' deletes wait for one.
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let Some(g) = describe_global(env, &rec.id).await? else { return Ok(()) };
-        let readers: Vec<String> = g.global_cluster_members().iter().filter(|m| m.is_writer() != Some(true)).filter_map(|m| m.db_cluster_arn().map(str::to_string)).collect();
+        let Some(g) = describe_global(env, &rec.id).await? else {
+            return Ok(());
+        };
+        let readers: Vec<String> = g
+            .global_cluster_members()
+            .iter()
+            .filter(|m| m.is_writer() != Some(true))
+            .filter_map(|m| m.db_cluster_arn().map(str::to_string))
+            .collect();
         for arn in readers {
-            detach(env, &env.ctx.clone().region_context(arn_region(&arn)), &rec.id, &arn).await?;
+            detach(
+                env,
+                &env.ctx.clone().region_context(arn_region(&arn)),
+                &rec.id,
+                &arn,
+            )
+            .await?;
         }
         Ok(())
     }

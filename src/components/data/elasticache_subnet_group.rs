@@ -5,7 +5,15 @@ use crate::engine::Inputs;
 use serde::{Deserialize, Serialize};
 
 pub(super) fn cache_tags(env: &E, spec: &Spec) -> Vec<aws_sdk_elasticache::types::Tag> {
-    spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build()).collect()
+    spec_tags(env, spec)
+        .into_iter()
+        .map(|(k, v)| {
+            aws_sdk_elasticache::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+        })
+        .collect()
 }
 
 /// A subnet group over the subnets of its slot `subnets` (keys, so that
@@ -20,8 +28,12 @@ const DELETE: Call = Call::retrying(
     &[NotYet::code("CacheSubnetGroupInUse", "The requested cache subnet group is currently in use.")],
 )
 .why("hashicorp/aws elasticache/subnet_group.go resourceSubnetGroupDelete retries for 5 minutes, on DependencyViolation, a code DeleteCacheSubnetGroup does not return; the code ElastiCache gives for a group still held is CacheSubnetGroupInUse (API reference), retried here for the same 5 minutes (DRAIN)");
-const CALLS: &[Call] =
-    &[Call::settled("elasticache:CreateCacheSubnetGroup"), Call::settled("elasticache:ModifyCacheSubnetGroup"), DELETE, Call::read("elasticache:DescribeCacheSubnetGroups")];
+const CALLS: &[Call] = &[
+    Call::settled("elasticache:CreateCacheSubnetGroup"),
+    Call::settled("elasticache:ModifyCacheSubnetGroup"),
+    DELETE,
+    Call::read("elasticache:DescribeCacheSubnetGroups"),
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CacheSubnetGroupInputs {
@@ -47,7 +59,9 @@ impl Kind<AwsContext> for CacheSubnetGroup {
         &[GROUP_SUBNETS]
     }
     fn tagging(&self) -> Tagging {
-        Some(|env, r| TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("subnetgroup:{}", r.id))))
+        Some(|env, r| {
+            TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("subnetgroup:{}", r.id)))
+        })
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
@@ -67,16 +81,41 @@ impl Kind<AwsContext> for CacheSubnetGroup {
             .send()
             .await
             .map_err(op("CreateCacheSubnetGroup"))?;
-        with_subnets(Record::new(self.name(), &name, spec.inputs.clone()), spec, deps)
+        with_subnets(
+            Record::new(self.name(), &name, spec.inputs.clone()),
+            spec,
+            deps,
+        )
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.elasticache().describe_cache_subnet_groups().cache_subnet_group_name(&rec.id).send().await {
-            Ok(o) => Ok(o.cache_subnet_groups().first().map(|g| observe_subnets(rec, g.subnets().iter().filter_map(|x| x.subnet_identifier().map(str::to_string)).collect()))),
+        match env
+            .ctx
+            .elasticache()
+            .describe_cache_subnet_groups()
+            .cache_subnet_group_name(&rec.id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.cache_subnet_groups().first().map(|g| {
+                observe_subnets(
+                    rec,
+                    g.subnets()
+                        .iter()
+                        .filter_map(|x| x.subnet_identifier().map(str::to_string))
+                        .collect(),
+                )
+            })),
             Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(None),
             Err(e) => Err(op("DescribeCacheSubnetGroups")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         env.ctx
             .elasticache()
             .modify_cache_subnet_group()
@@ -85,18 +124,36 @@ impl Kind<AwsContext> for CacheSubnetGroup {
             .send()
             .await
             .map_err(op("ModifyCacheSubnetGroup"))?;
-        with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, spec, deps)
+        with_subnets(
+            Record {
+                inputs: spec.inputs.clone(),
+                ..old.clone()
+            },
+            spec,
+            deps,
+        )
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec = env.ctx.elasticache();
-        match env.call(&DELETE, || ec.delete_cache_subnet_group().cache_subnet_group_name(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || {
+                ec.delete_cache_subnet_group()
+                    .cache_subnet_group_name(&rec.id)
+                    .send()
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::code_in(&e.error, &["CacheSubnetGroupNotFoundFault"]) => Ok(()),
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.typed::<CacheSubnetGroupInputs>()?.name, spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            spec.typed::<CacheSubnetGroupInputs>()?.name,
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await
     }
 }

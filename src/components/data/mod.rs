@@ -5,7 +5,9 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, spec_tags, E};
 use crate::aws::AwsContext;
-use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE};
+use crate::engine::{
+    Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE,
+};
 use serde_json::{json, Value as Json};
 
 mod rds_subnet_group;
@@ -54,5 +56,9 @@ fn observe_subnets(rec: &Record, mut observed: Vec<String>) -> Record {
 }
 
 fn final_snapshot_id(rec: &Record) -> String {
-    format!("{}-final-{}", rec.id, chrono::Utc::now().format("%Y%m%d%H%M%S"))
+    format!(
+        "{}-final-{}",
+        rec.id,
+        chrono::Utc::now().format("%Y%m%d%H%M%S")
+    )
 }

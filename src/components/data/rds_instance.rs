@@ -65,10 +65,17 @@ pub const DELETE_DB_INSTANCE: Call = Call::retrying(
     )],
 )
 .why("hashicorp/aws rds/cluster_instance.go resourceClusterInstanceDelete: InvalidDBClusterStateFault 'Delete the replica cluster before deleting' retried for the delete timeout (90 minutes)");
-const CALLS: &[Call] =
-    &[Call::read("secretsmanager:GetSecretValue"), Call::settled("rds:CreateDBInstance"), Call::read("rds:DescribeDBInstances"), MODIFY_DB_INSTANCE, DELETE_DB_INSTANCE];
+const CALLS: &[Call] = &[
+    Call::read("secretsmanager:GetSecretValue"),
+    Call::settled("rds:CreateDBInstance"),
+    Call::read("rds:DescribeDBInstances"),
+    MODIFY_DB_INSTANCE,
+    DELETE_DB_INSTANCE,
+];
 
-fn db_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+fn db_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
+) -> bool {
     crate::aws::code_in(e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"])
 }
 
@@ -94,21 +101,49 @@ const DB_BUSY: &[&str] = &[
     "upgrading",
     GONE,
 ];
-const DB_AVAILABLE: Waiter = Waiter::new("to be available", DB_BUSY, &["available"]).poll(std::time::Duration::from_secs(15));
+const DB_AVAILABLE: Waiter = Waiter::new("to be available", DB_BUSY, &["available"])
+    .poll(std::time::Duration::from_secs(15));
 const DB_DELETED: Waiter = Waiter::new(
     "to be deleted",
-    &["available", "backing-up", "creating", "deleting", "modifying", "rebooting", "starting", "stopped", "stopping", "storage-optimization", "upgrading"],
+    &[
+        "available",
+        "backing-up",
+        "creating",
+        "deleting",
+        "modifying",
+        "rebooting",
+        "starting",
+        "stopped",
+        "stopping",
+        "storage-optimization",
+        "upgrading",
+    ],
     &[GONE],
 )
 .poll(std::time::Duration::from_secs(15));
 
 impl DbInstance {
-    async fn state(env: &E, id: &str) -> Result<Option<(String, aws_sdk_rds::types::DbInstance)>, OpError> {
-        Ok(Self::describe(env, id).await?.map(|d| (d.db_instance_status().unwrap_or_default().to_string(), d)))
+    async fn state(
+        env: &E,
+        id: &str,
+    ) -> Result<Option<(String, aws_sdk_rds::types::DbInstance)>, OpError> {
+        Ok(Self::describe(env, id)
+            .await?
+            .map(|d| (d.db_instance_status().unwrap_or_default().to_string(), d)))
     }
 
-    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
-        match env.ctx.rds().describe_db_instances().db_instance_identifier(id).send().await {
+    async fn describe(
+        env: &E,
+        id: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
+        match env
+            .ctx
+            .rds()
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.db_instances().first().cloned()),
             Err(e) if db_not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeDBInstances")(e)),
@@ -125,22 +160,45 @@ impl DbInstance {
         inputs["deletion_protection"] = json!(d.deletion_protection());
         inputs["publicly_accessible"] = json!(d.publicly_accessible());
         let ep = d.endpoint();
-        Record::new(self.name(), d.db_instance_identifier().unwrap_or_default(), inputs)
-            .with("arn", d.db_instance_arn().unwrap_or_default())
-            .with("address", ep.and_then(|e| e.address()).unwrap_or_default())
-            .with("port", ep.and_then(|e| e.port()).unwrap_or(5432).to_string())
+        Record::new(
+            self.name(),
+            d.db_instance_identifier().unwrap_or_default(),
+            inputs,
+        )
+        .with("arn", d.db_instance_arn().unwrap_or_default())
+        .with("address", ep.and_then(|e| e.address()).unwrap_or_default())
+        .with(
+            "port",
+            ep.and_then(|e| e.port()).unwrap_or(5432).to_string(),
+        )
     }
 
     async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
-        let d = env.wait(&DB_AVAILABLE, &format!("database {id}"), || Self::state(env, id)).await?;
-        d.map(|d| self.observe(inputs, &d)).ok_or_else(|| OpError::new(format!("database {id} vanished")))
+        let d = env
+            .wait(&DB_AVAILABLE, &format!("database {id}"), || {
+                Self::state(env, id)
+            })
+            .await?;
+        d.map(|d| self.observe(inputs, &d))
+            .ok_or_else(|| OpError::new(format!("database {id} vanished")))
     }
 
     async fn master_password(env: &E, deps: &Records) -> Result<String, OpError> {
         let secret = crate::components::need::SECRET.the(deps)?.id.clone();
-        let o = env.ctx.secrets().get_secret_value().secret_id(&secret).send().await.map_err(op("GetSecretValue"))?;
-        let v: Json = serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
-        v["password"].as_str().map(str::to_string).ok_or_else(|| OpError::new("the database secret has no password"))
+        let o = env
+            .ctx
+            .secrets()
+            .get_secret_value()
+            .secret_id(&secret)
+            .send()
+            .await
+            .map_err(op("GetSecretValue"))?;
+        let v: Json =
+            serde_json::from_str(o.secret_string().unwrap_or_default()).unwrap_or(Json::Null);
+        v["password"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| OpError::new("the database secret has no password"))
     }
 }
 
@@ -156,7 +214,11 @@ impl Kind<AwsContext> for DbInstance {
         CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[crate::components::need::SECRET, DB_SUBNET_GROUP, crate::components::need::SECURITY_GROUPS]
+        &[
+            crate::components::need::SECRET,
+            DB_SUBNET_GROUP,
+            crate::components::need::SECURITY_GROUPS,
+        ]
     }
     fn timeouts(&self) -> Timeouts {
         // terraform-provider-aws's defaults: a Multi-AZ change or a final
@@ -167,7 +229,13 @@ impl Kind<AwsContext> for DbInstance {
         Some(|env, r| TagRef::Rds(env.ctx.arn("rds", &format!("db:{}", r.id))))
     }
     fn replace_fields(&self) -> &'static [&'static str] {
-        &["identifier", "engine", "db_name", "username", "subnet_group"]
+        &[
+            "identifier",
+            "engine",
+            "db_name",
+            "username",
+            "subnet_group",
+        ]
     }
     fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
         crate::engine::inputs::check::<DbInstanceInputs>(inputs)
@@ -202,20 +270,39 @@ impl Kind<AwsContext> for DbInstance {
             .await
             .map_err(op("CreateDBInstance"))?;
         let partial = Record::new(self.name(), id, spec.inputs.clone());
-        let mut rec = self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(partial))?;
+        let mut rec = self
+            .wait_available(env, id, &spec.inputs)
+            .await
+            .map_err(|e| e.partial(partial))?;
         rec.inputs = spec.inputs.clone();
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &rec.id).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| self.observe(&rec.inputs, &d)))
+        Ok(Self::describe(env, &rec.id)
+            .await?
+            .filter(|d| d.db_instance_status() != Some("deleting"))
+            .map(|d| self.observe(&rec.inputs, &d)))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let db: DbInstanceInputs = spec.typed()?;
         // Changed is what differs from the record (read back from AWS).
         let (o, i) = (&old.inputs, &spec.inputs);
-        let mut req = env.ctx.rds().modify_db_instance().db_instance_identifier(&old.id).apply_immediately(true);
+        let mut req = env
+            .ctx
+            .rds()
+            .modify_db_instance()
+            .db_instance_identifier(&old.id)
+            .apply_immediately(true);
         if i["engine_version"] != o["engine_version"] {
-            req = req.engine_version(&db.engine_version).allow_major_version_upgrade(true);
+            req = req
+                .engine_version(&db.engine_version)
+                .allow_major_version_upgrade(true);
         }
         if i["instance_class"] != o["instance_class"] {
             req = req.db_instance_class(&db.instance_class);
@@ -230,15 +317,23 @@ impl Kind<AwsContext> for DbInstance {
             .deletion_protection(db.deletion_protection)
             .publicly_accessible(false)
             .set_vpc_security_group_ids(Some(sg_ids(deps)));
-        env.call(&MODIFY_DB_INSTANCE, || req.clone().send()).await.map_err(failed)?;
+        env.call(&MODIFY_DB_INSTANCE, || req.clone().send())
+            .await
+            .map_err(failed)?;
         let mut rec = self.wait_available(env, &old.id, &spec.inputs).await?;
         rec.inputs = spec.inputs.clone();
         Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let mut req = env.ctx.rds().delete_db_instance().db_instance_identifier(&rec.id);
+        let mut req = env
+            .ctx
+            .rds()
+            .delete_db_instance()
+            .db_instance_identifier(&rec.id);
         req = if rec.typed::<DbInstanceInputs>()?.final_snapshot {
-            req.skip_final_snapshot(false).final_db_snapshot_identifier(final_snapshot_id(rec)).delete_automated_backups(false)
+            req.skip_final_snapshot(false)
+                .final_db_snapshot_identifier(final_snapshot_id(rec))
+                .delete_automated_backups(false)
         } else {
             req.skip_final_snapshot(true).delete_automated_backups(true)
         };
@@ -248,14 +343,23 @@ impl Kind<AwsContext> for DbInstance {
             Err(e) if crate::aws::code_in(&e.error, &["InvalidDBInstanceState"]) => {}
             Err(e) => return Err(failed(e)),
         }
-        env.wait(&DB_DELETED, &format!("database {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
+        env.wait(&DB_DELETED, &format!("database {}", rec.id), || {
+            Self::state(env, &rec.id)
+        })
+        .await
+        .map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &spec.typed::<DbInstanceInputs>()?.identifier).await?.filter(|d| d.db_instance_status() != Some("deleting")).map(|d| {
-            let mut r = self.observe(&spec.inputs, &d);
-            r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
-            r
-        }))
+        Ok(
+            Self::describe(env, &spec.typed::<DbInstanceInputs>()?.identifier)
+                .await?
+                .filter(|d| d.db_instance_status() != Some("deleting"))
+                .map(|d| {
+                    let mut r = self.observe(&spec.inputs, &d);
+                    r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
+                    r
+                }),
+        )
     }
 }
 
@@ -264,7 +368,9 @@ mod tests {
     use super::*;
     use crate::components::mocked;
     use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput;
-    use aws_sdk_rds::operation::describe_db_instances::{DescribeDBInstancesError, DescribeDbInstancesOutput};
+    use aws_sdk_rds::operation::describe_db_instances::{
+        DescribeDBInstancesError, DescribeDbInstancesOutput,
+    };
     use aws_sdk_rds::types::DbInstance as RdsInstance;
     use aws_sdk_rds::Client;
     use aws_smithy_mocks::{mock, Rule};
@@ -294,12 +400,22 @@ mod tests {
     }
 
     fn database(final_snapshot: bool) -> Record {
-        Record::new("rds_instance", "kavak-agent-prod-db", json!(inputs(final_snapshot)))
+        Record::new(
+            "rds_instance",
+            "kavak-agent-prod-db",
+            json!(inputs(final_snapshot)),
+        )
     }
 
     fn gone() -> Rule {
-        mock!(Client::describe_db_instances)
-            .then_error(|| DescribeDBInstancesError::generic(ErrorMetadata::builder().code("DBInstanceNotFound").message("DBInstance kavak-agent-prod-db not found.").build()))
+        mock!(Client::describe_db_instances).then_error(|| {
+            DescribeDBInstancesError::generic(
+                ErrorMetadata::builder()
+                    .code("DBInstanceNotFound")
+                    .message("DBInstance kavak-agent-prod-db not found.")
+                    .build(),
+            )
+        })
     }
 
     #[tokio::test]
@@ -307,33 +423,58 @@ mod tests {
         let delete = mock!(Client::delete_db_instance)
             .match_requests(|r| {
                 r.skip_final_snapshot() == Some(false)
-                    && r.final_db_snapshot_identifier().is_some_and(|s| s.starts_with("kavak-agent-prod-db-final-"))
+                    && r.final_db_snapshot_identifier()
+                        .is_some_and(|s| s.starts_with("kavak-agent-prod-db-final-"))
                     && r.delete_automated_backups() == Some(false)
             })
             .then_output(|| DeleteDbInstanceOutput::builder().build());
         let gone = gone();
-        DbInstance.delete(&env_over(&[&delete, &gone]), &database(true)).await.unwrap();
-        assert_eq!((delete.num_calls(), gone.num_calls()), (1, 1), "deleted with a snapshot, then waited for until gone");
+        DbInstance
+            .delete(&env_over(&[&delete, &gone]), &database(true))
+            .await
+            .unwrap();
+        assert_eq!(
+            (delete.num_calls(), gone.num_calls()),
+            (1, 1),
+            "deleted with a snapshot, then waited for until gone"
+        );
     }
 
     #[tokio::test]
     async fn a_record_that_does_not_read_is_never_deleted_without_its_snapshot() {
         // Without its final_snapshot field the record cannot say whether
         // the data is to be kept: an error, and nothing deleted.
-        let delete = mock!(Client::delete_db_instance).then_output(|| DeleteDbInstanceOutput::builder().build());
-        let old = Record::new("rds_instance", "kavak-agent-prod-db", json!({"identifier": "kavak-agent-prod-db"}));
-        let err = DbInstance.delete(&env_over(&[&delete]), &old).await.unwrap_err();
-        assert!(err.message.contains("do not read as a rds_instance"), "{}", err.message);
+        let delete = mock!(Client::delete_db_instance)
+            .then_output(|| DeleteDbInstanceOutput::builder().build());
+        let old = Record::new(
+            "rds_instance",
+            "kavak-agent-prod-db",
+            json!({"identifier": "kavak-agent-prod-db"}),
+        );
+        let err = DbInstance
+            .delete(&env_over(&[&delete]), &old)
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.contains("do not read as a rds_instance"),
+            "{}",
+            err.message
+        );
         assert_eq!(delete.num_calls(), 0);
     }
 
     #[tokio::test]
     async fn ephemeral_deletes_without_a_snapshot() {
         let delete = mock!(Client::delete_db_instance)
-            .match_requests(|r| r.skip_final_snapshot() == Some(true) && r.final_db_snapshot_identifier().is_none())
+            .match_requests(|r| {
+                r.skip_final_snapshot() == Some(true) && r.final_db_snapshot_identifier().is_none()
+            })
             .then_output(|| DeleteDbInstanceOutput::builder().build());
         let gone = gone();
-        DbInstance.delete(&env_over(&[&delete, &gone]), &database(false)).await.unwrap();
+        DbInstance
+            .delete(&env_over(&[&delete, &gone]), &database(false))
+            .await
+            .unwrap();
         assert_eq!(delete.num_calls(), 1);
     }
 
@@ -342,10 +483,21 @@ mod tests {
         // A namesake on its way out (an earlier stack's) is not adopted as
         // this stack's database.
         let deleting = mock!(Client::describe_db_instances).then_output(|| {
-            DescribeDbInstancesOutput::builder().db_instances(RdsInstance::builder().db_instance_identifier("kavak-agent-prod-db").db_instance_status("deleting").build()).build()
+            DescribeDbInstancesOutput::builder()
+                .db_instances(
+                    RdsInstance::builder()
+                        .db_instance_identifier("kavak-agent-prod-db")
+                        .db_instance_status("deleting")
+                        .build(),
+                )
+                .build()
         });
         let spec = Spec::of("db", &inputs(true));
-        assert!(DbInstance.find(&env_over(&[&deleting]), &spec).await.unwrap().is_none());
+        assert!(DbInstance
+            .find(&env_over(&[&deleting]), &spec)
+            .await
+            .unwrap()
+            .is_none());
         assert_eq!(deleting.num_calls(), 1);
     }
 }

@@ -5,7 +5,10 @@ use crate::engine::Inputs;
 use serde::{Deserialize, Serialize};
 
 pub(super) fn rds_tags(env: &E, spec: &Spec) -> Vec<aws_sdk_rds::types::Tag> {
-    spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build()).collect()
+    spec_tags(env, spec)
+        .into_iter()
+        .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 /// A subnet group over the subnets of its slot `subnets` (keys, so that
@@ -24,7 +27,12 @@ const DELETE: Call = Call::retrying(
     )],
 )
 .why("hashicorp/aws rds/subnet_group.go resourceSubnetGroupDelete deletes once, then waits 3 minutes for the group to be gone; Terraform deleting the group right after the instance's delete still meets InvalidDBSubnetGroupStateFault (anomalyco/sst#4026, #6592), so we retry it for the 5-minute DRAIN");
-const CALLS: &[Call] = &[Call::settled("rds:CreateDBSubnetGroup"), Call::settled("rds:ModifyDBSubnetGroup"), DELETE, Call::read("rds:DescribeDBSubnetGroups")];
+const CALLS: &[Call] = &[
+    Call::settled("rds:CreateDBSubnetGroup"),
+    Call::settled("rds:ModifyDBSubnetGroup"),
+    DELETE,
+    Call::read("rds:DescribeDBSubnetGroups"),
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DbSubnetGroupInputs {
@@ -70,29 +78,79 @@ impl Kind<AwsContext> for DbSubnetGroup {
             .send()
             .await
             .map_err(op("CreateDBSubnetGroup"))?;
-        with_subnets(Record::new(self.name(), &name, spec.inputs.clone()), spec, deps)
+        with_subnets(
+            Record::new(self.name(), &name, spec.inputs.clone()),
+            spec,
+            deps,
+        )
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.rds().describe_db_subnet_groups().db_subnet_group_name(&rec.id).send().await {
-            Ok(o) => Ok(o.db_subnet_groups().first().map(|g| observe_subnets(rec, g.subnets().iter().filter_map(|x| x.subnet_identifier().map(str::to_string)).collect()))),
+        match env
+            .ctx
+            .rds()
+            .describe_db_subnet_groups()
+            .db_subnet_group_name(&rec.id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.db_subnet_groups().first().map(|g| {
+                observe_subnets(
+                    rec,
+                    g.subnets()
+                        .iter()
+                        .filter_map(|x| x.subnet_identifier().map(str::to_string))
+                        .collect(),
+                )
+            })),
             Err(e) if crate::aws::code_in(&e, &["DBSubnetGroupNotFoundFault"]) => Ok(None),
             Err(e) => Err(op("DescribeDBSubnetGroups")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
-        env.ctx.rds().modify_db_subnet_group().db_subnet_group_name(&old.id).set_subnet_ids(Some(subnet_ids(spec, deps)?)).send().await.map_err(op("ModifyDBSubnetGroup"))?;
-        with_subnets(Record { inputs: spec.inputs.clone(), ..old.clone() }, spec, deps)
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
+        env.ctx
+            .rds()
+            .modify_db_subnet_group()
+            .db_subnet_group_name(&old.id)
+            .set_subnet_ids(Some(subnet_ids(spec, deps)?))
+            .send()
+            .await
+            .map_err(op("ModifyDBSubnetGroup"))?;
+        with_subnets(
+            Record {
+                inputs: spec.inputs.clone(),
+                ..old.clone()
+            },
+            spec,
+            deps,
+        )
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let rds = env.ctx.rds();
-        match env.call(&DELETE, || rds.delete_db_subnet_group().db_subnet_group_name(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || {
+                rds.delete_db_subnet_group()
+                    .db_subnet_group_name(&rec.id)
+                    .send()
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::code_in(&e.error, &["DBSubnetGroupNotFoundFault"]) => Ok(()),
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.typed::<DbSubnetGroupInputs>()?.name, spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            spec.typed::<DbSubnetGroupInputs>()?.name,
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await
     }
 }

@@ -32,7 +32,9 @@ impl Inputs for RedisInputs {
 
 const CACHE_SUBNET_GROUP: Need = Need::one("cache subnet group", &["elasticache_subnet_group"]);
 
-fn rg_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+fn rg_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
+) -> bool {
     crate::aws::code_in(e, &["ReplicationGroupNotFoundFault"])
 }
 
@@ -54,16 +56,47 @@ const CALLS: &[Call] = &[
     DELETE,
 ];
 
-const REDIS_AVAILABLE: Waiter = Waiter::new("to be available", &["creating", "modifying", "snapshotting", GONE], &["available"]).poll(std::time::Duration::from_secs(15));
-const REDIS_DELETED: Waiter = Waiter::new("to be deleted", &["available", "creating", "deleting", "modifying", "snapshotting"], &[GONE]).poll(std::time::Duration::from_secs(15));
+const REDIS_AVAILABLE: Waiter = Waiter::new(
+    "to be available",
+    &["creating", "modifying", "snapshotting", GONE],
+    &["available"],
+)
+.poll(std::time::Duration::from_secs(15));
+const REDIS_DELETED: Waiter = Waiter::new(
+    "to be deleted",
+    &[
+        "available",
+        "creating",
+        "deleting",
+        "modifying",
+        "snapshotting",
+    ],
+    &[GONE],
+)
+.poll(std::time::Duration::from_secs(15));
 
 impl Redis {
-    async fn state(env: &E, id: &str) -> Result<Option<(String, aws_sdk_elasticache::types::ReplicationGroup)>, OpError> {
-        Ok(Self::describe(env, id).await?.map(|g| (g.status().unwrap_or_default().to_string(), g)))
+    async fn state(
+        env: &E,
+        id: &str,
+    ) -> Result<Option<(String, aws_sdk_elasticache::types::ReplicationGroup)>, OpError> {
+        Ok(Self::describe(env, id)
+            .await?
+            .map(|g| (g.status().unwrap_or_default().to_string(), g)))
     }
 
-    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_elasticache::types::ReplicationGroup>, OpError> {
-        match env.ctx.elasticache().describe_replication_groups().replication_group_id(id).send().await {
+    async fn describe(
+        env: &E,
+        id: &str,
+    ) -> Result<Option<aws_sdk_elasticache::types::ReplicationGroup>, OpError> {
+        match env
+            .ctx
+            .elasticache()
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.replication_groups().first().cloned()),
             Err(e) if rg_not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeReplicationGroups")(e)),
@@ -73,21 +106,42 @@ impl Redis {
     fn observe(&self, inputs: &Json, g: &aws_sdk_elasticache::types::ReplicationGroup) -> Record {
         use aws_sdk_elasticache::types::AutomaticFailoverStatus;
         let mut inputs = inputs.clone();
-        inputs["failover"] = json!(matches!(g.automatic_failover(), Some(AutomaticFailoverStatus::Enabled) | Some(AutomaticFailoverStatus::Enabling)));
+        inputs["failover"] = json!(matches!(
+            g.automatic_failover(),
+            Some(AutomaticFailoverStatus::Enabled) | Some(AutomaticFailoverStatus::Enabling)
+        ));
         inputs["at_rest_encryption"] = json!(g.at_rest_encryption_enabled().unwrap_or(false));
         if let Some(n) = g.snapshot_retention_limit() {
             inputs["snapshot_retention_days"] = json!(n);
         }
-        let ep = g.node_groups().first().and_then(|n| n.primary_endpoint()).or(g.configuration_endpoint());
-        Record::new(self.name(), g.replication_group_id().unwrap_or_default(), inputs)
-            .with("arn", g.arn().unwrap_or_default())
-            .with("address", ep.and_then(|e| e.address()).unwrap_or_default())
-            .with("port", ep.and_then(|e| e.port()).unwrap_or(6379).to_string())
+        let ep = g
+            .node_groups()
+            .first()
+            .and_then(|n| n.primary_endpoint())
+            .or(g.configuration_endpoint());
+        Record::new(
+            self.name(),
+            g.replication_group_id().unwrap_or_default(),
+            inputs,
+        )
+        .with("arn", g.arn().unwrap_or_default())
+        .with("address", ep.and_then(|e| e.address()).unwrap_or_default())
+        .with(
+            "port",
+            ep.and_then(|e| e.port()).unwrap_or(6379).to_string(),
+        )
     }
 
     async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
-        let g = env.wait(&REDIS_AVAILABLE, &format!("Redis replication group {id}"), || Self::state(env, id)).await?;
-        g.map(|g| self.observe(inputs, &g)).ok_or_else(|| OpError::new(format!("Redis replication group {id} vanished")))
+        let g = env
+            .wait(
+                &REDIS_AVAILABLE,
+                &format!("Redis replication group {id}"),
+                || Self::state(env, id),
+            )
+            .await?;
+        g.map(|g| self.observe(inputs, &g))
+            .ok_or_else(|| OpError::new(format!("Redis replication group {id} vanished")))
     }
 }
 
@@ -109,7 +163,12 @@ impl Kind<AwsContext> for Redis {
         Timeouts::minutes(60, 40, 45)
     }
     fn tagging(&self) -> Tagging {
-        Some(|env, r| TagRef::ElastiCache(env.ctx.arn("elasticache", &format!("replicationgroup:{}", r.id))))
+        Some(|env, r| {
+            TagRef::ElastiCache(
+                env.ctx
+                    .arn("elasticache", &format!("replicationgroup:{}", r.id)),
+            )
+        })
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "at_rest_encryption", "subnet_group"]
@@ -141,24 +200,43 @@ impl Kind<AwsContext> for Redis {
             .await
             .map_err(op("CreateReplicationGroup"))?;
         let partial = Record::new(self.name(), id, spec.inputs.clone());
-        let mut rec = self.wait_available(env, id, &spec.inputs).await.map_err(|e| e.partial(partial))?;
+        let mut rec = self
+            .wait_available(env, id, &spec.inputs)
+            .await
+            .map_err(|e| e.partial(partial))?;
         rec.inputs = spec.inputs.clone();
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &rec.id).await?.filter(|g| g.status() != Some("deleting")).map(|g| self.observe(&rec.inputs, &g)))
+        Ok(Self::describe(env, &rec.id)
+            .await?
+            .filter(|g| g.status() != Some("deleting"))
+            .map(|g| self.observe(&rec.inputs, &g)))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let cache: RedisInputs = spec.typed()?;
         let i = &spec.inputs;
         let failover = cache.failover;
         let ec = &env.ctx.elasticache();
-        let (want_nodes, had_nodes) = (cache.nodes as i32, old.typed::<RedisInputs>()?.nodes as i32);
+        let (want_nodes, had_nodes) =
+            (cache.nodes as i32, old.typed::<RedisInputs>()?.nodes as i32);
         // Each change starts from an available group (hashicorp/aws waits
         // before each one too: a tag change or a snapshot may be running).
         self.wait_available(env, &old.id, i).await?;
         if want_nodes > had_nodes {
-            ec.increase_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("IncreaseReplicaCount"))?;
+            ec.increase_replica_count()
+                .replication_group_id(&old.id)
+                .new_replica_count(want_nodes - 1)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(op("IncreaseReplicaCount"))?;
             self.wait_available(env, &old.id, i).await?;
         }
         let mut req = ec
@@ -178,14 +256,24 @@ impl Kind<AwsContext> for Redis {
         req.send().await.map_err(op("ModifyReplicationGroup"))?;
         self.wait_available(env, &old.id, i).await?;
         if want_nodes < had_nodes {
-            ec.decrease_replica_count().replication_group_id(&old.id).new_replica_count(want_nodes - 1).apply_immediately(true).send().await.map_err(op("DecreaseReplicaCount"))?;
+            ec.decrease_replica_count()
+                .replication_group_id(&old.id)
+                .new_replica_count(want_nodes - 1)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(op("DecreaseReplicaCount"))?;
         }
         let mut rec = self.wait_available(env, &old.id, i).await?;
         rec.inputs = spec.inputs.clone();
         Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let mut req = env.ctx.elasticache().delete_replication_group().replication_group_id(&rec.id);
+        let mut req = env
+            .ctx
+            .elasticache()
+            .delete_replication_group()
+            .replication_group_id(&rec.id);
         if rec.typed::<RedisInputs>()?.final_snapshot {
             req = req.final_snapshot_identifier(final_snapshot_id(rec));
         }
@@ -197,14 +285,23 @@ impl Kind<AwsContext> for Redis {
             Err(e) if crate::aws::code_in(&e.error, &["InvalidReplicationGroupState"]) => {}
             Err(e) => return Err(failed(e)),
         }
-        env.wait(&REDIS_DELETED, &format!("Redis replication group {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
+        env.wait(
+            &REDIS_DELETED,
+            &format!("Redis replication group {}", rec.id),
+            || Self::state(env, &rec.id),
+        )
+        .await
+        .map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &spec.typed::<RedisInputs>()?.id).await?.filter(|g| g.status() != Some("deleting")).map(|g| {
-            let mut r = self.observe(&spec.inputs, &g);
-            r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
-            r
-        }))
+        Ok(Self::describe(env, &spec.typed::<RedisInputs>()?.id)
+            .await?
+            .filter(|g| g.status() != Some("deleting"))
+            .map(|g| {
+                let mut r = self.observe(&spec.inputs, &g);
+                r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
+                r
+            }))
     }
 }
 
@@ -212,7 +309,9 @@ impl Kind<AwsContext> for Redis {
 mod tests {
     use super::*;
     use crate::components::mocked;
-    use aws_sdk_elasticache::operation::delete_replication_group::{DeleteReplicationGroupError, DeleteReplicationGroupOutput};
+    use aws_sdk_elasticache::operation::delete_replication_group::{
+        DeleteReplicationGroupError, DeleteReplicationGroupOutput,
+    };
     use aws_sdk_elasticache::operation::describe_replication_groups::DescribeReplicationGroupsError;
     use aws_sdk_elasticache::Client;
     use aws_smithy_mocks::{mock, Rule};
@@ -239,13 +338,22 @@ mod tests {
 
     fn delete_with_snapshot(snapshot: bool) -> Rule {
         mock!(Client::delete_replication_group)
-            .match_requests(move |r| r.final_snapshot_identifier().is_some_and(|s| s.starts_with("kavak-agent-prod-final-")) == snapshot)
+            .match_requests(move |r| {
+                r.final_snapshot_identifier()
+                    .is_some_and(|s| s.starts_with("kavak-agent-prod-final-"))
+                    == snapshot
+            })
             .then_output(|| DeleteReplicationGroupOutput::builder().build())
     }
 
     fn gone() -> Rule {
         mock!(Client::describe_replication_groups).then_error(|| {
-            DescribeReplicationGroupsError::generic(ErrorMetadata::builder().code("ReplicationGroupNotFoundFault").message("ReplicationGroup kavak-agent-prod not found.").build())
+            DescribeReplicationGroupsError::generic(
+                ErrorMetadata::builder()
+                    .code("ReplicationGroupNotFoundFault")
+                    .message("ReplicationGroup kavak-agent-prod not found.")
+                    .build(),
+            )
         })
     }
 
@@ -253,34 +361,69 @@ mod tests {
     async fn delete_keeps_a_final_snapshot_only_when_the_record_asks_for_one() {
         for snapshot in [true, false] {
             let (delete, gone) = (delete_with_snapshot(snapshot), gone());
-            Redis.delete(&env_over(&[&delete, &gone]), &cache(snapshot)).await.unwrap();
-            assert_eq!((delete.num_calls(), gone.num_calls()), (1, 1), "final snapshot {snapshot}: deleted as asked, then waited for until gone");
+            Redis
+                .delete(&env_over(&[&delete, &gone]), &cache(snapshot))
+                .await
+                .unwrap();
+            assert_eq!(
+                (delete.num_calls(), gone.num_calls()),
+                (1, 1),
+                "final snapshot {snapshot}: deleted as asked, then waited for until gone"
+            );
         }
     }
 
     fn refused(code: &'static str, message: &'static str) -> Rule {
-        mock!(Client::delete_replication_group).then_error(move || DeleteReplicationGroupError::generic(ErrorMetadata::builder().code(code).message(message).build()))
+        mock!(Client::delete_replication_group).then_error(move || {
+            DeleteReplicationGroupError::generic(
+                ErrorMetadata::builder().code(code).message(message).build(),
+            )
+        })
     }
 
     #[tokio::test]
     async fn a_group_still_busy_is_deleted_once_it_is_done_and_another_refusal_is_final() {
         // A snapshot still running: refused once (DELETE), then deleted and
         // waited for until gone.
-        let busy = refused("InvalidReplicationGroupState", "Cache cluster kavak-agent-prod-002 is not in a valid state to be deleted.");
+        let busy = refused(
+            "InvalidReplicationGroupState",
+            "Cache cluster kavak-agent-prod-002 is not in a valid state to be deleted.",
+        );
         let (delete, gone) = (delete_with_snapshot(true), gone());
-        Redis.delete(&env_over(&[&busy, &delete, &gone]), &cache(true)).await.unwrap();
-        assert_eq!((busy.num_calls(), delete.num_calls(), gone.num_calls()), (1, 1, 1));
+        Redis
+            .delete(&env_over(&[&busy, &delete, &gone]), &cache(true))
+            .await
+            .unwrap();
+        assert_eq!(
+            (busy.num_calls(), delete.num_calls(), gone.num_calls()),
+            (1, 1, 1)
+        );
         // An error that is no "not yet": one call, its error.
-        let bad = refused("InvalidParameterValue", "The final snapshot name is not valid.");
-        let e = Redis.delete(&env_over(&[&bad]), &cache(true)).await.unwrap_err();
-        assert!(e.message.starts_with("DeleteReplicationGroup: InvalidParameterValue"), "{}", e.message);
+        let bad = refused(
+            "InvalidParameterValue",
+            "The final snapshot name is not valid.",
+        );
+        let e = Redis
+            .delete(&env_over(&[&bad]), &cache(true))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("DeleteReplicationGroup: InvalidParameterValue"),
+            "{}",
+            e.message
+        );
         assert_eq!(bad.num_calls(), 1);
     }
 
     #[tokio::test]
     async fn a_record_that_does_not_read_is_never_deleted_without_its_snapshot() {
         let delete = delete_with_snapshot(false);
-        let old = Record::new("elasticache_redis", "kavak-agent-prod", json!({"id": "kavak-agent-prod", "nodes": 2}));
+        let old = Record::new(
+            "elasticache_redis",
+            "kavak-agent-prod",
+            json!({"id": "kavak-agent-prod", "nodes": 2}),
+        );
         assert!(Redis.delete(&env_over(&[&delete]), &old).await.is_err());
         assert_eq!(delete.num_calls(), 0);
     }

@@ -23,7 +23,12 @@ const CHANGE: Call = Call::retrying(
 const GET_CHANGE: Call = Call::retrying("route53:GetChange", PROPAGATION, &[NotYet::code("NoSuchChange", "A change with the specified change ID does not exist.")])
     .reading()
     .why("hashicorp/aws route53 change_info.go statusChange: NoSuchChange reads as not found, which waitChangeInsync's StateChangeConf keeps polling (20 not-found checks, 15s apart); ours retries it for 2m, then waits for INSYNC");
-const CALLS: &[Call] = &[CHANGE, GET_CHANGE, Call::read("route53:ListResourceRecordSets"), Call::read("route53:GetHealthCheck")];
+const CALLS: &[Call] = &[
+    CHANGE,
+    GET_CHANGE,
+    Call::read("route53:ListResourceRecordSets"),
+    Call::read("route53:GetHealthCheck"),
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FailoverRecordInputs {
@@ -49,7 +54,11 @@ impl FailoverRecord {
     }
     fn parts(rec: &Record) -> (String, String, String) {
         let p: Vec<&str> = rec.id.split('|').collect();
-        (p.first().unwrap_or(&"").to_string(), p.get(1).unwrap_or(&"").to_string(), p.get(3).unwrap_or(&"").to_string())
+        (
+            p.first().unwrap_or(&"").to_string(),
+            p.get(1).unwrap_or(&"").to_string(),
+            p.get(3).unwrap_or(&"").to_string(),
+        )
     }
     fn fqdn(name: &str) -> String {
         if name.ends_with('.') {
@@ -58,7 +67,12 @@ impl FailoverRecord {
             format!("{name}.")
         }
     }
-    async fn lookup(env: &E, zone: &str, name: &str, set: &str) -> Result<Option<ResourceRecordSet>, OpError> {
+    async fn lookup(
+        env: &E,
+        zone: &str,
+        name: &str,
+        set: &str,
+    ) -> Result<Option<ResourceRecordSet>, OpError> {
         let o = env
             .ctx
             .route53()
@@ -72,32 +86,70 @@ impl FailoverRecord {
             .await
             .map_err(op("ListResourceRecordSets"))?;
         let want = Self::fqdn(name).to_ascii_lowercase();
-        Ok(o.resource_record_sets().iter().find(|r| r.name().to_ascii_lowercase() == want && r.r#type() == &RrType::Cname && r.set_identifier() == Some(set)).cloned())
+        Ok(o.resource_record_sets()
+            .iter()
+            .find(|r| {
+                r.name().to_ascii_lowercase() == want
+                    && r.r#type() == &RrType::Cname
+                    && r.set_identifier() == Some(set)
+            })
+            .cloned())
     }
-    fn record_set(record: &FailoverRecordInputs, check: &str) -> Result<ResourceRecordSet, OpError> {
+    fn record_set(
+        record: &FailoverRecordInputs,
+        check: &str,
+    ) -> Result<ResourceRecordSet, OpError> {
         ResourceRecordSet::builder()
             .name(Self::fqdn(&record.name))
             .r#type(RrType::Cname)
             .set_identifier(&record.set_identifier)
             .failover(ResourceRecordSetFailover::from(record.failover.as_str()))
             .ttl(record.ttl)
-            .resource_records(ResourceRecord::builder().value(&record.value).build().map_err(bad("record"))?)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value(&record.value)
+                    .build()
+                    .map_err(bad("record"))?,
+            )
             .health_check_id(check)
             .build()
             .map_err(bad("record set"))
     }
-    async fn change(env: &E, zone: &str, action: ChangeAction, set: ResourceRecordSet) -> Result<(), OpError> {
+    async fn change(
+        env: &E,
+        zone: &str,
+        action: ChangeAction,
+        set: ResourceRecordSet,
+    ) -> Result<(), OpError> {
         let batch = ChangeBatch::builder()
-            .changes(Change::builder().action(action.clone()).resource_record_set(set).build().map_err(bad("change"))?)
+            .changes(
+                Change::builder()
+                    .action(action.clone())
+                    .resource_record_set(set)
+                    .build()
+                    .map_err(bad("change"))?,
+            )
             .build()
             .map_err(bad("change batch"))?;
         let r53 = env.ctx.route53();
-        let o = env.call(&CHANGE, || r53.change_resource_record_sets().hosted_zone_id(zone).change_batch(batch.clone()).send()).await.map_err(failed)?;
+        let o = env
+            .call(&CHANGE, || {
+                r53.change_resource_record_sets()
+                    .hosted_zone_id(zone)
+                    .change_batch(batch.clone())
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         // Done when every Route53 name server has it.
         if let Some(id) = o.change_info().map(|c| c.id().to_string()) {
             env.wait(&CHANGE_INSYNC, &format!("Route53 change {id}"), || async {
-                let c = env.call(&GET_CHANGE, || r53.get_change().id(&id).send()).await.map_err(failed)?;
-                Ok(c.change_info().map(|i| (i.status().as_str().to_string(), ())))
+                let c = env
+                    .call(&GET_CHANGE, || r53.get_change().id(&id).send())
+                    .await
+                    .map_err(failed)?;
+                Ok(c.change_info()
+                    .map(|i| (i.status().as_str().to_string(), ())))
             })
             .await?;
         }
@@ -108,7 +160,10 @@ impl FailoverRecord {
         n.inputs["value"] = json!(r.resource_records().first().map(|v| v.value()));
         n.inputs["ttl"] = json!(r.ttl());
         n.inputs["failover"] = json!(r.failover().map(|f| f.as_str()));
-        n.outputs.insert("health_check".into(), r.health_check_id().unwrap_or_default().to_string());
+        n.outputs.insert(
+            "health_check".into(),
+            r.health_check_id().unwrap_or_default().to_string(),
+        );
         n
     }
 }
@@ -146,28 +201,63 @@ impl Kind<AwsContext> for FailoverRecord {
         let record: FailoverRecordInputs = spec.typed()?;
         let check = CHECK.the_in(spec, deps)?.id.clone();
         // CREATE, not UPSERT: a record someone else made is never overwritten.
-        Self::change(env, &record.zone_id, ChangeAction::Create, Self::record_set(&record, &check)?).await?;
-        Ok(Record::new(self.name(), Self::id_of(&record.zone_id, &record.name, &record.set_identifier), spec.inputs.clone()).with("health_check", check))
+        Self::change(
+            env,
+            &record.zone_id,
+            ChangeAction::Create,
+            Self::record_set(&record, &check)?,
+        )
+        .await?;
+        Ok(Record::new(
+            self.name(),
+            Self::id_of(&record.zone_id, &record.name, &record.set_identifier),
+            spec.inputs.clone(),
+        )
+        .with("health_check", check))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let (zone, name, set) = Self::parts(rec);
-        Ok(Self::lookup(env, &zone, &name, &set).await?.map(|r| self.observe(rec, &r)))
+        Ok(Self::lookup(env, &zone, &name, &set)
+            .await?
+            .map(|r| self.observe(rec, &r)))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let record: FailoverRecordInputs = spec.typed()?;
         let check = CHECK.the_in(spec, deps)?.id.clone();
-        Self::change(env, &record.zone_id, ChangeAction::Upsert, Self::record_set(&record, &check)?).await?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("health_check", check))
+        Self::change(
+            env,
+            &record.zone_id,
+            ChangeAction::Upsert,
+            Self::record_set(&record, &check)?,
+        )
+        .await?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        }
+        .with("health_check", check))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let (zone, name, set) = Self::parts(rec);
         // DELETE needs the record exactly as it is now.
-        let Some(current) = Self::lookup(env, &zone, &name, &set).await? else { return Ok(()) };
+        let Some(current) = Self::lookup(env, &zone, &name, &set).await? else {
+            return Ok(());
+        };
         Self::change(env, &zone, ChangeAction::Delete, current).await
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let record: FailoverRecordInputs = spec.typed()?;
-        let probe = Record::new(self.name(), Self::id_of(&record.zone_id, &record.name, &record.set_identifier), spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            Self::id_of(&record.zone_id, &record.name, &record.set_identifier),
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await
     }
     /// Records carry no tags, and a set identifier is only a name: anyone
@@ -208,7 +298,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_failover_record_is_created_never_upserted_and_waits_until_in_sync() {
-        let deps: Records = [("health.primary".to_string(), Record::new("route53_health_check", "hc-1", json!({})))].into();
+        let deps: Records = [(
+            "health.primary".to_string(),
+            Record::new("route53_health_check", "hc-1", json!({})),
+        )]
+        .into();
         let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
             .match_requests(|r| {
                 let c = &r.change_batch().unwrap().changes()[0];
@@ -218,44 +312,101 @@ mod tests {
             })
             .then_output(|| {
                 ChangeResourceRecordSetsOutput::builder()
-                    .change_info(ChangeInfo::builder().id("C1").status(ChangeStatus::Pending).submitted_at(aws_smithy_types::DateTime::from_secs(0)).build().unwrap())
+                    .change_info(
+                        ChangeInfo::builder()
+                            .id("C1")
+                            .status(ChangeStatus::Pending)
+                            .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                            .build()
+                            .unwrap(),
+                    )
                     .build()
             });
         let synced = mock!(aws_sdk_route53::Client::get_change).then_output(|| {
             GetChangeOutput::builder()
-                .change_info(ChangeInfo::builder().id("C1").status(ChangeStatus::Insync).submitted_at(aws_smithy_types::DateTime::from_secs(0)).build().unwrap())
+                .change_info(
+                    ChangeInfo::builder()
+                        .id("C1")
+                        .status(ChangeStatus::Insync)
+                        .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .unwrap(),
+                )
                 .build()
         });
-        let r = FailoverRecord.create(&over(&[&change, &synced]), &record_spec(), &deps).await.unwrap();
+        let r = FailoverRecord
+            .create(&over(&[&change, &synced]), &record_spec(), &deps)
+            .await
+            .unwrap();
         assert_eq!(r.id, "Z1|app.luneo.example|CNAME|s-primary");
         assert_eq!(synced.num_calls(), 1);
     }
 
     #[tokio::test]
-    async fn a_zone_still_processing_a_prior_change_is_waited_for_and_a_refused_change_is_not_retried() {
+    async fn a_zone_still_processing_a_prior_change_is_waited_for_and_a_refused_change_is_not_retried(
+    ) {
         use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
         use aws_sdk_route53::operation::get_change::GetChangeError;
         use aws_smithy_types::error::ErrorMetadata;
-        let deps: Records = [("health.primary".to_string(), Record::new("route53_health_check", "hc-1", json!({})))].into();
-        let info = |status: ChangeStatus| ChangeInfo::builder().id("C1").status(status).submitted_at(aws_smithy_types::DateTime::from_secs(0)).build().unwrap();
-        let changed = || {
-            mock!(aws_sdk_route53::Client::change_resource_record_sets)
-                .then_output(move || ChangeResourceRecordSetsOutput::builder().change_info(info(ChangeStatus::Pending)).build())
+        let deps: Records = [(
+            "health.primary".to_string(),
+            Record::new("route53_health_check", "hc-1", json!({})),
+        )]
+        .into();
+        let info = |status: ChangeStatus| {
+            ChangeInfo::builder()
+                .id("C1")
+                .status(status)
+                .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+                .unwrap()
         };
-        let said = |code: &'static str, message: &'static str| ErrorMetadata::builder().code(code).message(message).build();
+        let changed = || {
+            mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(move || {
+                ChangeResourceRecordSetsOutput::builder()
+                    .change_info(info(ChangeStatus::Pending))
+                    .build()
+            })
+        };
+        let said = |code: &'static str, message: &'static str| {
+            ErrorMetadata::builder().code(code).message(message).build()
+        };
         // The other record of the pair is still being processed; then the
         // change just made is not yet known to GetChange: both retried.
         let busy = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_error(move || {
             ChangeResourceRecordSetsError::generic(said("PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request."))
         });
         let change = changed();
-        let unknown =
-            mock!(aws_sdk_route53::Client::get_change).then_error(move || GetChangeError::generic(said("NoSuchChange", "A change with the specified change ID does not exist.")));
-        let synced = mock!(aws_sdk_route53::Client::get_change).then_output(move || GetChangeOutput::builder().change_info(info(ChangeStatus::Insync)).build());
-        FailoverRecord.create(&over(&[&busy, &change, &unknown, &synced]), &record_spec(), &deps).await.unwrap();
+        let unknown = mock!(aws_sdk_route53::Client::get_change).then_error(move || {
+            GetChangeError::generic(said(
+                "NoSuchChange",
+                "A change with the specified change ID does not exist.",
+            ))
+        });
+        let synced = mock!(aws_sdk_route53::Client::get_change).then_output(move || {
+            GetChangeOutput::builder()
+                .change_info(info(ChangeStatus::Insync))
+                .build()
+        });
+        FailoverRecord
+            .create(
+                &over(&[&busy, &change, &unknown, &synced]),
+                &record_spec(),
+                &deps,
+            )
+            .await
+            .unwrap();
         // The SDK retries PriorRequestNotComplete as throttling for its 3
         // attempts (the test client's); the declaration carries on after.
-        assert_eq!((busy.num_calls(), change.num_calls(), unknown.num_calls(), synced.num_calls()), (3, 1, 1, 1));
+        assert_eq!(
+            (
+                busy.num_calls(),
+                change.num_calls(),
+                unknown.num_calls(),
+                synced.num_calls()
+            ),
+            (3, 1, 1, 1)
+        );
         // A record of the name already there is a refusal, never retried
         // (a second call would succeed here).
         let exists = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_error(move || {
@@ -263,53 +414,122 @@ mod tests {
             ChangeResourceRecordSetsError::generic(said("InvalidChangeBatch", why))
         });
         let after = changed();
-        let err = FailoverRecord.create(&over(&[&exists, &after]), &record_spec(), &deps).await.unwrap_err();
+        let err = FailoverRecord
+            .create(&over(&[&exists, &after]), &record_spec(), &deps)
+            .await
+            .unwrap_err();
         assert!(err.message.contains("already exists"), "{}", err.message);
         assert_eq!((exists.num_calls(), after.num_calls()), (1, 0));
     }
 
     #[tokio::test]
-    async fn a_record_of_the_name_with_another_set_identifier_is_foreign_and_a_missing_one_is_not_deleted() {
+    async fn a_record_of_the_name_with_another_set_identifier_is_foreign_and_a_missing_one_is_not_deleted(
+    ) {
         use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;
         use aws_sdk_route53::operation::list_tags_for_resource::ListTagsForResourceOutput;
         use aws_sdk_route53::types::{HealthCheck as Check, ResourceTagSet, Tag};
         let check = |id: &'static str, reference: &'static str| {
-            mock!(aws_sdk_route53::Client::get_health_check).match_requests(move |r| r.health_check_id() == Some(id)).then_output(move || {
-                let config = HealthCheckConfig::builder().r#type(HealthCheckType::Https).build().unwrap();
-                GetHealthCheckOutput::builder()
-                    .health_check(Check::builder().id(id).caller_reference(reference).health_check_config(config).health_check_version(1).build().unwrap())
-                    .build()
-            })
+            mock!(aws_sdk_route53::Client::get_health_check)
+                .match_requests(move |r| r.health_check_id() == Some(id))
+                .then_output(move || {
+                    let config = HealthCheckConfig::builder()
+                        .r#type(HealthCheckType::Https)
+                        .build()
+                        .unwrap();
+                    GetHealthCheckOutput::builder()
+                        .health_check(
+                            Check::builder()
+                                .id(id)
+                                .caller_reference(reference)
+                                .health_check_config(config)
+                                .health_check_version(1)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
         };
         let ours_check = check("hc-ours", "s/global/health.primary/1");
         let ours_again = check("hc-ours", "s/global/health.primary/1");
         let their_check = check("hc-theirs", "their-ref");
         let their_tags = mock!(aws_sdk_route53::Client::list_tags_for_resource).then_output(|| {
-            ListTagsForResourceOutput::builder().resource_tag_set(ResourceTagSet::builder().tags(Tag::builder().key("team").value("data").build()).build()).build()
+            ListTagsForResourceOutput::builder()
+                .resource_tag_set(
+                    ResourceTagSet::builder()
+                        .tags(Tag::builder().key("team").value("data").build())
+                        .build(),
+                )
+                .build()
         });
         let env = over(&[&ours_check, &ours_again, &their_check, &their_tags]);
-        let record = |set: &str, check: &str| Record::new("route53_failover_record", format!("Z1|app.luneo.example|CNAME|{set}"), json!({})).with("health_check", check);
-        assert_eq!(FailoverRecord.owner(&env, &record("s-primary", "hc-ours")).await.unwrap().as_deref(), Some("s"));
-        assert_eq!(FailoverRecord.owner(&env, &record("blue", "hc-ours")).await.unwrap(), None, "another set identifier");
+        let record = |set: &str, check: &str| {
+            Record::new(
+                "route53_failover_record",
+                format!("Z1|app.luneo.example|CNAME|{set}"),
+                json!({}),
+            )
+            .with("health_check", check)
+        };
+        assert_eq!(
+            FailoverRecord
+                .owner(&env, &record("s-primary", "hc-ours"))
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("s")
+        );
+        assert_eq!(
+            FailoverRecord
+                .owner(&env, &record("blue", "hc-ours"))
+                .await
+                .unwrap(),
+            None,
+            "another set identifier"
+        );
         // The stack's set identifier is only a name: a record that answers
         // to another owner's check is that owner's, never adopted.
-        assert_eq!(FailoverRecord.owner(&env, &record("s-primary", "hc-theirs")).await.unwrap(), None, "another owner's check");
+        assert_eq!(
+            FailoverRecord
+                .owner(&env, &record("s-primary", "hc-theirs"))
+                .await
+                .unwrap(),
+            None,
+            "another owner's check"
+        );
         assert_eq!(their_tags.num_calls(), 1);
         // A record that answers to no health check carries no mark at all.
-        let unchecked = Record::new("route53_failover_record", "Z1|app.luneo.example|CNAME|s-primary", json!({}));
-        assert_eq!(FailoverRecord.owner(&env, &unchecked).await.unwrap(), None, "no health check");
+        let unchecked = Record::new(
+            "route53_failover_record",
+            "Z1|app.luneo.example|CNAME|s-primary",
+            json!({}),
+        );
+        assert_eq!(
+            FailoverRecord.owner(&env, &unchecked).await.unwrap(),
+            None,
+            "no health check"
+        );
         let ours = record("s-primary", "hc-ours");
         // Deleting a record already gone is done: played in order, a
         // ChangeResourceRecordSets would find no rule and fail the test.
         let listing = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(|| {
             ListResourceRecordSetsOutput::builder()
-                .resource_record_sets(ResourceRecordSet::builder().name("app.luneo.example.").r#type(RrType::Cname).set_identifier("s-secondary").build().unwrap())
+                .resource_record_sets(
+                    ResourceRecordSet::builder()
+                        .name("app.luneo.example.")
+                        .r#type(RrType::Cname)
+                        .set_identifier("s-secondary")
+                        .build()
+                        .unwrap(),
+                )
                 .is_truncated(false)
                 .max_items(10)
                 .build()
                 .unwrap()
         });
-        FailoverRecord.delete(&over(&[&listing]), &ours).await.unwrap();
+        FailoverRecord
+            .delete(&over(&[&listing]), &ours)
+            .await
+            .unwrap();
         assert_eq!(listing.num_calls(), 1);
     }
 }

@@ -53,8 +53,18 @@ impl HealthCheck {
             .build()
             .map_err(bad("health check"))
     }
-    async fn get(env: &E, id: &str) -> Result<Option<aws_sdk_route53::types::HealthCheck>, OpError> {
-        match env.ctx.route53().get_health_check().health_check_id(id).send().await {
+    async fn get(
+        env: &E,
+        id: &str,
+    ) -> Result<Option<aws_sdk_route53::types::HealthCheck>, OpError> {
+        match env
+            .ctx
+            .route53()
+            .get_health_check()
+            .health_check_id(id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.health_check().cloned()),
             Err(e) if crate::aws::code_in(&e, &["NoSuchHealthCheck"]) => Ok(None),
             Err(e) => Err(op("GetHealthCheck")(e)),
@@ -65,11 +75,17 @@ impl HealthCheck {
     /// failover record, which cannot be tagged, is proved the stack's by
     /// the check it answers to.
     pub(super) async fn owner_of(env: &E, id: &str) -> Result<Option<String>, OpError> {
-        let Some(h) = Self::get(env, id).await? else { return Ok(None) };
+        let Some(h) = Self::get(env, id).await? else {
+            return Ok(None);
+        };
         let found = HealthCheck.observe(&json!({}), &h);
         HealthCheck.owner(env, &found).await
     }
-    fn observe(&self, inputs: &serde_json::Value, h: &aws_sdk_route53::types::HealthCheck) -> Record {
+    fn observe(
+        &self,
+        inputs: &serde_json::Value,
+        h: &aws_sdk_route53::types::HealthCheck,
+    ) -> Record {
         let mut inputs = inputs.clone();
         if let Some(c) = h.health_check_config() {
             inputs["fqdn"] = json!(c.fully_qualified_domain_name());
@@ -78,7 +94,9 @@ impl HealthCheck {
             inputs["failure_threshold"] = json!(c.failure_threshold());
             inputs["interval"] = json!(c.request_interval());
         }
-        Record::new(self.name(), h.id(), inputs).with("caller_reference", h.caller_reference()).with("version", h.health_check_version().to_string())
+        Record::new(self.name(), h.id(), inputs)
+            .with("caller_reference", h.caller_reference())
+            .with("version", h.health_check_version().to_string())
     }
 }
 
@@ -104,7 +122,11 @@ impl Kind<AwsContext> for HealthCheck {
         crate::engine::inputs::check::<HealthCheckInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        let reference = format!("{}{}", Self::marker(env, &spec.key), uuid::Uuid::new_v4().simple());
+        let reference = format!(
+            "{}{}",
+            Self::marker(env, &spec.key),
+            uuid::Uuid::new_v4().simple()
+        );
         let o = env
             .ctx
             .route53()
@@ -114,11 +136,20 @@ impl Kind<AwsContext> for HealthCheck {
             .send()
             .await
             .map_err(op("CreateHealthCheck"))?;
-        let h = o.health_check().ok_or_else(|| OpError::new("CreateHealthCheck returned no health check"))?;
+        let h = o
+            .health_check()
+            .ok_or_else(|| OpError::new("CreateHealthCheck returned no health check"))?;
         let rec = self.observe(&spec.inputs, h);
         // The tags (a Name among them) follow: the engine's tag update.
-        let tags: Vec<aws_sdk_route53::types::Tag> =
-            crate::components::spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_route53::types::Tag::builder().key(k).value(v).build()).collect();
+        let tags: Vec<aws_sdk_route53::types::Tag> = crate::components::spec_tags(env, spec)
+            .into_iter()
+            .map(|(k, v)| {
+                aws_sdk_route53::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
+            .collect();
         env.ctx
             .route53()
             .change_tags_for_resource()
@@ -131,9 +162,17 @@ impl Kind<AwsContext> for HealthCheck {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(Self::get(env, &rec.id).await?.map(|h| self.observe(&rec.inputs, &h)))
+        Ok(Self::get(env, &rec.id)
+            .await?
+            .map(|h| self.observe(&rec.inputs, &h)))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let check: HealthCheckInputs = spec.typed()?;
         let c = Self::config(&check)?;
         let o = env
@@ -149,13 +188,22 @@ impl Kind<AwsContext> for HealthCheck {
             .send()
             .await
             .map_err(op("UpdateHealthCheck"))?;
-        let h = o.health_check().ok_or_else(|| OpError::new("UpdateHealthCheck returned no health check"))?;
+        let h = o
+            .health_check()
+            .ok_or_else(|| OpError::new("UpdateHealthCheck returned no health check"))?;
         let mut r = self.observe(&spec.inputs, h);
         r.inputs = spec.inputs.clone();
         Ok(r)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.route53().delete_health_check().health_check_id(&rec.id).send().await {
+        match env
+            .ctx
+            .route53()
+            .delete_health_check()
+            .health_check_id(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::code_in(&e, &["NoSuchHealthCheck"]) => Ok(()),
             Err(e) => Err(op("DeleteHealthCheck")(e)),
@@ -163,9 +211,19 @@ impl Kind<AwsContext> for HealthCheck {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let marker = Self::marker(env, &spec.key);
-        let mut pages = env.ctx.route53().list_health_checks().into_paginator().send();
+        let mut pages = env
+            .ctx
+            .route53()
+            .list_health_checks()
+            .into_paginator()
+            .send();
         while let Some(p) = pages.next().await {
-            if let Some(h) = p.map_err(op("ListHealthChecks"))?.health_checks().iter().find(|h| h.caller_reference().starts_with(&marker)) {
+            if let Some(h) = p
+                .map_err(op("ListHealthChecks"))?
+                .health_checks()
+                .iter()
+                .find(|h| h.caller_reference().starts_with(&marker))
+            {
                 return Ok(Some(self.observe(&spec.inputs, h)));
             }
         }
@@ -174,10 +232,16 @@ impl Kind<AwsContext> for HealthCheck {
     /// A check found by its caller reference is the stack's by that marker
     /// even before its tags were written.
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
-        if found.out("caller_reference").starts_with(&format!("{}/", env.stack_id)) {
+        if found
+            .out("caller_reference")
+            .starts_with(&format!("{}/", env.stack_id))
+        {
             return Ok(Some(env.stack_id.clone()));
         }
-        Ok(self.read_tags(env, found).await?.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
+        Ok(self
+            .read_tags(env, found)
+            .await?
+            .and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
     }
 }
 
@@ -189,12 +253,27 @@ mod tests {
     use aws_smithy_mocks::mock;
 
     fn check(id: &str, reference: &str) -> Check {
-        let config =
-            HealthCheckConfig::builder().r#type(HealthCheckType::Https).fully_qualified_domain_name("eu.luneo.example").resource_path("/health").port(443).build().unwrap();
-        Check::builder().id(id).caller_reference(reference).health_check_config(config).health_check_version(1).build().unwrap()
+        let config = HealthCheckConfig::builder()
+            .r#type(HealthCheckType::Https)
+            .fully_qualified_domain_name("eu.luneo.example")
+            .resource_path("/health")
+            .port(443)
+            .build()
+            .unwrap();
+        Check::builder()
+            .id(id)
+            .caller_reference(reference)
+            .health_check_config(config)
+            .health_check_version(1)
+            .build()
+            .unwrap()
     }
     fn health_spec() -> Spec {
-        Spec::new("global/health.primary", "route53_health_check", json!({"fqdn": "eu.luneo.example", "path": "/health", "port": 443, "failure_threshold": 3, "interval": 30}))
+        Spec::new(
+            "global/health.primary",
+            "route53_health_check",
+            json!({"fqdn": "eu.luneo.example", "path": "/health", "port": 443, "failure_threshold": 3, "interval": 30}),
+        )
     }
 
     #[tokio::test]
@@ -213,10 +292,17 @@ mod tests {
                 .unwrap()
         });
         let env = over(&[&list]);
-        let found = HealthCheck.find(&env, &health_spec()).await.unwrap().expect("the stack's check");
+        let found = HealthCheck
+            .find(&env, &health_spec())
+            .await
+            .unwrap()
+            .expect("the stack's check");
         assert_eq!(found.id, "hc-1");
         assert_eq!(found.inputs["path"], json!("/health"));
         // The marker proves ownership before any tag was written.
-        assert_eq!(HealthCheck.owner(&env, &found).await.unwrap().as_deref(), Some("s"));
+        assert_eq!(
+            HealthCheck.owner(&env, &found).await.unwrap().as_deref(),
+            Some("s")
+        );
     }
 }

@@ -5,8 +5,13 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{bad, failed, op, E};
 use crate::aws::AwsContext;
-use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, PROPAGATION};
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType};
+use crate::engine::{
+    Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, PROPAGATION,
+};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord,
+    ResourceRecordSet, ResourceRecordSetFailover, RrType,
+};
 use serde_json::json;
 
 mod health_check;

@@ -47,7 +47,10 @@ const CALLS: &[Call] = &[
     Call::read("ec2:DescribeSnapshots"),
 ];
 
-pub(super) async fn volume(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Volume>, OpError> {
+pub(super) async fn volume(
+    env: &E,
+    id: &str,
+) -> Result<Option<aws_sdk_ec2::types::Volume>, OpError> {
     match env.ctx.ec2().describe_volumes().volume_ids(id).send().await {
         Ok(o) => Ok(o.volumes().first().cloned()),
         Err(e) if not_found(&e) => Ok(None),
@@ -57,26 +60,62 @@ pub(super) async fn volume(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::type
 
 const VOLUME_IN_USE: Waiter = Waiter::new("to be attached", &["available"], &["in-use"]);
 /// Made, or detached.
-const VOLUME_AVAILABLE: Waiter = Waiter::new("to be available", &["creating", "in-use", GONE], &["available"]);
+const VOLUME_AVAILABLE: Waiter = Waiter::new(
+    "to be available",
+    &["creating", "in-use", GONE],
+    &["available"],
+);
 const SNAPSHOT_COMPLETED: Waiter = Waiter::new("to complete", &["pending"], &["completed"]);
 
 async fn wait_volume(env: &E, id: &str, w: &Waiter) -> Result<(), OpError> {
-    env.wait(w, &format!("volume {id}"), || async { Ok(volume(env, id).await?.map(|v| (v.state().map(|s| s.as_str()).unwrap_or_default().to_string(), ()))) }).await.map(|_| ())
+    env.wait(w, &format!("volume {id}"), || async {
+        Ok(volume(env, id).await?.map(|v| {
+            (
+                v.state()
+                    .map(|s| s.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                (),
+            )
+        }))
+    })
+    .await
+    .map(|_| ())
 }
 
 impl DataVolume {
     async fn attach(env: &E, id: &str, instance: &str, device: &str) -> Result<(), OpError> {
-        env.ctx.ec2().attach_volume().volume_id(id).instance_id(instance).device(device).send().await.map_err(op("AttachVolume"))?;
+        env.ctx
+            .ec2()
+            .attach_volume()
+            .volume_id(id)
+            .instance_id(instance)
+            .device(device)
+            .send()
+            .await
+            .map_err(op("AttachVolume"))?;
         wait_volume(env, id, &VOLUME_IN_USE).await
     }
     async fn detach(env: &E, id: &str) -> Result<(), OpError> {
         // Name the instance and device of the current attachment explicitly.
-        let Some(v) = volume(env, id).await? else { return Ok(()) };
-        let Some(a) = v.attachments().first() else { return Ok(()) };
-        let req = env.ctx.ec2().detach_volume().volume_id(id).set_instance_id(a.instance_id().map(str::to_string)).set_device(a.device().map(str::to_string));
+        let Some(v) = volume(env, id).await? else {
+            return Ok(());
+        };
+        let Some(a) = v.attachments().first() else {
+            return Ok(());
+        };
+        let req = env
+            .ctx
+            .ec2()
+            .detach_volume()
+            .volume_id(id)
+            .set_instance_id(a.instance_id().map(str::to_string))
+            .set_device(a.device().map(str::to_string));
         match req.send().await {
             Ok(_) => wait_volume(env, id, &VOLUME_AVAILABLE).await,
-            Err(e) if not_found(&e) || error_code(&e).as_deref() == Some("IncorrectState") => Ok(()),
+            Err(e) if not_found(&e) || error_code(&e).as_deref() == Some("IncorrectState") => {
+                Ok(())
+            }
             Err(e) => Err(op("DetachVolume")(e)),
         }
     }
@@ -90,9 +129,22 @@ impl DataVolume {
     /// destroy already started, or a new one.
     async fn final_snapshot(env: &E, rec: &Record) -> Result<String, OpError> {
         let ec2 = &env.ctx.ec2();
-        let f = Filter::builder().name(format!("tag:{TAG_FINAL_SNAPSHOT_OF}")).values(&rec.id).build();
-        let o = ec2.describe_snapshots().owner_ids("self").filters(f).send().await.map_err(op("DescribeSnapshots"))?;
-        let id = match o.snapshots().iter().find(|s| s.tags().iter().any(|t| t.key() == Some(TAG_FINAL_SNAPSHOT_OF) && t.value() == Some(rec.id.as_str()))) {
+        let f = Filter::builder()
+            .name(format!("tag:{TAG_FINAL_SNAPSHOT_OF}"))
+            .values(&rec.id)
+            .build();
+        let o = ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(f)
+            .send()
+            .await
+            .map_err(op("DescribeSnapshots"))?;
+        let id = match o.snapshots().iter().find(|s| {
+            s.tags().iter().any(|t| {
+                t.key() == Some(TAG_FINAL_SNAPSHOT_OF) && t.value() == Some(rec.id.as_str())
+            })
+        }) {
             Some(s) => s.snapshot_id().unwrap_or_default().to_string(),
             None => {
                 let key = "volume.data.final-snapshot";
@@ -100,12 +152,19 @@ impl DataVolume {
                 tags.insert(TAG_FINAL_SNAPSHOT_OF.to_string(), rec.id.clone());
                 let spec = TagSpecification::builder()
                     .resource_type(ResourceType::Snapshot)
-                    .set_tags(Some(tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+                    .set_tags(Some(
+                        tags.into_iter()
+                            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                            .collect(),
+                    ))
                     .build();
                 let out = ec2
                     .create_snapshot()
                     .volume_id(&rec.id)
-                    .description(format!("awsstack {}: final snapshot of the data volume {}", env.stack_id, rec.id))
+                    .description(format!(
+                        "awsstack {}: final snapshot of the data volume {}",
+                        env.stack_id, rec.id
+                    ))
                     .tag_specifications(spec)
                     .send()
                     .await
@@ -113,12 +172,34 @@ impl DataVolume {
                 out.snapshot_id().unwrap_or_default().to_string()
             }
         };
-        env.wait(&SNAPSHOT_COMPLETED, &format!("final snapshot {id}"), || async {
-            let o = ec2.describe_snapshots().snapshot_ids(&id).send().await.map_err(op("DescribeSnapshots"))?;
-            Ok(o.snapshots().first().map(|s| (s.state().map(|s| s.as_str()).unwrap_or_default().to_string(), ())))
-        })
+        env.wait(
+            &SNAPSHOT_COMPLETED,
+            &format!("final snapshot {id}"),
+            || async {
+                let o = ec2
+                    .describe_snapshots()
+                    .snapshot_ids(&id)
+                    .send()
+                    .await
+                    .map_err(op("DescribeSnapshots"))?;
+                Ok(o.snapshots().first().map(|s| {
+                    (
+                        s.state()
+                            .map(|s| s.as_str())
+                            .unwrap_or_default()
+                            .to_string(),
+                        (),
+                    )
+                }))
+            },
+        )
         .await
-        .map_err(|e| OpError::new(format!("{}: the volume {} was not deleted", e.message, rec.id)))?;
+        .map_err(|e| {
+            OpError::new(format!(
+                "{}: the volume {} was not deleted",
+                e.message, rec.id
+            ))
+        })?;
         Ok(id)
     }
 }
@@ -170,28 +251,55 @@ impl Kind<AwsContext> for DataVolume {
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = json!(az);
         let rec = Record::new(self.name(), &id, inputs).with("instance_id", "");
-        wait_volume(env, &id, &VOLUME_AVAILABLE).await.map_err(|e| e.partial(rec.clone()))?;
-        Self::attach(env, &id, &inst.id, &volume.device).await.map_err(|e| e.partial(rec.clone()))?;
+        wait_volume(env, &id, &VOLUME_AVAILABLE)
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
+        Self::attach(env, &id, &inst.id, &volume.device)
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
         Ok(rec.with("instance_id", &inst.id))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(volume(env, &rec.id).await?.map(|v| {
             let mut r = rec.clone();
             r.inputs["size"] = json!(v.size());
-            let attached = v.attachments().first().and_then(|a| a.instance_id()).unwrap_or_default();
+            let attached = v
+                .attachments()
+                .first()
+                .and_then(|a| a.instance_id())
+                .unwrap_or_default();
             r.inputs["attached"] = json!(!attached.is_empty());
             r.outputs.insert("instance_id".into(), attached.to_string());
             r
         }))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let inst = &crate::components::need::INSTANCE.the(deps)?;
-        let cur = volume(env, &old.id).await?.ok_or_else(|| OpError::new(format!("volume {} no longer exists", old.id)))?;
+        let cur = volume(env, &old.id)
+            .await?
+            .ok_or_else(|| OpError::new(format!("volume {} no longer exists", old.id)))?;
         let volume: DataVolumeInputs = spec.typed()?;
         if cur.size().unwrap_or(0) < volume.size {
-            env.ctx.ec2().modify_volume().volume_id(&old.id).size(volume.size).send().await.map_err(op("ModifyVolume"))?;
+            env.ctx
+                .ec2()
+                .modify_volume()
+                .volume_id(&old.id)
+                .size(volume.size)
+                .send()
+                .await
+                .map_err(op("ModifyVolume"))?;
         }
-        let attached = cur.attachments().first().and_then(|a| a.instance_id()).map(str::to_string);
+        let attached = cur
+            .attachments()
+            .first()
+            .and_then(|a| a.instance_id())
+            .map(str::to_string);
         if attached.as_deref() != Some(inst.id.as_str()) {
             if attached.is_some() {
                 Self::detach(env, &old.id).await?;
@@ -200,7 +308,11 @@ impl Kind<AwsContext> for DataVolume {
         }
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = old.inputs["availability_zone"].clone();
-        Ok(Record { inputs, ..old.clone() }.with("instance_id", &inst.id))
+        Ok(Record {
+            inputs,
+            ..old.clone()
+        }
+        .with("instance_id", &inst.id))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let Some(current) = volume(env, &rec.id).await? else {
@@ -220,19 +332,34 @@ impl Kind<AwsContext> for DataVolume {
             Self::detach(env, &rec.id).await?;
         }
         let ec2 = &env.ctx.ec2();
-        match env.call(&DELETE, || ec2.delete_volume().volume_id(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || ec2.delete_volume().volume_id(&rec.id).send())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e.error) => Ok(()),
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2().describe_volumes().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVolumes"))?;
+        let o = env
+            .ctx
+            .ec2()
+            .describe_volumes()
+            .set_filters(Some(own_filters(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("DescribeVolumes"))?;
         Ok(o.volumes().first().map(|v| {
             let mut inputs = spec.inputs.clone();
             inputs["availability_zone"] = json!(v.availability_zone());
-            let attached = v.attachments().first().and_then(|a| a.instance_id()).unwrap_or_default();
-            Record::new(self.name(), v.volume_id().unwrap_or_default(), inputs).with("instance_id", attached)
+            let attached = v
+                .attachments()
+                .first()
+                .and_then(|a| a.instance_id())
+                .unwrap_or_default();
+            Record::new(self.name(), v.volume_id().unwrap_or_default(), inputs)
+                .with("instance_id", attached)
         }))
     }
 }

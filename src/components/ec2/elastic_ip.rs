@@ -47,7 +47,13 @@ const RELEASE: Call = Call::retrying(
     ],
 )
 .why("hashicorp/aws ec2_eip.go resourceEIPDelete does not retry ReleaseAddress; AWS answers InvalidIPAddress.InUse while the disassociation has not landed and AuthFailure while a deleted NAT gateway's interface still holds the address (hashicorp/aws issue #13763 on destroy; eformat/sno-for-100#9 right after the NAT gateway's deletion), so we retry both for the 5-minute DRAIN");
-const CALLS: &[Call] = &[Call::settled("ec2:AllocateAddress"), ASSOCIATE, Call::settled("ec2:DisassociateAddress"), RELEASE, Call::read("ec2:DescribeAddresses")];
+const CALLS: &[Call] = &[
+    Call::settled("ec2:AllocateAddress"),
+    ASSOCIATE,
+    Call::settled("ec2:DisassociateAddress"),
+    RELEASE,
+    Call::read("ec2:DescribeAddresses"),
+];
 
 const ATTACHED_INSTANCE: Need = Need::optional("instance", &["ec2_instance"]);
 
@@ -73,61 +79,131 @@ impl Kind<AwsContext> for ElasticIp {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();
-        let out = ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tag_spec(env, spec, ResourceType::ElasticIp)).send().await.map_err(op("AllocateAddress"))?;
+        let out = ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(tag_spec(env, spec, ResourceType::ElasticIp))
+            .send()
+            .await
+            .map_err(op("AllocateAddress"))?;
         let id = out.allocation_id().unwrap_or_default().to_string();
-        let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("public_ip", out.public_ip().unwrap_or_default());
+        let rec = Record::new(self.name(), &id, spec.inputs.clone())
+            .with("public_ip", out.public_ip().unwrap_or_default());
         // Without an instance dependency the address is for a NAT gateway,
         // which associates it itself.
         let Some(inst) = ATTACHED_INSTANCE.maybe(deps)?.map(|d| &d.id) else {
             return Ok(rec);
         };
-        env.call(&ASSOCIATE, || ec2.associate_address().allocation_id(&id).instance_id(inst).send()).await.map_err(|e| failed(e).partial(rec.clone()))?;
+        env.call(&ASSOCIATE, || {
+            ec2.associate_address()
+                .allocation_id(&id)
+                .instance_id(inst)
+                .send()
+        })
+        .await
+        .map_err(|e| failed(e).partial(rec.clone()))?;
         Ok(rec.with("instance_id", inst))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2().describe_addresses().allocation_ids(&rec.id).send().await {
+        match env
+            .ctx
+            .ec2()
+            .describe_addresses()
+            .allocation_ids(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.addresses().first().map(|a| {
                 let mut r = rec.clone();
                 // Some answers carry an empty InstanceId once disassociated.
                 let instance = a.instance_id().unwrap_or_default();
                 r.inputs["associated"] = json!(!instance.is_empty());
                 r.outputs.insert("instance_id".into(), instance.to_string());
-                r.outputs.insert("public_ip".into(), a.public_ip().unwrap_or_default().to_string());
+                r.outputs.insert(
+                    "public_ip".into(),
+                    a.public_ip().unwrap_or_default().to_string(),
+                );
                 r
             })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeAddresses")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let Some(inst) = ATTACHED_INSTANCE.maybe(deps)?.map(|d| &d.id) else {
-            return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
+            return Ok(Record {
+                inputs: spec.inputs.clone(),
+                ..old.clone()
+            });
         };
         let ec2 = &env.ctx.ec2();
-        env.call(&ASSOCIATE, || ec2.associate_address().allocation_id(&old.id).instance_id(inst).allow_reassociation(true).send()).await.map_err(failed)?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("instance_id", inst))
+        env.call(&ASSOCIATE, || {
+            ec2.associate_address()
+                .allocation_id(&old.id)
+                .instance_id(inst)
+                .allow_reassociation(true)
+                .send()
+        })
+        .await
+        .map_err(failed)?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        }
+        .with("instance_id", inst))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2();
-        if let Ok(o) = ec2.describe_addresses().allocation_ids(&rec.id).send().await {
+        if let Ok(o) = ec2
+            .describe_addresses()
+            .allocation_ids(&rec.id)
+            .send()
+            .await
+        {
             for a in o.addresses() {
                 if let Some(assoc) = a.association_id() {
-                    let _ = ec2.disassociate_address().association_id(assoc).send().await;
+                    let _ = ec2
+                        .disassociate_address()
+                        .association_id(assoc)
+                        .send()
+                        .await;
                 }
             }
         }
-        match env.call(&RELEASE, || ec2.release_address().allocation_id(&rec.id).send()).await {
+        match env
+            .call(&RELEASE, || {
+                ec2.release_address().allocation_id(&rec.id).send()
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e.error) => Ok(()),
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2().describe_addresses().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeAddresses"))?;
+        let o = env
+            .ctx
+            .ec2()
+            .describe_addresses()
+            .set_filters(Some(own_filters(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("DescribeAddresses"))?;
         Ok(o.addresses().first().map(|a| {
-            Record::new(self.name(), a.allocation_id().unwrap_or_default(), spec.inputs.clone())
-                .with("public_ip", a.public_ip().unwrap_or_default())
-                .with("instance_id", a.instance_id().unwrap_or_default())
+            Record::new(
+                self.name(),
+                a.allocation_id().unwrap_or_default(),
+                spec.inputs.clone(),
+            )
+            .with("public_ip", a.public_ip().unwrap_or_default())
+            .with("instance_id", a.instance_id().unwrap_or_default())
         }))
     }
 }

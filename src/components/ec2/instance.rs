@@ -74,23 +74,60 @@ const CALLS: &[Call] = &[
 /// The profile that gives an instance its role (none: no role).
 const INSTANCE_PROFILE: Need = Need::optional("instance profile", &["iam_instance_profile"]);
 
-async fn instance_state(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
-    match env.ctx.ec2().describe_instances().instance_ids(id).send().await {
-        Ok(o) => Ok(o.reservations().iter().flat_map(|r| r.instances()).next().cloned()),
+async fn instance_state(
+    env: &E,
+    id: &str,
+) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
+    match env
+        .ctx
+        .ec2()
+        .describe_instances()
+        .instance_ids(id)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .next()
+            .cloned()),
         Err(e) if not_found(&e) => Ok(None),
         Err(e) => Err(op("DescribeInstances")(e)),
     }
 }
 
-const INSTANCE_RUNNING: Waiter = Waiter::new("to be running", &["pending", "stopped", GONE], &["running"]);
-const INSTANCE_STOPPED: Waiter = Waiter::new("to be stopped", &["pending", "running", "stopping"], &["stopped"]);
-const INSTANCE_TERMINATED: Waiter = Waiter::new("to terminate", &["pending", "running", "shutting-down", "stopping", "stopped"], &["terminated", GONE]);
+const INSTANCE_RUNNING: Waiter =
+    Waiter::new("to be running", &["pending", "stopped", GONE], &["running"]);
+const INSTANCE_STOPPED: Waiter = Waiter::new(
+    "to be stopped",
+    &["pending", "running", "stopping"],
+    &["stopped"],
+);
+const INSTANCE_TERMINATED: Waiter = Waiter::new(
+    "to terminate",
+    &["pending", "running", "shutting-down", "stopping", "stopped"],
+    &["terminated", GONE],
+);
 
 /// Waits for the instance `id` as `w` declares; the instance as last seen
 /// (None when the target was its absence).
-async fn wait_instance(env: &E, id: &str, w: &Waiter) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
+async fn wait_instance(
+    env: &E,
+    id: &str,
+    w: &Waiter,
+) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
     env.wait(w, &format!("instance {id}"), || async {
-        Ok(instance_state(env, id).await?.map(|i| (i.state().and_then(|s| s.name()).map(|n| n.as_str()).unwrap_or_default().to_string(), i)))
+        Ok(instance_state(env, id).await?.map(|i| {
+            (
+                i.state()
+                    .and_then(|s| s.name())
+                    .map(|n| n.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                i,
+            )
+        }))
     })
     .await
 }
@@ -99,7 +136,11 @@ async fn wait_instance(env: &E, id: &str, w: &Waiter) -> Result<Option<aws_sdk_e
 /// as t4g, m7g, c6gd are arm64).
 pub fn architecture_of(instance_type: &str) -> &'static str {
     let family = instance_type.split('.').next().unwrap_or("");
-    let after_gen: String = family.chars().skip_while(|c| !c.is_ascii_digit()).skip_while(|c| c.is_ascii_digit()).collect();
+    let after_gen: String = family
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .skip_while(|c| c.is_ascii_digit())
+        .collect();
     if after_gen.starts_with('g') {
         "arm64"
     } else {
@@ -109,7 +150,10 @@ pub fn architecture_of(instance_type: &str) -> &'static str {
 
 async fn lookup_ubuntu(env: &E, instance_type: &str) -> Result<String, OpError> {
     let arch = architecture_of(instance_type);
-    let name = format!("ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-{}-server-*", if arch == "arm64" { "arm64" } else { "amd64" });
+    let name = format!(
+        "ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-{}-server-*",
+        if arch == "arm64" { "arm64" } else { "amd64" }
+    );
     let o = env
         .ctx
         .ec2()
@@ -126,7 +170,12 @@ async fn lookup_ubuntu(env: &E, instance_type: &str) -> Result<String, OpError> 
     imgs.last()
         .and_then(|i| i.image_id())
         .map(str::to_string)
-        .ok_or_else(|| OpError::new(format!("no Ubuntu 22.04 {arch} image found in {} (owner Canonical); set `ami_id`", env.ctx.region)))
+        .ok_or_else(|| {
+            OpError::new(format!(
+                "no Ubuntu 22.04 {arch} image found in {} (owner Canonical); set `ami_id`",
+                env.ctx.region
+            ))
+        })
 }
 
 #[tonic::async_trait]
@@ -141,7 +190,11 @@ impl Kind<AwsContext> for Instance {
         &["availability_zone", "private_ip"]
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[crate::components::need::SUBNET, crate::components::need::SECURITY_GROUPS, INSTANCE_PROFILE]
+        &[
+            crate::components::need::SUBNET,
+            crate::components::need::SECURITY_GROUPS,
+            INSTANCE_PROFILE,
+        ]
     }
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 20)
@@ -151,19 +204,52 @@ impl Kind<AwsContext> for Instance {
     }
     /// The root volume is part of the instance: it follows its tag changes
     /// (it keeps its own component key and Name).
-    async fn update_tags(&self, env: &E, rec: &Record, set: &crate::engine::Tags, remove: &[String]) -> Result<(), OpError> {
+    async fn update_tags(
+        &self,
+        env: &E,
+        rec: &Record,
+        set: &crate::engine::Tags,
+        remove: &[String],
+    ) -> Result<(), OpError> {
         use crate::engine::Cloud;
-        env.ctx.update_tags(&TagRef::Ec2(rec.id.clone()), set, remove).await?;
-        let Some(i) = instance_state(env, &rec.id).await? else { return Ok(()) };
-        let set: crate::engine::Tags = set.iter().filter(|(k, _)| k.as_str() != TAG_COMPONENT && k.as_str() != "Name").map(|(k, v)| (k.clone(), v.clone())).collect();
-        let remove: Vec<String> = remove.iter().filter(|k| k.as_str() != TAG_COMPONENT && k.as_str() != "Name").cloned().collect();
-        for v in i.block_device_mappings().iter().filter_map(|m| m.ebs()).filter(|e| e.delete_on_termination() == Some(true)).filter_map(|e| e.volume_id()) {
-            env.ctx.update_tags(&TagRef::Ec2(v.to_string()), &set, &remove).await?;
+        env.ctx
+            .update_tags(&TagRef::Ec2(rec.id.clone()), set, remove)
+            .await?;
+        let Some(i) = instance_state(env, &rec.id).await? else {
+            return Ok(());
+        };
+        let set: crate::engine::Tags = set
+            .iter()
+            .filter(|(k, _)| k.as_str() != TAG_COMPONENT && k.as_str() != "Name")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let remove: Vec<String> = remove
+            .iter()
+            .filter(|k| k.as_str() != TAG_COMPONENT && k.as_str() != "Name")
+            .cloned()
+            .collect();
+        for v in i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|m| m.ebs())
+            .filter(|e| e.delete_on_termination() == Some(true))
+            .filter_map(|e| e.volume_id())
+        {
+            env.ctx
+                .update_tags(&TagRef::Ec2(v.to_string()), &set, &remove)
+                .await?;
         }
         Ok(())
     }
     fn replace_fields(&self) -> &'static [&'static str] {
-        &["ami", "spot", "key_name", "user_data_sha256", "root_volume_size", "subnet"]
+        &[
+            "ami",
+            "spot",
+            "key_name",
+            "user_data_sha256",
+            "root_volume_size",
+            "subnet",
+        ]
     }
     fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
         crate::engine::inputs::check::<InstanceInputs>(inputs)
@@ -182,9 +268,19 @@ impl Kind<AwsContext> for Instance {
         };
         let root = BlockDeviceMapping::builder()
             .device_name("/dev/sda1")
-            .ebs(EbsBlockDevice::builder().volume_size(instance.root_volume_size).volume_type(VolumeType::Gp3).encrypted(true).delete_on_termination(true).build())
+            .ebs(
+                EbsBlockDevice::builder()
+                    .volume_size(instance.root_volume_size)
+                    .volume_type(VolumeType::Gp3)
+                    .encrypted(true)
+                    .delete_on_termination(true)
+                    .build(),
+            )
             .build();
-        let profile = INSTANCE_PROFILE.maybe(deps)?.map(|r| r.id.clone()).unwrap_or_default();
+        let profile = INSTANCE_PROFILE
+            .maybe(deps)?
+            .map(|r| r.id.clone())
+            .unwrap_or_default();
         let sgs = crate::components::need::SECURITY_GROUPS.ids(deps);
         let subnet = crate::components::need::SUBNET.the(deps)?.id.clone();
         let (spot, key_name) = (instance.spot, &instance.key_name);
@@ -199,11 +295,23 @@ impl Kind<AwsContext> for Instance {
                 .set_security_group_ids(Some(sgs.clone()))
                 .user_data(&ud64)
                 .block_device_mappings(root.clone())
-                .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).http_endpoint(InstanceMetadataEndpointState::Enabled).build())
+                .metadata_options(
+                    InstanceMetadataOptionsRequest::builder()
+                        .http_tokens(HttpTokensState::Required)
+                        .http_endpoint(InstanceMetadataEndpointState::Enabled)
+                        .build(),
+                )
                 .tag_specifications(tag_spec(env, spec, ResourceType::Instance))
-                .tag_specifications(tag_spec_of(tags_for(env, &format!("{}.root", spec.key)), ResourceType::Volume));
+                .tag_specifications(tag_spec_of(
+                    tags_for(env, &format!("{}.root", spec.key)),
+                    ResourceType::Volume,
+                ));
             if !profile.is_empty() {
-                req = req.iam_instance_profile(IamInstanceProfileSpecification::builder().name(&profile).build());
+                req = req.iam_instance_profile(
+                    IamInstanceProfileSpecification::builder()
+                        .name(&profile)
+                        .build(),
+                );
             }
             if let Some(k) = key_name {
                 req = req.key_name(k);
@@ -225,7 +333,12 @@ impl Kind<AwsContext> for Instance {
         };
         // A just-created instance profile takes a moment to be visible to EC2.
         let out = env.call(&RUN, run).await.map_err(failed)?;
-        let id = out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string();
+        let id = out
+            .instances()
+            .first()
+            .and_then(|i| i.instance_id())
+            .unwrap_or_default()
+            .to_string();
         let mut inputs = spec.inputs.clone();
         inputs["ami"] = json!(ami);
         let rec = Record::new(self.name(), &id, inputs.clone());
@@ -240,7 +353,10 @@ impl Kind<AwsContext> for Instance {
             return Ok(None);
         };
         let state = i.state().and_then(|s| s.name()).cloned();
-        if matches!(state, Some(InstanceStateName::Terminated) | Some(InstanceStateName::ShuttingDown)) {
+        if matches!(
+            state,
+            Some(InstanceStateName::Terminated) | Some(InstanceStateName::ShuttingDown)
+        ) {
             return Ok(None);
         }
         let mut r = rec.clone();
@@ -249,18 +365,34 @@ impl Kind<AwsContext> for Instance {
         }
         Ok(Some(instance_record(r, &i)))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();
         let instance: InstanceInputs = spec.typed()?;
         let want = instance.instance_type.as_str();
-        let cur = instance_state(env, &old.id).await?.ok_or_else(|| OpError::new(format!("instance {} no longer exists", old.id)))?;
+        let cur = instance_state(env, &old.id)
+            .await?
+            .ok_or_else(|| OpError::new(format!("instance {} no longer exists", old.id)))?;
         let mut inputs = spec.inputs.clone();
         inputs["ami"] = old.inputs["ami"].clone();
-        let mut rec = Record { inputs, ..old.clone() };
+        let mut rec = Record {
+            inputs,
+            ..old.clone()
+        };
         if cur.instance_type().map(|t| t.as_str()) != Some(want) {
             // Instance type changes need a stopped instance.
-            let was_running = cur.state().and_then(|s| s.name()) == Some(&InstanceStateName::Running);
-            ec2.stop_instances().instance_ids(&old.id).send().await.map_err(op("StopInstances"))?;
+            let was_running =
+                cur.state().and_then(|s| s.name()) == Some(&InstanceStateName::Running);
+            ec2.stop_instances()
+                .instance_ids(&old.id)
+                .send()
+                .await
+                .map_err(op("StopInstances"))?;
             wait_instance(env, &old.id, &INSTANCE_STOPPED).await?;
             ec2.modify_instance_attribute()
                 .instance_id(&old.id)
@@ -269,35 +401,81 @@ impl Kind<AwsContext> for Instance {
                 .await
                 .map_err(op("ModifyInstanceAttribute"))?;
             if was_running {
-                env.call(&START, || ec2.start_instances().instance_ids(&old.id).send()).await.map_err(failed)?;
-                let i = wait_instance(env, &old.id, &INSTANCE_RUNNING).await?.ok_or_else(|| OpError::new(format!("instance {} vanished", old.id)))?;
+                env.call(&START, || {
+                    ec2.start_instances().instance_ids(&old.id).send()
+                })
+                .await
+                .map_err(failed)?;
+                let i = wait_instance(env, &old.id, &INSTANCE_RUNNING)
+                    .await?
+                    .ok_or_else(|| OpError::new(format!("instance {} vanished", old.id)))?;
                 rec = instance_record(rec, &i);
             }
         }
         Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.ec2().terminate_instances().instance_ids(&rec.id).send().await {
+        match env
+            .ctx
+            .ec2()
+            .terminate_instances()
+            .instance_ids(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("TerminateInstances")(e)),
         }
-        wait_instance(env, &rec.id, &INSTANCE_TERMINATED).await.map(|_| ())
+        wait_instance(env, &rec.id, &INSTANCE_TERMINATED)
+            .await
+            .map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let mut f = own_filters(env, &spec.key);
-        f.push(Filter::builder().name("instance-state-name").values("pending").values("running").values("stopping").values("stopped").build());
-        let o = env.ctx.ec2().describe_instances().set_filters(Some(f)).send().await.map_err(op("DescribeInstances"))?;
-        Ok(o.reservations().iter().flat_map(|r| r.instances()).next().map(|i| {
-            let mut inputs = spec.inputs.clone();
-            inputs["ami"] = json!(i.image_id());
-            instance_record(Record::new(self.name(), i.instance_id().unwrap_or_default(), inputs), i)
-        }))
+        f.push(
+            Filter::builder()
+                .name("instance-state-name")
+                .values("pending")
+                .values("running")
+                .values("stopping")
+                .values("stopped")
+                .build(),
+        );
+        let o = env
+            .ctx
+            .ec2()
+            .describe_instances()
+            .set_filters(Some(f))
+            .send()
+            .await
+            .map_err(op("DescribeInstances"))?;
+        Ok(o.reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .next()
+            .map(|i| {
+                let mut inputs = spec.inputs.clone();
+                inputs["ami"] = json!(i.image_id());
+                instance_record(
+                    Record::new(self.name(), i.instance_id().unwrap_or_default(), inputs),
+                    i,
+                )
+            }))
     }
 }
 
 fn instance_record(mut rec: Record, i: &aws_sdk_ec2::types::Instance) -> Record {
-    rec.outputs.insert("private_ip".into(), i.private_ip_address().unwrap_or_default().to_string());
-    rec.outputs.insert("availability_zone".into(), i.placement().and_then(|p| p.availability_zone()).unwrap_or_default().to_string());
+    rec.outputs.insert(
+        "private_ip".into(),
+        i.private_ip_address().unwrap_or_default().to_string(),
+    );
+    rec.outputs.insert(
+        "availability_zone".into(),
+        i.placement()
+            .and_then(|p| p.availability_zone())
+            .unwrap_or_default()
+            .to_string(),
+    );
     rec
 }

@@ -26,10 +26,21 @@ const DETACH: Call = Call::retrying(
 const DELETE: Call = Call::retrying(
     "ec2:DeleteInternetGateway",
     DRAIN,
-    &[NotYet::code("DependencyViolation", "The internetGateway 'igw-0d6c3e2a7e1f4b5a9' has dependencies and cannot be deleted.")],
+    &[NotYet::code(
+        "DependencyViolation",
+        "The internetGateway 'igw-0d6c3e2a7e1f4b5a9' has dependencies and cannot be deleted.",
+    )],
 )
-.why("hashicorp/aws internet_gateway.go delete: DependencyViolation retried for the delete timeout");
-const CALLS: &[Call] = &[Call::settled("ec2:CreateInternetGateway"), ATTACH, DETACH, DELETE, Call::read("ec2:DescribeInternetGateways")];
+.why(
+    "hashicorp/aws internet_gateway.go delete: DependencyViolation retried for the delete timeout",
+);
+const CALLS: &[Call] = &[
+    Call::settled("ec2:CreateInternetGateway"),
+    ATTACH,
+    DETACH,
+    DELETE,
+    Call::read("ec2:DescribeInternetGateways"),
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InternetGatewayInputs {
@@ -64,19 +75,46 @@ impl Kind<AwsContext> for InternetGateway {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();
-        let out = ec2.create_internet_gateway().tag_specifications(tag_spec(env, spec, ResourceType::InternetGateway)).send().await.map_err(op("CreateInternetGateway"))?;
-        let id = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
+        let out = ec2
+            .create_internet_gateway()
+            .tag_specifications(tag_spec(env, spec, ResourceType::InternetGateway))
+            .send()
+            .await
+            .map_err(op("CreateInternetGateway"))?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .unwrap_or_default()
+            .to_string();
         let vpc = &crate::components::need::VPC.the(deps)?.id;
         let rec = Record::new(self.name(), &id, spec.inputs.clone()).with("vpc_id", vpc);
-        env.call(&ATTACH, || ec2.attach_internet_gateway().internet_gateway_id(&id).vpc_id(vpc).send()).await.map_err(|e| failed(e).partial(rec.clone()))?;
+        env.call(&ATTACH, || {
+            ec2.attach_internet_gateway()
+                .internet_gateway_id(&id)
+                .vpc_id(vpc)
+                .send()
+        })
+        .await
+        .map_err(|e| failed(e).partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2().describe_internet_gateways().internet_gateway_ids(&rec.id).send().await {
+        match env
+            .ctx
+            .ec2()
+            .describe_internet_gateways()
+            .internet_gateway_ids(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.internet_gateways().first().map(|g| {
                 // Detached out of band, the gateway routes nothing: the
                 // update attaches it again.
-                let vpc = g.attachments().first().and_then(|a| a.vpc_id()).unwrap_or_default();
+                let vpc = g
+                    .attachments()
+                    .first()
+                    .and_then(|a| a.vpc_id())
+                    .unwrap_or_default();
                 let mut r = rec.clone().with("vpc_id", vpc);
                 r.inputs["attached"] = json!(!vpc.is_empty());
                 r
@@ -85,25 +123,61 @@ impl Kind<AwsContext> for InternetGateway {
             Err(e) => Err(op("DescribeInternetGateways")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let vpc = &crate::components::need::VPC.the(deps)?.id;
         if old.out("vpc_id") != vpc {
             if !old.out("vpc_id").is_empty() {
                 let ec2 = env.ctx.ec2();
-                env.call(&DETACH, || ec2.detach_internet_gateway().internet_gateway_id(&old.id).vpc_id(old.out("vpc_id")).send()).await.map_err(failed)?;
+                env.call(&DETACH, || {
+                    ec2.detach_internet_gateway()
+                        .internet_gateway_id(&old.id)
+                        .vpc_id(old.out("vpc_id"))
+                        .send()
+                })
+                .await
+                .map_err(failed)?;
             }
             let ec2 = env.ctx.ec2();
-            env.call(&ATTACH, || ec2.attach_internet_gateway().internet_gateway_id(&old.id).vpc_id(vpc).send()).await.map_err(failed)?;
+            env.call(&ATTACH, || {
+                ec2.attach_internet_gateway()
+                    .internet_gateway_id(&old.id)
+                    .vpc_id(vpc)
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("vpc_id", vpc))
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        }
+        .with("vpc_id", vpc))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2();
-        if let Ok(o) = ec2.describe_internet_gateways().internet_gateway_ids(&rec.id).send().await {
+        if let Ok(o) = ec2
+            .describe_internet_gateways()
+            .internet_gateway_ids(&rec.id)
+            .send()
+            .await
+        {
             for g in o.internet_gateways() {
                 for a in g.attachments() {
                     if let Some(v) = a.vpc_id() {
-                        let r = env.call(&DETACH, || ec2.detach_internet_gateway().internet_gateway_id(&rec.id).vpc_id(v).send()).await;
+                        let r = env
+                            .call(&DETACH, || {
+                                ec2.detach_internet_gateway()
+                                    .internet_gateway_id(&rec.id)
+                                    .vpc_id(v)
+                                    .send()
+                            })
+                            .await;
                         if let Err(e) = r {
                             if !not_found(&e.error) {
                                 return Err(failed(e));
@@ -113,19 +187,42 @@ impl Kind<AwsContext> for InternetGateway {
                 }
             }
         }
-        match env.call(&DELETE, || ec2.delete_internet_gateway().internet_gateway_id(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || {
+                ec2.delete_internet_gateway()
+                    .internet_gateway_id(&rec.id)
+                    .send()
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e.error) => Ok(()),
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2().describe_internet_gateways().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeInternetGateways"))?;
+        let o = env
+            .ctx
+            .ec2()
+            .describe_internet_gateways()
+            .set_filters(Some(own_filters(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("DescribeInternetGateways"))?;
         Ok(o.internet_gateways().first().map(|g| {
-            let vpc = g.attachments().first().and_then(|a| a.vpc_id()).unwrap_or_default();
+            let vpc = g
+                .attachments()
+                .first()
+                .and_then(|a| a.vpc_id())
+                .unwrap_or_default();
             let mut inputs = spec.inputs.clone();
             inputs["attached"] = json!(!vpc.is_empty());
-            Record::new(self.name(), g.internet_gateway_id().unwrap_or_default(), inputs).with("vpc_id", vpc)
+            Record::new(
+                self.name(),
+                g.internet_gateway_id().unwrap_or_default(),
+                inputs,
+            )
+            .with("vpc_id", vpc)
         }))
     }
 }

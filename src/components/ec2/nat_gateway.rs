@@ -33,7 +33,11 @@ const CREATE: Call = Call::retrying(
     ],
 )
 .why("hashicorp/aws vpc_nat_gateway.go does not retry CreateNatGateway: its aws_eip read and aws_subnet create wait until the new object is found, and hashicorp/aws issue #27087 (InvalidElasticIpID.NotFound on a new address) is open; our address and subnet creates return at once, so we retry for ec2PropagationTimeout");
-const CALLS: &[Call] = &[CREATE, Call::settled("ec2:DeleteNatGateway"), Call::read("ec2:DescribeNatGateways")];
+const CALLS: &[Call] = &[
+    CREATE,
+    Call::settled("ec2:DeleteNatGateway"),
+    Call::read("ec2:DescribeNatGateways"),
+];
 
 const NAT_AVAILABLE: Waiter = Waiter::new("to be available", &["pending", GONE], &["available"]);
 /// Its address and subnet are only free once it is gone.
@@ -41,8 +45,23 @@ const NAT_DELETED: Waiter = Waiter::new("to be deleted", &["deleting"], &["delet
 
 impl NatGateway {
     async fn state(env: &E, id: &str) -> Result<Option<(String, ())>, OpError> {
-        match env.ctx.ec2().describe_nat_gateways().nat_gateway_ids(id).send().await {
-            Ok(o) => Ok(o.nat_gateways().first().map(|n| (n.state().map(|s| s.as_str()).unwrap_or_default().to_string(), ()))),
+        match env
+            .ctx
+            .ec2()
+            .describe_nat_gateways()
+            .nat_gateway_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.nat_gateways().first().map(|n| {
+                (
+                    n.state()
+                        .map(|s| s.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    (),
+                )
+            })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeNatGateways")(e)),
         }
@@ -78,38 +97,109 @@ impl Kind<AwsContext> for NatGateway {
         let eip = NAT_ADDRESS.the(deps)?.id.clone();
         let ec2 = &env.ctx.ec2();
         let tags = tag_spec(env, spec, ResourceType::Natgateway);
-        let out = env.call(&CREATE, || ec2.create_nat_gateway().subnet_id(&subnet).allocation_id(&eip).tag_specifications(tags.clone()).send()).await.map_err(failed)?;
-        let id = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
+        let out = env
+            .call(&CREATE, || {
+                ec2.create_nat_gateway()
+                    .subnet_id(&subnet)
+                    .allocation_id(&eip)
+                    .tag_specifications(tags.clone())
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
+        let id = out
+            .nat_gateway()
+            .and_then(|n| n.nat_gateway_id())
+            .unwrap_or_default()
+            .to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
-        env.wait(&NAT_AVAILABLE, &format!("NAT gateway {id}"), || Self::state(env, &id)).await.map_err(|e| e.partial(rec.clone()))?;
+        env.wait(&NAT_AVAILABLE, &format!("NAT gateway {id}"), || {
+            Self::state(env, &id)
+        })
+        .await
+        .map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2().describe_nat_gateways().nat_gateway_ids(&rec.id).send().await {
-            Ok(o) => Ok(o.nat_gateways().first().filter(|n| !matches!(n.state(), Some(NatGatewayState::Deleted) | Some(NatGatewayState::Deleting))).map(|_| rec.clone())),
+        match env
+            .ctx
+            .ec2()
+            .describe_nat_gateways()
+            .nat_gateway_ids(&rec.id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .nat_gateways()
+                .first()
+                .filter(|n| {
+                    !matches!(
+                        n.state(),
+                        Some(NatGatewayState::Deleted) | Some(NatGatewayState::Deleting)
+                    )
+                })
+                .map(|_| rec.clone())),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeNatGateways")(e)),
         }
     }
-    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    async fn update(
+        &self,
+        _: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.ec2().delete_nat_gateway().nat_gateway_id(&rec.id).send().await {
+        match env
+            .ctx
+            .ec2()
+            .delete_nat_gateway()
+            .nat_gateway_id(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("DeleteNatGateway")(e)),
         }
-        env.wait(&NAT_DELETED, &format!("NAT gateway {}", rec.id), || Self::state(env, &rec.id)).await.map(|_| ())
+        env.wait(&NAT_DELETED, &format!("NAT gateway {}", rec.id), || {
+            Self::state(env, &rec.id)
+        })
+        .await
+        .map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2().describe_nat_gateways().set_filter(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeNatGateways"))?;
+        let o = env
+            .ctx
+            .ec2()
+            .describe_nat_gateways()
+            .set_filter(Some(own_filters(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("DescribeNatGateways"))?;
         // The tags are checked here too: not every endpoint honours tag filters.
         Ok(o.nat_gateways()
             .iter()
             .filter(|n| own_tags(n.tags(), env, &spec.key))
-            .find(|n| matches!(n.state(), Some(NatGatewayState::Available) | Some(NatGatewayState::Pending)))
-            .map(|n| Record::new(self.name(), n.nat_gateway_id().unwrap_or_default(), spec.inputs.clone())))
+            .find(|n| {
+                matches!(
+                    n.state(),
+                    Some(NatGatewayState::Available) | Some(NatGatewayState::Pending)
+                )
+            })
+            .map(|n| {
+                Record::new(
+                    self.name(),
+                    n.nat_gateway_id().unwrap_or_default(),
+                    spec.inputs.clone(),
+                )
+            }))
     }
 }
 
@@ -121,20 +211,42 @@ mod tests {
     use super::*;
     use crate::components::mocked;
     use aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayOutput;
-    use aws_sdk_ec2::operation::delete_nat_gateway::{DeleteNatGatewayError, DeleteNatGatewayOutput};
-    use aws_sdk_ec2::operation::describe_nat_gateways::{DescribeNatGatewaysError, DescribeNatGatewaysOutput};
+    use aws_sdk_ec2::operation::delete_nat_gateway::{
+        DeleteNatGatewayError, DeleteNatGatewayOutput,
+    };
+    use aws_sdk_ec2::operation::describe_nat_gateways::{
+        DescribeNatGatewaysError, DescribeNatGatewaysOutput,
+    };
     use aws_sdk_ec2::Client;
     use aws_smithy_mocks::{mock, Rule};
     use aws_smithy_types::error::ErrorMetadata;
 
     fn gateway(state: NatGatewayState) -> DescribeNatGatewaysOutput {
-        DescribeNatGatewaysOutput::builder().nat_gateways(aws_sdk_ec2::types::NatGateway::builder().nat_gateway_id("nat-1").state(state).build()).build()
+        DescribeNatGatewaysOutput::builder()
+            .nat_gateways(
+                aws_sdk_ec2::types::NatGateway::builder()
+                    .nat_gateway_id("nat-1")
+                    .state(state)
+                    .build(),
+            )
+            .build()
     }
 
     fn created() -> Rule {
-        mock!(Client::create_nat_gateway).match_requests(|r| r.subnet_id() == Some("subnet-1") && r.allocation_id() == Some("eipalloc-1")).then_output(|| {
-            CreateNatGatewayOutput::builder().nat_gateway(aws_sdk_ec2::types::NatGateway::builder().nat_gateway_id("nat-1").state(NatGatewayState::Pending).build()).build()
-        })
+        mock!(Client::create_nat_gateway)
+            .match_requests(|r| {
+                r.subnet_id() == Some("subnet-1") && r.allocation_id() == Some("eipalloc-1")
+            })
+            .then_output(|| {
+                CreateNatGatewayOutput::builder()
+                    .nat_gateway(
+                        aws_sdk_ec2::types::NatGateway::builder()
+                            .nat_gateway_id("nat-1")
+                            .state(NatGatewayState::Pending)
+                            .build(),
+                    )
+                    .build()
+            })
     }
 
     fn env_over(rules: &[&Rule]) -> E {
@@ -142,10 +254,16 @@ mod tests {
     }
 
     fn deps() -> Records {
-        [("subnet.a", Record::new("ec2_subnet", "subnet-1", json!({}))), ("eip.a", Record::new("ec2_elastic_ip", "eipalloc-1", json!({})))]
-            .into_iter()
-            .map(|(k, r)| (k.to_string(), r))
-            .collect()
+        [
+            ("subnet.a", Record::new("ec2_subnet", "subnet-1", json!({}))),
+            (
+                "eip.a",
+                Record::new("ec2_elastic_ip", "eipalloc-1", json!({})),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, r)| (k.to_string(), r))
+        .collect()
     }
 
     /// A NAT gateway whose subnet fills its slot, as a stack builds it.
@@ -153,7 +271,9 @@ mod tests {
         let mut g = crate::engine::Desired::new();
         let subnet = g.add(Spec::new("subnet.a", "ec2_subnet", json!({})));
         let eip = g.add(Spec::new("eip.a", "ec2_elastic_ip", json!({})));
-        Spec::new("nat.a", "ec2_nat_gateway", json!({})).filling("subnet", &subnet, crate::engine::OnDepChange::Replace).after(&eip)
+        Spec::new("nat.a", "ec2_nat_gateway", json!({}))
+            .filling("subnet", &subnet, crate::engine::OnDepChange::Replace)
+            .after(&eip)
     }
 
     #[tokio::test]
@@ -177,10 +297,18 @@ mod tests {
     #[tokio::test]
     async fn a_failed_gateway_fails_the_create_and_is_recorded() {
         let create = created();
-        let describe = mock!(Client::describe_nat_gateways).sequence().output(|| gateway(NatGatewayState::Pending)).output(|| gateway(NatGatewayState::Failed)).build();
+        let describe = mock!(Client::describe_nat_gateways)
+            .sequence()
+            .output(|| gateway(NatGatewayState::Pending))
+            .output(|| gateway(NatGatewayState::Failed))
+            .build();
         let env = env_over(&[&create, &describe]);
         let e = NatGateway.create(&env, &spec(), &deps()).await.unwrap_err();
-        assert!(e.message.contains("NAT gateway nat-1 is failed"), "{}", e.message);
+        assert!(
+            e.message.contains("NAT gateway nat-1 is failed"),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("expected available"), "{}", e.message);
         // Recorded, so that the next apply or destroy deletes it.
         assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("nat-1"));
@@ -191,7 +319,14 @@ mod tests {
         let create = created();
         let describe = mock!(Client::describe_nat_gateways)
             .sequence()
-            .error(|| DescribeNatGatewaysError::generic(ErrorMetadata::builder().code("RequestLimitExceeded").message("Request limit exceeded.").build()))
+            .error(|| {
+                DescribeNatGatewaysError::generic(
+                    ErrorMetadata::builder()
+                        .code("RequestLimitExceeded")
+                        .message("Request limit exceeded.")
+                        .build(),
+                )
+            })
             .output(|| gateway(NatGatewayState::Available))
             .build();
         let env = env_over(&[&create, &describe]);
@@ -203,11 +338,22 @@ mod tests {
     #[tokio::test]
     async fn an_access_error_while_waiting_is_an_error_not_gone() {
         let create = created();
-        let describe = mock!(Client::describe_nat_gateways)
-            .then_error(|| DescribeNatGatewaysError::generic(ErrorMetadata::builder().code("UnauthorizedOperation").message("You are not authorized.").build()));
+        let describe = mock!(Client::describe_nat_gateways).then_error(|| {
+            DescribeNatGatewaysError::generic(
+                ErrorMetadata::builder()
+                    .code("UnauthorizedOperation")
+                    .message("You are not authorized.")
+                    .build(),
+            )
+        });
         let env = env_over(&[&create, &describe]);
         let e = NatGateway.create(&env, &spec(), &deps()).await.unwrap_err();
-        assert!(e.message.contains("DescribeNatGateways") && e.message.contains("UnauthorizedOperation"), "{}", e.message);
+        assert!(
+            e.message.contains("DescribeNatGateways")
+                && e.message.contains("UnauthorizedOperation"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("nat-1"));
     }
 
@@ -215,34 +361,68 @@ mod tests {
     async fn delete_waits_until_deleted() {
         let delete = mock!(Client::delete_nat_gateway)
             .match_requests(|r| r.nat_gateway_id() == Some("nat-1"))
-            .then_output(|| DeleteNatGatewayOutput::builder().nat_gateway_id("nat-1").build());
-        let describe = mock!(Client::describe_nat_gateways).sequence().output(|| gateway(NatGatewayState::Deleting)).output(|| gateway(NatGatewayState::Deleted)).build();
+            .then_output(|| {
+                DeleteNatGatewayOutput::builder()
+                    .nat_gateway_id("nat-1")
+                    .build()
+            });
+        let describe = mock!(Client::describe_nat_gateways)
+            .sequence()
+            .output(|| gateway(NatGatewayState::Deleting))
+            .output(|| gateway(NatGatewayState::Deleted))
+            .build();
         let env = env_over(&[&delete, &describe]);
-        NatGateway.delete(&env, &Record::new("ec2_nat_gateway", "nat-1", json!({}))).await.unwrap();
+        NatGateway
+            .delete(&env, &Record::new("ec2_nat_gateway", "nat-1", json!({})))
+            .await
+            .unwrap();
         assert_eq!(delete.num_calls(), 1);
         assert_eq!(describe.num_calls(), 2);
     }
 
     #[tokio::test]
     async fn deleting_a_gateway_already_gone_succeeds_without_waiting() {
-        let delete = mock!(Client::delete_nat_gateway)
-            .then_error(|| DeleteNatGatewayError::generic(ErrorMetadata::builder().code("NatGatewayNotFound").message("The Nat Gateway nat-1 was not found").build()));
-        let describe = mock!(Client::describe_nat_gateways).then_output(|| gateway(NatGatewayState::Deleted));
+        let delete = mock!(Client::delete_nat_gateway).then_error(|| {
+            DeleteNatGatewayError::generic(
+                ErrorMetadata::builder()
+                    .code("NatGatewayNotFound")
+                    .message("The Nat Gateway nat-1 was not found")
+                    .build(),
+            )
+        });
+        let describe =
+            mock!(Client::describe_nat_gateways).then_output(|| gateway(NatGatewayState::Deleted));
         let env = env_over(&[&delete, &describe]);
-        NatGateway.delete(&env, &Record::new("ec2_nat_gateway", "nat-1", json!({}))).await.unwrap();
+        NatGateway
+            .delete(&env, &Record::new("ec2_nat_gateway", "nat-1", json!({})))
+            .await
+            .unwrap();
         assert_eq!(describe.num_calls(), 0);
     }
 
     #[tokio::test]
     async fn a_gateway_that_never_comes_up_times_out_naming_it() {
         let create = created();
-        let describe = mock!(Client::describe_nat_gateways).sequence().output(|| gateway(NatGatewayState::Pending)).repeatedly().build();
+        let describe = mock!(Client::describe_nat_gateways)
+            .sequence()
+            .output(|| gateway(NatGatewayState::Pending))
+            .repeatedly()
+            .build();
         let mut ctx = AwsContext::for_tests();
-        ctx.clients.ec2 = std::sync::OnceLock::from(mocked::client!(aws_sdk_ec2, &[&create, &describe]));
+        ctx.clients.ec2 =
+            std::sync::OnceLock::from(mocked::client!(aws_sdk_ec2, &[&create, &describe]));
         let env = mocked::env(ctx, Duration::from_millis(700));
         let e = NatGateway.create(&env, &spec(), &deps()).await.unwrap_err();
-        assert!(e.message.contains("NAT gateway nat-1 to be available"), "{}", e.message);
-        assert!(describe.num_calls() >= 2, "looked {} times", describe.num_calls());
+        assert!(
+            e.message.contains("NAT gateway nat-1 to be available"),
+            "{}",
+            e.message
+        );
+        assert!(
+            describe.num_calls() >= 2,
+            "looked {} times",
+            describe.num_calls()
+        );
         assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("nat-1"));
     }
 }

@@ -55,13 +55,23 @@ impl Inputs for PublicRouteTableInputs {
 const ROUTED_SUBNETS: Need = crate::components::need::SUBNETS.in_slot("subnets");
 pub const PUBLIC_ROUTE_TABLE: RouteTable = RouteTable {
     name: "ec2_public_route_table",
-    needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, crate::components::need::SUBNETS],
+    needs: &[
+        crate::components::need::VPC,
+        INTERNET_GATEWAY,
+        NAT_GATEWAY,
+        crate::components::need::SUBNETS,
+    ],
     subnets: crate::components::need::SUBNETS,
     check_inputs: crate::engine::inputs::check::<PublicRouteTableInputs>,
 };
 pub const ROUTE_TABLE: RouteTable = RouteTable {
     name: "ec2_route_table",
-    needs: &[crate::components::need::VPC, INTERNET_GATEWAY, NAT_GATEWAY, ROUTED_SUBNETS],
+    needs: &[
+        crate::components::need::VPC,
+        INTERNET_GATEWAY,
+        NAT_GATEWAY,
+        ROUTED_SUBNETS,
+    ],
     subnets: ROUTED_SUBNETS,
     check_inputs: crate::engine::inputs::check::<RouteTableInputs>,
 };
@@ -132,31 +142,89 @@ fn route_target(deps: &Records) -> Result<Option<Target<'_>>, OpError> {
 }
 
 impl RouteTable {
-    async fn associate(&self, env: &E, id: &str, spec: &Spec, deps: &Records, already: &[String]) -> Result<(), OpError> {
+    async fn associate(
+        &self,
+        env: &E,
+        id: &str,
+        spec: &Spec,
+        deps: &Records,
+        already: &[String],
+    ) -> Result<(), OpError> {
         for subnet in self.subnets.ids_in(spec, deps)? {
             if !already.contains(&subnet) {
                 let ec2 = &env.ctx.ec2();
-                env.call(&ASSOCIATE, || ec2.associate_route_table().route_table_id(id).subnet_id(&subnet).send()).await.map_err(failed)?;
+                env.call(&ASSOCIATE, || {
+                    ec2.associate_route_table()
+                        .route_table_id(id)
+                        .subnet_id(&subnet)
+                        .send()
+                })
+                .await
+                .map_err(failed)?;
             }
         }
         Ok(())
     }
-    async fn set_default_route(env: &E, id: &str, deps: &Records, exists: bool) -> Result<(), OpError> {
+    async fn set_default_route(
+        env: &E,
+        id: &str,
+        deps: &Records,
+        exists: bool,
+    ) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2();
         match (route_target(deps)?, exists) {
-            (Some(Target::Gateway(g)), false) => {
-                env.call(&CREATE_ROUTE, || ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send()).await.map(|_| ()).map_err(failed)
-            }
-            (Some(Target::Gateway(g)), true) => {
-                env.call(&REPLACE_ROUTE, || ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").gateway_id(g).send()).await.map(|_| ()).map_err(failed)
-            }
-            (Some(Target::Nat(n)), false) => {
-                env.call(&CREATE_ROUTE, || ec2.create_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send()).await.map(|_| ()).map_err(failed)
-            }
-            (Some(Target::Nat(n)), true) => {
-                env.call(&REPLACE_ROUTE, || ec2.replace_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").nat_gateway_id(n).send()).await.map(|_| ()).map_err(failed)
-            }
-            (None, true) => ec2.delete_route().route_table_id(id).destination_cidr_block("0.0.0.0/0").send().await.map(|_| ()).map_err(op("DeleteRoute")),
+            (Some(Target::Gateway(g)), false) => env
+                .call(&CREATE_ROUTE, || {
+                    ec2.create_route()
+                        .route_table_id(id)
+                        .destination_cidr_block("0.0.0.0/0")
+                        .gateway_id(g)
+                        .send()
+                })
+                .await
+                .map(|_| ())
+                .map_err(failed),
+            (Some(Target::Gateway(g)), true) => env
+                .call(&REPLACE_ROUTE, || {
+                    ec2.replace_route()
+                        .route_table_id(id)
+                        .destination_cidr_block("0.0.0.0/0")
+                        .gateway_id(g)
+                        .send()
+                })
+                .await
+                .map(|_| ())
+                .map_err(failed),
+            (Some(Target::Nat(n)), false) => env
+                .call(&CREATE_ROUTE, || {
+                    ec2.create_route()
+                        .route_table_id(id)
+                        .destination_cidr_block("0.0.0.0/0")
+                        .nat_gateway_id(n)
+                        .send()
+                })
+                .await
+                .map(|_| ())
+                .map_err(failed),
+            (Some(Target::Nat(n)), true) => env
+                .call(&REPLACE_ROUTE, || {
+                    ec2.replace_route()
+                        .route_table_id(id)
+                        .destination_cidr_block("0.0.0.0/0")
+                        .nat_gateway_id(n)
+                        .send()
+                })
+                .await
+                .map(|_| ())
+                .map_err(failed),
+            (None, true) => ec2
+                .delete_route()
+                .route_table_id(id)
+                .destination_cidr_block("0.0.0.0/0")
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(op("DeleteRoute")),
             (None, false) => Ok(()),
         }
     }
@@ -188,20 +256,39 @@ impl Kind<AwsContext> for RouteTable {
             .send()
             .await
             .map_err(op("CreateRouteTable"))?;
-        let id = out.route_table().and_then(|r| r.route_table_id()).unwrap_or_default().to_string();
+        let id = out
+            .route_table()
+            .and_then(|r| r.route_table_id())
+            .unwrap_or_default()
+            .to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
-        Self::set_default_route(env, &id, deps, false).await.map_err(|e| e.partial(rec.clone()))?;
-        self.associate(env, &id, spec, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::set_default_route(env, &id, deps, false)
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
+        self.associate(env, &id, spec, deps, &[])
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2().describe_route_tables().route_table_ids(&rec.id).send().await {
+        match env
+            .ctx
+            .ec2()
+            .describe_route_tables()
+            .route_table_ids(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.route_tables().first().map(|rt| {
                 let mut r = rec.clone();
-                let default = rt.routes().iter().find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
+                let default = rt
+                    .routes()
+                    .iter()
+                    .find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
                 if rec.inputs.get("default_route").is_some() {
                     // The Docker host's public table records only that the route exists.
-                    r.inputs["default_route"] = json!(default.map(|x| x.gateway_id().is_some()).unwrap_or(false));
+                    r.inputs["default_route"] =
+                        json!(default.map(|x| x.gateway_id().is_some()).unwrap_or(false));
                 }
                 if rec.inputs.get("route").is_some() {
                     let target = default.map(|x| {
@@ -221,38 +308,87 @@ impl Kind<AwsContext> for RouteTable {
             Err(e) => Err(op("DescribeRouteTables")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();
-        let o = ec2.describe_route_tables().route_table_ids(&old.id).send().await.map_err(op("DescribeRouteTables"))?;
+        let o = ec2
+            .describe_route_tables()
+            .route_table_ids(&old.id)
+            .send()
+            .await
+            .map_err(op("DescribeRouteTables"))?;
         if let Some(rt) = o.route_tables().first() {
-            let exists = rt.routes().iter().any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
+            let exists = rt
+                .routes()
+                .iter()
+                .any(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
             Self::set_default_route(env, &old.id, deps, exists).await?;
-            let associated: Vec<String> = rt.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect();
-            self.associate(env, &old.id, spec, deps, &associated).await?;
+            let associated: Vec<String> = rt
+                .associations()
+                .iter()
+                .filter_map(|a| a.subnet_id().map(str::to_string))
+                .collect();
+            self.associate(env, &old.id, spec, deps, &associated)
+                .await?;
         }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2();
-        if let Ok(o) = ec2.describe_route_tables().route_table_ids(&rec.id).send().await {
+        if let Ok(o) = ec2
+            .describe_route_tables()
+            .route_table_ids(&rec.id)
+            .send()
+            .await
+        {
             for rt in o.route_tables() {
                 for a in rt.associations() {
                     if a.main() != Some(true) {
                         if let Some(id) = a.route_table_association_id() {
-                            let _ = ec2.disassociate_route_table().association_id(id).send().await;
+                            let _ = ec2
+                                .disassociate_route_table()
+                                .association_id(id)
+                                .send()
+                                .await;
                         }
                     }
                 }
             }
         }
-        match env.call(&DELETE, || ec2.delete_route_table().route_table_id(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || {
+                ec2.delete_route_table().route_table_id(&rec.id).send()
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e.error) => Ok(()),
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2().describe_route_tables().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeRouteTables"))?;
-        Ok(o.route_tables().first().map(|r| Record::new(self.name(), r.route_table_id().unwrap_or_default(), spec.inputs.clone())))
+        let o = env
+            .ctx
+            .ec2()
+            .describe_route_tables()
+            .set_filters(Some(own_filters(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("DescribeRouteTables"))?;
+        Ok(o.route_tables().first().map(|r| {
+            Record::new(
+                self.name(),
+                r.route_table_id().unwrap_or_default(),
+                spec.inputs.clone(),
+            )
+        }))
     }
 }

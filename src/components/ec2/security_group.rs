@@ -74,11 +74,25 @@ pub struct IngressRule {
 impl IngressRule {
     /// TCP `port` from `cidrs`.
     pub fn tcp_from_cidrs(port: i64, cidrs: Vec<String>, description: &str) -> IngressRule {
-        IngressRule { protocol: "tcp".into(), from_port: port, to_port: port, cidrs: Some(cidrs), source: None, description: description.into() }
+        IngressRule {
+            protocol: "tcp".into(),
+            from_port: port,
+            to_port: port,
+            cidrs: Some(cidrs),
+            source: None,
+            description: description.into(),
+        }
     }
     /// TCP `port` from the group `source` names.
     pub fn tcp_from_group(port: i64, source: String, description: &str) -> IngressRule {
-        IngressRule { protocol: "tcp".into(), from_port: port, to_port: port, cidrs: None, source: Some(source), description: description.into() }
+        IngressRule {
+            protocol: "tcp".into(),
+            from_port: port,
+            to_port: port,
+            cidrs: None,
+            source: Some(source),
+            description: description.into(),
+        }
     }
 }
 
@@ -106,10 +120,25 @@ enum Peer {
 fn declared_atoms(rules: &[IngressRule]) -> Vec<(Atom, String)> {
     let mut out = vec![];
     for r in rules {
-        let atom = |peer| (Atom { protocol: r.protocol.clone(), from: r.from_port, to: r.to_port, peer }, r.description.clone());
+        let atom = |peer| {
+            (
+                Atom {
+                    protocol: r.protocol.clone(),
+                    from: r.from_port,
+                    to: r.to_port,
+                    peer,
+                },
+                r.description.clone(),
+            )
+        };
         match &r.source {
             Some(src) => out.push(atom(Peer::Group(src.clone()))),
-            None => out.extend(r.cidrs.iter().flatten().map(|c| atom(Peer::Cidr(c.clone())))),
+            None => out.extend(
+                r.cidrs
+                    .iter()
+                    .flatten()
+                    .map(|c| atom(Peer::Cidr(c.clone()))),
+            ),
         }
     }
     out
@@ -117,34 +146,88 @@ fn declared_atoms(rules: &[IngressRule]) -> Vec<(Atom, String)> {
 
 /// The rules a record holds (the declared ones, as last applied or read).
 fn recorded_rules(rec: &Record) -> Result<Vec<IngressRule>, OpError> {
-    serde_json::from_value(rec.inputs["rules"].clone()).map_err(|e| OpError::new(format!("the recorded rules of {} do not read: {e}", rec.id)))
+    serde_json::from_value(rec.inputs["rules"].clone())
+        .map_err(|e| OpError::new(format!("the recorded rules of {} do not read: {e}", rec.id)))
 }
 
 /// The atoms AWS reports; `sources` maps a group id back to its key.
 fn observed_atoms(perms: &[IpPermission], sources: &BTreeMap<String, String>) -> Vec<Atom> {
     let mut out = vec![];
     for p in perms {
-        let (protocol, from, to) = (p.ip_protocol().unwrap_or("tcp").to_string(), p.from_port().unwrap_or(0) as i64, p.to_port().unwrap_or(0) as i64);
-        let atom = |peer| Atom { protocol: protocol.clone(), from, to, peer };
-        out.extend(p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(|c| atom(Peer::Cidr(c.to_string()))));
-        out.extend(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).map(|c| atom(Peer::Ipv6(c.to_string()))));
+        let (protocol, from, to) = (
+            p.ip_protocol().unwrap_or("tcp").to_string(),
+            p.from_port().unwrap_or(0) as i64,
+            p.to_port().unwrap_or(0) as i64,
+        );
+        let atom = |peer| Atom {
+            protocol: protocol.clone(),
+            from,
+            to,
+            peer,
+        };
+        out.extend(
+            p.ip_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ip())
+                .map(|c| atom(Peer::Cidr(c.to_string()))),
+        );
+        out.extend(
+            p.ipv6_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ipv6())
+                .map(|c| atom(Peer::Ipv6(c.to_string()))),
+        );
         for g in p.user_id_group_pairs() {
             let id = g.group_id().unwrap_or_default();
-            out.push(atom(Peer::Group(sources.get(id).cloned().unwrap_or_else(|| id.to_string()))));
+            out.push(atom(Peer::Group(
+                sources.get(id).cloned().unwrap_or_else(|| id.to_string()),
+            )));
         }
     }
     out
 }
 
-fn atom_permission(a: &Atom, desc: &str, deps: &Records, recorded: &BTreeMap<String, String>) -> IpPermission {
-    let b = IpPermission::builder().ip_protocol(&a.protocol).from_port(a.from as i32).to_port(a.to as i32);
+fn atom_permission(
+    a: &Atom,
+    desc: &str,
+    deps: &Records,
+    recorded: &BTreeMap<String, String>,
+) -> IpPermission {
+    let b = IpPermission::builder()
+        .ip_protocol(&a.protocol)
+        .from_port(a.from as i32)
+        .to_port(a.to as i32);
     match &a.peer {
-        Peer::Cidr(c) => b.ip_ranges(IpRange::builder().cidr_ip(c).description(desc).build()).build(),
-        Peer::Ipv6(c) => b.ipv6_ranges(aws_sdk_ec2::types::Ipv6Range::builder().cidr_ipv6(c).description(desc).build()).build(),
+        Peer::Cidr(c) => b
+            .ip_ranges(IpRange::builder().cidr_ip(c).description(desc).build())
+            .build(),
+        Peer::Ipv6(c) => b
+            .ipv6_ranges(
+                aws_sdk_ec2::types::Ipv6Range::builder()
+                    .cidr_ipv6(c)
+                    .description(desc)
+                    .build(),
+            )
+            .build(),
         Peer::Group(key) => {
             // A key of the stack, by its current id (or the recorded one).
-            let id = deps.get(key).map(group_of).or_else(|| recorded.iter().find(|(_, k)| *k == key).map(|(id, _)| id.clone())).unwrap_or_else(|| key.clone());
-            b.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).description(desc).build()).build()
+            let id = deps
+                .get(key)
+                .map(group_of)
+                .or_else(|| {
+                    recorded
+                        .iter()
+                        .find(|(_, k)| *k == key)
+                        .map(|(id, _)| id.clone())
+                })
+                .unwrap_or_else(|| key.clone());
+            b.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(id)
+                    .description(desc)
+                    .build(),
+            )
+            .build()
         }
     }
 }
@@ -156,13 +239,28 @@ fn declared_view(declared: &[IngressRule], observed: &[Atom]) -> Json {
     let mut rules: Vec<IngressRule> = vec![];
     for r in declared {
         let atoms = declared_atoms(std::slice::from_ref(r));
-        let present: Vec<&Atom> = atoms.iter().map(|(a, _)| a).filter(|a| observed.contains(a)).collect();
+        let present: Vec<&Atom> = atoms
+            .iter()
+            .map(|(a, _)| a)
+            .filter(|a| observed.contains(a))
+            .collect();
         if present.is_empty() {
             continue;
         }
         let mut r = r.clone();
         if r.source.is_none() {
-            r.cidrs = Some(present.iter().filter_map(|a| if let Peer::Cidr(c) = &a.peer { Some(c.clone()) } else { None }).collect());
+            r.cidrs = Some(
+                present
+                    .iter()
+                    .filter_map(|a| {
+                        if let Peer::Cidr(c) = &a.peer {
+                            Some(c.clone())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+            );
         }
         rules.push(r);
     }
@@ -188,13 +286,20 @@ const SENSITIVE_PORTS: &[(i64, &str)] = &[
 /// of the group to the whole internet.
 fn open_rule_warnings(group: &str, observed: &[Atom], declared: &[(Atom, String)]) -> Vec<String> {
     let mut out = vec![];
-    for a in observed.iter().filter(|a| !declared.iter().any(|(d, _)| d == *a)) {
-        let world = matches!(&a.peer, Peer::Cidr(c) if c == "0.0.0.0/0") || matches!(&a.peer, Peer::Ipv6(c) if c == "::/0");
+    for a in observed
+        .iter()
+        .filter(|a| !declared.iter().any(|(d, _)| d == *a))
+    {
+        let world = matches!(&a.peer, Peer::Cidr(c) if c == "0.0.0.0/0")
+            || matches!(&a.peer, Peer::Ipv6(c) if c == "::/0");
         if !world {
             continue;
         }
         let all = a.protocol == "-1";
-        for (port, what) in SENSITIVE_PORTS.iter().filter(|(p, _)| all || (a.from <= *p && *p <= a.to)) {
+        for (port, what) in SENSITIVE_PORTS
+            .iter()
+            .filter(|(p, _)| all || (a.from <= *p && *p <= a.to))
+        {
             let src = match &a.peer {
                 Peer::Cidr(c) | Peer::Ipv6(c) | Peer::Group(c) => c,
             };
@@ -216,19 +321,33 @@ fn with_warnings(mut rec: Record, warnings: Vec<String>) -> Record {
 
 /// Source security group id → key, for the rules' `source` dependencies.
 fn source_map(rules: &[IngressRule], deps: &Records) -> BTreeMap<String, String> {
-    rules.iter().filter_map(|r| r.source.as_deref()).filter_map(|k| deps.get(k).map(|d| (group_of(d), k.to_string()))).collect()
+    rules
+        .iter()
+        .filter_map(|r| r.source.as_deref())
+        .filter_map(|k| deps.get(k).map(|d| (group_of(d), k.to_string())))
+        .collect()
 }
 
 /// The security group a rule's `source` names: the dependency itself, or
 /// the group it owns (its `security_group` output: an EKS cluster's, which
 /// every node and pod of the cluster carries).
 fn group_of(dep: &Record) -> String {
-    dep.outputs.get("security_group").filter(|g| !g.is_empty()).unwrap_or(&dep.id).clone()
+    dep.outputs
+        .get("security_group")
+        .filter(|g| !g.is_empty())
+        .unwrap_or(&dep.id)
+        .clone()
 }
 
 /// The same map, as remembered in a record's outputs (`source.<key>`).
 fn recorded_sources(rec: &Record) -> BTreeMap<String, String> {
-    rec.outputs.iter().filter_map(|(k, v)| k.strip_prefix("source.").map(|key| (v.clone(), key.to_string()))).collect()
+    rec.outputs
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("source.")
+                .map(|key| (v.clone(), key.to_string()))
+        })
+        .collect()
 }
 
 fn with_sources(mut rec: Record, sources: &BTreeMap<String, String>) -> Record {
@@ -240,7 +359,14 @@ fn with_sources(mut rec: Record, sources: &BTreeMap<String, String>) -> Record {
 }
 
 pub fn sort_rules(rules: &mut [IngressRule]) {
-    rules.sort_by_key(|r| (r.from_port, r.to_port, r.protocol.clone(), r.source.clone().unwrap_or_default()));
+    rules.sort_by_key(|r| {
+        (
+            r.from_port,
+            r.to_port,
+            r.protocol.clone(),
+            r.source.clone().unwrap_or_default(),
+        )
+    });
 }
 
 #[tonic::async_trait]
@@ -258,7 +384,9 @@ impl Kind<AwsContext> for SecurityGroup {
         let group = SecurityGroupInputs::deserialize(&spec.inputs).map_err(|e| e.to_string())?;
         for source in group.rules.iter().filter_map(|r| r.source.as_deref()) {
             if !dependencies.contains(&source) {
-                return Err(format!("a rule's source {source} is none of its dependencies"));
+                return Err(format!(
+                    "a rule's source {source} is none of its dependencies"
+                ));
             }
         }
         Ok(())
@@ -294,35 +422,76 @@ impl Kind<AwsContext> for SecurityGroup {
             .map_err(op("CreateSecurityGroup"))?;
         let id = out.group_id().unwrap_or_default().to_string();
         let sources = source_map(&group.rules, deps);
-        let mut rec = with_sources(Record::new(self.name(), &id, json!({"name": group.name, "description": group.description, "rules": []})), &sources);
-        let perms: Vec<IpPermission> = declared_atoms(&group.rules).iter().map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
+        let mut rec = with_sources(
+            Record::new(
+                self.name(),
+                &id,
+                json!({"name": group.name, "description": group.description, "rules": []}),
+            ),
+            &sources,
+        );
+        let perms: Vec<IpPermission> = declared_atoms(&group.rules)
+            .iter()
+            .map(|(a, d)| atom_permission(a, d, deps, &sources))
+            .collect();
         if !perms.is_empty() {
-            env.call(&AUTHORIZE_INGRESS, || ec2.authorize_security_group_ingress().group_id(&id).set_ip_permissions(Some(perms.clone())).send())
-                .await
-                .map_err(|e| failed(e).partial(rec.clone()))?;
+            env.call(&AUTHORIZE_INGRESS, || {
+                ec2.authorize_security_group_ingress()
+                    .group_id(&id)
+                    .set_ip_permissions(Some(perms.clone()))
+                    .send()
+            })
+            .await
+            .map_err(|e| failed(e).partial(rec.clone()))?;
         }
         rec.inputs = spec.inputs.clone();
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let declared = recorded_rules(rec)?;
-        match env.ctx.ec2().describe_security_groups().group_ids(&rec.id).send().await {
+        match env
+            .ctx
+            .ec2()
+            .describe_security_groups()
+            .group_ids(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.security_groups().first().map(|g| {
                 let mut r = rec.clone();
                 let observed = observed_atoms(g.ip_permissions(), &recorded_sources(rec));
                 r.inputs["rules"] = declared_view(&declared, &observed);
-                let warnings = open_rule_warnings(g.group_name().unwrap_or(&rec.id), &observed, &declared_atoms(&declared));
+                let warnings = open_rule_warnings(
+                    g.group_name().unwrap_or(&rec.id),
+                    &observed,
+                    &declared_atoms(&declared),
+                );
                 with_warnings(r, warnings)
             })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeSecurityGroups")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let group: SecurityGroupInputs = spec.typed()?;
         let ec2 = &env.ctx.ec2();
-        let cur = ec2.describe_security_groups().group_ids(&old.id).send().await.map_err(op("DescribeSecurityGroups"))?;
-        let current = cur.security_groups().first().map(|g| g.ip_permissions().to_vec()).unwrap_or_default();
+        let cur = ec2
+            .describe_security_groups()
+            .group_ids(&old.id)
+            .send()
+            .await
+            .map_err(op("DescribeSecurityGroups"))?;
+        let current = cur
+            .security_groups()
+            .first()
+            .map(|g| g.ip_permissions().to_vec())
+            .unwrap_or_default();
         // Group ids of the stack, old and new, map back to their keys.
         let mut sources = recorded_sources(old);
         let now = source_map(&group.rules, deps);
@@ -338,35 +507,89 @@ impl Kind<AwsContext> for SecurityGroup {
             .map(|(a, d)| atom_permission(a, d, &Records::new(), &sources))
             .collect();
         if !revoke.is_empty() {
-            ec2.revoke_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(revoke)).send().await.map_err(op("RevokeSecurityGroupIngress"))?;
+            ec2.revoke_security_group_ingress()
+                .group_id(&old.id)
+                .set_ip_permissions(Some(revoke))
+                .send()
+                .await
+                .map_err(op("RevokeSecurityGroupIngress"))?;
         }
-        let add: Vec<IpPermission> = desired.iter().filter(|(a, _)| !observed.contains(a)).map(|(a, d)| atom_permission(a, d, deps, &sources)).collect();
+        let add: Vec<IpPermission> = desired
+            .iter()
+            .filter(|(a, _)| !observed.contains(a))
+            .map(|(a, d)| atom_permission(a, d, deps, &sources))
+            .collect();
         if !add.is_empty() {
-            env.call(&AUTHORIZE_INGRESS, || ec2.authorize_security_group_ingress().group_id(&old.id).set_ip_permissions(Some(add.clone())).send()).await.map_err(failed)?;
+            env.call(&AUTHORIZE_INGRESS, || {
+                ec2.authorize_security_group_ingress()
+                    .group_id(&old.id)
+                    .set_ip_permissions(Some(add.clone()))
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         }
-        Ok(with_sources(Record { inputs: spec.inputs.clone(), ..old.clone() }, &now))
+        Ok(with_sources(
+            Record {
+                inputs: spec.inputs.clone(),
+                ..old.clone()
+            },
+            &now,
+        ))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2();
-        match env.call(&DELETE, || ec2.delete_security_group().group_id(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || {
+                ec2.delete_security_group().group_id(&rec.id).send()
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e.error) => Ok(()),
-            Err(e) if outlasted(&e) => Err(naming_interfaces(env, failed(e), "group-id", &rec.id).await),
+            Err(e) if outlasted(&e) => {
+                Err(naming_interfaces(env, failed(e), "group-id", &rec.id).await)
+            }
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2().describe_security_groups().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSecurityGroups"))?;
+        let o = env
+            .ctx
+            .ec2()
+            .describe_security_groups()
+            .set_filters(Some(own_filters(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("DescribeSecurityGroups"))?;
         let Some(g) = o.security_groups().first() else {
             return Ok(None);
         };
         // Source groups of the same stack map back to their component keys.
-        let ids: Vec<String> = g.ip_permissions().iter().flat_map(|p| p.user_id_group_pairs()).filter_map(|x| x.group_id().map(str::to_string)).collect();
+        let ids: Vec<String> = g
+            .ip_permissions()
+            .iter()
+            .flat_map(|p| p.user_id_group_pairs())
+            .filter_map(|x| x.group_id().map(str::to_string))
+            .collect();
         let mut sources = BTreeMap::new();
         if !ids.is_empty() {
-            let src = env.ctx.ec2().describe_security_groups().set_group_ids(Some(ids)).send().await.map_err(op("DescribeSecurityGroups"))?;
+            let src = env
+                .ctx
+                .ec2()
+                .describe_security_groups()
+                .set_group_ids(Some(ids))
+                .send()
+                .await
+                .map_err(op("DescribeSecurityGroups"))?;
             for sg in src.security_groups() {
-                let tag = |k: &str| sg.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
+                let tag = |k: &str| {
+                    sg.tags()
+                        .iter()
+                        .find(|t| t.key() == Some(k))
+                        .and_then(|t| t.value())
+                        .map(str::to_string)
+                };
                 if let (Some(stack), Some(key)) = (tag(TAG_STACK_ID), tag(TAG_COMPONENT)) {
                     if stack == env.stack_id {
                         sources.insert(sg.group_id().unwrap_or_default().to_string(), key);
@@ -375,8 +598,14 @@ impl Kind<AwsContext> for SecurityGroup {
             }
         }
         let mut inputs = spec.inputs.clone();
-        inputs["rules"] = declared_view(&spec.typed::<SecurityGroupInputs>()?.rules, &observed_atoms(g.ip_permissions(), &sources));
-        Ok(Some(with_sources(Record::new(self.name(), g.group_id().unwrap_or_default(), inputs), &sources)))
+        inputs["rules"] = declared_view(
+            &spec.typed::<SecurityGroupInputs>()?.rules,
+            &observed_atoms(g.ip_permissions(), &sources),
+        );
+        Ok(Some(with_sources(
+            Record::new(self.name(), g.group_id().unwrap_or_default(), inputs),
+            &sources,
+        )))
     }
 }
 
@@ -385,13 +614,19 @@ mod tests {
     use super::*;
     use crate::components::mocked::{self, fault};
     use crate::engine::Desired;
-    use aws_sdk_ec2::operation::delete_security_group::{DeleteSecurityGroupError, DeleteSecurityGroupOutput};
+    use aws_sdk_ec2::operation::delete_security_group::{
+        DeleteSecurityGroupError, DeleteSecurityGroupOutput,
+    };
     use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
     use aws_sdk_ec2::Client;
     use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
 
     fn group() -> Record {
-        Record::new("ec2_security_group", "sg-1", json!({"name": "s-db", "description": "db", "rules": []}))
+        Record::new(
+            "ec2_security_group",
+            "sg-1",
+            json!({"name": "s-db", "description": "db", "rules": []}),
+        )
     }
 
     /// A group still in use is retried (DependencyViolation, InvalidGroup.InUse)
@@ -406,21 +641,51 @@ mod tests {
             .error(|| DeleteSecurityGroupError::generic(fault("DependencyViolation")))
             .output(|| DeleteSecurityGroupOutput::builder().build())
             .build();
-        SecurityGroup.delete(&mocked::env_over!(ec2, aws_sdk_ec2, &[&delete]), &group()).await.unwrap();
+        SecurityGroup
+            .delete(&mocked::env_over!(ec2, aws_sdk_ec2, &[&delete]), &group())
+            .await
+            .unwrap();
         assert_eq!(delete.num_calls(), 3);
 
-        let delete = mock!(Client::delete_security_group).then_error(|| DeleteSecurityGroupError::generic(fault("CannotDelete")));
-        let e = SecurityGroup.delete(&mocked::env_over!(ec2, aws_sdk_ec2, &[&delete]), &group()).await.unwrap_err();
-        assert_eq!((delete.num_calls(), e.message.contains("still not ready")), (1, false), "{}", e.message);
+        let delete = mock!(Client::delete_security_group)
+            .then_error(|| DeleteSecurityGroupError::generic(fault("CannotDelete")));
+        let e = SecurityGroup
+            .delete(&mocked::env_over!(ec2, aws_sdk_ec2, &[&delete]), &group())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (delete.num_calls(), e.message.contains("still not ready")),
+            (1, false),
+            "{}",
+            e.message
+        );
 
-        let delete = mock!(Client::delete_security_group).sequence().error(|| DeleteSecurityGroupError::generic(fault("DependencyViolation"))).repeatedly().build();
+        let delete = mock!(Client::delete_security_group)
+            .sequence()
+            .error(|| DeleteSecurityGroupError::generic(fault("DependencyViolation")))
+            .repeatedly()
+            .build();
         let describe = mock!(Client::describe_network_interfaces)
-            .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("group-id") && f.values() == ["sg-1"]))
+            .match_requests(|r| {
+                r.filters()
+                    .iter()
+                    .any(|f| f.name() == Some("group-id") && f.values() == ["sg-1"])
+            })
             .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
-        let interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&delete).with_rule(&describe);
+        let interceptor = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::MatchAny)
+            .with_rule(&delete)
+            .with_rule(&describe);
         let mut ctx = AwsContext::for_tests();
-        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(aws_sdk_ec2::config::Builder::from(&crate::aws::test_sdk_config()).interceptor(interceptor).build()));
-        let e = SecurityGroup.delete(&mocked::env(ctx, Duration::from_millis(700)), &group()).await.unwrap_err();
+        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&crate::aws::test_sdk_config())
+                .interceptor(interceptor)
+                .build(),
+        ));
+        let e = SecurityGroup
+            .delete(&mocked::env(ctx, Duration::from_millis(700)), &group())
+            .await
+            .unwrap_err();
         assert_eq!(describe.num_calls(), 1);
         assert!(
             e.message.contains("No network interface is in the security group sg-1 any more (a rule of another security group that names it may be what holds it)"),
@@ -434,18 +699,43 @@ mod tests {
         let group = |g: &Desired, source: &crate::engine::Handle| SecurityGroupInputs {
             name: "s-db".into(),
             description: "db".into(),
-            rules: vec![IngressRule::tcp_from_group(5432, g.name(source), "from the tasks")],
+            rules: vec![IngressRule::tcp_from_group(
+                5432,
+                g.name(source),
+                "from the tasks",
+            )],
         };
         let mut g = Desired::within("primary", None);
-        let vpc = g.add(Spec::of("vpc", &VpcInputs { cidr: "10.0.0.0/16".into(), dns_hostnames: true }));
-        let tasks = g.add(Spec::of("sg.ecs", &SecurityGroupInputs { name: "s-ecs".into(), description: "tasks".into(), rules: vec![] }).after(&vpc));
+        let vpc = g.add(Spec::of(
+            "vpc",
+            &VpcInputs {
+                cidr: "10.0.0.0/16".into(),
+                dns_hostnames: true,
+            },
+        ));
+        let tasks = g.add(
+            Spec::of(
+                "sg.ecs",
+                &SecurityGroupInputs {
+                    name: "s-ecs".into(),
+                    description: "tasks".into(),
+                    rules: vec![],
+                },
+            )
+            .after(&vpc),
+        );
         let rules = group(&g, &tasks);
         g.add(Spec::of("sg.db", &rules).after(&vpc).after_update(&tasks));
-        assert_eq!(rules.rules[0].source.as_deref(), Some("sg.ecs"), "named as the group sees it, in its scope");
+        assert_eq!(
+            rules.rules[0].source.as_deref(),
+            Some("sg.ecs"),
+            "named as the group sees it, in its scope"
+        );
         assert!(crate::engine::needs::check(&crate::components::all_kinds(), g.specs()).is_ok());
         // The same rule on a group that does not depend on the source.
         g.add(Spec::of("sg.cache", &rules).after(&vpc));
-        let err = crate::engine::needs::check(&crate::components::all_kinds(), g.specs()).unwrap_err();
+        let err =
+            crate::engine::needs::check(&crate::components::all_kinds(), g.specs()).unwrap_err();
         assert_eq!(err, "component primary/sg.cache (ec2_security_group): a rule's source sg.ecs is none of its dependencies");
     }
 }

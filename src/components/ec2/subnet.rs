@@ -82,8 +82,14 @@ impl Kind<AwsContext> for Subnet {
             .tag_specifications(tag_spec(env, spec, ResourceType::Subnet));
         let out = req.send().await.map_err(op("CreateSubnet"))?;
         let s = out.subnet();
-        let id = s.and_then(|s| s.subnet_id()).unwrap_or_default().to_string();
-        let az = s.and_then(|s| s.availability_zone()).unwrap_or_default().to_string();
+        let id = s
+            .and_then(|s| s.subnet_id())
+            .unwrap_or_default()
+            .to_string();
+        let az = s
+            .and_then(|s| s.availability_zone())
+            .unwrap_or_default()
+            .to_string();
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = json!(az);
         let rec = Record::new(self.name(), &id, inputs).with("availability_zone", &az);
@@ -92,12 +98,21 @@ impl Kind<AwsContext> for Subnet {
             // apply then sets it.
             let mut before = rec.clone();
             before.inputs["public"] = json!(false);
-            set_public_ips(env, &id, true).await.map_err(|e| e.partial(before))?;
+            set_public_ips(env, &id, true)
+                .await
+                .map_err(|e| e.partial(before))?;
         }
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ec2().describe_subnets().subnet_ids(&rec.id).send().await {
+        match env
+            .ctx
+            .ec2()
+            .describe_subnets()
+            .subnet_ids(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.subnets().first().map(|s| {
                 let mut r = rec.clone();
                 r.inputs["cidr"] = json!(s.cidr_block());
@@ -111,31 +126,55 @@ impl Kind<AwsContext> for Subnet {
             Err(e) => Err(op("DescribeSubnets")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let public = spec.typed::<SubnetInputs>()?.public;
         if old.inputs.get("public").and_then(|v| v.as_bool()) != Some(public) {
             set_public_ips(env, &old.id, public).await?;
         }
         let mut inputs = spec.inputs.clone();
         inputs["availability_zone"] = old.inputs["availability_zone"].clone();
-        Ok(Record { inputs, ..old.clone() })
+        Ok(Record {
+            inputs,
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2();
-        match env.call(&DELETE, || ec2.delete_subnet().subnet_id(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || ec2.delete_subnet().subnet_id(&rec.id).send())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e.error) => Ok(()),
-            Err(e) if outlasted(&e) => Err(naming_interfaces(env, failed(e), "subnet-id", &rec.id).await),
+            Err(e) if outlasted(&e) => {
+                Err(naming_interfaces(env, failed(e), "subnet-id", &rec.id).await)
+            }
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2().describe_subnets().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeSubnets"))?;
+        let o = env
+            .ctx
+            .ec2()
+            .describe_subnets()
+            .set_filters(Some(own_filters(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("DescribeSubnets"))?;
         Ok(o.subnets().first().map(|s| {
             let mut inputs = spec.inputs.clone();
             inputs["cidr"] = json!(s.cidr_block());
             inputs["availability_zone"] = json!(s.availability_zone());
-            Record::new(self.name(), s.subnet_id().unwrap_or_default(), inputs).with("availability_zone", s.availability_zone().unwrap_or_default())
+            Record::new(self.name(), s.subnet_id().unwrap_or_default(), inputs).with(
+                "availability_zone",
+                s.availability_zone().unwrap_or_default(),
+            )
         }))
     }
 }
@@ -143,9 +182,14 @@ impl Kind<AwsContext> for Subnet {
 /// Whether instances launched in the subnet get a public address.
 async fn set_public_ips(env: &E, subnet: &str, on: bool) -> Result<(), OpError> {
     let ec2 = &env.ctx.ec2();
-    env.call(&MODIFY_ATTRIBUTE, || ec2.modify_subnet_attribute().subnet_id(subnet).map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build()).send())
-        .await
-        .map_err(failed)?;
+    env.call(&MODIFY_ATTRIBUTE, || {
+        ec2.modify_subnet_attribute()
+            .subnet_id(subnet)
+            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
+            .send()
+    })
+    .await
+    .map_err(failed)?;
     Ok(())
 }
 
@@ -180,37 +224,81 @@ mod tests {
             .error(|| refused("DependencyViolation"))
             .output(|| DeleteSubnetOutput::builder().build())
             .build();
-        Subnet.delete(&env_over(&[&delete]), &subnet()).await.unwrap();
+        Subnet
+            .delete(&env_over(&[&delete]), &subnet())
+            .await
+            .unwrap();
         assert_eq!(delete.num_calls(), 2, "retried once, then deleted");
 
         let delete = mock!(Client::delete_subnet).then_error(|| refused("InvalidParameterValue"));
-        let e = Subnet.delete(&env_over(&[&delete]), &subnet()).await.unwrap_err();
+        let e = Subnet
+            .delete(&env_over(&[&delete]), &subnet())
+            .await
+            .unwrap_err();
         assert_eq!(delete.num_calls(), 1, "not retried");
-        assert!(e.message.starts_with("DeleteSubnet: InvalidParameterValue") && !e.message.contains("still not ready"), "{}", e.message);
+        assert!(
+            e.message.starts_with("DeleteSubnet: InvalidParameterValue")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
     }
 
     #[tokio::test]
     async fn a_dependency_violation_past_its_bound_names_the_interfaces_left() {
-        let delete = mock!(Client::delete_subnet).sequence().error(|| refused("DependencyViolation")).repeatedly().build();
+        let delete = mock!(Client::delete_subnet)
+            .sequence()
+            .error(|| refused("DependencyViolation"))
+            .repeatedly()
+            .build();
         let describe = mock!(Client::describe_network_interfaces)
-            .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("subnet-id") && f.values() == ["subnet-1"]))
+            .match_requests(|r| {
+                r.filters()
+                    .iter()
+                    .any(|f| f.name() == Some("subnet-id") && f.values() == ["subnet-1"])
+            })
             .then_output(|| {
                 let nlb = NetworkInterface::builder()
                     .network_interface_id("eni-1")
                     .description("ELB net/web/50dc6c495c0c9188")
                     .requester_id("amazon-elb")
                     .interface_type(NetworkInterfaceType::NetworkLoadBalancer);
-                let left = NetworkInterface::builder().network_interface_id("eni-2").requester_id("amazon-elb").interface_type(NetworkInterfaceType::Interface);
-                DescribeNetworkInterfacesOutput::builder().network_interfaces(nlb.build()).network_interfaces(left.build()).build()
+                let left = NetworkInterface::builder()
+                    .network_interface_id("eni-2")
+                    .requester_id("amazon-elb")
+                    .interface_type(NetworkInterfaceType::Interface);
+                DescribeNetworkInterfacesOutput::builder()
+                    .network_interfaces(nlb.build())
+                    .network_interfaces(left.build())
+                    .build()
             });
         // Each rule answers as often as asked: the delete is retried until the deadline.
-        let interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&delete).with_rule(&describe);
+        let interceptor = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::MatchAny)
+            .with_rule(&delete)
+            .with_rule(&describe);
         let mut ctx = AwsContext::for_tests();
-        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(aws_sdk_ec2::config::Builder::from(&crate::aws::test_sdk_config()).interceptor(interceptor).build()));
-        let e = Subnet.delete(&mocked::env(ctx, Duration::from_millis(700)), &subnet()).await.unwrap_err();
-        assert!(delete.num_calls() >= 2, "retried: {} calls", delete.num_calls());
+        ctx.clients.ec2 = std::sync::OnceLock::from(Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&crate::aws::test_sdk_config())
+                .interceptor(interceptor)
+                .build(),
+        ));
+        let e = Subnet
+            .delete(&mocked::env(ctx, Duration::from_millis(700)), &subnet())
+            .await
+            .unwrap_err();
+        assert!(
+            delete.num_calls() >= 2,
+            "retried: {} calls",
+            delete.num_calls()
+        );
         assert_eq!(describe.num_calls(), 1);
-        assert!(e.message.starts_with("DeleteSubnet: DependencyViolation") && e.message.contains("still not ready"), "{}", e.message);
+        assert!(
+            e.message.starts_with("DeleteSubnet: DependencyViolation")
+                && e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
         let named =
             "still in the subnet subnet-1: eni-1 (ELB net/web/50dc6c495c0c9188, interface type network_load_balancer), eni-2 (requested by amazon-elb, interface type interface)";
         assert!(e.message.contains(named), "{}", e.message);

@@ -19,7 +19,13 @@ const MODIFY_ATTRIBUTE: Call = Call::retrying(
 /// interfaces, gateways, security groups they leave) cannot be deleted yet.
 const DELETE: Call = Call::retrying("ec2:DeleteVpc", DRAIN, &[NotYet::code("DependencyViolation", "The vpc 'vpc-0e5b7b0f1c2d3e4f5' has dependencies and cannot be deleted.")])
     .why("hashicorp/aws vpc_.go resourceVPCDelete: DependencyViolation retried for vpcDeletedTimeout, 5 minutes: our DRAIN");
-const CALLS: &[Call] = &[Call::settled("ec2:CreateVpc"), MODIFY_ATTRIBUTE, DELETE, Call::read("ec2:DescribeVpcs"), Call::read("ec2:DescribeVpcAttribute")];
+const CALLS: &[Call] = &[
+    Call::settled("ec2:CreateVpc"),
+    MODIFY_ATTRIBUTE,
+    DELETE,
+    Call::read("ec2:DescribeVpcs"),
+    Call::read("ec2:DescribeVpcAttribute"),
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VpcInputs {
@@ -54,14 +60,26 @@ impl Kind<AwsContext> for Vpc {
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let vpc: VpcInputs = spec.typed()?;
         let ec2 = &env.ctx.ec2();
-        let out = ec2.create_vpc().cidr_block(&vpc.cidr).tag_specifications(tag_spec(env, spec, ResourceType::Vpc)).send().await.map_err(op("CreateVpc"))?;
-        let id = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
+        let out = ec2
+            .create_vpc()
+            .cidr_block(&vpc.cidr)
+            .tag_specifications(tag_spec(env, spec, ResourceType::Vpc))
+            .send()
+            .await
+            .map_err(op("CreateVpc"))?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string();
         let rec = Record::new(self.name(), &id, spec.inputs.clone());
         if vpc.dns_hostnames {
             // Recorded as off until AWS has said yes: the next apply sets it.
             let mut before = rec.clone();
             before.inputs["dns_hostnames"] = json!(false);
-            set_dns_hostnames(env, &id).await.map_err(|e| e.partial(before))?;
+            set_dns_hostnames(env, &id)
+                .await
+                .map_err(|e| e.partial(before))?;
         }
         Ok(rec)
     }
@@ -77,35 +95,78 @@ impl Kind<AwsContext> for Vpc {
         let mut r = rec.clone();
         r.inputs["cidr"] = json!(cidr);
         // Instances get public DNS names only with this attribute on.
-        let a = env.ctx.ec2().describe_vpc_attribute().vpc_id(&rec.id).attribute(VpcAttributeName::EnableDnsHostnames).send().await.map_err(op("DescribeVpcAttribute"))?;
-        r.inputs["dns_hostnames"] = json!(a.enable_dns_hostnames().and_then(|v| v.value()).unwrap_or(false));
+        let a = env
+            .ctx
+            .ec2()
+            .describe_vpc_attribute()
+            .vpc_id(&rec.id)
+            .attribute(VpcAttributeName::EnableDnsHostnames)
+            .send()
+            .await
+            .map_err(op("DescribeVpcAttribute"))?;
+        r.inputs["dns_hostnames"] = json!(a
+            .enable_dns_hostnames()
+            .and_then(|v| v.value())
+            .unwrap_or(false));
         Ok(Some(r))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        if spec.typed::<VpcInputs>()?.dns_hostnames && old.inputs["dns_hostnames"].as_bool() != Some(true) {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
+        if spec.typed::<VpcInputs>()?.dns_hostnames
+            && old.inputs["dns_hostnames"].as_bool() != Some(true)
+        {
             set_dns_hostnames(env, &old.id).await?;
         }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2();
-        match env.call(&DELETE, || ec2.delete_vpc().vpc_id(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || ec2.delete_vpc().vpc_id(&rec.id).send())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e.error) => Ok(()),
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.ec2().describe_vpcs().set_filters(Some(own_filters(env, &spec.key))).send().await.map_err(op("DescribeVpcs"))?;
-        Ok(o.vpcs().first().map(|v| Record::new(self.name(), v.vpc_id().unwrap_or_default(), json!({"cidr": v.cidr_block()}))))
+        let o = env
+            .ctx
+            .ec2()
+            .describe_vpcs()
+            .set_filters(Some(own_filters(env, &spec.key)))
+            .send()
+            .await
+            .map_err(op("DescribeVpcs"))?;
+        Ok(o.vpcs().first().map(|v| {
+            Record::new(
+                self.name(),
+                v.vpc_id().unwrap_or_default(),
+                json!({"cidr": v.cidr_block()}),
+            )
+        }))
     }
 }
 
 async fn set_dns_hostnames(env: &E, vpc: &str) -> Result<(), OpError> {
     let ec2 = &env.ctx.ec2();
-    env.call(&MODIFY_ATTRIBUTE, || ec2.modify_vpc_attribute().vpc_id(vpc).enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build()).send())
-        .await
-        .map_err(failed)?;
+    env.call(&MODIFY_ATTRIBUTE, || {
+        ec2.modify_vpc_attribute()
+            .vpc_id(vpc)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+            .send()
+    })
+    .await
+    .map_err(failed)?;
     Ok(())
 }
 
@@ -116,7 +177,9 @@ mod tests {
     use super::*;
     use crate::components::mocked::{self, fault};
     use aws_sdk_ec2::operation::create_vpc::CreateVpcOutput;
-    use aws_sdk_ec2::operation::modify_vpc_attribute::{ModifyVpcAttributeError, ModifyVpcAttributeOutput};
+    use aws_sdk_ec2::operation::modify_vpc_attribute::{
+        ModifyVpcAttributeError, ModifyVpcAttributeOutput,
+    };
     use aws_sdk_ec2::Client;
     use aws_smithy_mocks::{mock, Rule};
 
@@ -126,25 +189,75 @@ mod tests {
     fn created() -> Rule {
         mock!(Client::create_vpc)
             .match_requests(|r| r.cidr_block() == Some("10.0.0.0/16"))
-            .then_output(|| CreateVpcOutput::builder().vpc(aws_sdk_ec2::types::Vpc::builder().vpc_id("vpc-1").build()).build())
+            .then_output(|| {
+                CreateVpcOutput::builder()
+                    .vpc(aws_sdk_ec2::types::Vpc::builder().vpc_id("vpc-1").build())
+                    .build()
+            })
     }
     fn spec(dns_hostnames: bool) -> Spec {
-        Spec::of("vpc", &VpcInputs { cidr: "10.0.0.0/16".into(), dns_hostnames })
+        Spec::of(
+            "vpc",
+            &VpcInputs {
+                cidr: "10.0.0.0/16".into(),
+                dns_hostnames,
+            },
+        )
     }
 
     #[tokio::test]
     async fn dns_hostnames_are_set_only_when_asked_and_recorded_only_once_set() {
-        let (create, modify) = (created(), mock!(Client::modify_vpc_attribute).then_output(|| ModifyVpcAttributeOutput::builder().build()));
-        let rec = Vpc.create(&env_over(&[&create, &modify]), &spec(false), &Records::new()).await.unwrap();
-        assert_eq!((rec.id.as_str(), modify.num_calls()), ("vpc-1", 0), "not asked: left as AWS made it");
+        let (create, modify) = (
+            created(),
+            mock!(Client::modify_vpc_attribute)
+                .then_output(|| ModifyVpcAttributeOutput::builder().build()),
+        );
+        let rec = Vpc
+            .create(
+                &env_over(&[&create, &modify]),
+                &spec(false),
+                &Records::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (rec.id.as_str(), modify.num_calls()),
+            ("vpc-1", 0),
+            "not asked: left as AWS made it"
+        );
 
-        let (create, modify) = (created(), mock!(Client::modify_vpc_attribute).then_output(|| ModifyVpcAttributeOutput::builder().build()));
-        let rec = Vpc.create(&env_over(&[&create, &modify]), &spec(true), &Records::new()).await.unwrap();
-        assert_eq!((modify.num_calls(), &rec.inputs["dns_hostnames"]), (1, &json!(true)));
+        let (create, modify) = (
+            created(),
+            mock!(Client::modify_vpc_attribute)
+                .then_output(|| ModifyVpcAttributeOutput::builder().build()),
+        );
+        let rec = Vpc
+            .create(&env_over(&[&create, &modify]), &spec(true), &Records::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            (modify.num_calls(), &rec.inputs["dns_hostnames"]),
+            (1, &json!(true))
+        );
 
-        let (create, refused) = (created(), mock!(Client::modify_vpc_attribute).then_error(|| ModifyVpcAttributeError::generic(fault("UnauthorizedOperation"))));
-        let e = Vpc.create(&env_over(&[&create, &refused]), &spec(true), &Records::new()).await.unwrap_err();
+        let (create, refused) = (
+            created(),
+            mock!(Client::modify_vpc_attribute)
+                .then_error(|| ModifyVpcAttributeError::generic(fault("UnauthorizedOperation"))),
+        );
+        let e = Vpc
+            .create(
+                &env_over(&[&create, &refused]),
+                &spec(true),
+                &Records::new(),
+            )
+            .await
+            .unwrap_err();
         let partial = e.partial.expect("the VPC exists: it is recorded");
-        assert_eq!(partial.inputs["dns_hostnames"], json!(false), "recorded as off, so that the next apply sets it");
+        assert_eq!(
+            partial.inputs["dns_hostnames"],
+            json!(false),
+            "recorded as off, so that the next apply sets it"
+        );
     }
 }

@@ -30,7 +30,12 @@ const DELETE: Call = Call::retrying(
     ],
 )
 .why("hashicorp/aws ecs/cluster.go resourceClusterDelete: ClusterContainsServices/Tasks (also ContainerInstances, UpdateInProgress: no instances on Fargate) for the 10-minute clusterDeleteTimeout; ours is 5 minutes since the service's delete waits for it to drain first");
-const CALLS: &[Call] = &[CREATE, Call::settled("ecs:UpdateClusterSettings"), DELETE, Call::read("ecs:DescribeClusters")];
+const CALLS: &[Call] = &[
+    CREATE,
+    Call::settled("ecs:UpdateClusterSettings"),
+    DELETE,
+    Call::read("ecs:DescribeClusters"),
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterInputs {
@@ -53,9 +58,19 @@ fn insights(cluster: &ClusterInputs) -> &'static str {
 
 impl Cluster {
     async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_ecs::types::Cluster>, OpError> {
-        let o = env.ctx.ecs().describe_clusters().clusters(name).send().await.map_err(op("DescribeClusters"))?;
+        let o = env
+            .ctx
+            .ecs()
+            .describe_clusters()
+            .clusters(name)
+            .send()
+            .await
+            .map_err(op("DescribeClusters"))?;
         // Deleted clusters stay listed as INACTIVE for a while.
-        Ok(o.clusters().iter().find(|c| c.status() == Some("ACTIVE")).cloned())
+        Ok(o.clusters()
+            .iter()
+            .find(|c| c.status() == Some("ACTIVE"))
+            .cloned())
     }
 }
 
@@ -89,38 +104,66 @@ impl Kind<AwsContext> for Cluster {
             .call(&CREATE, || {
                 ecs.create_cluster()
                     .cluster_name(&cluster.name)
-                    .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
+                    .settings(
+                        ClusterSetting::builder()
+                            .name(ClusterSettingName::ContainerInsights)
+                            .value(insights)
+                            .build(),
+                    )
                     .set_tags(Some(tag_list.clone()))
                     .send()
             })
             .await
             .map_err(failed)?;
-        let arn = o.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default();
+        let arn = o
+            .cluster()
+            .and_then(|c| c.cluster_arn())
+            .unwrap_or_default();
         Ok(Record::new(self.name(), &cluster.name, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(Self::describe(env, &rec.id).await?.map(|_| rec.clone()))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{ClusterSetting, ClusterSettingName};
         let (want, had): (ClusterInputs, ClusterInputs) = (spec.typed()?, old.typed()?);
         if want.container_insights == had.container_insights {
-            return Ok(Record { inputs: spec.inputs.clone(), ..old.clone() });
+            return Ok(Record {
+                inputs: spec.inputs.clone(),
+                ..old.clone()
+            });
         }
         let insights = insights(&want);
         env.ctx
             .ecs()
             .update_cluster_settings()
             .cluster(&old.id)
-            .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights).build())
+            .settings(
+                ClusterSetting::builder()
+                    .name(ClusterSettingName::ContainerInsights)
+                    .value(insights)
+                    .build(),
+            )
             .send()
             .await
             .map_err(op("UpdateClusterSettings"))?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let ecs = &env.ctx.ecs();
-        match env.call(&DELETE, || ecs.delete_cluster().cluster(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || ecs.delete_cluster().cluster(&rec.id).send())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e.error) => Ok(()),
             Err(e) => Err(failed(e)),
@@ -128,7 +171,10 @@ impl Kind<AwsContext> for Cluster {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let name = spec.typed::<ClusterInputs>()?.name;
-        Ok(Self::describe(env, &name).await?.map(|c| Record::new(self.name(), &name, spec.inputs.clone()).with("arn", c.cluster_arn().unwrap_or_default())))
+        Ok(Self::describe(env, &name).await?.map(|c| {
+            Record::new(self.name(), &name, spec.inputs.clone())
+                .with("arn", c.cluster_arn().unwrap_or_default())
+        }))
     }
 }
 
@@ -148,7 +194,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_cluster_still_draining_is_deleted_once_empty_and_a_refusal_is_not_retried() {
-        let rec = Record::new("ecs_cluster", "kavak-dev", json!({"name": "kavak-dev", "container_insights": false}));
+        let rec = Record::new(
+            "ecs_cluster",
+            "kavak-dev",
+            json!({"name": "kavak-dev", "container_insights": false}),
+        );
         let draining = mock!(Client::delete_cluster)
             .sequence()
             .error(|| DeleteClusterError::generic(fault("ClusterContainsServicesException")))
@@ -157,8 +207,12 @@ mod tests {
             .build();
         Cluster.delete(&over(&[&draining]), &rec).await.unwrap();
         assert_eq!(draining.num_calls(), 3);
-        let denied = mock!(Client::delete_cluster).then_error(|| DeleteClusterError::generic(fault("AccessDeniedException")));
-        let e = Cluster.delete(&over(&[&denied]), &rec).await.expect_err("a refusal is final");
+        let denied = mock!(Client::delete_cluster)
+            .then_error(|| DeleteClusterError::generic(fault("AccessDeniedException")));
+        let e = Cluster
+            .delete(&over(&[&denied]), &rec)
+            .await
+            .expect_err("a refusal is final");
         assert!(e.message.contains("DeleteCluster"), "{}", e.message);
         assert_eq!(denied.num_calls(), 1, "not retried");
     }

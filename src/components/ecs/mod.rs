@@ -4,10 +4,14 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, spec_tags, E};
 use crate::aws::AwsContext;
-use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE, PROPAGATION};
+use crate::engine::{
+    Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE, PROPAGATION,
+};
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration, KeyValuePair, LaunchType, LoadBalancer,
-    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags, Secret as EcsSecret, Tag, TransportProtocol,
+    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition,
+    DeploymentCircuitBreaker, DeploymentConfiguration, KeyValuePair, LaunchType, LoadBalancer,
+    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags,
+    Secret as EcsSecret, Tag, TransportProtocol,
 };
 use serde_json::{json, Value as Json};
 
@@ -24,10 +28,17 @@ pub use service::*;
 const SERVICE_STABLE: Waiter = Waiter::new("to be stable", &["deploying"], &["steady"]);
 /// Deleted once its tasks are gone: AWS keeps a drained service listed as
 /// INACTIVE for a while.
-const SERVICE_DELETED: Waiter = Waiter::new("to be deleted", &["ACTIVE", "DRAINING"], &["drained", "INACTIVE", GONE]);
+const SERVICE_DELETED: Waiter = Waiter::new(
+    "to be deleted",
+    &["ACTIVE", "DRAINING"],
+    &["drained", "INACTIVE", GONE],
+);
 
 fn tags(env: &E, spec: &Spec) -> Vec<Tag> {
-    spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    spec_tags(env, spec)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 crate::aws::not_found_codes!("ClusterNotFoundException", "ServiceNotFoundException");
@@ -35,10 +46,17 @@ crate::aws::not_found_codes!("ClusterNotFoundException", "ServiceNotFoundExcepti
 /// ECS answers a task definition that does not exist with the generic
 /// ClientException; only that message means not-found (a ClientException
 /// can also be a refused request, which must not pass as "already gone").
-fn task_definition_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+fn task_definition_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
+) -> bool {
     let message = match e {
-        aws_smithy_runtime_api::client::result::SdkError::ServiceError(se) => se.err().message().unwrap_or_default().to_ascii_lowercase(),
+        aws_smithy_runtime_api::client::result::SdkError::ServiceError(se) => {
+            se.err().message().unwrap_or_default().to_ascii_lowercase()
+        }
         _ => return false,
     };
-    crate::aws::code_in(e, &["ClientException"]) && (message.contains("unable to describe task definition") || message.contains("does not exist") || message.contains("not found"))
+    crate::aws::code_in(e, &["ClientException"])
+        && (message.contains("unable to describe task definition")
+            || message.contains("does not exist")
+            || message.contains("not found"))
 }

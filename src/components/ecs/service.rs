@@ -89,29 +89,59 @@ const TASK: Need = Need::one("task definition", &["ecs_task_definition"]);
 const TARGET_GROUP: Need = Need::one("target group", &["elbv2_target_group"]);
 
 impl Service {
-    async fn describe(env: &E, cluster: &str, name: &str) -> Result<Option<aws_sdk_ecs::types::Service>, OpError> {
-        match env.ctx.ecs().describe_services().cluster(cluster).services(name).send().await {
-            Ok(o) => Ok(o.services().iter().find(|s| s.status() != Some("INACTIVE")).cloned()),
+    async fn describe(
+        env: &E,
+        cluster: &str,
+        name: &str,
+    ) -> Result<Option<aws_sdk_ecs::types::Service>, OpError> {
+        match env
+            .ctx
+            .ecs()
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .services()
+                .iter()
+                .find(|s| s.status() != Some("INACTIVE"))
+                .cloned()),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeServices")(e)),
         }
     }
 
     fn network(deps: &Records, public_ip: bool) -> Result<NetworkConfiguration, OpError> {
-        let (subnets, sgs) = (crate::components::need::SUBNETS.ids(deps), crate::components::need::SECURITY_GROUPS.ids(deps));
+        let (subnets, sgs) = (
+            crate::components::need::SUBNETS.ids(deps),
+            crate::components::need::SECURITY_GROUPS.ids(deps),
+        );
         let vpc = AwsVpcConfiguration::builder()
             .set_subnets(Some(subnets))
             .set_security_groups(Some(sgs))
-            .assign_public_ip(if public_ip { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled })
+            .assign_public_ip(if public_ip {
+                AssignPublicIp::Enabled
+            } else {
+                AssignPublicIp::Disabled
+            })
             .build()
             .map_err(crate::components::bad("network configuration"))?;
-        Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
+        Ok(NetworkConfiguration::builder()
+            .awsvpc_configuration(vpc)
+            .build())
     }
 
     fn deployment(service: &ServiceInputs) -> DeploymentConfiguration {
         let on = service.circuit_breaker;
         DeploymentConfiguration::builder()
-            .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(on).rollback(on).build())
+            .deployment_circuit_breaker(
+                DeploymentCircuitBreaker::builder()
+                    .enable(on)
+                    .rollback(on)
+                    .build(),
+            )
             .maximum_percent(200)
             .minimum_healthy_percent(100)
             .build()
@@ -120,7 +150,12 @@ impl Service {
     /// Waits until the service runs its desired count of the wanted task
     /// definition in a single deployment; fails as soon as the deployment
     /// fails (the circuit breaker rolled it back).
-    async fn wait_stable(env: &E, cluster: &str, name: &str, task: &str) -> Result<aws_sdk_ecs::types::Service, OpError> {
+    async fn wait_stable(
+        env: &E,
+        cluster: &str,
+        name: &str,
+        task: &str,
+    ) -> Result<aws_sdk_ecs::types::Service, OpError> {
         use aws_sdk_ecs::types::DeploymentRolloutState;
         let s = env
             .wait(&SERVICE_STABLE, &format!("ECS service {name}"), || async {
@@ -161,10 +196,22 @@ impl Kind<AwsContext> for Service {
         "ecs_service"
     }
     fn outputs(&self) -> &'static [&'static str] {
-        &["arn", "cluster", "observed_desired_count", "running_count", "task_definition"]
+        &[
+            "arn",
+            "cluster",
+            "observed_desired_count",
+            "running_count",
+            "task_definition",
+        ]
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[CLUSTER, TASK, TARGET_GROUP, crate::components::need::SUBNETS, crate::components::need::SECURITY_GROUPS]
+        &[
+            CLUSTER,
+            TASK,
+            TARGET_GROUP,
+            crate::components::need::SUBNETS,
+            crate::components::need::SECURITY_GROUPS,
+        ]
     }
     fn calls(&self) -> &'static [Call] {
         CALLS
@@ -186,8 +233,15 @@ impl Kind<AwsContext> for Service {
         let service: ServiceInputs = spec.typed()?;
         let cluster = CLUSTER.the(deps)?.id.clone();
         let task = TASK.the(deps)?.id.clone();
-        let lb = LoadBalancer::builder().target_group_arn(&TARGET_GROUP.the(deps)?.id).container_name("app").container_port(service.port).build();
-        let (network, tag_list) = (Self::network(deps, service.assign_public_ip)?, tags(env, spec));
+        let lb = LoadBalancer::builder()
+            .target_group_arn(&TARGET_GROUP.the(deps)?.id)
+            .container_name("app")
+            .container_port(service.port)
+            .build();
+        let (network, tag_list) = (
+            Self::network(deps, service.assign_public_ip)?,
+            tags(env, spec),
+        );
         let ecs = &env.ctx.ecs();
         let o = env
             .call(&CREATE, || {
@@ -208,9 +262,13 @@ impl Kind<AwsContext> for Service {
             })
             .await
             .map_err(failed)?;
-        let s = o.service().ok_or_else(|| OpError::new("CreateService returned no service"))?;
+        let s = o
+            .service()
+            .ok_or_else(|| OpError::new("CreateService returned no service"))?;
         let partial = self.record(spec.inputs.clone(), s, &cluster);
-        let s = Self::wait_stable(env, &cluster, &service.name, &task).await.map_err(|e| e.partial(partial))?;
+        let s = Self::wait_stable(env, &cluster, &service.name, &task)
+            .await
+            .map_err(|e| e.partial(partial))?;
         Ok(self.record(spec.inputs.clone(), &s, &cluster))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -219,13 +277,22 @@ impl Kind<AwsContext> for Service {
             // desired_count stays as configured (see the type's comment).
             let mut r = self.record(rec.inputs.clone(), &s, &cluster);
             // A response without the setting says nothing about it.
-            if let Some(cb) = s.deployment_configuration().and_then(|d| d.deployment_circuit_breaker()) {
+            if let Some(cb) = s
+                .deployment_configuration()
+                .and_then(|d| d.deployment_circuit_breaker())
+            {
                 r.inputs["circuit_breaker"] = json!(cb.enable() && cb.rollback());
             }
             r
         }))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let service: ServiceInputs = spec.typed()?;
         let cluster = CLUSTER.the(deps)?.id.clone();
         let task = TASK.the(deps)?.id.clone();
@@ -241,8 +308,11 @@ impl Kind<AwsContext> for Service {
             .deployment_configuration(Self::deployment(&service));
         // Only when the configuration changed it: never reset a count that
         // autoscaling set.
-        let count = (old.typed::<ServiceInputs>()?.desired_count != service.desired_count).then_some(service.desired_count);
-        env.call(&UPDATE, || req.clone().set_desired_count(count).send()).await.map_err(failed)?;
+        let count = (old.typed::<ServiceInputs>()?.desired_count != service.desired_count)
+            .then_some(service.desired_count);
+        env.call(&UPDATE, || req.clone().set_desired_count(count).send())
+            .await
+            .map_err(failed)?;
         let s = Self::wait_stable(env, &cluster, &old.id, &task).await?;
         Ok(self.record(spec.inputs.clone(), &s, &cluster))
     }
@@ -252,18 +322,47 @@ impl Kind<AwsContext> for Service {
         if Self::describe(env, &cluster, &rec.id).await?.is_none() {
             return Ok(());
         }
-        let _ = env.call(&UPDATE, || ecs.update_service().cluster(&cluster).service(&rec.id).desired_count(0).send()).await;
-        match env.call(&DELETE, || ecs.delete_service().cluster(&cluster).service(&rec.id).force(true).send()).await {
+        let _ = env
+            .call(&UPDATE, || {
+                ecs.update_service()
+                    .cluster(&cluster)
+                    .service(&rec.id)
+                    .desired_count(0)
+                    .send()
+            })
+            .await;
+        match env
+            .call(&DELETE, || {
+                ecs.delete_service()
+                    .cluster(&cluster)
+                    .service(&rec.id)
+                    .force(true)
+                    .send()
+            })
+            .await
+        {
             Ok(_) => {}
             Err(e) if not_found(&e.error) => return Ok(()),
             Err(e) => return Err(failed(e)),
         }
-        env.wait(&SERVICE_DELETED, &format!("ECS service {}", rec.id), || async {
-            Ok(Self::describe(env, &cluster, &rec.id).await?.map(|s| {
-                let drained = s.status() == Some("DRAINING") && s.running_count() == 0;
-                (if drained { "drained" } else { s.status().unwrap_or_default() }.to_string(), ())
-            }))
-        })
+        env.wait(
+            &SERVICE_DELETED,
+            &format!("ECS service {}", rec.id),
+            || async {
+                Ok(Self::describe(env, &cluster, &rec.id).await?.map(|s| {
+                    let drained = s.status() == Some("DRAINING") && s.running_count() == 0;
+                    (
+                        if drained {
+                            "drained"
+                        } else {
+                            s.status().unwrap_or_default()
+                        }
+                        .to_string(),
+                        (),
+                    )
+                }))
+            },
+        )
         .await
         .map(|_| ())
     }
@@ -271,6 +370,8 @@ impl Kind<AwsContext> for Service {
         let service: ServiceInputs = spec.typed()?;
         // The configured count is recorded, not the observed one (which
         // autoscaling may own): an import does not plan to reset it.
-        Ok(Self::describe(env, &service.cluster, &service.name).await?.map(|s| self.record(spec.inputs.clone(), &s, &service.cluster)))
+        Ok(Self::describe(env, &service.cluster, &service.name)
+            .await?
+            .map(|s| self.record(spec.inputs.clone(), &s, &service.cluster)))
     }
 }

@@ -14,7 +14,11 @@ pub struct TaskDefinition;
 /// hashicorp/aws ecs/task_definition.go retries none of these: ECS checks
 /// the roles' ARNs, not whether they can be assumed yet (the service's
 /// tasks are what assume them, and their start is retried by ECS).
-const CALLS: &[Call] = &[Call::settled("ecs:RegisterTaskDefinition"), Call::read("ecs:DescribeTaskDefinition"), Call::settled("ecs:DeregisterTaskDefinition")];
+const CALLS: &[Call] = &[
+    Call::settled("ecs:RegisterTaskDefinition"),
+    Call::read("ecs:DescribeTaskDefinition"),
+    Call::settled("ecs:DeregisterTaskDefinition"),
+];
 
 /// What a task definition is made of.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,14 +52,29 @@ const EXECUTION_ROLE: Need = crate::components::need::ROLE.in_slot("execution_ro
 const TASK_ROLE: Need = crate::components::need::ROLE.in_slot("task_role");
 
 impl TaskDefinition {
-    fn container(task: &TaskDefinitionInputs, deps: &Records, region: &str) -> Result<ContainerDefinition, OpError> {
+    fn container(
+        task: &TaskDefinitionInputs,
+        deps: &Records,
+        region: &str,
+    ) -> Result<ContainerDefinition, OpError> {
         let mut env_vars: Vec<KeyValuePair> = vec![];
         for (k, v) in &task.environment {
-            env_vars.push(KeyValuePair::builder().name(k).value(v.render(deps)?).build());
+            env_vars.push(
+                KeyValuePair::builder()
+                    .name(k)
+                    .value(v.render(deps)?)
+                    .build(),
+            );
         }
         let mut secrets: Vec<EcsSecret> = vec![];
         for (k, v) in &task.secrets {
-            secrets.push(EcsSecret::builder().name(k).value_from(v.render(deps)?).build().map_err(crate::components::bad("container secret"))?);
+            secrets.push(
+                EcsSecret::builder()
+                    .name(k)
+                    .value_from(v.render(deps)?)
+                    .build()
+                    .map_err(crate::components::bad("container secret"))?,
+            );
         }
         let logs = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
@@ -68,7 +87,12 @@ impl TaskDefinition {
             .name("app")
             .image(task.image.render(deps)?)
             .essential(true)
-            .port_mappings(PortMapping::builder().container_port(task.port as i32).protocol(TransportProtocol::Tcp).build())
+            .port_mappings(
+                PortMapping::builder()
+                    .container_port(task.port as i32)
+                    .protocol(TransportProtocol::Tcp)
+                    .build(),
+            )
             .set_environment(Some(env_vars))
             .set_secrets(Some(secrets))
             .log_configuration(logs)
@@ -94,7 +118,10 @@ impl Kind<AwsContext> for TaskDefinition {
     /// 1) name them in their dependencies only: the slots' inputs are
     /// filled from there, so that the upgrade plans nothing.
     fn upgrade(&self, rec: &mut Record) {
-        for (slot, key) in [("execution_role", "role.execution"), ("task_role", "role.task")] {
+        for (slot, key) in [
+            ("execution_role", "role.execution"),
+            ("task_role", "role.task"),
+        ] {
             if rec.inputs.get(slot).is_none() && rec.deps.iter().any(|d| d == key) {
                 rec.inputs[slot] = json!(key);
             }
@@ -104,7 +131,17 @@ impl Kind<AwsContext> for TaskDefinition {
         Some(|_, r| TagRef::Ecs(r.id.clone()))
     }
     fn replace_fields(&self) -> &'static [&'static str] {
-        &["family", "cpu", "memory", "image", "port", "environment", "secrets", "log_group", "architecture"]
+        &[
+            "family",
+            "cpu",
+            "memory",
+            "image",
+            "port",
+            "environment",
+            "secrets",
+            "log_group",
+            "architecture",
+        ]
     }
     fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
         crate::engine::inputs::check::<TaskDefinitionInputs>(inputs)
@@ -112,7 +149,11 @@ impl Kind<AwsContext> for TaskDefinition {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{CpuArchitecture, OsFamily, RuntimePlatform};
         let task: TaskDefinitionInputs = spec.typed()?;
-        let arch = if task.architecture == "ARM64" { CpuArchitecture::Arm64 } else { CpuArchitecture::X8664 };
+        let arch = if task.architecture == "ARM64" {
+            CpuArchitecture::Arm64
+        } else {
+            CpuArchitecture::X8664
+        };
         let o = env
             .ctx
             .ecs()
@@ -122,7 +163,12 @@ impl Kind<AwsContext> for TaskDefinition {
             .network_mode(NetworkMode::Awsvpc)
             .cpu(task.cpu.to_string())
             .memory(task.memory.to_string())
-            .runtime_platform(RuntimePlatform::builder().cpu_architecture(arch).operating_system_family(OsFamily::Linux).build())
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .cpu_architecture(arch)
+                    .operating_system_family(OsFamily::Linux)
+                    .build(),
+            )
             .execution_role_arn(EXECUTION_ROLE.the_in(spec, deps)?.out("arn"))
             .task_role_arn(TASK_ROLE.the_in(spec, deps)?.out("arn"))
             .container_definitions(Self::container(&task, deps, &env.ctx.region)?)
@@ -130,23 +176,52 @@ impl Kind<AwsContext> for TaskDefinition {
             .send()
             .await
             .map_err(op("RegisterTaskDefinition"))?;
-        let arn = o.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default();
+        let arn = o
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .unwrap_or_default();
         Ok(Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ecs().describe_task_definition().task_definition(&rec.id).send().await {
-            Ok(o) => Ok(o.task_definition().filter(|t| t.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active)).map(|_| rec.clone())),
+        match env
+            .ctx
+            .ecs()
+            .describe_task_definition()
+            .task_definition(&rec.id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .task_definition()
+                .filter(|t| t.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active))
+                .map(|_| rec.clone())),
             Err(e) if task_definition_missing(&e) => Ok(None),
             Err(e) => Err(op("DescribeTaskDefinition")(e)),
         }
     }
-    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    async fn update(
+        &self,
+        _: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // A service still running it keeps running (the revision becomes
         // INACTIVE) until it is moved to the new one.
-        match env.ctx.ecs().deregister_task_definition().task_definition(&rec.id).send().await {
+        match env
+            .ctx
+            .ecs()
+            .deregister_task_definition()
+            .task_definition(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if task_definition_missing(&e) => Ok(()),
             Err(e) => Err(op("DeregisterTaskDefinition")(e)),
@@ -155,13 +230,28 @@ impl Kind<AwsContext> for TaskDefinition {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // The latest active revision of the family, if it is tagged as ours.
         let task: TaskDefinitionInputs = spec.typed()?;
-        match env.ctx.ecs().describe_task_definition().task_definition(&task.family).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
+        match env
+            .ctx
+            .ecs()
+            .describe_task_definition()
+            .task_definition(&task.family)
+            .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+            .send()
+            .await
+        {
             Ok(o) => {
-                let ours = o.tags().iter().any(|t| t.key() == Some(crate::engine::TAG_STACK_ID) && t.value() == Some(env.stack_id.as_str()));
+                let ours = o.tags().iter().any(|t| {
+                    t.key() == Some(crate::engine::TAG_STACK_ID)
+                        && t.value() == Some(env.stack_id.as_str())
+                });
                 // Only an active revision that matches what can be compared
                 // without the dependencies (size, literal image).
                 let matches = |t: &aws_sdk_ecs::types::TaskDefinition| {
-                    let image = t.container_definitions().first().and_then(|c| c.image()).unwrap_or_default();
+                    let image = t
+                        .container_definitions()
+                        .first()
+                        .and_then(|c| c.image())
+                        .unwrap_or_default();
                     t.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active)
                         && t.cpu() == Some(task.cpu.to_string().as_str())
                         && t.memory() == Some(task.memory.to_string().as_str())
@@ -196,35 +286,75 @@ mod tests {
     }
 
     fn client_exception(message: &'static str) -> ErrorMetadata {
-        ErrorMetadata::builder().code("ClientException").message(message).build()
+        ErrorMetadata::builder()
+            .code("ClientException")
+            .message(message)
+            .build()
     }
 
     fn record() -> Record {
-        Record::new("ecs_task_definition", "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:3", json!({}))
+        Record::new(
+            "ecs_task_definition",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:3",
+            json!({}),
+        )
     }
 
     #[tokio::test]
     async fn a_task_definition_already_gone_is_deleted() {
         let deregister = mock!(Client::deregister_task_definition)
-            .match_requests(|r| r.task_definition() == Some("arn:aws:ecs:eu-west-1:123456789012:task-definition/app:3"))
-            .then_error(|| DeregisterTaskDefinitionError::generic(client_exception("Unable to describe task definition.")));
-        TaskDefinition.delete(&env_over(&[&deregister]), &record()).await.unwrap();
+            .match_requests(|r| {
+                r.task_definition()
+                    == Some("arn:aws:ecs:eu-west-1:123456789012:task-definition/app:3")
+            })
+            .then_error(|| {
+                DeregisterTaskDefinitionError::generic(client_exception(
+                    "Unable to describe task definition.",
+                ))
+            });
+        TaskDefinition
+            .delete(&env_over(&[&deregister]), &record())
+            .await
+            .unwrap();
         assert_eq!(deregister.num_calls(), 1);
     }
 
     #[tokio::test]
     async fn a_refused_deregistration_is_an_error_not_gone() {
-        let deregister =
-            mock!(Client::deregister_task_definition).then_error(|| DeregisterTaskDefinitionError::generic(client_exception("User is not authorized to perform this action.")));
-        let e = TaskDefinition.delete(&env_over(&[&deregister]), &record()).await.unwrap_err();
-        assert!(e.message.contains("DeregisterTaskDefinition") && e.message.contains("not authorized"), "{}", e.message);
+        let deregister = mock!(Client::deregister_task_definition).then_error(|| {
+            DeregisterTaskDefinitionError::generic(client_exception(
+                "User is not authorized to perform this action.",
+            ))
+        });
+        let e = TaskDefinition
+            .delete(&env_over(&[&deregister]), &record())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("DeregisterTaskDefinition") && e.message.contains("not authorized"),
+            "{}",
+            e.message
+        );
     }
 
     #[tokio::test]
     async fn read_of_a_missing_revision_is_none_and_a_refusal_is_an_error() {
-        let missing = mock!(Client::describe_task_definition).then_error(|| DescribeTaskDefinitionError::generic(client_exception("Unable to describe task definition.")));
-        assert!(TaskDefinition.read(&env_over(&[&missing]), &record()).await.unwrap().is_none());
-        let refused = mock!(Client::describe_task_definition).then_error(|| DescribeTaskDefinitionError::generic(client_exception("Invalid revision number.")));
-        assert!(TaskDefinition.read(&env_over(&[&refused]), &record()).await.is_err());
+        let missing = mock!(Client::describe_task_definition).then_error(|| {
+            DescribeTaskDefinitionError::generic(client_exception(
+                "Unable to describe task definition.",
+            ))
+        });
+        assert!(TaskDefinition
+            .read(&env_over(&[&missing]), &record())
+            .await
+            .unwrap()
+            .is_none());
+        let refused = mock!(Client::describe_task_definition).then_error(|| {
+            DescribeTaskDefinitionError::generic(client_exception("Invalid revision number."))
+        });
+        assert!(TaskDefinition
+            .read(&env_over(&[&refused]), &record())
+            .await
+            .is_err());
     }
 }

@@ -24,7 +24,13 @@ impl Inputs for ClusterInputs {
 }
 
 /// Every control-plane log type EKS knows.
-const LOG_TYPES: [&str; 5] = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+const LOG_TYPES: [&str; 5] = [
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
 
 /// A role created a moment before (or whose policies were just attached)
 /// is not yet usable by EKS: CreateCluster refuses it, in one of these
@@ -80,19 +86,44 @@ impl Cluster {
         }
         let mut logs: Vec<String> = c
             .logging()
-            .map(|l| l.cluster_logging().iter().filter(|s| s.enabled() == Some(true)).flat_map(|s| s.types().iter().map(|t| t.as_str().to_string())).collect())
+            .map(|l| {
+                l.cluster_logging()
+                    .iter()
+                    .filter(|s| s.enabled() == Some(true))
+                    .flat_map(|s| s.types().iter().map(|t| t.as_str().to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         logs.sort();
         inputs["logs"] = json!(logs);
         Record::new(self.name(), c.name().unwrap_or_default(), inputs)
             .with("arn", c.arn().unwrap_or_default())
             .with("endpoint", c.endpoint().unwrap_or_default())
-            .with("ca_data", c.certificate_authority().and_then(|a| a.data()).unwrap_or_default())
-            .with("oidc_issuer", c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).unwrap_or_default())
-            .with("security_group", c.resources_vpc_config().and_then(|v| v.cluster_security_group_id()).unwrap_or_default())
+            .with(
+                "ca_data",
+                c.certificate_authority()
+                    .and_then(|a| a.data())
+                    .unwrap_or_default(),
+            )
+            .with(
+                "oidc_issuer",
+                c.identity()
+                    .and_then(|i| i.oidc())
+                    .and_then(|o| o.issuer())
+                    .unwrap_or_default(),
+            )
+            .with(
+                "security_group",
+                c.resources_vpc_config()
+                    .and_then(|v| v.cluster_security_group_id())
+                    .unwrap_or_default(),
+            )
     }
 
-    pub(super) async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_eks::types::Cluster>, OpError> {
+    pub(super) async fn describe(
+        env: &E,
+        name: &str,
+    ) -> Result<Option<aws_sdk_eks::types::Cluster>, OpError> {
         match env.ctx.eks().describe_cluster().name(name).send().await {
             Ok(o) => Ok(o.cluster().cloned()),
             Err(e) if missing(&e) => Ok(None),
@@ -104,13 +135,27 @@ impl Cluster {
         use aws_sdk_eks::types::{LogSetup, LogType, Logging};
         let on = &cluster.logs;
         let enabled: Vec<LogType> = on.iter().map(|t| LogType::from(t.as_str())).collect();
-        let disabled: Vec<LogType> = LOG_TYPES.iter().filter(|t| !on.iter().any(|o| o == *t)).map(|t| LogType::from(*t)).collect();
+        let disabled: Vec<LogType> = LOG_TYPES
+            .iter()
+            .filter(|t| !on.iter().any(|o| o == *t))
+            .map(|t| LogType::from(*t))
+            .collect();
         let mut b = Logging::builder();
         if !enabled.is_empty() {
-            b = b.cluster_logging(LogSetup::builder().set_types(Some(enabled)).enabled(true).build());
+            b = b.cluster_logging(
+                LogSetup::builder()
+                    .set_types(Some(enabled))
+                    .enabled(true)
+                    .build(),
+            );
         }
         if !disabled.is_empty() {
-            b = b.cluster_logging(LogSetup::builder().set_types(Some(disabled)).enabled(false).build());
+            b = b.cluster_logging(
+                LogSetup::builder()
+                    .set_types(Some(disabled))
+                    .enabled(false)
+                    .build(),
+            );
         }
         b.build()
     }
@@ -118,22 +163,54 @@ impl Cluster {
     async fn wait_active(&self, env: &E, name: &str, inputs: &Json) -> Result<Record, OpError> {
         let c = env.ctx.eks().clone();
         let n = name.to_string();
-        sdk_wait(env, &format!("EKS cluster {name} to be active"), |max| async move { c.wait_until_cluster_active().name(n).wait(max).await }).await?;
-        let c = Self::describe(env, name).await?.ok_or_else(|| OpError::new(format!("EKS cluster {name} disappeared")))?;
+        sdk_wait(
+            env,
+            &format!("EKS cluster {name} to be active"),
+            |max| async move { c.wait_until_cluster_active().name(n).wait(max).await },
+        )
+        .await?;
+        let c = Self::describe(env, name)
+            .await?
+            .ok_or_else(|| OpError::new(format!("EKS cluster {name} disappeared")))?;
         Ok(self.observe(inputs, &c))
     }
 
     /// Waits for an update (version, endpoint, logging) to finish.
     async fn wait_update(env: &E, name: &str, update_id: &str) -> Result<(), OpError> {
-        env.wait(&UPDATE_DONE, &format!("update {update_id} of EKS cluster {name}"), || async {
-            let o = env.ctx.eks().describe_update().name(name).update_id(update_id).send().await.map_err(op("DescribeUpdate"))?;
-            let Some(u) = o.update() else { return Ok(None) };
-            let errors: Vec<&str> = u.errors().iter().filter_map(|e| e.error_message()).collect();
-            if !errors.is_empty() {
-                return Err(OpError::new(format!("update {update_id} of EKS cluster {name} failed: {}", errors.join("; "))));
-            }
-            Ok(Some((u.status().map(|s| s.as_str()).unwrap_or_default().to_string(), ())))
-        })
+        env.wait(
+            &UPDATE_DONE,
+            &format!("update {update_id} of EKS cluster {name}"),
+            || async {
+                let o = env
+                    .ctx
+                    .eks()
+                    .describe_update()
+                    .name(name)
+                    .update_id(update_id)
+                    .send()
+                    .await
+                    .map_err(op("DescribeUpdate"))?;
+                let Some(u) = o.update() else { return Ok(None) };
+                let errors: Vec<&str> = u
+                    .errors()
+                    .iter()
+                    .filter_map(|e| e.error_message())
+                    .collect();
+                if !errors.is_empty() {
+                    return Err(OpError::new(format!(
+                        "update {update_id} of EKS cluster {name} failed: {}",
+                        errors.join("; ")
+                    )));
+                }
+                Ok(Some((
+                    u.status()
+                        .map(|s| s.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    (),
+                )))
+            },
+        )
         .await
         .map(|_| ())
     }
@@ -196,7 +273,13 @@ impl Kind<AwsContext> for Cluster {
         "eks_cluster"
     }
     fn outputs(&self) -> &'static [&'static str] {
-        &["arn", "ca_data", "endpoint", "oidc_issuer", "security_group"]
+        &[
+            "arn",
+            "ca_data",
+            "endpoint",
+            "oidc_issuer",
+            "security_group",
+        ]
     }
     fn needs(&self) -> &'static [Need] {
         &[SUBNETS, ROLE]
@@ -245,53 +328,111 @@ impl Kind<AwsContext> for Cluster {
         .await
         .map_err(failed)?;
         let rec = Record::new(self.name(), name, spec.inputs.clone());
-        self.wait_active(env, name, &spec.inputs).await.map_err(|e| e.partial(rec))
+        self.wait_active(env, name, &spec.inputs)
+            .await
+            .map_err(|e| e.partial(rec))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &rec.id).await?.map(|c| self.observe(&rec.inputs, &c)))
+        Ok(Self::describe(env, &rec.id)
+            .await?
+            .map(|c| self.observe(&rec.inputs, &c)))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         use aws_sdk_eks::types::VpcConfigRequest;
         let name = &old.id;
         let (want, had): (ClusterInputs, ClusterInputs) = (spec.typed()?, old.typed()?);
         if want.version != had.version {
             // One minor version at a time, as EKS requires (validated at plan).
-            let o = env.ctx.eks().update_cluster_version().name(name).version(&want.version).send().await.map_err(op("UpdateClusterVersion"))?;
-            Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+            let o = env
+                .ctx
+                .eks()
+                .update_cluster_version()
+                .name(name)
+                .version(&want.version)
+                .send()
+                .await
+                .map_err(op("UpdateClusterVersion"))?;
+            Self::wait_update(
+                env,
+                name,
+                o.update().and_then(|u| u.id()).unwrap_or_default(),
+            )
+            .await?;
         }
-        if (want.endpoint_public, want.endpoint_private) != (had.endpoint_public, had.endpoint_private) {
+        if (want.endpoint_public, want.endpoint_private)
+            != (had.endpoint_public, had.endpoint_private)
+        {
             let o = env
                 .ctx
                 .eks()
                 .update_cluster_config()
                 .name(name)
-                .resources_vpc_config(VpcConfigRequest::builder().endpoint_public_access(want.endpoint_public).endpoint_private_access(want.endpoint_private).build())
+                .resources_vpc_config(
+                    VpcConfigRequest::builder()
+                        .endpoint_public_access(want.endpoint_public)
+                        .endpoint_private_access(want.endpoint_private)
+                        .build(),
+                )
                 .send()
                 .await
                 .map_err(op("UpdateClusterConfig"))?;
-            Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+            Self::wait_update(
+                env,
+                name,
+                o.update().and_then(|u| u.id()).unwrap_or_default(),
+            )
+            .await?;
         }
         if want.logs != had.logs {
-            let o = env.ctx.eks().update_cluster_config().name(name).logging(Self::logging(&want)).send().await.map_err(op("UpdateClusterConfig"))?;
-            Self::wait_update(env, name, o.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+            let o = env
+                .ctx
+                .eks()
+                .update_cluster_config()
+                .name(name)
+                .logging(Self::logging(&want))
+                .send()
+                .await
+                .map_err(op("UpdateClusterConfig"))?;
+            Self::wait_update(
+                env,
+                name,
+                o.update().and_then(|u| u.id()).unwrap_or_default(),
+            )
+            .await?;
         }
         self.wait_active(env, name, &spec.inputs).await
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         Self::wait_quiet(env, &rec.id).await?;
         let eks = env.ctx.eks();
-        match env.call(&DELETE, || eks.delete_cluster().name(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || eks.delete_cluster().name(&rec.id).send())
+            .await
+        {
             Ok(_) => {}
             Err(e) if missing(&e.error) => return Ok(()),
             Err(e) => return Err(failed(e)),
         }
         let c = env.ctx.eks().clone();
         let n = rec.id.clone();
-        sdk_wait(env, &format!("EKS cluster {} to be deleted", rec.id), |max| async move { c.wait_until_cluster_deleted().name(n).wait(max).await }).await?;
+        sdk_wait(
+            env,
+            &format!("EKS cluster {} to be deleted", rec.id),
+            |max| async move { c.wait_until_cluster_deleted().name(n).wait(max).await },
+        )
+        .await?;
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        Ok(Self::describe(env, &spec.typed::<ClusterInputs>()?.name).await?.map(|c| self.observe(&spec.inputs, &c)))
+        Ok(Self::describe(env, &spec.typed::<ClusterInputs>()?.name)
+            .await?
+            .map(|c| self.observe(&spec.inputs, &c)))
     }
 }
 
@@ -307,7 +448,9 @@ mod tests {
     use aws_sdk_eks::operation::describe_update::DescribeUpdateOutput;
     use aws_sdk_eks::operation::list_nodegroups::{ListNodegroupsError, ListNodegroupsOutput};
     use aws_sdk_eks::operation::list_updates::ListUpdatesOutput;
-    use aws_sdk_eks::types::{Cluster as EksCluster, ClusterStatus, Identity, Oidc, Update, UpdateStatus};
+    use aws_sdk_eks::types::{
+        Cluster as EksCluster, ClusterStatus, Identity, Oidc, Update, UpdateStatus,
+    };
     use aws_sdk_eks::Client;
     use aws_smithy_mocks::{mock, Rule};
     use aws_smithy_types::error::ErrorMetadata;
@@ -317,36 +460,96 @@ mod tests {
     }
 
     fn cluster(status: ClusterStatus) -> DescribeClusterOutput {
-        let oidc = Identity::builder().oidc(Oidc::builder().issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC").build()).build();
-        DescribeClusterOutput::builder().cluster(EksCluster::builder().name("luneo-prod-eks-primary").status(status).endpoint("https://abc.eks").identity(oidc).build()).build()
+        let oidc = Identity::builder()
+            .oidc(
+                Oidc::builder()
+                    .issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC")
+                    .build(),
+            )
+            .build();
+        DescribeClusterOutput::builder()
+            .cluster(
+                EksCluster::builder()
+                    .name("luneo-prod-eks-primary")
+                    .status(status)
+                    .endpoint("https://abc.eks")
+                    .identity(oidc)
+                    .build(),
+            )
+            .build()
     }
 
     #[tokio::test]
     async fn an_active_cluster_is_recorded_with_its_endpoint_and_issuer() {
         // The waiter's poll, then the read of what it became.
-        let describe =
-            mock!(Client::describe_cluster).match_requests(|r| r.name() == Some("luneo-prod-eks-primary")).sequence().output(|| cluster(ClusterStatus::Active)).times(2).build();
-        let rec = Cluster.wait_active(&env_over(&[&describe]), "luneo-prod-eks-primary", &json!({})).await.unwrap();
+        let describe = mock!(Client::describe_cluster)
+            .match_requests(|r| r.name() == Some("luneo-prod-eks-primary"))
+            .sequence()
+            .output(|| cluster(ClusterStatus::Active))
+            .times(2)
+            .build();
+        let rec = Cluster
+            .wait_active(
+                &env_over(&[&describe]),
+                "luneo-prod-eks-primary",
+                &json!({}),
+            )
+            .await
+            .unwrap();
         assert_eq!(rec.id, "luneo-prod-eks-primary");
         assert_eq!(rec.out("endpoint"), "https://abc.eks");
-        assert_eq!(rec.out("oidc_issuer"), "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC");
+        assert_eq!(
+            rec.out("oidc_issuer"),
+            "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+        );
     }
 
     #[tokio::test]
     async fn a_failed_cluster_fails_the_wait_naming_it() {
-        let describe = mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Failed));
-        let e = Cluster.wait_active(&env_over(&[&describe]), "luneo-prod-eks-primary", &json!({})).await.unwrap_err();
-        assert!(e.message.contains("EKS cluster luneo-prod-eks-primary to be active"), "{}", e.message);
-        assert_eq!(describe.num_calls(), 1, "a failure state ends the wait at once");
+        let describe =
+            mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Failed));
+        let e = Cluster
+            .wait_active(
+                &env_over(&[&describe]),
+                "luneo-prod-eks-primary",
+                &json!({}),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains("EKS cluster luneo-prod-eks-primary to be active"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            describe.num_calls(),
+            1,
+            "a failure state ends the wait at once"
+        );
     }
 
     #[tokio::test]
     async fn deleting_a_cluster_already_gone_waits_for_nothing() {
-        let gone = || ErrorMetadata::builder().code("ResourceNotFoundException").message("No cluster found for name: luneo-prod-eks-primary.").build();
-        let groups = mock!(Client::list_nodegroups).then_error(move || ListNodegroupsError::generic(gone()));
-        let delete = mock!(Client::delete_cluster).then_error(move || DeleteClusterError::generic(gone()));
-        let describe = mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Deleting));
-        Cluster.delete(&env_over(&[&groups, &delete, &describe]), &Record::new("eks_cluster", "luneo-prod-eks-primary", json!({}))).await.unwrap();
+        let gone = || {
+            ErrorMetadata::builder()
+                .code("ResourceNotFoundException")
+                .message("No cluster found for name: luneo-prod-eks-primary.")
+                .build()
+        };
+        let groups =
+            mock!(Client::list_nodegroups).then_error(move || ListNodegroupsError::generic(gone()));
+        let delete =
+            mock!(Client::delete_cluster).then_error(move || DeleteClusterError::generic(gone()));
+        let describe =
+            mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Deleting));
+        Cluster
+            .delete(
+                &env_over(&[&groups, &delete, &describe]),
+                &Record::new("eks_cluster", "luneo-prod-eks-primary", json!({})),
+            )
+            .await
+            .unwrap();
         assert_eq!(describe.num_calls(), 0);
     }
 
@@ -356,29 +559,80 @@ mod tests {
     /// without that wording is not the declared one and fails at once.
     #[tokio::test]
     async fn delete_waits_for_node_groups_and_updates_and_retries_only_an_update_in_progress() {
-        let fault = |code: &'static str, message: &'static str| move || DeleteClusterError::generic(ErrorMetadata::builder().code(code).message(message).build());
-        let strings = |v: &[&str]| -> Option<Vec<String>> { Some(v.iter().map(|s| s.to_string()).collect()) };
-        let groups = |names: &'static [&'static str]| mock!(Client::list_nodegroups).then_output(move || ListNodegroupsOutput::builder().set_nodegroups(strings(names)).build());
-        let updates = |ids: &'static [&'static str]| mock!(Client::list_updates).then_output(move || ListUpdatesOutput::builder().set_update_ids(strings(ids)).build());
+        let fault = |code: &'static str, message: &'static str| {
+            move || {
+                DeleteClusterError::generic(
+                    ErrorMetadata::builder().code(code).message(message).build(),
+                )
+            }
+        };
+        let strings =
+            |v: &[&str]| -> Option<Vec<String>> { Some(v.iter().map(|s| s.to_string()).collect()) };
+        let groups = |names: &'static [&'static str]| {
+            mock!(Client::list_nodegroups).then_output(move || {
+                ListNodegroupsOutput::builder()
+                    .set_nodegroups(strings(names))
+                    .build()
+            })
+        };
+        let updates = |ids: &'static [&'static str]| {
+            mock!(Client::list_updates).then_output(move || {
+                ListUpdatesOutput::builder()
+                    .set_update_ids(strings(ids))
+                    .build()
+            })
+        };
         let update = |status: UpdateStatus| {
-            mock!(Client::describe_update).then_output(move || DescribeUpdateOutput::builder().update(Update::builder().id("u-1").status(status.clone()).build()).build())
+            mock!(Client::describe_update).then_output(move || {
+                DescribeUpdateOutput::builder()
+                    .update(Update::builder().id("u-1").status(status.clone()).build())
+                    .build()
+            })
         };
         let rec = Record::new("eks_cluster", "luneo-prod-eks-primary", json!({}));
-        let (one_group, no_group, u1, running) = (groups(&["luneo-prod-spot-1a2b3c"]), groups(&[]), updates(&["u-1"]), update(UpdateStatus::InProgress));
-        let (no_group_again, u1_again, done) = (groups(&[]), updates(&["u-1"]), update(UpdateStatus::Successful));
+        let (one_group, no_group, u1, running) = (
+            groups(&["luneo-prod-spot-1a2b3c"]),
+            groups(&[]),
+            updates(&["u-1"]),
+            update(UpdateStatus::InProgress),
+        );
+        let (no_group_again, u1_again, done) = (
+            groups(&[]),
+            updates(&["u-1"]),
+            update(UpdateStatus::Successful),
+        );
         let delete = mock!(Client::delete_cluster)
             .sequence()
             .error(fault("ResourceInUseException", "Cannot delete because cluster luneo-prod-eks-primary currently has an update in progress"))
             .error(fault("ResourceNotFoundException", "No cluster found for name: luneo-prod-eks-primary."))
             .build();
-        let env = env_over(&[&one_group, &no_group, &u1, &running, &no_group_again, &u1_again, &done, &delete]);
+        let env = env_over(&[
+            &one_group,
+            &no_group,
+            &u1,
+            &running,
+            &no_group_again,
+            &u1_again,
+            &done,
+            &delete,
+        ]);
         Cluster.delete(&env, &rec).await.unwrap();
-        assert_eq!((running.num_calls(), done.num_calls()), (1, 1), "the update was looked at until it finished");
+        assert_eq!(
+            (running.num_calls(), done.num_calls()),
+            (1, 1),
+            "the update was looked at until it finished"
+        );
         assert_eq!(delete.num_calls(), 2, "an update in progress is retried");
 
         let (no_group, none) = (groups(&[]), updates(&[]));
-        let refused = mock!(Client::delete_cluster).then_error(fault("ResourceInUseException", "Cluster has nodegroups attached"));
-        let e = Cluster.delete(&env_over(&[&no_group, &none, &refused]), &rec).await.unwrap_err();
+        let refused = mock!(Client::delete_cluster).then_error(fault(
+            "ResourceInUseException",
+            "Cluster has nodegroups attached",
+        ));
+        let e = Cluster
+            .delete(&env_over(&[&no_group, &none, &refused]), &rec)
+            .await
+            .unwrap_err();
         assert_eq!(refused.num_calls(), 1, "an undeclared error is not retried");
         assert!(e.message.starts_with("DeleteCluster: "), "{}", e.message);
     }

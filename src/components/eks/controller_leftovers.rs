@@ -69,19 +69,36 @@ impl ControllerLeftovers {
         let mut lbs = vec![];
         let mut pages = elb.describe_load_balancers().into_paginator().send();
         while let Some(p) = pages.next().await {
-            lbs.extend(p.map_err(op("DescribeLoadBalancers"))?.load_balancers().iter().filter_map(|l| l.load_balancer_arn().map(str::to_string)));
+            lbs.extend(
+                p.map_err(op("DescribeLoadBalancers"))?
+                    .load_balancers()
+                    .iter()
+                    .filter_map(|l| l.load_balancer_arn().map(str::to_string)),
+            );
         }
         let mut tgs = vec![];
         let mut pages = elb.describe_target_groups().into_paginator().send();
         while let Some(p) = pages.next().await {
-            tgs.extend(p.map_err(op("DescribeTargetGroups"))?.target_groups().iter().filter_map(|t| t.target_group_arn().map(str::to_string)));
+            tgs.extend(
+                p.map_err(op("DescribeTargetGroups"))?
+                    .target_groups()
+                    .iter()
+                    .filter_map(|t| t.target_group_arn().map(str::to_string)),
+            );
         }
         let mut out = (vec![], vec![]);
         for (all, into) in [(lbs, &mut out.0), (tgs, &mut out.1)] {
             for chunk in all.chunks(20) {
-                let o = elb.describe_tags().set_resource_arns(Some(chunk.to_vec())).send().await.map_err(op("DescribeTags"))?;
+                let o = elb
+                    .describe_tags()
+                    .set_resource_arns(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(op("DescribeTags"))?;
                 for d in o.tag_descriptions() {
-                    if d.tags().iter().any(|t| t.key() == Some(CONTROLLER_CLUSTER_TAG) && t.value() == Some(cluster)) {
+                    if d.tags().iter().any(|t| {
+                        t.key() == Some(CONTROLLER_CLUSTER_TAG) && t.value() == Some(cluster)
+                    }) {
                         into.extend(d.resource_arn().map(str::to_string));
                     }
                 }
@@ -96,14 +113,23 @@ impl ControllerLeftovers {
             .ctx
             .ec2()
             .describe_security_groups()
-            .filters(Filter::builder().name(format!("tag:{CONTROLLER_CLUSTER_TAG}")).values(cluster).build())
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{CONTROLLER_CLUSTER_TAG}"))
+                    .values(cluster)
+                    .build(),
+            )
             .send()
             .await
             .map_err(op("DescribeSecurityGroups"))?;
         // Checked again here: not every endpoint applies tag filters.
         Ok(o.security_groups()
             .iter()
-            .filter(|g| g.tags().iter().any(|t| t.key() == Some(CONTROLLER_CLUSTER_TAG) && t.value() == Some(cluster)))
+            .filter(|g| {
+                g.tags()
+                    .iter()
+                    .any(|t| t.key() == Some(CONTROLLER_CLUSTER_TAG) && t.value() == Some(cluster))
+            })
             .filter_map(|g| g.group_id().map(str::to_string))
             .collect())
     }
@@ -136,13 +162,26 @@ impl Kind<AwsContext> for ControllerLeftovers {
         crate::engine::inputs::check::<ControllerLeftoversInputs>(inputs)
     }
     async fn create(&self, _: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
-        Ok(Record::new(self.name(), spec.typed::<ControllerLeftoversInputs>()?.cluster, spec.inputs.clone()))
+        Ok(Record::new(
+            self.name(),
+            spec.typed::<ControllerLeftoversInputs>()?.cluster,
+            spec.inputs.clone(),
+        ))
     }
     async fn read(&self, _: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(Some(rec.clone()))
     }
-    async fn update(&self, _: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+    async fn update(
+        &self,
+        _: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete_notice(&self, env: &E, rec: &Record) -> Result<Option<String>, OpError> {
         let l = Self::list(env, &rec.id).await?;
@@ -153,17 +192,38 @@ impl Kind<AwsContext> for ControllerLeftovers {
         let (lbs, tgs) = Self::tagged(env, cluster).await?;
         for arn in &lbs {
             tracing::info!(load_balancer = %arn, cluster = %cluster, "deleting a load balancer the controller created");
-            match env.ctx.elbv2().delete_load_balancer().load_balancer_arn(arn).send().await {
+            match env
+                .ctx
+                .elbv2()
+                .delete_load_balancer()
+                .load_balancer_arn(arn)
+                .send()
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if crate::aws::is_not_found(&e) => {}
                 Err(e) => return Err(op("DeleteLoadBalancer")(e)),
             }
         }
         for arn in &lbs {
-            env.wait(&crate::components::elb::LB_DELETED, &format!("load balancer {arn}"), || crate::components::elb::lb_state(env, arn)).await?;
+            env.wait(
+                &crate::components::elb::LB_DELETED,
+                &format!("load balancer {arn}"),
+                || crate::components::elb::lb_state(env, arn),
+            )
+            .await?;
         }
         for arn in &tgs {
-            match env.call(&DELETE_TARGET_GROUP, || env.ctx.elbv2().delete_target_group().target_group_arn(arn).send()).await {
+            match env
+                .call(&DELETE_TARGET_GROUP, || {
+                    env.ctx
+                        .elbv2()
+                        .delete_target_group()
+                        .target_group_arn(arn)
+                        .send()
+                })
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if crate::aws::is_not_found(&e.error) => {}
                 Err(e) => return Err(failed(e)),
@@ -171,7 +231,12 @@ impl Kind<AwsContext> for ControllerLeftovers {
         }
         for g in Self::security_groups(env, cluster).await? {
             // The load balancers' network interfaces go a little after them.
-            match env.call(&DELETE_SECURITY_GROUP, || env.ctx.ec2().delete_security_group().group_id(&g).send()).await {
+            match env
+                .call(&DELETE_SECURITY_GROUP, || {
+                    env.ctx.ec2().delete_security_group().group_id(&g).send()
+                })
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if crate::aws::is_not_found(&e.error) => {}
                 Err(e) => return Err(failed(e)),
@@ -189,12 +254,19 @@ impl Kind<AwsContext> for ControllerLeftovers {
     /// cluster's leftovers, found (import, adoption) with its cluster.
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let cluster = spec.typed::<ControllerLeftoversInputs>()?.cluster;
-        Ok(Cluster::describe(env, &cluster).await?.map(|_| Record::new(self.name(), cluster, spec.inputs.clone())))
+        Ok(Cluster::describe(env, &cluster)
+            .await?
+            .map(|_| Record::new(self.name(), cluster, spec.inputs.clone())))
     }
     /// The cluster's owner.
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
         use crate::engine::Cloud;
-        env.ctx.read_tags(&TagRef::Eks(env.ctx.arn("eks", &format!("cluster/{}", found.id)))).await.map(|t| t.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
+        env.ctx
+            .read_tags(&TagRef::Eks(
+                env.ctx.arn("eks", &format!("cluster/{}", found.id)),
+            ))
+            .await
+            .map(|t| t.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
     }
 }
 
@@ -215,11 +287,27 @@ mod tests {
     async fn a_foreign_cluster_of_the_name_is_refused_as_the_eks_cluster_it_is() {
         let describe = mock!(Client::describe_cluster)
             .match_requests(|r| r.name() == Some("s-eks-primary"))
-            .then_output(|| DescribeClusterOutput::builder().cluster(EksCluster::builder().name("s-eks-primary").build()).build());
-        let tags = mock!(Client::list_tags_for_resource).then_output(|| ListTagsForResourceOutput::builder().tags("team", "data").build());
+            .then_output(|| {
+                DescribeClusterOutput::builder()
+                    .cluster(EksCluster::builder().name("s-eks-primary").build())
+                    .build()
+            });
+        let tags = mock!(Client::list_tags_for_resource).then_output(|| {
+            ListTagsForResourceOutput::builder()
+                .tags("team", "data")
+                .build()
+        });
         let env = mocked::env_over!(eks, aws_sdk_eks, &[&describe, &tags]);
-        let spec = Spec::of("primary/lb_controller.leftovers", &ControllerLeftoversInputs { cluster: "s-eks-primary".into() }).named_by("project_name");
-        let e = crate::engine::find_owned(&ControllerLeftovers, &env, &spec).await.unwrap_err();
+        let spec = Spec::of(
+            "primary/lb_controller.leftovers",
+            &ControllerLeftoversInputs {
+                cluster: "s-eks-primary".into(),
+            },
+        )
+        .named_by("project_name");
+        let e = crate::engine::find_owned(&ControllerLeftovers, &env, &spec)
+            .await
+            .unwrap_err();
         assert!(e.message.starts_with("the eks cluster \"s-eks-primary\" already exists and was not created by this stack"), "{}", e.message);
         assert_eq!(tags.num_calls(), 1);
     }

@@ -6,7 +6,9 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, observed, op, sdk_wait, spec_tags, E};
 use crate::aws::AwsContext;
-use crate::engine::{Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE, PROPAGATION};
+use crate::engine::{
+    Call, Kind, Need, NotYet, OpError, Record, Records, Spec, Timeouts, Waiter, GONE, PROPAGATION,
+};
 use aws_sdk_eks::client::Waiters;
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
@@ -23,9 +25,12 @@ pub use controller_leftovers::*;
 
 /// An update (version, endpoint access, logging, scaling, labels): one that
 /// failed or was cancelled ends the wait with its errors.
-const UPDATE_DONE: Waiter = Waiter::new("to finish", &["InProgress"], &["Successful"]).poll(Duration::from_secs(15));
+const UPDATE_DONE: Waiter =
+    Waiter::new("to finish", &["InProgress"], &["Successful"]).poll(Duration::from_secs(15));
 
-fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
+) -> bool {
     crate::aws::code_in(e, &["ResourceNotFoundException"])
 }
 

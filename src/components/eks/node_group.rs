@@ -62,11 +62,29 @@ const UPDATE: Call = Call::retrying("eks:UpdateNodegroupConfig", Duration::from_
 /// its node groups to be gone).
 const DELETE: Call = Call::retrying("eks:DeleteNodegroup", Duration::from_secs(3600), &[IN_PROGRESS])
     .why("beyond hashicorp/aws (eks/node_group.go does not retry): the same ResourceInUseException 'in progress' that eks/cluster.go resourceClusterDelete retries for 60 minutes; ours ends at the node group's 60-minute delete timeout");
-const CALLS: &[Call] = &[CREATE, Call::read("eks:DescribeNodegroup"), UPDATE, Call::read("eks:DescribeUpdate"), DELETE];
+const CALLS: &[Call] = &[
+    CREATE,
+    Call::read("eks:DescribeNodegroup"),
+    UPDATE,
+    Call::read("eks:DescribeUpdate"),
+    DELETE,
+];
 
 impl NodeGroup {
-    async fn describe(env: &E, cluster: &str, name: &str) -> Result<Option<aws_sdk_eks::types::Nodegroup>, OpError> {
-        match env.ctx.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
+    async fn describe(
+        env: &E,
+        cluster: &str,
+        name: &str,
+    ) -> Result<Option<aws_sdk_eks::types::Nodegroup>, OpError> {
+        match env
+            .ctx
+            .eks()
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.nodegroup().cloned()),
             Err(e) if missing(&e) => Ok(None),
             Err(e) => Err(op("DescribeNodegroup")(e)),
@@ -81,13 +99,26 @@ impl NodeGroup {
             // The desired size is the cluster autoscaler's to move between
             // min and max once the group exists: not drift.
         }
-        observed(&mut inputs, "capacity_type", g.capacity_type().map(|c| c.as_str()));
+        observed(
+            &mut inputs,
+            "capacity_type",
+            g.capacity_type().map(|c| c.as_str()),
+        );
         inputs["instance_types"] = json!(g.instance_types());
         observed(&mut inputs, "ami_type", g.ami_type().map(|a| a.as_str()));
-        let labels: BTreeMap<&String, &String> = g.labels().map(|l| l.iter().collect()).unwrap_or_default();
+        let labels: BTreeMap<&String, &String> =
+            g.labels().map(|l| l.iter().collect()).unwrap_or_default();
         inputs["labels"] = json!(labels);
-        Record::new(self.name(), format!("{}:{}", g.cluster_name().unwrap_or_default(), g.nodegroup_name().unwrap_or_default()), inputs)
-            .with("arn", g.nodegroup_arn().unwrap_or_default())
+        Record::new(
+            self.name(),
+            format!(
+                "{}:{}",
+                g.cluster_name().unwrap_or_default(),
+                g.nodegroup_name().unwrap_or_default()
+            ),
+            inputs,
+        )
+        .with("arn", g.nodegroup_arn().unwrap_or_default())
     }
 
     fn names(rec: &Record) -> (String, String) {
@@ -96,14 +127,37 @@ impl NodeGroup {
     }
 
     fn scaling(group: &NodeGroupInputs) -> aws_sdk_eks::types::NodegroupScalingConfig {
-        aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(group.min_size as i32).max_size(group.max_size as i32).desired_size(group.desired_size as i32).build()
+        aws_sdk_eks::types::NodegroupScalingConfig::builder()
+            .min_size(group.min_size as i32)
+            .max_size(group.max_size as i32)
+            .desired_size(group.desired_size as i32)
+            .build()
     }
 
-    async fn wait_active(&self, env: &E, cluster: &str, name: &str, inputs: &Json) -> Result<Record, OpError> {
+    async fn wait_active(
+        &self,
+        env: &E,
+        cluster: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Record, OpError> {
         let c = env.ctx.eks().clone();
         let (cl, n) = (cluster.to_string(), name.to_string());
-        sdk_wait(env, &format!("node group {name} to be active"), |max| async move { c.wait_until_nodegroup_active().cluster_name(cl).nodegroup_name(n).wait(max).await }).await?;
-        let g = Self::describe(env, cluster, name).await?.ok_or_else(|| OpError::new(format!("node group {name} disappeared")))?;
+        sdk_wait(
+            env,
+            &format!("node group {name} to be active"),
+            |max| async move {
+                c.wait_until_nodegroup_active()
+                    .cluster_name(cl)
+                    .nodegroup_name(n)
+                    .wait(max)
+                    .await
+            },
+        )
+        .await?;
+        let g = Self::describe(env, cluster, name)
+            .await?
+            .ok_or_else(|| OpError::new(format!("node group {name} disappeared")))?;
         Ok(self.observe(inputs, &g))
     }
 }
@@ -129,7 +183,14 @@ impl Kind<AwsContext> for NodeGroup {
         Some(|_, r| TagRef::Eks(r.out("arn").to_string()))
     }
     fn replace_fields(&self) -> &'static [&'static str] {
-        &["cluster", "name", "capacity_type", "instance_types", "ami_type", "subnets"]
+        &[
+            "cluster",
+            "name",
+            "capacity_type",
+            "instance_types",
+            "ami_type",
+            "subnets",
+        ]
     }
     /// The workloads move to the new nodes before the old ones drain.
     fn create_before_destroy(&self) -> bool {
@@ -143,7 +204,8 @@ impl Kind<AwsContext> for NodeGroup {
         let group: NodeGroupInputs = spec.typed()?;
         let (cluster, name) = (group.cluster.as_str(), group.name.as_str());
         let role = ROLE.the_in(spec, deps)?.out("arn").to_string();
-        let labels: std::collections::HashMap<String, String> = group.labels.clone().into_iter().collect();
+        let labels: std::collections::HashMap<String, String> =
+            group.labels.clone().into_iter().collect();
         env.call(&CREATE, || {
             env.ctx
                 .eks()
@@ -162,8 +224,14 @@ impl Kind<AwsContext> for NodeGroup {
         })
         .await
         .map_err(failed)?;
-        let rec = Record::new(self.name(), format!("{cluster}:{name}"), spec.inputs.clone());
-        self.wait_active(env, cluster, name, &spec.inputs).await.map_err(|e| e.partial(rec))
+        let rec = Record::new(
+            self.name(),
+            format!("{cluster}:{name}"),
+            spec.inputs.clone(),
+        );
+        self.wait_active(env, cluster, name, &spec.inputs)
+            .await
+            .map_err(|e| e.partial(rec))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let (c, n) = Self::names(rec);
@@ -173,29 +241,78 @@ impl Kind<AwsContext> for NodeGroup {
             r
         }))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         use aws_sdk_eks::types::UpdateLabelsPayload;
         let (c, n) = Self::names(old);
         let (want, had): (NodeGroupInputs, NodeGroupInputs) = (spec.typed()?, old.typed()?);
-        let set: std::collections::HashMap<String, String> = want.labels.iter().filter(|(k, v)| had.labels.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-        let remove: Vec<String> = had.labels.keys().filter(|k| !want.labels.contains_key(*k)).cloned().collect();
-        let mut req = env.ctx.eks().update_nodegroup_config().cluster_name(&c).nodegroup_name(&n).scaling_config(Self::scaling(&want));
+        let set: std::collections::HashMap<String, String> = want
+            .labels
+            .iter()
+            .filter(|(k, v)| had.labels.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let remove: Vec<String> = had
+            .labels
+            .keys()
+            .filter(|k| !want.labels.contains_key(*k))
+            .cloned()
+            .collect();
+        let mut req = env
+            .ctx
+            .eks()
+            .update_nodegroup_config()
+            .cluster_name(&c)
+            .nodegroup_name(&n)
+            .scaling_config(Self::scaling(&want));
         if !set.is_empty() || !remove.is_empty() {
             req = req.labels(
-                UpdateLabelsPayload::builder().set_add_or_update_labels((!set.is_empty()).then_some(set)).set_remove_labels((!remove.is_empty()).then_some(remove)).build(),
+                UpdateLabelsPayload::builder()
+                    .set_add_or_update_labels((!set.is_empty()).then_some(set))
+                    .set_remove_labels((!remove.is_empty()).then_some(remove))
+                    .build(),
             );
         }
-        let o = env.call(&UPDATE, || req.clone().send()).await.map_err(failed)?;
+        let o = env
+            .call(&UPDATE, || req.clone().send())
+            .await
+            .map_err(failed)?;
         if let Some(id) = o.update().and_then(|u| u.id()) {
-            env.wait(&UPDATE_DONE, &format!("update {id} of node group {n}"), || async {
-                match env.ctx.eks().describe_update().name(&c).nodegroup_name(&n).update_id(id).send().await {
-                    Ok(d) => Ok(d.update().map(|u| (u.status().map(|s| s.as_str()).unwrap_or_default().to_string(), ()))),
-                    // An update AWS no longer lists: the node group's own
-                    // status (waited for next) says when it is done.
-                    Err(e) if missing(&e) => Ok(Some(("Successful".to_string(), ()))),
-                    Err(e) => Err(op("DescribeUpdate")(e)),
-                }
-            })
+            env.wait(
+                &UPDATE_DONE,
+                &format!("update {id} of node group {n}"),
+                || async {
+                    match env
+                        .ctx
+                        .eks()
+                        .describe_update()
+                        .name(&c)
+                        .nodegroup_name(&n)
+                        .update_id(id)
+                        .send()
+                        .await
+                    {
+                        Ok(d) => Ok(d.update().map(|u| {
+                            (
+                                u.status()
+                                    .map(|s| s.as_str())
+                                    .unwrap_or_default()
+                                    .to_string(),
+                                (),
+                            )
+                        })),
+                        // An update AWS no longer lists: the node group's own
+                        // status (waited for next) says when it is done.
+                        Err(e) if missing(&e) => Ok(Some(("Successful".to_string(), ()))),
+                        Err(e) => Err(op("DescribeUpdate")(e)),
+                    }
+                },
+            )
             .await?;
         }
         let mut r = self.wait_active(env, &c, &n, &spec.inputs).await?;
@@ -205,19 +322,40 @@ impl Kind<AwsContext> for NodeGroup {
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let (c, n) = Self::names(rec);
         let eks = env.ctx.eks();
-        match env.call(&DELETE, || eks.delete_nodegroup().cluster_name(&c).nodegroup_name(&n).send()).await {
+        match env
+            .call(&DELETE, || {
+                eks.delete_nodegroup()
+                    .cluster_name(&c)
+                    .nodegroup_name(&n)
+                    .send()
+            })
+            .await
+        {
             Ok(_) => {}
             Err(e) if missing(&e.error) => return Ok(()),
             Err(e) => return Err(failed(e)),
         }
         let cl = env.ctx.eks().clone();
         let (c2, n2) = (c.clone(), n.clone());
-        sdk_wait(env, &format!("node group {n} to be deleted"), |max| async move { cl.wait_until_nodegroup_deleted().cluster_name(c2).nodegroup_name(n2).wait(max).await }).await?;
+        sdk_wait(
+            env,
+            &format!("node group {n} to be deleted"),
+            |max| async move {
+                cl.wait_until_nodegroup_deleted()
+                    .cluster_name(c2)
+                    .nodegroup_name(n2)
+                    .wait(max)
+                    .await
+            },
+        )
+        .await?;
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let group: NodeGroupInputs = spec.typed()?;
-        Ok(Self::describe(env, &group.cluster, &group.name).await?.map(|g| self.observe(&spec.inputs, &g)))
+        Ok(Self::describe(env, &group.cluster, &group.name)
+            .await?
+            .map(|g| self.observe(&spec.inputs, &g)))
     }
 }
 
@@ -248,7 +386,10 @@ mod tests {
             min_size: 0,
             max_size: 10,
             desired_size: 2,
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -271,8 +412,16 @@ mod tests {
 
     #[tokio::test]
     async fn an_update_sends_only_the_labels_that_changed_and_records_what_aws_left_out() {
-        let old_inputs = inputs(&[("capacity", "spot"), ("awsstack/node-group", "spot"), ("retired", "yes")]);
-        let new_inputs = inputs(&[("capacity", "burst"), ("awsstack/node-group", "spot"), ("team", "web")]);
+        let old_inputs = inputs(&[
+            ("capacity", "spot"),
+            ("awsstack/node-group", "spot"),
+            ("retired", "yes"),
+        ]);
+        let new_inputs = inputs(&[
+            ("capacity", "burst"),
+            ("awsstack/node-group", "spot"),
+            ("team", "web"),
+        ]);
         let update = mock!(Client::update_nodegroup_config)
             .match_requests(|r| {
                 let labels = r.labels().expect("labels changed");
@@ -282,17 +431,47 @@ mod tests {
                     && set.get("team").map(String::as_str) == Some("web")
                     && labels.remove_labels() == ["retired"]
             })
-            .then_output(|| UpdateNodegroupConfigOutput::builder().update(Update::builder().id("u-1").build()).build());
-        let done =
-            mock!(Client::describe_update).then_output(|| DescribeUpdateOutput::builder().update(Update::builder().id("u-1").status(UpdateStatus::Successful).build()).build());
-        let describe = mock!(Client::describe_nodegroup).sequence().output(active).times(2).build();
+            .then_output(|| {
+                UpdateNodegroupConfigOutput::builder()
+                    .update(Update::builder().id("u-1").build())
+                    .build()
+            });
+        let done = mock!(Client::describe_update).then_output(|| {
+            DescribeUpdateOutput::builder()
+                .update(
+                    Update::builder()
+                        .id("u-1")
+                        .status(UpdateStatus::Successful)
+                        .build(),
+                )
+                .build()
+        });
+        let describe = mock!(Client::describe_nodegroup)
+            .sequence()
+            .output(active)
+            .times(2)
+            .build();
         let spec = Spec::of("nodes.spot", &new_inputs);
-        let old = Record::new("eks_node_group", "luneo-prod-eks-primary:luneo-prod-spot-1a2b3c", serde_json::to_value(&old_inputs).unwrap());
+        let old = Record::new(
+            "eks_node_group",
+            "luneo-prod-eks-primary:luneo-prod-spot-1a2b3c",
+            serde_json::to_value(&old_inputs).unwrap(),
+        );
         let env = env_over(&[&update, &done, &describe]);
-        let rec = NodeGroup.update(&env, &spec, &old, &Records::default()).await.unwrap();
-        assert_eq!(update.num_calls(), 1, "the update's labels were not the changed ones");
+        let rec = NodeGroup
+            .update(&env, &spec, &old, &Records::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            update.num_calls(),
+            1,
+            "the update's labels were not the changed ones"
+        );
         let recorded: NodeGroupInputs = rec.typed().unwrap();
-        assert_eq!(recorded.capacity_type, "SPOT", "a field AWS left out keeps its planned value");
+        assert_eq!(
+            recorded.capacity_type, "SPOT",
+            "a field AWS left out keeps its planned value"
+        );
         assert_eq!((recorded.min_size, recorded.max_size), (0, 10));
         assert_eq!(recorded.labels.get("team").map(String::as_str), Some("web"));
         assert!(!recorded.labels.contains_key("retired"));
@@ -305,8 +484,18 @@ mod tests {
     async fn delete_retries_an_update_in_progress_but_not_an_undeclared_error() {
         use aws_sdk_eks::operation::delete_nodegroup::DeleteNodegroupError;
         use aws_smithy_types::error::ErrorMetadata;
-        let fault = |code: &'static str, message: &'static str| move || DeleteNodegroupError::generic(ErrorMetadata::builder().code(code).message(message).build());
-        let rec = Record::new("eks_node_group", "luneo-prod-eks-primary:luneo-prod-spot-1a2b3c", serde_json::to_value(inputs(&[])).unwrap());
+        let fault = |code: &'static str, message: &'static str| {
+            move || {
+                DeleteNodegroupError::generic(
+                    ErrorMetadata::builder().code(code).message(message).build(),
+                )
+            }
+        };
+        let rec = Record::new(
+            "eks_node_group",
+            "luneo-prod-eks-primary:luneo-prod-spot-1a2b3c",
+            serde_json::to_value(inputs(&[])).unwrap(),
+        );
         let delete = mock!(Client::delete_nodegroup)
             .sequence()
             .error(fault("ResourceInUseException", "Cannot update because cluster luneo-prod-eks-primary currently has update 9f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f in progress"))
@@ -315,8 +504,14 @@ mod tests {
         NodeGroup.delete(&env_over(&[&delete]), &rec).await.unwrap();
         assert_eq!(delete.num_calls(), 2, "an update in progress is retried");
 
-        let refused = mock!(Client::delete_nodegroup).then_error(fault("InvalidRequestException", "Nodegroup luneo-prod-spot-1a2b3c is not in a state that allows deletion"));
-        let e = NodeGroup.delete(&env_over(&[&refused]), &rec).await.unwrap_err();
+        let refused = mock!(Client::delete_nodegroup).then_error(fault(
+            "InvalidRequestException",
+            "Nodegroup luneo-prod-spot-1a2b3c is not in a state that allows deletion",
+        ));
+        let e = NodeGroup
+            .delete(&env_over(&[&refused]), &rec)
+            .await
+            .unwrap_err();
         assert_eq!(refused.num_calls(), 1, "an undeclared error is not retried");
         assert!(e.message.starts_with("DeleteNodegroup: "), "{}", e.message);
     }

@@ -26,7 +26,8 @@ const CLUSTER: Need = Need::one("EKS cluster", &["eks_cluster"]);
 /// roles that trust it are refused ("Invalid principal in policy") until
 /// it does: the create waits until GetOpenIDConnectProvider returns it, so
 /// that its dependents start against a provider IAM knows.
-const VISIBLE: Waiter = Waiter::new("to be visible to IAM", &[GONE], &["visible"]).poll(Duration::from_secs(2));
+const VISIBLE: Waiter =
+    Waiter::new("to be visible to IAM", &[GONE], &["visible"]).poll(Duration::from_secs(2));
 const CALLS: &[Call] = &[
     Call::settled("iam:CreateOpenIDConnectProvider"),
     Call::read("iam:GetOpenIDConnectProvider"),
@@ -42,7 +43,11 @@ const EKS_OIDC_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 
 impl OidcProvider {
     fn arn_for(env: &E, issuer: &str) -> String {
-        format!("arn:aws:iam::{}:oidc-provider/{}", env.ctx.account_id, issuer.trim_start_matches("https://"))
+        format!(
+            "arn:aws:iam::{}:oidc-provider/{}",
+            env.ctx.account_id,
+            issuer.trim_start_matches("https://")
+        )
     }
 }
 
@@ -73,7 +78,10 @@ impl Kind<AwsContext> for OidcProvider {
         let provider: OidcProviderInputs = spec.typed()?;
         let issuer = CLUSTER.the(deps)?.out("oidc_issuer").to_string();
         if issuer.is_empty() {
-            return Err(OpError::new(format!("EKS cluster {} reports no OIDC issuer", provider.cluster)));
+            return Err(OpError::new(format!(
+                "EKS cluster {} reports no OIDC issuer",
+                provider.cluster
+            )));
         }
         let tags = spec_tags(env, spec)
             .into_iter()
@@ -91,11 +99,21 @@ impl Kind<AwsContext> for OidcProvider {
             .send()
             .await
             .map_err(op("CreateOpenIDConnectProvider"))?;
-        let arn = o.open_id_connect_provider_arn().unwrap_or_default().to_string();
-        let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn).with("issuer_host", issuer.trim_start_matches("https://"));
+        let arn = o
+            .open_id_connect_provider_arn()
+            .unwrap_or_default()
+            .to_string();
+        let rec = Record::new(self.name(), &arn, spec.inputs.clone())
+            .with("arn", &arn)
+            .with("issuer_host", issuer.trim_start_matches("https://"));
         let iam = env.ctx.iam();
         env.wait(&VISIBLE, &format!("OIDC provider {arn}"), || async {
-            match iam.get_open_id_connect_provider().open_id_connect_provider_arn(&arn).send().await {
+            match iam
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .send()
+                .await
+            {
                 Ok(_) => Ok(Some(("visible".to_string(), ()))),
                 Err(e) if crate::aws::is_not_found(&e) => Ok(None),
                 Err(e) => Err(op("GetOpenIDConnectProvider")(e)),
@@ -106,7 +124,14 @@ impl Kind<AwsContext> for OidcProvider {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam().get_open_id_connect_provider().open_id_connect_provider_arn(&rec.id).send().await {
+        match env
+            .ctx
+            .iam()
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => {
                 let mut r = rec.clone();
                 let mut ids: Vec<String> = o.client_id_list().to_vec();
@@ -118,7 +143,13 @@ impl Kind<AwsContext> for OidcProvider {
             Err(e) => Err(op("GetOpenIDConnectProvider")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let want = spec.typed::<OidcProviderInputs>()?.client_ids;
         let have = old.typed::<OidcProviderInputs>()?.client_ids;
         for id in want.iter().filter(|i| !have.contains(i)) {
@@ -141,10 +172,20 @@ impl Kind<AwsContext> for OidcProvider {
                 .await
                 .map_err(op("RemoveClientIDFromOpenIDConnectProvider"))?;
         }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.iam().delete_open_id_connect_provider().open_id_connect_provider_arn(&rec.id).send().await {
+        match env
+            .ctx
+            .iam()
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::is_not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteOpenIDConnectProvider")(e)),
@@ -152,10 +193,17 @@ impl Kind<AwsContext> for OidcProvider {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // The provider is named by its cluster's issuer.
-        let Some(c) = Cluster::describe(env, &spec.typed::<OidcProviderInputs>()?.cluster).await? else { return Ok(None) };
-        let Some(issuer) = c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()) else { return Ok(None) };
+        let Some(c) = Cluster::describe(env, &spec.typed::<OidcProviderInputs>()?.cluster).await?
+        else {
+            return Ok(None);
+        };
+        let Some(issuer) = c.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()) else {
+            return Ok(None);
+        };
         let arn = Self::arn_for(env, issuer);
-        let probe = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn).with("issuer_host", issuer.trim_start_matches("https://"));
+        let probe = Record::new(self.name(), &arn, spec.inputs.clone())
+            .with("arn", &arn)
+            .with("issuer_host", issuer.trim_start_matches("https://"));
         self.read(env, &probe).await
     }
 }

@@ -60,11 +60,24 @@ fn listener_action(listener: &ListenerInputs, deps: &Records) -> Result<Action, 
     match listener.action {
         ListenerAction::RedirectHttps => Ok(Action::builder()
             .r#type(ActionTypeEnum::Redirect)
-            .redirect_config(RedirectActionConfig::builder().protocol("HTTPS").port("443").status_code(RedirectActionStatusCodeEnum::Http301).build())
+            .redirect_config(
+                RedirectActionConfig::builder()
+                    .protocol("HTTPS")
+                    .port("443")
+                    .status_code(RedirectActionStatusCodeEnum::Http301)
+                    .build(),
+            )
             .build()),
         ListenerAction::Forward => Ok(Action::builder()
             .r#type(ActionTypeEnum::Forward)
-            .target_group_arn(&FORWARD_TO.maybe(deps)?.ok_or_else(|| OpError::new("a forward listener needs its target group dependency"))?.id)
+            .target_group_arn(
+                &FORWARD_TO
+                    .maybe(deps)?
+                    .ok_or_else(|| {
+                        OpError::new("a forward listener needs its target group dependency")
+                    })?
+                    .id,
+            )
             .build()),
     }
 }
@@ -100,18 +113,46 @@ impl Kind<AwsContext> for Listener {
             .default_actions(listener_action(&listener, deps)?)
             .set_tags(Some(tags(env, spec)));
         req = match &listener.certificate_arn {
-            Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).set_ssl_policy(listener.ssl_policy.clone()),
+            Some(c) => req
+                .protocol(ProtocolEnum::Https)
+                .certificates(Certificate::builder().certificate_arn(c).build())
+                .set_ssl_policy(listener.ssl_policy.clone()),
             None => req.protocol(ProtocolEnum::Http),
         };
-        let o = env.call(&CREATE, || req.clone().send()).await.map_err(failed)?;
-        let arn = o.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_string();
+        let o = env
+            .call(&CREATE, || req.clone().send())
+            .await
+            .map_err(failed)?;
+        let arn = o
+            .listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .unwrap_or_default()
+            .to_string();
         Ok(Record::new(self.name(), &arn, spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2().describe_listeners().listener_arns(&rec.id).send().await {
+        match env
+            .ctx
+            .elbv2()
+            .describe_listeners()
+            .listener_arns(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.listeners().first().map(|l| {
                 let mut r = rec.clone();
-                let action = l.default_actions().first().and_then(|a| a.r#type()).map(|t| if *t == ActionTypeEnum::Redirect { "redirect_https" } else { "forward" });
+                let action = l
+                    .default_actions()
+                    .first()
+                    .and_then(|a| a.r#type())
+                    .map(|t| {
+                        if *t == ActionTypeEnum::Redirect {
+                            "redirect_https"
+                        } else {
+                            "forward"
+                        }
+                    });
                 r.inputs["action"] = json!(action.unwrap_or("none"));
                 r
             })),
@@ -119,18 +160,44 @@ impl Kind<AwsContext> for Listener {
             Err(e) => Err(op("DescribeListeners")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let listener: ListenerInputs = spec.typed()?;
-        let mut req = env.ctx.elbv2().modify_listener().listener_arn(&old.id).default_actions(listener_action(&listener, deps)?);
+        let mut req = env
+            .ctx
+            .elbv2()
+            .modify_listener()
+            .listener_arn(&old.id)
+            .default_actions(listener_action(&listener, deps)?);
         req = match &listener.certificate_arn {
-            Some(c) => req.protocol(ProtocolEnum::Https).certificates(Certificate::builder().certificate_arn(c).build()).set_ssl_policy(listener.ssl_policy.clone()),
+            Some(c) => req
+                .protocol(ProtocolEnum::Https)
+                .certificates(Certificate::builder().certificate_arn(c).build())
+                .set_ssl_policy(listener.ssl_policy.clone()),
             None => req.protocol(ProtocolEnum::Http),
         };
-        env.call(&MODIFY, || req.clone().send()).await.map_err(failed)?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        env.call(&MODIFY, || req.clone().send())
+            .await
+            .map_err(failed)?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.elbv2().delete_listener().listener_arn(&rec.id).send().await {
+        match env
+            .ctx
+            .elbv2()
+            .delete_listener()
+            .listener_arn(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteListener")(e)),
@@ -140,16 +207,39 @@ impl Kind<AwsContext> for Listener {
         // Through its load balancer (`load_balancer` input: its name), by port.
         let elb = &env.ctx.elbv2();
         let listener: ListenerInputs = spec.typed()?;
-        let lb = match elb.describe_load_balancers().names(&listener.load_balancer).send().await {
-            Ok(o) => o.load_balancers().first().and_then(|l| l.load_balancer_arn()).map(str::to_string),
+        let lb = match elb
+            .describe_load_balancers()
+            .names(&listener.load_balancer)
+            .send()
+            .await
+        {
+            Ok(o) => o
+                .load_balancers()
+                .first()
+                .and_then(|l| l.load_balancer_arn())
+                .map(str::to_string),
             Err(e) if not_found(&e) => None,
             Err(e) => return Err(op("DescribeLoadBalancers")(e)),
         };
         let Some(lb) = lb else {
             return Ok(None);
         };
-        let o = elb.describe_listeners().load_balancer_arn(lb).send().await.map_err(op("DescribeListeners"))?;
-        Ok(o.listeners().iter().find(|l| l.port() == Some(listener.port)).map(|l| Record::new(self.name(), l.listener_arn().unwrap_or_default(), spec.inputs.clone())))
+        let o = elb
+            .describe_listeners()
+            .load_balancer_arn(lb)
+            .send()
+            .await
+            .map_err(op("DescribeListeners"))?;
+        Ok(o.listeners()
+            .iter()
+            .find(|l| l.port() == Some(listener.port))
+            .map(|l| {
+                Record::new(
+                    self.name(),
+                    l.listener_arn().unwrap_or_default(),
+                    spec.inputs.clone(),
+                )
+            }))
     }
 }
 
@@ -163,20 +253,48 @@ mod tests {
     fn planned(listener: Spec) -> String {
         let mut g = Desired::new();
         g.add(listener);
-        plan(&crate::components::all_kinds(), &g.into_specs(), &Records::new()).unwrap_err()
+        plan(
+            &crate::components::all_kinds(),
+            &g.into_specs(),
+            &Records::new(),
+        )
+        .unwrap_err()
     }
 
     #[test]
     fn inputs_that_do_not_read_as_a_listener_are_refused_at_plan() {
-        let redirect = ListenerInputs { load_balancer: "app".into(), port: 80, action: ListenerAction::RedirectHttps, certificate_arn: None, ssl_policy: None };
+        let redirect = ListenerInputs {
+            load_balancer: "app".into(),
+            port: 80,
+            action: ListenerAction::RedirectHttps,
+            certificate_arn: None,
+            ssl_policy: None,
+        };
         let spec = Spec::of("listener.http", &redirect);
-        assert_eq!((spec.kind, &spec.inputs), ("elbv2_listener", &json!({"load_balancer": "app", "port": 80, "action": "redirect_https"})));
+        assert_eq!(
+            (spec.kind, &spec.inputs),
+            (
+                "elbv2_listener",
+                &json!({"load_balancer": "app", "port": 80, "action": "redirect_https"})
+            )
+        );
         assert_eq!(planned(spec), "component listener.http (elbv2_listener) needs exactly one load balancer (elbv2_load_balancer) among its dependencies; found none");
         // An action the kind does not know, or a port that is not a number,
         // never reaches CreateListener.
-        let err = planned(Spec::new("listener.http", "elbv2_listener", json!({"load_balancer": "app", "port": 80, "action": "redirect"})));
+        let err = planned(Spec::new(
+            "listener.http",
+            "elbv2_listener",
+            json!({"load_balancer": "app", "port": 80, "action": "redirect"}),
+        ));
         assert!(err.starts_with("component listener.http (elbv2_listener): its inputs do not read as a elbv2_listener: unknown variant `redirect`"), "{err}");
-        let err = planned(Spec::new("listener.http", "elbv2_listener", json!({"load_balancer": "app", "port": "80", "action": "forward"})));
-        assert!(err.contains("invalid type: string \"80\", expected i32"), "{err}");
+        let err = planned(Spec::new(
+            "listener.http",
+            "elbv2_listener",
+            json!({"load_balancer": "app", "port": "80", "action": "forward"}),
+        ));
+        assert!(
+            err.contains("invalid type: string \"80\", expected i32"),
+            "{err}"
+        );
     }
 }

@@ -34,11 +34,19 @@ impl Inputs for LoadBalancerInputs {
 }
 
 impl LoadBalancer {
-    fn record(&self, inputs: serde_json::Value, lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Record {
-        Record::new(self.name(), lb.load_balancer_arn().unwrap_or_default(), inputs)
-            .with("arn", lb.load_balancer_arn().unwrap_or_default())
-            .with("dns_name", lb.dns_name().unwrap_or_default())
-            .with("zone_id", lb.canonical_hosted_zone_id().unwrap_or_default())
+    fn record(
+        &self,
+        inputs: serde_json::Value,
+        lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer,
+    ) -> Record {
+        Record::new(
+            self.name(),
+            lb.load_balancer_arn().unwrap_or_default(),
+            inputs,
+        )
+        .with("arn", lb.load_balancer_arn().unwrap_or_default())
+        .with("dns_name", lb.dns_name().unwrap_or_default())
+        .with("zone_id", lb.canonical_hosted_zone_id().unwrap_or_default())
     }
 }
 
@@ -80,42 +88,92 @@ impl Kind<AwsContext> for LoadBalancer {
             .send()
             .await
             .map_err(op("CreateLoadBalancer"))?;
-        let lb = o.load_balancers().first().ok_or_else(|| OpError::new("CreateLoadBalancer returned no load balancer"))?;
+        let lb = o
+            .load_balancers()
+            .first()
+            .ok_or_else(|| OpError::new("CreateLoadBalancer returned no load balancer"))?;
         let rec = self.record(spec.inputs.clone(), lb);
         let arn = rec.id.clone();
-        env.wait(&LB_ACTIVE, &format!("load balancer {name}"), || lb_state(env, &arn)).await.map_err(|e| e.partial(rec.clone()))?;
+        env.wait(&LB_ACTIVE, &format!("load balancer {name}"), || {
+            lb_state(env, &arn)
+        })
+        .await
+        .map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2().describe_load_balancers().load_balancer_arns(&rec.id).send().await {
-            Ok(o) => Ok(o.load_balancers().first().map(|lb| self.record(rec.inputs.clone(), lb))),
+        match env
+            .ctx
+            .elbv2()
+            .describe_load_balancers()
+            .load_balancer_arns(&rec.id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .load_balancers()
+                .first()
+                .map(|lb| self.record(rec.inputs.clone(), lb))),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeLoadBalancers")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let elb = &env.ctx.elbv2();
-        elb.set_subnets().load_balancer_arn(&old.id).set_subnets(Some(LB_SUBNETS.ids_in(spec, deps)?)).send().await.map_err(op("SetSubnets"))?;
+        elb.set_subnets()
+            .load_balancer_arn(&old.id)
+            .set_subnets(Some(LB_SUBNETS.ids_in(spec, deps)?))
+            .send()
+            .await
+            .map_err(op("SetSubnets"))?;
         elb.set_security_groups()
             .load_balancer_arn(&old.id)
             .set_security_groups(Some(crate::components::need::SECURITY_GROUPS.ids(deps)))
             .send()
             .await
             .map_err(op("SetSecurityGroups"))?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let elb = &env.ctx.elbv2();
-        match elb.delete_load_balancer().load_balancer_arn(&rec.id).send().await {
+        match elb
+            .delete_load_balancer()
+            .load_balancer_arn(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(()),
             Err(e) => return Err(op("DeleteLoadBalancer")(e)),
         }
-        env.wait(&LB_DELETED, &format!("load balancer {}", rec.id), || lb_state(env, &rec.id)).await.map(|_| ())
+        env.wait(&LB_DELETED, &format!("load balancer {}", rec.id), || {
+            lb_state(env, &rec.id)
+        })
+        .await
+        .map(|_| ())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2().describe_load_balancers().names(spec.typed::<LoadBalancerInputs>()?.name).send().await {
-            Ok(o) => Ok(o.load_balancers().first().map(|lb| self.record(spec.inputs.clone(), lb))),
+        match env
+            .ctx
+            .elbv2()
+            .describe_load_balancers()
+            .names(spec.typed::<LoadBalancerInputs>()?.name)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .load_balancers()
+                .first()
+                .map(|lb| self.record(spec.inputs.clone(), lb))),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeLoadBalancers")(e)),
         }
@@ -126,9 +184,15 @@ impl Kind<AwsContext> for LoadBalancer {
 mod tests {
     use super::*;
     use crate::components::mocked::{self, fault};
-    use aws_sdk_elasticloadbalancingv2::operation::delete_load_balancer::{DeleteLoadBalancerError, DeleteLoadBalancerOutput};
-    use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::{DescribeLoadBalancersError, DescribeLoadBalancersOutput};
-    use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer as Lb, LoadBalancerState, LoadBalancerStateEnum};
+    use aws_sdk_elasticloadbalancingv2::operation::delete_load_balancer::{
+        DeleteLoadBalancerError, DeleteLoadBalancerOutput,
+    };
+    use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::{
+        DescribeLoadBalancersError, DescribeLoadBalancersOutput,
+    };
+    use aws_sdk_elasticloadbalancingv2::types::{
+        LoadBalancer as Lb, LoadBalancerState, LoadBalancerStateEnum,
+    };
     use aws_smithy_mocks::{mock, Rule};
 
     const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/kavak-dev/50dc6c495c0c9188";
@@ -136,7 +200,9 @@ mod tests {
     fn over(rules: &[&Rule]) -> E {
         mocked::env_over!(elbv2, aws_sdk_elasticloadbalancingv2, rules)
     }
-    fn described(state: LoadBalancerStateEnum) -> impl Fn() -> DescribeLoadBalancersOutput + Send + Sync {
+    fn described(
+        state: LoadBalancerStateEnum,
+    ) -> impl Fn() -> DescribeLoadBalancersOutput + Send + Sync {
         move || {
             DescribeLoadBalancersOutput::builder()
                 .load_balancers(
@@ -163,30 +229,56 @@ mod tests {
         let delete = mock!(aws_sdk_elasticloadbalancingv2::Client::delete_load_balancer)
             .match_requests(|r| r.load_balancer_arn() == Some(ARN))
             .then_output(|| DeleteLoadBalancerOutput::builder().build());
-        let still = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_output(described(LoadBalancerStateEnum::Active));
-        let gone = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_error(missing);
-        LoadBalancer.delete(&over(&[&delete, &still, &gone]), &rec()).await.unwrap();
+        let still = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
+            .then_output(described(LoadBalancerStateEnum::Active));
+        let gone = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
+            .then_error(missing);
+        LoadBalancer
+            .delete(&over(&[&delete, &still, &gone]), &rec())
+            .await
+            .unwrap();
         assert_eq!((still.num_calls(), gone.num_calls()), (1, 1));
     }
 
     #[tokio::test]
     async fn delete_of_a_load_balancer_already_gone_succeeds_and_a_refusal_fails() {
-        let gone = mock!(aws_sdk_elasticloadbalancingv2::Client::delete_load_balancer).then_error(|| DeleteLoadBalancerError::generic(fault("LoadBalancerNotFound")));
+        let gone = mock!(aws_sdk_elasticloadbalancingv2::Client::delete_load_balancer)
+            .then_error(|| DeleteLoadBalancerError::generic(fault("LoadBalancerNotFound")));
         LoadBalancer.delete(&over(&[&gone]), &rec()).await.unwrap();
-        let protected = mock!(aws_sdk_elasticloadbalancingv2::Client::delete_load_balancer).then_error(|| DeleteLoadBalancerError::generic(fault("OperationNotPermitted")));
-        let e = LoadBalancer.delete(&over(&[&protected]), &rec()).await.expect_err("deletion protection is not success");
+        let protected = mock!(aws_sdk_elasticloadbalancingv2::Client::delete_load_balancer)
+            .then_error(|| DeleteLoadBalancerError::generic(fault("OperationNotPermitted")));
+        let e = LoadBalancer
+            .delete(&over(&[&protected]), &rec())
+            .await
+            .expect_err("deletion protection is not success");
         assert!(e.message.contains("DeleteLoadBalancer"), "{}", e.message);
     }
 
     #[tokio::test]
     async fn found_by_its_name_with_its_dns_name_or_not_at_all() {
-        let spec = Spec::new("alb", "elbv2_load_balancer", json!({"name": "kavak-dev", "subnets": []}));
+        let spec = Spec::new(
+            "alb",
+            "elbv2_load_balancer",
+            json!({"name": "kavak-dev", "subnets": []}),
+        );
         let found = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
             .match_requests(|r| r.names() == ["kavak-dev"])
             .then_output(described(LoadBalancerStateEnum::Active));
-        let r = LoadBalancer.find(&over(&[&found]), &spec).await.unwrap().expect("found");
-        assert_eq!((r.id.as_str(), r.out("dns_name")), (ARN, "kavak-dev-1.eu-west-1.elb.amazonaws.com"));
-        let none = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_error(missing);
-        assert!(LoadBalancer.find(&over(&[&none]), &spec).await.unwrap().is_none());
+        let r = LoadBalancer
+            .find(&over(&[&found]), &spec)
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(
+            (r.id.as_str(), r.out("dns_name")),
+            (ARN, "kavak-dev-1.eu-west-1.elb.amazonaws.com")
+        );
+        let none = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
+            .then_error(missing);
+        assert!(LoadBalancer
+            .find(&over(&[&none]), &spec)
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -85,20 +85,38 @@ impl Kind<AwsContext> for TargetGroup {
             .target_type(TargetTypeEnum::Ip)
             .health_check_protocol(ProtocolEnum::Http)
             .health_check_path(&group.health_check_path)
-            .matcher(Matcher::builder().http_code(&group.health_check_matcher).build())
+            .matcher(
+                Matcher::builder()
+                    .http_code(&group.health_check_matcher)
+                    .build(),
+            )
             .set_tags(Some(tags(env, spec)))
             .send()
             .await
             .map_err(op("CreateTargetGroup"))?;
-        let arn = o.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_string();
+        let arn = o
+            .target_groups()
+            .first()
+            .and_then(|t| t.target_group_arn())
+            .unwrap_or_default()
+            .to_string();
         let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
         if let Some(d) = group.deregistration_delay {
-            set_deregistration_delay(env, &arn, d).await.map_err(|e| e.partial(rec.clone()))?;
+            set_deregistration_delay(env, &arn, d)
+                .await
+                .map_err(|e| e.partial(rec.clone()))?;
         }
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2().describe_target_groups().target_group_arns(&rec.id).send().await {
+        match env
+            .ctx
+            .elbv2()
+            .describe_target_groups()
+            .target_group_arns(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.target_groups().first().map(|t| {
                 let mut r = rec.clone();
                 r.inputs["health_check_path"] = json!(t.health_check_path().unwrap_or_default());
@@ -109,14 +127,24 @@ impl Kind<AwsContext> for TargetGroup {
             Err(e) => Err(op("DescribeTargetGroups")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let group: TargetGroupInputs = spec.typed()?;
         env.ctx
             .elbv2()
             .modify_target_group()
             .target_group_arn(&old.id)
             .health_check_path(&group.health_check_path)
-            .matcher(Matcher::builder().http_code(&group.health_check_matcher).build())
+            .matcher(
+                Matcher::builder()
+                    .http_code(&group.health_check_matcher)
+                    .build(),
+            )
             .send()
             .await
             .map_err(op("ModifyTargetGroup"))?;
@@ -124,18 +152,33 @@ impl Kind<AwsContext> for TargetGroup {
         if let Some(d) = group.deregistration_delay.filter(|d| had != Some(*d)) {
             set_deregistration_delay(env, &old.id, d).await?;
         }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let elb = &env.ctx.elbv2();
-        match env.call(&DELETE, || elb.delete_target_group().target_group_arn(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || {
+                elb.delete_target_group().target_group_arn(&rec.id).send()
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e.error) => Ok(()),
             Err(e) => Err(failed(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        match env.ctx.elbv2().describe_target_groups().names(&spec.typed::<TargetGroupInputs>()?.name).send().await {
+        match env
+            .ctx
+            .elbv2()
+            .describe_target_groups()
+            .names(&spec.typed::<TargetGroupInputs>()?.name)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.target_groups().first().map(|t| {
                 let arn = t.target_group_arn().unwrap_or_default();
                 Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn)
@@ -150,8 +193,18 @@ impl Kind<AwsContext> for TargetGroup {
 async fn set_deregistration_delay(env: &E, arn: &str, seconds: i32) -> Result<(), OpError> {
     use aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute;
     let elb = &env.ctx.elbv2();
-    let delay = TargetGroupAttribute::builder().key("deregistration_delay.timeout_seconds").value(seconds.to_string()).build();
-    env.call(&MODIFY_ATTRIBUTES, || elb.modify_target_group_attributes().target_group_arn(arn).attributes(delay.clone()).send()).await.map_err(failed)?;
+    let delay = TargetGroupAttribute::builder()
+        .key("deregistration_delay.timeout_seconds")
+        .value(seconds.to_string())
+        .build();
+    env.call(&MODIFY_ATTRIBUTES, || {
+        elb.modify_target_group_attributes()
+            .target_group_arn(arn)
+            .attributes(delay.clone())
+            .send()
+    })
+    .await
+    .map_err(failed)?;
     Ok(())
 }
 
@@ -182,26 +235,65 @@ mod tests {
 
     #[tokio::test]
     async fn an_update_sets_the_deregistration_delay_only_when_it_changed() {
-        let old = Record::new("elbv2_target_group", ARN, serde_json::to_value(group(30)).unwrap());
-        let modify = || mock!(Client::modify_target_group).match_requests(|r| r.health_check_path() == Some("/health")).then_output(|| ModifyTargetGroupOutput::builder().build());
+        let old = Record::new(
+            "elbv2_target_group",
+            ARN,
+            serde_json::to_value(group(30)).unwrap(),
+        );
+        let modify = || {
+            mock!(Client::modify_target_group)
+                .match_requests(|r| r.health_check_path() == Some("/health"))
+                .then_output(|| ModifyTargetGroupOutput::builder().build())
+        };
         let unchanged = modify();
-        TargetGroup.update(&over(&[&unchanged]), &Spec::of("tg", &group(30)), &old, &Records::new()).await.unwrap();
-        assert_eq!(unchanged.num_calls(), 1, "an unchanged delay is not sent (the mock refuses any other call)");
+        TargetGroup
+            .update(
+                &over(&[&unchanged]),
+                &Spec::of("tg", &group(30)),
+                &old,
+                &Records::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            unchanged.num_calls(),
+            1,
+            "an unchanged delay is not sent (the mock refuses any other call)"
+        );
         let (changed, delay) = (
             modify(),
             mock!(Client::modify_target_group_attributes)
-                .match_requests(|r| r.attributes().iter().any(|a| a.key() == Some("deregistration_delay.timeout_seconds") && a.value() == Some("5")))
+                .match_requests(|r| {
+                    r.attributes().iter().any(|a| {
+                        a.key() == Some("deregistration_delay.timeout_seconds")
+                            && a.value() == Some("5")
+                    })
+                })
                 .then_output(|| ModifyTargetGroupAttributesOutput::builder().build()),
         );
-        let rec = TargetGroup.update(&over(&[&changed, &delay]), &Spec::of("tg", &group(5)), &old, &Records::new()).await.unwrap();
+        let rec = TargetGroup
+            .update(
+                &over(&[&changed, &delay]),
+                &Spec::of("tg", &group(5)),
+                &old,
+                &Records::new(),
+            )
+            .await
+            .unwrap();
         assert_eq!((changed.num_calls(), delay.num_calls()), (1, 1));
         assert_eq!(rec.inputs["deregistration_delay"], 5);
     }
 
     #[tokio::test]
     async fn a_group_still_in_use_is_deleted_once_freed_and_a_refusal_is_not_retried() {
-        use aws_sdk_elasticloadbalancingv2::operation::delete_target_group::{DeleteTargetGroupError, DeleteTargetGroupOutput};
-        let rec = Record::new("elbv2_target_group", ARN, serde_json::to_value(group(30)).unwrap());
+        use aws_sdk_elasticloadbalancingv2::operation::delete_target_group::{
+            DeleteTargetGroupError, DeleteTargetGroupOutput,
+        };
+        let rec = Record::new(
+            "elbv2_target_group",
+            ARN,
+            serde_json::to_value(group(30)).unwrap(),
+        );
         // The listener the stack just deleted still holds it: retried.
         let freed = mock!(Client::delete_target_group)
             .sequence()
@@ -209,7 +301,9 @@ mod tests {
                 DeleteTargetGroupError::generic(
                     aws_smithy_types::error::ErrorMetadata::builder()
                         .code("ResourceInUse")
-                        .message(format!("Target group '{ARN}' is currently in use by a listener or a rule"))
+                        .message(format!(
+                            "Target group '{ARN}' is currently in use by a listener or a rule"
+                        ))
                         .build(),
                 )
             })
@@ -217,8 +311,12 @@ mod tests {
             .build();
         TargetGroup.delete(&over(&[&freed]), &rec).await.unwrap();
         assert_eq!(freed.num_calls(), 2);
-        let denied = mock!(Client::delete_target_group).then_error(|| DeleteTargetGroupError::generic(mocked::fault("AccessDenied")));
-        let e = TargetGroup.delete(&over(&[&denied]), &rec).await.expect_err("a refusal is final");
+        let denied = mock!(Client::delete_target_group)
+            .then_error(|| DeleteTargetGroupError::generic(mocked::fault("AccessDenied")));
+        let e = TargetGroup
+            .delete(&over(&[&denied]), &rec)
+            .await
+            .expect_err("a refusal is final");
         assert!(e.message.contains("DeleteTargetGroup"), "{}", e.message);
         assert_eq!(denied.num_calls(), 1, "not retried");
     }

@@ -16,7 +16,8 @@ const ADD_ROLE: Call =
 /// waits for it before adding the role (hashicorp/aws
 /// `resourceInstanceProfileCreate`: `RetryWhenNotFound` on
 /// `findInstanceProfileByName`).
-const VISIBLE: Waiter = Waiter::new("to be visible to IAM", &[GONE], &["visible"]).poll(Duration::from_secs(2));
+const VISIBLE: Waiter =
+    Waiter::new("to be visible to IAM", &[GONE], &["visible"]).poll(Duration::from_secs(2));
 const CALLS: &[Call] = &[
     Call::settled("iam:CreateInstanceProfile"),
     Call::read("iam:GetInstanceProfile"),
@@ -63,13 +64,30 @@ impl Kind<AwsContext> for InstanceProfile {
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let iam = &env.ctx.iam();
         let name = spec.typed::<InstanceProfileInputs>()?.name;
-        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
-        let out = iam.create_instance_profile().instance_profile_name(&name).set_tags(Some(tags)).send().await.map_err(op("CreateInstanceProfile"))?;
-        let arn = out.instance_profile().map(|p| p.arn().to_string()).unwrap_or_default();
+        let tags: Vec<Tag> = spec_tags(env, spec)
+            .into_iter()
+            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+            .collect();
+        let out = iam
+            .create_instance_profile()
+            .instance_profile_name(&name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("CreateInstanceProfile"))?;
+        let arn = out
+            .instance_profile()
+            .map(|p| p.arn().to_string())
+            .unwrap_or_default();
         let rec = Record::new(self.name(), &name, spec.inputs.clone()).with("arn", &arn);
         let role = &crate::components::need::ROLE.the(deps)?.id;
         env.wait(&VISIBLE, &format!("instance profile {name}"), || async {
-            match iam.get_instance_profile().instance_profile_name(&name).send().await {
+            match iam
+                .get_instance_profile()
+                .instance_profile_name(&name)
+                .send()
+                .await
+            {
                 Ok(_) => Ok(Some(("visible".to_string(), ()))),
                 Err(e) if no_such(&e) => Ok(None),
                 Err(e) => Err(op("GetInstanceProfile")(e)),
@@ -77,14 +95,36 @@ impl Kind<AwsContext> for InstanceProfile {
         })
         .await
         .map_err(|e| e.partial(rec.clone()))?;
-        env.call(&ADD_ROLE, || iam.add_role_to_instance_profile().instance_profile_name(&name).role_name(role).send()).await.map_err(|e| failed(e).partial(rec.clone()))?;
+        env.call(&ADD_ROLE, || {
+            iam.add_role_to_instance_profile()
+                .instance_profile_name(&name)
+                .role_name(role)
+                .send()
+        })
+        .await
+        .map_err(|e| failed(e).partial(rec.clone()))?;
         Ok(rec.with("role", role))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam().get_instance_profile().instance_profile_name(&rec.id).send().await {
+        match env
+            .ctx
+            .iam()
+            .get_instance_profile()
+            .instance_profile_name(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => {
                 let mut r = rec.clone();
-                let roles: Vec<String> = o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect()).unwrap_or_default();
+                let roles: Vec<String> = o
+                    .instance_profile()
+                    .map(|p| {
+                        p.roles()
+                            .iter()
+                            .map(|r| r.role_name().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 r.inputs["has_role"] = json!(!roles.is_empty());
                 Ok(Some(r))
             }
@@ -92,27 +132,81 @@ impl Kind<AwsContext> for InstanceProfile {
             Err(e) => Err(op("GetInstanceProfile")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let iam = &env.ctx.iam();
-        let o = iam.get_instance_profile().instance_profile_name(&old.id).send().await.map_err(op("GetInstanceProfile"))?;
+        let o = iam
+            .get_instance_profile()
+            .instance_profile_name(&old.id)
+            .send()
+            .await
+            .map_err(op("GetInstanceProfile"))?;
         let role = &crate::components::need::ROLE.the(deps)?.id;
-        let roles: Vec<String> = o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect()).unwrap_or_default();
+        let roles: Vec<String> = o
+            .instance_profile()
+            .map(|p| {
+                p.roles()
+                    .iter()
+                    .map(|r| r.role_name().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
         for r in roles.iter().filter(|r| *r != role) {
-            iam.remove_role_from_instance_profile().instance_profile_name(&old.id).role_name(r).send().await.map_err(op("RemoveRoleFromInstanceProfile"))?;
+            iam.remove_role_from_instance_profile()
+                .instance_profile_name(&old.id)
+                .role_name(r)
+                .send()
+                .await
+                .map_err(op("RemoveRoleFromInstanceProfile"))?;
         }
         if !roles.contains(role) {
-            env.call(&ADD_ROLE, || iam.add_role_to_instance_profile().instance_profile_name(&old.id).role_name(role).send()).await.map_err(failed)?;
+            env.call(&ADD_ROLE, || {
+                iam.add_role_to_instance_profile()
+                    .instance_profile_name(&old.id)
+                    .role_name(role)
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         }
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() }.with("role", role))
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        }
+        .with("role", role))
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let iam = &env.ctx.iam();
-        if let Ok(o) = iam.get_instance_profile().instance_profile_name(&rec.id).send().await {
-            for r in o.instance_profile().map(|p| p.roles().to_vec()).unwrap_or_default() {
-                let _ = iam.remove_role_from_instance_profile().instance_profile_name(&rec.id).role_name(r.role_name()).send().await;
+        if let Ok(o) = iam
+            .get_instance_profile()
+            .instance_profile_name(&rec.id)
+            .send()
+            .await
+        {
+            for r in o
+                .instance_profile()
+                .map(|p| p.roles().to_vec())
+                .unwrap_or_default()
+            {
+                let _ = iam
+                    .remove_role_from_instance_profile()
+                    .instance_profile_name(&rec.id)
+                    .role_name(r.role_name())
+                    .send()
+                    .await;
             }
         }
-        match iam.delete_instance_profile().instance_profile_name(&rec.id).send().await {
+        match iam
+            .delete_instance_profile()
+            .instance_profile_name(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if no_such(&e) => Ok(()),
             Err(e) => Err(op("DeleteInstanceProfile")(e)),
@@ -120,8 +214,20 @@ impl Kind<AwsContext> for InstanceProfile {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let name = spec.typed::<InstanceProfileInputs>()?.name;
-        match env.ctx.iam().get_instance_profile().instance_profile_name(&name).send().await {
-            Ok(o) => Ok(Some(Record::new(self.name(), &name, spec.inputs.clone()).with("arn", o.instance_profile().map(|p| p.arn()).unwrap_or_default()))),
+        match env
+            .ctx
+            .iam()
+            .get_instance_profile()
+            .instance_profile_name(&name)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(Some(
+                Record::new(self.name(), &name, spec.inputs.clone()).with(
+                    "arn",
+                    o.instance_profile().map(|p| p.arn()).unwrap_or_default(),
+                ),
+            )),
             Err(e) if no_such(&e) => Ok(None),
             Err(e) => Err(op("GetInstanceProfile")(e)),
         }

@@ -4,7 +4,9 @@ use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, spec_tags, E};
 use crate::aws::AwsContext;
-use crate::engine::{Call, Kind, NotYet, OpError, Record, Records, Spec, Waiter, GONE, PROPAGATION};
+use crate::engine::{
+    Call, Kind, NotYet, OpError, Record, Records, Spec, Waiter, GONE, PROPAGATION,
+};
 use aws_sdk_iam::types::Tag;
 use serde_json::json;
 use std::time::Duration;
@@ -14,7 +16,9 @@ pub use role::*;
 mod instance_profile;
 pub use instance_profile::*;
 
-fn no_such<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+fn no_such<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
+) -> bool {
     crate::aws::code_in(e, &["NoSuchEntity"])
 }
 

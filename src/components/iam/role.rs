@@ -30,8 +30,15 @@ const DETACH: Call = Call::retrying("iam:DetachRolePolicy", PROPAGATION, &[CONCU
     .why("hashicorp/aws iam/role_policy_attachment.go detachPolicyFromRole: ConcurrentModification for propagationTimeout");
 /// The policies and instance profiles just detached from the role take a
 /// moment to let go of it.
-const DELETE: Call = Call::retrying("iam:DeleteRole", PROPAGATION, &[NotYet::code("DeleteConflict", "Cannot delete entity, must detach all policies first.")])
-    .why("hashicorp/aws iam/role.go deleteRole: DeleteConflict for propagationTimeout");
+const DELETE: Call = Call::retrying(
+    "iam:DeleteRole",
+    PROPAGATION,
+    &[NotYet::code(
+        "DeleteConflict",
+        "Cannot delete entity, must detach all policies first.",
+    )],
+)
+.why("hashicorp/aws iam/role.go deleteRole: DeleteConflict for propagationTimeout");
 const CALLS: &[Call] = &[
     CREATE,
     Call::read("iam:GetRole"),
@@ -72,7 +79,11 @@ impl Inputs for RoleInputs {
 
 impl RoleInputs {
     /// A role `service` may assume, with these managed policies.
-    pub fn for_service(name: impl Into<String>, service: &str, managed_policies: &[&str]) -> RoleInputs {
+    pub fn for_service(
+        name: impl Into<String>,
+        service: &str,
+        managed_policies: &[&str],
+    ) -> RoleInputs {
         RoleInputs {
             name: name.into(),
             trust_service: Some(service.to_string()),
@@ -83,7 +94,13 @@ impl RoleInputs {
     }
     /// A role whose trust is the policy `trust` (references allowed).
     pub fn trusting(name: impl Into<String>, trust: &serde_json::Value) -> RoleInputs {
-        RoleInputs { name: name.into(), trust_service: None, trust_policy: Some(Template(trust.to_string())), managed_policies: vec![], inline_policy: None }
+        RoleInputs {
+            name: name.into(),
+            trust_service: None,
+            trust_policy: Some(Template(trust.to_string())),
+            managed_policies: vec![],
+            inline_policy: None,
+        }
     }
     /// With `policy` (references allowed) as its inline policy.
     pub fn with_inline(mut self, policy: &serde_json::Value) -> RoleInputs {
@@ -94,9 +111,20 @@ impl RoleInputs {
 
 async fn attached_policies(env: &E, role: &str) -> Result<Vec<String>, OpError> {
     let mut out = vec![];
-    let mut pages = env.ctx.iam().list_attached_role_policies().role_name(role).into_paginator().send();
+    let mut pages = env
+        .ctx
+        .iam()
+        .list_attached_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
-        out.extend(page.map_err(op("ListAttachedRolePolicies"))?.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)));
+        out.extend(
+            page.map_err(op("ListAttachedRolePolicies"))?
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string)),
+        );
     }
     Ok(out)
 }
@@ -118,23 +146,56 @@ impl Role {
     /// Attaches the declared managed policies; detaches only those the stack
     /// declared before (`previously`) and no longer wants. Policies that
     /// others attach to the role are left attached.
-    async fn sync_policies(env: &E, role: &RoleInputs, deps: &Records, previously: &[String]) -> Result<(), OpError> {
+    async fn sync_policies(
+        env: &E,
+        role: &RoleInputs,
+        deps: &Records,
+        previously: &[String],
+    ) -> Result<(), OpError> {
         let iam = &env.ctx.iam();
         let name = role.name.as_str();
         let have = attached_policies(env, name).await?;
         let want = &role.managed_policies;
         for arn in want.iter().filter(|a| !have.contains(a)) {
-            env.call(&ATTACH, || iam.attach_role_policy().role_name(name).policy_arn(arn).send()).await.map_err(failed)?;
+            env.call(&ATTACH, || {
+                iam.attach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         }
-        for arn in have.iter().filter(|a| !want.contains(a) && previously.contains(a)) {
-            env.call(&DETACH, || iam.detach_role_policy().role_name(name).policy_arn(arn).send()).await.map_err(failed)?;
+        for arn in have
+            .iter()
+            .filter(|a| !want.contains(a) && previously.contains(a))
+        {
+            env.call(&DETACH, || {
+                iam.detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         }
         match &role.inline_policy {
             Some(p) => {
-                iam.put_role_policy().role_name(name).policy_name("awsstack").policy_document(p.render(deps)?).send().await.map_err(op("PutRolePolicy"))?;
+                iam.put_role_policy()
+                    .role_name(name)
+                    .policy_name("awsstack")
+                    .policy_document(p.render(deps)?)
+                    .send()
+                    .await
+                    .map_err(op("PutRolePolicy"))?;
             }
             None => {
-                let _ = iam.delete_role_policy().role_name(name).policy_name("awsstack").send().await;
+                let _ = iam
+                    .delete_role_policy()
+                    .role_name(name)
+                    .policy_name("awsstack")
+                    .send()
+                    .await;
             }
         }
         Ok(())
@@ -163,13 +224,27 @@ impl Kind<AwsContext> for Role {
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let role: RoleInputs = spec.typed()?;
-        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec)
+            .into_iter()
+            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+            .collect();
         let trust = trust_document(&role, deps)?;
         let iam = env.ctx.iam();
-        let out = env.call(&CREATE, || iam.create_role().role_name(&role.name).assume_role_policy_document(&trust).set_tags(Some(tags.clone())).send()).await.map_err(failed)?;
+        let out = env
+            .call(&CREATE, || {
+                iam.create_role()
+                    .role_name(&role.name)
+                    .assume_role_policy_document(&trust)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
         let rec = Record::new(self.name(), &role.name, spec.inputs.clone()).with("arn", &arn);
-        Self::sync_policies(env, &role, deps, &[]).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::sync_policies(env, &role, deps, &[])
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -182,7 +257,12 @@ impl Kind<AwsContext> for Role {
                 // The declared policies that are attached: others' are not
                 // the stack's business (and not drift).
                 let have = attached_policies(env, &rec.id).await?;
-                let declared: Vec<String> = rec.typed::<RoleInputs>()?.managed_policies.into_iter().filter(|p| have.contains(p)).collect();
+                let declared: Vec<String> = rec
+                    .typed::<RoleInputs>()?
+                    .managed_policies
+                    .into_iter()
+                    .filter(|p| have.contains(p))
+                    .collect();
                 r.inputs["managed_policies"] = json!(declared);
                 Ok(Some(r))
             }
@@ -190,34 +270,86 @@ impl Kind<AwsContext> for Role {
             Err(e) => Err(op("GetRole")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let role: RoleInputs = spec.typed()?;
         let trust = trust_document(&role, deps)?;
         let iam = env.ctx.iam();
-        env.call(&UPDATE_TRUST, || iam.update_assume_role_policy().role_name(&old.id).policy_document(&trust).send()).await.map_err(failed)?;
-        Self::sync_policies(env, &role, deps, &old.typed::<RoleInputs>()?.managed_policies).await?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        env.call(&UPDATE_TRUST, || {
+            iam.update_assume_role_policy()
+                .role_name(&old.id)
+                .policy_document(&trust)
+                .send()
+        })
+        .await
+        .map_err(failed)?;
+        Self::sync_policies(
+            env,
+            &role,
+            deps,
+            &old.typed::<RoleInputs>()?.managed_policies,
+        )
+        .await?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let iam = &env.ctx.iam();
-        if let Ok(a) = iam.list_attached_role_policies().role_name(&rec.id).send().await {
+        if let Ok(a) = iam
+            .list_attached_role_policies()
+            .role_name(&rec.id)
+            .send()
+            .await
+        {
             for p in a.attached_policies() {
                 if let Some(arn) = p.policy_arn() {
-                    env.call(&DETACH, || iam.detach_role_policy().role_name(&rec.id).policy_arn(arn).send()).await.map_err(failed)?;
+                    env.call(&DETACH, || {
+                        iam.detach_role_policy()
+                            .role_name(&rec.id)
+                            .policy_arn(arn)
+                            .send()
+                    })
+                    .await
+                    .map_err(failed)?;
                 }
             }
         }
         if let Ok(l) = iam.list_role_policies().role_name(&rec.id).send().await {
             for p in l.policy_names() {
-                iam.delete_role_policy().role_name(&rec.id).policy_name(p).send().await.map_err(op("DeleteRolePolicy"))?;
+                iam.delete_role_policy()
+                    .role_name(&rec.id)
+                    .policy_name(p)
+                    .send()
+                    .await
+                    .map_err(op("DeleteRolePolicy"))?;
             }
         }
-        if let Ok(l) = iam.list_instance_profiles_for_role().role_name(&rec.id).send().await {
+        if let Ok(l) = iam
+            .list_instance_profiles_for_role()
+            .role_name(&rec.id)
+            .send()
+            .await
+        {
             for p in l.instance_profiles() {
-                let _ = iam.remove_role_from_instance_profile().instance_profile_name(p.instance_profile_name()).role_name(&rec.id).send().await;
+                let _ = iam
+                    .remove_role_from_instance_profile()
+                    .instance_profile_name(p.instance_profile_name())
+                    .role_name(&rec.id)
+                    .send()
+                    .await;
             }
         }
-        match env.call(&DELETE, || iam.delete_role().role_name(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || iam.delete_role().role_name(&rec.id).send())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if no_such(&e.error) => Ok(()),
             Err(e) => Err(failed(e)),
@@ -226,7 +358,10 @@ impl Kind<AwsContext> for Role {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let name = spec.typed::<RoleInputs>()?.name;
         match env.ctx.iam().get_role().role_name(&name).send().await {
-            Ok(o) => Ok(Some(Record::new(self.name(), &name, spec.inputs.clone()).with("arn", o.role().map(|r| r.arn()).unwrap_or_default()))),
+            Ok(o) => Ok(Some(
+                Record::new(self.name(), &name, spec.inputs.clone())
+                    .with("arn", o.role().map(|r| r.arn()).unwrap_or_default()),
+            )),
             Err(e) if no_such(&e) => Ok(None),
             Err(e) => Err(op("GetRole")(e)),
         }
@@ -251,12 +386,26 @@ mod tests {
         mocked::env_over!(iam, aws_sdk_iam, rules)
     }
 
-    fn attached(arns: &'static [&'static str]) -> impl Fn() -> ListAttachedRolePoliciesOutput + Send + Sync {
-        move || ListAttachedRolePoliciesOutput::builder().set_attached_policies(Some(arns.iter().map(|a| AttachedPolicy::builder().policy_arn(*a).build()).collect())).build()
+    fn attached(
+        arns: &'static [&'static str],
+    ) -> impl Fn() -> ListAttachedRolePoliciesOutput + Send + Sync {
+        move || {
+            ListAttachedRolePoliciesOutput::builder()
+                .set_attached_policies(Some(
+                    arns.iter()
+                        .map(|a| AttachedPolicy::builder().policy_arn(*a).build())
+                        .collect(),
+                ))
+                .build()
+        }
     }
 
     fn role(policies: &[&str]) -> Record {
-        Record::new("iam_role", "kauri-prod-host", json!({"name": "kauri-prod-host", "trust_service": "ec2.amazonaws.com", "managed_policies": policies}))
+        Record::new(
+            "iam_role",
+            "kauri-prod-host",
+            json!({"name": "kauri-prod-host", "trust_service": "ec2.amazonaws.com", "managed_policies": policies}),
+        )
     }
 
     #[tokio::test]
@@ -264,18 +413,34 @@ mod tests {
         // The stack attached OURS_BEFORE, now declares OURS_NOW; another
         // Terraform resource attached THEIRS: it stays.
         let trust = mock!(Client::update_assume_role_policy).then_output(|| aws_sdk_iam::operation::update_assume_role_policy::UpdateAssumeRolePolicyOutput::builder().build());
-        let list = mock!(Client::list_attached_role_policies).then_output(attached(&[OURS_BEFORE, THEIRS]));
+        let list = mock!(Client::list_attached_role_policies)
+            .then_output(attached(&[OURS_BEFORE, THEIRS]));
         let attach = mock!(Client::attach_role_policy)
             .match_requests(|r| r.policy_arn() == Some(OURS_NOW))
-            .then_output(|| aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput::builder().build());
+            .then_output(|| {
+                aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput::builder()
+                    .build()
+            });
         let detach = mock!(Client::detach_role_policy)
             .match_requests(|r| r.policy_arn() == Some(OURS_BEFORE))
-            .then_output(|| aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput::builder().build());
-        let no_inline = mock!(Client::delete_role_policy).then_output(|| aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput::builder().build());
+            .then_output(|| {
+                aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput::builder()
+                    .build()
+            });
+        let no_inline = mock!(Client::delete_role_policy).then_output(|| {
+            aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput::builder().build()
+        });
         let env = env_over(&[&trust, &list, &attach, &detach, &no_inline]);
         let spec = Spec::new("role.host", "iam_role", role(&[OURS_NOW]).inputs);
-        let rec = Role.update(&env, &spec, &role(&[OURS_BEFORE]), &Records::new()).await.unwrap();
-        assert_eq!((attach.num_calls(), detach.num_calls()), (1, 1), "one attach, one detach: THEIRS was not detached");
+        let rec = Role
+            .update(&env, &spec, &role(&[OURS_BEFORE]), &Records::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            (attach.num_calls(), detach.num_calls()),
+            (1, 1),
+            "one attach, one detach: THEIRS was not detached"
+        );
         assert_eq!(rec.inputs["managed_policies"], json!([OURS_NOW]));
     }
 
@@ -296,13 +461,34 @@ mod tests {
                 .build()
         };
         // Both declared attached, plus a foreign one: no drift.
-        let (g1, l1) = (mock!(Client::get_role).then_output(get), mock!(Client::list_attached_role_policies).then_output(attached(&[OURS_BEFORE, OURS_NOW, THEIRS])));
-        let r = Role.read(&env_over(&[&g1, &l1]), &role(&[OURS_BEFORE, OURS_NOW])).await.unwrap().unwrap();
+        let (g1, l1) = (
+            mock!(Client::get_role).then_output(get),
+            mock!(Client::list_attached_role_policies).then_output(attached(&[
+                OURS_BEFORE,
+                OURS_NOW,
+                THEIRS,
+            ])),
+        );
+        let r = Role
+            .read(&env_over(&[&g1, &l1]), &role(&[OURS_BEFORE, OURS_NOW]))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(r.inputs["managed_policies"], json!([OURS_BEFORE, OURS_NOW]));
-        assert_eq!(r.out("arn"), "arn:aws:iam::123456789012:role/kauri-prod-host");
+        assert_eq!(
+            r.out("arn"),
+            "arn:aws:iam::123456789012:role/kauri-prod-host"
+        );
         // One declared policy detached out of band: drift, the rest unchanged.
-        let (g2, l2) = (mock!(Client::get_role).then_output(get), mock!(Client::list_attached_role_policies).then_output(attached(&[OURS_NOW, THEIRS])));
-        let r = Role.read(&env_over(&[&g2, &l2]), &role(&[OURS_BEFORE, OURS_NOW])).await.unwrap().unwrap();
+        let (g2, l2) = (
+            mock!(Client::get_role).then_output(get),
+            mock!(Client::list_attached_role_policies).then_output(attached(&[OURS_NOW, THEIRS])),
+        );
+        let r = Role
+            .read(&env_over(&[&g2, &l2]), &role(&[OURS_BEFORE, OURS_NOW]))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(r.inputs["managed_policies"], json!([OURS_NOW]));
     }
 
@@ -315,26 +501,53 @@ mod tests {
         use aws_sdk_iam::operation::list_instance_profiles_for_role::ListInstanceProfilesForRoleOutput;
         use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
         use aws_smithy_types::error::ErrorMetadata;
-        let fault = |code: &'static str, message: &'static str| move || DeleteRoleError::generic(ErrorMetadata::builder().code(code).message(message).build());
+        let fault = |code: &'static str, message: &'static str| {
+            move || {
+                DeleteRoleError::generic(
+                    ErrorMetadata::builder().code(code).message(message).build(),
+                )
+            }
+        };
         let nothing_attached = || {
             (
                 mock!(Client::list_attached_role_policies).then_output(attached(&[])),
-                mock!(Client::list_role_policies).then_output(|| ListRolePoliciesOutput::builder().set_policy_names(Some(vec![])).build().unwrap()),
-                mock!(Client::list_instance_profiles_for_role).then_output(|| ListInstanceProfilesForRoleOutput::builder().set_instance_profiles(Some(vec![])).build().unwrap()),
+                mock!(Client::list_role_policies).then_output(|| {
+                    ListRolePoliciesOutput::builder()
+                        .set_policy_names(Some(vec![]))
+                        .build()
+                        .unwrap()
+                }),
+                mock!(Client::list_instance_profiles_for_role).then_output(|| {
+                    ListInstanceProfilesForRoleOutput::builder()
+                        .set_instance_profiles(Some(vec![]))
+                        .build()
+                        .unwrap()
+                }),
             )
         };
         let (a, p, i) = nothing_attached();
         let delete = mock!(Client::delete_role)
             .sequence()
-            .error(fault("DeleteConflict", "Cannot delete entity, must detach all policies first."))
+            .error(fault(
+                "DeleteConflict",
+                "Cannot delete entity, must detach all policies first.",
+            ))
             .output(|| DeleteRoleOutput::builder().build())
             .build();
-        Role.delete(&env_over(&[&a, &p, &i, &delete]), &role(&[])).await.unwrap();
+        Role.delete(&env_over(&[&a, &p, &i, &delete]), &role(&[]))
+            .await
+            .unwrap();
         assert_eq!(delete.num_calls(), 2, "DeleteConflict is retried");
 
         let (a, p, i) = nothing_attached();
-        let refused = mock!(Client::delete_role).then_error(fault("UnmodifiableEntity", "Cannot perform the operation on the protected role 'kauri-prod-host'"));
-        let e = Role.delete(&env_over(&[&a, &p, &i, &refused]), &role(&[])).await.unwrap_err();
+        let refused = mock!(Client::delete_role).then_error(fault(
+            "UnmodifiableEntity",
+            "Cannot perform the operation on the protected role 'kauri-prod-host'",
+        ));
+        let e = Role
+            .delete(&env_over(&[&a, &p, &i, &refused]), &role(&[]))
+            .await
+            .unwrap_err();
         assert_eq!(refused.num_calls(), 1, "an undeclared error is not retried");
         assert!(e.message.starts_with("DeleteRole: "), "{}", e.message);
     }

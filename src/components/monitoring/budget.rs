@@ -11,7 +11,12 @@ pub struct Budget;
 /// after a write (`FindBudgetWithDelay`: 5 s, no error retried). The
 /// budget's notification and its subscriber (the topic) go in CreateBudget
 /// itself.
-const CALLS: &[Call] = &[Call::settled("budgets:CreateBudget"), Call::read("budgets:DescribeBudget"), Call::settled("budgets:UpdateBudget"), Call::settled("budgets:DeleteBudget")];
+const CALLS: &[Call] = &[
+    Call::settled("budgets:CreateBudget"),
+    Call::read("budgets:DescribeBudget"),
+    Call::settled("budgets:UpdateBudget"),
+    Call::settled("budgets:DeleteBudget"),
+];
 
 /// What a budget counts and when it warns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,7 +38,13 @@ impl Budget {
         use aws_sdk_budgets::types::*;
         let mut b = Budget::builder()
             .budget_name(&budget.name)
-            .budget_limit(Spend::builder().amount(format!("{}", budget.limit_usd)).unit("USD").build().map_err(bad("budget limit"))?)
+            .budget_limit(
+                Spend::builder()
+                    .amount(format!("{}", budget.limit_usd))
+                    .unit("USD")
+                    .build()
+                    .map_err(bad("budget limit"))?,
+            )
             .time_unit(TimeUnit::Monthly)
             .budget_type(BudgetType::Cost);
         if let Some(p) = &budget.project_tag {
@@ -57,7 +68,12 @@ impl Kind<AwsContext> for Budget {
         &[crate::components::need::TOPIC]
     }
     fn tagging(&self) -> Tagging {
-        Some(|env, r| TagRef::Budget(format!("arn:aws:budgets::{}:budget/{}", env.ctx.account_id, r.id)))
+        Some(|env, r| {
+            TagRef::Budget(format!(
+                "arn:aws:budgets::{}:budget/{}",
+                env.ctx.account_id, r.id
+            ))
+        })
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
@@ -79,12 +95,22 @@ impl Kind<AwsContext> for Budget {
                     .build()
                     .map_err(bad("notification"))?,
             )
-            .subscribers(Subscriber::builder().subscription_type(SubscriptionType::Sns).address(topic).build().map_err(bad("subscriber"))?)
+            .subscribers(
+                Subscriber::builder()
+                    .subscription_type(SubscriptionType::Sns)
+                    .address(topic)
+                    .build()
+                    .map_err(bad("subscriber"))?,
+            )
             .build()
             .map_err(bad("notification"))?;
         // Tagged at create, so that an interrupted apply leaves a budget the
         // next one can prove is its own (the engine's find runs first).
-        let tags = spec_tags(env, spec).into_iter().map(|(k, v)| ResourceTag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>().map_err(bad("tag"))?;
+        let tags = spec_tags(env, spec)
+            .into_iter()
+            .map(|(k, v)| ResourceTag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad("tag"))?;
         env.ctx
             .budgets()
             .create_budget()
@@ -98,10 +124,22 @@ impl Kind<AwsContext> for Budget {
         Ok(Record::new(self.name(), &budget.name, spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.budgets().describe_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
+        match env
+            .ctx
+            .budgets()
+            .describe_budget()
+            .account_id(&env.ctx.account_id)
+            .budget_name(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => {
                 let mut r = rec.clone();
-                if let Some(amount) = o.budget().and_then(|b| b.budget_limit()).map(|l| l.amount()) {
+                if let Some(amount) = o
+                    .budget()
+                    .and_then(|b| b.budget_limit())
+                    .map(|l| l.amount())
+                {
                     if let Ok(a) = amount.parse::<f64>() {
                         r.inputs["limit_usd"] = json!(a);
                     }
@@ -112,23 +150,54 @@ impl Kind<AwsContext> for Budget {
             Err(e) => Err(op("DescribeBudget")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let budget: BudgetInputs = spec.typed()?;
         if spec.inputs == old.inputs {
-            return Ok(Record { id: budget.name, ..old.clone() });
+            return Ok(Record {
+                id: budget.name,
+                ..old.clone()
+            });
         }
-        env.ctx.budgets().update_budget().account_id(&env.ctx.account_id).new_budget(Self::budget(&budget)?).send().await.map_err(op("UpdateBudget"))?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        env.ctx
+            .budgets()
+            .update_budget()
+            .account_id(&env.ctx.account_id)
+            .new_budget(Self::budget(&budget)?)
+            .send()
+            .await
+            .map_err(op("UpdateBudget"))?;
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.budgets().delete_budget().account_id(&env.ctx.account_id).budget_name(&rec.id).send().await {
+        match env
+            .ctx
+            .budgets()
+            .delete_budget()
+            .account_id(&env.ctx.account_id)
+            .budget_name(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if code_in(&e, &["NotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteBudget")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.typed::<BudgetInputs>()?.name, spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            spec.typed::<BudgetInputs>()?.name,
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await
     }
 }
@@ -161,46 +230,106 @@ mod tests {
                     && filter == Some(vec!["user:Project$kauri".to_string()])
                     && n.subscribers()[0].address() == TOPIC_ARN
                     && n.notification().map(|x| x.threshold()) == Some(80.0)
-                    && r.resource_tags().iter().any(|t| t.key() == crate::engine::TAG_STACK_ID && t.value() == "s")
+                    && r.resource_tags()
+                        .iter()
+                        .any(|t| t.key() == crate::engine::TAG_STACK_ID && t.value() == "s")
             })
             .then_output(|| CreateBudgetOutput::builder().build());
-        let rec = Budget.create(&budgets_over(&[&create]), &budget_spec(50.0), &topic_deps()).await.unwrap();
-        assert_eq!((create.num_calls(), rec.id.as_str()), (1, "kauri-prod-project"));
+        let rec = Budget
+            .create(&budgets_over(&[&create]), &budget_spec(50.0), &topic_deps())
+            .await
+            .unwrap();
+        assert_eq!(
+            (create.num_calls(), rec.id.as_str()),
+            (1, "kauri-prod-project")
+        );
     }
 
     #[tokio::test]
     async fn a_budget_limit_changed_out_of_band_is_drift_and_only_a_change_is_sent() {
-        use aws_sdk_budgets::operation::describe_budget::{DescribeBudgetError, DescribeBudgetOutput};
+        use aws_sdk_budgets::operation::describe_budget::{
+            DescribeBudgetError, DescribeBudgetOutput,
+        };
         use aws_sdk_budgets::operation::update_budget::UpdateBudgetOutput;
         use aws_sdk_budgets::types::{Budget as AwsBudget, BudgetType, Spend, TimeUnit};
         let rec = Record::new("budget", "kauri-prod-project", budget_spec(50.0).inputs);
         let raised = mock!(aws_sdk_budgets::Client::describe_budget).then_output(|| {
             let limit = Spend::builder().amount("75.0").unit("USD").build().unwrap();
             DescribeBudgetOutput::builder()
-                .budget(AwsBudget::builder().budget_name("kauri-prod-project").budget_limit(limit).time_unit(TimeUnit::Monthly).budget_type(BudgetType::Cost).build().unwrap())
+                .budget(
+                    AwsBudget::builder()
+                        .budget_name("kauri-prod-project")
+                        .budget_limit(limit)
+                        .time_unit(TimeUnit::Monthly)
+                        .budget_type(BudgetType::Cost)
+                        .build()
+                        .unwrap(),
+                )
                 .build()
         });
-        assert_eq!(Budget.read(&budgets_over(&[&raised]), &rec).await.unwrap().unwrap().inputs["limit_usd"], 75.0, "the plan puts 50 back");
-        let gone = mock!(aws_sdk_budgets::Client::describe_budget).then_error(|| DescribeBudgetError::generic(fault("NotFoundException")));
-        assert!(Budget.read(&budgets_over(&[&gone]), &rec).await.unwrap().is_none());
-        let denied = mock!(aws_sdk_budgets::Client::describe_budget).then_error(|| DescribeBudgetError::generic(fault("AccessDeniedException")));
-        assert!(Budget.read(&budgets_over(&[&denied]), &rec).await.is_err(), "a refusal is an error, never gone");
+        assert_eq!(
+            Budget
+                .read(&budgets_over(&[&raised]), &rec)
+                .await
+                .unwrap()
+                .unwrap()
+                .inputs["limit_usd"],
+            75.0,
+            "the plan puts 50 back"
+        );
+        let gone = mock!(aws_sdk_budgets::Client::describe_budget)
+            .then_error(|| DescribeBudgetError::generic(fault("NotFoundException")));
+        assert!(Budget
+            .read(&budgets_over(&[&gone]), &rec)
+            .await
+            .unwrap()
+            .is_none());
+        let denied = mock!(aws_sdk_budgets::Client::describe_budget)
+            .then_error(|| DescribeBudgetError::generic(fault("AccessDeniedException")));
+        assert!(
+            Budget.read(&budgets_over(&[&denied]), &rec).await.is_err(),
+            "a refusal is an error, never gone"
+        );
         // Unchanged inputs (a tag-only update): no call at all.
-        Budget.update(&budgets_over(&[]), &budget_spec(50.0), &rec, &topic_deps()).await.unwrap();
+        Budget
+            .update(&budgets_over(&[]), &budget_spec(50.0), &rec, &topic_deps())
+            .await
+            .unwrap();
         let update = mock!(aws_sdk_budgets::Client::update_budget)
-            .match_requests(|r| r.new_budget().and_then(|b| b.budget_limit()).map(|l| l.amount()) == Some("60"))
+            .match_requests(|r| {
+                r.new_budget()
+                    .and_then(|b| b.budget_limit())
+                    .map(|l| l.amount())
+                    == Some("60")
+            })
             .then_output(|| UpdateBudgetOutput::builder().build());
-        let updated = Budget.update(&budgets_over(&[&update]), &budget_spec(60.0), &rec, &topic_deps()).await.unwrap();
-        assert_eq!((update.num_calls(), updated.inputs["limit_usd"].as_f64()), (1, Some(60.0)));
+        let updated = Budget
+            .update(
+                &budgets_over(&[&update]),
+                &budget_spec(60.0),
+                &rec,
+                &topic_deps(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (update.num_calls(), updated.inputs["limit_usd"].as_f64()),
+            (1, Some(60.0))
+        );
     }
 
     #[tokio::test]
     async fn deleting_a_budget_already_gone_succeeds_and_a_refusal_fails() {
         use aws_sdk_budgets::operation::delete_budget::DeleteBudgetError;
         let rec = Record::new("budget", "kauri-prod-project", json!({}));
-        let gone = mock!(aws_sdk_budgets::Client::delete_budget).then_error(|| DeleteBudgetError::generic(fault("NotFoundException")));
+        let gone = mock!(aws_sdk_budgets::Client::delete_budget)
+            .then_error(|| DeleteBudgetError::generic(fault("NotFoundException")));
         Budget.delete(&budgets_over(&[&gone]), &rec).await.unwrap();
-        let denied = mock!(aws_sdk_budgets::Client::delete_budget).then_error(|| DeleteBudgetError::generic(fault("AccessDeniedException")));
-        assert!(Budget.delete(&budgets_over(&[&denied]), &rec).await.is_err());
+        let denied = mock!(aws_sdk_budgets::Client::delete_budget)
+            .then_error(|| DeleteBudgetError::generic(fault("AccessDeniedException")));
+        assert!(Budget
+            .delete(&budgets_over(&[&denied]), &rec)
+            .await
+            .is_err());
     }
 }

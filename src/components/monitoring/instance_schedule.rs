@@ -22,7 +22,12 @@ const CREATE: Call = Call::retrying("scheduler:CreateSchedule", PROPAGATION, ROL
 /// An update names the role again (a replaced role is a new one).
 const UPDATE: Call = Call::retrying("scheduler:UpdateSchedule", PROPAGATION, ROLE_NOT_ASSUMABLE)
     .why("hashicorp/aws scheduler/schedule.go resourceScheduleUpdate: retryWhenIAMNotPropagated, the same ValidationException for iamPropagationTimeout (2m)");
-const CALLS: &[Call] = &[CREATE, Call::read("scheduler:GetSchedule"), UPDATE, Call::settled("scheduler:DeleteSchedule")];
+const CALLS: &[Call] = &[
+    CREATE,
+    Call::read("scheduler:GetSchedule"),
+    UPDATE,
+    Call::settled("scheduler:DeleteSchedule"),
+];
 
 /// When the schedule runs, and what it does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,17 +62,32 @@ impl PowerAction {
 }
 
 impl InstanceSchedule {
-    fn parts(schedule: &ScheduleInputs, deps: &Records) -> Result<(aws_sdk_scheduler::types::FlexibleTimeWindow, aws_sdk_scheduler::types::Target), OpError> {
+    fn parts(
+        schedule: &ScheduleInputs,
+        deps: &Records,
+    ) -> Result<
+        (
+            aws_sdk_scheduler::types::FlexibleTimeWindow,
+            aws_sdk_scheduler::types::Target,
+        ),
+        OpError,
+    > {
         use aws_sdk_scheduler::types::*;
         let api = match schedule.action {
             PowerAction::Start => "startInstances",
             PowerAction::Stop => "stopInstances",
         };
-        let fw = FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off).build().map_err(bad("time window"))?;
+        let fw = FlexibleTimeWindow::builder()
+            .mode(FlexibleTimeWindowMode::Off)
+            .build()
+            .map_err(bad("time window"))?;
         let target = Target::builder()
             .arn(format!("arn:aws:scheduler:::aws-sdk:ec2:{api}"))
             .role_arn(crate::components::need::ROLE.the(deps)?.out("arn"))
-            .input(json!({"InstanceIds": [crate::components::need::INSTANCE.the(deps)?.id]}).to_string())
+            .input(
+                json!({"InstanceIds": [crate::components::need::INSTANCE.the(deps)?.id]})
+                    .to_string(),
+            )
             .build()
             .map_err(bad("target"))?;
         Ok((fw, target))
@@ -75,7 +95,11 @@ impl InstanceSchedule {
     /// AWS cannot tag a schedule: its description carries the stack id
     /// instead, the marker `owner` reads back.
     fn marker(env: &E, schedule: &ScheduleInputs) -> String {
-        format!("awsstack {}: {} the instance", env.stack_id, schedule.action.word())
+        format!(
+            "awsstack {}: {} the instance",
+            env.stack_id,
+            schedule.action.word()
+        )
     }
     fn state(schedule: &ScheduleInputs) -> aws_sdk_scheduler::types::ScheduleState {
         if schedule.enabled {
@@ -98,7 +122,10 @@ impl Kind<AwsContext> for InstanceSchedule {
         CALLS
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
-        &[crate::components::need::ROLE, crate::components::need::INSTANCE]
+        &[
+            crate::components::need::ROLE,
+            crate::components::need::INSTANCE,
+        ]
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
@@ -130,12 +157,20 @@ impl Kind<AwsContext> for InstanceSchedule {
         Ok(Record::new(self.name(), &schedule.name, spec.inputs.clone()).with("arn", arn))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.scheduler().get_schedule().name(&rec.id).send().await {
+        match env
+            .ctx
+            .scheduler()
+            .get_schedule()
+            .name(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => {
                 let mut r = rec.clone();
                 r.inputs["expression"] = json!(o.schedule_expression());
                 r.inputs["timezone"] = json!(o.schedule_expression_timezone());
-                r.inputs["enabled"] = json!(o.state() != Some(&aws_sdk_scheduler::types::ScheduleState::Disabled));
+                r.inputs["enabled"] =
+                    json!(o.state() != Some(&aws_sdk_scheduler::types::ScheduleState::Disabled));
                 if let Some(a) = o.arn() {
                     r.outputs.insert("arn".into(), a.to_string());
                 }
@@ -145,7 +180,13 @@ impl Kind<AwsContext> for InstanceSchedule {
             Err(e) => Err(op("GetSchedule")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let schedule: ScheduleInputs = spec.typed()?;
         let (fw, target) = Self::parts(&schedule, deps)?;
         let scheduler = env.ctx.scheduler();
@@ -163,22 +204,47 @@ impl Kind<AwsContext> for InstanceSchedule {
         })
         .await
         .map_err(failed)?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        match env.ctx.scheduler().delete_schedule().name(&rec.id).send().await {
+        match env
+            .ctx
+            .scheduler()
+            .delete_schedule()
+            .name(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if code_in(&e, &["ResourceNotFoundException"]) => Ok(()),
             Err(e) => Err(op("DeleteSchedule")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.typed::<ScheduleInputs>()?.name, spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            spec.typed::<ScheduleInputs>()?.name,
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await
     }
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
-        match env.ctx.scheduler().get_schedule().name(&found.id).send().await {
-            Ok(o) => Ok(o.description().and_then(|d| d.strip_prefix("awsstack ")).and_then(|d| d.split_once(':')).map(|(id, _)| id.to_string())),
+        match env
+            .ctx
+            .scheduler()
+            .get_schedule()
+            .name(&found.id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o
+                .description()
+                .and_then(|d| d.strip_prefix("awsstack "))
+                .and_then(|d| d.split_once(':'))
+                .map(|(id, _)| id.to_string())),
             Err(e) if code_in(&e, &["ResourceNotFoundException"]) => Ok(None),
             Err(e) => Err(op("GetSchedule")(e)),
         }
@@ -196,8 +262,15 @@ mod tests {
     }
     fn schedule_deps() -> Records {
         [
-            ("instance".to_string(), Record::new("ec2_instance", "i-0abc", json!({}))),
-            ("role.scheduler".to_string(), Record::new("iam_role", "kauri-prod-scheduler", json!({})).with("arn", "arn:aws:iam::123456789012:role/kauri-prod-scheduler")),
+            (
+                "instance".to_string(),
+                Record::new("ec2_instance", "i-0abc", json!({})),
+            ),
+            (
+                "role.scheduler".to_string(),
+                Record::new("iam_role", "kauri-prod-scheduler", json!({}))
+                    .with("arn", "arn:aws:iam::123456789012:role/kauri-prod-scheduler"),
+            ),
         ]
         .into()
     }
@@ -211,7 +284,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_schedule_starts_its_instance_with_its_role_and_carries_the_stack_s_marker() {
-        use aws_sdk_scheduler::operation::create_schedule::{CreateScheduleError, CreateScheduleOutput};
+        use aws_sdk_scheduler::operation::create_schedule::{
+            CreateScheduleError, CreateScheduleOutput,
+        };
         // The role just created is not assumable yet: retried, not failed.
         let not_yet = mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| {
             CreateScheduleError::generic(
@@ -231,45 +306,124 @@ mod tests {
                     && r.schedule_expression_timezone() == Some("Indian/Antananarivo")
             })
             .then_output(|| CreateScheduleOutput::builder().schedule_arn("arn:aws:scheduler:eu-west-1:123456789012:schedule/default/kauri-prod-start").build().unwrap());
-        let rec = InstanceSchedule.create(&scheduler_over(&[&not_yet, &create]), &schedule_spec("start"), &schedule_deps()).await.unwrap();
+        let rec = InstanceSchedule
+            .create(
+                &scheduler_over(&[&not_yet, &create]),
+                &schedule_spec("start"),
+                &schedule_deps(),
+            )
+            .await
+            .unwrap();
         assert_eq!((not_yet.num_calls(), create.num_calls()), (1, 1));
-        assert_eq!(rec.out("arn"), "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/kauri-prod-start");
+        assert_eq!(
+            rec.out("arn"),
+            "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/kauri-prod-start"
+        );
         // A name already taken is an error, never an overwrite; and a
         // ValidationException of another cause (a bad expression) is final
         // too: only the role's is AWS catching up. Neither is retried (a
         // second call would succeed here).
         let created = || {
-            mock!(aws_sdk_scheduler::Client::create_schedule)
-                .then_output(|| CreateScheduleOutput::builder().schedule_arn("arn:aws:scheduler:eu-west-1:123456789012:schedule/default/kauri-prod-stop").build().unwrap())
+            mock!(aws_sdk_scheduler::Client::create_schedule).then_output(|| {
+                CreateScheduleOutput::builder()
+                    .schedule_arn(
+                        "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/kauri-prod-stop",
+                    )
+                    .build()
+                    .unwrap()
+            })
         };
-        let taken = mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| CreateScheduleError::generic(fault("ConflictException")));
+        let taken = mock!(aws_sdk_scheduler::Client::create_schedule)
+            .then_error(|| CreateScheduleError::generic(fault("ConflictException")));
         let after_taken = created();
-        assert!(InstanceSchedule.create(&scheduler_over(&[&taken, &after_taken]), &schedule_spec("stop"), &schedule_deps()).await.is_err());
-        assert_eq!((taken.num_calls(), after_taken.num_calls()), (1, 0), "not retried");
+        assert!(InstanceSchedule
+            .create(
+                &scheduler_over(&[&taken, &after_taken]),
+                &schedule_spec("stop"),
+                &schedule_deps()
+            )
+            .await
+            .is_err());
+        assert_eq!(
+            (taken.num_calls(), after_taken.num_calls()),
+            (1, 0),
+            "not retried"
+        );
         let bad_cron = mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| {
-            let said = aws_smithy_types::error::ErrorMetadata::builder().code("ValidationException").message("Invalid Schedule Expression cron(0 8 ? * MON-FRI).");
+            let said = aws_smithy_types::error::ErrorMetadata::builder()
+                .code("ValidationException")
+                .message("Invalid Schedule Expression cron(0 8 ? * MON-FRI).");
             CreateScheduleError::generic(said.build())
         });
         let after_bad = created();
-        let err = InstanceSchedule.create(&scheduler_over(&[&bad_cron, &after_bad]), &schedule_spec("stop"), &schedule_deps()).await.unwrap_err();
-        assert!(err.message.contains("Invalid Schedule Expression"), "{}", err.message);
-        assert_eq!((bad_cron.num_calls(), after_bad.num_calls()), (1, 0), "not retried");
+        let err = InstanceSchedule
+            .create(
+                &scheduler_over(&[&bad_cron, &after_bad]),
+                &schedule_spec("stop"),
+                &schedule_deps(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.contains("Invalid Schedule Expression"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            (bad_cron.num_calls(), after_bad.num_calls()),
+            (1, 0),
+            "not retried"
+        );
     }
 
     #[tokio::test]
     async fn a_schedule_s_owner_is_read_from_its_marker() {
         use aws_sdk_scheduler::operation::get_schedule::{GetScheduleError, GetScheduleOutput};
         let found = Record::new("scheduler_instance_schedule", "kauri-prod-start", json!({}));
-        let described =
-            |d: &'static str| mock!(aws_sdk_scheduler::Client::get_schedule).then_output(move || GetScheduleOutput::builder().name("kauri-prod-start").description(d).build());
+        let described = |d: &'static str| {
+            mock!(aws_sdk_scheduler::Client::get_schedule).then_output(move || {
+                GetScheduleOutput::builder()
+                    .name("kauri-prod-start")
+                    .description(d)
+                    .build()
+            })
+        };
         let ours = described("awsstack s: start the instance");
-        assert_eq!(InstanceSchedule.owner(&scheduler_over(&[&ours]), &found).await.unwrap().as_deref(), Some("s"));
+        assert_eq!(
+            InstanceSchedule
+                .owner(&scheduler_over(&[&ours]), &found)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("s")
+        );
         let theirs = described("awsstack kauri-staging: start the instance");
-        assert_eq!(InstanceSchedule.owner(&scheduler_over(&[&theirs]), &found).await.unwrap().as_deref(), Some("kauri-staging"));
+        assert_eq!(
+            InstanceSchedule
+                .owner(&scheduler_over(&[&theirs]), &found)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("kauri-staging")
+        );
         let hand_made = described("starts the dev box at 8");
-        assert_eq!(InstanceSchedule.owner(&scheduler_over(&[&hand_made]), &found).await.unwrap(), None, "a team's own schedule is no stack's");
-        let gone = mock!(aws_sdk_scheduler::Client::get_schedule).then_error(|| GetScheduleError::generic(fault("ResourceNotFoundException")));
-        assert_eq!(InstanceSchedule.owner(&scheduler_over(&[&gone]), &found).await.unwrap(), None);
+        assert_eq!(
+            InstanceSchedule
+                .owner(&scheduler_over(&[&hand_made]), &found)
+                .await
+                .unwrap(),
+            None,
+            "a team's own schedule is no stack's"
+        );
+        let gone = mock!(aws_sdk_scheduler::Client::get_schedule)
+            .then_error(|| GetScheduleError::generic(fault("ResourceNotFoundException")));
+        assert_eq!(
+            InstanceSchedule
+                .owner(&scheduler_over(&[&gone]), &found)
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[tokio::test]
@@ -277,7 +431,11 @@ mod tests {
         use aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError;
         use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
         use aws_sdk_scheduler::types::ScheduleState;
-        let rec = Record::new("scheduler_instance_schedule", "kauri-prod-start", schedule_spec("start").inputs);
+        let rec = Record::new(
+            "scheduler_instance_schedule",
+            "kauri-prod-start",
+            schedule_spec("start").inputs,
+        );
         let disabled = mock!(aws_sdk_scheduler::Client::get_schedule).then_output(|| {
             GetScheduleOutput::builder()
                 .name("kauri-prod-start")
@@ -286,11 +444,29 @@ mod tests {
                 .state(ScheduleState::Disabled)
                 .build()
         });
-        let read = InstanceSchedule.read(&scheduler_over(&[&disabled]), &rec).await.unwrap().unwrap();
-        assert_eq!((read.inputs["enabled"].as_bool(), read.inputs["expression"].as_str()), (Some(false), Some("cron(0 9 ? * MON-FRI *)")));
-        let gone = mock!(aws_sdk_scheduler::Client::delete_schedule).then_error(|| DeleteScheduleError::generic(fault("ResourceNotFoundException")));
-        InstanceSchedule.delete(&scheduler_over(&[&gone]), &rec).await.unwrap();
-        let denied = mock!(aws_sdk_scheduler::Client::delete_schedule).then_error(|| DeleteScheduleError::generic(fault("AccessDeniedException")));
-        assert!(InstanceSchedule.delete(&scheduler_over(&[&denied]), &rec).await.is_err());
+        let read = InstanceSchedule
+            .read(&scheduler_over(&[&disabled]), &rec)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                read.inputs["enabled"].as_bool(),
+                read.inputs["expression"].as_str()
+            ),
+            (Some(false), Some("cron(0 9 ? * MON-FRI *)"))
+        );
+        let gone = mock!(aws_sdk_scheduler::Client::delete_schedule)
+            .then_error(|| DeleteScheduleError::generic(fault("ResourceNotFoundException")));
+        InstanceSchedule
+            .delete(&scheduler_over(&[&gone]), &rec)
+            .await
+            .unwrap();
+        let denied = mock!(aws_sdk_scheduler::Client::delete_schedule)
+            .then_error(|| DeleteScheduleError::generic(fault("AccessDeniedException")));
+        assert!(InstanceSchedule
+            .delete(&scheduler_over(&[&denied]), &rec)
+            .await
+            .is_err());
     }
 }

@@ -12,7 +12,11 @@ pub struct MetricAlarm(&'static str);
 
 /// hashicorp/aws metric_alarm.go retries none of these (PutMetricAlarm
 /// creates and updates, its tags included).
-const CALLS: &[Call] = &[Call::settled("cloudwatch:PutMetricAlarm"), Call::read("cloudwatch:DescribeAlarms"), Call::settled("cloudwatch:DeleteAlarms")];
+const CALLS: &[Call] = &[
+    Call::settled("cloudwatch:PutMetricAlarm"),
+    Call::read("cloudwatch:DescribeAlarms"),
+    Call::settled("cloudwatch:DeleteAlarms"),
+];
 
 /// What an alarm watches and when it fires.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,12 +69,27 @@ pub const METRIC_ALARM: MetricAlarm = MetricAlarm("cloudwatch_metric_alarm");
 impl MetricAlarm {
     async fn put(env: &E, spec: &Spec, alarm: &AlarmInputs, deps: &Records) -> Result<(), OpError> {
         use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
-        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
         let dimensions = match &alarm.dimensions {
-            Some(m) => m.iter().map(|(k, v)| Ok(Dimension::builder().name(k).value(v.render(deps)?).build())).collect::<Result<Vec<_>, OpError>>()?,
+            Some(m) => m
+                .iter()
+                .map(|(k, v)| Ok(Dimension::builder().name(k).value(v.render(deps)?).build()))
+                .collect::<Result<Vec<_>, OpError>>()?,
             None => vec![Dimension::builder()
                 .name("InstanceId")
-                .value(&ALARMED_INSTANCE.maybe(deps)?.ok_or_else(|| OpError::new("an alarm without dimensions needs its instance dependency"))?.id)
+                .value(
+                    &ALARMED_INSTANCE
+                        .maybe(deps)?
+                        .ok_or_else(|| {
+                            OpError::new(
+                                "an alarm without dimensions needs its instance dependency",
+                            )
+                        })?
+                        .id,
+                )
                 .build()],
         };
         env.ctx
@@ -129,7 +148,14 @@ impl Kind<AwsContext> for MetricAlarm {
         Ok(Record::new(self.name(), alarm.name, spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let o = env.ctx.cloudwatch().describe_alarms().alarm_names(&rec.id).send().await.map_err(op("DescribeAlarms"))?;
+        let o = env
+            .ctx
+            .cloudwatch()
+            .describe_alarms()
+            .alarm_names(&rec.id)
+            .send()
+            .await
+            .map_err(op("DescribeAlarms"))?;
         Ok(o.metric_alarms().first().map(|a| {
             let mut r = rec.clone();
             r.inputs["threshold"] = json!(a.threshold());
@@ -139,16 +165,35 @@ impl Kind<AwsContext> for MetricAlarm {
             r
         }))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         Self::put(env, spec, &spec.typed()?, deps).await?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        env.ctx.cloudwatch().delete_alarms().alarm_names(&rec.id).send().await.map_err(op("DeleteAlarms"))?;
+        env.ctx
+            .cloudwatch()
+            .delete_alarms()
+            .alarm_names(&rec.id)
+            .send()
+            .await
+            .map_err(op("DeleteAlarms"))?;
         Ok(())
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.typed::<AlarmInputs>()?.name, spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            spec.typed::<AlarmInputs>()?.name,
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await
     }
 }
@@ -172,22 +217,39 @@ mod tests {
             json!({"name": "kauri-prod-cpu-high", "metric": "CPUUtilization", "statistic": "Average", "threshold": 80.0, "comparison": "GreaterThanThreshold", "period": 300, "evaluation_periods": 2}),
         );
         let mut deps = topic_deps();
-        deps.insert("instance".into(), Record::new("ec2_instance", "i-0abc", json!({})));
+        deps.insert(
+            "instance".into(),
+            Record::new("ec2_instance", "i-0abc", json!({})),
+        );
         let put = mock!(aws_sdk_cloudwatch::Client::put_metric_alarm)
             .match_requests(|r| {
                 r.namespace() == Some("AWS/EC2")
-                    && r.dimensions().iter().map(|d| (d.name(), d.value())).collect::<Vec<_>>() == vec![(Some("InstanceId"), Some("i-0abc"))]
+                    && r.dimensions()
+                        .iter()
+                        .map(|d| (d.name(), d.value()))
+                        .collect::<Vec<_>>()
+                        == vec![(Some("InstanceId"), Some("i-0abc"))]
                     && r.alarm_actions() == [TOPIC_ARN.to_string()]
                     && r.alarm_description() == Some("awsstack s: alarm.cpu")
                     && r.threshold() == Some(80.0)
             })
             .then_output(|| PutMetricAlarmOutput::builder().build());
-        INSTANCE_ALARM.create(&cloudwatch_over(&[&put]), &spec, &deps).await.unwrap();
+        INSTANCE_ALARM
+            .create(&cloudwatch_over(&[&put]), &spec, &deps)
+            .await
+            .unwrap();
         assert_eq!(put.num_calls(), 1);
         // Without dimensions and without an instance: an error, not an
         // alarm on nothing.
-        let err = INSTANCE_ALARM.create(&cloudwatch_over(&[]), &spec, &topic_deps()).await.unwrap_err();
-        assert!(err.message.contains("needs its instance dependency"), "{}", err.message);
+        let err = INSTANCE_ALARM
+            .create(&cloudwatch_over(&[]), &spec, &topic_deps())
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.contains("needs its instance dependency"),
+            "{}",
+            err.message
+        );
     }
 
     #[tokio::test]
@@ -199,34 +261,75 @@ mod tests {
             json!({"name": "luneo-lag", "namespace": "AWS/RDS", "metric": "AuroraGlobalDBReplicationLag", "dimensions": {"DBClusterIdentifier": "${db.id}"}, "statistic": "Maximum", "threshold": 1000.0, "comparison": "GreaterThanThreshold", "period": 60, "evaluation_periods": 5}),
         );
         let mut deps = topic_deps();
-        deps.insert("db".into(), Record::new("rds_global_member_cluster", "luneo-primary", json!({})));
+        deps.insert(
+            "db".into(),
+            Record::new("rds_global_member_cluster", "luneo-primary", json!({})),
+        );
         let put = mock!(aws_sdk_cloudwatch::Client::put_metric_alarm)
             .match_requests(|r| {
                 r.namespace() == Some("AWS/RDS")
-                    && r.dimensions().iter().map(|d| (d.name(), d.value())).collect::<Vec<_>>() == vec![(Some("DBClusterIdentifier"), Some("luneo-primary"))]
+                    && r.dimensions()
+                        .iter()
+                        .map(|d| (d.name(), d.value()))
+                        .collect::<Vec<_>>()
+                        == vec![(Some("DBClusterIdentifier"), Some("luneo-primary"))]
             })
             .then_output(|| PutMetricAlarmOutput::builder().build());
-        METRIC_ALARM.create(&cloudwatch_over(&[&put]), &spec, &deps).await.unwrap();
+        METRIC_ALARM
+            .create(&cloudwatch_over(&[&put]), &spec, &deps)
+            .await
+            .unwrap();
         assert_eq!(put.num_calls(), 1);
     }
 
     #[tokio::test]
     async fn an_alarm_threshold_changed_out_of_band_is_drift_and_a_missing_alarm_is_gone() {
-        use aws_sdk_cloudwatch::operation::describe_alarms::{DescribeAlarmsError, DescribeAlarmsOutput};
+        use aws_sdk_cloudwatch::operation::describe_alarms::{
+            DescribeAlarmsError, DescribeAlarmsOutput,
+        };
         use aws_sdk_cloudwatch::types::MetricAlarm as AwsAlarm;
-        let rec = Record::new("cloudwatch_instance_alarm", "kauri-prod-cpu-high", json!({"threshold": 80.0}));
+        let rec = Record::new(
+            "cloudwatch_instance_alarm",
+            "kauri-prod-cpu-high",
+            json!({"threshold": 80.0}),
+        );
         let raised = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
             DescribeAlarmsOutput::builder()
                 .metric_alarms(
-                    AwsAlarm::builder().alarm_name("kauri-prod-cpu-high").alarm_arn("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:kauri-prod-cpu-high").threshold(95.0).build(),
+                    AwsAlarm::builder()
+                        .alarm_name("kauri-prod-cpu-high")
+                        .alarm_arn(
+                            "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:kauri-prod-cpu-high",
+                        )
+                        .threshold(95.0)
+                        .build(),
                 )
                 .build()
         });
-        let read = INSTANCE_ALARM.read(&cloudwatch_over(&[&raised]), &rec).await.unwrap().unwrap();
-        assert_eq!((read.inputs["threshold"].as_f64(), read.out("arn")), (Some(95.0), "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:kauri-prod-cpu-high"));
-        let none = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| DescribeAlarmsOutput::builder().build());
-        assert!(INSTANCE_ALARM.read(&cloudwatch_over(&[&none]), &rec).await.unwrap().is_none());
-        let denied = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_error(|| DescribeAlarmsError::generic(fault("AccessDenied")));
-        assert!(INSTANCE_ALARM.read(&cloudwatch_over(&[&denied]), &rec).await.is_err());
+        let read = INSTANCE_ALARM
+            .read(&cloudwatch_over(&[&raised]), &rec)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (read.inputs["threshold"].as_f64(), read.out("arn")),
+            (
+                Some(95.0),
+                "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:kauri-prod-cpu-high"
+            )
+        );
+        let none = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+            .then_output(|| DescribeAlarmsOutput::builder().build());
+        assert!(INSTANCE_ALARM
+            .read(&cloudwatch_over(&[&none]), &rec)
+            .await
+            .unwrap()
+            .is_none());
+        let denied = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+            .then_error(|| DescribeAlarmsError::generic(fault("AccessDenied")));
+        assert!(INSTANCE_ALARM
+            .read(&cloudwatch_over(&[&denied]), &rec)
+            .await
+            .is_err());
     }
 }

@@ -24,5 +24,9 @@ const TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:123456789012:kauri-prod-alerts";
 
 #[cfg(test)]
 fn topic_deps() -> Records {
-    [("topic".to_string(), Record::new("sns_topic", TOPIC_ARN, json!({})))].into()
+    [(
+        "topic".to_string(),
+        Record::new("sns_topic", TOPIC_ARN, json!({})),
+    )]
+    .into()
 }

@@ -42,11 +42,23 @@ impl Topic {
     /// is not an ARN while the address has not confirmed).
     async fn email_subscriptions(env: &E, arn: &str) -> Result<Vec<(String, String)>, OpError> {
         let mut out = vec![];
-        let mut pages = env.ctx.sns().list_subscriptions_by_topic().topic_arn(arn).into_paginator().send();
+        let mut pages = env
+            .ctx
+            .sns()
+            .list_subscriptions_by_topic()
+            .topic_arn(arn)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
-            for s in page.map_err(op("ListSubscriptionsByTopic"))?.subscriptions() {
+            for s in page
+                .map_err(op("ListSubscriptionsByTopic"))?
+                .subscriptions()
+            {
                 if let (Some("email"), Some(ep)) = (s.protocol(), s.endpoint()) {
-                    out.push((ep.to_string(), s.subscription_arn().unwrap_or_default().to_string()));
+                    out.push((
+                        ep.to_string(),
+                        s.subscription_arn().unwrap_or_default().to_string(),
+                    ));
                 }
             }
         }
@@ -56,16 +68,38 @@ impl Topic {
     /// Subscribes each of `emails` not yet subscribed, and unsubscribes
     /// each of `dropped` (addresses the stack declared before and no
     /// longer does); every other subscription is not the stack's.
-    async fn converge(env: &E, arn: &str, emails: &[String], dropped: &[String]) -> Result<(), OpError> {
+    async fn converge(
+        env: &E,
+        arn: &str,
+        emails: &[String],
+        dropped: &[String],
+    ) -> Result<(), OpError> {
         let have = Self::email_subscriptions(env, arn).await?;
-        for e in emails.iter().filter(|e| !have.iter().any(|(ep, _)| ep == *e)) {
-            env.ctx.sns().subscribe().topic_arn(arn).protocol("email").endpoint(e).send().await.map_err(op("Subscribe"))?;
+        for e in emails
+            .iter()
+            .filter(|e| !have.iter().any(|(ep, _)| ep == *e))
+        {
+            env.ctx
+                .sns()
+                .subscribe()
+                .topic_arn(arn)
+                .protocol("email")
+                .endpoint(e)
+                .send()
+                .await
+                .map_err(op("Subscribe"))?;
         }
         for (_, sarn) in have.iter().filter(|(ep, _)| dropped.contains(ep)) {
             // A subscription still pending confirmation has no ARN yet: it
             // cannot be unsubscribed, and AWS drops it after three days.
             if sarn.starts_with("arn:") {
-                env.ctx.sns().unsubscribe().subscription_arn(sarn).send().await.map_err(op("Unsubscribe"))?;
+                env.ctx
+                    .sns()
+                    .unsubscribe()
+                    .subscription_arn(sarn)
+                    .send()
+                    .await
+                    .map_err(op("Unsubscribe"))?;
             }
         }
         Ok(())
@@ -94,21 +128,50 @@ impl Kind<AwsContext> for Topic {
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let topic: TopicInputs = spec.typed()?;
-        let tags: Vec<aws_sdk_sns::types::Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build().ok()).collect();
-        let out = env.ctx.sns().create_topic().name(&topic.name).set_tags(Some(tags)).send().await.map_err(op("CreateTopic"))?;
+        let tags: Vec<aws_sdk_sns::types::Tag> = spec_tags(env, spec)
+            .into_iter()
+            .filter_map(|(k, v)| {
+                aws_sdk_sns::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        let out = env
+            .ctx
+            .sns()
+            .create_topic()
+            .name(&topic.name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(op("CreateTopic"))?;
         let arn = out.topic_arn().unwrap_or_default().to_string();
         let rec = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
-        Self::converge(env, &arn, &topic.emails, &[]).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::converge(env, &arn, &topic.emails, &[])
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.sns().get_topic_attributes().topic_arn(&rec.id).send().await {
+        match env
+            .ctx
+            .sns()
+            .get_topic_attributes()
+            .topic_arn(&rec.id)
+            .send()
+            .await
+        {
             Ok(_) => {
                 // The declared addresses still subscribed: one removed out
                 // of band is drift; one added is not the stack's.
                 let declared = rec.typed::<TopicInputs>()?.emails;
                 let have = Self::email_subscriptions(env, &rec.id).await?;
-                let kept: Vec<&String> = declared.iter().filter(|e| have.iter().any(|(ep, _)| ep == *e)).collect();
+                let kept: Vec<&String> = declared
+                    .iter()
+                    .filter(|e| have.iter().any(|(ep, _)| ep == *e))
+                    .collect();
                 let mut r = rec.clone();
                 r.inputs["emails"] = json!(kept);
                 Ok(Some(r))
@@ -117,17 +180,43 @@ impl Kind<AwsContext> for Topic {
             Err(e) => Err(op("GetTopicAttributes")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let (want, had): (TopicInputs, TopicInputs) = (spec.typed()?, old.typed()?);
-        let dropped: Vec<String> = had.emails.into_iter().filter(|e| !want.emails.contains(e)).collect();
+        let dropped: Vec<String> = had
+            .emails
+            .into_iter()
+            .filter(|e| !want.emails.contains(e))
+            .collect();
         Self::converge(env, &old.id, &want.emails, &dropped).await?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        if let Ok(l) = env.ctx.sns().list_subscriptions_by_topic().topic_arn(&rec.id).send().await {
+        if let Ok(l) = env
+            .ctx
+            .sns()
+            .list_subscriptions_by_topic()
+            .topic_arn(&rec.id)
+            .send()
+            .await
+        {
             for s in l.subscriptions() {
                 if let Some(sarn) = s.subscription_arn().filter(|a| a.starts_with("arn:")) {
-                    let _ = env.ctx.sns().unsubscribe().subscription_arn(sarn).send().await;
+                    let _ = env
+                        .ctx
+                        .sns()
+                        .unsubscribe()
+                        .subscription_arn(sarn)
+                        .send()
+                        .await;
                 }
             }
         }
@@ -138,7 +227,12 @@ impl Kind<AwsContext> for Topic {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let arn = format!("arn:aws:sns:{}:{}:{}", env.ctx.region, env.ctx.account_id, spec.typed::<TopicInputs>()?.name);
+        let arn = format!(
+            "arn:aws:sns:{}:{}:{}",
+            env.ctx.region,
+            env.ctx.account_id,
+            spec.typed::<TopicInputs>()?.name
+        );
         let probe = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
         self.read(env, &probe).await
     }
@@ -161,7 +255,12 @@ mod tests {
         mocked::env_over!(sns, aws_sdk_sns, rules)
     }
     fn subscription(email: &str, arn: &str) -> Subscription {
-        Subscription::builder().endpoint(email).protocol("email").subscription_arn(arn).topic_arn(ARN).build()
+        Subscription::builder()
+            .endpoint(email)
+            .protocol("email")
+            .subscription_arn(arn)
+            .topic_arn(ARN)
+            .build()
     }
 
     /// What the topic lists: the stack's two addresses, one pending, and
@@ -173,45 +272,94 @@ mod tests {
             .subscriptions(subscription("old@kauri.example", &format!("{ARN}:2")))
             .subscriptions(subscription("pending@kauri.example", "PendingConfirmation"))
             .subscriptions(subscription("oncall@kauri.example", &format!("{ARN}:3")))
-            .subscriptions(Subscription::builder().endpoint("arn:aws:sqs:eu-west-1:123456789012:audit").protocol("sqs").subscription_arn(format!("{ARN}:4")).build())
+            .subscriptions(
+                Subscription::builder()
+                    .endpoint("arn:aws:sqs:eu-west-1:123456789012:audit")
+                    .protocol("sqs")
+                    .subscription_arn(format!("{ARN}:4"))
+                    .build(),
+            )
             .build()
     }
 
     #[tokio::test]
     async fn update_subscribes_the_new_address_and_unsubscribes_the_removed_one_only() {
-        let spec = Spec::new("topic", "sns_topic", json!({"name": "kauri-prod-alerts", "emails": ["ops@kauri.example", "new@kauri.example"]}));
+        let spec = Spec::new(
+            "topic",
+            "sns_topic",
+            json!({"name": "kauri-prod-alerts", "emails": ["ops@kauri.example", "new@kauri.example"]}),
+        );
         // A subscription still pending confirmation has no ARN yet: it
         // cannot be unsubscribed, and is not an error.
-        let old = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": ["old@kauri.example", "ops@kauri.example", "pending@kauri.example"]}));
+        let old = Record::new(
+            "sns_topic",
+            ARN,
+            json!({"name": "kauri-prod-alerts", "emails": ["old@kauri.example", "ops@kauri.example", "pending@kauri.example"]}),
+        );
         let listed = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(listed);
         let subscribe = mock!(aws_sdk_sns::Client::subscribe)
-            .match_requests(|r| r.endpoint() == Some("new@kauri.example") && r.protocol() == Some("email"))
-            .then_output(|| SubscribeOutput::builder().subscription_arn("pending confirmation").build());
-        let unsubscribe =
-            mock!(aws_sdk_sns::Client::unsubscribe).match_requests(|r| r.subscription_arn() == Some(&format!("{ARN}:2"))).then_output(|| UnsubscribeOutput::builder().build());
+            .match_requests(|r| {
+                r.endpoint() == Some("new@kauri.example") && r.protocol() == Some("email")
+            })
+            .then_output(|| {
+                SubscribeOutput::builder()
+                    .subscription_arn("pending confirmation")
+                    .build()
+            });
+        let unsubscribe = mock!(aws_sdk_sns::Client::unsubscribe)
+            .match_requests(|r| r.subscription_arn() == Some(&format!("{ARN}:2")))
+            .then_output(|| UnsubscribeOutput::builder().build());
         // Any other unsubscribe (of a subscription the stack did not
         // declare) matches no rule and fails the test.
-        Topic.update(&over(&[&listed, &subscribe, &unsubscribe]), &spec, &old, &Records::new()).await.unwrap();
+        Topic
+            .update(
+                &over(&[&listed, &subscribe, &unsubscribe]),
+                &spec,
+                &old,
+                &Records::new(),
+            )
+            .await
+            .unwrap();
         assert_eq!((subscribe.num_calls(), unsubscribe.num_calls()), (1, 1));
     }
 
     #[tokio::test]
     async fn read_records_the_declared_addresses_still_subscribed_and_no_other() {
-        let rec = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": ["gone@kauri.example", "ops@kauri.example", "pending@kauri.example"]}));
-        let attributes = mock!(aws_sdk_sns::Client::get_topic_attributes).then_output(|| aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesOutput::builder().build());
+        let rec = Record::new(
+            "sns_topic",
+            ARN,
+            json!({"name": "kauri-prod-alerts", "emails": ["gone@kauri.example", "ops@kauri.example", "pending@kauri.example"]}),
+        );
+        let attributes = mock!(aws_sdk_sns::Client::get_topic_attributes).then_output(|| {
+            aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesOutput::builder()
+                .build()
+        });
         let listed = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(listed);
-        let read = Topic.read(&over(&[&attributes, &listed]), &rec).await.unwrap().unwrap();
+        let read = Topic
+            .read(&over(&[&attributes, &listed]), &rec)
+            .await
+            .unwrap()
+            .unwrap();
         // gone@ was removed out of band: drift the plan repairs; oncall@
         // and the queue are not the stack's.
-        assert_eq!(read.inputs["emails"], json!(["ops@kauri.example", "pending@kauri.example"]));
+        assert_eq!(
+            read.inputs["emails"],
+            json!(["ops@kauri.example", "pending@kauri.example"])
+        );
     }
 
     #[tokio::test]
     async fn a_missing_topic_is_gone_and_a_refusal_is_an_error() {
-        let rec = Record::new("sns_topic", ARN, json!({"name": "kauri-prod-alerts", "emails": []}));
-        let gone = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(fault("NotFound")));
+        let rec = Record::new(
+            "sns_topic",
+            ARN,
+            json!({"name": "kauri-prod-alerts", "emails": []}),
+        );
+        let gone = mock!(aws_sdk_sns::Client::get_topic_attributes)
+            .then_error(|| GetTopicAttributesError::generic(fault("NotFound")));
         assert!(Topic.read(&over(&[&gone]), &rec).await.unwrap().is_none());
-        let denied = mock!(aws_sdk_sns::Client::get_topic_attributes).then_error(|| GetTopicAttributesError::generic(fault("AuthorizationError")));
+        let denied = mock!(aws_sdk_sns::Client::get_topic_attributes)
+            .then_error(|| GetTopicAttributesError::generic(fault("AuthorizationError")));
         assert!(Topic.read(&over(&[&denied]), &rec).await.is_err());
     }
 }

@@ -10,8 +10,12 @@ pub struct Repository;
 /// hashicorp/aws ecr/repository.go retries none of these (only its read
 /// right after the create, for RepositoryNotFoundException; our create
 /// returns what CreateRepository answered).
-const CALLS: &[Call] =
-    &[Call::settled("ecr:CreateRepository"), Call::read("ecr:DescribeRepositories"), Call::settled("ecr:PutImageScanningConfiguration"), Call::settled("ecr:DeleteRepository")];
+const CALLS: &[Call] = &[
+    Call::settled("ecr:CreateRepository"),
+    Call::read("ecr:DescribeRepositories"),
+    Call::settled("ecr:PutImageScanningConfiguration"),
+    Call::settled("ecr:DeleteRepository"),
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RepositoryInputs {
@@ -24,15 +28,21 @@ impl Inputs for RepositoryInputs {
     const KIND: &'static str = "ecr_repository";
 }
 
-fn repo_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>) -> bool {
+fn repo_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
+) -> bool {
     crate::aws::code_in(e, &["RepositoryNotFoundException"])
 }
 
 impl Repository {
     fn record(&self, spec_inputs: serde_json::Value, r: &aws_sdk_ecr::types::Repository) -> Record {
-        Record::new(self.name(), r.repository_name().unwrap_or_default(), spec_inputs)
-            .with("arn", r.repository_arn().unwrap_or_default())
-            .with("url", r.repository_uri().unwrap_or_default())
+        Record::new(
+            self.name(),
+            r.repository_name().unwrap_or_default(),
+            spec_inputs,
+        )
+        .with("arn", r.repository_arn().unwrap_or_default())
+        .with("url", r.repository_uri().unwrap_or_default())
     }
 }
 
@@ -59,53 +69,97 @@ impl Kind<AwsContext> for Repository {
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag};
         let repository: RepositoryInputs = spec.typed()?;
-        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec)
+            .into_iter()
+            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+            .collect();
         let o = env
             .ctx
             .ecr()
             .create_repository()
             .repository_name(&repository.name)
-            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(repository.scan_on_push).build())
+            .image_scanning_configuration(
+                ImageScanningConfiguration::builder()
+                    .scan_on_push(repository.scan_on_push)
+                    .build(),
+            )
             .set_tags(Some(tags))
             .send()
             .await
             .map_err(op("CreateRepository"))?;
-        let r = o.repository().ok_or_else(|| OpError::new("CreateRepository returned no repository"))?;
+        let r = o
+            .repository()
+            .ok_or_else(|| OpError::new("CreateRepository returned no repository"))?;
         Ok(self.record(spec.inputs.clone(), r))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.ecr().describe_repositories().repository_names(&rec.id).send().await {
+        match env
+            .ctx
+            .ecr()
+            .describe_repositories()
+            .repository_names(&rec.id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.repositories().first().map(|r| {
                 let mut n = self.record(rec.inputs.clone(), r);
-                n.inputs["scan_on_push"] = json!(r.image_scanning_configuration().map(|c| c.scan_on_push()).unwrap_or(false));
+                n.inputs["scan_on_push"] = json!(r
+                    .image_scanning_configuration()
+                    .map(|c| c.scan_on_push())
+                    .unwrap_or(false));
                 n
             })),
             Err(e) if repo_not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeRepositories")(e)),
         }
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         use aws_sdk_ecr::types::ImageScanningConfiguration;
         env.ctx
             .ecr()
             .put_image_scanning_configuration()
             .repository_name(&old.id)
-            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(spec.typed::<RepositoryInputs>()?.scan_on_push).build())
+            .image_scanning_configuration(
+                ImageScanningConfiguration::builder()
+                    .scan_on_push(spec.typed::<RepositoryInputs>()?.scan_on_push)
+                    .build(),
+            )
             .send()
             .await
             .map_err(op("PutImageScanningConfiguration"))?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         // Images go with the repository: they are the stack's build output.
-        match env.ctx.ecr().delete_repository().repository_name(&rec.id).force(true).send().await {
+        match env
+            .ctx
+            .ecr()
+            .delete_repository()
+            .repository_name(&rec.id)
+            .force(true)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if repo_not_found(&e) => Ok(()),
             Err(e) => Err(op("DeleteRepository")(e)),
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let probe = Record::new(self.name(), spec.typed::<RepositoryInputs>()?.name, spec.inputs.clone());
+        let probe = Record::new(
+            self.name(),
+            spec.typed::<RepositoryInputs>()?.name,
+            spec.inputs.clone(),
+        );
         self.read(env, &probe).await
     }
 }
@@ -114,8 +168,12 @@ impl Kind<AwsContext> for Repository {
 mod tests {
     use super::*;
     use crate::components::mocked::{self, fault};
-    use aws_sdk_ecr::operation::delete_repository::{DeleteRepositoryError, DeleteRepositoryOutput};
-    use aws_sdk_ecr::operation::describe_repositories::{DescribeRepositoriesError, DescribeRepositoriesOutput};
+    use aws_sdk_ecr::operation::delete_repository::{
+        DeleteRepositoryError, DeleteRepositoryOutput,
+    };
+    use aws_sdk_ecr::operation::describe_repositories::{
+        DescribeRepositoriesError, DescribeRepositoriesOutput,
+    };
     use aws_sdk_ecr::types::{ImageScanningConfiguration, Repository as EcrRepository};
     use aws_smithy_mocks::{mock, Rule};
 
@@ -125,7 +183,11 @@ mod tests {
         mocked::env_over!(ecr, aws_sdk_ecr, rules)
     }
     fn repository() -> Record {
-        Record::new("ecr_repository", "kavak-dev-api", json!({"name": "kavak-dev-api", "scan_on_push": true}))
+        Record::new(
+            "ecr_repository",
+            "kavak-dev-api",
+            json!({"name": "kavak-dev-api", "scan_on_push": true}),
+        )
     }
     fn described(scan_on_push: bool) -> impl Fn() -> DescribeRepositoriesOutput + Send + Sync {
         move || {
@@ -133,9 +195,15 @@ mod tests {
                 .repositories(
                     EcrRepository::builder()
                         .repository_name("kavak-dev-api")
-                        .repository_arn("arn:aws:ecr:eu-west-1:123456789012:repository/kavak-dev-api")
+                        .repository_arn(
+                            "arn:aws:ecr:eu-west-1:123456789012:repository/kavak-dev-api",
+                        )
                         .repository_uri(URL)
-                        .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(scan_on_push).build())
+                        .image_scanning_configuration(
+                            ImageScanningConfiguration::builder()
+                                .scan_on_push(scan_on_push)
+                                .build(),
+                        )
                         .build(),
                 )
                 .build()
@@ -145,8 +213,16 @@ mod tests {
     #[tokio::test]
     async fn read_shows_scan_on_push_turned_off_out_of_band() {
         let d = mock!(aws_sdk_ecr::Client::describe_repositories).then_output(described(false));
-        let r = Repository.read(&ecr_over(&[&d]), &repository()).await.unwrap().expect("the repository exists");
-        assert_eq!(r.inputs["scan_on_push"], json!(false), "drift shown, for the plan to repair");
+        let r = Repository
+            .read(&ecr_over(&[&d]), &repository())
+            .await
+            .unwrap()
+            .expect("the repository exists");
+        assert_eq!(
+            r.inputs["scan_on_push"],
+            json!(false),
+            "drift shown, for the plan to repair"
+        );
         assert_eq!(r.out("url"), URL);
     }
 
@@ -160,26 +236,52 @@ mod tests {
             .times(2)
             .output(described(true))
             .build();
-        let r = Repository.read(&ecr_over(&[&flaky]), &repository()).await.unwrap();
+        let r = Repository
+            .read(&ecr_over(&[&flaky]), &repository())
+            .await
+            .unwrap();
         assert!(r.is_some(), "answered on the third attempt");
         assert_eq!(flaky.num_calls(), 3);
         // Throttled on every attempt: an error, not "gone" (which would make
         // the plan create a second repository over the first).
-        let throttled = mock!(aws_sdk_ecr::Client::describe_repositories).sequence().error(|| DescribeRepositoriesError::generic(fault("ThrottlingException"))).times(3).build();
-        let e = Repository.read(&ecr_over(&[&throttled]), &repository()).await.expect_err("throttling is not absence");
+        let throttled = mock!(aws_sdk_ecr::Client::describe_repositories)
+            .sequence()
+            .error(|| DescribeRepositoriesError::generic(fault("ThrottlingException")))
+            .times(3)
+            .build();
+        let e = Repository
+            .read(&ecr_over(&[&throttled]), &repository())
+            .await
+            .expect_err("throttling is not absence");
         assert!(e.message.contains("DescribeRepositories"), "{}", e.message);
     }
 
     #[tokio::test]
     async fn delete_of_a_repository_already_gone_succeeds_and_other_errors_do_not() {
-        let gone = mock!(aws_sdk_ecr::Client::delete_repository).then_error(|| DeleteRepositoryError::generic(fault("RepositoryNotFoundException")));
-        Repository.delete(&ecr_over(&[&gone]), &repository()).await.unwrap();
-        let denied = mock!(aws_sdk_ecr::Client::delete_repository).then_error(|| DeleteRepositoryError::generic(fault("AccessDeniedException")));
-        assert!(Repository.delete(&ecr_over(&[&denied]), &repository()).await.is_err(), "a refused delete is not a success");
+        let gone = mock!(aws_sdk_ecr::Client::delete_repository)
+            .then_error(|| DeleteRepositoryError::generic(fault("RepositoryNotFoundException")));
+        Repository
+            .delete(&ecr_over(&[&gone]), &repository())
+            .await
+            .unwrap();
+        let denied = mock!(aws_sdk_ecr::Client::delete_repository)
+            .then_error(|| DeleteRepositoryError::generic(fault("AccessDeniedException")));
+        assert!(
+            Repository
+                .delete(&ecr_over(&[&denied]), &repository())
+                .await
+                .is_err(),
+            "a refused delete is not a success"
+        );
         let forced = mock!(aws_sdk_ecr::Client::delete_repository)
-            .match_requests(|r| r.force() == Some(true) && r.repository_name() == Some("kavak-dev-api"))
+            .match_requests(|r| {
+                r.force() == Some(true) && r.repository_name() == Some("kavak-dev-api")
+            })
             .then_output(|| DeleteRepositoryOutput::builder().build());
-        Repository.delete(&ecr_over(&[&forced]), &repository()).await.unwrap();
+        Repository
+            .delete(&ecr_over(&[&forced]), &repository())
+            .await
+            .unwrap();
         assert_eq!(forced.num_calls(), 1, "images go with the repository");
     }
 }

@@ -38,7 +38,13 @@ const DELETE: Call = Call::retrying(
     &[NotYet::message("OperationAbortedException", "try again", "A conflicting operation is currently in progress against this resource. Please try again.")],
 )
 .why("hashicorp/aws logs/group.go resourceGroupDelete: OperationAbortedException 'try again' for 1 minute");
-const CALLS: &[Call] = &[Call::settled("logs:CreateLogGroup"), Call::read("logs:DescribeLogGroups"), PUT_RETENTION, DELETE_RETENTION, DELETE];
+const CALLS: &[Call] = &[
+    Call::settled("logs:CreateLogGroup"),
+    Call::read("logs:DescribeLogGroups"),
+    PUT_RETENTION,
+    DELETE_RETENTION,
+    DELETE,
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogGroupInputs {
@@ -53,18 +59,44 @@ impl Inputs for LogGroupInputs {
 }
 
 impl LogGroup {
-    async fn describe(env: &E, name: &str) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>, OpError> {
-        let o = env.ctx.logs().describe_log_groups().log_group_name_prefix(name).send().await.map_err(op("DescribeLogGroups"))?;
-        Ok(o.log_groups().iter().find(|g| g.log_group_name() == Some(name)).cloned())
+    async fn describe(
+        env: &E,
+        name: &str,
+    ) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>, OpError> {
+        let o = env
+            .ctx
+            .logs()
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .map_err(op("DescribeLogGroups"))?;
+        Ok(o.log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+            .cloned())
     }
     async fn set_retention(env: &E, group: &LogGroupInputs) -> Result<(), OpError> {
         let logs = &env.ctx.logs();
         match group.retention_days {
             Some(d) if d > 0 => {
-                env.call(&PUT_RETENTION, || logs.put_retention_policy().log_group_name(&group.name).retention_in_days(d).send()).await.map_err(failed)?;
+                env.call(&PUT_RETENTION, || {
+                    logs.put_retention_policy()
+                        .log_group_name(&group.name)
+                        .retention_in_days(d)
+                        .send()
+                })
+                .await
+                .map_err(failed)?;
             }
             _ => {
-                env.call(&DELETE_RETENTION, || logs.delete_retention_policy().log_group_name(&group.name).send()).await.map_err(failed)?;
+                env.call(&DELETE_RETENTION, || {
+                    logs.delete_retention_policy()
+                        .log_group_name(&group.name)
+                        .send()
+                })
+                .await
+                .map_err(failed)?;
             }
         }
         Ok(())
@@ -94,10 +126,22 @@ impl Kind<AwsContext> for LogGroup {
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let group: LogGroupInputs = spec.typed()?;
         let name = group.name.as_str();
-        env.ctx.logs().create_log_group().log_group_name(name).set_tags(Some(spec_tags(env, spec).into_iter().collect())).send().await.map_err(op("CreateLogGroup"))?;
-        let arn = format!("arn:aws:logs:{}:{}:log-group:{}", env.ctx.region, env.ctx.account_id, name);
+        env.ctx
+            .logs()
+            .create_log_group()
+            .log_group_name(name)
+            .set_tags(Some(spec_tags(env, spec).into_iter().collect()))
+            .send()
+            .await
+            .map_err(op("CreateLogGroup"))?;
+        let arn = format!(
+            "arn:aws:logs:{}:{}:log-group:{}",
+            env.ctx.region, env.ctx.account_id, name
+        );
         let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn);
-        Self::set_retention(env, &group).await.map_err(|e| e.partial(rec.clone()))?;
+        Self::set_retention(env, &group)
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -107,13 +151,27 @@ impl Kind<AwsContext> for LogGroup {
             r
         }))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         Self::set_retention(env, &spec.typed()?).await?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
         let logs = &env.ctx.logs();
-        match env.call(&DELETE, || logs.delete_log_group().log_group_name(&rec.id).send()).await {
+        match env
+            .call(&DELETE, || {
+                logs.delete_log_group().log_group_name(&rec.id).send()
+            })
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if crate::aws::code_in(&e.error, &["ResourceNotFoundException"]) => Ok(()),
             Err(e) => Err(failed(e)),
@@ -124,7 +182,10 @@ impl Kind<AwsContext> for LogGroup {
         Ok(Self::describe(env, &name).await?.map(|g| {
             let mut inputs = spec.inputs.clone();
             inputs["retention_days"] = json!(g.retention_in_days().unwrap_or(0));
-            let arn = format!("arn:aws:logs:{}:{}:log-group:{name}", env.ctx.region, env.ctx.account_id);
+            let arn = format!(
+                "arn:aws:logs:{}:{}:log-group:{name}",
+                env.ctx.region, env.ctx.account_id
+            );
             Record::new(self.name(), &name, inputs).with("arn", arn)
         }))
     }
@@ -142,31 +203,69 @@ mod tests {
         mocked::env_over!(logs, aws_sdk_cloudwatchlogs, rules)
     }
 
-    fn groups(names: &'static [&'static str]) -> impl Fn() -> DescribeLogGroupsOutput + Send + Sync {
+    fn groups(
+        names: &'static [&'static str],
+    ) -> impl Fn() -> DescribeLogGroupsOutput + Send + Sync {
         move || {
             DescribeLogGroupsOutput::builder()
-                .set_log_groups(Some(names.iter().map(|n| aws_sdk_cloudwatchlogs::types::LogGroup::builder().log_group_name(*n).retention_in_days(14).build()).collect()))
+                .set_log_groups(Some(
+                    names
+                        .iter()
+                        .map(|n| {
+                            aws_sdk_cloudwatchlogs::types::LogGroup::builder()
+                                .log_group_name(*n)
+                                .retention_in_days(14)
+                                .build()
+                        })
+                        .collect(),
+                ))
                 .build()
         }
     }
 
     #[tokio::test]
     async fn a_log_group_is_found_by_its_exact_name_never_by_prefix() {
-        let spec = Spec::new("logs.api", "logs_log_group", json!({"name": "/ecs/kavak", "retention_days": 30}));
+        let spec = Spec::new(
+            "logs.api",
+            "logs_log_group",
+            json!({"name": "/ecs/kavak", "retention_days": 30}),
+        );
         // DescribeLogGroups filters by prefix: a longer sibling is not ours.
-        let sibling = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(groups(&["/ecs/kavak-dev"]));
-        assert!(LogGroup.find(&logs_over(&[&sibling]), &spec).await.unwrap().is_none());
-        let both = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(groups(&["/ecs/kavak", "/ecs/kavak-dev"]));
-        let r = LogGroup.find(&logs_over(&[&both]), &spec).await.unwrap().expect("the exact name");
+        let sibling = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+            .then_output(groups(&["/ecs/kavak-dev"]));
+        assert!(LogGroup
+            .find(&logs_over(&[&sibling]), &spec)
+            .await
+            .unwrap()
+            .is_none());
+        let both = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+            .then_output(groups(&["/ecs/kavak", "/ecs/kavak-dev"]));
+        let r = LogGroup
+            .find(&logs_over(&[&both]), &spec)
+            .await
+            .unwrap()
+            .expect("the exact name");
         assert_eq!(r.id, "/ecs/kavak");
-        assert_eq!(r.inputs["retention_days"], json!(14), "the retention it has, for the plan to compare");
-        assert_eq!(r.out("arn"), "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/kavak");
+        assert_eq!(
+            r.inputs["retention_days"],
+            json!(14),
+            "the retention it has, for the plan to compare"
+        );
+        assert_eq!(
+            r.out("arn"),
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/kavak"
+        );
     }
 
     #[tokio::test]
     async fn delete_of_a_log_group_already_gone_succeeds() {
-        let gone = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group).then_error(|| DeleteLogGroupError::generic(fault("ResourceNotFoundException")));
-        let rec = Record::new("logs_log_group", "/ecs/kavak", json!({"name": "/ecs/kavak", "retention_days": 30}));
+        let gone = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group)
+            .then_error(|| DeleteLogGroupError::generic(fault("ResourceNotFoundException")));
+        let rec = Record::new(
+            "logs_log_group",
+            "/ecs/kavak",
+            json!({"name": "/ecs/kavak", "retention_days": 30}),
+        );
         LogGroup.delete(&logs_over(&[&gone]), &rec).await.unwrap();
         assert_eq!(gone.num_calls(), 1);
     }
@@ -174,7 +273,11 @@ mod tests {
     #[tokio::test]
     async fn a_delete_meeting_a_conflicting_change_is_retried_and_a_refusal_is_not() {
         use aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupOutput;
-        let rec = Record::new("logs_log_group", "/ecs/kavak", json!({"name": "/ecs/kavak", "retention_days": 30}));
+        let rec = Record::new(
+            "logs_log_group",
+            "/ecs/kavak",
+            json!({"name": "/ecs/kavak", "retention_days": 30}),
+        );
         let conflict = || {
             DeleteLogGroupError::generic(
                 aws_smithy_types::error::ErrorMetadata::builder()
@@ -183,11 +286,22 @@ mod tests {
                     .build(),
             )
         };
-        let retried = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group).sequence().error(conflict).output(|| DeleteLogGroupOutput::builder().build()).build();
-        LogGroup.delete(&logs_over(&[&retried]), &rec).await.unwrap();
+        let retried = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group)
+            .sequence()
+            .error(conflict)
+            .output(|| DeleteLogGroupOutput::builder().build())
+            .build();
+        LogGroup
+            .delete(&logs_over(&[&retried]), &rec)
+            .await
+            .unwrap();
         assert_eq!(retried.num_calls(), 2);
-        let denied = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group).then_error(|| DeleteLogGroupError::generic(fault("AccessDeniedException")));
-        assert!(LogGroup.delete(&logs_over(&[&denied]), &rec).await.is_err(), "a refusal is not a success");
+        let denied = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group)
+            .then_error(|| DeleteLogGroupError::generic(fault("AccessDeniedException")));
+        assert!(
+            LogGroup.delete(&logs_over(&[&denied]), &rec).await.is_err(),
+            "a refusal is not a success"
+        );
         assert_eq!(denied.num_calls(), 1, "not retried");
     }
 }

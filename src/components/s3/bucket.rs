@@ -40,7 +40,8 @@ const BUCKET_KEY: Need = Need::optional("KMS key", &["kms_key"]);
 
 /// What S3 answers about a bucket it has just created but does not yet
 /// show everywhere.
-pub(super) const JUST_CREATED: NotYet = NotYet::code("NoSuchBucket", "The specified bucket does not exist");
+pub(super) const JUST_CREATED: NotYet =
+    NotYet::code("NoSuchBucket", "The specified bucket does not exist");
 const OPERATION_ABORTED: NotYet = NotYet::code("OperationAborted", "A conflicting conditional operation is currently in progress against this resource. Please try again.");
 
 /// A name just freed (the bucket a replace has just deleted) or a bucket
@@ -81,10 +82,15 @@ const CALLS: &[Call] = &[
 ];
 
 pub(super) fn missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<Er, aws_smithy_runtime_api::http::Response>,
+    e: &aws_smithy_runtime_api::client::result::SdkError<
+        Er,
+        aws_smithy_runtime_api::http::Response,
+    >,
 ) -> bool {
-    matches!(error_code(e).as_deref(), Some("NoSuchBucket") | Some("NotFound") | Some("404"))
-        || matches!(e, aws_smithy_runtime_api::client::result::SdkError::ServiceError(se) if se.raw().status().as_u16() == 404)
+    matches!(
+        error_code(e).as_deref(),
+        Some("NoSuchBucket") | Some("NotFound") | Some("404")
+    ) || matches!(e, aws_smithy_runtime_api::client::result::SdkError::ServiceError(se) if se.raw().status().as_u16() == 404)
 }
 
 impl Bucket {
@@ -95,29 +101,67 @@ impl Bucket {
             Ok(None)
         }
     }
-    async fn configure(env: &E, bucket: &BucketInputs, kms_key: Option<&str>) -> Result<(), OpError> {
+    async fn configure(
+        env: &E,
+        bucket: &BucketInputs,
+        kms_key: Option<&str>,
+    ) -> Result<(), OpError> {
         let s3 = &env.ctx.s3();
         let name = &bucket.name;
-        let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-        env.call(&PUT_VERSIONING, || s3.put_bucket_versioning().bucket(name).versioning_configuration(versioning.clone()).send()).await.map_err(failed)?;
-        let block = PublicAccessBlockConfiguration::builder().block_public_acls(true).block_public_policy(true).ignore_public_acls(true).restrict_public_buckets(true).build();
-        env.call(&PUT_PUBLIC_ACCESS_BLOCK, || s3.put_public_access_block().bucket(name).public_access_block_configuration(block.clone()).send()).await.map_err(failed)?;
+        let versioning = VersioningConfiguration::builder()
+            .status(BucketVersioningStatus::Enabled)
+            .build();
+        env.call(&PUT_VERSIONING, || {
+            s3.put_bucket_versioning()
+                .bucket(name)
+                .versioning_configuration(versioning.clone())
+                .send()
+        })
+        .await
+        .map_err(failed)?;
+        let block = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .block_public_policy(true)
+            .ignore_public_acls(true)
+            .restrict_public_buckets(true)
+            .build();
+        env.call(&PUT_PUBLIC_ACCESS_BLOCK, || {
+            s3.put_public_access_block()
+                .bucket(name)
+                .public_access_block_configuration(block.clone())
+                .send()
+        })
+        .await
+        .map_err(failed)?;
         // SSE-KMS with the `kms` dependency's key when the spec has one
         // (`kms: true`), else SSE-S3.
         let by_default = match kms_key {
-            Some(arn) => ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(arn),
-            None => ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256),
+            Some(arn) => ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::AwsKms)
+                .kms_master_key_id(arn),
+            None => {
+                ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256)
+            }
         };
         let sse = ServerSideEncryptionConfiguration::builder()
             .rules(
                 ServerSideEncryptionRule::builder()
-                    .apply_server_side_encryption_by_default(by_default.build().map_err(bad("encryption"))?)
+                    .apply_server_side_encryption_by_default(
+                        by_default.build().map_err(bad("encryption"))?,
+                    )
                     .bucket_key_enabled(kms_key.is_some())
                     .build(),
             )
             .build()
             .map_err(bad("encryption"))?;
-        env.call(&PUT_ENCRYPTION, || s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(sse.clone()).send()).await.map_err(failed)?;
+        env.call(&PUT_ENCRYPTION, || {
+            s3.put_bucket_encryption()
+                .bucket(name)
+                .server_side_encryption_configuration(sse.clone())
+                .send()
+        })
+        .await
+        .map_err(failed)?;
         if bucket.glacier_after_days.is_none() && bucket.backup_prefix.is_none() {
             // No lifecycle rule: the bucket holds artifacts, not backups.
             return Ok(());
@@ -126,13 +170,37 @@ impl Bucket {
         let rule = LifecycleRule::builder()
             .id("backups-to-glacier")
             .status(ExpirationStatus::Enabled)
-            .filter(LifecycleRuleFilter::builder().prefix(bucket.backup_prefix.as_deref().unwrap_or_default()).build())
-            .transitions(Transition::builder().days(days).storage_class(TransitionStorageClass::Glacier).build())
-            .noncurrent_version_transitions(NoncurrentVersionTransition::builder().noncurrent_days(days).storage_class(TransitionStorageClass::Glacier).build())
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .prefix(bucket.backup_prefix.as_deref().unwrap_or_default())
+                    .build(),
+            )
+            .transitions(
+                Transition::builder()
+                    .days(days)
+                    .storage_class(TransitionStorageClass::Glacier)
+                    .build(),
+            )
+            .noncurrent_version_transitions(
+                NoncurrentVersionTransition::builder()
+                    .noncurrent_days(days)
+                    .storage_class(TransitionStorageClass::Glacier)
+                    .build(),
+            )
             .build()
             .map_err(bad("lifecycle rule"))?;
-        let lifecycle = BucketLifecycleConfiguration::builder().rules(rule).build().map_err(bad("lifecycle"))?;
-        env.call(&PUT_LIFECYCLE, || s3.put_bucket_lifecycle_configuration().bucket(name).lifecycle_configuration(lifecycle.clone()).send()).await.map_err(failed)?;
+        let lifecycle = BucketLifecycleConfiguration::builder()
+            .rules(rule)
+            .build()
+            .map_err(bad("lifecycle"))?;
+        env.call(&PUT_LIFECYCLE, || {
+            s3.put_bucket_lifecycle_configuration()
+                .bucket(name)
+                .lifecycle_configuration(lifecycle.clone())
+                .send()
+        })
+        .await
+        .map_err(failed)?;
         Ok(())
     }
 }
@@ -140,13 +208,23 @@ impl Bucket {
 /// True when the user opted to lose the bucket's objects with it (a
 /// record written before the option existed did not).
 fn force_destroy(rec: &Record) -> bool {
-    rec.typed::<BucketInputs>().map(|b| b.force_destroy).unwrap_or(false)
+    rec.typed::<BucketInputs>()
+        .map(|b| b.force_destroy)
+        .unwrap_or(false)
 }
 
 /// How many object versions and delete markers the bucket holds (one page:
 /// up to 1000), 0 when it no longer exists.
 async fn object_count(env: &E, bucket: &str) -> Result<usize, OpError> {
-    match env.ctx.s3().list_object_versions().bucket(bucket).max_keys(1000).send().await {
+    match env
+        .ctx
+        .s3()
+        .list_object_versions()
+        .bucket(bucket)
+        .max_keys(1000)
+        .send()
+        .await
+    {
         Ok(l) => Ok(l.versions().len() + l.delete_markers().len()),
         Err(e) if missing(&e) => Ok(0),
         Err(e) => Err(op("ListObjectVersions")(e)),
@@ -184,16 +262,27 @@ impl Kind<AwsContext> for Bucket {
         // Tagged in the create call itself, so that an object left by an
         // interrupted apply carries the stack id (endpoints that ignore
         // these tags get them from PutBucketTagging just after).
-        let tags = spec_tags(env, spec).into_iter().map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>().map_err(bad("tag"))?;
+        let tags = spec_tags(env, spec)
+            .into_iter()
+            .map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad("tag"))?;
         let mut conf = CreateBucketConfiguration::builder().set_tags(Some(tags));
         if env.ctx.region != "us-east-1" {
-            conf = conf.location_constraint(BucketLocationConstraint::from(env.ctx.region.as_str()));
+            conf =
+                conf.location_constraint(BucketLocationConstraint::from(env.ctx.region.as_str()));
         }
-        let req = s3.create_bucket().bucket(name).create_bucket_configuration(conf.build());
+        let req = s3
+            .create_bucket()
+            .bucket(name)
+            .create_bucket_configuration(conf.build());
         // BucketAlreadyOwnedByYou is an error too: this account owns it, not
         // necessarily this stack (the engine's find adopts only its own).
-        env.call(&CREATE, || req.clone().send()).await.map_err(failed)?;
-        let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", format!("arn:aws:s3:::{name}"));
+        env.call(&CREATE, || req.clone().send())
+            .await
+            .map_err(failed)?;
+        let rec = Record::new(self.name(), name, spec.inputs.clone())
+            .with("arn", format!("arn:aws:s3:::{name}"));
         // Found before anything else touches it (hashicorp/aws waits the
         // same way: RetryWhenNotFound on HeadBucket after CreateBucket).
         env.wait_until(&format!("bucket {name} to be found"), || async {
@@ -207,8 +296,13 @@ impl Kind<AwsContext> for Bucket {
         .map_err(|e| e.partial(rec.clone()))?;
         // Tagged first, so that an interrupted apply leaves a bucket the next
         // one can prove is its own.
-        env.ctx.put_bucket_tags(name, &spec_tags(env, spec)).await.map_err(|e| e.partial(rec.clone()))?;
-        Self::configure(env, &bucket, kms_key.as_deref()).await.map_err(|e| e.partial(rec.clone()))?;
+        env.ctx
+            .put_bucket_tags(name, &spec_tags(env, spec))
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
+        Self::configure(env, &bucket, kms_key.as_deref())
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
@@ -221,25 +315,54 @@ impl Kind<AwsContext> for Bucket {
         // An unreadable answer keeps the recorded value rather than failing
         // the whole refresh.
         let s3 = env.ctx.s3();
-        match env.call(&GET_VERSIONING, || s3.get_bucket_versioning().bucket(&rec.id).send()).await {
+        match env
+            .call(&GET_VERSIONING, || {
+                s3.get_bucket_versioning().bucket(&rec.id).send()
+            })
+            .await
+        {
             Ok(v) => {
                 tracing::debug!(bucket = %rec.id, status = ?v.status(), "bucket versioning");
-                r.inputs["versioning"] = json!(v.status() == Some(&BucketVersioningStatus::Enabled));
+                r.inputs["versioning"] =
+                    json!(v.status() == Some(&BucketVersioningStatus::Enabled));
             }
-            Err(e) => tracing::warn!(bucket = %rec.id, "GetBucketVersioning: {}", crate::aws::error_text(&e.error)),
+            Err(e) => {
+                tracing::warn!(bucket = %rec.id, "GetBucketVersioning: {}", crate::aws::error_text(&e.error))
+            }
         }
-        if let Ok(lc) = env.call(&GET_LIFECYCLE, || s3.get_bucket_lifecycle_configuration().bucket(&rec.id).send()).await {
-            let days = lc.rules().iter().find(|x| x.id() == Some("backups-to-glacier")).and_then(|x| x.transitions().first()).and_then(|t| t.days());
+        if let Ok(lc) = env
+            .call(&GET_LIFECYCLE, || {
+                s3.get_bucket_lifecycle_configuration()
+                    .bucket(&rec.id)
+                    .send()
+            })
+            .await
+        {
+            let days = lc
+                .rules()
+                .iter()
+                .find(|x| x.id() == Some("backups-to-glacier"))
+                .and_then(|x| x.transitions().first())
+                .and_then(|t| t.days());
             r.inputs["glacier_after_days"] = json!(days);
         } else {
             r.inputs["glacier_after_days"] = json!(null);
         }
         Ok(Some(r))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         let bucket: BucketInputs = spec.typed()?;
         Self::configure(env, &bucket, Self::kms_key(&bucket, deps)?.as_deref()).await?;
-        Ok(Record { inputs: spec.inputs.clone(), ..old.clone() })
+        Ok(Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        })
     }
     async fn delete_blocker(&self, env: &E, rec: &Record) -> Result<Option<OpError>, OpError> {
         if force_destroy(rec) {
@@ -272,18 +395,40 @@ impl Kind<AwsContext> for Bucket {
             let mut ids: Vec<ObjectIdentifier> = vec![];
             for v in l.versions() {
                 if let Some(k) = v.key() {
-                    ids.extend(ObjectIdentifier::builder().key(k).set_version_id(v.version_id().map(str::to_string)).build().ok());
+                    ids.extend(
+                        ObjectIdentifier::builder()
+                            .key(k)
+                            .set_version_id(v.version_id().map(str::to_string))
+                            .build()
+                            .ok(),
+                    );
                 }
             }
             for m in l.delete_markers() {
                 if let Some(k) = m.key() {
-                    ids.extend(ObjectIdentifier::builder().key(k).set_version_id(m.version_id().map(str::to_string)).build().ok());
+                    ids.extend(
+                        ObjectIdentifier::builder()
+                            .key(k)
+                            .set_version_id(m.version_id().map(str::to_string))
+                            .build()
+                            .ok(),
+                    );
                 }
             }
             if ids.is_empty() {
                 break;
             }
-            s3.delete_objects().bucket(&rec.id).delete(Delete::builder().set_objects(Some(ids)).build().map_err(bad("delete"))?).send().await.map_err(op("DeleteObjects"))?;
+            s3.delete_objects()
+                .bucket(&rec.id)
+                .delete(
+                    Delete::builder()
+                        .set_objects(Some(ids))
+                        .build()
+                        .map_err(bad("delete"))?,
+                )
+                .send()
+                .await
+                .map_err(op("DeleteObjects"))?;
         }
         match s3.delete_bucket().bucket(&rec.id).send().await {
             Ok(_) => Ok(()),
@@ -294,7 +439,10 @@ impl Kind<AwsContext> for Bucket {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let name = spec.typed::<BucketInputs>()?.name;
         match env.ctx.s3().head_bucket().bucket(&name).send().await {
-            Ok(_) => Ok(Some(Record::new(self.name(), &name, spec.inputs.clone()).with("arn", format!("arn:aws:s3:::{name}")))),
+            Ok(_) => Ok(Some(
+                Record::new(self.name(), &name, spec.inputs.clone())
+                    .with("arn", format!("arn:aws:s3:::{name}")),
+            )),
             Err(e) if missing(&e) => Ok(None),
             Err(e) => Err(op("HeadBucket")(e)),
         }
@@ -305,7 +453,9 @@ impl Kind<AwsContext> for Bucket {
 mod tests {
     use super::*;
     use crate::components::mocked;
-    use aws_sdk_s3::operation::list_object_versions::{ListObjectVersionsError, ListObjectVersionsOutput};
+    use aws_sdk_s3::operation::list_object_versions::{
+        ListObjectVersionsError, ListObjectVersionsOutput,
+    };
     use aws_sdk_s3::types::{DeleteMarkerEntry, ObjectVersion};
     use aws_sdk_s3::Client;
     use aws_smithy_mocks::{mock, Rule};
@@ -316,23 +466,47 @@ mod tests {
     }
 
     fn bucket(force_destroy: bool) -> Record {
-        Record::new("s3_bucket", "kauri-prod-123456789012", json!({"name": "kauri-prod-123456789012", "force_destroy": force_destroy}))
+        Record::new(
+            "s3_bucket",
+            "kauri-prod-123456789012",
+            json!({"name": "kauri-prod-123456789012", "force_destroy": force_destroy}),
+        )
     }
 
     fn versions(n: usize) -> ListObjectVersionsOutput {
         let mut o = ListObjectVersionsOutput::builder();
         for i in 0..n {
-            o = o.versions(ObjectVersion::builder().key(format!("backups/{i}.sql.gz")).version_id(format!("v{i}")).build());
+            o = o.versions(
+                ObjectVersion::builder()
+                    .key(format!("backups/{i}.sql.gz"))
+                    .version_id(format!("v{i}"))
+                    .build(),
+            );
         }
-        o.delete_markers(DeleteMarkerEntry::builder().key("backups/old.sql.gz").version_id("dm").build()).build()
+        o.delete_markers(
+            DeleteMarkerEntry::builder()
+                .key("backups/old.sql.gz")
+                .version_id("dm")
+                .build(),
+        )
+        .build()
     }
 
     #[tokio::test]
     async fn a_bucket_holding_objects_is_not_emptied_without_force_destroy() {
         let list = mock!(Client::list_object_versions).then_output(|| versions(2));
-        let delete_objects = mock!(Client::delete_objects).then_output(|| aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput::builder().build());
-        let e = Bucket.delete(&env_over(&[&list, &delete_objects]), &bucket(false)).await.unwrap_err();
-        assert!(e.message.contains("holds 3 objects") && e.message.contains("Nothing was deleted"), "{}", e.message);
+        let delete_objects = mock!(Client::delete_objects).then_output(|| {
+            aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput::builder().build()
+        });
+        let e = Bucket
+            .delete(&env_over(&[&list, &delete_objects]), &bucket(false))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("holds 3 objects") && e.message.contains("Nothing was deleted"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.attribute.as_deref(), Some("force_destroy"));
         assert_eq!(delete_objects.num_calls(), 0, "not one object deleted");
     }
@@ -341,15 +515,34 @@ mod tests {
     async fn with_force_destroy_every_version_goes_then_the_bucket() {
         // The calls in order: list, delete that page, list (empty), delete the bucket.
         let list = mock!(Client::list_object_versions).then_output(|| versions(2));
-        let listed_empty = mock!(Client::list_object_versions).then_output(|| ListObjectVersionsOutput::builder().build());
+        let listed_empty = mock!(Client::list_object_versions)
+            .then_output(|| ListObjectVersionsOutput::builder().build());
         let delete_objects = mock!(Client::delete_objects)
             .match_requests(|r| r.delete().map(|d| d.objects().len()) == Some(3))
-            .then_output(|| aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput::builder().build());
+            .then_output(|| {
+                aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput::builder().build()
+            });
         let delete_bucket = mock!(Client::delete_bucket)
             .match_requests(|r| r.bucket() == Some("kauri-prod-123456789012"))
-            .then_output(|| aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build());
-        Bucket.delete(&env_over(&[&list, &delete_objects, &listed_empty, &delete_bucket]), &bucket(true)).await.unwrap();
-        assert_eq!((list.num_calls(), delete_objects.num_calls(), listed_empty.num_calls(), delete_bucket.num_calls()), (1, 1, 1, 1));
+            .then_output(|| {
+                aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build()
+            });
+        Bucket
+            .delete(
+                &env_over(&[&list, &delete_objects, &listed_empty, &delete_bucket]),
+                &bucket(true),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                list.num_calls(),
+                delete_objects.num_calls(),
+                listed_empty.num_calls(),
+                delete_bucket.num_calls()
+            ),
+            (1, 1, 1, 1)
+        );
     }
 
     #[tokio::test]
@@ -357,11 +550,23 @@ mod tests {
         // Counted for the destroy check, then listed to be emptied: gone both times.
         let list = mock!(Client::list_object_versions)
             .sequence()
-            .error(|| ListObjectVersionsError::generic(ErrorMetadata::builder().code("NoSuchBucket").message("The specified bucket does not exist").build()))
+            .error(|| {
+                ListObjectVersionsError::generic(
+                    ErrorMetadata::builder()
+                        .code("NoSuchBucket")
+                        .message("The specified bucket does not exist")
+                        .build(),
+                )
+            })
             .times(2)
             .build();
-        let delete_bucket = mock!(Client::delete_bucket).then_output(|| aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build());
-        Bucket.delete(&env_over(&[&list, &delete_bucket]), &bucket(false)).await.unwrap();
+        let delete_bucket = mock!(Client::delete_bucket).then_output(|| {
+            aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build()
+        });
+        Bucket
+            .delete(&env_over(&[&list, &delete_bucket]), &bucket(false))
+            .await
+            .unwrap();
         assert_eq!((list.num_calls(), delete_bucket.num_calls()), (2, 0));
     }
 
@@ -369,11 +574,25 @@ mod tests {
     async fn a_name_another_account_holds_is_neither_free_nor_adopted() {
         // HeadBucket answers 403 for a bucket of another account: find must
         // not take that for "absent" (a create would fail later) nor adopt it.
-        let head = mock!(Client::head_bucket).sequence().http_status(403, None).build();
-        let spec = Spec::new("bucket", "s3_bucket", json!({"name": "kauri-prod-123456789012"}));
+        let head = mock!(Client::head_bucket)
+            .sequence()
+            .http_status(403, None)
+            .build();
+        let spec = Spec::new(
+            "bucket",
+            "s3_bucket",
+            json!({"name": "kauri-prod-123456789012"}),
+        );
         let e = Bucket.find(&env_over(&[&head]), &spec).await.unwrap_err();
         assert!(e.message.contains("HeadBucket"), "{}", e.message);
-        let gone = mock!(Client::head_bucket).sequence().http_status(404, None).build();
-        assert!(Bucket.find(&env_over(&[&gone]), &spec).await.unwrap().is_none());
+        let gone = mock!(Client::head_bucket)
+            .sequence()
+            .http_status(404, None)
+            .build();
+        assert!(Bucket
+            .find(&env_over(&[&gone]), &spec)
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -14,7 +14,11 @@ pub struct DbConnection;
 /// Its value is read then written back whole (hashicorp/aws's
 /// secret_version.go retries neither). The write follows a read that found
 /// the secret; it is declared as the secret's own writes are (`PUT_VALUE`).
-const CALLS: &[Call] = &[Call::read("secretsmanager:GetSecretValue"), PUT_VALUE, Call::read("secretsmanager:DescribeSecret")];
+const CALLS: &[Call] = &[
+    Call::read("secretsmanager:GetSecretValue"),
+    PUT_VALUE,
+    Call::read("secretsmanager:DescribeSecret"),
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DbConnectionInputs {
@@ -40,13 +44,25 @@ const DATABASE: Need = Need::one("database", &["rds_instance"]);
 
 impl DbConnection {
     fn parts(deps: &Records) -> Result<(&Record, &Record), OpError> {
-        Ok((crate::components::need::SECRET.the(deps)?, DATABASE.the(deps)?))
+        Ok((
+            crate::components::need::SECRET.the(deps)?,
+            DATABASE.the(deps)?,
+        ))
     }
 
     async fn write(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let (secret, db) = Self::parts(deps)?;
-        let current = Secret::current_value(env, &secret.id).await?.ok_or_else(|| OpError::new(format!("the secret {} has no value", secret.out("name"))))?;
-        let mut v: Json = serde_json::from_str(&current).map_err(|_| OpError::new(format!("the secret {} is not a JSON object", secret.out("name"))))?;
+        let current = Secret::current_value(env, &secret.id)
+            .await?
+            .ok_or_else(|| {
+                OpError::new(format!("the secret {} has no value", secret.out("name")))
+            })?;
+        let mut v: Json = serde_json::from_str(&current).map_err(|_| {
+            OpError::new(format!(
+                "the secret {} is not a JSON object",
+                secret.out("name")
+            ))
+        })?;
         let (host, port) = (db.out("address").to_string(), db.out("port").to_string());
         let url = format!(
             "postgresql://{}:{}@{}:{}/{}",
@@ -60,8 +76,21 @@ impl DbConnection {
         v["port"] = json!(port.parse::<i64>().unwrap_or(5432));
         v["url"] = json!(url);
         let (sm, value) = (&env.ctx.secrets(), v.to_string());
-        env.call(&PUT_VALUE, || sm.put_secret_value().secret_id(&secret.id).secret_string(&value).send()).await.map_err(failed)?;
-        Ok(Record::new(self.name(), format!("{}#connection", secret.id), spec.inputs.clone()).with("secret_arn", &secret.id).with("host", host))
+        env.call(&PUT_VALUE, || {
+            sm.put_secret_value()
+                .secret_id(&secret.id)
+                .secret_string(&value)
+                .send()
+        })
+        .await
+        .map_err(failed)?;
+        Ok(Record::new(
+            self.name(),
+            format!("{}#connection", secret.id),
+            spec.inputs.clone(),
+        )
+        .with("secret_arn", &secret.id)
+        .with("host", host))
     }
 }
 
@@ -92,10 +121,20 @@ impl Kind<AwsContext> for DbConnection {
         let v: Json = serde_json::from_str(&current).unwrap_or(Json::Null);
         let mut r = rec.clone();
         let complete = v["host"].as_str() == Some(rec.out("host")) && v["url"].is_string();
-        r.inputs["connection"] = json!(if complete { ConnectionFields::Complete } else { ConnectionFields::Missing });
+        r.inputs["connection"] = json!(if complete {
+            ConnectionFields::Complete
+        } else {
+            ConnectionFields::Missing
+        });
         Ok(Some(r))
     }
-    async fn update(&self, env: &E, spec: &Spec, _: &Record, deps: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        _: &Record,
+        deps: &Records,
+    ) -> Result<Record, OpError> {
         self.write(env, spec, deps).await
     }
     async fn delete(&self, _: &E, _: &Record) -> Result<(), OpError> {
@@ -105,7 +144,11 @@ impl Kind<AwsContext> for DbConnection {
     /// Not an object of its own: its owner is the secret's.
     async fn owner(&self, env: &E, found: &Record) -> Result<Option<String>, OpError> {
         use crate::engine::Cloud;
-        Ok(env.ctx.read_tags(&TagRef::SecretsManager(found.out("secret_arn").to_string())).await?.and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
+        Ok(env
+            .ctx
+            .read_tags(&TagRef::SecretsManager(found.out("secret_arn").to_string()))
+            .await?
+            .and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned()))
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         // Through the secret (`secret_name` input): complete once it has a url.
@@ -117,11 +160,26 @@ impl Kind<AwsContext> for DbConnection {
         let (Some(host), true) = (v["host"].as_str(), v["url"].is_string()) else {
             return Ok(None);
         };
-        let arn = match env.ctx.secrets().describe_secret().secret_id(&secret_name).send().await {
+        let arn = match env
+            .ctx
+            .secrets()
+            .describe_secret()
+            .secret_id(&secret_name)
+            .send()
+            .await
+        {
             Ok(d) => d.arn().unwrap_or_default().to_string(),
             Err(e) => return Err(op("DescribeSecret")(e)),
         };
-        Ok(Some(Record::new(self.name(), format!("{arn}#connection"), spec.inputs.clone()).with("secret_arn", arn).with("host", host)))
+        Ok(Some(
+            Record::new(
+                self.name(),
+                format!("{arn}#connection"),
+                spec.inputs.clone(),
+            )
+            .with("secret_arn", arn)
+            .with("host", host),
+        ))
     }
 }
 
@@ -134,63 +192,168 @@ mod tests {
 
     fn connection_deps() -> Records {
         [
-            ("secret.db".to_string(), Record::new("secretsmanager_secret", ARN, json!({})).with("name", "kavak-dev-db")),
-            ("db".to_string(), Record::new("rds_instance", "kavak-dev-db", json!({})).with("address", "db.internal").with("port", "5432")),
+            (
+                "secret.db".to_string(),
+                Record::new("secretsmanager_secret", ARN, json!({})).with("name", "kavak-dev-db"),
+            ),
+            (
+                "db".to_string(),
+                Record::new("rds_instance", "kavak-dev-db", json!({}))
+                    .with("address", "db.internal")
+                    .with("port", "5432"),
+            ),
         ]
         .into()
     }
     fn connection_spec() -> Spec {
-        Spec::new("db.connection", "secretsmanager_db_connection", json!({"secret_name": "kavak-dev-db", "connection": "complete"}))
+        Spec::new(
+            "db.connection",
+            "secretsmanager_db_connection",
+            json!({"secret_name": "kavak-dev-db", "connection": "complete"}),
+        )
     }
-    fn value(v: Json) -> impl Fn() -> aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput + Send + Sync {
-        move || aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder().arn(ARN).secret_string(v.to_string()).build()
+    fn value(
+        v: Json,
+    ) -> impl Fn() -> aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput
+           + Send
+           + Sync {
+        move || {
+            aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder()
+                .arn(ARN)
+                .secret_string(v.to_string())
+                .build()
+        }
     }
 
     #[tokio::test]
     async fn the_connection_is_written_into_the_secret_and_never_into_the_record() {
         let generated = json!({"username": "app", "password": "s3cr3t-Pa55", "dbname": "kavak"});
-        let get = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(generated));
+        let get =
+            mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(generated));
         let put = mock!(aws_sdk_secretsmanager::Client::put_secret_value)
             .match_requests(|r| {
-                let v: Json = serde_json::from_str(r.secret_string().unwrap_or_default()).unwrap_or_default();
+                let v: Json =
+                    serde_json::from_str(r.secret_string().unwrap_or_default()).unwrap_or_default();
                 r.secret_id() == Some(ARN)
                     && v["url"] == "postgresql://app:s3cr3t-Pa55@db.internal:5432/kavak"
                     && v["host"] == "db.internal"
                     && v["port"] == 5432
                     && v["password"] == "s3cr3t-Pa55"
             })
-            .then_output(|| aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueOutput::builder().build());
-        let rec = DbConnection.create(&over(&[&get, &put]), &connection_spec(), &connection_deps()).await.unwrap();
-        assert_eq!(put.num_calls(), 1, "the password, host, port and url are kept together in the secret");
-        assert_eq!((rec.id.as_str(), rec.out("host")), (format!("{ARN}#connection").as_str(), "db.internal"));
+            .then_output(|| {
+                aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueOutput::builder()
+                    .build()
+            });
+        let rec = DbConnection
+            .create(&over(&[&get, &put]), &connection_spec(), &connection_deps())
+            .await
+            .unwrap();
+        assert_eq!(
+            put.num_calls(),
+            1,
+            "the password, host, port and url are kept together in the secret"
+        );
+        assert_eq!(
+            (rec.id.as_str(), rec.out("host")),
+            (format!("{ARN}#connection").as_str(), "db.internal")
+        );
         let recorded = serde_json::to_string(&rec).unwrap();
-        assert!(!recorded.contains("s3cr3t"), "the password never reaches the record: {recorded}");
+        assert!(
+            !recorded.contains("s3cr3t"),
+            "the password never reaches the record: {recorded}"
+        );
     }
 
     #[tokio::test]
     async fn a_secret_without_a_value_or_that_is_not_json_fails_the_write_naming_it() {
-        let empty = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| GetSecretValueError::generic(fault("ResourceNotFoundException")));
-        let err = DbConnection.create(&over(&[&empty]), &connection_spec(), &connection_deps()).await.unwrap_err();
-        assert!(err.message.contains("kavak-dev-db has no value"), "{}", err.message);
-        let garbled = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
-            .then_output(|| aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder().secret_string("not json").build());
-        let err = DbConnection.create(&over(&[&garbled]), &connection_spec(), &connection_deps()).await.unwrap_err();
-        assert!(err.message.contains("not a JSON object") && !err.message.contains("not json"), "the value itself is never echoed: {}", err.message);
+        let empty = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+            .then_error(|| GetSecretValueError::generic(fault("ResourceNotFoundException")));
+        let err = DbConnection
+            .create(&over(&[&empty]), &connection_spec(), &connection_deps())
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.contains("kavak-dev-db has no value"),
+            "{}",
+            err.message
+        );
+        let garbled = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
+            aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder()
+                .secret_string("not json")
+                .build()
+        });
+        let err = DbConnection
+            .create(&over(&[&garbled]), &connection_spec(), &connection_deps())
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.contains("not a JSON object") && !err.message.contains("not json"),
+            "the value itself is never echoed: {}",
+            err.message
+        );
     }
 
     #[tokio::test]
     async fn read_shows_a_connection_removed_out_of_band_as_missing() {
-        let rec = Record::new("secretsmanager_db_connection", format!("{ARN}#connection"), json!({"connection": "complete"})).with("secret_arn", ARN).with("host", "db.internal");
-        let complete = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(json!({"host": "db.internal", "url": "postgresql://x"})));
-        assert_eq!(DbConnection.read(&over(&[&complete]), &rec).await.unwrap().unwrap().inputs["connection"], "complete");
+        let rec = Record::new(
+            "secretsmanager_db_connection",
+            format!("{ARN}#connection"),
+            json!({"connection": "complete"}),
+        )
+        .with("secret_arn", ARN)
+        .with("host", "db.internal");
+        let complete = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(
+            json!({"host": "db.internal", "url": "postgresql://x"}),
+        ));
+        assert_eq!(
+            DbConnection
+                .read(&over(&[&complete]), &rec)
+                .await
+                .unwrap()
+                .unwrap()
+                .inputs["connection"],
+            "complete"
+        );
         // Someone rotated the password by hand and wrote only the pair back.
-        let stripped = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(json!({"username": "app", "password": "x"})));
-        assert_eq!(DbConnection.read(&over(&[&stripped]), &rec).await.unwrap().unwrap().inputs["connection"], "missing", "drift the next apply repairs");
-        let moved = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(json!({"host": "other.internal", "url": "postgresql://x"})));
-        assert_eq!(DbConnection.read(&over(&[&moved]), &rec).await.unwrap().unwrap().inputs["connection"], "missing");
-        let gone = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| GetSecretValueError::generic(fault("ResourceNotFoundException")));
-        assert!(DbConnection.read(&over(&[&gone]), &rec).await.unwrap().is_none(), "it goes with its secret");
-        let denied = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(|| GetSecretValueError::generic(fault("AccessDeniedException")));
-        assert!(DbConnection.read(&over(&[&denied]), &rec).await.is_err(), "a refusal is an error, never gone");
+        let stripped = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+            .then_output(value(json!({"username": "app", "password": "x"})));
+        assert_eq!(
+            DbConnection
+                .read(&over(&[&stripped]), &rec)
+                .await
+                .unwrap()
+                .unwrap()
+                .inputs["connection"],
+            "missing",
+            "drift the next apply repairs"
+        );
+        let moved = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(value(
+            json!({"host": "other.internal", "url": "postgresql://x"}),
+        ));
+        assert_eq!(
+            DbConnection
+                .read(&over(&[&moved]), &rec)
+                .await
+                .unwrap()
+                .unwrap()
+                .inputs["connection"],
+            "missing"
+        );
+        let gone = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+            .then_error(|| GetSecretValueError::generic(fault("ResourceNotFoundException")));
+        assert!(
+            DbConnection
+                .read(&over(&[&gone]), &rec)
+                .await
+                .unwrap()
+                .is_none(),
+            "it goes with its secret"
+        );
+        let denied = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+            .then_error(|| GetSecretValueError::generic(fault("AccessDeniedException")));
+        assert!(
+            DbConnection.read(&over(&[&denied]), &rec).await.is_err(),
+            "a refusal is an error, never gone"
+        );
     }
 }

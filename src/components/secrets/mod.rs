@@ -39,7 +39,8 @@ mod mocks {
     use super::E;
     use aws_smithy_mocks::Rule;
 
-    pub const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kavak-dev-db-AbCdEf";
+    pub const ARN: &str =
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kavak-dev-db-AbCdEf";
 
     pub fn over(rules: &[&Rule]) -> E {
         crate::components::mocked::env_over!(secrets, aws_sdk_secretsmanager, rules)

@@ -77,8 +77,18 @@ impl Inputs for SecretInputs {
 /// restored by `update`.
 const SCHEDULED_FOR_DELETION: &str = "scheduled_for_deletion";
 
-fn replicas(secret: &SecretInputs) -> Option<Vec<aws_sdk_secretsmanager::types::ReplicaRegionType>> {
-    let l: Vec<_> = secret.replica_regions.iter().map(|r| aws_sdk_secretsmanager::types::ReplicaRegionType::builder().region(r).build()).collect();
+fn replicas(
+    secret: &SecretInputs,
+) -> Option<Vec<aws_sdk_secretsmanager::types::ReplicaRegionType>> {
+    let l: Vec<_> = secret
+        .replica_regions
+        .iter()
+        .map(|r| {
+            aws_sdk_secretsmanager::types::ReplicaRegionType::builder()
+                .region(r)
+                .build()
+        })
+        .collect();
     (!l.is_empty()).then_some(l)
 }
 
@@ -93,17 +103,33 @@ impl Secret {
     }
 
     pub(super) async fn current_value(env: &E, id: &str) -> Result<Option<String>, OpError> {
-        match env.ctx.secrets().get_secret_value().secret_id(id).send().await {
+        match env
+            .ctx
+            .secrets()
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+        {
             Ok(o) => Ok(o.secret_string().map(str::to_string)),
             // A secret created without a value has no version yet; a
             // deleted one refuses reads.
-            Err(e) if crate::aws::code_in(&e, &["ResourceNotFoundException", "InvalidRequestException"]) => Ok(None),
+            Err(e)
+                if crate::aws::code_in(
+                    &e,
+                    &["ResourceNotFoundException", "InvalidRequestException"],
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(op("GetSecretValue")(e)),
         }
     }
 
     fn record(&self, spec: &Spec, secret: &SecretInputs, arn: &str) -> Record {
-        Record::new(self.name(), arn, spec.inputs.clone()).with("arn", arn).with("name", &secret.name)
+        Record::new(self.name(), arn, spec.inputs.clone())
+            .with("arn", arn)
+            .with("name", &secret.name)
     }
 }
 
@@ -129,7 +155,10 @@ impl Kind<AwsContext> for Secret {
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let secret: SecretInputs = spec.typed()?;
-        let tags: Vec<Tag> = spec_tags(env, spec).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let tags: Vec<Tag> = spec_tags(env, spec)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
         // Generated once: every attempt writes the same credentials.
         let req = env
             .ctx
@@ -140,11 +169,21 @@ impl Kind<AwsContext> for Secret {
             .set_secret_string(Self::initial_value(spec, &secret))
             .set_add_replica_regions(replicas(&secret))
             .set_tags(Some(tags));
-        let o = env.call(&CREATE, || req.clone().send()).await.map_err(failed)?;
+        let o = env
+            .call(&CREATE, || req.clone().send())
+            .await
+            .map_err(failed)?;
         Ok(self.record(spec, &secret, o.arn().unwrap_or_default()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let d = match env.ctx.secrets().describe_secret().secret_id(&rec.id).send().await {
+        let d = match env
+            .ctx
+            .secrets()
+            .describe_secret()
+            .secret_id(&rec.id)
+            .send()
+            .await
+        {
             Ok(d) => d,
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(op("DescribeSecret")(e)),
@@ -161,42 +200,93 @@ impl Kind<AwsContext> for Secret {
         }
         Ok(Some(r))
     }
-    async fn update(&self, env: &E, spec: &Spec, old: &Record, _: &Records) -> Result<Record, OpError> {
+    async fn update(
+        &self,
+        env: &E,
+        spec: &Spec,
+        old: &Record,
+        _: &Records,
+    ) -> Result<Record, OpError> {
         let secret: SecretInputs = spec.typed()?;
         let sm = &env.ctx.secrets();
         if old.out(SCHEDULED_FOR_DELETION) == "true" {
-            sm.restore_secret().secret_id(&old.id).send().await.map_err(op("RestoreSecret"))?;
+            sm.restore_secret()
+                .secret_id(&old.id)
+                .send()
+                .await
+                .map_err(op("RestoreSecret"))?;
         }
-        env.call(&UPDATE, || sm.update_secret().secret_id(&old.id).description(&secret.description).send()).await.map_err(failed)?;
+        env.call(&UPDATE, || {
+            sm.update_secret()
+                .secret_id(&old.id)
+                .description(&secret.description)
+                .send()
+        })
+        .await
+        .map_err(failed)?;
         let current = Self::current_value(env, &old.id).await?;
         let wanted = match (&spec.secret, secret.generate.is_some()) {
             (Some(v), _) if current.as_deref() != Some(v.as_str()) => Some(v.clone()),
             // Generated credentials are written once (adoption of a secret
             // that lost its value included); never regenerated in place.
-            (_, true) if current.as_deref().and_then(|c| serde_json::from_str::<Json>(c).ok()).map(|j| j["password"].is_null()).unwrap_or(true) => {
+            (_, true)
+                if current
+                    .as_deref()
+                    .and_then(|c| serde_json::from_str::<Json>(c).ok())
+                    .map(|j| j["password"].is_null())
+                    .unwrap_or(true) =>
+            {
                 Self::initial_value(spec, &secret)
             }
             _ => None,
         };
         if let Some(v) = wanted {
-            env.call(&PUT_VALUE, || sm.put_secret_value().secret_id(&old.id).secret_string(&v).send()).await.map_err(failed)?;
+            env.call(&PUT_VALUE, || {
+                sm.put_secret_value()
+                    .secret_id(&old.id)
+                    .secret_string(&v)
+                    .send()
+            })
+            .await
+            .map_err(failed)?;
         }
-        let mut rec = Record { inputs: spec.inputs.clone(), ..old.clone() };
+        let mut rec = Record {
+            inputs: spec.inputs.clone(),
+            ..old.clone()
+        };
         rec.outputs.remove(SCHEDULED_FOR_DELETION);
         Ok(rec)
     }
     async fn delete(&self, env: &E, rec: &Record) -> Result<(), OpError> {
-        let SecretInputs { recovery_days: days, replica_regions: regions, .. } = rec.typed()?;
+        let SecretInputs {
+            recovery_days: days,
+            replica_regions: regions,
+            ..
+        } = rec.typed()?;
         // AWS deletes a secret only once its replicas are gone.
         if !regions.is_empty() {
-            match env.ctx.secrets().remove_regions_from_replication().secret_id(&rec.id).set_remove_replica_regions(Some(regions)).send().await {
+            match env
+                .ctx
+                .secrets()
+                .remove_regions_from_replication()
+                .secret_id(&rec.id)
+                .set_remove_replica_regions(Some(regions))
+                .send()
+                .await
+            {
                 Ok(_) => {}
-                Err(e) if not_found(&e) || crate::aws::code_in(&e, &["InvalidParameterException"]) => {}
+                Err(e)
+                    if not_found(&e) || crate::aws::code_in(&e, &["InvalidParameterException"]) => {
+                }
                 Err(e) => return Err(op("RemoveRegionsFromReplication")(e)),
             }
         }
         let mut req = env.ctx.secrets().delete_secret().secret_id(&rec.id);
-        req = if days >= 7 { req.recovery_window_in_days(days) } else { req.force_delete_without_recovery(true) };
+        req = if days >= 7 {
+            req.recovery_window_in_days(days)
+        } else {
+            req.force_delete_without_recovery(true)
+        };
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
@@ -235,13 +325,19 @@ mod tests {
     use super::*;
     use crate::components::mocked::fault;
     use aws_sdk_secretsmanager::operation::delete_secret::{DeleteSecretError, DeleteSecretOutput};
-    use aws_sdk_secretsmanager::operation::describe_secret::{DescribeSecretError, DescribeSecretOutput};
+    use aws_sdk_secretsmanager::operation::describe_secret::{
+        DescribeSecretError, DescribeSecretOutput,
+    };
     use aws_sdk_secretsmanager::operation::restore_secret::RestoreSecretOutput;
     use aws_smithy_mocks::mock;
     use aws_smithy_types::DateTime;
 
     fn spec(recovery_days: i64) -> Spec {
-        Spec::new("secret.db", "secretsmanager_secret", json!({"name": "kavak-dev-db", "description": "db", "recovery_days": recovery_days, "generate": {"username": "app"}}))
+        Spec::new(
+            "secret.db",
+            "secretsmanager_secret",
+            json!({"name": "kavak-dev-db", "description": "db", "recovery_days": recovery_days, "generate": {"username": "app"}}),
+        )
     }
     /// The secret, scheduled for deletion, tagged with stack `owner`.
     fn scheduled(owner: &'static str) -> impl Fn() -> DescribeSecretOutput + Send + Sync {
@@ -250,7 +346,12 @@ mod tests {
                 .arn(ARN)
                 .name("kavak-dev-db")
                 .deleted_date(DateTime::from_secs(1_700_000_000))
-                .tags(Tag::builder().key(crate::engine::TAG_STACK_ID).value(owner).build())
+                .tags(
+                    Tag::builder()
+                        .key(crate::engine::TAG_STACK_ID)
+                        .value(owner)
+                        .build(),
+                )
                 .build()
         }
     }
@@ -260,26 +361,55 @@ mod tests {
         // Played in order: a RestoreSecret here (or in an import, or at
         // plan) would find no rule and fail the test.
         for owner in ["s", "another-stack"] {
-            let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled(owner));
-            let r = Secret.find(&over(&[&d]), &spec(0)).await.unwrap().expect("the name is taken");
-            assert_eq!((r.id.as_str(), r.out(SCHEDULED_FOR_DELETION)), (ARN, "true"), "left for the engine's ownership check");
+            let d = mock!(aws_sdk_secretsmanager::Client::describe_secret)
+                .then_output(scheduled(owner));
+            let r = Secret
+                .find(&over(&[&d]), &spec(0))
+                .await
+                .unwrap()
+                .expect("the name is taken");
+            assert_eq!(
+                (r.id.as_str(), r.out(SCHEDULED_FOR_DELETION)),
+                (ARN, "true"),
+                "left for the engine's ownership check"
+            );
             assert_eq!(d.num_calls(), 1);
         }
     }
 
     #[tokio::test]
     async fn adopting_a_secret_scheduled_for_deletion_restores_it_first() {
-        let found = Record::new("secretsmanager_secret", ARN, spec(0).inputs).with(SCHEDULED_FOR_DELETION, "true");
-        let restore =
-            mock!(aws_sdk_secretsmanager::Client::restore_secret).match_requests(|r| r.secret_id() == Some(ARN)).then_output(|| RestoreSecretOutput::builder().arn(ARN).build());
-        let update =
-            mock!(aws_sdk_secretsmanager::Client::update_secret).then_output(|| aws_sdk_secretsmanager::operation::update_secret::UpdateSecretOutput::builder().arn(ARN).build());
+        let found = Record::new("secretsmanager_secret", ARN, spec(0).inputs)
+            .with(SCHEDULED_FOR_DELETION, "true");
+        let restore = mock!(aws_sdk_secretsmanager::Client::restore_secret)
+            .match_requests(|r| r.secret_id() == Some(ARN))
+            .then_output(|| RestoreSecretOutput::builder().arn(ARN).build());
+        let update = mock!(aws_sdk_secretsmanager::Client::update_secret).then_output(|| {
+            aws_sdk_secretsmanager::operation::update_secret::UpdateSecretOutput::builder()
+                .arn(ARN)
+                .build()
+        });
         // Its generated credentials are still there: not regenerated.
-        let value = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
-            .then_output(|| aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder().secret_string(r#"{"username":"app","password":"kept"}"#).build());
-        let r = Secret.update(&over(&[&restore, &update, &value]), &spec(0), &found, &Records::new()).await.unwrap();
+        let value = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
+            aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder()
+                .secret_string(r#"{"username":"app","password":"kept"}"#)
+                .build()
+        });
+        let r = Secret
+            .update(
+                &over(&[&restore, &update, &value]),
+                &spec(0),
+                &found,
+                &Records::new(),
+            )
+            .await
+            .unwrap();
         assert_eq!(restore.num_calls(), 1);
-        assert_eq!(r.out(SCHEDULED_FOR_DELETION), "", "restored: no longer marked");
+        assert_eq!(
+            r.out(SCHEDULED_FOR_DELETION),
+            "",
+            "restored: no longer marked"
+        );
     }
 
     #[tokio::test]
@@ -287,31 +417,65 @@ mod tests {
         let rec = Record::new("secretsmanager_secret", ARN, spec(0).inputs);
         let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled("s"));
         assert!(Secret.read(&over(&[&d]), &rec).await.unwrap().is_none());
-        let missing = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_error(|| DescribeSecretError::generic(fault("ResourceNotFoundException")));
-        assert!(Secret.read(&over(&[&missing]), &rec).await.unwrap().is_none());
-        let denied = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_error(|| DescribeSecretError::generic(fault("AccessDeniedException")));
+        let missing = mock!(aws_sdk_secretsmanager::Client::describe_secret)
+            .then_error(|| DescribeSecretError::generic(fault("ResourceNotFoundException")));
+        assert!(Secret
+            .read(&over(&[&missing]), &rec)
+            .await
+            .unwrap()
+            .is_none());
+        let denied = mock!(aws_sdk_secretsmanager::Client::describe_secret)
+            .then_error(|| DescribeSecretError::generic(fault("AccessDeniedException")));
         assert!(Secret.read(&over(&[&denied]), &rec).await.is_err());
     }
 
     #[tokio::test]
     async fn delete_keeps_the_recovery_window_it_was_given() {
         let at_once = mock!(aws_sdk_secretsmanager::Client::delete_secret)
-            .match_requests(|r| r.force_delete_without_recovery() == Some(true) && r.recovery_window_in_days().is_none())
+            .match_requests(|r| {
+                r.force_delete_without_recovery() == Some(true)
+                    && r.recovery_window_in_days().is_none()
+            })
             .then_output(|| DeleteSecretOutput::builder().build());
-        Secret.delete(&over(&[&at_once]), &Record::new("secretsmanager_secret", ARN, spec(0).inputs)).await.unwrap();
+        Secret
+            .delete(
+                &over(&[&at_once]),
+                &Record::new("secretsmanager_secret", ARN, spec(0).inputs),
+            )
+            .await
+            .unwrap();
         assert_eq!(at_once.num_calls(), 1);
         let windowed = mock!(aws_sdk_secretsmanager::Client::delete_secret)
-            .match_requests(|r| r.recovery_window_in_days() == Some(14) && r.force_delete_without_recovery().is_none())
+            .match_requests(|r| {
+                r.recovery_window_in_days() == Some(14)
+                    && r.force_delete_without_recovery().is_none()
+            })
             .then_output(|| DeleteSecretOutput::builder().build());
-        Secret.delete(&over(&[&windowed]), &Record::new("secretsmanager_secret", ARN, spec(14).inputs)).await.unwrap();
+        Secret
+            .delete(
+                &over(&[&windowed]),
+                &Record::new("secretsmanager_secret", ARN, spec(14).inputs),
+            )
+            .await
+            .unwrap();
         assert_eq!(windowed.num_calls(), 1);
-        let gone = mock!(aws_sdk_secretsmanager::Client::delete_secret).then_error(|| DeleteSecretError::generic(fault("ResourceNotFoundException")));
-        Secret.delete(&over(&[&gone]), &Record::new("secretsmanager_secret", ARN, spec(0).inputs)).await.unwrap();
+        let gone = mock!(aws_sdk_secretsmanager::Client::delete_secret)
+            .then_error(|| DeleteSecretError::generic(fault("ResourceNotFoundException")));
+        Secret
+            .delete(
+                &over(&[&gone]),
+                &Record::new("secretsmanager_secret", ARN, spec(0).inputs),
+            )
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
-    async fn a_create_meeting_its_namesake_still_being_deleted_is_retried_and_a_taken_name_is_not() {
-        use aws_sdk_secretsmanager::operation::create_secret::{CreateSecretError, CreateSecretOutput};
+    async fn a_create_meeting_its_namesake_still_being_deleted_is_retried_and_a_taken_name_is_not()
+    {
+        use aws_sdk_secretsmanager::operation::create_secret::{
+            CreateSecretError, CreateSecretOutput,
+        };
         let scheduled = || {
             CreateSecretError::generic(
                 aws_smithy_types::error::ErrorMetadata::builder()
@@ -320,11 +484,22 @@ mod tests {
                     .build(),
             )
         };
-        let created = mock!(aws_sdk_secretsmanager::Client::create_secret).sequence().error(scheduled).output(|| CreateSecretOutput::builder().arn(ARN).build()).build();
-        let r = Secret.create(&over(&[&created]), &spec(0), &Records::new()).await.unwrap();
+        let created = mock!(aws_sdk_secretsmanager::Client::create_secret)
+            .sequence()
+            .error(scheduled)
+            .output(|| CreateSecretOutput::builder().arn(ARN).build())
+            .build();
+        let r = Secret
+            .create(&over(&[&created]), &spec(0), &Records::new())
+            .await
+            .unwrap();
         assert_eq!((r.id.as_str(), created.num_calls()), (ARN, 2));
-        let taken = mock!(aws_sdk_secretsmanager::Client::create_secret).then_error(|| CreateSecretError::generic(fault("ResourceExistsException")));
-        assert!(Secret.create(&over(&[&taken]), &spec(0), &Records::new()).await.is_err());
+        let taken = mock!(aws_sdk_secretsmanager::Client::create_secret)
+            .then_error(|| CreateSecretError::generic(fault("ResourceExistsException")));
+        assert!(Secret
+            .create(&over(&[&taken]), &spec(0), &Records::new())
+            .await
+            .is_err());
         assert_eq!(taken.num_calls(), 1, "not retried");
     }
 }

@@ -7,18 +7,26 @@ mod schema;
 pub(crate) mod tests;
 
 use crate::aws::AwsContext;
-use crate::components::data::{CacheSubnetGroupInputs, DbInstanceInputs, DbSubnetGroupInputs, RedisInputs};
+use crate::components::data::{
+    CacheSubnetGroupInputs, DbInstanceInputs, DbSubnetGroupInputs, RedisInputs,
+};
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
 use crate::components::ecs::{ClusterInputs, ServiceInputs, TaskDefinitionInputs};
-use crate::components::elb::{ListenerAction, ListenerInputs, LoadBalancerInputs, TargetGroupInputs};
+use crate::components::elb::{
+    ListenerAction, ListenerInputs, LoadBalancerInputs, TargetGroupInputs,
+};
 use crate::components::iam::RoleInputs;
 use crate::components::network::NetworkHandles;
 use crate::components::registry::{LogGroupInputs, RepositoryInputs};
 use crate::components::secrets::{ConnectionFields, DbConnectionInputs, SecretInputs};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
-use crate::engine::{Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec, Template};
+use crate::engine::{
+    Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec, Template,
+};
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack};
+use crate::stacks::{
+    flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack,
+};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,7 +39,10 @@ pub struct ContainerService {
 
 impl ContainerService {
     pub fn new() -> Self {
-        ContainerService { schema: schema::schema(), kinds: Arc::new(all_kinds()) }
+        ContainerService {
+            schema: schema::schema(),
+            kinds: Arc::new(all_kinds()),
+        }
     }
 }
 
@@ -50,7 +61,9 @@ fn production(c: &Value) -> bool {
 }
 
 fn deletion_protection(c: &Value) -> bool {
-    c.get("deletion_protection").as_bool().unwrap_or_else(|| production(c))
+    c.get("deletion_protection")
+        .as_bool()
+        .unwrap_or_else(|| production(c))
 }
 
 /// A name of at most `max` characters: `name` itself, or its start and a
@@ -114,54 +127,103 @@ fn own_network(c: &Value, ctx: &AwsContext, g: &mut Desired) -> NetworkHandles {
 /// `(vpc_id, public_subnet_ids, private_subnet_ids)` when the stack is
 /// placed in an existing network (the configuration sets `vpc_id`).
 fn existing_network(c: &Value) -> Option<(&str, Vec<String>, Vec<String>)> {
-    c.get("vpc_id").as_str().map(|vpc| (vpc, strings(c.get("public_subnet_ids")), strings(c.get("private_subnet_ids"))))
+    c.get("vpc_id").as_str().map(|vpc| {
+        (
+            vpc,
+            strings(c.get("public_subnet_ids")),
+            strings(c.get("private_subnet_ids")),
+        )
+    })
 }
 
 /// `openai-api-key` → `OPENAI_API_KEY`.
 pub fn env_var_name(secret: &str) -> String {
-    secret.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_uppercase() } else { '_' }).collect()
+    secret
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() {
+                ch.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn db_name(c: &Value) -> String {
-    c.get("db_name").as_str().map(str::to_string).unwrap_or_else(|| s(c, "project_name").replace('-', "_"))
+    c.get("db_name")
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| s(c, "project_name").replace('-', "_"))
 }
 
 fn db_username(c: &Value) -> String {
-    c.get("db_username").as_str().map(str::to_string).unwrap_or_else(|| format!("{}_admin", s(c, "project_name").split('-').next().unwrap_or("app")))
+    c.get("db_username")
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            format!(
+                "{}_admin",
+                s(c, "project_name").split('-').next().unwrap_or("app")
+            )
+        })
 }
 
 /// Fargate's CPU → accepted memory sizes (MiB).
 pub fn fargate_memory_ok(cpu: i64, mem: i64) -> Result<(), String> {
-    let (lo, hi, step): (i64, i64, i64) = match cpu {
-        256 => {
-            return if [512, 1024, 2048].contains(&mem) { Ok(()) } else { Err(format!("Fargate accepts 512, 1024 or 2048 MiB with 256 CPU units, got {mem}")) };
-        }
-        512 => (1024, 4096, 1024),
-        1024 => (2048, 8192, 1024),
-        2048 => (4096, 16384, 1024),
-        4096 => (8192, 30720, 1024),
-        8192 => (16384, 61440, 4096),
-        16384 => (32768, 122880, 8192),
-        _ => return Err(format!("Fargate accepts 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units, got {cpu}")),
-    };
+    let (lo, hi, step): (i64, i64, i64) =
+        match cpu {
+            256 => {
+                return if [512, 1024, 2048].contains(&mem) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "Fargate accepts 512, 1024 or 2048 MiB with 256 CPU units, got {mem}"
+                    ))
+                };
+            }
+            512 => (1024, 4096, 1024),
+            1024 => (2048, 8192, 1024),
+            2048 => (4096, 16384, 1024),
+            4096 => (8192, 30720, 1024),
+            8192 => (16384, 61440, 4096),
+            16384 => (32768, 122880, 8192),
+            _ => return Err(format!(
+                "Fargate accepts 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units, got {cpu}"
+            )),
+        };
     if mem < lo || mem > hi || (mem - lo) % step != 0 {
-        return Err(format!("Fargate accepts {lo} to {hi} MiB in steps of {step} with {cpu} CPU units, got {mem}"));
+        return Err(format!(
+            "Fargate accepts {lo} to {hi} MiB in steps of {step} with {cpu} CPU units, got {mem}"
+        ));
     }
     Ok(())
 }
 
-const LOG_RETENTION: &[i64] = &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const LOG_RETENTION: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
 
 /// Variables the stack sets itself and the user cannot override.
 const RESERVED_ENV: &[&str] = &["DATABASE_URL", "REDIS_URL"];
 
 fn is_identifier(x: &str, max: usize) -> bool {
-    !x.is_empty() && x.len() <= max && x.chars().next().map(|ch| ch.is_ascii_alphabetic()).unwrap_or(false) && x.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+    !x.is_empty()
+        && x.len() <= max
+        && x.chars()
+            .next()
+            .map(|ch| ch.is_ascii_alphabetic())
+            .unwrap_or(false)
+        && x.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
 fn version_ok(x: &str) -> bool {
     let parts: Vec<&str> = x.split('.').collect();
-    (1..=3).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()))
+    (1..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()))
 }
 
 impl Stack for ContainerService {
@@ -181,7 +243,11 @@ impl Stack for ContainerService {
         }
         if let Some(x) = c.get("env").as_str() {
             if let Err(e) = v::project_name(x) {
-                d.error_at(Path::attr("env"), "Invalid environment", e.replace("project name", "environment"));
+                d.error_at(
+                    Path::attr("env"),
+                    "Invalid environment",
+                    e.replace("project name", "environment"),
+                );
             }
         }
         if let (Some(p), Some(e)) = (c.get("project_name").as_str(), c.get("env").as_str()) {
@@ -197,19 +263,31 @@ impl Stack for ContainerService {
         }
         if let Some(x) = c.get("owner").as_str() {
             if x.is_empty() {
-                d.error_at(Path::attr("owner"), "Invalid tag", "the owner tag cannot be empty");
+                d.error_at(
+                    Path::attr("owner"),
+                    "Invalid tag",
+                    "the owner tag cannot be empty",
+                );
             } else if let Err(e) = v::tag_value(x) {
                 d.error_at(Path::attr("owner"), "Invalid tag", e);
             }
         }
         if let Some(x) = c.get("profile").as_str() {
             if !["ephemeral", "production"].contains(&x) {
-                d.error_at(Path::attr("profile"), "Invalid profile", format!("{x:?}: use \"ephemeral\" or \"production\""));
+                d.error_at(
+                    Path::attr("profile"),
+                    "Invalid profile",
+                    format!("{x:?}: use \"ephemeral\" or \"production\""),
+                );
             }
         }
         if let Some(x) = c.get("nat_gateways").as_str() {
             if !["none", "single", "per_az"].contains(&x) {
-                d.error_at(Path::attr("nat_gateways"), "Invalid NAT mode", format!("{x:?}: use \"none\", \"single\" or \"per_az\""));
+                d.error_at(
+                    Path::attr("nat_gateways"),
+                    "Invalid NAT mode",
+                    format!("{x:?}: use \"none\", \"single\" or \"per_az\""),
+                );
             }
         }
         // Network.
@@ -218,7 +296,10 @@ impl Stack for ContainerService {
                 x,
                 v::vpc_cidr(x).and_then(|n| {
                     if n.prefix_len() > 24 {
-                        Err(format!("the VPC must be /24 or larger to hold two subnets per zone, got /{}", n.prefix_len()))
+                        Err(format!(
+                            "the VPC must be /24 or larger to hold two subnets per zone, got /{}",
+                            n.prefix_len()
+                        ))
                     } else {
                         Ok(n)
                     }
@@ -240,7 +321,11 @@ impl Stack for ContainerService {
             for (i, z) in zs.iter().enumerate() {
                 if let Some(z) = z.as_str() {
                     if !seen.insert(z) {
-                        d.error_at(Path::attr("availability_zones").then_index(i), "Duplicate availability zone", format!("{z} is listed twice"));
+                        d.error_at(
+                            Path::attr("availability_zones").then_index(i),
+                            "Duplicate availability zone",
+                            format!("{z} is listed twice"),
+                        );
                     }
                 }
             }
@@ -252,16 +337,28 @@ impl Stack for ContainerService {
                 continue;
             }
             if l.as_list().len() != n_zones && !az_list.is_unknown() {
-                d.error_at(Path::attr(attr), "Wrong number of subnets", format!("{attr} needs one CIDR block per availability zone ({n_zones}), got {}", l.as_list().len()));
+                d.error_at(
+                    Path::attr(attr),
+                    "Wrong number of subnets",
+                    format!(
+                        "{attr} needs one CIDR block per availability zone ({n_zones}), got {}",
+                        l.as_list().len()
+                    ),
+                );
             }
             for (i, x) in l.as_list().iter().enumerate() {
                 let Some(x) = x.as_str() else { continue };
                 let p = Path::attr(attr).then_index(i);
                 match v::cidr(x) {
                     Err(e) => d.error_at(p, "Invalid subnet CIDR block", e),
-                    Ok(net) if net.prefix_len() > 28 || net.prefix_len() < 16 => {
-                        d.error_at(p, "Invalid subnet CIDR block", format!("a subnet must be between /16 and /28, got /{}", net.prefix_len()))
-                    }
+                    Ok(net) if net.prefix_len() > 28 || net.prefix_len() < 16 => d.error_at(
+                        p,
+                        "Invalid subnet CIDR block",
+                        format!(
+                            "a subnet must be between /16 and /28, got /{}",
+                            net.prefix_len()
+                        ),
+                    ),
                     Ok(net) => {
                         if let Some((vc, Ok(_))) = &vpc {
                             if let Err(e) = v::cidr_within(x, vc) {
@@ -277,7 +374,11 @@ impl Stack for ContainerService {
             for j in 0..i {
                 let (a, b) = (&all_nets[i].1, &all_nets[j].1);
                 if a.contains(&b.network()) || b.contains(&a.network()) {
-                    d.error_at(all_nets[i].0.clone(), "Overlapping subnets", format!("{a} overlaps {b}"));
+                    d.error_at(
+                        all_nets[i].0.clone(),
+                        "Overlapping subnets",
+                        format!("{a} overlaps {b}"),
+                    );
                 }
             }
         }
@@ -296,12 +397,18 @@ impl Stack for ContainerService {
         for (i, x) in c.get("alb_ingress_cidrs").as_list().iter().enumerate() {
             if let Some(x) = x.as_str() {
                 if let Err(e) = v::cidr(x) {
-                    d.error_at(Path::attr("alb_ingress_cidrs").then_index(i), "Invalid CIDR block", e);
+                    d.error_at(
+                        Path::attr("alb_ingress_cidrs").then_index(i),
+                        "Invalid CIDR block",
+                        e,
+                    );
                 }
             }
         }
         if let Some(x) = c.get("certificate_arn").as_str() {
-            let ok = x.starts_with("arn:aws") && x.split(':').nth(2) == Some("acm") && x.contains(":certificate/");
+            let ok = x.starts_with("arn:aws")
+                && x.split(':').nth(2) == Some("acm")
+                && x.contains(":certificate/");
             if !ok {
                 d.error_at(
                     Path::attr("certificate_arn"),
@@ -312,8 +419,18 @@ impl Stack for ContainerService {
         }
         // Service.
         if let Some(x) = c.get("container_image").as_str() {
-            if x.is_empty() || x.len() > 255 || x.chars().any(|ch| ch.is_whitespace()) || x.chars().any(|ch| ch.is_ascii_uppercase()) && !x.contains(':') {
-                d.error_at(Path::attr("container_image"), "Invalid image", format!("{x:?} is not an image reference (repository[:tag] or repository@digest)"));
+            if x.is_empty()
+                || x.len() > 255
+                || x.chars().any(|ch| ch.is_whitespace())
+                || x.chars().any(|ch| ch.is_ascii_uppercase()) && !x.contains(':')
+            {
+                d.error_at(
+                    Path::attr("container_image"),
+                    "Invalid image",
+                    format!(
+                        "{x:?} is not an image reference (repository[:tag] or repository@digest)"
+                    ),
+                );
             }
         }
         if let Some(p) = c.get("container_port").as_f64() {
@@ -324,7 +441,11 @@ impl Stack for ContainerService {
         let whole = |d: &mut Diagnostics, attr: &str, lo: f64, hi: f64| {
             if let Some(n) = c.get(attr).as_f64() {
                 if n.fract() != 0.0 || n < lo || n > hi {
-                    d.error_at(Path::attr(attr), "Value out of range", format!("{attr} must be a whole number between {lo} and {hi}, got {n}"));
+                    d.error_at(
+                        Path::attr(attr),
+                        "Value out of range",
+                        format!("{attr} must be a whole number between {lo} and {hi}, got {n}"),
+                    );
                     return None;
                 }
                 return Some(n as i64);
@@ -334,16 +455,26 @@ impl Stack for ContainerService {
         let cpu = whole(&mut d, "cpu", 256.0, 16384.0);
         let mem = whole(&mut d, "memory", 512.0, 122880.0);
         if let Some(cpu) = cpu {
-            if let Err(e) = fargate_memory_ok(cpu, mem.unwrap_or(if cpu == 256 { 512 } else { i64::MAX })) {
+            if let Err(e) =
+                fargate_memory_ok(cpu, mem.unwrap_or(if cpu == 256 { 512 } else { i64::MAX }))
+            {
                 if mem.is_some() || ![256, 512, 1024, 2048, 4096, 8192, 16384].contains(&cpu) {
-                    let at = if [256, 512, 1024, 2048, 4096, 8192, 16384].contains(&cpu) { "memory" } else { "cpu" };
+                    let at = if [256, 512, 1024, 2048, 4096, 8192, 16384].contains(&cpu) {
+                        "memory"
+                    } else {
+                        "cpu"
+                    };
                     d.error_at(Path::attr(at), "CPU and memory Fargate rejects", e);
                 }
             }
         }
         if let Some(x) = c.get("cpu_architecture").as_str() {
             if !["X86_64", "ARM64"].contains(&x) {
-                d.error_at(Path::attr("cpu_architecture"), "Invalid CPU architecture", format!("{x:?}: use \"X86_64\" or \"ARM64\""));
+                d.error_at(
+                    Path::attr("cpu_architecture"),
+                    "Invalid CPU architecture",
+                    format!("{x:?}: use \"X86_64\" or \"ARM64\""),
+                );
             }
         }
         whole(&mut d, "desired_count", 0.0, 1000.0);
@@ -355,7 +486,11 @@ impl Stack for ContainerService {
         if let Some(x) = c.get("health_check_matcher").as_str() {
             let ok = x.split(',').all(|part| {
                 let mut it = part.split('-');
-                let code = |s: Option<&str>| s.and_then(|s| s.trim().parse::<u16>().ok()).map(|n| (200..=499).contains(&n)).unwrap_or(false);
+                let code = |s: Option<&str>| {
+                    s.and_then(|s| s.trim().parse::<u16>().ok())
+                        .map(|n| (200..=499).contains(&n))
+                        .unwrap_or(false)
+                };
                 match (it.next(), it.next(), it.next()) {
                     (a, None, None) => code(a),
                     (a, b, None) => code(a) && code(b),
@@ -370,11 +505,22 @@ impl Stack for ContainerService {
         let mut env_names: BTreeMap<String, usize> = BTreeMap::new();
         for (i, x) in secret_names.iter().enumerate() {
             let p = Path::attr("app_secrets").then_index(i);
-            if x.is_empty() || x.len() > 128 || !x.chars().all(|ch| ch.is_ascii_alphanumeric() || "/_+=.@-".contains(ch)) {
+            if x.is_empty()
+                || x.len() > 128
+                || !x
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "/_+=.@-".contains(ch))
+            {
                 d.error_at(p, "Invalid secret name", format!("{x:?}: Secrets Manager names use letters, digits and /_+=.@- (1-128 characters here)"));
                 continue;
             }
-            if x.ends_with(|ch: char| ch == '-') || x.len() > 6 && x.as_bytes()[x.len() - 7] == b'-' && x[x.len() - 6..].chars().all(|ch| ch.is_ascii_alphanumeric()) {
+            if x.ends_with(|ch: char| ch == '-')
+                || x.len() > 6
+                    && x.as_bytes()[x.len() - 7] == b'-'
+                    && x[x.len() - 6..]
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric())
+            {
                 // Secrets Manager appends -XXXXXX to ARNs; a name ending like
                 // that makes partial ARNs ambiguous.
                 d.error_at(p, "Invalid secret name", format!("{x:?} ends with a hyphen followed by six characters, which Secrets Manager reserves for its ARN suffix"));
@@ -382,45 +528,87 @@ impl Stack for ContainerService {
             }
             let var = env_var_name(x);
             if RESERVED_ENV.contains(&var.as_str()) {
-                d.error_at(p, "Reserved variable", format!("{x:?} would be injected as {var}, which the stack sets itself"));
+                d.error_at(
+                    p,
+                    "Reserved variable",
+                    format!("{x:?} would be injected as {var}, which the stack sets itself"),
+                );
             } else if let Some(j) = env_names.insert(var.clone(), i) {
-                d.error_at(p, "Duplicate secret variable", format!("{x:?} and app_secrets[{j}] both become the variable {var}"));
+                d.error_at(
+                    p,
+                    "Duplicate secret variable",
+                    format!("{x:?} and app_secrets[{j}] both become the variable {var}"),
+                );
             }
         }
         for attr in ["app_secret_values", "app_secret_values_wo"] {
             for (k, val) in c.get(attr).as_map().into_iter().flatten() {
                 if !secret_names.contains(k) && !c.get("app_secrets").is_unknown() {
-                    d.error_at(Path::attr(attr).then_key(k), "Unknown secret", format!("{k:?} is not listed in app_secrets"));
+                    d.error_at(
+                        Path::attr(attr).then_key(k),
+                        "Unknown secret",
+                        format!("{k:?} is not listed in app_secrets"),
+                    );
                 }
                 if let Some(x) = val.as_str() {
                     if x.is_empty() || x.len() > 65536 {
                         // Never echo the value.
-                        d.error_at(Path::attr(attr).then_key(k), "Invalid secret value", "a secret value must be 1-65536 characters");
+                        d.error_at(
+                            Path::attr(attr).then_key(k),
+                            "Invalid secret value",
+                            "a secret value must be 1-65536 characters",
+                        );
                     }
                 }
             }
         }
         if let Some(m) = c.get("environment").as_map() {
             for k in m.keys() {
-                let ok = is_identifier(k, 255) || k.starts_with('_') && k[1..].chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+                let ok = is_identifier(k, 255)
+                    || k.starts_with('_')
+                        && k[1..]
+                            .chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
                 if !ok {
-                    d.error_at(Path::attr("environment").then_key(k), "Invalid variable name", format!("{k:?}: use letters, digits and '_', not starting with a digit"));
+                    d.error_at(
+                        Path::attr("environment").then_key(k),
+                        "Invalid variable name",
+                        format!("{k:?}: use letters, digits and '_', not starting with a digit"),
+                    );
                 } else if RESERVED_ENV.contains(&k.as_str()) {
-                    d.error_at(Path::attr("environment").then_key(k), "Reserved variable", format!("{k} is set by the stack (from Secrets Manager or the cache endpoint)"));
+                    d.error_at(
+                        Path::attr("environment").then_key(k),
+                        "Reserved variable",
+                        format!(
+                            "{k} is set by the stack (from Secrets Manager or the cache endpoint)"
+                        ),
+                    );
                 } else if env_names.contains_key(k) {
-                    d.error_at(Path::attr("environment").then_key(k), "Variable set twice", format!("{k} is already injected from an app secret"));
+                    d.error_at(
+                        Path::attr("environment").then_key(k),
+                        "Variable set twice",
+                        format!("{k} is already injected from an app secret"),
+                    );
                 }
             }
         }
         if let Some(n) = c.get("log_retention_days").as_f64() {
             if !LOG_RETENTION.contains(&(n as i64)) || n.fract() != 0.0 {
-                d.error_at(Path::attr("log_retention_days"), "Invalid log retention", format!("CloudWatch Logs accepts {LOG_RETENTION:?} days, got {n}"));
+                d.error_at(
+                    Path::attr("log_retention_days"),
+                    "Invalid log retention",
+                    format!("CloudWatch Logs accepts {LOG_RETENTION:?} days, got {n}"),
+                );
             }
         }
         for (i, x) in c.get("task_role_policy_arns").as_list().iter().enumerate() {
             if let Some(x) = x.as_str() {
                 if !(x.starts_with("arn:aws") && x.contains(":iam::") && x.contains(":policy/")) {
-                    d.error_at(Path::attr("task_role_policy_arns").then_index(i), "Invalid policy ARN", format!("{x:?} is not an IAM policy ARN"));
+                    d.error_at(
+                        Path::attr("task_role_policy_arns").then_index(i),
+                        "Invalid policy ARN",
+                        format!("{x:?} is not an IAM policy ARN"),
+                    );
                 }
             }
         }
@@ -428,18 +616,30 @@ impl Stack for ContainerService {
         for attr in ["db_engine_version", "redis_engine_version"] {
             if let Some(x) = c.get(attr).as_str() {
                 if !version_ok(x) {
-                    d.error_at(Path::attr(attr), "Invalid engine version", format!("{x:?}: use major.minor digits, e.g. \"15.4\" or \"7.0\""));
+                    d.error_at(
+                        Path::attr(attr),
+                        "Invalid engine version",
+                        format!("{x:?}: use major.minor digits, e.g. \"15.4\" or \"7.0\""),
+                    );
                 }
             }
         }
         if let Some(x) = c.get("db_instance_class").as_str() {
             if !x.starts_with("db.") || v::instance_type(&x[3..]).is_err() {
-                d.error_at(Path::attr("db_instance_class"), "Invalid instance class", format!("{x:?} is not an RDS instance class (e.g. db.t4g.micro)"));
+                d.error_at(
+                    Path::attr("db_instance_class"),
+                    "Invalid instance class",
+                    format!("{x:?} is not an RDS instance class (e.g. db.t4g.micro)"),
+                );
             }
         }
         if let Some(x) = c.get("redis_node_type").as_str() {
             if !x.starts_with("cache.") || v::instance_type(&x[6..]).is_err() {
-                d.error_at(Path::attr("redis_node_type"), "Invalid node type", format!("{x:?} is not an ElastiCache node type (e.g. cache.t4g.micro)"));
+                d.error_at(
+                    Path::attr("redis_node_type"),
+                    "Invalid node type",
+                    format!("{x:?} is not an ElastiCache node type (e.g. cache.t4g.micro)"),
+                );
             }
         }
         let alloc = whole(&mut d, "db_allocated_storage", 20.0, 65536.0);
@@ -455,7 +655,11 @@ impl Stack for ContainerService {
         }
         if let Some(x) = c.get("db_name").as_str() {
             if !is_identifier(x, 63) {
-                d.error_at(Path::attr("db_name"), "Invalid database name", format!("{x:?}: 1-63 letters, digits or '_', starting with a letter"));
+                d.error_at(
+                    Path::attr("db_name"),
+                    "Invalid database name",
+                    format!("{x:?}: 1-63 letters, digits or '_', starting with a letter"),
+                );
             }
         } else if let Some(p) = c.get("project_name").as_str() {
             if p.starts_with(|ch: char| ch.is_ascii_digit()) {
@@ -470,10 +674,16 @@ impl Stack for ContainerService {
             c,
             "vpc_id",
             ["public_subnet_ids", "private_subnet_ids"],
-            &["availability_zones", "public_subnet_cidrs", "private_subnet_cidrs"],
+            &[
+                "availability_zones",
+                "public_subnet_cidrs",
+                "private_subnet_cidrs",
+            ],
         ));
         if let Some(x) = c.get("db_username").as_str() {
-            if !is_identifier(x, 16) || ["rdsadmin", "admin", "postgres"].contains(&x.to_ascii_lowercase().as_str()) {
+            if !is_identifier(x, 16)
+                || ["rdsadmin", "admin", "postgres"].contains(&x.to_ascii_lowercase().as_str())
+            {
                 d.error_at(
                     Path::attr("db_username"),
                     "Invalid database user name",
@@ -484,15 +694,33 @@ impl Stack for ContainerService {
         d
     }
 
-    fn aws_checks<'a>(&'a self, ctx: &'a Arc<AwsContext>, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
+    fn aws_checks<'a>(
+        &'a self,
+        ctx: &'a Arc<AwsContext>,
+        c: &'a Value,
+    ) -> crate::stacks::BoxFuture<'a, Diagnostics> {
         Box::pin(async move {
-            let Some((vpc, public, private)) = existing_network(c).filter(|_| !c.get("public_subnet_ids").contains_unknown() && !c.get("private_subnet_ids").contains_unknown())
-            else {
+            let Some((vpc, public, private)) = existing_network(c).filter(|_| {
+                !c.get("public_subnet_ids").contains_unknown()
+                    && !c.get("private_subnet_ids").contains_unknown()
+            }) else {
                 return Diagnostics::default();
             };
             let groups = [
-                network::SubnetGroup { attribute: "public_subnet_ids", single: false, ids: public, role: network::Role::Public, min_zones: 2 },
-                network::SubnetGroup { attribute: "private_subnet_ids", single: false, ids: private, role: network::Role::Private, min_zones: 2 },
+                network::SubnetGroup {
+                    attribute: "public_subnet_ids",
+                    single: false,
+                    ids: public,
+                    role: network::Role::Public,
+                    min_zones: 2,
+                },
+                network::SubnetGroup {
+                    attribute: "private_subnet_ids",
+                    single: false,
+                    ids: private,
+                    role: network::Role::Private,
+                    min_zones: 2,
+                },
             ];
             network::check(ctx, "vpc_id", vpc, &groups).await
         })
@@ -504,15 +732,35 @@ impl Stack for ContainerService {
         if existing_network(c).is_some() {
             return Vec::new();
         }
-        let source = if c.get("availability_zones").is_null() { network::ZoneSource::Default } else { network::ZoneSource::List };
-        vec![crate::stacks::NetworkZones { region: provider_region.to_string(), attribute: "availability_zones", zones: zones(c, provider_region), source }]
+        let source = if c.get("availability_zones").is_null() {
+            network::ZoneSource::Default
+        } else {
+            network::ZoneSource::List
+        };
+        vec![crate::stacks::NetworkZones {
+            region: provider_region.to_string(),
+            attribute: "availability_zones",
+            zones: zones(c, provider_region),
+            source,
+        }]
     }
     fn zones<'a>(&self, c: &'a Value) -> Vec<(Path, &'a str)> {
-        c.get("availability_zones").as_list().iter().enumerate().filter_map(|(i, z)| z.as_str().map(|z| (Path::attr("availability_zones").then_index(i), z))).collect()
+        c.get("availability_zones")
+            .as_list()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, z)| {
+                z.as_str()
+                    .map(|z| (Path::attr("availability_zones").then_index(i), z))
+            })
+            .collect()
     }
     fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
-        if let (Some(old), Some(new)) = (prior.get("db_allocated_storage").as_f64(), c.get("db_allocated_storage").as_f64()) {
+        if let (Some(old), Some(new)) = (
+            prior.get("db_allocated_storage").as_f64(),
+            c.get("db_allocated_storage").as_f64(),
+        ) {
             if new < old {
                 d.error_at(
                     Path::attr("db_allocated_storage"),
@@ -545,7 +793,10 @@ impl Stack for ContainerService {
     }
 
     fn tags(&self, c: &Value) -> BTreeMap<String, String> {
-        let mut t = BTreeMap::from([("project".to_string(), s(c, "project_name").to_string()), ("env".to_string(), s(c, "env").to_string())]);
+        let mut t = BTreeMap::from([
+            ("project".to_string(), s(c, "project_name").to_string()),
+            ("env".to_string(), s(c, "env").to_string()),
+        ]);
         if let Some(o) = c.get("owner").as_str() {
             t.insert("owner".into(), o.to_string());
         }
@@ -558,7 +809,15 @@ impl Stack for ContainerService {
         let port = int(c, "container_port");
         let mut g = Desired::new();
         let net = match existing_network(c) {
-            Some((vpc, public, private)) => network::add_existing(&mut g, "vpc_id", vpc, &[("public", "public_subnet_ids", &public), ("private", "private_subnet_ids", &private)]),
+            Some((vpc, public, private)) => network::add_existing(
+                &mut g,
+                "vpc_id",
+                vpc,
+                &[
+                    ("public", "public_subnet_ids", &public),
+                    ("private", "private_subnet_ids", &private),
+                ],
+            ),
             None => own_network(c, ctx, &mut g),
         };
         let (public, private) = (net.subnets("public"), net.subnets("private"));
@@ -575,36 +834,92 @@ impl Stack for ContainerService {
         }
         sort_rules(&mut alb_rules);
         let sg = |key: &str, name: &str, desc: &str, rules: Vec<IngressRule>| {
-            Spec::of(key, &SecurityGroupInputs { name: format!("{id}-{name}"), description: format!("awsstack {id} {desc}"), rules }).after(&net.vpc)
+            Spec::of(
+                key,
+                &SecurityGroupInputs {
+                    name: format!("{id}-{name}"),
+                    description: format!("awsstack {id} {desc}"),
+                    rules,
+                },
+            )
+            .after(&net.vpc)
         };
         let sg_alb = g.add(sg("sg.alb", "alb", "load balancer", alb_rules));
         // A rule from another group names that group's component.
-        let from = |source: String, p: i64, what: &str| vec![IngressRule::tcp_from_group(p, source, what)];
-        let sg_ecs = g.add(sg("sg.ecs", "ecs", "tasks", from(g.name(&sg_alb), port, "From the load balancer")).after_update(&sg_alb));
-        let sg_db = g.add(sg("sg.db", "db", "database", from(g.name(&sg_ecs), 5432, "PostgreSQL from the tasks")).after_update(&sg_ecs));
-        let sg_redis = g.add(sg("sg.redis", "redis", "cache", from(g.name(&sg_ecs), 6379, "Redis from the tasks")).after_update(&sg_ecs));
+        let from =
+            |source: String, p: i64, what: &str| vec![IngressRule::tcp_from_group(p, source, what)];
+        let sg_ecs = g.add(
+            sg(
+                "sg.ecs",
+                "ecs",
+                "tasks",
+                from(g.name(&sg_alb), port, "From the load balancer"),
+            )
+            .after_update(&sg_alb),
+        );
+        let sg_db = g.add(
+            sg(
+                "sg.db",
+                "db",
+                "database",
+                from(g.name(&sg_ecs), 5432, "PostgreSQL from the tasks"),
+            )
+            .after_update(&sg_ecs),
+        );
+        let sg_redis = g.add(
+            sg(
+                "sg.redis",
+                "redis",
+                "cache",
+                from(g.name(&sg_ecs), 6379, "Redis from the tasks"),
+            )
+            .after_update(&sg_ecs),
+        );
 
         // Registry, logs, secrets: independent of the network.
-        let ecr = g.add(Spec::of("ecr", &RepositoryInputs { name: format!("{id}-app"), scan_on_push: true }));
+        let ecr = g.add(Spec::of(
+            "ecr",
+            &RepositoryInputs {
+                name: format!("{id}-app"),
+                scan_on_push: true,
+            },
+        ));
         let log_group = format!("/ecs/{id}-app");
-        let logs = g.add(Spec::of("logs", &LogGroupInputs { name: log_group.clone(), retention_days: Some(int(c, "log_retention_days") as i32) }));
+        let logs = g.add(Spec::of(
+            "logs",
+            &LogGroupInputs {
+                name: log_group.clone(),
+                retention_days: Some(int(c, "log_retention_days") as i32),
+            },
+        ));
         let recovery = if prod { 7 } else { 0 };
         let credentials = SecretInputs {
             name: format!("{id}-db-credentials"),
             description: format!("{id} PostgreSQL credentials"),
             recovery_days: recovery,
-            generate: Some(BTreeMap::from([("username".into(), db_username(c).to_string()), ("engine".into(), "postgres".into()), ("dbname".into(), db_name(c).to_string())])),
+            generate: Some(BTreeMap::from([
+                ("username".into(), db_username(c).to_string()),
+                ("engine".into(), "postgres".into()),
+                ("dbname".into(), db_name(c).to_string()),
+            ])),
             ..SecretInputs::default()
         };
         let secret_db = g.add(Spec::of("secret.db", &credentials));
         let values = c.get("app_secret_values");
-        let (values_wo, wo_version) = (c.get("app_secret_values_wo"), c.get("app_secret_values_wo_version").as_f64());
+        let (values_wo, wo_version) = (
+            c.get("app_secret_values_wo"),
+            c.get("app_secret_values_wo_version").as_f64(),
+        );
         let mut secret_handles = vec![secret_db.clone()];
         let mut app_secrets = BTreeMap::new();
         for name in strings(c.get("app_secrets")) {
             let key = format!("secret.app.{name}");
-            let mut inputs =
-                SecretInputs { name: format!("{id}-{name}"), description: format!("{id} application secret {name}"), recovery_days: recovery, ..SecretInputs::default() };
+            let mut inputs = SecretInputs {
+                name: format!("{id}-{name}"),
+                description: format!("{id} application secret {name}"),
+                recovery_days: recovery,
+                ..SecretInputs::default()
+            };
             // A write-only value leaves no trace in the records (not even a
             // hash): its version is what a plan compares.
             let value = if let Some(v) = values_wo.get(&name).as_str() {
@@ -623,7 +938,15 @@ impl Stack for ContainerService {
         }
 
         // Database.
-        let db_subnets = g.add(Spec::of("db.subnets", &DbSubnetGroupInputs { name: format!("{id}-db") }).filling_each("subnets", private, Update));
+        let db_subnets = g.add(
+            Spec::of(
+                "db.subnets",
+                &DbSubnetGroupInputs {
+                    name: format!("{id}-db"),
+                },
+            )
+            .filling_each("subnets", private, Update),
+        );
         let db = g.add(
             Spec::of(
                 "db",
@@ -649,13 +972,27 @@ impl Stack for ContainerService {
             .after(&secret_db),
         );
         let db_connection = g.add(
-            Spec::of("db.connection", &DbConnectionInputs { secret_name: format!("{id}-db-credentials"), connection: ConnectionFields::Complete })
-                .after_update(&secret_db)
-                .after_update(&db),
+            Spec::of(
+                "db.connection",
+                &DbConnectionInputs {
+                    secret_name: format!("{id}-db-credentials"),
+                    connection: ConnectionFields::Complete,
+                },
+            )
+            .after_update(&secret_db)
+            .after_update(&db),
         );
 
         // Cache.
-        let cache_subnets = g.add(Spec::of("cache.subnets", &CacheSubnetGroupInputs { name: format!("{id}-redis") }).filling_each("subnets", private, Update));
+        let cache_subnets = g.add(
+            Spec::of(
+                "cache.subnets",
+                &CacheSubnetGroupInputs {
+                    name: format!("{id}-redis"),
+                },
+            )
+            .filling_each("subnets", private, Update),
+        );
         let cache = g.add(
             Spec::of(
                 "cache",
@@ -679,7 +1016,14 @@ impl Stack for ContainerService {
         let alb_name = short_name(&format!("{id}-alb"), 32);
         // The ALB only routes once the internet gateway is attached (an
         // existing network's is the user's to have).
-        let alb = Spec::of("alb", &LoadBalancerInputs { name: alb_name.clone() }).after_update(&sg_alb).filling_each("subnets", public, Update);
+        let alb = Spec::of(
+            "alb",
+            &LoadBalancerInputs {
+                name: alb_name.clone(),
+            },
+        )
+        .after_update(&sg_alb)
+        .filling_each("subnets", public, Update);
         let alb = g.add(match &net.igw {
             Some(igw) => alb.after(igw),
             None => alb,
@@ -703,7 +1047,11 @@ impl Stack for ContainerService {
                 &ListenerInputs {
                     load_balancer: alb_name.clone(),
                     port: 80,
-                    action: if https { ListenerAction::RedirectHttps } else { ListenerAction::Forward },
+                    action: if https {
+                        ListenerAction::RedirectHttps
+                    } else {
+                        ListenerAction::Forward
+                    },
                     certificate_arn: None,
                     ssl_policy: None,
                 },
@@ -733,7 +1081,10 @@ impl Stack for ContainerService {
 
         // IAM: the execution role pulls the image, writes logs and reads the
         // stack's secrets; the task role is the application's.
-        let secret_arns: Vec<String> = secret_handles.iter().map(|h| g.output(h, "arn").to_string()).collect();
+        let secret_arns: Vec<String> = secret_handles
+            .iter()
+            .map(|h| g.output(h, "arn").to_string())
+            .collect();
         let exec = RoleInputs::for_service(format!("{id}-ecs-execution"), "ecs-tasks.amazonaws.com", &["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"])
             .with_inline(
                 &json!({"Version": "2012-10-17", "Statement": [{"Sid": "StackSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arns}]}),
@@ -741,11 +1092,20 @@ impl Stack for ContainerService {
         let exec = g.add(Spec::of("role.execution", &exec).after_each(&secret_handles, Update));
         let mut task_policies = strings(c.get("task_role_policy_arns"));
         task_policies.sort();
-        let task_role = RoleInputs { managed_policies: task_policies, ..RoleInputs::for_service(format!("{id}-ecs-task"), "ecs-tasks.amazonaws.com", &[]) };
+        let task_role = RoleInputs {
+            managed_policies: task_policies,
+            ..RoleInputs::for_service(format!("{id}-ecs-task"), "ecs-tasks.amazonaws.com", &[])
+        };
         let task_role = g.add(Spec::of("role.task", &task_role));
 
         // ECS.
-        let cluster = g.add(Spec::of("cluster", &ClusterInputs { name: format!("{id}-cluster"), container_insights: prod }));
+        let cluster = g.add(Spec::of(
+            "cluster",
+            &ClusterInputs {
+                name: format!("{id}-cluster"),
+                container_insights: prod,
+            },
+        ));
         let mut environment = BTreeMap::new();
         environment.insert("STATE_CACHE".to_string(), Template::from("redis"));
         environment.insert("TWILIO_IDEMPOTENCY_ENABLED".into(), Template::from("true"));
@@ -754,13 +1114,27 @@ impl Stack for ContainerService {
                 environment.insert(k.clone(), Template::from(val.as_str().unwrap_or_default()));
             }
         }
-        environment.insert("REDIS_URL".into(), Template(format!("redis://{}:{}/0", g.output(&cache, "address"), g.output(&cache, "port"))));
+        environment.insert(
+            "REDIS_URL".into(),
+            Template(format!(
+                "redis://{}:{}/0",
+                g.output(&cache, "address"),
+                g.output(&cache, "port")
+            )),
+        );
         let mut secrets = BTreeMap::new();
-        secrets.insert("DATABASE_URL".to_string(), Template(format!("{}:url::", g.output(&secret_db, "arn"))));
+        secrets.insert(
+            "DATABASE_URL".to_string(),
+            Template(format!("{}:url::", g.output(&secret_db, "arn"))),
+        );
         for (name, h) in &app_secrets {
             secrets.insert(env_var_name(name), g.output(h, "arn").into());
         }
-        let image = c.get("container_image").as_str().map(str::to_string).unwrap_or_else(|| format!("{}:latest", g.output(&ecr, "url")));
+        let image = c
+            .get("container_image")
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}:latest", g.output(&ecr, "url")));
         let task_definition = TaskDefinitionInputs {
             family: format!("{id}-app"),
             cpu: int(c, "cpu"),
@@ -791,8 +1165,13 @@ impl Stack for ContainerService {
             grace_period: 60,
             port: port as i32,
         };
-        let mut service =
-            Spec::of("service", &service).after(&cluster).after_update(&task).after(&tg).after_update(&listener_http).after_update(&sg_ecs).after_each(private, Update);
+        let mut service = Spec::of("service", &service)
+            .after(&cluster)
+            .after_update(&task)
+            .after(&tg)
+            .after_update(&listener_http)
+            .after_update(&sg_ecs)
+            .after_each(private, Update);
         if let Some(https) = &listener_https {
             service = service.after_only(https);
         }
@@ -806,9 +1185,18 @@ impl Stack for ContainerService {
         self.kinds.clone()
     }
 
-    fn outputs(&self, c: &Value, ctx: &AwsContext, get: &dyn Fn(&str) -> Option<Record>) -> BTreeMap<&'static str, Value> {
+    fn outputs(
+        &self,
+        c: &Value,
+        ctx: &AwsContext,
+        get: &dyn Fn(&str) -> Option<Record>,
+    ) -> BTreeMap<&'static str, Value> {
         let id_of = |k: &str| get(k).map(|r| Value::str(r.id)).unwrap_or(Value::Unknown);
-        let out_of = |k: &str, o: &str| get(k).map(|r| Value::str(r.out(o))).unwrap_or(Value::Unknown);
+        let out_of = |k: &str, o: &str| {
+            get(k)
+                .map(|r| Value::str(r.out(o)))
+                .unwrap_or(Value::Unknown)
+        };
         let id = stack_id_of(c);
         let zs = zones(c, &ctx.region);
         let mut m = BTreeMap::new();
@@ -852,7 +1240,10 @@ impl Stack for ContainerService {
         } else {
             m.insert("vpc_id", id_of("vpc"));
             let ids = |prefix: &str| {
-                let l: Vec<Value> = zs.iter().map(|z| id_of(&format!("subnet.{prefix}.{z}"))).collect();
+                let l: Vec<Value> = zs
+                    .iter()
+                    .map(|z| id_of(&format!("subnet.{prefix}.{z}")))
+                    .collect();
                 if l.iter().any(|x| x.is_unknown()) {
                     Value::Unknown
                 } else {
@@ -864,7 +1255,10 @@ impl Stack for ContainerService {
         }
         m.insert("ecs_security_group_id", id_of("sg.ecs"));
         m.insert("alb_security_group_id", id_of("sg.alb"));
-        let secrets: BTreeMap<String, Value> = strings(c.get("app_secrets")).into_iter().map(|n| (n.clone(), id_of(&format!("secret.app.{n}")))).collect();
+        let secrets: BTreeMap<String, Value> = strings(c.get("app_secrets"))
+            .into_iter()
+            .map(|n| (n.clone(), id_of(&format!("secret.app.{n}"))))
+            .collect();
         m.insert("app_secret_arns", Value::Map(secrets));
         m.insert("aws_region", Value::str(&ctx.region));
         m
@@ -886,16 +1280,31 @@ impl Stack for ContainerService {
         d
     }
 
-    fn restore_secrets<'a>(&'a self, ctx: &'a AwsContext, config: &'a mut Value) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
+    fn restore_secrets<'a>(
+        &'a self,
+        ctx: &'a AwsContext,
+        config: &'a mut Value,
+    ) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let Some(names) = config.get("app_secret_values").as_map().map(|m| m.keys().cloned().collect::<Vec<_>>()) else {
+            let Some(names) = config
+                .get("app_secret_values")
+                .as_map()
+                .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            else {
                 return Ok(());
             };
             let id = stack_id_of(config);
             let mut restored = BTreeMap::new();
             for n in names {
-                let o =
-                    ctx.secrets().get_secret_value().secret_id(format!("{id}-{n}")).send().await.map_err(|e| format!("reading secret {id}-{n}: {}", crate::aws::error_text(&e)))?;
+                let o = ctx
+                    .secrets()
+                    .get_secret_value()
+                    .secret_id(format!("{id}-{n}"))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!("reading secret {id}-{n}: {}", crate::aws::error_text(&e))
+                    })?;
                 restored.insert(n, Value::str(o.secret_string().unwrap_or_default()));
             }
             config.set_attr("app_secret_values", Value::Map(restored));

@@ -81,5 +81,8 @@ pub fn schema() -> Schema {
         blocks: vec![],
     };
     common_attributes(&mut block);
-    Schema { version: VERSION, block }
+    Schema {
+        version: VERSION,
+        block,
+    }
 }

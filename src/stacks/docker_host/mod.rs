@@ -9,16 +9,23 @@ mod user_data;
 use crate::aws::AwsContext;
 use crate::components::backup::SnapshotPolicyInputs;
 use crate::components::ec2::{
-    DataVolumeInputs, ElasticIpInputs, IngressRule, InstanceInputs, InternetGatewayInputs, PublicRouteTableInputs, SecurityGroupInputs, SubnetInputs, VpcInputs,
+    DataVolumeInputs, ElasticIpInputs, IngressRule, InstanceInputs, InternetGatewayInputs,
+    PublicRouteTableInputs, SecurityGroupInputs, SubnetInputs, VpcInputs,
 };
 use crate::components::iam::{InstanceProfileInputs, RoleInputs};
-use crate::components::monitoring::{AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs, TopicInputs, INSTANCE_NAMESPACE};
+use crate::components::monitoring::{
+    AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs, TopicInputs,
+    INSTANCE_NAMESPACE,
+};
 use crate::components::s3::BucketInputs;
 use crate::components::ssm::ParameterInputs;
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{flag_attr as flag, int_attr as int, num_attr as num, str_attr as s, string_list as strings, Stack};
+use crate::stacks::{
+    flag_attr as flag, int_attr as int, num_attr as num, str_attr as s, string_list as strings,
+    Stack,
+};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -42,14 +49,19 @@ fn compose_file(x: &str) -> Result<(), String> {
         return Err(format!("{t:?} looks like a file name: compose_file takes the file's content, e.g. compose_file = file(\"{t}\")"));
     }
     if x.lines().any(|l| l.trim() == user_data::COMPOSE_EOF) {
-        return Err(format!("a line of the compose file is {:?}, which the user data uses to end it", user_data::COMPOSE_EOF));
+        return Err(format!(
+            "a line of the compose file is {:?}, which the user data uses to end it",
+            user_data::COMPOSE_EOF
+        ));
     }
     Ok(())
 }
 
 /// Ports that are databases or caches: never open to the internet unless
 /// the user says so explicitly.
-pub const DATABASE_PORTS: &[u16] = &[1433, 1521, 3306, 5432, 5984, 6379, 7474, 8086, 9042, 9200, 9300, 11211, 27017, 28015];
+pub const DATABASE_PORTS: &[u16] = &[
+    1433, 1521, 3306, 5432, 5984, 6379, 7474, 8086, 9042, 9200, 9300, 11211, 27017, 28015,
+];
 
 pub struct DockerHost {
     schema: Schema,
@@ -58,7 +70,10 @@ pub struct DockerHost {
 
 impl DockerHost {
     pub fn new() -> Self {
-        DockerHost { schema: schema::schema(), kinds: Arc::new(all_kinds()) }
+        DockerHost {
+            schema: schema::schema(),
+            kinds: Arc::new(all_kinds()),
+        }
     }
 }
 
@@ -74,7 +89,12 @@ pub fn subnet_cidr(c: &Value) -> String {
         return x.to_string();
     }
     match v::cidr(s(c, "vpc_cidr")) {
-        Ok(net) if net.prefix_len() < 28 => net.subnets(net.prefix_len() + 1).ok().and_then(|mut i| i.next()).map(|n| n.to_string()).unwrap_or_else(|| net.to_string()),
+        Ok(net) if net.prefix_len() < 28 => net
+            .subnets(net.prefix_len() + 1)
+            .ok()
+            .and_then(|mut i| i.next())
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| net.to_string()),
         Ok(net) => net.to_string(),
         Err(_) => String::new(),
     }
@@ -87,7 +107,15 @@ pub fn stack_id_of(c: &Value) -> String {
 pub fn bucket_name_of(c: &Value, ctx: &AwsContext) -> String {
     match c.get("bucket_name").as_str() {
         Some(b) => b.to_string(),
-        None => format!("{}-{}", stack_id_of(c), if ctx.account_id.is_empty() { "data".to_string() } else { ctx.account_id.clone() }),
+        None => format!(
+            "{}-{}",
+            stack_id_of(c),
+            if ctx.account_id.is_empty() {
+                "data".to_string()
+            } else {
+                ctx.account_id.clone()
+            }
+        ),
     }
 }
 
@@ -98,9 +126,21 @@ fn budgets(c: &Value) -> Vec<(String, f64, bool)> {
     }
     let blocks = c.get("budget").as_list();
     if blocks.is_empty() {
-        return vec![("global".into(), 30.0, false), (s(c, "project_name").to_string(), 18.0, true)];
+        return vec![
+            ("global".into(), 30.0, false),
+            (s(c, "project_name").to_string(), 18.0, true),
+        ];
     }
-    blocks.iter().map(|b| (s(b, "name").to_string(), num(b, "monthly_limit_usd"), flag(b, "filter_by_project"))).collect()
+    blocks
+        .iter()
+        .map(|b| {
+            (
+                s(b, "name").to_string(),
+                num(b, "monthly_limit_usd"),
+                flag(b, "filter_by_project"),
+            )
+        })
+        .collect()
 }
 
 fn security_rules(c: &Value) -> Vec<IngressRule> {
@@ -121,21 +161,34 @@ fn security_rules(c: &Value) -> Vec<IngressRule> {
         let mut cidrs = strings(p.get("cidr_blocks"));
         cidrs.sort();
         let rule = IngressRule::tcp_from_cidrs(port, cidrs, s(p, "description"));
-        rules.push(IngressRule { protocol: s(p, "protocol").to_string(), ..rule });
+        rules.push(IngressRule {
+            protocol: s(p, "protocol").to_string(),
+            ..rule
+        });
     }
     sort_rules(&mut rules);
     rules
 }
 
 fn ssm_names(c: &Value) -> Vec<String> {
-    let mut names: Vec<String> = ["ssm_parameters", "ssm_parameters_wo"].iter().filter_map(|a| c.get(a).as_map()).flat_map(|m| m.keys().cloned()).collect();
+    let mut names: Vec<String> = ["ssm_parameters", "ssm_parameters_wo"]
+        .iter()
+        .filter_map(|a| c.get(a).as_map())
+        .flat_map(|m| m.keys().cloned())
+        .collect();
     names.sort();
     names.dedup();
     names
 }
 
 fn param_arn(ctx: &AwsContext, c: &Value, name: &str) -> String {
-    format!("arn:aws:ssm:{}:{}:parameter/{}/{}", ctx.region, ctx.account_id, s(c, "project_name"), name)
+    format!(
+        "arn:aws:ssm:{}:{}:parameter/{}/{}",
+        ctx.region,
+        ctx.account_id,
+        s(c, "project_name"),
+        name
+    )
 }
 
 impl Stack for DockerHost {
@@ -149,23 +202,38 @@ impl Stack for DockerHost {
     fn validate(&self, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
         // An existing network is both ids.
-        for (a, other, prefix) in [("vpc_id", "subnet_id", "vpc"), ("subnet_id", "vpc_id", "subnet")] {
+        for (a, other, prefix) in [
+            ("vpc_id", "subnet_id", "vpc"),
+            ("subnet_id", "vpc_id", "subnet"),
+        ] {
             if !c.get(a).is_null() && !c.get(a).is_unknown() && c.get(other).is_null() {
                 d.error_at(Path::attr(other), "Missing argument", format!("{a} places the host in an existing network: set {other} too (the subnet of the host, in that VPC)"));
             }
             if let Some(x) = c.get(a).as_str().filter(|x| !v::aws_id(x, prefix)) {
-                d.error_at(Path::attr(a), "Invalid id", format!("{x:?} is not a {prefix} id ({prefix}-...)"));
+                d.error_at(
+                    Path::attr(a),
+                    "Invalid id",
+                    format!("{x:?} is not a {prefix} id ({prefix}-...)"),
+                );
             }
         }
         let backup = c.get("backup");
         if let Some(t) = backup.get("time").as_str() {
             if let Err(e) = v::time_of_day(t) {
-                d.error_at(Path::attr("backup").then_attr("time"), "Invalid backup time", e);
+                d.error_at(
+                    Path::attr("backup").then_attr("time"),
+                    "Invalid backup time",
+                    e,
+                );
             }
         }
         if let Some(n) = backup.get("retain_days").as_f64() {
             if !(1.0..=1000.0).contains(&n) || n.fract() != 0.0 {
-                d.error_at(Path::attr("backup").then_attr("retain_days"), "Value out of range", format!("retain_days must be a whole number from 1 to 1000, got {n}"));
+                d.error_at(
+                    Path::attr("backup").then_attr("retain_days"),
+                    "Value out of range",
+                    format!("retain_days must be a whole number from 1 to 1000, got {n}"),
+                );
             }
         }
         let mut check = |attr: &str, r: Result<(), String>, summary: &str| {
@@ -177,7 +245,11 @@ impl Stack for DockerHost {
             check("project_name", v::project_name(x), "Invalid project name");
         }
         if let Some(x) = c.get("environment").as_str() {
-            check("environment", v::project_name(x).map_err(|e| e.replace("project name", "environment")), "Invalid environment");
+            check(
+                "environment",
+                v::project_name(x).map_err(|e| e.replace("project name", "environment")),
+                "Invalid environment",
+            );
         }
         let vpc = c.get("vpc_cidr").as_str().map(|x| v::vpc_cidr(x));
         if let Some(Err(e)) = &vpc {
@@ -185,14 +257,26 @@ impl Stack for DockerHost {
         }
         if let Some(x) = c.get("public_subnet_cidr").as_str() {
             match v::cidr(x) {
-                Err(e) => d.error_at(Path::attr("public_subnet_cidr"), "Invalid subnet CIDR block", e),
+                Err(e) => d.error_at(
+                    Path::attr("public_subnet_cidr"),
+                    "Invalid subnet CIDR block",
+                    e,
+                ),
                 Ok(net) => {
                     if net.prefix_len() > 28 {
-                        d.error_at(Path::attr("public_subnet_cidr"), "Invalid subnet CIDR block", format!("a subnet must be /28 or larger, got /{}", net.prefix_len()));
+                        d.error_at(
+                            Path::attr("public_subnet_cidr"),
+                            "Invalid subnet CIDR block",
+                            format!("a subnet must be /28 or larger, got /{}", net.prefix_len()),
+                        );
                     }
                     if let (Some(Ok(_)), Some(vc)) = (&vpc, c.get("vpc_cidr").as_str()) {
                         if let Err(e) = v::cidr_within(x, vc) {
-                            d.error_at(Path::attr("public_subnet_cidr"), "Subnet does not fit the VPC", e);
+                            d.error_at(
+                                Path::attr("public_subnet_cidr"),
+                                "Subnet does not fit the VPC",
+                                e,
+                            );
                         }
                     }
                 }
@@ -204,14 +288,25 @@ impl Stack for DockerHost {
             }
         }
         if let Some(x) = c.get("ami_id").as_str() {
-            let ok = x.strip_prefix("ami-").map(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit())).unwrap_or(false);
+            let ok = x
+                .strip_prefix("ami-")
+                .map(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit()))
+                .unwrap_or(false);
             if !ok {
-                d.error_at(Path::attr("ami_id"), "Invalid AMI id", format!("{x:?} is not an AMI id (ami-xxxxxxxx)"));
+                d.error_at(
+                    Path::attr("ami_id"),
+                    "Invalid AMI id",
+                    format!("{x:?} is not an AMI id (ami-xxxxxxxx)"),
+                );
             }
         }
         if let Some(x) = c.get("ssh_key_name").as_str() {
             if x.trim().is_empty() || x.len() > 255 {
-                d.error_at(Path::attr("ssh_key_name"), "Invalid key pair name", "the key pair name must be 1-255 characters");
+                d.error_at(
+                    Path::attr("ssh_key_name"),
+                    "Invalid key pair name",
+                    "the key pair name must be 1-255 characters",
+                );
             }
         }
         for attr in ["ssh_ingress_cidrs", "http_ingress_cidrs"] {
@@ -235,7 +330,11 @@ impl Stack for DockerHost {
             let base = Path::attr("port").then_index(i);
             let proto = p.get("protocol").as_str().unwrap_or("tcp").to_string();
             if !["tcp", "udp"].contains(&proto.as_str()) && !p.get("protocol").is_unknown() {
-                d.error_at(base.then_attr("protocol"), "Invalid protocol", format!("{proto:?}: use \"tcp\" or \"udp\""));
+                d.error_at(
+                    base.then_attr("protocol"),
+                    "Invalid protocol",
+                    format!("{proto:?}: use \"tcp\" or \"udp\""),
+                );
             }
             if let Some(Err(e)) = p.get("description").as_str().map(v::rule_description) {
                 d.error_at(base.then_attr("description"), "Invalid description", e);
@@ -255,18 +354,32 @@ impl Stack for DockerHost {
                     } else {
                         format!("port[{prev}] opens it already")
                     };
-                    d.error_at(base.then_attr("port"), "Duplicate port", format!("port {n}/{proto} is opened twice: {why}"));
+                    d.error_at(
+                        base.then_attr("port"),
+                        "Duplicate port",
+                        format!("port {n}/{proto} is opened twice: {why}"),
+                    );
                 }
             }
             let cidrs = p.get("cidr_blocks").as_list();
             if cidrs.is_empty() && !p.get("cidr_blocks").is_unknown() {
-                d.error_at(base.then_attr("cidr_blocks"), "No CIDR blocks", "each port must list the CIDR blocks allowed to reach it");
+                d.error_at(
+                    base.then_attr("cidr_blocks"),
+                    "No CIDR blocks",
+                    "each port must list the CIDR blocks allowed to reach it",
+                );
             }
             for (j, x) in cidrs.iter().enumerate() {
                 if let Some(x) = x.as_str() {
                     if let Err(e) = v::cidr(x) {
-                        d.error_at(base.then_attr("cidr_blocks").then_index(j), "Invalid CIDR block", e);
-                    } else if x == "0.0.0.0/0" && port.map(|n| DATABASE_PORTS.contains(&n)).unwrap_or(false) {
+                        d.error_at(
+                            base.then_attr("cidr_blocks").then_index(j),
+                            "Invalid CIDR block",
+                            e,
+                        );
+                    } else if x == "0.0.0.0/0"
+                        && port.map(|n| DATABASE_PORTS.contains(&n)).unwrap_or(false)
+                    {
                         let n = port.unwrap();
                         if allow_db {
                             d.warning_at(base.then_attr("cidr_blocks").then_index(j), "Database port open to the internet", format!("port {n} is a database/cache port and is opened to 0.0.0.0/0 because allow_public_database_ports = true. Prefer an SSM tunnel or a restricted CIDR."));
@@ -281,19 +394,35 @@ impl Stack for DockerHost {
                 }
             }
         }
-        for (attr, lo, hi) in
-            [("root_volume_size", 8.0, 16384.0), ("data_volume_size", 1.0, 16384.0), ("glacier_transition_days", 1.0, 36500.0), ("cpu_alarm_threshold", 1.0, 100.0)]
-        {
+        for (attr, lo, hi) in [
+            ("root_volume_size", 8.0, 16384.0),
+            ("data_volume_size", 1.0, 16384.0),
+            ("glacier_transition_days", 1.0, 36500.0),
+            ("cpu_alarm_threshold", 1.0, 100.0),
+        ] {
             if let Some(n) = c.get(attr).as_f64() {
                 if n.fract() != 0.0 || n < lo || n > hi {
-                    d.error_at(Path::attr(attr), "Value out of range", format!("{attr} must be a whole number between {lo} and {hi}, got {n}"));
+                    d.error_at(
+                        Path::attr(attr),
+                        "Value out of range",
+                        format!("{attr} must be a whole number between {lo} and {hi}, got {n}"),
+                    );
                 }
             }
         }
-        for (i, x) in c.get("budget_notification_emails").as_list().iter().enumerate() {
+        for (i, x) in c
+            .get("budget_notification_emails")
+            .as_list()
+            .iter()
+            .enumerate()
+        {
             if let Some(x) = x.as_str() {
                 if let Err(e) = v::email(x) {
-                    d.error_at(Path::attr("budget_notification_emails").then_index(i), "Invalid e-mail address", e);
+                    d.error_at(
+                        Path::attr("budget_notification_emails").then_index(i),
+                        "Invalid e-mail address",
+                        e,
+                    );
                 }
             }
         }
@@ -301,12 +430,20 @@ impl Stack for DockerHost {
             let base = Path::attr("budget").then_index(i);
             if let Some(n) = b.get("name").as_str() {
                 if n.is_empty() || n.len() > 80 || n.contains(':') || n.contains('\\') {
-                    d.error_at(base.then_attr("name"), "Invalid budget name", "a budget name is 1-80 characters without ':' or '\\'");
+                    d.error_at(
+                        base.then_attr("name"),
+                        "Invalid budget name",
+                        "a budget name is 1-80 characters without ':' or '\\'",
+                    );
                 }
             }
             if let Some(n) = b.get("monthly_limit_usd").as_f64() {
                 if n <= 0.0 {
-                    d.error_at(base.then_attr("monthly_limit_usd"), "Invalid budget limit", "the monthly limit must be greater than 0");
+                    d.error_at(
+                        base.then_attr("monthly_limit_usd"),
+                        "Invalid budget limit",
+                        "the monthly limit must be greater than 0",
+                    );
                 }
             }
         }
@@ -326,7 +463,10 @@ impl Stack for DockerHost {
             if let Err(e) = v::bucket_name(x) {
                 d.error_at(Path::attr("bucket_name"), "Invalid bucket name", e);
             }
-        } else if let (Some(p), Some(e)) = (c.get("project_name").as_str(), c.get("environment").as_str()) {
+        } else if let (Some(p), Some(e)) = (
+            c.get("project_name").as_str(),
+            c.get("environment").as_str(),
+        ) {
             if p.len() + e.len() + 14 > 63 {
                 d.error_at(
                     Path::attr("environment"),
@@ -337,7 +477,11 @@ impl Stack for DockerHost {
         }
         if let Some(x) = c.get("backup_prefix").as_str() {
             if x.starts_with('/') || x.len() > 512 {
-                d.error_at(Path::attr("backup_prefix"), "Invalid prefix", "the backup prefix must not start with '/'");
+                d.error_at(
+                    Path::attr("backup_prefix"),
+                    "Invalid prefix",
+                    "the backup prefix must not start with '/'",
+                );
             }
         }
         for attr in ["ssm_parameters", "ssm_parameters_wo"] {
@@ -345,26 +489,50 @@ impl Stack for DockerHost {
                 if let Err(e) = v::ssm_parameter_name(k) {
                     d.error_at(Path::attr(attr).then_key(k), "Invalid parameter name", e);
                 }
-                let (value, at) = if attr == "ssm_parameters" { (val.get("value"), Path::attr(attr).then_key(k).then_attr("value")) } else { (val, Path::attr(attr).then_key(k)) };
+                let (value, at) = if attr == "ssm_parameters" {
+                    (
+                        val.get("value"),
+                        Path::attr(attr).then_key(k).then_attr("value"),
+                    )
+                } else {
+                    (val, Path::attr(attr).then_key(k))
+                };
                 if let Some(x) = value.as_str() {
                     if x.is_empty() || x.len() > 4096 {
                         // Never echo the value: it is a secret.
-                        d.error_at(at, "Invalid parameter value", "an SSM parameter value must be 1-4096 characters");
+                        d.error_at(
+                            at,
+                            "Invalid parameter value",
+                            "an SSM parameter value must be 1-4096 characters",
+                        );
                     }
                 }
             }
         }
         for (i, x) in c.get("data_directories").as_list().iter().enumerate() {
             if let Some(x) = x.as_str() {
-                if x.is_empty() || x.contains("..") || x.starts_with('/') || !x.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch)) {
-                    d.error_at(Path::attr("data_directories").then_index(i), "Invalid directory", format!("{x:?}: use a relative path of letters, digits, '-', '_', '.', '/'"));
+                if x.is_empty()
+                    || x.contains("..")
+                    || x.starts_with('/')
+                    || !x
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch))
+                {
+                    d.error_at(
+                        Path::attr("data_directories").then_index(i),
+                        "Invalid directory",
+                        format!(
+                            "{x:?}: use a relative path of letters, digits, '-', '_', '.', '/'"
+                        ),
+                    );
                 }
             }
         }
         if let Some(x) = c.get("compose_file").as_str() {
             if let Err(e) = compose_file(x) {
                 d.error_at(Path::attr("compose_file"), "Invalid compose file", e);
-            } else if !c.get("data_directories").is_unknown() && !c.get("project_name").is_unknown() {
+            } else if !c.get("data_directories").is_unknown() && !c.get("project_name").is_unknown()
+            {
                 // EC2 refuses user data over 16 KB at RunInstances: refuse
                 // it here, before any sub-resource exists.
                 let n = user_data::render(c, LONGEST_REGION).len();
@@ -377,11 +545,17 @@ impl Stack for DockerHost {
     }
 
     fn own_network_only(&self) -> Vec<(&'static str, &'static [&'static str])> {
-        vec![("vpc_id", &["vpc_cidr", "public_subnet_cidr", "availability_zone"])]
+        vec![(
+            "vpc_id",
+            &["vpc_cidr", "public_subnet_cidr", "availability_zone"],
+        )]
     }
     /// Unset, AWS picks the subnet's zone: only a configured one is checked.
     fn network_zones(&self, c: &Value, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
-        match (c.get("subnet_id").as_str(), c.get("availability_zone").as_str()) {
+        match (
+            c.get("subnet_id").as_str(),
+            c.get("availability_zone").as_str(),
+        ) {
             (None, Some(z)) => vec![crate::stacks::NetworkZones {
                 region: provider_region.to_string(),
                 attribute: "availability_zone",
@@ -392,11 +566,18 @@ impl Stack for DockerHost {
         }
     }
     fn zones<'a>(&self, c: &'a Value) -> Vec<(Path, &'a str)> {
-        c.get("availability_zone").as_str().map(|z| (Path::attr("availability_zone"), z)).into_iter().collect()
+        c.get("availability_zone")
+            .as_str()
+            .map(|z| (Path::attr("availability_zone"), z))
+            .into_iter()
+            .collect()
     }
     fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
-        if let (Some(old), Some(new)) = (prior.get("data_volume_size").as_f64(), c.get("data_volume_size").as_f64()) {
+        if let (Some(old), Some(new)) = (
+            prior.get("data_volume_size").as_f64(),
+            c.get("data_volume_size").as_f64(),
+        ) {
             if new < old {
                 d.error_at(Path::attr("data_volume_size"), "Data volume cannot shrink", format!("EBS volumes can grow but not shrink: {old} GiB → {new} GiB. Keep {old} or more."));
             }
@@ -409,15 +590,29 @@ impl Stack for DockerHost {
     }
 
     fn tags(&self, c: &Value) -> BTreeMap<String, String> {
-        BTreeMap::from([("Project".to_string(), s(c, "project_name").to_string()), ("Environment".to_string(), s(c, "environment").to_string())])
+        BTreeMap::from([
+            ("Project".to_string(), s(c, "project_name").to_string()),
+            ("Environment".to_string(), s(c, "environment").to_string()),
+        ])
     }
 
-    fn aws_checks<'a>(&'a self, ctx: &'a Arc<AwsContext>, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
+    fn aws_checks<'a>(
+        &'a self,
+        ctx: &'a Arc<AwsContext>,
+        c: &'a Value,
+    ) -> crate::stacks::BoxFuture<'a, Diagnostics> {
         Box::pin(async move {
-            let (Some(vpc), Some(subnet)) = (c.get("vpc_id").as_str(), c.get("subnet_id").as_str()) else {
+            let (Some(vpc), Some(subnet)) = (c.get("vpc_id").as_str(), c.get("subnet_id").as_str())
+            else {
                 return Diagnostics::default();
             };
-            let group = network::SubnetGroup { attribute: "subnet_id", single: true, ids: vec![subnet.to_string()], role: network::Role::Public, min_zones: 1 };
+            let group = network::SubnetGroup {
+                attribute: "subnet_id",
+                single: true,
+                ids: vec![subnet.to_string()],
+                role: network::Role::Public,
+                min_zones: 1,
+            };
             network::check(ctx, "vpc_id", vpc, &[group]).await
         })
     }
@@ -430,22 +625,67 @@ impl Stack for DockerHost {
         let (vpc, subnet) = match (c.get("vpc_id").as_str(), c.get("subnet_id").as_str()) {
             // An existing network: referenced, never owned.
             (Some(vpc_id), Some(subnet)) => {
-                let vpc = g.add(Spec::of("vpc", &network::ExistingVpcInputs { id: vpc_id.to_string() }).named_by("vpc_id"));
-                let subnet = network::ExistingSubnetInputs { id: subnet.to_string(), vpc: vpc_id.to_string() };
-                let subnet = g.add(Spec::of("subnet.public", &subnet).named_by("subnet_id").after(&vpc));
+                let vpc = g.add(
+                    Spec::of(
+                        "vpc",
+                        &network::ExistingVpcInputs {
+                            id: vpc_id.to_string(),
+                        },
+                    )
+                    .named_by("vpc_id"),
+                );
+                let subnet = network::ExistingSubnetInputs {
+                    id: subnet.to_string(),
+                    vpc: vpc_id.to_string(),
+                };
+                let subnet = g.add(
+                    Spec::of("subnet.public", &subnet)
+                        .named_by("subnet_id")
+                        .after(&vpc),
+                );
                 (vpc, subnet)
             }
             _ => {
-                let vpc = g.add(Spec::of("vpc", &VpcInputs { cidr: s(c, "vpc_cidr").to_string(), dns_hostnames: true }));
-                let igw = g.add(Spec::of("igw", &InternetGatewayInputs { attached: true }).after(&vpc));
-                let subnet = SubnetInputs { cidr: subnet_cidr(c), availability_zone: c.get("availability_zone").as_str().map(str::to_string), public: true };
+                let vpc = g.add(Spec::of(
+                    "vpc",
+                    &VpcInputs {
+                        cidr: s(c, "vpc_cidr").to_string(),
+                        dns_hostnames: true,
+                    },
+                ));
+                let igw =
+                    g.add(Spec::of("igw", &InternetGatewayInputs { attached: true }).after(&vpc));
+                let subnet = SubnetInputs {
+                    cidr: subnet_cidr(c),
+                    availability_zone: c.get("availability_zone").as_str().map(str::to_string),
+                    public: true,
+                };
                 let subnet = g.add(Spec::of("subnet.public", &subnet).after(&vpc));
-                g.add(Spec::of("rtb.public", &PublicRouteTableInputs { default_route: true }).after(&vpc).after(&igw).after(&subnet));
+                g.add(
+                    Spec::of(
+                        "rtb.public",
+                        &PublicRouteTableInputs {
+                            default_route: true,
+                        },
+                    )
+                    .after(&vpc)
+                    .after(&igw)
+                    .after(&subnet),
+                );
                 (vpc, subnet)
             }
         };
-        let sg = g
-            .add(Spec::of("sg.host", &SecurityGroupInputs { name: format!("{id}-host"), description: format!("awsstack {id} Docker host"), rules: security_rules(c) }).after(&vpc));
+        let sg = g.add(
+            Spec::of(
+                "sg.host",
+                &SecurityGroupInputs {
+                    name: format!("{id}-host"),
+                    description: format!("awsstack {id} Docker host"),
+                    rules: security_rules(c),
+                },
+            )
+            .after(&vpc),
+        );
         let host_policy = json!({
             "Version": "2012-10-17",
             "Statement": [
@@ -460,11 +700,23 @@ impl Stack for DockerHost {
             &RoleInputs::for_service(
                 format!("{id}-host"),
                 "ec2.amazonaws.com",
-                &["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"],
+                &[
+                    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+                    "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
+                ],
             )
             .with_inline(&host_policy),
         ));
-        let profile = g.add(Spec::of("instance_profile.host", &InstanceProfileInputs { name: format!("{id}-host"), has_role: true }).after(&role));
+        let profile = g.add(
+            Spec::of(
+                "instance_profile.host",
+                &InstanceProfileInputs {
+                    name: format!("{id}-host"),
+                    has_role: true,
+                },
+            )
+            .after(&role),
+        );
         let ud = user_data::render(c, &ctx.region);
         let instance = g.add(
             Spec::of(
@@ -483,7 +735,12 @@ impl Stack for DockerHost {
             .after(&sg)
             .after(&profile),
         );
-        let volume = DataVolumeInputs { size: num(c, "data_volume_size") as i32, device: "/dev/sdf".into(), attached: true, final_snapshot: !flag(c, "skip_final_snapshot") };
+        let volume = DataVolumeInputs {
+            size: num(c, "data_volume_size") as i32,
+            device: "/dev/sdf".into(),
+            attached: true,
+            final_snapshot: !flag(c, "skip_final_snapshot"),
+        };
         let volume = Spec::of("volume.data", &volume).after_update(&instance);
         let backup = self.schema.block.nested_or_defaults("backup", c);
         if flag(&backup, "enabled") {
@@ -492,17 +749,37 @@ impl Stack for DockerHost {
             let volume = g.add(volume.tag(crate::components::backup::TAG_BACKUP, id.clone()));
             let role = g.add(Spec::of(
                 "role.backup",
-                &RoleInputs::for_service(format!("{id}-backup"), "dlm.amazonaws.com", &["arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"]),
+                &RoleInputs::for_service(
+                    format!("{id}-backup"),
+                    "dlm.amazonaws.com",
+                    &["arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"],
+                ),
             ));
             g.add(
-                Spec::of("backup", &SnapshotPolicyInputs { time: s(&backup, "time").into(), retain: int(&backup, "retain_days") as i32, enabled: true })
-                    .after_update(&role)
-                    .after_update(&volume),
+                Spec::of(
+                    "backup",
+                    &SnapshotPolicyInputs {
+                        time: s(&backup, "time").into(),
+                        retain: int(&backup, "retain_days") as i32,
+                        enabled: true,
+                    },
+                )
+                .after_update(&role)
+                .after_update(&volume),
             );
         } else {
             g.add(volume);
         }
-        g.add(Spec::of("eip", &ElasticIpInputs { associated: Some(true), purpose: None }).after_update(&instance));
+        g.add(
+            Spec::of(
+                "eip",
+                &ElasticIpInputs {
+                    associated: Some(true),
+                    purpose: None,
+                },
+            )
+            .after_update(&instance),
+        );
         let backups = BucketInputs {
             name: bucket,
             versioning: Some(true),
@@ -511,11 +788,21 @@ impl Stack for DockerHost {
             kms: false,
             force_destroy: c.get("force_destroy").as_bool() == Some(true),
         };
-        g.add(Spec::of("bucket", &backups).named_by(if c.get("bucket_name").is_null() { "project_name" } else { "bucket_name" }));
+        g.add(
+            Spec::of("bucket", &backups).named_by(if c.get("bucket_name").is_null() {
+                "project_name"
+            } else {
+                "bucket_name"
+            }),
+        );
         if let Some(m) = c.get("ssm_parameters").as_map() {
             for (k, val) in m {
                 let value = val.get("value").as_str().unwrap_or("").to_string();
-                let mut spec = Spec::of(format!("param.{k}"), &ParameterInputs::secure(format!("/{project}/{k}"), &value)).named_by("ssm_parameters");
+                let mut spec = Spec::of(
+                    format!("param.{k}"),
+                    &ParameterInputs::secure(format!("/{project}/{k}"), &value),
+                )
+                .named_by("ssm_parameters");
                 spec.secret = Some(value);
                 g.add(spec);
             }
@@ -525,20 +812,40 @@ impl Stack for DockerHost {
         if let Some(m) = c.get("ssm_parameters_wo").as_map() {
             let version = c.get("ssm_parameters_wo_version").as_f64();
             for (k, val) in m {
-                let mut spec = Spec::of(format!("param.{k}"), &ParameterInputs::write_only(format!("/{project}/{k}"), version)).named_by("ssm_parameters_wo");
+                let mut spec = Spec::of(
+                    format!("param.{k}"),
+                    &ParameterInputs::write_only(format!("/{project}/{k}"), version),
+                )
+                .named_by("ssm_parameters_wo");
                 spec.secret = Some(val.as_str().unwrap_or("").to_string());
                 g.add(spec);
             }
         }
         let mut emails = strings(c.get("budget_notification_emails"));
         emails.sort();
-        let topic = g.add(Spec::of("topic", &TopicInputs { name: format!("{id}-alerts"), emails }));
+        let topic = g.add(Spec::of(
+            "topic",
+            &TopicInputs {
+                name: format!("{id}-alerts"),
+                emails,
+            },
+        ));
         for (name, limit, by_project) in budgets(c) {
-            let budget = BudgetInputs { name: format!("{id}-{name}"), limit_usd: limit, project_tag: by_project.then(|| project.to_string()), threshold_percent: 80.0 };
+            let budget = BudgetInputs {
+                name: format!("{id}-{name}"),
+                limit_usd: limit,
+                project_tag: by_project.then(|| project.to_string()),
+                threshold_percent: 80.0,
+            };
             g.add(Spec::of(format!("budget.{name}"), &budget).after_update(&topic));
         }
         if c.get("enable_alarms").as_bool() != Some(false) {
-            let alarm = |name: String, metric: &str, statistic: &str, threshold: f64, comparison: &str, period: i32| {
+            let alarm = |name: String,
+                         metric: &str,
+                         statistic: &str,
+                         threshold: f64,
+                         comparison: &str,
+                         period: i32| {
                 InstanceAlarmInputs(AlarmInputs {
                     name,
                     namespace: INSTANCE_NAMESPACE.into(),
@@ -551,10 +858,32 @@ impl Stack for DockerHost {
                     dimensions: None,
                 })
             };
-            let cpu = alarm(format!("{id}-cpu-high"), "CPUUtilization", "Average", num(c, "cpu_alarm_threshold"), "GreaterThanThreshold", 300);
-            g.add(Spec::of("alarm.cpu", &cpu).after_update(&instance).after_update(&topic));
-            let status = alarm(format!("{id}-status-check-failed"), "StatusCheckFailed", "Maximum", 1.0, "GreaterThanOrEqualToThreshold", 60);
-            g.add(Spec::of("alarm.status", &status).after_update(&instance).after_update(&topic));
+            let cpu = alarm(
+                format!("{id}-cpu-high"),
+                "CPUUtilization",
+                "Average",
+                num(c, "cpu_alarm_threshold"),
+                "GreaterThanThreshold",
+                300,
+            );
+            g.add(
+                Spec::of("alarm.cpu", &cpu)
+                    .after_update(&instance)
+                    .after_update(&topic),
+            );
+            let status = alarm(
+                format!("{id}-status-check-failed"),
+                "StatusCheckFailed",
+                "Maximum",
+                1.0,
+                "GreaterThanOrEqualToThreshold",
+                60,
+            );
+            g.add(
+                Spec::of("alarm.status", &status)
+                    .after_update(&instance)
+                    .after_update(&topic),
+            );
         }
         if c.get("scheduler_enabled").as_bool() != Some(false) {
             let role = g.add(Spec::of(
@@ -564,10 +893,23 @@ impl Stack for DockerHost {
                     "Statement": [{"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/awsstack:stack-id": id}}}]
                 })),
             ));
-            for (action, attr) in [(PowerAction::Start, "scheduler_start_expression"), (PowerAction::Stop, "scheduler_stop_expression")] {
+            for (action, attr) in [
+                (PowerAction::Start, "scheduler_start_expression"),
+                (PowerAction::Stop, "scheduler_stop_expression"),
+            ] {
                 let word = action.word();
-                let schedule = ScheduleInputs { name: format!("{id}-{word}"), expression: s(c, attr).into(), timezone: s(c, "scheduler_timezone").into(), action, enabled: true };
-                g.add(Spec::of(format!("schedule.{word}"), &schedule).after_update(&instance).after_update(&role));
+                let schedule = ScheduleInputs {
+                    name: format!("{id}-{word}"),
+                    expression: s(c, attr).into(),
+                    timezone: s(c, "scheduler_timezone").into(),
+                    action,
+                    enabled: true,
+                };
+                g.add(
+                    Spec::of(format!("schedule.{word}"), &schedule)
+                        .after_update(&instance)
+                        .after_update(&role),
+                );
             }
         }
         g.add(crate::stacks::manifest_spec(&self.schema, c, &id));
@@ -578,9 +920,18 @@ impl Stack for DockerHost {
         self.kinds.clone()
     }
 
-    fn outputs(&self, c: &Value, ctx: &AwsContext, get: &dyn Fn(&str) -> Option<Record>) -> BTreeMap<&'static str, Value> {
+    fn outputs(
+        &self,
+        c: &Value,
+        ctx: &AwsContext,
+        get: &dyn Fn(&str) -> Option<Record>,
+    ) -> BTreeMap<&'static str, Value> {
         let id_of = |k: &str| get(k).map(|r| Value::str(r.id)).unwrap_or(Value::Unknown);
-        let out_of = |k: &str, o: &str| get(k).map(|r| Value::str(r.out(o))).unwrap_or(Value::Unknown);
+        let out_of = |k: &str, o: &str| {
+            get(k)
+                .map(|r| Value::str(r.out(o)))
+                .unwrap_or(Value::Unknown)
+        };
         let id = stack_id_of(c);
         let mut m = BTreeMap::new();
         let public_ip = out_of("eip", "public_ip");
@@ -615,12 +966,25 @@ impl Stack for DockerHost {
         // Write-only parameters are named only in the configuration, which a
         // refresh does not see: those already listed stay while they exist.
         let mut names = ssm_names(c);
-        for k in c.get("ssm_parameter_arns").as_map().into_iter().flat_map(|m| m.keys()) {
+        for k in c
+            .get("ssm_parameter_arns")
+            .as_map()
+            .into_iter()
+            .flat_map(|m| m.keys())
+        {
             if get(&format!("param.{k}")).is_some() && !names.contains(k) {
                 names.push(k.clone());
             }
         }
-        m.insert("ssm_parameter_arns", Value::Map(names.into_iter().map(|n| (n.clone(), Value::str(param_arn(ctx, c, &n)))).collect()));
+        m.insert(
+            "ssm_parameter_arns",
+            Value::Map(
+                names
+                    .into_iter()
+                    .map(|n| (n.clone(), Value::str(param_arn(ctx, c, &n))))
+                    .collect(),
+            ),
+        );
         m.insert(
             "ssh_command",
             match public_ip.as_str() {
@@ -634,7 +998,10 @@ impl Stack for DockerHost {
         m.insert(
             "ssm_session_command",
             match instance_id.as_str() {
-                Some(i) => Value::str(format!("aws ssm start-session --target {i} --region {}", ctx.region)),
+                Some(i) => Value::str(format!(
+                    "aws ssm start-session --target {i} --region {}",
+                    ctx.region
+                )),
                 None => Value::Unknown,
             },
         );
@@ -644,14 +1011,18 @@ impl Stack for DockerHost {
             "availability_zone",
             match c.get("availability_zone").as_str() {
                 Some(z) => Value::str(z),
-                None => get("subnet.public").map(|r| Value::str(r.out("availability_zone"))).unwrap_or(Value::Unknown),
+                None => get("subnet.public")
+                    .map(|r| Value::str(r.out("availability_zone")))
+                    .unwrap_or(Value::Unknown),
             },
         );
         m.insert(
             "ami_id",
             match c.get("ami_id").as_str() {
                 Some(a) => Value::str(a),
-                None => get("instance").and_then(|r| r.inputs["ami"].as_str().map(Value::str)).unwrap_or(Value::Unknown),
+                None => get("instance")
+                    .and_then(|r| r.inputs["ami"].as_str().map(Value::str))
+                    .unwrap_or(Value::Unknown),
             },
         );
         m
@@ -659,10 +1030,17 @@ impl Stack for DockerHost {
 
     /// Version 0 (development snapshots before 0.1) named two attributes
     /// differently and kept no `changes`/`resource_ids`.
-    fn upgrade_state(&self, from: i64, mut state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+    fn upgrade_state(
+        &self,
+        from: i64,
+        mut state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
         if from < 1 {
             if let Some(o) = state.as_object_mut() {
-                for (old, new) in [("timezone", "scheduler_timezone"), ("alert_emails", "budget_notification_emails")] {
+                for (old, new) in [
+                    ("timezone", "scheduler_timezone"),
+                    ("alert_emails", "budget_notification_emails"),
+                ] {
                     if let Some(v) = o.remove(old) {
                         o.insert(new.to_string(), v);
                     }
@@ -674,9 +1052,17 @@ impl Stack for DockerHost {
         Ok(state)
     }
 
-    fn restore_secrets<'a>(&'a self, ctx: &'a AwsContext, config: &'a mut Value) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
+    fn restore_secrets<'a>(
+        &'a self,
+        ctx: &'a AwsContext,
+        config: &'a mut Value,
+    ) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let Some(names) = config.get("ssm_parameters").as_map().map(|m| m.keys().cloned().collect::<Vec<_>>()) else {
+            let Some(names) = config
+                .get("ssm_parameters")
+                .as_map()
+                .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            else {
                 return Ok(());
             };
             let project = s(config, "project_name").to_string();
@@ -689,9 +1075,21 @@ impl Stack for DockerHost {
                     .with_decryption(true)
                     .send()
                     .await
-                    .map_err(|e| format!("reading parameter /{project}/{n}: {}", crate::aws::error_text(&e)))?;
-                let val = o.parameter().and_then(|p| p.value()).unwrap_or_default().to_string();
-                restored.insert(n, Value::Object(BTreeMap::from([("value".to_string(), Value::str(val))])));
+                    .map_err(|e| {
+                        format!(
+                            "reading parameter /{project}/{n}: {}",
+                            crate::aws::error_text(&e)
+                        )
+                    })?;
+                let val = o
+                    .parameter()
+                    .and_then(|p| p.value())
+                    .unwrap_or_default()
+                    .to_string();
+                restored.insert(
+                    n,
+                    Value::Object(BTreeMap::from([("value".to_string(), Value::str(val))])),
+                );
             }
             config.set_attr("ssm_parameters", Value::Map(restored));
             Ok(())

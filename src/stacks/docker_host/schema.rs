@@ -110,5 +110,8 @@ pub fn schema() -> Schema {
         ],
     };
     common_attributes(&mut block);
-    Schema { version: VERSION, block }
+    Schema {
+        version: VERSION,
+        block,
+    }
 }

@@ -33,7 +33,13 @@ fn port_block(port: f64, cidr: &str) -> Value {
 }
 
 fn errors_at(c: &Value) -> Vec<(String, String)> {
-    DockerHost::new().validate(c).0.into_iter().filter(|d| d.severity == Severity::Error).map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.summary)).collect()
+    DockerHost::new()
+        .validate(c)
+        .0
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.summary))
+        .collect()
 }
 
 #[test]
@@ -45,46 +51,112 @@ fn defaults_are_valid_and_match_the_kauri_seed() {
     assert_eq!(subnet_cidr(&c), "10.0.0.0/25");
     assert_eq!(stack_id_of(&c), "kauri-dev");
     let b = budgets(&c);
-    assert_eq!(b, vec![("global".to_string(), 30.0, false), ("kauri".to_string(), 18.0, true)]);
+    assert_eq!(
+        b,
+        vec![
+            ("global".to_string(), 30.0, false),
+            ("kauri".to_string(), 18.0, true)
+        ]
+    );
 }
 
 #[test]
 fn bad_inputs_point_at_their_attribute() {
     let cases: Vec<(Vec<(&str, Value)>, &str)> = vec![
         (vec![("project_name", Value::str(""))], "project_name"),
-        (vec![("project_name", Value::str("Kauri_AI"))], "project_name"),
+        (
+            vec![("project_name", Value::str("Kauri_AI"))],
+            "project_name",
+        ),
         (vec![("vpc_cidr", Value::str("10.0.0.0/33"))], "vpc_cidr"),
-        (vec![("public_subnet_cidr", Value::str("10.9.0.0/25"))], "public_subnet_cidr"),
-        (vec![("instance_type", Value::str("large"))], "instance_type"),
-        (vec![("scheduler_start_expression", Value::str("cron(0 7 * * MON-FRI)"))], "scheduler_start_expression"),
-        (vec![("scheduler_timezone", Value::str("Mars/Olympus"))], "scheduler_timezone"),
-        (vec![("budget_notification_emails", Value::string_list(["ops@example.com", "nope"]))], "budget_notification_emails[1]"),
-        (vec![("port", Value::List(vec![port_block(70000.0, "10.0.0.0/8")]))], "port[0].port"),
-        (vec![("port", Value::List(vec![port_block(3000.0, "10.0.0.300/8")]))], "port[0].cidr_blocks[0]"),
-        (vec![("port", Value::List(vec![port_block(5432.0, "0.0.0.0/0")]))], "port[0].cidr_blocks[0]"),
-        (vec![("port", Value::List(vec![port_block(80.0, "10.0.0.0/8")]))], "port[0].port"),
-        (vec![("bucket_name", Value::str("Not_A_Bucket"))], "bucket_name"),
-        (vec![("ssh_ingress_cidrs", Value::string_list(["1.2.3.4"]))], "ssh_ingress_cidrs[0]"),
-        (vec![("data_volume_size", Value::Number(0.0))], "data_volume_size"),
+        (
+            vec![("public_subnet_cidr", Value::str("10.9.0.0/25"))],
+            "public_subnet_cidr",
+        ),
+        (
+            vec![("instance_type", Value::str("large"))],
+            "instance_type",
+        ),
+        (
+            vec![(
+                "scheduler_start_expression",
+                Value::str("cron(0 7 * * MON-FRI)"),
+            )],
+            "scheduler_start_expression",
+        ),
+        (
+            vec![("scheduler_timezone", Value::str("Mars/Olympus"))],
+            "scheduler_timezone",
+        ),
+        (
+            vec![(
+                "budget_notification_emails",
+                Value::string_list(["ops@example.com", "nope"]),
+            )],
+            "budget_notification_emails[1]",
+        ),
+        (
+            vec![("port", Value::List(vec![port_block(70000.0, "10.0.0.0/8")]))],
+            "port[0].port",
+        ),
+        (
+            vec![(
+                "port",
+                Value::List(vec![port_block(3000.0, "10.0.0.300/8")]),
+            )],
+            "port[0].cidr_blocks[0]",
+        ),
+        (
+            vec![("port", Value::List(vec![port_block(5432.0, "0.0.0.0/0")]))],
+            "port[0].cidr_blocks[0]",
+        ),
+        (
+            vec![("port", Value::List(vec![port_block(80.0, "10.0.0.0/8")]))],
+            "port[0].port",
+        ),
+        (
+            vec![("bucket_name", Value::str("Not_A_Bucket"))],
+            "bucket_name",
+        ),
+        (
+            vec![("ssh_ingress_cidrs", Value::string_list(["1.2.3.4"]))],
+            "ssh_ingress_cidrs[0]",
+        ),
+        (
+            vec![("data_volume_size", Value::Number(0.0))],
+            "data_volume_size",
+        ),
         (vec![("ami_id", Value::str("ubuntu"))], "ami_id"),
     ];
     for (extra, path) in cases {
         let errs = errors_at(&config(&extra));
-        assert!(errs.iter().any(|(p, _)| p == path), "expected an error at {path}, got {errs:?}");
+        assert!(
+            errs.iter().any(|(p, _)| p == path),
+            "expected an error at {path}, got {errs:?}"
+        );
     }
 }
 
 #[test]
 fn public_database_port_needs_explicit_consent_and_warns() {
-    let c = config(&[("port", Value::List(vec![port_block(5432.0, "0.0.0.0/0")])), ("allow_public_database_ports", Value::Bool(true))]);
+    let c = config(&[
+        ("port", Value::List(vec![port_block(5432.0, "0.0.0.0/0")])),
+        ("allow_public_database_ports", Value::Bool(true)),
+    ]);
     let d = DockerHost::new().validate(&c);
     assert!(!d.has_errors());
-    assert!(d.0.iter().any(|x| x.severity == Severity::Warning && x.summary.contains("Database port")));
+    assert!(d
+        .0
+        .iter()
+        .any(|x| x.severity == Severity::Warning && x.summary.contains("Database port")));
 }
 
 #[test]
 fn unknown_values_are_not_errors() {
-    let c = config(&[("vpc_cidr", Value::Unknown), ("budget_notification_emails", Value::Unknown)]);
+    let c = config(&[
+        ("vpc_cidr", Value::Unknown),
+        ("budget_notification_emails", Value::Unknown),
+    ]);
     assert!(errors_at(&c).is_empty());
 }
 
@@ -92,11 +164,21 @@ fn unknown_values_are_not_errors() {
 fn graph_is_acyclic_and_complete() {
     let ctx = AwsContext::offline("eu-west-1", "123456789012");
     let mut secrets = BTreeMap::new();
-    secrets.insert("OPENAI_API_KEY".to_string(), Value::Object(BTreeMap::from([("value".to_string(), Value::str("sk-very-secret"))])));
-    let c = config(&[("ssm_parameters", Value::Map(secrets)), ("ssh_ingress_cidrs", Value::string_list(["203.0.113.0/24"]))]);
+    secrets.insert(
+        "OPENAI_API_KEY".to_string(),
+        Value::Object(BTreeMap::from([(
+            "value".to_string(),
+            Value::str("sk-very-secret"),
+        )])),
+    );
+    let c = config(&[
+        ("ssm_parameters", Value::Map(secrets)),
+        ("ssh_ingress_cidrs", Value::string_list(["203.0.113.0/24"])),
+    ]);
     let specs = DockerHost::new().desired(&c, &ctx);
     let order = topo_order(&specs).unwrap();
-    crate::engine::needs::check(&crate::components::all_kinds(), &specs).expect("every kind gets what it needs");
+    crate::engine::needs::check(&crate::components::all_kinds(), &specs)
+        .expect("every kind gets what it needs");
     for k in [
         "vpc",
         "igw",
@@ -124,9 +206,16 @@ fn graph_is_acyclic_and_complete() {
     }
     // Secrets never land in recorded inputs or the user data.
     for s in &specs {
-        assert!(!s.inputs.to_string().contains("sk-very-secret"), "{} leaks the secret", s.key);
+        assert!(
+            !s.inputs.to_string().contains("sk-very-secret"),
+            "{} leaks the secret",
+            s.key
+        );
     }
-    let param = specs.iter().find(|s| s.key == "param.OPENAI_API_KEY").unwrap();
+    let param = specs
+        .iter()
+        .find(|s| s.key == "param.OPENAI_API_KEY")
+        .unwrap();
     assert_eq!(param.secret.as_deref(), Some("sk-very-secret"));
     assert_eq!(param.str("name"), "/kauri/OPENAI_API_KEY");
     // 22 only from the given CIDR, 80/443 open.
@@ -139,12 +228,20 @@ fn graph_is_acyclic_and_complete() {
     // No SSH rule at all by default.
     let specs = DockerHost::new().desired(&config(&[]), &ctx);
     let sg = specs.iter().find(|s| s.key == "sg.host").unwrap();
-    assert!(!sg.input("rules").as_array().unwrap().iter().any(|r| r["from_port"] == 22));
+    assert!(!sg
+        .input("rules")
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["from_port"] == 22));
 }
 
 #[test]
 fn user_data_installs_docker_mounts_data_and_reads_ssm() {
-    let c = config(&[("compose_file", Value::str("services:\n  web:\n    image: nginx\n"))]);
+    let c = config(&[(
+        "compose_file",
+        Value::str("services:\n  web:\n    image: nginx\n"),
+    )]);
     let ud = render_user_data(&c, "eu-west-1");
     assert!(ud.starts_with("#!/bin/bash"));
     assert!(ud.contains("docker-compose-v2"));
@@ -159,7 +256,10 @@ fn shrinking_the_data_volume_is_refused_at_plan() {
     let prior = config(&[]);
     let next = config(&[("data_volume_size", Value::Number(40.0))]);
     let d = DockerHost::new().validate_change(&prior, &next);
-    assert_eq!(d.0[0].path.as_ref().unwrap().to_string(), "data_volume_size");
+    assert_eq!(
+        d.0[0].path.as_ref().unwrap().to_string(),
+        "data_volume_size"
+    );
 }
 
 #[test]
@@ -175,33 +275,83 @@ fn graviton_types_are_arm64() {
 fn compose_file_is_content_that_fits_the_user_data() {
     let ok = "services:\n  web:\n    image: nginx\n";
     assert!(errors_at(&config(&[("compose_file", Value::str(ok))])).is_empty());
-    for bad in ["", "  \n", "docker-compose.yml", "compose.yaml", &format!("{ok}{}\nx: 1\n", user_data::COMPOSE_EOF)] {
+    for bad in [
+        "",
+        "  \n",
+        "docker-compose.yml",
+        "compose.yaml",
+        &format!("{ok}{}\nx: 1\n", user_data::COMPOSE_EOF),
+    ] {
         let errs = errors_at(&config(&[("compose_file", Value::str(bad))]));
-        assert_eq!(errs, vec![("compose_file".to_string(), "Invalid compose file".to_string())], "{bad:?}");
+        assert_eq!(
+            errs,
+            vec![(
+                "compose_file".to_string(),
+                "Invalid compose file".to_string()
+            )],
+            "{bad:?}"
+        );
     }
     // Just under and just over EC2's 16 KB once rendered.
-    let base = render_user_data(&config(&[("compose_file", Value::str("x: 1"))]), "ap-southeast-7").len();
+    let base = render_user_data(
+        &config(&[("compose_file", Value::str("x: 1"))]),
+        "ap-southeast-7",
+    )
+    .len();
     let fits = format!("x: {}", "y".repeat(USER_DATA_LIMIT - base + 1));
-    assert_eq!(render_user_data(&config(&[("compose_file", Value::str(&fits))]), "ap-southeast-7").len(), USER_DATA_LIMIT);
+    assert_eq!(
+        render_user_data(
+            &config(&[("compose_file", Value::str(&fits))]),
+            "ap-southeast-7"
+        )
+        .len(),
+        USER_DATA_LIMIT
+    );
     assert!(errors_at(&config(&[("compose_file", Value::str(&fits))])).is_empty());
     let over = format!("x: {}", "y".repeat(USER_DATA_LIMIT - base + 2));
-    assert_eq!(errors_at(&config(&[("compose_file", Value::str(&over))])), vec![("compose_file".to_string(), "Compose file too large".to_string())]);
+    assert_eq!(
+        errors_at(&config(&[("compose_file", Value::str(&over))])),
+        vec![(
+            "compose_file".to_string(),
+            "Compose file too large".to_string()
+        )]
+    );
 }
 
 #[test]
 fn an_instance_alarm_recorded_before_its_namespace_had_a_default_is_upgraded_to_no_change() {
     let st = DockerHost::new();
-    let desired = st.desired(&config(&[]), &AwsContext::offline("us-east-1", "123456789012"));
+    let desired = st.desired(
+        &config(&[]),
+        &AwsContext::offline("us-east-1", "123456789012"),
+    );
     let mut recorded = crate::stacks::as_recorded(&desired);
     // Before the typed inputs, an instance alarm's namespace was the kind's
     // default and was not recorded.
     for key in ["alarm.cpu", "alarm.status"] {
         assert_eq!(recorded[key].inputs["namespace"], "AWS/EC2");
-        recorded.get_mut(key).unwrap().inputs.as_object_mut().unwrap().remove("namespace");
+        recorded
+            .get_mut(key)
+            .unwrap()
+            .inputs
+            .as_object_mut()
+            .unwrap()
+            .remove("namespace");
     }
     let changes = crate::engine::plan(&*st.kinds(), &desired, &recorded).unwrap();
-    assert_eq!(changes.iter().filter(|c| c.key.starts_with("alarm.")).count(), 2, "without the upgrade the namespace would be a change: {changes:?}");
+    assert_eq!(
+        changes
+            .iter()
+            .filter(|c| c.key.starts_with("alarm."))
+            .count(),
+        2,
+        "without the upgrade the namespace would be a change: {changes:?}"
+    );
     crate::engine::upgrade(&st.kinds(), &mut recorded);
     crate::engine::upgrade(&st.kinds(), &mut recorded);
-    assert_eq!(crate::engine::plan(&*st.kinds(), &desired, &recorded).unwrap(), vec![], "the upgrade plans nothing, and is idempotent");
+    assert_eq!(
+        crate::engine::plan(&*st.kinds(), &desired, &recorded).unwrap(),
+        vec![],
+        "the upgrade plans nothing, and is idempotent"
+    );
 }

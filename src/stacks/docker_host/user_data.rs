@@ -15,7 +15,13 @@ pub const COMPOSE_EOF: &str = "AWSSTACK_COMPOSE_EOF";
 pub fn render(c: &Value, region: &str) -> String {
     let project = c.get("project_name").as_str().unwrap_or("app");
     let app_dir = format!("/opt/{project}");
-    let dirs: Vec<String> = c.get("data_directories").as_list().iter().filter_map(|d| d.as_str()).map(|d| format!("/data/{d}")).collect();
+    let dirs: Vec<String> = c
+        .get("data_directories")
+        .as_list()
+        .iter()
+        .filter_map(|d| d.as_str())
+        .map(|d| format!("/data/{d}"))
+        .collect();
     let mut out = String::new();
     out.push_str("#!/bin/bash\n");
     out.push_str("# Rendered by the awsstack provider (awsstack_docker_host).\n");
@@ -30,7 +36,13 @@ pub fn render(c: &Value, region: &str) -> String {
     );
     out.push_str("if [ -n \"$DEV\" ]; then\n  blkid \"$DEV\" || mkfs.ext4 -L awsstack-data \"$DEV\"\n  mkdir -p /data\n  grep -q 'LABEL=awsstack-data' /etc/fstab || echo 'LABEL=awsstack-data /data ext4 defaults,nofail 0 2' >> /etc/fstab\n  mount -a\nfi\n");
     if !dirs.is_empty() {
-        out.push_str(&format!("mkdir -p {}\n", dirs.iter().map(|d| sh_quote(d)).collect::<Vec<_>>().join(" ")));
+        out.push_str(&format!(
+            "mkdir -p {}\n",
+            dirs.iter()
+                .map(|d| sh_quote(d))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
     }
     out.push('\n');
     out.push_str(&format!("# Secrets from SSM Parameter Store (/{project}/*) into the compose .env\nmkdir -p {app}\numask 077\n", app = sh_quote(&app_dir)));
@@ -43,8 +55,15 @@ pub fn render(c: &Value, region: &str) -> String {
     out.push_str("umask 022\n");
     if let Some(compose) = c.get("compose_file").as_str() {
         out.push_str("\n# The compose file, started now and at every boot\n");
-        out.push_str(&format!("cat > {} <<'{COMPOSE_EOF}'\n{}\n{COMPOSE_EOF}\n", sh_quote(&format!("{app_dir}/compose.yaml")), compose.trim_end()));
-        out.push_str(&format!("cd {} && docker compose up -d\n", sh_quote(&app_dir)));
+        out.push_str(&format!(
+            "cat > {} <<'{COMPOSE_EOF}'\n{}\n{COMPOSE_EOF}\n",
+            sh_quote(&format!("{app_dir}/compose.yaml")),
+            compose.trim_end()
+        ));
+        out.push_str(&format!(
+            "cd {} && docker compose up -d\n",
+            sh_quote(&app_dir)
+        ));
     }
     out
 }

@@ -48,11 +48,26 @@ fn date(s: &str) -> NaiveDate {
 /// standard support on `today`; Err: not a version EKS creates.
 pub fn check(version: &str, today: NaiveDate) -> Result<Option<String>, String> {
     let minor = match version.split_once('.') {
-        Some(("1", m)) if !m.is_empty() && m.chars().all(|ch| ch.is_ascii_digit()) && m.len() <= 3 => m.parse::<u32>().unwrap_or(0),
-        _ => return Err(format!("{version:?}: use a Kubernetes minor version such as \"1.31\"")),
+        Some(("1", m))
+            if !m.is_empty() && m.chars().all(|ch| ch.is_ascii_digit()) && m.len() <= 3 =>
+        {
+            m.parse::<u32>().unwrap_or(0)
+        }
+        _ => {
+            return Err(format!(
+                "{version:?}: use a Kubernetes minor version such as \"1.31\""
+            ))
+        }
     };
     let Some((_, standard, extended)) = CALENDAR.iter().find(|(m, _, _)| *m == minor) else {
-        return if minor < CALENDAR[0].0 { Err(format!("EKS no longer creates Kubernetes {version} clusters (the oldest is 1.{})", CALENDAR[0].0)) } else { Ok(None) };
+        return if minor < CALENDAR[0].0 {
+            Err(format!(
+                "EKS no longer creates Kubernetes {version} clusters (the oldest is 1.{})",
+                CALENDAR[0].0
+            ))
+        } else {
+            Ok(None)
+        };
     };
     let (standard, extended) = (date(standard), date(extended));
     let extra_month = (EXTENDED_PER_HOUR - STANDARD_PER_HOUR) * 730.0;
@@ -76,12 +91,23 @@ mod tests {
     #[test]
     fn versions_are_checked_against_the_calendar() {
         let day = date("2026-12-03");
-        assert!(check("1.29", day).unwrap().unwrap().contains("left extended support on 2026-03-23"));
-        assert!(check("1.32", day).unwrap().unwrap().contains("left standard support on 2026-03-23"));
-        assert!(check("1.32", day).unwrap().unwrap().contains("$365 more a month"));
+        assert!(check("1.29", day)
+            .unwrap()
+            .unwrap()
+            .contains("left extended support on 2026-03-23"));
+        assert!(check("1.32", day)
+            .unwrap()
+            .unwrap()
+            .contains("left standard support on 2026-03-23"));
+        assert!(check("1.32", day)
+            .unwrap()
+            .unwrap()
+            .contains("$365 more a month"));
         assert_eq!(check("1.34", date("2026-12-01")).unwrap(), None);
         assert_eq!(check("1.40", day).unwrap(), None, "newer than the table");
-        assert!(check("1.20", day).unwrap_err().contains("no longer creates"));
+        assert!(check("1.20", day)
+            .unwrap_err()
+            .contains("no longer creates"));
         for bad in ["1", "2.29", "1.x", "v1.29", "1.29.1", ""] {
             assert!(check(bad, day).is_err(), "{bad}");
         }

@@ -15,11 +15,15 @@ mod schema;
 pub(crate) mod tests;
 
 use crate::aws::AwsContext;
-use crate::components::aurora::{ClusterInstanceInputs, GlobalClusterInputs, MemberClusterInputs, MemberRole, WriterInputs};
+use crate::components::aurora::{
+    ClusterInstanceInputs, GlobalClusterInputs, MemberClusterInputs, MemberRole, WriterInputs,
+};
 use crate::components::data::DbSubnetGroupInputs;
 use crate::components::dns::{FailoverRecordInputs, HealthCheckInputs};
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
-use crate::components::eks::{ClusterInputs, ControllerLeftoversInputs, NodeGroupInputs, OidcProviderInputs};
+use crate::components::eks::{
+    ClusterInputs, ControllerLeftoversInputs, NodeGroupInputs, OidcProviderInputs,
+};
 use crate::components::iam::RoleInputs;
 use crate::components::kms::KeyInputs;
 use crate::components::monitoring::{AlarmInputs, TopicInputs};
@@ -27,9 +31,14 @@ use crate::components::network::NetworkHandles;
 use crate::components::s3::{BucketInputs, ReplicationInputs};
 use crate::components::secrets::SecretInputs;
 use crate::components::{all_kinds, network, sha256_hex};
-use crate::engine::{Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec, Template};
+use crate::engine::{
+    Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec,
+    Template,
+};
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack};
+use crate::stacks::{
+    flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack,
+};
 use crate::value::{Path, Value};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -42,7 +51,10 @@ pub struct MultiRegionPlatform {
 
 impl MultiRegionPlatform {
     pub fn new() -> Self {
-        MultiRegionPlatform { schema: schema::schema(), kinds: Arc::new(all_kinds()) }
+        MultiRegionPlatform {
+            schema: schema::schema(),
+            kinds: Arc::new(all_kinds()),
+        }
     }
 }
 
@@ -54,7 +66,8 @@ impl Default for MultiRegionPlatform {
 
 const ENGINE: &str = "aurora-postgresql";
 const LB_CONTROLLER_POLICY: &str = include_str!("lb_controller_policy.json");
-const LB_CONTROLLER_ACCOUNT: &str = "system:serviceaccount:kube-system:aws-load-balancer-controller";
+const LB_CONTROLLER_ACCOUNT: &str =
+    "system:serviceaccount:kube-system:aws-load-balancer-controller";
 
 /// The regions AWS offers EKS and Aurora Global Database in (commercial
 /// partition).
@@ -101,17 +114,29 @@ fn production(c: &Value) -> bool {
 }
 
 fn deletion_protection(c: &Value) -> bool {
-    c.get("deletion_protection").as_bool().unwrap_or_else(|| production(c))
+    c.get("deletion_protection")
+        .as_bool()
+        .unwrap_or_else(|| production(c))
 }
 
 pub fn region_of(c: &Value, side: &str) -> String {
-    let d = if side == "primary" { "eu-west-1" } else { "us-east-1" };
-    c.get(&format!("{side}_region")).as_str().unwrap_or(d).to_string()
+    let d = if side == "primary" {
+        "eu-west-1"
+    } else {
+        "us-east-1"
+    };
+    c.get(&format!("{side}_region"))
+        .as_str()
+        .unwrap_or(d)
+        .to_string()
 }
 
 /// The region that should write: `writer_region`, or the primary.
 pub fn writer_region(c: &Value) -> String {
-    c.get("writer_region").as_str().map(str::to_string).unwrap_or_else(|| region_of(c, "primary"))
+    c.get("writer_region")
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| region_of(c, "primary"))
 }
 
 fn writer_side(c: &Value) -> &'static str {
@@ -136,10 +161,19 @@ pub fn zones(c: &Value, side: &str) -> Vec<String> {
 /// three eighths (room for pods: the VPC CNI gives each pod an address),
 /// public ones /6-smaller blocks of the fifth eighth.
 pub fn subnet_cidrs(vpc: &str) -> (Vec<String>, Vec<String>) {
-    let Ok(net) = v::cidr(vpc) else { return (vec![], vec![]) };
-    let eighths: Vec<ipnet::Ipv4Net> = net.subnets(net.prefix_len() + 3).map(|i| i.collect()).unwrap_or_default();
+    let Ok(net) = v::cidr(vpc) else {
+        return (vec![], vec![]);
+    };
+    let eighths: Vec<ipnet::Ipv4Net> = net
+        .subnets(net.prefix_len() + 3)
+        .map(|i| i.collect())
+        .unwrap_or_default();
     let private = eighths.iter().take(3).map(|n| n.to_string()).collect();
-    let public = eighths.get(4).and_then(|e| e.subnets(e.prefix_len() + 3).ok()).map(|i| i.take(3).map(|n| n.to_string()).collect()).unwrap_or_default();
+    let public = eighths
+        .get(4)
+        .and_then(|e| e.subnets(e.prefix_len() + 3).ok())
+        .map(|i| i.take(3).map(|n| n.to_string()).collect())
+        .unwrap_or_default();
     (private, public)
 }
 
@@ -147,16 +181,26 @@ pub fn subnet_cidrs(vpc: &str) -> (Vec<String>, Vec<String>) {
 /// an existing network (the configuration sets `<side>_vpc_id`).
 fn existing_network<'a>(c: &'a Value, side: &str) -> Option<(&'a str, Vec<String>, Vec<String>)> {
     let (vpc, public, private) = network_attributes(side);
-    c.get(vpc).as_str().map(|id| (id, strings(c.get(public)), strings(c.get(private))))
+    c.get(vpc)
+        .as_str()
+        .map(|id| (id, strings(c.get(public)), strings(c.get(private))))
 }
 
 /// The attributes that place `side` in an existing network: its VPC, then
 /// its public and private subnets.
 fn network_attributes(side: &str) -> (&'static str, &'static str, &'static str) {
     if side == "primary" {
-        ("primary_vpc_id", "primary_public_subnet_ids", "primary_private_subnet_ids")
+        (
+            "primary_vpc_id",
+            "primary_public_subnet_ids",
+            "primary_private_subnet_ids",
+        )
     } else {
-        ("secondary_vpc_id", "secondary_public_subnet_ids", "secondary_private_subnet_ids")
+        (
+            "secondary_vpc_id",
+            "secondary_public_subnet_ids",
+            "secondary_private_subnet_ids",
+        )
     }
 }
 
@@ -190,7 +234,12 @@ fn member_id(c: &Value, side: &str) -> String {
 }
 
 fn bucket_name(c: &Value, side: &str) -> String {
-    format!("{}-{}-{}", stack_id_of(c), s(c, "artifact_bucket_suffix"), region_of(c, side))
+    format!(
+        "{}-{}-{}",
+        stack_id_of(c),
+        s(c, "artifact_bucket_suffix"),
+        region_of(c, side)
+    )
 }
 
 /// A node group as configured, with the defaults of the seed's pair.
@@ -211,18 +260,33 @@ pub fn node_groups(c: &Value) -> Vec<NodeGroupConf> {
     let blocks = c.get("node_group").as_list();
     if blocks.is_empty() {
         // The seed: on-demand for the steady load, spot for the burst.
-        let pair = |name: &str, capacity: &str, types: &[&str], min: i64, desired: i64, max: i64| NodeGroupConf {
-            name: name.into(),
-            capacity_type: capacity.into(),
-            instance_types: types.iter().map(|t| t.to_string()).collect(),
-            ami_type: "AL2023_x86_64_STANDARD".into(),
-            min,
-            max,
-            desired,
-            secondary_desired: min,
-            labels: [("capacity".to_string(), name.to_string())].into_iter().collect(),
-        };
-        return vec![pair("ondemand", "ON_DEMAND", &["m6i.large"], 2, 2, 6), pair("spot", "SPOT", &["m6i.large", "m5.large", "m5a.large"], 0, 2, 10)];
+        let pair =
+            |name: &str, capacity: &str, types: &[&str], min: i64, desired: i64, max: i64| {
+                NodeGroupConf {
+                    name: name.into(),
+                    capacity_type: capacity.into(),
+                    instance_types: types.iter().map(|t| t.to_string()).collect(),
+                    ami_type: "AL2023_x86_64_STANDARD".into(),
+                    min,
+                    max,
+                    desired,
+                    secondary_desired: min,
+                    labels: [("capacity".to_string(), name.to_string())]
+                        .into_iter()
+                        .collect(),
+                }
+            };
+        return vec![
+            pair("ondemand", "ON_DEMAND", &["m6i.large"], 2, 2, 6),
+            pair(
+                "spot",
+                "SPOT",
+                &["m6i.large", "m5.large", "m5a.large"],
+                0,
+                2,
+                10,
+            ),
+        ];
     }
     blocks
         .iter()
@@ -232,12 +296,28 @@ pub fn node_groups(c: &Value) -> Vec<NodeGroupConf> {
                 name: b.get("name").as_str().unwrap_or_default().to_string(),
                 capacity_type: s(b, "capacity_type").to_string(),
                 instance_types: strings(b.get("instance_types")),
-                ami_type: b.get("ami_type").as_str().unwrap_or("AL2023_x86_64_STANDARD").to_string(),
+                ami_type: b
+                    .get("ami_type")
+                    .as_str()
+                    .unwrap_or("AL2023_x86_64_STANDARD")
+                    .to_string(),
                 min: int(b, "min_size"),
                 max: int(b, "max_size"),
                 desired,
-                secondary_desired: b.get("secondary_desired_size").as_f64().map(|n| n as i64).unwrap_or(desired),
-                labels: b.get("labels").as_map().map(|m| m.iter().map(|(k, x)| (k.clone(), x.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default(),
+                secondary_desired: b
+                    .get("secondary_desired_size")
+                    .as_f64()
+                    .map(|n| n as i64)
+                    .unwrap_or(desired),
+                labels: b
+                    .get("labels")
+                    .as_map()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, x)| (k.clone(), x.as_str().unwrap_or_default().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect()
@@ -247,7 +327,12 @@ impl NodeGroupConf {
     /// The AWS name: a new one whenever EKS would need a new group, so that
     /// the replacement can exist next to the group it replaces.
     pub fn aws_name(&self, stack_id: &str) -> String {
-        let identity = format!("{}|{}|{}", self.capacity_type, self.instance_types.join(","), self.ami_type);
+        let identity = format!(
+            "{}|{}|{}",
+            self.capacity_type,
+            self.instance_types.join(","),
+            self.ami_type
+        );
         format!("{stack_id}-{}-{}", self.name, &sha256_hex(&identity)[..6])
     }
 }
@@ -255,12 +340,19 @@ impl NodeGroupConf {
 /// The routing is created once both ingress hostnames are known.
 fn routing_ready(c: &Value) -> bool {
     c.get("hosted_zone_id").as_str().is_some()
-        && c.get("primary_ingress_hostname").as_str().is_some_and(|h| !h.is_empty())
-        && c.get("secondary_ingress_hostname").as_str().is_some_and(|h| !h.is_empty())
+        && c.get("primary_ingress_hostname")
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
+        && c.get("secondary_ingress_hostname")
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
 }
 
 fn health_domain(c: &Value, side: &str) -> String {
-    c.get(&format!("{side}_health_check_domain")).as_str().map(str::to_string).unwrap_or_else(|| s(c, &format!("{side}_ingress_hostname")).to_string())
+    c.get(&format!("{side}_health_check_domain"))
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| s(c, &format!("{side}_ingress_hostname")).to_string())
 }
 
 impl Stack for MultiRegionPlatform {
@@ -275,26 +367,55 @@ impl Stack for MultiRegionPlatform {
         let mut d = validate_config(c);
         for side in SIDES {
             let (vpc, public, private) = network_attributes(side);
-            let zones = if side == "primary" { "primary_availability_zones" } else { "secondary_availability_zones" };
-            d.extend(crate::stacks::existing_network_diags(c, vpc, [public, private], &[zones]));
+            let zones = if side == "primary" {
+                "primary_availability_zones"
+            } else {
+                "secondary_availability_zones"
+            };
+            d.extend(crate::stacks::existing_network_diags(
+                c,
+                vpc,
+                [public, private],
+                &[zones],
+            ));
         }
         d
     }
 
     /// Each region placed in an existing network: its VPC and subnets
     /// exist there and can carry the cluster and the database.
-    fn aws_checks<'a>(&'a self, ctx: &'a Arc<AwsContext>, c: &'a Value) -> crate::stacks::BoxFuture<'a, Diagnostics> {
+    fn aws_checks<'a>(
+        &'a self,
+        ctx: &'a Arc<AwsContext>,
+        c: &'a Value,
+    ) -> crate::stacks::BoxFuture<'a, Diagnostics> {
         Box::pin(async move {
             let mut d = Diagnostics::default();
             for side in SIDES {
                 let (vpc_attribute, public_attribute, private_attribute) = network_attributes(side);
-                if c.get(public_attribute).contains_unknown() || c.get(private_attribute).contains_unknown() {
+                if c.get(public_attribute).contains_unknown()
+                    || c.get(private_attribute).contains_unknown()
+                {
                     continue;
                 }
-                let Some((vpc, public, private)) = existing_network(c, side) else { continue };
+                let Some((vpc, public, private)) = existing_network(c, side) else {
+                    continue;
+                };
                 let groups = [
-                    network::SubnetGroup { attribute: public_attribute, single: false, ids: public, role: network::Role::Public, min_zones: 2 },
-                    network::SubnetGroup { attribute: private_attribute, single: false, ids: private, role: network::Role::Private, min_zones: 2 },
+                    network::SubnetGroup {
+                        attribute: public_attribute,
+                        single: false,
+                        ids: public,
+                        role: network::Role::Public,
+                        min_zones: 2,
+                    },
+                    network::SubnetGroup {
+                        attribute: private_attribute,
+                        single: false,
+                        ids: private,
+                        role: network::Role::Private,
+                        min_zones: 2,
+                    },
                 ];
                 let region = ctx.clone().region_context(&region_of(c, side));
                 d.extend(network::check(&region, vpc_attribute, vpc, &groups).await);
@@ -305,7 +426,10 @@ impl Stack for MultiRegionPlatform {
 
     /// (`nat_gateways` serves both regions: it still shapes the other one.)
     fn own_network_only(&self) -> Vec<(&'static str, &'static [&'static str])> {
-        vec![("primary_vpc_id", &["primary_vpc_cidr"]), ("secondary_vpc_id", &["secondary_vpc_cidr"])]
+        vec![
+            ("primary_vpc_id", &["primary_vpc_cidr"]),
+            ("secondary_vpc_id", &["secondary_vpc_cidr"]),
+        ]
     }
     /// The zones of each region the stack builds its own network in.
     fn network_zones(&self, c: &Value, _provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
@@ -313,9 +437,22 @@ impl Stack for MultiRegionPlatform {
             .iter()
             .filter(|side| existing_network(c, side).is_none())
             .map(|side| {
-                let attribute = if *side == "primary" { "primary_availability_zones" } else { "secondary_availability_zones" };
-                let source = if c.get(attribute).is_null() { network::ZoneSource::Default } else { network::ZoneSource::List };
-                crate::stacks::NetworkZones { region: region_of(c, side), attribute, zones: zones(c, side), source }
+                let attribute = if *side == "primary" {
+                    "primary_availability_zones"
+                } else {
+                    "secondary_availability_zones"
+                };
+                let source = if c.get(attribute).is_null() {
+                    network::ZoneSource::Default
+                } else {
+                    network::ZoneSource::List
+                };
+                crate::stacks::NetworkZones {
+                    region: region_of(c, side),
+                    attribute,
+                    zones: zones(c, side),
+                    source,
+                }
             })
             .collect()
     }
@@ -324,19 +461,36 @@ impl Stack for MultiRegionPlatform {
     /// refused at plan rather than planned as an update that cannot happen.
     fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
-        let minor = |v: &Value| v.as_str().and_then(|x| x.strip_prefix("1.")).and_then(|m| m.parse::<i64>().ok());
-        if let (Some(old), Some(new)) = (minor(prior.get("kubernetes_version")), minor(c.get("kubernetes_version"))) {
+        let minor = |v: &Value| {
+            v.as_str()
+                .and_then(|x| x.strip_prefix("1."))
+                .and_then(|m| m.parse::<i64>().ok())
+        };
+        if let (Some(old), Some(new)) = (
+            minor(prior.get("kubernetes_version")),
+            minor(c.get("kubernetes_version")),
+        ) {
             if new < old {
-                d.error_at(Path::attr("kubernetes_version"), "Kubernetes cannot be downgraded", format!("the clusters run 1.{old}; EKS cannot go back to 1.{new}"));
+                d.error_at(
+                    Path::attr("kubernetes_version"),
+                    "Kubernetes cannot be downgraded",
+                    format!("the clusters run 1.{old}; EKS cannot go back to 1.{new}"),
+                );
             } else if new > old + 1 {
                 d.error_at(
                     Path::attr("kubernetes_version"),
                     "One minor version at a time",
-                    format!("EKS upgrades one minor version at a time: apply 1.{} first, then 1.{new}", old + 1),
+                    format!(
+                        "EKS upgrades one minor version at a time: apply 1.{} first, then 1.{new}",
+                        old + 1
+                    ),
                 );
             }
         }
-        if let (Some(old), Some(new)) = (prior.get("db_engine_version").as_str(), c.get("db_engine_version").as_str()) {
+        if let (Some(old), Some(new)) = (
+            prior.get("db_engine_version").as_str(),
+            c.get("db_engine_version").as_str(),
+        ) {
             if old != new {
                 d.error_at(
                     Path::attr("db_engine_version"),
@@ -364,7 +518,11 @@ impl Stack for MultiRegionPlatform {
 
     fn desired(&self, c: &Value, _ctx: &AwsContext) -> Vec<Spec> {
         let mut g = components(c);
-        g.add(crate::stacks::manifest_spec(&self.schema, c, &stack_id_of(c)));
+        g.add(crate::stacks::manifest_spec(
+            &self.schema,
+            c,
+            &stack_id_of(c),
+        ));
         g.into_specs()
     }
 
@@ -372,8 +530,17 @@ impl Stack for MultiRegionPlatform {
         self.kinds.clone()
     }
 
-    fn outputs(&self, c: &Value, _ctx: &AwsContext, get: &dyn Fn(&str) -> Option<Record>) -> BTreeMap<&'static str, Value> {
-        let out_of = |k: &str, o: &str| get(k).map(|r| Value::str(r.out(o))).unwrap_or(Value::Unknown);
+    fn outputs(
+        &self,
+        c: &Value,
+        _ctx: &AwsContext,
+        get: &dyn Fn(&str) -> Option<Record>,
+    ) -> BTreeMap<&'static str, Value> {
+        let out_of = |k: &str, o: &str| {
+            get(k)
+                .map(|r| Value::str(r.out(o)))
+                .unwrap_or(Value::Unknown)
+        };
         let id_of = |k: &str| get(k).map(|r| Value::str(r.id)).unwrap_or(Value::Unknown);
         let mut m = BTreeMap::new();
         let ids = |side: &str, kind: &str| {
@@ -392,46 +559,126 @@ impl Stack for MultiRegionPlatform {
                 m.insert($s, $f("secondary"));
             };
         }
-        per_side!("primary_cluster_name", "secondary_cluster_name", |side| Value::str(cluster_name(c, side)));
-        per_side!("primary_cluster_endpoint", "secondary_cluster_endpoint", |side| out_of(&format!("{side}/cluster"), "endpoint"));
-        per_side!("primary_cluster_ca_data", "secondary_cluster_ca_data", |side| out_of(&format!("{side}/cluster"), "ca_data"));
-        per_side!("primary_oidc_issuer", "secondary_oidc_issuer", |side| out_of(&format!("{side}/cluster"), "oidc_issuer"));
-        per_side!("primary_oidc_provider_arn", "secondary_oidc_provider_arn", |side| id_of(&format!("{side}/oidc")));
-        per_side!("primary_lb_controller_role_arn", "secondary_lb_controller_role_arn", |side| out_of(&format!("{side}/role.lb_controller"), "arn"));
-        per_side!("primary_vpc_id", "secondary_vpc_id", |side| id_of(&format!("{side}/vpc")));
-        per_side!("primary_private_subnet_ids", "secondary_private_subnet_ids", |side| ids(side, "private"));
-        per_side!("primary_public_subnet_ids", "secondary_public_subnet_ids", |side| ids(side, "public"));
-        per_side!("primary_bucket_name", "secondary_bucket_name", |side| Value::str(bucket_name(c, side)));
-        m.insert("global_cluster_id", Value::str(format!("{}-aurora", stack_id_of(c))));
-        m.insert("db_primary_reader_endpoint", out_of("primary/db", "reader_endpoint"));
-        m.insert("db_secondary_reader_endpoint", out_of("secondary/db", "reader_endpoint"));
+        per_side!("primary_cluster_name", "secondary_cluster_name", |side| {
+            Value::str(cluster_name(c, side))
+        });
+        per_side!(
+            "primary_cluster_endpoint",
+            "secondary_cluster_endpoint",
+            |side| out_of(&format!("{side}/cluster"), "endpoint")
+        );
+        per_side!(
+            "primary_cluster_ca_data",
+            "secondary_cluster_ca_data",
+            |side| out_of(&format!("{side}/cluster"), "ca_data")
+        );
+        per_side!("primary_oidc_issuer", "secondary_oidc_issuer", |side| {
+            out_of(&format!("{side}/cluster"), "oidc_issuer")
+        });
+        per_side!(
+            "primary_oidc_provider_arn",
+            "secondary_oidc_provider_arn",
+            |side| id_of(&format!("{side}/oidc"))
+        );
+        per_side!(
+            "primary_lb_controller_role_arn",
+            "secondary_lb_controller_role_arn",
+            |side| out_of(&format!("{side}/role.lb_controller"), "arn")
+        );
+        per_side!("primary_vpc_id", "secondary_vpc_id", |side| id_of(
+            &format!("{side}/vpc")
+        ));
+        per_side!(
+            "primary_private_subnet_ids",
+            "secondary_private_subnet_ids",
+            |side| ids(side, "private")
+        );
+        per_side!(
+            "primary_public_subnet_ids",
+            "secondary_public_subnet_ids",
+            |side| ids(side, "public")
+        );
+        per_side!("primary_bucket_name", "secondary_bucket_name", |side| {
+            Value::str(bucket_name(c, side))
+        });
+        m.insert(
+            "global_cluster_id",
+            Value::str(format!("{}-aurora", stack_id_of(c))),
+        );
+        m.insert(
+            "db_primary_reader_endpoint",
+            out_of("primary/db", "reader_endpoint"),
+        );
+        m.insert(
+            "db_secondary_reader_endpoint",
+            out_of("secondary/db", "reader_endpoint"),
+        );
         // The region that writes once the plan is applied (after a refresh,
         // the one AWS reports: `read_back` wrote it into the configuration).
         let (current, endpoint) = match get("global/db.writer") {
-            Some(_) => (Value::str(writer_region(c)), out_of(&format!("{}/db", writer_side(c)), "endpoint")),
+            Some(_) => (
+                Value::str(writer_region(c)),
+                out_of(&format!("{}/db", writer_side(c)), "endpoint"),
+            ),
             None => (Value::Unknown, Value::Unknown),
         };
         m.insert("current_writer_region", current);
         m.insert("db_writer_endpoint", endpoint);
-        m.insert("db_master_secret_arn", if user_password(c) { Value::Null } else { id_of("primary/secret.db") });
+        m.insert(
+            "db_master_secret_arn",
+            if user_password(c) {
+                Value::Null
+            } else {
+                id_of("primary/secret.db")
+            },
+        );
         if routing_ready(c) {
-            m.insert("record_fqdn", Value::str(s(c, "record_name").trim_end_matches('.')));
-            let checks: BTreeMap<String, Value> = SIDES.iter().map(|side| (region_of(c, side), id_of(&format!("global/health.{side}")))).collect();
-            m.insert("health_check_ids", if checks.values().any(|x| x.is_unknown()) { Value::Unknown } else { Value::Map(checks) });
+            m.insert(
+                "record_fqdn",
+                Value::str(s(c, "record_name").trim_end_matches('.')),
+            );
+            let checks: BTreeMap<String, Value> = SIDES
+                .iter()
+                .map(|side| (region_of(c, side), id_of(&format!("global/health.{side}"))))
+                .collect();
+            m.insert(
+                "health_check_ids",
+                if checks.values().any(|x| x.is_unknown()) {
+                    Value::Unknown
+                } else {
+                    Value::Map(checks)
+                },
+            );
         } else {
             m.insert("record_fqdn", Value::Null);
             m.insert("health_check_ids", Value::Map(BTreeMap::new()));
         }
-        let topics: BTreeMap<String, Value> = SIDES.iter().map(|side| (region_of(c, side), id_of(&format!("{side}/topic")))).collect();
-        m.insert("alarm_topic_arns", if topics.values().any(|x| x.is_unknown()) { Value::Unknown } else { Value::Map(topics) });
+        let topics: BTreeMap<String, Value> = SIDES
+            .iter()
+            .map(|side| (region_of(c, side), id_of(&format!("{side}/topic"))))
+            .collect();
+        m.insert(
+            "alarm_topic_arns",
+            if topics.values().any(|x| x.is_unknown()) {
+                Value::Unknown
+            } else {
+                Value::Map(topics)
+            },
+        );
         let p = cluster_name(c, "primary");
         let sec = cluster_name(c, "secondary");
         let alias = format!("{}-secondary", s(c, "project_name"));
         m.insert(
             "kubeconfig_commands",
             Value::string_list([
-                format!("aws eks update-kubeconfig --name {p} --region {}", region_of(c, "primary")),
-                format!("aws eks update-kubeconfig --name {sec} --region {} --alias {alias}", region_of(c, "secondary")),
+                format!(
+                    "aws eks update-kubeconfig --name {p} --region {}",
+                    region_of(c, "primary")
+                ),
+                format!(
+                    "aws eks update-kubeconfig --name {sec} --region {} --alias {alias}",
+                    region_of(c, "secondary")
+                ),
             ]),
         );
         m
@@ -457,7 +704,12 @@ impl Stack for MultiRegionPlatform {
     /// shows the region that writes now, so the plan proposes to switch
     /// back (or is empty once the configuration says the same).
     fn read_back(&self, state: &mut Value, records: &Records) {
-        let Some(actual) = records.get("global/db.writer").and_then(|r| r.inputs["writer_region"].as_str()) else { return };
+        let Some(actual) = records
+            .get("global/db.writer")
+            .and_then(|r| r.inputs["writer_region"].as_str())
+        else {
+            return;
+        };
         if state.get("writer_region").is_null() && actual == region_of(state, "primary") {
             return;
         }
@@ -511,20 +763,40 @@ fn network(c: &Value, side: &str, g: &mut Desired) -> (NetworkHandles, Vec<Handl
         // Referenced, never owned: no gateway, table or endpoint of the
         // stack's is put in the team's network.
         let (vpc_attribute, public_attribute, private_attribute) = network_attributes(side);
-        return (network::add_existing(g, vpc_attribute, vpc, &[("public", public_attribute, &public), ("private", private_attribute, &private)]), vec![]);
+        return (
+            network::add_existing(
+                g,
+                vpc_attribute,
+                vpc,
+                &[
+                    ("public", public_attribute, &public),
+                    ("private", private_attribute, &private),
+                ],
+            ),
+            vec![],
+        );
     }
     let region = region_of(c, side);
     let cluster = cluster_name(c, side);
     let (private_cidrs, public_cidrs) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
     // The tags the Load Balancer Controller picks subnets by.
-    let shared = (format!("kubernetes.io/cluster/{cluster}"), "shared".to_string());
+    let shared = (
+        format!("kubernetes.io/cluster/{cluster}"),
+        "shared".to_string(),
+    );
     let own = network::OwnNetwork {
         vpc_cidr: s(c, &format!("{side}_vpc_cidr")),
         zones: network::zone_blocks(&zones(c, side), &public_cidrs, &private_cidrs),
         // Validated at plan: `single` or `per_az`.
         nat: network::NatGateways::of(s(c, "nat_gateways")),
-        public_subnet_tags: vec![("kubernetes.io/role/elb".into(), "1".into()), shared.clone()],
-        private_subnet_tags: vec![("kubernetes.io/role/internal-elb".into(), "1".into()), shared],
+        public_subnet_tags: vec![
+            ("kubernetes.io/role/elb".into(), "1".into()),
+            shared.clone(),
+        ],
+        private_subnet_tags: vec![
+            ("kubernetes.io/role/internal-elb".into(), "1".into()),
+            shared,
+        ],
         // S3 traffic from the nodes stays off the NAT gateway.
         s3_endpoint: Some(&region),
     };
@@ -537,21 +809,44 @@ fn role(key: &str, name: String, trust_service: &str, policies: &[&str]) -> Spec
 
 /// One region's EKS cluster, in its scope: roles, cluster, OIDC provider,
 /// node groups and the Load Balancer Controller's role.
-fn cluster(c: &Value, side: &str, net: &NetworkHandles, private_tables: &[Handle], g: &mut Desired) -> Handle {
+fn cluster(
+    c: &Value,
+    side: &str,
+    net: &NetworkHandles,
+    private_tables: &[Handle],
+    g: &mut Desired,
+) -> Handle {
     let id = stack_id_of(c);
     let name = cluster_name(c, side);
     let (public, private) = (net.subnets("public"), net.subnets("private"));
 
-    let cluster_role = g.add(role("role.cluster", format!("{id}-eks-cluster-{side}"), "eks.amazonaws.com", &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]));
+    let cluster_role = g.add(role(
+        "role.cluster",
+        format!("{id}-eks-cluster-{side}"),
+        "eks.amazonaws.com",
+        &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
+    ));
     let node_role = g.add(role(
         "role.node",
         format!("{id}-eks-node-{side}"),
         "ec2.amazonaws.com",
-        &["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"],
+        &[
+            "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+            "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+            "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+        ],
     ));
     // Exists before the cluster, deleted after it and before the network.
-    let leftovers =
-        g.add(Spec::of("lb_controller.leftovers", &ControllerLeftoversInputs { cluster: name.clone() }).after(&net.vpc).after_each(private.iter().chain(public), Replace));
+    let leftovers = g.add(
+        Spec::of(
+            "lb_controller.leftovers",
+            &ControllerLeftoversInputs {
+                cluster: name.clone(),
+            },
+        )
+        .after(&net.vpc)
+        .after_each(private.iter().chain(public), Replace),
+    );
     let mut logs = strings(c.get("cluster_log_types"));
     logs.sort();
     let inputs = ClusterInputs {
@@ -561,8 +856,22 @@ fn cluster(c: &Value, side: &str, net: &NetworkHandles, private_tables: &[Handle
         endpoint_private: flag(c, "endpoint_private_access"),
         logs,
     };
-    let cluster = g.add(Spec::of("cluster", &inputs).filling("role", &cluster_role, Replace).after(&leftovers).filling_each("subnets", private.iter().chain(public), Replace));
-    let oidc = g.add(Spec::of("oidc", &OidcProviderInputs { cluster: name.clone(), client_ids: vec!["sts.amazonaws.com".into()] }).after(&cluster));
+    let cluster = g.add(
+        Spec::of("cluster", &inputs)
+            .filling("role", &cluster_role, Replace)
+            .after(&leftovers)
+            .filling_each("subnets", private.iter().chain(public), Replace),
+    );
+    let oidc = g.add(
+        Spec::of(
+            "oidc",
+            &OidcProviderInputs {
+                cluster: name.clone(),
+                client_ids: vec!["sts.amazonaws.com".into()],
+            },
+        )
+        .after(&cluster),
+    );
 
     let writer = writer_side(c) == side;
     for ng in node_groups(c) {
@@ -576,7 +885,11 @@ fn cluster(c: &Value, side: &str, net: &NetworkHandles, private_tables: &[Handle
             ami_type: ng.ami_type.clone(),
             min_size: ng.min,
             max_size: ng.max,
-            desired_size: if writer { ng.desired } else { ng.secondary_desired },
+            desired_size: if writer {
+                ng.desired
+            } else {
+                ng.secondary_desired
+            },
             labels,
         };
         g.add(
@@ -601,8 +914,16 @@ fn cluster(c: &Value, side: &str, net: &NetworkHandles, private_tables: &[Handle
             "Condition": {"StringEquals": {format!("{issuer}:sub"): LB_CONTROLLER_ACCOUNT, format!("{issuer}:aud"): "sts.amazonaws.com"}}
         }]
     });
-    let policy: serde_json::Value = serde_json::from_str(LB_CONTROLLER_POLICY).expect("the controller policy is JSON");
-    g.add(Spec::of("role.lb_controller", &RoleInputs::trusting(format!("{id}-lb-controller-{side}"), &trust).with_inline(&policy)).after(&oidc));
+    let policy: serde_json::Value =
+        serde_json::from_str(LB_CONTROLLER_POLICY).expect("the controller policy is JSON");
+    g.add(
+        Spec::of(
+            "role.lb_controller",
+            &RoleInputs::trusting(format!("{id}-lb-controller-{side}"), &trust)
+                .with_inline(&policy),
+        )
+        .after(&oidc),
+    );
     cluster
 }
 
@@ -619,10 +940,22 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
     let primary_region = region_of(c, "primary");
     let protect = deletion_protection(c);
     let global_db = g.add(
-        Spec::of("global/db", &GlobalClusterInputs { id: global.clone(), engine: ENGINE.into(), engine_version: s(c, "db_engine_version").into(), deletion_protection: protect })
-            .in_region(&primary_region),
+        Spec::of(
+            "global/db",
+            &GlobalClusterInputs {
+                id: global.clone(),
+                engine: ENGINE.into(),
+                engine_version: s(c, "db_engine_version").into(),
+                deletion_protection: protect,
+            },
+        )
+        .in_region(&primary_region),
     );
-    let password = c.get("db_master_password").as_str().or(c.get("db_master_password_wo").as_str()).map(str::to_string);
+    let password = c
+        .get("db_master_password")
+        .as_str()
+        .or(c.get("db_master_password_wo").as_str())
+        .map(str::to_string);
     let password_wo = !c.get("db_master_password_wo_version").is_null();
     let secret = (!user_password(c)).then(|| {
         g.add(
@@ -632,7 +965,10 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
                     name: format!("{id}-db-master"),
                     description: format!("{id} Aurora master credentials"),
                     recovery_days: if production(c) { 7 } else { 0 },
-                    generate: Some(BTreeMap::from([("username".into(), s(c, "db_master_username").to_string()), ("engine".into(), "postgres".into())])),
+                    generate: Some(BTreeMap::from([
+                        ("username".into(), s(c, "db_master_username").to_string()),
+                        ("engine".into(), "postgres".into()),
+                    ])),
                     replica_regions: vec![region_of(c, "secondary")],
                     ..SecretInputs::default()
                 },
@@ -645,7 +981,10 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
         &WriterInputs {
             global_cluster: global.clone(),
             writer_region: writer_region(c).into(),
-            members: SIDES.iter().map(|side| (region_of(c, side), member_id(c, side))).collect(),
+            members: SIDES
+                .iter()
+                .map(|side| (region_of(c, side), member_id(c, side)))
+                .collect(),
             allow_data_loss: flag(c, "allow_data_loss"),
         },
     )
@@ -656,7 +995,12 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
     for side in SIDES {
         let mut r = Desired::within(side, Some(&region_of(c, side)));
         let Region { net, cluster } = &regions[side];
-        let key = KeyInputs { alias: format!("alias/{id}-{side}"), description: format!("awsstack {id} {side} data (Aurora, S3)"), rotation: true, deletion_window_days: None };
+        let key = KeyInputs {
+            alias: format!("alias/{id}-{side}"),
+            description: format!("awsstack {id} {side} data (Aurora, S3)"),
+            rotation: true,
+            deletion_window_days: None,
+        };
         let key = r.add(Spec::of("kms", &key));
         // Only the cluster's nodes (and their pods) reach the database. In
         // the stack's own network they alone live in the private subnets,
@@ -665,23 +1009,57 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
         // whatever else the team runs: the rule names the cluster's
         // security group, which every node and pod carries.
         let (rule, after_cluster) = match existing_network(c, side) {
-            Some(_) => (IngressRule::tcp_from_group(5432, r.name(cluster), "PostgreSQL from the EKS cluster"), true),
+            Some(_) => (
+                IngressRule::tcp_from_group(
+                    5432,
+                    r.name(cluster),
+                    "PostgreSQL from the EKS cluster",
+                ),
+                true,
+            ),
             None => {
                 let (private_cidrs, _) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
-                (IngressRule::tcp_from_cidrs(5432, private_cidrs, "PostgreSQL from the EKS nodes' subnets"), false)
+                (
+                    IngressRule::tcp_from_cidrs(
+                        5432,
+                        private_cidrs,
+                        "PostgreSQL from the EKS nodes' subnets",
+                    ),
+                    false,
+                )
             }
         };
-        let sg = SecurityGroupInputs { name: format!("{id}-aurora-{side}"), description: format!("awsstack {id} Aurora ({side})"), rules: vec![rule] };
+        let sg = SecurityGroupInputs {
+            name: format!("{id}-aurora-{side}"),
+            description: format!("awsstack {id} Aurora ({side})"),
+            rules: vec![rule],
+        };
         let sg = Spec::of("sg.db", &sg).after(&net.vpc);
-        let sg = r.add(if after_cluster { sg.after_update(cluster) } else { sg });
-        let group = r.add(Spec::of("db.subnets", &DbSubnetGroupInputs { name: format!("{id}-aurora-{side}") }).filling_each("subnets", net.subnets("private"), Update));
+        let sg = r.add(if after_cluster {
+            sg.after_update(cluster)
+        } else {
+            sg
+        });
+        let group = r.add(
+            Spec::of(
+                "db.subnets",
+                &DbSubnetGroupInputs {
+                    name: format!("{id}-aurora-{side}"),
+                },
+            )
+            .filling_each("subnets", net.subnets("private"), Update),
+        );
         let primary = side == "primary";
         let member = MemberClusterInputs {
             id: member_id(c, side),
             engine: ENGINE.into(),
             engine_version: s(c, "db_engine_version").into(),
             global_cluster: global.clone(),
-            role: if primary { MemberRole::Primary } else { MemberRole::Secondary },
+            role: if primary {
+                MemberRole::Primary
+            } else {
+                MemberRole::Secondary
+            },
             username: primary.then(|| s(c, "db_master_username").to_string()),
             subnet_group: format!("{id}-aurora-{side}"),
             deletion_protection: protect,
@@ -689,10 +1067,22 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
             final_snapshot: !flag(c, "skip_final_snapshot"),
             // A write-only password leaves no trace in the records (not
             // even a hash): its version is what a plan compares.
-            password_sha256: if primary && !password_wo { password.as_deref().map(sha256_hex) } else { None },
-            password_version: if primary && password_wo { c.get("db_master_password_wo_version").as_f64() } else { None },
+            password_sha256: if primary && !password_wo {
+                password.as_deref().map(sha256_hex)
+            } else {
+                None
+            },
+            password_version: if primary && password_wo {
+                c.get("db_master_password_wo_version").as_f64()
+            } else {
+                None
+            },
         };
-        let mut member = Spec::of("db", &member).after(&global_db).after(&key).after(&group).after_update(&sg);
+        let mut member = Spec::of("db", &member)
+            .after(&global_db)
+            .after(&key)
+            .after(&group)
+            .after_update(&sg);
         // A secondary joins the global database once the primary has a
         // writer instance; a destroy then removes it before them, so the
         // primary, still the writer if no switchover was recorded, leaves
@@ -713,7 +1103,12 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
             let instance = r.add(
                 Spec::of(
                     format!("db.instance.{i}"),
-                    &ClusterInstanceInputs { id: format!("{}-{i}", member_id(c, side)), cluster: member_id(c, side), engine: ENGINE.into(), instance_class: class.clone() },
+                    &ClusterInstanceInputs {
+                        id: format!("{}-{i}", member_id(c, side)),
+                        cluster: member_id(c, side),
+                        engine: ENGINE.into(),
+                        instance_class: class.clone(),
+                    },
                 )
                 .after(&member),
             );
@@ -728,7 +1123,11 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
         members.insert(side, member);
     }
     let writer = g.add(writer);
-    Database { kms, members, writer }
+    Database {
+        kms,
+        members,
+        writer,
+    }
 }
 
 /// The artifact buckets, one per region, and the replication of the
@@ -746,7 +1145,11 @@ fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
             kms: true,
             force_destroy: c.get("force_destroy").as_bool() == Some(true),
         };
-        let bucket = r.add(Spec::of("bucket", &artifacts).after(&db.kms[side]).named_by("artifact_bucket_suffix"));
+        let bucket = r.add(
+            Spec::of("bucket", &artifacts)
+                .after(&db.kms[side])
+                .named_by("artifact_bucket_suffix"),
+        );
         g.append(r);
         buckets.insert(side, bucket);
     }
@@ -763,14 +1166,24 @@ fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
             {"Effect": "Allow", "Action": ["kms:Encrypt"], "Resource": r.output(replica_key, "arn")}
         ]
     });
-    let role = RoleInputs::for_service(format!("{id}-s3-replication"), "s3.amazonaws.com", &[]).with_inline(&policy);
-    let role = r.add(Spec::of("role.replication", &role).after_each([source, destination, source_key, replica_key], Update));
+    let role = RoleInputs::for_service(format!("{id}-s3-replication"), "s3.amazonaws.com", &[])
+        .with_inline(&policy);
+    let role = r.add(
+        Spec::of("role.replication", &role)
+            .after_each([source, destination, source_key, replica_key], Update),
+    );
     let replication = r.add(
-        Spec::of("replication", &ReplicationInputs { rule_id: "to-secondary".into(), source_bucket: bucket_name(c, "primary") })
-            .filling("source", source, Replace)
-            .filling("destination", destination, Replace)
-            .filling("role", &role, Update)
-            .filling("replica_kms", replica_key, Update),
+        Spec::of(
+            "replication",
+            &ReplicationInputs {
+                rule_id: "to-secondary".into(),
+                source_bucket: bucket_name(c, "primary"),
+            },
+        )
+        .filling("source", source, Replace)
+        .filling("destination", destination, Replace)
+        .filling("role", &role, Update)
+        .filling("replica_kms", replica_key, Update),
     );
     g.append(r);
     replication
@@ -779,7 +1192,13 @@ fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
 fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired) {
     let id = stack_id_of(c);
     let emails = strings(c.get("alarm_emails"));
-    let alarm = |key: &str, name: String, namespace: &str, metric: &str, dimensions: BTreeMap<String, Template>, threshold: f64, statistic: &str| {
+    let alarm = |key: &str,
+                 name: String,
+                 namespace: &str,
+                 metric: &str,
+                 dimensions: BTreeMap<String, Template>,
+                 threshold: f64,
+                 statistic: &str| {
         let alarm = AlarmInputs {
             name,
             namespace: namespace.into(),
@@ -793,11 +1212,22 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
         };
         Spec::of(key, &alarm)
     };
-    let dimensions = |pairs: &[(&str, String)]| pairs.iter().map(|(k, v)| (k.to_string(), Template(v.clone()))).collect::<BTreeMap<_, _>>();
+    let dimensions = |pairs: &[(&str, String)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Template(v.clone())))
+            .collect::<BTreeMap<_, _>>()
+    };
     let mut topics = BTreeMap::new();
     for side in SIDES {
         let mut r = Desired::within(side, Some(&region_of(c, side)));
-        let topic = r.add(Spec::of("topic", &TopicInputs { name: format!("{id}-alarms-{side}"), emails: emails.clone() }));
+        let topic = r.add(Spec::of(
+            "topic",
+            &TopicInputs {
+                name: format!("{id}-alarms-{side}"),
+                emails: emails.clone(),
+            },
+        ));
         // Each cluster's lag while it replicates; the writer's metric is
         // absent, so a switchover needs no change here.
         let dims = dimensions(&[("DBClusterIdentifier", member_id(c, side))]);
@@ -816,9 +1246,17 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
             .after(member),
         );
         r.add(
-            alarm("alarm.rpo_lag", format!("{id}-aurora-rpo-lag-{side}"), "AWS/RDS", "AuroraGlobalDBRPOLag", dims, int(c, "rpo_lag_alarm_ms") as f64, "Maximum")
-                .after(&topic)
-                .after(member),
+            alarm(
+                "alarm.rpo_lag",
+                format!("{id}-aurora-rpo-lag-{side}"),
+                "AWS/RDS",
+                "AuroraGlobalDBRPOLag",
+                dims,
+                int(c, "rpo_lag_alarm_ms") as f64,
+                "Maximum",
+            )
+            .after(&topic)
+            .after(member),
         );
         g.append(r);
         topics.insert(side, topic);
@@ -826,16 +1264,36 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
     // S3 replication metrics, under the rule's dimensions, in the
     // destination region.
     let mut r = Desired::within("secondary", Some(&region_of(c, "secondary")));
-    let dims = dimensions(&[("SourceBucket", bucket_name(c, "primary")), ("DestinationBucket", bucket_name(c, "secondary")), ("RuleId", "to-secondary".into())]);
+    let dims = dimensions(&[
+        ("SourceBucket", bucket_name(c, "primary")),
+        ("DestinationBucket", bucket_name(c, "secondary")),
+        ("RuleId", "to-secondary".into()),
+    ]);
     r.add(
-        alarm("alarm.s3_latency", format!("{id}-s3-replication-latency"), "AWS/S3", "ReplicationLatency", dims.clone(), 900.0, "Maximum")
-            .after(&topics["secondary"])
-            .after(replication),
+        alarm(
+            "alarm.s3_latency",
+            format!("{id}-s3-replication-latency"),
+            "AWS/S3",
+            "ReplicationLatency",
+            dims.clone(),
+            900.0,
+            "Maximum",
+        )
+        .after(&topics["secondary"])
+        .after(replication),
     );
     r.add(
-        alarm("alarm.s3_backlog", format!("{id}-s3-replication-backlog"), "AWS/S3", "BytesPendingReplication", dims, int(c, "replication_backlog_alarm_bytes") as f64, "Maximum")
-            .after(&topics["secondary"])
-            .after(replication),
+        alarm(
+            "alarm.s3_backlog",
+            format!("{id}-s3-replication-backlog"),
+            "AWS/S3",
+            "BytesPendingReplication",
+            dims,
+            int(c, "replication_backlog_alarm_bytes") as f64,
+            "Maximum",
+        )
+        .after(&topics["secondary"])
+        .after(replication),
     );
     g.append(r);
 }
@@ -862,7 +1320,11 @@ fn routing(c: &Value, db: &Database, g: &mut Desired) {
         );
     }
     let writer = writer_side(c);
-    let reader = if writer == "primary" { "secondary" } else { "primary" };
+    let reader = if writer == "primary" {
+        "secondary"
+    } else {
+        "primary"
+    };
     for (failover, side, other) in [("PRIMARY", writer, reader), ("SECONDARY", reader, writer)] {
         r.add(
             Spec::of(
@@ -894,7 +1356,11 @@ fn validate_config(c: &Value) -> Diagnostics {
     for (attr, what) in [("project_name", "project name"), ("env", "environment")] {
         if let Some(x) = c.get(attr).as_str() {
             if let Err(e) = v::project_name(x) {
-                d.error_at(Path::attr(attr), format!("Invalid {what}"), e.replace("project name", what));
+                d.error_at(
+                    Path::attr(attr),
+                    format!("Invalid {what}"),
+                    e.replace("project name", what),
+                );
             }
         }
     }
@@ -916,7 +1382,11 @@ fn validate_config(c: &Value) -> Diagnostics {
     }
     if let Some(x) = c.get("profile").as_str() {
         if !["ephemeral", "production"].contains(&x) {
-            d.error_at(Path::attr("profile"), "Invalid profile", format!("{x:?}: use \"ephemeral\" or \"production\""));
+            d.error_at(
+                Path::attr("profile"),
+                "Invalid profile",
+                format!("{x:?}: use \"ephemeral\" or \"production\""),
+            );
         }
     }
     // Regions.
@@ -939,12 +1409,17 @@ fn validate_config(c: &Value) -> Diagnostics {
         );
     }
     if let Some(w) = c.get("writer_region").as_str() {
-        let known = !c.get("primary_region").is_unknown() && !c.get("secondary_region").is_unknown();
+        let known =
+            !c.get("primary_region").is_unknown() && !c.get("secondary_region").is_unknown();
         if known && w != region_of(c, "primary") && w != region_of(c, "secondary") {
             d.error_at(
                 Path::attr("writer_region"),
                 "Invalid writer region",
-                format!("{w:?} is neither the primary region ({}) nor the secondary ({})", region_of(c, "primary"), region_of(c, "secondary")),
+                format!(
+                    "{w:?} is neither the primary region ({}) nor the secondary ({})",
+                    region_of(c, "primary"),
+                    region_of(c, "secondary")
+                ),
             );
         }
     }
@@ -964,8 +1439,17 @@ fn validate_config(c: &Value) -> Diagnostics {
             }
         }
     }
-    if nets.len() == 2 && (nets[0].1.contains(&nets[1].1.network()) || nets[1].1.contains(&nets[0].1.network())) {
-        d.error_at(Path::attr(&nets[1].0), "Overlapping VPCs", format!("{} overlaps {}: the two regions' networks must not overlap (peering, VPN)", nets[1].1, nets[0].1));
+    if nets.len() == 2
+        && (nets[0].1.contains(&nets[1].1.network()) || nets[1].1.contains(&nets[0].1.network()))
+    {
+        d.error_at(
+            Path::attr(&nets[1].0),
+            "Overlapping VPCs",
+            format!(
+                "{} overlaps {}: the two regions' networks must not overlap (peering, VPN)",
+                nets[1].1, nets[0].1
+            ),
+        );
     }
     for side in SIDES {
         let attr = format!("{side}_availability_zones");
@@ -975,7 +1459,11 @@ fn validate_config(c: &Value) -> Diagnostics {
         }
         let zs = l.as_list();
         if zs.len() != 3 {
-            d.error_at(Path::attr(&attr), "Three zones", format!("{attr} needs exactly three zones, got {}", zs.len()));
+            d.error_at(
+                Path::attr(&attr),
+                "Three zones",
+                format!("{attr} needs exactly three zones, got {}", zs.len()),
+            );
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, z) in zs.iter().enumerate() {
@@ -983,31 +1471,69 @@ fn validate_config(c: &Value) -> Diagnostics {
             let p = Path::attr(&attr).then_index(i);
             match v::availability_zone(z) {
                 Err(e) => d.error_at(p, "Invalid availability zone", e),
-                Ok(r) if !c.get(&format!("{side}_region")).is_unknown() && r != region_of(c, side) => {
-                    d.error_at(p, "Invalid availability zone", format!("{z} is a zone of {r}, not of the {side} region {}", region_of(c, side)))
+                Ok(r)
+                    if !c.get(&format!("{side}_region")).is_unknown()
+                        && r != region_of(c, side) =>
+                {
+                    d.error_at(
+                        p,
+                        "Invalid availability zone",
+                        format!(
+                            "{z} is a zone of {r}, not of the {side} region {}",
+                            region_of(c, side)
+                        ),
+                    )
                 }
-                Ok(_) if !seen.insert(z) => d.error_at(p, "Duplicate availability zone", format!("{z} is listed twice")),
+                Ok(_) if !seen.insert(z) => d.error_at(
+                    p,
+                    "Duplicate availability zone",
+                    format!("{z} is listed twice"),
+                ),
                 Ok(_) => {}
             }
         }
     }
     if let Some(x) = c.get("nat_gateways").as_str() {
         if !["single", "per_az"].contains(&x) {
-            d.error_at(Path::attr("nat_gateways"), "Invalid NAT mode", format!("{x:?}: use \"single\" or \"per_az\""));
+            d.error_at(
+                Path::attr("nat_gateways"),
+                "Invalid NAT mode",
+                format!("{x:?}: use \"single\" or \"per_az\""),
+            );
         }
     }
     // EKS.
     if let Some(x) = c.get("kubernetes_version").as_str() {
         match kubernetes::check(x, chrono::Utc::now().date_naive()) {
-            Err(e) => d.error_at(Path::attr("kubernetes_version"), "Invalid Kubernetes version", e),
-            Ok(Some(w)) => d.warning_at(Path::attr("kubernetes_version"), "Kubernetes version out of standard support", w),
+            Err(e) => d.error_at(
+                Path::attr("kubernetes_version"),
+                "Invalid Kubernetes version",
+                e,
+            ),
+            Ok(Some(w)) => d.warning_at(
+                Path::attr("kubernetes_version"),
+                "Kubernetes version out of standard support",
+                w,
+            ),
             Ok(None) => {}
         }
     }
     for (i, t) in c.get("cluster_log_types").as_list().iter().enumerate() {
         if let Some(t) = t.as_str() {
-            if !["api", "audit", "authenticator", "controllerManager", "scheduler"].contains(&t) {
-                d.error_at(Path::attr("cluster_log_types").then_index(i), "Invalid log type", format!("{t:?}: use api, audit, authenticator, controllerManager or scheduler"));
+            if ![
+                "api",
+                "audit",
+                "authenticator",
+                "controllerManager",
+                "scheduler",
+            ]
+            .contains(&t)
+            {
+                d.error_at(
+                    Path::attr("cluster_log_types").then_index(i),
+                    "Invalid log type",
+                    format!("{t:?}: use api, audit, authenticator, controllerManager or scheduler"),
+                );
             }
         }
     }
@@ -1015,59 +1541,121 @@ fn validate_config(c: &Value) -> Diagnostics {
     for (i, b) in c.get("node_group").as_list().iter().enumerate() {
         let at = |a: &str| Path::attr("node_group").then_index(i).then_attr(a);
         if let Some(n) = b.get("name").as_str() {
-            if n.is_empty() || n.len() > 20 || !n.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-') || n.starts_with('-') {
-                d.error_at(at("name"), "Invalid node group name", format!("{n:?}: 1-20 lowercase letters, digits or hyphens"));
+            if n.is_empty()
+                || n.len() > 20
+                || !n
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                || n.starts_with('-')
+            {
+                d.error_at(
+                    at("name"),
+                    "Invalid node group name",
+                    format!("{n:?}: 1-20 lowercase letters, digits or hyphens"),
+                );
             } else if !names.insert(n.to_string()) {
-                d.error_at(at("name"), "Duplicate node group", format!("two node groups are named {n:?}"));
+                d.error_at(
+                    at("name"),
+                    "Duplicate node group",
+                    format!("two node groups are named {n:?}"),
+                );
             }
         }
         if let Some(x) = b.get("capacity_type").as_str() {
             if !["ON_DEMAND", "SPOT"].contains(&x) {
-                d.error_at(at("capacity_type"), "Invalid capacity type", format!("{x:?}: use \"ON_DEMAND\" or \"SPOT\""));
+                d.error_at(
+                    at("capacity_type"),
+                    "Invalid capacity type",
+                    format!("{x:?}: use \"ON_DEMAND\" or \"SPOT\""),
+                );
             }
         }
         let types = b.get("instance_types");
         if !types.is_unknown() && !types.is_null() && types.as_list().is_empty() {
-            d.error_at(at("instance_types"), "No instance type", "a node group needs at least one instance type");
+            d.error_at(
+                at("instance_types"),
+                "No instance type",
+                "a node group needs at least one instance type",
+            );
         }
         for (j, t) in types.as_list().iter().enumerate() {
             if let Some(t) = t.as_str() {
                 if let Err(e) = v::instance_type(t) {
-                    d.error_at(at("instance_types").then_index(j), "Invalid instance type", e);
+                    d.error_at(
+                        at("instance_types").then_index(j),
+                        "Invalid instance type",
+                        e,
+                    );
                 }
             }
         }
         if let Some(x) = b.get("ami_type").as_str() {
             if !kubernetes::AMI_TYPES.contains(&x) {
-                d.error_at(at("ami_type"), "Invalid AMI type", format!("{x:?}: use one of {}", kubernetes::AMI_TYPES.join(", ")));
+                d.error_at(
+                    at("ami_type"),
+                    "Invalid AMI type",
+                    format!("{x:?}: use one of {}", kubernetes::AMI_TYPES.join(", ")),
+                );
             }
         }
         let num = |d: &mut Diagnostics, a: &str| -> Option<i64> {
             let n = b.get(a).as_f64()?;
             if n.fract() != 0.0 || !(0.0..=450.0).contains(&n) {
-                d.error_at(at(a), "Invalid size", format!("{a} must be a whole number between 0 and 450, got {n}"));
+                d.error_at(
+                    at(a),
+                    "Invalid size",
+                    format!("{a} must be a whole number between 0 and 450, got {n}"),
+                );
                 return None;
             }
             Some(n as i64)
         };
-        let (min, max, desired, standby) = (num(&mut d, "min_size"), num(&mut d, "max_size"), num(&mut d, "desired_size"), num(&mut d, "secondary_desired_size"));
+        let (min, max, desired, standby) = (
+            num(&mut d, "min_size"),
+            num(&mut d, "max_size"),
+            num(&mut d, "desired_size"),
+            num(&mut d, "secondary_desired_size"),
+        );
         if let (Some(min), Some(max)) = (min, max) {
             if max < 1 || min > max {
-                d.error_at(at("max_size"), "Invalid sizes", format!("min_size ({min}) ≤ max_size ({max}) and max_size ≥ 1 are required"));
+                d.error_at(
+                    at("max_size"),
+                    "Invalid sizes",
+                    format!("min_size ({min}) ≤ max_size ({max}) and max_size ≥ 1 are required"),
+                );
             }
             // Only against a valid range: one error, not three, for min > max.
-            for (a, n) in [("desired_size", desired), ("secondary_desired_size", standby)].into_iter().filter(|_| max >= 1 && min <= max) {
+            for (a, n) in [
+                ("desired_size", desired),
+                ("secondary_desired_size", standby),
+            ]
+            .into_iter()
+            .filter(|_| max >= 1 && min <= max)
+            {
                 if let Some(n) = n {
                     if n < min || n > max {
-                        d.error_at(at(a), "Invalid sizes", format!("{a} ({n}) must be between min_size ({min}) and max_size ({max})"));
+                        d.error_at(
+                            at(a),
+                            "Invalid sizes",
+                            format!(
+                                "{a} ({n}) must be between min_size ({min}) and max_size ({max})"
+                            ),
+                        );
                     }
                 }
             }
         }
         if let Some(m) = b.get("labels").as_map() {
             for k in m.keys() {
-                if k.is_empty() || k.len() > 63 && !k.contains('/') || k.chars().any(|ch| ch.is_whitespace()) {
-                    d.error_at(at("labels").then_key(k), "Invalid label", format!("{k:?} is not a Kubernetes label key"));
+                if k.is_empty()
+                    || k.len() > 63 && !k.contains('/')
+                    || k.chars().any(|ch| ch.is_whitespace())
+                {
+                    d.error_at(
+                        at("labels").then_key(k),
+                        "Invalid label",
+                        format!("{k:?} is not a Kubernetes label key"),
+                    );
                 }
             }
         }
@@ -1075,21 +1663,46 @@ fn validate_config(c: &Value) -> Diagnostics {
     // Aurora.
     if let Some(x) = c.get("db_engine_version").as_str() {
         let parts: Vec<&str> = x.split('.').collect();
-        if !(parts.len() == 2 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()))) {
-            d.error_at(Path::attr("db_engine_version"), "Invalid engine version", format!("{x:?}: use major.minor, e.g. \"15.4\""));
+        if !(parts.len() == 2
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit())))
+        {
+            d.error_at(
+                Path::attr("db_engine_version"),
+                "Invalid engine version",
+                format!("{x:?}: use major.minor, e.g. \"15.4\""),
+            );
         }
     }
     if let Some(x) = c.get("db_master_username").as_str() {
-        let ok = !x.is_empty() && x.len() <= 63 && x.starts_with(|ch: char| ch.is_ascii_alphabetic()) && x.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        let ok = !x.is_empty()
+            && x.len() <= 63
+            && x.starts_with(|ch: char| ch.is_ascii_alphabetic())
+            && x.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
         if !ok || ["rdsadmin", "postgres", "admin"].contains(&x.to_ascii_lowercase().as_str()) {
-            d.error_at(Path::attr("db_master_username"), "Invalid master user name", format!("{x:?}: letters, digits and '_', starting with a letter, not a reserved name"));
+            d.error_at(
+                Path::attr("db_master_username"),
+                "Invalid master user name",
+                format!(
+                    "{x:?}: letters, digits and '_', starting with a letter, not a reserved name"
+                ),
+            );
         }
     }
     for attr in ["db_master_password", "db_master_password_wo"] {
         if let Some(x) = c.get(attr).as_str() {
-            if x.len() < 8 || x.len() > 128 || x.chars().any(|ch| !ch.is_ascii_graphic() || "/\"@".contains(ch)) {
+            if x.len() < 8
+                || x.len() > 128
+                || x.chars()
+                    .any(|ch| !ch.is_ascii_graphic() || "/\"@".contains(ch))
+            {
                 // Never echo the value.
-                d.error_at(Path::attr(attr), "Invalid master password", "8-128 printable ASCII characters, without '/', '\"', '@' or spaces");
+                d.error_at(
+                    Path::attr(attr),
+                    "Invalid master password",
+                    "8-128 printable ASCII characters, without '/', '\"', '@' or spaces",
+                );
             }
         }
     }
@@ -1097,25 +1710,57 @@ fn validate_config(c: &Value) -> Diagnostics {
         let attr = format!("db_{side}_instance_class");
         if let Some(x) = c.get(&attr).as_str() {
             if !x.starts_with("db.") || v::instance_type(&x[3..]).is_err() {
-                d.error_at(Path::attr(&attr), "Invalid instance class", format!("{x:?} is not an RDS instance class (e.g. db.r6g.large)"));
+                d.error_at(
+                    Path::attr(&attr),
+                    "Invalid instance class",
+                    format!("{x:?} is not an RDS instance class (e.g. db.r6g.large)"),
+                );
             }
         }
         let attr = format!("db_{side}_instance_count");
         if let Some(n) = c.get(&attr).as_f64() {
             if n.fract() != 0.0 || !(1.0..=15.0).contains(&n) {
-                let why = if side == "secondary" && n == 0.0 { ": a secondary cluster without an instance cannot be switched over to" } else { "" };
-                d.error_at(Path::attr(&attr), "Invalid instance count", format!("{attr} must be a whole number between 1 and 15, got {n}{why}"));
+                let why = if side == "secondary" && n == 0.0 {
+                    ": a secondary cluster without an instance cannot be switched over to"
+                } else {
+                    ""
+                };
+                d.error_at(
+                    Path::attr(&attr),
+                    "Invalid instance count",
+                    format!("{attr} must be a whole number between 1 and 15, got {n}{why}"),
+                );
             }
         }
     }
     if let Some(x) = c.get("artifact_bucket_suffix").as_str() {
-        if x.is_empty() || x.len() > 20 || !x.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-') || x.starts_with('-') || x.ends_with('-') {
-            d.error_at(Path::attr("artifact_bucket_suffix"), "Invalid bucket suffix", format!("{x:?}: 1-20 lowercase letters, digits or inner hyphens"));
-        } else if let (Some(p), Some(e)) = (c.get("project_name").as_str().filter(|p| v::project_name(p).is_ok()), c.get("env").as_str().filter(|e| v::project_name(e).is_ok())) {
+        if x.is_empty()
+            || x.len() > 20
+            || !x
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+            || x.starts_with('-')
+            || x.ends_with('-')
+        {
+            d.error_at(
+                Path::attr("artifact_bucket_suffix"),
+                "Invalid bucket suffix",
+                format!("{x:?}: 1-20 lowercase letters, digits or inner hyphens"),
+            );
+        } else if let (Some(p), Some(e)) = (
+            c.get("project_name")
+                .as_str()
+                .filter(|p| v::project_name(p).is_ok()),
+            c.get("env").as_str().filter(|e| v::project_name(e).is_ok()),
+        ) {
             for side in SIDES {
                 let name = format!("{p}-{e}-{x}-{}", region_of(c, side));
                 if let Err(err) = v::bucket_name(&name) {
-                    d.error_at(Path::attr("artifact_bucket_suffix"), "Invalid bucket name", format!("{name}: {err}"));
+                    d.error_at(
+                        Path::attr("artifact_bucket_suffix"),
+                        "Invalid bucket name",
+                        format!("{name}: {err}"),
+                    );
                 }
             }
         }
@@ -1123,7 +1768,12 @@ fn validate_config(c: &Value) -> Diagnostics {
     // Routing.
     if let Some(z) = c.get("hosted_zone_id").as_str() {
         let id = z.trim_start_matches("/hostedzone/");
-        if id.is_empty() || id.len() > 32 || !id.chars().all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit()) {
+        if id.is_empty()
+            || id.len() > 32
+            || !id
+                .chars()
+                .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
+        {
             d.error_at(
                 Path::attr("hosted_zone_id"),
                 "Invalid hosted zone id",
@@ -1133,7 +1783,13 @@ fn validate_config(c: &Value) -> Diagnostics {
             d.error_at(Path::attr("record_name"), "Missing record name", "hosted_zone_id is set: record_name names the failover records (e.g. \"api.luneo.app\")");
         }
     }
-    for attr in ["record_name", "primary_ingress_hostname", "secondary_ingress_hostname", "primary_health_check_domain", "secondary_health_check_domain"] {
+    for attr in [
+        "record_name",
+        "primary_ingress_hostname",
+        "secondary_ingress_hostname",
+        "primary_health_check_domain",
+        "secondary_health_check_domain",
+    ] {
         if let Some(x) = c.get(attr).as_str() {
             if x.is_empty() && attr.ends_with("ingress_hostname") {
                 continue;
@@ -1145,15 +1801,29 @@ fn validate_config(c: &Value) -> Diagnostics {
     }
     if let Some(x) = c.get("health_check_path").as_str() {
         if !x.starts_with('/') || x.len() > 255 || x.chars().any(|ch| ch.is_whitespace()) {
-            d.error_at(Path::attr("health_check_path"), "Invalid health check path", format!("{x:?}: the path must start with '/' and contain no spaces (e.g. \"/health\")"));
+            d.error_at(
+                Path::attr("health_check_path"),
+                "Invalid health check path",
+                format!(
+                    "{x:?}: the path must start with '/' and contain no spaces (e.g. \"/health\")"
+                ),
+            );
         }
     }
     if let Some(n) = c.get("health_check_failure_threshold").as_f64() {
         if n.fract() != 0.0 || !(1.0..=10.0).contains(&n) {
-            d.error_at(Path::attr("health_check_failure_threshold"), "Value out of range", format!("Route53 accepts 1 to 10 consecutive failures, got {n}"));
+            d.error_at(
+                Path::attr("health_check_failure_threshold"),
+                "Value out of range",
+                format!("Route53 accepts 1 to 10 consecutive failures, got {n}"),
+            );
         }
     }
-    if c.get("hosted_zone_id").as_str().is_some() && !routing_ready(c) && !c.get("primary_ingress_hostname").is_unknown() && !c.get("secondary_ingress_hostname").is_unknown() {
+    if c.get("hosted_zone_id").as_str().is_some()
+        && !routing_ready(c)
+        && !c.get("primary_ingress_hostname").is_unknown()
+        && !c.get("secondary_ingress_hostname").is_unknown()
+    {
         d.warning_at(
             Path::attr("hosted_zone_id"),
             "Failover records not created yet",
@@ -1164,14 +1834,26 @@ fn validate_config(c: &Value) -> Diagnostics {
     for (i, e) in c.get("alarm_emails").as_list().iter().enumerate() {
         if let Some(e) = e.as_str() {
             if let Err(err) = v::email(e) {
-                d.error_at(Path::attr("alarm_emails").then_index(i), "Invalid email", err);
+                d.error_at(
+                    Path::attr("alarm_emails").then_index(i),
+                    "Invalid email",
+                    err,
+                );
             }
         }
     }
-    for attr in ["replication_lag_alarm_ms", "rpo_lag_alarm_ms", "replication_backlog_alarm_bytes"] {
+    for attr in [
+        "replication_lag_alarm_ms",
+        "rpo_lag_alarm_ms",
+        "replication_backlog_alarm_bytes",
+    ] {
         if let Some(n) = c.get(attr).as_f64() {
             if n <= 0.0 || n.fract() != 0.0 {
-                d.error_at(Path::attr(attr), "Value out of range", format!("{attr} must be a positive whole number, got {n}"));
+                d.error_at(
+                    Path::attr(attr),
+                    "Value out of range",
+                    format!("{attr} must be a positive whole number, got {n}"),
+                );
             }
         }
     }
@@ -1184,7 +1866,13 @@ pub fn hostname(x: &str) -> Result<(), String> {
     let ok = !h.is_empty()
         && h.len() <= 253
         && h.contains('.')
-        && h.split('.').all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'));
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        });
     if ok {
         Ok(())
     } else {

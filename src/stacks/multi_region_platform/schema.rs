@@ -113,5 +113,8 @@ pub fn schema() -> Schema {
         blocks: vec![NestedBlock { name: "node_group", nesting: Nesting::List, max_items: 0, block: node_group }],
     };
     common_attributes(&mut block);
-    Schema { version: VERSION, block }
+    Schema {
+        version: VERSION,
+        block,
+    }
 }
