@@ -292,6 +292,7 @@ async fn plan_with_unknown_config_marks_computed_unknown_without_aws() {
         prior_private: vec![],
         provider_meta: None,
         client_capabilities: None,
+        prior_identity: None,
     };
     let r = s
         .plan_resource_change(Request::new(req))
@@ -379,4 +380,66 @@ mod upgrade_fuzz {
             prop_assert!(r.upgraded_state.is_some() || !r.diagnostics.is_empty());
         }
     }
+}
+
+/// Resource identity (protocol 6.9): each stack type declares account,
+/// region and stack id, the stack id alone required for an import.
+#[tokio::test]
+async fn every_stack_declares_its_identity() {
+    let s = server();
+    let r = s
+        .get_resource_identity_schemas(Request::new(pb::get_resource_identity_schemas::Request {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut types: Vec<&String> = r.identity_schemas.keys().collect();
+    types.sort();
+    assert_eq!(
+        types,
+        ["awsstack_container_service", "awsstack_docker_host", "awsstack_multi_region_platform"]
+    );
+    for schema in r.identity_schemas.values() {
+        let attrs: Vec<(&str, bool, bool)> = schema
+            .identity_attributes
+            .iter()
+            .map(|a| (a.name.as_str(), a.required_for_import, a.optional_for_import))
+            .collect();
+        assert_eq!(
+            attrs,
+            [("account_id", false, true), ("region", false, true), ("stack_id", true, false)]
+        );
+        assert!(schema.identity_attributes.iter().all(|a| a.r#type == b"\"string\""));
+    }
+}
+
+/// An import by identity before the provider is configured names the
+/// problem rather than importing nothing silently.
+#[tokio::test]
+async fn an_import_by_identity_needs_a_configured_provider() {
+    let s = server();
+    let t = crate::value::Type::Object(
+        ["account_id", "region", "stack_id"]
+            .iter()
+            .map(|k| (k.to_string(), crate::value::Type::String))
+            .collect(),
+    );
+    let identity = config(&[
+        ("account_id", Value::Null),
+        ("region", Value::Null),
+        ("stack_id", Value::str("kauri-demo")),
+    ]);
+    let r = s
+        .import_resource_state(Request::new(pb::import_resource_state::Request {
+            type_name: "awsstack_docker_host".into(),
+            id: String::new(),
+            client_capabilities: None,
+            identity: Some(pb::ResourceIdentityData {
+                identity_data: Some(pb::DynamicValue { msgpack: encode_msgpack(&identity, &t), json: vec![] }),
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.imported_resources.is_empty());
+    assert!(r.diagnostics.iter().any(|d| d.summary == "Provider not configured"), "{:?}", r.diagnostics);
 }

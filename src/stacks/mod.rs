@@ -35,6 +35,7 @@ use crate::schema::{
     Schema,
 };
 use crate::tfplugin::{
+    IdentityAttribute, IdentitySchema,
     ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadResponse, Resource,
 };
 use crate::value::{Path, Type, Value};
@@ -403,11 +404,32 @@ fn encode_private(r: &Records, region: &str) -> Vec<u8> {
 pub struct StackResource<S: Stack> {
     stack: S,
     shared: Arc<Shared>,
+    identity: IdentitySchema,
+}
+
+/// Every stack's identity (Terraform 1.12+): the account and region it
+/// lives in (the provider's: the platform's primary) and its stack id,
+/// which its every object carries in `awsstack:stack-id`.
+fn identity_schema() -> IdentitySchema {
+    let attr = |name, required_for_import, description| IdentityAttribute {
+        name,
+        ty: crate::value::Type::String,
+        required_for_import,
+        description,
+    };
+    IdentitySchema {
+        version: 0,
+        attributes: vec![
+            attr("account_id", false, "The AWS account the stack is in (by default the provider's)."),
+            attr("region", false, "The provider's region when the stack was made (by default the provider's)."),
+            attr("stack_id", true, "The stack id (`<project>-<environment>`), as `terraform import` takes it."),
+        ],
+    }
 }
 
 impl<S: Stack> StackResource<S> {
     pub fn new(stack: S, shared: Arc<Shared>) -> Self {
-        StackResource { stack, shared }
+        StackResource { stack, shared, identity: identity_schema() }
     }
 
     /// Errors for the components `changes` would delete while they hold
@@ -827,6 +849,50 @@ impl<S: Stack> Resource for StackResource<S> {
         state: serde_json::Value,
     ) -> Result<serde_json::Value, Diagnostics> {
         self.stack.upgrade_state(from, state)
+    }
+
+    fn identity_schema(&self) -> Option<&IdentitySchema> {
+        Some(&self.identity)
+    }
+
+    /// A stack lives in the provider's account and region (a stack
+    /// recorded in another region is refused before any state is written).
+    fn identity_of(&self, state: &Value) -> Option<Value> {
+        let ctx = self.shared.context().ok()?;
+        let id = state.get("id").as_str()?.to_string();
+        Some(Value::Object(BTreeMap::from([
+            ("account_id".to_string(), Value::str(ctx.account_id.clone())),
+            ("region".to_string(), Value::str(ctx.region.clone())),
+            ("stack_id".to_string(), Value::str(id)),
+        ])))
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        let ctx = self.shared.context()?;
+        let mut d = Diagnostics::default();
+        let given = |k: &str| identity.get(k).as_str().filter(|v| !v.is_empty());
+        if let Some(region) = given("region").filter(|r| *r != ctx.region) {
+            d.error_at(
+                Path::attr("region"),
+                "Stack in another region",
+                format!("the identity names region {region}, and the provider is configured for {}: import it with a provider of that region", ctx.region),
+            );
+        }
+        if let Some(account) = given("account_id").filter(|a| !ctx.account_id.is_empty() && *a != ctx.account_id) {
+            d.error_at(
+                Path::attr("account_id"),
+                "Stack in another account",
+                format!("the identity names account {account}, and the provider's credentials are for {}", ctx.account_id),
+            );
+        }
+        match given("stack_id") {
+            Some(id) if !d.has_errors() => Ok(id.to_string()),
+            Some(_) => Err(d),
+            None => {
+                d.error_at(Path::attr("stack_id"), "Missing stack id", "the identity must name the stack (`stack_id`)");
+                Err(d)
+            }
+        }
     }
 
     async fn plan(&self, req: PlanRequest) -> PlanResponse {

@@ -71,6 +71,34 @@ pub struct ImportResponse {
     pub diagnostics: Diagnostics,
 }
 
+/// A resource type's identity (protocol 6.9, Terraform 1.12+): the
+/// attributes that name one instance for good, which Terraform stores
+/// beside the state and takes in `import { identity = { ... } }`.
+pub struct IdentitySchema {
+    pub version: i64,
+    pub attributes: Vec<IdentityAttribute>,
+}
+
+pub struct IdentityAttribute {
+    pub name: &'static str,
+    pub ty: crate::value::Type,
+    /// An import must give it (else the provider fills it in).
+    pub required_for_import: bool,
+    pub description: &'static str,
+}
+
+impl IdentitySchema {
+    /// The object type identity data is encoded with.
+    pub fn value_type(&self) -> crate::value::Type {
+        crate::value::Type::Object(
+            self.attributes
+                .iter()
+                .map(|a| (a.name.to_string(), a.ty.clone()))
+                .collect(),
+        )
+    }
+}
+
 /// A managed resource type.
 #[tonic::async_trait]
 pub trait Resource: Send + Sync {
@@ -89,6 +117,24 @@ pub trait Resource: Send + Sync {
     async fn apply(&self, req: ApplyRequest) -> ApplyResponse;
     async fn read(&self, state: Value, private: Vec<u8>) -> ReadResponse;
     async fn import(&self, id: &str) -> ImportResponse;
+    /// The identity schema, for a type that has one.
+    fn identity_schema(&self) -> Option<&IdentitySchema> {
+        None
+    }
+    /// The identity of the instance whose state is `state` (never null).
+    fn identity_of(&self, _state: &Value) -> Option<Value> {
+        None
+    }
+    /// The import id that `identity` (decoded with `identity_schema`)
+    /// names, or why it names none here.
+    fn import_id(&self, _identity: &Value) -> Result<String, Diagnostics> {
+        let mut d = Diagnostics::default();
+        d.push(crate::schema::Diagnostic::error(
+            "Import by identity not supported",
+            format!("{} is imported by id.", self.type_name()),
+        ));
+        Err(d)
+    }
 }
 
 /// A data source type.

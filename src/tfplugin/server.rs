@@ -49,6 +49,17 @@ impl ProviderServer {
             .ok_or_else(|| unknown_type("resource", name))
     }
 
+    /// The identity of the instance with `state`, for a type that has an
+    /// identity schema (None for a null state: nothing to name).
+    fn identity(r: &dyn Resource, state: &crate::value::Value) -> Option<pb::ResourceIdentityData> {
+        let schema = r.identity_schema()?;
+        if state.is_null() {
+            return None;
+        }
+        let v = r.identity_of(state)?;
+        Some(pb::ResourceIdentityData { identity_data: Some(encode(&v, &schema.value_type())) })
+    }
+
     fn capabilities() -> pb::ServerCapabilities {
         pb::ServerCapabilities {
             plan_destroy: true,
@@ -128,10 +139,67 @@ impl PbProvider for ProviderServer {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> R<pb::get_resource_identity_schemas::Response> {
+        let identity_schemas = self
+            .resources
+            .iter()
+            .filter_map(|(k, r)| {
+                let s = r.identity_schema()?;
+                let attributes = s
+                    .attributes
+                    .iter()
+                    .map(|a| pb::resource_identity_schema::IdentityAttribute {
+                        name: a.name.to_string(),
+                        r#type: serde_json::to_vec(&a.ty.to_json()).expect("type JSON"),
+                        required_for_import: a.required_for_import,
+                        optional_for_import: !a.required_for_import,
+                        description: a.description.to_string(),
+                    })
+                    .collect();
+                Some((
+                    k.to_string(),
+                    pb::ResourceIdentitySchema { version: s.version, identity_attributes: attributes },
+                ))
+            })
+            .collect();
         Ok(Response::new(pb::get_resource_identity_schemas::Response {
-            identity_schemas: Default::default(),
+            identity_schemas,
             diagnostics: vec![],
         }))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        req: Request<pb::upgrade_resource_identity::Request>,
+    ) -> R<pb::upgrade_resource_identity::Response> {
+        // Every identity is at its first version: the stored JSON is read
+        // with today's identity type.
+        let req = req.into_inner();
+        let fail = |d: Diagnostics| {
+            Ok(Response::new(pb::upgrade_resource_identity::Response {
+                upgraded_identity: None,
+                diagnostics: diags_to_pb(&d),
+            }))
+        };
+        let r = match self.resource(&req.type_name) {
+            Ok(r) => r,
+            Err(d) => return fail(d),
+        };
+        let Some(schema) = r.identity_schema() else {
+            return fail(unknown_type("resource identity", &req.type_name));
+        };
+        let t = schema.value_type();
+        let raw = req.raw_identity.map(|r| r.json).unwrap_or_default();
+        match crate::value::decode_json(&raw, &t) {
+            Ok(v) => Ok(Response::new(pb::upgrade_resource_identity::Response {
+                upgraded_identity: Some(pb::ResourceIdentityData { identity_data: Some(encode(&v, &t)) }),
+                diagnostics: vec![],
+            })),
+            Err(e) => {
+                let mut d = Diagnostics::default();
+                d.push(crate::schema::Diagnostic::error("Unreadable resource identity", e.to_string()));
+                fail(d)
+            }
+        }
     }
 
     async fn get_functions(
@@ -301,6 +369,7 @@ impl PbProvider for ProviderServer {
                     new_state: None,
                     diagnostics: diags_to_pb(&d),
                     private: req.private,
+                    new_identity: req.current_identity,
                 }))
             }
         };
@@ -312,12 +381,14 @@ impl PbProvider for ProviderServer {
                     new_state: req.current_state,
                     diagnostics: diags_to_pb(&d),
                     private: req.private,
+                    new_identity: req.current_identity,
                 }))
             }
         };
         let mut resp = r.read(state, req.private).await;
         crate::schema::null_write_only(&r.schema().block, &mut resp.new_state);
         Ok(Response::new(pb::read_resource::Response {
+            new_identity: Self::identity(r.as_ref(), &resp.new_state),
             new_state: Some(encode(&resp.new_state, &t)),
             diagnostics: diags_to_pb(&resp.diagnostics),
             private: resp.private,
@@ -336,6 +407,7 @@ impl PbProvider for ProviderServer {
                 planned_private: vec![],
                 diagnostics: diags_to_pb(&d),
                 legacy_type_system: false,
+                planned_identity: None,
             }))
         };
         let r = match self.resource(&req.type_name) {
@@ -365,6 +437,7 @@ impl PbProvider for ProviderServer {
         if wo.has_errors() {
             return fail(wo);
         }
+        let prior_exists = !prior.is_null();
         let mut resp = r
             .plan(PlanRequest {
                 prior_state: prior,
@@ -374,7 +447,15 @@ impl PbProvider for ProviderServer {
             })
             .await;
         crate::schema::null_write_only(&r.schema().block, &mut resp.planned_state);
+        // An instance that exists keeps its identity; a new one (create or
+        // replace) has none until apply.
+        let planned_identity = if prior_exists && !has_replace(&resp) {
+            Self::identity(r.as_ref(), &resp.planned_state)
+        } else {
+            None
+        };
         Ok(Response::new(pb::plan_resource_change::Response {
+            planned_identity,
             planned_state: Some(encode(&resp.planned_state, &t)),
             requires_replace: resp.requires_replace.iter().map(path_to_pb).collect(),
             planned_private: resp.planned_private,
@@ -396,6 +477,7 @@ impl PbProvider for ProviderServer {
                     private: vec![],
                     diagnostics: diags_to_pb(&d),
                     legacy_type_system: false,
+                    new_identity: req.planned_identity,
                 }))
             }
         };
@@ -415,6 +497,7 @@ impl PbProvider for ProviderServer {
                     private: req.planned_private,
                     diagnostics: diags_to_pb(&d),
                     legacy_type_system: false,
+                    new_identity: req.planned_identity,
                 }))
             }
         };
@@ -428,6 +511,7 @@ impl PbProvider for ProviderServer {
             .await;
         crate::schema::null_write_only(&r.schema().block, &mut resp.new_state);
         Ok(Response::new(pb::apply_resource_change::Response {
+            new_identity: Self::identity(r.as_ref(), &resp.new_state),
             new_state: Some(encode(&resp.new_state, &t)),
             private: resp.private,
             diagnostics: diags_to_pb(&resp.diagnostics),
@@ -450,12 +534,31 @@ impl PbProvider for ProviderServer {
             }
         };
         let t = r.schema().block.value_type();
-        let resp = r.import(&req.id).await;
+        // Terraform 1.12+ imports by identity (`import { identity = ... }`):
+        // the id is then empty and the identity names the instance.
+        let id = match (req.id.is_empty(), &req.identity, r.identity_schema()) {
+            (true, Some(data), Some(schema)) => {
+                let named = decode(data.identity_data.as_ref(), &schema.value_type(), "identity")
+                    .and_then(|identity| r.import_id(&identity));
+                match named {
+                    Ok(id) => id,
+                    Err(d) => {
+                        return Ok(Response::new(pb::import_resource_state::Response {
+                            imported_resources: vec![],
+                            diagnostics: diags_to_pb(&d),
+                        }))
+                    }
+                }
+            }
+            _ => req.id.clone(),
+        };
+        let resp = r.import(&id).await;
         let imported = if resp.diagnostics.has_errors() || resp.state.is_null() {
             vec![]
         } else {
             vec![pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
+                identity: Self::identity(r.as_ref(), &resp.state),
                 state: Some(encode(&resp.state, &t)),
                 private: resp.private,
             }]
@@ -551,4 +654,9 @@ impl PbProvider for ProviderServer {
             error: String::new(),
         }))
     }
+}
+
+/// True when the plan replaces the instance (a new one gets a new identity).
+fn has_replace(resp: &super::PlanResponse) -> bool {
+    !resp.requires_replace.is_empty()
 }
