@@ -17,6 +17,7 @@ pub const STACK_CALLS: &[Call] = &[
     Call::read("sts:GetCallerIdentity"),
     Call::read("ec2:DescribeAvailabilityZones"),
     Call::read("ssm:GetParameter"),
+    Call::read("ssm:GetParametersByPath"),
     Call::read("secretsmanager:GetSecretValue"),
 ];
 

@@ -396,19 +396,36 @@ async fn every_stack_declares_its_identity() {
     types.sort();
     assert_eq!(
         types,
-        ["awsstack_container_service", "awsstack_docker_host", "awsstack_multi_region_platform"]
+        [
+            "awsstack_container_service",
+            "awsstack_docker_host",
+            "awsstack_multi_region_platform"
+        ]
     );
     for schema in r.identity_schemas.values() {
         let attrs: Vec<(&str, bool, bool)> = schema
             .identity_attributes
             .iter()
-            .map(|a| (a.name.as_str(), a.required_for_import, a.optional_for_import))
+            .map(|a| {
+                (
+                    a.name.as_str(),
+                    a.required_for_import,
+                    a.optional_for_import,
+                )
+            })
             .collect();
         assert_eq!(
             attrs,
-            [("account_id", false, true), ("region", false, true), ("stack_id", true, false)]
+            [
+                ("account_id", false, true),
+                ("region", false, true),
+                ("stack_id", true, false)
+            ]
         );
-        assert!(schema.identity_attributes.iter().all(|a| a.r#type == b"\"string\""));
+        assert!(schema
+            .identity_attributes
+            .iter()
+            .all(|a| a.r#type == b"\"string\""));
     }
 }
 
@@ -434,12 +451,21 @@ async fn an_import_by_identity_needs_a_configured_provider() {
             id: String::new(),
             client_capabilities: None,
             identity: Some(pb::ResourceIdentityData {
-                identity_data: Some(pb::DynamicValue { msgpack: encode_msgpack(&identity, &t), json: vec![] }),
+                identity_data: Some(pb::DynamicValue {
+                    msgpack: encode_msgpack(&identity, &t),
+                    json: vec![],
+                }),
             }),
         }))
         .await
         .unwrap()
         .into_inner();
     assert!(r.imported_resources.is_empty());
-    assert!(r.diagnostics.iter().any(|d| d.summary == "Provider not configured"), "{:?}", r.diagnostics);
+    assert!(
+        r.diagnostics
+            .iter()
+            .any(|d| d.summary == "Provider not configured"),
+        "{:?}",
+        r.diagnostics
+    );
 }

@@ -35,8 +35,8 @@ use crate::schema::{
     Schema,
 };
 use crate::tfplugin::{
-    IdentityAttribute, IdentitySchema,
-    ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadResponse, Resource,
+    ApplyRequest, ApplyResponse, IdentityAttribute, IdentitySchema, ImportResponse, Listed,
+    PlanRequest, PlanResponse, ReadResponse, Resource,
 };
 use crate::value::{Path, Type, Value};
 use serde::{Deserialize, Serialize};
@@ -189,8 +189,11 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 
 /// The SSM parameter that records a stack's configuration (without secrets),
 /// so that `terraform import <stack id>` can rebuild it.
+/// Where every stack keeps its manifest.
+pub const MANIFEST_ROOT: &str = "/stacks/awsstack/";
+
 pub fn manifest_name(stack_id: &str) -> String {
-    format!("/stacks/awsstack/{stack_id}/manifest")
+    format!("{MANIFEST_ROOT}{stack_id}/manifest")
 }
 
 /// The component that holds the stack's manifest (`manifest_name`).
@@ -405,6 +408,38 @@ pub struct StackResource<S: Stack> {
     stack: S,
     shared: Arc<Shared>,
     identity: IdentitySchema,
+    list: Schema,
+}
+
+/// A list block's `config` (`terraform query`): every argument optional.
+fn list_schema() -> Schema {
+    Schema {
+        version: 0,
+        block: crate::schema::Block {
+            description: "Every stack of this type in the account, found by the manifest each stack keeps (`/stacks/awsstack/<stack id>/manifest`, tagged with its stack id).",
+            attributes: vec![crate::schema::Attribute::optional(
+                "region",
+                Type::String,
+                "The region to list (the provider's by default; a multi-region platform is listed in its primary region).",
+            )],
+            blocks: vec![],
+        },
+    }
+}
+
+/// True when a manifest (the configuration a stack recorded) is one of
+/// this schema's: every attribute and block it records is one the schema
+/// declares. The three stacks' inputs differ (`environment`, `env` and
+/// `profile`, `primary_region`...), so a manifest reads as one type only.
+fn manifest_of(schema: &Schema, manifest: &serde_json::Value) -> bool {
+    let Some(fields) = manifest.as_object() else {
+        return false;
+    };
+    !fields.is_empty()
+        && fields.keys().all(|k| {
+            schema.block.attributes.iter().any(|a| a.name == k)
+                || schema.block.blocks.iter().any(|b| b.name == k)
+        })
 }
 
 /// Every stack's identity (Terraform 1.12+): the account and region it
@@ -420,16 +455,33 @@ fn identity_schema() -> IdentitySchema {
     IdentitySchema {
         version: 0,
         attributes: vec![
-            attr("account_id", false, "The AWS account the stack is in (by default the provider's)."),
-            attr("region", false, "The provider's region when the stack was made (by default the provider's)."),
-            attr("stack_id", true, "The stack id (`<project>-<environment>`), as `terraform import` takes it."),
+            attr(
+                "account_id",
+                false,
+                "The AWS account the stack is in (by default the provider's).",
+            ),
+            attr(
+                "region",
+                false,
+                "The provider's region when the stack was made (by default the provider's).",
+            ),
+            attr(
+                "stack_id",
+                true,
+                "The stack id (`<project>-<environment>`), as `terraform import` takes it.",
+            ),
         ],
     }
 }
 
 impl<S: Stack> StackResource<S> {
     pub fn new(stack: S, shared: Arc<Shared>) -> Self {
-        StackResource { stack, shared, identity: identity_schema() }
+        StackResource {
+            stack,
+            shared,
+            identity: identity_schema(),
+            list: list_schema(),
+        }
     }
 
     /// Errors for the components `changes` would delete while they hold
@@ -867,6 +919,129 @@ impl<S: Stack> Resource for StackResource<S> {
         ])))
     }
 
+    fn list_schema(&self) -> Option<&Schema> {
+        Some(&self.list)
+    }
+
+    async fn list(
+        &self,
+        config: Value,
+        include_object: bool,
+        limit: i64,
+    ) -> (Vec<Listed>, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let ctx = match self.shared.context() {
+            Ok(c) => c,
+            Err(e) => return (vec![], e),
+        };
+        let region = config
+            .get("region")
+            .as_str()
+            .unwrap_or(&ctx.region)
+            .to_string();
+        let rctx = ctx.clone().region_context(&region);
+        let mut manifests = Vec::new();
+        let mut pages = rctx
+            .ssm()
+            .get_parameters_by_path()
+            .path(MANIFEST_ROOT)
+            .recursive(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(p) => manifests.extend(
+                    p.parameters()
+                        .iter()
+                        .filter_map(|x| Some((x.name()?.to_string(), x.value()?.to_string()))),
+                ),
+                Err(e) => {
+                    d.push(Diagnostic::error(
+                        "Cannot list stacks",
+                        format!(
+                            "GetParametersByPath {MANIFEST_ROOT} in {region}: {}",
+                            crate::aws::error_text(&e)
+                        ),
+                    ));
+                    return (vec![], d);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (name, text) in manifests {
+            let Some(id) = name
+                .strip_prefix(MANIFEST_ROOT)
+                .and_then(|r| r.strip_suffix("/manifest"))
+            else {
+                continue;
+            };
+            let manifest: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            if !manifest_of(self.stack.schema(), &manifest) {
+                continue;
+            }
+            // Only a manifest that carries its stack's id is a stack's: a
+            // parameter someone else wrote under the path is not listed.
+            use crate::engine::Cloud;
+            let tag = crate::components::tagging::TagRef::SsmParameter(name.clone());
+            match rctx.read_tags(&tag).await {
+                Ok(Some(tags))
+                    if tags.get(crate::engine::TAG_STACK_ID).map(String::as_str) == Some(id) => {}
+                Ok(_) => continue,
+                Err(e) => {
+                    d.push(Diagnostic::error("Cannot list stacks", e.message));
+                    continue;
+                }
+            }
+            if limit > 0 && out.len() as i64 >= limit {
+                break;
+            }
+            let identity = Value::Object(BTreeMap::from([
+                ("account_id".to_string(), Value::str(ctx.account_id.clone())),
+                ("region".to_string(), Value::str(region.clone())),
+                ("stack_id".to_string(), Value::str(id)),
+            ]));
+            // The state is read as an import reads it, in the provider's
+            // region (a stack is read where it lives).
+            let object = if include_object && region == ctx.region {
+                let imported = self.import(id).await;
+                d.extend(imported.diagnostics);
+                Some(imported.state).filter(|s| !s.is_null())
+            } else {
+                None
+            };
+            out.push(Listed {
+                identity,
+                display_name: format!("{id} ({} in {region})", self.stack.type_name()),
+                object,
+            });
+        }
+        (out, d)
+    }
+
+    /// The configuration the stack recorded in its manifest (defaults
+    /// written out, secrets read back from AWS), which plans no change.
+    async fn generate_config(&self, state: Value) -> (Value, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let ctx = match self.shared.context() {
+            Ok(c) => c,
+            Err(e) => return (Value::Null, e),
+        };
+        let Some(id) = state.get("id").as_str() else {
+            d.push(Diagnostic::error(
+                "Cannot generate configuration",
+                "the state names no stack id",
+            ));
+            return (Value::Null, d);
+        };
+        match self.import_config(&ctx, id).await {
+            Ok(config) => (config, d),
+            Err(e) => {
+                d.push(Diagnostic::error("Cannot generate configuration", e));
+                (Value::Null, d)
+            }
+        }
+    }
+
     fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
         let ctx = self.shared.context()?;
         let mut d = Diagnostics::default();
@@ -878,7 +1053,9 @@ impl<S: Stack> Resource for StackResource<S> {
                 format!("the identity names region {region}, and the provider is configured for {}: import it with a provider of that region", ctx.region),
             );
         }
-        if let Some(account) = given("account_id").filter(|a| !ctx.account_id.is_empty() && *a != ctx.account_id) {
+        if let Some(account) =
+            given("account_id").filter(|a| !ctx.account_id.is_empty() && *a != ctx.account_id)
+        {
             d.error_at(
                 Path::attr("account_id"),
                 "Stack in another account",
@@ -889,7 +1066,11 @@ impl<S: Stack> Resource for StackResource<S> {
             Some(id) if !d.has_errors() => Ok(id.to_string()),
             Some(_) => Err(d),
             None => {
-                d.error_at(Path::attr("stack_id"), "Missing stack id", "the identity must name the stack (`stack_id`)");
+                d.error_at(
+                    Path::attr("stack_id"),
+                    "Missing stack id",
+                    "the identity must name the stack (`stack_id`)",
+                );
                 Err(d)
             }
         }

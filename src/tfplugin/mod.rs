@@ -99,6 +99,15 @@ impl IdentitySchema {
     }
 }
 
+/// One instance a list resource found (`terraform query`).
+pub struct Listed {
+    /// Its identity, decoded with the type's identity schema.
+    pub identity: Value,
+    pub display_name: String,
+    /// Its whole state, when Terraform asked for it.
+    pub object: Option<Value>,
+}
+
 /// A managed resource type.
 #[tonic::async_trait]
 pub trait Resource: Send + Sync {
@@ -124,6 +133,31 @@ pub trait Resource: Send + Sync {
     /// The identity of the instance whose state is `state` (never null).
     fn identity_of(&self, _state: &Value) -> Option<Value> {
         None
+    }
+    /// The schema of a list block's `config` for this type (protocol
+    /// 6.10), for a type that can be listed.
+    fn list_schema(&self) -> Option<&Schema> {
+        None
+    }
+    /// Every instance the list configuration selects, at most `limit`, with
+    /// its state when `include_object`.
+    async fn list(
+        &self,
+        _config: Value,
+        _include_object: bool,
+        _limit: i64,
+    ) -> (Vec<Listed>, Diagnostics) {
+        (vec![], Diagnostics::default())
+    }
+    /// The configuration that describes the instance whose state is
+    /// `state` (`terraform query -generate-config-out`).
+    async fn generate_config(&self, _state: Value) -> (Value, Diagnostics) {
+        let mut d = Diagnostics::default();
+        d.push(crate::schema::Diagnostic::error(
+            "Configuration generation not supported",
+            format!("{} cannot generate its configuration.", self.type_name()),
+        ));
+        (Value::Null, d)
     }
     /// The import id that `identity` (decoded with `identity_schema`)
     /// names, or why it names none here.

@@ -57,7 +57,9 @@ impl ProviderServer {
             return None;
         }
         let v = r.identity_of(state)?;
-        Some(pb::ResourceIdentityData { identity_data: Some(encode(&v, &schema.value_type())) })
+        Some(pb::ResourceIdentityData {
+            identity_data: Some(encode(&v, &schema.value_type())),
+        })
     }
 
     fn capabilities() -> pb::ServerCapabilities {
@@ -65,6 +67,7 @@ impl ProviderServer {
             plan_destroy: true,
             get_provider_schema_optional: false,
             move_resource_state: true,
+            generate_resource_config: true,
         }
     }
 }
@@ -132,6 +135,11 @@ impl PbProvider for ProviderServer {
             provider_meta: None,
             server_capabilities: Some(Self::capabilities()),
             functions: Default::default(),
+            list_resource_schemas: self
+                .resources
+                .iter()
+                .filter_map(|(k, r)| Some((k.to_string(), schema_to_pb(r.list_schema()?))))
+                .collect(),
         }))
     }
 
@@ -157,13 +165,128 @@ impl PbProvider for ProviderServer {
                     .collect();
                 Some((
                     k.to_string(),
-                    pb::ResourceIdentitySchema { version: s.version, identity_attributes: attributes },
+                    pb::ResourceIdentitySchema {
+                        version: s.version,
+                        identity_attributes: attributes,
+                    },
                 ))
             })
             .collect();
         Ok(Response::new(pb::get_resource_identity_schemas::Response {
             identity_schemas,
             diagnostics: vec![],
+        }))
+    }
+
+    type ListResourceStream = std::pin::Pin<
+        Box<
+            dyn tokio_stream::Stream<Item = Result<pb::list_resource::Event, tonic::Status>> + Send,
+        >,
+    >;
+
+    async fn list_resource(
+        &self,
+        req: Request<pb::list_resource::Request>,
+    ) -> R<Self::ListResourceStream> {
+        let req = req.into_inner();
+        let one = |d: Diagnostics| {
+            let event = pb::list_resource::Event {
+                diagnostic: diags_to_pb(&d),
+                ..Default::default()
+            };
+            Ok(Response::new(
+                Box::pin(tokio_stream::iter(vec![Ok(event)])) as Self::ListResourceStream
+            ))
+        };
+        let r = match self.resource(&req.type_name) {
+            Ok(r) => r.clone(),
+            Err(d) => return one(d),
+        };
+        let (Some(list), Some(identity)) = (r.list_schema(), r.identity_schema()) else {
+            return one(unknown_type("list resource", &req.type_name));
+        };
+        let config = match decode(
+            req.config.as_ref(),
+            &list.block.value_type(),
+            "list configuration",
+        ) {
+            Ok(c) => c,
+            Err(d) => return one(d),
+        };
+        let (found, diags) = r.list(config, req.include_resource_object, req.limit).await;
+        let (it, t) = (identity.value_type(), r.schema().block.value_type());
+        let mut events: Vec<Result<pb::list_resource::Event, tonic::Status>> = found
+            .into_iter()
+            .map(|l| {
+                Ok(pb::list_resource::Event {
+                    identity: Some(pb::ResourceIdentityData {
+                        identity_data: Some(encode(&l.identity, &it)),
+                    }),
+                    display_name: l.display_name,
+                    resource_object: l.object.map(|o| encode(&o, &t)),
+                    diagnostic: vec![],
+                })
+            })
+            .collect();
+        if !diags.0.is_empty() {
+            events.push(Ok(pb::list_resource::Event {
+                diagnostic: diags_to_pb(&diags),
+                ..Default::default()
+            }));
+        }
+        Ok(Response::new(Box::pin(tokio_stream::iter(events))))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<pb::validate_list_resource_config::Request>,
+    ) -> R<pb::validate_list_resource_config::Response> {
+        let req = req.into_inner();
+        let diags = match self.resource(&req.type_name) {
+            Err(d) => d,
+            Ok(r) => match r.list_schema() {
+                None => unknown_type("list resource", &req.type_name),
+                Some(list) => decode(
+                    req.config.as_ref(),
+                    &list.block.value_type(),
+                    "list configuration",
+                )
+                .err()
+                .unwrap_or_default(),
+            },
+        };
+        Ok(Response::new(pb::validate_list_resource_config::Response {
+            diagnostics: diags_to_pb(&diags),
+        }))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        req: Request<pb::generate_resource_config::Request>,
+    ) -> R<pb::generate_resource_config::Response> {
+        let req = req.into_inner();
+        let fail = |d: Diagnostics| {
+            Ok(Response::new(pb::generate_resource_config::Response {
+                config: None,
+                diagnostics: diags_to_pb(&d),
+            }))
+        };
+        let r = match self.resource(&req.type_name) {
+            Ok(r) => r,
+            Err(d) => return fail(d),
+        };
+        let t = r.schema().block.value_type();
+        let state = match decode(req.state.as_ref(), &t, "state") {
+            Ok(s) => s,
+            Err(d) => return fail(d),
+        };
+        let (config, diags) = r.generate_config(state).await;
+        if diags.has_errors() {
+            return fail(diags);
+        }
+        Ok(Response::new(pb::generate_resource_config::Response {
+            config: Some(encode(&config, &t)),
+            diagnostics: diags_to_pb(&diags),
         }))
     }
 
@@ -191,12 +314,17 @@ impl PbProvider for ProviderServer {
         let raw = req.raw_identity.map(|r| r.json).unwrap_or_default();
         match crate::value::decode_json(&raw, &t) {
             Ok(v) => Ok(Response::new(pb::upgrade_resource_identity::Response {
-                upgraded_identity: Some(pb::ResourceIdentityData { identity_data: Some(encode(&v, &t)) }),
+                upgraded_identity: Some(pb::ResourceIdentityData {
+                    identity_data: Some(encode(&v, &t)),
+                }),
                 diagnostics: vec![],
             })),
             Err(e) => {
                 let mut d = Diagnostics::default();
-                d.push(crate::schema::Diagnostic::error("Unreadable resource identity", e.to_string()));
+                d.push(crate::schema::Diagnostic::error(
+                    "Unreadable resource identity",
+                    e.to_string(),
+                ));
                 fail(d)
             }
         }
@@ -538,8 +666,12 @@ impl PbProvider for ProviderServer {
         // the id is then empty and the identity names the instance.
         let id = match (req.id.is_empty(), &req.identity, r.identity_schema()) {
             (true, Some(data), Some(schema)) => {
-                let named = decode(data.identity_data.as_ref(), &schema.value_type(), "identity")
-                    .and_then(|identity| r.import_id(&identity));
+                let named = decode(
+                    data.identity_data.as_ref(),
+                    &schema.value_type(),
+                    "identity",
+                )
+                .and_then(|identity| r.import_id(&identity));
                 match named {
                     Ok(id) => id,
                     Err(d) => {

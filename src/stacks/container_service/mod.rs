@@ -171,27 +171,28 @@ fn db_username(c: &Value) -> String {
 
 /// Fargate's CPU → accepted memory sizes (MiB).
 pub fn fargate_memory_ok(cpu: i64, mem: i64) -> Result<(), String> {
-    let (lo, hi, step): (i64, i64, i64) =
-        match cpu {
-            256 => {
-                return if [512, 1024, 2048].contains(&mem) {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "Fargate accepts 512, 1024 or 2048 MiB with 256 CPU units, got {mem}"
-                    ))
-                };
-            }
-            512 => (1024, 4096, 1024),
-            1024 => (2048, 8192, 1024),
-            2048 => (4096, 16384, 1024),
-            4096 => (8192, 30720, 1024),
-            8192 => (16384, 61440, 4096),
-            16384 => (32768, 122880, 8192),
-            _ => return Err(format!(
+    let (lo, hi, step): (i64, i64, i64) = match cpu {
+        256 => {
+            return if [512, 1024, 2048].contains(&mem) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "Fargate accepts 512, 1024 or 2048 MiB with 256 CPU units, got {mem}"
+                ))
+            };
+        }
+        512 => (1024, 4096, 1024),
+        1024 => (2048, 8192, 1024),
+        2048 => (4096, 16384, 1024),
+        4096 => (8192, 30720, 1024),
+        8192 => (16384, 61440, 4096),
+        16384 => (32768, 122880, 8192),
+        _ => {
+            return Err(format!(
                 "Fargate accepts 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units, got {cpu}"
-            )),
-        };
+            ))
+        }
+    };
     if mem < lo || mem > hi || (mem - lo) % step != 0 {
         return Err(format!(
             "Fargate accepts {lo} to {hi} MiB in steps of {step} with {cpu} CPU units, got {mem}"
