@@ -437,6 +437,7 @@ class FaultProxy:
     def reset_counts(self) -> None:
         with self.lock:
             self.calls = {}
+            self.ops = {}
 
 
 def json_protocol(headers, path: str) -> bool:

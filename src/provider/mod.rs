@@ -111,6 +111,9 @@ impl Provider for AwsStackProvider {
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         vec![]
     }
+    fn actions(&self) -> Vec<Arc<dyn crate::tfplugin::Action>> {
+        crate::stacks::actions::all(self.shared.clone())
+    }
 
     fn validate_config(&self, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();

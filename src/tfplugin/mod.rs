@@ -171,6 +171,35 @@ pub trait Resource: Send + Sync {
     }
 }
 
+/// Where an action says what it is doing while it runs (Terraform prints
+/// each message as it comes).
+#[derive(Clone)]
+pub struct Progress(tokio::sync::mpsc::Sender<String>);
+
+impl Progress {
+    pub fn new(tx: tokio::sync::mpsc::Sender<String>) -> Progress {
+        Progress(tx)
+    }
+    pub async fn say(&self, message: impl Into<String>) {
+        // Terraform gone: nobody to tell, and the work goes on.
+        let _ = self.0.send(message.into()).await;
+    }
+}
+
+/// An action type (protocol 6.10, Terraform 1.14+): work Terraform runs on
+/// demand (`terraform apply -invoke=action.<type>.<name>`) or when a
+/// resource's `action_trigger` fires; it leaves every state as it was.
+#[tonic::async_trait]
+pub trait Action: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    /// Static checks of a configuration (no AWS call).
+    fn validate(&self, config: &Value) -> Diagnostics;
+    /// Runs the action, saying what it does through `progress`; the
+    /// diagnostics are its outcome.
+    async fn invoke(&self, config: Value, progress: Progress) -> Diagnostics;
+}
+
 /// A data source type.
 #[tonic::async_trait]
 pub trait DataSource: Send + Sync {
@@ -185,6 +214,9 @@ pub trait Provider: Send + Sync + 'static {
     fn schema(&self) -> &Schema;
     fn resources(&self) -> Vec<Arc<dyn Resource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
+    fn actions(&self) -> Vec<Arc<dyn Action>> {
+        vec![]
+    }
     fn validate_config(&self, config: &Value) -> Diagnostics;
     async fn configure(&self, terraform_version: &str, config: Value) -> Diagnostics;
     /// StopProvider: cancel in-flight work.

@@ -3,7 +3,7 @@
 use super::convert::{decode, diags_to_pb, encode, path_to_pb, schema_to_pb};
 use super::proto::tfplugin6 as pb;
 use super::proto::tfplugin6::provider_server::Provider as PbProvider;
-use super::{ApplyRequest, DataSource, PlanRequest, Provider, Resource};
+use super::{Action, ApplyRequest, DataSource, PlanRequest, Progress, Provider, Resource};
 use crate::schema::{Diagnostic, Diagnostics};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ pub struct ProviderServer {
     provider: Arc<dyn Provider>,
     resources: BTreeMap<&'static str, Arc<dyn Resource>>,
     data_sources: BTreeMap<&'static str, Arc<dyn DataSource>>,
+    actions: BTreeMap<&'static str, Arc<dyn Action>>,
     _shutdown: Arc<Notify>,
 }
 
@@ -29,10 +30,16 @@ impl ProviderServer {
             .into_iter()
             .map(|d| (d.type_name(), d))
             .collect();
+        let actions = provider
+            .actions()
+            .into_iter()
+            .map(|a| (a.type_name(), a))
+            .collect();
         ProviderServer {
             provider,
             resources,
             data_sources,
+            actions,
             _shutdown: shutdown,
         }
     }
@@ -60,6 +67,12 @@ impl ProviderServer {
         Some(pb::ResourceIdentityData {
             identity_data: Some(encode(&v, &schema.value_type())),
         })
+    }
+
+    fn action(&self, name: &str) -> Result<&Arc<dyn Action>, Diagnostics> {
+        self.actions
+            .get(name)
+            .ok_or_else(|| unknown_type("action", name))
     }
 
     fn capabilities() -> pb::ServerCapabilities {
@@ -140,6 +153,18 @@ impl PbProvider for ProviderServer {
                 .iter()
                 .filter_map(|(k, r)| Some((k.to_string(), schema_to_pb(r.list_schema()?))))
                 .collect(),
+            action_schemas: self
+                .actions
+                .iter()
+                .map(|(k, a)| {
+                    (
+                        k.to_string(),
+                        pb::ActionSchema {
+                            schema: Some(schema_to_pb(a.schema())),
+                        },
+                    )
+                })
+                .collect(),
         }))
     }
 
@@ -176,6 +201,109 @@ impl PbProvider for ProviderServer {
             identity_schemas,
             diagnostics: vec![],
         }))
+    }
+
+    async fn validate_action_config(
+        &self,
+        req: Request<pb::validate_action_config::Request>,
+    ) -> R<pb::validate_action_config::Response> {
+        let req = req.into_inner();
+        let diags = match self.action(&req.type_name) {
+            Err(d) => d,
+            Ok(a) => match decode(
+                req.config.as_ref(),
+                &a.schema().block.value_type(),
+                "action configuration",
+            ) {
+                Ok(c) => a.validate(&c),
+                Err(d) => d,
+            },
+        };
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics: diags_to_pb(&diags),
+        }))
+    }
+
+    /// Actions change no resource's state: the plan is the validation,
+    /// with the values now known.
+    async fn plan_action(
+        &self,
+        req: Request<pb::plan_action::Request>,
+    ) -> R<pb::plan_action::Response> {
+        let req = req.into_inner();
+        let diags = match self.action(&req.action_type) {
+            Err(d) => d,
+            Ok(a) => match decode(
+                req.config.as_ref(),
+                &a.schema().block.value_type(),
+                "action configuration",
+            ) {
+                Ok(c) => a.validate(&c),
+                Err(d) => d,
+            },
+        };
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics: diags_to_pb(&diags),
+        }))
+    }
+
+    type InvokeActionStream = std::pin::Pin<
+        Box<
+            dyn tokio_stream::Stream<Item = Result<pb::invoke_action::Event, tonic::Status>> + Send,
+        >,
+    >;
+
+    /// Runs the action in a task of its own; its progress messages stream
+    /// to Terraform as they come, then its outcome.
+    async fn invoke_action(
+        &self,
+        req: Request<pb::invoke_action::Request>,
+    ) -> R<Self::InvokeActionStream> {
+        use pb::invoke_action::event::{Completed, Progress as Said, Type};
+        let req = req.into_inner();
+        let (tx, rx) =
+            tokio::sync::mpsc::channel::<Result<pb::invoke_action::Event, tonic::Status>>(16);
+        let done = |d: &Diagnostics| pb::invoke_action::Event {
+            r#type: Some(Type::Completed(Completed {
+                diagnostics: diags_to_pb(d),
+            })),
+        };
+        let action = self.action(&req.action_type).map(Arc::clone).and_then(|a| {
+            decode(
+                req.config.as_ref(),
+                &a.schema().block.value_type(),
+                "action configuration",
+            )
+            .map(|c| (a, c))
+        });
+        match action {
+            Err(d) => {
+                let _ = tx.send(Ok(done(&d))).await;
+            }
+            Ok((a, config)) => {
+                tokio::spawn(async move {
+                    let (said_tx, mut said_rx) = tokio::sync::mpsc::channel::<String>(16);
+                    let forward = {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            while let Some(m) = said_rx.recv().await {
+                                let _ = tx
+                                    .send(Ok(pb::invoke_action::Event {
+                                        r#type: Some(Type::Progress(Said { message: m })),
+                                    }))
+                                    .await;
+                            }
+                        })
+                    };
+                    let diags = a.invoke(config, Progress::new(said_tx)).await;
+                    let _ = forward.await;
+                    let _ = tx.send(Ok(done(&diags))).await;
+                });
+            }
+        }
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     type ListResourceStream = std::pin::Pin<

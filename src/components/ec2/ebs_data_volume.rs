@@ -65,7 +65,8 @@ const VOLUME_AVAILABLE: Waiter = Waiter::new(
     &["creating", "in-use", GONE],
     &["available"],
 );
-const SNAPSHOT_COMPLETED: Waiter = Waiter::new("to complete", &["pending"], &["completed"]);
+pub(crate) const SNAPSHOT_COMPLETED: Waiter =
+    Waiter::new("to complete", &["pending"], &["completed"]);
 
 async fn wait_volume(env: &E, id: &str, w: &Waiter) -> Result<(), OpError> {
     env.wait(w, &format!("volume {id}"), || async {

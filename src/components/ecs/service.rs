@@ -89,7 +89,7 @@ const TASK: Need = Need::one("task definition", &["ecs_task_definition"]);
 const TARGET_GROUP: Need = Need::one("target group", &["elbv2_target_group"]);
 
 impl Service {
-    async fn describe(
+    pub(crate) async fn describe(
         env: &E,
         cluster: &str,
         name: &str,
@@ -150,7 +150,7 @@ impl Service {
     /// Waits until the service runs its desired count of the wanted task
     /// definition in a single deployment; fails as soon as the deployment
     /// fails (the circuit breaker rolled it back).
-    async fn wait_stable(
+    pub(crate) async fn wait_stable(
         env: &E,
         cluster: &str,
         name: &str,

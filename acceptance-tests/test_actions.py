@@ -1,0 +1,80 @@
+"""Day two from the runbooks, in Terraform (actions, protocol 6.10,
+Terraform 1.14+): `terraform apply -invoke=action.<type>.<name>` runs a
+redeploy of the container service and a snapshot of the Docker host's
+data volume, each configured by the stack's id, streaming what it does;
+the stack's state is untouched (the next plan is empty). An action against
+a stack that does not exist names it; a malformed stack id is refused at
+validate on its attribute with no AWS call."""
+
+import json
+
+import harness
+from fault_proxy import FaultProxy
+from harness import Terraform, copy_example, leftovers, moto_ami
+
+
+def write(work, name, body):
+    (work / name).write_text(body)
+
+
+def test_redeploy_the_container_service(fresh_emulator, workdir):
+    emu = fresh_emulator
+    work = copy_example("kavak", workdir / "kavak")
+    (work / "t.auto.tfvars.json").write_text(json.dumps({"aws_region": harness.REGION}))
+    proxy = FaultProxy(emu.endpoint).start()
+    try:
+        tf = Terraform("1.15", work, proxy.endpoint)
+        tf.init()
+        tf.apply()
+        write(work, "actions.tf", 'action "awsstack_redeploy" "app" {\n  config {\n    stack_id = awsstack_container_service.app.id\n  }\n}\n')
+        assert tf.plan().returncode == 0, "declaring an action changes no resource"
+        proxy.reset_counts()
+        p = tf.apply("-invoke=action.awsstack_redeploy.app")
+        out = " ".join(p.stdout.split())
+        assert "starting a new deployment of ECS service kavak-agent-dev-app" in out, p.stdout
+        assert "kavak-agent-dev-app is stable" in out, p.stdout
+        assert proxy.ops.get("ecs:UpdateService") == 1, proxy.ops
+        assert tf.plan().returncode == 0, "the stack's state is untouched"
+
+        # A stack that does not exist is named; nothing is called to change.
+        write(work, "actions.tf", 'action "awsstack_redeploy" "app" {\n  config {\n    stack_id = "ghost-dev"\n  }\n}\n')
+        proxy.reset_counts()
+        p = tf.apply("-invoke=action.awsstack_redeploy.app", check=False)
+        err = " ".join(p.stderr.split())
+        assert p.returncode == 1 and 'no awsstack_container_service stack "ghost-dev"' in err, p.stdout + p.stderr
+        assert "ecs:UpdateService" not in proxy.ops, proxy.ops
+
+        # A malformed id: refused at validate, on its attribute.
+        write(work, "actions.tf", 'action "awsstack_redeploy" "app" {\n  config {\n    stack_id = "Kavak Agent"\n  }\n}\n')
+        p = tf.run("validate", "-no-color", check=False)
+        err = " ".join(p.stderr.split())
+        assert p.returncode == 1 and "Invalid stack id" in err and "stack_id" in err, p.stdout + p.stderr
+        (work / "actions.tf").unlink()
+        tf.destroy()
+        assert leftovers(emu, "kavak-agent-dev") == []
+    finally:
+        proxy.stop()
+
+
+def test_snapshot_the_docker_hosts_data_volume(fresh_emulator, workdir):
+    emu = fresh_emulator
+    work = copy_example("kauri", workdir / "kauri")
+    (work / "t.auto.tfvars.json").write_text(json.dumps({"ami_id": moto_ami(emu)}))
+    tf = Terraform("1.15", work, emu.endpoint)
+    tf.init()
+    tf.apply()
+    write(work, "actions.tf", 'action "awsstack_snapshot" "data" {\n  config {\n    stack_id    = awsstack_docker_host.kauri.id\n    description = "before the Postgres 16 upgrade"\n  }\n}\n')
+    p = tf.apply("-invoke=action.awsstack_snapshot.data")
+    out = " ".join(p.stdout.split())
+    assert "snapshotting the data volume" in out and "is complete" in out, p.stdout
+    ec2 = emu.client("ec2")
+    snaps = ec2.describe_snapshots(OwnerIds=["self"], Filters=[{"Name": "tag:awsstack:stack-id", "Values": ["kauri-demo"]}])["Snapshots"]
+    ours = [s for s in snaps if s["Description"] == "awsstack kauri-demo: before the Postgres 16 upgrade"]
+    assert len(ours) == 1 and ours[0]["State"] == "completed", snaps
+    volume = tf.outputs()  # the state is untouched: outputs as before
+    assert volume and tf.plan().returncode == 0
+    (work / "actions.tf").unlink()
+    tf.destroy()
+    assert leftovers(emu, "kauri-demo") == []
+    left = ec2.describe_snapshots(SnapshotIds=[ours[0]["SnapshotId"]])["Snapshots"]
+    assert left, "the on-demand snapshot is kept after the destroy"
