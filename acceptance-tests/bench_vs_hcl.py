@@ -29,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections import Counter
 from pathlib import Path
 
@@ -50,21 +51,42 @@ SERVICES = {
 
 
 def moto_gaps() -> list[Hold]:
-    """What moto cannot play for hashicorp/aws 3.39, played at the proxy
-    (on both sides; awsstack never makes these calls): AWS removes a deleted
-    cache cluster after a few minutes, moto keeps it `deleting` forever and
-    3.39's waiter would wait its 40 minutes. Here, once DeleteCacheCluster
-    answered, DescribeCacheClusters no longer lists it (what moto_server.py
-    does for replication groups)."""
+    """What moto cannot play for hashicorp/aws 3.39's aws_elasticache_cluster,
+    played at the proxy (on both sides; awsstack never makes these calls):
+    - moto answers DescribeCacheClusters without the cluster's security
+      groups, so 3.39 plans to put them back (ModifyCacheCluster, which moto
+      lacks: a 500 its SDK retries for minutes) on any later run. Here the
+      groups given to CreateCacheCluster are listed, as AWS lists them.
+    - AWS removes a deleted cache cluster after a few minutes; moto keeps it
+      `deleting` forever and 3.39's waiter would wait its 40 minutes. Here,
+      once DeleteCacheCluster answered, it is no longer listed (what
+      moto_server.py does for replication groups)."""
+    groups: dict[str, list[str]] = {}
 
-    def gone(body: bytes, names: set[str]) -> bytes:
-        def keep(m):
+    def created(req: bytes, _resp: bytes):
+        q = urllib.parse.parse_qs(req.decode("utf-8", "replace"))
+        ident = (q.get("CacheClusterId") or [""])[0].lower()
+        groups[ident] = [v[0] for k, v in sorted(q.items()) if k.startswith("SecurityGroupIds.")]
+        return ident or None
+
+    def clusters(body: bytes, names: set[str], edit) -> bytes:
+        def one(m):
             ident = re.search(rb"<CacheClusterId>([^<]+)</CacheClusterId>", m.group(0))
-            return b"" if ident and ident.group(1).decode().lower() in {n.lower() for n in names} else m.group(0)
+            name = ident.group(1).decode().lower() if ident else None
+            return edit(m.group(0), name) if name in {n.lower() for n in names} else m.group(0)
 
-        return re.sub(rb"<CacheCluster>.*?</CacheCluster>", keep, body, flags=re.S)
+        return re.sub(rb"<CacheCluster>.*?</CacheCluster>", one, body, flags=re.S)
 
-    return [Hold("DeleteCacheCluster", 1e9, form_param("CacheClusterId"), gone)]
+    def with_groups(xml: bytes, name: str) -> bytes:
+        if b"<SecurityGroups>" in xml or not groups.get(name):
+            return xml
+        members = b"".join(f"<member><SecurityGroupId>{g}</SecurityGroupId><Status>active</Status></member>".encode() for g in groups[name])
+        return xml.replace(b"</CacheCluster>", b"<SecurityGroups>" + members + b"</SecurityGroups></CacheCluster>")
+
+    return [
+        Hold("CreateCacheCluster", 1e9, created, lambda body, names: clusters(body, names, with_groups)),
+        Hold("DeleteCacheCluster", 1e9, form_param("CacheClusterId"), lambda body, names: clusters(body, names, lambda _xml, _name: b"")),
+    ]
 
 
 def provider_override(endpoint: str, services: list[str]) -> str:

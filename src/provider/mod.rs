@@ -114,6 +114,9 @@ impl Provider for AwsStackProvider {
     fn actions(&self) -> Vec<Arc<dyn crate::tfplugin::Action>> {
         crate::stacks::actions::all(self.shared.clone())
     }
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn crate::tfplugin::EphemeralResource>> {
+        crate::stacks::credentials::all(self.shared.clone())
+    }
 
     fn validate_config(&self, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();

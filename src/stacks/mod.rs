@@ -27,6 +27,7 @@ pub(crate) fn as_recorded(specs: &[Spec]) -> Records {
         .collect()
 }
 pub mod actions;
+pub mod credentials;
 pub mod multi_region_platform;
 
 use crate::aws::{AwsContext, Shared};

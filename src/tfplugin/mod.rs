@@ -200,6 +200,18 @@ pub trait Action: Send + Sync {
     async fn invoke(&self, config: Value, progress: Progress) -> Diagnostics;
 }
 
+/// An ephemeral resource type (protocol 6.7, Terraform 1.10+): a value
+/// opened for one run (credentials), never written to a plan or a state.
+#[tonic::async_trait]
+pub trait EphemeralResource: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    /// Static checks of a configuration (no AWS call).
+    fn validate(&self, config: &Value) -> Diagnostics;
+    /// The value: the configuration with its computed attributes filled.
+    async fn open(&self, config: Value) -> (Value, Diagnostics);
+}
+
 /// A data source type.
 #[tonic::async_trait]
 pub trait DataSource: Send + Sync {
@@ -215,6 +227,9 @@ pub trait Provider: Send + Sync + 'static {
     fn resources(&self) -> Vec<Arc<dyn Resource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
     fn actions(&self) -> Vec<Arc<dyn Action>> {
+        vec![]
+    }
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {
         vec![]
     }
     fn validate_config(&self, config: &Value) -> Diagnostics;

@@ -3,7 +3,9 @@
 use super::convert::{decode, diags_to_pb, encode, path_to_pb, schema_to_pb};
 use super::proto::tfplugin6 as pb;
 use super::proto::tfplugin6::provider_server::Provider as PbProvider;
-use super::{Action, ApplyRequest, DataSource, PlanRequest, Progress, Provider, Resource};
+use super::{
+    Action, ApplyRequest, DataSource, EphemeralResource, PlanRequest, Progress, Provider, Resource,
+};
 use crate::schema::{Diagnostic, Diagnostics};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ pub struct ProviderServer {
     resources: BTreeMap<&'static str, Arc<dyn Resource>>,
     data_sources: BTreeMap<&'static str, Arc<dyn DataSource>>,
     actions: BTreeMap<&'static str, Arc<dyn Action>>,
+    ephemerals: BTreeMap<&'static str, Arc<dyn EphemeralResource>>,
     _shutdown: Arc<Notify>,
 }
 
@@ -35,11 +38,17 @@ impl ProviderServer {
             .into_iter()
             .map(|a| (a.type_name(), a))
             .collect();
+        let ephemerals = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|e| (e.type_name(), e))
+            .collect();
         ProviderServer {
             provider,
             resources,
             data_sources,
             actions,
+            ephemerals,
             _shutdown: shutdown,
         }
     }
@@ -153,6 +162,11 @@ impl PbProvider for ProviderServer {
                 .iter()
                 .filter_map(|(k, r)| Some((k.to_string(), schema_to_pb(r.list_schema()?))))
                 .collect(),
+            ephemeral_resource_schemas: self
+                .ephemerals
+                .iter()
+                .map(|(k, e)| (k.to_string(), schema_to_pb(e.schema())))
+                .collect(),
             action_schemas: self
                 .actions
                 .iter()
@@ -199,6 +213,81 @@ impl PbProvider for ProviderServer {
             .collect();
         Ok(Response::new(pb::get_resource_identity_schemas::Response {
             identity_schemas,
+            diagnostics: vec![],
+        }))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        req: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> R<pb::validate_ephemeral_resource_config::Response> {
+        let req = req.into_inner();
+        let diags = match self.ephemerals.get(req.type_name.as_str()) {
+            None => unknown_type("ephemeral resource", &req.type_name),
+            Some(e) => match decode(
+                req.config.as_ref(),
+                &e.schema().block.value_type(),
+                "configuration",
+            ) {
+                Ok(c) => e.validate(&c),
+                Err(d) => d,
+            },
+        };
+        Ok(Response::new(
+            pb::validate_ephemeral_resource_config::Response {
+                diagnostics: diags_to_pb(&diags),
+            },
+        ))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        req: Request<pb::open_ephemeral_resource::Request>,
+    ) -> R<pb::open_ephemeral_resource::Response> {
+        let req = req.into_inner();
+        let fail = |d: Diagnostics| {
+            Ok(Response::new(pb::open_ephemeral_resource::Response {
+                diagnostics: diags_to_pb(&d),
+                result: None,
+                private: None,
+            }))
+        };
+        let Some(e) = self.ephemerals.get(req.type_name.as_str()) else {
+            return fail(unknown_type("ephemeral resource", &req.type_name));
+        };
+        let t = e.schema().block.value_type();
+        let config = match decode(req.config.as_ref(), &t, "configuration") {
+            Ok(c) => c,
+            Err(d) => return fail(d),
+        };
+        let (value, diags) = e.open(config).await;
+        if diags.has_errors() {
+            return fail(diags);
+        }
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: diags_to_pb(&diags),
+            result: Some(encode(&value, &t)),
+            private: None,
+        }))
+    }
+
+    /// Never asked for: no value sets a renewal time.
+    async fn renew_ephemeral_resource(
+        &self,
+        req: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> R<pb::renew_ephemeral_resource::Response> {
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: vec![],
+            private: req.into_inner().private,
+        }))
+    }
+
+    /// Nothing to release: a value is read, not leased.
+    async fn close_ephemeral_resource(
+        &self,
+        _: Request<pb::close_ephemeral_resource::Request>,
+    ) -> R<pb::close_ephemeral_resource::Response> {
+        Ok(Response::new(pb::close_ephemeral_resource::Response {
             diagnostics: vec![],
         }))
     }
