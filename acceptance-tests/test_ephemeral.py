@@ -44,6 +44,13 @@ def test_database_credentials_reach_a_write_only_argument_and_no_state(fresh_emu
     (work / "t.auto.tfvars.json").write_text(json.dumps({"aws_region": harness.REGION, "worker_ami": moto_ami(emu)}))
     tf = Terraform("1.15", work, emu.endpoint)
     tf.init()
+    # Under the seed's provider, the worker's tags would clash without case:
+    # refused at plan, on `tags`, before anything is created.
+    (work / "consumer.tf").write_text(CONSUMER.replace("  provider                  = awsstack.worker\n", ""))
+    p = tf.plan()
+    err = " ".join(p.stderr.split())
+    assert p.returncode == 1 and "Tag keys differ only in case" in err and '"project"' in err and '"Project"' in err, p.stdout + p.stderr
+    (work / "consumer.tf").write_text(CONSUMER)
     tf.apply()
     secret = json.loads(emu.client("secretsmanager").get_secret_value(SecretId="kavak-agent-dev-db-credentials")["SecretString"])
     assert secret["password"] and secret["url"].startswith("postgresql://")

@@ -798,6 +798,25 @@ fn timeouts_diags(config: &Value) -> Diagnostics {
     d
 }
 
+/// Tag keys that differ only in case (`project` from the provider's
+/// `default_tags`, `Project` from the stack): IAM, and other services,
+/// compare keys without case and refuse both, so the apply would fail half
+/// way. Refused at plan, on `tags`, naming both keys.
+fn tag_case_clashes(tags: &BTreeMap<String, String>) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for k in tags.keys() {
+        if let Some(other) = seen.insert(k.to_lowercase(), k) {
+            d.error_at(
+                Path::attr("tags"),
+                "Tag keys differ only in case",
+                format!("the stack's tags would hold both {other:?} and {k:?} (from the provider's default_tags, the stack's own tags and `tags`); AWS compares tag keys without case (IAM refuses them together): keep one spelling"),
+            );
+        }
+    }
+    d
+}
+
 /// A stack's zones: valid names, all in one region, and in `region` (the
 /// provider's) when it is known.
 fn zones_diags(zones: &[(Path, &str)], region: Option<&str>) -> Diagnostics {
@@ -1143,6 +1162,10 @@ impl<S: Stack> Resource for StackResource<S> {
         if let Ok(ctx) = self.shared.context() {
             resp.diagnostics
                 .extend(zones_diags(&self.stack.zones(&planned), Some(&ctx.region)));
+            if !planned.contains_unknown() {
+                let tags = self.stack_tags(&ctx, &self.defaulted(&planned));
+                resp.diagnostics.extend(tag_case_clashes(&tags));
+            }
         }
         if resp.diagnostics.has_errors() {
             return resp;
@@ -1786,6 +1809,27 @@ mod defaulted_tests {
         assert_eq!(
             id_and_tag(MultiRegionPlatform::new(), "env"),
             ("netco-prod".into(), "netco-prod".into(), "prod".into())
+        );
+    }
+
+    #[test]
+    fn tag_keys_that_differ_only_in_case_are_refused_on_tags() {
+        let tags = |ks: &[&str]| {
+            ks.iter()
+                .map(|k| (k.to_string(), "v".to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let d = super::tag_case_clashes(&tags(&["project", "Project", "env", "Environment"]));
+        assert_eq!(d.0.len(), 1, "{d:?}");
+        assert_eq!(d.0[0].path, Some(crate::value::Path::attr("tags")));
+        assert!(
+            d.0[0].detail.contains("\"Project\"") && d.0[0].detail.contains("\"project\""),
+            "{d:?}"
+        );
+        assert!(
+            super::tag_case_clashes(&tags(&["project", "env", "Environment"]))
+                .0
+                .is_empty()
         );
     }
 }
