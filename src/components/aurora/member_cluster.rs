@@ -389,6 +389,7 @@ mod tests {
     use super::*;
     use crate::components::mocked;
     use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+    use aws_sdk_rds::operation::describe_global_clusters::DescribeGlobalClustersOutput;
     use aws_sdk_rds::operation::modify_db_cluster::ModifyDbClusterOutput;
     use aws_sdk_rds::types::DbCluster;
     use aws_sdk_rds::Client;
@@ -477,5 +478,106 @@ mod tests {
     async fn the_master_password_is_sent_only_when_its_version_changed() {
         assert!(password_sent(2.0).await, "a new version sets the password");
         assert!(!password_sent(1.0).await, "the same version leaves it");
+    }
+
+    fn said(code: &str, message: &str) -> aws_smithy_types::error::ErrorMetadata {
+        aws_smithy_types::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build()
+    }
+    /// The cluster as the delete first finds it (protected or not).
+    fn cluster(protected: bool) -> Rule {
+        mock!(Client::describe_db_clusters).then_output(move || {
+            DescribeDbClustersOutput::builder()
+                .db_clusters(
+                    DbCluster::builder()
+                        .db_cluster_identifier("luneo-prod-primary")
+                        .db_cluster_arn(
+                            "arn:aws:rds:eu-west-1:123456789012:cluster:luneo-prod-primary",
+                        )
+                        .status("available")
+                        .deletion_protection(protected)
+                        .build(),
+                )
+                .build()
+        })
+    }
+    /// No global cluster left: nothing to detach from.
+    fn no_global() -> Rule {
+        mock!(Client::describe_global_clusters)
+            .then_output(|| DescribeGlobalClustersOutput::builder().build())
+    }
+
+    #[tokio::test]
+    async fn a_cluster_still_busy_or_not_yet_available_is_retried_and_any_other_error_is_final() {
+        use crate::components::mocked::fault;
+        use aws_sdk_rds::operation::delete_db_cluster::{
+            DeleteDBClusterError, DeleteDbClusterOutput,
+        };
+        use aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError;
+        use aws_sdk_rds::operation::modify_db_cluster::ModifyDBClusterError;
+        let rec = Record::new(
+            "rds_global_member_cluster",
+            "luneo-prod-primary",
+            serde_json::to_value(member(1.0)).unwrap(),
+        );
+        // Deletion protection turned off while the cluster is still busy,
+        // then the delete (with its final snapshot) before it is available.
+        let busy = MODIFY.not_yet[0];
+        let modify = mock!(Client::modify_db_cluster)
+            .match_requests(|r| r.deletion_protection() == Some(false))
+            .sequence()
+            .error(move || ModifyDBClusterError::generic(said(busy.code, busy.says)))
+            .output(|| ModifyDbClusterOutput::builder().build())
+            .build();
+        let unavailable = DELETE.not_yet[0];
+        let delete = mock!(Client::delete_db_cluster)
+            .sequence()
+            .error(move || DeleteDBClusterError::generic(said(unavailable.code, unavailable.says)))
+            .output(|| DeleteDbClusterOutput::builder().build())
+            .build();
+        let gone = mock!(Client::describe_db_clusters)
+            .then_error(|| DescribeDBClustersError::generic(fault("DBClusterNotFoundFault")));
+        let (found, alone) = (cluster(true), no_global());
+        MemberCluster
+            .delete(&env_over(&[&found, &alone, &modify, &delete, &gone]), &rec)
+            .await
+            .unwrap();
+        assert_eq!(
+            (modify.num_calls(), delete.num_calls(), gone.num_calls()),
+            (2, 2, 1),
+            "each retried once, then deleted"
+        );
+
+        // Any other error on either call is final.
+        let (found, alone) = (cluster(true), no_global());
+        let modify = mock!(Client::modify_db_cluster)
+            .then_error(|| ModifyDBClusterError::generic(fault("InjectedFailure")));
+        let e = MemberCluster
+            .delete(&env_over(&[&found, &alone, &modify]), &rec)
+            .await
+            .unwrap_err();
+        assert_eq!(modify.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("ModifyDBCluster: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+        let (found, alone) = (cluster(false), no_global());
+        let delete = mock!(Client::delete_db_cluster)
+            .then_error(|| DeleteDBClusterError::generic(fault("InjectedFailure")));
+        let e = MemberCluster
+            .delete(&env_over(&[&found, &alone, &delete]), &rec)
+            .await
+            .unwrap_err();
+        assert_eq!(delete.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("DeleteDBCluster: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -153,3 +153,88 @@ async fn detach(env: &E, ctx: &AwsContext, global: &str, arn: &str) -> Result<()
     .await?;
     Ok(())
 }
+
+/// `detach` (what the member cluster's and the writer's deletes call)
+/// against aws-smithy-mocks: RemoveFromGlobalCluster's "not yet" retried.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+    use aws_sdk_rds::operation::describe_global_clusters::DescribeGlobalClustersOutput;
+    use aws_sdk_rds::operation::remove_from_global_cluster::{
+        RemoveFromGlobalClusterError, RemoveFromGlobalClusterOutput,
+    };
+    use aws_sdk_rds::types::DbCluster;
+    use aws_sdk_rds::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    const ARN: &str = "arn:aws:rds:eu-west-2:123456789012:cluster:luneo-prod-secondary";
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(rds, aws_sdk_rds, rules)
+    }
+
+    #[tokio::test]
+    async fn a_member_still_busy_is_detached_once_it_settles_and_any_other_error_is_final() {
+        let busy = REMOVE_FROM_GLOBAL.not_yet[0];
+        let remove = mock!(Client::remove_from_global_cluster)
+            .match_requests(|r| {
+                r.global_cluster_identifier() == Some("luneo-prod")
+                    && r.db_cluster_identifier() == Some(ARN)
+            })
+            .sequence()
+            .error(move || {
+                RemoveFromGlobalClusterError::generic(
+                    ErrorMetadata::builder()
+                        .code(busy.code)
+                        .message(busy.says)
+                        .build(),
+                )
+            })
+            .output(|| RemoveFromGlobalClusterOutput::builder().build())
+            .build();
+        // Then it has left (no longer a member) and is available on its own.
+        let left = mock!(Client::describe_global_clusters).then_output(|| {
+            DescribeGlobalClustersOutput::builder()
+                .global_clusters(
+                    Global::builder()
+                        .global_cluster_identifier("luneo-prod")
+                        .status("available")
+                        .build(),
+                )
+                .build()
+        });
+        let available = mock!(Client::describe_db_clusters).then_output(|| {
+            DescribeDbClustersOutput::builder()
+                .db_clusters(
+                    DbCluster::builder()
+                        .db_cluster_identifier("luneo-prod-secondary")
+                        .status("available")
+                        .build(),
+                )
+                .build()
+        });
+        let env = env_over(&[&remove, &left, &available]);
+        detach(&env, &env.ctx, "luneo-prod", ARN).await.unwrap();
+        assert_eq!(
+            (remove.num_calls(), left.num_calls(), available.num_calls()),
+            (2, 1, 1),
+            "retried once, then detached"
+        );
+
+        let remove = mock!(Client::remove_from_global_cluster)
+            .then_error(|| RemoveFromGlobalClusterError::generic(fault("InjectedFailure")));
+        let env = env_over(&[&remove]);
+        let e = detach(&env, &env.ctx, "luneo-prod", ARN).await.unwrap_err();
+        assert_eq!(remove.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("RemoveFromGlobalCluster: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -157,3 +157,60 @@ impl Kind<AwsContext> for CacheSubnetGroup {
         self.read(env, &probe).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_elasticache::operation::delete_cache_subnet_group::{
+        DeleteCacheSubnetGroupError, DeleteCacheSubnetGroupOutput,
+    };
+    use aws_sdk_elasticache::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(elasticache, aws_sdk_elasticache, rules)
+    }
+    fn refused(code: &str, message: &str) -> DeleteCacheSubnetGroupError {
+        DeleteCacheSubnetGroupError::generic(
+            ErrorMetadata::builder().code(code).message(message).build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_group_still_held_by_its_cache_is_retried_and_any_other_error_is_final() {
+        let group = Record::new(
+            "elasticache_subnet_group",
+            "kavak-agent-prod-cache",
+            json!({"name": "kavak-agent-prod-cache"}),
+        );
+        let in_use = DELETE.not_yet[0];
+        let delete = mock!(Client::delete_cache_subnet_group)
+            .match_requests(|r| r.cache_subnet_group_name() == Some("kavak-agent-prod-cache"))
+            .sequence()
+            .error(move || refused(in_use.code, in_use.says))
+            .output(|| DeleteCacheSubnetGroupOutput::builder().build())
+            .build();
+        CacheSubnetGroup
+            .delete(&env_over(&[&delete]), &group)
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 2, "retried once, then deleted");
+
+        let delete = mock!(Client::delete_cache_subnet_group)
+            .then_error(|| refused("InjectedFailure", "InjectedFailure"));
+        let e = CacheSubnetGroup
+            .delete(&env_over(&[&delete]), &group)
+            .await
+            .unwrap_err();
+        assert_eq!(delete.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("DeleteCacheSubnetGroup: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -500,4 +500,87 @@ mod tests {
             .is_none());
         assert_eq!(deleting.num_calls(), 1);
     }
+
+    fn said(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    #[tokio::test]
+    async fn a_storage_change_still_optimizing_or_a_replica_still_attached_is_retried_and_any_other_error_is_final(
+    ) {
+        use aws_sdk_rds::operation::delete_db_instance::DeleteDBInstanceError;
+        use aws_sdk_rds::operation::modify_db_instance::{
+            ModifyDBInstanceError, ModifyDbInstanceOutput,
+        };
+        let mut grown = inputs(true);
+        grown.allocated_storage = 40;
+        let spec = Spec::of("db", &grown);
+        let (old, deps) = (database(true), Records::default());
+
+        // ModifyDBInstance: the previous storage change still optimizing.
+        let optimizing = MODIFY_DB_INSTANCE.not_yet[0];
+        let modify = mock!(Client::modify_db_instance)
+            .match_requests(|r| r.allocated_storage() == Some(40))
+            .sequence()
+            .error(move || ModifyDBInstanceError::generic(said(optimizing.code, optimizing.says)))
+            .output(|| ModifyDbInstanceOutput::builder().build())
+            .build();
+        let available = mock!(Client::describe_db_instances).then_output(|| {
+            DescribeDbInstancesOutput::builder()
+                .db_instances(
+                    RdsInstance::builder()
+                        .db_instance_identifier("kavak-agent-prod-db")
+                        .db_instance_status("available")
+                        .build(),
+                )
+                .build()
+        });
+        DbInstance
+            .update(&env_over(&[&modify, &available]), &spec, &old, &deps)
+            .await
+            .unwrap();
+        assert_eq!(modify.num_calls(), 2, "retried once, then modified");
+        let modify = mock!(Client::modify_db_instance).then_error(|| {
+            ModifyDBInstanceError::generic(said("InjectedFailure", "InjectedFailure"))
+        });
+        let e = DbInstance
+            .update(&env_over(&[&modify]), &spec, &old, &deps)
+            .await
+            .unwrap_err();
+        assert_eq!(modify.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("ModifyDBInstance: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+
+        // DeleteDBInstance: a replica cluster still attached.
+        let attached = DELETE_DB_INSTANCE.not_yet[0];
+        let delete = mock!(Client::delete_db_instance)
+            .sequence()
+            .error(move || DeleteDBInstanceError::generic(said(attached.code, attached.says)))
+            .output(|| DeleteDbInstanceOutput::builder().build())
+            .build();
+        let gone = gone();
+        DbInstance
+            .delete(&env_over(&[&delete, &gone]), &old)
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 2, "retried once, then deleted");
+        let delete = mock!(Client::delete_db_instance).then_error(|| {
+            DeleteDBInstanceError::generic(said("InjectedFailure", "InjectedFailure"))
+        });
+        let e = DbInstance
+            .delete(&env_over(&[&delete]), &old)
+            .await
+            .unwrap_err();
+        assert_eq!(delete.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("DeleteDBInstance: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
 }

@@ -154,3 +154,60 @@ impl Kind<AwsContext> for DbSubnetGroup {
         self.read(env, &probe).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_rds::operation::delete_db_subnet_group::{
+        DeleteDBSubnetGroupError, DeleteDbSubnetGroupOutput,
+    };
+    use aws_sdk_rds::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(rds, aws_sdk_rds, rules)
+    }
+    fn refused(code: &str, message: &str) -> DeleteDBSubnetGroupError {
+        DeleteDBSubnetGroupError::generic(
+            ErrorMetadata::builder().code(code).message(message).build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_group_still_held_by_its_database_is_retried_and_any_other_error_is_final() {
+        let group = Record::new(
+            "rds_subnet_group",
+            "kavak-agent-prod-db",
+            json!({"name": "kavak-agent-prod-db"}),
+        );
+        let held = DELETE.not_yet[0];
+        let delete = mock!(Client::delete_db_subnet_group)
+            .match_requests(|r| r.db_subnet_group_name() == Some("kavak-agent-prod-db"))
+            .sequence()
+            .error(move || refused(held.code, held.says))
+            .output(|| DeleteDbSubnetGroupOutput::builder().build())
+            .build();
+        DbSubnetGroup
+            .delete(&env_over(&[&delete]), &group)
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 2, "retried once, then deleted");
+
+        let delete = mock!(Client::delete_db_subnet_group)
+            .then_error(|| refused("InjectedFailure", "InjectedFailure"));
+        let e = DbSubnetGroup
+            .delete(&env_over(&[&delete]), &group)
+            .await
+            .unwrap_err();
+        assert_eq!(delete.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("DeleteDBSubnetGroup: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+}

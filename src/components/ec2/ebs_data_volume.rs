@@ -364,3 +364,79 @@ impl Kind<AwsContext> for DataVolume {
         }))
     }
 }
+
+/// DeleteVolume against aws-smithy-mocks: a volume just detached still
+/// reported in use is retried; any other error is final.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_ec2::operation::delete_volume::{DeleteVolumeError, DeleteVolumeOutput};
+    use aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput;
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
+    }
+    /// The volume, available and attached to nothing.
+    fn described() -> Rule {
+        mock!(Client::describe_volumes)
+            .match_requests(|r| r.volume_ids() == ["vol-1"])
+            .then_output(|| {
+                DescribeVolumesOutput::builder()
+                    .volumes(
+                        aws_sdk_ec2::types::Volume::builder()
+                            .volume_id("vol-1")
+                            .state(aws_sdk_ec2::types::VolumeState::Available)
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+    fn refused(code: &'static str, message: &'static str) -> DeleteVolumeError {
+        DeleteVolumeError::generic(ErrorMetadata::builder().code(code).message(message).build())
+    }
+
+    #[tokio::test]
+    async fn a_volume_still_reported_in_use_is_retried_and_any_other_error_is_final() {
+        // No final snapshot, so the delete makes only these two calls.
+        let rec = Record::new(
+            "ebs_data_volume",
+            "vol-1",
+            json!({"size": 10, "device": "/dev/sdf", "attached": false, "final_snapshot": false}),
+        );
+        let not_yet = DELETE.not_yet[0];
+        let (describe, delete) = (
+            described(),
+            mock!(Client::delete_volume)
+                .match_requests(|r| r.volume_id() == Some("vol-1"))
+                .sequence()
+                .error(move || refused(not_yet.code, not_yet.says))
+                .output(|| DeleteVolumeOutput::builder().build())
+                .build(),
+        );
+        DataVolume
+            .delete(&env_over(&[&describe, &delete]), &rec)
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 2, "retried once, then deleted");
+
+        let (describe, delete) = (
+            described(),
+            mock!(Client::delete_volume).then_error(|| refused("InjectedFailure", "injected")),
+        );
+        let e = DataVolume
+            .delete(&env_over(&[&describe, &delete]), &rec)
+            .await
+            .unwrap_err();
+        assert_eq!(delete.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("DeleteVolume: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -207,3 +207,67 @@ impl Kind<AwsContext> for ElasticIp {
         }))
     }
 }
+
+/// ReleaseAddress against aws-smithy-mocks: an address still mapped (in
+/// use, or held by a deleted NAT gateway's interface) is retried; any other
+/// error is final.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_ec2::operation::describe_addresses::DescribeAddressesOutput;
+    use aws_sdk_ec2::operation::release_address::{ReleaseAddressError, ReleaseAddressOutput};
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
+    }
+    /// The address, no longer associated with anything.
+    fn described() -> Rule {
+        mock!(Client::describe_addresses)
+            .match_requests(|r| r.allocation_ids() == ["eipalloc-1"])
+            .then_output(|| DescribeAddressesOutput::builder().build())
+    }
+    fn refused(code: &'static str, message: &'static str) -> ReleaseAddressError {
+        ReleaseAddressError::generic(ErrorMetadata::builder().code(code).message(message).build())
+    }
+
+    #[tokio::test]
+    async fn an_address_still_mapped_is_released_once_free_and_any_other_error_is_final() {
+        let rec = Record::new("ec2_elastic_ip", "eipalloc-1", json!({}));
+        let (in_use, held) = (RELEASE.not_yet[0], RELEASE.not_yet[1]);
+        let (describe, release) = (
+            described(),
+            mock!(Client::release_address)
+                .match_requests(|r| r.allocation_id() == Some("eipalloc-1"))
+                .sequence()
+                .error(move || refused(in_use.code, in_use.says))
+                .error(move || refused(held.code, held.says))
+                .output(|| ReleaseAddressOutput::builder().build())
+                .build(),
+        );
+        ElasticIp
+            .delete(&env_over(&[&describe, &release]), &rec)
+            .await
+            .unwrap();
+        assert_eq!(release.num_calls(), 3, "retried twice, then released");
+
+        let (describe, release) = (
+            described(),
+            mock!(Client::release_address).then_error(|| refused("InjectedFailure", "injected")),
+        );
+        let e = ElasticIp
+            .delete(&env_over(&[&describe, &release]), &rec)
+            .await
+            .unwrap_err();
+        assert_eq!(release.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("ReleaseAddress: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -226,3 +226,90 @@ impl Kind<AwsContext> for InternetGateway {
         }))
     }
 }
+
+/// AttachInternetGateway against aws-smithy-mocks: the gateway just created
+/// not yet found is retried; any other error is final.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_ec2::operation::attach_internet_gateway::{
+        AttachInternetGatewayError, AttachInternetGatewayOutput,
+    };
+    use aws_sdk_ec2::operation::create_internet_gateway::CreateInternetGatewayOutput;
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
+    }
+    fn created() -> Rule {
+        mock!(Client::create_internet_gateway).then_output(|| {
+            CreateInternetGatewayOutput::builder()
+                .internet_gateway(
+                    aws_sdk_ec2::types::InternetGateway::builder()
+                        .internet_gateway_id("igw-1")
+                        .build(),
+                )
+                .build()
+        })
+    }
+    fn refused(code: &'static str, message: &'static str) -> AttachInternetGatewayError {
+        AttachInternetGatewayError::generic(
+            ErrorMetadata::builder().code(code).message(message).build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn an_attach_not_yet_finding_the_new_gateway_is_retried_and_any_other_error_is_final() {
+        let deps: Records = [(
+            "vpc".to_string(),
+            Record::new("ec2_vpc", "vpc-1", json!({})),
+        )]
+        .into_iter()
+        .collect();
+        let spec = Spec::of("igw", &InternetGatewayInputs { attached: true });
+        let not_yet = ATTACH.not_yet[0];
+        let (create, attach) = (
+            created(),
+            mock!(Client::attach_internet_gateway)
+                .match_requests(|r| {
+                    r.internet_gateway_id() == Some("igw-1") && r.vpc_id() == Some("vpc-1")
+                })
+                .sequence()
+                .error(move || refused(not_yet.code, not_yet.says))
+                .output(|| AttachInternetGatewayOutput::builder().build())
+                .build(),
+        );
+        let rec = InternetGateway
+            .create(&env_over(&[&create, &attach]), &spec, &deps)
+            .await
+            .unwrap();
+        assert_eq!((rec.id.as_str(), rec.out("vpc_id")), ("igw-1", "vpc-1"));
+        assert_eq!(attach.num_calls(), 2, "retried once, then attached");
+
+        let (create, attach) = (
+            created(),
+            mock!(Client::attach_internet_gateway)
+                .then_error(|| refused("InjectedFailure", "injected")),
+        );
+        let e = InternetGateway
+            .create(&env_over(&[&create, &attach]), &spec, &deps)
+            .await
+            .unwrap_err();
+        assert_eq!(attach.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("AttachInternetGateway: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            e.partial.map(|r| r.id).as_deref(),
+            Some("igw-1"),
+            "the gateway made is recorded"
+        );
+    }
+}

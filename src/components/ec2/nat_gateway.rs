@@ -210,7 +210,9 @@ impl Kind<AwsContext> for NatGateway {
 mod tests {
     use super::*;
     use crate::components::mocked;
-    use aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayOutput;
+    use aws_sdk_ec2::operation::create_nat_gateway::{
+        CreateNatGatewayError, CreateNatGatewayOutput,
+    };
     use aws_sdk_ec2::operation::delete_nat_gateway::{
         DeleteNatGatewayError, DeleteNatGatewayOutput,
     };
@@ -424,5 +426,64 @@ mod tests {
             describe.num_calls()
         );
         assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("nat-1"));
+    }
+
+    /// CreateNatGateway: an address or subnet just made not yet found is
+    /// retried (the declared errors), then the gateway is waited for; any
+    /// other error is final, with nothing to wait for.
+    #[tokio::test]
+    async fn a_new_address_or_subnet_not_yet_found_is_retried_and_any_other_error_is_final() {
+        let refused = |code: &'static str, message: &'static str| {
+            CreateNatGatewayError::generic(
+                ErrorMetadata::builder().code(code).message(message).build(),
+            )
+        };
+        let (address, subnet) = (CREATE.not_yet[0], CREATE.not_yet[1]);
+        let create = mock!(Client::create_nat_gateway)
+            .match_requests(|r| {
+                r.subnet_id() == Some("subnet-1") && r.allocation_id() == Some("eipalloc-1")
+            })
+            .sequence()
+            .error(move || refused(address.code, address.says))
+            .error(move || refused(subnet.code, subnet.says))
+            .output(|| {
+                CreateNatGatewayOutput::builder()
+                    .nat_gateway(
+                        aws_sdk_ec2::types::NatGateway::builder()
+                            .nat_gateway_id("nat-1")
+                            .state(NatGatewayState::Pending)
+                            .build(),
+                    )
+                    .build()
+            })
+            .build();
+        let describe = mock!(Client::describe_nat_gateways)
+            .then_output(|| gateway(NatGatewayState::Available));
+        let rec = NatGateway
+            .create(&env_over(&[&create, &describe]), &spec(), &deps())
+            .await
+            .unwrap();
+        assert_eq!(rec.id, "nat-1");
+        assert_eq!(
+            (create.num_calls(), describe.num_calls()),
+            (3, 1),
+            "retried twice, then made and waited for"
+        );
+
+        // No describe rule: a wait would find none and fail the test.
+        let create = mock!(Client::create_nat_gateway)
+            .then_error(move || refused("InjectedFailure", "injected"));
+        let e = NatGateway
+            .create(&env_over(&[&create]), &spec(), &deps())
+            .await
+            .unwrap_err();
+        assert_eq!(create.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("CreateNatGateway: InjectedFailure")
+                && !e.message.contains("still not ready")
+                && e.partial.is_none(),
+            "{}",
+            e.message
+        );
     }
 }

@@ -392,3 +392,67 @@ impl Kind<AwsContext> for RouteTable {
         }))
     }
 }
+
+/// DeleteRouteTable against aws-smithy-mocks: a table whose associations
+/// are still going is retried; any other error is final.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_ec2::operation::delete_route_table::{
+        DeleteRouteTableError, DeleteRouteTableOutput,
+    };
+    use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
+    }
+    /// The table, its associations already gone from the answer.
+    fn described() -> Rule {
+        mock!(Client::describe_route_tables)
+            .match_requests(|r| r.route_table_ids() == ["rtb-1"])
+            .then_output(|| DescribeRouteTablesOutput::builder().build())
+    }
+    fn refused(code: &'static str, message: &'static str) -> DeleteRouteTableError {
+        DeleteRouteTableError::generic(ErrorMetadata::builder().code(code).message(message).build())
+    }
+
+    #[tokio::test]
+    async fn a_table_with_dependencies_left_is_retried_and_any_other_error_is_final() {
+        let rec = Record::new("ec2_route_table", "rtb-1", json!({"route": "igw"}));
+        let not_yet = DELETE.not_yet[0];
+        let (describe, delete) = (
+            described(),
+            mock!(Client::delete_route_table)
+                .match_requests(|r| r.route_table_id() == Some("rtb-1"))
+                .sequence()
+                .error(move || refused(not_yet.code, not_yet.says))
+                .output(|| DeleteRouteTableOutput::builder().build())
+                .build(),
+        );
+        ROUTE_TABLE
+            .delete(&env_over(&[&describe, &delete]), &rec)
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 2, "retried once, then deleted");
+
+        let (describe, delete) = (
+            described(),
+            mock!(Client::delete_route_table).then_error(|| refused("InjectedFailure", "injected")),
+        );
+        let e = ROUTE_TABLE
+            .delete(&env_over(&[&describe, &delete]), &rec)
+            .await
+            .unwrap_err();
+        assert_eq!(delete.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("DeleteRouteTable: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+}

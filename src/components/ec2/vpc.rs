@@ -177,11 +177,13 @@ mod tests {
     use super::*;
     use crate::components::mocked::{self, fault};
     use aws_sdk_ec2::operation::create_vpc::CreateVpcOutput;
+    use aws_sdk_ec2::operation::delete_vpc::{DeleteVpcError, DeleteVpcOutput};
     use aws_sdk_ec2::operation::modify_vpc_attribute::{
         ModifyVpcAttributeError, ModifyVpcAttributeOutput,
     };
     use aws_sdk_ec2::Client;
     use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
 
     fn env_over(rules: &[&Rule]) -> E {
         mocked::env_over!(ec2, aws_sdk_ec2, rules)
@@ -258,6 +260,40 @@ mod tests {
             partial.inputs["dns_hostnames"],
             json!(false),
             "recorded as off, so that the next apply sets it"
+        );
+    }
+
+    /// DeleteVpc: what other services left in the VPC is waited out (the
+    /// declared DependencyViolation retried); any other error is final.
+    #[tokio::test]
+    async fn a_vpc_with_dependencies_left_is_retried_and_any_other_error_is_final() {
+        let refused = |code: &'static str, message: &'static str| {
+            DeleteVpcError::generic(ErrorMetadata::builder().code(code).message(message).build())
+        };
+        let rec = Record::new(
+            "ec2_vpc",
+            "vpc-1",
+            json!({"cidr": "10.0.0.0/16", "dns_hostnames": true}),
+        );
+        let not_yet = DELETE.not_yet[0];
+        let delete = mock!(Client::delete_vpc)
+            .match_requests(|r| r.vpc_id() == Some("vpc-1"))
+            .sequence()
+            .error(move || refused(not_yet.code, not_yet.says))
+            .output(|| DeleteVpcOutput::builder().build())
+            .build();
+        Vpc.delete(&env_over(&[&delete]), &rec).await.unwrap();
+        assert_eq!(delete.num_calls(), 2, "retried once, then deleted");
+
+        let delete =
+            mock!(Client::delete_vpc).then_error(move || refused("InjectedFailure", "injected"));
+        let e = Vpc.delete(&env_over(&[&delete]), &rec).await.unwrap_err();
+        assert_eq!(delete.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("DeleteVpc: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
         );
     }
 }

@@ -375,3 +375,94 @@ impl Kind<AwsContext> for Service {
             .map(|s| self.record(spec.inputs.clone(), &s, &service.cluster)))
     }
 }
+
+/// DeleteService against aws-smithy-mocks: the declared "not yet" errors
+/// (a deployment still active, a dependent object) are retried until the
+/// delete goes through; an error the declaration does not name is final.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_sdk_ecs::operation::delete_service::{DeleteServiceError, DeleteServiceOutput};
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
+    use aws_sdk_ecs::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ecs, aws_sdk_ecs, rules)
+    }
+
+    /// The error AWS gives for the declared "not yet" `n`, as it words it.
+    fn says(n: &NotYet) -> DeleteServiceError {
+        DeleteServiceError::generic(
+            ErrorMetadata::builder()
+                .code(n.code)
+                .message(n.says)
+                .build(),
+        )
+    }
+
+    /// DescribeServices answering with the service in `status`.
+    fn described(status: &'static str) -> Rule {
+        mock!(Client::describe_services).then_output(move || {
+            DescribeServicesOutput::builder()
+                .services(
+                    aws_sdk_ecs::types::Service::builder()
+                        .service_name("api")
+                        .status(status)
+                        .running_count(0)
+                        .build(),
+                )
+                .build()
+        })
+    }
+
+    fn scaled_down() -> Rule {
+        mock!(Client::update_service)
+            .match_requests(|r| r.desired_count() == Some(0))
+            .then_output(|| UpdateServiceOutput::builder().build())
+    }
+
+    #[tokio::test]
+    async fn delete_retries_the_declared_not_yet_errors_but_not_an_undeclared_one() {
+        let rec = Record::new(
+            "ecs_service",
+            "api",
+            json!({"name": "api", "cluster": "kavak-dev", "desired_count": 2, "circuit_breaker": true,
+                   "assign_public_ip": false, "grace_period": 60, "port": 8000}),
+        )
+        .with("cluster", "kavak-dev");
+        // A deployment still active, then a dependent object: retried, then deleted.
+        let (active, scale, after) = (described("ACTIVE"), scaled_down(), described("INACTIVE"));
+        let delete = mock!(Client::delete_service)
+            .match_requests(|r| r.cluster() == Some("kavak-dev") && r.service() == Some("api"))
+            .sequence()
+            .error(|| says(&DELETE.not_yet[0]))
+            .error(|| says(&DELETE.not_yet[1]))
+            .output(|| DeleteServiceOutput::builder().build())
+            .build();
+        Service
+            .delete(&over(&[&active, &scale, &delete, &after]), &rec)
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 3, "both declared errors are retried");
+        assert_eq!(after.num_calls(), 1, "then the service is waited out");
+
+        let (active, scale) = (described("ACTIVE"), scaled_down());
+        let refused = mock!(Client::delete_service)
+            .then_error(|| DeleteServiceError::generic(fault("InjectedFailure")));
+        let e = Service
+            .delete(&over(&[&active, &scale, &refused]), &rec)
+            .await
+            .expect_err("an undeclared error is final");
+        assert_eq!(refused.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("DeleteService: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+}

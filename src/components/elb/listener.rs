@@ -297,4 +297,98 @@ mod tests {
             "{err}"
         );
     }
+
+    /// CreateListener against aws-smithy-mocks: the declared "not yet"
+    /// errors (the certificate just issued, the target group just created,
+    /// not found yet) are retried until the listener is created; an error
+    /// the declaration does not name is final.
+    #[tokio::test]
+    async fn create_retries_the_declared_not_yet_errors_but_not_an_undeclared_one() {
+        use crate::components::mocked::{self, fault};
+        use aws_sdk_elasticloadbalancingv2::operation::create_listener::{
+            CreateListenerError, CreateListenerOutput,
+        };
+        use aws_sdk_elasticloadbalancingv2::Client;
+        use aws_smithy_mocks::{mock, Rule};
+        use aws_smithy_types::error::ErrorMetadata;
+        const LB: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/kavak-dev/50dc6c495c0c9188";
+        const TG: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/kavak-dev-app/73e2d6bc24d8a067";
+        const CERT: &str =
+            "arn:aws:acm:eu-west-1:123456789012:certificate/0b7e8f2a-4c1d-4e5f-9a6b-3c2d1e0f9a8b";
+        const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/kavak-dev/50dc6c495c0c9188/f2f7dc8efc522ab2";
+        let over = |rules: &[&Rule]| -> E {
+            mocked::env_over!(elbv2, aws_sdk_elasticloadbalancingv2, rules)
+        };
+        let says = |n: NotYet| {
+            move || {
+                CreateListenerError::generic(
+                    ErrorMetadata::builder()
+                        .code(n.code)
+                        .message(n.says)
+                        .build(),
+                )
+            }
+        };
+        let spec = Spec::of(
+            "listener.https",
+            &ListenerInputs {
+                load_balancer: "kavak-dev".into(),
+                port: 443,
+                action: ListenerAction::Forward,
+                certificate_arn: Some(CERT.into()),
+                ssl_policy: None,
+            },
+        );
+        let deps = Records::from([
+            (
+                "alb".to_string(),
+                Record::new("elbv2_load_balancer", LB, json!({})),
+            ),
+            (
+                "tg".to_string(),
+                Record::new("elbv2_target_group", TG, json!({})).with("arn", TG),
+            ),
+        ]);
+        let created = mock!(Client::create_listener)
+            .match_requests(|r| {
+                r.load_balancer_arn() == Some(LB)
+                    && r.default_actions()
+                        .first()
+                        .and_then(|a| a.target_group_arn())
+                        == Some(TG)
+            })
+            .sequence()
+            .error(says(CERTIFICATE_NOT_YET))
+            .error(says(TARGET_GROUP_NOT_YET))
+            .output(|| {
+                CreateListenerOutput::builder()
+                    .listeners(
+                        aws_sdk_elasticloadbalancingv2::types::Listener::builder()
+                            .listener_arn(ARN)
+                            .build(),
+                    )
+                    .build()
+            })
+            .build();
+        let rec = Listener
+            .create(&over(&[&created]), &spec, &deps)
+            .await
+            .unwrap();
+        assert_eq!(created.num_calls(), 3, "both declared errors are retried");
+        assert_eq!(rec.id, ARN);
+
+        let refused = mock!(Client::create_listener)
+            .then_error(|| CreateListenerError::generic(fault("InjectedFailure")));
+        let e = Listener
+            .create(&over(&[&refused]), &spec, &deps)
+            .await
+            .expect_err("an undeclared error is final");
+        assert_eq!(refused.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("CreateListener: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
 }

@@ -233,3 +233,111 @@ impl Kind<AwsContext> for InstanceProfile {
         }
     }
 }
+
+/// The instance profile's create against aws-smithy-mocks: the role just
+/// created, not found yet by AddRoleToInstanceProfile, is waited for; an
+/// error the declaration does not name is final.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::{self, fault};
+    use aws_sdk_iam::operation::add_role_to_instance_profile::{
+        AddRoleToInstanceProfileError, AddRoleToInstanceProfileOutput,
+    };
+    use aws_sdk_iam::operation::create_instance_profile::CreateInstanceProfileOutput;
+    use aws_sdk_iam::operation::get_instance_profile::GetInstanceProfileOutput;
+    use aws_sdk_iam::types::InstanceProfile as IamProfile;
+    use aws_sdk_iam::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn over(rules: &[&Rule]) -> E {
+        mocked::env_over!(iam, aws_sdk_iam, rules)
+    }
+
+    /// The profile as IAM reports it just after its create: no role yet.
+    fn profile() -> IamProfile {
+        IamProfile::builder()
+            .path("/")
+            .instance_profile_name("kauri-prod-host")
+            .instance_profile_id("AIPA1")
+            .arn("arn:aws:iam::123456789012:instance-profile/kauri-prod-host")
+            .create_date(aws_smithy_types::DateTime::from_secs(0))
+            .set_roles(Some(vec![]))
+            .build()
+            .unwrap()
+    }
+
+    /// CreateInstanceProfile, then the profile visible to GetInstanceProfile.
+    fn created() -> (Rule, Rule) {
+        (
+            mock!(Client::create_instance_profile).then_output(|| {
+                CreateInstanceProfileOutput::builder()
+                    .instance_profile(profile())
+                    .build()
+            }),
+            mock!(Client::get_instance_profile).then_output(|| {
+                GetInstanceProfileOutput::builder()
+                    .instance_profile(profile())
+                    .build()
+            }),
+        )
+    }
+
+    #[tokio::test]
+    async fn create_waits_for_a_role_not_yet_found_but_not_for_an_undeclared_error() {
+        let spec = Spec::of(
+            "profile.host",
+            &InstanceProfileInputs {
+                name: "kauri-prod-host".into(),
+                has_role: true,
+            },
+        );
+        let deps = Records::from([(
+            "role.host".to_string(),
+            Record::new("iam_role", "kauri-prod-host", json!({}))
+                .with("arn", "arn:aws:iam::123456789012:role/kauri-prod-host"),
+        )]);
+        // The role just created: not found once (ADD_ROLE's declared error), then added.
+        let (create, visible) = created();
+        let add = mock!(Client::add_role_to_instance_profile)
+            .match_requests(|r| {
+                r.instance_profile_name() == Some("kauri-prod-host")
+                    && r.role_name() == Some("kauri-prod-host")
+            })
+            .sequence()
+            .error(|| {
+                let n = ADD_ROLE.not_yet[0];
+                AddRoleToInstanceProfileError::generic(
+                    ErrorMetadata::builder()
+                        .code(n.code)
+                        .message(n.says)
+                        .build(),
+                )
+            })
+            .output(|| AddRoleToInstanceProfileOutput::builder().build())
+            .build();
+        let rec = InstanceProfile
+            .create(&over(&[&create, &visible, &add]), &spec, &deps)
+            .await
+            .unwrap();
+        assert_eq!(add.num_calls(), 2, "the role not yet found is retried");
+        assert_eq!(rec.out("role"), "kauri-prod-host");
+
+        let (create, visible) = created();
+        let refused = mock!(Client::add_role_to_instance_profile)
+            .then_error(|| AddRoleToInstanceProfileError::generic(fault("InjectedFailure")));
+        let e = InstanceProfile
+            .create(&over(&[&create, &visible, &refused]), &spec, &deps)
+            .await
+            .expect_err("an undeclared error is final");
+        assert_eq!(refused.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("AddRoleToInstanceProfile: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -48,3 +48,86 @@ mod mocks {
 }
 #[cfg(test)]
 use mocks::{over, ARN};
+
+/// PutSecretValue's "not yet" against aws-smithy-mocks, through the
+/// connection's write (a GetSecretValue, then the put).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked::fault;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+    use aws_sdk_secretsmanager::operation::put_secret_value::{
+        PutSecretValueError, PutSecretValueOutput,
+    };
+    use aws_sdk_secretsmanager::Client;
+    use aws_smithy_mocks::{mock, Rule};
+
+    fn credentials() -> Rule {
+        mock!(Client::get_secret_value).then_output(|| {
+            GetSecretValueOutput::builder()
+                .arn(ARN)
+                .secret_string(
+                    json!({"username": "app", "password": "s3cr3t-Pa55", "dbname": "kavak"})
+                        .to_string(),
+                )
+                .build()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_secret_not_found_yet_by_the_put_is_retried_and_any_other_error_is_final() {
+        let deps: Records = [
+            (
+                "secret.db".to_string(),
+                Record::new("secretsmanager_secret", ARN, json!({})).with("name", "kavak-dev-db"),
+            ),
+            (
+                "db".to_string(),
+                Record::new("rds_instance", "kavak-dev-db", json!({}))
+                    .with("address", "db.internal")
+                    .with("port", "5432"),
+            ),
+        ]
+        .into();
+        let spec = Spec::new(
+            "db.connection",
+            "secretsmanager_db_connection",
+            json!({"secret_name": "kavak-dev-db", "connection": "complete"}),
+        );
+        let unfound = PUT_VALUE.not_yet[0];
+        let get = credentials();
+        let put = mock!(Client::put_secret_value)
+            .match_requests(|r| r.secret_id() == Some(ARN))
+            .sequence()
+            .error(move || {
+                PutSecretValueError::generic(
+                    aws_smithy_types::error::ErrorMetadata::builder()
+                        .code(unfound.code)
+                        .message(unfound.says)
+                        .build(),
+                )
+            })
+            .output(|| PutSecretValueOutput::builder().build())
+            .build();
+        DbConnection
+            .create(&over(&[&get, &put]), &spec, &deps)
+            .await
+            .unwrap();
+        assert_eq!(put.num_calls(), 2, "retried once, then written");
+
+        let get = credentials();
+        let put = mock!(Client::put_secret_value)
+            .then_error(|| PutSecretValueError::generic(fault("InjectedFailure")));
+        let e = DbConnection
+            .create(&over(&[&get, &put]), &spec, &deps)
+            .await
+            .unwrap_err();
+        assert_eq!(put.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("PutSecretValue: InjectedFailure")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+}
