@@ -78,6 +78,23 @@ impl ProviderServer {
         })
     }
 
+    /// An action's configuration checked: its type, its schema, its own
+    /// rules (at validate, and again at plan with the values known).
+    fn validate_action(&self, name: &str, config: Option<&pb::DynamicValue>) -> Diagnostics {
+        let a = match self.action(name) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        match decode(
+            config,
+            &a.schema().block.value_type(),
+            "action configuration",
+        ) {
+            Ok(c) => a.validate(&c),
+            Err(d) => d,
+        }
+    }
+
     fn action(&self, name: &str) -> Result<&Arc<dyn Action>, Diagnostics> {
         self.actions
             .get(name)
@@ -297,17 +314,7 @@ impl PbProvider for ProviderServer {
         req: Request<pb::validate_action_config::Request>,
     ) -> R<pb::validate_action_config::Response> {
         let req = req.into_inner();
-        let diags = match self.action(&req.type_name) {
-            Err(d) => d,
-            Ok(a) => match decode(
-                req.config.as_ref(),
-                &a.schema().block.value_type(),
-                "action configuration",
-            ) {
-                Ok(c) => a.validate(&c),
-                Err(d) => d,
-            },
-        };
+        let diags = self.validate_action(&req.type_name, req.config.as_ref());
         Ok(Response::new(pb::validate_action_config::Response {
             diagnostics: diags_to_pb(&diags),
         }))
@@ -320,17 +327,7 @@ impl PbProvider for ProviderServer {
         req: Request<pb::plan_action::Request>,
     ) -> R<pb::plan_action::Response> {
         let req = req.into_inner();
-        let diags = match self.action(&req.action_type) {
-            Err(d) => d,
-            Ok(a) => match decode(
-                req.config.as_ref(),
-                &a.schema().block.value_type(),
-                "action configuration",
-            ) {
-                Ok(c) => a.validate(&c),
-                Err(d) => d,
-            },
-        };
+        let diags = self.validate_action(&req.action_type, req.config.as_ref());
         Ok(Response::new(pb::plan_action::Response {
             diagnostics: diags_to_pb(&diags),
         }))
