@@ -71,6 +71,15 @@ def test_snapshot_the_docker_hosts_data_volume(fresh_emulator, workdir):
     snaps = ec2.describe_snapshots(OwnerIds=["self"], Filters=[{"Name": "tag:awsstack:stack-id", "Values": ["kauri-demo"]}])["Snapshots"]
     ours = [s for s in snaps if s["Description"] == "awsstack kauri-demo: before the Postgres 16 upgrade"]
     assert len(ours) == 1 and ours[0]["State"] == "completed", snaps
+    # A command through SSM Run Command on the host, by stack id.
+    write(work, "command.tf", 'action "awsstack_run_command" "backup" {\n  config {\n    stack_id = awsstack_docker_host.kauri.id\n    command  = "docker compose -f /opt/kauri/compose.yaml ps"\n  }\n}\n')
+    p = tf.apply("-invoke=action.awsstack_run_command.backup")
+    out = " ".join(p.stdout.split())
+    instance = tf.outputs()["instance_id"]
+    assert f"running on {instance} (kauri-demo) through SSM" in out and "exited 0" in out, p.stdout
+    sent = emu.client("ssm").list_commands(InstanceId=instance)["Commands"]
+    assert [c["Parameters"]["commands"] for c in sent] == [["docker compose -f /opt/kauri/compose.yaml ps"]], sent
+    (work / "command.tf").unlink()
     volume = tf.outputs()  # the state is untouched: outputs as before
     assert volume and tf.plan().returncode == 0
     (work / "actions.tf").unlink()
