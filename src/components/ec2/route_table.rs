@@ -172,60 +172,46 @@ impl RouteTable {
         exists: bool,
     ) -> Result<(), OpError> {
         let ec2 = &env.ctx.ec2();
-        match (route_target(deps)?, exists) {
-            (Some(Target::Gateway(g)), false) => env
-                .call(&CREATE_ROUTE, || {
-                    ec2.create_route()
-                        .route_table_id(id)
-                        .destination_cidr_block("0.0.0.0/0")
-                        .gateway_id(g)
-                        .send()
-                })
-                .await
-                .map(|_| ())
-                .map_err(failed),
-            (Some(Target::Gateway(g)), true) => env
-                .call(&REPLACE_ROUTE, || {
-                    ec2.replace_route()
-                        .route_table_id(id)
-                        .destination_cidr_block("0.0.0.0/0")
-                        .gateway_id(g)
-                        .send()
-                })
-                .await
-                .map(|_| ())
-                .map_err(failed),
-            (Some(Target::Nat(n)), false) => env
-                .call(&CREATE_ROUTE, || {
-                    ec2.create_route()
-                        .route_table_id(id)
-                        .destination_cidr_block("0.0.0.0/0")
-                        .nat_gateway_id(n)
-                        .send()
-                })
-                .await
-                .map(|_| ())
-                .map_err(failed),
-            (Some(Target::Nat(n)), true) => env
-                .call(&REPLACE_ROUTE, || {
-                    ec2.replace_route()
-                        .route_table_id(id)
-                        .destination_cidr_block("0.0.0.0/0")
-                        .nat_gateway_id(n)
-                        .send()
-                })
-                .await
-                .map(|_| ())
-                .map_err(failed),
-            (None, true) => ec2
-                .delete_route()
-                .route_table_id(id)
-                .destination_cidr_block("0.0.0.0/0")
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(op("DeleteRoute")),
-            (None, false) => Ok(()),
+        // The default route goes to an internet gateway or a NAT gateway.
+        let (gateway, nat) = match route_target(deps)? {
+            Some(Target::Gateway(g)) => (Some(g.to_string()), None),
+            Some(Target::Nat(n)) => (None, Some(n.to_string())),
+            None if exists => {
+                return ec2
+                    .delete_route()
+                    .route_table_id(id)
+                    .destination_cidr_block("0.0.0.0/0")
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op("DeleteRoute"))
+            }
+            None => return Ok(()),
+        };
+        if exists {
+            env.call(&REPLACE_ROUTE, || {
+                ec2.replace_route()
+                    .route_table_id(id)
+                    .destination_cidr_block("0.0.0.0/0")
+                    .set_gateway_id(gateway.clone())
+                    .set_nat_gateway_id(nat.clone())
+                    .send()
+            })
+            .await
+            .map(|_| ())
+            .map_err(failed)
+        } else {
+            env.call(&CREATE_ROUTE, || {
+                ec2.create_route()
+                    .route_table_id(id)
+                    .destination_cidr_block("0.0.0.0/0")
+                    .set_gateway_id(gateway.clone())
+                    .set_nat_gateway_id(nat.clone())
+                    .send()
+            })
+            .await
+            .map(|_| ())
+            .map_err(failed)
         }
     }
 }
