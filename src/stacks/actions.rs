@@ -13,7 +13,7 @@
 //!   Run Command, its output streamed, failing on a non-zero exit.
 
 use crate::aws::{AwsContext, Shared};
-use crate::components::ec2::SNAPSHOT_COMPLETED;
+use crate::components::ec2::DataVolume;
 use crate::components::ecs::Service;
 use crate::components::tagging::TagRef;
 use crate::engine::{Cloud, Env, OpError, TAG_COMPONENT, TAG_STACK_ID};
@@ -304,66 +304,19 @@ impl Action for Snapshot {
         let env = env(ctx.clone(), &id);
         let mut tags = env.tags_for("volume.data.snapshot");
         tags.insert("awsstack:snapshot-of".to_string(), volume.clone());
-        let spec = aws_sdk_ec2::types::TagSpecification::builder()
-            .resource_type(aws_sdk_ec2::types::ResourceType::Snapshot)
-            .set_tags(Some(
-                tags.into_iter()
-                    .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .build();
         progress
             .say(format!("snapshotting the data volume {volume} of {id}"))
             .await;
-        let snapshot = match ec2
-            .create_snapshot()
-            .volume_id(volume)
-            .description(format!("awsstack {id}: {description}"))
-            .tag_specifications(spec)
-            .send()
-            .await
-        {
-            Ok(o) => o.snapshot_id().unwrap_or_default().to_string(),
-            Err(e) => {
-                return error(
-                    "Cannot snapshot",
-                    format!("CreateSnapshot: {}", crate::aws::error_text(&e)),
-                )
-            }
+        let description = format!("awsstack {id}: {description}");
+        let snapshot = match DataVolume::start_snapshot(&env, volume, tags, &description).await {
+            Ok(s) => s,
+            Err(e) => return error("Cannot snapshot", e.message),
         };
         progress
             .say(format!("waiting for snapshot {snapshot} to complete"))
             .await;
-        let waited = env
-            .wait(
-                &SNAPSHOT_COMPLETED,
-                &format!("snapshot {snapshot}"),
-                || async {
-                    let o = ec2
-                        .describe_snapshots()
-                        .snapshot_ids(&snapshot)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            OpError::new(format!(
-                                "DescribeSnapshots: {}",
-                                crate::aws::error_text(&e)
-                            ))
-                        })?;
-                    Ok(o.snapshots().first().map(|s| {
-                        (
-                            s.state()
-                                .map(|s| s.as_str())
-                                .unwrap_or_default()
-                                .to_string(),
-                            (),
-                        )
-                    }))
-                },
-            )
-            .await;
-        match waited {
-            Ok(_) => {
+        match DataVolume::wait_snapshot(&env, &snapshot, "snapshot").await {
+            Ok(()) => {
                 progress.say(format!("snapshot {snapshot} of {volume} is complete (tagged {TAG_STACK_ID}={id}; kept after a destroy)")).await;
                 Diagnostics::default()
             }

@@ -65,8 +65,7 @@ const VOLUME_AVAILABLE: Waiter = Waiter::new(
     &["creating", "in-use", GONE],
     &["available"],
 );
-pub(crate) const SNAPSHOT_COMPLETED: Waiter =
-    Waiter::new("to complete", &["pending"], &["completed"]);
+const SNAPSHOT_COMPLETED: Waiter = Waiter::new("to complete", &["pending"], &["completed"]);
 
 async fn wait_volume(env: &E, id: &str, w: &Waiter) -> Result<(), OpError> {
     env.wait(w, &format!("volume {id}"), || async {
@@ -126,6 +125,54 @@ impl DataVolume {
 const TAG_FINAL_SNAPSHOT_OF: &str = "awsstack:final-snapshot-of";
 
 impl DataVolume {
+    /// Starts a snapshot of `volume` with `tags` (the final one, or one an
+    /// action takes on demand); its id.
+    pub(crate) async fn start_snapshot(
+        env: &E,
+        volume: &str,
+        tags: BTreeMap<String, String>,
+        description: &str,
+    ) -> Result<String, OpError> {
+        let spec = TagSpecification::builder()
+            .resource_type(ResourceType::Snapshot)
+            .set_tags(Some(
+                tags.into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .build();
+        let out = env
+            .ctx
+            .ec2()
+            .create_snapshot()
+            .volume_id(volume)
+            .description(description)
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(op("CreateSnapshot"))?;
+        Ok(out.snapshot_id().unwrap_or_default().to_string())
+    }
+
+    /// Waits until the snapshot `id` is complete (`what` names it).
+    pub(crate) async fn wait_snapshot(env: &E, id: &str, what: &str) -> Result<(), OpError> {
+        let ec2 = env.ctx.ec2();
+        env.wait(&SNAPSHOT_COMPLETED, &format!("{what} {id}"), || async {
+            let o = ec2
+                .describe_snapshots()
+                .snapshot_ids(id)
+                .send()
+                .await
+                .map_err(op("DescribeSnapshots"))?;
+            Ok(o.snapshots().first().map(|s| {
+                let state = s.state().map(|s| s.as_str()).unwrap_or_default();
+                (state.to_string(), ())
+            }))
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// The final snapshot of the volume, completed: the one an interrupted
     /// destroy already started, or a new one.
     async fn final_snapshot(env: &E, rec: &Record) -> Result<String, OpError> {
@@ -148,59 +195,23 @@ impl DataVolume {
         }) {
             Some(s) => s.snapshot_id().unwrap_or_default().to_string(),
             None => {
-                let key = "volume.data.final-snapshot";
-                let mut tags = tags_for(env, key);
+                let mut tags = tags_for(env, "volume.data.final-snapshot");
                 tags.insert(TAG_FINAL_SNAPSHOT_OF.to_string(), rec.id.clone());
-                let spec = TagSpecification::builder()
-                    .resource_type(ResourceType::Snapshot)
-                    .set_tags(Some(
-                        tags.into_iter()
-                            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                            .collect(),
-                    ))
-                    .build();
-                let out = ec2
-                    .create_snapshot()
-                    .volume_id(&rec.id)
-                    .description(format!(
-                        "awsstack {}: final snapshot of the data volume {}",
-                        env.stack_id, rec.id
-                    ))
-                    .tag_specifications(spec)
-                    .send()
-                    .await
-                    .map_err(op("CreateSnapshot"))?;
-                out.snapshot_id().unwrap_or_default().to_string()
+                let description = format!(
+                    "awsstack {}: final snapshot of the data volume {}",
+                    env.stack_id, rec.id
+                );
+                Self::start_snapshot(env, &rec.id, tags, &description).await?
             }
         };
-        env.wait(
-            &SNAPSHOT_COMPLETED,
-            &format!("final snapshot {id}"),
-            || async {
-                let o = ec2
-                    .describe_snapshots()
-                    .snapshot_ids(&id)
-                    .send()
-                    .await
-                    .map_err(op("DescribeSnapshots"))?;
-                Ok(o.snapshots().first().map(|s| {
-                    (
-                        s.state()
-                            .map(|s| s.as_str())
-                            .unwrap_or_default()
-                            .to_string(),
-                        (),
-                    )
-                }))
-            },
-        )
-        .await
-        .map_err(|e| {
-            OpError::new(format!(
-                "{}: the volume {} was not deleted",
-                e.message, rec.id
-            ))
-        })?;
+        Self::wait_snapshot(env, &id, "final snapshot")
+            .await
+            .map_err(|e| {
+                OpError::new(format!(
+                    "{}: the volume {} was not deleted",
+                    e.message, rec.id
+                ))
+            })?;
         Ok(id)
     }
 }
