@@ -90,6 +90,13 @@ fn stack_id(config: &Value) -> Result<Option<String>, Diagnostics> {
     }
 }
 
+/// The stack an action acts on (its id, known) and the configured context.
+fn target(shared: &Shared, config: &Value) -> Result<(String, Arc<AwsContext>), Diagnostics> {
+    let id = stack_id(config)?
+        .ok_or_else(|| error("Unknown stack id", "the stack id is not known yet"))?;
+    Ok((id, shared.context()?))
+}
+
 fn error(summary: &str, detail: impl Into<String>) -> Diagnostics {
     let mut d = Diagnostics::default();
     d.push(Diagnostic::error(summary, detail).at(Path::attr("stack_id")));
@@ -134,13 +141,8 @@ impl Action for Redeploy {
         stack_id(config).err().unwrap_or_default()
     }
     async fn invoke(&self, config: Value, progress: Progress) -> Diagnostics {
-        let id = match stack_id(&config) {
-            Ok(Some(id)) => id,
-            Ok(None) => return error("Unknown stack id", "the stack id is not known yet"),
-            Err(d) => return d,
-        };
-        let ctx = match self.shared.context() {
-            Ok(c) => c,
+        let (id, ctx) = match target(&self.shared, &config) {
+            Ok(t) => t,
             Err(d) => return d,
         };
         let env = env(ctx.clone(), &id);
@@ -255,13 +257,8 @@ impl Action for Snapshot {
         d
     }
     async fn invoke(&self, config: Value, progress: Progress) -> Diagnostics {
-        let id = match stack_id(&config) {
-            Ok(Some(id)) => id,
-            Ok(None) => return error("Unknown stack id", "the stack id is not known yet"),
-            Err(d) => return d,
-        };
-        let ctx = match self.shared.context() {
-            Ok(c) => c,
+        let (id, ctx) = match target(&self.shared, &config) {
+            Ok(t) => t,
             Err(d) => return d,
         };
         let ec2 = ctx.ec2();
@@ -400,13 +397,8 @@ impl Action for RunCommand {
         d
     }
     async fn invoke(&self, config: Value, progress: Progress) -> Diagnostics {
-        let id = match stack_id(&config) {
-            Ok(Some(id)) => id,
-            Ok(None) => return error("Unknown stack id", "the stack id is not known yet"),
-            Err(d) => return d,
-        };
-        let ctx = match self.shared.context() {
-            Ok(c) => c,
+        let (id, ctx) = match target(&self.shared, &config) {
+            Ok(t) => t,
             Err(d) => return d,
         };
         let command = config
