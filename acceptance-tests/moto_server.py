@@ -46,6 +46,15 @@ special-cases the emulator), so the tests configure the emulator instead:
   UpdateClusterVersion and DescribeUpdate are missing: here the update is
   applied and reported as an update that DescribeUpdate shows Successful.
   Node groups cannot be tagged after creation in moto: here they can.
+- Containers and shells: moto runs no process. A one-off ECS task
+  (RunTask with a command override) and an SSM Run Command invocation are
+  played by a tiny shell (`echo`, `exit N`, `true`, `false`, separated by
+  newlines, `;` or `&&`): its lines are the task's CloudWatch Logs events
+  (the awslogs stream of the task definition's container) or the
+  invocation's output, and its status the container's exit code or the
+  invocation's response code. moto answers every invocation Success and
+  every container exit 0 otherwise. moto's RunTask also wants a memory
+  on each container, which Fargate does not (the task's is enough).
 
 Everything else is moto's.
 """
@@ -588,6 +597,115 @@ def _eks_app(environ, start_response, region, account="123456789012"):
         return _dlm_response(start_response, 200, {"update": _eks_shown(u)})
     return _dlm_response(start_response, 400, {"message": f"unsupported EKS call {method} {path}"}, "InvalidRequestException")
 
+
+
+# --- Containers and shells: a played process (see the module's doc). ---
+import shlex as _shlex  # noqa: E402
+import time as _time  # noqa: E402
+
+
+def _play_shell(script):
+    """What a tiny shell prints and exits with: `echo`, `exit N`, `true`,
+    `false`; any other command succeeds silently."""
+    out, code = [], 0
+    for line in script.replace("&&", ";").replace("\n", ";").split(";"):
+        try:
+            words = _shlex.split(line)
+        except ValueError:
+            words = line.split()
+        if not words:
+            continue
+        if words[0] == "echo":
+            out.append(" ".join(words[1:]))
+            code = 0
+        elif words[0] == "exit":
+            return out, int(words[1]) if len(words) > 1 else code
+        elif words[0] == "false":
+            code = 1
+        else:
+            code = 0
+    return out, code
+
+
+def _script_of(command):
+    """The script a container command runs: `sh -c <script>` or the words."""
+    if len(command) >= 3 and command[0] in ("sh", "bash", "/bin/sh", "/bin/bash") and command[1] == "-c":
+        return command[2]
+    return " ".join(_shlex.quote(w) for w in command)
+
+
+_run_task = ecs_models.EC2ContainerServiceBackend.run_task
+_requirements = ecs_models.EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+
+def _fargate_requirements(task_definition):
+    """A Fargate container needs no memory of its own (the task's is
+    enough); moto's RunTask adds up the containers' and fails on None."""
+    saved = task_definition.container_definitions
+    task_definition.container_definitions = [
+        d if any(k in d for k in ("memory", "memoryReservation", "Memory", "MemoryReservation")) else dict(d, memory=0)
+        for d in saved
+    ]
+    try:
+        return _requirements(task_definition)
+    finally:
+        task_definition.container_definitions = saved
+
+
+ecs_models.EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_fargate_requirements)
+
+
+def run_task(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs):
+    tasks = _run_task(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs)
+    from moto.logs.models import logs_backends
+
+    definition = self.describe_task_definition(task_definition_str)
+    for task in tasks:
+        container = definition.container_definitions[0]
+        command = container.get("command") or []
+        for o in (overrides or {}).get("containerOverrides", []):
+            if o.get("name") == container.get("name") and o.get("command"):
+                command = o["command"]
+        lines, code = _play_shell(_script_of(command)) if command else ([], 0)
+        task.containers[0].exitCode = code
+        task.stopped_reason = "Essential container in task exited"
+        options = (container.get("logConfiguration") or {}).get("options") or {}
+        group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
+        if group and prefix:
+            logs = logs_backends[self.account_id][self.region_name]
+            stream = f"{prefix}/{container.get('name')}/{task.task_arn.split('/')[-1]}"
+            if group in logs.groups:
+                logs.create_log_stream(group, stream)
+                now = int(_time.time() * 1000)
+                if lines:
+                    logs.put_log_events(group, stream, [{"timestamp": now + i, "message": m} for i, m in enumerate(lines)])
+    return tasks
+
+
+ecs_models.EC2ContainerServiceBackend.run_task = run_task
+
+# moto's awsvpc task reads the interface's private DNS name, which moto
+# sets only in a VPC with DNS hostnames (AWS leaves it empty otherwise).
+from moto.ec2.models import elastic_network_interfaces as _enis  # noqa: E402
+
+_enis.NetworkInterface.private_dns_name = None
+
+from moto.ssm import models as ssm_models  # noqa: E402
+
+_invocation_response = ssm_models.Command.invocation_response
+
+
+def invocation_response(self, instance_id, plugin_name):
+    r = _invocation_response(self, instance_id, plugin_name)
+    commands = (self.parameters or {}).get("commands") or []
+    lines, code = _play_shell("\n".join(commands))
+    r["ResponseCode"] = code
+    r["Status"] = r["StatusDetails"] = "Success" if code == 0 else "Failed"
+    r["StandardOutputContent"] = "".join(f"{m}\n" for m in lines)
+    return r
+
+
+ssm_models.Command.invocation_response = invocation_response
 
 _dispatch = werkzeug_app.DomainDispatcherApplication.__call__
 _RESETS = [0]  # how many times the state was reset, for the harness to compare

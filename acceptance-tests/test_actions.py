@@ -56,6 +56,83 @@ def test_redeploy_the_container_service(fresh_emulator, workdir):
         proxy.stop()
 
 
+MIGRATE = """action "awsstack_run_task" "migrate" {
+  config {
+    stack_id    = awsstack_container_service.app.id
+    command     = ["sh", "-c", "echo applying migrations; echo 3 migrations applied"]
+    environment = { MIGRATION_MODE = "online" }
+  }
+}
+"""
+
+
+def test_run_task_after_each_deploy_and_on_demand(fresh_emulator, workdir):
+    """Kavak's `aws ecs run-task` migration, as an action: triggered after
+    each update of the stack, and invoked by hand; a non-zero exit fails
+    with the exit code and the last lines; progress is in `-json`."""
+    emu = fresh_emulator
+    work = copy_example("kavak", workdir / "kavak")
+    (work / "t.auto.tfvars.json").write_text(json.dumps({"aws_region": harness.REGION}))
+    main = work / "main.tf"
+    text = main.read_text()
+    assert 'resource "awsstack_container_service" "app" {\n' in text
+    main.write_text(text.replace(
+        'resource "awsstack_container_service" "app" {\n',
+        'resource "awsstack_container_service" "app" {\n  lifecycle {\n    action_trigger {\n      events  = [after_update]\n      actions = [action.awsstack_run_task.migrate]\n    }\n  }\n',
+        1,
+    ))
+    write(work, "actions.tf", MIGRATE)
+    tf = Terraform("1.15", work, emu.endpoint)
+    tf.init()
+    tf.apply()
+    ecs = emu.client("ecs")
+    cluster = "kavak-agent-dev-cluster"
+
+    def one_off_tasks():
+        arns = ecs.list_tasks(cluster=cluster, startedBy="awsstack_run_task")["taskArns"]
+        return ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
+
+    assert one_off_tasks() == [], "after_update: the create runs no migration"
+    # A deploy (an in-place update of the stack) runs the migration after it.
+    p = tf.apply("-var", "container_image=public.ecr.aws/docker/library/python:3.12-slim")
+    out = " ".join(p.stdout.split())
+    assert "applying migrations" in out and "3 migrations applied" in out and "exited 0" in out, p.stdout
+    tasks = one_off_tasks()
+    assert len(tasks) == 1, tasks
+    task = tasks[0]
+    service = ecs.describe_services(cluster=cluster, services=["kavak-agent-dev-app"])["services"][0]
+    assert task["taskDefinitionArn"] == service["taskDefinition"], "the service's own task definition"
+    net = service["networkConfiguration"]["awsvpcConfiguration"]
+    eni_subnet = [d["value"] for a in task["attachments"] for d in a["details"] if d["name"] == "subnetId"]
+    assert eni_subnet and eni_subnet[0] in net["subnets"], (task["attachments"], net)
+    override = task["overrides"]["containerOverrides"][0]
+    assert override["command"][-1].startswith("echo applying") and {"name": "MIGRATION_MODE", "value": "online"} in override["environment"], override
+    assert tf.plan("-var", "container_image=public.ecr.aws/docker/library/python:3.12-slim").returncode == 0
+
+    # On demand, with -json: the task's lines are progress events.
+    write(work, "actions.tf", MIGRATE.replace("echo 3 migrations applied", "echo relation users already exists; exit 3"))
+    p = tf.run("apply", "-auto-approve", "-json", "-invoke=action.awsstack_run_task.migrate",
+               "-var", "container_image=public.ecr.aws/docker/library/python:3.12-slim", check=False)
+    events = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    said = [e.get("@message", "") for e in events if e.get("type") == "action_progress"]
+    assert any("relation users already exists" in m for m in said), [e.get("type") for e in events]
+    failed = [e for e in events if e.get("@level") == "error"]
+    assert p.returncode == 1 and failed, p.stdout
+    detail = " ".join(json.dumps(e) for e in failed)
+    assert "exited with code 3" in detail and "relation users already exists" in detail, detail
+    assert len(one_off_tasks()) == 2
+
+    # A missing stack is named; nothing runs.
+    write(work, "extra.tf", 'action "awsstack_run_task" "ghost" {\n  config {\n    stack_id = "ghost-dev"\n  }\n}\n')
+    p = tf.apply("-invoke=action.awsstack_run_task.ghost", "-var", "container_image=public.ecr.aws/docker/library/python:3.12-slim", check=False)
+    err = " ".join(p.stderr.split())
+    assert p.returncode == 1 and 'no awsstack_container_service stack "ghost-dev"' in err, p.stdout + p.stderr
+    assert len(one_off_tasks()) == 2
+    (work / "extra.tf").unlink()
+    tf.destroy("-var", "container_image=public.ecr.aws/docker/library/python:3.12-slim")
+    assert leftovers(emu, "kavak-agent-dev") == []
+
+
 def test_snapshot_the_docker_hosts_data_volume(fresh_emulator, workdir):
     emu = fresh_emulator
     work = copy_example("kauri", workdir / "kauri")

@@ -1,0 +1,205 @@
+//! `awsstack_snapshot`: a snapshot on demand of a stack's data.
+
+use super::*;
+
+pub(super) fn action(shared: Arc<Shared>) -> Arc<dyn Action> {
+    Arc::new(Snapshot {
+        schema: snapshot_schema(),
+        shared,
+    })
+}
+
+fn snapshot_schema() -> Schema {
+    Schema {
+        version: 0,
+        block: Block {
+            description: "A snapshot on demand of a stack's data (`aws ec2 create-snapshot` / `aws rds create-db-snapshot` in the runbooks): a Docker host's data volume (EBS snapshot) or a container service's database (RDS snapshot `<stack id>-db-ondemand-<unix time>`), tagged with the stack id and the description, waited for until complete and named. The snapshot is kept: the stack's destroy does not delete it.",
+            attributes: vec![
+                stack_id_attr("The stack id of a Docker host (`awsstack_docker_host.<name>.id`) or of a container service (`awsstack_container_service.<name>.id`)."),
+                Attribute::optional("description", Type::String, "The snapshot's description (\"on-demand snapshot\" by default): an EBS snapshot's description, an RDS snapshot's `awsstack:description` tag."),
+            ],
+            blocks: vec![],
+        },
+    }
+}
+
+pub struct Snapshot {
+    schema: Schema,
+    shared: Arc<Shared>,
+}
+
+/// The data volume's component key in a Docker host.
+const DATA_VOLUME: &str = "volume.data";
+
+#[tonic::async_trait]
+impl Action for Snapshot {
+    fn type_name(&self) -> &'static str {
+        "awsstack_snapshot"
+    }
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let mut d = stack_id(config).err().unwrap_or_default();
+        if let Some(desc) = config.get("description").as_str() {
+            if desc.len() > 255 {
+                d.error_at(Path::attr("description"), "Description too long", format!("an EBS snapshot's description holds at most 255 characters, this one has {}", desc.len()));
+            }
+        }
+        d
+    }
+    async fn invoke(&self, config: Value, progress: Progress) -> Diagnostics {
+        let (id, ctx) = match target(&self.shared, &config) {
+            Ok(t) => t,
+            Err(d) => return d,
+        };
+        let description = config
+            .get("description")
+            .as_str()
+            .unwrap_or("on-demand snapshot")
+            .to_string();
+        let env = env(ctx.clone(), &id);
+        let done = match data_volume(&ctx, &id).await {
+            Ok(Some(volume)) => snapshot_volume(&env, &volume, &description, &progress).await,
+            Ok(None) => match database(&ctx, &id).await {
+                Ok(Some(db)) => snapshot_database(&env, &db, &description, &progress).await,
+                Ok(None) => Err(OpError::new(format!(
+                    "no awsstack_docker_host data volume and no awsstack_container_service database of stack {id:?} in {} carry its stack id",
+                    ctx.region
+                ))),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(said) => {
+                progress.say(said).await;
+                Diagnostics::default()
+            }
+            Err(e) => error("Snapshot failed", e.message),
+        }
+    }
+}
+
+/// The Docker host's data volume, found by its stack-id and component tags.
+async fn data_volume(ctx: &AwsContext, id: &str) -> Result<Option<String>, OpError> {
+    let filter = |k: &str, v: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(format!("tag:{k}"))
+            .values(v)
+            .build()
+    };
+    let o = ctx
+        .ec2()
+        .describe_volumes()
+        .filters(filter(TAG_STACK_ID, id))
+        .filters(filter(TAG_COMPONENT, DATA_VOLUME))
+        .send()
+        .await
+        .map_err(|e| OpError::new(format!("DescribeVolumes: {}", crate::aws::error_text(&e))))?;
+    Ok(o.volumes()
+        .iter()
+        .find_map(|v| v.volume_id().map(str::to_string)))
+}
+
+/// The container service's database (`<stack id>-db`), if it carries the
+/// stack's id.
+async fn database(ctx: &AwsContext, id: &str) -> Result<Option<String>, OpError> {
+    let name = format!("{id}-db");
+    let found = ctx
+        .rds()
+        .describe_db_instances()
+        .db_instance_identifier(&name)
+        .send()
+        .await;
+    let arn = match found {
+        Ok(o) => match o.db_instances().first().and_then(|d| d.db_instance_arn()) {
+            Some(arn) => arn.to_string(),
+            None => return Ok(None),
+        },
+        Err(e) if crate::aws::code_in(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => {
+            return Ok(None)
+        }
+        Err(e) => {
+            return Err(OpError::new(format!(
+                "DescribeDBInstances {name}: {}",
+                crate::aws::error_text(&e)
+            )))
+        }
+    };
+    Ok(carries(ctx, &TagRef::Rds(arn), id).await?.then_some(name))
+}
+
+async fn snapshot_volume(
+    env: &Env<AwsContext>,
+    volume: &str,
+    description: &str,
+    progress: &Progress,
+) -> Result<String, OpError> {
+    let id = &env.stack_id;
+    let mut tags = env.tags_for("volume.data.snapshot");
+    tags.insert("awsstack:snapshot-of".to_string(), volume.to_string());
+    progress
+        .say(format!("snapshotting the data volume {volume} of {id}"))
+        .await;
+    let description = format!("awsstack {id}: {description}");
+    let snapshot = DataVolume::start_snapshot(env, volume, tags, &description).await?;
+    progress
+        .say(format!("waiting for snapshot {snapshot} to complete"))
+        .await;
+    DataVolume::wait_snapshot(env, &snapshot, "snapshot")
+        .await
+        .map_err(|e| OpError::new(format!("{} (snapshot {snapshot} was started)", e.message)))?;
+    Ok(format!("snapshot {snapshot} of {volume} is complete (tagged {TAG_STACK_ID}={id}; kept after a destroy)"))
+}
+
+async fn snapshot_database(
+    env: &Env<AwsContext>,
+    db: &str,
+    description: &str,
+    progress: &Progress,
+) -> Result<String, OpError> {
+    let id = &env.stack_id;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let snapshot = format!("{db}-ondemand-{stamp}");
+    let mut tags = env.tags_for("db.snapshot");
+    tags.insert("awsstack:snapshot-of".to_string(), db.to_string());
+    tags.insert("awsstack:description".to_string(), description.to_string());
+    progress
+        .say(format!(
+            "snapshotting the database {db} of {id} as {snapshot}"
+        ))
+        .await;
+    use aws_sdk_rds::client::Waiters;
+    let rds = env.ctx.rds();
+    rds.create_db_snapshot()
+        .db_instance_identifier(db)
+        .db_snapshot_identifier(&snapshot)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| {
+            OpError::new(format!(
+                "CreateDBSnapshot {snapshot}: {}",
+                crate::aws::error_text(&e)
+            ))
+        })?;
+    progress
+        .say(format!("waiting for snapshot {snapshot} to be available"))
+        .await;
+    crate::components::sdk_wait(env, &format!("DB snapshot {snapshot}"), |max| {
+        rds.wait_until_db_snapshot_available()
+            .db_snapshot_identifier(&snapshot)
+            .wait(max)
+    })
+    .await
+    .map_err(|e| OpError::new(format!("{} (snapshot {snapshot} was started)", e.message)))?;
+    Ok(format!("snapshot {snapshot} of {db} is available (tagged {TAG_STACK_ID}={id}; kept after a destroy)"))
+}
