@@ -46,6 +46,9 @@ special-cases the emulator), so the tests configure the emulator instead:
   UpdateClusterVersion and DescribeUpdate are missing: here the update is
   applied and reported as an update that DescribeUpdate shows Successful.
   Node groups cannot be tagged after creation in moto: here they can.
+  A cluster's CA data is the base64 of a PEM certificate, as AWS gives it
+  (moto's is random text). A presigned STS URL (an EKS token) is routed
+  by its credential scope, as AWS routes it by its host.
 - Containers and shells: moto runs no process. A one-off ECS task
   (RunTask with a command override) and an SSM Run Command invocation are
   played by a tiny shell (`echo`, `exit N`, `true`, `false`, separated by
@@ -477,6 +480,12 @@ def eks_cluster_init(self, *args, **kwargs):
     _eks_cluster_init(self, *args, **kwargs)
     region = self.arn.split(":")[3]
     self.identity = {"oidc": {"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{_uuid.uuid4().hex[:32].upper()}"}}
+    # AWS's CA data is the base64 of a PEM certificate; moto's is random text.
+    import base64
+
+    body = base64.b64encode(_os.urandom(600)).decode()
+    pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(body[i : i + 64] for i in range(0, len(body), 64)) + "\n-----END CERTIFICATE-----\n"
+    self.certificate_authority = {"data": base64.b64encode(pem.encode()).decode()}
     _eks_cluster_security_group(self)
 
 
@@ -712,6 +721,16 @@ _RESETS = [0]  # how many times the state was reset, for the harness to compare
 
 
 def dispatch(self, environ, start_response):
+    query = environ.get("QUERY_STRING", "")
+    if "X-Amz-Credential=" in query and not environ.get("HTTP_AUTHORIZATION"):
+        # A presigned request (an EKS token's STS URL): AWS knows the
+        # service by its host; moto only by a signature header, so the
+        # query's credential scope is given to it as one.
+        from urllib.parse import parse_qs
+
+        q = parse_qs(query)
+        if q.get("X-Amz-Credential", [""])[0].split("/")[3:4] == ["sts"]:
+            environ["HTTP_AUTHORIZATION"] = f"AWS4-HMAC-SHA256 Credential={q['X-Amz-Credential'][0]}, SignedHeaders={q.get('X-Amz-SignedHeaders', ['host'])[0]}, Signature={q.get('X-Amz-Signature', [''])[0]}"
     service, region = _dlm_scope(environ)
     if service == "dlm":
         return _dlm_app(environ, start_response, region)

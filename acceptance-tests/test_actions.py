@@ -36,6 +36,18 @@ def test_redeploy_the_container_service(fresh_emulator, workdir):
         assert proxy.ops.get("ecs:UpdateService") == 1, proxy.ops
         assert tf.plan().returncode == 0, "the stack's state is untouched"
 
+        # The database's snapshot on demand (`aws rds create-db-snapshot`).
+        write(work, "snapshot.tf", 'action "awsstack_snapshot" "db" {\n  config {\n    stack_id    = awsstack_container_service.app.id\n    description = "before the 2.0 migration"\n  }\n}\n')
+        p = tf.apply("-invoke=action.awsstack_snapshot.db")
+        out = " ".join(p.stdout.split())
+        assert "snapshotting the database kavak-agent-dev-db" in out and "is available" in out, p.stdout
+        snaps = emu.client("rds").describe_db_snapshots(DBInstanceIdentifier="kavak-agent-dev-db", SnapshotType="manual")["DBSnapshots"]
+        assert len(snaps) == 1 and snaps[0]["Status"] == "available", snaps
+        tags = {t["Key"]: t["Value"] for t in emu.client("rds").list_tags_for_resource(ResourceName=snaps[0]["DBSnapshotArn"])["TagList"]}
+        assert tags["awsstack:stack-id"] == "kavak-agent-dev" and tags["awsstack:description"] == "before the 2.0 migration", tags
+        (work / "snapshot.tf").unlink()
+        assert tf.plan().returncode == 0
+
         # A stack that does not exist is named; nothing is called to change.
         write(work, "actions.tf", 'action "awsstack_redeploy" "app" {\n  config {\n    stack_id = "ghost-dev"\n  }\n}\n')
         proxy.reset_counts()
@@ -52,6 +64,8 @@ def test_redeploy_the_container_service(fresh_emulator, workdir):
         (work / "actions.tf").unlink()
         tf.destroy()
         assert leftovers(emu, "kavak-agent-dev") == []
+        kept = emu.client("rds").describe_db_snapshots(DBSnapshotIdentifier=snaps[0]["DBSnapshotIdentifier"])["DBSnapshots"]
+        assert kept, "the on-demand database snapshot is kept after the destroy"
     finally:
         proxy.stop()
 

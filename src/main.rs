@@ -37,7 +37,9 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("catalog") {
         println!(
             "{}",
-            terraform_provider_awsstack::components::catalog::to_json()
+            terraform_provider_awsstack::components::catalog::to_json(
+                terraform_provider_awsstack::stacks::actions::calls()
+            )
         );
         return;
     }

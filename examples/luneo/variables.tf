@@ -25,7 +25,7 @@ variable "secondary_region" {
 }
 
 variable "writer_region" {
-  description = "The region that writes. A DR drill: terraform apply -var writer_region=us-east-1, then back."
+  description = "The region that writes (a planned switchover when changed). The semestrial DR drill is the awsstack_dr_drill action (examples/day-two)."
   type        = string
   default     = null
 }

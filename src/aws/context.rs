@@ -145,6 +145,78 @@ impl AwsContext {
         }
     }
 
+    /// A bearer token for the Kubernetes API of the EKS cluster `cluster`
+    /// (what `aws eks get-token` prints): `k8s-aws-v1.` and the base64url of
+    /// an STS GetCallerIdentity URL presigned with this context's
+    /// credentials, the cluster's name signed in as `x-k8s-aws-id`. EKS
+    /// accepts it for 15 minutes from its signing; the expiry given is a
+    /// minute earlier.
+    pub async fn eks_token(
+        &self,
+        cluster: &str,
+    ) -> Result<(String, std::time::SystemTime), String> {
+        use aws_credential_types::provider::ProvideCredentials;
+        use aws_sigv4::http_request::{
+            sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+        };
+        use base64::Engine;
+        use std::time::{Duration, SystemTime};
+        let provider = self
+            .config
+            .credentials_provider()
+            .ok_or("no AWS credentials are configured")?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| format!("AWS credentials: {e}"))?;
+        let identity = credentials.into();
+        let now = SystemTime::now();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(60));
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("sts")
+            .time(now)
+            .settings(settings)
+            .build()
+            .map_err(|e| format!("signing parameters: {e}"))?
+            .into();
+        // The endpoint the STS client would call: `endpoints.sts`, then
+        // AWS_ENDPOINT_URL_STS, then the global endpoint override.
+        let base = self
+            .base
+            .endpoint("sts")
+            .map(str::to_string)
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL_STS").ok())
+            .or_else(|| self.config.endpoint_url().map(str::to_string))
+            .map(|e| e.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", self.region));
+        let url = format!("{base}/?Action=GetCallerIdentity&Version=2011-06-15");
+        let signable = SignableRequest::new(
+            "GET",
+            &url,
+            [("x-k8s-aws-id", cluster)].into_iter(),
+            SignableBody::Bytes(&[]),
+        )
+        .map_err(|e| format!("presigning GetCallerIdentity: {e}"))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| format!("presigning GetCallerIdentity: {e}"))?
+            .into_parts();
+        let mut request = http::Request::builder()
+            .method("GET")
+            .uri(&url)
+            .body(())
+            .map_err(|e| format!("presigning GetCallerIdentity: {e}"))?;
+        instructions.apply_to_request_http1x(&mut request);
+        let token = format!(
+            "k8s-aws-v1.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(request.uri().to_string())
+        );
+        Ok((token, now + Duration::from_secs(14 * 60)))
+    }
+
     /// This account's context in another region, built on first use and
     /// then shared (same credentials, endpoints, retries and HTTP client).
     pub fn region_context(self: Arc<Self>, region: &str) -> Arc<AwsContext> {

@@ -33,10 +33,12 @@ pub fn entries() -> Vec<(&'static str, &'static [Call])> {
     out
 }
 
-/// The catalog as JSON: one object per declared call.
-pub fn to_json() -> Json {
+/// The catalog as JSON: one object per declared call, the kinds' and
+/// `extra` (the actions', declared in the stack layer).
+pub fn to_json(extra: Vec<(&'static str, &'static [Call])>) -> Json {
     let calls: Vec<Json> = entries()
         .into_iter()
+        .chain(extra)
         .flat_map(|(by, calls)| calls.iter().map(move |c| (by, c)))
         .map(|(by, c)| {
             json!({
@@ -119,6 +121,38 @@ pub fn iam_actions<'a>(
 }
 
 /// The markdown section a stack's page lists its IAM actions in.
+/// The IAM actions of `calls` as a docs section (an action's page).
+pub fn iam_section_of_calls(calls: &[Call]) -> String {
+    let mut by_service: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    for c in calls {
+        by_service
+            .entry(c.service())
+            .or_default()
+            .insert(iam_action(c));
+    }
+    // RunTask hands the task definition's roles to ECS.
+    if calls.iter().any(|c| c.action == "ecs:RunTask") {
+        by_service
+            .entry("iam")
+            .or_default()
+            .insert("iam:PassRole".to_string());
+    }
+    let mut s = String::from(
+        "\n## IAM permissions\n\nThe AWS API actions this action calls, generated from its declarations.\n\n",
+    );
+    for (service, actions) in by_service {
+        s.push_str(&format!(
+            "- **{service}**: {}\n",
+            actions
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    s
+}
+
 pub fn iam_section<'a>(kinds: impl IntoIterator<Item = &'a str>) -> String {
     let mut s = String::from(
         "\n## IAM permissions\n\nThe AWS API actions this resource calls, generated from the same declarations the provider retries by: a least-privilege policy for the role Terraform runs as allows these (`Resource` scoped as your account's rules require). A refused action is reported as a permission error naming the action and the sub-resource.\n\n",
@@ -195,7 +229,7 @@ mod tests {
 
     #[test]
     fn the_json_catalog_lists_the_realistic_errors() {
-        let j = to_json();
+        let j = to_json(vec![]);
         let attach = j["calls"]
             .as_array()
             .unwrap()

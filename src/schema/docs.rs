@@ -94,6 +94,19 @@ pub fn resource_page(type_name: &str, schema: &Schema, example: &str, extra: &st
     out
 }
 
+/// An action's or an ephemeral resource's page (`kind`: "Action",
+/// "Ephemeral Resource"): front matter, description, example, schema.
+pub fn page(kind: &str, type_name: &str, schema: &Schema, example: &str, extra: &str) -> String {
+    let mut out = format!(
+        "---\npage_title: \"{type_name} {kind} - awsstack\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n\n# {type_name} ({kind})\n\n{}\n\n## Example Usage\n\n```terraform\n{}\n```\n{extra}\n<!-- generated from the provider schema: cargo test docs -- with AWSSTACK_UPDATE_DOCS=1 to refresh -->\n## Schema\n",
+        schema.block.description.split(". ").next().unwrap_or(""),
+        schema.block.description,
+        example.trim_end()
+    );
+    block_section(&mut out, &schema.block, "");
+    out
+}
+
 /// The provider page.
 pub fn provider_page(schema: &Schema, example: &str, extra: &str) -> String {
     let mut out = format!(

@@ -1,7 +1,7 @@
 //! The docs in `docs/` are generated from the schemas; this test fails when
 //! they are stale (`AWSSTACK_UPDATE_DOCS=1 cargo test docs` rewrites them).
 
-use crate::schema::docs::{check_generated as check, resource_page};
+use crate::schema::docs::{check_generated as check, page, resource_page};
 use crate::stacks::{
     container_service::ContainerService, docker_host::DockerHost,
     multi_region_platform::MultiRegionPlatform, Stack,
@@ -107,5 +107,49 @@ fn write_only_attributes_come_with_their_version() {
                 .unwrap_or_else(|| panic!("{}.{} has no _version", r.type_name(), a.name));
             assert!(v.optional && !v.write_only && !v.sensitive);
         }
+    }
+}
+
+/// Each action's and ephemeral resource's page: its schema, its block from
+/// `examples/day-two/`, and (actions) the IAM actions it calls.
+#[test]
+fn action_and_ephemeral_docs_are_generated_from_the_schema() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let shared = std::sync::Arc::new(crate::aws::Shared::default());
+    let block_of = |file: &str, head: &str| {
+        let text = std::fs::read_to_string(root.join("examples/day-two").join(file)).unwrap();
+        let start = text
+            .find(head)
+            .unwrap_or_else(|| panic!("{head} in {file}"));
+        // The block ends at the first line that closes it.
+        let end = start + text[start..].find("\n}\n").unwrap() + 3;
+        // With the comment lines right above it.
+        let before: Vec<&str> = text[..start]
+            .lines()
+            .rev()
+            .take_while(|l| l.starts_with('#'))
+            .collect();
+        let mut out: String = before.into_iter().rev().map(|l| format!("{l}\n")).collect();
+        out.push_str(&text[start..end]);
+        out
+    };
+    let calls: std::collections::BTreeMap<_, _> =
+        crate::stacks::actions::calls().into_iter().collect();
+    for a in crate::stacks::actions::all(shared.clone()) {
+        let name = a.type_name();
+        let example = block_of("actions.tf", &format!("action \"{name}\""));
+        let extra = crate::components::catalog::iam_section_of_calls(calls[name]);
+        check(
+            &format!("docs/actions/{}.md", name.trim_start_matches("awsstack_")),
+            page("Action", name, a.schema(), &example, &format!("\nInvoke it with `terraform apply -invoke=action.{name}.<name>` (Terraform 1.14+), or from a resource's `lifecycle {{ action_trigger {{ ... }} }}`. It leaves every stack's state as it was: the next plan is empty.\n{extra}")),
+        );
+    }
+    for e in crate::stacks::credentials::all(shared) {
+        let name = e.type_name();
+        let example = block_of("ephemeral.tf", &format!("ephemeral \"{name}\""));
+        check(
+            &format!("docs/ephemeral-resources/{}.md", name.trim_start_matches("awsstack_")),
+            page("Ephemeral Resource", name, e.schema(), &example, "\nTerraform 1.10+: its values exist only during a run and reach no plan or state; Terraform 1.0 to 1.9 do not know ephemeral resources (the stacks work as before).\n"),
+        );
     }
 }

@@ -49,11 +49,27 @@ impl Writer {
             .members
             .get(&want)
             .ok_or_else(|| OpError::new(format!("no member cluster in {want}")))?;
+        Self::switch_to(env, global, &want, target_id, writer.allow_data_loss).await?;
+        Ok(want)
+    }
+
+    /// Makes the member `target_id` (in region `want`) the writer of the
+    /// global cluster `global`: a switchover (planned, replication catches
+    /// up first), or with `allow_data_loss` a failover; waits until it
+    /// writes and is available. The writer's updates and the DR drill
+    /// (`awsstack_dr_drill`) both go through here.
+    pub async fn switch_to(
+        env: &E,
+        global: &str,
+        want: &str,
+        target_id: &str,
+        allow_data_loss: bool,
+    ) -> Result<(), OpError> {
         let target = format!(
             "arn:aws:rds:{want}:{}:cluster:{target_id}",
             env.ctx.account_id
         );
-        if writer.allow_data_loss {
+        if allow_data_loss {
             tracing::warn!(global, to = %want, "failing over the global database (allow_data_loss)");
             env.ctx
                 .rds()
@@ -81,14 +97,13 @@ impl Writer {
             || async {
                 let g = describe_global(env, global).await?;
                 Ok(g.filter(|g| {
-                    g.status() == Some("available")
-                        && writer_region(g).as_deref() == Some(want.as_str())
+                    g.status() == Some("available") && writer_region(g).as_deref() == Some(want)
                 })
                 .map(|_| ()))
             },
         )
         .await?;
-        let rds = env.ctx.clone().region_context(&want).rds().clone();
+        let rds = env.ctx.clone().region_context(want).rds().clone();
         let t = target_id.to_string();
         sdk_wait(
             env,
@@ -101,7 +116,7 @@ impl Writer {
             },
         )
         .await?;
-        Ok(want)
+        Ok(())
     }
 }
 

@@ -7,10 +7,15 @@
 //! - `awsstack_redeploy`: a new deployment of a container service's ECS
 //!   service (same task definition, fresh tasks), waiting for the steady
 //!   state with the circuit breaker's verdict.
-//! - `awsstack_snapshot`: an EBS snapshot of a Docker host's data volume,
-//!   tagged with the stack id and a description, waited for until complete.
+//! - `awsstack_snapshot`: a snapshot of a Docker host's data volume (EBS)
+//!   or a container service's database (RDS), tagged with the stack id and
+//!   a description, waited for until complete.
 //! - `awsstack_run_command`: a shell command on a Docker host through SSM
 //!   Run Command, its output streamed, failing on a non-zero exit.
+//! - `awsstack_run_task`: a one-off task of a container service (its
+//!   migrations), its log lines streamed, failing on a non-zero exit.
+//! - `awsstack_dr_drill`: a switchover of a platform's global database to
+//!   the other region and back, after a pre-flight check, measured.
 
 use crate::aws::{AwsContext, Shared};
 use crate::components::ec2::DataVolume;
@@ -24,6 +29,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod dr_drill;
 mod redeploy;
 mod run_command;
 mod run_task;
@@ -35,7 +41,20 @@ pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn Action>> {
         redeploy::action(shared.clone()),
         snapshot::action(shared.clone()),
         run_command::action(shared.clone()),
-        run_task::action(shared),
+        run_task::action(shared.clone()),
+        dr_drill::action(shared),
+    ]
+}
+
+/// The AWS calls each action makes (by its type name): for the catalog
+/// (`terraform-provider-awsstack catalog`) and each action's IAM list.
+pub fn calls() -> Vec<(&'static str, &'static [crate::engine::Call])> {
+    vec![
+        ("awsstack_redeploy", redeploy::CALLS),
+        ("awsstack_snapshot", snapshot::CALLS),
+        ("awsstack_run_command", run_command::CALLS),
+        ("awsstack_run_task", run_task::CALLS),
+        ("awsstack_dr_drill", dr_drill::CALLS),
     ]
 }
 

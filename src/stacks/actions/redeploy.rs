@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// The calls this action makes, for the catalog and its IAM list.
+pub(super) const CALLS: &[crate::engine::Call] = &[
+    crate::engine::Call::read("ecs:DescribeServices"),
+    crate::engine::Call::read("ecs:ListTagsForResource"),
+    crate::engine::Call::settled("ecs:UpdateService"),
+];
+
 pub(super) fn action(shared: Arc<Shared>) -> Arc<dyn Action> {
     Arc::new(Redeploy {
         schema: redeploy_schema(),

@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// The calls this action makes, for the catalog and its IAM list.
+pub(super) const CALLS: &[crate::engine::Call] = &[
+    crate::engine::Call::read("ec2:DescribeInstances"),
+    crate::engine::Call::settled("ssm:SendCommand"),
+    crate::engine::Call::read("ssm:GetCommandInvocation"),
+];
+
 pub(super) fn action(shared: Arc<Shared>) -> Arc<dyn Action> {
     Arc::new(RunCommand {
         schema: run_command_schema(),

@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// The calls this action makes, for the catalog and its IAM list (the EBS
+/// snapshot's own through `DataVolume`).
+pub(super) const CALLS: &[crate::engine::Call] = &[
+    crate::engine::Call::read("ec2:DescribeVolumes"),
+    crate::engine::Call::settled("ec2:CreateSnapshot"),
+    crate::engine::Call::read("ec2:DescribeSnapshots"),
+    crate::engine::Call::read("rds:DescribeDBInstances"),
+    crate::engine::Call::read("rds:ListTagsForResource"),
+    crate::engine::Call::settled("rds:CreateDBSnapshot"),
+    crate::engine::Call::read("rds:DescribeDBSnapshots"),
+];
+
 pub(super) fn action(shared: Arc<Shared>) -> Arc<dyn Action> {
     Arc::new(Snapshot {
         schema: snapshot_schema(),

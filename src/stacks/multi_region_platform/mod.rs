@@ -71,7 +71,7 @@ const LB_CONTROLLER_ACCOUNT: &str =
 
 /// The regions AWS offers EKS and Aurora Global Database in (commercial
 /// partition).
-const REGIONS: &[&str] = &[
+pub(crate) const REGIONS: &[&str] = &[
     "us-east-1",
     "us-east-2",
     "us-west-1",

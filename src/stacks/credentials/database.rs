@@ -1,24 +1,15 @@
-//! Credentials that never reach the state (ephemeral resources, protocol
-//! 6.7, Terraform 1.10+): `awsstack_database_credentials` reads a container
-//! service's or a platform's database credentials from Secrets Manager at
-//! run time, for a write-only argument, a provider block (postgresql,
-//! kubernetes jobs) or a local that ends in one; Terraform keeps it out of
-//! every plan and state.
+//! `awsstack_database_credentials`: a container service's or a platform's
+//! database credentials, read from Secrets Manager at run time, for a
+//! write-only argument, a provider block (postgresql, kubernetes jobs) or a
+//! local that ends in one; Terraform keeps it out of every plan and state.
 
-use crate::aws::{AwsContext, Shared};
-use crate::components::tagging::TagRef;
-use crate::engine::{Cloud, TAG_STACK_ID};
-use crate::schema::{Attribute, Block, Diagnostic, Diagnostics, Schema};
-use crate::tfplugin::EphemeralResource;
-use crate::value::{Path, Type, Value};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use super::*;
 
-pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn EphemeralResource>> {
-    vec![Arc::new(DatabaseCredentials {
+pub(super) fn resource(shared: Arc<Shared>) -> Arc<dyn EphemeralResource> {
+    Arc::new(DatabaseCredentials {
         schema: schema(),
         shared,
-    })]
+    })
 }
 
 fn schema() -> Schema {
@@ -48,12 +39,6 @@ fn schema() -> Schema {
 pub struct DatabaseCredentials {
     schema: Schema,
     shared: Arc<Shared>,
-}
-
-fn error(summary: &str, detail: impl Into<String>) -> (Value, Diagnostics) {
-    let mut d = Diagnostics::default();
-    d.push(Diagnostic::error(summary, detail).at(Path::attr("stack_id")));
-    (Value::Null, d)
 }
 
 /// The stack's credentials secret: a container service's, else a
@@ -151,21 +136,7 @@ impl EphemeralResource for DatabaseCredentials {
         &self.schema
     }
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut d = Diagnostics::default();
-        if let Some(id) = config.get("stack_id").as_str() {
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                d.error_at(
-                    Path::attr("stack_id"),
-                    "Invalid stack id",
-                    format!("{id:?} is not a stack id: lowercase letters, digits and hyphens"),
-                );
-            }
-        }
-        d
+        validate_stack_id(config)
     }
     async fn open(&self, config: Value) -> (Value, Diagnostics) {
         let ctx = match self.shared.context() {

@@ -1,0 +1,49 @@
+//! Credentials that never reach the state (ephemeral resources, protocol
+//! 6.7, Terraform 1.10+), each read from the stack's own objects (those
+//! carrying its stack-id tag) when Terraform needs them:
+//!
+//! - `awsstack_database_credentials`: a database's host, port, user and
+//!   password, from the stack's Secrets Manager secret;
+//! - `awsstack_eks_credentials`: a platform cluster's endpoint, CA and a
+//!   short-lived token, for the kubernetes and helm providers.
+
+use crate::aws::{AwsContext, Shared};
+use crate::components::tagging::TagRef;
+use crate::engine::{Cloud, TAG_STACK_ID};
+use crate::schema::{Attribute, Block, Diagnostic, Diagnostics, Schema};
+use crate::tfplugin::EphemeralResource;
+use crate::value::{Path, Type, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+mod database;
+mod eks;
+
+pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn EphemeralResource>> {
+    vec![database::resource(shared.clone()), eks::resource(shared)]
+}
+
+fn error(summary: &str, detail: impl Into<String>) -> (Value, Diagnostics) {
+    let mut d = Diagnostics::default();
+    d.push(Diagnostic::error(summary, detail).at(Path::attr("stack_id")));
+    (Value::Null, d)
+}
+
+/// Checks a `stack_id` argument (lowercase letters, digits, hyphens).
+fn validate_stack_id(config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    if let Some(id) = config.get("stack_id").as_str() {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            d.error_at(
+                Path::attr("stack_id"),
+                "Invalid stack id",
+                format!("{id:?} is not a stack id: lowercase letters, digits and hyphens"),
+            );
+        }
+    }
+    d
+}
