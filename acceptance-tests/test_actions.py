@@ -170,6 +170,15 @@ def test_snapshot_the_docker_hosts_data_volume(fresh_emulator, workdir):
     assert f"running on {instance} (kauri-demo) through SSM" in out and "exited 0" in out, p.stdout
     sent = emu.client("ssm").list_commands(InstanceId=instance)["Commands"]
     assert [c["Parameters"]["commands"] for c in sent] == [["docker compose -f /opt/kauri/compose.yaml ps"]], sent
+    # A command that exits non-zero fails with its code and last lines;
+    # with -json, its output lines are progress events.
+    write(work, "command.tf", 'action "awsstack_run_command" "backup" {\n  config {\n    stack_id = awsstack_docker_host.kauri.id\n    command  = "echo pg_dump: connection refused; exit 2"\n  }\n}\n')
+    p = tf.run("apply", "-auto-approve", "-json", "-invoke=action.awsstack_run_command.backup", check=False)
+    events = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    said = [e.get("@message", "") for e in events if e.get("type") == "action_progress"]
+    assert any("pg_dump: connection refused" in m for m in said), said
+    detail = " ".join(json.dumps(e) for e in events if e.get("@level") == "error")
+    assert p.returncode == 1 and "exit code 2" in detail and "pg_dump: connection refused" in detail, p.stdout
     (work / "command.tf").unlink()
     volume = tf.outputs()  # the state is untouched: outputs as before
     assert volume and tf.plan().returncode == 0

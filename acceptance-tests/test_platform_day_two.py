@@ -116,6 +116,13 @@ def test_dr_drill_and_eks_credentials(fresh_emulator, workdir):
         assert writer_of(emu) == P
         assert tf.plan().returncode == 0, "the drill leaves the stack as it was"
 
+        # A platform that does not exist is named; nothing is switched.
+        (workdir / "drill.tf").write_text(DRILL.replace("awsstack_multi_region_platform.luneo.id", '"ghost-prod"') % "")
+        proxy.reset_counts()
+        p, out = invoke(tf, check=False)
+        assert p.returncode == 1 and 'no awsstack_multi_region_platform stack "ghost-prod"' in out, out
+        assert "rds:SwitchoverGlobalCluster" not in proxy.ops
+
         # Refused: the lag above the bound, then a stopped member.
         (workdir / "drill.tf").write_text(DRILL % "max_replication_lag_seconds = 0.1")
         proxy.reset_counts()
