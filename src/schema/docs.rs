@@ -27,6 +27,9 @@ fn attr_line(a: &Attribute) -> String {
         extra.push("Forces replacement".into());
     }
     let mut line = format!("- `{}` ({}) {}", a.name, extra.join(", "), a.description);
+    for doc in a.rules.iter().filter_map(|r| r.doc()) {
+        line.push_str(&format!(" {doc}"));
+    }
     if let Some(d) = &a.default {
         line.push_str(&format!(" Default: `{}`.", to_json(d)));
     }

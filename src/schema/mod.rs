@@ -3,9 +3,11 @@
 
 mod diag;
 pub mod docs;
+pub mod rules;
 pub mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use rules::Rule;
 
 use crate::value::{Type, Value};
 use std::collections::BTreeMap;
@@ -36,6 +38,8 @@ pub struct Attribute {
     /// stack is created, and keeps it (so it is computed, and part of the
     /// import manifest).
     pub looked_up: bool,
+    /// Rules on the attribute's own value (`rules::check` at validate).
+    pub rules: Vec<Rule>,
 }
 
 impl Attribute {
@@ -53,6 +57,7 @@ impl Attribute {
             write_only: false,
             from_config: false,
             looked_up: false,
+            rules: vec![],
         }
     }
     pub fn required(name: &'static str, ty: Type, description: &'static str) -> Self {
@@ -122,6 +127,11 @@ impl Attribute {
     }
     pub fn force_new(mut self) -> Self {
         self.requires_replace = true;
+        self
+    }
+    /// A rule on the attribute's own value (see `rules`).
+    pub fn rule(mut self, r: Rule) -> Self {
+        self.rules.push(r);
         self
     }
 }

@@ -423,6 +423,379 @@ pub fn rule_description(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+// ------------------------------------------------------------------
+// Checks declared on attributes (`schema::Rule::Text` / `Rule::Number`),
+// each with the message its diagnostic carries.
+
+/// An environment name: the project name's rule.
+pub fn environment(s: &str) -> Result<(), String> {
+    project_name(s).map_err(|e| e.replace("project name", "environment"))
+}
+
+/// The `owner` tag's value: a tag value that is not empty.
+pub fn owner(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("the owner tag cannot be empty".into());
+    }
+    tag_value(s)
+}
+
+pub fn cidr_block(s: &str) -> Result<(), String> {
+    cidr(s).map(|_| ())
+}
+
+pub fn acm_certificate_arn(x: &str) -> Result<(), String> {
+    let ok = x.starts_with("arn:aws")
+        && x.split(':').nth(2) == Some("acm")
+        && x.contains(":certificate/");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{x:?} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
+        ))
+    }
+}
+
+/// A container image reference: repository[:tag] or repository@digest.
+pub fn image_reference(x: &str) -> Result<(), String> {
+    if x.is_empty()
+        || x.len() > 255
+        || x.chars().any(|ch| ch.is_whitespace())
+        || x.chars().any(|ch| ch.is_ascii_uppercase()) && !x.contains(':')
+    {
+        return Err(format!(
+            "{x:?} is not an image reference (repository[:tag] or repository@digest)"
+        ));
+    }
+    Ok(())
+}
+
+pub fn tcp_port(n: f64) -> Result<(), String> {
+    port(n).map(|_| ())
+}
+
+/// The path of an HTTP health check.
+pub fn http_path(x: &str) -> Result<(), String> {
+    if !x.starts_with('/') || x.len() > 1024 || x.chars().any(|ch| ch.is_whitespace()) {
+        return Err(format!(
+            "{x:?}: the path must start with '/' and contain no spaces (e.g. \"/health\")"
+        ));
+    }
+    Ok(())
+}
+
+/// A target group's matcher: HTTP codes 200-499, listed or as ranges.
+pub fn http_matcher(x: &str) -> Result<(), String> {
+    let ok = x.split(',').all(|part| {
+        let mut it = part.split('-');
+        let code = |s: Option<&str>| {
+            s.and_then(|s| s.trim().parse::<u16>().ok())
+                .map(|n| (200..=499).contains(&n))
+                .unwrap_or(false)
+        };
+        match (it.next(), it.next(), it.next()) {
+            (a, None, None) => code(a),
+            (a, b, None) => code(a) && code(b),
+            _ => false,
+        }
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{x:?}: use HTTP codes between 200 and 499, e.g. \"200\", \"200,204\" or \"200-399\""
+        ))
+    }
+}
+
+/// The retentions CloudWatch Logs accepts, in days.
+pub const LOG_RETENTION: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+pub fn log_retention(n: f64) -> Result<(), String> {
+    if !LOG_RETENTION.contains(&(n as i64)) || n.fract() != 0.0 {
+        return Err(format!(
+            "CloudWatch Logs accepts {LOG_RETENTION:?} days, got {n}"
+        ));
+    }
+    Ok(())
+}
+
+pub fn iam_policy_arn(x: &str) -> Result<(), String> {
+    if x.starts_with("arn:aws") && x.contains(":iam::") && x.contains(":policy/") {
+        Ok(())
+    } else {
+        Err(format!("{x:?} is not an IAM policy ARN"))
+    }
+}
+
+/// An engine version: major.minor digits (one to three parts).
+pub fn engine_version(x: &str) -> Result<(), String> {
+    let parts: Vec<&str> = x.split('.').collect();
+    let ok = (1..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{x:?}: use major.minor digits, e.g. \"15.4\" or \"7.0\""
+        ))
+    }
+}
+
+pub fn rds_instance_class(x: &str) -> Result<(), String> {
+    match x.strip_prefix("db.") {
+        Some(t) if instance_type(t).is_ok() => Ok(()),
+        _ => Err(format!(
+            "{x:?} is not an RDS instance class (e.g. db.t4g.micro)"
+        )),
+    }
+}
+
+pub fn cache_node_type(x: &str) -> Result<(), String> {
+    match x.strip_prefix("cache.") {
+        Some(t) if instance_type(t).is_ok() => Ok(()),
+        _ => Err(format!(
+            "{x:?} is not an ElastiCache node type (e.g. cache.t4g.micro)"
+        )),
+    }
+}
+
+/// Letters, digits or '_', starting with a letter, at most `max` long.
+pub fn is_identifier(x: &str, max: usize) -> bool {
+    !x.is_empty()
+        && x.len() <= max
+        && x.chars()
+            .next()
+            .map(|ch| ch.is_ascii_alphabetic())
+            .unwrap_or(false)
+        && x.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+/// A PostgreSQL database name.
+pub fn database_name(x: &str) -> Result<(), String> {
+    if is_identifier(x, 63) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{x:?}: 1-63 letters, digits or '_', starting with a letter"
+        ))
+    }
+}
+
+/// An RDS PostgreSQL master user name.
+pub fn database_user(x: &str) -> Result<(), String> {
+    if !is_identifier(x, 16)
+        || ["rdsadmin", "admin", "postgres"].contains(&x.to_ascii_lowercase().as_str())
+    {
+        return Err(format!("{x:?}: 1-16 letters, digits or '_', starting with a letter, and not a reserved name (rdsadmin, admin, postgres)"));
+    }
+    Ok(())
+}
+
+pub fn ami_id(x: &str) -> Result<(), String> {
+    let ok = x
+        .strip_prefix("ami-")
+        .map(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit()))
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{x:?} is not an AMI id (ami-xxxxxxxx)"))
+    }
+}
+
+pub fn vpc_id(x: &str) -> Result<(), String> {
+    prefixed_id(x, "vpc")
+}
+
+pub fn subnet_id(x: &str) -> Result<(), String> {
+    prefixed_id(x, "subnet")
+}
+
+fn prefixed_id(x: &str, prefix: &str) -> Result<(), String> {
+    if aws_id(x, prefix) {
+        Ok(())
+    } else {
+        Err(format!("{x:?} is not a {prefix} id ({prefix}-...)"))
+    }
+}
+
+pub fn key_pair_name(x: &str) -> Result<(), String> {
+    if x.trim().is_empty() || x.len() > 255 {
+        return Err("the key pair name must be 1-255 characters".into());
+    }
+    Ok(())
+}
+
+pub fn budget_name(n: &str) -> Result<(), String> {
+    if n.is_empty() || n.len() > 80 || n.contains(':') || n.contains('\\') {
+        return Err("a budget name is 1-80 characters without ':' or '\\'".into());
+    }
+    Ok(())
+}
+
+pub fn budget_limit(n: f64) -> Result<(), String> {
+    if n <= 0.0 {
+        return Err("the monthly limit must be greater than 0".into());
+    }
+    Ok(())
+}
+
+/// An S3 key prefix (no leading '/').
+pub fn key_prefix(x: &str) -> Result<(), String> {
+    if x.starts_with('/') || x.len() > 512 {
+        return Err("the backup prefix must not start with '/'".into());
+    }
+    Ok(())
+}
+
+/// A directory relative to a data volume's mount point.
+pub fn relative_directory(x: &str) -> Result<(), String> {
+    if x.is_empty()
+        || x.contains("..")
+        || x.starts_with('/')
+        || !x
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch))
+    {
+        return Err(format!(
+            "{x:?}: use a relative path of letters, digits, '-', '_', '.', '/'"
+        ));
+    }
+    Ok(())
+}
+
+pub fn time_zone(x: &str) -> Result<(), String> {
+    timezone(x)
+}
+
+/// A DNS name: labels of letters, digits and hyphens, 253 characters at most.
+pub fn hostname(x: &str) -> Result<(), String> {
+    let h = x.trim_end_matches('.');
+    let ok = !h.is_empty()
+        && h.len() <= 253
+        && h.contains('.')
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{x:?} is not a DNS name (e.g. \"api.luneo.app\")"))
+    }
+}
+
+/// A DNS name, or empty (not known yet: set after the ingress exists).
+pub fn hostname_or_empty(x: &str) -> Result<(), String> {
+    if x.is_empty() {
+        Ok(())
+    } else {
+        hostname(x)
+    }
+}
+
+/// An EKS node group name inside a stack.
+pub fn node_group_name(n: &str) -> Result<(), String> {
+    if n.is_empty()
+        || n.len() > 20
+        || !n
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        || n.starts_with('-')
+    {
+        return Err(format!("{n:?}: 1-20 lowercase letters, digits or hyphens"));
+    }
+    Ok(())
+}
+
+pub fn label_key(k: &str) -> Result<(), String> {
+    if k.is_empty() || k.len() > 63 && !k.contains('/') || k.chars().any(|ch| ch.is_whitespace()) {
+        return Err(format!("{k:?} is not a Kubernetes label key"));
+    }
+    Ok(())
+}
+
+/// An Aurora PostgreSQL version: major.minor.
+pub fn aurora_engine_version(x: &str) -> Result<(), String> {
+    let parts: Vec<&str> = x.split('.').collect();
+    if parts.len() == 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()))
+    {
+        Ok(())
+    } else {
+        Err(format!("{x:?}: use major.minor, e.g. \"15.4\""))
+    }
+}
+
+pub fn aurora_master_user(x: &str) -> Result<(), String> {
+    let ok = !x.is_empty()
+        && x.len() <= 63
+        && x.starts_with(|ch: char| ch.is_ascii_alphabetic())
+        && x.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+    if !ok || ["rdsadmin", "postgres", "admin"].contains(&x.to_ascii_lowercase().as_str()) {
+        return Err(format!(
+            "{x:?}: letters, digits and '_', starting with a letter, not a reserved name"
+        ));
+    }
+    Ok(())
+}
+
+/// A master password; the message never echoes it.
+pub fn master_password(x: &str) -> Result<(), String> {
+    if x.len() < 8
+        || x.len() > 128
+        || x.chars()
+            .any(|ch| !ch.is_ascii_graphic() || "/\"@".contains(ch))
+    {
+        return Err("8-128 printable ASCII characters, without '/', '\"', '@' or spaces".into());
+    }
+    Ok(())
+}
+
+pub fn hosted_zone_id(z: &str) -> Result<(), String> {
+    let id = z.trim_start_matches("/hostedzone/");
+    if id.is_empty()
+        || id.len() > 32
+        || !id
+            .chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
+    {
+        return Err(format!("{z:?} is not a Route53 hosted zone id (upper-case letters and digits, e.g. Z0123456789ABCDEFGHIJ)"));
+    }
+    Ok(())
+}
+
+/// A Route 53 health check's path (255 characters at most).
+pub fn health_check_path(x: &str) -> Result<(), String> {
+    if x.len() > 255 {
+        return Err(format!(
+            "{x:?}: Route53 accepts paths of at most 255 characters"
+        ));
+    }
+    http_path(x)
+}
+
+pub fn failure_threshold(n: f64) -> Result<(), String> {
+    if n.fract() != 0.0 || !(1.0..=10.0).contains(&n) {
+        return Err(format!(
+            "Route53 accepts 1 to 10 consecutive failures, got {n}"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

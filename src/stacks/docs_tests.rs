@@ -153,3 +153,40 @@ fn action_and_ephemeral_docs_are_generated_from_the_schema() {
         );
     }
 }
+
+/// Each attribute rule sits on an attribute of a type it reads: a word or
+/// text rule on strings (or lists or maps of them), a number rule on
+/// numbers, a key rule on a map.
+#[test]
+fn attribute_rules_fit_their_attribute_types() {
+    use crate::schema::{Block, Rule};
+    use crate::value::Type;
+    fn leaf(t: &Type) -> &Type {
+        match t {
+            Type::List(e) | Type::Set(e) | Type::Map(e) => leaf(e),
+            t => t,
+        }
+    }
+    fn walk(owner: &str, b: &Block, n: &mut usize) {
+        for a in &b.attributes {
+            for r in &a.rules {
+                *n += 1;
+                let ok = match r {
+                    Rule::OneOf { .. } | Rule::Text { .. } => *leaf(&a.ty) == Type::String,
+                    Rule::Whole { .. } | Rule::Number { .. } => *leaf(&a.ty) == Type::Number,
+                    Rule::Key { .. } => matches!(a.ty, Type::Map(_)),
+                };
+                assert!(ok, "{owner}.{}: {r:?} on {:?}", a.name, a.ty);
+            }
+        }
+        for nb in &b.blocks {
+            walk(&format!("{owner}.{}", nb.name), &nb.block, n);
+        }
+    }
+    let shared = std::sync::Arc::new(crate::aws::Shared::default());
+    let mut n = 0;
+    for r in crate::stacks::all(shared) {
+        walk(r.type_name(), &r.schema().block, &mut n);
+    }
+    assert!(n >= 70, "{n} rules");
+}

@@ -871,7 +871,8 @@ impl<S: Stack> StackResource<S> {
     /// Validates what will be used: the configuration with its defaults.
     fn validate_used(&self, config: &Value) -> Diagnostics {
         let config = self.defaulted(config);
-        let mut d = timeouts_diags(&config);
+        let mut d = crate::schema::rules::check(&self.stack.schema().block, &config);
+        d.extend(timeouts_diags(&config));
         d.extend(tags_diags(&config));
         d.extend(zones_diags(&self.stack.zones(&config), None));
         d.extend(self.stack.validate(&config));
@@ -1832,4 +1833,13 @@ mod defaulted_tests {
                 .is_empty()
         );
     }
+}
+
+/// What validate reports on `config` for the stack's own checks: its
+/// schema's attribute rules, then its cross-field rules (unit tests).
+#[cfg(test)]
+pub fn validated(stack: &dyn Stack, config: &Value) -> Diagnostics {
+    let mut d = crate::schema::rules::check(&stack.schema().block, config);
+    d.extend(stack.validate(config));
+    d
 }

@@ -201,31 +201,8 @@ pub fn fargate_memory_ok(cpu: i64, mem: i64) -> Result<(), String> {
     Ok(())
 }
 
-const LOG_RETENTION: &[i64] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
-
 /// Variables the stack sets itself and the user cannot override.
 const RESERVED_ENV: &[&str] = &["DATABASE_URL", "REDIS_URL"];
-
-fn is_identifier(x: &str, max: usize) -> bool {
-    !x.is_empty()
-        && x.len() <= max
-        && x.chars()
-            .next()
-            .map(|ch| ch.is_ascii_alphabetic())
-            .unwrap_or(false)
-        && x.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-}
-
-fn version_ok(x: &str) -> bool {
-    let parts: Vec<&str> = x.split('.').collect();
-    (1..=3).contains(&parts.len())
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit()))
-}
 
 impl Stack for ContainerService {
     fn type_name(&self) -> &'static str {
@@ -237,20 +214,6 @@ impl Stack for ContainerService {
 
     fn validate(&self, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
-        if let Some(x) = c.get("project_name").as_str() {
-            if let Err(e) = v::project_name(x) {
-                d.error_at(Path::attr("project_name"), "Invalid project name", e);
-            }
-        }
-        if let Some(x) = c.get("env").as_str() {
-            if let Err(e) = v::project_name(x) {
-                d.error_at(
-                    Path::attr("env"),
-                    "Invalid environment",
-                    e.replace("project name", "environment"),
-                );
-            }
-        }
         if let (Some(p), Some(e)) = (c.get("project_name").as_str(), c.get("env").as_str()) {
             // `<project>-<env>-db-credentials` and friends must stay within
             // the RDS identifier limit (63).
@@ -259,35 +222,6 @@ impl Stack for ContainerService {
                     Path::attr("env"),
                     "Name too long",
                     format!("project_name and env together are {} characters; keep them within 48 so that every AWS name fits", p.len() + e.len()),
-                );
-            }
-        }
-        if let Some(x) = c.get("owner").as_str() {
-            if x.is_empty() {
-                d.error_at(
-                    Path::attr("owner"),
-                    "Invalid tag",
-                    "the owner tag cannot be empty",
-                );
-            } else if let Err(e) = v::tag_value(x) {
-                d.error_at(Path::attr("owner"), "Invalid tag", e);
-            }
-        }
-        if let Some(x) = c.get("profile").as_str() {
-            if !["ephemeral", "production"].contains(&x) {
-                d.error_at(
-                    Path::attr("profile"),
-                    "Invalid profile",
-                    format!("{x:?}: use \"ephemeral\" or \"production\""),
-                );
-            }
-        }
-        if let Some(x) = c.get("nat_gateways").as_str() {
-            if !["none", "single", "per_az"].contains(&x) {
-                d.error_at(
-                    Path::attr("nat_gateways"),
-                    "Invalid NAT mode",
-                    format!("{x:?}: use \"none\", \"single\" or \"per_az\""),
                 );
             }
         }
@@ -395,66 +329,16 @@ impl Stack for ContainerService {
                 }
             }
         }
-        for (i, x) in c.get("alb_ingress_cidrs").as_list().iter().enumerate() {
-            if let Some(x) = x.as_str() {
-                if let Err(e) = v::cidr(x) {
-                    d.error_at(
-                        Path::attr("alb_ingress_cidrs").then_index(i),
-                        "Invalid CIDR block",
-                        e,
-                    );
-                }
-            }
-        }
-        if let Some(x) = c.get("certificate_arn").as_str() {
-            let ok = x.starts_with("arn:aws")
-                && x.split(':').nth(2) == Some("acm")
-                && x.contains(":certificate/");
-            if !ok {
-                d.error_at(
-                    Path::attr("certificate_arn"),
-                    "Invalid certificate ARN",
-                    format!("{x:?} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
-                );
-            }
-        }
-        // Service.
-        if let Some(x) = c.get("container_image").as_str() {
-            if x.is_empty()
-                || x.len() > 255
-                || x.chars().any(|ch| ch.is_whitespace())
-                || x.chars().any(|ch| ch.is_ascii_uppercase()) && !x.contains(':')
-            {
-                d.error_at(
-                    Path::attr("container_image"),
-                    "Invalid image",
-                    format!(
-                        "{x:?} is not an image reference (repository[:tag] or repository@digest)"
-                    ),
-                );
-            }
-        }
-        if let Some(p) = c.get("container_port").as_f64() {
-            if let Err(e) = v::port(p) {
-                d.error_at(Path::attr("container_port"), "Invalid port", e);
-            }
-        }
-        let whole = |d: &mut Diagnostics, attr: &str, lo: f64, hi: f64| {
-            if let Some(n) = c.get(attr).as_f64() {
-                if n.fract() != 0.0 || n < lo || n > hi {
-                    d.error_at(
-                        Path::attr(attr),
-                        "Value out of range",
-                        format!("{attr} must be a whole number between {lo} and {hi}, got {n}"),
-                    );
-                    return None;
-                }
-                return Some(n as i64);
-            }
-            None
+        // Whole numbers within their schema ranges (the rules report the
+        // others): what the cross-field checks compare.
+        let whole = |attr: &str, lo: f64, hi: f64| {
+            c.get(attr)
+                .as_f64()
+                .filter(|n| n.fract() == 0.0 && (lo..=hi).contains(n))
+                .map(|n| n as i64)
         };
-        let cpu = whole(&mut d, "cpu", 256.0, 16384.0);
-        let mem = whole(&mut d, "memory", 512.0, 122880.0);
+        let cpu = whole("cpu", 256.0, 16384.0);
+        let mem = whole("memory", 512.0, 122880.0);
         if let Some(cpu) = cpu {
             if let Err(e) =
                 fargate_memory_ok(cpu, mem.unwrap_or(if cpu == 256 { 512 } else { i64::MAX }))
@@ -467,39 +351,6 @@ impl Stack for ContainerService {
                     };
                     d.error_at(Path::attr(at), "CPU and memory Fargate rejects", e);
                 }
-            }
-        }
-        if let Some(x) = c.get("cpu_architecture").as_str() {
-            if !["X86_64", "ARM64"].contains(&x) {
-                d.error_at(
-                    Path::attr("cpu_architecture"),
-                    "Invalid CPU architecture",
-                    format!("{x:?}: use \"X86_64\" or \"ARM64\""),
-                );
-            }
-        }
-        whole(&mut d, "desired_count", 0.0, 1000.0);
-        if let Some(x) = c.get("health_check_path").as_str() {
-            if !x.starts_with('/') || x.len() > 1024 || x.chars().any(|ch| ch.is_whitespace()) {
-                d.error_at(Path::attr("health_check_path"), "Invalid health check path", format!("{x:?}: the path must start with '/' and contain no spaces (e.g. \"/health\")"));
-            }
-        }
-        if let Some(x) = c.get("health_check_matcher").as_str() {
-            let ok = x.split(',').all(|part| {
-                let mut it = part.split('-');
-                let code = |s: Option<&str>| {
-                    s.and_then(|s| s.trim().parse::<u16>().ok())
-                        .map(|n| (200..=499).contains(&n))
-                        .unwrap_or(false)
-                };
-                match (it.next(), it.next(), it.next()) {
-                    (a, None, None) => code(a),
-                    (a, b, None) => code(a) && code(b),
-                    _ => false,
-                }
-            });
-            if !ok {
-                d.error_at(Path::attr("health_check_matcher"), "Invalid matcher", format!("{x:?}: use HTTP codes between 200 and 499, e.g. \"200\", \"200,204\" or \"200-399\""));
             }
         }
         let secret_names: Vec<String> = strings(c.get("app_secrets"));
@@ -565,7 +416,7 @@ impl Stack for ContainerService {
         }
         if let Some(m) = c.get("environment").as_map() {
             for k in m.keys() {
-                let ok = is_identifier(k, 255)
+                let ok = v::is_identifier(k, 255)
                     || k.starts_with('_')
                         && k[1..]
                             .chars()
@@ -593,58 +444,8 @@ impl Stack for ContainerService {
                 }
             }
         }
-        if let Some(n) = c.get("log_retention_days").as_f64() {
-            if !LOG_RETENTION.contains(&(n as i64)) || n.fract() != 0.0 {
-                d.error_at(
-                    Path::attr("log_retention_days"),
-                    "Invalid log retention",
-                    format!("CloudWatch Logs accepts {LOG_RETENTION:?} days, got {n}"),
-                );
-            }
-        }
-        for (i, x) in c.get("task_role_policy_arns").as_list().iter().enumerate() {
-            if let Some(x) = x.as_str() {
-                if !(x.starts_with("arn:aws") && x.contains(":iam::") && x.contains(":policy/")) {
-                    d.error_at(
-                        Path::attr("task_role_policy_arns").then_index(i),
-                        "Invalid policy ARN",
-                        format!("{x:?} is not an IAM policy ARN"),
-                    );
-                }
-            }
-        }
-        // Database and cache.
-        for attr in ["db_engine_version", "redis_engine_version"] {
-            if let Some(x) = c.get(attr).as_str() {
-                if !version_ok(x) {
-                    d.error_at(
-                        Path::attr(attr),
-                        "Invalid engine version",
-                        format!("{x:?}: use major.minor digits, e.g. \"15.4\" or \"7.0\""),
-                    );
-                }
-            }
-        }
-        if let Some(x) = c.get("db_instance_class").as_str() {
-            if !x.starts_with("db.") || v::instance_type(&x[3..]).is_err() {
-                d.error_at(
-                    Path::attr("db_instance_class"),
-                    "Invalid instance class",
-                    format!("{x:?} is not an RDS instance class (e.g. db.t4g.micro)"),
-                );
-            }
-        }
-        if let Some(x) = c.get("redis_node_type").as_str() {
-            if !x.starts_with("cache.") || v::instance_type(&x[6..]).is_err() {
-                d.error_at(
-                    Path::attr("redis_node_type"),
-                    "Invalid node type",
-                    format!("{x:?} is not an ElastiCache node type (e.g. cache.t4g.micro)"),
-                );
-            }
-        }
-        let alloc = whole(&mut d, "db_allocated_storage", 20.0, 65536.0);
-        let max = whole(&mut d, "db_max_allocated_storage", 20.0, 65536.0);
+        let alloc = whole("db_allocated_storage", 20.0, 65536.0);
+        let max = whole("db_max_allocated_storage", 20.0, 65536.0);
         if let (Some(a), Some(m)) = (alloc, max) {
             if m < a {
                 d.error_at(
@@ -654,15 +455,8 @@ impl Stack for ContainerService {
                 );
             }
         }
-        if let Some(x) = c.get("db_name").as_str() {
-            if !is_identifier(x, 63) {
-                d.error_at(
-                    Path::attr("db_name"),
-                    "Invalid database name",
-                    format!("{x:?}: 1-63 letters, digits or '_', starting with a letter"),
-                );
-            }
-        } else if let Some(p) = c.get("project_name").as_str() {
+        // The default database name (a rule checks a configured one).
+        if let (None, Some(p)) = (c.get("db_name").as_str(), c.get("project_name").as_str()) {
             if p.starts_with(|ch: char| ch.is_ascii_digit()) {
                 d.error_at(
                     Path::attr("project_name"),
@@ -681,17 +475,6 @@ impl Stack for ContainerService {
                 "private_subnet_cidrs",
             ],
         ));
-        if let Some(x) = c.get("db_username").as_str() {
-            if !is_identifier(x, 16)
-                || ["rdsadmin", "admin", "postgres"].contains(&x.to_ascii_lowercase().as_str())
-            {
-                d.error_at(
-                    Path::attr("db_username"),
-                    "Invalid database user name",
-                    format!("{x:?}: 1-16 letters, digits or '_', starting with a letter, and not a reserved name (rdsadmin, admin, postgres)"),
-                );
-            }
-        }
         d
     }
 

@@ -24,8 +24,7 @@ pub(crate) fn config(extra: &[(&str, Value)]) -> Value {
 }
 
 fn errors_at(c: &Value) -> Vec<(String, String)> {
-    ContainerService::new()
-        .validate(c)
+    crate::stacks::validated(&ContainerService::new(), c)
         .0
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
@@ -485,7 +484,7 @@ fn secret_values_are_never_echoed_in_diagnostics() {
             Value::Map(BTreeMap::from([("k".to_string(), Value::str(""))])),
         ),
     ]);
-    let d = ContainerService::new().validate(&c);
+    let d = crate::stacks::validated(&ContainerService::new(), &c);
     assert!(d.has_errors());
     let c = config(&[
         ("app_secrets", Value::string_list(["k"])),
@@ -497,7 +496,7 @@ fn secret_values_are_never_echoed_in_diagnostics() {
             )])),
         ),
     ]);
-    for diag in ContainerService::new().validate(&c).0 {
+    for diag in crate::stacks::validated(&ContainerService::new(), &c).0 {
         assert!(!diag.detail.contains("hunter2") && !diag.summary.contains("hunter2"));
     }
 }

@@ -202,54 +202,10 @@ impl Stack for DockerHost {
     fn validate(&self, c: &Value) -> Diagnostics {
         let mut d = Diagnostics::default();
         // An existing network is both ids.
-        for (a, other, prefix) in [
-            ("vpc_id", "subnet_id", "vpc"),
-            ("subnet_id", "vpc_id", "subnet"),
-        ] {
+        for (a, other) in [("vpc_id", "subnet_id"), ("subnet_id", "vpc_id")] {
             if !c.get(a).is_null() && !c.get(a).is_unknown() && c.get(other).is_null() {
                 d.error_at(Path::attr(other), "Missing argument", format!("{a} places the host in an existing network: set {other} too (the subnet of the host, in that VPC)"));
             }
-            if let Some(x) = c.get(a).as_str().filter(|x| !v::aws_id(x, prefix)) {
-                d.error_at(
-                    Path::attr(a),
-                    "Invalid id",
-                    format!("{x:?} is not a {prefix} id ({prefix}-...)"),
-                );
-            }
-        }
-        let backup = c.get("backup");
-        if let Some(t) = backup.get("time").as_str() {
-            if let Err(e) = v::time_of_day(t) {
-                d.error_at(
-                    Path::attr("backup").then_attr("time"),
-                    "Invalid backup time",
-                    e,
-                );
-            }
-        }
-        if let Some(n) = backup.get("retain_days").as_f64() {
-            if !(1.0..=1000.0).contains(&n) || n.fract() != 0.0 {
-                d.error_at(
-                    Path::attr("backup").then_attr("retain_days"),
-                    "Value out of range",
-                    format!("retain_days must be a whole number from 1 to 1000, got {n}"),
-                );
-            }
-        }
-        let mut check = |attr: &str, r: Result<(), String>, summary: &str| {
-            if let Err(e) = r {
-                d.error_at(Path::attr(attr), summary, e);
-            }
-        };
-        if let Some(x) = c.get("project_name").as_str() {
-            check("project_name", v::project_name(x), "Invalid project name");
-        }
-        if let Some(x) = c.get("environment").as_str() {
-            check(
-                "environment",
-                v::project_name(x).map_err(|e| e.replace("project name", "environment")),
-                "Invalid environment",
-            );
         }
         let vpc = c.get("vpc_cidr").as_str().map(|x| v::vpc_cidr(x));
         if let Some(Err(e)) = &vpc {
@@ -282,42 +238,6 @@ impl Stack for DockerHost {
                 }
             }
         }
-        if let Some(x) = c.get("instance_type").as_str() {
-            if let Err(e) = v::instance_type(x) {
-                d.error_at(Path::attr("instance_type"), "Invalid instance type", e);
-            }
-        }
-        if let Some(x) = c.get("ami_id").as_str() {
-            let ok = x
-                .strip_prefix("ami-")
-                .map(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_hexdigit()))
-                .unwrap_or(false);
-            if !ok {
-                d.error_at(
-                    Path::attr("ami_id"),
-                    "Invalid AMI id",
-                    format!("{x:?} is not an AMI id (ami-xxxxxxxx)"),
-                );
-            }
-        }
-        if let Some(x) = c.get("ssh_key_name").as_str() {
-            if x.trim().is_empty() || x.len() > 255 {
-                d.error_at(
-                    Path::attr("ssh_key_name"),
-                    "Invalid key pair name",
-                    "the key pair name must be 1-255 characters",
-                );
-            }
-        }
-        for attr in ["ssh_ingress_cidrs", "http_ingress_cidrs"] {
-            for (i, x) in c.get(attr).as_list().iter().enumerate() {
-                if let Some(x) = x.as_str() {
-                    if let Err(e) = v::cidr(x) {
-                        d.error_at(Path::attr(attr).then_index(i), "Invalid CIDR block", e);
-                    }
-                }
-            }
-        }
         let allow_db = c.get("allow_public_database_ports").as_bool() == Some(true);
         let mut seen: BTreeMap<(u16, String), usize> = BTreeMap::new();
         for reserved in [80u16, 443] {
@@ -329,24 +249,8 @@ impl Stack for DockerHost {
         for (i, p) in c.get("port").as_list().iter().enumerate() {
             let base = Path::attr("port").then_index(i);
             let proto = p.get("protocol").as_str().unwrap_or("tcp").to_string();
-            if !["tcp", "udp"].contains(&proto.as_str()) && !p.get("protocol").is_unknown() {
-                d.error_at(
-                    base.then_attr("protocol"),
-                    "Invalid protocol",
-                    format!("{proto:?}: use \"tcp\" or \"udp\""),
-                );
-            }
-            if let Some(Err(e)) = p.get("description").as_str().map(v::rule_description) {
-                d.error_at(base.then_attr("description"), "Invalid description", e);
-            }
-            let port = match p.get("port").as_f64().map(v::port) {
-                Some(Ok(n)) => Some(n),
-                Some(Err(e)) => {
-                    d.error_at(base.then_attr("port"), "Invalid port", e);
-                    None
-                }
-                None => None,
-            };
+            // A valid port (the schema's rule reports the others).
+            let port = p.get("port").as_f64().and_then(|n| v::port(n).ok());
             if let Some(n) = port {
                 if let Some(prev) = seen.insert((n, proto.clone()), i) {
                     let why = if prev == usize::MAX {
@@ -394,76 +298,9 @@ impl Stack for DockerHost {
                 }
             }
         }
-        for (attr, lo, hi) in [
-            ("root_volume_size", 8.0, 16384.0),
-            ("data_volume_size", 1.0, 16384.0),
-            ("glacier_transition_days", 1.0, 36500.0),
-            ("cpu_alarm_threshold", 1.0, 100.0),
-        ] {
-            if let Some(n) = c.get(attr).as_f64() {
-                if n.fract() != 0.0 || n < lo || n > hi {
-                    d.error_at(
-                        Path::attr(attr),
-                        "Value out of range",
-                        format!("{attr} must be a whole number between {lo} and {hi}, got {n}"),
-                    );
-                }
-            }
-        }
-        for (i, x) in c
-            .get("budget_notification_emails")
-            .as_list()
-            .iter()
-            .enumerate()
-        {
-            if let Some(x) = x.as_str() {
-                if let Err(e) = v::email(x) {
-                    d.error_at(
-                        Path::attr("budget_notification_emails").then_index(i),
-                        "Invalid e-mail address",
-                        e,
-                    );
-                }
-            }
-        }
-        for (i, b) in c.get("budget").as_list().iter().enumerate() {
-            let base = Path::attr("budget").then_index(i);
-            if let Some(n) = b.get("name").as_str() {
-                if n.is_empty() || n.len() > 80 || n.contains(':') || n.contains('\\') {
-                    d.error_at(
-                        base.then_attr("name"),
-                        "Invalid budget name",
-                        "a budget name is 1-80 characters without ':' or '\\'",
-                    );
-                }
-            }
-            if let Some(n) = b.get("monthly_limit_usd").as_f64() {
-                if n <= 0.0 {
-                    d.error_at(
-                        base.then_attr("monthly_limit_usd"),
-                        "Invalid budget limit",
-                        "the monthly limit must be greater than 0",
-                    );
-                }
-            }
-        }
-        for attr in ["scheduler_start_expression", "scheduler_stop_expression"] {
-            if let Some(x) = c.get(attr).as_str() {
-                if let Err(e) = v::schedule_expression(x) {
-                    d.error_at(Path::attr(attr), "Invalid schedule expression", e);
-                }
-            }
-        }
-        if let Some(x) = c.get("scheduler_timezone").as_str() {
-            if let Err(e) = v::timezone(x) {
-                d.error_at(Path::attr("scheduler_timezone"), "Invalid time zone", e);
-            }
-        }
-        if let Some(x) = c.get("bucket_name").as_str() {
-            if let Err(e) = v::bucket_name(x) {
-                d.error_at(Path::attr("bucket_name"), "Invalid bucket name", e);
-            }
-        } else if let (Some(p), Some(e)) = (
+        // The default bucket name (a rule checks a configured one).
+        if let (None, Some(p), Some(e)) = (
+            c.get("bucket_name").as_str(),
             c.get("project_name").as_str(),
             c.get("environment").as_str(),
         ) {
@@ -472,15 +309,6 @@ impl Stack for DockerHost {
                     Path::attr("environment"),
                     "Name too long",
                     "project_name and environment are too long for the default bucket name (<project>-<environment>-<account id>, 63 characters); shorten them or set bucket_name",
-                );
-            }
-        }
-        if let Some(x) = c.get("backup_prefix").as_str() {
-            if x.starts_with('/') || x.len() > 512 {
-                d.error_at(
-                    Path::attr("backup_prefix"),
-                    "Invalid prefix",
-                    "the backup prefix must not start with '/'",
                 );
             }
         }
@@ -506,25 +334,6 @@ impl Stack for DockerHost {
                             "an SSM parameter value must be 1-4096 characters",
                         );
                     }
-                }
-            }
-        }
-        for (i, x) in c.get("data_directories").as_list().iter().enumerate() {
-            if let Some(x) = x.as_str() {
-                if x.is_empty()
-                    || x.contains("..")
-                    || x.starts_with('/')
-                    || !x
-                        .chars()
-                        .all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch))
-                {
-                    d.error_at(
-                        Path::attr("data_directories").then_index(i),
-                        "Invalid directory",
-                        format!(
-                            "{x:?}: use a relative path of letters, digits, '-', '_', '.', '/'"
-                        ),
-                    );
                 }
             }
         }

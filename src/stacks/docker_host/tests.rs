@@ -33,8 +33,7 @@ fn port_block(port: f64, cidr: &str) -> Value {
 }
 
 fn errors_at(c: &Value) -> Vec<(String, String)> {
-    DockerHost::new()
-        .validate(c)
+    crate::stacks::validated(&DockerHost::new(), c)
         .0
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
@@ -143,7 +142,7 @@ fn public_database_port_needs_explicit_consent_and_warns() {
         ("port", Value::List(vec![port_block(5432.0, "0.0.0.0/0")])),
         ("allow_public_database_ports", Value::Bool(true)),
     ]);
-    let d = DockerHost::new().validate(&c);
+    let d = crate::stacks::validated(&DockerHost::new(), &c);
     assert!(!d.has_errors());
     assert!(d
         .0

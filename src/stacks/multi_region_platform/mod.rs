@@ -1353,17 +1353,6 @@ fn routing(c: &Value, db: &Database, g: &mut Desired) {
 
 fn validate_config(c: &Value) -> Diagnostics {
     let mut d = Diagnostics::default();
-    for (attr, what) in [("project_name", "project name"), ("env", "environment")] {
-        if let Some(x) = c.get(attr).as_str() {
-            if let Err(e) = v::project_name(x) {
-                d.error_at(
-                    Path::attr(attr),
-                    format!("Invalid {what}"),
-                    e.replace("project name", what),
-                );
-            }
-        }
-    }
     if let (Some(p), Some(e)) = (c.get("project_name").as_str(), c.get("env").as_str()) {
         // `<project>-<env>-aurora-secondary-15` must fit RDS's 63 characters,
         // `<project>-<env>-lb-controller-secondary` IAM's 64.
@@ -1372,20 +1361,6 @@ fn validate_config(c: &Value) -> Diagnostics {
                 Path::attr("env"),
                 "Name too long",
                 format!("project_name and env together are {} characters; keep them within 36 so that every AWS name fits", p.len() + e.len()),
-            );
-        }
-    }
-    if let Some(x) = c.get("owner").as_str() {
-        if let Err(e) = v::tag_value(x) {
-            d.error_at(Path::attr("owner"), "Invalid tag", e);
-        }
-    }
-    if let Some(x) = c.get("profile").as_str() {
-        if !["ephemeral", "production"].contains(&x) {
-            d.error_at(
-                Path::attr("profile"),
-                "Invalid profile",
-                format!("{x:?}: use \"ephemeral\" or \"production\""),
             );
         }
     }
@@ -1493,15 +1468,6 @@ fn validate_config(c: &Value) -> Diagnostics {
             }
         }
     }
-    if let Some(x) = c.get("nat_gateways").as_str() {
-        if !["single", "per_az"].contains(&x) {
-            d.error_at(
-                Path::attr("nat_gateways"),
-                "Invalid NAT mode",
-                format!("{x:?}: use \"single\" or \"per_az\""),
-            );
-        }
-    }
     // EKS.
     if let Some(x) = c.get("kubernetes_version").as_str() {
         match kubernetes::check(x, chrono::Utc::now().date_naive()) {
@@ -1518,55 +1484,20 @@ fn validate_config(c: &Value) -> Diagnostics {
             Ok(None) => {}
         }
     }
-    for (i, t) in c.get("cluster_log_types").as_list().iter().enumerate() {
-        if let Some(t) = t.as_str() {
-            if ![
-                "api",
-                "audit",
-                "authenticator",
-                "controllerManager",
-                "scheduler",
-            ]
-            .contains(&t)
-            {
-                d.error_at(
-                    Path::attr("cluster_log_types").then_index(i),
-                    "Invalid log type",
-                    format!("{t:?}: use api, audit, authenticator, controllerManager or scheduler"),
-                );
-            }
-        }
-    }
     let mut names = std::collections::BTreeSet::new();
     for (i, b) in c.get("node_group").as_list().iter().enumerate() {
         let at = |a: &str| Path::attr("node_group").then_index(i).then_attr(a);
-        if let Some(n) = b.get("name").as_str() {
-            if n.is_empty()
-                || n.len() > 20
-                || !n
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-                || n.starts_with('-')
-            {
-                d.error_at(
-                    at("name"),
-                    "Invalid node group name",
-                    format!("{n:?}: 1-20 lowercase letters, digits or hyphens"),
-                );
-            } else if !names.insert(n.to_string()) {
+        // A valid name (the schema's rule reports the others) used twice.
+        if let Some(n) = b
+            .get("name")
+            .as_str()
+            .filter(|n| v::node_group_name(n).is_ok())
+        {
+            if !names.insert(n.to_string()) {
                 d.error_at(
                     at("name"),
                     "Duplicate node group",
                     format!("two node groups are named {n:?}"),
-                );
-            }
-        }
-        if let Some(x) = b.get("capacity_type").as_str() {
-            if !["ON_DEMAND", "SPOT"].contains(&x) {
-                d.error_at(
-                    at("capacity_type"),
-                    "Invalid capacity type",
-                    format!("{x:?}: use \"ON_DEMAND\" or \"SPOT\""),
                 );
             }
         }
@@ -1577,26 +1508,6 @@ fn validate_config(c: &Value) -> Diagnostics {
                 "No instance type",
                 "a node group needs at least one instance type",
             );
-        }
-        for (j, t) in types.as_list().iter().enumerate() {
-            if let Some(t) = t.as_str() {
-                if let Err(e) = v::instance_type(t) {
-                    d.error_at(
-                        at("instance_types").then_index(j),
-                        "Invalid instance type",
-                        e,
-                    );
-                }
-            }
-        }
-        if let Some(x) = b.get("ami_type").as_str() {
-            if !kubernetes::AMI_TYPES.contains(&x) {
-                d.error_at(
-                    at("ami_type"),
-                    "Invalid AMI type",
-                    format!("{x:?}: use one of {}", kubernetes::AMI_TYPES.join(", ")),
-                );
-            }
         }
         let num = |d: &mut Diagnostics, a: &str| -> Option<i64> {
             let n = b.get(a).as_f64()?;
@@ -1645,78 +1556,9 @@ fn validate_config(c: &Value) -> Diagnostics {
                 }
             }
         }
-        if let Some(m) = b.get("labels").as_map() {
-            for k in m.keys() {
-                if k.is_empty()
-                    || k.len() > 63 && !k.contains('/')
-                    || k.chars().any(|ch| ch.is_whitespace())
-                {
-                    d.error_at(
-                        at("labels").then_key(k),
-                        "Invalid label",
-                        format!("{k:?} is not a Kubernetes label key"),
-                    );
-                }
-            }
-        }
     }
     // Aurora.
-    if let Some(x) = c.get("db_engine_version").as_str() {
-        let parts: Vec<&str> = x.split('.').collect();
-        if !(parts.len() == 2
-            && parts
-                .iter()
-                .all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_digit())))
-        {
-            d.error_at(
-                Path::attr("db_engine_version"),
-                "Invalid engine version",
-                format!("{x:?}: use major.minor, e.g. \"15.4\""),
-            );
-        }
-    }
-    if let Some(x) = c.get("db_master_username").as_str() {
-        let ok = !x.is_empty()
-            && x.len() <= 63
-            && x.starts_with(|ch: char| ch.is_ascii_alphabetic())
-            && x.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-        if !ok || ["rdsadmin", "postgres", "admin"].contains(&x.to_ascii_lowercase().as_str()) {
-            d.error_at(
-                Path::attr("db_master_username"),
-                "Invalid master user name",
-                format!(
-                    "{x:?}: letters, digits and '_', starting with a letter, not a reserved name"
-                ),
-            );
-        }
-    }
-    for attr in ["db_master_password", "db_master_password_wo"] {
-        if let Some(x) = c.get(attr).as_str() {
-            if x.len() < 8
-                || x.len() > 128
-                || x.chars()
-                    .any(|ch| !ch.is_ascii_graphic() || "/\"@".contains(ch))
-            {
-                // Never echo the value.
-                d.error_at(
-                    Path::attr(attr),
-                    "Invalid master password",
-                    "8-128 printable ASCII characters, without '/', '\"', '@' or spaces",
-                );
-            }
-        }
-    }
     for side in SIDES {
-        let attr = format!("db_{side}_instance_class");
-        if let Some(x) = c.get(&attr).as_str() {
-            if !x.starts_with("db.") || v::instance_type(&x[3..]).is_err() {
-                d.error_at(
-                    Path::attr(&attr),
-                    "Invalid instance class",
-                    format!("{x:?} is not an RDS instance class (e.g. db.r6g.large)"),
-                );
-            }
-        }
         let attr = format!("db_{side}_instance_count");
         if let Some(n) = c.get(&attr).as_f64() {
             if n.fract() != 0.0 || !(1.0..=15.0).contains(&n) {
@@ -1766,57 +1608,13 @@ fn validate_config(c: &Value) -> Diagnostics {
         }
     }
     // Routing.
-    if let Some(z) = c.get("hosted_zone_id").as_str() {
-        let id = z.trim_start_matches("/hostedzone/");
-        if id.is_empty()
-            || id.len() > 32
-            || !id
-                .chars()
-                .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
-        {
-            d.error_at(
-                Path::attr("hosted_zone_id"),
-                "Invalid hosted zone id",
-                format!("{z:?} is not a Route53 hosted zone id (upper-case letters and digits, e.g. Z0123456789ABCDEFGHIJ)"),
-            );
-        } else if c.get("record_name").is_null() {
+    if let Some(_z) = c
+        .get("hosted_zone_id")
+        .as_str()
+        .filter(|z| v::hosted_zone_id(z).is_ok())
+    {
+        if c.get("record_name").is_null() {
             d.error_at(Path::attr("record_name"), "Missing record name", "hosted_zone_id is set: record_name names the failover records (e.g. \"api.luneo.app\")");
-        }
-    }
-    for attr in [
-        "record_name",
-        "primary_ingress_hostname",
-        "secondary_ingress_hostname",
-        "primary_health_check_domain",
-        "secondary_health_check_domain",
-    ] {
-        if let Some(x) = c.get(attr).as_str() {
-            if x.is_empty() && attr.ends_with("ingress_hostname") {
-                continue;
-            }
-            if let Err(e) = hostname(x) {
-                d.error_at(Path::attr(attr), "Invalid hostname", e);
-            }
-        }
-    }
-    if let Some(x) = c.get("health_check_path").as_str() {
-        if !x.starts_with('/') || x.len() > 255 || x.chars().any(|ch| ch.is_whitespace()) {
-            d.error_at(
-                Path::attr("health_check_path"),
-                "Invalid health check path",
-                format!(
-                    "{x:?}: the path must start with '/' and contain no spaces (e.g. \"/health\")"
-                ),
-            );
-        }
-    }
-    if let Some(n) = c.get("health_check_failure_threshold").as_f64() {
-        if n.fract() != 0.0 || !(1.0..=10.0).contains(&n) {
-            d.error_at(
-                Path::attr("health_check_failure_threshold"),
-                "Value out of range",
-                format!("Route53 accepts 1 to 10 consecutive failures, got {n}"),
-            );
         }
     }
     if c.get("hosted_zone_id").as_str().is_some()
@@ -1831,17 +1629,6 @@ fn validate_config(c: &Value) -> Diagnostics {
         );
     }
     // Observability.
-    for (i, e) in c.get("alarm_emails").as_list().iter().enumerate() {
-        if let Some(e) = e.as_str() {
-            if let Err(err) = v::email(e) {
-                d.error_at(
-                    Path::attr("alarm_emails").then_index(i),
-                    "Invalid email",
-                    err,
-                );
-            }
-        }
-    }
     for attr in [
         "replication_lag_alarm_ms",
         "rpo_lag_alarm_ms",
@@ -1858,24 +1645,4 @@ fn validate_config(c: &Value) -> Diagnostics {
         }
     }
     d
-}
-
-/// A DNS name: labels of letters, digits and hyphens, 253 characters at most.
-pub fn hostname(x: &str) -> Result<(), String> {
-    let h = x.trim_end_matches('.');
-    let ok = !h.is_empty()
-        && h.len() <= 253
-        && h.contains('.')
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{x:?} is not a DNS name (e.g. \"api.luneo.app\")"))
-    }
 }

@@ -23,9 +23,9 @@ pub(crate) fn config(extra: &[(&str, Value)]) -> Value {
 }
 
 fn errors(c: &Value) -> Vec<(String, String)> {
-    validate_config(c)
-        .0
-        .into_iter()
+    let mut d = crate::schema::rules::check(&schema::schema().block, c);
+    d.extend(validate_config(c));
+    d.0.into_iter()
         .filter(|d| d.severity == crate::schema::Severity::Error)
         .map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.detail))
         .collect()
@@ -444,7 +444,7 @@ fn an_existing_network_needs_its_subnets_and_no_zones_of_its_own() {
             Value::string_list(["eu-west-1a".to_string()]),
         ),
     ]);
-    let d = crate::stacks::Stack::validate(&MultiRegionPlatform::new(), &c);
+    let d = crate::stacks::validated(&MultiRegionPlatform::new(), &c);
     let at: Vec<String> =
         d.0.iter()
             .filter_map(|x| x.path.as_ref().map(|p| p.to_string()))
@@ -460,7 +460,7 @@ fn an_existing_network_needs_its_subnets_and_no_zones_of_its_own() {
         "secondary_private_subnet_ids",
         Value::string_list(["subnet-0a000000000000003".to_string()]),
     )]);
-    let d = crate::stacks::Stack::validate(&MultiRegionPlatform::new(), &c);
+    let d = crate::stacks::validated(&MultiRegionPlatform::new(), &c);
     assert!(
         d.0.iter().any(|x| x.summary == "Missing secondary_vpc_id"),
         "{:?}",
