@@ -112,106 +112,9 @@ pub async fn apply<C: Cloud>(
         })
         .collect();
     let errs = graph::run(waits, env.parallelism, env.cancel.clone(), |key: String| {
-        let env = env.clone();
-        let kinds = kinds.clone();
-        let records = records.clone();
-        let spec = by_key[&key].clone();
-        let action = work[&key];
-        async move {
-            let fail = |m: String| ApplyError {
-                key: key.clone(),
-                action,
-                message: m,
-                attribute: None,
-            };
-            let kind = kinds.get(spec.kind).map_err(|e| fail(e.message))?;
-            let deps = dependency_records(&spec, &records.lock().unwrap())
-                .map_err(|d| fail(format!("dependency {d} does not exist")))?;
-            let old = records.lock().unwrap().get(&key).cloned();
-            let limits = kind.timeouts();
-            let (verb, limit) = match action {
-                Action::Update | Action::UpdateTags => ("update", limits.update),
-                _ => ("create", limits.create),
-            };
-            let env = placed(&env, spec.region.as_deref()).for_operation(kind.name(), verb, limit);
-            let started = std::time::SystemTime::now();
-            let result = match (&old, action) {
-                (Some(old), Action::UpdateTags) => {
-                    tracing::info!(component = %key, "updating tags");
-                    converge_tags(kind.as_ref(), &env, &spec, old.clone()).await
-                }
-                (Some(old), Action::Update) => {
-                    tracing::info!(component = %key, "updating");
-                    match kind.update(&env, &spec, old, &deps).await {
-                        Ok(rec) => converge_tags(kind.as_ref(), &env, &spec, rec).await,
-                        Err(e) => Err(e),
-                    }
-                }
-                _ => match find_owned(kind.as_ref(), &env, &spec).await {
-                    // Left behind by an interrupted earlier apply, and
-                    // proved to be this stack's: adopt it rather than create
-                    // a duplicate.
-                    Ok(Some(found)) => {
-                        tracing::info!(component = %key, id = %found.id, "adopting existing");
-                        // What the interrupted create did not get to (a
-                        // subnet's public-IP setting, say) shows in a read;
-                        // the update then repairs it.
-                        let found = match kind.read(&env, &found).await {
-                            Ok(Some(seen)) => Record {
-                                tags: found.tags.clone(),
-                                ..seen
-                            },
-                            _ => found,
-                        };
-                        match kind.update(&env, &spec, &found, &deps).await {
-                            Ok(rec) => converge_tags(kind.as_ref(), &env, &spec, rec).await,
-                            Err(e) => Err(if e.partial.is_none() {
-                                e.partial(found)
-                            } else {
-                                e
-                            }),
-                        }
-                    }
-                    Ok(None) => {
-                        tracing::info!(component = %key, "creating");
-                        kind.create(&env, &spec, &deps).await.map(|mut rec| {
-                            if kind.taggable() {
-                                rec.tags = spec.tags.clone();
-                            }
-                            rec
-                        })
-                    }
-                    // A foreign object holds the name, or the lookup failed:
-                    // nothing is created.
-                    Err(e) => Err(e),
-                },
-            };
-            timings::record(
-                &key,
-                action,
-                started,
-                spec.deps.iter().map(|d| d.key.as_str()),
-            );
-            match result {
-                Ok(mut rec) => {
-                    rec.deps = spec.deps.iter().map(|d| d.key.clone()).collect();
-                    rec.region = spec.region.clone();
-                    records.lock().unwrap().insert(key.clone(), rec);
-                    Ok(())
-                }
-                Err(e) => {
-                    if let Some(mut p) = e.partial {
-                        p.deps = spec.deps.iter().map(|d| d.key.clone()).collect();
-                        p.region = spec.region.clone();
-                        records.lock().unwrap().insert(key.clone(), p);
-                    }
-                    Err(ApplyError {
-                        attribute: e.attribute,
-                        ..fail(e.message)
-                    })
-                }
-            }
-        }
+        let (env, kinds, records) = (env.clone(), kinds.clone(), records.clone());
+        let (spec, action) = (by_key[&key].clone(), work[&key]);
+        async move { apply_one(&env, &kinds, &records, spec, action).await }
     })
     .await;
     errors.extend(errs);
@@ -235,6 +138,117 @@ pub async fn apply<C: Cloud>(
         }
     }
     (r, errors)
+}
+
+/// Creates or updates the component of `spec` (`action`) once its
+/// dependencies exist, and records what exists afterwards, also when it
+/// fails part-way (`OpError::partial`).
+async fn apply_one<C: Cloud>(
+    env: &Arc<Env<C>>,
+    kinds: &Kinds<C>,
+    records: &Mutex<Records>,
+    spec: Spec,
+    action: Action,
+) -> Result<(), ApplyError> {
+    let key = spec.key.clone();
+    let fail = |m: String| ApplyError {
+        key: key.clone(),
+        action,
+        message: m,
+        attribute: None,
+    };
+    let kind = kinds.get(spec.kind).map_err(|e| fail(e.message))?;
+    let deps = dependency_records(&spec, &records.lock().unwrap())
+        .map_err(|d| fail(format!("dependency {d} does not exist")))?;
+    let old = records.lock().unwrap().get(&key).cloned();
+    let limits = kind.timeouts();
+    let (verb, limit) = match action {
+        Action::Update | Action::UpdateTags => ("update", limits.update),
+        _ => ("create", limits.create),
+    };
+    let env = placed(env, spec.region.as_deref()).for_operation(kind.name(), verb, limit);
+    let started = std::time::SystemTime::now();
+    let result = match (&old, action) {
+        (Some(old), Action::UpdateTags) => {
+            tracing::info!(component = %key, "updating tags");
+            converge_tags(kind.as_ref(), &env, &spec, old.clone()).await
+        }
+        (Some(old), Action::Update) => {
+            tracing::info!(component = %key, "updating");
+            match kind.update(&env, &spec, old, &deps).await {
+                Ok(rec) => converge_tags(kind.as_ref(), &env, &spec, rec).await,
+                Err(e) => Err(e),
+            }
+        }
+        _ => create_or_adopt(kind.as_ref(), &env, &spec, &deps).await,
+    };
+    timings::record(
+        &key,
+        action,
+        started,
+        spec.deps.iter().map(|d| d.key.as_str()),
+    );
+    let placed_record = |mut rec: Record| {
+        rec.deps = spec.deps.iter().map(|d| d.key.clone()).collect();
+        rec.region = spec.region.clone();
+        rec
+    };
+    match result {
+        Ok(rec) => {
+            records
+                .lock()
+                .unwrap()
+                .insert(key.clone(), placed_record(rec));
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(p) = e.partial {
+                records
+                    .lock()
+                    .unwrap()
+                    .insert(key.clone(), placed_record(p));
+            }
+            Err(ApplyError {
+                attribute: e.attribute,
+                ..fail(e.message)
+            })
+        }
+    }
+}
+
+/// A create: the object left behind by an interrupted earlier apply, once
+/// proved to be this stack's, is adopted (read, then updated to the spec)
+/// rather than duplicated; otherwise it is created. A foreign object
+/// holding the name, or a failed lookup, creates nothing.
+async fn create_or_adopt<C: Cloud>(
+    kind: &dyn Kind<C>,
+    env: &Env<C>,
+    spec: &Spec,
+    deps: &Records,
+) -> Result<Record, OpError> {
+    let Some(found) = find_owned(kind, env, spec).await? else {
+        tracing::info!(component = %spec.key, "creating");
+        let mut rec = kind.create(env, spec, deps).await?;
+        if kind.taggable() {
+            rec.tags = spec.tags.clone();
+        }
+        return Ok(rec);
+    };
+    tracing::info!(component = %spec.key, id = %found.id, "adopting existing");
+    // What the interrupted create did not get to (a subnet's public-IP
+    // setting, say) shows in a read; the update then repairs it.
+    let found = match kind.read(env, &found).await {
+        Ok(Some(seen)) => Record {
+            tags: found.tags.clone(),
+            ..seen
+        },
+        _ => found,
+    };
+    match kind.update(env, spec, &found, deps).await {
+        Ok(rec) => converge_tags(kind, env, spec, rec).await,
+        Err(e) if e.partial.is_none() => Err(e.partial(found)),
+        Err(e) => Err(e),
+    }
 }
 
 /// The records of the dependencies of `spec`, under the names it sees them
