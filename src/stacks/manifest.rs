@@ -1,0 +1,63 @@
+//! The manifest parameter of a stack (`/stacks/awsstack/<id>/manifest`):
+//! the configuration an import or a list reads back.
+
+use super::*;
+
+/// The SSM parameter that records a stack's configuration (without secrets),
+/// so that `terraform import <stack id>` can rebuild it.
+/// Where every stack keeps its manifest.
+pub const MANIFEST_ROOT: &str = "/stacks/awsstack/";
+
+pub fn manifest_name(stack_id: &str) -> String {
+    format!("{MANIFEST_ROOT}{stack_id}/manifest")
+}
+
+/// The component that holds the stack's manifest (`manifest_name`).
+pub fn manifest_spec(schema: &Schema, config: &Value, stack_id: &str) -> Spec {
+    Spec::of(
+        "manifest",
+        &crate::components::ssm::ParameterInputs::plain(
+            manifest_name(stack_id),
+            manifest_json(schema, config),
+        ),
+    )
+}
+
+/// The configuration's input attributes as JSON, sensitive values nulled
+/// (map keys kept so their values can be read back from AWS).
+pub fn manifest_json(schema: &Schema, config: &Value) -> String {
+    let mut m = serde_json::Map::new();
+    for a in &schema.block.attributes {
+        // Computed values (including optional ones the provider computes
+        // when unset) are rebuilt from the components on import; looked-up
+        // ones (zones) are kept as they were settled.
+        if a.computed && a.default.is_none() && !a.from_config && !a.looked_up {
+            continue;
+        }
+        // Write-only values exist in the configuration only.
+        if a.write_only {
+            continue;
+        }
+        let v = config.get(a.name);
+        let j = if a.sensitive {
+            match v.as_map() {
+                Some(map) => serde_json::Value::Object(
+                    map.keys()
+                        .map(|k| (k.clone(), serde_json::Value::Null))
+                        .collect(),
+                ),
+                None => serde_json::Value::Null,
+            }
+        } else {
+            crate::value::to_json(v)
+        };
+        m.insert(a.name.to_string(), j);
+    }
+    for b in &schema.block.blocks {
+        m.insert(
+            b.name.to_string(),
+            crate::value::to_json(config.get(b.name)),
+        );
+    }
+    serde_json::Value::Object(m).to_string()
+}
