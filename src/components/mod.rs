@@ -1,23 +1,28 @@
 //! AWS component kinds: one AWS object each, with create/read/update/delete
 //! and find-by-tag. Shared by every stack.
 
-pub mod aurora;
-pub mod backup;
+pub mod budgets;
 pub mod catalog;
-pub mod data;
-pub mod dns;
+pub mod cloudwatch;
+pub mod dlm;
 pub mod ec2;
+pub mod ecr;
 pub mod ecs;
 pub mod eks;
+pub mod elasticache;
 pub mod elb;
 pub mod iam;
 pub mod kms;
-pub mod monitoring;
+pub mod logs;
 pub mod network;
-pub mod registry;
+pub mod rds;
+pub mod route53;
 pub mod s3;
+pub mod scheduler;
 pub mod secrets;
+pub mod sns;
 pub mod ssm;
+mod subnet_groups;
 pub mod tagging;
 
 use crate::aws::AwsContext;
@@ -160,26 +165,26 @@ pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
         Arc::new(iam::InstanceProfile),
         Arc::new(s3::Bucket),
         Arc::new(ssm::Parameter),
-        Arc::new(monitoring::Topic),
-        Arc::new(monitoring::Budget),
-        Arc::new(monitoring::INSTANCE_ALARM),
-        Arc::new(monitoring::METRIC_ALARM),
-        Arc::new(monitoring::InstanceSchedule),
-        Arc::new(registry::Repository),
-        Arc::new(registry::LogGroup),
+        Arc::new(sns::Topic),
+        Arc::new(budgets::Budget),
+        Arc::new(cloudwatch::INSTANCE_ALARM),
+        Arc::new(cloudwatch::METRIC_ALARM),
+        Arc::new(scheduler::InstanceSchedule),
+        Arc::new(ecr::Repository),
+        Arc::new(logs::LogGroup),
         Arc::new(secrets::Secret),
         Arc::new(secrets::DbConnection),
         Arc::new(elb::LoadBalancer),
         Arc::new(elb::TargetGroup),
         Arc::new(elb::Listener),
-        Arc::new(data::DbSubnetGroup),
-        Arc::new(data::DbInstance),
-        Arc::new(data::CacheSubnetGroup),
-        Arc::new(data::Redis),
+        Arc::new(rds::DbSubnetGroup),
+        Arc::new(rds::DbInstance),
+        Arc::new(elasticache::CacheSubnetGroup),
+        Arc::new(elasticache::Redis),
         Arc::new(ecs::Cluster),
         Arc::new(ecs::TaskDefinition),
         Arc::new(ecs::Service),
-        Arc::new(backup::SnapshotPolicy),
+        Arc::new(dlm::SnapshotPolicy),
         Arc::new(s3::Replication),
         Arc::new(ec2::VpcEndpoint),
         Arc::new(kms::Key),
@@ -187,12 +192,12 @@ pub fn all_kinds() -> crate::engine::Kinds<AwsContext> {
         Arc::new(eks::NodeGroup),
         Arc::new(eks::OidcProvider),
         Arc::new(eks::ControllerLeftovers),
-        Arc::new(aurora::GlobalCluster),
-        Arc::new(aurora::MemberCluster),
-        Arc::new(aurora::Instance),
-        Arc::new(aurora::Writer),
-        Arc::new(dns::HealthCheck),
-        Arc::new(dns::FailoverRecord),
+        Arc::new(rds::GlobalCluster),
+        Arc::new(rds::MemberCluster),
+        Arc::new(rds::Instance),
+        Arc::new(rds::Writer),
+        Arc::new(route53::HealthCheck),
+        Arc::new(route53::FailoverRecord),
     ])
 }
 

@@ -13,7 +13,7 @@
 //! next plan as the change of `writer_region` that it is.
 
 use super::*;
-use crate::components::aurora::{arn_region, describe_global, writer_region, Writer};
+use crate::components::rds::{arn_region, describe_global, writer_region, Writer};
 
 pub(super) fn action(shared: Arc<Shared>) -> Arc<dyn Action> {
     Arc::new(DrDrill {

@@ -7,17 +7,17 @@ mod schema;
 pub(crate) mod tests;
 
 use crate::aws::AwsContext;
-use crate::components::data::{
-    CacheSubnetGroupInputs, DbInstanceInputs, DbSubnetGroupInputs, RedisInputs,
-};
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
+use crate::components::ecr::RepositoryInputs;
 use crate::components::ecs::{ClusterInputs, ServiceInputs, TaskDefinitionInputs};
+use crate::components::elasticache::{CacheSubnetGroupInputs, RedisInputs};
 use crate::components::elb::{
     ListenerAction, ListenerInputs, LoadBalancerInputs, TargetGroupInputs,
 };
 use crate::components::iam::RoleInputs;
+use crate::components::logs::LogGroupInputs;
 use crate::components::network::NetworkHandles;
-use crate::components::registry::{LogGroupInputs, RepositoryInputs};
+use crate::components::rds::{DbInstanceInputs, DbSubnetGroupInputs};
 use crate::components::secrets::{ConnectionFields, DbConnectionInputs, SecretInputs};
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{

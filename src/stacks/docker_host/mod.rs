@@ -7,17 +7,17 @@ pub(crate) mod tests;
 mod user_data;
 
 use crate::aws::AwsContext;
-use crate::components::backup::SnapshotPolicyInputs;
+use crate::components::budgets::BudgetInputs;
+use crate::components::cloudwatch::{AlarmInputs, InstanceAlarmInputs, INSTANCE_NAMESPACE};
+use crate::components::dlm::SnapshotPolicyInputs;
 use crate::components::ec2::{
     DataVolumeInputs, ElasticIpInputs, IngressRule, InstanceInputs, InternetGatewayInputs,
     PublicRouteTableInputs, SecurityGroupInputs, SubnetInputs, VpcInputs,
 };
 use crate::components::iam::{InstanceProfileInputs, RoleInputs};
-use crate::components::monitoring::{
-    AlarmInputs, BudgetInputs, InstanceAlarmInputs, PowerAction, ScheduleInputs, TopicInputs,
-    INSTANCE_NAMESPACE,
-};
 use crate::components::s3::BucketInputs;
+use crate::components::scheduler::{PowerAction, ScheduleInputs};
+use crate::components::sns::TopicInputs;
 use crate::components::ssm::ParameterInputs;
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
@@ -555,7 +555,7 @@ impl Stack for DockerHost {
         if flag(&backup, "enabled") {
             // Daily snapshots by Data Lifecycle Manager, which targets the
             // volume by a tag of its own.
-            let volume = g.add(volume.tag(crate::components::backup::TAG_BACKUP, id.clone()));
+            let volume = g.add(volume.tag(crate::components::dlm::TAG_BACKUP, id.clone()));
             let role = g.add(Spec::of(
                 "role.backup",
                 &RoleInputs::for_service(

@@ -15,21 +15,22 @@ mod schema;
 pub(crate) mod tests;
 
 use crate::aws::AwsContext;
-use crate::components::aurora::{
-    ClusterInstanceInputs, GlobalClusterInputs, MemberClusterInputs, MemberRole, WriterInputs,
-};
-use crate::components::data::DbSubnetGroupInputs;
-use crate::components::dns::{FailoverRecordInputs, HealthCheckInputs};
+use crate::components::cloudwatch::AlarmInputs;
 use crate::components::ec2::{IngressRule, SecurityGroupInputs};
 use crate::components::eks::{
     ClusterInputs, ControllerLeftoversInputs, NodeGroupInputs, OidcProviderInputs,
 };
 use crate::components::iam::RoleInputs;
 use crate::components::kms::KeyInputs;
-use crate::components::monitoring::{AlarmInputs, TopicInputs};
 use crate::components::network::NetworkHandles;
+use crate::components::rds::{
+    ClusterInstanceInputs, DbSubnetGroupInputs, GlobalClusterInputs, MemberClusterInputs,
+    MemberRole, WriterInputs,
+};
+use crate::components::route53::{FailoverRecordInputs, HealthCheckInputs};
 use crate::components::s3::{BucketInputs, ReplicationInputs};
 use crate::components::secrets::SecretInputs;
+use crate::components::sns::TopicInputs;
 use crate::components::{all_kinds, network, sha256_hex};
 use crate::engine::{
     Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec,

@@ -1,4 +1,4 @@
-//! ECR repository and CloudWatch Logs log group.
+//! CloudWatch Logs: the containers' log group.
 
 use super::tagging::TagRef;
 use super::Tagging;
@@ -7,7 +7,5 @@ use crate::aws::AwsContext;
 use crate::engine::{Call, Kind, NotYet, OpError, Record, Records, Spec, PROPAGATION};
 use serde_json::json;
 
-mod ecr_repository;
-pub use ecr_repository::*;
 mod log_group;
 pub use log_group::*;

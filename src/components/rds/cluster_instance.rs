@@ -1,7 +1,7 @@
 //! Instance.
 
 use super::*;
-use crate::components::data::{DELETE_DB_INSTANCE, MODIFY_DB_INSTANCE};
+use super::{DELETE_DB_INSTANCE, MODIFY_DB_INSTANCE};
 use crate::engine::Inputs;
 use serde::{Deserialize, Serialize};
 

@@ -1,10 +1,12 @@
-//! Aurora Global Database: the global cluster, its member clusters (one
-//! per region), their instances, and which region writes. Created and
-//! deleted in the order AWS requires: the global cluster before its
-//! members; the secondary once the primary writes; each member detached
-//! and available before it is deleted, readers before the writer; the
-//! global cluster once it is empty.
+//! Amazon RDS: a PostgreSQL instance and its subnet group (the container
+//! service), and Aurora Global Database (the platform): the global cluster,
+//! its member clusters (one per region), their instances, and which region
+//! writes. Created and deleted in the order AWS requires: the global
+//! cluster before its members; the secondary once the primary writes; each
+//! member detached and available before it is deleted, readers before the
+//! writer; the global cluster once it is empty.
 
+use super::subnet_groups::*;
 use super::tagging::TagRef;
 use super::Tagging;
 use super::{failed, op, sdk_wait, spec_tags, E};
@@ -17,12 +19,16 @@ use aws_sdk_rds::types::{GlobalCluster as Global, Tag};
 use serde_json::{json, Value as Json};
 use std::time::Duration;
 
+mod subnet_group;
+pub use subnet_group::*;
+mod instance;
+pub use instance::*;
 mod global_cluster;
 pub use global_cluster::*;
 mod member_cluster;
 pub use member_cluster::*;
-mod instance;
-pub use instance::*;
+mod cluster_instance;
+pub use cluster_instance::*;
 mod writer;
 pub use writer::*;
 
