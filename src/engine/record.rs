@@ -23,6 +23,10 @@ pub struct Record {
     /// and delete go there whatever the configuration says now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// What the last read of the object found worth a plan warning (a rule
+    /// someone else added that opens a database port to the internet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Record {
@@ -35,6 +39,7 @@ impl Record {
             deps: Vec::new(),
             tags: Tags::new(),
             region: None,
+            warnings: Vec::new(),
         }
     }
     pub fn with(mut self, k: &str, v: impl Into<String>) -> Record {

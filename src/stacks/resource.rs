@@ -691,15 +691,11 @@ impl<S: Stack> Resource for StackResource<S> {
         };
         // What the last refresh found worth a warning (a rule that opens a
         // database port of the stack's group to the internet, say).
-        for r in recorded.values() {
-            for (k, w) in &r.outputs {
-                if k.starts_with("warning.") {
-                    resp.diagnostics.push(Diagnostic::warning(
-                        "Unsafe rule on a stack resource",
-                        w.clone(),
-                    ));
-                }
-            }
+        for w in recorded.values().flat_map(|r| &r.warnings) {
+            resp.diagnostics.push(Diagnostic::warning(
+                "Unsafe rule on a stack resource",
+                w.clone(),
+            ));
         }
         let desired = self.desired(&self.env(ctx.clone(), &planned, "update"), &work, &ctx);
         let kinds = self.stack.kinds();

@@ -309,13 +309,9 @@ fn open_rule_warnings(group: &str, observed: &[Atom], declared: &[(Atom, String)
     out
 }
 
-/// Records the warnings in the record's outputs (`warning.<n>`), where the
-/// plan finds them.
+/// Records the warnings with the record, where the plan finds them.
 fn with_warnings(mut rec: Record, warnings: Vec<String>) -> Record {
-    rec.outputs.retain(|k, _| !k.starts_with("warning."));
-    for (i, w) in warnings.into_iter().enumerate() {
-        rec.outputs.insert(format!("warning.{i}"), w);
-    }
+    rec.warnings = warnings;
     rec
 }
 
@@ -373,6 +369,20 @@ pub fn sort_rules(rules: &mut [IngressRule]) {
 impl Kind<AwsContext> for SecurityGroup {
     fn name(&self) -> &'static str {
         "ec2_security_group"
+    }
+    /// Warnings used to travel in the outputs as `warning.<n>`: a record of
+    /// an earlier release has them moved to its warnings.
+    fn upgrade(&self, rec: &mut Record) {
+        let old: Vec<String> = rec
+            .outputs
+            .iter()
+            .filter(|(k, _)| k.starts_with("warning."))
+            .map(|(_, w)| w.clone())
+            .collect();
+        if !old.is_empty() {
+            rec.outputs.retain(|k, _| !k.starts_with("warning."));
+            rec.warnings.extend(old);
+        }
     }
     fn calls(&self) -> &'static [Call] {
         CALLS
@@ -620,6 +630,22 @@ mod tests {
     use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
     use aws_sdk_ec2::Client;
     use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
+
+    #[test]
+    fn warnings_an_earlier_release_kept_in_the_outputs_move_to_the_record() {
+        let mut rec = Record::new("ec2_security_group", "sg-1", json!({}))
+            .with(
+                "arn",
+                "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-1",
+            )
+            .with("warning.0", "port 5432 open to 0.0.0.0/0");
+        SecurityGroup.upgrade(&mut rec);
+        assert_eq!(rec.warnings, ["port 5432 open to 0.0.0.0/0"]);
+        assert_eq!(rec.outputs.keys().collect::<Vec<_>>(), ["arn"]);
+        let again = rec.clone();
+        SecurityGroup.upgrade(&mut rec);
+        assert_eq!(rec, again, "a current record is left as it is");
+    }
 
     fn group() -> Record {
         Record::new(
