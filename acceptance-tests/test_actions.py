@@ -17,6 +17,12 @@ def write(work, name, body):
     (work / name).write_text(body)
 
 
+def progress(p):
+    """The action_progress messages of a `-json` run."""
+    events = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    return [e["@message"] for e in events if e.get("type") == "action_progress"]
+
+
 def test_redeploy_the_container_service(fresh_emulator, workdir):
     emu = fresh_emulator
     work = copy_example("kavak", workdir / "kavak")
@@ -29,8 +35,9 @@ def test_redeploy_the_container_service(fresh_emulator, workdir):
         write(work, "actions.tf", 'action "awsstack_redeploy" "app" {\n  config {\n    stack_id = awsstack_container_service.app.id\n  }\n}\n')
         assert tf.plan().returncode == 0, "declaring an action changes no resource"
         proxy.reset_counts()
-        p = tf.apply("-invoke=action.awsstack_redeploy.app")
-        out = " ".join(p.stdout.split())
+        p = tf.run("apply", "-auto-approve", "-json", "-invoke=action.awsstack_redeploy.app")
+        said = progress(p)
+        out = " ".join(" ".join(said).split())
         assert "starting a new deployment of ECS service kavak-agent-dev-app" in out, p.stdout
         assert "kavak-agent-dev-app is stable" in out, p.stdout
         assert proxy.ops.get("ecs:UpdateService") == 1, proxy.ops
@@ -38,8 +45,9 @@ def test_redeploy_the_container_service(fresh_emulator, workdir):
 
         # The database's snapshot on demand (`aws rds create-db-snapshot`).
         write(work, "snapshot.tf", 'action "awsstack_snapshot" "db" {\n  config {\n    stack_id    = awsstack_container_service.app.id\n    description = "before the 2.0 migration"\n  }\n}\n')
-        p = tf.apply("-invoke=action.awsstack_snapshot.db")
-        out = " ".join(p.stdout.split())
+        p = tf.run("apply", "-auto-approve", "-json", "-invoke=action.awsstack_snapshot.db")
+        said = progress(p)
+        out = " ".join(" ".join(said).split())
         assert "snapshotting the database kavak-agent-dev-db" in out and "is available" in out, p.stdout
         snaps = emu.client("rds").describe_db_snapshots(DBInstanceIdentifier="kavak-agent-dev-db", SnapshotType="manual")["DBSnapshots"]
         assert len(snaps) == 1 and snaps[0]["Status"] == "available", snaps

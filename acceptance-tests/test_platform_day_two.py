@@ -69,9 +69,17 @@ def lag(emu, ms):
     )
 
 
-def invoke(tf, *args, **kw):
-    p = tf.apply("-invoke=action.awsstack_dr_drill.semestrial", *args, **kw)
-    return p, " ".join((p.stdout + p.stderr).split())
+def invoke(tf, *args, check=True):
+    """The drill with -json: its progress arrives as action_progress
+    events; `out` is every event's message and diagnostic, decoded."""
+    p = tf.run("apply", "-auto-approve", "-json", "-invoke=action.awsstack_dr_drill.semestrial", *args, check=check)
+    events = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    said = [e["@message"] for e in events if e.get("type") == "action_progress"]
+    if p.returncode == 0:
+        assert said, "progress is streamed as action_progress events"
+    texts = [e.get("@message", "") for e in events]
+    texts += [f'{e["diagnostic"].get("summary", "")}: {e["diagnostic"].get("detail", "")}' for e in events if "diagnostic" in e]
+    return p, " ".join(" ".join(texts + [p.stderr]).split())
 
 
 def test_dr_drill_and_eks_credentials(fresh_emulator, workdir):
@@ -172,3 +180,40 @@ def test_dr_drill_and_eks_credentials(fresh_emulator, workdir):
         assert platform_leftovers(emu) == [] and leftovers(emu, "kubeworker-dev") == []
     finally:
         proxy.stop()
+
+
+def test_a_platform_is_listed_and_imported_from_either_of_its_regions(fresh_emulator, workdir):
+    """The platform's manifest is kept in both its regions: `terraform
+    query` with a provider of the secondary region lists it, and the
+    generated import plans no change to AWS."""
+    emu = fresh_emulator
+    tf, _ = setup(emu, workdir, "1.15", profile="ephemeral")
+    tf.apply()
+    name = f"/stacks/awsstack/{STACK}/manifest"
+    manifests = {r: emu.client("ssm", r).get_parameter(Name=name)["Parameter"]["Value"] for r in (P, S)}
+    assert manifests[P] == manifests[S] and json.loads(manifests[S])["secondary_region"] == S
+    assert tf.plan().returncode == 0
+
+    rebuilt = workdir / "rebuilt"
+    rebuilt.mkdir()
+    (rebuilt / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    awsstack = { source = "awsstack/awsstack" }\n  }\n}\n\n'
+        f'provider "awsstack" {{\n  region = "{S}"\n}}\n'
+    )
+    (rebuilt / "all.tfquery.hcl").write_text('list "awsstack_multi_region_platform" "all" {\n  provider = awsstack\n}\n')
+    tf2 = Terraform("1.15", rebuilt, emu.endpoint)
+    tf2.init()
+    q = tf2.run("query", "-no-color")
+    assert f"{STACK} (awsstack_multi_region_platform in {S})" in q.stdout, q.stdout
+    tf2.run("query", "-no-color", "-generate-config-out=generated.tf")
+    generated = (rebuilt / "generated.tf").read_text()
+    assert "import {" in generated and f'"{STACK}"' in generated, generated
+    (rebuilt / "all.tfquery.hcl").unlink()
+    p = tf2.plan()
+    assert p.returncode == 2 and "1 to import, 0 to add, 0 to change, 0 to destroy" in p.stdout, p.stdout + p.stderr
+    # The first state keeps the platform: the rebuilt one is dropped, the
+    # first destroys.
+    tf.destroy()
+    assert platform_leftovers(emu) == []
+    for r in (P, S):
+        assert not emu.client("ssm", r).get_parameters(Names=[name])["Parameters"], f"the manifest in {r} goes with the platform"

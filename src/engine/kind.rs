@@ -280,6 +280,7 @@ pub async fn find_owned<C: Cloud>(
         return Err(OpError::new(ownership::foreign_object_message(
             &kind.found_as(),
             &found.id,
+            spec.region.as_deref(),
             owner.as_deref(),
             spec.named_by,
         ))

@@ -73,6 +73,7 @@ pub fn managed_view(observed: &Tags, recorded: &Tags, desired: &Tags) -> Tags {
 pub fn foreign_object_message(
     what: &str,
     id: &str,
+    region: Option<&str>,
     owner: Option<&str>,
     attribute: Option<&str>,
 ) -> String {
@@ -84,8 +85,11 @@ pub fn foreign_object_message(
         Some(a) => format!("choose another `{a}`"),
         None => "choose another name".to_string(),
     };
+    // A component placed in another region than the stack's is named with
+    // it: the same name may be the stack's in one region and not in another.
+    let place = region.map(|r| format!(" in {r}")).unwrap_or_default();
     format!(
-        "the {what} {id:?} already exists and was not created by this stack ({whose}). awsstack never adopts, changes or deletes an object it did not create: {choose}, or delete or rename that {what} first."
+        "the {what} {id:?}{place} already exists and was not created by this stack ({whose}). awsstack never adopts, changes or deletes an object it did not create: {choose}, or delete or rename that {what} first."
     )
 }
 

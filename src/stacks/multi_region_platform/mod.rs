@@ -517,13 +517,25 @@ impl Stack for MultiRegionPlatform {
         t
     }
 
-    fn desired(&self, c: &Value, _ctx: &AwsContext) -> Vec<Spec> {
+    fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
         let mut g = components(c);
-        g.add(crate::stacks::manifest_spec(
-            &self.schema,
-            c,
-            &stack_id_of(c),
-        ));
+        let id = stack_id_of(c);
+        // The manifest in each of the platform's regions, so that a
+        // provider of either region finds the platform (`terraform query`,
+        // import); each keyed by its side, whatever the provider's region.
+        // The one in the provider's region stays unplaced, as the manifest
+        // of a platform of an earlier release was recorded.
+        for side in SIDES {
+            let mut manifest = crate::stacks::manifest_spec(&self.schema, c, &id);
+            if side != "primary" {
+                manifest.key = format!("{side}/manifest");
+            }
+            let region = region_of(c, side);
+            if region != ctx.region {
+                manifest = manifest.in_region(region);
+            }
+            g.add(manifest);
+        }
         g.into_specs()
     }
 

@@ -519,3 +519,37 @@ fn moving_a_live_region_into_an_existing_network_is_refused_on_its_vpc_attribute
         "{refused:?}"
     );
 }
+
+#[test]
+fn the_manifest_is_kept_in_both_regions_keyed_by_side_whatever_the_providers_region() {
+    use crate::stacks::Stack;
+    let c = config(&[]);
+    let stack = MultiRegionPlatform::new();
+    let placed = |provider: &str| -> Vec<(String, Option<String>)> {
+        let ctx = crate::aws::AwsContext::offline(provider, "123456789012");
+        stack
+            .desired(&c, &ctx)
+            .into_iter()
+            .filter(|s| s.key.ends_with("manifest"))
+            .map(|s| (s.key, s.region))
+            .collect()
+    };
+    assert_eq!(
+        placed("eu-west-1"),
+        [
+            ("manifest".to_string(), None),
+            (
+                "secondary/manifest".to_string(),
+                Some("us-east-1".to_string())
+            ),
+        ],
+        "a provider of the primary region: its manifest recorded as before"
+    );
+    assert_eq!(
+        placed("us-east-1"),
+        [
+            ("manifest".to_string(), Some("eu-west-1".to_string())),
+            ("secondary/manifest".to_string(), None),
+        ]
+    );
+}
