@@ -405,3 +405,46 @@ pub fn validated(stack: &dyn Stack, config: &Value) -> Diagnostics {
     d.extend(stack.validate(config));
     d
 }
+
+/// The `stack_id` argument of an action or an ephemeral resource: None
+/// while unknown; a diagnostic on the attribute when it cannot be a stack
+/// id (`<project>-<environment>`: lowercase letters, digits, hyphens).
+pub fn stack_id_argument(config: &Value) -> Result<Option<String>, Diagnostics> {
+    let v = config.get("stack_id");
+    if v.is_unknown() || v.is_null() {
+        return Ok(None);
+    }
+    let id = v.as_str().unwrap_or_default();
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-');
+    if ok {
+        return Ok(Some(id.to_string()));
+    }
+    let mut d = Diagnostics::default();
+    d.error_at(
+        Path::attr("stack_id"),
+        "Invalid stack id",
+        format!("{id:?} is not a stack id: lowercase letters, digits and hyphens, as a stack's `id` attribute holds"),
+    );
+    Err(d)
+}
+
+/// True when the object's tags name the stack `id`: the only objects an
+/// action or an ephemeral resource acts on or reads.
+pub async fn carries_stack_id(
+    ctx: &AwsContext,
+    r: &crate::components::tagging::TagRef,
+    id: &str,
+) -> Result<bool, crate::engine::OpError> {
+    use crate::engine::Cloud;
+    Ok(ctx
+        .read_tags(r)
+        .await?
+        .and_then(|t| t.get(crate::engine::TAG_STACK_ID).cloned())
+        .as_deref()
+        == Some(id))
+}

@@ -132,7 +132,7 @@ impl DbInstance {
             .map(|d| (d.db_instance_status().unwrap_or_default().to_string(), d)))
     }
 
-    async fn describe(
+    pub(crate) async fn describe(
         env: &E,
         id: &str,
     ) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {

@@ -97,7 +97,10 @@ fn cluster_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, 
 }
 
 impl MemberCluster {
-    async fn describe(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbCluster>, OpError> {
+    pub(crate) async fn describe(
+        env: &E,
+        id: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbCluster>, OpError> {
         match env
             .ctx
             .rds()

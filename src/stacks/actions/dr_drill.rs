@@ -13,7 +13,7 @@
 //! next plan as the change of `writer_region` that it is.
 
 use super::*;
-use crate::components::rds::{arn_region, describe_global, writer_region, Writer};
+use crate::components::rds::{arn_region, describe_global, writer_region, MemberCluster, Writer};
 
 pub(super) fn action(shared: Arc<Shared>) -> Arc<dyn Action> {
     Arc::new(DrDrill {
@@ -106,10 +106,10 @@ fn preflight<'a>(
     }
 }
 
-/// The members of the global database `global` with their clusters'
-/// status, each read in its own region.
+/// The members of the global database with their clusters' status, each
+/// read in its own region (`MemberCluster::describe`).
 async fn members(
-    ctx: &Arc<AwsContext>,
+    env: &Arc<Env<AwsContext>>,
     g: &aws_sdk_rds::types::GlobalCluster,
 ) -> Result<Vec<Member>, OpError> {
     let mut out = vec![];
@@ -117,29 +117,11 @@ async fn members(
         let arn = m.db_cluster_arn().unwrap_or_default();
         let region = arn_region(arn).to_string();
         let id = arn.rsplit(':').next().unwrap_or_default().to_string();
-        let status = match ctx
-            .clone()
-            .region_context(&region)
-            .rds()
-            .describe_db_clusters()
-            .db_cluster_identifier(&id)
-            .send()
-            .await
-        {
-            Ok(o) => o
-                .db_clusters()
-                .first()
-                .and_then(|c| c.status())
-                .unwrap_or("missing")
-                .to_string(),
-            Err(e) if crate::aws::code_in(&e, &["DBClusterNotFoundFault"]) => "missing".to_string(),
-            Err(e) => {
-                return Err(OpError::new(format!(
-                    "DescribeDBClusters {id} in {region}: {}",
-                    crate::aws::error_text(&e)
-                )))
-            }
-        };
+        let placed = crate::engine::placed(env, Some(&region));
+        let status = MemberCluster::describe(&placed, &id)
+            .await?
+            .and_then(|c| c.status().map(str::to_string))
+            .unwrap_or_else(|| "missing".to_string());
         out.push(Member {
             region,
             id,
@@ -270,7 +252,7 @@ impl Action for DrDrill {
             .get("max_replication_lag_seconds")
             .as_f64()
             .unwrap_or(60.0);
-        let env = env(ctx.clone(), &id);
+        let env = Arc::new(env(ctx.clone(), &id));
         let global = format!("{id}-aurora");
         let g = match describe_global(&env, &global).await {
             Ok(Some(g)) => g,
@@ -293,7 +275,7 @@ impl Action for DrDrill {
             }
             Err(e) => return error("Cannot drill", e.message),
         }
-        let members = match members(&ctx, &g).await {
+        let members = match members(&env, &g).await {
             Ok(m) => m,
             Err(e) => return error("Cannot drill", e.message),
         };

@@ -21,7 +21,7 @@ use crate::aws::{AwsContext, Shared};
 use crate::components::ec2::DataVolume;
 use crate::components::ecs::Service;
 use crate::components::tagging::TagRef;
-use crate::engine::{Cloud, Env, OpError, TAG_COMPONENT, TAG_STACK_ID};
+use crate::engine::{Env, OpError, TAG_COMPONENT, TAG_STACK_ID};
 use crate::schema::{Attribute, Block, Diagnostic, Diagnostics, Schema};
 use crate::tfplugin::{Action, Progress};
 use crate::value::{Path, Type, Value};
@@ -79,31 +79,10 @@ fn env(ctx: Arc<AwsContext>, stack_id: &str) -> Env<AwsContext> {
     )
 }
 
-/// The stack id of an action's configuration, checked as a stack id
-/// (`<project>-<environment>`: lowercase letters, digits, hyphens).
+/// The stack id of an action's configuration (the check every stack-id
+/// argument shares).
 fn stack_id(config: &Value) -> Result<Option<String>, Diagnostics> {
-    let v = config.get("stack_id");
-    if v.is_unknown() {
-        return Ok(None);
-    }
-    let id = v.as_str().unwrap_or_default();
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !id.starts_with('-');
-    if ok {
-        Ok(Some(id.to_string()))
-    } else {
-        let mut d = Diagnostics::default();
-        d.error_at(
-            Path::attr("stack_id"),
-            "Invalid stack id",
-            format!("{id:?} is not a stack id: lowercase letters, digits and hyphens, as a stack's `id` attribute holds"),
-        );
-        Err(d)
-    }
+    crate::stacks::stack_id_argument(config)
 }
 
 /// The stack an action acts on (its id, known) and the configured context.
@@ -126,12 +105,7 @@ fn error(summary: &str, detail: impl Into<String>) -> Diagnostics {
 
 /// True when the object's tags name the stack `id`.
 async fn carries(ctx: &AwsContext, r: &TagRef, id: &str) -> Result<bool, OpError> {
-    Ok(ctx
-        .read_tags(r)
-        .await?
-        .and_then(|t| t.get(TAG_STACK_ID).cloned())
-        .as_deref()
-        == Some(id))
+    crate::stacks::carries_stack_id(ctx, r, id).await
 }
 
 #[cfg(test)]

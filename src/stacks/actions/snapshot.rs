@@ -73,7 +73,7 @@ impl Action for Snapshot {
         let env = env(ctx.clone(), &id);
         let done = match data_volume(&ctx, &id).await {
             Ok(Some(volume)) => snapshot_volume(&env, &volume, &description, &progress).await,
-            Ok(None) => match database(&ctx, &id).await {
+            Ok(None) => match database(&env, &id).await {
                 Ok(Some(db)) => snapshot_database(&env, &db, &description, &progress).await,
                 Ok(None) => Err(OpError::new(format!(
                     "no awsstack_docker_host data volume and no awsstack_container_service database of stack {id:?} in {} carry its stack id",
@@ -115,31 +115,16 @@ async fn data_volume(ctx: &AwsContext, id: &str) -> Result<Option<String>, OpErr
 }
 
 /// The container service's database (`<stack id>-db`), if it carries the
-/// stack's id.
-async fn database(ctx: &AwsContext, id: &str) -> Result<Option<String>, OpError> {
+/// stack id.
+async fn database(env: &Env<AwsContext>, id: &str) -> Result<Option<String>, OpError> {
     let name = format!("{id}-db");
-    let found = ctx
-        .rds()
-        .describe_db_instances()
-        .db_instance_identifier(&name)
-        .send()
-        .await;
-    let arn = match found {
-        Ok(o) => match o.db_instances().first().and_then(|d| d.db_instance_arn()) {
-            Some(arn) => arn.to_string(),
-            None => return Ok(None),
-        },
-        Err(e) if crate::aws::code_in(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => {
-            return Ok(None)
-        }
-        Err(e) => {
-            return Err(OpError::new(format!(
-                "DescribeDBInstances {name}: {}",
-                crate::aws::error_text(&e)
-            )))
-        }
+    let Some(db) = crate::components::rds::DbInstance::describe(env, &name).await? else {
+        return Ok(None);
     };
-    Ok(carries(ctx, &TagRef::Rds(arn), id).await?.then_some(name))
+    let arn = db.db_instance_arn().unwrap_or_default().to_string();
+    Ok(carries(&env.ctx, &TagRef::Rds(arn), id)
+        .await?
+        .then_some(name))
 }
 
 async fn snapshot_volume(

@@ -64,11 +64,10 @@ async fn secret_of(
                 ))
             }
         };
-        let tags = ctx
-            .read_tags(&TagRef::SecretsManager(name.clone()))
+        if !crate::stacks::carries_stack_id(ctx, &TagRef::SecretsManager(name.clone()), id)
             .await
-            .map_err(|e| e.message)?;
-        if tags.and_then(|t| t.get(TAG_STACK_ID).cloned()).as_deref() != Some(id) {
+            .map_err(|e| e.message)?
+        {
             return Err(format!("the secret {name} does not carry the stack id {id:?} in {TAG_STACK_ID}: awsstack reads only what a stack created"));
         }
         let json = serde_json::from_str(&value)

@@ -63,11 +63,10 @@ async fn cluster_of(
             }
         };
         let arn = cluster.arn().unwrap_or_default().to_string();
-        let tags = ctx
-            .read_tags(&TagRef::Eks(arn))
+        if !crate::stacks::carries_stack_id(ctx, &TagRef::Eks(arn), id)
             .await
-            .map_err(|e| e.message)?;
-        if tags.and_then(|t| t.get(TAG_STACK_ID).cloned()).as_deref() != Some(id) {
+            .map_err(|e| e.message)?
+        {
             return Err(format!("the EKS cluster {name} does not carry the stack id {id:?} in {TAG_STACK_ID}: awsstack reads only what a stack created"));
         }
         return Ok(Some(cluster));

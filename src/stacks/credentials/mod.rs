@@ -9,7 +9,7 @@
 
 use crate::aws::{AwsContext, Shared};
 use crate::components::tagging::TagRef;
-use crate::engine::{Cloud, TAG_STACK_ID};
+use crate::engine::TAG_STACK_ID;
 use crate::schema::{Attribute, Block, Diagnostic, Diagnostics, Schema};
 use crate::tfplugin::EphemeralResource;
 use crate::value::{Path, Type, Value};
@@ -29,21 +29,9 @@ fn error(summary: &str, detail: impl Into<String>) -> (Value, Diagnostics) {
     (Value::Null, d)
 }
 
-/// Checks a `stack_id` argument (lowercase letters, digits, hyphens).
+/// Checks a `stack_id` argument (the check every stack-id argument shares).
 fn validate_stack_id(config: &Value) -> Diagnostics {
-    let mut d = Diagnostics::default();
-    if let Some(id) = config.get("stack_id").as_str() {
-        if id.is_empty()
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            d.error_at(
-                Path::attr("stack_id"),
-                "Invalid stack id",
-                format!("{id:?} is not a stack id: lowercase letters, digits and hyphens"),
-            );
-        }
-    }
-    d
+    crate::stacks::stack_id_argument(config)
+        .err()
+        .unwrap_or_default()
 }
