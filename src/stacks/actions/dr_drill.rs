@@ -412,4 +412,27 @@ mod tests {
             .unwrap_err()
             .contains("0 secondary"));
     }
+
+    #[test]
+    fn a_lag_bound_that_is_not_a_positive_number_of_seconds_is_refused_on_its_attribute() {
+        let drill = action(Arc::new(Shared::default()));
+        let config = |lag: f64| {
+            Value::Object(BTreeMap::from([
+                ("stack_id".to_string(), Value::str("luneo-prod")),
+                (
+                    "max_replication_lag_seconds".to_string(),
+                    Value::Number(lag),
+                ),
+            ]))
+        };
+        assert!(!drill.validate(&config(30.0)).has_errors());
+        for bad in [0.0, -5.0, 7200.0] {
+            let d = drill.validate(&config(bad));
+            assert_eq!(
+                d.0[0].path,
+                Some(Path::attr("max_replication_lag_seconds")),
+                "{bad}: {d:?}"
+            );
+        }
+    }
 }
