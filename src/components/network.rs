@@ -488,25 +488,15 @@ pub fn add_existing(
     }
 }
 
-/// How many NAT gateways a stack's own network has (its `nat_gateways`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NatGateways {
-    /// Private subnets without a default route (VPC endpoints only).
-    None,
-    /// One, in the first zone, shared by every zone's private subnets.
-    Single,
-    /// One per zone, each zone's private subnets routed through their own.
-    PerZone,
-}
-
-impl NatGateways {
-    /// The value of a `nat_gateways` attribute: `none`, `per_az`, else one.
-    pub fn of(attribute: &str) -> NatGateways {
-        match attribute {
-            "none" => NatGateways::None,
-            "per_az" => NatGateways::PerZone,
-            _ => NatGateways::Single,
-        }
+crate::schema::config::words! {
+    /// How many NAT gateways a stack's own network has (its `nat_gateways`).
+    pub enum NatGateways {
+        /// Private subnets without a default route (VPC endpoints only).
+        None = "none",
+        /// One, in the first zone, shared by every zone's private subnets.
+        Single = "single",
+        /// One per zone, each zone's private subnets routed through their own.
+        PerZone = "per_az",
     }
 }
 

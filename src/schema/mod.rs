@@ -1,6 +1,7 @@
 //! Resource and provider schemas, diagnostics, and the plan helpers that
 //! every resource shares (computed values kept from state, replace paths).
 
+pub mod config;
 mod diag;
 pub mod docs;
 pub mod rules;

@@ -3,22 +3,24 @@
 
 use super::*;
 
-/// The configuration of a stack placed in an existing network: `vpc`
-/// with both subnet lists (`lists`: public, then private), none of the
-/// attributes that shape the stack's own network (`shaping`), and ids of
-/// the right form. Read-only checks against AWS come later
+/// An existing network's attributes in a configuration: the VPC id and
+/// the two subnet lists (public, then private), each with its name.
+pub struct ExistingNetwork<'a> {
+    pub vpc: (&'static str, &'a Setting<String>),
+    pub subnets: [(&'static str, &'a Setting<Vec<Setting<String>>>); 2],
+}
+
+/// The configuration of a stack placed in an existing network: the VPC
+/// with both subnet lists, none of the attributes that shape the stack's
+/// own network (`shaping`: each with whether it is set), and ids of the
+/// right form. Read-only checks against AWS come later
 /// (`components::network::check`).
-pub fn existing_network_diags(
-    c: &Value,
-    vpc: &str,
-    lists: [&str; 2],
-    shaping: &[&str],
-) -> Diagnostics {
+pub fn existing_network_diags(n: &ExistingNetwork, shaping: &[(&str, bool)]) -> Diagnostics {
     let mut d = Diagnostics::default();
-    let set = |a: &str| !c.get(a).is_null();
-    if set(vpc) {
-        for a in lists {
-            if !set(a) || c.get(a).as_list().is_empty() && !c.get(a).is_unknown() {
+    let (vpc, vpc_id) = n.vpc;
+    if vpc_id.is_set() {
+        for (a, l) in n.subnets {
+            if l.is_unset() || l.items().is_empty() && !l.is_unknown() {
                 d.error_at(
                     Path::attr(a),
                     "Missing subnets",
@@ -26,25 +28,23 @@ pub fn existing_network_diags(
                 );
             }
         }
-        for a in shaping {
-            if set(a) {
-                d.error_at(
-                    Path::attr(a),
-                    "Conflicting arguments",
-                    format!("{a} shapes the stack's own network; with {vpc} (an existing network) the subnets' own zones and blocks are used: remove {a}"),
-                );
-            }
+        for (a, _) in shaping.iter().filter(|(_, set)| *set) {
+            d.error_at(
+                Path::attr(a),
+                "Conflicting arguments",
+                format!("{a} shapes the stack's own network; with {vpc} (an existing network) the subnets' own zones and blocks are used: remove {a}"),
+            );
         }
     } else {
         // (An unknown list may still turn out null: checked at plan.)
-        for a in lists {
-            if set(a) && !c.get(a).is_unknown() {
+        for (a, l) in n.subnets {
+            if l.known().is_some() {
                 d.error_at(Path::attr(a), format!("Missing {vpc}"), format!("{a} places the stack in an existing network: set {vpc} to that network's VPC too"));
             }
         }
     }
-    for a in lists {
-        for (i, x) in c.get(a).as_list().iter().enumerate() {
+    for (a, l) in n.subnets {
+        for (i, x) in l.items().iter().enumerate() {
             if let Some(x) = x.as_str().filter(|x| !validate::aws_id(x, "subnet")) {
                 d.error_at(
                     Path::attr(a).then_index(i),
@@ -54,7 +54,7 @@ pub fn existing_network_diags(
             }
         }
     }
-    if let Some(x) = c.get(vpc).as_str().filter(|x| !validate::aws_id(x, "vpc")) {
+    if let Some(x) = vpc_id.as_str().filter(|x| !validate::aws_id(x, "vpc")) {
         d.error_at(
             Path::attr(vpc),
             "Invalid VPC id",
@@ -124,7 +124,7 @@ pub(crate) fn tag_case_clashes(tags: &BTreeMap<String, String>) -> Diagnostics {
 
 /// A stack's zones: valid names, all in one region, and in `region` (the
 /// provider's) when it is known.
-pub(crate) fn zones_diags(zones: &[(Path, &str)], region: Option<&str>) -> Diagnostics {
+pub(crate) fn zones_diags(zones: &[(Path, String)], region: Option<&str>) -> Diagnostics {
     let mut d = Diagnostics::default();
     let mut first: Option<String> = None;
     for (path, z) in zones {
@@ -179,8 +179,9 @@ impl<S: Stack> StackResource<S> {
         let mut d = crate::schema::rules::check(&self.stack.schema().block, &config);
         d.extend(timeouts_diags(&config));
         d.extend(tags_diags(&config));
-        d.extend(zones_diags(&self.stack.zones(&config), None));
-        d.extend(self.stack.validate(&config));
+        let typed = self.stack.config(&config);
+        d.extend(zones_diags(&self.stack.zones(&typed), None));
+        d.extend(self.stack.validate(&typed));
         d
     }
 
@@ -215,10 +216,15 @@ mod zone_tests {
     use crate::value::Path;
 
     pub(super) fn details(zones: &[&str], region: Option<&str>) -> Vec<(String, String)> {
-        let zs: Vec<(Path, &str)> = zones
+        let zs: Vec<(Path, String)> = zones
             .iter()
             .enumerate()
-            .map(|(i, z)| (Path::attr("availability_zones").then_index(i), *z))
+            .map(|(i, z)| {
+                (
+                    Path::attr("availability_zones").then_index(i),
+                    z.to_string(),
+                )
+            })
             .collect();
         zones_diags(&zs, region)
             .0
@@ -400,9 +406,9 @@ mod defaulted_tests {
 /// What validate reports on `config` for the stack's own checks: its
 /// schema's attribute rules, then its cross-field rules (unit tests).
 #[cfg(test)]
-pub fn validated(stack: &dyn Stack, config: &Value) -> Diagnostics {
+pub fn validated<S: Stack>(stack: &S, config: &Value) -> Diagnostics {
     let mut d = crate::schema::rules::check(&stack.schema().block, config);
-    d.extend(stack.validate(config));
+    d.extend(stack.validate(&stack.config(config)));
     d
 }
 

@@ -4,7 +4,7 @@
 use crate::schema::docs::{check_generated as check, page, resource_page};
 use crate::stacks::{
     container_service::ContainerService, docker_host::DockerHost,
-    multi_region_platform::MultiRegionPlatform, Stack,
+    multi_region_platform::MultiRegionPlatform, OnValues, Stack,
 };
 use crate::value::Value;
 use std::collections::BTreeSet;
@@ -12,11 +12,11 @@ use std::path::PathBuf;
 
 /// The kinds a stack builds over `configs` (its defaults and the variants
 /// that add kinds), for the IAM actions its page lists.
-fn kinds_of(stack: &dyn Stack, configs: &[Value]) -> BTreeSet<&'static str> {
+fn kinds_of<S: Stack>(stack: &S, configs: &[Value]) -> BTreeSet<&'static str> {
     let ctx = crate::aws::AwsContext::offline("eu-west-1", "123456789012");
     configs
         .iter()
-        .flat_map(|c| stack.desired(c, &ctx))
+        .flat_map(|c| stack.desired_of(c, &ctx))
         .map(|s| s.kind)
         .collect()
 }

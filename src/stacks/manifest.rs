@@ -61,3 +61,20 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
     }
     serde_json::Value::Object(m).to_string()
 }
+
+/// The stack's components for `config` (its defaults filled), with the
+/// manifest where the stack keeps it (`Stack::manifests`).
+pub fn with_manifests<S: Stack>(stack: &S, config: &Value, ctx: &AwsContext) -> Vec<Spec> {
+    let typed = stack.config(config);
+    let mut specs = stack.desired(&typed, ctx);
+    let stack_id = stack.stack_id(&typed);
+    for (key, region) in stack.manifests(&typed, ctx) {
+        let mut manifest = manifest_spec(stack.schema(), config, &stack_id);
+        manifest.key = key;
+        if let Some(r) = region {
+            manifest = manifest.in_region(r);
+        }
+        specs.push(manifest);
+    }
+    specs
+}

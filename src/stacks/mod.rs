@@ -7,6 +7,8 @@ pub mod container_service;
 pub mod docker_host;
 #[cfg(test)]
 mod docs_tests;
+#[cfg(test)]
+mod specs_tests;
 
 /// The records of `specs` as if each had just been created (ids
 /// `id-<key>`): what a stack's tests plan against.
@@ -32,6 +34,7 @@ pub mod multi_region_platform;
 
 use crate::aws::{AwsContext, Shared};
 use crate::engine::{self, Action, Env, Kinds, Record, Records, Spec};
+use crate::schema::config::{FromBlock, Setting};
 use crate::schema::{
     apply_defaults, validate, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting,
     Schema,
@@ -76,35 +79,26 @@ pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn Resource>> {
     ]
 }
 
-/// A string attribute of a configuration ("" when null or unknown).
-pub(crate) fn str_attr<'a>(c: &'a Value, k: &str) -> &'a str {
-    c.get(k).as_str().unwrap_or("")
-}
-
-/// A number attribute that is required or has a schema default. A stack
-/// reads its configuration with the defaults filled (`desired`,
-/// `validate`), so the default is written once, on the schema; 0 only
-/// when the schema gives the attribute neither.
-pub(crate) fn num_attr(c: &Value, k: &str) -> f64 {
-    c.get(k).as_f64().unwrap_or_default()
-}
-
-/// A whole-number attribute, read as `num_attr` is.
-pub(crate) fn int_attr(c: &Value, k: &str) -> i64 {
-    num_attr(c, k) as i64
-}
-
-/// A boolean attribute, read as `num_attr` is.
-pub(crate) fn flag_attr(c: &Value, k: &str) -> bool {
-    c.get(k).as_bool().unwrap_or_default()
-}
-
-/// The known strings of a list attribute value.
-pub(crate) fn string_list(v: &Value) -> Vec<String> {
-    v.as_list()
-        .iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect()
-}
-
 pub use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
+
+/// A stack's typed methods called with a cty configuration, read as the
+/// provider reads it (`Stack::config`): what the stacks' tests call.
+#[cfg(test)]
+pub(crate) trait OnValues: Stack {
+    /// The components with the manifest, as the provider plans them.
+    fn desired_of(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec>
+    where
+        Self: Sized,
+    {
+        with_manifests(self, c, ctx)
+    }
+    fn check_destroy_of(&self, state: &Value) -> Diagnostics {
+        self.check_destroy(&self.config(state))
+    }
+    fn validate_change_of(&self, prior: &Value, c: &Value) -> Diagnostics {
+        self.validate_change(&self.config(prior), &self.config(c))
+    }
+}
+
+#[cfg(test)]
+impl<S: Stack> OnValues for S {}

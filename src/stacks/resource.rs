@@ -120,8 +120,9 @@ impl<S: Stack> StackResource<S> {
         recorded: &Records,
         changes: &[engine::Change],
     ) -> Diagnostics {
-        let mut d = self.stack.aws_checks(ctx, config).await;
-        for n in self.stack.network_zones(config, &ctx.region) {
+        let typed = self.stack.config(config);
+        let mut d = self.stack.aws_checks(ctx, &typed).await;
+        for n in self.stack.network_zones(&typed, &ctx.region) {
             if !n.zones.is_empty() {
                 d.extend(
                     crate::components::network::check_zones(
@@ -181,7 +182,10 @@ impl<S: Stack> StackResource<S> {
             unset.set_attr(a, Value::Null);
         }
         let mut settled = Vec::new();
-        for n in self.stack.network_zones(&unset, &ctx.region) {
+        for n in self
+            .stack
+            .network_zones(&self.stack.config(&unset), &ctx.region)
+        {
             if n.source != crate::components::network::ZoneSource::Default
                 || !open.contains(&n.attribute)
             {
@@ -242,7 +246,7 @@ impl<S: Stack> StackResource<S> {
         config: &Value,
         ctx: &AwsContext,
     ) -> Vec<Spec> {
-        let mut d = self.stack.desired(&self.defaulted(config), ctx);
+        let mut d = with_manifests(&self.stack, &self.defaulted(config), ctx);
         env.tag_specs(&mut d);
         for s in &mut d {
             s.named_by.get_or_insert("project_name");
@@ -264,8 +268,9 @@ impl<S: Stack> StackResource<S> {
     /// `tags` (last wins), and the stack id. Shown as `tags_all`. `config`
     /// has its defaults filled (`defaulted`).
     pub(super) fn stack_tags(&self, ctx: &AwsContext, config: &Value) -> BTreeMap<String, String> {
+        let typed = self.stack.config(config);
         let mut tags = ctx.default_tags.clone();
-        tags.extend(self.stack.tags(config));
+        tags.extend(self.stack.tags(&typed));
         if let Some(m) = config.get("tags").as_map() {
             for (k, v) in m {
                 if let Some(s) = v.as_str() {
@@ -273,7 +278,7 @@ impl<S: Stack> StackResource<S> {
                 }
             }
         }
-        tags.insert(TAG_STACK_ID.to_string(), self.stack.stack_id(config));
+        tags.insert(TAG_STACK_ID.to_string(), self.stack.stack_id(&typed));
         tags
     }
 
@@ -285,7 +290,7 @@ impl<S: Stack> StackResource<S> {
     ) -> Arc<Env<AwsContext>> {
         let config = &self.defaulted(config);
         let tags = self.stack_tags(&ctx, config);
-        let stack_id = self.stack.stack_id(config);
+        let stack_id = self.stack.stack_id(&self.stack.config(config));
         let timeout = Self::timeout(config, which);
         let mut env = Env::new(
             ctx.clone(),
@@ -320,7 +325,8 @@ impl<S: Stack> StackResource<S> {
             }
         };
         let config = self.defaulted(config);
-        let outs = self.stack.outputs(&config, ctx, &get);
+        let typed = self.stack.config(&config);
+        let outs = self.stack.outputs(&typed, ctx, &get);
         for (k, v) in outs {
             let v = if v.is_unknown() {
                 missing.clone()
@@ -354,7 +360,7 @@ impl<S: Stack> StackResource<S> {
         }
         ids.retain(|_, v| !v.is_null());
         planned.set_attr("resource_ids", Value::Map(ids));
-        planned.set_attr("id", Value::str(self.stack.stack_id(&config)));
+        planned.set_attr("id", Value::str(self.stack.stack_id(&typed)));
         planned.set_attr(
             "tags_all",
             Value::Map(
@@ -569,7 +575,9 @@ impl<S: Stack> Resource for StackResource<S> {
         if req.proposed_new_state.is_null() {
             // Destroy: refused here, before anything is deleted, when AWS
             // would refuse it or data would be lost.
-            resp.diagnostics = self.stack.check_destroy(&req.prior_state);
+            resp.diagnostics = self
+                .stack
+                .check_destroy(&self.stack.config(&req.prior_state));
             resp.planned_state = Value::Null;
             if !resp.diagnostics.has_errors() {
                 if let Ok(ctx) = self.shared.context() {
@@ -618,14 +626,18 @@ impl<S: Stack> Resource for StackResource<S> {
         resp.diagnostics = self.written_conflicts(&req.config);
         resp.diagnostics.extend(self.validate_used(&work));
         if !req.prior_state.is_null() {
-            resp.diagnostics
-                .extend(self.stack.validate_change(&req.prior_state, &work));
+            resp.diagnostics.extend(self.stack.validate_change(
+                &self.stack.config(&req.prior_state),
+                &self.stack.config(&work),
+            ));
         }
         // The provider's region is known at plan, even when some of the
         // stack's values are not yet.
         if let Ok(ctx) = self.shared.context() {
-            resp.diagnostics
-                .extend(zones_diags(&self.stack.zones(&planned), Some(&ctx.region)));
+            resp.diagnostics.extend(zones_diags(
+                &self.stack.zones(&self.stack.config(&planned)),
+                Some(&ctx.region),
+            ));
             if !planned.contains_unknown() {
                 let tags = self.stack_tags(&ctx, &self.defaulted(&planned));
                 resp.diagnostics.extend(tag_case_clashes(&tags));
@@ -799,7 +811,9 @@ impl<S: Stack> Resource for StackResource<S> {
 
         if req.planned_state.is_null() {
             // Destroy every recorded component.
-            let d = self.stack.check_destroy(&req.prior_state);
+            let d = self
+                .stack
+                .check_destroy(&self.stack.config(&req.prior_state));
             if d.has_errors() {
                 resp.diagnostics = d;
                 resp.new_state = req.prior_state;

@@ -6,40 +6,58 @@ use super::*;
 
 /// What a stack type provides.
 pub trait Stack: Send + Sync + 'static {
+    /// The stack's configuration, typed (`<stack>/config.rs`).
+    type Config: FromBlock + Send + Sync;
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> &Schema;
-    /// Checks the configuration; unknown values are skipped.
-    fn validate(&self, config: &Value) -> Diagnostics;
+    /// `value` (a configuration or a state of this stack) read as its
+    /// typed configuration: what every method below is given.
+    fn config(&self, value: &Value) -> Self::Config {
+        crate::schema::config::read(&self.schema().block, value)
+    }
+    /// Checks across attributes (each attribute's own rules are on the
+    /// schema); unknown values are skipped.
+    fn validate(&self, config: &Self::Config) -> Diagnostics;
     /// Checks that need the prior state (e.g. a volume cannot shrink).
-    fn validate_change(&self, _prior: &Value, _config: &Value) -> Diagnostics {
+    fn validate_change(&self, _prior: &Self::Config, _config: &Self::Config) -> Diagnostics {
         Diagnostics::default()
     }
     /// The stack id (`awsstack:stack-id`). This method and the ones below
     /// that build names, tags or outputs get `config` with its schema's
     /// defaults filled (`StackResource::defaulted`).
-    fn stack_id(&self, config: &Value) -> String;
+    fn stack_id(&self, config: &Self::Config) -> String;
     /// Tags for every component (besides the stack id and provider defaults).
-    fn tags(&self, config: &Value) -> BTreeMap<String, String>;
+    fn tags(&self, config: &Self::Config) -> BTreeMap<String, String>;
     /// The stack's components for `config`, given with its schema's
-    /// defaults filled.
-    fn desired(&self, config: &Value, ctx: &AwsContext) -> Vec<Spec>;
+    /// defaults filled; the generic layer adds the manifest.
+    fn desired(&self, config: &Self::Config, ctx: &AwsContext) -> Vec<Spec>;
+    /// Where the stack keeps its manifest (`manifest_spec`): each copy's
+    /// component key and region (None: the provider's).
+    fn manifests(
+        &self,
+        _config: &Self::Config,
+        _ctx: &AwsContext,
+    ) -> Vec<(String, Option<String>)> {
+        vec![("manifest".to_string(), None)]
+    }
     fn kinds(&self) -> Arc<Kinds<AwsContext>>;
     /// Computed attributes from the components; `get` returns None for a
     /// component whose attributes are not known yet.
     fn outputs(
         &self,
-        config: &Value,
+        config: &Self::Config,
         ctx: &AwsContext,
         get: &dyn Fn(&str) -> Option<Record>,
     ) -> BTreeMap<&'static str, Value>;
-    /// Refuses a destroy that AWS would refuse (e.g. deletion protection).
-    fn check_destroy(&self, _state: &Value) -> Diagnostics {
+    /// Refuses a destroy that AWS would refuse (e.g. deletion protection),
+    /// from the state read as a configuration.
+    fn check_destroy(&self, _state: &Self::Config) -> Diagnostics {
         Diagnostics::default()
     }
     /// The availability zones the configuration names, each with the path
     /// of its attribute. The generic layer checks them: names, one region
     /// per stack, and (at plan) the provider's region.
-    fn zones<'a>(&self, _config: &'a Value) -> Vec<(Path, &'a str)> {
+    fn zones(&self, _config: &Self::Config) -> Vec<(Path, String)> {
         Vec::new()
     }
     /// Puts back the sensitive values that the manifest leaves out (import).
@@ -60,14 +78,14 @@ pub trait Stack: Send + Sync + 'static {
     fn aws_checks<'a>(
         &'a self,
         _ctx: &'a Arc<AwsContext>,
-        _config: &'a Value,
+        _config: &'a Self::Config,
     ) -> BoxFuture<'a, Diagnostics> {
         Box::pin(async { Diagnostics::default() })
     }
     /// The zones of each network the stack builds itself (none for one
     /// placed in an existing network, whose subnets have their zones):
     /// the generic layer checks at plan that their region offers them.
-    fn network_zones(&self, _config: &Value, _provider_region: &str) -> Vec<NetworkZones> {
+    fn network_zones(&self, _config: &Self::Config, _provider_region: &str) -> Vec<NetworkZones> {
         Vec::new()
     }
     /// Per existing-network attribute (`vpc_id`), the attributes with

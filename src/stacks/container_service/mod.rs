@@ -2,6 +2,7 @@
 //! (ECS Fargate behind an ALB, RDS PostgreSQL, ElastiCache Redis, ECR,
 //! Secrets Manager) as one resource.
 
+pub mod config;
 mod schema;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -23,11 +24,11 @@ use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{
     Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec, Template,
 };
+use crate::schema::config::{Setting, ToValue};
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{
-    flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack,
-};
+use crate::stacks::Stack;
 use crate::value::{Path, Value};
+use config::Config;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -52,20 +53,6 @@ impl Default for ContainerService {
     }
 }
 
-pub fn stack_id_of(c: &Value) -> String {
-    format!("{}-{}", s(c, "project_name"), s(c, "env"))
-}
-
-fn production(c: &Value) -> bool {
-    s(c, "profile") == "production"
-}
-
-fn deletion_protection(c: &Value) -> bool {
-    c.get("deletion_protection")
-        .as_bool()
-        .unwrap_or_else(|| production(c))
-}
-
 /// A name of at most `max` characters: `name` itself, or its start and a
 /// short hash (load balancers and target groups allow 32, cache ids 40).
 pub fn short_name(name: &str, max: usize) -> String {
@@ -77,8 +64,8 @@ pub fn short_name(name: &str, max: usize) -> String {
     format!("{}-{h}", head.trim_end_matches('-'))
 }
 
-pub fn zones(c: &Value, region: &str) -> Vec<String> {
-    let z = strings(c.get("availability_zones"));
+pub fn zones(c: &Config, region: &str) -> Vec<String> {
+    let z = c.network.availability_zones.strings();
     if z.is_empty() {
         vec![format!("{region}a"), format!("{region}b")]
     } else {
@@ -94,13 +81,13 @@ fn nth_block(vpc: &str, n: usize) -> Option<String> {
 }
 
 /// (public, private) subnet CIDR blocks, one per zone.
-pub fn subnet_cidrs(c: &Value, count: usize) -> (Vec<String>, Vec<String>) {
-    let vpc = s(c, "vpc_cidr");
-    let public = match strings(c.get("public_subnet_cidrs")) {
+pub fn subnet_cidrs(c: &Config, count: usize) -> (Vec<String>, Vec<String>) {
+    let vpc = c.network.vpc_cidr.text();
+    let public = match c.network.public_subnet_cidrs.strings() {
         l if !l.is_empty() => l,
         _ => (0..count).filter_map(|i| nth_block(vpc, i)).collect(),
     };
-    let private = match strings(c.get("private_subnet_cidrs")) {
+    let private = match c.network.private_subnet_cidrs.strings() {
         l if !l.is_empty() => l,
         _ => (0..count).filter_map(|i| nth_block(vpc, 10 + i)).collect(),
     };
@@ -110,30 +97,23 @@ pub fn subnet_cidrs(c: &Value, count: usize) -> (Vec<String>, Vec<String>) {
 /// The stack's own network: a VPC, public and private subnets keyed by
 /// zone (appending a zone adds, never replaces), an internet gateway, NAT
 /// and route tables.
-fn own_network(c: &Value, ctx: &AwsContext, g: &mut Desired) -> NetworkHandles {
+fn own_network(c: &Config, ctx: &AwsContext, g: &mut Desired) -> NetworkHandles {
     let zs = zones(c, &ctx.region);
     let (public_cidrs, private_cidrs) = subnet_cidrs(c, zs.len());
     let own = network::OwnNetwork {
-        vpc_cidr: s(c, "vpc_cidr"),
+        vpc_cidr: c.network.vpc_cidr.text(),
         zones: network::zone_blocks(&zs, &public_cidrs, &private_cidrs),
-        nat: network::NatGateways::of(s(c, "nat_gateways")),
+        nat: c
+            .network
+            .nat_gateways
+            .known()
+            .copied()
+            .unwrap_or(network::NatGateways::Single),
         public_subnet_tags: vec![],
         private_subnet_tags: vec![],
         s3_endpoint: None,
     };
     network::add_own(g, &own).0
-}
-
-/// `(vpc_id, public_subnet_ids, private_subnet_ids)` when the stack is
-/// placed in an existing network (the configuration sets `vpc_id`).
-fn existing_network(c: &Value) -> Option<(&str, Vec<String>, Vec<String>)> {
-    c.get("vpc_id").as_str().map(|vpc| {
-        (
-            vpc,
-            strings(c.get("public_subnet_ids")),
-            strings(c.get("private_subnet_ids")),
-        )
-    })
 }
 
 /// `openai-api-key` → `OPENAI_API_KEY`.
@@ -148,25 +128,6 @@ pub fn env_var_name(secret: &str) -> String {
             }
         })
         .collect()
-}
-
-fn db_name(c: &Value) -> String {
-    c.get("db_name")
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| s(c, "project_name").replace('-', "_"))
-}
-
-fn db_username(c: &Value) -> String {
-    c.get("db_username")
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            format!(
-                "{}_admin",
-                s(c, "project_name").split('-').next().unwrap_or("app")
-            )
-        })
 }
 
 /// Fargate's CPU → accepted memory sizes (MiB).
@@ -204,7 +165,236 @@ pub fn fargate_memory_ok(cpu: i64, mem: i64) -> Result<(), String> {
 /// Variables the stack sets itself and the user cannot override.
 const RESERVED_ENV: &[&str] = &["DATABASE_URL", "REDIS_URL"];
 
+/// The own network's blocks: the VPC, its zones, and subnets that fit it
+/// without overlapping.
+fn validate_network(c: &Config, d: &mut Diagnostics) {
+    let n = &c.network;
+    let vpc = n.vpc_cidr.as_str().map(|x| {
+        (
+            x,
+            v::vpc_cidr(x).and_then(|net| {
+                if net.prefix_len() > 24 {
+                    Err(format!(
+                        "the VPC must be /24 or larger to hold two subnets per zone, got /{}",
+                        net.prefix_len()
+                    ))
+                } else {
+                    Ok(net)
+                }
+            }),
+        )
+    });
+    if let Some((_, Err(e))) = &vpc {
+        d.error_at(Path::attr("vpc_cidr"), "Invalid VPC CIDR block", e.clone());
+    }
+    let mut n_zones = 2;
+    if let Some(zs) = n.availability_zones.known() {
+        n_zones = zs.len();
+        if zs.len() < 2 {
+            d.error_at(
+                Path::attr("availability_zones"),
+                "Too few availability zones",
+                "a load balancer and a database subnet group need at least two availability zones",
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, z) in zs.iter().enumerate() {
+            if let Some(z) = z.as_str() {
+                if !seen.insert(z) {
+                    d.error_at(
+                        Path::attr("availability_zones").then_index(i),
+                        "Duplicate availability zone",
+                        format!("{z} is listed twice"),
+                    );
+                }
+            }
+        }
+    }
+    let mut all_nets: Vec<(Path, ipnet::Ipv4Net)> = vec![];
+    for (attr, l) in [
+        ("public_subnet_cidrs", &n.public_subnet_cidrs),
+        ("private_subnet_cidrs", &n.private_subnet_cidrs),
+    ] {
+        let Some(l) = l.known() else { continue };
+        if l.len() != n_zones && !n.availability_zones.is_unknown() {
+            d.error_at(
+                Path::attr(attr),
+                "Wrong number of subnets",
+                format!(
+                    "{attr} needs one CIDR block per availability zone ({n_zones}), got {}",
+                    l.len()
+                ),
+            );
+        }
+        for (i, x) in l.iter().enumerate() {
+            let Some(x) = x.as_str() else { continue };
+            let p = Path::attr(attr).then_index(i);
+            match v::cidr(x) {
+                Err(e) => d.error_at(p, "Invalid subnet CIDR block", e),
+                Ok(net) if net.prefix_len() > 28 || net.prefix_len() < 16 => d.error_at(
+                    p,
+                    "Invalid subnet CIDR block",
+                    format!(
+                        "a subnet must be between /16 and /28, got /{}",
+                        net.prefix_len()
+                    ),
+                ),
+                Ok(net) => {
+                    if let Some((vc, Ok(_))) = &vpc {
+                        if let Err(e) = v::cidr_within(x, vc) {
+                            d.error_at(p.clone(), "Subnet does not fit the VPC", e);
+                        }
+                    }
+                    all_nets.push((p, net));
+                }
+            }
+        }
+    }
+    for i in 0..all_nets.len() {
+        for j in 0..i {
+            let (a, b) = (&all_nets[i].1, &all_nets[j].1);
+            if a.contains(&b.network()) || b.contains(&a.network()) {
+                d.error_at(
+                    all_nets[i].0.clone(),
+                    "Overlapping subnets",
+                    format!("{a} overlaps {b}"),
+                );
+            }
+        }
+    }
+    if let Some((_, Ok(net))) = &vpc {
+        if n.public_subnet_cidrs.is_unset() || n.private_subnet_cidrs.is_unset() {
+            let room = 1usize << ((net.prefix_len() + 8).min(28) - net.prefix_len());
+            if 10 + n_zones > room {
+                d.error_at(
+                    Path::attr("vpc_cidr"),
+                    "VPC too small",
+                    format!("{net} cannot hold the default subnets of {n_zones} zones; use a larger VPC or set public_subnet_cidrs and private_subnet_cidrs"),
+                );
+            }
+        }
+    }
+}
+
+/// CPU and memory that Fargate accepts together.
+fn validate_fargate_size(c: &Config, d: &mut Diagnostics) {
+    // Whole numbers within their schema ranges (the rules report the
+    // others): what the cross-field check compares.
+    let within =
+        |s: &Setting<i64>, lo: i64, hi: i64| s.known().copied().filter(|n| (lo..=hi).contains(n));
+    let cpu = within(&c.service.cpu, 256, 16384);
+    let mem = within(&c.service.memory, 512, 122880);
+    const CPUS: [i64; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
+    if let Some(cpu) = cpu {
+        if let Err(e) =
+            fargate_memory_ok(cpu, mem.unwrap_or(if cpu == 256 { 512 } else { i64::MAX }))
+        {
+            if mem.is_some() || !CPUS.contains(&cpu) {
+                let at = if CPUS.contains(&cpu) { "memory" } else { "cpu" };
+                d.error_at(Path::attr(at), "CPU and memory Fargate rejects", e);
+            }
+        }
+    }
+}
+
+/// Application secrets, their values and the container's variables: each
+/// variable set once, none of the stack's own.
+fn validate_variables(c: &Config, d: &mut Diagnostics) {
+    let s = &c.service;
+    let secret_names: Vec<String> = s.app_secrets.strings();
+    let mut env_names: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, x) in secret_names.iter().enumerate() {
+        let p = Path::attr("app_secrets").then_index(i);
+        if x.is_empty()
+            || x.len() > 128
+            || !x
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "/_+=.@-".contains(ch))
+        {
+            d.error_at(p, "Invalid secret name", format!("{x:?}: Secrets Manager names use letters, digits and /_+=.@- (1-128 characters here)"));
+            continue;
+        }
+        if x.ends_with('-')
+            || x.len() > 6
+                && x.as_bytes()[x.len() - 7] == b'-'
+                && x[x.len() - 6..]
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric())
+        {
+            // Secrets Manager appends -XXXXXX to ARNs; a name ending like
+            // that makes partial ARNs ambiguous.
+            d.error_at(p, "Invalid secret name", format!("{x:?} ends with a hyphen followed by six characters, which Secrets Manager reserves for its ARN suffix"));
+            continue;
+        }
+        let var = env_var_name(x);
+        if RESERVED_ENV.contains(&var.as_str()) {
+            d.error_at(
+                p,
+                "Reserved variable",
+                format!("{x:?} would be injected as {var}, which the stack sets itself"),
+            );
+        } else if let Some(j) = env_names.insert(var.clone(), i) {
+            d.error_at(
+                p,
+                "Duplicate secret variable",
+                format!("{x:?} and app_secrets[{j}] both become the variable {var}"),
+            );
+        }
+    }
+    for (attr, values) in [
+        ("app_secret_values", &s.app_secret_values),
+        ("app_secret_values_wo", &s.app_secret_values_wo),
+    ] {
+        for (k, val) in values.entries() {
+            if !secret_names.contains(k) && !s.app_secrets.is_unknown() {
+                d.error_at(
+                    Path::attr(attr).then_key(k),
+                    "Unknown secret",
+                    format!("{k:?} is not listed in app_secrets"),
+                );
+            }
+            if let Some(x) = val.as_str() {
+                if x.is_empty() || x.len() > 65536 {
+                    // Never echo the value.
+                    d.error_at(
+                        Path::attr(attr).then_key(k),
+                        "Invalid secret value",
+                        "a secret value must be 1-65536 characters",
+                    );
+                }
+            }
+        }
+    }
+    for (k, _) in s.environment.entries() {
+        let ok = v::is_identifier(k, 255)
+            || k.starts_with('_')
+                && k[1..]
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if !ok {
+            d.error_at(
+                Path::attr("environment").then_key(k),
+                "Invalid variable name",
+                format!("{k:?}: use letters, digits and '_', not starting with a digit"),
+            );
+        } else if RESERVED_ENV.contains(&k.as_str()) {
+            d.error_at(
+                Path::attr("environment").then_key(k),
+                "Reserved variable",
+                format!("{k} is set by the stack (from Secrets Manager or the cache endpoint)"),
+            );
+        } else if env_names.contains_key(k) {
+            d.error_at(
+                Path::attr("environment").then_key(k),
+                "Variable set twice",
+                format!("{k} is already injected from an app secret"),
+            );
+        }
+    }
+}
+
 impl Stack for ContainerService {
+    type Config = Config;
     fn type_name(&self) -> &'static str {
         "awsstack_container_service"
     }
@@ -212,9 +402,9 @@ impl Stack for ContainerService {
         &self.schema
     }
 
-    fn validate(&self, c: &Value) -> Diagnostics {
+    fn validate(&self, c: &Config) -> Diagnostics {
         let mut d = Diagnostics::default();
-        if let (Some(p), Some(e)) = (c.get("project_name").as_str(), c.get("env").as_str()) {
+        if let (Some(p), Some(e)) = (c.project_name.as_str(), c.env.as_str()) {
             // `<project>-<env>-db-credentials` and friends must stay within
             // the RDS identifier limit (63).
             if p.len() + e.len() > 48 {
@@ -225,228 +415,14 @@ impl Stack for ContainerService {
                 );
             }
         }
-        // Network.
-        let vpc = c.get("vpc_cidr").as_str().map(|x| {
-            (
-                x,
-                v::vpc_cidr(x).and_then(|n| {
-                    if n.prefix_len() > 24 {
-                        Err(format!(
-                            "the VPC must be /24 or larger to hold two subnets per zone, got /{}",
-                            n.prefix_len()
-                        ))
-                    } else {
-                        Ok(n)
-                    }
-                }),
-            )
-        });
-        if let Some((_, Err(e))) = &vpc {
-            d.error_at(Path::attr("vpc_cidr"), "Invalid VPC CIDR block", e.clone());
-        }
-        let az_list = c.get("availability_zones");
-        let mut n_zones = 2;
-        if !az_list.is_unknown() && !az_list.is_null() {
-            let zs = az_list.as_list();
-            n_zones = zs.len();
-            if zs.len() < 2 {
-                d.error_at(Path::attr("availability_zones"), "Too few availability zones", "a load balancer and a database subnet group need at least two availability zones");
-            }
-            let mut seen = BTreeSet::new();
-            for (i, z) in zs.iter().enumerate() {
-                if let Some(z) = z.as_str() {
-                    if !seen.insert(z) {
-                        d.error_at(
-                            Path::attr("availability_zones").then_index(i),
-                            "Duplicate availability zone",
-                            format!("{z} is listed twice"),
-                        );
-                    }
-                }
-            }
-        }
-        let mut all_nets: Vec<(Path, ipnet::Ipv4Net)> = vec![];
-        for attr in ["public_subnet_cidrs", "private_subnet_cidrs"] {
-            let l = c.get(attr);
-            if l.is_null() || l.is_unknown() {
-                continue;
-            }
-            if l.as_list().len() != n_zones && !az_list.is_unknown() {
-                d.error_at(
-                    Path::attr(attr),
-                    "Wrong number of subnets",
-                    format!(
-                        "{attr} needs one CIDR block per availability zone ({n_zones}), got {}",
-                        l.as_list().len()
-                    ),
-                );
-            }
-            for (i, x) in l.as_list().iter().enumerate() {
-                let Some(x) = x.as_str() else { continue };
-                let p = Path::attr(attr).then_index(i);
-                match v::cidr(x) {
-                    Err(e) => d.error_at(p, "Invalid subnet CIDR block", e),
-                    Ok(net) if net.prefix_len() > 28 || net.prefix_len() < 16 => d.error_at(
-                        p,
-                        "Invalid subnet CIDR block",
-                        format!(
-                            "a subnet must be between /16 and /28, got /{}",
-                            net.prefix_len()
-                        ),
-                    ),
-                    Ok(net) => {
-                        if let Some((vc, Ok(_))) = &vpc {
-                            if let Err(e) = v::cidr_within(x, vc) {
-                                d.error_at(p.clone(), "Subnet does not fit the VPC", e);
-                            }
-                        }
-                        all_nets.push((p, net));
-                    }
-                }
-            }
-        }
-        for i in 0..all_nets.len() {
-            for j in 0..i {
-                let (a, b) = (&all_nets[i].1, &all_nets[j].1);
-                if a.contains(&b.network()) || b.contains(&a.network()) {
-                    d.error_at(
-                        all_nets[i].0.clone(),
-                        "Overlapping subnets",
-                        format!("{a} overlaps {b}"),
-                    );
-                }
-            }
-        }
-        if let Some((_, Ok(net))) = &vpc {
-            if c.get("public_subnet_cidrs").is_null() || c.get("private_subnet_cidrs").is_null() {
-                let room = 1usize << ((net.prefix_len() + 8).min(28) - net.prefix_len());
-                if 10 + n_zones > room {
-                    d.error_at(
-                        Path::attr("vpc_cidr"),
-                        "VPC too small",
-                        format!("{net} cannot hold the default subnets of {n_zones} zones; use a larger VPC or set public_subnet_cidrs and private_subnet_cidrs"),
-                    );
-                }
-            }
-        }
-        // Whole numbers within their schema ranges (the rules report the
-        // others): what the cross-field checks compare.
-        let whole = |attr: &str, lo: f64, hi: f64| {
-            c.get(attr)
-                .as_f64()
-                .filter(|n| n.fract() == 0.0 && (lo..=hi).contains(n))
-                .map(|n| n as i64)
-        };
-        let cpu = whole("cpu", 256.0, 16384.0);
-        let mem = whole("memory", 512.0, 122880.0);
-        if let Some(cpu) = cpu {
-            if let Err(e) =
-                fargate_memory_ok(cpu, mem.unwrap_or(if cpu == 256 { 512 } else { i64::MAX }))
-            {
-                if mem.is_some() || ![256, 512, 1024, 2048, 4096, 8192, 16384].contains(&cpu) {
-                    let at = if [256, 512, 1024, 2048, 4096, 8192, 16384].contains(&cpu) {
-                        "memory"
-                    } else {
-                        "cpu"
-                    };
-                    d.error_at(Path::attr(at), "CPU and memory Fargate rejects", e);
-                }
-            }
-        }
-        let secret_names: Vec<String> = strings(c.get("app_secrets"));
-        let mut env_names: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, x) in secret_names.iter().enumerate() {
-            let p = Path::attr("app_secrets").then_index(i);
-            if x.is_empty()
-                || x.len() > 128
-                || !x
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "/_+=.@-".contains(ch))
-            {
-                d.error_at(p, "Invalid secret name", format!("{x:?}: Secrets Manager names use letters, digits and /_+=.@- (1-128 characters here)"));
-                continue;
-            }
-            if x.ends_with(|ch: char| ch == '-')
-                || x.len() > 6
-                    && x.as_bytes()[x.len() - 7] == b'-'
-                    && x[x.len() - 6..]
-                        .chars()
-                        .all(|ch| ch.is_ascii_alphanumeric())
-            {
-                // Secrets Manager appends -XXXXXX to ARNs; a name ending like
-                // that makes partial ARNs ambiguous.
-                d.error_at(p, "Invalid secret name", format!("{x:?} ends with a hyphen followed by six characters, which Secrets Manager reserves for its ARN suffix"));
-                continue;
-            }
-            let var = env_var_name(x);
-            if RESERVED_ENV.contains(&var.as_str()) {
-                d.error_at(
-                    p,
-                    "Reserved variable",
-                    format!("{x:?} would be injected as {var}, which the stack sets itself"),
-                );
-            } else if let Some(j) = env_names.insert(var.clone(), i) {
-                d.error_at(
-                    p,
-                    "Duplicate secret variable",
-                    format!("{x:?} and app_secrets[{j}] both become the variable {var}"),
-                );
-            }
-        }
-        for attr in ["app_secret_values", "app_secret_values_wo"] {
-            for (k, val) in c.get(attr).as_map().into_iter().flatten() {
-                if !secret_names.contains(k) && !c.get("app_secrets").is_unknown() {
-                    d.error_at(
-                        Path::attr(attr).then_key(k),
-                        "Unknown secret",
-                        format!("{k:?} is not listed in app_secrets"),
-                    );
-                }
-                if let Some(x) = val.as_str() {
-                    if x.is_empty() || x.len() > 65536 {
-                        // Never echo the value.
-                        d.error_at(
-                            Path::attr(attr).then_key(k),
-                            "Invalid secret value",
-                            "a secret value must be 1-65536 characters",
-                        );
-                    }
-                }
-            }
-        }
-        if let Some(m) = c.get("environment").as_map() {
-            for k in m.keys() {
-                let ok = v::is_identifier(k, 255)
-                    || k.starts_with('_')
-                        && k[1..]
-                            .chars()
-                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-                if !ok {
-                    d.error_at(
-                        Path::attr("environment").then_key(k),
-                        "Invalid variable name",
-                        format!("{k:?}: use letters, digits and '_', not starting with a digit"),
-                    );
-                } else if RESERVED_ENV.contains(&k.as_str()) {
-                    d.error_at(
-                        Path::attr("environment").then_key(k),
-                        "Reserved variable",
-                        format!(
-                            "{k} is set by the stack (from Secrets Manager or the cache endpoint)"
-                        ),
-                    );
-                } else if env_names.contains_key(k) {
-                    d.error_at(
-                        Path::attr("environment").then_key(k),
-                        "Variable set twice",
-                        format!("{k} is already injected from an app secret"),
-                    );
-                }
-            }
-        }
-        let alloc = whole("db_allocated_storage", 20.0, 65536.0);
-        let max = whole("db_max_allocated_storage", 20.0, 65536.0);
-        if let (Some(a), Some(m)) = (alloc, max) {
+        validate_network(c, &mut d);
+        validate_fargate_size(c, &mut d);
+        validate_variables(c, &mut d);
+        let db = &c.database;
+        if let (Some(a), Some(m)) = (
+            db.allocated_storage.known(),
+            db.max_allocated_storage.known(),
+        ) {
             if m < a {
                 d.error_at(
                     Path::attr("db_max_allocated_storage"),
@@ -456,7 +432,7 @@ impl Stack for ContainerService {
             }
         }
         // The default database name (a rule checks a configured one).
-        if let (None, Some(p)) = (c.get("db_name").as_str(), c.get("project_name").as_str()) {
+        if let (true, Some(p)) = (db.name.is_unset(), c.project_name.as_str()) {
             if p.starts_with(|ch: char| ch.is_ascii_digit()) {
                 d.error_at(
                     Path::attr("project_name"),
@@ -465,14 +441,19 @@ impl Stack for ContainerService {
                 );
             }
         }
+        let n = &c.network;
         d.extend(crate::stacks::existing_network_diags(
-            c,
-            "vpc_id",
-            ["public_subnet_ids", "private_subnet_ids"],
+            &crate::stacks::ExistingNetwork {
+                vpc: ("vpc_id", &n.vpc_id),
+                subnets: [
+                    ("public_subnet_ids", &n.public_subnet_ids),
+                    ("private_subnet_ids", &n.private_subnet_ids),
+                ],
+            },
             &[
-                "availability_zones",
-                "public_subnet_cidrs",
-                "private_subnet_cidrs",
+                ("availability_zones", n.availability_zones.is_set()),
+                ("public_subnet_cidrs", n.public_subnet_cidrs.is_set()),
+                ("private_subnet_cidrs", n.private_subnet_cidrs.is_set()),
             ],
         ));
         d
@@ -481,13 +462,17 @@ impl Stack for ContainerService {
     fn aws_checks<'a>(
         &'a self,
         ctx: &'a Arc<AwsContext>,
-        c: &'a Value,
+        c: &'a Config,
     ) -> crate::stacks::BoxFuture<'a, Diagnostics> {
         Box::pin(async move {
-            let Some((vpc, public, private)) = existing_network(c).filter(|_| {
-                !c.get("public_subnet_ids").contains_unknown()
-                    && !c.get("private_subnet_ids").contains_unknown()
-            }) else {
+            let known = |l: &Setting<Vec<Setting<String>>>| {
+                l.known().is_some_and(|l| l.iter().all(|i| !i.is_unknown())) || l.is_unset()
+            };
+            let n = &c.network;
+            let Some((vpc, public, private)) = c
+                .existing_network()
+                .filter(|_| known(&n.public_subnet_ids) && known(&n.private_subnet_ids))
+            else {
                 return Diagnostics::default();
             };
             let groups = [
@@ -512,11 +497,11 @@ impl Stack for ContainerService {
     fn own_network_only(&self) -> Vec<(&'static str, &'static [&'static str])> {
         vec![("vpc_id", &["vpc_cidr", "nat_gateways"])]
     }
-    fn network_zones(&self, c: &Value, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
-        if existing_network(c).is_some() {
+    fn network_zones(&self, c: &Config, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
+        if c.existing_network().is_some() {
             return Vec::new();
         }
-        let source = if c.get("availability_zones").is_null() {
+        let source = if c.network.availability_zones.is_unset() {
             network::ZoneSource::Default
         } else {
             network::ZoneSource::List
@@ -528,22 +513,23 @@ impl Stack for ContainerService {
             source,
         }]
     }
-    fn zones<'a>(&self, c: &'a Value) -> Vec<(Path, &'a str)> {
-        c.get("availability_zones")
-            .as_list()
+    fn zones(&self, c: &Config) -> Vec<(Path, String)> {
+        c.network
+            .availability_zones
+            .items()
             .iter()
             .enumerate()
             .filter_map(|(i, z)| {
-                z.as_str()
+                z.owned()
                     .map(|z| (Path::attr("availability_zones").then_index(i), z))
             })
             .collect()
     }
-    fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
+    fn validate_change(&self, prior: &Config, c: &Config) -> Diagnostics {
         let mut d = Diagnostics::default();
         if let (Some(old), Some(new)) = (
-            prior.get("db_allocated_storage").as_f64(),
-            c.get("db_allocated_storage").as_f64(),
+            prior.database.allocated_storage.known(),
+            c.database.allocated_storage.known(),
         ) {
             if new < old {
                 d.error_at(
@@ -553,12 +539,12 @@ impl Stack for ContainerService {
                 );
             }
         }
-        let old_z = strings(prior.get("availability_zones"));
-        let new_z = strings(c.get("availability_zones"));
-        if !old_z.is_empty() && !new_z.is_empty() && !c.get("availability_zones").is_unknown() {
+        let old_z = prior.network.availability_zones.strings();
+        let new_z = c.network.availability_zones.strings();
+        if !old_z.is_empty() && !new_z.is_empty() && !c.network.availability_zones.is_unknown() {
             for (i, z) in old_z.iter().enumerate() {
                 if let Some(p) = new_z.iter().position(|x| x == z) {
-                    if p != i && c.get("public_subnet_cidrs").is_null() {
+                    if p != i && c.network.public_subnet_cidrs.is_unset() {
                         d.error_at(
                             Path::attr("availability_zones").then_index(p),
                             "Availability zones reordered",
@@ -572,27 +558,27 @@ impl Stack for ContainerService {
         d
     }
 
-    fn stack_id(&self, c: &Value) -> String {
-        stack_id_of(c)
+    fn stack_id(&self, c: &Config) -> String {
+        c.stack_id()
     }
 
-    fn tags(&self, c: &Value) -> BTreeMap<String, String> {
+    fn tags(&self, c: &Config) -> BTreeMap<String, String> {
         let mut t = BTreeMap::from([
-            ("project".to_string(), s(c, "project_name").to_string()),
-            ("env".to_string(), s(c, "env").to_string()),
+            ("project".to_string(), c.project_name.text().to_string()),
+            ("env".to_string(), c.env.text().to_string()),
         ]);
-        if let Some(o) = c.get("owner").as_str() {
+        if let Some(o) = c.owner.as_str() {
             t.insert("owner".into(), o.to_string());
         }
         t
     }
 
-    fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
-        let id = stack_id_of(c);
-        let prod = production(c);
-        let port = int(c, "container_port");
+    fn desired(&self, c: &Config, ctx: &AwsContext) -> Vec<Spec> {
+        let id = c.stack_id();
+        let prod = c.production();
+        let port = c.service.container_port.value();
         let mut g = Desired::new();
-        let net = match existing_network(c) {
+        let net = match c.existing_network() {
             Some((vpc, public, private)) => network::add_existing(
                 &mut g,
                 "vpc_id",
@@ -606,9 +592,9 @@ impl Stack for ContainerService {
         };
         let (public, private) = (net.subnets("public"), net.subnets("private"));
         // Security groups: internet → ALB → tasks → database and cache.
-        let mut alb_cidrs = strings(c.get("alb_ingress_cidrs"));
+        let mut alb_cidrs = c.network.alb_ingress_cidrs.strings();
         alb_cidrs.sort();
-        let https = c.get("certificate_arn").as_str().is_some();
+        let https = c.network.certificate_arn.as_str().is_some();
         let mut alb_rules = vec![];
         if !alb_cidrs.is_empty() {
             alb_rules.push(IngressRule::tcp_from_cidrs(80, alb_cidrs.clone(), "HTTP"));
@@ -673,7 +659,7 @@ impl Stack for ContainerService {
             "logs",
             &LogGroupInputs {
                 name: log_group.clone(),
-                retention_days: Some(int(c, "log_retention_days") as i32),
+                retention_days: Some(c.service.log_retention_days.value() as i32),
             },
         ));
         let recovery = if prod { 7 } else { 0 };
@@ -682,21 +668,20 @@ impl Stack for ContainerService {
             description: format!("{id} PostgreSQL credentials"),
             recovery_days: recovery,
             generate: Some(BTreeMap::from([
-                ("username".into(), db_username(c).to_string()),
+                ("username".into(), c.db_username()),
                 ("engine".into(), "postgres".into()),
-                ("dbname".into(), db_name(c).to_string()),
+                ("dbname".into(), c.db_name()),
             ])),
             ..SecretInputs::default()
         };
         let secret_db = g.add(Spec::of("secret.db", &credentials));
-        let values = c.get("app_secret_values");
-        let (values_wo, wo_version) = (
-            c.get("app_secret_values_wo"),
-            c.get("app_secret_values_wo_version").as_f64(),
-        );
+        let values = |m: &Setting<BTreeMap<String, Setting<String>>>, name: &str| {
+            m.known().and_then(|m| m.get(name)).and_then(|v| v.owned())
+        };
+        let wo_version = c.service.app_secret_values_wo_version.known().copied();
         let mut secret_handles = vec![secret_db.clone()];
         let mut app_secrets = BTreeMap::new();
-        for name in strings(c.get("app_secrets")) {
+        for name in c.service.app_secrets.strings() {
             let key = format!("secret.app.{name}");
             let mut inputs = SecretInputs {
                 name: format!("{id}-{name}"),
@@ -706,11 +691,11 @@ impl Stack for ContainerService {
             };
             // A write-only value leaves no trace in the records (not even a
             // hash): its version is what a plan compares.
-            let value = if let Some(v) = values_wo.get(&name).as_str() {
+            let value = if let Some(v) = values(&c.service.app_secret_values_wo, &name) {
                 inputs.value_version = wo_version;
-                Some(v.to_string())
+                Some(v)
             } else {
-                let v = values.get(&name).as_str().map(str::to_string);
+                let v = values(&c.service.app_secret_values, &name);
                 inputs.value_sha256 = v.as_deref().map(sha256_hex);
                 v
             };
@@ -737,16 +722,16 @@ impl Stack for ContainerService {
                 &DbInstanceInputs {
                     identifier: format!("{id}-db"),
                     engine: "postgres".into(),
-                    engine_version: s(c, "db_engine_version").into(),
-                    instance_class: s(c, "db_instance_class").into(),
-                    allocated_storage: int(c, "db_allocated_storage"),
-                    max_allocated_storage: int(c, "db_max_allocated_storage"),
-                    db_name: db_name(c).into(),
-                    username: db_username(c).into(),
+                    engine_version: c.database.engine_version.value(),
+                    instance_class: c.database.instance_class.value(),
+                    allocated_storage: c.database.allocated_storage.value(),
+                    max_allocated_storage: c.database.max_allocated_storage.value(),
+                    db_name: c.db_name(),
+                    username: c.db_username(),
                     subnet_group: format!("{id}-db"),
                     backup_retention_days: if prod { 7 } else { 0 },
                     multi_az: prod,
-                    deletion_protection: deletion_protection(c),
+                    deletion_protection: c.deletion_protection(),
                     publicly_accessible: false,
                     final_snapshot: prod,
                 },
@@ -782,8 +767,8 @@ impl Stack for ContainerService {
                 "cache",
                 &RedisInputs {
                     id: short_name(&format!("{id}-redis"), 40),
-                    engine_version: s(c, "redis_engine_version").into(),
-                    node_type: s(c, "redis_node_type").into(),
+                    engine_version: c.redis_engine_version.value(),
+                    node_type: c.redis_node_type.value(),
                     nodes: if prod { 2 } else { 1 },
                     failover: prod,
                     at_rest_encryption: true,
@@ -818,8 +803,8 @@ impl Stack for ContainerService {
                 &TargetGroupInputs {
                     name: short_name(&format!("{id}-app"), 32),
                     port: port as i32,
-                    health_check_path: s(c, "health_check_path").into(),
-                    health_check_matcher: s(c, "health_check_matcher").into(),
+                    health_check_path: c.service.health_check_path.value(),
+                    health_check_matcher: c.service.health_check_matcher.value(),
                     deregistration_delay: Some(30),
                 },
             )
@@ -846,7 +831,7 @@ impl Stack for ContainerService {
         // The listener that forwards to the target group (HTTPS when there
         // is a certificate): ECS refuses a target group no listener of a
         // load balancer uses yet, so the service comes after it.
-        let listener_https = c.get("certificate_arn").as_str().map(|cert| {
+        let listener_https = c.network.certificate_arn.as_str().map(|cert| {
             g.add(
                 Spec::of(
                     "listener.https",
@@ -874,7 +859,7 @@ impl Stack for ContainerService {
                 &json!({"Version": "2012-10-17", "Statement": [{"Sid": "StackSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arns}]}),
             );
         let exec = g.add(Spec::of("role.execution", &exec).after_each(&secret_handles, Update));
-        let mut task_policies = strings(c.get("task_role_policy_arns"));
+        let mut task_policies = c.service.task_role_policy_arns.strings();
         task_policies.sort();
         let task_role = RoleInputs {
             managed_policies: task_policies,
@@ -893,10 +878,8 @@ impl Stack for ContainerService {
         let mut environment = BTreeMap::new();
         environment.insert("STATE_CACHE".to_string(), Template::from("redis"));
         environment.insert("TWILIO_IDEMPOTENCY_ENABLED".into(), Template::from("true"));
-        if let Some(m) = c.get("environment").as_map() {
-            for (k, val) in m {
-                environment.insert(k.clone(), Template::from(val.as_str().unwrap_or_default()));
-            }
+        for (k, val) in c.service.environment.entries() {
+            environment.insert(k.clone(), Template::from(val.text()));
         }
         environment.insert(
             "REDIS_URL".into(),
@@ -915,20 +898,25 @@ impl Stack for ContainerService {
             secrets.insert(env_var_name(name), g.output(h, "arn").into());
         }
         let image = c
-            .get("container_image")
-            .as_str()
-            .map(str::to_string)
+            .service
+            .container_image
+            .owned()
             .unwrap_or_else(|| format!("{}:latest", g.output(&ecr, "url")));
         let task_definition = TaskDefinitionInputs {
             family: format!("{id}-app"),
-            cpu: int(c, "cpu"),
-            memory: int(c, "memory"),
+            cpu: c.service.cpu.value(),
+            memory: c.service.memory.value(),
             image: Template(image),
             port,
             environment,
             secrets,
             log_group: log_group.clone(),
-            architecture: s(c, "cpu_architecture").to_string(),
+            architecture: c
+                .service
+                .cpu_architecture
+                .known()
+                .map_or("X86_64", |a| a.as_str())
+                .to_string(),
         };
         let mut task = Spec::of("task", &task_definition)
             .filling("execution_role", &exec, Replace)
@@ -936,15 +924,15 @@ impl Stack for ContainerService {
             .after(&logs)
             .after(&cache)
             .after_update(&db_connection);
-        if c.get("container_image").is_null() {
+        if c.service.container_image.is_unset() {
             task = task.after(&ecr);
         }
         let task = g.add(task.after_each(&secret_handles, Replace));
         let service = ServiceInputs {
             name: format!("{id}-app"),
             cluster: format!("{id}-cluster"),
-            desired_count: int(c, "desired_count") as i32,
-            circuit_breaker: flag(c, "circuit_breaker"),
+            desired_count: c.service.desired_count.value() as i32,
+            circuit_breaker: c.service.circuit_breaker.value(),
             assign_public_ip: false,
             grace_period: 60,
             port: port as i32,
@@ -961,7 +949,6 @@ impl Stack for ContainerService {
         }
         g.add(service);
 
-        g.add(crate::stacks::manifest_spec(&self.schema, c, &id));
         g.into_specs()
     }
 
@@ -971,7 +958,7 @@ impl Stack for ContainerService {
 
     fn outputs(
         &self,
-        c: &Value,
+        c: &Config,
         ctx: &AwsContext,
         get: &dyn Fn(&str) -> Option<Record>,
     ) -> BTreeMap<&'static str, Value> {
@@ -981,7 +968,7 @@ impl Stack for ContainerService {
                 .map(|r| Value::str(r.out(o)))
                 .unwrap_or(Value::Unknown)
         };
-        let id = stack_id_of(c);
+        let id = c.stack_id();
         let zs = zones(c, &ctx.region);
         let mut m = BTreeMap::new();
         m.insert("alb_dns_name", out_of("alb", "dns_name"));
@@ -1013,14 +1000,15 @@ impl Stack for ContainerService {
         );
         m.insert("redis_endpoint", redis);
         // An existing network's ids are the configuration's, as given.
+        let n = &c.network;
         let existing = match get("vpc") {
             Some(r) => r.kind == network::EXISTING_VPC,
-            None => !c.get("vpc_id").is_null(),
+            None => n.vpc_id.is_set(),
         };
         if existing {
-            for a in ["vpc_id", "public_subnet_ids", "private_subnet_ids"] {
-                m.insert(a, c.get(a).clone());
-            }
+            m.insert("vpc_id", n.vpc_id.to_value());
+            m.insert("public_subnet_ids", n.public_subnet_ids.to_value());
+            m.insert("private_subnet_ids", n.private_subnet_ids.to_value());
         } else {
             m.insert("vpc_id", id_of("vpc"));
             let ids = |prefix: &str| {
@@ -1039,7 +1027,10 @@ impl Stack for ContainerService {
         }
         m.insert("ecs_security_group_id", id_of("sg.ecs"));
         m.insert("alb_security_group_id", id_of("sg.alb"));
-        let secrets: BTreeMap<String, Value> = strings(c.get("app_secrets"))
+        let secrets: BTreeMap<String, Value> = c
+            .service
+            .app_secrets
+            .strings()
             .into_iter()
             .map(|n| (n.clone(), id_of(&format!("secret.app.{n}"))))
             .collect();
@@ -1048,16 +1039,16 @@ impl Stack for ContainerService {
         m
     }
 
-    fn check_destroy(&self, state: &Value) -> Diagnostics {
+    fn check_destroy(&self, state: &Config) -> Diagnostics {
         let mut d = Diagnostics::default();
-        if deletion_protection(state) {
+        if state.deletion_protection() {
             d.error_at(
                 Path::attr("deletion_protection"),
                 "Deletion protection is on",
                 format!(
                     "the database of {} is protected (profile = {:?}). Nothing was deleted. To destroy the stack, set deletion_protection = false and apply first.",
-                    stack_id_of(state),
-                    s(state, "profile")
+                    state.stack_id(),
+                    state.profile.known().map_or("", |p| p.as_str())
                 ),
             );
         }
@@ -1070,14 +1061,16 @@ impl Stack for ContainerService {
         config: &'a mut Value,
     ) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let Some(names) = config
-                .get("app_secret_values")
-                .as_map()
+            let typed = self.config(config);
+            let Some(names) = typed
+                .service
+                .app_secret_values
+                .known()
                 .map(|m| m.keys().cloned().collect::<Vec<_>>())
             else {
                 return Ok(());
             };
-            let id = stack_id_of(config);
+            let id = typed.stack_id();
             let mut restored = BTreeMap::new();
             for n in names {
                 let o = ctx

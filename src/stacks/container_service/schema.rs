@@ -1,5 +1,7 @@
 //! `awsstack_container_service` schema.
 
+use super::config::{CpuArchitecture, Profile};
+use crate::components::network::NatGateways;
 use crate::schema::validate as v;
 use crate::schema::{Attribute as A, Block, Rule, Schema};
 use crate::stacks::common_attributes;
@@ -19,13 +21,13 @@ pub fn schema() -> Schema {
             A::required("project_name", s.clone(), "Project name: lowercase letters, digits and hyphens. Used in every name (`<project_name>-<env>-...`) and the `project` tag.").force_new().rule(Rule::Text { summary: "Invalid project name", check: v::project_name }),
             A::with_default("env", s.clone(), Value::str("dev"), "Environment name (`env` tag, part of every name and of the stack id).").force_new().rule(Rule::Text { summary: "Invalid environment", check: v::environment }),
             A::optional("owner", s.clone(), "Owner or team (`owner` tag).").rule(Rule::Text { summary: "Invalid tag", check: v::owner }),
-            A::with_default("profile", s.clone(), Value::str("ephemeral"), "`ephemeral` (no final snapshots, no backups, no deletion protection, single database and cache node: for apply/destroy cycles) or `production` (final snapshots, 7-day backups, deletion protection, Multi-AZ database, Redis with a replica and automatic failover, Container Insights, secrets recoverable for 7 days).").rule(Rule::OneOf { summary: "Invalid profile", words: &["ephemeral", "production"] }),
+            A::with_default("profile", s.clone(), Value::str("ephemeral"), "`ephemeral` (no final snapshots, no backups, no deletion protection, single database and cache node: for apply/destroy cycles) or `production` (final snapshots, 7-day backups, deletion protection, Multi-AZ database, Redis with a replica and automatic failover, Container Insights, secrets recoverable for 7 days).").rule(Rule::OneOf { summary: "Invalid profile", words: Profile::WORDS }),
             // Network.
             A::with_default("vpc_cidr", s.clone(), Value::str("10.0.0.0/16"), "CIDR block of the VPC (/16 to /24)."),
             A::optional("availability_zones", ls.clone(), "Availability zones (at least two). When unset, a new stack takes the region's first two available zones (looked up at plan, then kept: a later change in the region's zone list never moves the network); a stack created before zones were kept keeps the `a` and `b` zones it was built with. Configured zones are checked at plan against the zones the region offers the account. Append a zone to grow: existing subnets and NAT gateways are kept. Unset with `vpc_id`, it stays null.").looked_up(),
             A::optional("public_subnet_cidrs", ls.clone(), "One CIDR block per availability zone for the public subnets (ALB, NAT). Defaults to /24-sized blocks (`vpc_cidr` prefix + 8, at most /28) numbered 0, 1, ... by zone position."),
             A::optional("private_subnet_cidrs", ls.clone(), "One CIDR block per availability zone for the private subnets (tasks, database, cache). Defaults to blocks numbered 10, 11, ... by zone position."),
-            A::with_default("nat_gateways", s.clone(), Value::str("single"), "`single` (one NAT gateway, in the first zone), `per_az` (one per zone: no cross-zone dependency) or `none` (private subnets without internet access: the tasks then need VPC endpoints to pull images).").rule(Rule::OneOf { summary: "Invalid NAT mode", words: &["none", "single", "per_az"] }),
+            A::with_default("nat_gateways", s.clone(), Value::str("single"), "`single` (one NAT gateway, in the first zone), `per_az` (one per zone: no cross-zone dependency) or `none` (private subnets without internet access: the tasks then need VPC endpoints to pull images).").rule(Rule::OneOf { summary: "Invalid NAT mode", words: NatGateways::WORDS }),
             A::with_default("alb_ingress_cidrs", ls.clone(), Value::string_list(["0.0.0.0/0"]), "CIDR blocks allowed to reach the load balancer (80, and 443 with `certificate_arn`).").rule(Rule::Text { summary: "Invalid CIDR block", check: v::cidr_block }),
             A::optional("certificate_arn", s.clone(), "ACM certificate ARN: adds an HTTPS listener on 443 and turns port 80 into a redirect to HTTPS.").rule(Rule::Text { summary: "Invalid certificate ARN", check: v::acm_certificate_arn }),
             // Service.
@@ -33,7 +35,7 @@ pub fn schema() -> Schema {
             A::with_default("container_port", n.clone(), Value::Number(8000.0), "Port the container listens on (target group and task security group).").rule(Rule::Number { summary: "Invalid port", check: v::tcp_port }),
             A::with_default("cpu", n.clone(), Value::Number(256.0), "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192, 16384).").rule(Rule::Whole { lo: 256.0, hi: 16384.0 }),
             A::with_default("memory", n.clone(), Value::Number(512.0), "Fargate task memory in MiB; must be a combination Fargate accepts for `cpu`.").rule(Rule::Whole { lo: 512.0, hi: 122880.0 }),
-            A::with_default("cpu_architecture", s.clone(), Value::str("X86_64"), "`X86_64` or `ARM64` (Graviton).").rule(Rule::OneOf { summary: "Invalid CPU architecture", words: &["X86_64", "ARM64"] }),
+            A::with_default("cpu_architecture", s.clone(), Value::str("X86_64"), "`X86_64` or `ARM64` (Graviton).").rule(Rule::OneOf { summary: "Invalid CPU architecture", words: CpuArchitecture::WORDS }),
             A::with_default("desired_count", n.clone(), Value::Number(1.0), "Number of tasks. Changing it is an in-place update; a count changed by autoscaling is never reset unless this value changes.").rule(Rule::Whole { lo: 0.0, hi: 1000.0 }),
             A::with_default("health_check_path", s.clone(), Value::str("/health"), "Path of the target group's HTTP health check.").rule(Rule::Text { summary: "Invalid health check path", check: v::http_path }),
             A::with_default("health_check_matcher", s.clone(), Value::str("200-399"), "HTTP codes the health check accepts.").rule(Rule::Text { summary: "Invalid matcher", check: v::http_matcher }),

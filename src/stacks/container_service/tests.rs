@@ -1,7 +1,7 @@
 use super::*;
 use crate::engine::{plan, topo_order, Action};
 use crate::schema::{apply_defaults, Severity};
-use crate::stacks::as_recorded;
+use crate::stacks::{as_recorded, OnValues};
 use crate::value::Value;
 
 pub(crate) fn config(extra: &[(&str, Value)]) -> Value {
@@ -41,18 +41,19 @@ fn ctx() -> AwsContext {
 fn defaults_are_valid_and_match_the_kavak_seed() {
     let c = config(&[]);
     assert!(errors_at(&c).is_empty(), "{:?}", errors_at(&c));
-    assert_eq!(stack_id_of(&c), "kavak-agent-dev");
-    assert_eq!(db_name(&c), "kavak_agent");
-    assert_eq!(db_username(&c), "kavak_admin");
-    assert_eq!(zones(&c, "us-east-1"), vec!["us-east-1a", "us-east-1b"]);
+    let typed = ContainerService::new().config(&c);
+    assert_eq!(typed.stack_id(), "kavak-agent-dev");
+    assert_eq!(typed.db_name(), "kavak_agent");
+    assert_eq!(typed.db_username(), "kavak_admin");
+    assert_eq!(zones(&typed, "us-east-1"), vec!["us-east-1a", "us-east-1b"]);
     assert_eq!(
-        subnet_cidrs(&c, 2),
+        subnet_cidrs(&typed, 2),
         (
             vec!["10.0.0.0/24".to_string(), "10.0.1.0/24".to_string()],
             vec!["10.0.10.0/24".to_string(), "10.0.11.0/24".to_string()]
         )
     );
-    let specs = ContainerService::new().desired(&c, &ctx());
+    let specs = ContainerService::new().desired_of(&c, &ctx());
     let db = specs.iter().find(|s| s.key == "db").unwrap();
     assert_eq!(db.input("engine_version"), "15.4");
     assert_eq!(db.input("instance_class"), "db.t4g.micro");
@@ -84,7 +85,7 @@ fn defaults_are_valid_and_match_the_kavak_seed() {
 fn production_profile_protects_and_replicates() {
     let c = config(&[("profile", Value::str("production"))]);
     assert!(errors_at(&c).is_empty(), "{:?}", errors_at(&c));
-    let specs = ContainerService::new().desired(&c, &ctx());
+    let specs = ContainerService::new().desired_of(&c, &ctx());
     let db = specs.iter().find(|s| s.key == "db").unwrap();
     assert_eq!(db.input("final_snapshot"), true);
     assert_eq!(db.input("backup_retention_days"), 7);
@@ -95,7 +96,7 @@ fn production_profile_protects_and_replicates() {
     assert_eq!(cache.input("nodes"), 2);
     assert_eq!(cache.input("snapshot_retention_days"), 7);
     // Destroy is refused while protection is on, at the attribute.
-    let d = ContainerService::new().check_destroy(&c);
+    let d = ContainerService::new().check_destroy_of(&c);
     assert!(d.has_errors());
     assert_eq!(
         d.0[0].path.as_ref().map(|p| p.to_string()).as_deref(),
@@ -105,9 +106,9 @@ fn production_profile_protects_and_replicates() {
         ("profile", Value::str("production")),
         ("deletion_protection", Value::Bool(false)),
     ]);
-    assert!(!ContainerService::new().check_destroy(&off).has_errors());
+    assert!(!ContainerService::new().check_destroy_of(&off).has_errors());
     assert!(!ContainerService::new()
-        .check_destroy(&config(&[]))
+        .check_destroy_of(&config(&[]))
         .has_errors());
 }
 
@@ -122,7 +123,7 @@ fn graph_is_acyclic_wired_and_keeps_secrets_out_of_inputs() {
         ),
         ("app_secret_values", Value::Map(vals)),
     ]);
-    let specs = ContainerService::new().desired(&c, &ctx());
+    let specs = ContainerService::new().desired_of(&c, &ctx());
     let order = topo_order(&specs).unwrap();
     crate::engine::needs::check(&crate::components::all_kinds(), &specs)
         .expect("every kind gets what it needs");
@@ -246,8 +247,8 @@ fn adding_a_zone_replaces_nothing() {
         ),
     ]);
     let st = ContainerService::new();
-    let recorded = as_recorded(&st.desired(&two, &ctx()));
-    let changes = plan(&*st.kinds(), &st.desired(&three, &ctx()), &recorded).unwrap();
+    let recorded = as_recorded(&st.desired_of(&two, &ctx()));
+    let changes = plan(&*st.kinds(), &st.desired_of(&three, &ctx()), &recorded).unwrap();
     assert!(!changes.is_empty());
     for c in &changes {
         assert!(
@@ -269,22 +270,22 @@ fn adding_a_zone_replaces_nothing() {
             "{k} not created"
         );
     }
-    assert!(st.validate_change(&two, &three).0.is_empty());
+    assert!(st.validate_change_of(&two, &three).0.is_empty());
     // Reordering zones is caught at plan time.
     let swapped = config(&[(
         "availability_zones",
         Value::string_list(["us-east-1b", "us-east-1a"]),
     )]);
-    assert!(st.validate_change(&two, &swapped).has_errors());
+    assert!(st.validate_change_of(&two, &swapped).has_errors());
 }
 
 #[test]
 fn scaling_and_new_image_update_in_place() {
     let st = ContainerService::new();
-    let recorded = as_recorded(&st.desired(&config(&[]), &ctx()));
+    let recorded = as_recorded(&st.desired_of(&config(&[]), &ctx()));
     let changes = plan(
         &*st.kinds(),
-        &st.desired(&config(&[("desired_count", Value::Number(3.0))]), &ctx()),
+        &st.desired_of(&config(&[("desired_count", Value::Number(3.0))]), &ctx()),
         &recorded,
     )
     .unwrap();
@@ -294,7 +295,7 @@ fn scaling_and_new_image_update_in_place() {
         .any(|c| c.key == "service" && c.action == Action::Update));
     let changes = plan(
         &*st.kinds(),
-        &st.desired(
+        &st.desired_of(
             &config(&[("container_image", Value::str("nginx:1.27"))]),
             &ctx(),
         ),
@@ -527,7 +528,7 @@ fn an_existing_network_is_referenced_and_the_stack_builds_none_of_its_own() {
         ("private_subnet_ids", private),
     ]);
     assert!(errors_at(&c).is_empty(), "{:?}", errors_at(&c));
-    let specs = ContainerService::new().desired(&c, &ctx());
+    let specs = ContainerService::new().desired_of(&c, &ctx());
     let kinds: BTreeSet<&str> = specs.iter().map(|s| s.kind).collect();
     for owned in [
         "ec2_vpc",
@@ -576,7 +577,7 @@ fn an_existing_network_is_referenced_and_the_stack_builds_none_of_its_own() {
                 .unwrap()
                 .referenced()
     );
-    let own = ContainerService::new().desired(&config(&[]), &ctx());
+    let own = ContainerService::new().desired_of(&config(&[]), &ctx());
     let recorded = as_recorded(&own);
     let changes = plan(&kinds_reg, &specs, &recorded).unwrap();
     let refused = crate::engine::referenced_replacements(&kinds_reg, &specs, &recorded, &changes);
@@ -658,7 +659,7 @@ fn a_write_only_secret_value_leaves_only_its_version_in_the_inputs() {
         ("app_secret_values_wo_version", Value::Number(2.0)),
     ]);
     assert!(errors_at(&c).is_empty(), "{:?}", errors_at(&c));
-    let specs = ContainerService::new().desired(&c, &ctx());
+    let specs = ContainerService::new().desired_of(&c, &ctx());
     let s = specs
         .iter()
         .find(|s| s.key == "secret.app.openai-api-key")
@@ -689,7 +690,7 @@ fn a_write_only_secret_value_leaves_only_its_version_in_the_inputs() {
 #[test]
 fn a_task_definition_recorded_before_its_roles_were_slots_is_upgraded_to_no_change() {
     let st = ContainerService::new();
-    let desired = st.desired(&config(&[]), &ctx());
+    let desired = st.desired_of(&config(&[]), &ctx());
     let mut recorded = as_recorded(&desired);
     let task = recorded.get_mut("task").unwrap();
     assert_eq!(
@@ -730,7 +731,7 @@ fn the_service_comes_after_the_listener_that_forwards_to_its_target_group() {
             "listener.https",
         ),
     ] {
-        let specs = ContainerService::new().desired(&c, &ctx());
+        let specs = ContainerService::new().desired_of(&c, &ctx());
         let service = specs.iter().find(|s| s.key == "service").unwrap();
         assert!(
             service.deps.iter().any(|d| d.key == forwarding),
@@ -741,4 +742,14 @@ fn the_service_comes_after_the_listener_that_forwards_to_its_target_group() {
         let at = |k: &str| order.iter().position(|x| x == k).unwrap();
         assert!(at(forwarding) < at("service"));
     }
+}
+
+#[test]
+fn config_agrees_with_schema() {
+    // Every attribute the configuration may set is read by the typed
+    // configuration, and every one it reads is in the schema with that type.
+    assert_eq!(
+        crate::schema::config::agreement::<config::Config>(&schema::schema().block),
+        Ok(())
+    );
 }

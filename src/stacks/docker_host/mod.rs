@@ -1,6 +1,7 @@
 //! `awsstack_docker_host`: the single-box Docker host of the Kauri, Harena
 //! and KoproGo seeds, as one resource.
 
+pub mod config;
 mod schema;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -22,11 +23,9 @@ use crate::components::ssm::ParameterInputs;
 use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{
-    flag_attr as flag, int_attr as int, num_attr as num, str_attr as s, string_list as strings,
-    Stack,
-};
+use crate::stacks::Stack;
 use crate::value::{Path, Value};
+use config::Config;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -84,11 +83,11 @@ impl Default for DockerHost {
 }
 
 /// The public subnet: `public_subnet_cidr`, or the first half of the VPC.
-pub fn subnet_cidr(c: &Value) -> String {
-    if let Some(x) = c.get("public_subnet_cidr").as_str() {
+pub fn subnet_cidr(c: &Config) -> String {
+    if let Some(x) = c.network.public_subnet_cidr.as_str() {
         return x.to_string();
     }
-    match v::cidr(s(c, "vpc_cidr")) {
+    match v::cidr(c.network.vpc_cidr.text()) {
         Ok(net) if net.prefix_len() < 28 => net
             .subnets(net.prefix_len() + 1)
             .ok()
@@ -100,16 +99,12 @@ pub fn subnet_cidr(c: &Value) -> String {
     }
 }
 
-pub fn stack_id_of(c: &Value) -> String {
-    format!("{}-{}", s(c, "project_name"), s(c, "environment"))
-}
-
-pub fn bucket_name_of(c: &Value, ctx: &AwsContext) -> String {
-    match c.get("bucket_name").as_str() {
+pub fn bucket_name_of(c: &Config, ctx: &AwsContext) -> String {
+    match c.data.bucket_name.as_str() {
         Some(b) => b.to_string(),
         None => format!(
             "{}-{}",
-            stack_id_of(c),
+            c.stack_id(),
             if ctx.account_id.is_empty() {
                 "data".to_string()
             } else {
@@ -120,49 +115,49 @@ pub fn bucket_name_of(c: &Value, ctx: &AwsContext) -> String {
 }
 
 /// Budgets as (suffix, limit, filter by project).
-fn budgets(c: &Value) -> Vec<(String, f64, bool)> {
-    if c.get("enable_budgets").as_bool() == Some(false) {
+fn budgets(c: &Config) -> Vec<(String, f64, bool)> {
+    if c.watch.enable_budgets.known() == Some(&false) {
         return vec![];
     }
-    let blocks = c.get("budget").as_list();
+    let blocks = c.watch.budgets.known().map(Vec::as_slice).unwrap_or(&[]);
     if blocks.is_empty() {
         return vec![
             ("global".into(), 30.0, false),
-            (s(c, "project_name").to_string(), 18.0, true),
+            (c.project_name.value(), 18.0, true),
         ];
     }
     blocks
         .iter()
         .map(|b| {
             (
-                s(b, "name").to_string(),
-                num(b, "monthly_limit_usd"),
-                flag(b, "filter_by_project"),
+                b.name.value(),
+                b.monthly_limit_usd.value(),
+                b.filter_by_project.value(),
             )
         })
         .collect()
 }
 
-fn security_rules(c: &Value) -> Vec<IngressRule> {
+fn security_rules(c: &Config) -> Vec<IngressRule> {
     let mut rules = vec![];
-    let mut http = strings(c.get("http_ingress_cidrs"));
+    let mut http = c.access.http_ingress_cidrs.strings();
     if !http.is_empty() {
         http.sort();
         rules.push(IngressRule::tcp_from_cidrs(80, http.clone(), "HTTP"));
         rules.push(IngressRule::tcp_from_cidrs(443, http, "HTTPS"));
     }
-    let mut ssh = strings(c.get("ssh_ingress_cidrs"));
+    let mut ssh = c.access.ssh_ingress_cidrs.strings();
     if !ssh.is_empty() {
         ssh.sort();
         rules.push(IngressRule::tcp_from_cidrs(22, ssh, "SSH"));
     }
-    for p in c.get("port").as_list() {
-        let port = int(p, "port");
-        let mut cidrs = strings(p.get("cidr_blocks"));
+    for p in c.access.ports.known().into_iter().flatten() {
+        let port = p.port.value() as i64;
+        let mut cidrs = p.cidr_blocks.strings();
         cidrs.sort();
-        let rule = IngressRule::tcp_from_cidrs(port, cidrs, s(p, "description"));
+        let rule = IngressRule::tcp_from_cidrs(port, cidrs, p.description.text());
         rules.push(IngressRule {
-            protocol: s(p, "protocol").to_string(),
+            protocol: p.protocol.value(),
             ..rule
         });
     }
@@ -170,28 +165,90 @@ fn security_rules(c: &Value) -> Vec<IngressRule> {
     rules
 }
 
-fn ssm_names(c: &Value) -> Vec<String> {
-    let mut names: Vec<String> = ["ssm_parameters", "ssm_parameters_wo"]
-        .iter()
-        .filter_map(|a| c.get(a).as_map())
-        .flat_map(|m| m.keys().cloned())
+fn ssm_names(c: &Config) -> Vec<String> {
+    let s = &c.secrets;
+    let mut names: Vec<String> = s
+        .ssm_parameters
+        .entries()
+        .map(|(k, _)| k.clone())
+        .chain(s.ssm_parameters_wo.entries().map(|(k, _)| k.clone()))
         .collect();
     names.sort();
     names.dedup();
     names
 }
 
-fn param_arn(ctx: &AwsContext, c: &Value, name: &str) -> String {
+fn param_arn(ctx: &AwsContext, c: &Config, name: &str) -> String {
     format!(
         "arn:aws:ssm:{}:{}:parameter/{}/{}",
         ctx.region,
         ctx.account_id,
-        s(c, "project_name"),
+        c.project_name.text(),
         name
     )
 }
 
+/// The extra ports: each opened once, none of the stack's own, each to
+/// CIDR blocks, and database ports open to the internet only on request.
+fn validate_ports(c: &Config, d: &mut Diagnostics) {
+    let allow_db = c.access.allow_public_database_ports.known() == Some(&true);
+    let mut seen: BTreeMap<(u16, String), usize> = BTreeMap::new();
+    for reserved in [80u16, 443] {
+        seen.insert((reserved, "tcp".into()), usize::MAX);
+    }
+    if !c.access.ssh_ingress_cidrs.items().is_empty() {
+        seen.insert((22, "tcp".into()), usize::MAX);
+    }
+    for (i, p) in c.access.ports.known().into_iter().flatten().enumerate() {
+        let base = Path::attr("port").then_index(i);
+        let proto = p.protocol.as_str().unwrap_or("tcp").to_string();
+        // A valid port (the schema's rule reports the others).
+        let port = p.port.known().and_then(|n| v::port(*n).ok());
+        if let Some(n) = port {
+            if let Some(prev) = seen.insert((n, proto.clone()), i) {
+                let why = if prev == usize::MAX {
+                    "it is managed by the stack (80/443 via http_ingress_cidrs, 22 via ssh_ingress_cidrs)".to_string()
+                } else {
+                    format!("port[{prev}] opens it already")
+                };
+                d.error_at(
+                    base.then_attr("port"),
+                    "Duplicate port",
+                    format!("port {n}/{proto} is opened twice: {why}"),
+                );
+            }
+        }
+        let cidrs = p.cidr_blocks.items();
+        if cidrs.is_empty() && !p.cidr_blocks.is_unknown() {
+            d.error_at(
+                base.then_attr("cidr_blocks"),
+                "No CIDR blocks",
+                "each port must list the CIDR blocks allowed to reach it",
+            );
+        }
+        for (j, x) in cidrs.iter().enumerate() {
+            let Some(x) = x.as_str() else { continue };
+            let at = base.then_attr("cidr_blocks").then_index(j);
+            if let Err(e) = v::cidr(x) {
+                d.error_at(at, "Invalid CIDR block", e);
+            } else if let Some(n) = port.filter(|n| x == "0.0.0.0/0" && DATABASE_PORTS.contains(n))
+            {
+                if allow_db {
+                    d.warning_at(at, "Database port open to the internet", format!("port {n} is a database/cache port and is opened to 0.0.0.0/0 because allow_public_database_ports = true. Prefer an SSM tunnel or a restricted CIDR."));
+                } else {
+                    d.error_at(
+                        at,
+                        "Database port open to the internet",
+                        format!("port {n} is a database/cache port; opening it to 0.0.0.0/0 is refused. Restrict the CIDR blocks, or set allow_public_database_ports = true if you really mean it."),
+                    );
+                }
+            }
+        }
+    }
+}
+
 impl Stack for DockerHost {
+    type Config = Config;
     fn type_name(&self) -> &'static str {
         "awsstack_docker_host"
     }
@@ -199,19 +256,23 @@ impl Stack for DockerHost {
         &self.schema
     }
 
-    fn validate(&self, c: &Value) -> Diagnostics {
+    fn validate(&self, c: &Config) -> Diagnostics {
         let mut d = Diagnostics::default();
+        let n = &c.network;
         // An existing network is both ids.
-        for (a, other) in [("vpc_id", "subnet_id"), ("subnet_id", "vpc_id")] {
-            if !c.get(a).is_null() && !c.get(a).is_unknown() && c.get(other).is_null() {
+        for ((a, set), (other, given)) in [
+            (("vpc_id", &n.vpc_id), ("subnet_id", &n.subnet_id)),
+            (("subnet_id", &n.subnet_id), ("vpc_id", &n.vpc_id)),
+        ] {
+            if set.known().is_some() && given.is_unset() {
                 d.error_at(Path::attr(other), "Missing argument", format!("{a} places the host in an existing network: set {other} too (the subnet of the host, in that VPC)"));
             }
         }
-        let vpc = c.get("vpc_cidr").as_str().map(|x| v::vpc_cidr(x));
+        let vpc = n.vpc_cidr.as_str().map(v::vpc_cidr);
         if let Some(Err(e)) = &vpc {
             d.error_at(Path::attr("vpc_cidr"), "Invalid VPC CIDR block", e.clone());
         }
-        if let Some(x) = c.get("public_subnet_cidr").as_str() {
+        if let Some(x) = n.public_subnet_cidr.as_str() {
             match v::cidr(x) {
                 Err(e) => d.error_at(
                     Path::attr("public_subnet_cidr"),
@@ -226,7 +287,7 @@ impl Stack for DockerHost {
                             format!("a subnet must be /28 or larger, got /{}", net.prefix_len()),
                         );
                     }
-                    if let (Some(Ok(_)), Some(vc)) = (&vpc, c.get("vpc_cidr").as_str()) {
+                    if let (Some(Ok(_)), Some(vc)) = (&vpc, n.vpc_cidr.as_str()) {
                         if let Err(e) = v::cidr_within(x, vc) {
                             d.error_at(
                                 Path::attr("public_subnet_cidr"),
@@ -238,71 +299,12 @@ impl Stack for DockerHost {
                 }
             }
         }
-        let allow_db = c.get("allow_public_database_ports").as_bool() == Some(true);
-        let mut seen: BTreeMap<(u16, String), usize> = BTreeMap::new();
-        for reserved in [80u16, 443] {
-            seen.insert((reserved, "tcp".into()), usize::MAX);
-        }
-        if !c.get("ssh_ingress_cidrs").as_list().is_empty() {
-            seen.insert((22, "tcp".into()), usize::MAX);
-        }
-        for (i, p) in c.get("port").as_list().iter().enumerate() {
-            let base = Path::attr("port").then_index(i);
-            let proto = p.get("protocol").as_str().unwrap_or("tcp").to_string();
-            // A valid port (the schema's rule reports the others).
-            let port = p.get("port").as_f64().and_then(|n| v::port(n).ok());
-            if let Some(n) = port {
-                if let Some(prev) = seen.insert((n, proto.clone()), i) {
-                    let why = if prev == usize::MAX {
-                        "it is managed by the stack (80/443 via http_ingress_cidrs, 22 via ssh_ingress_cidrs)".to_string()
-                    } else {
-                        format!("port[{prev}] opens it already")
-                    };
-                    d.error_at(
-                        base.then_attr("port"),
-                        "Duplicate port",
-                        format!("port {n}/{proto} is opened twice: {why}"),
-                    );
-                }
-            }
-            let cidrs = p.get("cidr_blocks").as_list();
-            if cidrs.is_empty() && !p.get("cidr_blocks").is_unknown() {
-                d.error_at(
-                    base.then_attr("cidr_blocks"),
-                    "No CIDR blocks",
-                    "each port must list the CIDR blocks allowed to reach it",
-                );
-            }
-            for (j, x) in cidrs.iter().enumerate() {
-                if let Some(x) = x.as_str() {
-                    if let Err(e) = v::cidr(x) {
-                        d.error_at(
-                            base.then_attr("cidr_blocks").then_index(j),
-                            "Invalid CIDR block",
-                            e,
-                        );
-                    } else if x == "0.0.0.0/0"
-                        && port.map(|n| DATABASE_PORTS.contains(&n)).unwrap_or(false)
-                    {
-                        let n = port.unwrap();
-                        if allow_db {
-                            d.warning_at(base.then_attr("cidr_blocks").then_index(j), "Database port open to the internet", format!("port {n} is a database/cache port and is opened to 0.0.0.0/0 because allow_public_database_ports = true. Prefer an SSM tunnel or a restricted CIDR."));
-                        } else {
-                            d.error_at(
-                                base.then_attr("cidr_blocks").then_index(j),
-                                "Database port open to the internet",
-                                format!("port {n} is a database/cache port; opening it to 0.0.0.0/0 is refused. Restrict the CIDR blocks, or set allow_public_database_ports = true if you really mean it."),
-                            );
-                        }
-                    }
-                }
-            }
-        }
+        validate_ports(c, &mut d);
         // The default bucket name (a rule checks a configured one).
         if let (None, Some(p), Some(e)) = (
-            c.get("bucket_name").as_str(),
-            c.get("project_name").as_str(),
-            c.get("environment").as_str(),
+            c.data.bucket_name.as_str(),
+            c.project_name.as_str(),
+            c.environment.as_str(),
         ) {
             if p.len() + e.len() + 14 > 63 {
                 d.error_at(
@@ -312,18 +314,17 @@ impl Stack for DockerHost {
                 );
             }
         }
-        for attr in ["ssm_parameters", "ssm_parameters_wo"] {
-            for (k, val) in c.get(attr).as_map().into_iter().flatten() {
+        for (attr, values, value_path) in [
+            ("ssm_parameters", &c.secrets.ssm_parameters, Some("value")),
+            ("ssm_parameters_wo", &c.secrets.ssm_parameters_wo, None),
+        ] {
+            for (k, value) in values.entries() {
                 if let Err(e) = v::ssm_parameter_name(k) {
                     d.error_at(Path::attr(attr).then_key(k), "Invalid parameter name", e);
                 }
-                let (value, at) = if attr == "ssm_parameters" {
-                    (
-                        val.get("value"),
-                        Path::attr(attr).then_key(k).then_attr("value"),
-                    )
-                } else {
-                    (val, Path::attr(attr).then_key(k))
+                let at = match value_path {
+                    Some(inner) => Path::attr(attr).then_key(k).then_attr(inner),
+                    None => Path::attr(attr).then_key(k),
                 };
                 if let Some(x) = value.as_str() {
                     if x.is_empty() || x.len() > 4096 {
@@ -337,11 +338,10 @@ impl Stack for DockerHost {
                 }
             }
         }
-        if let Some(x) = c.get("compose_file").as_str() {
+        if let Some(x) = c.host.compose_file.as_str() {
             if let Err(e) = compose_file(x) {
                 d.error_at(Path::attr("compose_file"), "Invalid compose file", e);
-            } else if !c.get("data_directories").is_unknown() && !c.get("project_name").is_unknown()
-            {
+            } else if !c.data.data_directories.is_unknown() && !c.project_name.is_unknown() {
                 // EC2 refuses user data over 16 KB at RunInstances: refuse
                 // it here, before any sub-resource exists.
                 let n = user_data::render(c, LONGEST_REGION).len();
@@ -360,10 +360,10 @@ impl Stack for DockerHost {
         )]
     }
     /// Unset, AWS picks the subnet's zone: only a configured one is checked.
-    fn network_zones(&self, c: &Value, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
+    fn network_zones(&self, c: &Config, provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
         match (
-            c.get("subnet_id").as_str(),
-            c.get("availability_zone").as_str(),
+            c.network.subnet_id.as_str(),
+            c.network.availability_zone.as_str(),
         ) {
             (None, Some(z)) => vec![crate::stacks::NetworkZones {
                 region: provider_region.to_string(),
@@ -374,18 +374,19 @@ impl Stack for DockerHost {
             _ => Vec::new(),
         }
     }
-    fn zones<'a>(&self, c: &'a Value) -> Vec<(Path, &'a str)> {
-        c.get("availability_zone")
-            .as_str()
+    fn zones(&self, c: &Config) -> Vec<(Path, String)> {
+        c.network
+            .availability_zone
+            .owned()
             .map(|z| (Path::attr("availability_zone"), z))
             .into_iter()
             .collect()
     }
-    fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
+    fn validate_change(&self, prior: &Config, c: &Config) -> Diagnostics {
         let mut d = Diagnostics::default();
         if let (Some(old), Some(new)) = (
-            prior.get("data_volume_size").as_f64(),
-            c.get("data_volume_size").as_f64(),
+            prior.data.data_volume_size.known(),
+            c.data.data_volume_size.known(),
         ) {
             if new < old {
                 d.error_at(Path::attr("data_volume_size"), "Data volume cannot shrink", format!("EBS volumes can grow but not shrink: {old} GiB → {new} GiB. Keep {old} or more."));
@@ -394,25 +395,24 @@ impl Stack for DockerHost {
         d
     }
 
-    fn stack_id(&self, c: &Value) -> String {
-        stack_id_of(c)
+    fn stack_id(&self, c: &Config) -> String {
+        c.stack_id()
     }
 
-    fn tags(&self, c: &Value) -> BTreeMap<String, String> {
+    fn tags(&self, c: &Config) -> BTreeMap<String, String> {
         BTreeMap::from([
-            ("Project".to_string(), s(c, "project_name").to_string()),
-            ("Environment".to_string(), s(c, "environment").to_string()),
+            ("Project".to_string(), c.project_name.value()),
+            ("Environment".to_string(), c.environment.value()),
         ])
     }
 
     fn aws_checks<'a>(
         &'a self,
         ctx: &'a Arc<AwsContext>,
-        c: &'a Value,
+        c: &'a Config,
     ) -> crate::stacks::BoxFuture<'a, Diagnostics> {
         Box::pin(async move {
-            let (Some(vpc), Some(subnet)) = (c.get("vpc_id").as_str(), c.get("subnet_id").as_str())
-            else {
+            let Some((vpc, subnet)) = c.existing_network() else {
                 return Diagnostics::default();
             };
             let group = network::SubnetGroup {
@@ -426,14 +426,14 @@ impl Stack for DockerHost {
         })
     }
 
-    fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
-        let id = stack_id_of(c);
-        let project = s(c, "project_name");
+    fn desired(&self, c: &Config, ctx: &AwsContext) -> Vec<Spec> {
+        let id = c.stack_id();
+        let project = c.project_name.text();
         let bucket = bucket_name_of(c, ctx);
         let mut g = Desired::new();
-        let (vpc, subnet) = match (c.get("vpc_id").as_str(), c.get("subnet_id").as_str()) {
+        let (vpc, subnet) = match c.existing_network() {
             // An existing network: referenced, never owned.
-            (Some(vpc_id), Some(subnet)) => {
+            Some((vpc_id, subnet)) => {
                 let vpc = g.add(
                     Spec::of(
                         "vpc",
@@ -454,11 +454,11 @@ impl Stack for DockerHost {
                 );
                 (vpc, subnet)
             }
-            _ => {
+            None => {
                 let vpc = g.add(Spec::of(
                     "vpc",
                     &VpcInputs {
-                        cidr: s(c, "vpc_cidr").to_string(),
+                        cidr: c.network.vpc_cidr.value(),
                         dns_hostnames: true,
                     },
                 ));
@@ -466,7 +466,7 @@ impl Stack for DockerHost {
                     g.add(Spec::of("igw", &InternetGatewayInputs { attached: true }).after(&vpc));
                 let subnet = SubnetInputs {
                     cidr: subnet_cidr(c),
-                    availability_zone: c.get("availability_zone").as_str().map(str::to_string),
+                    availability_zone: c.network.availability_zone.owned(),
                     public: true,
                 };
                 let subnet = g.add(Spec::of("subnet.public", &subnet).after(&vpc));
@@ -531,13 +531,13 @@ impl Stack for DockerHost {
             Spec::of(
                 "instance",
                 &InstanceInputs {
-                    ami: c.get("ami_id").as_str().map(str::to_string),
-                    instance_type: s(c, "instance_type").into(),
-                    spot: flag(c, "use_spot_instance"),
-                    key_name: c.get("ssh_key_name").as_str().map(str::to_string),
+                    ami: c.host.ami_id.owned(),
+                    instance_type: c.host.instance_type.value(),
+                    spot: c.host.use_spot_instance.value(),
+                    key_name: c.access.ssh_key_name.owned(),
                     user_data_sha256: sha256_hex(&ud),
                     user_data: ud,
-                    root_volume_size: num(c, "root_volume_size") as i32,
+                    root_volume_size: c.host.root_volume_size.value() as i32,
                 },
             )
             .after(&subnet)
@@ -545,14 +545,14 @@ impl Stack for DockerHost {
             .after(&profile),
         );
         let volume = DataVolumeInputs {
-            size: num(c, "data_volume_size") as i32,
+            size: c.data.data_volume_size.value() as i32,
             device: "/dev/sdf".into(),
             attached: true,
-            final_snapshot: !flag(c, "skip_final_snapshot"),
+            final_snapshot: !c.data.skip_final_snapshot.value(),
         };
         let volume = Spec::of("volume.data", &volume).after_update(&instance);
-        let backup = self.schema.block.nested_or_defaults("backup", c);
-        if flag(&backup, "enabled") {
+        let backup = &c.data.backup;
+        if backup.enabled.value() {
             // Daily snapshots by Data Lifecycle Manager, which targets the
             // volume by a tag of its own.
             let volume = g.add(volume.tag(crate::components::dlm::TAG_BACKUP, id.clone()));
@@ -568,8 +568,8 @@ impl Stack for DockerHost {
                 Spec::of(
                     "backup",
                     &SnapshotPolicyInputs {
-                        time: s(&backup, "time").into(),
-                        retain: int(&backup, "retain_days") as i32,
+                        time: backup.time.value(),
+                        retain: backup.retain_days.value() as i32,
                         enabled: true,
                     },
                 )
@@ -592,45 +592,41 @@ impl Stack for DockerHost {
         let backups = BucketInputs {
             name: bucket,
             versioning: Some(true),
-            glacier_after_days: Some(num(c, "glacier_transition_days") as i64),
-            backup_prefix: Some(s(c, "backup_prefix").to_string()),
+            glacier_after_days: Some(c.data.glacier_transition_days.value()),
+            backup_prefix: Some(c.data.backup_prefix.value()),
             kms: false,
-            force_destroy: c.get("force_destroy").as_bool() == Some(true),
+            force_destroy: c.data.force_destroy.known() == Some(&true),
         };
         g.add(
-            Spec::of("bucket", &backups).named_by(if c.get("bucket_name").is_null() {
+            Spec::of("bucket", &backups).named_by(if c.data.bucket_name.is_unset() {
                 "project_name"
             } else {
                 "bucket_name"
             }),
         );
-        if let Some(m) = c.get("ssm_parameters").as_map() {
-            for (k, val) in m {
-                let value = val.get("value").as_str().unwrap_or("").to_string();
-                let mut spec = Spec::of(
-                    format!("param.{k}"),
-                    &ParameterInputs::secure(format!("/{project}/{k}"), &value),
-                )
-                .named_by("ssm_parameters");
-                spec.secret = Some(value);
-                g.add(spec);
-            }
+        for (k, val) in c.secrets.ssm_parameters.entries() {
+            let value = val.value();
+            let mut spec = Spec::of(
+                format!("param.{k}"),
+                &ParameterInputs::secure(format!("/{project}/{k}"), &value),
+            )
+            .named_by("ssm_parameters");
+            spec.secret = Some(value);
+            g.add(spec);
         }
         // Write-only values leave no trace in the records (not even a
         // hash): their version is what a plan compares.
-        if let Some(m) = c.get("ssm_parameters_wo").as_map() {
-            let version = c.get("ssm_parameters_wo_version").as_f64();
-            for (k, val) in m {
-                let mut spec = Spec::of(
-                    format!("param.{k}"),
-                    &ParameterInputs::write_only(format!("/{project}/{k}"), version),
-                )
-                .named_by("ssm_parameters_wo");
-                spec.secret = Some(val.as_str().unwrap_or("").to_string());
-                g.add(spec);
-            }
+        let version = c.secrets.ssm_parameters_wo_version.known().copied();
+        for (k, val) in c.secrets.ssm_parameters_wo.entries() {
+            let mut spec = Spec::of(
+                format!("param.{k}"),
+                &ParameterInputs::write_only(format!("/{project}/{k}"), version),
+            )
+            .named_by("ssm_parameters_wo");
+            spec.secret = Some(val.value());
+            g.add(spec);
         }
-        let mut emails = strings(c.get("budget_notification_emails"));
+        let mut emails = c.watch.budget_notification_emails.strings();
         emails.sort();
         let topic = g.add(Spec::of(
             "topic",
@@ -648,7 +644,7 @@ impl Stack for DockerHost {
             };
             g.add(Spec::of(format!("budget.{name}"), &budget).after_update(&topic));
         }
-        if c.get("enable_alarms").as_bool() != Some(false) {
+        if c.watch.enable_alarms.known() != Some(&false) {
             let alarm = |name: String,
                          metric: &str,
                          statistic: &str,
@@ -671,7 +667,7 @@ impl Stack for DockerHost {
                 format!("{id}-cpu-high"),
                 "CPUUtilization",
                 "Average",
-                num(c, "cpu_alarm_threshold"),
+                c.watch.cpu_alarm_threshold.value(),
                 "GreaterThanThreshold",
                 300,
             );
@@ -694,7 +690,7 @@ impl Stack for DockerHost {
                     .after_update(&topic),
             );
         }
-        if c.get("scheduler_enabled").as_bool() != Some(false) {
+        if c.scheduler.enabled.known() != Some(&false) {
             let role = g.add(Spec::of(
                 "role.scheduler",
                 &RoleInputs::for_service(format!("{id}-scheduler"), "scheduler.amazonaws.com", &[]).with_inline(&json!({
@@ -702,15 +698,15 @@ impl Stack for DockerHost {
                     "Statement": [{"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/awsstack:stack-id": id}}}]
                 })),
             ));
-            for (action, attr) in [
-                (PowerAction::Start, "scheduler_start_expression"),
-                (PowerAction::Stop, "scheduler_stop_expression"),
+            for (action, expression) in [
+                (PowerAction::Start, &c.scheduler.start_expression),
+                (PowerAction::Stop, &c.scheduler.stop_expression),
             ] {
                 let word = action.word();
                 let schedule = ScheduleInputs {
                     name: format!("{id}-{word}"),
-                    expression: s(c, attr).into(),
-                    timezone: s(c, "scheduler_timezone").into(),
+                    expression: expression.value(),
+                    timezone: c.scheduler.timezone.value(),
                     action,
                     enabled: true,
                 };
@@ -721,7 +717,6 @@ impl Stack for DockerHost {
                 );
             }
         }
-        g.add(crate::stacks::manifest_spec(&self.schema, c, &id));
         g.into_specs()
     }
 
@@ -731,7 +726,7 @@ impl Stack for DockerHost {
 
     fn outputs(
         &self,
-        c: &Value,
+        c: &Config,
         ctx: &AwsContext,
         get: &dyn Fn(&str) -> Option<Record>,
     ) -> BTreeMap<&'static str, Value> {
@@ -741,7 +736,7 @@ impl Stack for DockerHost {
                 .map(|r| Value::str(r.out(o)))
                 .unwrap_or(Value::Unknown)
         };
-        let id = stack_id_of(c);
+        let id = c.stack_id();
         let mut m = BTreeMap::new();
         let public_ip = out_of("eip", "public_ip");
         let instance_id = id_of("instance");
@@ -775,12 +770,7 @@ impl Stack for DockerHost {
         // Write-only parameters are named only in the configuration, which a
         // refresh does not see: those already listed stay while they exist.
         let mut names = ssm_names(c);
-        for k in c
-            .get("ssm_parameter_arns")
-            .as_map()
-            .into_iter()
-            .flat_map(|m| m.keys())
-        {
+        for (k, _) in c.secrets.ssm_parameter_arns.entries() {
             if get(&format!("param.{k}")).is_some() && !names.contains(k) {
                 names.push(k.clone());
             }
@@ -797,7 +787,7 @@ impl Stack for DockerHost {
         m.insert(
             "ssh_command",
             match public_ip.as_str() {
-                Some(ip) => Value::str(match c.get("ssh_key_name").as_str() {
+                Some(ip) => Value::str(match c.access.ssh_key_name.as_str() {
                     Some(k) => format!("ssh -i ~/.ssh/{k}.pem ubuntu@{ip}"),
                     None => format!("ssh ubuntu@{ip}"),
                 }),
@@ -818,7 +808,7 @@ impl Stack for DockerHost {
         m.insert("public_subnet_cidr", Value::str(subnet_cidr(c)));
         m.insert(
             "availability_zone",
-            match c.get("availability_zone").as_str() {
+            match c.network.availability_zone.as_str() {
                 Some(z) => Value::str(z),
                 None => get("subnet.public")
                     .map(|r| Value::str(r.out("availability_zone")))
@@ -827,7 +817,7 @@ impl Stack for DockerHost {
         );
         m.insert(
             "ami_id",
-            match c.get("ami_id").as_str() {
+            match c.host.ami_id.as_str() {
                 Some(a) => Value::str(a),
                 None => get("instance")
                     .and_then(|r| r.inputs["ami"].as_str().map(Value::str))
@@ -867,14 +857,16 @@ impl Stack for DockerHost {
         config: &'a mut Value,
     ) -> crate::stacks::BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let Some(names) = config
-                .get("ssm_parameters")
-                .as_map()
+            let typed = self.config(config);
+            let Some(names) = typed
+                .secrets
+                .ssm_parameters
+                .known()
                 .map(|m| m.keys().cloned().collect::<Vec<_>>())
             else {
                 return Ok(());
             };
-            let project = s(config, "project_name").to_string();
+            let project = typed.project_name.value();
             let mut restored = BTreeMap::new();
             for n in names {
                 let o = ctx

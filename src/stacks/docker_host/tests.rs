@@ -1,4 +1,22 @@
 use super::*;
+use crate::stacks::OnValues;
+
+// The module's functions of a typed configuration, given the cty one.
+fn typed(c: &Value) -> config::Config {
+    DockerHost::new().config(c)
+}
+fn subnet_cidr(c: &Value) -> String {
+    super::subnet_cidr(&typed(c))
+}
+fn stack_id_of(c: &Value) -> String {
+    typed(c).stack_id()
+}
+fn budgets(c: &Value) -> Vec<(String, f64, bool)> {
+    super::budgets(&typed(c))
+}
+fn render_user_data(c: &Value, region: &str) -> String {
+    super::render_user_data(&typed(c), region)
+}
 use crate::engine::topo_order;
 use crate::schema::{apply_defaults, Severity};
 use crate::value::Value;
@@ -174,7 +192,7 @@ fn graph_is_acyclic_and_complete() {
         ("ssm_parameters", Value::Map(secrets)),
         ("ssh_ingress_cidrs", Value::string_list(["203.0.113.0/24"])),
     ]);
-    let specs = DockerHost::new().desired(&c, &ctx);
+    let specs = DockerHost::new().desired_of(&c, &ctx);
     let order = topo_order(&specs).unwrap();
     crate::engine::needs::check(&crate::components::all_kinds(), &specs)
         .expect("every kind gets what it needs");
@@ -225,7 +243,7 @@ fn graph_is_acyclic_and_complete() {
     assert!(rules.iter().any(|r| r["from_port"] == 443));
     assert_eq!(rules.len(), 3);
     // No SSH rule at all by default.
-    let specs = DockerHost::new().desired(&config(&[]), &ctx);
+    let specs = DockerHost::new().desired_of(&config(&[]), &ctx);
     let sg = specs.iter().find(|s| s.key == "sg.host").unwrap();
     assert!(!sg
         .input("rules")
@@ -254,7 +272,7 @@ fn user_data_installs_docker_mounts_data_and_reads_ssm() {
 fn shrinking_the_data_volume_is_refused_at_plan() {
     let prior = config(&[]);
     let next = config(&[("data_volume_size", Value::Number(40.0))]);
-    let d = DockerHost::new().validate_change(&prior, &next);
+    let d = DockerHost::new().validate_change_of(&prior, &next);
     assert_eq!(
         d.0[0].path.as_ref().unwrap().to_string(),
         "data_volume_size"
@@ -320,7 +338,7 @@ fn compose_file_is_content_that_fits_the_user_data() {
 #[test]
 fn an_instance_alarm_recorded_before_its_namespace_had_a_default_is_upgraded_to_no_change() {
     let st = DockerHost::new();
-    let desired = st.desired(
+    let desired = st.desired_of(
         &config(&[]),
         &AwsContext::offline("us-east-1", "123456789012"),
     );
@@ -352,5 +370,15 @@ fn an_instance_alarm_recorded_before_its_namespace_had_a_default_is_upgraded_to_
         crate::engine::plan(&*st.kinds(), &desired, &recorded).unwrap(),
         vec![],
         "the upgrade plans nothing, and is idempotent"
+    );
+}
+
+#[test]
+fn config_agrees_with_schema() {
+    // Every attribute the configuration may set is read by the typed
+    // configuration, and every one it reads is in the schema with that type.
+    assert_eq!(
+        crate::schema::config::agreement::<config::Config>(&schema::schema().block),
+        Ok(())
     );
 }

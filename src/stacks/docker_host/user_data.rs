@@ -3,7 +3,7 @@
 //! the compose file started. Contains no secret: they are read from SSM at
 //! boot with the instance role.
 
-use crate::value::Value;
+use super::config::Config;
 
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r#"'"'"'"#))
@@ -12,14 +12,14 @@ fn sh_quote(s: &str) -> String {
 /// The heredoc delimiter that ends the compose file in the user data.
 pub const COMPOSE_EOF: &str = "AWSSTACK_COMPOSE_EOF";
 
-pub fn render(c: &Value, region: &str) -> String {
-    let project = c.get("project_name").as_str().unwrap_or("app");
+pub fn render(c: &Config, region: &str) -> String {
+    let project = c.project_name.as_str().unwrap_or("app");
     let app_dir = format!("/opt/{project}");
     let dirs: Vec<String> = c
-        .get("data_directories")
-        .as_list()
+        .data
+        .data_directories
+        .strings()
         .iter()
-        .filter_map(|d| d.as_str())
         .map(|d| format!("/data/{d}"))
         .collect();
     let mut out = String::new();
@@ -53,7 +53,7 @@ pub fn render(c: &Value, region: &str) -> String {
         env = sh_quote(&format!("{app_dir}/.env"))
     ));
     out.push_str("umask 022\n");
-    if let Some(compose) = c.get("compose_file").as_str() {
+    if let Some(compose) = c.host.compose_file.as_str() {
         out.push_str("\n# The compose file, started now and at every boot\n");
         out.push_str(&format!(
             "cat > {} <<'{COMPOSE_EOF}'\n{}\n{COMPOSE_EOF}\n",

@@ -9,6 +9,7 @@
 //! regions (the global database, its writer, the failover records) is
 //! under `global/`.
 
+pub mod config;
 mod kubernetes;
 mod schema;
 #[cfg(test)]
@@ -36,11 +37,11 @@ use crate::engine::{
     Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec,
     Template,
 };
+use crate::schema::config::Setting;
 use crate::schema::{validate as v, Diagnostics, Schema};
-use crate::stacks::{
-    flag_attr as flag, int_attr as int, str_attr as s, string_list as strings, Stack,
-};
+use crate::stacks::Stack;
 use crate::value::{Path, Value};
+use config::Config;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -106,41 +107,23 @@ pub(crate) const REGIONS: &[&str] = &[
 /// The two regions of the stack, as (scope, attribute prefix).
 pub const SIDES: [&str; 2] = ["primary", "secondary"];
 
-pub fn stack_id_of(c: &Value) -> String {
-    format!("{}-{}", s(c, "project_name"), s(c, "env"))
-}
-
-fn production(c: &Value) -> bool {
-    s(c, "profile") != "ephemeral"
-}
-
-fn deletion_protection(c: &Value) -> bool {
-    c.get("deletion_protection")
-        .as_bool()
-        .unwrap_or_else(|| production(c))
-}
-
-pub fn region_of(c: &Value, side: &str) -> String {
+pub fn region_of(c: &Config, side: &str) -> String {
     let d = if side == "primary" {
         "eu-west-1"
     } else {
         "us-east-1"
     };
-    c.get(&format!("{side}_region"))
-        .as_str()
-        .unwrap_or(d)
-        .to_string()
+    c.side(side).region.as_str().unwrap_or(d).to_string()
 }
 
 /// The region that should write: `writer_region`, or the primary.
-pub fn writer_region(c: &Value) -> String {
-    c.get("writer_region")
-        .as_str()
-        .map(str::to_string)
+pub fn writer_region(c: &Config) -> String {
+    c.writer_region
+        .owned()
         .unwrap_or_else(|| region_of(c, "primary"))
 }
 
-fn writer_side(c: &Value) -> &'static str {
+fn writer_side(c: &Config) -> &'static str {
     if writer_region(c) == region_of(c, "secondary") {
         "secondary"
     } else {
@@ -148,8 +131,8 @@ fn writer_side(c: &Value) -> &'static str {
     }
 }
 
-pub fn zones(c: &Value, side: &str) -> Vec<String> {
-    let z = strings(c.get(&format!("{side}_availability_zones")));
+pub fn zones(c: &Config, side: &str) -> Vec<String> {
+    let z = c.side(side).availability_zones.strings();
     if z.is_empty() {
         let r = region_of(c, side);
         ["a", "b", "c"].iter().map(|l| format!("{r}{l}")).collect()
@@ -180,11 +163,15 @@ pub fn subnet_cidrs(vpc: &str) -> (Vec<String>, Vec<String>) {
 
 /// `(vpc_id, public_subnet_ids, private_subnet_ids)` of a region placed in
 /// an existing network (the configuration sets `<side>_vpc_id`).
-fn existing_network<'a>(c: &'a Value, side: &str) -> Option<(&'a str, Vec<String>, Vec<String>)> {
-    let (vpc, public, private) = network_attributes(side);
-    c.get(vpc)
-        .as_str()
-        .map(|id| (id, strings(c.get(public)), strings(c.get(private))))
+fn existing_network<'a>(c: &'a Config, side: &str) -> Option<(&'a str, Vec<String>, Vec<String>)> {
+    let s = c.side(side);
+    s.vpc_id.as_str().map(|id| {
+        (
+            id,
+            s.public_subnet_ids.strings(),
+            s.private_subnet_ids.strings(),
+        )
+    })
 }
 
 /// The attributes that place `side` in an existing network: its VPC, then
@@ -207,7 +194,7 @@ fn network_attributes(side: &str) -> (&'static str, &'static str, &'static str) 
 
 /// The keys (in the side's scope) of the region's (public, private)
 /// subnets: the stack's own, one per zone, or the referenced ones.
-pub fn subnet_keys(c: &Value, side: &str) -> (Vec<String>, Vec<String>) {
+pub fn subnet_keys(c: &Config, side: &str) -> (Vec<String>, Vec<String>) {
     let keys = |role: &str, ids: &[String]| {
         let mut out: Vec<String> = vec![];
         for k in ids.iter().map(|id| format!("subnet.{role}.{id}")) {
@@ -226,19 +213,19 @@ pub fn subnet_keys(c: &Value, side: &str) -> (Vec<String>, Vec<String>) {
     }
 }
 
-pub fn cluster_name(c: &Value, side: &str) -> String {
-    format!("{}-eks-{side}", stack_id_of(c))
+pub fn cluster_name(c: &Config, side: &str) -> String {
+    format!("{}-eks-{side}", c.stack_id())
 }
 
-fn member_id(c: &Value, side: &str) -> String {
-    format!("{}-aurora-{side}", stack_id_of(c))
+fn member_id(c: &Config, side: &str) -> String {
+    format!("{}-aurora-{side}", c.stack_id())
 }
 
-fn bucket_name(c: &Value, side: &str) -> String {
+fn bucket_name(c: &Config, side: &str) -> String {
     format!(
         "{}-{}-{}",
-        stack_id_of(c),
-        s(c, "artifact_bucket_suffix"),
+        c.stack_id(),
+        c.artifact_bucket_suffix.text(),
         region_of(c, side)
     )
 }
@@ -257,8 +244,13 @@ pub struct NodeGroupConf {
     pub labels: BTreeMap<String, String>,
 }
 
-pub fn node_groups(c: &Value) -> Vec<NodeGroupConf> {
-    let blocks = c.get("node_group").as_list();
+pub fn node_groups(c: &Config) -> Vec<NodeGroupConf> {
+    let blocks = c
+        .kubernetes
+        .node_groups
+        .known()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     if blocks.is_empty() {
         // The seed: on-demand for the steady load, spot for the burst.
         let pair =
@@ -292,33 +284,28 @@ pub fn node_groups(c: &Value) -> Vec<NodeGroupConf> {
     blocks
         .iter()
         .map(|b| {
-            let desired = int(b, "desired_size");
+            let desired = b.desired_size.value() as i64;
             NodeGroupConf {
-                name: b.get("name").as_str().unwrap_or_default().to_string(),
-                capacity_type: s(b, "capacity_type").to_string(),
-                instance_types: strings(b.get("instance_types")),
+                name: b.name.value(),
+                capacity_type: b.capacity_type.value(),
+                instance_types: b.instance_types.strings(),
                 ami_type: b
-                    .get("ami_type")
-                    .as_str()
-                    .unwrap_or("AL2023_x86_64_STANDARD")
-                    .to_string(),
-                min: int(b, "min_size"),
-                max: int(b, "max_size"),
+                    .ami_type
+                    .owned()
+                    .unwrap_or_else(|| "AL2023_x86_64_STANDARD".to_string()),
+                min: b.min_size.value() as i64,
+                max: b.max_size.value() as i64,
                 desired,
                 secondary_desired: b
-                    .get("secondary_desired_size")
-                    .as_f64()
-                    .map(|n| n as i64)
+                    .secondary_desired_size
+                    .known()
+                    .map(|n| *n as i64)
                     .unwrap_or(desired),
                 labels: b
-                    .get("labels")
-                    .as_map()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, x)| (k.clone(), x.as_str().unwrap_or_default().to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                    .labels
+                    .entries()
+                    .map(|(k, x)| (k.clone(), x.value()))
+                    .collect(),
             }
         })
         .collect()
@@ -339,24 +326,20 @@ impl NodeGroupConf {
 }
 
 /// The routing is created once both ingress hostnames are known.
-fn routing_ready(c: &Value) -> bool {
-    c.get("hosted_zone_id").as_str().is_some()
-        && c.get("primary_ingress_hostname")
-            .as_str()
-            .is_some_and(|h| !h.is_empty())
-        && c.get("secondary_ingress_hostname")
-            .as_str()
-            .is_some_and(|h| !h.is_empty())
+fn routing_ready(c: &Config) -> bool {
+    let hostname = |s: &config::Side| s.ingress_hostname.as_str().is_some_and(|h| !h.is_empty());
+    c.routing.hosted_zone_id.as_str().is_some() && hostname(&c.primary) && hostname(&c.secondary)
 }
 
-fn health_domain(c: &Value, side: &str) -> String {
-    c.get(&format!("{side}_health_check_domain"))
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| s(c, &format!("{side}_ingress_hostname")).to_string())
+fn health_domain(c: &Config, side: &str) -> String {
+    let s = c.side(side);
+    s.health_check_domain
+        .owned()
+        .unwrap_or_else(|| s.ingress_hostname.value())
 }
 
 impl Stack for MultiRegionPlatform {
+    type Config = Config;
     fn type_name(&self) -> &'static str {
         "awsstack_multi_region_platform"
     }
@@ -364,20 +347,25 @@ impl Stack for MultiRegionPlatform {
         &self.schema
     }
 
-    fn validate(&self, c: &Value) -> Diagnostics {
+    fn validate(&self, c: &Config) -> Diagnostics {
         let mut d = validate_config(c);
         for side in SIDES {
             let (vpc, public, private) = network_attributes(side);
+            let s = c.side(side);
             let zones = if side == "primary" {
                 "primary_availability_zones"
             } else {
                 "secondary_availability_zones"
             };
             d.extend(crate::stacks::existing_network_diags(
-                c,
-                vpc,
-                [public, private],
-                &[zones],
+                &crate::stacks::ExistingNetwork {
+                    vpc: (vpc, &s.vpc_id),
+                    subnets: [
+                        (public, &s.public_subnet_ids),
+                        (private, &s.private_subnet_ids),
+                    ],
+                },
+                &[(zones, s.availability_zones.is_set())],
             ));
         }
         d
@@ -388,15 +376,17 @@ impl Stack for MultiRegionPlatform {
     fn aws_checks<'a>(
         &'a self,
         ctx: &'a Arc<AwsContext>,
-        c: &'a Value,
+        c: &'a Config,
     ) -> crate::stacks::BoxFuture<'a, Diagnostics> {
         Box::pin(async move {
             let mut d = Diagnostics::default();
+            let unknown = |l: &Setting<Vec<Setting<String>>>| {
+                l.is_unknown() || l.items().iter().any(Setting::is_unknown)
+            };
             for side in SIDES {
                 let (vpc_attribute, public_attribute, private_attribute) = network_attributes(side);
-                if c.get(public_attribute).contains_unknown()
-                    || c.get(private_attribute).contains_unknown()
-                {
+                let s = c.side(side);
+                if unknown(&s.public_subnet_ids) || unknown(&s.private_subnet_ids) {
                     continue;
                 }
                 let Some((vpc, public, private)) = existing_network(c, side) else {
@@ -433,7 +423,11 @@ impl Stack for MultiRegionPlatform {
         ]
     }
     /// The zones of each region the stack builds its own network in.
-    fn network_zones(&self, c: &Value, _provider_region: &str) -> Vec<crate::stacks::NetworkZones> {
+    fn network_zones(
+        &self,
+        c: &Config,
+        _provider_region: &str,
+    ) -> Vec<crate::stacks::NetworkZones> {
         SIDES
             .iter()
             .filter(|side| existing_network(c, side).is_none())
@@ -443,7 +437,7 @@ impl Stack for MultiRegionPlatform {
                 } else {
                     "secondary_availability_zones"
                 };
-                let source = if c.get(attribute).is_null() {
+                let source = if c.side(side).availability_zones.is_unset() {
                     network::ZoneSource::Default
                 } else {
                     network::ZoneSource::List
@@ -460,16 +454,16 @@ impl Stack for MultiRegionPlatform {
 
     /// Changes AWS makes only in steps, or that the stack does not make:
     /// refused at plan rather than planned as an update that cannot happen.
-    fn validate_change(&self, prior: &Value, c: &Value) -> Diagnostics {
+    fn validate_change(&self, prior: &Config, c: &Config) -> Diagnostics {
         let mut d = Diagnostics::default();
-        let minor = |v: &Value| {
+        let minor = |v: &Setting<String>| {
             v.as_str()
                 .and_then(|x| x.strip_prefix("1."))
                 .and_then(|m| m.parse::<i64>().ok())
         };
         if let (Some(old), Some(new)) = (
-            minor(prior.get("kubernetes_version")),
-            minor(c.get("kubernetes_version")),
+            minor(&prior.kubernetes.version),
+            minor(&c.kubernetes.version),
         ) {
             if new < old {
                 d.error_at(
@@ -489,8 +483,8 @@ impl Stack for MultiRegionPlatform {
             }
         }
         if let (Some(old), Some(new)) = (
-            prior.get("db_engine_version").as_str(),
-            c.get("db_engine_version").as_str(),
+            prior.database.engine_version.as_str(),
+            c.database.engine_version.as_str(),
         ) {
             if old != new {
                 d.error_at(
@@ -503,40 +497,41 @@ impl Stack for MultiRegionPlatform {
         d
     }
 
-    fn stack_id(&self, c: &Value) -> String {
-        stack_id_of(c)
+    fn stack_id(&self, c: &Config) -> String {
+        c.stack_id()
     }
 
-    fn tags(&self, c: &Value) -> BTreeMap<String, String> {
+    fn tags(&self, c: &Config) -> BTreeMap<String, String> {
         let mut t = BTreeMap::new();
-        t.insert("project".into(), s(c, "project_name").to_string());
-        t.insert("env".into(), s(c, "env").to_string());
-        if let Some(o) = c.get("owner").as_str() {
+        t.insert("project".into(), c.project_name.value());
+        t.insert("env".into(), c.env.value());
+        if let Some(o) = c.owner.as_str() {
             t.insert("owner".into(), o.to_string());
         }
         t
     }
 
-    fn desired(&self, c: &Value, ctx: &AwsContext) -> Vec<Spec> {
-        let mut g = components(c);
-        let id = stack_id_of(c);
-        // The manifest in each of the platform's regions, so that a
-        // provider of either region finds the platform (`terraform query`,
-        // import); each keyed by its side, whatever the provider's region.
-        // The one in the provider's region stays unplaced, as the manifest
-        // of a platform of an earlier release was recorded.
-        for side in SIDES {
-            let mut manifest = crate::stacks::manifest_spec(&self.schema, c, &id);
-            if side != "primary" {
-                manifest.key = format!("{side}/manifest");
-            }
-            let region = region_of(c, side);
-            if region != ctx.region {
-                manifest = manifest.in_region(region);
-            }
-            g.add(manifest);
-        }
-        g.into_specs()
+    fn desired(&self, c: &Config, _ctx: &AwsContext) -> Vec<Spec> {
+        components(c).into_specs()
+    }
+
+    /// The manifest in each of the platform's regions, so that a provider
+    /// of either region finds the platform (`terraform query`, import);
+    /// each keyed by its side, whatever the provider's region. The one in
+    /// the provider's region stays unplaced, as the manifest of a platform
+    /// of an earlier release was recorded.
+    fn manifests(&self, c: &Config, ctx: &AwsContext) -> Vec<(String, Option<String>)> {
+        SIDES
+            .iter()
+            .map(|side| {
+                let key = match *side {
+                    "primary" => "manifest".to_string(),
+                    other => format!("{other}/manifest"),
+                };
+                let region = Some(region_of(c, side)).filter(|r| *r != ctx.region);
+                (key, region)
+            })
+            .collect()
     }
 
     fn kinds(&self) -> Arc<Kinds<AwsContext>> {
@@ -545,7 +540,7 @@ impl Stack for MultiRegionPlatform {
 
     fn outputs(
         &self,
-        c: &Value,
+        c: &Config,
         _ctx: &AwsContext,
         get: &dyn Fn(&str) -> Option<Record>,
     ) -> BTreeMap<&'static str, Value> {
@@ -616,7 +611,7 @@ impl Stack for MultiRegionPlatform {
         });
         m.insert(
             "global_cluster_id",
-            Value::str(format!("{}-aurora", stack_id_of(c))),
+            Value::str(format!("{}-aurora", c.stack_id())),
         );
         m.insert(
             "db_primary_reader_endpoint",
@@ -648,7 +643,7 @@ impl Stack for MultiRegionPlatform {
         if routing_ready(c) {
             m.insert(
                 "record_fqdn",
-                Value::str(s(c, "record_name").trim_end_matches('.')),
+                Value::str(c.routing.record_name.text().trim_end_matches('.')),
             );
             let checks: BTreeMap<String, Value> = SIDES
                 .iter()
@@ -680,7 +675,7 @@ impl Stack for MultiRegionPlatform {
         );
         let p = cluster_name(c, "primary");
         let sec = cluster_name(c, "secondary");
-        let alias = format!("{}-secondary", s(c, "project_name"));
+        let alias = format!("{}-secondary", c.project_name.text());
         m.insert(
             "kubeconfig_commands",
             Value::string_list([
@@ -697,16 +692,16 @@ impl Stack for MultiRegionPlatform {
         m
     }
 
-    fn check_destroy(&self, state: &Value) -> Diagnostics {
+    fn check_destroy(&self, state: &Config) -> Diagnostics {
         let mut d = Diagnostics::default();
-        if deletion_protection(state) {
+        if state.deletion_protection() {
             d.error_at(
                 Path::attr("deletion_protection"),
                 "Deletion protection is on",
                 format!(
                     "the global database of {} is protected (profile = {:?}). Nothing was deleted. To destroy the stack, set deletion_protection = false and apply first.",
-                    stack_id_of(state),
-                    s(state, "profile")
+                    state.stack_id(),
+                    state.profile.known().map_or("", |p| p.as_str())
                 ),
             );
         }
@@ -723,7 +718,8 @@ impl Stack for MultiRegionPlatform {
         else {
             return;
         };
-        if state.get("writer_region").is_null() && actual == region_of(state, "primary") {
+        let typed = self.config(state);
+        if typed.writer_region.is_unset() && actual == region_of(&typed, "primary") {
             return;
         }
         state.set_attr("writer_region", Value::str(actual));
@@ -749,7 +745,7 @@ struct Database {
 
 /// Every component of the platform but the manifest: the two regions'
 /// networks and clusters, then what spans them.
-fn components(c: &Value) -> Desired {
+fn components(c: &Config) -> Desired {
     let mut g = Desired::new();
     let mut regions = BTreeMap::new();
     for side in SIDES {
@@ -771,7 +767,7 @@ fn components(c: &Value) -> Desired {
 /// One region's network, in its scope: the team's (referenced), or the
 /// stack's own over the region's zones; with its private route tables
 /// (none in the team's network).
-fn network(c: &Value, side: &str, g: &mut Desired) -> (NetworkHandles, Vec<Handle>) {
+fn network(c: &Config, side: &str, g: &mut Desired) -> (NetworkHandles, Vec<Handle>) {
     if let Some((vpc, public, private)) = existing_network(c, side) {
         // Referenced, never owned: no gateway, table or endpoint of the
         // stack's is put in the team's network.
@@ -791,17 +787,22 @@ fn network(c: &Value, side: &str, g: &mut Desired) -> (NetworkHandles, Vec<Handl
     }
     let region = region_of(c, side);
     let cluster = cluster_name(c, side);
-    let (private_cidrs, public_cidrs) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
+    let vpc_cidr = c.side(side).vpc_cidr.text();
+    let (private_cidrs, public_cidrs) = subnet_cidrs(vpc_cidr);
     // The tags the Load Balancer Controller picks subnets by.
     let shared = (
         format!("kubernetes.io/cluster/{cluster}"),
         "shared".to_string(),
     );
     let own = network::OwnNetwork {
-        vpc_cidr: s(c, &format!("{side}_vpc_cidr")),
+        vpc_cidr,
         zones: network::zone_blocks(&zones(c, side), &public_cidrs, &private_cidrs),
         // Validated at plan: `single` or `per_az`.
-        nat: network::NatGateways::of(s(c, "nat_gateways")),
+        nat: c
+            .nat_gateways
+            .known()
+            .copied()
+            .unwrap_or(network::NatGateways::Single),
         public_subnet_tags: vec![
             ("kubernetes.io/role/elb".into(), "1".into()),
             shared.clone(),
@@ -823,13 +824,13 @@ fn role(key: &str, name: String, trust_service: &str, policies: &[&str]) -> Spec
 /// One region's EKS cluster, in its scope: roles, cluster, OIDC provider,
 /// node groups and the Load Balancer Controller's role.
 fn cluster(
-    c: &Value,
+    c: &Config,
     side: &str,
     net: &NetworkHandles,
     private_tables: &[Handle],
     g: &mut Desired,
 ) -> Handle {
-    let id = stack_id_of(c);
+    let id = c.stack_id();
     let name = cluster_name(c, side);
     let (public, private) = (net.subnets("public"), net.subnets("private"));
 
@@ -860,13 +861,14 @@ fn cluster(
         .after(&net.vpc)
         .after_each(private.iter().chain(public), Replace),
     );
-    let mut logs = strings(c.get("cluster_log_types"));
+    let k = &c.kubernetes;
+    let mut logs = k.cluster_log_types.strings();
     logs.sort();
     let inputs = ClusterInputs {
         name: name.clone(),
-        version: s(c, "kubernetes_version").to_string(),
-        endpoint_public: flag(c, "endpoint_public_access"),
-        endpoint_private: flag(c, "endpoint_private_access"),
+        version: k.version.value(),
+        endpoint_public: k.endpoint_public_access.value(),
+        endpoint_private: k.endpoint_private_access.value(),
         logs,
     };
     let cluster = g.add(
@@ -943,33 +945,33 @@ fn cluster(
 /// The master password is the user's (else generated in a secret). Decided
 /// without the write-only value, which the plan and the state never hold:
 /// its version is set with it.
-fn user_password(c: &Value) -> bool {
-    !c.get("db_master_password").is_null() || !c.get("db_master_password_wo_version").is_null()
+fn user_password(c: &Config) -> bool {
+    c.database.master_password.is_set() || c.database.master_password_wo_version.is_set()
 }
 
-fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired) -> Database {
-    let id = stack_id_of(c);
+fn database(c: &Config, regions: &BTreeMap<&'static str, Region>, g: &mut Desired) -> Database {
+    let id = c.stack_id();
     let global = format!("{id}-aurora");
     let primary_region = region_of(c, "primary");
-    let protect = deletion_protection(c);
+    let protect = c.deletion_protection();
+    let db = &c.database;
     let global_db = g.add(
         Spec::of(
             "global/db",
             &GlobalClusterInputs {
                 id: global.clone(),
                 engine: ENGINE.into(),
-                engine_version: s(c, "db_engine_version").into(),
+                engine_version: db.engine_version.value(),
                 deletion_protection: protect,
             },
         )
         .in_region(&primary_region),
     );
-    let password = c
-        .get("db_master_password")
-        .as_str()
-        .or(c.get("db_master_password_wo").as_str())
-        .map(str::to_string);
-    let password_wo = !c.get("db_master_password_wo_version").is_null();
+    let password = db
+        .master_password
+        .owned()
+        .or_else(|| db.master_password_wo.owned());
+    let password_wo = db.master_password_wo_version.is_set();
     let secret = (!user_password(c)).then(|| {
         g.add(
             Spec::of(
@@ -977,9 +979,9 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
                 &SecretInputs {
                     name: format!("{id}-db-master"),
                     description: format!("{id} Aurora master credentials"),
-                    recovery_days: if production(c) { 7 } else { 0 },
+                    recovery_days: if c.production() { 7 } else { 0 },
                     generate: Some(BTreeMap::from([
-                        ("username".into(), s(c, "db_master_username").to_string()),
+                        ("username".into(), db.master_username.value()),
                         ("engine".into(), "postgres".into()),
                     ])),
                     replica_regions: vec![region_of(c, "secondary")],
@@ -993,12 +995,12 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
         "global/db.writer",
         &WriterInputs {
             global_cluster: global.clone(),
-            writer_region: writer_region(c).into(),
+            writer_region: writer_region(c),
             members: SIDES
                 .iter()
                 .map(|side| (region_of(c, side), member_id(c, side)))
                 .collect(),
-            allow_data_loss: flag(c, "allow_data_loss"),
+            allow_data_loss: c.allow_data_loss.value(),
         },
     )
     .after(&global_db)
@@ -1031,7 +1033,7 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
                 true,
             ),
             None => {
-                let (private_cidrs, _) = subnet_cidrs(s(c, &format!("{side}_vpc_cidr")));
+                let (private_cidrs, _) = subnet_cidrs(c.side(side).vpc_cidr.text());
                 (
                     IngressRule::tcp_from_cidrs(
                         5432,
@@ -1066,18 +1068,18 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
         let member = MemberClusterInputs {
             id: member_id(c, side),
             engine: ENGINE.into(),
-            engine_version: s(c, "db_engine_version").into(),
+            engine_version: db.engine_version.value(),
             global_cluster: global.clone(),
             role: if primary {
                 MemberRole::Primary
             } else {
                 MemberRole::Secondary
             },
-            username: primary.then(|| s(c, "db_master_username").to_string()),
+            username: primary.then(|| db.master_username.value()),
             subnet_group: format!("{id}-aurora-{side}"),
             deletion_protection: protect,
-            backup_retention_days: if production(c) { 7 } else { 1 },
-            final_snapshot: !flag(c, "skip_final_snapshot"),
+            backup_retention_days: if c.production() { 7 } else { 1 },
+            final_snapshot: !db.skip_final_snapshot.value(),
             // A write-only password leaves no trace in the records (not
             // even a hash): its version is what a plan compares.
             password_sha256: if primary && !password_wo {
@@ -1086,7 +1088,7 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
                 None
             },
             password_version: if primary && password_wo {
-                c.get("db_master_password_wo_version").as_f64()
+                db.master_password_wo_version.known().copied()
             } else {
                 None
             },
@@ -1111,8 +1113,8 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
             }
         }
         let member = r.add(member);
-        let class = s(c, &format!("db_{side}_instance_class")).to_string();
-        for i in 1..=int(c, &format!("db_{side}_instance_count")) {
+        let class = c.side(side).db_instance_class.value();
+        for i in 1..=c.side(side).db_instance_count.value() as i64 {
             let instance = r.add(
                 Spec::of(
                     format!("db.instance.{i}"),
@@ -1145,8 +1147,8 @@ fn database(c: &Value, regions: &BTreeMap<&'static str, Region>, g: &mut Desired
 
 /// The artifact buckets, one per region, and the replication of the
 /// primary's to the secondary's (which the returned handle is).
-fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
-    let id = stack_id_of(c);
+fn storage(c: &Config, db: &Database, g: &mut Desired) -> Handle {
+    let id = c.stack_id();
     let mut buckets = BTreeMap::new();
     for side in SIDES {
         let mut r = Desired::within(side, Some(&region_of(c, side)));
@@ -1156,7 +1158,7 @@ fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
             glacier_after_days: None,
             backup_prefix: None,
             kms: true,
-            force_destroy: c.get("force_destroy").as_bool() == Some(true),
+            force_destroy: c.force_destroy.known() == Some(&true),
         };
         let bucket = r.add(
             Spec::of("bucket", &artifacts)
@@ -1202,9 +1204,9 @@ fn storage(c: &Value, db: &Database, g: &mut Desired) -> Handle {
     replication
 }
 
-fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired) {
-    let id = stack_id_of(c);
-    let emails = strings(c.get("alarm_emails"));
+fn observability(c: &Config, db: &Database, replication: &Handle, g: &mut Desired) {
+    let id = c.stack_id();
+    let emails = c.alarms.emails.strings();
     let alarm = |key: &str,
                  name: String,
                  namespace: &str,
@@ -1252,7 +1254,7 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
                 "AWS/RDS",
                 "AuroraGlobalDBReplicationLag",
                 dims.clone(),
-                int(c, "replication_lag_alarm_ms") as f64,
+                c.alarms.replication_lag_ms.value().trunc(),
                 "Maximum",
             )
             .after(&topic)
@@ -1265,7 +1267,7 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
                 "AWS/RDS",
                 "AuroraGlobalDBRPOLag",
                 dims,
-                int(c, "rpo_lag_alarm_ms") as f64,
+                c.alarms.rpo_lag_ms.value().trunc(),
                 "Maximum",
             )
             .after(&topic)
@@ -1302,7 +1304,7 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
             "AWS/S3",
             "BytesPendingReplication",
             dims,
-            int(c, "replication_backlog_alarm_bytes") as f64,
+            c.alarms.replication_backlog_bytes.value().trunc(),
             "Maximum",
         )
         .after(&topics["secondary"])
@@ -1311,10 +1313,11 @@ fn observability(c: &Value, db: &Database, replication: &Handle, g: &mut Desired
     g.append(r);
 }
 
-fn routing(c: &Value, db: &Database, g: &mut Desired) {
-    let id = stack_id_of(c);
-    let zone = s(c, "hosted_zone_id");
-    let name = s(c, "record_name").trim_end_matches('.').to_string();
+fn routing(c: &Config, db: &Database, g: &mut Desired) {
+    let id = c.stack_id();
+    let conf = &c.routing;
+    let zone = conf.hosted_zone_id.text();
+    let name = conf.record_name.text().trim_end_matches('.').to_string();
     let mut r = Desired::within("global", None);
     let mut checks = BTreeMap::new();
     for side in SIDES {
@@ -1324,9 +1327,9 @@ fn routing(c: &Value, db: &Database, g: &mut Desired) {
                 format!("health.{side}"),
                 &HealthCheckInputs {
                     fqdn: health_domain(c, side),
-                    path: s(c, "health_check_path").into(),
+                    path: conf.health_check_path.value(),
                     port: 443,
-                    failure_threshold: int(c, "health_check_failure_threshold"),
+                    failure_threshold: conf.health_check_failure_threshold.value(),
                     interval: 30,
                 },
             )),
@@ -1347,7 +1350,7 @@ fn routing(c: &Value, db: &Database, g: &mut Desired) {
                     name: name.clone(),
                     set_identifier: format!("{id}-{}", failover.to_ascii_lowercase()),
                     failover: failover.into(),
-                    value: s(c, &format!("{side}_ingress_hostname")).into(),
+                    value: c.side(side).ingress_hostname.value(),
                     ttl: 60,
                 },
             )
@@ -1364,9 +1367,9 @@ fn routing(c: &Value, db: &Database, g: &mut Desired) {
 
 // ---------------------------------------------------------------- validation
 
-fn validate_config(c: &Value) -> Diagnostics {
+fn validate_config(c: &Config) -> Diagnostics {
     let mut d = Diagnostics::default();
-    if let (Some(p), Some(e)) = (c.get("project_name").as_str(), c.get("env").as_str()) {
+    if let (Some(p), Some(e)) = (c.project_name.as_str(), c.env.as_str()) {
         // `<project>-<env>-aurora-secondary-15` must fit RDS's 63 characters,
         // `<project>-<env>-lb-controller-secondary` IAM's 64.
         if p.len() + e.len() > 36 {
@@ -1377,11 +1380,110 @@ fn validate_config(c: &Value) -> Diagnostics {
             );
         }
     }
-    // Regions.
+    validate_regions(c, &mut d);
+    validate_networks(c, &mut d);
+    validate_node_groups(c, &mut d);
+    // Aurora.
+    for side in SIDES {
+        let attr = format!("db_{side}_instance_count");
+        if let Some(&n) = c.side(side).db_instance_count.known() {
+            if n.fract() != 0.0 || !(1.0..=15.0).contains(&n) {
+                let why = if side == "secondary" && n == 0.0 {
+                    ": a secondary cluster without an instance cannot be switched over to"
+                } else {
+                    ""
+                };
+                d.error_at(
+                    Path::attr(&attr),
+                    "Invalid instance count",
+                    format!("{attr} must be a whole number between 1 and 15, got {n}{why}"),
+                );
+            }
+        }
+    }
+    if let Some(x) = c.artifact_bucket_suffix.as_str() {
+        if x.is_empty()
+            || x.len() > 20
+            || !x
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+            || x.starts_with('-')
+            || x.ends_with('-')
+        {
+            d.error_at(
+                Path::attr("artifact_bucket_suffix"),
+                "Invalid bucket suffix",
+                format!("{x:?}: 1-20 lowercase letters, digits or inner hyphens"),
+            );
+        } else if let (Some(p), Some(e)) = (
+            c.project_name
+                .as_str()
+                .filter(|p| v::project_name(p).is_ok()),
+            c.env.as_str().filter(|e| v::project_name(e).is_ok()),
+        ) {
+            for side in SIDES {
+                let name = format!("{p}-{e}-{x}-{}", region_of(c, side));
+                if let Err(err) = v::bucket_name(&name) {
+                    d.error_at(
+                        Path::attr("artifact_bucket_suffix"),
+                        "Invalid bucket name",
+                        format!("{name}: {err}"),
+                    );
+                }
+            }
+        }
+    }
+    // Routing.
+    let routing = &c.routing;
+    if routing
+        .hosted_zone_id
+        .as_str()
+        .is_some_and(|z| v::hosted_zone_id(z).is_ok())
+        && routing.record_name.is_unset()
+    {
+        d.error_at(Path::attr("record_name"), "Missing record name", "hosted_zone_id is set: record_name names the failover records (e.g. \"api.luneo.app\")");
+    }
+    if routing.hosted_zone_id.as_str().is_some()
+        && !routing_ready(c)
+        && !c.primary.ingress_hostname.is_unknown()
+        && !c.secondary.ingress_hostname.is_unknown()
+    {
+        d.warning_at(
+            Path::attr("hosted_zone_id"),
+            "Failover records not created yet",
+            "the Route53 failover records and their health checks are created once both primary_ingress_hostname and secondary_ingress_hostname are set (after the Kubernetes ingress is deployed); setting them later adds them in place",
+        );
+    }
+    // Observability.
+    let a = &c.alarms;
+    for (attr, n) in [
+        ("replication_lag_alarm_ms", &a.replication_lag_ms),
+        ("rpo_lag_alarm_ms", &a.rpo_lag_ms),
+        (
+            "replication_backlog_alarm_bytes",
+            &a.replication_backlog_bytes,
+        ),
+    ] {
+        if let Some(&n) = n.known() {
+            if n <= 0.0 || n.fract() != 0.0 {
+                d.error_at(
+                    Path::attr(attr),
+                    "Value out of range",
+                    format!("{attr} must be a positive whole number, got {n}"),
+                );
+            }
+        }
+    }
+    d
+}
+
+/// Two regions where EKS and Aurora Global Database run, and a writer
+/// that is one of them.
+fn validate_regions(c: &Config, d: &mut Diagnostics) {
     let mut regions = vec![];
     for side in SIDES {
         let attr = format!("{side}_region");
-        if let Some(r) = c.get(&attr).as_str() {
+        if let Some(r) = c.side(side).region.as_str() {
             if !REGIONS.contains(&r) {
                 d.error_at(Path::attr(&attr), "Unknown region", format!("{r:?} is not an AWS region with EKS and Aurora Global Database (e.g. eu-west-1, us-east-1)"));
             } else {
@@ -1396,9 +1498,8 @@ fn validate_config(c: &Value) -> Diagnostics {
             format!("primary_region and secondary_region are both {}: the secondary must be another region", regions[0]),
         );
     }
-    if let Some(w) = c.get("writer_region").as_str() {
-        let known =
-            !c.get("primary_region").is_unknown() && !c.get("secondary_region").is_unknown();
+    if let Some(w) = c.writer_region.as_str() {
+        let known = !c.primary.region.is_unknown() && !c.secondary.region.is_unknown();
         if known && w != region_of(c, "primary") && w != region_of(c, "secondary") {
             d.error_at(
                 Path::attr("writer_region"),
@@ -1411,11 +1512,14 @@ fn validate_config(c: &Value) -> Diagnostics {
             );
         }
     }
-    // Networks.
+}
+
+/// Each region's VPC (not overlapping the other's) and its three zones.
+fn validate_networks(c: &Config, d: &mut Diagnostics) {
     let mut nets: Vec<(String, ipnet::Ipv4Net)> = vec![];
     for side in SIDES {
         let attr = format!("{side}_vpc_cidr");
-        if let Some(x) = c.get(&attr).as_str() {
+        if let Some(x) = c.side(side).vpc_cidr.as_str() {
             match v::vpc_cidr(x) {
                 Err(e) => d.error_at(Path::attr(&attr), "Invalid VPC CIDR block", e),
                 Ok(n) if n.prefix_len() < 16 || n.prefix_len() > 20 => d.error_at(
@@ -1441,11 +1545,9 @@ fn validate_config(c: &Value) -> Diagnostics {
     }
     for side in SIDES {
         let attr = format!("{side}_availability_zones");
-        let l = c.get(&attr);
-        if l.is_null() || l.is_unknown() {
+        let Some(zs) = c.side(side).availability_zones.known() else {
             continue;
-        }
-        let zs = l.as_list();
+        };
         if zs.len() != 3 {
             d.error_at(
                 Path::attr(&attr),
@@ -1459,19 +1561,15 @@ fn validate_config(c: &Value) -> Diagnostics {
             let p = Path::attr(&attr).then_index(i);
             match v::availability_zone(z) {
                 Err(e) => d.error_at(p, "Invalid availability zone", e),
-                Ok(r)
-                    if !c.get(&format!("{side}_region")).is_unknown()
-                        && r != region_of(c, side) =>
-                {
-                    d.error_at(
+                Ok(r) if !c.side(side).region.is_unknown() && r != region_of(c, side) => d
+                    .error_at(
                         p,
                         "Invalid availability zone",
                         format!(
                             "{z} is a zone of {r}, not of the {side} region {}",
                             region_of(c, side)
                         ),
-                    )
-                }
+                    ),
                 Ok(_) if !seen.insert(z) => d.error_at(
                     p,
                     "Duplicate availability zone",
@@ -1481,8 +1579,12 @@ fn validate_config(c: &Value) -> Diagnostics {
             }
         }
     }
-    // EKS.
-    if let Some(x) = c.get("kubernetes_version").as_str() {
+}
+
+/// The Kubernetes version, and node groups with distinct names, instance
+/// types and sizes that fit together.
+fn validate_node_groups(c: &Config, d: &mut Diagnostics) {
+    if let Some(x) = c.kubernetes.version.as_str() {
         match kubernetes::check(x, chrono::Utc::now().date_naive()) {
             Err(e) => d.error_at(
                 Path::attr("kubernetes_version"),
@@ -1498,14 +1600,17 @@ fn validate_config(c: &Value) -> Diagnostics {
         }
     }
     let mut names = std::collections::BTreeSet::new();
-    for (i, b) in c.get("node_group").as_list().iter().enumerate() {
+    for (i, b) in c
+        .kubernetes
+        .node_groups
+        .known()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let at = |a: &str| Path::attr("node_group").then_index(i).then_attr(a);
         // A valid name (the schema's rule reports the others) used twice.
-        if let Some(n) = b
-            .get("name")
-            .as_str()
-            .filter(|n| v::node_group_name(n).is_ok())
-        {
+        if let Some(n) = b.name.as_str().filter(|n| v::node_group_name(n).is_ok()) {
             if !names.insert(n.to_string()) {
                 d.error_at(
                     at("name"),
@@ -1514,16 +1619,15 @@ fn validate_config(c: &Value) -> Diagnostics {
                 );
             }
         }
-        let types = b.get("instance_types");
-        if !types.is_unknown() && !types.is_null() && types.as_list().is_empty() {
+        if b.instance_types.known().is_some_and(Vec::is_empty) {
             d.error_at(
                 at("instance_types"),
                 "No instance type",
                 "a node group needs at least one instance type",
             );
         }
-        let num = |d: &mut Diagnostics, a: &str| -> Option<i64> {
-            let n = b.get(a).as_f64()?;
+        let num = |d: &mut Diagnostics, a: &str, n: &Setting<f64>| -> Option<i64> {
+            let n = *n.known()?;
             if n.fract() != 0.0 || !(0.0..=450.0).contains(&n) {
                 d.error_at(
                     at(a),
@@ -1535,10 +1639,10 @@ fn validate_config(c: &Value) -> Diagnostics {
             Some(n as i64)
         };
         let (min, max, desired, standby) = (
-            num(&mut d, "min_size"),
-            num(&mut d, "max_size"),
-            num(&mut d, "desired_size"),
-            num(&mut d, "secondary_desired_size"),
+            num(d, "min_size", &b.min_size),
+            num(d, "max_size", &b.max_size),
+            num(d, "desired_size", &b.desired_size),
+            num(d, "secondary_desired_size", &b.secondary_desired_size),
         );
         if let (Some(min), Some(max)) = (min, max) {
             if max < 1 || min > max {
@@ -1570,92 +1674,4 @@ fn validate_config(c: &Value) -> Diagnostics {
             }
         }
     }
-    // Aurora.
-    for side in SIDES {
-        let attr = format!("db_{side}_instance_count");
-        if let Some(n) = c.get(&attr).as_f64() {
-            if n.fract() != 0.0 || !(1.0..=15.0).contains(&n) {
-                let why = if side == "secondary" && n == 0.0 {
-                    ": a secondary cluster without an instance cannot be switched over to"
-                } else {
-                    ""
-                };
-                d.error_at(
-                    Path::attr(&attr),
-                    "Invalid instance count",
-                    format!("{attr} must be a whole number between 1 and 15, got {n}{why}"),
-                );
-            }
-        }
-    }
-    if let Some(x) = c.get("artifact_bucket_suffix").as_str() {
-        if x.is_empty()
-            || x.len() > 20
-            || !x
-                .chars()
-                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-            || x.starts_with('-')
-            || x.ends_with('-')
-        {
-            d.error_at(
-                Path::attr("artifact_bucket_suffix"),
-                "Invalid bucket suffix",
-                format!("{x:?}: 1-20 lowercase letters, digits or inner hyphens"),
-            );
-        } else if let (Some(p), Some(e)) = (
-            c.get("project_name")
-                .as_str()
-                .filter(|p| v::project_name(p).is_ok()),
-            c.get("env").as_str().filter(|e| v::project_name(e).is_ok()),
-        ) {
-            for side in SIDES {
-                let name = format!("{p}-{e}-{x}-{}", region_of(c, side));
-                if let Err(err) = v::bucket_name(&name) {
-                    d.error_at(
-                        Path::attr("artifact_bucket_suffix"),
-                        "Invalid bucket name",
-                        format!("{name}: {err}"),
-                    );
-                }
-            }
-        }
-    }
-    // Routing.
-    if let Some(_z) = c
-        .get("hosted_zone_id")
-        .as_str()
-        .filter(|z| v::hosted_zone_id(z).is_ok())
-    {
-        if c.get("record_name").is_null() {
-            d.error_at(Path::attr("record_name"), "Missing record name", "hosted_zone_id is set: record_name names the failover records (e.g. \"api.luneo.app\")");
-        }
-    }
-    if c.get("hosted_zone_id").as_str().is_some()
-        && !routing_ready(c)
-        && !c.get("primary_ingress_hostname").is_unknown()
-        && !c.get("secondary_ingress_hostname").is_unknown()
-    {
-        d.warning_at(
-            Path::attr("hosted_zone_id"),
-            "Failover records not created yet",
-            "the Route53 failover records and their health checks are created once both primary_ingress_hostname and secondary_ingress_hostname are set (after the Kubernetes ingress is deployed); setting them later adds them in place",
-        );
-    }
-    // Observability.
-    for attr in [
-        "replication_lag_alarm_ms",
-        "rpo_lag_alarm_ms",
-        "replication_backlog_alarm_bytes",
-    ] {
-        if let Some(n) = c.get(attr).as_f64() {
-            if n <= 0.0 || n.fract() != 0.0 {
-                d.error_at(
-                    Path::attr(attr),
-                    "Value out of range",
-                    format!("{attr} must be a positive whole number, got {n}"),
-                );
-            }
-        }
-    }
-    d
 }

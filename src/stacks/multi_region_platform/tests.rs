@@ -1,6 +1,27 @@
 //! The platform's graph and validation, without AWS.
 
 use super::*;
+use crate::stacks::OnValues;
+
+// The module's functions of a typed configuration, given the cty one.
+fn typed(c: &Value) -> config::Config {
+    MultiRegionPlatform::new().config(c)
+}
+fn validate_config(c: &Value) -> Diagnostics {
+    super::validate_config(&typed(c))
+}
+fn components(c: &Value) -> Desired {
+    super::components(&typed(c))
+}
+fn region_of(c: &Value, side: &str) -> String {
+    super::region_of(&typed(c), side)
+}
+fn node_groups(c: &Value) -> Vec<NodeGroupConf> {
+    super::node_groups(&typed(c))
+}
+fn user_password(c: &Value) -> bool {
+    super::user_password(&typed(c))
+}
 use crate::schema::apply_defaults;
 use crate::value::Value;
 use std::collections::BTreeSet;
@@ -296,17 +317,17 @@ fn upgrades_go_one_minor_version_at_a_time_and_engine_upgrades_are_refused() {
             .map(|d| d.path.map(|p| p.to_string()).unwrap_or_default())
             .collect::<Vec<_>>()
     };
-    assert!(paths(p.validate_change(&at("1.29", "15.4"), &at("1.30", "15.4"))).is_empty());
+    assert!(paths(p.validate_change_of(&at("1.29", "15.4"), &at("1.30", "15.4"))).is_empty());
     assert_eq!(
-        paths(p.validate_change(&at("1.29", "15.4"), &at("1.31", "15.4"))),
+        paths(p.validate_change_of(&at("1.29", "15.4"), &at("1.31", "15.4"))),
         vec!["kubernetes_version"]
     );
     assert_eq!(
-        paths(p.validate_change(&at("1.30", "15.4"), &at("1.29", "15.4"))),
+        paths(p.validate_change_of(&at("1.30", "15.4"), &at("1.29", "15.4"))),
         vec!["kubernetes_version"]
     );
     assert_eq!(
-        paths(p.validate_change(&at("1.29", "15.4"), &at("1.29", "16.1"))),
+        paths(p.validate_change_of(&at("1.29", "15.4"), &at("1.29", "16.1"))),
         vec!["db_engine_version"]
     );
 }
@@ -522,13 +543,12 @@ fn moving_a_live_region_into_an_existing_network_is_refused_on_its_vpc_attribute
 
 #[test]
 fn the_manifest_is_kept_in_both_regions_keyed_by_side_whatever_the_providers_region() {
-    use crate::stacks::Stack;
     let c = config(&[]);
     let stack = MultiRegionPlatform::new();
     let placed = |provider: &str| -> Vec<(String, Option<String>)> {
         let ctx = crate::aws::AwsContext::offline(provider, "123456789012");
         stack
-            .desired(&c, &ctx)
+            .desired_of(&c, &ctx)
             .into_iter()
             .filter(|s| s.key.ends_with("manifest"))
             .map(|s| (s.key, s.region))
@@ -551,5 +571,15 @@ fn the_manifest_is_kept_in_both_regions_keyed_by_side_whatever_the_providers_reg
             ("manifest".to_string(), Some("eu-west-1".to_string())),
             ("secondary/manifest".to_string(), None),
         ]
+    );
+}
+
+#[test]
+fn config_agrees_with_schema() {
+    // Every attribute the configuration may set is read by the typed
+    // configuration, and every one it reads is in the schema with that type.
+    assert_eq!(
+        crate::schema::config::agreement::<config::Config>(&schema::schema().block),
+        Ok(())
     );
 }
