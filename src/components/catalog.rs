@@ -112,7 +112,7 @@ pub fn iam_actions<'a>(
     }
     // A role the stack makes is handed to the services that use it
     // (instance profile, tasks, clusters, schedules, snapshot policies).
-    if wanted.contains("iam_role") {
+    if wanted.contains(<super::iam::RoleInputs as crate::engine::Inputs>::KIND) {
         out.entry("iam")
             .or_default()
             .insert("iam:PassRole".to_string());

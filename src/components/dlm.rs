@@ -98,9 +98,7 @@ fn details(env: &E, policy: &SnapshotPolicyInputs) -> PolicyDetails {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for SnapshotPolicy {
-    fn name(&self) -> &'static str {
-        "dlm_snapshot_policy"
-    }
+    crate::engine::typed_kind!(SnapshotPolicyInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["role"]
     }
@@ -112,9 +110,6 @@ impl Kind<AwsContext> for SnapshotPolicy {
     }
     fn tagging(&self) -> Tagging {
         Some(|env, r| TagRef::Dlm(env.ctx.arn("dlm", &format!("policy/{}", r.id))))
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<SnapshotPolicyInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let policy: SnapshotPolicyInputs = spec.typed()?;

@@ -143,9 +143,7 @@ impl Key {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Key {
-    fn name(&self) -> &'static str {
-        "kms_key"
-    }
+    crate::engine::typed_kind!(KeyInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -157,9 +155,6 @@ impl Kind<AwsContext> for Key {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["alias"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<KeyInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let key: KeyInputs = spec.typed()?;

@@ -133,16 +133,37 @@ pub fn sha256_hex(s: &str) -> String {
 /// is built, looked up at apply with `the`, `maybe` or `ids`.
 pub mod need {
     use crate::engine::Need;
-    const SUBNET_KINDS: &[&str] = &["ec2_subnet", super::network::EXISTING_SUBNET];
-    const SG_KINDS: &[&str] = &["ec2_security_group"];
-    pub const VPC: Need = Need::one("VPC", &["ec2_vpc", super::network::EXISTING_VPC]);
+    const SUBNET_KINDS: &[&str] = &[
+        <super::ec2::SubnetInputs as crate::engine::Inputs>::KIND,
+        super::network::EXISTING_SUBNET,
+    ];
+    const SG_KINDS: &[&str] = &[<super::ec2::SecurityGroupInputs as crate::engine::Inputs>::KIND];
+    pub const VPC: Need = Need::one(
+        "VPC",
+        &[
+            <crate::components::ec2::VpcInputs as crate::engine::Inputs>::KIND,
+            super::network::EXISTING_VPC,
+        ],
+    );
     pub const SUBNET: Need = Need::one("subnet", SUBNET_KINDS);
     pub const SUBNETS: Need = Need::some("subnet", SUBNET_KINDS);
     pub const SECURITY_GROUPS: Need = Need::some("security group", SG_KINDS);
-    pub const ROLE: Need = Need::one("IAM role", &["iam_role"]);
-    pub const INSTANCE: Need = Need::one("instance", &["ec2_instance"]);
-    pub const SECRET: Need = Need::one("secret", &["secretsmanager_secret"]);
-    pub const TOPIC: Need = Need::one("SNS topic", &["sns_topic"]);
+    pub const ROLE: Need = Need::one(
+        "IAM role",
+        &[<crate::components::iam::RoleInputs as crate::engine::Inputs>::KIND],
+    );
+    pub const INSTANCE: Need = Need::one(
+        "instance",
+        &[<crate::components::ec2::InstanceInputs as crate::engine::Inputs>::KIND],
+    );
+    pub const SECRET: Need = Need::one(
+        "secret",
+        &[<crate::components::secrets::SecretInputs as crate::engine::Inputs>::KIND],
+    );
+    pub const TOPIC: Need = Need::one(
+        "SNS topic",
+        &[<crate::components::sns::TopicInputs as crate::engine::Inputs>::KIND],
+    );
 }
 
 /// Every component kind.

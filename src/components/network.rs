@@ -19,7 +19,6 @@ use crate::schema::{Diagnostic, Diagnostics};
 use crate::value::Path;
 use aws_sdk_ec2::types::{Filter, RouteTable, Subnet};
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const EXISTING_VPC: &str = "ec2_existing_vpc";
@@ -73,9 +72,7 @@ impl Inputs for ExistingVpcInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for ExistingVpc {
-    fn name(&self) -> &'static str {
-        EXISTING_VPC
-    }
+    crate::engine::typed_kind!(ExistingVpcInputs);
     fn calls(&self) -> &'static [Call] {
         EXISTING_VPC_CALLS
     }
@@ -87,9 +84,6 @@ impl Kind<AwsContext> for ExistingVpc {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<ExistingVpcInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let id = &spec.typed::<ExistingVpcInputs>()?.id;
@@ -140,9 +134,7 @@ impl Inputs for ExistingSubnetInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for ExistingSubnet {
-    fn name(&self) -> &'static str {
-        EXISTING_SUBNET
-    }
+    crate::engine::typed_kind!(ExistingSubnetInputs);
     fn calls(&self) -> &'static [Call] {
         EXISTING_SUBNET_CALLS
     }
@@ -154,9 +146,6 @@ impl Kind<AwsContext> for ExistingSubnet {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "vpc"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<ExistingSubnetInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let ExistingSubnetInputs { id, vpc } = &spec.typed()?;
@@ -1041,7 +1030,7 @@ mod tests {
     }
 
     /// What each spec of an own network waits on, by key.
-    fn wiring(net: &OwnNetwork) -> BTreeMap<String, (Json, Vec<String>)> {
+    fn wiring(net: &OwnNetwork) -> BTreeMap<String, (serde_json::Value, Vec<String>)> {
         let mut g = Desired::new();
         add_own(&mut g, net);
         g.specs()

@@ -98,9 +98,7 @@ fn ptype(parameter: &ParameterInputs) -> ParameterType {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Parameter {
-    fn name(&self) -> &'static str {
-        "ssm_parameter"
-    }
+    crate::engine::typed_kind!(ParameterInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -112,9 +110,6 @@ impl Kind<AwsContext> for Parameter {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "secure"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<ParameterInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let tags: Vec<Tag> = spec_tags(env, spec)

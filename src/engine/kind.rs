@@ -306,3 +306,18 @@ impl<C: Cloud> Kinds<C> {
             .ok_or_else(|| OpError::new(format!("unknown component kind {name}")))
     }
 }
+
+/// A kind's name and its plan-time input check, both from its inputs'
+/// type: the name is written once, as `Inputs::KIND`. Used inside a
+/// `Kind` impl: `crate::engine::typed_kind!(RepositoryInputs);`.
+macro_rules! typed_kind {
+    ($inputs:ty) => {
+        fn name(&self) -> &'static str {
+            <$inputs as $crate::engine::Inputs>::KIND
+        }
+        fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
+            $crate::engine::inputs::check::<$inputs>(inputs)
+        }
+    };
+}
+pub(crate) use typed_kind;

@@ -58,9 +58,7 @@ impl Budget {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Budget {
-    fn name(&self) -> &'static str {
-        "budget"
-    }
+    crate::engine::typed_kind!(BudgetInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -77,9 +75,6 @@ impl Kind<AwsContext> for Budget {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<BudgetInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_budgets::types::*;

@@ -61,10 +61,13 @@ impl Inputs for InstanceAlarmInputs {
 }
 
 /// The instance an alarm without dimensions watches.
-const ALARMED_INSTANCE: Need = Need::optional("instance", &["ec2_instance"]);
+const ALARMED_INSTANCE: Need = Need::optional(
+    "instance",
+    &[<crate::components::ec2::InstanceInputs as crate::engine::Inputs>::KIND],
+);
 
-pub const INSTANCE_ALARM: MetricAlarm = MetricAlarm("cloudwatch_instance_alarm");
-pub const METRIC_ALARM: MetricAlarm = MetricAlarm("cloudwatch_metric_alarm");
+pub const INSTANCE_ALARM: MetricAlarm = MetricAlarm(InstanceAlarmInputs::KIND);
+pub const METRIC_ALARM: MetricAlarm = MetricAlarm(AlarmInputs::KIND);
 
 impl MetricAlarm {
     async fn put(env: &E, spec: &Spec, alarm: &AlarmInputs, deps: &Records) -> Result<(), OpError> {

@@ -218,9 +218,7 @@ impl DataVolume {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for DataVolume {
-    fn name(&self) -> &'static str {
-        "ebs_data_volume"
-    }
+    crate::engine::typed_kind!(DataVolumeInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -239,9 +237,6 @@ impl Kind<AwsContext> for DataVolume {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["availability_zone"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<DataVolumeInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let volume: DataVolumeInputs = spec.typed()?;

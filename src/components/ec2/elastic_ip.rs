@@ -55,13 +55,14 @@ const CALLS: &[Call] = &[
     Call::read("ec2:DescribeAddresses"),
 ];
 
-const ATTACHED_INSTANCE: Need = Need::optional("instance", &["ec2_instance"]);
+const ATTACHED_INSTANCE: Need = Need::optional(
+    "instance",
+    &[<crate::components::ec2::InstanceInputs as crate::engine::Inputs>::KIND],
+);
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for ElasticIp {
-    fn name(&self) -> &'static str {
-        "ec2_elastic_ip"
-    }
+    crate::engine::typed_kind!(ElasticIpInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -73,9 +74,6 @@ impl Kind<AwsContext> for ElasticIp {
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<ElasticIpInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();

@@ -72,7 +72,10 @@ const CALLS: &[Call] = &[
 ];
 
 /// The profile that gives an instance its role (none: no role).
-const INSTANCE_PROFILE: Need = Need::optional("instance profile", &["iam_instance_profile"]);
+const INSTANCE_PROFILE: Need = Need::optional(
+    "instance profile",
+    &[<crate::components::iam::InstanceProfileInputs as crate::engine::Inputs>::KIND],
+);
 
 async fn instance_state(
     env: &E,
@@ -180,9 +183,7 @@ async fn lookup_ubuntu(env: &E, instance_type: &str) -> Result<String, OpError> 
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Instance {
-    fn name(&self) -> &'static str {
-        "ec2_instance"
-    }
+    crate::engine::typed_kind!(InstanceInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -250,9 +251,6 @@ impl Kind<AwsContext> for Instance {
             "root_volume_size",
             "subnet",
         ]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<InstanceInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();

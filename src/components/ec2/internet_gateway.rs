@@ -55,9 +55,7 @@ impl Inputs for InternetGatewayInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for InternetGateway {
-    fn name(&self) -> &'static str {
-        "ec2_internet_gateway"
-    }
+    crate::engine::typed_kind!(InternetGatewayInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["vpc_id"]
     }
@@ -69,9 +67,6 @@ impl Kind<AwsContext> for InternetGateway {
     }
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Ec2(r.id.clone()))
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<InternetGatewayInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let ec2 = &env.ctx.ec2();

@@ -18,7 +18,10 @@ impl Inputs for NatGatewayInputs {
 }
 
 /// The Elastic IP a NAT gateway takes as its public address.
-const NAT_ADDRESS: Need = Need::one("Elastic IP", &["ec2_elastic_ip"]);
+const NAT_ADDRESS: Need = Need::one(
+    "Elastic IP",
+    &[<crate::components::ec2::ElasticIpInputs as crate::engine::Inputs>::KIND],
+);
 /// Its subnet, named by the input `subnet` (a move is a replacement).
 const NAT_SUBNET: Need = crate::components::need::SUBNET.in_slot("subnet");
 
@@ -70,9 +73,7 @@ impl NatGateway {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for NatGateway {
-    fn name(&self) -> &'static str {
-        "ec2_nat_gateway"
-    }
+    crate::engine::typed_kind!(NatGatewayInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -88,9 +89,6 @@ impl Kind<AwsContext> for NatGateway {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["subnet"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<NatGatewayInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let subnet = NAT_SUBNET.the_in(spec, deps)?.id.clone();

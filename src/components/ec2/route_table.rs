@@ -54,7 +54,7 @@ impl Inputs for PublicRouteTableInputs {
 
 const ROUTED_SUBNETS: Need = crate::components::need::SUBNETS.in_slot("subnets");
 pub const PUBLIC_ROUTE_TABLE: RouteTable = RouteTable {
-    name: "ec2_public_route_table",
+    name: PublicRouteTableInputs::KIND,
     needs: &[
         crate::components::need::VPC,
         INTERNET_GATEWAY,
@@ -65,7 +65,7 @@ pub const PUBLIC_ROUTE_TABLE: RouteTable = RouteTable {
     check_inputs: crate::engine::inputs::check::<PublicRouteTableInputs>,
 };
 pub const ROUTE_TABLE: RouteTable = RouteTable {
-    name: "ec2_route_table",
+    name: RouteTableInputs::KIND,
     needs: &[
         crate::components::need::VPC,
         INTERNET_GATEWAY,
@@ -131,8 +131,14 @@ enum Target<'a> {
 }
 
 /// What a route table's dependencies can route to (at most one of each).
-const INTERNET_GATEWAY: Need = Need::optional("internet gateway", &["ec2_internet_gateway"]);
-const NAT_GATEWAY: Need = Need::optional("NAT gateway", &["ec2_nat_gateway"]);
+const INTERNET_GATEWAY: Need = Need::optional(
+    "internet gateway",
+    &[<crate::components::ec2::InternetGatewayInputs as crate::engine::Inputs>::KIND],
+);
+const NAT_GATEWAY: Need = Need::optional(
+    "NAT gateway",
+    &[<crate::components::ec2::NatGatewayInputs as crate::engine::Inputs>::KIND],
+);
 
 fn route_target(deps: &Records) -> Result<Option<Target<'_>>, OpError> {
     if let Some(g) = INTERNET_GATEWAY.maybe(deps)? {

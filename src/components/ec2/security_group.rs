@@ -367,9 +367,7 @@ pub fn sort_rules(rules: &mut [IngressRule]) {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for SecurityGroup {
-    fn name(&self) -> &'static str {
-        "ec2_security_group"
-    }
+    crate::engine::typed_kind!(SecurityGroupInputs);
     /// Warnings used to travel in the outputs as `warning.<n>`: a record of
     /// an earlier release has them moved to its warnings.
     fn upgrade(&self, rec: &mut Record) {
@@ -414,9 +412,6 @@ impl Kind<AwsContext> for SecurityGroup {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "description"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<SecurityGroupInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let group: SecurityGroupInputs = spec.typed()?;

@@ -47,9 +47,7 @@ impl Inputs for SubnetInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Subnet {
-    fn name(&self) -> &'static str {
-        "ec2_subnet"
-    }
+    crate::engine::typed_kind!(SubnetInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -67,9 +65,6 @@ impl Kind<AwsContext> for Subnet {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cidr", "availability_zone"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<SubnetInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let subnet: SubnetInputs = spec.typed()?;

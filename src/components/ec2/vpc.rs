@@ -42,9 +42,7 @@ impl Inputs for VpcInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Vpc {
-    fn name(&self) -> &'static str {
-        "ec2_vpc"
-    }
+    crate::engine::typed_kind!(VpcInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -53,9 +51,6 @@ impl Kind<AwsContext> for Vpc {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cidr"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<VpcInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let vpc: VpcInputs = spec.typed()?;

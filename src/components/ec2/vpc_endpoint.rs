@@ -28,8 +28,11 @@ const CALLS: &[Call] = &[
     Call::read("ec2:DescribeVpcEndpoints"),
 ];
 
-const ENDPOINT_ROUTE_TABLES: Need =
-    Need::some("route table", &["ec2_route_table"]).in_slot("route_tables");
+const ENDPOINT_ROUTE_TABLES: Need = Need::some(
+    "route table",
+    &[<crate::components::ec2::RouteTableInputs as crate::engine::Inputs>::KIND],
+)
+.in_slot("route_tables");
 
 impl VpcEndpoint {
     fn tables(spec: &Spec, deps: &Records) -> Result<Vec<String>, OpError> {
@@ -65,9 +68,7 @@ impl VpcEndpoint {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for VpcEndpoint {
-    fn name(&self) -> &'static str {
-        "ec2_vpc_endpoint"
-    }
+    crate::engine::typed_kind!(VpcEndpointInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -82,9 +83,6 @@ impl Kind<AwsContext> for VpcEndpoint {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["service"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<VpcEndpointInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let endpoint: VpcEndpointInputs = spec.typed()?;

@@ -48,9 +48,7 @@ impl Repository {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Repository {
-    fn name(&self) -> &'static str {
-        "ecr_repository"
-    }
+    crate::engine::typed_kind!(RepositoryInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "url"]
     }
@@ -62,9 +60,6 @@ impl Kind<AwsContext> for Repository {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<RepositoryInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag};

@@ -76,9 +76,7 @@ impl Cluster {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Cluster {
-    fn name(&self) -> &'static str {
-        "ecs_cluster"
-    }
+    crate::engine::typed_kind!(ClusterInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -90,9 +88,6 @@ impl Kind<AwsContext> for Cluster {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<ClusterInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{ClusterSetting, ClusterSettingName};

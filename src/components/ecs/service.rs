@@ -84,9 +84,18 @@ impl Inputs for ServiceInputs {
     const KIND: &'static str = "ecs_service";
 }
 
-const CLUSTER: Need = Need::one("ECS cluster", &["ecs_cluster"]);
-const TASK: Need = Need::one("task definition", &["ecs_task_definition"]);
-const TARGET_GROUP: Need = Need::one("target group", &["elbv2_target_group"]);
+const CLUSTER: Need = Need::one(
+    "ECS cluster",
+    &[<crate::components::ecs::ClusterInputs as crate::engine::Inputs>::KIND],
+);
+const TASK: Need = Need::one(
+    "task definition",
+    &[<crate::components::ecs::TaskDefinitionInputs as crate::engine::Inputs>::KIND],
+);
+const TARGET_GROUP: Need = Need::one(
+    "target group",
+    &[<crate::components::elb::TargetGroupInputs as crate::engine::Inputs>::KIND],
+);
 
 impl Service {
     pub(crate) async fn describe(
@@ -192,9 +201,7 @@ impl Service {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Service {
-    fn name(&self) -> &'static str {
-        "ecs_service"
-    }
+    crate::engine::typed_kind!(ServiceInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &[
             "arn",
@@ -225,9 +232,6 @@ impl Kind<AwsContext> for Service {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<ServiceInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let service: ServiceInputs = spec.typed()?;

@@ -102,9 +102,7 @@ impl TaskDefinition {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for TaskDefinition {
-    fn name(&self) -> &'static str {
-        "ecs_task_definition"
-    }
+    crate::engine::typed_kind!(TaskDefinitionInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -142,9 +140,6 @@ impl Kind<AwsContext> for TaskDefinition {
             "log_group",
             "architecture",
         ]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<TaskDefinitionInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{CpuArchitecture, OsFamily, RuntimePlatform};

@@ -269,9 +269,7 @@ impl Cluster {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Cluster {
-    fn name(&self) -> &'static str {
-        "eks_cluster"
-    }
+    crate::engine::typed_kind!(ClusterInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &[
             "arn",
@@ -298,9 +296,6 @@ impl Kind<AwsContext> for Cluster {
     /// version upgrade, endpoint access and logging change in place.
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "subnets"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<ClusterInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_eks::types::VpcConfigRequest;

@@ -149,17 +149,12 @@ impl ControllerLeftovers {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for ControllerLeftovers {
-    fn name(&self) -> &'static str {
-        "eks_lb_controller_leftovers"
-    }
+    crate::engine::typed_kind!(ControllerLeftoversInputs);
     fn timeouts(&self) -> Timeouts {
         Timeouts::minutes(10, 10, 20)
     }
     fn calls(&self) -> &'static [Call] {
         CALLS
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<ControllerLeftoversInputs>(inputs)
     }
     async fn create(&self, _: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         Ok(Record::new(

@@ -164,9 +164,7 @@ impl NodeGroup {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for NodeGroup {
-    fn name(&self) -> &'static str {
-        "eks_node_group"
-    }
+    crate::engine::typed_kind!(NodeGroupInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -195,9 +193,6 @@ impl Kind<AwsContext> for NodeGroup {
     /// The workloads move to the new nodes before the old ones drain.
     fn create_before_destroy(&self) -> bool {
         true
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<NodeGroupInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_eks::types::{AmiTypes, CapacityTypes};

@@ -20,7 +20,10 @@ impl Inputs for OidcProviderInputs {
     const KIND: &'static str = "iam_oidc_provider";
 }
 
-const CLUSTER: Need = Need::one("EKS cluster", &["eks_cluster"]);
+const CLUSTER: Need = Need::one(
+    "EKS cluster",
+    &[<crate::components::eks::ClusterInputs as crate::engine::Inputs>::KIND],
+);
 
 /// A provider just created shows in IAM's reads a little later, and the
 /// roles that trust it are refused ("Invalid principal in policy") until
@@ -53,9 +56,7 @@ impl OidcProvider {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for OidcProvider {
-    fn name(&self) -> &'static str {
-        "iam_oidc_provider"
-    }
+    crate::engine::typed_kind!(OidcProviderInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "issuer_host"]
     }
@@ -70,9 +71,6 @@ impl Kind<AwsContext> for OidcProvider {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cluster"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<OidcProviderInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let provider: OidcProviderInputs = spec.typed()?;

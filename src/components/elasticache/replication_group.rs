@@ -30,7 +30,10 @@ impl Inputs for RedisInputs {
     const KIND: &'static str = "elasticache_redis";
 }
 
-const CACHE_SUBNET_GROUP: Need = Need::one("cache subnet group", &["elasticache_subnet_group"]);
+const CACHE_SUBNET_GROUP: Need = Need::one(
+    "cache subnet group",
+    &[<crate::components::elasticache::CacheSubnetGroupInputs as crate::engine::Inputs>::KIND],
+);
 
 fn rg_not_found<Er: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     e: &aws_smithy_runtime_api::client::result::SdkError<Er, R>,
@@ -147,9 +150,7 @@ impl Redis {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Redis {
-    fn name(&self) -> &'static str {
-        "elasticache_redis"
-    }
+    crate::engine::typed_kind!(RedisInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["address", "arn", "port"]
     }
@@ -172,9 +173,6 @@ impl Kind<AwsContext> for Redis {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "at_rest_encryption", "subnet_group"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<RedisInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let cache: RedisInputs = spec.typed()?;

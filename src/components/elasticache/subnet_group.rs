@@ -46,9 +46,7 @@ impl Inputs for CacheSubnetGroupInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for CacheSubnetGroup {
-    fn name(&self) -> &'static str {
-        "elasticache_subnet_group"
-    }
+    crate::engine::typed_kind!(CacheSubnetGroupInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["subnet_ids"]
     }
@@ -65,9 +63,6 @@ impl Kind<AwsContext> for CacheSubnetGroup {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<CacheSubnetGroupInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let name = spec.typed::<CacheSubnetGroupInputs>()?.name;

@@ -52,9 +52,15 @@ pub enum ListenerAction {
     RedirectHttps,
 }
 
-const LOAD_BALANCER: Need = Need::one("load balancer", &["elbv2_load_balancer"]);
+const LOAD_BALANCER: Need = Need::one(
+    "load balancer",
+    &[<crate::components::elb::LoadBalancerInputs as crate::engine::Inputs>::KIND],
+);
 /// Where a forward listener sends traffic (a redirect has none).
-const FORWARD_TO: Need = Need::optional("target group", &["elbv2_target_group"]);
+const FORWARD_TO: Need = Need::optional(
+    "target group",
+    &[<crate::components::elb::TargetGroupInputs as crate::engine::Inputs>::KIND],
+);
 
 fn listener_action(listener: &ListenerInputs, deps: &Records) -> Result<Action, OpError> {
     match listener.action {
@@ -84,9 +90,7 @@ fn listener_action(listener: &ListenerInputs, deps: &Records) -> Result<Action, 
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Listener {
-    fn name(&self) -> &'static str {
-        "elbv2_listener"
-    }
+    crate::engine::typed_kind!(ListenerInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -98,9 +102,6 @@ impl Kind<AwsContext> for Listener {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["port"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<ListenerInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let listener: ListenerInputs = spec.typed()?;

@@ -52,9 +52,7 @@ impl LoadBalancer {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for LoadBalancer {
-    fn name(&self) -> &'static str {
-        "elbv2_load_balancer"
-    }
+    crate::engine::typed_kind!(LoadBalancerInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "dns_name", "zone_id"]
     }
@@ -69,9 +67,6 @@ impl Kind<AwsContext> for LoadBalancer {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<LoadBalancerInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let elb = &env.ctx.elbv2();

@@ -52,9 +52,7 @@ impl Inputs for TargetGroupInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for TargetGroup {
-    fn name(&self) -> &'static str {
-        "elbv2_target_group"
-    }
+    crate::engine::typed_kind!(TargetGroupInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -69,9 +67,6 @@ impl Kind<AwsContext> for TargetGroup {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "port"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<TargetGroupInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let group: TargetGroupInputs = spec.typed()?;

@@ -40,9 +40,7 @@ impl Inputs for InstanceProfileInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for InstanceProfile {
-    fn name(&self) -> &'static str {
-        "iam_instance_profile"
-    }
+    crate::engine::typed_kind!(InstanceProfileInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "role"]
     }
@@ -57,9 +55,6 @@ impl Kind<AwsContext> for InstanceProfile {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<InstanceProfileInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let iam = &env.ctx.iam();

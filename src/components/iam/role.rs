@@ -204,9 +204,7 @@ impl Role {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Role {
-    fn name(&self) -> &'static str {
-        "iam_role"
-    }
+    crate::engine::typed_kind!(RoleInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -218,9 +216,6 @@ impl Kind<AwsContext> for Role {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<RoleInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let role: RoleInputs = spec.typed()?;

@@ -105,9 +105,7 @@ impl LogGroup {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for LogGroup {
-    fn name(&self) -> &'static str {
-        "logs_log_group"
-    }
+    crate::engine::typed_kind!(LogGroupInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -119,9 +117,6 @@ impl Kind<AwsContext> for LogGroup {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<LogGroupInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let group: LogGroupInputs = spec.typed()?;

@@ -78,9 +78,7 @@ impl Instance {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Instance {
-    fn name(&self) -> &'static str {
-        "rds_cluster_instance"
-    }
+    crate::engine::typed_kind!(ClusterInstanceInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -95,9 +93,6 @@ impl Kind<AwsContext> for Instance {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "cluster", "engine"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<ClusterInstanceInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let instance: ClusterInstanceInputs = spec.typed()?;

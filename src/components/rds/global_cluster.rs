@@ -38,9 +38,7 @@ impl Inputs for GlobalClusterInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for GlobalCluster {
-    fn name(&self) -> &'static str {
-        "rds_global_cluster"
-    }
+    crate::engine::typed_kind!(GlobalClusterInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
@@ -58,9 +56,6 @@ impl Kind<AwsContext> for GlobalCluster {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "engine"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<GlobalClusterInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let global: GlobalClusterInputs = spec.typed()?;

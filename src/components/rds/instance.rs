@@ -36,7 +36,10 @@ impl Inputs for DbInstanceInputs {
     const KIND: &'static str = "rds_instance";
 }
 
-const DB_SUBNET_GROUP: Need = Need::one("DB subnet group", &["rds_subnet_group"]);
+const DB_SUBNET_GROUP: Need = Need::one(
+    "DB subnet group",
+    &[<crate::components::rds::DbSubnetGroupInputs as crate::engine::Inputs>::KIND],
+);
 
 /// A database whose last storage change is still being optimized refuses
 /// another storage change until the optimization ends. Shared with the
@@ -204,9 +207,7 @@ impl DbInstance {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for DbInstance {
-    fn name(&self) -> &'static str {
-        "rds_instance"
-    }
+    crate::engine::typed_kind!(DbInstanceInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["address", "arn", "port"]
     }
@@ -236,9 +237,6 @@ impl Kind<AwsContext> for DbInstance {
             "username",
             "subnet_group",
         ]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<DbInstanceInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let db: DbInstanceInputs = spec.typed()?;

@@ -47,9 +47,15 @@ pub enum MemberRole {
 }
 
 /// The KMS key of the cluster's storage in its region.
-const KEY: Need = Need::one("KMS key", &["kms_key"]);
+const KEY: Need = Need::one(
+    "KMS key",
+    &[<crate::components::kms::KeyInputs as crate::engine::Inputs>::KIND],
+);
 /// The generated credentials (the primary, when no password is given).
-const MASTER_SECRET: Need = Need::optional("credentials secret", &["secretsmanager_secret"]);
+const MASTER_SECRET: Need = Need::optional(
+    "credentials secret",
+    &[<crate::components::secrets::SecretInputs as crate::engine::Inputs>::KIND],
+);
 
 /// A cluster still modifying (a change just made, a member that has just
 /// left its global cluster) refuses another change until it is available.
@@ -199,9 +205,7 @@ impl MemberCluster {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for MemberCluster {
-    fn name(&self) -> &'static str {
-        "rds_global_member_cluster"
-    }
+    crate::engine::typed_kind!(MemberClusterInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "endpoint", "port", "reader_endpoint"]
     }
@@ -228,9 +232,6 @@ impl Kind<AwsContext> for MemberCluster {
             "username",
             "subnet_group",
         ]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<MemberClusterInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let member: MemberClusterInputs = spec.typed()?;

@@ -45,9 +45,7 @@ impl Inputs for DbSubnetGroupInputs {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for DbSubnetGroup {
-    fn name(&self) -> &'static str {
-        "rds_subnet_group"
-    }
+    crate::engine::typed_kind!(DbSubnetGroupInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["subnet_ids"]
     }
@@ -62,9 +60,6 @@ impl Kind<AwsContext> for DbSubnetGroup {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<DbSubnetGroupInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let name = spec.typed::<DbSubnetGroupInputs>()?.name;

@@ -122,18 +122,13 @@ impl Writer {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Writer {
-    fn name(&self) -> &'static str {
-        "rds_global_writer"
-    }
+    crate::engine::typed_kind!(WriterInputs);
     fn calls(&self) -> &'static [Call] {
         CALLS
     }
     fn timeouts(&self) -> Timeouts {
         // A switchover or failover of the global database.
         Timeouts::minutes(30, 30, 30)
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<WriterInputs>(inputs)
     }
     fn describe_update(&self, spec: &Spec, rec: &Record, fields: &[String]) -> Option<String> {
         if !fields.iter().any(|f| f == "writer_region") {

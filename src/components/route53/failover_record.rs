@@ -171,13 +171,15 @@ impl FailoverRecord {
 /// The health check that decides whether the record answers, in the slot
 /// `check`: after a switchover each record takes the other side's check,
 /// an update of that input.
-const CHECK: Need = Need::one("health check", &["route53_health_check"]).in_slot("check");
+const CHECK: Need = Need::one(
+    "health check",
+    &[<crate::components::route53::HealthCheckInputs as crate::engine::Inputs>::KIND],
+)
+.in_slot("check");
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for FailoverRecord {
-    fn name(&self) -> &'static str {
-        "route53_failover_record"
-    }
+    crate::engine::typed_kind!(FailoverRecordInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["health_check"]
     }
@@ -193,9 +195,6 @@ impl Kind<AwsContext> for FailoverRecord {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["zone_id", "name", "set_identifier"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<FailoverRecordInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let record: FailoverRecordInputs = spec.typed()?;

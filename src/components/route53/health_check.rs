@@ -102,9 +102,7 @@ impl HealthCheck {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for HealthCheck {
-    fn name(&self) -> &'static str {
-        "route53_health_check"
-    }
+    crate::engine::typed_kind!(HealthCheckInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["caller_reference", "version"]
     }
@@ -117,9 +115,6 @@ impl Kind<AwsContext> for HealthCheck {
     /// Route53 cannot change a check's interval.
     fn replace_fields(&self) -> &'static [&'static str] {
         &["interval"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<HealthCheckInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let reference = format!(

@@ -36,7 +36,10 @@ impl Inputs for BucketInputs {
 }
 
 /// The key of a bucket encrypted with SSE-KMS.
-const BUCKET_KEY: Need = Need::optional("KMS key", &["kms_key"]);
+const BUCKET_KEY: Need = Need::optional(
+    "KMS key",
+    &[<crate::components::kms::KeyInputs as crate::engine::Inputs>::KIND],
+);
 
 /// What S3 answers about a bucket it has just created but does not yet
 /// show everywhere.
@@ -233,9 +236,7 @@ async fn object_count(env: &E, bucket: &str) -> Result<usize, OpError> {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Bucket {
-    fn name(&self) -> &'static str {
-        "s3_bucket"
-    }
+    crate::engine::typed_kind!(BucketInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -250,9 +251,6 @@ impl Kind<AwsContext> for Bucket {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<BucketInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let s3 = &env.ctx.s3();

@@ -25,10 +25,22 @@ impl Inputs for ReplicationInputs {
     const KIND: &'static str = "s3_bucket_replication";
 }
 
-const SOURCE: Need = Need::one("source bucket", &["s3_bucket"]).in_slot("source");
-const DESTINATION: Need = Need::one("destination bucket", &["s3_bucket"]).in_slot("destination");
+const SOURCE: Need = Need::one(
+    "source bucket",
+    &[<crate::components::s3::BucketInputs as crate::engine::Inputs>::KIND],
+)
+.in_slot("source");
+const DESTINATION: Need = Need::one(
+    "destination bucket",
+    &[<crate::components::s3::BucketInputs as crate::engine::Inputs>::KIND],
+)
+.in_slot("destination");
 const REPLICATION_ROLE: Need = crate::components::need::ROLE.in_slot("role");
-const REPLICA_KEY: Need = Need::one("replica KMS key", &["kms_key"]).in_slot("replica_kms");
+const REPLICA_KEY: Need = Need::one(
+    "replica KMS key",
+    &[<crate::components::kms::KeyInputs as crate::engine::Inputs>::KIND],
+)
+.in_slot("replica_kms");
 
 /// S3 accepts a replication rule only once versioning shows as Enabled on
 /// both buckets; just after the buckets' creates, GetBucketVersioning can
@@ -197,9 +209,7 @@ impl Replication {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Replication {
-    fn name(&self) -> &'static str {
-        "s3_bucket_replication"
-    }
+    crate::engine::typed_kind!(ReplicationInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["destination"]
     }
@@ -208,9 +218,6 @@ impl Kind<AwsContext> for Replication {
     }
     fn needs(&self) -> &'static [Need] {
         &[SOURCE, DESTINATION, REPLICATION_ROLE, REPLICA_KEY]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<ReplicationInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         Self::put(env, spec, deps).await?;

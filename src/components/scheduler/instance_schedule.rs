@@ -112,9 +112,7 @@ impl InstanceSchedule {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for InstanceSchedule {
-    fn name(&self) -> &'static str {
-        "scheduler_instance_schedule"
-    }
+    crate::engine::typed_kind!(ScheduleInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -129,9 +127,6 @@ impl Kind<AwsContext> for InstanceSchedule {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<ScheduleInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let schedule: ScheduleInputs = spec.typed()?;

@@ -40,7 +40,10 @@ pub enum ConnectionFields {
     Missing,
 }
 
-const DATABASE: Need = Need::one("database", &["rds_instance"]);
+const DATABASE: Need = Need::one(
+    "database",
+    &[<crate::components::rds::DbInstanceInputs as crate::engine::Inputs>::KIND],
+);
 
 impl DbConnection {
     fn parts(deps: &Records) -> Result<(&Record, &Record), OpError> {
@@ -96,9 +99,7 @@ impl DbConnection {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for DbConnection {
-    fn name(&self) -> &'static str {
-        "secretsmanager_db_connection"
-    }
+    crate::engine::typed_kind!(DbConnectionInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["address", "host", "name", "port", "secret_arn"]
     }
@@ -107,9 +108,6 @@ impl Kind<AwsContext> for DbConnection {
     }
     fn needs(&self) -> &'static [crate::engine::Need] {
         &[crate::components::need::SECRET, DATABASE]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<DbConnectionInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         self.write(env, spec, deps).await

@@ -135,9 +135,7 @@ impl Secret {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Secret {
-    fn name(&self) -> &'static str {
-        "secretsmanager_secret"
-    }
+    crate::engine::typed_kind!(SecretInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn", "name"]
     }
@@ -149,9 +147,6 @@ impl Kind<AwsContext> for Secret {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "generate"]
-    }
-    fn check_inputs(&self, inputs: &Json) -> Result<(), String> {
-        crate::engine::inputs::check::<SecretInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let secret: SecretInputs = spec.typed()?;

@@ -108,9 +108,7 @@ impl Topic {
 
 #[tonic::async_trait]
 impl Kind<AwsContext> for Topic {
-    fn name(&self) -> &'static str {
-        "sns_topic"
-    }
+    crate::engine::typed_kind!(TopicInputs);
     fn outputs(&self) -> &'static [&'static str] {
         &["arn"]
     }
@@ -122,9 +120,6 @@ impl Kind<AwsContext> for Topic {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
-    }
-    fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
-        crate::engine::inputs::check::<TopicInputs>(inputs)
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let topic: TopicInputs = spec.typed()?;
