@@ -23,7 +23,7 @@ pub const STACK_CALLS: &[Call] = &[
 
 /// Who declares the calls: a kind's name, `tagging` or `stack`.
 pub fn entries() -> Vec<(&'static str, &'static [Call])> {
-    let mut out: Vec<(&'static str, &'static [Call])> = super::all_kinds()
+    let mut out: Vec<(&'static str, &'static [Call])> = super::registry::all_kinds()
         .0
         .values()
         .map(|k| (k.name(), k.calls()))
@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn every_kind_declares_its_calls() {
-        let silent: Vec<&str> = super::super::all_kinds()
+        let silent: Vec<&str> = super::super::registry::all_kinds()
             .0
             .values()
             .filter(|k| k.calls().is_empty())

@@ -14,7 +14,7 @@ pub struct ExistingNetwork<'a> {
 /// with both subnet lists, none of the attributes that shape the stack's
 /// own network (`shaping`: each with whether it is set), and ids of the
 /// right form. Read-only checks against AWS come later
-/// (`components::network::check`).
+/// (`stacks::network::check`).
 pub fn existing_network_diags(n: &ExistingNetwork, shaping: &[(&str, bool)]) -> Diagnostics {
     let mut d = Diagnostics::default();
     let (vpc, vpc_id) = n.vpc;

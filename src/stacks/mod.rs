@@ -31,6 +31,7 @@ pub(crate) fn as_recorded(specs: &[Spec]) -> Records {
 pub mod actions;
 pub mod credentials;
 pub mod multi_region_platform;
+pub mod network;
 
 use crate::aws::{AwsContext, Shared};
 use crate::engine::{self, Action, Env, Kinds, Record, Records, Spec};

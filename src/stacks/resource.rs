@@ -125,7 +125,7 @@ impl<S: Stack> StackResource<S> {
         for n in self.stack.network_zones(&typed, &ctx.region) {
             if !n.zones.is_empty() {
                 d.extend(
-                    crate::components::network::check_zones(
+                    crate::stacks::network::check_zones(
                         &ctx.clone().region_context(&n.region),
                         n.attribute,
                         &n.zones,
@@ -186,7 +186,7 @@ impl<S: Stack> StackResource<S> {
             .stack
             .network_zones(&self.stack.config(&unset), &ctx.region)
         {
-            if n.source != crate::components::network::ZoneSource::Default
+            if n.source != crate::stacks::network::ZoneSource::Default
                 || !open.contains(&n.attribute)
             {
                 continue;
@@ -194,7 +194,7 @@ impl<S: Stack> StackResource<S> {
             let zones = if !prior.is_null() {
                 Ok(n.zones)
             } else {
-                crate::components::network::default_zones(
+                crate::stacks::network::default_zones(
                     &ctx.clone().region_context(&n.region),
                     n.attribute,
                     n.zones.len(),

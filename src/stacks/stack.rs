@@ -110,7 +110,7 @@ pub struct NetworkZones {
     pub region: String,
     pub attribute: &'static str,
     pub zones: Vec<String>,
-    pub source: crate::components::network::ZoneSource,
+    pub source: crate::stacks::network::ZoneSource,
 }
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -25,6 +25,8 @@ use std::time::Duration;
 
 mod vpc;
 pub use vpc::*;
+mod existing;
+pub use existing::*;
 mod internet_gateway;
 pub use internet_gateway::*;
 mod subnet;

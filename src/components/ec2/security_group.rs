@@ -752,11 +752,14 @@ mod tests {
             Some("sg.ecs"),
             "named as the group sees it, in its scope"
         );
-        assert!(crate::engine::needs::check(&crate::components::all_kinds(), g.specs()).is_ok());
+        assert!(
+            crate::engine::needs::check(&crate::components::registry::all_kinds(), g.specs())
+                .is_ok()
+        );
         // The same rule on a group that does not depend on the source.
         g.add(Spec::of("sg.cache", &rules).after(&vpc));
-        let err =
-            crate::engine::needs::check(&crate::components::all_kinds(), g.specs()).unwrap_err();
+        let err = crate::engine::needs::check(&crate::components::registry::all_kinds(), g.specs())
+            .unwrap_err();
         assert_eq!(err, "component primary/sg.cache (ec2_security_group): a rule's source sg.ecs is none of its dependencies");
     }
 }

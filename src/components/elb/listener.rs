@@ -255,7 +255,7 @@ mod tests {
         let mut g = Desired::new();
         g.add(listener);
         plan(
-            &crate::components::all_kinds(),
+            &crate::components::registry::all_kinds(),
             &g.into_specs(),
             &Records::new(),
         )

@@ -2,8 +2,8 @@
 //! from the cty value (`Stack::config`); the schema (`schema.rs`) and this
 //! struct are checked against each other by `config_agrees_with_schema`.
 
-use crate::components::network::NatGateways;
 use crate::schema::config::{FromBlock, Reader, Setting};
+use crate::stacks::network::NatGateways;
 use std::collections::BTreeMap;
 
 crate::schema::config::words! {

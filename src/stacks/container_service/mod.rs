@@ -17,15 +17,17 @@ use crate::components::elb::{
 };
 use crate::components::iam::RoleInputs;
 use crate::components::logs::LogGroupInputs;
-use crate::components::network::NetworkHandles;
 use crate::components::rds::{DbInstanceInputs, DbSubnetGroupInputs};
+use crate::components::registry::all_kinds;
 use crate::components::secrets::{ConnectionFields, DbConnectionInputs, SecretInputs};
-use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
+use crate::components::{ec2::sort_rules, sha256_hex};
 use crate::engine::{
     Desired, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Spec, Template,
 };
 use crate::schema::config::{Setting, ToValue};
 use crate::schema::{validate as v, Diagnostics, Schema};
+use crate::stacks::network;
+use crate::stacks::network::NetworkHandles;
 use crate::stacks::Stack;
 use crate::value::{Path, Value};
 use config::Config;

@@ -1,10 +1,10 @@
 //! `awsstack_container_service` schema.
 
 use super::config::{CpuArchitecture, Profile};
-use crate::components::network::NatGateways;
 use crate::schema::validate as v;
 use crate::schema::{Attribute as A, Block, Rule, Schema};
 use crate::stacks::common_attributes;
+use crate::stacks::network::NatGateways;
 use crate::value::{Type, Value};
 
 pub const VERSION: i64 = 0;

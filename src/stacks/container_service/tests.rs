@@ -125,7 +125,7 @@ fn graph_is_acyclic_wired_and_keeps_secrets_out_of_inputs() {
     ]);
     let specs = ContainerService::new().desired_of(&c, &ctx());
     let order = topo_order(&specs).unwrap();
-    crate::engine::needs::check(&crate::components::all_kinds(), &specs)
+    crate::engine::needs::check(&crate::components::registry::all_kinds(), &specs)
         .expect("every kind gets what it needs");
     for k in [
         "vpc",
@@ -566,7 +566,7 @@ fn an_existing_network_is_referenced_and_the_stack_builds_none_of_its_own() {
         ])
     );
     assert!(topo_order(&specs).is_ok());
-    crate::engine::needs::check(&crate::components::all_kinds(), &specs)
+    crate::engine::needs::check(&crate::components::registry::all_kinds(), &specs)
         .expect("every kind gets what it needs");
     // The engine never deletes a referenced object, and refuses to swap it.
     let kinds_reg = all_kinds();

@@ -16,13 +16,15 @@ use crate::components::ec2::{
     PublicRouteTableInputs, SecurityGroupInputs, SubnetInputs, VpcInputs,
 };
 use crate::components::iam::{InstanceProfileInputs, RoleInputs};
+use crate::components::registry::all_kinds;
 use crate::components::s3::BucketInputs;
 use crate::components::scheduler::{PowerAction, ScheduleInputs};
 use crate::components::sns::TopicInputs;
 use crate::components::ssm::ParameterInputs;
-use crate::components::{all_kinds, ec2::sort_rules, network, sha256_hex};
+use crate::components::{ec2::sort_rules, sha256_hex};
 use crate::engine::{Desired, Kinds, Record, Spec};
 use crate::schema::{validate as v, Diagnostics, Schema};
+use crate::stacks::network;
 use crate::stacks::Stack;
 use crate::value::{Path, Value};
 use config::Config;
@@ -437,13 +439,13 @@ impl Stack for DockerHost {
                 let vpc = g.add(
                     Spec::of(
                         "vpc",
-                        &network::ExistingVpcInputs {
+                        &crate::components::ec2::ExistingVpcInputs {
                             id: vpc_id.to_string(),
                         },
                     )
                     .named_by("vpc_id"),
                 );
-                let subnet = network::ExistingSubnetInputs {
+                let subnet = crate::components::ec2::ExistingSubnetInputs {
                     id: subnet.to_string(),
                     vpc: vpc_id.to_string(),
                 };

@@ -194,7 +194,7 @@ fn graph_is_acyclic_and_complete() {
     ]);
     let specs = DockerHost::new().desired_of(&c, &ctx);
     let order = topo_order(&specs).unwrap();
-    crate::engine::needs::check(&crate::components::all_kinds(), &specs)
+    crate::engine::needs::check(&crate::components::registry::all_kinds(), &specs)
         .expect("every kind gets what it needs");
     for k in [
         "vpc",

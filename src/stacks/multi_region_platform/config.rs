@@ -4,8 +4,8 @@
 //! What each region has of its own (`primary_*`, `secondary_*`) is one
 //! `Side`.
 
-use crate::components::network::NatGateways;
 use crate::schema::config::{FromBlock, Reader, Setting};
+use crate::stacks::network::NatGateways;
 use std::collections::BTreeMap;
 
 pub use crate::stacks::container_service::config::Profile;

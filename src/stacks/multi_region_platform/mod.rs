@@ -23,22 +23,24 @@ use crate::components::eks::{
 };
 use crate::components::iam::RoleInputs;
 use crate::components::kms::KeyInputs;
-use crate::components::network::NetworkHandles;
 use crate::components::rds::{
     ClusterInstanceInputs, DbSubnetGroupInputs, GlobalClusterInputs, MemberClusterInputs,
     MemberRole, WriterInputs,
 };
+use crate::components::registry::all_kinds;
 use crate::components::route53::{FailoverRecordInputs, HealthCheckInputs};
 use crate::components::s3::{BucketInputs, ReplicationInputs};
 use crate::components::secrets::SecretInputs;
+use crate::components::sha256_hex;
 use crate::components::sns::TopicInputs;
-use crate::components::{all_kinds, network, sha256_hex};
 use crate::engine::{
     Desired, Handle, Kinds, OnDepChange::Replace, OnDepChange::Update, Record, Records, Spec,
     Template,
 };
 use crate::schema::config::Setting;
 use crate::schema::{validate as v, Diagnostics, Schema};
+use crate::stacks::network;
+use crate::stacks::network::NetworkHandles;
 use crate::stacks::Stack;
 use crate::value::{Path, Value};
 use config::Config;

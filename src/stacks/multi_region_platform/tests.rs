@@ -82,7 +82,7 @@ fn every_component_is_placed_in_its_region_and_depends_within_it() {
     }
     let specs: Vec<Spec> = g.values().cloned().collect();
     crate::engine::topo_order(&specs).expect("no cycle");
-    crate::engine::needs::check(&crate::components::all_kinds(), &specs)
+    crate::engine::needs::check(&crate::components::registry::all_kinds(), &specs)
         .expect("every kind gets what it needs");
     // Three zones, public and private, one NAT per region by default.
     for side in SIDES {
@@ -452,7 +452,7 @@ fn a_region_in_an_existing_network_references_it_and_owns_nothing_of_it() {
     assert!(g["primary/sg.db"].input("rules")[0]["source"].is_null());
     let specs: Vec<Spec> = g.values().cloned().collect();
     crate::engine::topo_order(&specs).expect("every dependency exists, no cycle");
-    crate::engine::needs::check(&crate::components::all_kinds(), &specs)
+    crate::engine::needs::check(&crate::components::registry::all_kinds(), &specs)
         .expect("every kind gets what it needs");
 }
 
@@ -521,7 +521,7 @@ fn moving_a_live_region_into_an_existing_network_is_refused_on_its_vpc_attribute
         ),
     ]);
     let desired: Vec<Spec> = graph(&moved).into_values().collect();
-    let kinds = crate::components::all_kinds();
+    let kinds = crate::components::registry::all_kinds();
     let changes = crate::engine::plan(&kinds, &desired, &recorded).unwrap();
     let refused = crate::engine::referenced_replacements(&kinds, &desired, &recorded, &changes);
     let vpc = refused
