@@ -2,7 +2,6 @@
 //! reads, sets and removes the tags of one object. A kind only says how its
 //! objects are named here (`Kind::tagging`); the engine diffs and applies.
 
-use super::op;
 use crate::aws::AwsContext;
 use crate::engine::{Call, Cloud, OpError, Tags};
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -117,16 +116,16 @@ pub enum TagRef {
 /// want of permission, throttled, or failing on a parameter is an error
 /// (reported by `op`), never an object with no tags, which would make an
 /// object of the stack look foreign, or one gone.
-struct Gone {
-    codes: &'static [&'static str],
-    says: &'static [(&'static str, &'static str)],
+pub(crate) struct Gone {
+    pub(crate) codes: &'static [&'static str],
+    pub(crate) says: &'static [(&'static str, &'static str)],
 }
 
 impl Gone {
-    const fn codes(codes: &'static [&'static str]) -> Gone {
+    pub(crate) const fn codes(codes: &'static [&'static str]) -> Gone {
         Gone { codes, says: &[] }
     }
-    fn matches<Er: ProvideErrorMetadata, R>(&self, e: &SdkError<Er, R>) -> bool {
+    pub(crate) fn matches<Er: ProvideErrorMetadata, R>(&self, e: &SdkError<Er, R>) -> bool {
         if crate::aws::is_permission_denied(e) {
             return false;
         }
@@ -144,55 +143,7 @@ impl Gone {
     }
 }
 
-const IAM_GONE: Gone = Gone::codes(&["NoSuchEntity"]);
-/// ListTagsForResource of a parameter that does not exist.
-const SSM_GONE: Gone = Gone::codes(&["InvalidResourceId"]);
-/// `ResourceNotFound` is the wire code of SNS's ResourceNotFoundException.
-const SNS_GONE: Gone = Gone::codes(&["ResourceNotFound", "NotFound"]);
-const BUDGETS_GONE: Gone = Gone::codes(&["NotFoundException"]);
-const CLOUDWATCH_GONE: Gone = Gone::codes(&["ResourceNotFoundException", "ResourceNotFound"]);
-const ECR_GONE: Gone = Gone::codes(&["RepositoryNotFoundException"]);
-const LOGS_GONE: Gone = Gone::codes(&["ResourceNotFoundException"]);
-const SECRETS_GONE: Gone = Gone::codes(&["ResourceNotFoundException"]);
-const ELBV2_GONE: Gone = Gone::codes(&[
-    "LoadBalancerNotFound",
-    "TargetGroupNotFound",
-    "ListenerNotFound",
-]);
-const RDS_GONE: Gone = Gone::codes(&[
-    "DBInstanceNotFound",
-    "DBClusterNotFoundFault",
-    "DBSubnetGroupNotFoundFault",
-    "GlobalClusterNotFoundFault",
-]);
-const ELASTICACHE_GONE: Gone = Gone::codes(&[
-    "CacheClusterNotFound",
-    "ReplicationGroupNotFoundFault",
-    "CacheSubnetGroupNotFoundFault",
-]);
-/// ECS says a missing object with its generic InvalidParameterException
-/// (hashicorp/aws ecs generate.go: ParentNotFoundErrCode with "The specified
-/// cluster is inactive"), which it also gives for final errors ("Long arn
-/// format must be used for tagging operations"): matched by message.
-const ECS_GONE: Gone = Gone {
-    codes: &["ClusterNotFoundException", "ServiceNotFoundException"],
-    says: &[
-        (
-            "InvalidParameterException",
-            "The specified cluster is inactive",
-        ),
-        (
-            "InvalidParameterException",
-            "The specified resource is not found",
-        ),
-    ],
-};
-const DLM_GONE: Gone = Gone::codes(&["ResourceNotFoundException"]);
-const KMS_GONE: Gone = Gone::codes(&["NotFoundException"]);
-const EKS_GONE: Gone = Gone::codes(&["ResourceNotFoundException", "NotFoundException"]);
-const ROUTE53_GONE: Gone = Gone::codes(&["NoSuchHealthCheck"]);
-
-fn pairs<T>(
+pub(crate) fn pairs<T>(
     tags: impl IntoIterator<Item = T>,
     kv: impl Fn(&T) -> (Option<&str>, Option<&str>),
 ) -> Tags {
@@ -210,10 +161,11 @@ macro_rules! read {
         match $call.send().await {
             Ok($o) => Ok(Some($tags)),
             Err(e) if $gone.matches(&e) => Ok(None),
-            Err(e) => Err(op($what)(e)),
+            Err(e) => Err($crate::components::op($what)(e)),
         }
     };
 }
+pub(crate) use read;
 
 #[tonic::async_trait]
 impl Cloud for AwsContext {
@@ -228,174 +180,27 @@ impl Cloud for AwsContext {
     }
 
     async fn read_tags(&self, r: &TagRef) -> Result<Option<Tags>, OpError> {
-        use aws_sdk_ec2::types::Filter;
         match r {
-            TagRef::Ec2(id) => {
-                let o = self
-                    .ec2()
-                    .describe_tags()
-                    .filters(Filter::builder().name("resource-id").values(id).build())
-                    .send()
-                    .await
-                    .map_err(op("ec2:DescribeTags"))?;
-                Ok(Some(pairs(o.tags(), |t| (t.key(), t.value()))))
-            }
-            TagRef::IamRole(name) => read!(
-                self.iam().list_role_tags().role_name(name),
-                "iam:ListRoleTags",
-                IAM_GONE,
-                |o| pairs(o.tags(), |t| (Some(t.key()), Some(t.value())))
-            ),
-            // GetInstanceProfile carries the tags (and every endpoint answers it).
-            TagRef::IamInstanceProfile(name) => read!(
-                self.iam()
-                    .get_instance_profile()
-                    .instance_profile_name(name),
-                "iam:GetInstanceProfile",
-                IAM_GONE,
-                |o| pairs(
-                    o.instance_profile().map(|p| p.tags()).unwrap_or_default(),
-                    |t| (Some(t.key()), Some(t.value()))
-                )
-            ),
-            TagRef::S3Bucket(name) => {
-                match self.s3().get_bucket_tagging().bucket(name).send().await {
-                    Ok(o) => Ok(Some(pairs(o.tag_set(), |t| {
-                        (Some(t.key()), Some(t.value()))
-                    }))),
-                    Err(e) if crate::aws::code_in(&e, &["NoSuchTagSet"]) => Ok(Some(Tags::new())),
-                    Err(e) if crate::aws::code_in(&e, &["NoSuchBucket"]) => Ok(None),
-                    Err(e) => Err(op("s3:GetBucketTagging")(e)),
-                }
-            }
-            TagRef::SsmParameter(name) => read!(
-                self.ssm()
-                    .list_tags_for_resource()
-                    .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
-                    .resource_id(name),
-                "ssm:ListTagsForResource",
-                SSM_GONE,
-                |o| pairs(o.tag_list(), |t| (Some(t.key()), Some(t.value())))
-            ),
-            TagRef::Sns(arn) => {
-                read!(
-                    self.sns().list_tags_for_resource().resource_arn(arn),
-                    "sns:ListTagsForResource",
-                    SNS_GONE,
-                    |o| pairs(o.tags(), |t| (Some(t.key()), Some(t.value())))
-                )
-            }
-            TagRef::Budget(arn) => read!(
-                self.budgets().list_tags_for_resource().resource_arn(arn),
-                "budgets:ListTagsForResource",
-                BUDGETS_GONE,
-                |o| pairs(o.resource_tags(), |t| (Some(t.key()), Some(t.value())))
-            ),
-            TagRef::CloudWatch(arn) => read!(
-                self.cloudwatch().list_tags_for_resource().resource_arn(arn),
-                "cloudwatch:ListTagsForResource",
-                CLOUDWATCH_GONE,
-                |o| pairs(o.tags(), |t| (t.key(), t.value()))
-            ),
-            TagRef::Ecr(arn) => {
-                read!(
-                    self.ecr().list_tags_for_resource().resource_arn(arn),
-                    "ecr:ListTagsForResource",
-                    ECR_GONE,
-                    |o| pairs(o.tags(), |t| (Some(t.key()), Some(t.value())))
-                )
-            }
-            TagRef::Logs(arn) => read!(
-                self.logs().list_tags_for_resource().resource_arn(arn),
-                "logs:ListTagsForResource",
-                LOGS_GONE,
-                |o| o.tags().cloned().unwrap_or_default().into_iter().collect()
-            ),
-            TagRef::SecretsManager(id) => {
-                read!(
-                    self.secrets().describe_secret().secret_id(id),
-                    "secretsmanager:DescribeSecret",
-                    SECRETS_GONE,
-                    |o| pairs(o.tags(), |t| (t.key(), t.value()))
-                )
-            }
-            TagRef::Elbv2(arn) => read!(
-                self.elbv2().describe_tags().resource_arns(arn),
-                "elasticloadbalancing:DescribeTags",
-                ELBV2_GONE,
-                |o| pairs(o.tag_descriptions().iter().flat_map(|d| d.tags()), |t| (
-                    t.key(),
-                    t.value()
-                ))
-            ),
-            TagRef::Rds(arn) => {
-                read!(
-                    self.rds().list_tags_for_resource().resource_name(arn),
-                    "rds:ListTagsForResource",
-                    RDS_GONE,
-                    |o| pairs(o.tag_list(), |t| (t.key(), t.value()))
-                )
-            }
-            TagRef::ElastiCache(arn) => read!(
-                self.elasticache()
-                    .list_tags_for_resource()
-                    .resource_name(arn),
-                "elasticache:ListTagsForResource",
-                ELASTICACHE_GONE,
-                |o| pairs(o.tag_list(), |t| (t.key(), t.value()))
-            ),
-            TagRef::Ecs(arn) => read!(
-                self.ecs().list_tags_for_resource().resource_arn(arn),
-                "ecs:ListTagsForResource",
-                ECS_GONE,
-                |o| pairs(o.tags(), |t| (t.key(), t.value()))
-            ),
-            TagRef::Dlm(arn) => {
-                read!(
-                    self.dlm().list_tags_for_resource().resource_arn(arn),
-                    "dlm:ListTagsForResource",
-                    DLM_GONE,
-                    |o| o.tags().cloned().unwrap_or_default().into_iter().collect()
-                )
-            }
-            TagRef::Kms(id) => {
-                read!(
-                    self.kms().list_resource_tags().key_id(id),
-                    "kms:ListResourceTags",
-                    KMS_GONE,
-                    |o| pairs(o.tags(), |t| (Some(t.tag_key()), Some(t.tag_value())))
-                )
-            }
-            TagRef::Eks(arn) => {
-                read!(
-                    self.eks().list_tags_for_resource().resource_arn(arn),
-                    "eks:ListTagsForResource",
-                    EKS_GONE,
-                    |o| o.tags().cloned().unwrap_or_default().into_iter().collect()
-                )
-            }
-            TagRef::IamOidcProvider(arn) => {
-                read!(
-                    self.iam()
-                        .list_open_id_connect_provider_tags()
-                        .open_id_connect_provider_arn(arn),
-                    "iam:ListOpenIDConnectProviderTags",
-                    IAM_GONE,
-                    |o| pairs(o.tags(), |t| (Some(t.key()), Some(t.value())))
-                )
-            }
-            TagRef::Route53HealthCheck(id) => read!(
-                self.route53()
-                    .list_tags_for_resource()
-                    .resource_type(aws_sdk_route53::types::TagResourceType::Healthcheck)
-                    .resource_id(id),
-                "route53:ListTagsForResource",
-                ROUTE53_GONE,
-                |o| pairs(
-                    o.resource_tag_set().map(|s| s.tags()).unwrap_or_default(),
-                    |t| (t.key(), t.value())
-                )
-            ),
+            TagRef::Ec2(x) => super::ec2::read_tags_resource(self, x).await,
+            TagRef::IamRole(x) => super::iam::read_tags_role(self, x).await,
+            TagRef::IamInstanceProfile(x) => super::iam::read_tags_instance_profile(self, x).await,
+            TagRef::S3Bucket(x) => super::s3::read_tags_bucket(self, x).await,
+            TagRef::SsmParameter(x) => super::ssm::read_tags_parameter(self, x).await,
+            TagRef::Sns(x) => super::sns::read_tags_topic(self, x).await,
+            TagRef::Budget(x) => super::budgets::read_tags_budget(self, x).await,
+            TagRef::CloudWatch(x) => super::cloudwatch::read_tags_alarm(self, x).await,
+            TagRef::Ecr(x) => super::ecr::read_tags_repository(self, x).await,
+            TagRef::Logs(x) => super::logs::read_tags_log_group(self, x).await,
+            TagRef::SecretsManager(x) => super::secrets::read_tags_secret(self, x).await,
+            TagRef::Elbv2(x) => super::elb::read_tags_resource(self, x).await,
+            TagRef::Rds(x) => super::rds::read_tags_resource(self, x).await,
+            TagRef::ElastiCache(x) => super::elasticache::read_tags_resource(self, x).await,
+            TagRef::Ecs(x) => super::ecs::read_tags_resource(self, x).await,
+            TagRef::Dlm(x) => super::dlm::read_tags_policy(self, x).await,
+            TagRef::Kms(x) => super::kms::read_tags_key(self, x).await,
+            TagRef::Eks(x) => super::eks::read_tags_resource(self, x).await,
+            TagRef::IamOidcProvider(x) => super::iam::read_tags_oidc_provider(self, x).await,
+            TagRef::Route53HealthCheck(x) => super::route53::read_tags_health_check(self, x).await,
         }
     }
 
@@ -412,492 +217,58 @@ impl Cloud for AwsContext {
 
 impl AwsContext {
     async fn tag(&self, r: &TagRef, set: &Tags) -> Result<(), OpError> {
-        let each = set.iter();
         match r {
-            TagRef::Ec2(id) => {
-                let tags = each
-                    .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
-                    .collect();
-                self.ec2()
-                    .create_tags()
-                    .resources(id)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("ec2:CreateTags"))?;
-            }
-            TagRef::IamRole(name) => {
-                let tags = each
-                    .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(super::bad("tag"))?;
-                self.iam()
-                    .tag_role()
-                    .role_name(name)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("iam:TagRole"))?;
-            }
-            TagRef::IamInstanceProfile(name) => {
-                let tags = each
-                    .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(super::bad("tag"))?;
-                self.iam()
-                    .tag_instance_profile()
-                    .instance_profile_name(name)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("iam:TagInstanceProfile"))?;
-            }
-            TagRef::S3Bucket(name) => {
-                // S3 replaces the whole set: keep the keys others set.
-                let mut all = self.read_tags(r).await?.unwrap_or_default();
-                all.extend(set.clone());
-                self.put_bucket_tags(name, &all).await?;
-            }
-            TagRef::SsmParameter(name) => {
-                let tags = each
-                    .map(|(k, v)| aws_sdk_ssm::types::Tag::builder().key(k).value(v).build())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(super::bad("tag"))?;
-                self.ssm()
-                    .add_tags_to_resource()
-                    .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
-                    .resource_id(name)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("ssm:AddTagsToResource"))?;
-            }
-            TagRef::Sns(arn) => {
-                let tags = each
-                    .map(|(k, v)| aws_sdk_sns::types::Tag::builder().key(k).value(v).build())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(super::bad("tag"))?;
-                self.sns()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("sns:TagResource"))?;
-            }
-            TagRef::Budget(arn) => {
-                let tags = each
-                    .map(|(k, v)| {
-                        aws_sdk_budgets::types::ResourceTag::builder()
-                            .key(k)
-                            .value(v)
-                            .build()
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(super::bad("tag"))?;
-                self.budgets()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_resource_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("budgets:TagResource"))?;
-            }
-            TagRef::CloudWatch(arn) => {
-                let tags = each
-                    .map(|(k, v)| {
-                        aws_sdk_cloudwatch::types::Tag::builder()
-                            .key(k)
-                            .value(v)
-                            .build()
-                    })
-                    .collect();
-                self.cloudwatch()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("cloudwatch:TagResource"))?;
-            }
-            TagRef::Ecr(arn) => {
-                let tags = each
-                    .map(|(k, v)| aws_sdk_ecr::types::Tag::builder().key(k).value(v).build())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(super::bad("tag"))?;
-                self.ecr()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("ecr:TagResource"))?;
-            }
-            TagRef::Logs(arn) => {
-                self.logs()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(set.clone().into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(op("logs:TagResource"))?;
-            }
-            TagRef::SecretsManager(id) => {
-                let tags = each
-                    .map(|(k, v)| {
-                        aws_sdk_secretsmanager::types::Tag::builder()
-                            .key(k)
-                            .value(v)
-                            .build()
-                    })
-                    .collect();
-                self.secrets()
-                    .tag_resource()
-                    .secret_id(id)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("secretsmanager:TagResource"))?;
-            }
-            TagRef::Elbv2(arn) => {
-                let tags = each
-                    .map(|(k, v)| {
-                        aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-                            .key(k)
-                            .value(v)
-                            .build()
-                    })
-                    .collect();
-                self.elbv2()
-                    .add_tags()
-                    .resource_arns(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("elasticloadbalancing:AddTags"))?;
-            }
-            TagRef::Rds(arn) => {
-                let tags = each
-                    .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
-                    .collect();
-                self.rds()
-                    .add_tags_to_resource()
-                    .resource_name(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("rds:AddTagsToResource"))?;
-            }
-            TagRef::ElastiCache(arn) => {
-                let tags = each
-                    .map(|(k, v)| {
-                        aws_sdk_elasticache::types::Tag::builder()
-                            .key(k)
-                            .value(v)
-                            .build()
-                    })
-                    .collect();
-                self.elasticache()
-                    .add_tags_to_resource()
-                    .resource_name(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("elasticache:AddTagsToResource"))?;
-            }
-            TagRef::Ecs(arn) => {
-                let tags = each
-                    .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
-                    .collect();
-                self.ecs()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("ecs:TagResource"))?;
-            }
-            TagRef::Dlm(arn) => {
-                self.dlm()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(set.clone().into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(op("dlm:TagResource"))?;
-            }
-            TagRef::Kms(id) => {
-                let tags = each
-                    .map(|(k, v)| {
-                        aws_sdk_kms::types::Tag::builder()
-                            .tag_key(k)
-                            .tag_value(v)
-                            .build()
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(super::bad("tag"))?;
-                self.kms()
-                    .tag_resource()
-                    .key_id(id)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("kms:TagResource"))?;
-            }
-            TagRef::Eks(arn) => {
-                self.eks()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(set.clone().into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(op("eks:TagResource"))?;
-            }
-            TagRef::IamOidcProvider(arn) => {
-                let tags = each
-                    .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(super::bad("tag"))?;
-                self.iam()
-                    .tag_open_id_connect_provider()
-                    .open_id_connect_provider_arn(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("iam:TagOpenIDConnectProvider"))?;
-            }
-            TagRef::Route53HealthCheck(id) => {
-                let tags = each
-                    .map(|(k, v)| {
-                        aws_sdk_route53::types::Tag::builder()
-                            .key(k)
-                            .value(v)
-                            .build()
-                    })
-                    .collect();
-                self.route53()
-                    .change_tags_for_resource()
-                    .resource_type(aws_sdk_route53::types::TagResourceType::Healthcheck)
-                    .resource_id(id)
-                    .set_add_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("route53:ChangeTagsForResource"))?;
-            }
+            TagRef::Ec2(x) => super::ec2::tag_resource(self, x, set).await,
+            TagRef::IamRole(x) => super::iam::tag_role(self, x, set).await,
+            TagRef::IamInstanceProfile(x) => super::iam::tag_instance_profile(self, x, set).await,
+            TagRef::S3Bucket(x) => super::s3::tag_bucket(self, x, set).await,
+            TagRef::SsmParameter(x) => super::ssm::tag_parameter(self, x, set).await,
+            TagRef::Sns(x) => super::sns::tag_topic(self, x, set).await,
+            TagRef::Budget(x) => super::budgets::tag_budget(self, x, set).await,
+            TagRef::CloudWatch(x) => super::cloudwatch::tag_alarm(self, x, set).await,
+            TagRef::Ecr(x) => super::ecr::tag_repository(self, x, set).await,
+            TagRef::Logs(x) => super::logs::tag_log_group(self, x, set).await,
+            TagRef::SecretsManager(x) => super::secrets::tag_secret(self, x, set).await,
+            TagRef::Elbv2(x) => super::elb::tag_resource(self, x, set).await,
+            TagRef::Rds(x) => super::rds::tag_resource(self, x, set).await,
+            TagRef::ElastiCache(x) => super::elasticache::tag_resource(self, x, set).await,
+            TagRef::Ecs(x) => super::ecs::tag_resource(self, x, set).await,
+            TagRef::Dlm(x) => super::dlm::tag_policy(self, x, set).await,
+            TagRef::Kms(x) => super::kms::tag_key(self, x, set).await,
+            TagRef::Eks(x) => super::eks::tag_resource(self, x, set).await,
+            TagRef::IamOidcProvider(x) => super::iam::tag_oidc_provider(self, x, set).await,
+            TagRef::Route53HealthCheck(x) => super::route53::tag_health_check(self, x, set).await,
         }
-        Ok(())
     }
 
     async fn untag(&self, r: &TagRef, keys: &[String]) -> Result<(), OpError> {
         let keys = keys.to_vec();
         match r {
-            TagRef::Ec2(id) => {
-                let tags = keys
-                    .into_iter()
-                    .map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build())
-                    .collect();
-                self.ec2()
-                    .delete_tags()
-                    .resources(id)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(op("ec2:DeleteTags"))?;
+            TagRef::Ec2(x) => super::ec2::untag_resource(self, x, keys).await,
+            TagRef::IamRole(x) => super::iam::untag_role(self, x, keys).await,
+            TagRef::IamInstanceProfile(x) => {
+                super::iam::untag_instance_profile(self, x, keys).await
             }
-            TagRef::IamRole(name) => {
-                self.iam()
-                    .untag_role()
-                    .role_name(name)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("iam:UntagRole"))?;
-            }
-            TagRef::IamInstanceProfile(name) => {
-                self.iam()
-                    .untag_instance_profile()
-                    .instance_profile_name(name)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("iam:UntagInstanceProfile"))?;
-            }
-            TagRef::S3Bucket(name) => {
-                let mut all = self.read_tags(r).await?.unwrap_or_default();
-                all.retain(|k, _| !keys.contains(k));
-                self.put_bucket_tags(name, &all).await?;
-            }
-            TagRef::SsmParameter(name) => {
-                self.ssm()
-                    .remove_tags_from_resource()
-                    .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
-                    .resource_id(name)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("ssm:RemoveTagsFromResource"))?;
-            }
-            TagRef::Sns(arn) => {
-                self.sns()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("sns:UntagResource"))?;
-            }
-            TagRef::Budget(arn) => {
-                self.budgets()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_resource_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("budgets:UntagResource"))?;
-            }
-            TagRef::CloudWatch(arn) => {
-                self.cloudwatch()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("cloudwatch:UntagResource"))?;
-            }
-            TagRef::Ecr(arn) => {
-                self.ecr()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("ecr:UntagResource"))?;
-            }
-            TagRef::Logs(arn) => {
-                self.logs()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("logs:UntagResource"))?;
-            }
-            TagRef::SecretsManager(id) => {
-                self.secrets()
-                    .untag_resource()
-                    .secret_id(id)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("secretsmanager:UntagResource"))?;
-            }
-            TagRef::Elbv2(arn) => {
-                self.elbv2()
-                    .remove_tags()
-                    .resource_arns(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("elasticloadbalancing:RemoveTags"))?;
-            }
-            TagRef::Rds(arn) => {
-                self.rds()
-                    .remove_tags_from_resource()
-                    .resource_name(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("rds:RemoveTagsFromResource"))?;
-            }
-            TagRef::ElastiCache(arn) => {
-                self.elasticache()
-                    .remove_tags_from_resource()
-                    .resource_name(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("elasticache:RemoveTagsFromResource"))?;
-            }
-            TagRef::Ecs(arn) => {
-                self.ecs()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("ecs:UntagResource"))?;
-            }
-            TagRef::Dlm(arn) => {
-                self.dlm()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("dlm:UntagResource"))?;
-            }
-            TagRef::Kms(id) => {
-                self.kms()
-                    .untag_resource()
-                    .key_id(id)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("kms:UntagResource"))?;
-            }
-            TagRef::Eks(arn) => {
-                self.eks()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("eks:UntagResource"))?;
-            }
-            TagRef::IamOidcProvider(arn) => {
-                self.iam()
-                    .untag_open_id_connect_provider()
-                    .open_id_connect_provider_arn(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("iam:UntagOpenIDConnectProvider"))?;
-            }
-            TagRef::Route53HealthCheck(id) => {
-                self.route53()
-                    .change_tags_for_resource()
-                    .resource_type(aws_sdk_route53::types::TagResourceType::Healthcheck)
-                    .resource_id(id)
-                    .set_remove_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(op("route53:ChangeTagsForResource"))?;
+            TagRef::S3Bucket(x) => super::s3::untag_bucket(self, x, keys).await,
+            TagRef::SsmParameter(x) => super::ssm::untag_parameter(self, x, keys).await,
+            TagRef::Sns(x) => super::sns::untag_topic(self, x, keys).await,
+            TagRef::Budget(x) => super::budgets::untag_budget(self, x, keys).await,
+            TagRef::CloudWatch(x) => super::cloudwatch::untag_alarm(self, x, keys).await,
+            TagRef::Ecr(x) => super::ecr::untag_repository(self, x, keys).await,
+            TagRef::Logs(x) => super::logs::untag_log_group(self, x, keys).await,
+            TagRef::SecretsManager(x) => super::secrets::untag_secret(self, x, keys).await,
+            TagRef::Elbv2(x) => super::elb::untag_resource(self, x, keys).await,
+            TagRef::Rds(x) => super::rds::untag_resource(self, x, keys).await,
+            TagRef::ElastiCache(x) => super::elasticache::untag_resource(self, x, keys).await,
+            TagRef::Ecs(x) => super::ecs::untag_resource(self, x, keys).await,
+            TagRef::Dlm(x) => super::dlm::untag_policy(self, x, keys).await,
+            TagRef::Kms(x) => super::kms::untag_key(self, x, keys).await,
+            TagRef::Eks(x) => super::eks::untag_resource(self, x, keys).await,
+            TagRef::IamOidcProvider(x) => super::iam::untag_oidc_provider(self, x, keys).await,
+            TagRef::Route53HealthCheck(x) => {
+                super::route53::untag_health_check(self, x, keys).await
             }
         }
-        Ok(())
-    }
-
-    /// Replaces a bucket's whole tag set (S3 has no per-key tagging).
-    pub async fn put_bucket_tags(&self, bucket: &str, tags: &Tags) -> Result<(), OpError> {
-        use aws_sdk_s3::types::{Tag, Tagging};
-        let set = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(super::bad("tag"))?;
-        self.s3()
-            .put_bucket_tagging()
-            .bucket(bucket)
-            .tagging(
-                Tagging::builder()
-                    .set_tag_set(Some(set))
-                    .build()
-                    .map_err(super::bad("tagging"))?,
-            )
-            .send()
-            .await
-            .map_err(op("s3:PutBucketTagging"))?;
-        Ok(())
     }
 
     /// `arn:aws:<service>:<region>:<account>:<resource>`.

@@ -13,3 +13,5 @@ use super::sns::{topic_deps, TOPIC_ARN};
 
 mod budget;
 pub use budget::*;
+mod tags;
+pub(crate) use tags::*;

@@ -12,3 +12,5 @@ use super::sns::{topic_deps, TOPIC_ARN};
 
 mod metric_alarm;
 pub use metric_alarm::*;
+mod tags;
+pub(crate) use tags::*;

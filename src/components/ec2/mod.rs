@@ -174,3 +174,5 @@ fn interface_owner(n: &aws_sdk_ec2::types::NetworkInterface) -> String {
         .unwrap_or("interface");
     format!("{id} ({owner}, interface type {kind})")
 }
+mod tags;
+pub(crate) use tags::*;

@@ -9,3 +9,5 @@ use serde_json::json;
 
 mod repository;
 pub use repository::*;
+mod tags;
+pub(crate) use tags::*;

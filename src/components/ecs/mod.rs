@@ -60,3 +60,5 @@ fn task_definition_missing<Er: aws_smithy_types::error::metadata::ProvideErrorMe
             || message.contains("does not exist")
             || message.contains("not found"))
 }
+mod tags;
+pub(crate) use tags::*;

@@ -43,3 +43,5 @@ const ROLE: Need = super::need::ROLE.in_slot("role");
 fn subnet_ids(spec: &Spec, deps: &Records) -> Result<Vec<String>, OpError> {
     SUBNETS.ids_in(spec, deps)
 }
+mod tags;
+pub(crate) use tags::*;

@@ -14,3 +14,5 @@ mod subnet_group;
 pub use subnet_group::*;
 mod replication_group;
 pub use replication_group::*;
+mod tags;
+pub(crate) use tags::*;

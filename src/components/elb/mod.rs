@@ -75,3 +75,5 @@ crate::aws::not_found_codes!(
     "TargetGroupNotFound",
     "ListenerNotFound"
 );
+mod tags;
+pub(crate) use tags::*;

@@ -28,3 +28,5 @@ const CONCURRENT: NotYet = NotYet::code(
     "ConcurrentModification",
     "The request was rejected because multiple requests to change this object were submitted simultaneously. Wait a few minutes and submit your request again.",
 );
+mod tags;
+pub(crate) use tags::*;

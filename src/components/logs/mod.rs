@@ -9,3 +9,5 @@ use serde_json::json;
 
 mod log_group;
 pub use log_group::*;
+mod tags;
+pub(crate) use tags::*;

@@ -244,3 +244,5 @@ mod tests {
         );
     }
 }
+mod tags;
+pub(crate) use tags::*;

@@ -28,3 +28,5 @@ const CHANGE_INSYNC: Waiter = Waiter::new("to reach every name server", &["PENDI
 fn over(rules: &[&aws_smithy_mocks::Rule]) -> E {
     crate::components::mocked::env_over!(route53, aws_sdk_route53, rules)
 }
+mod tags;
+pub(crate) use tags::*;

@@ -294,8 +294,7 @@ impl Kind<AwsContext> for Bucket {
         .map_err(|e| e.partial(rec.clone()))?;
         // Tagged first, so that an interrupted apply leaves a bucket the next
         // one can prove is its own.
-        env.ctx
-            .put_bucket_tags(name, &spec_tags(env, spec))
+        super::put_bucket_tags(&env.ctx, name, &spec_tags(env, spec))
             .await
             .map_err(|e| e.partial(rec.clone()))?;
         Self::configure(env, &bucket, kms_key.as_deref())

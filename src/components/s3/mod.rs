@@ -22,3 +22,5 @@ mod bucket;
 pub use bucket::*;
 mod replication;
 pub use replication::*;
+mod tags;
+pub(crate) use tags::*;

@@ -131,3 +131,5 @@ mod tests {
         );
     }
 }
+mod tags;
+pub(crate) use tags::*;

@@ -23,3 +23,5 @@ pub(crate) fn topic_deps() -> Records {
     )]
     .into()
 }
+mod tags;
+pub(crate) use tags::*;

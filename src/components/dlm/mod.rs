@@ -364,3 +364,5 @@ mod tests {
             .is_err());
     }
 }
+mod tags;
+pub(crate) use tags::*;

@@ -312,3 +312,5 @@ mod tests {
         assert!(Parameter.delete(&over(&[&refused]), &rec).await.is_err());
     }
 }
+mod tags;
+pub(crate) use tags::*;

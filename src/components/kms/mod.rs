@@ -574,3 +574,5 @@ mod tests {
         );
     }
 }
+mod tags;
+pub(crate) use tags::*;

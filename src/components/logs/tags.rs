@@ -1,0 +1,51 @@
+//! The tags of logs's objects: how its tagging API reads, sets and
+//! removes them (`tagging::TagRef` names the object), and how it says an
+//! object is gone.
+
+use crate::aws::AwsContext;
+use crate::components::op;
+use crate::components::tagging::{read, Gone};
+use crate::engine::{OpError, Tags};
+
+const LOGS_GONE: Gone = Gone::codes(&["ResourceNotFoundException"]);
+
+/// The tags of Logs `arn`, or None when it no longer exists.
+pub(crate) async fn read_tags_log_group(
+    ctx: &AwsContext,
+    arn: &str,
+) -> Result<Option<Tags>, OpError> {
+    read!(
+        ctx.logs().list_tags_for_resource().resource_arn(arn),
+        "logs:ListTagsForResource",
+        LOGS_GONE,
+        |o| o.tags().cloned().unwrap_or_default().into_iter().collect()
+    )
+}
+
+/// Sets `set` on Logs `arn`, leaving its other tags.
+pub(crate) async fn tag_log_group(ctx: &AwsContext, arn: &str, set: &Tags) -> Result<(), OpError> {
+    ctx.logs()
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(set.clone().into_iter().collect()))
+        .send()
+        .await
+        .map_err(op("logs:TagResource"))?;
+    Ok(())
+}
+
+/// Removes the tags `keys` from Logs `arn`.
+pub(crate) async fn untag_log_group(
+    ctx: &AwsContext,
+    arn: &str,
+    keys: Vec<String>,
+) -> Result<(), OpError> {
+    ctx.logs()
+        .untag_resource()
+        .resource_arn(arn)
+        .set_tag_keys(Some(keys))
+        .send()
+        .await
+        .map_err(op("logs:UntagResource"))?;
+    Ok(())
+}
