@@ -3,6 +3,7 @@ use crate::engine::{plan, topo_order, Action};
 use crate::schema::{apply_defaults, Severity};
 use crate::stacks::{as_recorded, OnValues};
 use crate::value::Value;
+use serde_json::json;
 
 pub(crate) fn config(extra: &[(&str, Value)]) -> Value {
     let mut m = BTreeMap::new();
