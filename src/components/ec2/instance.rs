@@ -477,3 +477,508 @@ fn instance_record(mut rec: Record, i: &aws_sdk_ec2::types::Instance) -> Record 
     );
     rec
 }
+
+/// The instance against aws-smithy-mocks: what RunInstances carries, the
+/// wait until it runs, the declared "not yet" of a new instance profile and
+/// of a start after a type change, and a read of an instance gone.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_ec2::operation::describe_images::DescribeImagesOutput;
+    use aws_sdk_ec2::operation::describe_instances::{
+        DescribeInstancesError, DescribeInstancesOutput,
+    };
+    use aws_sdk_ec2::operation::modify_instance_attribute::ModifyInstanceAttributeOutput;
+    use aws_sdk_ec2::operation::run_instances::{
+        RunInstancesError, RunInstancesInput, RunInstancesOutput,
+    };
+    use aws_sdk_ec2::operation::start_instances::{StartInstancesError, StartInstancesOutput};
+    use aws_sdk_ec2::operation::stop_instances::StopInstancesOutput;
+    use aws_sdk_ec2::types::{Image, InstanceState, InstanceType, Placement, Reservation};
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+    use std::sync::{Arc, Mutex};
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
+    }
+
+    fn said(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    fn inputs(ami: Option<&str>, instance_type: &str) -> InstanceInputs {
+        InstanceInputs {
+            ami: ami.map(str::to_string),
+            instance_type: instance_type.into(),
+            spot: true,
+            key_name: Some("ops".into()),
+            user_data: "#!/bin/sh\necho hello\n".into(),
+            user_data_sha256: crate::components::sha256_hex("#!/bin/sh\necho hello\n"),
+            root_volume_size: 30,
+        }
+    }
+
+    /// Its subnet, two security groups and an instance profile.
+    fn deps() -> Records {
+        [
+            ("subnet.a", "ec2_subnet", "subnet-1"),
+            ("sg.app", "ec2_security_group", "sg-1"),
+            ("sg.ssh", "ec2_security_group", "sg-2"),
+            ("profile", "iam_instance_profile", "s-web-profile"),
+        ]
+        .into_iter()
+        .map(|(k, kind, id)| (k.to_string(), Record::new(kind, id, json!({}))))
+        .collect()
+    }
+
+    /// The instance `i-1` as DescribeInstances reports it in `state`.
+    fn described(state: InstanceStateName, itype: InstanceType) -> DescribeInstancesOutput {
+        described_at(state, itype, "10.0.1.17")
+    }
+
+    fn described_at(
+        state: InstanceStateName,
+        itype: InstanceType,
+        ip: &str,
+    ) -> DescribeInstancesOutput {
+        DescribeInstancesOutput::builder()
+            .reservations(
+                Reservation::builder()
+                    .instances(
+                        aws_sdk_ec2::types::Instance::builder()
+                            .instance_id("i-1")
+                            .image_id("ami-1")
+                            .instance_type(itype)
+                            .state(InstanceState::builder().name(state).build())
+                            .private_ip_address(ip)
+                            .placement(Placement::builder().availability_zone("eu-west-1a").build())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    fn launched() -> RunInstancesOutput {
+        RunInstancesOutput::builder()
+            .instances(
+                aws_sdk_ec2::types::Instance::builder()
+                    .instance_id("i-1")
+                    .build(),
+            )
+            .build()
+    }
+
+    /// A RunInstances rule answering `launched`, keeping the request.
+    fn run_kept() -> (Rule, Arc<Mutex<Option<RunInstancesInput>>>) {
+        let kept = Arc::new(Mutex::new(None));
+        let seen = kept.clone();
+        let rule = mock!(Client::run_instances)
+            .match_requests(move |r| {
+                *seen.lock().unwrap() = Some(r.clone());
+                true
+            })
+            .then_output(launched);
+        (rule, kept)
+    }
+
+    fn tag<'a>(spec: &'a TagSpecification, key: &str) -> Option<&'a str> {
+        spec.tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+    }
+
+    #[tokio::test]
+    async fn create_runs_the_instance_with_its_inputs_and_records_where_it_runs() {
+        let (run, kept) = run_kept();
+        // Not yet visible to DescribeInstances, then pending, then running.
+        let describe = mock!(Client::describe_instances)
+            .match_requests(|r| r.instance_ids() == ["i-1"])
+            .sequence()
+            .error(|| {
+                DescribeInstancesError::generic(said(
+                    "InvalidInstanceID.NotFound",
+                    "The instance ID 'i-1' does not exist",
+                ))
+            })
+            .output(|| described(InstanceStateName::Pending, InstanceType::T3Small))
+            .output(|| described(InstanceStateName::Running, InstanceType::T3Small))
+            .build();
+        let spec = Spec::of("web", &inputs(Some("ami-1"), "t3.small"));
+        let rec = Instance
+            .create(&env_over(&[&run, &describe]), &spec, &deps())
+            .await
+            .unwrap();
+        assert_eq!(describe.num_calls(), 3, "waited until running");
+        assert_eq!(rec.id, "i-1");
+        assert_eq!(rec.kind, "ec2_instance");
+        assert_eq!(rec.out("private_ip"), "10.0.1.17");
+        assert_eq!(rec.out("availability_zone"), "eu-west-1a");
+        assert_eq!(rec.inputs["ami"], json!("ami-1"));
+        assert_eq!(rec.inputs["instance_type"], json!("t3.small"));
+
+        let r = kept.lock().unwrap().take().expect("RunInstances sent");
+        assert_eq!(r.image_id(), Some("ami-1"));
+        assert_eq!(r.instance_type(), Some(&InstanceType::T3Small));
+        assert_eq!((r.min_count(), r.max_count()), (Some(1), Some(1)));
+        assert_eq!(r.subnet_id(), Some("subnet-1"));
+        assert_eq!(r.security_group_ids(), ["sg-1", "sg-2"]);
+        assert_eq!(r.key_name(), Some("ops"));
+        assert_eq!(
+            r.iam_instance_profile().and_then(|p| p.name()),
+            Some("s-web-profile")
+        );
+        {
+            use base64::Engine as _;
+            let ud = base64::engine::general_purpose::STANDARD
+                .decode(r.user_data().expect("user data"))
+                .unwrap();
+            assert_eq!(ud, b"#!/bin/sh\necho hello\n");
+        }
+        let root = r.block_device_mappings().first().expect("a root volume");
+        let ebs = root.ebs().expect("an EBS root volume");
+        assert_eq!(root.device_name(), Some("/dev/sda1"));
+        assert_eq!(ebs.volume_size(), Some(30));
+        assert_eq!(ebs.volume_type(), Some(&VolumeType::Gp3));
+        assert_eq!(ebs.encrypted(), Some(true));
+        assert_eq!(ebs.delete_on_termination(), Some(true));
+        assert_eq!(
+            r.metadata_options().and_then(|m| m.http_tokens()),
+            Some(&HttpTokensState::Required),
+            "IMDSv2 only"
+        );
+        let market = r.instance_market_options().expect("a spot request");
+        let spot = market.spot_options().expect("spot options");
+        assert_eq!(market.market_type(), Some(&MarketType::Spot));
+        assert_eq!(
+            spot.spot_instance_type(),
+            Some(&SpotInstanceType::Persistent)
+        );
+        assert_eq!(
+            spot.instance_interruption_behavior(),
+            Some(&InstanceInterruptionBehavior::Stop)
+        );
+        let of = |rt: ResourceType| {
+            r.tag_specifications()
+                .iter()
+                .find(|t| t.resource_type() == Some(&rt))
+                .unwrap_or_else(|| panic!("no tags for {rt:?}"))
+        };
+        let (instance, volume) = (of(ResourceType::Instance), of(ResourceType::Volume));
+        assert_eq!(tag(instance, TAG_COMPONENT), Some("web"));
+        assert_eq!(tag(instance, TAG_STACK_ID), Some("s"));
+        assert_eq!(tag(volume, TAG_COMPONENT), Some("web.root"));
+        assert_eq!(tag(volume, TAG_STACK_ID), Some("s"));
+    }
+
+    #[tokio::test]
+    async fn an_on_demand_instance_without_profile_or_key_sends_neither() {
+        let (run, kept) = run_kept();
+        let describe = mock!(Client::describe_instances)
+            .then_output(|| described(InstanceStateName::Running, InstanceType::T3Small));
+        let mut plain = inputs(Some("ami-1"), "t3.small");
+        plain.spot = false;
+        plain.key_name = None;
+        let mut deps = deps();
+        deps.remove("profile");
+        Instance
+            .create(
+                &env_over(&[&run, &describe]),
+                &Spec::of("web", &plain),
+                &deps,
+            )
+            .await
+            .unwrap();
+        let r = kept.lock().unwrap().take().expect("RunInstances sent");
+        assert!(r.instance_market_options().is_none(), "{r:?}");
+        assert!(r.iam_instance_profile().is_none(), "{r:?}");
+        assert!(r.key_name().is_none(), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn without_an_ami_the_newest_ubuntu_of_the_types_architecture_is_run_and_recorded() {
+        let images = mock!(Client::describe_images)
+            .match_requests(|r| {
+                let has = |name: &str, value: &str| {
+                    r.filters()
+                        .iter()
+                        .any(|f| f.name() == Some(name) && f.values() == [value])
+                };
+                r.owners() == ["099720109477"]
+                    && has("architecture", "arm64")
+                    && has(
+                        "name",
+                        "ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-arm64-server-*",
+                    )
+            })
+            .then_output(|| {
+                let image = |id: &str, created: &str| {
+                    Image::builder().image_id(id).creation_date(created).build()
+                };
+                DescribeImagesOutput::builder()
+                    .images(image("ami-older", "2024-01-10T00:00:00.000Z"))
+                    .images(image("ami-newest", "2024-06-01T00:00:00.000Z"))
+                    .images(image("ami-old", "2023-11-02T00:00:00.000Z"))
+                    .build()
+            });
+        let run = mock!(Client::run_instances)
+            .match_requests(|r| {
+                r.image_id() == Some("ami-newest")
+                    && r.instance_type() == Some(&InstanceType::T4gSmall)
+            })
+            .then_output(launched);
+        let describe = mock!(Client::describe_instances)
+            .then_output(|| described(InstanceStateName::Running, InstanceType::T4gSmall));
+        let rec = Instance
+            .create(
+                &env_over(&[&images, &run, &describe]),
+                &Spec::of("web", &inputs(None, "t4g.small")),
+                &deps(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(run.num_calls(), 1);
+        assert_eq!(
+            rec.inputs["ami"],
+            json!("ami-newest"),
+            "the image looked up is recorded, so that a newer one replaces nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_instance_that_terminates_at_launch_fails_the_create_and_is_recorded() {
+        let run = mock!(Client::run_instances).then_output(launched);
+        let describe = mock!(Client::describe_instances)
+            .sequence()
+            .output(|| described(InstanceStateName::Pending, InstanceType::T3Small))
+            .output(|| described(InstanceStateName::Terminated, InstanceType::T3Small))
+            .build();
+        let e = Instance
+            .create(
+                &env_over(&[&run, &describe]),
+                &Spec::of("web", &inputs(Some("ami-1"), "t3.small")),
+                &deps(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("instance i-1 is terminated") && e.message.contains("running"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("i-1"));
+    }
+
+    /// RunInstances: an instance profile not yet visible to EC2 (either
+    /// declared wording) is retried; the same code for another reason is
+    /// final after one call, with nothing to wait for.
+    #[tokio::test]
+    async fn a_profile_not_yet_visible_is_retried_and_any_other_error_is_final() {
+        let (invalid, no_role) = (RUN.not_yet[0], RUN.not_yet[1]);
+        let run = mock!(Client::run_instances)
+            .match_requests(|r| {
+                r.iam_instance_profile().and_then(|p| p.name()) == Some("s-web-profile")
+            })
+            .sequence()
+            .error(move || RunInstancesError::generic(said(invalid.code, invalid.says)))
+            .error(move || RunInstancesError::generic(said(no_role.code, no_role.says)))
+            .output(launched)
+            .build();
+        let describe = mock!(Client::describe_instances)
+            .then_output(|| described(InstanceStateName::Running, InstanceType::T3Small));
+        let spec = Spec::of("web", &inputs(Some("ami-1"), "t3.small"));
+        let rec = Instance
+            .create(&env_over(&[&run, &describe]), &spec, &deps())
+            .await
+            .unwrap();
+        assert_eq!(rec.id, "i-1");
+        assert_eq!(
+            (run.num_calls(), describe.num_calls()),
+            (3, 1),
+            "retried twice, then run and waited for"
+        );
+
+        // No describe rule: a wait would find none and fail the test.
+        let run = mock!(Client::run_instances).then_error(|| {
+            RunInstancesError::generic(said(
+                "InvalidParameterValue",
+                "Value (t3.huge) for parameter instanceType is invalid.",
+            ))
+        });
+        let e = Instance
+            .create(&env_over(&[&run]), &spec, &deps())
+            .await
+            .unwrap_err();
+        assert_eq!(run.num_calls(), 1, "not retried");
+        assert!(
+            e.message.starts_with("RunInstances: InvalidParameterValue")
+                && !e.message.contains("still not ready")
+                && e.partial.is_none(),
+            "{}",
+            e.message
+        );
+    }
+
+    fn record() -> Record {
+        Record::new(
+            "ec2_instance",
+            "i-1",
+            json!(inputs(Some("ami-1"), "t3.small")),
+        )
+        .with("private_ip", "10.0.1.17")
+        .with("availability_zone", "eu-west-1a")
+    }
+
+    #[tokio::test]
+    async fn an_instance_gone_or_terminated_reads_as_none() {
+        let gone = mock!(Client::describe_instances).then_error(|| {
+            DescribeInstancesError::generic(said(
+                "InvalidInstanceID.NotFound",
+                "The instance ID 'i-1' does not exist",
+            ))
+        });
+        assert!(Instance
+            .read(&env_over(&[&gone]), &record())
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(gone.num_calls(), 1);
+        for state in [
+            InstanceStateName::ShuttingDown,
+            InstanceStateName::Terminated,
+        ] {
+            let s = state.clone();
+            let ending = mock!(Client::describe_instances)
+                .then_output(move || described(s.clone(), InstanceType::T3Small));
+            assert!(
+                Instance
+                    .read(&env_over(&[&ending]), &record())
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{state:?}"
+            );
+        }
+        // Any other error is an error, not a disappearance.
+        let refused = mock!(Client::describe_instances).then_error(|| {
+            DescribeInstancesError::generic(said(
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation.",
+            ))
+        });
+        let e = Instance
+            .read(&env_over(&[&refused]), &record())
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("DescribeInstances"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn a_read_reports_a_type_changed_out_of_band() {
+        let describe = mock!(Client::describe_instances)
+            .then_output(|| described(InstanceStateName::Stopped, InstanceType::T3Large));
+        let r = Instance
+            .read(&env_over(&[&describe]), &record())
+            .await
+            .unwrap()
+            .expect("a stopped instance still exists");
+        assert_eq!(r.inputs["instance_type"], json!("t3.large"));
+        assert_eq!(r.inputs["ami"], json!("ami-1"));
+    }
+
+    /// A type change: the running instance is stopped, its type changed,
+    /// and started again, the start retried while the launch plan still
+    /// has the old type (START's "not yet"); another refusal of the start
+    /// is final after one call.
+    #[tokio::test]
+    async fn a_type_change_stops_modifies_and_restarts_retrying_only_a_stale_launch_plan() {
+        let steps = |start: Rule| {
+            let now = mock!(Client::describe_instances)
+                .then_output(|| described(InstanceStateName::Running, InstanceType::T3Small));
+            let stop = mock!(Client::stop_instances)
+                .match_requests(|r| r.instance_ids() == ["i-1"])
+                .then_output(|| StopInstancesOutput::builder().build());
+            let stopped = mock!(Client::describe_instances)
+                .then_output(|| described(InstanceStateName::Stopped, InstanceType::T3Small));
+            let modify = mock!(Client::modify_instance_attribute)
+                .match_requests(|r| {
+                    r.instance_id() == Some("i-1")
+                        && r.instance_type().and_then(|v| v.value()) == Some("t3.large")
+                })
+                .then_output(|| ModifyInstanceAttributeOutput::builder().build());
+            vec![now, stop, stopped, modify, start]
+        };
+        let stale = START.not_yet[0];
+        let start = mock!(Client::start_instances)
+            .match_requests(|r| r.instance_ids() == ["i-1"])
+            .sequence()
+            .error(move || StartInstancesError::generic(said(stale.code, stale.says)))
+            .output(|| StartInstancesOutput::builder().build())
+            .build();
+        let running = mock!(Client::describe_instances).then_output(|| {
+            described_at(
+                InstanceStateName::Running,
+                InstanceType::T3Large,
+                "10.0.1.99",
+            )
+        });
+        let mut rules = steps(start.clone());
+        rules.push(running);
+        let rules: Vec<&Rule> = rules.iter().collect();
+        let spec = Spec::of("web", &inputs(Some("ami-1"), "t3.large"));
+        let rec = Instance
+            .update(&env_over(&rules), &spec, &record(), &deps())
+            .await
+            .unwrap();
+        assert_eq!(start.num_calls(), 2, "retried once, then started");
+        assert_eq!(rec.inputs["instance_type"], json!("t3.large"));
+        assert_eq!(
+            rec.out("private_ip"),
+            "10.0.1.99",
+            "read again once running"
+        );
+
+        let start = mock!(Client::start_instances).then_error(|| {
+            StartInstancesError::generic(said(
+                "InsufficientInstanceCapacity",
+                "We currently do not have sufficient t3.large capacity in the Availability Zone you requested (eu-west-1a).",
+            ))
+        });
+        let rules = steps(start.clone());
+        let rules: Vec<&Rule> = rules.iter().collect();
+        let e = Instance
+            .update(&env_over(&rules), &spec, &record(), &deps())
+            .await
+            .unwrap_err();
+        assert_eq!(start.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("StartInstances: InsufficientInstanceCapacity")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[tokio::test]
+    async fn the_same_type_changes_nothing() {
+        // Only the look at the instance: a stop would find no rule.
+        let describe = mock!(Client::describe_instances)
+            .then_output(|| described(InstanceStateName::Running, InstanceType::T3Small));
+        let rec = Instance
+            .update(
+                &env_over(&[&describe]),
+                &Spec::of("web", &inputs(Some("ami-1"), "t3.small")),
+                &record(),
+                &deps(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(describe.num_calls(), 1);
+        assert_eq!(rec.id, "i-1");
+    }
+}

@@ -196,3 +196,359 @@ impl Kind<AwsContext> for VpcEndpoint {
             }))
     }
 }
+
+/// The S3 gateway endpoint against aws-smithy-mocks: what CreateVpcEndpoint
+/// carries, its route tables kept in step with the slot, every call final
+/// (none is declared "not yet"), and a read of an endpoint gone.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use crate::engine::{Desired, OnDepChange};
+    use aws_sdk_ec2::operation::create_vpc_endpoint::{
+        CreateVpcEndpointError, CreateVpcEndpointOutput,
+    };
+    use aws_sdk_ec2::operation::delete_vpc_endpoints::{
+        DeleteVpcEndpointsError, DeleteVpcEndpointsOutput,
+    };
+    use aws_sdk_ec2::operation::describe_vpc_endpoints::{
+        DescribeVpcEndpointsError, DescribeVpcEndpointsOutput,
+    };
+    use aws_sdk_ec2::operation::modify_vpc_endpoint::ModifyVpcEndpointOutput;
+    use aws_sdk_ec2::types::{State, VpcEndpointType};
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    const SERVICE: &str = "com.amazonaws.eu-west-1.s3";
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
+    }
+
+    fn said(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    /// The endpoint on the route tables `tables` (of `rtb.a`, `rtb.b`), as
+    /// a stack builds it.
+    fn spec(tables: &[&str]) -> Spec {
+        let mut g = Desired::new();
+        let vpc = g.add(Spec::new("vpc", "ec2_vpc", json!({})));
+        let handles: Vec<_> = tables
+            .iter()
+            .map(|t| g.add(Spec::new(*t, "ec2_route_table", json!({}))))
+            .collect();
+        Spec::of(
+            "s3.endpoint",
+            &VpcEndpointInputs {
+                service: SERVICE.into(),
+            },
+        )
+        .after(&vpc)
+        .filling_each("route_tables", &handles, OnDepChange::Update)
+    }
+
+    fn deps() -> Records {
+        [
+            ("vpc", "ec2_vpc", "vpc-1"),
+            ("rtb.a", "ec2_route_table", "rtb-1"),
+            ("rtb.b", "ec2_route_table", "rtb-2"),
+        ]
+        .into_iter()
+        .map(|(k, kind, id)| (k.to_string(), Record::new(kind, id, json!({}))))
+        .collect()
+    }
+
+    fn record() -> Record {
+        Record::new(
+            "ec2_vpc_endpoint",
+            "vpce-1",
+            spec(&["rtb.a", "rtb.b"]).inputs,
+        )
+        .with("route_table_ids", "rtb-1,rtb-2")
+    }
+
+    /// The endpoint `vpce-1` in `state` on `tables`.
+    fn described(state: State, tables: &'static [&'static str]) -> Rule {
+        mock!(Client::describe_vpc_endpoints)
+            .match_requests(|r| r.vpc_endpoint_ids() == ["vpce-1"])
+            .then_output(move || {
+                DescribeVpcEndpointsOutput::builder()
+                    .vpc_endpoints(
+                        aws_sdk_ec2::types::VpcEndpoint::builder()
+                            .vpc_endpoint_id("vpce-1")
+                            .state(state.clone())
+                            .set_route_table_ids(Some(
+                                tables.iter().map(|t| t.to_string()).collect(),
+                            ))
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    fn created() -> CreateVpcEndpointOutput {
+        CreateVpcEndpointOutput::builder()
+            .vpc_endpoint(
+                aws_sdk_ec2::types::VpcEndpoint::builder()
+                    .vpc_endpoint_id("vpce-1")
+                    .state(State::from("available"))
+                    .build(),
+            )
+            .build()
+    }
+
+    #[tokio::test]
+    async fn create_makes_a_gateway_endpoint_on_the_slots_route_tables() {
+        let create = mock!(Client::create_vpc_endpoint)
+            .match_requests(|r| {
+                let tags = r
+                    .tag_specifications()
+                    .iter()
+                    .find(|t| t.resource_type() == Some(&ResourceType::VpcEndpoint));
+                let has = |k: &str, v: &str| {
+                    tags.is_some_and(|t| {
+                        t.tags()
+                            .iter()
+                            .any(|x| x.key() == Some(k) && x.value() == Some(v))
+                    })
+                };
+                r.vpc_id() == Some("vpc-1")
+                    && r.service_name() == Some(SERVICE)
+                    && r.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway)
+                    && r.route_table_ids() == ["rtb-1", "rtb-2"]
+                    && has(TAG_COMPONENT, "s3.endpoint")
+                    && has(TAG_STACK_ID, "s")
+            })
+            .then_output(created);
+        let spec = spec(&["rtb.a", "rtb.b"]);
+        let rec = VpcEndpoint
+            .create(&env_over(&[&create]), &spec, &deps())
+            .await
+            .unwrap();
+        assert_eq!(create.num_calls(), 1);
+        assert_eq!(rec.kind, "ec2_vpc_endpoint");
+        assert_eq!(rec.id, "vpce-1");
+        assert_eq!(rec.out("route_table_ids"), "rtb-1,rtb-2");
+        assert_eq!(rec.inputs, spec.inputs);
+    }
+
+    #[tokio::test]
+    async fn a_slot_naming_a_dependency_that_is_no_route_table_is_refused_before_any_call() {
+        // No rule: a call would fail the test.
+        let mut deps = deps();
+        deps.insert(
+            "rtb.b".into(),
+            Record::new("ec2_subnet", "subnet-1", json!({})),
+        );
+        let e = VpcEndpoint
+            .create(&env_over(&[]), &spec(&["rtb.a", "rtb.b"]), &deps)
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("route_tables names rtb.b"),
+            "{}",
+            e.message
+        );
+    }
+
+    /// No call of the kind is declared "not yet" (hashicorp/aws retries
+    /// none): a refused create is final after one call, while throttling
+    /// is the SDK's to retry.
+    #[tokio::test]
+    async fn a_refused_create_is_final_after_one_call_and_throttling_is_retried_by_the_sdk() {
+        assert!(
+            CALLS.iter().all(|c| c.not_yet.is_empty()),
+            "a call now declares a \"not yet\": test that it is retried"
+        );
+        let create = mock!(Client::create_vpc_endpoint).then_error(|| {
+            CreateVpcEndpointError::generic(said(
+                "InvalidServiceName",
+                "The Vpc Endpoint Service 'com.amazonaws.eu-west-1.s4' does not exist",
+            ))
+        });
+        let e = VpcEndpoint
+            .create(&env_over(&[&create]), &spec(&["rtb.a"]), &deps())
+            .await
+            .unwrap_err();
+        assert_eq!(create.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("CreateVpcEndpoint: InvalidServiceName"),
+            "{}",
+            e.message
+        );
+
+        let create = mock!(Client::create_vpc_endpoint)
+            .sequence()
+            .error(|| {
+                CreateVpcEndpointError::generic(said(
+                    "RequestLimitExceeded",
+                    "Request limit exceeded.",
+                ))
+            })
+            .output(created)
+            .build();
+        let rec = VpcEndpoint
+            .create(&env_over(&[&create]), &spec(&["rtb.a"]), &deps())
+            .await
+            .unwrap();
+        assert_eq!(create.num_calls(), 2);
+        assert_eq!(rec.id, "vpce-1");
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_gone_or_being_deleted_reads_as_none() {
+        let gone = mock!(Client::describe_vpc_endpoints).then_error(|| {
+            DescribeVpcEndpointsError::generic(said(
+                "InvalidVpcEndpointId.NotFound",
+                "The Vpc Endpoint Id 'vpce-1' does not exist",
+            ))
+        });
+        assert!(VpcEndpoint
+            .read(&env_over(&[&gone]), &record())
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(gone.num_calls(), 1);
+        // As AWS words the states (lowercase, not the SDK's modeled names).
+        for state in [State::from("deleted"), State::from("deleting")] {
+            let ending = described(state.clone(), &["rtb-1", "rtb-2"]);
+            assert!(
+                VpcEndpoint
+                    .read(&env_over(&[&ending]), &record())
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{state:?}"
+            );
+        }
+        let none = mock!(Client::describe_vpc_endpoints)
+            .then_output(|| DescribeVpcEndpointsOutput::builder().build());
+        assert!(VpcEndpoint
+            .read(&env_over(&[&none]), &record())
+            .await
+            .unwrap()
+            .is_none());
+        // Any other error is an error, not a disappearance.
+        let refused = mock!(Client::describe_vpc_endpoints).then_error(|| {
+            DescribeVpcEndpointsError::generic(said(
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation.",
+            ))
+        });
+        let e = VpcEndpoint
+            .read(&env_over(&[&refused]), &record())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("DescribeVpcEndpoints: permission denied"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_shows_a_route_table_taken_off_out_of_band_as_drift() {
+        // The same tables in another order: no drift.
+        let same = described(State::from("available"), &["rtb-2", "rtb-1"]);
+        let r = VpcEndpoint
+            .read(&env_over(&[&same]), &record())
+            .await
+            .unwrap()
+            .expect("the endpoint exists");
+        assert_eq!(r.inputs, record().inputs);
+        // One left out: the inputs no longer match the spec's.
+        let fewer = described(State::from("available"), &["rtb-1"]);
+        let r = VpcEndpoint
+            .read(&env_over(&[&fewer]), &record())
+            .await
+            .unwrap()
+            .expect("the endpoint exists");
+        assert_eq!(r.inputs["route_tables"], json!(["rtb-1"]));
+        assert_ne!(r.inputs, record().inputs);
+    }
+
+    #[tokio::test]
+    async fn update_adds_and_removes_only_the_route_tables_that_differ() {
+        // AWS has rtb-1 and rtb-3; the slot wants rtb-1 and rtb-2.
+        let now = described(State::from("available"), &["rtb-1", "rtb-3"]);
+        let modify = mock!(Client::modify_vpc_endpoint)
+            .match_requests(|r| {
+                r.vpc_endpoint_id() == Some("vpce-1")
+                    && r.add_route_table_ids() == ["rtb-2"]
+                    && r.remove_route_table_ids() == ["rtb-3"]
+            })
+            .then_output(|| ModifyVpcEndpointOutput::builder().build());
+        let old = record().with("route_table_ids", "rtb-1,rtb-3");
+        let rec = VpcEndpoint
+            .update(
+                &env_over(&[&now, &modify]),
+                &spec(&["rtb.a", "rtb.b"]),
+                &old,
+                &deps(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(modify.num_calls(), 1);
+        assert_eq!(rec.out("route_table_ids"), "rtb-1,rtb-2");
+
+        // Already in step: no ModifyVpcEndpoint (no rule for one).
+        let now = described(State::from("available"), &["rtb-2", "rtb-1"]);
+        let rec = VpcEndpoint
+            .update(
+                &env_over(&[&now]),
+                &spec(&["rtb.a", "rtb.b"]),
+                &record(),
+                &deps(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(now.num_calls(), 1);
+        assert_eq!(rec.id, "vpce-1");
+    }
+
+    #[tokio::test]
+    async fn deleting_an_endpoint_already_gone_succeeds_and_another_error_fails() {
+        let delete = mock!(Client::delete_vpc_endpoints)
+            .match_requests(|r| r.vpc_endpoint_ids() == ["vpce-1"])
+            .then_error(|| {
+                DeleteVpcEndpointsError::generic(said(
+                    "InvalidVpcEndpointId.NotFound",
+                    "The Vpc Endpoint Id 'vpce-1' does not exist",
+                ))
+            });
+        VpcEndpoint
+            .delete(&env_over(&[&delete]), &record())
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 1);
+
+        let delete = mock!(Client::delete_vpc_endpoints).then_error(|| {
+            DeleteVpcEndpointsError::generic(said(
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation.",
+            ))
+        });
+        let e = VpcEndpoint
+            .delete(&env_over(&[&delete]), &record())
+            .await
+            .unwrap_err();
+        assert_eq!(delete.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("DeleteVpcEndpoints: permission denied"),
+            "{}",
+            e.message
+        );
+        let deleted = mock!(Client::delete_vpc_endpoints)
+            .then_output(|| DeleteVpcEndpointsOutput::builder().build());
+        VpcEndpoint
+            .delete(&env_over(&[&deleted]), &record())
+            .await
+            .unwrap();
+        assert_eq!(deleted.num_calls(), 1);
+    }
+}

@@ -205,3 +205,316 @@ impl Kind<AwsContext> for OidcProvider {
         self.read(env, &probe).await
     }
 }
+
+/// The OIDC provider against aws-smithy-mocks: what it registers, the wait
+/// until IAM shows it (its propagation), its client ids kept in step, and
+/// a read of a provider gone.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use crate::engine::TAG_COMPONENT;
+    use aws_sdk_iam::operation::add_client_id_to_open_id_connect_provider::AddClientIdToOpenIdConnectProviderOutput;
+    use aws_sdk_iam::operation::create_open_id_connect_provider::{
+        CreateOpenIDConnectProviderError, CreateOpenIdConnectProviderOutput,
+    };
+    use aws_sdk_iam::operation::delete_open_id_connect_provider::{
+        DeleteOpenIDConnectProviderError, DeleteOpenIdConnectProviderOutput,
+    };
+    use aws_sdk_iam::operation::get_open_id_connect_provider::{
+        GetOpenIDConnectProviderError, GetOpenIdConnectProviderOutput,
+    };
+    use aws_sdk_iam::operation::remove_client_id_from_open_id_connect_provider::RemoveClientIdFromOpenIdConnectProviderOutput;
+    use aws_sdk_iam::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    const ISSUER: &str = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC";
+    const HOST: &str = "oidc.eks.eu-west-1.amazonaws.com/id/ABC";
+    const ARN: &str =
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC";
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(iam, aws_sdk_iam, rules)
+    }
+
+    fn said(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    fn no_such_entity() -> ErrorMetadata {
+        said(
+            "NoSuchEntity",
+            "OpenIDConnect provider not found for arn arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+        )
+    }
+
+    fn inputs(client_ids: &[&str]) -> OidcProviderInputs {
+        OidcProviderInputs {
+            cluster: "luneo-prod-eks-primary".into(),
+            client_ids: client_ids.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    fn spec() -> Spec {
+        Spec::of("eks.oidc", &inputs(&["sts.amazonaws.com"]))
+    }
+
+    /// The cluster, with the issuer its create recorded (`issuer`).
+    fn deps(issuer: &str) -> Records {
+        Records::from([(
+            "eks".to_string(),
+            Record::new("eks_cluster", "luneo-prod-eks-primary", json!({}))
+                .with("oidc_issuer", issuer),
+        )])
+    }
+
+    fn record(client_ids: &[&str]) -> Record {
+        Record::new("iam_oidc_provider", ARN, json!(inputs(client_ids)))
+            .with("arn", ARN)
+            .with("issuer_host", HOST)
+    }
+
+    fn registered() -> Rule {
+        mock!(Client::create_open_id_connect_provider).then_output(|| {
+            CreateOpenIdConnectProviderOutput::builder()
+                .open_id_connect_provider_arn(ARN)
+                .build()
+        })
+    }
+
+    fn provider(client_ids: &[&str]) -> GetOpenIdConnectProviderOutput {
+        GetOpenIdConnectProviderOutput::builder()
+            .url(HOST)
+            .set_client_id_list(Some(client_ids.iter().map(|c| c.to_string()).collect()))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn create_registers_the_clusters_issuer_and_waits_until_iam_shows_it() {
+        let create = mock!(Client::create_open_id_connect_provider)
+            .match_requests(|r| {
+                r.url() == Some(ISSUER)
+                    && r.client_id_list() == ["sts.amazonaws.com"]
+                    && r.thumbprint_list() == [EKS_OIDC_THUMBPRINT]
+                    && r.tags()
+                        .iter()
+                        .any(|t| t.key() == TAG_COMPONENT && t.value() == "eks.oidc")
+            })
+            .then_output(|| {
+                CreateOpenIdConnectProviderOutput::builder()
+                    .open_id_connect_provider_arn(ARN)
+                    .build()
+            });
+        // Not yet in IAM's reads, then there.
+        let get = mock!(Client::get_open_id_connect_provider)
+            .match_requests(|r| r.open_id_connect_provider_arn() == Some(ARN))
+            .sequence()
+            .error(|| GetOpenIDConnectProviderError::generic(no_such_entity()))
+            .output(|| provider(&["sts.amazonaws.com"]))
+            .build();
+        let rec = OidcProvider
+            .create(&env_over(&[&create, &get]), &spec(), &deps(ISSUER))
+            .await
+            .unwrap();
+        assert_eq!(create.num_calls(), 1);
+        assert_eq!(get.num_calls(), 2, "waited until IAM showed it");
+        assert_eq!(rec.kind, "iam_oidc_provider");
+        assert_eq!(rec.id, ARN);
+        assert_eq!(rec.out("arn"), ARN);
+        assert_eq!(rec.out("issuer_host"), HOST);
+    }
+
+    /// Every call is settled (none declared "not yet"): a refused create is
+    /// final after one call; what is retried is the wait for IAM to show
+    /// the provider (NoSuchEntity, the GONE of `VISIBLE`), and any other
+    /// error of that wait ends it at once, the provider recorded.
+    #[tokio::test]
+    async fn a_refused_create_is_final_and_only_not_found_is_waited_out() {
+        assert!(
+            CALLS.iter().all(|c| c.not_yet.is_empty()),
+            "a call now declares a \"not yet\": test that it is retried"
+        );
+        // No GetOpenIDConnectProvider rule: a wait would fail the test.
+        let create = mock!(Client::create_open_id_connect_provider).then_error(|| {
+            CreateOpenIDConnectProviderError::generic(said(
+                "EntityAlreadyExists",
+                "Provider with url https://oidc.eks.eu-west-1.amazonaws.com/id/ABC already exists.",
+            ))
+        });
+        let e = OidcProvider
+            .create(&env_over(&[&create]), &spec(), &deps(ISSUER))
+            .await
+            .unwrap_err();
+        assert_eq!(create.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("CreateOpenIDConnectProvider: EntityAlreadyExists")
+                && e.partial.is_none(),
+            "{}",
+            e.message
+        );
+
+        let (create, get) = (
+            registered(),
+            mock!(Client::get_open_id_connect_provider).then_error(|| {
+                GetOpenIDConnectProviderError::generic(said(
+                    "AccessDenied",
+                    "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:GetOpenIDConnectProvider",
+                ))
+            }),
+        );
+        let e = OidcProvider
+            .create(&env_over(&[&create, &get]), &spec(), &deps(ISSUER))
+            .await
+            .unwrap_err();
+        assert_eq!(get.num_calls(), 1, "an access error is not waited out");
+        assert!(
+            e.message
+                .starts_with("GetOpenIDConnectProvider: permission denied"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            e.partial.map(|r| r.id).as_deref(),
+            Some(ARN),
+            "recorded, so that the next apply or destroy finds it"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cluster_without_an_issuer_is_an_error_before_any_call() {
+        // No rule: any call would fail the test.
+        let e = OidcProvider
+            .create(&env_over(&[]), &spec(), &deps(""))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains("EKS cluster luneo-prod-eks-primary reports no OIDC issuer"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_provider_gone_reads_as_none_and_one_there_reads_its_client_ids() {
+        let gone = mock!(Client::get_open_id_connect_provider)
+            .match_requests(|r| r.open_id_connect_provider_arn() == Some(ARN))
+            .then_error(|| GetOpenIDConnectProviderError::generic(no_such_entity()));
+        assert!(OidcProvider
+            .read(&env_over(&[&gone]), &record(&["sts.amazonaws.com"]))
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(gone.num_calls(), 1);
+
+        // A client id added out of band is drift, in a stable order.
+        let there = mock!(Client::get_open_id_connect_provider)
+            .then_output(|| provider(&["sts.amazonaws.com", "argo"]));
+        let r = OidcProvider
+            .read(&env_over(&[&there]), &record(&["sts.amazonaws.com"]))
+            .await
+            .unwrap()
+            .expect("the provider exists");
+        assert_eq!(r.inputs["client_ids"], json!(["argo", "sts.amazonaws.com"]));
+        assert_eq!(r.id, ARN);
+
+        let refused = mock!(Client::get_open_id_connect_provider).then_error(|| {
+            GetOpenIDConnectProviderError::generic(said(
+                "InvalidInput",
+                "ARN arn:aws:iam::123456789012:oidc-provider/x is not valid.",
+            ))
+        });
+        let e = OidcProvider
+            .read(&env_over(&[&refused]), &record(&["sts.amazonaws.com"]))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("GetOpenIDConnectProvider: "),
+            "{}",
+            e.message
+        );
+    }
+
+    #[tokio::test]
+    async fn update_adds_and_removes_only_the_client_ids_that_differ() {
+        let add = mock!(Client::add_client_id_to_open_id_connect_provider)
+            .match_requests(|r| {
+                r.open_id_connect_provider_arn() == Some(ARN) && r.client_id() == Some("argo")
+            })
+            .then_output(|| AddClientIdToOpenIdConnectProviderOutput::builder().build());
+        let remove = mock!(Client::remove_client_id_from_open_id_connect_provider)
+            .match_requests(|r| {
+                r.open_id_connect_provider_arn() == Some(ARN) && r.client_id() == Some("legacy")
+            })
+            .then_output(|| RemoveClientIdFromOpenIdConnectProviderOutput::builder().build());
+        let want = Spec::of("eks.oidc", &inputs(&["sts.amazonaws.com", "argo"]));
+        let rec = OidcProvider
+            .update(
+                &env_over(&[&add, &remove]),
+                &want,
+                &record(&["sts.amazonaws.com", "legacy"]),
+                &deps(ISSUER),
+            )
+            .await
+            .unwrap();
+        assert_eq!((add.num_calls(), remove.num_calls()), (1, 1));
+        assert_eq!(rec.inputs, want.inputs);
+        assert_eq!(rec.out("arn"), ARN);
+    }
+
+    #[tokio::test]
+    async fn find_looks_the_provider_up_by_its_clusters_issuer() {
+        use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
+        use aws_sdk_eks::types::{Cluster as EksCluster, Identity, Oidc};
+        let cluster = mock!(aws_sdk_eks::Client::describe_cluster)
+            .match_requests(|r| r.name() == Some("luneo-prod-eks-primary"))
+            .then_output(|| {
+                DescribeClusterOutput::builder()
+                    .cluster(
+                        EksCluster::builder()
+                            .name("luneo-prod-eks-primary")
+                            .identity(
+                                Identity::builder()
+                                    .oidc(Oidc::builder().issuer(ISSUER).build())
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let get = mock!(Client::get_open_id_connect_provider)
+            .match_requests(|r| r.open_id_connect_provider_arn() == Some(ARN))
+            .then_output(|| provider(&["sts.amazonaws.com"]));
+        let mut ctx = AwsContext::for_tests();
+        ctx.clients.eks = std::sync::OnceLock::from(mocked::client!(aws_sdk_eks, &[&cluster]));
+        ctx.clients.iam = std::sync::OnceLock::from(mocked::client!(aws_sdk_iam, &[&get]));
+        let found = OidcProvider
+            .find(&mocked::env(ctx, Duration::from_secs(60)), &spec())
+            .await
+            .unwrap()
+            .expect("found by the issuer");
+        assert_eq!(found.id, ARN);
+        assert_eq!(found.out("issuer_host"), HOST);
+    }
+
+    #[tokio::test]
+    async fn deleting_a_provider_already_gone_succeeds() {
+        let delete = mock!(Client::delete_open_id_connect_provider)
+            .match_requests(|r| r.open_id_connect_provider_arn() == Some(ARN))
+            .then_error(|| DeleteOpenIDConnectProviderError::generic(no_such_entity()));
+        OidcProvider
+            .delete(&env_over(&[&delete]), &record(&["sts.amazonaws.com"]))
+            .await
+            .unwrap();
+        assert_eq!(delete.num_calls(), 1);
+        let deleted = mock!(Client::delete_open_id_connect_provider)
+            .then_output(|| DeleteOpenIdConnectProviderOutput::builder().build());
+        OidcProvider
+            .delete(&env_over(&[&deleted]), &record(&["sts.amazonaws.com"]))
+            .await
+            .unwrap();
+        assert_eq!(deleted.num_calls(), 1);
+    }
+}

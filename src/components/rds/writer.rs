@@ -218,3 +218,369 @@ impl Kind<AwsContext> for Writer {
         Ok(())
     }
 }
+
+/// The writer of a global database against aws-smithy-mocks: left alone
+/// when its region already writes, switched over (or failed over) and
+/// waited for when another does, its readers detached on destroy with
+/// RemoveFromGlobalCluster's "not yet" retried, and a read of a global
+/// cluster gone. The test context's region is eu-west-1: the member the
+/// writer waits for there is on the mocked client.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+    use aws_sdk_rds::operation::describe_global_clusters::{
+        DescribeGlobalClustersError, DescribeGlobalClustersOutput,
+    };
+    use aws_sdk_rds::operation::failover_global_cluster::FailoverGlobalClusterOutput;
+    use aws_sdk_rds::operation::remove_from_global_cluster::{
+        RemoveFromGlobalClusterError, RemoveFromGlobalClusterOutput,
+    };
+    use aws_sdk_rds::operation::switchover_global_cluster::{
+        SwitchoverGlobalClusterError, SwitchoverGlobalClusterOutput,
+    };
+    use aws_sdk_rds::types::{DbCluster, GlobalClusterMember};
+    use aws_sdk_rds::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    const PRIMARY: &str = "arn:aws:rds:us-east-1:123456789012:cluster:luneo-prod-primary";
+    const SECONDARY: &str = "arn:aws:rds:eu-west-1:123456789012:cluster:luneo-prod-secondary";
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(rds, aws_sdk_rds, rules)
+    }
+
+    fn said(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    fn inputs(writer_region: &str, allow_data_loss: bool) -> WriterInputs {
+        WriterInputs {
+            global_cluster: "luneo-prod".into(),
+            writer_region: writer_region.into(),
+            members: BTreeMap::from([
+                ("us-east-1".to_string(), "luneo-prod-primary".to_string()),
+                ("eu-west-1".to_string(), "luneo-prod-secondary".to_string()),
+            ]),
+            allow_data_loss,
+        }
+    }
+
+    fn spec(writer_region: &str, allow_data_loss: bool) -> Spec {
+        Spec::of("writer", &inputs(writer_region, allow_data_loss))
+    }
+
+    fn record(writer_region: &str) -> Record {
+        Record::new(
+            "rds_global_writer",
+            "luneo-prod",
+            json!(inputs(writer_region, false)),
+        )
+    }
+
+    /// The global cluster in `status`, `writer` (an ARN) writing, with
+    /// `members` (ARNs).
+    fn global(
+        status: &'static str,
+        writer: &'static str,
+        members: &'static [&'static str],
+    ) -> Rule {
+        mock!(Client::describe_global_clusters)
+            .match_requests(|r| r.global_cluster_identifier() == Some("luneo-prod"))
+            .then_output(move || described(status, writer, members))
+    }
+
+    fn described(status: &str, writer: &str, members: &[&str]) -> DescribeGlobalClustersOutput {
+        let members = members
+            .iter()
+            .map(|arn| {
+                GlobalClusterMember::builder()
+                    .db_cluster_arn(*arn)
+                    .is_writer(*arn == writer)
+                    .build()
+            })
+            .collect();
+        DescribeGlobalClustersOutput::builder()
+            .global_clusters(
+                Global::builder()
+                    .global_cluster_identifier("luneo-prod")
+                    .status(status)
+                    .set_global_cluster_members(Some(members))
+                    .build(),
+            )
+            .build()
+    }
+
+    /// The member cluster in eu-west-1, available (the SDK waiter's look).
+    fn secondary_available() -> Rule {
+        mock!(Client::describe_db_clusters)
+            .match_requests(|r| r.db_cluster_identifier() == Some("luneo-prod-secondary"))
+            .then_output(|| {
+                DescribeDbClustersOutput::builder()
+                    .db_clusters(
+                        DbCluster::builder()
+                            .db_cluster_identifier("luneo-prod-secondary")
+                            .status("available")
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    const BOTH: &[&str] = &[PRIMARY, SECONDARY];
+
+    #[tokio::test]
+    async fn a_writer_already_in_the_wanted_region_is_left_as_it_is() {
+        // Only the look: a switchover or failover would find no rule.
+        for (want, writer) in [("eu-west-1", SECONDARY), ("us-east-1", PRIMARY)] {
+            let describe = global("available", writer, BOTH);
+            let rec = Writer
+                .create(
+                    &env_over(&[&describe]),
+                    &spec(want, false),
+                    &Records::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(describe.num_calls(), 1);
+            assert_eq!(rec.kind, "rds_global_writer");
+            assert_eq!(rec.id, "luneo-prod");
+            assert_eq!(rec.inputs["writer_region"], json!(want));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_writer_in_another_region_is_switched_over_and_waited_for() {
+        let before = global("available", PRIMARY, BOTH);
+        let switch = mock!(Client::switchover_global_cluster)
+            .match_requests(|r| {
+                r.global_cluster_identifier() == Some("luneo-prod")
+                    && r.target_db_cluster_identifier() == Some(SECONDARY)
+            })
+            .then_output(|| SwitchoverGlobalClusterOutput::builder().build());
+        // Switching over: still the primary, then the secondary but not yet
+        // available, then done.
+        let during = mock!(Client::describe_global_clusters)
+            .sequence()
+            .output(|| described("switching-over", PRIMARY, BOTH))
+            .output(|| described("switching-over", SECONDARY, BOTH))
+            .output(|| described("available", SECONDARY, BOTH))
+            .build();
+        let member = secondary_available();
+        let rec = Writer
+            .update(
+                &env_over(&[&before, &switch, &during, &member]),
+                &spec("eu-west-1", false),
+                &record("us-east-1"),
+                &Records::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(switch.num_calls(), 1);
+        assert_eq!(
+            (during.num_calls(), member.num_calls()),
+            (3, 1),
+            "waited until the secondary writes, all available, then for the member"
+        );
+        assert_eq!(rec.id, "luneo-prod");
+        assert_eq!(rec.inputs["writer_region"], json!("eu-west-1"));
+    }
+
+    #[tokio::test]
+    async fn with_allow_data_loss_a_writer_in_another_region_is_failed_over() {
+        let before = global("available", PRIMARY, BOTH);
+        // No SwitchoverGlobalCluster rule: a switchover would fail the test.
+        let failover = mock!(Client::failover_global_cluster)
+            .match_requests(|r| {
+                r.global_cluster_identifier() == Some("luneo-prod")
+                    && r.target_db_cluster_identifier() == Some(SECONDARY)
+                    && r.allow_data_loss() == Some(true)
+            })
+            .then_output(|| FailoverGlobalClusterOutput::builder().build());
+        let after = global("available", SECONDARY, BOTH);
+        let member = secondary_available();
+        let rec = Writer
+            .update(
+                &env_over(&[&before, &failover, &after, &member]),
+                &spec("eu-west-1", true),
+                &record("us-east-1"),
+                &Records::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!((failover.num_calls(), member.num_calls()), (1, 1));
+        assert_eq!(rec.inputs["writer_region"], json!("eu-west-1"));
+    }
+
+    #[tokio::test]
+    async fn a_wanted_region_without_a_member_is_an_error_before_any_switchover() {
+        let describe = global("available", PRIMARY, BOTH);
+        let e = Writer
+            .update(
+                &env_over(&[&describe]),
+                &spec("ap-southeast-2", false),
+                &record("us-east-1"),
+                &Records::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("no member cluster in ap-southeast-2"),
+            "{}",
+            e.message
+        );
+        let gone = mock!(Client::describe_global_clusters).then_error(|| {
+            DescribeGlobalClustersError::generic(said(
+                "GlobalClusterNotFoundFault",
+                "Global cluster luneo-prod not found.",
+            ))
+        });
+        let e = Writer
+            .create(
+                &env_over(&[&gone]),
+                &spec("eu-west-1", false),
+                &Records::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains("global cluster luneo-prod does not exist"),
+            "{}",
+            e.message
+        );
+    }
+
+    /// SwitchoverGlobalCluster is settled: a refusal is final after one
+    /// call, and nothing is waited for.
+    #[tokio::test]
+    async fn a_refused_switchover_is_final_after_one_call() {
+        let before = global("available", PRIMARY, BOTH);
+        let switch = mock!(Client::switchover_global_cluster).then_error(|| {
+            SwitchoverGlobalClusterError::generic(said(
+                "InvalidGlobalClusterStateFault",
+                "Global cluster luneo-prod is in modifying state.",
+            ))
+        });
+        let e = Writer
+            .update(
+                &env_over(&[&before, &switch]),
+                &spec("eu-west-1", false),
+                &record("us-east-1"),
+                &Records::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(switch.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("SwitchoverGlobalCluster: InvalidGlobalClusterStateFault"),
+            "{}",
+            e.message
+        );
+    }
+
+    /// Destroy detaches the readers, never the writer: the reader (in the
+    /// context's region) is removed, RemoveFromGlobalCluster's "member still
+    /// busy" retried, then it is waited for until it has left and is
+    /// available; any other refusal is final after one call.
+    #[tokio::test]
+    async fn delete_detaches_each_reader_retrying_a_busy_member_and_any_other_error_is_final() {
+        let busy = REMOVE_FROM_GLOBAL.not_yet[0];
+        let before = global("available", PRIMARY, BOTH);
+        let remove = mock!(Client::remove_from_global_cluster)
+            .match_requests(|r| {
+                r.global_cluster_identifier() == Some("luneo-prod")
+                    && r.db_cluster_identifier() == Some(SECONDARY)
+            })
+            .sequence()
+            .error(move || RemoveFromGlobalClusterError::generic(said(busy.code, busy.says)))
+            .output(|| RemoveFromGlobalClusterOutput::builder().build())
+            .build();
+        let left = global("available", PRIMARY, &[PRIMARY]);
+        let member = secondary_available();
+        Writer
+            .delete(
+                &env_over(&[&before, &remove, &left, &member]),
+                &record("us-east-1"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(remove.num_calls(), 2, "retried once, then detached");
+        assert_eq!((left.num_calls(), member.num_calls()), (1, 1));
+
+        let before = global("available", PRIMARY, BOTH);
+        let remove = mock!(Client::remove_from_global_cluster).then_error(|| {
+            RemoveFromGlobalClusterError::generic(said(
+                "InvalidGlobalClusterStateFault",
+                "Global cluster luneo-prod is in modifying state.",
+            ))
+        });
+        let e = Writer
+            .delete(&env_over(&[&before, &remove]), &record("us-east-1"))
+            .await
+            .unwrap_err();
+        assert_eq!(remove.num_calls(), 1, "not retried");
+        assert!(
+            e.message
+                .starts_with("RemoveFromGlobalCluster: InvalidGlobalClusterStateFault")
+                && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_global_cluster_gone_reads_as_none_and_deletes_as_done() {
+        let gone = || {
+            mock!(Client::describe_global_clusters).then_error(|| {
+                DescribeGlobalClustersError::generic(said(
+                    "GlobalClusterNotFoundFault",
+                    "Global cluster luneo-prod not found.",
+                ))
+            })
+        };
+        let (read, delete) = (gone(), gone());
+        assert!(Writer
+            .read(&env_over(&[&read]), &record("us-east-1"))
+            .await
+            .unwrap()
+            .is_none());
+        Writer
+            .delete(&env_over(&[&delete]), &record("us-east-1"))
+            .await
+            .unwrap();
+        assert_eq!((read.num_calls(), delete.num_calls()), (1, 1));
+
+        // An answer that names another global cluster only is not this one.
+        let other = mock!(Client::describe_global_clusters).then_output(|| {
+            DescribeGlobalClustersOutput::builder()
+                .global_clusters(
+                    Global::builder()
+                        .global_cluster_identifier("luneo-staging")
+                        .status("available")
+                        .build(),
+                )
+                .build()
+        });
+        assert!(Writer
+            .read(&env_over(&[&other]), &record("us-east-1"))
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_read_reports_a_switchover_made_outside_terraform() {
+        let describe = global("available", SECONDARY, BOTH);
+        let r = Writer
+            .read(&env_over(&[&describe]), &record("us-east-1"))
+            .await
+            .unwrap()
+            .expect("the global cluster exists");
+        assert_eq!(r.inputs["writer_region"], json!("eu-west-1"));
+        assert_eq!(r.id, "luneo-prod");
+    }
+}
