@@ -383,9 +383,13 @@ impl Kind<AwsContext> for Instance {
             ..old.clone()
         };
         if cur.instance_type().map(|t| t.as_str()) != Some(want) {
-            // Instance type changes need a stopped instance.
-            let was_running =
-                cur.state().and_then(|s| s.name()) == Some(&InstanceStateName::Running);
+            // Instance type changes need a stopped instance. One still
+            // starting (`pending`) was on its way to running: it is
+            // started again too, not left stopped.
+            let was_running = matches!(
+                cur.state().and_then(|s| s.name()),
+                Some(InstanceStateName::Running | InstanceStateName::Pending)
+            );
             ec2.stop_instances()
                 .instance_ids(&old.id)
                 .send()
@@ -962,6 +966,37 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// An instance still starting when its type changes is started again
+    /// after the change, not left stopped.
+    #[tokio::test]
+    async fn a_type_change_of_a_starting_instance_starts_it_again() {
+        let now = mock!(Client::describe_instances)
+            .then_output(|| described(InstanceStateName::Pending, InstanceType::T3Small));
+        let stop =
+            mock!(Client::stop_instances).then_output(|| StopInstancesOutput::builder().build());
+        let stopped = mock!(Client::describe_instances)
+            .then_output(|| described(InstanceStateName::Stopped, InstanceType::T3Small));
+        let modify = mock!(Client::modify_instance_attribute)
+            .then_output(|| ModifyInstanceAttributeOutput::builder().build());
+        let start = mock!(Client::start_instances)
+            .match_requests(|r| r.instance_ids() == ["i-1"])
+            .then_output(|| StartInstancesOutput::builder().build());
+        let running = mock!(Client::describe_instances)
+            .then_output(|| described(InstanceStateName::Running, InstanceType::T3Large));
+        let spec = Spec::of("web", &inputs(Some("ami-1"), "t3.large"));
+        Instance
+            .update(
+                &env_over(&[&now, &stop, &stopped, &modify, &start, &running]),
+                &spec,
+                &record(),
+                &deps(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(start.num_calls(), 1, "started again");
+        assert_eq!(running.num_calls(), 1, "waited until running");
     }
 
     #[tokio::test]

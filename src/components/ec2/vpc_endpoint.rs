@@ -19,8 +19,10 @@ impl Inputs for VpcEndpointInputs {
     const KIND: &'static str = "ec2_vpc_endpoint";
 }
 
-/// hashicorp/aws `vpc_endpoint.go` retries none of these calls (it waits
-/// on the endpoint's state, as `describe` reads it here).
+/// hashicorp/aws `vpc_endpoint.go` retries none of these calls; it waits
+/// on the endpoint's state after create, modify and delete
+/// (`waitVPCEndpointAvailable`, `waitVPCEndpointDeleted`), as this kind
+/// does with the waiters below.
 const CALLS: &[Call] = &[
     Call::settled("ec2:CreateVpcEndpoint"),
     Call::settled("ec2:ModifyVpcEndpoint"),
@@ -34,7 +36,44 @@ const ENDPOINT_ROUTE_TABLES: Need = Need::some(
 )
 .in_slot("route_tables");
 
+/// States as EC2 spells them on the wire (lowercase), as hashicorp/aws
+/// compares them.
+const ENDPOINT_AVAILABLE: Waiter = Waiter::new(
+    "to be available",
+    &["pending", "pendingacceptance", GONE],
+    &["available"],
+);
+const ENDPOINT_DELETED: Waiter = Waiter::new(
+    "to be deleted",
+    &["available", "deleting"],
+    &["deleted", GONE],
+);
+
 impl VpcEndpoint {
+    /// The endpoint's state as EC2 reports it, lowercased; None once EC2
+    /// no longer returns it.
+    async fn state(env: &E, id: &str) -> Result<Option<(String, ())>, OpError> {
+        match env
+            .ctx
+            .ec2()
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.vpc_endpoints().first().map(|e| {
+                let state = e.state().map(|s| s.as_str().to_lowercase());
+                (state.unwrap_or_default(), ())
+            })),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(op("DescribeVpcEndpoints")(e)),
+        }
+    }
+    async fn wait(env: &E, w: &Waiter, id: &str) -> Result<(), OpError> {
+        env.wait(w, &format!("VPC endpoint {id}"), || Self::state(env, id))
+            .await
+            .map(|_| ())
+    }
     fn tables(spec: &Spec, deps: &Records) -> Result<Vec<String>, OpError> {
         ENDPOINT_ROUTE_TABLES.ids_in(spec, deps)
     }
@@ -102,8 +141,12 @@ impl Kind<AwsContext> for VpcEndpoint {
             .vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
             .unwrap_or_default();
-        Ok(Record::new(self.name(), id, spec.inputs.clone())
-            .with("route_table_ids", Self::tables(spec, deps)?.join(",")))
+        let rec = Record::new(self.name(), id, spec.inputs.clone())
+            .with("route_table_ids", Self::tables(spec, deps)?.join(","));
+        Self::wait(env, &ENDPOINT_AVAILABLE, id)
+            .await
+            .map_err(|e| e.partial(rec.clone()))?;
+        Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(Self::describe(env, &rec.id).await?.map(|e| {
@@ -147,6 +190,7 @@ impl Kind<AwsContext> for VpcEndpoint {
                 .send()
                 .await
                 .map_err(op("ModifyVpcEndpoint"))?;
+            Self::wait(env, &ENDPOINT_AVAILABLE, &old.id).await?;
         }
         Ok(Record {
             inputs: spec.inputs.clone(),
@@ -163,10 +207,27 @@ impl Kind<AwsContext> for VpcEndpoint {
             .send()
             .await
         {
-            Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(op("DeleteVpcEndpoints")(e)),
+            // A refusal comes back in a successful answer, per endpoint
+            // (hashicorp/aws checks `Unsuccessful` too); one already gone
+            // is deleted.
+            Ok(o) => {
+                if let Some(item) = o.unsuccessful().iter().find(|u| {
+                    !u.error()
+                        .and_then(|e| e.code())
+                        .is_some_and(|c| c.contains("NotFound"))
+                }) {
+                    let error = item.error();
+                    return Err(OpError::new(format!(
+                        "DeleteVpcEndpoints: {}: {}",
+                        error.and_then(|e| e.code()).unwrap_or("refused"),
+                        error.and_then(|e| e.message()).unwrap_or_default()
+                    )));
+                }
+            }
+            Err(e) if not_found(&e) => return Ok(()),
+            Err(e) => return Err(op("DeleteVpcEndpoints")(e)),
         }
+        Self::wait(env, &ENDPOINT_DELETED, &rec.id).await
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let o = env
@@ -288,6 +349,17 @@ mod tests {
             })
     }
 
+    fn endpoint_in(state: &str) -> DescribeVpcEndpointsOutput {
+        DescribeVpcEndpointsOutput::builder()
+            .vpc_endpoints(
+                aws_sdk_ec2::types::VpcEndpoint::builder()
+                    .vpc_endpoint_id("vpce-1")
+                    .state(State::from(state))
+                    .build(),
+            )
+            .build()
+    }
+
     fn created() -> CreateVpcEndpointOutput {
         CreateVpcEndpointOutput::builder()
             .vpc_endpoint(
@@ -322,12 +394,26 @@ mod tests {
                     && has(TAG_STACK_ID, "s")
             })
             .then_output(created);
+        // Not shown at first, then pending, then available: waited for.
+        let shows = mock!(Client::describe_vpc_endpoints)
+            .match_requests(|r| r.vpc_endpoint_ids() == ["vpce-1"])
+            .sequence()
+            .error(|| {
+                DescribeVpcEndpointsError::generic(said(
+                    "InvalidVpcEndpointId.NotFound",
+                    "The Vpc Endpoint Id 'vpce-1' does not exist",
+                ))
+            })
+            .output(|| endpoint_in("pending"))
+            .output(|| endpoint_in("available"))
+            .build();
         let spec = spec(&["rtb.a", "rtb.b"]);
         let rec = VpcEndpoint
-            .create(&env_over(&[&create]), &spec, &deps())
+            .create(&env_over(&[&create, &shows]), &spec, &deps())
             .await
             .unwrap();
         assert_eq!(create.num_calls(), 1);
+        assert_eq!(shows.num_calls(), 3, "waited until available");
         assert_eq!(rec.kind, "ec2_vpc_endpoint");
         assert_eq!(rec.id, "vpce-1");
         assert_eq!(rec.out("route_table_ids"), "rtb-1,rtb-2");
@@ -390,8 +476,14 @@ mod tests {
             })
             .output(created)
             .build();
+        let available =
+            mock!(Client::describe_vpc_endpoints).then_output(|| endpoint_in("available"));
         let rec = VpcEndpoint
-            .create(&env_over(&[&create]), &spec(&["rtb.a"]), &deps())
+            .create(
+                &env_over(&[&create, &available]),
+                &spec(&["rtb.a"]),
+                &deps(),
+            )
             .await
             .unwrap();
         assert_eq!(create.num_calls(), 2);
@@ -483,9 +575,10 @@ mod tests {
             })
             .then_output(|| ModifyVpcEndpointOutput::builder().build());
         let old = record().with("route_table_ids", "rtb-1,rtb-3");
+        let settled = described(State::from("available"), &["rtb-1", "rtb-2"]);
         let rec = VpcEndpoint
             .update(
-                &env_over(&[&now, &modify]),
+                &env_over(&[&now, &modify, &settled]),
                 &spec(&["rtb.a", "rtb.b"]),
                 &old,
                 &deps(),
@@ -493,6 +586,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(modify.num_calls(), 1);
+        assert_eq!(
+            settled.num_calls(),
+            1,
+            "waited for available after the change"
+        );
         assert_eq!(rec.out("route_table_ids"), "rtb-1,rtb-2");
 
         // Already in step: no ModifyVpcEndpoint (no rule for one).
@@ -545,10 +643,43 @@ mod tests {
         );
         let deleted = mock!(Client::delete_vpc_endpoints)
             .then_output(|| DeleteVpcEndpointsOutput::builder().build());
+        let going = mock!(Client::describe_vpc_endpoints)
+            .sequence()
+            .output(|| endpoint_in("deleting"))
+            .output(|| endpoint_in("deleted"))
+            .build();
         VpcEndpoint
-            .delete(&env_over(&[&deleted]), &record())
+            .delete(&env_over(&[&deleted, &going]), &record())
             .await
             .unwrap();
         assert_eq!(deleted.num_calls(), 1);
+        assert_eq!(going.num_calls(), 2, "waited until deleted");
+
+        // A refusal inside a successful answer is an error, naming it.
+        let refused = mock!(Client::delete_vpc_endpoints).then_output(|| {
+            DeleteVpcEndpointsOutput::builder()
+                .unsuccessful(
+                    aws_sdk_ec2::types::UnsuccessfulItem::builder()
+                        .resource_id("vpce-1")
+                        .error(
+                            aws_sdk_ec2::types::UnsuccessfulItemError::builder()
+                                .code("DependencyViolation")
+                                .message("the endpoint is in use")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        let e = VpcEndpoint
+            .delete(&env_over(&[&refused]), &record())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("DeleteVpcEndpoints: DependencyViolation"),
+            "{}",
+            e.message
+        );
     }
 }

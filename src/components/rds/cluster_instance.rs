@@ -70,7 +70,7 @@ impl Instance {
             .await?
             .ok_or_else(|| OpError::new(format!("Aurora instance {id} disappeared")))?;
         let mut inputs = inputs.clone();
-        inputs["instance_class"] = json!(d.db_instance_class());
+        crate::components::observed(&mut inputs, "instance_class", d.db_instance_class());
         Ok(Record::new(self.name(), id, inputs)
             .with("arn", d.db_instance_arn().unwrap_or_default()))
     }
@@ -120,7 +120,7 @@ impl Kind<AwsContext> for Instance {
             .filter(|d| d.db_instance_status() != Some("deleting"))
             .map(|d| {
                 let mut r = rec.clone();
-                r.inputs["instance_class"] = json!(d.db_instance_class());
+                crate::components::observed(&mut r.inputs, "instance_class", d.db_instance_class());
                 r
             }))
     }
