@@ -318,7 +318,7 @@ mod tests {
             .await
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn only_a_service_s_own_not_found_reads_as_gone_and_a_refused_read_is_an_error() {
         // ECS says a missing object with its generic code: read by message.
         assert_eq!(

@@ -331,7 +331,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_declared_not_yet_is_retried_until_it_passes() {
         let (env, _tx) = env(Duration::from_secs(60));
         let count = AtomicU32::new(0);
@@ -360,7 +360,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_undeclared_error_or_a_reused_code_with_another_message_is_final() {
         let (env, _tx) = env(Duration::from_secs(60));
         for e in [
@@ -385,7 +385,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn retries_end_at_the_declared_bound_and_say_how_long() {
         let (env, _tx) = env(Duration::from_secs(60));
         let count = AtomicU32::new(0);
@@ -416,7 +416,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_operation_deadline_comes_before_the_declared_bound() {
         let (env, _tx) = env(Duration::from_millis(700));
         let count = AtomicU32::new(0);
@@ -431,7 +431,7 @@ mod tests {
         assert!(r.explain("e").contains("deadline"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn stop_provider_ends_the_retries_at_once() {
         static LONG: Call = Call::retrying(
             "ec2:DeleteSubnet",

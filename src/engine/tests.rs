@@ -315,7 +315,7 @@ async fn converge_tagged(
     r
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_in_dependency_order_in_parallel() {
     let cloud = Arc::new(FakeCloud::default());
     let specs = graph("10.0.0.0/24", 1);
@@ -339,7 +339,7 @@ async fn create_in_dependency_order_in_parallel() {
 
 /// An order-only dependency: created after, deleted before, and left
 /// alone when the dependency is replaced.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_order_only_dependency_orders_and_changes_nothing() {
     let specs = |cidr: &str| {
         let mut g = Desired::new();
@@ -383,7 +383,7 @@ async fn an_order_only_dependency_orders_and_changes_nothing() {
 /// Records written before an order was added to the graph take it at the
 /// next apply, though that apply changes nothing of the component: a
 /// later destroy follows it.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_apply_brings_the_recorded_dependencies_to_the_graph() {
     let cloud = Arc::new(FakeCloud::default());
     let tagged = |mut specs: Vec<Spec>| {
@@ -427,7 +427,7 @@ async fn an_apply_brings_the_recorded_dependencies_to_the_graph() {
     assert!(pos("delete second") < pos("delete first"), "{calls:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn update_in_place_and_replace_cascade() {
     let cloud = Arc::new(FakeCloud::default());
     let rec = converge(&cloud, &graph("10.0.0.0/24", 1), Records::new()).await;
@@ -464,7 +464,7 @@ async fn update_in_place_and_replace_cascade() {
     assert_eq!(rec2["b"].id, rec["b"].id);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn partial_failure_records_exactly_what_exists_and_resumes() {
     let cloud = Arc::new(FakeCloud::default());
     *cloud.fail_create.lock().unwrap() = Some("subnet".into());
@@ -499,7 +499,7 @@ async fn partial_failure_records_exactly_what_exists_and_resumes() {
     assert!(cloud.objects.lock().unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn refresh_detects_deleted_and_modified() {
     let cloud = Arc::new(FakeCloud::default());
     let specs = graph("10.0.0.0/24", 1);
@@ -518,7 +518,7 @@ async fn refresh_detects_deleted_and_modified() {
     assert_eq!(got, vec![("b", Action::Update), ("c", Action::Create)]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sequential_mode_runs_one_at_a_time() {
     let cloud = Arc::new(FakeCloud::default());
     let specs = graph("10.0.0.0/24", 1);
@@ -801,7 +801,7 @@ fn a_component_or_a_dependency_declared_twice_is_an_error_of_the_graph() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stop_cancels_pending_work_and_records_what_exists() {
     let cloud = Arc::new(FakeCloud::default());
     let (tx, rx) = watch::channel(false);
@@ -833,7 +833,7 @@ async fn stop_cancels_pending_work_and_records_what_exists() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn waiter_times_out_with_a_clear_message() {
     let cloud = Arc::new(FakeCloud::default());
     let (_tx, rx) = watch::channel(false);
@@ -897,7 +897,7 @@ impl Kind<FakeCloud> for NeverReady {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_kinds_own_timeout_bounds_its_create_and_is_named() {
     // The stack allows 60 s; the kind's create allows 300 ms. The wait ends
     // at the kind's bound, and the error says which bound it was.
@@ -927,7 +927,7 @@ async fn a_kinds_own_timeout_bounds_its_create_and_is_named() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_longer_stack_timeout_scales_the_kinds_bound() {
     let (_tx, rx) = watch::channel(false);
     let mut env = Env::new(
@@ -957,7 +957,7 @@ async fn a_longer_stack_timeout_scales_the_kinds_bound() {
     assert!(op.timeout_advice().contains("`timeouts` of the stack"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_waiter_fails_on_a_state_it_does_not_expect() {
     const AVAILABLE: Waiter = Waiter::new("to be available", &["pending"], &["available"]);
     let env = env(Arc::new(FakeCloud::default()));
@@ -992,7 +992,7 @@ async fn a_waiter_fails_on_a_state_it_does_not_expect() {
     assert!(r.is_none());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_longest_chain_starts_first() {
     // a → b → c is the critical path; x, y, z are independent leaves that
     // sort before it by name but must not delay it.
@@ -1023,7 +1023,7 @@ async fn the_longest_chain_starts_first() {
     assert_eq!(order.lock().unwrap()[0], "a", "{:?}", order.lock().unwrap());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_adopted_object_is_read_before_its_update() {
     // A create reached AWS but its record was lost (the provider was
     // killed); the object is not what the spec wants (its follow-up call
@@ -1064,7 +1064,7 @@ async fn an_adopted_object_is_read_before_its_update() {
 /// it fails before reaching everything the stack already has, what it did
 /// not reach is still recorded (and so destroyed later), never orphaned;
 /// a namesake that is not the stack's is not.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_apply_records_what_exists_of_the_stack_beyond_what_it_reached() {
     let cloud = Arc::new(FakeCloud::default());
     let specs = graph("10.0.0.0/24", 1);
@@ -1135,7 +1135,7 @@ fn t(v: &[(&str, &str)]) -> Tags {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_tag_change_is_an_in_place_tag_update_that_leaves_foreign_keys() {
     let cloud = Arc::new(FakeCloud::default());
     let specs = vec![Spec::new("c", "thing", json!({"x": 1}))];
@@ -1207,7 +1207,7 @@ async fn a_tag_change_is_an_in_place_tag_update_that_leaves_foreign_keys() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_foreign_object_holding_the_name_is_never_adopted() {
     let cloud = Arc::new(FakeCloud::default());
     cloud.findable.store(true, Ordering::SeqCst);
@@ -1254,7 +1254,7 @@ async fn a_foreign_object_holding_the_name_is_never_adopted() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_component_lives_in_its_region_and_moves_by_replacement() {
     let cloud = Arc::new(FakeCloud::default());
     let env = env(cloud.clone());
@@ -1295,7 +1295,7 @@ async fn a_component_lives_in_its_region_and_moves_by_replacement() {
     assert!(cloud.objects.lock().unwrap().contains_key(&rec["x"].id) && rec["x"].region.is_none());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_scoped_component_sees_its_scopes_dependencies_by_their_short_names() {
     assert_eq!(dep_name("primary/subnet.a", "primary/vpc"), "vpc");
     assert_eq!(
@@ -1346,7 +1346,7 @@ fn graph_tags(mut g: Vec<Spec>) -> Vec<Spec> {
     g
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_before_destroy_creates_the_successor_first_and_survives_a_failure_between() {
     let cloud = Arc::new(FakeCloud::default());
     let specs = |size: i64| {
@@ -1400,7 +1400,7 @@ async fn create_before_destroy_creates_the_successor_first_and_survives_a_failur
     assert!(plan(&kinds(), &s3, &rec4).unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_before_destroy_yields_when_its_dependency_is_replaced() {
     let cloud = Arc::new(FakeCloud::default());
     let specs = |cidr: &str, size: i64| {

@@ -211,7 +211,7 @@ mod tests {
             .tag(crate::engine::TAG_STACK_ID, "s")
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_budget_notifies_its_topic_is_scoped_to_the_project_and_tagged_at_create() {
         use aws_sdk_budgets::operation::create_budget::CreateBudgetOutput;
         let create = mock!(aws_sdk_budgets::Client::create_budget)
@@ -240,7 +240,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_budget_limit_changed_out_of_band_is_drift_and_only_a_change_is_sent() {
         use aws_sdk_budgets::operation::describe_budget::{
             DescribeBudgetError, DescribeBudgetOutput,
@@ -313,7 +313,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn deleting_a_budget_already_gone_succeeds_and_a_refusal_fails() {
         use aws_sdk_budgets::operation::delete_budget::DeleteBudgetError;
         let rec = Record::new("budget", "kauri-prod-project", json!({}));

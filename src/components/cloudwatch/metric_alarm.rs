@@ -211,7 +211,7 @@ mod tests {
         mocked::env_over!(cloudwatch, aws_sdk_cloudwatch, rules)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_instance_alarm_watches_its_instance_and_notifies_its_topic() {
         use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
         let spec = Spec::new(
@@ -255,7 +255,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_metric_alarm_renders_its_dimensions_from_its_dependencies() {
         use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
         let spec = Spec::new(
@@ -285,7 +285,7 @@ mod tests {
         assert_eq!(put.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_alarm_threshold_changed_out_of_band_is_drift_and_a_missing_alarm_is_gone() {
         use aws_sdk_cloudwatch::operation::describe_alarms::{
             DescribeAlarmsError, DescribeAlarmsOutput,

@@ -242,7 +242,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn found_only_by_this_stack_s_marker_among_the_policies_on_its_backup_tag() {
         // Another policy targets the same tag (a team's own): its
         // description is not this stack's marker, so it is never taken.
@@ -306,7 +306,7 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_role_not_yet_assumable_is_waited_for_and_a_bad_policy_is_not() {
         // The role just created: refused once (CREATE), then created.
         let not_yet = refused("Provided role arn:aws:iam::123456789012:role/s-dlm cannot be assumed by principal 'dlm.amazonaws.com'.");
@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(bad.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_of_a_policy_already_gone_succeeds_and_a_refusal_fails() {
         let rec = Record::new("dlm_snapshot_policy", "policy-1", spec().inputs);
         let deleted = mock!(aws_sdk_dlm::Client::delete_lifecycle_policy)

@@ -405,7 +405,7 @@ mod tests {
         DeleteVolumeError::generic(ErrorMetadata::builder().code(code).message(message).build())
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_volume_still_reported_in_use_is_retried_and_any_other_error_is_final() {
         // No final snapshot, so the delete makes only these two calls.
         let rec = Record::new(

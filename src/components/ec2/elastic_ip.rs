@@ -232,7 +232,7 @@ mod tests {
         ReleaseAddressError::generic(ErrorMetadata::builder().code(code).message(message).build())
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_address_still_mapped_is_released_once_free_and_any_other_error_is_final() {
         let rec = Record::new("ec2_elastic_ip", "eipalloc-1", json!({}));
         let (in_use, held) = (RELEASE.not_yet[0], RELEASE.not_yet[1]);

@@ -596,7 +596,7 @@ mod tests {
             .and_then(|t| t.value())
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn create_runs_the_instance_with_its_inputs_and_records_where_it_runs() {
         let (run, kept) = run_kept();
         // Not yet visible to DescribeInstances, then pending, then running.
@@ -679,7 +679,7 @@ mod tests {
         assert_eq!(tag(volume, TAG_STACK_ID), Some("s"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_on_demand_instance_without_profile_or_key_sends_neither() {
         let (run, kept) = run_kept();
         let describe = mock!(Client::describe_instances)
@@ -703,7 +703,7 @@ mod tests {
         assert!(r.key_name().is_none(), "{r:?}");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn without_an_ami_the_newest_ubuntu_of_the_types_architecture_is_run_and_recorded() {
         let images = mock!(Client::describe_images)
             .match_requests(|r| {
@@ -753,7 +753,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_instance_that_terminates_at_launch_fails_the_create_and_is_recorded() {
         let run = mock!(Client::run_instances).then_output(launched);
         let describe = mock!(Client::describe_instances)
@@ -780,7 +780,7 @@ mod tests {
     /// RunInstances: an instance profile not yet visible to EC2 (either
     /// declared wording) is retried; the same code for another reason is
     /// final after one call, with nothing to wait for.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_profile_not_yet_visible_is_retried_and_any_other_error_is_final() {
         let (invalid, no_role) = (RUN.not_yet[0], RUN.not_yet[1]);
         let run = mock!(Client::run_instances)
@@ -837,7 +837,7 @@ mod tests {
         .with("availability_zone", "eu-west-1a")
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_instance_gone_or_terminated_reads_as_none() {
         let gone = mock!(Client::describe_instances).then_error(|| {
             DescribeInstancesError::generic(said(
@@ -881,7 +881,7 @@ mod tests {
         assert!(e.message.contains("DescribeInstances"), "{}", e.message);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_read_reports_a_type_changed_out_of_band() {
         let describe = mock!(Client::describe_instances)
             .then_output(|| described(InstanceStateName::Stopped, InstanceType::T3Large));
@@ -898,7 +898,7 @@ mod tests {
     /// and started again, the start retried while the launch plan still
     /// has the old type (START's "not yet"); another refusal of the start
     /// is final after one call.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_type_change_stops_modifies_and_restarts_retrying_only_a_stale_launch_plan() {
         let steps = |start: Rule| {
             let now = mock!(Client::describe_instances)
@@ -970,7 +970,7 @@ mod tests {
 
     /// An instance still starting when its type changes is started again
     /// after the change, not left stopped.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_type_change_of_a_starting_instance_starts_it_again() {
         let now = mock!(Client::describe_instances)
             .then_output(|| described(InstanceStateName::Pending, InstanceType::T3Small));
@@ -999,7 +999,7 @@ mod tests {
         assert_eq!(running.num_calls(), 1, "waited until running");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_same_type_changes_nothing() {
         // Only the look at the instance: a stop would find no rule.
         let describe = mock!(Client::describe_instances)

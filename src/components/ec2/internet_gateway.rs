@@ -256,7 +256,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_attach_not_yet_finding_the_new_gateway_is_retried_and_any_other_error_is_final() {
         let deps: Records = [(
             "vpc".to_string(),

@@ -276,7 +276,7 @@ mod tests {
             .after(&eip)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn create_waits_until_the_gateway_is_available() {
         let create = created();
         // Not yet visible, then pending twice: all part of the way there.
@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(describe.num_calls(), 4);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_failed_gateway_fails_the_create_and_is_recorded() {
         let create = created();
         let describe = mock!(Client::describe_nat_gateways)
@@ -314,7 +314,7 @@ mod tests {
         assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("nat-1"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn throttled_looks_are_retried_by_the_sdk_not_failed() {
         let create = created();
         let describe = mock!(Client::describe_nat_gateways)
@@ -335,7 +335,7 @@ mod tests {
         assert_eq!(describe.num_calls(), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_access_error_while_waiting_is_an_error_not_gone() {
         let create = created();
         let describe = mock!(Client::describe_nat_gateways).then_error(|| {
@@ -357,7 +357,7 @@ mod tests {
         assert_eq!(e.partial.map(|r| r.id).as_deref(), Some("nat-1"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_waits_until_deleted() {
         let delete = mock!(Client::delete_nat_gateway)
             .match_requests(|r| r.nat_gateway_id() == Some("nat-1"))
@@ -380,7 +380,7 @@ mod tests {
         assert_eq!(describe.num_calls(), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn deleting_a_gateway_already_gone_succeeds_without_waiting() {
         let delete = mock!(Client::delete_nat_gateway).then_error(|| {
             DeleteNatGatewayError::generic(
@@ -400,7 +400,7 @@ mod tests {
         assert_eq!(describe.num_calls(), 0);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_gateway_that_never_comes_up_times_out_naming_it() {
         let create = created();
         let describe = mock!(Client::describe_nat_gateways)
@@ -429,7 +429,7 @@ mod tests {
     /// CreateNatGateway: an address or subnet just made not yet found is
     /// retried (the declared errors), then the gateway is waited for; any
     /// other error is final, with nothing to wait for.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_new_address_or_subnet_not_yet_found_is_retried_and_any_other_error_is_final() {
         let refused = |code: &'static str, message: &'static str| {
             CreateNatGatewayError::generic(

@@ -412,7 +412,7 @@ mod tests {
         DeleteRouteTableError::generic(ErrorMetadata::builder().code(code).message(message).build())
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_table_with_dependencies_left_is_retried_and_any_other_error_is_final() {
         let rec = Record::new("ec2_route_table", "rtb-1", json!({"route": "igw"}));
         let not_yet = DELETE.not_yet[0];

@@ -653,7 +653,7 @@ mod tests {
     /// A group still in use is retried (DependencyViolation, InvalidGroup.InUse)
     /// and, past its bound, the error says what holds it; an error AWS does
     /// not give while catching up is final.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_group_in_use_is_retried_then_named_and_other_errors_are_final() {
         let delete = mock!(Client::delete_security_group)
             .match_requests(|r| r.group_id() == Some("sg-1"))

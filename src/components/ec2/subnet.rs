@@ -211,7 +211,7 @@ mod tests {
         DeleteSubnetError::generic(fault(code))
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn dependency_violation_is_retried_and_any_other_error_is_final() {
         let delete = mock!(Client::delete_subnet)
             .match_requests(|r| r.subnet_id() == Some("subnet-1"))
@@ -239,7 +239,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_dependency_violation_past_its_bound_names_the_interfaces_left() {
         let delete = mock!(Client::delete_subnet)
             .sequence()

@@ -202,7 +202,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn dns_hostnames_are_set_only_when_asked_and_recorded_only_once_set() {
         let (create, modify) = (
             created(),
@@ -260,7 +260,7 @@ mod tests {
 
     /// DeleteVpc: what other services left in the VPC is waited out (the
     /// declared DependencyViolation retried); any other error is final.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_vpc_with_dependencies_left_is_retried_and_any_other_error_is_final() {
         let refused = |code: &'static str, message: &'static str| {
             DeleteVpcError::generic(ErrorMetadata::builder().code(code).message(message).build())

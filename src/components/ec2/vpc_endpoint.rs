@@ -371,7 +371,7 @@ mod tests {
             .build()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn create_makes_a_gateway_endpoint_on_the_slots_route_tables() {
         let create = mock!(Client::create_vpc_endpoint)
             .match_requests(|r| {
@@ -420,7 +420,7 @@ mod tests {
         assert_eq!(rec.inputs, spec.inputs);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_slot_naming_a_dependency_that_is_no_route_table_is_refused_before_any_call() {
         // No rule: a call would fail the test.
         let mut deps = deps();
@@ -442,7 +442,7 @@ mod tests {
     /// No call of the kind is declared "not yet" (hashicorp/aws retries
     /// none): a refused create is final after one call, while throttling
     /// is the SDK's to retry.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_refused_create_is_final_after_one_call_and_throttling_is_retried_by_the_sdk() {
         assert!(
             CALLS.iter().all(|c| c.not_yet.is_empty()),
@@ -490,7 +490,7 @@ mod tests {
         assert_eq!(rec.id, "vpce-1");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_endpoint_gone_or_being_deleted_reads_as_none() {
         let gone = mock!(Client::describe_vpc_endpoints).then_error(|| {
             DescribeVpcEndpointsError::generic(said(
@@ -542,7 +542,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_read_shows_a_route_table_taken_off_out_of_band_as_drift() {
         // The same tables in another order: no drift.
         let same = described(State::from("available"), &["rtb-2", "rtb-1"]);
@@ -563,7 +563,7 @@ mod tests {
         assert_ne!(r.inputs, record().inputs);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn update_adds_and_removes_only_the_route_tables_that_differ() {
         // AWS has rtb-1 and rtb-3; the slot wants rtb-1 and rtb-2.
         let now = described(State::from("available"), &["rtb-1", "rtb-3"]);
@@ -608,7 +608,7 @@ mod tests {
         assert_eq!(rec.id, "vpce-1");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn deleting_an_endpoint_already_gone_succeeds_and_another_error_fails() {
         let delete = mock!(Client::delete_vpc_endpoints)
             .match_requests(|r| r.vpc_endpoint_ids() == ["vpce-1"])

@@ -205,7 +205,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn read_shows_scan_on_push_turned_off_out_of_band() {
         let d = mock!(aws_sdk_ecr::Client::describe_repositories).then_output(described(false));
         let r = Repository
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(r.out("url"), URL);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_throttled_read_is_retried_and_never_taken_for_gone() {
         // Throttled twice, then answered: the SDK's retry classifier retries
         // within the client's three attempts.
@@ -251,7 +251,7 @@ mod tests {
         assert!(e.message.contains("DescribeRepositories"), "{}", e.message);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_of_a_repository_already_gone_succeeds_and_other_errors_do_not() {
         let gone = mock!(aws_sdk_ecr::Client::delete_repository)
             .then_error(|| DeleteRepositoryError::generic(fault("RepositoryNotFoundException")));

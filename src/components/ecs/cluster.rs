@@ -187,7 +187,7 @@ mod tests {
         mocked::env_over!(ecs, aws_sdk_ecs, rules)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_cluster_still_draining_is_deleted_once_empty_and_a_refusal_is_not_retried() {
         let rec = Record::new(
             "ecs_cluster",

@@ -429,7 +429,7 @@ mod tests {
             .then_output(|| UpdateServiceOutput::builder().build())
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_retries_the_declared_not_yet_errors_but_not_an_undeclared_one() {
         let rec = Record::new(
             "ecs_service",

@@ -295,7 +295,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_task_definition_already_gone_is_deleted() {
         let deregister = mock!(Client::deregister_task_definition)
             .match_requests(|r| {
@@ -314,7 +314,7 @@ mod tests {
         assert_eq!(deregister.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_refused_deregistration_is_an_error_not_gone() {
         let deregister = mock!(Client::deregister_task_definition).then_error(|| {
             DeregisterTaskDefinitionError::generic(client_exception(
@@ -332,7 +332,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn read_of_a_missing_revision_is_none_and_a_refusal_is_an_error() {
         let missing = mock!(Client::describe_task_definition).then_error(|| {
             DescribeTaskDefinitionError::generic(client_exception(

@@ -474,7 +474,7 @@ mod tests {
             .build()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_active_cluster_is_recorded_with_its_endpoint_and_issuer() {
         // The waiter's poll, then the read of what it became.
         let describe = mock!(Client::describe_cluster)
@@ -499,7 +499,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_failed_cluster_fails_the_wait_naming_it() {
         let describe =
             mock!(Client::describe_cluster).then_output(|| cluster(ClusterStatus::Failed));
@@ -524,7 +524,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn deleting_a_cluster_already_gone_waits_for_nothing() {
         let gone = || {
             ErrorMetadata::builder()
@@ -552,7 +552,7 @@ mod tests {
     /// progress is done, then retries the declared ResourceInUseException
     /// ("... currently has an update in progress"); a ResourceInUseException
     /// without that wording is not the declared one and fails at once.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_waits_for_node_groups_and_updates_and_retries_only_an_update_in_progress() {
         let fault = |code: &'static str, message: &'static str| {
             move || {

@@ -278,7 +278,7 @@ mod tests {
     /// Another owner's cluster holding the name: the cleanup of its
     /// leftovers (which would delete that owner's load balancers) is not
     /// adopted, and the diagnostic names the EKS cluster it found.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_foreign_cluster_of_the_name_is_refused_as_the_eks_cluster_it_is() {
         let describe = mock!(Client::describe_cluster)
             .match_requests(|r| r.name() == Some("s-eks-primary"))

@@ -405,7 +405,7 @@ mod tests {
             .build()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_update_sends_only_the_labels_that_changed_and_records_what_aws_left_out() {
         let old_inputs = inputs(&[
             ("capacity", "spot"),
@@ -475,7 +475,7 @@ mod tests {
     /// The declared ResourceInUseException ("... update ... in progress")
     /// is retried until the delete goes through (here: the group is found
     /// gone); an error the declaration does not name fails at once.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_retries_an_update_in_progress_but_not_an_undeclared_error() {
         use aws_sdk_eks::operation::delete_nodegroup::DeleteNodegroupError;
         use aws_smithy_types::error::ErrorMetadata;

@@ -290,7 +290,7 @@ mod tests {
             .build()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn create_registers_the_clusters_issuer_and_waits_until_iam_shows_it() {
         let create = mock!(Client::create_open_id_connect_provider)
             .match_requests(|r| {
@@ -329,7 +329,7 @@ mod tests {
     /// final after one call; what is retried is the wait for IAM to show
     /// the provider (NoSuchEntity, the GONE of `VISIBLE`), and any other
     /// error of that wait ends it at once, the provider recorded.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_refused_create_is_final_and_only_not_found_is_waited_out() {
         assert!(
             CALLS.iter().all(|c| c.not_yet.is_empty()),
@@ -382,7 +382,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_cluster_without_an_issuer_is_an_error_before_any_call() {
         // No rule: any call would fail the test.
         let e = OidcProvider
@@ -397,7 +397,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_provider_gone_reads_as_none_and_one_there_reads_its_client_ids() {
         let gone = mock!(Client::get_open_id_connect_provider)
             .match_requests(|r| r.open_id_connect_provider_arn() == Some(ARN))
@@ -437,7 +437,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn update_adds_and_removes_only_the_client_ids_that_differ() {
         let add = mock!(Client::add_client_id_to_open_id_connect_provider)
             .match_requests(|r| {
@@ -464,7 +464,7 @@ mod tests {
         assert_eq!(rec.out("arn"), ARN);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn find_looks_the_provider_up_by_its_clusters_issuer() {
         use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
         use aws_sdk_eks::types::{Cluster as EksCluster, Identity, Oidc};
@@ -499,7 +499,7 @@ mod tests {
         assert_eq!(found.out("issuer_host"), HOST);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn deleting_a_provider_already_gone_succeeds() {
         let delete = mock!(Client::delete_open_id_connect_provider)
             .match_requests(|r| r.open_id_connect_provider_arn() == Some(ARN))

@@ -355,7 +355,7 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_keeps_a_final_snapshot_only_when_the_record_asks_for_one() {
         for snapshot in [true, false] {
             let (delete, gone) = (delete_with_snapshot(snapshot), gone());
@@ -379,7 +379,7 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_group_still_busy_is_deleted_once_it_is_done_and_another_refusal_is_final() {
         // A snapshot still running: refused once (DELETE), then deleted and
         // waited for until gone.
@@ -414,7 +414,7 @@ mod tests {
         assert_eq!(bad.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_record_that_does_not_read_is_never_deleted_without_its_snapshot() {
         let delete = delete_with_snapshot(false);
         let old = Record::new(

@@ -173,7 +173,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_group_still_held_by_its_cache_is_retried_and_any_other_error_is_final() {
         let group = Record::new(
             "elasticache_subnet_group",

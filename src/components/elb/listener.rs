@@ -303,7 +303,7 @@ mod tests {
     /// errors (the certificate just issued, the target group just created,
     /// not found yet) are retried until the listener is created; an error
     /// the declaration does not name is final.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn create_retries_the_declared_not_yet_errors_but_not_an_undeclared_one() {
         use crate::components::mocked::{self, fault};
         use aws_sdk_elasticloadbalancingv2::operation::create_listener::{

@@ -217,7 +217,7 @@ mod tests {
         Record::new("elbv2_load_balancer", ARN, json!({"name": "kavak-dev"}))
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_waits_until_the_load_balancer_is_gone() {
         // Its network interfaces hold the subnets and security groups until
         // it is gone: the delete of those must not start before.
@@ -235,7 +235,7 @@ mod tests {
         assert_eq!((still.num_calls(), gone.num_calls()), (1, 1));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_of_a_load_balancer_already_gone_succeeds_and_a_refusal_fails() {
         let gone = mock!(aws_sdk_elasticloadbalancingv2::Client::delete_load_balancer)
             .then_error(|| DeleteLoadBalancerError::generic(fault("LoadBalancerNotFound")));
@@ -249,7 +249,7 @@ mod tests {
         assert!(e.message.contains("DeleteLoadBalancer"), "{}", e.message);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn found_by_its_name_with_its_dns_name_or_not_at_all() {
         let spec = Spec::new(
             "alb",

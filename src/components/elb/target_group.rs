@@ -228,7 +228,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_update_sets_the_deregistration_delay_only_when_it_changed() {
         let old = Record::new(
             "elbv2_target_group",
@@ -279,7 +279,7 @@ mod tests {
         assert_eq!(rec.inputs["deregistration_delay"], 5);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_group_still_in_use_is_deleted_once_freed_and_a_refusal_is_not_retried() {
         use aws_sdk_elasticloadbalancingv2::operation::delete_target_group::{
             DeleteTargetGroupError, DeleteTargetGroupOutput,

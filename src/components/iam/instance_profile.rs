@@ -279,7 +279,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn create_waits_for_a_role_not_yet_found_but_not_for_an_undeclared_error() {
         let spec = Spec::of(
             "profile.host",

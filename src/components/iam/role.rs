@@ -403,7 +403,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_update_detaches_only_what_the_stack_attached_before() {
         // The stack attached OURS_BEFORE, now declares OURS_NOW; another
         // Terraform resource attached THEIRS: it stays.
@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(rec.inputs["managed_policies"], json!([OURS_NOW]));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn read_shows_a_declared_policy_detached_and_ignores_foreign_ones() {
         let get = || {
             GetRoleOutput::builder()
@@ -490,7 +490,7 @@ mod tests {
     /// The declared DeleteConflict (what was just detached still holding
     /// the role) is retried until the delete passes; an error the
     /// declaration does not name fails the delete at once.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_waits_out_a_delete_conflict_but_not_an_undeclared_error() {
         use aws_sdk_iam::operation::delete_role::{DeleteRoleError, DeleteRoleOutput};
         use aws_sdk_iam::operation::list_instance_profiles_for_role::ListInstanceProfilesForRoleOutput;

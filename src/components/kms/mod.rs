@@ -362,7 +362,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn found_by_its_alias_with_rotation_drift_shown() {
         let list = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
         let describe = mock!(aws_sdk_kms::Client::describe_key)
@@ -389,7 +389,7 @@ mod tests {
         assert_eq!(r.out("arn"), "arn:aws:kms:eu-west-1:123456789012:key/k-1");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_key_pending_deletion_is_gone_not_adopted() {
         let list = mock!(aws_sdk_kms::Client::list_aliases).then_output(aliases("k-1"));
         let describe = mock!(aws_sdk_kms::Client::describe_key)
@@ -401,7 +401,7 @@ mod tests {
             .is_none());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn without_its_alias_only_a_key_tagged_by_this_stack_and_component_is_found() {
         use crate::engine::{TAG_COMPONENT, TAG_STACK_ID};
         let tag = |k: &str, v: &str| {
@@ -471,7 +471,7 @@ mod tests {
         assert_eq!(theirs.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_drops_only_its_own_alias_and_schedules_the_key_never_immediately() {
         let rec = Record::new("kms_key", "k-1", spec().inputs);
         // The alias now names another key: it is left alone.
@@ -509,7 +509,7 @@ mod tests {
     /// the declared NotFoundException is retried until they pass. An alias
     /// another key holds is no such delay: it fails at once, and the key
     /// that was created is recorded.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn create_waits_for_the_new_key_to_be_found_but_not_past_an_undeclared_error() {
         use aws_sdk_kms::operation::create_alias::{CreateAliasError, CreateAliasOutput};
         use aws_sdk_kms::operation::create_key::CreateKeyOutput;

@@ -218,7 +218,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_log_group_is_found_by_its_exact_name_never_by_prefix() {
         let spec = Spec::new(
             "logs.api",
@@ -252,7 +252,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_of_a_log_group_already_gone_succeeds() {
         let gone = mock!(aws_sdk_cloudwatchlogs::Client::delete_log_group)
             .then_error(|| DeleteLogGroupError::generic(fault("ResourceNotFoundException")));
@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(gone.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_delete_meeting_a_conflicting_change_is_retried_and_a_refusal_is_not() {
         use aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupOutput;
         let rec = Record::new(

@@ -331,7 +331,7 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn create_sends_the_instance_of_its_cluster_and_waits_until_it_is_available() {
         let create = mock!(Client::create_db_instance)
             .match_requests(|r| {
@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(rec.inputs["instance_class"], json!("db.r6g.large"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_instance_that_fails_ends_the_wait_for_available_and_is_recorded() {
         let create = mock!(Client::create_db_instance)
             .then_output(|| CreateDbInstanceOutput::builder().build());
@@ -399,7 +399,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_refused_create_is_final_after_one_call_with_nothing_to_wait_for() {
         let create = mock!(Client::create_db_instance).then_error(|| {
             CreateDBInstanceError::generic(said(
@@ -425,7 +425,7 @@ mod tests {
     /// ModifyDBInstance: a storage change still optimizing (declared) is
     /// retried, then the instance is waited for and read back; any other
     /// refusal is final after one call.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_class_change_retries_its_declared_not_yet_and_any_other_error_is_final() {
         let optimizing = MODIFY_DB_INSTANCE.not_yet[0];
         let modify = mock!(Client::modify_db_instance)
@@ -473,7 +473,7 @@ mod tests {
     /// DeleteDBInstance: the last instance of a primary with a replica
     /// still attached (declared) is retried, then waited for until gone;
     /// the same code for another reason is final after one call.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_delete_refused_while_a_replica_is_attached_is_retried_and_any_other_error_is_final()
     {
         let attached = DELETE_DB_INSTANCE.not_yet[0];
@@ -511,7 +511,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_instance_already_gone_or_going_is_deleted_without_error() {
         // Gone: nothing to wait for (no describe rule).
         let delete = mock!(Client::delete_db_instance).then_error(|| {
@@ -537,7 +537,7 @@ mod tests {
         assert_eq!((delete.num_calls(), gone.num_calls()), (1, 1));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_instance_gone_or_being_deleted_reads_as_none() {
         let gone = gone();
         let (env, _) = env_over(&[&gone]);

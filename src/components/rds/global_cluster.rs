@@ -192,7 +192,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_global_cluster_is_deleted_once_its_members_have_left() {
         // A member still detaching: AWS refuses the delete for a little
         // while (DELETE's "is not empty"); the delete is retried, then
@@ -221,7 +221,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn another_refusal_of_the_delete_is_not_retried() {
         // The same code for another reason is final: one call, its error.
         let refused = mock!(Client::delete_global_cluster).then_error(|| {
@@ -245,7 +245,7 @@ mod tests {
         assert_eq!(refused.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_global_cluster_already_gone_is_deleted() {
         let gone = mock!(Client::delete_global_cluster)
             .then_error(|| DeleteGlobalClusterError::generic(fault("GlobalClusterNotFoundFault")));
@@ -256,7 +256,7 @@ mod tests {
         assert_eq!(gone.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn deletion_protection_blocks_the_destroy_on_its_attribute() {
         let protected = mock!(Client::describe_global_clusters).then_output(|| {
             DescribeGlobalClustersOutput::builder()

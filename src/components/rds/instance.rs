@@ -416,7 +416,7 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn production_keeps_a_final_snapshot_and_its_backups() {
         let delete = mock!(Client::delete_db_instance)
             .match_requests(|r| {
@@ -438,7 +438,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_record_that_does_not_read_is_never_deleted_without_its_snapshot() {
         // Without its final_snapshot field the record cannot say whether
         // the data is to be kept: an error, and nothing deleted.
@@ -461,7 +461,7 @@ mod tests {
         assert_eq!(delete.num_calls(), 0);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn ephemeral_deletes_without_a_snapshot() {
         let delete = mock!(Client::delete_db_instance)
             .match_requests(|r| {
@@ -476,7 +476,7 @@ mod tests {
         assert_eq!(delete.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_database_being_deleted_is_not_taken_for_the_stacks() {
         // A namesake on its way out (an earlier stack's) is not adopted as
         // this stack's database.
@@ -503,7 +503,7 @@ mod tests {
         ErrorMetadata::builder().code(code).message(message).build()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_storage_change_still_optimizing_or_a_replica_still_attached_is_retried_and_any_other_error_is_final(
     ) {
         use aws_sdk_rds::operation::delete_db_instance::DeleteDBInstanceError;

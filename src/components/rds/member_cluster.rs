@@ -478,7 +478,7 @@ mod tests {
         sent.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_master_password_is_sent_only_when_its_version_changed() {
         assert!(password_sent(2.0).await, "a new version sets the password");
         assert!(!password_sent(1.0).await, "the same version leaves it");
@@ -513,7 +513,7 @@ mod tests {
             .then_output(|| DescribeGlobalClustersOutput::builder().build())
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_cluster_still_busy_or_not_yet_available_is_retried_and_any_other_error_is_final() {
         use crate::components::mocked::fault;
         use aws_sdk_rds::operation::delete_db_cluster::{

@@ -182,7 +182,7 @@ mod tests {
         mocked::env_over!(rds, aws_sdk_rds, rules)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_member_still_busy_is_detached_once_it_settles_and_any_other_error_is_final() {
         let busy = REMOVE_FROM_GLOBAL.not_yet[0];
         let remove = mock!(Client::remove_from_global_cluster)

@@ -331,7 +331,7 @@ mod tests {
 
     const BOTH: &[&str] = &[PRIMARY, SECONDARY];
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_writer_already_in_the_wanted_region_is_left_as_it_is() {
         // Only the look: a switchover or failover would find no rule.
         for (want, writer) in [("eu-west-1", SECONDARY), ("us-east-1", PRIMARY)] {
@@ -351,7 +351,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_writer_in_another_region_is_switched_over_and_waited_for() {
         let before = global("available", PRIMARY, BOTH);
         let switch = mock!(Client::switchover_global_cluster)
@@ -388,7 +388,7 @@ mod tests {
         assert_eq!(rec.inputs["writer_region"], json!("eu-west-1"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn with_allow_data_loss_a_writer_in_another_region_is_failed_over() {
         let before = global("available", PRIMARY, BOTH);
         // No SwitchoverGlobalCluster rule: a switchover would fail the test.
@@ -414,7 +414,7 @@ mod tests {
         assert_eq!(rec.inputs["writer_region"], json!("eu-west-1"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_wanted_region_without_a_member_is_an_error_before_any_switchover() {
         let describe = global("available", PRIMARY, BOTH);
         let e = Writer
@@ -455,7 +455,7 @@ mod tests {
 
     /// SwitchoverGlobalCluster is settled: a refusal is final after one
     /// call, and nothing is waited for.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_refused_switchover_is_final_after_one_call() {
         let before = global("available", PRIMARY, BOTH);
         let switch = mock!(Client::switchover_global_cluster).then_error(|| {
@@ -486,7 +486,7 @@ mod tests {
     /// context's region) is removed, RemoveFromGlobalCluster's "member still
     /// busy" retried, then it is waited for until it has left and is
     /// available; any other refusal is final after one call.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_detaches_each_reader_retrying_a_busy_member_and_any_other_error_is_final() {
         let busy = REMOVE_FROM_GLOBAL.not_yet[0];
         let before = global("available", PRIMARY, BOTH);
@@ -532,7 +532,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_global_cluster_gone_reads_as_none_and_deletes_as_done() {
         let gone = || {
             mock!(Client::describe_global_clusters).then_error(|| {
@@ -572,7 +572,7 @@ mod tests {
             .is_none());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_read_reports_a_switchover_made_outside_terraform() {
         let describe = global("available", SECONDARY, BOTH);
         let r = Writer

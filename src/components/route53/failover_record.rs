@@ -295,7 +295,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_failover_record_is_created_never_upserted_and_waits_until_in_sync() {
         let deps: Records = [(
             "health.primary".to_string(),
@@ -341,7 +341,7 @@ mod tests {
         assert_eq!(synced.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_zone_still_processing_a_prior_change_is_waited_for_and_a_refused_change_is_not_retried(
     ) {
         use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
@@ -421,7 +421,7 @@ mod tests {
         assert_eq!((exists.num_calls(), after.num_calls()), (1, 0));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_record_of_the_name_with_another_set_identifier_is_foreign_and_a_missing_one_is_not_deleted(
     ) {
         use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;

@@ -271,7 +271,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_health_check_is_found_by_its_caller_reference_marker_only() {
         // Stack "s": its marker is "s/<key>/"; a stack "s-2" or a check made
         // by hand with the same domain is not it.

@@ -489,7 +489,7 @@ mod tests {
         .build()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_bucket_holding_objects_is_not_emptied_without_force_destroy() {
         let list = mock!(Client::list_object_versions).then_output(|| versions(2));
         let delete_objects = mock!(Client::delete_objects).then_output(|| {
@@ -508,7 +508,7 @@ mod tests {
         assert_eq!(delete_objects.num_calls(), 0, "not one object deleted");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn with_force_destroy_every_version_goes_then_the_bucket() {
         // The calls in order: list, delete that page, list (empty), delete the bucket.
         let list = mock!(Client::list_object_versions).then_output(|| versions(2));
@@ -542,7 +542,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_bucket_already_gone_is_deleted() {
         // Counted for the destroy check, then listed to be emptied: gone both times.
         let list = mock!(Client::list_object_versions)
@@ -567,7 +567,7 @@ mod tests {
         assert_eq!((list.num_calls(), delete_bucket.num_calls()), (2, 0));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_name_another_account_holds_is_neither_free_nor_adopted() {
         // HeadBucket answers 403 for a bucket of another account: find must
         // not take that for "absent" (a create would fail later) nor adopt it.

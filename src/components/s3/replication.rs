@@ -400,7 +400,7 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_rule_is_put_once_both_buckets_show_versioning_and_the_put_is_retried_while_s3_catches_up(
     ) {
         // The source shows no versioning yet, then Enabled; the destination
@@ -464,7 +464,7 @@ mod tests {
         assert_eq!(calls, [1; 6]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn another_refusal_of_the_rule_is_not_retried() {
         let (source, destination) = (
             versioning(Some(BucketVersioningStatus::Enabled)),
@@ -490,7 +490,7 @@ mod tests {
         assert_eq!(locked.num_calls(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_bucket_whose_versioning_is_suspended_fails_the_wait_at_once() {
         let suspended = versioning(Some(BucketVersioningStatus::Suspended));
         let e = Replication

@@ -277,7 +277,7 @@ mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_schedule_starts_its_instance_with_its_role_and_carries_the_stack_s_marker() {
         use aws_sdk_scheduler::operation::create_schedule::{
             CreateScheduleError, CreateScheduleOutput,
@@ -371,7 +371,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_schedule_s_owner_is_read_from_its_marker() {
         use aws_sdk_scheduler::operation::get_schedule::{GetScheduleError, GetScheduleOutput};
         let found = Record::new("scheduler_instance_schedule", "kauri-prod-start", json!({}));
@@ -421,7 +421,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_schedule_disabled_out_of_band_is_drift_and_one_already_deleted_is_gone() {
         use aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError;
         use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;

@@ -223,7 +223,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_connection_is_written_into_the_secret_and_never_into_the_record() {
         let generated = json!({"username": "app", "password": "s3cr3t-Pa55", "dbname": "kavak"});
         let get =
@@ -262,7 +262,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_secret_without_a_value_or_that_is_not_json_fails_the_write_naming_it() {
         let empty = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
             .then_error(|| GetSecretValueError::generic(fault("ResourceNotFoundException")));
@@ -291,7 +291,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn read_shows_a_connection_removed_out_of_band_as_missing() {
         let rec = Record::new(
             "secretsmanager_db_connection",

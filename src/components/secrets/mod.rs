@@ -74,7 +74,7 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_secret_not_found_yet_by_the_put_is_retried_and_any_other_error_is_final() {
         let deps: Records = [
             (

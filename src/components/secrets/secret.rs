@@ -351,7 +351,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn find_of_a_secret_scheduled_for_deletion_changes_nothing_whoever_owns_it() {
         // Played in order: a RestoreSecret here (or in an import, or at
         // plan) would find no rule and fail the test.
@@ -372,7 +372,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn adopting_a_secret_scheduled_for_deletion_restores_it_first() {
         let found = Record::new("secretsmanager_secret", ARN, spec(0).inputs)
             .with(SCHEDULED_FOR_DELETION, "true");
@@ -407,7 +407,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn read_of_a_deleted_or_missing_secret_is_gone() {
         let rec = Record::new("secretsmanager_secret", ARN, spec(0).inputs);
         let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled("s"));
@@ -424,7 +424,7 @@ mod tests {
         assert!(Secret.read(&over(&[&denied]), &rec).await.is_err());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn delete_keeps_the_recovery_window_it_was_given() {
         let at_once = mock!(aws_sdk_secretsmanager::Client::delete_secret)
             .match_requests(|r| {
@@ -465,7 +465,7 @@ mod tests {
             .unwrap();
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_create_meeting_its_namesake_still_being_deleted_is_retried_and_a_taken_name_is_not()
     {
         use aws_sdk_secretsmanager::operation::create_secret::{

@@ -277,7 +277,7 @@ mod tests {
             .build()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn update_subscribes_the_new_address_and_unsubscribes_the_removed_one_only() {
         let spec = Spec::new(
             "topic",
@@ -318,7 +318,7 @@ mod tests {
         assert_eq!((subscribe.num_calls(), unsubscribe.num_calls()), (1, 1));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn read_records_the_declared_addresses_still_subscribed_and_no_other() {
         let rec = Record::new(
             "sns_topic",
@@ -343,7 +343,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_missing_topic_is_gone_and_a_refusal_is_an_error() {
         let rec = Record::new(
             "sns_topic",

@@ -229,7 +229,7 @@ mod tests {
         s
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn create_writes_a_secure_string_and_never_overwrites() {
         let put = mock!(aws_sdk_ssm::Client::put_parameter)
             .match_requests(|r| {
@@ -254,7 +254,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn read_compares_the_hash_of_the_secure_value() {
         let changed = mock!(aws_sdk_ssm::Client::get_parameter)
             .match_requests(|r| r.with_decryption() == Some(true))
@@ -284,7 +284,7 @@ mod tests {
             .contains("changed by hand"));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_missing_parameter_is_gone_and_other_errors_are_errors() {
         let gone = mock!(aws_sdk_ssm::Client::get_parameter)
             .then_error(|| GetParameterError::generic(fault("ParameterNotFound")));

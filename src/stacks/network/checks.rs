@@ -522,7 +522,7 @@ mod tests {
         o.build()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn default_zones_are_the_first_available_ones_by_name() {
         use aws_smithy_mocks::mock;
         // ap-northeast-1 has no `b`; an impaired zone and a Local Zone are skipped.
