@@ -179,3 +179,120 @@ impl Kind<AwsContext> for ExistingSubnet {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::mocked;
+    use aws_sdk_ec2::operation::describe_subnets::{DescribeSubnetsError, DescribeSubnetsOutput};
+    use aws_sdk_ec2::operation::describe_vpcs::{DescribeVpcsError, DescribeVpcsOutput};
+    use aws_sdk_ec2::types::Vpc;
+    use aws_sdk_ec2::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn env_over(rules: &[&Rule]) -> E {
+        mocked::env_over!(ec2, aws_sdk_ec2, rules)
+    }
+
+    fn not_found(code: &'static str) -> ErrorMetadata {
+        ErrorMetadata::builder()
+            .code(code)
+            .message("does not exist")
+            .build()
+    }
+
+    fn vpc_spec() -> Spec {
+        Spec::of("vpc", &ExistingVpcInputs { id: "vpc-1".into() }).named_by("vpc_id")
+    }
+
+    fn subnet_spec() -> Spec {
+        let inputs = ExistingSubnetInputs {
+            id: "subnet-1".into(),
+            vpc: "vpc-1".into(),
+        };
+        Spec::of("subnet.private.subnet-1", &inputs).named_by("private_subnet_ids")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_existing_vpc_is_recorded_with_its_block_and_a_missing_one_is_refused_on_its_attribute(
+    ) {
+        let found = mock!(Client::describe_vpcs)
+            .match_requests(|r| r.vpc_ids() == ["vpc-1"])
+            .then_output(|| {
+                DescribeVpcsOutput::builder()
+                    .vpcs(
+                        Vpc::builder()
+                            .vpc_id("vpc-1")
+                            .cidr_block("10.8.0.0/16")
+                            .build(),
+                    )
+                    .build()
+            });
+        let rec = ExistingVpc
+            .create(&env_over(&[&found]), &vpc_spec(), &Records::new())
+            .await
+            .unwrap();
+        assert_eq!((rec.id.as_str(), rec.out("cidr")), ("vpc-1", "10.8.0.0/16"));
+
+        let missing = mock!(Client::describe_vpcs)
+            .then_error(|| DescribeVpcsError::generic(not_found("InvalidVpcID.NotFound")));
+        let e = ExistingVpc
+            .create(&env_over(&[&missing]), &vpc_spec(), &Records::new())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("the VPC vpc-1 does not exist"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.attribute.as_deref(), Some("vpc_id"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_subnet_of_another_vpc_or_none_is_refused_on_its_attribute() {
+        let subnet_in = |vpc: &'static str| {
+            mock!(Client::describe_subnets).then_output(move || {
+                DescribeSubnetsOutput::builder()
+                    .subnets(
+                        aws_sdk_ec2::types::Subnet::builder()
+                            .subnet_id("subnet-1")
+                            .vpc_id(vpc)
+                            .availability_zone("eu-west-1b")
+                            .build(),
+                    )
+                    .build()
+            })
+        };
+        let ours = subnet_in("vpc-1");
+        let rec = ExistingSubnet
+            .create(&env_over(&[&ours]), &subnet_spec(), &Records::new())
+            .await
+            .unwrap();
+        assert_eq!(rec.out("availability_zone"), "eu-west-1b");
+
+        let other = subnet_in("vpc-2");
+        let e = ExistingSubnet
+            .create(&env_over(&[&other]), &subnet_spec(), &Records::new())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("is in vpc-2, not in vpc-1"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.attribute.as_deref(), Some("private_subnet_ids"));
+
+        let missing = mock!(Client::describe_subnets)
+            .then_error(|| DescribeSubnetsError::generic(not_found("InvalidSubnetID.NotFound")));
+        let e = ExistingSubnet
+            .create(&env_over(&[&missing]), &subnet_spec(), &Records::new())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("the subnet subnet-1 does not exist"),
+            "{}",
+            e.message
+        );
+    }
+}
