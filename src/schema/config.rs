@@ -147,6 +147,9 @@ pub trait Word: FromStr {}
 /// block's schema.
 pub struct Reader<'a> {
     block: &'a Block,
+    /// Reading an object value (`object_map`'s items): its fields' types,
+    /// in place of the block's attributes.
+    object: Option<&'a BTreeMap<String, Type>>,
     value: &'a Value,
     /// What was read, for `agreement`: `name` or `block.name`.
     read: RefCell<BTreeSet<String>>,
@@ -158,6 +161,7 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     pub fn new(block: &'a Block, value: &'a Value) -> Self {
         Reader {
+            object: None,
             block,
             value,
             read: RefCell::default(),
@@ -170,11 +174,15 @@ impl<'a> Reader<'a> {
         self.read
             .borrow_mut()
             .insert(format!("{}{name}", self.prefix));
-        match self.block.attribute(name) {
+        let declared = match self.object {
+            Some(fields) => fields.get(name),
+            None => self.block.attribute(name).map(|a| &a.ty),
+        };
+        match declared {
             None => self.fault(format!("{}{name} is not in the schema", self.prefix)),
-            Some(a) if &a.ty != want => self.fault(format!(
-                "{}{name} is a {:?} in the schema, read as a {want:?}",
-                self.prefix, a.ty
+            Some(ty) if ty != want => self.fault(format!(
+                "{}{name} is a {ty:?} in the schema, read as a {want:?}",
+                self.prefix
             )),
             Some(_) => {}
         }
@@ -228,31 +236,52 @@ impl<'a> Reader<'a> {
         })
     }
     /// A map attribute whose values are objects of `ty`, each read by
-    /// `item` from a known object value.
+    /// `item` through a reader over the object's fields, so that a field
+    /// `ty` lacks is a fault like an attribute the schema lacks (read once
+    /// on no value when the map is empty, for `agreement`).
     pub fn object_map<T>(
         &self,
         name: &str,
         ty: &Type,
-        item: impl Fn(&Value) -> Setting<T>,
+        item: impl Fn(&Reader) -> T,
     ) -> Setting<BTreeMap<String, Setting<T>>> {
-        setting(self.raw(name, &Type::map(ty.clone())), |v| {
+        let no_fields = BTreeMap::new();
+        let fields = match ty {
+            Type::Object(fields) => fields,
+            _ => &no_fields,
+        };
+        let read_one = |v: &Value| {
+            let r = Reader {
+                block: &EMPTY,
+                object: Some(fields),
+                value: v,
+                read: RefCell::default(),
+                faults: RefCell::default(),
+                prefix: format!("{}{name}.", self.prefix),
+            };
+            let t = item(&r);
+            self.faults.borrow_mut().extend(r.faults.into_inner());
+            t
+        };
+        let raw = self.raw(name, &Type::map(ty.clone()));
+        let entries = raw.as_map().filter(|m| !m.is_empty());
+        if entries.is_none() {
+            let _ = read_one(&Value::Null);
+        }
+        setting(raw, |v| {
             v.as_map().map(|m| {
                 m.iter()
                     .map(|(k, i)| {
                         let s = match i {
                             Value::Null => Setting::Unset,
                             Value::Unknown => Setting::Unknown,
-                            o => item(o),
+                            o => Setting::Known(read_one(o)),
                         };
                         (k.clone(), s)
                     })
                     .collect()
             })
         })
-    }
-    /// A text inside an object value (`object_map`'s items).
-    pub fn text_in(object: &Value, name: &str) -> Setting<String> {
-        setting(object.get(name), |x| x.as_str().map(str::to_string))
     }
 
     fn nested(&self, name: &str, nesting: Nesting) -> Option<&'a Block> {
@@ -280,6 +309,7 @@ impl<'a> Reader<'a> {
 
     fn child<T: FromBlock>(&self, name: &str, block: &'a Block, v: &'a Value) -> T {
         let r = Reader {
+            object: None,
             block,
             value: v,
             read: RefCell::default(),
@@ -319,6 +349,7 @@ impl<'a> Reader<'a> {
         let v = self.block.nested_or_defaults(name, self.value);
         // The child borrows its value for the read only.
         let r = Reader {
+            object: None,
             block,
             value: &v,
             read: RefCell::default(),
@@ -485,6 +516,26 @@ mod tests {
                 ports: r.blocks("port"),
             }
         }
+    }
+
+    #[test]
+    fn an_object_field_the_type_lacks_is_a_fault_even_with_no_value() {
+        let ty = Type::object([("value", Type::String)]);
+        let block = Block {
+            description: "",
+            attributes: vec![Attribute::optional("params", Type::map(ty), "")],
+            blocks: vec![],
+        };
+        struct Params;
+        impl FromBlock for Params {
+            fn read(r: &Reader) -> Self {
+                let ty = Type::object([("value", Type::String)]);
+                r.object_map("params", &ty, |o| o.text("valeu"));
+                Params
+            }
+        }
+        let faults = agreement::<Params>(&block).unwrap_err();
+        assert_eq!(faults, ["params.valeu is not in the schema"]);
     }
 
     #[test]

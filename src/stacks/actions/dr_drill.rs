@@ -14,6 +14,7 @@
 
 use super::*;
 use crate::components::rds::{arn_region, describe_global, writer_region, MemberCluster, Writer};
+use crate::schema::config::{read, FromBlock, Reader, Setting};
 
 pub(super) fn action(shared: Arc<Shared>) -> Arc<dyn Action> {
     Arc::new(DrDrill {
@@ -231,7 +232,8 @@ impl Action for DrDrill {
     }
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = stack_id(config).err().unwrap_or_default();
-        if let Some(n) = config.get("max_replication_lag_seconds").as_f64() {
+        let args: Arguments = read(&self.schema.block, config);
+        if let Some(&n) = args.max_replication_lag_seconds.known() {
             if !(n > 0.0 && n <= 3600.0) {
                 d.error_at(
                     Path::attr("max_replication_lag_seconds"),
@@ -247,10 +249,12 @@ impl Action for DrDrill {
             Ok(t) => t,
             Err(d) => return d,
         };
-        let round_trip = config.get("return").as_bool().unwrap_or(true);
-        let max_lag = config
-            .get("max_replication_lag_seconds")
-            .as_f64()
+        let args: Arguments = read(&self.schema.block, &config);
+        let round_trip = args.round_trip.known().copied().unwrap_or(true);
+        let max_lag = args
+            .max_replication_lag_seconds
+            .known()
+            .copied()
             .unwrap_or(60.0);
         let env = Arc::new(env(ctx.clone(), &id));
         let global = format!("{id}-aurora");
@@ -362,6 +366,24 @@ impl Action for DrDrill {
             .say(format!("drill complete: {}", report.join("; ")))
             .await;
         Diagnostics::default()
+    }
+}
+
+/// The action's arguments, typed (besides `stack_id`, which every action
+/// reads alike).
+pub(super) struct Arguments {
+    /// `return`: switch back after the drill.
+    round_trip: Setting<bool>,
+    max_replication_lag_seconds: Setting<f64>,
+}
+
+impl FromBlock for Arguments {
+    fn read(r: &Reader) -> Self {
+        r.text("stack_id");
+        Arguments {
+            round_trip: r.flag("return"),
+            max_replication_lag_seconds: r.number("max_replication_lag_seconds"),
+        }
     }
 }
 

@@ -110,6 +110,22 @@ async fn carries(ctx: &AwsContext, r: &TagRef, id: &str) -> Result<bool, OpError
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_actions_arguments_agree_with_its_schema() {
+        use crate::schema::config::agreement;
+        let shared = Arc::new(Shared::default());
+        let block = |a: Arc<dyn Action>| a.schema().block.clone();
+        let checks = [
+            agreement::<run_task::Arguments>(&block(run_task::action(shared.clone()))),
+            agreement::<run_command::Arguments>(&block(run_command::action(shared.clone()))),
+            agreement::<snapshot::Arguments>(&block(snapshot::action(shared.clone()))),
+            agreement::<dr_drill::Arguments>(&block(dr_drill::action(shared.clone()))),
+        ];
+        for c in checks {
+            assert_eq!(c, Ok(()));
+        }
+    }
+
     use super::*;
 
     #[test]

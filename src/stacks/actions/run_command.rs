@@ -2,6 +2,7 @@
 //! Run Command.
 
 use super::*;
+use crate::schema::config::{read, FromBlock, Reader, Setting};
 
 /// The calls this action makes, for the catalog and its IAM list.
 pub(super) const CALLS: &[crate::engine::Call] = &[
@@ -75,11 +76,8 @@ impl Action for RunCommand {
     }
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = stack_id(config).err().unwrap_or_default();
-        if config
-            .get("command")
-            .as_str()
-            .is_some_and(|c| c.trim().is_empty())
-        {
+        let args: Arguments = read(&self.schema.block, config);
+        if args.command.as_str().is_some_and(|c| c.trim().is_empty()) {
             d.error_at(
                 Path::attr("command"),
                 "Empty command",
@@ -93,11 +91,8 @@ impl Action for RunCommand {
             Ok(t) => t,
             Err(d) => return d,
         };
-        let command = config
-            .get("command")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let args: Arguments = read(&self.schema.block, &config);
+        let command = args.command.value();
         let filter = |k: String, v: &str| {
             aws_sdk_ec2::types::Filter::builder()
                 .name(k)
@@ -214,6 +209,21 @@ impl Action for RunCommand {
                 Diagnostics::default()
             }
             Err(e) => error("Command failed", e),
+        }
+    }
+}
+
+/// The action's arguments, typed (besides `stack_id`, which every action
+/// reads alike).
+pub(super) struct Arguments {
+    command: Setting<String>,
+}
+
+impl FromBlock for Arguments {
+    fn read(r: &Reader) -> Self {
+        r.text("stack_id");
+        Arguments {
+            command: r.text("command"),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! non-zero exit an error with the exit code and the last lines.
 
 use super::*;
+use crate::schema::config::{read, FromBlock, Reader, Setting};
 use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, LaunchType, TaskOverride};
 
 pub(super) fn action(shared: Arc<Shared>) -> Arc<dyn Action> {
@@ -90,9 +91,30 @@ fn verdict(exit_code: Option<i32>, stop_reason: &str, lines: &[String]) -> Resul
     }
 }
 
-fn timeout(config: &Value) -> Duration {
-    let minutes = config.get("timeout_minutes").as_f64().unwrap_or(30.0);
-    Duration::from_secs((minutes * 60.0) as u64)
+/// The action's arguments, typed (besides `stack_id`, which every action
+/// reads alike).
+pub(super) struct Arguments {
+    command: Setting<Vec<Setting<String>>>,
+    environment: Setting<std::collections::BTreeMap<String, Setting<String>>>,
+    timeout_minutes: Setting<f64>,
+}
+
+impl FromBlock for Arguments {
+    fn read(r: &Reader) -> Self {
+        r.text("stack_id");
+        Arguments {
+            command: r.texts("command"),
+            environment: r.text_map("environment"),
+            timeout_minutes: r.number("timeout_minutes"),
+        }
+    }
+}
+
+impl Arguments {
+    fn timeout(&self) -> Duration {
+        let minutes = self.timeout_minutes.known().copied().unwrap_or(30.0);
+        Duration::from_secs((minutes * 60.0) as u64)
+    }
 }
 
 /// Where the awslogs driver writes a task's lines: the group of the task
@@ -167,15 +189,15 @@ impl Action for RunTask {
     }
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = stack_id(config).err().unwrap_or_default();
-        let command = config.get("command");
-        if !command.is_unknown() && !command.is_null() && command.as_list().is_empty() {
+        let args: Arguments = read(&self.schema.block, config);
+        if args.command.known().is_some_and(Vec::is_empty) {
             d.error_at(
                 Path::attr("command"),
                 "Empty command",
                 "the command is an empty list: leave it unset to run the image's own command",
             );
         }
-        for (name, _) in config.get("environment").as_map().into_iter().flatten() {
+        for (name, _) in args.environment.entries() {
             let ok = !name.is_empty()
                 && !name.starts_with(|c: char| c.is_ascii_digit())
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -187,7 +209,7 @@ impl Action for RunTask {
                 );
             }
         }
-        if let Some(m) = config.get("timeout_minutes").as_f64() {
+        if let Some(&m) = args.timeout_minutes.known() {
             if m.fract() != 0.0 || !(1.0..=1440.0).contains(&m) {
                 d.error_at(
                     Path::attr("timeout_minutes"),
@@ -203,8 +225,9 @@ impl Action for RunTask {
             Ok(t) => t,
             Err(d) => return d,
         };
+        let args: Arguments = read(&self.schema.block, &config);
         let mut env = env(ctx.clone(), &id);
-        env.deadline = tokio::time::Instant::now() + timeout(&config);
+        env.deadline = tokio::time::Instant::now() + args.timeout();
         let (cluster, name) = (format!("{id}-cluster"), format!("{id}-app"));
         let service = match Service::describe(&env, &cluster, &name).await {
             Ok(Some(s)) => s,
@@ -246,30 +269,17 @@ impl Action for RunTask {
             }
         };
         let mut container = ContainerOverride::builder().name(CONTAINER);
-        if let [_, ..] = config.get("command").as_list() {
-            let words: Vec<String> = config
-                .get("command")
-                .as_list()
-                .iter()
-                .map(|w| w.as_str().unwrap_or_default().to_string())
-                .collect();
-            container = container.set_command(Some(words));
+        let words = args.command.strings();
+        if !words.is_empty() {
+            container = container.set_command(Some(words.clone()));
         }
-        for (k, v) in config.get("environment").as_map().into_iter().flatten() {
-            container = container.environment(
-                KeyValuePair::builder()
-                    .name(k)
-                    .value(v.as_str().unwrap_or_default())
-                    .build(),
-            );
+        for (k, v) in args.environment.entries() {
+            container =
+                container.environment(KeyValuePair::builder().name(k).value(v.text()).build());
         }
-        let what = match config.get("command").as_list() {
+        let what = match words.as_slice() {
             [] => "the image's command".to_string(),
-            words => words
-                .iter()
-                .map(|w| w.as_str().unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join(" "),
+            words => words.join(" "),
         };
         progress
             .say(format!(

@@ -1,6 +1,7 @@
 //! `awsstack_snapshot`: a snapshot on demand of a stack's data.
 
 use super::*;
+use crate::schema::config::{read, FromBlock, Reader, Setting};
 
 /// The calls this action makes, for the catalog and its IAM list (the EBS
 /// snapshot's own through `DataVolume`).
@@ -53,7 +54,8 @@ impl Action for Snapshot {
     }
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = stack_id(config).err().unwrap_or_default();
-        if let Some(desc) = config.get("description").as_str() {
+        let args: Arguments = read(&self.schema.block, config);
+        if let Some(desc) = args.description.as_str() {
             if desc.len() > 255 {
                 d.error_at(Path::attr("description"), "Description too long", format!("an EBS snapshot's description holds at most 255 characters, this one has {}", desc.len()));
             }
@@ -65,11 +67,11 @@ impl Action for Snapshot {
             Ok(t) => t,
             Err(d) => return d,
         };
-        let description = config
-            .get("description")
-            .as_str()
-            .unwrap_or("on-demand snapshot")
-            .to_string();
+        let args: Arguments = read(&self.schema.block, &config);
+        let description = args
+            .description
+            .owned()
+            .unwrap_or_else(|| "on-demand snapshot".to_string());
         let env = env(ctx.clone(), &id);
         let done = match data_volume(&ctx, &id).await {
             Ok(Some(volume)) => snapshot_volume(&env, &volume, &description, &progress).await,
@@ -199,4 +201,19 @@ async fn snapshot_database(
     .await
     .map_err(|e| OpError::new(format!("{} (snapshot {snapshot} was started)", e.message)))?;
     Ok(format!("snapshot {snapshot} of {db} is available (tagged {TAG_STACK_ID}={id}; kept after a destroy)"))
+}
+
+/// The action's arguments, typed (besides `stack_id`, which every action
+/// reads alike).
+pub(super) struct Arguments {
+    description: Setting<String>,
+}
+
+impl FromBlock for Arguments {
+    fn read(r: &Reader) -> Self {
+        r.text("stack_id");
+        Arguments {
+            description: r.text("description"),
+        }
+    }
 }

@@ -407,9 +407,11 @@ impl Stack for ContainerService {
         validate_fargate_size(c, &mut d);
         validate_variables(c, &mut d);
         let db = &c.database;
+        // Within their schema range (the rule reports the others).
+        let within = |s: &Setting<i64>| s.known().copied().filter(|n| (20..=65536).contains(n));
         if let (Some(a), Some(m)) = (
-            db.allocated_storage.known(),
-            db.max_allocated_storage.known(),
+            within(&db.allocated_storage),
+            within(&db.max_allocated_storage),
         ) {
             if m < a {
                 d.error_at(
@@ -420,7 +422,8 @@ impl Stack for ContainerService {
             }
         }
         // The default database name (a rule checks a configured one).
-        if let (true, Some(p)) = (db.name.is_unset(), c.project_name.as_str()) {
+        // (An unknown db_name may still turn out null: checked as unset.)
+        if let (None, Some(p)) = (db.name.as_str(), c.project_name.as_str()) {
             if p.starts_with(|ch: char| ch.is_ascii_digit()) {
                 d.error_at(
                     Path::attr("project_name"),

@@ -177,9 +177,20 @@ impl FromBlock for Config {
             },
             secrets: Secrets {
                 // Each parameter is an object `{ value }`: read as its value.
-                ssm_parameters: r.object_map("ssm_parameters", &parameter, |o| {
-                    Reader::text_in(o, "value")
-                }),
+                ssm_parameters: r
+                    .object_map("ssm_parameters", &parameter, |o| o.text("value"))
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| {
+                                let v = match v {
+                                    Setting::Known(s) => s.clone(),
+                                    Setting::Unknown => Setting::Unknown,
+                                    Setting::Unset => Setting::Unset,
+                                };
+                                (k.clone(), v)
+                            })
+                            .collect()
+                    }),
                 ssm_parameters_wo: r.text_map("ssm_parameters_wo"),
                 ssm_parameters_wo_version: r.number("ssm_parameters_wo_version"),
                 ssm_parameter_arns: r.text_map("ssm_parameter_arns"),

@@ -34,7 +34,7 @@ pub fn schema() -> Schema {
             A::required("project_name", s.clone(), "Project name: lowercase letters, digits and hyphens. Used in every name (`<project_name>-<env>-...`) and the `project` tag.").force_new().rule(Rule::Text { summary: "Invalid project name", check: v::project_name }),
             A::with_default("env", s.clone(), Value::str("prod"), "Environment name (`env` tag, part of every name and of the stack id).").force_new().rule(Rule::Text { summary: "Invalid environment", check: v::environment }),
             A::optional("owner", s.clone(), "Owner or team (`owner` tag).").rule(Rule::Text { summary: "Invalid tag", check: v::tag_value }),
-            A::with_default("profile", s.clone(), Value::str("production"), "`production` (deletion protection on the global database, 7-day backups, final snapshot of the writer on delete) or `ephemeral` (none of these: for apply/destroy cycles).").rule(Rule::OneOf { summary: "Invalid profile", words: &["ephemeral", "production"] }),
+            A::with_default("profile", s.clone(), Value::str("production"), "`production` (deletion protection on the global database, 7-day backups, final snapshot of the writer on delete) or `ephemeral` (none of these: for apply/destroy cycles).").rule(Rule::OneOf { summary: "Invalid profile", words: super::config::Profile::WORDS }),
             // Regions and network.
             A::with_default("primary_region", s.clone(), Value::str("eu-west-1"), "Region of the primary (active at creation).").force_new(),
             A::with_default("secondary_region", s.clone(), Value::str("us-east-1"), "Region of the secondary (passive at creation).").force_new(),
