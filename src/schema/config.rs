@@ -250,19 +250,7 @@ impl<'a> Reader<'a> {
             Type::Object(fields) => fields,
             _ => &no_fields,
         };
-        let read_one = |v: &Value| {
-            let r = Reader {
-                block: &EMPTY,
-                object: Some(fields),
-                value: v,
-                read: RefCell::default(),
-                faults: RefCell::default(),
-                prefix: format!("{}{name}.", self.prefix),
-            };
-            let t = item(&r);
-            self.faults.borrow_mut().extend(r.faults.into_inner());
-            t
-        };
+        let read_one = |v: &Value| self.part(name, &EMPTY, Some(fields), v, &item);
         let raw = self.raw(name, &Type::map(ty.clone()));
         let entries = raw.as_map().filter(|m| !m.is_empty());
         if entries.is_none() {
@@ -308,15 +296,29 @@ impl<'a> Reader<'a> {
     }
 
     fn child<T: FromBlock>(&self, name: &str, block: &'a Block, v: &'a Value) -> T {
+        self.part(name, block, None, v, T::read)
+    }
+
+    /// Reads `value`, the part `name` of this value (a nested block's, or
+    /// an object of `object`'s fields), through a reader whose reads and
+    /// faults become this one's.
+    fn part<'b, T>(
+        &self,
+        name: &str,
+        block: &'b Block,
+        object: Option<&'b BTreeMap<String, Type>>,
+        value: &'b Value,
+        read: impl FnOnce(&Reader<'b>) -> T,
+    ) -> T {
         let r = Reader {
-            object: None,
+            object,
             block,
-            value: v,
+            value,
             read: RefCell::default(),
             faults: RefCell::default(),
             prefix: format!("{}{name}.", self.prefix),
         };
-        let t = T::read(&r);
+        let t = read(&r);
         self.read.borrow_mut().extend(r.read.into_inner());
         self.faults.borrow_mut().extend(r.faults.into_inner());
         t
@@ -347,19 +349,7 @@ impl<'a> Reader<'a> {
             return self.child(name, &EMPTY, &Value::Null);
         };
         let v = self.block.nested_or_defaults(name, self.value);
-        // The child borrows its value for the read only.
-        let r = Reader {
-            object: None,
-            block,
-            value: &v,
-            read: RefCell::default(),
-            faults: RefCell::default(),
-            prefix: format!("{}{name}.", self.prefix),
-        };
-        let t = T::read(&r);
-        self.read.borrow_mut().extend(r.read.into_inner());
-        self.faults.borrow_mut().extend(r.faults.into_inner());
-        t
+        self.part(name, block, None, &v, T::read)
     }
 }
 

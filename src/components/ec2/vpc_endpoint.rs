@@ -50,9 +50,9 @@ const ENDPOINT_DELETED: Waiter = Waiter::new(
 );
 
 impl VpcEndpoint {
-    /// The endpoint's state as EC2 reports it, lowercased; None once EC2
-    /// no longer returns it.
-    async fn state(env: &E, id: &str) -> Result<Option<(String, ())>, OpError> {
+    /// The endpoint as EC2 shows it, in whatever state; None once EC2 no
+    /// longer returns it.
+    async fn shown(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, OpError> {
         match env
             .ctx
             .ec2()
@@ -61,13 +61,17 @@ impl VpcEndpoint {
             .send()
             .await
         {
-            Ok(o) => Ok(o.vpc_endpoints().first().map(|e| {
-                let state = e.state().map(|s| s.as_str().to_lowercase());
-                (state.unwrap_or_default(), ())
-            })),
+            Ok(o) => Ok(o.vpc_endpoints().first().cloned()),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(op("DescribeVpcEndpoints")(e)),
         }
+    }
+    /// Its state, lowercased as EC2 spells it on the wire.
+    async fn state(env: &E, id: &str) -> Result<Option<(String, ())>, OpError> {
+        Ok(Self::shown(env, id).await?.map(|e| {
+            let state = e.state().map(|s| s.as_str().to_lowercase());
+            (state.unwrap_or_default(), ())
+        }))
     }
     async fn wait(env: &E, w: &Waiter, id: &str) -> Result<(), OpError> {
         env.wait(w, &format!("VPC endpoint {id}"), || Self::state(env, id))
@@ -77,31 +81,17 @@ impl VpcEndpoint {
     fn tables(spec: &Spec, deps: &Records) -> Result<Vec<String>, OpError> {
         ENDPOINT_ROUTE_TABLES.ids_in(spec, deps)
     }
+    /// The endpoint unless it is gone or going.
     async fn describe(
         env: &E,
         id: &str,
     ) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, OpError> {
-        match env
-            .ctx
-            .ec2()
-            .describe_vpc_endpoints()
-            .vpc_endpoint_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o
-                .vpc_endpoints()
-                .first()
-                .filter(|e| {
-                    !matches!(
-                        e.state().map(|s| s.as_str()),
-                        Some("deleted") | Some("deleting")
-                    )
-                })
-                .cloned()),
-            Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(op("DescribeVpcEndpoints")(e)),
-        }
+        Ok(Self::shown(env, id).await?.filter(|e| {
+            !matches!(
+                e.state().map(|s| s.as_str().to_lowercase()).as_deref(),
+                Some("deleted") | Some("deleting")
+            )
+        }))
     }
 }
 
