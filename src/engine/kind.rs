@@ -166,6 +166,38 @@ pub trait Kind<C: Cloud>: Send + Sync {
     fn timeouts(&self) -> Timeouts {
         Timeouts::DEFAULT
     }
+    /// Adoption (`adopt`): the object `id`, which the stack did not create,
+    /// as AWS has it now, read-only, becoming the component of `spec`.
+    /// Every `replace_fields` and `kept_fields` input is read from AWS,
+    /// never copied from `spec` (a difference is what refuses the move);
+    /// outputs are recorded as `create` records them; a slot names the
+    /// dependency in `deps` whose id AWS shows, or the observed id when
+    /// none has it (a difference, again). None: no such object. An error:
+    /// the object cannot become this component (another type of object, a
+    /// setting the stack does not manage). By default a kind takes none.
+    async fn observe(
+        &self,
+        _env: &Env<C>,
+        _spec: &Spec,
+        _id: &str,
+        _deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        Err(OpError::new(format!(
+            "awsstack cannot take an existing {} yet",
+            self.found_as()
+        )))
+    }
+    /// Replace-only inputs the stack chooses itself (a name, a
+    /// description): an adopted object keeps its own for good
+    /// (`adopt::keep`) instead of being replaced to get the stack's.
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Immutable objects whose "replacement" is a new revision of the same
+    /// object (an ECS task definition): allowed for an adopted one.
+    fn revisioned(&self) -> bool {
+        false
+    }
     /// The stack id an object that `find` returned belongs to (None: no
     /// stack's). By default its stack-id tag; a kind AWS cannot tag reads
     /// back a marker of its own.

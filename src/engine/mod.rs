@@ -14,6 +14,7 @@ mod tests;
 pub mod timings;
 pub mod waiter;
 
+mod adopt;
 mod apply;
 mod discover;
 mod env;
@@ -23,6 +24,7 @@ mod record;
 mod refresh;
 mod spec;
 
+pub use adopt::*;
 pub use apply::*;
 pub use consistency::{Call, Fault, NotYet, Retried, PROPAGATION};
 pub use discover::*;

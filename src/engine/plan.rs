@@ -122,14 +122,14 @@ pub fn plan<C: Cloud>(
             )),
             Some(rec) => {
                 let diff = differing_fields(&spec.inputs, &rec.inputs);
-                let forced: Vec<&String> = diff
-                    .iter()
-                    .filter(|f| kind.replace_fields().contains(&f.as_str()) || f.as_str() == "*")
-                    .collect();
+                let forced = forced_fields(kind.as_ref(), spec, rec);
                 if !forced.is_empty() {
                     Some((
                         Action::Replace,
-                        format!("{} cannot change in place", join(&forced)),
+                        format!(
+                            "{} cannot change in place",
+                            join(&forced.iter().collect::<Vec<_>>())
+                        ),
                     ))
                 } else {
                     // A dependency that gets a new identity.

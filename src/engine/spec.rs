@@ -147,6 +147,10 @@ pub struct Spec {
     pub named_by: Option<&'static str>,
     /// The region the component is placed in (None: the stack's region).
     pub region: Option<String>,
+    /// The configuration attribute that decides each input field, where
+    /// one does (a subnet's `cidr` from `public_subnet_cidrs`): a move
+    /// refused on that field is reported on it (`adopt::refusals`).
+    pub attributes: Vec<(&'static str, &'static str)>,
 }
 
 impl Spec {
@@ -160,6 +164,7 @@ impl Spec {
             tags: Tags::new(),
             named_by: None,
             region: None,
+            attributes: vec![],
         }
     }
     fn push_dep(mut self, h: &Handle, on_change: OnDepChange, slot: Option<Slot>) -> Spec {
@@ -244,6 +249,18 @@ impl Spec {
             slot: None,
         });
         self
+    }
+    /// Declares the configuration attribute that decides the input `field`.
+    pub fn field_from(mut self, field: &'static str, attribute: &'static str) -> Spec {
+        self.attributes.push((field, attribute));
+        self
+    }
+    /// The configuration attribute that decides the input `field`, if declared.
+    pub fn attribute_of(&self, field: &str) -> Option<&'static str> {
+        self.attributes
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, a)| *a)
     }
     /// Places the component in `region` rather than the stack's.
     pub fn in_region(mut self, region: impl Into<String>) -> Spec {

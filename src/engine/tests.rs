@@ -203,6 +203,33 @@ impl Kind<FakeCloud> for FakeKind {
     fn tagging(&self) -> Option<TagRefFn<FakeCloud>> {
         Some(|_, rec| rec.id.clone())
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        if self.name == "named" {
+            &["name"]
+        } else {
+            &[]
+        }
+    }
+    /// Any object but a pool can be taken, as the fake holds it.
+    async fn observe(
+        &self,
+        env: &Env<FakeCloud>,
+        _spec: &Spec,
+        id: &str,
+        _deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        if self.name == "pool" {
+            return Err(OpError::new("a pool has settings awsstack does not manage"));
+        }
+        env.ctx.calls.lock().unwrap().push(format!("observe {id}"));
+        Ok(env
+            .ctx
+            .objects
+            .lock()
+            .unwrap()
+            .get(id)
+            .map(|inputs| Record::new(self.name, id, inputs.clone())))
+    }
     async fn delete(&self, env: &Env<FakeCloud>, rec: &Record) -> Result<(), OpError> {
         FakeKind::slow(&env.ctx).await;
         let mut objs = env.ctx.objects.lock().unwrap();
@@ -241,6 +268,11 @@ fn kinds() -> Arc<Kinds<FakeCloud>> {
         Arc::new(FakeKind {
             name: "link",
             replace: &[],
+            create_before_destroy: false,
+        }),
+        Arc::new(FakeKind {
+            name: "named",
+            replace: &["name"],
             create_before_destroy: false,
         }),
     ]))
@@ -1422,5 +1454,233 @@ async fn create_before_destroy_yields_when_its_dependency_is_replaced() {
             "create pool"
         ],
         "the old pool goes before its cluster"
+    );
+}
+
+// Adoption: hand-built objects named explicitly become components.
+
+/// A hand-built object in the fake cloud (no stack tag unless `tags`).
+fn hand_built(cloud: &FakeCloud, id: &str, inputs: Json, tags: &[(&str, &str)]) {
+    cloud.objects.lock().unwrap().insert(id.into(), inputs);
+    cloud.tags.lock().unwrap().insert(
+        id.into(),
+        tags.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+}
+
+fn adoption(key: &str, id: &str) -> Adoption {
+    Adoption {
+        key: key.into(),
+        id: id.into(),
+        from: vec![format!("aws_thing.{key}")],
+    }
+}
+
+/// Observes, keeps names, merges and plans, as the stack layer does.
+async fn plan_adoption(
+    cloud: &Arc<FakeCloud>,
+    specs: &mut Vec<Spec>,
+    recorded: &Records,
+    adoptions: &[Adoption],
+) -> (Observation, Records, Vec<Change>, Vec<Refusal>) {
+    let env = env(cloud.clone());
+    env.tag_specs(specs);
+    let seen = observe_all(&env, &kinds(), specs, recorded, adoptions)
+        .await
+        .unwrap();
+    keep(specs, &kinds(), &seen.kept);
+    let mut merged = recorded.clone();
+    merged.extend(seen.records.clone());
+    let changes = plan(&kinds(), specs, &merged).unwrap();
+    let adopted = seen.records.keys().cloned().collect();
+    let refused = refusals(&kinds(), specs, &merged, &adopted, &changes);
+    (seen, merged, changes, refused)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_adopted_object_is_updated_in_place_and_never_created() {
+    let cloud = Arc::new(FakeCloud::default());
+    hand_built(
+        &cloud,
+        "vpc-hand",
+        json!({"cidr": "10.0.0.0/24"}),
+        &[("Team", "x")],
+    );
+    let mut g = Desired::new();
+    let vpc = g.add(Spec::new("vpc", "net", json!({"cidr": "10.0.0.0/24"})));
+    g.add(Spec::new("c", "thing", json!({"x": 1})).after(&vpc));
+    let mut specs = g.into_specs();
+    let (seen, merged, changes, refused) = plan_adoption(
+        &cloud,
+        &mut specs,
+        &Records::new(),
+        &[adoption("vpc", "vpc-hand")],
+    )
+    .await;
+    assert!(
+        refused.is_empty() && seen.refusals.is_empty(),
+        "{refused:?}"
+    );
+    let by: BTreeMap<&str, Action> = changes.iter().map(|c| (c.key.as_str(), c.action)).collect();
+    assert_eq!(
+        by["vpc"],
+        Action::UpdateTags,
+        "the stack's tags are added in place"
+    );
+    assert_eq!(by["c"], Action::Create);
+    let env = env(cloud.clone());
+    let (after, errs) = apply(env, kinds(), &specs, merged, &changes).await;
+    assert!(errs.is_empty(), "{errs:?}");
+    assert_eq!(after["vpc"].id, "vpc-hand");
+    let calls = cloud.calls.lock().unwrap().clone();
+    assert!(!calls.contains(&"create vpc".to_string()), "{calls:?}");
+    let tags = cloud.tags.lock().unwrap()["vpc-hand"].clone();
+    assert_eq!(tags[TAG_STACK_ID], "s");
+    assert_eq!(tags["Team"], "x", "tags others set stay");
+    // Once recorded, the entry names what the stack already has: nothing to do.
+    let (seen, _, changes, _) = plan_adoption(
+        &cloud,
+        &mut specs.clone(),
+        &after,
+        &[adoption("vpc", "vpc-hand")],
+    )
+    .await;
+    assert!(seen.records.is_empty() && seen.refusals.is_empty());
+    assert!(changes.is_empty(), "{changes:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replace_only_difference_is_refused_on_the_attribute_that_decides_it() {
+    let cloud = Arc::new(FakeCloud::default());
+    hand_built(&cloud, "vpc-hand", json!({"cidr": "10.9.0.0/16"}), &[]);
+    let mut specs = vec![
+        Spec::new("vpc", "net", json!({"cidr": "10.0.0.0/16"})).field_from("cidr", "vpc_cidr")
+    ];
+    let (_, _, changes, refused) = plan_adoption(
+        &cloud,
+        &mut specs,
+        &Records::new(),
+        &[adoption("vpc", "vpc-hand")],
+    )
+    .await;
+    assert_eq!(changes[0].action, Action::Replace);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].attribute, Some("vpc_cidr"));
+    assert!(
+        refused[0].message.contains("vpc-hand"),
+        "{}",
+        refused[0].message
+    );
+    assert!(
+        refused[0].message.contains("\"10.9.0.0/16\""),
+        "the value to write: {}",
+        refused[0].message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_adopted_object_keeps_its_name_and_its_dependents_follow() {
+    let cloud = Arc::new(FakeCloud::default());
+    hand_built(&cloud, "grp-hand", json!({"name": "hand-made"}), &[]);
+    let mut g = Desired::new();
+    let named = g.add(Spec::new("grp", "named", json!({"name": "s-grp"})));
+    g.add(Spec::new("user", "thing", json!({"group": "s-grp", "label": "s-grp"})).after(&named));
+    let mut specs = g.into_specs();
+    let fresh = specs.clone();
+    let (seen, merged, changes, refused) = plan_adoption(
+        &cloud,
+        &mut specs,
+        &Records::new(),
+        &[adoption("grp", "grp-hand")],
+    )
+    .await;
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(seen.kept["grp"]["name"], "hand-made");
+    assert_eq!(specs[0].inputs["name"], "hand-made");
+    assert_eq!(
+        specs[1].inputs["group"], "hand-made",
+        "a dependent naming it follows"
+    );
+    assert!(
+        changes.iter().all(|c| c.action != Action::Replace),
+        "{changes:?}"
+    );
+    let (after, errs) = apply(env(cloud.clone()), kinds(), &specs, merged, &changes).await;
+    assert!(errs.is_empty(), "{errs:?}");
+    // The next plan rebuilds the graph and applies the kept names again: empty.
+    let mut again = fresh;
+    env(cloud.clone()).tag_specs(&mut again);
+    keep(&mut again, &kinds(), &seen.kept);
+    assert!(plan(&kinds(), &again, &after).unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_stack_s_object_an_unknown_key_and_an_untakeable_kind_are_refused() {
+    let cloud = Arc::new(FakeCloud::default());
+    hand_built(
+        &cloud,
+        "vpc-other",
+        json!({"cidr": "10.0.0.0/24"}),
+        &[(TAG_STACK_ID, "other")],
+    );
+    hand_built(&cloud, "pool-hand", json!({"size": 1}), &[]);
+    let mut g = Desired::new();
+    g.add(Spec::new("vpc", "net", json!({"cidr": "10.0.0.0/24"})));
+    g.add(Spec::new("pool", "pool", json!({"size": 1})));
+    g.add(Spec::new("c", "thing", json!({})));
+    let mut specs = g.into_specs();
+    let (seen, _, changes, _) = plan_adoption(
+        &cloud,
+        &mut specs,
+        &Records::new(),
+        &[
+            adoption("vpc", "vpc-other"),
+            adoption("pool", "pool-hand"),
+            adoption("nope", "x-1"),
+            adoption("c", "vpc-other"),
+        ],
+    )
+    .await;
+    assert!(seen.records.is_empty());
+    let msg = |k: &str| {
+        seen.refusals
+            .iter()
+            .find(|r| r.key == k)
+            .map(|r| r.message.clone())
+            .unwrap_or_default()
+    };
+    assert!(msg("vpc").contains("\"other\""), "{:?}", seen.refusals);
+    assert!(
+        msg("pool").contains("does not manage"),
+        "{:?}",
+        seen.refusals
+    );
+    assert!(msg("nope").contains("c, pool, vpc"), "{}", msg("nope"));
+    assert!(msg("c").contains("already named"), "{}", msg("c"));
+    assert!(changes.iter().all(|c| c.action == Action::Create));
+}
+
+#[tokio::test(start_paused = true)]
+async fn adopting_a_dependent_of_a_component_to_create_is_refused() {
+    let cloud = Arc::new(FakeCloud::default());
+    hand_built(&cloud, "sub-hand", json!({"cidr": "10.0.0.0/24"}), &[]);
+    let mut g = Desired::new();
+    let vpc = g.add(Spec::new("vpc", "net", json!({"cidr": "10.0.0.0/16"})));
+    g.add(Spec::new("subnet", "net", json!({"cidr": "10.0.0.0/24"})).after(&vpc));
+    let mut specs = g.into_specs();
+    let (_, _, _, refused) = plan_adoption(
+        &cloud,
+        &mut specs,
+        &Records::new(),
+        &[adoption("subnet", "sub-hand")],
+    )
+    .await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].message.contains("vpc is created"),
+        "{}",
+        refused[0].message
     );
 }
