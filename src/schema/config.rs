@@ -373,8 +373,8 @@ pub fn read<T: FromBlock>(block: &Block, value: &Value) -> T {
 }
 
 /// Attributes every stack has, read by the generic layer (`tags`,
-/// `timeouts`) or set by the provider.
-const COMMON: &[&str] = &["tags", "timeouts"];
+/// `timeouts`, `adopt`) or set by the provider.
+const COMMON: &[&str] = &["tags", "timeouts", "adopt"];
 
 /// Whether `T` and `block` agree: every attribute `T` reads is in the
 /// schema with the type it reads, and every attribute or block the

@@ -39,6 +39,10 @@ pub struct Attribute {
     /// stack is created, and keeps it (so it is computed, and part of the
     /// import manifest).
     pub looked_up: bool,
+    /// Computed, and decided once by the provider for good (the names
+    /// adopted objects keep): part of the import manifest, so that an
+    /// import rebuilds the same stack.
+    pub in_manifest: bool,
     /// Rules on the attribute's own value (`rules::check` at validate).
     pub rules: Vec<Rule>,
 }
@@ -58,6 +62,7 @@ impl Attribute {
             write_only: false,
             from_config: false,
             looked_up: false,
+            in_manifest: false,
             rules: vec![],
         }
     }
@@ -124,6 +129,11 @@ impl Attribute {
         self.optional = true;
         self.computed = true;
         self.looked_up = true;
+        self
+    }
+    /// Computed and kept in the import manifest (see the field).
+    pub fn in_manifest(mut self) -> Self {
+        self.in_manifest = true;
         self
     }
     pub fn force_new(mut self) -> Self {

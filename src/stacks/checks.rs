@@ -179,6 +179,7 @@ impl<S: Stack> StackResource<S> {
         let mut d = crate::schema::rules::check(&self.stack.schema().block, &config);
         d.extend(timeouts_diags(&config));
         d.extend(tags_diags(&config));
+        d.extend(adopt::adopt_diags(&config));
         let typed = self.stack.config(&config);
         d.extend(zones_diags(&self.stack.zones(&typed), None));
         d.extend(self.stack.validate(&typed));

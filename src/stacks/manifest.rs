@@ -8,6 +8,9 @@ use super::*;
 /// Where every stack keeps its manifest.
 pub const MANIFEST_ROOT: &str = "/stacks/awsstack/";
 
+/// See `manifest_json`.
+const ADDED_LATER: &[&str] = &[adopt::ADOPT, adopt::KEPT_NAMES];
+
 pub fn manifest_name(stack_id: &str) -> String {
     format!("{MANIFEST_ROOT}{stack_id}/manifest")
 }
@@ -31,7 +34,7 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
         // Computed values (including optional ones the provider computes
         // when unset) are rebuilt from the components on import; looked-up
         // ones (zones) are kept as they were settled.
-        if a.computed && a.default.is_none() && !a.from_config && !a.looked_up {
+        if a.computed && a.default.is_none() && !a.from_config && !a.looked_up && !a.in_manifest {
             continue;
         }
         // Write-only values exist in the configuration only.
@@ -39,6 +42,11 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
             continue;
         }
         let v = config.get(a.name);
+        // Attributes newer than the manifests already written are left
+        // out while unset: upgrading the provider changes no manifest.
+        if v.is_null() && ADDED_LATER.contains(&a.name) {
+            continue;
+        }
         let j = if a.sensitive {
             match v.as_map() {
                 Some(map) => serde_json::Value::Object(

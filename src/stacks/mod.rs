@@ -50,6 +50,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod adopt;
 mod checks;
 mod import;
 mod manifest;

@@ -248,6 +248,7 @@ impl<S: Stack> StackResource<S> {
     ) -> Vec<Spec> {
         let mut d = with_manifests(&self.stack, &self.defaulted(config), ctx);
         env.tag_specs(&mut d);
+        engine::keep(&mut d, &self.stack.kinds(), &adopt::kept_names(config));
         for s in &mut d {
             s.named_by.get_or_insert("project_name");
         }
@@ -525,7 +526,12 @@ impl<S: Stack> Resource for StackResource<S> {
             return (Value::Null, d);
         };
         match self.import_config(&ctx, id).await {
-            Ok(config) => (config, d),
+            // A configuration holds no computed-only value: the kept names
+            // come back with the import.
+            Ok(mut config) => {
+                config.set_attr(adopt::KEPT_NAMES, Value::Null);
+                (config, d)
+            }
             Err(e) => {
                 d.push(Diagnostic::error("Cannot generate configuration", e));
                 (Value::Null, d)
@@ -622,8 +628,9 @@ impl<S: Stack> Resource for StackResource<S> {
         // What the stack is built from: the plan with the write-only values
         // of the configuration, which never go back to Terraform.
         crate::schema::null_write_only(block, &mut planned);
-        let work = crate::schema::stack_view(block, &planned, &req.config);
+        let mut work = crate::schema::stack_view(block, &planned, &req.config);
         resp.diagnostics = self.written_conflicts(&req.config);
+        resp.diagnostics.extend(adopt::unknown_ids(&work));
         resp.diagnostics.extend(self.validate_used(&work));
         if !req.prior_state.is_null() {
             resp.diagnostics.extend(self.stack.validate_change(
@@ -680,9 +687,14 @@ impl<S: Stack> Resource for StackResource<S> {
                 }
             }
             // The id only depends on replace-forcing attributes: an update
-            // keeps it, a new stack learns it at apply.
+            // keeps it, a new stack learns it at apply. The kept names only
+            // change with an adoption, which needs known values.
             if resp.requires_replace.is_empty() && !req.prior_state.is_null() {
                 planned.set_attr("id", req.prior_state.get("id").clone());
+                planned.set_attr(
+                    adopt::KEPT_NAMES,
+                    req.prior_state.get(adopt::KEPT_NAMES).clone(),
+                );
             }
             resp.planned_state = planned;
             return resp;
@@ -694,13 +706,14 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
-        let recorded = match decode_private(&req.prior_private, &ctx.region, &self.stack.kinds()) {
-            Ok(r) => r,
-            Err(d) => {
-                resp.diagnostics.push(d);
-                return resp;
-            }
-        };
+        let mut recorded =
+            match decode_private(&req.prior_private, &ctx.region, &self.stack.kinds()) {
+                Ok(r) => r,
+                Err(d) => {
+                    resp.diagnostics.push(d);
+                    return resp;
+                }
+            };
         // What the last refresh found worth a warning (a rule that opens a
         // database port of the stack's group to the internet, say).
         for w in recorded.values().flat_map(|r| &r.warnings) {
@@ -709,8 +722,22 @@ impl<S: Stack> Resource for StackResource<S> {
                 w.clone(),
             ));
         }
-        let desired = self.desired(&self.env(ctx.clone(), &planned, "update"), &work, &ctx);
         let kinds = self.stack.kinds();
+        // A move: the objects `adopt` names join the records as AWS has
+        // them, and their names are kept; the ordinary plan then decides
+        // what each one gets.
+        let moved = match self
+            .adopt_step(&ctx, &planned, &mut work, &mut recorded)
+            .await
+        {
+            Ok(m) => m,
+            Err(d) => {
+                resp.diagnostics.extend(d);
+                return resp;
+            }
+        };
+        planned.set_attr(adopt::KEPT_NAMES, work.get(adopt::KEPT_NAMES).clone());
+        let desired = self.desired(&self.env(ctx.clone(), &planned, "update"), &work, &ctx);
         let changes = match engine::plan(&kinds, &desired, &recorded) {
             Ok(c) => c,
             Err(e) => {
@@ -719,6 +746,12 @@ impl<S: Stack> Resource for StackResource<S> {
                 return resp;
             }
         };
+        let refused = engine::refusals(&kinds, &desired, &recorded, &moved.keys(), &changes);
+        if !refused.is_empty() {
+            resp.diagnostics
+                .extend(adopt::refusal_diags(&refused, &moved.adoptions));
+            return resp;
+        }
         let checks = self
             .checks(&ctx, &work, &kinds, &desired, &recorded, &changes)
             .await;
@@ -753,7 +786,7 @@ impl<S: Stack> Resource for StackResource<S> {
         // Start from the prior computed values so that nothing changes when
         // nothing changes.
         if !req.prior_state.is_null() {
-            for a in computed.iter() {
+            for a in computed.iter().filter(|a| a.name != adopt::KEPT_NAMES) {
                 planned.set_attr(a.name, req.prior_state.get(a.name).clone());
             }
         }
@@ -770,7 +803,18 @@ impl<S: Stack> Resource for StackResource<S> {
             &pending,
             Value::Unknown,
         );
-        if changes.is_empty() {
+        if !moved.is_empty() {
+            planned.set_attr(
+                "changes",
+                Value::string_list(moved.describe(&changes, &recorded)),
+            );
+            if let Some(t) = moved.removal_text(self.stack.type_name(), &recorded) {
+                resp.diagnostics
+                    .push(Diagnostic::warning("Move from hashicorp/aws", t));
+            }
+            // The apply starts from the records with the adopted objects.
+            resp.planned_private = encode_private(&recorded, &ctx.region);
+        } else if changes.is_empty() {
             if !req.prior_state.is_null() {
                 planned.set_attr("changes", req.prior_state.get("changes").clone());
             } else {

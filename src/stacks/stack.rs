@@ -142,6 +142,7 @@ pub fn common_attributes(block: &mut Block) {
         Type::list(Type::String),
         "The sub-resource changes of the latest plan (create, update, replace, delete, with the reason), or the drift that the latest refresh found.",
     ));
+    block.attributes.extend(super::adopt::attributes());
     block.blocks.push(NestedBlock {
         name: "timeouts",
         nesting: Nesting::Single,

@@ -49,7 +49,25 @@ pub(super) fn build(c: &Config, ctx: &AwsContext) -> Vec<Spec> {
     let cache = b.cache(&net, &groups);
     let lb = b.load_balancer(&net, &groups);
     b.service(&net, &groups, &shared, &db_connection, &cache, &lb);
-    b.g.into_specs()
+    let mut specs = b.g.into_specs();
+    // What a hand-built object taken with `adopt` must match (its
+    // replace-only fields), and where the configuration says it.
+    crate::stacks::adopt::fields_from(
+        &mut specs,
+        &[
+            ("vpc", "cidr", "vpc_cidr"),
+            ("subnet.public.", "cidr", "public_subnet_cidrs"),
+            ("subnet.private.", "cidr", "private_subnet_cidrs"),
+            ("subnet.", "availability_zone", "availability_zones"),
+            ("db", "db_name", "db_name"),
+            ("db", "username", "db_username"),
+            ("db", "engine_version", "db_engine_version"),
+            ("secret.db", "generate", "db_username"),
+            ("tg", "port", "container_port"),
+            ("cache", "engine_version", "redis_engine_version"),
+        ],
+    );
+    specs
 }
 
 struct Builder<'a> {

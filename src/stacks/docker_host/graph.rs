@@ -31,7 +31,27 @@ pub(super) fn build(c: &Config, ctx: &AwsContext) -> Vec<Spec> {
     parameters(c, &mut g);
     monitoring(c, &mut g, &instance);
     schedules(c, &mut g, &instance);
-    g.into_specs()
+    let mut specs = g.into_specs();
+    // What a hand-built object taken with `adopt` must match (its
+    // replace-only fields), and where the configuration says it.
+    crate::stacks::adopt::fields_from(
+        &mut specs,
+        &[
+            ("vpc", "cidr", "vpc_cidr"),
+            ("subnet.public", "cidr", "public_subnet_cidr"),
+            ("subnet.public", "availability_zone", "availability_zone"),
+            ("instance", "ami", "ami_id"),
+            ("instance", "spot", "use_spot_instance"),
+            ("instance", "key_name", "ssh_key_name"),
+            ("instance", "root_volume_size", "root_volume_size"),
+            ("instance", "instance_type", "instance_type"),
+            ("volume.data", "availability_zone", "availability_zone"),
+            ("bucket", "name", "bucket_name"),
+            ("param.", "name", "ssm_parameters"),
+            ("param.", "secure", "ssm_parameters"),
+        ],
+    );
+    specs
 }
 
 /// The stack's own VPC, subnet, gateway and route table, or the user's
