@@ -1,9 +1,11 @@
 //! What the RDS and ElastiCache subnet groups (and what uses them) share:
 //! their subnets in a slot, the drain after a delete, the security groups
-//! of their users, the name of a final snapshot.
+//! of their users, the name of a final snapshot; and what an adoption
+//! (`Kind::observe`) reads the same way in every kind: a slot's names,
+//! a name inside an ARN.
 
 use crate::engine::{Need, OpError, Record, Records, Spec};
-use serde_json::json;
+use serde_json::{json, Value as Json};
 
 /// How long a database or cache just deleted may still hold its subnet
 /// group: the stack deletes the group as soon as the delete of what used
@@ -39,6 +41,64 @@ pub(crate) fn observe_subnets(rec: &Record, mut observed: Vec<String>) -> Record
         r.inputs["subnets"] = json!(observed);
     }
     r
+}
+
+/// What a slot of an adopted object names (`Kind::observe`): each AWS id
+/// the object shows as the dependency in `deps` whose record has that id
+/// (or that ARN), the id itself where none has it (a difference the plan
+/// shows). A list keeps the spec's order for the names it holds, the
+/// others after them, so that the same set reads as the same list. Shared
+/// by every kind whose subnets (or roles) fill a slot.
+pub(crate) fn observed_slot(spec: &Spec, slot: &str, deps: &Records, ids: &[String]) -> Json {
+    let name_of = |id: &str| {
+        deps.iter()
+            .find(|(_, r)| r.id == id || r.out("arn") == id)
+            .map(|(name, _)| name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    match &spec.inputs[slot] {
+        Json::Array(order) => {
+            let at = |n: &String| {
+                order
+                    .iter()
+                    .position(|o| o.as_str() == Some(n.as_str()))
+                    .unwrap_or(usize::MAX)
+            };
+            let mut names: Vec<String> = ids.iter().map(|i| name_of(i)).collect();
+            names.sort_by(|a, b| at(a).cmp(&at(b)).then_with(|| a.cmp(b)));
+            json!(names)
+        }
+        _ => ids.first().map_or(Json::Null, |i| json!(name_of(i))),
+    }
+}
+
+/// A subnet group as an adopted object (`Kind::observe`): the name AWS
+/// has, its subnets as the slot names them, and the subnet ids it holds as
+/// `create` records them (so that the update that follows compares them).
+pub(crate) fn observed_group(
+    kind: &str,
+    spec: &Spec,
+    deps: &Records,
+    name: &str,
+    mut subnets: Vec<String>,
+) -> Record {
+    let inputs = json!({
+        "name": name,
+        "subnets": observed_slot(spec, "subnets", deps, &subnets),
+    });
+    subnets.sort();
+    Record::new(kind, name, inputs).with("subnet_ids", subnets.join(","))
+}
+
+/// The part of `id` after `marker` when `id` is an ARN that has it (the
+/// name in `arn:aws:rds:eu-west-1:123456789012:subgrp:NAME`), else `id`:
+/// how an adopted object's id, given as its hashicorp/aws `id` or its ARN,
+/// becomes the name the kind records.
+pub(crate) fn arn_tail<'a>(id: &'a str, marker: &str) -> &'a str {
+    match id.strip_prefix("arn:").and_then(|_| id.split_once(marker)) {
+        Some((_, tail)) => tail,
+        None => id,
+    }
 }
 
 pub(crate) fn final_snapshot_id(rec: &Record) -> String {

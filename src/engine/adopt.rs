@@ -58,7 +58,7 @@ pub async fn observe_all<C: Cloud>(
 ) -> Result<Observation, String> {
     let mut out = Observation::default();
     let by_key: BTreeMap<&str, &Spec> = desired.iter().map(|s| (s.key.as_str(), s)).collect();
-    let mut seen_ids: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut seen_ids: BTreeMap<(&str, &str), &str> = BTreeMap::new();
     let mut pending = vec![];
     for a in adoptions {
         let refuse = |m: String| Refusal {
@@ -76,7 +76,10 @@ pub async fn observe_all<C: Cloud>(
             )));
             continue;
         }
-        if let Some(other) = seen_ids.insert(a.id.as_str(), a.key.as_str()) {
+        // Ids are unique per kind only (a role and its instance profile
+        // may share a name).
+        let kind = by_key[a.key.as_str()].kind;
+        if let Some(other) = seen_ids.insert((kind, a.id.as_str()), a.key.as_str()) {
             out.refusals.push(refuse(format!(
                 "{} is already named for {other}: one object becomes one component",
                 a.id
@@ -208,9 +211,11 @@ pub fn keep(specs: &mut [Spec], kinds: &Kinds<impl Cloud>, kept: &Kept) {
             s.inputs[f.as_str()] = Json::String(v.clone());
         }
     }
+    // A dependent's own name fields are its own, even when they spell the
+    // same as a dependency's name (a database and its subnet group both
+    // `<id>-db`): only its other fields follow.
     for s in specs.iter_mut() {
         let own: &[&str] = kinds.get(s.kind).map(|k| k.kept_fields()).unwrap_or(&[]);
-        let own_kept = kept.get(&s.key);
         for (dep, old, new) in &renamed {
             if !s.deps.iter().any(|d| &d.key == dep) {
                 continue;
@@ -219,9 +224,7 @@ pub fn keep(specs: &mut [Spec], kinds: &Kinds<impl Cloud>, kept: &Kept) {
                 continue;
             };
             for (f, v) in fields.iter_mut() {
-                let kept_here = own.contains(&f.as_str())
-                    && own_kept.map(|k| k.contains_key(f)).unwrap_or(false);
-                if v.as_str() == Some(old.as_str()) && !kept_here {
+                if v.as_str() == Some(old.as_str()) && !own.contains(&f.as_str()) {
                     *v = Json::String(new.clone());
                 }
             }

@@ -1629,7 +1629,7 @@ async fn another_stack_s_object_an_unknown_key_and_an_untakeable_kind_are_refuse
     let mut g = Desired::new();
     g.add(Spec::new("vpc", "net", json!({"cidr": "10.0.0.0/24"})));
     g.add(Spec::new("pool", "pool", json!({"size": 1})));
-    g.add(Spec::new("c", "thing", json!({})));
+    g.add(Spec::new("c", "net", json!({"cidr": "10.0.0.0/24"})));
     let mut specs = g.into_specs();
     let (seen, _, changes, _) = plan_adoption(
         &cloud,

@@ -76,6 +76,9 @@ impl Kind<AwsContext> for Budget {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_budgets::types::*;
         let budget: BudgetInputs = spec.typed()?;
@@ -119,31 +122,79 @@ impl Kind<AwsContext> for Budget {
         Ok(Record::new(self.name(), &budget.name, spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .budgets()
-            .describe_budget()
-            .account_id(&env.ctx.account_id)
-            .budget_name(&rec.id)
-            .send()
-            .await
+        Ok(describe(env, &rec.id).await?.map(|o| seen(rec, o.budget())))
+    }
+    /// The budget by its name, hashicorp/aws's `id` (`<account>:<name>`)
+    /// or its ARN: its name (kept), limit and `Project` filter as AWS has
+    /// them. Refused unless it is a monthly cost budget of this account,
+    /// counting the whole account or one `Project` tag as the spec does.
+    /// `threshold_percent` is the spec's: its notification is no part of
+    /// the budget, and the update writes the budget only.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let (account, name) = match id
+            .strip_prefix("arn:")
+            .and_then(|a| a.split_once(":budget/"))
         {
-            Ok(o) => {
-                let mut r = rec.clone();
-                if let Some(amount) = o
-                    .budget()
-                    .and_then(|b| b.budget_limit())
-                    .map(|l| l.amount())
-                {
-                    if let Ok(a) = amount.parse::<f64>() {
-                        r.inputs["limit_usd"] = json!(a);
-                    }
-                }
-                Ok(Some(r))
-            }
-            Err(e) if code_in(&e, &["NotFoundException"]) => Ok(None),
-            Err(e) => Err(op("DescribeBudget")(e)),
+            Some((head, name)) => (head.rsplit(':').next(), name),
+            None => match id.split_once(':') {
+                Some((account, name)) => (Some(account), name),
+                None => (None, id),
+            },
+        };
+        if let Some(a) = account.filter(|a| *a != env.ctx.account_id) {
+            return Err(OpError::new(format!(
+                "{id} is a budget of the account {a}, and the stack's account is {}",
+                env.ctx.account_id
+            )));
         }
+        let Some(o) = describe(env, name).await? else {
+            return Ok(None);
+        };
+        let Some(b) = o.budget() else {
+            return Err(OpError::new(format!(
+                "DescribeBudget answered no budget {name}"
+            )));
+        };
+        use aws_sdk_budgets::types::{BudgetType, TimeUnit};
+        if (b.budget_type(), b.time_unit()) != (&BudgetType::Cost, &TimeUnit::Monthly) {
+            return Err(OpError::new(format!(
+                "{name} is a {} budget by {}, and the stack's are monthly cost budgets",
+                b.budget_type().as_str(),
+                b.time_unit().as_str()
+            )));
+        }
+        #[allow(deprecated)]
+        let filters = b.cost_filters().cloned().unwrap_or_default();
+        let project = match (filters.len(), filters.get("TagKeyValue").map(Vec::as_slice)) {
+            (0, _) => None,
+            (1, Some([tag])) if tag.starts_with("user:Project$") => {
+                Some(tag["user:Project$".len()..].to_string())
+            }
+            _ => {
+                return Err(OpError::new(format!(
+                    "{name} counts the costs filtered by {filters:?}, and the stack's budgets count the account's or one Project tag's"
+                )))
+            }
+        };
+        if let (Some(p), None) = (&project, spec.typed::<BudgetInputs>()?.project_tag) {
+            return Err(OpError::new(format!(
+                "{name} counts only the costs tagged Project={p}, and {} counts the whole account's",
+                spec.key
+            )));
+        }
+        let mut inputs = spec.inputs.clone();
+        inputs["name"] = json!(b.budget_name());
+        inputs["project_tag"] = json!(project);
+        Ok(Some(seen(
+            &Record::new(self.name(), b.budget_name(), inputs),
+            Some(b),
+        )))
     }
     async fn update(
         &self,
@@ -195,6 +246,36 @@ impl Kind<AwsContext> for Budget {
         );
         self.read(env, &probe).await
     }
+}
+
+/// DescribeBudget of `name` (None: no such budget).
+async fn describe(
+    env: &E,
+    name: &str,
+) -> Result<Option<aws_sdk_budgets::operation::describe_budget::DescribeBudgetOutput>, OpError> {
+    match env
+        .ctx
+        .budgets()
+        .describe_budget()
+        .account_id(&env.ctx.account_id)
+        .budget_name(name)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(Some(o)),
+        Err(e) if code_in(&e, &["NotFoundException"]) => Ok(None),
+        Err(e) => Err(op("DescribeBudget")(e)),
+    }
+}
+
+/// `rec` with the budget's limit as AWS has it.
+fn seen(rec: &Record, b: Option<&aws_sdk_budgets::types::Budget>) -> Record {
+    let mut r = rec.clone();
+    let amount = b.and_then(|b| b.budget_limit()).map(|l| l.amount());
+    if let Some(a) = amount.and_then(|a| a.parse::<f64>().ok()) {
+        r.inputs["limit_usd"] = json!(a);
+    }
+    r
 }
 
 #[cfg(test)]
@@ -311,6 +392,70 @@ mod tests {
             (update.num_calls(), updated.inputs["limit_usd"].as_f64()),
             (1, Some(60.0))
         );
+    }
+
+    /// Adoption by hashicorp/aws's id: the budget's own name (kept), limit
+    /// and Project filter as AWS has them; a budget of another type, or
+    /// of another account, is refused.
+    #[tokio::test(start_paused = true)]
+    async fn observe_keeps_the_budget_s_name_and_reads_its_limit_and_filter() {
+        use aws_sdk_budgets::operation::describe_budget::DescribeBudgetOutput;
+        use aws_sdk_budgets::types::{Budget as AwsBudget, BudgetType, Spend, TimeUnit};
+        let described = |kind: BudgetType| {
+            mock!(aws_sdk_budgets::Client::describe_budget)
+                .match_requests(|r| r.budget_name() == Some("kauri-demo-kauri"))
+                .then_output(move || {
+                    let limit = Spend::builder().amount("25.0").unit("USD").build().unwrap();
+                    #[allow(deprecated)]
+                    let b = AwsBudget::builder()
+                        .budget_name("kauri-demo-kauri")
+                        .budget_limit(limit)
+                        .cost_filters("TagKeyValue", vec!["user:Project$kauri".to_string()])
+                        .time_unit(TimeUnit::Monthly)
+                        .budget_type(kind.clone())
+                        .build()
+                        .unwrap();
+                    DescribeBudgetOutput::builder().budget(b).build()
+                })
+        };
+        let spec = budget_spec(50.0);
+        let cost = described(BudgetType::Cost);
+        let rec = Budget
+            .observe(
+                &budgets_over(&[&cost]),
+                &spec,
+                "123456789012:kauri-demo-kauri",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.id, "kauri-demo-kauri");
+        assert_eq!(
+            rec.inputs,
+            json!({"name": "kauri-demo-kauri", "limit_usd": 25.0, "project_tag": "kauri", "threshold_percent": 80.0})
+        );
+        let usage = described(BudgetType::Usage);
+        let e = Budget
+            .observe(
+                &budgets_over(&[&usage]),
+                &spec,
+                "kauri-demo-kauri",
+                &Records::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("USAGE budget"), "{}", e.message);
+        let e = Budget
+            .observe(
+                &budgets_over(&[]),
+                &spec,
+                "210987654321:kauri-demo-kauri",
+                &Records::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("account 210987654321"), "{}", e.message);
     }
 
     #[tokio::test(start_paused = true)]

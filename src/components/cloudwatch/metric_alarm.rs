@@ -137,6 +137,9 @@ impl Kind<AwsContext> for MetricAlarm {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
     fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), String> {
         crate::engine::inputs::check::<AlarmInputs>(inputs)
     }
@@ -151,22 +154,70 @@ impl Kind<AwsContext> for MetricAlarm {
         Ok(Record::new(self.name(), alarm.name, spec.inputs.clone()))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let o = env
-            .ctx
-            .cloudwatch()
-            .describe_alarms()
-            .alarm_names(&rec.id)
-            .send()
-            .await
-            .map_err(op("DescribeAlarms"))?;
-        Ok(o.metric_alarms().first().map(|a| {
-            let mut r = rec.clone();
-            r.inputs["threshold"] = json!(a.threshold());
-            if let Some(arn) = a.alarm_arn() {
-                r.outputs.insert("arn".into(), arn.to_string());
-            }
-            r
-        }))
+        Ok(describe(env, &rec.id).await?.map(|a| seen(rec, &a)))
+    }
+    /// The alarm by its name or ARN: its name (kept) and when it fires as
+    /// AWS has them. Refused when it watches another metric, or other
+    /// dimensions than the spec's (another instance) once these exist;
+    /// until then the spec's stand, and the update points it at them.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let name = match id
+            .strip_prefix("arn:")
+            .and_then(|a| a.split_once(":alarm:"))
+        {
+            Some((_, name)) => name,
+            None => id,
+        };
+        let Some(a) = describe(env, name).await? else {
+            return Ok(None);
+        };
+        let want: AlarmInputs = spec.typed()?;
+        let (namespace, metric) = (a.namespace().unwrap_or("-"), a.metric_name().unwrap_or("-"));
+        if (namespace, metric) != (want.namespace.as_str(), want.metric.as_str()) {
+            return Err(OpError::new(format!(
+                "{name} watches {namespace} {metric}, and {} watches {} {}",
+                spec.key, want.namespace, want.metric
+            )));
+        }
+        let wanted: Option<BTreeMap<String, String>> = match &want.dimensions {
+            Some(m) => m
+                .iter()
+                .map(|(k, v)| v.render(deps).map(|v| (k.clone(), v)))
+                .collect::<Result<_, _>>()
+                .ok(),
+            None => ALARMED_INSTANCE
+                .maybe(deps)?
+                .map(|i| BTreeMap::from([("InstanceId".to_string(), i.id.clone())])),
+        };
+        let have: BTreeMap<String, String> = a
+            .dimensions()
+            .iter()
+            .map(|d| {
+                let part = |p: Option<&str>| p.unwrap_or_default().to_string();
+                (part(d.name()), part(d.value()))
+            })
+            .collect();
+        if wanted.as_ref().is_some_and(|w| *w != have) {
+            return Err(OpError::new(format!(
+                "{name} watches {have:?}, and {} watches {:?}",
+                spec.key,
+                wanted.unwrap_or_default()
+            )));
+        }
+        let mut inputs = spec.inputs.clone();
+        inputs["name"] = json!(a.alarm_name().unwrap_or(name));
+        inputs["statistic"] = json!(a.statistic().map(|s| s.as_str()));
+        inputs["comparison"] = json!(a.comparison_operator().map(|c| c.as_str()));
+        inputs["period"] = json!(a.period());
+        inputs["evaluation_periods"] = json!(a.evaluation_periods());
+        let rec = Record::new(self.name(), a.alarm_name().unwrap_or(name), inputs);
+        Ok(Some(seen(&rec, &a)))
     }
     async fn update(
         &self,
@@ -199,6 +250,31 @@ impl Kind<AwsContext> for MetricAlarm {
         );
         self.read(env, &probe).await
     }
+}
+
+async fn describe(
+    env: &E,
+    name: &str,
+) -> Result<Option<aws_sdk_cloudwatch::types::MetricAlarm>, OpError> {
+    let o = env
+        .ctx
+        .cloudwatch()
+        .describe_alarms()
+        .alarm_names(name)
+        .send()
+        .await
+        .map_err(op("DescribeAlarms"))?;
+    Ok(o.metric_alarms().first().cloned())
+}
+
+/// `rec` with the alarm's threshold and ARN as AWS has them.
+fn seen(rec: &Record, a: &aws_sdk_cloudwatch::types::MetricAlarm) -> Record {
+    let mut r = rec.clone();
+    r.inputs["threshold"] = json!(a.threshold());
+    if let Some(arn) = a.alarm_arn() {
+        r.outputs.insert("arn".into(), arn.to_string());
+    }
+    r
 }
 
 #[cfg(test)]
@@ -283,6 +359,71 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(put.num_calls(), 1);
+    }
+
+    /// Adoption: the alarm's own name (kept) and when it fires as AWS has
+    /// them; an alarm on another instance is refused.
+    #[tokio::test(start_paused = true)]
+    async fn observe_keeps_the_alarm_s_name_and_refuses_one_on_another_instance() {
+        use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+        use aws_sdk_cloudwatch::types::{
+            ComparisonOperator, Dimension, MetricAlarm as AwsAlarm, Statistic,
+        };
+        const ARN: &str = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:kauri-demo-status-check";
+        let on = |instance: &'static str| {
+            mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+                .match_requests(|r| r.alarm_names() == ["kauri-demo-status-check"])
+                .then_output(move || {
+                    let a = AwsAlarm::builder()
+                        .alarm_name("kauri-demo-status-check")
+                        .alarm_arn(ARN)
+                        .namespace("AWS/EC2")
+                        .metric_name("StatusCheckFailed")
+                        .dimensions(
+                            Dimension::builder()
+                                .name("InstanceId")
+                                .value(instance)
+                                .build(),
+                        )
+                        .statistic(Statistic::Maximum)
+                        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+                        .threshold(0.0)
+                        .period(60)
+                        .evaluation_periods(3)
+                        .build();
+                    DescribeAlarmsOutput::builder().metric_alarms(a).build()
+                })
+        };
+        let spec = Spec::new(
+            "alarm.status",
+            "cloudwatch_instance_alarm",
+            json!({"name": "s-status-check-failed", "namespace": "AWS/EC2", "metric": "StatusCheckFailed", "statistic": "Maximum", "threshold": 1.0, "comparison": "GreaterThanOrEqualToThreshold", "period": 60, "evaluation_periods": 2}),
+        );
+        let mut deps = topic_deps();
+        deps.insert(
+            "instance".into(),
+            Record::new("ec2_instance", "i-1", json!({})),
+        );
+        let rule = on("i-1");
+        let rec = INSTANCE_ALARM
+            .observe(&cloudwatch_over(&[&rule]), &spec, ARN, &deps)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (rec.id.as_str(), rec.out("arn")),
+            ("kauri-demo-status-check", ARN)
+        );
+        assert_eq!(
+            rec.inputs,
+            json!({"name": "kauri-demo-status-check", "namespace": "AWS/EC2", "metric": "StatusCheckFailed", "statistic": "Maximum", "threshold": 0.0, "comparison": "GreaterThanThreshold", "period": 60, "evaluation_periods": 3})
+        );
+        let rule = on("i-9");
+        let e = INSTANCE_ALARM
+            .observe(&cloudwatch_over(&[&rule]), &spec, ARN, &deps)
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("i-9"), "{}", e.message);
     }
 
     #[tokio::test(start_paused = true)]

@@ -58,6 +58,22 @@ pub(super) async fn volume(
     }
 }
 
+/// The instance the volume is attached to ("" for none).
+fn attached_to(v: &aws_sdk_ec2::types::Volume) -> &str {
+    v.attachments()
+        .first()
+        .and_then(|a| a.instance_id())
+        .unwrap_or_default()
+}
+
+/// `rec` with the volume's size and attachment as AWS has them.
+fn seen(rec: &Record, v: &aws_sdk_ec2::types::Volume) -> Record {
+    let mut r = rec.clone();
+    r.inputs["size"] = json!(v.size());
+    r.inputs["attached"] = json!(!attached_to(v).is_empty());
+    r.with("instance_id", attached_to(v))
+}
+
 const VOLUME_IN_USE: Waiter = Waiter::new("to be attached", &["available"], &["in-use"]);
 /// Made, or detached.
 const VOLUME_AVAILABLE: Waiter = Waiter::new(
@@ -267,18 +283,57 @@ impl Kind<AwsContext> for DataVolume {
         Ok(rec.with("instance_id", &inst.id))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(volume(env, &rec.id).await?.map(|v| {
-            let mut r = rec.clone();
-            r.inputs["size"] = json!(v.size());
-            let attached = v
-                .attachments()
-                .first()
-                .and_then(|a| a.instance_id())
+        Ok(volume(env, &rec.id).await?.map(|v| seen(rec, &v)))
+    }
+    /// Its size and zone as AWS has them, attached to the stack's
+    /// instance or to none (the update attaches it). Refused when it is
+    /// larger than the configuration's (a volume never shrinks), attached
+    /// to another instance, or in another zone than the stack's instance.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let Some(v) = volume(env, ec2_id(id)).await? else {
+            return Ok(None);
+        };
+        let id = v.volume_id().unwrap_or_default();
+        let (size, want) = (
+            v.size().unwrap_or(0),
+            spec.typed::<DataVolumeInputs>()?.size,
+        );
+        if size > want {
+            let write = spec
+                .attribute_of("size")
+                .map(|a| format!("; write {a} = {size} to keep it"))
                 .unwrap_or_default();
-            r.inputs["attached"] = json!(!attached.is_empty());
-            r.outputs.insert("instance_id".into(), attached.to_string());
-            r
-        }))
+            return Err(OpError::new(format!(
+                "the volume {id} is {size} GiB and the configuration gives {want} GiB: a volume never shrinks{write}"
+            )));
+        }
+        let instance = crate::components::need::INSTANCE.the(deps).ok();
+        let attached = attached_to(&v);
+        if !attached.is_empty() && instance.map(|i| i.id.as_str()) != Some(attached) {
+            return Err(OpError::new(format!(
+                "the volume {id} is attached to {attached}, which is not the stack's instance: awsstack does not take a volume off an instance it does not have"
+            )));
+        }
+        let az = v.availability_zone().unwrap_or_default();
+        let zone = instance
+            .map(|i| i.out("availability_zone"))
+            .unwrap_or_default();
+        if !zone.is_empty() && zone != az {
+            return Err(OpError::new(format!(
+                "the volume {id} is in {az} and the stack's instance in {zone}: it cannot be attached"
+            )));
+        }
+        // `device` (where the stack attaches it) and `final_snapshot` (what
+        // its destroy keeps) are the stack's: AWS does not show them.
+        let mut inputs = spec.inputs.clone();
+        inputs["availability_zone"] = json!(az);
+        Ok(Some(seen(&Record::new(self.name(), id, inputs), &v)))
     }
     async fn update(
         &self,
@@ -403,6 +458,78 @@ mod tests {
     }
     fn refused(code: &'static str, message: &'static str) -> DeleteVolumeError {
         DeleteVolumeError::generic(ErrorMetadata::builder().code(code).message(message).build())
+    }
+
+    /// `vol-1` in eu-west-1a, of `size` GiB, attached to `instance`.
+    fn hand_built(size: i32, instance: Option<&'static str>) -> Rule {
+        mock!(Client::describe_volumes)
+            .match_requests(|r| r.volume_ids() == ["vol-1"])
+            .then_output(move || {
+                let mut v = aws_sdk_ec2::types::Volume::builder()
+                    .volume_id("vol-1")
+                    .size(size)
+                    .availability_zone("eu-west-1a")
+                    .volume_type(VolumeType::Gp2);
+                if let Some(i) = instance {
+                    v = v.attachments(
+                        aws_sdk_ec2::types::VolumeAttachment::builder()
+                            .instance_id(i)
+                            .device("/dev/sdh")
+                            .build(),
+                    );
+                }
+                DescribeVolumesOutput::builder().volumes(v.build()).build()
+            })
+    }
+
+    /// Adoption: the zone (replace-only) and size as AWS has them, the
+    /// attachment to the stack's instance as its output; a volume larger
+    /// than configured, or on another instance, is refused.
+    #[tokio::test(start_paused = true)]
+    async fn observe_takes_a_volume_of_the_stack_s_instance_that_need_not_shrink() {
+        let spec = Spec::of(
+            "volume.data",
+            &DataVolumeInputs {
+                size: 80,
+                device: "/dev/sdf".into(),
+                attached: true,
+                final_snapshot: true,
+            },
+        )
+        .field_from("size", "data_volume_size");
+        let deps: Records = [(
+            "instance".to_string(),
+            Record::new("ec2_instance", "i-1", json!({})).with("availability_zone", "eu-west-1a"),
+        )]
+        .into();
+        let observe = |rule: Rule| {
+            let (spec, deps) = (spec.clone(), deps.clone());
+            async move {
+                DataVolume
+                    .observe(&env_over(&[&rule]), &spec, "vol-1", &deps)
+                    .await
+            }
+        };
+        let rec = observe(hand_built(60, Some("i-1"))).await.unwrap().unwrap();
+        assert_eq!(
+            rec.inputs,
+            json!({"size": 60, "device": "/dev/sdf", "attached": true, "final_snapshot": true, "availability_zone": "eu-west-1a"})
+        );
+        assert_eq!(rec.out("instance_id"), "i-1");
+        let rec = observe(hand_built(80, None)).await.unwrap().unwrap();
+        assert_eq!(
+            (&rec.inputs["attached"], rec.out("instance_id")),
+            (&json!(false), "")
+        );
+        let e = observe(hand_built(100, Some("i-1"))).await.unwrap_err();
+        assert!(
+            e.message
+                .contains("never shrinks; write data_volume_size = 100"),
+            "{}",
+            e.message
+        );
+        let e = observe(hand_built(80, Some("i-9"))).await.unwrap_err();
+        assert!(e.message.contains("attached to i-9"), "{}", e.message);
     }
 
     #[tokio::test(start_paused = true)]

@@ -127,6 +127,29 @@ impl Kind<AwsContext> for ElasticIp {
             Err(e) => Err(op("DescribeAddresses")(e)),
         }
     }
+    /// `read`'s view, where `associated` means with the stack's instance:
+    /// an address on no instance or on another one is moved to it by the
+    /// update. A NAT gateway's address records no association (the
+    /// gateway makes it).
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), ec2_id(id), spec.inputs.clone());
+        let Some(mut rec) = self.read(env, &probe).await? else {
+            return Ok(None);
+        };
+        if spec.inputs.get("associated").is_some() {
+            let instance = ATTACHED_INSTANCE.maybe(deps)?.map(|r| r.id.as_str());
+            rec.inputs["associated"] = json!(instance == Some(rec.out("instance_id")));
+        } else if let Some(inputs) = rec.inputs.as_object_mut() {
+            inputs.remove("associated");
+        }
+        Ok(Some(rec))
+    }
     async fn update(
         &self,
         env: &E,
@@ -230,6 +253,60 @@ mod tests {
     }
     fn refused(code: &'static str, message: &'static str) -> ReleaseAddressError {
         ReleaseAddressError::generic(ErrorMetadata::builder().code(code).message(message).build())
+    }
+
+    /// Adoption: the address and the instance it is on as AWS has them;
+    /// associated only when that instance is the stack's.
+    #[tokio::test(start_paused = true)]
+    async fn observe_records_the_address_and_whether_it_is_on_the_stack_s_instance() {
+        let on = |instance: &'static str| {
+            mock!(Client::describe_addresses)
+                .match_requests(|r| r.allocation_ids() == ["eipalloc-1"])
+                .then_output(move || {
+                    DescribeAddressesOutput::builder()
+                        .addresses(
+                            aws_sdk_ec2::types::Address::builder()
+                                .allocation_id("eipalloc-1")
+                                .public_ip("203.0.113.7")
+                                .instance_id(instance)
+                                .build(),
+                        )
+                        .build()
+                })
+        };
+        let spec = Spec::of(
+            "eip",
+            &ElasticIpInputs {
+                associated: Some(true),
+                purpose: None,
+            },
+        );
+        let deps: Records = [(
+            "instance".to_string(),
+            Record::new("ec2_instance", "i-1", json!({})),
+        )]
+        .into();
+        let rule = on("i-1");
+        let rec = ElasticIp
+            .observe(&env_over(&[&rule]), &spec, "eipalloc-1", &deps)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (&rec.inputs, rec.out("public_ip"), rec.out("instance_id")),
+            (&json!({"associated": true}), "203.0.113.7", "i-1")
+        );
+        let rule = on("i-9");
+        let rec = ElasticIp
+            .observe(&env_over(&[&rule]), &spec, "eipalloc-1", &deps)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            rec.inputs,
+            json!({"associated": false}),
+            "on another instance: the update moves it"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::engine::Inputs;
+use aws_sdk_ec2::types::{InstanceAttributeName, InstanceLifecycleType};
 use serde::{Deserialize, Serialize};
 
 /// An instance in the `subnet` dependency with the `sg*` dependencies and,
@@ -69,6 +70,9 @@ const CALLS: &[Call] = &[
     Call::settled("ec2:TerminateInstances"),
     Call::read("ec2:DescribeInstances"),
     Call::read("ec2:DescribeImages"),
+    // What an adoption reads of an instance the stack did not launch.
+    Call::read("ec2:DescribeInstanceAttribute"),
+    Call::read("ec2:DescribeVolumes"),
 ];
 
 /// The profile that gives an instance its role (none: no role).
@@ -242,6 +246,9 @@ impl Kind<AwsContext> for Instance {
         }
         Ok(())
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["user_data_sha256"]
+    }
     fn replace_fields(&self) -> &'static [&'static str] {
         &[
             "ami",
@@ -347,21 +354,86 @@ impl Kind<AwsContext> for Instance {
         Ok(instance_record(rec, &inst))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        let Some(i) = instance_state(env, &rec.id).await? else {
+        Ok(live_instance(env, &rec.id)
+            .await?
+            .map(|i| seen(rec.clone(), &i)))
+    }
+    /// Every launch setting as AWS has it: the image, the market, the
+    /// key, the hash of its user data (kept: the instance keeps the
+    /// script it was launched with), the root volume's size and its
+    /// subnet. Refused when it lacks one of the stack's security groups or
+    /// has another instance profile: the update changes neither.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let Some(i) = live_instance(env, ec2_id(id)).await? else {
             return Ok(None);
         };
-        let state = i.state().and_then(|s| s.name()).cloned();
-        if matches!(
-            state,
-            Some(InstanceStateName::Terminated) | Some(InstanceStateName::ShuttingDown)
-        ) {
-            return Ok(None);
+        let id = i.instance_id().unwrap_or_default();
+        let mut inputs = spec.inputs.clone();
+        let subnet = i.subnet_id().unwrap_or_default();
+        match crate::components::need::SUBNET.the(deps) {
+            // The `subnet` slot, when the spec has one, names the dependency
+            // that has the instance's subnet (or holds the subnet's id).
+            _ if spec.inputs.get("subnet").is_some() => {
+                let named = deps.iter().find(|(_, r)| r.id == subnet);
+                inputs["subnet"] = json!(named.map_or(subnet, |(k, _)| k.as_str()));
+            }
+            Ok(s) if s.id != subnet => {
+                return Err(OpError::new(format!(
+                    "the instance {id} is in the subnet {subnet}, not in the stack's {}",
+                    s.id
+                )))
+            }
+            _ => {}
         }
-        let mut r = rec.clone();
-        if let Some(t) = i.instance_type() {
-            r.inputs["instance_type"] = json!(t.as_str());
+        // The instance's groups are its network interfaces' (an instance
+        // launched with an interface specification may list them only
+        // there).
+        let groups: Vec<&str> = i
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id())
+            .chain(
+                i.network_interfaces()
+                    .iter()
+                    .flat_map(|n| n.groups())
+                    .filter_map(|g| g.group_id()),
+            )
+            .collect();
+        for sg in crate::components::need::SECURITY_GROUPS.ids(deps) {
+            if !groups.contains(&sg.as_str()) {
+                return Err(OpError::new(format!(
+                    "the instance {id} is not in the stack's security group {sg}, and awsstack sets security groups only on an instance it launches"
+                )));
+            }
         }
-        Ok(Some(instance_record(r, &i)))
+        if let Some(p) = INSTANCE_PROFILE.maybe(deps)? {
+            let have = i
+                .iam_instance_profile()
+                .and_then(|p| p.arn())
+                .and_then(|a| a.rsplit('/').next());
+            if have != Some(p.id.as_str()) {
+                return Err(OpError::new(format!(
+                    "the instance {id} has the instance profile {}, not the stack's {}, and awsstack sets it only on an instance it launches",
+                    have.unwrap_or("none"),
+                    p.id
+                )));
+            }
+        }
+        inputs["ami"] = json!(i.image_id());
+        inputs["spot"] = json!(i.instance_lifecycle() == Some(&InstanceLifecycleType::Spot));
+        inputs["key_name"] = json!(i.key_name());
+        // `user_data` itself stays the spec's: only its hash is compared,
+        // and no update writes it.
+        inputs["user_data_sha256"] =
+            json!(crate::components::sha256_hex(&user_data(env, id).await?));
+        inputs["root_volume_size"] = json!(root_volume_size(env, &i).await?);
+        Ok(Some(seen(Record::new(self.name(), id, inputs), &i)))
     }
     async fn update(
         &self,
@@ -465,6 +537,59 @@ impl Kind<AwsContext> for Instance {
                 )
             }))
     }
+}
+
+/// The instance `id` unless it is terminated or on its way there.
+async fn live_instance(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Instance>, OpError> {
+    Ok(instance_state(env, id).await?.filter(|i| {
+        !matches!(
+            i.state().and_then(|s| s.name()),
+            Some(InstanceStateName::Terminated) | Some(InstanceStateName::ShuttingDown)
+        )
+    }))
+}
+
+/// `rec` with the instance's type and where it runs, as AWS has them.
+fn seen(mut rec: Record, i: &aws_sdk_ec2::types::Instance) -> Record {
+    if let Some(t) = i.instance_type() {
+        rec.inputs["instance_type"] = json!(t.as_str());
+    }
+    instance_record(rec, i)
+}
+
+/// The user data the instance `id` was launched with (none: empty).
+async fn user_data(env: &E, id: &str) -> Result<String, OpError> {
+    use base64::Engine as _;
+    let o = env
+        .ctx
+        .ec2()
+        .describe_instance_attribute()
+        .instance_id(id)
+        .attribute(InstanceAttributeName::UserData)
+        .send()
+        .await
+        .map_err(op("DescribeInstanceAttribute"))?;
+    let encoded = o.user_data().and_then(|v| v.value()).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| OpError::new(format!("the user data of {id} does not decode: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// GiB of the instance's root volume.
+async fn root_volume_size(env: &E, i: &aws_sdk_ec2::types::Instance) -> Result<i32, OpError> {
+    let id = i.instance_id().unwrap_or_default();
+    let root = i
+        .block_device_mappings()
+        .iter()
+        .find(|m| m.device_name().is_some() && m.device_name() == i.root_device_name())
+        .and_then(|m| m.ebs())
+        .and_then(|e| e.volume_id())
+        .ok_or_else(|| OpError::new(format!("the instance {id} has no EBS root volume")))?;
+    volume(env, root)
+        .await?
+        .and_then(|v| v.size())
+        .ok_or_else(|| OpError::new(format!("the root volume {root} of {id} was not found")))
 }
 
 fn instance_record(mut rec: Record, i: &aws_sdk_ec2::types::Instance) -> Record {
@@ -879,6 +1004,132 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.message.contains("DescribeInstances"), "{}", e.message);
+    }
+
+    /// A hand-built `i-1`: its own image, on demand, its own key and user
+    /// data, a 30 GiB root volume, in `subnet-1` with `sg-1` and the
+    /// profile `kauri-demo-app`.
+    fn hand_built() -> Rule {
+        use aws_sdk_ec2::types::{
+            EbsInstanceBlockDevice, GroupIdentifier, IamInstanceProfile, InstanceBlockDeviceMapping,
+        };
+        mock!(Client::describe_instances)
+            .match_requests(|r| r.instance_ids() == ["i-1"])
+            .then_output(|| {
+                let i = aws_sdk_ec2::types::Instance::builder()
+                    .instance_id("i-1")
+                    .image_id("ami-hand")
+                    .instance_type(InstanceType::T3Medium)
+                    .key_name("kauri")
+                    .subnet_id("subnet-1")
+                    .security_groups(GroupIdentifier::builder().group_id("sg-1").build())
+                    .iam_instance_profile(
+                        IamInstanceProfile::builder()
+                            .arn("arn:aws:iam::123456789012:instance-profile/kauri-demo-app")
+                            .build(),
+                    )
+                    .root_device_name("/dev/sda1")
+                    .block_device_mappings(
+                        InstanceBlockDeviceMapping::builder()
+                            .device_name("/dev/sda1")
+                            .ebs(
+                                EbsInstanceBlockDevice::builder()
+                                    .volume_id("vol-root")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .state(
+                        InstanceState::builder()
+                            .name(InstanceStateName::Running)
+                            .build(),
+                    )
+                    .private_ip_address("10.42.0.5")
+                    .placement(Placement::builder().availability_zone("eu-west-1a").build())
+                    .build();
+                DescribeInstancesOutput::builder()
+                    .reservations(Reservation::builder().instances(i).build())
+                    .build()
+            })
+    }
+
+    /// Adoption: every replace-only input (and the kept hash of its user
+    /// data) as AWS has it, whatever the spec says; the outputs as a
+    /// create records them. An instance outside one of the stack's
+    /// security groups is refused.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_launch_settings_from_aws() {
+        use aws_sdk_ec2::operation::describe_instance_attribute::DescribeInstanceAttributeOutput;
+        use aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput;
+        use base64::Engine as _;
+        let script = "#!/bin/bash\necho hand-built\n";
+        let attribute = mock!(Client::describe_instance_attribute)
+            .match_requests(|r| {
+                r.instance_id() == Some("i-1")
+                    && r.attribute() == Some(&InstanceAttributeName::UserData)
+            })
+            .then_output(move || {
+                DescribeInstanceAttributeOutput::builder()
+                    .user_data(
+                        AttributeValue::builder()
+                            .value(base64::engine::general_purpose::STANDARD.encode(script))
+                            .build(),
+                    )
+                    .build()
+            });
+        let volumes = mock!(Client::describe_volumes)
+            .match_requests(|r| r.volume_ids() == ["vol-root"])
+            .then_output(|| {
+                DescribeVolumesOutput::builder()
+                    .volumes(aws_sdk_ec2::types::Volume::builder().size(30).build())
+                    .build()
+            });
+        let mut spec = inputs(Some("ami-1"), "t3.small");
+        spec.root_volume_size = 20;
+        let spec = Spec::of("instance", &spec);
+        let mut deps = deps();
+        deps.remove("sg.ssh");
+        deps.insert(
+            "profile".into(),
+            Record::new("iam_instance_profile", "kauri-demo-app", json!({})),
+        );
+        deps.insert(
+            "subnet.a".into(),
+            Record::new("ec2_subnet", "subnet-1", json!({})),
+        );
+        let rec = Instance
+            .observe(
+                &env_over(&[&hand_built(), &attribute, &volumes]),
+                &spec,
+                "arn:aws:ec2:eu-west-1:123456789012:instance/i-1",
+                &deps,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.id, "i-1");
+        let mut want = spec.inputs.clone();
+        want["ami"] = json!("ami-hand");
+        want["instance_type"] = json!("t3.medium");
+        want["spot"] = json!(false);
+        want["key_name"] = json!("kauri");
+        want["user_data_sha256"] = json!(crate::components::sha256_hex(script));
+        want["root_volume_size"] = json!(30);
+        assert_eq!(rec.inputs, want);
+        assert_eq!(
+            (rec.out("private_ip"), rec.out("availability_zone")),
+            ("10.42.0.5", "eu-west-1a")
+        );
+
+        deps.insert(
+            "sg.ssh".into(),
+            Record::new("ec2_security_group", "sg-2", json!({})),
+        );
+        let e = Instance
+            .observe(&env_over(&[&hand_built()]), &spec, "i-1", &deps)
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("security group sg-2"), "{}", e.message);
     }
 
     #[tokio::test(start_paused = true)]

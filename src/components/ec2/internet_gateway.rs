@@ -195,6 +195,30 @@ impl Kind<AwsContext> for InternetGateway {
             Err(e) => Err(failed(e)),
         }
     }
+    /// `read`'s view, where `attached` means attached to the stack's VPC:
+    /// a gateway attached to no VPC is attached by the update, one
+    /// attached to another VPC stays that VPC's.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), ec2_id(id), spec.inputs.clone());
+        let Some(rec) = self.read(env, &probe).await? else {
+            return Ok(None);
+        };
+        let vpc = rec.out("vpc_id").to_string();
+        if !vpc.is_empty() {
+            in_stack_vpc(
+                deps,
+                &format!("the internet gateway {}", rec.id),
+                Some(&vpc),
+            )?;
+        }
+        Ok(Some(rec))
+    }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let o = env
             .ctx
@@ -254,6 +278,63 @@ mod tests {
         AttachInternetGatewayError::generic(
             ErrorMetadata::builder().code(code).message(message).build(),
         )
+    }
+
+    /// Adoption: a gateway attached to the stack's VPC is attached, one
+    /// attached to none is not (the update attaches it), one attached to
+    /// another VPC is refused; the VPC it is attached to is its output.
+    #[tokio::test(start_paused = true)]
+    async fn observe_takes_a_gateway_of_the_stack_s_vpc_or_of_none() {
+        use aws_sdk_ec2::operation::describe_internet_gateways::{
+            DescribeInternetGatewaysError, DescribeInternetGatewaysOutput,
+        };
+        use aws_sdk_ec2::types::{InternetGateway as Igw, InternetGatewayAttachment};
+        let deps: Records = [(
+            "vpc".to_string(),
+            Record::new("ec2_vpc", "vpc-1", json!({})),
+        )]
+        .into_iter()
+        .collect();
+        let spec = Spec::of("igw", &InternetGatewayInputs { attached: true });
+        let described = |vpc: Option<&'static str>| {
+            mock!(Client::describe_internet_gateways)
+                .match_requests(|r| r.internet_gateway_ids() == ["igw-1"])
+                .then_output(move || {
+                    let mut g = Igw::builder().internet_gateway_id("igw-1");
+                    if let Some(v) = vpc {
+                        g = g.attachments(InternetGatewayAttachment::builder().vpc_id(v).build());
+                    }
+                    DescribeInternetGatewaysOutput::builder()
+                        .internet_gateways(g.build())
+                        .build()
+                })
+        };
+        let observe = |rule: Rule| {
+            let deps = deps.clone();
+            let spec = spec.clone();
+            async move {
+                InternetGateway
+                    .observe(&env_over(&[&rule]), &spec, "igw-1", &deps)
+                    .await
+            }
+        };
+        let rec = observe(described(Some("vpc-1"))).await.unwrap().unwrap();
+        assert_eq!(
+            (&rec.inputs, rec.out("vpc_id")),
+            (&json!({"attached": true}), "vpc-1")
+        );
+        let rec = observe(described(None)).await.unwrap().unwrap();
+        assert_eq!(rec.inputs, json!({"attached": false}));
+        let e = observe(described(Some("vpc-9"))).await.unwrap_err();
+        assert!(e.message.contains("vpc-9"), "{}", e.message);
+        let gone = mock!(Client::describe_internet_gateways).then_error(|| {
+            DescribeInternetGatewaysError::generic(
+                ErrorMetadata::builder()
+                    .code("InvalidInternetGatewayID.NotFound")
+                    .build(),
+            )
+        });
+        assert!(observe(gone).await.unwrap().is_none());
     }
 
     #[tokio::test(start_paused = true)]

@@ -90,6 +90,78 @@ impl Kind<AwsContext> for NatGateway {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["subnet"]
     }
+    /// `id`: the gateway's id (hashicorp/aws `aws_nat_gateway.id`).
+    /// Its subnet fills the slot; its address must be the Elastic IP the
+    /// stack has (an address cannot change without a new gateway).
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        use aws_sdk_ec2::types::ConnectivityType;
+        let o = match env
+            .ctx
+            .ec2()
+            .describe_nat_gateways()
+            .nat_gateway_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeNatGateways")(e)),
+        };
+        let Some(n) = o
+            .nat_gateways()
+            .iter()
+            .find(|n| n.nat_gateway_id() == Some(id))
+        else {
+            return Ok(None);
+        };
+        match n.state() {
+            Some(NatGatewayState::Deleted | NatGatewayState::Deleting) => return Ok(None),
+            Some(NatGatewayState::Failed) => {
+                return Err(OpError::new(format!(
+                    "it is failed ({}): a failed NAT gateway routes nothing and AWS deletes it",
+                    n.failure_message().unwrap_or("no reason given")
+                )))
+            }
+            _ => {}
+        }
+        if n.connectivity_type() == Some(&ConnectivityType::Private) {
+            return Err(OpError::new(
+                "it is a private NAT gateway; the stack's NAT gateway is public, with an Elastic IP",
+            ));
+        }
+        let addresses: Vec<&str> = n
+            .nat_gateway_addresses()
+            .iter()
+            .filter_map(|a| a.allocation_id())
+            .collect();
+        // The address is no input (a dependency): one the stack has that is
+        // not this gateway's would never be used by it.
+        if let Some((name, eip)) = deps
+            .iter()
+            .find(|(_, r)| NAT_ADDRESS.kinds.contains(&r.kind.as_str()))
+        {
+            if !addresses.contains(&eip.id.as_str()) {
+                return Err(OpError::new(format!(
+                    "its address is {}, not the stack's Elastic IP {name} ({}): a NAT gateway's address cannot change without replacing it; adopt {} as {name}",
+                    addresses.join(", "),
+                    eip.id,
+                    addresses.first().copied().unwrap_or("its address")
+                )));
+            }
+        }
+        let subnet: Vec<String> = n.subnet_id().map(str::to_string).into_iter().collect();
+        Ok(Some(Record::new(
+            self.name(),
+            id,
+            json!({ "subnet": crate::components::subnet_groups::observed_slot(spec, "subnet", deps, &subnet) }),
+        )))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let subnet = NAT_SUBNET.the_in(spec, deps)?.id.clone();
         let eip = NAT_ADDRESS.the(deps)?.id.clone();
@@ -483,5 +555,88 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// DescribeNatGateways of nat-1, in `subnet` with the address
+    /// `allocation`.
+    fn observed(subnet: &'static str, allocation: &'static str, state: NatGatewayState) -> Rule {
+        mock!(Client::describe_nat_gateways)
+            .match_requests(|r| r.nat_gateway_ids() == ["nat-1"])
+            .then_output(move || {
+                DescribeNatGatewaysOutput::builder()
+                    .nat_gateways(
+                        aws_sdk_ec2::types::NatGateway::builder()
+                            .nat_gateway_id("nat-1")
+                            .subnet_id(subnet)
+                            .state(state.clone())
+                            .nat_gateway_addresses(
+                                aws_sdk_ec2::types::NatGatewayAddress::builder()
+                                    .allocation_id(allocation)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_names_the_subnet_dependency_it_is_in_or_shows_the_subnet_it_has() {
+        let d = observed("subnet-1", "eipalloc-1", NatGatewayState::Available);
+        let r = NatGateway
+            .observe(&env_over(&[&d]), &spec(), "nat-1", &deps())
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(
+            (r.id.as_str(), &r.inputs),
+            ("nat-1", &json!({"subnet": "subnet.a"}))
+        );
+        assert_eq!(
+            r.inputs,
+            spec().inputs,
+            "the same gateway: nothing to change"
+        );
+        // In a subnet the stack does not have: its id, which differs from
+        // the slot (a replacement, which a move refuses).
+        let d = observed("subnet-9", "eipalloc-1", NatGatewayState::Available);
+        let r = NatGateway
+            .observe(&env_over(&[&d]), &spec(), "nat-1", &deps())
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.inputs, json!({"subnet": "subnet-9"}));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_refuses_another_address_or_a_failed_gateway_and_finds_no_deleted_one() {
+        let d = observed("subnet-1", "eipalloc-9", NatGatewayState::Available);
+        let e = NatGateway
+            .observe(&env_over(&[&d]), &spec(), "nat-1", &deps())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("eipalloc-9") && e.message.contains("eip.a (eipalloc-1)"),
+            "{}",
+            e.message
+        );
+        let d = observed("subnet-1", "eipalloc-1", NatGatewayState::Failed);
+        assert!(NatGateway
+            .observe(&env_over(&[&d]), &spec(), "nat-1", &deps())
+            .await
+            .is_err());
+        let d = observed("subnet-1", "eipalloc-1", NatGatewayState::Deleted);
+        assert!(NatGateway
+            .observe(&env_over(&[&d]), &spec(), "nat-1", &deps())
+            .await
+            .unwrap()
+            .is_none());
+        let missing = mock!(Client::describe_nat_gateways)
+            .then_error(|| DescribeNatGatewaysError::generic(mocked::fault("NatGatewayNotFound")));
+        assert!(NatGateway
+            .observe(&env_over(&[&missing]), &spec(), "nat-1", &deps())
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -263,42 +263,66 @@ impl Kind<AwsContext> for RouteTable {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .ec2()
-            .describe_route_tables()
-            .route_table_ids(&rec.id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.route_tables().first().map(|rt| {
-                let mut r = rec.clone();
-                let default = rt
-                    .routes()
+        Ok(described(env, &rec.id)
+            .await?
+            .map(|rt| seen(rec, &rt, None)))
+    }
+    /// The default route as `read` observes it, counting only a gateway
+    /// of the stack's; the subnets it is associated with: the `subnets`
+    /// slot names them, and a public table missing one of its subnets
+    /// reads as without its route (the update then routes and
+    /// associates). In the stack's VPC only.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let Some(rt) = described(env, ec2_id(id)).await? else {
+            return Ok(None);
+        };
+        let id = rt.route_table_id().unwrap_or_default();
+        in_stack_vpc(deps, &format!("the route table {id}"), rt.vpc_id())?;
+        let mut rec = seen(
+            &Record::new(self.name(), id, spec.inputs.clone()),
+            &rt,
+            Some(deps),
+        );
+        let associated: Vec<&str> = rt
+            .associations()
+            .iter()
+            .filter_map(|a| a.subnet_id())
+            .collect();
+        match self.subnets.slot {
+            Some(slot) => {
+                let mut names: Vec<String> = crate::components::json_strings(&spec.inputs[slot])
+                    .into_iter()
+                    .filter(|n| {
+                        deps.get(n)
+                            .is_some_and(|r| associated.contains(&r.id.as_str()))
+                    })
+                    .collect();
+                names.extend(
+                    associated
+                        .iter()
+                        .filter(|a| !deps.values().any(|r| r.id == **a))
+                        .map(|a| a.to_string()),
+                );
+                rec.inputs[slot] = json!(names);
+            }
+            None => {
+                let all = self
+                    .subnets
+                    .ids(deps)
                     .iter()
-                    .find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"));
-                if rec.inputs.get("default_route").is_some() {
-                    // The Docker host's public table records only that the route exists.
-                    r.inputs["default_route"] =
-                        json!(default.map(|x| x.gateway_id().is_some()).unwrap_or(false));
+                    .all(|s| associated.contains(&s.as_str()));
+                if !all {
+                    rec.inputs["default_route"] = json!(false);
                 }
-                if rec.inputs.get("route").is_some() {
-                    let target = default.map(|x| {
-                        if x.nat_gateway_id().is_some() {
-                            "nat"
-                        } else if x.gateway_id().is_some() {
-                            "igw"
-                        } else {
-                            "other"
-                        }
-                    });
-                    r.inputs["route"] = json!(target.unwrap_or("none"));
-                }
-                r
-            })),
-            Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(op("DescribeRouteTables")(e)),
+            }
         }
+        Ok(Some(rec))
     }
     async fn update(
         &self,
@@ -385,6 +409,57 @@ impl Kind<AwsContext> for RouteTable {
     }
 }
 
+async fn described(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::RouteTable>, OpError> {
+    match env
+        .ctx
+        .ec2()
+        .describe_route_tables()
+        .route_table_ids(id)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o.route_tables().first().cloned()),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(op("DescribeRouteTables")(e)),
+    }
+}
+
+/// Where the table's default route goes: `igw`, `nat`, `none`, or `other`
+/// (something else took it). With `deps`, a gateway counts only when it
+/// is the stack's: a route to another reads as `other`, which the update
+/// points at the stack's.
+fn default_target(rt: &aws_sdk_ec2::types::RouteTable, deps: Option<&Records>) -> &'static str {
+    let Some(x) = rt
+        .routes()
+        .iter()
+        .find(|x| x.destination_cidr_block() == Some("0.0.0.0/0"))
+    else {
+        return "none";
+    };
+    let ours = |id: &str, need: Need| {
+        deps.is_none_or(|d| matches!(need.maybe(d), Ok(Some(r)) if r.id == id))
+    };
+    match (x.nat_gateway_id(), x.gateway_id()) {
+        (Some(n), _) if ours(n, NAT_GATEWAY) => "nat",
+        (None, Some(g)) if ours(g, INTERNET_GATEWAY) => "igw",
+        _ => "other",
+    }
+}
+
+/// `rec` with its default route as AWS has it (`default_target`).
+fn seen(rec: &Record, rt: &aws_sdk_ec2::types::RouteTable, deps: Option<&Records>) -> Record {
+    let mut r = rec.clone();
+    let target = default_target(rt, deps);
+    if rec.inputs.get("default_route").is_some() {
+        // The Docker host's public table records only that the route exists.
+        r.inputs["default_route"] = json!(target == "igw");
+    }
+    if rec.inputs.get("route").is_some() {
+        r.inputs["route"] = json!(target);
+    }
+    r
+}
+
 /// DeleteRouteTable against aws-smithy-mocks: a table whose associations
 /// are still going is retried; any other error is final.
 #[cfg(test)]
@@ -410,6 +485,111 @@ mod tests {
     }
     fn refused(code: &'static str, message: &'static str) -> DeleteRouteTableError {
         DeleteRouteTableError::generic(ErrorMetadata::builder().code(code).message(message).build())
+    }
+
+    /// The stack's VPC, internet gateway and two subnets.
+    fn network() -> Records {
+        [
+            ("vpc", "ec2_vpc", "vpc-1"),
+            ("igw", "ec2_internet_gateway", "igw-1"),
+            ("subnet.public.a", "ec2_subnet", "subnet-a"),
+            ("subnet.public.b", "ec2_subnet", "subnet-b"),
+        ]
+        .into_iter()
+        .map(|(k, kind, id)| (k.to_string(), Record::new(kind, id, json!({}))))
+        .collect()
+    }
+
+    /// `rtb-1` in `vpc-1`, its default route to `gateway`, associated with
+    /// `subnets`.
+    fn table(gateway: &'static str, subnets: &'static [&'static str]) -> Rule {
+        use aws_sdk_ec2::types::{Route, RouteTable as Table, RouteTableAssociation};
+        mock!(Client::describe_route_tables)
+            .match_requests(|r| r.route_table_ids() == ["rtb-1"])
+            .then_output(move || {
+                let mut t = Table::builder()
+                    .route_table_id("rtb-1")
+                    .vpc_id("vpc-1")
+                    .routes(
+                        Route::builder()
+                            .destination_cidr_block("10.0.0.0/16")
+                            .gateway_id("local")
+                            .build(),
+                    )
+                    .routes(
+                        Route::builder()
+                            .destination_cidr_block("0.0.0.0/0")
+                            .gateway_id(gateway)
+                            .build(),
+                    )
+                    .associations(RouteTableAssociation::builder().main(false).build());
+                for s in subnets {
+                    t = t.associations(RouteTableAssociation::builder().subnet_id(*s).build());
+                }
+                DescribeRouteTablesOutput::builder()
+                    .route_tables(t.build())
+                    .build()
+            })
+    }
+
+    /// Adoption of a table whose subnets are its slot: each associated
+    /// subnet as the dependency that has it, one the stack does not have
+    /// as its id; a default route counts only to the stack's gateway.
+    #[tokio::test(start_paused = true)]
+    async fn observe_names_the_associated_subnets_and_the_route_to_the_stack_s_gateway() {
+        let spec = Spec::new(
+            "rtb.public",
+            "ec2_route_table",
+            json!({"route": "igw", "subnets": ["subnet.public.a", "subnet.public.b"]}),
+        );
+        let described = table("igw-1", &["subnet-x", "subnet-b"]);
+        let rec = ROUTE_TABLE
+            .observe(&env_over(&[&described]), &spec, "rtb-1", &network())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            rec.inputs,
+            json!({"route": "igw", "subnets": ["subnet.public.b", "subnet-x"]})
+        );
+        let described = table("igw-9", &["subnet-a", "subnet-b"]);
+        let rec = ROUTE_TABLE
+            .observe(&env_over(&[&described]), &spec, "rtb-1", &network())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            rec.inputs,
+            json!({"route": "other", "subnets": ["subnet.public.a", "subnet.public.b"]}),
+            "a route to a gateway the stack does not have is not its route"
+        );
+    }
+
+    /// The Docker host's public table: its route to the stack's gateway
+    /// counts only with every subnet of the stack associated.
+    #[tokio::test(start_paused = true)]
+    async fn observe_of_the_public_table_wants_the_route_and_the_subnets() {
+        let spec = Spec::new(
+            "rtb.public",
+            "ec2_public_route_table",
+            json!({"default_route": true}),
+        );
+        let mut deps = network();
+        deps.remove("subnet.public.b");
+        let described = table("igw-1", &["subnet-a"]);
+        let rec = PUBLIC_ROUTE_TABLE
+            .observe(&env_over(&[&described]), &spec, "rtb-1", &deps)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.inputs, json!({"default_route": true}));
+        let described = table("igw-1", &[]);
+        let rec = PUBLIC_ROUTE_TABLE
+            .observe(&env_over(&[&described]), &spec, "rtb-1", &deps)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.inputs, json!({"default_route": false}));
     }
 
     #[tokio::test(start_paused = true)]

@@ -315,6 +315,42 @@ fn with_warnings(mut rec: Record, warnings: Vec<String>) -> Record {
     rec
 }
 
+async fn described(
+    env: &E,
+    id: &str,
+) -> Result<Option<aws_sdk_ec2::types::SecurityGroup>, OpError> {
+    match env
+        .ctx
+        .ec2()
+        .describe_security_groups()
+        .group_ids(id)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o.security_groups().first().cloned()),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(op("DescribeSecurityGroups")(e)),
+    }
+}
+
+/// `rec` with the `declared` rules as the group `g` has them (`sources`:
+/// group id → key), and the warnings its other rules give.
+fn rules_seen(
+    mut rec: Record,
+    g: &aws_sdk_ec2::types::SecurityGroup,
+    declared: &[IngressRule],
+    sources: &BTreeMap<String, String>,
+) -> Record {
+    let observed = observed_atoms(g.ip_permissions(), sources);
+    rec.inputs["rules"] = declared_view(declared, &observed);
+    let warnings = open_rule_warnings(
+        g.group_name().unwrap_or(&rec.id),
+        &observed,
+        &declared_atoms(declared),
+    );
+    with_warnings(rec, warnings)
+}
+
 /// Source security group id → key, for the rules' `source` dependencies.
 fn source_map(rules: &[IngressRule], deps: &Records) -> BTreeMap<String, String> {
     rules
@@ -413,6 +449,9 @@ impl Kind<AwsContext> for SecurityGroup {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "description"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name", "description"]
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let group: SecurityGroupInputs = spec.typed()?;
         let ec2 = &env.ctx.ec2();
@@ -454,28 +493,30 @@ impl Kind<AwsContext> for SecurityGroup {
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let declared = recorded_rules(rec)?;
-        match env
-            .ctx
-            .ec2()
-            .describe_security_groups()
-            .group_ids(&rec.id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.security_groups().first().map(|g| {
-                let mut r = rec.clone();
-                let observed = observed_atoms(g.ip_permissions(), &recorded_sources(rec));
-                r.inputs["rules"] = declared_view(&declared, &observed);
-                let warnings = open_rule_warnings(
-                    g.group_name().unwrap_or(&rec.id),
-                    &observed,
-                    &declared_atoms(&declared),
-                );
-                with_warnings(r, warnings)
-            })),
-            Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(op("DescribeSecurityGroups")(e)),
-        }
+        Ok(described(env, &rec.id)
+            .await?
+            .map(|g| rules_seen(rec.clone(), &g, &declared, &recorded_sources(rec))))
+    }
+    /// Its name and description as AWS has them; its rules as `read`
+    /// sees them: the declared ones AWS has, a source group by the
+    /// dependency that is it, rules others added left out.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let Some(g) = described(env, ec2_id(id)).await? else {
+            return Ok(None);
+        };
+        let id = g.group_id().unwrap_or_default();
+        in_stack_vpc(deps, &format!("the security group {id}"), g.vpc_id())?;
+        let declared = spec.typed::<SecurityGroupInputs>()?.rules;
+        let sources = source_map(&declared, deps);
+        let inputs = json!({"name": g.group_name(), "description": g.description(), "rules": []});
+        let rec = with_sources(Record::new(self.name(), id, inputs), &sources);
+        Ok(Some(rules_seen(rec, &g, &declared, &sources)))
     }
     async fn update(
         &self,
@@ -713,6 +754,105 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// Adoption: the group's own name and description (replace-only, kept)
+    /// whatever the spec says; of its rules, the declared ones it has (a
+    /// source group as the dependency that is it), not the one another
+    /// resource added nor the declared one it lacks.
+    #[tokio::test(start_paused = true)]
+    async fn observe_keeps_the_group_s_name_and_the_declared_rules_it_has() {
+        use aws_sdk_ec2::operation::describe_security_groups::{
+            DescribeSecurityGroupsError, DescribeSecurityGroupsOutput,
+        };
+        let perm = |port: i32| {
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+        };
+        let describe = mock!(Client::describe_security_groups)
+            .match_requests(|r| r.group_ids() == ["sg-1"])
+            .then_output(move || {
+                let g = aws_sdk_ec2::types::SecurityGroup::builder()
+                    .group_id("sg-1")
+                    .group_name("kauri-demo-app")
+                    .description("hand made")
+                    .vpc_id("vpc-1")
+                    .ip_permissions(
+                        perm(80)
+                            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                            .build(),
+                    )
+                    .ip_permissions(
+                        perm(3000)
+                            .ip_ranges(IpRange::builder().cidr_ip("203.0.113.0/24").build())
+                            .build(),
+                    )
+                    .ip_permissions(
+                        perm(5432)
+                            .user_id_group_pairs(
+                                UserIdGroupPair::builder().group_id("sg-9").build(),
+                            )
+                            .build(),
+                    );
+                DescribeSecurityGroupsOutput::builder()
+                    .security_groups(g.build())
+                    .build()
+            });
+        let declared = vec![
+            IngressRule::tcp_from_cidrs(80, vec!["0.0.0.0/0".into()], "http"),
+            IngressRule::tcp_from_cidrs(443, vec!["0.0.0.0/0".into()], "https"),
+            IngressRule::tcp_from_group(5432, "sg.ecs".into(), "from the tasks"),
+        ];
+        let spec = Spec::of(
+            "sg.host",
+            &SecurityGroupInputs {
+                name: "s-host".into(),
+                description: "awsstack s Docker host".into(),
+                rules: declared.clone(),
+            },
+        );
+        let deps: Records = [
+            ("vpc", "ec2_vpc", "vpc-1"),
+            ("sg.ecs", "ec2_security_group", "sg-9"),
+        ]
+        .into_iter()
+        .map(|(k, kind, id)| (k.to_string(), Record::new(kind, id, json!({}))))
+        .collect();
+        let rec = SecurityGroup
+            .observe(
+                &mocked::env_over!(ec2, aws_sdk_ec2, &[&describe]),
+                &spec,
+                "sg-1",
+                &deps,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (&rec.inputs["name"], &rec.inputs["description"]),
+            (&json!("kauri-demo-app"), &json!("hand made"))
+        );
+        assert_eq!(
+            rec.inputs["rules"],
+            json!([declared[0], declared[2]]),
+            "443 is missing (the update adds it); 3000 is someone else's"
+        );
+        assert_eq!(rec.out("source.sg.ecs"), "sg-9");
+
+        let gone = mock!(Client::describe_security_groups)
+            .then_error(|| DescribeSecurityGroupsError::generic(fault("InvalidGroup.NotFound")));
+        assert!(SecurityGroup
+            .observe(
+                &mocked::env_over!(ec2, aws_sdk_ec2, &[&gone]),
+                &spec,
+                "sg-1",
+                &deps
+            )
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -100,26 +100,26 @@ impl Kind<AwsContext> for Subnet {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .ec2()
-            .describe_subnets()
-            .subnet_ids(&rec.id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.subnets().first().map(|s| {
-                let mut r = rec.clone();
-                r.inputs["cidr"] = json!(s.cidr_block());
-                r.inputs["availability_zone"] = json!(s.availability_zone());
-                if rec.inputs.get("public").is_some() {
-                    r.inputs["public"] = json!(s.map_public_ip_on_launch().unwrap_or(false));
-                }
-                r
-            })),
-            Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(op("DescribeSubnets")(e)),
-        }
+        Ok(described(env, &rec.id).await?.map(|s| seen(rec, &s)))
+    }
+    /// Every input as `read` observes it, in the stack's VPC only.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let Some(s) = described(env, ec2_id(id)).await? else {
+            return Ok(None);
+        };
+        let id = s.subnet_id().unwrap_or_default();
+        in_stack_vpc(deps, &format!("the subnet {id}"), s.vpc_id())?;
+        let rec = seen(&Record::new(self.name(), id, spec.inputs.clone()), &s);
+        Ok(Some(rec.with(
+            "availability_zone",
+            s.availability_zone().unwrap_or_default(),
+        )))
     }
     async fn update(
         &self,
@@ -172,6 +172,25 @@ impl Kind<AwsContext> for Subnet {
             )
         }))
     }
+}
+
+async fn described(env: &E, id: &str) -> Result<Option<aws_sdk_ec2::types::Subnet>, OpError> {
+    match env.ctx.ec2().describe_subnets().subnet_ids(id).send().await {
+        Ok(o) => Ok(o.subnets().first().cloned()),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(op("DescribeSubnets")(e)),
+    }
+}
+
+/// `rec` with the subnet's inputs as AWS has them.
+fn seen(rec: &Record, s: &aws_sdk_ec2::types::Subnet) -> Record {
+    let mut r = rec.clone();
+    r.inputs["cidr"] = json!(s.cidr_block());
+    r.inputs["availability_zone"] = json!(s.availability_zone());
+    if rec.inputs.get("public").is_some() {
+        r.inputs["public"] = json!(s.map_public_ip_on_launch().unwrap_or(false));
+    }
+    r
 }
 
 /// Whether instances launched in the subnet get a public address.
@@ -237,6 +256,61 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// Adoption: the CIDR block and zone (replace-only) and the public
+    /// flag as AWS has them, the zone as the output instances read; a
+    /// subnet of another VPC than the stack's is refused.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_cidr_zone_and_public_from_aws_in_the_stack_s_vpc_only() {
+        use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
+        let described = |vpc: &'static str| {
+            mock!(Client::describe_subnets)
+                .match_requests(|r| r.subnet_ids() == ["subnet-1"])
+                .then_output(move || {
+                    DescribeSubnetsOutput::builder()
+                        .subnets(
+                            aws_sdk_ec2::types::Subnet::builder()
+                                .subnet_id("subnet-1")
+                                .vpc_id(vpc)
+                                .cidr_block("10.42.0.0/25")
+                                .availability_zone("eu-west-1b")
+                                .map_public_ip_on_launch(false)
+                                .build(),
+                        )
+                        .build()
+                })
+        };
+        let spec = Spec::of(
+            "subnet.public",
+            &SubnetInputs {
+                cidr: "10.0.0.0/25".into(),
+                availability_zone: Some("eu-west-1a".into()),
+                public: true,
+            },
+        );
+        let deps: Records = [(
+            "vpc".to_string(),
+            Record::new("ec2_vpc", "vpc-1", json!({})),
+        )]
+        .into();
+        let describe = described("vpc-1");
+        let rec = Subnet
+            .observe(&env_over(&[&describe]), &spec, "subnet-1", &deps)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            rec.inputs,
+            json!({"cidr": "10.42.0.0/25", "availability_zone": "eu-west-1b", "public": false})
+        );
+        assert_eq!(rec.out("availability_zone"), "eu-west-1b");
+        let elsewhere = described("vpc-9");
+        let e = Subnet
+            .observe(&env_over(&[&elsewhere]), &spec, "subnet-1", &deps)
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("vpc-9"), "{}", e.message);
     }
 
     #[tokio::test(start_paused = true)]

@@ -133,6 +133,17 @@ impl Kind<AwsContext> for Vpc {
             Err(e) => Err(failed(e)),
         }
     }
+    /// Both inputs as `read` observes them.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let probe = Record::new(self.name(), ec2_id(id), spec.inputs.clone());
+        self.read(env, &probe).await
+    }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let o = env
             .ctx
@@ -149,6 +160,27 @@ impl Kind<AwsContext> for Vpc {
                 json!({"cidr": v.cidr_block()}),
             )
         }))
+    }
+}
+
+/// The EC2 id an adoption names: hashicorp/aws's `id` (`vpc-0a1…`) as it
+/// is, or the object's ARN (`arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-0a1…`).
+pub(super) fn ec2_id(id: &str) -> &str {
+    match id.strip_prefix("arn:") {
+        Some(arn) => arn.rsplit('/').next().unwrap_or(id),
+        None => id,
+    }
+}
+
+/// Refuses an object that is in another VPC than the stack's (when the
+/// stack's VPC exists): no EC2 object moves to another VPC in place.
+pub(super) fn in_stack_vpc(deps: &Records, what: &str, vpc: Option<&str>) -> Result<(), OpError> {
+    match (crate::components::need::VPC.the(deps), vpc) {
+        (Ok(v), Some(have)) if v.id != have => Err(OpError::new(format!(
+            "{what} is in the VPC {have}, not in the stack's VPC {}",
+            v.id
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -256,6 +288,59 @@ mod tests {
             json!(false),
             "recorded as off, so that the next apply sets it"
         );
+    }
+
+    /// Adoption: the CIDR block (replace-only) and the DNS attribute as
+    /// AWS has them, whatever the spec says; the ARN names the same VPC;
+    /// a VPC AWS does not know is none.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_cidr_and_dns_hostnames_from_aws() {
+        use aws_sdk_ec2::operation::describe_vpc_attribute::DescribeVpcAttributeOutput;
+        use aws_sdk_ec2::operation::describe_vpcs::{DescribeVpcsError, DescribeVpcsOutput};
+        let vpcs = mock!(Client::describe_vpcs)
+            .match_requests(|r| r.vpc_ids() == ["vpc-1"])
+            .then_output(|| {
+                DescribeVpcsOutput::builder()
+                    .vpcs(
+                        aws_sdk_ec2::types::Vpc::builder()
+                            .vpc_id("vpc-1")
+                            .cidr_block("10.42.0.0/24")
+                            .build(),
+                    )
+                    .build()
+            });
+        let dns = mock!(Client::describe_vpc_attribute)
+            .match_requests(|r| r.vpc_id() == Some("vpc-1"))
+            .then_output(|| {
+                DescribeVpcAttributeOutput::builder()
+                    .enable_dns_hostnames(AttributeBooleanValue::builder().value(false).build())
+                    .build()
+            });
+        let rec = Vpc
+            .observe(
+                &env_over(&[&vpcs, &dns]),
+                &spec(true),
+                "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-1",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(
+            (rec.id.as_str(), &rec.inputs),
+            (
+                "vpc-1",
+                &json!({"cidr": "10.42.0.0/24", "dns_hostnames": false})
+            )
+        );
+
+        let gone = mock!(Client::describe_vpcs)
+            .then_error(|| DescribeVpcsError::generic(fault("InvalidVpcID.NotFound")));
+        assert!(Vpc
+            .observe(&env_over(&[&gone]), &spec(true), "vpc-1", &Records::new())
+            .await
+            .unwrap()
+            .is_none());
     }
 
     /// DeleteVpc: what other services left in the VPC is waited out (the

@@ -61,6 +61,31 @@ impl Kind<AwsContext> for Repository {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// `id`: the repository's name (hashicorp/aws `aws_ecr_repository.id`),
+    /// its ARN or its URL.
+    async fn observe(
+        &self,
+        env: &E,
+        _: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let name = match id.split_once(".dkr.ecr.") {
+            // 123456789012.dkr.ecr.eu-west-1.amazonaws.com/NAME
+            Some((_, host_and_name)) if !id.starts_with("arn:") => {
+                host_and_name.split_once('/').map_or(id, |(_, name)| name)
+            }
+            _ => crate::components::subnet_groups::arn_tail(id, ":repository/"),
+        };
+        let probe = Record::new(self.name(), name, json!({}));
+        Ok(self.read(env, &probe).await?.map(|mut r| {
+            r.inputs["name"] = json!(r.id);
+            r
+        }))
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag};
         let repository: RepositoryInputs = spec.typed()?;
@@ -278,5 +303,54 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(forced.num_calls(), 1, "images go with the repository");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_takes_a_name_arn_or_url_and_reports_what_the_repository_has() {
+        let spec = Spec::new(
+            "ecr",
+            "ecr_repository",
+            json!({"name": "kavak-dev-app", "scan_on_push": true}),
+        );
+        for id in [
+            "kavak-dev-api",
+            "arn:aws:ecr:eu-west-1:123456789012:repository/kavak-dev-api",
+            URL,
+        ] {
+            let d = mock!(aws_sdk_ecr::Client::describe_repositories)
+                .match_requests(|r| r.repository_names() == ["kavak-dev-api"])
+                .then_output(described(false));
+            let r = Repository
+                .observe(&ecr_over(&[&d]), &spec, id, &Records::new())
+                .await
+                .unwrap()
+                .expect("the repository exists");
+            assert_eq!(r.id, "kavak-dev-api", "{id}");
+            assert_eq!(
+                r.inputs,
+                json!({"name": "kavak-dev-api", "scan_on_push": false}),
+                "its own name (kept) and setting, not the configuration's"
+            );
+            assert_eq!(
+                (r.out("arn"), r.out("url")),
+                (
+                    "arn:aws:ecr:eu-west-1:123456789012:repository/kavak-dev-api",
+                    URL
+                )
+            );
+        }
+        let missing = mock!(aws_sdk_ecr::Client::describe_repositories).then_error(|| {
+            DescribeRepositoriesError::generic(fault("RepositoryNotFoundException"))
+        });
+        assert!(Repository
+            .observe(
+                &ecr_over(&[&missing]),
+                &spec,
+                "kavak-dev-api",
+                &Records::new()
+            )
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -89,6 +89,45 @@ impl Kind<AwsContext> for Cluster {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// `id`: the ARN (hashicorp/aws `aws_ecs_cluster.id`) or the name.
+    async fn observe(
+        &self,
+        env: &E,
+        _: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let o = env
+            .ctx
+            .ecs()
+            .describe_clusters()
+            .clusters(id)
+            .include(aws_sdk_ecs::types::ClusterField::Settings)
+            .send()
+            .await
+            .map_err(op("DescribeClusters"))?;
+        // Deleted clusters stay listed as INACTIVE for a while.
+        let Some(c) = o.clusters().iter().find(|c| c.status() == Some("ACTIVE")) else {
+            return Ok(None);
+        };
+        let name = c.cluster_name().unwrap_or_default();
+        // `enhanced` observability includes Container Insights; no setting: off.
+        let insights = c.settings().iter().any(|s| {
+            s.name() == Some(&aws_sdk_ecs::types::ClusterSettingName::ContainerInsights)
+                && matches!(s.value(), Some("enabled" | "enhanced"))
+        });
+        Ok(Some(
+            Record::new(
+                self.name(),
+                name,
+                json!({"name": name, "container_insights": insights}),
+            )
+            .with("arn", c.cluster_arn().unwrap_or_default()),
+        ))
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{ClusterSetting, ClusterSettingName};
         let cluster: ClusterInputs = spec.typed()?;
@@ -210,5 +249,60 @@ mod tests {
             .expect_err("a refusal is final");
         assert!(e.message.contains("DeleteCluster"), "{}", e.message);
         assert_eq!(denied.num_calls(), 1, "not retried");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reports_the_clusters_own_name_and_container_insights() {
+        use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
+        use aws_sdk_ecs::types::{
+            Cluster as EcsCluster, ClusterField, ClusterSetting, ClusterSettingName,
+        };
+        const ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:cluster/kavak-dev-cluster";
+        let spec = Spec::new(
+            "cluster",
+            "ecs_cluster",
+            json!({"name": "kavak-dev", "container_insights": false}),
+        );
+        let described = |status: &'static str| {
+            mock!(Client::describe_clusters)
+                .match_requests(|r| {
+                    r.clusters() == [ARN] && r.include() == [ClusterField::Settings]
+                })
+                .then_output(move || {
+                    DescribeClustersOutput::builder()
+                        .clusters(
+                            EcsCluster::builder()
+                                .cluster_arn(ARN)
+                                .cluster_name("kavak-dev-cluster")
+                                .status(status)
+                                .settings(
+                                    ClusterSetting::builder()
+                                        .name(ClusterSettingName::ContainerInsights)
+                                        .value("enabled")
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                })
+        };
+        let d = described("ACTIVE");
+        let r = Cluster
+            .observe(&over(&[&d]), &spec, ARN, &Records::new())
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!((r.id.as_str(), r.out("arn")), ("kavak-dev-cluster", ARN));
+        assert_eq!(
+            r.inputs,
+            json!({"name": "kavak-dev-cluster", "container_insights": true}),
+            "its own name (kept) and setting"
+        );
+        let d = described("INACTIVE");
+        assert!(Cluster
+            .observe(&over(&[&d]), &spec, ARN, &Records::new())
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -233,6 +233,109 @@ impl Kind<AwsContext> for Service {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// `id`: the ARN (hashicorp/aws `aws_ecs_service.id`; with or without
+    /// the cluster's name in it), `cluster/name`, or the name (in the
+    /// stack's cluster). Only a Fargate service (launch type FARGATE)
+    /// deployed by ECS, sending to the stack's target group, container and
+    /// port: the stack changes none of those in place.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let ours = match CLUSTER.the(deps) {
+            Ok(c) => c.id.clone(),
+            Err(_) => spec.typed::<ServiceInputs>()?.cluster,
+        };
+        // service/CLUSTER/NAME (the long ARN), service/NAME (the old one).
+        let path = crate::components::subnet_groups::arn_tail(id, ":service/");
+        let (cluster, name) = match path.split_once('/') {
+            Some((cluster, name)) => (cluster.to_string(), name),
+            None => (ours, path),
+        };
+        let Some(s) = Self::describe(env, &cluster, name).await? else {
+            return Ok(None);
+        };
+        if s.launch_type() != Some(&LaunchType::Fargate) {
+            return Err(OpError::new(format!(
+                "it runs on {}; the stack's service has the launch type FARGATE, which a service cannot change to",
+                match s.launch_type() {
+                    Some(t) => format!("the launch type {}", t.as_str()),
+                    None => "a capacity provider strategy".to_string(),
+                }
+            )));
+        }
+        if let Some(c) = s
+            .deployment_controller()
+            .map(|c| c.r#type())
+            .filter(|t| **t != aws_sdk_ecs::types::DeploymentControllerType::Ecs)
+        {
+            return Err(OpError::new(format!(
+                "its deployments are made by {}; the stack deploys a new task definition through ECS",
+                c.as_str()
+            )));
+        }
+        // The stack never changes a service's load balancing (its update
+        // sends none): the service must already send to the stack's target
+        // group, container and port.
+        let never = "awsstack never changes a service's load balancing";
+        let Some(lb) = s.load_balancers().first() else {
+            return Err(OpError::new(format!(
+                "it has no load balancer, and the stack's service sends to its target group: {never}"
+            )));
+        };
+        if let Ok(tg) = TARGET_GROUP.the(deps) {
+            if lb.target_group_arn() != Some(tg.id.as_str()) {
+                return Err(OpError::new(format!(
+                    "it sends to {}, not to the stack's target group {}: {never}",
+                    lb.target_group_arn().unwrap_or("no target group"),
+                    tg.id
+                )));
+            }
+        }
+        if lb.container_name() != Some("app") {
+            return Err(OpError::new(format!(
+                "its load balancer sends to the container {}, and the stack's task definition names its container app: {never}",
+                lb.container_name().unwrap_or("(none)")
+            )));
+        }
+        let port = spec.typed::<ServiceInputs>()?.port;
+        if lb.container_port() != Some(port) {
+            return Err(OpError::new(format!(
+                "its load balancer sends to the container's port {}, and the configuration's is {port}: {never}",
+                lb.container_port().map_or("(none)".to_string(), |p| p.to_string())
+            )));
+        }
+        let cluster = s
+            .cluster_arn()
+            .and_then(|a| a.rsplit('/').next())
+            .unwrap_or(&cluster)
+            .to_string();
+        let vpc = s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration());
+        let inputs = json!({
+            "name": s.service_name(),
+            "cluster": cluster,
+            // The count it runs: the configuration's is set by the update
+            // that follows when they differ.
+            "desired_count": s.desired_count(),
+            // No deployment circuit breaker shown: none.
+            "circuit_breaker": s
+                .deployment_configuration()
+                .and_then(|d| d.deployment_circuit_breaker())
+                .is_some_and(|cb| cb.enable() && cb.rollback()),
+            "assign_public_ip": vpc.and_then(|v| v.assign_public_ip()) == Some(&AssignPublicIp::Enabled),
+            "grace_period": s.health_check_grace_period_seconds().unwrap_or(0),
+            "port": lb.container_port(),
+        });
+        Ok(Some(self.record(inputs, &s, &cluster)))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let service: ServiceInputs = spec.typed()?;
         let cluster = CLUSTER.the(deps)?.id.clone();
@@ -465,6 +568,129 @@ mod tests {
         assert!(
             e.message.starts_with("DeleteService: InjectedFailure")
                 && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+
+    /// The hand-made service, run with `launch` and sending to tg-1.
+    fn hand_made(launch: Option<LaunchType>) -> Rule {
+        mock!(Client::describe_services)
+            .match_requests(|r| {
+                r.cluster() == Some("kavak-dev-cluster") && r.services() == ["kavak-dev-service"]
+            })
+            .then_output(move || {
+                DescribeServicesOutput::builder()
+                    .services(
+                        aws_sdk_ecs::types::Service::builder()
+                            .service_name("kavak-dev-service")
+                            .service_arn("arn:aws:ecs:eu-west-1:123456789012:service/kavak-dev-cluster/kavak-dev-service")
+                            .cluster_arn("arn:aws:ecs:eu-west-1:123456789012:cluster/kavak-dev-cluster")
+                            .status("ACTIVE")
+                            .set_launch_type(launch.clone())
+                            .task_definition("arn:aws:ecs:eu-west-1:123456789012:task-definition/kavak-dev-app:3")
+                            .desired_count(1)
+                            .running_count(1)
+                            .load_balancers(
+                                LoadBalancer::builder()
+                                    .target_group_arn("tg-1")
+                                    .container_name("app")
+                                    .container_port(8000)
+                                    .build(),
+                            )
+                            .network_configuration(
+                                NetworkConfiguration::builder()
+                                    .awsvpc_configuration(
+                                        AwsVpcConfiguration::builder()
+                                            .subnets("subnet-1")
+                                            .assign_public_ip(AssignPublicIp::Disabled)
+                                            .build()
+                                            .unwrap(),
+                                    )
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reports_the_services_own_name_cluster_and_settings() {
+        let spec = Spec::new(
+            "service",
+            "ecs_service",
+            json!({"name": "kavak-dev-app", "cluster": "kavak-dev-cluster", "desired_count": 2,
+                   "circuit_breaker": true, "assign_public_ip": false, "grace_period": 60, "port": 8000}),
+        );
+        let deps = |tg: &str| {
+            Records::from([
+                (
+                    "cluster".to_string(),
+                    Record::new("ecs_cluster", "kavak-dev-cluster", json!({})),
+                ),
+                (
+                    "tg".to_string(),
+                    Record::new("elbv2_target_group", tg, json!({})),
+                ),
+            ])
+        };
+        for id in [
+            "arn:aws:ecs:eu-west-1:123456789012:service/kavak-dev-cluster/kavak-dev-service",
+            "arn:aws:ecs:eu-west-1:123456789012:service/kavak-dev-service",
+            "kavak-dev-service",
+        ] {
+            let d = hand_made(Some(LaunchType::Fargate));
+            let r = Service
+                .observe(&over(&[&d]), &spec, id, &deps("tg-1"))
+                .await
+                .unwrap()
+                .expect("it exists");
+            assert_eq!(r.id, "kavak-dev-service", "{id}");
+            assert_eq!(
+                r.inputs,
+                json!({"name": "kavak-dev-service", "cluster": "kavak-dev-cluster", "desired_count": 1,
+                       "circuit_breaker": false, "assign_public_ip": false, "grace_period": 0, "port": 8000}),
+                "its own name (kept) and settings, for the update to bring to the configuration's"
+            );
+            assert_eq!(
+                (r.out("arn"), r.out("cluster"), r.out("task_definition")),
+                (
+                    "arn:aws:ecs:eu-west-1:123456789012:service/kavak-dev-cluster/kavak-dev-service",
+                    "kavak-dev-cluster",
+                    "arn:aws:ecs:eu-west-1:123456789012:task-definition/kavak-dev-app:3"
+                )
+            );
+            assert!(r.typed::<ServiceInputs>().is_ok());
+        }
+        for launch in [Some(LaunchType::Ec2), None] {
+            let d = hand_made(launch);
+            let e = Service
+                .observe(&over(&[&d]), &spec, "kavak-dev-service", &deps("tg-1"))
+                .await
+                .unwrap_err();
+            assert!(e.message.contains("launch type FARGATE"), "{}", e.message);
+        }
+        let d = hand_made(Some(LaunchType::Fargate));
+        let e = Service
+            .observe(&over(&[&d]), &spec, "kavak-dev-service", &deps("tg-2"))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("not to the stack's target group tg-2"),
+            "{}",
+            e.message
+        );
+        let mut on_8080 = spec.clone();
+        on_8080.inputs["port"] = json!(8080);
+        let d = hand_made(Some(LaunchType::Fargate));
+        let e = Service
+            .observe(&over(&[&d]), &on_8080, "kavak-dev-service", &deps("tg-1"))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains("port 8000, and the configuration's is 8080"),
             "{}",
             e.message
         );

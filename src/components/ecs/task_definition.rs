@@ -129,6 +129,8 @@ impl Kind<AwsContext> for TaskDefinition {
         Some(|_, r| TagRef::Ecs(r.id.clone()))
     }
     fn replace_fields(&self) -> &'static [&'static str] {
+        // The roles too: a revision names them (a role the stack has not
+        // yet is a new revision, not a record that only says so).
         &[
             "family",
             "cpu",
@@ -139,7 +141,106 @@ impl Kind<AwsContext> for TaskDefinition {
             "secrets",
             "log_group",
             "architecture",
+            "execution_role",
+            "task_role",
         ]
+    }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["family"]
+    }
+    /// Its replacement registers a new revision of the family (and
+    /// deregisters the old one): allowed for an adopted one.
+    fn revisioned(&self) -> bool {
+        true
+    }
+    /// `id`: the revision's ARN (hashicorp/aws
+    /// `aws_ecs_task_definition.arn`) or `family:revision`; a family alone
+    /// is its latest active revision. A text of the configuration (the
+    /// image `${ecr.url}:latest`) that renders from the dependencies to
+    /// what the revision has reads as that text; the roles fill the slots.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let t = match env
+            .ctx
+            .ecs()
+            .describe_task_definition()
+            .task_definition(id)
+            .send()
+            .await
+        {
+            Ok(o) => o.task_definition().cloned(),
+            Err(e) if task_definition_missing(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeTaskDefinition")(e)),
+        };
+        let Some(t) = t else {
+            return Ok(None);
+        };
+        let arn = t.task_definition_arn().unwrap_or(id);
+        if t.status() != Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active) {
+            return Err(OpError::new(format!(
+                "{arn} is deregistered (INACTIVE): no service can be moved to it"
+            )));
+        }
+        let containers = t.container_definitions();
+        let Some(c) = containers
+            .iter()
+            .find(|c| c.name() == Some("app"))
+            .or(containers.first())
+        else {
+            return Err(OpError::new(format!("{arn} has no container")));
+        };
+        let wanted: TaskDefinitionInputs = spec.typed()?;
+        let as_configured = |want: Option<&Template>, have: &str| match want {
+            Some(w) if w.render(deps).ok().as_deref() == Some(have) => json!(w.0),
+            _ => json!(have),
+        };
+        let environment: serde_json::Map<String, Json> = c
+            .environment()
+            .iter()
+            .filter_map(|kv| Some((kv.name()?, kv.value().unwrap_or_default())))
+            .map(|(k, v)| (k.to_string(), as_configured(wanted.environment.get(k), v)))
+            .collect();
+        let secrets: serde_json::Map<String, Json> = c
+            .secrets()
+            .iter()
+            .map(|x| {
+                (
+                    x.name().to_string(),
+                    as_configured(wanted.secrets.get(x.name()), x.value_from()),
+                )
+            })
+            .collect();
+        let number = |v: Option<&str>| v.and_then(|v| v.parse::<i64>().ok());
+        let role = |slot: &str, arn: Option<&str>| {
+            let arns: Vec<String> = arn.map(str::to_string).into_iter().collect();
+            crate::components::subnet_groups::observed_slot(spec, slot, deps, &arns)
+        };
+        let inputs = json!({
+            "family": t.family(),
+            "cpu": number(t.cpu()),
+            "memory": number(t.memory()),
+            "image": as_configured(Some(&wanted.image), c.image().unwrap_or_default()),
+            "port": c.port_mappings().first().and_then(|p| p.container_port()),
+            "environment": environment,
+            "secrets": secrets,
+            "log_group": c
+                .log_configuration()
+                .and_then(|l| l.options())
+                .and_then(|o| o.get("awslogs-group")),
+            // Fargate's default when the revision names none.
+            "architecture": t
+                .runtime_platform()
+                .and_then(|p| p.cpu_architecture())
+                .map_or("X86_64", |a| a.as_str()),
+            "execution_role": role("execution_role", t.execution_role_arn()),
+            "task_role": role("task_role", t.task_role_arn()),
+        });
+        Ok(Some(Record::new(self.name(), arn, inputs).with("arn", arn)))
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_ecs::types::{CpuArchitecture, OsFamily, RuntimePlatform};
@@ -275,6 +376,7 @@ mod tests {
     use aws_sdk_ecs::Client;
     use aws_smithy_mocks::{mock, Rule};
     use aws_smithy_types::error::ErrorMetadata;
+    use std::collections::BTreeMap;
 
     fn env_over(rules: &[&Rule]) -> E {
         mocked::env_over!(ecs, aws_sdk_ecs, rules)
@@ -351,5 +453,168 @@ mod tests {
             .read(&env_over(&[&refused]), &record())
             .await
             .is_err());
+    }
+
+    /// The hand-made revision 3 of kavak-dev-app.
+    fn hand_made() -> Rule {
+        use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
+        use aws_sdk_ecs::types::TaskDefinition as Revision;
+        mock!(Client::describe_task_definition)
+            .match_requests(|r| r.task_definition() == Some("kavak-dev-app:3"))
+            .then_output(|| {
+                let c = ContainerDefinition::builder()
+                    .name("app")
+                    .image("123456789012.dkr.ecr.eu-west-1.amazonaws.com/kavak-dev-app:latest")
+                    .port_mappings(PortMapping::builder().container_port(8000).build())
+                    .environment(KeyValuePair::builder().name("LOG_LEVEL").value("info").build())
+                    .environment(
+                        KeyValuePair::builder()
+                            .name("REDIS_URL")
+                            .value("redis://redis.local:6379")
+                            .build(),
+                    )
+                    .secrets(
+                        EcsSecret::builder()
+                            .name("DATABASE_URL")
+                            .value_from("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbC:DATABASE_URL::")
+                            .build()
+                            .unwrap(),
+                    )
+                    .log_configuration(
+                        LogConfiguration::builder()
+                            .log_driver(LogDriver::Awslogs)
+                            .options("awslogs-group", "/ecs/kavak-dev-app")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build();
+                DescribeTaskDefinitionOutput::builder()
+                    .task_definition(
+                        Revision::builder()
+                            .task_definition_arn(
+                                "arn:aws:ecs:eu-west-1:123456789012:task-definition/kavak-dev-app:3",
+                            )
+                            .family("kavak-dev-app")
+                            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+                            .cpu("256")
+                            .memory("512")
+                            .execution_role_arn("arn:aws:iam::123456789012:role/kavak-dev-ecs-execution")
+                            .task_role_arn("arn:aws:iam::123456789012:role/someone-elses")
+                            .container_definitions(c)
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_revision_and_keeps_the_configurations_text_where_it_renders_the_same(
+    ) {
+        use crate::engine::{Desired, OnDepChange::Replace};
+        let mut g = Desired::new();
+        let exec = g.add(Spec::new("role.execution", "iam_role", json!({})));
+        let task = g.add(Spec::new("role.task", "iam_role", json!({})));
+        let wanted = TaskDefinitionInputs {
+            family: "kavak-dev-web".into(),
+            cpu: 256,
+            memory: 1024,
+            image: Template::from("${ecr.url}:latest"),
+            port: 8000,
+            environment: BTreeMap::from([
+                ("LOG_LEVEL".to_string(), Template::from("info")),
+                (
+                    "REDIS_URL".to_string(),
+                    Template::from("redis://${cache.address}:${cache.port}/0"),
+                ),
+            ]),
+            secrets: BTreeMap::from([(
+                "DATABASE_URL".to_string(),
+                Template::from("${secret.db.arn}:url::"),
+            )]),
+            log_group: "/ecs/kavak-dev-app".into(),
+            architecture: "X86_64".into(),
+        };
+        let spec = Spec::of("task", &wanted)
+            .filling("execution_role", &exec, Replace)
+            .filling("task_role", &task, Replace);
+        let deps = Records::from([
+            (
+                "role.execution".to_string(),
+                Record::new("iam_role", "kavak-dev-ecs-execution", json!({})).with(
+                    "arn",
+                    "arn:aws:iam::123456789012:role/kavak-dev-ecs-execution",
+                ),
+            ),
+            (
+                "role.task".to_string(),
+                Record::new("iam_role", "kavak-dev-ecs-task", json!({}))
+                    .with("arn", "arn:aws:iam::123456789012:role/kavak-dev-ecs-task"),
+            ),
+            (
+                "ecr".to_string(),
+                Record::new("ecr_repository", "kavak-dev-app", json!({})).with(
+                    "url",
+                    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/kavak-dev-app",
+                ),
+            ),
+            (
+                "cache".to_string(),
+                Record::new("elasticache_redis", "kavak-dev-redis", json!({}))
+                    .with("address", "redis.local")
+                    .with("port", "6379"),
+            ),
+            (
+                "secret.db".to_string(),
+                Record::new(
+                    "secretsmanager_secret",
+                    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbC",
+                    json!({}),
+                )
+                .with(
+                    "arn",
+                    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbC",
+                ),
+            ),
+        ]);
+        let d = hand_made();
+        let r = TaskDefinition
+            .observe(&env_over(&[&d]), &spec, "kavak-dev-app:3", &deps)
+            .await
+            .unwrap()
+            .expect("it exists");
+        const ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/kavak-dev-app:3";
+        assert_eq!((r.id.as_str(), r.out("arn")), (ARN, ARN));
+        assert_eq!(
+            r.inputs,
+            json!({
+                "family": "kavak-dev-app", "cpu": 256, "memory": 512,
+                "image": "${ecr.url}:latest", "port": 8000,
+                "environment": {"LOG_LEVEL": "info", "REDIS_URL": "redis://redis.local:6379"},
+                "secrets": {"DATABASE_URL": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbC:DATABASE_URL::"},
+                "log_group": "/ecs/kavak-dev-app", "architecture": "X86_64",
+                "execution_role": "role.execution",
+                "task_role": "arn:aws:iam::123456789012:role/someone-elses",
+            }),
+            "the same image as configured; another memory, REDIS_URL, secret and task role as AWS has them"
+        );
+        let mut forced = crate::engine::forced_fields(&TaskDefinition, &spec, &r);
+        forced.sort();
+        assert_eq!(
+            forced,
+            ["environment", "family", "memory", "secrets", "task_role"],
+            "a new revision, which a move allows: {}",
+            TaskDefinition.revisioned()
+        );
+        assert!(TaskDefinition.revisioned());
+        let missing = mock!(Client::describe_task_definition).then_error(|| {
+            DescribeTaskDefinitionError::generic(client_exception(
+                "Unable to describe task definition.",
+            ))
+        });
+        assert!(TaskDefinition
+            .observe(&env_over(&[&missing]), &spec, "kavak-dev-app:3", &deps)
+            .await
+            .unwrap()
+            .is_none());
     }
 }

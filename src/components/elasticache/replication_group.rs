@@ -57,6 +57,9 @@ const CALLS: &[Call] = &[
     Call::settled("elasticache:ModifyReplicationGroup"),
     Call::settled("elasticache:DecreaseReplicaCount"),
     DELETE,
+    // Adoption only: a member's subnet group and version, and whether an
+    // id that is no replication group is a cache cluster.
+    Call::read("elasticache:DescribeCacheClusters"),
 ];
 
 const REDIS_AVAILABLE: Waiter = Waiter::new(
@@ -106,7 +109,7 @@ impl Redis {
         }
     }
 
-    fn observe(&self, inputs: &Json, g: &aws_sdk_elasticache::types::ReplicationGroup) -> Record {
+    fn observed(&self, inputs: &Json, g: &aws_sdk_elasticache::types::ReplicationGroup) -> Record {
         use aws_sdk_elasticache::types::AutomaticFailoverStatus;
         let mut inputs = inputs.clone();
         inputs["failover"] = json!(matches!(
@@ -135,6 +138,25 @@ impl Redis {
         )
     }
 
+    /// The cache cluster `id` (None: it does not exist).
+    async fn cache_cluster(
+        env: &E,
+        id: &str,
+    ) -> Result<Option<aws_sdk_elasticache::types::CacheCluster>, OpError> {
+        match env
+            .ctx
+            .elasticache()
+            .describe_cache_clusters()
+            .cache_cluster_id(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.cache_clusters().first().cloned()),
+            Err(e) if crate::aws::code_in(&e, &["CacheClusterNotFound"]) => Ok(None),
+            Err(e) => Err(op("DescribeCacheClusters")(e)),
+        }
+    }
+
     async fn wait_available(&self, env: &E, id: &str, inputs: &Json) -> Result<Record, OpError> {
         let g = env
             .wait(
@@ -143,8 +165,21 @@ impl Redis {
                 || Self::state(env, id),
             )
             .await?;
-        g.map(|g| self.observe(inputs, &g))
+        g.map(|g| self.observed(inputs, &g))
             .ok_or_else(|| OpError::new(format!("Redis replication group {id} vanished")))
+    }
+}
+
+/// A running version as the configuration spells it when it is that one
+/// (`7.0` runs as `7.0.7`, `6.x` as `6.2.6`), else as AWS shows it.
+fn same_version(configured: &str, running: &str) -> String {
+    let family = configured.strip_suffix('x').unwrap_or(configured);
+    let within = running.starts_with(family)
+        && (family.ends_with('.') || running[family.len()..].starts_with('.'));
+    if running == configured || within {
+        configured.to_string()
+    } else {
+        running.to_string()
     }
 }
 
@@ -173,6 +208,70 @@ impl Kind<AwsContext> for Redis {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "at_rest_encryption", "subnet_group"]
+    }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["id"]
+    }
+    /// `id`: the replication group's id or its ARN. A cache cluster of
+    /// that id is another type of object (hashicorp/aws's
+    /// `aws_elasticache_cluster`): it cannot become a replication group in
+    /// place. Its subnet group and version are its member clusters'.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let id = arn_tail(id, ":replicationgroup:");
+        let g = match Self::describe(env, id).await? {
+            Some(g) if g.status() == Some("deleting") => return Ok(None),
+            Some(g) => g,
+            None => {
+                return match Self::cache_cluster(env, id).await? {
+                    Some(c) => Err(OpError::new(match c.replication_group_id() {
+                        Some(group) => format!(
+                            "{id} is a cache cluster of the replication group {group}, not a replication group; adopt {group}"
+                        ),
+                        None => format!(
+                            "{id} is a cache cluster, not a replication group; the stack's Redis is a replication group, which a cache cluster cannot become in place (create one from a snapshot of it and adopt that, or let the stack create its own)"
+                        ),
+                    })),
+                    None => Ok(None),
+                };
+            }
+        };
+        if g.cluster_enabled() == Some(true) {
+            return Err(OpError::new(
+                "its cluster mode is enabled (shards); the stack's Redis is a single shard, reached at its primary endpoint",
+            ));
+        }
+        let member = match g.member_clusters().first() {
+            Some(m) => Self::cache_cluster(env, m).await?,
+            None => None,
+        };
+        let wanted: RedisInputs = spec.typed()?;
+        // Starts from the configuration's inputs for `final_snapshot`, which
+        // AWS holds nothing of before a delete (the delete reads it from
+        // the record); every other field is AWS's, below.
+        let mut r = self.observed(&spec.inputs, &g);
+        r.inputs["id"] = json!(r.id);
+        r.inputs["snapshot_retention_days"] = json!(g.snapshot_retention_limit().unwrap_or(0));
+        crate::components::observed(&mut r.inputs, "node_type", g.cache_node_type());
+        // AWS always lists a group's members; moto lists none, so the
+        // fields only a member shows (subnet group, version, count) stay
+        // the configuration's there.
+        if let Some(c) = member {
+            r.inputs["subnet_group"] = json!(c.cache_subnet_group_name());
+            r.inputs["nodes"] = json!(g.member_clusters().len());
+            crate::components::observed(
+                &mut r.inputs,
+                "engine_version",
+                c.engine_version()
+                    .map(|v| same_version(&wanted.engine_version, v)),
+            );
+        }
+        Ok(Some(r))
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let cache: RedisInputs = spec.typed()?;
@@ -209,7 +308,7 @@ impl Kind<AwsContext> for Redis {
         Ok(Self::describe(env, &rec.id)
             .await?
             .filter(|g| g.status() != Some("deleting"))
-            .map(|g| self.observe(&rec.inputs, &g)))
+            .map(|g| self.observed(&rec.inputs, &g)))
     }
     async fn update(
         &self,
@@ -296,7 +395,7 @@ impl Kind<AwsContext> for Redis {
             .await?
             .filter(|g| g.status() != Some("deleting"))
             .map(|g| {
-                let mut r = self.observe(&spec.inputs, &g);
+                let mut r = self.observed(&spec.inputs, &g);
                 r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
                 r
             }))
@@ -424,5 +523,195 @@ mod tests {
         );
         assert!(Redis.delete(&env_over(&[&delete]), &old).await.is_err());
         assert_eq!(delete.num_calls(), 0);
+    }
+
+    /// The seed's replication group: one node, Redis 7.0.7, `encrypted` at
+    /// rest or not, listed with its member when `member`.
+    fn seeded(encrypted: bool, member: bool) -> Rule {
+        use aws_sdk_elasticache::operation::describe_replication_groups::DescribeReplicationGroupsOutput;
+        use aws_sdk_elasticache::types::{
+            AutomaticFailoverStatus, Endpoint, NodeGroup, ReplicationGroup,
+        };
+        mock!(Client::describe_replication_groups)
+            .match_requests(|r| r.replication_group_id() == Some("kavak-dev-redis"))
+            .then_output(move || {
+                let g = ReplicationGroup::builder()
+                    .replication_group_id("kavak-dev-redis")
+                    .arn("arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:kavak-dev-redis")
+                    .status("available")
+                    .automatic_failover(AutomaticFailoverStatus::Disabled)
+                    .at_rest_encryption_enabled(encrypted)
+                    .snapshot_retention_limit(0)
+                    .cache_node_type("cache.t4g.micro")
+                    .cluster_enabled(false)
+                    .node_groups(
+                        NodeGroup::builder()
+                            .primary_endpoint(
+                                Endpoint::builder().address("redis.local").port(6379).build(),
+                            )
+                            .build(),
+                    );
+                let g = if member {
+                    g.member_clusters("kavak-dev-redis-001")
+                } else {
+                    g
+                };
+                DescribeReplicationGroupsOutput::builder()
+                    .replication_groups(g.build())
+                    .build()
+            })
+    }
+    fn cache_cluster(group: Option<&'static str>) -> Rule {
+        use aws_sdk_elasticache::operation::describe_cache_clusters::DescribeCacheClustersOutput;
+        mock!(Client::describe_cache_clusters).then_output(move || {
+            DescribeCacheClustersOutput::builder()
+                .cache_clusters(
+                    aws_sdk_elasticache::types::CacheCluster::builder()
+                        .cache_cluster_id("kavak-dev-redis-001")
+                        .engine("redis")
+                        .engine_version("7.0.7")
+                        .cache_subnet_group_name("kavak-dev-redis-subnets")
+                        .set_replication_group_id(group.map(str::to_string))
+                        .build(),
+                )
+                .build()
+        })
+    }
+    fn stack_cache() -> Spec {
+        Spec::of(
+            "cache",
+            &RedisInputs {
+                id: "kavak-dev-cache".into(),
+                engine_version: "7.0".into(),
+                node_type: "cache.t4g.small".into(),
+                nodes: 1,
+                failover: false,
+                at_rest_encryption: true,
+                subnet_group: "kavak-dev-cache".into(),
+                snapshot_retention_days: 0,
+                final_snapshot: false,
+            },
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reports_the_groups_own_id_encryption_and_its_members_subnet_group() {
+        let (g, c) = (seeded(false, true), cache_cluster(Some("kavak-dev-redis")));
+        let r = Redis
+            .observe(
+                &env_over(&[&g, &c]),
+                &stack_cache(),
+                "arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:kavak-dev-redis",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "kavak-dev-redis");
+        assert_eq!(
+            r.inputs,
+            json!({
+                "id": "kavak-dev-redis", "engine_version": "7.0", "node_type": "cache.t4g.micro",
+                "nodes": 1, "failover": false, "at_rest_encryption": false,
+                "subnet_group": "kavak-dev-redis-subnets", "snapshot_retention_days": 0,
+                "final_snapshot": false,
+            }),
+            "id (kept), encryption and subnet group from AWS: a difference refuses the move"
+        );
+        assert_eq!((r.out("address"), r.out("port")), ("redis.local", "6379"));
+        assert!(r.typed::<RedisInputs>().is_ok());
+        // No member listed (moto): no DescribeCacheClusters (the mock would
+        // refuse it), the member's fields as configured.
+        let g = seeded(true, false);
+        let r = Redis
+            .observe(
+                &env_over(&[&g]),
+                &stack_cache(),
+                "kavak-dev-redis",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(
+            (
+                &r.inputs["subnet_group"],
+                &r.inputs["at_rest_encryption"],
+                &r.inputs["id"]
+            ),
+            (
+                &json!("kavak-dev-cache"),
+                &json!(true),
+                &json!("kavak-dev-redis")
+            )
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_refuses_a_cache_cluster_and_finds_nothing_where_nothing_is() {
+        let not_a_group = || {
+            mock!(Client::describe_replication_groups).then_error(|| {
+                DescribeReplicationGroupsError::generic(mocked::fault(
+                    "ReplicationGroupNotFoundFault",
+                ))
+            })
+        };
+        let (g, c) = (not_a_group(), cache_cluster(None));
+        let e = Redis
+            .observe(
+                &env_over(&[&g, &c]),
+                &stack_cache(),
+                "kavak-dev-redis",
+                &Records::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("kavak-dev-redis is a cache cluster, not a replication group;"),
+            "{}",
+            e.message
+        );
+        let (g, c) = (not_a_group(), cache_cluster(Some("kavak-dev-redis-rg")));
+        let e = Redis
+            .observe(
+                &env_over(&[&g, &c]),
+                &stack_cache(),
+                "kavak-dev-redis-001",
+                &Records::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("adopt kavak-dev-redis-rg"),
+            "{}",
+            e.message
+        );
+        let none = mock!(Client::describe_cache_clusters).then_error(|| {
+            aws_sdk_elasticache::operation::describe_cache_clusters::DescribeCacheClustersError::generic(
+                mocked::fault("CacheClusterNotFound"),
+            )
+        });
+        let g = not_a_group();
+        assert!(Redis
+            .observe(
+                &env_over(&[&g, &none]),
+                &stack_cache(),
+                "kavak-dev-redis",
+                &Records::new()
+            )
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn a_running_version_reads_as_the_configured_one_it_is() {
+        assert_eq!(same_version("7.0", "7.0.7"), "7.0");
+        assert_eq!(same_version("6.x", "6.2.6"), "6.x");
+        assert_eq!(same_version("7.0", "7.0"), "7.0");
+        assert_eq!(same_version("7.0", "7.1.0"), "7.1.0");
+        assert_eq!(same_version("7", "70.1"), "70.1");
+        assert_eq!(same_version("7.1", "7.10.0"), "7.10.0");
     }
 }

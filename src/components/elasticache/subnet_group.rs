@@ -44,6 +44,31 @@ impl Inputs for CacheSubnetGroupInputs {
     const KIND: &'static str = "elasticache_subnet_group";
 }
 
+/// The group `name` as ElastiCache has it: its name and its subnet ids
+/// (None: it does not exist).
+async fn describe(env: &E, name: &str) -> Result<Option<(String, Vec<String>)>, OpError> {
+    match env
+        .ctx
+        .elasticache()
+        .describe_cache_subnet_groups()
+        .cache_subnet_group_name(name)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o.cache_subnet_groups().first().map(|g| {
+            (
+                g.cache_subnet_group_name().unwrap_or(name).to_string(),
+                g.subnets()
+                    .iter()
+                    .filter_map(|x| x.subnet_identifier().map(str::to_string))
+                    .collect(),
+            )
+        })),
+        Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(None),
+        Err(e) => Err(op("DescribeCacheSubnetGroups")(e)),
+    }
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for CacheSubnetGroup {
     crate::engine::typed_kind!(CacheSubnetGroupInputs);
@@ -64,6 +89,22 @@ impl Kind<AwsContext> for CacheSubnetGroup {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// `id`: the group's name (hashicorp/aws `aws_elasticache_subnet_group.id`)
+    /// or its ARN. Its subnets fill the slot.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        Ok(describe(env, arn_tail(id, ":subnetgroup:"))
+            .await?
+            .map(|(name, subnets)| observed_group(self.name(), spec, deps, &name, subnets)))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let name = spec.typed::<CacheSubnetGroupInputs>()?.name;
         env.ctx
@@ -83,26 +124,9 @@ impl Kind<AwsContext> for CacheSubnetGroup {
         )
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .elasticache()
-            .describe_cache_subnet_groups()
-            .cache_subnet_group_name(&rec.id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.cache_subnet_groups().first().map(|g| {
-                observe_subnets(
-                    rec,
-                    g.subnets()
-                        .iter()
-                        .filter_map(|x| x.subnet_identifier().map(str::to_string))
-                        .collect(),
-                )
-            })),
-            Err(e) if crate::aws::code_in(&e, &["CacheSubnetGroupNotFoundFault"]) => Ok(None),
-            Err(e) => Err(op("DescribeCacheSubnetGroups")(e)),
-        }
+        Ok(describe(env, &rec.id)
+            .await?
+            .map(|(_, subnets)| observe_subnets(rec, subnets)))
     }
     async fn update(
         &self,
@@ -207,5 +231,71 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reports_the_groups_own_name_and_names_its_subnets_by_their_dependencies() {
+        use aws_sdk_elasticache::operation::describe_cache_subnet_groups::{
+            DescribeCacheSubnetGroupsError, DescribeCacheSubnetGroupsOutput,
+        };
+        use aws_sdk_elasticache::types::{CacheSubnetGroup as Group, Subnet};
+        let mut g = crate::engine::Desired::new();
+        let a = g.add(Spec::new("subnet.private.a", "ec2_subnet", json!({})));
+        let b = g.add(Spec::new("subnet.private.b", "ec2_subnet", json!({})));
+        let spec = Spec::new(
+            "cache.subnets",
+            "elasticache_subnet_group",
+            json!({"name": "kavak-dev-redis"}),
+        )
+        .filling_each("subnets", [&a, &b], crate::engine::OnDepChange::Update);
+        // Only the first subnet is the stack's (the second is not adopted).
+        let deps: Records = [(
+            "subnet.private.a".to_string(),
+            Record::new("ec2_subnet", "subnet-a", json!({})),
+        )]
+        .into();
+        let d = mock!(Client::describe_cache_subnet_groups)
+            .match_requests(|r| r.cache_subnet_group_name() == Some("kavak-dev-redis-subnets"))
+            .then_output(|| {
+                DescribeCacheSubnetGroupsOutput::builder()
+                    .cache_subnet_groups(
+                        Group::builder()
+                            .cache_subnet_group_name("kavak-dev-redis-subnets")
+                            .subnets(Subnet::builder().subnet_identifier("subnet-b").build())
+                            .subnets(Subnet::builder().subnet_identifier("subnet-a").build())
+                            .build(),
+                    )
+                    .build()
+            });
+        let r = CacheSubnetGroup
+            .observe(
+                &env_over(&[&d]),
+                &spec,
+                "arn:aws:elasticache:eu-west-1:123456789012:subnetgroup:kavak-dev-redis-subnets",
+                &deps,
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "kavak-dev-redis-subnets");
+        assert_eq!(
+            r.inputs,
+            json!({"name": "kavak-dev-redis-subnets", "subnets": ["subnet.private.a", "subnet-b"]}),
+            "its own name (kept); a subnet no dependency has by its id"
+        );
+        assert_eq!(r.out("subnet_ids"), "subnet-a,subnet-b");
+        let missing = mock!(Client::describe_cache_subnet_groups).then_error(|| {
+            DescribeCacheSubnetGroupsError::generic(mocked::fault("CacheSubnetGroupNotFoundFault"))
+        });
+        assert!(CacheSubnetGroup
+            .observe(
+                &env_over(&[&missing]),
+                &spec,
+                "kavak-dev-redis-subnets",
+                &deps
+            )
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -88,6 +88,21 @@ fn listener_action(listener: &ListenerInputs, deps: &Records) -> Result<Action, 
     }
 }
 
+/// What the listener does, as `ListenerAction` names it (`none` for an
+/// action the stack never sets: a difference).
+fn action_of(l: &aws_sdk_elasticloadbalancingv2::types::Listener) -> &'static str {
+    l.default_actions()
+        .first()
+        .and_then(|a| a.r#type())
+        .map_or("none", |t| {
+            if *t == ActionTypeEnum::Redirect {
+                "redirect_https"
+            } else {
+                "forward"
+            }
+        })
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for Listener {
     crate::engine::typed_kind!(ListenerInputs);
@@ -102,6 +117,58 @@ impl Kind<AwsContext> for Listener {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["port"]
+    }
+    /// `id`: the ARN (hashicorp/aws `aws_lb_listener.id`). A listener of
+    /// another load balancer than the stack's cannot move to it.
+    async fn observe(
+        &self,
+        env: &E,
+        _: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let o = match env
+            .ctx
+            .elbv2()
+            .describe_listeners()
+            .listener_arns(id)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeListeners")(e)),
+        };
+        let Some(l) = o.listeners().first() else {
+            return Ok(None);
+        };
+        let lb = l.load_balancer_arn().unwrap_or_default();
+        if let Ok(ours) = LOAD_BALANCER.the(deps) {
+            if ours.id != lb {
+                return Err(OpError::new(format!(
+                    "it listens on {lb}, not on the stack's load balancer {}: a listener cannot move to another load balancer",
+                    ours.id
+                )));
+            }
+        }
+        let mut inputs = json!({
+            // The load balancer's name, which its ARN holds
+            // (…:loadbalancer/app/NAME/ID).
+            "load_balancer": lb.rsplit('/').nth(1).unwrap_or(lb),
+            "port": l.port(),
+            "action": action_of(l),
+        });
+        crate::components::observed(
+            &mut inputs,
+            "certificate_arn",
+            l.certificates().first().and_then(|c| c.certificate_arn()),
+        );
+        crate::components::observed(&mut inputs, "ssl_policy", l.ssl_policy());
+        Ok(Some(Record::new(
+            self.name(),
+            l.listener_arn().unwrap_or(id),
+            inputs,
+        )))
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let listener: ListenerInputs = spec.typed()?;
@@ -143,18 +210,7 @@ impl Kind<AwsContext> for Listener {
         {
             Ok(o) => Ok(o.listeners().first().map(|l| {
                 let mut r = rec.clone();
-                let action = l
-                    .default_actions()
-                    .first()
-                    .and_then(|a| a.r#type())
-                    .map(|t| {
-                        if *t == ActionTypeEnum::Redirect {
-                            "redirect_https"
-                        } else {
-                            "forward"
-                        }
-                    });
-                r.inputs["action"] = json!(action.unwrap_or("none"));
+                r.inputs["action"] = json!(action_of(l));
                 r
             })),
             Err(e) if not_found(&e) => Ok(None),
@@ -388,6 +444,84 @@ mod tests {
         assert!(
             e.message.starts_with("CreateListener: InjectedFailure")
                 && !e.message.contains("still not ready"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reports_the_listeners_port_and_load_balancer_and_refuses_another_load_balancer(
+    ) {
+        use crate::components::mocked;
+        use aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput;
+        use aws_sdk_elasticloadbalancingv2::Client;
+        use aws_smithy_mocks::{mock, Rule};
+        const LB: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/kavak-dev-alb/50dc6c495c0c9188";
+        const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/kavak-dev-alb/50dc6c495c0c9188/f2f7dc8efc522ab2";
+        let over = |rules: &[&Rule]| -> E {
+            mocked::env_over!(elbv2, aws_sdk_elasticloadbalancingv2, rules)
+        };
+        let hand_made = || {
+            mock!(Client::describe_listeners)
+                .match_requests(|r| r.listener_arns() == [ARN])
+                .then_output(|| {
+                    DescribeListenersOutput::builder()
+                        .listeners(
+                            aws_sdk_elasticloadbalancingv2::types::Listener::builder()
+                                .listener_arn(ARN)
+                                .load_balancer_arn(LB)
+                                .port(8080)
+                                .protocol(ProtocolEnum::Http)
+                                .default_actions(
+                                    Action::builder().r#type(ActionTypeEnum::Forward).build(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                })
+        };
+        let spec = Spec::of(
+            "listener.http",
+            &ListenerInputs {
+                load_balancer: "kavak-dev".into(),
+                port: 80,
+                action: ListenerAction::Forward,
+                certificate_arn: None,
+                ssl_policy: None,
+            },
+        );
+        let deps = |lb: &str| {
+            Records::from([(
+                "alb".to_string(),
+                Record::new("elbv2_load_balancer", lb, json!({})),
+            )])
+        };
+        let d = hand_made();
+        let r = Listener
+            .observe(&over(&[&d]), &spec, ARN, &deps(LB))
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, ARN);
+        assert_eq!(
+            r.inputs,
+            json!({"load_balancer": "kavak-dev-alb", "port": 8080, "action": "forward"}),
+            "the port from AWS (a difference refuses the move), the load balancer's name as AWS has it"
+        );
+        let d = hand_made();
+        let e = Listener
+            .observe(
+                &over(&[&d]),
+                &spec,
+                ARN,
+                &deps(
+                    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/other/1",
+                ),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("cannot move to another load balancer"),
             "{}",
             e.message
         );

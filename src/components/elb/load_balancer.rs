@@ -68,6 +68,55 @@ impl Kind<AwsContext> for LoadBalancer {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// `id`: the ARN (hashicorp/aws `aws_lb.id`) or the name. Only an
+    /// internet-facing application load balancer, which the stack's is
+    /// (neither can change in place); its subnets fill the slot.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let req = env.ctx.elbv2().describe_load_balancers();
+        let req = if id.starts_with("arn:") {
+            req.load_balancer_arns(id)
+        } else {
+            req.names(id)
+        };
+        let o = match req.send().await {
+            Ok(o) => o,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeLoadBalancers")(e)),
+        };
+        let Some(lb) = o.load_balancers().first() else {
+            return Ok(None);
+        };
+        if lb.r#type() != Some(&LoadBalancerTypeEnum::Application) {
+            return Err(OpError::new(format!(
+                "it is a {} load balancer; the stack's is an application load balancer",
+                lb.r#type().map_or("typeless", |t| t.as_str())
+            )));
+        }
+        if lb.scheme() != Some(&LoadBalancerSchemeEnum::InternetFacing) {
+            return Err(OpError::new(
+                "it is internal; the stack's load balancer is internet-facing, which an existing one cannot become",
+            ));
+        }
+        let subnets: Vec<String> = lb
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.subnet_id().map(str::to_string))
+            .collect();
+        let inputs = json!({
+            "name": lb.load_balancer_name(),
+            "subnets": crate::components::subnet_groups::observed_slot(spec, "subnets", deps, &subnets),
+        });
+        Ok(Some(self.record(inputs, lb)))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let elb = &env.ctx.elbv2();
         let name = spec.typed::<LoadBalancerInputs>()?.name;
@@ -272,6 +321,100 @@ mod tests {
             .then_error(missing);
         assert!(LoadBalancer
             .find(&over(&[&none]), &spec)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    /// The hand-made load balancer: `scheme`, `kind`, in subnets 1 and 9.
+    fn hand_made(scheme: LoadBalancerSchemeEnum, kind: LoadBalancerTypeEnum) -> Rule {
+        use aws_sdk_elasticloadbalancingv2::types::AvailabilityZone;
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
+            .match_requests(|r| r.load_balancer_arns() == [ARN])
+            .then_output(move || {
+                DescribeLoadBalancersOutput::builder()
+                    .load_balancers(
+                        Lb::builder()
+                            .load_balancer_arn(ARN)
+                            .load_balancer_name("kavak-dev-alb")
+                            .dns_name("kavak-dev-1.eu-west-1.elb.amazonaws.com")
+                            .canonical_hosted_zone_id("Z32O12XQLNTSW2")
+                            .r#type(kind.clone())
+                            .scheme(scheme.clone())
+                            .availability_zones(
+                                AvailabilityZone::builder().subnet_id("subnet-9").build(),
+                            )
+                            .availability_zones(
+                                AvailabilityZone::builder().subnet_id("subnet-1").build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reports_the_load_balancers_own_name_and_subnets() {
+        let mut g = crate::engine::Desired::new();
+        let a = g.add(Spec::new("subnet.public.a", "ec2_subnet", json!({})));
+        let b = g.add(Spec::new("subnet.public.b", "ec2_subnet", json!({})));
+        let spec = Spec::new("alb", "elbv2_load_balancer", json!({"name": "kavak-dev"}))
+            .filling_each("subnets", [&a, &b], crate::engine::OnDepChange::Update);
+        let deps: Records = [(
+            "subnet.public.a".to_string(),
+            Record::new("ec2_subnet", "subnet-1", json!({})),
+        )]
+        .into();
+        let d = hand_made(
+            LoadBalancerSchemeEnum::InternetFacing,
+            LoadBalancerTypeEnum::Application,
+        );
+        let r = LoadBalancer
+            .observe(&over(&[&d]), &spec, ARN, &deps)
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, ARN);
+        assert_eq!(
+            r.inputs,
+            json!({"name": "kavak-dev-alb", "subnets": ["subnet.public.a", "subnet-9"]}),
+            "its own name (kept); a subnet no dependency has by its id"
+        );
+        assert_eq!(
+            (r.out("arn"), r.out("dns_name"), r.out("zone_id")),
+            (
+                ARN,
+                "kavak-dev-1.eu-west-1.elb.amazonaws.com",
+                "Z32O12XQLNTSW2"
+            )
+        );
+        let d = hand_made(
+            LoadBalancerSchemeEnum::Internal,
+            LoadBalancerTypeEnum::Application,
+        );
+        let e = LoadBalancer
+            .observe(&over(&[&d]), &spec, ARN, &deps)
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("internal"), "{}", e.message);
+        let d = hand_made(
+            LoadBalancerSchemeEnum::InternetFacing,
+            LoadBalancerTypeEnum::Network,
+        );
+        let e = LoadBalancer
+            .observe(&over(&[&d]), &spec, ARN, &deps)
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("it is a network load balancer"),
+            "{}",
+            e.message
+        );
+        let by_name = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
+            .match_requests(|r| r.names() == ["kavak-dev-alb"])
+            .then_error(missing);
+        assert!(LoadBalancer
+            .observe(&over(&[&by_name]), &spec, "kavak-dev-alb", &deps)
             .await
             .unwrap()
             .is_none());

@@ -68,6 +68,68 @@ impl Kind<AwsContext> for TargetGroup {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "port"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// `id`: the ARN (hashicorp/aws `aws_lb_target_group.id`) or the name.
+    /// Only an HTTP group of IP targets (what the stack creates for Fargate
+    /// tasks; neither can change in place), in the stack's VPC.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let req = env.ctx.elbv2().describe_target_groups();
+        let req = if id.starts_with("arn:") {
+            req.target_group_arns(id)
+        } else {
+            req.names(id)
+        };
+        let o = match req.send().await {
+            Ok(o) => o,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeTargetGroups")(e)),
+        };
+        let Some(t) = o.target_groups().first() else {
+            return Ok(None);
+        };
+        if t.target_type() != Some(&TargetTypeEnum::Ip) {
+            return Err(OpError::new(format!(
+                "its targets are of type {}; the stack's target group takes the Fargate tasks' addresses (type ip), which a target group cannot change to",
+                t.target_type().map_or("unknown", |k| k.as_str())
+            )));
+        }
+        if t.protocol() != Some(&ProtocolEnum::Http) {
+            return Err(OpError::new(format!(
+                "its protocol is {}; the stack's target group is HTTP, which a target group cannot change to",
+                t.protocol().map_or("unknown", |p| p.as_str())
+            )));
+        }
+        if let Ok(vpc) = crate::components::need::VPC.the(deps) {
+            if t.vpc_id() != Some(vpc.id.as_str()) {
+                return Err(OpError::new(format!(
+                    "it is in {}, not in the stack's VPC {}: a target group cannot move to another VPC",
+                    t.vpc_id().unwrap_or("no VPC"),
+                    vpc.id
+                )));
+            }
+        }
+        let arn = t.target_group_arn().unwrap_or_default();
+        let mut inputs = json!({
+            "name": t.target_group_name(),
+            "port": t.port(),
+            "health_check_path": t.health_check_path().unwrap_or_default(),
+            "health_check_matcher": t.matcher().and_then(|m| m.http_code()).unwrap_or_default(),
+        });
+        if spec.inputs["deregistration_delay"].is_number() {
+            // An attribute of the group, which its describe does not show:
+            // null, so that the update that follows sets the configured one.
+            inputs["deregistration_delay"] = serde_json::Value::Null;
+        }
+        Ok(Some(Record::new(self.name(), arn, inputs).with("arn", arn)))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let group: TargetGroupInputs = spec.typed()?;
         let elb = &env.ctx.elbv2();
@@ -314,5 +376,79 @@ mod tests {
             .expect_err("a refusal is final");
         assert!(e.message.contains("DeleteTargetGroup"), "{}", e.message);
         assert_eq!(denied.num_calls(), 1, "not retried");
+    }
+
+    /// The hand-made group: `kind` targets in vpc-1.
+    fn hand_made(kind: TargetTypeEnum) -> Rule {
+        use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
+        mock!(Client::describe_target_groups)
+            .match_requests(|r| r.target_group_arns() == [ARN])
+            .then_output(move || {
+                DescribeTargetGroupsOutput::builder()
+                    .target_groups(
+                        aws_sdk_elasticloadbalancingv2::types::TargetGroup::builder()
+                            .target_group_arn(ARN)
+                            .target_group_name("kavak-dev-tg")
+                            .port(8000)
+                            .protocol(ProtocolEnum::Http)
+                            .target_type(kind.clone())
+                            .vpc_id("vpc-1")
+                            .health_check_path("/health")
+                            .matcher(Matcher::builder().http_code("200").build())
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reports_the_groups_own_name_port_and_health_check() {
+        let mut wanted = group(30);
+        wanted.port = 8080;
+        let spec = Spec::of("tg", &wanted);
+        let deps: Records = [(
+            "vpc".to_string(),
+            Record::new("ec2_vpc", "vpc-1", json!({})),
+        )]
+        .into();
+        let d = hand_made(TargetTypeEnum::Ip);
+        let r = TargetGroup
+            .observe(&over(&[&d]), &spec, ARN, &deps)
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!((r.id.as_str(), r.out("arn")), (ARN, ARN));
+        assert_eq!(
+            r.inputs,
+            json!({"name": "kavak-dev-tg", "port": 8000, "health_check_path": "/health",
+                   "health_check_matcher": "200", "deregistration_delay": null}),
+            "name (kept) and port from AWS: the port differs, which refuses the move"
+        );
+        assert_eq!(
+            r.typed::<TargetGroupInputs>().unwrap().deregistration_delay,
+            None,
+            "unknown: the update sets it"
+        );
+        let d = hand_made(TargetTypeEnum::Instance);
+        let e = TargetGroup
+            .observe(&over(&[&d]), &spec, ARN, &deps)
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("of type instance"), "{}", e.message);
+        let other_vpc: Records = [(
+            "vpc".to_string(),
+            Record::new("ec2_vpc", "vpc-2", json!({})),
+        )]
+        .into();
+        let d = hand_made(TargetTypeEnum::Ip);
+        let e = TargetGroup
+            .observe(&over(&[&d]), &spec, ARN, &other_vpc)
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("not in the stack's VPC vpc-2"),
+            "{}",
+            e.message
+        );
     }
 }

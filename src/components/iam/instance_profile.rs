@@ -56,6 +56,9 @@ impl Kind<AwsContext> for InstanceProfile {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let iam = &env.ctx.iam();
         let name = spec.typed::<InstanceProfileInputs>()?.name;
@@ -101,31 +104,40 @@ impl Kind<AwsContext> for InstanceProfile {
         Ok(rec.with("role", role))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .iam()
-            .get_instance_profile()
-            .instance_profile_name(&rec.id)
-            .send()
-            .await
-        {
-            Ok(o) => {
-                let mut r = rec.clone();
-                let roles: Vec<String> = o
-                    .instance_profile()
-                    .map(|p| {
-                        p.roles()
-                            .iter()
-                            .map(|r| r.role_name().to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                r.inputs["has_role"] = json!(!roles.is_empty());
-                Ok(Some(r))
-            }
-            Err(e) if no_such(&e) => Ok(None),
-            Err(e) => Err(op("GetInstanceProfile")(e)),
-        }
+        Ok(get_profile(env, &rec.id).await?.map(|p| {
+            let mut r = rec.clone();
+            r.inputs["has_role"] = json!(!roles_of(&p).is_empty());
+            r
+        }))
+    }
+    /// Its name as IAM has it (kept); `has_role` when it holds the stack's
+    /// role (one holding another role gets the stack's from the update),
+    /// and the role it holds as its output.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let name = match id.strip_prefix("arn:") {
+            Some(arn) => arn.rsplit('/').next().unwrap_or(id),
+            None => id,
+        };
+        let Some(p) = get_profile(env, name).await? else {
+            return Ok(None);
+        };
+        let roles = roles_of(&p);
+        let role = crate::components::need::ROLE.the(deps).ok();
+        let mut inputs = spec.inputs.clone();
+        inputs["name"] = json!(p.instance_profile_name());
+        inputs["has_role"] = json!(role.is_some_and(|r| roles.contains(&r.id)));
+        let holds = roles.first().map(String::as_str).unwrap_or_default();
+        Ok(Some(
+            Record::new(self.name(), p.instance_profile_name(), inputs)
+                .with("arn", p.arn())
+                .with("role", holds),
+        ))
     }
     async fn update(
         &self,
@@ -135,22 +147,11 @@ impl Kind<AwsContext> for InstanceProfile {
         deps: &Records,
     ) -> Result<Record, OpError> {
         let iam = &env.ctx.iam();
-        let o = iam
-            .get_instance_profile()
-            .instance_profile_name(&old.id)
-            .send()
-            .await
-            .map_err(op("GetInstanceProfile"))?;
+        let roles = get_profile(env, &old.id)
+            .await?
+            .map(|p| roles_of(&p))
+            .ok_or_else(|| OpError::new(format!("instance profile {} no longer exists", old.id)))?;
         let role = &crate::components::need::ROLE.the(deps)?.id;
-        let roles: Vec<String> = o
-            .instance_profile()
-            .map(|p| {
-                p.roles()
-                    .iter()
-                    .map(|r| r.role_name().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
         for r in roles.iter().filter(|r| *r != role) {
             iam.remove_role_from_instance_profile()
                 .instance_profile_name(&old.id)
@@ -209,24 +210,39 @@ impl Kind<AwsContext> for InstanceProfile {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let name = spec.typed::<InstanceProfileInputs>()?.name;
-        match env
-            .ctx
-            .iam()
-            .get_instance_profile()
-            .instance_profile_name(&name)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(Some(
-                Record::new(self.name(), &name, spec.inputs.clone()).with(
-                    "arn",
-                    o.instance_profile().map(|p| p.arn()).unwrap_or_default(),
-                ),
-            )),
-            Err(e) if no_such(&e) => Ok(None),
-            Err(e) => Err(op("GetInstanceProfile")(e)),
-        }
+        Ok(get_profile(env, &name)
+            .await?
+            .map(|p| Record::new(self.name(), &name, spec.inputs.clone()).with("arn", p.arn())))
     }
+}
+
+async fn get_profile(
+    env: &E,
+    name: &str,
+) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, OpError> {
+    match env
+        .ctx
+        .iam()
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+    {
+        Ok(o) => o
+            .instance_profile()
+            .map(|p| Some(p.clone()))
+            .ok_or_else(|| OpError::new(format!("GetInstanceProfile answered no profile {name}"))),
+        Err(e) if no_such(&e) => Ok(None),
+        Err(e) => Err(op("GetInstanceProfile")(e)),
+    }
+}
+
+/// The roles the profile holds (one at most).
+fn roles_of(p: &aws_sdk_iam::types::InstanceProfile) -> Vec<String> {
+    p.roles()
+        .iter()
+        .map(|r| r.role_name().to_string())
+        .collect()
 }
 
 /// The instance profile's create against aws-smithy-mocks: the role just
@@ -277,6 +293,76 @@ mod tests {
                     .build()
             }),
         )
+    }
+
+    /// Adoption: the profile's own name (kept), whether it holds the
+    /// stack's role, the role it holds and its ARN as outputs.
+    #[tokio::test(start_paused = true)]
+    async fn observe_keeps_the_profile_s_name_and_sees_whether_it_holds_the_stack_s_role() {
+        let holding = |role: &'static str| {
+            mock!(Client::get_instance_profile)
+                .match_requests(|r| r.instance_profile_name() == Some("kauri-demo-app"))
+                .then_output(move || {
+                    let r = aws_sdk_iam::types::Role::builder()
+                        .role_name(role)
+                        .arn(format!("arn:aws:iam::123456789012:role/{role}"))
+                        .path("/")
+                        .role_id("AROA1")
+                        .create_date(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .unwrap();
+                    let p = IamProfile::builder()
+                        .path("/")
+                        .instance_profile_name("kauri-demo-app")
+                        .instance_profile_id("AIPA1")
+                        .arn("arn:aws:iam::123456789012:instance-profile/kauri-demo-app")
+                        .create_date(aws_smithy_types::DateTime::from_secs(0))
+                        .roles(r)
+                        .build()
+                        .unwrap();
+                    GetInstanceProfileOutput::builder()
+                        .instance_profile(p)
+                        .build()
+                })
+        };
+        let spec = Spec::of(
+            "instance_profile.host",
+            &InstanceProfileInputs {
+                name: "s-host".into(),
+                has_role: true,
+            },
+        );
+        let deps = Records::from([(
+            "role.host".to_string(),
+            Record::new("iam_role", "kauri-demo-app", json!({})),
+        )]);
+        let get = holding("kauri-demo-app");
+        let rec = InstanceProfile
+            .observe(&over(&[&get]), &spec, "kauri-demo-app", &deps)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (&rec.id[..], &rec.inputs),
+            (
+                "kauri-demo-app",
+                &json!({"name": "kauri-demo-app", "has_role": true})
+            )
+        );
+        assert_eq!(
+            (rec.out("role"), rec.out("arn")),
+            (
+                "kauri-demo-app",
+                "arn:aws:iam::123456789012:instance-profile/kauri-demo-app"
+            )
+        );
+        let get = holding("someone-else");
+        let rec = InstanceProfile
+            .observe(&over(&[&get]), &spec, "kauri-demo-app", &deps)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.inputs["has_role"], json!(false));
     }
 
     #[tokio::test(start_paused = true)]

@@ -129,6 +129,80 @@ async fn attached_policies(env: &E, role: &str) -> Result<Vec<String>, OpError> 
     Ok(out)
 }
 
+async fn get_role(env: &E, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, OpError> {
+    match env.ctx.iam().get_role().role_name(name).send().await {
+        Ok(o) => o
+            .role()
+            .map(|r| Some(r.clone()))
+            .ok_or_else(|| OpError::new(format!("GetRole answered no role {name}"))),
+        Err(e) if no_such(&e) => Ok(None),
+        Err(e) => Err(op("GetRole")(e)),
+    }
+}
+
+/// `rec` with the role's ARN, and of its declared managed policies those
+/// attached: others' are not the stack's business (and not drift).
+async fn seen(
+    env: &E,
+    mut rec: Record,
+    role: &aws_sdk_iam::types::Role,
+) -> Result<Record, OpError> {
+    rec.outputs.insert("arn".into(), role.arn().to_string());
+    let have = attached_policies(env, &rec.id).await?;
+    let declared: Vec<String> = rec
+        .typed::<RoleInputs>()?
+        .managed_policies
+        .into_iter()
+        .filter(|p| have.contains(p))
+        .collect();
+    rec.inputs["managed_policies"] = json!(declared);
+    Ok(rec)
+}
+
+/// IAM's percent-encoded policy documents, decoded.
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) if b[i] == b'%' => {
+                out.push(byte);
+                i += 3;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A policy document as JSON, in the form IAM reads the same: a list of
+/// one as that one (`"Action": ["sts:AssumeRole"]`, one statement), no
+/// empty `Sid`. Text that is no JSON is compared as text.
+fn policy_value(doc: &str) -> serde_json::Value {
+    fn canonical(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value::{Array, Object};
+        match v {
+            Array(mut a) if a.len() == 1 => canonical(a.remove(0)),
+            Array(a) => Array(a.into_iter().map(canonical).collect()),
+            Object(o) => Object(
+                o.into_iter()
+                    .filter(|(k, v)| !(k == "Sid" && v.as_str() == Some("")))
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            ),
+            v => v,
+        }
+    }
+    canonical(serde_json::from_str(doc).unwrap_or_else(|_| json!(doc)))
+}
+
 /// The trust policy: `trust_policy` when given, else one that trusts
 /// `trust_service`.
 fn trust_document(role: &RoleInputs, deps: &Records) -> Result<String, OpError> {
@@ -217,6 +291,9 @@ impl Kind<AwsContext> for Role {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let role: RoleInputs = spec.typed()?;
         let tags: Vec<Tag> = spec_tags(env, spec)
@@ -243,27 +320,48 @@ impl Kind<AwsContext> for Role {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.iam().get_role().role_name(&rec.id).send().await {
-            Ok(o) => {
-                let mut r = rec.clone();
-                if let Some(role) = o.role() {
-                    r.outputs.insert("arn".into(), role.arn().to_string());
-                }
-                // The declared policies that are attached: others' are not
-                // the stack's business (and not drift).
-                let have = attached_policies(env, &rec.id).await?;
-                let declared: Vec<String> = rec
-                    .typed::<RoleInputs>()?
-                    .managed_policies
-                    .into_iter()
-                    .filter(|p| have.contains(p))
-                    .collect();
-                r.inputs["managed_policies"] = json!(declared);
-                Ok(Some(r))
-            }
-            Err(e) if no_such(&e) => Ok(None),
-            Err(e) => Err(op("GetRole")(e)),
+        match get_role(env, &rec.id).await? {
+            Some(role) => Ok(Some(seen(env, rec.clone(), &role).await?)),
+            None => Ok(None),
         }
+    }
+    /// Its name as IAM has it (kept), the declared managed policies it
+    /// has, and its trust policy: the spec's when the role's says the same,
+    /// else null (the update writes it). The `awsstack` inline policy of a
+    /// role the stack did not make is null: the update writes it; the
+    /// role's own inline policies stay.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let name = match id.strip_prefix("arn:") {
+            Some(arn) => arn.rsplit('/').next().unwrap_or(id),
+            None => id,
+        };
+        let Some(role) = get_role(env, name).await? else {
+            return Ok(None);
+        };
+        let mut inputs = spec.inputs.clone();
+        inputs["name"] = json!(role.role_name());
+        inputs["inline_policy"] = json!(null);
+        let have = role
+            .assume_role_policy_document()
+            .map(|d| policy_value(&percent_decoded(d)));
+        let want = trust_document(&spec.typed::<RoleInputs>()?, deps)
+            .ok()
+            .map(|d| policy_value(&d));
+        if have.is_none() || have != want {
+            for f in ["trust_service", "trust_policy"] {
+                if inputs.get(f).is_some() {
+                    inputs[f] = json!(null);
+                }
+            }
+        }
+        let rec = Record::new(self.name(), role.role_name(), inputs);
+        Ok(Some(seen(env, rec, &role).await?))
     }
     async fn update(
         &self,
@@ -352,14 +450,9 @@ impl Kind<AwsContext> for Role {
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let name = spec.typed::<RoleInputs>()?.name;
-        match env.ctx.iam().get_role().role_name(&name).send().await {
-            Ok(o) => Ok(Some(
-                Record::new(self.name(), &name, spec.inputs.clone())
-                    .with("arn", o.role().map(|r| r.arn()).unwrap_or_default()),
-            )),
-            Err(e) if no_such(&e) => Ok(None),
-            Err(e) => Err(op("GetRole")(e)),
-        }
+        Ok(get_role(env, &name)
+            .await?
+            .map(|r| Record::new(self.name(), &name, spec.inputs.clone()).with("arn", r.arn())))
     }
 }
 
@@ -485,6 +578,103 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.inputs["managed_policies"], json!([OURS_NOW]));
+    }
+
+    /// Every character but letters and digits as `%XX`, as IAM returns
+    /// policy documents.
+    fn percent_encoded(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    /// Adoption: the role's own name (kept), the declared managed policies
+    /// it has, the trust as the spec's only when the role's says the same
+    /// (a list of one or a lone statement is the same), and the `awsstack`
+    /// inline policy to write; a role IAM does not know is none.
+    #[tokio::test(start_paused = true)]
+    async fn observe_keeps_the_role_s_name_and_compares_its_trust() {
+        let trusting = |service: &'static str| {
+            let doc = json!({"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Principal": {"Service": [service]}, "Action": "sts:AssumeRole"}]});
+            mock!(Client::get_role)
+                .match_requests(|r| r.role_name() == Some("kauri-demo-app"))
+                .then_output(move || {
+                    GetRoleOutput::builder()
+                        .role(
+                            IamRole::builder()
+                                .role_name("kauri-demo-app")
+                                .arn("arn:aws:iam::123456789012:role/kauri-demo-app")
+                                .path("/")
+                                .role_id("AROA1")
+                                .create_date(aws_smithy_types::DateTime::from_secs(0))
+                                .assume_role_policy_document(percent_encoded(&doc.to_string()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+        };
+        let spec = Spec::of(
+            "role.host",
+            &RoleInputs::for_service("s-host", "ec2.amazonaws.com", &[OURS_BEFORE, OURS_NOW])
+                .with_inline(&json!({"Version": "2012-10-17", "Statement": []})),
+        );
+        let observe = |get: Rule| {
+            let spec = spec.clone();
+            async move {
+                let list = mock!(Client::list_attached_role_policies)
+                    .then_output(attached(&[OURS_BEFORE, THEIRS]));
+                Role.observe(
+                    &env_over(&[&get, &list]),
+                    &spec,
+                    "arn:aws:iam::123456789012:role/kauri-demo-app",
+                    &Records::new(),
+                )
+                .await
+                .unwrap()
+                .unwrap()
+            }
+        };
+        let rec = observe(trusting("ec2.amazonaws.com")).await;
+        assert_eq!(rec.id, "kauri-demo-app");
+        assert_eq!(
+            rec.inputs,
+            json!({"name": "kauri-demo-app", "trust_service": "ec2.amazonaws.com", "managed_policies": [OURS_BEFORE], "inline_policy": null})
+        );
+        assert_eq!(
+            rec.out("arn"),
+            "arn:aws:iam::123456789012:role/kauri-demo-app"
+        );
+        let rec = observe(trusting("lambda.amazonaws.com")).await;
+        assert_eq!(
+            rec.inputs["trust_service"],
+            json!(null),
+            "another trust: written by the update"
+        );
+
+        let gone = mock!(Client::get_role).then_error(|| {
+            aws_sdk_iam::operation::get_role::GetRoleError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("NoSuchEntity")
+                    .build(),
+            )
+        });
+        assert!(Role
+            .observe(
+                &env_over(&[&gone]),
+                &spec,
+                "kauri-demo-app",
+                &Records::new()
+            )
+            .await
+            .unwrap()
+            .is_none());
     }
 
     /// The declared DeleteConflict (what was just detached still holding

@@ -103,6 +103,19 @@ impl LogGroup {
     }
 }
 
+/// The group's ARN as `create` records it (DescribeLogGroups's ends in `:*`).
+fn arn(env: &E, name: &str) -> String {
+    format!(
+        "arn:aws:logs:{}:{}:log-group:{name}",
+        env.ctx.region, env.ctx.account_id
+    )
+}
+
+/// Its retention as the inputs hold it: 0 for none (forever).
+fn retention(g: &aws_sdk_cloudwatchlogs::types::LogGroup) -> serde_json::Value {
+    json!(g.retention_in_days().unwrap_or(0))
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for LogGroup {
     crate::engine::typed_kind!(LogGroupInputs);
@@ -129,11 +142,7 @@ impl Kind<AwsContext> for LogGroup {
             .send()
             .await
             .map_err(op("CreateLogGroup"))?;
-        let arn = format!(
-            "arn:aws:logs:{}:{}:log-group:{}",
-            env.ctx.region, env.ctx.account_id, name
-        );
-        let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn);
+        let rec = Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn(env, name));
         Self::set_retention(env, &group)
             .await
             .map_err(|e| e.partial(rec.clone()))?;
@@ -142,7 +151,7 @@ impl Kind<AwsContext> for LogGroup {
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(Self::describe(env, &rec.id).await?.map(|g| {
             let mut r = rec.clone();
-            r.inputs["retention_days"] = json!(g.retention_in_days().unwrap_or(0));
+            r.inputs["retention_days"] = retention(&g);
             r
         }))
     }
@@ -176,12 +185,32 @@ impl Kind<AwsContext> for LogGroup {
         let name = spec.typed::<LogGroupInputs>()?.name;
         Ok(Self::describe(env, &name).await?.map(|g| {
             let mut inputs = spec.inputs.clone();
-            inputs["retention_days"] = json!(g.retention_in_days().unwrap_or(0));
-            let arn = format!(
-                "arn:aws:logs:{}:{}:log-group:{name}",
-                env.ctx.region, env.ctx.account_id
-            );
-            Record::new(self.name(), &name, inputs).with("arn", arn)
+            inputs["retention_days"] = retention(&g);
+            Record::new(self.name(), &name, inputs).with("arn", arn(env, &name))
+        }))
+    }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// `id`: the group's name (hashicorp/aws `aws_cloudwatch_log_group.id`)
+    /// or its ARN (with or without the trailing `:*`).
+    async fn observe(
+        &self,
+        env: &E,
+        _: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let name = crate::components::subnet_groups::arn_tail(id, ":log-group:");
+        let name = if name.len() < id.len() {
+            name.strip_suffix(":*").unwrap_or(name)
+        } else {
+            name
+        };
+        Ok(Self::describe(env, name).await?.map(|g| {
+            let name = g.log_group_name().unwrap_or(name);
+            let inputs = json!({"name": name, "retention_days": retention(&g)});
+            Record::new(self.name(), name, inputs).with("arn", arn(env, name))
         }))
     }
 }
@@ -298,5 +327,50 @@ mod tests {
             "a refusal is not a success"
         );
         assert_eq!(denied.num_calls(), 1, "not retried");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_takes_a_name_or_arn_and_reports_the_groups_own_name_and_retention() {
+        let spec = Spec::new(
+            "logs",
+            "logs_log_group",
+            json!({"name": "/ecs/kavak-app", "retention_days": 30}),
+        );
+        for id in [
+            "/ecs/kavak",
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/kavak",
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/kavak:*",
+        ] {
+            let d = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+                .match_requests(|r| r.log_group_name_prefix() == Some("/ecs/kavak"))
+                .then_output(groups(&["/ecs/kavak", "/ecs/kavak-dev"]));
+            let r = LogGroup
+                .observe(&logs_over(&[&d]), &spec, id, &Records::new())
+                .await
+                .unwrap()
+                .expect("the group exists");
+            assert_eq!(r.id, "/ecs/kavak", "{id}");
+            assert_eq!(
+                r.inputs,
+                json!({"name": "/ecs/kavak", "retention_days": 14}),
+                "its own name (kept) and retention, not the configuration's"
+            );
+            assert_eq!(
+                r.out("arn"),
+                "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/kavak"
+            );
+        }
+        let sibling = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+            .then_output(groups(&["/ecs/kavak-dev"]));
+        assert!(LogGroup
+            .observe(
+                &logs_over(&[&sibling]),
+                &spec,
+                "/ecs/kavak",
+                &Records::new()
+            )
+            .await
+            .unwrap()
+            .is_none());
     }
 }

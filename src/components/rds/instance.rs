@@ -153,7 +153,7 @@ impl DbInstance {
         }
     }
 
-    fn observe(&self, inputs: &Json, d: &aws_sdk_rds::types::DbInstance) -> Record {
+    fn observed(&self, inputs: &Json, d: &aws_sdk_rds::types::DbInstance) -> Record {
         let mut inputs = inputs.clone();
         inputs["engine_version"] = json!(d.engine_version());
         inputs["instance_class"] = json!(d.db_instance_class());
@@ -182,8 +182,34 @@ impl DbInstance {
                 Self::state(env, id)
             })
             .await?;
-        d.map(|d| self.observe(inputs, &d))
+        d.map(|d| self.observed(inputs, &d))
             .ok_or_else(|| OpError::new(format!("database {id} vanished")))
+    }
+
+    /// The database an adoption names: by its identifier or ARN, or by its
+    /// resource id (`db-` and upper-case letters, which no identifier has).
+    async fn lookup(env: &E, id: &str) -> Result<Option<aws_sdk_rds::types::DbInstance>, OpError> {
+        let resource_id = id.starts_with("db-") && id.chars().any(|c| c.is_ascii_uppercase());
+        if !resource_id {
+            return Self::describe(env, arn_tail(id, ":db:")).await;
+        }
+        let o = env
+            .ctx
+            .rds()
+            .describe_db_instances()
+            .filters(
+                aws_sdk_rds::types::Filter::builder()
+                    .name("dbi-resource-id")
+                    .values(id)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(op("DescribeDBInstances"))?;
+        Ok(o.db_instances()
+            .iter()
+            .find(|d| d.dbi_resource_id() == Some(id))
+            .cloned())
     }
 
     async fn master_password(env: &E, deps: &Records) -> Result<String, OpError> {
@@ -238,6 +264,46 @@ impl Kind<AwsContext> for DbInstance {
             "subnet_group",
         ]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["identifier"]
+    }
+    /// `id`: the identifier (hashicorp/aws 3.39 `aws_db_instance.id`), the
+    /// ARN, or the resource id (`db-…`, the `id` of later versions). Its
+    /// storage must be encrypted: the stack creates encrypted databases,
+    /// and an instance's storage cannot be encrypted in place.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let Some(d) = Self::lookup(env, id)
+            .await?
+            .filter(|d| d.db_instance_status() != Some("deleting"))
+        else {
+            return Ok(None);
+        };
+        if d.storage_encrypted() != Some(true) {
+            return Err(OpError::new(
+                "its storage is not encrypted, and the stack's database is: storage cannot be encrypted in place (restore an encrypted copy of a snapshot, then adopt that database)",
+            ));
+        }
+        // Whether a destroy keeps a final snapshot is decided at the
+        // delete, from the record: AWS holds nothing of it before.
+        let inputs = json!({"final_snapshot": spec.inputs["final_snapshot"]});
+        let mut r = self.observed(&inputs, &d);
+        r.inputs["identifier"] = json!(d.db_instance_identifier());
+        r.inputs["engine"] = json!(d.engine());
+        r.inputs["db_name"] = json!(d.db_name());
+        r.inputs["username"] = json!(d.master_username());
+        r.inputs["subnet_group"] =
+            json!(d.db_subnet_group().and_then(|g| g.db_subnet_group_name()));
+        // Without autoscaling AWS shows no ceiling: the storage is its own.
+        r.inputs["max_allocated_storage"] =
+            json!(d.max_allocated_storage().or(d.allocated_storage()));
+        Ok(Some(r))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let db: DbInstanceInputs = spec.typed()?;
         let password = Self::master_password(env, deps).await?;
@@ -279,7 +345,7 @@ impl Kind<AwsContext> for DbInstance {
         Ok(Self::describe(env, &rec.id)
             .await?
             .filter(|d| d.db_instance_status() != Some("deleting"))
-            .map(|d| self.observe(&rec.inputs, &d)))
+            .map(|d| self.observed(&rec.inputs, &d)))
     }
     async fn update(
         &self,
@@ -353,7 +419,7 @@ impl Kind<AwsContext> for DbInstance {
                 .await?
                 .filter(|d| d.db_instance_status() != Some("deleting"))
                 .map(|d| {
-                    let mut r = self.observe(&spec.inputs, &d);
+                    let mut r = self.observed(&spec.inputs, &d);
                     r.inputs["final_snapshot"] = spec.inputs["final_snapshot"].clone();
                     r
                 }),
@@ -580,5 +646,139 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// DescribeDBInstances of the hand-made database: `encrypted` or not.
+    fn hand_made(encrypted: bool) -> Rule {
+        mock!(Client::describe_db_instances)
+            .match_requests(|r| r.db_instance_identifier() == Some("kavak-dev-db"))
+            .then_output(move || {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        RdsInstance::builder()
+                            .db_instance_identifier("kavak-dev-db")
+                            .db_instance_arn("arn:aws:rds:eu-west-1:123456789012:db:kavak-dev-db")
+                            .dbi_resource_id("db-ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                            .db_instance_status("available")
+                            .engine("postgres")
+                            .engine_version("15.4")
+                            .db_instance_class("db.t4g.micro")
+                            .allocated_storage(20)
+                            .storage_encrypted(encrypted)
+                            .db_name("kavak_agent")
+                            .master_username("kavak_admin")
+                            .db_subnet_group(
+                                aws_sdk_rds::types::DbSubnetGroup::builder()
+                                    .db_subnet_group_name("kavak-dev-db-subnets")
+                                    .build(),
+                            )
+                            .backup_retention_period(0)
+                            .multi_az(false)
+                            .deletion_protection(false)
+                            .publicly_accessible(false)
+                            .endpoint(
+                                aws_sdk_rds::types::Endpoint::builder()
+                                    .address("kavak-dev-db.x.eu-west-1.rds.amazonaws.com")
+                                    .port(5432)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reports_the_databases_own_names_and_settings() {
+        let spec = Spec::of("db", &inputs(true));
+        let d = hand_made(true);
+        let r = DbInstance
+            .observe(
+                &env_over(&[&d]),
+                &spec,
+                "arn:aws:rds:eu-west-1:123456789012:db:kavak-dev-db",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "kavak-dev-db");
+        assert_eq!(
+            r.inputs,
+            json!({
+                "identifier": "kavak-dev-db", "engine": "postgres", "engine_version": "15.4",
+                "instance_class": "db.t4g.micro", "allocated_storage": 20, "max_allocated_storage": 20,
+                "db_name": "kavak_agent", "username": "kavak_admin", "subnet_group": "kavak-dev-db-subnets",
+                "backup_retention_days": 0, "multi_az": false, "deletion_protection": false,
+                "publicly_accessible": false, "final_snapshot": true,
+            }),
+            "every name from AWS (db_name, username: a difference refuses the move)"
+        );
+        assert_eq!(
+            (r.out("arn"), r.out("address"), r.out("port")),
+            (
+                "arn:aws:rds:eu-west-1:123456789012:db:kavak-dev-db",
+                "kavak-dev-db.x.eu-west-1.rds.amazonaws.com",
+                "5432"
+            )
+        );
+        assert!(
+            r.typed::<DbInstanceInputs>().is_ok(),
+            "the record reads as the kind's inputs"
+        );
+        let e = DbInstance
+            .observe(
+                &env_over(&[&hand_made(false)]),
+                &spec,
+                "kavak-dev-db",
+                &Records::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("not encrypted"), "{}", e.message);
+        assert!(DbInstance
+            .observe(
+                &env_over(&[&gone()]),
+                &spec,
+                "kavak-dev-db",
+                &Records::new()
+            )
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_finds_a_database_by_its_resource_id() {
+        let by_resource = mock!(Client::describe_db_instances)
+            .match_requests(|r| {
+                r.db_instance_identifier().is_none()
+                    && r.filters().iter().any(|f| {
+                        f.name() == Some("dbi-resource-id")
+                            && f.values() == ["db-ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+                    })
+            })
+            .then_output(|| {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        RdsInstance::builder()
+                            .db_instance_identifier("kavak-dev-db")
+                            .dbi_resource_id("db-ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                            .storage_encrypted(true)
+                            .build(),
+                    )
+                    .build()
+            });
+        let r = DbInstance
+            .observe(
+                &env_over(&[&by_resource]),
+                &Spec::of("db", &inputs(false)),
+                "db-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "kavak-dev-db");
     }
 }

@@ -43,6 +43,31 @@ impl Inputs for DbSubnetGroupInputs {
     const KIND: &'static str = "rds_subnet_group";
 }
 
+/// The group `name` as RDS has it: its name and its subnet ids (None: it
+/// does not exist).
+async fn describe(env: &E, name: &str) -> Result<Option<(String, Vec<String>)>, OpError> {
+    match env
+        .ctx
+        .rds()
+        .describe_db_subnet_groups()
+        .db_subnet_group_name(name)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o.db_subnet_groups().first().map(|g| {
+            (
+                g.db_subnet_group_name().unwrap_or(name).to_string(),
+                g.subnets()
+                    .iter()
+                    .filter_map(|x| x.subnet_identifier().map(str::to_string))
+                    .collect(),
+            )
+        })),
+        Err(e) if crate::aws::code_in(&e, &["DBSubnetGroupNotFoundFault"]) => Ok(None),
+        Err(e) => Err(op("DescribeDBSubnetGroups")(e)),
+    }
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for DbSubnetGroup {
     crate::engine::typed_kind!(DbSubnetGroupInputs);
@@ -60,6 +85,22 @@ impl Kind<AwsContext> for DbSubnetGroup {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
+    }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// `id`: the group's name (hashicorp/aws `aws_db_subnet_group.id`) or
+    /// its ARN. Its subnets fill the slot.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        Ok(describe(env, arn_tail(id, ":subgrp:"))
+            .await?
+            .map(|(name, subnets)| observed_group(self.name(), spec, deps, &name, subnets)))
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let name = spec.typed::<DbSubnetGroupInputs>()?.name;
@@ -80,26 +121,9 @@ impl Kind<AwsContext> for DbSubnetGroup {
         )
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .rds()
-            .describe_db_subnet_groups()
-            .db_subnet_group_name(&rec.id)
-            .send()
-            .await
-        {
-            Ok(o) => Ok(o.db_subnet_groups().first().map(|g| {
-                observe_subnets(
-                    rec,
-                    g.subnets()
-                        .iter()
-                        .filter_map(|x| x.subnet_identifier().map(str::to_string))
-                        .collect(),
-                )
-            })),
-            Err(e) if crate::aws::code_in(&e, &["DBSubnetGroupNotFoundFault"]) => Ok(None),
-            Err(e) => Err(op("DescribeDBSubnetGroups")(e)),
-        }
+        Ok(describe(env, &rec.id)
+            .await?
+            .map(|(_, subnets)| observe_subnets(rec, subnets)))
     }
     async fn update(
         &self,
@@ -204,5 +228,83 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reports_the_groups_own_name_and_names_its_subnets_by_their_dependencies() {
+        use aws_sdk_rds::operation::describe_db_subnet_groups::{
+            DescribeDBSubnetGroupsError, DescribeDbSubnetGroupsOutput,
+        };
+        use aws_sdk_rds::types::{DbSubnetGroup as Group, Subnet};
+        let mut g = crate::engine::Desired::new();
+        let a = g.add(Spec::new("subnet.private.a", "ec2_subnet", json!({})));
+        let b = g.add(Spec::new("subnet.private.b", "ec2_subnet", json!({})));
+        let spec = Spec::new(
+            "db.subnets",
+            "rds_subnet_group",
+            json!({"name": "kavak-dev-db"}),
+        )
+        .filling_each("subnets", [&a, &b], crate::engine::OnDepChange::Update);
+        let deps: Records = [
+            ("subnet.private.a", "subnet-a"),
+            ("subnet.private.b", "subnet-b"),
+        ]
+        .into_iter()
+        .map(|(k, id)| (k.to_string(), Record::new("ec2_subnet", id, json!({}))))
+        .collect();
+        let described = |subnets: &'static [&'static str]| {
+            mock!(Client::describe_db_subnet_groups)
+                .match_requests(|r| r.db_subnet_group_name() == Some("kavak-dev-db-subnets"))
+                .then_output(move || {
+                    DescribeDbSubnetGroupsOutput::builder()
+                        .db_subnet_groups(
+                            Group::builder()
+                                .db_subnet_group_name("kavak-dev-db-subnets")
+                                .set_subnets(Some(
+                                    subnets
+                                        .iter()
+                                        .map(|s| Subnet::builder().subnet_identifier(*s).build())
+                                        .collect(),
+                                ))
+                                .build(),
+                        )
+                        .build()
+                })
+        };
+        // Listed in another order: the same set reads as the slot's list.
+        let d = described(&["subnet-b", "subnet-a"]);
+        let r = DbSubnetGroup
+            .observe(
+                &env_over(&[&d]),
+                &spec,
+                "arn:aws:rds:eu-west-1:123456789012:subgrp:kavak-dev-db-subnets",
+                &deps,
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "kavak-dev-db-subnets");
+        assert_eq!(
+            r.inputs,
+            json!({"name": "kavak-dev-db-subnets", "subnets": ["subnet.private.a", "subnet.private.b"]}),
+            "its own name (kept), its subnets as the slot names them"
+        );
+        assert_eq!(r.out("subnet_ids"), "subnet-a,subnet-b");
+        // A subnet the stack does not have: its id, an update to the stack's.
+        let d = described(&["subnet-a", "subnet-z"]);
+        let r = DbSubnetGroup
+            .observe(&env_over(&[&d]), &spec, "kavak-dev-db-subnets", &deps)
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.inputs["subnets"], json!(["subnet.private.a", "subnet-z"]));
+        let missing = mock!(Client::describe_db_subnet_groups).then_error(|| {
+            DescribeDBSubnetGroupsError::generic(mocked::fault("DBSubnetGroupNotFoundFault"))
+        });
+        assert!(DbSubnetGroup
+            .observe(&env_over(&[&missing]), &spec, "kavak-dev-db-subnets", &deps)
+            .await
+            .unwrap()
+            .is_none());
     }
 }

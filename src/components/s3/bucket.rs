@@ -234,6 +234,66 @@ async fn object_count(env: &E, bucket: &str) -> Result<usize, OpError> {
     }
 }
 
+/// What a look at a bucket finds: `read`'s record, and what only an
+/// adoption reads.
+struct Looked {
+    record: Record,
+    /// Where S3 says the bucket is.
+    region: Option<String>,
+    /// The prefix of its backups rule (None: no such rule).
+    backup_prefix: Option<String>,
+}
+
+/// The bucket of `rec` as AWS has it (None: no such bucket). An unreadable
+/// answer keeps the recorded value rather than failing the whole refresh.
+async fn look(env: &E, rec: &Record) -> Result<Option<Looked>, OpError> {
+    let head = match env.ctx.s3().head_bucket().bucket(&rec.id).send().await {
+        Ok(h) => h,
+        Err(e) if missing(&e) => return Ok(None),
+        Err(e) => return Err(op("HeadBucket")(e)),
+    };
+    let mut r = rec.clone();
+    let s3 = env.ctx.s3();
+    match env
+        .call(&GET_VERSIONING, || {
+            s3.get_bucket_versioning().bucket(&rec.id).send()
+        })
+        .await
+    {
+        Ok(v) => {
+            tracing::debug!(bucket = %rec.id, status = ?v.status(), "bucket versioning");
+            r.inputs["versioning"] = json!(v.status() == Some(&BucketVersioningStatus::Enabled));
+        }
+        Err(e) => {
+            tracing::warn!(bucket = %rec.id, "GetBucketVersioning: {}", crate::aws::error_text(&e.error))
+        }
+    }
+    let lifecycle = env
+        .call(&GET_LIFECYCLE, || {
+            s3.get_bucket_lifecycle_configuration()
+                .bucket(&rec.id)
+                .send()
+        })
+        .await
+        .ok();
+    let backups = lifecycle.as_ref().and_then(|lc| {
+        lc.rules()
+            .iter()
+            .find(|x| x.id() == Some("backups-to-glacier"))
+    });
+    r.inputs["glacier_after_days"] = json!(backups
+        .and_then(|x| x.transitions().first())
+        .and_then(|t| t.days()));
+    Ok(Some(Looked {
+        record: r,
+        region: head.bucket_region().map(str::to_string),
+        backup_prefix: backups
+            .and_then(|x| x.filter())
+            .and_then(|f| f.prefix())
+            .map(str::to_string),
+    }))
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for Bucket {
     crate::engine::typed_kind!(BucketInputs);
@@ -303,49 +363,41 @@ impl Kind<AwsContext> for Bucket {
         Ok(rec)
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env.ctx.s3().head_bucket().bucket(&rec.id).send().await {
-            Ok(_) => {}
-            Err(e) if missing(&e) => return Ok(None),
-            Err(e) => return Err(op("HeadBucket")(e)),
+        Ok(look(env, rec).await?.map(|l| l.record))
+    }
+    /// The bucket's name, versioning and backups rule as AWS has them, in
+    /// the stack's region only. `kms` is left out (SSE-S3): a spec that
+    /// wants SSE-KMS has the update write it, as it writes the encryption,
+    /// public access block and lifecycle on every update. `force_destroy`
+    /// is the stack's choice for its destroy, no setting of the bucket.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let name = match id.strip_prefix("arn:") {
+            Some(arn) => arn.rsplit(':').next().unwrap_or(id),
+            None => id,
+        };
+        let probe = Record::new(self.name(), name, spec.inputs.clone());
+        let Some(looked) = look(env, &probe).await? else {
+            return Ok(None);
+        };
+        if let Some(region) = looked.region.filter(|r| *r != env.ctx.region) {
+            return Err(OpError::new(format!(
+                "the bucket {name} is in {region}, and the stack's bucket goes in {}",
+                env.ctx.region
+            )));
         }
-        let mut r = rec.clone();
-        // An unreadable answer keeps the recorded value rather than failing
-        // the whole refresh.
-        let s3 = env.ctx.s3();
-        match env
-            .call(&GET_VERSIONING, || {
-                s3.get_bucket_versioning().bucket(&rec.id).send()
-            })
-            .await
-        {
-            Ok(v) => {
-                tracing::debug!(bucket = %rec.id, status = ?v.status(), "bucket versioning");
-                r.inputs["versioning"] =
-                    json!(v.status() == Some(&BucketVersioningStatus::Enabled));
-            }
-            Err(e) => {
-                tracing::warn!(bucket = %rec.id, "GetBucketVersioning: {}", crate::aws::error_text(&e.error))
-            }
+        let mut rec = looked.record;
+        rec.inputs["name"] = json!(name);
+        rec.inputs["backup_prefix"] = json!(looked.backup_prefix);
+        if let Some(inputs) = rec.inputs.as_object_mut() {
+            inputs.remove("kms");
         }
-        if let Ok(lc) = env
-            .call(&GET_LIFECYCLE, || {
-                s3.get_bucket_lifecycle_configuration()
-                    .bucket(&rec.id)
-                    .send()
-            })
-            .await
-        {
-            let days = lc
-                .rules()
-                .iter()
-                .find(|x| x.id() == Some("backups-to-glacier"))
-                .and_then(|x| x.transitions().first())
-                .and_then(|t| t.days());
-            r.inputs["glacier_after_days"] = json!(days);
-        } else {
-            r.inputs["glacier_after_days"] = json!(null);
-        }
-        Ok(Some(r))
+        Ok(Some(rec.with("arn", format!("arn:aws:s3:::{name}"))))
     }
     async fn update(
         &self,
@@ -565,6 +617,83 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((list.num_calls(), delete_bucket.num_calls()), (2, 0));
+    }
+
+    /// Adoption: the bucket's own name (replace-only, decided by the
+    /// configuration: never kept), versioning and backups rule as AWS has
+    /// them; the ARN names the same bucket; no bucket, none.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_name_versioning_and_backups_rule_from_aws() {
+        use aws_sdk_s3::operation::get_bucket_lifecycle_configuration::GetBucketLifecycleConfigurationOutput;
+        use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+        use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+        const NAME: &str = "kauri-demo-123456789012-eu-west-1";
+        let head = mock!(Client::head_bucket)
+            .match_requests(|r| r.bucket() == Some(NAME))
+            .then_output(|| {
+                HeadBucketOutput::builder()
+                    .bucket_region("eu-west-1")
+                    .build()
+            });
+        let versioning = mock!(Client::get_bucket_versioning).then_output(|| {
+            GetBucketVersioningOutput::builder()
+                .status(BucketVersioningStatus::Suspended)
+                .build()
+        });
+        let lifecycle = mock!(Client::get_bucket_lifecycle_configuration).then_output(|| {
+            let rule = LifecycleRule::builder()
+                .id("backups-to-glacier")
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix("dumps/").build())
+                .transitions(
+                    Transition::builder()
+                        .days(60)
+                        .storage_class(TransitionStorageClass::Glacier)
+                        .build(),
+                )
+                .build()
+                .unwrap();
+            GetBucketLifecycleConfigurationOutput::builder()
+                .rules(rule)
+                .build()
+        });
+        let spec = Spec::of(
+            "bucket",
+            &BucketInputs {
+                name: "kauri-demo-123456789012".into(),
+                versioning: Some(true),
+                glacier_after_days: Some(30),
+                backup_prefix: Some("backups/".into()),
+                kms: true,
+                force_destroy: true,
+            },
+        );
+        let rec = Bucket
+            .observe(
+                &env_over(&[&head, &versioning, &lifecycle]),
+                &spec,
+                &format!("arn:aws:s3:::{NAME}"),
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.id, NAME);
+        assert_eq!(
+            rec.inputs,
+            json!({"name": NAME, "versioning": false, "glacier_after_days": 60, "backup_prefix": "dumps/", "force_destroy": true})
+        );
+        assert_eq!(rec.out("arn"), format!("arn:aws:s3:::{NAME}"));
+
+        let gone = mock!(Client::head_bucket)
+            .sequence()
+            .http_status(404, None)
+            .build();
+        assert!(Bucket
+            .observe(&env_over(&[&gone]), &spec, NAME, &Records::new())
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test(start_paused = true)]

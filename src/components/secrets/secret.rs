@@ -92,6 +92,41 @@ fn replicas(
     (!l.is_empty()).then_some(l)
 }
 
+/// What the database connection (`DbConnection`) reads from generated
+/// credentials besides the password.
+const CONNECTION_FIELDS: &[&str] = &["username", "dbname"];
+
+/// The fields of generated credentials (`wanted`: the configuration's
+/// `generate`) as the secret `name` being adopted holds them in `value`: a
+/// field with another value differs, which refuses the move. A field the
+/// connection does not read that the secret lacks (`engine`: hand-made
+/// credentials seldom have it) contradicts nothing and reads as the
+/// configuration's: credentials are never rewritten in place, so the secret
+/// stays as it is. A value that holds no password is no credentials at all.
+fn generated(
+    name: &str,
+    wanted: &BTreeMap<String, String>,
+    value: Option<&str>,
+) -> Result<BTreeMap<String, String>, OpError> {
+    let held: Json = value
+        .and_then(|v| serde_json::from_str(v).ok())
+        .unwrap_or(Json::Null);
+    if !held["password"].is_string() {
+        return Err(OpError::new(format!(
+            "its value holds no credentials (a JSON object with a password): awsstack generates them only for a secret it creates, and a database made with others would not accept new ones; put the database's username, password and dbname in {name} first, or leave it out of adopt"
+        )));
+    }
+    Ok(wanted
+        .iter()
+        .filter_map(|(k, want)| match &held[k.as_str()] {
+            Json::String(v) => Some((k.clone(), v.clone())),
+            Json::Null if CONNECTION_FIELDS.contains(&k.as_str()) => None,
+            Json::Null => Some((k.clone(), want.clone())),
+            other => Some((k.clone(), other.to_string())),
+        })
+        .collect())
+}
+
 impl Secret {
     fn initial_value(spec: &Spec, secret: &SecretInputs) -> Option<String> {
         if let Some(fields) = &secret.generate {
@@ -147,6 +182,82 @@ impl Kind<AwsContext> for Secret {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "generate"]
+    }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// `id`: the secret's ARN (hashicorp/aws `aws_secretsmanager_secret.id`)
+    /// or its name. Generated credentials (`generate`) are observed from
+    /// the value the secret holds, and so is the value's hash.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let wanted: SecretInputs = spec.typed()?;
+        let d = match env
+            .ctx
+            .secrets()
+            .describe_secret()
+            .secret_id(id)
+            .send()
+            .await
+        {
+            Ok(d) => d,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeSecret")(e)),
+        };
+        let (arn, name) = (d.arn().unwrap_or_default(), d.name().unwrap_or_default());
+        if let Some(when) = d.deleted_date() {
+            return Err(OpError::new(format!(
+                "it is scheduled for deletion (since {when}): restore it first (aws secretsmanager restore-secret --secret-id {arn}), or leave it out of adopt"
+            )));
+        }
+        let mut inputs = json!({
+            "name": name,
+            "description": d.description().unwrap_or_default(),
+            // When a destroy deletes it: AWS holds nothing of it before a
+            // delete, which reads it from the record; the configuration's.
+            "recovery_days": wanted.recovery_days,
+        });
+        let mut replicas: Vec<String> = d
+            .replication_status()
+            .iter()
+            .filter_map(|r| r.region().map(str::to_string))
+            .collect();
+        if !replicas.is_empty() {
+            let at = |r: &String| wanted.replica_regions.iter().position(|w| w == r);
+            replicas.sort_by_key(|r| (at(r).unwrap_or(usize::MAX), r.clone()));
+            inputs["replica_regions"] = json!(replicas);
+        }
+        // The value is read only to compare it with the configuration (its
+        // hash, the fields of generated credentials): it is never
+        // recorded, returned or logged.
+        let value = if wanted.value_sha256.is_some() || wanted.generate.is_some() {
+            Self::current_value(env, arn).await?
+        } else {
+            None
+        };
+        if wanted.value_sha256.is_some() {
+            inputs["value_sha256"] = value
+                .as_deref()
+                .map_or(Json::Null, |v| json!(sha256_hex(v)));
+        }
+        if wanted.value_version.is_some() {
+            // A write-only value leaves nothing to compare with: null, so
+            // that the update that follows writes it where it differs.
+            inputs["value_version"] = Json::Null;
+        }
+        if let Some(fields) = &wanted.generate {
+            inputs["generate"] = json!(generated(name, fields, value.as_deref())?);
+        }
+        Ok(Some(
+            Record::new(self.name(), arn, inputs)
+                .with("arn", arn)
+                .with("name", name),
+        ))
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let secret: SecretInputs = spec.typed()?;
@@ -496,5 +607,154 @@ mod tests {
             .await
             .is_err());
         assert_eq!(taken.num_calls(), 1, "not retried");
+    }
+
+    /// DescribeSecret of the hand-made credentials secret.
+    fn hand_made() -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(|| {
+            DescribeSecretOutput::builder()
+                .arn(ARN)
+                .name("kavak-dev-database")
+                .build()
+        })
+    }
+    /// GetSecretValue answering `value`.
+    fn holding(value: &'static str) -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+            .match_requests(|r| r.secret_id() == Some(ARN))
+            .then_output(move || {
+                aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput::builder()
+                    .arn(ARN)
+                    .secret_string(value)
+                    .build()
+            })
+    }
+    fn credentials_spec() -> Spec {
+        Spec::new(
+            "secret.db",
+            "secretsmanager_secret",
+            json!({"name": "kavak-dev-db-credentials", "description": "kavak-dev PostgreSQL credentials", "recovery_days": 0,
+                   "generate": {"username": "kavak_admin", "engine": "postgres", "dbname": "kavak_agent"}}),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_generated_credentials_from_the_value_the_secret_holds() {
+        // The hand-made secret: the same user and database, no engine, a
+        // host and a URL besides.
+        let (d, v) = (
+            hand_made(),
+            holding(
+                r#"{"username":"kavak_admin","password":"p","host":"db","port":5432,"dbname":"kavak_agent","DATABASE_URL":"postgresql://x"}"#,
+            ),
+        );
+        let r = Secret
+            .observe(
+                &over(&[&d, &v]),
+                &credentials_spec(),
+                "kavak-dev-database",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(
+            (r.id.as_str(), r.out("arn"), r.out("name")),
+            (ARN, ARN, "kavak-dev-database")
+        );
+        assert_eq!(
+            r.inputs,
+            json!({"name": "kavak-dev-database", "description": "", "recovery_days": 0,
+                   "generate": {"username": "kavak_admin", "engine": "postgres", "dbname": "kavak_agent"}}),
+            "its own name (kept); the credentials match; the description is updated"
+        );
+        assert!(
+            !r.inputs.to_string().contains("\"p\""),
+            "the value itself is never recorded"
+        );
+        // Another user: a difference, which refuses the move.
+        let (d, v) = (
+            hand_made(),
+            holding(r#"{"username":"admin","password":"p","dbname":"kavak_agent"}"#),
+        );
+        let r = Secret
+            .observe(&over(&[&d, &v]), &credentials_spec(), ARN, &Records::new())
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(
+            r.inputs["generate"],
+            json!({"username": "admin", "engine": "postgres", "dbname": "kavak_agent"})
+        );
+        // No database name: missing, a difference too.
+        let (d, v) = (
+            hand_made(),
+            holding(r#"{"username":"kavak_admin","password":"p"}"#),
+        );
+        let r = Secret
+            .observe(&over(&[&d, &v]), &credentials_spec(), ARN, &Records::new())
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(
+            r.inputs["generate"],
+            json!({"username": "kavak_admin", "engine": "postgres"})
+        );
+        // No password: no credentials at all.
+        let (d, v) = (hand_made(), holding(r#"{"token":"t"}"#));
+        let e = Secret
+            .observe(&over(&[&d, &v]), &credentials_spec(), ARN, &Records::new())
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("holds no credentials"), "{}", e.message);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_compares_a_value_by_its_hash_and_refuses_a_secret_being_deleted() {
+        let app = |value: &str| {
+            Spec::new(
+                "secret.app.openai-api-key",
+                "secretsmanager_secret",
+                json!({"name": "kavak-dev-openai-api-key", "description": "d", "recovery_days": 0,
+                       "value_sha256": sha256_hex(value)}),
+            )
+        };
+        let (d, v) = (hand_made(), holding("sk-1"));
+        let r = Secret
+            .observe(&over(&[&d, &v]), &app("sk-1"), ARN, &Records::new())
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(
+            r.inputs["value_sha256"],
+            json!(sha256_hex("sk-1")),
+            "the same value"
+        );
+        let (d, v) = (hand_made(), holding("sk-1"));
+        let r = Secret
+            .observe(&over(&[&d, &v]), &app("sk-2"), ARN, &Records::new())
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_ne!(r.inputs["value_sha256"], app("sk-2").inputs["value_sha256"]);
+        assert!(!r.inputs.to_string().contains("sk-1"));
+
+        let d = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_output(scheduled("s"));
+        let e = Secret
+            .observe(&over(&[&d]), &app("sk-1"), ARN, &Records::new())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("scheduled for deletion"),
+            "{}",
+            e.message
+        );
+        let missing = mock!(aws_sdk_secretsmanager::Client::describe_secret)
+            .then_error(|| DescribeSecretError::generic(fault("ResourceNotFoundException")));
+        assert!(Secret
+            .observe(&over(&[&missing]), &app("sk-1"), ARN, &Records::new())
+            .await
+            .unwrap()
+            .is_none());
     }
 }

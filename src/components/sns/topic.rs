@@ -121,6 +121,9 @@ impl Kind<AwsContext> for Topic {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let topic: TopicInputs = spec.typed()?;
         let tags: Vec<aws_sdk_sns::types::Tag> = spec_tags(env, spec)
@@ -222,15 +225,46 @@ impl Kind<AwsContext> for Topic {
         }
     }
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
-        let arn = format!(
-            "arn:aws:sns:{}:{}:{}",
-            env.ctx.region,
-            env.ctx.account_id,
-            spec.typed::<TopicInputs>()?.name
-        );
+        let arn = topic_arn(env, &spec.typed::<TopicInputs>()?.name);
         let probe = Record::new(self.name(), &arn, spec.inputs.clone()).with("arn", &arn);
         self.read(env, &probe).await
     }
+    /// The topic by its ARN (hashicorp/aws's `id`) or name: its name
+    /// (kept) and the declared addresses subscribed, as `read` sees them.
+    /// A FIFO topic, which delivers to no email address, is refused.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let arn = match id.starts_with("arn:") {
+            true => id.to_string(),
+            false => topic_arn(env, id),
+        };
+        let name = arn.rsplit(':').next().unwrap_or_default();
+        let mut inputs = spec.inputs.clone();
+        inputs["name"] = json!(name);
+        let probe = Record::new(self.name(), &arn, inputs).with("arn", &arn);
+        let Some(rec) = self.read(env, &probe).await? else {
+            return Ok(None);
+        };
+        if name.ends_with(".fifo") {
+            return Err(OpError::new(format!(
+                "{name} is a FIFO topic, which delivers to no email address"
+            )));
+        }
+        Ok(Some(rec))
+    }
+}
+
+/// The ARN of the stack's region and account's topic `name`.
+fn topic_arn(env: &E, name: &str) -> String {
+    format!(
+        "arn:aws:sns:{}:{}:{name}",
+        env.ctx.region, env.ctx.account_id
+    )
 }
 
 #[cfg(test)]
@@ -341,6 +375,55 @@ mod tests {
             read.inputs["emails"],
             json!(["ops@kauri.example", "pending@kauri.example"])
         );
+    }
+
+    /// Adoption by name or ARN: the topic's own name (kept), the declared
+    /// addresses it has; a FIFO topic is refused.
+    #[tokio::test(start_paused = true)]
+    async fn observe_keeps_the_topic_s_name_and_the_declared_addresses_it_has() {
+        let spec = Spec::new(
+            "topic",
+            "sns_topic",
+            json!({"name": "s-alerts", "emails": ["ops@kauri.example", "new@kauri.example"]}),
+        );
+        for id in ["kauri-prod-alerts", ARN] {
+            let attributes = mock!(aws_sdk_sns::Client::get_topic_attributes)
+                .match_requests(|r| r.topic_arn() == Some(ARN))
+                .then_output(|| {
+                    aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesOutput::builder(
+                    )
+                    .build()
+                });
+            let listed =
+                mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(listed);
+            let rec = Topic
+                .observe(&over(&[&attributes, &listed]), &spec, id, &Records::new())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((rec.id.as_str(), rec.out("arn")), (ARN, ARN));
+            assert_eq!(
+                rec.inputs,
+                json!({"name": "kauri-prod-alerts", "emails": ["ops@kauri.example"]})
+            );
+        }
+        let fifo = format!("{ARN}.fifo");
+        let attributes = mock!(aws_sdk_sns::Client::get_topic_attributes).then_output(|| {
+            aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesOutput::builder()
+                .build()
+        });
+        let listed = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic)
+            .then_output(|| ListSubscriptionsByTopicOutput::builder().build());
+        let e = Topic
+            .observe(
+                &over(&[&attributes, &listed]),
+                &spec,
+                &fifo,
+                &Records::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("FIFO"), "{}", e.message);
     }
 
     #[tokio::test(start_paused = true)]

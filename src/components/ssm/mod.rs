@@ -96,6 +96,47 @@ fn ptype(parameter: &ParameterInputs) -> ParameterType {
     }
 }
 
+fn arn_of(env: &E, name: &str) -> String {
+    format!(
+        "arn:aws:ssm:{}:{}:parameter/{}",
+        env.ctx.region,
+        env.ctx.account_id,
+        name.trim_start_matches('/')
+    )
+}
+
+async fn fetch(env: &E, name: &str) -> Result<Option<aws_sdk_ssm::types::Parameter>, OpError> {
+    match env
+        .ctx
+        .ssm()
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(Some(o.parameter().cloned().unwrap_or_else(|| {
+            aws_sdk_ssm::types::Parameter::builder().build()
+        }))),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(op("GetParameter")(e)),
+    }
+}
+
+/// `rec` with the parameter's value as its inputs hold it: a secure value
+/// as its hash, a write-only one (`value_version`) not at all, a plain one
+/// as it is.
+fn seen(rec: &Record, p: &aws_sdk_ssm::types::Parameter) -> Record {
+    let mut r = rec.clone();
+    let v = p.value().unwrap_or_default();
+    if rec.inputs.get("value_sha256").is_some() {
+        r.inputs["value_sha256"] = json!(sha256_hex(v));
+    } else if rec.inputs.get("value").is_some() {
+        r.inputs["value"] = json!(v);
+    }
+    r
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for Parameter {
     crate::engine::typed_kind!(ParameterInputs);
@@ -130,39 +171,41 @@ impl Kind<AwsContext> for Parameter {
             .send()
             .await
             .map_err(op("PutParameter"))?;
-        let arn = format!(
-            "arn:aws:ssm:{}:{}:parameter/{}",
-            env.ctx.region,
-            env.ctx.account_id,
-            name.trim_start_matches('/')
-        );
-        Ok(Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn))
+        Ok(Record::new(self.name(), name, spec.inputs.clone()).with("arn", arn_of(env, name)))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        match env
-            .ctx
-            .ssm()
-            .get_parameter()
-            .name(&rec.id)
-            .with_decryption(true)
-            .send()
-            .await
+        Ok(fetch(env, &rec.id).await?.map(|p| seen(rec, &p)))
+    }
+    /// Its name and type as SSM has them; its value compared as `read`
+    /// compares it, and a write-only value's version standing only when
+    /// the value is the configuration's (else null: the update writes it).
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        // An ARN names `/a/b` as `parameter/a/b`, and `a` as `parameter/a`.
+        let name = match id
+            .strip_prefix("arn:")
+            .and_then(|a| a.split_once(":parameter/"))
         {
-            Ok(o) => {
-                let mut r = rec.clone();
-                let v = o.parameter().and_then(|p| p.value()).unwrap_or_default();
-                // A secure value is recorded as its hash, a write-only one
-                // (`value_version`) not at all, a plain one as it is.
-                if rec.inputs.get("value_sha256").is_some() {
-                    r.inputs["value_sha256"] = json!(sha256_hex(v));
-                } else if rec.inputs.get("value").is_some() {
-                    r.inputs["value"] = json!(v);
-                }
-                Ok(Some(r))
-            }
-            Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(op("GetParameter")(e)),
+            Some((_, n)) if n.contains('/') => format!("/{n}"),
+            Some((_, n)) => n.to_string(),
+            None => id.to_string(),
+        };
+        let Some(p) = fetch(env, &name).await? else {
+            return Ok(None);
+        };
+        let name = p.name().unwrap_or(name.as_str());
+        let mut rec = seen(&Record::new(self.name(), name, spec.inputs.clone()), &p);
+        rec.inputs["name"] = json!(name);
+        rec.inputs["secure"] = json!(p.r#type() == Some(&ParameterType::SecureString));
+        if rec.inputs.get("value_version").is_some() && spec.secret.as_deref() != p.value() {
+            rec.inputs["value_version"] = json!(null);
         }
+        Ok(Some(rec.with("arn", arn_of(env, name))))
     }
     async fn update(
         &self,
@@ -197,15 +240,10 @@ impl Kind<AwsContext> for Parameter {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         let name = spec.typed::<ParameterInputs>()?.name;
         let probe = Record::new(self.name(), &name, spec.inputs.clone());
-        Ok(self.read(env, &probe).await?.map(|r| {
-            let arn = format!(
-                "arn:aws:ssm:{}:{}:parameter/{}",
-                env.ctx.region,
-                env.ctx.account_id,
-                name.trim_start_matches('/')
-            );
-            r.with("arn", arn)
-        }))
+        Ok(self
+            .read(env, &probe)
+            .await?
+            .map(|r| r.with("arn", arn_of(env, &name))))
     }
 }
 
@@ -282,6 +320,65 @@ mod tests {
         assert!(!serde_json::to_string(&r)
             .unwrap()
             .contains("changed by hand"));
+    }
+
+    fn holding(ptype: ParameterType, value: &'static str) -> Rule {
+        mock!(aws_sdk_ssm::Client::get_parameter)
+            .match_requests(|r| r.name() == Some(NAME) && r.with_decryption() == Some(true))
+            .then_output(move || {
+                GetParameterOutput::builder()
+                    .parameter(
+                        aws_sdk_ssm::types::Parameter::builder()
+                            .name(NAME)
+                            .r#type(ptype.clone())
+                            .value(value)
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    /// Adoption: name and type (replace-only) as SSM has them, the value
+    /// compared by its hash; a write-only value's version stands only
+    /// when SSM holds the configuration's value.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_name_type_and_value_from_aws() {
+        let arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/kauri/prod/db-password";
+        let get = holding(ParameterType::String, "old");
+        let rec = Parameter
+            .observe(&over(&[&get]), &secret_spec(), arn, &Records::new())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (rec.id.as_str(), &rec.inputs, rec.out("arn")),
+            (
+                NAME,
+                &json!({"name": NAME, "secure": false, "value_sha256": sha256_hex("old")}),
+                arn
+            )
+        );
+        let write_only = |secret: &str| {
+            let mut s = Spec::of(
+                "param.db",
+                &ParameterInputs::write_only(NAME.into(), Some(2.0)),
+            );
+            s.secret = Some(secret.into());
+            s
+        };
+        for (secret, version) in [("old", json!(2.0)), ("new", json!(null))] {
+            let get = holding(ParameterType::SecureString, "old");
+            let rec = Parameter
+                .observe(&over(&[&get]), &write_only(secret), NAME, &Records::new())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                rec.inputs,
+                json!({"name": NAME, "secure": true, "value_version": version}),
+                "{secret}"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

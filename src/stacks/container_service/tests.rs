@@ -754,3 +754,47 @@ fn config_agrees_with_schema() {
         Ok(())
     );
 }
+
+/// The names hand-built objects keep (`adopt`): each dependent that names
+/// one by its name follows it, and a plan over records holding the kept
+/// names is empty (the move is not replaced on the next plan).
+#[test]
+fn kept_names_reach_every_dependent_that_names_them() {
+    let st = ContainerService::new();
+    let kinds = st.kinds();
+    let kept: crate::engine::Kept = [
+        ("db.subnets", "name", "kavak-agent-db-subnets"),
+        ("cache.subnets", "name", "kavak-agent-redis-subnets"),
+        ("secret.db", "name", "kavak-agent-database"),
+        ("logs", "name", "/ecs/kavak-hand-app"),
+        ("alb", "name", "kavak-hand-alb"),
+        ("cluster", "name", "kavak-hand-cluster"),
+        ("sg.alb", "name", "kavak-agent-alb-sg"),
+    ]
+    .iter()
+    .map(|(k, f, v)| (k.to_string(), [(f.to_string(), v.to_string())].into()))
+    .collect();
+    let mut specs = st.desired_of(&config(&[]), &ctx());
+    crate::engine::keep(&mut specs, &kinds, &kept);
+    let input = |key: &str, field: &str| {
+        specs.iter().find(|s| s.key == key).unwrap().inputs[field]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(input("db", "subnet_group"), "kavak-agent-db-subnets");
+    assert_eq!(input("cache", "subnet_group"), "kavak-agent-redis-subnets");
+    assert_eq!(
+        input("db.connection", "secret_name"),
+        "kavak-agent-database"
+    );
+    assert_eq!(input("listener.http", "load_balancer"), "kavak-hand-alb");
+    assert_eq!(input("sg.alb", "name"), "kavak-agent-alb-sg");
+    // What was not kept keeps the stack's name.
+    assert_eq!(input("db", "identifier"), "kavak-agent-dev-db");
+    assert_eq!(input("ecr", "name"), "kavak-agent-dev-app");
+    let recorded = as_recorded(&specs);
+    let mut again = st.desired_of(&config(&[]), &ctx());
+    crate::engine::keep(&mut again, &kinds, &kept);
+    assert!(plan(&*kinds, &again, &recorded).unwrap().is_empty());
+}
