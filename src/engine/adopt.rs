@@ -90,6 +90,15 @@ pub async fn observe_all<C: Cloud>(
             // Moved by an earlier apply: the entry may stay as a record of
             // where the object came from.
             Some(rec) if rec.id == a.id => continue,
+            // A revisioned object taken earlier has had new revisions since.
+            Some(rec)
+                if kinds
+                    .get(&rec.kind)
+                    .map(|k| k.revisioned())
+                    .unwrap_or(false) =>
+            {
+                continue
+            }
             Some(rec) => out.refusals.push(refuse(format!(
                 "the stack already has {} as {}; an adoption only takes an object for a component the stack does not have yet",
                 a.key, rec.id
@@ -98,11 +107,18 @@ pub async fn observe_all<C: Cloud>(
         }
     }
     let order = topo_order(desired)?;
+    // Each dependent is observed against the names its adopted
+    // dependencies keep.
+    let mut specs = desired.to_vec();
     for key in &order {
         let Some(a) = pending.iter().find(|a| &a.key == key) else {
             continue;
         };
-        let spec = by_key[key.as_str()];
+        let spec = &specs
+            .iter()
+            .find(|s| &s.key == key)
+            .expect("ordered")
+            .clone();
         let refuse = |m: String, attribute: Option<&'static str>| Refusal {
             key: a.key.clone(),
             message: m,
@@ -172,6 +188,7 @@ pub async fn observe_all<C: Cloud>(
         }
         if !kept.is_empty() {
             out.kept.insert(key.clone(), kept);
+            keep(&mut specs, kinds, &out.kept);
         }
         out.records.insert(key.clone(), rec);
     }
@@ -192,10 +209,10 @@ fn dependency_records_present(spec: &Spec, records: &Records) -> Records {
 }
 
 /// Gives each spec the names its adopted object keeps (`Kept`), and each
-/// dependent that names it by such a name (a database naming its subnet
-/// group, a listener its load balancer) the kept name instead.
+/// input that holds such a name (`Spec::naming`: a database's subnet
+/// group, a listener's load balancer) the kept name instead.
 pub fn keep(specs: &mut [Spec], kinds: &Kinds<impl Cloud>, kept: &Kept) {
-    let mut renamed: Vec<(String, String, String)> = vec![];
+    let mut renamed: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for s in specs.iter_mut() {
         let Some(fields) = kept.get(&s.key) else {
             continue;
@@ -206,26 +223,21 @@ pub fn keep(specs: &mut [Spec], kinds: &Kinds<impl Cloud>, kept: &Kept) {
                 continue;
             }
             if let Some(old) = s.inputs[f.as_str()].as_str() {
-                renamed.push((s.key.clone(), old.to_string(), v.clone()));
+                if old != v {
+                    renamed
+                        .entry(s.key.clone())
+                        .or_default()
+                        .push((old.to_string(), v.clone()));
+                }
             }
             s.inputs[f.as_str()] = Json::String(v.clone());
         }
     }
-    // A dependent's own name fields are its own, even when they spell the
-    // same as a dependency's name (a database and its subnet group both
-    // `<id>-db`): only its other fields follow.
     for s in specs.iter_mut() {
-        let own: &[&str] = kinds.get(s.kind).map(|k| k.kept_fields()).unwrap_or(&[]);
-        for (dep, old, new) in &renamed {
-            if !s.deps.iter().any(|d| &d.key == dep) {
-                continue;
-            }
-            let Some(fields) = s.inputs.as_object_mut() else {
-                continue;
-            };
-            for (f, v) in fields.iter_mut() {
-                if v.as_str() == Some(old.as_str()) && !own.contains(&f.as_str()) {
-                    *v = Json::String(new.clone());
+        for (field, dep) in s.names.clone() {
+            for (old, new) in renamed.get(&dep).into_iter().flatten() {
+                if s.inputs[field].as_str() == Some(old.as_str()) {
+                    s.inputs[field] = Json::String(new.clone());
                 }
             }
         }

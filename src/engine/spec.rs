@@ -151,6 +151,10 @@ pub struct Spec {
     /// one does (a subnet's `cidr` from `public_subnet_cidrs`): a move
     /// refused on that field is reported on it (`adopt::refusals`).
     pub attributes: Vec<(&'static str, &'static str)>,
+    /// Inputs that hold a dependency's AWS name (a database's subnet group,
+    /// a listener's load balancer): input field → dependency key. Such an
+    /// input follows the name an adopted dependency keeps (`adopt::keep`).
+    pub names: Vec<(&'static str, String)>,
 }
 
 impl Spec {
@@ -165,6 +169,7 @@ impl Spec {
             named_by: None,
             region: None,
             attributes: vec![],
+            names: vec![],
         }
     }
     fn push_dep(mut self, h: &Handle, on_change: OnDepChange, slot: Option<Slot>) -> Spec {
@@ -248,6 +253,11 @@ impl Spec {
             on_change: OnDepChange::Replace,
             slot: None,
         });
+        self
+    }
+    /// The input `field` holds the AWS name of `h`, one of its dependencies.
+    pub fn naming(mut self, field: &'static str, h: &Handle) -> Spec {
+        self.names.push((field, h.key.clone()));
         self
     }
     /// Declares the configuration attribute that decides the input `field`.

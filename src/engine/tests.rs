@@ -1586,7 +1586,11 @@ async fn an_adopted_object_keeps_its_name_and_its_dependents_follow() {
     hand_built(&cloud, "grp-hand", json!({"name": "hand-made"}), &[]);
     let mut g = Desired::new();
     let named = g.add(Spec::new("grp", "named", json!({"name": "s-grp"})));
-    g.add(Spec::new("user", "thing", json!({"group": "s-grp", "label": "s-grp"})).after(&named));
+    g.add(
+        Spec::new("user", "thing", json!({"group": "s-grp", "label": "s-grp"}))
+            .after(&named)
+            .naming("group", &named),
+    );
     let mut specs = g.into_specs();
     let fresh = specs.clone();
     let (seen, merged, changes, refused) = plan_adoption(
@@ -1602,6 +1606,10 @@ async fn an_adopted_object_keeps_its_name_and_its_dependents_follow() {
     assert_eq!(
         specs[1].inputs["group"], "hand-made",
         "a dependent naming it follows"
+    );
+    assert_eq!(
+        specs[1].inputs["label"], "s-grp",
+        "an input that only spells the same does not"
     );
     assert!(
         changes.iter().all(|c| c.action != Action::Replace),

@@ -20,7 +20,7 @@ pub fn attributes() -> [Attribute; 2] {
                 ("id", Type::String),
                 ("from", Type::list(Type::String)),
             ])),
-            "Moves objects built by hand (or with hashicorp/aws) into the stack instead of creating new ones: component key (as in `resource_ids`) → `{ id = <the object's id>, from = [<the hashicorp/aws addresses that managed it>] }`. The plan lists each object taken, the in-place changes it gets (the stack's tags, settings that differ) and what the stack creates besides; a difference that would need a replacement is refused on the attribute to write. Adopted objects keep their names (`kept_names`). The plan's warning gives the `removed` blocks and `terraform state rm` commands for the `from` addresses. Only objects named here are ever taken; an object another stack owns never is. Once applied, an entry changes nothing and may be deleted.",
+            "Moves objects built by hand (or with hashicorp/aws) into the stack instead of creating new ones: component key (as in `resource_ids`) → `{ id = <the object's id>, from = [<the hashicorp/aws addresses that managed it>] }`. The plan lists each object taken, the in-place changes it gets (the stack's tags, settings that differ) and what the stack creates besides; a difference that would need a replacement is refused on the attribute to write. Adopted objects keep their names (`kept_names`). The plan's warning gives the `removed` blocks and `terraform state rm` commands for the `from` addresses. Only objects named here are ever taken; an object another stack owns never is. Once applied, an entry changes nothing in AWS and may be deleted.",
         ),
         Attribute::computed(
             KEPT_NAMES,

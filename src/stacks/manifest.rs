@@ -9,7 +9,7 @@ use super::*;
 pub const MANIFEST_ROOT: &str = "/stacks/awsstack/";
 
 /// See `manifest_json`.
-const ADDED_LATER: &[&str] = &[adopt::ADOPT, adopt::KEPT_NAMES];
+const ADDED_LATER: &[&str] = &[adopt::KEPT_NAMES];
 
 pub fn manifest_name(stack_id: &str) -> String {
     format!("{MANIFEST_ROOT}{stack_id}/manifest")
@@ -45,6 +45,11 @@ pub fn manifest_json(schema: &Schema, config: &Value) -> String {
         // Attributes newer than the manifests already written are left
         // out while unset: upgrading the provider changes no manifest.
         if v.is_null() && ADDED_LATER.contains(&a.name) {
+            continue;
+        }
+        // Where adopted objects came from matters once, at the move: an
+        // imported stack has them all in its records already.
+        if a.name == adopt::ADOPT {
             continue;
         }
         let j = if a.sensitive {

@@ -77,7 +77,7 @@ const CALLS: &[Call] = &[
 ];
 
 impl Cluster {
-    fn observe(&self, inputs: &Json, c: &aws_sdk_eks::types::Cluster) -> Record {
+    fn observed(&self, inputs: &Json, c: &aws_sdk_eks::types::Cluster) -> Record {
         let mut inputs = inputs.clone();
         observed(&mut inputs, "version", c.version());
         if let Some(v) = c.resources_vpc_config() {
@@ -172,7 +172,7 @@ impl Cluster {
         let c = Self::describe(env, name)
             .await?
             .ok_or_else(|| OpError::new(format!("EKS cluster {name} disappeared")))?;
-        Ok(self.observe(inputs, &c))
+        Ok(self.observed(inputs, &c))
     }
 
     /// Waits for an update (version, endpoint, logging) to finish.
@@ -267,6 +267,13 @@ impl Cluster {
     }
 }
 
+/// A Kubernetes `major.minor` as numbers, to compare (an unreadable one:
+/// zero).
+fn minor_version(v: &str) -> (u32, u32) {
+    let mut parts = v.split('.').map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for Cluster {
     crate::engine::typed_kind!(ClusterInputs);
@@ -296,6 +303,49 @@ impl Kind<AwsContext> for Cluster {
     /// version upgrade, endpoint access and logging change in place.
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "subnets"]
+    }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    /// The cluster named (its name, or its ARN): its name (kept), version,
+    /// endpoint access and logs as AWS has them, its subnets and role as
+    /// the slots name them. One that runs a newer Kubernetes than the
+    /// configuration's is refused: a version never goes down.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        use aws_sdk_eks::types::ClusterStatus;
+        let name = crate::components::subnet_groups::arn_tail(id, ":cluster/");
+        let Some(c) = Self::describe(env, name)
+            .await?
+            .filter(|c| c.status() != Some(&ClusterStatus::Deleting))
+        else {
+            return Ok(None);
+        };
+        let version = c.version().unwrap_or_default();
+        let wanted = spec.inputs["version"].as_str().unwrap_or_default();
+        if minor_version(version) > minor_version(wanted) {
+            return Err(OpError::new(format!(
+                "it runs Kubernetes {version}, newer than the configuration's {wanted}, and a version never goes down: write {version} as the Kubernetes version to take it"
+            )));
+        }
+        let vpc = c.resources_vpc_config();
+        let subnets: Vec<String> = vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default();
+        let roles: Vec<String> = c.role_arn().map(str::to_string).into_iter().collect();
+        let slot = |name: &str, ids: &[String]| {
+            crate::components::subnet_groups::observed_slot(spec, name, deps, ids)
+        };
+        let inputs = json!({
+            "name": c.name(),
+            "version": version,
+            "role": slot("role", &roles),
+            "subnets": slot("subnets", &subnets),
+        });
+        Ok(Some(self.observed(&inputs, &c)))
     }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         use aws_sdk_eks::types::VpcConfigRequest;
@@ -330,7 +380,7 @@ impl Kind<AwsContext> for Cluster {
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(Self::describe(env, &rec.id)
             .await?
-            .map(|c| self.observe(&rec.inputs, &c)))
+            .map(|c| self.observed(&rec.inputs, &c)))
     }
     async fn update(
         &self,
@@ -427,7 +477,7 @@ impl Kind<AwsContext> for Cluster {
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
         Ok(Self::describe(env, &spec.typed::<ClusterInputs>()?.name)
             .await?
-            .map(|c| self.observe(&spec.inputs, &c)))
+            .map(|c| self.observed(&spec.inputs, &c)))
     }
 }
 
@@ -497,6 +547,186 @@ mod tests {
             rec.out("oidc_issuer"),
             "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"
         );
+    }
+
+    /// A hand-built cluster as DescribeCluster shows it, at `version`.
+    fn hand_built(version: &'static str) -> Rule {
+        use aws_sdk_eks::types::{Certificate, LogSetup, LogType, Logging, VpcConfigResponse};
+        mock!(Client::describe_cluster)
+            .match_requests(|r| r.name() == Some("team-eks"))
+            .then_output(move || {
+                let logs = Logging::builder()
+                    .cluster_logging(
+                        LogSetup::builder()
+                            .types(LogType::Audit)
+                            .types(LogType::Api)
+                            .enabled(true)
+                            .build(),
+                    )
+                    .cluster_logging(
+                        LogSetup::builder()
+                            .types(LogType::Scheduler)
+                            .enabled(false)
+                            .build(),
+                    )
+                    .build();
+                DescribeClusterOutput::builder()
+                    .cluster(
+                        EksCluster::builder()
+                            .name("team-eks")
+                            .arn("arn:aws:eks:eu-west-1:123456789012:cluster/team-eks")
+                            .status(ClusterStatus::Active)
+                            .version(version)
+                            .role_arn("arn:aws:iam::123456789012:role/team-eks-cluster")
+                            .endpoint("https://team.eks")
+                            .certificate_authority(Certificate::builder().data("CA").build())
+                            .identity(
+                                Identity::builder()
+                                    .oidc(Oidc::builder().issuer("https://oidc/id/T").build())
+                                    .build(),
+                            )
+                            .resources_vpc_config(
+                                VpcConfigResponse::builder()
+                                    .subnet_ids("subnet-2")
+                                    .subnet_ids("subnet-1")
+                                    .subnet_ids("subnet-9")
+                                    .endpoint_public_access(false)
+                                    .endpoint_private_access(true)
+                                    .cluster_security_group_id("sg-eks")
+                                    .build(),
+                            )
+                            .logging(logs)
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    /// The spec of the platform's cluster (Kubernetes 1.30, public
+    /// endpoint, no logs) over two private subnets and a public one, and
+    /// the records of the dependencies that exist: two private subnets
+    /// and the role.
+    fn adopting() -> (Spec, Records) {
+        use crate::engine::OnDepChange::Replace;
+        let mut g = crate::engine::Desired::new();
+        let role = g.add(Spec::new("role.cluster", "iam_role", json!({})));
+        let subnets: Vec<_> = ["subnet.private.a", "subnet.private.b", "subnet.public.a"]
+            .iter()
+            .map(|k| g.add(Spec::new(*k, "ec2_subnet", json!({}))))
+            .collect();
+        let inputs = ClusterInputs {
+            name: "luneo-prod-eks-primary".into(),
+            version: "1.30".into(),
+            endpoint_public: true,
+            endpoint_private: false,
+            logs: vec![],
+        };
+        let spec = Spec::of("cluster", &inputs)
+            .filling("role", &role, Replace)
+            .filling_each("subnets", &subnets, Replace);
+        let deps: Records = [
+            (
+                "role.cluster".to_string(),
+                Record::new("iam_role", "team-eks-cluster", json!({}))
+                    .with("arn", "arn:aws:iam::123456789012:role/team-eks-cluster"),
+            ),
+            (
+                "subnet.private.a".to_string(),
+                Record::new("ec2_subnet", "subnet-1", json!({})),
+            ),
+            (
+                "subnet.private.b".to_string(),
+                Record::new("ec2_subnet", "subnet-2", json!({})),
+            ),
+        ]
+        .into();
+        (spec, deps)
+    }
+
+    /// Adoption: the name (kept), version, endpoint access and logs as AWS
+    /// has them; the subnets and the role as the slots name the
+    /// dependencies that have them (a subnet none has: its id); the
+    /// outputs as create records them.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_cluster_from_aws_with_its_subnets_named_by_the_slot() {
+        let (spec, deps) = adopting();
+        let describe = hand_built("1.29");
+        let r = Cluster
+            .observe(
+                &env_over(&[&describe]),
+                &spec,
+                "arn:aws:eks:eu-west-1:123456789012:cluster/team-eks",
+                &deps,
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "team-eks");
+        assert_eq!(
+            r.inputs,
+            json!({
+                "name": "team-eks", "version": "1.29", "endpoint_public": false,
+                "endpoint_private": true, "logs": ["api", "audit"], "role": "role.cluster",
+                "subnets": ["subnet.private.a", "subnet.private.b", "subnet-9"],
+            })
+        );
+        assert_eq!(
+            (
+                r.out("arn"),
+                r.out("endpoint"),
+                r.out("ca_data"),
+                r.out("oidc_issuer"),
+                r.out("security_group")
+            ),
+            (
+                "arn:aws:eks:eu-west-1:123456789012:cluster/team-eks",
+                "https://team.eks",
+                "CA",
+                "https://oidc/id/T",
+                "sg-eks"
+            )
+        );
+        assert!(r.typed::<ClusterInputs>().is_ok());
+        assert_eq!(Cluster.kept_fields(), &["name"]);
+    }
+
+    /// A cluster newer than the configuration's version is refused (a
+    /// version never goes down); one as new is taken. Versions compare as
+    /// numbers.
+    #[tokio::test(start_paused = true)]
+    async fn observe_refuses_a_cluster_newer_than_the_configurations_version() {
+        let (spec, deps) = adopting();
+        let describe = hand_built("1.31");
+        let e = Cluster
+            .observe(&env_over(&[&describe]), &spec, "team-eks", &deps)
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains("Kubernetes 1.31, newer than the configuration's 1.30")
+                && e.message.contains("never goes down"),
+            "{}",
+            e.message
+        );
+        let describe = hand_built("1.30");
+        assert!(Cluster
+            .observe(&env_over(&[&describe]), &spec, "team-eks", &deps)
+            .await
+            .is_ok());
+        assert!(minor_version("1.10") > minor_version("1.9"));
+        let gone = mock!(Client::describe_cluster).then_error(|| {
+            aws_sdk_eks::operation::describe_cluster::DescribeClusterError::generic(
+                ErrorMetadata::builder()
+                    .code("ResourceNotFoundException")
+                    .message("No cluster found for name: team-eks.")
+                    .build(),
+            )
+        });
+        assert!(Cluster
+            .observe(&env_over(&[&gone]), &spec, "team-eks", &deps)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test(start_paused = true)]

@@ -245,6 +245,19 @@ impl Kind<AwsContext> for ControllerLeftovers {
     fn found_as(&self) -> String {
         "eks cluster".into()
     }
+    /// Never taken: nothing in AWS is this component (the default refusal
+    /// would read as a refusal of the cluster, which `found_as` names).
+    async fn observe(
+        &self,
+        _: &E,
+        _: &Spec,
+        _: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        Err(OpError::new(
+            "this component is no object in AWS but the stack's cleanup of what the cluster's AWS Load Balancer Controller leaves behind, made with the cluster: adopt the cluster itself and leave this component out of `adopt`",
+        ))
+    }
     /// Nothing in AWS to find: the component is the cleanup of its
     /// cluster's leftovers, found (import, adoption) with its cluster.
     async fn find(&self, env: &E, spec: &Spec) -> Result<Option<Record>, OpError> {
@@ -305,5 +318,28 @@ mod tests {
             .unwrap_err();
         assert!(e.message.starts_with("the eks cluster \"s-eks-primary\" already exists and was not created by this stack"), "{}", e.message);
         assert_eq!(tags.num_calls(), 1);
+    }
+
+    /// Adoption never takes the cleanup: its refusal says it is no AWS
+    /// object (the default one would read as a refusal of the cluster).
+    #[tokio::test(start_paused = true)]
+    async fn observe_refuses_saying_the_component_is_no_aws_object() {
+        let env = mocked::env_over!(eks, aws_sdk_eks, &[] as &[&aws_smithy_mocks::Rule]);
+        let spec = Spec::of(
+            "primary/lb_controller.leftovers",
+            &ControllerLeftoversInputs {
+                cluster: "s-eks-primary".into(),
+            },
+        );
+        let e = ControllerLeftovers
+            .observe(&env, &spec, "s-eks-primary", &Records::new())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("this component is no object in AWS")
+                && e.message.contains("adopt the cluster itself"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -70,6 +70,9 @@ const CALLS: &[Call] = &[
     DELETE,
 ];
 
+/// Why an adoption never takes a node group.
+const NOT_ADOPTED: &str = "a node group's name carries its settings (create before destroy); the stack creates its own next to it: drain the hand-built group and delete it once the stack's nodes run";
+
 impl NodeGroup {
     async fn describe(
         env: &E,
@@ -91,7 +94,7 @@ impl NodeGroup {
         }
     }
 
-    fn observe(&self, inputs: &Json, g: &aws_sdk_eks::types::Nodegroup) -> Record {
+    fn observed(&self, inputs: &Json, g: &aws_sdk_eks::types::Nodegroup) -> Record {
         let mut inputs = inputs.clone();
         if let Some(s) = g.scaling_config() {
             observed(&mut inputs, "min_size", s.min_size());
@@ -158,7 +161,7 @@ impl NodeGroup {
         let g = Self::describe(env, cluster, name)
             .await?
             .ok_or_else(|| OpError::new(format!("node group {name} disappeared")))?;
-        Ok(self.observe(inputs, &g))
+        Ok(self.observed(inputs, &g))
     }
 }
 
@@ -191,6 +194,16 @@ impl Kind<AwsContext> for NodeGroup {
         ]
     }
     /// The workloads move to the new nodes before the old ones drain.
+    /// Never taken: the stack names each generation after its settings.
+    async fn observe(
+        &self,
+        _: &E,
+        _: &Spec,
+        _: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        Err(OpError::new(NOT_ADOPTED))
+    }
     fn create_before_destroy(&self) -> bool {
         true
     }
@@ -231,7 +244,7 @@ impl Kind<AwsContext> for NodeGroup {
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         let (c, n) = Self::names(rec);
         Ok(Self::describe(env, &c, &n).await?.map(|g| {
-            let mut r = self.observe(&rec.inputs, &g);
+            let mut r = self.observed(&rec.inputs, &g);
             r.tags = rec.tags.clone();
             r
         }))
@@ -350,7 +363,7 @@ impl Kind<AwsContext> for NodeGroup {
         let group: NodeGroupInputs = spec.typed()?;
         Ok(Self::describe(env, &group.cluster, &group.name)
             .await?
-            .map(|g| self.observe(&spec.inputs, &g)))
+            .map(|g| self.observed(&spec.inputs, &g)))
     }
 }
 
@@ -509,5 +522,24 @@ mod tests {
             .unwrap_err();
         assert_eq!(refused.num_calls(), 1, "an undeclared error is not retried");
         assert!(e.message.starts_with("DeleteNodegroup: "), "{}", e.message);
+    }
+
+    /// Adoption never takes a node group, for the reason the refusal
+    /// gives; no AWS call is made.
+    #[tokio::test(start_paused = true)]
+    async fn observe_refuses_every_node_group_with_why() {
+        let e = NodeGroup
+            .observe(
+                &env_over(&[]),
+                &Spec::of("nodes.spot", &inputs(&[])),
+                "team-eks:team-nodes",
+                &Records::new(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "a node group's name carries its settings (create before destroy); the stack creates its own next to it: drain the hand-built group and delete it once the stack's nodes run"
+        );
     }
 }

@@ -72,6 +72,51 @@ impl Kind<AwsContext> for OidcProvider {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cluster"]
     }
+    /// The provider named by its ARN: it must register the issuer of the
+    /// stack's cluster (recorded or adopted before it); its audiences as
+    /// IAM has them.
+    async fn observe(
+        &self,
+        env: &E,
+        _: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let o = match env
+            .ctx
+            .iam()
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(id)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if crate::aws::is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(op("GetOpenIDConnectProvider")(e)),
+        };
+        let host = o.url().unwrap_or_default().trim_start_matches("https://");
+        let Some(cluster) = CLUSTER.maybe(deps)? else {
+            return Err(OpError::new(format!(
+                "it registers the issuer {host}, and the stack's cluster does not exist yet: a provider belongs to its cluster, so adopt the cluster with it"
+            )));
+        };
+        let issuer = cluster.out("oidc_issuer").trim_start_matches("https://");
+        if !host.eq_ignore_ascii_case(issuer) {
+            return Err(OpError::new(format!(
+                "it registers the issuer {host}, and the stack's cluster {} has {}",
+                cluster.id,
+                if issuer.is_empty() { "none" } else { issuer }
+            )));
+        }
+        let mut client_ids = o.client_id_list().to_vec();
+        client_ids.sort();
+        let inputs = json!({"cluster": cluster.id, "client_ids": client_ids});
+        Ok(Some(
+            Record::new(self.name(), id, inputs)
+                .with("arn", id)
+                .with("issuer_host", issuer),
+        ))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let provider: OidcProviderInputs = spec.typed()?;
         let issuer = CLUSTER.the(deps)?.out("oidc_issuer").to_string();
@@ -288,6 +333,66 @@ mod tests {
             .url(HOST)
             .set_client_id_list(Some(client_ids.iter().map(|c| c.to_string()).collect()))
             .build()
+    }
+
+    /// Adoption: the provider of the stack's cluster's issuer, its
+    /// audiences as IAM has them (sorted), its cluster the one whose
+    /// issuer it registers; the outputs as create records them. One of
+    /// another issuer, or before its cluster exists, is refused.
+    #[tokio::test(start_paused = true)]
+    async fn observe_takes_only_the_provider_of_the_stacks_cluster() {
+        let get = || {
+            mock!(Client::get_open_id_connect_provider)
+                .match_requests(|r| r.open_id_connect_provider_arn() == Some(ARN))
+                .then_output(|| provider(&["team-app", "sts.amazonaws.com"]))
+        };
+        let mut spec = spec();
+        spec.inputs["cluster"] = json!("luneo-prod-eks-secondary");
+        let found = get();
+        let r = OidcProvider
+            .observe(&env_over(&[&found]), &spec, ARN, &deps(ISSUER))
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, ARN);
+        assert_eq!(
+            r.inputs,
+            json!({"cluster": "luneo-prod-eks-primary", "client_ids": ["sts.amazonaws.com", "team-app"]}),
+            "the cluster whose issuer it registers, not the configuration's"
+        );
+        assert_eq!((r.out("arn"), r.out("issuer_host")), (ARN, HOST));
+        assert!(r.typed::<OidcProviderInputs>().is_ok());
+
+        let other = get();
+        let e = OidcProvider
+            .observe(
+                &env_over(&[&other]),
+                &spec,
+                ARN,
+                &deps("https://oidc.eks.eu-west-1.amazonaws.com/id/XYZ"),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains(&format!("it registers the issuer {HOST}"))
+                && e.message.contains("id/XYZ"),
+            "{}",
+            e.message
+        );
+        let early = get();
+        let e = OidcProvider
+            .observe(&env_over(&[&early]), &spec, ARN, &Records::new())
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("does not exist yet"), "{}", e.message);
+        let gone = mock!(Client::get_open_id_connect_provider)
+            .then_error(|| GetOpenIDConnectProviderError::generic(no_such_entity()));
+        assert!(OidcProvider
+            .observe(&env_over(&[&gone]), &spec, ARN, &deps(ISSUER))
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test(start_paused = true)]

@@ -101,7 +101,8 @@ impl Kind<AwsContext> for LoadBalancer {
                 lb.r#type().map_or("typeless", |t| t.as_str())
             )));
         }
-        if lb.scheme() != Some(&LoadBalancerSchemeEnum::InternetFacing) {
+        // No scheme shown is CreateLoadBalancer's default, internet-facing.
+        if lb.scheme() == Some(&LoadBalancerSchemeEnum::Internal) {
             return Err(OpError::new(
                 "it is internal; the stack's load balancer is internet-facing, which an existing one cannot become",
             ));

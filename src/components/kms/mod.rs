@@ -43,6 +43,7 @@ const CALLS: &[Call] = &[
     Call::read("kms:ListAliases"),
     Call::read("kms:ListKeys"),
     Call::read("kms:ListResourceTags"),
+    Call::settled("kms:UpdateKeyDescription"),
     Call::settled("kms:DeleteAlias"),
     Call::settled("kms:ScheduleKeyDeletion"),
 ];
@@ -122,6 +123,28 @@ impl Key {
         }
         Ok(None)
     }
+    /// The aliases that name the key `id`, sorted.
+    async fn aliases_of(env: &E, id: &str) -> Result<Vec<String>, OpError> {
+        let mut out = vec![];
+        let mut pages = env
+            .ctx
+            .kms()
+            .list_aliases()
+            .key_id(id)
+            .into_paginator()
+            .send();
+        while let Some(p) = pages.next().await {
+            for a in p.map_err(op("ListAliases"))?.aliases() {
+                // ListAliases filtered by key: an endpoint that ignores the
+                // filter lists every alias.
+                if a.target_key_id() == Some(id) {
+                    out.extend(a.alias_name().map(str::to_string));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
     async fn set_rotation(env: &E, id: &str, on: bool) -> Result<(), OpError> {
         let kms = env.ctx.kms();
         if on {
@@ -155,6 +178,103 @@ impl Kind<AwsContext> for Key {
     }
     fn replace_fields(&self) -> &'static [&'static str] {
         &["alias"]
+    }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["alias"]
+    }
+    /// A key named by its id, its ARN, or an alias (`alias/x`, or its
+    /// ARN): a symmetric, enabled, customer-managed key with key material
+    /// from KMS (which rotates), and with an alias (the stack finds its key
+    /// by its alias; the one the configuration gives, else the one the
+    /// adoption names, else the first). Its description follows the
+    /// stack's in place.
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyUsageType, OriginType};
+        let o = match env.ctx.kms().describe_key().key_id(id).send().await {
+            Ok(o) => o,
+            Err(e) if key_missing(&e) => return Ok(None),
+            Err(e) => return Err(op("DescribeKey")(e)),
+        };
+        let Some(meta) = o.key_metadata() else {
+            return Ok(None);
+        };
+        let refuse = |why: &str| Err(OpError::new(why));
+        if meta.key_manager() == Some(&KeyManagerType::Aws) {
+            return refuse("it is an AWS managed key; the stack's key is a customer managed key");
+        }
+        if meta
+            .key_spec()
+            .is_some_and(|s| s != &KeySpec::SymmetricDefault)
+            || meta
+                .key_usage()
+                .is_some_and(|u| u != &KeyUsageType::EncryptDecrypt)
+        {
+            return refuse(&format!(
+                "it is a {} key for {}; the stack's encrypts data: a symmetric (SYMMETRIC_DEFAULT) ENCRYPT_DECRYPT key",
+                meta.key_spec().map_or("?", |s| s.as_str()),
+                meta.key_usage().map_or("?", |u| u.as_str())
+            ));
+        }
+        if meta.origin().is_some_and(|o| o != &OriginType::AwsKms) {
+            return refuse(&format!(
+                "its key material comes from {}, which KMS cannot rotate; the stack's key rotates",
+                meta.origin().map_or("?", |o| o.as_str())
+            ));
+        }
+        match meta.key_state() {
+            None | Some(KeyState::Enabled) => {}
+            Some(KeyState::PendingDeletion) | Some(KeyState::PendingReplicaDeletion) => {
+                return refuse(
+                    "it is scheduled for deletion: cancel the deletion (aws kms cancel-key-deletion, then enable-key) before the move",
+                )
+            }
+            Some(s) => {
+                return refuse(&format!(
+                    "it is {}: enable it (aws kms enable-key) before the move",
+                    s.as_str()
+                ))
+            }
+        }
+        let key_id = meta.key_id();
+        let aliases = Self::aliases_of(env, key_id).await?;
+        let wanted = [spec.inputs["alias"].as_str(), Some(id)];
+        let Some(alias) = wanted
+            .into_iter()
+            .flatten()
+            .find(|a| aliases.iter().any(|x| x == a))
+            .or(aliases.first().map(String::as_str))
+        else {
+            return refuse(&format!(
+                "it has no alias, and the stack finds its key by one: give it one (aws kms create-alias --alias-name {} --target-key-id {key_id}), then adopt it",
+                spec.inputs["alias"].as_str().unwrap_or("alias/...")
+            ));
+        };
+        let rotation = env
+            .ctx
+            .kms()
+            .get_key_rotation_status()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(op("GetKeyRotationStatus"))?;
+        let mut inputs = json!({
+            "alias": alias,
+            "description": meta.description().unwrap_or_default(),
+            "rotation": rotation.key_rotation_enabled(),
+        });
+        // Read at the delete only: AWS holds nothing of it before.
+        if let Some(days) = spec.inputs.get("deletion_window_days") {
+            inputs["deletion_window_days"] = days.clone();
+        }
+        Ok(Some(
+            Record::new(self.name(), key_id, inputs).with("arn", meta.arn().unwrap_or_default()),
+        ))
     }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let key: KeyInputs = spec.typed()?;
@@ -237,6 +357,17 @@ impl Kind<AwsContext> for Key {
     ) -> Result<Record, OpError> {
         let key: KeyInputs = spec.typed()?;
         Self::set_rotation(env, &old.id, key.rotation).await?;
+        // Only an adopted key has another description than the stack's.
+        if old.inputs["description"].as_str() != Some(key.description.as_str()) {
+            env.ctx
+                .kms()
+                .update_key_description()
+                .key_id(&old.id)
+                .description(&key.description)
+                .send()
+                .await
+                .map_err(op("UpdateKeyDescription"))?;
+        }
         if old.inputs["alias"].is_null() {
             // The alias was removed out of band: put it back.
             let kms = env.ctx.kms();
@@ -387,6 +518,183 @@ mod tests {
         );
         assert_eq!(r.inputs["alias"], json!(ALIAS));
         assert_eq!(r.out("arn"), "arn:aws:kms:eu-west-1:123456789012:key/k-1");
+    }
+
+    /// A hand-made key as DescribeKey shows it (asked by `asked`).
+    fn hand_made(
+        asked: &'static str,
+        state: KeyState,
+        manager: aws_sdk_kms::types::KeyManagerType,
+    ) -> Rule {
+        mock!(aws_sdk_kms::Client::describe_key)
+            .match_requests(move |r| r.key_id() == Some(asked))
+            .then_output(move || {
+                DescribeKeyOutput::builder()
+                    .key_metadata(
+                        KeyMetadata::builder()
+                            .key_id("k-9")
+                            .arn("arn:aws:kms:eu-west-1:123456789012:key/k-9")
+                            .description("team data")
+                            .key_state(state.clone())
+                            .key_manager(manager.clone())
+                            .key_spec(aws_sdk_kms::types::KeySpec::SymmetricDefault)
+                            .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
+                            .origin(aws_sdk_kms::types::OriginType::AwsKms)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+    }
+    /// ListAliases of the key k-9: `names`.
+    fn aliases_of_k9(names: &'static [&'static str]) -> Rule {
+        mock!(aws_sdk_kms::Client::list_aliases)
+            .match_requests(|r| r.key_id() == Some("k-9"))
+            .then_output(move || {
+                let mut o = ListAliasesOutput::builder();
+                for n in names {
+                    o = o.aliases(
+                        AliasListEntry::builder()
+                            .alias_name(*n)
+                            .target_key_id("k-9")
+                            .build(),
+                    );
+                }
+                o.build()
+            })
+    }
+
+    /// Adoption: the alias (kept), description and rotation as AWS has
+    /// them, whichever way the key is named; the deletion window, which
+    /// AWS holds nowhere before a delete, is the configuration's.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_alias_description_and_rotation_from_aws() {
+        use aws_sdk_kms::types::KeyManagerType;
+        let describe = hand_made(
+            "alias/team-data",
+            KeyState::Enabled,
+            KeyManagerType::Customer,
+        );
+        let aliases = aliases_of_k9(&["alias/old", "alias/team-data"]);
+        let rotation = mock!(aws_sdk_kms::Client::get_key_rotation_status)
+            .match_requests(|r| r.key_id() == Some("k-9"))
+            .then_output(|| {
+                GetKeyRotationStatusOutput::builder()
+                    .key_rotation_enabled(false)
+                    .build()
+            });
+        let r = Key
+            .observe(
+                &over(&[&describe, &aliases, &rotation]),
+                &spec(),
+                "alias/team-data",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "k-9", "recorded by its key id, as create does");
+        assert_eq!(
+            r.inputs,
+            json!({"alias": "alias/team-data", "description": "team data", "rotation": false, "deletion_window_days": 7}),
+            "the alias the adoption names, of the key's two"
+        );
+        assert_eq!(r.out("arn"), "arn:aws:kms:eu-west-1:123456789012:key/k-9");
+        assert!(r.typed::<KeyInputs>().is_ok());
+        assert_eq!(Key.kept_fields(), &["alias"]);
+
+        // The configuration's alias wins when the key has it.
+        let describe = hand_made("k-9", KeyState::Enabled, KeyManagerType::Customer);
+        let aliases = aliases_of_k9(&["alias/a", ALIAS]);
+        let rotation = mock!(aws_sdk_kms::Client::get_key_rotation_status).then_output(|| {
+            GetKeyRotationStatusOutput::builder()
+                .key_rotation_enabled(true)
+                .build()
+        });
+        let r = Key
+            .observe(
+                &over(&[&describe, &aliases, &rotation]),
+                &spec(),
+                "k-9",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.inputs["alias"], json!(ALIAS));
+
+        let gone = mock!(aws_sdk_kms::Client::describe_key).then_error(|| {
+            aws_sdk_kms::operation::describe_key::DescribeKeyError::generic(fault(
+                "NotFoundException",
+            ))
+        });
+        assert!(Key
+            .observe(&over(&[&gone]), &spec(), "k-0", &Records::new())
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    /// A key that cannot become the stack's is refused, each with why.
+    #[tokio::test(start_paused = true)]
+    async fn observe_refuses_a_key_without_alias_managed_by_aws_or_not_enabled() {
+        use aws_sdk_kms::types::KeyManagerType;
+        let refused = |rules: &[&Rule]| {
+            let env = over(rules);
+            async move {
+                Key.observe(&env, &spec(), "k-9", &Records::new())
+                    .await
+                    .unwrap_err()
+                    .message
+            }
+        };
+        let (describe, none) = (
+            hand_made("k-9", KeyState::Enabled, KeyManagerType::Customer),
+            aliases_of_k9(&[]),
+        );
+        let e = refused(&[&describe, &none]).await;
+        assert!(e.contains("it has no alias") && e.contains(ALIAS), "{e}");
+        let managed = hand_made("k-9", KeyState::Enabled, KeyManagerType::Aws);
+        let e = refused(&[&managed]).await;
+        assert!(e.contains("AWS managed key"), "{e}");
+        let pending = hand_made("k-9", KeyState::PendingDeletion, KeyManagerType::Customer);
+        let e = refused(&[&pending]).await;
+        assert!(e.contains("scheduled for deletion"), "{e}");
+        let disabled = hand_made("k-9", KeyState::Disabled, KeyManagerType::Customer);
+        let e = refused(&[&disabled]).await;
+        assert!(e.contains("it is Disabled"), "{e}");
+    }
+
+    /// An adopted key's description becomes the stack's in place; the
+    /// stack's own key (the same description) is not touched.
+    #[tokio::test(start_paused = true)]
+    async fn update_sets_the_description_only_when_it_differs() {
+        use aws_sdk_kms::operation::enable_key_rotation::EnableKeyRotationOutput;
+        use aws_sdk_kms::operation::update_key_description::UpdateKeyDescriptionOutput;
+        let mut adopted = Record::new("kms_key", "k-9", spec().inputs);
+        adopted.inputs["description"] = json!("team data");
+        let rotation = mock!(aws_sdk_kms::Client::enable_key_rotation)
+            .then_output(|| EnableKeyRotationOutput::builder().build());
+        let describe = mock!(aws_sdk_kms::Client::update_key_description)
+            .match_requests(|r| r.key_id() == Some("k-9") && r.description() == Some("Aurora"))
+            .then_output(|| UpdateKeyDescriptionOutput::builder().build());
+        let r = Key
+            .update(
+                &over(&[&rotation, &describe]),
+                &spec(),
+                &adopted,
+                &Records::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(describe.num_calls(), 1);
+        assert_eq!(r.inputs["description"], json!("Aurora"));
+        // Played in order: an UpdateKeyDescription would find no rule.
+        let rotation = mock!(aws_sdk_kms::Client::enable_key_rotation)
+            .then_output(|| EnableKeyRotationOutput::builder().build());
+        Key.update(&over(&[&rotation]), &spec(), &r, &Records::new())
+            .await
+            .unwrap();
     }
 
     #[tokio::test(start_paused = true)]

@@ -94,6 +94,45 @@ impl Kind<AwsContext> for Instance {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["id", "cluster", "engine"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["id"]
+    }
+    /// The instance named by its identifier or ARN: an instance of an
+    /// Aurora cluster, its identifier (kept), cluster, engine and class as
+    /// AWS has them.
+    async fn observe(
+        &self,
+        env: &E,
+        _: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let Some(d) = Self::describe(env, arn_tail(id, ":db:"))
+            .await?
+            .filter(|d| d.db_instance_status() != Some("deleting"))
+        else {
+            return Ok(None);
+        };
+        let Some(cluster) = d.db_cluster_identifier() else {
+            return Err(OpError::new(
+                "it is a database of its own, not an instance of an Aurora cluster",
+            ));
+        };
+        let inputs = json!({
+            "id": d.db_instance_identifier(),
+            "cluster": cluster,
+            "engine": d.engine(),
+            "instance_class": d.db_instance_class(),
+        });
+        Ok(Some(
+            Record::new(
+                self.name(),
+                d.db_instance_identifier().unwrap_or_default(),
+                inputs,
+            )
+            .with("arn", d.db_instance_arn().unwrap_or_default()),
+        ))
+    }
     async fn create(&self, env: &E, spec: &Spec, _: &Records) -> Result<Record, OpError> {
         let instance: ClusterInstanceInputs = spec.typed()?;
         let id = &instance.id;
@@ -569,6 +608,66 @@ mod tests {
         let e = Instance.read(&env, &record()).await.unwrap_err();
         assert!(
             e.message.starts_with("DescribeDBInstances: "),
+            "{}",
+            e.message
+        );
+    }
+
+    /// Adoption: the identifier (kept), cluster, engine and class as AWS
+    /// has them, named by identifier or ARN; the ARN output as create
+    /// records it. A database outside any cluster is refused.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_instance_and_its_cluster_from_aws() {
+        let hand_made = |cluster: Option<&'static str>| {
+            mock!(Client::describe_db_instances)
+                .match_requests(|r| r.db_instance_identifier() == Some("team-db-eu-a"))
+                .then_output(move || {
+                    DescribeDbInstancesOutput::builder()
+                        .db_instances(
+                            RdsInstance::builder()
+                                .db_instance_identifier("team-db-eu-a")
+                                .db_instance_arn(
+                                    "arn:aws:rds:eu-west-1:123456789012:db:team-db-eu-a",
+                                )
+                                .db_instance_status("available")
+                                .set_db_cluster_identifier(cluster.map(str::to_string))
+                                .engine("aurora-postgresql")
+                                .db_instance_class("db.r6g.xlarge")
+                                .build(),
+                        )
+                        .build()
+                })
+        };
+        let d = hand_made(Some("team-db-eu"));
+        let (env, _) = env_over(&[&d]);
+        let r = Instance
+            .observe(
+                &env,
+                &spec("db.r6g.large"),
+                "arn:aws:rds:eu-west-1:123456789012:db:team-db-eu-a",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "team-db-eu-a");
+        assert_eq!(
+            r.inputs,
+            json!({"id": "team-db-eu-a", "cluster": "team-db-eu", "engine": "aurora-postgresql", "instance_class": "db.r6g.xlarge"})
+        );
+        assert_eq!(
+            r.out("arn"),
+            "arn:aws:rds:eu-west-1:123456789012:db:team-db-eu-a"
+        );
+        assert_eq!(Instance.kept_fields(), &["id"]);
+        let alone = hand_made(None);
+        let (env, _) = env_over(&[&alone]);
+        let e = Instance
+            .observe(&env, &spec("db.r6g.large"), "team-db-eu-a", &Records::new())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("not an instance of an Aurora cluster"),
             "{}",
             e.message
         );

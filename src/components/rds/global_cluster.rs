@@ -36,6 +36,22 @@ impl Inputs for GlobalClusterInputs {
     const KIND: &'static str = "rds_global_cluster";
 }
 
+/// `rec` with what AWS shows of the global cluster `g`: its version and
+/// deletion protection, its ARN and endpoint.
+fn seen(mut r: Record, g: &Global) -> Record {
+    r.inputs["deletion_protection"] = json!(g.deletion_protection());
+    r.inputs["engine_version"] = json!(g.engine_version());
+    r.outputs.insert(
+        "arn".into(),
+        g.global_cluster_arn().unwrap_or_default().to_string(),
+    );
+    r.outputs.insert(
+        "endpoint".into(),
+        g.endpoint().unwrap_or_default().to_string(),
+    );
+    r
+}
+
 #[tonic::async_trait]
 impl Kind<AwsContext> for GlobalCluster {
     crate::engine::typed_kind!(GlobalClusterInputs);
@@ -83,20 +99,40 @@ impl Kind<AwsContext> for GlobalCluster {
             .ok_or_else(|| OpError::new(format!("global cluster {id} disappeared")).partial(rec))
     }
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
-        Ok(describe_global(env, &rec.id).await?.map(|g| {
-            let mut r = rec.clone();
-            r.inputs["deletion_protection"] = json!(g.deletion_protection());
-            r.inputs["engine_version"] = json!(g.engine_version());
-            r.outputs.insert(
-                "arn".into(),
-                g.global_cluster_arn().unwrap_or_default().to_string(),
-            );
-            r.outputs.insert(
-                "endpoint".into(),
-                g.endpoint().unwrap_or_default().to_string(),
-            );
-            r
-        }))
+        Ok(describe_global(env, &rec.id)
+            .await?
+            .map(|g| seen(rec.clone(), &g)))
+    }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["id"]
+    }
+    /// The global database named by its identifier or ARN: its identifier
+    /// (kept), engine and version as AWS has them. Its storage must be
+    /// encrypted, as the stack's is: that cannot change in place.
+    async fn observe(
+        &self,
+        env: &E,
+        _: &Spec,
+        id: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let id = arn_tail(id, ":global-cluster:");
+        let Some(g) = describe_global(env, id)
+            .await?
+            .filter(|g| g.status() != Some("deleting"))
+        else {
+            return Ok(None);
+        };
+        if g.storage_encrypted() == Some(false) {
+            return Err(OpError::new(
+                "its storage is not encrypted, and the stack's global database is: storage cannot be encrypted in place",
+            ));
+        }
+        let inputs = json!({
+            "id": g.global_cluster_identifier(),
+            "engine": g.engine(),
+        });
+        Ok(Some(seen(Record::new(self.name(), id, inputs), &g)))
     }
     async fn update(
         &self,
@@ -281,5 +317,85 @@ mod tests {
             e.message
         );
         assert_eq!(e.attribute.as_deref(), Some("deletion_protection"));
+    }
+
+    /// DescribeGlobalClusters of the hand-made global database,
+    /// `encrypted` or not.
+    fn hand_made(encrypted: bool) -> Rule {
+        mock!(Client::describe_global_clusters)
+            .match_requests(|r| r.global_cluster_identifier() == Some("team-aurora"))
+            .then_output(move || {
+                DescribeGlobalClustersOutput::builder()
+                    .global_clusters(
+                        Global::builder()
+                            .global_cluster_identifier("team-aurora")
+                            .global_cluster_arn(
+                                "arn:aws:rds::123456789012:global-cluster:team-aurora",
+                            )
+                            .endpoint("team-aurora.global-x.global.rds.amazonaws.com")
+                            .status("available")
+                            .engine("aurora-postgresql")
+                            .engine_version("15.5")
+                            .storage_encrypted(encrypted)
+                            .deletion_protection(true)
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    /// Adoption: the identifier (kept), engine, version and deletion
+    /// protection as AWS has them, named by identifier or ARN; the outputs
+    /// as create records them. Unencrypted storage is refused.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_global_database_from_aws() {
+        let spec = Spec::of(
+            "global/db",
+            &GlobalClusterInputs {
+                id: "luneo-prod-aurora".into(),
+                engine: "aurora-postgresql".into(),
+                engine_version: "15.4".into(),
+                deletion_protection: false,
+            },
+        );
+        let d = hand_made(true);
+        let r = GlobalCluster
+            .observe(
+                &env_over(&[&d]),
+                &spec,
+                "arn:aws:rds::123456789012:global-cluster:team-aurora",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "team-aurora");
+        assert_eq!(
+            r.inputs,
+            json!({"id": "team-aurora", "engine": "aurora-postgresql", "engine_version": "15.5", "deletion_protection": true})
+        );
+        assert_eq!(
+            (r.out("arn"), r.out("endpoint")),
+            (
+                "arn:aws:rds::123456789012:global-cluster:team-aurora",
+                "team-aurora.global-x.global.rds.amazonaws.com"
+            )
+        );
+        assert!(r.typed::<GlobalClusterInputs>().is_ok());
+        assert_eq!(GlobalCluster.kept_fields(), &["id"]);
+        let plain = hand_made(false);
+        let e = GlobalCluster
+            .observe(&env_over(&[&plain]), &spec, "team-aurora", &Records::new())
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("not encrypted"), "{}", e.message);
+        let gone = mock!(Client::describe_global_clusters).then_error(|| {
+            DescribeGlobalClustersError::generic(fault("GlobalClusterNotFoundFault"))
+        });
+        assert!(GlobalCluster
+            .observe(&env_over(&[&gone]), &spec, "team-aurora", &Records::new())
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -51,6 +51,9 @@ const KEY: Need = Need::one(
     "KMS key",
     &[<crate::components::kms::KeyInputs as crate::engine::Inputs>::KIND],
 );
+/// The global database's kind (a dependency, never a need: it is named by
+/// identifier).
+const GLOBAL_KIND: &str = <super::GlobalClusterInputs as crate::engine::Inputs>::KIND;
 /// The generated credentials (the primary, when no password is given).
 const MASTER_SECRET: Need = Need::optional(
     "credentials secret",
@@ -125,7 +128,7 @@ impl MemberCluster {
         }
     }
 
-    fn observe(&self, inputs: &Json, c: &aws_sdk_rds::types::DbCluster) -> Record {
+    fn observed(&self, inputs: &Json, c: &aws_sdk_rds::types::DbCluster) -> Record {
         let mut inputs = inputs.clone();
         crate::components::observed(&mut inputs, "deletion_protection", c.deletion_protection());
         crate::components::observed(
@@ -161,7 +164,7 @@ impl MemberCluster {
         let c = Self::describe(env, id)
             .await?
             .ok_or_else(|| OpError::new(format!("Aurora cluster {id} disappeared")))?;
-        Ok(self.observe(inputs, &c))
+        Ok(self.observed(inputs, &c))
     }
 
     async fn password(env: &E, spec: &Spec, deps: &Records) -> Result<String, OpError> {
@@ -233,6 +236,76 @@ impl Kind<AwsContext> for MemberCluster {
             "subnet_group",
         ]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["id"]
+    }
+    /// The Aurora cluster named by its identifier or ARN: a member of the
+    /// global database the configuration names, with encrypted storage.
+    /// Its identifier (kept), engine, version, subnet group, settings and
+    /// role as AWS has them: the writer is the `primary` (with its master
+    /// user), a reader the `secondary` (which takes the primary's).
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let Some(c) = Self::describe(env, arn_tail(id, ":cluster:"))
+            .await?
+            .filter(|c| c.status() != Some("deleting"))
+        else {
+            return Ok(None);
+        };
+        if c.storage_encrypted() == Some(false) {
+            return Err(OpError::new(
+                "its storage is not encrypted, and the stack's clusters are: storage cannot be encrypted in place",
+            ));
+        }
+        // The global database as recorded (adopted before it, under the
+        // identifier it keeps), else as the configuration names it.
+        let global = deps
+            .values()
+            .find(|r| r.kind == GLOBAL_KIND)
+            .map(|r| r.id.as_str())
+            .or(spec.inputs["global_cluster"].as_str())
+            .unwrap_or_default();
+        let arn = c.db_cluster_arn().unwrap_or_default();
+        let g = describe_global(env, global).await?;
+        let Some(member) = g.as_ref().and_then(|g| {
+            g.global_cluster_members()
+                .iter()
+                .find(|m| m.db_cluster_arn() == Some(arn))
+        }) else {
+            let now = match c.global_cluster_identifier() {
+                Some(other) if other != global => format!("a member of {other}"),
+                _ => "in no global database".to_string(),
+            };
+            return Err(OpError::new(format!(
+                "it is {now}, not a member of the global database {global}: a cluster joins a global database only at its create"
+            )));
+        };
+        let writer = member.is_writer() == Some(true);
+        let inputs = json!({
+            "id": c.db_cluster_identifier(),
+            "engine": c.engine(),
+            "engine_version": c.engine_version(),
+            "global_cluster": g.as_ref().and_then(|g| g.global_cluster_identifier()),
+            "role": if writer { MemberRole::Primary } else { MemberRole::Secondary },
+            // A reader shows the primary's master user, which it took
+            // rather than was given: the stack's secondary names none.
+            "username": if writer { c.master_username() } else { None },
+            "subnet_group": c.db_subnet_group(),
+            // Decided at the delete, from the record: AWS holds nothing
+            // of it before.
+            "final_snapshot": spec.inputs["final_snapshot"],
+            // AWS never shows a password: the update sets the configured
+            // one (a hash or version that differs) in place.
+            "password_sha256": null,
+            "password_version": null,
+        });
+        Ok(Some(self.observed(&inputs, &c)))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let member: MemberClusterInputs = spec.typed()?;
         let (id, global) = (member.id.as_str(), member.global_cluster.as_str());
@@ -273,7 +346,7 @@ impl Kind<AwsContext> for MemberCluster {
         Ok(Self::describe(env, &rec.id)
             .await?
             .filter(|c| c.status() != Some("deleting"))
-            .map(|c| self.observe(&rec.inputs, &c)))
+            .map(|c| self.observed(&rec.inputs, &c)))
     }
     async fn update(
         &self,
@@ -381,7 +454,7 @@ impl Kind<AwsContext> for MemberCluster {
         Ok(
             Self::describe(env, &spec.typed::<MemberClusterInputs>()?.id)
                 .await?
-                .map(|c| self.observe(&spec.inputs, &c)),
+                .map(|c| self.observed(&spec.inputs, &c)),
         )
     }
 }
@@ -583,5 +656,148 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    const TEAM_ARN: &str = "arn:aws:rds:eu-west-1:123456789012:cluster:team-db-eu";
+
+    /// DescribeDBClusters of the hand-made cluster team-db-eu, a member
+    /// (as it says) of `global`.
+    fn hand_made(encrypted: bool, global: &'static str) -> Rule {
+        mock!(Client::describe_db_clusters)
+            .match_requests(|r| r.db_cluster_identifier() == Some("team-db-eu"))
+            .then_output(move || {
+                DescribeDbClustersOutput::builder()
+                    .db_clusters(
+                        DbCluster::builder()
+                            .db_cluster_identifier("team-db-eu")
+                            .db_cluster_arn(TEAM_ARN)
+                            .status("available")
+                            .storage_encrypted(encrypted)
+                            .engine("aurora-postgresql")
+                            .engine_version("15.5")
+                            .master_username("team_admin")
+                            .db_subnet_group("team-db-subnets")
+                            .deletion_protection(false)
+                            .backup_retention_period(3)
+                            .endpoint("team-db-eu.cluster-x.eu-west-1.rds.amazonaws.com")
+                            .reader_endpoint("team-db-eu.cluster-ro-x.eu-west-1.rds.amazonaws.com")
+                            .port(5432)
+                            .global_cluster_identifier(global)
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+    /// DescribeGlobalClusters of luneo-prod: team-db-eu a member (the
+    /// writer or a reader), or `members` none of it.
+    fn luneo_prod(member: Option<bool>) -> Rule {
+        use aws_sdk_rds::types::GlobalClusterMember;
+        mock!(Client::describe_global_clusters)
+            .match_requests(|r| r.global_cluster_identifier() == Some("luneo-prod"))
+            .then_output(move || {
+                let mut g = Global::builder()
+                    .global_cluster_identifier("luneo-prod")
+                    .status("available");
+                if let Some(writer) = member {
+                    g = g.global_cluster_members(
+                        GlobalClusterMember::builder()
+                            .db_cluster_arn(TEAM_ARN)
+                            .is_writer(writer)
+                            .build(),
+                    );
+                }
+                DescribeGlobalClustersOutput::builder()
+                    .global_clusters(g.build())
+                    .build()
+            })
+    }
+
+    /// Adoption: identifier (kept), engine, version, subnet group, settings
+    /// and role from AWS (the writer is the primary, with its master user;
+    /// a reader the secondary, without); the final snapshot the
+    /// configuration's; the password fields null, so that the update sets
+    /// a configured password; the outputs as create records them.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_member_and_its_role_in_the_global_database_from_aws() {
+        let spec = Spec::of("primary/db", &member(1.0));
+        let (d, g) = (hand_made(true, "luneo-prod"), luneo_prod(Some(true)));
+        let r = MemberCluster
+            .observe(&env_over(&[&d, &g]), &spec, TEAM_ARN, &Records::new())
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(r.id, "team-db-eu");
+        assert_eq!(
+            r.inputs,
+            json!({
+                "id": "team-db-eu", "engine": "aurora-postgresql", "engine_version": "15.5",
+                "global_cluster": "luneo-prod", "role": "primary", "username": "team_admin",
+                "subnet_group": "team-db-subnets", "deletion_protection": false,
+                "backup_retention_days": 3, "final_snapshot": true,
+                "password_sha256": null, "password_version": null,
+            })
+        );
+        assert_eq!(
+            (
+                r.out("arn"),
+                r.out("endpoint"),
+                r.out("reader_endpoint"),
+                r.out("port")
+            ),
+            (
+                TEAM_ARN,
+                "team-db-eu.cluster-x.eu-west-1.rds.amazonaws.com",
+                "team-db-eu.cluster-ro-x.eu-west-1.rds.amazonaws.com",
+                "5432"
+            )
+        );
+        assert!(r.typed::<MemberClusterInputs>().is_ok());
+        assert_eq!(MemberCluster.kept_fields(), &["id"]);
+
+        // The global database adopted before it under the identifier it
+        // keeps is the one asked, whatever the configuration still says.
+        let mut other = spec.clone();
+        other.inputs["global_cluster"] = json!("luneo-prod-aurora");
+        let deps: Records = [(
+            "global/db".to_string(),
+            Record::new("rds_global_cluster", "luneo-prod", json!({})),
+        )]
+        .into();
+        let (d, g) = (hand_made(true, "luneo-prod"), luneo_prod(Some(false)));
+        let r = MemberCluster
+            .observe(&env_over(&[&d, &g]), &other, "team-db-eu", &deps)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (&r.inputs["role"], &r.inputs["username"]),
+            (&json!("secondary"), &json!(null)),
+            "a reader is a secondary, which names no master user"
+        );
+    }
+
+    /// A cluster outside the configuration's global database, or with
+    /// unencrypted storage, is refused with why.
+    #[tokio::test(start_paused = true)]
+    async fn observe_refuses_a_cluster_outside_the_global_database_or_unencrypted() {
+        let spec = Spec::of("primary/db", &member(1.0));
+        let (d, g) = (hand_made(true, "team-global"), luneo_prod(None));
+        let e = MemberCluster
+            .observe(&env_over(&[&d, &g]), &spec, "team-db-eu", &Records::new())
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains(
+                "it is a member of team-global, not a member of the global database luneo-prod"
+            ),
+            "{}",
+            e.message
+        );
+        let d = hand_made(false, "luneo-prod");
+        let e = MemberCluster
+            .observe(&env_over(&[&d]), &spec, "team-db-eu", &Records::new())
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("not encrypted"), "{}", e.message);
     }
 }

@@ -52,6 +52,34 @@ impl FailoverRecord {
     fn id_of(zone: &str, name: &str, set: &str) -> String {
         format!("{zone}|{name}|CNAME|{set}")
     }
+    /// The zone, name, type and set identifier of an adoption's id: the
+    /// hashicorp/aws `ZONEID_NAME_TYPE_SETID` (the type is the first part
+    /// after the zone that is a record type: a name may hold `_`), or the
+    /// stack's own `zone|name|TYPE|set`.
+    fn parse_id(id: &str) -> Option<(String, String, String, String)> {
+        const TYPES: &[&str] = &[
+            "A", "AAAA", "CAA", "CNAME", "DS", "HTTPS", "MX", "NAPTR", "NS", "PTR", "SOA", "SPF",
+            "SRV", "SSHFP", "SVCB", "TLSA", "TXT",
+        ];
+        let (zone, name, rtype, set) = if id.contains('|') {
+            let p: Vec<&str> = id.splitn(4, '|').collect();
+            (
+                p[0],
+                p.get(1)?.to_string(),
+                *p.get(2)?,
+                p.get(3)?.to_string(),
+            )
+        } else {
+            let (zone, rest) = id.split_once('_')?;
+            let p: Vec<&str> = rest.split('_').collect();
+            let at = (1..p.len()).find(|i| TYPES.contains(&p[*i]))?;
+            (zone, p[..at].join("_"), p[at], p[at + 1..].join("_"))
+        };
+        let zone = zone.trim_start_matches("/hostedzone/");
+        let name = name.trim_end_matches('.').to_string();
+        (!zone.is_empty() && !name.is_empty())
+            .then(|| (zone.to_string(), name, rtype.to_string(), set))
+    }
     fn parts(rec: &Record) -> (String, String, String) {
         let p: Vec<&str> = rec.id.split('|').collect();
         (
@@ -155,7 +183,7 @@ impl FailoverRecord {
         }
         Ok(())
     }
-    fn observe(&self, rec: &Record, r: &ResourceRecordSet) -> Record {
+    fn observed(&self, rec: &Record, r: &ResourceRecordSet) -> Record {
         let mut n = rec.clone();
         n.inputs["value"] = json!(r.resource_records().first().map(|v| v.value()));
         n.inputs["ttl"] = json!(r.ttl());
@@ -196,6 +224,65 @@ impl Kind<AwsContext> for FailoverRecord {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["zone_id", "name", "set_identifier"]
     }
+    fn kept_fields(&self) -> &'static [&'static str] {
+        &["set_identifier"]
+    }
+    /// The record named by its hashicorp/aws id (`ZONEID_NAME_CNAME_SETID`):
+    /// a failover CNAME with a set identifier (kept), whose zone, name,
+    /// failover role, value and TTL are AWS's, and whose health check
+    /// the slot names (the check a dependency has, else its id: the update
+    /// moves the record to the stack's check).
+    async fn observe(
+        &self,
+        env: &E,
+        spec: &Spec,
+        id: &str,
+        deps: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        let Some((zone, name, rtype, set)) = Self::parse_id(id) else {
+            return Err(OpError::new(
+                "it is not a record id: write the hashicorp/aws aws_route53_record id, ZONEID_NAME_CNAME_SETID",
+            ));
+        };
+        if rtype != "CNAME" {
+            return Err(OpError::new(format!(
+                "it is a {rtype} record; the stack's failover records are CNAMEs"
+            )));
+        }
+        if set.is_empty() {
+            return Err(OpError::new(
+                "it has no set identifier: a simple record, and the stack's failover records have one (a record's routing cannot change in place)",
+            ));
+        }
+        let Some(r) = Self::lookup(env, &zone, &name, &set).await? else {
+            return Ok(None);
+        };
+        if r.failover().is_none() {
+            return Err(OpError::new(
+                "it has no failover routing (another routing policy), and a record's routing cannot change in place; the stack's records are failover records",
+            ));
+        }
+        if r.resource_records().is_empty() {
+            return Err(OpError::new(format!(
+                "it is an alias record (to {}); the stack's failover records are CNAMEs that name their target",
+                r.alias_target().map_or("?", |a| a.dns_name())
+            )));
+        }
+        let name = r.name().trim_end_matches('.').to_string();
+        let checks: Vec<String> = r
+            .health_check_id()
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        let inputs = json!({
+            "zone_id": zone,
+            "name": name,
+            "set_identifier": set,
+            "check": crate::components::subnet_groups::observed_slot(spec, "check", deps, &checks),
+        });
+        let rec = Record::new(self.name(), Self::id_of(&zone, &name, &set), inputs);
+        Ok(Some(self.observed(&rec, &r)))
+    }
     async fn create(&self, env: &E, spec: &Spec, deps: &Records) -> Result<Record, OpError> {
         let record: FailoverRecordInputs = spec.typed()?;
         let check = CHECK.the_in(spec, deps)?.id.clone();
@@ -218,7 +305,7 @@ impl Kind<AwsContext> for FailoverRecord {
         let (zone, name, set) = Self::parts(rec);
         Ok(Self::lookup(env, &zone, &name, &set)
             .await?
-            .map(|r| self.observe(rec, &r)))
+            .map(|r| self.observed(rec, &r)))
     }
     async fn update(
         &self,
@@ -530,5 +617,175 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(listing.num_calls(), 1);
+    }
+
+    /// ListResourceRecordSets from app.luneo.example. CNAME `set`: the
+    /// record set `r`.
+    fn listed(r: ResourceRecordSet) -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_route53::Client::list_resource_record_sets)
+            .match_requests(|q| {
+                q.hosted_zone_id() == Some("Z1")
+                    && q.start_record_name() == Some("app.luneo.example.")
+                    && q.start_record_identifier() == Some("blue")
+            })
+            .then_output(move || {
+                ListResourceRecordSetsOutput::builder()
+                    .resource_record_sets(r.clone())
+                    .is_truncated(false)
+                    .max_items(10)
+                    .build()
+                    .unwrap()
+            })
+    }
+    /// The hand-made record `blue`: a failover SECONDARY CNAME to
+    /// old.luneo.example, TTL 300, answering to the check hc-hand.
+    fn hand_made() -> aws_sdk_route53::types::builders::ResourceRecordSetBuilder {
+        ResourceRecordSet::builder()
+            .name("app.luneo.example.")
+            .r#type(RrType::Cname)
+            .set_identifier("blue")
+            .ttl(300)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value("old.luneo.example")
+                    .build()
+                    .unwrap(),
+            )
+            .health_check_id("hc-hand")
+    }
+
+    /// Adoption: zone, name and set identifier (kept) from the record AWS
+    /// has, with its failover role, value and TTL; its health check as the
+    /// slot names the dependency that has it, else its id; the output the
+    /// owner check and dependents read.
+    #[tokio::test(start_paused = true)]
+    async fn observe_reads_the_record_from_aws_and_names_its_check_by_the_slot() {
+        let found = listed(
+            hand_made()
+                .failover(ResourceRecordSetFailover::Secondary)
+                .build()
+                .unwrap(),
+        );
+        let r = FailoverRecord
+            .observe(
+                &over(&[&found]),
+                &record_spec(),
+                "Z1_app.luneo.example_CNAME_blue",
+                &Records::new(),
+            )
+            .await
+            .unwrap()
+            .expect("it exists");
+        assert_eq!(
+            r.id, "Z1|app.luneo.example|CNAME|blue",
+            "as create records it"
+        );
+        assert_eq!(
+            r.inputs,
+            json!({"zone_id": "Z1", "name": "app.luneo.example", "set_identifier": "blue", "failover": "SECONDARY", "value": "old.luneo.example", "ttl": 300, "check": "hc-hand"})
+        );
+        assert_eq!(r.out("health_check"), "hc-hand");
+        assert!(r.typed::<FailoverRecordInputs>().is_ok());
+        assert_eq!(FailoverRecord.kept_fields(), &["set_identifier"]);
+        // The check a dependency has is named by the slot.
+        let deps: Records = [(
+            "health.primary".to_string(),
+            Record::new("route53_health_check", "hc-hand", json!({})),
+        )]
+        .into();
+        let found = listed(
+            hand_made()
+                .failover(ResourceRecordSetFailover::Primary)
+                .build()
+                .unwrap(),
+        );
+        let r = FailoverRecord
+            .observe(
+                &over(&[&found]),
+                &record_spec(),
+                "Z1|app.luneo.example|CNAME|blue",
+                &deps,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.inputs["check"], json!("health.primary"));
+        // Not there: nothing to take.
+        let other = listed(
+            hand_made()
+                .set_identifier("green")
+                .failover(ResourceRecordSetFailover::Primary)
+                .build()
+                .unwrap(),
+        );
+        assert!(FailoverRecord
+            .observe(
+                &over(&[&other]),
+                &record_spec(),
+                "Z1_app.luneo.example_CNAME_blue",
+                &deps
+            )
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    /// A record that cannot become a failover CNAME is refused, with why.
+    #[tokio::test(start_paused = true)]
+    async fn observe_refuses_what_is_no_failover_cname() {
+        let refused = |rules: Vec<aws_smithy_mocks::Rule>, id: &'static str| async move {
+            let refs: Vec<&aws_smithy_mocks::Rule> = rules.iter().collect();
+            FailoverRecord
+                .observe(&over(&refs), &record_spec(), id, &Records::new())
+                .await
+                .unwrap_err()
+                .message
+        };
+        let e = refused(vec![], "Z1_app.luneo.example_A_blue").await;
+        assert!(e.contains("it is a A record"), "{e}");
+        let e = refused(vec![], "Z1_app.luneo.example_CNAME").await;
+        assert!(e.contains("no set identifier"), "{e}");
+        let e = refused(vec![], "app.luneo.example").await;
+        assert!(e.contains("not a record id"), "{e}");
+        let weighted = listed(hand_made().weight(10).build().unwrap());
+        let e = refused(vec![weighted], "Z1_app.luneo.example_CNAME_blue").await;
+        assert!(e.contains("no failover routing"), "{e}");
+        let alias = listed(
+            ResourceRecordSet::builder()
+                .name("app.luneo.example.")
+                .r#type(RrType::Cname)
+                .set_identifier("blue")
+                .failover(ResourceRecordSetFailover::Primary)
+                .alias_target(
+                    aws_sdk_route53::types::AliasTarget::builder()
+                        .hosted_zone_id("Z2")
+                        .dns_name("lb.example.")
+                        .evaluate_target_health(true)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        );
+        let e = refused(vec![alias], "Z1_app.luneo.example_CNAME_blue").await;
+        assert!(e.contains("alias record (to lb.example.)"), "{e}");
+    }
+
+    #[test]
+    fn an_adoption_id_parses_as_hashicorp_writes_it() {
+        let p = |id| FailoverRecord::parse_id(id);
+        let own = |z: &str, n: &str, t: &str, s: &str| {
+            Some((z.to_string(), n.to_string(), t.to_string(), s.to_string()))
+        };
+        assert_eq!(
+            p("Z1__acme.luneo.example_CNAME_blue_2"),
+            own("Z1", "_acme.luneo.example", "CNAME", "blue_2"),
+            "a name and a set identifier may hold `_`"
+        );
+        assert_eq!(
+            p("Z1_app.luneo.example._CNAME"),
+            own("Z1", "app.luneo.example", "CNAME", "")
+        );
+        assert_eq!(p("Z1_app"), None);
     }
 }

@@ -37,6 +37,9 @@ impl Inputs for HealthCheckInputs {
     const KIND: &'static str = "route53_health_check";
 }
 
+/// Why an adoption never takes a health check.
+const NOT_ADOPTED: &str = "the stack finds its health checks again by a caller reference it sets at create, which a hand-built check lacks; the stack creates its own and the records move to it in place";
+
 impl HealthCheck {
     fn marker(env: &E, spec_key: &str) -> String {
         format!("{}/{}/", env.stack_id, spec_key)
@@ -78,10 +81,10 @@ impl HealthCheck {
         let Some(h) = Self::get(env, id).await? else {
             return Ok(None);
         };
-        let found = HealthCheck.observe(&json!({}), &h);
+        let found = HealthCheck.observed(&json!({}), &h);
         HealthCheck.owner(env, &found).await
     }
-    fn observe(
+    fn observed(
         &self,
         inputs: &serde_json::Value,
         h: &aws_sdk_route53::types::HealthCheck,
@@ -112,6 +115,17 @@ impl Kind<AwsContext> for HealthCheck {
     fn tagging(&self) -> Tagging {
         Some(|_, r| TagRef::Route53HealthCheck(r.id.clone()))
     }
+    /// Never taken: the stack finds its checks again by their caller
+    /// reference alone.
+    async fn observe(
+        &self,
+        _: &E,
+        _: &Spec,
+        _: &str,
+        _: &Records,
+    ) -> Result<Option<Record>, OpError> {
+        Err(OpError::new(NOT_ADOPTED))
+    }
     /// Route53 cannot change a check's interval.
     fn replace_fields(&self) -> &'static [&'static str] {
         &["interval"]
@@ -134,7 +148,7 @@ impl Kind<AwsContext> for HealthCheck {
         let h = o
             .health_check()
             .ok_or_else(|| OpError::new("CreateHealthCheck returned no health check"))?;
-        let rec = self.observe(&spec.inputs, h);
+        let rec = self.observed(&spec.inputs, h);
         // The tags (a Name among them) follow: the engine's tag update.
         let tags: Vec<aws_sdk_route53::types::Tag> = crate::components::spec_tags(env, spec)
             .into_iter()
@@ -159,7 +173,7 @@ impl Kind<AwsContext> for HealthCheck {
     async fn read(&self, env: &E, rec: &Record) -> Result<Option<Record>, OpError> {
         Ok(Self::get(env, &rec.id)
             .await?
-            .map(|h| self.observe(&rec.inputs, &h)))
+            .map(|h| self.observed(&rec.inputs, &h)))
     }
     async fn update(
         &self,
@@ -186,7 +200,7 @@ impl Kind<AwsContext> for HealthCheck {
         let h = o
             .health_check()
             .ok_or_else(|| OpError::new("UpdateHealthCheck returned no health check"))?;
-        let mut r = self.observe(&spec.inputs, h);
+        let mut r = self.observed(&spec.inputs, h);
         r.inputs = spec.inputs.clone();
         Ok(r)
     }
@@ -219,7 +233,7 @@ impl Kind<AwsContext> for HealthCheck {
                 .iter()
                 .find(|h| h.caller_reference().starts_with(&marker))
             {
-                return Ok(Some(self.observe(&spec.inputs, h)));
+                return Ok(Some(self.observed(&spec.inputs, h)));
             }
         }
         Ok(None)
@@ -298,6 +312,20 @@ mod tests {
         assert_eq!(
             HealthCheck.owner(&env, &found).await.unwrap().as_deref(),
             Some("s")
+        );
+    }
+
+    /// Adoption never takes a health check, for the reason the refusal
+    /// gives; no AWS call is made.
+    #[tokio::test(start_paused = true)]
+    async fn observe_refuses_every_health_check_with_why() {
+        let e = HealthCheck
+            .observe(&over(&[]), &health_spec(), "hc-hand", &Records::new())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "the stack finds its health checks again by a caller reference it sets at create, which a hand-built check lacks; the stack creates its own and the records move to it in place"
         );
     }
 }

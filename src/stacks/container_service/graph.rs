@@ -278,6 +278,7 @@ impl Builder<'_> {
                 },
             )
             .after(&db_subnets)
+            .naming("subnet_group", &db_subnets)
             .after_update(&sg_db)
             .after(&secret_db),
         );
@@ -290,6 +291,7 @@ impl Builder<'_> {
                 },
             )
             .after_update(&secret_db)
+            .naming("secret_name", &secret_db)
             .after_update(&db),
         );
         db_connection
@@ -325,6 +327,7 @@ impl Builder<'_> {
                 },
             )
             .after(&cache_subnets)
+            .naming("subnet_group", &cache_subnets)
             .after_update(&sg_redis),
         );
         cache
@@ -381,6 +384,7 @@ impl Builder<'_> {
                 },
             )
             .after(&alb)
+            .naming("load_balancer", &alb)
             .after_update(&tg),
         );
         // The listener that forwards to the target group (HTTPS when there
@@ -399,6 +403,7 @@ impl Builder<'_> {
                     },
                 )
                 .after(&alb)
+                .naming("load_balancer", &alb)
                 .after_update(&tg),
             )
         });
@@ -511,6 +516,7 @@ impl Builder<'_> {
             .filling("execution_role", &exec, Replace)
             .filling("task_role", &task_role, Replace)
             .after(&logs)
+            .naming("log_group", &logs)
             .after(&cache)
             .after_update(&db_connection);
         if c.service.container_image.is_unset() {
@@ -528,6 +534,7 @@ impl Builder<'_> {
         };
         let mut service = Spec::of("service", &service)
             .after(&cluster)
+            .naming("cluster", &cluster)
             .after_update(&task)
             .after(&tg)
             .after_update(&listener_http)
