@@ -92,7 +92,7 @@ pub fn adopt_diags(config: &Value) -> Diagnostics {
         if let Some(id) = v.get("id").as_str() {
             if id.trim().is_empty() || id.trim() != id {
                 d.error_at(
-                    at.then_attr("id"),
+                    at.clone(),
                     "Invalid adopt",
                     format!("adopt[{k:?}].id must name the existing object (its id, name or ARN as hashicorp/aws shows it), without spaces"),
                 );
@@ -100,12 +100,14 @@ pub fn adopt_diags(config: &Value) -> Diagnostics {
         }
         for (i, f) in v.get("from").as_list().iter().enumerate() {
             let Some(f) = f.as_str() else { continue };
-            let at = at.then_attr("from").then_index(i);
+            // On the entry: Terraform 1.0 places a path into an object
+            // inside a map literal on another line.
+            let at = at.clone();
             if let Err(why) = resource_address(f) {
                 d.error_at(
                     at,
                     "Invalid adopt",
-                    format!("{f:?} is not a hashicorp/aws resource address: {why}"),
+                    format!("adopt[{k:?}].from[{i}]: {f:?} is not a hashicorp/aws resource address: {why}"),
                 );
             } else if let Some(other) = seen.insert(f.to_string(), k.clone()) {
                 d.error_at(
@@ -471,19 +473,23 @@ mod tests {
             d.0.iter()
                 .map(|d| format!("{}", d.path.clone().unwrap_or_default()))
                 .collect();
+        assert_eq!(
+            paths,
+            [r#"adopt["igw"]"#, r#"adopt["vpc"]"#, r#"adopt["vpc"]"#]
+        );
+        let details: Vec<&str> = d.0.iter().map(|d| d.detail.as_str()).collect();
         assert!(
-            paths.contains(&r#"adopt["vpc"].id"#.to_string()),
-            "{paths:?}"
+            details[0].contains(r#"adopt["igw"].from[1]: "data.aws_x.y""#),
+            "{details:?}"
         );
         assert!(
-            paths.contains(&r#"adopt["igw"].from[1]"#.to_string()),
-            "{paths:?}"
+            details[1].contains("must name the existing object"),
+            "{details:?}"
         );
         // The address given twice is reported once, on its second use.
-        assert_eq!(
-            paths.iter().filter(|p| p.contains("from[0]")).count(),
-            1,
-            "{paths:?}"
+        assert!(
+            details[2].contains(r#"is already given for adopt["igw"]"#),
+            "{details:?}"
         );
     }
 

@@ -304,10 +304,11 @@ impl Kind<AwsContext> for Cluster {
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "subnets"]
     }
-    fn kept_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
-    /// The cluster named (its name, or its ARN): its name (kept), version,
+    // No kept name: the load balancer controller's leftovers are found by
+    // the cluster's name, and they are built before the cluster exists
+    // (they cannot follow a kept one). A hand-built cluster moves when it
+    // has the stack's name.
+    /// The cluster named (its name, or its ARN): its name, version,
     /// endpoint access and logs as AWS has them, its subnets and role as
     /// the slots name them. One that runs a newer Kubernetes than the
     /// configuration's is refused: a version never goes down.
@@ -643,7 +644,7 @@ mod tests {
         (spec, deps)
     }
 
-    /// Adoption: the name (kept), version, endpoint access and logs as AWS
+    /// Adoption: the name, version, endpoint access and logs as AWS
     /// has them; the subnets and the role as the slots name the
     /// dependencies that have them (a subnet none has: its id); the
     /// outputs as create records them.
@@ -687,7 +688,10 @@ mod tests {
             )
         );
         assert!(r.typed::<ClusterInputs>().is_ok());
-        assert_eq!(Cluster.kept_fields(), &["name"]);
+        assert!(
+            Cluster.kept_fields().is_empty(),
+            "the leftovers cannot follow a kept name"
+        );
     }
 
     /// A cluster newer than the configuration's version is refused (a

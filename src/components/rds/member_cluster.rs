@@ -236,12 +236,12 @@ impl Kind<AwsContext> for MemberCluster {
             "subnet_group",
         ]
     }
-    fn kept_fields(&self) -> &'static [&'static str] {
-        &["id"]
-    }
+    // No kept id: the global writer names the members by id in a map
+    // (region → id) that a kept id cannot reach. A hand-built member moves
+    // when it has the stack's identifier.
     /// The Aurora cluster named by its identifier or ARN: a member of the
     /// global database the configuration names, with encrypted storage.
-    /// Its identifier (kept), engine, version, subnet group, settings and
+    /// Its identifier, engine, version, subnet group, settings and
     /// role as AWS has them: the writer is the `primary` (with its master
     /// user), a reader the `secondary` (which takes the primary's).
     async fn observe(
@@ -752,7 +752,10 @@ mod tests {
             )
         );
         assert!(r.typed::<MemberClusterInputs>().is_ok());
-        assert_eq!(MemberCluster.kept_fields(), &["id"]);
+        assert!(
+            MemberCluster.kept_fields().is_empty(),
+            "the writer cannot follow a kept id"
+        );
 
         // The global database adopted before it under the identifier it
         // keeps is the one asked, whatever the configuration still says.

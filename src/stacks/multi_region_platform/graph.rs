@@ -280,6 +280,7 @@ fn database(c: &Config, regions: &BTreeMap<&'static str, Region>, g: &mut Desire
         },
     )
     .after(&global_db)
+    .naming("global_cluster", &global_db)
     .in_region(&primary_region);
     let (mut kms, mut members) = (BTreeMap::new(), BTreeMap::new());
     let mut primary_instances = vec![];
@@ -371,6 +372,7 @@ fn database(c: &Config, regions: &BTreeMap<&'static str, Region>, g: &mut Desire
         };
         let mut member = Spec::of("db", &member)
             .after(&global_db)
+            .naming("global_cluster", &global_db)
             .after(&key)
             .after(&group)
             .after_update(&sg);
