@@ -67,6 +67,11 @@ def removed_blocks(text: str) -> list[str]:
     return re.findall(r"removed \{\n  from = ([^\n]+)\n  lifecycle \{\n    destroy = false\n  \}\n\}", text)
 
 
+def removed_hcl(addresses: list[str]) -> str:
+    """The `removed` blocks the warning prints, as the user pastes them."""
+    return "".join(f"removed {{\n  from = {a}\n  lifecycle {{\n    destroy = false\n  }}\n}}\n" for a in addresses)
+
+
 def literal_adopt(text: str) -> str:
     m = re.search(r"(  adopt = \{\n.*?\n  \}\n)", text, re.S)
     assert m, text
@@ -292,7 +297,7 @@ def test_kavak_moves_into_a_container_service(fresh_emulator, workdir):
 
     # The old blocks go; the printed removed blocks and literal map come in.
     main = without_hand_built(kavak_hcl())
-    main += "".join(f"removed {{\n  from = {a}\n  lifecycle {{\n    destroy = false\n  }}\n}}\n" for a in removed_blocks(text))
+    main += removed_hcl(removed_blocks(text))
     (workdir / "main.tf").write_text(main)
     (workdir / "stack.tf").write_text(kavak_stack(literal_adopt(text)))
     actions = tf.resource_actions()
@@ -420,7 +425,7 @@ def test_kauri_moves_into_a_docker_host(fresh_emulator, workdir):
     text = move_text(diags)
 
     main = without_hand_built((HCL / "kauri" / "main.tf").read_text())
-    main += "".join(f"removed {{\n  from = {a}\n  lifecycle {{\n    destroy = false\n  }}\n}}\n" for a in removed_blocks(text))
+    main += removed_hcl(removed_blocks(text))
     (workdir / "main.tf").write_text(main)
     (workdir / "stack.tf").write_text(kauri_stack(ami, literal_adopt(text)))
     tf.apply()
